@@ -1,0 +1,230 @@
+"""File format v1: strict JSON in, canonical JSON out. See docs/file-format.md.
+
+Loading never evaluates anything: the text is parsed as JSON (NaN and Infinity refused) and
+every field is checked; the first problem is reported in one message naming the node or edge
+and the field. Saving writes a canonical text (one node or edge per line) to a temporary file
+and renames it over the target, so a file is never half-written and load → save is byte-stable.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from graph.errors import FileFormatError, ValueSpecError
+from graph.model import Edge, Graph, Node
+from graph.ops import DEFAULT_DTYPE, DTYPES, OPS, TENSOR
+
+FORMAT = "gradcanvas"
+VERSION = 1
+MAX_ID_LENGTH = 200
+
+_TOP_FIELDS = ("format", "version", "nodes", "edges")
+_COMMON_FIELDS = ("id", "op", "pos", "label")
+_TENSOR_FIELDS = (*_COMMON_FIELDS, "value", "init", "requires_grad", "dtype")
+_OP_FIELDS = (*_COMMON_FIELDS, "attrs")
+_EDGE_FIELDS = ("from", "to", "port")
+
+
+def _refuse_constant(name: str) -> None:
+    raise FileFormatError(f"{name} is not allowed in a GradCanvas file: only finite numbers")
+
+
+def check_node_id(node_id: object) -> str:
+    """The rule for ids, shared by the loader and the GUI's rename."""
+    if not isinstance(node_id, str) or not node_id:
+        raise FileFormatError(f"node id must be a non-empty string, not {node_id!r}"[:200])
+    if len(node_id) > MAX_ID_LENGTH:
+        raise FileFormatError(f"node id {node_id[:40]!r}… is longer than {MAX_ID_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in node_id):
+        raise FileFormatError(f"node id {node_id!r} contains control characters")
+    return node_id
+
+
+def loads(text: str) -> Graph:
+    try:
+        doc = json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as e:
+        raise FileFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except RecursionError:
+        raise FileFormatError("not valid JSON: nested too deeply") from None
+    if not isinstance(doc, dict):
+        raise FileFormatError("a GradCanvas file is a JSON object with format, version, nodes, edges")
+    _check_fields(doc, _TOP_FIELDS, "the file")
+    if doc.get("format") != FORMAT:
+        raise FileFormatError(f"field 'format' must be \"{FORMAT}\", not {doc.get('format')!r}"[:200])
+    version = doc.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise FileFormatError(f"field 'version' must be a positive integer, not {version!r}"[:200])
+    if version > VERSION:
+        raise FileFormatError(
+            f"this file is version {version}; this GradCanvas reads up to version {VERSION}")
+    for key in ("nodes", "edges"):
+        if not isinstance(doc.get(key), list):
+            raise FileFormatError(f"field '{key}' must be a list")
+
+    graph = Graph()
+    for i, raw in enumerate(doc["nodes"]):
+        node = _load_node(raw, i)
+        if node.id in graph.nodes:
+            raise FileFormatError(f"node {node.id}: duplicate id (field 'id')", [node.id])
+        graph.add_node(node)
+    fed: dict[tuple[str, str], str] = {}  # (node, port) -> source, to refuse a port fed twice
+    for i, raw in enumerate(doc["edges"]):
+        edge = _load_edge(raw, i, graph, fed)
+        fed[edge.dst, edge.port] = edge.src
+        graph.add_edge(edge)
+    return graph
+
+
+def _check_fields(raw: dict, allowed: tuple[str, ...], where: str, ids: tuple[str, ...] = ()) -> None:
+    for key in raw:
+        if key not in allowed:
+            raise FileFormatError(f"{where}: unknown field {key!r}"[:200], ids)
+
+
+def _load_node(raw: object, index: int) -> Node:
+    if not isinstance(raw, dict):
+        raise FileFormatError(f"node #{index}: must be an object")
+    if "id" not in raw:
+        raise FileFormatError(f"node #{index}: missing field 'id'")
+    try:
+        node_id = check_node_id(raw["id"])
+    except FileFormatError as e:
+        raise FileFormatError(f"node #{index}: field 'id': {e.message}") from None
+    where, ids = f"node {node_id}", (node_id,)
+
+    def fail(msg: str) -> FileFormatError:
+        return FileFormatError(f"{where}: {msg}", ids)
+
+    op = raw.get("op")
+    if "op" not in raw:
+        raise fail("missing field 'op'")
+    if op != TENSOR and op not in OPS:
+        raise fail(f"field 'op': unknown op {op!r}"[:200])
+    _check_fields(raw, _TENSOR_FIELDS if op == TENSOR else _OP_FIELDS, where, ids)
+
+    node = Node(id=node_id, op=op)
+    if "label" in raw:
+        if not isinstance(raw["label"], str):
+            raise fail("field 'label' must be a string")
+        node.label = raw["label"]
+    if "pos" in raw:
+        pos = raw["pos"]
+        if (not isinstance(pos, list) or len(pos) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos)):
+            raise fail("field 'pos' must be [x, y] with two numbers")
+        node.pos = (pos[0], pos[1])
+    if op == TENSOR:
+        if ("value" in raw) == ("init" in raw):
+            raise fail("a tensor node needs exactly one of the fields 'value' or 'init'")
+        node.value, node.init = raw.get("value"), raw.get("init")
+        node.requires_grad = raw.get("requires_grad", False)
+        if not isinstance(node.requires_grad, bool):
+            raise fail("field 'requires_grad' must be true or false")
+        node.dtype = raw.get("dtype", DEFAULT_DTYPE)
+        if node.dtype not in DTYPES:
+            raise fail(f"field 'dtype' must be one of {', '.join(DTYPES)}, not {node.dtype!r}"[:200])
+    else:
+        attrs = raw.get("attrs", {})
+        if not isinstance(attrs, dict):
+            raise fail("field 'attrs' must be an object")
+        node.attrs = dict(attrs)
+    try:
+        node.check()
+    except ValueSpecError as e:
+        field = "value" if "value" in raw else "init" if op == TENSOR else "attrs"
+        raise fail(f"field '{field}': {e.message.removeprefix(node_id + ': ')}") from None
+    return node
+
+
+def _load_edge(raw: object, index: int, graph: Graph, fed: dict[tuple[str, str], str]) -> Edge:
+    if not isinstance(raw, dict):
+        raise FileFormatError(f"edge #{index}: must be an object")
+    _check_fields(raw, _EDGE_FIELDS, f"edge #{index}")
+    for key in _EDGE_FIELDS:
+        if key not in raw:
+            raise FileFormatError(f"edge #{index}: missing field '{key}'")
+        if not isinstance(raw[key], str):
+            raise FileFormatError(f"edge #{index}: field '{key}' must be a string")
+    src, dst, port = raw["from"], raw["to"], raw["port"]
+    where = f"edge #{index} ({src} → {dst}.{port})"[:300]
+    for key, node_id in (("from", src), ("to", dst)):
+        if node_id not in graph.nodes:
+            raise FileFormatError(f"{where}: field '{key}': no node {node_id!r}"[:400],
+                                  [n for n in (src, dst) if n in graph.nodes])
+    node = graph.nodes[dst]
+    if node.is_tensor or port not in node.spec.inputs:
+        ports = "none, it is a tensor" if node.is_tensor else ", ".join(node.spec.inputs)
+        raise FileFormatError(f"{where}: field 'port': {dst} has no input port {port!r} "
+                              f"(its ports: {ports})"[:400], [dst])
+    if (dst, port) in fed:
+        first = fed[dst, port]
+        raise FileFormatError(f"{where}: field 'port': {dst}.{port} is already fed by {first}",
+                              [dst, first, src])
+    return Edge(src, dst, port)
+
+
+def load(path: str | os.PathLike) -> Graph:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise FileFormatError(f"{path}: not a UTF-8 text file") from None
+    except OSError as e:
+        raise FileFormatError(f"{path}: cannot read: {e.strerror or e}") from None
+    return loads(text)
+
+
+def node_to_dict(node: Node) -> dict:
+    d: dict = {"id": node.id, "op": node.op}
+    if node.label is not None:
+        d["label"] = node.label
+    if node.is_tensor:
+        if node.init is not None:
+            d["init"] = node.init
+        else:
+            d["value"] = node.value
+        if node.requires_grad:
+            d["requires_grad"] = True
+        if node.dtype != DEFAULT_DTYPE:
+            d["dtype"] = node.dtype
+    elif node.attrs:
+        d["attrs"] = node.attrs
+    if node.pos is not None:
+        d["pos"] = list(node.pos)
+    return d
+
+
+def edge_to_dict(edge: Edge) -> dict:
+    return {"from": edge.src, "to": edge.dst, "port": edge.port}
+
+
+def dumps(graph: Graph) -> str:
+    """The canonical text: one node or edge per line, so files diff well."""
+    def line(d: dict) -> str:
+        return "    " + json.dumps(d, ensure_ascii=False, allow_nan=False)
+
+    def block(items: list[dict]) -> str:
+        return "[\n" + ",\n".join(line(d) for d in items) + "\n  ]" if items else "[]"
+
+    return (f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n'
+            f'  "nodes": {block([node_to_dict(n) for n in graph.nodes.values()])},\n'
+            f'  "edges": {block([edge_to_dict(e) for e in graph.edges])}\n}}\n')
+
+
+def save(graph: Graph, path: str | os.PathLike) -> None:
+    """Write atomically: a temporary file in the same folder, flushed, then renamed over path."""
+    path = Path(path)
+    text = dumps(graph)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
