@@ -215,9 +215,12 @@ def dumps(graph: Graph) -> str:
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:
-    """Write atomically: a temporary file in the same folder, flushed, then renamed over path."""
+    write_text_atomic(path, dumps(graph))
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write a temporary file in the same folder, flush it, then rename it over path."""
     path = Path(path)
-    text = dumps(graph)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:

@@ -24,6 +24,9 @@ class Attr:
       "ints"      a list of ints (a shape)
       "dims"      null, an int, or a list of ints (reduction dims)
       "choice"    one of `choices` (a string)
+
+    A required attribute has no default in torch; `default` is then only the value a new node
+    starts with, and the attribute is always written out.
     """
 
     name: str
@@ -77,7 +80,7 @@ OPS: dict[str, OpSpec] = {op.name: op for op in [
     _unary("neg", "arithmetic", "−x", "∂/∂input = −1"),
     OpSpec("pow", "torch.pow", ("input",), "arithmetic", "xⁿ",
            "∂/∂input = exponent · input^(exponent−1)",
-           attrs=(Attr("exponent", "number", 2, doc="the power"),),
+           attrs=(Attr("exponent", "number", 2, required=True, doc="the power"),),
            example_shapes={"input": (2, 3)}, example_attrs={"exponent": 3}),
     OpSpec("matmul", "torch.matmul", ("input", "other"), "linear algebra", "@",
            "∂/∂input = grad @ otherᵀ, ∂/∂other = inputᵀ @ grad",
@@ -91,15 +94,15 @@ OPS: dict[str, OpSpec] = {op.name: op for op in [
            attrs=(_DIM, _KEEPDIM), example_shapes={"input": (2, 3)}),
     OpSpec("reshape", "torch.reshape", ("input",), "shape", "reshape",
            "∂/∂input = grad reshaped back to the input's shape",
-           attrs=(Attr("shape", "ints", None, required=True, doc="new shape; -1 infers one"),),
+           attrs=(Attr("shape", "ints", [-1], required=True, doc="new shape; -1 infers one"),),
            example_shapes={"input": (2, 3)}, example_attrs={"shape": [3, -1]}),
     OpSpec("transpose", "torch.transpose", ("input",), "shape", "ᵀ",
            "∂/∂input = grad with dim0 and dim1 swapped back",
-           attrs=(Attr("dim0", "int", 0), Attr("dim1", "int", 1)),
+           attrs=(Attr("dim0", "int", 0, required=True), Attr("dim1", "int", 1, required=True)),
            example_shapes={"input": (2, 3)}),
     OpSpec("select", "torch.select", ("input",), "shape", "[i]",
            "∂/∂input = grad at the selected index, 0 elsewhere",
-           attrs=(Attr("dim", "int", 0), Attr("index", "int", 0)),
+           attrs=(Attr("dim", "int", 0, required=True), Attr("index", "int", 0, required=True)),
            example_shapes={"input": (2, 3)}, example_attrs={"dim": 1, "index": 2}),
     _unary("exp", "elementwise", "eˣ", "∂/∂input = exp(input)"),
     _unary("log", "elementwise", "ln", "∂/∂input = 1/input", positive_inputs=True),
@@ -112,10 +115,10 @@ OPS: dict[str, OpSpec] = {op.name: op for op in [
     _unary("relu", "activation", "relu", "∂/∂input = 1 where input > 0, else 0"),
     OpSpec("softmax", "torch.softmax", ("input",), "activation", "softmax",
            "∂sᵢ/∂xⱼ = sᵢ(δᵢⱼ − sⱼ) along dim",
-           attrs=(Attr("dim", "int", -1),), example_shapes={"input": (2, 3)}),
+           attrs=(Attr("dim", "int", -1, required=True),), example_shapes={"input": (2, 3)}),
     OpSpec("log_softmax", "torch.log_softmax", ("input",), "activation", "log softmax",
            "∂/∂xⱼ of log sᵢ = δᵢⱼ − sⱼ along dim",
-           attrs=(Attr("dim", "int", -1),), example_shapes={"input": (2, 3)}),
+           attrs=(Attr("dim", "int", -1, required=True),), example_shapes={"input": (2, 3)}),
     OpSpec("mse_loss", "torch.nn.functional.mse_loss", ("input", "target"), "loss", "MSE",
            "∂/∂input = 2(input − target)/n, ∂/∂target = −2(input − target)/n",
            attrs=(Attr("reduction", "choice", "mean", choices=("mean", "sum", "none")),),

@@ -1,0 +1,177 @@
+"""Graph → Python source. The one place source text is made; the app runs it, export writes it.
+
+Every node becomes one line. Variable names come only from `Namespace`, so a node id never
+enters the source except as an ASCII-escaped comment; constants come only from validated
+numbers (see graph.values), emitted with repr() of ints and finite floats.
+"""
+
+from __future__ import annotations
+
+import builtins
+import keyword
+import re
+from dataclasses import dataclass, field
+
+from graph.model import Graph, Node
+from graph.ops import INIT_FNS
+
+# Names the generated code itself uses, plus everything a variable must never shadow.
+GENERATED_NAMES = ("torch", "math", "nan", "inf", "device", "make_leaves", "forward", "grad_output")
+RESERVED = frozenset(
+    [*keyword.kwlist, *keyword.softkwlist, *dir(builtins), "__builtins__", "__file__",
+     "__cached__", "__annotations__", "__path__", *GENERATED_NAMES])
+
+
+class Namespace:
+    """Turns node ids into safe, deterministic Python identifiers.
+
+    ASCII letters, digits and _ are kept, anything else becomes _; a leading digit or a
+    leading __ gets a prefix; reserved names get a trailing _; clashes are numbered.
+    """
+
+    def __init__(self) -> None:
+        self._taken: set[str] = set()
+        self.names: dict[str, str] = {}
+
+    def name(self, node_id: str) -> str:
+        if node_id in self.names:
+            return self.names[node_id]
+        base = re.sub(r"[^A-Za-z0-9_]", "_", node_id) or "_"
+        if base[0].isdigit():
+            base = "_" + base
+        if base.startswith("__"):
+            base = "v" + base
+        while base in RESERVED:
+            base += "_"
+        name, n = base, 1
+        while name in self._taken or name in RESERVED:
+            n += 1
+            name = f"{base}_{n}"
+        self._taken.add(name)
+        self.names[node_id] = name
+        return name
+
+
+def literal(v: object) -> str:
+    """Source text for a validated number, list of numbers, str choice, bool or None."""
+    if isinstance(v, bool) or v is None:
+        return repr(v)
+    if isinstance(v, int):
+        return repr(int(v))
+    if isinstance(v, float):
+        if v != v or v in (float("inf"), float("-inf")):
+            return f"float('{v}')"
+        return repr(float(v))
+    if isinstance(v, list | tuple):
+        inner = ", ".join(literal(x) for x in v)
+        return f"({inner},)" if isinstance(v, tuple) and len(v) == 1 else (
+            f"({inner})" if isinstance(v, tuple) else f"[{inner}]")
+    if isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9_]*", v):
+        return repr(v)
+    raise TypeError(f"not a literal GradCanvas emits: {type(v).__name__}")
+
+
+def id_comment(node_id: str) -> str:
+    return "# node " + ascii(node_id)
+
+
+def leaf_expr(node: Node, dtype: str) -> str:
+    """The torch call that makes a tensor node, on `device`."""
+    dt = f"dtype=torch.{dtype}"
+    rg = node.requires_grad
+    if node.init is None:
+        tail = ", requires_grad=True" if rg else ""
+        return f"torch.tensor({literal(node.value)}, {dt}, device=device{tail})"
+    p = {k: node.init.get(k, d) for k, (_kind, _req, d) in INIT_FNS[node.init["fn"]].items()}
+    fn = node.init["fn"]
+    shape = literal(tuple(p["shape"])) if p.get("shape") is not None else None
+    if fn in ("randn", "rand"):
+        # Drawn on the CPU from a seeded generator, so every device gets the same numbers.
+        expr = (f"torch.{fn}({shape}, generator=torch.Generator().manual_seed({literal(p['seed'])}), "
+                f"{dt}).to(device)")
+    elif fn == "full":
+        expr = f"torch.full({shape}, {literal(p['fill_value'])}, {dt}, device=device)"
+    elif fn in ("zeros", "ones"):
+        expr = f"torch.{fn}({shape}, {dt}, device=device)"
+    elif fn == "eye":
+        expr = f"torch.eye({', '.join(literal(n) for n in p['shape'])}, {dt}, device=device)"
+    elif fn == "arange":
+        args = ", ".join(literal(p[k]) for k in ("start", "end", "step"))
+        expr = f"torch.arange({args}, {dt}, device=device)"
+    else:  # linspace
+        args = ", ".join(literal(p[k]) for k in ("start", "end", "steps"))
+        expr = f"torch.linspace({args}, {dt}, device=device)"
+    if fn in ("arange", "linspace") and shape is not None:
+        expr += f".reshape({shape})"
+    return expr + (".requires_grad_()" if rg else "")
+
+
+def op_expr(node: Node, args: dict[str, str]) -> str:
+    """The torch call for an op node, given the variable feeding each input port."""
+    spec = node.spec
+    parts = [args[port] for port in spec.inputs]
+    given = node.resolved_attrs()
+    for attr in spec.attrs:
+        value = given[attr.name]
+        if attr.required or value != attr.default:
+            if attr.kind == "ints" or (attr.kind == "dims" and isinstance(value, list)):
+                value = tuple(value)
+            parts.append(f"{attr.name}={literal(value)}")
+    return f"{spec.function}({', '.join(parts)})"
+
+
+@dataclass
+class Source:
+    """Generated lines for one graph, in topological order."""
+
+    order: list[str]
+    names: dict[str, str]  # node id -> variable
+    leaf_ids: list[str]
+    op_ids: list[str]
+    lines: dict[str, str]  # node id -> "name = expr  # node 'id'"
+    requires_grad: set[str] = field(default_factory=set)  # nodes whose value requires grad
+
+    def module_text(self) -> tuple[str, dict[int, str]]:
+        """Two functions, make_leaves(device) and forward(*leaves), plus a line → node id map."""
+        text, line_of = [], {}
+
+        def emit(line: str, node_id: str | None = None) -> None:
+            text.append(line)
+            if node_id is not None:
+                line_of[len(text)] = node_id
+
+        leaf_vars = ", ".join(self.names[n] for n in self.leaf_ids)
+        emit("def make_leaves(device):")
+        for n in self.leaf_ids:
+            emit("    " + self.lines[n], n)
+        emit(f"    return ({leaf_vars}{',' if len(self.leaf_ids) == 1 else ''})")
+        emit("")
+        emit(f"def forward({leaf_vars}):")
+        for n in self.op_ids:
+            emit("    " + self.lines[n], n)
+        op_vars = ", ".join(self.names[n] for n in self.op_ids)
+        emit(f"    return ({op_vars}{',' if len(self.op_ids) == 1 else ''})")
+        return "\n".join(text) + "\n", line_of
+
+
+def generate(graph: Graph, dtype: str | None = None) -> Source:
+    """Validate the graph and make one line per node. dtype, if given, overrides every leaf's."""
+    order = graph.validate()
+    ns = Namespace()
+    names = {n: ns.name(n) for n in graph.nodes}  # file order, so names do not depend on wiring
+    inputs = graph.all_inputs()
+    lines, leaf_ids, op_ids, grad = {}, [], [], set()
+    for n in order:
+        node = graph.nodes[n]
+        if node.is_tensor:
+            expr = leaf_expr(node, dtype or node.dtype)
+            leaf_ids.append(n)
+            if node.requires_grad:
+                grad.add(n)
+        else:
+            expr = op_expr(node, {p: names[src] for p, src in inputs[n].items()})
+            op_ids.append(n)
+            if any(src in grad for src in inputs[n].values()):
+                grad.add(n)
+        lines[n] = f"{names[n]} = {expr}  {id_comment(n)}"
+    return Source(order, names, leaf_ids, op_ids, lines, grad)

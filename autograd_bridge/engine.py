@@ -1,0 +1,214 @@
+"""Compile a graph to torch, infer shapes, run forward and backward, report every partial.
+
+`Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
+runtime error is traced back to its generated line and so to its node.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+from dataclasses import dataclass, field
+
+import torch
+
+from autograd_bridge.codegen import Source, generate
+from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
+from graph.model import Graph
+from graph.values import literal_shape
+
+_FILENAME = "<gradcanvas graph>"
+
+
+def available_devices() -> list[str]:
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices.append("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def check_device(device: str, dtype: str | None) -> torch.device:
+    kind = device.split(":")[0]
+    if kind not in ("cpu", "cuda", "mps"):
+        raise DeviceError(f"unknown device {device!r}: use cpu, cuda or mps")
+    if kind not in available_devices():
+        raise DeviceError(f"device {device} is not available on this machine "
+                          f"(available: {', '.join(available_devices())})")
+    if kind == "mps" and dtype == "float64":
+        raise DeviceError("device mps does not support float64: choose float32")
+    try:
+        dev = torch.device(device)
+        if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DeviceError(f"device {device} is not available: this machine has "
+                              f"{torch.cuda.device_count()} CUDA device(s)")
+    except RuntimeError as e:
+        raise DeviceError(f"device {device!r}: {e}") from None
+    return dev
+
+
+def shape_text(t: object) -> str:
+    return str(list(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__
+
+
+@dataclass
+class Result:
+    """Forward values and ∂target/∂node for every node, keyed by node id."""
+
+    target: str
+    values: dict[str, torch.Tensor]
+    grads: dict[str, torch.Tensor | None]  # None: the node does not require grad / is unused
+    notes: list[str] = field(default_factory=list)
+
+    def no_grad_reason(self, node_id: str, compiled: Compiled) -> str | None:
+        if self.grads.get(node_id) is not None:
+            return None
+        if node_id not in compiled.source.requires_grad:
+            if compiled.graph.nodes[node_id].is_tensor:
+                return "requires_grad is off"
+            return "requires_grad is off (none of its inputs requires grad)"
+        return f"{self.target} does not depend on it"
+
+
+
+class Compiled:
+    """One graph compiled for one device and dtype."""
+
+    def __init__(self, graph: Graph, device: str = "cpu", dtype: str | None = None) -> None:
+        self.graph = graph
+        self.device = check_device(device, dtype)
+        self.dtype = dtype
+        self.source: Source = generate(graph, dtype)
+        self.text, self.line_of = self.source.module_text()
+        namespace: dict[str, object] = {"torch": torch, "math": math}
+        exec(compile(self.text, _FILENAME, "exec"), namespace)  # noqa: S102 - our own generated source
+        self._make_leaves = namespace["make_leaves"]
+        self._forward = namespace["forward"]
+        self._kept_leaves: tuple[torch.Tensor, ...] | None = None  # accumulate mode
+
+    # ---- running, with errors pointed at their node ----
+
+    def _node_error(self, exc: BaseException, tb: types.TracebackType | None, cls: type[GraphError]) -> GraphError:
+        """Find the generated line that raised; name its node and its inputs' shapes."""
+        frame, lineno = None, None
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == _FILENAME:
+                frame, lineno = tb.tb_frame, tb.tb_lineno
+            tb = tb.tb_next
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        node_id = self.line_of.get(lineno) if lineno is not None else None
+        if node_id is None:
+            return ExecutionError(f"torch failed: {first_line}")
+        node = self.graph.nodes[node_id]
+        if node.is_tensor:
+            return cls(f"{node_id}: cannot make the tensor: {first_line}", [node_id])
+        inputs = self.graph.inputs_of(node_id)
+        shapes = [shape_text(frame.f_locals.get(self.source.names[inputs[p]])) for p in node.spec.inputs]
+        return cls(f"{node_id}: {node.op} of {' and '.join(shapes)}: {first_line}",
+                   [node_id, *dict.fromkeys(inputs[p] for p in node.spec.inputs)])
+
+    def _call(self, fn, args, cls: type[GraphError]):  # noqa: ANN001, ANN202
+        try:
+            return fn(*args)
+        except GraphError:
+            raise
+        except (RuntimeError, ValueError, IndexError, TypeError, OverflowError) as e:
+            raise self._node_error(e, e.__traceback__, cls) from None
+
+    def infer_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Every node's shape, from a run on torch's meta device (nothing is computed)."""
+        leaves = [torch.empty(self.graph.nodes[n].leaf_shape(), device="meta",
+                              dtype=getattr(torch, self.dtype or self.graph.nodes[n].dtype))
+                  for n in self.source.leaf_ids]
+        outs = self._call(self._forward, leaves, ShapeError)
+        ids = self.source.leaf_ids + self.source.op_ids
+        return {n: tuple(t.shape) for n, t in zip(ids, [*leaves, *outs], strict=True)}
+
+    def forward(self, leaves: tuple[torch.Tensor, ...] | None = None) -> dict[str, torch.Tensor]:
+        if leaves is None:
+            leaves = self._call(self._make_leaves, [self.device], ExecutionError)
+        outs = self._call(self._forward, leaves, ExecutionError)
+        return dict(zip(self.source.leaf_ids + self.source.op_ids, [*leaves, *outs], strict=True))
+
+    # ---- differentiation ----
+
+    def _target_and_grad_output(self, values: dict[str, torch.Tensor], target: str,
+                                grad_output: object) -> torch.Tensor | None:
+        t = values[target]
+        if grad_output is None:
+            if t.numel() != 1:
+                raise TargetError(f"target {target} has shape {list(t.shape)}: select an element, "
+                                  "reduce it, or give a grad-output", [target])
+            return None
+        try:
+            shape = literal_shape(grad_output)
+        except GraphError as e:
+            raise TargetError(f"grad-output for {target}: {e.message}", [target]) from None
+        if shape != tuple(t.shape):
+            raise TargetError(f"grad-output has shape {list(shape)} but target {target} has shape "
+                              f"{list(t.shape)}", [target])
+        return torch.tensor(grad_output, dtype=t.dtype, device=t.device)
+
+    def run(self, target: str, grad_output: object = None, accumulate: bool = False) -> Result:
+        """Forward, then ∂target/∂node for every node.
+
+        Fresh mode (default) uses torch.autograd.grad and touches no .grad. Accumulate mode keeps
+        the leaf tensors between runs and calls backward(), so leaf .grad adds up across runs
+        exactly as in PyTorch until `clear_grads()`.
+        """
+        if target not in self.graph.nodes:
+            raise TargetError(f"no node {target!r} to differentiate")
+        self.infer_shapes()  # shape errors name the node and shapes before anything is computed
+        if accumulate:
+            if self._kept_leaves is None:
+                self._kept_leaves = self._call(self._make_leaves, [self.device], ExecutionError)
+            values = self.forward(self._kept_leaves)
+        else:
+            values = self.forward()
+        v = self._target_and_grad_output(values, target, grad_output)
+        t = values[target]
+        grads: dict[str, torch.Tensor | None] = dict.fromkeys(values)
+        notes = []
+        if not t.requires_grad:
+            notes.append(f"{target} does not depend on any tensor with requires_grad on: "
+                         "no partials (PyTorch would refuse backward())")
+        elif accumulate:
+            leaf_ids = set(self.source.leaf_ids)
+            for n, val in values.items():
+                if n not in leaf_ids and val.requires_grad:
+                    val.retain_grad()
+            self._call(lambda: t.backward(gradient=v), [], ExecutionError)
+            grads = {n: val.grad for n, val in values.items()}
+        else:
+            wrt = [n for n, val in values.items() if val.requires_grad]
+            got = self._call(lambda: torch.autograd.grad(
+                t, [values[n] for n in wrt], grad_outputs=v, allow_unused=True), [], ExecutionError)
+            grads.update(zip(wrt, got, strict=True))
+        notes += self._nonfinite_notes(values, grads)
+        return Result(target, values, grads, notes)
+
+    def clear_grads(self) -> None:
+        """What `x.grad = None` does for every leaf: the next accumulate run starts from zero."""
+        for leaf in self._kept_leaves or ():
+            leaf.grad = None
+
+    def _nonfinite_notes(self, values: dict[str, torch.Tensor],
+                         grads: dict[str, torch.Tensor | None]) -> list[str]:
+        """Name the nodes where NaN or Inf first appears (inputs finite, output not)."""
+        bad = {n for n, t in values.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())}
+        inputs = self.graph.all_inputs()
+        notes = [f"{n}: value has NaN/Inf ({self.graph.nodes[n].op} of finite inputs)"
+                 for n in self.source.order if n in bad and not any(s in bad for s in inputs[n].values())]
+        bad_grads = [n for n, g in grads.items() if g is not None and not bool(torch.isfinite(g).all())]
+        if bad_grads:
+            notes.append("partials with NaN/Inf at: " + ", ".join(bad_grads))
+        return notes
+
+
+def to_plain(t: torch.Tensor | None) -> object:
+    """A tensor as a number or nested list (None stays None), for JSON and tables."""
+    if t is None:
+        return None
+    return t.detach().cpu().tolist()

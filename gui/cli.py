@@ -1,0 +1,182 @@
+"""The `gradcanvas` command: check, grad, export, render, or (no command) the desktop app.
+
+Heavy imports (torch, Qt) happen inside the commands that need them, so `gradcanvas check`
+and the window both start fast. User errors print one line and exit 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from graph.errors import GraphError
+from graph.fileformat import load
+from graph.ops import DTYPES
+
+COMMANDS = ("check", "grad", "export", "render")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="gradcanvas",
+        description="See partial derivatives: build a graph of tensor and op nodes, pick a target, "
+                    "read d(target)/d(node) on every node. With no command, opens the desktop app.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    c = sub.add_parser("check", help="validate a graph file (format, DAG, inputs, shapes)")
+    c.add_argument("file")
+
+    def run_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("file")
+        sp.add_argument("--target", help="node id to differentiate (default: the only sink)")
+        sp.add_argument("--grad-output", metavar="JSON",
+                        help="gradient for a non-scalar target, e.g. '[1, 0]'")
+        sp.add_argument("--dtype", choices=DTYPES, help="override every tensor's dtype")
+
+    g = sub.add_parser("grad", help="print the target's value and d(target)/d(node) for every node")
+    run_options(g)
+    g.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
+    g.add_argument("--json", action="store_true", help="print JSON keyed by the original node ids")
+    g.add_argument("--accumulate", type=int, default=1, metavar="N",
+                   help="run forward+backward N times without clearing .grad (as PyTorch does)")
+
+    e = sub.add_parser("export", help="write a standalone torch script printing the same partials")
+    run_options(e)
+    e.add_argument("-o", "--output", required=True, help="the .py file to write")
+
+    r = sub.add_parser("render", help="draw the window with this graph to a PNG")
+    r.add_argument("file")
+    r.add_argument("--target")
+    r.add_argument("-o", "--output", required=True)
+    r.add_argument("--size", default="1400x900", help="WxH in pixels (default 1400x900)")
+    return p
+
+
+class UsageError(GraphError):
+    pass
+
+
+def _pick_target(graph, target: str | None) -> str:  # noqa: ANN001
+    if target is not None:
+        if target not in graph.nodes:
+            raise UsageError(f"no node {target!r} in this graph")
+        return target
+    sinks = graph.sinks()
+    if len(sinks) != 1:
+        raise UsageError(f"the graph has {len(sinks)} sinks ({', '.join(sinks)}): choose one with --target")
+    return sinks[0]
+
+
+def _grad_output(text: str | None) -> object:
+    if text is None:
+        return None
+
+    def refuse(name: str) -> None:
+        raise UsageError(f"--grad-output: {name} is not allowed; give finite numbers")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except json.JSONDecodeError as e:
+        raise UsageError(f"--grad-output is not JSON: {e.msg}") from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from autograd_bridge.engine import Compiled
+
+    graph = load(args.file)
+    shapes = Compiled(graph).infer_shapes()
+    tensors = sum(n.is_tensor for n in graph.nodes.values())
+    sinks = ", ".join(f"{s} {list(shapes[s])}" for s in graph.sinks())
+    print(f"ok: {len(graph.nodes)} nodes ({tensors} tensors, {len(graph.nodes) - tensors} ops), "
+          f"{len(graph.edges)} edges; sinks: {sinks}")
+    return 0
+
+
+def cmd_grad(args: argparse.Namespace) -> int:
+    from autograd_bridge.engine import Compiled, to_plain
+    from autograd_bridge.formatting import tensor_text
+
+    graph = load(args.file)
+    target = _pick_target(graph, args.target)
+    compiled = Compiled(graph, args.device, args.dtype)
+    if args.accumulate < 1:
+        raise UsageError("--accumulate needs N >= 1")
+    for _ in range(args.accumulate):
+        result = compiled.run(target, _grad_output(args.grad_output), accumulate=args.accumulate > 1)
+    if args.json:
+        print(json.dumps({"target": target, "value": to_plain(result.values[target]),
+                          "grads": {n: to_plain(g) for n, g in result.grads.items()}}))
+        return 0
+    leaves = set(compiled.source.leaf_ids)
+    rows = [("node", "kind", "shape", "value", f"∂{target}/∂node")]
+    for n in compiled.source.order:
+        kind = graph.nodes[n].op + (" (leaf)" if n in leaves else "")
+        reason = result.no_grad_reason(n, compiled)
+        rows.append((n, kind, str(list(result.values[n].shape)), tensor_text(result.values[n]),
+                     tensor_text(result.grads[n]) if reason is None else f"None: {reason}"))
+    widths = [min(40, max(len(r[i]) for r in rows)) for i in range(4)]
+    print(f"target {target} = {tensor_text(result.values[target])}   "
+          f"(device {compiled.device}, {'accumulated over %d runs' % args.accumulate if args.accumulate > 1 else 'fresh'})")
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
+    for note in result.notes:
+        print("note:", note)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from autograd_bridge.export import export_script
+    from graph.fileformat import write_text_atomic
+
+    graph = load(args.file)
+    target = _pick_target(graph, args.target)
+    text = export_script(graph, target, _grad_output(args.grad_output), args.dtype)
+    write_text_atomic(args.output, text)
+    print(f"wrote {args.output}: run it with  python {args.output}")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    try:
+        from gui.render import render
+    except ImportError:
+        raise UsageError("render needs the desktop app, which is not built yet") from None
+    return render(args)
+
+
+def open_gui(file: str | None) -> int:
+    try:
+        from gui.app import main as app_main
+    except ImportError:
+        print("gradcanvas: the desktop app is not built yet; use check, grad or export "
+              "(gradcanvas --help)", file=sys.stderr)
+        return 1
+    return app_main(file)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
+        if len(argv) > 1:
+            _parser().error(f"unknown command {argv[0]!r}")
+        return open_gui(argv[0])
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        return open_gui(None)
+    try:
+        return {"check": cmd_check, "grad": cmd_grad, "export": cmd_export,
+                "render": cmd_render}[args.command](args)
+    except GraphError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
