@@ -90,7 +90,8 @@ class Compiled:
 
     # ---- running, with errors pointed at their node ----
 
-    def _node_error(self, exc: BaseException, tb: types.TracebackType | None, cls: type[GraphError]) -> GraphError:
+    def _node_error(self, exc: BaseException, tb: types.TracebackType | None,
+                    cls: type[GraphError]) -> GraphError:
         """Find the generated line that raised; name its node and its inputs' shapes."""
         frame, lineno = None, None
         while tb is not None:

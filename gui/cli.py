@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from graph.errors import GraphError
 from graph.fileformat import load
@@ -117,10 +116,10 @@ def cmd_grad(args: argparse.Namespace) -> int:
         rows.append((n, kind, str(list(result.values[n].shape)), tensor_text(result.values[n]),
                      tensor_text(result.grads[n]) if reason is None else f"None: {reason}"))
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(4)]
-    print(f"target {target} = {tensor_text(result.values[target])}   "
-          f"(device {compiled.device}, {'accumulated over %d runs' % args.accumulate if args.accumulate > 1 else 'fresh'})")
+    mode = f"accumulated over {args.accumulate} runs" if args.accumulate > 1 else "fresh"
+    print(f"target {target} = {tensor_text(result.values[target])}   (device {compiled.device}, {mode})")
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)) + "  " + r[4])
+        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     for note in result.notes:
         print("note:", note)
     return 0
