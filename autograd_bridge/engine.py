@@ -190,6 +190,17 @@ class Compiled:
         notes += self._nonfinite_notes(values, grads)
         return Result(target, values, grads, notes)
 
+    def slice_1d(self, target: str, leaf: str, xs: list[float]) -> list[float]:
+        """The target's value with the scalar leaf set to each x in turn, all else unchanged."""
+        index = self.source.leaf_ids.index(leaf)
+        with torch.no_grad():
+            leaves = list(self._call(self._make_leaves, [self.device], ExecutionError))
+            ys = []
+            for x in xs:
+                leaves[index] = torch.full_like(leaves[index], x)
+                ys.append(float(self.forward(tuple(leaves))[target].item()))
+        return ys
+
     def clear_grads(self) -> None:
         """What `x.grad = None` does for every leaf: the next accumulate run starts from zero."""
         for leaf in self._kept_leaves or ():

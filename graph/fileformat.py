@@ -16,6 +16,7 @@ from pathlib import Path
 from graph.errors import FileFormatError, ValueSpecError
 from graph.model import Edge, Graph, Node
 from graph.ops import DEFAULT_DTYPE, DTYPES, OPS, TENSOR
+from graph.values import _is_number
 
 FORMAT = "gradcanvas"
 VERSION = 1
@@ -40,7 +41,14 @@ def check_node_id(node_id: object) -> str:
         raise FileFormatError(f"node id {node_id[:40]!r}… is longer than {MAX_ID_LENGTH} characters")
     if any(ord(c) < 32 or ord(c) == 127 for c in node_id):
         raise FileFormatError(f"node id {node_id!r} contains control characters")
+    if _has_surrogate(node_id):
+        raise FileFormatError(f"node id {node_id!r} is not valid Unicode (a lone surrogate)")
     return node_id
+
+
+def _has_surrogate(text: str) -> bool:
+    """A lone surrogate (only reachable through a \\uD800-style escape) cannot be saved as UTF-8."""
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
 def loads(text: str) -> Graph:
@@ -48,6 +56,8 @@ def loads(text: str) -> Graph:
         doc = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as e:
         raise FileFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except ValueError as e:  # e.g. an integer literal longer than Python will convert
+        raise FileFormatError(f"not valid JSON: {e}"[:200]) from None
     except RecursionError:
         raise FileFormatError("not valid JSON: nested too deeply") from None
     if not isinstance(doc, dict):
@@ -102,20 +112,20 @@ def _load_node(raw: object, index: int) -> Node:
     op = raw.get("op")
     if "op" not in raw:
         raise fail("missing field 'op'")
-    if op != TENSOR and op not in OPS:
+    if not isinstance(op, str) or (op != TENSOR and op not in OPS):
         raise fail(f"field 'op': unknown op {op!r}"[:200])
     _check_fields(raw, _TENSOR_FIELDS if op == TENSOR else _OP_FIELDS, where, ids)
 
     node = Node(id=node_id, op=op)
     if "label" in raw:
-        if not isinstance(raw["label"], str):
-            raise fail("field 'label' must be a string")
+        if not isinstance(raw["label"], str) or _has_surrogate(raw["label"]):
+            raise fail("field 'label' must be a string of valid Unicode")
         node.label = raw["label"]
     if "pos" in raw:
         pos = raw["pos"]
         if (not isinstance(pos, list) or len(pos) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pos)):
-            raise fail("field 'pos' must be [x, y] with two numbers")
+                or not all(_is_number(v) for v in pos)):
+            raise fail("field 'pos' must be [x, y] with two finite numbers")
         node.pos = (pos[0], pos[1])
     if op == TENSOR:
         if ("value" in raw) == ("init" in raw):

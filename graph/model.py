@@ -191,3 +191,12 @@ class Graph:
         order = self.topological_order()
         self.check_connected()
         return order
+
+
+def new_node(op: str, node_id: str, pos: tuple[float, float] | None = None) -> Node:
+    """A node as the palette creates it: a scalar leaf that requires grad, or an op whose
+    required attributes start at their catalogue values."""
+    if op == TENSOR:
+        return Node(node_id, TENSOR, value=1.0, requires_grad=True, pos=pos)
+    attrs = {a.name: copy.deepcopy(a.default) for a in OPS[op].attrs if a.required}
+    return Node(node_id, op, attrs=attrs, pos=pos)

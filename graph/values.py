@@ -8,6 +8,7 @@ bool is meant, strings from a fixed set. Nothing here evaluates anything.
 from __future__ import annotations
 
 import math
+import sys
 
 from graph.errors import ValueSpecError
 from graph.ops import INIT_FNS, Attr
@@ -22,7 +23,9 @@ def _is_int(v: object) -> bool:
 
 
 def _is_number(v: object) -> bool:
-    return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
+    if _is_int(v):  # JSON ints are unbounded; one a float cannot hold is not a finite number
+        return abs(v) <= sys.float_info.max
+    return isinstance(v, float) and math.isfinite(v)
 
 
 def literal_shape(value: object, depth: int = 0) -> tuple[int, ...]:
@@ -31,8 +34,8 @@ def literal_shape(value: object, depth: int = 0) -> tuple[int, ...]:
         raise ValueSpecError(f"value has more than {MAX_DIMS} dimensions")
     if _is_number(value):
         return ()
-    if isinstance(value, float):
-        raise ValueSpecError(f"value holds {value!r}: only finite numbers are allowed")
+    if isinstance(value, float) or _is_int(value):
+        raise ValueSpecError(f"value holds {value!r}: only finite numbers are allowed"[:200])
     if not isinstance(value, list):
         raise ValueSpecError(
             f"value must be a number or a nested list of numbers, not {type(value).__name__}")
@@ -98,7 +101,7 @@ def init_shape(init: object) -> tuple[int, ...]:
     if not isinstance(init, dict):
         raise ValueSpecError("init must be an object such as {\"fn\": \"zeros\", \"shape\": [2]}")
     fn = init.get("fn")
-    if fn not in INIT_FNS:
+    if not isinstance(fn, str) or fn not in INIT_FNS:
         raise ValueSpecError(f"init fn must be one of {', '.join(INIT_FNS)}, not {fn!r}"[:200])
     params = INIT_FNS[fn]
     for key in init:
@@ -120,7 +123,10 @@ def init_shape(init: object) -> tuple[int, ...]:
     if fn == "arange":
         if p["step"] == 0:
             raise ValueSpecError("init 'arange' needs a non-zero step")
-        count = max(0, math.ceil((p["end"] - p["start"]) / p["step"]))
+        try:
+            count = max(0, math.ceil((p["end"] - p["start"]) / p["step"]))
+        except OverflowError:  # (end - start) / step is beyond float range
+            raise ValueSpecError("init 'arange' makes too many elements") from None
         _check_size([count])
         flat = (count,)
     else:  # linspace

@@ -1,0 +1,180 @@
+"""Forward + backward off the GUI thread.
+
+A job is a snapshot of the graph plus the document revision it was taken at. The worker turns
+torch results into plain data (text and small numpy arrays), so the GUI thread never touches
+torch, and torch is first imported by the worker, after the window is up. Only one job runs at
+a time; a newer request replaces a pending one, and the window drops any result whose revision
+is not the document's current one.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from graph.errors import GraphError
+from graph.model import Graph
+
+PLOT_MAX_ELEMENTS = 100_000  # arrays larger than this are not sent to the plots
+
+
+@dataclass
+class NodeView:
+    """What the canvas and inspector draw for one node."""
+
+    shape: tuple[int, ...]
+    is_leaf: bool
+    value_text: str
+    grad_text: str | None  # None: no partial; see no_grad_reason
+    no_grad_reason: str | None
+    value: np.ndarray | None  # float64 copies for plots (None when too large)
+    grad: np.ndarray | None
+
+
+@dataclass
+class ComputeResult:
+    revision: int
+    target: str | None
+    nodes: dict[str, NodeView] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    error: str | None = None  # a validation or runtime error, in one line
+    error_nodes: tuple[str, ...] = ()
+    device: str = "cpu"
+
+
+@dataclass
+class SliceResult:
+    """The target as a function of one scalar leaf around its value, and the partial there."""
+
+    revision: int
+    target: str
+    leaf: str
+    xs: list[float]
+    ys: list[float]
+    x0: float
+    y0: float
+    slope: float
+
+
+def _array(t: object) -> np.ndarray | None:
+    if t is None or t.numel() > PLOT_MAX_ELEMENTS:
+        return None
+    return t.detach().cpu().double().numpy()
+
+
+def compute(graph: Graph, target: str, revision: int, device: str = "cpu",
+            dtype: str | None = None, grad_output: object = None) -> ComputeResult:
+    """Run the graph and describe every node. Never raises for user errors."""
+    from autograd_bridge.engine import Compiled
+    from autograd_bridge.formatting import tensor_text
+
+    out = ComputeResult(revision, target, device=device)
+    try:
+        compiled = Compiled(graph, device, dtype)
+        result = compiled.run(target, grad_output)
+    except GraphError as e:
+        out.error, out.error_nodes = e.message, e.node_ids
+        return out
+    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
+        out.error = f"internal error while computing: {type(e).__name__}: {e}"
+        return out
+    leaves = set(compiled.source.leaf_ids)
+    for n, value in result.values.items():
+        grad = result.grads[n]
+        reason = result.no_grad_reason(n, compiled)
+        out.nodes[n] = NodeView(tuple(value.shape), n in leaves, tensor_text(value),
+                                None if grad is None else tensor_text(grad), reason,
+                                _array(value), _array(grad))
+    out.notes = result.notes
+    return out
+
+
+def compute_slice(graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
+                  dtype: str | None = None, points: int = 41) -> SliceResult | None:
+    """target(leaf = x0 + h) for h in a window around x0; None if it does not apply."""
+    from autograd_bridge.engine import Compiled
+
+    try:
+        compiled = Compiled(graph, device, dtype)
+        base = compiled.run(target)
+        x0 = float(base.values[leaf].item())
+        slope = base.grads.get(leaf)
+        if slope is None or base.values[target].numel() != 1:
+            return None
+        span = max(1.0, abs(x0)) * 0.75
+        xs = [x0 - span + 2 * span * i / (points - 1) for i in range(points)]
+        ys = compiled.slice_1d(target, leaf, xs)
+    except Exception:  # noqa: BLE001 - a plot that cannot be drawn is simply not drawn
+        return None
+    return SliceResult(revision, target, leaf, xs, ys, x0, float(base.values[target].item()),
+                       float(slope.item()))
+
+
+class _Signals(QObject):
+    done = Signal(object)
+
+
+class _Job(QRunnable):
+    def __init__(self, fn, args: tuple, signals: _Signals) -> None:  # noqa: ANN001
+        super().__init__()
+        self.fn, self.args, self.signals = fn, args, signals
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        self.signals.done.emit(self.fn(*self.args))
+
+
+class Computer(QObject):
+    """Runs one job at a time on its own thread; keeps only the newest pending request."""
+
+    resultReady = Signal(object)  # ComputeResult
+    sliceReady = Signal(object)  # SliceResult or None
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._signals = _Signals(self)
+        self._signals.done.connect(self._finished)
+        self._busy = False
+        self._pending: tuple | None = None
+
+    def request(self, graph: Graph, target: str, revision: int, device: str = "cpu",
+                dtype: str | None = None) -> None:
+        self._submit((compute, (copy.deepcopy(graph), target, revision, device, dtype)))
+
+    def request_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
+                      dtype: str | None = None) -> None:
+        self._submit((compute_slice, (copy.deepcopy(graph), target, leaf, revision, device, dtype)))
+
+    def _submit(self, job: tuple) -> None:
+        if self._busy:
+            # A newer request of the same kind replaces an older pending one.
+            if self._pending is None or self._pending[0] is job[0] or job[0] is compute:
+                self._pending = job
+            return
+        self._start(job)
+
+    def _start(self, job: tuple) -> None:
+        self._busy = True
+        self.busyChanged.emit(True)
+        self.pool.start(_Job(job[0], job[1], self._signals))
+
+    def _finished(self, result: object) -> None:
+        self._busy = False
+        if isinstance(result, ComputeResult):
+            self.resultReady.emit(result)
+        else:
+            self.sliceReady.emit(result)
+        if self._pending is not None:
+            job, self._pending = self._pending, None
+            self._start(job)
+        else:
+            self.busyChanged.emit(False)
+
+    def wait(self, msecs: int = 60_000) -> bool:
+        return self.pool.waitForDone(msecs)
