@@ -39,10 +39,8 @@ class Namespace:
         base = re.sub(r"[^A-Za-z0-9_]", "_", node_id) or "_"
         if base[0].isdigit():
             base = "_" + base
-        if base.startswith("__"):
-            base = "v" + base
-        while base in RESERVED:
-            base += "_"
+        while base in RESERVED or base.startswith("__"):  # "_" → "__" must get the prefix too
+            base = "v" + base if base.startswith("__") else base + "_"
         name, n = base, 1
         while name in self._taken or name in RESERVED:
             n += 1

@@ -181,7 +181,10 @@ class Compiled:
                 if n not in leaf_ids and val.requires_grad:
                     val.retain_grad()
             self._call(lambda: t.backward(gradient=v), [], ExecutionError)
-            grads = {n: val.grad for n, val in values.items()}
+            # Copies: torch adds the next run's partials into leaf .grad in place, which would
+            # silently change the grads of Results already handed out.
+            grads = {n: None if val.grad is None else val.grad.detach().clone()
+                     for n, val in values.items()}
         else:
             wrt = [n for n, val in values.items() if val.requires_grad]
             got = self._call(lambda: torch.autograd.grad(

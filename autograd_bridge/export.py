@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from autograd_bridge.codegen import id_comment, literal
 from autograd_bridge.engine import Compiled
-from graph.errors import TargetError
+from graph.errors import GraphError, TargetError
 from graph.model import Graph
 from graph.values import literal_shape
 
@@ -23,9 +23,14 @@ def export_script(graph: Graph, target: str, grad_output: object = None, dtype: 
     if grad_output is None and len(shape) and any(d != 1 for d in shape):
         raise TargetError(f"target {target} has shape {list(shape)}: select an element, reduce it, "
                           "or give a grad-output", [target])
-    if grad_output is not None and literal_shape(grad_output) != shape:
-        raise TargetError(f"grad-output has shape {list(literal_shape(grad_output))} but target "
-                          f"{target} has shape {list(shape)}", [target])
+    if grad_output is not None:
+        try:
+            go_shape = literal_shape(grad_output)
+        except GraphError as e:
+            raise TargetError(f"grad-output for {target}: {e.message}", [target]) from None
+        if go_shape != shape:
+            raise TargetError(f"grad-output has shape {list(go_shape)} but target "
+                              f"{target} has shape {list(shape)}", [target])
 
     out = [
         f"# GradCanvas export: the partials of target {ascii(target)} with respect to every node.",

@@ -52,8 +52,16 @@ def _has_surrogate(text: str) -> bool:
 
 
 def loads(text: str) -> Graph:
+    # NaN / Infinity parse to floats so that the field check refusing them (as it must refuse
+    # 1e400, which JSON parses to inf) names the node and field; any left over is refused below.
+    constants: list[str] = []
+
+    def constant(name: str) -> float:
+        constants.append(name)
+        return float(name)
+
     try:
-        doc = json.loads(text, parse_constant=_refuse_constant)
+        doc = json.loads(text, parse_constant=constant)
     except json.JSONDecodeError as e:
         raise FileFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     except ValueError as e:  # e.g. an integer literal longer than Python will convert
@@ -86,6 +94,8 @@ def loads(text: str) -> Graph:
         edge = _load_edge(raw, i, graph, fed)
         fed[edge.dst, edge.port] = edge.src
         graph.add_edge(edge)
+    if constants:
+        _refuse_constant(constants[0])
     return graph
 
 

@@ -119,7 +119,9 @@ def init_shape(init: object) -> tuple[int, ...]:
         shape = check_shape(p["shape"])
         if len(shape) not in (1, 2):
             raise ValueSpecError("init 'eye' needs a shape of [n] or [n, m]")
-        return shape if len(shape) == 2 else (shape[0], shape[0])
+        square = shape if len(shape) == 2 else (shape[0], shape[0])
+        _check_size(square)  # [n] makes n × n elements
+        return square
     if fn == "arange":
         if p["step"] == 0:
             raise ValueSpecError("init 'arange' needs a non-zero step")

@@ -132,7 +132,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     graph = load(args.file)
     target = _pick_target(graph, args.target)
     text = export_script(graph, target, _grad_output(args.grad_output), args.dtype)
-    write_text_atomic(args.output, text)
+    try:
+        write_text_atomic(args.output, text)
+    except OSError as e:  # name the file asked for, not the temporary file beside it
+        raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
     print(f"wrote {args.output}: run it with  python {args.output}")
     return 0
 

@@ -1,0 +1,267 @@
+"""The engine: targets, grad-outputs, accumulation, errors that name their nodes, devices, dtypes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograd_bridge.engine import Compiled, to_plain
+from graph.errors import CycleError, DeviceError, MissingInputError, ShapeError, TargetError
+from graph.fileformat import load
+from graph.model import Edge, Graph, Node
+from graph.ops import TENSOR
+
+
+def make_graph(nodes: list[Node], edges: list[tuple[str, str, str]]) -> Graph:
+    g = Graph()
+    for n in nodes:
+        g.add_node(n)
+    for src, dst, port in edges:
+        g.add_edge(Edge(src, dst, port))
+    return g
+
+
+def leaf(node_id: str, value: object, requires_grad: bool = False, dtype: str = "float32") -> Node:
+    return Node(id=node_id, op=TENSOR, value=value, requires_grad=requires_grad, dtype=dtype)
+
+
+# ---- targets and grad-outputs ----
+
+def test_non_scalar_target_without_grad_output(examples_dir: Path) -> None:
+    compiled = Compiled(load(examples_dir / "03_vector_element.json"))
+    with pytest.raises(TargetError) as info:
+        compiled.run("y")
+    assert str(info.value) == "target y has shape [2]: select an element, reduce it, or give a grad-output"
+    assert info.value.node_ids == ("y",)
+
+
+def test_unknown_target() -> None:
+    g = make_graph([leaf("x", 1.0, True), Node(id="n", op="neg")], [("x", "n", "input")])
+    with pytest.raises(TargetError, match="no node 'nope'"):
+        Compiled(g).run("nope")
+
+
+X = [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]]
+W = [[0.2, -0.4], [0.5, 0.1], [-0.3, 0.7]]
+GO = [[1.0, -2.0], [0.5, 3.0]]
+
+
+def vjp_graph() -> Graph:
+    return make_graph(
+        [leaf("x", X, True), leaf("w", W, True), Node(id="xw", op="matmul"), Node(id="y", op="tanh")],
+        [("x", "xw", "input"), ("w", "xw", "other"), ("xw", "y", "input")])
+
+
+def test_grad_output_is_a_vector_jacobian_product() -> None:
+    result = Compiled(vjp_graph()).run("y", grad_output=GO)
+
+    x = torch.tensor(X, requires_grad=True)
+    w = torch.tensor(W, requires_grad=True)
+    xw = x @ w
+    xw.retain_grad()
+    y = torch.tanh(xw)
+    y.retain_grad()
+    y.backward(torch.tensor(GO))
+    torch.testing.assert_close(result.grads["x"], x.grad)
+    torch.testing.assert_close(result.grads["w"], w.grad)
+    torch.testing.assert_close(result.grads["xw"], xw.grad)
+    torch.testing.assert_close(result.grads["y"], torch.tensor(GO))
+    # by the chain rule written out: d/dxw = GO * (1 - tanh²), d/dx = that @ wᵀ
+    dxw = torch.tensor(GO) * (1 - torch.tanh(torch.tensor(X) @ torch.tensor(W)) ** 2)
+    torch.testing.assert_close(result.grads["x"], dxw @ torch.tensor(W).T)
+
+
+@pytest.mark.parametrize("bad", [[1.0, 2.0], [[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]], 1.0, [[1.0], [2.0]]])
+def test_grad_output_of_the_wrong_shape_is_refused(bad: object) -> None:
+    with pytest.raises(TargetError, match=r"grad-output has shape .* but target y has shape \[2, 2\]"):
+        Compiled(vjp_graph()).run("y", grad_output=bad)
+
+
+@pytest.mark.parametrize("bad", [[[1.0, "a"], [1.0, 2.0]], {"a": 1}, [[1.0, 2.0], [3.0]]])
+def test_grad_output_that_is_not_numbers_is_refused(bad: object) -> None:
+    with pytest.raises(TargetError, match="grad-output for y"):
+        Compiled(vjp_graph()).run("y", grad_output=bad)
+
+
+# ---- accumulate mode ----
+
+def test_accumulate_adds_up_like_pytorch_and_clear_resets(examples_dir: Path) -> None:
+    compiled = Compiled(load(examples_dir / "01_scalar_partial.json"))
+
+    def torch_step(x: torch.Tensor) -> None:
+        (2 * x**2 + 3 * torch.tensor(3.0)).backward()
+
+    x = torch.tensor(2.0, requires_grad=True)
+    torch_step(x)
+    fresh = x.grad.clone()
+    torch_step(x)
+    torch_step(x)
+    three = x.grad.clone()
+    torch.testing.assert_close(three, 3 * fresh)
+
+    assert compiled.run("y").grads["x"].item() == pytest.approx(fresh.item())
+    runs = [compiled.run("y", accumulate=True) for _ in range(3)]
+    torch.testing.assert_close(runs[-1].grads["x"], three)
+    # each result keeps the value it had when it was made
+    for i, r in enumerate(runs, start=1):
+        torch.testing.assert_close(r.grads["x"], i * fresh)
+    # a non-leaf's partial is fresh each run (a new tensor each forward), as in PyTorch
+    torch.testing.assert_close(runs[-1].grads["x_sq"], torch.tensor(2.0))
+    # fresh mode does not touch the accumulated .grad
+    assert compiled.run("y").grads["x"].item() == pytest.approx(fresh.item())
+    torch.testing.assert_close(compiled.run("y", accumulate=True).grads["x"], 4 * fresh)
+
+    compiled.clear_grads()
+    torch.testing.assert_close(compiled.run("y", accumulate=True).grads["x"], fresh)
+
+
+# ---- errors that name their nodes ----
+
+def test_shape_mismatch_names_the_node() -> None:
+    g = make_graph([leaf("a", [[1.0] * 3] * 2), leaf("b", [[1.0] * 3] * 2, True), Node(id="mm", op="matmul")],
+                   [("a", "mm", "input"), ("b", "mm", "other")])
+    compiled = Compiled(g)  # compiling checks structure, not shapes
+    for call in (compiled.infer_shapes, lambda: compiled.run("mm")):
+        with pytest.raises(ShapeError) as info:
+            call()
+        assert str(info.value).startswith("mm: matmul of [2, 3] and [2, 3]")
+        assert "mm" in info.value.node_ids
+        assert {"a", "b"} <= set(info.value.node_ids)
+
+
+def test_select_out_of_range_names_the_node() -> None:
+    g = make_graph([leaf("x", [1.0, 2.0], True), Node(id="pick", op="select", attrs={"dim": 0, "index": 5})],
+                   [("x", "pick", "input")])
+    with pytest.raises(ShapeError) as info:
+        Compiled(g).run("pick")
+    assert str(info.value).startswith("pick: select of [2]")
+    assert info.value.node_ids[0] == "pick"
+
+
+def test_missing_input_names_the_node() -> None:
+    g = make_graph([leaf("x", 1.0, True), Node(id="m", op="mul")], [("x", "m", "input")])
+    with pytest.raises(MissingInputError) as info:
+        Compiled(g)
+    assert info.value.node_ids == ("m",)
+    assert "m.other" in str(info.value)
+
+
+def test_cycle_is_refused() -> None:
+    g = make_graph([leaf("x", 1.0, True), Node(id="p", op="add"), Node(id="q", op="neg")],
+                   [("x", "p", "input"), ("q", "p", "other"), ("p", "q", "input")])
+    with pytest.raises(CycleError) as info:
+        Compiled(g)
+    assert set(info.value.node_ids) == {"p", "q"}
+    assert "p" in str(info.value) and "q" in str(info.value)
+
+
+# ---- no grad, NaN ----
+
+def test_target_without_requires_grad_gives_none_and_a_note() -> None:
+    g = make_graph([leaf("c", [1.0, 2.0]), leaf("x", 3.0, True), Node(id="s", op="sum"), Node(id="n", op="neg")],
+                   [("c", "s", "input"), ("x", "n", "input")])
+    compiled = Compiled(g)
+    result = compiled.run("s")
+    assert set(result.grads) == {"c", "x", "s", "n"}
+    assert all(v is None for v in result.grads.values())
+    assert any("s does not depend on any tensor with requires_grad" in n for n in result.notes)
+    assert result.values["s"].item() == pytest.approx(3.0)
+    assert result.no_grad_reason("c", compiled) == "requires_grad is off"
+    # x requires grad, but n is not a function of anything s depends on
+    assert compiled.run("n").grads["x"].item() == pytest.approx(-1.0)
+    assert compiled.run("n").grads["c"] is None
+
+
+def test_unused_requires_grad_leaf_is_none_with_a_reason() -> None:
+    g = make_graph([leaf("x", 2.0, True), leaf("u", 5.0, True), Node(id="sq", op="pow", attrs={"exponent": 2}),
+                    Node(id="nu", op="neg")],
+                   [("x", "sq", "input"), ("u", "nu", "input")])
+    compiled = Compiled(g)
+    result = compiled.run("sq")
+    assert result.grads["u"] is None and result.grads["nu"] is None
+    assert result.no_grad_reason("u", compiled) == "sq does not depend on it"
+    assert result.grads["x"].item() == pytest.approx(4.0)
+
+
+def test_nan_from_log_of_a_negative_names_the_node() -> None:
+    g = make_graph([leaf("x", -1.0, True), Node(id="lg", op="log"), Node(id="s", op="mul")],
+                   [("x", "lg", "input"), ("lg", "s", "input"), ("x", "s", "other")])
+    result = Compiled(g).run("s")
+    assert torch.isnan(result.values["lg"])
+    nan_notes = [n for n in result.notes if "NaN" in n]
+    assert any(n.startswith("lg:") for n in nan_notes)
+    # only where NaN first appears: s (NaN * finite) is not blamed
+    assert not any(n.startswith("s:") for n in nan_notes)
+
+
+# ---- devices and dtypes ----
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_cuda_without_a_gpu_is_a_device_error(examples_dir: Path) -> None:
+    with pytest.raises(DeviceError, match="cuda"):
+        Compiled(load(examples_dir / "02_matmul_vector.json"), "cuda")
+
+
+def test_unknown_device_is_a_device_error(examples_dir: Path) -> None:
+    with pytest.raises(DeviceError, match="unknown device"):
+        Compiled(load(examples_dir / "02_matmul_vector.json"), "tpu")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu(examples_dir: Path) -> None:
+    graph = load(examples_dir / "02_matmul_vector.json")
+    cpu = Compiled(graph, "cpu").run("y")
+    gpu = Compiled(graph, "cuda").run("y")
+    assert gpu.values["y"].device.type == "cuda"
+    assert gpu.grads["x"].device.type == "cuda"
+    for n in graph.nodes:
+        assert to_plain(gpu.values[n]) == pytest.approx(to_plain(cpu.values[n])), n
+        if cpu.grads[n] is None:
+            assert gpu.grads[n] is None, n
+        else:
+            torch.testing.assert_close(gpu.grads[n].cpu(), cpu.grads[n])
+    torch.testing.assert_close(gpu.grads["x"].cpu(), torch.tensor([14.0, 22.0]))
+
+
+def test_float64_override(examples_dir: Path) -> None:
+    graph = load(examples_dir / "02_matmul_vector.json")
+    default = Compiled(graph).run("y")
+    assert default.grads["x"].dtype == torch.float32
+    result = Compiled(graph, "cpu", "float64").run("y")
+    for n, v in result.values.items():
+        assert v.dtype == torch.float64, n
+    assert result.grads["x"].dtype == torch.float64
+    assert result.grads["x_row"].dtype == torch.float64
+    torch.testing.assert_close(result.grads["x"], torch.tensor([14.0, 22.0], dtype=torch.float64))
+
+
+def test_per_node_dtype_is_kept_without_override() -> None:
+    g = make_graph([leaf("x", [1.0, 2.0], True, dtype="float64"), Node(id="s", op="sum")],
+                   [("x", "s", "input")])
+    result = Compiled(g).run("s")
+    assert result.grads["x"].dtype == torch.float64
+
+
+def test_infer_shapes(examples_dir: Path) -> None:
+    shapes = Compiled(load(examples_dir / "02_matmul_vector.json")).infer_shapes()
+    assert shapes == {"x": (2,), "w": (2, 2), "a": (), "x_row": (1, 2), "xw": (1, 2), "a_xw": (1, 2), "y": ()}
+    mlp = Compiled(load(examples_dir / "04_small_mlp.json")).infer_shapes()
+    assert mlp["h_lin"] == (4, 4) and mlp["h"] == (4, 4) and mlp["out"] == (4, 1) and mlp["loss"] == ()
+    g = make_graph([Node(id="r", op=TENSOR, init={"fn": "randn", "shape": [2, 3, 4], "seed": 1}),
+                    Node(id="t", op="transpose", attrs={"dim0": 0, "dim1": 2}),
+                    Node(id="m", op="mean", attrs={"dim": [1], "keepdim": True})],
+                   [("r", "t", "input"), ("t", "m", "input")])
+    assert Compiled(g).infer_shapes() == {"r": (2, 3, 4), "t": (4, 3, 2), "m": (4, 1, 2)}
+
+
+def test_seeded_init_is_reproducible() -> None:
+    g = make_graph([Node(id="r", op=TENSOR, init={"fn": "randn", "shape": [3], "seed": 7}, requires_grad=True),
+                    Node(id="s", op="sum")], [("r", "s", "input")])
+    a = Compiled(g).run("s")
+    b = Compiled(g).run("s")
+    expected = torch.randn(3, generator=torch.Generator().manual_seed(7))
+    torch.testing.assert_close(a.values["r"].detach(), expected)
+    torch.testing.assert_close(b.values["r"].detach(), expected)
+    torch.testing.assert_close(a.grads["r"], torch.ones(3))
