@@ -861,3 +861,26 @@ def test_mutated_files_load_or_are_refused_cleanly(data: st.DataObject) -> None:
     for n in g.nodes.values():
         if n.pos is not None:
             assert all(math.isfinite(v) for v in n.pos)
+
+
+def test_save_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    import stat
+
+    from graph.fileformat import loads as _loads
+    from graph.fileformat import save as _save
+
+    path = tmp_path / "g.json"
+    path.write_text("old")
+    path.chmod(0o644)
+    _save(_loads('{"format": "gradcanvas", "version": 1, "nodes": [], "edges": []}'), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert path.read_text().startswith("{")
+
+
+def test_docs_ops_md_is_generated_from_the_catalogue():
+    from pathlib import Path
+
+    from graph.opsdoc import markdown
+
+    doc = Path(__file__).resolve().parent.parent / "docs" / "ops.md"
+    assert doc.read_text(encoding="utf-8") == markdown(), "run: python -m graph.opsdoc > docs/ops.md"
