@@ -113,6 +113,12 @@ def compute_slice(graph: Graph, target: str, leaf: str, revision: int, device: s
                        float(slope.item()))
 
 
+def _available_devices() -> list[str]:
+    from autograd_bridge.engine import available_devices
+
+    return available_devices()
+
+
 class _Signals(QObject):
     done = Signal(object)
 
@@ -132,6 +138,7 @@ class Computer(QObject):
 
     resultReady = Signal(object)  # ComputeResult
     sliceReady = Signal(object)  # SliceResult or None
+    devicesReady = Signal(list)  # the devices torch can use here
     busyChanged = Signal(bool)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -151,6 +158,10 @@ class Computer(QObject):
                       dtype: str | None = None) -> None:
         self._submit((compute_slice, (copy.deepcopy(graph), target, leaf, revision, device, dtype)))
 
+    def probe_devices(self) -> None:
+        """Import torch on the worker thread and report cpu / cuda / mps."""
+        self._submit((_available_devices, ()))
+
     def _submit(self, job: tuple) -> None:
         if self._busy:
             # A newer request of the same kind replaces an older pending one.
@@ -168,6 +179,8 @@ class Computer(QObject):
         self._busy = False
         if isinstance(result, ComputeResult):
             self.resultReady.emit(result)
+        elif isinstance(result, list):
+            self.devicesReady.emit(result)
         else:
             self.sliceReady.emit(result)
         if self._pending is not None:

@@ -1,0 +1,58 @@
+"""Start the desktop app. torch is not imported here: the window shows first."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+
+def has_display() -> bool:
+    if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("GradCanvas")
+    app.setOrganizationName("GradCanvas")
+    return app
+
+
+def main(file: str | None = None) -> int:
+    if not has_display():
+        return _headless(file)
+    app = application()
+    from gui.window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    if file is not None:
+        QTimer.singleShot(0, lambda: window.open_file(file))
+    return app.exec()
+
+
+def _headless(file: str | None) -> int:
+    """No screen here (a server, CI): draw the window to a PNG instead and say where it is."""
+    from pathlib import Path
+
+    from graph.errors import GraphError
+    from gui.render import render_window
+
+    print("gradcanvas: no display to open a window on (DISPLAY is not set).", file=sys.stderr)
+    if file is None:
+        print("Run it in a desktop session, or draw a graph with `gradcanvas render FILE -o out.png`.",
+              file=sys.stderr)
+        return 1
+    out = Path(file).stem + ".png"
+    try:
+        render_window(file, out, None, (1400, 900))
+    except GraphError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 1
+    print(f"Drew the window with {file} to {out} instead; open that image, or run gradcanvas "
+          "in a desktop session for the interactive app.")
+    return 0

@@ -1,0 +1,745 @@
+"""The canvas: one QGraphicsItem per node (level of detail in paint), edges as path items.
+
+The scene mirrors the Document through its signals and sends every edit back as a Document
+call (and so an undo command). Settings follow ENVIRONMENT.md: NoIndex, BoundingRectViewportUpdate,
+DeviceCoordinateCache on nodes, DontSavePainterState, DontAdjustForAntialiasing.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QKeySequence,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsSceneMouseEvent,
+    QGraphicsSimpleTextItem,
+    QGraphicsView,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from graph.model import Edge, new_node
+from gui.compute import ComputeResult, NodeView
+from gui.document import Document
+from gui.palette import MIME_OP
+
+NODE_W = 200.0
+HEADER_H = 26.0
+PORT_H = 18.0
+OVERLAY_H = 38.0
+PREVIEW_H = 30.0
+PORT_R = 5.0
+DIFF_BTN = QRectF(NODE_W - 26, 4, 22, 18)  # the ∂ button in the header
+
+COLORS = {
+    "leaf_grad": QColor("#2a7f62"),  # a leaf with requires_grad: where .grad lands
+    "leaf_const": QColor("#6b6f76"),  # a constant leaf
+    "op": QColor("#34506e"),
+    "body": QColor("#20242b"),
+    "text": QColor("#e8eaed"),
+    "dim_text": QColor("#9aa0a6"),
+    "grad_text": QColor("#ffb86b"),
+    "target": QColor("#ff8c1a"),
+    "error": QColor("#e5484d"),
+    "selected": QColor("#f5d90a"),
+    "edge": QColor("#8a94a6"),
+    "edge_selected": QColor("#f5d90a"),
+    "port": QColor("#c9d1d9"),
+    "refused": QColor("#e5484d"),
+    "ok": QColor("#46c46e"),
+    "background": QColor("#15181d"),
+}
+
+
+def _preview_image(a: np.ndarray | None, width: int, height: int) -> QImage | None:
+    """A tiny heatmap (2-D and up) or sparkline (1-D) of a tensor too big to write out."""
+    if a is None or a.size <= 8 or not np.isfinite(a).all():
+        return None
+    img = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+    img.fill(Qt.GlobalColor.transparent)
+    p = QPainter(img)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    if a.ndim == 1:
+        lo, hi = float(a.min()), float(a.max())
+        span = hi - lo or 1.0
+        step = max(1, a.size // width)
+        ys = a[::step]
+        pts = [QPointF(i * (width - 1) / max(1, len(ys) - 1), height - 2 - (v - lo) / span * (height - 4))
+               for i, v in enumerate(ys)]
+        p.setPen(QPen(COLORS["dim_text"], 1.2))
+        p.drawPolyline(QPolygonF(pts))
+    else:
+        m = a.reshape(a.shape[0], -1)
+        rows = np.linspace(0, m.shape[0] - 1, min(m.shape[0], height)).astype(int)
+        cols = np.linspace(0, m.shape[1] - 1, min(m.shape[1], width)).astype(int)
+        m = m[np.ix_(rows, cols)]
+        peak = float(np.abs(m).max()) or 1.0
+        cw, ch = width / m.shape[1], height / m.shape[0]
+        for r in range(m.shape[0]):
+            for c in range(m.shape[1]):
+                v = m[r, c] / peak  # diverging: blue < 0 < red
+                col = QColor.fromRgbF(1.0, 1 - v, 1 - v) if v >= 0 else QColor.fromRgbF(1 + v, 1 + v, 1.0)
+                p.fillRect(QRectF(c * cw, r * ch, cw + 0.5, ch + 0.5), col)
+    p.end()
+    return img
+
+
+class NodeItem(QGraphicsItem):
+    """One node: header (name, op, ∂ button), ports labelled with torch argument names,
+    and the overlay (value and ∂target/∂node)."""
+
+    def __init__(self, canvas: CanvasScene, node_id: str) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.node_id = node_id
+        self.view: NodeView | None = None
+        self.stale = False
+        self.is_target = False
+        self.error: str | None = None
+        self.fed: set[str] = set()  # input ports with an edge, kept by the scene
+        self._previews: tuple[QImage | None, QImage | None] = (None, None)
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
+        self.sync()
+
+    @property
+    def node(self):  # noqa: ANN201 - graph.model.Node
+        return self.canvas.doc.graph.nodes[self.node_id]
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        node = self.node
+        return () if node.is_tensor else node.spec.inputs
+
+    def height(self) -> float:
+        has_preview = any(img is not None for img in self._previews)
+        return HEADER_H + max(1, len(self.inputs)) * PORT_H + OVERLAY_H + (PREVIEW_H if has_preview else 0)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, self.height() + 2)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRect(QRectF(0, 0, NODE_W, self.height()))
+        return path
+
+    # ---- ports ----
+
+    def input_pos(self, port: str) -> QPointF:
+        i = self.inputs.index(port) if port in self.inputs else 0
+        return QPointF(0, HEADER_H + (i + 0.5) * PORT_H)
+
+    def output_pos(self) -> QPointF:
+        return QPointF(NODE_W, HEADER_H + 0.5 * PORT_H)
+
+    def port_at(self, local: QPointF) -> tuple[str, str] | None:
+        """("out", "") or ("in", port name) when local is on a port."""
+        hit = PORT_R + 5
+        if QLineF(local, self.output_pos()).length() <= hit:
+            return ("out", "")
+        for port in self.inputs:
+            if QLineF(local, self.input_pos(port)).length() <= hit:
+                return ("in", port)
+        return None
+
+    # ---- state from the document and the results ----
+
+    def sync(self) -> None:
+        node = self.node
+        self.prepareGeometryChange()
+        if node.pos is not None:
+            self.setPos(QPointF(*node.pos))
+        tip = [f"{node.id} ({node.op})"]
+        if node.label:
+            tip.append(node.label)
+        if not node.is_tensor:
+            tip.append(node.spec.rule)
+        if self.error:
+            tip.append("⚠ " + self.error)
+        self.setToolTip("\n".join(tip))
+        self.update()
+
+    def set_view(self, view: NodeView | None) -> None:
+        self.prepareGeometryChange()
+        self.view = view
+        self._previews = ((_preview_image(view.value, 80, 24), _preview_image(view.grad, 80, 24))
+                          if view is not None else (None, None))
+        self.update()
+
+    # ---- painting, with level of detail ----
+
+    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        node = self.node
+        lod = option.levelOfDetailFromTransform(p.worldTransform())
+        rect = QRectF(0, 0, NODE_W, self.height())
+        head = COLORS["op"] if not node.is_tensor else (
+            COLORS["leaf_grad"] if node.requires_grad else COLORS["leaf_const"])
+        if lod < 0.2:  # tiny: a flat rectangle
+            p.fillRect(rect, COLORS["target"] if self.is_target else head)
+            return
+        border = (COLORS["error"] if self.error else COLORS["target"] if self.is_target
+                  else COLORS["selected"] if self.isSelected() else head.lighter(130))
+        p.setPen(QPen(border, 3.0 if (self.is_target or self.error or self.isSelected()) else 1.0))
+        p.setBrush(COLORS["body"])
+        radius = 9.0 if node.is_tensor else 3.0  # leaves round, ops square: visibly different
+        p.drawRoundedRect(rect, radius, radius)
+        p.fillRect(QRectF(1.5, 1.5, NODE_W - 3, HEADER_H - 2), head)
+        title = node.label or node.id
+        p.setPen(COLORS["text"])
+        p.setFont(self.canvas.title_font)
+        kind = "leaf" if node.is_tensor else node.spec.symbol
+        if lod < 0.45:  # small: the title only
+            p.drawText(QRectF(6, 0, NODE_W - 12, HEADER_H), Qt.AlignmentFlag.AlignVCenter, title)
+            return
+        fm = QFontMetricsF(self.canvas.title_font)
+        p.drawText(QRectF(6, 0, NODE_W - 70, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(title, Qt.TextElideMode.ElideRight, NODE_W - 72))
+        p.setFont(self.canvas.small_font)
+        p.setPen(COLORS["dim_text"].lighter(140))
+        p.drawText(QRectF(NODE_W - 100, 0, 70, HEADER_H),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, kind)
+        # The ∂ button: click to make this node the target.
+        p.setPen(QPen(COLORS["text"], 1))
+        p.setBrush(COLORS["target"] if self.is_target else QColor(0, 0, 0, 90))
+        p.drawRoundedRect(DIFF_BTN, 4, 4)
+        p.setFont(self.canvas.title_font)
+        p.drawText(DIFF_BTN, Qt.AlignmentFlag.AlignCenter, "∂")
+        # Ports, labelled with torch's argument names.
+        p.setFont(self.canvas.small_font)
+        fed = self.fed
+        for port in self.inputs:
+            c = self.input_pos(port)
+            p.setPen(QPen(COLORS["port"], 1.2))
+            p.setBrush(COLORS["port"] if port in fed else COLORS["body"])
+            p.drawEllipse(c, PORT_R, PORT_R)
+            p.setPen(COLORS["dim_text"])
+            p.drawText(QRectF(c.x() + 9, c.y() - PORT_H / 2, 90, PORT_H), Qt.AlignmentFlag.AlignVCenter, port)
+        out = self.output_pos()
+        p.setPen(QPen(COLORS["port"], 1.2))
+        p.setBrush(COLORS["port"])
+        p.drawEllipse(out, PORT_R, PORT_R)
+        p.setPen(COLORS["dim_text"])
+        shape_text = self._shape_text()
+        p.drawText(QRectF(NODE_W - 120, out.y() - PORT_H / 2, 110, PORT_H),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, shape_text)
+        self._paint_overlay(p)
+
+    def _shape_text(self) -> str:
+        if self.view is not None:
+            return str(list(self.view.shape))
+        node = self.node
+        if node.is_tensor:
+            try:
+                return str(list(node.leaf_shape()))
+            except Exception:  # noqa: BLE001 - a bad value is reported elsewhere
+                return "?"
+        return ""
+
+    def _paint_overlay(self, p: QPainter) -> None:
+        top = HEADER_H + max(1, len(self.inputs)) * PORT_H
+        p.setPen(QPen(COLORS["dim_text"].darker(160), 1))
+        p.drawLine(QPointF(6, top + 1), QPointF(NODE_W - 6, top + 1))
+        fm = QFontMetricsF(self.canvas.mono_font)
+        target = self.canvas.doc.target
+        view = self.view
+        font = QFont(self.canvas.mono_font)
+        font.setItalic(self.stale)
+        p.setFont(font)
+        if view is None:
+            p.setPen(COLORS["dim_text"])
+            msg = "computing…" if self.stale else ("click ∂ to differentiate" if target is None else "")
+            p.drawText(QRectF(8, top + 3, NODE_W - 16, 16), Qt.AlignmentFlag.AlignVCenter, msg)
+            return
+        width = NODE_W - 16
+        p.setPen(COLORS["dim_text"] if self.stale else COLORS["text"])
+        p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(f"= {view.value_text}", Qt.TextElideMode.ElideRight, width))
+        if view.grad_text is not None:
+            p.setPen(COLORS["dim_text"] if self.stale else COLORS["grad_text"])
+            text = f"∂{target}/∂{self.node_id} = {view.grad_text}"
+        else:
+            p.setPen(COLORS["dim_text"])
+            text = f"no grad: {view.no_grad_reason}"
+        p.drawText(QRectF(8, top + 19, width, 16), Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(text, Qt.TextElideMode.ElideRight, width))
+        for i, img in enumerate(self._previews):
+            if img is not None:
+                p.drawImage(QPointF(10 + i * 95, top + OVERLAY_H + 2), img)
+        if self.stale:
+            p.setPen(COLORS["target"])
+            p.drawText(QRectF(8, top + 3, NODE_W - 16, 16), Qt.AlignmentFlag.AlignRight, "stale")
+
+    # ---- interaction ----
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:  # noqa: N802
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            self.canvas.update_edges_of(self.node_id)
+        return super().itemChange(change, value)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and DIFF_BTN.contains(event.pos()):
+            self.canvas.doc.set_target(self.node_id)
+            event.accept()
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            # Shift-click adds to (or removes from) the selection.
+            self.setSelected(not self.isSelected())
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+
+class EdgeItem(QGraphicsPathItem):
+    def __init__(self, canvas: CanvasScene, edge: Edge) -> None:
+        super().__init__()
+        self.canvas, self.edge = canvas, edge
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(-1)
+        self.setToolTip(f"{edge.src} → {edge.dst}.{edge.port}")
+        self.update_path()
+
+    def update_path(self) -> None:
+        src, dst = self.canvas.nodes.get(self.edge.src), self.canvas.nodes.get(self.edge.dst)
+        if src is None or dst is None:
+            return
+        self.setPath(wire_path(src.mapToScene(src.output_pos()), dst.mapToScene(dst.input_pos(self.edge.port))))
+
+    def shape(self) -> QPainterPath:
+        stroker = QPainterPathStroker()
+        stroker.setWidth(10)
+        return stroker.createStroke(self.path())
+
+    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        color = COLORS["edge_selected"] if self.isSelected() else COLORS["edge"]
+        p.setPen(QPen(color, 2.4 if self.isSelected() else 1.6))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPath(self.path())
+
+
+def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
+    dx = max(40.0, abs(b.x() - a.x()) * 0.5)
+    path = QPainterPath(a)
+    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    return path
+
+
+class CanvasScene(QGraphicsScene):
+    """Mirrors the document; turns mouse gestures into document edits."""
+
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, EdgeItem] = {}
+        self.edges_at: dict[str, set[Edge]] = {}  # node id -> the edges touching it
+        self.title_font = QFont()
+        self.title_font.setPointSizeF(10)
+        self.title_font.setBold(True)
+        self.small_font = QFont()
+        self.small_font.setPointSizeF(8)
+        self.mono_font = QFont("DejaVu Sans Mono")
+        self.mono_font.setStyleHint(QFont.StyleHint.Monospace)
+        self.mono_font.setPointSizeF(8.5)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.setBackgroundBrush(COLORS["background"])
+        self._wire: QGraphicsPathItem | None = None  # the edge being dragged
+        self._wire_label: QGraphicsSimpleTextItem | None = None
+        self._wire_from: str | None = None
+        self._cut: QGraphicsPathItem | None = None  # the cutting line (Alt-drag)
+        self._press_positions: dict[str, QPointF] = {}
+        self.result: ComputeResult | None = None
+        doc.nodeAdded.connect(self._on_node_added)
+        doc.nodeRemoved.connect(self._on_node_removed)
+        doc.nodeChanged.connect(self._on_node_changed)
+        doc.nodeMoved.connect(self._on_node_changed)
+        doc.edgeAdded.connect(self._on_edge_added)
+        doc.edgeRemoved.connect(self._on_edge_removed)
+        doc.graphReset.connect(self.rebuild)
+        doc.targetChanged.connect(self._on_target_changed)
+        self.rebuild()
+
+    # ---- mirroring the document ----
+
+    def rebuild(self) -> None:
+        self.clear_wire()
+        for item in [*self.edges.values(), *self.nodes.values()]:
+            self.removeItem(item)
+        self.nodes.clear()
+        self.edges.clear()
+        self.edges_at.clear()
+        for i, n in enumerate(self.doc.graph.nodes):
+            self._on_node_added(n, default_pos=QPointF((i % 6) * 240.0, (i // 6) * 170.0))
+        for e in self.doc.graph.edges:
+            self._on_edge_added(e)
+        self.result = None
+
+    def _on_node_added(self, node_id: str, default_pos: QPointF | None = None) -> None:
+        item = NodeItem(self, node_id)
+        if self.doc.graph.nodes[node_id].pos is None and default_pos is not None:
+            item.setPos(default_pos)
+        item.is_target = node_id == self.doc.target
+        self.nodes[node_id] = item
+        self.edges_at.setdefault(node_id, set())
+        self.addItem(item)
+
+    def _on_node_removed(self, node_id: str) -> None:
+        item = self.nodes.pop(node_id, None)
+        self.edges_at.pop(node_id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _on_node_changed(self, node_id: str) -> None:
+        item = self.nodes.get(node_id)
+        if item is not None:
+            item.sync()
+            self.update_edges_of(node_id)
+
+    def _on_edge_added(self, edge: Edge) -> None:
+        item = EdgeItem(self, edge)
+        self.edges[edge] = item
+        self.addItem(item)
+        self.edges_at[edge.src].add(edge)
+        self.edges_at[edge.dst].add(edge)
+        self.nodes[edge.dst].fed.add(edge.port)
+        self.nodes[edge.dst].update()  # the port dot fills in
+
+    def _on_edge_removed(self, edge: Edge) -> None:
+        item = self.edges.pop(edge, None)
+        if item is not None:
+            self.removeItem(item)
+        for n in (edge.src, edge.dst):
+            self.edges_at.get(n, set()).discard(edge)
+        if edge.dst in self.nodes:
+            self.nodes[edge.dst].fed.discard(edge.port)
+            self.nodes[edge.dst].update()
+
+    def _on_target_changed(self, target: str | None) -> None:
+        for n, item in self.nodes.items():
+            if item.is_target != (n == target):
+                item.is_target = n == target
+                item.update()
+
+    def update_edges_of(self, node_id: str) -> None:
+        for edge in self.edges_at.get(node_id, ()):
+            self.edges[edge].update_path()
+
+    # ---- results ----
+
+    def set_stale(self) -> None:
+        for item in self.nodes.values():
+            if not item.stale:
+                item.stale = True
+                item.update()
+
+    def show_result(self, result: ComputeResult | None) -> None:
+        self.result = result
+        errors = set(result.error_nodes) if result is not None and result.error else set()
+        for n, item in self.nodes.items():
+            item.stale = False
+            item.error = result.error if n in errors else None
+            item.set_view(result.nodes.get(n) if result is not None else None)
+            item.sync()
+
+    # ---- gestures ----
+
+    def node_at(self, scene_pos: QPointF) -> NodeItem | None:
+        for item in self.items(scene_pos):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        pos = event.scenePos()
+        if event.button() == Qt.MouseButton.LeftButton:
+            if event.modifiers() & Qt.KeyboardModifier.AltModifier:
+                self._cut = QGraphicsPathItem()
+                self._cut.setPen(QPen(COLORS["refused"], 1.5, Qt.PenStyle.DashLine))
+                self._cut.setPath(QPainterPath(pos))
+                self.addItem(self._cut)
+                event.accept()
+                return
+            item = self.node_at(pos)
+            if item is not None:
+                hit = item.port_at(item.mapFromScene(pos))
+                if hit is not None and hit[0] == "out":
+                    self._start_wire(item.node_id, pos)
+                    event.accept()
+                    return
+            self._press_positions = {n: it.pos() for n, it in self.nodes.items() if it.isSelected()}
+        super().mousePressEvent(event)
+        self._press_positions.update({n: it.pos() for n, it in self.nodes.items() if it.isSelected()})
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        pos = event.scenePos()
+        if self._cut is not None:
+            path = self._cut.path()
+            path.lineTo(pos)
+            self._cut.setPath(path)
+            return
+        if self._wire is not None:
+            self._drag_wire(pos)
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        pos = event.scenePos()
+        if self._cut is not None:
+            cut_shape = self._cut.path()
+            self.removeItem(self._cut)
+            self._cut = None
+            crossed = [e for e, item in self.edges.items() if item.path().intersects(cut_shape)
+                       or _polyline_crosses(cut_shape, item.path())]
+            if crossed:
+                self.doc.disconnect(crossed)
+                self.message.emit(f"cut {len(crossed)} edge(s)")
+            return
+        if self._wire is not None:
+            self._finish_wire(pos)
+            return
+        super().mouseReleaseEvent(event)
+        moves = {n: (self.nodes[n].pos().x(), self.nodes[n].pos().y())
+                 for n, p in self._press_positions.items()
+                 if n in self.nodes and self.nodes[n].pos() != p}
+        self._press_positions = {}
+        if moves:
+            self.doc.move(moves)
+
+    # ---- wiring ----
+
+    def _start_wire(self, src: str, pos: QPointF) -> None:
+        self._wire_from = src
+        self._wire = QGraphicsPathItem()
+        self._wire.setZValue(10)
+        self.addItem(self._wire)
+        self._wire_label = QGraphicsSimpleTextItem()
+        self._wire_label.setZValue(11)
+        self._wire_label.setFont(self.small_font)
+        self.addItem(self._wire_label)
+        self._drag_wire(pos)
+
+    def _target_port(self, pos: QPointF) -> tuple[str, str] | None:
+        item = self.node_at(pos)
+        if item is None:
+            return None
+        hit = item.port_at(item.mapFromScene(pos))
+        if hit is not None and hit[0] == "in":
+            return item.node_id, hit[1]
+        # Dropped on a node body: its first free input port.
+        free = [p for p in item.inputs if p not in item.fed]
+        return (item.node_id, free[0]) if free else (item.node_id, item.inputs[0]) if item.inputs else (
+            item.node_id, "input")
+
+    def wire_refusal(self, pos: QPointF) -> tuple[tuple[str, str] | None, str | None]:
+        target = self._target_port(pos)
+        if target is None or self._wire_from is None:
+            return None, None
+        return target, self.doc.graph.edge_refusal(self._wire_from, target[0], target[1])
+
+    def _drag_wire(self, pos: QPointF) -> None:
+        src = self.nodes[self._wire_from]
+        start = src.mapToScene(src.output_pos())
+        target, reason = self.wire_refusal(pos)
+        end = pos
+        if target is not None and reason is None:
+            dst = self.nodes[target[0]]
+            end = dst.mapToScene(dst.input_pos(target[1]))
+        color = COLORS["refused"] if reason else COLORS["ok"] if target else COLORS["edge"]
+        self._wire.setPen(QPen(color, 2.0, Qt.PenStyle.DashLine if reason else Qt.PenStyle.SolidLine))
+        self._wire.setPath(wire_path(start, end))
+        self._wire_label.setBrush(QBrush(color))
+        self._wire_label.setText(f"✕ {reason}" if reason else (f"→ {target[0]}.{target[1]}" if target else ""))
+        self._wire_label.setPos(pos + QPointF(12, 8))
+
+    def _finish_wire(self, pos: QPointF) -> None:
+        target, reason = self.wire_refusal(pos)
+        src = self._wire_from
+        self.clear_wire()
+        if target is None:
+            return
+        if reason is not None:
+            self.message.emit(f"edge refused: {reason}")
+            return
+        self.doc.connect(Edge(src, target[0], target[1]))
+        self.message.emit(f"connected {src} → {target[0]}.{target[1]}")
+
+    def clear_wire(self) -> None:
+        for item in (self._wire, self._wire_label):
+            if item is not None and item.scene() is self:
+                self.removeItem(item)
+        self._wire = self._wire_label = self._wire_from = None
+
+    # ---- selection helpers for the window ----
+
+    def selected_node_ids(self) -> list[str]:
+        return [n for n, item in self.nodes.items() if item.isSelected()]
+
+    def selected_edges(self) -> list[Edge]:
+        return [e for e, item in self.edges.items() if item.isSelected()]
+
+    def add_node_at(self, op: str, pos: QPointF) -> str:
+        node_id = self.doc.unique_id(op if op != "tensor" else "x")
+        self.doc.add_node(new_node(op, node_id, (round(pos.x(), 1), round(pos.y(), 1))))
+        return node_id
+
+
+def _polyline_crosses(cut: QPainterPath, wire: QPainterPath) -> bool:
+    """Whether the cut stroke crosses the wire (sampled segments, cheap and exact enough)."""
+    cut_pts = [cut.elementAt(i) for i in range(cut.elementCount())]
+    segs = [QLineF(QPointF(a.x, a.y), QPointF(b.x, b.y)) for a, b in zip(cut_pts, cut_pts[1:], strict=False)]
+    wire_pts = [wire.pointAtPercent(t / 24) for t in range(25)]
+    for a, b in zip(wire_pts, wire_pts[1:], strict=False):
+        w = QLineF(a, b)
+        for s in segs:
+            if s.intersects(w)[0] == QLineF.IntersectionType.BoundedIntersection:
+                return True
+    return False
+
+
+class CanvasView(QGraphicsView):
+    """Zoom on the wheel, pan with the middle button or space-drag, Ctrl+0 fits the graph."""
+
+    dropOp = Signal(str, QPointF)  # a palette item dropped at a scene position
+    searchRequested = Signal(QPointF)  # Tab / double-click on empty canvas
+
+    def __init__(self, scene: CanvasScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self._scene = scene  # keep a Python reference (ENVIRONMENT.md)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
+        self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontSavePainterState
+                                  | QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setAcceptDrops(True)
+        self.setSceneRect(QRectF(-50_000, -50_000, 100_000, 100_000))
+        self._pan_from: QPointF | None = None
+        self._space = False
+
+    # ---- zoom and pan ----
+
+    def zoom(self, factor: float) -> None:
+        scale = self.transform().m11() * factor
+        if 0.05 <= scale <= 4.0:
+            self.scale(factor, factor)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802, ANN001
+        self.zoom(math.pow(1.0015, event.angleDelta().y()))
+
+    def fit_graph(self) -> None:
+        rect = self._scene.itemsBoundingRect()
+        if rect.isEmpty():
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.transform().m11() > 1.2:
+            self.resetTransform()
+            self.scale(1.2, 1.2)
+            self.centerOn(rect.center())
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                self._space and event.button() == Qt.MouseButton.LeftButton):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802, ANN001
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802, ANN001
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802, ANN001
+        pos = self.mapToScene(event.position().toPoint())
+        if self._scene.node_at(pos) is None and event.button() == Qt.MouseButton.LeftButton:
+            self.searchRequested.emit(pos)
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if event.key() == Qt.Key.Key_Tab:
+            cursor = self.mapFromGlobal(self.cursor().pos())
+            inside = self.viewport().rect().contains(cursor)
+            pos = self.mapToScene(cursor if inside else self.viewport().rect().center())
+            self.searchRequested.emit(pos)
+            return
+        if event.matches(QKeySequence.StandardKey.Delete) or event.key() == Qt.Key.Key_Backspace:
+            self._scene.doc.remove(self._scene.selected_node_ids(), self._scene.selected_edges())
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802
+        return False  # Tab opens the search popup instead of moving focus
+
+    # ---- drops from the palette ----
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.mimeData().hasFormat(MIME_OP):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.mimeData().hasFormat(MIME_OP):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802, ANN001
+        data = event.mimeData()
+        if not data.hasFormat(MIME_OP):
+            event.ignore()
+            return
+        op = bytes(data.data(MIME_OP)).decode("utf-8", "replace")
+        self.dropOp.emit(op, self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()
+

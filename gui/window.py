@@ -1,0 +1,431 @@
+"""The main window: canvas in the centre, palette / inspector / undo-history docks, toolbar
+with device and dtype, File / Edit / View menus, status bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QUndoView,
+)
+
+from graph.errors import GraphError
+from graph.fileformat import load, save, write_text_atomic
+from graph.model import Graph
+from gui.canvas import CanvasScene, CanvasView
+from gui.compute import Computer, ComputeResult, SliceResult
+from gui.document import Document
+from gui.inspector import Inspector
+from gui.palette import NodeSearch, Palette
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
+MAX_RECENT = 8
+RECOMPUTE_DELAY_MS = 120  # edits within this window are computed once
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("GradCanvas", "GradCanvas")
+        self.doc = Document(self)
+        self.scene = CanvasScene(self.doc, self)
+        self.view = CanvasView(self.scene, self)
+        self.setCentralWidget(self.view)
+        self.computer = Computer(self)
+        self.devices = ["cpu"]  # cuda / mps are added once the worker has imported torch
+        self.last_result: ComputeResult | None = None
+        # Ask before discarding changes; tests replace this with a stub that answers.
+        self.ask_unsaved = self._ask_unsaved
+
+        self._make_docks()
+        self._make_actions()
+        self._make_toolbar()
+        self.status = QLabel()
+        self.statusBar().addPermanentWidget(self.status)
+        self.search = NodeSearch(self)
+        self.search.chosen.connect(self.scene.add_node_at)
+
+        self.recompute_timer = QTimer(self)
+        self.recompute_timer.setSingleShot(True)
+        self.recompute_timer.setInterval(RECOMPUTE_DELAY_MS)
+        self.recompute_timer.timeout.connect(self.recompute)
+
+        self.doc.edited.connect(self._on_edited)
+        self.doc.targetChanged.connect(self._on_target_changed)
+        self.doc.undo_stack.cleanChanged.connect(self._update_title)
+        self.computer.resultReady.connect(self.show_result)
+        self.computer.sliceReady.connect(self._on_slice)
+        self.computer.busyChanged.connect(self._on_busy)
+        self.scene.message.connect(self.statusBar().showMessage)
+        self.scene.selectionChanged.connect(self._on_selection)
+        self.view.dropOp.connect(self.scene.add_node_at)
+        self.view.searchRequested.connect(self.open_search)
+        self.palette.opActivated.connect(self._add_at_centre)
+        self.inspector.sliceRequested.connect(self._request_slice)
+        self.resize(1400, 900)
+        self._update_title()
+        self.statusBar().showMessage("Drag ops from the palette, wire output → input, click ∂ on a node.")
+        QTimer.singleShot(0, self._probe_devices)
+
+    # ---- construction ----
+
+    def _make_docks(self) -> None:
+        self.palette = Palette(self)
+        self.inspector = Inspector(self.doc, self)
+        self.history = QUndoView(self.doc.undo_stack)
+        self.history.setEmptyLabel("<opened>")
+        for title, widget, area in (("Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea),
+                                    ("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("History", self.history, Qt.DockWidgetArea.LeftDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(title)
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            setattr(self, f"{title.lower()}_dock", dock)
+        self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 380], Qt.Orientation.Horizontal)
+
+    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:  # noqa: ANN001
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
+
+    def _make_actions(self) -> None:
+        S = QKeySequence.StandardKey  # noqa: N806
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self._action("&New", self.new_document, S.New))
+        file_menu.addAction(self._action("&Open…", self.open_dialog, S.Open))
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.examples_menu = file_menu.addMenu("&Examples")
+        for path in sorted(EXAMPLES_DIR.glob("*.json")):
+            title = path.stem.split("_", 1)[-1].replace("_", " ")
+            self.examples_menu.addAction(self._action(title, lambda _=False, p=path: self.open_file(str(p))))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Save", self.save_document, S.Save))
+        file_menu.addAction(self._action("Save &As…", self.save_as, S.SaveAs))
+        file_menu.addAction(self._action("&Export Python script…", self.export_dialog, "Ctrl+E"))
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", self.close, S.Quit))
+        self._refresh_recent()
+
+        edit = self.menuBar().addMenu("&Edit")
+        undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
+        undo.setShortcut(QKeySequence(S.Undo))
+        redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(S.Redo)])
+        edit.addActions([undo, redo])
+        edit.addSeparator()
+        edit.addAction(self._action("Cu&t", self.cut, S.Cut))
+        edit.addAction(self._action("&Copy", self.copy, S.Copy))
+        edit.addAction(self._action("&Paste", self.paste, S.Paste))
+        edit.addAction(self._action("&Duplicate", self.duplicate, "Ctrl+D"))
+        edit.addAction(self._action("&Delete", self.delete_selection, S.Delete))
+        edit.addAction(self._action("Select &All", self._select_all, S.SelectAll))
+        edit.addSeparator()
+        edit.addAction(self._action("Auto-&layout", self.doc.auto_layout, "Ctrl+L"))
+        edit.addAction(self._action("Make selected node the &target", self._target_selected, "Ctrl+T"))
+        for a in edit.actions():
+            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+        view = self.menuBar().addMenu("&View")
+        view.addAction(self._action("&Fit graph", self.view.fit_graph, "Ctrl+0"))
+        view.addAction(self._action("Zoom &in", lambda: self.view.zoom(1.25), S.ZoomIn))
+        view.addAction(self._action("Zoom &out", lambda: self.view.zoom(0.8), S.ZoomOut))
+        view.addSeparator()
+        for dock in (self.palette_dock, self.inspector_dock, self.history_dock):
+            view.addAction(dock.toggleViewAction())
+
+    def _make_toolbar(self) -> None:
+        bar = self.addToolBar("Run")
+        bar.setObjectName("Run")
+        bar.addWidget(QLabel(" device "))
+        self.device_box = QComboBox()
+        self.device_box.addItems(self.devices)
+        self.device_box.currentTextChanged.connect(lambda _t: self.schedule_recompute())
+        bar.addWidget(self.device_box)
+        bar.addWidget(QLabel("  dtype "))
+        self.dtype_box = QComboBox()
+        self.dtype_box.addItems(["per node", "float32", "float64"])
+        self.dtype_box.currentTextChanged.connect(lambda _t: self.schedule_recompute())
+        bar.addWidget(self.dtype_box)
+        bar.addSeparator()
+        bar.addAction(self._action("Fit", self.view.fit_graph))
+        bar.addAction(self._action("Layout", self.doc.auto_layout))
+        bar.addAction(self._action("Clear target", lambda: self.doc.set_target(None)))
+
+    def _probe_devices(self) -> None:
+        self.computer.devicesReady.connect(self._set_devices)
+        self.computer.probe_devices()
+
+    def _set_devices(self, devices: list[str]) -> None:
+        self.devices = devices
+        current = self.device_box.currentText()
+        self.device_box.blockSignals(True)
+        self.device_box.clear()
+        self.device_box.addItems(devices)
+        self.device_box.setCurrentText(current if current in devices else "cpu")
+        self.device_box.blockSignals(False)
+
+    # ---- computing ----
+
+    def _on_edited(self) -> None:
+        self._update_title()
+        self.schedule_recompute()
+
+    def _on_target_changed(self, target: str | None) -> None:
+        if target is None:
+            self.last_result = None
+            self.scene.show_result(None)
+            self.inspector.show_result(None)
+            self.status.setText("no target")
+        self.schedule_recompute()
+
+    def schedule_recompute(self) -> None:
+        if self.doc.target is None:
+            return
+        self.scene.set_stale()
+        self.status.setText("stale: recomputing…")
+        self.recompute_timer.start()
+
+    def recompute(self) -> None:
+        if self.doc.target is None:
+            return
+        dtype = self.dtype_box.currentText()
+        self.computer.request(self.doc.graph, self.doc.target, self.doc.revision,
+                              self.device_box.currentText(), None if dtype == "per node" else dtype)
+
+    def show_result(self, result: ComputeResult) -> None:
+        """Draw a result, unless the document has moved on since it was computed."""
+        if result.revision != self.doc.revision or result.target != self.doc.target:
+            return  # stale: a newer request is queued or running
+        self.last_result = result
+        self.scene.show_result(result)
+        self.inspector.show_result(result)
+        if result.error:
+            self.status.setText("error")
+            self.statusBar().showMessage(f"⚠ {result.error}")
+        else:
+            text = f"target {result.target} on {result.device}"
+            self.status.setText(text)
+            self.statusBar().showMessage("; ".join(result.notes) if result.notes else
+                                         f"∂{result.target}/∂node shown on every node")
+
+    def _on_busy(self, busy: bool) -> None:
+        if busy:
+            self.status.setText("computing…")
+
+    def _request_slice(self, leaf: str) -> None:
+        if self.doc.target is not None:
+            self.computer.request_slice(self.doc.graph, self.doc.target, leaf, self.doc.revision)
+
+    def _on_slice(self, s: SliceResult | None) -> None:
+        if s is None or s.revision == self.doc.revision:
+            self.inspector.show_slice(s)
+
+    # ---- selection, clipboard ----
+
+    def _on_selection(self) -> None:
+        selected = self.scene.selected_node_ids()
+        self.inspector.set_node(selected[0] if len(selected) == 1 else None)
+        self.inspector.show_result(self.last_result)
+
+    def _select_all(self) -> None:
+        for item in self.scene.nodes.values():
+            item.setSelected(True)
+
+    def _target_selected(self) -> None:
+        selected = self.scene.selected_node_ids()
+        if selected:
+            self.doc.set_target(selected[0])
+
+    def delete_selection(self) -> None:
+        self.doc.remove(self.scene.selected_node_ids(), self.scene.selected_edges())
+
+    def copy(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            return
+        text = self.doc.copy_text(ids)
+        data = QMimeData()
+        data.setData("application/x-gradcanvas+json", text.encode("utf-8"))
+        data.setText(text)
+        QGuiApplication.clipboard().setMimeData(data)
+
+    def cut(self) -> None:
+        self.copy()
+        self.delete_selection()
+
+    def paste(self) -> None:
+        data = QGuiApplication.clipboard().mimeData()
+        if data.hasFormat("application/x-gradcanvas+json"):
+            text = bytes(data.data("application/x-gradcanvas+json")).decode("utf-8", "replace")
+        else:
+            text = data.text()
+        self._paste_text(text)
+
+    def _paste_text(self, text: str) -> None:
+        if not text.strip():
+            return
+        try:
+            new_ids = self.doc.paste(text)
+        except GraphError as e:
+            self.statusBar().showMessage(f"cannot paste: {e.message}")
+            return
+        self.scene.clearSelection()
+        for n in new_ids:
+            self.scene.nodes[n].setSelected(True)
+
+    def duplicate(self) -> None:
+        ids = self.scene.selected_node_ids()
+        if ids:
+            self._paste_text(self.doc.copy_text(ids))
+
+    def _add_at_centre(self, op: str) -> None:
+        self.scene.add_node_at(op, self.view.mapToScene(self.view.viewport().rect().center()))
+
+    def open_search(self, scene_pos: QPointF) -> None:
+        self.search.open_at(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)), scene_pos)
+
+    # ---- files ----
+
+    def report_error(self, title: str, message: str) -> None:
+        """Status bar plus a non-modal message box (never blocks, so scripts and tests go on)."""
+        self.statusBar().showMessage(f"{title}: {message}")
+        if self.isVisible():
+            box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
+
+    def _update_title(self) -> None:
+        name = Path(self.doc.path).name if self.doc.path else "untitled"
+        self.setWindowTitle(f"{name}[*] — GradCanvas")
+        self.setWindowModified(not self.doc.undo_stack.isClean())
+
+    def _ask_unsaved(self) -> QMessageBox.StandardButton:
+        return QMessageBox.question(
+            self, "Unsaved changes", "Save the changes to this graph first?",
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current document."""
+        if self.doc.undo_stack.isClean():
+            return True
+        answer = self.ask_unsaved()
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save_document()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_document(self) -> None:
+        if self.maybe_save():
+            self.doc.reset(Graph())
+            self._update_title()
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open graph", "",
+                                              "GradCanvas graphs (*.json);;All files (*)")
+        if path:
+            self.open_file(path)
+
+    def open_file(self, path: str) -> bool:
+        """Open a file; one that fails to load leaves the current document untouched."""
+        if not self.maybe_save():
+            return False
+        try:
+            graph = load(path)
+        except GraphError as e:
+            self.report_error("Cannot open", f"{path}: {e.message}")
+            return False
+        example = Path(path).resolve().parent == EXAMPLES_DIR
+        self.doc.reset(graph, None if example else path)  # examples open as untitled copies
+        if not example:
+            self._add_recent(path)
+        sinks = graph.sinks()
+        if len(sinks) == 1:
+            self.doc.set_target(sinks[0])
+        self._update_title()
+        QTimer.singleShot(0, self.view.fit_graph)
+        self.statusBar().showMessage(f"opened {Path(path).name}")
+        return True
+
+    def save_document(self) -> bool:
+        if self.doc.path is None:
+            return self.save_as()
+        return self._save_to(self.doc.path)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save graph", self.doc.path or "graph.json",
+                                              "GradCanvas graphs (*.json)")
+        return self._save_to(path) if path else False
+
+    def _save_to(self, path: str) -> bool:
+        self._sync_positions()
+        try:
+            save(self.doc.graph, path)
+        except OSError as e:
+            self.report_error("Cannot save", f"{path}: {e.strerror or e}")
+            return False
+        self.doc.path = path
+        self.doc.undo_stack.setClean()
+        self._add_recent(path)
+        self._update_title()
+        self.statusBar().showMessage(f"saved {path}")
+        return True
+
+    def _sync_positions(self) -> None:
+        """Nodes that never moved since a file without positions was opened get theirs now."""
+        for n, item in self.scene.nodes.items():
+            if self.doc.graph.nodes[n].pos is None:
+                self.doc.graph.nodes[n].pos = (round(item.pos().x(), 1), round(item.pos().y(), 1))
+
+    def export_dialog(self) -> None:
+        from autograd_bridge.export import export_script  # imports torch: only when asked
+
+        target = self.doc.target
+        if target is None:
+            self.statusBar().showMessage("export: set a target first (click ∂ on a node)")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export Python script", "graph.py", "Python (*.py)")
+        if not path:
+            return
+        try:
+            write_text_atomic(path, export_script(self.doc.graph, target))
+        except GraphError as e:
+            self.report_error("Cannot export", e.message)
+            return
+        except OSError as e:
+            self.report_error("Cannot export", f"{path}: {e.strerror or e}")
+            return
+        self.statusBar().showMessage(f"exported {path}")
+
+    def _add_recent(self, path: str) -> None:
+        path = str(Path(path).resolve())
+        recent = [p for p in self._recent() if p != path]
+        self.settings.setValue("recent", [path, *recent][:MAX_RECENT])
+        self._refresh_recent()
+
+    def _recent(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self._recent():
+            self.recent_menu.addAction(self._action(p, lambda _=False, p=p: self.open_file(p)))
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        if self.maybe_save():
+            self.computer.wait(5000)
+            event.accept()
+        else:
+            event.ignore()

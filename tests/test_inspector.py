@@ -1,0 +1,467 @@
+"""The inspector dock, offscreen with pytest-qt: edits go through the undo stack, bad input is
+refused in the form, results and slices are drawn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSpinBox
+
+from graph.model import Edge, Graph, Node
+from gui.compute import ComputeResult, NodeView, SliceResult
+from gui.document import Document
+from gui.inspector import NO_RESULT, TOO_LARGE, Inspector, default_init, init_as_literal
+
+
+def _graph() -> Graph:
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=2.0, requires_grad=True))
+    g.add_node(Node("v", "tensor", value=[1.0, 2.0, 3.0], requires_grad=True))
+    g.add_node(Node("M", "tensor", value=[[1.0, 2.0], [3.0, 4.0]]))
+    g.add_node(Node("p", "pow", attrs={"exponent": 2}))
+    g.add_node(Node("r", "reshape", attrs={"shape": [-1]}))
+    g.add_node(Node("t", "transpose", attrs={"dim0": 0, "dim1": 1}))
+    g.add_node(Node("s", "sum"))
+    g.add_node(Node("y", "add"))
+    g.edges = [Edge("x", "p", "input"), Edge("M", "r", "input"), Edge("M", "t", "input"),
+               Edge("v", "s", "input"), Edge("p", "y", "input"), Edge("s", "y", "other")]
+    return g
+
+
+@pytest.fixture
+def doc() -> Document:
+    d = Document()
+    d.reset(_graph())
+    return d
+
+
+@pytest.fixture
+def insp(qtbot, doc: Document) -> Inspector:
+    w = Inspector(doc)
+    qtbot.addWidget(w)
+    w.resize(460, 900)
+    w.show()
+    return w
+
+
+def _enter(qtbot, edit: QLineEdit, text: str) -> None:
+    """Type text into a line edit as a person would and press Enter."""
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+def _error(insp: Inspector, key: str) -> str:
+    label = insp.rows[key].error
+    return label.text() if label.isVisibleTo(insp) else ""
+
+
+def _view(value, grad=None, reason=None, leaf=True, text="", grad_text=None) -> NodeView:
+    value = np.asarray(value, dtype=float)
+    grad = None if grad is None else np.asarray(grad, dtype=float)
+    return NodeView(tuple(value.shape), leaf, text or str(value.tolist()),
+                    grad_text if grad_text is not None else (None if grad is None else str(grad.tolist())),
+                    reason, value, grad)
+
+
+# ---- tensor edits ----
+
+def test_value_edit_is_one_undo_step_and_undo_restores(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("v")
+    edit = insp.rows["value"].editor
+    assert edit.text() == "[1.0, 2.0, 3.0]"
+    _enter(qtbot, edit, "[4, 5.5, -6]")
+    assert doc.undo_stack.count() == 1
+    assert doc.graph.nodes["v"].value == [4, 5.5, -6]
+    assert insp.rows["value"].hint.text() == "shape (3)"
+    doc.undo_stack.undo()
+    assert doc.graph.nodes["v"].value == [1.0, 2.0, 3.0]
+    assert insp.rows["value"].editor.text() == "[1.0, 2.0, 3.0]"  # the form followed the model
+    assert doc.undo_stack.count() == 1  # the refresh pushed nothing
+    doc.undo_stack.redo()
+    assert insp.rows["value"].editor.text() == "[4, 5.5, -6]"
+
+
+def test_value_edit_can_change_shape(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("x")
+    _enter(qtbot, insp.rows["value"].editor, "[[1, 2], [3, 4]]")
+    assert doc.graph.nodes["x"].value == [[1, 2], [3, 4]]
+    assert insp.rows["value"].hint.text() == "shape (2, 2)"
+
+
+@pytest.mark.parametrize("text", ["[1, [2]]", "nan", "NaN", "Infinity", "abc", "[1, 2", "1e400",
+                                  "true", '"3"', "[[1, 2], [3]]", "{}", "", "[" * 5000])
+def test_invalid_value_pushes_nothing_and_says_why(qtbot, doc: Document, insp: Inspector, text: str) -> None:
+    insp.set_node("v")
+    edit = insp.rows["value"].editor
+    edit.setText(text)
+    edit.editingFinished.emit()
+    assert doc.undo_stack.count() == 0
+    assert doc.graph.nodes["v"].value == [1.0, 2.0, 3.0]
+    assert _error(insp, "value")
+    assert edit.text() == text  # left for the person to fix
+    # A good value afterwards is accepted and clears the message.
+    _enter(qtbot, edit, "7")
+    assert doc.graph.nodes["v"].value == 7
+    assert _error(insp, "value") == ""
+
+
+def test_same_value_twice_pushes_once(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("x")
+    edit = insp.rows["value"].editor
+    _enter(qtbot, edit, "3.5")
+    edit.editingFinished.emit()  # focus leaving after Enter fires it again
+    assert doc.undo_stack.count() == 1
+
+
+def test_requires_grad_toggle(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("x")
+    box = insp.rows["requires_grad"].editor
+    assert isinstance(box, QCheckBox) and box.isChecked()
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    assert doc.graph.nodes["x"].requires_grad is False
+    assert doc.undo_stack.count() == 1
+    assert doc.undo_stack.text(0) == "Edit requires_grad x"
+    doc.undo_stack.undo()
+    assert doc.graph.nodes["x"].requires_grad is True
+    assert box.isChecked()
+    assert doc.undo_stack.count() == 1
+
+
+def test_dtype_and_label(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    combo = insp.rows["dtype"].editor
+    assert isinstance(combo, QComboBox)
+    combo.setCurrentText("float64")
+    assert doc.graph.nodes["M"].dtype == "float64"
+    _enter(qtbot, insp.rows["label"].editor, "weights")
+    assert doc.graph.nodes["M"].label == "weights"
+    _enter(qtbot, insp.rows["label"].editor, "")
+    assert doc.graph.nodes["M"].label is None
+    assert doc.undo_stack.count() == 3
+
+
+def test_switch_to_init_and_back(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    insp.rows["mode"].editor.setCurrentIndex(1)
+    node = doc.graph.nodes["M"]
+    assert node.value is None and node.init == {"fn": "randn", "shape": [2, 2]}
+    assert "init.seed" in insp.rows and "value" not in insp.rows
+    insp.rows["mode"].editor.setCurrentIndex(0)  # randn has no values without torch: zeros
+    assert doc.graph.nodes["M"].value == [[0.0, 0.0], [0.0, 0.0]]
+    assert "became zeros" in insp.rows["value"].hint.text()
+    doc.undo_stack.undo()
+    insp.rows["init.fn"].editor.setCurrentText("eye")
+    assert doc.graph.nodes["M"].init == {"fn": "eye", "shape": [2, 2]}
+    _enter(qtbot, insp.rows["init.shape"].editor, "[3]")
+    assert doc.graph.nodes["M"].init == {"fn": "eye", "shape": [3]}
+    _enter(qtbot, insp.rows["init.shape"].editor, "[2, x]")
+    assert _error(insp, "init.shape")
+    assert doc.graph.nodes["M"].init == {"fn": "eye", "shape": [3]}
+    insp.rows["mode"].editor.setCurrentIndex(0)
+    assert doc.graph.nodes["M"].value == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+    assert doc.undo_stack.count() == 4
+    for _ in range(4):
+        doc.undo_stack.undo()
+    assert doc.graph.nodes["M"].value == [[1.0, 2.0], [3.0, 4.0]]
+    assert insp.rows["value"].editor.text() == "[[1.0, 2.0], [3.0, 4.0]]"
+
+
+def test_too_big_init_cannot_become_a_literal(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    insp.rows["mode"].editor.setCurrentIndex(1)
+    _enter(qtbot, insp.rows["init.shape"].editor, "[1000, 1000]")
+    assert doc.graph.nodes["M"].init["shape"] == [1000, 1000]
+    n = doc.undo_stack.count()
+    insp.rows["mode"].editor.setCurrentIndex(0)
+    assert doc.undo_stack.count() == n
+    assert doc.graph.nodes["M"].init is not None
+    assert insp.rows["mode"].editor.currentIndex() == 1  # the combo shows the model again
+    assert "at most" in _error(insp, "mode")
+
+
+def test_init_literals() -> None:
+    assert init_as_literal({"fn": "arange", "end": 4, "shape": [2, 2]}) == ([[0.0, 1.0], [2.0, 3.0]], True)
+    assert init_as_literal({"fn": "linspace", "start": 0, "end": 1, "steps": 3}) == ([0.0, 0.5, 1.0], True)
+    assert init_as_literal({"fn": "full", "shape": [], "fill_value": 2}) == (2.0, True)
+    assert init_as_literal({"fn": "randn", "shape": [2]}) == ([0.0, 0.0], False)
+    assert default_init("arange", (2, 3)) == {"fn": "arange", "end": 6, "shape": [2, 3]}
+
+
+# ---- op attributes ----
+
+def test_pow_exponent(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("p")
+    edit = insp.rows["attr.exponent"].editor
+    assert isinstance(edit, QLineEdit) and edit.text() == "2"
+    _enter(qtbot, edit, "3")
+    assert doc.graph.nodes["p"].attrs == {"exponent": 3}
+    _enter(qtbot, edit, "0.5")
+    assert doc.graph.nodes["p"].attrs == {"exponent": 0.5}
+    for bad in ("inf", "nan", "two", "", "1e999"):
+        _enter(qtbot, edit, bad)
+        assert _error(insp, "attr.exponent"), bad
+    assert doc.graph.nodes["p"].attrs == {"exponent": 0.5}
+    assert doc.undo_stack.count() == 2
+    assert doc.undo_stack.text(1) == "Edit exponent p"
+    info = insp.rows["op"].editor
+    assert isinstance(info, QLabel) and "exponent · input^(exponent−1)" in info.text()
+
+
+def test_reshape_shape(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("r")
+    edit = insp.rows["attr.shape"].editor
+    assert edit.text() == "[-1]"
+    _enter(qtbot, edit, "[2, 2]")
+    assert doc.graph.nodes["r"].attrs == {"shape": [2, 2]}
+    for bad in ("[2, x]", "[1.5]", "3", "null", "[true]"):
+        _enter(qtbot, edit, bad)
+        assert _error(insp, "attr.shape"), bad
+    assert doc.graph.nodes["r"].attrs == {"shape": [2, 2]}
+    assert doc.undo_stack.count() == 1
+
+
+def test_int_bool_dims_attrs(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("t")
+    spin = insp.rows["attr.dim1"].editor
+    assert isinstance(spin, QSpinBox) and spin.value() == 1
+    assert spin.minimum() == -1_000_000 and spin.maximum() == 1_000_000
+    spin.setValue(-2)
+    assert doc.graph.nodes["t"].attrs == {"dim0": 0, "dim1": -2}
+    insp.set_node("s")
+    dims = insp.rows["attr.dim"].editor
+    assert dims.text() == "null"
+    _enter(qtbot, dims, "[0]")
+    assert doc.graph.nodes["s"].attrs == {"dim": [0]}
+    insp.rows["attr.keepdim"].editor.setChecked(True)
+    assert doc.graph.nodes["s"].attrs == {"dim": [0], "keepdim": True}
+    _enter(qtbot, dims, "null")  # back to the default: not stored
+    assert doc.graph.nodes["s"].attrs == {"keepdim": True}
+    assert doc.undo_stack.count() == 4
+
+
+# ---- rename ----
+
+def test_rename(qtbot, doc: Document, insp: Inspector) -> None:
+    doc.set_target("x")
+    insp.activateWindow()
+    insp.set_node("x")
+    insp.rows["id"].editor.setFocus()
+    qtbot.waitUntil(insp.rows["id"].editor.hasFocus, timeout=2000)
+    _enter(qtbot, insp.rows["id"].editor, "x2")
+    assert doc.target == "x2"
+    assert _error(insp, "id") == ""
+    assert "x2" in doc.graph.nodes and "x" not in doc.graph.nodes
+    assert Edge("x2", "p", "input") in doc.graph.edges
+    assert insp.node_id == "x2"
+    assert insp.rows["id"].editor.text() == "x2"
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert "x" in doc.graph.nodes and "x2" not in doc.graph.nodes
+
+
+@pytest.mark.parametrize("bad", ["", "v", "a\tb", "a\nb"])
+def test_refused_rename(qtbot, doc: Document, insp: Inspector, bad: str) -> None:
+    insp.set_node("x")
+    edit = insp.rows["id"].editor
+    edit.setText(bad)
+    edit.editingFinished.emit()
+    assert doc.undo_stack.count() == 0
+    assert list(doc.graph.nodes) == list(_graph().nodes)
+    assert _error(insp, "id")
+    assert insp.node_id == "x"
+
+
+# ---- following the document ----
+
+def test_clears_when_node_removed_or_graph_reset(doc: Document, insp: Inspector) -> None:
+    insp.set_node("v")
+    doc.remove(["v"])
+    assert insp.node_id is None and not insp.rows
+    assert not insp.form_box.isVisibleTo(insp)
+    doc.undo_stack.undo()
+    insp.set_node("M")
+    doc.reset(_graph())
+    assert insp.node_id is None
+    insp.set_node("nope")
+    assert insp.node_id is None
+
+
+def test_other_node_changes_leave_the_form_alone(qtbot, doc: Document, insp: Inspector) -> None:
+    insp.set_node("x")
+    edit = insp.rows["value"].editor
+    edit.setText("[1, [2]]")
+    edit.editingFinished.emit()
+    node = doc.graph.nodes["v"]
+    node2 = Node(node.id, node.op, value=[9.0], requires_grad=True)
+    doc.edit_node(node2, "Edit value")
+    assert edit.text() == "[1, [2]]" and _error(insp, "value")
+
+
+# ---- results ----
+
+def _result(doc: Document, nodes: dict, **kw) -> ComputeResult:
+    return ComputeResult(doc.revision, kw.pop("target", "y"), nodes, **kw)
+
+
+def test_no_result_and_stale_result(doc: Document, insp: Inspector) -> None:
+    insp.set_node("x")
+    insp.show_result(None)
+    assert insp.result_note.text() == NO_RESULT
+    assert not insp.panels.isVisibleTo(insp)
+    insp.show_result(ComputeResult(doc.revision - 1, "y", {"x": _view(2.0, 4.0)}))
+    assert insp.result_note.text() == NO_RESULT
+
+
+def test_scalar_result(doc: Document, insp: Inspector) -> None:
+    insp.set_node("x")
+    insp.show_result(_result(doc, {"x": _view(2.0, 4.0 / 3.0)}))
+    assert insp.panels.isVisibleTo(insp)
+    assert insp.value_panel.kind == "scalar" and insp.grad_panel.kind == "scalar"
+    assert insp.value_panel.body.text() == "2"
+    assert insp.grad_panel.body.text() == "1.333"
+    assert insp.grad_panel.title.text() == "∂y/∂x"
+
+
+def test_vector_result(doc: Document, insp: Inspector) -> None:
+    insp.set_node("v")
+    insp.show_result(_result(doc, {"v": _view([1.0, -2.0, 3.0], [0.5, 0.5, 0.5])}))
+    assert insp.value_panel.kind == "bars"
+    heights = insp.value_panel.bars.opts["height"]
+    assert np.array_equal(heights, [1.0, -2.0, 3.0])
+    assert insp.grad_panel.kind == "bars"
+    insp.show_result(_result(doc, {"v": _view(np.arange(200.0), np.ones(200))}))
+    assert insp.value_panel.kind == "line"
+    curve = insp.value_panel.plot_item.listDataItems()[0]
+    assert np.array_equal(curve.getData()[1], np.arange(200.0))
+
+
+def test_matrix_result(doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    m = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    insp.show_result(_result(doc, {"M": _view(m, m - 3.5)}))
+    for panel in (insp.value_panel, insp.grad_panel):
+        assert panel.kind == "heatmap"
+        assert isinstance(panel.image, pg.ImageItem) and isinstance(panel.colorbar, pg.ColorBarItem)
+    assert np.array_equal(insp.value_panel.image.image, m)
+    assert insp.value_panel.colorbar.levels() == (1.0, 6.0)
+    assert insp.grad_panel.colorbar.levels() == (-2.5, 2.5)  # gradients: centred on zero
+
+
+def test_higher_dim_flattened(doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    a = np.arange(24.0).reshape(2, 3, 4)
+    insp.show_result(_result(doc, {"M": _view(a, a)}))
+    assert insp.value_panel.kind == "line"
+    assert "flattened" in insp.value_panel.caption.text()
+
+
+def test_no_grad_too_large_and_error(doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    view = NodeView((2000, 2000), True, "[2000, 2000] tensor, norm 3", None, "requires_grad is off",
+                    None, None)
+    insp.show_result(_result(doc, {"M": view}))
+    assert insp.value_panel.kind == "text" and insp.value_panel.body.text() == TOO_LARGE
+    assert insp.grad_panel.body.text() == "no grad: requires_grad is off"
+    insp.show_result(_result(doc, {}, error="shape '[4, -1]' is invalid", error_nodes=("M",)))
+    assert insp.result_note.text() == "shape '[4, -1]' is invalid"
+    assert not insp.panels.isVisibleTo(insp)
+
+
+def test_nan_and_odd_arrays_do_not_raise(doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    for value in ([[np.nan, 1.0], [np.inf, -np.inf]], [np.nan, 1.0], np.zeros((0, 3)), np.nan,
+                  [[5.0, 5.0], [5.0, 5.0]]):
+        insp.show_result(_result(doc, {"M": _view(value, value)}))
+        assert insp.value_panel.kind in ("heatmap", "bars", "text", "scalar")
+
+
+# ---- slice ----
+
+def _slice(doc: Document, **kw) -> SliceResult:
+    xs = [0.5 + 3.0 * i / 40 for i in range(41)]
+    s = dict(revision=doc.revision, target="y", leaf="x", xs=xs, ys=[x * x + 6.0 for x in xs],
+             x0=2.0, y0=10.0, slope=4.0)
+    s.update(kw)
+    return SliceResult(**s)
+
+
+def test_slice_requested_and_drawn(qtbot, doc: Document, insp: Inspector) -> None:
+    doc.set_target("y")
+    insp.set_node("x")
+    with qtbot.waitSignal(insp.sliceRequested, timeout=1000) as blocker:
+        insp.show_result(_result(doc, {"x": _view(2.0, 4.0), "y": _view(10.0, 1.0)}))
+    assert blocker.args == ["x"]
+    with qtbot.assertNotEmitted(insp.sliceRequested):  # same revision: asked once
+        insp.show_result(_result(doc, {"x": _view(2.0, 4.0), "y": _view(10.0, 1.0)}))
+    assert insp.slice_box.isVisibleTo(insp) and not insp.slice_plot.isVisibleTo(insp)
+    insp.show_slice(_slice(doc))
+    assert insp.slice_plot.isVisibleTo(insp)
+    curves = insp.slice_plot.getPlotItem().listDataItems()
+    curves = [c for c in curves if isinstance(c, pg.PlotDataItem)]
+    assert [c.name() for c in curves] == ["target y", "tangent, slope = ∂y/∂x = 4"]
+    xs, tangent = curves[1].getData()
+    assert np.allclose(tangent, 10.0 + 4.0 * (xs - 2.0))
+    legend = insp.slice_plot.getPlotItem().legend
+    assert [label.text for _sample, label in legend.items] == [c.name() for c in curves]
+    # A stale slice (older revision) is ignored; a second answer replaces the curves.
+    insp.show_slice(_slice(doc, revision=doc.revision - 1, slope=99.0))
+    assert "= 4" in insp.slice_note.text()
+    insp.show_slice(_slice(doc, slope=5.0))
+    assert len([c for c in insp.slice_plot.getPlotItem().listDataItems()
+                if isinstance(c, pg.PlotDataItem)]) == 2
+
+
+def test_slice_not_requested_where_it_does_not_apply(qtbot, doc: Document, insp: Inspector) -> None:
+    doc.set_target("y")
+    result = _result(doc, {"x": _view(2.0, 4.0), "v": _view([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]),
+                           "M": _view([[1.0]]), "p": _view(4.0, 1.0)})
+    with qtbot.assertNotEmitted(insp.sliceRequested):
+        for node in ("v", "M", "p"):  # a vector leaf, a leaf without grad, an op node
+            insp.set_node(node)
+            insp.show_result(result)
+            assert not insp.slice_box.isVisibleTo(insp)
+        doc.set_target(None)
+        insp.set_node("x")
+        insp.show_result(result)
+        assert not insp.slice_box.isVisibleTo(insp)
+    insp.show_slice(None)  # nothing asked: nothing happens, nothing raises
+
+
+def test_render_pngs(qtbot, doc: Document, insp: Inspector, tmp_path) -> None:
+    insp.set_node("M")
+    m = np.array([[1.0, 2.0], [3.0, 4.0]])
+    insp.show_result(_result(doc, {"M": _view(m, m.T - 2.5)}))
+    doc.set_target("y")
+    insp.set_node("x")
+    insp.show_result(_result(doc, {"x": _view(2.0, 4.0), "y": _view(10.0, 1.0)}))
+    insp.show_slice(_slice(doc))
+    image = insp.grab()
+    assert image.save(str(tmp_path / "inspector_slice.png"))
+    assert image.width() >= 320
+
+
+def test_typed_text_never_lands_on_another_node(qtbot, doc: Document, insp: Inspector) -> None:
+    """Text typed but not entered belongs to the node it was typed for (as on leaving the field),
+    and hiding the old form (which fires editingFinished on its focused editor) edits nothing else."""
+    insp.activateWindow()
+    insp.set_node("v")
+    edit = insp.rows["value"].editor
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=2000)
+    edit.setText("[7, 8]")
+    insp.set_node("M")
+    assert doc.graph.nodes["M"].value == [[1.0, 2.0], [3.0, 4.0]]
+    assert doc.graph.nodes["v"].value == [7, 8]
+    assert doc.undo_stack.count() == 1
+    edit = insp.rows["value"].editor
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=2000)
+    edit.setText("[[1, 2], [3]]")  # refused: M keeps its value, x is not touched
+    insp.set_node("x")
+    assert doc.graph.nodes["M"].value == [[1.0, 2.0], [3.0, 4.0]]
+    assert doc.graph.nodes["x"].value == 2.0
+    assert doc.undo_stack.count() == 1
