@@ -130,7 +130,13 @@ class Compiled:
     def forward(self, leaves: tuple[torch.Tensor, ...] | None = None) -> dict[str, torch.Tensor]:
         if leaves is None:
             leaves = self._call(self._make_leaves, [self.device], ExecutionError)
-        outs = self._call(self._forward, leaves, ExecutionError)
+        try:
+            outs = self._call(self._forward, leaves, ExecutionError)
+        except ExecutionError:
+            # Shape problems are reported by the meta-device pass, which names both shapes
+            # without computing anything; it is run only on failure because it costs ~50 µs/op.
+            self.infer_shapes()
+            raise
         return dict(zip(self.source.leaf_ids + self.source.op_ids, [*leaves, *outs], strict=True))
 
     # ---- differentiation ----
@@ -161,7 +167,6 @@ class Compiled:
         """
         if target not in self.graph.nodes:
             raise TargetError(f"no node {target!r} to differentiate")
-        self.infer_shapes()  # shape errors name the node and shapes before anything is computed
         if accumulate:
             if self._kept_leaves is None:
                 self._kept_leaves = self._call(self._make_leaves, [self.device], ExecutionError)
@@ -212,6 +217,8 @@ class Compiled:
     def _nonfinite_notes(self, values: dict[str, torch.Tensor],
                          grads: dict[str, torch.Tensor | None]) -> list[str]:
         """Name the nodes where NaN or Inf first appears (inputs finite, output not)."""
+        if _all_finite(values.values()) and _all_finite(grads.values()):
+            return []  # the common case, checked in two kernels rather than two per node
         bad = {n for n, t in values.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())}
         inputs = self.graph.all_inputs()
         notes = [f"{n}: value has NaN/Inf ({self.graph.nodes[n].op} of finite inputs)"
@@ -220,6 +227,11 @@ class Compiled:
         if bad_grads:
             notes.append("partials with NaN/Inf at: " + ", ".join(bad_grads))
         return notes
+
+
+def _all_finite(tensors) -> bool:  # noqa: ANN001 - an iterable of tensors or None
+    flat = [t.detach().reshape(-1) for t in tensors if t is not None and t.is_floating_point()]
+    return not flat or bool(torch.isfinite(torch.cat(flat)).all())
 
 
 def to_plain(t: torch.Tensor | None) -> object:
