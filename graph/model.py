@@ -169,16 +169,36 @@ class Graph:
             return f"{src} depends on {dst}: the edge would make a cycle"
         return None
 
-    def check_connected(self, node_ids: list[str] | None = None) -> None:
-        """Raise MissingInputError naming every op node with an unconnected required port."""
+    def missing_inputs(self, node_ids: list[str] | None = None) -> list[tuple[str, str]]:
+        """(node, port) for every unconnected input port."""
         missing = []
         inputs = self.all_inputs()
         for node_id in node_ids if node_ids is not None else self.nodes:
             node = self.nodes[node_id]
-            if node.is_tensor:
-                continue
-            fed = inputs[node_id]
-            missing += [(node_id, p) for p in node.spec.inputs if p not in fed]
+            if not node.is_tensor:
+                missing += [(node_id, p) for p in node.spec.inputs if p not in inputs[node_id]]
+        return missing
+
+    def incomplete(self) -> set[str]:
+        """Nodes that cannot be computed yet: an input is unconnected here or upstream."""
+        g = self.to_networkx()
+        out: set[str] = set()
+        for n in dict.fromkeys(n for n, _p in self.missing_inputs()):
+            out |= {n, *nx.descendants(g, n)}
+        return out
+
+    def without(self, node_ids: set[str]) -> Graph:
+        """A copy without these nodes and their edges."""
+        part = Graph()
+        for n, node in self.nodes.items():
+            if n not in node_ids:
+                part.add_node(copy.deepcopy(node))
+        part.edges = [e for e in self.edges if e.src not in node_ids and e.dst not in node_ids]
+        return part
+
+    def check_connected(self, node_ids: list[str] | None = None) -> None:
+        """Raise MissingInputError naming every op node with an unconnected required port."""
+        missing = self.missing_inputs(node_ids)
         if missing:
             where = ", ".join(f"{n}.{p}" for n, p in missing)
             raise MissingInputError(f"unconnected input: {where}",

@@ -40,7 +40,7 @@ from gui.compute import ComputeResult, NodeView
 from gui.document import Document
 from gui.palette import MIME_OP
 
-NODE_W = 200.0
+NODE_W = 220.0
 HEADER_H = 26.0
 PORT_H = 18.0
 OVERLAY_H = 38.0
@@ -139,9 +139,14 @@ class NodeItem(QGraphicsItem):
         return QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, self.height() + 2)
 
     def shape(self) -> QPainterPath:
+        # The body plus the port dots, which sit on the left and right edges: without them the
+        # outer half of every dot (and the output dot's centre) is not part of the node.
         path = QPainterPath()
         path.addRect(QRectF(0, 0, NODE_W, self.height()))
-        return path
+        dots = QPainterPath()
+        for c in (self.output_pos(), *(self.input_pos(p) for p in self.inputs)):
+            dots.addEllipse(c, PORT_R + 1, PORT_R + 1)
+        return path.united(dots)
 
     # ---- ports ----
 
@@ -307,6 +312,13 @@ class NodeItem(QGraphicsItem):
             event.accept()
             return
         super().mousePressEvent(event)
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            # The press already toggled this item; Qt's default release would select it alone.
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
 
 
 class EdgeItem(QGraphicsPathItem):
@@ -700,7 +712,7 @@ class CanvasView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             return
         if event.key() == Qt.Key.Key_Tab:
-            cursor = self.mapFromGlobal(self.cursor().pos())
+            cursor = self.viewport().mapFromGlobal(self.cursor().pos())  # viewport, not view, coords
             inside = self.viewport().rect().contains(cursor)
             pos = self.mapToScene(cursor if inside else self.viewport().rect().center())
             self.searchRequested.emit(pos)

@@ -88,7 +88,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     shapes = Compiled(graph).infer_shapes()
     tensors = sum(n.is_tensor for n in graph.nodes.values())
     sinks = ", ".join(f"{s} {list(shapes[s])}" for s in graph.sinks())
-    print(f"ok: {len(graph.nodes)} nodes ({tensors} tensors, {len(graph.nodes) - tensors} ops), "
+    ops = len(graph.nodes) - tensors
+    print(f"ok: {len(graph.nodes)} nodes ({tensors} tensor{'s' * (tensors != 1)}, {ops} op{'s' * (ops != 1)}), "
           f"{len(graph.edges)} edges; sinks: {sinks}")
     return 0
 

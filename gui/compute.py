@@ -65,6 +65,20 @@ def _array(t: object) -> np.ndarray | None:
     return t.detach().cpu().double().numpy()
 
 
+def computable_part(graph: Graph, target: str) -> tuple[Graph, GraphError | None]:
+    """While a graph is being built, a half-wired node elsewhere should not blank every overlay:
+    leave out the nodes that cannot be computed yet (unless the target is one of them) and
+    return the error that names them."""
+    incomplete = graph.incomplete()
+    if not incomplete or target in incomplete:
+        return graph, None
+    try:
+        graph.check_connected()
+    except GraphError as e:
+        return graph.without(incomplete), e
+    return graph, None
+
+
 def compute(graph: Graph, target: str, revision: int, device: str = "cpu",
             dtype: str | None = None, grad_output: object = None) -> ComputeResult:
     """Run the graph and describe every node. Never raises for user errors."""
@@ -73,6 +87,9 @@ def compute(graph: Graph, target: str, revision: int, device: str = "cpu",
 
     out = ComputeResult(revision, target, device=device)
     try:
+        graph, warning = computable_part(graph, target)
+        if warning is not None:
+            out.error, out.error_nodes = warning.message, warning.node_ids
         compiled = Compiled(graph, device, dtype)
         result = compiled.run(target, grad_output)
     except GraphError as e:
@@ -98,7 +115,7 @@ def compute_slice(graph: Graph, target: str, leaf: str, revision: int, device: s
     from autograd_bridge.engine import Compiled
 
     try:
-        compiled = Compiled(graph, device, dtype)
+        compiled = Compiled(computable_part(graph, target)[0], device, dtype)
         base = compiled.run(target)
         x0 = float(base.values[leaf].item())
         slope = base.grads.get(leaf)
@@ -148,7 +165,7 @@ class Computer(QObject):
         self._signals = _Signals(self)
         self._signals.done.connect(self._finished)
         self._busy = False
-        self._pending: tuple | None = None
+        self._pending: dict[object, tuple] = {}  # job function -> its newest request
 
     def request(self, graph: Graph, target: str, revision: int, device: str = "cpu",
                 dtype: str | None = None) -> None:
@@ -164,9 +181,7 @@ class Computer(QObject):
 
     def _submit(self, job: tuple) -> None:
         if self._busy:
-            # A newer request of the same kind replaces an older pending one.
-            if self._pending is None or self._pending[0] is job[0] or job[0] is compute:
-                self._pending = job
+            self._pending[job[0]] = job  # a newer request of the same kind replaces an older one
             return
         self._start(job)
 
@@ -183,9 +198,10 @@ class Computer(QObject):
             self.devicesReady.emit(result)
         else:
             self.sliceReady.emit(result)
-        if self._pending is not None:
-            job, self._pending = self._pending, None
-            self._start(job)
+        if self._pending:
+            # Results first: a pending compute runs before a pending slice or probe.
+            kind = compute if compute in self._pending else next(iter(self._pending))
+            self._start(self._pending.pop(kind))
         else:
             self.busyChanged.emit(False)
 

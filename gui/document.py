@@ -169,14 +169,16 @@ class Document(QObject):
         edges = [(i, e) for i, e in enumerate(self.graph.edges) if old_id in (e.src, e.dst)]
         node.id = new_id
         self.undo_stack.beginMacro(f"Rename {old_id} to {new_id}")
+        if was_target:  # undone last, once old_id exists again
+            self.undo_stack.push(_Retarget(self, on_undo=old_id))
         self.undo_stack.push(_RemoveNode(self, old_id))
         self.undo_stack.push(_AddNode(self, node, index))
         for i, e in edges:
             renamed = Edge(new_id if e.src == old_id else e.src, new_id if e.dst == old_id else e.dst, e.port)
             self.undo_stack.push(_Connect(self, renamed, i))
+        if was_target:  # done last, once new_id exists
+            self.undo_stack.push(_Retarget(self, on_redo=new_id))
         self.undo_stack.endMacro()
-        if was_target:
-            self.set_target(new_id)
 
     def paste(self, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> list[str]:
         """Add the nodes and edges of a file-format fragment, renaming ids that clash.
@@ -303,3 +305,19 @@ class _Replace(QUndoCommand):
 
     def undo(self) -> None:
         self.doc._replace_node(self.old)
+
+
+class _Retarget(QUndoCommand):
+    """Inside a macro: set the target when the macro is redone (on_redo) or undone (on_undo)."""
+
+    def __init__(self, doc: Document, on_redo: str | None = None, on_undo: str | None = None) -> None:
+        super().__init__("Target")
+        self.doc, self.on_redo, self.on_undo = doc, on_redo, on_undo
+
+    def redo(self) -> None:
+        if self.on_redo is not None:
+            self.doc.set_target(self.on_redo)
+
+    def undo(self) -> None:
+        if self.on_undo is not None:
+            self.doc.set_target(self.on_undo)

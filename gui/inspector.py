@@ -916,7 +916,7 @@ class Inspector(QWidget):
         if r.error and node_id in r.error_nodes:
             self._result_message(r.error, _RED, keep_panels=view is not None)
         elif r.error:
-            self._result_message(f"the graph could not be computed: {r.error}", _GREY,
+            self._result_message(f"elsewhere in the graph: {r.error}", _GREY,
                                  keep_panels=view is not None)
         if view is None:
             if not r.error:

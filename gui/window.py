@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         edit.addAction(self._action("&Delete", self.delete_selection, S.Delete))
         edit.addAction(self._action("Select &All", self._select_all, S.SelectAll))
         edit.addSeparator()
-        edit.addAction(self._action("Auto-&layout", self.doc.auto_layout, "Ctrl+L"))
+        edit.addAction(self._action("Auto-&layout", lambda: self.doc.auto_layout(), "Ctrl+L"))
         edit.addAction(self._action("Make selected node the &target", self._target_selected, "Ctrl+T"))
         for a in edit.actions():
             a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
@@ -159,7 +159,7 @@ class MainWindow(QMainWindow):
         bar.addWidget(self.dtype_box)
         bar.addSeparator()
         bar.addAction(self._action("Fit", self.view.fit_graph))
-        bar.addAction(self._action("Layout", self.doc.auto_layout))
+        bar.addAction(self._action("Layout", lambda: self.doc.auto_layout()))
         bar.addAction(self._action("Clear target", lambda: self.doc.set_target(None)))
 
     def _probe_devices(self) -> None:
@@ -211,7 +211,7 @@ class MainWindow(QMainWindow):
         self.scene.show_result(result)
         self.inspector.show_result(result)
         if result.error:
-            self.status.setText("error")
+            self.status.setText(f"target {result.target}: partly computed" if result.nodes else "error")
             self.statusBar().showMessage(f"⚠ {result.error}")
         else:
             text = f"target {result.target} on {result.device}"
@@ -293,7 +293,7 @@ class MainWindow(QMainWindow):
         self.scene.add_node_at(op, self.view.mapToScene(self.view.viewport().rect().center()))
 
     def open_search(self, scene_pos: QPointF) -> None:
-        self.search.open_at(self.view.mapToGlobal(self.view.mapFromScene(scene_pos)), scene_pos)
+        self.search.open_at(self.view.viewport().mapToGlobal(self.view.mapFromScene(scene_pos)), scene_pos)
 
     # ---- files ----
 

@@ -96,7 +96,7 @@ def test_check_examples(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_check_summary_names_the_sink_and_its_shape(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_main(capsys, "check", str(examples_dir / "03_vector_element.json"))
     assert code == 0
-    assert out.strip() == "ok: 3 nodes (1 tensors, 2 ops), 2 edges; sinks: y1 []"
+    assert out.strip() == "ok: 3 nodes (1 tensor, 2 ops), 2 edges; sinks: y1 []"
 
 
 @pytest.mark.parametrize("name", ["cycle", "bad_json", "unknown_op", "missing_input", "shape", "no_file"])

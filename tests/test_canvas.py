@@ -1,0 +1,450 @@
+"""The canvas, driven with real (offscreen) mouse and keyboard events on the view's viewport.
+
+Every check reads the document (doc.graph, the undo stack) or the scene's items; expected ids,
+reasons and positions are computed here from the graph and the view's own mapping.
+"""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from graph.fileformat import dumps
+from graph.model import Edge, Graph, Node
+from graph.ops import OPS
+from gui.canvas import DIFF_BTN, NODE_W, CanvasScene, CanvasView
+from gui.document import Document
+from gui.window import MainWindow
+
+LEFT = Qt.MouseButton.LeftButton
+NO_MOD = Qt.KeyboardModifier.NoModifier
+STEP = NODE_W + 80.0  # horizontal distance between the test graph's columns
+
+
+# ---- helpers ----
+
+@pytest.fixture
+def window(qtbot, tmp_path) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings)
+    w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # never block on a dialog
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.computer.wait(20_000)
+
+
+def _graph() -> Graph:
+    """a, b: scalar leaves; m = a * ?; n = -m.  Only a → m.input and m → n.input are wired."""
+    g = Graph()
+    g.add_node(Node("a", "tensor", value=2.0, requires_grad=True, pos=(0.0, 0.0)))
+    g.add_node(Node("b", "tensor", value=3.0, pos=(0.0, 160.0)))
+    g.add_node(Node("m", "mul", pos=(STEP, 0.0)))
+    g.add_node(Node("n", "neg", pos=(2 * STEP, 0.0)))
+    g.edges = [Edge("a", "m", "input"), Edge("m", "n", "input")]
+    return g
+
+
+def _load(window: MainWindow, graph: Graph, scale: float = 0.8) -> None:
+    window.doc.reset(graph)
+    window.view.resetTransform()
+    window.view.scale(scale, scale)
+    window.view.centerOn(window.scene.itemsBoundingRect().center())
+    QApplication.processEvents()
+
+
+def _vp(window: MainWindow, node_id: str, local: QPointF) -> QPoint:
+    """A point in item-local coordinates of a node, in viewport pixels."""
+    item = window.scene.nodes[node_id]
+    p = window.view.mapFromScene(item.mapToScene(local))
+    assert window.view.viewport().rect().contains(p), f"{node_id} is off screen"
+    return p
+
+
+def _out(window: MainWindow, n: str) -> QPoint:
+    return _vp(window, n, window.scene.nodes[n].output_pos())
+
+
+def _in(window: MainWindow, n: str, port: str) -> QPoint:
+    return _vp(window, n, window.scene.nodes[n].input_pos(port))
+
+
+def _body(window: MainWindow, n: str) -> QPoint:
+    return _vp(window, n, QPointF(100, 60))
+
+
+def _lerp(a: QPoint, b: QPoint, t: float) -> QPoint:
+    return QPoint(round(a.x() + (b.x() - a.x()) * t), round(a.y() + (b.y() - a.y()) * t))
+
+
+def _press_and_move(window: MainWindow, a: QPoint, b: QPoint, mod=NO_MOD, steps: int = 6) -> None:
+    vp = window.view.viewport()
+    QTest.mousePress(vp, LEFT, mod, a)
+    for i in range(1, steps + 1):
+        QTest.mouseMove(vp, _lerp(a, b, i / steps))
+
+
+def _drag(window: MainWindow, a: QPoint, b: QPoint, mod=NO_MOD, steps: int = 6) -> None:
+    _press_and_move(window, a, b, mod, steps)
+    QTest.mouseRelease(window.view.viewport(), LEFT, mod, b)
+
+
+def _messages(window: MainWindow) -> list[str]:
+    got: list[str] = []
+    window.scene.message.connect(got.append)
+    return got
+
+
+def _assert_scene_mirrors(window: MainWindow) -> None:
+    doc, scene = window.doc, window.scene
+    assert set(scene.nodes) == set(doc.graph.nodes)
+    assert set(scene.edges) == set(doc.graph.edges)
+    for n, node in doc.graph.nodes.items():
+        if node.pos is not None:
+            assert (scene.nodes[n].pos().x(), scene.nodes[n].pos().y()) == pytest.approx(node.pos)
+        assert scene.nodes[n].fed == set(doc.graph.inputs_of(n))
+
+
+# ---- drop from the palette ----
+
+def _drop(window: MainWindow, data: QMimeData, at: QPoint) -> tuple[bool, bool]:
+    vp = window.view.viewport()
+    copy = Qt.DropAction.CopyAction
+    enter = QDragEnterEvent(at, copy, data, LEFT, NO_MOD)
+    QApplication.sendEvent(vp, enter)
+    move = QDragMoveEvent(at, copy, data, LEFT, NO_MOD)
+    QApplication.sendEvent(vp, move)
+    accepted = move.isAccepted()
+    drop = QDropEvent(QPointF(at), copy, data, LEFT, NO_MOD)
+    QApplication.sendEvent(vp, drop)
+    return accepted, drop.isAccepted()
+
+
+@pytest.mark.parametrize("op", ["tensor", "matmul", "mse_loss"])
+def test_drop_from_palette_adds_that_op_where_dropped_as_one_undo_step(window: MainWindow, op: str) -> None:
+    _load(window, _graph(), scale=0.7)
+    doc = window.doc
+    before, ids_before = dumps(doc.graph), set(doc.graph.nodes)
+    data = window.palette.tree.mimeData([window.palette.item_for(op)])
+    at = QPoint(333, 457)
+    accepted, dropped = _drop(window, data, at)
+    assert accepted and dropped
+    new = set(doc.graph.nodes) - ids_before
+    assert len(new) == 1
+    node = doc.graph.nodes[new.pop()]
+    assert node.op == op
+    expected = window.view.mapToScene(at)
+    assert node.pos == pytest.approx((expected.x(), expected.y()), abs=2.0)
+    item = window.scene.nodes[node.id]
+    assert (window.view.mapFromScene(item.pos()) - at).manhattanLength() <= 3
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert dumps(doc.graph) == before and node.id not in window.scene.nodes
+    doc.undo_stack.redo()
+    assert doc.graph.nodes[node.id].op == op and node.id in window.scene.nodes
+
+
+def test_drop_of_a_foreign_payload_is_refused(window: MainWindow) -> None:
+    _load(window, _graph())
+    before = dumps(window.doc.graph)
+    data = QMimeData()
+    data.setText("matmul")
+    accepted, dropped = _drop(window, data, QPoint(300, 300))
+    assert not accepted and not dropped
+    assert dumps(window.doc.graph) == before and window.doc.undo_stack.count() == 0
+
+
+# ---- wiring with the mouse ----
+
+def test_drag_from_output_port_to_input_port_connects(window: MainWindow) -> None:
+    _load(window, _graph())
+    doc = window.doc
+    msgs = _messages(window)
+    before = dumps(doc.graph)
+    _press_and_move(window, _out(window, "b"), _in(window, "m", "other"))
+    assert "m.other" in window.scene._wire_label.text()  # the wire says where it will land
+    QTest.mouseRelease(window.view.viewport(), LEFT, NO_MOD, _in(window, "m", "other"))
+    assert doc.graph.edges[-1] == Edge("b", "m", "other")
+    assert len(doc.graph.edges) == 3
+    assert window.scene._wire is None  # the temporary wire is gone
+    assert any("connected" in m for m in msgs)
+    assert window.scene.nodes["m"].fed == {"input", "other"}
+    edge_item = window.scene.edges[Edge("b", "m", "other")]
+    m = window.scene.nodes["m"]
+    assert edge_item.path().pointAtPercent(1.0) == m.mapToScene(m.input_pos("other"))
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert dumps(doc.graph) == before
+    _assert_scene_mirrors(window)
+
+
+def test_wire_dropped_on_a_node_body_takes_its_first_free_port(window: MainWindow) -> None:
+    _load(window, _graph())
+    _drag(window, _out(window, "b"), _body(window, "m"))
+    assert Edge("b", "m", "other") in window.doc.graph.edges
+
+
+@pytest.mark.parametrize(("src", "dst", "port", "words"), [
+    ("n", "m", "other", "cycle"),  # m → n already: n → m closes a loop
+    ("b", "m", "input", "already fed"),  # a feeds m.input
+    ("m", "m", "other", "itself"),
+])
+def test_refused_wires_add_nothing_and_say_why(window: MainWindow, src: str, dst: str, port: str,
+                                               words: str) -> None:
+    _load(window, _graph())
+    doc = window.doc
+    reason = doc.graph.edge_refusal(src, dst, port)
+    assert reason is not None and words in reason
+    msgs = _messages(window)
+    before = dumps(doc.graph)
+    end = _in(window, dst, port)
+    _press_and_move(window, _out(window, src), end)
+    assert window.scene._wire is not None
+    assert reason in window.scene._wire_label.text()  # while hovering the refused port
+    QTest.mouseRelease(window.view.viewport(), LEFT, NO_MOD, end)
+    assert dumps(doc.graph) == before
+    assert doc.undo_stack.count() == 0
+    assert any(reason in m for m in msgs), msgs
+    assert window.scene._wire is None and window.scene._wire_label is None
+    assert reason in window.statusBar().currentMessage()
+
+
+def test_wire_dropped_on_empty_canvas_adds_nothing(window: MainWindow) -> None:
+    _load(window, _graph())
+    before = dumps(window.doc.graph)
+    start = _out(window, "b")
+    _drag(window, start, start + QPoint(60, 120))
+    assert dumps(window.doc.graph) == before and window.doc.undo_stack.count() == 0
+    assert window.scene._wire is None
+
+
+# ---- moving and selecting ----
+
+def test_mouse_move_is_one_undo_command_and_undo_puts_it_back(window: MainWindow) -> None:
+    _load(window, _graph(), scale=1.0)
+    doc, scene = window.doc, window.scene
+    old = doc.graph.nodes["m"].pos
+    start = _body(window, "m")
+    _drag(window, start, start + QPoint(40, 90), steps=8)
+    new = doc.graph.nodes["m"].pos
+    assert new == pytest.approx((old[0] + 40, old[1] + 90), abs=0.6)
+    assert doc.undo_stack.count() == 1
+    # The wires follow the node.
+    m = scene.nodes["m"]
+    assert scene.edges[Edge("a", "m", "input")].path().pointAtPercent(1.0) == m.mapToScene(m.input_pos("input"))
+    assert scene.edges[Edge("m", "n", "input")].path().pointAtPercent(0.0) == m.mapToScene(m.output_pos())
+    doc.undo_stack.undo()
+    assert doc.graph.nodes["m"].pos == old
+    assert (m.pos().x(), m.pos().y()) == old
+    assert scene.edges[Edge("m", "n", "input")].path().pointAtPercent(0.0) == m.mapToScene(m.output_pos())
+    doc.undo_stack.redo()
+    assert doc.graph.nodes["m"].pos == new
+
+
+def test_moving_a_selection_moves_all_of_it_in_one_step(window: MainWindow) -> None:
+    _load(window, _graph(), scale=1.0)
+    doc = window.doc
+    old = {n: doc.graph.nodes[n].pos for n in ("a", "b")}
+    QTest.mouseClick(window.view.viewport(), LEFT, NO_MOD, _body(window, "a"))
+    QTest.mouseClick(window.view.viewport(), LEFT, Qt.KeyboardModifier.ShiftModifier, _body(window, "b"))
+    start = _body(window, "b")
+    _drag(window, start, start + QPoint(-30, 25))
+    for n in ("a", "b"):
+        assert doc.graph.nodes[n].pos == pytest.approx((old[n][0] - 30, old[n][1] + 25), abs=0.6)
+    assert doc.graph.nodes["m"].pos == (STEP, 0.0)
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert {n: doc.graph.nodes[n].pos for n in ("a", "b")} == old
+
+
+def test_plain_click_selects_one_shift_click_adds_and_toggles(window: MainWindow) -> None:
+    _load(window, _graph())
+    vp, scene = window.view.viewport(), window.scene
+    shift = Qt.KeyboardModifier.ShiftModifier
+    QTest.mouseClick(vp, LEFT, NO_MOD, _body(window, "a"))
+    assert scene.selected_node_ids() == ["a"]
+    QTest.mouseClick(vp, LEFT, shift, _body(window, "m"))
+    assert sorted(scene.selected_node_ids()) == ["a", "m"]
+    QTest.mouseClick(vp, LEFT, shift, _body(window, "n"))
+    assert sorted(scene.selected_node_ids()) == ["a", "m", "n"]
+    QTest.mouseClick(vp, LEFT, shift, _body(window, "a"))  # toggles a off
+    assert sorted(scene.selected_node_ids()) == ["m", "n"]
+    QTest.mouseClick(vp, LEFT, NO_MOD, _body(window, "b"))  # a plain click starts over
+    assert scene.selected_node_ids() == ["b"]
+    assert window.doc.undo_stack.count() == 0  # selecting is not an edit
+
+
+def test_rubber_band_selects_the_nodes_inside(window: MainWindow) -> None:
+    _load(window, _graph())
+    scene, view = window.scene, window.view
+    # From above-left of a to below-right of m (and below b): a, b and m are inside, n is not.
+    b = scene.nodes["b"]
+    start = view.mapFromScene(QPointF(-30, -30))
+    end = view.mapFromScene(QPointF(STEP + NODE_W + 20, 160 + b.height() + 20))
+    assert not scene.node_at(view.mapToScene(start)) and not scene.node_at(view.mapToScene(end))
+    _drag(window, start, end, steps=10)
+    assert sorted(scene.selected_node_ids()) == ["a", "b", "m"]
+    assert window.doc.undo_stack.count() == 0
+
+
+def test_click_on_empty_canvas_clears_selection(window: MainWindow) -> None:
+    _load(window, _graph())
+    window._select_all()
+    assert len(window.scene.selected_node_ids()) == 4
+    QTest.mouseClick(window.view.viewport(), LEFT, NO_MOD, window.view.mapFromScene(QPointF(400, 300)))
+    assert window.scene.selected_node_ids() == []
+
+
+# ---- disconnecting ----
+
+def test_select_edge_and_press_delete_disconnects(window: MainWindow, qtbot) -> None:
+    _load(window, _graph())
+    doc, scene, view = window.doc, window.scene, window.view
+    before = dumps(doc.graph)
+    edge = Edge("a", "m", "input")
+    mid = view.mapFromScene(scene.edges[edge].path().pointAtPercent(0.5))
+    QTest.mouseClick(view.viewport(), LEFT, NO_MOD, mid)
+    assert scene.selected_edges() == [edge] and scene.selected_node_ids() == []
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Delete)
+    assert edge not in doc.graph.edges and edge not in scene.edges
+    assert set(doc.graph.nodes) == {"a", "b", "m", "n"}
+    assert "input" not in scene.nodes["m"].fed
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert dumps(doc.graph) == before
+    _assert_scene_mirrors(window)
+
+
+def test_alt_drag_across_an_edge_cuts_it(window: MainWindow) -> None:
+    _load(window, _graph())
+    doc, scene, view = window.doc, window.scene, window.view
+    msgs = _messages(window)
+    before = dumps(doc.graph)
+    edge = Edge("m", "n", "input")
+    mid = scene.edges[edge].path().pointAtPercent(0.5)
+    a = view.mapFromScene(mid + QPointF(0, -70))
+    b = view.mapFromScene(mid + QPointF(5, 70))
+    assert scene.node_at(view.mapToScene(a)) is None
+    _drag(window, a, b, Qt.KeyboardModifier.AltModifier)
+    assert doc.graph.edges == [Edge("a", "m", "input")]
+    assert scene._cut is None  # the cutting line is gone
+    assert any("cut 1" in m for m in msgs)
+    assert all(item.scene() is scene for item in scene.edges.values())
+    assert doc.graph.nodes["m"].pos == (STEP, 0.0)  # nothing moved
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert dumps(doc.graph) == before
+    _assert_scene_mirrors(window)
+
+
+def test_alt_drag_that_crosses_nothing_changes_nothing(window: MainWindow) -> None:
+    _load(window, _graph())
+    before = dumps(window.doc.graph)
+    a = window.view.mapFromScene(QPointF(100, 300))
+    _drag(window, a, a + QPoint(80, 40), Qt.KeyboardModifier.AltModifier)
+    assert dumps(window.doc.graph) == before and window.doc.undo_stack.count() == 0
+
+
+# ---- the ∂ button ----
+
+def test_click_on_the_diff_button_sets_the_target(window: MainWindow) -> None:
+    _load(window, _graph())
+    QTest.mouseClick(window.view.viewport(), LEFT, NO_MOD, _vp(window, "n", DIFF_BTN.center()))
+    assert window.doc.target == "n"
+    assert window.scene.nodes["n"].is_target and not window.scene.nodes["m"].is_target
+    assert window.doc.undo_stack.count() == 0
+
+
+# ---- Tab search ----
+
+def test_tab_opens_search_and_choosing_adds_the_op_there(window: MainWindow, qtbot) -> None:
+    _load(window, _graph())
+    view, doc = window.view, window.doc
+    cursor = QPoint(420, 520)
+    QTest.mouseMove(view.viewport(), cursor)
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Tab)
+    qtbot.waitUntil(window.search.isVisible, timeout=5000)
+    expected = view.mapToScene(cursor)
+    assert window.search.scene_pos == expected or (
+        (window.search.scene_pos - expected).manhattanLength() < 3)
+    window.search.edit.setText("sigm")
+    assert window.search.current_op() == "sigmoid"
+    QTest.keyClick(window.search.edit, Qt.Key.Key_Return)
+    assert not window.search.isVisible()
+    new = [n for n in doc.graph.nodes.values() if n.op == "sigmoid"]
+    assert len(new) == 1
+    assert new[0].pos == pytest.approx((expected.x(), expected.y()), abs=1.0)
+    assert doc.undo_stack.count() == 1
+
+
+def test_double_click_on_empty_canvas_opens_search_there(window: MainWindow, qtbot) -> None:
+    _load(window, _graph())
+    at = window.view.mapFromScene(QPointF(STEP, 300))
+    assert window.scene.node_at(window.view.mapToScene(at)) is None
+    QTest.mouseDClick(window.view.viewport(), LEFT, NO_MOD, at)
+    qtbot.waitUntil(window.search.isVisible, timeout=5000)
+    assert window.search.scene_pos == window.view.mapToScene(at)
+    window.search.hide()
+    assert window.doc.undo_stack.count() == 0
+
+
+def test_escape_closes_search_without_adding(window: MainWindow, qtbot) -> None:
+    _load(window, _graph())
+    before = dumps(window.doc.graph)
+    window.view.setFocus()
+    QTest.keyClick(window.view, Qt.Key.Key_Tab)
+    qtbot.waitUntil(window.search.isVisible, timeout=5000)
+    QTest.keyClick(window.search.edit, Qt.Key.Key_Escape)
+    assert not window.search.isVisible()
+    assert dumps(window.doc.graph) == before
+
+
+# ---- scale ----
+
+def test_two_thousand_node_chain_builds_draws_and_moves(qtbot) -> None:
+    ops = ["neg", "sin", "tanh", "exp", "abs", "sigmoid", "cos"]
+    assert all(op in OPS for op in ops)
+    g = Graph()
+    g.add_node(Node("x0", "tensor", value=0.1, requires_grad=True, pos=(0.0, 0.0)))
+    for i in range(1, 2000):
+        g.add_node(Node(f"x{i}", ops[i % len(ops)], pos=((i % 50) * 240.0, (i // 50) * 170.0)))
+        g.edges.append(Edge(f"x{i - 1}", f"x{i}", "input"))
+    doc = Document()
+    doc.reset(g)
+    scene = CanvasScene(doc)
+    view = CanvasView(scene)
+    qtbot.addWidget(view)
+    view.resize(1200, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    assert len(scene.nodes) == 2000 and len(scene.edges) == 1999
+    view.fit_graph()
+    frame = view.grab()
+    assert not frame.isNull() and frame.width() == view.width()
+    # Select 50 nodes and drag one of them: all 50 move, as one undo step.
+    chosen = [f"x{i}" for i in range(0, 2000, 40)]
+    for n in chosen:
+        scene.nodes[n].setSelected(True)
+    view.resetTransform()
+    view.centerOn(scene.nodes["x40"].sceneBoundingRect().center())
+    start = view.mapFromScene(scene.nodes["x40"].mapToScene(QPointF(100, 60)))
+    old = {n: doc.graph.nodes[n].pos for n in chosen}
+    vp = view.viewport()
+    QTest.mousePress(vp, LEFT, NO_MOD, start)
+    for i in range(1, 6):
+        QTest.mouseMove(vp, start + QPoint(10 * i, 6 * i))
+    QTest.mouseRelease(vp, LEFT, NO_MOD, start + QPoint(50, 30))
+    assert doc.undo_stack.count() == 1
+    for n in chosen:
+        assert doc.graph.nodes[n].pos == pytest.approx((old[n][0] + 50, old[n][1] + 30), abs=0.6)
+    assert doc.graph.nodes["x1"].pos == (240.0, 0.0)
+    view.fit_graph()
+    assert not view.grab().isNull()
+    doc.undo_stack.undo()
+    assert {n: doc.graph.nodes[n].pos for n in chosen} == old

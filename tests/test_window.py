@@ -1,0 +1,801 @@
+"""The main window, offscreen with pytest-qt: undo/redo of every edit, clipboard, files, compute
+results drawn on the canvas, errors, the render command and start-up.
+
+Expected numbers come from the engine (autograd_bridge) or plain torch, computed here.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt
+from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+import gui.compute
+from autograd_bridge.engine import Compiled
+from autograd_bridge.formatting import tensor_text
+from graph.errors import GraphError
+from graph.fileformat import dumps, load, loads
+from graph.model import Edge, Graph, Node
+from gui.canvas import DIFF_BTN, NODE_W
+from gui.cli import main as cli_main
+from gui.compute import ComputeResult, NodeView
+from gui.window import MainWindow
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "resources" / "examples").glob("*.json"))
+EX01 = ROOT / "resources" / "examples" / "01_scalar_partial.json"
+
+LEFT = Qt.MouseButton.LeftButton
+NO_MOD = Qt.KeyboardModifier.NoModifier
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+RESULT_TIMEOUT_MS = 60_000
+
+
+# ---- helpers ----
+
+def _new_window(qtbot, tmp_path: Path, name: str = "settings") -> MainWindow:
+    settings = QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat)
+    w = MainWindow(settings)
+    w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # never block on a dialog
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path) -> MainWindow:
+    w = _new_window(qtbot, tmp_path)
+    yield w
+    w.computer.wait(RESULT_TIMEOUT_MS)
+
+
+def _activate(qtbot, w: MainWindow) -> None:
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
+    w.view.setFocus()
+
+
+def _key(qtbot, w: MainWindow, key: Qt.Key, mod=NO_MOD) -> None:
+    """A key press as a person makes it: to the focused canvas of the active window."""
+    _activate(qtbot, w)
+    QTest.keyClick(w.view, key, mod)
+
+
+def _vp(w: MainWindow, node_id: str, local: QPointF) -> QPoint:
+    item = w.scene.nodes[node_id]
+    p = w.view.mapFromScene(item.mapToScene(local))
+    assert w.view.viewport().rect().contains(p), f"{node_id} is off screen"
+    return p
+
+
+def _drag(w: MainWindow, a: QPoint, b: QPoint, mod=NO_MOD, steps: int = 6) -> None:
+    vp = w.view.viewport()
+    QTest.mousePress(vp, LEFT, mod, a)
+    for i in range(1, steps + 1):
+        QTest.mouseMove(vp, QPoint(round(a.x() + (b.x() - a.x()) * i / steps),
+                                   round(a.y() + (b.y() - a.y()) * i / steps)))
+    QTest.mouseRelease(vp, LEFT, mod, b)
+
+
+def _click(w: MainWindow, p: QPoint, mod=NO_MOD) -> None:
+    QTest.mouseClick(w.view.viewport(), LEFT, mod, p)
+
+
+def _wire(w: MainWindow, src: str, dst: str, port: str) -> None:
+    s, d = w.scene.nodes[src], w.scene.nodes[dst]
+    _drag(w, _vp(w, src, s.output_pos()), _vp(w, dst, d.input_pos(port)))
+
+
+def _drop(w: MainWindow, op: str, at: QPoint) -> str:
+    before = set(w.doc.graph.nodes)
+    data = w.palette.tree.mimeData([w.palette.item_for(op)])
+    vp, copy_action = w.view.viewport(), Qt.DropAction.CopyAction
+    for event in (QDragEnterEvent(at, copy_action, data, LEFT, NO_MOD),
+                  QDragMoveEvent(at, copy_action, data, LEFT, NO_MOD),
+                  QDropEvent(QPointF(at), copy_action, data, LEFT, NO_MOD)):
+        QApplication.sendEvent(vp, event)
+    (new,) = set(w.doc.graph.nodes) - before
+    return new
+
+
+def _assert_scene_mirrors(w: MainWindow) -> None:
+    doc, scene = w.doc, w.scene
+    assert set(scene.nodes) == set(doc.graph.nodes)
+    assert set(scene.edges) == set(doc.graph.edges)
+    for n, node in doc.graph.nodes.items():
+        if node.pos is not None:
+            assert (scene.nodes[n].pos().x(), scene.nodes[n].pos().y()) == pytest.approx(node.pos)
+        assert scene.nodes[n].fed == set(doc.graph.inputs_of(n))
+
+
+def _close_message_boxes(w: MainWindow) -> list[str]:
+    texts = []
+    for box in w.findChildren(QMessageBox):
+        if box.isVisible():
+            texts.append(box.text())
+            box.close()
+    return texts
+
+
+def _wait_result(qtbot, w: MainWindow) -> ComputeResult:
+    qtbot.waitUntil(lambda: w.last_result is not None and w.last_result.revision == w.doc.revision,
+                    timeout=RESULT_TIMEOUT_MS)
+    return w.last_result
+
+
+def _fixture_graph() -> Graph:
+    """Example 1 plus two loose nodes, so there are free ports to wire."""
+    g = load(EX01)
+    right = max(n.pos[0] for n in g.nodes.values()) + NODE_W + 80
+    g.add_node(Node("free", "neg", pos=(right, 100.0)))
+    g.add_node(Node("v", "tensor", value=[1.0, 2.0], pos=(right, 300.0)))
+    return g
+
+
+def _load_fixture(w: MainWindow, graph: Graph | None = None, scale: float = 0.55) -> None:
+    w.doc.reset(graph or _fixture_graph())
+    w.view.resetTransform()
+    w.view.scale(scale, scale)
+    w.view.centerOn(w.scene.itemsBoundingRect().center())
+    QApplication.processEvents()
+
+
+def _body(w: MainWindow, n: str) -> QPoint:
+    return _vp(w, n, QPointF(100, 60))
+
+
+# ---- undo / redo of every edit kind ----
+
+def _undo_redo_exact(qtbot, w: MainWindow, edit) -> None:  # noqa: ANN001
+    """`edit` is one undo step; Ctrl+Z restores the exact document, Ctrl+Shift+Z the edited one."""
+    doc = w.doc
+    before, index = dumps(doc.graph), doc.undo_stack.index()
+    edit()
+    after = dumps(doc.graph)
+    assert after != before, "the edit changed nothing"
+    assert doc.undo_stack.index() == index + 1 and doc.undo_stack.count() == index + 1
+    _assert_scene_mirrors(w)
+    for _ in range(2):
+        _key(qtbot, w, Qt.Key.Key_Z, CTRL)
+        assert dumps(doc.graph) == before
+        _assert_scene_mirrors(w)
+        _key(qtbot, w, Qt.Key.Key_Z, CTRL | SHIFT)
+        assert dumps(doc.graph) == after
+        _assert_scene_mirrors(w)
+
+
+def _select(w: MainWindow, *ids: str) -> None:
+    _click(w, _body(w, ids[0]))
+    for n in ids[1:]:
+        _click(w, _body(w, n), SHIFT)
+    assert sorted(w.scene.selected_node_ids()) == sorted(ids)
+
+
+def test_undo_redo_create(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    _undo_redo_exact(qtbot, window, lambda: _drop(window, "exp", QPoint(200, 500)))
+
+
+def test_undo_redo_delete_node_restores_its_edges_in_order(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    doc = window.doc
+    # x_sq's edges are the 1st and 3rd in the list: undo must put them back there.
+    assert [i for i, e in enumerate(doc.graph.edges) if "x_sq" in (e.src, e.dst)] == [0, 2]
+
+    def delete() -> None:
+        _select(window, "x_sq")
+        _key(qtbot, window, Qt.Key.Key_Delete)
+        assert "x_sq" not in doc.graph.nodes and len(doc.graph.edges) == 5
+
+    _undo_redo_exact(qtbot, window, delete)
+
+
+def test_undo_redo_delete_several_nodes_and_an_edge(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    doc = window.doc
+
+    def delete() -> None:
+        _select(window, "two", "three_z")
+        edge = Edge("x_sq", "two_x_sq", "other")
+        window.scene.edges[edge].setSelected(True)
+        window.delete_selection()
+        assert {"two", "three_z"}.isdisjoint(doc.graph.nodes)
+        assert edge not in doc.graph.edges
+
+    _undo_redo_exact(qtbot, window, delete)
+
+
+def test_undo_redo_move(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    _undo_redo_exact(qtbot, window, lambda: _drag(window, _body(window, "y"), _body(window, "y") + QPoint(30, 45)))
+
+
+def test_undo_redo_connect(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+
+    def connect() -> None:
+        _wire(window, "y", "free", "input")
+        assert window.doc.graph.edges[-1] == Edge("y", "free", "input")
+
+    _undo_redo_exact(qtbot, window, connect)
+
+
+def test_undo_redo_disconnect_by_selecting_the_edge(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    edge = Edge("x_sq", "two_x_sq", "other")
+
+    def disconnect() -> None:
+        mid = window.view.mapFromScene(window.scene.edges[edge].path().pointAtPercent(0.5))
+        _click(window, mid)
+        assert window.scene.selected_edges() == [edge]
+        _key(qtbot, window, Qt.Key.Key_Delete)
+        assert edge not in window.doc.graph.edges and len(window.doc.graph.nodes) == 10
+
+    _undo_redo_exact(qtbot, window, disconnect)
+
+
+def test_undo_redo_alt_drag_cut(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    doc, scene, view = window.doc, window.scene, window.view
+    edges = [Edge("two_x_sq", "y", "input"), Edge("three_z", "y", "other")]
+
+    def cut() -> None:
+        # A vertical stroke just left of y crosses both of its input wires.
+        y = scene.nodes["y"]
+        x = y.pos().x() - 30
+        a = view.mapFromScene(QPointF(x, -150))
+        b = view.mapFromScene(QPointF(x, 350))
+        _drag(window, a, b, Qt.KeyboardModifier.AltModifier, steps=10)
+        assert [e for e in edges if e in doc.graph.edges] == []
+        assert len(doc.graph.edges) == 5
+
+    _undo_redo_exact(qtbot, window, cut)
+
+
+def test_undo_redo_value_edit(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    node = copy.deepcopy(window.doc.graph.nodes["x"])
+    node.value = -1.5
+    _undo_redo_exact(qtbot, window, lambda: window.doc.edit_node(node, "Edit value"))
+
+
+def test_undo_redo_value_edit_of_a_vector_and_requires_grad(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    node = copy.deepcopy(window.doc.graph.nodes["v"])
+    node.value, node.requires_grad = [[1.0, -2.0], [0.5, 4.0]], True
+    _undo_redo_exact(qtbot, window, lambda: window.doc.edit_node(node))
+
+
+def test_undo_redo_attribute_edit(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    node = copy.deepcopy(window.doc.graph.nodes["x_sq"])
+    node.attrs = {"exponent": 3}
+    _undo_redo_exact(qtbot, window, lambda: window.doc.edit_node(node, "Edit attrs"))
+
+
+def test_undo_redo_label_edit(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    node = copy.deepcopy(window.doc.graph.nodes["y"])
+    node.label = "the result"
+    _undo_redo_exact(qtbot, window, lambda: window.doc.edit_node(node))
+
+
+def test_undo_redo_rename(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    doc = window.doc
+
+    def rename() -> None:
+        doc.rename("x_sq", "square")
+        assert list(doc.graph.nodes).index("square") == 4
+        assert Edge("x", "square", "input") == doc.graph.edges[0]
+        assert Edge("square", "two_x_sq", "other") == doc.graph.edges[2]
+
+    _undo_redo_exact(qtbot, window, rename)
+
+
+def test_rename_of_the_target_keeps_it_the_target(window: MainWindow) -> None:
+    _load_fixture(window)
+    window.doc.set_target("y")
+    window.doc.rename("y", "out")
+    assert window.doc.target == "out" and window.scene.nodes["out"].is_target
+    assert window.doc.undo_stack.count() == 1
+    window.doc.undo_stack.undo()
+    assert window.doc.target == "y" and window.scene.nodes["y"].is_target
+    window.doc.undo_stack.redo()
+    assert window.doc.target == "out" and window.scene.nodes["out"].is_target
+
+
+def test_undo_redo_paste_through_the_clipboard(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    doc = window.doc
+
+    def copy_paste() -> None:
+        _select(window, "x", "x_sq")
+        _key(qtbot, window, Qt.Key.Key_C, CTRL)
+        assert doc.undo_stack.count() == 0  # copying is not an edit
+        _key(qtbot, window, Qt.Key.Key_V, CTRL)
+        new = sorted(window.scene.selected_node_ids())
+        assert len(new) == 2 and {"x", "x_sq"}.isdisjoint(new)
+        assert len(doc.graph.nodes) == 12 and len(doc.graph.edges) == 8
+
+    _undo_redo_exact(qtbot, window, copy_paste)
+
+
+def test_undo_redo_duplicate(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    doc = window.doc
+
+    def duplicate() -> None:
+        _select(window, "three", "z", "three_z")
+        _key(qtbot, window, Qt.Key.Key_D, CTRL)
+        assert len(doc.graph.nodes) == 13 and len(doc.graph.edges) == 9
+
+    _undo_redo_exact(qtbot, window, duplicate)
+
+
+def test_undo_redo_auto_layout(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    _undo_redo_exact(qtbot, window, lambda: _key(qtbot, window, Qt.Key.Key_L, CTRL))
+
+
+def test_undo_and_redo_actions_follow_the_stack(window: MainWindow) -> None:
+    _load_fixture(window)
+    doc = window.doc
+    actions = {a.shortcut().toString(QKeySequence.SequenceFormat.PortableText): a
+               for a in window.findChildren(QAction)}
+    undo, redo = actions["Ctrl+Z"], actions["Ctrl+Shift+Z"]
+    assert not undo.isEnabled() and not redo.isEnabled()
+    before = dumps(doc.graph)
+    node = copy.deepcopy(doc.graph.nodes["z"])
+    node.value = 10.0
+    doc.edit_node(node, "Edit value")
+    after = dumps(doc.graph)
+    assert undo.isEnabled() and "Edit value" in undo.text()
+    undo.trigger()
+    assert dumps(doc.graph) == before and redo.isEnabled() and not undo.isEnabled()
+    redo.trigger()
+    assert dumps(doc.graph) == after
+
+
+# ---- clipboard between two windows ----
+
+def test_copy_in_one_window_paste_in_another(qtbot, tmp_path: Path) -> None:
+    w1 = _new_window(qtbot, tmp_path, "one")
+    w2 = _new_window(qtbot, tmp_path, "two")
+    _load_fixture(w1)
+    _load_fixture(w2)
+    original = copy.deepcopy(w2.doc.graph)
+    copied = ["x", "x_sq", "two", "two_x_sq"]
+    _activate(qtbot, w1)
+    _select(w1, *copied)
+    _key(qtbot, w1, Qt.Key.Key_C, CTRL)
+    data = QGuiApplication.clipboard().mimeData()
+    assert data.hasFormat("application/x-gradcanvas+json")
+    fragment = loads(bytes(data.data("application/x-gradcanvas+json")).decode("utf-8"))
+    assert list(fragment.nodes) == [n for n in w1.doc.graph.nodes if n in copied]
+    # Only the edges among the copied nodes: not two_x_sq → y.
+    assert fragment.edges == [e for e in w1.doc.graph.edges if e.src in copied and e.dst in copied]
+    assert len(fragment.edges) == 3
+
+    _key(qtbot, w2, Qt.Key.Key_V, CTRL)
+    doc = w2.doc
+    new_ids = [n for n in doc.graph.nodes if n not in original.nodes]
+    assert len(new_ids) == 4
+    for n, node in original.nodes.items():  # nothing of the target document changed
+        assert doc.graph.nodes[n] == node
+    assert doc.graph.edges[:len(original.edges)] == original.edges
+    ids = dict(zip(fragment.nodes, new_ids, strict=True))  # pasted in fragment order
+    for old, new in ids.items():
+        pasted, src = doc.graph.nodes[new], fragment.nodes[old]
+        assert pasted.op == src.op and pasted.value == src.value and pasted.attrs == src.attrs
+        assert pasted.pos == (src.pos[0] + 40, src.pos[1] + 40)
+    assert doc.graph.edges[len(original.edges):] == [Edge(ids[e.src], ids[e.dst], e.port) for e in fragment.edges]
+    assert sorted(w2.scene.selected_node_ids()) == sorted(new_ids)
+    _assert_scene_mirrors(w2)
+    assert doc.undo_stack.count() == 1
+    doc.undo_stack.undo()
+    assert dumps(doc.graph) == dumps(original)
+
+    # Into an empty document the ids do not clash and are kept.
+    w2.doc.reset(Graph())
+    w2.paste()
+    assert list(w2.doc.graph.nodes) == list(fragment.nodes)
+    assert w2.doc.graph.edges == fragment.edges
+
+
+def test_paste_of_plain_text_that_is_not_a_graph_is_refused(window: MainWindow) -> None:
+    _load_fixture(window)
+    before = dumps(window.doc.graph)
+    data = QMimeData()
+    data.setText('{"format": "gradcanvas", "version": 1, "nodes": [{"id": "q", "op": "nope"}], "edges": []}')
+    QGuiApplication.clipboard().setMimeData(data)
+    window.paste()
+    assert dumps(window.doc.graph) == before and window.doc.undo_stack.count() == 0
+    assert window.statusBar().currentMessage().startswith("cannot paste")
+
+
+# ---- files, title, closing ----
+
+def test_save_open_round_trip_title_and_modified_mark(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    assert window.open_file(str(EX01))
+    assert window.doc.path is None  # an example opens as an untitled copy
+    assert "untitled[*]" in window.windowTitle() and not window.isWindowModified()
+    _load_fixture(window, load(EX01))
+    _drag(window, _body(window, "x"), _body(window, "x") + QPoint(20, 20))
+    assert window.isWindowModified()
+    path = tmp_path / "my graph.json"
+    assert window._save_to(str(path))
+    assert window.windowTitle().startswith("my graph.json[*]") and not window.isWindowModified()
+    assert load(path) == window.doc.graph
+
+    other = _new_window(qtbot, tmp_path, "other")
+    assert other.open_file(str(path))
+    assert dumps(other.doc.graph) == dumps(window.doc.graph)
+    assert other.doc.path == str(path) and "my graph.json[*]" in other.windowTitle()
+    assert not other.isWindowModified()
+    assert other.doc.target == "y"  # the only sink
+
+    node = copy.deepcopy(other.doc.graph.nodes["z"])
+    node.value = 7.0
+    other.doc.edit_node(node)
+    assert other.isWindowModified()
+    assert other.save_document()  # has a path: no dialog
+    assert not other.isWindowModified()
+    assert load(path).nodes["z"].value == 7.0
+    # Undo past the save point marks it modified again.
+    other.doc.undo_stack.undo()
+    assert other.isWindowModified()
+
+
+def test_nodes_without_positions_are_saved_where_they_are_drawn(window: MainWindow, tmp_path: Path) -> None:
+    g = load(EX01)
+    for node in g.nodes.values():
+        node.pos = None
+    window.doc.reset(g)
+    path = tmp_path / "g.json"
+    assert window._save_to(str(path))
+    saved = load(path)
+    for n, item in window.scene.nodes.items():
+        assert saved.nodes[n].pos == (item.pos().x(), item.pos().y())
+
+
+@pytest.mark.parametrize("answer", ["Cancel", "Discard", "Save"])
+def test_close_with_unsaved_changes_asks(qtbot, tmp_path: Path, answer: str) -> None:
+    w = _new_window(qtbot, tmp_path)
+    path = tmp_path / "g.json"
+    w.doc.reset(load(EX01), str(path))
+    calls = []
+
+    def ask() -> QMessageBox.StandardButton:
+        calls.append(1)
+        return getattr(QMessageBox.StandardButton, answer)
+
+    w.ask_unsaved = ask
+    assert w.close()  # clean: closes without asking
+    assert calls == []
+    w.show()
+    node = copy.deepcopy(w.doc.graph.nodes["x"])
+    node.value = 5.0
+    w.doc.edit_node(node)
+    closed = w.close()
+    assert calls == [1]
+    if answer == "Cancel":
+        assert not closed and w.isVisible() and w.isWindowModified()
+        assert not path.exists()
+        w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
+    elif answer == "Discard":
+        assert closed and not w.isVisible() and not path.exists()
+    else:
+        assert closed and not w.isVisible()
+        assert load(path).nodes["x"].value == 5.0
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    def doc(nodes: list, edges: list) -> str:
+        return json.dumps({"format": "gradcanvas", "version": 1, "nodes": nodes, "edges": edges})
+
+    texts = {
+        "bad_json": '{"format": "gradcanvas", "version": 1, "nodes": [',
+        "unknown_op": doc([{"id": "a", "op": "tensor", "value": 1.0},
+                           {"id": "b", "op": "frobnicate"}], [{"from": "a", "to": "b", "port": "input"}]),
+        "wrong_format": json.dumps({"format": "other", "version": 1, "nodes": [], "edges": []}),
+        "future_version": json.dumps({"format": "gradcanvas", "version": 99, "nodes": [], "edges": []}),
+        "duplicate_id": doc([{"id": "a", "op": "tensor", "value": 1.0}, {"id": "a", "op": "tensor", "value": 2.0}],
+                            []),
+        "edge_to_nowhere": doc([{"id": "a", "op": "tensor", "value": 1.0}],
+                               [{"from": "a", "to": "ghost", "port": "input"}]),
+        "nan_value": '{"format": "gradcanvas", "version": 1, "nodes": [{"id": "a", "op": "tensor", "value": NaN}],'
+                     ' "edges": []}',
+        "ragged_value": doc([{"id": "a", "op": "tensor", "value": [[1.0, 2.0], [3.0]]}], []),
+        "not_an_object": "[1, 2, 3]",
+    }
+    files = {}
+    for name, text in texts.items():
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(text, encoding="utf-8")
+    files["not_utf8"] = tmp_path / "not_utf8.json"
+    files["not_utf8"].write_bytes(b'{"format": "\xff\xfe"}')
+    files["missing"] = tmp_path / "no such file.json"
+    return files
+
+
+@pytest.mark.parametrize("name", ["bad_json", "unknown_op", "wrong_format", "future_version", "duplicate_id",
+                                  "edge_to_nowhere", "nan_value", "ragged_value", "not_an_object", "not_utf8",
+                                  "missing"])
+def test_bad_file_leaves_the_open_document_untouched(window: MainWindow, tmp_path: Path, name: str) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(EX01.read_text(encoding="utf-8"), encoding="utf-8")
+    assert window.open_file(str(good))
+    node = copy.deepcopy(window.doc.graph.nodes["x"])
+    node.value = 4.0
+    window.doc.edit_node(node)  # an unsaved edit, too
+    before, title, index = dumps(window.doc.graph), window.windowTitle(), window.doc.undo_stack.index()
+    path = _bad_files(tmp_path)[name]
+    with pytest.raises(GraphError) as loader_error:
+        load(path)
+    assert window.open_file(str(path)) is False
+    assert dumps(window.doc.graph) == before
+    assert window.doc.path == str(good) and window.windowTitle() == title and window.isWindowModified()
+    assert window.doc.undo_stack.index() == index
+    assert loader_error.value.message in window.statusBar().currentMessage()
+    assert any(loader_error.value.message in t for t in _close_message_boxes(window))
+    _assert_scene_mirrors(window)
+
+
+# ---- computing: the ∂ button, overlays, staleness, errors ----
+
+def _expected(graph: Graph, target: str) -> dict[str, tuple[str, str | None, str | None]]:
+    """node id → (value text, grad text, no-grad reason), from the engine."""
+    compiled = Compiled(graph)
+    result = compiled.run(target)
+    return {n: (tensor_text(result.values[n]),
+                None if result.grads[n] is None else tensor_text(result.grads[n]),
+                result.no_grad_reason(n, compiled)) for n in graph.nodes}
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+def test_diff_button_computes_off_the_gui_thread_and_overlays_match_the_engine(
+        qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, example: Path) -> None:
+    threads = []
+    real_compute = gui.compute.compute
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        threads.append(threading.get_ident())
+        return real_compute(*args, **kwargs)
+
+    monkeypatch.setattr(gui.compute, "compute", spy)
+    assert window.open_file(str(example))
+    window.doc.set_target(None)
+    QApplication.processEvents()  # the fit scheduled by open_file
+    graph = load(example)
+    (target,) = graph.sinks()
+    item = window.scene.nodes[target]
+    window.view.centerOn(item)
+    _click(window, _vp(window, target, DIFF_BTN.center()))
+    assert window.doc.target == target and item.is_target
+    assert window.last_result is None  # the click returned before any result
+    result = _wait_result(qtbot, window)
+    assert threads and all(t != threading.get_ident() for t in threads)
+    assert result.error is None and result.target == target
+    assert window.statusBar().currentMessage()
+    expected = _expected(graph, target)
+    for n, (value_text, grad_text, reason) in expected.items():
+        view = window.scene.nodes[n].view
+        assert view is not None, n
+        assert view.value_text == value_text, n
+        assert view.grad_text == grad_text, n
+        if grad_text is None:
+            assert reason and view.no_grad_reason == reason, n
+        assert not window.scene.nodes[n].stale and window.scene.nodes[n].error is None
+    assert window.scene.nodes[target].view.grad_text == "1"  # ∂t/∂t
+    if example.name != "03_vector_element.json":  # every other example has a constant leaf
+        assert any(window.scene.nodes[n].view.grad_text is None for n in graph.nodes)
+
+
+def test_example_two_partials_agree_with_plain_torch(qtbot, window: MainWindow) -> None:
+    window.open_file(str(EXAMPLES[1]))
+    result = _wait_result(qtbot, window)
+    assert result.target == "y"
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    x_row = x.reshape(1, -1)
+    x_row.retain_grad()
+    y = torch.sum(2.0 * (x_row @ torch.tensor([[3.0, 4.0], [5.0, 6.0]])))
+    y.backward()
+    assert torch.equal(x.grad, torch.tensor([14.0, 22.0]))
+    assert window.scene.nodes["x"].view.grad_text == tensor_text(x.grad)
+    assert window.scene.nodes["x_row"].view.grad_text == tensor_text(x_row.grad)
+    assert window.scene.nodes["y"].view.value_text == tensor_text(y)
+    assert window.scene.nodes["w"].view.grad_text is None
+    assert window.scene.nodes["w"].view.no_grad_reason
+
+
+def test_an_edit_marks_overlays_stale_and_recomputes(qtbot, window: MainWindow) -> None:
+    window.open_file(str(EX01))
+    _wait_result(qtbot, window)
+    node = copy.deepcopy(window.doc.graph.nodes["x"])
+    node.value = -3.0
+    window.doc.edit_node(node)
+    assert all(item.stale for item in window.scene.nodes.values())
+    result = _wait_result(qtbot, window)
+    assert all(not item.stale for item in window.scene.nodes.values())
+    x = torch.tensor(-3.0, requires_grad=True)
+    y = 2 * x ** 2 + 3 * torch.tensor(3.0)
+    y.backward()
+    assert result.nodes["x"].grad_text == tensor_text(x.grad) == window.scene.nodes["x"].view.grad_text
+    assert window.scene.nodes["y"].view.value_text == tensor_text(y)
+
+
+def test_stale_results_are_dropped(qtbot, window: MainWindow) -> None:
+    window.open_file(str(EX01))
+    shown = _wait_result(qtbot, window)
+    views = {n: item.view for n, item in window.scene.nodes.items()}
+    fake_view = NodeView((), True, "999", "999", None, None, None)
+    fake = {n: fake_view for n in window.doc.graph.nodes}
+    old = ComputeResult(window.doc.revision - 1, window.doc.target, dict(fake))
+    window.show_result(old)
+    assert window.last_result is shown
+    assert {n: item.view for n, item in window.scene.nodes.items()} == views
+    other_target = ComputeResult(window.doc.revision, "x", dict(fake))
+    window.show_result(other_target)
+    assert window.last_result is shown and window.scene.nodes["y"].view is views["y"]
+    # The same result, for the current revision and target, is drawn: the check above can fail.
+    current = ComputeResult(window.doc.revision, window.doc.target, dict(fake))
+    window.show_result(current)
+    assert window.last_result is current and window.scene.nodes["y"].view.value_text == "999"
+
+
+def _error_graphs() -> dict[str, tuple[Graph, str]]:
+    missing = Graph()
+    missing.add_node(Node("x", "tensor", value=2.0, requires_grad=True, pos=(0.0, 0.0)))
+    missing.add_node(Node("m", "mul", pos=(260.0, 0.0)))
+    missing.edges = [Edge("x", "m", "input")]
+    shapes = Graph()
+    shapes.add_node(Node("A", "tensor", value=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True,
+                         pos=(0.0, 0.0)))
+    shapes.add_node(Node("B", "tensor", value=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], pos=(0.0, 160.0)))
+    shapes.add_node(Node("AB", "matmul", pos=(260.0, 0.0)))
+    shapes.add_node(Node("s", "sum", pos=(520.0, 0.0)))
+    shapes.edges = [Edge("A", "AB", "input"), Edge("B", "AB", "other"), Edge("AB", "s", "input")]
+    vector = Graph()
+    vector.add_node(Node("v", "tensor", value=[1.0, 2.0], requires_grad=True, pos=(0.0, 0.0)))
+    vector.add_node(Node("n", "neg", pos=(260.0, 0.0)))
+    vector.edges = [Edge("v", "n", "input")]
+    return {"missing_input": (missing, "m"), "shape_mismatch": (shapes, "s"), "non_scalar_target": (vector, "n")}
+
+
+@pytest.mark.parametrize("name", ["missing_input", "shape_mismatch", "non_scalar_target"])
+def test_errors_mark_the_offending_nodes_and_reach_the_status_bar(qtbot, window: MainWindow, name: str) -> None:
+    graph, target = _error_graphs()[name]
+    with pytest.raises(GraphError) as engine_error:
+        Compiled(copy.deepcopy(graph)).run(target)
+    bad = set(engine_error.value.node_ids)
+    assert bad, "the engine names the nodes"
+    window.doc.reset(graph)
+    window.doc.set_target(target)
+    result = _wait_result(qtbot, window)
+    assert result.error == engine_error.value.message
+    for n, item in window.scene.nodes.items():
+        assert item.error == (engine_error.value.message if n in bad else None), n
+        assert not item.stale
+    assert engine_error.value.message in window.statusBar().currentMessage()
+    assert engine_error.value.message in window.scene.nodes[sorted(bad)[0]].toolTip()
+    assert window.isVisible()
+    window.grab()  # error borders paint without raising
+
+
+def test_fixing_the_error_clears_the_marks(qtbot, window: MainWindow) -> None:
+    graph, target = _error_graphs()["missing_input"]
+    graph.add_node(Node("k", "tensor", value=4.0, pos=(0.0, 160.0)))
+    window.doc.reset(graph)
+    window.doc.set_target(target)
+    assert _wait_result(qtbot, window).error
+    assert window.scene.nodes["m"].error
+    window.doc.connect(Edge("k", "m", "other"))
+    result = _wait_result(qtbot, window)
+    assert result.error is None
+    assert all(item.error is None for item in window.scene.nodes.values())
+    assert window.scene.nodes["x"].view.grad_text == tensor_text(torch.tensor(4.0))
+    assert window.scene.nodes["m"].view.value_text == tensor_text(torch.tensor(8.0))
+
+
+# ---- a graph built with the mouse, drawn to a PNG ----
+
+def test_graph_built_with_the_mouse_computes_and_renders(qtbot, window: MainWindow) -> None:
+    doc = window.doc
+    window.view.centerOn(0, 0)
+    a = _drop(window, "tensor", QPoint(120, 150))
+    b = _drop(window, "tensor", QPoint(120, 400))
+    m = _drop(window, "mul", QPoint(420, 220))
+    s = _drop(window, "sin", QPoint(420, 470))
+    _wire(window, a, m, "input")
+    _wire(window, b, m, "other")
+    _wire(window, m, s, "input")
+    assert doc.graph.edges == [Edge(a, m, "input"), Edge(b, m, "other"), Edge(m, s, "input")]
+    for n, v in ((a, 1.5), (b, -2.0)):
+        node = copy.deepcopy(doc.graph.nodes[n])
+        node.value = v
+        doc.edit_node(node)
+    _click(window, _vp(window, s, DIFF_BTN.center()))
+    assert doc.target == s
+    _wait_result(qtbot, window)
+    _click(window, _body(window, m))  # the inspector shows m
+    ta = torch.tensor(1.5, requires_grad=True)
+    tb = torch.tensor(-2.0, requires_grad=True)
+    tm = ta * tb
+    tm.retain_grad()
+    ts = torch.sin(tm)
+    ts.backward()
+    views = {n: window.scene.nodes[n].view for n in (a, b, m, s)}
+    assert views[a].grad_text == tensor_text(ta.grad)
+    assert views[b].grad_text == tensor_text(tb.grad)
+    assert views[m].grad_text == tensor_text(tm.grad)
+    assert views[s].value_text == tensor_text(ts)
+    assert doc.undo_stack.count() == 9  # 4 drops, 3 wires, 2 value edits
+    window.grab().save("/tmp/gui_test.png")
+
+
+# ---- gradcanvas render ----
+
+def test_render_command_writes_a_png_of_that_size(qtbot, tmp_path: Path) -> None:
+    out = tmp_path / "out.png"
+    assert cli_main(["render", str(EXAMPLES[3]), "-o", str(out), "--size", "800x600"]) == 0
+    image = QImage(str(out))
+    assert not image.isNull()
+    assert (image.width(), image.height()) == (800, 600)
+    colours = {image.pixel(x, y) for x in range(0, 800, 7) for y in range(0, 600, 7)}
+    assert len(colours) > 20
+
+
+@pytest.mark.parametrize("size", ["10x10", "800", "axb", "800x600x3", "99999x600"])
+def test_render_command_refuses_a_bad_size(tmp_path: Path, capsys: pytest.CaptureFixture[str], size: str) -> None:
+    out = tmp_path / "out.png"
+    assert cli_main(["render", str(EX01), "-o", str(out), "--size", size]) == 1
+    assert not out.exists()
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "--size" in err and "Traceback" not in err
+
+
+# ---- start-up ----
+
+STARTUP = """
+import sys, time
+from PySide6.QtCore import QSettings
+from gui.app import application
+app = application()
+from gui.window import MainWindow
+w = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat))
+w.show()
+print("shown", w.isVisible(), "torch" in sys.modules, flush=True)
+# The device probe imports torch on the worker once the event loop runs.
+probed = []
+w.computer.devicesReady.connect(probed.append)
+deadline = time.monotonic() + 60
+while not probed and time.monotonic() < deadline:
+    app.processEvents()
+    w.computer.wait(20)
+print("later", "torch" in sys.modules, probed, flush=True)
+w.close()
+"""
+
+
+def test_window_shows_before_torch_is_imported(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", STARTUP, str(tmp_path / "s.ini")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.split("\n")
+    assert "shown True False" in lines
+    assert any(line.startswith("later True [['cpu'") for line in lines), proc.stdout  # torch does arrive
