@@ -7,6 +7,8 @@ DeviceCoordinateCache on nodes, DontSavePainterState, DontAdjustForAntialiasing.
 
 from __future__ import annotations
 
+import copy
+import json
 import math
 
 import numpy as np
@@ -31,11 +33,15 @@ from PySide6.QtWidgets import (
     QGraphicsSceneMouseEvent,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QLineEdit,
+    QMenu,
     QStyleOptionGraphicsItem,
     QWidget,
 )
 
+from graph.errors import GraphError
 from graph.model import Edge, new_node
+from graph.values import literal_shape
 from gui.compute import ComputeResult, NodeView
 from gui.document import Document
 from gui.palette import MIME_OP
@@ -126,27 +132,33 @@ class NodeItem(QGraphicsItem):
     def node(self):  # noqa: ANN201 - graph.model.Node
         return self.canvas.doc.graph.nodes[self.node_id]
 
-    @property
-    def inputs(self) -> tuple[str, ...]:
+    def _relayout(self) -> None:
+        """Cache the geometry Qt asks for many times per frame (boundingRect, shape)."""
         node = self.node
-        return () if node.is_tensor else node.spec.inputs
-
-    def height(self) -> float:
+        self.inputs: tuple[str, ...] = () if node.is_tensor else node.spec.inputs
         has_preview = any(img is not None for img in self._previews)
-        return HEADER_H + max(1, len(self.inputs)) * PORT_H + OVERLAY_H + (PREVIEW_H if has_preview else 0)
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
-        return QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, self.height() + 2)
-
-    def shape(self) -> QPainterPath:
+        height = HEADER_H + max(1, len(self.inputs)) * PORT_H + OVERLAY_H + (PREVIEW_H if has_preview else 0)
+        if getattr(self, "_height", None) != height:
+            self.prepareGeometryChange()
+        self._height = height
+        self._bounds = QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, height + 2)
         # The body plus the port dots, which sit on the left and right edges: without them the
         # outer half of every dot (and the output dot's centre) is not part of the node.
         path = QPainterPath()
-        path.addRect(QRectF(0, 0, NODE_W, self.height()))
+        path.addRect(QRectF(0, 0, NODE_W, height))
         dots = QPainterPath()
         for c in (self.output_pos(), *(self.input_pos(p) for p in self.inputs)):
             dots.addEllipse(c, PORT_R + 1, PORT_R + 1)
-        return path.united(dots)
+        self._shape = path.united(dots)
+
+    def height(self) -> float:
+        return self._height
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        return self._shape
 
     # ---- ports ----
 
@@ -171,7 +183,7 @@ class NodeItem(QGraphicsItem):
 
     def sync(self) -> None:
         node = self.node
-        self.prepareGeometryChange()
+        self._relayout()
         if node.pos is not None:
             self.setPos(QPointF(*node.pos))
         tip = [f"{node.id} ({node.op})"]
@@ -185,10 +197,10 @@ class NodeItem(QGraphicsItem):
         self.update()
 
     def set_view(self, view: NodeView | None) -> None:
-        self.prepareGeometryChange()
         self.view = view
         self._previews = ((_preview_image(view.value, 80, 24), _preview_image(view.grad, 80, 24))
                           if view is not None else (None, None))
+        self._relayout()
         self.update()
 
     # ---- painting, with level of detail ----
@@ -313,6 +325,12 @@ class NodeItem(QGraphicsItem):
             return
         super().mousePressEvent(event)
 
+    def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
+        if not self.isSelected():
+            self.scene().clearSelection()
+            self.setSelected(True)
+        self.canvas.node_menu(self.node_id).exec(event.screenPos())
+
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             # The press already toggled this item; Qt's default release would select it alone.
@@ -335,6 +353,12 @@ class EdgeItem(QGraphicsPathItem):
         if src is None or dst is None:
             return
         self.setPath(wire_path(src.mapToScene(src.output_pos()), dst.mapToScene(dst.input_pos(self.edge.port))))
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
+        menu = QMenu()
+        menu.addAction(f"Delete edge {self.edge.src} → {self.edge.dst}.{self.edge.port}",
+                       lambda: self.canvas.doc.disconnect([self.edge]))
+        menu.exec(event.screenPos())
 
     def shape(self) -> QPainterPath:
         stroker = QPainterPathStroker()
@@ -359,6 +383,7 @@ class CanvasScene(QGraphicsScene):
     """Mirrors the document; turns mouse gestures into document edits."""
 
     message = Signal(str)  # for the status bar
+    editValueRequested = Signal(str)  # a tensor node's value is to be edited in place
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -610,10 +635,47 @@ class CanvasScene(QGraphicsScene):
     def selected_edges(self) -> list[Edge]:
         return [e for e, item in self.edges.items() if item.isSelected()]
 
+    def node_menu(self, node_id: str) -> QMenu:
+        """The node's context menu (built here, shown by the item, inspected by tests)."""
+        doc, node = self.doc, self.doc.graph.nodes[node_id]
+        menu = QMenu()
+        menu.addAction(f"∂  Differentiate: make {node_id} the target", lambda: doc.set_target(node_id))
+        if node.is_tensor:
+            menu.addAction("Edit value in place…", lambda: self.editValueRequested.emit(node_id))
+            toggle = menu.addAction("requires_grad")
+            toggle.setCheckable(True)
+            toggle.setChecked(node.requires_grad)
+            toggle.triggered.connect(lambda on: self.set_requires_grad(node_id, on))
+        menu.addSeparator()
+        menu.addAction("Duplicate", lambda: doc.paste(doc.copy_text([node_id])))
+        menu.addAction("Delete", lambda: doc.remove([node_id]))
+        return menu
+
+    def set_requires_grad(self, node_id: str, on: bool) -> None:
+        node = copy.deepcopy(self.doc.graph.nodes[node_id])
+        node.requires_grad = on
+        self.doc.edit_node(node, "Toggle requires_grad")
+
+    def set_value_text(self, node_id: str, text: str) -> str | None:
+        """Set a tensor's literal value from JSON text; return why it was refused, or None."""
+        try:
+            value = json.loads(text, parse_constant=_refuse_constant)
+            literal_shape(value)
+        except (ValueError, GraphError, RecursionError) as e:
+            return f"{node_id}: {getattr(e, 'message', None) or e}"
+        node = copy.deepcopy(self.doc.graph.nodes[node_id])
+        node.value, node.init = value, None
+        self.doc.edit_node(node, "Edit value")
+        return None
+
     def add_node_at(self, op: str, pos: QPointF) -> str:
         node_id = self.doc.unique_id(op if op != "tensor" else "x")
         self.doc.add_node(new_node(op, node_id, (round(pos.x(), 1), round(pos.y(), 1))))
         return node_id
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not allowed: only finite numbers")
 
 
 def _polyline_crosses(cut: QPainterPath, wire: QPainterPath) -> bool:
@@ -627,6 +689,24 @@ def _polyline_crosses(cut: QPainterPath, wire: QPainterPath) -> bool:
             if s.intersects(w)[0] == QLineF.IntersectionType.BoundedIntersection:
                 return True
     return False
+
+
+class _ValueEditor(QLineEdit):
+    """The in-place value editor; closes on Escape or when focus leaves it."""
+
+    def close_editor(self) -> None:
+        self.hide()
+        self.deleteLater()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.key() == Qt.Key.Key_Escape:
+            self.close_editor()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802, ANN001
+        super().focusOutEvent(event)
+        self.close_editor()
 
 
 class CanvasView(QGraphicsView):
@@ -649,6 +729,8 @@ class CanvasView(QGraphicsView):
         self.setSceneRect(QRectF(-50_000, -50_000, 100_000, 100_000))
         self._pan_from: QPointF | None = None
         self._space = False
+        self.value_editor: QLineEdit | None = None
+        scene.editValueRequested.connect(self.edit_value)
 
     # ---- zoom and pan ----
 
@@ -701,10 +783,46 @@ class CanvasView(QGraphicsView):
 
     def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802, ANN001
         pos = self.mapToScene(event.position().toPoint())
-        if self._scene.node_at(pos) is None and event.button() == Qt.MouseButton.LeftButton:
-            self.searchRequested.emit(pos)
-            return
+        item = self._scene.node_at(pos)
+        if event.button() == Qt.MouseButton.LeftButton:
+            if item is None:
+                self.searchRequested.emit(pos)
+                return
+            if item.node.is_tensor and item.port_at(item.mapFromScene(pos)) is None:
+                self.edit_value(item.node_id)
+                return
         super().mouseDoubleClickEvent(event)
+
+    def edit_value(self, node_id: str) -> QLineEdit | None:
+        """A line edit over the node's value line: Enter sets the value, Escape cancels."""
+        item = self._scene.nodes.get(node_id)
+        if item is None:
+            return None
+        node = item.node
+        if node.init is not None:
+            self._scene.message.emit(f"{node_id} is made by init '{node.init['fn']}': edit it in the inspector")
+            return None
+        top = HEADER_H + max(1, len(item.inputs)) * PORT_H
+        rect = self.mapFromScene(item.mapRectToScene(QRectF(4, top + 2, NODE_W - 8, 18))).boundingRect()
+        editor = _ValueEditor(self.viewport())
+        editor.setText(json.dumps(node.value))
+        editor.setGeometry(rect.adjusted(0, -3, 0, 3))
+        editor.setToolTip("a number or nested list, e.g. [[1, 2], [3, 4]]; Enter sets it, Escape cancels")
+
+        def commit() -> None:
+            reason = self._scene.set_value_text(node_id, editor.text()) if node_id in self._scene.nodes else None
+            if reason is None:
+                editor.close_editor()
+            else:
+                editor.setStyleSheet("border: 2px solid #e5484d;")
+                self._scene.message.emit(reason)
+
+        editor.returnPressed.connect(commit)
+        editor.show()
+        editor.setFocus()
+        editor.selectAll()
+        self.value_editor = editor
+        return editor
 
     def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

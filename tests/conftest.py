@@ -13,3 +13,18 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 @pytest.fixture
 def examples_dir() -> Path:
     return EXAMPLES
+
+
+@pytest.fixture(autouse=True)
+def _clear_clipboard_after_test():
+    """Mime data left on the offscreen clipboard is freed twice at interpreter exit (a
+    segfault after all tests passed); the app clears it on quit, tests clear it here."""
+    yield
+    import sys
+
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            app.clipboard().clear()

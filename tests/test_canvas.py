@@ -448,3 +448,73 @@ def test_two_thousand_node_chain_builds_draws_and_moves(qtbot) -> None:
     assert not view.grab().isNull()
     doc.undo_stack.undo()
     assert {n: doc.graph.nodes[n].pos for n in chosen} == old
+
+
+# ---- in-place value editing and the context menu ----
+
+def test_double_click_on_a_tensor_edits_its_value_in_place(window: MainWindow, qtbot) -> None:
+    _load(window, _graph())
+    doc = window.doc
+    QTest.mouseDClick(window.view.viewport(), LEFT, NO_MOD, _body(window, "a"))
+    editor = window.view.value_editor
+    assert editor is not None and editor.isVisible()
+    assert editor.text() == "2.0"
+    editor.setText("[1.5, -2]")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert doc.graph.nodes["a"].value == [1.5, -2]
+    assert doc.undo_stack.count() == 1 and doc.undo_stack.text(0).startswith("Edit value")
+    doc.undo_stack.undo()
+    assert doc.graph.nodes["a"].value == 2.0
+
+
+@pytest.mark.parametrize("text", ["[1, [2]]", "NaN", "abc", "[true]", "\"2\""])
+def test_in_place_editor_refuses_bad_values_and_keeps_the_document(window: MainWindow, text: str) -> None:
+    _load(window, _graph())
+    doc = window.doc
+    msgs = _messages(window)
+    before = dumps(doc.graph)
+    editor = window.view.edit_value("a")
+    editor.setText(text)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert dumps(doc.graph) == before and doc.undo_stack.count() == 0
+    assert msgs and msgs[-1].startswith("a: ")
+    assert editor.isVisible()  # still open, to be corrected
+
+
+def test_escape_closes_the_in_place_editor_without_a_change(window: MainWindow) -> None:
+    _load(window, _graph())
+    before = dumps(window.doc.graph)
+    editor = window.view.edit_value("b")
+    editor.setText("99")
+    QTest.keyClick(editor, Qt.Key.Key_Escape)
+    assert not editor.isVisible()
+    assert dumps(window.doc.graph) == before
+
+
+def test_context_menu_actions_target_toggle_duplicate_delete(window: MainWindow) -> None:
+    _load(window, _graph())
+    doc, scene = window.doc, window.scene
+
+    menus = []  # the menus must outlive their actions
+
+    def action(node_id: str, starts: str):
+        menus.append(scene.node_menu(node_id))
+        found = [a for a in menus[-1].actions() if a.text().startswith(starts)]
+        assert len(found) == 1, [a.text() for a in menus[-1].actions()]
+        return found[0]
+
+    action("n", "∂").trigger()
+    assert doc.target == "n"
+    toggle = action("b", "requires_grad")
+    assert toggle.isCheckable() and not toggle.isChecked()
+    toggle.trigger()
+    assert doc.graph.nodes["b"].requires_grad is True
+    action("a", "Duplicate").trigger()
+    assert "a_2" in doc.graph.nodes and doc.graph.nodes["a_2"].value == doc.graph.nodes["a"].value
+    action("m", "Delete").trigger()
+    assert "m" not in doc.graph.nodes and all("m" not in (e.src, e.dst) for e in doc.graph.edges)
+    menus.append(scene.node_menu("n"))
+    assert not [a for a in menus[-1].actions() if a.text().startswith("Edit value")]  # ops: no value
+    for _ in range(3):
+        doc.undo_stack.undo()
+    assert doc.graph.nodes["b"].requires_grad is False and "m" in doc.graph.nodes and "a_2" not in doc.graph.nodes
