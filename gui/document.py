@@ -248,13 +248,16 @@ class _AddNode(QUndoCommand):
 class _RemoveNode(QUndoCommand):
     def __init__(self, doc: Document, node_id: str) -> None:
         super().__init__(f"Delete {node_id}")
-        self.doc, self.node_id, self.info = doc, node_id, None
+        self.doc, self.node_id, self.info, self.was_target = doc, node_id, None, False
 
     def redo(self) -> None:
+        self.was_target = self.doc.target == self.node_id
         self.info = self.doc._remove_node(self.node_id)
 
     def undo(self) -> None:
         self.doc._restore_node(self.info)
+        if self.was_target:  # undoing a delete gives the target back too
+            self.doc.set_target(self.node_id)
 
 
 class _Connect(QUndoCommand):

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QUndoView,
 )
 
-from graph.errors import GraphError
+from graph.errors import CycleError, GraphError
 from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
 from gui.canvas import CanvasScene, CanvasView
@@ -355,6 +355,12 @@ class MainWindow(QMainWindow):
         self._update_title()
         QTimer.singleShot(0, self.view.fit_graph)
         self.statusBar().showMessage(f"opened {Path(path).name}")
+        try:
+            graph.topological_order()
+        except CycleError as e:  # it loads (files are data), but cannot run until the cycle is cut
+            self.scene.show_result(ComputeResult(self.doc.revision, None, error=e.message, error_nodes=e.node_ids))
+            self.statusBar().showMessage(
+                f"opened {Path(path).name}, but ⚠ {e.message}: Alt-drag across an edge to cut it")
         return True
 
     def save_document(self) -> bool:

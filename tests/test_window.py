@@ -799,3 +799,30 @@ def test_window_shows_before_torch_is_imported(tmp_path: Path) -> None:
     lines = proc.stdout.split("\n")
     assert "shown True False" in lines
     assert any(line.startswith("later True [['cpu'") for line in lines), proc.stdout  # torch does arrive
+
+
+def test_a_file_with_a_cycle_opens_with_the_cycle_marked(window, tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "cycle.json"
+    path.write_text('{"format": "gradcanvas", "version": 1, "nodes": ['
+                    '{"id": "p", "op": "neg"}, {"id": "q", "op": "sin"}, {"id": "r", "op": "exp"}], '
+                    '"edges": [{"from": "p", "to": "q", "port": "input"}, {"from": "q", "to": "p", "port": "input"}, '
+                    '{"from": "q", "to": "r", "port": "input"}]}')
+    assert window.open_file(str(path))
+    marked = {n for n, item in window.scene.nodes.items() if item.error}
+    assert marked == {"p", "q"}
+    assert "cycle" in window.statusBar().currentMessage()
+
+
+def test_undoing_the_delete_of_the_target_gives_the_target_back(window) -> None:  # noqa: ANN001
+    from graph.model import Graph, Node
+
+    g = Graph()
+    g.add_node(Node("a", "tensor", value=1.0, requires_grad=True))
+    window.doc.reset(g)
+    window.doc.set_target("a")
+    window.doc.remove(["a"])
+    assert window.doc.target is None
+    window.doc.undo_stack.undo()
+    assert window.doc.target == "a"
+    window.doc.undo_stack.redo()
+    assert window.doc.target is None
