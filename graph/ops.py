@@ -96,7 +96,7 @@ OPS: dict[str, OpSpec] = {op.name: op for op in [
            "∂/∂input = grad reshaped back to the input's shape",
            attrs=(Attr("shape", "ints", [-1], required=True, doc="new shape; -1 infers one"),),
            example_shapes={"input": (2, 3)}, example_attrs={"shape": [3, -1]}),
-    OpSpec("transpose", "torch.transpose", ("input",), "shape", "ᵀ",
+    OpSpec("transpose", "torch.transpose", ("input",), "shape", "xᵀ",
            "∂/∂input = grad with dim0 and dim1 swapped back",
            attrs=(Attr("dim0", "int", 0, required=True), Attr("dim1", "int", 1, required=True)),
            example_shapes={"input": (2, 3)}),

@@ -63,7 +63,6 @@ class MainWindow(QMainWindow):
         self.doc.undo_stack.cleanChanged.connect(self._update_title)
         self.computer.resultReady.connect(self.show_result)
         self.computer.sliceReady.connect(self._on_slice)
-        self.computer.busyChanged.connect(self._on_busy)
         self.scene.message.connect(self.statusBar().showMessage)
         self.scene.selectionChanged.connect(self._on_selection)
         self.view.dropOp.connect(self.scene.add_node_at)
@@ -200,6 +199,7 @@ class MainWindow(QMainWindow):
         if self.doc.target is None:
             return
         dtype = self.dtype_box.currentText()
+        self.status.setText("computing…")
         self.computer.request(self.doc.graph, self.doc.target, self.doc.revision,
                               self.device_box.currentText(), None if dtype == "per node" else dtype)
 
@@ -218,10 +218,6 @@ class MainWindow(QMainWindow):
             self.status.setText(text)
             self.statusBar().showMessage("; ".join(result.notes) if result.notes else
                                          f"∂{result.target}/∂node shown on every node")
-
-    def _on_busy(self, busy: bool) -> None:
-        if busy:
-            self.status.setText("computing…")
 
     def _request_slice(self, leaf: str) -> None:
         if self.doc.target is not None:
