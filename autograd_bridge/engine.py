@@ -68,7 +68,7 @@ class Result:
         if node_id not in compiled.source.requires_grad:
             if compiled.graph.nodes[node_id].is_tensor:
                 return "requires_grad is off"
-            return "no input requires grad"
+            return "no input needs grad"
         return f"{self.target} does not depend on it"
 
 

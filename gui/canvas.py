@@ -398,7 +398,7 @@ class CanvasScene(QGraphicsScene):
         self.small_font.setPointSizeF(8)
         self.mono_font = QFont("DejaVu Sans Mono")
         self.mono_font.setStyleHint(QFont.StyleHint.Monospace)
-        self.mono_font.setPointSizeF(8.5)
+        self.mono_font.setPointSizeF(8.0)
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setBackgroundBrush(COLORS["background"])
         self._wire: QGraphicsPathItem | None = None  # the edge being dragged
