@@ -89,8 +89,11 @@ class Graph:
     def add_node(self, node: Node, index: int | None = None) -> None:
         if node.id in self.nodes:
             raise ValueError(f"duplicate node id {node.id!r}")
+        if index is None or index >= len(self.nodes):
+            self.nodes[node.id] = node  # the common case, without rebuilding the dict
+            return
         items = list(self.nodes.items())
-        items.insert(len(items) if index is None else index, (node.id, node))
+        items.insert(index, (node.id, node))
         self.nodes = dict(items)
 
     def remove_node(self, node_id: str) -> tuple[int, Node, list[tuple[int, Edge]]]:

@@ -142,14 +142,7 @@ class NodeItem(QGraphicsItem):
             self.prepareGeometryChange()
         self._height = height
         self._bounds = QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, height + 2)
-        # The body plus the port dots, which sit on the left and right edges: without them the
-        # outer half of every dot (and the output dot's centre) is not part of the node.
-        path = QPainterPath()
-        path.addRect(QRectF(0, 0, NODE_W, height))
-        dots = QPainterPath()
-        for c in (self.output_pos(), *(self.input_pos(p) for p in self.inputs)):
-            dots.addEllipse(c, PORT_R + 1, PORT_R + 1)
-        self._shape = path.united(dots)
+        self._shape: QPainterPath | None = None  # made on the first hit test
 
     def height(self) -> float:
         return self._height
@@ -158,6 +151,15 @@ class NodeItem(QGraphicsItem):
         return self._bounds
 
     def shape(self) -> QPainterPath:
+        if self._shape is None:
+            # The body plus the port dots, which sit on the left and right edges: without them
+            # the outer half of every dot (and the output dot's centre) is not part of the node.
+            path = QPainterPath()
+            path.addRect(QRectF(0, 0, NODE_W, self._height))
+            dots = QPainterPath()
+            for c in (self.output_pos(), *(self.input_pos(p) for p in self.inputs)):
+                dots.addEllipse(c, PORT_R + 1, PORT_R + 1)
+            self._shape = path.united(dots)
         return self._shape
 
     # ---- ports ----
@@ -346,13 +348,23 @@ class EdgeItem(QGraphicsPathItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(-1)
         self.setToolTip(f"{edge.src} → {edge.dst}.{edge.port}")
+        self._shape: QPainterPath | None = None
+        self._bounds = QRectF()
         self.update_path()
 
     def update_path(self) -> None:
         src, dst = self.canvas.nodes.get(self.edge.src), self.canvas.nodes.get(self.edge.dst)
         if src is None or dst is None:
             return
-        self.setPath(wire_path(src.mapToScene(src.output_pos()), dst.mapToScene(dst.input_pos(self.edge.port))))
+        path = wire_path(src.mapToScene(src.output_pos()), dst.mapToScene(dst.input_pos(self.edge.port)))
+        self.prepareGeometryChange()
+        self._shape = None
+        # The curve lies inside its control points; the margin covers the pen's width.
+        self._bounds = path.controlPointRect().adjusted(-3, -3, 3, 3)
+        self.setPath(path)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API; cheaper than Qt's stroke-based one
+        return self._bounds
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
         menu = QMenu()
@@ -361,9 +373,11 @@ class EdgeItem(QGraphicsPathItem):
         menu.exec(event.screenPos())
 
     def shape(self) -> QPainterPath:
-        stroker = QPainterPathStroker()
-        stroker.setWidth(10)
-        return stroker.createStroke(self.path())
+        if self._shape is None:  # a stroke is costly: make it once per path, when first hit-tested
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10)
+            self._shape = stroker.createStroke(self.path())
+        return self._shape
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         color = COLORS["edge_selected"] if self.isSelected() else COLORS["edge"]
