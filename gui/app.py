@@ -36,7 +36,12 @@ def main(file: str | None = None) -> int:
 
 
 def _headless(file: str | None) -> int:
-    """No screen here (a server, CI): draw the window to a PNG instead and say where it is."""
+    """No screen here (a server, CI): draw the window to a PNG instead and say where it is.
+
+    The PNG goes to a new file in the system's temporary folder (never over a file of the
+    user's, e.g. a ./graph.png that happens to share the graph's name).
+    """
+    import tempfile
     from pathlib import Path
 
     from graph.errors import GraphError
@@ -47,10 +52,12 @@ def _headless(file: str | None) -> int:
         print("Run it in a desktop session, or draw a graph with `gradcanvas render FILE -o out.png`.",
               file=sys.stderr)
         return 1
-    out = Path(file).stem + ".png"
+    fd, out = tempfile.mkstemp(prefix=f"{Path(file).stem[:100]}-", suffix=".png")
+    os.close(fd)
     try:
         render_window(file, out, None, (1400, 900))
     except GraphError as e:
+        os.unlink(out)
         print(f"error: {e.message}", file=sys.stderr)
         return 1
     print(f"Drew the window with {file} to {out} instead; open that image, or run gradcanvas "

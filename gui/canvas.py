@@ -43,7 +43,7 @@ from graph.errors import GraphError
 from graph.model import Edge, new_node
 from graph.values import literal_shape
 from gui.compute import ComputeResult, NodeView
-from gui.document import Document
+from gui.document import Document, grid_positions, usable_pos
 from gui.palette import MIME_OP
 
 NODE_W = 220.0
@@ -71,40 +71,78 @@ COLORS = {
     "refused": QColor("#e5484d"),
     "ok": QColor("#46c46e"),
     "background": QColor("#15181d"),
+    "nonfinite": QColor("#d946ef"),  # NaN / inf entries in a preview
 }
+SCENE_MARGIN = 50_000.0  # how far past the nodes the view can scroll
+MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 
 
 def _preview_image(a: np.ndarray | None, width: int, height: int) -> QImage | None:
-    """A tiny heatmap (2-D and up) or sparkline (1-D) of a tensor too big to write out."""
-    if a is None or a.size <= 8 or not np.isfinite(a).all():
+    """A tiny heatmap (2-D and up) or sparkline (1-D) of a tensor too big to write out.
+
+    NaN and ±inf entries are drawn in their own colour (a cell, or a tick on the sparkline),
+    and the colour scale is taken from the finite entries only.
+    """
+    if a is None or a.size <= 8:
         return None
+    a = np.asarray(a, dtype=np.float64)
     img = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
     img.fill(Qt.GlobalColor.transparent)
     p = QPainter(img)
-    p.setRenderHint(QPainter.RenderHint.Antialiasing)
-    if a.ndim == 1:
-        lo, hi = float(a.min()), float(a.max())
+    if a.ndim <= 1:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        ys = a.reshape(-1)[::max(1, a.size // width)]
+        ok = np.isfinite(ys)
+        lo, hi = (float(ys[ok].min()), float(ys[ok].max())) if ok.any() else (0.0, 1.0)
         span = hi - lo or 1.0
-        step = max(1, a.size // width)
-        ys = a[::step]
-        pts = [QPointF(i * (width - 1) / max(1, len(ys) - 1), height - 2 - (v - lo) / span * (height - 4))
-               for i, v in enumerate(ys)]
-        p.setPen(QPen(COLORS["dim_text"], 1.2))
-        p.drawPolyline(QPolygonF(pts))
+        run: list[QPointF] = []
+
+        def flush() -> None:
+            p.setPen(QPen(COLORS["dim_text"], 1.2))
+            if len(run) > 1:
+                p.drawPolyline(QPolygonF(run))
+            elif run:
+                p.drawPoint(run[0])
+            run.clear()
+
+        for i, v in enumerate(ys):
+            x = i * (width - 1) / max(1, len(ys) - 1)
+            if ok[i]:
+                run.append(QPointF(x, height - 2 - (v - lo) / span * (height - 4)))
+            else:
+                flush()
+                p.setPen(QPen(COLORS["nonfinite"], 1.5))
+                p.drawLine(QPointF(x, 0), QPointF(x, height))
+        flush()
     else:
         m = a.reshape(a.shape[0], -1)
         rows = np.linspace(0, m.shape[0] - 1, min(m.shape[0], height)).astype(int)
         cols = np.linspace(0, m.shape[1] - 1, min(m.shape[1], width)).astype(int)
         m = m[np.ix_(rows, cols)]
-        peak = float(np.abs(m).max()) or 1.0
-        cw, ch = width / m.shape[1], height / m.shape[0]
-        for r in range(m.shape[0]):
-            for c in range(m.shape[1]):
-                v = m[r, c] / peak  # diverging: blue < 0 < red
-                col = QColor.fromRgbF(1.0, 1 - v, 1 - v) if v >= 0 else QColor.fromRgbF(1 + v, 1 + v, 1.0)
-                p.fillRect(QRectF(c * cw, r * ch, cw + 0.5, ch + 0.5), col)
+        ok = np.isfinite(m)
+        peak = float(np.abs(m[ok]).max()) if ok.any() else 0.0
+        v = np.clip(np.where(ok, m, 0.0) / (peak or 1.0), -1.0, 1.0)  # diverging: blue < 0 < red
+        r = np.where(v >= 0, 1.0, 1.0 + v)
+        g = 1.0 - np.abs(v)
+        b = np.where(v >= 0, 1.0 - v, 1.0)
+        bad = COLORS["nonfinite"]
+        rgb = np.stack([np.where(ok, c, alt / 255) for c, alt in ((r, bad.red()), (g, bad.green()),
+                                                                  (b, bad.blue()))], axis=-1)
+        rgb = np.round(rgb * 255).astype(np.uint32)
+        argb = np.ascontiguousarray((0xFF << 24) | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])
+        buf = argb.tobytes()  # QImage does not copy it: keep it alive until drawn
+        cells = QImage(buf, m.shape[1], m.shape[0], m.shape[1] * 4, QImage.Format.Format_RGB32)
+        p.drawImage(QRectF(0, 0, width, height), cells)
     p.end()
     return img
+
+
+def _first_fitting(fm: QFontMetricsF, width: float, texts: list[str]) -> str:
+    """The first text that fits the width, else the last (which the caller elides)."""
+    for text in texts:
+        if fm.horizontalAdvance(text) <= width:
+            return text
+    return texts[-1]
 
 
 class NodeItem(QGraphicsItem):
@@ -186,7 +224,7 @@ class NodeItem(QGraphicsItem):
     def sync(self) -> None:
         node = self.node
         self._relayout()
-        if node.pos is not None:
+        if usable_pos(node.pos):  # an absurd one (1e308) keeps the place the scene gave it
             self.setPos(QPointF(*node.pos))
         tip = [f"{node.id} ({node.op})"]
         if node.label:
@@ -200,8 +238,12 @@ class NodeItem(QGraphicsItem):
 
     def set_view(self, view: NodeView | None) -> None:
         self.view = view
-        self._previews = ((_preview_image(view.value, 80, 24), _preview_image(view.grad, 80, 24))
-                          if view is not None else (None, None))
+        if view is None:
+            self._previews = (None, None)
+        else:
+            value = view.value_preview if view.value_preview is not None else view.value
+            grad = view.grad_preview if view.grad_preview is not None else view.grad
+            self._previews = (_preview_image(value, 80, 24), _preview_image(grad, 80, 24))
         self._relayout()
         self.update()
 
@@ -292,10 +334,10 @@ class NodeItem(QGraphicsItem):
         width = NODE_W - 16
         p.setPen(COLORS["dim_text"] if self.stale else COLORS["text"])
         p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
-                   fm.elidedText(f"= {view.value_text}", Qt.TextElideMode.ElideRight, width))
+                   fm.elidedText(self.value_line(fm, width), Qt.TextElideMode.ElideRight, width))
         if view.grad_text is not None:
             p.setPen(COLORS["dim_text"] if self.stale else COLORS["grad_text"])
-            text = f"∂{target}/∂{self.node_id} = {view.grad_text}"
+            text = self.grad_line(fm, width)
         else:
             p.setPen(COLORS["dim_text"])
             text = f"no grad: {view.no_grad_reason}"
@@ -308,11 +350,28 @@ class NodeItem(QGraphicsItem):
             p.setPen(COLORS["target"])
             p.drawText(QRectF(8, top + 3, NODE_W - 16, 16), Qt.AlignmentFlag.AlignRight, "stale")
 
+    def _without_shape(self, text: str) -> str:
+        """"norm 7.356e4" from "[2000, 2000] norm 7.356e4": the shape is on the port row already."""
+        shape = "[" + ", ".join(str(d) for d in self.view.shape) + "] "
+        return text[len(shape):] if text.startswith(shape) else text
+
+    def value_line(self, fm: QFontMetricsF, width: float) -> str:
+        text = self.view.value_text
+        return _first_fitting(fm, width, [f"= {text}", f"= {self._without_shape(text)}"])
+
+    def grad_line(self, fm: QFontMetricsF, width: float) -> str:
+        """∂target/∂node = …, with the names (then the shape) dropped when they would push the
+        numbers out."""
+        text, target = self.view.grad_text, self.canvas.doc.target
+        return _first_fitting(fm, width, [f"∂{target}/∂{self.node_id} = {text}", f"∂/∂{self.node_id} = {text}",
+                                          f"∂ = {text}", f"∂ = {self._without_shape(text)}"])
+
     # ---- interaction ----
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:  # noqa: N802
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             self.canvas.update_edges_of(self.node_id)
+            self.canvas.include(self)
         return super().itemChange(change, value)
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
@@ -388,6 +447,8 @@ class EdgeItem(QGraphicsPathItem):
 
 def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
     dx = max(40.0, abs(b.x() - a.x()) * 0.5)
+    if b.x() < a.x():  # a wire back to the left (e.g. to the next band of a wrapped layout):
+        dx = min(dx, 150.0)  # a short loop out of the port, not a swing as wide as the canvas
     path = QPainterPath(a)
     path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
     return path
@@ -421,6 +482,8 @@ class CanvasScene(QGraphicsScene):
         self._cut: QGraphicsPathItem | None = None  # the cutting line (Alt-drag)
         self._press_positions: dict[str, QPointF] = {}
         self.result: ComputeResult | None = None
+        self._content = QRectF()  # grows to hold every node; the scene rect is this plus a margin
+        self._building = False
         doc.nodeAdded.connect(self._on_node_added)
         doc.nodeRemoved.connect(self._on_node_removed)
         doc.nodeChanged.connect(self._on_node_changed)
@@ -440,20 +503,53 @@ class CanvasScene(QGraphicsScene):
         self.nodes.clear()
         self.edges.clear()
         self.edges_at.clear()
-        for i, n in enumerate(self.doc.graph.nodes):
-            self._on_node_added(n, default_pos=QPointF((i % 6) * 240.0, (i // 6) * 170.0))
+        # Document.reset gives every node a usable position; this covers a graph set any other way.
+        fallback = grid_positions(self.doc.graph)
+        self._building = True
+        for n in self.doc.graph.nodes:
+            self._on_node_added(n, default_pos=QPointF(*fallback[n]) if n in fallback else None)
         for e in self.doc.graph.edges:
             self._on_edge_added(e)
+        self._building = False
+        self.fit_scene_rect()
         self.result = None
 
     def _on_node_added(self, node_id: str, default_pos: QPointF | None = None) -> None:
         item = NodeItem(self, node_id)
-        if self.doc.graph.nodes[node_id].pos is None and default_pos is not None:
-            item.setPos(default_pos)
+        if not usable_pos(self.doc.graph.nodes[node_id].pos):
+            item.setPos(default_pos or QPointF(0, 0))
         item.is_target = node_id == self.doc.target
         self.nodes[node_id] = item
         self.edges_at.setdefault(node_id, set())
         self.addItem(item)
+        self.include(item)
+
+    # ---- the scene rect follows the nodes ----
+
+    def include(self, item: NodeItem) -> None:
+        """Grow the scene rect to hold this node (O(1): called whenever a node moves)."""
+        if self._building:
+            return
+        rect = item.sceneBoundingRect()
+        if not self._content.contains(rect):
+            self._set_content(self._content.united(rect) if not self._content.isNull() else rect)
+
+    def fit_scene_rect(self) -> QRectF:
+        """Shrink or grow the scene rect to the nodes (O(nodes): on open and fit only)."""
+        content = QRectF()
+        for item in self.nodes.values():
+            content = content.united(item.sceneBoundingRect()) if not content.isNull() else item.sceneBoundingRect()
+        self._set_content(content)
+        return content
+
+    def _set_content(self, content: QRectF) -> None:
+        self._content = content
+        base = content if not content.isNull() else QRectF(0, 0, 1, 1)
+        self.setSceneRect(base.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN))
+
+    def content_rect(self) -> QRectF:
+        """Where the nodes are (maybe a little more, after deletions), without a scan."""
+        return QRectF(self._content)
 
     def _on_node_removed(self, node_id: str) -> None:
         item = self.nodes.pop(node_id, None)
@@ -740,7 +836,7 @@ class CanvasView(QGraphicsView):
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setAcceptDrops(True)
-        self.setSceneRect(QRectF(-50_000, -50_000, 100_000, 100_000))
+        # No fixed scene rect: the scene's follows its nodes (CanvasScene.include).
         self._pan_from: QPointF | None = None
         self._space = False
         self.value_editor: QLineEdit | None = None
@@ -749,15 +845,19 @@ class CanvasView(QGraphicsView):
     # ---- zoom and pan ----
 
     def zoom(self, factor: float) -> None:
+        """Zoom in up to 4x; out down to 0.05x, or as far as it takes to see every node."""
         scale = self.transform().m11() * factor
-        if 0.05 <= scale <= 4.0:
+        content = self._scene.content_rect()
+        vp = self.viewport().rect()
+        fit = min(vp.width() / max(1.0, content.width()), vp.height() / max(1.0, content.height())) * 0.8
+        if (factor > 1 and scale <= MAX_ZOOM) or (factor < 1 and scale >= min(MIN_ZOOM, fit)):
             self.scale(factor, factor)
 
     def wheelEvent(self, event) -> None:  # noqa: N802, ANN001
         self.zoom(math.pow(1.0015, event.angleDelta().y()))
 
     def fit_graph(self) -> None:
-        rect = self._scene.itemsBoundingRect()
+        rect = self._scene.fit_scene_rect()
         if rect.isEmpty():
             self.resetTransform()
             self.centerOn(0, 0)

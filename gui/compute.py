@@ -19,6 +19,9 @@ from graph.errors import GraphError
 from graph.model import Graph
 
 PLOT_MAX_ELEMENTS = 100_000  # arrays larger than this are not sent to the plots
+PREVIEW_SIDE = 64  # the canvas preview of a tensor: at most 64 x 64 samples
+PREVIEW_POINTS = 256  # ... or 256 samples of a vector
+INLINE_MAX = 8  # tensors this small are written out in full on the node: no preview
 
 
 @dataclass
@@ -32,6 +35,10 @@ class NodeView:
     no_grad_reason: str | None
     value: np.ndarray | None  # float64 copies for plots (None when too large)
     grad: np.ndarray | None
+    # Strided samples (float64, at most PREVIEW_SIDE x PREVIEW_SIDE) for the canvas heatmap or
+    # sparkline of a tensor of any size; None for small tensors, which are written out.
+    value_preview: np.ndarray | None = None
+    grad_preview: np.ndarray | None = None
 
 
 @dataclass
@@ -63,6 +70,19 @@ def _array(t: object) -> np.ndarray | None:
     if t is None or t.numel() > PLOT_MAX_ELEMENTS:
         return None
     return t.detach().cpu().double().numpy()
+
+
+def _preview(t: object) -> np.ndarray | None:
+    """Every k-th element along each axis (rows, and the rest flattened), so a 2000 x 2000
+    tensor gives a 63 x 63 sample without copying the whole tensor."""
+    if t is None or t.numel() <= INLINE_MAX or t.dim() == 0:
+        return None
+    t = t.detach()
+    if t.dim() == 1:
+        return t[::-(-t.shape[0] // PREVIEW_POINTS)].cpu().double().numpy()
+    rows = t[::-(-t.shape[0] // PREVIEW_SIDE)]
+    rows = rows.reshape(rows.shape[0], -1)  # a copy of these rows at most, if not contiguous
+    return rows[:, ::max(1, -(-rows.shape[1] // PREVIEW_SIDE))].cpu().double().numpy()
 
 
 def computable_part(graph: Graph, target: str) -> tuple[Graph, GraphError | None]:
@@ -104,7 +124,7 @@ def compute(graph: Graph, target: str, revision: int, device: str = "cpu",
         reason = result.no_grad_reason(n, compiled)
         out.nodes[n] = NodeView(tuple(value.shape), n in leaves, tensor_text(value),
                                 None if grad is None else tensor_text(grad), reason,
-                                _array(value), _array(grad))
+                                _array(value), _array(grad), _preview(value), _preview(grad))
     out.notes = result.notes
     return out
 

@@ -8,14 +8,38 @@ Views never write to the graph and never read state back from graphics items.
 from __future__ import annotations
 
 import copy
+import math
 import re
 
 import networkx as nx
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from graph.fileformat import dumps, loads
+from graph.errors import CycleError, GraphError
+from graph.fileformat import MAX_ID_LENGTH, dumps, loads
 from graph.model import Edge, Graph, Node
+
+GRID = (240.0, 170.0)  # the spacing of the default grid and of auto-layout
+POS_LIMIT = 1e7  # a position beyond this (or not finite) is not usable: the node goes on the grid
+WRAP_MIN_GENERATIONS = 30  # auto-layout wraps a longer chain of generations into bands
+
+
+def usable_pos(pos: tuple[float, float] | None) -> bool:
+    """Whether a node can be drawn where pos says (files may hold 1e308 or worse)."""
+    return pos is not None and all(math.isfinite(v) and abs(v) <= POS_LIMIT for v in pos)
+
+
+def grid_positions(graph: Graph) -> dict[str, tuple[float, float]]:
+    """Places for the nodes without a usable position: a square-ish grid (ceil(sqrt(n))
+    columns), below the nodes that do have one."""
+    todo = [n for n, node in graph.nodes.items() if not usable_pos(node.pos)]
+    if not todo:
+        return {}
+    placed = [node.pos for node in graph.nodes.values() if usable_pos(node.pos)]
+    top = max(y for _x, y in placed) + 2 * GRID[1] if placed else 0.0
+    left = min(x for x, _y in placed) if placed else 0.0
+    cols = math.ceil(math.sqrt(len(todo)))
+    return {n: (left + (i % cols) * GRID[0], top + (i // cols) * GRID[1]) for i, n in enumerate(todo)}
 
 
 class Document(QObject):
@@ -92,6 +116,16 @@ class Document(QObject):
     # ---- whole-document operations (not undoable: they start a new history) ----
 
     def reset(self, graph: Graph, path: str | None = None) -> None:
+        """Start over with this graph (new / open); the history starts empty and clean.
+
+        Nodes whose file gives no usable position get one on a grid here, in the model, before
+        anything is drawn or undoable. This is not an edit: there is nothing to undo and the
+        document is not modified by it; it only means that saving writes positions the file did
+        not have. Doing it here (not at save time) keeps every write after this point inside the
+        undo stack.
+        """
+        for n, pos in grid_positions(graph).items():
+            graph.nodes[n].pos = pos
         self.graph = graph
         self.path = path
         self.target = None
@@ -183,9 +217,14 @@ class Document(QObject):
     def paste(self, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> list[str]:
         """Add the nodes and edges of a file-format fragment, renaming ids that clash.
 
-        Raises FileFormatError for a fragment that does not load (it is validated like a file).
+        Raises FileFormatError for a fragment that does not load (it is validated like a file),
+        and GraphError for one whose edges form a cycle (the rule every edit follows).
         """
         fragment = loads(text)
+        try:
+            fragment.topological_order()
+        except CycleError as e:
+            raise GraphError(f"the pasted nodes are wired in a {e.message}", e.node_ids) from None
         ids = {}
         for n in fragment.nodes:
             ids[n] = self.unique_id(n, taken=set(ids.values()))
@@ -193,7 +232,7 @@ class Document(QObject):
         for node in fragment.nodes.values():
             node = copy.deepcopy(node)
             node.id = ids[node.id]
-            x, y = node.pos or (0.0, 0.0)
+            x, y = node.pos if usable_pos(node.pos) else (0.0, 0.0)
             node.pos = (x + offset[0], y + offset[1])
             self.undo_stack.push(_AddNode(self, node))
         for e in fragment.edges:
@@ -211,26 +250,44 @@ class Document(QObject):
         part.edges = [e for e in self.graph.edges if e.src in keep and e.dst in keep]
         return dumps(part)
 
-    def auto_layout(self, spacing: tuple[float, float] = (240.0, 170.0)) -> None:
-        """Columns by networkx topological generations; rows keep file order."""
+    def auto_layout(self, spacing: tuple[float, float] = GRID) -> None:
+        """Columns by networkx topological generations; rows keep file order.
+
+        A long chain of generations (a 2,000-op chain is 2,000 columns, 480,000 units wide) is
+        wrapped into bands, one below the other, so the layout stays roughly square.
+        """
         g = self.graph.to_networkx()
         if not nx.is_directed_acyclic_graph(g):
             return
         rank = {n: i for i, n in enumerate(self.graph.nodes)}
+        generations = [sorted(gen, key=rank.__getitem__) for gen in nx.topological_generations(g)]
+        if not generations:
+            return
+        tallest = max(len(gen) for gen in generations)
+        per_band = len(generations)
+        band_h = (tallest + 1) * spacing[1]  # a free row between bands
+        if len(generations) > WRAP_MIN_GENERATIONS and len(generations) * spacing[0] > 4 * band_h:
+            per_band = max(WRAP_MIN_GENERATIONS // 2,
+                           math.ceil(math.sqrt(len(generations) * band_h / spacing[0])))
         moves = {}
-        for col, generation in enumerate(nx.topological_generations(g)):
-            for row, n in enumerate(sorted(generation, key=rank.__getitem__)):
-                moves[n] = (col * spacing[0], row * spacing[1])
+        for i, generation in enumerate(generations):
+            band, col = divmod(i, per_band)
+            for row, n in enumerate(generation):
+                moves[n] = (col * spacing[0], band * band_h + row * spacing[1])
         self.move(moves, "Auto-layout")
 
     def unique_id(self, base: str, taken: set[str] = frozenset()) -> str:
-        if base not in self.graph.nodes and base not in taken:
+        """base, or base with a number that makes it new; never longer than the loader allows."""
+        if len(base) <= MAX_ID_LENGTH and base not in self.graph.nodes and base not in taken:
             return base
         stem = re.sub(r"_\d+$", "", base) or "n"
         n = 2
-        while f"{stem}_{n}" in self.graph.nodes or f"{stem}_{n}" in taken:
+        while True:
+            suffix = f"_{n}"
+            candidate = stem[:MAX_ID_LENGTH - len(suffix)] + suffix
+            if candidate not in self.graph.nodes and candidate not in taken:
+                return candidate
             n += 1
-        return f"{stem}_{n}"
 
 
 class _AddNode(QUndoCommand):

@@ -26,6 +26,10 @@ def parse_size(text: str) -> tuple[int, int]:
 
 def render_window(file: str, out: str, target: str | None, size: tuple[int, int],
                   timeout_s: float = 60.0) -> None:
+    """Draw the window, exactly size[0] x size[1] pixels, to the PNG file out (written atomically:
+    a reader never sees half an image, and a failed render leaves an older out as it was)."""
+    if not out.lower().endswith(".png"):
+        raise RenderError(f"the output must be a .png file, not {out!r}")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # offscreen's size-hint chatter
     graph = load(file)
@@ -41,7 +45,7 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
         # A throwaway settings file: rendering must not touch the user's recent files.
         settings = QSettings(str(Path(tmp) / "render.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings)
-        window.resize(*size)
+        fit_window(window, size)
         window.show()
         window.doc.reset(graph, file)
         sinks = graph.sinks()
@@ -62,11 +66,51 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
         window.view.fit_graph()
         app.processEvents()
         image = window.grab()
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        if not image.save(out, "PNG"):
-            raise RenderError(f"cannot write {out}")
         window.doc.undo_stack.setClean()
         window.close()
+        if (image.width(), image.height()) != size:  # a widget refused to shrink: scale, never crop
+            from PySide6.QtCore import Qt
+
+            image = image.scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                 Qt.TransformationMode.SmoothTransformation)
+        save_png_atomic(image, out)
+
+
+def fit_window(window, size: tuple[int, int]) -> None:  # noqa: ANN001 - a MainWindow
+    """Let the window take exactly this size: the docks' and toolbar's minimum sizes would
+    otherwise hold it at about 480 x 280. Below 1100 x 500 the palette and history docks are
+    hidden, and below 700 x 400 the inspector too, so that the canvas keeps most of the space."""
+    from PySide6.QtWidgets import QDockWidget
+
+    window.setMinimumSize(1, 1)
+    narrow = size[0] < 1100 or size[1] < 500
+    tiny = size[0] < 700 or size[1] < 400
+    for dock in window.findChildren(QDockWidget):
+        dock.setMinimumSize(1, 1)
+        dock.widget().setMinimumSize(1, 1)
+        if tiny or (narrow and dock is not window.inspector_dock):
+            dock.hide()
+    window.resize(*size)
+
+
+def save_png_atomic(image, out: str) -> None:  # noqa: ANN001 - a QImage or QPixmap
+    """Write a temporary PNG in out's folder, then rename it over out."""
+    path = Path(out)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+    except OSError as e:
+        raise RenderError(f"cannot write {out}: {e.strerror or e}") from None
+    os.close(fd)
+    try:
+        if not image.save(tmp, "PNG"):
+            raise RenderError(f"cannot write {out}")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise RenderError(f"cannot write {out}: {e.strerror or e}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def render(args: argparse.Namespace) -> int:

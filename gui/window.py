@@ -195,13 +195,19 @@ class MainWindow(QMainWindow):
         self.status.setText("stale: recomputing…")
         self.recompute_timer.start()
 
+    def dtype(self) -> str | None:
+        """The toolbar's dtype: None keeps each node's own."""
+        dtype = self.dtype_box.currentText()
+        return None if dtype == "per node" else dtype
+
+    def device(self) -> str:
+        return self.device_box.currentText() or "cpu"
+
     def recompute(self) -> None:
         if self.doc.target is None:
             return
-        dtype = self.dtype_box.currentText()
         self.status.setText("computing…")
-        self.computer.request(self.doc.graph, self.doc.target, self.doc.revision,
-                              self.device_box.currentText(), None if dtype == "per node" else dtype)
+        self.computer.request(self.doc.graph, self.doc.target, self.doc.revision, self.device(), self.dtype())
 
     def show_result(self, result: ComputeResult) -> None:
         """Draw a result, unless the document has moved on since it was computed."""
@@ -221,7 +227,8 @@ class MainWindow(QMainWindow):
 
     def _request_slice(self, leaf: str) -> None:
         if self.doc.target is not None:
-            self.computer.request_slice(self.doc.graph, self.doc.target, leaf, self.doc.revision)
+            self.computer.request_slice(self.doc.graph, self.doc.target, leaf, self.doc.revision,
+                                        self.device(), self.dtype())
 
     def _on_slice(self, s: SliceResult | None) -> None:
         if s is None or s.revision == self.doc.revision:
@@ -370,7 +377,8 @@ class MainWindow(QMainWindow):
         return self._save_to(path) if path else False
 
     def _save_to(self, path: str) -> bool:
-        self._sync_positions()
+        # Saving writes the document as it is: positions the file lacked were filled in by
+        # Document.reset when it was opened (not here, behind the undo stack's back).
         try:
             save(self.doc.graph, path)
         except OSError as e:
@@ -383,12 +391,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"saved {path}")
         return True
 
-    def _sync_positions(self) -> None:
-        """Nodes that never moved since a file without positions was opened get theirs now."""
-        for n, item in self.scene.nodes.items():
-            if self.doc.graph.nodes[n].pos is None:
-                self.doc.graph.nodes[n].pos = (round(item.pos().x(), 1), round(item.pos().y(), 1))
-
     def export_dialog(self) -> None:
         from autograd_bridge.export import export_script  # imports torch: only when asked
 
@@ -400,7 +402,9 @@ class MainWindow(QMainWindow):
         if not path:
             return
         try:
-            write_text_atomic(path, export_script(self.doc.graph, target))
+            # The toolbar's dtype, as the canvas computes it; the script itself runs on "cpu"
+            # (a device variable at its top says so and can be changed).
+            write_text_atomic(path, export_script(self.doc.graph, target, dtype=self.dtype()))
         except GraphError as e:
             self.report_error("Cannot export", e.message)
             return
