@@ -109,9 +109,11 @@ def op_expr(node: Node, args: dict[str, str]) -> str:
     spec = node.spec
     parts = [args[port] for port in spec.inputs]
     given = node.resolved_attrs()
+    # torch.sum(x, keepdim=True) is no signature torch has: keepdim needs dim, even as None.
+    keepdim_set = given.get("keepdim", False) is True
     for attr in spec.attrs:
         value = given[attr.name]
-        if attr.required or value != attr.default:
+        if attr.required or value != attr.default or (attr.name == "dim" and keepdim_set):
             if attr.kind == "ints" or (attr.kind == "dims" and isinstance(value, list)):
                 value = tuple(value)
             parts.append(f"{attr.name}={literal(value)}")
@@ -155,6 +157,10 @@ class Source:
 def generate(graph: Graph, dtype: str | None = None) -> Source:
     """Validate the graph and make one line per node. dtype, if given, overrides every leaf's."""
     order = graph.validate()
+    if dtype is not None:  # the leaves' numbers must also fit the dtype that overrides theirs
+        for node in graph.nodes.values():
+            if node.is_tensor and node.dtype != dtype:
+                node.check(dtype)
     ns = Namespace()
     names = {n: ns.name(n) for n in graph.nodes}  # file order, so names do not depend on wiring
     inputs = graph.all_inputs()

@@ -6,8 +6,11 @@ runtime error is traced back to its generated line and so to its node.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import types
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -15,9 +18,12 @@ import torch
 from autograd_bridge.codegen import Source, generate
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
 from graph.model import Graph
-from graph.values import literal_shape
+from graph.values import _short, literal_shape
 
 _FILENAME = "<gradcanvas graph>"
+# Integer attributes that name a dimension of the op's input: torch refuses one out of range,
+# but not always on the meta device (softmax), so infer_shapes checks them itself.
+_DIM_ATTRS = ("dim", "dim0", "dim1")
 
 
 def available_devices() -> list[str]:
@@ -33,7 +39,7 @@ def available_devices() -> list[str]:
 def check_device(device: str, dtype: str | None) -> torch.device:
     kind = device.split(":")[0]
     if kind not in ("cpu", "cuda", "mps"):
-        raise DeviceError(f"unknown device {device!r}: use cpu, cuda or mps")
+        raise DeviceError(f"unknown device {_short(device)}: use cpu, cuda or mps")
     if kind not in available_devices():
         raise DeviceError(f"device {device} is not available on this machine "
                           f"(available: {', '.join(available_devices())})")
@@ -118,25 +124,68 @@ class Compiled:
         except (RuntimeError, ValueError, IndexError, TypeError, OverflowError) as e:
             raise self._node_error(e, e.__traceback__, cls) from None
 
-    def infer_shapes(self) -> dict[str, tuple[int, ...]]:
-        """Every node's shape, from a run on torch's meta device (nothing is computed)."""
+    @contextlib.contextmanager
+    def _warnings_as_notes(self, notes: list[str]) -> Iterator[None]:
+        """Catch the warnings torch gives (e.g. mse_loss broadcasting) and add them to notes,
+        each naming the node whose generated line gave it, instead of letting them reach stderr
+        with the generated file's name."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            yield
+        for w in caught:
+            text = str(w.message).strip()
+            text = text.splitlines()[0] if text else w.category.__name__
+            node_id = self.line_of.get(w.lineno) if w.filename == _FILENAME else None
+            note = f"{node_id}: {text}" if node_id is not None else text
+            if note not in notes:
+                notes.append(note)
+
+    def infer_shapes(self, notes: list[str] | None = None) -> dict[str, tuple[int, ...]]:
+        """Every node's shape, from a run on torch's meta device (nothing is computed).
+
+        Warnings torch gives on the way are added to `notes` (if given) naming their node.
+        """
         leaves = [torch.empty(self.graph.nodes[n].leaf_shape(), device="meta",
                               dtype=getattr(torch, self.dtype or self.graph.nodes[n].dtype))
                   for n in self.source.leaf_ids]
-        outs = self._call(self._forward, leaves, ShapeError)
+        with self._warnings_as_notes([] if notes is None else notes):
+            outs = self._call(self._forward, leaves, ShapeError)
         ids = self.source.leaf_ids + self.source.op_ids
-        return {n: tuple(t.shape) for n, t in zip(ids, [*leaves, *outs], strict=True)}
+        shapes = {n: tuple(t.shape) for n, t in zip(ids, [*leaves, *outs], strict=True)}
+        self._check_dims(shapes)
+        return shapes
 
-    def forward(self, leaves: tuple[torch.Tensor, ...] | None = None) -> dict[str, torch.Tensor]:
-        if leaves is None:
-            leaves = self._call(self._make_leaves, [self.device], ExecutionError)
-        try:
-            outs = self._call(self._forward, leaves, ExecutionError)
-        except ExecutionError:
-            # Shape problems are reported by the meta-device pass, which names both shapes
-            # without computing anything; it is run only on failure because it costs ~50 µs/op.
-            self.infer_shapes()
-            raise
+    def _check_dims(self, shapes: dict[str, tuple[int, ...]]) -> None:
+        """Refuse a dim attribute out of range for its input's rank, as torch would on a device."""
+        inputs = self.graph.all_inputs()
+        for n in self.source.op_ids:
+            node = self.graph.nodes[n]
+            attrs = node.resolved_attrs()
+            for name in _DIM_ATTRS:
+                value = attrs.get(name)
+                if value is None:  # not an attribute of this op, or "every dim"
+                    continue
+                src = inputs[n][node.spec.inputs[0]]
+                rank = max(1, len(shapes[src]))  # torch lets a 0-d tensor use dim 0 or -1
+                for d in value if isinstance(value, list) else [value]:
+                    if not -rank <= d < rank:
+                        raise ShapeError(
+                            f"{n}: {node.op} of {list(shapes[src])}: {name} {d} is out of range "
+                            f"(expected {-rank} to {rank - 1})", [n, src])
+
+    def forward(self, leaves: tuple[torch.Tensor, ...] | None = None,
+                notes: list[str] | None = None) -> dict[str, torch.Tensor]:
+        """Every node's value. Warnings torch gives are added to `notes` (if given)."""
+        with self._warnings_as_notes([] if notes is None else notes):
+            if leaves is None:
+                leaves = self._call(self._make_leaves, [self.device], ExecutionError)
+            try:
+                outs = self._call(self._forward, leaves, ExecutionError)
+            except ExecutionError:
+                # Shape problems are reported by the meta-device pass, which names both shapes
+                # without computing anything; it is run only on failure because it costs ~50 µs/op.
+                self.infer_shapes()
+                raise
         return dict(zip(self.source.leaf_ids + self.source.op_ids, [*leaves, *outs], strict=True))
 
     # ---- differentiation ----
@@ -150,7 +199,7 @@ class Compiled:
                                   "reduce it, or give a grad-output", [target])
             return None
         try:
-            shape = literal_shape(grad_output)
+            shape = literal_shape(grad_output, dtype=str(t.dtype).removeprefix("torch."))
         except GraphError as e:
             raise TargetError(f"grad-output for {target}: {e.message}", [target]) from None
         if shape != tuple(t.shape):
@@ -166,17 +215,24 @@ class Compiled:
         exactly as in PyTorch until `clear_grads()`.
         """
         if target not in self.graph.nodes:
-            raise TargetError(f"no node {target!r} to differentiate")
+            raise TargetError(f"no node {_short(target)} to differentiate")
+        notes: list[str] = []
         if accumulate:
             if self._kept_leaves is None:
                 self._kept_leaves = self._call(self._make_leaves, [self.device], ExecutionError)
-            values = self.forward(self._kept_leaves)
+            values = self.forward(self._kept_leaves, notes)
         else:
-            values = self.forward()
+            values = self.forward(notes=notes)
         v = self._target_and_grad_output(values, target, grad_output)
+        with self._warnings_as_notes(notes):
+            grads = self._backward(values, target, v, accumulate, notes)
+        notes += self._nonfinite_notes(values, grads)
+        return Result(target, values, grads, notes)
+
+    def _backward(self, values: dict[str, torch.Tensor], target: str, v: torch.Tensor | None,
+                  accumulate: bool, notes: list[str]) -> dict[str, torch.Tensor | None]:
         t = values[target]
         grads: dict[str, torch.Tensor | None] = dict.fromkeys(values)
-        notes = []
         if not t.requires_grad:
             notes.append(f"{target} does not depend on any tensor with requires_grad on: "
                          "no partials (PyTorch would refuse backward())")
@@ -195,8 +251,7 @@ class Compiled:
             got = self._call(lambda: torch.autograd.grad(
                 t, [values[n] for n in wrt], grad_outputs=v, allow_unused=True), [], ExecutionError)
             grads.update(zip(wrt, got, strict=True))
-        notes += self._nonfinite_notes(values, grads)
-        return Result(target, values, grads, notes)
+        return grads
 
     def slice_1d(self, target: str, leaf: str, xs: list[float]) -> list[float]:
         """The target's value with the scalar leaf set to each x in turn, all else unchanged."""

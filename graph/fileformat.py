@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from graph.errors import FileFormatError, ValueSpecError
 from graph.model import Edge, Graph, Node
 from graph.ops import DEFAULT_DTYPE, DTYPES, OPS, TENSOR
-from graph.values import _is_number
+from graph.values import _is_number, _short
 
 FORMAT = "gradcanvas"
 VERSION = 1
 MAX_ID_LENGTH = 200
+# A guard against reading without end (/dev/zero, a huge file): no graph this app can run needs
+# more text than this, and MAX_ELEMENTS numbers fit in it.
+MAX_FILE_BYTES = 256 * 2**20
 
 _TOP_FIELDS = ("format", "version", "nodes", "edges")
 _COMMON_FIELDS = ("id", "op", "pos", "label")
@@ -33,10 +37,49 @@ def _refuse_constant(name: str) -> None:
     raise FileFormatError(f"{name} is not allowed in a GradCanvas file: only finite numbers")
 
 
+class _Duplicated(dict):
+    """A JSON object in which a key appears twice; `key` is the first such key.
+
+    JSON parsers keep the last value silently; the loader refuses the file instead, naming the
+    node where it can (the check happens where the object is read, see _refuse_duplicate).
+    """
+
+    key: str = ""
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict:
+    d = dict(pairs)
+    if len(d) == len(pairs):
+        return d
+    seen: set[str] = set()
+    dup = _Duplicated(pairs)
+    dup.key = next(k for k, _v in pairs if k in seen or seen.add(k))
+    return dup
+
+
+def _refuse_duplicate(obj: object, where: str, ids: tuple[str, ...] = ()) -> None:
+    if isinstance(obj, _Duplicated):
+        raise FileFormatError(f"{where}: the key {_short(obj.key)} appears twice", ids)
+
+
+def _find_duplicate(doc: object) -> _Duplicated | None:
+    """The first object with a repeated key anywhere in doc, walking without recursion."""
+    stack = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Duplicated):
+            return item
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
 def check_node_id(node_id: object) -> str:
     """The rule for ids, shared by the loader and the GUI's rename."""
     if not isinstance(node_id, str) or not node_id:
-        raise FileFormatError(f"node id must be a non-empty string, not {node_id!r}"[:200])
+        raise FileFormatError(f"node id must be a non-empty string, not {_short(node_id)}")
     if len(node_id) > MAX_ID_LENGTH:
         raise FileFormatError(f"node id {node_id[:40]!r}… is longer than {MAX_ID_LENGTH} characters")
     if any(ord(c) < 32 or ord(c) == 127 for c in node_id):
@@ -61,27 +104,31 @@ def loads(text: str) -> Graph:
         return float(name)
 
     try:
-        doc = json.loads(text, parse_constant=constant)
+        doc = json.loads(text, parse_constant=constant, object_pairs_hook=_object)
     except json.JSONDecodeError as e:
         raise FileFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
     except ValueError as e:  # e.g. an integer literal longer than Python will convert
-        raise FileFormatError(f"not valid JSON: {e}"[:200]) from None
+        raise FileFormatError(f"not valid JSON: {str(e).splitlines()[0][:150]}") from None
     except RecursionError:
         raise FileFormatError("not valid JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise FileFormatError("a GradCanvas file is a JSON object with format, version, nodes, edges")
+    _refuse_duplicate(doc, "the file")
     _check_fields(doc, _TOP_FIELDS, "the file")
-    if doc.get("format") != FORMAT:
-        raise FileFormatError(f"field 'format' must be \"{FORMAT}\", not {doc.get('format')!r}"[:200])
-    version = doc.get("version")
+    for key in _TOP_FIELDS:
+        if key not in doc:
+            raise FileFormatError(f"the file: missing field '{key}'")
+    if doc["format"] != FORMAT:
+        raise FileFormatError(f"field 'format' must be \"{FORMAT}\", not {_short(doc['format'])}")
+    version = doc["version"]
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise FileFormatError(f"field 'version' must be a positive integer, not {version!r}"[:200])
+        raise FileFormatError(f"field 'version' must be a positive integer, not {_short(version)}")
     if version > VERSION:
         raise FileFormatError(
-            f"this file is version {version}; this GradCanvas reads up to version {VERSION}")
+            f"this file is version {_short(version)}; this GradCanvas reads up to version {VERSION}")
     for key in ("nodes", "edges"):
-        if not isinstance(doc.get(key), list):
-            raise FileFormatError(f"field '{key}' must be a list")
+        if not isinstance(doc[key], list):
+            raise FileFormatError(f"field '{key}' must be a list, not {type(doc[key]).__name__}")
 
     graph = Graph()
     for i, raw in enumerate(doc["nodes"]):
@@ -96,13 +143,16 @@ def loads(text: str) -> Graph:
         graph.add_edge(edge)
     if constants:
         _refuse_constant(constants[0])
+    dup = _find_duplicate(doc)  # every place an object is allowed was checked; this is a backstop
+    if dup is not None:
+        raise FileFormatError(f"the key {_short(dup.key)} appears twice in one object")
     return graph
 
 
 def _check_fields(raw: dict, allowed: tuple[str, ...], where: str, ids: tuple[str, ...] = ()) -> None:
     for key in raw:
         if key not in allowed:
-            raise FileFormatError(f"{where}: unknown field {key!r}"[:200], ids)
+            raise FileFormatError(f"{where}: unknown field {_short(key)}", ids)
 
 
 def _load_node(raw: object, index: int) -> Node:
@@ -110,11 +160,16 @@ def _load_node(raw: object, index: int) -> Node:
         raise FileFormatError(f"node #{index}: must be an object")
     if "id" not in raw:
         raise FileFormatError(f"node #{index}: missing field 'id'")
+    if isinstance(raw, _Duplicated) and raw.key == "id":
+        _refuse_duplicate(raw, f"node #{index}")
     try:
         node_id = check_node_id(raw["id"])
     except FileFormatError as e:
         raise FileFormatError(f"node #{index}: field 'id': {e.message}") from None
     where, ids = f"node {node_id}", (node_id,)
+    _refuse_duplicate(raw, where, ids)
+    for key in ("attrs", "init"):
+        _refuse_duplicate(raw.get(key), f"{where}: field '{key}'", ids)
 
     def fail(msg: str) -> FileFormatError:
         return FileFormatError(f"{where}: {msg}", ids)
@@ -123,7 +178,7 @@ def _load_node(raw: object, index: int) -> Node:
     if "op" not in raw:
         raise fail("missing field 'op'")
     if not isinstance(op, str) or (op != TENSOR and op not in OPS):
-        raise fail(f"field 'op': unknown op {op!r}"[:200])
+        raise fail(f"field 'op': unknown op {_short(op)}")
     _check_fields(raw, _TENSOR_FIELDS if op == TENSOR else _OP_FIELDS, where, ids)
 
     node = Node(id=node_id, op=op)
@@ -146,7 +201,7 @@ def _load_node(raw: object, index: int) -> Node:
             raise fail("field 'requires_grad' must be true or false")
         node.dtype = raw.get("dtype", DEFAULT_DTYPE)
         if node.dtype not in DTYPES:
-            raise fail(f"field 'dtype' must be one of {', '.join(DTYPES)}, not {node.dtype!r}"[:200])
+            raise fail(f"field 'dtype' must be one of {', '.join(DTYPES)}, not {_short(node.dtype)}")
     else:
         attrs = raw.get("attrs", {})
         if not isinstance(attrs, dict):
@@ -163,6 +218,7 @@ def _load_node(raw: object, index: int) -> Node:
 def _load_edge(raw: object, index: int, graph: Graph, fed: dict[tuple[str, str], str]) -> Edge:
     if not isinstance(raw, dict):
         raise FileFormatError(f"edge #{index}: must be an object")
+    _refuse_duplicate(raw, f"edge #{index}")
     _check_fields(raw, _EDGE_FIELDS, f"edge #{index}")
     for key in _EDGE_FIELDS:
         if key not in raw:
@@ -170,16 +226,16 @@ def _load_edge(raw: object, index: int, graph: Graph, fed: dict[tuple[str, str],
         if not isinstance(raw[key], str):
             raise FileFormatError(f"edge #{index}: field '{key}' must be a string")
     src, dst, port = raw["from"], raw["to"], raw["port"]
-    where = f"edge #{index} ({src} → {dst}.{port})"[:300]
+    where = f"edge #{index} ({_clip(src)} → {_clip(dst)}.{_clip(port)})"
     for key, node_id in (("from", src), ("to", dst)):
         if node_id not in graph.nodes:
-            raise FileFormatError(f"{where}: field '{key}': no node {node_id!r}"[:400],
+            raise FileFormatError(f"{where}: field '{key}': no node {_short(node_id)}",
                                   [n for n in (src, dst) if n in graph.nodes])
     node = graph.nodes[dst]
     if node.is_tensor or port not in node.spec.inputs:
         ports = "none, it is a tensor" if node.is_tensor else ", ".join(node.spec.inputs)
-        raise FileFormatError(f"{where}: field 'port': {dst} has no input port {port!r} "
-                              f"(its ports: {ports})"[:400], [dst])
+        raise FileFormatError(f"{where}: field 'port': {_clip(dst)} has no input port "
+                              f"{_short(port)} (its ports: {ports})", [dst])
     if (dst, port) in fed:
         first = fed[dst, port]
         raise FileFormatError(f"{where}: field 'port': {dst}.{port} is already fed by {first}",
@@ -187,13 +243,32 @@ def _load_edge(raw: object, index: int, graph: Graph, fed: dict[tuple[str, str],
     return Edge(src, dst, port)
 
 
+def _clip(text: str, width: int = 60) -> str:
+    """Text (an id from the file) cut to about `width` characters for a message."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
 def load(path: str | os.PathLike) -> Graph:
+    """Read and parse a file. Only a regular file of at most MAX_FILE_BYTES is read: a device
+    (/dev/zero), a pipe or a folder is refused before reading, and never more than the limit
+    plus one byte is read."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise FileFormatError(f"{path}: not a UTF-8 text file") from None
+        mode = os.stat(path).st_mode  # before opening: opening a FIFO would wait for a writer
+        if stat.S_ISDIR(mode):
+            raise FileFormatError(f"{path}: cannot read: it is a folder, not a file")
+        if not stat.S_ISREG(mode):
+            raise FileFormatError(f"{path}: cannot read: not a regular file (a device, pipe or socket)")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise FileFormatError(f"{path}: cannot read: {e.strerror or e}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise FileFormatError(f"{path}: the file is larger than {MAX_FILE_BYTES // 2**20} MiB, "
+                              "the most GradCanvas reads")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FileFormatError(f"{path}: not a UTF-8 text file") from None
     return loads(text)
 
 

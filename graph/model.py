@@ -41,17 +41,26 @@ class Node:
     def resolved_attrs(self) -> dict[str, object]:
         return self.spec.resolved_attrs(self.attrs) if not self.is_tensor else {}
 
-    def leaf_shape(self) -> tuple[int, ...]:
-        """Shape of a tensor node, computed without torch."""
-        return init_shape(self.init) if self.init is not None else literal_shape(self.value)
+    def leaf_shape(self, dtype: str | None = None) -> tuple[int, ...]:
+        """Shape of a tensor node, computed without torch.
 
-    def check(self) -> None:
-        """Raise ValueSpecError (naming this node) if its data is not valid."""
+        Its numbers are checked against the range of `dtype` (default: the node's own dtype).
+        """
+        dtype = dtype or self.dtype
+        if self.init is not None:
+            return init_shape(self.init, dtype)
+        return literal_shape(self.value, dtype=dtype)
+
+    def check(self, dtype: str | None = None) -> None:
+        """Raise ValueSpecError (naming this node) if its data is not valid.
+
+        A tensor's numbers must fit its dtype, or `dtype` where one overrides it.
+        """
         try:
             if self.is_tensor:
                 if (self.value is None) == (self.init is None):
                     raise ValueSpecError("a tensor node needs exactly one of 'value' or 'init'")
-                self.leaf_shape()
+                self.leaf_shape(dtype)
             else:
                 for name, v in self.attrs.items():
                     attr = self.spec.attr(name)

@@ -16,6 +16,16 @@ from graph.ops import INIT_FNS, Attr
 MAX_DIMS = 8
 # A guard against files that would allocate huge tensors: 2**26 elements is 256 MiB of float32.
 MAX_ELEMENTS = 2**26
+# torch takes integer arguments (seeds, indices, dims) as int64; a size beyond 2**31 per
+# dimension cannot fit MAX_ELEMENTS anyway, so shapes are held to that.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_SIZE = 2**31
+# The largest magnitude each dtype holds. A number at or beyond a dtype's overflow point becomes
+# inf in a tensor (torch.tensor) or is refused by torch (torch.full), so files may not hold one.
+# float32: the largest finite value is (2 - 2**-23) * 2**127; round-to-nearest sends everything
+# from half an ulp above it, 2**128 - 2**103, to inf.
+DTYPE_MAX = {"float32": 3.4028234663852886e38, "float64": sys.float_info.max}
+_DTYPE_OVERFLOW = {"float32": 2**128 - 2**103}
 
 
 def _is_int(v: object) -> bool:
@@ -28,67 +38,117 @@ def _is_number(v: object) -> bool:
     return isinstance(v, float) and math.isfinite(v)
 
 
-def literal_shape(value: object, depth: int = 0) -> tuple[int, ...]:
-    """Shape of a number or a rectangular nested list of finite numbers."""
+def _short(v: object, width: int = 40) -> str:
+    """repr(v) cut to about `width` characters, so a message keeps its point after the value."""
+    text = repr(v)
+    if len(text) <= width:
+        return text
+    return f"{text[:width - 12]}…{text[-8:]} ({len(text):,} characters)"
+
+
+def fits_dtype(v: int | float, dtype: str | None) -> bool:
+    """Whether a finite number stays finite in a tensor of this dtype (None: any float)."""
+    limit = _DTYPE_OVERFLOW.get(dtype or "float64")
+    if limit is None:
+        return True
+    try:  # torch turns a Python int into a double first, then into the dtype
+        return abs(float(v)) < limit
+    except OverflowError:
+        return False
+
+
+def _check_fits(v: int | float, dtype: str | None, what: str) -> None:
+    if not fits_dtype(v, dtype):
+        raise ValueSpecError(f"{what} {_short(v)}, beyond the range of {dtype} "
+                             f"(±{DTYPE_MAX[dtype]:.8g}): it would become inf")
+
+
+def literal_shape(value: object, depth: int = 0, dtype: str | None = None) -> tuple[int, ...]:
+    """Shape of a number or a rectangular nested list of finite numbers.
+
+    With a dtype, every number must also be within that dtype's range.
+    """
     if depth > MAX_DIMS:
         raise ValueSpecError(f"value has more than {MAX_DIMS} dimensions")
     if _is_number(value):
+        _check_fits(value, dtype, "value holds")
         return ()
     if isinstance(value, float) or _is_int(value):
-        raise ValueSpecError(f"value holds {value!r}: only finite numbers are allowed"[:200])
+        raise ValueSpecError(f"value holds {_short(value)}: only finite numbers are allowed")
     if not isinstance(value, list):
         raise ValueSpecError(
             f"value must be a number or a nested list of numbers, not {type(value).__name__}")
-    shapes = {literal_shape(v, depth + 1) for v in value}
+    shapes = {literal_shape(v, depth + 1, dtype) for v in value}
     if len(shapes) > 1:
         raise ValueSpecError("value is ragged: the nested lists have different lengths")
     inner = shapes.pop() if shapes else ()
-    return (len(value), *inner)
+    shape = (len(value), *inner)
+    if depth == 0:
+        _check_size(shape, "value")
+    return shape
 
 
-def check_ints(v: object, what: str) -> list[int]:
+def check_ints(v: object, what: str, bound: int = INT64_MAX) -> list[int]:
+    """A list of at most MAX_DIMS integers, each within ±bound."""
     if not isinstance(v, list) or not all(_is_int(i) for i in v):
-        raise ValueSpecError(f"{what} must be a list of integers, not {v!r}"[:200])
+        raise ValueSpecError(f"{what} must be a list of integers, not {_short(v)}")
     if len(v) > MAX_DIMS:
         raise ValueSpecError(f"{what} has more than {MAX_DIMS} entries")
+    for i in v:
+        if not -bound <= i <= bound:
+            raise ValueSpecError(f"{what} holds {_short(i)}, beyond the limit of ±{bound:,}")
     return v
 
 
 def check_shape(v: object, what: str = "shape") -> tuple[int, ...]:
-    dims = check_ints(v, what)
+    dims = check_ints(v, what, MAX_SIZE)
     if any(d < 0 for d in dims):
         raise ValueSpecError(f"{what} {dims} has a negative size")
     _check_size(dims)
     return tuple(dims)
 
 
-def _check_size(shape: tuple[int, ...] | list[int]) -> None:
+def _check_size(shape: tuple[int, ...] | list[int], what: str = "shape") -> None:
     if math.prod(shape) > MAX_ELEMENTS:
         raise ValueSpecError(
-            f"shape {list(shape)} has {math.prod(shape):,} elements, "
+            f"{what} {_short(list(shape))} has {math.prod(shape):,} elements, "
             f"more than the limit of {MAX_ELEMENTS:,}")
 
 
+def _in_int64(v: int) -> bool:
+    return INT64_MIN <= v <= INT64_MAX
+
+
 def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) -> object:
-    """Check one attribute or init parameter value of the given kind."""
+    """Check one attribute or init parameter value of the given kind.
+
+    torch reads integer arguments as int64, so every integer (an "int", an entry of "ints" or
+    "dims", an integer "number") must fit one; "ints" are shapes, held to ±MAX_SIZE.
+    """
+    if kind == "ints":
+        return check_ints(v, what, MAX_SIZE)
+    if kind == "dims":
+        if v is None:
+            return v
+        if not _is_int(v):
+            return check_ints(v, what)
+        kind = "int"  # a single dim
     ok = {
-        "int": _is_int(v),
-        "number": _is_number(v),
+        "int": _is_int(v) and _in_int64(v),
+        "number": _is_number(v) and (not _is_int(v) or _in_int64(v)),
         "bool": isinstance(v, bool),
         "choice": isinstance(v, str) and v in choices,
     }
-    if kind == "ints":
-        return check_ints(v, what)
-    if kind == "dims":
-        if v is None or _is_int(v):
-            return v
-        return check_ints(v, what)
     if kind not in ok:
         raise AssertionError(f"unknown attribute kind {kind}")
     if not ok[kind]:
         expected = {"int": "an integer", "number": "a finite number", "bool": "true or false",
                     "choice": "one of " + ", ".join(repr(c) for c in choices)}[kind]
-        raise ValueSpecError(f"{what} must be {expected}, not {v!r}"[:200])
+        if _is_int(v) and kind == "int":
+            expected += " within ±2**63"
+        elif _is_int(v) and kind == "number" and _is_number(v):
+            expected += " (an integer must lie within ±2**63; write a bigger one as a float, e.g. 1e30)"
+        raise ValueSpecError(f"{what} must be {expected}, not {_short(v)}")
     return v
 
 
@@ -96,23 +156,30 @@ def check_attr(attr: Attr, v: object) -> object:
     return check_param(attr.kind, v, f"attribute '{attr.name}'", attr.choices)
 
 
-def init_shape(init: object) -> tuple[int, ...]:
-    """Check an init spec such as {"fn": "randn", "shape": [2, 3], "seed": 0}; return its shape."""
+def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:
+    """Check an init spec such as {"fn": "randn", "shape": [2, 3], "seed": 0}; return its shape.
+
+    With a dtype, its numbers (fill_value, start, end, step) must also be within its range.
+    """
     if not isinstance(init, dict):
         raise ValueSpecError("init must be an object such as {\"fn\": \"zeros\", \"shape\": [2]}")
     fn = init.get("fn")
     if not isinstance(fn, str) or fn not in INIT_FNS:
-        raise ValueSpecError(f"init fn must be one of {', '.join(INIT_FNS)}, not {fn!r}"[:200])
+        raise ValueSpecError(f"init fn must be one of {', '.join(INIT_FNS)}, not {_short(fn)}")
     params = INIT_FNS[fn]
     for key in init:
         if key != "fn" and key not in params:
-            raise ValueSpecError(f"init '{fn}' has no parameter '{key}'"[:200])
+            raise ValueSpecError(f"init '{fn}' has no parameter {_short(key)}")
     for name, (kind, required, _default) in params.items():
         if name in init:
             check_param(kind, init[name], f"init parameter '{name}'")
+            if kind == "number":
+                _check_fits(init[name], dtype, f"init parameter '{name}' is")
         elif required:
             raise ValueSpecError(f"init '{fn}' needs the parameter '{name}'")
     p = {name: init.get(name, default) for name, (_k, _r, default) in params.items()}
+    if "seed" in p and not 0 <= p["seed"] <= INT64_MAX:
+        raise ValueSpecError(f"init parameter 'seed' must be from 0 to 2**63 - 1, not {_short(p['seed'])}")
     if fn in ("zeros", "ones", "full", "randn", "rand"):
         return check_shape(p["shape"])
     if fn == "eye":
@@ -125,6 +192,12 @@ def init_shape(init: object) -> tuple[int, ...]:
     if fn == "arange":
         if p["step"] == 0:
             raise ValueSpecError("init 'arange' needs a non-zero step")
+        rising, falling = p["end"] > p["start"], p["end"] < p["start"]
+        if (rising and p["step"] < 0) or (falling and p["step"] > 0):  # torch refuses these
+            raise ValueSpecError(
+                f"init 'arange' goes from {_short(p['start'])} to {_short(p['end'])}, so its step "
+                f"must be {'positive' if rising else 'negative'}, "
+                f"not {_short(p['step'])}")
         try:
             count = max(0, math.ceil((p["end"] - p["start"]) / p["step"]))
         except OverflowError:  # (end - start) / step is beyond float range

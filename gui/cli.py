@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from graph.errors import GraphError
 from graph.fileformat import load
 from graph.ops import DTYPES
+from graph.values import _short
 
 COMMANDS = ("check", "grad", "export", "render")
+MAX_ACCUMULATE = 10_000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
     g.add_argument("--json", action="store_true", help="print JSON keyed by the original node ids")
     g.add_argument("--accumulate", type=int, default=1, metavar="N",
-                   help="run forward+backward N times without clearing .grad (as PyTorch does)")
+                   help="run forward+backward N times without clearing .grad (as PyTorch does); "
+                        f"1 to {MAX_ACCUMULATE}")
 
     e = sub.add_parser("export", help="write a standalone torch script printing the same partials")
     run_options(e)
@@ -57,14 +61,24 @@ class UsageError(GraphError):
     pass
 
 
+def _validated(graph):  # noqa: ANN001, ANN202
+    """Refuse a graph with nothing in it, then check data, DAG and connections (Graph.validate),
+    so the real problem is reported before anything depends on the wiring (sinks, targets)."""
+    if not graph.nodes:
+        raise UsageError("the graph has no nodes")
+    graph.validate()
+    return graph
+
+
 def _pick_target(graph, target: str | None) -> str:  # noqa: ANN001
     if target is not None:
         if target not in graph.nodes:
-            raise UsageError(f"no node {target!r} in this graph")
+            raise UsageError(f"no node {_short(target)} in this graph")
         return target
     sinks = graph.sinks()
     if len(sinks) != 1:
-        raise UsageError(f"the graph has {len(sinks)} sinks ({', '.join(sinks)}): choose one with --target")
+        shown = ", ".join(sinks[:10]) + (f", … ({len(sinks) - 10} more)" if len(sinks) > 10 else "")
+        raise UsageError(f"the graph has {len(sinks)} sinks ({shown}): choose one with --target")
     return sinks[0]
 
 
@@ -79,18 +93,33 @@ def _grad_output(text: str | None) -> object:
         return json.loads(text, parse_constant=refuse)
     except json.JSONDecodeError as e:
         raise UsageError(f"--grad-output is not JSON: {e.msg}") from None
+    except ValueError:  # an integer literal of more digits than Python converts (4300)
+        raise UsageError("--grad-output holds a number with too many digits; "
+                         "give finite numbers such as 1 or 1e30") from None
+    except RecursionError:
+        raise UsageError("--grad-output is nested too deeply: give a number or a nested list "
+                         "shaped like the target") from None
+
+
+def _accumulate(n: int) -> int:
+    if not 1 <= n <= MAX_ACCUMULATE:
+        raise UsageError(f"--accumulate needs N from 1 to {MAX_ACCUMULATE:,}, not {n}")
+    return n
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     from autograd_bridge.engine import Compiled
 
-    graph = load(args.file)
-    shapes = Compiled(graph).infer_shapes()
+    graph = _validated(load(args.file))
+    notes: list[str] = []
+    shapes = Compiled(graph).infer_shapes(notes)
     tensors = sum(n.is_tensor for n in graph.nodes.values())
     sinks = ", ".join(f"{s} {list(shapes[s])}" for s in graph.sinks())
     ops = len(graph.nodes) - tensors
     print(f"ok: {len(graph.nodes)} nodes ({tensors} tensor{'s' * (tensors != 1)}, {ops} op{'s' * (ops != 1)}), "
           f"{len(graph.edges)} edges; sinks: {sinks}")
+    for note in notes:
+        print("note:", note)
     return 0
 
 
@@ -98,13 +127,13 @@ def cmd_grad(args: argparse.Namespace) -> int:
     from autograd_bridge.engine import Compiled, to_plain
     from autograd_bridge.formatting import tensor_text
 
-    graph = load(args.file)
+    accumulate = _accumulate(args.accumulate)
+    grad_output = _grad_output(args.grad_output)
+    graph = _validated(load(args.file))
     target = _pick_target(graph, args.target)
     compiled = Compiled(graph, args.device, args.dtype)
-    if args.accumulate < 1:
-        raise UsageError("--accumulate needs N >= 1")
-    for _ in range(args.accumulate):
-        result = compiled.run(target, _grad_output(args.grad_output), accumulate=args.accumulate > 1)
+    for _ in range(accumulate):
+        result = compiled.run(target, grad_output, accumulate=accumulate > 1)
     if args.json:
         print(json.dumps({"target": target, "value": to_plain(result.values[target]),
                           "grads": {n: to_plain(g) for n, g in result.grads.items()}}))
@@ -117,7 +146,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
         rows.append((n, kind, str(list(result.values[n].shape)), tensor_text(result.values[n]),
                      tensor_text(result.grads[n]) if reason is None else f"None: {reason}"))
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(4)]
-    mode = f"accumulated over {args.accumulate} runs" if args.accumulate > 1 else "fresh"
+    mode = f"accumulated over {accumulate} runs" if accumulate > 1 else "fresh"
     print(f"target {target} = {tensor_text(result.values[target])}   (device {compiled.device}, {mode})")
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
@@ -130,9 +159,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from autograd_bridge.export import export_script
     from graph.fileformat import write_text_atomic
 
-    graph = load(args.file)
+    if not args.output.strip():
+        raise UsageError("export needs a file name after -o, e.g. -o grads.py")
+    if os.path.isdir(args.output):
+        raise UsageError(f"cannot write {args.output}: it is a folder; give a file name such as "
+                         f"{os.path.join(args.output, 'grads.py')}")
+    grad_output = _grad_output(args.grad_output)
+    graph = _validated(load(args.file))
     target = _pick_target(graph, args.target)
-    text = export_script(graph, target, _grad_output(args.grad_output), args.dtype)
+    text = export_script(graph, target, grad_output, args.dtype)
     try:
         write_text_atomic(args.output, text)
     except OSError as e:  # name the file asked for, not the temporary file beside it
@@ -159,6 +194,16 @@ def open_gui(file: str | None) -> int:
     return app_main(file)
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's flush at exit finds no broken pipe to report."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests capture it)
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] not in COMMANDS and not argv[0].startswith("-"):
@@ -169,13 +214,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return open_gui(None)
     try:
-        return {"check": cmd_check, "grad": cmd_grad, "export": cmd_export,
+        code = {"check": cmd_check, "grad": cmd_grad, "export": cmd_export,
                 "render": cmd_render}[args.command](args)
+        sys.stdout.flush()  # here, so that a full or closed stdout is reported like any error
+        return code
     except GraphError as e:
         print(f"error: {e.message}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        _silence_stdout()
+        return 1
     except OSError as e:
-        print(f"error: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        # Files the commands read or write are named by their own errors; an OSError without a
+        # file name comes from writing the results (e.g. > /dev/full).
+        if e.filename is None:
+            _silence_stdout()
+        where = e.filename if e.filename is not None else "standard output"
+        print(f"error: {where}: {e.strerror or e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

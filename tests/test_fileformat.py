@@ -716,39 +716,50 @@ ids = st.text(_ID_CHARS, min_size=1, max_size=12)
 labels = st.text(st.characters(codec="utf-8"), max_size=12)  # labels may hold control characters
 finite = st.floats(allow_nan=False, allow_infinity=False)
 numbers = st.one_of(finite, st.integers(-(2**53), 2**53))
+# What a float32 tensor holds: beyond ±3.4028234663852886e38 a number would become inf.
+numbers_f32 = st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=32),
+                        st.integers(-(2**53), 2**53))
 small_ints = st.integers(-4, 4)
 
 
 @st.composite
-def values(draw: st.DrawFn) -> object:
+def values(draw: st.DrawFn, dtype: str = "float64") -> object:
     shape = draw(st.lists(st.integers(0, 3), max_size=3))
+    nums = numbers_f32 if dtype == "float32" else numbers
 
     def build(dims: list[int]) -> object:
         if not dims:
-            return draw(numbers)
+            return draw(nums)
         return [build(dims[1:]) for _ in range(dims[0])]
 
     return build(shape)
 
 
 @st.composite
-def inits(draw: st.DrawFn) -> dict:
+def inits(draw: st.DrawFn, dtype: str = "float64") -> dict:
     shape = draw(st.lists(st.integers(0, 4), min_size=1, max_size=3))
     fn = draw(st.sampled_from(sorted(INIT_FNS)))
+    nums = numbers_f32 if dtype == "float32" else numbers
     if fn in ("zeros", "ones"):
         return {"fn": fn, "shape": shape}
     if fn == "full":
-        return {"fn": fn, "shape": shape, "fill_value": draw(numbers)}
+        return {"fn": fn, "shape": shape, "fill_value": draw(nums)}
     if fn in ("randn", "rand"):
         init = {"fn": fn, "shape": shape}
         if draw(st.booleans()):
-            init["seed"] = draw(st.integers(0, 2**31))
+            init["seed"] = draw(st.integers(0, 2**63 - 1))
         return init
     if fn == "eye":
         return {"fn": fn, "shape": shape[:2]}
     if fn == "arange":
-        return {"fn": fn, "end": draw(st.integers(0, 20)), "start": draw(st.integers(-5, 0))}
-    return {"fn": fn, "start": draw(numbers), "end": draw(numbers), "steps": draw(st.integers(0, 10))}
+        init = {"fn": fn, "end": draw(st.integers(-20, 20)), "start": draw(st.integers(-5, 5))}
+        if draw(st.booleans()):  # a step whose sign fits start → end (any sign when they are equal)
+            sign = -1 if init["end"] < init["start"] else 1
+            init["step"] = sign * draw(st.sampled_from([1, 2, 0.5, 3.5]))
+        elif init["end"] < init["start"]:
+            init["end"], init["start"] = init["start"], init["end"]
+        return init
+    return {"fn": fn, "start": draw(nums), "end": draw(nums), "steps": draw(st.integers(0, 10))}
 
 
 def attr_values(kind: str, choices: tuple[str, ...]) -> st.SearchStrategy:
@@ -775,12 +786,12 @@ def graphs(draw: st.DrawFn) -> Graph:
         if draw(st.booleans()):
             n.pos = (draw(numbers), draw(numbers))
         if op == TENSOR:
-            if draw(st.booleans()):
-                n.value = draw(values())
-            else:
-                n.init = draw(inits())
-            n.requires_grad = draw(st.booleans())
             n.dtype = draw(st.sampled_from(DTYPES))
+            if draw(st.booleans()):
+                n.value = draw(values(n.dtype))
+            else:
+                n.init = draw(inits(n.dtype))
+            n.requires_grad = draw(st.booleans())
         else:
             for a in OPS[op].attrs:
                 if a.required or draw(st.booleans()):

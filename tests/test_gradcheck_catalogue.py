@@ -112,3 +112,77 @@ def test_generated_line_calls_the_catalogue_function(name: str) -> None:
     assert [ast.unparse(a) for a in call.args] == [source.names[f"in_{p}"] for p in spec.inputs]
     # keywords: only torch's own attribute names
     assert {k.arg for k in call.keywords} <= {a.name for a in spec.attrs}
+
+
+# ---- attribute variants: every way an attribute changes the generated call ----
+
+def _reductions() -> list[tuple[str, dict[str, object], dict[str, tuple[int, ...]]]]:
+    cases = []
+    for op in ("sum", "mean"):
+        for dim in ([0], [0, 1], [-1], 1, None):
+            for keepdim in (True, False):
+                cases.append((op, {"dim": dim, "keepdim": keepdim}, {"input": (2, 3)}))
+        cases.append((op, {"keepdim": True}, {"input": (2, 3)}))  # dim left at its default
+    return cases
+
+
+VARIANTS = [
+    *_reductions(),
+    ("mse_loss", {"reduction": "sum"}, {"input": (2, 3), "target": (2, 3)}),
+    ("mse_loss", {"reduction": "none"}, {"input": (2, 3), "target": (2, 3)}),
+    ("mse_loss", {"reduction": "mean"}, {"input": (2, 3), "target": (2, 3)}),
+    ("softmax", {"dim": 0}, {"input": (2, 3)}),
+    ("softmax", {"dim": -2}, {"input": (2, 3)}),
+    ("log_softmax", {"dim": 0}, {"input": (2, 3)}),
+    ("pow", {"exponent": 0.5}, {"input": (2, 3)}),   # on positive input (see POSITIVE below)
+    ("pow", {"exponent": -1}, {"input": (2, 3)}),
+    ("transpose", {"dim0": -1, "dim1": 0}, {"input": (2, 3, 2)}),
+    ("select", {"dim": -1, "index": -1}, {"input": (2, 3)}),
+    ("reshape", {"shape": [-1]}, {"input": (2, 3)}),
+]
+POSITIVE = {("pow", 0.5), ("pow", -1)}  # x ** 0.5 and 1/x need x away from 0 and > 0
+
+
+def variant_graph(op: str, attrs: dict[str, object], shapes: dict[str, tuple[int, ...]],
+                  seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
+    spec = OPS[op]
+    gen = torch.Generator().manual_seed(seed)
+    positive = spec.positive_inputs or (op, attrs.get("exponent")) in POSITIVE
+    graph, leaves = Graph(), []
+    for port in spec.inputs:
+        t = sample(shapes[port], gen, positive, op in AWAY_FROM_ZERO).requires_grad_()
+        leaves.append(t)
+        graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=True,
+                            dtype="float64"))
+    graph.add_node(Node(id="op", op=op, attrs=dict(attrs)))
+    for port in spec.inputs:
+        graph.add_edge(Edge(f"in_{port}", "op", port))
+    return graph, leaves
+
+
+@pytest.mark.parametrize(("op", "attrs", "shapes"), VARIANTS,
+                         ids=[f"{o}-{a}" for o, a, _s in VARIANTS])
+def test_attribute_variant_passes_gradcheck_and_matches_torch(
+        op: str, attrs: dict[str, object], shapes: dict[str, tuple[int, ...]]) -> None:
+    graph, leaves = variant_graph(op, attrs, shapes)
+    compiled = Compiled(graph, "cpu", "float64")
+
+    def f(*xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return compiled._forward(*xs)
+
+    fn = torch
+    for part in OPS[op].function.split(".")[1:]:
+        fn = getattr(fn, part)
+    # torch's own call with every attribute spelled out (catalogue defaults for the rest)
+    kwargs = {k: tuple(v) if isinstance(v, list) else v
+              for k, v in OPS[op].resolved_attrs(attrs).items()}
+    (got,) = f(*leaves)
+    torch.testing.assert_close(got, fn(*leaves, **kwargs))
+    assert torch.autograd.gradcheck(f, tuple(leaves), eps=1e-6, atol=1e-5, rtol=1e-3)
+    # and through the engine's own run, with a grad-output of ones for non-scalar results
+    go = None if got.numel() == 1 and got.dim() == 0 else torch.ones_like(got).tolist()
+    result = compiled.run("op", go)
+    expected = torch.autograd.grad(fn(*leaves, **kwargs), leaves,
+                                   grad_outputs=None if go is None else torch.ones_like(got))
+    for port, g in zip(OPS[op].inputs, expected, strict=True):
+        torch.testing.assert_close(result.grads[f"in_{port}"], g)
