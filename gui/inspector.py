@@ -236,6 +236,13 @@ def _styled_plot(plot: pg.PlotItem) -> None:
     plot.showGrid(x=True, y=True, alpha=0.25)
 
 
+def _plottable(full: np.ndarray | None, preview: np.ndarray | None, text: str) -> tuple[np.ndarray | None, str]:
+    """The full array when it was sent, else the strided sample the canvas draws, said so."""
+    if full is None and preview is not None:
+        return preview, f"{text} (plotted: a strided sample of {preview.size:,} entries)"
+    return full, text
+
+
 class _ArrayPanel(QWidget):
     """A title, one drawing of an array (or a message), and a caption with shape and text."""
 
@@ -291,7 +298,7 @@ class _ArrayPanel(QWidget):
         self.caption.setText(text)
         self.caption.setVisible(bool(text))
 
-    def show_array(self, arr: np.ndarray | None, shape: tuple[int, ...], text: str) -> None:
+    def show_array(self, arr: np.ndarray | None, text: str, shape: tuple[int, ...]) -> None:
         """Draw an array; `text` is the exact text form, shown where it adds something."""
         if arr is None:
             self.show_message(TOO_LARGE, f"{_shape_text(shape)}: {_elide(text, 200)}")
@@ -927,13 +934,13 @@ class Inspector(QWidget):
         self.result_caption.show()
         self.panels.show()
         self.value_panel.title.setText("value")
-        self.value_panel.show_array(view.value, view.shape, view.value_text)
+        self.value_panel.show_array(*_plottable(view.value, view.value_preview, view.value_text), view.shape)
         self.grad_panel.title.setText(f"∂{r.target}/∂{node_id}" if r.target else "gradient")
         if view.grad_text is None:
             reason = view.no_grad_reason
             self.grad_panel.show_message(f"no grad: {reason}" if reason else "no grad")
         else:
-            self.grad_panel.show_array(view.grad, view.shape, view.grad_text)
+            self.grad_panel.show_array(*_plottable(view.grad, view.grad_preview, view.grad_text), view.shape)
 
     # ---- the slice plot ----
 

@@ -465,3 +465,15 @@ def test_typed_text_never_lands_on_another_node(qtbot, doc: Document, insp: Insp
     assert doc.graph.nodes["M"].value == [[1.0, 2.0], [3.0, 4.0]]
     assert doc.graph.nodes["x"].value == 2.0
     assert doc.undo_stack.count() == 1
+
+
+def test_a_tensor_too_large_to_send_is_plotted_from_its_strided_sample(doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    sample = np.arange(64 * 64, dtype=np.float64).reshape(64, 64)
+    view = NodeView((2000, 2000), True, "[2000, 2000] norm 3", "[2000, 2000] norm 1", None,
+                    None, None, value_preview=sample, grad_preview=-sample)
+    insp.show_result(_result(doc, {"M": view}))
+    assert insp.value_panel.kind == "heatmap" and insp.grad_panel.kind == "heatmap"
+    img = np.asarray(insp.value_panel.image.image)
+    assert img.size == sample.size and img.max() == sample.max() and img.min() == sample.min()
+    assert "strided sample" in insp.value_panel.caption.text()
