@@ -8,33 +8,17 @@ from __future__ import annotations
 
 from autograd_bridge.codegen import id_comment, literal
 from autograd_bridge.engine import Compiled
-from graph.errors import GraphError, TargetError
 from graph.model import Graph
-from graph.values import _short, literal_shape
 
 
 def export_script(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None) -> str:
-    compiled = Compiled(graph, "cpu", dtype)  # validates, and gives shapes for the target check
-    src = compiled.source
-    if target not in graph.nodes:
-        raise TargetError(f"no node {_short(target)} to differentiate")
-    shape = compiled.infer_shapes()[target]
-    t = src.names[target]
-    if grad_output is None and len(shape) and any(d != 1 for d in shape):
-        raise TargetError(f"target {target} has shape {list(shape)}: select an element, reduce it, "
-                          "or give a grad-output", [target])
-    if grad_output is not None:
-        try:
-            go_shape = literal_shape(grad_output)
-        except GraphError as e:
-            raise TargetError(f"grad-output for {target}: {e.message}", [target]) from None
-        if go_shape != shape:
-            raise TargetError(f"grad-output has shape {list(go_shape)} but target "
-                              f"{target} has shape {list(shape)}", [target])
-    # Run the very lines the script holds, on the CPU, so that a script that would crash (a
-    # value torch refuses, an op that fails only on real data) is never written: the error
-    # names its node instead.
+    compiled = Compiled(graph, "cpu", dtype)
+    # Run the very lines the script will hold, on the CPU: this checks the target and the
+    # grad-output exactly as the app does, and a script that would crash (a value torch refuses,
+    # an op that fails only on real data) is never written: the error names its node instead.
     compiled.run(target, grad_output)
+    src = compiled.source
+    t = src.names[target]
 
     out = [
         f"# GradCanvas export: the partials of target {ascii(target)} with respect to every node.",

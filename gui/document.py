@@ -242,13 +242,7 @@ class Document(QObject):
 
     def copy_text(self, node_ids: list[str]) -> str:
         """The selected nodes and the edges among them, in the file format."""
-        keep = set(node_ids)
-        part = Graph()
-        for n, node in self.graph.nodes.items():
-            if n in keep:
-                part.add_node(copy.deepcopy(node))
-        part.edges = [e for e in self.graph.edges if e.src in keep and e.dst in keep]
-        return dumps(part)
+        return dumps(self.graph.without(set(self.graph.nodes) - set(node_ids)))
 
     def auto_layout(self, spacing: tuple[float, float] = GRID) -> None:
         """Columns by networkx topological generations; rows keep file order.
