@@ -25,8 +25,8 @@ RESERVED = frozenset(
 class Namespace:
     """Turns node ids into safe, deterministic Python identifiers.
 
-    ASCII letters, digits and _ are kept, anything else becomes _; a leading digit or a
-    leading __ gets a prefix; reserved names get a trailing _; clashes are numbered.
+    ASCII letters, digits and _ are kept, other letters become their code point (λ → u03bb),
+    anything else becomes _; a leading digit or a leading __ gets a prefix; reserved names get a trailing _; clashes are numbered.
     """
 
     def __init__(self) -> None:
@@ -36,7 +36,9 @@ class Namespace:
     def name(self, node_id: str) -> str:
         if node_id in self.names:
             return self.names[node_id]
-        base = re.sub(r"[^A-Za-z0-9_]", "_", node_id) or "_"
+        # Non-ASCII letters keep a trace of themselves (λ → u03bb) rather than all becoming _.
+        base = "".join(c if c.isascii() and (c.isalnum() or c == "_")
+                       else f"u{ord(c):04x}" if c.isalnum() else "_" for c in node_id) or "_"
         if base[0].isdigit():
             base = "_" + base
         while base in RESERVED or base.startswith("__"):  # "_" → "__" must get the prefix too
