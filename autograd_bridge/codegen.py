@@ -26,7 +26,8 @@ class Namespace:
     """Turns node ids into safe, deterministic Python identifiers.
 
     ASCII letters, digits and _ are kept, other letters become their code point (λ → u03bb),
-    anything else becomes _; a leading digit or a leading __ gets a prefix; reserved names get a trailing _; clashes are numbered.
+    anything else becomes _; a leading digit or a leading __ gets a prefix; reserved names get
+    a trailing _; clashes are numbered.
     """
 
     def __init__(self) -> None:
