@@ -163,8 +163,16 @@ class Graph:
     def ancestors(self, node_id: str) -> set[str]:
         return nx.ancestors(self.to_networkx(), node_id)
 
-    def edge_refusal(self, src: str, dst: str, port: str) -> str | None:
-        """Why the edge src → dst.port may not be added, or None if it may."""
+    def upstream(self, node_id: str) -> set[str]:
+        """The node and everything it depends on: no edge may run from it into one of these."""
+        return nx.ancestors(self.to_networkx(), node_id) | {node_id}
+
+    def edge_refusal(self, src: str, dst: str, port: str, upstream: set[str] | None = None) -> str | None:
+        """Why the edge src → dst.port may not be added, or None if it may.
+
+        upstream: `self.upstream(src)` when the caller already has it (a wire drag asks on
+        every mouse move and computes it once).
+        """
         if src not in self.nodes or dst not in self.nodes:
             return "both ends must be nodes of the graph"
         if src == dst:
@@ -177,7 +185,7 @@ class Graph:
         fed = self.inputs_of(dst).get(port)
         if fed is not None:
             return f"{dst}.{port} is already fed by {fed}"
-        if src in nx.descendants(self.to_networkx(), dst):
+        if dst in (upstream if upstream is not None else self.upstream(src)):
             return f"{src} depends on {dst}: the edge would make a cycle"
         return None
 

@@ -224,6 +224,12 @@ class NodeItem(QGraphicsItem):
     def sync(self) -> None:
         node = self.node
         self._relayout()
+        self._leaf_shape_text = ""  # a leaf's shape before any result; computed here, not per paint
+        if node.is_tensor:
+            try:
+                self._leaf_shape_text = str(list(node.leaf_shape()))
+            except GraphError:  # a bad value is reported elsewhere
+                self._leaf_shape_text = "?"
         if usable_pos(node.pos):  # an absurd one (1e308) keeps the place the scene gave it
             self.setPos(QPointF(*node.pos))
         tip = [f"{node.id} ({node.op})"]
@@ -306,15 +312,7 @@ class NodeItem(QGraphicsItem):
         self._paint_overlay(p)
 
     def _shape_text(self) -> str:
-        if self.view is not None:
-            return str(list(self.view.shape))
-        node = self.node
-        if node.is_tensor:
-            try:
-                return str(list(node.leaf_shape()))
-            except Exception:  # noqa: BLE001 - a bad value is reported elsewhere
-                return "?"
-        return ""
+        return str(list(self.view.shape)) if self.view is not None else self._leaf_shape_text
 
     def _paint_overlay(self, p: QPainter) -> None:
         top = HEADER_H + max(1, len(self.inputs)) * PORT_H
@@ -479,6 +477,7 @@ class CanvasScene(QGraphicsScene):
         self._wire: QGraphicsPathItem | None = None  # the edge being dragged
         self._wire_label: QGraphicsSimpleTextItem | None = None
         self._wire_from: str | None = None
+        self._wire_upstream: set[str] | None = None  # graph.upstream(_wire_from), once per drag
         self._cut: QGraphicsPathItem | None = None  # the cutting line (Alt-drag)
         self._press_positions: dict[str, QPointF] = {}
         self.result: ComputeResult | None = None
@@ -677,6 +676,7 @@ class CanvasScene(QGraphicsScene):
 
     def _start_wire(self, src: str, pos: QPointF) -> None:
         self._wire_from = src
+        self._wire_upstream = self.doc.graph.upstream(src)  # once per drag, not per mouse move
         self._wire = QGraphicsPathItem()
         self._wire.setZValue(10)
         self.addItem(self._wire)
@@ -702,7 +702,7 @@ class CanvasScene(QGraphicsScene):
         target = self._target_port(pos)
         if target is None or self._wire_from is None:
             return None, None
-        return target, self.doc.graph.edge_refusal(self._wire_from, target[0], target[1])
+        return target, self.doc.graph.edge_refusal(self._wire_from, target[0], target[1], self._wire_upstream)
 
     def _drag_wire(self, pos: QPointF) -> None:
         src = self.nodes[self._wire_from]
@@ -735,7 +735,7 @@ class CanvasScene(QGraphicsScene):
         for item in (self._wire, self._wire_label):
             if item is not None and item.scene() is self:
                 self.removeItem(item)
-        self._wire = self._wire_label = self._wire_from = None
+        self._wire = self._wire_label = self._wire_from = self._wire_upstream = None
 
     # ---- selection helpers for the window ----
 
@@ -775,7 +775,10 @@ class CanvasScene(QGraphicsScene):
             return f"{node_id}: {getattr(e, 'message', None) or e}"
         node = copy.deepcopy(self.doc.graph.nodes[node_id])
         node.value, node.init = value, None
-        self.doc.edit_node(node, "Edit value")
+        try:
+            self.doc.edit_node(node, "Edit value")  # checks the value against the node's dtype
+        except GraphError as e:
+            return f"{node_id}: {e.message.removeprefix(node_id + ': ')}"
         return None
 
     def add_node_at(self, op: str, pos: QPointF) -> str:

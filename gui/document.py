@@ -108,9 +108,11 @@ class Document(QObject):
         self.nodeChanged.emit(node.id)
         self._bump()
 
-    def _set_pos(self, node_id: str, pos: tuple[float, float] | None) -> None:
-        self.graph.nodes[node_id].pos = pos
-        self.nodeMoved.emit(node_id)
+    def _set_positions(self, positions: dict[str, tuple[float, float] | None]) -> None:
+        """Many nodes move as one change: one revision, not one per node (a layout of 2,000)."""
+        for node_id, pos in positions.items():
+            self.graph.nodes[node_id].pos = pos
+            self.nodeMoved.emit(node_id)
         self._bump()
 
     # ---- whole-document operations (not undoable: they start a new history) ----
@@ -341,12 +343,10 @@ class _Move(QUndoCommand):
         self.doc, self.old, self.new = doc, old, new
 
     def redo(self) -> None:
-        for n, p in self.new.items():
-            self.doc._set_pos(n, p)
+        self.doc._set_positions(self.new)
 
     def undo(self) -> None:
-        for n, p in self.old.items():
-            self.doc._set_pos(n, p)
+        self.doc._set_positions(self.old)
 
 
 class _Replace(QUndoCommand):

@@ -238,8 +238,7 @@ class MainWindow(QMainWindow):
 
     def _on_selection(self) -> None:
         selected = self.scene.selected_node_ids()
-        self.inspector.set_node(selected[0] if len(selected) == 1 else None)
-        self.inspector.show_result(self.last_result)
+        self.inspector.set_node(selected[0] if len(selected) == 1 else None)  # it holds the last result
 
     def _select_all(self) -> None:
         for item in self.scene.nodes.values():
@@ -410,6 +409,9 @@ class MainWindow(QMainWindow):
             return
         except OSError as e:
             self.report_error("Cannot export", f"{path}: {e.strerror or e}")
+            return
+        except Exception as e:  # noqa: BLE001 - the app must not crash on an export
+            self.report_error("Cannot export", f"internal error: {type(e).__name__}: {e}")
             return
         self.statusBar().showMessage(f"exported {path}")
 

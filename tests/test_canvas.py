@@ -467,7 +467,7 @@ def test_double_click_on_a_tensor_edits_its_value_in_place(window: MainWindow, q
     assert doc.graph.nodes["a"].value == 2.0
 
 
-@pytest.mark.parametrize("text", ["[1, [2]]", "NaN", "abc", "[true]", "\"2\""])
+@pytest.mark.parametrize("text", ["[1, [2]]", "NaN", "abc", "[true]", "\"2\"", "1e39"])
 def test_in_place_editor_refuses_bad_values_and_keeps_the_document(window: MainWindow, text: str) -> None:
     _load(window, _graph())
     doc = window.doc
