@@ -7,6 +7,7 @@ bool is meant, strings from a fixed set. Nothing here evaluates anything.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 
@@ -216,3 +217,24 @@ def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:
         raise ValueSpecError(
             f"init '{fn}' makes {flat[0]} elements, which do not fit shape {list(shape)}")
     return shape
+
+
+def _refuse_json_constant(name: str) -> None:
+    raise ValueSpecError(f"{name} is not allowed: only finite numbers")
+
+
+def parse_finite_json(text: str, what: str, example: str = "[1.0, 2.0]") -> object:
+    """JSON a person typed (a value, a grad-output): NaN and Infinity refused, and every way
+    json.loads can fail turned into one ValueSpecError naming `what`. The one parser for typed
+    values; files go through graph.fileformat."""
+    try:
+        return json.loads(text, parse_constant=_refuse_json_constant)
+    except ValueSpecError as e:
+        raise ValueSpecError(f"{what}: {e.message}") from None
+    except json.JSONDecodeError as e:
+        raise ValueSpecError(f"{what} must be JSON such as {example} ({e.msg} at column {e.colno})") from None
+    except ValueError:  # an integer literal of more digits than Python converts (4300)
+        raise ValueSpecError(f"{what} holds a number with too many digits; give finite numbers "
+                             "such as 1 or 1e30") from None
+    except RecursionError:
+        raise ValueSpecError(f"{what} is nested too deeply") from None

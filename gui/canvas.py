@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 
 from graph.errors import GraphError
 from graph.model import Edge, new_node
-from graph.values import literal_shape
+from graph.values import literal_shape, parse_finite_json
 from gui.compute import ComputeResult, NodeView
 from gui.document import Document, grid_positions, usable_pos
 from gui.palette import MIME_OP
@@ -769,10 +769,10 @@ class CanvasScene(QGraphicsScene):
     def set_value_text(self, node_id: str, text: str) -> str | None:
         """Set a tensor's literal value from JSON text; return why it was refused, or None."""
         try:
-            value = json.loads(text, parse_constant=_refuse_constant)
+            value = parse_finite_json(text, "value")
             literal_shape(value)
-        except (ValueError, GraphError, RecursionError) as e:
-            return f"{node_id}: {getattr(e, 'message', None) or e}"
+        except GraphError as e:
+            return f"{node_id}: {e.message}"
         node = copy.deepcopy(self.doc.graph.nodes[node_id])
         node.value, node.init = value, None
         try:
@@ -785,10 +785,6 @@ class CanvasScene(QGraphicsScene):
         node_id = self.doc.unique_id(op if op != "tensor" else "x")
         self.doc.add_node(new_node(op, node_id, (round(pos.x(), 1), round(pos.y(), 1))))
         return node_id
-
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not allowed: only finite numbers")
 
 
 def _polyline_crosses(cut: QPainterPath, wire: QPainterPath) -> bool:

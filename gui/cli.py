@@ -11,10 +11,10 @@ import json
 import os
 import sys
 
-from graph.errors import GraphError
+from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import load
 from graph.ops import DTYPES
-from graph.values import _short
+from graph.values import _short, parse_finite_json
 
 COMMANDS = ("check", "grad", "export", "render")
 MAX_ACCUMULATE = 10_000
@@ -85,20 +85,10 @@ def _pick_target(graph, target: str | None) -> str:  # noqa: ANN001
 def _grad_output(text: str | None) -> object:
     if text is None:
         return None
-
-    def refuse(name: str) -> None:
-        raise UsageError(f"--grad-output: {name} is not allowed; give finite numbers")
-
     try:
-        return json.loads(text, parse_constant=refuse)
-    except json.JSONDecodeError as e:
-        raise UsageError(f"--grad-output is not JSON: {e.msg}") from None
-    except ValueError:  # an integer literal of more digits than Python converts (4300)
-        raise UsageError("--grad-output holds a number with too many digits; "
-                         "give finite numbers such as 1 or 1e30") from None
-    except RecursionError:
-        raise UsageError("--grad-output is nested too deeply: give a number or a nested list "
-                         "shaped like the target") from None
+        return parse_finite_json(text, "--grad-output", "[1, 0]")
+    except ValueSpecError as e:
+        raise UsageError(e.message) from None
 
 
 def _accumulate(n: int) -> int:

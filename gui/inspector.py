@@ -38,11 +38,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph.errors import GraphError
+from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import check_node_id
 from graph.model import Node
 from graph.ops import DTYPES, INIT_FNS, Attr
-from graph.values import init_shape, literal_shape
+from graph.values import init_shape, literal_shape, parse_finite_json
 from gui.compute import ComputeResult, NodeView, SliceResult
 from gui.document import Document
 
@@ -71,21 +71,15 @@ class _Refused(Exception):
 _NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 
 
-def _refuse_constant(name: str) -> object:
-    raise _Refused(f"{name} is not allowed: only finite numbers")
-
-
 def parse_json(text: str, what: str, example: str) -> object:
     """JSON with NaN / Infinity refused (1e400, which JSON reads as inf, is refused later)."""
     s = text.strip()
     if s.lower() in _NON_FINITE:
         raise _Refused(f"{what}: {s} is not allowed, only finite numbers")
     try:
-        return json.loads(s, parse_constant=_refuse_constant)
-    except json.JSONDecodeError as e:
-        raise _Refused(f"{what} must be JSON such as {example} ({e.msg} at column {e.colno})") from None
-    except RecursionError:
-        raise _Refused(f"{what} is nested too deeply") from None
+        return parse_finite_json(s, what, example)
+    except ValueSpecError as e:
+        raise _Refused(e.message) from None
 
 
 def parse_number(text: str, what: str) -> int | float:

@@ -215,7 +215,7 @@ def test_grad_output(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     (x**2).backward(torch.tensor([1.0, 0.5]))
     assert json.loads(out)["grads"]["x"] == pytest.approx(x.grad.tolist())
-    for bad, needle in [("[1, ", "--grad-output is not JSON"), ("[1, NaN]", "NaN"),
+    for bad, needle in [("[1, ", "--grad-output must be JSON"), ("[1, NaN]", "NaN"),
                         ("[1, 2, 3]", "grad-output has shape [3]"), ('{"a": 1}', "grad-output")]:
         code, out, err = run_main(capsys, "grad", path, "--target", "y", "--grad-output", bad)
         assert_one_line_error(code, out, err, needle)
