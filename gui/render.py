@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from graph.errors import GraphError
-from graph.fileformat import load
+from graph.fileformat import load, write_bytes_atomic
 
 
 class RenderError(GraphError):
@@ -94,23 +94,20 @@ def fit_window(window, size: tuple[int, int]) -> None:  # noqa: ANN001 - a MainW
 
 
 def save_png_atomic(image, out: str) -> None:  # noqa: ANN001 - a QImage or QPixmap
-    """Write a temporary PNG in out's folder, then rename it over out."""
-    path = Path(out)
+    """Encode the PNG in memory, then write it the way documents are written (atomically)."""
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise RenderError(f"cannot encode {out} as PNG")
+    buffer.close()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".png", dir=path.parent)
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(out, bytes(data))
     except OSError as e:
         raise RenderError(f"cannot write {out}: {e.strerror or e}") from None
-    os.close(fd)
-    try:
-        if not image.save(tmp, "PNG"):
-            raise RenderError(f"cannot write {out}")
-        os.replace(tmp, path)
-    except OSError as e:
-        raise RenderError(f"cannot write {out}: {e.strerror or e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def render(args: argparse.Namespace) -> int:
