@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from graph.model import Graph, Node
-from graph.ops import INIT_FNS
+from graph.ops import resolved_init
 
 # Names the generated code itself uses, plus everything a variable must never shadow.
 GENERATED_NAMES = ("torch", "math", "nan", "inf", "device", "make_leaves", "forward", "grad_output")
@@ -83,7 +83,7 @@ def leaf_expr(node: Node, dtype: str) -> str:
     if node.init is None:
         tail = ", requires_grad=True" if rg else ""
         return f"torch.tensor({literal(node.value)}, {dt}, device=device{tail})"
-    p = {k: node.init.get(k, d) for k, (_kind, _req, d) in INIT_FNS[node.init["fn"]].items()}
+    p = resolved_init(node.init)
     fn = node.init["fn"]
     shape = literal(tuple(p["shape"])) if p.get("shape") is not None else None
     if fn in ("randn", "rand"):

@@ -142,5 +142,12 @@ INIT_FNS: dict[str, dict[str, tuple[str, bool, object]]] = {
     "eye": {"shape": ("ints", True, None)},
 }
 
+
+
+def resolved_init(init: dict) -> dict[str, object]:
+    """Every parameter of an init spec, defaults filled in (the spec's fn must be known)."""
+    return {name: init.get(name, default) for name, (_kind, _req, default) in INIT_FNS[init["fn"]].items()}
+
+
 DTYPES: tuple[str, ...] = ("float32", "float64")
 DEFAULT_DTYPE = "float32"

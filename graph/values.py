@@ -12,7 +12,7 @@ import math
 import sys
 
 from graph.errors import ValueSpecError
-from graph.ops import INIT_FNS, Attr
+from graph.ops import INIT_FNS, Attr, resolved_init
 
 MAX_DIMS = 8
 # A guard against files that would allocate huge tensors: 2**26 elements is 256 MiB of float32.
@@ -178,7 +178,7 @@ def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:
                 _check_fits(init[name], dtype, f"init parameter '{name}' is")
         elif required:
             raise ValueSpecError(f"init '{fn}' needs the parameter '{name}'")
-    p = {name: init.get(name, default) for name, (_k, _r, default) in params.items()}
+    p = resolved_init(init)
     if "seed" in p and not 0 <= p["seed"] <= INT64_MAX:
         raise ValueSpecError(f"init parameter 'seed' must be from 0 to 2**63 - 1, not {_short(p['seed'])}")
     if fn in ("zeros", "ones", "full", "randn", "rand"):

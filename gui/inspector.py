@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
 from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import check_node_id
 from graph.model import Node
-from graph.ops import DTYPES, INIT_FNS, Attr
+from graph.ops import DTYPES, INIT_FNS, Attr, resolved_init
 from graph.values import init_shape, literal_shape, parse_finite_json
 from gui.compute import ComputeResult, NodeView, SliceResult
 from gui.document import Document
@@ -136,7 +136,7 @@ def init_as_literal(init: dict) -> tuple[object, bool]:
     if n > LITERAL_MAX:
         raise _Refused(f"the init makes {n:,} elements; a literal value holds at most {LITERAL_MAX:,}: "
                        "make the shape smaller first")
-    p = {name: init.get(name, default) for name, (_k, _r, default) in INIT_FNS[init["fn"]].items()}
+    p = resolved_init(init)
     fn = init["fn"]
     exact = True
     if fn == "ones":
