@@ -50,6 +50,7 @@ class ComputeResult:
     error: str | None = None  # a validation or runtime error, in one line
     error_nodes: tuple[str, ...] = ()
     device: str = "cpu"
+    grad_output: object = None  # the vector of backward(gradient=v) for a non-scalar target
 
 
 @dataclass
@@ -105,7 +106,7 @@ def compute(graph: Graph, target: str, revision: int, device: str = "cpu",
     from autograd_bridge.engine import Compiled
     from autograd_bridge.formatting import tensor_text
 
-    out = ComputeResult(revision, target, device=device)
+    out = ComputeResult(revision, target, device=device, grad_output=grad_output)
     try:
         graph, warning = computable_part(graph, target)
         if warning is not None:
@@ -188,8 +189,8 @@ class Computer(QObject):
         self._pending: dict[object, tuple] = {}  # job function -> its newest request
 
     def request(self, graph: Graph, target: str, revision: int, device: str = "cpu",
-                dtype: str | None = None) -> None:
-        self._submit((compute, (copy.deepcopy(graph), target, revision, device, dtype)))
+                dtype: str | None = None, grad_output: object = None) -> None:
+        self._submit((compute, (copy.deepcopy(graph), target, revision, device, dtype, grad_output)))
 
     def request_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
+    QLineEdit,
     QMainWindow,
     QMessageBox,
     QUndoView,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
 from graph.errors import CycleError, GraphError
 from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
+from graph.values import literal_shape, parse_finite_json
 from gui.canvas import CanvasScene, CanvasView
 from gui.compute import Computer, ComputeResult, SliceResult
 from gui.document import Document
@@ -160,6 +162,33 @@ class MainWindow(QMainWindow):
         bar.addAction(self._action("Fit", self.view.fit_graph))
         bar.addAction(self._action("Layout", lambda: self.doc.auto_layout()))
         bar.addAction(self._action("Clear target", lambda: self.doc.set_target(None)))
+        bar.addSeparator()
+        bar.addWidget(QLabel(" grad-output "))
+        # A non-scalar target needs the vector v of backward(gradient=v); it belongs to the
+        # current target, so choosing another target clears it.
+        self.grad_output: object = None
+        self.grad_output_edit = QLineEdit()
+        self.grad_output_edit.setPlaceholderText("for a non-scalar target, e.g. [1, 0]")
+        self.grad_output_edit.setToolTip("The vector v in target.backward(gradient=v): JSON shaped like the "
+                                         "target. Empty for a scalar target.")
+        self.grad_output_edit.setMinimumWidth(220)
+        self.grad_output_edit.editingFinished.connect(self._on_grad_output_edited)
+        bar.addWidget(self.grad_output_edit)
+
+    def _on_grad_output_edited(self) -> None:
+        text = self.grad_output_edit.text().strip()
+        try:
+            value = parse_finite_json(text, "grad-output", "[1, 0]") if text else None
+            if value is not None:
+                literal_shape(value)
+        except GraphError as e:
+            self.grad_output_edit.setStyleSheet("border: 2px solid #e5484d;")
+            self.statusBar().showMessage(e.message)
+            return
+        self.grad_output_edit.setStyleSheet("")
+        if value != self.grad_output:
+            self.grad_output = value
+            self.schedule_recompute()
 
     def _probe_devices(self) -> None:
         self.computer.devicesReady.connect(self._set_devices)
@@ -181,6 +210,9 @@ class MainWindow(QMainWindow):
         self.schedule_recompute()
 
     def _on_target_changed(self, target: str | None) -> None:
+        self.grad_output = None
+        self.grad_output_edit.clear()
+        self.grad_output_edit.setStyleSheet("")
         if target is None:
             self.last_result = None
             self.scene.show_result(None)
@@ -207,11 +239,13 @@ class MainWindow(QMainWindow):
         if self.doc.target is None:
             return
         self.status.setText("computing…")
-        self.computer.request(self.doc.graph, self.doc.target, self.doc.revision, self.device(), self.dtype())
+        self.computer.request(self.doc.graph, self.doc.target, self.doc.revision, self.device(), self.dtype(),
+                              self.grad_output)
 
     def show_result(self, result: ComputeResult) -> None:
         """Draw a result, unless the document has moved on since it was computed."""
-        if result.revision != self.doc.revision or result.target != self.doc.target:
+        if (result.revision != self.doc.revision or result.target != self.doc.target
+                or result.grad_output != self.grad_output):
             return  # stale: a newer request is queued or running
         self.last_result = result
         self.scene.show_result(result)

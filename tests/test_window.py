@@ -826,3 +826,30 @@ def test_undoing_the_delete_of_the_target_gives_the_target_back(window) -> None:
     assert window.doc.target == "a"
     window.doc.undo_stack.redo()
     assert window.doc.target is None
+
+
+def test_grad_output_field_gives_a_non_scalar_target_its_vector(window, qtbot) -> None:  # noqa: ANN001
+    graph = load(ROOT / "resources" / "examples" / "03_vector_element.json")
+    window.doc.reset(graph)
+    window.doc.set_target("y")  # y = x**2 has shape [2]
+    window.recompute()
+    qtbot.waitUntil(lambda: window.last_result is not None and window.last_result.error is not None, timeout=30_000)
+    assert "select an element, reduce it, or give a grad-output" in window.last_result.error
+    assert window.scene.nodes["y"].error
+
+    window.grad_output_edit.setText("[1, NaN]")  # refused, nothing recomputed
+    window.grad_output_edit.editingFinished.emit()
+    assert window.grad_output is None and "NaN" in window.statusBar().currentMessage()
+
+    window.grad_output_edit.setText("[0.5, -3]")
+    window.grad_output_edit.editingFinished.emit()
+    window.recompute()
+    qtbot.waitUntil(lambda: window.last_result is not None and window.last_result.grad_output == [0.5, -3]
+                    and not window.last_result.error, timeout=30_000)
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (x ** 2).backward(gradient=torch.tensor([0.5, -3.0]))
+    assert window.last_result.nodes["x"].grad.tolist() == x.grad.tolist()
+    assert window.scene.nodes["y"].error is None
+
+    window.doc.set_target("y1")  # another target: its grad-output is cleared
+    assert window.grad_output is None and window.grad_output_edit.text() == ""
