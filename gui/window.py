@@ -172,6 +172,7 @@ class MainWindow(QMainWindow):
         self.grad_output_edit.setToolTip("The vector v in target.backward(gradient=v): JSON shaped like the "
                                          "target. Empty for a scalar target.")
         self.grad_output_edit.setMinimumWidth(220)
+        self.grad_output_edit.setMaximumWidth(360)
         self.grad_output_edit.editingFinished.connect(self._on_grad_output_edited)
         bar.addWidget(self.grad_output_edit)
 
