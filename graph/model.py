@@ -89,6 +89,17 @@ class Graph:
     def copy(self) -> Graph:
         return copy.deepcopy(self)
 
+    def snapshot(self) -> Graph:
+        """A copy of the structure sharing the Node objects: cheap enough to take per compute.
+
+        Valid because an editor never changes a node's data in place; it swaps in a new Node
+        (gui.document: only `pos`, which no computation reads, is set in place).
+        """
+        part = Graph()
+        part.nodes = dict(self.nodes)
+        part.edges = list(self.edges)
+        return part
+
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Graph) and list(self.nodes.values()) == list(other.nodes.values())
                 and self.edges == other.edges)

@@ -9,7 +9,6 @@ is not the document's current one.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -190,11 +189,11 @@ class Computer(QObject):
 
     def request(self, graph: Graph, target: str, revision: int, device: str = "cpu",
                 dtype: str | None = None, grad_output: object = None) -> None:
-        self._submit((compute, (copy.deepcopy(graph), target, revision, device, dtype, grad_output)))
+        self._submit((compute, (graph.snapshot(), target, revision, device, dtype, grad_output)))
 
     def request_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None) -> None:
-        self._submit((compute_slice, (copy.deepcopy(graph), target, leaf, revision, device, dtype)))
+        self._submit((compute_slice, (graph.snapshot(), target, leaf, revision, device, dtype)))
 
     def probe_devices(self) -> None:
         """Import torch on the worker thread and report cpu / cuda / mps."""

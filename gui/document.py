@@ -2,7 +2,9 @@
 
 The model changes only here, only through undo commands (orange-canvas style): each command
 calls the small primitives below, and every primitive emits the signal that describes it.
-Views never write to the graph and never read state back from graphics items.
+Views never write to the graph and never read state back from graphics items. A node's data
+is never changed in place: an edit swaps in a new Node (only `pos` is set in place), which is
+what lets the compute worker take a cheap `Graph.snapshot()`.
 """
 
 from __future__ import annotations

@@ -853,3 +853,16 @@ def test_grad_output_field_gives_a_non_scalar_target_its_vector(window, qtbot) -
 
     window.doc.set_target("y1")  # another target: its grad-output is cleared
     assert window.grad_output is None and window.grad_output_edit.text() == ""
+
+
+def test_a_snapshot_taken_for_the_worker_does_not_change_when_the_document_is_edited(window) -> None:  # noqa: ANN001
+    import copy
+
+    window.doc.reset(load(EX01))
+    snap = window.doc.graph.snapshot()
+    edited = copy.deepcopy(window.doc.graph.nodes["x"])
+    edited.value = 5.0
+    window.doc.edit_node(edited)
+    window.doc.remove(["z"])
+    assert snap.nodes["x"].value == 2.0 and "z" in snap.nodes
+    assert window.doc.graph.nodes["x"].value == 5.0 and "z" not in window.doc.graph.nodes
