@@ -99,18 +99,35 @@ def computable_part(graph: Graph, target: str) -> tuple[Graph, GraphError | None
     return graph, None
 
 
+# The last graph compiled, for the slice plot that follows a compute of the same revision.
+# Jobs run one at a time on the worker thread, so this needs no lock.
+_compiled_cache: dict[tuple, tuple] = {}
+
+
+def _compiled(graph: Graph, target: str, revision: int, device: str, dtype: str | None):  # noqa: ANN202
+    """(Compiled of the computable part, the error naming left-out nodes or None), cached by
+    (revision, target, device, dtype): a revision names one state of the document."""
+    from autograd_bridge.engine import Compiled
+
+    key = (revision, target, device, dtype)
+    if key not in _compiled_cache:
+        part, warning = computable_part(graph, target)
+        compiled = Compiled(part, device, dtype)
+        _compiled_cache.clear()
+        _compiled_cache[key] = (compiled, warning)
+    return _compiled_cache[key]
+
+
 def compute(graph: Graph, target: str, revision: int, device: str = "cpu",
             dtype: str | None = None, grad_output: object = None) -> ComputeResult:
     """Run the graph and describe every node. Never raises for user errors."""
-    from autograd_bridge.engine import Compiled
     from autograd_bridge.formatting import tensor_text
 
     out = ComputeResult(revision, target, device=device, grad_output=grad_output)
     try:
-        graph, warning = computable_part(graph, target)
+        compiled, warning = _compiled(graph, target, revision, device, dtype)
         if warning is not None:
             out.error, out.error_nodes = warning.message, warning.node_ids
-        compiled = Compiled(graph, device, dtype)
         result = compiled.run(target, grad_output)
     except GraphError as e:
         out.error, out.error_nodes = e.message, e.node_ids
@@ -132,10 +149,8 @@ def compute(graph: Graph, target: str, revision: int, device: str = "cpu",
 def compute_slice(graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                   dtype: str | None = None, points: int = 41) -> SliceResult | None:
     """target(leaf = x0 + h) for h in a window around x0; None if it does not apply."""
-    from autograd_bridge.engine import Compiled
-
     try:
-        compiled = Compiled(computable_part(graph, target)[0], device, dtype)
+        compiled = _compiled(graph, target, revision, device, dtype)[0]  # compute() made it
         base = compiled.run(target)
         x0 = float(base.values[leaf].item())
         slope = base.grads.get(leaf)

@@ -10,6 +10,7 @@ what lets the compute worker take a cheap `Graph.snapshot()`.
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import re
 
@@ -44,6 +45,11 @@ def grid_positions(graph: Graph) -> dict[str, tuple[float, float]]:
     return {n: (left + (i % cols) * GRID[0], top + (i // cols) * GRID[1]) for i, n in enumerate(todo)}
 
 
+# Revisions are unique across every document of the process, so a revision alone names one
+# state of one document (the compute worker caches by it).
+_REVISIONS = itertools.count(1)
+
+
 class Document(QObject):
     nodeAdded = Signal(str)
     nodeRemoved = Signal(str)
@@ -59,14 +65,14 @@ class Document(QObject):
         super().__init__(parent)
         self.graph = Graph()
         self.undo_stack = QUndoStack(self)
-        self.revision = 0
+        self.revision = next(_REVISIONS)
         self.path: str | None = None
         self.target: str | None = None
 
     # ---- primitives: the only code that writes to self.graph ----
 
     def _bump(self) -> None:
-        self.revision += 1
+        self.revision = next(_REVISIONS)
         self.edited.emit()
 
     def _insert_node(self, node: Node, index: int | None = None) -> None:
