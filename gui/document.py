@@ -18,8 +18,8 @@ import networkx as nx
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from graph.errors import CycleError, GraphError
-from graph.fileformat import MAX_ID_LENGTH, dumps, loads
+from graph.errors import CycleError, GraphError, ValueSpecError
+from graph.fileformat import MAX_ID_LENGTH, check_node_id, dumps, loads
 from graph.model import Edge, Graph, Node
 
 GRID = (240.0, 170.0)  # the spacing of the default grid and of auto-layout
@@ -205,8 +205,9 @@ class Document(QObject):
         """Change a node's id, keeping its place, its edges and the target."""
         if new_id == old_id:
             return
+        check_node_id(new_id)  # the loader's rule, so a renamed graph always reopens
         if new_id in self.graph.nodes:
-            raise ValueError(f"there is already a node {new_id!r}")
+            raise ValueSpecError(f"there is already a node {new_id!r}", [new_id])
         was_target = self.target == old_id
         node = copy.deepcopy(self.graph.nodes[old_id])
         index = list(self.graph.nodes).index(old_id)

@@ -39,7 +39,6 @@ from PySide6.QtWidgets import (
 )
 
 from graph.errors import GraphError, ValueSpecError
-from graph.fileformat import check_node_id
 from graph.model import Node
 from graph.ops import DTYPES, INIT_FNS, Attr, resolved_init
 from graph.values import init_shape, literal_shape, parse_finite_json
@@ -766,10 +765,7 @@ class Inspector(QWidget):
         if new == old:
             row.clear_error()
             return
-        try:
-            check_node_id(new)
-            if new in self.doc.graph.nodes:
-                raise _Refused(f"there is already a node {new!r}")
+        try:  # the document checks the id (the loader's rule, and no duplicates)
             self._renaming = True
             try:
                 self.doc.rename(old, new)
