@@ -655,8 +655,10 @@ class CanvasScene(QGraphicsScene):
             cut_shape = self._cut.path()
             self.removeItem(self._cut)
             self._cut = None
-            crossed = [e for e, item in self.edges.items() if item.path().intersects(cut_shape)
-                       or _polyline_crosses(cut_shape, item.path())]
+            reach = cut_shape.boundingRect().adjusted(-1, -1, 1, 1)  # a straight cut has no area
+            crossed = [e for e, item in self.edges.items()
+                       if item.boundingRect().intersects(reach)  # cheap test first, at thousands of edges
+                       and (item.path().intersects(cut_shape) or _polyline_crosses(cut_shape, item.path()))]
             if crossed:
                 self.doc.disconnect(crossed)
                 self.message.emit(f"cut {len(crossed)} edge(s)")
