@@ -136,6 +136,10 @@ class Graph:
         del self.edges[index]
         return index
 
+    def position(self, node_id: str) -> tuple[float, float] | None:
+        """Where the node is drawn (layout, not computation); None when it has no place yet."""
+        return self.nodes[node_id].pos
+
     # ---- structure ----
 
     def inputs_of(self, node_id: str) -> dict[str, str]:

@@ -15,6 +15,9 @@ from graph.errors import ValueSpecError
 from graph.ops import INIT_FNS, Attr, resolved_init
 
 MAX_DIMS = 8
+# Tensors with at most this many elements are written out in full (CLI table, node overlays);
+# larger ones are shown as shape + norm and a preview.
+INLINE_MAX = 8
 # A guard against files that would allocate huge tensors: 2**26 elements is 256 MiB of float32.
 MAX_ELEMENTS = 2**26
 # torch takes integer arguments (seeds, indices, dims) as int64; a size beyond 2**31 per
@@ -238,3 +241,66 @@ def parse_finite_json(text: str, what: str, example: str = "[1.0, 2.0]") -> obje
                              "such as 1 or 1e30") from None
     except RecursionError:
         raise ValueSpecError(f"{what} is nested too deeply") from None
+
+
+# ---- typed text: the one parser for what people type (inspector, canvas, toolbar, CLI) ----
+
+_NON_FINITE_WORDS = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+
+
+def parse_json_text(text: str, what: str, example: str) -> object:
+    """JSON typed by a person, with NaN / Infinity refused however they are spelled."""
+    s = text.strip()
+    if s.lower() in _NON_FINITE_WORDS:
+        raise ValueSpecError(f"{what}: {s} is not allowed, only finite numbers")
+    return parse_finite_json(s, what, example)
+
+
+def parse_tensor_text(text: str, what: str = "value", dtype: str | None = None,
+                      example: str = "2.0 or [[1, 2], [3, 4]]") -> object:
+    """A tensor literal typed as text (a value, a grad-output): a finite number or a
+    rectangular nested list of them, within `dtype`'s range if given."""
+    value = parse_json_text(text, what, example)
+    try:
+        literal_shape(value, dtype=dtype)
+    except ValueSpecError as e:
+        raise ValueSpecError(f"{what}: {e.message}") from None
+    return value
+
+
+def parse_number(text: str, what: str) -> int | float:
+    """An int if the text is one ("2"), else a finite float ("0.5", "1e-3")."""
+    s = text.strip()
+    if not s:
+        raise ValueSpecError(f"{what} needs a number")
+    try:
+        return int(s)
+    except ValueError:
+        pass
+    try:
+        v = float(s)
+    except ValueError:
+        raise ValueSpecError(f"{what} must be a number such as 2 or 0.5, not {_short(s)}") from None
+    if not math.isfinite(v):
+        raise ValueSpecError(f"{what} must be a finite number, not {_short(s)}")
+    return v
+
+
+def parse_int(text: str, what: str) -> int:
+    s = text.strip()
+    try:
+        return int(s)
+    except ValueError:
+        raise ValueSpecError(f"{what} must be an integer, not {_short(s)}") from None
+
+
+def parse_param_text(kind: str, text: str, what: str) -> object:
+    """Text typed for an attribute or init parameter of the given kind (see graph.ops.Attr),
+    parsed to a value; check_param then checks it like a value read from a file."""
+    if kind == "number":
+        return parse_number(text, what)
+    if kind == "int":
+        return parse_int(text, what)
+    if kind == "dims":
+        return None if not text.strip() else parse_json_text(text, what, "null, 1 or [0, 1]")
+    return parse_json_text(text, what, "[2, 3]")  # ints

@@ -154,7 +154,10 @@ class Document(QObject):
 
     # ---- undoable edits: each is one entry in the undo stack ----
 
-    def add_node(self, node: Node) -> None:
+    def add_node(self, node: Node, pos: tuple[float, float] | None = None) -> None:
+        if pos is not None:
+            node = copy.deepcopy(node)
+            node.pos = pos
         self.undo_stack.push(_AddNode(self, node))
 
     def remove(self, node_ids: list[str], edges: list[Edge] = ()) -> None:
