@@ -1,7 +1,9 @@
 """The strict v1 loader and canonical writer in graph/fileformat.py.
 
-Every refusal is checked for its type (FileFormatError) and for a message that names where the
-problem is (the node or edge, and the field), so that a user can find it in the file.
+Every refusal is checked for its type (FileFormatError), for a message that names where the
+problem is (the node or edge, and the field), so that a user can find it in the file, and for
+the node ids the error carries (the nodes the canvas marks). The refusals are one table, REFUSED:
+each row breaks the issue's example in one place.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import math
 import os
 import string
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -48,291 +51,212 @@ def node(doc: dict, node_id: str) -> dict:
     return next(n for n in doc["nodes"] if n["id"] == node_id)
 
 
-def refused(doc: dict | str, *needles: str, ids: tuple[str, ...] | None = None) -> FileFormatError:
-    """Assert loading refuses with FileFormatError whose message contains every needle."""
-    text = doc if isinstance(doc, str) else json.dumps(doc)
+def test_base_document_is_valid() -> None:
+    # The refusal rows below each break this document in one place; it must load as it is.
+    assert list(loads(json.dumps(base())).nodes) == ["x", "w", "xr", "mm"]
+
+
+# ---- the refusal table ----
+# A row's input is a text, or changes to base(): put(where, field, value) sets a field of the
+# node with id `where`, of edge #where (an int) or of the file (None), and deletes it when no
+# value is given; add(key, item, index) inserts into "nodes" or "edges" (appends by default).
+
+Change = Callable[[dict], None]
+_DELETE = object()
+
+
+def put(where: str | int | None, field: str, value: object = _DELETE) -> Change:
+    def change(doc: dict) -> None:
+        obj = doc if where is None else doc["edges"][where] if isinstance(where, int) else node(doc, where)
+        if value is _DELETE:
+            del obj[field]
+        else:
+            obj[field] = value
+    return change
+
+
+def add(key: str, item: object, index: int | None = None) -> Change:
+    return lambda doc: doc[key].insert(len(doc[key]) if index is None else index, item)
+
+
+def init(spec: object) -> tuple[Change, ...]:
+    """Tensor w made by an init spec instead of its value."""
+    return put("w", "value"), put("w", "init", spec)
+
+
+def swap(old: str, new: str, text: str = ISSUE_EXAMPLE) -> str:
+    """The text with every `old` replaced by `new`; `old` must be there."""
+    assert old in text, old
+    return text.replace(old, new)
+
+
+def text_of(given: str | Change | tuple[Change, ...]) -> str:
+    if isinstance(given, str):
+        return given
+    doc = base()
+    for change in given if isinstance(given, tuple) else (given,):
+        change(doc)
+    return json.dumps(doc)
+
+
+def row(name: str, given: str | Change | tuple[Change, ...], *needles: str,
+        ids: tuple[str, ...] = ()) -> object:
+    """One refusal: the input, the fragments its message must hold, and exactly the node ids
+    the error must carry (none for problems no node can be blamed for)."""
+    return pytest.param(given, needles, ids, id=name)
+
+
+def rows(name: str, values: list, make: Callable[[object], object], *needles: str,
+         ids: tuple[str, ...] = ()) -> list:
+    """One row per value, each with the same expectations."""
+    return [row(f"{name}-{json.dumps(v)[:40]}", make(v), *needles, ids=ids) for v in values]
+
+
+def _deep(levels: int) -> object:
+    value: object = 1.0
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+_POW_TOO_BIG = swap('"to": "mm"', '"to": "p"', swap(
+    '{"id": "mm", "op": "matmul"}', '{"id": "p", "op": "pow", "attrs": {"exponent": 1' + "0" * 400 + "}}"))
+_REQUIRED_ATTR = {op: next(a.name for a in s.attrs if a.required)
+                  for op, s in sorted(OPS.items()) if any(a.required for a in s.attrs)}
+
+REFUSED = [
+    # the file as a whole
+    row("not_json", '{"format": "gradcanvas", "version": 1,', "not valid JSON", "line 1"),
+    row("nan_literal", swap("[1.0, 2.0]", "[1.0, NaN]"), "node x", "'value'", ids=("x",)),
+    *rows("infinity_literal", ["Infinity", "-Infinity"], lambda lit: swap("[[3.0, 4.0]", f"[[3.0, {lit}]"),
+          "node w", "'value'", ids=("w",)),
+    row("nan_version", swap('"version": 1', '"version": NaN'), "'version'"),
+    row("float_beyond_range", swap("[1.0, 2.0]", "[1.0, 1e400]"), "node x", "'value'", ids=("x",)),
+    *rows("top_not_object", ["[]", '"gradcanvas"', "1", "null"], lambda t: t, "JSON object"),
+    row("unknown_top_field", put(None, "extra", 1), "the file", "'extra'"),
+    *rows("wrong_format", ["GradCanvas", "", None, 1], lambda v: put(None, "format", v), "'format'"),
+    row("missing_format", put(None, "format"), "'format'"),
+    *rows("bad_version", ["1", 1.0, True, None, 0, -1], lambda v: put(None, "version", v), "'version'"),
+    row("newer_version", put(None, "version", 2), "version 2", str(fileformat.VERSION)),
+    *(r for key in ("nodes", "edges")
+      for r in rows(f"{key}_not_list", [{}, "x", None], lambda v, k=key: put(None, k, v), f"'{key}'")),
+    # nodes
+    *rows("node_not_object", [["x"], "x", 3, None], lambda v: add("nodes", v, 1), "node #1", "object"),
+    row("no_id", put("xr", "id"), "node #2", "'id'"),
+    *rows("id_not_a_nonempty_string", [7, None, ["x"], True, ""], lambda v: put("w", "id", v), "node #1", "'id'"),
+    *rows("id_control_chars", ["a\nb", "tab\there", "nul\x00", "del\x7f", "\x1b[31m"],
+          lambda v: put("mm", "id", v), "node #3", "'id'", "control"),
+    row("id_too_long", put("x", "id", "x" * (fileformat.MAX_ID_LENGTH + 1)), "node #0", "'id'"),
+    row("id_lone_surrogate", swap('"to": "mm"', '"to": "m\\ud800"', swap('"id": "mm"', '"id": "m\\ud800"')),
+        "node #3", "'id'"),
+    row("label_lone_surrogate", swap('{"id": "mm", ', '{"id": "mm", "label": "\\udfff", '),
+        "node mm", "'label'", ids=("mm",)),
+    row("label_not_string", put("w", "label", 5), "node w", "'label'", ids=("w",)),
+    row("no_op", put("mm", "op"), "node mm", "'op'", ids=("mm",)),
+    *rows("unknown_op", ["frobnicate", "Tensor", "torch.add", "", None, 3, ["add"], {"a": 1}],
+          lambda v: put("mm", "op", v), "node mm", "'op'", ids=("mm",)),
+    *(row(f"unknown_field-{n}.{f}", put(n, f, {} if f == "attrs" else 1), f"node {n}", f"'{f}'", ids=(n,))
+      for n, f in [("x", "colour"), ("mm", "value"), ("x", "attrs"), ("mm", "requires_grad")]),
+    row("value_and_init", put("w", "init", {"fn": "zeros", "shape": [2, 2]}),
+        "node w", "'value'", "'init'", ids=("w",)),
+    row("no_value_nor_init", put("w", "value"), "node w", "'value'", "'init'", ids=("w",)),
+    *rows("ragged_value", [[[1.0, 2.0], [3.0]], [[1.0], 2.0], [[[1.0]], [[1.0, 2.0]]], [[], [1]]],
+          lambda v: put("w", "value", v), "node w", "'value'", "ragged", ids=("w",)),
+    *rows("value_not_numbers", ["1.0", [1.0, "2"], True, [1.0, False], None, {"a": 1}, [[None]]],
+          lambda v: put("x", "value", v), "node x", "'value'", ids=("x",)),
+    row("value_too_many_dims", put("x", "value", _deep(MAX_DIMS + 1)), "node x", "'value'", ids=("x",)),
+    row("int_beyond_float", swap("[1.0, 2.0]", "[1.0, 1" + "0" * 400 + "]"), "node x", "'value'", ids=("x",)),
+    # Python refuses to convert integer literals of more than 4300 digits while parsing JSON.
+    row("int_literal_too_long", swap("[1.0, 2.0]", "[1.0, " + "9" * 5000 + "]"), "not valid JSON"),
+    *rows("bad_init_fn", [{"fn": "random", "shape": [2]}, {"fn": "__import__", "shape": [2]}, {"shape": [2]},
+                          {"fn": ["zeros"], "shape": [2]}, {"fn": None, "shape": [2]}, "zeros", [2, 2]],
+          init, "node w", "'init'", ids=("w",)),
+    *(row(f"init_param-{json.dumps(spec)}", init(spec), "node w", "'init'", f"'{param}'", ids=("w",))
+      for spec, param in [  # missing, then unknown
+          ({"fn": "zeros"}, "shape"), ({"fn": "full", "shape": [2]}, "fill_value"),
+          ({"fn": "linspace", "start": 0, "end": 1}, "steps"), ({"fn": "arange"}, "end"),
+          ({"fn": "zeros", "shape": [2], "seed": 1}, "seed"), ({"fn": "randn", "shape": [2], "mean": 0.0}, "mean"),
+          ({"fn": "eye", "shape": [2], "dtype": "float64"}, "dtype")]),
+    *rows("init_too_big", [
+        {"fn": "zeros", "shape": [MAX_ELEMENTS + 1]}, {"fn": "randn", "shape": [2**20, 2**20], "seed": 0},
+        {"fn": "ones", "shape": [2**13] * 8},
+        {"fn": "eye", "shape": [2**14]},                       # n × n
+        {"fn": "arange", "end": MAX_ELEMENTS + 1},
+        {"fn": "arange", "end": 1e308, "start": -1e308},       # (end - start) overflows to inf
+        {"fn": "arange", "end": 1.0, "step": 5e-324},          # 1 / step overflows to inf
+        {"fn": "linspace", "start": 0, "end": 1, "steps": MAX_ELEMENTS + 1}], init, "node w", "'init'", ids=("w",)),
+    *rows("init_bad_param", [
+        {"fn": "zeros", "shape": [2, -1]}, {"fn": "zeros", "shape": 4}, {"fn": "zeros", "shape": [2.0]},
+        {"fn": "full", "shape": [2], "fill_value": "1"}, {"fn": "randn", "shape": [2], "seed": 1.5},
+        {"fn": "arange", "end": 4, "step": 0},
+        {"fn": "arange", "end": 4, "shape": [3]},             # 4 elements do not fit [3]
+        {"fn": "eye", "shape": [2, 2, 2]}], init, "node w", "'init'", ids=("w",)),
+    *rows("requires_grad", ["true", 1, 0, None, [True]], lambda v: put("x", "requires_grad", v),
+          "node x", "'requires_grad'", ids=("x",)),
+    *rows("dtype", ["float16", "int64", "torch.float32", "", None, 32], lambda v: put("x", "dtype", v),
+          "node x", "'dtype'", ids=("x",)),
+    *rows("attrs_not_object", [[["shape", [1, -1]]], "shape=[1,-1]", None, 1], lambda v: put("xr", "attrs", v),
+          "node xr", "'attrs'", ids=("xr",)),
+    *(row(f"attr-{n}-{json.dumps(attrs)}", put(n, "attrs", attrs), f"node {n}", "'attrs'", f"'{name}'", ids=(n,))
+      for n, attrs, name in [("xr", {"shape": [1, -1], "axis": 0}, "axis"),  # unknown attribute
+                             ("mm", {"out": None}, "out"),                   # on an op without any
+                             ("xr", {"shape": [1, "a"]}, "shape")]),
+    *(row(f"attr-{op}-{json.dumps(attrs)}", add("nodes", {"id": n, "op": op, "attrs": attrs}),
+          f"node {n}", "'attrs'", f"'{name}'", ids=(n,))
+      for n, op, attrs, name in [
+          ("p", "pow", {"exponent": "2"}, "exponent"),
+          ("n", "sum", {"keepdim": 1}, "keepdim"),              # a bool attribute given an int
+          ("n", "sum", {"dim": 1.0}, "dim"), ("n", "sum", {"dim": [0, True]}, "dim"),
+          ("n", "select", {"dim": 0, "index": 1.5}, "index"), ("n", "mse_loss", {"reduction": "avg"}, "reduction"),
+          ("n", "pow", {"exponent": True}, "exponent"), ("n", "pow", {"exponent": None}, "exponent")]),
+    row("pow_exponent_beyond_float", _POW_TOO_BIG, "node p", "'attrs'", "'exponent'", ids=("p",)),
+    row("reshape_without_shape", put("xr", "attrs"), "node xr", "'attrs'", "'shape'", ids=("xr",)),
+    *(row(f"missing_required_attr-{op}", add("nodes", {"id": "n", "op": op}), "node n", "'attrs'", f"'{name}'",
+          ids=("n",)) for op, name in _REQUIRED_ATTR.items()),
+    *rows("bad_pos", [[1], [1, 2, 3], [1, "2"], [True, 0], "1,2", {"x": 1, "y": 2}, None],
+          lambda v: put("mm", "pos", v), "node mm", "'pos'", ids=("mm",)),
+    row("pos_beyond_float", swap('{"id": "mm", "op": "matmul"}', '{"id": "mm", "op": "matmul", "pos": [0, -1e999]}'),
+        "node mm", "'pos'", ids=("mm",)),
+    row("duplicate_id", add("nodes", {"id": "w", "op": "tensor", "value": 1.0}),
+        "node w", "duplicate", "'id'", ids=("w",)),
+    # edges
+    *rows("edge_not_object", [["x", "xr", "input"], "x->xr", None], lambda v: add("edges", v, 1),
+          "edge #1", "object"),
+    *(row(f"edge_missing_field-{f}", put(2, f), "edge #2", f"'{f}'") for f in ("from", "to", "port")),
+    *(row(f"edge_field_not_string-{f}", put(2, f, 1), "edge #2", f"'{f}'") for f in ("from", "to", "port")),
+    row("edge_unknown_field", put(0, "weight", 1), "edge #0", "'weight'"),
+    row("edge_to_missing_node", put(1, "to", "nope"), "edge #1", "'to'", "nope", ids=("xr",)),
+    row("edge_from_missing_node", put(2, "from", "ghost"), "edge #2", "'from'", "ghost", ids=("mm",)),
+    row("edge_from_id_plus_space", put(2, "from", "w "), "edge #2", "'from'", ids=("mm",)),  # ids compare exactly
+    *rows("unknown_port", ["weight", "Input", "target", ""], lambda p: put(2, "port", p),
+          "edge #2", "'port'", "mm", ids=("mm",)),
+    row("port_on_tensor", add("edges", {"from": "mm", "to": "x", "port": "input"}),
+        "edge #3", "'port'", "tensor", ids=("x",)),
+    row("port_fed_twice", add("edges", {"from": "x", "to": "mm", "port": "other"}),
+        "edge #3", "'port'", "mm.other", "w", ids=("mm", "w", "x")),
+    row("duplicate_edge", add("edges", {"from": "x", "to": "xr", "port": "input"}),
+        "edge #3", "'port'", ids=("xr", "x")),
+]
+
+
+@pytest.mark.parametrize(("given", "needles", "node_ids"), REFUSED)
+def test_refused(given: str | Change | tuple[Change, ...], needles: tuple[str, ...],
+                 node_ids: tuple[str, ...]) -> None:
     with pytest.raises(FileFormatError) as info:
-        loads(text)
+        loads(text_of(given))
     err = info.value
     for needle in needles:
         assert needle in err.message, f"{needle!r} not in {err.message!r}"
     assert str(err) == err.message
-    if ids is not None:
-        assert set(ids) <= set(err.node_ids), (ids, err.node_ids)
-    return err
+    assert set(err.node_ids) == set(node_ids), err.node_ids
 
 
-def test_base_document_is_valid() -> None:
-    # The refusal tests below each break this document in one place; it must load as it is.
-    assert list(loads(json.dumps(base())).nodes) == ["x", "w", "xr", "mm"]
-
-
-# ---- the file as a whole ----
-
-def test_refuses_text_that_is_not_json() -> None:
-    refused('{"format": "gradcanvas", "version": 1,', "not valid JSON", "line 1")
-
-
-def test_refuses_nan_literal_naming_node_and_field() -> None:
-    text = ISSUE_EXAMPLE.replace("[1.0, 2.0]", "[1.0, NaN]")
-    assert "NaN" in text
-    refused(text, "node x", "'value'", ids=("x",))
-
-
-@pytest.mark.parametrize("literal", ["Infinity", "-Infinity"])
-def test_refuses_infinity_literal_naming_node_and_field(literal: str) -> None:
-    text = ISSUE_EXAMPLE.replace("[[3.0, 4.0]", f"[[3.0, {literal}]")
-    assert literal in text
-    refused(text, "node w", "'value'", ids=("w",))
-
-
-def test_refuses_nan_where_no_node_is_involved() -> None:
-    refused(ISSUE_EXAMPLE.replace('"version": 1', '"version": NaN'), "'version'")
-
-
-def test_refuses_float_literal_beyond_float_range() -> None:
-    # JSON parses 1e400 to inf without any NaN/Infinity literal in the text.
-    refused(ISSUE_EXAMPLE.replace("[1.0, 2.0]", "[1.0, 1e400]"), "node x", "'value'", ids=("x",))
-
-
-@pytest.mark.parametrize("text", ["[]", '"gradcanvas"', "1", "null"])
-def test_refuses_top_level_that_is_not_an_object(text: str) -> None:
-    refused(text, "JSON object")
-
-
-def test_refuses_unknown_top_level_field() -> None:
+def test_accepts_id_of_exactly_max_length() -> None:
+    long_id = "x" * fileformat.MAX_ID_LENGTH
     doc = base()
-    doc["extra"] = 1
-    refused(doc, "the file", "'extra'")
-
-
-@pytest.mark.parametrize("fmt", ["GradCanvas", "", None, 1])
-def test_refuses_wrong_format(fmt: object) -> None:
-    doc = base()
-    doc["format"] = fmt
-    refused(doc, "'format'")
-
-
-def test_refuses_missing_format() -> None:
-    doc = base()
-    del doc["format"]
-    refused(doc, "'format'")
-
-
-@pytest.mark.parametrize("version", ["1", 1.0, True, None, 0, -1])
-def test_refuses_version_that_is_not_a_positive_int(version: object) -> None:
-    doc = base()
-    doc["version"] = version
-    refused(doc, "'version'")
-
-
-def test_refuses_newer_version() -> None:
-    doc = base()
-    doc["version"] = 2
-    refused(doc, "version 2", str(fileformat.VERSION))
-
-
-@pytest.mark.parametrize("key", ["nodes", "edges"])
-@pytest.mark.parametrize("bad", [{}, "x", None])
-def test_refuses_nodes_or_edges_not_a_list(key: str, bad: object) -> None:
-    doc = base()
-    doc[key] = bad
-    refused(doc, f"'{key}'")
-
-
-# ---- nodes ----
-
-@pytest.mark.parametrize("bad", [["x"], "x", 3, None])
-def test_refuses_node_that_is_not_an_object(bad: object) -> None:
-    doc = base()
-    doc["nodes"].insert(1, bad)
-    refused(doc, "node #1", "object")
-
-
-def test_refuses_node_without_id() -> None:
-    doc = base()
-    del doc["nodes"][2]["id"]
-    refused(doc, "node #2", "'id'")
-
-
-@pytest.mark.parametrize("bad_id", [7, None, ["x"], True], ids=["int", "null", "list", "bool"])
-def test_refuses_id_that_is_not_a_string(bad_id: object) -> None:
-    doc = base()
-    doc["nodes"][1]["id"] = bad_id
-    refused(doc, "node #1", "'id'")
-
-
-def test_refuses_empty_id() -> None:
-    doc = base()
-    doc["nodes"][1]["id"] = ""
-    refused(doc, "node #1", "'id'")
-
-
-@pytest.mark.parametrize("bad_id", ["a\nb", "tab\there", "nul\x00", "del\x7f", "\x1b[31m"])
-def test_refuses_id_with_control_characters(bad_id: str) -> None:
-    doc = base()
-    doc["nodes"][3]["id"] = bad_id
-    refused(doc, "node #3", "'id'", "control")
-
-
-def test_refuses_id_longer_than_the_limit() -> None:
-    doc = base()
-    doc["nodes"][0]["id"] = "x" * (fileformat.MAX_ID_LENGTH + 1)
-    refused(doc, "node #0", "'id'")
-    doc["nodes"][0]["id"] = "x" * fileformat.MAX_ID_LENGTH  # the limit itself is allowed
-    for e in doc["edges"]:
-        if e["from"] == "x":
-            e["from"] = doc["nodes"][0]["id"]
-    assert fileformat.MAX_ID_LENGTH * "x" in loads(json.dumps(doc)).nodes
-
-
-def test_refuses_id_with_lone_surrogate() -> None:
-    # A lone surrogate can only come from a \\uD800 escape, and could never be saved as UTF-8.
-    text = ISSUE_EXAMPLE.replace('"id": "mm"', '"id": "m\\ud800"').replace('"to": "mm"', '"to": "m\\ud800"')
-    refused(text, "node #3", "'id'")
-
-
-def test_refuses_label_with_lone_surrogate() -> None:
-    text = ISSUE_EXAMPLE.replace('{"id": "mm", ', '{"id": "mm", "label": "\\udfff", ')
-    refused(text, "node mm", "'label'", ids=("mm",))
-
-
-def test_refuses_label_that_is_not_a_string() -> None:
-    doc = base()
-    node(doc, "w")["label"] = 5
-    refused(doc, "node w", "'label'", ids=("w",))
-
-
-def test_refuses_node_without_op() -> None:
-    doc = base()
-    del node(doc, "mm")["op"]
-    refused(doc, "node mm", "'op'", ids=("mm",))
-
-
-@pytest.mark.parametrize("op", ["frobnicate", "Tensor", "torch.add", "", None, 3, ["add"], {"a": 1}])
-def test_refuses_unknown_op(op: object) -> None:
-    doc = base()
-    node(doc, "mm")["op"] = op
-    refused(doc, "node mm", "'op'", ids=("mm",))
-
-
-@pytest.mark.parametrize(("node_id", "field"), [
-    ("x", "colour"),
-    ("mm", "value"),          # a tensor field on an op node
-    ("x", "attrs"),           # an op field on a tensor node
-    ("mm", "requires_grad"),
-])
-def test_refuses_unknown_field_on_a_node(node_id: str, field: str) -> None:
-    doc = base()
-    node(doc, node_id)[field] = {} if field == "attrs" else 1
-    refused(doc, f"node {node_id}", f"'{field}'", ids=(node_id,))
-
-
-def test_refuses_tensor_with_both_value_and_init() -> None:
-    doc = base()
-    node(doc, "w")["init"] = {"fn": "zeros", "shape": [2, 2]}
-    refused(doc, "node w", "'value'", "'init'", ids=("w",))
-
-
-def test_refuses_tensor_with_neither_value_nor_init() -> None:
-    doc = base()
-    del node(doc, "w")["value"]
-    refused(doc, "node w", "'value'", "'init'", ids=("w",))
-
-
-@pytest.mark.parametrize("value", [[[1.0, 2.0], [3.0]], [[1.0], 2.0], [[[1.0]], [[1.0, 2.0]]], [[], [1]]])
-def test_refuses_ragged_value(value: object) -> None:
-    doc = base()
-    node(doc, "w")["value"] = value
-    refused(doc, "node w", "'value'", "ragged", ids=("w",))
-
-
-@pytest.mark.parametrize("value", ["1.0", [1.0, "2"], True, [1.0, False], None, {"a": 1}, [[None]]])
-def test_refuses_value_holding_a_non_number(value: object) -> None:
-    doc = base()
-    node(doc, "x")["value"] = value
-    refused(doc, "node x", "'value'", ids=("x",))
-
-
-def test_refuses_value_with_more_than_max_dims() -> None:
-    value: object = 1.0
-    for _ in range(MAX_DIMS + 1):
-        value = [value]
-    doc = base()
-    node(doc, "x")["value"] = value
-    refused(doc, "node x", "'value'", ids=("x",))
-
-
-def test_refuses_integer_too_big_for_a_float() -> None:
-    text = ISSUE_EXAMPLE.replace("[1.0, 2.0]", "[1.0, 1" + "0" * 400 + "]")
-    refused(text, "node x", "'value'", ids=("x",))
-
-
-def test_refuses_integer_literal_too_long_to_convert() -> None:
-    # Python refuses to convert integer literals of more than 4300 digits while parsing JSON.
-    refused(ISSUE_EXAMPLE.replace("[1.0, 2.0]", "[1.0, " + "9" * 5000 + "]"), "not valid JSON")
-
-
-@pytest.mark.parametrize("init", [
-    {"fn": "random", "shape": [2]},
-    {"fn": "__import__", "shape": [2]},
-    {"shape": [2]},
-    {"fn": ["zeros"], "shape": [2]},
-    {"fn": None, "shape": [2]},
-    "zeros",
-    [2, 2],
-])
-def test_refuses_bad_init_fn(init: object) -> None:
-    doc = base()
-    w = node(doc, "w")
-    del w["value"]
-    w["init"] = init
-    refused(doc, "node w", "'init'", ids=("w",))
-
-
-@pytest.mark.parametrize(("init", "param"), [
-    ({"fn": "zeros"}, "shape"),
-    ({"fn": "full", "shape": [2]}, "fill_value"),
-    ({"fn": "linspace", "start": 0, "end": 1}, "steps"),
-    ({"fn": "arange"}, "end"),
-])
-def test_refuses_init_missing_a_parameter(init: dict, param: str) -> None:
-    doc = base()
-    w = node(doc, "w")
-    del w["value"]
-    w["init"] = init
-    refused(doc, "node w", "'init'", f"'{param}'", ids=("w",))
-
-
-@pytest.mark.parametrize(("init", "param"), [
-    ({"fn": "zeros", "shape": [2], "seed": 1}, "seed"),
-    ({"fn": "randn", "shape": [2], "mean": 0.0}, "mean"),
-    ({"fn": "eye", "shape": [2], "dtype": "float64"}, "dtype"),
-])
-def test_refuses_init_with_unknown_parameter(init: dict, param: str) -> None:
-    doc = base()
-    w = node(doc, "w")
-    del w["value"]
-    w["init"] = init
-    refused(doc, "node w", "'init'", f"'{param}'", ids=("w",))
-
-
-@pytest.mark.parametrize("init", [
-    {"fn": "zeros", "shape": [MAX_ELEMENTS + 1]},
-    {"fn": "randn", "shape": [2**20, 2**20], "seed": 0},
-    {"fn": "ones", "shape": [2**13] * 8},
-    {"fn": "eye", "shape": [2**14]},                       # n × n
-    {"fn": "arange", "end": MAX_ELEMENTS + 1},
-    {"fn": "arange", "end": 1e308, "start": -1e308},       # (end - start) overflows to inf
-    {"fn": "arange", "end": 1.0, "step": 5e-324},          # 1 / step overflows to inf
-    {"fn": "linspace", "start": 0, "end": 1, "steps": MAX_ELEMENTS + 1},
-])
-def test_refuses_init_with_huge_shape(init: dict) -> None:
-    doc = base()
-    w = node(doc, "w")
-    del w["value"]
-    w["init"] = init
-    refused(doc, "node w", "'init'", ids=("w",))
+    doc["nodes"][0]["id"] = long_id
+    doc["edges"][0]["from"] = long_id
+    assert long_id in loads(json.dumps(doc)).nodes
 
 
 def test_accepts_init_of_exactly_max_elements() -> None:
@@ -343,197 +267,6 @@ def test_accepts_init_of_exactly_max_elements() -> None:
     w["init"] = {"fn": "zeros", "shape": [2, MAX_ELEMENTS // 2]}
     g = loads(json.dumps(doc))
     assert g.nodes["w"].leaf_shape() == (2, MAX_ELEMENTS // 2)
-
-
-@pytest.mark.parametrize("init", [
-    {"fn": "zeros", "shape": [2, -1]},
-    {"fn": "zeros", "shape": 4},
-    {"fn": "zeros", "shape": [2.0]},
-    {"fn": "full", "shape": [2], "fill_value": "1"},
-    {"fn": "randn", "shape": [2], "seed": 1.5},
-    {"fn": "arange", "end": 4, "step": 0},
-    {"fn": "arange", "end": 4, "shape": [3]},             # 4 elements do not fit [3]
-    {"fn": "eye", "shape": [2, 2, 2]},
-])
-def test_refuses_init_with_bad_parameter_value(init: dict) -> None:
-    doc = base()
-    w = node(doc, "w")
-    del w["value"]
-    w["init"] = init
-    refused(doc, "node w", "'init'", ids=("w",))
-
-
-@pytest.mark.parametrize("rg", ["true", 1, 0, None, [True]])
-def test_refuses_requires_grad_that_is_not_a_bool(rg: object) -> None:
-    doc = base()
-    node(doc, "x")["requires_grad"] = rg
-    refused(doc, "node x", "'requires_grad'", ids=("x",))
-
-
-@pytest.mark.parametrize("dtype", ["float16", "int64", "torch.float32", "", None, 32])
-def test_refuses_bad_dtype(dtype: object) -> None:
-    doc = base()
-    node(doc, "x")["dtype"] = dtype
-    refused(doc, "node x", "'dtype'", ids=("x",))
-
-
-@pytest.mark.parametrize("attrs", [[["shape", [1, -1]]], "shape=[1,-1]", None, 1])
-def test_refuses_attrs_that_is_not_an_object(attrs: object) -> None:
-    doc = base()
-    node(doc, "xr")["attrs"] = attrs
-    refused(doc, "node xr", "'attrs'", ids=("xr",))
-
-
-def test_refuses_unknown_attribute() -> None:
-    doc = base()
-    node(doc, "xr")["attrs"]["axis"] = 0
-    refused(doc, "node xr", "'attrs'", "'axis'", ids=("xr",))
-
-
-def test_refuses_attribute_on_op_without_attributes() -> None:
-    doc = base()
-    node(doc, "mm")["attrs"] = {"out": None}
-    refused(doc, "node mm", "'attrs'", "'out'", ids=("mm",))
-
-
-def test_refuses_pow_exponent_of_wrong_type() -> None:
-    doc = base()
-    doc["nodes"].append({"id": "p", "op": "pow", "attrs": {"exponent": "2"}})
-    refused(doc, "node p", "'attrs'", "'exponent'", ids=("p",))
-
-
-def test_refuses_reshape_shape_of_wrong_type() -> None:
-    doc = base()
-    node(doc, "xr")["attrs"]["shape"] = [1, "a"]
-    refused(doc, "node xr", "'attrs'", "'shape'", ids=("xr",))
-
-
-@pytest.mark.parametrize(("op", "attrs", "name"), [
-    ("sum", {"keepdim": 1}, "keepdim"),              # a bool attribute given an int
-    ("sum", {"dim": 1.0}, "dim"),
-    ("sum", {"dim": [0, True]}, "dim"),
-    ("select", {"dim": 0, "index": 1.5}, "index"),
-    ("mse_loss", {"reduction": "avg"}, "reduction"),
-    ("pow", {"exponent": True}, "exponent"),
-    ("pow", {"exponent": None}, "exponent"),
-])
-def test_refuses_other_attributes_of_wrong_type(op: str, attrs: dict, name: str) -> None:
-    doc = base()
-    doc["nodes"].append({"id": "n", "op": op, "attrs": attrs})
-    refused(doc, "node n", "'attrs'", f"'{name}'", ids=("n",))
-
-
-def test_refuses_pow_exponent_too_big_for_a_float() -> None:
-    text = ISSUE_EXAMPLE.replace('{"id": "mm", "op": "matmul"}',
-                                 '{"id": "p", "op": "pow", "attrs": {"exponent": 1' + "0" * 400 + "}}")
-    text = text.replace('"to": "mm"', '"to": "p"')
-    refused(text, "node p", "'attrs'", "'exponent'", ids=("p",))
-
-
-def test_refuses_reshape_without_shape() -> None:
-    doc = base()
-    del node(doc, "xr")["attrs"]
-    refused(doc, "node xr", "'attrs'", "'shape'", ids=("xr",))
-
-
-@pytest.mark.parametrize("op", sorted(n for n, s in OPS.items() if any(a.required for a in s.attrs)))
-def test_refuses_every_op_missing_a_required_attribute(op: str) -> None:
-    doc = base()
-    doc["nodes"].append({"id": "n", "op": op})
-    required = next(a.name for a in OPS[op].attrs if a.required)
-    refused(doc, "node n", "'attrs'", f"'{required}'", ids=("n",))
-
-
-@pytest.mark.parametrize("pos", [[1], [1, 2, 3], [1, "2"], [True, 0], "1,2", {"x": 1, "y": 2}, None])
-def test_refuses_bad_pos(pos: object) -> None:
-    doc = base()
-    node(doc, "mm")["pos"] = pos
-    refused(doc, "node mm", "'pos'", ids=("mm",))
-
-
-def test_refuses_pos_beyond_float_range() -> None:
-    text = ISSUE_EXAMPLE.replace('{"id": "mm", "op": "matmul"}',
-                                 '{"id": "mm", "op": "matmul", "pos": [0, -1e999]}')
-    refused(text, "node mm", "'pos'", ids=("mm",))
-
-
-def test_refuses_duplicate_id() -> None:
-    doc = base()
-    doc["nodes"].append({"id": "w", "op": "tensor", "value": 1.0})
-    refused(doc, "node w", "duplicate", "'id'", ids=("w",))
-
-
-# ---- edges ----
-
-@pytest.mark.parametrize("bad", [["x", "xr", "input"], "x->xr", None])
-def test_refuses_edge_that_is_not_an_object(bad: object) -> None:
-    doc = base()
-    doc["edges"].insert(1, bad)
-    refused(doc, "edge #1", "object")
-
-
-@pytest.mark.parametrize("field", ["from", "to", "port"])
-def test_refuses_edge_missing_a_field(field: str) -> None:
-    doc = base()
-    del doc["edges"][2][field]
-    refused(doc, "edge #2", f"'{field}'")
-
-
-@pytest.mark.parametrize("field", ["from", "to", "port"])
-def test_refuses_edge_field_that_is_not_a_string(field: str) -> None:
-    doc = base()
-    doc["edges"][2][field] = 1
-    refused(doc, "edge #2", f"'{field}'")
-
-
-def test_refuses_unknown_field_on_an_edge() -> None:
-    doc = base()
-    doc["edges"][0]["weight"] = 1
-    refused(doc, "edge #0", "'weight'")
-
-
-def test_refuses_edge_to_a_missing_node() -> None:
-    doc = base()
-    doc["edges"][1]["to"] = "nope"
-    refused(doc, "edge #1", "'to'", "nope", ids=("xr",))
-
-
-def test_refuses_edge_from_a_missing_node() -> None:
-    doc = base()
-    doc["edges"][2]["from"] = "ghost"
-    refused(doc, "edge #2", "'from'", "ghost", ids=("mm",))
-
-
-def test_refuses_edge_to_a_node_listed_nowhere_even_if_its_id_is_a_prefix() -> None:
-    doc = base()
-    doc["edges"][2]["from"] = "w "  # ids are compared exactly
-    refused(doc, "edge #2", "'from'")
-
-
-@pytest.mark.parametrize("port", ["weight", "Input", "target", ""])
-def test_refuses_unknown_port(port: str) -> None:
-    doc = base()
-    doc["edges"][2]["port"] = port
-    refused(doc, "edge #2", "'port'", "mm", ids=("mm",))
-
-
-def test_refuses_port_on_a_tensor_node() -> None:
-    doc = base()
-    doc["edges"].append({"from": "mm", "to": "x", "port": "input"})
-    refused(doc, "edge #3", "'port'", "tensor", ids=("x",))
-
-
-def test_refuses_port_fed_twice() -> None:
-    doc = base()
-    doc["edges"].append({"from": "x", "to": "mm", "port": "other"})
-    err = refused(doc, "edge #3", "'port'", "mm.other", "w", ids=("mm",))
-    assert {"w", "x"} <= set(err.node_ids)
-
-
-def test_refuses_duplicate_edge() -> None:
-    doc = base()
-    doc["edges"].append(dict(doc["edges"][0]))
-    refused(doc, "edge #3", "'port'", ids=("xr",))
 
 
 def test_load_of_unreadable_path_is_a_file_format_error(tmp_path: Path) -> None:
