@@ -1,4 +1,8 @@
-"""Start the desktop app. torch is not imported here: the window shows first."""
+"""Start the desktop app. torch is not imported here: the window shows first.
+
+Imports among gui modules go one way: app -> render -> window, and both app and render get the
+QApplication from gui.qtapp (tests/test_layering.py keeps the graph acyclic).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,14 @@ import os
 import sys
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+
+from gui.qtapp import application
 
 
 def has_display() -> bool:
     if sys.platform != "linux" or os.environ.get("QT_QPA_PLATFORM"):
         return True
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-
-
-def application() -> QApplication:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    app.setApplicationName("GradCanvas")
-    app.setOrganizationName("GradCanvas")
-    return app
 
 
 def main(file: str | None = None) -> int:
@@ -52,7 +50,11 @@ def _headless(file: str | None) -> int:
         print("Run it in a desktop session, or draw a graph with `gradcanvas render FILE -o out.png`.",
               file=sys.stderr)
         return 1
-    fd, out = tempfile.mkstemp(prefix=f"{Path(file).stem[:100]}-", suffix=".png")
+    try:
+        fd, out = tempfile.mkstemp(prefix=f"{Path(file).stem[:100]}-", suffix=".png")
+    except OSError as e:  # no writable temporary folder
+        print(f"error: cannot make a PNG in {tempfile.gettempdir()}: {e.strerror or e}", file=sys.stderr)
+        return 1
     os.close(fd)
     try:
         render_window(file, out, None, (1400, 900))

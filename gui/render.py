@@ -37,7 +37,7 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
         raise RenderError(f"no node {target!r} in {file}")
     from PySide6.QtCore import QSettings
 
-    from gui.app import application
+    from gui.qtapp import application
     from gui.window import MainWindow
 
     app = application()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from gui.cli import main
+from gradcanvas.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "resources" / "examples").glob("*.json"))
@@ -36,7 +36,7 @@ def run_main(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, 
 
 def run_subprocess(*argv: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-m", "gui.cli", *argv], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "gradcanvas", *argv], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
 
 
@@ -255,6 +255,97 @@ def test_export_non_scalar_target_needs_grad_output(examples_dir: Path, tmp_path
     assert not out_file.exists()
 
 
-@pytest.mark.skip(reason="no command opens the desktop app (or says it is not built): not a CLI test")
-def test_no_command() -> None:
-    raise AssertionError("skipped")
+# ---- what each command loads ----
+
+QT_AT_EXIT = """
+import sys
+from gradcanvas.cli import main
+codes = [main(argv) for argv in (["check", sys.argv[1]], ["grad", sys.argv[1], "--json"],
+                                  ["export", sys.argv[1], "-o", sys.argv[2]])]
+print(codes, sorted(m for m in sys.modules if m.split(".")[0] in ("PySide6", "pyqtgraph", "gui")))
+"""
+
+
+def test_check_grad_and_export_never_load_qt(examples_dir: Path, tmp_path: Path) -> None:
+    """Qt is for render and the app only: a server without Qt's system libraries can still run these."""
+    proc = subprocess.run([sys.executable, "-c", QT_AT_EXIT, str(examples_dir / "02_matmul_vector.json"),
+                           str(tmp_path / "ex.py")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[0, 0, 0] []"
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from gradcanvas import __version__
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"gradcanvas {__version__}"
+
+
+def test_the_installed_command_is_gradcanvas_cli() -> None:
+    """The console script the README runs (.venv/bin/gradcanvas) starts gradcanvas.cli."""
+    script = Path(sys.executable).with_name("gradcanvas")
+    if not script.exists():
+        pytest.skip("gradcanvas is not installed beside this interpreter")
+    assert "from gradcanvas.cli import main" in script.read_text(encoding="utf-8", errors="replace")
+    proc = subprocess.run([str(script), "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("gradcanvas ")
+
+
+# ---- no command: the app, or with no screen a PNG ----
+
+def no_screen_env(tmp_path: Path) -> dict[str, str]:
+    """No display of any kind and no Qt platform chosen, as on a server; temporary files go to tmp_path."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    return {**env, "PYTHONPATH": str(ROOT), "TMPDIR": str(tmp_path)}
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+needs_linux = pytest.mark.skipif(sys.platform != "linux", reason="other systems always have a screen")
+
+
+@needs_linux
+def test_no_command_and_no_screen_says_so(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "gradcanvas"], cwd=ROOT, env=no_screen_env(tmp_path),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.splitlines() == [
+        "gradcanvas: no display to open a window on (DISPLAY is not set).",
+        "Run it in a desktop session, or draw a graph with `gradcanvas render FILE -o out.png`."]
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_linux
+def test_a_file_and_no_screen_draws_a_png_in_the_temp_folder(examples_dir: Path, tmp_path: Path) -> None:
+    """The README's first command on a machine with no screen."""
+    example = examples_dir / "02_matmul_vector.json"
+    proc = subprocess.run([sys.executable, "-m", "gradcanvas", str(example)], cwd=ROOT,
+                          env=no_screen_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    (png,) = tmp_path.glob("02_matmul_vector-*.png")
+    assert f"Drew the window with {example} to {png} instead" in proc.stdout
+    assert png_size(png.read_bytes()) == (1400, 900)
+
+
+@needs_linux
+def test_a_bad_file_and_no_screen_is_one_error_and_no_png(bad_files: dict, tmp_path: Path) -> None:
+    out = tmp_path / "tmp"
+    out.mkdir()
+    path, needles = bad_files["bad_json"]  # a file the app cannot open (a cycle it opens, and marks)
+    proc = subprocess.run([sys.executable, "-m", "gradcanvas", str(path)], cwd=ROOT, env=no_screen_env(out),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr
+    first, error = proc.stderr.splitlines()
+    assert first.startswith("gradcanvas: no display")
+    assert error.startswith("error: ") and all(n in error for n in needles), error
+    assert list(out.iterdir()) == []

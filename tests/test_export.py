@@ -12,9 +12,9 @@ import torch
 
 from autograd_bridge.engine import Compiled
 from autograd_bridge.export import export_script
+from gradcanvas.cli import main
 from graph.errors import TargetError
 from graph.fileformat import load
-from gui.cli import main
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "resources" / "examples").glob("*.json"))
 

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 import gui.app
 from autograd_bridge.engine import Compiled
 from autograd_bridge.formatting import tensor_text
+from gradcanvas.cli import main as cli_main
 from graph.errors import GraphError
 from graph.fileformat import MAX_ID_LENGTH, dumps, load, loads, save
 from graph.model import Edge, Graph, Node
 from gui.canvas import COLORS, NODE_W, _preview_image
-from gui.cli import main as cli_main
 from gui.compute import PREVIEW_SIDE, compute
 from gui.document import POS_LIMIT, Document
 from gui.window import MainWindow

@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 
 from autograd_bridge.engine import Compiled
 from autograd_bridge.export import export_script
+from gradcanvas.cli import main
 from graph import fileformat, values
 from graph.errors import ExecutionError, FileFormatError, ShapeError, ValueSpecError
 from graph.fileformat import load, loads
 from graph.model import Edge, Graph, Node
 from graph.ops import DTYPES, INIT_FNS, TENSOR
-from gui.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "resources" / "examples"
@@ -65,7 +65,7 @@ def one_line_error(code: int, out: str, err: str, *needles: str) -> str:
 def cli(*argv: str, **kw: object) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     opts = {"capture_output": True, "text": True, "timeout": 120, **kw}
-    return subprocess.run([sys.executable, "-m", "gui.cli", *argv], cwd=ROOT, env=env, **opts)
+    return subprocess.run([sys.executable, "-m", "gradcanvas", *argv], cwd=ROOT, env=env, **opts)
 
 
 def leaf_then(op_node: dict, leaf: dict | None = None, port: str = "input") -> dict:
@@ -496,7 +496,7 @@ def test_export_to_a_folder_names_it(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_closed_pipe_ends_quietly() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "gui.cli", "grad", str(EXAMPLES / "04_small_mlp.json")],
+    proc = subprocess.Popen([sys.executable, "-m", "gradcanvas", "grad", str(EXAMPLES / "04_small_mlp.json")],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.close()  # the reader is gone before anything is written, as with `| head -0`
     err = proc.stderr.read().decode()

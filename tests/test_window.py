@@ -24,11 +24,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 import gui.compute
 from autograd_bridge.engine import Compiled
 from autograd_bridge.formatting import tensor_text
+from gradcanvas.cli import main as cli_main
 from graph.errors import GraphError
 from graph.fileformat import dumps, load, loads
 from graph.model import Edge, Graph, Node
 from gui.canvas import DIFF_BTN, NODE_W
-from gui.cli import main as cli_main
 from gui.compute import ComputeResult, NodeView
 from gui.window import MainWindow
 

@@ -1,7 +1,9 @@
 """The `gradcanvas` command: check, grad, export, render, or (no command) the desktop app.
 
-Heavy imports (torch, Qt) happen inside the commands that need them, so `gradcanvas check`
-and the window both start fast. User errors print one line and exit 1, never a traceback.
+Heavy imports happen inside the commands that need them: torch for check, grad and export, Qt
+only for render and the app. Importing this module loads neither (tests/test_layering.py), so
+`gradcanvas check` and the window both start fast. User errors print one line and exit 1,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import os
 import sys
 
+from gradcanvas import __version__
 from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import load
 from graph.ops import DTYPES
@@ -25,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="gradcanvas",
         description="See partial derivatives: build a graph of tensor and op nodes, pick a target, "
                     "read d(target)/d(node) on every node. With no command, opens the desktop app.")
+    p.add_argument("--version", action="version", version=f"gradcanvas {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     c = sub.add_parser("check", help="validate a graph file (format, DAG, inputs, shapes)")
@@ -70,6 +74,11 @@ def _validated(graph):  # noqa: ANN001, ANN202
     return graph
 
 
+def _load(path: str):  # noqa: ANN202 - a graph.model.Graph
+    """The one place the commands read a graph: load the file, then validate it."""
+    return _validated(load(path))
+
+
 def _pick_target(graph, target: str | None) -> str:  # noqa: ANN001
     if target is not None:
         if target not in graph.nodes:
@@ -100,7 +109,7 @@ def _accumulate(n: int) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from autograd_bridge.engine import Compiled
 
-    graph = _validated(load(args.file))
+    graph = _load(args.file)
     notes: list[str] = []
     shapes = Compiled(graph).infer_shapes(notes)
     tensors = sum(n.is_tensor for n in graph.nodes.values())
@@ -119,7 +128,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
 
     accumulate = _accumulate(args.accumulate)
     grad_output = _grad_output(args.grad_output)
-    graph = _validated(load(args.file))
+    graph = _load(args.file)
     target = _pick_target(graph, args.target)
     compiled = Compiled(graph, args.device, args.dtype)
     for _ in range(accumulate):
@@ -155,7 +164,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError(f"cannot write {args.output}: it is a folder; give a file name such as "
                          f"{os.path.join(args.output, 'grads.py')}")
     grad_output = _grad_output(args.grad_output)
-    graph = _validated(load(args.file))
+    graph = _load(args.file)
     target = _pick_target(graph, args.target)
     text = export_script(graph, target, grad_output, args.dtype)
     try:
@@ -169,17 +178,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_render(args: argparse.Namespace) -> int:
     try:
         from gui.render import render
-    except ImportError:
-        raise UsageError("render needs the desktop app, which is not built yet") from None
+    except ImportError as e:  # Qt missing, or a system library it needs (libEGL, libxkbcommon)
+        raise UsageError(f"render needs Qt, which cannot be loaded here: {e}") from None
     return render(args)
 
 
 def open_gui(file: str | None) -> int:
     try:
         from gui.app import main as app_main
-    except ImportError:
-        print("gradcanvas: the desktop app is not built yet; use check, grad or export "
-              "(gradcanvas --help)", file=sys.stderr)
+    except ImportError as e:
+        print(f"gradcanvas: the desktop app cannot start, Qt cannot be loaded here: {e}; "
+              "check, grad and export still work (gradcanvas --help)", file=sys.stderr)
         return 1
     return app_main(file)
 

@@ -1,0 +1,18 @@
+"""The one QApplication, shared by the desktop app (gui.app) and offscreen drawing (gui.render).
+
+It lives here, below both, so that neither has to import the other to get it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from PySide6.QtWidgets import QApplication
+
+
+def application() -> QApplication:
+    """The process's QApplication, made on first use, with the names QSettings files go under."""
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("GradCanvas")
+    app.setOrganizationName("GradCanvas")
+    return app
