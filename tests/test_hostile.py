@@ -232,14 +232,18 @@ def test_dtype_override_is_checked_against_the_override() -> None:
     g.add_node(Node("x", TENSOR, value=[1e300], requires_grad=True, dtype="float64"))
     g.add_node(Node("s", "sum"))
     g.add_edge(Edge("x", "s", "input"))
-    Compiled(g).run("s")  # its own dtype holds it
+    result = Compiled(g).run("s")  # its own dtype holds it, and computes as torch does in it
+    x = torch.tensor([1e300], dtype=torch.float64, requires_grad=True)
+    torch.sum(x).backward()
+    torch.testing.assert_close(result.values["s"], torch.sum(x.detach()), rtol=0, atol=0)
+    torch.testing.assert_close(result.grads["x"], x.grad, rtol=0, atol=0)
     with pytest.raises(ValueSpecError, match="x: .*float32"):
         Compiled(g, "cpu", "float32")
 
 
 def _dim_graph(op: str, attrs: dict, shape: tuple[int, ...]) -> Graph:
     g = Graph()
-    g.add_node(Node("x", TENSOR, value=torch.zeros(shape).tolist()))
+    g.add_node(Node("x", TENSOR, value=torch.zeros(shape).tolist(), requires_grad=True))
     g.add_node(Node("y", op, attrs=attrs))
     g.add_edge(Edge("x", "y", "input"))
     return g
@@ -265,15 +269,19 @@ DIM_CASES = [
 def test_shape_inference_refuses_a_dim_exactly_when_torch_does(op: str, attrs: dict,
                                                                 shape: tuple[int, ...]) -> None:
     fn = getattr(torch, op)
+    x = torch.zeros(shape, requires_grad=True)
     try:
-        fn(torch.zeros(shape), **attrs)
-        torch_ok = True
+        expected = fn(x, **attrs)
     except (IndexError, RuntimeError):
-        torch_ok = False
+        expected = None
     compiled = Compiled(_dim_graph(op, attrs, shape))
-    if torch_ok:
-        compiled.infer_shapes()
-        compiled.run("y", grad_output=torch.ones(fn(torch.zeros(shape), **attrs).shape).tolist())
+    if expected is not None:
+        assert compiled.infer_shapes()["y"] == tuple(expected.shape)
+        ones = torch.ones(expected.shape)
+        result = compiled.run("y", grad_output=ones.tolist())
+        expected.backward(ones)
+        torch.testing.assert_close(result.values["y"], expected.detach())
+        torch.testing.assert_close(result.grads["x"], x.grad)
     else:
         with pytest.raises(ShapeError) as info:
             compiled.infer_shapes()
@@ -389,10 +397,20 @@ def test_integers_beyond_int64_are_refused_at_load(op: str, attrs: dict, name: s
 
 @pytest.mark.parametrize("exponent", [2**62, -(2**62), 0.5, 1e300])
 def test_pow_exponents_torch_takes_still_load(exponent: float) -> None:
+    # The accepted side of the int64 limit above: each loads unchanged (an int stays an int)
+    # and computes what torch.pow computes with it, value and gradient, infinities included.
     d = leaf_then({"id": "n", "op": "pow", "attrs": {"exponent": exponent}})
     g = loads(json.dumps(d))
-    torch.pow(torch.tensor([1.0, 2.0]), exponent)  # torch takes it...
-    Compiled(g).infer_shapes()  # ...and so does GradCanvas
+    loaded = g.nodes["n"].attrs["exponent"]
+    assert loaded == exponent and type(loaded) is type(exponent)
+    assert Compiled(g).infer_shapes()["n"] == (2,)
+    result = Compiled(g).run("s")
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = torch.pow(x, exponent)
+    torch.sum(y).backward()
+    torch.testing.assert_close(result.values["n"], y.detach(), equal_nan=True)
+    torch.testing.assert_close(result.values["s"], torch.sum(y.detach()), equal_nan=True)
+    torch.testing.assert_close(result.grads["x"], x.grad, equal_nan=True)
 
 
 # ---- 8. loader strictness ----
