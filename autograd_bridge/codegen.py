@@ -12,8 +12,8 @@ import keyword
 import re
 from dataclasses import dataclass, field
 
+from graph.inits import INITS
 from graph.model import Graph, Node
-from graph.ops import resolved_init
 
 # Names the generated code itself uses, plus everything a variable must never shadow.
 GENERATED_NAMES = ("torch", "math", "nan", "inf", "device", "make_leaves", "forward", "grad_output")
@@ -77,33 +77,17 @@ def id_comment(node_id: str) -> str:
 
 
 def leaf_expr(node: Node, dtype: str) -> str:
-    """The torch call that makes a tensor node, on `device`."""
-    dt = f"dtype=torch.{dtype}"
+    """The torch call that makes a tensor node, on `device`: its init's expression (graph.inits)
+    given every parameter and the shape as source text, or torch.tensor of its value."""
+    dt = f"torch.{dtype}"
     rg = node.requires_grad
     if node.init is None:
         tail = ", requires_grad=True" if rg else ""
-        return f"torch.tensor({literal(node.value)}, {dt}, device=device{tail})"
-    p = resolved_init(node.init)
-    fn = node.init["fn"]
-    shape = literal(tuple(p["shape"])) if p.get("shape") is not None else None
-    if fn in ("randn", "rand"):
-        # Drawn on the CPU from a seeded generator, so every device gets the same numbers.
-        expr = (f"torch.{fn}({shape}, generator=torch.Generator().manual_seed({literal(p['seed'])}), "
-                f"{dt}).to(device)")
-    elif fn == "full":
-        expr = f"torch.full({shape}, {literal(p['fill_value'])}, {dt}, device=device)"
-    elif fn in ("zeros", "ones"):
-        expr = f"torch.{fn}({shape}, {dt}, device=device)"
-    elif fn == "eye":
-        expr = f"torch.eye({', '.join(literal(n) for n in p['shape'])}, {dt}, device=device)"
-    elif fn == "arange":
-        args = ", ".join(literal(p[k]) for k in ("start", "end", "step"))
-        expr = f"torch.arange({args}, {dt}, device=device)"
-    else:  # linspace
-        args = ", ".join(literal(p[k]) for k in ("start", "end", "steps"))
-        expr = f"torch.linspace({args}, {dt}, device=device)"
-    if fn in ("arange", "linspace") and shape is not None:
-        expr += f".reshape({shape})"
+        return f"torch.tensor({literal(node.value)}, dtype={dt}, device=device{tail})"
+    spec = INITS[node.init["fn"]]
+    p = spec.resolved(node.init)
+    args = {k: literal(tuple(v) if isinstance(v, list) else v) for k, v in p.items()}
+    expr = spec.expr(args, dt, tuple(literal(n) for n in spec.shape(p)))
     return expr + (".requires_grad_()" if rg else "")
 
 
@@ -111,15 +95,10 @@ def op_expr(node: Node, args: dict[str, str]) -> str:
     """The torch call for an op node, given the variable feeding each input port."""
     spec = node.spec
     parts = [args[port] for port in spec.inputs]
-    given = node.resolved_attrs()
-    # torch.sum(x, keepdim=True) is no signature torch has: keepdim needs dim, even as None.
-    keepdim_set = given.get("keepdim", False) is True
-    for attr in spec.attrs:
-        value = given[attr.name]
-        if attr.required or value != attr.default or (attr.name == "dim" and keepdim_set):
-            if attr.kind == "ints" or (attr.kind == "dims" and isinstance(value, list)):
-                value = tuple(value)
-            parts.append(f"{attr.name}={literal(value)}")
+    for name, value in spec.call_attrs(node.attrs).items():
+        if isinstance(value, list):  # ints, dims: tuples, as torch's signatures spell them
+            value = tuple(value)
+        parts.append(f"{name}={literal(value)}")
     return f"{spec.function}({', '.join(parts)})"
 
 

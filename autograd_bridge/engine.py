@@ -21,9 +21,6 @@ from graph.model import Graph
 from graph.values import _short, literal_shape
 
 _FILENAME = "<gradcanvas graph>"
-# Integer attributes that name a dimension of the op's input: torch refuses one out of range,
-# but not always on the meta device (softmax), so infer_shapes checks them itself.
-_DIM_ATTRS = ("dim", "dim0", "dim1")
 
 
 def available_devices() -> list[str]:
@@ -156,14 +153,19 @@ class Compiled:
         return shapes
 
     def _check_dims(self, shapes: dict[str, tuple[int, ...]]) -> None:
-        """Refuse a dim attribute out of range for its input's rank, as torch would on a device."""
+        """Refuse a dim attribute out of range for its input's rank, as torch would on a device.
+
+        Every attribute whose catalogue kind is "dim" or "dims" (Attr.is_dim) names dimensions
+        of the op's first input. torch refuses one out of range, but not always on the meta
+        device (softmax), so infer_shapes checks them here.
+        """
         inputs = self.graph.all_inputs()
         for n in self.source.op_ids:
             node = self.graph.nodes[n]
             attrs = node.resolved_attrs()
-            for name in _DIM_ATTRS:
-                value = attrs.get(name)
-                if value is None:  # not an attribute of this op, or "every dim"
+            for attr in node.spec.attrs:
+                name, value = attr.name, attrs[attr.name]
+                if not attr.is_dim or value is None:  # not a dimension, or "every dim"
                     continue
                 src = inputs[n][node.spec.inputs[0]]
                 rank = max(1, len(shapes[src]))  # torch lets a 0-d tensor use dim 0 or -1

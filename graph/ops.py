@@ -3,6 +3,10 @@
 Palette, validation, code generation, export and docs all read this table. An op's name is the
 torch function's name, its input ports are named as torch names the arguments, and its
 attributes are the non-tensor arguments with torch's keyword names and defaults.
+
+Adding an op is one entry in OPS; everything derived from the table (categories, the palette,
+the docs) reads it when asked, so a test may register an entry with monkeypatch.setitem.
+Tensor initialisers have their own catalogue, graph.inits.INITS.
 """
 
 from __future__ import annotations
@@ -17,13 +21,10 @@ TENSOR = "tensor"
 class Attr:
     """A non-tensor argument of an op.
 
-    kind is one of:
-      "int"       an int
-      "number"    a finite int or float
-      "bool"      true / false
-      "ints"      a list of ints (a shape)
-      "dims"      null, an int, or a list of ints (reduction dims)
-      "choice"    one of `choices` (a string)
+    kind is one of KINDS (below): how the value is checked (graph.values.check_param), typed
+    (graph.values.parse_param_text), edited in the inspector and documented. A "dim" or "dims"
+    value is checked against the first input's rank where shapes are known
+    (autograd_bridge.engine), from the kind alone.
 
     A required attribute has no default in torch; `default` is then only the value a new node
     starts with, and the attribute is always written out.
@@ -35,6 +36,25 @@ class Attr:
     required: bool = False
     choices: tuple[str, ...] = ()
     doc: str = ""
+
+    @property
+    def is_dim(self) -> bool:
+        """Whether the value names dimensions of the op's first input ("dim" or "dims")."""
+        return self.kind in DIM_KINDS
+
+
+# Every kind of attribute (and init parameter), with what a value of it is.
+KINDS: dict[str, str] = {
+    "int": "an integer",
+    "number": "a finite integer or float",
+    "optional_number": "`null` (torch's `None`) or a finite number",
+    "bool": "`true` or `false`",
+    "ints": "a list of integers (a shape)",
+    "dim": "an integer naming one dimension of the op's first input; negative counts from the end",
+    "dims": "`null` (every dimension), one dim, or a list of dims of the op's first input",
+    "choice": "one of the strings listed",
+}
+DIM_KINDS = ("dim", "dims")
 
 
 @dataclass(frozen=True)
@@ -50,6 +70,12 @@ class OpSpec:
     example_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     example_attrs: dict[str, object] = field(default_factory=dict)
     positive_inputs: bool = False  # the op's domain needs inputs > 0 (log, sqrt)
+    # Input values where the local derivative is undefined or jumps: numbers, or the names of
+    # attributes whose value is one (clamp's min and max). Tests sample inputs away from them.
+    kinks: tuple[float | str, ...] = ()
+    # When the call passes the attribute named by a key, it must also pass those named by the
+    # value, even at their defaults: torch.sum(x, keepdim=True) is no signature torch has.
+    also_pass: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def attr(self, name: str) -> Attr | None:
         return next((a for a in self.attrs if a.name == name), None)
@@ -58,25 +84,41 @@ class OpSpec:
         """Defaults overlaid by the given attributes, in catalogue order."""
         return {a.name: given.get(a.name, a.default) for a in self.attrs}
 
+    def call_attrs(self, given: dict[str, object]) -> dict[str, object]:
+        """The attributes the torch call spells out, in catalogue order: the required ones,
+        those not at their default, and whatever those need passed with them (also_pass)."""
+        values = self.resolved_attrs(given)
+        passed = {a.name for a in self.attrs if a.required or values[a.name] != a.default}
+        for name in list(passed):
+            passed.update(self.also_pass.get(name, ()))
+        return {name: v for name, v in values.items() if name in passed}
+
+    def kink_points(self, given: dict[str, object]) -> list[float]:
+        """`kinks` as numbers, attribute names replaced by their (non-null) values."""
+        values = self.resolved_attrs(given)
+        points = [values[k] if isinstance(k, str) else k for k in self.kinks]
+        return [float(p) for p in points if p is not None]
+
 
 def _unary(name: str, category: str, symbol: str, rule: str, **kw: object) -> OpSpec:
     return OpSpec(name, f"torch.{name}", ("input",), category, symbol, rule,
                   example_shapes={"input": (2, 3)}, **kw)
 
 
-def _binary(name: str, symbol: str, rule: str) -> OpSpec:
+def _binary(name: str, symbol: str, rule: str, **kw: object) -> OpSpec:
     return OpSpec(name, f"torch.{name}", ("input", "other"), "arithmetic", symbol, rule,
-                  example_shapes={"input": (2, 3), "other": (2, 3)})
+                  example_shapes={"input": (2, 3), "other": (2, 3)}, **kw)
 
 
 _DIM = Attr("dim", "dims", None, doc="dimension(s) to reduce; null reduces all")
 _KEEPDIM = Attr("keepdim", "bool", False, doc="keep reduced dimensions with size 1")
+_KEEPDIM_NEEDS_DIM = {"keepdim": ("dim",)}
 
 OPS: dict[str, OpSpec] = {op.name: op for op in [
     _binary("add", "+", "∂/∂input = 1, ∂/∂other = 1 (summed over broadcast dims)"),
     _binary("sub", "−", "∂/∂input = 1, ∂/∂other = −1"),
     _binary("mul", "×", "∂/∂input = other, ∂/∂other = input"),
-    _binary("div", "÷", "∂/∂input = 1/other, ∂/∂other = −input/other²"),
+    _binary("div", "÷", "∂/∂input = 1/other, ∂/∂other = −input/other²", kinks=(0.0,)),
     _unary("neg", "arithmetic", "−x", "∂/∂input = −1"),
     OpSpec("pow", "torch.pow", ("input",), "arithmetic", "xⁿ",
            "∂/∂input = exponent · input^(exponent−1)",
@@ -87,67 +129,61 @@ OPS: dict[str, OpSpec] = {op.name: op for op in [
            example_shapes={"input": (2, 3), "other": (3, 4)}),
     OpSpec("sum", "torch.sum", ("input",), "reduction", "Σ",
            "∂/∂input = 1 for every summed element",
-           attrs=(_DIM, _KEEPDIM), example_shapes={"input": (2, 3)},
-           example_attrs={"dim": [1]}),
+           attrs=(_DIM, _KEEPDIM), also_pass=_KEEPDIM_NEEDS_DIM,
+           example_shapes={"input": (2, 3)}, example_attrs={"dim": [1]}),
     OpSpec("mean", "torch.mean", ("input",), "reduction", "mean",
            "∂/∂input = 1/n for each of the n averaged elements",
-           attrs=(_DIM, _KEEPDIM), example_shapes={"input": (2, 3)}),
+           attrs=(_DIM, _KEEPDIM), also_pass=_KEEPDIM_NEEDS_DIM, example_shapes={"input": (2, 3)}),
     OpSpec("reshape", "torch.reshape", ("input",), "shape", "reshape",
            "∂/∂input = grad reshaped back to the input's shape",
            attrs=(Attr("shape", "ints", [-1], required=True, doc="new shape; -1 infers one"),),
            example_shapes={"input": (2, 3)}, example_attrs={"shape": [3, -1]}),
     OpSpec("transpose", "torch.transpose", ("input",), "shape", "xᵀ",
            "∂/∂input = grad with dim0 and dim1 swapped back",
-           attrs=(Attr("dim0", "int", 0, required=True), Attr("dim1", "int", 1, required=True)),
+           attrs=(Attr("dim0", "dim", 0, required=True), Attr("dim1", "dim", 1, required=True)),
            example_shapes={"input": (2, 3)}),
     OpSpec("select", "torch.select", ("input",), "shape", "[i]",
            "∂/∂input = grad at the selected index, 0 elsewhere",
-           attrs=(Attr("dim", "int", 0, required=True), Attr("index", "int", 0, required=True)),
+           attrs=(Attr("dim", "dim", 0, required=True), Attr("index", "int", 0, required=True)),
            example_shapes={"input": (2, 3)}, example_attrs={"dim": 1, "index": 2}),
     _unary("exp", "elementwise", "eˣ", "∂/∂input = exp(input)"),
     _unary("log", "elementwise", "ln", "∂/∂input = 1/input", positive_inputs=True),
-    _unary("sqrt", "elementwise", "√", "∂/∂input = 1/(2·sqrt(input))", positive_inputs=True),
-    _unary("abs", "elementwise", "|x|", "∂/∂input = sign(input)"),
+    _unary("sqrt", "elementwise", "√", "∂/∂input = 1/(2·sqrt(input))", positive_inputs=True,
+           kinks=(0.0,)),
+    _unary("abs", "elementwise", "|x|", "∂/∂input = sign(input)", kinks=(0.0,)),
     _unary("sin", "elementwise", "sin", "∂/∂input = cos(input)"),
     _unary("cos", "elementwise", "cos", "∂/∂input = −sin(input)"),
     _unary("tanh", "activation", "tanh", "∂/∂input = 1 − tanh²(input)"),
     _unary("sigmoid", "activation", "σ", "∂/∂input = σ(input)·(1 − σ(input))"),
-    _unary("relu", "activation", "relu", "∂/∂input = 1 where input > 0, else 0"),
+    _unary("relu", "activation", "relu", "∂/∂input = 1 where input > 0, else 0", kinks=(0.0,)),
     OpSpec("softmax", "torch.softmax", ("input",), "activation", "softmax",
            "∂sᵢ/∂xⱼ = sᵢ(δᵢⱼ − sⱼ) along dim",
-           attrs=(Attr("dim", "int", -1, required=True),), example_shapes={"input": (2, 3)}),
+           attrs=(Attr("dim", "dim", -1, required=True),), example_shapes={"input": (2, 3)}),
     OpSpec("log_softmax", "torch.log_softmax", ("input",), "activation", "log softmax",
            "∂/∂xⱼ of log sᵢ = δᵢⱼ − sⱼ along dim",
-           attrs=(Attr("dim", "int", -1, required=True),), example_shapes={"input": (2, 3)}),
+           attrs=(Attr("dim", "dim", -1, required=True),), example_shapes={"input": (2, 3)}),
     OpSpec("mse_loss", "torch.nn.functional.mse_loss", ("input", "target"), "loss", "MSE",
            "∂/∂input = 2(input − target)/n, ∂/∂target = −2(input − target)/n",
            attrs=(Attr("reduction", "choice", "mean", choices=("mean", "sum", "none")),),
            example_shapes={"input": (2, 3), "target": (2, 3)}),
 ]}
 
-CATEGORIES: tuple[str, ...] = tuple(dict.fromkeys(op.category for op in OPS.values()))
-
-# Tensor initialisers a tensor node may name instead of a literal value: fn -> parameters.
-# Each parameter is (kind as in Attr, required, default).
-INIT_FNS: dict[str, dict[str, tuple[str, bool, object]]] = {
-    "zeros": {"shape": ("ints", True, None)},
-    "ones": {"shape": ("ints", True, None)},
-    "full": {"shape": ("ints", True, None), "fill_value": ("number", True, None)},
-    "randn": {"shape": ("ints", True, None), "seed": ("int", False, 0)},
-    "rand": {"shape": ("ints", True, None), "seed": ("int", False, 0)},
-    "arange": {"end": ("number", True, None), "start": ("number", False, 0),
-               "step": ("number", False, 1), "shape": ("ints", False, None)},
-    "linspace": {"start": ("number", True, None), "end": ("number", True, None),
-                 "steps": ("int", True, None), "shape": ("ints", False, None)},
-    "eye": {"shape": ("ints", True, None)},
-}
-
-
-
-def resolved_init(init: dict) -> dict[str, object]:
-    """Every parameter of an init spec, defaults filled in (the spec's fn must be known)."""
-    return {name: init.get(name, default) for name, (_kind, _req, default) in INIT_FNS[init["fn"]].items()}
-
-
 DTYPES: tuple[str, ...] = ("float32", "float64")
 DEFAULT_DTYPE = "float32"
+
+
+def categories() -> tuple[str, ...]:
+    """The op categories in catalogue order, read from OPS now (not at import)."""
+    return tuple(dict.fromkeys(op.category for op in OPS.values()))
+
+
+def __getattr__(name: str) -> object:
+    """Names computed on access: CATEGORIES (see categories()) and INIT_FNS, the parameter
+    table of graph.inits kept under its old name here."""
+    if name == "CATEGORIES":
+        return categories()
+    if name == "INIT_FNS":
+        from graph.inits import INIT_FNS  # noqa: PLC0415 - graph.inits imports this module
+
+        return INIT_FNS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

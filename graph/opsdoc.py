@@ -1,14 +1,16 @@
-"""docs/ops.md, written from the op catalogue: `python -m graph.opsdoc > docs/ops.md`.
+"""docs/ops.md, written from the op and init catalogues: `python -m graph.opsdoc > docs/ops.md`.
 
-A test checks the committed file equals this output, so the docs cannot drift from the table.
+A test checks the committed file equals this output, so the docs cannot drift from the tables.
+Everything is read when markdown() is called, so an entry registered by a test shows up.
 """
 
 from __future__ import annotations
 
-from graph.ops import CATEGORIES, INIT_FNS, OPS
+from graph.inits import INITS
+from graph.ops import KINDS, OPS, Attr, categories
 
 
-def _attr_text(a) -> str:  # noqa: ANN001 - graph.ops.Attr
+def _attr_text(a: Attr) -> str:
     text = f"`{a.name}` ({a.kind}"
     if a.choices:
         text += ": " + " / ".join(a.choices)
@@ -16,12 +18,20 @@ def _attr_text(a) -> str:  # noqa: ANN001 - graph.ops.Attr
     return text + f"`{a.default!r}`)"
 
 
+def _param_text(a: Attr) -> str:
+    return f"`{a.name}` ({a.kind}" + (", required)" if a.required else f", default `{a.default!r}`)")
+
+
 def markdown() -> str:
     lines = ["# Op catalogue", "",
-             "Generated from `graph/ops.py` by `python -m graph.opsdoc`; do not edit by hand.",
+             "Generated from `graph/ops.py` and `graph/inits.py` by `python -m graph.opsdoc`; "
+             "do not edit by hand.",
              "Each op calls the torch function named in its row. Input ports carry torch's argument",
-             "names; attributes are the non-tensor arguments with torch's keyword names.", ""]
-    for category in CATEGORIES:
+             "names; attributes are the non-tensor arguments with torch's keyword names.", "",
+             "Attribute and parameter kinds:", ""]
+    lines += [f"- `{kind}`: {text}" for kind, text in KINDS.items()]
+    lines.append("")
+    for category in categories():
         lines += [f"## {category}", "", "| op | symbol | torch call | inputs | attributes | local derivative |",
                   "|---|---|---|---|---|---|"]
         for op in OPS.values():
@@ -30,10 +40,12 @@ def markdown() -> str:
                 lines.append(f"| `{op.name}` | {op.symbol} | `{op.function}` | "
                              f"{', '.join(f'`{p}`' for p in op.inputs)} | {attrs} | {op.rule} |")
         lines.append("")
-    lines += ["## tensor initialisers (`init` of a tensor node)", "", "| fn | parameters |", "|---|---|"]
-    for fn, params in INIT_FNS.items():
-        ps = ", ".join(f"`{n}`" + ("" if req else f" (default `{d!r}`)") for n, (_k, req, d) in params.items())
-        lines.append(f"| `{fn}` | {ps} |")
+    lines += ["## tensor initialisers (`init` of a tensor node)", "",
+              "| fn | torch call | parameters | values |", "|---|---|---|---|"]
+    for spec in INITS.values():
+        params = "<br>".join(_param_text(a) for a in spec.params)
+        values = spec.doc + ("" if spec.values is not None else " (random: seeded, drawn on the CPU)")
+        lines.append(f"| `{spec.name}` | `{spec.function}` | {params} | {values} |")
     return "\n".join(lines) + "\n"
 
 

@@ -12,42 +12,31 @@ import math
 import sys
 
 from graph.errors import ValueSpecError
-from graph.ops import INIT_FNS, Attr, resolved_init
+from graph.inits import INITS
+from graph.limits import (  # noqa: F401 - re-exported: the names other modules import from here
+    INT64_MAX,
+    INT64_MIN,
+    MAX_DIMS,
+    MAX_ELEMENTS,
+    MAX_SIZE,
+    check_ints,
+    check_shape,
+)
+from graph.limits import check_size as _check_size
+from graph.limits import is_int as _is_int
+from graph.limits import is_number as _is_number
+from graph.limits import short as _short
+from graph.ops import Attr
 
-MAX_DIMS = 8
 # Tensors with at most this many elements are written out in full (CLI table, node overlays);
 # larger ones are shown as shape + norm and a preview.
 INLINE_MAX = 8
-# A guard against files that would allocate huge tensors: 2**26 elements is 256 MiB of float32.
-MAX_ELEMENTS = 2**26
-# torch takes integer arguments (seeds, indices, dims) as int64; a size beyond 2**31 per
-# dimension cannot fit MAX_ELEMENTS anyway, so shapes are held to that.
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-MAX_SIZE = 2**31
 # The largest magnitude each dtype holds. A number at or beyond a dtype's overflow point becomes
 # inf in a tensor (torch.tensor) or is refused by torch (torch.full), so files may not hold one.
 # float32: the largest finite value is (2 - 2**-23) * 2**127; round-to-nearest sends everything
 # from half an ulp above it, 2**128 - 2**103, to inf.
 DTYPE_MAX = {"float32": 3.4028234663852886e38, "float64": sys.float_info.max}
 _DTYPE_OVERFLOW = {"float32": 2**128 - 2**103}
-
-
-def _is_int(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: object) -> bool:
-    if _is_int(v):  # JSON ints are unbounded; one a float cannot hold is not a finite number
-        return abs(v) <= sys.float_info.max
-    return isinstance(v, float) and math.isfinite(v)
-
-
-def _short(v: object, width: int = 40) -> str:
-    """repr(v) cut to about `width` characters, so a message keeps its point after the value."""
-    text = repr(v)
-    if len(text) <= width:
-        return text
-    return f"{text[:width - 12]}…{text[-8:]} ({len(text):,} characters)"
 
 
 def fits_dtype(v: int | float, dtype: str | None) -> bool:
@@ -92,42 +81,16 @@ def literal_shape(value: object, depth: int = 0, dtype: str | None = None) -> tu
     return shape
 
 
-def check_ints(v: object, what: str, bound: int = INT64_MAX) -> list[int]:
-    """A list of at most MAX_DIMS integers, each within ±bound."""
-    if not isinstance(v, list) or not all(_is_int(i) for i in v):
-        raise ValueSpecError(f"{what} must be a list of integers, not {_short(v)}")
-    if len(v) > MAX_DIMS:
-        raise ValueSpecError(f"{what} has more than {MAX_DIMS} entries")
-    for i in v:
-        if not -bound <= i <= bound:
-            raise ValueSpecError(f"{what} holds {_short(i)}, beyond the limit of ±{bound:,}")
-    return v
-
-
-def check_shape(v: object, what: str = "shape") -> tuple[int, ...]:
-    dims = check_ints(v, what, MAX_SIZE)
-    if any(d < 0 for d in dims):
-        raise ValueSpecError(f"{what} {dims} has a negative size")
-    _check_size(dims)
-    return tuple(dims)
-
-
-def _check_size(shape: tuple[int, ...] | list[int], what: str = "shape") -> None:
-    if math.prod(shape) > MAX_ELEMENTS:
-        raise ValueSpecError(
-            f"{what} {_short(list(shape))} has {math.prod(shape):,} elements, "
-            f"more than the limit of {MAX_ELEMENTS:,}")
-
-
 def _in_int64(v: int) -> bool:
     return INT64_MIN <= v <= INT64_MAX
 
 
 def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) -> object:
-    """Check one attribute or init parameter value of the given kind.
+    """Check one attribute or init parameter value of the given kind (see graph.ops.Attr).
 
-    torch reads integer arguments as int64, so every integer (an "int", an entry of "ints" or
-    "dims", an integer "number") must fit one; "ints" are shapes, held to ±MAX_SIZE.
+    torch reads integer arguments as int64, so every integer (an "int", a "dim", an entry of
+    "ints" or "dims", an integer "number") must fit one; "ints" are shapes, held to ±MAX_SIZE.
+    Whether a dim fits its input's rank is known only with shapes (autograd_bridge.engine).
     """
     if kind == "ints":
         return check_ints(v, what, MAX_SIZE)
@@ -137,6 +100,13 @@ def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) 
         if not _is_int(v):
             return check_ints(v, what)
         kind = "int"  # a single dim
+    elif kind == "dim":
+        kind = "int"
+    optional = kind == "optional_number"
+    if optional:
+        if v is None:
+            return v
+        kind = "number"
     ok = {
         "int": _is_int(v) and _in_int64(v),
         "number": _is_number(v) and (not _is_int(v) or _in_int64(v)),
@@ -152,6 +122,8 @@ def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) 
             expected += " within ±2**63"
         elif _is_int(v) and kind == "number" and _is_number(v):
             expected += " (an integer must lie within ±2**63; write a bigger one as a float, e.g. 1e30)"
+        if optional:
+            expected = "null or " + expected
         raise ValueSpecError(f"{what} must be {expected}, not {_short(v)}")
     return v
 
@@ -163,63 +135,27 @@ def check_attr(attr: Attr, v: object) -> object:
 def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:
     """Check an init spec such as {"fn": "randn", "shape": [2, 3], "seed": 0}; return its shape.
 
+    The checks every init gets are here (a known fn, known parameters, each of its kind, the
+    required ones given); what is particular to one is its InitSpec's shape rule (graph.inits).
     With a dtype, its numbers (fill_value, start, end, step) must also be within its range.
     """
     if not isinstance(init, dict):
         raise ValueSpecError("init must be an object such as {\"fn\": \"zeros\", \"shape\": [2]}")
     fn = init.get("fn")
-    if not isinstance(fn, str) or fn not in INIT_FNS:
-        raise ValueSpecError(f"init fn must be one of {', '.join(INIT_FNS)}, not {_short(fn)}")
-    params = INIT_FNS[fn]
+    if not isinstance(fn, str) or fn not in INITS:
+        raise ValueSpecError(f"init fn must be one of {', '.join(INITS)}, not {_short(fn)}")
+    spec = INITS[fn]
     for key in init:
-        if key != "fn" and key not in params:
+        if key != "fn" and spec.param(key) is None:
             raise ValueSpecError(f"init '{fn}' has no parameter {_short(key)}")
-    for name, (kind, required, _default) in params.items():
-        if name in init:
-            check_param(kind, init[name], f"init parameter '{name}'")
-            if kind == "number":
-                _check_fits(init[name], dtype, f"init parameter '{name}' is")
-        elif required:
-            raise ValueSpecError(f"init '{fn}' needs the parameter '{name}'")
-    p = resolved_init(init)
-    if "seed" in p and not 0 <= p["seed"] <= INT64_MAX:
-        raise ValueSpecError(f"init parameter 'seed' must be from 0 to 2**63 - 1, not {_short(p['seed'])}")
-    if fn in ("zeros", "ones", "full", "randn", "rand"):
-        return check_shape(p["shape"])
-    if fn == "eye":
-        shape = check_shape(p["shape"])
-        if len(shape) not in (1, 2):
-            raise ValueSpecError("init 'eye' needs a shape of [n] or [n, m]")
-        square = shape if len(shape) == 2 else (shape[0], shape[0])
-        _check_size(square)  # [n] makes n × n elements
-        return square
-    if fn == "arange":
-        if p["step"] == 0:
-            raise ValueSpecError("init 'arange' needs a non-zero step")
-        rising, falling = p["end"] > p["start"], p["end"] < p["start"]
-        if (rising and p["step"] < 0) or (falling and p["step"] > 0):  # torch refuses these
-            raise ValueSpecError(
-                f"init 'arange' goes from {_short(p['start'])} to {_short(p['end'])}, so its step "
-                f"must be {'positive' if rising else 'negative'}, "
-                f"not {_short(p['step'])}")
-        try:
-            count = max(0, math.ceil((p["end"] - p["start"]) / p["step"]))
-        except OverflowError:  # (end - start) / step is beyond float range
-            raise ValueSpecError("init 'arange' makes too many elements") from None
-        _check_size([count])
-        flat = (count,)
-    else:  # linspace
-        if p["steps"] < 0:
-            raise ValueSpecError("init 'linspace' needs steps >= 0")
-        _check_size([p["steps"]])
-        flat = (p["steps"],)
-    if p["shape"] is None:
-        return flat
-    shape = check_shape(p["shape"])
-    if math.prod(shape) != flat[0]:
-        raise ValueSpecError(
-            f"init '{fn}' makes {flat[0]} elements, which do not fit shape {list(shape)}")
-    return shape
+    for param in spec.params:
+        if param.name in init:
+            check_param(param.kind, init[param.name], f"init parameter '{param.name}'", param.choices)
+            if param.kind in ("number", "optional_number") and init[param.name] is not None:
+                _check_fits(init[param.name], dtype, f"init parameter '{param.name}' is")
+        elif param.required:
+            raise ValueSpecError(f"init '{fn}' needs the parameter '{param.name}'")
+    return spec.shape(spec.resolved(init))
 
 
 def _refuse_json_constant(name: str) -> None:
@@ -299,8 +235,10 @@ def parse_param_text(kind: str, text: str, what: str) -> object:
     parsed to a value; check_param then checks it like a value read from a file."""
     if kind == "number":
         return parse_number(text, what)
-    if kind == "int":
+    if kind in ("int", "dim"):
         return parse_int(text, what)
+    if kind == "optional_number":
+        return None if text.strip().lower() in ("", "null", "none") else parse_number(text, what)
     if kind == "dims":
         return None if not text.strip() else parse_json_text(text, what, "null, 1 or [0, 1]")
     return parse_json_text(text, what, "[2, 3]")  # ints

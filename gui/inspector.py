@@ -1,7 +1,7 @@
 """The inspector dock: edit the selected node, and see its value and ∂target/∂node.
 
 The form is built from the op catalogue (one editor per attribute kind) and never writes to
-the graph itself: every accepted edit is a modified deep copy handed to `Document.edit_node`
+the graph itself: every accepted edit is a new Node (`dataclasses.replace`) handed to `Document.edit_node`
 (or `Document.rename`), so it is one undo step. Input the model would refuse is caught here and
 shown in red under its field; nothing is pushed and no exception leaves a slot. When the
 document says the node changed (an edit, an undo), the form reloads from the model with its
@@ -13,10 +13,10 @@ never imports torch.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -38,10 +38,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph.errors import GraphError, ValueSpecError
+from graph.errors import GraphError
+from graph.inits import INITS, resolved_init
+from graph.inits import default_init as default_init
 from graph.model import Node
-from graph.ops import DTYPES, INIT_FNS, Attr, resolved_init
-from graph.values import init_shape, literal_shape, parse_finite_json
+from graph.ops import DTYPES, Attr
+from graph.values import init_shape, parse_param_text, parse_tensor_text
 from gui.compute import ComputeResult, NodeView, SliceResult
 from gui.document import Document
 
@@ -65,58 +67,6 @@ class _Refused(Exception):
     """Input the form does not accept; the message is shown under the field."""
 
 
-# ---- parsing what people type (pure functions) ----
-
-_NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
-
-
-def parse_json(text: str, what: str, example: str) -> object:
-    """JSON with NaN / Infinity refused (1e400, which JSON reads as inf, is refused later)."""
-    s = text.strip()
-    if s.lower() in _NON_FINITE:
-        raise _Refused(f"{what}: {s} is not allowed, only finite numbers")
-    try:
-        return parse_finite_json(s, what, example)
-    except ValueSpecError as e:
-        raise _Refused(e.message) from None
-
-
-def parse_number(text: str, what: str) -> int | float:
-    """An int if the text is one ("2"), else a finite float ("0.5", "1e-3")."""
-    s = text.strip()
-    if not s:
-        raise _Refused(f"{what} needs a number")
-    try:
-        return int(s)
-    except ValueError:
-        pass
-    try:
-        v = float(s)
-    except ValueError:
-        raise _Refused(f"{what} must be a number such as 2 or 0.5, not {s!r}"[:200]) from None
-    if not math.isfinite(v):
-        raise _Refused(f"{what} must be a finite number, not {s}"[:200])
-    return v
-
-
-def parse_int(text: str, what: str) -> int:
-    s = text.strip()
-    try:
-        return int(s)
-    except ValueError:
-        raise _Refused(f"{what} must be an integer, not {s!r}"[:200]) from None
-
-
-def _parse_kind(kind: str, text: str, what: str) -> object:
-    if kind == "number":
-        return parse_number(text, what)
-    if kind == "int":
-        return parse_int(text, what)
-    if kind == "dims":
-        return None if not text.strip() else parse_json(text, what, "null, 1 or [0, 1]")
-    return parse_json(text, what, "[2, 3]")  # ints
-
-
 def _nest(flat: list[float], shape: tuple[int, ...]) -> object:
     if not shape:
         return flat[0]
@@ -127,48 +77,18 @@ def _nest(flat: list[float], shape: tuple[int, ...]) -> object:
 def init_as_literal(init: dict) -> tuple[object, bool]:
     """The values an init spec makes, as a nested list, and whether they are exact.
 
-    Deterministic initialisers are computed here in plain Python; random ones become zeros of
-    the same shape (their values are only known by running torch).
+    Deterministic initialisers are computed in plain Python by their InitSpec; random ones
+    become zeros of the same shape (their values are only known by running torch).
     """
     shape = init_shape(init)
     n = math.prod(shape)
     if n > LITERAL_MAX:
         raise _Refused(f"the init makes {n:,} elements; a literal value holds at most {LITERAL_MAX:,}: "
                        "make the shape smaller first")
-    p = resolved_init(init)
-    fn = init["fn"]
-    exact = True
-    if fn == "ones":
-        flat = [1.0] * n
-    elif fn == "full":
-        flat = [float(p["fill_value"])] * n
-    elif fn == "eye":
-        cols = shape[1]
-        flat = [1.0 if i // cols == i % cols else 0.0 for i in range(n)]
-    elif fn == "arange":
-        flat = [float(p["start"] + i * p["step"]) for i in range(n)]
-    elif fn == "linspace":
-        steps = p["steps"]
-        flat = [float(p["start"] + (p["end"] - p["start"]) * i / (steps - 1)) if steps > 1
-                else float(p["start"]) for i in range(n)]
-    else:
-        flat = [0.0] * n
-        exact = fn == "zeros"
-    return _nest(flat, shape), exact
-
-
-def default_init(fn: str, shape: tuple[int, ...]) -> dict:
-    """An init spec for `fn` that keeps the given shape where it can."""
-    s, n = list(shape), math.prod(shape)
-    if fn == "full":
-        return {"fn": fn, "shape": s, "fill_value": 1.0}
-    if fn == "eye":
-        return {"fn": fn, "shape": s if len(s) in (1, 2) else s[-2:] if len(s) > 2 else [1]}
-    if fn == "arange":
-        return {"fn": fn, "end": n, "shape": s}
-    if fn == "linspace":
-        return {"fn": fn, "start": 0.0, "end": 1.0, "steps": n, "shape": s}
-    return {"fn": fn, "shape": s}
+    spec = INITS[init["fn"]]
+    if spec.values is None:
+        return _nest([0.0] * n, shape), False
+    return _nest(spec.values(resolved_init(init), shape), shape), True
 
 
 def _fmt(v: float) -> str:
@@ -639,13 +559,13 @@ class Inspector(QWidget):
             value.editingFinished.connect(self._on_value_edited)
         else:
             fn = self._add_row(form, "init.fn", "init", QComboBox(), "the initialiser")
-            fn.addItems(list(INIT_FNS))
+            fn.addItems(list(INITS))
             fn.currentIndexChanged.connect(self._on_init_fn_changed)
-            for name, (kind, required, default) in INIT_FNS[node.init["fn"]].items():
-                edit = self._add_row(form, f"init.{name}", f"  {name}", QLineEdit(),
-                                     f"{kind}{'' if required else ', optional'}")
-                edit.setPlaceholderText("required" if required else f"default: {json.dumps(default)}")
-                edit.editingFinished.connect(lambda n=name, k=kind, r=required: self._on_init_param(n, k, r))
+            for p in INITS[node.init["fn"]].params:
+                edit = self._add_row(form, f"init.{p.name}", f"  {p.name}", QLineEdit(),
+                                     f"{p.kind}{'' if p.required else ', optional'}: {p.doc}".rstrip(": "))
+                edit.setPlaceholderText("required" if p.required else f"default: {json.dumps(p.default)}")
+                edit.editingFinished.connect(lambda n=p.name, k=p.kind, r=p.required: self._on_init_param(n, k, r))
         grad = self._add_row(form, "requires_grad", "", QCheckBox("requires grad"),
                              "track ∂target/∂this tensor (a leaf of the autograd graph)")
         grad.toggled.connect(self._on_requires_grad)
@@ -663,7 +583,7 @@ class Inspector(QWidget):
         self._add_row(form, "op", "op", info, f"category: {spec.category}")
         for attr in spec.attrs:
             tip = f"{attr.kind}{', required' if attr.required else ''}: {attr.doc}".rstrip(": ")
-            if attr.kind == "int":
+            if attr.kind in ("int", "dim"):
                 editor = QSpinBox()
                 editor.setRange(-INT_RANGE, INT_RANGE)
                 editor.setKeyboardTracking(False)  # one edit per Enter / arrow click, not per key
@@ -675,10 +595,12 @@ class Inspector(QWidget):
                 editor = QComboBox()
                 editor.addItems(list(attr.choices))
                 editor.currentIndexChanged.connect(lambda _v, a=attr: self._on_attr(a))
-            else:  # number, ints, dims
+            else:  # number, optional_number, ints, dims
                 editor = QLineEdit()
                 if attr.kind == "dims":
                     editor.setPlaceholderText("null: all dimensions")
+                elif attr.kind == "optional_number":
+                    editor.setPlaceholderText("null: none")
                 editor.editingFinished.connect(lambda a=attr: self._on_attr(a))
             self._add_row(form, f"attr.{attr.name}", "" if attr.kind == "bool" else attr.name,
                           editor, tip)
@@ -700,7 +622,7 @@ class Inspector(QWidget):
                 for name, v in node.resolved_attrs().items():
                     editor = self.rows[f"attr.{name}"].editor
                     attr = node.spec.attr(name)
-                    if attr.kind == "int":
+                    if attr.kind in ("int", "dim"):
                         editor.setValue(int(v))
                     elif attr.kind == "bool":
                         editor.setChecked(bool(v))
@@ -724,7 +646,7 @@ class Inspector(QWidget):
             fn = self.rows["init.fn"]
             fn.editor.setCurrentIndex(max(0, fn.editor.findText(node.init["fn"])))
             fn.set_hint(f"makes {shape_hint}" if shape_hint else "")
-            for name in INIT_FNS[node.init["fn"]]:
+            for name in (p.name for p in INITS[node.init["fn"]].params):
                 v = node.init.get(name)
                 self.rows[f"init.{name}"].editor.setText("" if name not in node.init else json.dumps(v))
         self.rows["requires_grad"].editor.setChecked(node.requires_grad)
@@ -733,14 +655,14 @@ class Inspector(QWidget):
 
     # ---- edits: each builds a copy and hands it to the document ----
 
-    def _commit(self, key: str, what: str, change: Callable[[Node], None], revert: bool = False) -> None:
-        """Apply `change` to a copy of the node and push it; show why if it is refused."""
+    def _commit(self, key: str, what: str, change: Callable[[Node], Node], revert: bool = False) -> None:
+        """Push the node `change` makes from the shown one (dataclasses.replace: nodes are never
+        changed in place); show why if it is refused."""
         if self._refreshing or self.node_id is None or key not in self.rows:
             return
         row = self.rows[key]
         try:
-            node = copy.deepcopy(self.doc.graph.nodes[self.node_id])
-            change(node)
+            node = change(self.doc.graph.nodes[self.node_id])
             node.check()
             self.doc.edit_node(node, f"Edit {what}")
         except Exception as e:  # noqa: BLE001 - whatever went wrong is shown, never raised
@@ -780,33 +702,30 @@ class Inspector(QWidget):
     def _on_label_edited(self) -> None:
         text = self.rows["label"].editor.text() if "label" in self.rows else ""
 
-        def change(node: Node) -> None:
-            if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
-                raise _Refused("the label is not valid Unicode")
-            node.label = text if text.strip() else None
+        def change(node: Node) -> Node:  # Node.check holds the label rule
+            return replace(node, label=text if text.strip() else None)
 
         self._commit("label", "label", change)
 
     def _on_value_edited(self) -> None:
         text = self.rows["value"].editor.text() if "value" in self.rows else ""
 
-        def change(node: Node) -> None:
-            value = parse_json(text, "value", "2.0 or [[1, 2], [3, 4]]")
-            literal_shape(value)  # ragged, non-numbers, too deep: ValueSpecError
-            node.value, node.init = value, None
+        def change(node: Node) -> Node:
+            return replace(node, value=parse_tensor_text(text, "value"), init=None)
 
         self._commit("value", "value", change)
 
     def _on_mode_changed(self, index: int) -> None:
         random = []
 
-        def change(node: Node) -> None:
+        def change(node: Node) -> Node:
             if index == 1 and node.init is None:
-                node.init, node.value = default_init("randn", node.leaf_shape()), None
-            elif index == 0 and node.init is not None:
-                node.value, exact = init_as_literal(node.init)
+                return replace(node, init=default_init("randn", node.leaf_shape()), value=None)
+            if index == 0 and node.init is not None:
+                value, exact = init_as_literal(node.init)
                 random.append(not exact)
-                node.init = None
+                return replace(node, value=value, init=None)
+            return node
 
         self._commit("mode", "data", change, revert=True)
         if any(random) and "value" in self.rows:
@@ -815,11 +734,12 @@ class Inspector(QWidget):
                          "they became zeros")
 
     def _on_init_fn_changed(self, index: int) -> None:
-        fn = list(INIT_FNS)[index]
+        fn = list(INITS)[index]
 
-        def change(node: Node) -> None:
+        def change(node: Node) -> Node:
             if node.init is not None and node.init.get("fn") != fn:
-                node.init = default_init(fn, node.leaf_shape())
+                return replace(node, init=default_init(fn, node.leaf_shape()))
+            return node
 
         self._commit("init.fn", "init", change, revert=True)
 
@@ -827,28 +747,28 @@ class Inspector(QWidget):
         key = f"init.{name}"
         text = self.rows[key].editor.text() if key in self.rows else ""
 
-        def change(node: Node) -> None:
+        def change(node: Node) -> Node:
             init = dict(node.init or {})
             if not text.strip():
                 if required:
                     raise _Refused(f"init parameter '{name}' is required")
                 init.pop(name, None)
             else:
-                init[name] = _parse_kind(kind, text, f"init parameter '{name}'")
+                init[name] = parse_param_text(kind, text, f"init parameter '{name}'")
             init_shape(init)
-            node.init = init
+            return replace(node, init=init)
 
         self._commit(key, f"init {name}", change)
 
     def _on_requires_grad(self, checked: bool) -> None:
-        def change(node: Node) -> None:
-            node.requires_grad = bool(checked)
+        def change(node: Node) -> Node:
+            return replace(node, requires_grad=bool(checked))
 
         self._commit("requires_grad", "requires_grad", change, revert=True)
 
     def _on_dtype_changed(self, index: int) -> None:
-        def change(node: Node) -> None:
-            node.dtype = DTYPES[index]
+        def change(node: Node) -> Node:
+            return replace(node, dtype=DTYPES[index])
 
         self._commit("dtype", "dtype", change, revert=True)
 
@@ -859,7 +779,7 @@ class Inspector(QWidget):
         editor = self.rows[key].editor
         what = f"attribute '{attr.name}'"
 
-        def change(node: Node) -> None:
+        def change(node: Node) -> Node:
             if isinstance(editor, QSpinBox):
                 v: object = editor.value()
             elif isinstance(editor, QCheckBox):
@@ -867,11 +787,13 @@ class Inspector(QWidget):
             elif isinstance(editor, QComboBox):
                 v = editor.currentText()
             else:
-                v = _parse_kind(attr.kind, editor.text(), what)
+                v = parse_param_text(attr.kind, editor.text(), what)
+            attrs = dict(node.attrs)
             if not attr.required and v == attr.default and type(v) is type(attr.default):
-                node.attrs.pop(attr.name, None)  # only explicit settings are stored
+                attrs.pop(attr.name, None)  # only explicit settings are stored
             else:
-                node.attrs[attr.name] = v
+                attrs[attr.name] = v
+            return replace(node, attrs=attrs)
 
         self._commit(key, attr.name, change, revert=not isinstance(editor, QLineEdit))
 

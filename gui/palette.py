@@ -29,7 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph.ops import CATEGORIES, INIT_FNS, OPS, TENSOR, OpSpec
+from graph.inits import INITS
+from graph.ops import OPS, TENSOR, OpSpec, categories
 
 MIME_OP = "application/x-gradcanvas-op"
 
@@ -99,7 +100,7 @@ def _tooltip(name: str) -> str:
         return (f"<p style='white-space:pre-wrap'><b>{TENSOR_SYMBOL}&nbsp;&nbsp;tensor</b> — a leaf: "
                 "a literal value or an initialiser<br>"
                 "<b>inputs:</b> none; one output<br>"
-                f"<b>initialisers:</b> {html.escape(', '.join(INIT_FNS))}<br>"
+                f"<b>initialisers:</b> {html.escape(', '.join(INITS))}<br>"
                 "<b>derivative:</b> ∂target/∂tensor is its .grad when it requires grad</p>")
     return _op_tooltip(OPS[name])
 
@@ -250,7 +251,7 @@ class Palette(QWidget):
     def _populate(self) -> None:
         bold = QFont(self.tree.font())
         bold.setBold(True)
-        for category in (TENSOR_CATEGORY, *CATEGORIES):
+        for category in (TENSOR_CATEGORY, *categories()):
             cat = QTreeWidgetItem(self.tree, [category])
             cat.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
             cat.setFont(0, bold)

@@ -1,12 +1,14 @@
 """Every op in the catalogue, compiled by the bridge, passes torch.autograd.gradcheck (float64).
 
 Generated from graph.ops.OPS: adding an op adds its checks here. The function checked is the
-COMPILED program (codegen → exec), not a hand-written torch call.
+COMPILED program (codegen → exec), not a hand-written torch call. Inputs are sampled away from
+the points the catalogue names as kinks (OpSpec.kinks), where the derivative is undefined.
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 
 import pytest
 import torch
@@ -16,8 +18,8 @@ from graph.model import Edge, Graph, Node
 from graph.ops import OPS, TENSOR, OpSpec
 
 OP_NAMES = sorted(OPS)
-# Ops whose derivative is not defined (or jumps) at 0: keep their inputs away from it.
-AWAY_FROM_ZERO = {"abs", "relu", "sqrt", "div"}
+# How far samples stay from a kink: far beyond gradcheck's eps (1e-6).
+KINK_MARGIN = 0.25
 
 
 def example_attrs(spec: OpSpec) -> dict[str, object]:
@@ -31,15 +33,31 @@ def example_attrs(spec: OpSpec) -> dict[str, object]:
     return attrs
 
 
-def sample(shape: tuple[int, ...], gen: torch.Generator, positive: bool, away: bool) -> torch.Tensor:
-    if positive:
-        return torch.rand(shape, generator=gen, dtype=torch.float64) + 0.5  # in [0.5, 1.5)
-    t = torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1  # in [-1, 1)
-    if away:
-        # magnitude in [0.25, 1): random sign, far from the kink at 0 at gradcheck's eps
-        sign = torch.where(torch.rand(shape, generator=gen, dtype=torch.float64) < 0.5, -1.0, 1.0)
-        t = sign * (0.25 + 0.75 * t.abs())
-    return t
+def sample(shape: tuple[int, ...], gen: torch.Generator, positive: bool,
+           kinks: Sequence[float] = ()) -> torch.Tensor:
+    """Seeded float64 values: in [0.5, 1.5) for a positive domain, else in [-1, 1); entries
+    within KINK_MARGIN of a kink are drawn again until none is."""
+    def draw() -> torch.Tensor:
+        u = torch.rand(shape, generator=gen, dtype=torch.float64)
+        return u + 0.5 if positive else u * 2 - 1
+
+    t = draw()
+    for _ in range(100):
+        near = torch.zeros(shape, dtype=torch.bool)
+        for k in kinks:
+            near |= (t - k).abs() < KINK_MARGIN
+        if not near.any():
+            return t
+        t = torch.where(near, draw(), t)
+    raise AssertionError(f"cannot sample {shape} away from the kinks {kinks}")
+
+
+def test_sampling_keeps_away_from_kinks() -> None:
+    gen = torch.Generator().manual_seed(0)
+    t = sample((400,), gen, False, [0.0, 0.5])
+    assert ((t.abs() >= KINK_MARGIN) & ((t - 0.5).abs() >= KINK_MARGIN)).all()
+    assert (t < 0).any() and (t > 0.75).any()  # both sides of the kinks are sampled
+    assert OPS["relu"].kink_points({}) == [0.0]
 
 
 def op_graph(name: str, seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
@@ -49,7 +67,8 @@ def op_graph(name: str, seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
     graph = Graph()
     leaves = []
     for port in spec.inputs:
-        t = sample(spec.example_shapes[port], gen, spec.positive_inputs, name in AWAY_FROM_ZERO)
+        t = sample(spec.example_shapes[port], gen, spec.positive_inputs,
+                   spec.kink_points(example_attrs(spec)))
         leaves.append(t.requires_grad_())
         graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=True,
                             dtype="float64"))
@@ -150,7 +169,7 @@ def variant_graph(op: str, attrs: dict[str, object], shapes: dict[str, tuple[int
     positive = spec.positive_inputs or (op, attrs.get("exponent")) in POSITIVE
     graph, leaves = Graph(), []
     for port in spec.inputs:
-        t = sample(shapes[port], gen, positive, op in AWAY_FROM_ZERO).requires_grad_()
+        t = sample(shapes[port], gen, positive, spec.kink_points(attrs)).requires_grad_()
         leaves.append(t)
         graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=True,
                             dtype="float64"))
