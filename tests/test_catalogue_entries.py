@@ -268,7 +268,8 @@ def test_tri_init_compiles_and_runs(tri: InitSpec) -> None:
                     dtype="float64"))
     g.add_node(Node("m", "mul"))
     g.add_node(Node("s", "sum"))
-    g.edges = [Edge("L", "m", "input"), Edge("w", "m", "other"), Edge("m", "s", "input")]
+    for edge in (Edge("L", "m", "input"), Edge("w", "m", "other"), Edge("m", "s", "input")):
+        g.add_edge(edge)
     compiled = Compiled(g, "cpu", "float64")
     line = compiled.source.lines["L"]
     assert "torch.tril(torch.ones(3, 3, dtype=torch.float64, device=device), diagonal=1)" in line

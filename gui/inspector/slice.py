@@ -1,0 +1,145 @@
+"""The slice plot: the target as a function of one scalar leaf, the others held fixed, with the
+tangent whose slope is ∂target/∂leaf at the leaf's value.
+
+It applies to a scalar leaf that requires grad while another node is the target. The curve is
+computed off the GUI thread: this box asks for it (`requested`) once per (revision, leaf,
+target) and draws the answer that matches what it shows now, ignoring older ones.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
+
+from graph.errors import GraphError
+from gui.document import Document
+from gui.inspector.style import BLUE, GREY, TANGENT, fmt, styled_plot
+
+if TYPE_CHECKING:
+    from autograd_bridge.compute import ComputeResult, SliceResult
+
+
+class SliceView(QGroupBox):
+    requested = Signal(str)  # a scalar leaf id: please call Computer.request_slice for it
+
+    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+        super().__init__("Target as a function of this leaf", parent)
+        self.doc = doc
+        self.node_id: str | None = None
+        self.slice: SliceResult | None = None
+        self._key: tuple | None = None  # (revision, leaf, target) last requested
+        lay = QVBoxLayout(self)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(f"color: {GREY};")
+        lay.addWidget(self.note)
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setMinimumHeight(220)
+        plot = self.plot.getPlotItem()
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        styled_plot(plot)
+        # The legend must exist before the first plot() call, or its entries are missing.
+        plot.addLegend(offset=(8, 8), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220),
+                       pen=pg.mkPen("#bbbbbb"))
+        lay.addWidget(self.plot)
+
+    def set_node(self, node_id: str | None) -> None:
+        """Show this node from now on; nothing asked or drawn for another node counts."""
+        self.node_id = node_id
+        self.slice = None
+        self._key = None
+
+    def applies(self) -> bool:
+        node = self.doc.graph.nodes.get(self.node_id) if self.node_id is not None else None
+        target = self.doc.target
+        if node is None or not node.is_tensor or not node.requires_grad or target in (None, node.id):
+            return False
+        try:
+            return node.leaf_shape() == ()
+        except GraphError:
+            return False
+
+    def _target_not_scalar(self, r: ComputeResult | None) -> bool:
+        view = r.nodes.get(self.doc.target) if r is not None else None
+        return view is not None and math.prod(view.shape) != 1
+
+    def update_box(self, r: ComputeResult | None) -> None:
+        """Show or hide the box for the node, target and result (of this revision, or None)."""
+        if not self.applies():
+            self.hide()
+            self.slice = None
+            return
+        self.show()
+        s, target = self.slice, self.doc.target
+        if s is not None and s.leaf == self.node_id and s.target == target:
+            return
+        self.slice = None
+        self.plot.hide()
+        if self._target_not_scalar(r):
+            self.note.setText(f"{target} is not a scalar, so there is no curve to draw.")
+        else:
+            self.note.setText(f"computing {target} as a function of {self.node_id}…")
+
+    def maybe_request(self, r: ComputeResult | None) -> None:
+        """Ask for the curve once the result for this target (of this revision) is in."""
+        if not self.applies() or self._target_not_scalar(r):
+            return
+        if r is None or r.target != self.doc.target or r.error:
+            return
+        key = (self.doc.revision, self.node_id, self.doc.target)
+        if key != self._key:
+            self._key = key
+            self.requested.emit(self.node_id)
+
+    def mark_stale(self) -> None:
+        if self.slice is not None:
+            self.note.setText("stale: the graph changed since this slice was computed")
+
+    def show_slice(self, s: SliceResult | None) -> None:
+        """Draw the target against the shown scalar leaf, with the tangent at its value."""
+        try:
+            self._show_slice(s)
+        except Exception as e:  # noqa: BLE001
+            self.plot.hide()
+            self.note.setText(f"cannot draw the slice: {type(e).__name__}: {e}")
+
+    def _show_slice(self, s: SliceResult | None) -> None:
+        if not self.applies():
+            return
+        if s is None:
+            if self._key is not None:  # the answer to our latest request: nothing to draw
+                self.slice = None
+                self.plot.hide()
+                self.note.setText(f"no curve: {self.doc.target} could not be evaluated as a "
+                                  f"function of {self.node_id} alone")
+            return
+        if s.leaf != self.node_id or s.target != self.doc.target or s.revision != self.doc.revision:
+            return  # an answer to an older question
+        self.slice = s
+        xs = np.asarray(s.xs, dtype=np.float64)
+        ys = np.asarray(s.ys, dtype=np.float64)
+        plot = self.plot.getPlotItem()
+        plot.clear()
+        plot.plot(xs, np.where(np.isfinite(ys), ys, np.nan), pen=pg.mkPen(BLUE, width=2),
+                  name=f"target {s.target}", connect="finite")
+        plot.plot(xs, s.y0 + s.slope * (xs - s.x0), pen=pg.mkPen(TANGENT, width=2, style=Qt.PenStyle.DashLine),
+                  name=f"tangent, slope = ∂{s.target}/∂{s.leaf} = {fmt(s.slope)}")
+        plot.addItem(pg.ScatterPlotItem([s.x0], [s.y0], size=10, brush=pg.mkBrush(TANGENT),
+                                        pen=pg.mkPen("#222222")))
+        plot.setLabel("bottom", s.leaf, color="#333333")
+        plot.setLabel("left", s.target, color="#333333")
+        finite = np.concatenate([ys[np.isfinite(ys)], [s.y0] if math.isfinite(s.y0) else []])
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
+        pad = (hi - lo) * 0.08 or max(1.0, abs(hi)) * 0.1
+        plot.setYRange(lo - pad, hi + pad, padding=0)  # the tangent may leave the view; the curve not
+        plot.setXRange(float(xs.min()), float(xs.max()), padding=0.02)
+        self.note.setText(f"{s.target} at {s.leaf} = {fmt(s.x0)} is {fmt(s.y0)}; "
+                          f"the other inputs are held fixed. Slope ∂{s.target}/∂{s.leaf} = "
+                          f"{fmt(s.slope)}.")
+        self.plot.show()
