@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from graph.inits import INITS
-from graph.model import Graph, Node
+from graph.model import CheckedGraph, Node
 
 # Names the generated code itself uses, plus everything a variable must never shadow.
 GENERATED_NAMES = ("torch", "math", "nan", "inf", "device", "make_leaves", "forward", "grad_output")
@@ -136,28 +136,27 @@ class Source:
         return "\n".join(text) + "\n", line_of
 
 
-def generate(graph: Graph, dtype: str | None = None) -> Source:
-    """Validate the graph and make one line per node. dtype, if given, overrides every leaf's."""
-    order = graph.validate()
+def generate(checked: CheckedGraph, dtype: str | None = None) -> Source:
+    """One line per node of a validated graph. dtype, if given, overrides every leaf's."""
     if dtype is not None:  # the leaves' numbers must also fit the dtype that overrides theirs
-        for node in graph.nodes.values():
+        for node in checked.nodes.values():
             if node.is_tensor and node.dtype != dtype:
                 node.check(dtype)
     ns = Namespace()
-    names = {n: ns.name(n) for n in graph.nodes}  # file order, so names do not depend on wiring
-    inputs = graph.all_inputs()
+    names = {n: ns.name(n) for n in checked.nodes}  # file order, so names do not depend on wiring
     lines, leaf_ids, op_ids, grad = {}, [], [], set()
-    for n in order:
-        node = graph.nodes[n]
+    for n in checked.order:
+        node = checked.nodes[n]
+        inputs = checked.inputs[n]
         if node.is_tensor:
             expr = leaf_expr(node, dtype or node.dtype)
             leaf_ids.append(n)
             if node.requires_grad:
                 grad.add(n)
         else:
-            expr = op_expr(node, {p: names[src] for p, src in inputs[n].items()})
+            expr = op_expr(node, {p: names[src] for p, src in inputs.items()})
             op_ids.append(n)
-            if any(src in grad for src in inputs[n].values()):
+            if any(src in grad for src in inputs.values()):
                 grad.add(n)
         lines[n] = f"{names[n]} = {expr}  {id_comment(n)}"
-    return Source(order, names, leaf_ids, op_ids, lines, grad)
+    return Source(list(checked.order), names, leaf_ids, op_ids, lines, grad)

@@ -7,9 +7,12 @@ runtime error is traced back to its generated line and so to its node.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import linecache
 import math
 import types
 import warnings
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -17,10 +20,12 @@ import torch
 
 from autograd_bridge.codegen import Source, generate
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
-from graph.model import Graph
+from graph.model import CheckedGraph, Graph
 from graph.values import _short, literal_shape
 
-_FILENAME = "<gradcanvas graph>"
+# Each compile gets its own file name, registered with linecache (as torch.fx does), so a
+# traceback from inside generated code shows the generated line and its node comment.
+_COMPILES = itertools.count(1)
 
 
 def available_devices() -> list[str]:
@@ -77,16 +82,23 @@ class Result:
 
 
 class Compiled:
-    """One graph compiled for one device and dtype."""
+    """One graph compiled for one device and dtype.
 
-    def __init__(self, graph: Graph, device: str = "cpu", dtype: str | None = None) -> None:
-        self.graph = graph
+    Give it a CheckedGraph (from Graph.validate) to compile without checking again; a plain
+    Graph is validated here, once.
+    """
+
+    def __init__(self, graph: Graph | CheckedGraph, device: str = "cpu", dtype: str | None = None) -> None:
         self.device = check_device(device, dtype)
+        self.graph: CheckedGraph = graph if isinstance(graph, CheckedGraph) else graph.validate()
         self.dtype = dtype
-        self.source: Source = generate(graph, dtype)
+        self.source: Source = generate(self.graph, dtype)
         self.text, self.line_of = self.source.module_text()
+        self.filename = f"<gradcanvas graph {next(_COMPILES)}>"
+        linecache.cache[self.filename] = (len(self.text), None, self.text.splitlines(True), self.filename)
+        weakref.finalize(self, linecache.cache.pop, self.filename, None)
         namespace: dict[str, object] = {"torch": torch, "math": math}
-        exec(compile(self.text, _FILENAME, "exec"), namespace)  # noqa: S102 - our own generated source
+        exec(compile(self.text, self.filename, "exec"), namespace)  # noqa: S102 - our own generated source
         self._make_leaves = namespace["make_leaves"]
         self._forward = namespace["forward"]
         self._kept_leaves: tuple[torch.Tensor, ...] | None = None  # accumulate mode
@@ -98,7 +110,7 @@ class Compiled:
         """Find the generated line that raised; name its node and its inputs' shapes."""
         frame, lineno = None, None
         while tb is not None:
-            if tb.tb_frame.f_code.co_filename == _FILENAME:
+            if tb.tb_frame.f_code.co_filename == self.filename:
                 frame, lineno = tb.tb_frame, tb.tb_lineno
             tb = tb.tb_next
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -132,7 +144,7 @@ class Compiled:
         for w in caught:
             text = str(w.message).strip()
             text = text.splitlines()[0] if text else w.category.__name__
-            node_id = self.line_of.get(w.lineno) if w.filename == _FILENAME else None
+            node_id = self.line_of.get(w.lineno) if w.filename == self.filename else None
             note = f"{node_id}: {text}" if node_id is not None else text
             if note not in notes:
                 notes.append(note)

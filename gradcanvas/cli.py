@@ -17,7 +17,7 @@ from gradcanvas import __version__
 from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import load
 from graph.ops import DTYPES
-from graph.values import _short, parse_finite_json
+from graph.values import _short, parse_json_text
 
 COMMANDS = ("check", "grad", "export", "render")
 MAX_ACCUMULATE = 10_000
@@ -66,16 +66,16 @@ class UsageError(GraphError):
 
 
 def _validated(graph):  # noqa: ANN001, ANN202
-    """Refuse a graph with nothing in it, then check data, DAG and connections (Graph.validate),
-    so the real problem is reported before anything depends on the wiring (sinks, targets)."""
+    """Refuse a graph with nothing in it, then check data, DAG and connections once
+    (Graph.validate), so the real problem is reported before anything depends on the wiring
+    (sinks, targets). The checked graph it returns is compiled as it is."""
     if not graph.nodes:
         raise UsageError("the graph has no nodes")
-    graph.validate()
-    return graph
+    return graph.validate()
 
 
-def _load(path: str):  # noqa: ANN202 - a graph.model.Graph
-    """The one place the commands read a graph: load the file, then validate it."""
+def _load(path: str):  # noqa: ANN202 - a graph.model.CheckedGraph
+    """The one place the commands read a graph: load the file, then validate it (once)."""
     return _validated(load(path))
 
 
@@ -95,7 +95,7 @@ def _grad_output(text: str | None) -> object:
     if text is None:
         return None
     try:
-        return parse_finite_json(text, "--grad-output", "[1, 0]")
+        return parse_json_text(text, "--grad-output", "[1, 0]")
     except ValueSpecError as e:
         raise UsageError(e.message) from None
 
@@ -116,7 +116,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     sinks = ", ".join(f"{s} {list(shapes[s])}" for s in graph.sinks())
     ops = len(graph.nodes) - tensors
     print(f"ok: {len(graph.nodes)} nodes ({tensors} tensor{'s' * (tensors != 1)}, {ops} op{'s' * (ops != 1)}), "
-          f"{len(graph.edges)} edges; sinks: {sinks}")
+          f"{graph.edge_count} edges; sinks: {sinks}")
     for note in notes:
         print("note:", note)
     return 0

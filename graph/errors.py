@@ -6,10 +6,12 @@ from __future__ import annotations
 class GraphError(Exception):
     """Base class: a message for people plus the node ids to mark on the canvas."""
 
-    def __init__(self, message: str, node_ids: tuple[str, ...] | list[str] = ()) -> None:
+    def __init__(self, message: str, node_ids: tuple[str, ...] | list[str] = (),
+                 field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.node_ids = tuple(node_ids)
+        self.field = field  # the node's field at fault, where one is (the loader names it)
 
     def __str__(self) -> str:
         return self.message

@@ -15,13 +15,12 @@ import tempfile
 from pathlib import Path
 
 from graph.errors import FileFormatError, ValueSpecError
-from graph.model import Edge, Graph, Node
-from graph.ops import DEFAULT_DTYPE, DTYPES, OPS, TENSOR
-from graph.values import _is_number, _short
+from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_node_id, check_position  # noqa: F401 - MAX_ID_LENGTH: a limit of the format
+from graph.ops import DEFAULT_DTYPE, OPS, TENSOR
+from graph.values import _short
 
 FORMAT = "gradcanvas"
 VERSION = 1
-MAX_ID_LENGTH = 200
 # A guard against reading without end (/dev/zero, a huge file): no graph this app can run needs
 # more text than this, and MAX_ELEMENTS numbers fit in it.
 MAX_FILE_BYTES = 256 * 2**20
@@ -76,24 +75,6 @@ def _find_duplicate(doc: object) -> _Duplicated | None:
     return None
 
 
-def check_node_id(node_id: object) -> str:
-    """The rule for ids, shared by the loader and the GUI's rename."""
-    if not isinstance(node_id, str) or not node_id:
-        raise FileFormatError(f"node id must be a non-empty string, not {_short(node_id)}")
-    if len(node_id) > MAX_ID_LENGTH:
-        raise FileFormatError(f"node id {node_id[:40]!r}… is longer than {MAX_ID_LENGTH} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in node_id):
-        raise FileFormatError(f"node id {node_id!r} contains control characters")
-    if _has_surrogate(node_id):
-        raise FileFormatError(f"node id {node_id!r} is not valid Unicode (a lone surrogate)")
-    return node_id
-
-
-def _has_surrogate(text: str) -> bool:
-    """A lone surrogate (only reachable through a \\uD800-style escape) cannot be saved as UTF-8."""
-    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
-
-
 def loads(text: str) -> Graph:
     # NaN / Infinity parse to floats so that the field check refusing them (as it must refuse
     # 1e400, which JSON parses to inf) names the node and field; any left over is refused below.
@@ -132,10 +113,10 @@ def loads(text: str) -> Graph:
 
     graph = Graph()
     for i, raw in enumerate(doc["nodes"]):
-        node = _load_node(raw, i)
+        node, pos = _load_node(raw, i)
         if node.id in graph.nodes:
             raise FileFormatError(f"node {node.id}: duplicate id (field 'id')", [node.id])
-        graph.add_node(node)
+        graph.add_node(node, pos=pos)
     fed: dict[tuple[str, str], str] = {}  # (node, port) -> source, to refuse a port fed twice
     for i, raw in enumerate(doc["edges"]):
         edge = _load_edge(raw, i, graph, fed)
@@ -155,7 +136,7 @@ def _check_fields(raw: dict, allowed: tuple[str, ...], where: str, ids: tuple[st
             raise FileFormatError(f"{where}: unknown field {_short(key)}", ids)
 
 
-def _load_node(raw: object, index: int) -> Node:
+def _load_node(raw: object, index: int) -> tuple[Node, tuple[float, float] | None]:
     if not isinstance(raw, dict):
         raise FileFormatError(f"node #{index}: must be an object")
     if "id" not in raw:
@@ -164,7 +145,7 @@ def _load_node(raw: object, index: int) -> Node:
         _refuse_duplicate(raw, f"node #{index}")
     try:
         node_id = check_node_id(raw["id"])
-    except FileFormatError as e:
+    except ValueSpecError as e:
         raise FileFormatError(f"node #{index}: field 'id': {e.message}") from None
     where, ids = f"node {node_id}", (node_id,)
     _refuse_duplicate(raw, where, ids)
@@ -180,39 +161,28 @@ def _load_node(raw: object, index: int) -> Node:
     if not isinstance(op, str) or (op != TENSOR and op not in OPS):
         raise fail(f"field 'op': unknown op {_short(op)}")
     _check_fields(raw, _TENSOR_FIELDS if op == TENSOR else _OP_FIELDS, where, ids)
-
-    node = Node(id=node_id, op=op)
-    if "label" in raw:
-        if not isinstance(raw["label"], str) or _has_surrogate(raw["label"]):
-            raise fail("field 'label' must be a string of valid Unicode")
-        node.label = raw["label"]
+    pos = None
     if "pos" in raw:
-        pos = raw["pos"]
-        if (not isinstance(pos, list) or len(pos) != 2
-                or not all(_is_number(v) for v in pos)):
-            raise fail("field 'pos' must be [x, y] with two finite numbers")
-        node.pos = (pos[0], pos[1])
+        try:
+            pos = check_position(raw["pos"])
+        except ValueSpecError as e:
+            raise fail(f"field 'pos': {e.message}") from None
     if op == TENSOR:
         if ("value" in raw) == ("init" in raw):
             raise fail("a tensor node needs exactly one of the fields 'value' or 'init'")
-        node.value, node.init = raw.get("value"), raw.get("init")
-        node.requires_grad = raw.get("requires_grad", False)
-        if not isinstance(node.requires_grad, bool):
-            raise fail("field 'requires_grad' must be true or false")
-        node.dtype = raw.get("dtype", DEFAULT_DTYPE)
-        if node.dtype not in DTYPES:
-            raise fail(f"field 'dtype' must be one of {', '.join(DTYPES)}, not {_short(node.dtype)}")
+        node = Node(node_id, op, value=raw.get("value"), init=raw.get("init"),
+                    requires_grad=raw.get("requires_grad", False), dtype=raw.get("dtype", DEFAULT_DTYPE),
+                    label=raw.get("label"))
     else:
         attrs = raw.get("attrs", {})
         if not isinstance(attrs, dict):
             raise fail("field 'attrs' must be an object")
-        node.attrs = dict(attrs)
+        node = Node(node_id, op, attrs=dict(attrs), label=raw.get("label"))
     try:
-        node.check()
+        node.check()  # every field rule lives in Node.check; the loader only names the field
     except ValueSpecError as e:
-        field = "value" if "value" in raw else "init" if op == TENSOR else "attrs"
-        raise fail(f"field '{field}': {e.message.removeprefix(node_id + ': ')}") from None
-    return node
+        raise fail(f"field '{e.field}': {e.message.removeprefix(node_id + ': ')}") from None
+    return node, pos
 
 
 def _load_edge(raw: object, index: int, graph: Graph, fed: dict[tuple[str, str], str]) -> Edge:
@@ -272,7 +242,7 @@ def load(path: str | os.PathLike) -> Graph:
     return loads(text)
 
 
-def node_to_dict(node: Node) -> dict:
+def node_to_dict(node: Node, pos: tuple[float, float] | None = None) -> dict:
     d: dict = {"id": node.id, "op": node.op}
     if node.label is not None:
         d["label"] = node.label
@@ -287,8 +257,8 @@ def node_to_dict(node: Node) -> dict:
             d["dtype"] = node.dtype
     elif node.attrs:
         d["attrs"] = node.attrs
-    if node.pos is not None:
-        d["pos"] = list(node.pos)
+    if pos is not None:
+        d["pos"] = list(pos)
     return d
 
 
@@ -305,7 +275,7 @@ def dumps(graph: Graph) -> str:
         return "[\n" + ",\n".join(line(d) for d in items) + "\n  ]" if items else "[]"
 
     return (f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n'
-            f'  "nodes": {block([node_to_dict(n) for n in graph.nodes.values()])},\n'
+            f'  "nodes": {block([node_to_dict(n, graph.layout.get(n.id)) for n in graph.nodes.values()])},\n'
             f'  "edges": {block([edge_to_dict(e) for e in graph.edges])}\n}}\n')
 
 

@@ -12,7 +12,7 @@ one entry, and a test may register one with monkeypatch.setitem.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from graph.errors import ValueSpecError
@@ -206,20 +206,3 @@ INITS: dict[str, InitSpec] = {spec.name: spec for spec in [
              lambda _a, dt, s: f"torch.eye({', '.join(s)}, dtype={dt}, device=device)",
              _eye_values, _eye_default, "ones on the diagonal, zeros elsewhere"),
 ]}
-
-
-class _ParamTable(Mapping):
-    """fn -> {parameter: (kind, required, default)}, read from INITS on each access: the
-    table's shape before InitSpec, for code that still reads it (graph.ops.INIT_FNS)."""
-
-    def __getitem__(self, fn: str) -> dict[str, tuple[str, bool, object]]:
-        return {a.name: (a.kind, a.required, a.default) for a in INITS[fn].params}
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(INITS))
-
-    def __len__(self) -> int:
-        return len(INITS)
-
-
-INIT_FNS: Mapping[str, dict[str, tuple[str, bool, object]]] = _ParamTable()

@@ -1,22 +1,69 @@
-"""The document: nodes, edges and the structural questions asked of them.
+"""The document: nodes, edges, the layout, and the structural questions asked of them.
 
 Pure Python plus networkx: no Qt, no torch. Nodes keep the order they were added in, which is
 the order files list them and the order generated code names them.
+
+Nodes are frozen values: an edit makes a new Node (`dataclasses.replace`) and swaps it in, so a
+compute can hold a cheap snapshot. Where a node is drawn is layout, not computation: positions
+live in `Graph.layout`, beside the nodes, and no computation reads them.
+
+The graph keeps its adjacency (inputs per node, consumers per node) up to date on every add and
+remove, so connecting, refusing a wire or walking upstream never rebuilds anything; networkx is
+built once per `validate()`, where it checks the DAG and orders the nodes.
 """
 
 from __future__ import annotations
 
 import copy
+from collections import deque
 from dataclasses import dataclass, field
 
 import networkx as nx
 
 from graph.errors import CycleError, MissingInputError, ValueSpecError
-from graph.ops import DEFAULT_DTYPE, OPS, TENSOR, OpSpec
-from graph.values import check_attr, init_shape, literal_shape
+from graph.ops import DEFAULT_DTYPE, DTYPES, OPS, TENSOR, OpSpec
+from graph.values import _is_number, _short, check_attr, init_shape, literal_shape
+
+MAX_ID_LENGTH = 200
+MAX_LABEL_LENGTH = 1000
 
 
-@dataclass
+def has_surrogate(text: str) -> bool:
+    """A lone surrogate (only reachable through a \\uD800-style escape) cannot be saved as UTF-8."""
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+def check_node_id(node_id: object) -> str:
+    """The rule for ids: the loader, rename and paste all use it."""
+    if not isinstance(node_id, str) or not node_id:
+        raise ValueSpecError(f"node id must be a non-empty string, not {_short(node_id)}")
+    if len(node_id) > MAX_ID_LENGTH:
+        raise ValueSpecError(f"node id {node_id[:40]!r}… is longer than {MAX_ID_LENGTH} characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in node_id):
+        raise ValueSpecError(f"node id {node_id!r} contains control characters")
+    if has_surrogate(node_id):
+        raise ValueSpecError(f"node id {node_id!r} is not valid Unicode (a lone surrogate)")
+    return node_id
+
+
+def check_label(label: object) -> str | None:
+    if label is None:
+        return None
+    if not isinstance(label, str) or has_surrogate(label):
+        raise ValueSpecError("label must be a string of valid Unicode")
+    if len(label) > MAX_LABEL_LENGTH:
+        raise ValueSpecError(f"label is longer than {MAX_LABEL_LENGTH:,} characters")
+    return label
+
+
+def check_position(pos: object) -> tuple[float, float]:
+    """[x, y] with two finite numbers (a file may hold any; drawing them is the GUI's concern)."""
+    if not isinstance(pos, list | tuple) or len(pos) != 2 or not all(_is_number(v) for v in pos):
+        raise ValueSpecError("pos must be [x, y] with two finite numbers")
+    return (pos[0], pos[1])
+
+
+@dataclass(frozen=True)
 class Node:
     id: str
     op: str  # TENSOR or a name from graph.ops.OPS
@@ -27,7 +74,6 @@ class Node:
     dtype: str = DEFAULT_DTYPE
     # Op nodes: only the attributes set explicitly; defaults come from the catalogue.
     attrs: dict[str, object] = field(default_factory=dict)
-    pos: tuple[float, float] | None = None
     label: str | None = None
 
     @property
@@ -38,30 +84,59 @@ class Node:
     def spec(self) -> OpSpec:
         return OPS[self.op]
 
+    @property
+    def title(self) -> str:
+        """What the canvas shows as the node's name."""
+        return self.label or self.id
+
     def resolved_attrs(self) -> dict[str, object]:
         return self.spec.resolved_attrs(self.attrs) if not self.is_tensor else {}
 
     def leaf_shape(self, dtype: str | None = None) -> tuple[int, ...]:
-        """Shape of a tensor node, computed without torch.
+        """Shape of a tensor node, computed without torch (and remembered: nodes are frozen).
 
         Its numbers are checked against the range of `dtype` (default: the node's own dtype).
         """
         dtype = dtype or self.dtype
-        if self.init is not None:
-            return init_shape(self.init, dtype)
-        return literal_shape(self.value, dtype=dtype)
+        memo = self.__dict__.setdefault("_shapes", {})
+        if dtype not in memo:
+            memo[dtype] = (init_shape(self.init, dtype) if self.init is not None
+                           else literal_shape(self.value, dtype=dtype))
+        return memo[dtype]
 
     def check(self, dtype: str | None = None) -> None:
-        """Raise ValueSpecError (naming this node) if its data is not valid.
+        """Every rule for a node's fields: id, op, label, dtype, value or init, attributes.
 
-        A tensor's numbers must fit its dtype, or `dtype` where one overrides it.
+        Raises ValueSpecError naming this node. A tensor's numbers must fit its dtype, or
+        `dtype` where one overrides it. The loader and every edit call this; a node that
+        passed is remembered, so asking again costs nothing.
         """
+        key = dtype or self.dtype
+        if key in self.__dict__.get("_checked", ()):
+            return
         try:
+            check_node_id(self.id)
+        except ValueSpecError as e:
+            raise ValueSpecError(e.message, [self.id] if isinstance(self.id, str) else [], "id") from None
+        field = "label"
+        try:
+            check_label(self.label)
             if self.is_tensor:
+                field = "dtype"
+                if self.dtype not in DTYPES:
+                    raise ValueSpecError(f"dtype must be one of {', '.join(DTYPES)}, not {_short(self.dtype)}")
+                field = "requires_grad"
+                if not isinstance(self.requires_grad, bool):
+                    raise ValueSpecError("requires_grad must be true or false")
+                field = "value" if self.init is None else "init"
                 if (self.value is None) == (self.init is None):
                     raise ValueSpecError("a tensor node needs exactly one of 'value' or 'init'")
                 self.leaf_shape(dtype)
             else:
+                field = "op"
+                if self.op not in OPS:
+                    raise ValueSpecError(f"unknown op {_short(self.op)}")
+                field = "attrs"
                 for name, v in self.attrs.items():
                     attr = self.spec.attr(name)
                     if attr is None:
@@ -71,7 +146,8 @@ class Node:
                     if attr.required and attr.name not in self.attrs:
                         raise ValueSpecError(f"{self.op} needs the attribute '{attr.name}'")
         except ValueSpecError as e:
-            raise ValueSpecError(f"{self.id}: {e.message}", [self.id]) from None
+            raise ValueSpecError(f"{self.id}: {e.message}", [self.id], field) from None
+        self.__dict__.setdefault("_checked", set()).add(key)
 
 
 @dataclass(frozen=True)
@@ -81,77 +157,142 @@ class Edge:
     port: str
 
 
+@dataclass(frozen=True)
+class CheckedGraph:
+    """A graph that passed `Graph.validate()`: data, DAG and connections. Code generation
+    takes it as it is; nothing checks it again. It shares the (frozen) nodes of the graph it
+    came from and keeps its own maps, so later edits to that graph do not reach it."""
+
+    nodes: dict[str, Node]
+    order: tuple[str, ...]  # topological; ties keep file order
+    inputs: dict[str, dict[str, str]]  # node -> {port: source}
+    consumers: dict[str, tuple[str, ...]]  # node -> the nodes it feeds
+
+    def inputs_of(self, node_id: str) -> dict[str, str]:
+        return self.inputs[node_id]
+
+    def all_inputs(self) -> dict[str, dict[str, str]]:
+        return self.inputs
+
+    def sinks(self) -> list[str]:
+        return [n for n in self.nodes if not self.consumers[n]]
+
+    @property
+    def edge_count(self) -> int:
+        return sum(len(ports) for ports in self.inputs.values())
+
+
 class Graph:
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
         self.edges: list[Edge] = []
+        self.layout: dict[str, tuple[float, float]] = {}  # where nodes are drawn
+        self._inputs: dict[str, dict[str, str]] = {}  # dst -> {port: src}
+        self._consumers: dict[str, dict[Edge, None]] = {}  # src -> its out-edges, in order
 
     def copy(self) -> Graph:
-        return copy.deepcopy(self)
+        """An independent copy (nodes are frozen, so they are shared)."""
+        part = self.snapshot()
+        part.layout = dict(self.layout)
+        return part
 
     def snapshot(self) -> Graph:
-        """A copy of the structure sharing the Node objects: cheap enough to take per compute.
-
-        Valid because an editor never changes a node's data in place; it swaps in a new Node
-        (gui.document: only `pos`, which no computation reads, is set in place).
-        """
+        """The structure without the layout, sharing the frozen nodes: cheap enough per compute."""
         part = Graph()
         part.nodes = dict(self.nodes)
         part.edges = list(self.edges)
+        part._inputs = {n: dict(ports) for n, ports in self._inputs.items()}
+        part._consumers = {n: dict(out) for n, out in self._consumers.items()}
         return part
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Graph) and list(self.nodes.values()) == list(other.nodes.values())
-                and self.edges == other.edges)
+                and self.edges == other.edges and self.layout == other.layout)
 
     # ---- editing (the GUI wraps each of these in an undo command) ----
 
-    def add_node(self, node: Node, index: int | None = None) -> None:
+    def add_node(self, node: Node, index: int | None = None,
+                 pos: tuple[float, float] | None = None) -> None:
         if node.id in self.nodes:
             raise ValueError(f"duplicate node id {node.id!r}")
         if index is None or index >= len(self.nodes):
             self.nodes[node.id] = node  # the common case, without rebuilding the dict
-            return
-        items = list(self.nodes.items())
-        items.insert(index, (node.id, node))
-        self.nodes = dict(items)
+        else:
+            items = list(self.nodes.items())
+            items.insert(index, (node.id, node))
+            self.nodes = dict(items)
+        self._inputs[node.id] = {}
+        self._consumers[node.id] = {}
+        if pos is not None:
+            self.layout[node.id] = pos
 
-    def remove_node(self, node_id: str) -> tuple[int, Node, list[tuple[int, Edge]]]:
+    def replace_node(self, node: Node) -> Node:
+        """Swap in new data for an existing id; return the old node."""
+        old = self.nodes[node.id]
+        self.nodes[node.id] = node
+        return old
+
+    def remove_node(self, node_id: str) -> tuple[int, Node, list[tuple[int, Edge]], tuple | None]:
         """Remove a node and its edges; return what `restore_node` needs to undo it."""
         index = list(self.nodes).index(node_id)
         removed = [(i, e) for i, e in enumerate(self.edges) if node_id in (e.src, e.dst)]
+        for _i, e in reversed(removed):
+            self._unlink(e)
         self.edges = [e for e in self.edges if node_id not in (e.src, e.dst)]
-        return index, self.nodes.pop(node_id), removed
+        del self._inputs[node_id], self._consumers[node_id]
+        return index, self.nodes.pop(node_id), removed, self.layout.pop(node_id, None)
 
-    def restore_node(self, index: int, node: Node, edges: list[tuple[int, Edge]]) -> None:
-        self.add_node(node, index)
+    def restore_node(self, info: tuple[int, Node, list[tuple[int, Edge]], tuple | None]) -> None:
+        index, node, edges, pos = info
+        self.add_node(node, index, pos)
         for i, e in edges:
-            self.edges.insert(i, e)
+            self.add_edge(e, i)
 
     def add_edge(self, edge: Edge, index: int | None = None) -> None:
+        """Add an edge; both ends must exist and the port must be free (see edge_refusal)."""
+        if edge.src not in self.nodes or edge.dst not in self.nodes:
+            raise ValueError(f"edge {edge}: both ends must be nodes of the graph")
+        if edge.port in self._inputs[edge.dst]:
+            raise ValueError(f"edge {edge}: {edge.dst}.{edge.port} is already fed")
         self.edges.insert(len(self.edges) if index is None else index, edge)
+        self._inputs[edge.dst][edge.port] = edge.src
+        self._consumers[edge.src][edge] = None
 
     def remove_edge(self, edge: Edge) -> int:
         index = self.edges.index(edge)
         del self.edges[index]
+        self._unlink(edge)
         return index
 
-    def position(self, node_id: str) -> tuple[float, float] | None:
-        """Where the node is drawn (layout, not computation); None when it has no place yet."""
-        return self.nodes[node_id].pos
+    def _unlink(self, edge: Edge) -> None:
+        self._inputs[edge.dst].pop(edge.port, None)
+        self._consumers[edge.src].pop(edge, None)
 
-    # ---- structure ----
+    # ---- layout: where nodes are drawn; nothing computed reads it ----
+
+    def position(self, node_id: str) -> tuple[float, float] | None:
+        """Where the node is drawn; None when it has no place yet."""
+        return self.layout.get(node_id)
+
+    def set_position(self, node_id: str, pos: tuple[float, float] | None) -> None:
+        if pos is None:
+            self.layout.pop(node_id, None)
+        else:
+            self.layout[node_id] = pos
+
+    # ---- structure: answered from the maps kept above, never by a rebuild ----
 
     def inputs_of(self, node_id: str) -> dict[str, str]:
         """port -> source node id for the node's connected input ports."""
-        return {e.port: e.src for e in self.edges if e.dst == node_id}
+        return dict(self._inputs[node_id])
+
+    def consumers_of(self, node_id: str) -> list[str]:
+        """The nodes this one feeds, in edge order (a node fed twice appears once)."""
+        return list(dict.fromkeys(e.dst for e in self._consumers[node_id]))
 
     def all_inputs(self) -> dict[str, dict[str, str]]:
-        """node id -> {port: source id} for every node, in one pass over the edges."""
-        inputs: dict[str, dict[str, str]] = {n: {} for n in self.nodes}
-        for e in self.edges:
-            inputs[e.dst][e.port] = e.src
-        return inputs
+        """node id -> {port: source id} for every node."""
+        return {n: dict(self._inputs[n]) for n in self.nodes}
 
     def to_networkx(self) -> nx.MultiDiGraph:
         g = nx.MultiDiGraph()
@@ -160,8 +301,7 @@ class Graph:
         return g
 
     def sinks(self) -> list[str]:
-        fed = {e.src for e in self.edges}
-        return [n for n in self.nodes if n not in fed]
+        return [n for n in self.nodes if not self._consumers[n]]
 
     def topological_order(self) -> list[str]:
         """Node ids in an order where every node follows its inputs; ties keep file order.
@@ -175,12 +315,25 @@ class Graph:
         rank = {n: i for i, n in enumerate(self.nodes)}
         return list(nx.lexicographical_topological_sort(g, key=rank.__getitem__))
 
+    def _walk(self, start: str, step) -> set[str]:  # noqa: ANN001 - node id -> neighbour ids
+        seen: set[str] = set()
+        todo = deque([start])
+        while todo:
+            for m in step(todo.popleft()):
+                if m not in seen:
+                    seen.add(m)
+                    todo.append(m)
+        return seen
+
     def ancestors(self, node_id: str) -> set[str]:
-        return nx.ancestors(self.to_networkx(), node_id)
+        return self._walk(node_id, lambda n: self._inputs[n].values()) - {node_id}
+
+    def descendants(self, node_id: str) -> set[str]:
+        return self._walk(node_id, lambda n: (e.dst for e in self._consumers[n])) - {node_id}
 
     def upstream(self, node_id: str) -> set[str]:
         """The node and everything it depends on: no edge may run from it into one of these."""
-        return nx.ancestors(self.to_networkx(), node_id) | {node_id}
+        return self.ancestors(node_id) | {node_id}
 
     def edge_refusal(self, src: str, dst: str, port: str, upstream: set[str] | None = None) -> str | None:
         """Why the edge src → dst.port may not be added, or None if it may.
@@ -197,7 +350,7 @@ class Graph:
             return f"{dst} is a tensor and has no inputs"
         if port not in node.spec.inputs:
             return f"{dst} ({node.op}) has no input port '{port}'"
-        fed = self.inputs_of(dst).get(port)
+        fed = self._inputs[dst].get(port)
         if fed is not None:
             return f"{dst}.{port} is already fed by {fed}"
         if dst in (upstream if upstream is not None else self.upstream(src)):
@@ -207,28 +360,29 @@ class Graph:
     def missing_inputs(self, node_ids: list[str] | None = None) -> list[tuple[str, str]]:
         """(node, port) for every unconnected input port."""
         missing = []
-        inputs = self.all_inputs()
         for node_id in node_ids if node_ids is not None else self.nodes:
             node = self.nodes[node_id]
             if not node.is_tensor:
-                missing += [(node_id, p) for p in node.spec.inputs if p not in inputs[node_id]]
+                missing += [(node_id, p) for p in node.spec.inputs if p not in self._inputs[node_id]]
         return missing
 
     def incomplete(self) -> set[str]:
         """Nodes that cannot be computed yet: an input is unconnected here or upstream."""
-        g = self.to_networkx()
         out: set[str] = set()
         for n in dict.fromkeys(n for n, _p in self.missing_inputs()):
-            out |= {n, *nx.descendants(g, n)}
+            if n not in out:
+                out |= {n, *self.descendants(n)}
         return out
 
     def without(self, node_ids: set[str]) -> Graph:
-        """A copy without these nodes and their edges."""
+        """A copy without these nodes and their edges (layout included)."""
         part = Graph()
         for n, node in self.nodes.items():
             if n not in node_ids:
-                part.add_node(copy.deepcopy(node))
-        part.edges = [e for e in self.edges if e.src not in node_ids and e.dst not in node_ids]
+                part.add_node(node, pos=self.layout.get(n))
+        for e in self.edges:
+            if e.src not in node_ids and e.dst not in node_ids:
+                part.add_edge(e)
         return part
 
     def check_connected(self, node_ids: list[str] | None = None) -> None:
@@ -239,19 +393,20 @@ class Graph:
             raise MissingInputError(f"unconnected input: {where}",
                                     list(dict.fromkeys(n for n, _ in missing)))
 
-    def validate(self) -> list[str]:
-        """Check data, DAG and connections; return the topological order."""
+    def validate(self) -> CheckedGraph:
+        """Check data, DAG and connections, once; return the checked graph code generation takes."""
         for node in self.nodes.values():
             node.check()
         order = self.topological_order()
         self.check_connected()
-        return order
+        return CheckedGraph(dict(self.nodes), tuple(order), self.all_inputs(),
+                            {n: tuple(self.consumers_of(n)) for n in self.nodes})
 
 
-def new_node(op: str, node_id: str, pos: tuple[float, float] | None = None) -> Node:
+def new_node(op: str, node_id: str) -> Node:
     """A node as the palette creates it: a scalar leaf that requires grad, or an op whose
     required attributes start at their catalogue values."""
     if op == TENSOR:
-        return Node(node_id, TENSOR, value=1.0, requires_grad=True, pos=pos)
+        return Node(node_id, TENSOR, value=1.0, requires_grad=True)
     attrs = {a.name: copy.deepcopy(a.default) for a in OPS[op].attrs if a.required}
-    return Node(node_id, op, attrs=attrs, pos=pos)
+    return Node(node_id, op, attrs=attrs)

@@ -178,12 +178,7 @@ def categories() -> tuple[str, ...]:
 
 
 def __getattr__(name: str) -> object:
-    """Names computed on access: CATEGORIES (see categories()) and INIT_FNS, the parameter
-    table of graph.inits kept under its old name here."""
+    """CATEGORIES, computed on access from the live table (see categories())."""
     if name == "CATEGORIES":
         return categories()
-    if name == "INIT_FNS":
-        from graph.inits import INIT_FNS  # noqa: PLC0415 - graph.inits imports this module
-
-        return INIT_FNS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

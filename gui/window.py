@@ -18,15 +18,17 @@ from PySide6.QtWidgets import (
     QUndoView,
 )
 
+from autograd_bridge.compute import ComputeResult, SliceResult
 from graph.errors import CycleError, GraphError
 from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
 from graph.values import literal_shape, parse_finite_json
 from gui.canvas import CanvasScene, CanvasView
-from gui.compute import Computer, ComputeResult, SliceResult
 from gui.document import Document
 from gui.inspector import Inspector
 from gui.palette import NodeSearch, Palette
+from gui.runstate import RunState
+from gui.worker import Computer
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
 MAX_RECENT = 8
@@ -43,7 +45,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.view)
         self.computer = Computer(self)
         self.devices = ["cpu"]  # cuda / mps are added once the worker has imported torch
-        self.last_result: ComputeResult | None = None
+        self.run = RunState()  # what is asked now and the last result drawn
         # Ask before discarding changes; tests replace this with a stub that answers.
         self.ask_unsaved = self._ask_unsaved
 
@@ -166,7 +168,6 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel(" grad-output "))
         # A non-scalar target needs the vector v of backward(gradient=v); it belongs to the
         # current target, so choosing another target clears it.
-        self.grad_output: object = None
         self.grad_output_edit = QLineEdit()
         self.grad_output_edit.setPlaceholderText("for a non-scalar target, e.g. [1, 0]")
         self.grad_output_edit.setToolTip("The vector v in target.backward(gradient=v): JSON shaped like the "
@@ -210,18 +211,37 @@ class MainWindow(QMainWindow):
         self._update_title()
         self.schedule_recompute()
 
+    @property
+    def last_result(self) -> ComputeResult | None:
+        return self.run.result
+
+    @property
+    def grad_output(self) -> object:
+        return self.run.grad_output
+
+    @grad_output.setter
+    def grad_output(self, value: object) -> None:
+        self.run.grad_output = value
+
+    def _sync_run(self) -> None:
+        """RunState follows what is asked now, so a result computed for anything else is dropped."""
+        self.run.target, self.run.revision = self.doc.target, self.doc.revision
+        self.run.device, self.run.dtype = self.device(), self.dtype()
+
     def _on_target_changed(self, target: str | None) -> None:
         self.grad_output = None
         self.grad_output_edit.clear()
         self.grad_output_edit.setStyleSheet("")
         if target is None:
-            self.last_result = None
+            self._sync_run()
+            self.run.result = None
             self.scene.show_result(None)
             self.inspector.show_result(None)
             self.status.setText("no target")
         self.schedule_recompute()
 
     def schedule_recompute(self) -> None:
+        self._sync_run()
         if self.doc.target is None:
             return
         self.scene.set_stale()
@@ -237,6 +257,7 @@ class MainWindow(QMainWindow):
         return self.device_box.currentText() or "cpu"
 
     def recompute(self) -> None:
+        self._sync_run()
         if self.doc.target is None:
             return
         self.status.setText("computing…")
@@ -244,11 +265,9 @@ class MainWindow(QMainWindow):
                               self.grad_output)
 
     def show_result(self, result: ComputeResult) -> None:
-        """Draw a result, unless the document has moved on since it was computed."""
-        if (result.revision != self.doc.revision or result.target != self.doc.target
-                or result.grad_output != self.grad_output):
+        """Draw a result, unless what is asked has moved on since it was computed."""
+        if not self.run.accept(result):
             return  # stale: a newer request is queued or running
-        self.last_result = result
         self.scene.show_result(result)
         self.inspector.show_result(result)
         if result.error:
@@ -266,7 +285,7 @@ class MainWindow(QMainWindow):
                                         self.device(), self.dtype())
 
     def _on_slice(self, s: SliceResult | None) -> None:
-        if s is None or s.revision == self.doc.revision:
+        if s is None or self.run.slice_is_current(s):
             self.inspector.show_slice(s)
 
     # ---- selection, clipboard ----
@@ -438,7 +457,7 @@ class MainWindow(QMainWindow):
         try:
             # The toolbar's dtype, as the canvas computes it; the script itself runs on "cpu"
             # (a device variable at its top says so and can be changed).
-            write_text_atomic(path, export_script(self.doc.graph, target, dtype=self.dtype()))
+            write_text_atomic(path, export_script(self.doc.graph, target, self.grad_output, dtype=self.dtype()))
         except GraphError as e:
             self.report_error("Cannot export", e.message)
             return

@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from graph import fileformat
 from graph.errors import FileFormatError
 from graph.fileformat import dumps, load, loads, save
+from graph.inits import INITS
 from graph.model import Edge, Graph, Node
-from graph.ops import DTYPES, INIT_FNS, OPS, TENSOR
+from graph.ops import DTYPES, OPS, TENSOR
 from graph.values import MAX_DIMS, MAX_ELEMENTS
 
 # The v1 example from the issue, verbatim.
@@ -297,9 +298,9 @@ def test_issue_example_loads_exactly() -> None:
     assert all(isinstance(v, float) for v in x.value)
     assert (w.value, w.requires_grad, w.leaf_shape()) == ([[3.0, 4.0], [5.0, 6.0]], False, (2, 2))
     assert (xr.op, xr.attrs, mm.op, mm.attrs) == ("reshape", {"shape": [1, -1]}, "matmul", {})
-    assert all(n.pos is None and n.label is None for n in g.nodes.values())
+    assert not g.layout and all(n.label is None for n in g.nodes.values())
     assert g.edges == [Edge("x", "xr", "input"), Edge("xr", "mm", "input"), Edge("w", "mm", "other")]
-    assert g.validate() == ["x", "w", "xr", "mm"]
+    assert g.validate().order == ("x", "w", "xr", "mm")
 
 
 def test_dumps_is_canonical_json_one_item_per_line() -> None:
@@ -471,7 +472,7 @@ def values(draw: st.DrawFn, dtype: str = "float64") -> object:
 @st.composite
 def inits(draw: st.DrawFn, dtype: str = "float64") -> dict:
     shape = draw(st.lists(st.integers(0, 4), min_size=1, max_size=3))
-    fn = draw(st.sampled_from(sorted(INIT_FNS)))
+    fn = draw(st.sampled_from(sorted(INITS)))
     nums = numbers_f32 if dtype == "float32" else numbers
     if fn in ("zeros", "ones"):
         return {"fn": fn, "shape": shape}
@@ -502,6 +503,8 @@ def attr_values(kind: str, choices: tuple[str, ...]) -> st.SearchStrategy:
         "bool": st.booleans(),
         "ints": st.lists(small_ints, max_size=4),
         "dims": st.one_of(st.none(), small_ints, st.lists(small_ints, max_size=3)),
+        "dim": small_ints,
+        "optional_number": st.one_of(st.none(), numbers),
         "choice": st.sampled_from(choices or ("",)),
     }[kind]
 
@@ -513,26 +516,24 @@ def graphs(draw: st.DrawFn) -> Graph:
     edges = []
     for i, node_id in enumerate(node_ids):
         op = draw(st.sampled_from([TENSOR, *OPS]))
-        n = Node(node_id, op)
+        fields: dict = {}
         if draw(st.booleans()):
-            n.label = draw(labels)
-        if draw(st.booleans()):
-            n.pos = (draw(numbers), draw(numbers))
+            fields["label"] = draw(labels)
+        pos = (draw(numbers), draw(numbers)) if draw(st.booleans()) else None
         if op == TENSOR:
-            n.dtype = draw(st.sampled_from(DTYPES))
+            fields["dtype"] = dtype = draw(st.sampled_from(DTYPES))
             if draw(st.booleans()):
-                n.value = draw(values(n.dtype))
+                fields["value"] = draw(values(dtype))
             else:
-                n.init = draw(inits(n.dtype))
-            n.requires_grad = draw(st.booleans())
+                fields["init"] = draw(inits(dtype))
+            fields["requires_grad"] = draw(st.booleans())
         else:
-            for a in OPS[op].attrs:
-                if a.required or draw(st.booleans()):
-                    n.attrs[a.name] = draw(attr_values(a.kind, a.choices))
+            fields["attrs"] = {a.name: draw(attr_values(a.kind, a.choices))
+                               for a in OPS[op].attrs if a.required or draw(st.booleans())}
             for port in OPS[op].inputs:
                 if i and draw(st.booleans()):
                     edges.append(Edge(node_ids[draw(st.integers(0, i - 1))], node_id, port))
-        g.add_node(n)
+        g.add_node(Node(node_id, op, **fields), pos=pos)
     for e in draw(st.permutations(edges)):
         g.add_edge(e)
     return g
@@ -602,9 +603,8 @@ def test_mutated_files_load_or_are_refused_cleanly(data: st.DataObject) -> None:
     again = dumps(g)
     again.encode("utf-8")
     assert loads(again) == g
-    for n in g.nodes.values():
-        if n.pos is not None:
-            assert all(math.isfinite(v) for v in n.pos)
+    for pos in g.layout.values():
+        assert all(math.isfinite(v) for v in pos)
 
 
 def test_save_keeps_the_mode_of_the_file_it_replaces(tmp_path):

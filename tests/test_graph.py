@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from pathlib import Path
@@ -129,12 +130,14 @@ def test_validate_raises_missing_input_error() -> None:
 
 
 def test_validate_returns_the_order_of_a_good_graph() -> None:
-    assert chain().validate() == ["x", "w", "mm", "s", "y", "c"]
+    checked = chain().validate()
+    assert checked.order == ("x", "w", "mm", "s", "y", "c")
+    assert checked.inputs["mm"] == {"input": "x", "other": "w"}
 
 
 def test_validate_checks_node_data() -> None:
     g = chain()
-    g.nodes["w"].value = [[1.0], [2.0, 3.0]]
+    g.replace_node(dataclasses.replace(g.nodes["w"], value=[[1.0], [2.0, 3.0]]))
     with pytest.raises(ValueSpecError) as info:
         g.validate()
     assert info.value.node_ids == ("w",)
@@ -211,12 +214,15 @@ def test_graph_equality_sees_order_and_content() -> None:
     b.edges[0], b.edges[1] = b.edges[1], b.edges[0]
     assert a != b
     c = chain()
-    node = c.nodes.pop("x")
-    c.add_node(node)  # same nodes, different order
+    _index, *rest = c.remove_node("x")
+    c.restore_node((len(c.nodes), *rest))  # same nodes and edges, different order
     assert a != c
     d = chain()
-    d.nodes["c"].requires_grad = True
+    d.replace_node(dataclasses.replace(d.nodes["c"], requires_grad=True))
     assert a != d
+    e = chain()
+    e.set_position("c", (1.0, 2.0))  # layout is part of the document
+    assert a != e
     assert a != "not a graph"
 
 
@@ -236,7 +242,7 @@ def test_remove_then_restore_node_gives_back_the_exact_graph() -> None:
     assert g.edges == [Edge("s", "y", "input"), Edge("c", "p", "other")]
     assert list(g.nodes) == ["x", "w", "p", "s", "y", "c"]
 
-    g.restore_node(*info)
+    g.restore_node(info)
     assert g == original
     assert list(g.nodes) == list(original.nodes)
     assert g.edges == original.edges
@@ -248,7 +254,7 @@ def test_undoing_several_removals_in_reverse_order_restores_everything() -> None
     undo = [g.remove_node(n) for n in ("s", "x", "c", "mm")]
     assert list(g.nodes) == ["w", "y"] and g.edges == []
     for info in reversed(undo):
-        g.restore_node(*info)
+        g.restore_node(info)
     assert g == original
 
 
@@ -269,10 +275,16 @@ def test_add_node_refuses_duplicate_id() -> None:
 
 def test_copy_is_deep() -> None:
     g = chain()
+    g.set_position("x", (1.0, 2.0))
     h = g.copy()
-    h.nodes["x"].value[0][0] = 99.0
-    h.edges.pop()
-    assert g.nodes["x"].value == [[1.0, 2.0]] and len(g.edges) == 4
+    h.replace_node(dataclasses.replace(h.nodes["x"], value=[[99.0, 2.0]]))
+    h.remove_edge(h.edges[-1])
+    h.set_position("x", (5.0, 5.0))
+    h.remove_node("c")
+    assert g.nodes["x"].value == [[1.0, 2.0]] and len(g.edges) == 4 and "c" in g.nodes
+    assert g.position("x") == (1.0, 2.0) and g.inputs_of("y") == {"input": "s"}
+    with pytest.raises(dataclasses.FrozenInstanceError):  # nodes are values: shared, never changed
+        h.nodes["x"].value = 1.0
 
 
 def test_inputs_and_sinks() -> None:

@@ -24,11 +24,12 @@ from hypothesis import strategies as st
 from autograd_bridge.engine import Compiled
 from autograd_bridge.export import export_script
 from gradcanvas.cli import main
-from graph import fileformat, values
+from graph import fileformat, limits, values
 from graph.errors import ExecutionError, FileFormatError, ShapeError, ValueSpecError
 from graph.fileformat import load, loads
+from graph.inits import INITS
 from graph.model import Edge, Graph, Node
-from graph.ops import DTYPES, INIT_FNS, TENSOR
+from graph.ops import DTYPES, TENSOR
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "resources" / "examples"
@@ -461,7 +462,7 @@ def test_missing_top_level_field_is_named(key: str) -> None:
 
 
 def test_literal_values_are_held_to_max_elements(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(values, "MAX_ELEMENTS", 6)
+    monkeypatch.setattr(limits, "MAX_ELEMENTS", 6)
     Node("x", TENSOR, value=[[1.0] * 3] * 2).check()
     with pytest.raises(ValueSpecError, match="x: .*7 elements"):
         Node("x", TENSOR, value=[1.0] * 7).check()
@@ -540,10 +541,11 @@ _EDGY = st.sampled_from([0, 1, -1, 2, -3, 0.5, -0.25, 7.5, 1e30, -1e39, 3.5e38, 
 
 @st.composite
 def _edgy_inits(draw: st.DrawFn) -> dict:
-    fn = draw(st.sampled_from(sorted(INIT_FNS)))
+    fn = draw(st.sampled_from(sorted(INITS)))
     init: dict = {"fn": fn}
-    for name, (_kind, required, _default) in INIT_FNS[fn].items():
-        if not required and draw(st.booleans()):
+    for param in INITS[fn].params:
+        name = param.name
+        if not param.required and draw(st.booleans()):
             continue
         if name == "shape":
             init[name] = draw(st.lists(st.integers(0, 3), min_size=1, max_size=2))

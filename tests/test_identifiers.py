@@ -14,6 +14,7 @@ import torch
 from autograd_bridge.codegen import Namespace
 from autograd_bridge.engine import Compiled
 from autograd_bridge.export import export_script
+from graph.errors import ValueSpecError
 from graph.model import Edge, Graph, Node
 from graph.ops import TENSOR
 
@@ -95,7 +96,9 @@ def hostile_graph(marker: Path) -> tuple[Graph, dict[str, str]]:
         "bi": "__builtins__",
         "lam": "λ",
         "q": "it's\"",
-        "nl": f"nl\nopen({str(marker)!r}, 'w')  # newline in an id made by code, not a file",
+        # Line breaks Python does not treat as one (U+2028, NEL): an ASCII newline is refused by
+        # the id rule itself (test_an_id_with_a_newline_made_by_code_is_refused).
+        "nl": f"nl\u2028open({str(marker)!r}, 'w')\x85  # line breaks in an id made by code",
     }
     g = Graph()
     g.add_node(Node(id=ids["a"], op=TENSOR, value=2.0, requires_grad=True))
@@ -219,3 +222,14 @@ def test_literal_tmp_p_id_executes_nothing() -> None:
     if not existed:
         assert not path.exists()
     torch.testing.assert_close(result.grads[node_id], torch.ones(2))
+
+
+def test_an_id_with_a_newline_made_by_code_is_refused() -> None:
+    """Code that builds a Graph meets the loader's id rule at validate(): a newline could end
+    the generated comment that names the node."""
+    g = Graph()
+    bad = "x\nopen('p', 'w')"
+    g.add_node(Node(bad, "tensor", value=1.0, requires_grad=True))
+    with pytest.raises(ValueSpecError, match="control characters") as info:
+        Compiled(g)
+    assert info.value.node_ids == (bad,)

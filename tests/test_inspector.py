@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSpinBox
 
+from autograd_bridge.compute import ComputeResult, NodeView, SliceResult
 from graph.model import Edge, Graph, Node
-from gui.compute import ComputeResult, NodeView, SliceResult
 from gui.document import Document
 from gui.inspector import NO_RESULT, TOO_LARGE, Inspector, default_init, init_as_literal
 

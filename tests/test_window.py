@@ -7,6 +7,7 @@ Expected numbers come from the engine (autograd_bridge) or plain torch, computed
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import subprocess
@@ -16,12 +17,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import assert_scene_mirrors
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-import gui.compute
+from autograd_bridge.compute import ComputeResult, ComputeSession, NodeView
 from autograd_bridge.engine import Compiled
 from autograd_bridge.formatting import tensor_text
 from gradcanvas.cli import main as cli_main
@@ -29,7 +31,6 @@ from graph.errors import GraphError
 from graph.fileformat import dumps, load, loads
 from graph.model import Edge, Graph, Node
 from gui.canvas import DIFF_BTN, NODE_W
-from gui.compute import ComputeResult, NodeView
 from gui.window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,16 +112,6 @@ def _drop(w: MainWindow, op: str, at: QPoint) -> str:
     return new
 
 
-def _assert_scene_mirrors(w: MainWindow) -> None:
-    doc, scene = w.doc, w.scene
-    assert set(scene.nodes) == set(doc.graph.nodes)
-    assert set(scene.edges) == set(doc.graph.edges)
-    for n, node in doc.graph.nodes.items():
-        if node.pos is not None:
-            assert (scene.nodes[n].pos().x(), scene.nodes[n].pos().y()) == pytest.approx(node.pos)
-        assert scene.nodes[n].fed == set(doc.graph.inputs_of(n))
-
-
 def _close_message_boxes(w: MainWindow) -> list[str]:
     texts = []
     for box in w.findChildren(QMessageBox):
@@ -139,9 +130,9 @@ def _wait_result(qtbot, w: MainWindow) -> ComputeResult:
 def _fixture_graph() -> Graph:
     """Example 1 plus two loose nodes, so there are free ports to wire."""
     g = load(EX01)
-    right = max(n.pos[0] for n in g.nodes.values()) + NODE_W + 80
-    g.add_node(Node("free", "neg", pos=(right, 100.0)))
-    g.add_node(Node("v", "tensor", value=[1.0, 2.0], pos=(right, 300.0)))
+    right = max(x for x, _y in g.layout.values()) + NODE_W + 80
+    g.add_node(Node("free", "neg"), pos=(right, 100.0))
+    g.add_node(Node("v", "tensor", value=[1.0, 2.0]), pos=(right, 300.0))
     return g
 
 
@@ -167,14 +158,14 @@ def _undo_redo_exact(qtbot, w: MainWindow, edit) -> None:  # noqa: ANN001
     after = dumps(doc.graph)
     assert after != before, "the edit changed nothing"
     assert doc.undo_stack.index() == index + 1 and doc.undo_stack.count() == index + 1
-    _assert_scene_mirrors(w)
+    assert_scene_mirrors(w)
     for _ in range(2):
         _key(qtbot, w, Qt.Key.Key_Z, CTRL)
         assert dumps(doc.graph) == before
-        _assert_scene_mirrors(w)
+        assert_scene_mirrors(w)
         _key(qtbot, w, Qt.Key.Key_Z, CTRL | SHIFT)
         assert dumps(doc.graph) == after
-        _assert_scene_mirrors(w)
+        assert_scene_mirrors(w)
 
 
 def _select(w: MainWindow, *ids: str) -> None:
@@ -267,29 +258,25 @@ def test_undo_redo_alt_drag_cut(qtbot, window: MainWindow) -> None:
 
 def test_undo_redo_value_edit(qtbot, window: MainWindow) -> None:
     _load_fixture(window)
-    node = copy.deepcopy(window.doc.graph.nodes["x"])
-    node.value = -1.5
+    node = dataclasses.replace(window.doc.graph.nodes["x"], value=-1.5)
     _undo_redo_exact(qtbot, window, lambda: window.doc.edit_node(node, "Edit value"))
 
 
 def test_undo_redo_value_edit_of_a_vector_and_requires_grad(qtbot, window: MainWindow) -> None:
     _load_fixture(window)
-    node = copy.deepcopy(window.doc.graph.nodes["v"])
-    node.value, node.requires_grad = [[1.0, -2.0], [0.5, 4.0]], True
+    node = dataclasses.replace(window.doc.graph.nodes["v"], value=[[1.0, -2.0], [0.5, 4.0]], requires_grad=True)
     _undo_redo_exact(qtbot, window, lambda: window.doc.edit_node(node))
 
 
 def test_undo_redo_attribute_edit(qtbot, window: MainWindow) -> None:
     _load_fixture(window)
-    node = copy.deepcopy(window.doc.graph.nodes["x_sq"])
-    node.attrs = {"exponent": 3}
+    node = dataclasses.replace(window.doc.graph.nodes["x_sq"], attrs={"exponent": 3})
     _undo_redo_exact(qtbot, window, lambda: window.doc.edit_node(node, "Edit attrs"))
 
 
 def test_undo_redo_label_edit(qtbot, window: MainWindow) -> None:
     _load_fixture(window)
-    node = copy.deepcopy(window.doc.graph.nodes["y"])
-    node.label = "the result"
+    node = dataclasses.replace(window.doc.graph.nodes["y"], label="the result")
     _undo_redo_exact(qtbot, window, lambda: window.doc.edit_node(node))
 
 
@@ -359,8 +346,7 @@ def test_undo_and_redo_actions_follow_the_stack(window: MainWindow) -> None:
     undo, redo = actions["Ctrl+Z"], actions["Ctrl+Shift+Z"]
     assert not undo.isEnabled() and not redo.isEnabled()
     before = dumps(doc.graph)
-    node = copy.deepcopy(doc.graph.nodes["z"])
-    node.value = 10.0
+    node = dataclasses.replace(doc.graph.nodes["z"], value=10.0)
     doc.edit_node(node, "Edit value")
     after = dumps(doc.graph)
     assert undo.isEnabled() and "Edit value" in undo.text()
@@ -401,10 +387,11 @@ def test_copy_in_one_window_paste_in_another(qtbot, tmp_path: Path) -> None:
     for old, new in ids.items():
         pasted, src = doc.graph.nodes[new], fragment.nodes[old]
         assert pasted.op == src.op and pasted.value == src.value and pasted.attrs == src.attrs
-        assert pasted.pos == (src.pos[0] + 40, src.pos[1] + 40)
+        src_pos = fragment.position(old)
+        assert doc.graph.position(new) == (src_pos[0] + 40, src_pos[1] + 40)
     assert doc.graph.edges[len(original.edges):] == [Edge(ids[e.src], ids[e.dst], e.port) for e in fragment.edges]
     assert sorted(w2.scene.selected_node_ids()) == sorted(new_ids)
-    _assert_scene_mirrors(w2)
+    assert_scene_mirrors(w2)
     assert doc.undo_stack.count() == 1
     doc.undo_stack.undo()
     assert dumps(doc.graph) == dumps(original)
@@ -448,8 +435,7 @@ def test_save_open_round_trip_title_and_modified_mark(qtbot, window: MainWindow,
     assert not other.isWindowModified()
     assert other.doc.target == "y"  # the only sink
 
-    node = copy.deepcopy(other.doc.graph.nodes["z"])
-    node.value = 7.0
+    node = dataclasses.replace(other.doc.graph.nodes["z"], value=7.0)
     other.doc.edit_node(node)
     assert other.isWindowModified()
     assert other.save_document()  # has a path: no dialog
@@ -462,14 +448,13 @@ def test_save_open_round_trip_title_and_modified_mark(qtbot, window: MainWindow,
 
 def test_nodes_without_positions_are_saved_where_they_are_drawn(window: MainWindow, tmp_path: Path) -> None:
     g = load(EX01)
-    for node in g.nodes.values():
-        node.pos = None
+    g.layout.clear()
     window.doc.reset(g)
     path = tmp_path / "g.json"
     assert window._save_to(str(path))
     saved = load(path)
     for n, item in window.scene.nodes.items():
-        assert saved.nodes[n].pos == (item.pos().x(), item.pos().y())
+        assert saved.position(n) == (item.pos().x(), item.pos().y())
 
 
 @pytest.mark.parametrize("answer", ["Cancel", "Discard", "Save"])
@@ -487,8 +472,7 @@ def test_close_with_unsaved_changes_asks(qtbot, tmp_path: Path, answer: str) -> 
     assert w.close()  # clean: closes without asking
     assert calls == []
     w.show()
-    node = copy.deepcopy(w.doc.graph.nodes["x"])
-    node.value = 5.0
+    node = dataclasses.replace(w.doc.graph.nodes["x"], value=5.0)
     w.doc.edit_node(node)
     closed = w.close()
     assert calls == [1]
@@ -539,8 +523,7 @@ def test_bad_file_leaves_the_open_document_untouched(window: MainWindow, tmp_pat
     good = tmp_path / "good.json"
     good.write_text(EX01.read_text(encoding="utf-8"), encoding="utf-8")
     assert window.open_file(str(good))
-    node = copy.deepcopy(window.doc.graph.nodes["x"])
-    node.value = 4.0
+    node = dataclasses.replace(window.doc.graph.nodes["x"], value=4.0)
     window.doc.edit_node(node)  # an unsaved edit, too
     before, title, index = dumps(window.doc.graph), window.windowTitle(), window.doc.undo_stack.index()
     path = _bad_files(tmp_path)[name]
@@ -552,7 +535,7 @@ def test_bad_file_leaves_the_open_document_untouched(window: MainWindow, tmp_pat
     assert window.doc.undo_stack.index() == index
     assert loader_error.value.message in window.statusBar().currentMessage()
     assert any(loader_error.value.message in t for t in _close_message_boxes(window))
-    _assert_scene_mirrors(window)
+    assert_scene_mirrors(window)
 
 
 # ---- computing: the ∂ button, overlays, staleness, errors ----
@@ -570,13 +553,13 @@ def _expected(graph: Graph, target: str) -> dict[str, tuple[str, str | None, str
 def test_diff_button_computes_off_the_gui_thread_and_overlays_match_the_engine(
         qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, example: Path) -> None:
     threads = []
-    real_compute = gui.compute.compute
+    real_compute = ComputeSession.compute
 
     def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         threads.append(threading.get_ident())
         return real_compute(*args, **kwargs)
 
-    monkeypatch.setattr(gui.compute, "compute", spy)
+    monkeypatch.setattr(ComputeSession, "compute", spy)
     assert window.open_file(str(example))
     window.doc.set_target(None)
     QApplication.processEvents()  # the fit scheduled by open_file
@@ -625,8 +608,7 @@ def test_example_two_partials_agree_with_plain_torch(qtbot, window: MainWindow) 
 def test_an_edit_marks_overlays_stale_and_recomputes(qtbot, window: MainWindow) -> None:
     window.open_file(str(EX01))
     _wait_result(qtbot, window)
-    node = copy.deepcopy(window.doc.graph.nodes["x"])
-    node.value = -3.0
+    node = dataclasses.replace(window.doc.graph.nodes["x"], value=-3.0)
     window.doc.edit_node(node)
     assert all(item.stale for item in window.scene.nodes.values())
     result = _wait_result(qtbot, window)
@@ -659,19 +641,19 @@ def test_stale_results_are_dropped(qtbot, window: MainWindow) -> None:
 
 def _error_graphs() -> dict[str, tuple[Graph, str]]:
     missing = Graph()
-    missing.add_node(Node("x", "tensor", value=2.0, requires_grad=True, pos=(0.0, 0.0)))
-    missing.add_node(Node("m", "mul", pos=(260.0, 0.0)))
+    missing.add_node(Node("x", "tensor", value=2.0, requires_grad=True), pos=(0.0, 0.0))
+    missing.add_node(Node("m", "mul"), pos=(260.0, 0.0))
     missing.edges = [Edge("x", "m", "input")]
     shapes = Graph()
     shapes.add_node(Node("A", "tensor", value=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True,
                          pos=(0.0, 0.0)))
-    shapes.add_node(Node("B", "tensor", value=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], pos=(0.0, 160.0)))
-    shapes.add_node(Node("AB", "matmul", pos=(260.0, 0.0)))
-    shapes.add_node(Node("s", "sum", pos=(520.0, 0.0)))
+    shapes.add_node(Node("B", "tensor", value=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), pos=(0.0, 160.0))
+    shapes.add_node(Node("AB", "matmul"), pos=(260.0, 0.0))
+    shapes.add_node(Node("s", "sum"), pos=(520.0, 0.0))
     shapes.edges = [Edge("A", "AB", "input"), Edge("B", "AB", "other"), Edge("AB", "s", "input")]
     vector = Graph()
-    vector.add_node(Node("v", "tensor", value=[1.0, 2.0], requires_grad=True, pos=(0.0, 0.0)))
-    vector.add_node(Node("n", "neg", pos=(260.0, 0.0)))
+    vector.add_node(Node("v", "tensor", value=[1.0, 2.0], requires_grad=True), pos=(0.0, 0.0))
+    vector.add_node(Node("n", "neg"), pos=(260.0, 0.0))
     vector.edges = [Edge("v", "n", "input")]
     return {"missing_input": (missing, "m"), "shape_mismatch": (shapes, "s"), "non_scalar_target": (vector, "n")}
 
@@ -698,7 +680,7 @@ def test_errors_mark_the_offending_nodes_and_reach_the_status_bar(qtbot, window:
 
 def test_fixing_the_error_clears_the_marks(qtbot, window: MainWindow) -> None:
     graph, target = _error_graphs()["missing_input"]
-    graph.add_node(Node("k", "tensor", value=4.0, pos=(0.0, 160.0)))
+    graph.add_node(Node("k", "tensor", value=4.0), pos=(0.0, 160.0))
     window.doc.reset(graph)
     window.doc.set_target(target)
     assert _wait_result(qtbot, window).error
@@ -725,8 +707,7 @@ def test_graph_built_with_the_mouse_computes_and_renders(qtbot, window: MainWind
     _wire(window, m, s, "input")
     assert doc.graph.edges == [Edge(a, m, "input"), Edge(b, m, "other"), Edge(m, s, "input")]
     for n, v in ((a, 1.5), (b, -2.0)):
-        node = copy.deepcopy(doc.graph.nodes[n])
-        node.value = v
+        node = dataclasses.replace(doc.graph.nodes[n], value=v)
         doc.edit_node(node)
     _click(window, _vp(window, s, DIFF_BTN.center()))
     assert doc.target == s
@@ -856,12 +837,10 @@ def test_grad_output_field_gives_a_non_scalar_target_its_vector(window, qtbot) -
 
 
 def test_a_snapshot_taken_for_the_worker_does_not_change_when_the_document_is_edited(window) -> None:  # noqa: ANN001
-    import copy
 
     window.doc.reset(load(EX01))
     snap = window.doc.graph.snapshot()
-    edited = copy.deepcopy(window.doc.graph.nodes["x"])
-    edited.value = 5.0
+    edited = dataclasses.replace(window.doc.graph.nodes["x"], value=5.0)
     window.doc.edit_node(edited)
     window.doc.remove(["z"])
     assert snap.nodes["x"].value == 2.0 and "z" in snap.nodes
