@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
 
     def _make_docks(self) -> None:
         self.palette = Palette(self)
-        self.inspector = Inspector(self.doc, self)
+        self.inspector = Inspector(self.doc, self, self.run.is_current)
         self.history = QUndoView(self.doc.undo_stack)
         self.history.setEmptyLabel("<opened>")
         for title, widget, area in (("Palette", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea),
