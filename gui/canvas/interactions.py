@@ -1,0 +1,243 @@
+"""Mouse gestures on the canvas, one small object per gesture (as orange-canvas does it).
+
+The scene holds at most one gesture in progress (`CanvasScene.interaction`) and forwards the
+mouse to it: `start` on the press, `move` while the button is down, `finish` on the release of
+the button that began it, `cancel` on Esc (or when the document is replaced under it). Only
+`finish` edits the document, and each gesture is one undo step; `cancel` leaves the document
+untouched and takes away whatever the gesture drew.
+
+Gestures whose `passthrough` is true let Qt's own mouse handling run as well: Qt moves the
+dragged items (MoveDrag) and draws the view's rubber band (RubberBand); the gesture only
+remembers what it needs to finish or undo that.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QLineF, QPointF, Qt
+from PySide6.QtGui import QBrush, QPainterPath, QPen
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsScene,
+    QGraphicsSceneMouseEvent,
+    QGraphicsSimpleTextItem,
+)
+
+from graph.model import Edge
+from gui.canvas.items import COLORS, NodeItem, wire_path
+
+if TYPE_CHECKING:
+    from gui.canvas.scene import CanvasScene
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+class Interaction:
+    """A gesture in progress, begun by a press of `button`."""
+
+    passthrough = False  # True: Qt's default handling of the mouse runs too
+
+    def __init__(self, scene: CanvasScene, button: Qt.MouseButton = LEFT) -> None:
+        self.scene = scene
+        self.button = button
+
+    def start(self, pos: QPointF) -> None:
+        """The press at `pos` (scene coordinates) began the gesture."""
+
+    def move(self, pos: QPointF) -> None:
+        """The mouse moved to `pos` with the button down."""
+
+    def finish(self, pos: QPointF) -> None:
+        """The button came up at `pos`: make the edit, if any, and clean up."""
+
+    def cancel(self) -> None:
+        """Esc: take back what the gesture showed; the document is not touched."""
+
+
+class WireDrag(Interaction):
+    """Drag from a node's output dot to an input port. The wire says where it would land, or
+    why the edge would be refused (cycle, port already fed, ...), while the mouse moves."""
+
+    def __init__(self, scene: CanvasScene, src: str) -> None:
+        super().__init__(scene)
+        self.src = src
+        self.upstream = scene.doc.graph.upstream(src)  # once per drag, not per mouse move
+        self.wire = QGraphicsPathItem()
+        self.wire.setZValue(10)
+        self.label = QGraphicsSimpleTextItem()
+        self.label.setZValue(11)
+        self.label.setFont(scene.small_font)
+
+    def start(self, pos: QPointF) -> None:
+        self.scene.addItem(self.wire)
+        self.scene.addItem(self.label)
+        self.move(pos)
+
+    def target_port(self, pos: QPointF) -> tuple[str, str] | None:
+        """(node id, input port) the wire would land on at pos, or None."""
+        item = self.scene.node_at(pos)
+        if item is None:
+            return None
+        hit = item.port_at(item.mapFromScene(pos))
+        if hit is not None and hit[0] == "in":
+            return item.node_id, hit[1]
+        # Dropped on a node body: its first free input port.
+        free = [p for p in item.inputs if p not in item.fed]
+        return (item.node_id, free[0]) if free else (item.node_id, item.inputs[0]) if item.inputs else (
+            item.node_id, "input")
+
+    def refusal(self, pos: QPointF) -> tuple[tuple[str, str] | None, str | None]:
+        """The port under pos and why an edge to it is refused (None: it would be accepted)."""
+        target = self.target_port(pos)
+        if target is None:
+            return None, None
+        return target, self.scene.doc.graph.edge_refusal(self.src, target[0], target[1], self.upstream)
+
+    def move(self, pos: QPointF) -> None:
+        src = self.scene.nodes.get(self.src)
+        if src is None:  # the source went away under the drag (a delete, an undo)
+            self.scene.cancel_interaction()
+            return
+        start = src.mapToScene(src.output_pos())
+        target, reason = self.refusal(pos)
+        end = pos
+        if target is not None and reason is None:
+            dst = self.scene.nodes[target[0]]
+            end = dst.mapToScene(dst.input_pos(target[1]))
+        color = COLORS["refused"] if reason else COLORS["ok"] if target else COLORS["edge"]
+        self.wire.setPen(QPen(color, 2.0, Qt.PenStyle.DashLine if reason else Qt.PenStyle.SolidLine))
+        self.wire.setPath(wire_path(start, end))
+        self.label.setBrush(QBrush(color))
+        self.label.setText(f"✕ {reason}" if reason else (f"→ {target[0]}.{target[1]}" if target else ""))
+        self.label.setPos(pos + QPointF(12, 8))
+
+    def finish(self, pos: QPointF) -> None:
+        self.cancel()  # the temporary wire goes in every case
+        if self.src not in self.scene.nodes:
+            return
+        target, reason = self.refusal(pos)
+        if target is None:
+            return
+        if reason is not None:
+            self.scene.message.emit(f"edge refused: {reason}")
+            return
+        self.scene.doc.connect(Edge(self.src, target[0], target[1]))
+        self.scene.message.emit(f"connected {self.src} → {target[0]}.{target[1]}")
+
+    def cancel(self) -> None:
+        for item in (self.wire, self.label):
+            if item.scene() is self.scene:
+                self.scene.removeItem(item)
+
+
+class CutDrag(Interaction):
+    """Alt-drag a line across wires: every wire it crosses is cut, as one undo step."""
+
+    def __init__(self, scene: CanvasScene) -> None:
+        super().__init__(scene)
+        self.line = QGraphicsPathItem()
+        self.line.setPen(QPen(COLORS["refused"], 1.5, Qt.PenStyle.DashLine))
+
+    def start(self, pos: QPointF) -> None:
+        self.line.setPath(QPainterPath(pos))
+        self.scene.addItem(self.line)
+
+    def move(self, pos: QPointF) -> None:
+        path = self.line.path()
+        path.lineTo(pos)
+        self.line.setPath(path)
+
+    def finish(self, pos: QPointF) -> None:
+        cut = self.line.path()
+        self.cancel()
+        reach = cut.boundingRect().adjusted(-1, -1, 1, 1)  # a straight cut has no area
+        crossed = [e for e, item in self.scene.edges.items()
+                   if item.boundingRect().intersects(reach)  # cheap test first, at thousands of edges
+                   and (item.path().intersects(cut) or polyline_crosses(cut, item.path()))]
+        if crossed:
+            self.scene.doc.disconnect(crossed)
+            self.scene.message.emit(f"cut {len(crossed)} edge(s)")
+
+    def cancel(self) -> None:
+        if self.line.scene() is self.scene:
+            self.scene.removeItem(self.line)
+
+
+def polyline_crosses(cut: QPainterPath, wire: QPainterPath) -> bool:
+    """Whether the cut stroke crosses the wire (sampled segments, cheap and exact enough)."""
+    cut_pts = [cut.elementAt(i) for i in range(cut.elementCount())]
+    segs = [QLineF(QPointF(a.x, a.y), QPointF(b.x, b.y)) for a, b in zip(cut_pts, cut_pts[1:], strict=False)]
+    wire_pts = [wire.pointAtPercent(t / 24) for t in range(25)]
+    for a, b in zip(wire_pts, wire_pts[1:], strict=False):
+        w = QLineF(a, b)
+        for s in segs:
+            if s.intersects(w)[0] == QLineF.IntersectionType.BoundedIntersection:
+                return True
+    return False
+
+
+class MoveDrag(Interaction):
+    """Nodes dragged with the mouse. Qt moves the items (the selection, and the pressed node);
+    the release makes it one Document.move; Esc puts them back where they were."""
+
+    passthrough = True
+
+    def start(self, pos: QPointF) -> None:
+        # After the press: Qt has already (de)selected, and the pressed node moves even when a
+        # Shift-click just took it out of the selection.
+        self.press_pos = pos
+        grabber = self.scene.mouseGrabberItem()
+        moving = {*self.scene.selectedItems(), grabber}
+        self.start_positions = {item.node_id: (item, item.pos()) for item in moving if isinstance(item, NodeItem)}
+
+    def _moved(self) -> dict[str, tuple[float, float]]:
+        return {n: (item.pos().x(), item.pos().y()) for n, (item, p) in self.start_positions.items()
+                if self.scene.nodes.get(n) is item and item.pos() != p}
+
+    def finish(self, pos: QPointF) -> None:
+        moves = self._moved()
+        if moves:
+            self.scene.doc.move(moves)
+
+    def cancel(self) -> None:
+        for n, (item, p) in self.start_positions.items():
+            if self.scene.nodes.get(n) is item and item.pos() != p:
+                item.setPos(p)
+        end_qt_item_drag(self.scene, self.press_pos)
+
+
+def end_qt_item_drag(scene: QGraphicsScene, press_pos: QPointF) -> None:
+    """End Qt's own drag of the items before the button comes up.
+
+    The mouse grabber is given the release it would get at the end of a drag, so Qt lets go of
+    the mouse and forgets the positions the drag started from (were they kept, the next drag
+    would start from them). The release is placed off the press point so that Qt does not take
+    it for a click, which would change the selection.
+    """
+    if scene.mouseGrabberItem() is None:
+        return
+    release = QGraphicsSceneMouseEvent(QEvent.Type.GraphicsSceneMouseRelease)
+    release.setButton(LEFT)
+    release.setButtons(Qt.MouseButton.NoButton)
+    release.setButtonDownScenePos(LEFT, press_pos)
+    release.setScenePos(press_pos + QPointF(1.0, 1.0))
+    QGraphicsScene.mouseReleaseEvent(scene, release)
+
+
+class RubberBand(Interaction):
+    """A drag on empty canvas: the view draws the band and Qt selects what it covers. Only
+    Esc needs this object: it gives back the selection there was before the press."""
+
+    passthrough = True
+
+    def __init__(self, scene: CanvasScene, button: Qt.MouseButton, selection: list[QGraphicsItem]) -> None:
+        super().__init__(scene, button)
+        self.selection = selection
+
+    def cancel(self) -> None:
+        self.scene.clearSelection()
+        for item in self.selection:
+            if item.scene() is self.scene:
+                item.setSelected(True)

@@ -1,0 +1,451 @@
+"""What the canvas draws: one NodeItem per node (level of detail in paint), one EdgeItem per edge.
+
+Also the layout constants, the colours and the small preview images (heatmap / sparkline) drawn
+under a node whose value is too big to write out. Items only draw and report clicks on
+themselves; gestures live in gui.canvas.interactions. Settings follow ENVIRONMENT.md:
+DeviceCoordinateCache on nodes (not on edges), ItemSendsGeometryChanges so that edges follow
+their nodes from itemChange, cached bounding rects and shapes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetricsF,
+    QImage,
+    QPainter,
+    QPainterPath,
+    QPainterPathStroker,
+    QPen,
+    QPolygonF,
+)
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsSceneMouseEvent,
+    QMenu,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
+
+from autograd_bridge.compute import NodeView
+from graph.edits import usable_pos
+from graph.errors import GraphError
+from graph.model import Edge
+
+if TYPE_CHECKING:
+    from gui.canvas.scene import CanvasScene
+
+NODE_W = 220.0
+HEADER_H = 26.0
+PORT_H = 18.0
+OVERLAY_H = 38.0
+PREVIEW_H = 30.0
+PORT_R = 5.0
+DIFF_BTN = QRectF(NODE_W - 26, 4, 22, 18)  # the ∂ button in the header
+
+COLORS = {
+    "leaf_grad": QColor("#2a7f62"),  # a leaf with requires_grad: where .grad lands
+    "leaf_const": QColor("#6b6f76"),  # a constant leaf
+    "op": QColor("#34506e"),
+    "body": QColor("#20242b"),
+    "text": QColor("#e8eaed"),
+    "dim_text": QColor("#9aa0a6"),
+    "grad_text": QColor("#ffb86b"),
+    "target": QColor("#ff8c1a"),
+    "error": QColor("#e5484d"),
+    "selected": QColor("#f5d90a"),
+    "edge": QColor("#8a94a6"),
+    "edge_selected": QColor("#f5d90a"),
+    "port": QColor("#c9d1d9"),
+    "refused": QColor("#e5484d"),
+    "ok": QColor("#46c46e"),
+    "background": QColor("#15181d"),
+    "nonfinite": QColor("#d946ef"),  # NaN / inf entries in a preview
+}
+SCENE_MARGIN = 50_000.0  # how far past the nodes the view can scroll
+MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
+
+
+def preview_image(a: np.ndarray | None, width: int, height: int) -> QImage | None:
+    """A tiny heatmap (2-D and up) or sparkline (1-D) of a tensor too big to write out.
+
+    NaN and ±inf entries are drawn in their own colour (a cell, or a tick on the sparkline),
+    and the colour scale is taken from the finite entries only.
+    """
+    if a is None or a.size <= 8:
+        return None
+    a = np.asarray(a, dtype=np.float64)
+    img = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
+    img.fill(Qt.GlobalColor.transparent)
+    p = QPainter(img)
+    if a.ndim <= 1:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        ys = a.reshape(-1)[::max(1, a.size // width)]
+        ok = np.isfinite(ys)
+        lo, hi = (float(ys[ok].min()), float(ys[ok].max())) if ok.any() else (0.0, 1.0)
+        span = hi - lo or 1.0
+        run: list[QPointF] = []
+
+        def flush() -> None:
+            p.setPen(QPen(COLORS["dim_text"], 1.2))
+            if len(run) > 1:
+                p.drawPolyline(QPolygonF(run))
+            elif run:
+                p.drawPoint(run[0])
+            run.clear()
+
+        for i, v in enumerate(ys):
+            x = i * (width - 1) / max(1, len(ys) - 1)
+            if ok[i]:
+                run.append(QPointF(x, height - 2 - (v - lo) / span * (height - 4)))
+            else:
+                flush()
+                p.setPen(QPen(COLORS["nonfinite"], 1.5))
+                p.drawLine(QPointF(x, 0), QPointF(x, height))
+        flush()
+    else:
+        m = a.reshape(a.shape[0], -1)
+        rows = np.linspace(0, m.shape[0] - 1, min(m.shape[0], height)).astype(int)
+        cols = np.linspace(0, m.shape[1] - 1, min(m.shape[1], width)).astype(int)
+        m = m[np.ix_(rows, cols)]
+        ok = np.isfinite(m)
+        peak = float(np.abs(m[ok]).max()) if ok.any() else 0.0
+        v = np.clip(np.where(ok, m, 0.0) / (peak or 1.0), -1.0, 1.0)  # diverging: blue < 0 < red
+        r = np.where(v >= 0, 1.0, 1.0 + v)
+        g = 1.0 - np.abs(v)
+        b = np.where(v >= 0, 1.0 - v, 1.0)
+        bad = COLORS["nonfinite"]
+        rgb = np.stack([np.where(ok, c, alt / 255) for c, alt in ((r, bad.red()), (g, bad.green()),
+                                                                  (b, bad.blue()))], axis=-1)
+        rgb = np.round(rgb * 255).astype(np.uint32)
+        argb = np.ascontiguousarray((0xFF << 24) | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])
+        buf = argb.tobytes()  # QImage does not copy it: keep it alive until drawn
+        cells = QImage(buf, m.shape[1], m.shape[0], m.shape[1] * 4, QImage.Format.Format_RGB32)
+        p.drawImage(QRectF(0, 0, width, height), cells)
+    p.end()
+    return img
+
+
+def _first_fitting(fm: QFontMetricsF, width: float, texts: list[str]) -> str:
+    """The first text that fits the width, else the last (which the caller elides)."""
+    for text in texts:
+        if fm.horizontalAdvance(text) <= width:
+            return text
+    return texts[-1]
+
+
+class NodeItem(QGraphicsItem):
+    """One node: header (name, op, ∂ button), ports labelled with torch argument names,
+    and the overlay (value and ∂target/∂node)."""
+
+    def __init__(self, canvas: CanvasScene, node_id: str) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.node_id = node_id
+        self.view: NodeView | None = None
+        self.stale = False
+        self.is_target = False
+        self.error: str | None = None
+        self.fed: set[str] = set()  # input ports with an edge, kept by the scene
+        self._previews: tuple[QImage | None, QImage | None] = (None, None)
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
+        self.sync()
+
+    @property
+    def node(self):  # noqa: ANN201 - graph.model.Node
+        return self.canvas.doc.graph.nodes[self.node_id]
+
+    def _relayout(self) -> None:
+        """Cache the geometry Qt asks for many times per frame (boundingRect, shape)."""
+        node = self.node
+        self.inputs: tuple[str, ...] = () if node.is_tensor else node.spec.inputs
+        has_preview = any(img is not None for img in self._previews)
+        height = HEADER_H + max(1, len(self.inputs)) * PORT_H + OVERLAY_H + (PREVIEW_H if has_preview else 0)
+        if getattr(self, "_height", None) != height:
+            self.prepareGeometryChange()
+        self._height = height
+        self._bounds = QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, height + 2)
+        self._shape: QPainterPath | None = None  # made on the first hit test
+
+    def height(self) -> float:
+        return self._height
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        if self._shape is None:
+            # The body plus the port dots, which sit on the left and right edges: without them
+            # the outer half of every dot (and the output dot's centre) is not part of the node.
+            path = QPainterPath()
+            path.addRect(QRectF(0, 0, NODE_W, self._height))
+            dots = QPainterPath()
+            for c in (self.output_pos(), *(self.input_pos(p) for p in self.inputs)):
+                dots.addEllipse(c, PORT_R + 1, PORT_R + 1)
+            self._shape = path.united(dots)
+        return self._shape
+
+    # ---- ports ----
+
+    def input_pos(self, port: str) -> QPointF:
+        i = self.inputs.index(port) if port in self.inputs else 0
+        return QPointF(0, HEADER_H + (i + 0.5) * PORT_H)
+
+    def output_pos(self) -> QPointF:
+        return QPointF(NODE_W, HEADER_H + 0.5 * PORT_H)
+
+    def port_at(self, local: QPointF) -> tuple[str, str] | None:
+        """("out", "") or ("in", port name) when local is on a port."""
+        hit = PORT_R + 5
+        if QLineF(local, self.output_pos()).length() <= hit:
+            return ("out", "")
+        for port in self.inputs:
+            if QLineF(local, self.input_pos(port)).length() <= hit:
+                return ("in", port)
+        return None
+
+    # ---- state from the document and the results ----
+
+    def sync(self) -> None:
+        node = self.node
+        self._relayout()
+        self._leaf_shape_text = ""  # a leaf's shape before any result; computed here, not per paint
+        if node.is_tensor:
+            try:
+                self._leaf_shape_text = str(list(node.leaf_shape()))
+            except GraphError:  # a bad value is reported elsewhere
+                self._leaf_shape_text = "?"
+        pos = self.canvas.doc.graph.position(self.node_id)
+        if usable_pos(pos):  # an absurd one (1e308) keeps the place the scene gave it
+            self.setPos(QPointF(*pos))
+        tip = [f"{node.id} ({node.op})"]
+        if node.label:
+            tip.append(node.label)
+        if not node.is_tensor:
+            tip.append(node.spec.rule)
+        if self.error:
+            tip.append("⚠ " + self.error)
+        self.setToolTip("\n".join(tip))
+        self.update()
+
+    def set_view(self, view: NodeView | None) -> None:
+        self.view = view
+        if view is None:
+            self._previews = (None, None)
+        else:
+            value = view.value_preview if view.value_preview is not None else view.value
+            grad = view.grad_preview if view.grad_preview is not None else view.grad
+            self._previews = (preview_image(value, 80, 24), preview_image(grad, 80, 24))
+        self._relayout()
+        self.update()
+
+    # ---- painting, with level of detail ----
+
+    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        node = self.node
+        lod = option.levelOfDetailFromTransform(p.worldTransform())
+        rect = QRectF(0, 0, NODE_W, self.height())
+        head = COLORS["op"] if not node.is_tensor else (
+            COLORS["leaf_grad"] if node.requires_grad else COLORS["leaf_const"])
+        if lod < 0.2:  # tiny: a flat rectangle
+            p.fillRect(rect, COLORS["target"] if self.is_target else head)
+            return
+        border = (COLORS["error"] if self.error else COLORS["target"] if self.is_target
+                  else COLORS["selected"] if self.isSelected() else head.lighter(130))
+        p.setPen(QPen(border, 3.0 if (self.is_target or self.error or self.isSelected()) else 1.0))
+        p.setBrush(COLORS["body"])
+        radius = 9.0 if node.is_tensor else 3.0  # leaves round, ops square: visibly different
+        p.drawRoundedRect(rect, radius, radius)
+        p.fillRect(QRectF(1.5, 1.5, NODE_W - 3, HEADER_H - 2), head)
+        title = node.label or node.id
+        p.setPen(COLORS["text"])
+        p.setFont(self.canvas.title_font)
+        kind = "leaf" if node.is_tensor else node.spec.symbol
+        if lod < 0.45:  # small: the title only
+            p.drawText(QRectF(6, 0, NODE_W - 12, HEADER_H), Qt.AlignmentFlag.AlignVCenter, title)
+            return
+        fm = QFontMetricsF(self.canvas.title_font)
+        p.drawText(QRectF(6, 0, NODE_W - 70, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(title, Qt.TextElideMode.ElideRight, NODE_W - 72))
+        p.setFont(self.canvas.small_font)
+        p.setPen(COLORS["dim_text"].lighter(140))
+        p.drawText(QRectF(NODE_W - 100, 0, 70, HEADER_H),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, kind)
+        # The ∂ button: click to make this node the target.
+        p.setPen(QPen(COLORS["text"], 1))
+        p.setBrush(COLORS["target"] if self.is_target else QColor(0, 0, 0, 90))
+        p.drawRoundedRect(DIFF_BTN, 4, 4)
+        p.setFont(self.canvas.title_font)
+        p.drawText(DIFF_BTN, Qt.AlignmentFlag.AlignCenter, "∂")
+        # Ports, labelled with torch's argument names.
+        p.setFont(self.canvas.small_font)
+        fed = self.fed
+        for port in self.inputs:
+            c = self.input_pos(port)
+            p.setPen(QPen(COLORS["port"], 1.2))
+            p.setBrush(COLORS["port"] if port in fed else COLORS["body"])
+            p.drawEllipse(c, PORT_R, PORT_R)
+            p.setPen(COLORS["dim_text"])
+            p.drawText(QRectF(c.x() + 9, c.y() - PORT_H / 2, 90, PORT_H), Qt.AlignmentFlag.AlignVCenter, port)
+        out = self.output_pos()
+        p.setPen(QPen(COLORS["port"], 1.2))
+        p.setBrush(COLORS["port"])
+        p.drawEllipse(out, PORT_R, PORT_R)
+        p.setPen(COLORS["dim_text"])
+        shape_text = self._shape_text()
+        p.drawText(QRectF(NODE_W - 120, out.y() - PORT_H / 2, 110, PORT_H),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, shape_text)
+        self._paint_overlay(p)
+
+    def _shape_text(self) -> str:
+        return str(list(self.view.shape)) if self.view is not None else self._leaf_shape_text
+
+    def _paint_overlay(self, p: QPainter) -> None:
+        top = HEADER_H + max(1, len(self.inputs)) * PORT_H
+        p.setPen(QPen(COLORS["dim_text"].darker(160), 1))
+        p.drawLine(QPointF(6, top + 1), QPointF(NODE_W - 6, top + 1))
+        fm = QFontMetricsF(self.canvas.mono_font)
+        target = self.canvas.doc.target
+        view = self.view
+        font = QFont(self.canvas.mono_font)
+        font.setItalic(self.stale)
+        p.setFont(font)
+        if view is None:
+            p.setPen(COLORS["dim_text"])
+            msg = "computing…" if self.stale else ("click ∂ to differentiate" if target is None else "")
+            p.drawText(QRectF(8, top + 3, NODE_W - 16, 16), Qt.AlignmentFlag.AlignVCenter, msg)
+            return
+        width = NODE_W - 16
+        p.setPen(COLORS["dim_text"] if self.stale else COLORS["text"])
+        p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(self.value_line(fm, width), Qt.TextElideMode.ElideRight, width))
+        if view.grad_text is not None:
+            p.setPen(COLORS["dim_text"] if self.stale else COLORS["grad_text"])
+            text = self.grad_line(fm, width)
+        else:
+            p.setPen(COLORS["dim_text"])
+            text = f"no grad: {view.no_grad_reason}"
+        p.drawText(QRectF(8, top + 19, width, 16), Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(text, Qt.TextElideMode.ElideRight, width))
+        for i, img in enumerate(self._previews):
+            if img is not None:
+                p.drawImage(QPointF(10 + i * 95, top + OVERLAY_H + 2), img)
+        if self.stale:
+            p.setPen(COLORS["target"])
+            p.drawText(QRectF(8, top + 3, NODE_W - 16, 16), Qt.AlignmentFlag.AlignRight, "stale")
+
+    def _without_shape(self, text: str) -> str:
+        """"norm 7.356e4" from "[2000, 2000] norm 7.356e4": the shape is on the port row already."""
+        shape = "[" + ", ".join(str(d) for d in self.view.shape) + "] "
+        return text[len(shape):] if text.startswith(shape) else text
+
+    def value_line(self, fm: QFontMetricsF, width: float) -> str:
+        text = self.view.value_text
+        return _first_fitting(fm, width, [f"= {text}", f"= {self._without_shape(text)}"])
+
+    def grad_line(self, fm: QFontMetricsF, width: float) -> str:
+        """∂target/∂node = …, with the names (then the shape) dropped when they would push the
+        numbers out."""
+        text, target = self.view.grad_text, self.canvas.doc.target
+        return _first_fitting(fm, width, [f"∂{target}/∂{self.node_id} = {text}", f"∂/∂{self.node_id} = {text}",
+                                          f"∂ = {text}", f"∂ = {self._without_shape(text)}"])
+
+    # ---- interaction ----
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:  # noqa: N802
+        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
+            self.canvas.update_edges_of(self.node_id)
+            self.canvas.include(self)
+        return super().itemChange(change, value)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and DIFF_BTN.contains(event.pos()):
+            self.canvas.doc.set_target(self.node_id)
+            event.accept()
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            # Shift-click adds to (or removes from) the selection.
+            self.setSelected(not self.isSelected())
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
+        if not self.isSelected():
+            self.scene().clearSelection()
+            self.setSelected(True)
+        self.canvas.node_menu(self.node_id).exec(event.screenPos())
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            # The press already toggled this item; Qt's default release would select it alone.
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+
+class EdgeItem(QGraphicsPathItem):
+    """One edge: a curve from the source's output dot to the destination's input port."""
+
+    def __init__(self, canvas: CanvasScene, edge: Edge) -> None:
+        super().__init__()
+        self.canvas, self.edge = canvas, edge
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setZValue(-1)
+        self.setToolTip(f"{edge.src} → {edge.dst}.{edge.port}")
+        self._shape: QPainterPath | None = None
+        self._bounds = QRectF()
+        self.update_path()
+
+    def update_path(self) -> None:
+        src, dst = self.canvas.nodes.get(self.edge.src), self.canvas.nodes.get(self.edge.dst)
+        if src is None or dst is None:
+            return
+        path = wire_path(src.mapToScene(src.output_pos()), dst.mapToScene(dst.input_pos(self.edge.port)))
+        self.prepareGeometryChange()
+        self._shape = None
+        # The curve lies inside its control points; the margin covers the pen's width.
+        self._bounds = path.controlPointRect().adjusted(-3, -3, 3, 3)
+        self.setPath(path)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API; cheaper than Qt's stroke-based one
+        return self._bounds
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
+        menu = QMenu()
+        menu.addAction(f"Delete edge {self.edge.src} → {self.edge.dst}.{self.edge.port}",
+                       lambda: self.canvas.doc.disconnect([self.edge]))
+        menu.exec(event.screenPos())
+
+    def shape(self) -> QPainterPath:
+        if self._shape is None:  # a stroke is costly: make it once per path, when first hit-tested
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10)
+            self._shape = stroker.createStroke(self.path())
+        return self._shape
+
+    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        color = COLORS["edge_selected"] if self.isSelected() else COLORS["edge"]
+        p.setPen(QPen(color, 2.4 if self.isSelected() else 1.6))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPath(self.path())
+
+
+def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
+    """The curve of a wire from an output dot at a to an input port at b."""
+    dx = max(40.0, abs(b.x() - a.x()) * 0.5)
+    if b.x() < a.x():  # a wire back to the left (e.g. to the next band of a wrapped layout):
+        dx = min(dx, 150.0)  # a short loop out of the port, not a swing as wide as the canvas
+    path = QPainterPath(a)
+    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
+    return path

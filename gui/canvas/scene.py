@@ -1,0 +1,291 @@
+"""The canvas scene: mirrors the Document through its signals, forwards the mouse to the gesture
+in progress, and sends every edit back as a Document call (so an undo command).
+
+Nothing here reads state back from the items into the model. The scene rect follows the nodes
+in O(1) per move; the item index is off (NoIndex, ENVIRONMENT.md: a BSP tree costs 10-34 ms per
+drag frame at 5,000 nodes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QWidget
+
+from autograd_bridge.compute import ComputeResult
+from graph.edits import grid_positions, usable_pos
+from graph.model import Edge, new_node
+from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, WireDrag
+from gui.canvas.items import COLORS, SCENE_MARGIN, EdgeItem, NodeItem
+from gui.document import Document
+
+LEFT = Qt.MouseButton.LeftButton
+
+
+class CanvasScene(QGraphicsScene):
+    """Mirrors the document; turns mouse gestures into document edits."""
+
+    message = Signal(str)  # for the status bar
+    editValueRequested = Signal(str)  # a tensor node's value is to be edited in place
+
+    def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.doc = doc
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[Edge, EdgeItem] = {}
+        self.edges_at: dict[str, set[Edge]] = {}  # node id -> the edges touching it
+        self.title_font = QFont()
+        self.title_font.setPointSizeF(10)
+        self.title_font.setBold(True)
+        self.small_font = QFont()
+        self.small_font.setPointSizeF(8)
+        self.mono_font = QFont("DejaVu Sans Mono")
+        self.mono_font.setStyleHint(QFont.StyleHint.Monospace)
+        self.mono_font.setPointSizeF(8.0)
+        self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+        self.setBackgroundBrush(COLORS["background"])
+        self.interaction: Interaction | None = None  # the gesture in progress, if any
+        self.result: ComputeResult | None = None
+        self._content = QRectF()  # grows to hold every node; the scene rect is this plus a margin
+        self._building = False
+        doc.nodeAdded.connect(self._on_node_added)
+        doc.nodeRemoved.connect(self._on_node_removed)
+        doc.nodeChanged.connect(self._on_node_changed)
+        doc.nodeMoved.connect(self._on_node_changed)
+        doc.edgeAdded.connect(self._on_edge_added)
+        doc.edgeRemoved.connect(self._on_edge_removed)
+        doc.graphReset.connect(self.rebuild)
+        doc.targetChanged.connect(self._on_target_changed)
+        self.rebuild()
+
+    # ---- mirroring the document ----
+
+    def rebuild(self) -> None:
+        self.cancel_interaction()
+        for item in [*self.edges.values(), *self.nodes.values()]:
+            self.removeItem(item)
+        self.nodes.clear()
+        self.edges.clear()
+        self.edges_at.clear()
+        # Document.reset gives every node a usable position; this covers a graph set any other way.
+        fallback = grid_positions(self.doc.graph)
+        self._building = True
+        for n in self.doc.graph.nodes:
+            self._on_node_added(n, default_pos=QPointF(*fallback[n]) if n in fallback else None)
+        for e in self.doc.graph.edges:
+            self._on_edge_added(e)
+        self._building = False
+        self.fit_scene_rect()
+        self.result = None
+
+    def _on_node_added(self, node_id: str, default_pos: QPointF | None = None) -> None:
+        item = NodeItem(self, node_id)
+        if not usable_pos(self.doc.graph.position(node_id)):
+            item.setPos(default_pos or QPointF(0, 0))
+        item.is_target = node_id == self.doc.target
+        self.nodes[node_id] = item
+        self.edges_at.setdefault(node_id, set())
+        self.addItem(item)
+        self.include(item)
+
+    def _on_node_removed(self, node_id: str) -> None:
+        item = self.nodes.pop(node_id, None)
+        self.edges_at.pop(node_id, None)
+        if item is not None:
+            self.removeItem(item)
+
+    def _on_node_changed(self, node_id: str) -> None:
+        item = self.nodes.get(node_id)
+        if item is not None:
+            item.sync()
+            self.update_edges_of(node_id)
+
+    def _on_edge_added(self, edge: Edge) -> None:
+        item = EdgeItem(self, edge)
+        self.edges[edge] = item
+        self.addItem(item)
+        self.edges_at[edge.src].add(edge)
+        self.edges_at[edge.dst].add(edge)
+        self.nodes[edge.dst].fed.add(edge.port)
+        self.nodes[edge.dst].update()  # the port dot fills in
+
+    def _on_edge_removed(self, edge: Edge) -> None:
+        item = self.edges.pop(edge, None)
+        if item is not None:
+            self.removeItem(item)
+        for n in (edge.src, edge.dst):
+            self.edges_at.get(n, set()).discard(edge)
+        if edge.dst in self.nodes:
+            self.nodes[edge.dst].fed.discard(edge.port)
+            self.nodes[edge.dst].update()
+
+    def _on_target_changed(self, target: str | None) -> None:
+        for n, item in self.nodes.items():
+            if item.is_target != (n == target):
+                item.is_target = n == target
+                item.update()
+
+    def update_edges_of(self, node_id: str) -> None:
+        for edge in self.edges_at.get(node_id, ()):
+            self.edges[edge].update_path()
+
+    # ---- the scene rect follows the nodes ----
+
+    def include(self, item: NodeItem) -> None:
+        """Grow the scene rect to hold this node (O(1): called whenever a node moves)."""
+        if self._building:
+            return
+        rect = item.sceneBoundingRect()
+        if not self._content.contains(rect):
+            self._set_content(self._content.united(rect) if not self._content.isNull() else rect)
+
+    def fit_scene_rect(self) -> QRectF:
+        """Shrink or grow the scene rect to the nodes (O(nodes): on open and fit only)."""
+        content = QRectF()
+        for item in self.nodes.values():
+            content = content.united(item.sceneBoundingRect()) if not content.isNull() else item.sceneBoundingRect()
+        self._set_content(content)
+        return content
+
+    def _set_content(self, content: QRectF) -> None:
+        self._content = content
+        base = content if not content.isNull() else QRectF(0, 0, 1, 1)
+        self.setSceneRect(base.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN))
+
+    def content_rect(self) -> QRectF:
+        """Where the nodes are (maybe a little more, after deletions), without a scan."""
+        return QRectF(self._content)
+
+    # ---- results ----
+
+    def set_stale(self) -> None:
+        for item in self.nodes.values():
+            if not item.stale:
+                item.stale = True
+                item.update()
+
+    def show_result(self, result: ComputeResult | None) -> None:
+        self.result = result
+        errors = set(result.error_nodes) if result is not None and result.error else set()
+        for n, item in self.nodes.items():
+            item.stale = False
+            item.error = result.error if n in errors else None
+            item.set_view(result.nodes.get(n) if result is not None else None)
+            item.sync()
+
+    # ---- the mouse, forwarded to the gesture in progress ----
+
+    def node_at(self, scene_pos: QPointF) -> NodeItem | None:
+        for item in self.items(scene_pos):
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def _begin(self, interaction: Interaction, pos: QPointF) -> None:
+        self.interaction = interaction
+        interaction.start(pos)
+
+    def cancel_interaction(self) -> bool:
+        """Cancel the gesture in progress (Esc); False when there was none."""
+        interaction, self.interaction = self.interaction, None
+        if interaction is None:
+            return False
+        interaction.cancel()
+        return True
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        pos, button = event.scenePos(), event.button()
+        if self.interaction is not None:
+            if button != self.interaction.button:  # one gesture at a time
+                event.accept()
+                return
+            self.cancel_interaction()  # its release never came (it went to a popup, say)
+        if button == LEFT:
+            if event.modifiers() & Qt.KeyboardModifier.AltModifier:
+                self._begin(CutDrag(self), pos)
+                event.accept()
+                return
+            item = self.node_at(pos)
+            if item is not None:
+                hit = item.port_at(item.mapFromScene(pos))
+                if hit is not None and hit[0] == "out":
+                    self._begin(WireDrag(self, item.node_id), pos)
+                    event.accept()
+                    return
+        selection = self.selectedItems()  # before Qt's press handling changes it
+        super().mousePressEvent(event)
+        self._after_qt_press(event, selection)
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        # Qt handles the second press of a double-click as a press: a drag may follow it.
+        if self.interaction is not None:
+            event.accept()
+            return
+        selection = self.selectedItems()
+        super().mouseDoubleClickEvent(event)
+        self._after_qt_press(event, selection)
+
+    def _after_qt_press(self, event: QGraphicsSceneMouseEvent, selection: list) -> None:
+        if not event.isAccepted():  # empty canvas: the view starts a rubber band
+            self._begin(RubberBand(self, event.button(), selection), event.scenePos())
+        elif event.button() == LEFT and isinstance(self.mouseGrabberItem(), NodeItem):
+            self._begin(MoveDrag(self), event.scenePos())
+
+    def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        interaction = self.interaction
+        if interaction is None or interaction.passthrough:
+            super().mouseMoveEvent(event)
+        if interaction is not None and interaction is self.interaction:
+            interaction.move(event.scenePos())
+
+    def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
+        interaction = self.interaction
+        if interaction is not None and event.button() != interaction.button:
+            event.accept()  # another button, pressed during the gesture
+            return
+        self.interaction = None
+        if interaction is None or interaction.passthrough:
+            super().mouseReleaseEvent(event)
+        if interaction is not None:
+            interaction.finish(event.scenePos())
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
+        if self.interaction is not None and not isinstance(self.interaction, RubberBand):
+            event.accept()  # no menu in the middle of a drag
+            return
+        super().contextMenuEvent(event)
+
+    # ---- selection and edits for the window and the menus ----
+
+    def selected_node_ids(self) -> list[str]:
+        return [n for n, item in self.nodes.items() if item.isSelected()]
+
+    def selected_edges(self) -> list[Edge]:
+        return [e for e, item in self.edges.items() if item.isSelected()]
+
+    def node_menu(self, node_id: str) -> QMenu:
+        """The node's context menu (built here, shown by the item, inspected by tests)."""
+        doc, node = self.doc, self.doc.graph.nodes[node_id]
+        menu = QMenu()
+        menu.addAction(f"∂  Differentiate: make {node_id} the target", lambda: doc.set_target(node_id))
+        if node.is_tensor:
+            menu.addAction("Edit value in place…", lambda: self.editValueRequested.emit(node_id))
+            toggle = menu.addAction("requires_grad")
+            toggle.setCheckable(True)
+            toggle.setChecked(node.requires_grad)
+            toggle.triggered.connect(lambda on: self.set_requires_grad(node_id, on))
+        menu.addSeparator()
+        menu.addAction("Duplicate", lambda: doc.paste(doc.copy_text([node_id])))
+        menu.addAction("Delete", lambda: doc.remove([node_id]))
+        return menu
+
+    def set_requires_grad(self, node_id: str, on: bool) -> None:
+        node = dataclasses.replace(self.doc.graph.nodes[node_id], requires_grad=on)
+        self.doc.edit_node(node, "Toggle requires_grad")
+
+    def add_node_at(self, op: str, pos: QPointF) -> str:
+        node_id = self.doc.unique_id(op if op != "tensor" else "x")
+        self.doc.add_node(new_node(op, node_id), (round(pos.x(), 1), round(pos.y(), 1)))
+        return node_id

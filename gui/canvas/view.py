@@ -1,0 +1,188 @@
+"""The canvas view: zoom on the wheel, pan with the middle button or space-drag, fit the graph,
+drops from the palette, and the canvas keys (Tab search, Delete, Esc).
+
+Esc cancels the gesture in progress (a wire, a cut, a move, a rubber band) and is accepted;
+with no gesture it is ignored, so it goes on to the window. Settings follow ENVIRONMENT.md:
+BoundingRectViewportUpdate, DontSavePainterState, DontAdjustForAntialiasing, CacheBackground.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtGui import QKeySequence, QPainter
+from PySide6.QtWidgets import QGraphicsView, QLineEdit, QWidget
+
+from gui.canvas.editor import open_value_editor
+from gui.canvas.items import MAX_ZOOM, MIN_ZOOM
+from gui.canvas.scene import CanvasScene
+from gui.palette import MIME_OP
+
+
+class CanvasView(QGraphicsView):
+    """Zoom on the wheel, pan with the middle button or space-drag, Ctrl+0 fits the graph."""
+
+    dropOp = Signal(str, QPointF)  # a palette item dropped at a scene position
+    searchRequested = Signal(QPointF)  # Tab / double-click on empty canvas
+
+    def __init__(self, scene: CanvasScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self._scene = scene  # keep a Python reference (ENVIRONMENT.md)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.BoundingRectViewportUpdate)
+        self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontSavePainterState
+                                  | QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setAcceptDrops(True)
+        # No fixed scene rect: the scene's follows its nodes (CanvasScene.include).
+        self._pan_from: QPointF | None = None
+        self._space = False
+        self.value_editor: QLineEdit | None = None
+        scene.editValueRequested.connect(self.edit_value)
+
+    # ---- zoom and pan ----
+
+    def zoom(self, factor: float) -> None:
+        """Zoom in up to 4x; out down to 0.05x, or as far as it takes to see every node."""
+        scale = self.transform().m11() * factor
+        content = self._scene.content_rect()
+        vp = self.viewport().rect()
+        fit = min(vp.width() / max(1.0, content.width()), vp.height() / max(1.0, content.height())) * 0.8
+        if (factor > 1 and scale <= MAX_ZOOM) or (factor < 1 and scale >= min(MIN_ZOOM, fit)):
+            self.scale(factor, factor)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802, ANN001
+        self.zoom(math.pow(1.0015, event.angleDelta().y()))
+
+    def fit_graph(self) -> None:
+        rect = self._scene.fit_scene_rect()
+        if rect.isEmpty():
+            self.resetTransform()
+            self.centerOn(0, 0)
+            return
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.transform().m11() > 1.2:
+            self.resetTransform()
+            self.scale(1.2, 1.2)
+            self.centerOn(rect.center())
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                self._space and event.button() == Qt.MouseButton.LeftButton):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802, ANN001
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802, ANN001
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event) -> None:  # noqa: N802, ANN001
+        pos = self.mapToScene(event.position().toPoint())
+        item = self._scene.node_at(pos)
+        if event.button() == Qt.MouseButton.LeftButton:
+            if item is None:
+                self.searchRequested.emit(pos)
+                return
+            if item.node.is_tensor and item.port_at(item.mapFromScene(pos)) is None:
+                self.edit_value(item.node_id)
+                return
+        super().mouseDoubleClickEvent(event)
+
+    def edit_value(self, node_id: str) -> QLineEdit | None:
+        """A line edit over the node's value line: Enter sets the value, Escape cancels."""
+        editor = open_value_editor(self, node_id)
+        if editor is not None:
+            self.value_editor = editor
+        return editor
+
+    # ---- keys ----
+
+    def event(self, event: QEvent) -> bool:
+        if (event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Escape
+                and self._scene.interaction is not None):
+            event.accept()  # a gesture in progress takes Esc before any shortcut of the window
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.key() == Qt.Key.Key_Escape:
+            if self._scene.cancel_interaction():
+                self._drop_rubber_band()
+                event.accept()
+            else:
+                event.ignore()  # nothing to cancel here: the window may want it
+            return
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if event.key() == Qt.Key.Key_Tab:
+            cursor = self.viewport().mapFromGlobal(self.cursor().pos())  # viewport, not view, coords
+            inside = self.viewport().rect().contains(cursor)
+            pos = self.mapToScene(cursor if inside else self.viewport().rect().center())
+            self.searchRequested.emit(pos)
+            return
+        if event.matches(QKeySequence.StandardKey.Delete) or event.key() == Qt.Key.Key_Backspace:
+            self._scene.doc.remove(self._scene.selected_node_ids(), self._scene.selected_edges())
+            return
+        super().keyPressEvent(event)
+
+    def _drop_rubber_band(self) -> None:
+        """Stop drawing a rubber band (Qt clears it when the drag mode changes)."""
+        mode = self.dragMode()
+        if mode == QGraphicsView.DragMode.RubberBandDrag:
+            self.setDragMode(QGraphicsView.DragMode.NoDrag)
+            self.setDragMode(mode)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802
+        return False  # Tab opens the search popup instead of moving focus
+
+    # ---- drops from the palette ----
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.mimeData().hasFormat(MIME_OP):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802, ANN001
+        if event.mimeData().hasFormat(MIME_OP):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:  # noqa: N802, ANN001
+        data = event.mimeData()
+        if not data.hasFormat(MIME_OP):
+            event.ignore()
+            return
+        op = bytes(data.data(MIME_OP)).decode("utf-8", "replace")
+        self.dropOp.emit(op, self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()
