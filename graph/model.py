@@ -185,7 +185,7 @@ class CheckedGraph:
 class Graph:
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
-        self.edges: list[Edge] = []
+        self._edges: list[Edge] = []  # in file order; changed only through add/remove_edge
         self.layout: dict[str, tuple[float, float]] = {}  # where nodes are drawn
         self._inputs: dict[str, dict[str, str]] = {}  # dst -> {port: src}
         self._consumers: dict[str, dict[Edge, None]] = {}  # src -> its out-edges, in order
@@ -200,10 +200,15 @@ class Graph:
         """The structure without the layout, sharing the frozen nodes: cheap enough per compute."""
         part = Graph()
         part.nodes = dict(self.nodes)
-        part.edges = list(self.edges)
+        part._edges = list(self._edges)
         part._inputs = {n: dict(ports) for n, ports in self._inputs.items()}
         part._consumers = {n: dict(out) for n, out in self._consumers.items()}
         return part
+
+    @property
+    def edges(self) -> list[Edge]:
+        """The edges in file order. Read-only: add_edge / remove_edge keep the adjacency true."""
+        return self._edges
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Graph) and list(self.nodes.values()) == list(other.nodes.values())
@@ -238,7 +243,7 @@ class Graph:
         removed = [(i, e) for i, e in enumerate(self.edges) if node_id in (e.src, e.dst)]
         for _i, e in reversed(removed):
             self._unlink(e)
-        self.edges = [e for e in self.edges if node_id not in (e.src, e.dst)]
+        self._edges = [e for e in self._edges if node_id not in (e.src, e.dst)]
         del self._inputs[node_id], self._consumers[node_id]
         return index, self.nodes.pop(node_id), removed, self.layout.pop(node_id, None)
 

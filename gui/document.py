@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from graph import edits
-from graph.edits import GRID, POS_LIMIT, grid_positions, usable_pos  # noqa: F401 - until gui.canvas imports graph.edits
+from graph.edits import GRID
 from graph.model import Edge, Graph, Node
 
 # Revisions are unique across every document of the process, so a revision alone names one

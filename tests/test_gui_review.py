@@ -25,11 +25,12 @@ from autograd_bridge.compute import PREVIEW_SIDE, ComputeSession
 from autograd_bridge.engine import Compiled
 from autograd_bridge.formatting import tensor_text
 from gradcanvas.cli import main as cli_main
+from graph.edits import POS_LIMIT
 from graph.errors import GraphError
 from graph.fileformat import MAX_ID_LENGTH, dumps, load, loads, save
 from graph.model import Edge, Graph, Node
 from gui.canvas import COLORS, NODE_W, _preview_image
-from gui.document import POS_LIMIT, Document
+from gui.document import Document
 from gui.window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -279,11 +280,12 @@ def test_tensor_text_of_a_big_tensor_is_short_and_keeps_the_norm() -> None:
 
 def _big_graph() -> Graph:
     g = Graph()
-    g.add_node(Node("W", "tensor", init={"fn": "randn", "shape": [600, 500], "seed": 1}, requires_grad=True,
-                    pos=(0.0, 0.0)))
+    g.add_node(Node("W", "tensor", init={"fn": "randn", "shape": [600, 500], "seed": 1}, requires_grad=True),
+               pos=(0.0, 0.0))
     g.add_node(Node("l", "log"), pos=(300.0, 0.0))
     g.add_node(Node("s", "sum"), pos=(600.0, 0.0))
-    g.edges = [Edge("W", "l", "input"), Edge("l", "s", "input")]
+    for _e in [Edge("W", "l", "input"), Edge("l", "s", "input")]:
+        g.add_edge(_e)
     return g
 
 

@@ -25,8 +25,9 @@ def _graph() -> Graph:
     g.add_node(Node("t", "transpose", attrs={"dim0": 0, "dim1": 1}))
     g.add_node(Node("s", "sum"))
     g.add_node(Node("y", "add"))
-    g.edges = [Edge("x", "p", "input"), Edge("M", "r", "input"), Edge("M", "t", "input"),
-               Edge("v", "s", "input"), Edge("p", "y", "input"), Edge("s", "y", "other")]
+    for _e in [Edge("x", "p", "input"), Edge("M", "r", "input"), Edge("M", "t", "input"),
+               Edge("v", "s", "input"), Edge("p", "y", "input"), Edge("s", "y", "other")]:
+        g.add_edge(_e)
     return g
 
 

@@ -643,18 +643,21 @@ def _error_graphs() -> dict[str, tuple[Graph, str]]:
     missing = Graph()
     missing.add_node(Node("x", "tensor", value=2.0, requires_grad=True), pos=(0.0, 0.0))
     missing.add_node(Node("m", "mul"), pos=(260.0, 0.0))
-    missing.edges = [Edge("x", "m", "input")]
+    for _e in [Edge("x", "m", "input")]:
+        missing.add_edge(_e)
     shapes = Graph()
-    shapes.add_node(Node("A", "tensor", value=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True,
-                         pos=(0.0, 0.0)))
+    shapes.add_node(Node("A", "tensor", value=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True),
+                    pos=(0.0, 0.0))
     shapes.add_node(Node("B", "tensor", value=[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), pos=(0.0, 160.0))
     shapes.add_node(Node("AB", "matmul"), pos=(260.0, 0.0))
     shapes.add_node(Node("s", "sum"), pos=(520.0, 0.0))
-    shapes.edges = [Edge("A", "AB", "input"), Edge("B", "AB", "other"), Edge("AB", "s", "input")]
+    for _e in [Edge("A", "AB", "input"), Edge("B", "AB", "other"), Edge("AB", "s", "input")]:
+        shapes.add_edge(_e)
     vector = Graph()
     vector.add_node(Node("v", "tensor", value=[1.0, 2.0], requires_grad=True), pos=(0.0, 0.0))
     vector.add_node(Node("n", "neg"), pos=(260.0, 0.0))
-    vector.edges = [Edge("v", "n", "input")]
+    for _e in [Edge("v", "n", "input")]:
+        vector.add_edge(_e)
     return {"missing_input": (missing, "m"), "shape_mismatch": (shapes, "s"), "non_scalar_target": (vector, "n")}
 
 
