@@ -8,7 +8,7 @@ import re
 
 import torch
 
-INLINE_MAX = 8  # tensors with at most this many elements are written out in full
+from graph.values import INLINE_MAX  # tensors with at most this many elements are written out in full
 
 
 def number(v: float) -> str:

@@ -22,7 +22,7 @@ from autograd_bridge.compute import ComputeResult, SliceResult
 from graph.errors import CycleError, GraphError
 from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
-from graph.values import literal_shape, parse_finite_json
+from graph.values import parse_tensor_text
 from gui.canvas import CanvasScene, CanvasView
 from gui.document import Document
 from gui.inspector import Inspector
@@ -180,9 +180,7 @@ class MainWindow(QMainWindow):
     def _on_grad_output_edited(self) -> None:
         text = self.grad_output_edit.text().strip()
         try:
-            value = parse_finite_json(text, "grad-output", "[1, 0]") if text else None
-            if value is not None:
-                literal_shape(value)
+            value = parse_tensor_text(text, "grad-output", example="[1, 0]") if text else None
         except GraphError as e:
             self.grad_output_edit.setStyleSheet("border: 2px solid #e5484d;")
             self.statusBar().showMessage(e.message)

@@ -149,3 +149,19 @@ def test_no_source_file_is_too_long() -> None:
         if len(lines) > 520:
             head = "\n".join(lines[:5]).lower()
             assert "long" in head or "lines" in head, f"{path.relative_to(ROOT)}: {len(lines)} lines, no reason given"
+
+
+def test_the_slice_plot_reuses_the_compile_and_run_of_its_compute(monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograd_bridge import engine
+    from autograd_bridge.compute import ComputeSession
+
+    compiles = _counting(monkeypatch, engine.Compiled, ("__init__", "run"))
+    session = ComputeSession()
+    g = load(EXAMPLES / "01_scalar_partial.json")
+    result = session.compute(g.snapshot(), "y", 7)
+    assert compiles == {"__init__": 1, "run": 1}
+    s = session.compute_slice(g.snapshot(), "y", "x", 7)
+    assert compiles == {"__init__": 1, "run": 1}  # the same revision: nothing compiled or run again
+    assert s.slope == result.nodes["x"].grad.item() == 8.0  # dy/dx = 4x at x = 2
+    session.compute(g.snapshot(), "y", 8)  # a new revision compiles anew
+    assert compiles == {"__init__": 2, "run": 2}

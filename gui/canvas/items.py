@@ -37,6 +37,7 @@ from autograd_bridge.compute import NodeView
 from graph.edits import usable_pos
 from graph.errors import GraphError
 from graph.model import Edge
+from graph.values import INLINE_MAX
 
 if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
@@ -78,7 +79,7 @@ def preview_image(a: np.ndarray | None, width: int, height: int) -> QImage | Non
     NaN and ±inf entries are drawn in their own colour (a cell, or a tick on the sparkline),
     and the colour scale is taken from the finite entries only.
     """
-    if a is None or a.size <= 8:
+    if a is None or a.size <= INLINE_MAX:
         return None
     a = np.asarray(a, dtype=np.float64)
     img = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
@@ -149,6 +150,7 @@ class NodeItem(QGraphicsItem):
         self.canvas = canvas
         self.node_id = node_id
         self.view: NodeView | None = None
+        self.view_target: str | None = None  # the target the view's partial was computed for
         self.stale = False
         self.is_target = False
         self.error: str | None = None
@@ -238,8 +240,10 @@ class NodeItem(QGraphicsItem):
         self.setToolTip("\n".join(tip))
         self.update()
 
-    def set_view(self, view: NodeView | None) -> None:
-        self.view = view
+    def set_view(self, view: NodeView | None, target: str | None = None) -> None:
+        """Show a result's view of this node; `target` is what its partial was computed for,
+        the only name the partial is ever shown under."""
+        self.view, self.view_target = view, target
         if view is None:
             self._previews = (None, None)
         else:
@@ -356,7 +360,7 @@ class NodeItem(QGraphicsItem):
     def grad_line(self, fm: QFontMetricsF, width: float) -> str:
         """∂target/∂node = …, with the names (then the shape) dropped when they would push the
         numbers out."""
-        text, target = self.view.grad_text, self.canvas.doc.target
+        text, target = self.view.grad_text, self.view_target
         return _first_fitting(fm, width, [f"∂{target}/∂{self.node_id} = {text}", f"∂/∂{self.node_id} = {text}",
                                           f"∂ = {text}", f"∂ = {self._without_shape(text)}"])
 

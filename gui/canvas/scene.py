@@ -172,7 +172,7 @@ class CanvasScene(QGraphicsScene):
         for n, item in self.nodes.items():
             item.stale = False
             item.error = result.error if n in errors else None
-            item.set_view(result.nodes.get(n) if result is not None else None)
+            item.set_view(result.nodes.get(n), result.target) if result is not None else item.set_view(None)
             item.sync()
 
     # ---- the mouse, forwarded to the gesture in progress ----
