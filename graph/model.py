@@ -336,6 +336,18 @@ class Graph:
     def descendants(self, node_id: str) -> set[str]:
         return self._walk(node_id, lambda n: (e.dst for e in self._consumers[n])) - {node_id}
 
+    def reaches(self, start: str, goal: str) -> bool:
+        """Whether a path of edges leads from start to goal (a walk downstream that stops there)."""
+        seen, todo = {start}, [start]
+        while todo:
+            for e in self._consumers[todo.pop()]:
+                if e.dst == goal:
+                    return True
+                if e.dst not in seen:
+                    seen.add(e.dst)
+                    todo.append(e.dst)
+        return start == goal
+
     def upstream(self, node_id: str) -> set[str]:
         """The node and everything it depends on: no edge may run from it into one of these."""
         return self.ancestors(node_id) | {node_id}
@@ -358,7 +370,7 @@ class Graph:
         fed = self._inputs[dst].get(port)
         if fed is not None:
             return f"{dst}.{port} is already fed by {fed}"
-        if dst in (upstream if upstream is not None else self.upstream(src)):
+        if dst in upstream if upstream is not None else self.reaches(dst, src):
             return f"{src} depends on {dst}: the edge would make a cycle"
         return None
 

@@ -165,3 +165,13 @@ def test_the_slice_plot_reuses_the_compile_and_run_of_its_compute(monkeypatch: p
     assert s.slope == result.nodes["x"].grad.item() == 8.0  # dy/dx = 4x at x = 2
     session.compute(g.snapshot(), "y", 8)  # a new revision compiles anew
     assert compiles == {"__init__": 2, "run": 2}
+
+
+def test_reaches_agrees_with_networkx() -> None:
+    import networkx as nx
+
+    g = load(EXAMPLES / "04_small_mlp.json")
+    nxg = g.to_networkx()
+    for a in g.nodes:
+        for b in g.nodes:
+            assert g.reaches(a, b) == (a == b or nx.has_path(nxg, a, b)), (a, b)

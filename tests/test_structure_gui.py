@@ -120,3 +120,37 @@ def test_a_partial_is_only_ever_shown_under_the_target_it_was_computed_for(
     qtbot.waitUntil(lambda: window.last_result is not None and window.last_result.target == other,
                     timeout=RESULT_TIMEOUT_MS)
     assert item.view_target == other and item.grad_line(fm, 10_000).startswith(f"∂{other}/∂x")
+
+
+def test_node_at_answers_as_qt_does(qtbot, window: MainWindow) -> None:
+    """The grid behind node_at gives the node Qt's own hit test gives, overlaps and moves included."""
+    import random
+
+    from gui.canvas import NodeItem
+
+    g = Graph()
+    rng = random.Random(3)
+    for i in range(120):  # crowded: many overlaps, and every tenth node far away
+        node = Node(f"n{i}", "tensor", value=1.0) if i % 3 == 0 else Node(f"n{i}", rng.choice(["neg", "add"]))
+        near = (rng.uniform(-600, 600), rng.uniform(-400, 400))
+        g.add_node(node, pos=near if i % 10 else (rng.uniform(-1e5, 1e5), 0.0))
+    window.doc.reset(g)
+    scene = window.scene
+
+    def qt_node_at(p: QPointF) -> NodeItem | None:
+        return next((item for item in scene.items(p) if isinstance(item, NodeItem)), None)
+
+    def check() -> None:
+        for _ in range(400):
+            p = QPointF(rng.uniform(-900, 900), rng.uniform(-600, 600))
+            assert scene.node_at(p) is qt_node_at(p), p
+        for item in scene.nodes.values():  # on each node's own ports too
+            for local in (item.output_pos(), *(item.input_pos(port) for port in item.inputs)):
+                p = item.mapToScene(local)
+                assert scene.node_at(p) is qt_node_at(p), (item.node_id, p)
+
+    check()
+    window.doc.move({f"n{i}": (rng.uniform(-600, 600), rng.uniform(-400, 400)) for i in range(0, 120, 3)})
+    window.doc.remove([f"n{i}" for i in range(1, 120, 7)])
+    window.doc.undo_stack.undo()
+    check()

@@ -9,6 +9,7 @@ drag frame at 5,000 nodes).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QFont
@@ -19,6 +20,7 @@ from graph.edits import grid_positions, usable_pos
 from graph.model import Edge, new_node
 from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, WireDrag
 from gui.canvas.items import COLORS, SCENE_MARGIN, EdgeItem, NodeItem
+from gui.canvas.spatial import NodeGrid
 from gui.document import Document
 
 LEFT = Qt.MouseButton.LeftButton
@@ -36,6 +38,8 @@ class CanvasScene(QGraphicsScene):
         self.nodes: dict[str, NodeItem] = {}
         self.edges: dict[Edge, EdgeItem] = {}
         self.edges_at: dict[str, set[Edge]] = {}  # node id -> the edges touching it
+        self.grid = NodeGrid()  # answers node_at without testing every item
+        self._stacking = itertools.count()
         self.title_font = QFont()
         self.title_font.setPointSizeF(10)
         self.title_font.setBold(True)
@@ -69,6 +73,7 @@ class CanvasScene(QGraphicsScene):
         self.nodes.clear()
         self.edges.clear()
         self.edges_at.clear()
+        self.grid.clear()
         # Document.reset gives every node a usable position; this covers a graph set any other way.
         fallback = grid_positions(self.doc.graph)
         self._building = True
@@ -82,6 +87,7 @@ class CanvasScene(QGraphicsScene):
 
     def _on_node_added(self, node_id: str, default_pos: QPointF | None = None) -> None:
         item = NodeItem(self, node_id)
+        item.stack_order = next(self._stacking)  # later items are drawn on top of earlier ones
         if not usable_pos(self.doc.graph.position(node_id)):
             item.setPos(default_pos or QPointF(0, 0))
         item.is_target = node_id == self.doc.target
@@ -93,6 +99,7 @@ class CanvasScene(QGraphicsScene):
     def _on_node_removed(self, node_id: str) -> None:
         item = self.nodes.pop(node_id, None)
         self.edges_at.pop(node_id, None)
+        self.grid.remove(node_id)
         if item is not None:
             self.removeItem(item)
 
@@ -134,7 +141,10 @@ class CanvasScene(QGraphicsScene):
     # ---- the scene rect follows the nodes ----
 
     def include(self, item: NodeItem) -> None:
-        """Grow the scene rect to hold this node (O(1): called whenever a node moves)."""
+        """Grow the scene rect to hold this node and file it in the grid (O(1): called whenever
+        a node moves)."""
+        pos = item.pos()
+        self.grid.place(item.node_id, pos.x(), pos.y())
         if self._building:
             return
         rect = item.sceneBoundingRect()
@@ -178,10 +188,11 @@ class CanvasScene(QGraphicsScene):
     # ---- the mouse, forwarded to the gesture in progress ----
 
     def node_at(self, scene_pos: QPointF) -> NodeItem | None:
-        for item in self.items(scene_pos):
-            if isinstance(item, NodeItem):
-                return item
-        return None
+        """The topmost node whose shape holds the point (Qt stacks equal z by insertion order,
+        which self.nodes keeps)."""
+        near = (self.nodes[n] for n in self.grid.near(scene_pos.x(), scene_pos.y()) if n in self.nodes)
+        hits = [item for item in near if item.contains(item.mapFromScene(scene_pos))]
+        return max(hits, key=lambda item: (item.zValue(), item.stack_order), default=None)
 
     def _begin(self, interaction: Interaction, pos: QPointF) -> None:
         self.interaction = interaction
