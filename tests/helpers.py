@@ -1,4 +1,4 @@
-"""Assertions shared by the GUI test files (imported as `helpers`: pytest puts tests/ on sys.path)."""
+"""Assertions and input helpers shared by the GUI test files (imported as `helpers`: pytest puts tests/ on sys.path)."""
 
 from __future__ import annotations
 
@@ -15,3 +15,19 @@ def assert_scene_mirrors(window) -> None:  # noqa: ANN001 - gui.window.MainWindo
         if pos is not None:
             assert (scene.nodes[n].pos().x(), scene.nodes[n].pos().y()) == pytest.approx(pos)
         assert scene.nodes[n].fed == set(doc.graph.inputs_of(n))
+
+
+def type_and_enter(qtbot, edit, text: str) -> None:  # noqa: ANN001 - pytest-qt's qtbot, a QLineEdit
+    """Type text into a line edit as a person would and press Enter."""
+    from PySide6.QtCore import Qt
+
+    edit.selectAll()
+    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(edit, text)
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+
+def row_error(insp, key: str) -> str:  # noqa: ANN001 - gui.inspector.Inspector
+    """The red message under an inspector row, or "" when none shows."""
+    label = insp.rows[key].error
+    return label.text() if label.isVisibleTo(insp) else ""

@@ -15,7 +15,7 @@ import ast
 
 import pytest
 import torch
-from PySide6.QtCore import Qt
+from helpers import row_error, type_and_enter
 from PySide6.QtWidgets import QLineEdit
 
 from autograd_bridge.engine import Compiled
@@ -65,18 +65,6 @@ def clamp(monkeypatch: pytest.MonkeyPatch) -> OpSpec:
 def tri(monkeypatch: pytest.MonkeyPatch) -> InitSpec:
     monkeypatch.setitem(INITS, "tri", TRI)
     return TRI
-
-
-def _enter(qtbot, edit: QLineEdit, text: str) -> None:
-    edit.selectAll()
-    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
-    qtbot.keyClicks(edit, text)
-    qtbot.keyClick(edit, Qt.Key.Key_Return)
-
-
-def _error(insp: Inspector, key: str) -> str:
-    label = insp.rows[key].error
-    return label.text() if label.isVisibleTo(insp) else ""
 
 
 def _clamp_graph(x: torch.Tensor, attrs: dict[str, object]) -> Graph:
@@ -179,17 +167,17 @@ def test_the_inspector_edits_optional_numbers(qtbot, doc: Document, insp: Inspec
     insp.set_node("c")
     lo, hi = insp.rows["attr.min"].editor, insp.rows["attr.max"].editor
     assert isinstance(lo, QLineEdit) and lo.text() == "null" and hi.text() == "null"
-    _enter(qtbot, lo, "-0.5")
+    type_and_enter(qtbot, lo, "-0.5")
     assert doc.graph.nodes["c"].attrs == {"min": -0.5}
-    _enter(qtbot, hi, "2")
+    type_and_enter(qtbot, hi, "2")
     assert doc.graph.nodes["c"].attrs == {"min": -0.5, "max": 2}
     for bad in ("inf", "nan", "low", "[1]"):
-        _enter(qtbot, lo, bad)
-        assert _error(insp, "attr.min"), bad
+        type_and_enter(qtbot, lo, bad)
+        assert row_error(insp, "attr.min"), bad
     assert doc.graph.nodes["c"].attrs == {"min": -0.5, "max": 2}
-    _enter(qtbot, lo, "null")  # back to the default: not stored
+    type_and_enter(qtbot, lo, "null")  # back to the default: not stored
     assert doc.graph.nodes["c"].attrs == {"max": 2}
-    assert _error(insp, "attr.min") == ""
+    assert row_error(insp, "attr.min") == ""
     assert doc.undo_stack.count() == 3
     doc.undo_stack.undo()
     assert lo.text() == "-0.5"  # the form follows the model
@@ -202,11 +190,11 @@ def test_the_inspector_switches_a_leaf_to_the_new_init(qtbot, doc: Document, ins
     assert doc.graph.nodes["x"].init == {"fn": "tri", "n": 2}  # the spec's default for [2, 2]
     assert {"init.n", "init.diagonal"} <= set(insp.rows)
     assert insp.rows["init.diagonal"].editor.placeholderText() == "default: 0"
-    _enter(qtbot, insp.rows["init.n"].editor, "3")
-    _enter(qtbot, insp.rows["init.diagonal"].editor, "-1")
+    type_and_enter(qtbot, insp.rows["init.n"].editor, "3")
+    type_and_enter(qtbot, insp.rows["init.diagonal"].editor, "-1")
     assert doc.graph.nodes["x"].init == {"fn": "tri", "n": 3, "diagonal": -1}
-    _enter(qtbot, insp.rows["init.n"].editor, "-2")
-    assert "negative size" in _error(insp, "init.n")
+    type_and_enter(qtbot, insp.rows["init.n"].editor, "-2")
+    assert "negative size" in row_error(insp, "init.n")
     assert doc.graph.nodes["x"].init == {"fn": "tri", "n": 3, "diagonal": -1}
     insp.rows["mode"].editor.setCurrentIndex(0)  # an exact literal, from the spec's values
     expected = torch.tril(torch.ones(3, 3, dtype=torch.float64), diagonal=-1).tolist()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import pytest
+from helpers import row_error, type_and_enter
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSpinBox
 
@@ -47,19 +48,6 @@ def insp(qtbot, doc: Document) -> Inspector:
     return w
 
 
-def _enter(qtbot, edit: QLineEdit, text: str) -> None:
-    """Type text into a line edit as a person would and press Enter."""
-    edit.selectAll()
-    qtbot.keyClick(edit, Qt.Key.Key_Backspace)
-    qtbot.keyClicks(edit, text)
-    qtbot.keyClick(edit, Qt.Key.Key_Return)
-
-
-def _error(insp: Inspector, key: str) -> str:
-    label = insp.rows[key].error
-    return label.text() if label.isVisibleTo(insp) else ""
-
-
 def _view(value, grad=None, reason=None, leaf=True, text="", grad_text=None) -> NodeView:
     value = np.asarray(value, dtype=float)
     grad = None if grad is None else np.asarray(grad, dtype=float)
@@ -74,7 +62,7 @@ def test_value_edit_is_one_undo_step_and_undo_restores(qtbot, doc: Document, ins
     insp.set_node("v")
     edit = insp.rows["value"].editor
     assert edit.text() == "[1.0, 2.0, 3.0]"
-    _enter(qtbot, edit, "[4, 5.5, -6]")
+    type_and_enter(qtbot, edit, "[4, 5.5, -6]")
     assert doc.undo_stack.count() == 1
     assert doc.graph.nodes["v"].value == [4, 5.5, -6]
     assert insp.rows["value"].hint.text() == "shape (3)"
@@ -88,7 +76,7 @@ def test_value_edit_is_one_undo_step_and_undo_restores(qtbot, doc: Document, ins
 
 def test_value_edit_can_change_shape(qtbot, doc: Document, insp: Inspector) -> None:
     insp.set_node("x")
-    _enter(qtbot, insp.rows["value"].editor, "[[1, 2], [3, 4]]")
+    type_and_enter(qtbot, insp.rows["value"].editor, "[[1, 2], [3, 4]]")
     assert doc.graph.nodes["x"].value == [[1, 2], [3, 4]]
     assert insp.rows["value"].hint.text() == "shape (2, 2)"
 
@@ -102,18 +90,18 @@ def test_invalid_value_pushes_nothing_and_says_why(qtbot, doc: Document, insp: I
     edit.editingFinished.emit()
     assert doc.undo_stack.count() == 0
     assert doc.graph.nodes["v"].value == [1.0, 2.0, 3.0]
-    assert _error(insp, "value")
+    assert row_error(insp, "value")
     assert edit.text() == text  # left for the person to fix
     # A good value afterwards is accepted and clears the message.
-    _enter(qtbot, edit, "7")
+    type_and_enter(qtbot, edit, "7")
     assert doc.graph.nodes["v"].value == 7
-    assert _error(insp, "value") == ""
+    assert row_error(insp, "value") == ""
 
 
 def test_same_value_twice_pushes_once(qtbot, doc: Document, insp: Inspector) -> None:
     insp.set_node("x")
     edit = insp.rows["value"].editor
-    _enter(qtbot, edit, "3.5")
+    type_and_enter(qtbot, edit, "3.5")
     edit.editingFinished.emit()  # focus leaving after Enter fires it again
     assert doc.undo_stack.count() == 1
 
@@ -138,9 +126,9 @@ def test_dtype_and_label(qtbot, doc: Document, insp: Inspector) -> None:
     assert isinstance(combo, QComboBox)
     combo.setCurrentText("float64")
     assert doc.graph.nodes["M"].dtype == "float64"
-    _enter(qtbot, insp.rows["label"].editor, "weights")
+    type_and_enter(qtbot, insp.rows["label"].editor, "weights")
     assert doc.graph.nodes["M"].label == "weights"
-    _enter(qtbot, insp.rows["label"].editor, "")
+    type_and_enter(qtbot, insp.rows["label"].editor, "")
     assert doc.graph.nodes["M"].label is None
     assert doc.undo_stack.count() == 3
 
@@ -157,10 +145,10 @@ def test_switch_to_init_and_back(qtbot, doc: Document, insp: Inspector) -> None:
     doc.undo_stack.undo()
     insp.rows["init.fn"].editor.setCurrentText("eye")
     assert doc.graph.nodes["M"].init == {"fn": "eye", "shape": [2, 2]}
-    _enter(qtbot, insp.rows["init.shape"].editor, "[3]")
+    type_and_enter(qtbot, insp.rows["init.shape"].editor, "[3]")
     assert doc.graph.nodes["M"].init == {"fn": "eye", "shape": [3]}
-    _enter(qtbot, insp.rows["init.shape"].editor, "[2, x]")
-    assert _error(insp, "init.shape")
+    type_and_enter(qtbot, insp.rows["init.shape"].editor, "[2, x]")
+    assert row_error(insp, "init.shape")
     assert doc.graph.nodes["M"].init == {"fn": "eye", "shape": [3]}
     insp.rows["mode"].editor.setCurrentIndex(0)
     assert doc.graph.nodes["M"].value == [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
@@ -174,14 +162,14 @@ def test_switch_to_init_and_back(qtbot, doc: Document, insp: Inspector) -> None:
 def test_too_big_init_cannot_become_a_literal(qtbot, doc: Document, insp: Inspector) -> None:
     insp.set_node("M")
     insp.rows["mode"].editor.setCurrentIndex(1)
-    _enter(qtbot, insp.rows["init.shape"].editor, "[1000, 1000]")
+    type_and_enter(qtbot, insp.rows["init.shape"].editor, "[1000, 1000]")
     assert doc.graph.nodes["M"].init["shape"] == [1000, 1000]
     n = doc.undo_stack.count()
     insp.rows["mode"].editor.setCurrentIndex(0)
     assert doc.undo_stack.count() == n
     assert doc.graph.nodes["M"].init is not None
     assert insp.rows["mode"].editor.currentIndex() == 1  # the combo shows the model again
-    assert "at most" in _error(insp, "mode")
+    assert "at most" in row_error(insp, "mode")
 
 
 def test_init_literals() -> None:
@@ -198,13 +186,13 @@ def test_pow_exponent(qtbot, doc: Document, insp: Inspector) -> None:
     insp.set_node("p")
     edit = insp.rows["attr.exponent"].editor
     assert isinstance(edit, QLineEdit) and edit.text() == "2"
-    _enter(qtbot, edit, "3")
+    type_and_enter(qtbot, edit, "3")
     assert doc.graph.nodes["p"].attrs == {"exponent": 3}
-    _enter(qtbot, edit, "0.5")
+    type_and_enter(qtbot, edit, "0.5")
     assert doc.graph.nodes["p"].attrs == {"exponent": 0.5}
     for bad in ("inf", "nan", "two", "", "1e999"):
-        _enter(qtbot, edit, bad)
-        assert _error(insp, "attr.exponent"), bad
+        type_and_enter(qtbot, edit, bad)
+        assert row_error(insp, "attr.exponent"), bad
     assert doc.graph.nodes["p"].attrs == {"exponent": 0.5}
     assert doc.undo_stack.count() == 2
     assert doc.undo_stack.text(1) == "Edit exponent p"
@@ -216,11 +204,11 @@ def test_reshape_shape(qtbot, doc: Document, insp: Inspector) -> None:
     insp.set_node("r")
     edit = insp.rows["attr.shape"].editor
     assert edit.text() == "[-1]"
-    _enter(qtbot, edit, "[2, 2]")
+    type_and_enter(qtbot, edit, "[2, 2]")
     assert doc.graph.nodes["r"].attrs == {"shape": [2, 2]}
     for bad in ("[2, x]", "[1.5]", "3", "null", "[true]"):
-        _enter(qtbot, edit, bad)
-        assert _error(insp, "attr.shape"), bad
+        type_and_enter(qtbot, edit, bad)
+        assert row_error(insp, "attr.shape"), bad
     assert doc.graph.nodes["r"].attrs == {"shape": [2, 2]}
     assert doc.undo_stack.count() == 1
 
@@ -235,11 +223,11 @@ def test_int_bool_dims_attrs(qtbot, doc: Document, insp: Inspector) -> None:
     insp.set_node("s")
     dims = insp.rows["attr.dim"].editor
     assert dims.text() == "null"
-    _enter(qtbot, dims, "[0]")
+    type_and_enter(qtbot, dims, "[0]")
     assert doc.graph.nodes["s"].attrs == {"dim": [0]}
     insp.rows["attr.keepdim"].editor.setChecked(True)
     assert doc.graph.nodes["s"].attrs == {"dim": [0], "keepdim": True}
-    _enter(qtbot, dims, "null")  # back to the default: not stored
+    type_and_enter(qtbot, dims, "null")  # back to the default: not stored
     assert doc.graph.nodes["s"].attrs == {"keepdim": True}
     assert doc.undo_stack.count() == 4
 
@@ -252,9 +240,9 @@ def test_rename(qtbot, doc: Document, insp: Inspector) -> None:
     insp.set_node("x")
     insp.rows["id"].editor.setFocus()
     qtbot.waitUntil(insp.rows["id"].editor.hasFocus, timeout=2000)
-    _enter(qtbot, insp.rows["id"].editor, "x2")
+    type_and_enter(qtbot, insp.rows["id"].editor, "x2")
     assert doc.target == "x2"
-    assert _error(insp, "id") == ""
+    assert row_error(insp, "id") == ""
     assert "x2" in doc.graph.nodes and "x" not in doc.graph.nodes
     assert Edge("x2", "p", "input") in doc.graph.edges
     assert insp.node_id == "x2"
@@ -272,7 +260,7 @@ def test_refused_rename(qtbot, doc: Document, insp: Inspector, bad: str) -> None
     edit.editingFinished.emit()
     assert doc.undo_stack.count() == 0
     assert list(doc.graph.nodes) == list(_graph().nodes)
-    assert _error(insp, "id")
+    assert row_error(insp, "id")
     assert insp.node_id == "x"
 
 
@@ -299,7 +287,7 @@ def test_other_node_changes_leave_the_form_alone(qtbot, doc: Document, insp: Ins
     node = doc.graph.nodes["v"]
     node2 = Node(node.id, node.op, value=[9.0], requires_grad=True)
     doc.edit_node(node2, "Edit value")
-    assert edit.text() == "[1, [2]]" and _error(insp, "value")
+    assert edit.text() == "[1, [2]]" and row_error(insp, "value")
 
 
 # ---- results ----
