@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers import RESULT_TIMEOUT_MS, new_window
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -28,3 +29,11 @@ def _clear_clipboard_after_test():
         app = QApplication.instance()
         if app is not None:
             app.clipboard().clear()
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):  # noqa: ANN201 - a gui.window.MainWindow
+    """The main window, shown offscreen; the worker is waited for at the end."""
+    w = new_window(qtbot, tmp_path)
+    yield w
+    w.computer.wait(RESULT_TIMEOUT_MS)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+RESULT_TIMEOUT_MS = 60_000  # how long a GUI test waits for the worker's result
+
 
 def assert_scene_mirrors(window) -> None:  # noqa: ANN001 - gui.window.MainWindow
     """The canvas shows exactly the document: its nodes, edges, positions and fed ports."""
@@ -31,3 +33,18 @@ def row_error(insp, key: str) -> str:  # noqa: ANN001 - gui.inspector.Inspector
     """The red message under an inspector row, or "" when none shows."""
     label = insp.rows[key].error
     return label.text() if label.isVisibleTo(insp) else ""
+
+
+def new_window(qtbot, tmp_path, name: str = "settings"):  # noqa: ANN001, ANN201 - a gui.window.MainWindow
+    """A shown main window with its own settings file, that never blocks on a dialog."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    from gui.window import MainWindow
+
+    w = MainWindow(QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat))
+    w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # never block on a dialog
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 from helpers import assert_scene_mirrors
-from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, QSettings, Qt
+from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QKeySequence, QMouseEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from graph.fileformat import dumps
 from graph.model import Edge, Graph, Node
@@ -26,18 +26,6 @@ STEP = NODE_W + 80.0  # horizontal distance between the test graph's columns
 
 
 # ---- helpers ----
-
-@pytest.fixture
-def window(qtbot, tmp_path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings)
-    w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # never block on a dialog
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.computer.wait(20_000)
-
 
 def _graph() -> Graph:
     """a, b: scalar leaves; m = a * ?; n = -m.  Only a → m.input and m → n.input are wired."""

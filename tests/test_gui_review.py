@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import RESULT_TIMEOUT_MS
 from PySide6.QtCore import QPointF, QSettings
 from PySide6.QtGui import QColor, QFontMetricsF, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 import gui.app
 from autograd_bridge.compute import PREVIEW_SIDE, ComputeSession
@@ -36,18 +37,6 @@ from gui.window import MainWindow
 ROOT = Path(__file__).resolve().parent.parent
 EX01 = ROOT / "resources" / "examples" / "01_scalar_partial.json"
 EX04 = ROOT / "resources" / "examples" / "04_small_mlp.json"
-RESULT_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path) -> MainWindow:
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # never block on a dialog
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.computer.wait(RESULT_TIMEOUT_MS)
 
 
 def _chain(n: int, positions: bool = False) -> Graph:

@@ -4,10 +4,11 @@ computed for: checked in the real window at 2,000 nodes, with offscreen mouse ev
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPointF, QSettings, Qt
+from helpers import RESULT_TIMEOUT_MS
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QFontMetricsF
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 from test_structure import REBUILDS, _counting
 
 from autograd_bridge.compute import ComputeResult
@@ -19,19 +20,6 @@ from gui.window import MainWindow
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
 N = 2000
-RESULT_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings)
-    w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    yield w
-    w.computer.wait(RESULT_TIMEOUT_MS)
 
 
 def _big_chain() -> Graph:

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import assert_scene_mirrors
-from PySide6.QtCore import QMimeData, QPoint, QPointF, QSettings, Qt
+from helpers import RESULT_TIMEOUT_MS, assert_scene_mirrors, new_window
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -41,27 +41,9 @@ LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
 CTRL = Qt.KeyboardModifier.ControlModifier
 SHIFT = Qt.KeyboardModifier.ShiftModifier
-RESULT_TIMEOUT_MS = 60_000
 
 
 # ---- helpers ----
-
-def _new_window(qtbot, tmp_path: Path, name: str = "settings") -> MainWindow:
-    settings = QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat)
-    w = MainWindow(settings)
-    w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # never block on a dialog
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path) -> MainWindow:
-    w = _new_window(qtbot, tmp_path)
-    yield w
-    w.computer.wait(RESULT_TIMEOUT_MS)
-
 
 def _activate(qtbot, w: MainWindow) -> None:
     w.activateWindow()
@@ -359,8 +341,8 @@ def test_undo_and_redo_actions_follow_the_stack(window: MainWindow) -> None:
 # ---- clipboard between two windows ----
 
 def test_copy_in_one_window_paste_in_another(qtbot, tmp_path: Path) -> None:
-    w1 = _new_window(qtbot, tmp_path, "one")
-    w2 = _new_window(qtbot, tmp_path, "two")
+    w1 = new_window(qtbot, tmp_path, "one")
+    w2 = new_window(qtbot, tmp_path, "two")
     _load_fixture(w1)
     _load_fixture(w2)
     original = copy.deepcopy(w2.doc.graph)
@@ -428,7 +410,7 @@ def test_save_open_round_trip_title_and_modified_mark(qtbot, window: MainWindow,
     assert window.windowTitle().startswith("my graph.json[*]") and not window.isWindowModified()
     assert load(path) == window.doc.graph
 
-    other = _new_window(qtbot, tmp_path, "other")
+    other = new_window(qtbot, tmp_path, "other")
     assert other.open_file(str(path))
     assert dumps(other.doc.graph) == dumps(window.doc.graph)
     assert other.doc.path == str(path) and "my graph.json[*]" in other.windowTitle()
@@ -459,7 +441,7 @@ def test_nodes_without_positions_are_saved_where_they_are_drawn(window: MainWind
 
 @pytest.mark.parametrize("answer", ["Cancel", "Discard", "Save"])
 def test_close_with_unsaved_changes_asks(qtbot, tmp_path: Path, answer: str) -> None:
-    w = _new_window(qtbot, tmp_path)
+    w = new_window(qtbot, tmp_path)
     path = tmp_path / "g.json"
     w.doc.reset(load(EX01), str(path))
     calls = []
