@@ -239,7 +239,10 @@ def load(path: str | os.PathLike) -> Graph:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise FileFormatError(f"{path}: not a UTF-8 text file") from None
-    return loads(text)
+    try:
+        return loads(text)
+    except FileFormatError as e:  # name the file, as the read errors above do
+        raise FileFormatError(f"{path}: {e.message}", e.node_ids, e.field) from None
 
 
 def node_to_dict(node: Node, pos: tuple[float, float] | None = None) -> dict:
