@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graph.errors import GraphError
+from graph.errors import CycleError, DeviceError, GraphError, MissingInputError, TargetError
 from graph.model import Graph
 from graph.values import INLINE_MAX
 
@@ -86,97 +86,172 @@ def _preview(t: object) -> np.ndarray | None:
     return rows[:, ::max(1, -(-rows.shape[1] // PREVIEW_SIDE))].cpu().double().numpy()
 
 
-def computable_part(graph: Graph, target: str) -> tuple[Graph, GraphError | None]:
-    """While a graph is being built, a half-wired node elsewhere should not blank every overlay:
-    leave out the nodes that cannot be computed yet (unless the target is one of them) and
-    return the error that names them."""
-    incomplete = graph.incomplete()
-    if not incomplete or target in incomplete:
-        return graph, None
-    try:
-        graph.check_connected()
-    except GraphError as e:
-        return graph.without(incomplete), e
-    return graph, None
+# Each node that fails is left out with everything downstream of it and the rest is compiled
+# again; a graph with more broken nodes than this shows the first ones and says so.
+MAX_ISOLATED_ERRORS = 20
+
+NO_TARGET = "no target chosen"
+
+
+@dataclass
+class _Computable:
+    """The part of a graph that runs, compiled, and why the rest does not."""
+
+    compiled: object  # autograd_bridge.engine.Compiled, or None when nothing runs
+    errors: list[GraphError]  # one per node (or cycle) left out, in the order found
+    left_out: set[str]
+    first_values: tuple | None = None  # the forward that proved it runs, for the first use
+
+
+def _left_out_for(graph: Graph, error: GraphError) -> set[str]:
+    """The nodes an error stops: the failing node (every node of a cycle) and all downstream."""
+    ids = [n for n in error.node_ids if n in graph.nodes]
+    culprits = ids if isinstance(error, CycleError) else ids[:1]
+    out = set(culprits)
+    for n in culprits:
+        out |= graph.descendants(n)
+    return out
+
+
+def computable(graph: Graph, device: str, dtype: str | None) -> _Computable:
+    """Compile every node that can run: half-wired nodes, nodes whose data, shapes or torch call
+    fail, and nodes on a cycle are left out with what they feed; each such problem is kept as
+    an error naming its node, so one mistake never blanks the rest of the graph."""
+    from autograd_bridge.engine import Compiled
+
+    errors: list[GraphError] = []
+    left_out = graph.incomplete()
+    if left_out:
+        missing = graph.missing_inputs()
+        for n in dict.fromkeys(n for n, _p in missing):
+            ports = ", ".join(f"{n}.{p}" for m, p in missing if m == n)
+            errors.append(MissingInputError(f"unconnected input: {ports}", [n]))
+    for _ in range(MAX_ISOLATED_ERRORS):
+        part = graph.without(left_out) if left_out else graph
+        if not part.nodes:
+            return _Computable(None, errors, left_out)
+        try:
+            compiled = Compiled(part, device, dtype)
+            notes: list[str] = []
+            values = compiled.forward(notes=notes)  # what fails only on real data fails here
+            return _Computable(compiled, errors, left_out, (values, notes))
+        except DeviceError:
+            raise
+        except GraphError as e:
+            stopped = _left_out_for(part, e)
+            if not stopped:  # not traced to a node: nothing can be isolated
+                raise
+            errors.append(e)
+            left_out |= stopped
+    raise GraphError(f"more than {MAX_ISOLATED_ERRORS} nodes fail: fix the first ones "
+                     f"({', '.join(e.node_ids[0] for e in errors[:5])}, …)",
+                     [n for e in errors for n in e.node_ids[:1]])
 
 
 class ComputeSession:
-    """Computes for one window, keeping the last compiled graph and its run, so the slice plot
-    that follows a compute of the same revision neither compiles nor runs the graph again.
+    """Computes for one window. Keeps the computable part of the last revision compiled (a new
+    target needs no new compile) and the last run, so the slice plot that follows a compute of
+    the same revision neither compiles nor runs the graph again.
 
     Used from one thread at a time (the worker runs one job at a time): no lock.
     """
 
     def __init__(self) -> None:
         self._key: tuple | None = None
-        self._compiled = None  # autograd_bridge.engine.Compiled
-        self._warning: GraphError | None = None
-        self._runs: dict[object, object] = {}  # grad-output (as text) -> engine.Result
+        self._part: _Computable | None = None
+        self._run_key: tuple | None = None
+        self._run = None  # (engine.Result or None, the values, notes)
 
-    def _compile(self, graph: Graph, target: str, revision: int, device: str, dtype: str | None):  # noqa: ANN202
-        """(Compiled of the computable part, the error naming left-out nodes or None), kept for
-        (revision, target, device, dtype): a semantic revision names one state of the graph."""
-        from autograd_bridge.engine import Compiled
-
-        key = (revision, target, device, dtype)
+    def _computable(self, graph: Graph, revision: int, device: str, dtype: str | None) -> _Computable:
+        """Kept for (revision, device, dtype): a semantic revision names one state of the graph."""
+        key = (revision, device, dtype)
         if key != self._key:
-            self._key = self._compiled = None
-            self._runs = {}
-            part, self._warning = computable_part(graph, target)
-            self._compiled = Compiled(part, device, dtype)
+            self._key = self._part = self._run_key = self._run = None
+            self._part = computable(graph, device, dtype)
             self._key = key
-        return self._compiled, self._warning
+        return self._part
 
-    def _run(self, compiled, target: str, grad_output: object):  # noqa: ANN001, ANN202
-        key = repr(grad_output)
-        if key not in self._runs:
-            self._runs = {key: compiled.run(target, grad_output)}
-        return self._runs[key]
+    def _evaluate(self, part: _Computable, target: str | None, grad_output: object) -> tuple:
+        """(engine.Result or None, values, notes, the target's error or None), kept per target
+        and grad-output."""
+        key = (target, repr(grad_output))
+        if key != self._run_key:
+            if part.first_values is not None:  # each forward serves one backward
+                (values, notes), part.first_values = part.first_values, None
+            else:
+                notes = []
+                values = part.compiled.forward(notes=notes)
+            result, target_error = None, None
+            if target is not None and target in values:
+                try:
+                    result = part.compiled.partials(values, target, grad_output, notes)
+                except TargetError as e:
+                    target_error = e
+            self._run_key, self._run = key, (result, values, notes, target_error)
+        return self._run
 
-    def compute(self, graph: Graph, target: str, revision: int, device: str = "cpu",
+    def compute(self, graph: Graph, target: str | None, revision: int, device: str = "cpu",
                 dtype: str | None = None, grad_output: object = None) -> ComputeResult:
-        """Run the graph and describe every node. Never raises for user errors."""
+        """Every computable node's value and, with a target, its partial. Never raises for user
+        errors: each sits on its node, and the rest is still computed."""
         from autograd_bridge.formatting import tensor_text
 
         out = ComputeResult(revision, target, device=device, grad_output=grad_output, dtype=dtype)
         try:
-            compiled, warning = self._compile(graph, target, revision, device, dtype)
-            if warning is not None:
-                out.error, out.error_nodes = warning.message, warning.node_ids
-            result = self._run(compiled, target, grad_output)
+            part = self._computable(graph, revision, device, dtype)
+            errors = list(part.errors)
+            if part.compiled is None:
+                _set_errors(out, errors)
+                return out
+            result, values, notes, target_error = self._evaluate(part, target, grad_output)
         except GraphError as e:
             out.error, out.error_nodes = e.message, e.node_ids
             return out
         except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
             out.error = f"internal error while computing: {type(e).__name__}: {e}"
             return out
+        if target_error is not None:
+            errors.insert(0, target_error)
+        compiled = part.compiled
         leaves = set(compiled.source.leaf_ids)
-        for n, value in result.values.items():
-            grad = result.grads[n]
-            reason = result.no_grad_reason(n, compiled)
+        for n, value in values.items():
+            grad = result.grads[n] if result is not None else None
+            if result is not None:
+                reason = result.no_grad_reason(n, compiled)
+            else:
+                reason = NO_TARGET if target is None else f"{target} has no partials (see its error)"
             out.nodes[n] = NodeView(tuple(value.shape), n in leaves, tensor_text(value),
                                     None if grad is None else tensor_text(grad), reason,
                                     _array(value), _array(grad), _preview(value), _preview(grad))
-        out.notes = result.notes
+        out.notes = result.notes if result is not None else notes
+        _set_errors(out, errors)
         return out
 
     def compute_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None, points: int = 41) -> SliceResult | None:
         """target(leaf = x0 + h) for h in a window around x0; None if it does not apply."""
         try:
-            compiled = self._compile(graph, target, revision, device, dtype)[0]
-            base = self._run(compiled, target, None)
+            part = self._computable(graph, revision, device, dtype)
+            base = self._evaluate(part, target, None)[0]
+            if base is None:
+                return None
             x0 = float(base.values[leaf].item())
             slope = base.grads.get(leaf)
             if slope is None or base.values[target].numel() != 1:
                 return None
             span = max(1.0, abs(x0)) * 0.75
             xs = [x0 - span + 2 * span * i / (points - 1) for i in range(points)]
-            ys = compiled.slice_1d(target, leaf, xs)
+            ys = part.compiled.slice_1d(target, leaf, xs)
         except Exception:  # noqa: BLE001 - a plot that cannot be drawn is simply not drawn
             return None
         return SliceResult(revision, target, leaf, xs, ys, x0, float(base.values[target].item()),
                            float(slope.item()))
+
+
+def _set_errors(out: ComputeResult, errors: list[GraphError]) -> None:
+    if errors:
+        out.error = "; ".join(e.message for e in errors)
+        out.error_nodes = tuple(dict.fromkeys(n for e in errors for n in e.node_ids))
 
 
 def available_devices() -> list[str]:

@@ -209,8 +209,9 @@ class Compiled:
         t = values[target]
         if grad_output is None:
             if t.numel() != 1:
-                raise TargetError(f"target {target} has shape {list(t.shape)}: select an element, "
-                                  "reduce it, or give a grad-output", [target])
+                raise TargetError(f"target {target} has shape {list(t.shape)}: select an element, reduce it, "
+                                  f"or give a grad-output (the v of {target}.backward(gradient=v), shaped "
+                                  f"{list(t.shape)})", [target])
             return None
         try:
             shape = literal_shape(grad_output, dtype=str(t.dtype).removeprefix("torch."))
@@ -237,6 +238,13 @@ class Compiled:
             values = self.forward(self._kept_leaves, notes)
         else:
             values = self.forward(notes=notes)
+        return self.partials(values, target, grad_output, notes, accumulate)
+
+    def partials(self, values: dict[str, torch.Tensor], target: str, grad_output: object = None,
+                 notes: list[str] | None = None, accumulate: bool = False) -> Result:
+        """∂target/∂node for every node, from the values of one forward (which it consumes:
+        backward frees that forward's graph, so each call wants a fresh forward)."""
+        notes = [] if notes is None else notes
         v = self._target_and_grad_output(values, target, grad_output)
         with self._warnings_as_notes(notes):
             grads = self._backward(values, target, v, accumulate, notes)

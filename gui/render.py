@@ -52,15 +52,16 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
         window.doc.set_target(target or (sinks[0] if len(sinks) == 1 else None))
         app.processEvents()
         window.view.fit_graph()
-        if window.doc.target is not None:
+        if graph.nodes:  # values are drawn with or without a target, as in the window
             window.recompute()
             deadline = time.monotonic() + timeout_s
-            while window.last_result is None and time.monotonic() < deadline:
+            while window.run.current is None and time.monotonic() < deadline:
                 window.computer.wait(100)
                 app.processEvents()
-            if window.last_result is None:
+            if window.run.current is None:
                 raise RenderError(f"computing {file} took longer than {timeout_s:.0f} s")
-            window.scene.nodes[window.doc.target].setSelected(True)
+            if window.doc.target is not None:
+                window.scene.nodes[window.doc.target].setSelected(True)
             window.computer.wait(int(timeout_s * 1000))  # the inspector's slice plot, if any
             app.processEvents()
         window.view.fit_graph()

@@ -230,17 +230,11 @@ class MainWindow(QMainWindow):
         self.grad_output = None
         self.grad_output_edit.clear()
         self.grad_output_edit.setStyleSheet("")
-        if target is None:
-            self._sync_run()
-            self.run.result = None
-            self.scene.show_result(None)
-            self.inspector.show_result(None)
-            self.status.setText("no target")
-        self.schedule_recompute()
+        self.schedule_recompute()  # with no target, values alone: they never vanish
 
     def schedule_recompute(self) -> None:
         self._sync_run()
-        if self.doc.target is None:
+        if not self.doc.graph.nodes:
             return
         self.scene.set_stale()
         self.status.setText("stale: recomputing…")
@@ -256,7 +250,7 @@ class MainWindow(QMainWindow):
 
     def recompute(self) -> None:
         self._sync_run()
-        if self.doc.target is None:
+        if not self.doc.graph.nodes:
             return
         self.status.setText("computing…")
         self.computer.request(self.doc.graph, self.doc.target, self.doc.revision, self.device(), self.dtype(),
@@ -268,14 +262,16 @@ class MainWindow(QMainWindow):
             return  # stale: a newer request is queued or running
         self.scene.show_result(result)
         self.inspector.show_result(result)
+        what = f"target {result.target}" if result.target is not None else "values (no target)"
         if result.error:
-            self.status.setText(f"target {result.target}: partly computed" if result.nodes else "error")
+            self.status.setText(f"{what}: partly computed" if result.nodes else "error")
             self.statusBar().showMessage(f"⚠ {result.error}")
         else:
-            text = f"target {result.target} on {result.device}"
-            self.status.setText(text)
-            self.statusBar().showMessage("; ".join(result.notes) if result.notes else
-                                         f"∂{result.target}/∂node shown on every node")
+            self.status.setText(f"{what} on {result.device}")
+            self.statusBar().showMessage(
+                "; ".join(result.notes) if result.notes else
+                f"∂{result.target}/∂node shown on every node" if result.target is not None else
+                "values shown; click ∂ on a node to make it the target and see every partial")
 
     def _request_slice(self, leaf: str) -> None:
         if self.doc.target is not None:

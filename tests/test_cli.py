@@ -205,7 +205,8 @@ def test_two_sinks_need_a_target(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_non_scalar_target_plain_message(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run_main(capsys, "grad", str(examples_dir / "03_vector_element.json"), "--target", "y")
     assert_one_line_error(code, out, err)
-    assert err.strip() == "error: target y has shape [2]: select an element, reduce it, or give a grad-output"
+    assert err.strip() == ("error: target y has shape [2]: select an element, reduce it, or give a grad-output "
+                           "(the v of y.backward(gradient=v), shaped [2])")
 
 
 def test_grad_output(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -33,7 +33,8 @@ def test_non_scalar_target_without_grad_output(examples_dir: Path) -> None:
     compiled = Compiled(load(examples_dir / "03_vector_element.json"))
     with pytest.raises(TargetError) as info:
         compiled.run("y")
-    assert str(info.value) == "target y has shape [2]: select an element, reduce it, or give a grad-output"
+    assert str(info.value) == ("target y has shape [2]: select an element, reduce it, or give a grad-output "
+                               "(the v of y.backward(gradient=v), shaped [2])")
     assert info.value.node_ids == ("y",)
 
 

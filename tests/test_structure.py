@@ -155,16 +155,19 @@ def test_the_slice_plot_reuses_the_compile_and_run_of_its_compute(monkeypatch: p
     from autograd_bridge import engine
     from autograd_bridge.compute import ComputeSession
 
-    compiles = _counting(monkeypatch, engine.Compiled, ("__init__", "run"))
+    calls = _counting(monkeypatch, engine.Compiled, ("__init__", "forward", "partials"))
     session = ComputeSession()
     g = load(EXAMPLES / "01_scalar_partial.json")
     result = session.compute(g.snapshot(), "y", 7)
-    assert compiles == {"__init__": 1, "run": 1}
+    assert calls == {"__init__": 1, "forward": 1, "partials": 1}
     s = session.compute_slice(g.snapshot(), "y", "x", 7)
-    assert compiles == {"__init__": 1, "run": 1}  # the same revision: nothing compiled or run again
+    assert calls["__init__"] == 1 and calls["partials"] == 1  # same revision: no compile, no backward
+    calls["forward"] = 1  # (the curve itself is 41 forwards without grad)
     assert s.slope == result.nodes["x"].grad.item() == 8.0  # dy/dx = 4x at x = 2
+    session.compute(g.snapshot(), "x_sq", 7)  # a new target: a new forward, not a new compile
+    assert calls == {"__init__": 1, "forward": 2, "partials": 2}
     session.compute(g.snapshot(), "y", 8)  # a new revision compiles anew
-    assert compiles == {"__init__": 2, "run": 2}
+    assert calls == {"__init__": 2, "forward": 3, "partials": 3}
 
 
 def test_reaches_agrees_with_networkx() -> None:
