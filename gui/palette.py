@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QFrame,
+    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -344,12 +345,20 @@ class NodeSearch(QFrame):
             item.setData(SYMBOL_ROLE, symbol)
             item.setData(Qt.ItemDataRole.UserRole + 2, category)
             item.setToolTip(_tooltip(name))
+        # Shown instead of an empty list when the text matches nothing.
+        self.no_match = QLabel(self)
+        self.no_match.setWordWrap(True)
+        self.no_match.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.no_match.setTextFormat(Qt.TextFormat.PlainText)
+        self.no_match.setContentsMargins(6, 6, 6, 6)
+        self.no_match.hide()
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.edit)
         layout.addWidget(self.list)
+        layout.addWidget(self.no_match, 1)
         self.resize(260, 340)
 
         self._scene_pos = QPointF()
@@ -423,6 +432,10 @@ class NodeSearch(QFrame):
         else:
             self.list.setCurrentItem(None)
             self.list.clearSelection()
+            self.no_match.setText(f"no op matches “{text.strip()}”\n\nTry a name (matmul), a symbol (σ) or a "
+                                  "category (reduction); Backspace to widen, Esc to close.")
+        self.no_match.setVisible(pick is None)
+        self.list.setVisible(pick is not None)
 
     def _move(self, step: int) -> None:
         rows = [i for i in range(self.list.count()) if not self.list.item(i).isHidden()]

@@ -253,6 +253,23 @@ def test_search_no_match_chooses_nothing(qtbot, search: NodeSearch) -> None:
     assert search.isVisible()
 
 
+def test_search_says_no_op_matches_instead_of_an_empty_list(qtbot, search: NodeSearch) -> None:
+    search.open_at(QPoint(0, 0), QPointF())
+    assert not search.no_match.isVisible() and search.list.isVisible()
+    qtbot.keyClicks(search.edit, "frobnicate")
+    assert search.no_match.isVisible() and not search.list.isVisible()
+    assert search.no_match.text().startswith("no op matches “frobnicate”")
+    for _ in range(len("frobnicate") - 3):  # back to "fro": nothing yet; "f" matches "f"-ops again
+        QTest.keyClick(search.edit, Qt.Key.Key_Backspace)
+    assert search.no_match.text().startswith("no op matches “fro”")
+    QTest.keyClick(search.edit, Qt.Key.Key_Backspace)
+    QTest.keyClick(search.edit, Qt.Key.Key_Backspace)
+    assert _list_names(search) and search.list.isVisible() and not search.no_match.isVisible()
+    search.edit.setText("zzz")
+    search.open_at(QPoint(0, 0), QPointF())  # reopening clears the text and the message
+    assert search.list.isVisible() and not search.no_match.isVisible()
+
+
 def test_search_reopen_clears_text_and_uses_new_scene_pos(qtbot, search: NodeSearch) -> None:
     search.open_at(QPoint(0, 0), QPointF(1, 1))
     qtbot.keyClicks(search.edit, "relu")
