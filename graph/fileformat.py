@@ -17,7 +17,7 @@ from pathlib import Path
 from graph.errors import FileFormatError, ValueSpecError
 from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_node_id, check_position  # noqa: F401 - MAX_ID_LENGTH: a limit of the format
 from graph.ops import DEFAULT_DTYPE, OPS, TENSOR
-from graph.values import _short
+from graph.values import _short, literal_shape
 
 FORMAT = "gradcanvas"
 VERSION = 1
@@ -26,6 +26,7 @@ VERSION = 1
 MAX_FILE_BYTES = 256 * 2**20
 
 _TOP_FIELDS = ("format", "version", "nodes", "edges")
+_OPTIONAL_TOP_FIELDS = ("target", "grad_output")  # what was being differentiated when saved
 _COMMON_FIELDS = ("id", "op", "pos", "label")
 _TENSOR_FIELDS = (*_COMMON_FIELDS, "value", "init", "requires_grad", "dtype")
 _OP_FIELDS = (*_COMMON_FIELDS, "attrs")
@@ -95,7 +96,7 @@ def loads(text: str) -> Graph:
     if not isinstance(doc, dict):
         raise FileFormatError("a GradCanvas file is a JSON object with format, version, nodes, edges")
     _refuse_duplicate(doc, "the file")
-    _check_fields(doc, _TOP_FIELDS, "the file")
+    _check_fields(doc, (*_TOP_FIELDS, *_OPTIONAL_TOP_FIELDS), "the file")
     for key in _TOP_FIELDS:
         if key not in doc:
             raise FileFormatError(f"the file: missing field '{key}'")
@@ -122,12 +123,30 @@ def loads(text: str) -> Graph:
         edge = _load_edge(raw, i, graph, fed)
         fed[edge.dst, edge.port] = edge.src
         graph.add_edge(edge)
+    _load_target(doc, graph)
     if constants:
         _refuse_constant(constants[0])
     dup = _find_duplicate(doc)  # every place an object is allowed was checked; this is a backstop
     if dup is not None:
         raise FileFormatError(f"the key {_short(dup.key)} appears twice in one object")
     return graph
+
+
+def _load_target(doc: dict, graph: Graph) -> None:
+    """The optional target (a node id) and the grad-output given for it (a tensor literal)."""
+    if "target" in doc:
+        target = doc["target"]
+        if not isinstance(target, str) or target not in graph.nodes:
+            raise FileFormatError(f"field 'target': no node {_short(target)} in this file")
+        graph.target = target
+    if "grad_output" in doc:
+        if graph.target is None:
+            raise FileFormatError("field 'grad_output' needs a field 'target' beside it")
+        try:
+            literal_shape(doc["grad_output"])
+        except ValueSpecError as e:
+            raise FileFormatError(f"field 'grad_output': {e.message}", [graph.target]) from None
+        graph.grad_output = doc["grad_output"]
 
 
 def _check_fields(raw: dict, allowed: tuple[str, ...], where: str, ids: tuple[str, ...] = ()) -> None:
@@ -277,7 +296,12 @@ def dumps(graph: Graph) -> str:
     def block(items: list[dict]) -> str:
         return "[\n" + ",\n".join(line(d) for d in items) + "\n  ]" if items else "[]"
 
-    return (f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n'
+    run = ""
+    if graph.target is not None and graph.target in graph.nodes:
+        run = f'  "target": {json.dumps(graph.target, ensure_ascii=False)},\n'
+        if graph.grad_output is not None:
+            run += f'  "grad_output": {json.dumps(graph.grad_output, allow_nan=False)},\n'
+    return (f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n{run}'
             f'  "nodes": {block([node_to_dict(n, graph.layout.get(n.id)) for n in graph.nodes.values()])},\n'
             f'  "edges": {block([edge_to_dict(e) for e in graph.edges])}\n}}\n')
 

@@ -187,6 +187,9 @@ class Graph:
         self.nodes: dict[str, Node] = {}
         self._edges: list[Edge] = []  # in file order; changed only through add/remove_edge
         self.layout: dict[str, tuple[float, float]] = {}  # where nodes are drawn
+        # What was being differentiated (kept in the file; no computation reads it from here).
+        self.target: str | None = None
+        self.grad_output: object = None
         self._inputs: dict[str, dict[str, str]] = {}  # dst -> {port: src}
         self._consumers: dict[str, dict[Edge, None]] = {}  # src -> its out-edges, in order
 
@@ -194,6 +197,7 @@ class Graph:
         """An independent copy (nodes are frozen, so they are shared)."""
         part = self.snapshot()
         part.layout = dict(self.layout)
+        part.target, part.grad_output = self.target, self.grad_output
         return part
 
     def snapshot(self) -> Graph:
@@ -212,7 +216,8 @@ class Graph:
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Graph) and list(self.nodes.values()) == list(other.nodes.values())
-                and self.edges == other.edges and self.layout == other.layout)
+                and self.edges == other.edges and self.layout == other.layout
+                and (self.target, self.grad_output) == (other.target, other.grad_output))
 
     # ---- editing (the GUI wraps each of these in an undo command) ----
 

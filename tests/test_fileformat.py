@@ -628,3 +628,25 @@ def test_docs_ops_md_is_generated_from_the_catalogue():
 
     doc = Path(__file__).resolve().parent.parent / "docs" / "ops.md"
     assert doc.read_text(encoding="utf-8") == markdown(), "run: python -m graph.opsdoc > docs/ops.md"
+
+
+def test_the_target_and_its_grad_output_round_trip(examples_dir) -> None:
+    g = load(examples_dir / "03_vector_element.json")
+    assert g.target is None and '"target"' not in dumps(g)
+    g.target, g.grad_output = "y", [1, 0.5]
+    text = dumps(g)
+    back = loads(text)
+    assert (back.target, back.grad_output) == ("y", [1, 0.5]) and back == g and dumps(back) == text
+
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    ('"target": "nope",', "no node 'nope'"),
+    ('"target": 3,', "field 'target'"),
+    ('"grad_output": [1, 0],', "needs a field 'target'"),
+    ('"target": "y", "grad_output": [1, [0]],', "ragged"),
+    ('"target": "y", "grad_output": [1, NaN],', "only finite numbers"),
+])
+def test_a_bad_target_or_grad_output_is_refused(examples_dir, extra: str, needle: str) -> None:
+    text = (examples_dir / "03_vector_element.json").read_text().replace('"version": 1,', '"version": 1, ' + extra)
+    with pytest.raises(FileFormatError, match=needle):
+        loads(text)
