@@ -79,16 +79,22 @@ def _load(path: str):  # noqa: ANN202 - a graph.model.CheckedGraph
     return _validated(load(path))
 
 
-def _pick_target(graph, target: str | None) -> str:  # noqa: ANN001
+def _pick_target(graph, target: str | None, grad_output: object = None) -> tuple[str, object]:  # noqa: ANN001
+    """(target, grad-output): as asked; else the file's own target (and grad-output, unless
+    one is given); else the only sink."""
+    if target is None and graph.target is not None:
+        target = graph.target
     if target is not None:
         if target not in graph.nodes:
             raise UsageError(f"no node {_short(target)} in this graph")
-        return target
+        if grad_output is None and target == graph.target:
+            grad_output = graph.grad_output
+        return target, grad_output
     sinks = graph.sinks()
     if len(sinks) != 1:
         shown = ", ".join(sinks[:10]) + (f", … ({len(sinks) - 10} more)" if len(sinks) > 10 else "")
         raise UsageError(f"the graph has {len(sinks)} sinks ({shown}): choose one with --target")
-    return sinks[0]
+    return sinks[0], grad_output
 
 
 def _grad_output(text: str | None) -> object:
@@ -129,7 +135,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
     accumulate = _accumulate(args.accumulate)
     grad_output = _grad_output(args.grad_output)
     graph = _load(args.file)
-    target = _pick_target(graph, args.target)
+    target, grad_output = _pick_target(graph, args.target, grad_output)
     compiled = Compiled(graph, args.device, args.dtype)
     for _ in range(accumulate):
         result = compiled.run(target, grad_output, accumulate=accumulate > 1)
@@ -145,7 +151,8 @@ def cmd_grad(args: argparse.Namespace) -> int:
         rows.append((n, kind, str(list(result.values[n].shape)), tensor_text(result.values[n]),
                      tensor_text(result.grads[n]) if reason is None else f"None: {reason}"))
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(4)]
-    mode = f"accumulated over {accumulate} runs" if accumulate > 1 else "fresh"
+    mode = (f"leaf .grad accumulated over {accumulate} runs, as PyTorch does without x.grad = None"
+            if accumulate > 1 else "one forward and backward, nothing accumulated")
     print(f"target {target} = {tensor_text(result.values[target])}   (device {compiled.device}, {mode})")
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
@@ -165,7 +172,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                          f"{os.path.join(args.output, 'grads.py')}")
     grad_output = _grad_output(args.grad_output)
     graph = _load(args.file)
-    target = _pick_target(graph, args.target)
+    target, grad_output = _pick_target(graph, args.target, grad_output)
     text = export_script(graph, target, grad_output, args.dtype)
     try:
         write_text_atomic(args.output, text)

@@ -167,6 +167,8 @@ class CheckedGraph:
     order: tuple[str, ...]  # topological; ties keep file order
     inputs: dict[str, dict[str, str]]  # node -> {port: source}
     consumers: dict[str, tuple[str, ...]]  # node -> the nodes it feeds
+    target: str | None = None  # the file's target and grad-output, if it names them
+    grad_output: object = None
 
     def inputs_of(self, node_id: str) -> dict[str, str]:
         return self.inputs[node_id]
@@ -422,7 +424,7 @@ class Graph:
         order = self.topological_order()
         self.check_connected()
         return CheckedGraph(dict(self.nodes), tuple(order), self.all_inputs(),
-                            {n: tuple(self.consumers_of(n)) for n in self.nodes})
+                            {n: tuple(self.consumers_of(n)) for n in self.nodes}, self.target, self.grad_output)
 
 
 def new_node(op: str, node_id: str) -> Node:

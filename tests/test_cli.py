@@ -350,3 +350,24 @@ def test_a_bad_file_and_no_screen_is_one_error_and_no_png(bad_files: dict, tmp_p
     assert first.startswith("gradcanvas: no display")
     assert error.startswith("error: ") and all(n in error for n in needles), error
     assert list(out.iterdir()) == []
+
+
+def test_grad_uses_the_files_target_and_grad_output(examples_dir: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from graph.fileformat import load, save
+
+    g = load(examples_dir / "03_vector_element.json")
+    g.target, g.grad_output = "y", [1, 0.5]
+    path = tmp_path / "saved.json"
+    save(g, path)
+    code, out, err = run_main(capsys, "grad", str(path), "--json")
+    assert code == 0, err
+    explicit = run_main(capsys, "grad", str(examples_dir / "03_vector_element.json"), "--target", "y",
+                        "--grad-output", "[1, 0.5]", "--json")
+    assert explicit[0] == 0 and json.loads(out) == json.loads(explicit[1])
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (x**2).backward(torch.tensor([1.0, 0.5]))  # example 03: y = x**2
+    assert json.loads(out)["grads"]["x"] == x.grad.tolist()
+    # --target elsewhere ignores the file's grad-output, which belongs to its target
+    code, out, err = run_main(capsys, "grad", str(path), "--target", "y1", "--json")
+    assert code == 0 and json.loads(out)["target"] == "y1"
