@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -23,16 +23,26 @@ from graph.errors import CycleError, GraphError
 from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
 from graph.values import parse_tensor_text
+from gui.actions import EXAMPLES_DIR, build_menus, make_action
 from gui.canvas import CanvasScene, CanvasView
 from gui.document import Document
+from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
 from gui.palette import NodeSearch, Palette
 from gui.runstate import RunState
 from gui.worker import Computer
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
 MAX_RECENT = 8
 RECOMPUTE_DELAY_MS = 120  # edits within this window are computed once
+
+
+def _open_error(path: str, message: str) -> str:
+    """'cannot open PATH: what is wrong', naming the path once (the loader's messages start with it)."""
+    detail = message.removeprefix(f"{path}: ")
+    if detail.startswith("cannot read: "):  # an OSError's text: "No such file or directory"
+        detail = detail.removeprefix("cannot read: ")
+        detail = detail[:1].lower() + detail[1:]
+    return f"cannot open {path}: {detail}"
 
 
 class MainWindow(QMainWindow):
@@ -46,6 +56,10 @@ class MainWindow(QMainWindow):
         self.computer = Computer(self)
         self.devices = ["cpu"]  # cuda / mps are added once the worker has imported torch
         self.run = RunState()  # what is asked now and the last result drawn
+        # The grad-output typed for each target, kept while the app runs (a new document starts over).
+        self.grad_output_texts: dict[str, str] = {}
+        self.shortcut_sheet: ShortcutSheet | None = None
+        self.about_box: QMessageBox | None = None
         # Ask before discarding changes; tests replace this with a stub that answers.
         self.ask_unsaved = self._ask_unsaved
 
@@ -63,6 +77,7 @@ class MainWindow(QMainWindow):
         self.recompute_timer.timeout.connect(self.recompute)
 
         self.doc.edited.connect(self._on_edited)
+        self.doc.graphReset.connect(self.grad_output_texts.clear)
         self.doc.targetChanged.connect(self._on_target_changed)
         self.doc.undo_stack.cleanChanged.connect(self._update_title)
         self.computer.resultReady.connect(self.show_result)
@@ -95,57 +110,9 @@ class MainWindow(QMainWindow):
             setattr(self, f"{title.lower()}_dock", dock)
         self.resizeDocks([self.palette_dock, self.inspector_dock], [230, 380], Qt.Orientation.Horizontal)
 
-    def _action(self, text: str, slot, shortcut: QKeySequence | str | None = None) -> QAction:  # noqa: ANN001
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        return action
-
     def _make_actions(self) -> None:
-        S = QKeySequence.StandardKey  # noqa: N806
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self._action("&New", self.new_document, S.New))
-        file_menu.addAction(self._action("&Open…", self.open_dialog, S.Open))
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self.examples_menu = file_menu.addMenu("&Examples")
-        for path in sorted(EXAMPLES_DIR.glob("*.json")):
-            title = path.stem.split("_", 1)[-1].replace("_", " ")
-            self.examples_menu.addAction(self._action(title, lambda _=False, p=path: self.open_file(str(p))))
-        file_menu.addSeparator()
-        file_menu.addAction(self._action("&Save", self.save_document, S.Save))
-        file_menu.addAction(self._action("Save &As…", self.save_as, S.SaveAs))
-        file_menu.addAction(self._action("&Export Python script…", self.export_dialog, "Ctrl+E"))
-        file_menu.addSeparator()
-        file_menu.addAction(self._action("&Quit", self.close, S.Quit))
+        build_menus(self)  # File, Edit, View, Help: every shortcut by gui.actions' one rule
         self._refresh_recent()
-
-        edit = self.menuBar().addMenu("&Edit")
-        undo = self.doc.undo_stack.createUndoAction(self, "&Undo")
-        undo.setShortcut(QKeySequence(S.Undo))
-        redo = self.doc.undo_stack.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence(S.Redo)])
-        edit.addActions([undo, redo])
-        edit.addSeparator()
-        edit.addAction(self._action("Cu&t", self.cut, S.Cut))
-        edit.addAction(self._action("&Copy", self.copy, S.Copy))
-        edit.addAction(self._action("&Paste", self.paste, S.Paste))
-        edit.addAction(self._action("&Duplicate", self.duplicate, "Ctrl+D"))
-        edit.addAction(self._action("&Delete", self.delete_selection, S.Delete))
-        edit.addAction(self._action("Select &All", self._select_all, S.SelectAll))
-        edit.addSeparator()
-        edit.addAction(self._action("Auto-&layout", lambda: self.doc.auto_layout(), "Ctrl+L"))
-        edit.addAction(self._action("Make selected node the &target", self._target_selected, "Ctrl+T"))
-        for a in edit.actions():
-            a.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-
-        view = self.menuBar().addMenu("&View")
-        view.addAction(self._action("&Fit graph", self.view.fit_graph, "Ctrl+0"))
-        view.addAction(self._action("Zoom &in", lambda: self.view.zoom(1.25), S.ZoomIn))
-        view.addAction(self._action("Zoom &out", lambda: self.view.zoom(0.8), S.ZoomOut))
-        view.addSeparator()
-        for dock in (self.palette_dock, self.inspector_dock, self.history_dock):
-            view.addAction(dock.toggleViewAction())
 
     def _make_toolbar(self) -> None:
         bar = self.addToolBar("Run")
@@ -161,13 +128,13 @@ class MainWindow(QMainWindow):
         self.dtype_box.currentTextChanged.connect(lambda _t: self.schedule_recompute())
         bar.addWidget(self.dtype_box)
         bar.addSeparator()
-        bar.addAction(self._action("Fit", self.view.fit_graph))
-        bar.addAction(self._action("Layout", lambda: self.doc.auto_layout()))
-        bar.addAction(self._action("Clear target", lambda: self.doc.set_target(None)))
+        bar.addAction(make_action(self, "Fit", self.view.fit_graph))
+        bar.addAction(make_action(self, "Layout", lambda: self.doc.auto_layout()))
+        bar.addAction(make_action(self, "Clear target", lambda: self.doc.set_target(None)))
         bar.addSeparator()
         bar.addWidget(QLabel(" grad-output "))
         # A non-scalar target needs the vector v of backward(gradient=v); it belongs to the
-        # current target, so choosing another target clears it.
+        # current target: each target keeps its own (grad_output_texts), restored on switching back.
         self.grad_output_edit = QLineEdit()
         self.grad_output_edit.setPlaceholderText("for a non-scalar target, e.g. [1, 0]")
         self.grad_output_edit.setToolTip("The vector v in target.backward(gradient=v): JSON shaped like the "
@@ -186,9 +153,28 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(e.message)
             return
         self.grad_output_edit.setStyleSheet("")
+        if self.doc.target is not None:
+            if text:
+                self.grad_output_texts[self.doc.target] = text
+            else:
+                self.grad_output_texts.pop(self.doc.target, None)
         if value != self.grad_output:
             self.grad_output = value
             self.schedule_recompute()
+
+    def _restore_grad_output(self, target: str | None) -> None:
+        """Put back the grad-output typed for this target (empty if none), and say so when the
+        target is known not to be a scalar and has none."""
+        text = self.grad_output_texts.get(target, "") if target is not None else ""
+        self.grad_output_edit.setText(text)
+        self.grad_output_edit.setStyleSheet("")
+        try:
+            self.grad_output = parse_tensor_text(text, "grad-output") if text else None
+        except GraphError:  # kept texts parsed when typed; never drop the box silently
+            self.grad_output = None
+        view = self.run.result.nodes.get(target) if self.run.result is not None and target else None
+        if view is not None and view.shape and not text:
+            self.statusBar().showMessage(grad_output_hint(target, view.shape))
 
     def _probe_devices(self) -> None:
         self.computer.devicesReady.connect(self._set_devices)
@@ -227,9 +213,7 @@ class MainWindow(QMainWindow):
         self.run.device, self.run.dtype = self.device(), self.dtype()
 
     def _on_target_changed(self, target: str | None) -> None:
-        self.grad_output = None
-        self.grad_output_edit.clear()
-        self.grad_output_edit.setStyleSheet("")
+        self._restore_grad_output(target)
         self.schedule_recompute()  # with no target, values alone: they never vanish
 
     def schedule_recompute(self) -> None:
@@ -345,11 +329,32 @@ class MainWindow(QMainWindow):
     def open_search(self, scene_pos: QPointF) -> None:
         self.search.open_at(self.view.viewport().mapToGlobal(self.view.mapFromScene(scene_pos)), scene_pos)
 
+    # ---- help ----
+
+    def show_shortcuts(self) -> None:
+        """The shortcut sheet (F1), regenerated from the actions each time; non-modal."""
+        if self.shortcut_sheet is None:
+            self.shortcut_sheet = ShortcutSheet(self)
+        self.shortcut_sheet.refresh()
+        self.shortcut_sheet.show()
+        self.shortcut_sheet.raise_()
+        self.shortcut_sheet.activateWindow()
+
+    def show_about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About GradCanvas", about_text(),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.destroyed.connect(lambda _=None: setattr(self, "about_box", None))
+        self.about_box = box
+        box.open()  # non-modal to the app: never blocks
+
     # ---- files ----
 
-    def report_error(self, title: str, message: str) -> None:
-        """Status bar plus a non-modal message box (never blocks, so scripts and tests go on)."""
-        self.statusBar().showMessage(f"{title}: {message}")
+    def report_error(self, title: str, message: str, status: str | None = None) -> None:
+        """Status bar (`status`, else title: message) plus a non-modal message box (never blocks,
+        so scripts and tests go on)."""
+        self.statusBar().showMessage(status or f"{title}: {message}")
         if self.isVisible():
             box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -379,6 +384,8 @@ class MainWindow(QMainWindow):
         if self.maybe_save():
             self.doc.reset(Graph())
             self._update_title()
+            self.statusBar().clearMessage()  # the old graph's error or note is not this one's
+            self.status.clear()
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open graph", "",
@@ -393,7 +400,8 @@ class MainWindow(QMainWindow):
         try:
             graph = load(path)
         except GraphError as e:
-            self.report_error("Cannot open", f"{path}: {e.message}")
+            message = _open_error(path, e.message)
+            self.report_error("Cannot open", message, status=message)
             return False
         example = Path(path).resolve().parent == EXAMPLES_DIR
         self.doc.reset(graph, None if example else path)  # examples open as untitled copies
@@ -476,7 +484,7 @@ class MainWindow(QMainWindow):
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
         for p in self._recent():
-            self.recent_menu.addAction(self._action(p, lambda _=False, p=p: self.open_file(p)))
+            self.recent_menu.addAction(make_action(self, p, lambda _=False, p=p: self.open_file(p)))
         self.recent_menu.setEnabled(bool(self._recent()))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

@@ -30,7 +30,9 @@ from gradcanvas.cli import main as cli_main
 from graph.errors import GraphError
 from graph.fileformat import dumps, load, loads
 from graph.model import Edge, Graph, Node
+from gui.actions import CANVAS_KEYS, assign_shortcuts, key_sequences, portable, shortcut_clashes, window_actions
 from gui.canvas import DIFF_BTN, NODE_W
+from gui.help import GESTURES, shortcut_rows
 from gui.window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +103,12 @@ def _close_message_boxes(w: MainWindow) -> list[str]:
             texts.append(box.text())
             box.close()
     return texts
+
+
+def _action_for(w: MainWindow, key: str) -> QAction:
+    """The one action of the window that `key` (portable text) triggers."""
+    (action,) = [a for a in window_actions(w) if key in [portable(s) for s in a.shortcuts()]]
+    return action
 
 
 def _wait_result(qtbot, w: MainWindow) -> ComputeResult:
@@ -323,9 +331,8 @@ def test_undo_redo_auto_layout(qtbot, window: MainWindow) -> None:
 def test_undo_and_redo_actions_follow_the_stack(window: MainWindow) -> None:
     _load_fixture(window)
     doc = window.doc
-    actions = {a.shortcut().toString(QKeySequence.SequenceFormat.PortableText): a
-               for a in window.findChildren(QAction)}
-    undo, redo = actions["Ctrl+Z"], actions["Ctrl+Shift+Z"]
+    undo, redo = _action_for(window, "Ctrl+Z"), _action_for(window, "Ctrl+Shift+Z")
+    assert _action_for(window, "Ctrl+Y") is redo
     assert not undo.isEnabled() and not redo.isEnabled()
     before = dumps(doc.graph)
     node = dataclasses.replace(doc.graph.nodes["z"], value=10.0)
@@ -515,8 +522,12 @@ def test_bad_file_leaves_the_open_document_untouched(window: MainWindow, tmp_pat
     assert dumps(window.doc.graph) == before
     assert window.doc.path == str(good) and window.windowTitle() == title and window.isWindowModified()
     assert window.doc.undo_stack.index() == index
-    assert loader_error.value.message in window.statusBar().currentMessage()
-    assert any(loader_error.value.message in t for t in _close_message_boxes(window))
+    # One message naming the file once: "cannot open PATH: what is wrong".
+    detail = loader_error.value.message.removeprefix(f"{path}: ").removeprefix("cannot read: ")
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"cannot open {path}: ") and message.count(str(path)) == 1
+    assert detail.casefold() in message.casefold()
+    assert any(t == message for t in _close_message_boxes(window))
     assert_scene_mirrors(window)
 
 
@@ -817,8 +828,32 @@ def test_grad_output_field_gives_a_non_scalar_target_its_vector(window, qtbot) -
     assert window.last_result.nodes["x"].grad.tolist() == x.grad.tolist()
     assert window.scene.nodes["y"].error is None
 
-    window.doc.set_target("y1")  # another target: its grad-output is cleared
+    window.doc.set_target("y1")  # another target (a scalar): its own, empty, grad-output
     assert window.grad_output is None and window.grad_output_edit.text() == ""
+    window.doc.set_target("y")  # back: the vector typed for y is still there
+    assert window.grad_output == [0.5, -3] and window.grad_output_edit.text() == "[0.5, -3]"
+    qtbot.waitUntil(lambda: window.last_result is not None and window.last_result.target == "y"
+                    and window.last_result.grad_output == [0.5, -3], timeout=30_000)
+    window.doc.set_target("x")  # a vector with no grad-output yet: the status bar says what to type
+    assert window.grad_output_edit.text() == "" and window.grad_output is None
+    message = window.statusBar().currentMessage()
+    assert message.startswith("target x has shape [2]") and "grad-output" in message and "[1, 0]" in message
+    window.grad_output_edit.setText("[0, 1]")
+    window.grad_output_edit.editingFinished.emit()
+    window.doc.set_target("y")
+    assert window.grad_output_edit.text() == "[0.5, -3]"
+    window.doc.set_target("x")
+    assert window.grad_output_edit.text() == "[0, 1]" and window.grad_output == [0, 1]
+    window.grad_output_edit.setText("")  # emptied: forgotten for x
+    window.grad_output_edit.editingFinished.emit()
+    window.doc.set_target("y")
+    window.doc.set_target("x")
+    assert window.grad_output_edit.text() == "" and window.grad_output is None
+
+    window.new_document()  # a new document starts with no kept grad-outputs
+    window.doc.reset(load(ROOT / "resources" / "examples" / "03_vector_element.json"))
+    window.doc.set_target("y")
+    assert window.grad_output_edit.text() == "" and window.grad_output is None
 
 
 def test_a_snapshot_taken_for_the_worker_does_not_change_when_the_document_is_edited(window) -> None:  # noqa: ANN001
@@ -830,3 +865,148 @@ def test_a_snapshot_taken_for_the_worker_does_not_change_when_the_document_is_ed
     window.doc.remove(["z"])
     assert snap.nodes["x"].value == 2.0 and "z" in snap.nodes
     assert window.doc.graph.nodes["x"].value == 5.0 and "z" not in window.doc.graph.nodes
+
+
+# ---- shortcuts: one rule, no clashes, a sheet generated from the actions ----
+
+def test_no_two_actions_share_a_key_sequence(window: MainWindow) -> None:
+    """Offscreen here; tests/test_x11.py runs the same check under xcb, whose bindings differ."""
+    assert shortcut_clashes(window) == {}
+    with_keys = [a for a in window_actions(window) if a.shortcuts()]
+    assert len(with_keys) >= 20  # menus, undo stack and help are all seen
+    # The check can fail: a second action on Ctrl+Z, or one on a key the canvas handles itself.
+    extra = QAction("another undo", window)
+    extra.setShortcut(QKeySequence("Ctrl+Z"))
+    window.view.addAction(QAction("tab thief", window.view, shortcut=QKeySequence("Tab")))
+    window.addAction(extra)
+    clashes = shortcut_clashes(window)
+    assert set(clashes) == {"Ctrl+Z", "Tab"}
+    assert sorted(clashes["Ctrl+Z"]) == ["Undo", "another undo"]
+
+
+def test_each_action_has_its_platform_keys_plus_its_extra_ones_once(window: MainWindow) -> None:
+    S = QKeySequence.StandardKey  # noqa: N806
+    redo = _action_for(window, "Ctrl+Y")
+    keys = [portable(s) for s in redo.shortcuts()]
+    assert len(keys) == len(set(keys))
+    assert {"Ctrl+Y", "Ctrl+Shift+Z"} <= set(keys)
+    assert set(keys) >= {portable(s) for s in QKeySequence.keyBindings(S.Redo)}
+    for standard, key in ((S.Undo, "Ctrl+Z"), (S.Copy, "Ctrl+C"), (S.Paste, "Ctrl+V"), (S.Cut, "Ctrl+X"),
+                          (S.Save, "Ctrl+S"), (S.HelpContents, "F1")):
+        action = _action_for(window, key)
+        have = [portable(s) for s in action.shortcuts()]
+        assert len(have) == len(set(have)), key
+        assert set(have) >= {portable(s) for s in QKeySequence.keyBindings(standard)}, key
+    assert _action_for(window, "Ctrl+D").text() == "&Duplicate"
+    assert _action_for(window, "Ctrl+Q").text() == "&Quit"  # offscreen binds no Quit key: added
+
+
+def test_the_shortcut_rule_dedupes_and_gives_way(qtbot) -> None:  # noqa: ANN001
+    S = QKeySequence.StandardKey  # noqa: N806
+    seqs = [portable(s) for s in key_sequences(S.Redo, "Ctrl+Shift+Z", "Ctrl+Y", "Ctrl+Y")]
+    assert len(seqs) == len(set(seqs)) and seqs[0] == portable(QKeySequence.keyBindings(S.Redo)[0])
+    assert "Tab" not in [portable(s) for s in key_sequences("Tab", "F2", taken=CANVAS_KEYS)]
+    # A key another action names itself beats a platform binding (X11's Delete has Ctrl+D).
+    redo, other, tab = QAction("redo"), QAction("other"), QAction("tab")
+    assign_shortcuts([(redo, (S.Redo,)), (other, ("Ctrl+Shift+Z",)), (tab, ("Tab", "F3"))])
+    assert "Ctrl+Shift+Z" not in [portable(s) for s in redo.shortcuts()]
+    assert [portable(s) for s in other.shortcuts()] == ["Ctrl+Shift+Z"]
+    assert [portable(s) for s in tab.shortcuts()] == ["F3"]  # the canvas keeps Tab
+    with pytest.raises(ValueError, match="Ctrl\\+K"):
+        assign_shortcuts([(QAction("a"), ("Ctrl+K",)), (QAction("b"), ("Ctrl+K",))])
+
+
+def test_ctrl_y_and_ctrl_shift_z_both_redo(qtbot, window: MainWindow) -> None:
+    _load_fixture(window)
+    stack = window.doc.undo_stack
+    window.doc.edit_node(dataclasses.replace(window.doc.graph.nodes["z"], value=10.0))
+    for redo_key, mod in ((Qt.Key.Key_Y, CTRL), (Qt.Key.Key_Z, CTRL | SHIFT)):
+        _key(qtbot, window, Qt.Key.Key_Z, CTRL)
+        assert stack.index() == 0 and window.doc.graph.nodes["z"].value == 3.0
+        _key(qtbot, window, redo_key, mod)
+        assert stack.index() == 1 and window.doc.graph.nodes["z"].value == 10.0
+
+
+def _native(key: str) -> str:
+    return QKeySequence(key).toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def test_f1_shows_a_shortcut_sheet_generated_from_the_actions(qtbot, window: MainWindow) -> None:
+    menus = [plain for plain in (a.text().replace("&", "") for a in window.menuBar().actions())]
+    assert menus[-1] == "Help"
+    help_texts = [a.text() for a in window.menuBar().actions()[-1].menu().actions() if not a.isSeparator()]
+    assert help_texts == ["&Keyboard shortcuts", "&About GradCanvas"]
+    _key(qtbot, window, Qt.Key.Key_F1)
+    sheet = window.shortcut_sheet
+    assert sheet is not None and sheet.isVisible() and not sheet.isModal()
+    text = sheet.text()
+    rows = shortcut_rows(window)
+    assert {menu for menu, _t, _k in rows} >= {"File", "Edit", "View", "Help"}
+    for _menu, action_text, keys in rows:
+        assert action_text in text
+        for k in keys:
+            assert k in text, (action_text, k)
+    for key, name in (("Ctrl+Z", "Undo"), ("Ctrl+Shift+Z", "Redo"), ("Ctrl+Y", "Redo"), ("Ctrl+C", "Copy"),
+                      ("Ctrl+V", "Paste"), ("Ctrl+D", "Duplicate"), ("Del", "Delete"), ("F1", "Keyboard shortcuts"),
+                      ("Ctrl+T", "Make selected node the target")):
+        assert any(name in t and _native(key) in k for _m, t, k in rows), key
+    for gesture, what in GESTURES:
+        assert gesture in text and what in text
+    for word in ("Tab", "double-click", "Alt-drag", "Space", "middle-drag", "wheel", "Esc"):
+        assert word in text
+    # Generated, not written: a changed shortcut shows the next time the sheet opens.
+    _action_for(window, "Ctrl+L").setShortcut(QKeySequence("Ctrl+Shift+F7"))
+    assert _native("Ctrl+Shift+F7") not in text
+    sheet.close()
+    _key(qtbot, window, Qt.Key.Key_F1)
+    assert _native("Ctrl+Shift+F7") in window.shortcut_sheet.text()
+    QTest.keyClick(window.shortcut_sheet.browser, Qt.Key.Key_Escape)
+    assert not window.shortcut_sheet.isVisible()
+
+
+def test_about_does_not_block_and_names_the_version(window: MainWindow) -> None:
+    from importlib.metadata import version
+
+    (about,) = [a for a in window_actions(window) if a.text() == "&About GradCanvas"]
+    about.trigger()  # returns at once: the box is window-modal, opened with open()
+    box = window.about_box
+    assert box is not None and box.isVisible() and box.windowTitle() == "About GradCanvas"
+    assert f"GradCanvas {version('gradcanvas')}" in box.text() and "PySide6" in box.text()
+    box.close()
+
+
+# ---- small things: the status after New, one clear message for a file that cannot be opened ----
+
+def test_new_clears_the_old_graphs_error_from_the_status_bar(qtbot, window: MainWindow) -> None:
+    graph, target = _error_graphs()["missing_input"]
+    window.doc.reset(graph)
+    window.doc.set_target(target)
+    assert _wait_result(qtbot, window).error
+    assert window.statusBar().currentMessage() and window.status.text()
+    _activate(qtbot, window)
+    QTest.keyClick(window.view, Qt.Key.Key_N, CTRL)  # File > New
+    assert not window.doc.graph.nodes
+    assert window.statusBar().currentMessage() == "" and window.status.text() == ""
+    QApplication.processEvents()
+    assert window.statusBar().currentMessage() == ""
+
+
+def test_a_misspelt_path_is_named_once(window: MainWindow, tmp_path: Path) -> None:
+    path = str(tmp_path / "no" / "such.json")
+    assert window.open_file(path) is False
+    assert window.statusBar().currentMessage() == f"cannot open {path}: no such file or directory"
+    assert _close_message_boxes(window) == [f"cannot open {path}: no such file or directory"]
+
+
+def test_a_broken_json_file_is_named_by_the_window_and_the_cli(window: MainWindow, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"format": "gradcanvas", "version": 1, "nodes": [', encoding="utf-8")
+    assert window.open_file(str(path)) is False
+    message = window.statusBar().currentMessage()
+    assert message.startswith(f"cannot open {path}: not valid JSON") and message.count(str(path)) == 1
+    _close_message_boxes(window)
+    assert cli_main(["check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: not valid JSON") and err.count(str(path)) == 1
+    assert len(err.strip().splitlines()) == 1

@@ -1,0 +1,190 @@
+"""The window's menus, and the one rule for the shortcuts of its actions.
+
+Platforms bind the standard keys differently: Redo is Ctrl+Y (and Ctrl+Shift+Z) on the offscreen
+platform and on Windows but only Ctrl+Shift+Z under X11, where Delete is also Ctrl+D. Giving an
+action Ctrl+Shift+Z by hand on top of X11's own makes Qt see it twice ("Ambiguous shortcut
+overload") and run nothing. So every action gets its keys here, in one pass over the window:
+
+- `key_sequences` expands each `QKeySequence.StandardKey` to this platform's bindings and adds
+  the extra keys given as portable text ("Ctrl+Y"), each sequence once;
+- `assign_shortcuts` does that for every action of a window together: a key an action names
+  itself beats another action's platform binding (Duplicate keeps Ctrl+D; X11's Delete loses
+  it), the canvas's own keys (`CANVAS_KEYS`) are never taken, and otherwise the first action to
+  claim a sequence keeps it;
+- `shortcut_clashes` lists the sequences that two of a window's actions (or shortcuts, or the
+  canvas) share; a test runs it under the offscreen and the xcb platform.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import QWidget
+
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
+
+Keys = QKeySequence.StandardKey | str  # a platform's standard binding, or portable text
+
+# Keys the canvas handles itself (gui/canvas/view.py); no window action may take them, or the
+# canvas would never see them.
+CANVAS_KEYS = {"Tab": "open the node search", "Space": "pan while held", "Esc": "cancel the gesture",
+               "Backspace": "delete the selection"}
+
+PORTABLE = QKeySequence.SequenceFormat.PortableText
+
+
+def portable(seq: QKeySequence) -> str:
+    return seq.toString(PORTABLE)
+
+
+def expand(key: Keys) -> list[QKeySequence]:
+    """This platform's sequences for a standard key, or the one sequence portable text names."""
+    if isinstance(key, QKeySequence.StandardKey):
+        return list(QKeySequence.keyBindings(key))
+    seq = QKeySequence(key)
+    if seq.isEmpty():
+        raise ValueError(f"not a key sequence: {key!r}")
+    return [seq]
+
+
+def key_sequences(*keys: Keys, taken: Iterable[str] = ()) -> list[QKeySequence]:
+    """The shortcuts of one action, in order (the first is the one menus show): each key
+    expanded by `expand`, leaving out a sequence already in the list or in `taken` (portable
+    text of sequences that belong to something else)."""
+    seen = set(taken)
+    out: list[QKeySequence] = []
+    for key in keys:
+        for seq in expand(key):
+            text = portable(seq)
+            if not seq.isEmpty() and text not in seen:
+                seen.add(text)
+                out.append(seq)
+    return out
+
+
+def assign_shortcuts(plan: Sequence[tuple[QAction, Sequence[Keys]]],
+                     reserved: Iterable[str] = CANVAS_KEYS) -> None:
+    """Give every action of `plan` its keys so that no two share a sequence (see the module
+    doc). Two actions naming the same key themselves is a mistake in the plan: ValueError."""
+    named: dict[str, QAction] = {}
+    for action, keys in plan:
+        for key in keys:
+            if isinstance(key, str):
+                text = portable(QKeySequence(key))
+                if named.get(text, action) is not action:
+                    raise ValueError(f"{text} is named by both {named[text].text()!r} and {action.text()!r}")
+                named[text] = action
+    used = set(reserved)
+    for action, keys in plan:
+        others = {text for text, owner in named.items() if owner is not action}
+        seqs = key_sequences(*keys, taken=used | others)
+        action.setShortcuts(seqs)
+        used.update(portable(s) for s in seqs)
+
+
+def window_actions(root: QWidget) -> list[QAction]:
+    """Every action of a window, once: its children's and those added to any of its widgets."""
+    found: dict[int, QAction] = {}
+    for action in root.findChildren(QAction):
+        found.setdefault(id(action), action)
+    for widget in (root, *root.findChildren(QWidget)):
+        for action in widget.actions():
+            found.setdefault(id(action), action)
+    return list(found.values())
+
+
+def shortcut_owners(root: QWidget) -> dict[str, list[str]]:
+    """Portable key text → what it triggers in this window: actions (by text), QShortcuts and
+    the canvas's own keys."""
+    owners: dict[str, list[str]] = defaultdict(list)
+    for key, what in CANVAS_KEYS.items():
+        owners[key].append(f"canvas: {what}")
+    for action in window_actions(root):
+        for seq in action.shortcuts():
+            owners[portable(seq)].append(plain_text(action.text()) or action.objectName() or "an action")
+    for shortcut in root.findChildren(QShortcut):
+        for seq in shortcut.keys():
+            owners[portable(seq)].append(shortcut.objectName() or "a QShortcut")
+    return dict(owners)
+
+
+def shortcut_clashes(root: QWidget) -> dict[str, list[str]]:
+    """The key sequences more than one thing in the window answers to (should be none)."""
+    return {key: who for key, who in shortcut_owners(root).items() if len(who) > 1}
+
+
+def plain_text(text: str) -> str:
+    """A menu text without its mnemonic marks: "Save &As…" → "Save As…"."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
+def make_action(parent: QObject, text: str, slot: Callable[..., Any]) -> QAction:
+    action = QAction(text, parent)
+    action.triggered.connect(slot)
+    return action
+
+
+def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (importing it would make a cycle)
+    """File, Edit, View and Help menus of the main window, each action's keys by `assign_shortcuts`."""
+    S = QKeySequence.StandardKey  # noqa: N806
+    plan: list[tuple[QAction, Sequence[Keys]]] = []
+
+    def add(menu, text: str, slot: Callable[..., Any], *keys: Keys) -> QAction:  # noqa: ANN001
+        action = make_action(w, text, slot)
+        menu.addAction(action)
+        plan.append((action, keys))
+        return action
+
+    bar = w.menuBar()
+    file_menu = bar.addMenu("&File")
+    add(file_menu, "&New", w.new_document, S.New)
+    add(file_menu, "&Open…", w.open_dialog, S.Open)
+    w.recent_menu = file_menu.addMenu("Open &Recent")
+    w.examples_menu = file_menu.addMenu("&Examples")
+    for path in sorted(EXAMPLES_DIR.glob("*.json")):
+        title = path.stem.split("_", 1)[-1].replace("_", " ")
+        w.examples_menu.addAction(make_action(w, title, lambda _=False, p=path: w.open_file(str(p))))
+    file_menu.addSeparator()
+    add(file_menu, "&Save", w.save_document, S.Save)
+    add(file_menu, "Save &As…", w.save_as, S.SaveAs)
+    add(file_menu, "&Export Python script…", w.export_dialog, "Ctrl+E")
+    file_menu.addSeparator()
+    add(file_menu, "&Quit", w.close, S.Quit, "Ctrl+Q")  # offscreen has no Quit binding
+
+    edit = bar.addMenu("&Edit")
+    undo = w.doc.undo_stack.createUndoAction(w, "&Undo")
+    redo = w.doc.undo_stack.createRedoAction(w, "&Redo")
+    edit.addActions([undo, redo])
+    plan += [(undo, (S.Undo, "Ctrl+Z")), (redo, (S.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))]
+    edit.addSeparator()
+    add(edit, "Cu&t", w.cut, S.Cut)
+    add(edit, "&Copy", w.copy, S.Copy)
+    add(edit, "&Paste", w.paste, S.Paste)
+    add(edit, "&Duplicate", w.duplicate, "Ctrl+D")
+    add(edit, "&Delete", w.delete_selection, S.Delete)
+    add(edit, "Select &All", w._select_all, S.SelectAll)
+    edit.addSeparator()
+    add(edit, "Auto-&layout", lambda: w.doc.auto_layout(), "Ctrl+L")
+    add(edit, "Make selected node the &target", w._target_selected, "Ctrl+T")
+
+    view = bar.addMenu("&View")
+    add(view, "&Fit graph", w.view.fit_graph, "Ctrl+0")
+    add(view, "Zoom &in", lambda: w.view.zoom(1.25), S.ZoomIn, "Ctrl+=")
+    add(view, "Zoom &out", lambda: w.view.zoom(0.8), S.ZoomOut)
+    view.addSeparator()
+    for dock in (w.palette_dock, w.inspector_dock, w.history_dock):
+        view.addAction(dock.toggleViewAction())
+
+    help_menu = bar.addMenu("&Help")
+    add(help_menu, "&Keyboard shortcuts", w.show_shortcuts, S.HelpContents, "F1")
+    help_menu.addSeparator()
+    add(help_menu, "&About GradCanvas", w.show_about)
+
+    assign_shortcuts(plan)
+    for action, _keys in plan:
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
