@@ -110,18 +110,22 @@ class Document(QObject):
         """
         for n, pos in edits.grid_positions(graph).items():
             graph.set_position(n, pos)
+        saved_target = graph.target
         self.graph = graph
         self.path = path
-        self.target = None
+        self.target = graph.target = None
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self.graphReset.emit()
         self.targetChanged.emit(None)
         self._bump()
+        if saved_target is not None:  # the file's own target, once everything is drawn
+            self.set_target(saved_target)
 
     def set_target(self, node_id: str | None) -> None:
         if node_id is not None and node_id not in self.graph.nodes:
             node_id = None
+        self.graph.target = node_id  # a saved file keeps what was being differentiated
         if node_id != self.target:
             self.target = node_id
             self.targetChanged.emit(node_id)

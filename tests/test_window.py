@@ -412,6 +412,7 @@ def test_save_open_round_trip_title_and_modified_mark(qtbot, window: MainWindow,
     _load_fixture(window, load(EX01))
     _drag(window, _body(window, "x"), _body(window, "x") + QPoint(20, 20))
     assert window.isWindowModified()
+    window.doc.set_target("y")  # saved with the file, and opened with it
     path = tmp_path / "my graph.json"
     assert window._save_to(str(path))
     assert window.windowTitle().startswith("my graph.json[*]") and not window.isWindowModified()
@@ -422,7 +423,7 @@ def test_save_open_round_trip_title_and_modified_mark(qtbot, window: MainWindow,
     assert dumps(other.doc.graph) == dumps(window.doc.graph)
     assert other.doc.path == str(path) and "my graph.json[*]" in other.windowTitle()
     assert not other.isWindowModified()
-    assert other.doc.target == "y"  # the only sink
+    assert other.doc.target == "y" and load(path).target == "y"
 
     node = dataclasses.replace(other.doc.graph.nodes["z"], value=7.0)
     other.doc.edit_node(node)
