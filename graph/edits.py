@@ -7,6 +7,7 @@ Each returns what should change; it never changes the graph it is given. The Qt 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -16,10 +17,25 @@ import networkx as nx
 from graph.errors import CycleError, GraphError, ValueSpecError
 from graph.fileformat import dumps, loads
 from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_node_id
+from graph.ops import TENSOR
 
-GRID = (240.0, 170.0)  # the spacing of the default grid and of auto-layout
+GRID = (240.0, 170.0)  # the spacing of the default grid; auto-layout's smallest pitch
 POS_LIMIT = 1e7  # a position beyond this (or not finite) is not usable: the node goes on the grid
 WRAP_MIN_GENERATIONS = 30  # auto-layout wraps a longer chain of generations into bands
+
+# A node's box as the canvas draws it (gui.canvas.items reads these): auto-layout needs its size
+# and where its ports sit to keep wires off other nodes.
+NODE_W = 220.0
+HEADER_H = 26.0
+PORT_H = 18.0
+OVERLAY_H = 38.0
+PREVIEW_H = 30.0  # the heatmap / sparkline row under a tensor too big to write out
+PORT_R = 5.0
+COLUMN_GAP = 150.0  # auto-layout: free space between columns (the node is NODE_W wide)
+ROW_GAP = 50.0  # auto-layout: free space between nodes stacked in a column
+WIRE_CLEARANCE = 12.0  # auto-layout: how far a straight wire passes from a third node
+MAX_WIRE_CHECKS = 300_000  # auto-layout: beyond this many (wire, skipped node) pairs, plain stacking
+LEAF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
 def usable_pos(pos: tuple[float, float] | None) -> bool:
@@ -52,6 +68,66 @@ def unique_id(graph: Graph, base: str, taken: set[str] | frozenset[str] = frozen
         if candidate not in graph.nodes and candidate not in taken:
             return candidate
         n += 1
+
+
+def new_node_id(graph: Graph, op: str, taken: set[str] | frozenset[str] = frozenset()) -> str:
+    """A short id that reads well for a new node: leaves a, b, c, … z, then a2 … z2, a3 …;
+    ops their name and a counter, mul1, mul2, …; ids in use (in graph or taken) are skipped."""
+    used = graph.nodes.keys() | taken
+    if op == TENSOR:
+        for round_ in itertools.count(1):
+            for letter in LEAF_LETTERS:
+                candidate = letter if round_ == 1 else f"{letter}{round_}"
+                if candidate not in used:
+                    return candidate
+    stem = op[:MAX_ID_LENGTH - 12]
+    return next(f"{stem}{k}" for k in itertools.count(1) if f"{stem}{k}" not in used)
+
+
+def node_height(graph: Graph, node_id: str, preview: bool = True) -> float:
+    """The height of a node's box on the canvas; with `preview`, room for the preview row a
+    large tensor gets (auto-layout assumes it, so that a result never makes nodes overlap)."""
+    node = graph.nodes[node_id]
+    ports = 1 if node.is_tensor else max(1, len(node.spec.inputs))
+    return HEADER_H + ports * PORT_H + OVERLAY_H + (PREVIEW_H if preview else 0.0)
+
+
+def output_port_y(_node: Node) -> float:
+    """The output dot's height in the node's box."""
+    return HEADER_H + 0.5 * PORT_H
+
+
+def input_port_y(node: Node, port: str) -> float:
+    """An input port's height in the node's box."""
+    inputs = () if node.is_tensor else node.spec.inputs
+    i = inputs.index(port) if port in inputs else 0
+    return HEADER_H + (i + 0.5) * PORT_H
+
+
+def wire_segment(graph: Graph, edge: Edge, positions: dict[str, tuple[float, float]]
+                 ) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1): the straight line from an edge's output dot to its input port."""
+    (xs, ys), (xd, yd) = positions[edge.src], positions[edge.dst]
+    return (xs + NODE_W, ys + output_port_y(graph.nodes[edge.src]),
+            xd, yd + input_port_y(graph.nodes[edge.dst], edge.port))
+
+
+def segment_hits_box(seg: tuple[float, float, float, float], box: tuple[float, float, float, float],
+                     clearance: float = 0.0) -> bool:
+    """Whether a straight segment passes through (or within clearance of) a box (x, y, w, h)."""
+    x0, y0, x1, y1 = seg
+    if x1 < x0:
+        x0, y0, x1, y1 = x1, y1, x0, y0
+    bx, by, bw, bh = box
+    lo_x, hi_x = max(x0, bx - clearance), min(x1, bx + bw + clearance)
+    if lo_x > hi_x:
+        return False
+    if x1 == x0:
+        ys = (y0, y1)
+    else:
+        slope = (y1 - y0) / (x1 - x0)
+        ys = (y0 + (lo_x - x0) * slope, y0 + (hi_x - x0) * slope)
+    return max(ys) >= by - clearance and min(ys) <= by + bh + clearance
 
 
 @dataclass(frozen=True)
@@ -113,28 +189,146 @@ def plan_rename(graph: Graph, old_id: str, new_id: str) -> Rename:
 
 
 def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID) -> dict[str, tuple[float, float]]:
-    """Columns by networkx topological generations; rows keep file order. Empty for a graph
-    with a cycle (it has no generations).
+    """Columns by networkx topological generations, spaced so that wires stay off nodes. Empty
+    for a graph with a cycle (it has no generations).
 
-    A long chain of generations (a 2,000-op chain is 2,000 columns, 480,000 units wide) is
-    wrapped into bands, one below the other, so the layout stays roughly square.
+    - A leaf sits in the column just before its first consumer (not always in the first one),
+      so that weights and targets stand next to where they are used.
+    - Columns are NODE_W + COLUMN_GAP apart (at least spacing[0]); in a column the nodes are
+      stacked by their heights with ROW_GAP between them (a row pitch of at least spacing[1]),
+      each one level with its inputs where there is room.
+    - A wire that skips columns must not run through a node there: the columns are placed left
+      to right, and a node fed by such a wire takes the free place nearest the one it wants
+      where every straight line from its inputs passes WIRE_CLEARANCE away from the nodes
+      already placed between them (nodes never move once placed, so this holds at the end).
+    - A long chain of generations (a 2,000-op chain is 2,000 columns) is wrapped into bands,
+      one below the other, so the layout stays roughly square.
     """
     g = graph.to_networkx()
     if not nx.is_directed_acyclic_graph(g):
         return {}
-    rank = {n: i for i, n in enumerate(graph.nodes)}
-    generations = [sorted(gen, key=rank.__getitem__) for gen in nx.topological_generations(g)]
-    if not generations:
+    layer = {n: i for i, gen in enumerate(nx.topological_generations(g)) for n in gen}
+    if not layer:
         return {}
-    tallest = max(len(gen) for gen in generations)
-    per_band = len(generations)
-    band_h = (tallest + 1) * spacing[1]  # a free row between bands
-    if len(generations) > WRAP_MIN_GENERATIONS and len(generations) * spacing[0] > 4 * band_h:
-        per_band = max(WRAP_MIN_GENERATIONS // 2,
-                       math.ceil(math.sqrt(len(generations) * band_h / spacing[0])))
-    moves = {}
-    for i, generation in enumerate(generations):
-        band, col = divmod(i, per_band)
-        for row, n in enumerate(generation):
-            moves[n] = (col * spacing[0], band * band_h + row * spacing[1])
-    return moves
+    for n in graph.nodes:  # leaves move right, next to their first consumer
+        consumers = graph.consumers_of(n)
+        if graph.nodes[n].is_tensor and consumers:
+            layer[n] = min(layer[c] for c in consumers) - 1
+    used = sorted(set(layer.values()))  # a generation of leaves only may have emptied
+    index = {v: i for i, v in enumerate(used)}
+    layer = {n: index[v] for n, v in layer.items()}
+    heights = {n: node_height(graph, n) for n in graph.nodes}
+    columns: list[list[str]] = [[] for _ in used]
+    for n in graph.nodes:
+        columns[layer[n]].append(n)
+    pitch = max(spacing[0], NODE_W + COLUMN_GAP)
+    row = max(ROW_GAP, spacing[1] - max(heights.values()))  # spacing[1] is a smallest row pitch
+    column_h = [sum(heights[n] + row for n in col) for col in columns]
+    band_h = max(column_h) + row  # a free row between bands
+    per_band = len(columns)
+    if len(columns) > WRAP_MIN_GENERATIONS and len(columns) * pitch > 4 * band_h:
+        per_band = max(WRAP_MIN_GENERATIONS // 2, math.ceil(math.sqrt(len(columns) * band_h / pitch)))
+    pos: dict[str, tuple[float, float]] = {}
+    top = 0.0
+    for start in range(0, len(columns), per_band):
+        band = columns[start:start + per_band]
+        _place_band(graph, band, pos, heights, top, row, pitch)
+        top = max(pos[n][1] + heights[n] for col in band for n in col) + row
+    rank = {n: i for i, n in enumerate(graph.nodes)}
+    return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
+
+
+def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float, float]],
+                heights: dict[str, float], top: float, row: float, pitch: float) -> None:
+    """Place a band's columns left to right (see layered_positions).
+
+    A wire that skips columns gets a lane: in each column it skips, no node comes within
+    WIRE_CLEARANCE of the height it leaves its source at, and its destination lines its input
+    port up with it where there is room, so the wire runs straight along the lane. Where that
+    cannot be, the destination goes to the nearest place from which every wire into it misses
+    the nodes it skips (_blocked), which holds whatever the lanes did.
+    """
+    rank = {n: i for i, n in enumerate(graph.nodes)}
+    column_of = {n: i for i, col in enumerate(band) for n in col}
+    lanes: list[list[float]] = [[] for _ in band]
+    # Keeping wires off nodes costs (wires that skip columns) x (nodes they skip); past this the
+    # columns are simply stacked.
+    budget = sum(len(band[c]) for col in band for n in col for d in graph.consumers_of(n)
+                 for c in range(column_of[n] + 1, column_of.get(d, 0))) <= MAX_WIRE_CHECKS
+    for i, column in enumerate(band):
+        wanted: dict[str, float] = {}
+        for n in column:
+            node = graph.nodes[n]
+            long_in = [(port, src) for port, src in graph.inputs_of(n).items()
+                       if src in pos and column_of.get(src, i) < i - 1]
+            placed = [pos[src][1] for src in graph.inputs_of(n).values() if src in pos]
+            if long_in:
+                port, src = long_in[0]
+                wanted[n] = pos[src][1] + output_port_y(graph.nodes[src]) - input_port_y(node, port)
+            elif placed:
+                wanted[n] = sum(placed) / len(placed)
+        column.sort(key=lambda n: (wanted.get(n, math.inf), rank[n]))
+        cursor = top
+        placed_here: list[str] = []
+        for n in column:
+            h = heights[n]
+            blocked = _blocked(graph, band, pos, heights, column_of, n, i * pitch) if budget else []
+            if blocked or lanes[i]:
+                # The column's nodes so far: n may go between or above them, not onto them.
+                blocked += [(pos[m][1] - h - row + 0.5, pos[m][1] + heights[m] + row - 0.5) for m in placed_here]
+                blocked += [(y - h - WIRE_CLEARANCE - 1.0, y + WIRE_CLEARANCE + 1.0) for y in lanes[i]]
+                y = _free_place(wanted.get(n, cursor), blocked)
+            else:
+                y = max(cursor, wanted.get(n, cursor))
+            pos[n] = (i * pitch, y)
+            placed_here.append(n)
+            cursor = max(cursor, y + h + row)
+            if budget:
+                out_y = y + output_port_y(graph.nodes[n])
+                for c in graph.consumers_of(n):
+                    for skipped in range(i + 1, column_of.get(c, i)):
+                        lanes[skipped].append(out_y)
+    lowest = min((pos[n][1] for col in band for n in col), default=top)
+    for n in (n for col in band for n in col):  # the band starts at `top`
+        pos[n] = (pos[n][0], pos[n][1] - lowest + top)
+
+
+def _blocked(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float, float]],
+             heights: dict[str, float], column_of: dict[str, int], n: str, x: float
+             ) -> list[tuple[float, float]]:
+    """The places (intervals of y) where node n, at x, would have a wire from one of its
+    inputs run through a node in a column the wire skips."""
+    blocked = []
+    node = graph.nodes[n]
+    for port, src in graph.inputs_of(n).items():
+        if src not in pos or column_of.get(src, column_of[n]) >= column_of[n] - 1:
+            continue
+        x0 = pos[src][0] + NODE_W
+        y0 = pos[src][1] + output_port_y(graph.nodes[src])
+        in_y = input_port_y(node, port)
+        for c in range(column_of[src] + 1, column_of[n]):
+            for k in band[c]:
+                kx, ky = pos[k]
+                t1 = (kx - WIRE_CLEARANCE - x0) / (x - x0)
+                t2 = (kx + NODE_W + WIRE_CLEARANCE - x0) / (x - x0)
+                top, bottom = ky - WIRE_CLEARANCE, ky + heights[k] + WIRE_CLEARANCE
+                # The line's height at t is y0 + t (Y - y0), Y the input port's height: it meets
+                # the box for Y between these two bounds.
+                low = min(y0 + (top - y0) / t for t in (t1, t2))
+                high = max(y0 + (bottom - y0) / t for t in (t1, t2))
+                blocked.append((low - in_y, high - in_y))
+    return blocked
+
+
+def _free_place(want: float, blocked: list[tuple[float, float]]) -> float:
+    """The y nearest `want` outside every blocked interval (ends excluded)."""
+    merged: list[list[float]] = []
+    for lo, hi in sorted(blocked):
+        if merged and lo <= merged[-1][1] + 2.0:  # closer than that: no room between
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    for lo, hi in merged:
+        if lo <= want <= hi:
+            return lo - 1.0 if want - lo < hi - want else hi + 1.0
+    return want

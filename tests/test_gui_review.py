@@ -26,7 +26,7 @@ from autograd_bridge.compute import PREVIEW_SIDE, ComputeSession
 from autograd_bridge.engine import Compiled
 from autograd_bridge.formatting import tensor_text
 from gradcanvas.cli import main as cli_main
-from graph.edits import POS_LIMIT
+from graph.edits import COLUMN_GAP, POS_LIMIT
 from graph.errors import GraphError
 from graph.fileformat import MAX_ID_LENGTH, dumps, load, loads, save
 from graph.model import Edge, Graph, Node
@@ -191,7 +191,8 @@ def test_layout_of_a_long_chain_wraps_and_fit_shows_it_all(window: MainWindow) -
 def test_short_layouts_are_not_wrapped(window: MainWindow) -> None:
     window.doc.reset(_chain(12, positions=True))
     window.doc.auto_layout()
-    assert {window.doc.graph.position(f"x{i}") for i in range(12)} == {(i * 240.0, 0.0) for i in range(12)}
+    pitch = NODE_W + COLUMN_GAP
+    assert {window.doc.graph.position(f"x{i}") for i in range(12)} == {(i * pitch, 0.0) for i in range(12)}
 
 
 def test_scene_rect_grows_when_a_node_moves_far_away(window: MainWindow) -> None:

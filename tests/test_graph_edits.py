@@ -1,0 +1,193 @@
+"""graph.edits without Qt: ids for new nodes and the auto-layout's spacing.
+
+The layout is checked with the geometry the canvas draws (graph.edits.NODE_W, node_height and
+the port heights): no two node boxes overlap, and no wire's straight line from its output dot
+to its input port runs through a third node's box, for every example and for random DAGs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+
+from graph.edits import (
+    NODE_W,
+    layered_positions,
+    new_node_id,
+    node_height,
+    segment_hits_box,
+    wire_segment,
+)
+from graph.fileformat import load
+from graph.model import Edge, Graph, Node
+from graph.ops import OPS
+
+EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "resources" / "examples").glob("*.json"))
+
+
+# ---- ids for new nodes ----
+
+def _graph_with(*ids: str) -> Graph:
+    g = Graph()
+    for n in ids:
+        g.add_node(Node(n, "tensor", value=1.0))
+    return g
+
+
+def test_leaves_are_named_a_b_c_skipping_ids_in_use() -> None:
+    g = Graph()
+    got = []
+    for _ in range(4):
+        n = new_node_id(g, "tensor")
+        got.append(n)
+        g.add_node(Node(n, "tensor", value=1.0))
+    assert got == ["a", "b", "c", "d"]
+    assert new_node_id(_graph_with("a", "c"), "tensor") == "b"
+    assert new_node_id(_graph_with("a"), "tensor", taken={"b"}) == "c"
+
+
+def test_after_z_leaves_go_on_with_a2() -> None:
+    g = _graph_with(*"abcdefghijklmnopqrstuvwxyz")
+    assert new_node_id(g, "tensor") == "a2"
+    g.add_node(Node("a2", "tensor", value=1.0))
+    assert new_node_id(g, "tensor") == "b2"
+
+
+def test_ops_are_named_by_op_and_counter_skipping_ids_in_use() -> None:
+    g = Graph()
+    assert new_node_id(g, "mul") == "mul1"
+    g.add_node(Node("mul1", "mul"))
+    assert new_node_id(g, "mul") == "mul2"
+    assert new_node_id(g, "add") == "add1"
+    g.add_node(Node("mul3", "tensor", value=1.0))  # any node holding the id, whatever its op
+    g.add_node(Node("mul2", "mul"))
+    assert new_node_id(g, "mul") == "mul4"
+    assert new_node_id(g, "log_softmax", taken={"log_softmax1"}) == "log_softmax2"
+
+
+# ---- layout ----
+
+def _check_layout(g: Graph, pos: dict[str, tuple[float, float]]) -> None:
+    assert set(pos) == set(g.nodes)
+    boxes = {n: (x, y, NODE_W, node_height(g, n)) for n, (x, y) in pos.items()}
+    for a, b in itertools.combinations(boxes, 2):
+        ax, ay, aw, ah = boxes[a]
+        bx, by, bw, bh = boxes[b]
+        assert not (ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah), f"{a} overlaps {b}"
+    for e in g.edges:
+        seg = wire_segment(g, e, pos)
+        for n, box in boxes.items():
+            if n not in (e.src, e.dst):
+                assert not segment_hits_box(seg, box), f"the wire {e.src} → {e.dst}.{e.port} runs through {n}"
+
+
+def _random_dag(seed: int, n: int = 40, window: int | None = None) -> Graph:
+    """Leaves, unary ops and binary adds, each op fed by random earlier nodes (from the last
+    `window` ones, or any)."""
+    r = random.Random(seed)
+    unary = [op for op, spec in OPS.items() if spec.inputs == ("input",) and not spec.attrs]
+    g = Graph()
+    ids: list[str] = []
+    for i in range(n):
+        pool = ids[-window:] if window else ids
+        if i < 2 or r.random() < 0.25:
+            g.add_node(Node(f"t{i}", "tensor", value=1.0))
+        elif r.random() < 0.5:
+            g.add_node(Node(f"n{i}", "add"))
+            a, b = r.sample(pool, 2)
+            g.add_edge(Edge(a, f"n{i}", "input"))
+            g.add_edge(Edge(b, f"n{i}", "other"))
+        else:
+            g.add_node(Node(f"n{i}", r.choice(unary)))
+            g.add_edge(Edge(r.choice(pool), f"n{i}", "input"))
+        ids.append(list(g.nodes)[-1])
+    return g
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_layout_of_the_examples_keeps_nodes_apart_and_wires_off_nodes(path: Path) -> None:
+    g = load(path)
+    _check_layout(g, layered_positions(g))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_layout_of_random_dags_keeps_nodes_apart_and_wires_off_nodes(seed: int) -> None:
+    g = _random_dag(seed, window=None if seed % 2 else 6)
+    _check_layout(g, layered_positions(g))
+
+
+def test_columns_leave_room_for_wires_and_rows_for_the_tallest_node() -> None:
+    """A chain with a side input: columns are NODE_W + COLUMN_GAP apart, stacked nodes ROW_GAP."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=1.0))
+    g.add_node(Node("w", "tensor", value=2.0))
+    g.add_node(Node("v", "tensor", value=3.0))
+    g.add_node(Node("m", "mul"))
+    g.add_edge(Edge("x", "m", "input"))
+    g.add_edge(Edge("w", "m", "other"))
+    g.add_node(Node("s", "sin"))
+    g.add_edge(Edge("m", "s", "input"))
+    pos = layered_positions(g)
+    # Free space between columns: far more than a port dot (PORT_R = 5) and its wire's bend.
+    assert pos["m"][0] - pos["x"][0] - NODE_W >= 100
+    assert pos["s"][0] - pos["m"][0] - NODE_W >= 100
+    column = sorted((pos[n][1], n) for n in ("x", "w"))
+    (y0, first), (y1, _second) = column
+    assert y1 - y0 - node_height(g, first) >= 40
+    assert pos["v"] is not None  # an unused leaf still gets a place
+    _check_layout(g, pos)
+
+
+def test_a_leaf_sits_just_before_its_first_consumer() -> None:
+    """example 04's W2 feeds the fourth op: it stands in the column before it, not at the far left."""
+    g = load(EXAMPLES[3])
+    pos = layered_positions(g)
+    columns = sorted({x for x, _y in pos.values()})
+    assert columns.index(pos["W2"][0]) == columns.index(pos["out"][0]) - 1
+    assert columns.index(pos["b1"][0]) == columns.index(pos["h_pre"][0]) - 1
+    assert pos["inp"][0] == columns[0]
+
+
+def test_a_wire_that_skips_columns_is_kept_off_the_node_it_would_cross() -> None:
+    """x feeds both the first and the last op of a chain; the straight wire to the last one
+    would run through the chain's middle nodes if they were stacked level with their inputs."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=1.0))
+    prev = "x"
+    for i in range(4):
+        g.add_node(Node(f"u{i}", "sin"))
+        g.add_edge(Edge(prev, f"u{i}", "input"))
+        prev = f"u{i}"
+    g.add_node(Node("m", "mul"))
+    g.add_edge(Edge(prev, "m", "input"))
+    g.add_edge(Edge("x", "m", "other"))
+    pos = layered_positions(g)
+    _check_layout(g, pos)
+    # Were every node level with the leaf (plain stacking), this wire would run through the
+    # chain: the check had work to do.
+    level = {n: (pos[n][0], pos["x"][1]) for n in pos}
+    wire = wire_segment(g, Edge("x", "m", "other"), level)
+    assert any(segment_hits_box(wire, (x, y, NODE_W, node_height(g, n)))
+               for n, (x, y) in level.items() if n.startswith("u"))
+
+
+def test_segment_hits_box() -> None:
+    box = (100.0, 100.0, 50.0, 50.0)
+    assert segment_hits_box((0, 125, 300, 125), box)  # straight through
+    assert not segment_hits_box((0, 90, 300, 90), box)  # above
+    assert segment_hits_box((0, 90, 300, 90), box, clearance=12)  # within the clearance
+    assert segment_hits_box((0, 0, 300, 300), box)  # diagonal through the middle
+    assert not segment_hits_box((0, 200, 100, 300), box)  # ends before it
+    assert not segment_hits_box((0, 0, 300, 60), box)  # passes above it, sloping
+
+
+def test_a_cycle_has_no_layout() -> None:
+    g = Graph()
+    g.add_node(Node("p", "neg"))
+    g.add_node(Node("q", "neg"))
+    g.add_edge(Edge("p", "q", "input"))
+    g.add_edge(Edge("q", "p", "input"))
+    assert layered_positions(g) == {}
