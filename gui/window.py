@@ -3,6 +3,7 @@ with device and dtype, File / Edit / View menus, status bar."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
@@ -58,6 +59,7 @@ class MainWindow(QMainWindow):
         self.run = RunState()  # what is asked now and the last result drawn
         # The grad-output typed for each target, kept while the app runs (a new document starts over).
         self.grad_output_texts: dict[str, str] = {}
+        self._file_grad_output: object = None  # an opened file's grad-output, for its target
         self.shortcut_sheet: ShortcutSheet | None = None
         self.about_box: QMessageBox | None = None
         # Ask before discarding changes; tests replace this with a stub that answers.
@@ -77,7 +79,7 @@ class MainWindow(QMainWindow):
         self.recompute_timer.timeout.connect(self.recompute)
 
         self.doc.edited.connect(self._on_edited)
-        self.doc.graphReset.connect(self.grad_output_texts.clear)
+        self.doc.graphReset.connect(self._on_graph_reset)
         self.doc.targetChanged.connect(self._on_target_changed)
         self.doc.undo_stack.cleanChanged.connect(self._update_title)
         self.computer.resultReady.connect(self.show_result)
@@ -162,9 +164,17 @@ class MainWindow(QMainWindow):
             self.grad_output = value
             self.schedule_recompute()
 
+    def _on_graph_reset(self) -> None:
+        """A new document: no kept grad-outputs but the file's own, for the first target set."""
+        self.grad_output_texts.clear()
+        self._file_grad_output = self.doc.graph.grad_output
+
     def _restore_grad_output(self, target: str | None) -> None:
         """Put back the grad-output typed for this target (empty if none), and say so when the
         target is known not to be a scalar and has none."""
+        if target is not None and self._file_grad_output is not None:
+            self.grad_output_texts.setdefault(target, json.dumps(self._file_grad_output))
+            self._file_grad_output = None
         text = self.grad_output_texts.get(target, "") if target is not None else ""
         self.grad_output_edit.setText(text)
         self.grad_output_edit.setStyleSheet("")
@@ -404,12 +414,13 @@ class MainWindow(QMainWindow):
             self.report_error("Cannot open", message, status=message)
             return False
         example = Path(path).resolve().parent == EXAMPLES_DIR
+        file_target = graph.target
         self.doc.reset(graph, None if example else path)  # examples open as untitled copies
         if not example:
             self._add_recent(path)
         sinks = graph.sinks()
-        if len(sinks) == 1:
-            self.doc.set_target(sinks[0])
+        if self.doc.target is None and (file_target is not None or len(sinks) == 1):
+            self.doc.set_target(file_target or sinks[0])  # the file's target, else the only sink
         self._update_title()
         QTimer.singleShot(0, self.view.fit_graph)
         self.statusBar().showMessage(f"opened {Path(path).name}")
@@ -434,8 +445,11 @@ class MainWindow(QMainWindow):
     def _save_to(self, path: str) -> bool:
         # Saving writes the document as it is: positions the file lacked were filled in by
         # Document.reset when it was opened (not here, behind the undo stack's back).
+        graph = self.doc.graph  # the file keeps the target and the grad-output given for it
+        graph.target = self.doc.target
+        graph.grad_output = self.grad_output if self.doc.target is not None else None
         try:
-            save(self.doc.graph, path)
+            save(graph, path)
         except OSError as e:
             self.report_error("Cannot save", f"{path}: {e.strerror or e}")
             return False

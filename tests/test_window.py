@@ -420,7 +420,8 @@ def test_save_open_round_trip_title_and_modified_mark(qtbot, window: MainWindow,
 
     other = new_window(qtbot, tmp_path, "other")
     assert other.open_file(str(path))
-    assert dumps(other.doc.graph) == dumps(window.doc.graph)
+    assert (other.doc.graph.nodes, other.doc.graph.edges, other.doc.graph.layout) == (
+        window.doc.graph.nodes, window.doc.graph.edges, window.doc.graph.layout)
     assert other.doc.path == str(path) and "my graph.json[*]" in other.windowTitle()
     assert not other.isWindowModified()
     assert other.doc.target == "y" and load(path).target == "y"
@@ -1011,3 +1012,26 @@ def test_a_broken_json_file_is_named_by_the_window_and_the_cli(window: MainWindo
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: not valid JSON") and err.count(str(path)) == 1
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_saved_file_reopens_with_its_target_and_grad_output(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    window.doc.reset(load(ROOT / "resources" / "examples" / "03_vector_element.json"))
+    window.doc.set_target("y")
+    window.grad_output_edit.setText("[0.5, -3]")
+    window.grad_output_edit.editingFinished.emit()
+    path = tmp_path / "vjp.json"
+    assert window._save_to(str(path))
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert (saved["target"], saved["grad_output"]) == ("y", [0.5, -3])
+
+    other = new_window(qtbot, tmp_path, "other")
+    assert other.open_file(str(path))
+    assert other.doc.target == "y"  # not the only sink, y1: the file's own target
+    assert other.grad_output_edit.text() == "[0.5, -3]" and other.grad_output == [0.5, -3]
+    other.doc.set_target("y1")
+    assert other.grad_output_edit.text() == ""
+    other.doc.set_target("y")
+    assert other.grad_output_edit.text() == "[0.5, -3]"
+    result = _wait_result(qtbot, other)
+    assert result.target == "y" and result.grad_output == [0.5, -3]
+    other.computer.wait(RESULT_TIMEOUT_MS)
