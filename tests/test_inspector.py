@@ -3,6 +3,8 @@ refused in the form, results and slices are drawn."""
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pyqtgraph as pg
 import pytest
@@ -14,6 +16,7 @@ from autograd_bridge.compute import ComputeResult, NodeView, SliceResult
 from graph.model import Edge, Graph, Node
 from gui.document import Document
 from gui.inspector import NO_RESULT, TOO_LARGE, Inspector, default_init, init_as_literal
+from gui.inspector.heatmap import MatrixView
 
 
 def _graph() -> Graph:
@@ -333,11 +336,12 @@ def test_matrix_result(doc: Document, insp: Inspector) -> None:
     m = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     insp.show_result(_result(doc, {"M": _view(m, m - 3.5)}))
     for panel in (insp.value_panel, insp.grad_panel):
-        assert panel.kind == "heatmap"
-        assert isinstance(panel.image, pg.ImageItem) and isinstance(panel.colorbar, pg.ColorBarItem)
-    assert np.array_equal(insp.value_panel.image.image, m)
-    assert insp.value_panel.colorbar.levels() == (1.0, 6.0)
-    assert insp.grad_panel.colorbar.levels() == (-2.5, 2.5)  # gradients: centred on zero
+        assert panel.kind == "heatmap" and isinstance(panel.heatmap, MatrixView)
+    assert np.array_equal(insp.value_panel.heatmap.array, m)
+    assert insp.value_panel.heatmap.levels == (1.0, 6.0)
+    assert insp.grad_panel.heatmap.levels == (-2.5, 2.5)  # gradients: centred on zero
+    assert insp.value_panel.heatmap.scale_name == "value of M"  # each colour bar says what it scales
+    assert insp.grad_panel.heatmap.scale_name == "∂y/∂M"
 
 
 def test_higher_dim_flattened(doc: Document, insp: Inspector) -> None:
@@ -394,8 +398,8 @@ def test_slice_requested_and_drawn(qtbot, doc: Document, insp: Inspector) -> Non
     assert [c.name() for c in curves] == ["target y", "tangent, slope = ∂y/∂x = 4"]
     xs, tangent = curves[1].getData()
     assert np.allclose(tangent, 10.0 + 4.0 * (xs - 2.0))
-    legend = insp.slice_plot.getPlotItem().legend
-    assert [label.text for _sample, label in legend.items] == [c.name() for c in curves]
+    legend = insp.slice_box.legend
+    assert legend.isVisibleTo(insp) and all(html.escape(c.name()) in legend.text() for c in curves)
     # A stale slice (older revision) is ignored; a second answer replaces the curves.
     insp.show_slice(_slice(doc, revision=doc.revision - 1, slope=99.0))
     assert "= 4" in insp.slice_note.text()
@@ -463,6 +467,6 @@ def test_a_tensor_too_large_to_send_is_plotted_from_its_strided_sample(doc: Docu
                     None, None, value_preview=sample, grad_preview=-sample)
     insp.show_result(_result(doc, {"M": view}))
     assert insp.value_panel.kind == "heatmap" and insp.grad_panel.kind == "heatmap"
-    img = np.asarray(insp.value_panel.image.image)
+    img = insp.value_panel.heatmap.array
     assert img.size == sample.size and img.max() == sample.max() and img.min() == sample.min()
     assert "strided sample" in insp.value_panel.caption.text()

@@ -179,4 +179,9 @@ class Inspector(QWidget):
         if self.node_id is None:
             self.result_box.hide()
         else:
-            self.result_box.show_node(self.node_id, self._fresh())
+            self.result_box.show_node(self.node_id, self._fresh(), self._title_of)
+
+    def _title_of(self, node_id: str) -> str:
+        """The title the canvas shows for a node (its label, else its id)."""
+        node = self.doc.graph.nodes.get(node_id)
+        return node.title if node is not None else node_id

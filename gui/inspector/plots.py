@@ -7,21 +7,39 @@ flattened. Results arrive as plain data (autograd_bridge.compute): numpy arrays,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QBoxLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from gui.inspector.style import BLUE, GREY, ORANGE, RED, TANGENT, elide, fmt, shape_text, styled_plot
+from autograd_bridge.compute import PREVIEW_SIDE
+from gui.inspector.heatmap import MatrixView
+from gui.inspector.style import (
+    BLUE,
+    GREY,
+    ORANGE,
+    RED,
+    TANGENT,
+    elide,
+    fmt,
+    partial_name,
+    shape_text,
+    short,
+    styled_plot,
+    wrap,
+)
 
 if TYPE_CHECKING:
     from autograd_bridge.compute import ComputeResult, NodeView
 
 NO_RESULT = "no result yet: click ∂ on a node to make it the target"
 TOO_LARGE = "too large to plot"
+NO_TARGET = "no target chosen: click ∂ on a node"
+HOVER_HINT = "point at a cell to read its row, column and entries"
 PLOT_MIN_HEIGHT, PLOT_MAX_HEIGHT = 150, 240
 BAR_MAX = 64  # vectors up to this length are bars, longer ones a line
 
@@ -33,6 +51,14 @@ def plottable(full: np.ndarray | None, preview: np.ndarray | None, text: str) ->
     return full, text
 
 
+def sample_steps(drawn: np.ndarray | None, shape: tuple[int, ...], sampled: bool) -> tuple[int, int]:
+    """Row and column steps of a strided sample of a matrix (as autograd_bridge.compute takes
+    them: every ceil(n / PREVIEW_SIDE)-th); (1, 1) for an array drawn whole."""
+    if not sampled or drawn is None or drawn.ndim != 2 or len(shape) != 2:
+        return (1, 1)
+    return (max(1, -(-shape[0] // PREVIEW_SIDE)), max(1, -(-shape[1] // PREVIEW_SIDE)))
+
+
 class ArrayPanel(QWidget):
     """A title, one drawing of an array (or a message), and a caption with shape and text."""
 
@@ -42,8 +68,7 @@ class ArrayPanel(QWidget):
         self.kind = "empty"  # scalar | bars | line | heatmap | text
         self.body: QWidget | None = None
         self.plot_item: pg.PlotItem | None = None
-        self.image: pg.ImageItem | None = None
-        self.colorbar: pg.ColorBarItem | None = None
+        self.heatmap: MatrixView | None = None
         self.bars: pg.BarGraphItem | None = None
         self.setMinimumWidth(150)
         lay = QVBoxLayout(self)
@@ -53,7 +78,14 @@ class ArrayPanel(QWidget):
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
+        self.title.setWordWrap(True)
         lay.addWidget(self.title)
+        self.subtitle = QLabel()  # what the title does not say (the v of a vector–Jacobian product)
+        self.subtitle.setWordWrap(True)
+        self.subtitle.setStyleSheet(f"color: {GREY};")
+        self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subtitle.hide()
+        lay.addWidget(self.subtitle)
         self._holder = QVBoxLayout()
         self._holder.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self._holder)
@@ -69,7 +101,7 @@ class ArrayPanel(QWidget):
             self._holder.removeWidget(self.body)
             self.body.hide()
             self.body.deleteLater()
-        self.plot_item = self.image = self.colorbar = self.bars = None
+        self.plot_item = self.heatmap = self.bars = None
         self.body, self.kind = widget, kind
         self._holder.addWidget(widget)
         widget.show()  # a layout shows a new child of a visible widget only later, from the event loop
@@ -163,48 +195,21 @@ class ArrayPanel(QWidget):
                   pen=pg.mkPen(BLUE, width=1.5), connect="finite")
 
     def _heatmap(self, a: np.ndarray) -> None:
-        widget = pg.GraphicsLayoutWidget()
-        widget.setBackground("w")
-        widget.setMinimumHeight(PLOT_MIN_HEIGHT)
-        widget.setMaximumHeight(PLOT_MAX_HEIGHT)
-        widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self._set_body(widget, "heatmap")
-        plot = self.plot_item = widget.addPlot()
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        styled_plot(plot)
-        plot.showGrid(x=False, y=False)
-        plot.invertY(True)  # row 0 at the top, as the matrix is written
-        plot.setAspectLocked(True)  # square cells
-        finite = a[np.isfinite(a)]
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-        if self.diverging or (lo < 0 < hi):
-            m = max(abs(lo), abs(hi)) or 1.0
-            levels, cmap = (-m, m), pg.colormap.get("CET-D1")
-        else:
-            levels = (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
-            cmap = pg.colormap.get("viridis")
-        rows, cols = a.shape
-        self.image = pg.ImageItem(np.where(np.isfinite(a), a, np.nan), axisOrder="row-major")
-        self.image.setRect(QRectF(-0.5, -0.5, cols, rows))  # cell (i, j) centred on (j, i)
-        plot.addItem(self.image)
-        self.colorbar = pg.ColorBarItem(values=levels, colorMap=cmap, interactive=False, width=12,
-                                        colorMapMenu=False)
-        self.colorbar.setImageItem(self.image, insert_in=plot)
-        self.colorbar.axis.setTextPen(pg.mkPen("#333333"))
-        for name, label, n in (("left", "row", rows), ("bottom", "column", cols)):
-            axis = plot.getAxis(name)
-            axis.enableAutoSIPrefix(False)
-            axis.setLabel(label, color="#333333")
-            if n <= 12:  # one tick per row / column, on the cell centres
-                axis.setTicks([[(i, str(i)) for i in range(n)]])
-        plot.setXRange(-0.5, cols - 0.5, padding=0)
-        plot.setYRange(-0.5, rows - 0.5, padding=0)
+        view = MatrixView(a, self.diverging, self.title.text())
+        self._set_body(view, "heatmap")
+        self.heatmap = view
+
+
+def _rank(view: MatrixView, width: float) -> int:
+    """How well a heatmap of this width writes its entries: 0 best (4 digits), worse upwards."""
+    style = view.geometry_for(width).style
+    return len(view.styles) if style is None else style
 
 
 class ResultView(QGroupBox):
-    """A note (no result, an error, stale), a caption (shape, leaf or not) and the value and
-    gradient panels side by side."""
+    """A note (no result, an error, stale), a caption (shape, leaf or not), the value and
+    gradient panels (side by side, or stacked when a matrix's entries need the width) and, under
+    heatmaps, the entry under the mouse."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Result", parent)
@@ -219,13 +224,25 @@ class ResultView(QGroupBox):
         self.caption.setWordWrap(True)
         lay.addWidget(self.caption)
         self.panels = QWidget()
-        plays = QHBoxLayout(self.panels)
-        plays.setContentsMargins(0, 0, 0, 0)
+        self.panels_layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.panels)
+        self.panels_layout.setContentsMargins(0, 0, 0, 0)
         self.value_panel = ArrayPanel("value", diverging=False)
         self.grad_panel = ArrayPanel("gradient", diverging=True)
-        plays.addWidget(self.value_panel, 1)
-        plays.addWidget(self.grad_panel, 1)
+        self.panels_layout.addWidget(self.value_panel, 1)
+        self.panels_layout.addWidget(self.grad_panel, 1)
         lay.addWidget(self.panels)
+        self.panels.installEventFilter(self)  # its width decides side by side or stacked
+        self.hover = QLabel(HOVER_HINT)
+        self.hover.setObjectName("hover")
+        self.hover.setWordWrap(True)
+        self.hover.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.hover.hide()
+        lay.addWidget(self.hover)
+        self._steps = (1, 1)  # a strided sample's row and column steps
+
+    @property
+    def stacked(self) -> bool:
+        return self.panels_layout.direction() == QBoxLayout.Direction.TopToBottom
 
     def message(self, text: str, color: str = GREY, keep_panels: bool = False) -> None:
         self.note.setText(elide(text, 600))
@@ -234,6 +251,7 @@ class ResultView(QGroupBox):
         if not keep_panels:
             self.panels.hide()
             self.caption.hide()
+            self.hover.hide()
 
     def mark_stale(self) -> None:
         """Say the panels shown are from before the latest edit (if any are shown)."""
@@ -243,11 +261,13 @@ class ResultView(QGroupBox):
             self.note.setStyleSheet(f"color: {ORANGE};")
             self.note.show()
 
-    def show_node(self, node_id: str, r: ComputeResult | None) -> None:
+    def show_node(self, node_id: str, r: ComputeResult | None,
+                  title_of: Callable[[str], str] = str) -> None:
         """Draw `node_id`'s value and partial from a result of the current revision (None:
-        there is none)."""
+        there is none); `title_of` gives a node's title (its label, else its id)."""
         self.show()
         self.note.hide()
+        self.hover.hide()
         if r is None:
             self.message(NO_RESULT)
             return
@@ -264,11 +284,80 @@ class ResultView(QGroupBox):
         self.caption.setText(f"{shape_text(view.shape)} · {leaf}")
         self.caption.show()
         self.panels.show()
-        self.value_panel.title.setText("value")
-        self.value_panel.show_array(*plottable(view.value, view.value_preview, view.value_text), view.shape)
-        self.grad_panel.title.setText(f"∂{r.target}/∂{node_id}" if r.target else "gradient")
-        if view.grad_text is None:
-            reason = view.no_grad_reason
-            self.grad_panel.show_message(f"no grad: {reason}" if reason else "no grad")
+        node = title_of(node_id)
+        self.value_panel.title.setText(f"value of {node}")
+        value, text = plottable(view.value, view.value_preview, view.value_text)
+        self.value_panel.show_array(value, text, view.shape)
+        self._steps = sample_steps(value, view.shape, view.value is None)
+        grad = self.grad_panel
+        grad.subtitle.hide()
+        if r.target is None:
+            grad.title.setText("gradient")
+            grad.show_message(NO_TARGET)
         else:
-            self.grad_panel.show_array(*plottable(view.grad, view.grad_preview, view.grad_text), view.shape)
+            grad.title.setText(partial_name(title_of(r.target), node, r.grad_output is not None))
+            if r.grad_output is not None:
+                grad.subtitle.setText(f"v = {short(r.grad_output)}, the grad-output")
+                grad.subtitle.setToolTip(f"a vector–Jacobian product: v weights the entries of "
+                                         f"{title_of(r.target)}; not ∂{wrap(title_of(r.target))}/∂{wrap(node)} "
+                                         f"itself, which is a Jacobian")
+                grad.subtitle.show()
+            if view.grad_text is None:
+                reason = view.no_grad_reason
+                grad.show_message(f"no grad: {reason}" if reason else "no grad")
+            else:
+                grad.show_array(*plottable(view.grad, view.grad_preview, view.grad_text), view.shape)
+        self._connect_hover()
+        self.arrange()
+
+    # ---- heatmaps: hover and layout ----
+
+    def _heatmaps(self) -> list[MatrixView]:
+        return [p.heatmap for p in (self.value_panel, self.grad_panel) if p.heatmap is not None]
+
+    def _connect_hover(self) -> None:
+        views = self._heatmaps()
+        for view in views:
+            view.hovered.connect(self.show_hover)
+            view.set_partner(next((v for v in views if v is not view), None))
+        if views:
+            self.hover.setText(HOVER_HINT)
+            self.hover.setStyleSheet(f"color: {GREY};")
+            self.hover.show()
+
+    def show_hover(self, cell: tuple[int, int] | None) -> None:
+        """Say the entries at (row, col) of the value and gradient heatmaps; outline that cell in
+        both. None: the mouse left."""
+        for view in self._heatmaps():
+            view.set_highlight(cell)
+        if cell is None:
+            self.hover.setText(HOVER_HINT)
+            self.hover.setStyleSheet(f"color: {GREY};")
+            return
+        i, j = cell
+        si, sj = self._steps
+        where = (f"row {i}, column {j}" if (si, sj) == (1, 1)
+                 else f"row {i * si}, column {j * sj} (sample {i}, {j} of a strided sample)")
+        parts = [where]
+        for panel in (self.value_panel, self.grad_panel):
+            m = panel.heatmap
+            if m is not None and i < m.rows and j < m.cols:
+                parts.append(f"{panel.title.text()} = {float(m.array[i, j]):.6g}")
+        self.hover.setText(" · ".join(parts))
+        self.hover.setStyleSheet("color: #111111;")
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: ANN001, N802 - Qt's name
+        if watched is self.panels and event.type() == QEvent.Type.Resize:
+            self.arrange()
+        return super().eventFilter(watched, event)
+
+    def arrange(self) -> None:
+        """Side by side, unless a small matrix's entries fit in its cells only at full width."""
+        views = self._heatmaps()
+        width = self.panels.width()
+        half = (width - self.panels_layout.spacing()) / 2
+        stack = any(v.show_text and _rank(v, half) > 1 and _rank(v, width) < _rank(v, half) for v in views)
+        direction = QBoxLayout.Direction.TopToBottom if stack else QBoxLayout.Direction.LeftToRight
+        if direction != self.panels_layout.direction():
+            self.panels_layout.setDirection(direction)
+

@@ -8,20 +8,25 @@ target) and draws the answer that matches what it shows now, ignoring older ones
 
 from __future__ import annotations
 
+import html
 import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from graph.errors import GraphError
 from gui.document import Document
-from gui.inspector.style import BLUE, GREY, TANGENT, fmt, styled_plot
+from gui.inspector.style import BLUE, GREY, TANGENT, fmt, partial_name, styled_plot
 
 if TYPE_CHECKING:
     from autograd_bridge.compute import ComputeResult, SliceResult
+
+# The plot takes what room the dock has left, within these bounds, so that at a 900 px window
+# the form, both result panels and the whole slice plot fit without scrolling.
+SLICE_MIN_HEIGHT, SLICE_MAX_HEIGHT = 150, 260
 
 
 class SliceView(QGroupBox):
@@ -39,15 +44,24 @@ class SliceView(QGroupBox):
         self.note.setStyleSheet(f"color: {GREY};")
         lay.addWidget(self.note)
         self.plot = pg.PlotWidget(background="w")
-        self.plot.setMinimumHeight(220)
+        self.plot.setMinimumHeight(SLICE_MIN_HEIGHT)
+        self.plot.setMaximumHeight(SLICE_MAX_HEIGHT)
+        self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         plot = self.plot.getPlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
         styled_plot(plot)
-        # The legend must exist before the first plot() call, or its entries are missing.
-        plot.addLegend(offset=(8, 8), labelTextColor="#222222", brush=pg.mkBrush(255, 255, 255, 220),
-                       pen=pg.mkPen("#bbbbbb"))
         lay.addWidget(self.plot)
+        # The legend sits under the plot, wrapped, so long titles neither clip nor cover the curve.
+        self.legend = QLabel()
+        self.legend.setObjectName("sliceLegend")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
+        lay.addWidget(self.legend)
+
+    def _title(self, node_id: str | None) -> str:
+        node = self.doc.graph.nodes.get(node_id) if node_id is not None else None
+        return node.title if node is not None else str(node_id)
 
     def set_node(self, node_id: str | None) -> None:
         """Show this node from now on; nothing asked or drawn for another node counts."""
@@ -76,15 +90,18 @@ class SliceView(QGroupBox):
             self.slice = None
             return
         self.show()
+        self.setTitle(f"{self._title(self.doc.target)} as a function of {self._title(self.node_id)}")
         s, target = self.slice, self.doc.target
         if s is not None and s.leaf == self.node_id and s.target == target:
             return
         self.slice = None
         self.plot.hide()
+        self.legend.hide()
+        t, leaf = self._title(target), self._title(self.node_id)
         if self._target_not_scalar(r):
-            self.note.setText(f"{target} is not a scalar, so there is no curve to draw.")
+            self.note.setText(f"{t} is not a scalar, so there is no curve to draw.")
         else:
-            self.note.setText(f"computing {target} as a function of {self.node_id}…")
+            self.note.setText(f"computing {t} as a function of {leaf}…")
 
     def maybe_request(self, r: ComputeResult | None) -> None:
         """Ask for the curve once the result for this target (of this revision) is in."""
@@ -107,6 +124,7 @@ class SliceView(QGroupBox):
             self._show_slice(s)
         except Exception as e:  # noqa: BLE001
             self.plot.hide()
+            self.legend.hide()
             self.note.setText(f"cannot draw the slice: {type(e).__name__}: {e}")
 
     def _show_slice(self, s: SliceResult | None) -> None:
@@ -116,30 +134,40 @@ class SliceView(QGroupBox):
             if self._key is not None:  # the answer to our latest request: nothing to draw
                 self.slice = None
                 self.plot.hide()
-                self.note.setText(f"no curve: {self.doc.target} could not be evaluated as a "
-                                  f"function of {self.node_id} alone")
+                self.legend.hide()
+                self.note.setText(f"no curve: {self._title(self.doc.target)} could not be evaluated as a "
+                                  f"function of {self._title(self.node_id)} alone")
             return
         if s.leaf != self.node_id or s.target != self.doc.target or s.revision != self.doc.revision:
             return  # an answer to an older question
         self.slice = s
+        t, leaf = self._title(s.target), self._title(s.leaf)
+        slope_name = partial_name(t, leaf)
         xs = np.asarray(s.xs, dtype=np.float64)
         ys = np.asarray(s.ys, dtype=np.float64)
         plot = self.plot.getPlotItem()
         plot.clear()
         plot.plot(xs, np.where(np.isfinite(ys), ys, np.nan), pen=pg.mkPen(BLUE, width=2),
-                  name=f"target {s.target}", connect="finite")
+                  name=f"target {t}", connect="finite")
         plot.plot(xs, s.y0 + s.slope * (xs - s.x0), pen=pg.mkPen(TANGENT, width=2, style=Qt.PenStyle.DashLine),
-                  name=f"tangent, slope = ∂{s.target}/∂{s.leaf} = {fmt(s.slope)}")
+                  name=f"tangent, slope = {slope_name} = {fmt(s.slope)}")
         plot.addItem(pg.ScatterPlotItem([s.x0], [s.y0], size=10, brush=pg.mkBrush(TANGENT),
                                         pen=pg.mkPen("#222222")))
-        plot.setLabel("bottom", s.leaf, color="#333333")
-        plot.setLabel("left", s.target, color="#333333")
+        plot.setLabel("bottom", leaf, color="#333333")
+        plot.setLabel("left", t, color="#333333")
         finite = np.concatenate([ys[np.isfinite(ys)], [s.y0] if math.isfinite(s.y0) else []])
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
         pad = (hi - lo) * 0.08 or max(1.0, abs(hi)) * 0.1
         plot.setYRange(lo - pad, hi + pad, padding=0)  # the tangent may leave the view; the curve not
         plot.setXRange(float(xs.min()), float(xs.max()), padding=0.02)
-        self.note.setText(f"{s.target} at {s.leaf} = {fmt(s.x0)} is {fmt(s.y0)}; "
-                          f"the other inputs are held fixed. Slope ∂{s.target}/∂{s.leaf} = "
-                          f"{fmt(s.slope)}.")
+        self.note.setText(f"{t} at {leaf} = {fmt(s.x0)} is {fmt(s.y0)}; the other inputs are "
+                          f"held fixed. Slope {slope_name} = {fmt(s.slope)}.")
+        self.legend.setText(" &nbsp; ".join(
+            f'<span style="color:{color}; font-weight:bold">{mark}</span>&nbsp;{html.escape(c.name())}'
+            for c, color, mark in zip(self.curves(), (BLUE, TANGENT), ("━━", "╍╍"), strict=True)))
         self.plot.show()
+        self.legend.show()
+
+    def curves(self) -> list[pg.PlotDataItem]:
+        """The curve and its tangent, as drawn (named as the legend names them)."""
+        return [c for c in self.plot.getPlotItem().listDataItems() if isinstance(c, pg.PlotDataItem)]

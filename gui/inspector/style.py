@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyqtgraph as pg
 
 RED = "#c0392b"
@@ -21,6 +23,28 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 def elide(text: str, n: int = 400) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
+
+
+_SIMPLE = re.compile(r"[\w.\[\]]+")
+
+
+def wrap(title: str) -> str:
+    """A node title as it reads inside ∂a/∂b: in parentheses unless it is one word."""
+    return title if _SIMPLE.fullmatch(title) else f"({title})"
+
+
+def partial_name(target: str, node: str, vjp: bool = False) -> str:
+    """∂target/∂node by the titles the canvas shows; vᵀ·∂target/∂node for a vector–Jacobian
+    product (a grad-output v given for a non-scalar target)."""
+    name = f"∂{wrap(target)}/∂{wrap(node)}"
+    return f"vᵀ·{name}" if vjp else name
+
+
+def short(value: object, n: int = 80) -> str:
+    """A grad-output or other small nested list as one short line."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    return elide(str(value), n)
 
 
 def styled_plot(plot: pg.PlotItem) -> None:
