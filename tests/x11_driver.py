@@ -1,0 +1,134 @@
+"""Run by tests/test_x11.py in a process of its own, on the xcb platform of a real X server
+(Xvfb): opens the main window, sends real key sequences with xdotool (XTEST: what a keyboard
+sends, through the X server, to whatever window has the focus) and prints one JSON report.
+
+Not a test module itself (pytest collects only test_*.py). Usage:
+    QT_QPA_PLATFORM=xcb DISPLAY=:N python tests/x11_driver.py SETTINGS.ini EXAMPLE.json
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QSettings, QtMsgType, qInstallMessageHandler  # noqa: E402
+from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
+
+from gui.qtapp import application  # noqa: E402
+
+WAIT_S = 5.0  # how long a key press may take to act
+messages: list[str] = []
+
+
+def _on_message(kind: QtMsgType, _context, text: str) -> None:  # noqa: ANN001
+    if kind != QtMsgType.QtDebugMsg:
+        messages.append(text)
+
+
+def wait_for(condition, timeout: float = WAIT_S) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        QApplication.processEvents()
+        if condition():
+            return True
+        time.sleep(0.01)
+    QApplication.processEvents()
+    return bool(condition())
+
+
+def main(settings: str, example: str) -> dict:
+    qInstallMessageHandler(_on_message)
+    app = application()
+    from gui.actions import portable, shortcut_clashes, window_actions
+    from gui.window import MainWindow
+
+    w = MainWindow(QSettings(settings, QSettings.Format.IniFormat))
+    w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
+    w.show()
+    report: dict = {"platform": app.platformName(), "steps": [], "messages": messages}
+    report["exposed"] = wait_for(lambda: w.windowHandle() is not None and w.windowHandle().isExposed(), 10)
+    report["shortcuts"] = {a.text(): [portable(s) for s in a.shortcuts()]
+                           for a in window_actions(w) if a.shortcuts()}
+    report["clashes"] = shortcut_clashes(w)
+    assert w.open_file(example)
+    doc, scene, stack = w.doc, w.scene, w.doc.undo_stack
+
+    def focus_canvas() -> bool:
+        """The main window active and the canvas focused, as after a click on it."""
+        for attempt in range(3):
+            w.raise_()
+            w.activateWindow()
+            if attempt:  # no window manager to ask: set the X input focus directly
+                subprocess.run(["xdotool", "windowfocus", "--sync", str(int(w.winId()))], check=False,
+                               capture_output=True, timeout=10)
+            if wait_for(lambda: QApplication.activeWindow() is w, 3):
+                w.view.setFocus()
+                return wait_for(lambda: w.view.hasFocus(), 2)
+        return False
+
+    def select(*ids: str) -> None:
+        scene.clearSelection()
+        for n in ids:
+            scene.nodes[n].setSelected(True)
+
+    def state() -> dict:
+        sheet = w.shortcut_sheet
+        return {"index": stack.index(), "count": stack.count(), "nodes": len(doc.graph.nodes),
+                "sheet": bool(sheet is not None and sheet.isVisible()), "search": w.search.isVisible(),
+                "active": type(QApplication.activeWindow()).__name__}
+
+    def step(name: str, keys: list[str], done, focus=focus_canvas) -> None:  # noqa: ANN001
+        """Focus (by default the canvas), send `keys` with xdotool and wait until `done(before,
+        after)` holds; record what was seen."""
+        focused = focus()
+        before = state()
+        for k in keys:
+            subprocess.run(["xdotool", "key", "--delay", "30", k], check=True, timeout=20)
+        ok = wait_for(lambda: done(before, state()))
+        report["steps"].append({"name": name, "keys": keys, "focused": focused, "ok": ok,
+                                "before": before, "after": state()})
+
+    n0 = len(doc.graph.nodes)
+    report["nodes_at_start"] = n0
+    select("x", "x_sq")
+    step("copy", ["ctrl+c"], lambda b, a: QGuiApplication.clipboard().mimeData().hasFormat(
+        "application/x-gradcanvas+json"))
+    step("paste", ["ctrl+v"], lambda b, a: a["nodes"] == n0 + 2 and a["index"] == b["index"] + 1)
+    step("undo", ["ctrl+z"], lambda b, a: a["nodes"] == n0 and a["index"] == b["index"] - 1)
+    step("redo ctrl+shift+z", ["ctrl+shift+z"], lambda b, a: a["nodes"] == n0 + 2 and a["index"] == b["index"] + 1)
+    step("undo again", ["ctrl+z"], lambda b, a: a["nodes"] == n0 and a["index"] == b["index"] - 1)
+    step("redo ctrl+y", ["ctrl+y"], lambda b, a: a["nodes"] == n0 + 2 and a["index"] == b["index"] + 1)
+    select("z")
+    step("duplicate", ["ctrl+d"], lambda b, a: a["nodes"] == n0 + 3 and a["index"] == b["index"] + 1)
+    duplicated = scene.selected_node_ids()
+    report["duplicated"] = duplicated
+    select(*duplicated)
+    step("delete", ["Delete"], lambda b, a: a["nodes"] == n0 + 2 and a["index"] == b["index"] + 1)
+    step("help", ["F1"], lambda b, a: a["sheet"])
+    report["sheet_text"] = w.shortcut_sheet.text() if w.shortcut_sheet is not None else ""
+    # As a user would: Esc once the sheet has the focus it takes when it opens.
+    step("close help", ["Escape"], lambda b, a: not a["sheet"],
+         focus=lambda: wait_for(lambda: QApplication.activeWindow() is w.shortcut_sheet))
+    step("search", ["Tab"], lambda b, a: a["search"])
+    step("close search", ["Escape"], lambda b, a: not a["search"],
+         focus=lambda: wait_for(lambda: w.search.edit.hasFocus()))
+    step("search and add", ["Tab", "e", "x", "p", "Return"],
+         lambda b, a: a["nodes"] == b["nodes"] + 1 and not a["search"])
+    report["added"] = [n for n in doc.graph.nodes if doc.graph.nodes[n].op == "exp"]
+    w.close()
+    w.computer.wait(10_000)
+    QApplication.processEvents()
+    return report
+
+
+if __name__ == "__main__":
+    out = main(sys.argv[1], sys.argv[2])
+    print("REPORT " + json.dumps(out), flush=True)
+    QApplication.clipboard().clear()
