@@ -3,20 +3,23 @@ refused in the form, results and slices are drawn."""
 
 from __future__ import annotations
 
+import dataclasses
 import html
 
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from helpers import row_error, type_and_enter
+from helpers import RESULT_TIMEOUT_MS, row_error, type_and_enter
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QSpinBox
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineEdit, QSpinBox
 
 from autograd_bridge.compute import ComputeResult, NodeView, SliceResult
 from graph.model import Edge, Graph, Node
 from gui.document import Document
 from gui.inspector import NO_RESULT, TOO_LARGE, Inspector, default_init, init_as_literal
 from gui.inspector.heatmap import MatrixView
+from gui.inspector.plots import HOVER_HINT, NO_TARGET
 
 
 def _graph() -> Graph:
@@ -470,3 +473,176 @@ def test_a_tensor_too_large_to_send_is_plotted_from_its_strided_sample(doc: Docu
     img = insp.value_panel.heatmap.array
     assert img.size == sample.size and img.max() == sample.max() and img.min() == sample.min()
     assert "strided sample" in insp.value_panel.caption.text()
+
+
+# ---- matrices: sized to their data, entries, hover, titles ----
+
+def _settle() -> None:
+    """Let posted layout requests run (a new panel's geometry is set from the event loop)."""
+    for _ in range(3):
+        QApplication.processEvents()
+
+
+def _matrix(insp: Inspector, doc: Document, value, grad, **kw) -> tuple[MatrixView, MatrixView]:
+    insp.set_node("M")
+    insp.show_result(_result(doc, {"M": _view(value, grad)}, **kw))
+    _settle()
+    return insp.value_panel.heatmap, insp.grad_panel.heatmap
+
+
+def _cell_centre(view: MatrixView, i: int, j: int) -> QPoint:
+    return view.cell_rect(i, j).center().toPoint()
+
+
+def test_hover_reports_row_column_and_both_entries(qtbot, doc: Document, insp: Inspector) -> None:
+    m = np.arange(12.0).reshape(3, 4) / 7.0 - 0.5
+    g = np.cos(m) * 3.0
+    value, grad = _matrix(insp, doc, m, g)
+    hover = insp.result_box.hover
+    assert hover.isVisibleTo(insp) and hover.text() == HOVER_HINT
+    for view, (i, j) in ((value, (1, 2)), (grad, (2, 0)), (value, (0, 3))):
+        QTest.mouseMove(view, _cell_centre(view, i, j))
+        assert view.cell_at(view.cell_rect(i, j).center()) == (i, j)
+        assert hover.text() == f"row {i}, column {j} · value of M = {m[i, j]:.6g} · ∂y/∂M = {g[i, j]:.6g}"
+        assert value.highlight == grad.highlight == (i, j)  # the same entry outlined in both
+    QTest.mouseMove(value, QPoint(1, value.height() - 2))  # off the grid (the colour bar)
+    assert hover.text() == HOVER_HINT and value.highlight is None
+
+
+def test_hover_on_a_strided_sample_names_the_entry_of_the_whole_tensor(doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    sample = np.arange(63 * 63, dtype=np.float64).reshape(63, 63)
+    view = NodeView((2000, 2000), True, "[2000, 2000] norm 3", "[2000, 2000] norm 1", None,
+                    None, None, value_preview=sample, grad_preview=-sample)
+    insp.show_result(_result(doc, {"M": view}))
+    insp.result_box.show_hover((2, 5))
+    text = insp.result_box.hover.text()
+    assert text.startswith("row 64, column 160 (sample 2, 5 of a strided sample)")  # every 32nd row, col
+    assert f"value of M = {sample[2, 5]:.6g}" in text
+
+
+def test_heatmap_size_follows_the_matrix_shape(doc: Document, insp: Inspector) -> None:
+    sizes = {}
+    for shape in [(2, 6), (6, 2), (4, 4), (1, 20), (20, 1), (16, 16), (100, 3), (3, 40)]:
+        a = np.linspace(-1.0, 1.0, shape[0] * shape[1]).reshape(shape)
+        value, grad = _matrix(insp, doc, a, a)
+        assert value.height() == value.heightForWidth(value.width())
+        grid = value.grid_rect()
+        cw, ch = grid.width() / shape[1], grid.height() / shape[0]
+        if 22 < grid.height() < 300:  # square-ish unless a bound on the height is hit
+            assert 0.6 <= cw / ch <= 1.7, (shape, cw, ch)
+        assert grid.height() <= 300 and grid.height() >= 21  # within bounds
+        assert value.height() - grid.height() <= 80  # no big empty plot area around the cells
+        assert grid.right() <= value.width() and value.mapTo(insp, QPoint(value.width(), 0)).x() <= insp.width()
+        sizes[shape] = (grid.width(), grid.height())
+    assert sizes[(6, 2)][1] > 2 * sizes[(2, 6)][1]  # tall matrices draw tall, wide ones wide
+    assert sizes[(2, 6)][0] > 2 * sizes[(6, 2)][0]
+    assert 0.6 <= sizes[(4, 4)][0] / sizes[(4, 4)][1] <= 1.7
+    assert sizes[(1, 20)][1] < 40 and sizes[(20, 1)][0] < 60  # a row or column stays thin
+
+
+def test_small_matrices_write_their_entries(doc: Document, insp: Inspector) -> None:
+    value, grad = _matrix(insp, doc, [[1.0, -2.0], [3.5, 4.0]], [[0.25, 0.0], [-1.5, 8.0]])
+    assert value.cell_texts() == [["1", "-2"], ["3.5", "4"]]
+    assert grad.cell_texts() == [["0.25", "0"], ["-1.5", "8"]]
+    m = np.array([[0.2, -0.4, 0.1, 0.3], [0.5, 0.1, -0.2, 0.0], [-0.3, 0.2, 0.4, -0.1]])
+    value, grad = _matrix(insp, doc, m, m * 0.01)
+    texts = value.cell_texts()
+    assert [[float(t) for t in row] for row in texts] == m.tolist()  # exact for such numbers
+    small = grad.cell_texts()  # hundredths: written in units of 10⁻² (the note says so)
+    assert small is not None and float(small[1][0]) == pytest.approx(m[1, 0] * 0.01 / 10.0 ** grad_exp(grad))
+    big, _ = _matrix(insp, doc, np.ones((9, 9)), np.ones((9, 9)))
+    assert big.cell_texts() is None  # over 8 x 8: colours only (and the hover)
+
+
+def grad_exp(view: MatrixView) -> int:
+    style = view.styles[view.geometry_for(view.width()).style]
+    return int(style.partition("@")[2] or 0)
+
+
+def test_value_and_gradient_side_by_side_or_stacked(doc: Document, insp: Inspector) -> None:
+    insp.resize(380, 813)
+    _settle()
+    _matrix(insp, doc, [[1.0, 2.0], [3.0, 4.0]], [[1.0, 2.0], [3.0, 4.0]])
+    assert not insp.result_box.stacked  # small enough to write side by side
+    a = np.random.default_rng(1).normal(size=(8, 8))
+    value, grad = _matrix(insp, doc, a, a)
+    assert insp.result_box.stacked  # 8 columns of numbers need the whole width
+    assert value.cell_texts() is not None and grad.cell_texts() is not None
+    assert grad.mapTo(insp, QPoint(0, 0)).y() > value.mapTo(insp, QPoint(0, value.height())).y()
+    value, grad = _matrix(insp, doc, np.ones((30, 30)), np.ones((30, 30)))
+    assert not insp.result_box.stacked
+
+
+def test_titles_name_nodes_by_title_and_say_what_the_number_is(doc: Document, insp: Inspector) -> None:
+    doc.edit_node(dataclasses.replace(doc.graph.nodes["M"], label="weights"), "Edit label")
+    doc.edit_node(dataclasses.replace(doc.graph.nodes["y"], label="loss y"), "Edit label")
+    m = [[1.0, 2.0], [3.0, 4.0]]
+    _matrix(insp, doc, m, m)
+    assert insp.value_panel.title.text() == "value of weights"
+    assert insp.grad_panel.title.text() == "∂(loss y)/∂weights"
+    assert not insp.grad_panel.subtitle.isVisibleTo(insp)
+    _matrix(insp, doc, m, m, grad_output=[1.0, 0.0])
+    assert insp.grad_panel.title.text() == "vᵀ·∂(loss y)/∂weights"  # a vector–Jacobian product
+    assert insp.grad_panel.subtitle.isVisibleTo(insp)
+    assert insp.grad_panel.subtitle.text() == "v = [1.0, 0.0], the grad-output"
+    assert insp.grad_panel.heatmap.scale_name == "vᵀ·∂(loss y)/∂weights"
+
+
+def test_no_target_shows_the_value_and_says_what_to_do(doc: Document, insp: Inspector) -> None:
+    insp.set_node("M")
+    view = NodeView((2, 2), True, "[[1, 2], [3, 4]]", None, "no target chosen",
+                    np.array([[1.0, 2.0], [3.0, 4.0]]), None)
+    insp.show_result(ComputeResult(doc.revision, None, {"M": view}))
+    assert insp.panels.isVisibleTo(insp)
+    assert insp.value_panel.kind == "heatmap"
+    assert np.array_equal(insp.value_panel.heatmap.array, [[1.0, 2.0], [3.0, 4.0]])
+    assert insp.grad_panel.kind == "text" and insp.grad_panel.body.text() == NO_TARGET
+    assert NO_TARGET == "no target chosen: click ∂ on a node"
+    insp.set_node("x")
+    insp.show_result(ComputeResult(doc.revision, None, {"x": _view(2.0)}))
+    assert insp.value_panel.kind == "scalar" and insp.value_panel.body.text() == "2"
+    assert insp.grad_panel.body.text() == NO_TARGET
+
+
+# ---- in the window, 1400 x 900 ----
+
+def _visible_in_dock(window, widget) -> bool:  # noqa: ANN001
+    """The whole widget lies inside the inspector's scroll viewport as it is scrolled now."""
+    viewport = window.inspector.scroll.viewport()
+    top_left = widget.mapTo(viewport, QPoint(0, 0))
+    return (top_left.x() >= 0 and top_left.y() >= 0 and top_left.x() + widget.width() <= viewport.width()
+            and top_left.y() + widget.height() <= viewport.height())
+
+
+def test_slice_plot_fits_the_dock_at_900_px(qtbot, window, examples_dir) -> None:  # noqa: ANN001
+    assert window.size().toTuple() == (1400, 900)
+    window.open_file(str(examples_dir / "01_scalar_partial.json"))
+    window.doc.set_target("y")
+    window.scene.nodes["x"].setSelected(True)
+    insp = window.inspector
+    qtbot.waitUntil(lambda: insp.slice_box.slice is not None, timeout=RESULT_TIMEOUT_MS)
+    _settle()
+    assert insp.width() <= 420  # the dock at its default width
+    assert insp.scroll.verticalScrollBar().value() == 0
+    for widget in (insp.slice_plot, insp.slice_box.legend, insp.grad_panel):
+        assert _visible_in_dock(window, widget), widget
+    assert insp.slice_plot.height() >= 150
+
+
+def test_matrices_fit_the_dock_at_900_px(qtbot, window, examples_dir) -> None:  # noqa: ANN001
+    window.open_file(str(examples_dir / "04_small_mlp.json"))
+    window.doc.set_target("loss")
+    insp = window.inspector
+    for node in ("W1", "h", "W2"):
+        window.scene.clearSelection()
+        window.scene.nodes[node].setSelected(True)
+        qtbot.waitUntil(lambda: insp.grad_panel.heatmap is not None, timeout=RESULT_TIMEOUT_MS)  # noqa: B023
+        _settle()
+        assert insp.scroll.horizontalScrollBar().maximum() == 0, node  # nothing runs off sideways
+        viewport = insp.scroll.viewport()
+        for panel in (insp.value_panel, insp.grad_panel):
+            view = panel.heatmap
+            assert view.cell_texts() is not None, node  # entries readable at the default width
+            assert view.height() < viewport.height(), node
+            assert view.mapTo(viewport, QPoint(view.width(), 0)).x() <= viewport.width(), node

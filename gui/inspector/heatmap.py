@@ -22,7 +22,7 @@ from gui.inspector.style import fmt
 TEXT_MAX = 8  # matrices up to TEXT_MAX x TEXT_MAX write their entries in the cells
 CELL_MAX = 56  # widest cell (px)
 CELL_MAX_PLAIN = 28  # widest cell of a matrix without text
-CELL_MAX_H = 34  # tallest cell with text: wide text cells need not be square
+CELL_MAX_H = 40  # tallest cell with text: wide text cells need not be square
 GRID_MIN_H, GRID_MAX_H = 22, 300  # the drawn matrix's height stays within these (px)
 PAD = 4
 BAR_H = 10
