@@ -587,6 +587,10 @@ def test_titles_name_nodes_by_title_and_say_what_the_number_is(doc: Document, in
     assert insp.grad_panel.subtitle.isVisibleTo(insp)
     assert insp.grad_panel.subtitle.text() == "v = [1.0, 0.0], the grad-output"
     assert insp.grad_panel.heatmap.scale_name == "vᵀ·∂(loss y)/∂weights"
+    assert insp.title.text().startswith("weights  (M)")  # the label the canvas shows, and the id
+    doc.edit_node(dataclasses.replace(doc.graph.nodes["y"], label="y = p + s"), "Edit label")
+    _matrix(insp, doc, m, m)
+    assert insp.grad_panel.title.text() == "∂y/∂weights"  # an equation's title: its name
 
 
 def test_no_target_shows_the_value_and_says_what_to_do(doc: Document, insp: Inspector) -> None:
@@ -628,6 +632,7 @@ def test_slice_plot_fits_the_dock_at_900_px(qtbot, window, examples_dir) -> None
     for widget in (insp.slice_plot, insp.slice_box.legend, insp.grad_panel):
         assert _visible_in_dock(window, widget), widget
     assert insp.slice_plot.height() >= 150
+    assert "slope = ∂y/∂x = 8" in insp.slice_box.legend.text()  # by title: "y = 2*x**2 + 3*z" reads y
 
 
 def test_matrices_fit_the_dock_at_900_px(qtbot, window, examples_dir) -> None:  # noqa: ANN001

@@ -80,6 +80,8 @@ class Inspector(QWidget):
         lay.addWidget(self.form_box)
 
         self.result_box = ResultView()
+        bar = self.scroll.verticalScrollBar()
+        self.result_box.scrollbar_allowance = lambda: 0 if bar.isVisible() else bar.sizeHint().width()
         lay.addWidget(self.result_box)
         # The parts tests and the window reach through the inspector.
         self.result_note, self.result_caption = self.result_box.note, self.result_box.caption

@@ -72,7 +72,8 @@ def init_as_literal(init: dict) -> tuple[object, bool]:
 def node_title(node: Node) -> str:
     op = ("tensor (leaf)" if node.is_tensor else node.op if node.spec.symbol == node.op
           else f"{node.op}  {node.spec.symbol}")
-    return f"{node.id}  ·  {op}"
+    name = f"{node.label}  ({node.id})" if node.label else node.id  # the canvas shows the label
+    return f"{name}  ·  {op}"
 
 
 class Row(QWidget):

@@ -70,7 +70,7 @@ class ArrayPanel(QWidget):
         self.plot_item: pg.PlotItem | None = None
         self.heatmap: MatrixView | None = None
         self.bars: pg.BarGraphItem | None = None
-        self.setMinimumWidth(150)
+        self.setMinimumWidth(120)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
@@ -239,6 +239,9 @@ class ResultView(QGroupBox):
         self.hover.hide()
         lay.addWidget(self.hover)
         self._steps = (1, 1)  # a strided sample's row and column steps
+        # Width a vertical scroll bar would take that is not taken now (the dock sets it): the
+        # choice of side by side or stacked must not flip when the bar comes and goes.
+        self.scrollbar_allowance: Callable[[], int] = lambda: 0
 
     @property
     def stacked(self) -> bool:
@@ -354,7 +357,7 @@ class ResultView(QGroupBox):
     def arrange(self) -> None:
         """Side by side, unless a small matrix's entries fit in its cells only at full width."""
         views = self._heatmaps()
-        width = self.panels.width()
+        width = self.panels.width() - self.scrollbar_allowance()
         half = (width - self.panels_layout.spacing()) / 2
         stack = any(v.show_text and _rank(v, half) > 1 and _rank(v, width) < _rank(v, half) for v in views)
         direction = QBoxLayout.Direction.TopToBottom if stack else QBoxLayout.Direction.LeftToRight

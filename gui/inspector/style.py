@@ -26,10 +26,16 @@ def elide(text: str, n: int = 400) -> str:
 
 
 _SIMPLE = re.compile(r"[\w.\[\]]+")
+_EQUATION = re.compile(r"\s*([\w.\[\]]+)\s*=[^=].*")
 
 
 def wrap(title: str) -> str:
-    """A node title as it reads inside ∂a/∂b: in parentheses unless it is one word."""
+    """A node title as it reads inside ∂a/∂b: as it is when it is one name ("x", "W1", "y[1]"),
+    the name alone when it names an equation ("y" for "y = 2*x**2 + 3*z"), else in parentheses
+    ("(input batch)"). The canvas's overlays follow the same rule."""
+    named = _EQUATION.fullmatch(title)
+    if named:
+        title = named[1]
     return title if _SIMPLE.fullmatch(title) else f"({title})"
 
 
