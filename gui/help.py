@@ -32,6 +32,7 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("Esc", "cancel the gesture in progress: a wire, a cut, a move or a selection rectangle"),
     ("click ∂ on a node", "make it the target: every node shows ∂target/∂node"),
     ("double-click a tensor", "edit its value in place (Enter sets it, Esc cancels)"),
+    ("right-click", "on the empty canvas: add a node there; on a node or a wire: what can be done with it"),
     ("Del or Backspace", "delete the selected nodes and wires"),
 )
 
