@@ -316,11 +316,11 @@ class MainWindow(QMainWindow):
             text = data.text()
         self._paste_text(text)
 
-    def _paste_text(self, text: str) -> None:
+    def _paste_text(self, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> None:
         if not text.strip():
             return
         try:
-            new_ids = self.doc.paste(text)
+            new_ids = self.doc.paste(text, offset)
         except GraphError as e:
             self.statusBar().showMessage(f"cannot paste: {e.message}")
             return
@@ -330,8 +330,8 @@ class MainWindow(QMainWindow):
 
     def duplicate(self) -> None:
         ids = self.scene.selected_node_ids()
-        if ids:
-            self._paste_text(self.doc.copy_text(ids))
+        if ids:  # the copy goes below the original, never onto it (CanvasScene.duplicate_offset)
+            self._paste_text(self.doc.copy_text(ids), self.scene.duplicate_offset(ids))
 
     def _add_at_centre(self, op: str) -> None:
         self.scene.add_node_at(op, self.view.mapToScene(self.view.viewport().rect().center()))

@@ -15,6 +15,7 @@ from autograd_bridge.compute import ComputeResult
 from graph.edits import GRID
 from graph.fileformat import load
 from graph.model import Edge, Graph, Node
+from gui.canvas.labels import formula_name
 from gui.window import MainWindow
 
 LEFT = Qt.MouseButton.LeftButton
@@ -107,7 +108,9 @@ def test_a_partial_is_only_ever_shown_under_the_target_it_was_computed_for(
     window.recompute()
     qtbot.waitUntil(lambda: window.last_result is not None and window.last_result.target == other,
                     timeout=RESULT_TIMEOUT_MS)
-    assert item.view_target == other and item.grad_line(fm, 10_000).startswith(f"∂{other}/∂x")
+    # Named by the target's title, as the user sees it (x**2, not the id x_sq).
+    title = formula_name(graph.nodes[other].title)
+    assert item.view_target == other and item.grad_line(fm, 10_000).startswith(f"∂{title}/∂x")
 
 
 def test_node_at_answers_as_qt_does(qtbot, window: MainWindow) -> None:

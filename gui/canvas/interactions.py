@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QLineF, QPointF, Qt
-from PySide6.QtGui import QBrush, QPainterPath, QPen
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsSceneMouseEvent,
-    QGraphicsSimpleTextItem,
 )
 
 from graph.model import Edge
@@ -66,9 +65,8 @@ class WireDrag(Interaction):
         self.upstream = scene.doc.graph.upstream(src)  # once per drag, not per mouse move
         self.wire = QGraphicsPathItem()
         self.wire.setZValue(10)
-        self.label = QGraphicsSimpleTextItem()
+        self.label = WireLabel(scene.small_font)
         self.label.setZValue(11)
-        self.label.setFont(scene.small_font)
 
     def start(self, pos: QPointF) -> None:
         self.scene.addItem(self.wire)
@@ -109,9 +107,33 @@ class WireDrag(Interaction):
         color = COLORS["refused"] if reason else COLORS["ok"] if target else COLORS["edge"]
         self.wire.setPen(QPen(color, 2.0, Qt.PenStyle.DashLine if reason else Qt.PenStyle.SolidLine))
         self.wire.setPath(wire_path(start, end))
-        self.label.setBrush(QBrush(color))
-        self.label.setText(f"✕ {reason}" if reason else (f"→ {target[0]}.{target[1]}" if target else ""))
-        self.label.setPos(pos + QPointF(12, 8))
+        self.label.set_text(f"✕ {reason}" if reason else (f"→ {target[0]}.{target[1]}" if target else ""), color)
+        self.label.setPos(self.label_place(pos, target[0] if target else None))
+
+    def label_place(self, pos: QPointF, over: str | None) -> QPointF:
+        """Where the label's bottom-left corner goes: above the node the wire points at (or the
+        cursor), else below it, else anywhere off every node nearby, so that it never covers
+        a node's text."""
+        views = self.scene.views()
+        scale = views[0].transform().m11() if views else 1.0
+        w, h = self.label.size_px()
+        w, h, gap = w / scale, h / scale, 8 / scale
+        node = self.scene.nodes.get(over) if over else None
+        box = node.sceneBoundingRect() if node is not None else QRectF(pos, pos)
+        x = pos.x() + 12 / scale
+        candidates = [QPointF(x, box.top() - gap), QPointF(x, box.bottom() + gap + h),
+                      QPointF(x, pos.y() - gap), QPointF(x, pos.y() + gap + h)]
+        for place in candidates:
+            rect = QRectF(place.x(), place.y() - h, w, h)
+            if not self._covers_a_node(rect):
+                return place
+        return candidates[0]
+
+    def _covers_a_node(self, rect: QRectF) -> bool:
+        near = set()
+        for corner in (rect.topLeft(), rect.topRight(), rect.bottomLeft(), rect.bottomRight(), rect.center()):
+            near.update(self.scene.grid.near(corner.x(), corner.y()))
+        return any(self.scene.nodes[n].sceneBoundingRect().intersects(rect) for n in near if n in self.scene.nodes)
 
     def finish(self, pos: QPointF) -> None:
         self.cancel()  # the temporary wire goes in every case
@@ -130,6 +152,51 @@ class WireDrag(Interaction):
         for item in (self.wire, self.label):
             if item.scene() is self.scene:
                 self.scene.removeItem(item)
+
+
+class WireLabel(QGraphicsItem):
+    """What a dragged wire says (where it lands, or why it is refused): text on a dark box, the
+    same size on screen at any zoom (ItemIgnoresTransformations). Its position is its box's
+    bottom-left corner."""
+
+    PAD = 4.0
+
+    def __init__(self, font: QFont) -> None:
+        super().__init__()
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.font = QFont(font)
+        self._text = ""
+        self.color = QColor(COLORS["text"])
+        self._rect = QRectF()
+
+    def set_text(self, text: str, color: QColor) -> None:
+        if text == self._text and color == self.color:
+            return
+        self.prepareGeometryChange()
+        self._text, self.color = text, QColor(color)
+        fm = QFontMetricsF(self.font)
+        w = fm.horizontalAdvance(text) + 2 * self.PAD if text else 0.0
+        h = fm.height() + 2 * self.PAD if text else 0.0
+        self._rect = QRectF(0, -h, w, h)
+        self.update()
+
+    def text(self) -> str:
+        return self._text
+
+    def size_px(self) -> tuple[float, float]:
+        return self._rect.width(), self._rect.height()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, p: QPainter, option, widget=None) -> None:  # noqa: ANN001
+        if not self._text:
+            return
+        p.setPen(QPen(self.color, 1))
+        p.setBrush(QColor(15, 17, 21, 235))
+        p.drawRoundedRect(self._rect, 3, 3)
+        p.setFont(self.font)
+        p.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self._text)
 
 
 class CutDrag(Interaction):

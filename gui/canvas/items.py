@@ -1,10 +1,11 @@
 """What the canvas draws: one NodeItem per node (level of detail in paint), one EdgeItem per edge.
 
-Also the layout constants, the colours and the small preview images (heatmap / sparkline) drawn
-under a node whose value is too big to write out. Items only draw and report clicks on
-themselves; gestures live in gui.canvas.interactions. Settings follow ENVIRONMENT.md:
-DeviceCoordinateCache on nodes (not on edges), ItemSendsGeometryChanges so that edges follow
-their nodes from itemChange, cached bounding rects and shapes.
+Items only draw and report clicks on themselves; gestures live in gui.canvas.interactions. The
+levels of detail (full, summary, shape) are in gui.canvas.lod, the words on a node in
+gui.canvas.labels, colours and fonts in gui.canvas.style, the preview pictures in
+gui.canvas.previews. Settings follow ENVIRONMENT.md: DeviceCoordinateCache on nodes (not on
+edges), ItemSendsGeometryChanges so that edges follow their nodes from itemChange, cached
+bounding rects and shapes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from PySide6.QtGui import (
     QPainterPath,
     QPainterPathStroker,
     QPen,
-    QPolygonF,
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
@@ -34,103 +34,23 @@ from PySide6.QtWidgets import (
 )
 
 from autograd_bridge.compute import NodeView
-from graph.edits import usable_pos
+from graph.edits import HEADER_H, NODE_W, OVERLAY_H, PORT_H, PORT_R, PREVIEW_H, usable_pos
 from graph.errors import GraphError
 from graph.model import Edge
-from graph.values import INLINE_MAX
+from gui.canvas import labels, lod
+from gui.canvas.previews import heatmap, preview_image
+from gui.canvas.style import COLORS
 
 if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
 
-NODE_W = 220.0
-HEADER_H = 26.0
-PORT_H = 18.0
-OVERLAY_H = 38.0
-PREVIEW_H = 30.0
-PORT_R = 5.0
+__all__ = ["COLORS", "DIFF_BTN", "HEADER_H", "NODE_W", "OVERLAY_H", "PORT_H", "PORT_R", "PREVIEW_H",
+           "EdgeItem", "NodeItem", "preview_image", "wire_path"]
+
 DIFF_BTN = QRectF(NODE_W - 26, 4, 22, 18)  # the ∂ button in the header
 
-COLORS = {
-    "leaf_grad": QColor("#2a7f62"),  # a leaf with requires_grad: where .grad lands
-    "leaf_const": QColor("#6b6f76"),  # a constant leaf
-    "op": QColor("#34506e"),
-    "body": QColor("#20242b"),
-    "text": QColor("#e8eaed"),
-    "dim_text": QColor("#9aa0a6"),
-    "grad_text": QColor("#ffb86b"),
-    "target": QColor("#ff8c1a"),
-    "error": QColor("#e5484d"),
-    "selected": QColor("#f5d90a"),
-    "edge": QColor("#8a94a6"),
-    "edge_selected": QColor("#f5d90a"),
-    "port": QColor("#c9d1d9"),
-    "refused": QColor("#e5484d"),
-    "ok": QColor("#46c46e"),
-    "background": QColor("#15181d"),
-    "nonfinite": QColor("#d946ef"),  # NaN / inf entries in a preview
-}
 SCENE_MARGIN = 50_000.0  # how far past the nodes the view can scroll
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
-
-
-def preview_image(a: np.ndarray | None, width: int, height: int) -> QImage | None:
-    """A tiny heatmap (2-D and up) or sparkline (1-D) of a tensor too big to write out.
-
-    NaN and ±inf entries are drawn in their own colour (a cell, or a tick on the sparkline),
-    and the colour scale is taken from the finite entries only.
-    """
-    if a is None or a.size <= INLINE_MAX:
-        return None
-    a = np.asarray(a, dtype=np.float64)
-    img = QImage(width, height, QImage.Format.Format_ARGB32_Premultiplied)
-    img.fill(Qt.GlobalColor.transparent)
-    p = QPainter(img)
-    if a.ndim <= 1:
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        ys = a.reshape(-1)[::max(1, a.size // width)]
-        ok = np.isfinite(ys)
-        lo, hi = (float(ys[ok].min()), float(ys[ok].max())) if ok.any() else (0.0, 1.0)
-        span = hi - lo or 1.0
-        run: list[QPointF] = []
-
-        def flush() -> None:
-            p.setPen(QPen(COLORS["dim_text"], 1.2))
-            if len(run) > 1:
-                p.drawPolyline(QPolygonF(run))
-            elif run:
-                p.drawPoint(run[0])
-            run.clear()
-
-        for i, v in enumerate(ys):
-            x = i * (width - 1) / max(1, len(ys) - 1)
-            if ok[i]:
-                run.append(QPointF(x, height - 2 - (v - lo) / span * (height - 4)))
-            else:
-                flush()
-                p.setPen(QPen(COLORS["nonfinite"], 1.5))
-                p.drawLine(QPointF(x, 0), QPointF(x, height))
-        flush()
-    else:
-        m = a.reshape(a.shape[0], -1)
-        rows = np.linspace(0, m.shape[0] - 1, min(m.shape[0], height)).astype(int)
-        cols = np.linspace(0, m.shape[1] - 1, min(m.shape[1], width)).astype(int)
-        m = m[np.ix_(rows, cols)]
-        ok = np.isfinite(m)
-        peak = float(np.abs(m[ok]).max()) if ok.any() else 0.0
-        v = np.clip(np.where(ok, m, 0.0) / (peak or 1.0), -1.0, 1.0)  # diverging: blue < 0 < red
-        r = np.where(v >= 0, 1.0, 1.0 + v)
-        g = 1.0 - np.abs(v)
-        b = np.where(v >= 0, 1.0 - v, 1.0)
-        bad = COLORS["nonfinite"]
-        rgb = np.stack([np.where(ok, c, alt / 255) for c, alt in ((r, bad.red()), (g, bad.green()),
-                                                                  (b, bad.blue()))], axis=-1)
-        rgb = np.round(rgb * 255).astype(np.uint32)
-        argb = np.ascontiguousarray((0xFF << 24) | (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])
-        buf = argb.tobytes()  # QImage does not copy it: keep it alive until drawn
-        cells = QImage(buf, m.shape[1], m.shape[0], m.shape[1] * 4, QImage.Format.Format_RGB32)
-        p.drawImage(QRectF(0, 0, width, height), cells)
-    p.end()
-    return img
 
 
 def _first_fitting(fm: QFontMetricsF, width: float, texts: list[str]) -> str:
@@ -151,6 +71,9 @@ class NodeItem(QGraphicsItem):
         self.node_id = node_id
         self.view: NodeView | None = None
         self.view_target: str | None = None  # the target the view's partial was computed for
+        self.view_vjp = False  # the partial is vᵀ·J: the result was computed with a grad-output
+        self.swatch: QImage | None = None  # a tensor's colours for the summary level (lod)
+        self.painted: tuple[str, float | None] | None = None  # (level, smallest text px on screen)
         self.stale = False
         self.is_target = False
         self.error: str | None = None
@@ -181,6 +104,9 @@ class NodeItem(QGraphicsItem):
 
     def height(self) -> float:
         return self._height
+
+    def width(self) -> float:
+        return NODE_W
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
         return self._bounds
@@ -240,30 +166,41 @@ class NodeItem(QGraphicsItem):
         self.setToolTip("\n".join(tip))
         self.update()
 
-    def set_view(self, view: NodeView | None, target: str | None = None) -> None:
+    def set_view(self, view: NodeView | None, target: str | None = None, vjp: bool = False) -> None:
         """Show a result's view of this node; `target` is what its partial was computed for,
-        the only name the partial is ever shown under."""
-        self.view, self.view_target = view, target
+        the only name the partial is ever shown under, and `vjp` says it was computed with a
+        grad-output (a vector–Jacobian product)."""
+        self.view, self.view_target, self.view_vjp = view, target, vjp and target is not None
+        self.swatch = None
         if view is None:
             self._previews = (None, None)
         else:
             value = view.value_preview if view.value_preview is not None else view.value
             grad = view.grad_preview if view.grad_preview is not None else view.grad
             self._previews = (preview_image(value, 80, 24), preview_image(grad, 80, 24))
+            shown = grad if target is not None and view.grad_text is not None else value
+            if shown is not None and int(np.prod(view.shape)) > 1:
+                self.swatch = heatmap(shown)
         self._relayout()
         self.update()
 
-    # ---- painting, with level of detail ----
+    # ---- painting, with level of detail (gui.canvas.lod) ----
 
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        scale = option.levelOfDetailFromTransform(p.worldTransform())
+        level = lod.level_for(scale, self._height)
+        self.painted = (level, lod.text_px_on_screen(level, scale, self._height))
+        if level == lod.SHAPE:
+            lod.paint_shape(self, p)
+        elif level == lod.SUMMARY:
+            lod.paint_summary(self, p, scale)
+        else:
+            self._paint_full(p)
+
+    def _paint_full(self, p: QPainter) -> None:
         node = self.node
-        lod = option.levelOfDetailFromTransform(p.worldTransform())
         rect = QRectF(0, 0, NODE_W, self.height())
-        head = COLORS["op"] if not node.is_tensor else (
-            COLORS["leaf_grad"] if node.requires_grad else COLORS["leaf_const"])
-        if lod < 0.2:  # tiny: a flat rectangle
-            p.fillRect(rect, COLORS["target"] if self.is_target else head)
-            return
+        head = lod.head_color(self)
         border = (COLORS["error"] if self.error else COLORS["target"] if self.is_target
                   else COLORS["selected"] if self.isSelected() else head.lighter(130))
         p.setPen(QPen(border, 3.0 if (self.is_target or self.error or self.isSelected()) else 1.0))
@@ -271,28 +208,29 @@ class NodeItem(QGraphicsItem):
         radius = 9.0 if node.is_tensor else 3.0  # leaves round, ops square: visibly different
         p.drawRoundedRect(rect, radius, radius)
         p.fillRect(QRectF(1.5, 1.5, NODE_W - 3, HEADER_H - 2), head)
-        title = node.label or node.id
+        # The header: title, then the badge (symbol and the attributes that matter: "xⁿ n=2").
+        canvas = self.canvas
+        badge = labels.badge(node)
+        small = QFontMetricsF(canvas.small_font)
+        badge_w = min(small.horizontalAdvance(badge) + 2, 120.0)
+        title_w = DIFF_BTN.left() - 8 - badge_w - 6
         p.setPen(COLORS["text"])
-        p.setFont(self.canvas.title_font)
-        kind = "leaf" if node.is_tensor else node.spec.symbol
-        if lod < 0.45:  # small: the title only
-            p.drawText(QRectF(6, 0, NODE_W - 12, HEADER_H), Qt.AlignmentFlag.AlignVCenter, title)
-            return
-        fm = QFontMetricsF(self.canvas.title_font)
-        p.drawText(QRectF(6, 0, NODE_W - 70, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
-                   fm.elidedText(title, Qt.TextElideMode.ElideRight, NODE_W - 72))
-        p.setFont(self.canvas.small_font)
+        p.setFont(canvas.title_font)
+        p.drawText(QRectF(6, 0, title_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
+                   QFontMetricsF(canvas.title_font).elidedText(node.title, Qt.TextElideMode.ElideRight, title_w))
+        p.setFont(canvas.small_font)
         p.setPen(COLORS["dim_text"].lighter(140))
-        p.drawText(QRectF(NODE_W - 100, 0, 70, HEADER_H),
-                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, kind)
+        p.drawText(QRectF(DIFF_BTN.left() - 4 - badge_w, 0, badge_w, HEADER_H),
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
+                   small.elidedText(badge, Qt.TextElideMode.ElideRight, badge_w))
         # The ∂ button: click to make this node the target.
         p.setPen(QPen(COLORS["text"], 1))
         p.setBrush(COLORS["target"] if self.is_target else QColor(0, 0, 0, 90))
         p.drawRoundedRect(DIFF_BTN, 4, 4)
-        p.setFont(self.canvas.title_font)
+        p.setFont(canvas.title_font)
         p.drawText(DIFF_BTN, Qt.AlignmentFlag.AlignCenter, "∂")
         # Ports, labelled with torch's argument names.
-        p.setFont(self.canvas.small_font)
+        p.setFont(canvas.small_font)
         fed = self.fed
         for port in self.inputs:
             c = self.input_pos(port)
@@ -306,41 +244,47 @@ class NodeItem(QGraphicsItem):
         p.setBrush(COLORS["port"])
         p.drawEllipse(out, PORT_R, PORT_R)
         p.setPen(COLORS["dim_text"])
-        shape_text = self._shape_text()
         p.drawText(QRectF(NODE_W - 120, out.y() - PORT_H / 2, 110, PORT_H),
-                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, shape_text)
+                   Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self._shape_text())
         self._paint_overlay(p)
 
     def _shape_text(self) -> str:
         return str(list(self.view.shape)) if self.view is not None else self._leaf_shape_text
+
+    def shows_partial(self) -> bool:
+        """Whether the overlay has a gradient line: only under a target (values come without)."""
+        return self.view is not None and self.view_target is not None
 
     def _paint_overlay(self, p: QPainter) -> None:
         top = HEADER_H + max(1, len(self.inputs)) * PORT_H
         p.setPen(QPen(COLORS["dim_text"].darker(160), 1))
         p.drawLine(QPointF(6, top + 1), QPointF(NODE_W - 6, top + 1))
         fm = QFontMetricsF(self.canvas.mono_font)
-        target = self.canvas.doc.target
         view = self.view
         font = QFont(self.canvas.mono_font)
         font.setItalic(self.stale)
         p.setFont(font)
-        if view is None:
-            p.setPen(COLORS["dim_text"])
-            msg = "computing…" if self.stale else ("click ∂ to differentiate" if target is None else "")
-            p.drawText(QRectF(8, top + 3, NODE_W - 16, 16), Qt.AlignmentFlag.AlignVCenter, msg)
-            return
         width = NODE_W - 16
+        if view is None:
+            p.setPen(COLORS["error"] if self.error and not self.stale else COLORS["dim_text"])
+            msg = ("computing…" if self.stale else f"⚠ {self.error}" if self.error
+                   else "" if self.canvas.result is not None
+                   else "click ∂ to differentiate" if self.canvas.doc.target is None else "")
+            p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
+                       fm.elidedText(msg, Qt.TextElideMode.ElideRight, width))
+            return
         p.setPen(COLORS["dim_text"] if self.stale else COLORS["text"])
         p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
                    fm.elidedText(self.value_line(fm, width), Qt.TextElideMode.ElideRight, width))
-        if view.grad_text is not None:
-            p.setPen(COLORS["dim_text"] if self.stale else COLORS["grad_text"])
-            text = self.grad_line(fm, width)
-        else:
-            p.setPen(COLORS["dim_text"])
-            text = f"no grad: {view.no_grad_reason}"
-        p.drawText(QRectF(8, top + 19, width, 16), Qt.AlignmentFlag.AlignVCenter,
-                   fm.elidedText(text, Qt.TextElideMode.ElideRight, width))
+        if self.shows_partial():  # with no target, the value alone: no "no grad" noise
+            if view.grad_text is not None:
+                p.setPen(COLORS["dim_text"] if self.stale else COLORS["grad_text"])
+                text = self.grad_line(fm, width)
+            else:
+                p.setPen(COLORS["dim_text"])
+                text = f"no grad: {view.no_grad_reason}"
+            p.drawText(QRectF(8, top + 19, width, 16), Qt.AlignmentFlag.AlignVCenter,
+                       fm.elidedText(text, Qt.TextElideMode.ElideRight, width))
         for i, img in enumerate(self._previews):
             if img is not None:
                 p.drawImage(QPointF(10 + i * 95, top + OVERLAY_H + 2), img)
@@ -348,21 +292,27 @@ class NodeItem(QGraphicsItem):
             p.setPen(COLORS["target"])
             p.drawText(QRectF(8, top + 3, NODE_W - 16, 16), Qt.AlignmentFlag.AlignRight, "stale")
 
-    def _without_shape(self, text: str) -> str:
+    def without_shape(self, text: str) -> str:
         """"norm 7.356e4" from "[2000, 2000] norm 7.356e4": the shape is on the port row already."""
         shape = "[" + ", ".join(str(d) for d in self.view.shape) + "] "
         return text[len(shape):] if text.startswith(shape) else text
 
     def value_line(self, fm: QFontMetricsF, width: float) -> str:
         text = self.view.value_text
-        return _first_fitting(fm, width, [f"= {text}", f"= {self._without_shape(text)}"])
+        return _first_fitting(fm, width, [f"= {text}", f"= {self.without_shape(text)}"])
+
+    def target_title(self) -> str:
+        """The title of the node the shown partial was computed for (its id if it is gone)."""
+        node = self.canvas.doc.graph.nodes.get(self.view_target)
+        return node.title if node is not None else str(self.view_target)
 
     def grad_line(self, fm: QFontMetricsF, width: float) -> str:
-        """∂target/∂node = …, with the names (then the shape) dropped when they would push the
-        numbers out."""
-        text, target = self.view.grad_text, self.view_target
-        return _first_fitting(fm, width, [f"∂{target}/∂{self.node_id} = {text}", f"∂/∂{self.node_id} = {text}",
-                                          f"∂ = {text}", f"∂ = {self._without_shape(text)}"])
+        """∂y/∂x = … in the titles the user sees (vᵀ·∂y/∂x for a vector–Jacobian product);
+        shortened titles, then the shape, are dropped when they would push the numbers out."""
+        text = self.view.grad_text
+        names = labels.partial_names(self.target_title(), self.node.title, self.view_vjp)
+        return _first_fitting(fm, width, [f"{name} = {t}" for name in names
+                                          for t in dict.fromkeys((text, self.without_shape(text)))])
 
     # ---- interaction ----
 

@@ -12,12 +12,13 @@ import dataclasses
 import itertools
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QWidget
 
 from autograd_bridge.compute import ComputeResult
-from graph.edits import grid_positions, usable_pos
+from graph.edits import grid_positions, new_node_id, usable_pos
 from graph.model import Edge, new_node
+from graph.ops import OPS, TENSOR, categories
+from gui.canvas import style
 from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, WireDrag
 from gui.canvas.items import COLORS, SCENE_MARGIN, EdgeItem, NodeItem
 from gui.canvas.spatial import NodeGrid
@@ -40,14 +41,10 @@ class CanvasScene(QGraphicsScene):
         self.edges_at: dict[str, set[Edge]] = {}  # node id -> the edges touching it
         self.grid = NodeGrid()  # answers node_at without testing every item
         self._stacking = itertools.count()
-        self.title_font = QFont()
-        self.title_font.setPointSizeF(10)
-        self.title_font.setBold(True)
-        self.small_font = QFont()
-        self.small_font.setPointSizeF(8)
-        self.mono_font = QFont("DejaVu Sans Mono")
-        self.mono_font.setStyleHint(QFont.StyleHint.Monospace)
-        self.mono_font.setPointSizeF(8.0)
+        # Pixel sizes (gui.canvas.style): 12-13 px on screen at 100 %, the level of detail's base.
+        self.title_font = style.title_font()
+        self.small_font = style.small_font()
+        self.mono_font = style.mono_font()
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setBackgroundBrush(COLORS["background"])
         self.interaction: Interaction | None = None  # the gesture in progress, if any
@@ -182,7 +179,10 @@ class CanvasScene(QGraphicsScene):
         for n, item in self.nodes.items():
             item.stale = False
             item.error = result.error if n in errors else None
-            item.set_view(result.nodes.get(n), result.target) if result is not None else item.set_view(None)
+            if result is None:
+                item.set_view(None)
+            else:
+                item.set_view(result.nodes.get(n), result.target, vjp=result.grad_output is not None)
             item.sync()
 
     # ---- the mouse, forwarded to the gesture in progress ----
@@ -266,7 +266,11 @@ class CanvasScene(QGraphicsScene):
         if self.interaction is not None and not isinstance(self.interaction, RubberBand):
             event.accept()  # no menu in the middle of a drag
             return
-        super().contextMenuEvent(event)
+        super().contextMenuEvent(event)  # a node's or an edge's menu
+        if not event.isAccepted() and self.node_at(event.scenePos()) is None:
+            self._menu = self.canvas_menu(event.scenePos())  # kept: tests look at the open menu
+            self._menu.exec(event.screenPos())
+            event.accept()
 
     # ---- selection and edits for the window and the menus ----
 
@@ -288,7 +292,7 @@ class CanvasScene(QGraphicsScene):
             toggle.setChecked(node.requires_grad)
             toggle.triggered.connect(lambda on: self.set_requires_grad(node_id, on))
         menu.addSeparator()
-        menu.addAction("Duplicate", lambda: doc.paste(doc.copy_text([node_id])))
+        menu.addAction("Duplicate", lambda: doc.paste(doc.copy_text([node_id]), self.duplicate_offset([node_id])))
         menu.addAction("Delete", lambda: doc.remove([node_id]))
         return menu
 
@@ -297,6 +301,33 @@ class CanvasScene(QGraphicsScene):
         self.doc.edit_node(node, "Toggle requires_grad")
 
     def add_node_at(self, op: str, pos: QPointF) -> str:
-        node_id = self.doc.unique_id(op if op != "tensor" else "x")
+        """A new node of this op at pos, named as graph.edits.new_node_id names it (a, b, …; mul1, …)."""
+        node_id = new_node_id(self.doc.graph, op)
         self.doc.add_node(new_node(op, node_id), (round(pos.x(), 1), round(pos.y(), 1)))
         return node_id
+
+    def duplicate_offset(self, node_ids: list[str]) -> tuple[float, float]:
+        """Where a duplicate goes, relative to the original: just below it (the selection's
+        height and a gap), a little to the right, so it never sits on the original."""
+        rect = QRectF()
+        for n in node_ids:
+            item = self.nodes.get(n)
+            if item is not None:
+                r = QRectF(item.pos(), item.boundingRect().size())
+                rect = rect.united(r) if not rect.isNull() else r
+        return (30.0, round(rect.height(), 1) + 30.0) if not rect.isNull() else (40.0, 40.0)
+
+    def canvas_menu(self, scene_pos: QPointF) -> QMenu:
+        """The menu of the empty canvas: Add node ▸ a submenu per category (tensors first, then
+        the op catalogue's), each op added where the menu was opened."""
+        menu = QMenu()
+        add = menu.addMenu("Add node")
+        by_category: dict[str, list[str]] = {"tensors": [TENSOR]}
+        for category in categories():
+            by_category[category] = [name for name, spec in OPS.items() if spec.category == category]
+        for category, names in by_category.items():
+            sub = add.addMenu(category)
+            for name in names:
+                symbol = "▦" if name == TENSOR else OPS[name].symbol
+                sub.addAction(f"{name}   {symbol}", lambda op=name: self.add_node_at(op, scene_pos))
+        return menu

@@ -11,13 +11,19 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
-from PySide6.QtGui import QKeySequence, QPainter
+from PySide6.QtGui import QKeySequence, QPainter, QTransform
 from PySide6.QtWidgets import QGraphicsView, QLineEdit, QWidget
 
+from gui.canvas import style
 from gui.canvas.editor import open_value_editor
-from gui.canvas.items import MAX_ZOOM, MIN_ZOOM
+from gui.canvas.items import COLORS, MAX_ZOOM, MIN_ZOOM
 from gui.canvas.scene import CanvasScene
 from gui.palette import MIME_OP
+
+FIT_MARGIN = 12  # screen pixels around the graph after Fit
+FIT_MAX_SCALE = 1.2  # Fit never zooms a small graph in further than this
+HINT = ("Drag an op from the palette, or press Tab / double-click to add a node.\n"
+        "Right-click for a menu. Drag from an output dot to an input port to wire.")
 
 
 class CanvasView(QGraphicsView):
@@ -42,6 +48,31 @@ class CanvasView(QGraphicsView):
         self._space = False
         self.value_editor: QLineEdit | None = None
         scene.editValueRequested.connect(self.edit_value)
+        self._was_empty = not scene.nodes
+        for signal in (scene.doc.nodeAdded, scene.doc.nodeRemoved, scene.doc.graphReset):
+            signal.connect(self._check_empty)
+
+    # ---- the first-run hint, on an empty canvas only ----
+
+    def hint_shown(self) -> bool:
+        return not self._scene.nodes
+
+    def _check_empty(self, *_args: object) -> None:
+        empty = not self._scene.nodes
+        if empty != self._was_empty:  # the hint appears or goes: the whole viewport changes
+            self._was_empty = empty
+            self.viewport().update()
+
+    def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
+        if not self.hint_shown():
+            return
+        painter.save()
+        painter.resetTransform()  # viewport pixels
+        painter.setFont(style.small_font(15))
+        painter.setPen(COLORS["dim_text"])
+        painter.drawText(self.viewport().rect().adjusted(20, 20, -20, -20),
+                         Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, HINT)
+        painter.restore()
 
     # ---- zoom and pan ----
 
@@ -58,16 +89,19 @@ class CanvasView(QGraphicsView):
         self.zoom(math.pow(1.0015, event.angleDelta().y()))
 
     def fit_graph(self) -> None:
+        """Frame every node tightly (FIT_MARGIN screen pixels around them), at most FIT_MAX_SCALE.
+        Where that scale is too small for full detail the nodes draw their summary level, whose
+        text is still ≥ 12 px on screen (gui.canvas.lod)."""
         rect = self._scene.fit_scene_rect()
         if rect.isEmpty():
             self.resetTransform()
             self.centerOn(0, 0)
             return
-        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
-        if self.transform().m11() > 1.2:
-            self.resetTransform()
-            self.scale(1.2, 1.2)
-            self.centerOn(rect.center())
+        vp = self.viewport().rect()
+        scale = min((vp.width() - 2 * FIT_MARGIN) / max(1.0, rect.width()),
+                    (vp.height() - 2 * FIT_MARGIN) / max(1.0, rect.height()), FIT_MAX_SCALE)
+        self.setTransform(QTransform.fromScale(scale, scale))
+        self.centerOn(rect.center())
 
     def mousePressEvent(self, event) -> None:  # noqa: N802, ANN001
         if event.button() == Qt.MouseButton.MiddleButton or (

@@ -1,0 +1,179 @@
+"""Semantic zoom: what a node draws at a given on-screen scale, so that no text is ever drawn
+smaller than MIN_TEXT_PX (12 px) on screen.
+
+- FULL: everything (header with badge and ∂ button, ports, value and gradient lines), where the
+  smallest font of that drawing is at least 12 px on screen: scale ≥ 12 / 12 = 1.
+- SUMMARY: the node's title and ONE big number (the gradient if there is one, else the value),
+  or a colour swatch for a tensor, in fonts scaled up so that they are 12–20 px on screen.
+  Used wherever those fonts still fit the node's box.
+- SHAPE: a flat rectangle, nothing else (the cheap path, drawn for thousands of nodes).
+
+The level is chosen in NodeItem.paint from the painter's transform. Nodes use
+DeviceCoordinateCache: Qt drops that cache when the item's device transform changes by more
+than a translation (QGraphicsScenePrivate::drawItemHelper), so a zoom repaints each node at its
+new level; tests/test_canvas_zoom.py checks it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPen
+
+from gui.canvas.style import COLORS, MIN_TEXT_PX, MONO_PX, SMALL_PX, TITLE_PX, small_font, title_font
+
+if TYPE_CHECKING:
+    from gui.canvas.items import NodeItem
+
+FULL, SUMMARY, SHAPE = "full", "summary", "shape"
+SUMMARY_TITLE_PX = 14.0  # on screen, where the node is tall enough; never below MIN_TEXT_PX
+SUMMARY_NUMBER_PX = 20.0
+LINE = 1.25  # a line of text is this many times its font's pixel size
+PAD = 4.0  # scene units around the summary's text
+
+
+def full_min_scale() -> float:
+    """The smallest scale at which every font of the full drawing is ≥ MIN_TEXT_PX on screen."""
+    return MIN_TEXT_PX / min(TITLE_PX, SMALL_PX, MONO_PX)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Font pixel sizes (scene units) of the summary's title and number, and the header's height."""
+
+    title_px: int
+    number_px: int
+
+    @property
+    def header_h(self) -> float:
+        return LINE * self.title_px + PAD
+
+
+def summary_layout(scale: float, height: float) -> Summary | None:
+    """The summary's fonts at this scale, or None when even 12 px on screen would not fit a
+    node this tall. Sizes are whole pixels rounded up, so never below 12 px on screen."""
+    if scale <= 0:
+        return None
+    avail = (height - 2 * PAD) / LINE
+    lowest = math.ceil(MIN_TEXT_PX / scale)
+    title = math.ceil(SUMMARY_TITLE_PX / scale)
+    number = math.ceil(SUMMARY_NUMBER_PX / scale)
+    if title + number > avail:
+        number = math.floor(avail - title)
+        if number < lowest:
+            title = lowest
+            number = math.floor(avail - title)
+            if number < lowest:
+                return None
+    return Summary(title, number)
+
+
+def level_for(scale: float, height: float) -> str:
+    if scale >= full_min_scale():
+        return FULL
+    return SUMMARY if summary_layout(scale, height) is not None else SHAPE
+
+
+def text_px_on_screen(level: str, scale: float, height: float) -> float | None:
+    """The smallest text drawn at this level, in on-screen pixels (None: no text at all)."""
+    if level == FULL:
+        return min(TITLE_PX, SMALL_PX, MONO_PX) * scale
+    if level == SUMMARY:
+        lay = summary_layout(scale, height)
+        return min(lay.title_px, lay.number_px) * scale
+    return None
+
+
+@cache
+def _title_font(px: int) -> QFont:
+    return title_font(px)
+
+
+@cache
+def _number_font(px: int) -> QFont:
+    font = small_font(px)
+    font.setBold(True)
+    return font
+
+
+def head_color(item: NodeItem):  # noqa: ANN201 - a QColor
+    node = item.node
+    if not node.is_tensor:
+        return COLORS["op"]
+    return COLORS["leaf_grad"] if node.requires_grad else COLORS["leaf_const"]
+
+
+def paint_shape(item: NodeItem, p: QPainter) -> None:
+    """The cheapest drawing: one filled rectangle, in the colour that matters most."""
+    color = (COLORS["error"] if item.error else COLORS["target"] if item.is_target
+             else COLORS["selected"] if item.isSelected() else head_color(item))
+    p.fillRect(QRectF(0, 0, item.width(), item.height()), color)
+
+
+def summary_content(item: NodeItem) -> tuple[str, str, object]:
+    """(marker, text, colour) of the summary's one number: ("∂", "8", grad colour) for a partial,
+    ("=", "1.103", text colour) for a value; text "" where a swatch (item.swatch) stands for a
+    tensor. ("⚠", message, ...) for an error; ("", "", ...) when there is nothing to show."""
+    view = item.view
+    if view is None:
+        if item.error:
+            return "⚠", item.error, COLORS["error"]
+        return ("", "…", COLORS["dim_text"]) if item.stale else ("", "", COLORS["dim_text"])
+    shows_grad = item.view_target is not None and view.grad_text is not None
+    marker = ("vᵀ·∂" if item.view_vjp else "∂") if shows_grad else "="
+    color = COLORS["dim_text"] if item.stale else COLORS["grad_text"] if shows_grad else COLORS["text"]
+    if item.swatch is not None:
+        return marker, "", color
+    text = view.grad_text if shows_grad else view.value_text
+    return marker, item.without_shape(text), color
+
+
+def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
+    lay = summary_layout(scale, item.height())
+    width, height = item.width(), item.height()
+    rect = QRectF(0, 0, width, height)
+    head = head_color(item)
+    border = (COLORS["error"] if item.error else COLORS["target"] if item.is_target
+              else COLORS["selected"] if item.isSelected() else head.lighter(130))
+    pen = QPen(border, 3.0 if (item.is_target or item.error or item.isSelected()) else 1.0)
+    pen.setCosmetic(True)  # in screen pixels, whatever the zoom
+    p.setPen(pen)
+    p.setBrush(COLORS["body"])
+    p.drawRect(rect)
+    header = QRectF(0, 0, width, lay.header_h)
+    p.fillRect(header.adjusted(1, 1, -1, 0), head)
+    inner = width - 2 * PAD
+    font = _title_font(lay.title_px)
+    p.setFont(font)
+    p.setPen(COLORS["text"])
+    p.drawText(header.adjusted(PAD, 0, -PAD, 0), Qt.AlignmentFlag.AlignVCenter,
+               QFontMetricsF(font).elidedText(item.node.title, Qt.TextElideMode.ElideRight, inner))
+    marker, text, color = summary_content(item)
+    row = QRectF(PAD, lay.header_h, inner, height - lay.header_h - PAD)
+    if not marker and not text:
+        return
+    size = lay.number_px
+    font = _number_font(size)
+    fm = QFontMetricsF(font)
+    line = f"{marker} {text}".strip()
+    if text and fm.horizontalAdvance(line) > inner:  # shrink to fit, down to 12 px on screen
+        size = max(math.ceil(MIN_TEXT_PX / scale), math.floor(size * inner / fm.horizontalAdvance(line)))
+        font = _number_font(size)
+        fm = QFontMetricsF(font)
+    p.setFont(font)
+    p.setPen(color)
+    if text:
+        p.drawText(row, Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(line, Qt.TextElideMode.ElideRight, inner))
+        return
+    mark_w = fm.horizontalAdvance(marker + " ")
+    p.drawText(row, Qt.AlignmentFlag.AlignVCenter, marker)
+    swatch = QRectF(row.x() + mark_w, row.y() + 2, row.width() - mark_w, row.height() - 4)
+    p.drawImage(swatch, item.swatch)
+    p.setPen(QPen(COLORS["dim_text"], 0))
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    p.drawRect(swatch)
