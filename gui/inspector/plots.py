@@ -1,8 +1,10 @@
 """The result box: the shown node's value and ∂target/∂node, each drawn by an ArrayPanel.
 
 A panel draws a scalar as a big number, a vector as bars (up to BAR_MAX entries) or a line, a
-matrix as a heatmap with a colour bar (gradients on a zero-centred map), and anything higher
-flattened. Results arrive as plain data (autograd_bridge.compute): numpy arrays, never torch.
+matrix as a heatmap sized to its data (gui.inspector.heatmap: gradients on a zero-centred map,
+entries written in the cells of small matrices), and anything higher flattened. Titles name
+nodes by their titles and say what the number is (∂y/∂W, vᵀ·∂y/∂W with v, no target). Results
+arrive as plain data (autograd_bridge.compute): numpy arrays, never torch.
 """
 
 from __future__ import annotations
