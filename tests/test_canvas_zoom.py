@@ -1,0 +1,415 @@
+"""What the canvas shows a newcomer: text readable at any zoom (semantic zoom), honest labels,
+new ids that read well, a layout with wires off nodes, and the help the empty canvas gives.
+
+Sizes on screen are read from what the items painted (NodeItem.painted: the level and the
+smallest font in on-screen pixels), from the view's transform, and from the pixels of a grab.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from helpers import RESULT_TIMEOUT_MS
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QColor, QContextMenuEvent, QImage
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMenu
+from test_graph_edits import _random_dag
+
+from autograd_bridge.compute import ComputeSession
+from graph.fileformat import load
+from graph.model import Edge, Graph, Node
+from gui.canvas import COLORS, HEADER_H, NODE_W, PORT_H, CanvasScene, CanvasView, NodeItem, WireDrag, lod
+from gui.canvas.labels import badge
+from gui.canvas.style import MIN_TEXT_PX
+from gui.document import Document
+from gui.render import fit_window
+from gui.window import MainWindow
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
+LEFT, RIGHT = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton
+NO_MOD = Qt.KeyboardModifier.NoModifier
+
+
+def _canvas(qtbot, graph: Graph, target: str | None = None, grad_output: object = None,
+            size: tuple[int, int] = (1000, 700)) -> tuple[CanvasScene, CanvasView]:
+    """A scene and view of the graph (no window, no worker), showing a result computed here."""
+    doc = Document()
+    doc.reset(graph)
+    if target is not None:
+        doc.set_target(target)
+    scene = CanvasScene(doc)
+    view = CanvasView(scene)
+    view._keep = (doc, scene)  # noqa: SLF001 - keep Python references alive (ENVIRONMENT.md)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    if graph.nodes:
+        scene.show_result(ComputeSession().compute(doc.graph, target, doc.revision, grad_output=grad_output))
+    return scene, view
+
+
+def _zoom_to(view: CanvasView, scale: float, on: NodeItem | None = None) -> QImage:
+    view.resetTransform()
+    view.scale(scale, scale)
+    if on is not None:
+        view.centerOn(on.sceneBoundingRect().center())
+    return view.grab().toImage()
+
+
+def _one_node(title: str = "HEIGHT") -> Graph:
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=2.0, requires_grad=True, label=title), pos=(0.0, 0.0))
+    g.add_node(Node("s", "sin"), pos=(400.0, 0.0))
+    g.add_edge(Edge("x", "s", "input"))
+    return g
+
+
+# ---- semantic zoom ----
+
+def test_level_of_detail_is_chosen_by_the_on_screen_size_of_the_text() -> None:
+    h = 82.0  # a one-input op without a preview
+    assert lod.full_min_scale() == pytest.approx(1.0)  # 12 px fonts: full detail from 100 %
+    assert lod.level_for(1.0, h) == lod.FULL and lod.level_for(3.0, h) == lod.FULL
+    assert lod.level_for(0.99, h) == lod.SUMMARY
+    assert lod.level_for(0.45, h) == lod.SUMMARY
+    assert lod.level_for(0.2, h) == lod.SHAPE
+    assert lod.level_for(0.3, 160.0) == lod.SUMMARY  # a taller node keeps its summary longer
+    for scale in (4.0, 1.0, 0.95, 0.7, 0.5, 0.42, 0.3, 0.1):
+        for height in (82.0, 100.0, 130.0):
+            level = lod.level_for(scale, height)
+            px = lod.text_px_on_screen(level, scale, height)
+            assert (px is None) == (level == lod.SHAPE)
+            assert px is None or px >= MIN_TEXT_PX, (scale, height, level, px)
+            if level == lod.SUMMARY:  # the summary fits its node
+                lay = lod.summary_layout(scale, height)
+                assert lod.LINE * (lay.title_px + lay.number_px) + 2 * lod.PAD <= height + 1e-9
+
+
+@pytest.mark.parametrize(("scale", "level"), [(1.5, lod.FULL), (1.0, lod.FULL), (0.8, lod.SUMMARY),
+                                              (0.45, lod.SUMMARY), (0.15, lod.SHAPE)])
+def test_a_node_paints_the_level_its_scale_gives_with_text_at_least_12_px(qtbot, scale: float, level: str) -> None:
+    scene, view = _canvas(qtbot, _one_node(), target="s")
+    item = scene.nodes["x"]
+    _zoom_to(view, scale, item)
+    assert item.painted is not None
+    painted_level, px = item.painted
+    assert painted_level == level
+    assert px is None if level == lod.SHAPE else px >= MIN_TEXT_PX
+
+
+def test_zooming_repaints_the_cached_node_at_its_new_level(qtbot) -> None:
+    """DeviceCoordinateCache must not keep the drawing of the old zoom."""
+    scene, view = _canvas(qtbot, _one_node(), target="s")
+    item = scene.nodes["x"]
+    assert item.cacheMode() == item.CacheMode.DeviceCoordinateCache
+    seen = []
+    for scale in (1.2, 0.5, 1.2, 0.12, 0.5, 1.0):
+        item.painted = None
+        _zoom_to(view, scale, item)
+        seen.append(item.painted[0] if item.painted else None)
+    assert seen == [lod.FULL, lod.SUMMARY, lod.FULL, lod.SHAPE, lod.SUMMARY, lod.FULL]
+
+
+def _ink_height(image: QImage, rect: QRectF, ink: QColor) -> int:
+    """How many pixel rows in rect hold a pixel close to the ink colour."""
+    rows = 0
+    for y in range(max(0, int(rect.top())), min(image.height(), int(rect.bottom()))):
+        for x in range(max(0, int(rect.left())), min(image.width(), int(rect.right()))):
+            c = image.pixelColor(x, y)
+            if abs(c.red() - ink.red()) + abs(c.green() - ink.green()) + abs(c.blue() - ink.blue()) < 90:
+                rows += 1
+                break
+    return rows
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.6, 0.45])
+def test_the_title_is_at_least_12_px_font_on_screen_in_the_pixels(qtbot, scale: float) -> None:
+    """Capital letters of a 12 px font are about 8.7 px tall: count the rows of the title's ink."""
+    scene, view = _canvas(qtbot, _one_node("HEIGHT"), target="s")
+    item = scene.nodes["x"]
+    image = _zoom_to(view, scale, item)
+    assert item.painted[0] in (lod.FULL, lod.SUMMARY)
+    lay = lod.summary_layout(scale, item.height())
+    header_h = HEADER_H if item.painted[0] == lod.FULL else lay.header_h
+    header = view.mapFromScene(item.mapToScene(QRectF(2, 0, NODE_W * 0.6, header_h))).boundingRect()
+    cap = _ink_height(image, QRectF(header), COLORS["text"])
+    assert cap >= 0.7 * MIN_TEXT_PX - 0.5, cap  # 8 rows or more
+
+
+def test_example_04_opens_readable_at_1400x900(qtbot, window: MainWindow) -> None:
+    """What `gradcanvas render` draws: the window at 1400 x 900, the example's one sink as the
+    target, Fit. Every node draws text, none smaller than 12 px on screen."""
+    fit_window(window, (1400, 900))
+    QApplication.processEvents()
+    graph = load(EXAMPLES / "04_small_mlp.json")
+    window.doc.reset(graph)
+    window.doc.set_target("loss")
+    qtbot.waitUntil(lambda: window.last_result is not None and window.last_result.target == "loss",
+                    timeout=RESULT_TIMEOUT_MS)
+    window.computer.wait(RESULT_TIMEOUT_MS)
+    QApplication.processEvents()
+    window.view.fit_graph()
+    for item in window.scene.nodes.values():
+        item.painted = None
+    window.grab()
+    scale = window.view.transform().m11()
+    visible = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+    for n, item in window.scene.nodes.items():
+        assert visible.contains(item.sceneBoundingRect()), n
+        level = lod.level_for(scale, item.height())
+        assert level != lod.SHAPE, (n, scale)
+        assert lod.text_px_on_screen(level, scale, item.height()) >= MIN_TEXT_PX
+        assert item.painted is not None and item.painted[0] == level
+        assert item.painted[1] >= MIN_TEXT_PX
+
+
+def test_fit_frames_the_graph_tightly(qtbot) -> None:
+    scene, view = _canvas(qtbot, load(EXAMPLES / "01_scalar_partial.json"), target="y")
+    view.fit_graph()
+    content = view.mapFromScene(scene.content_rect()).boundingRect()
+    vp = view.viewport().rect()
+    assert vp.contains(content)
+    margins = (content.left() - vp.left(), vp.right() - content.right(),
+               content.top() - vp.top(), vp.bottom() - content.bottom())
+    assert min(margins[0] + margins[1], margins[2] + margins[3]) <= 2 * 14  # one axis is filled
+
+
+# ---- honest labels ----
+
+def _titled() -> Graph:
+    """y = 2*x**2 with titles: x, "x**2" (id sq), "2*x**2" (id two_sq)."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=2.0, requires_grad=True))
+    g.add_node(Node("two", "tensor", value=2.0))
+    g.add_node(Node("sq", "pow", attrs={"exponent": 2}, label="x**2"))
+    g.add_node(Node("two_sq", "mul", label="2*x**2"))
+    g.add_node(Node("out", "neg", label="y"))
+    g.add_edge(Edge("x", "sq", "input"))
+    g.add_edge(Edge("two", "two_sq", "input"))
+    g.add_edge(Edge("sq", "two_sq", "other"))
+    g.add_edge(Edge("two_sq", "out", "input"))
+    return g
+
+
+def _line(item: NodeItem, scene: CanvasScene) -> str:
+    from PySide6.QtGui import QFontMetricsF
+
+    return item.grad_line(QFontMetricsF(scene.mono_font), NODE_W - 16)
+
+
+def test_overlays_name_the_partial_by_titles_not_ids(qtbot) -> None:
+    scene, _view = _canvas(qtbot, _titled(), target="out")
+    assert _line(scene.nodes["x"], scene) == "∂y/∂x = -8"  # y = -(2x²): -4x at x = 2
+    assert _line(scene.nodes["sq"], scene) == "∂y/∂(x**2) = -2"
+    assert _line(scene.nodes["two_sq"], scene) == "∂y/∂(2*x**2) = -1"
+    assert "out" not in _line(scene.nodes["out"], scene)
+
+
+def test_the_partial_is_named_by_the_target_it_was_computed_for(qtbot) -> None:
+    scene, _view = _canvas(qtbot, _titled(), target="out")
+    scene.doc.set_target("sq")  # the result shown was computed for "out" (title y)
+    assert _line(scene.nodes["x"], scene).startswith("∂y/∂x")
+
+
+def test_a_grad_output_result_reads_as_a_vector_jacobian_product(qtbot) -> None:
+    ex03 = load(EXAMPLES / "03_vector_element.json")
+    scene, _view = _canvas(qtbot, ex03, target="y", grad_output=[1.0, 0.0])
+    assert scene.result.grad_output is not None
+    assert _line(scene.nodes["x"], scene) == "vᵀ·∂y/∂x = [2, 0]"
+    assert lod.summary_content(scene.nodes["x"])[0] == "vᵀ·∂"
+    scene2, _view2 = _canvas(qtbot, ex03, target="y1")  # a scalar target: a plain partial
+    assert _line(scene2.nodes["x"], scene2) == "∂y[1]/∂x = [0, 4]"
+    assert lod.summary_content(scene2.nodes["x"])[0] == "∂"
+
+
+def test_without_a_target_a_node_shows_its_value_and_no_grad_line(qtbot) -> None:
+    scene, view = _canvas(qtbot, _titled(), target=None)
+    item = scene.nodes["sq"]
+    assert item.view is not None and item.view.value_text == "4"
+    assert not item.shows_partial()
+    image = _zoom_to(view, 1.5, item)
+    assert item.painted[0] == lod.FULL
+    top = HEADER_H + PORT_H
+    value_row = view.mapFromScene(item.mapToScene(QRectF(8, top + 3, 120, 16))).boundingRect()
+    grad_row = view.mapFromScene(item.mapToScene(QRectF(8, top + 21, NODE_W - 16, 14))).boundingRect()
+    assert _ink_height(image, QRectF(value_row), COLORS["text"]) > 0  # "= 4" is drawn
+    for ink in (COLORS["dim_text"], COLORS["grad_text"], COLORS["text"]):
+        assert _ink_height(image, QRectF(grad_row), ink) == 0  # no "no grad: …" under it
+    assert lod.summary_content(item)[:2] == ("=", "4")
+
+
+def test_the_header_badge_shows_the_attributes_that_say_what_an_op_does() -> None:
+    assert badge(Node("p", "pow", attrs={"exponent": 2})) == "xⁿ n=2"
+    assert badge(Node("p", "pow", attrs={"exponent": 0.5})) == "xⁿ n=0.5"
+    assert badge(Node("s", "select", attrs={"dim": 0, "index": 1})) == "x[1]"
+    assert badge(Node("s", "select", attrs={"dim": 1, "index": 2})) == "x[:, 2]"
+    assert badge(Node("r", "reshape", attrs={"shape": [3, -1]})) == "reshape [3,-1]"
+    assert badge(Node("t", "transpose", attrs={"dim0": 0, "dim1": 1})) == "xᵀ 0↔1"
+    assert badge(Node("m", "mse_loss", attrs={"reduction": "sum"})) == "MSE sum"
+    assert badge(Node("m", "mse_loss")) == "MSE"
+    assert badge(Node("s", "sum", attrs={"dim": [1]})) == "Σ dim=[1]"
+    assert badge(Node("x", "tensor", value=1.0)) == "leaf"
+
+
+# ---- new ids, layout, duplicate ----
+
+def test_nodes_added_on_the_canvas_get_short_ids(qtbot) -> None:
+    scene, _view = _canvas(qtbot, Graph())
+    got = [scene.add_node_at(op, QPointF(i * 300.0, 0)) for i, op in
+           enumerate(["tensor", "tensor", "mul", "mul", "tensor", "add"])]
+    assert got == ["a", "b", "mul1", "mul2", "c", "add1"]
+
+
+def _segments_clear(scene: CanvasScene) -> None:
+    items = scene.nodes
+    rects = {n: QRectF(item.pos(), item.pos() + QPointF(NODE_W, item.height())) for n, item in items.items()}
+    for a, b in itertools.combinations(rects, 2):
+        assert not rects[a].intersects(rects[b]), f"{a} overlaps {b}"
+    from graph.edits import segment_hits_box
+
+    for e in scene.doc.graph.edges:
+        p = items[e.src].mapToScene(items[e.src].output_pos())
+        q = items[e.dst].mapToScene(items[e.dst].input_pos(e.port))
+        for n, r in rects.items():
+            if n not in (e.src, e.dst):
+                box = (r.x(), r.y(), r.width(), r.height())
+                assert not segment_hits_box((p.x(), p.y(), q.x(), q.y()), box), f"{e} runs through {n}"
+
+
+@pytest.mark.parametrize("name", ["01_scalar_partial", "02_matmul_vector", "04_small_mlp", "random"])
+def test_auto_layout_on_the_canvas_keeps_nodes_apart_and_wires_off_nodes(qtbot, name: str) -> None:
+    graph = _random_dag(3) if name == "random" else load(EXAMPLES / f"{name}.json")
+    scene, _view = _canvas(qtbot, graph)  # values shown: previews make nodes taller
+    scene.doc.auto_layout()
+    _segments_clear(scene)
+
+
+def test_duplicate_puts_the_copy_below_the_original_not_on_it(qtbot, window: MainWindow) -> None:
+    window.doc.reset(_titled())
+    QApplication.processEvents()
+    for n in ("sq", "two_sq"):
+        window.scene.nodes[n].setSelected(True)
+    before = set(window.doc.graph.nodes)
+    window.duplicate()
+    new = set(window.doc.graph.nodes) - before
+    assert len(new) == 2
+    originals = [window.scene.nodes[n].sceneBoundingRect() for n in ("sq", "two_sq")]
+    for n in new:
+        copy = window.scene.nodes[n].sceneBoundingRect()
+        assert not any(copy.intersects(r) for r in originals), n
+    old_top = min(window.doc.graph.position(n)[1] for n in ("sq", "two_sq"))
+    new_top = min(window.doc.graph.position(n)[1] for n in new)
+    assert new_top > old_top + window.scene.nodes["sq"].height()
+    assert window.doc.undo_stack.count() == 1
+
+
+# ---- the empty canvas: menu and hint ----
+
+def _right_click(view: CanvasView, at: QPoint, on_menu) -> list[str]:  # noqa: ANN001 - a callable
+    """Right-click at a viewport point; while the menu that opens is up (QMenu.exec runs its
+    own event loop), call on_menu(menu) and close it. Returns the menu's action texts."""
+    seen: list[str] = []
+
+    def while_open() -> None:
+        menu = QApplication.activePopupWidget()
+        if isinstance(menu, QMenu):
+            seen.extend(a.text() for a in menu.actions())
+            on_menu(menu)
+        while QApplication.activePopupWidget() is not None:
+            QApplication.activePopupWidget().close()
+
+    QTimer.singleShot(100, while_open)
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at, view.viewport().mapToGlobal(at), NO_MOD)
+    QApplication.sendEvent(view.viewport(), event)
+    return seen
+
+
+def _action(menu: QMenu, *path: str):  # noqa: ANN202 - a QAction
+    for name in path[:-1]:
+        menu = next(a.menu() for a in menu.actions() if a.menu() is not None and a.text() == name)
+    return next(a for a in menu.actions() if a.text().split()[0] == path[-1])
+
+
+def test_right_click_on_empty_canvas_offers_add_node_by_category_and_adds_it_there(qtbot) -> None:
+    scene, view = _canvas(qtbot, _one_node())
+    view.resetTransform()
+    view.centerOn(0, 0)
+    at = view.mapFromScene(QPointF(0, 300))
+    assert scene.node_at(view.mapToScene(at)) is None
+    categories: list[str] = []
+
+    def add_mul(menu: QMenu) -> None:
+        add = next(a.menu() for a in menu.actions() if a.text() == "Add node")
+        categories.extend(a.text() for a in add.actions())
+        _action(menu, "Add node", "arithmetic", "mul").trigger()
+
+    assert _right_click(view, at, add_mul) == ["Add node"]
+    assert categories[0] == "tensors" and "arithmetic" in categories and "activation" in categories
+    assert "mul1" in scene.doc.graph.nodes
+    expected = view.mapToScene(at)
+    assert scene.doc.graph.position("mul1") == pytest.approx((expected.x(), expected.y()), abs=1.0)
+    _right_click(view, at + QPoint(0, 200), lambda menu: _action(menu, "Add node", "tensors", "tensor").trigger())
+    assert "a" in scene.doc.graph.nodes and scene.doc.undo_stack.count() == 2
+
+
+def test_right_click_on_a_node_still_gives_the_node_menu(qtbot) -> None:
+    scene, view = _canvas(qtbot, _one_node())
+    view.resetTransform()
+    view.centerOn(scene.nodes["s"])
+    at = view.mapFromScene(scene.nodes["s"].mapToScene(QPointF(100, 40)))
+    texts = _right_click(view, at, lambda menu: None)
+    assert texts and texts[0].startswith("∂") and "Add node" not in texts
+
+
+def _center_differs_from_background(view: CanvasView) -> bool:
+    image = view.viewport().grab().toImage()
+    bg = COLORS["background"]
+    c = image.rect().center()
+    return any(image.pixelColor(x, y) != bg for x in range(c.x() - 200, c.x() + 200, 2)
+               for y in range(c.y() - 30, c.y() + 30))
+
+
+def test_the_first_run_hint_shows_only_while_the_canvas_is_empty(qtbot) -> None:
+    scene, view = _canvas(qtbot, Graph())
+    assert view.hint_shown() and _center_differs_from_background(view)
+    scene.add_node_at("tensor", QPointF(5000, 5000))  # far from the centre of the view
+    assert not view.hint_shown() and not _center_differs_from_background(view)
+    scene.doc.undo_stack.undo()
+    assert view.hint_shown() and _center_differs_from_background(view)
+
+
+# ---- a refused wire's label ----
+
+def test_a_refused_wires_label_sits_on_a_dark_box_off_every_node(qtbot) -> None:
+    g = Graph()
+    g.add_node(Node("a", "tensor", value=2.0), pos=(0.0, 0.0))
+    g.add_node(Node("m", "mul"), pos=(370.0, 0.0))
+    g.add_node(Node("above", "neg"), pos=(370.0, -150.0))  # right where a label above m would go
+    g.add_node(Node("n", "neg"), pos=(740.0, 0.0))
+    g.add_edge(Edge("a", "m", "input"))
+    g.add_edge(Edge("m", "n", "input"))
+    scene, view = _canvas(qtbot, g)
+    view.resetTransform()
+    view.centerOn(scene.nodes["m"])
+    vp = view.viewport()
+    start = view.mapFromScene(scene.nodes["n"].mapToScene(scene.nodes["n"].output_pos()))
+    end = view.mapFromScene(scene.nodes["m"].mapToScene(scene.nodes["m"].input_pos("other")))
+    QTest.mousePress(vp, LEFT, NO_MOD, start)
+    for t in (0.25, 0.5, 0.75, 1.0):
+        QTest.mouseMove(vp, start + (end - start) * t)
+    drag = scene.interaction
+    assert isinstance(drag, WireDrag) and "cycle" in drag.label.text()
+    w, h = drag.label.size_px()
+    corner = view.mapFromScene(drag.label.pos())
+    box = QRectF(corner.x(), corner.y() - h, w, h)
+    for n, item in scene.nodes.items():
+        assert not box.intersects(QRectF(view.mapFromScene(item.sceneBoundingRect()).boundingRect())), n
+    image = vp.grab().toImage()
+    inside = image.pixelColor(int(box.left()) + 2, int(box.center().y()))
+    assert inside.lightness() < 40  # the dark box behind the text
+    QTest.mouseRelease(vp, LEFT, NO_MOD, end)
+    assert Edge("n", "m", "other") not in scene.doc.graph.edges
