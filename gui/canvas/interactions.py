@@ -107,7 +107,8 @@ class WireDrag(Interaction):
         color = COLORS["refused"] if reason else COLORS["ok"] if target else COLORS["edge"]
         self.wire.setPen(QPen(color, 2.0, Qt.PenStyle.DashLine if reason else Qt.PenStyle.SolidLine))
         self.wire.setPath(wire_path(start, end))
-        self.label.set_text(f"✕ {reason}" if reason else (f"→ {target[0]}.{target[1]}" if target else ""), color)
+        where = f"→ {self.scene.doc.graph.nodes[target[0]].title}.{target[1]}" if target else ""
+        self.label.set_text(f"✕ {reason}" if reason else where, color)
         self.label.setPos(self.label_place(pos, target[0] if target else None))
 
     def label_place(self, pos: QPointF, over: str | None) -> QPointF:
