@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPen
 
+from graph.values import INLINE_MAX
 from gui.canvas.style import COLORS, MIN_TEXT_PX, MONO_PX, SMALL_PX, TITLE_PX, small_font, title_font
 
 if TYPE_CHECKING:
@@ -116,8 +117,9 @@ def paint_shape(item: NodeItem, p: QPainter) -> None:
 
 def summary_content(item: NodeItem) -> tuple[str, str, object]:
     """(marker, text, colour) of the summary's one number: ("∂", "8", grad colour) for a partial,
-    ("=", "1.103", text colour) for a value; text "" where a swatch (item.swatch) stands for a
-    tensor. ("⚠", message, ...) for an error; ("", "", ...) when there is nothing to show."""
+    ("=", "[14, 22]", text colour) for a value written out; text "" where only a swatch
+    (item.swatch) can stand for a tensor too big to write out. ("⚠", message, ...) for an error;
+    ("", "", ...) when there is nothing to show."""
     view = item.view
     if view is None:
         if item.error:
@@ -126,7 +128,7 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
     shows_grad = item.view_target is not None and view.grad_text is not None
     marker = ("vᵀ·∂" if item.view_vjp else "∂") if shows_grad else "="
     color = COLORS["dim_text"] if item.stale else COLORS["grad_text"] if shows_grad else COLORS["text"]
-    if item.swatch is not None:
+    if item.swatch is not None and math.prod(view.shape) > INLINE_MAX:
         return marker, "", color
     text = view.grad_text if shows_grad else view.value_text
     return marker, item.without_shape(text), color
@@ -164,6 +166,8 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
         size = max(math.ceil(MIN_TEXT_PX / scale), math.floor(size * inner / fm.horizontalAdvance(line)))
         font = _number_font(size)
         fm = QFontMetricsF(font)
+        if fm.horizontalAdvance(line) > inner and item.swatch is not None:
+            text = ""  # a small tensor whose numbers do not fit even at 12 px: its colours instead
     p.setFont(font)
     p.setPen(color)
     if text:
