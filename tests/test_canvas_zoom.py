@@ -11,6 +11,7 @@ import itertools
 from pathlib import Path
 
 import pytest
+import torch
 from helpers import RESULT_TIMEOUT_MS
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QContextMenuEvent, QImage
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QMenu
 from test_graph_edits import _random_dag
 
 from autograd_bridge.compute import ComputeSession
+from autograd_bridge.formatting import nested
 from graph.fileformat import load
 from graph.model import Edge, Graph, Node
 from gui.canvas import COLORS, HEADER_H, NODE_W, PORT_H, CanvasScene, CanvasView, NodeItem, WireDrag, lod
@@ -413,3 +415,17 @@ def test_a_refused_wires_label_sits_on_a_dark_box_off_every_node(qtbot) -> None:
     assert inside.lightness() < 40  # the dark box behind the text
     QTest.mouseRelease(vp, LEFT, NO_MOD, end)
     assert Edge("n", "m", "other") not in scene.doc.graph.edges
+
+
+def test_the_summary_writes_small_tensors_out_and_keeps_swatches_for_big_ones(qtbot) -> None:
+    ex02 = load(EXAMPLES / "02_matmul_vector.json")
+    scene, _view = _canvas(qtbot, ex02, target="y")
+    x = torch.tensor([1.0, 2.0], requires_grad=True)  # y = sum(a * (x.reshape(1, -1) @ w))
+    (2.0 * (x.reshape(1, -1) @ torch.tensor([[3.0, 4.0], [5.0, 6.0]]))).sum().backward()
+    assert lod.summary_content(scene.nodes["x"])[:2] == ("∂", "[14, 22]") == ("∂", nested(x.grad.tolist()))
+    big = Graph()
+    big.add_node(Node("W", "tensor", init={"fn": "ones", "shape": [3, 4]}, requires_grad=True), pos=(0.0, 0.0))
+    big.add_node(Node("s", "sum"), pos=(400.0, 0.0))
+    big.add_edge(Edge("W", "s", "input"))
+    scene2, _view2 = _canvas(qtbot, big, target="s")
+    assert scene2.nodes["W"].swatch is not None and lod.summary_content(scene2.nodes["W"])[1] == ""

@@ -15,7 +15,7 @@ from autograd_bridge.compute import ComputeResult
 from graph.edits import GRID
 from graph.fileformat import load
 from graph.model import Edge, Graph, Node
-from gui.canvas.labels import formula_name
+from gui.titles import formula_name
 from gui.window import MainWindow
 
 LEFT = Qt.MouseButton.LeftButton

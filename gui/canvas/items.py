@@ -40,6 +40,7 @@ from graph.model import Edge
 from gui.canvas import labels, lod
 from gui.canvas.previews import heatmap, preview_image
 from gui.canvas.style import COLORS
+from gui.titles import partial_names
 
 if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
@@ -310,7 +311,7 @@ class NodeItem(QGraphicsItem):
         """∂y/∂x = … in the titles the user sees (vᵀ·∂y/∂x for a vector–Jacobian product);
         shortened titles, then the shape, are dropped when they would push the numbers out."""
         text = self.view.grad_text
-        names = labels.partial_names(self.target_title(), self.node.title, self.view_vjp)
+        names = partial_names(self.target_title(), self.node.title, self.view_vjp)
         return _first_fitting(fm, width, [f"{name} = {t}" for name in names
                                           for t in dict.fromkeys((text, self.without_shape(text)))])
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import pyqtgraph as pg
+
+from gui.titles import formula_name, partial_names
 
 RED = "#c0392b"
 GREY = "#666666"
@@ -25,25 +25,15 @@ def elide(text: str, n: int = 400) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
-_SIMPLE = re.compile(r"[\w.\[\]]+")
-_EQUATION = re.compile(r"\s*([\w.\[\]]+)\s*=[^=].*")
-
-
 def wrap(title: str) -> str:
-    """A node title as it reads inside ∂a/∂b: as it is when it is one name ("x", "W1", "y[1]"),
-    the name alone when it names an equation ("y" for "y = 2*x**2 + 3*z"), else in parentheses
-    ("(input batch)"). The canvas's overlays follow the same rule."""
-    named = _EQUATION.fullmatch(title)
-    if named:
-        title = named[1]
-    return title if _SIMPLE.fullmatch(title) else f"({title})"
+    """A node title as it reads inside ∂a/∂b (gui.titles.formula_name)."""
+    return formula_name(title)
 
 
 def partial_name(target: str, node: str, vjp: bool = False) -> str:
     """∂target/∂node by the titles the canvas shows; vᵀ·∂target/∂node for a vector–Jacobian
     product (a grad-output v given for a non-scalar target)."""
-    name = f"∂{wrap(target)}/∂{wrap(node)}"
-    return f"vᵀ·{name}" if vjp else name
+    return partial_names(target, node, vjp)[0]
 
 
 def short(value: object, n: int = 80) -> str:
