@@ -1035,3 +1035,22 @@ def test_a_saved_file_reopens_with_its_target_and_grad_output(qtbot, window: Mai
     result = _wait_result(qtbot, other)
     assert result.target == "y" and result.grad_output == [0.5, -3]
     other.computer.wait(RESULT_TIMEOUT_MS)
+
+
+def test_file_export_uses_the_toolbars_grad_output(window, qtbot, monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+                                                   tmp_path: Path) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    window.doc.reset(load(ROOT / "resources" / "examples" / "03_vector_element.json"))
+    window.doc.set_target("y")  # a vector: the script needs y.backward(gradient=v)
+    window.grad_output_edit.setText("[1, 0.5]")
+    window.grad_output_edit.editingFinished.emit()
+    out = tmp_path / "vjp.py"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "Python (*.py)"))
+    window.export_dialog()
+    assert out.exists(), window.statusBar().currentMessage()
+    printed = subprocess.run([sys.executable, str(out)], capture_output=True, text=True, timeout=120)
+    assert printed.returncode == 0, printed.stderr
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    (x ** 2).backward(gradient=torch.tensor([1.0, 0.5]))
+    assert f"x.grad = {x.grad}" in printed.stdout
