@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graph.errors import CycleError, DeviceError, GraphError, MissingInputError, TargetError
+from graph.errors import CycleError, DeviceError, GraphError, MissingInputError
 from graph.model import Graph
 from graph.values import INLINE_MAX
 
@@ -65,6 +65,8 @@ class SliceResult:
     x0: float
     y0: float
     slope: float
+    device: str = "cpu"
+    dtype: str | None = None
 
 
 def _array(t: object) -> np.ndarray | None:
@@ -185,8 +187,8 @@ class ComputeSession:
             if target is not None and target in values:
                 try:
                     result = part.compiled.partials(values, target, grad_output, notes)
-                except TargetError as e:
-                    target_error = e
+                except GraphError as e:  # the target's own problem: the values still show
+                    target_error = e if target in e.node_ids else GraphError(e.message, [target, *e.node_ids])
             self._run_key, self._run = key, (result, values, notes, target_error)
         return self._run
 
@@ -245,7 +247,7 @@ class ComputeSession:
         except Exception:  # noqa: BLE001 - a plot that cannot be drawn is simply not drawn
             return None
         return SliceResult(revision, target, leaf, xs, ys, x0, float(base.values[target].item()),
-                           float(slope.item()))
+                           float(slope.item()), device, dtype)
 
 
 def _set_errors(out: ComputeResult, errors: list[GraphError]) -> None:

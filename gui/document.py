@@ -36,6 +36,7 @@ class Document(QObject):
     graphReset = Signal()  # the whole graph was replaced (new / open)
     edited = Signal()  # after a semantic change; `revision` has moved on
     targetChanged = Signal(object)  # node id or None
+    renaming = Signal(str, str)  # old id, new id: sent before the rename's commands run
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -189,6 +190,7 @@ class Document(QObject):
         if new_id == old_id:
             return
         plan = edits.plan_rename(self.graph, old_id, new_id)
+        self.renaming.emit(old_id, new_id)
         was_target = self.target == old_id
         pos = self.graph.position(old_id)
         self.undo_stack.beginMacro(f"Rename {old_id} to {new_id}")

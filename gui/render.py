@@ -49,7 +49,8 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
         window.show()
         window.doc.reset(graph, file)
         sinks = graph.sinks()
-        window.doc.set_target(target or (sinks[0] if len(sinks) == 1 else None))
+        # --target, else the file's own target (Document.reset set it), else the only sink
+        window.doc.set_target(target or window.doc.target or (sinks[0] if len(sinks) == 1 else None))
         app.processEvents()
         window.view.fit_graph()
         if graph.nodes:  # values are drawn with or without a target, as in the window

@@ -30,7 +30,8 @@ class RunState:
                 and result.dtype == self.dtype)
 
     def slice_is_current(self, s: SliceResult | None) -> bool:
-        return s is not None and s.revision == self.revision and s.target == self.target
+        return (s is not None and s.revision == self.revision and s.target == self.target
+                and s.device == self.device and s.dtype == self.dtype)
 
     def accept(self, result: ComputeResult) -> bool:
         """Keep the result if it is current; say whether it was."""

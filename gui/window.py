@@ -80,6 +80,10 @@ class MainWindow(QMainWindow):
 
         self.doc.edited.connect(self._on_edited)
         self.doc.graphReset.connect(self._on_graph_reset)
+        # A grad-output belongs to its node: it follows a rename and goes with a deleted node
+        # (so a new node that reuses the id starts without one).
+        self.doc.renaming.connect(self._on_renaming)
+        self.doc.nodeRemoved.connect(lambda node_id: self.grad_output_texts.pop(node_id, None))
         self.doc.targetChanged.connect(self._on_target_changed)
         self.doc.undo_stack.cleanChanged.connect(self._update_title)
         self.computer.resultReady.connect(self.show_result)
@@ -163,6 +167,10 @@ class MainWindow(QMainWindow):
         if value != self.grad_output:
             self.grad_output = value
             self.schedule_recompute()
+
+    def _on_renaming(self, old: str, new: str) -> None:
+        if old in self.grad_output_texts:
+            self.grad_output_texts[new] = self.grad_output_texts[old]
 
     def _on_graph_reset(self) -> None:
         """A new document: no kept grad-outputs but the file's own, for the first target set."""

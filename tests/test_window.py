@@ -1054,3 +1054,42 @@ def test_file_export_uses_the_toolbars_grad_output(window, qtbot, monkeypatch: p
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     (x ** 2).backward(gradient=torch.tensor([1.0, 0.5]))
     assert f"x.grad = {x.grad}" in printed.stdout
+
+
+def test_a_grad_output_follows_its_node_through_a_rename_and_goes_with_it(window, qtbot) -> None:  # noqa: ANN001
+    window.doc.reset(load(ROOT / "resources" / "examples" / "03_vector_element.json"))
+    window.doc.set_target("y")
+    window.grad_output_edit.setText("[1, 0]")
+    window.grad_output_edit.editingFinished.emit()
+    window.doc.rename("y", "sq")
+    assert window.doc.target == "sq" and window.grad_output == [1, 0]
+    assert window.grad_output_edit.text() == "[1, 0]"
+    qtbot.waitUntil(lambda: window.run.current is not None, timeout=RESULT_TIMEOUT_MS)
+    assert window.run.current.error is None and window.run.current.grad_output == [1, 0]
+    window.doc.remove(["sq"])  # deleted: a new node that reuses the id starts without one
+    window.doc.add_node(Node("sq", "neg"), (0.0, 300.0))
+    window.doc.connect(Edge("x", "sq", "input"))
+    window.doc.set_target("sq")
+    assert window.grad_output is None and window.grad_output_edit.text() == ""
+
+
+def test_render_keeps_the_files_target(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gui.render
+    from graph.fileformat import save
+
+    g = load(ROOT / "resources" / "examples" / "03_vector_element.json")  # its only sink is y1
+    g.target, g.grad_output = "y", [1, 0]
+    path = tmp_path / "t.json"
+    save(g, path)
+    seen = {}
+    real = gui.render.save_png_atomic
+
+    def spy(image, out):  # noqa: ANN001, ANN202 - what the window held when it was drawn
+        window = next(w for w in QApplication.topLevelWidgets()
+                      if isinstance(w, MainWindow) and w.doc.path == str(path))
+        seen["target"], seen["result"] = window.doc.target, window.run.result
+        return real(image, out)
+
+    monkeypatch.setattr(gui.render, "save_png_atomic", spy)
+    gui.render.render_window(str(path), str(tmp_path / "t.png"), None, (1000, 700))
+    assert seen["target"] == "y" and seen["result"].grad_output == [1, 0] and seen["result"].error is None

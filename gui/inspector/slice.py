@@ -107,9 +107,9 @@ class SliceView(QGroupBox):
         """Ask for the curve once the result for this target (of this revision) is in."""
         if not self.applies() or self._target_not_scalar(r):
             return
-        if r is None or r.target != self.doc.target or r.error:
-            return
-        key = (self.doc.revision, self.node_id, self.doc.target)
+        if r is None or r.target != self.doc.target or (r.error and r.target in r.error_nodes):
+            return  # (an error elsewhere in the graph leaves this curve computable)
+        key = (self.doc.revision, self.node_id, self.doc.target, r.device, r.dtype)
         if key != self._key:
             self._key = key
             self.requested.emit(self.node_id)
