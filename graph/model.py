@@ -259,6 +259,8 @@ class Graph:
         self.add_node(node, index, pos)
         for i, e in edges:
             self.add_edge(e, i)
+        for src in {e.src for _i, e in edges}:  # out-edges back in edge order, not appended
+            self._consumers[src] = {e: None for e in self._edges if e.src == src}
 
     def add_edge(self, edge: Edge, index: int | None = None) -> None:
         """Add an edge; both ends must exist and the port must be free (see edge_refusal)."""

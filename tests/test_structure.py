@@ -178,3 +178,11 @@ def test_reaches_agrees_with_networkx() -> None:
     for a in g.nodes:
         for b in g.nodes:
             assert g.reaches(a, b) == (a == b or nx.has_path(nxg, a, b)), (a, b)
+
+
+def test_consumers_keep_edge_order_through_remove_and_restore() -> None:
+    g = load(EXAMPLES / "04_small_mlp.json")
+    for n in list(g.nodes):
+        g.restore_node(g.remove_node(n))
+        for m in g.nodes:
+            assert g.consumers_of(m) == list(dict.fromkeys(e.dst for e in g.edges if e.src == m)), (n, m)
