@@ -3,7 +3,6 @@ with device and dtype, File / Edit / View menus, status bar."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
@@ -13,7 +12,6 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
     QUndoView,
@@ -23,10 +21,10 @@ from autograd_bridge.compute import ComputeResult, SliceResult
 from graph.errors import CycleError, GraphError
 from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
-from graph.values import parse_tensor_text
 from gui.actions import EXAMPLES_DIR, build_menus, make_action
 from gui.canvas import CanvasScene, CanvasView
 from gui.document import Document
+from gui.grad_output import GradOutputBox
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
 from gui.palette import NodeSearch, Palette
@@ -58,8 +56,6 @@ class MainWindow(QMainWindow):
         self.devices = ["cpu"]  # cuda / mps are added once the worker has imported torch
         self.run = RunState()  # what is asked now and the last result drawn
         # The grad-output typed for each target, kept while the app runs (a new document starts over).
-        self.grad_output_texts: dict[str, str] = {}
-        self._file_grad_output: object = None  # an opened file's grad-output, for its target
         self.shortcut_sheet: ShortcutSheet | None = None
         self.about_box: QMessageBox | None = None
         # Ask before discarding changes; tests replace this with a stub that answers.
@@ -79,11 +75,6 @@ class MainWindow(QMainWindow):
         self.recompute_timer.timeout.connect(self.recompute)
 
         self.doc.edited.connect(self._on_edited)
-        self.doc.graphReset.connect(self._on_graph_reset)
-        # A grad-output belongs to its node: it follows a rename and goes with a deleted node
-        # (so a new node that reuses the id starts without one).
-        self.doc.renaming.connect(self._on_renaming)
-        self.doc.nodeRemoved.connect(lambda node_id: self.grad_output_texts.pop(node_id, None))
         self.doc.targetChanged.connect(self._on_target_changed)
         self.doc.undo_stack.cleanChanged.connect(self._update_title)
         self.computer.resultReady.connect(self.show_result)
@@ -139,59 +130,22 @@ class MainWindow(QMainWindow):
         bar.addAction(make_action(self, "Clear target", lambda: self.doc.set_target(None)))
         bar.addSeparator()
         bar.addWidget(QLabel(" grad-output "))
-        # A non-scalar target needs the vector v of backward(gradient=v); it belongs to the
-        # current target: each target keeps its own (grad_output_texts), restored on switching back.
-        self.grad_output_edit = QLineEdit()
-        self.grad_output_edit.setPlaceholderText("for a non-scalar target, e.g. [1, 0]")
-        self.grad_output_edit.setToolTip("The vector v in target.backward(gradient=v): JSON shaped like the "
-                                         "target. Empty for a scalar target.")
-        self.grad_output_edit.setMinimumWidth(220)
-        self.grad_output_edit.setMaximumWidth(360)
-        self.grad_output_edit.editingFinished.connect(self._on_grad_output_edited)
+        # A non-scalar target needs the vector v of backward(gradient=v); each target keeps its own.
+        self.grad_output_edit = GradOutputBox(self.doc)
+        self.grad_output_edit.edited.connect(self._on_grad_output_edited)
+        self.grad_output_edit.refused.connect(self.statusBar().showMessage)
         bar.addWidget(self.grad_output_edit)
 
-    def _on_grad_output_edited(self) -> None:
-        text = self.grad_output_edit.text().strip()
-        try:
-            value = parse_tensor_text(text, "grad-output", example="[1, 0]") if text else None
-        except GraphError as e:
-            self.grad_output_edit.setStyleSheet("border: 2px solid #e5484d;")
-            self.statusBar().showMessage(e.message)
-            return
-        self.grad_output_edit.setStyleSheet("")
-        if self.doc.target is not None:
-            if text:
-                self.grad_output_texts[self.doc.target] = text
-            else:
-                self.grad_output_texts.pop(self.doc.target, None)
-        if value != self.grad_output:
-            self.grad_output = value
-            self.schedule_recompute()
-
-    def _on_renaming(self, old: str, new: str) -> None:
-        if old in self.grad_output_texts:
-            self.grad_output_texts[new] = self.grad_output_texts[old]
-
-    def _on_graph_reset(self) -> None:
-        """A new document: no kept grad-outputs but the file's own, for the first target set."""
-        self.grad_output_texts.clear()
-        self._file_grad_output = self.doc.graph.grad_output
+    def _on_grad_output_edited(self, value: object) -> None:
+        self.grad_output = value
+        self.schedule_recompute()
 
     def _restore_grad_output(self, target: str | None) -> None:
-        """Put back the grad-output typed for this target (empty if none), and say so when the
-        target is known not to be a scalar and has none."""
-        if target is not None and self._file_grad_output is not None:
-            self.grad_output_texts.setdefault(target, json.dumps(self._file_grad_output))
-            self._file_grad_output = None
-        text = self.grad_output_texts.get(target, "") if target is not None else ""
-        self.grad_output_edit.setText(text)
-        self.grad_output_edit.setStyleSheet("")
-        try:
-            self.grad_output = parse_tensor_text(text, "grad-output") if text else None
-        except GraphError:  # kept texts parsed when typed; never drop the box silently
-            self.grad_output = None
+        """The grad-output kept for this target, and a word in the status bar when the target is
+        known not to be a scalar and has none."""
+        self.grad_output = self.grad_output_edit.show_target(target)
         view = self.run.result.nodes.get(target) if self.run.result is not None and target else None
-        if view is not None and view.shape and not text:
+        if view is not None and view.shape and self.grad_output is None:
             self.statusBar().showMessage(grad_output_hint(target, view.shape))
 
     def _probe_devices(self) -> None:

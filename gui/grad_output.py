@@ -1,0 +1,85 @@
+"""The toolbar's grad-output box: the v of target.backward(gradient=v) for a non-scalar target.
+
+A grad-output belongs to its target node: each target keeps the text typed for it while the app
+runs (restored on switching back), it follows a rename, and it goes with a deleted node, so a
+new node that reuses the id starts without one. An opened file's grad-output is given to the
+file's target, the first target set after the file is read.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLineEdit
+
+from graph.errors import GraphError
+from graph.values import parse_tensor_text
+from gui.document import Document
+
+REFUSED_STYLE = "border: 2px solid #e5484d;"
+
+
+class GradOutputBox(QLineEdit):
+    edited = Signal(object)  # a new value typed for the current target (None: emptied)
+    refused = Signal(str)  # why the typed text is not a grad-output
+
+    def __init__(self, doc: Document) -> None:
+        super().__init__()
+        self.doc = doc
+        self.value: object = None  # the current target's grad-output, parsed
+        self._texts: dict[str, str] = {}  # target id -> the text typed for it
+        self._values: dict[str, object] = {}  # ... and that text parsed
+        self._from_file: object = None  # an opened file's grad-output, for its target
+        self.setPlaceholderText("for a non-scalar target, e.g. [1, 0]")
+        self.setToolTip("The vector v in target.backward(gradient=v): JSON shaped like the "
+                        "target. Empty for a scalar target.")
+        self.setMinimumWidth(220)
+        self.setMaximumWidth(360)
+        self.editingFinished.connect(self._on_edited)
+        doc.graphReset.connect(self._on_graph_reset)
+        doc.renaming.connect(self._on_renaming)
+        doc.nodeRemoved.connect(self._forget)
+
+    def _on_edited(self) -> None:
+        text = self.text().strip()
+        try:
+            value = parse_tensor_text(text, "grad-output", example="[1, 0]") if text else None
+        except GraphError as e:
+            self.setStyleSheet(REFUSED_STYLE)
+            self.refused.emit(e.message)
+            return
+        self.setStyleSheet("")
+        target = self.doc.target
+        if target is not None:
+            self._forget(target)
+            if text:
+                self._texts[target], self._values[target] = text, value
+        if value != self.value:
+            self.value = value
+            self.edited.emit(value)
+
+    def show_target(self, target: str | None) -> object:
+        """Put back the text kept for this target (empty if none); return its value."""
+        if target is not None and self._from_file is not None:
+            self._texts.setdefault(target, json.dumps(self._from_file))
+            self._values.setdefault(target, self._from_file)
+            self._from_file = None
+        self.setText(self._texts.get(target, "") if target is not None else "")
+        self.setStyleSheet("")
+        self.value = self._values.get(target) if target is not None else None
+        return self.value
+
+    def _on_renaming(self, old: str, new: str) -> None:
+        if old in self._texts:
+            self._texts[new], self._values[new] = self._texts[old], self._values[old]
+
+    def _forget(self, node_id: str) -> None:
+        self._texts.pop(node_id, None)
+        self._values.pop(node_id, None)
+
+    def _on_graph_reset(self) -> None:
+        """A new document: no kept grad-outputs but the file's own, for the first target set."""
+        self._texts.clear()
+        self._values.clear()
+        self._from_file = self.doc.graph.grad_output
