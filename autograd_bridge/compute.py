@@ -101,7 +101,6 @@ class _Computable:
 
     compiled: object  # autograd_bridge.engine.Compiled, or None when nothing runs
     errors: list[GraphError]  # one per node (or cycle) left out, in the order found
-    left_out: set[str]
     first_values: tuple | None = None  # the forward that proved it runs, for the first use
 
 
@@ -124,19 +123,20 @@ def computable(graph: Graph, device: str, dtype: str | None) -> _Computable:
     errors: list[GraphError] = []
     left_out = graph.incomplete()
     if left_out:
-        missing = graph.missing_inputs()
-        for n in dict.fromkeys(n for n, _p in missing):
-            ports = ", ".join(f"{n}.{p}" for m, p in missing if m == n)
-            errors.append(MissingInputError(f"unconnected input: {ports}", [n]))
+        for n in dict.fromkeys(n for n, _p in graph.missing_inputs()):
+            try:  # the message validate() gives, one per node
+                graph.check_connected([n])
+            except MissingInputError as e:
+                errors.append(e)
     for _ in range(MAX_ISOLATED_ERRORS):
         part = graph.without(left_out) if left_out else graph
         if not part.nodes:
-            return _Computable(None, errors, left_out)
+            return _Computable(None, errors)
         try:
             compiled = Compiled(part, device, dtype)
             notes: list[str] = []
             values = compiled.forward(notes=notes)  # what fails only on real data fails here
-            return _Computable(compiled, errors, left_out, (values, notes))
+            return _Computable(compiled, errors, (values, notes))
         except DeviceError:
             raise
         except GraphError as e:
@@ -162,7 +162,7 @@ class ComputeSession:
         self._key: tuple | None = None
         self._part: _Computable | None = None
         self._run_key: tuple | None = None
-        self._run = None  # (engine.Result or None, the values, notes)
+        self._run = None  # (engine.Result or None, the values, notes, the target's error or None)
 
     def _computable(self, graph: Graph, revision: int, device: str, dtype: str | None) -> _Computable:
         """Kept for (revision, device, dtype): a semantic revision names one state of the graph."""

@@ -48,3 +48,13 @@ def new_window(qtbot, tmp_path, name: str = "settings"):  # noqa: ANN001, ANN201
     w.show()
     qtbot.waitExposed(w)
     return w
+
+
+def add_two_node_cycle(graph, a: str = "p", b: str = "q") -> None:  # noqa: ANN001 - a graph.model.Graph
+    """Two neg nodes feeding each other: a -> b -> a."""
+    from graph.model import Edge, Node
+
+    graph.add_node(Node(a, "neg"))
+    graph.add_node(Node(b, "neg"))
+    graph.add_edge(Edge(a, b, "input"))
+    graph.add_edge(Edge(b, a, "input"))

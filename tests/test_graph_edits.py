@@ -12,6 +12,7 @@ import random
 from pathlib import Path
 
 import pytest
+from helpers import add_two_node_cycle
 
 from graph.edits import (
     NODE_W,
@@ -186,8 +187,5 @@ def test_segment_hits_box() -> None:
 
 def test_a_cycle_has_no_layout() -> None:
     g = Graph()
-    g.add_node(Node("p", "neg"))
-    g.add_node(Node("q", "neg"))
-    g.add_edge(Edge("p", "q", "input"))
-    g.add_edge(Edge("q", "p", "input"))
+    add_two_node_cycle(g)
     assert layered_positions(g) == {}

@@ -463,11 +463,17 @@ def test_typed_text_never_lands_on_another_node(qtbot, doc: Document, insp: Insp
     assert doc.undo_stack.count() == 1
 
 
+def _sampled_2000x2000(side: int) -> tuple[np.ndarray, NodeView]:
+    """A [2000, 2000] tensor too large to send: only a side x side strided sample (its value;
+    the gradient is its negative)."""
+    sample = np.arange(side * side, dtype=np.float64).reshape(side, side)
+    return sample, NodeView((2000, 2000), True, "[2000, 2000] norm 3", "[2000, 2000] norm 1", None,
+                            None, None, value_preview=sample, grad_preview=-sample)
+
+
 def test_a_tensor_too_large_to_send_is_plotted_from_its_strided_sample(doc: Document, insp: Inspector) -> None:
     insp.set_node("M")
-    sample = np.arange(64 * 64, dtype=np.float64).reshape(64, 64)
-    view = NodeView((2000, 2000), True, "[2000, 2000] norm 3", "[2000, 2000] norm 1", None,
-                    None, None, value_preview=sample, grad_preview=-sample)
+    sample, view = _sampled_2000x2000(64)
     insp.show_result(_result(doc, {"M": view}))
     assert insp.value_panel.kind == "heatmap" and insp.grad_panel.kind == "heatmap"
     img = insp.value_panel.heatmap.array
@@ -511,9 +517,7 @@ def test_hover_reports_row_column_and_both_entries(qtbot, doc: Document, insp: I
 
 def test_hover_on_a_strided_sample_names_the_entry_of_the_whole_tensor(doc: Document, insp: Inspector) -> None:
     insp.set_node("M")
-    sample = np.arange(63 * 63, dtype=np.float64).reshape(63, 63)
-    view = NodeView((2000, 2000), True, "[2000, 2000] norm 3", "[2000, 2000] norm 1", None,
-                    None, None, value_preview=sample, grad_preview=-sample)
+    sample, view = _sampled_2000x2000(63)
     insp.show_result(_result(doc, {"M": view}))
     insp.result_box.show_hover((2, 5))
     text = insp.result_box.hover.text()

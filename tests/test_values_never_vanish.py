@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import torch
+from helpers import add_two_node_cycle
 
 from autograd_bridge.compute import NO_TARGET, ComputeSession
 from autograd_bridge.formatting import tensor_text
@@ -75,10 +76,7 @@ def test_a_vector_target_without_grad_output_shows_values_and_says_what_to_give(
 
 def test_a_cycle_stops_only_what_it_reaches() -> None:
     g = _half_wired()
-    g.add_node(Node("p", "neg"))
-    g.add_node(Node("q", "neg"))
-    g.add_edge(Edge("p", "q", "input"))
-    g.add_edge(Edge("q", "p", "input"))
+    add_two_node_cycle(g)
     result = ComputeSession().compute(g, "s", 1)
     assert {"x", "sq", "s", "W"} == set(result.nodes)
     assert {"p", "q"} <= set(result.error_nodes) and "cycle" in result.error
