@@ -84,12 +84,17 @@ def new_node_id(graph: Graph, op: str, taken: set[str] | frozenset[str] = frozen
     return next(f"{stem}{k}" for k in itertools.count(1) if f"{stem}{k}" not in used)
 
 
-def node_height(graph: Graph, node_id: str, preview: bool = True) -> float:
-    """The height of a node's box on the canvas; with `preview`, room for the preview row a
-    large tensor gets (auto-layout assumes it, so that a result never makes nodes overlap)."""
-    node = graph.nodes[node_id]
+def box_height(node: Node, preview: bool) -> float:
+    """The height of a node's box on the canvas (gui.canvas.items draws it this tall); with
+    `preview`, room for the preview row a large tensor gets."""
     ports = 1 if node.is_tensor else max(1, len(node.spec.inputs))
     return HEADER_H + ports * PORT_H + OVERLAY_H + (PREVIEW_H if preview else 0.0)
+
+
+def node_height(graph: Graph, node_id: str, preview: bool = True) -> float:
+    """box_height of a graph's node; auto-layout assumes the preview row, so that a result
+    never makes nodes overlap."""
+    return box_height(graph.nodes[node_id], preview)
 
 
 def output_port_y(_node: Node) -> float:

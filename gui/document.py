@@ -131,9 +131,6 @@ class Document(QObject):
             self.target = node_id
             self.targetChanged.emit(node_id)
 
-    def position(self, node_id: str) -> tuple[float, float] | None:
-        return self.graph.position(node_id)
-
     # ---- undoable edits: each is one entry in the undo stack ----
 
     def add_node(self, node: Node, pos: tuple[float, float] | None = None) -> None:
@@ -228,9 +225,6 @@ class Document(QObject):
         moves = edits.layered_positions(self.graph, spacing)
         if moves:
             self.move(moves, "Auto-layout")
-
-    def unique_id(self, base: str, taken: set[str] = frozenset()) -> str:
-        return edits.unique_id(self.graph, base, taken)
 
 
 class _AddNode(QUndoCommand):

@@ -26,7 +26,7 @@ from autograd_bridge.compute import PREVIEW_SIDE, ComputeSession
 from autograd_bridge.engine import Compiled
 from autograd_bridge.formatting import tensor_text
 from gradcanvas.cli import main as cli_main
-from graph.edits import COLUMN_GAP, POS_LIMIT
+from graph.edits import COLUMN_GAP, POS_LIMIT, unique_id
 from graph.errors import GraphError
 from graph.fileformat import MAX_ID_LENGTH, dumps, load, loads, save
 from graph.model import Edge, Graph, Node
@@ -70,14 +70,12 @@ def test_duplicating_a_longest_id_gives_ids_the_loader_takes(qtbot, tmp_path: Pa
 
 
 def test_unique_id_of_a_long_numbered_stem_is_trimmed_and_new() -> None:
-    doc = Document()
     g = Graph()
     base = "b" * (MAX_ID_LENGTH - 3) + "_99"
     g.add_node(Node(base, "tensor", value=1.0))
-    doc.reset(g)
-    new = doc.unique_id(base)
-    assert len(new) <= MAX_ID_LENGTH and new not in doc.graph.nodes and new.endswith("_2")
-    assert doc.unique_id("c" * (MAX_ID_LENGTH + 5)) == "c" * (MAX_ID_LENGTH - 2) + "_2"
+    new = unique_id(g, base)
+    assert len(new) <= MAX_ID_LENGTH and new not in g.nodes and new.endswith("_2")
+    assert unique_id(g, "c" * (MAX_ID_LENGTH + 5)) == "c" * (MAX_ID_LENGTH - 2) + "_2"
 
 
 # ---- 2. paste follows the edge rules ----

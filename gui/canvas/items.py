@@ -34,7 +34,18 @@ from PySide6.QtWidgets import (
 )
 
 from autograd_bridge.compute import NodeView
-from graph.edits import HEADER_H, NODE_W, OVERLAY_H, PORT_H, PORT_R, PREVIEW_H, usable_pos
+from graph.edits import (
+    HEADER_H,
+    NODE_W,
+    OVERLAY_H,
+    PORT_H,
+    PORT_R,
+    PREVIEW_H,
+    box_height,
+    input_port_y,
+    output_port_y,
+    usable_pos,
+)
 from graph.errors import GraphError
 from graph.model import Edge
 from gui.canvas import labels, lod
@@ -96,7 +107,7 @@ class NodeItem(QGraphicsItem):
         node = self.node
         self.inputs: tuple[str, ...] = () if node.is_tensor else node.spec.inputs
         has_preview = any(img is not None for img in self._previews)
-        height = HEADER_H + max(1, len(self.inputs)) * PORT_H + OVERLAY_H + (PREVIEW_H if has_preview else 0)
+        height = box_height(node, has_preview)
         if getattr(self, "_height", None) != height:
             self.prepareGeometryChange()
         self._height = height
@@ -127,11 +138,10 @@ class NodeItem(QGraphicsItem):
     # ---- ports ----
 
     def input_pos(self, port: str) -> QPointF:
-        i = self.inputs.index(port) if port in self.inputs else 0
-        return QPointF(0, HEADER_H + (i + 0.5) * PORT_H)
+        return QPointF(0, input_port_y(self.node, port))
 
     def output_pos(self) -> QPointF:
-        return QPointF(NODE_W, HEADER_H + 0.5 * PORT_H)
+        return QPointF(NODE_W, output_port_y(self.node))
 
     def port_at(self, local: QPointF) -> tuple[str, str] | None:
         """("out", "") or ("in", port name) when local is on a port."""
