@@ -32,7 +32,6 @@ from gui.inspector.style import (
     shape_text,
     short,
     styled_plot,
-    wrap,
 )
 
 if TYPE_CHECKING:
@@ -304,7 +303,7 @@ class ResultView(QGroupBox):
             if r.grad_output is not None:
                 grad.subtitle.setText(f"v = {short(r.grad_output)}, the grad-output")
                 grad.subtitle.setToolTip(f"a vector–Jacobian product: v weights the entries of "
-                                         f"{title_of(r.target)}; not ∂{wrap(title_of(r.target))}/∂{wrap(node)} "
+                                         f"{title_of(r.target)}; not {partial_name(title_of(r.target), node)} "
                                          f"itself, which is a Jacobian")
                 grad.subtitle.show()
             if view.grad_text is None:

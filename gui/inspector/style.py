@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pyqtgraph as pg
 
-from gui.titles import formula_name, partial_names
+from gui.titles import partial_names
 
 RED = "#c0392b"
 GREY = "#666666"
@@ -23,11 +23,6 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 def elide(text: str, n: int = 400) -> str:
     return text if len(text) <= n else text[:n - 1] + "…"
-
-
-def wrap(title: str) -> str:
-    """A node title as it reads inside ∂a/∂b (gui.titles.formula_name)."""
-    return formula_name(title)
 
 
 def partial_name(target: str, node: str, vjp: bool = False) -> str:
