@@ -23,6 +23,7 @@ from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
 from gui.actions import EXAMPLES_DIR, build_menus, make_action
 from gui.canvas import CanvasScene, CanvasView
+from gui.devices import DeviceBox
 from gui.document import Document
 from gui.grad_output import GradOutputBox
 from gui.help import ShortcutSheet, about_text, grad_output_hint
@@ -32,7 +33,9 @@ from gui.runstate import RunState
 from gui.worker import Computer
 
 MAX_RECENT = 8
-RECOMPUTE_DELAY_MS = 120  # edits within this window are computed once
+# Edits made in one pass of the event loop are computed once; no longer wait than that, since
+# the worker keeps only the newest pending request, so a burst of edits costs at most two runs.
+RECOMPUTE_DELAY_MS = 0
 
 
 def _open_error(path: str, message: str) -> str:
@@ -53,7 +56,6 @@ class MainWindow(QMainWindow):
         self.view = CanvasView(self.scene, self)
         self.setCentralWidget(self.view)
         self.computer = Computer(self)
-        self.devices = ["cpu"]  # cuda / mps are added once the worker has imported torch
         self.run = RunState()  # what is asked now and the last result drawn
         # The grad-output typed for each target, kept while the app runs (a new document starts over).
         self.shortcut_sheet: ShortcutSheet | None = None
@@ -88,7 +90,6 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
         self._update_title()
         self.statusBar().showMessage("Drag ops from the palette, wire output → input, click ∂ on a node.")
-        QTimer.singleShot(0, self._probe_devices)
 
     # ---- construction ----
 
@@ -115,8 +116,7 @@ class MainWindow(QMainWindow):
         bar = self.addToolBar("Run")
         bar.setObjectName("Run")
         bar.addWidget(QLabel(" device "))
-        self.device_box = QComboBox()
-        self.device_box.addItems(self.devices)
+        self.device_box = DeviceBox(self.computer)
         self.device_box.currentTextChanged.connect(lambda _t: self.schedule_recompute())
         bar.addWidget(self.device_box)
         bar.addWidget(QLabel("  dtype "))
@@ -147,19 +147,6 @@ class MainWindow(QMainWindow):
         view = self.run.result.nodes.get(target) if self.run.result is not None and target else None
         if view is not None and view.shape and self.grad_output is None:
             self.statusBar().showMessage(grad_output_hint(target, view.shape))
-
-    def _probe_devices(self) -> None:
-        self.computer.devicesReady.connect(self._set_devices)
-        self.computer.probe_devices()
-
-    def _set_devices(self, devices: list[str]) -> None:
-        self.devices = devices
-        current = self.device_box.currentText()
-        self.device_box.blockSignals(True)
-        self.device_box.clear()
-        self.device_box.addItems(devices)
-        self.device_box.setCurrentText(current if current in devices else "cpu")
-        self.device_box.blockSignals(False)
 
     # ---- computing ----
 
@@ -214,6 +201,7 @@ class MainWindow(QMainWindow):
 
     def show_result(self, result: ComputeResult) -> None:
         """Draw a result, unless what is asked has moved on since it was computed."""
+        self.device_box.probe()  # torch is loaded now: cuda / mps may join cpu in the list
         if not self.run.accept(result):
             return  # stale: a newer request is queued or running
         self.scene.show_result(result)

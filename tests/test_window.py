@@ -757,27 +757,43 @@ app = application()
 from gui.window import MainWindow
 w = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat))
 w.show()
-print("shown", w.isVisible(), "torch" in sys.modules, flush=True)
-# The device probe imports torch on the worker once the event loop runs.
+def heavy():
+    return [m for m in ("torch", "pyqtgraph") if m in sys.modules]
+print("shown", w.isVisible(), heavy(), flush=True)
 probed = []
 w.computer.devicesReady.connect(probed.append)
+deadline = time.monotonic() + 1.0  # an empty window left alone loads neither
+while time.monotonic() < deadline:
+    app.processEvents()
+    w.computer.wait(20)
+print("idle", heavy(), probed, flush=True)
+if sys.argv[2] == "popup":
+    w.device_box.showPopup()  # opening the device list asks the worker to look
+else:
+    w.open_file(sys.argv[2])  # the first compute imports torch; the devices come with it
 deadline = time.monotonic() + 60
 while not probed and time.monotonic() < deadline:
     app.processEvents()
     w.computer.wait(20)
-print("later", "torch" in sys.modules, probed, flush=True)
+print("later", "torch" in sys.modules, probed, w.device_box.devices(), flush=True)
+w.device_box.hidePopup()
 w.close()
 """
 
 
-def test_window_shows_before_torch_is_imported(tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["popup", "open"])
+def test_window_shows_before_torch_and_pyqtgraph_are_imported(tmp_path: Path, how: str) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", STARTUP, str(tmp_path / "s.ini")], cwd=ROOT, env=env,
+    arg = "popup" if how == "popup" else str(EX01)
+    proc = subprocess.run([sys.executable, "-c", STARTUP, str(tmp_path / "s.ini"), arg], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.split("\n")
-    assert "shown True False" in lines
-    assert any(line.startswith("later True [['cpu'") for line in lines), proc.stdout  # torch does arrive
+    assert "shown True []" in lines
+    assert "idle [] []" in lines  # nothing looks for devices until it is needed
+    later = next(line for line in lines if line.startswith("later "))
+    assert later.startswith("later True [['cpu'"), proc.stdout  # torch does arrive, with the devices
+    assert later.endswith("['cpu']") or "cuda" in later or "mps" in later
 
 
 def test_a_file_with_a_cycle_opens_with_the_cycle_marked(window, tmp_path) -> None:  # noqa: ANN001

@@ -89,7 +89,7 @@ class Inspector(QWidget):
         self.value_panel, self.grad_panel = self.result_box.value_panel, self.result_box.grad_panel
 
         self.slice_box = SliceView(self.doc)
-        self.slice_note, self.slice_plot = self.slice_box.note, self.slice_box.plot
+        self.slice_note = self.slice_box.note
         lay.addWidget(self.slice_box)
         lay.addStretch(1)
 
@@ -97,6 +97,10 @@ class Inspector(QWidget):
         hint = super().sizeHint()
         hint.setWidth(max(hint.width(), 400))
         return hint
+
+    @property
+    def slice_plot(self):  # noqa: ANN201 - a pyqtgraph PlotWidget, made on first use
+        return self.slice_box.plot
 
     @property
     def rows(self) -> dict[str, Row]:

@@ -12,7 +12,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
@@ -111,6 +110,8 @@ class MatrixView(QWidget):
         font.setPointSizeF(max(7.0, font.pointSizeF() - 1))
         self.small = font
         self.fm = QFontMetricsF(font)
+        import pyqtgraph as pg  # imported on first plot: the window opens without it
+
         self._lut = pg.colormap.get(self.cmap_name).getLookupTable(nPts=256, alpha=False, mode="byte")
         self._colors = self._color_indices()
         self._image = self._make_image()

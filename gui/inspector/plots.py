@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QBoxLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
@@ -35,6 +34,8 @@ from gui.inspector.style import (
 )
 
 if TYPE_CHECKING:
+    import pyqtgraph as pg
+
     from autograd_bridge.compute import ComputeResult, NodeView
 
 NO_RESULT = "no result yet: click ∂ on a node to make it the target"
@@ -166,6 +167,8 @@ class ArrayPanel(QWidget):
         self._set_body(label, "scalar")
 
     def _plot_widget(self, kind: str) -> pg.PlotItem:
+        import pyqtgraph as pg  # imported on first plot: the window opens without it
+
         widget = pg.PlotWidget(background="w")
         widget.setMinimumHeight(PLOT_MIN_HEIGHT)
         widget.setMaximumHeight(PLOT_MAX_HEIGHT)
@@ -179,6 +182,8 @@ class ArrayPanel(QWidget):
         return plot
 
     def _bars(self, a: np.ndarray) -> None:
+        import pyqtgraph as pg
+
         plot = self._plot_widget("bars")
         heights = np.where(np.isfinite(a), a, 0.0)
         pos, neg = pg.mkBrush(BLUE), pg.mkBrush(TANGENT)
@@ -191,6 +196,8 @@ class ArrayPanel(QWidget):
             plot.getAxis("bottom").setTicks([[(i, str(i)) for i in range(a.size)]])
 
     def _line(self, a: np.ndarray) -> None:
+        import pyqtgraph as pg
+
         plot = self._plot_widget("line")
         plot.plot(np.arange(a.size), np.where(np.isfinite(a), a, np.nan),
                   pen=pg.mkPen(BLUE, width=1.5), connect="finite")

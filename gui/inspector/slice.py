@@ -13,7 +13,6 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -22,6 +21,8 @@ from gui.document import Document
 from gui.inspector.style import BLUE, GREY, TANGENT, fmt, partial_name, styled_plot
 
 if TYPE_CHECKING:
+    import pyqtgraph as pg
+
     from autograd_bridge.compute import ComputeResult, SliceResult
 
 # The plot takes what room the dock has left, within these bounds, so that at a 900 px window
@@ -43,21 +44,36 @@ class SliceView(QGroupBox):
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: {GREY};")
         lay.addWidget(self.note)
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setMinimumHeight(SLICE_MIN_HEIGHT)
-        self.plot.setMaximumHeight(SLICE_MAX_HEIGHT)
-        self.plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        plot = self.plot.getPlotItem()
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        styled_plot(plot)
-        lay.addWidget(self.plot)
+        self._plot: pg.PlotWidget | None = None  # made on first use: pyqtgraph loads after the window shows
+        self._plot_index = lay.count()
         # The legend sits under the plot, wrapped, so long titles neither clip nor cover the curve.
         self.legend = QLabel()
         self.legend.setObjectName("sliceLegend")
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(self.legend)
+
+    @property
+    def plot(self) -> pg.PlotWidget:
+        if self._plot is None:
+            import pyqtgraph as pg
+
+            self._plot = pg.PlotWidget(background="w")
+            self._plot.setMinimumHeight(SLICE_MIN_HEIGHT)
+            self._plot.setMaximumHeight(SLICE_MAX_HEIGHT)
+            self._plot.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+            plot = self._plot.getPlotItem()
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            styled_plot(plot)
+            self._plot.hide()
+            self.layout().insertWidget(self._plot_index, self._plot)
+        return self._plot
+
+    def _hide_plot(self) -> None:
+        if self._plot is not None:
+            self._plot.hide()
+        self.legend.hide()
 
     def _title(self, node_id: str | None) -> str:
         node = self.doc.graph.nodes.get(node_id) if node_id is not None else None
@@ -95,8 +111,7 @@ class SliceView(QGroupBox):
         if s is not None and s.leaf == self.node_id and s.target == target:
             return
         self.slice = None
-        self.plot.hide()
-        self.legend.hide()
+        self._hide_plot()
         t, leaf = self._title(target), self._title(self.node_id)
         if self._target_not_scalar(r):
             self.note.setText(f"{t} is not a scalar, so there is no curve to draw.")
@@ -123,8 +138,7 @@ class SliceView(QGroupBox):
         try:
             self._show_slice(s)
         except Exception as e:  # noqa: BLE001
-            self.plot.hide()
-            self.legend.hide()
+            self._hide_plot()
             self.note.setText(f"cannot draw the slice: {type(e).__name__}: {e}")
 
     def _show_slice(self, s: SliceResult | None) -> None:
@@ -133,8 +147,7 @@ class SliceView(QGroupBox):
         if s is None:
             if self._key is not None:  # the answer to our latest request: nothing to draw
                 self.slice = None
-                self.plot.hide()
-                self.legend.hide()
+                self._hide_plot()
                 self.note.setText(f"no curve: {self._title(self.doc.target)} could not be evaluated as a "
                                   f"function of {self._title(self.node_id)} alone")
             return
@@ -145,6 +158,8 @@ class SliceView(QGroupBox):
         slope_name = partial_name(t, leaf)
         xs = np.asarray(s.xs, dtype=np.float64)
         ys = np.asarray(s.ys, dtype=np.float64)
+        import pyqtgraph as pg
+
         plot = self.plot.getPlotItem()
         plot.clear()
         plot.plot(xs, np.where(np.isfinite(ys), ys, np.nan), pen=pg.mkPen(BLUE, width=2),
@@ -170,4 +185,6 @@ class SliceView(QGroupBox):
 
     def curves(self) -> list[pg.PlotDataItem]:
         """The curve and its tangent, as drawn (named as the legend names them)."""
+        import pyqtgraph as pg
+
         return [c for c in self.plot.getPlotItem().listDataItems() if isinstance(c, pg.PlotDataItem)]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import pyqtgraph as pg
+from typing import TYPE_CHECKING
 
 from gui.titles import partial_names
+
+if TYPE_CHECKING:
+    import pyqtgraph as pg
 
 RED = "#c0392b"
 GREY = "#666666"
@@ -39,6 +42,8 @@ def short(value: object, n: int = 80) -> str:
 
 
 def styled_plot(plot: pg.PlotItem) -> None:
+    import pyqtgraph as pg  # imported on first plot: the window opens without it
+
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen("#555555"))
