@@ -1,99 +1,250 @@
-"""Canvas cost at scale, offscreen: build the scene for N nodes, time drag frames, then time the
-interactions a user waits on, in the real window.
+"""Canvas cost at scale, offscreen, measured the way a user's gesture costs: the input event
+goes to the view's viewport, Qt and our handlers run, and the clock stops when the viewport has
+painted (processEvents until its Paint event). GUI-thread CPU time (time.thread_time) and wall
+time, the median of many frames.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_canvas.py [--nodes 2000 5000 10000]
-                                                                [--interaction-nodes 2000]
+        [--frames 15] [--interaction-nodes 2000] [--json PATH] [--png DIR]
 
-A "drag frame" moves 50 selected nodes by a few pixels and repaints the whole viewport
-(1600x1000, whole graph in view, the worst case).
+The graph is the peer workload of ../shared/peers/README.md (`peer_graph`): N add nodes on a
+grid of ceil(sqrt(N)) columns, 250 x 150 apart; input `input` of node i from node i-1, input
+`other` of every odd i >= 3 from a node drawn by random.Random(12345) from [max(0, i-2*cols), i-2].
+The view is 1600 x 1000 with the whole graph fitted in (the worst case: everything in view).
 
-The interactions run in a MainWindow with a target set (as when a user is looking at partials),
-each as the GUI thread runs it, signals and their slots included: GUI-thread CPU time
-(time.thread_time) and wall time, the median of several runs, with no compute running:
+Rows, per N:
+  open        Document.reset + scene build + Fit + the first paint (a file's parse is not in it)
+  open_file   the same from the JSON file: graph.fileformat.load first
+  drag        one mouse move of a drag of 50 selected nodes (the middle of the graph), 1 px
+  zoom        one wheel notch (120), alternately in and out, at the mouse in the middle
+  pan         a middle-button drag of 40 px, alternately left and right
+  select      a click on one node (press, release: the selection changes)
+  wire        one mouse move of a wire being dragged from an output port
+  rss         the process's resident memory grown by the open (MB, in `mb`; no times)
 
-  (a) pressing on an output port, which starts a wire drag (CanvasScene asks graph.upstream
-      of the source once per drag), shown with the cost of that upstream walk alone;
-  (b) Document.connect of one edge, the refusal check included (an edge that is allowed, from
-      the node with the most upstream nodes, so the check walks all of them);
-  (c) Document.move of 50 nodes;
-  (d) how many computes one move schedules (it should be none: moving is layout), with one
-      connect beside it as the control that shows the count works.
-
-Nothing is asserted; compare runs. The goal for (a) and (b) is printed beside them.
+Then the interactions in the real window at --interaction-nodes (see `interactions`).
+Nothing is asserted; compare runs. `--json PATH` writes {"rows": [{"metric", "nodes",
+"cpu_ms", "wall_ms"}, ...]} (the rss rows carry `mb` and null times).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
+import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QEvent, QPointF, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QImage, QPainter  # noqa: E402
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QCursor, QMouseEvent, QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QGraphicsSceneMouseEvent, QMessageBox  # noqa: E402
 
+from graph.fileformat import load, save  # noqa: E402
 from graph.model import Edge, Graph, Node  # noqa: E402
 from gui.canvas import CanvasScene, CanvasView  # noqa: E402
 from gui.document import Document  # noqa: E402
-from gui.window import MainWindow  # noqa: E402
 
-GOAL_MS = 2.0  # for (a) and (b): a press or a connect should not be felt
+GOAL_MS = 2.0  # for (a) and (b) of the interactions: a press or a connect should not be felt
 RUNS = 9
+VIEW_W, VIEW_H = 1600, 1000
+SELECTED = 50
+LEFT, MIDDLE, NO_BUTTON = Qt.MouseButton.LeftButton, Qt.MouseButton.MiddleButton, Qt.MouseButton.NoButton
+NO_MOD = Qt.KeyboardModifier.NoModifier
 
 
-def grid_graph(n: int) -> Graph:
-    """n nodes in columns of 50: tensors in the first column, then adds fed from the left."""
+def peer_graph(n: int) -> Graph:
+    """The peer workload (../shared/peers/README.md) with our add nodes (ports input, other)."""
     g = Graph()
-    rows = 50
+    cols = math.ceil(math.sqrt(n))
     for i in range(n):
-        col, row = divmod(i, rows)
-        pos = (col * 260.0, row * 140.0)
-        if col == 0:
-            g.add_node(Node(f"t{i}", "tensor", value=1.0, requires_grad=True), pos=pos)
-        else:
-            g.add_node(Node(f"t{i}", "add"), pos=pos)
-            left = f"t{i - rows}"
-            g.add_edge(Edge(left, f"t{i}", "input"))
-            g.add_edge(Edge(f"t{(col - 1) * rows + (row + 1) % rows}", f"t{i}", "other"))
+        row, col = divmod(i, cols)
+        g.add_node(Node(f"n{i}", "add"), pos=(col * 250.0, row * 150.0))
+    rng = random.Random(12345)
+    for i in range(1, n):
+        g.add_edge(Edge(f"n{i - 1}", f"n{i}", "input"))
+        if i % 2 == 1 and i >= 2:
+            g.add_edge(Edge(f"n{rng.randint(max(0, i - 2 * cols), i - 2)}", f"n{i}", "other"))
     return g
 
 
-def frames(app: QApplication, node_counts: list[int]) -> None:
-    print(f"{'nodes':>6} {'edges':>6} {'build':>9} {'full frame':>11} {'drag frame':>11}")
-    for n in node_counts:
-        graph = grid_graph(n)
-        doc = Document()
-        t0 = time.perf_counter()
-        doc.reset(graph)
-        scene = CanvasScene(doc)
-        view = CanvasView(scene)
-        view.resize(1600, 1000)
-        view.fit_graph()
-        build = time.perf_counter() - t0
-        image = QImage(1600, 1000, QImage.Format.Format_ARGB32_Premultiplied)
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
 
-        def frame(view: CanvasView = view, image: QImage = image) -> float:
-            t = time.perf_counter()
-            painter = QPainter(image)
-            view.render(painter)
-            painter.end()
-            return time.perf_counter() - t
 
-        full = min(frame() for _ in range(3))
-        movers = list(scene.nodes.values())[:50]
-        drags = []
-        for step in range(5):
-            t = time.perf_counter()
-            for item in movers:
-                item.setPos(item.pos() + QPointF(3, 2 if step % 2 else -2))
-            app.processEvents()
-            drags.append(time.perf_counter() - t + frame())
-        print(f"{n:>6} {len(graph.edges):>6} {build * 1e3:>7.0f}ms {full * 1e3:>9.0f}ms {min(drags) * 1e3:>9.0f}ms")
+class PaintWatch(QObject):
+    """Counts the viewport's Paint events."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.painted = 0
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Paint:
+            self.painted += 1
+        return False
+
+
+class Canvas:
+    """A shown 1600 x 1000 view of a scene of its own, with the clock for one gesture frame."""
+
+    def __init__(self, app: QApplication) -> None:
+        self.app = app
+        self.doc = Document()
+        self.scene = CanvasScene(self.doc)
+        self.view = CanvasView(self.scene)
+        self.view.resize(VIEW_W, VIEW_H)
+        self.view.show()
+        self.vp = self.view.viewport()
+        self.watch = PaintWatch()
+        self.vp.installEventFilter(self.watch)
+        self.settle()
+
+    def settle(self) -> None:
+        for _ in range(3):
+            self.app.processEvents()
+
+    def frame(self, action: Callable[[], object]) -> tuple[float, float]:
+        """GUI-thread CPU and wall seconds of action() and the paint it causes."""
+        self.settle()
+        self.watch.painted = 0
+        c0, w0 = time.thread_time(), time.perf_counter()
+        action()
+        deadline = w0 + 10.0
+        while not self.watch.painted and time.perf_counter() < deadline:
+            self.app.processEvents()
+        return time.thread_time() - c0, time.perf_counter() - w0
+
+    def mouse(self, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton, buttons: Qt.MouseButton) -> None:
+        QApplication.sendEvent(self.vp, QMouseEvent(kind, pos, self.vp.mapToGlobal(pos), button, buttons, NO_MOD))
+
+    def wheel(self, pos: QPointF, delta: int) -> None:
+        QApplication.sendEvent(self.vp, QWheelEvent(pos, self.vp.mapToGlobal(pos), QPoint(), QPoint(0, delta),
+                                                    NO_BUTTON, NO_MOD, Qt.ScrollPhase.NoScrollPhase, False))
+
+    def at(self, node_id: str, local: QPointF) -> QPointF:
+        """Viewport pixels of a point of a node (whole pixels: the view rounds presses so)."""
+        item = self.scene.nodes[node_id]
+        return QPointF(self.view.mapFromScene(item.mapToScene(local)))
+
+
+def median_ms(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return (statistics.median(c for c, _ in samples) * 1e3, statistics.median(w for _, w in samples) * 1e3)
+
+
+def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None) -> list[dict]:
+    """The rows for one N (see the module docstring)."""
+    rows: list[dict] = []
+
+    def row(metric: str, samples: list[tuple[float, float]]) -> None:
+        cpu, wall = median_ms(samples)
+        rows.append({"metric": metric, "nodes": n, "cpu_ms": round(cpu, 3), "wall_ms": round(wall, 3)})
+
+    graph = peer_graph(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "peer.json")
+        save(graph, path)
+        samples, samples_file, grown = [], [], []
+        for _ in range(opens):  # from memory, then from the file, alternately
+            canvas = Canvas(app)  # the last one stays for the gestures
+            graph = peer_graph(n)
+            rss0 = rss_mb()
+            samples.append(canvas.frame(lambda c=canvas, g=graph: (c.doc.reset(g), c.view.fit_graph())))
+            grown.append(rss_mb() - rss0)
+            other = Canvas(app)
+            samples_file.append(other.frame(lambda c=other: (c.doc.reset(load(path)), c.view.fit_graph())))
+            other.view.close()
+        row("open", samples)
+        row("open_file", samples_file)
+    rows.append({"metric": "rss", "nodes": n, "cpu_ms": None, "wall_ms": None, "mb": round(grown[0], 1)})
+    scene, view = canvas.scene, canvas.view
+    if png:
+        view.grab().save(os.path.join(png, f"fit_{n}.png"))
+
+    # drag: press on a selected node, then 1 px mouse moves (Qt moves the 50, edges follow)
+    ids = list(scene.nodes)[max(0, n // 2 - SELECTED // 2):][:SELECTED]
+    for node_id in ids:
+        scene.nodes[node_id].setSelected(True)
+    item = scene.nodes[ids[0]]
+    press = canvas.at(ids[0], QPointF(item.width() / 2, item.height() / 2))
+    x0 = canvas.doc.graph.position(ids[-1])[0]
+    canvas.mouse(QEvent.Type.MouseButtonPress, press, LEFT, LEFT)
+    samples = []
+    for i in range(frames):
+        pos = press + QPointF(i + 1, 0)
+        samples.append(canvas.frame(lambda pos=pos: canvas.mouse(QEvent.Type.MouseMove, pos, NO_BUTTON, LEFT)))
+    canvas.mouse(QEvent.Type.MouseButtonRelease, press + QPointF(frames, 0), LEFT, NO_BUTTON)
+    moved = canvas.doc.graph.position(ids[-1])[0] != x0  # the release made it one Document.move
+    row("drag" if moved else "drag [NOT MOVED]", samples)
+
+    # zoom: one notch in, one out, at the middle of the viewport. The view zooms about the
+    # cursor (AnchorUnderMouse: QCursor.pos and the last mouse move), so both are put there.
+    view.fit_graph()
+    middle = QPointF(canvas.vp.width() / 2, canvas.vp.height() / 2)
+    QCursor.setPos(canvas.vp.mapToGlobal(middle.toPoint()))
+    canvas.mouse(QEvent.Type.MouseMove, middle, NO_BUTTON, NO_BUTTON)
+    row("zoom", [canvas.frame(lambda i=i: canvas.wheel(middle, 120 if i % 2 == 0 else -120))
+                 for i in range(frames)])
+    view.fit_graph()
+
+    # pan: a middle-button drag, 40 px a move
+    canvas.mouse(QEvent.Type.MouseButtonPress, middle, MIDDLE, MIDDLE)
+    samples, x = [], middle.x()
+    for i in range(frames):
+        x += 40 if i % 2 == 0 else -40
+        samples.append(canvas.frame(lambda x=x: canvas.mouse(QEvent.Type.MouseMove, QPointF(x, middle.y()),
+                                                              NO_BUTTON, MIDDLE)))
+    canvas.mouse(QEvent.Type.MouseButtonRelease, QPointF(x, middle.y()), MIDDLE, NO_BUTTON)
+    row("pan", samples)
+
+    # select: a click on one node, then on another
+    samples = []
+    for i in range(frames):
+        node = ids[i % 2]
+        where = canvas.at(node, QPointF(item.width() / 2, item.height() / 2))
+
+        def click(where: QPointF = where) -> None:
+            canvas.mouse(QEvent.Type.MouseButtonPress, where, LEFT, LEFT)
+            canvas.mouse(QEvent.Type.MouseButtonRelease, where, LEFT, NO_BUTTON)
+
+        samples.append(canvas.frame(click))
+    row("select" if scene.nodes[ids[(frames - 1) % 2]].isSelected() else "select [NOT SELECTED]", samples)
+
+    # wire: drag from an output port (the label and refusal checks included), at 100 %: ports
+    # are a few scene units wide, less than a pixel at the fitted scale
+    view.resetTransform()
+    view.centerOn(item.sceneBoundingRect().center())
+    out = canvas.at(ids[0], item.output_pos())
+    canvas.mouse(QEvent.Type.MouseButtonPress, out, LEFT, LEFT)
+    wiring = scene.interaction is not None
+    samples = []
+    for i in range(frames):
+        pos = out + QPointF(3 * (i + 1), 2 * (i + 1))
+        samples.append(canvas.frame(lambda pos=pos: canvas.mouse(QEvent.Type.MouseMove, pos, NO_BUTTON, LEFT)))
+    scene.cancel_interaction()
+    canvas.mouse(QEvent.Type.MouseButtonRelease, out, LEFT, NO_BUTTON)
+    row("wire" if wiring else "wire [NO DRAG STARTED]", samples)
+    view.close()
+    return rows
+
+
+def print_rows(rows: list[dict]) -> None:
+    print(f"{'metric':<12} {'nodes':>6} {'cpu ms':>9} {'wall ms':>9}")
+    for r in rows:
+        if r.get("mb") is not None:
+            print(f"{r['metric']:<12} {r['nodes']:>6} {r['mb']:>9.1f} MB")
+        else:
+            print(f"{r['metric']:<12} {r['nodes']:>6} {r['cpu_ms']:>9.2f} {r['wall_ms']:>9.2f}")
 
 
 # ---- interactions in the window ----
@@ -124,14 +275,16 @@ def mouse(scene: CanvasScene, kind: QEvent.Type, pos: QPointF) -> None:
 
 
 def interactions(app: QApplication, n: int) -> None:
+    from gui.window import MainWindow  # only here: the rows above need no window
+
     settings_dir = tempfile.TemporaryDirectory()
     window = MainWindow(QSettings(os.path.join(settings_dir.name, "bench.ini"), QSettings.Format.IniFormat))
     window.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
     window.resize(1600, 1000)
     window.show()
     doc, scene, timer = window.doc, window.scene, window.recompute_timer
-    graph = grid_graph(n)
-    last = f"t{n - 1}"  # the last column's node has the most upstream nodes: the longest walk
+    graph = peer_graph(n)
+    last = f"n{n - 1}"  # the last column's node has the most upstream nodes: the longest walk
     graph.add_node(Node("sink", "neg"), pos=(-300.0, 0.0))  # a free input port to connect to
     doc.reset(graph)
     doc.set_target(last)
@@ -247,11 +400,31 @@ def interactions(app: QApplication, n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--nodes", type=int, nargs="+", default=[2000, 5000])
-    parser.add_argument("--interaction-nodes", type=int, default=2000)
+    parser.add_argument("--frames", type=int, default=15, help="frames per gesture (median)")
+    parser.add_argument("--opens", type=int, default=3, help="opens per N (median; rss from the first)")
+    parser.add_argument("--interaction-nodes", type=int, default=2000, help="0: skip the window's")
+    parser.add_argument("--json", help="write the rows here")
+    parser.add_argument("--png", help="save the fitted view of each N as DIR/fit_N.png")
     args = parser.parse_args()
+    rows = []
+    if len(args.nodes) > 1:  # one fresh process per N, so that each RSS starts from the same base
+        for n in args.nodes:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = os.path.join(tmp, "rows.json")
+                subprocess.run([sys.executable, __file__, "--nodes", str(n), "--frames", str(args.frames),
+                                "--opens", str(args.opens), "--interaction-nodes", "0", "--json", out,
+                                *(["--png", args.png] if args.png else [])], check=True, stdout=subprocess.DEVNULL)
+                with open(out) as fh:
+                    rows += json.load(fh)["rows"]
     app = QApplication.instance() or QApplication([])
-    frames(app, args.nodes)
-    interactions(app, args.interaction_nodes)
+    if len(args.nodes) == 1:
+        rows = gestures(app, args.nodes[0], args.frames, args.opens, args.png)
+    print_rows(rows)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"rows": rows}, fh, indent=1)
+    if args.interaction_nodes:
+        interactions(app, args.interaction_nodes)
 
 
 if __name__ == "__main__":
