@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import torch
 
 from autograd_bridge.codegen import Source, generate
+from autograd_bridge.finite import FinitePlan, all_finite
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
 from graph.model import CheckedGraph, Graph
 from graph.values import _short, literal_shape
@@ -102,6 +103,14 @@ class Compiled:
         self._make_leaves = namespace["make_leaves"]
         self._forward = namespace["forward"]
         self._kept_leaves: tuple[torch.Tensor, ...] | None = None  # accumulate mode
+        # Fixed per compile, so a run does not work them out again.
+        self.ids: list[str] = self.source.leaf_ids + self.source.op_ids  # the order values come in
+        self._wrt = [n for n in self.ids if n in self.source.requires_grad]
+        self._finite_plans: dict[str, FinitePlan] = {}  # per target (see autograd_bridge.finite)
+        # Literal leaves hold checked finite numbers within their dtype's range: the finite
+        # check can leave their values out.
+        self._known_finite = frozenset(i for i, n in enumerate(self.ids)
+                                       if self.graph.nodes[n].is_tensor and self.graph.nodes[n].init is None)
 
     # ---- running, with errors pointed at their node ----
 
@@ -191,16 +200,23 @@ class Compiled:
                 notes: list[str] | None = None) -> dict[str, torch.Tensor]:
         """Every node's value. Warnings torch gives are added to `notes` (if given)."""
         with self._warnings_as_notes([] if notes is None else notes):
-            if leaves is None:
-                leaves = self._call(self._make_leaves, [self.device], ExecutionError)
-            try:
-                outs = self._call(self._forward, leaves, ExecutionError)
-            except ExecutionError:
-                # Shape problems are reported by the meta-device pass, which names both shapes
-                # without computing anything; it is run only on failure because it costs ~50 µs/op.
-                self.infer_shapes()
-                raise
-        return dict(zip(self.source.leaf_ids + self.source.op_ids, [*leaves, *outs], strict=True))
+            return self._values(leaves)
+
+    def make_leaves(self) -> tuple[torch.Tensor, ...]:
+        """The leaf tensors as the compiled source makes them (its own literals and inits)."""
+        return self._call(self._make_leaves, [self.device], ExecutionError)
+
+    def _values(self, leaves: tuple[torch.Tensor, ...] | None) -> dict[str, torch.Tensor]:
+        if leaves is None:
+            leaves = self.make_leaves()
+        try:
+            outs = self._call(self._forward, leaves, ExecutionError)
+        except ExecutionError:
+            # Shape problems are reported by the meta-device pass, which names both shapes
+            # without computing anything; it is run only on failure because it costs ~50 µs/op.
+            self.infer_shapes()
+            raise
+        return dict(zip(self.ids, (*leaves, *outs), strict=True))
 
     # ---- differentiation ----
 
@@ -232,32 +248,37 @@ class Compiled:
         if target not in self.graph.nodes:
             raise TargetError(f"no node {_short(target)} to differentiate")
         notes: list[str] = []
-        if accumulate:
-            if self._kept_leaves is None:
-                self._kept_leaves = self._call(self._make_leaves, [self.device], ExecutionError)
-            values = self.forward(self._kept_leaves, notes)
-        else:
-            values = self.forward(notes=notes)
-        return self.partials(values, target, grad_output, notes, accumulate)
+        with self._warnings_as_notes(notes):
+            if accumulate and self._kept_leaves is None:
+                self._kept_leaves = self.make_leaves()
+            values = self._values(self._kept_leaves if accumulate else None)
+            return self._partials(values, target, grad_output, notes, accumulate)
 
     def partials(self, values: dict[str, torch.Tensor], target: str, grad_output: object = None,
                  notes: list[str] | None = None, accumulate: bool = False) -> Result:
         """∂target/∂node for every node, from the values of one forward (which it consumes:
         backward frees that forward's graph, so each call wants a fresh forward)."""
         notes = [] if notes is None else notes
-        v = self._target_and_grad_output(values, target, grad_output)
         with self._warnings_as_notes(notes):
-            grads = self._backward(values, target, v, accumulate, notes)
-        notes += self._nonfinite_notes(values, grads)
+            return self._partials(values, target, grad_output, notes, accumulate)
+
+    def _partials(self, values: dict[str, torch.Tensor], target: str, grad_output: object,
+                  notes: list[str], accumulate: bool) -> Result:
+        v = self._target_and_grad_output(values, target, grad_output)
+        grads, partials = self._backward(values, target, v, accumulate, notes)
+        if not all_finite([*values.values(), *partials], self._finite_plans, target, self._known_finite):
+            notes += self._nonfinite_notes(values, grads)
         return Result(target, values, grads, notes)
 
     def _backward(self, values: dict[str, torch.Tensor], target: str, v: torch.Tensor | None,
-                  accumulate: bool, notes: list[str]) -> dict[str, torch.Tensor | None]:
+                  accumulate: bool, notes: list[str]) -> tuple[dict[str, torch.Tensor | None], list]:
+        """(every node's partial, the partials of the nodes that require grad in their order)."""
         t = values[target]
         grads: dict[str, torch.Tensor | None] = dict.fromkeys(values)
         if not t.requires_grad:
             notes.append(f"{target} does not depend on any tensor with requires_grad on: "
                          "no partials (PyTorch would refuse backward())")
+            return grads, []
         elif accumulate:
             leaf_ids = set(self.source.leaf_ids)
             for n, val in values.items():
@@ -268,12 +289,12 @@ class Compiled:
             # silently change the grads of Results already handed out.
             grads = {n: None if val.grad is None else val.grad.detach().clone()
                      for n, val in values.items()}
-        else:
-            wrt = [n for n, val in values.items() if val.requires_grad]
-            got = self._call(lambda: torch.autograd.grad(
-                t, [values[n] for n in wrt], grad_outputs=v, allow_unused=True), [], ExecutionError)
-            grads.update(zip(wrt, got, strict=True))
-        return grads
+            return grads, [grads[n] for n in self._wrt]
+        wrt = self._wrt  # the nodes whose value requires grad, known from the source
+        got = self._call(lambda: torch.autograd.grad(
+            t, [values[n] for n in wrt], grad_outputs=v, allow_unused=True), [], ExecutionError)
+        grads.update(zip(wrt, got, strict=True))
+        return grads, got
 
     def slice_1d(self, target: str, leaf: str, xs: list[float]) -> list[float]:
         """The target's value with the scalar leaf set to each x in turn, all else unchanged."""
@@ -293,9 +314,8 @@ class Compiled:
 
     def _nonfinite_notes(self, values: dict[str, torch.Tensor],
                          grads: dict[str, torch.Tensor | None]) -> list[str]:
-        """Name the nodes where NaN or Inf first appears (inputs finite, output not)."""
-        if _all_finite(values.values()) and _all_finite(grads.values()):
-            return []  # the common case, checked in two kernels rather than two per node
+        """Name the nodes where NaN or Inf first appears (inputs finite, output not): the exact
+        scan, run when the batched check (autograd_bridge.finite) finds a sum that is not finite."""
         bad = {n for n, t in values.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())}
         inputs = self.graph.all_inputs()
         notes = [f"{n}: value has NaN/Inf ({self.graph.nodes[n].op} of finite inputs)"
@@ -304,14 +324,6 @@ class Compiled:
         if bad_grads:
             notes.append("partials with NaN/Inf at: " + ", ".join(bad_grads))
         return notes
-
-
-def _all_finite(tensors) -> bool:  # noqa: ANN001 - an iterable of tensors or None
-    flat = [t.detach().reshape(-1) for t in tensors if t is not None and t.is_floating_point()]
-    # A sum is finite only if every entry is (NaN and inf propagate); the rare false alarm, a
-    # sum that overflows, just sends the caller to its exact per-node scan. Measured here a sum
-    # is ~4x cheaper than isfinite().all() on the same data.
-    return not flat or bool(torch.isfinite(torch.cat(flat).double().sum()))
 
 
 def to_plain(t: torch.Tensor | None) -> object:

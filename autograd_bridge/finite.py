@@ -1,0 +1,113 @@
+"""Whether every value and partial of a run is finite, at a few percent of the run's cost.
+
+Each run checks every tensor it hands out, so that a NaN or Inf is named on the node where it
+first appears even when a later op (a select, a tanh) drops it. The check is one sum per
+tensor, batched: a sum is finite only if every entry is (NaN and Inf propagate). A sum that
+overflows is a false alarm that only sends the caller to its exact per-node scan.
+
+How each tensor is summed is planned once per list layout (shapes and dtypes do not change
+between runs of one compiled graph):
+
+- a CPU tensor of at most TINY elements is read as Python floats (no kernel at all);
+- tensors of the same device, dtype and shape, each under BIG elements, are stacked (one copy
+  of small data) and summed once;
+- a tensor of BIG elements or more is summed alone, in its own dtype, without a copy.
+
+The partial sums then meet in one last kernel and one read back (one sync on a GPU).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+TINY = 16  # CPU tensors with at most this many elements: tolist() costs less than a kernel
+BIG = 1 << 14  # from this many elements a tensor is summed alone: a copy would cost more
+CHUNK = 1 << 15  # torch's grain size: smaller copies and sums run on the calling thread
+
+
+def _flat_sum(x: object, ndim: int) -> float:
+    """The sum of a tensor's tolist() of the given rank."""
+    if ndim == 1:
+        return sum(x)
+    return sum(_flat_sum(row, ndim - 1) for row in x)
+
+
+class FinitePlan:
+    """How to sum one layout of tensors in few kernels. None entries, and those at the indices
+    in `skip` (tensors known to be finite), are left out."""
+
+    def __init__(self, tensors: list[torch.Tensor | None], skip: frozenset[int] = frozenset()) -> None:
+        self.count = len(tensors)
+        self.skip = skip
+        self.nones = [i for i, t in enumerate(tensors) if t is None and i not in skip]
+        self.ones: list[int] = []  # one element: item()
+        self.vectors: list[int] = []  # a few elements, rank 1: the sum of tolist()
+        self.matrices: list[int] = []  # a few elements, rank 2
+        self.tiny: list[tuple[int, int]] = []  # (index, rank): a few elements, any other rank
+        self.alone: list[int] = []
+        groups: dict[tuple, list[int]] = {}
+        for i, t in enumerate(tensors):
+            if t is None or i in skip:
+                continue
+            n = t.numel()
+            if n <= TINY and t.device.type == "cpu":
+                if n == 1:
+                    self.ones.append(i)
+                elif t.dim() == 1:
+                    self.vectors.append(i)
+                elif t.dim() == 2:
+                    self.matrices.append(i)
+                else:
+                    self.tiny.append((i, t.dim()))
+            elif n >= BIG or not t.is_contiguous():  # one strided input slows a whole stack
+                self.alone.append(i)
+            else:
+                groups.setdefault((t.device, t.dtype, t.shape), []).append(i)
+        # Stacks of at most CHUNK elements: torch copies those on one thread, without waking
+        # its pool (which, on a busy machine, can wait a scheduler tick).
+        self.groups: list[list[int]] = []
+        for g in groups.values():
+            step = max(1, CHUNK // tensors[g[0]].numel())
+            for k in range(0, len(g), step):
+                chunk = g[k:k + step]
+                if len(chunk) > 1:
+                    self.groups.append(chunk)
+                else:
+                    self.alone += chunk
+
+    def fits(self, tensors: list[torch.Tensor | None]) -> bool:
+        # With the same length, None where it was, and every planned index a tensor (else the
+        # sums below raise), the planned indices are exactly the tensors: none is left out.
+        # (No list.count(None): it would call Tensor.__eq__ on every tensor.)
+        return len(tensors) == self.count and all(tensors[i] is None for i in self.nones)
+
+    def total(self, tensors: list[torch.Tensor | None]) -> float:
+        total = sum([tensors[i].item() for i in self.ones])
+        total += sum([sum(tensors[i].tolist()) for i in self.vectors])
+        total += sum([sum(map(sum, tensors[i].tolist())) for i in self.matrices])
+        for i, ndim in self.tiny:
+            total += _flat_sum(tensors[i].tolist(), ndim)
+        if self.alone or self.groups:
+            with torch.no_grad():
+                sums = [tensors[i].sum() for i in self.alone]
+                sums += [torch.stack([tensors[i] for i in g]).sum() for g in self.groups]
+                # One device (a compiled graph runs on one); stack promotes mixed dtypes.
+                total += (sums[0] if len(sums) == 1 else torch.stack(sums).sum()).item()
+        return total
+
+
+def all_finite(tensors: list[torch.Tensor | None], plans: dict[object, FinitePlan], key: object,
+               skip: frozenset[int] = frozenset()) -> bool:
+    """Whether every entry of every tensor is finite (None, and the indices in `skip`, left
+    out); False may be a false alarm (a sum that overflowed). `plans` keeps a plan per key
+    (a target: which partials are None differs)."""
+    plan = plans.get(key)
+    if plan is None or plan.skip is not skip or not plan.fits(tensors):
+        plan = plans[key] = FinitePlan(tensors, skip)
+    try:
+        return math.isfinite(plan.total(tensors))
+    except (AttributeError, TypeError, RuntimeError):  # the layout changed: plan it again
+        plan = plans[key] = FinitePlan(tensors, skip)
+        return math.isfinite(plan.total(tensors))
