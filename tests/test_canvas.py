@@ -17,6 +17,7 @@ from graph.fileformat import dumps
 from graph.model import Edge, Graph, Node
 from graph.ops import OPS
 from gui.canvas import DIFF_BTN, NODE_W, CanvasScene, CanvasView, CutDrag, EdgeItem, MoveDrag, NodeItem, WireDrag
+from gui.canvas.overview import Layer
 from gui.document import Document
 from gui.window import MainWindow
 
@@ -84,8 +85,9 @@ def _drag(window: MainWindow, a: QPoint, b: QPoint, mod=NO_MOD, steps: int = 6) 
 
 
 def _temporary_items(scene: CanvasScene) -> list:
-    """Items a gesture drew (a wire being dragged, a cutting line): none once it is over."""
-    return [item for item in scene.items() if not isinstance(item, NodeItem | EdgeItem)]
+    """Items a gesture drew (a wire being dragged, a cutting line): none once it is over. The
+    layer holding every node and edge (gui.canvas.overview) is always there."""
+    return [item for item in scene.items() if not isinstance(item, NodeItem | EdgeItem | Layer)]
 
 
 def _messages(window: MainWindow) -> list[str]:

@@ -54,6 +54,10 @@ class Interaction:
     def cancel(self) -> None:
         """Esc: take back what the gesture showed; the document is not touched."""
 
+    def overlays(self) -> list[QGraphicsItem]:
+        """The items the gesture shows, for the view to draw in the overview (where Qt does not)."""
+        return []
+
 
 class WireDrag(Interaction):
     """Drag from a node's output dot to an input port. The wire says where it would land, or
@@ -154,6 +158,9 @@ class WireDrag(Interaction):
             if item.scene() is self.scene:
                 self.scene.removeItem(item)
 
+    def overlays(self) -> list[QGraphicsItem]:
+        return [self.wire, self.label]
+
 
 class WireLabel(QGraphicsItem):
     """What a dragged wire says (where it lands, or why it is refused): text on a dark box, the
@@ -231,6 +238,9 @@ class CutDrag(Interaction):
     def cancel(self) -> None:
         if self.line.scene() is self.scene:
             self.scene.removeItem(self.line)
+
+    def overlays(self) -> list[QGraphicsItem]:
+        return [self.line]
 
 
 def polyline_crosses(cut: QPainterPath, wire: QPainterPath) -> bool:

@@ -95,7 +95,6 @@ class NodeItem(QGraphicsItem):
                       | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
                       | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.setAcceptHoverEvents(True)
         self.sync()
 
     @property
@@ -175,6 +174,7 @@ class NodeItem(QGraphicsItem):
         if self.error:
             tip.append("⚠ " + self.error)
         self.setToolTip("\n".join(tip))
+        self.canvas.node_shape_changed(self)
         self.update()
 
     def set_view(self, view: NodeView | None, target: str | None = None, vjp: bool = False) -> None:
@@ -193,6 +193,7 @@ class NodeItem(QGraphicsItem):
             if shown is not None and int(np.prod(view.shape)) > 1:
                 self.swatch = heatmap(shown)
         self._relayout()
+        self.canvas.node_shape_changed(self)
         self.update()
 
     # ---- painting, with level of detail (gui.canvas.lod) ----
@@ -329,8 +330,9 @@ class NodeItem(QGraphicsItem):
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:  # noqa: N802
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            self.canvas.update_edges_of(self.node_id)
-            self.canvas.include(self)
+            self.canvas.node_moved(self)
+        elif change == QGraphicsItem.GraphicsItemChange.ItemPositionChange:
+            self.canvas.overview_repaint(self.sceneBoundingRect())  # where it was
         return super().itemChange(change, value)
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
@@ -376,7 +378,10 @@ class EdgeItem(QGraphicsPathItem):
         src, dst = self.canvas.nodes.get(self.edge.src), self.canvas.nodes.get(self.edge.dst)
         if src is None or dst is None:
             return
-        path = wire_path(src.mapToScene(src.output_pos()), dst.mapToScene(dst.input_pos(self.edge.port)))
+        a, b = src.mapToScene(src.output_pos()), dst.mapToScene(dst.input_pos(self.edge.port))
+        path = wire_path(a, b)
+        self.canvas.overview_repaint(self._bounds)  # where it was
+        self.canvas.overview.set_edge(self, (a.x(), a.y()), (b.x(), b.y()))
         self.prepareGeometryChange()
         self._shape = None
         # The curve lies inside its control points; the margin covers the pen's width.

@@ -101,11 +101,22 @@ def _number_font(px: int) -> QFont:
     return font
 
 
-def head_color(item: NodeItem):  # noqa: ANN201 - a QColor
+def shape_below(height: float) -> float:
+    """The scale below which a node this tall draws SHAPE: summary_layout needs two lines of at
+    least MIN_TEXT_PX on screen, ceil(12 / scale) <= floor(avail / 2) scene units each."""
+    return MIN_TEXT_PX / math.floor((height - 2 * PAD) / LINE / 2)
+
+
+def head_key(item: NodeItem) -> str:
+    """The COLORS key of the node's header: an op, a leaf with requires_grad, a constant leaf."""
     node = item.node
     if not node.is_tensor:
-        return COLORS["op"]
-    return COLORS["leaf_grad"] if node.requires_grad else COLORS["leaf_const"]
+        return "op"
+    return "leaf_grad" if node.requires_grad else "leaf_const"
+
+
+def head_color(item: NodeItem):  # noqa: ANN201 - a QColor
+    return COLORS[head_key(item)]
 
 
 def paint_shape(item: NodeItem, p: QPainter) -> None:

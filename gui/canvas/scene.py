@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QWidget
 
 from autograd_bridge.compute import ComputeResult
@@ -20,7 +21,8 @@ from graph.model import Edge, new_node
 from graph.ops import OPS, TENSOR, categories
 from gui.canvas import style
 from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, WireDrag
-from gui.canvas.items import COLORS, SCENE_MARGIN, EdgeItem, NodeItem
+from gui.canvas.items import COLORS, PREVIEW_H, SCENE_MARGIN, EdgeItem, NodeItem
+from gui.canvas.overview import CULL_ALL, Layer, Overview
 from gui.canvas.spatial import NodeGrid
 from gui.document import Document
 
@@ -40,6 +42,14 @@ class CanvasScene(QGraphicsScene):
         self.edges: dict[Edge, EdgeItem] = {}
         self.edges_at: dict[str, set[Edge]] = {}  # node id -> the edges touching it
         self.grid = NodeGrid()  # answers node_at without testing every item
+        self.layer = Layer()  # the parent of every node and edge item (gui.canvas.overview)
+        self.addItem(self.layer)
+        self.overview = Overview()  # what the view draws when zoomed out
+        self._errors: set[str] = set()  # nodes showing an error
+        self._drawn_selection: set = set()  # the selection the overview last drew
+        self._selection_check = QTimer(self, singleShot=True, interval=0)
+        self._selection_check.timeout.connect(self._repaint_selection)
+        self.selectionChanged.connect(self._selection_check.start)
         self._stacking = itertools.count()
         # Pixel sizes (gui.canvas.style): 12-13 px on screen at 100 %, the level of detail's base.
         self.title_font = style.title_font()
@@ -71,6 +81,8 @@ class CanvasScene(QGraphicsScene):
         self.edges.clear()
         self.edges_at.clear()
         self.grid.clear()
+        self.overview.clear()
+        self._errors.clear()
         # Document.reset gives every node a usable position; this covers a graph set any other way.
         fallback = grid_positions(self.doc.graph)
         self._building = True
@@ -90,14 +102,17 @@ class CanvasScene(QGraphicsScene):
         item.is_target = node_id == self.doc.target
         self.nodes[node_id] = item
         self.edges_at.setdefault(node_id, set())
-        self.addItem(item)
+        item.setParentItem(self.layer)  # which puts it in the scene
         self.include(item)
+        self.overview.set_node(item)
 
     def _on_node_removed(self, node_id: str) -> None:
         item = self.nodes.pop(node_id, None)
         self.edges_at.pop(node_id, None)
         self.grid.remove(node_id)
+        self.overview.remove_node(node_id)
         if item is not None:
+            self.overview_repaint(item.sceneBoundingRect())
             self.removeItem(item)
 
     def _on_node_changed(self, node_id: str) -> None:
@@ -109,7 +124,7 @@ class CanvasScene(QGraphicsScene):
     def _on_edge_added(self, edge: Edge) -> None:
         item = EdgeItem(self, edge)
         self.edges[edge] = item
-        self.addItem(item)
+        item.setParentItem(self.layer)
         self.edges_at[edge.src].add(edge)
         self.edges_at[edge.dst].add(edge)
         self.nodes[edge.dst].fed.add(edge.port)
@@ -117,7 +132,9 @@ class CanvasScene(QGraphicsScene):
 
     def _on_edge_removed(self, edge: Edge) -> None:
         item = self.edges.pop(edge, None)
+        self.overview.remove_edge(edge)
         if item is not None:
+            self.overview_repaint(item.boundingRect())
             self.removeItem(item)
         for n in (edge.src, edge.dst):
             self.edges_at.get(n, set()).discard(edge)
@@ -130,10 +147,65 @@ class CanvasScene(QGraphicsScene):
             if item.is_target != (n == target):
                 item.is_target = n == target
                 item.update()
+                self.overview_repaint(item.sceneBoundingRect())
 
     def update_edges_of(self, node_id: str) -> None:
         for edge in self.edges_at.get(node_id, ()):
             self.edges[edge].update_path()
+
+    def node_moved(self, item: NodeItem) -> None:
+        """A node's position changed (a drag, an undo, a file): its edges, the scene rect, the grid
+        and the overview follow."""
+        self.update_edges_of(item.node_id)
+        self.include(item)
+        self.overview.set_node(item)
+
+    def node_shape_changed(self, item: NodeItem) -> None:
+        """A node's height or colour may have changed."""
+        if self.nodes.get(item.node_id) is item and self.overview.set_node(item):
+            self.overview_repaint(item.sceneBoundingRect().adjusted(0, 0, 0, PREVIEW_H))  # was maybe taller
+
+    # ---- the overview (gui.canvas.overview): the zoomed-out canvas drawn in one pass ----
+
+    def set_overview(self, on: bool) -> None:
+        """Draw in one pass (on) or item by item (off); the view decides by its scale."""
+        if on != self.overview.on:
+            self.overview.on = on
+            self.setMinimumRenderSize(CULL_ALL if on else 0.0)
+            self._drawn_selection = set(self.selectedItems()) if on else set()
+
+    def overview_repaint(self, rect: QRectF) -> None:
+        """In the overview Qt does not know where an item was drawn (it drew none): whoever
+        moves or removes one says where it was."""
+        if self.overview.on:
+            self.update(rect)
+
+    def _repaint_selection(self) -> None:
+        """Qt repaints an item whose selection changed only where it last drew it, which in the
+        overview is nowhere: repaint what was selected or is now (once per turn of the event
+        loop, however many items changed)."""
+        now = set(self.selectedItems()) if self.overview.on else set()
+        for item in now.symmetric_difference(self._drawn_selection):
+            if item.scene() is self:
+                self.overview_repaint(item.sceneBoundingRect())
+        self._drawn_selection = now
+
+    def paint_overview(self, painter: QPainter, rect: QRectF) -> None:
+        nodes, edges = [], []
+        for item in self.selectedItems():
+            if isinstance(item, NodeItem):
+                nodes.append(item.node_id)
+            elif isinstance(item, EdgeItem):
+                edges.append(item.edge)
+        self.overview.paint(painter, rect, nodes, edges, self.doc.target, list(self._errors))
+
+    def itemsBoundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        """The nodes' and edges' bounds, as Qt's would be without the layer (whose bounds are
+        every possible position); O(items), for tests and tools, not per frame."""
+        rect = QRectF()
+        for item in [*self.nodes.values(), *self.edges.values()]:
+            rect = rect.united(item.sceneBoundingRect())
+        return rect
 
     # ---- the scene rect follows the nodes ----
 
@@ -176,6 +248,10 @@ class CanvasScene(QGraphicsScene):
     def show_result(self, result: ComputeResult | None) -> None:
         self.result = result
         errors = set(result.error_nodes) if result is not None and result.error else set()
+        for n in errors.symmetric_difference(self._errors):
+            if n in self.nodes:
+                self.overview_repaint(self.nodes[n].sceneBoundingRect())
+        self._errors = errors & set(self.nodes)
         for n, item in self.nodes.items():
             item.stale = False
             item.error = result.error if n in errors else None

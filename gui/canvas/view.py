@@ -12,11 +12,12 @@ import math
 
 from PySide6.QtCore import QEvent, QPointF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QTransform
-from PySide6.QtWidgets import QGraphicsView, QLineEdit, QWidget
+from PySide6.QtWidgets import QGraphicsView, QLineEdit, QStyleOptionGraphicsItem, QWidget
 
 from gui.canvas import style
 from gui.canvas.editor import open_value_editor
 from gui.canvas.items import COLORS, MAX_ZOOM, MIN_ZOOM
+from gui.canvas.overview import OVERVIEW_SCALE
 from gui.canvas.scene import CanvasScene
 from gui.palette import MIME_OP
 
@@ -64,6 +65,8 @@ class CanvasView(QGraphicsView):
             self.viewport().update()
 
     def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
+        if self._scene.overview.on:
+            self._paint_overview(painter, rect)
         if not self.hint_shown():
             return
         painter.save()
@@ -72,6 +75,38 @@ class CanvasView(QGraphicsView):
         painter.setPen(COLORS["dim_text"])
         painter.drawText(self.viewport().rect().adjusted(20, 20, -20, -20),
                          Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, HINT)
+        painter.restore()
+
+    # ---- the overview: below OVERVIEW_SCALE the view draws the graph in one pass ----
+
+    def _follow_scale(self) -> None:
+        self._scene.set_overview(self.transform().m11() < OVERVIEW_SCALE)
+
+    def setTransform(self, matrix: QTransform, combine: bool = False) -> None:  # noqa: N802 - Qt API
+        super().setTransform(matrix, combine)
+        self._follow_scale()
+
+    def resetTransform(self) -> None:  # noqa: N802 - Qt API
+        super().resetTransform()
+        self._follow_scale()
+
+    def scale(self, sx: float, sy: float) -> None:
+        super().scale(sx, sy)
+        self._follow_scale()
+
+    def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        self._follow_scale()  # a transform set some other way (Qt's own calls come here too late)
+        super().paintEvent(event)
+
+    def _paint_overview(self, painter: QPainter, rect) -> None:  # noqa: ANN001 - a QRectF
+        """The graph, then what the gesture in progress draws (a wire, a cutting line): Qt draws
+        no item in the overview (CanvasScene.set_overview)."""
+        painter.save()
+        self._scene.paint_overview(painter, rect)
+        interaction = self._scene.interaction
+        for item in interaction.overlays() if interaction is not None else ():
+            painter.setTransform(item.deviceTransform(self.viewportTransform()))
+            item.paint(painter, QStyleOptionGraphicsItem(), None)
         painter.restore()
 
     # ---- zoom and pan ----
