@@ -1,74 +1,125 @@
-"""Compile and run cost of GradCanvas against hand-written torch, in one process.
+"""The engine against torch written by hand, in one process, and load + validate + compile.
 
-    python benchmarks/bench_engine.py [--nodes 1000 2000 10000]
+    python -m benchmarks.bench_engine [--quick]
 
-Prints, per graph size: generate+compile time, one forward+backward of the compiled graph
-(partials of every node), and the same forward+backward written by hand in torch, with ratios.
-Nothing here is asserted: it is a measurement, re-run it to compare.
+Each row runs `Compiled(graph).run(target)` (forward, then the partial of every node that
+requires grad, the NaN/Inf check included) against the same computation written by hand in
+torch (benchmarks/workloads.py), interleaved A B B A ..., after checking that both give the same
+values and partials. The compile is done once, outside the timing, as the app does.
 """
 
 from __future__ import annotations
 
-import argparse
+import statistics
+import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 
-import torch
+from benchmarks import workloads
+from benchmarks.common import ROOT, Row, interleaved, ms, standalone
 
-from autograd_bridge.engine import Compiled
-from graph.model import Edge, Graph, Node
-
-UNARY = ["sin", "tanh", "exp", "neg", "sigmoid"]
-
-
-def chain_graph(n: int) -> Graph:
-    """x -> op -> op -> ... (n - 1 elementwise ops) -> sum, on a 64-element vector."""
-    g = Graph()
-    g.add_node(Node("x", "tensor", init={"fn": "randn", "shape": [64], "seed": 0}, requires_grad=True))
-    prev = "x"
-    for i in range(n - 2):
-        op = UNARY[i % len(UNARY)] if i % len(UNARY) != 2 else "tanh"  # exp would overflow a long chain
-        g.add_node(Node(f"n{i}", op))
-        g.add_edge(Edge(prev, f"n{i}", "input"))
-        prev = f"n{i}"
-    g.add_node(Node("y", "sum"))
-    g.add_edge(Edge(prev, "y", "input"))
-    return g
+EXAMPLES = [("01_scalar_partial.json", "y"), ("02_matmul_vector.json", "y"), ("03_vector_element.json", "y1"),
+            ("04_small_mlp.json", "loss")]
+GOAL, GOAL_SMALL = 1.05, 1.15  # the looser goal is for graphs under 10 ops (the examples)
+LOAD_GOAL_S = 0.300
 
 
-def by_hand(n: int) -> float:
-    x = torch.randn(64, generator=torch.Generator().manual_seed(0)).requires_grad_()
-    fns = [torch.sin, torch.tanh, torch.tanh, torch.neg, torch.sigmoid]
-    h, kept = x, []
-    for i in range(n - 2):
-        h = fns[i % len(fns)](h)
-        kept.append(h)
-    y = torch.sum(h)
-    grads = torch.autograd.grad(y, [x, *kept], allow_unused=True)
-    return float(grads[0].sum())
+def same_numbers(result, hand: tuple[dict, dict]) -> None:  # noqa: ANN001 - an engine Result
+    """The engine and the hand-written code agree on every value and every partial."""
+    import torch
+
+    values, grads = hand
+    if set(result.values) != set(values):
+        raise AssertionError(f"different nodes: {sorted(set(result.values) ^ set(values))}")
+    for n in values:
+        torch.testing.assert_close(result.values[n], values[n], msg=lambda m, n=n: f"value of {n}: {m}")
+        a, b = result.grads[n], grads[n]
+        if (a is None) != (b is None):
+            raise AssertionError(f"partial of {n}: engine {a is not None}, by hand {b is not None}")
+        if a is not None:
+            torch.testing.assert_close(a, b, msg=lambda m, n=n: f"partial of {n}: {m}")
 
 
-def timed(fn, repeat: int = 3) -> float:  # noqa: ANN001
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+def compare(metric: str, graph, target: str, hand: Callable[[], tuple[dict, dict]],  # noqa: ANN001
+            budget_s: float, min_rounds: int, device: str = "cpu", goal: float = GOAL, small: bool = False,
+            sample_s: float = 0.02) -> Row:
+    """One engine row: app / hand, interleaved, after checking they agree. A small graph (the
+    examples) reports the fixed cost per run: app minus hand, in µs."""
+    import torch
+
+    from autograd_bridge.engine import Compiled
+
+    compiled = Compiled(graph, device)
+    same_numbers(compiled.run(target), hand())
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    p = interleaved([lambda: compiled.run(target), hand], budget_s, min_rounds, sample_s, sync)
+    app, by_hand = p.medians
+    ops = sum(not n.is_tensor for n in graph.nodes.values())
+    note = f"{p.rounds} rounds x {p.loops}"
+    if small:
+        note = f"fixed cost {(app - by_hand) * 1e6:+.0f} µs per run; " + note
+    return Row(metric, ms(app), ms(by_hand), p.ratios[0], f"≤ {goal:g}x", p.ratios[0], goal, note=note,
+               numbers={"app_s": app, "hand_s": by_hand, "ops": ops})
+
+
+def engine_rows(quick: bool) -> list[Row]:
+    from graph.fileformat import load
+
+    timing = ({"budget_s": 0.1, "min_rounds": 7, "sample_s": 0.005} if quick
+              else {"budget_s": 4.0, "min_rounds": 21, "sample_s": 0.02})
+    chain, dag, mlp = (50, 40, 64) if quick else (1000, 200, 1000)
+    rows = []
+    for name, target in EXAMPLES:
+        g = load(ROOT / "resources" / "examples" / name)
+        ops = sum(not n.is_tensor for n in g.nodes.values())
+        rows.append(compare(f"engine: example {name.removesuffix('.json')} ({ops} ops)", g, target,
+                            workloads.example_by_hand(name), goal=GOAL_SMALL, small=True, **timing))
+    rows.append(compare(f"engine: {chain:,}-op elementwise chain", workloads.chain_graph(chain), "y",
+                        workloads.chain_by_hand(chain), **timing))
+    rows.append(compare(f"engine: {dag}-node random DAG", workloads.dag_graph(dag), "y",
+                        workloads.dag_by_hand(dag), **timing))
+    rows.append(compare(f"engine: {mlp}x{mlp} two-layer MLP", workloads.mlp_graph(mlp), "loss",
+                        workloads.mlp_by_hand(mlp), **timing))
+    return rows
+
+
+def load_compile_row(quick: bool) -> Row:
+    """graph.fileformat.load of a file, Graph.validate, Compiled: the median of several."""
+    from autograd_bridge.engine import Compiled
+    from graph.fileformat import load, save
+
+    n = 500 if quick else 10_000
+    repeats = 3 if quick else 15
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "chain.json"
+        save(workloads.chain_graph(n - 1), path)  # n - 1 ops and the leaf: n nodes
+        times, parts = [], []
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            graph = load(path)
+            t1 = time.perf_counter()
+            checked = graph.validate()
+            t2 = time.perf_counter()
+            Compiled(checked)
+            t3 = time.perf_counter()
+            times.append(t3 - t0)
+            parts.append((t1 - t0, t2 - t1, t3 - t2))
+        times, parts = times[1:], parts[1:]  # the first run warms the imports and caches
+    total = statistics.median(times)
+    load_s, validate_s, compile_s = (statistics.median(p[i] for p in parts) for i in range(3))
+    return Row(f"load + validate + compile, {n:,}-node chain", ms(total), goal=f"≤ {ms(LOAD_GOAL_S)}",
+               measured=total, limit=LOAD_GOAL_S,
+               note=f"load {ms(load_s)}, validate {ms(validate_s)}, compile {ms(compile_s)}; median of {repeats}",
+               numbers={"total_s": total, "load_s": load_s, "validate_s": validate_s, "compile_s": compile_s})
+
+
+def rows(quick: bool) -> list[Row]:
+    return [*engine_rows(quick), load_compile_row(quick)]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--nodes", type=int, nargs="+", default=[100, 1000, 2000, 10000])
-    args = parser.parse_args()
-    torch.set_num_threads(2)
-    print(f"{'nodes':>6} {'compile':>10} {'run (app)':>10} {'by hand':>10} {'run/hand':>9}")
-    for n in args.nodes:
-        g = chain_graph(n)
-        t_compile = timed(lambda g=g: Compiled(g), 1)
-        compiled = Compiled(g)
-        t_run = timed(lambda c=compiled: c.run("y"))
-        t_hand = timed(lambda n=n: by_hand(n))
-        print(f"{n:>6} {t_compile * 1e3:>8.1f}ms {t_run * 1e3:>8.1f}ms {t_hand * 1e3:>8.1f}ms {t_run / t_hand:>8.2f}x")
+    standalone(rows, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""The benchmark suite: `python -m benchmarks` prints one table (benchmarks/run.py)."""

@@ -1,0 +1,277 @@
+"""The desktop app in fresh processes, offscreen: launch until the window is painted, peak RSS
+(empty, and with a big graph open), and a value edit until every overlay shows the new result.
+
+    python -m benchmarks.bench_app [--quick]
+
+Launch and RSS go through gui.app.main, as `gradcanvas [FILE]` does; the child watches paint
+events with an application-wide event filter and prints what it saw. A value edit is the
+undoable Document.edit_node the inspector makes, timed until the window has accepted the result
+for the new revision (RunState.current) and the canvas has been painted after that: GUI-thread
+CPU (time.thread_time; waiting in the event loop costs none) and wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from benchmarks import workloads
+from benchmarks.common import ROOT, CommandFailed, Row, child_env, ms, run_child, standalone, unavailable
+
+LAUNCH_GOAL_S, EDIT_GOAL_S, RSS_EMPTY_GOAL_MB, RSS_BIG_GOAL_MB = 0.5, 0.030, 250.0, 400.0
+CHILD_DEADLINE_S = 60.0  # a child that has not seen what it waits for by then says so and exits
+EDIT_WAIT_S = 10  # the longest one value edit may take to be shown
+
+
+# ---- children ----
+
+def _rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def _main_window():  # noqa: ANN202 - the one gui.window.MainWindow
+    from PySide6.QtWidgets import QApplication
+
+    return next(w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow")
+
+
+def _watch_paints(on_paint) -> object:  # noqa: ANN001
+    """Call on_paint(widget) at every paint event of a widget inside the main window, after that
+    paint (and the rest of its backing-store pass) is done."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    class Watch(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802, ANN001 - Qt's name
+            if (event.type() == QEvent.Type.Paint and isinstance(obj, QWidget)
+                    and type(obj.window()).__name__ == "MainWindow"):
+                QTimer.singleShot(0, lambda obj=obj: on_paint(obj))
+            return False
+
+    watch = Watch()
+    QApplication.instance().installEventFilter(watch)
+    return watch
+
+
+def _settle_then_report(extra: dict, settle_ms: int) -> None:
+    """Let the app do what it does unasked after start (device probe, compute) for settle_ms,
+    wait for its worker, then print peak RSS and leave without tearing down."""
+    from PySide6.QtCore import QTimer
+
+    def finish() -> None:
+        _main_window().computer.wait(60_000)
+        print("RESULT " + json.dumps({**extra, "rss_mb": _rss_mb()}), flush=True)
+        os._exit(0)
+
+    QTimer.singleShot(settle_ms, finish)
+
+
+def _give_up_after(seconds: float, what: str) -> None:
+    """Leave (exit status 3) if the app has not done `what` in time, saying what it shows."""
+    from PySide6.QtCore import QTimer
+
+    def give_up() -> None:
+        run = getattr(_main_window(), "run", None)
+        result = getattr(run, "result", None)
+        print(f"bench_app: {what} not seen within {seconds:.0f} s (last result: "
+              f"{getattr(result, 'error', None) or result!r:.300})", file=sys.stderr, flush=True)
+        os._exit(3)
+
+    QTimer.singleShot(int(seconds * 1000), give_up)
+
+
+def child_launch(settle_ms: int, file: str | None) -> None:
+    """`gradcanvas [FILE]`: print PAINTED at the first paint of the window (with no FILE), or at
+    the first canvas paint showing a current result (with FILE); then RSS after settling."""
+    from gui import app as gui_app
+    from gui.qtapp import application
+
+    application()  # the one gui.app.main will use, made first so the filter can be installed
+    _give_up_after(CHILD_DEADLINE_S, "a painted window" if file is None else "a painted result")
+    done = []
+
+    def on_paint(widget) -> None:  # noqa: ANN001
+        if done:
+            return
+        if file is not None:
+            window = _main_window()
+            if widget is not window.view.viewport() or window.run.current is None:
+                return
+        done.append(1)
+        print("PAINTED " + json.dumps({"gui_cpu_s": time.thread_time()}), flush=True)
+        _settle_then_report({"gui_cpu_s": time.thread_time()}, settle_ms)
+
+    keep = _watch_paints(on_paint)  # noqa: F841 - the filter lives as long as this frame
+    gui_app.main(file)
+
+
+def child_edit(nodes: int, repeats: int) -> None:
+    """Edit the leaf n0's value `repeats` times in a window showing peer_graph(nodes) with its
+    last node as the target; time each edit until its result is painted."""
+    import dataclasses
+
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
+
+    from gui.qtapp import application
+    from gui.window import MainWindow
+
+    app = application()
+    _give_up_after(CHILD_DEADLINE_S + EDIT_WAIT_S * repeats, f"{repeats + 1} edits shown")
+    tmp = tempfile.TemporaryDirectory()
+    window = MainWindow(QSettings(os.path.join(tmp.name, "bench.ini"), QSettings.Format.IniFormat))
+    window.resize(1400, 900)
+    window.show()
+    doc = window.doc
+    doc.reset(workloads.peer_graph(nodes))
+    doc.set_target(f"n{nodes - 1}")
+    window.view.fit_graph()
+    loop = QEventLoop()
+    state = {"waiting": False, "shown": False}
+
+    def on_paint(widget) -> None:  # noqa: ANN001
+        current = window.run.current
+        if (state["waiting"] and widget is window.view.viewport() and current is not None
+                and current.revision == doc.revision):
+            state["waiting"], state["shown"] = False, True
+            loop.quit()
+
+    keep = _watch_paints(on_paint)  # noqa: F841
+
+    def until_shown() -> bool:
+        state["waiting"], state["shown"] = True, False
+        window.view.viewport().update()  # a paint to look at, should the result be there already
+        QTimer.singleShot(CHILD_DEADLINE_S * 1000, loop.quit)
+        loop.exec()
+        return state["shown"]
+
+    if not until_shown():
+        raise SystemExit("the first result was never shown")
+    cpu, wall = [], []
+    for i in range(repeats + 1):
+        window.computer.wait(60_000)
+        app.processEvents()
+        node = doc.graph.nodes["n0"]
+        edited = dataclasses.replace(node, value=0.25 if i % 2 == 0 else 0.5)
+        c0, w0 = time.thread_time(), time.perf_counter()
+        state["waiting"], state["shown"] = True, False
+        doc.edit_node(edited, "Edit value")  # what the inspector's value field does
+        QTimer.singleShot(EDIT_WAIT_S * 1000, loop.quit)
+        loop.exec()
+        w1, c1 = time.perf_counter(), time.thread_time()
+        if not state["shown"]:
+            raise SystemExit(f"edit {i}: the new result was not shown within {EDIT_WAIT_S} s")
+        if i:  # the first edit warms up (e.g. the compile a later edit reuses)
+            cpu.append(c1 - c0)
+            wall.append(w1 - w0)
+    print("RESULT " + json.dumps({"cpu_s": cpu, "wall_s": wall}), flush=True)
+    os._exit(0)
+
+
+# ---- the parent ----
+
+def launch_once(file: str | None, settle_ms: int, timeout: float = 120) -> dict:
+    """Wall seconds from starting the process to its PAINTED line, plus what the child reports."""
+    cmd = [sys.executable, "-m", "benchmarks.bench_app", "--settle-ms", str(settle_ms), "--child", "launch"]
+    env = child_env()
+    with tempfile.TemporaryDirectory() as config, tempfile.TemporaryFile("w+") as stderr:
+        env["XDG_CONFIG_HOME"] = config  # QSettings (recent files) go here, not to the user's
+        t0 = time.perf_counter()
+        proc = subprocess.Popen([*cmd, *([file] if file else [])], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                                stderr=stderr, text=True)  # a file: a full stderr pipe would block the child
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        painted, result = None, None
+        try:
+            for line in proc.stdout:
+                if line.startswith("PAINTED") and painted is None:
+                    painted = time.perf_counter() - t0
+                elif line.startswith("RESULT "):
+                    result = json.loads(line.removeprefix("RESULT "))
+            proc.wait()
+        finally:
+            killer.cancel()
+        stderr.seek(0)
+        err = stderr.read()
+    if painted is None or result is None:
+        raise CommandFailed(f"app launch: {(err.strip().splitlines() or [f'exit status {proc.returncode}'])[-1]}")
+    return {**result, "wall_s": painted}
+
+
+def launch_rows(quick: bool) -> list[Row]:
+    runs = 1 if quick else 7
+    try:
+        got = [launch_once(None, 200 if quick else 1500) for _ in range(runs)]
+    except CommandFailed as e:
+        return [unavailable("launch → window painted", str(e), f"≤ {ms(LAUNCH_GOAL_S)}"),
+                unavailable("peak RSS, empty app", str(e), f"≤ {RSS_EMPTY_GOAL_MB:.0f} MB")]
+    wall, cpu, rss = (statistics.median(g[k] for g in got) for k in ("wall_s", "gui_cpu_s", "rss_mb"))
+    return [Row("launch → window painted", f"{ms(wall)} wall, {ms(cpu)} GUI CPU", goal=f"≤ {ms(LAUNCH_GOAL_S)}",
+                measured=wall, limit=LAUNCH_GOAL_S,
+                note=f"from process start (wall); main-thread CPU until then; median of {runs} fresh processes",
+                numbers={"wall_s": wall, "gui_cpu_s": cpu}),
+            Row("peak RSS, empty app", f"{rss:.0f} MB", goal=f"≤ {RSS_EMPTY_GOAL_MB:.0f} MB", measured=rss,
+                limit=RSS_EMPTY_GOAL_MB, note=f"ru_maxrss after {'0.2' if quick else '1.5'} s idle and the worker done",
+                numbers={"rss_mb": rss})]
+
+
+def big_rss_row(quick: bool) -> Row:
+    n = 500 if quick else 10_000
+    metric = f"peak RSS, {n:,}-node graph open with results"
+    from graph.fileformat import save
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "peer.json"
+        save(workloads.peer_graph(n), path)
+        try:
+            got = [launch_once(str(path), 200, timeout=300) for _ in range(1 if quick else 3)]
+        except CommandFailed as e:
+            return unavailable(metric, str(e), f"≤ {RSS_BIG_GOAL_MB:.0f} MB")
+    rss = statistics.median(g["rss_mb"] for g in got)
+    opened = statistics.median(g["wall_s"] for g in got)
+    return Row(metric, f"{rss:.0f} MB", goal=f"≤ {RSS_BIG_GOAL_MB:.0f} MB", measured=rss, limit=RSS_BIG_GOAL_MB,
+               note=f"`gradcanvas FILE` (peer workload graph); painted with results {ms(opened)} after start; "
+                    f"median of {len(got)} processes", numbers={"rss_mb": rss, "open_painted_s": opened})
+
+
+def edit_row(quick: bool) -> Row:
+    n = 200
+    metric = f"value edit → overlays repainted, {n}-node graph"
+    try:
+        got = run_child("bench_app", ["edit", str(n), str(3 if quick else 15)], timeout=300)
+    except CommandFailed as e:
+        return unavailable(metric, str(e), f"≤ {ms(EDIT_GOAL_S)}")
+    cpu, wall = statistics.median(got["cpu_s"]), statistics.median(got["wall_s"])
+    return Row(metric, f"{ms(cpu)} GUI CPU, {ms(wall)} wall", goal=f"≤ {ms(EDIT_GOAL_S)}", measured=wall,
+               limit=EDIT_GOAL_S, note=f"wall is what the user waits (the goal); median of {len(got['cpu_s'])} edits",
+               numbers={"gui_cpu_s": cpu, "wall_s": wall})
+
+
+def rows(quick: bool) -> list[Row]:
+    return [*launch_rows(quick), big_rss_row(quick), edit_row(quick)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--settle-ms", type=int, default=1500, help=argparse.SUPPRESS)
+    args, _ = parser.parse_known_args()
+    if args.child and args.child[0] == "launch":
+        child_launch(args.settle_ms, args.child[1] if len(args.child) > 1 else None)
+    elif args.child and args.child[0] == "edit":
+        child_edit(int(args.child[1]), int(args.child[2]))
+    else:
+        standalone(rows, __doc__)
+
+
+if __name__ == "__main__":
+    main()
