@@ -1,36 +1,46 @@
 """The document: nodes, edges, the layout, and the structural questions asked of them.
 
-Pure Python plus networkx: no Qt, no torch. Nodes keep the order they were added in, which is
-the order files list them and the order generated code names them.
+Pure Python: no Qt, no torch (networkx only in `to_networkx`, imported there). Nodes keep the
+order they were added in, which is the order files list them and the order generated code
+names them.
 
 Nodes are frozen values: an edit makes a new Node (`dataclasses.replace`) and swaps it in, so a
 compute can hold a cheap snapshot. Where a node is drawn is layout, not computation: positions
 live in `Graph.layout`, beside the nodes, and no computation reads them.
 
 The graph keeps its adjacency (inputs per node, consumers per node) up to date on every add and
-remove, so connecting, refusing a wire or walking upstream never rebuilds anything; networkx is
-built once per `validate()`, where it checks the DAG and orders the nodes.
+remove, so connecting, refusing a wire or walking upstream never rebuilds anything; `validate()`
+orders the nodes once from those maps (Kahn's algorithm), which also finds any cycle.
 """
 
 from __future__ import annotations
 
 import copy
+import heapq
+import re
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import networkx as nx
-
+from graph.bulk import paused_gc
 from graph.errors import CycleError, MissingInputError, ValueSpecError
 from graph.ops import DEFAULT_DTYPE, DTYPES, OPS, TENSOR, OpSpec
 from graph.values import _is_number, _short, check_attr, init_shape, literal_shape
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 MAX_ID_LENGTH = 200
 MAX_LABEL_LENGTH = 1000
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def has_surrogate(text: str) -> bool:
     """A lone surrogate (only reachable through a \\uD800-style escape) cannot be saved as UTF-8."""
-    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+    return _SURROGATE.search(text) is not None
 
 
 def check_node_id(node_id: object) -> str:
@@ -39,7 +49,7 @@ def check_node_id(node_id: object) -> str:
         raise ValueSpecError(f"node id must be a non-empty string, not {_short(node_id)}")
     if len(node_id) > MAX_ID_LENGTH:
         raise ValueSpecError(f"node id {node_id[:40]!r}… is longer than {MAX_ID_LENGTH} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in node_id):
+    if _CONTROL.search(node_id):
         raise ValueSpecError(f"node id {node_id!r} contains control characters")
     if has_surrogate(node_id):
         raise ValueSpecError(f"node id {node_id!r} is not valid Unicode (a lone surrogate)")
@@ -58,7 +68,7 @@ def check_label(label: object) -> str | None:
 
 def check_position(pos: object) -> tuple[float, float]:
     """[x, y] with two finite numbers (a file may hold any; drawing them is the GUI's concern)."""
-    if not isinstance(pos, list | tuple) or len(pos) != 2 or not all(_is_number(v) for v in pos):
+    if not isinstance(pos, list | tuple) or len(pos) != 2 or not (_is_number(pos[0]) and _is_number(pos[1])):
         raise ValueSpecError("pos must be [x, y] with two finite numbers")
     return (pos[0], pos[1])
 
@@ -309,6 +319,8 @@ class Graph:
         return {n: dict(self._inputs[n]) for n in self.nodes}
 
     def to_networkx(self) -> nx.MultiDiGraph:
+        import networkx as nx  # here: loading a file, validating and the CLI need no networkx
+
         g = nx.MultiDiGraph()
         g.add_nodes_from(self.nodes)
         g.add_edges_from((e.src, e.dst, e.port) for e in self.edges)
@@ -318,16 +330,42 @@ class Graph:
         return [n for n in self.nodes if not self._consumers[n]]
 
     def topological_order(self) -> list[str]:
-        """Node ids in an order where every node follows its inputs; ties keep file order.
+        """Node ids in an order where every node follows its inputs; ties keep file order
+        (Kahn's algorithm over the maps kept above, taking the first ready node in file order,
+        as networkx's lexicographical_topological_sort would).
 
-        Raises CycleError naming the nodes on a cycle.
+        Raises CycleError naming the nodes on a cycle, in edge order.
         """
-        g = self.to_networkx()
-        if not nx.is_directed_acyclic_graph(g):
-            cycle = [u for u, _v, *_ in nx.find_cycle(g)]
+        ids = list(self.nodes)
+        rank = {n: i for i, n in enumerate(ids)}
+        waiting = {n: len(self._inputs[n]) for n in ids}  # input edges from nodes not yet placed
+        ready = [i for i, n in enumerate(ids) if not waiting[n]]  # ranks, ascending: a heap
+        order = []
+        while ready:
+            n = ids[heapq.heappop(ready)]
+            order.append(n)
+            for e in self._consumers[n]:
+                waiting[e.dst] -= 1
+                if not waiting[e.dst]:
+                    heapq.heappush(ready, rank[e.dst])
+        if len(order) < len(ids):
+            cycle = self._cycle_among({n for n in ids if waiting[n]}, rank)
             raise CycleError("cycle: " + " → ".join([*cycle, cycle[0]]), cycle)
-        rank = {n: i for i, n in enumerate(self.nodes)}
-        return list(nx.lexicographical_topological_sort(g, key=rank.__getitem__))
+        return order
+
+    def _cycle_among(self, left: set[str], rank: dict[str, int]) -> list[str]:
+        """A cycle among nodes that each have an input from another of them (what Kahn's
+        algorithm leaves): walk up inputs inside `left` until a node repeats. In edge order,
+        starting from its first node in file order."""
+        n = next(m for m in self.nodes if m in left)
+        path, at = [], {}
+        while n not in at:
+            at[n] = len(path)
+            path.append(n)
+            n = next(s for s in self._inputs[n].values() if s in left)
+        cycle = path[at[n]:][::-1]  # walked against the edges
+        first = min(range(len(cycle)), key=lambda i: rank[cycle[i]])
+        return cycle[first:] + cycle[:first]
 
     def _walk(self, start: str, step) -> set[str]:  # noqa: ANN001 - node id -> neighbour ids
         seen: set[str] = set()
@@ -419,6 +457,7 @@ class Graph:
             raise MissingInputError(f"unconnected input: {where}",
                                     list(dict.fromkeys(n for n, _ in missing)))
 
+    @paused_gc
     def validate(self) -> CheckedGraph:
         """Check data, DAG and connections, once; return the checked graph code generation takes."""
         for node in self.nodes.values():
@@ -426,7 +465,8 @@ class Graph:
         order = self.topological_order()
         self.check_connected()
         return CheckedGraph(dict(self.nodes), tuple(order), self.all_inputs(),
-                            {n: tuple(self.consumers_of(n)) for n in self.nodes}, self.target, self.grad_output)
+                            {n: tuple({e.dst: None for e in out}) for n, out in self._consumers.items()},
+                            self.target, self.grad_output)
 
 
 def new_node(op: str, node_id: str) -> Node:

@@ -650,3 +650,49 @@ def test_a_bad_target_or_grad_output_is_refused(examples_dir, extra: str, needle
     text = (examples_dir / "03_vector_element.json").read_text().replace('"version": 1,', '"version": 1, ' + extra)
     with pytest.raises(FileFormatError, match=needle):
         loads(text)
+
+
+# ---- the fast path: a plain decode when no key repeats, the careful one otherwise ----
+
+def _careful_reads(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    reads: list[bool] = []
+    real = fileformat._parse
+
+    def counted(text: str, careful: bool):  # noqa: ANN202
+        reads.append(careful)
+        return real(text, careful)
+
+    monkeypatch.setattr(fileformat, "_parse", counted)
+    return reads
+
+
+def test_a_good_file_is_read_once_even_with_colons_and_quotes_in_strings(monkeypatch: pytest.MonkeyPatch) -> None:
+    g = Graph()
+    g.add_node(Node('a: "x":{1}', TENSOR, value=[1.0, 2.0], requires_grad=True, label='say "a:b" \\ :'))
+    g.add_node(Node("s:", "sum", attrs={"dim": [0]}, label="λ: ∂"))
+    g.add_edge(Edge('a: "x":{1}', "s:", "input"))
+    reads = _careful_reads(monkeypatch)
+    assert loads(dumps(g)) == g
+    assert reads == [False]
+
+
+@pytest.mark.parametrize(("old", "new"), [
+    ('"version": 1,', '"version": 1, "version": 1,'),
+    ('"op": "sum"', '"op": "sum", "op": "sum"'),
+    ('"attrs": {"dim": [0]}', '"attrs": {"dim": [0], "dim": [0]}'),
+    ('"port": "input"', '"port": "input", "port": "input"'),
+    ('"value": [1.0, 2.0]', '"value": [{"k": 1, "k": 1}, 2.0]'),
+])
+def test_a_repeated_key_anywhere_sends_the_file_to_the_careful_read(old: str, new: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Even where the last value would pass every check: the plain decoder keeps it silently."""
+    g = Graph()
+    g.add_node(Node("x", TENSOR, value=[1.0, 2.0], requires_grad=True))
+    g.add_node(Node("s", "sum", attrs={"dim": [0]}))
+    g.add_edge(Edge("x", "s", "input"))
+    text = dumps(g)
+    assert old in text
+    reads = _careful_reads(monkeypatch)
+    with pytest.raises(FileFormatError, match="twice|must be a number"):
+        loads(text.replace(old, new, 1))
+    assert reads[-1] is True

@@ -344,3 +344,55 @@ def test_a_fresh_node_of_every_op_passes_its_check() -> None:
         Node("n", name, attrs={a.name: a.default for a in op.attrs if a.required}).check()
         with pytest.raises(ValueSpecError):
             Node("n", name, attrs={"no_such_attribute": 1}).check()
+
+
+# ---- the order and cycles agree with networkx (which validate no longer builds) ----
+
+def _random_graph(seed: int, n: int, back_edges: int) -> Graph:
+    import random
+
+    rnd = random.Random(seed)
+    g = Graph()
+    ids = [f"n{i}" for i in range(n)]
+    rnd.shuffle(ids)  # file order differs from the wiring's order
+    for node_id in ids:
+        g.add_node(Node(node_id, "add"))
+    rank = {node_id: int(node_id[1:]) for node_id in ids}
+    for dst in ids:
+        for port in ("input", "other"):
+            srcs = [s for s in ids if rank[s] < rank[dst]]
+            if srcs and rnd.random() < 0.8:
+                g.add_edge(Edge(rnd.choice(srcs), dst, port))
+    for _ in range(back_edges):  # an edge against the order makes a cycle
+        dst = rnd.choice(ids)
+        free = [p for p in ("input", "other") if p not in g.inputs_of(dst)]
+        later = [s for s in ids if rank[s] > rank[dst]]
+        if free and later:
+            g.add_edge(Edge(rnd.choice(later), dst, free[0]))
+    return g
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_topological_order_is_networkx_lexicographic_order(seed: int) -> None:
+    import networkx as nx
+
+    g = _random_graph(seed, 60, 0)
+    rank = {n: i for i, n in enumerate(g.nodes)}
+    assert g.topological_order() == list(nx.lexicographical_topological_sort(g.to_networkx(),
+                                                                             key=rank.__getitem__))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_cycle_found_is_a_cycle_of_the_graph(seed: int) -> None:
+    g = _random_graph(seed, 40, 12)
+    try:
+        g.topological_order()
+    except CycleError as e:
+        cycle = list(e.node_ids)
+        edges = {(x.src, x.dst) for x in g.edges}
+        assert all((a, cycle[(i + 1) % len(cycle)]) in edges for i, a in enumerate(cycle)), cycle
+        assert len(set(cycle)) == len(cycle) and e.message == "cycle: " + " → ".join([*cycle, cycle[0]])
+    else:
+        import networkx as nx
+
+        assert nx.is_directed_acyclic_graph(g.to_networkx())
