@@ -37,11 +37,13 @@ class Namespace:
     def name(self, node_id: str) -> str:
         if node_id in self.names:
             return self.names[node_id]
-        # Non-ASCII letters keep a trace of themselves (λ → u03bb) rather than all becoming _.
-        base = "".join(c if c.isascii() and (c.isalnum() or c == "_")
-                       else f"u{ord(c):04x}" if c.isalnum() else "_" for c in node_id) or "_"
-        if base[0].isdigit():
-            base = "_" + base
+        if node_id.isascii() and node_id.isidentifier():  # the common case, kept as it is
+            base = node_id
+        else:  # Non-ASCII letters keep a trace of themselves (λ → u03bb) rather than all becoming _.
+            base = "".join(c if c.isascii() and (c.isalnum() or c == "_")
+                           else f"u{ord(c):04x}" if c.isalnum() else "_" for c in node_id) or "_"
+            if base[0].isdigit():
+                base = "_" + base
         while base in RESERVED or base.startswith("__"):  # "_" → "__" must get the prefix too
             base = "v" + base if base.startswith("__") else base + "_"
         name, n = base, 1
@@ -95,7 +97,7 @@ def op_expr(node: Node, args: dict[str, str]) -> str:
     """The torch call for an op node, given the variable feeding each input port."""
     spec = node.spec
     parts = [args[port] for port in spec.inputs]
-    for name, value in spec.call_attrs(node.attrs).items():
+    for name, value in (spec.call_attrs(node.attrs) if spec.attrs else {}).items():
         if isinstance(value, list):  # ints, dims: tuples, as torch's signatures spell them
             value = tuple(value)
         parts.append(f"{name}={literal(value)}")
@@ -114,7 +116,8 @@ class Source:
     requires_grad: set[str] = field(default_factory=set)  # nodes whose value requires grad
 
     def module_text(self) -> tuple[str, dict[int, str]]:
-        """Two functions, make_leaves(device) and forward(*leaves), plus a line → node id map."""
+        """Two functions, make_leaves(device) and forward(*leaves) (which returns its locals: every
+        node's value by variable name), plus a line → node id map."""
         text, line_of = [], {}
 
         def emit(line: str, node_id: str | None = None) -> None:
@@ -131,8 +134,9 @@ class Source:
         emit(f"def forward({leaf_vars}):")
         for n in self.op_ids:
             emit("    " + self.lines[n], n)
-        op_vars = ", ".join(self.names[n] for n in self.op_ids)
-        emit(f"    return ({op_vars}{',' if len(self.op_ids) == 1 else ''})")
+        # Every variable by name, leaves included. Not a tuple of them: for 10,000 nodes,
+        # compile() takes ~40% longer with the tuple (~80 ms instead of ~58 ms).
+        emit("    return locals()")
         return "\n".join(text) + "\n", line_of
 
 
@@ -156,7 +160,7 @@ def generate(checked: CheckedGraph, dtype: str | None = None) -> Source:
         else:
             expr = op_expr(node, {p: names[src] for p, src in inputs.items()})
             op_ids.append(n)
-            if any(src in grad for src in inputs.values()):
+            if not grad.isdisjoint(inputs.values()):
                 grad.add(n)
         lines[n] = f"{names[n]} = {expr}  {id_comment(n)}"
     return Source(list(checked.order), names, leaf_ids, op_ids, lines, grad)

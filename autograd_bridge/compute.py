@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from graph.errors import CycleError, DeviceError, GraphError, MissingInputError
-from graph.model import Graph
+from graph.bulk import paused_gc
+from graph.errors import CycleError, DeviceError, GraphError, MissingInputError, ShapeError
+from graph.model import Edge, Graph, Node
 from graph.values import INLINE_MAX
 
 PLOT_MAX_ELEMENTS = 100_000  # arrays larger than this are not sent to the plots
@@ -102,6 +103,13 @@ class _Computable:
     compiled: object  # autograd_bridge.engine.Compiled, or None when nothing runs
     errors: list[GraphError]  # one per node (or cycle) left out, in the order found
     first_values: tuple | None = None  # the forward that proved it runs, for the first use
+    leaves: tuple = ()  # the leaf tensors each forward takes: a value edit replaces some
+
+    @property
+    def wiring_only(self) -> bool:
+        """Whether every node left out is left out for its wiring or shapes alone, which a
+        value edit cannot change (a bad value, or a torch failure on real data, might)."""
+        return all(isinstance(e, MissingInputError | CycleError | ShapeError) for e in self.errors)
 
 
 def _left_out_for(graph: Graph, error: GraphError) -> set[str]:
@@ -135,8 +143,9 @@ def computable(graph: Graph, device: str, dtype: str | None) -> _Computable:
         try:
             compiled = Compiled(part, device, dtype)
             notes: list[str] = []
-            values = compiled.forward(notes=notes)  # what fails only on real data fails here
-            return _Computable(compiled, errors, (values, notes))
+            leaves = compiled.make_leaves()
+            values = compiled.forward(leaves, notes)  # what fails only on real data fails here
+            return _Computable(compiled, errors, (values, notes), leaves)
         except DeviceError:
             raise
         except GraphError as e:
@@ -150,28 +159,91 @@ def computable(graph: Graph, device: str, dtype: str | None) -> _Computable:
                      [n for e in errors for n in e.node_ids[:1]])
 
 
+def _same_wiring(old: Node, new: Node) -> bool:
+    """Whether a node compiles to the same code either way: an op with the same attributes, or
+    a leaf of the same kind (value or init), shape, dtype and requires_grad. Labels and leaf
+    numbers may differ."""
+    if old.op != new.op:
+        return False
+    if not new.is_tensor:
+        return repr(old.attrs) == repr(new.attrs)  # repr: 2 and 2.0 compile differently
+    try:
+        new.check()  # remembered per node; a bad node goes to a full compile, which names it
+        shape = new.leaf_shape()
+    except GraphError:
+        return False
+    return ((old.init is None, old.dtype, old.requires_grad, old.leaf_shape())
+            == (new.init is None, new.dtype, new.requires_grad, shape))
+
+
+def _with_new_values(part: _Computable, nodes: dict[str, Node], edges: list[Edge],
+                     graph: Graph) -> _Computable | None:
+    """The compiled part run on the graph's leaf values, when the graph differs from the one
+    it was made from (`nodes`, `edges`) only in leaf numbers and labels; else None. Nodes are
+    frozen and snapshots share the unchanged ones, so most comparisons are `is`."""
+    if graph.edges != edges or list(graph.nodes) != list(nodes):
+        return None
+    changed = []
+    for n, node in graph.nodes.items():
+        old = nodes[n]
+        if node is not old:
+            if not _same_wiring(old, node):
+                return None
+            if node.is_tensor and (node.value != old.value or node.init != old.init):
+                changed.append(node)
+    compiled = part.compiled
+    leaves = list(part.leaves)
+    where = {n: i for i, n in enumerate(compiled.source.leaf_ids)}
+    try:
+        for node in changed:
+            if node.id in where:
+                leaves[where[node.id]] = compiled.leaf_tensor(node)
+        notes: list[str] = []
+        values = compiled.forward(tuple(leaves), notes)
+    except GraphError:  # compiled anew, which isolates and names the problem
+        return None
+    return _Computable(compiled, part.errors, (values, notes), tuple(leaves))
+
+
 class ComputeSession:
-    """Computes for one window. Keeps the computable part of the last revision compiled (a new
-    target needs no new compile) and the last run, so the slice plot that follows a compute of
-    the same revision neither compiles nor runs the graph again.
+    """Computes for one window. Keeps the computable part of the graph compiled and the last
+    run, so that
+
+    - a value edit (new leaf numbers, same wiring, shapes, dtypes, requires_grad, device,
+      dtype) feeds the new leaf tensors to the compiled forward: no new compile. The session
+      tells this from the graph itself (revisions move on for every semantic edit);
+    - a new target needs no new compile;
+    - the slice plot that follows a compute of the same revision neither compiles nor runs
+      the graph again.
 
     Used from one thread at a time (the worker runs one job at a time): no lock.
     """
 
     def __init__(self) -> None:
-        self._key: tuple | None = None
+        self._key: tuple | None = None  # (revision, device, dtype) the part is for
         self._part: _Computable | None = None
+        self._nodes: dict[str, Node] = {}  # the nodes and edges the part's leaves come from
+        self._edges: list[Edge] = []
         self._run_key: tuple | None = None
         self._run = None  # (engine.Result or None, the values, notes, the target's error or None)
 
     def _computable(self, graph: Graph, revision: int, device: str, dtype: str | None) -> _Computable:
-        """Kept for (revision, device, dtype): a semantic revision names one state of the graph."""
+        """Kept for (revision, device, dtype): a semantic revision names one state of the graph.
+        A new revision that only changes leaf numbers reuses the compiled part."""
         key = (revision, device, dtype)
-        if key != self._key:
-            self._key = self._part = self._run_key = self._run = None
-            self._part = computable(graph, device, dtype)
-            self._key = key
-        return self._part
+        if key == self._key:
+            return self._part
+        old, old_key = self._part, self._key
+        self._key = self._part = self._run_key = self._run = None
+        part = None
+        if old is not None and old.compiled is not None and old.wiring_only and old_key[1:] == key[1:]:
+            part = _with_new_values(old, self._nodes, self._edges, graph)
+        if part is None:
+            part = computable(graph, device, dtype)
+        # Copies: a caller may pass a graph it goes on editing.
+        self._nodes, self._edges = dict(graph.nodes), list(graph.edges)
+        self._part, self._key = part, key
+        return part
 
     def _evaluate(self, part: _Computable, target: str | None, grad_output: object) -> tuple:
         """(engine.Result or None, values, notes, the target's error or None), kept per target
@@ -182,7 +254,7 @@ class ComputeSession:
                 (values, notes), part.first_values = part.first_values, None
             else:
                 notes = []
-                values = part.compiled.forward(notes=notes)
+                values = part.compiled.forward(part.leaves, notes)
             result, target_error = None, None
             if target is not None and target in values:
                 try:
@@ -192,11 +264,12 @@ class ComputeSession:
             self._run_key, self._run = key, (result, values, notes, target_error)
         return self._run
 
+    @paused_gc
     def compute(self, graph: Graph, target: str | None, revision: int, device: str = "cpu",
                 dtype: str | None = None, grad_output: object = None) -> ComputeResult:
         """Every computable node's value and, with a target, its partial. Never raises for user
         errors: each sits on its node, and the rest is still computed."""
-        from autograd_bridge.formatting import tensor_text
+        from autograd_bridge.formatting import tensor_texts
 
         out = ComputeResult(revision, target, device=device, grad_output=grad_output, dtype=dtype)
         try:
@@ -216,14 +289,16 @@ class ComputeSession:
             errors.insert(0, target_error)
         compiled = part.compiled
         leaves = set(compiled.source.leaf_ids)
-        for n, value in values.items():
-            grad = result.grads[n] if result is not None else None
+        grads = result.grads if result is not None else dict.fromkeys(values)
+        value_texts = tensor_texts(list(values.values()))
+        grad_texts = tensor_texts(list(grads.values()), None)
+        for (n, value), value_text, grad_text in zip(values.items(), value_texts, grad_texts, strict=True):
+            grad = grads[n]
             if result is not None:
                 reason = result.no_grad_reason(n, compiled)
             else:
                 reason = NO_TARGET if target is None else f"{target} has no partials (see its error)"
-            out.nodes[n] = NodeView(tuple(value.shape), n in leaves, tensor_text(value),
-                                    None if grad is None else tensor_text(grad), reason,
+            out.nodes[n] = NodeView(tuple(value.shape), n in leaves, value_text, grad_text, reason,
                                     _array(value), _array(grad), _preview(value), _preview(grad))
         out.notes = result.notes if result is not None else notes
         _set_errors(out, errors)
@@ -243,7 +318,7 @@ class ComputeSession:
                 return None
             span = max(1.0, abs(x0)) * 0.75
             xs = [x0 - span + 2 * span * i / (points - 1) for i in range(points)]
-            ys = part.compiled.slice_1d(target, leaf, xs)
+            ys = part.compiled.slice_1d(target, leaf, xs, part.leaves)
         except Exception:  # noqa: BLE001 - a plot that cannot be drawn is simply not drawn
             return None
         return SliceResult(revision, target, leaf, xs, ys, x0, float(base.values[target].item()),

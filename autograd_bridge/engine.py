@@ -18,15 +18,19 @@ from dataclasses import dataclass, field
 
 import torch
 
-from autograd_bridge.codegen import Source, generate
+from autograd_bridge.codegen import Source, generate, leaf_expr
 from autograd_bridge.finite import FinitePlan, all_finite
+from graph.bulk import paused_gc
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
-from graph.model import CheckedGraph, Graph
+from graph.model import CheckedGraph, Graph, Node
 from graph.values import _short, literal_shape
 
 # Each compile gets its own file name, registered with linecache (as torch.fx does), so a
 # traceback from inside generated code shows the generated line and its node comment.
 _COMPILES = itertools.count(1)
+# infer_shapes runs real ops on the CPU when they surely touch at most this many elements
+# (~20 ms), else torch's meta device.
+CPU_SHAPE_WORK = 5e6
 
 
 def available_devices() -> list[str]:
@@ -89,6 +93,9 @@ class Compiled:
     Graph is validated here, once.
     """
 
+    # A big graph makes many objects at once, kept or freed by reference counting: the cyclic
+    # GC would only walk them (see graph.bulk). So do forward, run and partials.
+    @paused_gc
     def __init__(self, graph: Graph | CheckedGraph, device: str = "cpu", dtype: str | None = None) -> None:
         self.device = check_device(device, dtype)
         self.graph: CheckedGraph = graph if isinstance(graph, CheckedGraph) else graph.validate()
@@ -101,10 +108,15 @@ class Compiled:
         namespace: dict[str, object] = {"torch": torch, "math": math}
         exec(compile(self.text, self.filename, "exec"), namespace)  # noqa: S102 - our own generated source
         self._make_leaves = namespace["make_leaves"]
-        self._forward = namespace["forward"]
+        self._variables_of = namespace["forward"]  # leaves -> every variable by name
         self._kept_leaves: tuple[torch.Tensor, ...] | None = None  # accumulate mode
         # Fixed per compile, so a run does not work them out again.
         self.ids: list[str] = self.source.leaf_ids + self.source.op_ids  # the order values come in
+        self._variables = [self.source.names[n] for n in self.ids]  # forward returns its locals
+        op_variables = self._variables[len(self.source.leaf_ids):]
+        # The op values in order, for callers that want the forward as a function of the leaves
+        # (gradcheck in the tests).
+        self._forward = lambda *leaves: tuple(map(self._variables_of(*leaves).__getitem__, op_variables))
         self._wrt = [n for n in self.ids if n in self.source.requires_grad]
         self._finite_plans: dict[str, FinitePlan] = {}  # per target (see autograd_bridge.finite)
         # Literal leaves hold checked finite numbers within their dtype's range: the finite
@@ -159,19 +171,54 @@ class Compiled:
                 notes.append(note)
 
     def infer_shapes(self, notes: list[str] | None = None) -> dict[str, tuple[int, ...]]:
-        """Every node's shape, from a run on torch's meta device (nothing is computed).
+        """Every node's shape, from torch: a run on its meta device (nothing computed), or, when
+        the work is surely small, on the CPU with uninitialised leaves.
 
-        Warnings torch gives on the way are added to `notes` (if given) naming their node.
+        Why the CPU at all: torch's meta kernels for elementwise ops are Python, their first use
+        imports ~800 modules (~0.8 s) and each call costs 35-300 µs, where the CPU does a small
+        op in ~2 µs. A CPU run that fails is run again on meta, whose messages name both shapes
+        without computing anything. Warnings torch gives on the way are added to `notes` (if
+        given) naming their node.
         """
-        leaves = [torch.empty(self.graph.nodes[n].leaf_shape(), device="meta",
+        if self._work_bound() <= CPU_SHAPE_WORK:
+            cpu_notes: list[str] = []
+            try:
+                with torch.no_grad():
+                    shapes = self._shapes_on("cpu", cpu_notes)
+            except GraphError:
+                pass
+            else:
+                if notes is not None:
+                    notes += [n for n in cpu_notes if n not in notes]
+                return shapes
+        return self._shapes_on("meta", notes)
+
+    def _shapes_on(self, device: str, notes: list[str] | None) -> dict[str, tuple[int, ...]]:
+        leaves = [torch.empty(self.graph.nodes[n].leaf_shape(), device=device,
                               dtype=getattr(torch, self.dtype or self.graph.nodes[n].dtype))
                   for n in self.source.leaf_ids]
         with self._warnings_as_notes([] if notes is None else notes):
-            outs = self._call(self._forward, leaves, ShapeError)
-        ids = self.source.leaf_ids + self.source.op_ids
-        shapes = {n: tuple(t.shape) for n, t in zip(ids, [*leaves, *outs], strict=True)}
+            variables = self._call(self._variables_of, leaves, ShapeError)
+        shapes = {n: tuple(variables[v].shape) for n, v in zip(self.ids, self._variables, strict=True)}
         self._check_dims(shapes)
         return shapes
+
+    def _work_bound(self) -> float:
+        """An upper bound, without shapes, of the elements a real forward touches: an op's
+        output and work are at most the product of its inputs' bounds (broadcasting takes the
+        larger size per dim, matmul's m·k·n is at most (m·k)·(k·n), the rest shrink or keep)."""
+        bound: dict[str, float] = {}
+        total = 0.0
+        for n in self.source.order:
+            node = self.graph.nodes[n]
+            if node.is_tensor:
+                bound[n] = float(math.prod(node.leaf_shape()))
+            else:
+                bound[n] = math.prod(bound[s] for s in self.graph.inputs[n].values())
+            total += bound[n]
+            if total > CPU_SHAPE_WORK:
+                break
+        return total
 
     def _check_dims(self, shapes: dict[str, tuple[int, ...]]) -> None:
         """Refuse a dim attribute out of range for its input's rank, as torch would on a device.
@@ -196,6 +243,7 @@ class Compiled:
                             f"{n}: {node.op} of {list(shapes[src])}: {name} {d} is out of range "
                             f"(expected {-rank} to {rank - 1})", [n, src])
 
+    @paused_gc
     def forward(self, leaves: tuple[torch.Tensor, ...] | None = None,
                 notes: list[str] | None = None) -> dict[str, torch.Tensor]:
         """Every node's value. Warnings torch gives are added to `notes` (if given)."""
@@ -206,17 +254,31 @@ class Compiled:
         """The leaf tensors as the compiled source makes them (its own literals and inits)."""
         return self._call(self._make_leaves, [self.device], ExecutionError)
 
+    def leaf_tensor(self, node: Node) -> torch.Tensor:
+        """The tensor a leaf makes from its own value or init, as make_leaves would had it been
+        compiled with this node: how a value edit reaches the compiled forward without a new
+        compile. The node must have the compiled leaf's shape, dtype and requires_grad."""
+        dtype = self.dtype or node.dtype
+        node.check(dtype)  # its numbers fit the dtype (remembered: free for a checked node)
+        if node.init is None:  # the compiled line is torch.tensor(<the same numbers>, ...)
+            return torch.tensor(node.value, dtype=getattr(torch, dtype), device=self.device,
+                                requires_grad=node.requires_grad)
+        # An init's expression is source text (graph.inits) made from checked numbers only.
+        expr = leaf_expr(node, dtype)
+        return self._call(lambda: eval(expr, {"torch": torch, "math": math, "device": self.device}),  # noqa: S307
+                          [], ExecutionError)
+
     def _values(self, leaves: tuple[torch.Tensor, ...] | None) -> dict[str, torch.Tensor]:
         if leaves is None:
             leaves = self.make_leaves()
         try:
-            outs = self._call(self._forward, leaves, ExecutionError)
+            variables = self._call(self._variables_of, leaves, ExecutionError)
         except ExecutionError:
             # Shape problems are reported by the meta-device pass, which names both shapes
             # without computing anything; it is run only on failure because it costs ~50 µs/op.
             self.infer_shapes()
             raise
-        return dict(zip(self.ids, (*leaves, *outs), strict=True))
+        return dict(zip(self.ids, map(variables.__getitem__, self._variables), strict=True))
 
     # ---- differentiation ----
 
@@ -238,6 +300,7 @@ class Compiled:
                               f"{list(t.shape)}", [target])
         return torch.tensor(grad_output, dtype=t.dtype, device=t.device)
 
+    @paused_gc
     def run(self, target: str, grad_output: object = None, accumulate: bool = False) -> Result:
         """Forward, then ∂target/∂node for every node.
 
@@ -254,6 +317,7 @@ class Compiled:
             values = self._values(self._kept_leaves if accumulate else None)
             return self._partials(values, target, grad_output, notes, accumulate)
 
+    @paused_gc
     def partials(self, values: dict[str, torch.Tensor], target: str, grad_output: object = None,
                  notes: list[str] | None = None, accumulate: bool = False) -> Result:
         """∂target/∂node for every node, from the values of one forward (which it consumes:
@@ -296,11 +360,13 @@ class Compiled:
         grads.update(zip(wrt, got, strict=True))
         return grads, got
 
-    def slice_1d(self, target: str, leaf: str, xs: list[float]) -> list[float]:
-        """The target's value with the scalar leaf set to each x in turn, all else unchanged."""
+    def slice_1d(self, target: str, leaf: str, xs: list[float],
+                 leaves: tuple[torch.Tensor, ...] | None = None) -> list[float]:
+        """The target's value with the scalar leaf set to each x in turn, all else unchanged
+        (the other leaves as given, else as compiled)."""
         index = self.source.leaf_ids.index(leaf)
         with torch.no_grad():
-            leaves = list(self._call(self._make_leaves, [self.device], ExecutionError))
+            leaves = list(self.make_leaves() if leaves is None else leaves)
             ys = []
             for x in xs:
                 leaves[index] = torch.full_like(leaves[index], x)

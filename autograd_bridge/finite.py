@@ -9,8 +9,8 @@ How each tensor is summed is planned once per list layout (shapes and dtypes do 
 between runs of one compiled graph):
 
 - a CPU tensor of at most TINY elements is read as Python floats (no kernel at all);
-- tensors of the same device, dtype and shape, each under BIG elements, are stacked (one copy
-  of small data) and summed once;
+- tensors of the same dtype and shape (and device: the caller's are on one), each under BIG
+  elements, are stacked (one copy of small data) and summed once;
 - a tensor of BIG elements or more is summed alone, in its own dtype, without a copy.
 
 The partial sums then meet in one last kernel and one read back (one sync on a GPU).
@@ -24,7 +24,7 @@ import torch
 
 TINY = 16  # CPU tensors with at most this many elements: tolist() costs less than a kernel
 BIG = 1 << 14  # from this many elements a tensor is summed alone: a copy would cost more
-CHUNK = 1 << 15  # torch's grain size: smaller copies and sums run on the calling thread
+CHUNK = (1 << 15) - 1  # under torch's grain size: such copies and sums run on the calling thread
 
 
 def _flat_sum(x: object, ndim: int) -> float:
@@ -64,7 +64,7 @@ class FinitePlan:
             elif n >= BIG or not t.is_contiguous():  # one strided input slows a whole stack
                 self.alone.append(i)
             else:
-                groups.setdefault((t.device, t.dtype, t.shape), []).append(i)
+                groups.setdefault((t.dtype, t.shape), []).append(i)  # one device: one compiled graph's
         # Stacks of at most CHUNK elements: torch copies those on one thread, without waking
         # its pool (which, on a busy machine, can wait a scheduler tick).
         self.groups: list[list[int]] = []

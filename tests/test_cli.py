@@ -284,6 +284,34 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     assert capsys.readouterr().out.strip() == f"gradcanvas {__version__}"
 
 
+IMPORTS_AT_EXIT = """
+import atexit, sys
+atexit.register(lambda: print(sorted({m.split(".")[0] for m in sys.modules} & {"torch", "PySide6", "pyqtgraph",
+    "networkx", "numpy", "gui"}), "torch._dynamo" in sys.modules, "sympy" in sys.modules, file=sys.stderr))
+from gradcanvas.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_version_loads_nothing_heavy() -> None:
+    """`gradcanvas --version` answers from the package alone: no torch, Qt, networkx or numpy."""
+    proc = subprocess.run([sys.executable, "-c", IMPORTS_AT_EXIT, "--version"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("gradcanvas "), proc.stderr
+    assert proc.stderr.strip() == "[] False False"
+
+
+def test_check_and_grad_load_torch_but_not_its_compiler_stack(examples_dir: Path) -> None:
+    """check finds shapes with torch on the CPU when the work is small, so torch's Python meta
+    kernels (whose first use imports torch._dynamo and sympy) stay unloaded; grad needs only torch."""
+    for command in ("check", "grad"):
+        proc = subprocess.run([sys.executable, "-c", IMPORTS_AT_EXIT, command,
+                               str(examples_dir / "04_small_mlp.json")], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stderr.strip() == "['numpy', 'torch'] False False", (command, proc.stderr)
+
+
 def test_the_installed_command_is_gradcanvas_cli() -> None:
     """The console script the README runs (.venv/bin/gradcanvas) starts gradcanvas.cli."""
     script = Path(sys.executable).with_name("gradcanvas")

@@ -1,0 +1,168 @@
+"""The fast paths of issue 8 keep their answers: a value edit reuses the compiled forward and
+gives the numbers a fresh compile (and independent torch) gives; a structural edit compiles
+anew; the result types import without torch."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograd_bridge import engine
+from autograd_bridge.compute import ComputeSession
+from graph.fileformat import load
+from graph.model import Edge, Graph, Node
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "resources" / "examples"
+
+
+@pytest.fixture
+def compiles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many times Compiled was built (one entry per compile)."""
+    made: list[int] = []
+    real = engine.Compiled.__init__
+
+    def counted(self, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        made.append(1)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(engine.Compiled, "__init__", counted)
+    return made
+
+
+def _edited(g: Graph, node_id: str, **changes: object) -> Graph:
+    """A snapshot with one node replaced, as the GUI's edits make it."""
+    new = g.snapshot()
+    new.replace_node(dataclasses.replace(new.nodes[node_id], **changes))
+    return new
+
+
+def _example_01(x: float, z: float) -> tuple[float, float, float]:
+    """y = 2*x**2 + 3*z by hand: (y, dy/dx, dy/dz)."""
+    xt = torch.tensor(x, requires_grad=True)
+    zt = torch.tensor(z, requires_grad=True)
+    y = 2 * xt**2 + 3 * zt
+    y.backward()
+    return y.item(), xt.grad.item(), zt.grad.item()
+
+
+def test_a_value_edit_gives_new_numbers_without_a_compile(compiles: list[int]) -> None:
+    session = ComputeSession()
+    g = load(EXAMPLES / "01_scalar_partial.json")
+    first = session.compute(g.snapshot(), "y", 1)
+    assert len(compiles) == 1 and first.nodes["y"].value_text == "17"
+    g = _edited(g, "x", value=-1.5)
+    second = session.compute(g, "y", 2)
+    assert len(compiles) == 1  # the same compiled forward, fed the new leaf
+    y, dx, _dz = _example_01(-1.5, 3.0)
+    assert second.revision == 2 and second.error is None
+    assert second.nodes["y"].value.item() == y and second.nodes["x"].grad.item() == dx
+    g = _edited(g, "z", value=0.25, requires_grad=True)  # requires_grad: structural
+    third = session.compute(g, "y", 3)
+    assert len(compiles) == 2
+    assert third.nodes["z"].grad.item() == _example_01(-1.5, 0.25)[2] == 3.0
+    g = _edited(g, "z", value=-4.0, label="zed")  # a value and a label: no compile
+    fourth = session.compute(g, "y", 4)
+    assert len(compiles) == 2
+    assert fourth.nodes["y"].value.item() == _example_01(-1.5, -4.0)[0]
+    # The same numbers as a fresh session, which compiles them in as literals.
+    fresh = ComputeSession().compute(g, "y", 5)
+    for n in g.nodes:
+        assert fresh.nodes[n].value_text == fourth.nodes[n].value_text, n
+        assert fresh.nodes[n].grad_text == fourth.nodes[n].grad_text, n
+
+
+def test_an_init_edit_and_the_slice_plot_use_the_new_values(compiles: list[int]) -> None:
+    g = Graph()
+    g.add_node(Node("w", "tensor", init={"fn": "randn", "shape": [3], "seed": 1}, requires_grad=True))
+    g.add_node(Node("a", "tensor", value=2.0, requires_grad=True))
+    g.add_node(Node("m", "mul"))
+    g.add_node(Node("s", "sum"))
+    for e in (Edge("w", "m", "input"), Edge("a", "m", "other"), Edge("m", "s", "input")):
+        g.add_edge(e)
+    session = ComputeSession()
+    session.compute(g.snapshot(), "s", 1)
+    g = _edited(g, "w", init={"fn": "randn", "shape": [3], "seed": 2})
+    g = _edited(g, "a", value=0.5)
+    result = session.compute(g, "s", 2)
+    assert len(compiles) == 1
+    w = torch.randn(3, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(torch.from_numpy(result.nodes["w"].value).float(), w)
+    assert result.nodes["s"].value.item() == pytest.approx((w * 0.5).sum().item())
+    assert result.nodes["a"].grad.item() == pytest.approx(w.sum().item())
+    s = session.compute_slice(g, "s", "a", 2)
+    assert len(compiles) == 1 and s.x0 == 0.5 and s.slope == pytest.approx(w.sum().item())
+    assert s.ys[0] == pytest.approx(s.xs[0] * w.sum().item(), rel=1e-5)  # the new w, not seed 1's
+
+
+@pytest.mark.parametrize("edit", [
+    "op attribute", "edge", "leaf shape", "leaf dtype", "literal to init", "dtype override", "new node"])
+def test_a_structural_edit_compiles_anew(edit: str, compiles: list[int]) -> None:
+    g = load(EXAMPLES / "01_scalar_partial.json")
+    session = ComputeSession()
+    session.compute(g.snapshot(), "y", 1)
+    dtype = None
+    if edit == "op attribute":
+        g = _edited(g, "x_sq", attrs={"exponent": 3})
+    elif edit == "edge":
+        g = g.snapshot()
+        g.remove_edge(Edge("x_sq", "two_x_sq", "other"))
+        g.add_edge(Edge("x", "two_x_sq", "other"))
+    elif edit == "leaf shape":
+        g = _edited(g, "z", value=[3.0, 1.0])
+    elif edit == "leaf dtype":
+        g = _edited(g, "z", dtype="float64")
+    elif edit == "literal to init":
+        g = _edited(g, "z", value=None, init={"fn": "ones", "shape": []})
+    elif edit == "dtype override":
+        dtype = "float64"
+    else:
+        g = g.snapshot()
+        g.add_node(Node("loose", "neg"))
+    result = session.compute(g, "y", 2, dtype=dtype)
+    assert len(compiles) == 2, edit
+    fresh = ComputeSession().compute(g, "y", 3, dtype=dtype)
+    assert result.error == fresh.error
+    assert {n: (v.value_text, v.grad_text) for n, v in result.nodes.items()} == {
+        n: (v.value_text, v.grad_text) for n, v in fresh.nodes.items()}
+
+
+def test_a_bad_value_in_a_snapshot_is_compiled_anew_and_named(compiles: list[int]) -> None:
+    g = load(EXAMPLES / "01_scalar_partial.json")
+    session = ComputeSession()
+    session.compute(g.snapshot(), "y", 1)
+    bad = _edited(g, "z", value=1e39)  # beyond float32: refused, on its node
+    result = session.compute(bad, "y", 2)
+    assert len(compiles) >= 2 and "z" in result.error_nodes and "float32" in result.error
+    assert result.nodes["x"].value_text == "2"  # the rest still computed
+    fixed = session.compute(_edited(g, "z", value=1.0), "y", 3)
+    assert fixed.error is None and fixed.nodes["y"].value_text == "11"
+
+
+def test_a_value_edit_beside_a_half_wired_node_reuses_the_compile(compiles: list[int]) -> None:
+    g = load(EXAMPLES / "01_scalar_partial.json")
+    g.add_node(Node("loose", "add"))
+    g.add_edge(Edge("x", "loose", "input"))
+    session = ComputeSession()
+    first = session.compute(g.snapshot(), "y", 1)
+    assert "loose" in first.error_nodes
+    second = session.compute(_edited(g, "x", value=1.0), "y", 2)
+    assert len(compiles) == 1
+    assert second.nodes["y"].value_text == "11" and "loose" in second.error_nodes
+
+
+def test_the_result_types_import_without_torch() -> None:
+    """What the GUI thread may import before torch is loaded (it loads torch in the worker)."""
+    code = ("import sys\n"
+            "from autograd_bridge.compute import (ComputeResult, ComputeSession, NodeView, NO_TARGET,\n"
+            "    PREVIEW_SIDE, SliceResult, available_devices)\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n"
+            "ComputeResult(1, None); SliceResult(1, 't', 'x', [], [], 0.0, 0.0, 0.0)\n"
+            "assert 'torch' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
