@@ -269,6 +269,17 @@ class MoveDrag(Interaction):
         grabber = self.scene.mouseGrabberItem()
         moving = {*self.scene.selectedItems(), grabber}
         self.start_positions = {item.node_id: (item, item.pos()) for item in moving if isinstance(item, NodeItem)}
+        self.shown = {n: p for n, (_, p) in self.start_positions.items()}  # where the scene last filed them
+
+    def move(self, pos: QPointF) -> None:
+        # Qt has moved the items: the scene moves their edges, once per frame.
+        moved = []
+        for n, (item, _) in self.start_positions.items():
+            if self.scene.nodes.get(n) is item and item.pos() != self.shown[n]:
+                self.shown[n] = item.pos()
+                moved.append(item)
+        if moved:
+            self.scene.nodes_moved(moved)
 
     def _moved(self) -> dict[str, tuple[float, float]]:
         return {n: (item.pos().x(), item.pos().y()) for n, (item, p) in self.start_positions.items()
@@ -280,9 +291,12 @@ class MoveDrag(Interaction):
             self.scene.doc.move(moves)
 
     def cancel(self) -> None:
+        back = []
         for n, (item, p) in self.start_positions.items():
             if self.scene.nodes.get(n) is item and item.pos() != p:
                 item.setPos(p)
+                back.append(item)
+        self.scene.nodes_moved(back)
         end_qt_item_drag(self.scene, self.press_pos)
 
 

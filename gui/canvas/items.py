@@ -4,8 +4,10 @@ Items only draw and report clicks on themselves; gestures live in gui.canvas.int
 levels of detail (full, summary, shape) are in gui.canvas.lod, the words on a node in
 gui.canvas.labels, colours and fonts in gui.canvas.style, the preview pictures in
 gui.canvas.previews. Settings follow ENVIRONMENT.md: DeviceCoordinateCache on nodes (not on
-edges), ItemSendsGeometryChanges so that edges follow their nodes from itemChange, cached
-bounding rects and shapes.
+edges), cached shapes. Both are rect items whose rect is their bounds, so that Qt reads the
+bounds of every item (every frame, every hit test) in C++; neither has an itemChange override or
+a stored tooltip (whoever moves a node tells the scene; tooltips are made when shown). Zoomed out,
+the view draws them all in one pass instead (gui.canvas.overview).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import (
     QGraphicsItem,
-    QGraphicsPathItem,
+    QGraphicsRectItem,
     QGraphicsSceneMouseEvent,
     QMenu,
     QStyleOptionGraphicsItem,
@@ -61,6 +63,8 @@ __all__ = ["COLORS", "DIFF_BTN", "HEADER_H", "NODE_W", "OVERLAY_H", "PORT_H", "P
 
 DIFF_BTN = QRectF(NODE_W - 26, 4, 22, 18)  # the ∂ button in the header
 
+NO_PEN = QPen(Qt.PenStyle.NoPen)
+MOVABLE_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
 SCENE_MARGIN = 50_000.0  # how far past the nodes the view can scroll
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 
@@ -73,12 +77,14 @@ def _first_fitting(fm: QFontMetricsF, width: float, texts: list[str]) -> str:
     return texts[-1]
 
 
-class NodeItem(QGraphicsItem):
+class NodeItem(QGraphicsRectItem):
     """One node: header (name, op, ∂ button), ports labelled with torch argument names,
-    and the overlay (value and ∂target/∂node)."""
+    and the overlay (value and ∂target/∂node). A rect item whose rect is its bounds, so that Qt
+    reads them in C++ (it asks every item on every frame and hit test), not through Python."""
 
     def __init__(self, canvas: CanvasScene, node_id: str) -> None:
         super().__init__()
+        self.setPen(NO_PEN)  # the rect item's pen would widen its bounds; paint is ours
         self.canvas = canvas
         self.node_id = node_id
         self.view: NodeView | None = None
@@ -91,9 +97,9 @@ class NodeItem(QGraphicsItem):
         self.error: str | None = None
         self.fed: set[str] = set()  # input ports with an edge, kept by the scene
         self._previews: tuple[QImage | None, QImage | None] = (None, None)
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        # No ItemSendsGeometryChanges: whoever moves a node tells the scene (CanvasScene.nodes_moved),
+        # once per frame for a drag, instead of Qt calling a Python itemChange per item per change.
+        self.setFlags(MOVABLE_SELECTABLE)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.sync()
 
@@ -106,11 +112,10 @@ class NodeItem(QGraphicsItem):
         node = self.node
         self.inputs: tuple[str, ...] = () if node.is_tensor else node.spec.inputs
         has_preview = any(img is not None for img in self._previews)
-        height = box_height(node, has_preview)
-        if getattr(self, "_height", None) != height:
-            self.prepareGeometryChange()
-        self._height = height
-        self._bounds = QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, height + 2)
+        self._height = height = box_height(node, has_preview)
+        self._out_y = output_port_y(node)
+        self._in_y = {port: input_port_y(node, port) for port in self.inputs}
+        self.setRect(QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, height + 2))  # the port dots stick out
         self._shape: QPainterPath | None = None  # made on the first hit test
 
     def height(self) -> float:
@@ -118,9 +123,6 @@ class NodeItem(QGraphicsItem):
 
     def width(self) -> float:
         return NODE_W
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
-        return self._bounds
 
     def shape(self) -> QPainterPath:
         if self._shape is None:
@@ -137,10 +139,11 @@ class NodeItem(QGraphicsItem):
     # ---- ports ----
 
     def input_pos(self, port: str) -> QPointF:
-        return QPointF(0, input_port_y(self.node, port))
+        y = self._in_y.get(port)
+        return QPointF(0, input_port_y(self.node, port) if y is None else y)
 
     def output_pos(self) -> QPointF:
-        return QPointF(NODE_W, output_port_y(self.node))
+        return QPointF(NODE_W, self._out_y)
 
     def port_at(self, local: QPointF) -> tuple[str, str] | None:
         """("out", "") or ("in", port name) when local is on a port."""
@@ -164,8 +167,14 @@ class NodeItem(QGraphicsItem):
             except GraphError:  # a bad value is reported elsewhere
                 self._leaf_shape_text = "?"
         pos = self.canvas.doc.graph.position(self.node_id)
-        if usable_pos(pos):  # an absurd one (1e308) keeps the place the scene gave it
-            self.setPos(QPointF(*pos))
+        moved = usable_pos(pos) and (pos[0] != self.x() or pos[1] != self.y())  # an absurd one
+        if moved:  # (1e308) keeps the place the scene gave it
+            self.setPos(pos[0], pos[1])
+        self.canvas.node_synced(self, moved)
+        self.update()
+
+    def toolTip(self) -> str:  # noqa: N802 - Qt's name; made when shown (CanvasScene.helpEvent), not per node
+        node = self.node
         tip = [f"{node.id} ({node.op})"]
         if node.label:
             tip.append(node.label)
@@ -173,9 +182,7 @@ class NodeItem(QGraphicsItem):
             tip.append(node.spec.rule)
         if self.error:
             tip.append("⚠ " + self.error)
-        self.setToolTip("\n".join(tip))
-        self.canvas.node_shape_changed(self)
-        self.update()
+        return "\n".join(tip)
 
     def set_view(self, view: NodeView | None, target: str | None = None, vjp: bool = False) -> None:
         """Show a result's view of this node; `target` is what its partial was computed for,
@@ -193,7 +200,7 @@ class NodeItem(QGraphicsItem):
             if shown is not None and int(np.prod(view.shape)) > 1:
                 self.swatch = heatmap(shown)
         self._relayout()
-        self.canvas.node_shape_changed(self)
+        self.canvas.node_synced(self, False)
         self.update()
 
     # ---- painting, with level of detail (gui.canvas.lod) ----
@@ -328,13 +335,6 @@ class NodeItem(QGraphicsItem):
 
     # ---- interaction ----
 
-    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: object) -> object:  # noqa: N802
-        if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
-            self.canvas.node_moved(self)
-        elif change == QGraphicsItem.GraphicsItemChange.ItemPositionChange:
-            self.canvas.overview_repaint(self.sceneBoundingRect())  # where it was
-        return super().itemChange(change, value)
-
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton and DIFF_BTN.contains(event.pos()):
             self.canvas.doc.set_target(self.node_id)
@@ -361,35 +361,47 @@ class NodeItem(QGraphicsItem):
         super().mouseReleaseEvent(event)
 
 
-class EdgeItem(QGraphicsPathItem):
-    """One edge: a curve from the source's output dot to the destination's input port."""
+class EdgeItem(QGraphicsRectItem):
+    """One edge: a curve from the source's output dot to the destination's input port.
+
+    A rect item whose rect is the curve's bounds (Qt reads them in C++, as for NodeItem); the
+    curve itself is made when first drawn or hit-tested, not on every move of a dragged node
+    (in the overview it is never drawn)."""
 
     def __init__(self, canvas: CanvasScene, edge: Edge) -> None:
         super().__init__()
         self.canvas, self.edge = canvas, edge
+        self.setPen(NO_PEN)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(-1)
-        self.setToolTip(f"{edge.src} → {edge.dst}.{edge.port}")
+        self._ends = (QPointF(), QPointF())
+        self._path: QPainterPath | None = None
         self._shape: QPainterPath | None = None
-        self._bounds = QRectF()
         self.update_path()
 
     def update_path(self) -> None:
         src, dst = self.canvas.nodes.get(self.edge.src), self.canvas.nodes.get(self.edge.dst)
         if src is None or dst is None:
             return
-        a, b = src.mapToScene(src.output_pos()), dst.mapToScene(dst.input_pos(self.edge.port))
-        path = wire_path(a, b)
-        self.canvas.overview_repaint(self._bounds)  # where it was
-        self.canvas.overview.set_edge(self, (a.x(), a.y()), (b.x(), b.y()))
-        self.prepareGeometryChange()
-        self._shape = None
-        # The curve lies inside its control points; the margin covers the pen's width.
-        self._bounds = path.controlPointRect().adjusted(-3, -3, 3, 3)
-        self.setPath(path)
+        a, b = src.pos() + src.output_pos(), dst.pos() + dst.input_pos(self.edge.port)  # the layer is the scene
+        if self.canvas.overview.on:
+            self.canvas.update(self.rect())  # where it was: Qt drew it nowhere (gui.canvas.overview)
+        self.canvas.overview.set_edge(self.edge, a, b)
+        self._ends = (a, b)
+        self._path = self._shape = None
+        bounds = wire_bounds(a, b).adjusted(-3, -3, 3, 3)  # the margin covers the pen's width
+        if bounds == self.rect():
+            self.update()  # same box, maybe another curve
+        else:
+            self.setRect(bounds)
 
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API; cheaper than Qt's stroke-based one
-        return self._bounds
+    def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
+        return f"{self.edge.src} → {self.edge.dst}.{self.edge.port}"
+
+    def path(self) -> QPainterPath:
+        if self._path is None:
+            self._path = wire_path(*self._ends)
+        return self._path
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
         menu = QMenu()
@@ -411,11 +423,24 @@ class EdgeItem(QGraphicsPathItem):
         p.drawPath(self.path())
 
 
-def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
-    """The curve of a wire from an output dot at a to an input port at b."""
+def _wire_dx(a: QPointF, b: QPointF) -> float:
+    """How far the curve's control points sit right of a and left of b."""
     dx = max(40.0, abs(b.x() - a.x()) * 0.5)
     if b.x() < a.x():  # a wire back to the left (e.g. to the next band of a wrapped layout):
         dx = min(dx, 150.0)  # a short loop out of the port, not a swing as wide as the canvas
+    return dx
+
+
+def wire_bounds(a: QPointF, b: QPointF) -> QRectF:
+    """The box of wire_path(a, b)'s control points, which holds the curve."""
+    dx = _wire_dx(a, b)
+    xs = (a.x(), a.x() + dx, b.x() - dx, b.x())
+    return QRectF(QPointF(min(xs), min(a.y(), b.y())), QPointF(max(xs), max(a.y(), b.y())))
+
+
+def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
+    """The curve of a wire from an output dot at a to an input port at b."""
+    dx = _wire_dx(a, b)
     path = QPainterPath(a)
     path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
     return path

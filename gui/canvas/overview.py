@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QLineF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
@@ -30,7 +30,7 @@ from gui.canvas import lod
 from gui.canvas.style import COLORS
 
 if TYPE_CHECKING:
-    from gui.canvas.items import EdgeItem, NodeItem
+    from gui.canvas.items import NodeItem
 
 # The tallest box any node can have (most input rows, and a preview): below this node's SHAPE
 # scale every node draws SHAPE, which is what the overview draws.
@@ -137,19 +137,23 @@ class Overview:
 
     # ---- kept up to date ----
 
-    def set_node(self, item: NodeItem) -> bool:
-        """File the node's box and colour; True when either changed."""
-        pos = item.pos()
-        x, y, h = pos.x(), pos.y(), item.height()
+    def set_node(self, item: NodeItem) -> QRectF | None:
+        """File the node's box and colour; return what to repaint (its old and new box) when
+        either changed, else None."""
+        x, y, h = item.x(), item.y(), item.height()
+        rect = QRectF(x, y, NODE_W, h)
         row = (x, y, x + NODE_W, y + h, float(HEADS.index(lod.head_key(item))))
-        return self.nodes.set(item.node_id, QRectF(x, y, NODE_W, h), row) != row
+        old = self.nodes.set(item.node_id, rect, row)
+        if old == row:
+            return None
+        return rect if old is None else rect.united(QRectF(QPointF(old[0], old[1]), QPointF(old[2], old[3])))
 
     def remove_node(self, node_id: str) -> None:
         self.nodes.remove(node_id)
 
-    def set_edge(self, item: EdgeItem, a: tuple[float, float], b: tuple[float, float]) -> None:
-        (ax, ay), (bx, by) = a, b
-        self.edges.set(item.edge, QLineF(ax, ay, bx, by), (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+    def set_edge(self, edge: object, a: QPointF, b: QPointF) -> None:
+        ax, ay, bx, by = a.x(), a.y(), b.x(), b.y()
+        self.edges.set(edge, QLineF(ax, ay, bx, by), (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
 
     def remove_edge(self, edge: object) -> None:
         self.edges.remove(edge)

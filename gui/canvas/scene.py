@@ -9,11 +9,12 @@ drag frame at 5,000 nodes).
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QWidget
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QToolTip, QWidget
 
 from autograd_bridge.compute import ComputeResult
 from graph.edits import grid_positions, new_node_id, usable_pos
@@ -21,7 +22,7 @@ from graph.model import Edge, new_node
 from graph.ops import OPS, TENSOR, categories
 from gui.canvas import style
 from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, WireDrag
-from gui.canvas.items import COLORS, PREVIEW_H, SCENE_MARGIN, EdgeItem, NodeItem
+from gui.canvas.items import COLORS, SCENE_MARGIN, EdgeItem, NodeItem
 from gui.canvas.overview import CULL_ALL, Layer, Overview
 from gui.canvas.spatial import NodeGrid
 from gui.document import Document
@@ -86,11 +87,17 @@ class CanvasScene(QGraphicsScene):
         # Document.reset gives every node a usable position; this covers a graph set any other way.
         fallback = grid_positions(self.doc.graph)
         self._building = True
-        for n in self.doc.graph.nodes:
-            self._on_node_added(n, default_pos=QPointF(*fallback[n]) if n in fallback else None)
-        for e in self.doc.graph.edges:
-            self._on_edge_added(e)
-        self._building = False
+        gc_was_on = gc.isenabled()
+        gc.disable()  # 12,500 new objects that all live on: collecting them now finds no garbage
+        try:
+            for n in self.doc.graph.nodes:
+                self._on_node_added(n, default_pos=QPointF(*fallback[n]) if n in fallback else None)
+            for e in self.doc.graph.edges:
+                self._on_edge_added(e)
+        finally:
+            if gc_was_on:
+                gc.enable()
+            self._building = False
         self.fit_scene_rect()
         self.result = None
 
@@ -104,7 +111,7 @@ class CanvasScene(QGraphicsScene):
         self.edges_at.setdefault(node_id, set())
         item.setParentItem(self.layer)  # which puts it in the scene
         self.include(item)
-        self.overview.set_node(item)
+        self._file(item)
 
     def _on_node_removed(self, node_id: str) -> None:
         item = self.nodes.pop(node_id, None)
@@ -119,7 +126,7 @@ class CanvasScene(QGraphicsScene):
         item = self.nodes.get(node_id)
         if item is not None:
             item.sync()
-            self.update_edges_of(node_id)
+            self.update_edges_of(node_id)  # its ports may have moved in its box
 
     def _on_edge_added(self, edge: Edge) -> None:
         item = EdgeItem(self, edge)
@@ -127,8 +134,10 @@ class CanvasScene(QGraphicsScene):
         item.setParentItem(self.layer)
         self.edges_at[edge.src].add(edge)
         self.edges_at[edge.dst].add(edge)
-        self.nodes[edge.dst].fed.add(edge.port)
-        self.nodes[edge.dst].update()  # the port dot fills in
+        dst = self.nodes[edge.dst]
+        dst.fed.add(edge.port)
+        if not self._building:
+            dst.update()  # the port dot fills in
 
     def _on_edge_removed(self, edge: Edge) -> None:
         item = self.edges.pop(edge, None)
@@ -153,17 +162,31 @@ class CanvasScene(QGraphicsScene):
         for edge in self.edges_at.get(node_id, ()):
             self.edges[edge].update_path()
 
-    def node_moved(self, item: NodeItem) -> None:
-        """A node's position changed (a drag, an undo, a file): its edges, the scene rect, the grid
-        and the overview follow."""
-        self.update_edges_of(item.node_id)
-        self.include(item)
-        self.overview.set_node(item)
+    def nodes_moved(self, items: list[NodeItem]) -> None:
+        """These nodes were moved (a drag frame, an undo, a file): their edges (each once), the
+        scene rect, the grid and the overview follow. Items send no itemChange (NodeItem)."""
+        edges = set()
+        for item in items:
+            self.include(item)
+            self._file(item)
+            edges.update(self.edges_at.get(item.node_id, ()))
+        for edge in edges:
+            self.edges[edge].update_path()
 
-    def node_shape_changed(self, item: NodeItem) -> None:
-        """A node's height or colour may have changed."""
-        if self.nodes.get(item.node_id) is item and self.overview.set_node(item):
-            self.overview_repaint(item.sceneBoundingRect().adjusted(0, 0, 0, PREVIEW_H))  # was maybe taller
+    def node_synced(self, item: NodeItem, moved: bool) -> None:
+        """The item took its node's data, and its position when `moved`."""
+        if self.nodes.get(item.node_id) is not item:
+            return  # still being made: _on_node_added files it
+        if moved:
+            self.nodes_moved([item])
+        else:
+            self._file(item)
+
+    def _file(self, item: NodeItem) -> None:
+        """Keep the overview's row of the node, and repaint what changed there."""
+        changed = self.overview.set_node(item)
+        if changed is not None:
+            self.overview_repaint(changed)
 
     # ---- the overview (gui.canvas.overview): the zoomed-out canvas drawn in one pass ----
 
@@ -337,6 +360,17 @@ class CanvasScene(QGraphicsScene):
             super().mouseReleaseEvent(event)
         if interaction is not None:
             interaction.finish(event.scenePos())
+
+    def helpEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        """Tooltips: items make theirs when shown (NodeItem.toolTip), so Qt's own lookup, which
+        reads a text stored in every item, finds none."""
+        text = ""
+        for item in self.items(event.scenePos()):
+            if isinstance(item, NodeItem | EdgeItem):
+                text = item.toolTip()
+                break
+        QToolTip.showText(event.screenPos(), text, event.widget())
+        event.setAccepted(bool(text))
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
         if self.interaction is not None and not isinstance(self.interaction, RubberBand):
