@@ -265,13 +265,14 @@ def example_by_hand(name: str) -> HandRun:
     return {"01": ex01, "02": ex02, "03": ex03, "04": ex04}[name[:2]]
 
 
-# ---- the canvas peer workload (../shared/peers/README.md), as a GradCanvas graph ----
+# ---- the canvas peer workload, with every input fed so that it computes ----
 
-def peer_graph(n: int, seed: int = 12345) -> Graph:
-    """n nodes on a grid of ceil(sqrt(n)) columns, pitch 250 x 150; node i's first input from
-    node i - 1, and every odd node's second input from a random node j in [i - 2*cols, i - 2]
-    (random.Random(12345), as the peer script draws them): ~1.5 n wires. GradCanvas needs every
-    input fed, so the nodes with two wires in are add, the others tanh; node 0 is a scalar leaf."""
+def computable_peer_graph(n: int, seed: int = 12345) -> Graph:
+    """bench_canvas.peer_graph's positions and wires (../shared/peers/README.md: n nodes on a
+    grid of ceil(sqrt(n)) columns, 250 x 150 apart, node i fed by node i - 1, every odd i >= 3
+    also by a node drawn by random.Random(12345)), but where that graph leaves an add's second
+    input empty (so nothing computes) this one has a one-input tanh; node 0 is a scalar leaf.
+    For the app rows, which time results being shown."""
     cols = math.ceil(math.sqrt(n))
     rng = random.Random(seed)
     g = Graph()
