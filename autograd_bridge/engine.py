@@ -118,11 +118,8 @@ class Compiled:
         # (gradcheck in the tests).
         self._forward = lambda *leaves: tuple(map(self._variables_of(*leaves).__getitem__, op_variables))
         self._wrt = [n for n in self.ids if n in self.source.requires_grad]
-        self._finite_plans: dict[str, FinitePlan] = {}  # per target (see autograd_bridge.finite)
-        # Literal leaves hold checked finite numbers within their dtype's range: the finite
-        # check can leave their values out.
-        self._known_finite = frozenset(i for i, n in enumerate(self.ids)
-                                       if self.graph.nodes[n].is_tensor and self.graph.nodes[n].init is None)
+        self._finite_plans: dict[tuple, FinitePlan] = {}  # see autograd_bridge.finite
+        self._finite_skips: dict[tuple, frozenset[int]] = {}
 
     # ---- running, with errors pointed at their node ----
 
@@ -330,9 +327,33 @@ class Compiled:
                   notes: list[str], accumulate: bool) -> Result:
         v = self._target_and_grad_output(values, target, grad_output)
         grads, partials = self._backward(values, target, v, accumulate, notes)
-        if not all_finite([*values.values(), *partials], self._finite_plans, target, self._known_finite):
+        key = (target, accumulate)
+        if key not in self._finite_skips:
+            self._finite_skips[key] = self._known_finite(target, accumulate)
+        if not all_finite([*values.values(), *partials], self._finite_plans, key, self._finite_skips[key]):
             notes += self._nonfinite_notes(values, grads)
         return Result(target, values, grads, notes)
+
+    def _known_finite(self, target: str, accumulate: bool) -> frozenset[int]:
+        """Indices, in [*values, *partials of self._wrt], of tensors finite whenever the rest are,
+        which the NaN/Inf check need not read:
+
+        - literal leaves: checked numbers within their dtype's range;
+        - values of ops that keep finite inputs finite (OpSpec.keeps_finite): by induction over
+          the order, if every other value is finite, so are these;
+        - the partial of a node whose one consumer is such an op: that op's partial times a
+          local derivative of at most 1 (or moved entries), so finite if that one is. Not the
+          target's (its partial is the seed), nor leaves' .grad when runs accumulate (sums).
+        """
+        nodes, consumers = self.graph.nodes, self.graph.consumers
+        keeps = {n for n in self.source.op_ids if nodes[n].spec.keeps_finite}
+        skip = {i for i, n in enumerate(self.ids) if n in keeps or (nodes[n].is_tensor and nodes[n].init is None)}
+        for j, n in enumerate(self._wrt):
+            if n == target or (accumulate and nodes[n].is_tensor):
+                continue
+            if len(consumers[n]) == 1 and consumers[n][0] in keeps:
+                skip.add(len(self.ids) + j)
+        return frozenset(skip)
 
     def _backward(self, values: dict[str, torch.Tensor], target: str, v: torch.Tensor | None,
                   accumulate: bool, notes: list[str]) -> tuple[dict[str, torch.Tensor | None], list]:

@@ -76,6 +76,11 @@ class OpSpec:
     # When the call passes the attribute named by a key, it must also pass those named by the
     # value, even at their defaults: torch.sum(x, keepdim=True) is no signature torch has.
     also_pass: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # One input; a finite input gives a finite output, and a finite partial of the output a
+    # finite partial of the input (|local derivative| <= 1 elementwise, or entries only moved).
+    # The engine's NaN/Inf check need not read such values, nor the partial of a node whose one
+    # consumer is such an op (autograd_bridge.engine; tests/test_perf_paths.py tries extremes).
+    keeps_finite: bool = False
 
     def attr(self, name: str) -> Attr | None:
         return next((a for a in self.attrs if a.name == name), None)
@@ -119,7 +124,7 @@ OPS: dict[str, OpSpec] = {op.name: op for op in [
     _binary("sub", "−", "∂/∂input = 1, ∂/∂other = −1"),
     _binary("mul", "×", "∂/∂input = other, ∂/∂other = input"),
     _binary("div", "÷", "∂/∂input = 1/other, ∂/∂other = −input/other²", kinks=(0.0,)),
-    _unary("neg", "arithmetic", "−x", "∂/∂input = −1"),
+    _unary("neg", "arithmetic", "−x", "∂/∂input = −1", keeps_finite=True),
     OpSpec("pow", "torch.pow", ("input",), "arithmetic", "xⁿ",
            "∂/∂input = exponent · input^(exponent−1)",
            attrs=(Attr("exponent", "number", 2, required=True, doc="the power"),),
@@ -137,25 +142,25 @@ OPS: dict[str, OpSpec] = {op.name: op for op in [
     OpSpec("reshape", "torch.reshape", ("input",), "shape", "reshape",
            "∂/∂input = grad reshaped back to the input's shape",
            attrs=(Attr("shape", "ints", [-1], required=True, doc="new shape; -1 infers one"),),
-           example_shapes={"input": (2, 3)}, example_attrs={"shape": [3, -1]}),
+           example_shapes={"input": (2, 3)}, example_attrs={"shape": [3, -1]}, keeps_finite=True),
     OpSpec("transpose", "torch.transpose", ("input",), "shape", "xᵀ",
            "∂/∂input = grad with dim0 and dim1 swapped back",
            attrs=(Attr("dim0", "dim", 0, required=True), Attr("dim1", "dim", 1, required=True)),
-           example_shapes={"input": (2, 3)}),
+           example_shapes={"input": (2, 3)}, keeps_finite=True),
     OpSpec("select", "torch.select", ("input",), "shape", "[i]",
            "∂/∂input = grad at the selected index, 0 elsewhere",
            attrs=(Attr("dim", "dim", 0, required=True), Attr("index", "int", 0, required=True)),
-           example_shapes={"input": (2, 3)}, example_attrs={"dim": 1, "index": 2}),
+           example_shapes={"input": (2, 3)}, example_attrs={"dim": 1, "index": 2}, keeps_finite=True),
     _unary("exp", "elementwise", "eˣ", "∂/∂input = exp(input)"),
     _unary("log", "elementwise", "ln", "∂/∂input = 1/input", positive_inputs=True),
     _unary("sqrt", "elementwise", "√", "∂/∂input = 1/(2·sqrt(input))", positive_inputs=True,
            kinks=(0.0,)),
-    _unary("abs", "elementwise", "|x|", "∂/∂input = sign(input)", kinks=(0.0,)),
-    _unary("sin", "elementwise", "sin", "∂/∂input = cos(input)"),
-    _unary("cos", "elementwise", "cos", "∂/∂input = −sin(input)"),
-    _unary("tanh", "activation", "tanh", "∂/∂input = 1 − tanh²(input)"),
-    _unary("sigmoid", "activation", "σ", "∂/∂input = σ(input)·(1 − σ(input))"),
-    _unary("relu", "activation", "relu", "∂/∂input = 1 where input > 0, else 0", kinks=(0.0,)),
+    _unary("abs", "elementwise", "|x|", "∂/∂input = sign(input)", kinks=(0.0,), keeps_finite=True),
+    _unary("sin", "elementwise", "sin", "∂/∂input = cos(input)", keeps_finite=True),
+    _unary("cos", "elementwise", "cos", "∂/∂input = −sin(input)", keeps_finite=True),
+    _unary("tanh", "activation", "tanh", "∂/∂input = 1 − tanh²(input)", keeps_finite=True),
+    _unary("sigmoid", "activation", "σ", "∂/∂input = σ(input)·(1 − σ(input))", keeps_finite=True),
+    _unary("relu", "activation", "relu", "∂/∂input = 1 where input > 0, else 0", kinks=(0.0,), keeps_finite=True),
     OpSpec("softmax", "torch.softmax", ("input",), "activation", "softmax",
            "∂sᵢ/∂xⱼ = sᵢ(δᵢⱼ − sⱼ) along dim",
            attrs=(Attr("dim", "dim", -1, required=True),), example_shapes={"input": (2, 3)}),
