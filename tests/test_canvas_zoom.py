@@ -25,7 +25,6 @@ from graph.fileformat import load
 from graph.model import Edge, Graph, Node
 from gui.canvas import COLORS, HEADER_H, NODE_W, PORT_H, CanvasScene, CanvasView, NodeItem, WireDrag, lod
 from gui.canvas.labels import badge
-from gui.canvas.overview import OVERVIEW_SCALE
 from gui.canvas.style import MIN_TEXT_PX
 from gui.document import Document
 from gui.render import fit_window
@@ -64,7 +63,7 @@ def _zoom_to(view: CanvasView, scale: float, on: NodeItem | None = None) -> QIma
 
 
 def _level_drawn(view: CanvasView, item: NodeItem, image: QImage) -> str | None:
-    """The level the node was drawn at. Below OVERVIEW_SCALE the view draws every node as its
+    """The level the node was drawn at. Where all nodes are SHAPE the view draws every node as its
     flat rectangle (SHAPE) in one pass, read here from the pixels; above, the item painted
     itself and says how (NodeItem.painted)."""
     if view.scene().overview.on:
@@ -109,7 +108,7 @@ def test_a_node_paints_the_level_its_scale_gives_with_text_at_least_12_px(qtbot,
     item = scene.nodes["x"]
     image = _zoom_to(view, scale, item)
     assert _level_drawn(view, item, image) == level
-    assert scene.overview.on == (scale < OVERVIEW_SCALE)
+    assert scene.overview.on == (scale < scene.overview.below())
     if level != lod.SHAPE:
         assert item.painted[1] >= MIN_TEXT_PX
 

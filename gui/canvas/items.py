@@ -53,6 +53,7 @@ from graph.model import Edge
 from gui.canvas import labels, lod
 from gui.canvas.previews import heatmap, preview_image
 from gui.canvas.style import COLORS
+from gui.canvas.wires import flat_lines, wire_bounds, wire_path
 from gui.titles import partial_names
 
 if TYPE_CHECKING:
@@ -364,19 +365,24 @@ class NodeItem(QGraphicsRectItem):
 class EdgeItem(QGraphicsRectItem):
     """One edge: a curve from the source's output dot to the destination's input port.
 
-    A rect item whose rect is the curve's bounds (Qt reads them in C++, as for NodeItem); the
-    curve itself is made when first drawn or hit-tested, not on every move of a dragged node
-    (in the overview it is never drawn)."""
+    Qt never paints it (ItemHasNoContents): the scene draws all wires under the nodes in one
+    pass (CanvasScene.drawBackground, gui.canvas.overview), but it is found by hit tests, holds
+    its selection and takes its menu. A rect item whose rect is the curve's box (Qt reads it in
+    C++, as for NodeItem). The curve is made when first drawn or hit-tested, not on every move
+    of a dragged node."""
 
     def __init__(self, canvas: CanvasScene, edge: Edge) -> None:
         super().__init__()
         self.canvas, self.edge = canvas, edge
         self.setPen(NO_PEN)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
+        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                      | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
         self.setZValue(-1)
+        self.line = QLineF()  # port to port: the overview draws this
         self._ends = (QPointF(), QPointF())
         self._path: QPainterPath | None = None
         self._shape: QPainterPath | None = None
+        self._lines: tuple[int, list[QLineF]] | None = None  # (zoom octave, segments) for a wide pen
         self.update_path()
 
     def update_path(self) -> None:
@@ -384,16 +390,14 @@ class EdgeItem(QGraphicsRectItem):
         if src is None or dst is None:
             return
         a, b = src.pos() + src.output_pos(), dst.pos() + dst.input_pos(self.edge.port)  # the layer is the scene
-        if self.canvas.overview.on:
-            self.canvas.update(self.rect())  # where it was: Qt drew it nowhere (gui.canvas.overview)
-        self.canvas.overview.set_edge(self.edge, a, b)
+        old = self.rect()
         self._ends = (a, b)
-        self._path = self._shape = None
-        bounds = wire_bounds(a, b).adjusted(-3, -3, 3, 3)  # the margin covers the pen's width
-        if bounds == self.rect():
-            self.update()  # same box, maybe another curve
-        else:
-            self.setRect(bounds)
+        self.line = QLineF(a, b)
+        self._path = self._shape = self._lines = None
+        box = wire_bounds(a, b).adjusted(-3, -3, 3, 3)  # the margin covers the pen's width
+        self.setRect(box)
+        self.canvas.overview.set_edge(self, box)
+        self.canvas.redraw(box.united(old) if not old.isEmpty() else box)
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
         return f"{self.edge.src} → {self.edge.dst}.{self.edge.port}"
@@ -402,6 +406,13 @@ class EdgeItem(QGraphicsRectItem):
         if self._path is None:
             self._path = wire_path(*self._ends)
         return self._path
+
+    def segments(self, octave: int) -> list[QLineF]:
+        """The curve as straight segments fine enough up to a zoom of 2^octave (wires.flat_lines);
+        those made for the octave above are kept too (zooming back and forth across a power of two)."""
+        if self._lines is None or not octave <= self._lines[0] <= octave + 1:
+            self._lines = (octave, flat_lines(*self._ends, 2.0 ** octave))
+        return self._lines[1]
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
         menu = QMenu()
@@ -415,32 +426,3 @@ class EdgeItem(QGraphicsRectItem):
             stroker.setWidth(10)
             self._shape = stroker.createStroke(self.path())
         return self._shape
-
-    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        color = COLORS["edge_selected"] if self.isSelected() else COLORS["edge"]
-        p.setPen(QPen(color, 2.4 if self.isSelected() else 1.6))
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.drawPath(self.path())
-
-
-def _wire_dx(a: QPointF, b: QPointF) -> float:
-    """How far the curve's control points sit right of a and left of b."""
-    dx = max(40.0, abs(b.x() - a.x()) * 0.5)
-    if b.x() < a.x():  # a wire back to the left (e.g. to the next band of a wrapped layout):
-        dx = min(dx, 150.0)  # a short loop out of the port, not a swing as wide as the canvas
-    return dx
-
-
-def wire_bounds(a: QPointF, b: QPointF) -> QRectF:
-    """The box of wire_path(a, b)'s control points, which holds the curve."""
-    dx = _wire_dx(a, b)
-    xs = (a.x(), a.x() + dx, b.x() - dx, b.x())
-    return QRectF(QPointF(min(xs), min(a.y(), b.y())), QPointF(max(xs), max(a.y(), b.y())))
-
-
-def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
-    """The curve of a wire from an output dot at a to an input port at b."""
-    dx = _wire_dx(a, b)
-    path = QPainterPath(a)
-    path.cubicTo(QPointF(a.x() + dx, a.y()), QPointF(b.x() - dx, b.y()), b)
-    return path

@@ -17,10 +17,12 @@ when a node moves, so that the rows under an exposed rect are found by numpy in 
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
@@ -28,12 +30,14 @@ from graph.edits import HEADER_H, NODE_W, OVERLAY_H, PORT_H, PREVIEW_H
 from graph.ops import OPS
 from gui.canvas import lod
 from gui.canvas.style import COLORS
+from gui.canvas.wires import wire_pen
 
 if TYPE_CHECKING:
-    from gui.canvas.items import NodeItem
+    from gui.canvas.items import EdgeItem, NodeItem
 
 # The tallest box any node can have (most input rows, and a preview): below this node's SHAPE
-# scale every node draws SHAPE, which is what the overview draws.
+# scale every node draws SHAPE, which is what the overview draws. A scene whose nodes are all
+# shorter has its own, higher, threshold (Overview.below).
 MAX_BOX_H = HEADER_H + max(1, *(len(s.inputs) for s in OPS.values())) * PORT_H + OVERLAY_H + PREVIEW_H
 OVERVIEW_SCALE = lod.shape_below(MAX_BOX_H)
 CULL_ALL = 1e30  # a minimumRenderSize larger than anything on screen: Qt draws no item
@@ -124,16 +128,23 @@ class _Rows:
 
 
 class Overview:
-    """What the overview draws, kept up to date by the scene (node moved, added, restyled...)."""
+    """The arrays the bulk drawing reads (every node's box and colour, every wire's box), kept up
+    to date by the scene; and the drawing itself (`paint`, `paint_wires`)."""
 
     def __init__(self) -> None:
-        self.nodes = _Rows(5)  # x0, y0, x1, y1, head colour code
-        self.edges = _Rows(4)  # the segment's box
+        self.nodes = _Rows(5)  # x0, y0, x1, y1, head colour code; the QRectF drawn
+        self.edges = _Rows(4)  # the curve's box (it holds the straight line too); the EdgeItem
+        self.heights: Counter[float] = Counter()  # of the nodes' boxes: the tallest sets `below`
         self.on = False
 
     def clear(self) -> None:
         self.nodes.clear()
         self.edges.clear()
+        self.heights.clear()
+
+    def below(self) -> float:
+        """The scale below which every node of this scene draws SHAPE: the overview's."""
+        return lod.shape_below(max(self.heights)) if self.heights else OVERVIEW_SCALE
 
     # ---- kept up to date ----
 
@@ -146,33 +157,63 @@ class Overview:
         old = self.nodes.set(item.node_id, rect, row)
         if old == row:
             return None
+        self._count_height(old, -1)
+        self._count_height(row, 1)
         return rect if old is None else rect.united(QRectF(QPointF(old[0], old[1]), QPointF(old[2], old[3])))
 
     def remove_node(self, node_id: str) -> None:
+        i = self.nodes.index.get(node_id)
+        if i is not None:
+            self._count_height(tuple(self.nodes.data[i].tolist()), -1)
         self.nodes.remove(node_id)
 
-    def set_edge(self, edge: object, a: QPointF, b: QPointF) -> None:
-        ax, ay, bx, by = a.x(), a.y(), b.x(), b.y()
-        self.edges.set(edge, QLineF(ax, ay, bx, by), (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+    def _count_height(self, row: tuple[float, ...] | None, n: int) -> None:
+        if row is not None:
+            h = row[3] - row[1]
+            self.heights[h] += n
+            if not self.heights[h]:
+                del self.heights[h]
+
+    def set_edge(self, item: EdgeItem, box: QRectF) -> None:
+        self.edges.set(item.edge, item, (box.left(), box.top(), box.right(), box.bottom()))
 
     def remove_edge(self, edge: object) -> None:
         self.edges.remove(edge)
 
     # ---- drawing ----
 
-    def paint(self, p: QPainter, rect: QRectF, selected_nodes: list[str], selected_edges: list[object],
-              target: str | None, errors: list[str]) -> None:
-        """Draw every wire and node meeting rect (scene units; the painter maps the scene):
-        wires as one-pixel lines, nodes as rectangles in the colours lod.paint_shape uses."""
+    def paint_wires(self, p: QPainter, rect: QRectF, scale: float, selected: list[EdgeItem]) -> None:
+        """Every wire meeting rect, under the nodes (the scene's background): curves as wires.py
+        draws them, or, in the overview, one-pixel straight lines; selected ones over the rest."""
+        items = self.edges.shapes
+        shown = self.edges.within(rect).tolist()
+        wires = items if len(shown) == len(items) else [items[i] for i in shown]
+        if self.on:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+            p.setPen(EDGE_PEN)
+            p.drawLines([w.line for w in wires])
+            if selected:
+                p.setPen(SELECTED_EDGE_PEN)
+                p.drawLines([w.line for w in selected])
+            return
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for group, chosen in ((wires, False), (selected, True)):
+            pen = wire_pen(chosen, scale)
+            p.setPen(pen)
+            if pen.isCosmetic():
+                for w in group:
+                    p.drawPath(w.path())
+            else:
+                octave = math.ceil(math.log2(scale))  # segments made for 2^octave hold up to it
+                for w in group:
+                    p.drawLines(w.segments(octave))
+
+    def paint(self, p: QPainter, rect: QRectF, selected_nodes: list[str], target: str | None,
+              errors: list[str]) -> None:
+        """In the overview: every node meeting rect as a rectangle, in the colours
+        lod.paint_shape uses (over the wires)."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-        lines = self.edges.shapes
-        shown = self.edges.within(rect)
-        p.setPen(EDGE_PEN)
-        p.drawLines(lines if len(shown) == len(lines) else [lines[i] for i in shown.tolist()])
-        picked = [lines[i] for e in selected_edges if (i := self.edges.index.get(e)) is not None]
-        if picked:
-            p.setPen(SELECTED_EDGE_PEN)
-            p.drawLines(picked)
         p.setPen(Qt.PenStyle.NoPen)
         rects = self.nodes.shapes
         shown = self.nodes.within(rect)

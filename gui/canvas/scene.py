@@ -28,6 +28,7 @@ from gui.canvas.spatial import NodeGrid
 from gui.document import Document
 
 LEFT = Qt.MouseButton.LeftButton
+CONTENT_SLACK = 1000.0  # scene units the content rect grows by beyond a node that left it
 
 
 class CanvasScene(QGraphicsScene):
@@ -47,7 +48,7 @@ class CanvasScene(QGraphicsScene):
         self.addItem(self.layer)
         self.overview = Overview()  # what the view draws when zoomed out
         self._errors: set[str] = set()  # nodes showing an error
-        self._drawn_selection: set = set()  # the selection the overview last drew
+        self._drawn_selection: set = set()  # the selection the bulk drawing last drew
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self._repaint_selection)
         self.selectionChanged.connect(self._selection_check.start)
@@ -76,6 +77,7 @@ class CanvasScene(QGraphicsScene):
 
     def rebuild(self) -> None:
         self.cancel_interaction()
+        self._building = True  # no per-item redraws: everything is redrawn at the end
         for item in [*self.edges.values(), *self.nodes.values()]:
             self.removeItem(item)
         self.nodes.clear()
@@ -86,7 +88,6 @@ class CanvasScene(QGraphicsScene):
         self._errors.clear()
         # Document.reset gives every node a usable position; this covers a graph set any other way.
         fallback = grid_positions(self.doc.graph)
-        self._building = True
         gc_was_on = gc.isenabled()
         gc.disable()  # 12,500 new objects that all live on: collecting them now finds no garbage
         try:
@@ -99,6 +100,7 @@ class CanvasScene(QGraphicsScene):
                 gc.enable()
             self._building = False
         self.fit_scene_rect()
+        self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
         self.result = None
 
     def _on_node_added(self, node_id: str, default_pos: QPointF | None = None) -> None:
@@ -143,7 +145,7 @@ class CanvasScene(QGraphicsScene):
         item = self.edges.pop(edge, None)
         self.overview.remove_edge(edge)
         if item is not None:
-            self.overview_repaint(item.boundingRect())
+            self.redraw(item.rect())
             self.removeItem(item)
         for n in (edge.src, edge.dst):
             self.edges_at.get(n, set()).discard(edge)
@@ -188,39 +190,47 @@ class CanvasScene(QGraphicsScene):
         if changed is not None:
             self.overview_repaint(changed)
 
-    # ---- the overview (gui.canvas.overview): the zoomed-out canvas drawn in one pass ----
+    # ---- drawn in bulk (gui.canvas.overview): every wire, and in the overview every node ----
 
     def set_overview(self, on: bool) -> None:
-        """Draw in one pass (on) or item by item (off); the view decides by its scale."""
+        """Draw the nodes in one pass too (on) or item by item (off); the view decides by its
+        scale (the change of scale redraws everything anyway)."""
         if on != self.overview.on:
             self.overview.on = on
             self.setMinimumRenderSize(CULL_ALL if on else 0.0)
-            self._drawn_selection = set(self.selectedItems()) if on else set()
+
+    def redraw(self, rect: QRectF) -> None:
+        """Repaint what the scene draws in bulk (the background, which the view caches) there."""
+        if not self._building:
+            self.invalidate(rect, QGraphicsScene.SceneLayer.BackgroundLayer)
 
     def overview_repaint(self, rect: QRectF) -> None:
-        """In the overview Qt does not know where an item was drawn (it drew none): whoever
-        moves or removes one says where it was."""
+        """Qt draws no node in the overview: whoever moves, restyles or removes one redraws its
+        place."""
         if self.overview.on:
-            self.update(rect)
+            self.redraw(rect)
 
     def _repaint_selection(self) -> None:
-        """Qt repaints an item whose selection changed only where it last drew it, which in the
-        overview is nowhere: repaint what was selected or is now (once per turn of the event
-        loop, however many items changed)."""
-        now = set(self.selectedItems()) if self.overview.on else set()
+        """Qt repaints an item whose selection changed where it drew it, which for a wire (and
+        a node in the overview) is nowhere: redraw what was selected or is now (once per turn of
+        the event loop, however many items changed)."""
+        now = set(self.selectedItems())
         for item in now.symmetric_difference(self._drawn_selection):
             if item.scene() is self:
-                self.overview_repaint(item.sceneBoundingRect())
+                if isinstance(item, EdgeItem):
+                    self.redraw(item.rect())
+                else:
+                    self.overview_repaint(item.sceneBoundingRect())
         self._drawn_selection = now
 
-    def paint_overview(self, painter: QPainter, rect: QRectF) -> None:
-        nodes, edges = [], []
-        for item in self.selectedItems():
-            if isinstance(item, NodeItem):
-                nodes.append(item.node_id)
-            elif isinstance(item, EdgeItem):
-                edges.append(item.edge)
-        self.overview.paint(painter, rect, nodes, edges, self.doc.target, list(self._errors))
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
+        super().drawBackground(painter, rect)
+        selected = self.selectedItems()
+        scale = painter.worldTransform().m11()
+        self.overview.paint_wires(painter, rect, scale, [it for it in selected if isinstance(it, EdgeItem)])
+        if self.overview.on:
+            nodes = [it.node_id for it in selected if isinstance(it, NodeItem)]
+            self.overview.paint(painter, rect, nodes, self.doc.target, list(self._errors))
 
     def itemsBoundingRect(self) -> QRectF:  # noqa: N802 - Qt API
         """The nodes' and edges' bounds, as Qt's would be without the layer (whose bounds are
@@ -241,7 +251,11 @@ class CanvasScene(QGraphicsScene):
             return
         rect = item.sceneBoundingRect()
         if not self._content.contains(rect):
-            self._set_content(self._content.united(rect) if not self._content.isNull() else rect)
+            # Grown with room to spare: a new scene rect makes the view repaint what it caches,
+            # and a node dragged past the edge would otherwise do that on every frame.
+            grown = self._content.united(rect) if not self._content.isNull() else rect
+            slack = max(CONTENT_SLACK, 0.25 * max(grown.width(), grown.height()))
+            self._set_content(grown.adjusted(-slack, -slack, slack, slack))
 
     def fit_scene_rect(self) -> QRectF:
         """Shrink or grow the scene rect to the nodes (O(nodes): on open and fit only)."""
@@ -257,7 +271,8 @@ class CanvasScene(QGraphicsScene):
         self.setSceneRect(base.adjusted(-SCENE_MARGIN, -SCENE_MARGIN, SCENE_MARGIN, SCENE_MARGIN))
 
     def content_rect(self) -> QRectF:
-        """Where the nodes are (maybe a little more, after deletions), without a scan."""
+        """Where the nodes are (maybe more: it grows with room to spare, and keeps its size after
+        deletions until the next fit), without a scan."""
         return QRectF(self._content)
 
     # ---- results ----

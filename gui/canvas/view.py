@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QGraphicsView, QLineEdit, QStyleOptionGraphicsItem
 from gui.canvas import style
 from gui.canvas.editor import open_value_editor
 from gui.canvas.items import COLORS, MAX_ZOOM, MIN_ZOOM
-from gui.canvas.overview import OVERVIEW_SCALE
 from gui.canvas.scene import CanvasScene
 from gui.palette import MIME_OP
 
@@ -66,7 +65,7 @@ class CanvasView(QGraphicsView):
 
     def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
         if self._scene.overview.on:
-            self._paint_overview(painter, rect)
+            self._paint_overlays(painter)
         if not self.hint_shown():
             return
         painter.save()
@@ -77,10 +76,10 @@ class CanvasView(QGraphicsView):
                          Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, HINT)
         painter.restore()
 
-    # ---- the overview: below OVERVIEW_SCALE the view draws the graph in one pass ----
+    # ---- the overview: where every node is a flat rectangle the view draws all in one pass ----
 
     def _follow_scale(self) -> None:
-        self._scene.set_overview(self.transform().m11() < OVERVIEW_SCALE)
+        self._scene.set_overview(self.transform().m11() < self._scene.overview.below())
 
     def setTransform(self, matrix: QTransform, combine: bool = False) -> None:  # noqa: N802 - Qt API
         super().setTransform(matrix, combine)
@@ -98,13 +97,14 @@ class CanvasView(QGraphicsView):
         self._follow_scale()  # a transform set some other way (Qt's own calls come here too late)
         super().paintEvent(event)
 
-    def _paint_overview(self, painter: QPainter, rect) -> None:  # noqa: ANN001 - a QRectF
-        """The graph, then what the gesture in progress draws (a wire, a cutting line): Qt draws
-        no item in the overview (CanvasScene.set_overview)."""
-        painter.save()
-        self._scene.paint_overview(painter, rect)
+    def _paint_overlays(self, painter: QPainter) -> None:
+        """What the gesture in progress draws (a wire, a cutting line): in the overview Qt draws
+        no item (CanvasScene.set_overview)."""
         interaction = self._scene.interaction
-        for item in interaction.overlays() if interaction is not None else ():
+        if interaction is None:
+            return
+        painter.save()
+        for item in interaction.overlays():
             painter.setTransform(item.deviceTransform(self.viewportTransform()))
             item.paint(painter, QStyleOptionGraphicsItem(), None)
         painter.restore()
