@@ -172,10 +172,10 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_child(module: str, args: Sequence[str], timeout: float, python: str | None = None) -> dict:
+def run_child(module: str, args: Sequence[str], timeout: float) -> dict:
     """Run `python -m benchmarks.<module> --child ARGS` and return the JSON of its last
     `RESULT {...}` line, plus any `FIT {...}` line merged in. Raises CommandFailed."""
-    cmd = [python or sys.executable, "-m", f"benchmarks.{module}", "--child", *args]
+    cmd = [sys.executable, "-m", f"benchmarks.{module}", "--child", *args]
     try:
         proc = subprocess.run(cmd, cwd=ROOT, env=child_env(), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -189,10 +189,6 @@ def run_child(module: str, args: Sequence[str], timeout: float, python: str | No
         tail = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         raise CommandFailed(f"{module} {' '.join(args)}: {tail}")
     return result
-
-
-def finite_positive(x: float | None) -> bool:
-    return x is not None and math.isfinite(x) and x > 0
 
 
 # ---- the table ----
@@ -228,7 +224,8 @@ def table(rows: list[Row], quick: bool, info: dict[str, object] | None = None) -
         out.append(fmt(line) + (f"   {row.note}" if row.note else ""))
     count = {s: sum(r.status == s for r in rows) for s in (PASS, FAIL, UNAVAILABLE, SKIPPED, NO_GOAL)}
     out.append(rule)
-    out.append(", ".join(f"{n} {s if s != NO_GOAL else 'without a goal'}" for s, n in count.items()))
+    out.append(", ".join(f"{n} {s if s != NO_GOAL else 'without a goal'}" for s, n in count.items())
+               + f"; load average at the end {[round(x, 2) for x in os.getloadavg()]}")
     return "\n".join(out)
 
 
