@@ -53,7 +53,7 @@ def _dim(color: QColor, into: QColor, t: float) -> QColor:
     return QColor(*(round(a + (b - a) * t) for a, b in zip(color.getRgb()[:3], into.getRgb()[:3], strict=True)))
 
 
-EDGE_PEN = QPen(_dim(COLORS["edge"], COLORS["background"], 0.35), 0)  # 0: one pixel at any zoom
+EDGE_PEN = QPen(_dim(COLORS["edge"], COLORS["background"], 0.5), 0)  # 0: one pixel at any zoom
 SELECTED_EDGE_PEN = QPen(COLORS["edge_selected"], 2)
 SELECTED_EDGE_PEN.setCosmetic(True)
 

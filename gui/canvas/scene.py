@@ -50,7 +50,7 @@ class CanvasScene(QGraphicsScene):
         self._errors: set[str] = set()  # nodes showing an error
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
         self._selection_check = QTimer(self, singleShot=True, interval=0)
-        self._selection_check.timeout.connect(self._repaint_selection)
+        self._selection_check.timeout.connect(self.repaint_selection)
         self.selectionChanged.connect(self._selection_check.start)
         self._stacking = itertools.count()
         # Pixel sizes (gui.canvas.style): 12-13 px on screen at 100 %, the level of detail's base.
@@ -210,10 +210,13 @@ class CanvasScene(QGraphicsScene):
         if self.overview.on:
             self.redraw(rect)
 
-    def _repaint_selection(self) -> None:
+    def repaint_selection(self) -> None:
         """Qt repaints an item whose selection changed where it drew it, which for a wire (and
-        a node in the overview) is nowhere: redraw what was selected or is now (once per turn of
-        the event loop, however many items changed)."""
+        a node in the overview) is nowhere: redraw what was selected or is now. Once per turn of
+        the event loop however many items changed, or before a paint (the view asks)."""
+        if not self._selection_check.isActive():
+            return
+        self._selection_check.stop()
         now = set(self.selectedItems())
         for item in now.symmetric_difference(self._drawn_selection):
             if item.scene() is self:

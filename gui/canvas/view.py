@@ -95,6 +95,7 @@ class CanvasView(QGraphicsView):
 
     def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
         self._follow_scale()  # a transform set some other way (Qt's own calls come here too late)
+        self._scene.repaint_selection()  # before the cached background is drawn from
         super().paintEvent(event)
 
     def _paint_overlays(self, painter: QPainter) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtGui import QPainterPath, QPen
 from gui.canvas.style import COLORS
 
 WIRE_W, SELECTED_W = 1.6, 2.4  # scene units: the pens' widths at 100 %
-FLAT_PX = 0.3  # a wide wire is drawn as segments that stray from its curve by at most this
+FLAT_PX = 0.35  # how far a wide wire's segments may stray from its curve, in screen pixels
 Point = tuple[float, float]
 Cubic = tuple[Point, Point, Point, Point]
 
@@ -81,22 +81,33 @@ def _box(c: Cubic) -> tuple[float, float, float, float]:
 
 
 def flat_lines(a: QPointF, b: QPointF, scale: float) -> list[QLineF]:
-    """wire_path(a, b) as straight segments that stray at most about FLAT_PX from the curve on
-    screen at this scale: n segments stray at most 3/4 |second difference across the chord| / n²."""
-    c = wire_cubic(a, b)
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = c
-    chord = math.hypot(x3 - x0, y3 - y0)
-    nx, ny = ((y0 - y3) / chord, (x3 - x0) / chord) if chord > 1e-9 else (0.0, 1.0)
-    bend = max(abs((x0 - 2 * x1 + x2) * nx + (y0 - 2 * y1 + y2) * ny),
-               abs((x1 - 2 * x2 + x3) * nx + (y1 - 2 * y2 + y3) * ny)) * scale
-    n = max(2, min(64, math.ceil(math.sqrt(0.75 * bend / FLAT_PX))))
+    """wire_path(a, b) as straight segments within FLAT_PX of the curve on screen at this scale:
+    halved (de Casteljau) until each piece's control points are that close to its chord (the
+    piece lies in their hull, and strays at most 3/4 of their distance)."""
+    tol = FLAT_PX / max(scale, 1e-6) / 0.75
     lines = []
-    px, py = x0, y0
-    for i in range(1, n + 1):
-        t = i / n
-        u = 1 - t
-        w0, w1, w2, w3 = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
-        qx, qy = w0 * x0 + w1 * x1 + w2 * x2 + w3 * x3, w0 * y0 + w1 * y1 + w2 * y2 + w3 * y3
-        lines.append(QLineF(px, py, qx, qy))
-        px, py = qx, qy
+    stack = [(wire_cubic(a, b), 0)]
+    while stack:  # depth first, first half first: the segments come in order
+        c, depth = stack.pop()
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = c
+        dx, dy = x3 - x0, y3 - y0
+        chord = math.hypot(dx, dy)
+        if chord > 1e-9:
+            off = max(abs(dx * (y1 - y0) - dy * (x1 - x0)), abs(dx * (y2 - y0) - dy * (x2 - x0))) / chord
+        else:
+            off = max(math.hypot(x1 - x0, y1 - y0), math.hypot(x2 - x0, y2 - y0))
+        if off <= tol or depth >= 12:
+            lines.append(QLineF(x0, y0, x3, y3))
+        else:
+            first, second = _halves(c)
+            stack += [(second, depth + 1), (first, depth + 1)]
     return lines
+
+
+def _halves(c: Cubic) -> tuple[Cubic, Cubic]:
+    """de Casteljau at t = 1/2."""
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = c
+    ax, ay, bx, by, cx, cy = (x0 + x1) / 2, (y0 + y1) / 2, (x1 + x2) / 2, (y1 + y2) / 2, (x2 + x3) / 2, (y2 + y3) / 2
+    dx, dy, ex, ey = (ax + bx) / 2, (ay + by) / 2, (bx + cx) / 2, (by + cy) / 2
+    mx, my = (dx + ex) / 2, (dy + ey) / 2
+    return ((x0, y0), (ax, ay), (dx, dy), (mx, my)), ((mx, my), (ex, ey), (cx, cy), (x3, y3))
