@@ -192,11 +192,15 @@ def test_selecting_a_node_or_a_wire_repaints_it(qtbot, scale: float) -> None:
     draw = scene.drawBackground
     scene.drawBackground = lambda p, rect: (drawn.append(QRectF(rect)), draw(p, rect))
     wire = scene.edges[Edge("n5", "n6", "input")]
-    wire.setSelected(True)
-    scene.nodes["n9"].setSelected(True)
+    wire.setSelected(True)  # alone: nothing else asks for a paint
     _settle()
     assert paints.covered(_viewport_rect(view, wire.rect()).adjusted(1, 1, -1, -1))
     assert any(r.contains(wire.rect()) for r in drawn)  # the cached background was redrawn there
+    paints.regions.clear()
+    scene.clearSelection()
+    scene.nodes["n9"].setSelected(True)
+    _settle()
+    assert paints.covered(_viewport_rect(view, wire.rect()).adjusted(1, 1, -1, -1))  # no longer selected
     assert paints.covered(_viewport_rect(view, scene.nodes["n9"].sceneBoundingRect()).adjusted(2, 2, -2, -2))
 
 

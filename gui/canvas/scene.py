@@ -49,9 +49,10 @@ class CanvasScene(QGraphicsScene):
         self.overview = Overview()  # what the view draws when zoomed out
         self._errors: set[str] = set()  # nodes showing an error
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
+        self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
-        self.selectionChanged.connect(self._selection_check.start)
+        self.selectionChanged.connect(self._on_selection_changed)
         self._stacking = itertools.count()
         # Pixel sizes (gui.canvas.style): 12-13 px on screen at 100 %, the level of detail's base.
         self.title_font = style.title_font()
@@ -210,13 +211,17 @@ class CanvasScene(QGraphicsScene):
         if self.overview.on:
             self.redraw(rect)
 
+    def _on_selection_changed(self) -> None:
+        self._selection_moved = True
+        self._selection_check.start()
+
     def repaint_selection(self) -> None:
         """Qt repaints an item whose selection changed where it drew it, which for a wire (and
         a node in the overview) is nowhere: redraw what was selected or is now. Once per turn of
         the event loop however many items changed, or before a paint (the view asks)."""
-        if not self._selection_check.isActive():
+        if not self._selection_moved:
             return
-        self._selection_check.stop()
+        self._selection_moved = False
         now = set(self.selectedItems())
         for item in now.symmetric_difference(self._drawn_selection):
             if item.scene() is self:
