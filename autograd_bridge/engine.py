@@ -22,6 +22,7 @@ from autograd_bridge.codegen import Source, generate, leaf_expr
 from autograd_bridge.finite import FinitePlan, all_finite
 from graph.bulk import paused_gc
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
+from graph.inits import INITS
 from graph.model import CheckedGraph, Graph, Node
 from graph.values import _short, literal_shape
 
@@ -329,30 +330,41 @@ class Compiled:
         grads, partials = self._backward(values, target, v, accumulate, notes)
         key = (target, accumulate)
         if key not in self._finite_skips:
-            self._finite_skips[key] = self._known_finite(target, accumulate)
+            self._finite_skips[key] = self._known_finite(target, accumulate, values)
         if not all_finite([*values.values(), *partials], self._finite_plans, key, self._finite_skips[key]):
             notes += self._nonfinite_notes(values, grads)
         return Result(target, values, grads, notes)
 
-    def _known_finite(self, target: str, accumulate: bool) -> frozenset[int]:
+    def _known_finite(self, target: str, accumulate: bool, values: dict[str, torch.Tensor]) -> frozenset[int]:
         """Indices, in [*values, *partials of self._wrt], of tensors finite whenever the rest are,
         which the NaN/Inf check need not read:
 
-        - literal leaves: checked numbers within their dtype's range;
+        - literal leaves (checked numbers within their dtype's range) and leaves whose init
+          makes only finite values (InitSpec.always_finite);
         - values of ops that keep finite inputs finite (OpSpec.keeps_finite): by induction over
           the order, if every other value is finite, so are these;
-        - the partial of a node whose one consumer is such an op: that op's partial times a
-          local derivative of at most 1 (or moved entries), so finite if that one is. Not the
+        - the partial of a node whose one consumer is such an op, or one that bounds its
+          inputs' partials (OpSpec.partial_bound; shapes are fixed per compile): that op's
+          partial times at most 1 (or moved entries), so finite if that one is. Not the
           target's (its partial is the seed), nor leaves' .grad when runs accumulate (sums).
         """
         nodes, consumers = self.graph.nodes, self.graph.consumers
         keeps = {n for n in self.source.op_ids if nodes[n].spec.keeps_finite}
-        skip = {i for i, n in enumerate(self.ids) if n in keeps or (nodes[n].is_tensor and nodes[n].init is None)}
+        leaves = {n for n in self.source.leaf_ids
+                  if nodes[n].init is None or INITS[nodes[n].init["fn"]].always_finite}
+        skip = {i for i, n in enumerate(self.ids) if n in keeps or n in leaves}
+        def bounds_partial(c: str, n: str) -> bool:
+            spec = nodes[c].spec
+            return spec.keeps_finite or spec.partial_bound == "always" or (
+                spec.partial_bound == "same shape" and values[n].shape == values[c].shape)
+
         for j, n in enumerate(self._wrt):
             if n == target or (accumulate and nodes[n].is_tensor):
                 continue
-            if len(consumers[n]) == 1 and consumers[n][0] in keeps:
-                skip.add(len(self.ids) + j)
+            if len(consumers[n]) == 1 and bounds_partial(consumers[n][0], n):
+                # one consumer: and fed once (x + x has two edges: its partial is a sum)
+                if list(self.graph.inputs[consumers[n][0]].values()).count(n) == 1:
+                    skip.add(len(self.ids) + j)
         return frozenset(skip)
 
     def _backward(self, values: dict[str, torch.Tensor], target: str, v: torch.Tensor | None,

@@ -43,6 +43,9 @@ class InitSpec:
     # A shape -> the parameters (besides "fn") of a spec making that shape, or the nearest one.
     default: Callable[[tuple[int, ...]], dict[str, object]]
     doc: str = ""
+    # Every value is finite, whatever the (checked) parameters: the engine's NaN/Inf check
+    # need not read such a leaf. Not arange / linspace: their steps are worked out in the dtype.
+    always_finite: bool = False
 
     def param(self, name: object) -> Attr | None:
         return next((a for a in self.params if a.name == name), None)
@@ -149,7 +152,7 @@ def _shape_only(fn: str, doc: str) -> InitSpec:
     return InitSpec(fn, f"torch.{fn}", (_SHAPE,), _shaped,
                     lambda a, dt, _s: f"torch.{fn}({a['shape']}, dtype={dt}, device=device)",
                     _filled(lambda _p: 1.0 if fn == "ones" else 0.0),
-                    lambda shape: {"shape": list(shape)}, doc)
+                    lambda shape: {"shape": list(shape)}, doc, always_finite=True)
 
 
 def _random(fn: str, doc: str) -> InitSpec:
@@ -157,7 +160,7 @@ def _random(fn: str, doc: str) -> InitSpec:
     return InitSpec(fn, f"torch.{fn}", (_SHAPE, _SEED), _random_shape,
                     lambda a, dt, _s: (f"torch.{fn}({a['shape']}, generator=torch.Generator()"
                                        f".manual_seed({a['seed']}), dtype={dt}).to(device)"),
-                    None, lambda shape: {"shape": list(shape)}, doc)
+                    None, lambda shape: {"shape": list(shape)}, doc, always_finite=True)
 
 
 def _laid_out(expr: str, a: dict[str, str]) -> str:
@@ -177,7 +180,8 @@ INITS: dict[str, InitSpec] = {spec.name: spec for spec in [
              _shaped,
              lambda a, dt, _s: f"torch.full({a['shape']}, {a['fill_value']}, dtype={dt}, device=device)",
              _filled(lambda p: p["fill_value"]),
-             lambda shape: {"shape": list(shape), "fill_value": 1.0}, "every element fill_value"),
+             lambda shape: {"shape": list(shape), "fill_value": 1.0}, "every element fill_value",
+             always_finite=True),  # fill_value is checked to fit the dtype
     _random("randn", "normal samples, mean 0 and variance 1"),
     _random("rand", "uniform samples from [0, 1)"),
     InitSpec("arange", "torch.arange",
@@ -204,5 +208,5 @@ INITS: dict[str, InitSpec] = {spec.name: spec for spec in [
              (Attr("shape", "ints", None, required=True, doc="[n] for n × n, or [n, m]"),),
              _eye_shape,
              lambda _a, dt, s: f"torch.eye({', '.join(s)}, dtype={dt}, device=device)",
-             _eye_values, _eye_default, "ones on the diagonal, zeros elsewhere"),
+             _eye_values, _eye_default, "ones on the diagonal, zeros elsewhere", always_finite=True),
 ]}

@@ -81,6 +81,11 @@ class OpSpec:
     # The engine's NaN/Inf check need not read such values, nor the partial of a node whose one
     # consumer is such an op (autograd_bridge.engine; tests/test_perf_paths.py tries extremes).
     keeps_finite: bool = False
+    # Ops that only promise the second half: each entry of an input's partial is an entry of
+    # the output's partial scaled by at most 1 in size, or 0 -- "always" (sum, mean: it is
+    # spread back), or "same shape", when the input has the output's shape (add, sub: a
+    # broadcast input's partial is a sum). Read as keeps_finite is, for partials only.
+    partial_bound: str = ""
 
     def attr(self, name: str) -> Attr | None:
         return next((a for a in self.attrs if a.name == name), None)
@@ -120,8 +125,8 @@ _KEEPDIM = Attr("keepdim", "bool", False, doc="keep reduced dimensions with size
 _KEEPDIM_NEEDS_DIM = {"keepdim": ("dim",)}
 
 OPS: dict[str, OpSpec] = {op.name: op for op in [
-    _binary("add", "+", "∂/∂input = 1, ∂/∂other = 1 (summed over broadcast dims)"),
-    _binary("sub", "−", "∂/∂input = 1, ∂/∂other = −1"),
+    _binary("add", "+", "∂/∂input = 1, ∂/∂other = 1 (summed over broadcast dims)", partial_bound="same shape"),
+    _binary("sub", "−", "∂/∂input = 1, ∂/∂other = −1", partial_bound="same shape"),
     _binary("mul", "×", "∂/∂input = other, ∂/∂other = input"),
     _binary("div", "÷", "∂/∂input = 1/other, ∂/∂other = −input/other²", kinks=(0.0,)),
     _unary("neg", "arithmetic", "−x", "∂/∂input = −1", keeps_finite=True),
@@ -135,10 +140,11 @@ OPS: dict[str, OpSpec] = {op.name: op for op in [
     OpSpec("sum", "torch.sum", ("input",), "reduction", "Σ",
            "∂/∂input = 1 for every summed element",
            attrs=(_DIM, _KEEPDIM), also_pass=_KEEPDIM_NEEDS_DIM,
-           example_shapes={"input": (2, 3)}, example_attrs={"dim": [1]}),
+           example_shapes={"input": (2, 3)}, example_attrs={"dim": [1]}, partial_bound="always"),
     OpSpec("mean", "torch.mean", ("input",), "reduction", "mean",
            "∂/∂input = 1/n for each of the n averaged elements",
-           attrs=(_DIM, _KEEPDIM), also_pass=_KEEPDIM_NEEDS_DIM, example_shapes={"input": (2, 3)}),
+           attrs=(_DIM, _KEEPDIM), also_pass=_KEEPDIM_NEEDS_DIM, example_shapes={"input": (2, 3)},
+           partial_bound="always"),
     OpSpec("reshape", "torch.reshape", ("input",), "shape", "reshape",
            "∂/∂input = grad reshaped back to the input's shape",
            attrs=(Attr("shape", "ints", [-1], required=True, doc="new shape; -1 infers one"),),

@@ -194,10 +194,107 @@ def test_ops_that_keep_finite_values_do_so_at_the_extremes(name: str, dtype: str
     compiled = Compiled(g)
     shape = compiled.infer_shapes()["y"]
     big = _extremes(dtype)[0]
-    grad_output = torch.full(shape, -big, dtype=torch.float64).tolist() if shape else -big
-    result = compiled.run("y", grad_output=grad_output if shape else None)
+    result = compiled.run("y", grad_output=torch.full(shape, -big, dtype=torch.float64).tolist())
     y, dx = result.values["y"], result.grads["x"]
     assert torch.isfinite(y).all(), (name, y)
-    if shape:
-        assert torch.isfinite(dx).all() and dx.abs().max() <= big, (name, dx)
+    assert torch.isfinite(dx).all() and dx.abs().max() <= big, (name, dx)
     assert not [n for n in result.notes if "NaN" in n]
+
+
+# ---- the same on a GPU (run for real wherever CUDA is available) ----
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("example", ["01_scalar_partial", "02_matmul_vector", "03_vector_element", "04_small_mlp"])
+def test_cuda_runs_give_the_cpu_numbers_notes_and_texts(example: str) -> None:
+    from autograd_bridge.engine import Compiled
+    from autograd_bridge.formatting import tensor_texts
+
+    g = load(EXAMPLES / f"{example}.json")
+    target = {"03_vector_element": "y1", "04_small_mlp": "loss"}.get(example, "y")
+    cpu, gpu = Compiled(g, "cpu").run(target), Compiled(g, "cuda").run(target)
+    assert gpu.notes == cpu.notes
+    for n in g.nodes:
+        assert gpu.values[n].device.type == "cuda"
+        torch.testing.assert_close(gpu.values[n].cpu(), cpu.values[n])
+        assert (gpu.grads[n] is None) == (cpu.grads[n] is None), n
+        if cpu.grads[n] is not None:
+            torch.testing.assert_close(gpu.grads[n].cpu(), cpu.grads[n])
+    assert tensor_texts(list(gpu.values.values())) == tensor_texts(list(cpu.values.values()))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("shape", [[3], [100], [200, 200]])
+def test_cuda_names_the_nan_a_select_drops(shape: list[int]) -> None:
+    """The batched check on the GPU (stacks, sums alone, one read back) still finds it."""
+    import math
+
+    from autograd_bridge.engine import Compiled
+
+    n = math.prod(shape)
+    g = Graph()
+    g.add_node(Node("x", "tensor", init={"fn": "arange", "start": -1.5, "end": n - 1.5, "shape": shape},
+                    requires_grad=True))
+    for node_id, op, attrs in [("a", "mul", {}), ("b", "add", {}), ("lg", "log", {}),
+                               ("sel", "select", {"dim": 0, "index": shape[0] - 1}), ("y", "sum", {})]:
+        g.add_node(Node(node_id, op, attrs=attrs))
+    for e in [("x", "a", "input"), ("x", "a", "other"), ("a", "b", "input"), ("x", "b", "other"), ("x", "lg", "input"),
+              ("lg", "sel", "input"), ("sel", "y", "input")]:
+        g.add_edge(Edge(*e))
+    for _ in range(2):
+        result = Compiled(g, "cuda").run("y")
+        assert [m for m in result.notes if "NaN" in m] == ["lg: value has NaN/Inf (log of finite inputs)"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_value_edit_reuses_the_compile(compiles: list[int]) -> None:
+    session = ComputeSession()
+    g = load(EXAMPLES / "01_scalar_partial.json")
+    session.compute(g.snapshot(), "y", 1, device="cuda")
+    result = session.compute(_edited(g, "x", value=-1.5), "y", 2, device="cuda")
+    assert len(compiles) == 1 and result.error is None and result.device == "cuda"
+    y, dx, _dz = _example_01(-1.5, 3.0)
+    assert result.nodes["y"].value.item() == y and result.nodes["x"].grad.item() == dx
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inits_that_are_always_finite_are_so_at_their_extremes(dtype: str) -> None:
+    """The NaN/Inf check leaves out leaves whose init vouches for finite values (InitSpec.always_finite)."""
+    from autograd_bridge.engine import Compiled
+    from graph.inits import INITS, default_init
+
+    big = _extremes(dtype)[0]
+    specs = [default_init(fn, (3, 4)) for fn, spec in INITS.items() if spec.always_finite]
+    specs += [{"fn": "full", "shape": [3, 4], "fill_value": v} for v in (big, -big)]
+    specs += [{"fn": fn, "shape": [2000], "seed": 2**63 - 1} for fn in ("randn", "rand")]
+    assert {s["fn"] for s in specs} >= {"zeros", "ones", "full", "randn", "rand", "eye"}
+    for init in specs:
+        g = Graph()
+        g.add_node(Node("x", "tensor", init=init, dtype=dtype))
+        (x,) = Compiled(g).make_leaves()
+        assert torch.isfinite(x).all(), init
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(n for n, spec in __import__("graph.ops").ops.OPS.items() if spec.partial_bound))
+def test_ops_that_bound_their_inputs_partials_do_so_at_the_extremes(name: str, dtype: str) -> None:
+    """Each input's partial is the output's partial (the dtype's largest numbers) moved or
+    scaled by at most 1: finite, and never larger (add and sub with inputs of the output's shape)."""
+    from autograd_bridge.engine import Compiled
+    from graph.ops import OPS
+
+    spec = OPS[name]
+    values = _extremes(dtype)
+    g = Graph()
+    for port in spec.inputs:
+        g.add_node(Node(port, "tensor", value=[values[i * 3:(i + 1) * 3] for i in range(4)], requires_grad=True,
+                        dtype=dtype))
+    g.add_node(Node("y", name, attrs={**{a.name: a.default for a in spec.attrs if a.required}, **spec.example_attrs}))
+    for port in spec.inputs:
+        g.add_edge(Edge(port, "y", port))
+    compiled = Compiled(g)
+    shape = compiled.infer_shapes()["y"]
+    big = values[0]
+    result = compiled.run("y", grad_output=torch.full(shape, -big, dtype=torch.float64).tolist())
+    for port in spec.inputs:
+        d = result.grads[port]
+        assert torch.isfinite(d).all() and d.abs().max() <= big, (name, port, d)
