@@ -248,7 +248,7 @@ def test_a_wide_wire_is_drawn_as_segments_that_stay_on_its_curve() -> None:
                     sum(wi * p[1] for wi, p in zip(w, ctrl, strict=True)))
 
         for scale in (1.0, 4.0):
-            lines = flat_lines(a, b, scale)
+            lines = flat_lines((a.x(), a.y(), b.x(), b.y()), scale)
             assert lines[0].p1() == a and lines[-1].p2() == b
             assert all(p.p2() == q.p1() for p, q in zip(lines, lines[1:], strict=False))
             coarse = [at(k / 2000) for k in range(2001)]

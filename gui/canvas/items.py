@@ -50,10 +50,10 @@ from graph.edits import (
 )
 from graph.errors import GraphError
 from graph.model import Edge
-from gui.canvas import labels, lod
+from gui.canvas import labels, lod, wires
 from gui.canvas.previews import heatmap, preview_image
 from gui.canvas.style import COLORS
-from gui.canvas.wires import flat_lines, wire_bounds, wire_path
+from gui.canvas.wires import wire_path
 from gui.titles import partial_names
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class NodeItem(QGraphicsRectItem):
         self.inputs: tuple[str, ...] = () if node.is_tensor else node.spec.inputs
         has_preview = any(img is not None for img in self._previews)
         self._height = height = box_height(node, has_preview)
-        self._out_y = output_port_y(node)
+        self.out_y = output_port_y(node)
         self._in_y = {port: input_port_y(node, port) for port in self.inputs}
         self.setRect(QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, height + 2))  # the port dots stick out
         self._shape: QPainterPath | None = None  # made on the first hit test
@@ -139,12 +139,16 @@ class NodeItem(QGraphicsRectItem):
 
     # ---- ports ----
 
-    def input_pos(self, port: str) -> QPointF:
+    def in_y(self, port: str) -> float:
+        """The input port's height in the box."""
         y = self._in_y.get(port)
-        return QPointF(0, input_port_y(self.node, port) if y is None else y)
+        return input_port_y(self.node, port) if y is None else y
+
+    def input_pos(self, port: str) -> QPointF:
+        return QPointF(0, self.in_y(port))
 
     def output_pos(self) -> QPointF:
-        return QPointF(NODE_W, self._out_y)
+        return QPointF(NODE_W, self.out_y)
 
     def port_at(self, local: QPointF) -> tuple[str, str] | None:
         """("out", "") or ("in", port name) when local is on a port."""
@@ -168,8 +172,9 @@ class NodeItem(QGraphicsRectItem):
             except GraphError:  # a bad value is reported elsewhere
                 self._leaf_shape_text = "?"
         pos = self.canvas.doc.graph.position(self.node_id)
-        moved = usable_pos(pos) and (pos[0] != self.x() or pos[1] != self.y())  # an absurd one
-        if moved:  # (1e308) keeps the place the scene gave it
+        self.placed = usable_pos(pos)  # an absurd one (1e308) keeps the place the scene gave it
+        moved = self.placed and (pos[0] != self.x() or pos[1] != self.y())
+        if moved:
             self.setPos(pos[0], pos[1])
         self.canvas.node_synced(self, moved)
         self.update()
@@ -379,7 +384,7 @@ class EdgeItem(QGraphicsRectItem):
                       | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
         self.setZValue(-1)
         self.line = QLineF()  # port to port: the overview draws this
-        self._ends = (QPointF(), QPointF())
+        self._ends: wires.Ends = (0.0, 0.0, 0.0, 0.0)
         self._path: QPainterPath | None = None
         self._shape: QPainterPath | None = None
         self._lines: tuple[int, list[QLineF]] | None = None  # (zoom octave, segments) for a wide pen
@@ -389,29 +394,30 @@ class EdgeItem(QGraphicsRectItem):
         src, dst = self.canvas.nodes.get(self.edge.src), self.canvas.nodes.get(self.edge.dst)
         if src is None or dst is None:
             return
-        a, b = src.pos() + src.output_pos(), dst.pos() + dst.input_pos(self.edge.port)  # the layer is the scene
-        old = self.rect()
-        self._ends = (a, b)
-        self.line = QLineF(a, b)
+        a, b = src.pos(), dst.pos()  # the layer is the scene
+        ends = self._ends = (a.x() + NODE_W, a.y() + src.out_y, b.x(), b.y() + dst.in_y(self.edge.port))
+        self.line = QLineF(*ends)
         self._path = self._shape = self._lines = None
-        box = wire_bounds(a, b).adjusted(-3, -3, 3, 3)  # the margin covers the pen's width
-        self.setRect(box)
-        self.canvas.overview.set_edge(self, box)
-        self.canvas.redraw(box.united(old) if not old.isEmpty() else box)
+        x0, y0, x1, y1 = wires.box(ends)
+        old = self.rect()
+        new = QRectF(x0 - 3, y0 - 3, x1 - x0 + 6, y1 - y0 + 6)  # the margin covers the pen's width
+        self.setRect(new)
+        self.canvas.overview.set_edge(self, (x0, y0, x1, y1))
+        self.canvas.redraw(new.united(old) if not old.isEmpty() else new)
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
         return f"{self.edge.src} → {self.edge.dst}.{self.edge.port}"
 
     def path(self) -> QPainterPath:
         if self._path is None:
-            self._path = wire_path(*self._ends)
+            self._path = wires.curve(self._ends)
         return self._path
 
     def segments(self, octave: int) -> list[QLineF]:
         """The curve as straight segments fine enough up to a zoom of 2^octave (wires.flat_lines);
         those made for the octave above are kept too (zooming back and forth across a power of two)."""
         if self._lines is None or not octave <= self._lines[0] <= octave + 1:
-            self._lines = (octave, flat_lines(*self._ends, 2.0 ** octave))
+            self._lines = (octave, wires.flat_lines(self._ends, 2.0 ** octave))
         return self._lines[1]
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001

@@ -82,12 +82,19 @@ class _Rows:
         self.index: dict = {}
         self.shapes: list = []
         self.data = np.zeros((256, width))
+        self.pending: list | None = None  # rows of a batch (load), made into the array at its end
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def set(self, key: object, shape: object, row: tuple[float, ...]) -> tuple[float, ...] | None:
         """Set the row; return the row it replaced (None for a new key)."""
+        if self.pending is not None:  # a batch of new keys into empty rows (load)
+            self.index[key] = len(self.keys)
+            self.keys.append(key)
+            self.shapes.append(shape)
+            self.pending.append(row)
+            return None
         i = self.index.get(key)
         old = None
         if i is None:
@@ -120,6 +127,26 @@ class _Rows:
         self.index.clear()
         self.shapes.clear()
 
+    def load(self) -> None:
+        """Begin a batch of rows (into empty rows): they become the array at once at `loaded`,
+        not one numpy assignment each."""
+        assert not self.keys
+        self.pending = []
+
+    def loaded(self) -> None:
+        rows, self.pending = self.pending or [], None
+        width = self.data.shape[1]
+        self.data = np.zeros((max(256, 2 * len(rows)), width))
+        if rows:
+            self.data[:len(rows)] = np.array(rows, dtype=float)
+
+    def bounds(self) -> tuple[float, float, float, float] | None:
+        """(left, top, right, bottom) of all rows' boxes; None when there are none."""
+        if not self.keys:
+            return None
+        d = self.data[:len(self.keys)]
+        return float(d[:, 0].min()), float(d[:, 1].min()), float(d[:, 2].max()), float(d[:, 3].max())
+
     def within(self, rect: QRectF) -> np.ndarray:
         """Rows whose box (columns x0, y0, x1, y1) meets rect."""
         d = self.data[:len(self.keys)]
@@ -141,6 +168,16 @@ class Overview:
         self.nodes.clear()
         self.edges.clear()
         self.heights.clear()
+
+    def load(self) -> None:
+        """Begin filing a whole graph (CanvasScene.rebuild): rows are made into arrays at `loaded`."""
+        self.clear()
+        self.nodes.load()
+        self.edges.load()
+
+    def loaded(self) -> None:
+        self.nodes.loaded()
+        self.edges.loaded()
 
     def below(self) -> float:
         """The scale below which every node of this scene draws SHAPE: the overview's."""
@@ -174,8 +211,8 @@ class Overview:
             if not self.heights[h]:
                 del self.heights[h]
 
-    def set_edge(self, item: EdgeItem, box: QRectF) -> None:
-        self.edges.set(item.edge, item, (box.left(), box.top(), box.right(), box.bottom()))
+    def set_edge(self, item: EdgeItem, box: tuple[float, float, float, float]) -> None:
+        self.edges.set(item.edge, item, box)
 
     def remove_edge(self, edge: object) -> None:
         self.edges.remove(edge)

@@ -17,12 +17,12 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QToolTip, QWidget
 
 from autograd_bridge.compute import ComputeResult
-from graph.edits import grid_positions, new_node_id, usable_pos
+from graph.edits import grid_positions, new_node_id
 from graph.model import Edge, new_node
 from graph.ops import OPS, TENSOR, categories
 from gui.canvas import style
 from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, WireDrag
-from gui.canvas.items import COLORS, SCENE_MARGIN, EdgeItem, NodeItem
+from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem
 from gui.canvas.overview import CULL_ALL, Layer, Overview
 from gui.canvas.spatial import NodeGrid
 from gui.document import Document
@@ -85,7 +85,7 @@ class CanvasScene(QGraphicsScene):
         self.edges.clear()
         self.edges_at.clear()
         self.grid.clear()
-        self.overview.clear()
+        self.overview.load()
         self._errors.clear()
         # Document.reset gives every node a usable position; this covers a graph set any other way.
         fallback = grid_positions(self.doc.graph)
@@ -99,6 +99,7 @@ class CanvasScene(QGraphicsScene):
         finally:
             if gc_was_on:
                 gc.enable()
+            self.overview.loaded()
             self._building = False
         self.fit_scene_rect()
         self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
@@ -107,7 +108,7 @@ class CanvasScene(QGraphicsScene):
     def _on_node_added(self, node_id: str, default_pos: QPointF | None = None) -> None:
         item = NodeItem(self, node_id)
         item.stack_order = next(self._stacking)  # later items are drawn on top of earlier ones
-        if not usable_pos(self.doc.graph.position(node_id)):
+        if not item.placed:
             item.setPos(default_pos or QPointF(0, 0))
         item.is_target = node_id == self.doc.target
         self.nodes[node_id] = item
@@ -266,10 +267,12 @@ class CanvasScene(QGraphicsScene):
             self._set_content(grown.adjusted(-slack, -slack, slack, slack))
 
     def fit_scene_rect(self) -> QRectF:
-        """Shrink or grow the scene rect to the nodes (O(nodes): on open and fit only)."""
+        """Shrink or grow the scene rect to the nodes' boxes, port dots included (on open and fit)."""
+        box = self.overview.nodes.bounds()
         content = QRectF()
-        for item in self.nodes.values():
-            content = content.united(item.sceneBoundingRect()) if not content.isNull() else item.sceneBoundingRect()
+        if box is not None:
+            (x0, y0, x1, y1), r = box, PORT_R + 1  # NodeItem's rect: the dots stick out of the box
+            content = QRectF(QPointF(x0 - r, y0 - 1), QPointF(x1 + r, y1 + 1))
         self._set_content(content)
         return content
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Qt
+from PySide6.QtCore import QLineF, QPointF, Qt
 from PySide6.QtGui import QPainterPath, QPen
 
 from gui.canvas.style import COLORS
@@ -21,6 +21,7 @@ WIRE_W, SELECTED_W = 1.6, 2.4  # scene units: the pens' widths at 100 %
 FLAT_PX = 0.35  # how far a wide wire's segments may stray from its curve, in screen pixels
 Point = tuple[float, float]
 Cubic = tuple[Point, Point, Point, Point]
+Ends = tuple[float, float, float, float]  # the output dot's x, y, then the input port's
 
 
 def _pen(color_key: str, width: float) -> QPen:
@@ -48,45 +49,40 @@ def wire_pen(selected: bool, scale: float) -> QPen:
     return THIN if WIRE_W * scale <= 1.25 else WIDE
 
 
-def _dx(a: QPointF, b: QPointF) -> float:
-    """How far the curve's control points sit right of a and left of b."""
-    dx = max(40.0, abs(b.x() - a.x()) * 0.5)
-    if b.x() < a.x():  # a wire back to the left (e.g. to the next band of a wrapped layout):
+def cubic(ends: Ends) -> Cubic:
+    """The control points of the wire from an output dot at (ax, ay) to an input port at (bx, by)."""
+    ax, ay, bx, by = ends
+    dx = max(40.0, abs(bx - ax) * 0.5)
+    if bx < ax:  # a wire back to the left (e.g. to the next band of a wrapped layout):
         dx = min(dx, 150.0)  # a short loop out of the port, not a swing as wide as the canvas
-    return dx
+    return (ax, ay), (ax + dx, ay), (bx - dx, by), (bx, by)
 
 
-def wire_cubic(a: QPointF, b: QPointF) -> Cubic:
-    dx = _dx(a, b)
-    return (a.x(), a.y()), (a.x() + dx, a.y()), (b.x() - dx, b.y()), (b.x(), b.y())
+def curve(ends: Ends) -> QPainterPath:
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = cubic(ends)
+    path = QPainterPath(QPointF(x0, y0))
+    path.cubicTo(x1, y1, x2, y2, x3, y3)
+    return path
 
 
 def wire_path(a: QPointF, b: QPointF) -> QPainterPath:
     """The curve of a wire from an output dot at a to an input port at b."""
-    (_, _), (x1, y1), (x2, y2), _ = wire_cubic(a, b)
-    path = QPainterPath(a)
-    path.cubicTo(QPointF(x1, y1), QPointF(x2, y2), b)
-    return path
+    return curve((a.x(), a.y(), b.x(), b.y()))
 
 
-def wire_bounds(a: QPointF, b: QPointF) -> QRectF:
-    """The box of wire_path(a, b)'s control points, which holds the curve."""
-    x0, y0, x1, y1 = _box(wire_cubic(a, b))
-    return QRectF(QPointF(x0, y0), QPointF(x1, y1))
+def box(ends: Ends) -> tuple[float, float, float, float]:
+    """(left, top, right, bottom) of the curve's control points, which hold it."""
+    (x0, y0), (x1, _), (x2, _), (x3, y3) = cubic(ends)
+    return min(x0, x1, x2, x3), min(y0, y3), max(x0, x1, x2, x3), max(y0, y3)
 
 
-def _box(c: Cubic) -> tuple[float, float, float, float]:
-    xs, ys = [p[0] for p in c], [p[1] for p in c]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
-def flat_lines(a: QPointF, b: QPointF, scale: float) -> list[QLineF]:
-    """wire_path(a, b) as straight segments within FLAT_PX of the curve on screen at this scale:
+def flat_lines(ends: Ends, scale: float) -> list[QLineF]:
+    """The wire as straight segments within FLAT_PX of the curve on screen at this scale:
     halved (de Casteljau) until each piece's control points are that close to its chord (the
     piece lies in their hull, and strays at most 3/4 of their distance)."""
     tol = FLAT_PX / max(scale, 1e-6) / 0.75
     lines = []
-    stack = [(wire_cubic(a, b), 0)]
+    stack = [(cubic(ends), 0)]
     while stack:  # depth first, first half first: the segments come in order
         c, depth = stack.pop()
         (x0, y0), (x1, y1), (x2, y2), (x3, y3) = c
