@@ -284,3 +284,18 @@ def test_the_peer_workload_is_the_peer_benchmarks_graph() -> None:
     other = [e for e in g.edges if e.port == "other"]
     assert all(int(e.dst[1:]) % 2 == 1 and int(e.dst[1:]) - 2 * cols <= int(e.src[1:]) <= int(e.dst[1:]) - 2
                for e in other)
+
+
+def test_select_nodes_selects_them_alone_with_one_signal(qtbot) -> None:
+    scene, _ = _canvas(qtbot, _grid())
+    scene.nodes["n0"].setSelected(True)
+    signals = []
+
+    def seen() -> None:
+        signals.append(scene.selected_node_ids())
+
+    scene.selectionChanged.connect(seen)
+    scene.select_nodes(["n7", "n2", "n11"])
+    scene.selectionChanged.disconnect(seen)
+    assert signals == [["n2", "n7", "n11"]]  # once, in the order the nodes were added
+    assert scene.selected_node_ids() == ["n2", "n7", "n11"]

@@ -12,7 +12,7 @@ import dataclasses
 import gc
 import itertools
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QToolTip, QWidget
 
@@ -411,7 +411,20 @@ class CanvasScene(QGraphicsScene):
     # ---- selection and edits for the window and the menus ----
 
     def selected_node_ids(self) -> list[str]:
-        return [n for n, item in self.nodes.items() if item.isSelected()]
+        """In the order the nodes were added (O(selected): the window asks on every change)."""
+        picked = [item for item in self.selectedItems() if isinstance(item, NodeItem)]
+        return [item.node_id for item in sorted(picked, key=lambda item: item.stack_order)]
+
+    def select_nodes(self, node_ids: list[str]) -> None:
+        """Select these nodes alone, with one selectionChanged (setSelected on each item sends
+        one per item, and a listener that reads the selection makes that O(n²))."""
+        with QSignalBlocker(self):
+            self.clearSelection()
+            for n in node_ids:
+                item = self.nodes.get(n)
+                if item is not None:
+                    item.setSelected(True)
+        self.selectionChanged.emit()
 
     def selected_edges(self) -> list[Edge]:
         return [e for e, item in self.edges.items() if item.isSelected()]
