@@ -18,7 +18,9 @@ Rows, per N:
   zoom        one wheel notch (120), alternately in and out, at the mouse in the middle
   pan         a middle-button drag of 40 px, alternately left and right
   select      a click on one node (press, release: the selection changes)
-  wire        one mouse move of a wire being dragged from an output port
+  band        one mouse move of a rubber band growing from the view's corner (2 x frames moves)
+  wire        one mouse move of a wire being dragged from an output port, at 100 % (ports are
+              under a pixel at the fitted scale)
   rss         the process's resident memory grown by the open (MB, in `mb`; no times)
 
 Then the interactions in the real window at --interaction-nodes (see `interactions`).
@@ -224,6 +226,16 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
 
         samples.append(canvas.frame(click))
     row("select" if scene.nodes[ids[(frames - 1) % 2]].isSelected() else "select [NOT SELECTED]", samples)
+
+    # band: a rubber band from the view's corner (off the graph) growing 20 x 12 px a frame
+    view.fit_graph()
+    scene.clearSelection()
+    corner = QPointF(3, 3)
+    canvas.mouse(QEvent.Type.MouseButtonPress, corner, LEFT, LEFT)
+    samples = [canvas.frame(lambda i=i: canvas.mouse(QEvent.Type.MouseMove, corner + QPointF(20 * i, 12 * i),
+                                                      NO_BUTTON, LEFT)) for i in range(1, 2 * frames + 1)]
+    canvas.mouse(QEvent.Type.MouseButtonRelease, corner + QPointF(40 * frames, 24 * frames), LEFT, NO_BUTTON)
+    row("band" if scene.selected_node_ids() else "band [NOTHING SELECTED]", samples)
 
     # wire: drag from an output port (the label and refusal checks included), at 100 %: ports
     # are a few scene units wide, less than a pixel at the fitted scale

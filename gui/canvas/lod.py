@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
@@ -54,6 +54,7 @@ class Summary:
         return LINE * self.title_px + PAD
 
 
+@lru_cache(maxsize=512)  # asked three times per node per paint, with the same few arguments
 def summary_layout(scale: float, height: float) -> Summary | None:
     """The summary's fonts at this scale, or None when even 12 px on screen would not fit a
     node this tall. Sizes are whole pixels rounded up, so never below 12 px on screen."""
