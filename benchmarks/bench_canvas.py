@@ -4,7 +4,9 @@ painted (processEvents until its Paint event). GUI-thread CPU time (time.thread_
 time, the median of many frames.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_canvas.py [--nodes 2000 5000 10000]
-        [--frames 15] [--interaction-nodes 2000] [--json PATH] [--png DIR]
+        [--frames 15] [--opens 3] [--interaction-nodes 2000] [--json PATH] [--png DIR]
+
+Several --nodes run one fresh process each (so that each RSS starts from the same base).
 
 The graph is the peer workload of ../shared/peers/README.md (`peer_graph`): N add nodes on a
 grid of ceil(sqrt(N)) columns, 250 x 150 apart; input `input` of node i from node i-1, input
@@ -24,7 +26,8 @@ Rows, per N:
   rss         the process's resident memory grown by the open (MB, in `mb`; no times)
 
 Then the interactions in the real window at --interaction-nodes (see `interactions`).
-Nothing is asserted; compare runs. `--json PATH` writes {"rows": [{"metric", "nodes",
+A metric with "[...]" appended did not happen as meant (no paint came, nothing moved): its
+numbers mean nothing. Nothing is asserted; compare runs. `--json PATH` writes {"rows": [{"metric", "nodes",
 "cpu_ms", "wall_ms"}, ...]} (the rss rows carry `mb` and null times).
 """
 

@@ -299,3 +299,28 @@ def test_select_nodes_selects_them_alone_with_one_signal(qtbot) -> None:
     scene.selectionChanged.disconnect(seen)
     assert signals == [["n2", "n7", "n11"]]  # once, in the order the nodes were added
     assert scene.selected_node_ids() == ["n2", "n7", "n11"]
+
+
+def test_a_result_that_makes_a_node_taller_can_end_the_overview_at_the_same_zoom(qtbot) -> None:
+    """A big tensor's value gets a preview row: its node is taller and keeps its summary to a
+    smaller zoom, so the overview (all nodes SHAPE) ends there, without a change of zoom."""
+    from autograd_bridge.compute import ComputeSession
+
+    g = Graph()
+    g.add_node(Node("w", "tensor", value=[[float(i + j) for j in range(8)] for i in range(8)],
+                    requires_grad=True), pos=(0.0, 0.0))
+    g.add_node(Node("s", "sin"), pos=(300.0, 0.0))
+    g.add_edge(Edge("w", "s", "input"))
+    scene, view = _canvas(qtbot, g)
+    before = scene.overview.below()
+    scale = before * 0.95
+    _at(view, scale)
+    assert scene.overview.on
+    scene.show_result(ComputeSession().compute(scene.doc.graph, "s", scene.doc.revision))
+    item = scene.nodes["w"]
+    assert scene.overview.below() < scale < before  # the preview row made it taller
+    item.painted = None
+    image = view.grab().toImage()
+    assert not scene.overview.on
+    assert item.painted is not None and item.painted[0] == lod.SUMMARY  # the item draws itself again
+    assert _pixel(view, image, item.sceneBoundingRect().center()) != COLORS["leaf_grad"]  # not a flat rect

@@ -200,6 +200,7 @@ class CanvasScene(QGraphicsScene):
         if on != self.overview.on:
             self.overview.on = on
             self.setMinimumRenderSize(CULL_ALL if on else 0.0)
+            self.redraw(self.sceneRect())  # the cached background has (or lacks) the nodes
 
     def redraw(self, rect: QRectF) -> None:
         """Repaint what the scene draws in bulk (the background, which the view caches) there."""
