@@ -5,6 +5,9 @@
 - interactions: one small object per gesture (WireDrag, CutDrag, MoveDrag, RubberBand)
 - view: CanvasView (zoom, pan, fit, palette drops, keys; Esc cancels a gesture)
 - editor: the in-place value editor
+- overview: the bulk drawing (every wire always, every node when zoomed out) and its arrays
+- wires: a wire's curve, box, pens and segments
+- lod, labels, style, previews: levels of detail, words, colours and fonts, tensor pictures
 
 The names the rest of the app imports are re-exported here.
 """
