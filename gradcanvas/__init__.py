@@ -5,7 +5,7 @@ This package is the public entry point: the `gradcanvas` command (`gradcanvas.cl
 each command imports what it needs (torch for check, grad and export; Qt only for render and
 the desktop app).
 
-The layers under it: `graph/` (the document, pure Python + networkx), `autograd_bridge/`
+The layers under it: `graph/` (the document, pure Python; networkx for auto-layout), `autograd_bridge/`
 (everything torch), `gui/` (the PySide6 app).
 """
 
