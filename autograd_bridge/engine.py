@@ -6,14 +6,12 @@ runtime error is traced back to its generated line and so to its node.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import linecache
 import math
 import types
 import warnings
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -152,14 +150,13 @@ class Compiled:
         except (RuntimeError, ValueError, IndexError, TypeError, OverflowError) as e:
             raise self._node_error(e, e.__traceback__, cls) from None
 
-    @contextlib.contextmanager
-    def _warnings_as_notes(self, notes: list[str]) -> Iterator[None]:
+    def _warnings_as_notes(self, notes: list[str]) -> _WarningsAsNotes:
         """Catch the warnings torch gives (e.g. mse_loss broadcasting) and add them to notes,
         each naming the node whose generated line gave it, instead of letting them reach stderr
         with the generated file's name."""
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield
+        return _WarningsAsNotes(self, notes)
+
+    def _add_notes(self, caught: list[warnings.WarningMessage], notes: list[str]) -> None:
         for w in caught:
             text = str(w.message).strip()
             text = text.splitlines()[0] if text else w.category.__name__
@@ -423,6 +420,26 @@ class Compiled:
         if bad_grads:
             notes.append("partials with NaN/Inf at: " + ", ".join(bad_grads))
         return notes
+
+
+class _WarningsAsNotes:
+    """Compiled._warnings_as_notes: a class, not a generator, as it wraps every run (~1 µs less).
+    Notes are added only when the block finishes; an error leaves them out, as before."""
+
+    __slots__ = ("compiled", "notes", "catcher", "caught")
+
+    def __init__(self, compiled: Compiled, notes: list[str]) -> None:
+        self.compiled, self.notes = compiled, notes
+
+    def __enter__(self) -> None:
+        self.catcher = warnings.catch_warnings(record=True)
+        self.caught = self.catcher.__enter__()
+        warnings.simplefilter("always")
+
+    def __exit__(self, *exc: object) -> None:
+        self.catcher.__exit__(*exc)
+        if exc[0] is None:
+            self.compiled._add_notes(self.caught, self.notes)
 
 
 def to_plain(t: torch.Tensor | None) -> object:
