@@ -11,8 +11,9 @@ in the same order. In each child, offscreen, 1600 x 1000, in this order:
   build    the model and its items: Document.reset(peer_graph(n)) / create_node + connect_to
   repaint  a synchronous viewport repaint, whole graph in view (QGraphicsView.fitInView of the
            grid, the same call for both), median of 5
-  frame    moveBy of 50 selected nodes by one viewport pixel (what a mouse drag does per move),
-           then events until the viewport has painted; median of 10, GUI-thread CPU and wall
+  frame    a drag of 50 selected nodes: a press on one, then mouse moves of one viewport pixel,
+           each timed until the viewport has painted; median of 10, GUI-thread CPU and wall
+           (the nodes must have moved by the end, else the row says the drag did not happen)
   rss      peak RSS (ru_maxrss) at that point
   fit      the editor's own fit-to-view (CanvasView.fit_graph / NodeGraph.fit_to_selection),
            last, because NodeGraphQt's is O(n^2): it is stopped after 60 s and reported "> 60 s".
@@ -43,7 +44,9 @@ def _measure(app, view, items: list, select, clear_selection, fit, n: int, build
     """Everything after the build, the same for both editors; prints RESULT, then FIT."""
     import resource
 
-    from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+    from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
 
     class PaintWatch(QObject):
         painted = 0
@@ -75,24 +78,36 @@ def _measure(app, view, items: list, select, clear_selection, fit, n: int, build
     vp.repaint()
     watch = PaintWatch()
     vp.installEventFilter(watch)
-    dx = 1.0 / view.transform().m11()  # one viewport pixel in scene units
+
+    def mouse(kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton, buttons: Qt.MouseButton) -> None:
+        QApplication.sendEvent(vp, QMouseEvent(kind, pos, vp.mapToGlobal(pos), button, buttons,
+                                               Qt.KeyboardModifier.NoModifier))
+
+    # A user's drag: press on a selected node, then mouse moves of one pixel, each timed until
+    # the viewport has painted (what each editor does per move, its own handlers included).
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    press = QPointF(view.mapFromScene(items[0].sceneBoundingRect().center()))
+    before = items[-1].scenePos()
+    mouse(QEvent.Type.MouseButtonPress, press, left, left)
     wall, cpu = [], []
-    for _ in range(FRAMES):
+    for i in range(FRAMES):
         settle()
         watch.painted = 0
         c0, w0 = time.thread_time(), time.perf_counter()
-        for item in items:
-            item.moveBy(dx, 0.0)
+        mouse(QEvent.Type.MouseMove, press + QPointF(i + 1, 0), none, left)
         deadline = w0 + 30
         while not watch.painted and time.perf_counter() < deadline:
             app.processEvents()
         wall.append(time.perf_counter() - w0)
         cpu.append(time.thread_time() - c0)
+    mouse(QEvent.Type.MouseButtonRelease, press + QPointF(FRAMES, 0), left, none)
+    moved = items[-1].scenePos().x() - before.x()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print("RESULT " + json.dumps({"build_s": build_s, "first_paint_s": first_paint,
                                   "repaint_s": statistics.median(repaints), "frame_s": statistics.median(wall),
                                   "frame_cpu_s": statistics.median(cpu), "rss_mb": rss,
-                                  "nodes": n, "view_scale": view.transform().m11()}), flush=True)
+                                  "nodes": n, "view_scale": view.transform().m11(),
+                                  "dragged_px": moved * view.transform().m11()}), flush=True)
     clear_selection()
     settle()
 
@@ -214,6 +229,10 @@ def rows(quick: bool) -> list[Row]:
             theirs_text, ratio = (f"{theirs:.0f} MB" if unit == "MB" else ms(theirs)), ours / theirs
         if math.isinf(ours):
             out.append(unavailable(f"peer: {name}", f"GradCanvas did not finish within {FIT_LIMIT_S:.0f} s"))
+            continue
+        stuck = [e for e, got in runs.items() if key == "frame_s" and min(r["dragged_px"] for r in got) < 1]
+        if stuck:
+            out.append(unavailable(f"peer: {name}", f"the drag did not move the nodes in {', '.join(stuck)}"))
             continue
         out.append(Row(f"peer: {name} (GradCanvas / NodeGraphQt)", f"{ours:.0f} MB" if unit == "MB" else ms(ours),
                        theirs_text, ratio, "≤ 1x", ratio, 1.0, note=note,

@@ -60,6 +60,8 @@ def unavailable(metric: str, why: str, goal: str = "-", status: str = UNAVAILABL
 def ms(seconds: float | None) -> str:
     if seconds is None:
         return "-"
+    if seconds < 0:
+        return "-" + ms(-seconds)
     if seconds >= 1:
         return f"{seconds:.2f} s"
     if seconds >= 1e-3:
@@ -67,8 +69,13 @@ def ms(seconds: float | None) -> str:
     return f"{seconds * 1e6:.3g} µs"
 
 
+def plus_ms(seconds: float) -> str:
+    """A difference: +12.3 ms, -4 ms."""
+    return ("+" if seconds >= 0 else "") + ms(seconds)
+
+
 def ratio_text(r: float | None) -> str:
-    return "-" if r is None else f"{r:.2f}x"
+    return "-" if r is None else f"{r:.2f}x" if r >= 0.1 else f"{r:.2g}x"
 
 
 # ---- in-process A/B ----
