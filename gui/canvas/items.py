@@ -387,7 +387,7 @@ class EdgeItem(QGraphicsRectItem):
         self._ends: wires.Ends = (0.0, 0.0, 0.0, 0.0)
         self._path: QPainterPath | None = None
         self._shape: QPainterPath | None = None
-        self._lines: tuple[int, list[QLineF]] | None = None  # (zoom octave, segments) for a wide pen
+        self._octave: int | None = None  # the zoom octave of the segments last drawn (a wide pen's)
         self.update_path()
 
     def update_path(self) -> None:
@@ -397,7 +397,7 @@ class EdgeItem(QGraphicsRectItem):
         a, b = src.pos(), dst.pos()  # the layer is the scene
         ends = self._ends = (a.x() + NODE_W, a.y() + src.out_y, b.x(), b.y() + dst.in_y(self.edge.port))
         self.line = QLineF(*ends)
-        self._path = self._shape = self._lines = None
+        self._path = self._shape = None
         x0, y0, x1, y1 = wires.box(ends)
         old = self.rect()
         new = QRectF(x0 - 3, y0 - 3, x1 - x0 + 6, y1 - y0 + 6)  # the margin covers the pen's width
@@ -413,12 +413,17 @@ class EdgeItem(QGraphicsRectItem):
             self._path = wires.curve(self._ends)
         return self._path
 
+    def start(self) -> tuple[float, float]:
+        return self._ends[0], self._ends[1]
+
     def segments(self, octave: int) -> list[QLineF]:
-        """The curve as straight segments fine enough up to a zoom of 2^octave (wires.flat_lines);
-        those made for the octave above are kept too (zooming back and forth across a power of two)."""
-        if self._lines is None or not octave <= self._lines[0] <= octave + 1:
-            self._lines = (octave, wires.flat_lines(self._ends, 2.0 ** octave))
-        return self._lines[1]
+        """The curve as straight segments from (0, 0), fine enough up to a zoom of 2^octave
+        (wires.shape_lines; drawn with the painter moved to `start`). Those made for the octave
+        above serve too (zooming back and forth across a power of two)."""
+        if self._octave is None or not octave <= self._octave <= octave + 1:
+            self._octave = octave
+        ax, ay, bx, by = self._ends
+        return wires.shape_lines(bx - ax, by - ay, self._octave)
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
         menu = QMenu()

@@ -244,7 +244,10 @@ class Overview:
             else:
                 octave = math.ceil(math.log2(scale))  # segments made for 2^octave hold up to it
                 for w in group:
+                    x, y = w.start()
+                    p.translate(x, y)
                     p.drawLines(w.segments(octave))
+                    p.translate(-x, -y)
 
     def paint(self, p: QPainter, rect: QRectF, selected_nodes: list[str], target: str | None,
               errors: list[str]) -> None:

@@ -5,12 +5,13 @@ width, 27 µs with a one-pixel cosmetic pen, and 28 µs as 16 straight segments 
 pen (drawLines); and a stroke costs its whole length whatever the clip, so a wire across a
 zoomed-in canvas (tens of thousands of pixels) costs 370 µs, as segments the pixels on screen.
 So a thin wire is drawn with the cosmetic pen, and a wide one as segments (made once per
-doubling of the zoom: EdgeItem keeps them).
+shape of wire and doubling of the zoom: shape_lines).
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from PySide6.QtCore import QLineF, QPointF, Qt
 from PySide6.QtGui import QPainterPath, QPen
@@ -98,6 +99,15 @@ def flat_lines(ends: Ends, scale: float) -> list[QLineF]:
             first, second = _halves(c)
             stack += [(second, depth + 1), (first, depth + 1)]
     return lines
+
+
+@lru_cache(maxsize=8192)
+def shape_lines(dx: float, dy: float, octave: int) -> list[QLineF]:
+    """flat_lines of a wire from (0, 0) to (dx, dy), fine enough up to a zoom of 2^octave. A
+    wire's segments depend only on where its end is from its start: wires of one shape (a row of
+    neighbours, both ends of a dragged pair) share them, drawn with the painter moved to each
+    wire's start. Shared: not to be changed."""
+    return flat_lines((0.0, 0.0, dx, dy), 2.0 ** octave)
 
 
 def _halves(c: Cubic) -> tuple[Cubic, Cubic]:
