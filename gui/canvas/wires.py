@@ -101,7 +101,7 @@ def flat_lines(ends: Ends, scale: float) -> list[QLineF]:
     return lines
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=2048)  # about what a zoomed-in view shows at two zooms; a few MB
 def shape_lines(dx: float, dy: float, octave: int) -> list[QLineF]:
     """flat_lines of a wire from (0, 0) to (dx, dy), fine enough up to a zoom of 2^octave. A
     wire's segments depend only on where its end is from its start: wires of one shape (a row of
