@@ -91,7 +91,8 @@ class NodeItem(QGraphicsRectItem):
         self.view: NodeView | None = None
         self.view_target: str | None = None  # the target the view's partial was computed for
         self.view_vjp = False  # the partial is vᵀ·J: the result was computed with a grad-output
-        self.swatch: QImage | None = None  # a tensor's colours for the summary level (lod)
+        self._swatch: QImage | None = None  # a tensor's colours for the summary level (lod)
+        self._swatch_of: np.ndarray | None = None  # what it is made from, on first use
         self.painted: tuple[str, float | None] | None = None  # (level, smallest text px on screen)
         self.stale = False
         self.is_target = False
@@ -195,7 +196,7 @@ class NodeItem(QGraphicsRectItem):
         the only name the partial is ever shown under, and `vjp` says it was computed with a
         grad-output (a vector–Jacobian product)."""
         self.view, self.view_target, self.view_vjp = view, target, vjp and target is not None
-        self.swatch = None
+        self._swatch = self._swatch_of = None
         if view is None:
             self._previews = (None, None)
         else:
@@ -204,10 +205,16 @@ class NodeItem(QGraphicsRectItem):
             self._previews = (preview_image(value, 80, 24), preview_image(grad, 80, 24))
             shown = grad if target is not None and view.grad_text is not None else value
             if shown is not None and int(np.prod(view.shape)) > 1:
-                self.swatch = heatmap(shown)
+                self._swatch_of = shown  # made when the summary level first draws it, not per result
         self._relayout()
         self.canvas.node_synced(self, False)
         self.update()
+
+    @property
+    def swatch(self) -> QImage | None:
+        if self._swatch is None and self._swatch_of is not None:
+            self._swatch = heatmap(self._swatch_of)
+        return self._swatch
 
     # ---- painting, with level of detail (gui.canvas.lod) ----
 
