@@ -3,6 +3,7 @@ code, file sizes. (Layering of imports: test_layering.py.)"""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import linecache
 import traceback
@@ -46,7 +47,8 @@ def test_each_command_validates_the_graph_once(command: list[str], monkeypatch: 
     argv = [command[0], str(EXAMPLES / "04_small_mlp.json"), *(a.format(out=tmp_path / "o.py") for a in command[1:])]
     assert cli.main(argv) == 0, capsys.readouterr().err
     assert calls["validate"] == 1
-    assert calls["to_networkx"] == 1  # inside that one validate: the DAG check and the order
+    assert calls["topological_order"] == 1  # inside that one validate: the DAG check and the order
+    assert calls["to_networkx"] == 0  # from the kept maps: networkx is neither built nor imported
 
 
 def test_compiled_takes_a_checked_graph_as_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -166,8 +168,11 @@ def test_the_slice_plot_reuses_the_compile_and_run_of_its_compute(monkeypatch: p
     assert s.slope == result.nodes["x"].grad.item() == 8.0  # dy/dx = 4x at x = 2
     session.compute(g.snapshot(), "x_sq", 7)  # a new target: a new forward, not a new compile
     assert calls == {"__init__": 1, "forward": 2, "partials": 2}
-    session.compute(g.snapshot(), "y", 8)  # a new revision compiles anew
-    assert calls == {"__init__": 2, "forward": 3, "partials": 3}
+    session.compute(g.snapshot(), "y", 8)  # a new revision of the same wiring: no new compile
+    assert calls == {"__init__": 1, "forward": 3, "partials": 3}
+    g.replace_node(dataclasses.replace(g.nodes["x_sq"], attrs={"exponent": 3}))
+    session.compute(g.snapshot(), "y", 9)  # a structural edit compiles anew
+    assert calls == {"__init__": 2, "forward": 4, "partials": 4}
 
 
 def test_reaches_agrees_with_networkx() -> None:
