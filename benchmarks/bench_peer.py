@@ -14,7 +14,7 @@ in the same order. In each child, offscreen, 1600 x 1000, in this order:
   frame    a drag of 50 selected nodes: a press on one, then mouse moves of one viewport pixel,
            each timed until the viewport has painted; median of 10, GUI-thread CPU and wall
            (the nodes must have moved by the end, else the row says the drag did not happen)
-  rss      peak RSS (ru_maxrss) at that point
+  rss      peak RSS (VmHWM, common.peak_rss_mb) at that point
   fit      the editor's own fit-to-view (CanvasView.fit_graph / NodeGraph.fit_to_selection),
            last, because NodeGraphQt's is O(n^2): it is stopped after 60 s and reported "> 60 s".
 """
@@ -30,7 +30,7 @@ import signal
 import statistics
 import time
 
-from benchmarks.common import SKIPPED, CommandFailed, Row, ms, run_child, standalone, unavailable
+from benchmarks.common import SKIPPED, CommandFailed, Row, ms, peak_rss_mb, run_child, standalone, unavailable
 
 FIT_LIMIT_S = 60.0
 SELECTED, FRAMES, REPAINTS = 50, 10, 5
@@ -42,8 +42,6 @@ NOT_INSTALLED = "NodeGraphQt not installed (pip install .[bench])"
 
 def _measure(app, view, items: list, select, clear_selection, fit, n: int, build_s: float) -> None:  # noqa: ANN001
     """Everything after the build, the same for both editors; prints RESULT, then FIT."""
-    import resource
-
     from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
@@ -102,7 +100,7 @@ def _measure(app, view, items: list, select, clear_selection, fit, n: int, build
         cpu.append(time.thread_time() - c0)
     mouse(QEvent.Type.MouseButtonRelease, press + QPointF(FRAMES, 0), left, none)
     moved = items[-1].scenePos().x() - before.x()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    rss = peak_rss_mb()
     print("RESULT " + json.dumps({"build_s": build_s, "first_paint_s": first_paint,
                                   "repaint_s": statistics.median(repaints), "frame_s": statistics.median(wall),
                                   "frame_cpu_s": statistics.median(cpu), "rss_mb": rss,
