@@ -58,3 +58,22 @@ def add_two_node_cycle(graph, a: str = "p", b: str = "q") -> None:  # noqa: ANN0
     graph.add_node(Node(b, "neg"))
     graph.add_edge(Edge(a, b, "input"))
     graph.add_edge(Edge(b, a, "input"))
+
+
+def scene_and_view(qtbot, graph, target: str | None = None, size: tuple[int, int] = (1000, 700)):  # noqa: ANN001, ANN201
+    """A canvas scene and view of the graph, shown and exposed, with no window and no worker."""
+    from gui.canvas import CanvasScene, CanvasView
+    from gui.document import Document
+
+    doc = Document()
+    doc.reset(graph)
+    if target is not None:
+        doc.set_target(target)
+    scene = CanvasScene(doc)
+    view = CanvasView(scene)
+    view._keep = (doc, scene)  # noqa: SLF001 - keep Python references alive (ENVIRONMENT.md)
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    return scene, view

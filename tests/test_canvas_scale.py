@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from helpers import scene_and_view
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
@@ -23,7 +24,6 @@ from graph.model import Edge, Graph, Node
 from gui.canvas import COLORS, NODE_W, CanvasScene, CanvasView, lod
 from gui.canvas.overview import OVERVIEW_SCALE
 from gui.canvas.wires import WIRE_W, flat_lines, wire_path, wire_pen
-from gui.document import Document
 
 LEFT = Qt.MouseButton.LeftButton
 NO_MOD = Qt.KeyboardModifier.NoModifier
@@ -46,16 +46,7 @@ class Paints(QObject):
 
 
 def _canvas(qtbot, graph: Graph, size: tuple[int, int] = (1000, 700)) -> tuple[CanvasScene, CanvasView]:
-    doc = Document()
-    doc.reset(graph)
-    scene = CanvasScene(doc)
-    view = CanvasView(scene)
-    view._keep = (doc, scene)  # noqa: SLF001 - keep Python references alive (ENVIRONMENT.md)
-    qtbot.addWidget(view)
-    view.resize(*size)
-    view.show()
-    qtbot.waitExposed(view)
-    return scene, view
+    return scene_and_view(qtbot, graph, size=size)
 
 
 def _grid(n: int = 12) -> Graph:

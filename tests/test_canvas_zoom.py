@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import RESULT_TIMEOUT_MS
+from helpers import RESULT_TIMEOUT_MS, scene_and_view
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QColor, QContextMenuEvent, QImage
 from PySide6.QtTest import QTest
@@ -26,7 +26,6 @@ from graph.model import Edge, Graph, Node
 from gui.canvas import COLORS, HEADER_H, NODE_W, PORT_H, CanvasScene, CanvasView, NodeItem, WireDrag, lod
 from gui.canvas.labels import badge
 from gui.canvas.style import MIN_TEXT_PX
-from gui.document import Document
 from gui.render import fit_window
 from gui.window import MainWindow
 
@@ -38,18 +37,9 @@ NO_MOD = Qt.KeyboardModifier.NoModifier
 def _canvas(qtbot, graph: Graph, target: str | None = None, grad_output: object = None,
             size: tuple[int, int] = (1000, 700)) -> tuple[CanvasScene, CanvasView]:
     """A scene and view of the graph (no window, no worker), showing a result computed here."""
-    doc = Document()
-    doc.reset(graph)
-    if target is not None:
-        doc.set_target(target)
-    scene = CanvasScene(doc)
-    view = CanvasView(scene)
-    view._keep = (doc, scene)  # noqa: SLF001 - keep Python references alive (ENVIRONMENT.md)
-    qtbot.addWidget(view)
-    view.resize(*size)
-    view.show()
-    qtbot.waitExposed(view)
+    scene, view = scene_and_view(qtbot, graph, target, size)
     if graph.nodes:
+        doc = scene.doc
         scene.show_result(ComputeSession().compute(doc.graph, target, doc.revision, grad_output=grad_output))
     return scene, view
 
