@@ -184,8 +184,8 @@ def computable(graph: Graph, device: str, dtype: str | None) -> _Computable:
 
 def _same_wiring(old: Node, new: Node) -> bool:
     """Whether a node compiles to the same code either way: an op with the same attributes, or
-    a leaf of the same kind (value or init), shape, dtype and requires_grad. Labels and leaf
-    numbers may differ."""
+    a leaf of the same kind (a value, or an init of the same fn), shape, dtype and
+    requires_grad. Labels and leaf numbers may differ."""
     if old.op != new.op:
         return False
     if not new.is_tensor:
@@ -195,8 +195,9 @@ def _same_wiring(old: Node, new: Node) -> bool:
         shape = new.leaf_shape()
     except GraphError:
         return False
-    return ((old.init is None, old.dtype, old.requires_grad, old.leaf_shape())
-            == (new.init is None, new.dtype, new.requires_grad, shape))
+    # The init's fn too: the compile's NaN/Inf check trusts some (InitSpec.always_finite).
+    return ((old.init and old.init["fn"], old.dtype, old.requires_grad, old.leaf_shape())
+            == (new.init and new.init["fn"], new.dtype, new.requires_grad, shape))
 
 
 def _with_new_values(part: _Computable, nodes: dict[str, Node], edges: list[Edge],
@@ -212,7 +213,7 @@ def _with_new_values(part: _Computable, nodes: dict[str, Node], edges: list[Edge
         if node is not old:
             if not _same_wiring(old, node):
                 return None
-            if node.is_tensor and (node.value != old.value or node.init != old.init):
+            if node.is_tensor:  # made anew, not compared: -0.0 == 0.0, yet 1 / -0.0 is -inf
                 changed.append(node)
     compiled = part.compiled
     leaves = list(part.leaves)

@@ -351,6 +351,8 @@ class Compiled:
                   if nodes[n].init is None or INITS[nodes[n].init["fn"]].always_finite}
         skip = {i for i, n in enumerate(self.ids) if n in keeps or n in leaves}
         def bounds_partial(c: str, n: str) -> bool:
+            if values[n].dtype != values[c].dtype:  # a float64 partial cast to float32 can overflow
+                return False
             spec = nodes[c].spec
             return spec.keeps_finite or spec.partial_bound == "always" or (
                 spec.partial_bound == "same shape" and values[n].shape == values[c].shape)

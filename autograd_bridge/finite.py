@@ -76,7 +76,7 @@ class FinitePlan:
         # its pool (which, on a busy machine, can wait a scheduler tick).
         self.groups: list[list[int]] = []
         for g in groups.values():
-            step = max(1, CHUNK // tensors[g[0]].numel())
+            step = max(1, CHUNK // max(1, tensors[g[0]].numel()))  # 0 elements: off the CPU
             for k in range(0, len(g), step):
                 chunk = g[k:k + step]
                 if len(chunk) > 1:
