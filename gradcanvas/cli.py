@@ -52,12 +52,12 @@ def _parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("export", help="write a standalone torch script printing the same partials")
     run_options(e)
-    e.add_argument("-o", "--output", required=True, help="the .py file to write")
+    e.add_argument("-o", "--output", required=True, help="the .py file to write (- for standard output)")
 
     r = sub.add_parser("render", help="draw the window with this graph to a PNG")
     r.add_argument("file")
     r.add_argument("--target")
-    r.add_argument("-o", "--output", required=True)
+    r.add_argument("-o", "--output", required=True, help="the .png file to write (- for standard output)")
     r.add_argument("--size", default="1400x900", help="WxH in pixels (default 1400x900)")
     return p
 
@@ -191,6 +191,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     graph = _load(args.file)
     target, grad_output = _pick_target(graph, args.target, grad_output)
     text = export_script(graph, target, grad_output, args.dtype)
+    if args.output == "-":  # -o -: the script goes to standard output
+        sys.stdout.write(text)
+        return 0
     try:
         write_text_atomic(args.output, text)
     except OSError as e:  # name the file asked for, not the temporary file beside it

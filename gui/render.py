@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
                   timeout_s: float = 60.0) -> None:
     """Draw the window, exactly size[0] x size[1] pixels, to the PNG file out (written atomically:
     a reader never sees half an image, and a failed render leaves an older out as it was)."""
-    if not out.lower().endswith(".png"):
+    if out != "-" and not out.lower().endswith(".png"):
         raise RenderError(f"the output must be a .png file, not {out!r}")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # offscreen's size-hint chatter
@@ -105,6 +106,10 @@ def save_png_atomic(image, out: str) -> None:  # noqa: ANN001 - a QImage or QPix
     if not image.save(buffer, "PNG"):
         raise RenderError(f"cannot encode {out} as PNG")
     buffer.close()
+    if out == "-":  # -o -: the PNG goes to standard output
+        sys.stdout.buffer.write(bytes(data))
+        sys.stdout.buffer.flush()
+        return
     try:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(out, bytes(data))
@@ -115,5 +120,6 @@ def save_png_atomic(image, out: str) -> None:  # noqa: ANN001 - a QImage or QPix
 def render(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     render_window(args.file, args.output, args.target, size)
-    print(f"wrote {args.output} ({size[0]}x{size[1]})")
+    if args.output != "-":  # else standard output holds the PNG alone
+        print(f"wrote {args.output} ({size[0]}x{size[1]})")
     return 0

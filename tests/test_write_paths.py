@@ -96,3 +96,28 @@ def test_cli_export_through_a_symlink_and_onto_a_fifo(tmp_path: Path, capsys: py
         err = capsys.readouterr().err
         assert err.startswith("error: cannot write") and "not a regular file" in err and "Traceback" not in err
         assert fifo.is_fifo()
+
+
+def test_export_to_standard_output(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["export", str(EX01), "-o", "-"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# GradCanvas export") and "wrote" not in out
+    compile(out, "export", "exec")  # the script alone: valid Python
+    assert not Path("-").exists()
+
+
+def test_render_to_standard_output(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(root)}
+    proc = subprocess.run([sys.executable, "-m", "gradcanvas", "render", str(EX01), "-o", "-", "--size", "640x480"],
+                          cwd=tmp_path, env=env, capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(b"\x89PNG\r\n\x1a\n")  # the PNG alone, no "wrote" line
+    from PySide6.QtGui import QImage
+
+    image = QImage.fromData(proc.stdout, "PNG")
+    assert (image.width(), image.height()) == (640, 480)
+    assert list(tmp_path.iterdir()) == []
