@@ -56,6 +56,9 @@ def check_device(device: str, dtype: str | None) -> torch.device:
         if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
             raise DeviceError(f"device {device} is not available: this machine has "
                               f"{torch.cuda.device_count()} CUDA device(s)")
+        if dev.type in ("cpu", "mps") and dev.index not in (None, 0):  # torch has one of each
+            raise DeviceError(f"device {_short(device)} is not available: there is one {dev.type} "
+                              f"device, {dev.type} (or {dev.type}:0)")
     except RuntimeError as e:
         raise DeviceError(f"device {device!r}: {e}") from None
     return dev

@@ -248,6 +248,12 @@ def test_unknown_device_is_a_device_error(examples_dir: Path) -> None:
         Compiled(load(examples_dir / "02_matmul_vector.json"), "tpu")
 
 
+@pytest.mark.parametrize("device", ["cpu:1", "cpu:7", "mps:1"])
+def test_a_second_cpu_is_a_device_error(examples_dir: Path, device: str) -> None:
+    with pytest.raises(DeviceError, match="not available"):  # torch itself would accept cpu:1 silently
+        Compiled(load(examples_dir / "02_matmul_vector.json"), device)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_cpu(examples_dir: Path) -> None:
     graph = load(examples_dir / "02_matmul_vector.json")
