@@ -24,13 +24,26 @@ def main(file: str | None = None) -> int:
     if not has_display():
         return _headless(file)
     app = application()
+    window = start_window(file)  # noqa: F841 - kept alive while the app runs
+    return app.exec()
+
+
+def start_window(file: str | None = None, settings: object = None, recovery_dir: str | None = None):  # noqa: ANN201 - a MainWindow
+    """Show the main window; once the event loop runs, offer what a crashed session autosaved
+    (gui.recovery), then open `file`. Tests pass their own settings and recovery folder, and
+    replace window.ask_recover before the event loop runs."""
     from gui.window import MainWindow
 
-    window = MainWindow()
+    window = MainWindow(settings, recovery_dir)
     window.show()
-    if file is not None:
-        QTimer.singleShot(0, lambda: window.open_file(file))
-    return app.exec()
+
+    def after_start() -> None:
+        window.offer_recovery()
+        if file is not None:
+            window.open_file(file)  # asks first if a recovered document is open
+
+    QTimer.singleShot(0, after_start)
+    return window
 
 
 def _headless(file: str | None) -> int:

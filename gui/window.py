@@ -4,6 +4,7 @@ with device and dtype, File / Edit / View menus, status bar."""
 from __future__ import annotations
 
 import gc
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
@@ -22,6 +23,7 @@ from autograd_bridge.compute import ComputeResult, SliceResult
 from graph.errors import CycleError, GraphError
 from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
+from graph.safetext import visible
 from gui.actions import EXAMPLES_DIR, build_menus, make_action
 from gui.canvas import CanvasScene, CanvasView
 from gui.devices import DeviceBox
@@ -30,6 +32,7 @@ from gui.grad_output import GradOutputBox
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
 from gui.palette import NodeSearch, Palette
+from gui.recovery import Autosave, Found, claim_orphan
 from gui.runstate import RunState
 from gui.worker import Computer
 
@@ -49,7 +52,7 @@ def _open_error(path: str, message: str) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, recovery_dir: str | Path | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings("GradCanvas", "GradCanvas")
         self.doc = Document(self)
@@ -61,8 +64,11 @@ class MainWindow(QMainWindow):
         # The grad-output typed for each target, kept while the app runs (a new document starts over).
         self.shortcut_sheet: ShortcutSheet | None = None
         self.about_box: QMessageBox | None = None
-        # Ask before discarding changes; tests replace this with a stub that answers.
+        # Ask before discarding changes, and whether to recover a crashed session's document;
+        # tests replace these with stubs that answer.
         self.ask_unsaved = self._ask_unsaved
+        self.ask_recover = self._ask_recover
+        self.autosave = Autosave(self.doc, lambda: self.grad_output, recovery_dir, self)
 
         self._make_docks()
         self._make_actions()
@@ -139,6 +145,7 @@ class MainWindow(QMainWindow):
 
     def _on_grad_output_edited(self, value: object) -> None:
         self.grad_output = value
+        self.autosave.changed()
         self.schedule_recompute()
 
     def _restore_grad_output(self, target: str | None) -> None:
@@ -456,8 +463,43 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction(make_action(self, p, lambda _=False, p=p: self.open_file(p)))
         self.recent_menu.setEnabled(bool(self._recent()))
 
+    # ---- crash recovery (gui.recovery) ----
+
+    def _ask_recover(self, found: Found) -> QMessageBox.StandardButton:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(found.saved_at))
+        name = visible(found.path) if found.path else "an untitled graph"
+        return QMessageBox.question(
+            self, "Recover unsaved changes",
+            f"GradCanvas did not close normally. Recover the changes to {name} autosaved at {when}?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard,
+            QMessageBox.StandardButton.Yes)
+
+    def offer_recovery(self) -> bool:
+        """At start: offer the newest document a crashed window autosaved; True if restored.
+        Restored, it is as it was (graph, positions, target, grad-output, its path), marked
+        modified, with an empty history; declined, its recovery file is removed."""
+        skipped: list[str] = []
+        found = claim_orphan(self.autosave.folder, skipped)
+        if skipped:
+            self.statusBar().showMessage(visible(f"a recovery file could not be read: {skipped[0]}"))
+        if found is None:
+            return False
+        if self.ask_recover(found) != QMessageBox.StandardButton.Yes:
+            found.discard()
+            return False
+        gc.unfreeze()
+        self.doc.reset(found.graph, found.path)  # target and grad-output come back as from a file
+        self.doc.undo_stack.resetClean()  # modified: the user's file (if any) lacks these changes
+        self.autosave.adopt(found)
+        self._update_title()
+        QTimer.singleShot(0, self.view.fit_graph)
+        self.statusBar().showMessage("recovered the autosaved changes" + (
+            visible(f" to {found.path}") if found.path else ""))
+        return True
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.maybe_save():
+            self.autosave.close()  # closed cleanly: nothing to recover
             self.computer.wait(5000)
             event.accept()
         else:

@@ -1,0 +1,199 @@
+"""Nothing lost on a crash (gui.recovery): a modified document is autosaved to a recovery file,
+a SIGKILLed session's file is offered at the next start and restores the document exactly,
+and a cleanly closed or saved document leaves no recovery file behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from helpers import new_window
+from PySide6.QtWidgets import QMessageBox
+
+from graph.fileformat import dumps, loads, save
+from graph.model import Edge, Graph, Node
+from gui.recovery import claim_orphan
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# The app as gui.app starts it, with its settings and recovery folder in tmp_path. "edit" opens
+# a file, edits it and waits for the autosave, then says so and waits to be killed; "start"
+# accepts the offered recovery and prints what the window holds, then closes cleanly.
+CHILD = r"""
+import sys, time
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+from gui.app import application, start_window
+from graph.fileformat import dumps
+from graph.model import Edge, Node
+app = application()
+mode, tmp = sys.argv[1], sys.argv[2]
+w = start_window(None, QSettings(tmp + "/s.ini", QSettings.Format.IniFormat), tmp + "/recovery")
+w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
+asked = []
+w.ask_recover = lambda found: asked.append(found.path) or QMessageBox.StandardButton.Yes
+w.autosave.timer.setInterval(200)
+def pump(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.01)
+pump(0.3)
+def state():
+    g = w.doc.graph.copy()
+    g.target = w.doc.target
+    g.grad_output = w.grad_output if w.doc.target is not None else None
+    return dumps(g)
+if mode == "edit":
+    assert not asked
+    assert w.open_file(tmp + "/mine.json")
+    doc = w.doc
+    doc.add_node(Node("x", "tensor", value=[1.0, 2.0], requires_grad=True), (0.0, 0.0))
+    doc.add_node(Node("y", "neg", label="minus x"), (300.0, 40.0))
+    doc.connect(Edge("x", "y", "input"))
+    doc.move({"y": (320.5, 60.0)})
+    doc.add_node(Node("z", "mul"), (600.0, 0.0))
+    doc.remove(["z"])
+    doc.set_target("y")
+    w.grad_output_edit.setText("[1, 0.5]")
+    w.grad_output_edit.editingFinished.emit()
+    writes = w.autosave.writes
+    pump(0.5)
+    w.autosave.flush()
+    assert w.autosave.writes > writes and w.autosave.error is None, w.autosave.error
+    open(tmp + "/expected.json", "w", encoding="utf-8").write(state())
+    print("autosaved", flush=True)
+    pump(600)  # killed here
+else:
+    print("asked", asked, flush=True)
+    print("path", w.doc.path, flush=True)
+    print("modified", w.isWindowModified(), not w.doc.undo_stack.isClean(), w.doc.undo_stack.count(), flush=True)
+    open(tmp + "/recovered.json", "w", encoding="utf-8").write(state())
+    w.close()
+    print("closed", flush=True)
+"""
+
+
+def _child(mode: str, tmp: Path) -> subprocess.Popen:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", CHILD, mode, str(tmp)], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_sigkilled_session_is_recovered_exactly_at_the_next_start(tmp_path: Path) -> None:
+    mine = Graph()
+    mine.add_node(Node("a", "tensor", value=3.0), pos=(0.0, 200.0))
+    save(mine, tmp_path / "mine.json")
+    edit = _child("edit", tmp_path)
+    try:
+        line = edit.stdout.readline()
+        assert line == "autosaved\n", line + edit.stderr.read()
+    finally:
+        edit.send_signal(signal.SIGKILL)
+        edit.wait(30)
+    assert edit.returncode == -signal.SIGKILL
+    assert loads((tmp_path / "mine.json").read_text()) == mine  # the user's file is never written
+    assert len(list((tmp_path / "recovery").glob("*.json"))) == 1
+
+    start = _child("start", tmp_path)
+    out, err = start.communicate(timeout=120)
+    assert start.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"asked [{str(tmp_path / 'mine.json')!r}]"
+    assert lines[1] == f"path {tmp_path / 'mine.json'}"  # the path is kept: Save goes to it
+    assert lines[2] == "modified True True 0"  # modified, with an empty history
+    expected = loads((tmp_path / "expected.json").read_text(encoding="utf-8"))
+    recovered = loads((tmp_path / "recovered.json").read_text(encoding="utf-8"))
+    assert recovered == expected  # nodes, edges, positions, target, grad-output
+    assert expected.target == "y" and expected.grad_output == [1, 0.5]
+    assert expected.layout["y"] == (320.5, 60.0) and "z" not in expected.nodes
+    # closed cleanly: nothing is offered again
+    assert list((tmp_path / "recovery").glob("*.json")) == []
+    assert claim_orphan(tmp_path / "recovery") is None
+
+
+def _edited_window(qtbot, tmp_path: Path):  # noqa: ANN001, ANN202
+    w = new_window(qtbot, tmp_path)
+    w.autosave.folder = tmp_path / "recovery"
+    w.autosave.file = w.autosave.folder / w.autosave.file.name
+    w.doc.add_node(Node("x", "tensor", value=[1.0, 2.0]), (0.0, 0.0))
+    w.autosave.save_now()
+    w.autosave.flush()
+    assert w.autosave.file.exists()
+    return w
+
+
+def test_a_clean_close_and_a_save_remove_the_recovery_file(qtbot, tmp_path: Path) -> None:
+    w = _edited_window(qtbot, tmp_path)
+    file = w.autosave.file
+    assert claim_orphan(file.parent) is None  # its window is open: not an orphan, even in this process
+    assert w._save_to(str(tmp_path / "saved.json"))  # noqa: SLF001
+    w.autosave.flush()
+    assert not file.exists()  # saved: the user's file holds it
+    w.doc.add_node(Node("y", "neg"), (300.0, 0.0))
+    w.autosave.save_now()
+    w.autosave.flush()
+    assert file.exists()
+    w.close()
+    assert not file.exists() and not file.with_suffix(".lock").exists()
+
+
+def test_an_untouched_window_writes_nothing(qtbot, tmp_path: Path) -> None:
+    w = new_window(qtbot, tmp_path)
+    w.autosave.folder = tmp_path / "recovery"
+    w.autosave.file = w.autosave.folder / w.autosave.file.name
+    w.autosave.save_now()
+    w.autosave.flush()
+    assert not w.autosave.folder.exists()
+
+
+def test_a_declined_recovery_is_removed_and_a_bad_file_is_skipped(qtbot, tmp_path: Path) -> None:
+    folder = tmp_path / "recovery"
+    folder.mkdir()
+    (folder / "1-bad.json").write_text("{not json")
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=1.0), pos=(0.0, 0.0))
+    (folder / "2-good.json").write_text(
+        '{"format": "gradcanvas-recovery", "version": 1, "path": null, "saved_at": 0, "document": '
+        + __import__("json").dumps(dumps(g)) + "}")
+    w = new_window(qtbot, tmp_path)
+    w.autosave.folder = folder
+    offered = []
+    w.ask_recover = lambda found: offered.append(found.graph) or QMessageBox.StandardButton.Discard
+    assert not w.offer_recovery()
+    assert offered and offered[0] == g
+    assert not w.doc.graph.nodes  # declined: the window keeps its empty document
+    assert w.offer_recovery() is False and len(offered) == 1  # the bad file was dropped, not offered
+    assert list(folder.glob("*.json")) == []
+
+
+def test_autosave_copies_a_large_graph_on_the_gui_thread_and_writes_it_off_it(qtbot, tmp_path: Path) -> None:
+    """The GUI thread only copies (nodes are frozen); serialising happens on the writer thread."""
+    w = new_window(qtbot, tmp_path)
+    w.autosave.folder = tmp_path / "recovery"
+    w.autosave.file = w.autosave.folder / w.autosave.file.name
+    g = Graph()
+    g.add_node(Node("n0", "tensor", value=[1.0, 2.0]), pos=(0.0, 0.0))
+    for i in range(1, 3000):
+        g.add_node(Node(f"n{i}", "neg"), pos=(i * 10.0, 0.0))
+        g.add_edge(Edge(f"n{i - 1}", f"n{i}", "input"))
+    w.doc.reset(g)
+    w.doc.undo_stack.resetClean()
+    import gui.recovery as recovery
+
+    threads = []
+    real = recovery.dumps
+    recovery.dumps = lambda graph: threads.append(__import__("threading").current_thread().name) or real(graph)
+    try:
+        w.autosave.save_now()
+        w.autosave.flush()
+    finally:
+        recovery.dumps = real
+    assert threads and threads[0].startswith("autosave")
+    assert claim_orphan(w.autosave.folder) is None
+    w.computer.wait(60_000)
+    w.close()
+    assert not w.autosave.file.exists()
