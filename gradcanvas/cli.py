@@ -4,6 +4,10 @@ Heavy imports happen inside the commands that need them: torch for check, grad a
 only for render and the app. Importing this module loads neither (tests/test_layering.py), so
 `gradcanvas check` and the window both start fast. User errors print one line and exit 1,
 never a traceback.
+
+Every id, port, label or op name printed (tables, notes, errors, "wrote" lines) goes through
+graph.safetext.visible, so text from a file cannot act on the terminal; JSON is escaped by
+json.dumps itself (ensure_ascii). `grad --json` is strict RFC 8259 JSON: see docs/cli.md.
 """
 
 from __future__ import annotations
@@ -12,16 +16,20 @@ import argparse
 import gc
 import json
 import os
+import re
 import sys
 
 from gradcanvas import __version__
 from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import load
 from graph.ops import DTYPES
+from graph.safetext import visible
 from graph.values import _short, parse_json_text
 
 COMMANDS = ("check", "grad", "export", "render")
 MAX_ACCUMULATE = 10_000
+# In grad --json, a tensor with more elements than this is written as a summary (unless --full).
+SUMMARY_ABOVE = 100_000
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -45,7 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grad", help="print the target's value and d(target)/d(node) for every node")
     run_options(g)
     g.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
-    g.add_argument("--json", action="store_true", help="print JSON keyed by the original node ids")
+    g.add_argument("--json", action="store_true", help="print JSON keyed by the original node ids "
+                   "(docs/cli.md)")
+    g.add_argument("--full", action="store_true",
+                   help=f"in --json, write tensors above {SUMMARY_ABOVE:,} elements in full, not as a summary")
     g.add_argument("--accumulate", type=int, default=1, metavar="N",
                    help="run forward+backward N times without clearing .grad (as PyTorch does); "
                         f"1 to {MAX_ACCUMULATE}")
@@ -129,17 +140,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     notes: list[str] = []
     shapes = Compiled(graph).infer_shapes(notes)
     tensors = sum(n.is_tensor for n in graph.nodes.values())
-    sinks = ", ".join(f"{s} {list(shapes[s])}" for s in graph.sinks())
+    sinks = ", ".join(f"{visible(s)} {list(shapes[s])}" for s in graph.sinks())
     ops = len(graph.nodes) - tensors
     print(f"ok: {len(graph.nodes)} nodes ({tensors} tensor{'s' * (tensors != 1)}, {ops} op{'s' * (ops != 1)}), "
           f"{graph.edge_count} edges; sinks: {sinks}")
     for note in notes:
-        print("note:", note)
+        print("note:", visible(note))
     return 0
 
 
 def cmd_grad(args: argparse.Namespace) -> int:
-    from autograd_bridge.engine import Compiled, to_plain
+    from autograd_bridge.engine import Compiled
     from autograd_bridge.formatting import tensor_text, tensor_texts
 
     _imported()
@@ -152,28 +163,113 @@ def cmd_grad(args: argparse.Namespace) -> int:
     for _ in range(accumulate):
         result = compiled.run(target, grad_output, accumulate=accumulate > 1)
     if args.json:
-        print(json.dumps({"target": target, "value": to_plain(result.values[target]),
-                          "grads": {n: to_plain(g) for n, g in result.grads.items()}}))
+        _write_json(result, compiled, args.full)
         return 0
     leaves = set(compiled.source.leaf_ids)
     order = compiled.source.order
     values = dict(zip(order, tensor_texts([result.values[n] for n in order]), strict=True))
     grads = dict(zip(order, tensor_texts([result.grads[n] for n in order]), strict=True))
-    rows = [("node", "kind", "shape", "value", f"∂{target}/∂node")]
+    shown = visible(target)
+    rows = [("node", "kind", "shape", "value", f"∂{shown}/∂node")]
     for n in order:
         kind = graph.nodes[n].op + (" (leaf)" if n in leaves else "")
         reason = result.no_grad_reason(n, compiled)
-        rows.append((n, kind, str(list(result.values[n].shape)), values[n],
-                     grads[n] if reason is None else f"None: {reason}"))
+        rows.append((visible(n), kind, str(list(result.values[n].shape)), values[n],
+                     grads[n] if reason is None else f"None: {visible(reason)}"))
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(4)]
     mode = (f"leaf .grad accumulated over {accumulate} runs, as PyTorch does without x.grad = None"
             if accumulate > 1 else "one forward and backward, nothing accumulated")
-    print(f"target {target} = {tensor_text(result.values[target])}   (device {compiled.device}, {mode})")
+    print(f"target {shown} = {tensor_text(result.values[target])}   (device {compiled.device}, {mode})")
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     for note in result.notes:
-        print("note:", note)
+        print("note:", visible(note))
     return 0
+
+
+# ---- grad --json: strict JSON (RFC 8259), written a tensor at a time; see docs/cli.md ----
+
+_NONFINITE = (("-Infinity", '"-inf"'), ("Infinity", '"inf"'), ("NaN", '"nan"'))
+_VALUE_NOTE = re.compile(r"(?s)(.*): (value has NaN/Inf \(\w+ of finite inputs\))")
+_CHUNK = 1 << 16  # numbers turned into text at a time, so --full never holds a whole tensor as text
+
+
+def _numbers_json(numbers: object) -> str:
+    """Numbers (a float or nested lists of them; no strings) as JSON, NaN and infinities written
+    as the strings "nan", "inf", "-inf": json's own tokens for them are not JSON."""
+    text = json.dumps(numbers)
+    if "N" in text or "I" in text:  # only NaN and Infinity hold capitals
+        for token, string in _NONFINITE:
+            text = text.replace(token, string)
+    return text
+
+
+def _tensor_json(t, full: bool, write) -> None:  # noqa: ANN001 - a torch.Tensor or None; a writer
+    """One tensor: null, a number, nested lists, or (above SUMMARY_ABOVE elements, unless full)
+    a summary {"shape", "norm", "min", "max", "mean"}. Large ones go out a chunk of rows at a
+    time, so the text never exists whole."""
+    import torch
+
+    from autograd_bridge.formatting import norm
+
+    if t is None:
+        write("null")
+        return
+    t = t.detach()
+    if t.numel() > SUMMARY_ABOVE and not full:
+        f = t if t.is_floating_point() else t.double()
+        with torch.no_grad():
+            stats = [norm(f), f.min().item(), f.max().item(), f.mean(dtype=torch.float64).item()]
+        write(f'{{"shape": {json.dumps(list(t.shape))}, ' + ", ".join(
+            f'"{k}": {_numbers_json(v)}' for k, v in zip(("norm", "min", "max", "mean"), stats, strict=True)) + "}")
+        return
+    t = t.cpu()
+    if t.dim() == 0 or t.numel() <= _CHUNK:
+        write(_numbers_json(t.tolist()))
+        return
+    rows = max(1, _CHUNK // max(1, t[0].numel()))
+    write("[")
+    for start in range(0, t.shape[0], rows):
+        write((", " if start else "") + _numbers_json(t[start:start + rows].tolist())[1:-1])
+    write("]")
+
+
+def _nonfinite_warnings(result, compiled) -> list[dict]:  # noqa: ANN001 - engine Result, Compiled
+    """{"node", "message"} for each node where NaN/Inf first appears: a value that is not finite
+    although its inputs are (the engine's notes name these), and a partial that is not finite
+    although the partials of every node it feeds are (the first in the backward pass)."""
+    import torch
+
+    nodes = compiled.graph.nodes
+    warnings = []
+    for note in result.notes:
+        m = _VALUE_NOTE.fullmatch(note)
+        if m and m[1] in nodes:
+            warnings.append({"node": m[1], "message": m[2]})
+    if any(n.startswith("partials with NaN/Inf at: ") for n in result.notes):
+        bad = {n for n, g in result.grads.items() if g is not None and not bool(torch.isfinite(g).all())}
+        consumers = compiled.graph.consumers
+        for n in compiled.source.order:
+            if n in bad and not any(c in bad for c in consumers[n]):
+                warnings.append({"node": n, "message": f"partial ∂{result.target}/∂{n} has NaN/Inf "
+                                                       "(first in the backward pass)"})
+    return warnings
+
+
+def _write_json(result, compiled, full: bool) -> None:  # noqa: ANN001 - engine Result, Compiled
+    write = sys.stdout.write
+    target = result.target
+    write(f'{{"target": {json.dumps(target)}, "value": ')
+    _tensor_json(result.values[target], full, write)
+    write(', "grads": {')
+    for i, (n, g) in enumerate(result.grads.items()):
+        write(f'{", " if i else ""}{json.dumps(n)}: ')
+        _tensor_json(g, full, write)
+    write("}")
+    warnings = _nonfinite_warnings(result, compiled)
+    if warnings:  # only when there is one: a clean run's JSON keeps its three keys
+        write(f', "warnings": {json.dumps(warnings)}')
+    write("}\n")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -198,7 +294,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         write_text_atomic(args.output, text)
     except OSError as e:  # name the file asked for, not the temporary file beside it
         raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
-    print(f"wrote {args.output}: run it with  python {args.output}")
+    shown = visible(args.output)
+    print(f"wrote {shown}: run it with  python {shown}")
     return 0
 
 
@@ -245,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # here, so that a full or closed stdout is reported like any error
         return code
     except GraphError as e:
-        print(f"error: {e.message}", file=sys.stderr)
+        print(f"error: {visible(e.message)}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         _silence_stdout()
@@ -256,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         if e.filename is None:
             _silence_stdout()
         where = e.filename if e.filename is not None else "standard output"
-        print(f"error: {where}: {e.strerror or e}", file=sys.stderr)
+        print(f"error: {visible(str(where))}: {visible(str(e.strerror or e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -22,6 +22,7 @@ from graph.bulk import paused_gc
 from graph.errors import FileFormatError, ValueSpecError
 from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_node_id, check_position  # noqa: F401 - MAX_ID_LENGTH: a limit of the format
 from graph.ops import DEFAULT_DTYPE, OPS, TENSOR
+from graph.safetext import visible
 from graph.values import _short, literal_shape
 
 FORMAT = "gradcanvas"
@@ -148,7 +149,7 @@ def _parse(text: str, careful: bool) -> tuple[Graph, int]:
     for i, raw in enumerate(doc["nodes"]):
         node, pos = _load_node(raw, i)
         if node.id in graph.nodes:
-            raise FileFormatError(f"node {node.id}: duplicate id (field 'id')", [node.id])
+            raise FileFormatError(f"node {visible(node.id)}: duplicate id (field 'id')", [node.id], "id")
         graph.add_node(node, pos=pos)
         keys += len(raw) + len(node.attrs) + len(node.init or ())
     fed: dict[tuple[str, str], str] = {}  # (node, port) -> source, to refuse a port fed twice
@@ -202,16 +203,17 @@ def _load_node(raw: object, index: int) -> tuple[Node, tuple[float, float] | Non
     except ValueSpecError as e:
         raise FileFormatError(f"node #{index}: field 'id': {e.message}") from None
     ids = (node_id,)
-    _refuse_duplicate(raw, f"node {node_id}", ids)
+    shown = visible(node_id)
+    _refuse_duplicate(raw, f"node {shown}", ids)
     for key in ("attrs", "init"):
-        _refuse_duplicate(raw.get(key), f"node {node_id}: field '{key}'", ids)
+        _refuse_duplicate(raw.get(key), f"node {shown}: field '{key}'", ids)
     op = raw.get("op")
     if "op" not in raw:
         raise _node_error(node_id, "missing field 'op'")
     if not isinstance(op, str) or (op != TENSOR and op not in OPS):
         raise _node_error(node_id, f"field 'op': unknown op {_short(op)}")
     if not raw.keys() <= (_TENSOR_FIELD_SET if op == TENSOR else _OP_FIELD_SET):
-        _check_fields(raw, _TENSOR_FIELDS if op == TENSOR else _OP_FIELDS, f"node {node_id}", ids)
+        _check_fields(raw, _TENSOR_FIELDS if op == TENSOR else _OP_FIELDS, f"node {shown}", ids)
     pos = None
     if "pos" in raw:
         try:
@@ -232,12 +234,13 @@ def _load_node(raw: object, index: int) -> tuple[Node, tuple[float, float] | Non
     try:
         node.check()  # every field rule lives in Node.check; the loader only names the field
     except ValueSpecError as e:
-        raise _node_error(node_id, f"field '{e.field}': {e.message.removeprefix(node_id + ': ')}") from None
+        raise _node_error(node_id, f"field '{e.field}': {e.message.removeprefix(node_id + ': ')}", e.field) from None
     return node, pos
 
 
-def _node_error(node_id: str, msg: str) -> FileFormatError:
-    return FileFormatError(f"node {node_id}: {msg}", (node_id,))
+def _node_error(node_id: str, msg: str, field: str | None = None) -> FileFormatError:
+    # the id is text from the file, shown escaped (graph.safetext): it may hold bidi or C1 characters
+    return FileFormatError(f"node {visible(node_id)}: {visible(msg)}", (node_id,), field)
 
 
 def _load_edge(raw: object, index: int, graph: Graph, fed: dict[tuple[str, str], str]) -> Edge:
@@ -276,13 +279,14 @@ def _refuse_edge(index: int, src: str, dst: str, port: str, graph: Graph,
         raise FileFormatError(f"{where}: field 'port': {_clip(dst)} has no input port "
                               f"{_short(port)} (its ports: {ports})", [dst])
     first = fed[dst, port]
-    raise FileFormatError(f"{where}: field 'port': {dst}.{port} is already fed by {first}",
+    raise FileFormatError(f"{where}: field 'port': {_clip(dst)}.{_clip(port)} is already fed by {_clip(first)}",
                           [dst, first, src])
 
 
 def _clip(text: str, width: int = 60) -> str:
-    """Text (an id from the file) cut to about `width` characters for a message."""
-    return text if len(text) <= width else text[:width - 1] + "…"
+    """Text (an id from the file) cut to about `width` characters for a message, escaped
+    (graph.safetext): a port or id may hold line breaks, controls or bidi characters."""
+    return visible(text if len(text) <= width else text[:width - 1] + "…")
 
 
 def load(path: str | os.PathLike) -> Graph:

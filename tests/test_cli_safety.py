@@ -1,0 +1,141 @@
+"""Text from a file never acts on the terminal: every id, port, label and op name the CLI prints
+(tables, notes, errors, "wrote" lines, JSON, an exported script on stdout) reaches stdout and
+stderr with control, line-separator and bidi characters escaped (graph.safetext.visible).
+
+Each case runs the real command in a subprocess and reads the raw bytes it wrote. Expected
+results are stated here, never taken from GradCanvas's own output.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from graph.errors import FileFormatError
+from graph.fileformat import load
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# ESC (terminal sequences), an OSC title sequence, CR, LF, DEL, the C1 CSI, bidi override,
+# line / paragraph separators, NEL, a tag character, a zero-width joiner.
+HOSTILE = ["\x1b[2J", "\x1b]0;pwned\x07", "\r", "\n", "\x7f", "\x9b", "\u202e", "\u2028", "\u2029",
+           "\x85", "\U000e0001", "\u200d", "\u2066"]
+# ids refuse C0 controls already; these still reach an id
+ID_HOSTILE = "".join(h for h in HOSTILE if not any(ord(c) < 0x20 or c == "\x7f" for c in h))
+BAD_CHARS = {c for h in HOSTILE for c in h} - set("[2J]0;pwned")
+
+
+def run(*argv: str) -> subprocess.CompletedProcess[bytes]:
+    proc = subprocess.run([sys.executable, "-m", "gradcanvas", *argv], cwd=ROOT, capture_output=True, timeout=120)
+    assert b"Traceback" not in proc.stderr, proc.stderr.decode("utf-8", "replace")
+    return proc
+
+
+def write(path: Path, nodes: list[dict], edges: list[tuple[str, str, str]], **top: object) -> str:
+    path.write_text(json.dumps({"format": "gradcanvas", "version": 1, **top, "nodes": nodes,
+                                "edges": [{"from": s, "to": d, "port": p} for s, d, p in edges]}), encoding="utf-8")
+    return str(path)
+
+
+def hostile_graph(tmp_path: Path, bad_value: bool = False) -> str:
+    """x (leaf) -> log -> sum, every id and label hostile; log of -1 makes a NaN when bad_value."""
+    x, lg, s = "x" + ID_HOSTILE, "log" + ID_HOSTILE + "1", "s" + ID_HOSTILE + "2"
+    label = "".join(HOSTILE) + "exe.txt"
+    nodes = [{"id": x, "op": "tensor", "value": [-1.0 if bad_value else 1.0, 2.0], "requires_grad": True,
+              "label": label},
+             {"id": lg, "op": "log", "label": label},
+             {"id": s, "op": "sum", "label": label}]
+    return write(tmp_path / "hostile.json", nodes, [(x, lg, "input"), (lg, s, "input")])
+
+
+def assert_clean(proc: subprocess.CompletedProcess[bytes]) -> None:
+    for stream in (proc.stdout, proc.stderr):
+        text = stream.decode("utf-8")
+        assert not (set(text) & (BAD_CHARS - {"\n"})), sorted(repr(c) for c in set(text) & BAD_CHARS)
+
+
+def one_line(data: bytes) -> None:
+    assert data.decode("utf-8").count("\n") <= 1, data
+
+
+@pytest.mark.parametrize("bad_value", [False, True], ids=["finite", "nan"])
+def test_check_grad_json_and_export_escape_every_field(tmp_path: Path, bad_value: bool) -> None:
+    path = hostile_graph(tmp_path, bad_value)
+    for argv in (["check", path], ["grad", path], ["grad", path, "--json"], ["export", path, "-o", "-"],
+                 ["export", path, "-o", str(tmp_path / ("out" + "\u202e" + "yp.py"))]):
+        proc = run(*argv)
+        assert proc.returncode == 0, proc.stderr
+        assert_clean(proc)
+    table = run("grad", path).stdout.decode("utf-8")
+    assert "\\u202e" in table and "\\x9b" in table  # shown as escapes, not dropped
+    if bad_value:  # the NaN note names the node, escaped
+        assert "note: log\\x9b\\u202e" in table, table
+    data = json.loads(run("grad", path, "--json").stdout)
+    assert set(data["grads"]) == {"x" + ID_HOSTILE, "log" + ID_HOSTILE + "1", "s" + ID_HOSTILE + "2"}
+    assert [w["node"] for w in data.get("warnings", [])] == (["log" + ID_HOSTILE + "1"] if bad_value else [])
+
+
+def edge_error_files(tmp_path: Path) -> list[str]:
+    """Files refused for a field that carries hostile text: edge from/to/port, ids, target, op."""
+    h = "".join(HOSTILE)
+    leaf = {"id": "a", "op": "tensor", "value": 1.0}
+    exp = {"id": "e", "op": "exp"}
+    docs = {
+        "port": ([leaf, exp], [("a", "e", "in" + h)]),
+        "from": ([leaf, exp], [("a" + h, "e", "input")]),
+        "to": ([leaf, exp], [("a", "e" + h, "input")]),
+        "op": ([{"id": "o" + ID_HOSTILE, "op": "exp" + h}], []),
+        "id": ([{"id": "bad" + h, "op": "exp"}], []),
+        "fed_twice": ([leaf, {"id": "b" + ID_HOSTILE, "op": "exp"}],
+                      [("a", "b" + ID_HOSTILE, "input"), ("a", "b" + ID_HOSTILE, "input")]),
+        "unknown_field": ([{"id": "c" + ID_HOSTILE, "op": "exp", "x" + h: 1}], []),
+        "label_type": ([{"id": "d" + ID_HOSTILE, "op": "exp", "label": 5}], []),
+        "attr": ([{"id": "f" + ID_HOSTILE, "op": "sum", "attrs": {"dim" + h: 1}}], []),
+        "missing_input": ([{"id": "g" + ID_HOSTILE, "op": "exp"}], []),
+    }
+    paths = [write(tmp_path / f"{name}.json", nodes, edges) for name, (nodes, edges) in docs.items()]
+    paths.append(write(tmp_path / "target.json", [leaf], [], target="t" + h))
+    return paths
+
+
+def test_errors_are_one_escaped_line(tmp_path: Path) -> None:
+    for path in edge_error_files(tmp_path):
+        for argv in (["check", path], ["grad", path, "--json"], ["export", path, "-o", "-"]):
+            proc = run(*argv)
+            assert proc.returncode == 1, (argv, proc.stdout)
+            assert proc.stdout == b""
+            assert_clean(proc)
+            one_line(proc.stderr)
+            assert proc.stderr.startswith(b"error: ")
+
+
+def test_a_hostile_target_and_file_name_on_the_command_line(tmp_path: Path) -> None:
+    path = hostile_graph(tmp_path)
+    proc = run("grad", path, "--target", "no\x1b]0;x\x07such\u202e")
+    assert proc.returncode == 1
+    assert_clean(proc)
+    one_line(proc.stderr)
+    proc = run("check", str(tmp_path / "missing\u202e\nerror: forged.json"))
+    assert proc.returncode == 1
+    assert_clean(proc)
+    one_line(proc.stderr)
+
+
+def test_ids_and_labels_have_a_length_limit_naming_node_and_field(tmp_path: Path) -> None:
+    from graph.model import MAX_ID_LENGTH, MAX_LABEL_LENGTH
+
+    long_id = write(tmp_path / "id.json", [{"id": "i" * (MAX_ID_LENGTH + 1), "op": "exp"}], [])
+    proc = run("check", long_id)
+    assert proc.returncode == 1 and b"node #0: field 'id'" in proc.stderr, proc.stderr
+    ok = write(tmp_path / "ok.json", [{"id": "a", "op": "tensor", "value": 1.0, "label": "l" * MAX_LABEL_LENGTH}], [])
+    assert run("check", ok).returncode == 0
+    big = tmp_path / "big.json"
+    write(big, [{"id": "a", "op": "tensor", "value": 1.0, "label": "l" * 50_000_000}], [])
+    with pytest.raises(FileFormatError) as e:
+        load(big)  # refused at the label, before anything is built from it (~0.3 s)
+    assert "node a: field 'label'" in e.value.message and e.value.field == "label"
+    assert len(e.value.message) < 300
