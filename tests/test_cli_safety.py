@@ -9,11 +9,14 @@ results are stated here, never taken from GradCanvas's own output.
 from __future__ import annotations
 
 import json
+import math
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from graph.errors import FileFormatError
 from graph.fileformat import load
@@ -139,3 +142,78 @@ def test_ids_and_labels_have_a_length_limit_naming_node_and_field(tmp_path: Path
         load(big)  # refused at the label, before anything is built from it (~0.3 s)
     assert "node a: field 'label'" in e.value.message and e.value.field == "label"
     assert len(e.value.message) < 300
+
+
+# ---- grad --json is strict JSON (RFC 8259) ----
+
+def _refuse(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
+
+
+def strict(data: bytes) -> dict:
+    """Parsed as RFC 8259 JSON: NaN, Infinity and -Infinity refused, and (an independent check,
+    not through json's own tokenizer) no such token outside a string."""
+    text = data.decode("ascii")  # ensure_ascii: any character from a file is escaped
+    outside = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    assert not re.search(r"NaN|Infinity", outside), outside[:200]
+    return json.loads(text, parse_constant=_refuse)
+
+
+def leaf(node_id: str, value: object, **more: object) -> dict:
+    return {"id": node_id, "op": "tensor", "value": value, "requires_grad": True, **more}
+
+
+def test_json_writes_nan_and_inf_as_strings_and_names_where_they_appear(tmp_path: Path) -> None:
+    # l = log(x): log(-1) = nan, log(0) = -inf; e = exp(m): exp(1000) = inf; s = sum(l) + sum(e)
+    nodes = [leaf("x", [-1.0, 0.0, 2.0]), leaf("m", [1000.0, 0.0]), {"id": "l", "op": "log"},
+             {"id": "e", "op": "exp"}, {"id": "sl", "op": "sum"}, {"id": "se", "op": "sum"}, {"id": "s", "op": "add"}]
+    edges = [("x", "l", "input"), ("m", "e", "input"), ("l", "sl", "input"), ("e", "se", "input"),
+             ("sl", "s", "input"), ("se", "s", "other")]
+    path = write(tmp_path / "nan.json", nodes, edges)
+    proc = run("grad", path, "--json")
+    assert proc.returncode == 0 and proc.stderr == b"", proc.stderr
+    data = strict(proc.stdout)
+    assert data["value"] == "nan"
+    assert data["grads"]["l"] == [1.0, 1.0, 1.0]
+    assert data["grads"]["x"] == [-1.0, "inf", 0.5]  # 1/x
+    assert data["grads"]["e"] == [1.0, 1.0]
+    assert data["grads"]["m"] == ["inf", 1.0]  # exp(x)
+    by_node = {w["node"]: w["message"] for w in data["warnings"]}
+    # values: l and e are not finite although their inputs are; partials: x's and m's first
+    assert set(by_node) == {"l", "e", "x", "m"}, data["warnings"]
+    assert "NaN/Inf" in by_node["l"] and "log" in by_node["l"]
+
+
+def test_json_names_a_partial_that_first_goes_infinite(tmp_path: Path) -> None:
+    # s = sum(sqrt(x)) at x = [0, 4]: every value finite, ∂s/∂x = 1/(2 sqrt x) = [inf, 0.25]
+    nodes = [leaf("x", [0.0, 4.0]), {"id": "r", "op": "sqrt"}, {"id": "s", "op": "sum"}]
+    data = strict(run("grad", write(tmp_path / "sqrt.json", nodes, [("x", "r", "input"), ("r", "s", "input")]),
+                      "--json").stdout)
+    assert data["value"] == 2.0 and data["grads"]["x"] == ["inf", 0.25]
+    assert [w["node"] for w in data["warnings"]] == ["x"]
+
+
+def test_a_clean_run_has_no_warnings_key(tmp_path: Path) -> None:
+    data = strict(run("grad", str(ROOT / "resources" / "examples" / "01_scalar_partial.json"), "--json").stdout)
+    assert set(data) == {"target", "value", "grads"} and data["grads"]["x"] == 8.0
+
+
+def test_large_tensors_are_summaries_unless_full(tmp_path: Path) -> None:
+    # x = arange(120000) as [400, 300] (exact in float32); s = sum(x * x); ∂s/∂x = 2x
+    n = 120_000
+    nodes = [{"id": "x", "op": "tensor", "init": {"fn": "arange", "end": n, "shape": [400, 300]},
+              "requires_grad": True},
+             {"id": "sq", "op": "mul"}, {"id": "s", "op": "sum"}]
+    path = write(tmp_path / "big.json", nodes, [("x", "sq", "input"), ("x", "sq", "other"), ("sq", "s", "input")])
+    data = strict(run("grad", path, "--json").stdout)
+    norm = math.sqrt(sum(k * k for k in range(n)))
+    x = data["grads"]["x"]
+    assert set(x) == {"shape", "norm", "min", "max", "mean"}
+    assert x["shape"] == [400, 300] and x["min"] == 0 and x["max"] == 2 * (n - 1) and x["mean"] == n - 1
+    assert x["norm"] == pytest.approx(2 * norm, rel=1e-6)
+    assert data["grads"]["sq"]["mean"] == 1.0 and data["grads"]["sq"]["norm"] == pytest.approx(math.sqrt(n))
+    full = strict(run("grad", path, "--json", "--full").stdout)
+    assert full["grads"]["x"] == [[2.0 * (r * 300 + c) for c in range(300)] for r in range(400)]
+    assert full["grads"]["sq"] == [[1.0] * 300] * 400
+    expected = torch.arange(n, dtype=torch.float32).pow(2).sum().item()  # torch's own float32 sum
+    assert full["value"] == data["value"] == pytest.approx(expected, rel=1e-6)
