@@ -7,7 +7,8 @@ never a traceback.
 
 Every id, port, label or op name printed (tables, notes, errors, "wrote" lines) goes through
 graph.safetext.visible, so text from a file cannot act on the terminal; JSON is escaped by
-json.dumps itself (ensure_ascii). `grad --json` is strict RFC 8259 JSON: see docs/cli.md.
+json.dumps itself (ensure_ascii). `grad --json` is strict RFC 8259 JSON, described in the
+README (Command line).
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grad", help="print the target's value and d(target)/d(node) for every node")
     run_options(g)
     g.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
-    g.add_argument("--json", action="store_true", help="print JSON keyed by the original node ids "
-                   "(docs/cli.md)")
+    g.add_argument("--json", action="store_true", help="print strict JSON keyed by the original node ids "
+                   "(NaN/Inf as \"nan\", \"inf\", \"-inf\"; see the README)")
     g.add_argument("--full", action="store_true",
                    help=f"in --json, write tensors above {SUMMARY_ABOVE:,} elements in full, not as a summary")
     g.add_argument("--accumulate", type=int, default=1, metavar="N",
@@ -187,7 +188,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---- grad --json: strict JSON (RFC 8259), written a tensor at a time; see docs/cli.md ----
+# ---- grad --json: strict JSON (RFC 8259), written a tensor at a time; see the README ----
 
 _NONFINITE = (("-Infinity", '"-inf"'), ("Infinity", '"inf"'), ("NaN", '"nan"'))
 _VALUE_NOTE = re.compile(r"(?s)(.*): (value has NaN/Inf \(\w+ of finite inputs\))")
