@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, qVersion
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMainWindow, QMenu, QTextBrowser, QVBoxLayout, QWidget
 
+from graph.safetext import visible
 from gui.actions import plain_text, window_actions
 
 NATIVE = QKeySequence.SequenceFormat.NativeText
@@ -156,5 +157,5 @@ def example_grad_output(shape: tuple[int, ...]) -> str:
 
 def grad_output_hint(target: str, shape: tuple[int, ...]) -> str:
     """What the status bar says when a target that is not a scalar has no grad-output."""
-    return (f"target {target} has shape {list(shape)}: type the grad-output v of backward(gradient=v) "
+    return (f"target {visible(target)} has shape {list(shape)}: type the grad-output v of backward(gradient=v) "
             f"in the toolbar, e.g. {example_grad_output(shape)}")

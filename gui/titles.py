@@ -1,17 +1,42 @@
-"""How titles read inside a partial's name: ∂y/∂x, ∂y/∂(2*x**2), vᵀ·∂y/∂x. One rule for the
-canvas overlays and the inspector's panels (Qt-free)."""
+"""How titles read: a node's title on screen, and inside a partial's name: ∂y/∂x, ∂y/∂(2*x**2),
+vᵀ·∂y/∂x. One rule for the canvas, its tooltips and the inspector's panels (Qt-free).
+
+Every id and label shown goes through graph.safetext.visible here: a bidi override (U+202E)
+cannot reverse "∂y/∂w[1, 2]", a newline cannot spill out of a header, and what shows is what
+the file holds, escaped.
+"""
 
 from __future__ import annotations
 
+import html
 import re
 
+from graph.safetext import visible
+
 PARTIAL_NAME_MAX = 10  # a title longer than this is shortened inside a partial's short name
+
+
+def title_of(node: object) -> str:
+    """A node's title (label, else id) as the screen shows it: non-printable characters escaped."""
+    return visible(node.title)
+
+
+def tooltip(lines: list[str]) -> str:
+    """Lines of text from a file as a tooltip, escaped (graph.safetext) and never read as markup:
+    Qt reads a tooltip whose first line looks like a tag as rich text (an id "<h1>x" would be
+    big), so text holding "<" or "&" is given as escaped HTML, the rest as plain lines."""
+    lines = [visible(t) for t in lines]
+    if not any("<" in t or "&" in t for t in lines):
+        return "\n".join(lines)
+    return "<p style='white-space:pre'>" + "<br>".join(html.escape(t) for t in lines) + "</p>"
 
 
 def formula_name(title: str, limit: int | None = None) -> str:
     """A title as it reads inside ∂y/∂x: as it is when it is a plain name ("x", "W1", "y[1]"),
     the name alone when it names an equation ("y" for "y = 2*x**2 + 3*z"), else in parentheses
-    ("(2*x**2)", "(input batch)"); shortened to `limit` characters with "…"."""
+    ("(2*x**2)", "(input batch)"); shortened to `limit` characters with "…". Non-printable
+    characters are escaped first ("(w\\u202eyx)")."""
+    title = visible(title)
     named = re.fullmatch(r"\s*([\w.\[\]]+)\s*=[^=].*", title)
     if named:
         title = named[1]

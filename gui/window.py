@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_toolbar()
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addPermanentWidget(self.status)
         self.search = NodeSearch(self)
         self.search.chosen.connect(self.scene.add_node_at)
@@ -88,7 +89,7 @@ class MainWindow(QMainWindow):
         self.doc.undo_stack.cleanChanged.connect(self._update_title)
         self.computer.resultReady.connect(self.show_result)
         self.computer.sliceReady.connect(self._on_slice)
-        self.scene.message.connect(self.statusBar().showMessage)
+        self.scene.message.connect(self.say)
         self.scene.selectionChanged.connect(self._on_selection)
         self.view.dropOp.connect(self.scene.add_node_at)
         self.view.searchRequested.connect(self.open_search)
@@ -96,7 +97,7 @@ class MainWindow(QMainWindow):
         self.inspector.sliceRequested.connect(self._request_slice)
         self.resize(1400, 900)
         self._update_title()
-        self.statusBar().showMessage("Drag ops from the palette, wire output → input, click ∂ on a node.")
+        self.say("Drag ops from the palette, wire output → input, click ∂ on a node.")
 
     # ---- construction ----
 
@@ -140,7 +141,7 @@ class MainWindow(QMainWindow):
         # A non-scalar target needs the vector v of backward(gradient=v); each target keeps its own.
         self.grad_output_edit = GradOutputBox(self.doc)
         self.grad_output_edit.edited.connect(self._on_grad_output_edited)
-        self.grad_output_edit.refused.connect(self.statusBar().showMessage)
+        self.grad_output_edit.refused.connect(self.say)
         bar.addWidget(self.grad_output_edit)
 
     def _on_grad_output_edited(self, value: object) -> None:
@@ -154,7 +155,7 @@ class MainWindow(QMainWindow):
         self.grad_output = self.grad_output_edit.show_target(target)
         view = self.run.result.nodes.get(target) if self.run.result is not None and target else None
         if view is not None and view.shape and self.grad_output is None:
-            self.statusBar().showMessage(grad_output_hint(target, view.shape))
+            self.say(grad_output_hint(target, view.shape))
 
     # ---- computing ----
 
@@ -216,11 +217,11 @@ class MainWindow(QMainWindow):
         self.inspector.show_result(result)
         what = f"target {result.target}" if result.target is not None else "values (no target)"
         if result.error:
-            self.status.setText(f"{what}: partly computed" if result.nodes else "error")
-            self.statusBar().showMessage(f"⚠ {result.error}")
+            self.status.setText(visible(f"{what}: partly computed") if result.nodes else "error")
+            self.say(f"⚠ {result.error}")
         else:
-            self.status.setText(f"{what} on {result.device}")
-            self.statusBar().showMessage(
+            self.status.setText(visible(f"{what} on {result.device}"))
+            self.say(
                 "; ".join(result.notes) if result.notes else
                 f"∂{result.target}/∂node shown on every node" if result.target is not None else
                 "values shown; click ∂ on a node to make it the target and see every partial")
@@ -279,7 +280,7 @@ class MainWindow(QMainWindow):
         try:
             new_ids = self.doc.paste(text, offset)
         except GraphError as e:
-            self.statusBar().showMessage(f"cannot paste: {e.message}")
+            self.say(f"cannot paste: {e.message}")
             return
         self.scene.clearSelection()
         for n in new_ids:
@@ -318,17 +319,22 @@ class MainWindow(QMainWindow):
 
     # ---- files ----
 
+    def say(self, text: str) -> None:
+        """A status bar message; ids, labels and paths in it are escaped (graph.safetext)."""
+        self.statusBar().showMessage(visible(text))
+
     def report_error(self, title: str, message: str, status: str | None = None) -> None:
         """Status bar (`status`, else title: message) plus a non-modal message box (never blocks,
-        so scripts and tests go on)."""
-        self.statusBar().showMessage(status or f"{title}: {message}")
+        so scripts and tests go on); the text is escaped and never read as markup."""
+        self.say(status or f"{title}: {message}")
         if self.isVisible():
-            box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+            box = QMessageBox(QMessageBox.Icon.Warning, title, visible(message), QMessageBox.StandardButton.Ok, self)
+            box.setTextFormat(Qt.TextFormat.PlainText)
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.open()
 
     def _update_title(self) -> None:
-        name = Path(self.doc.path).name if self.doc.path else "untitled"
+        name = visible(Path(self.doc.path).name) if self.doc.path else "untitled"
         self.setWindowTitle(f"{name}[*] — GradCanvas")
         self.setWindowModified(not self.doc.undo_stack.isClean())
 
@@ -385,12 +391,12 @@ class MainWindow(QMainWindow):
             self.doc.set_target(file_target or sinks[0])  # the file's target, else the only sink
         self._update_title()
         QTimer.singleShot(0, self.view.fit_graph)
-        self.statusBar().showMessage(f"opened {Path(path).name}")
+        self.say(f"opened {Path(path).name}")
         try:
             graph.topological_order()
         except CycleError as e:  # it loads (files are data), but cannot run until the cycle is cut
             self.scene.show_result(ComputeResult(self.doc.revision, None, error=e.message, error_nodes=e.node_ids))
-            self.statusBar().showMessage(
+            self.say(
                 f"opened {Path(path).name}, but ⚠ {e.message}: Alt-drag across an edge to cut it")
         return True
 
@@ -419,7 +425,7 @@ class MainWindow(QMainWindow):
         self.doc.undo_stack.setClean()
         self._add_recent(path)
         self._update_title()
-        self.statusBar().showMessage(f"saved {path}")
+        self.say(f"saved {path}")
         return True
 
     def export_dialog(self) -> None:
@@ -427,7 +433,7 @@ class MainWindow(QMainWindow):
 
         target = self.doc.target
         if target is None:
-            self.statusBar().showMessage("export: set a target first (click ∂ on a node)")
+            self.say("export: set a target first (click ∂ on a node)")
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export Python script", "graph.py", "Python (*.py)")
         if not path:
@@ -445,7 +451,7 @@ class MainWindow(QMainWindow):
         except Exception as e:  # noqa: BLE001 - the app must not crash on an export
             self.report_error("Cannot export", f"internal error: {type(e).__name__}: {e}")
             return
-        self.statusBar().showMessage(f"exported {path}")
+        self.say(f"exported {path}")
 
     def _add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())
@@ -481,7 +487,7 @@ class MainWindow(QMainWindow):
         skipped: list[str] = []
         found = claim_orphan(self.autosave.folder, skipped)
         if skipped:
-            self.statusBar().showMessage(visible(f"a recovery file could not be read: {skipped[0]}"))
+            self.say(f"a recovery file could not be read: {skipped[0]}")
         if found is None:
             return False
         if self.ask_recover(found) != QMessageBox.StandardButton.Yes:
@@ -493,8 +499,7 @@ class MainWindow(QMainWindow):
         self.autosave.adopt(found)
         self._update_title()
         QTimer.singleShot(0, self.view.fit_graph)
-        self.statusBar().showMessage("recovered the autosaved changes" + (
-            visible(f" to {found.path}") if found.path else ""))
+        self.say("recovered the autosaved changes" + (f" to {found.path}" if found.path else ""))
         return True
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

@@ -50,11 +50,12 @@ from graph.edits import (
 )
 from graph.errors import GraphError
 from graph.model import Edge
+from graph.safetext import visible
 from gui.canvas import labels, lod, wires
 from gui.canvas.previews import heatmap, preview_image
 from gui.canvas.style import COLORS
 from gui.canvas.wires import wire_path
-from gui.titles import partial_names
+from gui.titles import partial_names, title_of, tooltip
 
 if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
@@ -189,7 +190,7 @@ class NodeItem(QGraphicsRectItem):
             tip.append(node.spec.rule)
         if self.error:
             tip.append("⚠ " + self.error)
-        return "\n".join(tip)
+        return tooltip(tip)
 
     def set_view(self, view: NodeView | None, target: str | None = None, vjp: bool = False) -> None:
         """Show a result's view of this node; `target` is what its partial was computed for,
@@ -249,7 +250,7 @@ class NodeItem(QGraphicsRectItem):
         p.setPen(COLORS["text"])
         p.setFont(canvas.title_font)
         p.drawText(QRectF(6, 0, title_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
-                   QFontMetricsF(canvas.title_font).elidedText(node.title, Qt.TextElideMode.ElideRight, title_w))
+                   QFontMetricsF(canvas.title_font).elidedText(title_of(node), Qt.TextElideMode.ElideRight, title_w))
         p.setFont(canvas.small_font)
         p.setPen(COLORS["dim_text"].lighter(140))
         p.drawText(QRectF(DIFF_BTN.left() - 4 - badge_w, 0, badge_w, HEADER_H),
@@ -299,7 +300,7 @@ class NodeItem(QGraphicsRectItem):
         width = NODE_W - 16
         if view is None:
             p.setPen(COLORS["error"] if self.error and not self.stale else COLORS["dim_text"])
-            msg = ("computing…" if self.stale else f"⚠ {self.error}" if self.error
+            msg = ("computing…" if self.stale else visible(f"⚠ {self.error}") if self.error
                    else "" if self.canvas.result is not None
                    else "click ∂ to differentiate" if self.canvas.doc.target is None else "")
             p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
@@ -314,7 +315,7 @@ class NodeItem(QGraphicsRectItem):
                 text = self.grad_line(fm, width)
             else:
                 p.setPen(COLORS["dim_text"])
-                text = f"no grad: {view.no_grad_reason}"
+                text = visible(f"no grad: {view.no_grad_reason}")
             p.drawText(QRectF(8, top + 19, width, 16), Qt.AlignmentFlag.AlignVCenter,
                        fm.elidedText(text, Qt.TextElideMode.ElideRight, width))
         for i, img in enumerate(self._previews):
@@ -330,7 +331,7 @@ class NodeItem(QGraphicsRectItem):
         return text[len(shape):] if text.startswith(shape) else text
 
     def value_line(self, fm: QFontMetricsF, width: float) -> str:
-        text = self.view.value_text
+        text = visible(self.view.value_text)
         return _first_fitting(fm, width, [f"= {text}", f"= {self.without_shape(text)}"])
 
     def target_title(self) -> str:
@@ -341,7 +342,7 @@ class NodeItem(QGraphicsRectItem):
     def grad_line(self, fm: QFontMetricsF, width: float) -> str:
         """∂y/∂x = … in the titles the user sees (vᵀ·∂y/∂x for a vector–Jacobian product);
         shortened titles, then the shape, are dropped when they would push the numbers out."""
-        text = self.view.grad_text
+        text = visible(self.view.grad_text)
         names = partial_names(self.target_title(), self.node.title, self.view_vjp)
         return _first_fitting(fm, width, [f"{name} = {t}" for name in names
                                           for t in dict.fromkeys((text, self.without_shape(text)))])
@@ -413,7 +414,7 @@ class EdgeItem(QGraphicsRectItem):
         self.canvas.redraw(new.united(old) if not old.isEmpty() else new)
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
-        return f"{self.edge.src} → {self.edge.dst}.{self.edge.port}"
+        return tooltip([f"{self.edge.src} → {self.edge.dst}.{self.edge.port}"])
 
     def path(self) -> QPainterPath:
         if self._path is None:
@@ -434,7 +435,7 @@ class EdgeItem(QGraphicsRectItem):
 
     def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
         menu = QMenu()
-        menu.addAction(f"Delete edge {self.edge.src} → {self.edge.dst}.{self.edge.port}",
+        menu.addAction(visible(f"Delete edge {self.edge.src} → {self.edge.dst}.{self.edge.port}"),
                        lambda: self.canvas.doc.disconnect([self.edge]))
         menu.exec(event.screenPos())
 

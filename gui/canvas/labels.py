@@ -7,6 +7,7 @@ Pure functions of the model, no painting: the items and the tests both call them
 from __future__ import annotations
 
 from graph.model import Node
+from graph.safetext import visible
 
 
 def _attr_text(v: object) -> str:
@@ -16,7 +17,7 @@ def _attr_text(v: object) -> str:
         return f"{v:g}"
     if isinstance(v, list | tuple):
         return "[" + ",".join(_attr_text(x) for x in v) + "]"
-    return str(v)
+    return visible(str(v))  # a choice is one of the catalogue's, but the badge is drawn as it is
 
 
 def badge(node: Node) -> str:

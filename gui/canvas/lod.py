@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPen
 
+from graph.safetext import visible
 from graph.values import INLINE_MAX
 from gui.canvas.style import COLORS, MIN_TEXT_PX, MONO_PX, SMALL_PX, TITLE_PX, small_font, title_font
+from gui.titles import title_of
 
 if TYPE_CHECKING:
     from gui.canvas.items import NodeItem
@@ -135,7 +137,7 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
     view = item.view
     if view is None:
         if item.error:
-            return "⚠", item.error, COLORS["error"]
+            return "⚠", visible(item.error), COLORS["error"]
         return ("", "…", COLORS["dim_text"]) if item.stale else ("", "", COLORS["dim_text"])
     shows_grad = item.view_target is not None and view.grad_text is not None
     marker = ("vᵀ·∂" if item.view_vjp else "∂") if shows_grad else "="
@@ -143,7 +145,7 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
     if item.swatch is not None and math.prod(view.shape) > INLINE_MAX:
         return marker, "", color
     text = view.grad_text if shows_grad else view.value_text
-    return marker, item.without_shape(text), color
+    return marker, visible(item.without_shape(text)), color
 
 
 def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
@@ -165,7 +167,7 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     p.setFont(font)
     p.setPen(COLORS["text"])
     p.drawText(header.adjusted(PAD, 0, -PAD, 0), Qt.AlignmentFlag.AlignVCenter,
-               QFontMetricsF(font).elidedText(item.node.title, Qt.TextElideMode.ElideRight, inner))
+               QFontMetricsF(font).elidedText(title_of(item.node), Qt.TextElideMode.ElideRight, inner))
     marker, text, color = summary_content(item)
     row = QRectF(PAD, lay.header_h, inner, height - lay.header_h - PAD)
     if not marker and not text:

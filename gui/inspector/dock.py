@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from graph.safetext import visible
 from gui.document import Document
 from gui.inspector.form import NodeForm, Row, node_title
 from gui.inspector.plots import ResultView
@@ -66,6 +67,7 @@ class Inspector(QWidget):
         lay.setContentsMargins(8, 8, 8, 8)
 
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         font = self.title.font()
         font.setBold(True)
         font.setPointSize(font.pointSize() + 2)
@@ -190,4 +192,4 @@ class Inspector(QWidget):
     def _title_of(self, node_id: str) -> str:
         """The title the canvas shows for a node (its label, else its id)."""
         node = self.doc.graph.nodes.get(node_id)
-        return node.title if node is not None else node_id
+        return visible(node.title if node is not None else node_id)

@@ -33,6 +33,7 @@ from graph.errors import GraphError, ValueSpecError
 from graph.inits import INITS, default_init, resolved_init
 from graph.model import Node
 from graph.ops import DTYPES, Attr
+from graph.safetext import visible
 from graph.values import init_shape, parse_param_text, parse_tensor_text
 from gui.document import Document
 from gui.inspector.style import GREY, RED, elide, shape_text
@@ -73,7 +74,7 @@ def node_title(node: Node) -> str:
     op = ("tensor (leaf)" if node.is_tensor else node.op if node.spec.symbol == node.op
           else f"{node.op}  {node.spec.symbol}")
     name = f"{node.label}  ({node.id})" if node.label else node.id  # the canvas shows the label
-    return f"{name}  ·  {op}"
+    return visible(f"{name}  ·  {op}")
 
 
 class Row(QWidget):
@@ -87,11 +88,13 @@ class Row(QWidget):
         lay.setSpacing(1)
         lay.addWidget(editor)
         self.hint = QLabel()
+        self.hint.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         self.hint.setStyleSheet(f"color: {GREY};")
         self.hint.setWordWrap(True)
         self.hint.hide()
         lay.addWidget(self.hint)
         self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         self.error.setObjectName("error")
         self.error.setStyleSheet(f"color: {RED};")
         self.error.setWordWrap(True)
@@ -232,6 +235,7 @@ class NodeForm(QWidget):
         spec = node.spec
         symbol = f"{spec.symbol}   " if spec.symbol != spec.name else ""
         info = QLabel(f"{symbol}{spec.function}({', '.join(spec.inputs)})\n{spec.rule}")
+        info.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         info.setWordWrap(True)
         info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         info.setStyleSheet(f"color: {GREY};")
@@ -266,8 +270,9 @@ class NodeForm(QWidget):
         try:
             for row in self.rows.values():
                 row.clear_error()
-            self.rows["id"].editor.setText(node.id)
-            self.rows["label"].editor.setText(node.label or "")
+            # Shown escaped (graph.safetext), as on the canvas; left as shown, nothing changes.
+            self.rows["id"].editor.setText(visible(node.id))
+            self.rows["label"].editor.setText(visible(node.label or ""))
             if node.is_tensor:
                 self._load_tensor(node)
             else:
@@ -334,7 +339,7 @@ class NodeForm(QWidget):
             return
         row = self.rows["id"]
         old, new = self.node_id, row.editor.text()
-        if new == old:
+        if new in (old, visible(old)):  # as shown: an escaped id is not renamed to its escapes
             row.clear_error()
             return
         try:  # the document checks the id (the loader's rule, and no duplicates)
@@ -353,6 +358,8 @@ class NodeForm(QWidget):
         text = self.rows["label"].editor.text() if "label" in self.rows else ""
 
         def change(node: Node) -> Node:  # Node.check holds the label rule
+            if node.label is not None and text == visible(node.label):
+                return node  # as shown: an escaped label stays what the file holds
             return replace(node, label=text if text.strip() else None)
 
         self._commit("label", "label", change)

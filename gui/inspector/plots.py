@@ -77,12 +77,14 @@ class ArrayPanel(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         self.title = QLabel(title)
+        self.title.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
         self.title.setWordWrap(True)
         lay.addWidget(self.title)
         self.subtitle = QLabel()  # what the title does not say (the v of a vector–Jacobian product)
+        self.subtitle.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         self.subtitle.setWordWrap(True)
         self.subtitle.setStyleSheet(f"color: {GREY};")
         self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -92,6 +94,7 @@ class ArrayPanel(QWidget):
         self._holder.setContentsMargins(0, 0, 0, 0)
         lay.addLayout(self._holder)
         self.caption = QLabel()
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         self.caption.setWordWrap(True)
         self.caption.setStyleSheet(f"color: {GREY};")
         self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -110,6 +113,7 @@ class ArrayPanel(QWidget):
 
     def show_message(self, text: str, caption: str = "") -> None:
         label = QLabel(text)
+        label.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         label.setObjectName("message")
         label.setWordWrap(True)
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -155,6 +159,7 @@ class ArrayPanel(QWidget):
 
     def _scalar(self, v: float) -> None:
         label = QLabel(fmt(v))
+        label.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         label.setObjectName("scalar")
         font = QFont(label.font())
         font.setPointSize(max(18, font.pointSize() * 2))
@@ -223,11 +228,13 @@ class ResultView(QGroupBox):
         super().__init__("Result", parent)
         lay = QVBoxLayout(self)
         self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         self.note.setObjectName("resultNote")
         self.note.setWordWrap(True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.note)
         self.caption = QLabel()
+        self.caption.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         self.caption.setStyleSheet(f"color: {GREY};")
         self.caption.setWordWrap(True)
         lay.addWidget(self.caption)
@@ -241,6 +248,7 @@ class ResultView(QGroupBox):
         lay.addWidget(self.panels)
         self.panels.installEventFilter(self)  # its width decides side by side or stacked
         self.hover = QLabel(HOVER_HINT)
+        self.hover.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         self.hover.setObjectName("hover")
         self.hover.setWordWrap(True)
         self.hover.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

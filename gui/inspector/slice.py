@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from graph.errors import GraphError
+from graph.safetext import visible
 from gui.document import Document
 from gui.inspector.style import BLUE, GREY, TANGENT, fmt, partial_name, styled_plot
 
@@ -41,6 +42,7 @@ class SliceView(QGroupBox):
         self._key: tuple | None = None  # (revision, leaf, target) last requested
         lay = QVBoxLayout(self)
         self.note = QLabel()
+        self.note.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: {GREY};")
         lay.addWidget(self.note)
@@ -77,7 +79,7 @@ class SliceView(QGroupBox):
 
     def _title(self, node_id: str | None) -> str:
         node = self.doc.graph.nodes.get(node_id) if node_id is not None else None
-        return node.title if node is not None else str(node_id)
+        return visible(node.title if node is not None else str(node_id))
 
     def set_node(self, node_id: str | None) -> None:
         """Show this node from now on; nothing asked or drawn for another node counts."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from graph.safetext import visible
 from gui.titles import partial_names
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 
 def elide(text: str, n: int = 400) -> str:
+    """Text for a label, escaped (graph.safetext: ids in messages come from files) and cut to n."""
+    text = visible(text)
     return text if len(text) <= n else text[:n - 1] + "…"
 
 
