@@ -217,3 +217,15 @@ def test_large_tensors_are_summaries_unless_full(tmp_path: Path) -> None:
     assert full["grads"]["sq"] == [[1.0] * 300] * 400
     expected = torch.arange(n, dtype=torch.float32).pow(2).sum().item()  # torch's own float32 sum
     assert full["value"] == data["value"] == pytest.approx(expected, rel=1e-6)
+
+
+def test_a_summary_of_non_finite_numbers_is_strict_json(tmp_path: Path) -> None:
+    # s = sum(log(x)) with x = 0 everywhere ([400, 300]): s = -inf, ∂s/∂x = 1/x = inf everywhere
+    nodes = [{"id": "x", "op": "tensor", "init": {"fn": "zeros", "shape": [400, 300]}, "requires_grad": True},
+             {"id": "l", "op": "log"}, {"id": "s", "op": "sum"}]
+    data = strict(run("grad", write(tmp_path / "inf.json", nodes, [("x", "l", "input"), ("l", "s", "input")]),
+                      "--json").stdout)
+    assert data["value"] == "-inf"
+    assert data["grads"]["x"] == {"shape": [400, 300], "norm": "inf", "min": "inf", "max": "inf", "mean": "inf"}
+    assert data["grads"]["l"]["min"] == 1.0
+    assert [w["node"] for w in data["warnings"]] == ["l", "x"]
