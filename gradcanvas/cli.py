@@ -376,6 +376,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except (MemoryError, RuntimeError) as e:
+        # A last net: whatever ran out of memory (Python, torch's CPU allocator, CUDA) ends in one
+        # line, not a traceback; any other RuntimeError is a bug and keeps its traceback.
+        if not _out_of_memory(e):
+            raise
+        print(f"error: out of memory while running {args.command} ({type(e).__name__}): the graph needs "
+              "more memory than this machine has free; try smaller shapes", file=sys.stderr)
+        return 1
+
+
+def _out_of_memory(e: BaseException) -> bool:
+    text = str(e)
+    return (isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError"
+            or "can't allocate memory" in text or "out of memory" in text)
 
 
 if __name__ == "__main__":

@@ -229,3 +229,24 @@ def test_a_summary_of_non_finite_numbers_is_strict_json(tmp_path: Path) -> None:
     assert data["grads"]["x"] == {"shape": [400, 300], "norm": "inf", "min": "inf", "max": "inf", "mean": "inf"}
     assert data["grads"]["l"]["min"] == 1.0
     assert [w["node"] for w in data["warnings"]] == ["l", "x"]
+
+
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. "
+                                                                "DefaultCPUAllocator: can't allocate memory: you tried "
+                                                                "to allocate 576000000 bytes. Error code 12")],
+                         ids=["MemoryError", "torch_cpu"])
+def test_running_out_of_memory_is_one_line(error: Exception, monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from autograd_bridge.engine import Compiled
+    from gradcanvas.cli import main
+
+    def fail(*_a: object, **_k: object) -> None:
+        raise error
+
+    monkeypatch.setattr(Compiled, "run", fail)
+    assert main(["grad", str(ROOT / "resources" / "examples" / "01_scalar_partial.json")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: out of memory") and err.count("\n") == 1, err
+    monkeypatch.setattr(Compiled, "run", lambda *_a, **_k: (_ for _ in ()).throw(RuntimeError("a bug")))
+    with pytest.raises(RuntimeError, match="a bug"):  # any other error is not hidden
+        main(["grad", str(ROOT / "resources" / "examples" / "01_scalar_partial.json")])
