@@ -12,6 +12,7 @@ from pathlib import Path
 
 from graph.errors import GraphError
 from graph.fileformat import load, write_bytes_atomic
+from graph.safetext import visible
 
 
 class RenderError(GraphError):
@@ -121,5 +122,5 @@ def render(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
     render_window(args.file, args.output, args.target, size)
     if args.output != "-":  # else standard output holds the PNG alone
-        print(f"wrote {args.output} ({size[0]}x{size[1]})")
+        print(f"wrote {visible(args.output)} ({size[0]}x{size[1]})")
     return 0
