@@ -24,8 +24,23 @@ def main(file: str | None = None) -> int:
     if not has_display():
         return _headless(file)
     app = application()
-    window = start_window(file)  # noqa: F841 - kept alive while the app runs
-    return app.exec()
+    window = start_window(file)
+    return leave(window, app.exec())
+
+
+def leave(window, rc: int) -> int:  # noqa: ANN001 - a MainWindow
+    """After the event loop: return rc, or end the process at once while a compute still runs.
+
+    Closing never waits on a compute, and torch cannot be stopped mid-op: Python's shutdown
+    would wait for it, or end the thread under it (a C++ `terminate`, an abort). The window
+    has closed cleanly by now (its recovery file removed), so only the settings are flushed.
+    """
+    if window.computer.pool.activeThreadCount() == 0:
+        return rc
+    window.settings.sync()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(rc)
 
 
 def start_window(file: str | None = None, settings: object = None, recovery_dir: str | None = None):  # noqa: ANN201 - a MainWindow

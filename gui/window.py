@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         # tests replace these with stubs that answer.
         self.ask_unsaved = self._ask_unsaved
         self.ask_recover = self._ask_recover
+        self.closed = False  # closed for good: results still arriving are dropped
         self.autosave = Autosave(self.doc, lambda: self.grad_output, recovery_dir, self)
 
         self._make_docks()
@@ -505,7 +506,10 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.maybe_save():
             self.autosave.close()  # closed cleanly: nothing to recover
-            self.computer.wait(5000)
+            if not self.closed:  # a running compute is not waited for: its result is dropped
+                self.closed = True
+                self.computer.resultReady.disconnect(self.show_result)
+                self.computer.sliceReady.disconnect(self._on_slice)
             event.accept()
         else:
             event.ignore()

@@ -197,3 +197,48 @@ def test_autosave_copies_a_large_graph_on_the_gui_thread_and_writes_it_off_it(qt
     w.computer.wait(60_000)
     w.close()
     assert not w.autosave.file.exists()
+
+
+# Closing never waits on a compute (issue 9, "never freeze"): the window closes while a
+# seconds-long compute runs, and the app then ends cleanly (gui.app.leave) without waiting for
+# it or crashing in it.
+SLOW = r"""
+import sys
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+from gui.app import application, leave, start_window
+app = application()
+tmp = sys.argv[1]
+w = start_window(tmp + "/slow.json", QSettings(tmp + "/s.ini", QSettings.Format.IniFormat), tmp + "/recovery")
+w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
+w.ask_recover = lambda found: QMessageBox.StandardButton.Discard
+waited = []
+w.computer.wait = lambda *args: waited.append(args) or True  # closing must not call it
+w.computer.busyChanged.connect(lambda busy: busy and w.close())  # close as the compute starts
+app.exec()  # returns when the window has closed
+print("closed", w.computer.pool.activeThreadCount(), waited, flush=True)
+leave(w, 0)
+print("not reached while computing", flush=True)
+"""
+
+
+def test_closing_does_not_wait_for_a_compute_and_the_app_ends_cleanly(tmp_path: Path) -> None:
+    g = Graph()
+    g.add_node(Node("a", "tensor", init={"fn": "randn", "shape": [2500, 2500], "seed": 0},
+                    requires_grad=True), pos=(0.0, 0.0))
+    prev = "a"
+    for i in range(4):  # forward and backward: seconds on two cores
+        g.add_node(Node(f"m{i}", "matmul"), pos=(300.0 * (i + 1), 0.0))
+        g.add_edge(Edge(prev, f"m{i}", "input"))
+        g.add_edge(Edge("a", f"m{i}", "other"))
+        prev = f"m{i}"
+    g.add_node(Node("y", "sum"), pos=(1600.0, 0.0))
+    g.add_edge(Edge(prev, "y", "input"))
+    g.target = "y"
+    save(g, tmp_path / "slow.json")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", SLOW, str(tmp_path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "closed 1 []\n", proc.stdout + proc.stderr  # closed with the compute running
+    assert "Traceback" not in proc.stderr and "terminate" not in proc.stderr
