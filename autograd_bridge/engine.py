@@ -76,6 +76,10 @@ class Result:
     values: dict[str, torch.Tensor]
     grads: dict[str, torch.Tensor | None]  # None: the node does not require grad / is unused
     notes: list[str] = field(default_factory=list)
+    # Where NaN/Inf first appears, as (node id, what): a value not finite although its inputs
+    # are, and a partial not finite although those of every node it feeds are. Empty when all
+    # is finite.
+    nonfinite: list[tuple[str, str]] = field(default_factory=list)
 
     def no_grad_reason(self, node_id: str, compiled: Compiled) -> str | None:
         if self.grads.get(node_id) is not None:
@@ -331,9 +335,10 @@ class Compiled:
         key = (target, accumulate)
         if key not in self._finite_skips:
             self._finite_skips[key] = self._known_finite(target, accumulate, values)
+        nonfinite: list[tuple[str, str]] = []
         if not all_finite([*values.values(), *partials], self._finite_plans, key, self._finite_skips[key]):
-            notes += self._nonfinite_notes(values, grads)
-        return Result(target, values, grads, notes)
+            nonfinite = self._nonfinite(values, grads, target, notes)
+        return Result(target, values, grads, notes, nonfinite)
 
     def _known_finite(self, target: str, accumulate: bool, values: dict[str, torch.Tensor]) -> frozenset[int]:
         """Indices, in [*values, *partials of self._wrt], of tensors finite whenever the rest are,
@@ -413,18 +418,23 @@ class Compiled:
         for leaf in self._kept_leaves or ():
             leaf.grad = None
 
-    def _nonfinite_notes(self, values: dict[str, torch.Tensor],
-                         grads: dict[str, torch.Tensor | None]) -> list[str]:
-        """Name the nodes where NaN or Inf first appears (inputs finite, output not): the exact
-        scan, run when the batched check (autograd_bridge.finite) finds a sum that is not finite."""
+    def _nonfinite(self, values: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
+                   target: str, notes: list[str]) -> list[tuple[str, str]]:
+        """The nodes where NaN or Inf first appears (Result.nonfinite), with a note for each
+        value and one listing every partial that holds one: the exact scan, run when the batched
+        check (autograd_bridge.finite) finds a sum that is not finite."""
         bad = {n for n, t in values.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())}
-        inputs = self.graph.all_inputs()
-        notes = [f"{n}: value has NaN/Inf ({self.graph.nodes[n].op} of finite inputs)"
+        inputs, consumers = self.graph.all_inputs(), self.graph.consumers
+        found = [(n, f"value has NaN/Inf ({self.graph.nodes[n].op} of finite inputs)")
                  for n in self.source.order if n in bad and not any(s in bad for s in inputs[n].values())]
-        bad_grads = [n for n, g in grads.items() if g is not None and not bool(torch.isfinite(g).all())]
+        notes += [f"{n}: {what}" for n, what in found]
+        bad_grads = {n for n, g in grads.items() if g is not None and not bool(torch.isfinite(g).all())}
         if bad_grads:
-            notes.append("partials with NaN/Inf at: " + ", ".join(bad_grads))
-        return notes
+            notes.append("partials with NaN/Inf at: " + ", ".join(n for n in grads if n in bad_grads))
+            found += [(n, f"partial ∂{target}/∂{n} has NaN/Inf (first in the backward pass)")
+                      for n in self.source.order
+                      if n in bad_grads and not any(c in bad_grads for c in consumers[n])]
+        return found
 
 
 class _WarningsAsNotes:

@@ -17,7 +17,6 @@ import argparse
 import gc
 import json
 import os
-import re
 import sys
 
 from gradcanvas import __version__
@@ -191,7 +190,6 @@ def cmd_grad(args: argparse.Namespace) -> int:
 # ---- grad --json: strict JSON (RFC 8259), written a tensor at a time; see the README ----
 
 _NONFINITE = (("-Infinity", '"-inf"'), ("Infinity", '"inf"'), ("NaN", '"nan"'))
-_VALUE_NOTE = re.compile(r"(?s)(.*): (value has NaN/Inf \(\w+ of finite inputs\))")
 _CHUNK = 1 << 16  # numbers turned into text at a time, so --full never holds a whole tensor as text
 
 
@@ -253,28 +251,6 @@ def _tensor_json(t, full: bool, write) -> None:  # noqa: ANN001 - a torch.Tensor
     write("]")
 
 
-def _nonfinite_warnings(result, compiled) -> list[dict]:  # noqa: ANN001 - engine Result, Compiled
-    """{"node", "message"} for each node where NaN/Inf first appears: a value that is not finite
-    although its inputs are (the engine's notes name these), and a partial that is not finite
-    although the partials of every node it feeds are (the first in the backward pass)."""
-    import torch
-
-    nodes = compiled.graph.nodes
-    warnings = []
-    for note in result.notes:
-        m = _VALUE_NOTE.fullmatch(note)
-        if m and m[1] in nodes:
-            warnings.append({"node": m[1], "message": m[2]})
-    if any(n.startswith("partials with NaN/Inf at: ") for n in result.notes):
-        bad = {n for n, g in result.grads.items() if g is not None and not bool(torch.isfinite(g).all())}
-        consumers = compiled.graph.consumers
-        for n in compiled.source.order:
-            if n in bad and not any(c in bad for c in consumers[n]):
-                warnings.append({"node": n, "message": f"partial ∂{result.target}/∂{n} has NaN/Inf "
-                                                       "(first in the backward pass)"})
-    return warnings
-
-
 def _write_json(result, compiled, full: bool) -> None:  # noqa: ANN001 - engine Result, Compiled
     write = sys.stdout.write
     target = result.target
@@ -285,7 +261,7 @@ def _write_json(result, compiled, full: bool) -> None:  # noqa: ANN001 - engine 
         write(f'{", " if i else ""}{json.dumps(n)}: ')
         _tensor_json(g, full, write)
     write("}")
-    warnings = _nonfinite_warnings(result, compiled)
+    warnings = [{"node": n, "message": what} for n, what in result.nonfinite]
     if warnings:  # only when there is one: a clean run's JSON keeps its three keys
         write(f', "warnings": {json.dumps(warnings)}')
     write("}\n")
