@@ -510,6 +510,8 @@ class MainWindow(QMainWindow):
                 self.closed = True
                 self.computer.resultReady.disconnect(self.show_result)
                 self.computer.sliceReady.disconnect(self._on_slice)
+                self.recompute_timer.stop()  # nor is a compute asked for any more
+                self.computer.drop_pending()
             event.accept()
         else:
             event.ignore()

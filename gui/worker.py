@@ -86,5 +86,10 @@ class Computer(QObject):
         else:
             self.busyChanged.emit(False)
 
+    def drop_pending(self) -> None:
+        """Forget the requests not yet started (the window closed: nobody wants them); a job
+        already running finishes and its result goes nowhere."""
+        self._pending.clear()
+
     def wait(self, msecs: int = 60_000) -> bool:
         return self.pool.waitForDone(msecs)

@@ -1,12 +1,15 @@
 """Shared test setup. Qt must know it has no screen before anything imports it."""
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from helpers import RESULT_TIMEOUT_MS, new_window
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Windows autosave to a recovery folder (gui/recovery.py): never the user's real one in tests.
+os.environ.setdefault("GRADCANVAS_RECOVERY_DIR", tempfile.mkdtemp(prefix="gradcanvas-test-recovery-"))
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 

@@ -242,3 +242,32 @@ def test_closing_does_not_wait_for_a_compute_and_the_app_ends_cleanly(tmp_path: 
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "closed 1 []\n", proc.stdout + proc.stderr  # closed with the compute running
     assert "Traceback" not in proc.stderr and "terminate" not in proc.stderr
+
+
+def test_closing_drops_the_computes_not_yet_started(qtbot, tmp_path: Path) -> None:
+    """A compute asked for but not started when the window closes is never run."""
+    from helpers import new_window
+
+    from gui.worker import Computer
+
+    w = new_window(qtbot, tmp_path)
+    ran: list[tuple] = []
+    original = Computer._start
+
+    def spy(self, job: tuple) -> None:  # noqa: ANN001
+        ran.append(job)
+        original(self, job)
+
+    w.computer._start = spy.__get__(w.computer)  # noqa: SLF001
+    w.open_file(str(Path(__file__).resolve().parent.parent / "resources" / "examples" / "04_small_mlp.json"))
+    w.recompute()  # starts a compute at once
+    assert w.computer._busy  # noqa: SLF001
+    w.doc.set_target(None)
+    w.recompute()  # waits behind the running one
+    assert w.computer._pending  # noqa: SLF001
+    started = len(ran)
+    w.close()
+    assert not w.computer._pending  # noqa: SLF001
+    w.computer.wait(60_000)
+    qtbot.wait(50)  # the running job's finish handler has run: it starts nothing more
+    assert len(ran) == started

@@ -22,6 +22,7 @@ from autograd_bridge.compute import ComputeResult
 from graph.edits import grid_positions, new_node_id
 from graph.model import Edge, new_node
 from graph.ops import OPS, TENSOR, categories
+from graph.safetext import visible
 from gui.canvas import style
 from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, WireDrag
 from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem
@@ -436,7 +437,7 @@ class CanvasScene(QGraphicsScene):
         """The node's context menu (built here, shown by the item, inspected by tests)."""
         doc, node = self.doc, self.doc.graph.nodes[node_id]
         menu = QMenu()
-        menu.addAction(f"∂  Differentiate: make {node_id} the target", lambda: doc.set_target(node_id))
+        menu.addAction(f"∂  Differentiate: make {visible(node_id)} the target", lambda: doc.set_target(node_id))
         if node.is_tensor:
             menu.addAction("Edit value in place…", lambda: self.editValueRequested.emit(node_id))
             toggle = menu.addAction("requires_grad")
