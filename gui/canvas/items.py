@@ -198,6 +198,7 @@ class NodeItem(QGraphicsRectItem):
         grad-output (a vector–Jacobian product)."""
         self.view, self.view_target, self.view_vjp = view, target, vjp and target is not None
         self._swatch = self._swatch_of = None
+        had_preview = any(img is not None for img in self._previews)
         if view is None:
             self._previews = (None, None)
         else:
@@ -207,7 +208,8 @@ class NodeItem(QGraphicsRectItem):
             shown = grad if target is not None and view.grad_text is not None else value
             if shown is not None and int(np.prod(view.shape)) > 1:
                 self._swatch_of = shown  # made when the summary level first draws it, not per result
-        self._relayout()
+        if any(img is not None for img in self._previews) != had_preview:
+            self._relayout()  # a preview row came or went: the box's height changed
         self.canvas.node_synced(self, False)
         self.update()
 

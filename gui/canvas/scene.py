@@ -312,7 +312,6 @@ class CanvasScene(QGraphicsScene):
                 item.set_view(None)
             else:
                 item.set_view(result.nodes.get(n), result.target, vjp=result.grad_output is not None)
-            item.sync()
 
     # ---- the mouse, forwarded to the gesture in progress ----
 
