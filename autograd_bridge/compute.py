@@ -52,6 +52,7 @@ class ComputeResult:
     device: str = "cpu"
     grad_output: object = None  # the vector of backward(gradient=v) for a non-scalar target
     dtype: str | None = None
+    nonfinite: dict[str, str] = field(default_factory=dict)  # node -> what: where NaN/Inf first appears
 
 
 @dataclass
@@ -326,6 +327,8 @@ class ComputeSession:
                                     value_array, grad_array, _preview(value, value_array),
                                     _preview(grad, grad_array))
         out.notes = result.notes if result is not None else notes
+        for n, what in result.nonfinite if result is not None else ():  # a value's and a partial's, joined
+            out.nonfinite[n] = f"{out.nonfinite[n]}; {what}" if n in out.nonfinite else what
         _set_errors(out, errors)
         return out
 

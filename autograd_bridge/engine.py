@@ -77,8 +77,8 @@ class Result:
     grads: dict[str, torch.Tensor | None]  # None: the node does not require grad / is unused
     notes: list[str] = field(default_factory=list)
     # Where NaN/Inf first appears, as (node id, what): a value not finite although its inputs
-    # are, and a partial not finite although those of every node it feeds are. Empty when all
-    # is finite.
+    # are, and a partial not finite although the partials and inputs of every node it feeds are
+    # finite. Empty when all is finite.
     nonfinite: list[tuple[str, str]] = field(default_factory=list)
 
     def no_grad_reason(self, node_id: str, compiled: Compiled) -> str | None:
@@ -431,9 +431,12 @@ class Compiled:
         bad_grads = {n for n, g in grads.items() if g is not None and not bool(torch.isfinite(g).all())}
         if bad_grads:
             notes.append("partials with NaN/Inf at: " + ", ".join(n for n in grads if n in bad_grads))
+            # First in the backward pass: every node it feeds has a finite partial and finite
+            # inputs (a NaN input value would explain it: ∂(w*y)/∂w = y).
             found += [(n, f"partial ∂{target}/∂{n} has NaN/Inf (first in the backward pass)")
                       for n in self.source.order
-                      if n in bad_grads and not any(c in bad_grads for c in consumers[n])]
+                      if n in bad_grads and not any(c in bad_grads or any(s in bad for s in inputs[c].values())
+                                                    for c in consumers[n])]
         return found
 
 

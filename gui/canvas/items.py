@@ -98,6 +98,7 @@ class NodeItem(QGraphicsRectItem):
         self.stale = False
         self.is_target = False
         self.error: str | None = None
+        self.nonfinite: str | None = None  # NaN/Inf first appears here: what (a value, a partial)
         self.fed: set[str] = set()  # input ports with an edge, kept by the scene
         self._previews: tuple[QImage | None, QImage | None] = (None, None)
         # No ItemSendsGeometryChanges: whoever moves a node tells the scene (CanvasScene.nodes_moved),
@@ -190,6 +191,8 @@ class NodeItem(QGraphicsRectItem):
             tip.append(node.spec.rule)
         if self.error:
             tip.append("⚠ " + self.error)
+        if self.nonfinite:
+            tip.append("NaN/Inf starts here: " + self.nonfinite)
         return tooltip(tip)
 
     def set_view(self, view: NodeView | None, target: str | None = None, vjp: bool = False) -> None:
@@ -236,9 +239,7 @@ class NodeItem(QGraphicsRectItem):
         node = self.node
         rect = QRectF(0, 0, NODE_W, self.height())
         head = lod.head_color(self)
-        border = (COLORS["error"] if self.error else COLORS["target"] if self.is_target
-                  else COLORS["selected"] if self.isSelected() else head.lighter(130))
-        p.setPen(QPen(border, 3.0 if (self.is_target or self.error or self.isSelected()) else 1.0))
+        p.setPen(QPen(*lod.frame(self)))
         p.setBrush(COLORS["body"])
         radius = 9.0 if node.is_tensor else 3.0  # leaves round, ops square: visibly different
         p.drawRoundedRect(rect, radius, radius)

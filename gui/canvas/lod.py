@@ -22,7 +22,7 @@ from functools import cache, lru_cache
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QFont, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 
 from graph.safetext import visible
 from graph.values import INLINE_MAX
@@ -122,11 +122,20 @@ def head_color(item: NodeItem):  # noqa: ANN201 - a QColor
     return COLORS[head_key(item)]
 
 
+def frame(item: NodeItem) -> tuple[QColor, float]:
+    """The node's frame, colour and width, by what matters most: an error, where NaN/Inf first
+    appears, the target, the selection; else a thin line of its header colour."""
+    for flag, key in ((item.error, "error"), (item.nonfinite, "nonfinite"), (item.is_target, "target"),
+                      (item.isSelected(), "selected")):
+        if flag:
+            return COLORS[key], 3.0
+    return head_color(item).lighter(130), 1.0
+
+
 def paint_shape(item: NodeItem, p: QPainter) -> None:
     """The cheapest drawing: one filled rectangle, in the colour that matters most."""
-    color = (COLORS["error"] if item.error else COLORS["target"] if item.is_target
-             else COLORS["selected"] if item.isSelected() else head_color(item))
-    p.fillRect(QRectF(0, 0, item.width(), item.height()), color)
+    color, width = frame(item)
+    p.fillRect(QRectF(0, 0, item.width(), item.height()), color if width > 1.0 else head_color(item))
 
 
 def summary_content(item: NodeItem) -> tuple[str, str, object]:
@@ -153,9 +162,7 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     width, height = item.width(), item.height()
     rect = QRectF(0, 0, width, height)
     head = head_color(item)
-    border = (COLORS["error"] if item.error else COLORS["target"] if item.is_target
-              else COLORS["selected"] if item.isSelected() else head.lighter(130))
-    pen = QPen(border, 3.0 if (item.is_target or item.error or item.isSelected()) else 1.0)
+    pen = QPen(*frame(item))
     pen.setCosmetic(True)  # in screen pixels, whatever the zoom
     p.setPen(pen)
     p.setBrush(COLORS["body"])

@@ -250,7 +250,7 @@ class Overview:
                     p.translate(-x, -y)
 
     def paint(self, p: QPainter, rect: QRectF, selected_nodes: list[str], target: str | None,
-              errors: list[str]) -> None:
+              nonfinite: list[str], errors: list[str]) -> None:
         """In the overview: every node meeting rect as a rectangle, in the colours
         lod.paint_shape uses (over the wires)."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -263,8 +263,9 @@ class Overview:
             if mine:
                 p.setBrush(COLORS[key])
                 p.drawRects(rects if len(mine) == len(rects) else [rects[i] for i in mine])
-        # Then the colours that win over the head's: selected, then target, then error.
-        for ids, key in ((selected_nodes, "selected"), ([target] if target else [], "target"), (errors, "error")):
+        # Then the colours that win over the head's, as lod.frame orders them (the last wins).
+        for ids, key in ((selected_nodes, "selected"), ([target] if target else [], "target"),
+                         (nonfinite, "nonfinite"), (errors, "error")):
             boxes = [rects[i] for n in ids if (i := self.nodes.index.get(n)) is not None]
             if boxes:
                 p.setBrush(COLORS[key])

@@ -51,6 +51,7 @@ class CanvasScene(QGraphicsScene):
         self.addItem(self.layer)
         self.overview = Overview()  # what the view draws when zoomed out
         self._errors: set[str] = set()  # nodes showing an error
+        self._nonfinite: set[str] = set()  # nodes where NaN/Inf first appears
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
         self._selection_check = QTimer(self, singleShot=True, interval=0)
@@ -90,6 +91,7 @@ class CanvasScene(QGraphicsScene):
         self.grid.clear()
         self.overview.load()
         self._errors.clear()
+        self._nonfinite.clear()
         # Document.reset gives every node a usable position; this covers a graph set any other way.
         fallback = grid_positions(self.doc.graph)
         gc_was_on = gc.isenabled()
@@ -243,7 +245,7 @@ class CanvasScene(QGraphicsScene):
         self.overview.paint_wires(painter, rect, scale, [it for it in selected if isinstance(it, EdgeItem)])
         if self.overview.on:
             nodes = [it.node_id for it in selected if isinstance(it, NodeItem)]
-            self.overview.paint(painter, rect, nodes, self.doc.target, list(self._errors))
+            self.overview.paint(painter, rect, nodes, self.doc.target, list(self._nonfinite), list(self._errors))
 
     def itemsBoundingRect(self) -> QRectF:  # noqa: N802 - Qt API
         """The nodes' and edges' bounds, as Qt's would be without the layer (whose bounds are
@@ -301,13 +303,16 @@ class CanvasScene(QGraphicsScene):
     def show_result(self, result: ComputeResult | None) -> None:
         self.result = result
         errors = set(result.error_nodes) if result is not None and result.error else set()
-        for n in errors.symmetric_difference(self._errors):
+        nonfinite = set(result.nonfinite) if result is not None else set()
+        for n in errors.symmetric_difference(self._errors) | nonfinite.symmetric_difference(self._nonfinite):
             if n in self.nodes:
                 self.overview_repaint(self.nodes[n].sceneBoundingRect())
         self._errors = errors & set(self.nodes)
+        self._nonfinite = nonfinite & set(self.nodes)
         for n, item in self.nodes.items():
             item.stale = False
             item.error = result.error if n in errors else None
+            item.nonfinite = result.nonfinite.get(n) if result is not None else None
             if result is None:
                 item.set_view(None)
             else:
