@@ -53,6 +53,7 @@ class ComputeResult:
     grad_output: object = None  # the vector of backward(gradient=v) for a non-scalar target
     dtype: str | None = None
     nonfinite: dict[str, str] = field(default_factory=dict)  # node -> what: where NaN/Inf first appears
+    nonfinite_spread: frozenset[str] = frozenset()  # every node whose value or partial holds NaN/Inf
 
 
 @dataclass
@@ -327,6 +328,7 @@ class ComputeSession:
                                     value_array, grad_array, _preview(value, value_array),
                                     _preview(grad, grad_array))
         out.notes = result.notes if result is not None else notes
+        out.nonfinite_spread = result.nonfinite_spread if result is not None else frozenset()
         for n, what in result.nonfinite if result is not None else ():  # a value's and a partial's, joined
             out.nonfinite[n] = f"{out.nonfinite[n]}; {what}" if n in out.nonfinite else what
         _set_errors(out, errors)

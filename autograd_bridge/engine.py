@@ -80,6 +80,7 @@ class Result:
     # are, and a partial not finite although the partials and inputs of every node it feeds are
     # finite. Empty when all is finite.
     nonfinite: list[tuple[str, str]] = field(default_factory=list)
+    nonfinite_spread: frozenset[str] = frozenset()  # every node whose value or partial holds NaN/Inf
 
     def no_grad_reason(self, node_id: str, compiled: Compiled) -> str | None:
         if self.grads.get(node_id) is not None:
@@ -336,9 +337,10 @@ class Compiled:
         if key not in self._finite_skips:
             self._finite_skips[key] = self._known_finite(target, accumulate, values)
         nonfinite: list[tuple[str, str]] = []
+        spread: frozenset[str] = frozenset()
         if not all_finite([*values.values(), *partials], self._finite_plans, key, self._finite_skips[key]):
-            nonfinite = self._nonfinite(values, grads, target, notes)
-        return Result(target, values, grads, notes, nonfinite)
+            nonfinite, spread = self._nonfinite(values, grads, target, notes)
+        return Result(target, values, grads, notes, nonfinite, spread)
 
     def _known_finite(self, target: str, accumulate: bool, values: dict[str, torch.Tensor]) -> frozenset[int]:
         """Indices, in [*values, *partials of self._wrt], of tensors finite whenever the rest are,
@@ -419,8 +421,9 @@ class Compiled:
             leaf.grad = None
 
     def _nonfinite(self, values: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
-                   target: str, notes: list[str]) -> list[tuple[str, str]]:
-        """The nodes where NaN or Inf first appears (Result.nonfinite), with a note for each
+                   target: str, notes: list[str]) -> tuple[list[tuple[str, str]], frozenset[str]]:
+        """The nodes where NaN or Inf first appears (Result.nonfinite) and every node holding
+        one (Result.nonfinite_spread), with a note for each
         value and one listing every partial that holds one: the exact scan, run when the batched
         check (autograd_bridge.finite) finds a sum that is not finite."""
         bad = {n for n, t in values.items() if t.is_floating_point() and not bool(torch.isfinite(t).all())}
@@ -437,7 +440,7 @@ class Compiled:
                       for n in self.source.order
                       if n in bad_grads and not any(c in bad_grads or any(s in bad for s in inputs[c].values())
                                                     for c in consumers[n])]
-        return found
+        return found, frozenset(bad | bad_grads)
 
 
 class _WarningsAsNotes:

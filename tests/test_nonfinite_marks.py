@@ -1,5 +1,5 @@
 """The node where NaN/Inf first appears is marked on the canvas (its frame and tooltip), named
-by the engine's Result.nonfinite: the nodes it spreads to are not marked as its origin."""
+by the engine's Result.nonfinite; the nodes it spread to are dimmed, not marked as its origin."""
 
 from __future__ import annotations
 
@@ -65,8 +65,12 @@ def test_the_canvas_marks_where_nan_starts(qtbot) -> None:  # noqa: ANN001
     assert lod.frame(item) == (COLORS["nonfinite"], 3.0)
     assert "NaN/Inf starts here" in item.toolTip()
     assert lod.frame(scene.nodes["s"])[0] != COLORS["nonfinite"]
+    # where it spread (values s, y, m; the partials of x and w) is dimmed; the origin is not
+    dimmed = {n for n, item in scene.nodes.items() if item.opacity() < 1.0}
+    assert dimmed == {"s", "y", "m", "x", "w"}
     scene.show_result(None)  # a result without the NaN clears the mark
     assert not any(item.nonfinite for item in scene.nodes.values())
+    assert all(item.opacity() == 1.0 for item in scene.nodes.values())
 
 
 def test_the_overview_paints_the_origin_in_its_colour(qtbot) -> None:  # noqa: ANN001

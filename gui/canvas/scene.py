@@ -313,6 +313,9 @@ class CanvasScene(QGraphicsScene):
             item.stale = False
             item.error = result.error if n in errors else None
             item.nonfinite = result.nonfinite.get(n) if result is not None else None
+            # Where it spread, dimmed, so that the origin stands out.
+            spread = result is not None and n in result.nonfinite_spread and item.nonfinite is None
+            item.setOpacity(0.45 if spread else 1.0)
             if result is None:
                 item.set_view(None)
             else:
