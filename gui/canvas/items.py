@@ -51,6 +51,7 @@ from graph.edits import (
 from graph.errors import GraphError
 from graph.model import Edge
 from graph.safetext import visible
+from graph.values import INLINE_MAX
 from gui.canvas import labels, lod, wires
 from gui.canvas.previews import heatmap, preview_image
 from gui.canvas.style import COLORS
@@ -100,7 +101,10 @@ class NodeItem(QGraphicsRectItem):
         self.error: str | None = None
         self.nonfinite: str | None = None  # NaN/Inf first appears here: what (a value, a partial)
         self.fed: set[str] = set()  # input ports with an edge, kept by the scene
-        self._previews: tuple[QImage | None, QImage | None] = (None, None)
+        # The value's and the gradient's arrays that get a preview picture (too big to write out);
+        # the pictures are made when first drawn, not for every node on every result.
+        self._preview_of: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
+        self._preview_images: tuple[QImage | None, QImage | None] | None = None
         # No ItemSendsGeometryChanges: whoever moves a node tells the scene (CanvasScene.nodes_moved),
         # once per frame for a drag, instead of Qt calling a Python itemChange per item per change.
         self.setFlags(MOVABLE_SELECTABLE)
@@ -115,7 +119,7 @@ class NodeItem(QGraphicsRectItem):
         """Cache the geometry Qt asks for many times per frame (boundingRect, shape)."""
         node = self.node
         self.inputs: tuple[str, ...] = () if node.is_tensor else node.spec.inputs
-        has_preview = any(img is not None for img in self._previews)
+        has_preview = any(a is not None for a in self._preview_of)
         self._height = height = box_height(node, has_preview)
         self.out_y = output_port_y(node)
         self._in_y = {port: input_port_y(node, port) for port in self.inputs}
@@ -201,20 +205,27 @@ class NodeItem(QGraphicsRectItem):
         grad-output (a vector–Jacobian product)."""
         self.view, self.view_target, self.view_vjp = view, target, vjp and target is not None
         self._swatch = self._swatch_of = None
-        had_preview = any(img is not None for img in self._previews)
+        had_preview = any(a is not None for a in self._preview_of)
+        self._preview_images = None
         if view is None:
-            self._previews = (None, None)
+            self._preview_of = (None, None)
         else:
             value = view.value_preview if view.value_preview is not None else view.value
             grad = view.grad_preview if view.grad_preview is not None else view.grad
-            self._previews = (preview_image(value, 80, 24), preview_image(grad, 80, 24))
+            self._preview_of = tuple(a if a is not None and a.size > INLINE_MAX else None for a in (value, grad))
             shown = grad if target is not None and view.grad_text is not None else value
             if shown is not None and int(np.prod(view.shape)) > 1:
                 self._swatch_of = shown  # made when the summary level first draws it, not per result
-        if any(img is not None for img in self._previews) != had_preview:
+        if any(a is not None for a in self._preview_of) != had_preview:
             self._relayout()  # a preview row came or went: the box's height changed
         self.canvas.node_synced(self, False)
         self.update()
+
+    @property
+    def _previews(self) -> tuple[QImage | None, QImage | None]:
+        if self._preview_images is None:
+            self._preview_images = tuple(preview_image(a, 80, 24) for a in self._preview_of)
+        return self._preview_images
 
     @property
     def swatch(self) -> QImage | None:
