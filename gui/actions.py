@@ -1,4 +1,4 @@
-"""The window's menus, and the one rule for the shortcuts of its actions.
+"""The window's menus and toolbar, and the one rule for the shortcuts of its actions.
 
 Platforms bind the standard keys differently: Redo is Ctrl+Y (and Ctrl+Shift+Z) on the offscreen
 platform and on Windows but only Ctrl+Shift+Z under X11, where Delete is also Ctrl+D. Giving an
@@ -24,7 +24,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
@@ -188,3 +188,32 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     assign_shortcuts(plan)
     for action, _keys in plan:
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+
+def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow
+    """The Run toolbar: device, dtype, Fit / Layout / Clear target, and the grad-output box."""
+    from gui.devices import DeviceBox
+    from gui.grad_output import GradOutputBox
+
+    bar = w.addToolBar("Run")
+    bar.setObjectName("Run")
+    bar.addWidget(QLabel(" device "))
+    w.device_box = DeviceBox(w.computer)
+    w.device_box.currentTextChanged.connect(lambda _t: w.schedule_recompute())
+    bar.addWidget(w.device_box)
+    bar.addWidget(QLabel("  dtype "))
+    w.dtype_box = QComboBox()
+    w.dtype_box.addItems(["per node", "float32", "float64"])
+    w.dtype_box.currentTextChanged.connect(lambda _t: w.schedule_recompute())
+    bar.addWidget(w.dtype_box)
+    bar.addSeparator()
+    bar.addAction(make_action(w, "Fit", w.view.fit_graph))
+    bar.addAction(make_action(w, "Layout", lambda: w.doc.auto_layout()))
+    bar.addAction(make_action(w, "Clear target", lambda: w.doc.set_target(None)))
+    bar.addSeparator()
+    bar.addWidget(QLabel(" grad-output "))
+    # A non-scalar target needs the vector v of backward(gradient=v); each target keeps its own.
+    w.grad_output_edit = GradOutputBox(w.doc)
+    w.grad_output_edit.edited.connect(w._on_grad_output_edited)  # noqa: SLF001 - the window's own slot
+    w.grad_output_edit.refused.connect(w.say)
+    bar.addWidget(w.grad_output_edit)

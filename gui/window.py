@@ -10,7 +10,6 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -24,11 +23,9 @@ from graph.errors import CycleError, GraphError
 from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
 from graph.safetext import visible
-from gui.actions import EXAMPLES_DIR, build_menus, make_action
+from gui.actions import EXAMPLES_DIR, build_menus, build_toolbar, make_action
 from gui.canvas import CanvasScene, CanvasView
-from gui.devices import DeviceBox
 from gui.document import Document
-from gui.grad_output import GradOutputBox
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
 from gui.palette import NodeSearch, Palette
@@ -73,7 +70,7 @@ class MainWindow(QMainWindow):
 
         self._make_docks()
         self._make_actions()
-        self._make_toolbar()
+        build_toolbar(self)  # device, dtype, Fit / Layout / Clear target, grad-output
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addPermanentWidget(self.status)
@@ -120,30 +117,6 @@ class MainWindow(QMainWindow):
     def _make_actions(self) -> None:
         build_menus(self)  # File, Edit, View, Help: every shortcut by gui.actions' one rule
         self._refresh_recent()
-
-    def _make_toolbar(self) -> None:
-        bar = self.addToolBar("Run")
-        bar.setObjectName("Run")
-        bar.addWidget(QLabel(" device "))
-        self.device_box = DeviceBox(self.computer)
-        self.device_box.currentTextChanged.connect(lambda _t: self.schedule_recompute())
-        bar.addWidget(self.device_box)
-        bar.addWidget(QLabel("  dtype "))
-        self.dtype_box = QComboBox()
-        self.dtype_box.addItems(["per node", "float32", "float64"])
-        self.dtype_box.currentTextChanged.connect(lambda _t: self.schedule_recompute())
-        bar.addWidget(self.dtype_box)
-        bar.addSeparator()
-        bar.addAction(make_action(self, "Fit", self.view.fit_graph))
-        bar.addAction(make_action(self, "Layout", lambda: self.doc.auto_layout()))
-        bar.addAction(make_action(self, "Clear target", lambda: self.doc.set_target(None)))
-        bar.addSeparator()
-        bar.addWidget(QLabel(" grad-output "))
-        # A non-scalar target needs the vector v of backward(gradient=v); each target keeps its own.
-        self.grad_output_edit = GradOutputBox(self.doc)
-        self.grad_output_edit.edited.connect(self._on_grad_output_edited)
-        self.grad_output_edit.refused.connect(self.say)
-        bar.addWidget(self.grad_output_edit)
 
     def _on_grad_output_edited(self, value: object) -> None:
         self.grad_output = value
