@@ -152,25 +152,29 @@ def mlp_graph(n: int, filled: bool = False) -> Graph:
 
 
 def mlp_by_hand(n: int, device: str = "cpu", filled: bool = False) -> HandRun:
-    import torch
-
     leaves = _mlp_leaves(n)
 
     def run() -> tuple[dict, dict]:
-        inp, W1, b1, W2, target = (_make_leaf(*leaf[1:], filled, device) for leaf in leaves)  # noqa: N806
-        h_lin = inp @ W1
-        h_pre = h_lin + b1
-        h = torch.tanh(h_pre)
-        out = h @ W2
-        loss = torch.nn.functional.mse_loss(out, target)
-        values = {"inp": inp, "W1": W1, "b1": b1, "W2": W2, "target": target, "h_lin": h_lin,
-                  "h_pre": h_pre, "h": h, "out": out, "loss": loss}
-        wrt = ["W1", "b1", "W2", "h_lin", "h_pre", "h", "out", "loss"]
-        grads = dict.fromkeys(values)
-        grads.update(zip(wrt, torch.autograd.grad(loss, [values[k] for k in wrt]), strict=True))
-        return values, grads
+        return _mlp_run(*(_make_leaf(*leaf[1:], filled, device) for leaf in leaves))
 
     return run
+
+
+def _mlp_run(inp, W1, b1, W2, target) -> tuple[dict, dict]:  # noqa: ANN001, N803 - torch tensors
+    """The two-layer MLP of mlp_graph and example 04, by hand: values and every partial."""
+    import torch
+
+    h_lin = inp @ W1
+    h_pre = h_lin + b1
+    h = torch.tanh(h_pre)
+    out = h @ W2
+    loss = torch.nn.functional.mse_loss(out, target)
+    values = {"inp": inp, "W1": W1, "b1": b1, "W2": W2, "target": target, "h_lin": h_lin,
+              "h_pre": h_pre, "h": h, "out": out, "loss": loss}
+    wrt = ["W1", "b1", "W2", "h_lin", "h_pre", "h", "out", "loss"]
+    grads = dict.fromkeys(values)
+    grads.update(zip(wrt, torch.autograd.grad(loss, [values[k] for k in wrt]), strict=True))
+    return values, grads
 
 
 def matmul_chain_graph(n: int, k: int, filled: bool = False) -> Graph:
@@ -251,16 +255,7 @@ def example_by_hand(name: str) -> HandRun:
         b1 = torch.tensor([0.1, -0.1, 0.05, 0.0], requires_grad=True)
         W2 = torch.tensor([[0.3], [-0.5], [0.2], [0.4]], requires_grad=True)  # noqa: N806
         target = torch.tensor([[1.0], [0.0], [0.5], [-1.0]])
-        h_lin = inp @ W1
-        h_pre = h_lin + b1
-        h = torch.tanh(h_pre)
-        out = h @ W2
-        loss = torch.nn.functional.mse_loss(out, target)
-        values = {"inp": inp, "W1": W1, "b1": b1, "W2": W2, "target": target, "h_lin": h_lin,
-                  "h_pre": h_pre, "h": h, "out": out, "loss": loss}
-        wrt = ["W1", "b1", "W2", "h_lin", "h_pre", "h", "out", "loss"]
-        return values, {**dict.fromkeys(values), **dict(zip(wrt, torch.autograd.grad(loss, [values[k] for k in wrt]),
-                                                            strict=True))}
+        return _mlp_run(inp, W1, b1, W2, target)
 
     return {"01": ex01, "02": ex02, "03": ex03, "04": ex04}[name[:2]]
 
