@@ -64,14 +64,15 @@ def random_json(rng: random.Random, depth: int = 0) -> object:
             random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
 
 
-def _paths(doc: object, at: tuple = ()) -> list[tuple]:
+def json_paths(doc: object, at: tuple = ()) -> list[tuple]:
+    """Every place in a JSON document, as the keys and indices that reach it (() is the whole)."""
     out = [at]
     if isinstance(doc, dict):
         for k, v in doc.items():
-            out += _paths(v, (*at, k))
+            out += json_paths(v, (*at, k))
     elif isinstance(doc, list):
         for i, v in enumerate(doc):
-            out += _paths(v, (*at, i))
+            out += json_paths(v, (*at, i))
     return out
 
 
@@ -79,7 +80,7 @@ def mutate(doc: dict, rng: random.Random) -> dict:
     """The document with one to three random edits at random places."""
     doc = copy.deepcopy(doc)
     for _ in range(rng.randint(1, 3)):
-        path = rng.choice(_paths(doc)[1:])
+        path = rng.choice(json_paths(doc)[1:])
         parent = doc
         for step in path[:-1]:
             parent = parent[step]

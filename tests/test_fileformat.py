@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.fuzz import json_paths
 from graph import fileformat
 from graph.errors import FileFormatError
 from graph.fileformat import dumps, load, loads, save
@@ -552,17 +553,6 @@ def test_random_graphs_round_trip(g: Graph) -> None:
     text.encode("utf-8")  # savable
 
 
-def _paths(doc: object, prefix: tuple = ()) -> list[tuple]:
-    out = [prefix]
-    if isinstance(doc, dict):
-        for k, v in doc.items():
-            out += _paths(v, (*prefix, k))
-    elif isinstance(doc, list):
-        for i, v in enumerate(doc):
-            out += _paths(v, (*prefix, i))
-    return out
-
-
 json_junk = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(), st.just(10**400), st.floats(),
               st.text(max_size=5), st.sampled_from(["tensor", "input", "x", "mm", "shape", "fn"])),
@@ -579,7 +569,7 @@ def test_mutated_files_load_or_are_refused_cleanly(data: st.DataObject) -> None:
     # FileFormatError; no other exception may reach the user.
     doc = base()
     for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(_paths(doc)))
+        path = data.draw(st.sampled_from(json_paths(doc)))
         junk = data.draw(json_junk)
         if not path:
             doc = junk
