@@ -122,11 +122,15 @@ def head_color(item: NodeItem):  # noqa: ANN201 - a QColor
     return COLORS[head_key(item)]
 
 
+# What a node's frame (and its rectangle when zoomed out) shows, the first that applies winning.
+MARKS = ("error", "nonfinite", "target", "selected")
+
+
 def frame(item: NodeItem) -> tuple[QColor, float]:
-    """The node's frame, colour and width, by what matters most: an error, where NaN/Inf first
-    appears, the target, the selection; else a thin line of its header colour."""
-    for flag, key in ((item.error, "error"), (item.nonfinite, "nonfinite"), (item.is_target, "target"),
-                      (item.isSelected(), "selected")):
+    """The node's frame, colour and width, by what matters most (MARKS): an error, where NaN/Inf
+    first appears, the target, the selection; else a thin line of its header colour."""
+    flags = (item.error, item.nonfinite, item.is_target, item.isSelected())
+    for flag, key in zip(flags, MARKS, strict=True):
         if flag:
             return COLORS[key], 3.0
     return head_color(item).lighter(130), 1.0

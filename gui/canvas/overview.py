@@ -263,9 +263,11 @@ class Overview:
             if mine:
                 p.setBrush(COLORS[key])
                 p.drawRects(rects if len(mine) == len(rects) else [rects[i] for i in mine])
-        # Then the colours that win over the head's, as lod.frame orders them (the last wins).
-        for ids, key in ((selected_nodes, "selected"), ([target] if target else [], "target"),
-                         (nonfinite, "nonfinite"), (errors, "error")):
+        # Then the colours that win over the head's, least first, so that the first of lod.MARKS wins.
+        marked = {"error": errors, "nonfinite": nonfinite, "target": [target] if target else [],
+                  "selected": selected_nodes}
+        for key in reversed(lod.MARKS):
+            ids = marked[key]
             boxes = [rects[i] for n in ids if (i := self.nodes.index.get(n)) is not None]
             if boxes:
                 p.setBrush(COLORS[key])
