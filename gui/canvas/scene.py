@@ -315,7 +315,7 @@ class CanvasScene(QGraphicsScene):
             item.nonfinite = result.nonfinite.get(n) if result is not None else None
             # Where it spread, dimmed, so that the origin stands out.
             spread = result is not None and n in result.nonfinite_spread and item.nonfinite is None
-            item.setOpacity(0.45 if spread else 1.0)
+            item.setOpacity(0.6 if spread else 1.0)  # dimmed, its numbers still readable
             if result is None:
                 item.set_view(None)
             else:
