@@ -1,0 +1,381 @@
+"""Derivatives beyond one backward pass, on a `Compiled` graph: the whole Jacobian of a target
+with respect to any node, the Hessian and its diagonal, and a check of autograd against central
+finite differences. Every number comes from torch (torch.func, torch.autograd); no Qt, so the
+CLI and the GUI call the same functions.
+
+A leaf's derivatives come from torch.func (the target as a function of that leaf's value). An
+intermediate node's come from backward passes through one forward, one row of the Jacobian per
+target element, batched (`is_grads_batched`, vmap) and, where vmap cannot run an op, one at a time.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from autograd_bridge.engine import Compiled
+from graph.errors import TargetError
+from graph.values import _short
+
+# Elements a Jacobian or Hessian may have (64 MiB in float32); ∂²y/∂x² of a leaf of n elements
+# takes n backward passes, as a Hessian's n x n rows, so n * n is held to it too.
+JACOBIAN_LIMIT = 2**24
+# Elements of the requires-grad leaves gradcheck perturbs: two forwards each.
+GRADCHECK_LIMIT = 2**14
+# torch.autograd.gradcheck's defaults: step of the central difference, and the test
+# |autograd - numerical| <= ATOL + RTOL * |numerical| on every entry.
+EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
+# Rows of a Jacobian computed in one batched backward: at most this many elements at once.
+_BATCH_ELEMENTS = 2**22
+
+
+@dataclass
+class Jacobian:
+    """∂target/∂wrt in full: `matrix[i..., j...]` = ∂target[i...]/∂wrt[j...]."""
+
+    target: str
+    wrt: str
+    value: torch.Tensor  # the target's value
+    matrix: torch.Tensor  # shape target_shape + wrt_shape
+    target_shape: tuple[int, ...]
+    wrt_shape: tuple[int, ...]
+    method: str  # "jacrev", or "backward" (one backward pass per target element, batched or not)
+
+    def flat(self) -> torch.Tensor:
+        """As a 2-D matrix: rows the target's elements, columns wrt's, both in row-major order."""
+        return self.matrix.reshape(math.prod(self.target_shape), math.prod(self.wrt_shape))
+
+    def vjp(self, v: torch.Tensor) -> torch.Tensor:
+        """vᵀ·J: what backward(gradient=v) gives wrt (v shaped like the target)."""
+        return torch.tensordot(v.to(self.matrix.dtype), self.matrix, dims=len(self.target_shape))
+
+
+@dataclass
+class LeafCheck:
+    """One requires-grad leaf's gradcheck: autograd against central differences, every entry of
+    ∂target/∂leaf (or of vᵀ·∂target/∂leaf with a grad-output v)."""
+
+    leaf: str
+    shape: tuple[int, ...]
+    max_abs_error: float  # max |autograd - numerical|
+    max_rel_error: float  # max |autograd - numerical| / |numerical| over entries where numerical != 0
+    passed: bool  # every entry within ATOL + RTOL * |numerical| (torch.autograd.gradcheck's test)
+
+
+@dataclass
+class Gradcheck:
+    target: str
+    leaves: list[LeafCheck]  # the requires-grad leaves the target depends on, in file order
+    unused: list[str]  # requires-grad leaves the target does not depend on (nothing to check)
+    eps: float = EPS
+    atol: float = ATOL
+    rtol: float = RTOL
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.leaves)
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.leaf for c in self.leaves if not c.passed]
+
+
+# ---- checks, each naming its nodes ----
+
+def _check_exists(compiled: Compiled, node_id: str, role: str) -> None:
+    if node_id not in compiled.graph.nodes:
+        raise TargetError(f"no node {_short(node_id)} in this graph (the {role})")
+
+
+def _reaches(compiled: Compiled, start: str, goal: str) -> bool:
+    """Whether a path of edges leads from start to goal (or they are the same node)."""
+    consumers = compiled.graph.consumers
+    seen, todo = {start}, [start]
+    while todo:
+        n = todo.pop()
+        if n == goal:
+            return True
+        for c in consumers[n]:
+            if c not in seen:
+                seen.add(c)
+                todo.append(c)
+    return False
+
+
+def _check_wrt(compiled: Compiled, target: str, wrt: str) -> None:
+    _check_exists(compiled, target, "target")
+    _check_exists(compiled, wrt, "node to differentiate with respect to")
+    if wrt not in compiled.source.requires_grad:
+        why = ("its requires_grad is off" if compiled.graph.nodes[wrt].is_tensor
+               else "no tensor it depends on has requires_grad on")
+        raise TargetError(f"{wrt} does not require grad ({why}): autograd gives no "
+                          f"∂{target}/∂{wrt}", [wrt])
+    if not _reaches(compiled, wrt, target):
+        raise TargetError(f"{target} does not depend on {wrt}: no path of edges leads from "
+                          f"{wrt} to {target}", [target, wrt])
+
+
+def _check_size(what: str, elements: int, sizes: str, node_ids: list[str]) -> None:
+    if elements > JACOBIAN_LIMIT:
+        raise TargetError(f"the {what} would have {elements:,} elements ({sizes}), more than the "
+                          f"limit of {JACOBIAN_LIMIT:,}: select or reduce part of the target, or "
+                          "use smaller tensors", node_ids)
+
+
+def _shape_of(compiled: Compiled, node_id: str) -> tuple[int, ...]:
+    node = compiled.graph.nodes[node_id]
+    if node.is_tensor:
+        return tuple(node.leaf_shape())
+    return tuple(compiled.infer_shapes()[node_id])
+
+
+def _seeded(compiled: Compiled, y: torch.Tensor, target: str,
+            grad_output: object) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The scalar a second derivative is taken of, as a function of the target's value: the
+    target itself, or v·target with a grad-output v. Refuses a non-scalar target without one,
+    and a grad-output of the wrong shape (the engine's one rule for grad-outputs)."""
+    v = compiled._target_and_grad_output({target: y}, target, grad_output)  # noqa: SLF001 - the one rule
+    return (lambda t: t.reshape(())) if v is None else (lambda t: (v * t).sum())
+
+
+# ---- the forward as a function of one leaf, for torch.func ----
+
+def _of_leaf(compiled: Compiled, leaves: tuple[torch.Tensor, ...], target: str,
+             wrt: str) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor]:
+    """(x -> the target's value with leaf wrt set to x and the other leaves as given, the leaf's
+    value)."""
+    index = compiled.source.leaf_ids.index(wrt)
+    variable = compiled.source.names[target]
+    forward = compiled._variables_of  # noqa: SLF001 - the compiled forward: leaves -> variables
+
+    def f(x: torch.Tensor) -> torch.Tensor:
+        args = list(leaves)
+        args[index] = x
+        return forward(*args)[variable]
+
+    return f, leaves[index].detach()
+
+
+def _with_value(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return y, y.detach()
+
+
+def _leaves(compiled: Compiled, leaves: tuple[torch.Tensor, ...] | None) -> tuple[torch.Tensor, ...]:
+    return compiled.make_leaves() if leaves is None else leaves
+
+
+# ---- rows of a Jacobian by backward passes ----
+
+def jacobian_rows(output: torch.Tensor, inputs: torch.Tensor, *, rows: range | None = None,
+                  keep: Callable[[torch.Tensor, range], torch.Tensor] | None = None) -> torch.Tensor:
+    """∂output/∂inputs by one backward pass per element of `output` (flattened; all of them, or
+    `rows`), batched with is_grads_batched where vmap can run the backward, else one at a time.
+    Each chunk of rows, shaped (rows, *inputs.shape), passes through `keep` (default: kept
+    whole); the results are concatenated. The autograd graph is kept (retain_graph)."""
+    flat = output.reshape(-1)
+    rows = range(flat.numel()) if rows is None else rows
+    keep = keep or (lambda chunk, _rows: chunk)
+    per_chunk = max(1, _BATCH_ELEMENTS // max(1, inputs.numel()))
+
+    def grads(seed: torch.Tensor, batched: bool) -> torch.Tensor:
+        (g,) = torch.autograd.grad(flat, inputs, seed, retain_graph=True, allow_unused=True,
+                                   is_grads_batched=batched)
+        if g is None:  # output does not depend on inputs here (e.g. a linear function's gradient)
+            shape = (seed.shape[0], *inputs.shape) if batched else inputs.shape
+            return torch.zeros(shape, dtype=inputs.dtype, device=inputs.device)
+        return g
+
+    if not flat.requires_grad:
+        zeros = torch.zeros((len(rows), *inputs.shape), dtype=inputs.dtype, device=inputs.device)
+        return keep(zeros, rows)
+    parts = []
+    try:
+        with warnings.catch_warnings():
+            # vmap falls back to a loop for an op without a batching rule, and says so
+            warnings.filterwarnings("ignore", message=".*performance drop.*")
+            for start in range(0, len(rows), per_chunk):
+                chunk = rows[start:start + per_chunk]
+                seed = torch.zeros((len(chunk), flat.numel()), dtype=flat.dtype, device=flat.device)
+                seed[_arange(range(len(chunk)), flat), _arange(chunk, flat)] = 1
+                parts.append(keep(grads(seed, True), chunk))
+    except (RuntimeError, NotImplementedError):  # vmap cannot run some op's backward
+        parts = []
+        for r in rows:
+            seed = torch.zeros_like(flat)
+            seed[r] = 1
+            parts.append(keep(grads(seed, False).unsqueeze(0), range(r, r + 1)))
+    return torch.cat(parts) if parts else keep(
+        torch.zeros((0, *inputs.shape), dtype=inputs.dtype, device=inputs.device), rows)
+
+
+def _arange(r: range, like: torch.Tensor) -> torch.Tensor:
+    return torch.arange(r.start, r.stop, r.step, device=like.device)
+
+
+# ---- the public functions ----
+
+def jacobian(compiled: Compiled, target: str, wrt: str,
+             leaves: tuple[torch.Tensor, ...] | None = None) -> Jacobian:
+    """The whole Jacobian ∂target/∂wrt, shape target.shape + wrt.shape, for any node wrt that
+    requires grad and that the target depends on (a leaf: torch.func.jacrev; an intermediate,
+    or where vmap cannot run: one backward pass per target element). `leaves` as make_leaves
+    gives them (default: the compiled values)."""
+    _check_wrt(compiled, target, wrt)
+    target_shape, wrt_shape = _shape_of(compiled, target), _shape_of(compiled, wrt)
+    _check_size(f"Jacobian ∂{target}/∂{wrt}", math.prod(target_shape) * math.prod(wrt_shape),
+                f"{target} {list(target_shape)} × {wrt} {list(wrt_shape)}", [target, wrt])
+    leaves = _leaves(compiled, leaves)
+    if wrt in compiled.source.leaf_ids:
+        f, x = _of_leaf(compiled, leaves, target, wrt)
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the plain forward below gives them as notes
+                matrix, value = torch.func.jacrev(lambda x: _with_value(f(x)), has_aux=True)(x)
+            return Jacobian(target, wrt, value, matrix.detach(), target_shape, wrt_shape, "jacrev")
+        except (RuntimeError, NotImplementedError):
+            pass  # an op vmap cannot run: the backward passes below
+    values = compiled.forward(leaves)
+    y, x = values[target], values[wrt]
+    matrix = compiled._call(lambda: jacobian_rows(y, x), [], TargetError)  # noqa: SLF001 - errors named by node
+    return Jacobian(target, wrt, y.detach(), matrix.reshape((*target_shape, *wrt_shape)).detach(),
+                    target_shape, wrt_shape, "backward")
+
+
+def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = None,
+            leaves: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
+    """∂²target/∂wrt², shape wrt.shape + wrt.shape, for a scalar target (or v·target with a
+    grad-output v): torch.func.hessian for a leaf, else (or where it cannot run) the Jacobian of
+    the gradient by double backward (create_graph)."""
+    _check_wrt(compiled, target, wrt)
+    wrt_shape = _shape_of(compiled, wrt)
+    n = math.prod(wrt_shape)
+    _check_size(f"Hessian ∂²{target}/∂{wrt}²", n * n, f"{wrt} {list(wrt_shape)} twice", [target, wrt])
+    leaves = _leaves(compiled, leaves)
+    values = compiled.forward(leaves)
+    scalar = _seeded(compiled, values[target], target, grad_output)
+    y = scalar(values[target])
+    if wrt in compiled.source.leaf_ids:
+        f, x = _of_leaf(compiled, leaves, target, wrt)
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                h = torch.func.hessian(lambda x: scalar(f(x)))(x)
+            return h.detach()
+        except (RuntimeError, NotImplementedError):
+            pass  # forward-mode AD or vmap cannot run some op: double backward
+    x = values[wrt]
+
+    def double_backward() -> torch.Tensor:
+        (g,) = torch.autograd.grad(y, x, create_graph=True)
+        return jacobian_rows(g, x)
+
+    return compiled._call(double_backward, [], TargetError).reshape((*wrt_shape, *wrt_shape)).detach()  # noqa: SLF001
+
+
+def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = None,
+                      leaves: tuple[torch.Tensor, ...] | None = None) -> dict[str, torch.Tensor | None]:
+    """∂²target/∂x² elementwise (the Hessian's diagonal, shaped like x) for every leaf x with
+    requires_grad on, in file order; None for a leaf the target does not depend on. A scalar
+    target, or v·target with a grad-output v. Double backward: n backward passes for a leaf of
+    n elements, batched."""
+    _check_exists(compiled, target, "target")
+    grad_leaves = [n for n in compiled.source.leaf_ids if n in compiled.source.requires_grad]
+    used = [n for n in grad_leaves if _reaches(compiled, n, target)]
+    for n in used:
+        size = math.prod(compiled.graph.nodes[n].leaf_shape())
+        _check_size(f"Hessian diagonal ∂²{target}/∂{n}² (one backward pass per element of {n})",
+                    size * size, f"{n} {list(compiled.graph.nodes[n].leaf_shape())} twice", [target, n])
+    values = compiled.forward(_leaves(compiled, leaves))
+    y = _seeded(compiled, values[target], target, grad_output)(values[target])
+    diagonals: dict[str, torch.Tensor | None] = dict.fromkeys(grad_leaves)
+    if not used:
+        return diagonals
+
+    def second() -> list[torch.Tensor]:
+        xs = [values[n] for n in used]
+        grads = torch.autograd.grad(y, xs, create_graph=True, allow_unused=True)
+        out = []
+        for x, g in zip(xs, grads, strict=True):
+            if g is None:
+                out.append(torch.zeros_like(x))
+                continue
+            # of each chunk of rows (row r: ∂g[r]/∂x), only entry r
+            diag = jacobian_rows(g, x, keep=lambda chunk, rows: chunk.reshape(len(rows), -1)[
+                _arange(range(len(rows)), chunk), _arange(rows, chunk)])
+            out.append(diag.reshape(x.shape))
+        return out
+
+    diagonals.update(zip(used, (d.detach() for d in compiled._call(second, [], TargetError)), strict=True))  # noqa: SLF001
+    return diagonals
+
+
+def gradcheck(compiled: Compiled, target: str, grad_output: object = None) -> Gradcheck:
+    """autograd against central finite differences, in float64 whatever the compiled dtype, for
+    every requires-grad leaf the target depends on: per leaf, the largest absolute and relative
+    error over every entry of ∂target/∂leaf (or vᵀ·∂target/∂leaf with a grad-output v), and
+    whether each is within torch.autograd.gradcheck's tolerances (EPS, ATOL, RTOL)."""
+    _check_exists(compiled, target, "target")
+    c64 = compiled if compiled.dtype == "float64" else Compiled(compiled.graph, str(compiled.device), "float64")
+    grad_leaves = [n for n in c64.source.leaf_ids if n in c64.source.requires_grad]
+    used = [n for n in grad_leaves if _reaches(c64, n, target)]
+    if not grad_leaves:
+        raise TargetError("no tensor has requires_grad on: gradcheck has no gradient to check")
+    sizes = {n: math.prod(c64.graph.nodes[n].leaf_shape()) for n in used}
+    if sum(sizes.values()) > GRADCHECK_LIMIT:
+        listed = ", ".join(f"{n} {sizes[n]:,}" for n in used)
+        raise TargetError(f"gradcheck perturbs every element of the requires-grad leaves, two forwards "
+                          f"each: {sum(sizes.values()):,} elements ({listed}), more than the limit of "
+                          f"{GRADCHECK_LIMIT:,}: use smaller leaves", used)
+    leaves = c64.make_leaves()
+    values = c64.forward(leaves)
+    v = c64._target_and_grad_output(values, target, grad_output)  # noqa: SLF001 - the one rule
+    y = values[target] if v is None else (v * values[target]).sum()
+    checks = []
+    for n in used:
+        x = values[n]
+        analytical = c64._call(lambda y=y, x=x: jacobian_rows(y, x), [], TargetError)  # noqa: SLF001
+        numerical = _central_differences(c64, leaves, target, n, v)
+        checks.append(_compare(n, tuple(x.shape), analytical.reshape(-1, x.numel()),
+                               numerical.reshape(-1, x.numel())))
+    return Gradcheck(target, checks, [n for n in grad_leaves if n not in used])
+
+
+def _central_differences(c64: Compiled, leaves: tuple[torch.Tensor, ...], target: str, leaf: str,
+                         v: torch.Tensor | None) -> torch.Tensor:
+    """(f(x + eps·e_k) - f(x - eps·e_k)) / 2eps for each element k of the leaf, as
+    torch.autograd.gradcheck computes it: shape (target elements, leaf elements)."""
+    index = c64.source.leaf_ids.index(leaf)
+    args = [t.detach() for t in leaves]
+    x = args[index].clone()
+    args[index] = x
+    flat = x.view(-1)
+
+    def f() -> torch.Tensor:
+        y = c64.forward(tuple(args))[target]
+        return (y if v is None else (v * y).sum()).reshape(-1)
+
+    columns = []
+    with torch.no_grad():
+        for k in range(flat.numel()):
+            original = flat[k].item()
+            flat[k] = original + EPS
+            up = f()
+            flat[k] = original - EPS
+            down = f()
+            flat[k] = original
+            columns.append((up - down) / (2 * EPS))
+    return torch.stack(columns, dim=1)
+
+
+def _compare(leaf: str, shape: tuple[int, ...], analytical: torch.Tensor, numerical: torch.Tensor) -> LeafCheck:
+    error = (analytical - numerical).abs()
+    nonzero = numerical != 0
+    rel = (error[nonzero] / numerical[nonzero].abs()) if bool(nonzero.any()) else error.new_zeros(1)
+    passed = bool(torch.isclose(analytical, numerical, rtol=RTOL, atol=ATOL).all())
+    largest = (lambda t: t.max().item() if t.numel() else 0.0)  # noqa: E731
+    # NaN anywhere makes the error NaN (max() propagates it), and the check fails
+    return LeafCheck(leaf, shape, largest(error), largest(rel), passed)
