@@ -24,7 +24,7 @@ def _param_text(a: Attr) -> str:
 
 def markdown() -> str:
     lines = ["# Op catalogue", "",
-             "Generated from `graph/ops.py` and `graph/inits.py` by `python -m graph.opsdoc`; "
+             "Generated from `graph/ops/` and `graph/inits.py` by `python -m graph.opsdoc`; "
              "do not edit by hand.",
              "Each op calls the torch function named in its row. Input ports carry torch's argument",
              "names; attributes are the non-tensor arguments with torch's keyword names.", "",

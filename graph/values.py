@@ -92,7 +92,7 @@ def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) 
     "ints" or "dims", an integer "number") must fit one; "ints" are shapes, held to ±MAX_SIZE.
     Whether a dim fits its input's rank is known only with shapes (autograd_bridge.engine).
     """
-    if kind == "ints":
+    if kind == "ints" or (kind == "optional_ints" and v is not None):
         return check_ints(v, what, MAX_SIZE)
     if kind == "dims":
         if v is None:
@@ -102,11 +102,11 @@ def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) 
         kind = "int"  # a single dim
     elif kind == "dim":
         kind = "int"
-    optional = kind == "optional_number"
+    optional = kind in ("optional_number", "optional_dim", "optional_ints")
     if optional:
         if v is None:
             return v
-        kind = "number"
+        kind = "int" if kind == "optional_dim" else "number"
     ok = {
         "int": _is_int(v) and _in_int64(v),
         "number": _is_number(v) and (not _is_int(v) or _in_int64(v)),
@@ -237,8 +237,10 @@ def parse_param_text(kind: str, text: str, what: str) -> object:
         return parse_number(text, what)
     if kind in ("int", "dim"):
         return parse_int(text, what)
-    if kind == "optional_number":
-        return None if text.strip().lower() in ("", "null", "none") else parse_number(text, what)
+    if kind in ("optional_number", "optional_dim"):
+        if text.strip().lower() in ("", "null", "none"):
+            return None
+        return parse_number(text, what) if kind == "optional_number" else parse_int(text, what)
     if kind == "dims":
         return None if not text.strip() else parse_json_text(text, what, "null, 1 or [0, 1]")
-    return parse_json_text(text, what, "[2, 3]")  # ints
+    return parse_json_text(text, what, "[2, 3]")  # ints, optional_ints

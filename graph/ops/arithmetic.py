@@ -1,0 +1,20 @@
+"""Arithmetic (two inputs, broadcast) and linear algebra."""
+
+from __future__ import annotations
+
+from graph.ops.spec import Attr, OpSpec, binary, unary
+
+ENTRIES: list[OpSpec] = [
+    binary("add", "+", "∂/∂input = 1, ∂/∂other = 1 (summed over broadcast dims)", partial_bound="same shape"),
+    binary("sub", "−", "∂/∂input = 1, ∂/∂other = −1", partial_bound="same shape"),
+    binary("mul", "×", "∂/∂input = other, ∂/∂other = input"),
+    binary("div", "÷", "∂/∂input = 1/other, ∂/∂other = −input/other²", kinks=(0.0,)),
+    unary("neg", "arithmetic", "−x", "∂/∂input = −1", keeps_finite=True),
+    OpSpec("pow", "torch.pow", ("input",), "arithmetic", "xⁿ",
+           "∂/∂input = exponent · input^(exponent−1)",
+           attrs=(Attr("exponent", "number", 2, required=True, doc="the power"),),
+           example_shapes={"input": (2, 3)}, example_attrs={"exponent": 3}),
+    OpSpec("matmul", "torch.matmul", ("input", "other"), "linear algebra", "@",
+           "∂/∂input = grad @ otherᵀ, ∂/∂other = inputᵀ @ grad",
+           example_shapes={"input": (2, 3), "other": (3, 4)}),
+]

@@ -1,0 +1,134 @@
+"""What a catalogue entry is: OpSpec, its attributes (Attr) and their kinds (KINDS).
+
+The entries themselves are in the category modules beside this one; graph.ops gathers them
+into OPS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The one node kind that is not an op: a literal or initialised tensor (a leaf).
+TENSOR = "tensor"
+
+
+@dataclass(frozen=True)
+class Attr:
+    """A non-tensor argument of an op.
+
+    kind is one of KINDS (below): how the value is checked (graph.values.check_param), typed
+    (graph.values.parse_param_text), edited in the inspector and documented. A "dim" or "dims"
+    value is checked against the first input's rank where shapes are known
+    (autograd_bridge.engine), from the kind alone.
+
+    A required attribute has no default in torch; `default` is then only the value a new node
+    starts with, and the attribute is always written out.
+    """
+
+    name: str
+    kind: str
+    default: object = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    doc: str = ""
+
+    @property
+    def is_dim(self) -> bool:
+        """Whether the value names dimensions of the op's first input (a kind of DIM_KINDS)."""
+        return self.kind in DIM_KINDS
+
+
+# Every kind of attribute (and init parameter), with what a value of it is.
+KINDS: dict[str, str] = {
+    "int": "an integer",
+    "number": "a finite integer or float",
+    "optional_number": "`null` (torch's `None`) or a finite number",
+    "bool": "`true` or `false`",
+    "ints": "a list of integers (a shape)",
+    "optional_ints": "`null` (torch's `None`) or a list of integers",
+    "dim": "an integer naming one dimension of the op's first input; negative counts from the end",
+    "optional_dim": "`null` (torch's `None`: every dimension) or one dim of the op's first input",
+    "dims": "`null` (every dimension), one dim, or a list of dims of the op's first input",
+    "choice": "one of the strings listed",
+}
+DIM_KINDS = ("dim", "optional_dim", "dims")
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    name: str
+    function: str  # the dotted torch callable the generated code calls
+    inputs: tuple[str, ...]
+    category: str
+    symbol: str
+    rule: str  # the local derivative rule, as short text for tooltips and docs
+    attrs: tuple[Attr, ...] = ()
+    # For docs and generated tests: an example shape per input and example attrs.
+    example_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    example_attrs: dict[str, object] = field(default_factory=dict)
+    positive_inputs: bool = False  # the op's domain needs inputs > 0 (log, sqrt)
+    # Input values where the local derivative is undefined or jumps: numbers, or the names of
+    # attributes whose value is one (clamp's min and max). Tests sample inputs away from them.
+    kinks: tuple[float | str, ...] = ()
+    # When the call passes the attribute named by a key, it must also pass those named by the
+    # value, even at their defaults: torch.sum(x, keepdim=True) is no signature torch has.
+    also_pass: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # One input; a finite input gives a finite output, and a finite partial of the output a
+    # finite partial of the input (|local derivative| <= 1 elementwise, or entries only moved).
+    # The engine's NaN/Inf check need not read such values, nor the partial of a node whose one
+    # consumer is such an op (autograd_bridge.engine; tests/test_perf_paths.py tries extremes).
+    keeps_finite: bool = False
+    # Ops that only promise the second half: each entry of an input's partial is an entry of
+    # the output's partial scaled by at most 1 in size, or 0 -- "always" (sum, mean: it is
+    # spread back), or "same shape", when the input has the output's shape (add, sub: a
+    # broadcast input's partial is a sum). Read as keeps_finite is, for partials only.
+    partial_bound: str = ""
+
+    def attr(self, name: str) -> Attr | None:
+        return next((a for a in self.attrs if a.name == name), None)
+
+    def resolved_attrs(self, given: dict[str, object]) -> dict[str, object]:
+        """Defaults overlaid by the given attributes, in catalogue order."""
+        return {a.name: given.get(a.name, a.default) for a in self.attrs}
+
+    def call_attrs(self, given: dict[str, object]) -> dict[str, object]:
+        """The attributes the torch call spells out, in catalogue order: the required ones,
+        those not at their default, and whatever those need passed with them (also_pass)."""
+        values = self.resolved_attrs(given)
+        passed = {a.name for a in self.attrs if a.required or values[a.name] != a.default}
+        for name in list(passed):
+            passed.update(self.also_pass.get(name, ()))
+        return {name: v for name, v in values.items() if name in passed}
+
+    def kink_points(self, given: dict[str, object]) -> list[float]:
+        """`kinks` as numbers, attribute names replaced by their (non-null) values."""
+        values = self.resolved_attrs(given)
+        points = [values[k] if isinstance(k, str) else k for k in self.kinks]
+        return [float(p) for p in points if p is not None]
+
+
+# ---- shorthands the category modules build their entries with ----
+
+F = "torch.nn.functional"
+
+
+def unary(name: str, category: str, symbol: str, rule: str, function: str = "", **kw: object) -> OpSpec:
+    """One input port, `input`, shaped (2, 3) in the examples; torch.NAME unless `function`."""
+    return OpSpec(name, function or f"torch.{name}", ("input",), category, symbol, rule,
+                  example_shapes={"input": (2, 3)}, **kw)
+
+
+def binary(name: str, symbol: str, rule: str, **kw: object) -> OpSpec:
+    return OpSpec(name, f"torch.{name}", ("input", "other"), "arithmetic", symbol, rule,
+                  example_shapes={"input": (2, 3), "other": (2, 3)}, **kw)
+
+
+def reduction_choice(default: str = "mean", *more: str) -> Attr:
+    """A loss's `reduction`, with torch's default first."""
+    others = tuple(c for c in ("mean", *more, "sum", "none") if c != default)
+    return Attr("reduction", "choice", default, choices=(default, *others))
+
+
+DIM = Attr("dim", "dims", None, doc="dimension(s) to reduce; null reduces all")
+KEEPDIM = Attr("keepdim", "bool", False, doc="keep reduced dimensions with size 1")
+KEEPDIM_NEEDS_DIM = {"keepdim": ("dim",)}
