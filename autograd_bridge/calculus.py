@@ -44,12 +44,13 @@ class Jacobian:
     target_shape: tuple[int, ...]
     wrt_shape: tuple[int, ...]
     method: str  # "jacrev", or "backward" (one backward pass per target element, batched or not)
+    vjp: torch.Tensor | None = None  # vᵀ·J with the grad-output v asked for: what grad shows wrt
 
     def flat(self) -> torch.Tensor:
         """As a 2-D matrix: rows the target's elements, columns wrt's, both in row-major order."""
         return self.matrix.reshape(math.prod(self.target_shape), math.prod(self.wrt_shape))
 
-    def vjp(self, v: torch.Tensor) -> torch.Tensor:
+    def times(self, v: torch.Tensor) -> torch.Tensor:
         """vᵀ·J: what backward(gradient=v) gives wrt (v shaped like the target)."""
         return torch.tensordot(v.to(self.matrix.dtype), self.matrix, dims=len(self.target_shape))
 
@@ -218,12 +219,21 @@ def _arange(r: range, like: torch.Tensor) -> torch.Tensor:
 
 # ---- the public functions ----
 
-def jacobian(compiled: Compiled, target: str, wrt: str,
+def jacobian(compiled: Compiled, target: str, wrt: str, grad_output: object = None,
              leaves: tuple[torch.Tensor, ...] | None = None) -> Jacobian:
     """The whole Jacobian ∂target/∂wrt, shape target.shape + wrt.shape, for any node wrt that
     requires grad and that the target depends on (a leaf: torch.func.jacrev; an intermediate,
-    or where vmap cannot run: one backward pass per target element). `leaves` as make_leaves
-    gives them (default: the compiled values)."""
+    or where vmap cannot run: one backward pass per target element). With a grad-output v (the
+    target's shape), also vᵀ·J. `leaves` as make_leaves gives them (default: the compiled
+    values)."""
+    jac = _jacobian(compiled, target, wrt, leaves)
+    if grad_output is not None:
+        v = compiled._target_and_grad_output({target: jac.value}, target, grad_output)  # noqa: SLF001 - the one rule
+        jac.vjp = jac.times(v)
+    return jac
+
+
+def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Tensor, ...] | None) -> Jacobian:
     _check_wrt(compiled, target, wrt)
     target_shape, wrt_shape = _shape_of(compiled, target), _shape_of(compiled, wrt)
     _check_size(f"Jacobian ∂{target}/∂{wrt}", math.prod(target_shape) * math.prod(wrt_shape),

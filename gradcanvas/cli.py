@@ -26,7 +26,7 @@ from graph.ops import DTYPES
 from graph.safetext import visible
 from graph.values import _short, parse_json_text
 
-COMMANDS = ("check", "grad", "export", "render")
+COMMANDS = ("check", "grad", "export", "render", "jacobian", "hessian", "gradcheck")
 MAX_ACCUMULATE = 10_000
 # In grad --json, a tensor with more elements than this is written as a summary (unless --full).
 SUMMARY_ABOVE = 100_000
@@ -50,9 +50,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="gradient for a non-scalar target, e.g. '[1, 0]'")
         sp.add_argument("--dtype", choices=DTYPES, help="override every tensor's dtype")
 
+    def compute_options(sp: argparse.ArgumentParser) -> None:  # every command that computes
+        run_options(sp)
+        sp.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
+
     g = sub.add_parser("grad", help="print the target's value and d(target)/d(node) for every node")
-    run_options(g)
-    g.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
+    compute_options(g)
     g.add_argument("--json", action="store_true", help="print strict JSON keyed by the original node ids "
                    "(NaN/Inf as \"nan\", \"inf\", \"-inf\"; see the README)")
     g.add_argument("--full", action="store_true",
@@ -60,10 +63,16 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--accumulate", type=int, default=1, metavar="N",
                    help="run forward+backward N times without clearing .grad (as PyTorch does); "
                         f"1 to {MAX_ACCUMULATE}")
+    g.add_argument("--order", type=int, choices=(1, 2), default=1,
+                   help="2: also d²(target)/dx² elementwise for every requires-grad leaf x (grads2 in --json)")
 
     e = sub.add_parser("export", help="write a standalone torch script printing the same partials")
     run_options(e)
     e.add_argument("-o", "--output", required=True, help="the .py file to write (- for standard output)")
+
+    from gradcanvas import calculus_cmds
+
+    calculus_cmds.add_parsers(sub, compute_options)
 
     r = sub.add_parser("render", help="draw the window with this graph to a PNG")
     r.add_argument("file")
@@ -162,8 +171,14 @@ def cmd_grad(args: argparse.Namespace) -> int:
     compiled = Compiled(graph, args.device, args.dtype)
     for _ in range(accumulate):
         result = compiled.run(target, grad_output, accumulate=accumulate > 1)
+    grads2 = None
+    if args.order == 2:  # ∂²target/∂x² of one fresh run, whatever --accumulate adds up
+        from autograd_bridge.calculus import hessian_diagonals
+        from gradcanvas.calculus_cmds import print_second_derivatives
+
+        grads2 = hessian_diagonals(compiled, target, grad_output)
     if args.json:
-        _write_json(result, compiled, args.full)
+        _write_json(result, compiled, args.full, grads2)
         return 0
     leaves = set(compiled.source.leaf_ids)
     order = compiled.source.order
@@ -184,6 +199,8 @@ def cmd_grad(args: argparse.Namespace) -> int:
         print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     for note in result.notes:
         print("note:", visible(note))
+    if grads2 is not None:
+        print_second_derivatives(grads2, target)
     return 0
 
 
@@ -251,7 +268,7 @@ def _tensor_json(t, full: bool, write) -> None:  # noqa: ANN001 - a torch.Tensor
     write("]")
 
 
-def _write_json(result, compiled, full: bool) -> None:  # noqa: ANN001 - engine Result, Compiled
+def _write_json(result, compiled, full: bool, grads2: dict | None = None) -> None:  # noqa: ANN001 - engine Result, Compiled
     write = sys.stdout.write
     target = result.target
     write(f'{{"target": {json.dumps(target)}, "value": ')
@@ -261,6 +278,12 @@ def _write_json(result, compiled, full: bool) -> None:  # noqa: ANN001 - engine 
         write(f'{", " if i else ""}{json.dumps(n)}: ')
         _tensor_json(g, full, write)
     write("}")
+    if grads2 is not None:  # grad --order 2: ∂²target/∂x² per requires-grad leaf
+        write(', "grads2": {')
+        for i, (n, d) in enumerate(grads2.items()):
+            write(f'{", " if i else ""}{json.dumps(n)}: ')
+            _tensor_json(d, full, write)
+        write("}")
     warnings = [{"node": n, "message": what} for n, what in result.nonfinite]
     if warnings:  # only when there is one: a clean run's JSON keeps its three keys
         write(f', "warnings": {json.dumps(warnings)}')
@@ -332,8 +355,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return open_gui(None)
     try:
+        from gradcanvas import calculus_cmds
+
         code = {"check": cmd_check, "grad": cmd_grad, "export": cmd_export,
-                "render": cmd_render}[args.command](args)
+                "render": cmd_render, **calculus_cmds.COMMANDS}[args.command](args)
         sys.stdout.flush()  # here, so that a full or closed stdout is reported like any error
         return code
     except GraphError as e:

@@ -1,0 +1,171 @@
+"""The commands beyond one backward pass: `jacobian`, `hessian`, `gradcheck`, and the second
+derivatives of `grad --order 2`; their options and their output. The numbers come from
+autograd_bridge.calculus.
+
+cli.py reaches this module from inside its functions; this one uses cli.py's helpers (loading
+and validating a file once, the target, strict JSON numbers). As in cli.py, torch is imported
+only inside the commands, and every id printed goes through graph.safetext.visible.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import sys
+
+from gradcanvas.cli import _grad_output, _imported, _load, _numbers_json, _pick_target, _tensor_json
+from graph.safetext import visible
+
+# A Jacobian or Hessian is printed as a table up to this many rows and columns; larger ones as
+# shape and norm (--json writes every number).
+TABLE_ROWS, TABLE_COLUMNS = 48, 12
+
+
+def add_parsers(sub: argparse._SubParsersAction, compute_options) -> None:  # noqa: ANN001 - cli's option adder
+    """The subcommands, each with grad's --target, --grad-output, --device and --dtype."""
+    wrt_help = "the node to differentiate with respect to: a leaf or an intermediate that requires grad"
+    j = sub.add_parser("jacobian", help="the whole Jacobian d(target)/d(node), shape target.shape + node.shape")
+    compute_options(j)
+    j.add_argument("--wrt", required=True, metavar="ID", help=wrt_help)
+    j.add_argument("--json", action="store_true", help='print {"target", "wrt", "jacobian"} '
+                   '(and "vjp", vᵀ·J, with --grad-output) as strict JSON')
+    h = sub.add_parser("hessian", help="the Hessian d²(target)/d(node)² of a scalar target")
+    compute_options(h)
+    h.add_argument("--wrt", required=True, metavar="ID", help=wrt_help)
+    h.add_argument("--json", action="store_true", help='print {"target", "wrt", "hessian"} as strict JSON')
+    c = sub.add_parser("gradcheck", help="compare autograd with central finite differences (float64) "
+                       "for every requires-grad leaf; exit 1 when one fails")
+    compute_options(c)
+    c.add_argument("--json", action="store_true", help="print the errors per leaf as strict JSON")
+
+
+def _compiled(args: argparse.Namespace):  # noqa: ANN202 - (Compiled, target id, grad-output)
+    from autograd_bridge.engine import Compiled
+
+    _imported()
+    grad_output = _grad_output(args.grad_output)
+    graph = _load(args.file)
+    target, grad_output = _pick_target(graph, args.target, grad_output)
+    return Compiled(graph, args.device, args.dtype), target, grad_output
+
+
+def _write_tensors(head: dict[str, object], tensors: dict[str, object]) -> None:
+    """One line of strict JSON: the plain fields of head, then each tensor in full."""
+    write = sys.stdout.write
+    write("{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in head.items()))
+    for key, t in tensors.items():
+        write(f", {json.dumps(key)}: ")
+        _tensor_json(t, True, write)
+    write("}\n")
+
+
+def _labels(node_id: str, shape: tuple[int, ...]) -> list[str]:
+    """Each element's name in row-major order: y (a scalar), y[0], y[1, 2]."""
+    shown = visible(node_id)
+    if not shape:
+        return [shown]
+    return [f"{shown}[{', '.join(map(str, i))}]" for i in itertools.product(*map(range, shape))]
+
+
+def _table(matrix, rows: tuple[str, tuple[int, ...]], columns: tuple[str, tuple[int, ...]]) -> None:  # noqa: ANN001 - a torch.Tensor
+    """A matrix of derivatives: one row per element of rows' node, one column per element of
+    columns' node (flattened row-major), when it fits TABLE_ROWS x TABLE_COLUMNS."""
+    from autograd_bridge.formatting import number, tensor_text
+
+    m, n = math.prod(rows[1]), math.prod(columns[1])
+    if m > TABLE_ROWS or n > TABLE_COLUMNS:
+        print(f"  {tensor_text(matrix)}   ({m:,} x {n:,}: too big for a table; --json writes every number)")
+        return
+    flat = matrix.detach().cpu().reshape(m, n).tolist()
+    cells = [["", *_labels(*columns)]] + [[label, *map(number, row)]
+                                          for label, row in zip(_labels(*rows), flat, strict=True)]
+    widths = [max(len(r[i]) for r in cells) for i in range(n + 1)]
+    for r in cells:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+def cmd_jacobian(args: argparse.Namespace) -> int:
+    from autograd_bridge.calculus import jacobian
+    from autograd_bridge.formatting import tensor_text
+
+    compiled, target, grad_output = _compiled(args)
+    jac = jacobian(compiled, target, args.wrt, grad_output)
+    if args.json:
+        tensors = {"jacobian": jac.matrix} | ({} if jac.vjp is None else {"vjp": jac.vjp})
+        _write_tensors({"target": target, "wrt": args.wrt}, tensors)
+        return 0
+    t, w = visible(target), visible(args.wrt)
+    print(f"∂{t}/∂{w}: the Jacobian of {t} {list(jac.target_shape)} with respect to {w} "
+          f"{list(jac.wrt_shape)}, shape {list(jac.matrix.shape)}; rows: {t}'s elements, columns: "
+          f"{w}'s (device {compiled.device}, {jac.method})")
+    _table(jac.matrix, (target, jac.target_shape), (args.wrt, jac.wrt_shape))
+    if jac.vjp is not None:
+        print(f"vᵀ·J with the grad-output v (what grad gives {w}): {tensor_text(jac.vjp)}")
+    return 0
+
+
+def cmd_hessian(args: argparse.Namespace) -> int:
+    from autograd_bridge.calculus import hessian
+
+    compiled, target, grad_output = _compiled(args)
+    h = hessian(compiled, target, args.wrt, grad_output)
+    if args.json:
+        _write_tensors({"target": target, "wrt": args.wrt}, {"hessian": h})
+        return 0
+    t, w = visible(target), visible(args.wrt)
+    shape = tuple(h.shape[:h.dim() // 2])
+    seeded = " (of vᵀ·target, v the grad-output)" if grad_output is not None else ""
+    print(f"∂²{t}/∂{w}²: the Hessian of {t}{seeded} with respect to {w} {list(shape)}, "
+          f"shape {list(h.shape)} (device {compiled.device})")
+    _table(h, (args.wrt, shape), (args.wrt, shape))
+    return 0
+
+
+def cmd_gradcheck(args: argparse.Namespace) -> int:
+    from autograd_bridge.calculus import gradcheck
+
+    compiled, target, grad_output = _compiled(args)
+    report = gradcheck(compiled, target, grad_output)
+    if args.json:
+        leaves = ", ".join(f'{json.dumps(c.leaf)}: {{"shape": {json.dumps(list(c.shape))}, '
+                           f'"max_abs_error": {_numbers_json(c.max_abs_error)}, '
+                           f'"max_rel_error": {_numbers_json(c.max_rel_error)}, "passed": {json.dumps(c.passed)}}}'
+                           for c in report.leaves)
+        print(f'{{"target": {json.dumps(target)}, "passed": {json.dumps(report.passed)}, '
+              f'"eps": {report.eps}, "atol": {report.atol}, "rtol": {report.rtol}, '
+              f'"leaves": {{{leaves}}}, "unused": {json.dumps(report.unused)}}}')
+        return 0 if report.passed else 1
+    t = visible(target)
+    what = f"vᵀ·∂{t}/∂leaf (v the grad-output)" if grad_output is not None else f"∂{t}/∂leaf"
+    print(f"gradcheck of {what}: autograd against central differences in float64 (eps {report.eps:g}); "
+          f"an entry passes when |autograd − numerical| ≤ {report.atol:g} + {report.rtol:g}·|numerical|")
+    rows = [("leaf", "shape", "max abs error", "max rel error", "result")]
+    rows += [(visible(c.leaf), str(list(c.shape)), f"{c.max_abs_error:.3g}", f"{c.max_rel_error:.3g}",
+              "ok" if c.passed else "FAIL") for c in report.leaves]
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    if report.unused:
+        print(f"not checked: {t} does not depend on {', '.join(map(visible, report.unused))}")
+    if not report.passed:
+        print(f"FAILED: autograd and finite differences disagree for {', '.join(map(visible, report.failed))}")
+        return 1
+    return 0
+
+
+def print_second_derivatives(grads2: dict[str, object], target: str) -> None:
+    """grad --order 2's table: autograd_bridge.calculus.hessian_diagonals per leaf."""
+    from autograd_bridge.formatting import tensor_text
+
+    t = visible(target)
+    print(f"∂²{t}/∂x² elementwise (the Hessian's diagonal) for each leaf x with requires_grad on:")
+    rows = [(visible(n), str(list(d.shape)) if d is not None else "",
+             tensor_text(d) if d is not None else f"None: {t} does not depend on it") for n, d in grads2.items()]
+    widths = [max(len(r[i]) for r in rows) for i in range(2)] if rows else [0, 0]
+    for r in rows:
+        print("  " + "  ".join(c.ljust(w) for c, w in zip(r[:2], widths, strict=True)) + "  " + r[2])
+
+
+COMMANDS = {"jacobian": cmd_jacobian, "hessian": cmd_hessian, "gradcheck": cmd_gradcheck}
