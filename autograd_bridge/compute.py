@@ -7,7 +7,9 @@ imported on first use (by the worker, after the window is up), not when this mod
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -15,6 +17,9 @@ from graph.bulk import paused_gc
 from graph.errors import CycleError, DeviceError, GraphError, MissingInputError, ShapeError
 from graph.model import Edge, Graph, Node
 from graph.values import INLINE_MAX
+
+if TYPE_CHECKING:
+    from autograd_bridge.cancel import CancelToken
 
 PLOT_MAX_ELEMENTS = 100_000  # arrays larger than this are not sent to the plots
 PREVIEW_SIDE = 64  # the canvas preview of a tensor: at most 64 x 64 samples
@@ -54,6 +59,7 @@ class ComputeResult:
     dtype: str | None = None
     nonfinite: dict[str, str] = field(default_factory=dict)  # node -> what: where NaN/Inf first appears
     nonfinite_spread: frozenset[str] = frozenset()  # every node whose value or partial holds NaN/Inf
+    cancelled: bool = False  # stopped before it finished (autograd_bridge.cancel): holds nothing
 
 
 @dataclass
@@ -252,6 +258,7 @@ class ComputeSession:
         self._edges: list[Edge] = []
         self._run_key: tuple | None = None
         self._run = None  # (engine.Result or None, the values, notes, the target's error or None)
+        self._cancel: CancelToken | None = None  # the running compute's, if it can be cancelled
 
     def _computable(self, graph: Graph, revision: int, device: str, dtype: str | None) -> _Computable:
         """Kept for (revision, device, dtype): a semantic revision names one state of the graph.
@@ -283,6 +290,8 @@ class ComputeSession:
                 values = part.compiled.forward(part.leaves, notes)
             result, target_error = None, None
             if target is not None and target in values:
+                if self._cancel is not None:
+                    self._cancel.watch_backward([values[n] for n in part.compiled.source.op_ids])
                 try:
                     result = part.compiled.partials(values, target, grad_output, notes)
                 except GraphError as e:  # the target's own problem: the values still show
@@ -292,19 +301,38 @@ class ComputeSession:
 
     @paused_gc
     def compute(self, graph: Graph, target: str | None, revision: int, device: str = "cpu",
-                dtype: str | None = None, grad_output: object = None) -> ComputeResult:
+                dtype: str | None = None, grad_output: object = None,
+                cancel: CancelToken | None = None) -> ComputeResult:
         """Every computable node's value and, with a target, its partial. Never raises for user
-        errors: each sits on its node, and the rest is still computed."""
+        errors: each sits on its node, and the rest is still computed. With a `cancel` token,
+        setting it (from any thread) stops the compute at the next op boundary: the result then
+        says `cancelled` and holds nothing else."""
+        if cancel is None:
+            return self._compute(graph, target, revision, device, dtype, grad_output)
+        from autograd_bridge.cancel import Cancelled
+
+        self._cancel = cancel
+        try:
+            return self._compute(graph, target, revision, device, dtype, grad_output)
+        except Cancelled:
+            return ComputeResult(revision, target, device=device, grad_output=grad_output, dtype=dtype,
+                                 cancelled=True)
+        finally:
+            self._cancel = None
+
+    def _compute(self, graph: Graph, target: str | None, revision: int, device: str,
+                 dtype: str | None, grad_output: object) -> ComputeResult:
         from autograd_bridge.formatting import tensor_texts
 
         out = ComputeResult(revision, target, device=device, grad_output=grad_output, dtype=dtype)
         try:
-            part = self._computable(graph, revision, device, dtype)
-            errors = list(part.errors)
-            if part.compiled is None:
-                _set_errors(out, errors)
-                return out
-            result, values, notes, target_error = self._evaluate(part, target, grad_output)
+            with self._watching():  # forward and backward: the formatting below checks in between
+                part = self._computable(graph, revision, device, dtype)
+                errors = list(part.errors)
+                if part.compiled is None:
+                    _set_errors(out, errors)
+                    return out
+                result, values, notes, target_error = self._evaluate(part, target, grad_output)
         except GraphError as e:
             out.error, out.error_nodes = e.message, e.node_ids
             return out
@@ -317,8 +345,12 @@ class ComputeSession:
         leaves = set(compiled.source.leaf_ids)
         grads = result.grads if result is not None else dict.fromkeys(values)
         value_list, grad_list = list(values.values()), list(grads.values())
-        per_node = zip(values, value_list, grad_list, tensor_texts(value_list), tensor_texts(grad_list, None),
-                       _arrays(value_list), _arrays(grad_list), strict=True)
+        columns = []
+        for make in (lambda: tensor_texts(value_list), lambda: tensor_texts(grad_list, None),
+                     lambda: _arrays(value_list), lambda: _arrays(grad_list)):
+            self._check_cancel()
+            columns.append(make())
+        per_node = zip(values, value_list, grad_list, *columns, strict=True)
         for n, value, grad, value_text, grad_text, value_array, grad_array in per_node:
             if result is not None:
                 reason = result.no_grad_reason(n, compiled)
@@ -333,6 +365,15 @@ class ComputeSession:
             out.nonfinite[n] = f"{out.nonfinite[n]}; {what}" if n in out.nonfinite else what
         _set_errors(out, errors)
         return out
+
+    def _watching(self) -> contextlib.AbstractContextManager:
+        """Torch calls check the running compute's cancel token, if it has one (a few µs each,
+        so only around the forward and backward)."""
+        return contextlib.nullcontext() if self._cancel is None else self._cancel.watching_forward()
+
+    def _check_cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.check()
 
     def compute_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None, points: int = 41) -> SliceResult | None:

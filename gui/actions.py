@@ -34,6 +34,9 @@ Keys = QKeySequence.StandardKey | str  # a platform's standard binding, or porta
 # canvas would never see them.
 CANVAS_KEYS = {"Tab": "open the node search", "Space": "pan while held", "Esc": "cancel the gesture",
                "Backspace": "delete the selection"}
+# Canvas keys one window action shares by design: the canvas and its value editor claim them
+# (ShortcutOverride) only while a gesture or an edit is in progress; otherwise the action has them.
+SHARED_WITH_CANVAS = {"Esc": "Cancel computing"}
 
 PORTABLE = QKeySequence.SequenceFormat.PortableText
 
@@ -114,8 +117,13 @@ def shortcut_owners(root: QWidget) -> dict[str, list[str]]:
 
 
 def shortcut_clashes(root: QWidget) -> dict[str, list[str]]:
-    """The key sequences more than one thing in the window answers to (should be none)."""
-    return {key: who for key, who in shortcut_owners(root).items() if len(who) > 1}
+    """The key sequences more than one thing in the window answers to (should be none; a key of
+    SHARED_WITH_CANVAS held by the canvas and its one named action is not a clash)."""
+    def by_design(key: str, who: list[str]) -> bool:
+        return key in SHARED_WITH_CANVAS and sorted(who) == sorted(
+            [f"canvas: {CANVAS_KEYS[key]}", SHARED_WITH_CANVAS[key]])
+
+    return {key: who for key, who in shortcut_owners(root).items() if len(who) > 1 and not by_design(key, who)}
 
 
 def plain_text(text: str) -> str:
@@ -191,7 +199,8 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
 
 
 def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow
-    """The Run toolbar: device, dtype, Fit / Layout / Clear target, and the grad-output box."""
+    """The Run toolbar: device, dtype, Compute / Cancel, Fit / Layout / Clear target, and the
+    grad-output box."""
     from gui.devices import DeviceBox
     from gui.grad_output import GradOutputBox
 
@@ -206,6 +215,21 @@ def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow
     w.dtype_box.addItems(["per node", "float32", "float64"])
     w.dtype_box.currentTextChanged.connect(lambda _t: w.schedule_recompute())
     bar.addWidget(w.dtype_box)
+    bar.addSeparator()
+    # Cancel stops the running compute (Esc too, unless a canvas gesture or editor takes it);
+    # Compute runs again what a Cancel stopped (F5).
+    w.compute_action = make_action(w, "Compute", w.schedule_recompute)
+    w.compute_action.setShortcut(QKeySequence("F5"))
+    w.compute_action.setToolTip("Compute values and partials again (F5)")
+    w.cancel_action = make_action(w, SHARED_WITH_CANVAS["Esc"], w.cancel_compute)
+    w.cancel_action.setIconText("Cancel")
+    w.cancel_action.setShortcut(QKeySequence("Esc"))
+    w.cancel_action.setToolTip("Stop the running compute at its next op (Esc)")
+    w.cancel_action.setEnabled(False)
+    w.computer.computingChanged.connect(w.cancel_action.setEnabled)
+    for action in (w.compute_action, w.cancel_action):
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        bar.addAction(action)
     bar.addSeparator()
     bar.addAction(make_action(w, "Fit", w.view.fit_graph))
     bar.addAction(make_action(w, "Layout", lambda: w.doc.auto_layout()))

@@ -182,9 +182,19 @@ class MainWindow(QMainWindow):
         self.computer.request(self.doc.graph, self.doc.target, self.doc.revision, self.device(), self.dtype(),
                               self.grad_output)
 
+    def cancel_compute(self) -> None:
+        if self.computer.cancel():
+            self.status.setText("cancelling…")
+
     def show_result(self, result: ComputeResult) -> None:
         """Draw a result, unless what is asked has moved on since it was computed."""
         self.device_box.probe()  # torch is loaded now: cuda / mps may join cpu in the list
+        if result.cancelled:
+            if self.run.is_current(result):  # cancelled by hand, not by a newer edit
+                self.status.setText("cancelled: stale")
+                self.say("Computing cancelled: the canvas shows the last result, marked stale. "
+                         "Compute (F5) runs it again.")
+            return
         if not self.run.accept(result):
             return  # stale: a newer request is queued or running
         self.scene.show_result(result)
