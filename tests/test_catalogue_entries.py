@@ -2,7 +2,8 @@
 monkeypatch.setitem, reaches validation, the palette and Tab search, the inspector's form,
 code generation (the compiled graph runs and differentiates), and the generated docs.
 
-The entries: `clamp` (torch.clamp with two optional numbers, min and max), `tri` (an init
+The entries: `clip` (torch.clip, torch's other name for clamp, with two optional numbers, min
+and max), `tri` (an init
 making torch.tril of ones with its own `n` and `diagonal` parameters), and a softmax whose `dim`
 is declared with kind "dim" or "int" (the rank check reads the kind, not the name).
 Gradients are checked with torch.autograd.gradcheck in float64 and against torch computations
@@ -29,8 +30,8 @@ from gui.document import Document
 from gui.inspector import Inspector, init_as_literal
 from gui.palette import NodeSearch, Palette, _tooltip
 
-CLAMP = OpSpec(
-    "clamp", "torch.clamp", ("input",), "elementwise", "clamp",
+CLIP = OpSpec(
+    "clip", "torch.clip", ("input",), "elementwise", "clip",
     "∂/∂input = 1 where min < input < max, else 0",
     attrs=(Attr("min", "optional_number", None, doc="lower bound; null: none"),
            Attr("max", "optional_number", None, doc="upper bound; null: none")),
@@ -56,9 +57,9 @@ TRI = InitSpec(
 
 
 @pytest.fixture
-def clamp(monkeypatch: pytest.MonkeyPatch) -> OpSpec:
-    monkeypatch.setitem(OPS, "clamp", CLAMP)
-    return CLAMP
+def clip(monkeypatch: pytest.MonkeyPatch) -> OpSpec:
+    monkeypatch.setitem(OPS, "clip", CLIP)
+    return CLIP
 
 
 @pytest.fixture
@@ -67,10 +68,10 @@ def tri(monkeypatch: pytest.MonkeyPatch) -> InitSpec:
     return TRI
 
 
-def _clamp_graph(x: torch.Tensor, attrs: dict[str, object]) -> Graph:
+def _clip_graph(x: torch.Tensor, attrs: dict[str, object]) -> Graph:
     g = Graph()
     g.add_node(Node("x", TENSOR, value=x.tolist(), requires_grad=True, dtype="float64"))
-    g.add_node(Node("c", "clamp", attrs=dict(attrs)))
+    g.add_node(Node("c", "clip", attrs=dict(attrs)))
     g.add_edge(Edge("x", "c", "input"))
     return g
 
@@ -86,10 +87,10 @@ def _away_from(points: list[float], shape: tuple[int, ...], seed: int = 0) -> to
 
 # ---- validation ----
 
-def test_the_entries_are_validated_like_the_built_in_ones(clamp: OpSpec, tri: InitSpec) -> None:
-    Node("c", "clamp", attrs={"min": None, "max": 2}).check()
+def test_the_entries_are_validated_like_the_built_in_ones(clip: OpSpec, tri: InitSpec) -> None:
+    Node("c", "clip", attrs={"min": None, "max": 2}).check()
     with pytest.raises(ValueSpecError, match="'min' must be null or a finite number, not 'a'"):
-        Node("c", "clamp", attrs={"min": "a"}).check()
+        Node("c", "clip", attrs={"min": "a"}).check()
     assert Node("t", TENSOR, init={"fn": "tri", "n": 3}).leaf_shape() == (3, 3)
     with pytest.raises(ValueSpecError, match="needs the parameter 'n'"):
         Node("t", TENSOR, init={"fn": "tri"}).check()
@@ -100,45 +101,45 @@ def test_the_entries_are_validated_like_the_built_in_ones(clamp: OpSpec, tri: In
 
 
 def test_without_registration_the_entries_are_unknown() -> None:
-    assert "clamp" not in OPS and "tri" not in INITS
+    assert "clip" not in OPS and "tri" not in INITS
     with pytest.raises(ValueSpecError, match="init fn must be one of"):
         Node("t", TENSOR, init={"fn": "tri", "n": 3}).check()
 
 
 # ---- docs ----
 
-def test_the_docs_list_the_entries(clamp: OpSpec, tri: InitSpec) -> None:
+def test_the_docs_list_the_entries(clip: OpSpec, tri: InitSpec) -> None:
     text = markdown()
-    assert ("| `clamp` | clamp | `torch.clamp` | `input` | `min` (optional_number, default `None`)"
+    assert ("| `clip` | clip | `torch.clip` | `input` | `min` (optional_number, default `None`)"
             "<br>`max` (optional_number, default `None`)") in text
     section = text[text.index("## elementwise"):]
-    assert section.index("`clamp`") < section.index("## activation")  # under its category
+    assert section.index("`clip`") < section.index("## activation")  # under its category
     assert "| `tri` | `torch.tril` | `n` (int, required)<br>`diagonal` (int, default `0`) |" in text
     assert "- `optional_number`:" in text and "- `dim`:" in text
 
 
 # ---- palette ----
 
-def test_the_op_is_in_the_palette_and_found_by_search(qtbot, clamp: OpSpec, tri: InitSpec) -> None:
+def test_the_op_is_in_the_palette_and_found_by_search(qtbot, clip: OpSpec, tri: InitSpec) -> None:
     palette = Palette()
     qtbot.addWidget(palette)
-    item = palette.item_for("clamp")
+    item = palette.item_for("clip")
     assert item.parent().text(0) == "elementwise"
-    assert "min=None" in item.toolTip(0) and "torch.clamp" in item.toolTip(0)
-    palette.set_filter("clam")
-    assert palette.visible_ops() == ["clamp"]
+    assert "min=None" in item.toolTip(0) and "torch.clip" in item.toolTip(0)
+    palette.set_filter("clip")
+    assert palette.visible_ops() == ["clip"]
     search = NodeSearch()
     qtbot.addWidget(search)
-    search.edit.setText("clam")
-    assert search.visible_ops() == ["clamp"] and search.current_op() == "clamp"
+    search.edit.setText("clip")
+    assert search.visible_ops() == ["clip"] and search.current_op() == "clip"
     assert "tri" in _tooltip(TENSOR)  # the tensor entry lists the initialisers
 
 
 def test_a_new_category_appears_in_the_palette(qtbot, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(OPS, "clamp", OpSpec(**{**CLAMP.__dict__, "category": "bounds"}))
+    monkeypatch.setitem(OPS, "clip", OpSpec(**{**CLIP.__dict__, "category": "bounds"}))
     palette = Palette()
     qtbot.addWidget(palette)
-    assert palette.item_for("clamp").parent().text(0) == "bounds"
+    assert palette.item_for("clip").parent().text(0) == "bounds"
 
 
 # ---- inspector ----
@@ -147,7 +148,7 @@ def test_a_new_category_appears_in_the_palette(qtbot, monkeypatch: pytest.Monkey
 def doc() -> Document:
     g = Graph()
     g.add_node(Node("x", TENSOR, value=[[1.0, 2.0], [3.0, 4.0]], requires_grad=True))
-    g.add_node(Node("c", "clamp"))
+    g.add_node(Node("c", "clip"))
     g.add_edge(Edge("x", "c", "input"))
     d = Document()
     d.reset(g)
@@ -155,7 +156,7 @@ def doc() -> Document:
 
 
 @pytest.fixture
-def insp(qtbot, clamp: OpSpec, tri: InitSpec, doc: Document) -> Inspector:
+def insp(qtbot, clip: OpSpec, tri: InitSpec, doc: Document) -> Inspector:
     w = Inspector(doc)
     qtbot.addWidget(w)
     w.resize(460, 900)
@@ -204,11 +205,11 @@ def test_the_inspector_switches_a_leaf_to_the_new_init(qtbot, doc: Document, ins
 
 # ---- code generation, run and gradients ----
 
-def test_clamp_compiles_runs_and_passes_gradcheck(clamp: OpSpec) -> None:
+def test_clip_compiles_runs_and_passes_gradcheck(clip: OpSpec) -> None:
     x = _away_from([-0.5, 0.5], (3, 4)).requires_grad_()
-    compiled = Compiled(_clamp_graph(x, {"min": -0.5, "max": 0.5}), "cpu", "float64")
+    compiled = Compiled(_clip_graph(x, {"min": -0.5, "max": 0.5}), "cpu", "float64")
     call = ast.parse(compiled.source.lines["c"]).body[0].value
-    assert ast.unparse(call) == "torch.clamp(x, min=-0.5, max=0.5)"
+    assert ast.unparse(call) == "torch.clip(x, min=-0.5, max=0.5)"
 
     def f(t: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return compiled._forward(t)
@@ -223,12 +224,12 @@ def test_clamp_compiles_runs_and_passes_gradcheck(clamp: OpSpec) -> None:
 
 
 @pytest.mark.parametrize(("attrs", "call"), [
-    ({"max": 0.25}, "torch.clamp(x, max=0.25)"),
-    ({"min": -1, "max": None}, "torch.clamp(x, min=-1)"),
+    ({"max": 0.25}, "torch.clip(x, max=0.25)"),
+    ({"min": -1, "max": None}, "torch.clip(x, min=-1)"),
 ])
-def test_clamp_passes_only_the_bounds_given(clamp: OpSpec, attrs: dict, call: str) -> None:
+def test_clip_passes_only_the_bounds_given(clip: OpSpec, attrs: dict, call: str) -> None:
     x = _away_from([0.25, -1.0], (5,)).requires_grad_()
-    compiled = Compiled(_clamp_graph(x, attrs), "cpu", "float64")
+    compiled = Compiled(_clip_graph(x, attrs), "cpu", "float64")
     assert ast.unparse(ast.parse(compiled.source.lines["c"]).body[0].value) == call
     lo, hi = attrs.get("min"), attrs.get("max")
     expected = x
@@ -241,8 +242,8 @@ def test_clamp_passes_only_the_bounds_given(clamp: OpSpec, attrs: dict, call: st
     torch.testing.assert_close(result.grads["x"], torch.autograd.grad(expected.sum(), x)[0])
 
 
-def test_clamp_without_bounds_is_a_node_error_not_a_traceback(clamp: OpSpec) -> None:
-    compiled = Compiled(_clamp_graph(torch.zeros(2), {}), "cpu", "float64")
+def test_clip_without_bounds_is_a_node_error_not_a_traceback(clip: OpSpec) -> None:
+    compiled = Compiled(_clip_graph(torch.zeros(2), {}), "cpu", "float64")
     with pytest.raises(GraphError) as info:
         compiled.forward()
     assert "c" in info.value.node_ids and "min and max" in info.value.message

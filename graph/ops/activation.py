@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.ops.spec import Attr, OpSpec, unary
+from graph.ops.spec import Attr, F, OpSpec, unary
 
 ENTRIES: list[OpSpec] = [
     unary("tanh", "activation", "tanh", "∂/∂input = 1 − tanh²(input)", keeps_finite=True),
@@ -14,4 +14,20 @@ ENTRIES: list[OpSpec] = [
     OpSpec("log_softmax", "torch.log_softmax", ("input",), "activation", "log softmax",
            "∂/∂xⱼ of log sᵢ = δᵢⱼ − sⱼ along dim",
            attrs=(Attr("dim", "dim", -1, required=True),), example_shapes={"input": (2, 3)}),
+    unary("gelu", "activation", "GELU", "∂/∂input = Φ(input) + input·φ(input) (tanh form if approximate)",
+          function=f"{F}.gelu",
+          attrs=(Attr("approximate", "choice", "none", choices=("none", "tanh")),),
+          example_attrs={"approximate": "tanh"}),
+    unary("silu", "activation", "SiLU", "∂/∂input = σ(input)·(1 + input·(1 − σ(input)))", function=f"{F}.silu"),
+    unary("leaky_relu", "activation", "leaky", "∂/∂input = 1 where input > 0, else negative_slope",
+          function=f"{F}.leaky_relu", attrs=(Attr("negative_slope", "number", 0.01),),
+          example_attrs={"negative_slope": 0.1}, kinks=(0.0,)),
+    unary("elu", "activation", "ELU", "∂/∂input = 1 where input > 0, else alpha·exp(input)",
+          function=f"{F}.elu", attrs=(Attr("alpha", "number", 1.0),), example_attrs={"alpha": 0.5},
+          kinks=(0.0,)),
+    unary("hardtanh", "activation", "hardtanh", "∂/∂input = 1 where min_val < input < max_val, else 0",
+          function=f"{F}.hardtanh",
+          attrs=(Attr("min_val", "number", -1.0), Attr("max_val", "number", 1.0)),
+          example_attrs={"min_val": -0.5, "max_val": 0.5}, kinks=("min_val", "max_val"),
+          keeps_finite=True),
 ]

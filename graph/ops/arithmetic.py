@@ -9,6 +9,11 @@ ENTRIES: list[OpSpec] = [
     binary("sub", "−", "∂/∂input = 1, ∂/∂other = −1", partial_bound="same shape"),
     binary("mul", "×", "∂/∂input = other, ∂/∂other = input"),
     binary("div", "÷", "∂/∂input = 1/other, ∂/∂other = −input/other²", kinks=(0.0,)),
+    # torch splits the partial evenly between input and other where they are equal.
+    binary("maximum", "max", "∂/∂input = 1 where input > other, ∂/∂other = 1 where other > input",
+           partial_bound="same shape"),
+    binary("minimum", "min", "∂/∂input = 1 where input < other, ∂/∂other = 1 where other < input",
+           partial_bound="same shape"),
     unary("neg", "arithmetic", "−x", "∂/∂input = −1", keeps_finite=True),
     OpSpec("pow", "torch.pow", ("input",), "arithmetic", "xⁿ",
            "∂/∂input = exponent · input^(exponent−1)",

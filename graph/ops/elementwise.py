@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.ops.spec import OpSpec, unary
+from graph.ops.spec import Attr, OpSpec, unary
 
 ENTRIES: list[OpSpec] = [
     unary("exp", "elementwise", "eˣ", "∂/∂input = exp(input)"),
@@ -12,4 +12,14 @@ ENTRIES: list[OpSpec] = [
     unary("abs", "elementwise", "|x|", "∂/∂input = sign(input)", kinks=(0.0,), keeps_finite=True),
     unary("sin", "elementwise", "sin", "∂/∂input = cos(input)", keeps_finite=True),
     unary("cos", "elementwise", "cos", "∂/∂input = −sin(input)", keeps_finite=True),
+    unary("square", "elementwise", "x²", "∂/∂input = 2·input"),
+    unary("rsqrt", "elementwise", "1/√", "∂/∂input = −1/(2·input^(3/2))", positive_inputs=True,
+          kinks=(0.0,)),
+    unary("reciprocal", "elementwise", "1/x", "∂/∂input = −1/input²", kinks=(0.0,)),
+    unary("erf", "elementwise", "erf", "∂/∂input = 2/√π · exp(−input²)"),
+    unary("expm1", "elementwise", "eˣ−1", "∂/∂input = exp(input)"),
+    unary("clamp", "elementwise", "clamp", "∂/∂input = 1 where min < input < max, else 0",
+          attrs=(Attr("min", "optional_number", None, doc="lower bound; null: none"),
+                 Attr("max", "optional_number", None, doc="upper bound; null: none")),
+          example_attrs={"min": -0.5, "max": 0.5}, kinks=("min", "max"), keeps_finite=True),
 ]
