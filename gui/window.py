@@ -192,6 +192,7 @@ class MainWindow(QMainWindow):
         if result.cancelled:
             if self.run.is_current(result):  # cancelled by hand, not by a newer edit
                 self.status.setText("cancelled: stale")
+                self.scene.set_stale("cancelled: F5 computes")
                 self.say("Computing cancelled: the canvas shows the last result, marked stale. "
                          "Compute (F5) runs it again.")
             return

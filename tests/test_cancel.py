@@ -127,6 +127,22 @@ def test_cancel_is_enabled_only_while_computing_and_esc_stops_the_run(qtbot, win
     qtbot.waitUntil(lambda: window.status.text() == "cancelled: stale", timeout=5000)
     assert window.last_result is None  # nothing computed for this document is claimed
     assert window.scene.nodes["y"].stale
+    assert window.scene.stale_text.startswith("cancelled")  # not "computing…" on nodes never computed
+
+
+def test_f5_computes_again(qtbot, window) -> None:  # noqa: ANN001
+    from PySide6.QtCore import Qt
+
+    window.doc.reset(small_graph())
+    window.doc.set_target("y")
+    qtbot.waitUntil(lambda: window.last_result is not None, timeout=RESULT_TIMEOUT_MS)
+    asked = window.computer.requests
+    window.view.setFocus()
+    qtbot.keyClick(window.view, Qt.Key.Key_F5)
+    qtbot.waitUntil(lambda: window.computer.requests == asked + 1 and not window.computer.computing,
+                    timeout=RESULT_TIMEOUT_MS)
+    assert window.scene.stale_text == "computing…"
+    qtbot.waitUntil(lambda: not window.scene.nodes["y"].stale, timeout=RESULT_TIMEOUT_MS)
 
 
 def test_a_new_edit_cancels_the_stale_compute_instead_of_waiting_for_it(qtbot, window) -> None:  # noqa: ANN001

@@ -314,7 +314,7 @@ class NodeItem(QGraphicsRectItem):
         width = NODE_W - 16
         if view is None:
             p.setPen(COLORS["error"] if self.error and not self.stale else COLORS["dim_text"])
-            msg = ("computing…" if self.stale else visible(f"⚠ {self.error}") if self.error
+            msg = (self.canvas.stale_text if self.stale else visible(f"⚠ {self.error}") if self.error
                    else "" if self.canvas.result is not None
                    else "click ∂ to differentiate" if self.canvas.doc.target is None else "")
             p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,

@@ -62,6 +62,7 @@ class CanvasScene(QGraphicsScene):
         self.title_font = style.title_font()
         self.small_font = style.small_font()
         self.mono_font = style.mono_font()
+        self.stale_text = "computing…"  # what a stale node with no number yet says
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setBackgroundBrush(COLORS["background"])
         self.interaction: Interaction | None = None  # the gesture in progress, if any
@@ -294,9 +295,13 @@ class CanvasScene(QGraphicsScene):
 
     # ---- results ----
 
-    def set_stale(self) -> None:
+    def set_stale(self, why: str = "computing…") -> None:
+        """Mark every number as not answering the graph as it is now; `why` shows on nodes that
+        have no number yet."""
+        changed = why != self.stale_text
+        self.stale_text = why
         for item in self.nodes.values():
-            if not item.stale:
+            if not item.stale or changed:
                 item.stale = True
                 item.update()
 
