@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from autograd_bridge.budget import is_out_of_memory, oom_detail
 from autograd_bridge.codegen import Source, generate, leaf_expr
 from autograd_bridge.finite import FinitePlan, all_finite
 from graph.bulk import paused_gc
@@ -131,32 +132,43 @@ class Compiled:
     # ---- running, with errors pointed at their node ----
 
     def _node_error(self, exc: BaseException, tb: types.TracebackType | None,
-                    cls: type[GraphError]) -> GraphError:
-        """Find the generated line that raised; name its node and its inputs' shapes."""
+                    cls: type[GraphError], target: str | None = None) -> GraphError:
+        """Find the generated line that raised; name its node and its inputs' shapes. Running
+        out of memory is said so in one line; without a generated line (the backward pass) it
+        names `target`."""
         frame, lineno = None, None
         while tb is not None:
             if tb.tb_frame.f_code.co_filename == self.filename:
                 frame, lineno = tb.tb_frame, tb.tb_lineno
             tb = tb.tb_next
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        oom = is_out_of_memory(exc)
         node_id = self.line_of.get(lineno) if lineno is not None else None
         if node_id is None:
+            if oom:
+                where = f"{target}: out of memory in the backward pass" if target else "out of memory"
+                return ExecutionError(where + oom_detail(exc), [target] if target else [])
             return ExecutionError(f"torch failed: {first_line}")
         node = self.graph.nodes[node_id]
         if node.is_tensor:
+            if oom:
+                return cls(f"{node_id}: out of memory making the tensor{oom_detail(exc)}", [node_id])
             return cls(f"{node_id}: cannot make the tensor: {first_line}", [node_id])
         inputs = self.graph.inputs_of(node_id)
         shapes = [shape_text(frame.f_locals.get(self.source.names[inputs[p]])) for p in node.spec.inputs]
-        return cls(f"{node_id}: {node.op} of {' and '.join(shapes)}: {first_line}",
-                   [node_id, *dict.fromkeys(inputs[p] for p in node.spec.inputs)])
+        ids = [node_id, *dict.fromkeys(inputs[p] for p in node.spec.inputs)]
+        if oom:
+            return cls(f"{node_id}: out of memory computing {node.op} of {' and '.join(shapes)}"
+                       f"{oom_detail(exc)}", ids)
+        return cls(f"{node_id}: {node.op} of {' and '.join(shapes)}: {first_line}", ids)
 
-    def _call(self, fn, args, cls: type[GraphError]):  # noqa: ANN001, ANN202
+    def _call(self, fn, args, cls: type[GraphError], target: str | None = None):  # noqa: ANN001, ANN202
         try:
             return fn(*args)
         except GraphError:
             raise
-        except (RuntimeError, ValueError, IndexError, TypeError, OverflowError) as e:
-            raise self._node_error(e, e.__traceback__, cls) from None
+        except (RuntimeError, ValueError, IndexError, TypeError, OverflowError, MemoryError) as e:
+            raise self._node_error(e, e.__traceback__, cls, target) from None
 
     def _warnings_as_notes(self, notes: list[str]) -> _WarningsAsNotes:
         """Catch the warnings torch gives (e.g. mse_loss broadcasting) and add them to notes,
@@ -390,7 +402,7 @@ class Compiled:
             for n, val in values.items():
                 if n not in leaf_ids and val.requires_grad:
                     val.retain_grad()
-            self._call(lambda: t.backward(gradient=v), [], ExecutionError)
+            self._call(lambda: t.backward(gradient=v), [], ExecutionError, target)
             # Copies: torch adds the next run's partials into leaf .grad in place, which would
             # silently change the grads of Results already handed out.
             grads = {n: None if val.grad is None else val.grad.detach().clone()
@@ -398,7 +410,7 @@ class Compiled:
             return grads, [grads[n] for n in self._wrt]
         wrt = self._wrt  # the nodes whose value requires grad, known from the source
         got = self._call(lambda: torch.autograd.grad(
-            t, [values[n] for n in wrt], grad_outputs=v, allow_unused=True), [], ExecutionError)
+            t, [values[n] for n in wrt], grad_outputs=v, allow_unused=True), [], ExecutionError, target)
         grads.update(zip(wrt, got, strict=True))
         return grads, got
 

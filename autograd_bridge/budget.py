@@ -1,0 +1,293 @@
+"""A memory budget for a whole run, checked before anything big is allocated.
+
+`estimate` adds up, from shapes alone, the bytes a forward and backward hold; `check` refuses a
+run whose estimate is over a limit (OverBudget, naming the largest nodes). The default limit,
+`memory_limit_default`, is a fraction of the memory really free for this process. Sizes are in
+powers of 1024: 1G = 1024³ bytes, written "1 GB".
+
+Importing this module loads no torch (the CLI parses --memory-limit with it before torch).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from graph.errors import GraphError
+
+DEFAULT_FRACTION = 0.8  # of the memory free here: the rest is for Python, torch and the OS
+DEFAULT_WHY = f"{DEFAULT_FRACTION:.0%} of the memory free here"
+LARGEST_SHOWN = 3  # nodes named in a refusal
+_ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int | None:
+    """'2G', '512M', '1.5GB', '3GiB', '1000000' (bytes) → bytes; 'none' → None (no limit).
+    Raises ValueError with a message for people on anything else."""
+    text = text.strip()
+    if text.lower() in ("none", "no", "off"):
+        return None
+    m = _SIZE.fullmatch(text)
+    if m is None or (m.group(2) == "" and text[-1:].lower() == "b" and not text[-2:-1].isdigit()):
+        raise ValueError(f"memory limit {text!r} is not a size: give e.g. 2G, 512M, 1.5GB, a number of "
+                         "bytes, or none")
+    size = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    if not 1 <= size < 1 << 62:
+        raise ValueError(f"memory limit {text!r} is out of range: give at least 1 byte, or none")
+    return int(size)
+
+
+def size_text(n: float) -> str:
+    """Bytes for people: 812 B, 3.4 KB, 55 MB, 3.4 GB (powers of 1024)."""
+    for unit, scale in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    return f"{int(n)} B"
+
+
+def is_out_of_memory(e: BaseException) -> bool:
+    """Whether an exception says memory ran out: Python's MemoryError, torch's CPU allocator
+    ("can't allocate memory", "not enough memory") or CUDA's OutOfMemoryError."""
+    if isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError":
+        return True
+    text = str(e)
+    return isinstance(e, RuntimeError) and any(
+        s in text for s in ("can't allocate memory", "not enough memory", "out of memory"))
+
+
+def oom_detail(e: BaseException) -> str:
+    """How much torch tried to allocate, from its message, as ' (torch tried to allocate 3.4 GB)'."""
+    m = re.search(r"allocate (\d+) bytes", str(e))
+    if m:
+        return f" (torch tried to allocate {size_text(int(m.group(1)))})"
+    m = re.search(r"[Tt]ried to allocate ([\d.]+ [KMGT]i?B)", str(e))  # CUDA's own units
+    return f" (torch tried to allocate {m.group(1)})" if m else ""
+
+
+# ---- the memory free here ----
+
+def _read(path: str | Path) -> str | None:
+    try:
+        return Path(path).read_text()
+    except (OSError, ValueError):
+        return None
+
+
+def _kib_field(text: str | None, name: str) -> int | None:
+    """A 'Name:   1234 kB' line of /proc/meminfo or /proc/self/status, in bytes."""
+    m = re.search(rf"^{name}:\s*(\d+)\s*kB", text or "", re.MULTILINE)
+    return int(m.group(1)) * 1024 if m else None
+
+
+def _address_space_room() -> int | None:
+    """What RLIMIT_AS (ulimit -v) still lets this process map, when it is limited."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    soft, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    used = _kib_field(_read("/proc/self/status"), "VmSize")
+    return max(0, soft - (used or 0))
+
+
+def _cgroup_room() -> int | None:
+    """The limit of this process's memory cgroup minus what it uses (v2, else v1), if any."""
+    groups = _read("/proc/self/cgroup") or ""
+    v2 = re.search(r"^0::(.*)$", groups, re.MULTILINE)
+    v1 = re.search(r"^\d+:[^:\n]*\bmemory\b[^:\n]*:(.*)$", groups, re.MULTILINE)
+    candidates = []
+    if v2:  # in a container the group's own files are often at the mount's root
+        candidates += [(f"/sys/fs/cgroup{v2.group(1).rstrip('/')}", "memory.max", "memory.current"),
+                       ("/sys/fs/cgroup", "memory.max", "memory.current")]
+    if v1:
+        candidates += [(f"/sys/fs/cgroup/memory{v1.group(1).rstrip('/')}", "memory.limit_in_bytes",
+                        "memory.usage_in_bytes"),
+                       ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "memory.usage_in_bytes")]
+    for folder, limit_file, usage_file in candidates:
+        limit, usage = _read(f"{folder}/{limit_file}"), _read(f"{folder}/{usage_file}")
+        if limit is None or usage is None:
+            continue
+        limit = limit.strip()
+        if limit == "max" or not limit.isdigit() or int(limit) >= 1 << 60:  # unlimited
+            return None
+        return max(0, int(limit) - int(usage.strip() or 0))
+    return None
+
+
+def memory_free(device: str = "cpu") -> int | None:
+    """Bytes this process can still allocate on the device: for cuda the device's free memory;
+    else the smallest of the RAM free (MemAvailable), the address-space room (RLIMIT_AS) and the
+    cgroup's room. None when nothing can be measured (no /proc, as on macOS, and no limit)."""
+    if device.startswith("cuda"):
+        import torch
+
+        return torch.cuda.mem_get_info(torch.device(device))[0]
+    sources = [_kib_field(_read("/proc/meminfo"), "MemAvailable"), _address_space_room(), _cgroup_room()]
+    known = [s for s in sources if s is not None]
+    return min(known) if known else None
+
+
+def memory_limit_default(device: str = "cpu") -> int | None:
+    """DEFAULT_FRACTION of memory_free(device); None (no limit) where it cannot be measured."""
+    free = memory_free(device)
+    return None if free is None else int(free * DEFAULT_FRACTION)
+
+
+# ---- the estimate ----
+
+@dataclass
+class Estimate:
+    """Estimated bytes of one run, by part, and its largest nodes (id, shape, bytes)."""
+
+    parts: dict[str, int]
+    largest: list[tuple[str, tuple[int, ...], int]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(self.parts.values())
+
+    def describe(self) -> str:
+        """'values 3.4 GB, partials 3.4 GB, …: largest mm [30000, 30000] 3.4 GB, …'"""
+        parts = ", ".join(f"{k} {size_text(v)}" for k, v in self.parts.items() if v)
+        big = ", ".join(f"{n} {list(s)} {size_text(b)}" for n, s, b in self.largest)
+        return f"{parts}: largest {big}" if big else parts
+
+
+def estimate(compiled, shapes: dict[str, tuple[int, ...]], *, output_bytes: int = 0,  # noqa: ANN001
+             accumulate: bool = False) -> Estimate:
+    """An upper-ish bound of the bytes a run holds, from every node's shape:
+
+    - leaves and op values, each its shape times its dtype's size (an op's dtype: the widest of
+      its inputs', as torch promotes floats);
+    - partials: one per node that requires grad (autograd.grad returns them all), twice over
+      when runs accumulate (leaf .grad plus the copies handed out);
+    - backward scratch: the largest node again (an op's backward may make a partial of its
+      output's shape before reducing it to a broadcast input's); tensors ops save for backward
+      are these values themselves;
+    - output: what the caller says writing the result holds (`output_bytes`).
+    """
+    graph, source = compiled.graph, compiled.source
+    itemsize: dict[str, int] = {}
+    node_bytes: dict[str, int] = {}
+    for n in source.order:
+        node = graph.nodes[n]
+        if node.is_tensor:
+            itemsize[n] = _ITEMSIZE.get(compiled.dtype or node.dtype, 8)
+        else:
+            itemsize[n] = max((itemsize[s] for s in graph.inputs[n].values()), default=8)
+        node_bytes[n] = math.prod(shapes[n]) * itemsize[n]
+    leaves = set(source.leaf_ids)
+    partials = sum(node_bytes[n] for n in source.requires_grad if n in node_bytes)
+    parts = {
+        "leaves": sum(node_bytes[n] for n in leaves),
+        "values": sum(b for n, b in node_bytes.items() if n not in leaves),
+        "partials": partials * (2 if accumulate else 1),
+        "backward scratch": max(node_bytes.values(), default=0) if source.requires_grad else 0,
+        "output": output_bytes,
+    }
+    top = sorted(node_bytes, key=node_bytes.__getitem__, reverse=True)[:LARGEST_SHOWN]
+    big = [n for n in top if node_bytes[n] * 10 >= node_bytes[top[0]] > 0] if top else []  # those that matter
+    return Estimate(parts, [(n, tuple(shapes[n]), node_bytes[n]) for n in big])
+
+
+def element_bounds(compiled) -> dict[str, int]:  # noqa: ANN001 - a Compiled
+    """An upper bound of every node's elements, without torch: leaves' shapes are known, and
+    shapes follow through the ops whose rule is simple (elementwise, broadcasting, matmul,
+    transpose); any other op has at most its input's elements (reductions, reshape, select),
+    and a two-input op whose shapes are not both known at most the product of its inputs'
+    (broadcasting [n, 1] + [1, n]). Only decides whether the shape pass may be skipped."""
+    graph = compiled.graph
+    shapes: dict[str, tuple[int, ...] | None] = {}  # None: not followed
+    bounds: dict[str, int] = {}
+    for n in compiled.source.order:
+        node = graph.nodes[n]
+        if node.is_tensor:
+            shapes[n] = tuple(node.leaf_shape())
+            bounds[n] = math.prod(shapes[n])
+            continue
+        inputs = [graph.inputs[n][p] for p in node.spec.inputs]
+        known = [shapes[s] for s in inputs]
+        shape = None
+        if None not in known:
+            shape = _shape_of(node.op, node.resolved_attrs(), known)
+        shapes[n] = shape
+        bounds[n] = math.prod(shape) if shape is not None else math.prod(bounds[s] for s in inputs)
+    return bounds
+
+
+_SAME_SHAPE = {"neg", "pow", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
+               "softmax", "log_softmax"}
+_BROADCAST = {"add", "sub", "mul", "div"}
+
+
+def _shape_of(op: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
+    """The op's output shape where the rule is simple and the inputs fit, else None."""
+    try:
+        if op in _SAME_SHAPE:
+            return shapes[0]
+        if op in _BROADCAST or (op == "mse_loss" and attrs.get("reduction") == "none"):
+            return _broadcast(*shapes)
+        if op == "mse_loss" or (op in ("sum", "mean") and attrs.get("dim") is None):
+            return ()
+        if op == "transpose":
+            dims = list(shapes[0])
+            i, j = attrs["dim0"], attrs["dim1"]
+            dims[i], dims[j] = dims[j], dims[i]
+            return tuple(dims)
+        if op == "matmul":
+            a, b = shapes
+            if not a or not b:
+                return None
+            rows, cols = a[:-1][-1:], b[1:][-1:]  # (m,) or () for a vector, (n,) or ()
+            batch = _broadcast(a[:-2], b[:-2])
+            return None if batch is None else (*batch, *rows, *cols)
+    except (IndexError, KeyError, TypeError):
+        return None
+    return None
+
+
+def _broadcast(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...] | None:
+    out = []
+    for i in range(1, max(len(a), len(b)) + 1):
+        x, y = (a[-i] if i <= len(a) else 1), (b[-i] if i <= len(b) else 1)
+        if x != y and 1 not in (x, y):
+            return None
+        out.append(y if x == 1 else x)
+    return tuple(reversed(out))
+
+
+class OverBudget(GraphError):
+    """A run whose estimate is over the memory limit; node_ids are its largest nodes."""
+
+    def __init__(self, message: str, node_ids: list[str], needed: int, limit: int) -> None:
+        super().__init__(message, node_ids)
+        self.needed, self.limit = needed, limit
+
+
+def check(compiled, limit: int | None, *, why: str = DEFAULT_WHY, hint: str = "",  # noqa: ANN001
+          output_bytes: int = 0, accumulate: bool = False) -> Estimate | None:
+    """Raise OverBudget if the run is estimated over `limit` bytes (None: no limit), before
+    anything is allocated: shapes come from Compiled.infer_shapes (torch's meta device when
+    large). A graph surely small (Compiled._work_bound, no shapes) costs no shape pass: None.
+    `why` says where the limit comes from, `hint` how to raise it."""
+    if limit is None:
+        return None
+    # The fast path: estimate's parts only grow with elements, so one made from upper bounds
+    # of every node's elements that fits means the run fits.
+    bounds = {n: (b,) for n, b in element_bounds(compiled).items()}
+    if estimate(compiled, bounds, output_bytes=output_bytes, accumulate=accumulate).total <= limit:
+        return None
+    found = estimate(compiled, compiled.infer_shapes(), output_bytes=output_bytes, accumulate=accumulate)
+    if found.total > limit:
+        raise OverBudget(f"this run needs about {size_text(found.total)} ({found.describe()}), over the "
+                         f"memory limit {size_text(limit)} ({why})" + (f"; {hint}" if hint else ""),
+                         [n for n, _s, _b in found.largest], found.total, limit)
+    return found
