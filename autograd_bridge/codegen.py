@@ -2,13 +2,16 @@
 
 Every node becomes one line. Variable names come only from `Namespace`, so a node id never
 enters the source except as an ASCII-escaped comment; constants come only from validated
-numbers (see graph.values), emitted with repr() of ints and finite floats.
+numbers (see graph.values), emitted with repr() of ints and finite floats. A literal tensor of
+more than INLINE_LITERAL_MAX numbers is not written out: its line copies a ready tensor from
+`literals`, which the engine fills (and an exported script decodes from base64).
 """
 
 from __future__ import annotations
 
 import builtins
 import keyword
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -16,7 +19,12 @@ from graph.inits import INITS
 from graph.model import CheckedGraph, Node
 
 # Names the generated code itself uses, plus everything a variable must never shadow.
-GENERATED_NAMES = ("torch", "math", "nan", "inf", "device", "make_leaves", "forward", "grad_output")
+GENERATED_NAMES = ("torch", "math", "nan", "inf", "device", "make_leaves", "forward", "grad_output",
+                   "literals", "base64")
+# Literal tensors with more numbers are passed in as data (Source.literal_ids), not inlined:
+# compile() of inlined numbers costs ~700 bytes each (2**26 of them exhausted memory). The
+# article's examples stay inline, so an exported script reads like the article.
+INLINE_LITERAL_MAX = 64
 RESERVED = frozenset(
     [*keyword.kwlist, *keyword.softkwlist, *dir(builtins), "__builtins__", "__file__",
      "__cached__", "__annotations__", "__path__", *GENERATED_NAMES])
@@ -78,11 +86,19 @@ def id_comment(node_id: str) -> str:
     return "# node " + ascii(node_id)
 
 
-def leaf_expr(node: Node, dtype: str) -> str:
+def passed_as_data(node: Node, dtype: str) -> bool:
+    """Whether a tensor node's numbers come from `literals` rather than the source text."""
+    return node.init is None and math.prod(node.leaf_shape(dtype)) > INLINE_LITERAL_MAX
+
+
+def leaf_expr(node: Node, dtype: str, data_index: int | None = None) -> str:
     """The torch call that makes a tensor node, on `device`: its init's expression (graph.inits)
-    given every parameter and the shape as source text, or torch.tensor of its value."""
+    given every parameter and the shape as source text, or torch.tensor of its value, or a copy
+    of literals[data_index] (that value as a CPU tensor of this dtype) for a big literal."""
     dt = f"torch.{dtype}"
     rg = node.requires_grad
+    if data_index is not None:
+        return f"literals[{data_index}].to(device=device, copy=True)" + (".requires_grad_()" if rg else "")
     if node.init is None:
         tail = ", requires_grad=True" if rg else ""
         return f"torch.tensor({literal(node.value)}, dtype={dt}, device=device{tail})"
@@ -114,6 +130,7 @@ class Source:
     op_ids: list[str]
     lines: dict[str, str]  # node id -> "name = expr  # node 'id'"
     requires_grad: set[str] = field(default_factory=set)  # nodes whose value requires grad
+    literal_ids: list[str] = field(default_factory=list)  # the leaves literals[i] holds, by i
 
     def module_text(self) -> tuple[str, dict[int, str]]:
         """Two functions, make_leaves(device) and forward(*leaves) (which returns its locals: every
@@ -148,12 +165,16 @@ def generate(checked: CheckedGraph, dtype: str | None = None) -> Source:
                 node.check(dtype)
     ns = Namespace()
     names = {n: ns.name(n) for n in checked.nodes}  # file order, so names do not depend on wiring
-    lines, leaf_ids, op_ids, grad = {}, [], [], set()
+    lines, leaf_ids, op_ids, grad, literal_ids = {}, [], [], set(), []
     for n in checked.order:
         node = checked.nodes[n]
         inputs = checked.inputs[n]
         if node.is_tensor:
-            expr = leaf_expr(node, dtype or node.dtype)
+            if passed_as_data(node, dtype or node.dtype):
+                expr = leaf_expr(node, dtype or node.dtype, len(literal_ids))
+                literal_ids.append(n)
+            else:
+                expr = leaf_expr(node, dtype or node.dtype)
             leaf_ids.append(n)
             if node.requires_grad:
                 grad.add(n)
@@ -163,4 +184,4 @@ def generate(checked: CheckedGraph, dtype: str | None = None) -> Source:
             if not grad.isdisjoint(inputs.values()):
                 grad.add(n)
         lines[n] = f"{names[n]} = {expr}  {id_comment(n)}"
-    return Source(list(checked.order), names, leaf_ids, op_ids, lines, grad)
+    return Source(list(checked.order), names, leaf_ids, op_ids, lines, grad, literal_ids)

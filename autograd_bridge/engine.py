@@ -113,7 +113,8 @@ class Compiled:
         self.filename = f"<gradcanvas graph {next(_COMPILES)}>"
         linecache.cache[self.filename] = (len(self.text), None, self.text.splitlines(True), self.filename)
         weakref.finalize(self, linecache.cache.pop, self.filename, None)
-        namespace: dict[str, object] = {"torch": torch, "math": math}
+        self._literals: list[torch.Tensor] = []  # the big literals' tensors: see literal_data
+        namespace: dict[str, object] = {"torch": torch, "math": math, "literals": self._literals}
         exec(compile(self.text, self.filename, "exec"), namespace)  # noqa: S102 - our own generated source
         self._make_leaves = namespace["make_leaves"]
         self._variables_of = namespace["forward"]  # leaves -> every variable by name
@@ -267,7 +268,18 @@ class Compiled:
 
     def make_leaves(self) -> tuple[torch.Tensor, ...]:
         """The leaf tensors as the compiled source makes them (its own literals and inits)."""
+        if self.source.literal_ids and not self._literals:
+            self._call(self.literal_data, [], ExecutionError)
         return self._call(self._make_leaves, [self.device], ExecutionError)
+
+    def literal_data(self) -> list[torch.Tensor]:
+        """The numbers of the literals the source reads from `literals` (Source.literal_ids), as
+        CPU tensors of their dtype, made on first use (shape checks never need them)."""
+        if not self._literals:
+            self._literals += [torch.tensor(self.graph.nodes[n].value,
+                                            dtype=getattr(torch, self.dtype or self.graph.nodes[n].dtype))
+                               for n in self.source.literal_ids]
+        return self._literals
 
     def leaf_tensor(self, node: Node) -> torch.Tensor:
         """The tensor a leaf makes from its own value or init, as make_leaves would had it been
@@ -275,7 +287,7 @@ class Compiled:
         compile. The node must have the compiled leaf's shape, dtype and requires_grad."""
         dtype = self.dtype or node.dtype
         node.check(dtype)  # its numbers fit the dtype (remembered: free for a checked node)
-        if node.init is None:  # the compiled line is torch.tensor(<the same numbers>, ...)
+        if node.init is None:  # as the compiled line: torch.tensor(<the same numbers>, ...) or a copy of that
             return torch.tensor(node.value, dtype=getattr(torch, dtype), device=self.device,
                                 requires_grad=node.requires_grad)
         # An init's expression is source text (graph.inits) made from checked numbers only.
