@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graph.ops.spec import DIM, KEEPDIM, KEEPDIM_NEEDS_DIM, OpSpec
+from graph.ops.spec import DIM, KEEPDIM, KEEPDIM_NEEDS_DIM, Attr, OpSpec
 
 ENTRIES: list[OpSpec] = [
     OpSpec("sum", "torch.sum", ("input",), "reduction", "Σ",
@@ -13,4 +13,25 @@ ENTRIES: list[OpSpec] = [
            "∂/∂input = 1/n for each of the n averaged elements",
            attrs=(DIM, KEEPDIM), also_pass=KEEPDIM_NEEDS_DIM, example_shapes={"input": (2, 3)},
            partial_bound="always"),
+    # torch splits the partial evenly between entries equal to the extreme: |share| <= 1.
+    OpSpec("amax", "torch.amax", ("input",), "reduction", "max",
+           "∂/∂input = 1 at the maximum (shared evenly between ties), 0 elsewhere",
+           attrs=(DIM, KEEPDIM), example_shapes={"input": (2, 3)}, example_attrs={"dim": 1},
+           keeps_finite=True),
+    OpSpec("amin", "torch.amin", ("input",), "reduction", "min",
+           "∂/∂input = 1 at the minimum (shared evenly between ties), 0 elsewhere",
+           attrs=(DIM, KEEPDIM), example_shapes={"input": (2, 3)}, example_attrs={"dim": [0, 1]},
+           keeps_finite=True),
+    OpSpec("var", "torch.var", ("input",), "reduction", "var",
+           "∂/∂input = 2(input − mean)/(n − correction)",
+           attrs=(DIM, Attr("correction", "number", 1, doc="n − correction divides the sum of squares"),
+                  KEEPDIM), example_shapes={"input": (2, 3)}, example_attrs={"dim": 1}),
+    OpSpec("std", "torch.std", ("input",), "reduction", "std",
+           "∂/∂input = (input − mean)/((n − correction)·std)",
+           attrs=(DIM, Attr("correction", "number", 1, doc="n − correction divides the sum of squares"),
+                  KEEPDIM), example_shapes={"input": (2, 3)}, example_attrs={"correction": 0}),
+    OpSpec("vector_norm", "torch.linalg.vector_norm", ("input",), "reduction", "‖x‖",
+           "∂/∂input = sign(input)·|input|^(ord−1) / ‖input‖^(ord−1)",
+           attrs=(Attr("ord", "number", 2, doc="the order p of the p-norm"), DIM, KEEPDIM),
+           example_shapes={"input": (2, 3)}, example_attrs={"ord": 3, "dim": 1}, kinks=(0.0,)),
 ]
