@@ -326,14 +326,16 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
 def gradcheck(compiled: Compiled, target: str, grad_output: object = None) -> Gradcheck:
     """autograd against central finite differences, in float64 whatever the compiled dtype, for
     every requires-grad leaf the target depends on: per leaf, the largest absolute and relative
-    error over every entry of ∂target/∂leaf (or vᵀ·∂target/∂leaf with a grad-output v), and
+    error over every entry of ∂target/∂leaf (the whole Jacobian of a non-scalar target; with a
+    grad-output v, vᵀ·∂target/∂leaf), and
     whether each is within torch.autograd.gradcheck's tolerances (EPS, ATOL, RTOL)."""
     _check_exists(compiled, target, "target")
     c64 = compiled if compiled.dtype == "float64" else Compiled(compiled.graph, str(compiled.device), "float64")
     grad_leaves = [n for n in c64.source.leaf_ids if n in c64.source.requires_grad]
     used = [n for n in grad_leaves if _reaches(c64, n, target)]
-    if not grad_leaves:
-        raise TargetError("no tensor has requires_grad on: gradcheck has no gradient to check")
+    if not used:
+        raise TargetError(f"{target} depends on no tensor with requires_grad on: gradcheck has no "
+                          "gradient to check", [target])
     sizes = {n: math.prod(c64.graph.nodes[n].leaf_shape()) for n in used}
     if sum(sizes.values()) > GRADCHECK_LIMIT:
         listed = ", ".join(f"{n} {sizes[n]:,}" for n in used)
@@ -342,8 +344,11 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None) -> Gr
                           f"{GRADCHECK_LIMIT:,}: use smaller leaves", used)
     leaves = c64.make_leaves()
     values = c64.forward(leaves)
-    v = c64._target_and_grad_output(values, target, grad_output)  # noqa: SLF001 - the one rule
+    v = None if grad_output is None else c64._target_and_grad_output(values, target, grad_output)  # noqa: SLF001
     y = values[target] if v is None else (v * values[target]).sum()
+    for n in used:
+        _check_size(f"Jacobian ∂{target}/∂{n}", y.numel() * sizes[n],
+                    f"{target} {list(y.shape)} × {n} {list(values[n].shape)}", [target, n])
     checks = []
     for n in used:
         x = values[n]
