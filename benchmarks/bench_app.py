@@ -1,5 +1,7 @@
 """The desktop app in fresh processes, offscreen: launch until the window is painted, peak RSS
-(peak RSS: VmHWM, empty and with a big graph open), and a value edit until every overlay shows the new result.
+(peak RSS: VmHWM, empty and with a big graph open), a value edit until every overlay shows the
+new result, and liveness (benchmarks.liveness: the GUI thread's largest gap while a big result
+arrives, and Cancel until the compute stopped).
 
     python -m benchmarks.bench_app [--quick]
 
@@ -37,6 +39,7 @@ from benchmarks.common import (
 )
 
 LAUNCH_GOAL_S, EDIT_GOAL_S, RSS_EMPTY_GOAL_MB, RSS_BIG_GOAL_MB = 0.5, 0.030, 250.0, 400.0
+GAP_GOAL_S, CANCEL_GOAL_S = 0.100, 0.200  # issue 9: the GUI never freezes
 CHILD_DEADLINE_S = 60.0  # a child that has not seen what it waits for by then says so and exits
 EDIT_WAIT_S = 10  # the longest one value edit may take to be shown
 
@@ -183,6 +186,29 @@ def child_edit(nodes: int, repeats: int) -> None:
     os._exit(0)
 
 
+def child_liveness(nodes: int, repeats: int) -> None:
+    """benchmarks.liveness in a window: the largest 10 ms-timer gap while a `nodes`-node result
+    arrives, and Cancel → stopped, `repeats` times each."""
+    from PySide6.QtCore import QSettings
+
+    from benchmarks import liveness, workloads
+    from gui.qtapp import application
+    from gui.window import MainWindow
+
+    application()
+    _give_up_after(CHILD_DEADLINE_S * repeats, f"{repeats} liveness runs")
+    tmp = tempfile.TemporaryDirectory()
+    window = MainWindow(QSettings(os.path.join(tmp.name, "bench.ini"), QSettings.Format.IniFormat))
+    window.resize(1400, 900)
+    window.show()
+    graph = workloads.computable_peer_graph(nodes)
+    target = next(iter(graph.sinks()))
+    gaps = [liveness.gap_while_a_result_arrives(window, graph, target) for _ in range(repeats)]
+    cancels = [liveness.cancel_latency(window, liveness.slow_graph(), "y") for _ in range(repeats)]
+    print("RESULT " + json.dumps({"gap_s": gaps, "cancel_s": cancels}), flush=True)
+    os._exit(0)
+
+
 # ---- the parent ----
 
 def launch_once(file: str | None, settle_ms: int, timeout: float = 120) -> dict:
@@ -265,8 +291,27 @@ def edit_row(quick: bool) -> Row:
                numbers={"gui_cpu_s": cpu, "wall_s": wall})
 
 
+def liveness_rows(quick: bool) -> list[Row]:
+    n = 2_000 if quick else 10_000
+    gap_metric, cancel_metric = f"largest GUI gap while a {n:,}-node result arrives", "Cancel → compute stopped"
+    try:
+        got = run_child("bench_app", ["liveness", str(n), str(1 if quick else 5)], timeout=600)
+    except CommandFailed as e:
+        return [unavailable(gap_metric, str(e), f"≤ {ms(GAP_GOAL_S)}"),
+                unavailable(cancel_metric, str(e), f"≤ {ms(CANCEL_GOAL_S)}")]
+    gap, cancel = statistics.median(got["gap_s"]), statistics.median(got["cancel_s"])
+    return [Row(gap_metric, ms(gap), goal=f"≤ {ms(GAP_GOAL_S)}", measured=gap, limit=GAP_GOAL_S,
+                note=f"a 10 ms timer on the GUI thread, from choosing the target until every node shows its "
+                     f"partial (computable_peer_graph); median of {len(got['gap_s'])}",
+                numbers={"gap_s": gap}),
+            Row(cancel_metric, ms(cancel), goal=f"≤ {ms(CANCEL_GOAL_S)}", measured=cancel, limit=CANCEL_GOAL_S,
+                note="the toolbar's Cancel 0.3 s into a compute of seconds (benchmarks.liveness.slow_graph), "
+                     f"until the worker has stopped; median of {len(got['cancel_s'])}",
+                numbers={"cancel_s": cancel})]
+
+
 def rows(quick: bool) -> list[Row]:
-    return [*launch_rows(quick), big_rss_row(quick), edit_row(quick)]
+    return [*launch_rows(quick), big_rss_row(quick), edit_row(quick), *liveness_rows(quick)]
 
 
 def main() -> None:
@@ -278,6 +323,8 @@ def main() -> None:
         child_launch(args.settle_ms, args.child[1] if len(args.child) > 1 else None)
     elif args.child and args.child[0] == "edit":
         child_edit(int(args.child[1]), int(args.child[2]))
+    elif args.child and args.child[0] == "liveness":
+        child_liveness(int(args.child[1]), int(args.child[2]))
     else:
         standalone(rows, __doc__)
 

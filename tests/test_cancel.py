@@ -12,29 +12,8 @@ from helpers import RESULT_TIMEOUT_MS
 
 from autograd_bridge.cancel import Cancelled, CancelToken
 from autograd_bridge.compute import ComputeSession
+from benchmarks.liveness import slow_graph
 from graph.model import Edge, Graph, Node
-
-SIDE = 500  # a [SIDE, SIDE] matmul is a few ms here, so STEPS of them take seconds
-STEPS = 400
-
-
-def slow_graph(steps: int = STEPS, side: int = SIDE) -> Graph:
-    """x -> tanh(x @ w) -> tanh(· @ w) -> ... -> y = sum: seconds of forward and backward."""
-    g = Graph()
-    g.add_node(Node("x", "tensor", init={"fn": "randn", "shape": [side, side], "seed": 1}, requires_grad=True))
-    g.add_node(Node("w", "tensor", init={"fn": "randn", "shape": [side, side], "seed": 2},
-                    requires_grad=True))
-    prev = "x"
-    for i in range(steps):
-        g.add_node(Node(f"m{i}", "matmul"))
-        g.add_edge(Edge(prev, f"m{i}", "input"))
-        g.add_edge(Edge("w", f"m{i}", "other"))
-        g.add_node(Node(f"t{i}", "tanh"))
-        g.add_edge(Edge(f"m{i}", f"t{i}", "input"))
-        prev = f"t{i}"
-    g.add_node(Node("y", "sum"))
-    g.add_edge(Edge(prev, "y", "input"))
-    return g
 
 
 def small_graph() -> Graph:

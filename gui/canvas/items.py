@@ -12,6 +12,7 @@ the view draws them all in one pass instead (gui.canvas.overview).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -214,11 +215,11 @@ class NodeItem(QGraphicsRectItem):
             grad = view.grad_preview if view.grad_preview is not None else view.grad
             self._preview_of = tuple(a if a is not None and a.size > INLINE_MAX else None for a in (value, grad))
             shown = grad if target is not None and view.grad_text is not None else value
-            if shown is not None and int(np.prod(view.shape)) > 1:
+            if shown is not None and math.prod(view.shape) > 1:
                 self._swatch_of = shown  # made when the summary level first draws it, not per result
         if any(a is not None for a in self._preview_of) != had_preview:
             self._relayout()  # a preview row came or went: the box's height changed
-        self.canvas.node_synced(self, False)
+            self.canvas.node_synced(self, False)  # the overview's row holds the height, not the numbers
         self.update()
 
     @property
