@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,6 +144,10 @@ def memory_limit_default(device: str = "cpu") -> int | None:
 
 # ---- the estimate ----
 
+# Bytes writing a result holds at once, from every node's shape. It must grow with elements
+# and rows (the product of all dims but the first): the fast path passes [1, bound] shapes.
+OutputCost = Callable[[dict[str, tuple[int, ...]]], int]
+
 @dataclass
 class Estimate:
     """Estimated bytes of one run, by part, and its largest nodes (id, shape, bytes)."""
@@ -161,7 +166,7 @@ class Estimate:
         return f"{parts}: largest {big}" if big else parts
 
 
-def estimate(compiled, shapes: dict[str, tuple[int, ...]], *, output_bytes: int = 0,  # noqa: ANN001
+def estimate(compiled, shapes: dict[str, tuple[int, ...]], *, output: OutputCost | None = None,  # noqa: ANN001
              accumulate: bool = False) -> Estimate:
     """An upper-ish bound of the bytes a run holds, from every node's shape:
 
@@ -172,7 +177,8 @@ def estimate(compiled, shapes: dict[str, tuple[int, ...]], *, output_bytes: int 
     - backward scratch: the largest node again (an op's backward may make a partial of its
       output's shape before reducing it to a broadcast input's); tensors ops save for backward
       are these values themselves;
-    - output: what the caller says writing the result holds (`output_bytes`).
+    - output: what writing the result holds at once, `output(shapes)`, from the caller (who
+      knows its format).
     """
     graph, source = compiled.graph, compiled.source
     itemsize: dict[str, int] = {}
@@ -191,7 +197,7 @@ def estimate(compiled, shapes: dict[str, tuple[int, ...]], *, output_bytes: int 
         "values": sum(b for n, b in node_bytes.items() if n not in leaves),
         "partials": partials * (2 if accumulate else 1),
         "backward scratch": max(node_bytes.values(), default=0) if source.requires_grad else 0,
-        "output": output_bytes,
+        "output": output(shapes) if output is not None else 0,
     }
     top = sorted(node_bytes, key=node_bytes.__getitem__, reverse=True)[:LARGEST_SHOWN]
     big = [n for n in top if node_bytes[n] * 10 >= node_bytes[top[0]] > 0] if top else []  # those that matter
@@ -273,19 +279,23 @@ class OverBudget(GraphError):
 
 
 def check(compiled, limit: int | None, *, why: str = DEFAULT_WHY, hint: str = "",  # noqa: ANN001
-          output_bytes: int = 0, accumulate: bool = False) -> Estimate | None:
+          output: OutputCost | None = None, accumulate: bool = False) -> Estimate | None:
     """Raise OverBudget if the run is estimated over `limit` bytes (None: no limit), before
-    anything is allocated: shapes come from Compiled.infer_shapes (torch's meta device when
-    large). A graph surely small (Compiled._work_bound, no shapes) costs no shape pass: None.
+    anything is allocated: shapes come from torch's meta device. A graph that surely fits
+    (element_bounds, no shapes) costs no shape pass and gives None, else the Estimate.
     `why` says where the limit comes from, `hint` how to raise it."""
     if limit is None:
         return None
     # The fast path: estimate's parts only grow with elements, so one made from upper bounds
-    # of every node's elements that fits means the run fits.
-    bounds = {n: (b,) for n, b in element_bounds(compiled).items()}
-    if estimate(compiled, bounds, output_bytes=output_bytes, accumulate=accumulate).total <= limit:
+    # of every node's elements that fits means the run fits. As shapes [1, bound]: a row is
+    # at most the whole tensor (see OutputCost).
+    bounds = {n: (1, b) for n, b in element_bounds(compiled).items()}
+    if estimate(compiled, bounds, output=output, accumulate=accumulate).total <= limit:
         return None
-    found = estimate(compiled, compiled.infer_shapes(), output_bytes=output_bytes, accumulate=accumulate)
+    # On torch's meta device, always: infer_shapes may run on the CPU when Compiled._work_bound
+    # is small, and that bound misses [30000, 0] @ [0, 30000] (3.4 GB).
+    shapes = compiled._shapes_on("meta", None)  # noqa: SLF001
+    found = estimate(compiled, shapes, output=output, accumulate=accumulate)
     if found.total > limit:
         raise OverBudget(f"this run needs about {size_text(found.total)} ({found.describe()}), over the "
                          f"memory limit {size_text(limit)} ({why})" + (f"; {hint}" if hint else ""),

@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
                    "(NaN/Inf as \"nan\", \"inf\", \"-inf\"; see the README)")
     g.add_argument("--full", action="store_true",
                    help=f"in --json, write tensors above {SUMMARY_ABOVE:,} elements in full, not as a summary")
+    g.add_argument("--memory-limit", metavar="SIZE",
+                   help="refuse a run estimated to need more memory than this, before allocating: e.g. 2G, "
+                        "512M, 1.5GB, bytes, or none (default 80%% of the memory free here; check and export "
+                        "allocate no tensors)")
     g.add_argument("--accumulate", type=int, default=1, metavar="N",
                    help="run forward+backward N times without clearing .grad (as PyTorch does); "
                         f"1 to {MAX_ACCUMULATE}")
@@ -169,6 +173,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
     graph = _load(args.file)
     target, grad_output = _pick_target(graph, args.target, grad_output)
     compiled = Compiled(graph, args.device, args.dtype)
+    _within_budget(compiled, args, accumulate > 1)
     for _ in range(accumulate):
         result = compiled.run(target, grad_output, accumulate=accumulate > 1)
     grads2 = None
@@ -202,6 +207,39 @@ def cmd_grad(args: argparse.Namespace) -> int:
     if grads2 is not None:
         print_second_derivatives(grads2, target)
     return 0
+
+
+def _within_budget(compiled, args: argparse.Namespace, accumulate: bool) -> None:  # noqa: ANN001
+    """Refuse (OverBudget, one line naming the largest nodes) a run estimated over the memory
+    limit, before anything is allocated; see autograd_bridge.budget."""
+    from autograd_bridge import budget
+
+    try:
+        given = None if args.memory_limit is None else budget.parse_size(args.memory_limit)
+    except ValueError as e:
+        raise UsageError(f"--memory-limit: {e}") from None
+    if args.memory_limit is None:
+        limit, why = budget.memory_limit_default(str(compiled.device)), budget.DEFAULT_WHY
+    else:
+        limit, why = given, f"--memory-limit {args.memory_limit.strip()}"
+    output = (lambda shapes: _json_held_bytes(shapes, args.full)) if args.json else None
+    budget.check(compiled, limit, why=why, hint="raise it with --memory-limit", output=output,
+                 accumulate=accumulate)
+
+
+def _json_held_bytes(shapes: dict[str, tuple[int, ...]], full: bool) -> int:
+    """What _tensor_json holds at once (its text streams out): the Python numbers and text of
+    one chunk of rows (~80 bytes a number), or nothing much for a summary."""
+    held = 0
+    for shape in shapes.values():
+        n = 1
+        for d in shape:
+            n *= d
+        if n > SUMMARY_ABOVE and not full:
+            continue
+        row = n // shape[0] if len(shape) > 1 and shape[0] else 1
+        held = max(held, min(n, max(_CHUNK, row)))
+    return 80 * held
 
 
 # ---- grad --json: strict JSON (RFC 8259), written a tensor at a time; see the README ----
@@ -388,9 +426,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _out_of_memory(e: BaseException) -> bool:
-    text = str(e)
-    return (isinstance(e, MemoryError) or type(e).__name__ == "OutOfMemoryError"
-            or "can't allocate memory" in text or "out of memory" in text)
+    from autograd_bridge.budget import is_out_of_memory  # no torch: safe before any import
+
+    return is_out_of_memory(e)
 
 
 if __name__ == "__main__":
