@@ -414,7 +414,10 @@ class NodeSearch(QFrame):
 
     def _refilter(self, text: str) -> None:
         first: QListWidgetItem | None = None
-        best: QListWidgetItem | None = None  # a name starting with the text beats a mere contains
+        # The name itself beats a name starting with the text ("exp" before "expand"), which
+        # beats a mere contains.
+        exact: QListWidgetItem | None = None
+        prefix: QListWidgetItem | None = None
         needle = text.strip().casefold()
         for i in range(self.list.count()):
             item = self.list.item(i)
@@ -423,9 +426,11 @@ class NodeSearch(QFrame):
             item.setHidden(not shown)
             if shown:
                 first = first or item
-                if best is None and needle and name.casefold().startswith(needle):
-                    best = item
-        pick = best or first
+                if needle and exact is None and name.casefold() == needle:
+                    exact = item
+                if needle and prefix is None and name.casefold().startswith(needle):
+                    prefix = item
+        pick = exact or prefix or first
         if pick is not None:
             self.list.setCurrentItem(pick)
             self.list.scrollToItem(pick)

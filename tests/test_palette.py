@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import pytest
@@ -229,6 +230,23 @@ def test_search_prefers_a_name_prefix(qtbot, search: NodeSearch) -> None:
     qtbot.keyClicks(search.edit, "s")  # "tensor" matches first, but "sub" starts with s
     assert _list_names(search)[0] == TENSOR
     assert search.current_op() == "sub"
+
+
+def test_search_prefers_the_name_itself_to_longer_names_starting_with_it(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    import gui.palette
+
+    entries = gui.palette._entries()  # noqa: SLF001
+    exp = next(e for e in entries if e[0] == "exp")
+    # A longer name starting with "exp" listed before exp itself (expand, expm1 may well be).
+    longer = ("expand_like", exp[1], exp[2])
+    monkeypatch.setitem(OPS, "expand_like", dataclasses.replace(OPS["exp"], name="expand_like"))
+    monkeypatch.setattr(gui.palette, "_entries", lambda: [longer, *entries])
+    search = NodeSearch()
+    qtbot.addWidget(search)
+    search.open_at(QPoint(0, 0), QPointF())
+    qtbot.keyClicks(search.edit, "exp")
+    assert _list_names(search)[0] == "expand_like"
+    assert search.current_op() == "exp"
 
 
 def test_search_escape_closes_without_emitting(qtbot, search: NodeSearch) -> None:

@@ -38,7 +38,7 @@ STEPS = [
     ("copy", "ctrl+c"), ("paste", "ctrl+v"), ("undo", "ctrl+z"), ("redo ctrl+shift+z", "ctrl+shift+z"),
     ("undo again", "ctrl+z"), ("redo ctrl+y", "ctrl+y"), ("duplicate", "ctrl+d"), ("delete", "Delete"),
     ("help", "F1"), ("close help", "Escape"), ("search", "Tab"), ("close search", "Escape"),
-    ("search and add", "Tab e x p Return"),
+    ("search and add", "Tab e x p Return"), ("cancel compute", "Escape"), ("compute again", "F5"),
 ]
 
 
@@ -125,6 +125,11 @@ def test_keys_change_the_document_as_expected(report: dict) -> None:
     assert after["redo ctrl+shift+z"]["index"] == after["redo ctrl+y"]["index"] == 1
     assert after["duplicate"]["nodes"] == n0 + 3 and after["delete"]["nodes"] == n0 + 2
     assert after["search and add"]["index"] == 4 and report["added"]
+
+
+def test_esc_cancels_a_running_compute_under_xcb(report: dict) -> None:
+    assert report["computing_before_esc"]
+    assert report["status_after_esc"] == "cancelled: stale"
 
 
 def test_no_two_actions_share_a_key_sequence_under_xcb(report: dict) -> None:

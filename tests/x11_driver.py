@@ -82,6 +82,7 @@ def main(settings: str, example: str) -> dict:
         sheet = w.shortcut_sheet
         return {"index": stack.index(), "count": stack.count(), "nodes": len(doc.graph.nodes),
                 "sheet": bool(sheet is not None and sheet.isVisible()), "search": w.search.isVisible(),
+                "computing": w.computer.computing,
                 "active": type(QApplication.activeWindow()).__name__}
 
     def step(name: str, keys: list[str], done, focus=focus_canvas) -> None:  # noqa: ANN001
@@ -122,6 +123,16 @@ def main(settings: str, example: str) -> dict:
     step("search and add", ["Tab", "e", "x", "p", "Return"],
          lambda b, a: a["nodes"] == b["nodes"] + 1 and not a["search"])
     report["added"] = [n for n in doc.graph.nodes if doc.graph.nodes[n].op == "exp"]
+    # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.
+    from benchmarks.liveness import slow_graph
+
+    doc.reset(slow_graph())
+    doc.set_target("y")
+    report["computing_before_esc"] = wait_for(lambda: w.computer.computing, 60)
+    step("cancel compute", ["Escape"], lambda b, a: not a["computing"])
+    report["status_after_esc"] = w.status.text()
+    step("compute again", ["F5"], lambda b, a: a["computing"])
+    w.cancel_compute()
     w.close()
     w.computer.wait(10_000)
     QApplication.processEvents()
