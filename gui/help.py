@@ -30,7 +30,8 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("drag on the empty canvas", "select the nodes in the rectangle"),
     ("Space-drag, or middle-drag", "pan"),
     ("mouse wheel", "zoom"),
-    ("Esc", "cancel the gesture in progress: a wire, a cut, a move or a selection rectangle"),
+    ("Esc", "cancel the gesture in progress: a wire, a cut, a move or a selection rectangle; "
+            "with none, stop the running compute"),
     ("click ∂ on a node", "make it the target: every node shows ∂target/∂node"),
     ("double-click a tensor", "edit its value in place (Enter sets it, Esc cancels)"),
     ("right-click", "on the empty canvas: add a node there; on a node or a wire: what can be done with it"),
