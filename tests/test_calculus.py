@@ -443,3 +443,15 @@ def test_nonfinite_jacobian_is_strict_json(tmp_path: Path, capsys: pytest.Captur
     expected = torch.func.jacrev(torch.sqrt)(torch.tensor([-1.0, 0.0, 4.0]))  # 0·inf is NaN off the diagonal
     assert got["jacobian"] == [[{"nan": "nan", "inf": "inf"}.get(str(v), v) for v in row] for row in expected.tolist()]
     assert got["jacobian"][1][1] == "inf" and got["jacobian"][2][2] == 0.25
+
+
+@pytest.mark.parametrize("argv", [["jacobian", "--wrt", "W1"], ["hessian", "--wrt", "b1"], ["gradcheck"],
+                                  ["grad", "--order", "2", "--json"]])
+def test_each_command_validates_the_graph_once(argv: list[str], examples_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    calls = []
+    real = Graph.validate
+    monkeypatch.setattr(Graph, "validate", lambda self: calls.append(1) or real(self))
+    code, _out, err = run_main(capsys, argv[0], str(examples_dir / "04_small_mlp.json"), *argv[1:])
+    assert code == 0, err
+    assert len(calls) == 1
