@@ -161,3 +161,33 @@ class _Gesture:
 
     def cancel(self) -> None:
         pass
+
+
+# ---- named tasks (gui.worker.Computer.request_task) ----
+
+def _task(session, cancel, n: int):  # noqa: ANN001, ANN202 - a ComputeSession, a CancelToken
+    """Counts up to n, checking the token: what a long task of a feature does."""
+    done = 0
+    try:
+        for _ in range(n):
+            cancel.check()
+            time.sleep(0.001)
+            done += 1
+    except Cancelled:
+        return ("stopped", done, session is not None)
+    return ("done", done, session is not None)
+
+
+def test_a_named_task_runs_on_the_worker_and_can_be_cancelled(qtbot, window) -> None:  # noqa: ANN001
+    got: list[tuple[str, object]] = []
+    window.computer.taskReady.connect(lambda name, result: got.append((name, result)))
+    window.computer.request_task("count", _task, 5)
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert got == [("count", ("done", 5, True))]
+    window.computer.request_task("count", _task, 100_000)
+    qtbot.waitUntil(lambda: window.computer.computing, timeout=RESULT_TIMEOUT_MS)
+    assert window.cancel_action.isEnabled()
+    window.cancel_action.trigger()
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=RESULT_TIMEOUT_MS)
+    name, (how, done, _) = got[1]
+    assert name == "count" and how == "stopped" and done < 100_000
