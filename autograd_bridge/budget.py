@@ -142,6 +142,16 @@ def memory_limit_default(device: str = "cpu") -> int | None:
     return None if free is None else int(free * DEFAULT_FRACTION)
 
 
+def limit_for(memory_limit: int | str | None, device: str) -> tuple[int | None, str]:
+    """(bytes or None for no limit, where it comes from) for a limit given as "default"
+    (memory_limit_default), a number of bytes, or None."""
+    if memory_limit == "default":
+        return memory_limit_default(device), DEFAULT_WHY
+    if memory_limit is None:
+        return None, ""
+    return int(memory_limit), "the limit set"
+
+
 # ---- the estimate ----
 
 # Bytes writing a result holds at once, from every node's shape. It must grow with elements
@@ -204,15 +214,16 @@ def estimate(compiled, shapes: dict[str, tuple[int, ...]], *, output: OutputCost
     return Estimate(parts, [(n, tuple(shapes[n]), node_bytes[n]) for n in big])
 
 
-def element_bounds(compiled) -> dict[str, int]:  # noqa: ANN001 - a Compiled
+def element_bounds(compiled) -> dict[str, float]:  # noqa: ANN001 - a Compiled
     """An upper bound of every node's elements, without torch: leaves' shapes are known, and
     shapes follow through the ops whose rule is simple (elementwise, broadcasting, matmul,
-    transpose); any other op has at most its input's elements (reductions, reshape, select),
-    and a two-input op whose shapes are not both known at most the product of its inputs'
-    (broadcasting [n, 1] + [1, n]). Only decides whether the shape pass may be skipped."""
+    transpose, reshape, expand…); an op that never grows its input (reductions, select,
+    narrow…) has at most its input's elements, a two-input op whose shapes are not both known
+    at most the product of its inputs' (broadcasting [n, 1] + [1, n]), any other op no bound
+    (inf). Only decides whether the shape pass may be skipped."""
     graph = compiled.graph
     shapes: dict[str, tuple[int, ...] | None] = {}  # None: not followed
-    bounds: dict[str, int] = {}
+    bounds: dict[str, float] = {}
     for n in compiled.source.order:
         node = graph.nodes[n]
         if node.is_tensor:
@@ -221,23 +232,30 @@ def element_bounds(compiled) -> dict[str, int]:  # noqa: ANN001 - a Compiled
             continue
         inputs = [graph.inputs[n][p] for p in node.spec.inputs]
         known = [shapes[s] for s in inputs]
-        shape = None
-        if None not in known:
-            shape = _shape_of(node.op, node.resolved_attrs(), known)
+        shape = _shape_of(node.op, node.spec.category, node.resolved_attrs(), known) if None not in known else None
         shapes[n] = shape
-        bounds[n] = math.prod(shape) if shape is not None else math.prod(bounds[s] for s in inputs)
+        if shape is not None:
+            bounds[n] = math.prod(shape)
+        elif len(inputs) == 1 and (node.spec.category in _SAME_SHAPE_KINDS or node.op in _NEVER_GROW):
+            bounds[n] = bounds[inputs[0]]
+        elif node.op in _BROADCAST or node.op in ("matmul", "mse_loss"):
+            bounds[n] = math.prod(bounds[s] for s in inputs)
+        else:
+            bounds[n] = math.inf
     return bounds
 
 
-_SAME_SHAPE = {"neg", "pow", "exp", "log", "sqrt", "abs", "sin", "cos", "tanh", "sigmoid", "relu",
-               "softmax", "log_softmax"}
-_BROADCAST = {"add", "sub", "mul", "div"}
+_SAME_SHAPE_KINDS = ("elementwise", "activation")  # catalogue categories of one-input, same-shape ops
+_SAME_SHAPE = {"neg", "pow"}
+_NEVER_GROW = {"sum", "mean", "amax", "amin", "var", "std", "vector_norm", "reshape", "transpose",
+               "select", "flatten", "permute", "unsqueeze", "squeeze", "narrow"}
+_BROADCAST = {"add", "sub", "mul", "div", "maximum", "minimum"}
 
 
-def _shape_of(op: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
+def _shape_of(op: str, category: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
     """The op's output shape where the rule is simple and the inputs fit, else None."""
     try:
-        if op in _SAME_SHAPE:
+        if (category in _SAME_SHAPE_KINDS and len(shapes) == 1) or op in _SAME_SHAPE:
             return shapes[0]
         if op in _BROADCAST or (op == "mse_loss" and attrs.get("reduction") == "none"):
             return _broadcast(*shapes)
@@ -248,6 +266,14 @@ def _shape_of(op: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[int,
             i, j = attrs["dim0"], attrs["dim1"]
             dims[i], dims[j] = dims[j], dims[i]
             return tuple(dims)
+        if op == "permute":
+            return tuple(shapes[0][d] for d in attrs["dims"])
+        if op == "expand":  # -1 keeps a dim; new leading dims are added
+            size, old = attrs["size"], shapes[0]
+            old = (1,) * (len(size) - len(old)) + tuple(old)
+            return tuple(o if s == -1 else s for s, o in zip(size, old, strict=True))
+        if op == "adaptive_avg_pool2d":
+            return (*shapes[0][:-2], *attrs["output_size"])
         if op == "matmul":
             a, b = shapes
             if not a or not b:
@@ -255,7 +281,7 @@ def _shape_of(op: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[int,
             rows, cols = a[:-1][-1:], b[1:][-1:]  # (m,) or () for a vector, (n,) or ()
             batch = _broadcast(a[:-2], b[:-2])
             return None if batch is None else (*batch, *rows, *cols)
-    except (IndexError, KeyError, TypeError):
+    except (IndexError, KeyError, TypeError, ValueError):
         return None
     return None
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autograd_bridge.budget import OverBudget  # no torch
 from graph.bulk import paused_gc
 from graph.errors import CycleError, DeviceError, GraphError, MissingInputError, ShapeError
 from graph.model import Edge, Graph, Node
@@ -60,6 +61,9 @@ class ComputeResult:
     nonfinite: dict[str, str] = field(default_factory=dict)  # node -> what: where NaN/Inf first appears
     nonfinite_spread: frozenset[str] = frozenset()  # every node whose value or partial holds NaN/Inf
     cancelled: bool = False  # stopped before it finished (autograd_bridge.cancel): holds nothing
+    # Refused before anything was allocated (autograd_bridge.budget): (estimated bytes, limit);
+    # error then names the largest nodes, error_nodes holds them. Run anyway with memory_limit=None.
+    over_budget: tuple[int, int] | None = None
 
 
 @dataclass
@@ -153,10 +157,14 @@ def _left_out_for(graph: Graph, error: GraphError) -> set[str]:
     return out
 
 
-def computable(graph: Graph, device: str, dtype: str | None) -> _Computable:
+def computable(graph: Graph, device: str, dtype: str | None,
+               memory_limit: int | str | None = None) -> _Computable:
     """Compile every node that can run: half-wired nodes, nodes whose data, shapes or torch call
     fail, and nodes on a cycle are left out with what they feed; each such problem is kept as
-    an error naming its node, so one mistake never blanks the rest of the graph."""
+    an error naming its node, so one mistake never blanks the rest of the graph. A part
+    estimated over `memory_limit` (see ComputeSession.compute) raises budget.OverBudget before
+    anything is allocated."""
+    from autograd_bridge import budget
     from autograd_bridge.engine import Compiled
 
     errors: list[GraphError] = []
@@ -174,10 +182,12 @@ def computable(graph: Graph, device: str, dtype: str | None) -> _Computable:
         try:
             compiled = Compiled(part, device, dtype)
             notes: list[str] = []
+            limit, why = budget.limit_for(memory_limit, device)
+            budget.check(compiled, limit, why=why)
             leaves = compiled.make_leaves()
             values = compiled.forward(leaves, notes)  # what fails only on real data fails here
             return _Computable(compiled, errors, (values, notes), leaves)
-        except DeviceError:
+        except (DeviceError, OverBudget):
             raise
         except GraphError as e:
             stopped = _left_out_for(part, e)
@@ -259,6 +269,7 @@ class ComputeSession:
         self._run_key: tuple | None = None
         self._run = None  # (engine.Result or None, the values, notes, the target's error or None)
         self._cancel: CancelToken | None = None  # the running compute's, if it can be cancelled
+        self._memory_limit: int | str | None = "default"  # the running compute's
 
     def _computable(self, graph: Graph, revision: int, device: str, dtype: str | None) -> _Computable:
         """Kept for (revision, device, dtype): a semantic revision names one state of the graph.
@@ -272,7 +283,7 @@ class ComputeSession:
         if old is not None and old.compiled is not None and old.wiring_only and old_key[1:] == key[1:]:
             part = _with_new_values(old, self._nodes, self._edges, graph)
         if part is None:
-            part = computable(graph, device, dtype)
+            part = computable(graph, device, dtype, self._memory_limit)
         # Copies: a caller may pass a graph it goes on editing.
         self._nodes, self._edges = dict(graph.nodes), list(graph.edges)
         self._part, self._key = part, key
@@ -302,11 +313,14 @@ class ComputeSession:
     @paused_gc
     def compute(self, graph: Graph, target: str | None, revision: int, device: str = "cpu",
                 dtype: str | None = None, grad_output: object = None,
-                cancel: CancelToken | None = None) -> ComputeResult:
+                cancel: CancelToken | None = None, memory_limit: int | str | None = "default") -> ComputeResult:
         """Every computable node's value and, with a target, its partial. Never raises for user
         errors: each sits on its node, and the rest is still computed. With a `cancel` token,
         setting it (from any thread) stops the compute at the next op boundary: the result then
-        says `cancelled` and holds nothing else."""
+        says `cancelled` and holds nothing else. A graph compiled anew is first checked against
+        `memory_limit` bytes ("default": budget.memory_limit_default, None: no limit); over it,
+        the result says `over_budget` and nothing was allocated."""
+        self._memory_limit = memory_limit
         if cancel is None:
             return self._compute(graph, target, revision, device, dtype, grad_output)
         from autograd_bridge.cancel import Cancelled
@@ -335,6 +349,8 @@ class ComputeSession:
                 result, values, notes, target_error = self._evaluate(part, target, grad_output)
         except GraphError as e:
             out.error, out.error_nodes = e.message, e.node_ids
+            if isinstance(e, OverBudget):
+                out.over_budget = (e.needed, e.limit)
             return out
         except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
             out.error = f"internal error while computing: {type(e).__name__}: {e}"
