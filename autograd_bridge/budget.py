@@ -232,7 +232,8 @@ def element_bounds(compiled) -> dict[str, float]:  # noqa: ANN001 - a Compiled
             continue
         inputs = [graph.inputs[n][p] for p in node.spec.inputs]
         known = [shapes[s] for s in inputs]
-        shape = _shape_of(node.op, node.spec.category, node.resolved_attrs(), known) if None not in known else None
+        attrs = node.resolved_attrs() if node.op in _READS_ATTRS else {}
+        shape = _shape_of(node.op, node.spec.category, attrs, known) if None not in known else None
         shapes[n] = shape
         if shape is not None:
             bounds[n] = math.prod(shape)
@@ -250,6 +251,7 @@ _SAME_SHAPE = {"neg", "pow"}
 _NEVER_GROW = {"sum", "mean", "amax", "amin", "var", "std", "vector_norm", "reshape", "transpose",
                "select", "flatten", "permute", "unsqueeze", "squeeze", "narrow"}
 _BROADCAST = {"add", "sub", "mul", "div", "maximum", "minimum"}
+_READS_ATTRS = {"mse_loss", "sum", "mean", "transpose", "permute", "expand", "adaptive_avg_pool2d"}
 
 
 def _shape_of(op: str, category: str, attrs: dict, shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
@@ -312,11 +314,15 @@ def check(compiled, limit: int | None, *, why: str = DEFAULT_WHY, hint: str = ""
     `why` says where the limit comes from, `hint` how to raise it."""
     if limit is None:
         return None
-    # The fast path: estimate's parts only grow with elements, so one made from upper bounds
-    # of every node's elements that fits means the run fits. As shapes [1, bound]: a row is
-    # at most the whole tensor (see OutputCost).
-    bounds = {n: (1, b) for n, b in element_bounds(compiled).items()}
-    if estimate(compiled, bounds, output=output, accumulate=accumulate).total <= limit:
+    # The fast path: estimate's parts, made from upper bounds of every node's elements at 8
+    # bytes each (leaves and values, partials, scratch), with the output's as shapes [1, bound]
+    # (a row is at most the whole tensor, see OutputCost): under the limit, the run fits.
+    bounds = element_bounds(compiled)
+    elements = sum(bounds.values())
+    most = 8 * (elements * (3 if accumulate else 2) + max(bounds.values(), default=0))
+    if output is not None and most <= limit:
+        most += output({n: (1, b) for n, b in bounds.items()})
+    if most <= limit:
         return None
     # On torch's meta device, always: infer_shapes may run on the CPU when Compiled._work_bound
     # is small, and that bound misses [30000, 0] @ [0, 30000] (3.4 GB).
