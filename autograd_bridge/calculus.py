@@ -171,16 +171,17 @@ def _leaves(compiled: Compiled, leaves: tuple[torch.Tensor, ...] | None) -> tupl
 
 # ---- rows of a Jacobian by backward passes ----
 
-def jacobian_rows(output: torch.Tensor, inputs: torch.Tensor, *, rows: range | None = None,
+def jacobian_rows(output: torch.Tensor, inputs: torch.Tensor,
                   keep: Callable[[torch.Tensor, range], torch.Tensor] | None = None) -> torch.Tensor:
-    """∂output/∂inputs by one backward pass per element of `output` (flattened; all of them, or
-    `rows`), batched with is_grads_batched where vmap can run the backward, else one at a time.
-    Each chunk of rows, shaped (rows, *inputs.shape), passes through `keep` (default: kept
-    whole); the results are concatenated. The autograd graph is kept (retain_graph)."""
+    """∂output/∂inputs by one backward pass per element of `output` (flattened), batched with
+    is_grads_batched where vmap can run the backward, else one at a time. Each chunk of rows,
+    shaped (rows, *inputs.shape), passes through `keep` (default: kept whole); the results are
+    concatenated. The autograd graph is kept (retain_graph)."""
     flat = output.reshape(-1)
-    rows = range(flat.numel()) if rows is None else rows
+    rows = range(flat.numel())
     keep = keep or (lambda chunk, _rows: chunk)
-    per_chunk = max(1, _BATCH_ELEMENTS // max(1, inputs.numel()))
+    # rows per batch: the seeds (rows x outputs) and the result (rows x inputs) stay bounded
+    per_chunk = max(1, _BATCH_ELEMENTS // max(1, inputs.numel(), flat.numel()))
 
     def grads(seed: torch.Tensor, batched: bool) -> torch.Tensor:
         (g,) = torch.autograd.grad(flat, inputs, seed, retain_graph=True, allow_unused=True,
@@ -235,7 +236,8 @@ def jacobian(compiled: Compiled, target: str, wrt: str, grad_output: object = No
 
 def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Tensor, ...] | None) -> Jacobian:
     _check_wrt(compiled, target, wrt)
-    target_shape, wrt_shape = _shape_of(compiled, target), _shape_of(compiled, wrt)
+    shapes = compiled.infer_shapes()
+    target_shape, wrt_shape = shapes[target], shapes[wrt]
     _check_size(f"Jacobian ∂{target}/∂{wrt}", math.prod(target_shape) * math.prod(wrt_shape),
                 f"{target} {list(target_shape)} × {wrt} {list(wrt_shape)}", [target, wrt])
     leaves = _leaves(compiled, leaves)
@@ -244,7 +246,10 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the plain forward below gives them as notes
-                matrix, value = torch.func.jacrev(lambda x: _with_value(f(x)), has_aux=True)(x)
+                # vmap runs the forward for `chunk` rows at once: hold that to _BATCH_ELEMENTS
+                chunk = max(1, _BATCH_ELEMENTS // max(1, *(math.prod(s) for s in shapes.values())))
+                matrix, value = torch.func.jacrev(lambda x: _with_value(f(x)), has_aux=True,
+                                                  chunk_size=chunk)(x)
             return Jacobian(target, wrt, value, matrix.detach(), target_shape, wrt_shape, "jacrev")
         except (RuntimeError, NotImplementedError):
             pass  # an op vmap cannot run: the backward passes below
