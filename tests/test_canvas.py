@@ -386,6 +386,13 @@ def active(window: MainWindow, qtbot) -> MainWindow:
     return window
 
 
+def _idle(window: MainWindow) -> None:
+    """No compute running: while one runs, Esc with no gesture is the window's Cancel."""
+    window.computer.wait()
+    QApplication.processEvents()  # the worker's "done" reaches the window
+    assert not window.computer.computing and not window.cancel_action.isEnabled()
+
+
 def _esc(window: MainWindow) -> _KeySpy:
     """Press Esc on the canvas; the spy says whether it went on to the window."""
     assert QApplication.focusWidget() is window.view  # where a press on the canvas puts the focus
@@ -491,6 +498,7 @@ def test_escape_cancels_a_rubber_band_and_gives_the_selection_back(active: MainW
 def test_escape_with_no_gesture_goes_on_to_the_window(active: MainWindow) -> None:
     window = active
     _load(window, _graph())
+    _idle(window)
     assert window.scene.interaction is None
     window.view.setFocus()
     spy = _esc(window)
@@ -509,6 +517,7 @@ def test_a_window_shortcut_on_escape_waits_for_the_gesture(active: MainWindow) -
     """A window-wide Esc action (as a compute Cancel will be) fires only when no gesture is in
     progress: during a drag the canvas claims the key first."""
     _load(window, _graph())
+    _idle(window)  # else the window's own Cancel holds Esc too
     fired: list[bool] = []
     action = QAction("cancel", window)
     action.setShortcut(QKeySequence(Qt.Key.Key_Escape))
