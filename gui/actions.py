@@ -179,6 +179,8 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     edit.addSeparator()
     add(edit, "Auto-&layout", lambda: w.doc.auto_layout(), "Ctrl+L")
     add(edit, "Make selected node the &target", w._target_selected, "Ctrl+T")
+    edit.addSeparator()
+    add(edit, "&Memory limit…", lambda: w.memory.edit() and w.schedule_recompute())
 
     view = bar.addMenu("&View")
     add(view, "&Fit graph", w.view.fit_graph, "Ctrl+0")

@@ -28,6 +28,7 @@ from gui.canvas import CanvasScene, CanvasView
 from gui.document import Document
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
+from gui.memory import MemoryLimit
 from gui.palette import NodeSearch, Palette
 from gui.recovery import Autosave, Found, claim_orphan
 from gui.runstate import RunState
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         # tests replace these with stubs that answer.
         self.ask_unsaved = self._ask_unsaved
         self.ask_recover = self._ask_recover
+        self.memory = MemoryLimit(self, self.settings)  # the limit each run is checked against
         self.closed = False  # closed for good: results still arriving are dropped
         self.autosave = Autosave(self.doc, lambda: self.grad_output, recovery_dir, self)
 
@@ -180,7 +182,7 @@ class MainWindow(QMainWindow):
             return
         self.status.setText("computing…")
         self.computer.request(self.doc.graph, self.doc.target, self.doc.revision, self.device(), self.dtype(),
-                              self.grad_output)
+                              self.grad_output, self.memory.for_run(self.doc.revision))
 
     def cancel_compute(self) -> None:
         if self.computer.cancel():
@@ -195,6 +197,9 @@ class MainWindow(QMainWindow):
                 self.scene.set_stale("cancelled: F5 computes")
                 self.say("Computing cancelled: the canvas shows the last result, marked stale. "
                          "Compute (F5) runs it again.")
+            return
+        if result.over_budget is not None and self.run.is_current(result) and self.memory.over_budget(result):
+            self.recompute()  # the user chose to run it over the limit
             return
         if not self.run.accept(result):
             return  # stale: a newer request is queued or running

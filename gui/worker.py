@@ -13,6 +13,7 @@ and the last run) and a cancel token, whose result comes back as `taskReady(name
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -62,11 +63,14 @@ class Computer(QObject):
         self.requests = 0  # computes asked for, for tests and benchmarks
 
     def request(self, graph: Graph, target: str, revision: int, device: str = "cpu",
-                dtype: str | None = None, grad_output: object = None) -> None:
+                dtype: str | None = None, grad_output: object = None,
+                memory_limit: int | str | None = "default") -> None:
+        """Compute values and partials (ComputeSession.compute, whose memory_limit this is)."""
         self.requests += 1
         if self._running_kind == COMPUTE:
             self.cancel()  # asked for an older state: it would only be dropped
-        self._submit(COMPUTE, self.session.compute, (graph.snapshot(), target, revision, device, dtype, grad_output))
+        compute = functools.partial(self.session.compute, memory_limit=memory_limit)
+        self._submit(COMPUTE, compute, (graph.snapshot(), target, revision, device, dtype, grad_output))
 
     def request_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None) -> None:
@@ -108,7 +112,10 @@ class Computer(QObject):
         self.busyChanged.emit(True)
         if kind not in (SLICE, DEVICES):  # a compute or a task: cancellable
             self._running_cancel = CancelToken()
-            args = (*args, self._running_cancel) if kind == COMPUTE else (args[0], self._running_cancel, *args[1:])
+            if kind == COMPUTE:
+                fn = functools.partial(fn, cancel=self._running_cancel)
+            else:
+                args = (args[0], self._running_cancel, *args[1:])
             self.computingChanged.emit(True)
         self.pool.start(_Job(kind, fn, args, self._signals))
 
