@@ -15,7 +15,15 @@ import json
 import math
 import sys
 
-from gradcanvas.cli import _grad_output, _imported, _load, _numbers_json, _pick_target, _tensor_json
+from gradcanvas.cli import (
+    _grad_output,
+    _imported,
+    _load,
+    _numbers_json,
+    _pick_target,
+    _tensor_json,
+    _within_budget,
+)
 from graph.safetext import visible
 
 # A Jacobian or Hessian is printed as a table up to this many rows and columns; larger ones as
@@ -48,7 +56,9 @@ def _compiled(args: argparse.Namespace):  # noqa: ANN202 - (Compiled, target id,
     grad_output = _grad_output(args.grad_output)
     graph = _load(args.file)
     target, grad_output = _pick_target(graph, args.target, grad_output)
-    return Compiled(graph, args.device, args.dtype), target, grad_output
+    compiled = Compiled(graph, args.device, args.dtype)
+    _within_budget(compiled, args, accumulate=False)  # the forward and backward the command runs first
+    return compiled, target, grad_output
 
 
 def _write_tensors(head: dict[str, object], tensors: dict[str, object]) -> None:

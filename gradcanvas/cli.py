@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     def compute_options(sp: argparse.ArgumentParser) -> None:  # every command that computes
         run_options(sp)
         sp.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
+        sp.add_argument("--memory-limit", metavar="SIZE",
+                        help="refuse a run estimated to need more memory than this, before allocating: e.g. "
+                             "2G, 512M, 1.5GB, bytes, or none (default 80%% of the memory free here; check and "
+                             "export allocate no tensors)")
 
     g = sub.add_parser("grad", help="print the target's value and d(target)/d(node) for every node")
     compute_options(g)
@@ -60,10 +64,6 @@ def _parser() -> argparse.ArgumentParser:
                    "(NaN/Inf as \"nan\", \"inf\", \"-inf\"; see the README)")
     g.add_argument("--full", action="store_true",
                    help=f"in --json, write tensors above {SUMMARY_ABOVE:,} elements in full, not as a summary")
-    g.add_argument("--memory-limit", metavar="SIZE",
-                   help="refuse a run estimated to need more memory than this, before allocating: e.g. 2G, "
-                        "512M, 1.5GB, bytes, or none (default 80%% of the memory free here; check and export "
-                        "allocate no tensors)")
     g.add_argument("--accumulate", type=int, default=1, metavar="N",
                    help="run forward+backward N times without clearing .grad (as PyTorch does); "
                         f"1 to {MAX_ACCUMULATE}")
@@ -222,7 +222,8 @@ def _within_budget(compiled, args: argparse.Namespace, accumulate: bool) -> None
         limit, why = budget.memory_limit_default(str(compiled.device)), budget.DEFAULT_WHY
     else:
         limit, why = given, f"--memory-limit {args.memory_limit.strip()}"
-    output = (lambda shapes: _json_held_bytes(shapes, args.full)) if args.json else None
+    output = (lambda shapes: _json_held_bytes(shapes, args.full)) if getattr(args, "full", None) is not None \
+        and args.json else None
     budget.check(compiled, limit, why=why, hint="raise it with --memory-limit", output=output,
                  accumulate=accumulate)
 

@@ -415,6 +415,10 @@ def test_text_tables(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> 
     (["jacobian", "{mlp}", "--wrt", "W1", "--device", "tpu"], ("unknown device 'tpu'",)),
     (["hessian", "{mlp}", "--wrt", "W1", "--device", "tpu"], ("unknown device 'tpu'",)),
     (["gradcheck", "{mlp}", "--device", "tpu"], ("unknown device 'tpu'",)),
+    (["jacobian", "{mlp}", "--wrt", "W1", "--memory-limit", "100"], ("over the memory limit 100 B",)),
+    (["hessian", "{mlp}", "--wrt", "W1", "--memory-limit", "100"], ("over the memory limit 100 B",)),
+    (["gradcheck", "{mlp}", "--memory-limit", "100"], ("over the memory limit 100 B",)),
+    (["gradcheck", "{mlp}", "--memory-limit", "lots"], ("--memory-limit", "not a size")),
 ])
 def test_command_refusals_are_one_line(argv: list[str], words: tuple[str, ...], examples_dir: Path,
                                        capsys: pytest.CaptureFixture[str]) -> None:
