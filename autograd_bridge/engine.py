@@ -228,7 +228,8 @@ class Compiled:
         for n in self.source.order:
             node = self.graph.nodes[n]
             if node.is_tensor:
-                bound[n] = float(math.prod(node.leaf_shape()))
+                # A 0 counts as 1: an empty leaf can make a full output ([n, 0] @ [0, n] is [n, n]).
+                bound[n] = float(math.prod(max(1, d) for d in node.leaf_shape()))
             else:
                 bound[n] = math.prod(bound[s] for s in self.graph.inputs[n].values())
             total += bound[n]

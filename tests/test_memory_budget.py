@@ -253,6 +253,17 @@ def test_two_empty_leaves_making_a_huge_matmul_are_refused(tmp_path: Path) -> No
     assert "largest mm [30000, 30000] 3.4 GB" in line and "memory" in line, line
 
 
+def test_check_of_two_empty_leaves_infers_the_huge_shape_without_allocating_it(tmp_path: Path) -> None:
+    """An empty leaf can make a full output: the shape pass must not run [30000, 0] @ [0, 30000]
+    on the CPU (3.4 GB) but on torch's meta device."""
+    path = tmp_path / "empty.json"
+    path.write_text(matmul_sum([30000, 0], [0, 30000]))
+    proc = cli("check", str(path), limit=ADDRESS_SPACE)
+    ends_cleanly(proc)
+    assert proc.returncode == 0 and "mm [30000, 30000]" not in proc.stdout  # the sink is s
+    assert compiled(path.read_text())._work_bound() > 30000 * 30000  # noqa: SLF001 - the bound that decides
+
+
 def test_a_small_file_broadcasting_two_vectors_ends_cleanly(tmp_path: Path) -> None:
     path = tmp_path / "broadcast.json"
     path.write_text(graph_text({"u": ([12000, 1], True), "v": ([1, 12000], True)},
