@@ -391,6 +391,15 @@ class ComputeSession:
         if self._cancel is not None:
             self._cancel.check()
 
+    def compiled_for(self, graph: Graph, revision: int, device: str = "cpu",
+                     dtype: str | None = None) -> tuple[object, tuple]:
+        """For the worker's named tasks (Jacobians, steps, …): the compiled computable part of
+        this graph state (an engine.Compiled, or None when nothing runs) and the leaf tensors its
+        forward takes. Kept as compute keeps it, so a task after a compute of the same revision
+        compiles nothing. Raises GraphError as compute would put it on nodes."""
+        part = self._computable(graph, revision, device, dtype)
+        return part.compiled, part.leaves
+
     def compute_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None, points: int = 41) -> SliceResult | None:
         """target(leaf = x0 + h) for h in a window around x0; None if it does not apply."""

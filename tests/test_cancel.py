@@ -191,3 +191,15 @@ def test_a_named_task_runs_on_the_worker_and_can_be_cancelled(qtbot, window) -> 
     qtbot.waitUntil(lambda: len(got) == 2, timeout=RESULT_TIMEOUT_MS)
     name, (how, done, _) = got[1]
     assert name == "count" and how == "stopped" and done < 100_000
+
+
+def test_a_task_reuses_the_compile_of_the_compute_before_it() -> None:
+    session = ComputeSession()
+    graph = small_graph()
+    session.compute(graph, "y", 7)
+    compiled, leaves = session.compiled_for(graph, 7)
+    assert compiled is session._part.compiled  # noqa: SLF001 - the very part compute made
+    values = compiled.forward(leaves)
+    x = torch.tensor([1.0, -2.0, 3.0])
+    assert torch.allclose(values["y"], torch.sin(x).sum())
+    assert session.compiled_for(graph, 8)[0] is not compiled  # another revision: compiled anew
