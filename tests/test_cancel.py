@@ -202,4 +202,5 @@ def test_a_task_reuses_the_compile_of_the_compute_before_it() -> None:
     values = compiled.forward(leaves)
     x = torch.tensor([1.0, -2.0, 3.0])
     assert torch.allclose(values["y"], torch.sin(x).sum())
-    assert session.compiled_for(graph, 8)[0] is not compiled  # another revision: compiled anew
+    assert session.compiled_for(graph, 8)[0] is compiled  # same wiring at a new revision: reused
+    assert session.compiled_for(graph, 9, dtype="float64")[0] is not compiled  # another dtype: anew
