@@ -112,7 +112,8 @@ def leaf_expr(node: Node, dtype: str, data_index: int | None = None) -> str:
 def op_expr(node: Node, args: dict[str, str]) -> str:
     """The torch call for an op node, given the variable feeding each input port."""
     spec = node.spec
-    parts = [args[port] for port in spec.inputs]
+    positional, keyword = spec.passed_inputs()
+    parts = [args[port] for port in positional] + [f"{port}={args[port]}" for port in keyword]
     for name, value in (spec.call_attrs(node.attrs) if spec.attrs else {}).items():
         if isinstance(value, list):  # ints, dims: tuples, as torch's signatures spell them
             value = tuple(value)

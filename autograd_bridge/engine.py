@@ -168,7 +168,9 @@ class Compiled:
             return fn(*args)
         except GraphError:
             raise
-        except (RuntimeError, ValueError, IndexError, TypeError, OverflowError, MemoryError) as e:
+        # AssertionError: some of torch's meta-device decompositions check shapes with a plain
+        # assert (cross_entropy's target, torch/_decomp/decompositions.py).
+        except (RuntimeError, ValueError, IndexError, TypeError, OverflowError, MemoryError, AssertionError) as e:
             raise self._node_error(e, e.__traceback__, cls, target) from None
 
     def _warnings_as_notes(self, notes: list[str]) -> _WarningsAsNotes:

@@ -20,11 +20,14 @@ from graph.values import check_param, parse_param_text
 
 GROWN = {
     "arithmetic": ["maximum", "minimum"],
-    "elementwise": ["clamp", "square", "rsqrt", "reciprocal", "erf", "expm1"],
-    "activation": ["gelu", "silu", "leaky_relu", "elu", "hardtanh"],
-    "reduction": ["amax", "amin", "var", "std", "vector_norm"],
+    "elementwise": ["clamp", "square", "rsqrt", "reciprocal", "erf", "log1p", "expm1"],
+    "activation": ["gelu", "silu", "leaky_relu", "elu", "softplus", "hardtanh"],
+    "reduction": ["amax", "amin", "var", "std", "logsumexp", "prod", "vector_norm"],
     "shape": ["flatten", "permute", "unsqueeze", "squeeze", "expand", "narrow"],
-    "layer": ["adaptive_avg_pool2d"],
+    "layer": ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+              "batch_norm", "layer_norm", "group_norm", "scaled_dot_product_attention"],
+    "loss": ["binary_cross_entropy_with_logits", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
+             "cross_entropy"],
 }
 
 
@@ -48,7 +51,8 @@ def test_every_new_entry_with_attributes_has_a_variant_beyond_its_example() -> N
 def _graph(op: str, attrs: dict[str, object], **shapes: tuple[int, ...]) -> Graph:
     g = Graph()
     for port, shape in shapes.items():
-        g.add_node(Node(f"in_{port}", TENSOR, init={"fn": "zeros", "shape": list(shape)}, requires_grad=True))
+        g.add_node(Node(f"in_{port}", TENSOR, init={"fn": "ones", "shape": list(shape)},
+                        requires_grad=port not in OPS[op].no_grad_inputs))
     g.add_node(Node("bad", op, attrs=attrs))
     for port in shapes:
         g.add_edge(Edge(f"in_{port}", "bad", port))
@@ -70,6 +74,19 @@ BAD = [
     ("expand", {"size": [4, 3]}, {"input": (2, 3)}, "expanded size"),
     ("flatten", {"start_dim": 1, "end_dim": 0}, {"input": (2, 3)}, "start_dim"),
     ("adaptive_avg_pool2d", {"output_size": [2, 2]}, {"input": (4,)}, "at least 3"),
+    ("prod", {"keepdim": True}, {"input": (2, 3)}, "prod()"),  # torch has no keepdim without a dim
+    ("max_pool2d", {"kernel_size": [5, 5]}, {"input": (1, 2, 4, 4)}, "too small"),
+    ("linear", {}, {"input": (2, 3), "weight": (4, 2), "bias": (4,)}, "reduction dim"),
+    ("conv2d", {}, {"input": (1, 2, 4, 4), "weight": (3, 1, 2, 2), "bias": (3,)}, "channel"),
+    ("layer_norm", {"normalized_shape": [4]}, {"input": (2, 3), "weight": (4,), "bias": (4,)},
+     "normalized_shape"),
+    ("group_norm", {"num_groups": 3}, {"input": (2, 4, 3), "weight": (4,), "bias": (4,)}, "divisible"),
+    ("batch_norm", {}, {"input": (2, 3), "running_mean": (4,), "running_var": (3,), "weight": (3,),
+                        "bias": (3,)}, "running_mean"),
+    ("scaled_dot_product_attention", {}, {"query": (2, 3, 4), "key": (2, 5, 3), "value": (2, 5, 6)},
+     "size"),
+    ("l1_loss", {}, {"input": (2, 3), "target": (3, 2)}, "must match"),
+    ("cross_entropy", {}, {"input": (2, 3), "target": (2, 4)}, "target"),
 ]
 
 
@@ -127,3 +144,35 @@ def test_values_match_torch_for_a_small_chain_of_new_ops() -> None:
     y.backward()
     torch.testing.assert_close(result.values["s"], y.detach())
     torch.testing.assert_close(result.grads["x"], xt.grad)
+
+
+def test_prod_without_a_dim_multiplies_everything() -> None:
+    x = torch.tensor([[1.5, -2.0, 0.5], [3.0, 1.0, -1.0]], dtype=torch.float64)
+    g = _graph("prod", {}, input=(2, 3))
+    g.replace_node(Node("in_input", TENSOR, value=x.tolist(), requires_grad=True, dtype="float64"))
+    compiled = Compiled(g, "cpu", "float64")
+    assert compiled.source.lines["bad"].startswith("bad = torch.prod(in_input)")
+    result = compiled.run("bad")
+    xt = x.clone().requires_grad_()
+    torch.prod(xt).backward()
+    torch.testing.assert_close(result.values["bad"], x.prod())
+    torch.testing.assert_close(result.grads["in_input"], xt.grad)
+
+
+def test_batch_norm_refuses_running_statistics_that_require_grad() -> None:
+    """As torch does: they are buffers, not parameters. One line naming the node."""
+    g = _graph("batch_norm", {}, input=(2, 3), running_mean=(3,), running_var=(3,), weight=(3,), bias=(3,))
+    g.replace_node(Node("in_running_mean", TENSOR, init={"fn": "zeros", "shape": [3]}, requires_grad=True))
+    with pytest.raises(GraphError) as info:
+        Compiled(g).run("bad", torch.ones(2, 3).tolist())
+    assert info.value.message.startswith("bad: batch_norm of [2, 3] and [3]")
+    assert "running_mean" in info.value.message and "\n" not in info.value.message
+
+
+def test_layer_norm_passes_weight_and_bias_by_keyword() -> None:
+    """torch's layer_norm takes normalized_shape before weight and bias (OpSpec.positional_inputs)."""
+    compiled = Compiled(_graph("layer_norm", {"normalized_shape": [3]}, input=(2, 3), weight=(3,), bias=(3,)))
+    line = compiled.source.lines["bad"]
+    assert line.startswith("bad = torch.nn.functional.layer_norm(in_input, weight=in_weight, bias=in_bias, "
+                           "normalized_shape=(3,))")
+    assert compiled.infer_shapes()["bad"] == (2, 3)

@@ -503,6 +503,8 @@ def attr_values(kind: str, choices: tuple[str, ...]) -> st.SearchStrategy:
         "number": numbers,
         "bool": st.booleans(),
         "ints": st.lists(small_ints, max_size=4),
+        "optional_ints": st.one_of(st.none(), st.lists(small_ints, max_size=4)),
+        "optional_dim": st.one_of(st.none(), small_ints),
         "dims": st.one_of(st.none(), small_ints, st.lists(small_ints, max_size=3)),
         "dim": small_ints,
         "optional_number": st.one_of(st.none(), numbers),

@@ -60,8 +60,23 @@ def test_sampling_keeps_away_from_kinks() -> None:
     assert OPS["relu"].kink_points({}) == [0.0]
 
 
+def torch_function(spec: OpSpec):  # noqa: ANN201
+    fn = torch
+    for part in spec.function.split(".")[1:]:
+        fn = getattr(fn, part)
+    return fn
+
+
+def call_torch(spec: OpSpec, leaves: Sequence[torch.Tensor], attrs: dict[str, object]) -> torch.Tensor:
+    """torch's own call: the ports by position or keyword as the catalogue passes them."""
+    positional, keyword = spec.passed_inputs()
+    by_port = dict(zip(spec.inputs, leaves, strict=True))
+    return torch_function(spec)(*(by_port[p] for p in positional), **{p: by_port[p] for p in keyword}, **attrs)
+
+
 def op_graph(name: str, seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
-    """One float64 leaf per input port (requires_grad, seeded values) feeding the op node."""
+    """One float64 leaf per input port (seeded values) feeding the op node; each requires grad
+    unless torch cannot differentiate with respect to its port (OpSpec.no_grad_inputs)."""
     spec = OPS[name]
     gen = torch.Generator().manual_seed(seed)
     graph = Graph()
@@ -69,8 +84,9 @@ def op_graph(name: str, seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
     for port in spec.inputs:
         t = sample(spec.example_shapes[port], gen, spec.positive_inputs,
                    spec.kink_points(example_attrs(spec)))
-        leaves.append(t.requires_grad_())
-        graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=True,
+        grad = port not in spec.no_grad_inputs
+        leaves.append(t.requires_grad_(grad))
+        graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=grad,
                             dtype="float64"))
     graph.add_node(Node(id="op", op=name, attrs=example_attrs(spec)))
     for port in spec.inputs:
@@ -108,10 +124,7 @@ def test_compiled_op_matches_the_torch_function(name: str) -> None:
     spec = OPS[name]
     graph, leaves = op_graph(name, seed=1)
     (got,) = Compiled(graph, "cpu", "float64")._forward(*leaves)
-    fn = torch
-    for part in spec.function.split(".")[1:]:
-        fn = getattr(fn, part)
-    expected = fn(*leaves, **example_attrs(spec))
+    expected = call_torch(spec, leaves, example_attrs(spec))
     torch.testing.assert_close(got, expected)
 
 
@@ -127,10 +140,14 @@ def test_generated_line_calls_the_catalogue_function(name: str) -> None:
     call = stmt.value
     assert isinstance(call, ast.Call)
     assert ast.unparse(call.func) == spec.function
-    # positional arguments: the leaf feeding each input port, in port order
-    assert [ast.unparse(a) for a in call.args] == [source.names[f"in_{p}"] for p in spec.inputs]
-    # keywords: only torch's own attribute names
-    assert {k.arg for k in call.keywords} <= {a.name for a in spec.attrs}
+    # positional arguments: the leaf feeding each input port, in port order (those passed by
+    # keyword, after them, by their port's name)
+    positional, keyword = spec.passed_inputs()
+    assert [ast.unparse(a) for a in call.args] == [source.names[f"in_{p}"] for p in positional]
+    by_keyword = {k.arg: ast.unparse(k.value) for k in call.keywords}
+    assert {p: by_keyword.pop(p) for p in keyword} == {p: source.names[f"in_{p}"] for p in keyword}
+    # the other keywords: only torch's own attribute names
+    assert set(by_keyword) <= {a.name for a in spec.attrs}
 
 
 # ---- attribute variants: every way an attribute changes the generated call ----
@@ -182,6 +199,25 @@ VARIANTS = [
     ("expand", {"size": [2, 3, -1]}, {"input": (3, 1)}),
     ("narrow", {"dim": 0, "start": -1, "length": 1}, {"input": (2, 3)}),
     ("adaptive_avg_pool2d", {"output_size": [1, 1]}, {"input": (2, 4, 5)}),
+    ("softplus", {"beta": 0.5, "threshold": 5}, {"input": (2, 3)}),  # beta·input stays under threshold
+    ("logsumexp", {"dim": [0, 1], "keepdim": True}, {"input": (2, 3)}),
+    ("prod", {"dim": -1, "keepdim": True}, {"input": (2, 3)}),
+    ("max_pool2d", {"kernel_size": [2, 1], "padding": [1, 0], "ceil_mode": True}, {"input": (1, 2, 4, 4)}),
+    ("avg_pool2d", {"kernel_size": [3, 3], "stride": [1, 1], "padding": [1, 1]}, {"input": (2, 4, 5)}),
+    ("linear", {}, {"input": (2, 5, 3), "weight": (4, 3), "bias": (4,)}),
+    ("conv1d", {"groups": 2, "dilation": [2]}, {"input": (1, 4, 6), "weight": (2, 2, 3), "bias": (2,)}),
+    ("conv2d", {"padding": [1, 1]}, {"input": (2, 2, 3, 3), "weight": (3, 2, 2, 2), "bias": (3,)}),
+    ("batch_norm", {"eps": 0.1}, {"input": (4, 3), "running_mean": (3,), "running_var": (3,),
+                                  "weight": (3,), "bias": (3,)}),
+    ("layer_norm", {"normalized_shape": [2, 3], "eps": 1e-3}, {"input": (4, 2, 3), "weight": (2, 3), "bias": (2, 3)}),
+    ("group_norm", {"num_groups": 1}, {"input": (2, 3, 2, 2), "weight": (3,), "bias": (3,)}),
+    ("scaled_dot_product_attention", {"scale": 0.5}, {"query": (3, 4), "key": (5, 4), "value": (5, 2)}),
+    ("l1_loss", {"reduction": "none"}, {"input": (2, 3), "target": (2, 3)}),
+    ("smooth_l1_loss", {}, {"input": (2, 3), "target": (2, 3)}),
+    ("huber_loss", {"reduction": "none", "delta": 2}, {"input": (2, 3), "target": (2, 3)}),
+    ("binary_cross_entropy_with_logits", {"reduction": "sum"}, {"input": (2, 3), "target": (2, 3)}),
+    ("kl_div", {"log_target": True, "reduction": "sum"}, {"input": (2, 3), "target": (2, 3)}),
+    ("cross_entropy", {"reduction": "none"}, {"input": (2, 3, 2), "target": (2, 3, 2)}),
 ]
 POSITIVE = {("pow", 0.5), ("pow", -1)}  # x ** 0.5 and 1/x need x away from 0 and > 0
 
@@ -193,9 +229,10 @@ def variant_graph(op: str, attrs: dict[str, object], shapes: dict[str, tuple[int
     positive = spec.positive_inputs or (op, attrs.get("exponent")) in POSITIVE
     graph, leaves = Graph(), []
     for port in spec.inputs:
-        t = sample(shapes[port], gen, positive, spec.kink_points(attrs)).requires_grad_()
+        grad = port not in spec.no_grad_inputs
+        t = sample(shapes[port], gen, positive, spec.kink_points(attrs)).requires_grad_(grad)
         leaves.append(t)
-        graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=True,
+        graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=grad,
                             dtype="float64"))
     graph.add_node(Node(id="op", op=op, attrs=dict(attrs)))
     for port in spec.inputs:
@@ -213,19 +250,17 @@ def test_attribute_variant_passes_gradcheck_and_matches_torch(
     def f(*xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return compiled._forward(*xs)
 
-    fn = torch
-    for part in OPS[op].function.split(".")[1:]:
-        fn = getattr(fn, part)
+    spec = OPS[op]
     # torch's own call with every attribute spelled out (catalogue defaults for the rest)
-    kwargs = {k: tuple(v) if isinstance(v, list) else v
-              for k, v in OPS[op].resolved_attrs(attrs).items()}
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.resolved_attrs(attrs).items()}
     (got,) = f(*leaves)
-    torch.testing.assert_close(got, fn(*leaves, **kwargs))
+    torch.testing.assert_close(got, call_torch(spec, leaves, kwargs))
     assert torch.autograd.gradcheck(f, tuple(leaves), eps=1e-6, atol=1e-5, rtol=1e-3)
     # and through the engine's own run, with a grad-output of ones for non-scalar results
     go = None if got.numel() == 1 and got.dim() == 0 else torch.ones_like(got).tolist()
     result = compiled.run("op", go)
-    expected = torch.autograd.grad(fn(*leaves, **kwargs), leaves,
+    wrt = [(port, t) for port, t in zip(spec.inputs, leaves, strict=True) if t.requires_grad]
+    expected = torch.autograd.grad(call_torch(spec, leaves, kwargs), [t for _p, t in wrt],
                                    grad_outputs=None if go is None else torch.ones_like(got))
-    for port, g in zip(OPS[op].inputs, expected, strict=True):
+    for (port, _t), g in zip(wrt, expected, strict=True):
         torch.testing.assert_close(result.grads[f"in_{port}"], g)

@@ -118,7 +118,7 @@ def test_start_drag_copies_and_keeps_the_item(palette: Palette) -> None:
 
 def test_filter_soft_shows_softmax_and_log_softmax_only(qtbot, palette: Palette) -> None:
     qtbot.keyClicks(palette.filter_edit, "soft")
-    assert _visible_ops(palette) == {"softmax", "log_softmax"}
+    assert _visible_ops(palette) == {"softmax", "log_softmax", "softplus"}
     shown_cats = [palette.tree.topLevelItem(i).text(0) for i in range(palette.tree.topLevelItemCount())
                   if not palette.tree.topLevelItem(i).isHidden()]
     assert shown_cats == ["activation"]
@@ -127,11 +127,11 @@ def test_filter_soft_shows_softmax_and_log_softmax_only(qtbot, palette: Palette)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("SOFT", {"softmax", "log_softmax"}),   # case-insensitive
+    ("SOFT", {"softmax", "log_softmax", "softplus"}),  # case-insensitive
     ("σ", {"sigmoid"}),                      # by symbol
     ("Σ", {"sum"}),                          # Greek case is not folded for symbols
-    ("Loss", {"mse_loss"}),                  # by name and category
-    ("linear", {"matmul"}),                  # by category
+    ("Loss", {n for n, op in OPS.items() if op.category == "loss"}),  # by name and category
+    ("linear", {"matmul", "linear"}),        # by category, and by name
     ("tensor", {TENSOR}),
     ("no such op", set()),
 ])
@@ -211,13 +211,13 @@ def test_search_up_down_and_return_key(qtbot, search: NodeSearch) -> None:
     qtbot.keyClicks(search.edit, "sig")
     assert search.current_op() == "sigmoid"
     search.edit.clear()
-    qtbot.keyClicks(search.edit, "LO")  # log, log_softmax, mse_loss (name and category "loss")
-    assert _list_names(search) == ["log", "log_softmax", "mse_loss"]
-    assert search.current_op() == "log"
+    qtbot.keyClicks(search.edit, "SOFT")  # softmax, log_softmax, softplus
+    assert _list_names(search) == ["softmax", "log_softmax", "softplus"]
+    assert search.current_op() == "softmax"
     QTest.keyClick(search.edit, Qt.Key.Key_Down)
     QTest.keyClick(search.edit, Qt.Key.Key_Down)
     QTest.keyClick(search.edit, Qt.Key.Key_Down)  # stops at the last match
-    assert search.current_op() == "mse_loss"
+    assert search.current_op() == "softplus"
     QTest.keyClick(search.edit, Qt.Key.Key_Up)
     assert search.current_op() == "log_softmax"
     with qtbot.waitSignal(search.chosen, timeout=1000) as blocker:

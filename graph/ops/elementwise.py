@@ -17,6 +17,7 @@ ENTRIES: list[OpSpec] = [
           kinks=(0.0,)),
     unary("reciprocal", "elementwise", "1/x", "∂/∂input = −1/input²", kinks=(0.0,)),
     unary("erf", "elementwise", "erf", "∂/∂input = 2/√π · exp(−input²)"),
+    unary("log1p", "elementwise", "ln(1+x)", "∂/∂input = 1/(1 + input)", kinks=(-1.0,)),
     unary("expm1", "elementwise", "eˣ−1", "∂/∂input = exp(input)"),
     unary("clamp", "elementwise", "clamp", "∂/∂input = 1 where min < input < max, else 0",
           attrs=(Attr("min", "optional_number", None, doc="lower bound; null: none"),

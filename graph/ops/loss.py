@@ -1,11 +1,40 @@
-"""Losses with floating targets (torch.nn.functional)."""
+"""Losses with floating targets (torch.nn.functional). Class-index targets (int64) are not in
+the model yet: cross_entropy takes class probabilities."""
 
 from __future__ import annotations
 
-from graph.ops.spec import F, OpSpec, reduction_choice
+from graph.ops.spec import Attr, F, OpSpec, reduction_choice
+
+_PAIR = {"input": (2, 3), "target": (2, 3)}
+
+
+def _loss(name: str, symbol: str, rule: str, *attrs: Attr, reduction: Attr | None = None,
+          **kw: object) -> OpSpec:
+    return OpSpec(name, f"{F}.{name}", ("input", "target"), "loss", symbol, rule,
+                  attrs=(reduction or reduction_choice(), *attrs), example_shapes=_PAIR, **kw)
+
 
 ENTRIES: list[OpSpec] = [
-    OpSpec("mse_loss", f"{F}.mse_loss", ("input", "target"), "loss", "MSE",
-           "∂/∂input = 2(input − target)/n, ∂/∂target = −2(input − target)/n",
-           attrs=(reduction_choice(),), example_shapes={"input": (2, 3), "target": (2, 3)}),
+    _loss("mse_loss", "MSE", "∂/∂input = 2(input − target)/n, ∂/∂target = −2(input − target)/n"),
+    _loss("l1_loss", "L1", "∂/∂input = sign(input − target)/n, ∂/∂target = −sign(input − target)/n",
+          example_attrs={"reduction": "sum"}),
+    _loss("smooth_l1_loss", "smooth L1",
+          "∂/∂input = (input − target)/beta where |input − target| < beta, else sign(input − target); /n",
+          Attr("beta", "number", 1.0, doc="where the quadratic part ends"), example_attrs={"beta": 0.5}),
+    _loss("huber_loss", "Huber",
+          "∂/∂input = input − target where |input − target| < delta, else delta·sign(input − target); /n",
+          Attr("delta", "number", 1.0, doc="where the quadratic part ends"), example_attrs={"delta": 0.5}),
+    _loss("binary_cross_entropy_with_logits", "BCE logits",
+          "∂/∂input = (σ(input) − target)/n, ∂/∂target = −input/n"),
+    # target is a probability distribution (log_target false) and must be > 0 for its partial.
+    _loss("kl_div", "KL", "∂/∂input = −target/n, ∂/∂target = (log target + 1 − input)/n",
+          Attr("log_target", "bool", False, doc="target holds log-probabilities"),
+          reduction=reduction_choice("mean", "batchmean"), example_attrs={"reduction": "batchmean"},
+          positive_inputs=True),
+    # Probability targets only: class-index targets need int64 leaves.
+    _loss("cross_entropy", "CE",
+          "with probabilities p = target: ∂/∂input = (softmax(input) − p)/n along dim 1, "
+          "∂/∂target = −log_softmax(input)/n",
+          Attr("label_smoothing", "number", 0.0, doc="mixes the target with the uniform distribution"),
+          example_attrs={"label_smoothing": 0.1}),
 ]

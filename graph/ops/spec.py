@@ -83,6 +83,17 @@ class OpSpec:
     # spread back), or "same shape", when the input has the output's shape (add, sub: a
     # broadcast input's partial is a sum). Read as keeps_finite is, for partials only.
     partial_bound: str = ""
+    # How many input ports the call passes by position (the rest by keyword: layer_norm's
+    # weight and bias come after its normalized_shape); -1: all of them.
+    positional_inputs: int = -1
+    # Input ports torch cannot differentiate with respect to (batch_norm's running statistics):
+    # what feeds them must not require grad, or torch refuses the call.
+    no_grad_inputs: tuple[str, ...] = ()
+
+    def passed_inputs(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The input ports the call passes by position, and those it passes by keyword."""
+        k = len(self.inputs) if self.positional_inputs < 0 else self.positional_inputs
+        return self.inputs[:k], self.inputs[k:]
 
     def attr(self, name: str) -> Attr | None:
         return next((a for a in self.attrs if a.name == name), None)
