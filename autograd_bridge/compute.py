@@ -400,6 +400,17 @@ class ComputeSession:
         part = self._computable(graph, revision, device, dtype)
         return part.compiled, part.leaves
 
+    def kept_run(self, graph: Graph, revision: int, device: str, dtype: str | None, target: str,
+                 grad_output: object = None) -> tuple[object, object]:
+        """For the worker's named tasks (gradient flow, …): the compiled part (or None) and the
+        engine.Result (values and partials, or None when the target has none) of the run compute
+        keeps for this graph state, target and grad-output; run again only if another was asked
+        since. Raises GraphError as compute would put it on nodes."""
+        part = self._computable(graph, revision, device, dtype)
+        if part.compiled is None:
+            return None, None
+        return part.compiled, self._evaluate(part, target, grad_output)[0]
+
     def compute_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None, points: int = 41) -> SliceResult | None:
         """target(leaf = x0 + h) for h in a window around x0; None if it does not apply."""

@@ -1,0 +1,174 @@
+"""The gradient flowing along every edge: for an edge src → dst.port, the vector–Jacobian
+product of dst's op with respect to that input, seeded with ∂target/∂dst. It is src's share of
+its partial: ∂target/∂src is the sum of the flows along src's out-edges (the chain rule's sum
+over paths, which autograd performs inside one backward pass and this module takes apart).
+
+Every number comes from torch: dst's op is called again, as the generated code calls it
+(codegen.op_expr), on detached copies of its real inputs, one per port (so x * x gives two
+edges with a flow each), and torch.autograd.grad differentiates that one call. `local_vjps` is
+the one place that does this, for the gradient-flow view and for a step-through of backward.
+
+Qt-free. `flow_task` is the worker's named task: plain data for the GUI thread.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+
+from autograd_bridge.codegen import op_expr
+from autograd_bridge.formatting import norm, tensor_texts
+from graph.errors import GraphError
+from graph.model import Edge, Graph, Node
+
+if TYPE_CHECKING:
+    from autograd_bridge.cancel import CancelToken
+    from autograd_bridge.compute import ComputeSession
+    from autograd_bridge.engine import Compiled
+
+_CALLS: dict[tuple[str, str], Callable] = {}  # (op, attrs) -> the op as a function of its ports
+
+
+def op_call(node: Node) -> Callable:
+    """dst's op as a function of its input tensors by port name: the very call the generated code
+    makes for it (codegen.op_expr), made once per op and attributes."""
+    key = (node.op, repr(node.attrs))
+    fn = _CALLS.get(key)
+    if fn is None:
+        params = [f"p{i}" for i in range(len(node.spec.inputs))]
+        expr = op_expr(node, dict(zip(node.spec.inputs, params, strict=True)))
+        # Source text from the catalogue and validated attributes only (as codegen's).
+        fn = eval(f"lambda {', '.join(params)}: {expr}", {"torch": torch, "math": math})  # noqa: S307
+        _CALLS[key] = fn
+    return fn
+
+
+def local_vjps(compiled: Compiled, values: dict[str, torch.Tensor], node_id: str,
+               grad_out: torch.Tensor, ports: list[str] | None = None) -> dict[str, torch.Tensor | None]:
+    """For op node `node_id`, the VJP of its op at its real inputs with `grad_out` (a gradient
+    shaped like its value), per input port: what flows back along the edge into that port.
+    `ports` defaults to those fed by a node that requires grad. A port whose input the op does
+    not use gets None, as does every port when the op's value does not require grad."""
+    node = compiled.graph.nodes[node_id]
+    inputs = compiled.graph.inputs[node_id]
+    if ports is None:
+        ports = [p for p in node.spec.inputs if inputs[p] in compiled.source.requires_grad]
+    if not ports:
+        return {}
+    args = []
+    for p in node.spec.inputs:  # a copy per port: x * x differentiates each port on its own
+        a = values[inputs[p]].detach()
+        args.append(a.requires_grad_() if p in ports else a)
+    wrt = [a for p, a in zip(node.spec.inputs, args, strict=True) if p in ports]
+    with torch.enable_grad():
+        out = op_call(node)(*args)
+        if not out.requires_grad:
+            return dict.fromkeys(ports)
+        got = torch.autograd.grad(out, wrt, grad_outputs=grad_out, allow_unused=True)
+    return dict(zip(ports, got, strict=True))
+
+
+def edge_flows(compiled: Compiled, values: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
+               cancel: CancelToken | None = None) -> dict[Edge, torch.Tensor | None]:
+    """The gradient flowing along every edge into a port fed by a node that requires grad
+    (local_vjps seeded with ∂target/∂dst); None where none flows (the target does not depend on
+    dst, or the op does not use that input). Edges into other ports are left out."""
+    flows: dict[Edge, torch.Tensor | None] = {}
+    inputs = compiled.graph.inputs
+    for n in compiled.source.op_ids:
+        if cancel is not None:
+            cancel.check()
+        g = grads.get(n)
+        ports = [p for p, src in inputs[n].items() if src in compiled.source.requires_grad]
+        if not ports:
+            continue
+        vjps = dict.fromkeys(ports) if g is None else local_vjps(compiled, values, n, g, ports)
+        for p in ports:
+            flows[Edge(inputs[n][p], n, p)] = vjps[p]
+    return flows
+
+
+@dataclass
+class EdgeFlow:
+    """The gradient along one edge, as the GUI shows it."""
+
+    norm: float  # Euclidean; nan or inf when it holds NaN/Inf
+    shape: tuple[int, ...]  # the input's shape (a broadcast input's flow is summed back to it)
+    text: str  # formatting.tensor_text: numbers when small, else shape and norm
+
+
+@dataclass
+class FlowResult:
+    """Every edge's flow for one run: the fields RunState compares say what it answers."""
+
+    revision: int
+    target: str | None
+    device: str = "cpu"
+    dtype: str | None = None
+    grad_output: object = None
+    flows: dict[Edge, EdgeFlow] = field(default_factory=dict)  # edges along which a gradient flows
+    none: dict[Edge, str] = field(default_factory=dict)  # edges along which none does, and why
+    error: str | None = None  # why there are no flows at all (no target, the run failed)
+    cancelled: bool = False
+
+
+NO_GRAD_INPUT = "no gradient flows: {src} does not require grad"
+NO_DEPENDENCE = "no gradient flows: {target} does not depend on {dst}"
+UNUSED = "no gradient flows: {dst} does not use this input"
+
+
+def flow_result(compiled: Compiled, values: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
+                target: str, cancel: CancelToken | None = None) -> tuple[dict[Edge, EdgeFlow], dict[Edge, str]]:
+    """edge_flows as plain data for every edge of the compiled graph: ({edge: EdgeFlow} where a
+    gradient flows, {edge: why not} elsewhere)."""
+    tensors = edge_flows(compiled, values, grads, cancel)
+    flowing = [(e, t) for e, t in tensors.items() if t is not None]
+    texts = tensor_texts([t for _e, t in flowing])
+    flows = {e: EdgeFlow(norm(t), tuple(t.shape), text) for (e, t), text in zip(flowing, texts, strict=True)}
+    none: dict[Edge, str] = {}
+    for n in compiled.source.op_ids:
+        for p, src in compiled.graph.inputs[n].items():
+            e = Edge(src, n, p)
+            if e in flows:
+                continue
+            if e not in tensors:
+                none[e] = NO_GRAD_INPUT.format(src=src)
+            elif grads.get(n) is None:
+                none[e] = NO_DEPENDENCE.format(target=target, dst=n)
+            else:
+                none[e] = UNUSED.format(dst=n)
+    return flows, none
+
+
+def flow_task(session: ComputeSession, cancel: CancelToken | None, graph: Graph, revision: int,
+              target: str | None, device: str = "cpu", dtype: str | None = None,
+              grad_output: object = None) -> FlowResult:
+    """The worker's task: every edge's flow for the run the session keeps for this graph state,
+    target and grad-output (run again only if another was asked since). Never raises for a
+    graph's problems: they go in `error`."""
+    from autograd_bridge.cancel import Cancelled
+
+    out = FlowResult(revision, target, device, dtype, grad_output)
+    if target is None:
+        out.error = "no target chosen"
+        return out
+    try:
+        compiled, result = session.kept_run(graph, revision, device, dtype, target, grad_output)
+        if result is None:
+            out.error = f"{target} has no partials"
+            return out
+        out.flows, out.none = flow_result(compiled, result.values, result.grads, target, cancel)
+    except Cancelled:
+        out.cancelled = True
+        return out
+    except GraphError as e:
+        out.error = e.message
+        return out
+    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
+        out.error = f"internal error while computing the gradient flow: {type(e).__name__}: {e}"
+        return out
+    return out
