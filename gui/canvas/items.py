@@ -102,6 +102,9 @@ class NodeItem(QGraphicsRectItem):
         self.error: str | None = None
         self.nonfinite: str | None = None  # NaN/Inf first appears here: what (a value, a partial)
         self.fed: set[str] = set()  # input ports with an edge, kept by the scene
+        # Derivative marks on a leaf's port row (gui.calculus sets them): (text, kind), kind one
+        # of "ok", "fail", "info" — a gradcheck badge, ∂²y/∂x², a second derivative.
+        self.marks: list[tuple[str, str]] = []
         # The value's and the gradient's arrays that get a preview picture (too big to write out);
         # the pictures are made when first drawn, not for every node on every result.
         self._preview_of: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
@@ -193,7 +196,8 @@ class NodeItem(QGraphicsRectItem):
         if node.label:
             tip.append(node.label)
         if not node.is_tensor:
-            tip.append(node.spec.rule)
+            tip.append(f"local derivative: {node.spec.rule}")
+        tip += [text for text, _kind in self.marks]
         if self.error:
             tip.append("⚠ " + self.error)
         if self.nonfinite:
@@ -294,7 +298,27 @@ class NodeItem(QGraphicsRectItem):
         p.setPen(COLORS["dim_text"])
         p.drawText(QRectF(NODE_W - 120, out.y() - PORT_H / 2, 110, PORT_H),
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, self._shape_text())
+        if self.marks and not self.inputs:
+            self._paint_marks(p, NODE_W - 14 - p.fontMetrics().horizontalAdvance(self._shape_text()))
         self._paint_overlay(p)
+
+    def _paint_marks(self, p: QPainter, right: float) -> None:
+        """The marks as pills on the left of a leaf's port row (free: a leaf has no inputs)."""
+        fm = QFontMetricsF(self.canvas.small_font)
+        x, y = 8.0, HEADER_H + 2
+        for text, kind in self.marks:
+            room = right - x - 6
+            if room < 24:
+                break
+            shown = fm.elidedText(text, Qt.TextElideMode.ElideRight, room)
+            w = fm.horizontalAdvance(shown) + 6
+            color = COLORS["error"] if kind == "fail" else COLORS["ok"] if kind == "ok" else COLORS["grad_text"]
+            p.setPen(QPen(color, 1))
+            p.setBrush(QColor(color.red(), color.green(), color.blue(), 40))
+            p.drawRoundedRect(QRectF(x, y, w, PORT_H - 4), 4, 4)
+            p.setPen(COLORS["text"] if kind != "fail" else color.lighter(130))
+            p.drawText(QRectF(x, y, w, PORT_H - 4), Qt.AlignmentFlag.AlignCenter, shown)
+            x += w + 4
 
     def _shape_text(self) -> str:
         return str(list(self.view.shape)) if self.view is not None else self._leaf_shape_text
