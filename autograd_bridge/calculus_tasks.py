@@ -1,0 +1,215 @@
+"""The app's derivative tasks beyond one backward pass, run on the worker thread.
+
+Each is a function of (session, cancel, …) for `gui.worker.Computer.request_task`: it takes the
+kept compiled graph from `ComputeSession.compiled_for`, calls autograd_bridge.calculus (or
+torch's double backward) and returns plain data — numpy arrays and text, never a torch tensor —
+that says what it was computed for (`Asked`), so the GUI can drop a result that is no longer
+current. No Qt here; errors users can cause come back as one line naming the node, never raised.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from graph.errors import GraphError
+
+if TYPE_CHECKING:
+    from autograd_bridge.cancel import CancelToken
+    from autograd_bridge.compute import ComputeSession
+    from graph.model import Graph
+
+# The inspector draws a Jacobian or Hessian of at most this many entries (the calculus limits
+# allow far more; a heatmap of millions of cells says nothing a person can read).
+DRAW_MAX = 512 * 512
+
+
+@dataclass
+class Asked:
+    """What a task computes for: the window's RunState at the time (revision, target,
+    grad-output, device, dtype)."""
+
+    revision: int
+    target: str
+    grad_output: object = None
+    device: str = "cpu"
+    dtype: str | None = None
+
+
+@dataclass
+class NodeDerivatives:
+    """For one node x under the target y: the Jacobian ∂y/∂x (a non-scalar y), or the Hessian
+    ∂²y/∂x² and its diagonal (a scalar y). Matrices are flattened row-major: rows y's (or x's)
+    elements, columns x's."""
+
+    asked: Asked
+    node: str
+    target_shape: tuple[int, ...] = ()
+    node_shape: tuple[int, ...] = ()
+    jacobian: np.ndarray | None = None  # (y elements, x elements)
+    jacobian_method: str = ""
+    vjp: np.ndarray | None = None  # vᵀ·J shaped like x, with the grad-output v
+    hessian: np.ndarray | None = None  # (x elements, x elements)
+    diagonal: np.ndarray | None = None  # shaped like x
+    error: str | None = None  # why nothing (or only part) was computed, naming the nodes
+    cancelled: bool = False
+
+
+@dataclass
+class LeafCheckData:
+    leaf: str
+    shape: tuple[int, ...]
+    max_abs_error: float
+    max_rel_error: float
+    passed: bool
+
+
+@dataclass
+class GradcheckData:
+    asked: Asked
+    leaves: list[LeafCheckData] = field(default_factory=list)
+    unused: list[str] = field(default_factory=list)
+    tolerances: str = ""
+    error: str | None = None
+    cancelled: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(c.passed for c in self.leaves)
+
+
+@dataclass
+class SecondDerivatives:
+    """"Differentiate again": the gradient g = ∂y/∂x (vᵀ·∂y/∂x with a grad-output v) taken as a
+    new target, and ∂g/∂w for every node w that requires grad and g depends on, by double
+    backward (torch.autograd.grad with create_graph). partials[w] is (g's elements, w's
+    elements); for a scalar x it is ∂²y/∂x∂w, shaped like w once reshaped."""
+
+    asked: Asked
+    wrt: str  # x
+    gradient: np.ndarray | None = None  # g itself, shaped like x
+    wrt_shape: tuple[int, ...] = ()
+    partials: dict[str, np.ndarray] = field(default_factory=dict)
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    error: str | None = None
+    cancelled: bool = False
+
+
+def _numpy(t: object) -> np.ndarray:
+    return t.detach().cpu().double().numpy()
+
+
+def _compiled(session: ComputeSession, graph: Graph, asked: Asked) -> tuple[object, tuple]:
+    compiled, leaves = session.compiled_for(graph, asked.revision, asked.device, asked.dtype)
+    if compiled is None:
+        raise GraphError("nothing in this graph can run yet (see the errors on its nodes)", [])
+    if asked.target not in compiled.graph.nodes:
+        raise GraphError(f"the target {asked.target} cannot run yet (see the errors on its nodes)",
+                         [asked.target])
+    return compiled, leaves
+
+
+def _message(e: Exception) -> str:
+    if isinstance(e, GraphError):
+        return e.message
+    return f"internal error: {type(e).__name__}: {e}"
+
+
+def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked,
+                     node: str) -> NodeDerivatives:
+    """The inspector's panel for the selected node: the Jacobian of a non-scalar target (with
+    vᵀ·J when a grad-output is set), or the Hessian and its diagonal under a scalar target."""
+    from autograd_bridge import calculus
+    from autograd_bridge.cancel import Cancelled
+
+    out = NodeDerivatives(asked, node)
+    try:
+        cancel.check()
+        compiled, leaves = _compiled(session, graph, asked)
+        shapes = compiled.infer_shapes()
+        out.target_shape, out.node_shape = tuple(shapes[asked.target]), tuple(shapes.get(node, ()))
+        n_target, n_node = math.prod(out.target_shape), math.prod(out.node_shape)
+        if n_target != 1:
+            if n_target * n_node > DRAW_MAX:
+                raise GraphError(f"the Jacobian ∂{asked.target}/∂{node} has {n_target * n_node:,} entries, more "
+                                 f"than the {DRAW_MAX:,} the inspector draws: select part of the target "
+                                 "(gradcanvas jacobian gives it whole)", [asked.target, node])
+            jac = calculus.jacobian(compiled, asked.target, node, asked.grad_output, leaves)
+            out.jacobian, out.jacobian_method = _numpy(jac.flat()), jac.method
+            out.vjp = None if jac.vjp is None else _numpy(jac.vjp)
+        else:
+            if n_node * n_node > DRAW_MAX:
+                raise GraphError(f"the Hessian ∂²{asked.target}/∂{node}² has {n_node * n_node:,} entries, more "
+                                 f"than the {DRAW_MAX:,} the inspector draws (gradcanvas hessian gives it whole)",
+                                 [asked.target, node])
+            h = _numpy(calculus.hessian(compiled, asked.target, node, None, leaves)).reshape(n_node, n_node)
+            out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
+        cancel.check()
+    except Cancelled:
+        out.cancelled = True
+    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
+        out.error = _message(e)
+    return out
+
+
+def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked) -> GradcheckData:
+    """calculus.gradcheck for the target: per requires-grad leaf, autograd against central
+    differences in float64."""
+    from autograd_bridge import calculus
+    from autograd_bridge.cancel import Cancelled
+
+    out = GradcheckData(asked, tolerances=f"eps {calculus.EPS:g}, atol {calculus.ATOL:g}, rtol {calculus.RTOL:g}")
+    try:
+        cancel.check()
+        compiled, _leaves = _compiled(session, graph, asked)
+        result = calculus.gradcheck(compiled, asked.target, asked.grad_output)
+        out.leaves = [LeafCheckData(c.leaf, tuple(c.shape), float(c.max_abs_error), float(c.max_rel_error),
+                                    bool(c.passed)) for c in result.leaves]
+        out.unused = list(result.unused)
+        cancel.check()
+    except Cancelled:
+        out.cancelled = True
+    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
+        out.error = _message(e)
+    return out
+
+
+def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked,
+                        wrt: str) -> SecondDerivatives:
+    """g = ∂y/∂x as a new target: ∂g/∂w for every node w requiring grad, by double backward."""
+    import torch
+
+    from autograd_bridge.calculus import _check_wrt, _reaches, _seeded, jacobian_rows
+    from autograd_bridge.cancel import Cancelled
+    from graph.errors import TargetError
+
+    out = SecondDerivatives(asked, wrt)
+    try:
+        cancel.check()
+        compiled, leaves = _compiled(session, graph, asked)
+        _check_wrt(compiled, asked.target, wrt)
+        values = compiled.forward(leaves)
+        y = _seeded(compiled, values[asked.target], asked.target, asked.grad_output)(values[asked.target])
+        x = values[wrt]
+        others = [n for n in values if n in compiled.source.requires_grad and _reaches(compiled, n, asked.target)]
+
+        def second() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+            (g,) = torch.autograd.grad(y, x, create_graph=True)
+            rows = {}
+            for n in others:
+                cancel.check()
+                rows[n] = jacobian_rows(g, values[n]).reshape(g.numel(), -1)
+            return g, rows
+
+        g, rows = compiled._call(second, [], TargetError)  # noqa: SLF001 - errors named by node
+        out.gradient, out.wrt_shape = _numpy(g), tuple(x.shape)
+        for n, r in rows.items():
+            out.partials[n], out.shapes[n] = _numpy(r), tuple(values[n].shape)
+    except Cancelled:
+        out.cancelled = True
+    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
+        out.error = _message(e)
+    return out
