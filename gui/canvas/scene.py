@@ -58,6 +58,8 @@ class CanvasScene(QGraphicsScene):
         self._selection_check.timeout.connect(self.repaint_selection)
         self.selectionChanged.connect(self._on_selection_changed)
         self._stacking = itertools.count()
+        # Features add entries to a node's menu (gui.calculus: Differentiate again): f(menu, node_id).
+        self.node_menu_extras: list = []
         # Pixel sizes (gui.canvas.style): 12-13 px on screen at 100 %, the level of detail's base.
         self.title_font = style.title_font()
         self.small_font = style.small_font()
@@ -456,6 +458,8 @@ class CanvasScene(QGraphicsScene):
             toggle.setCheckable(True)
             toggle.setChecked(node.requires_grad)
             toggle.triggered.connect(lambda on: self.set_requires_grad(node_id, on))
+        for extend in self.node_menu_extras:
+            extend(menu, node_id)
         menu.addSeparator()
         menu.addAction("Duplicate", lambda: doc.paste(doc.copy_text([node_id]), self.duplicate_offset([node_id])))
         menu.addAction("Delete", lambda: doc.remove([node_id]))
