@@ -32,6 +32,7 @@ from gui.memory import MemoryLimit
 from gui.palette import NodeSearch, Palette
 from gui.recovery import Autosave, Found, claim_orphan
 from gui.runstate import RunState
+from gui.train import install as install_training
 from gui.worker import Computer
 
 MAX_RECENT = 8
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self.view.searchRequested.connect(self.open_search)
         self.palette.opActivated.connect(self._add_at_centre)
         self.inspector.sliceRequested.connect(self._request_slice)
+        install_training(self)  # the Train toolbar and dock: .grad accumulation, optimiser steps
         self.resize(1400, 900)
         self._update_title()
         self.say("Drag ops from the palette, wire output → input, click ∂ on a node.")

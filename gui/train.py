@@ -1,0 +1,272 @@
+"""The Train toolbar and dock: accumulated .grad (Backward again, Zero grads) and optimiser steps
+(Step, Run N steps) on the requires-grad leaves, as PyTorch does them.
+
+Everything that computes runs on the worker as a named task (gui/worker.py) with the kept
+compiled graph (autograd_bridge/training.py); results come back as plain data. A run of steps
+writes the leaves' new values into the document as ONE undo step (a macro of value edits):
+
+- a leaf made by an init function becomes a literal of its new values (the status line says so);
+- a run stopped with Cancel / Esc keeps the steps it finished, as one undo step; stopped before
+  its first step it changes nothing and leaves no undo step;
+- a run whose graph was edited meanwhile writes nothing (its values belong to another graph).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QSpinBox, QVBoxLayout, QWidget
+
+from autograd_bridge.training import OPTIMISERS, WHY_ACCUMULATE, AccumulatedGrads, GradAccumulator, StepsResult, Trainer
+from graph.errors import GraphError
+from graph.safetext import visible
+from gui.actions import make_action
+from gui.train_overlay import GradBadges
+
+if TYPE_CHECKING:
+    from gui.window import MainWindow
+
+ACCUMULATE, ZERO, STEPS = "train: backward again", "train: zero grads", "train: steps"
+PLOT_EVERY_MS = 50  # the plot redraws at most this often while a run is going
+
+
+class _Progress(QObject):
+    """Made on the GUI thread, emitted from the worker's: Qt queues each step to the GUI."""
+
+    step = Signal(int, float)
+
+
+def _number(v: float) -> str:
+    return f"{v:.6g}"
+
+
+class Training(QObject):
+    """The window's training controls; `install` makes one."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        # Worker-side state: touched only by tasks, which the worker runs one at a time.
+        self.accumulator, self.trainer = GradAccumulator(), Trainer()
+        self.badges = GradBadges(window.scene)
+        self.progress = _Progress(self)
+        self.progress.step.connect(self._on_step)
+        self.losses: list[float] = []
+        self.running = False
+        self._plot = None  # pyqtgraph loads on first use, not with the window
+        self._plot_timer = QTimer(self, singleShot=True, interval=PLOT_EVERY_MS)
+        self._plot_timer.timeout.connect(self._redraw_plot)
+        self._make_toolbar()
+        self._make_dock()
+        self._say_after_result = ""
+        window.computer.taskReady.connect(self._on_task)
+        window.computer.resultReady.connect(self._after_result)  # after the window's show_result
+
+    # ---- widgets ----
+
+    def _make_toolbar(self) -> None:
+        w = self.w
+        w.addToolBarBreak()  # a row of its own: the Run toolbar fills the first
+        bar = w.addToolBar("Train")
+        bar.setObjectName("Train")
+        self.backward_action = make_action(w, "Backward again", self.backward_again)
+        self.backward_action.setToolTip("One more target.backward(): each requires-grad leaf's .grad "
+                                        "grows by its partial (accumulates, as in PyTorch)")
+        self.zero_action = make_action(w, "Zero grads", self.zero_grads)
+        self.zero_action.setToolTip("x.grad = None for every leaf: the next backward() starts from nothing")
+        bar.addAction(self.backward_action)
+        bar.addAction(self.zero_action)
+        bar.addSeparator()
+        self.optimiser_box = QComboBox()
+        self.optimiser_box.addItems(OPTIMISERS)
+        self.optimiser_box.setToolTip("torch.optim optimiser for Step and Run")
+        self.lr_box = QDoubleSpinBox()
+        self.lr_box.setDecimals(5)
+        self.lr_box.setRange(1e-5, 100.0)
+        self.lr_box.setSingleStep(0.01)
+        self.lr_box.setValue(0.1)
+        self.lr_box.setToolTip("learning rate")
+        self.count_box = QSpinBox()
+        self.count_box.setRange(1, 100_000)
+        self.count_box.setValue(50)
+        self.count_box.setToolTip("how many steps Run takes")
+        self.step_action = make_action(w, "Step", lambda: self.run_steps(1))
+        self.step_action.setToolTip("One optimiser step on the requires-grad leaves (scalar target); undoable")
+        self.run_action = make_action(w, "Run N steps", lambda: self.run_steps(self.count_box.value()))
+        self.run_action.setToolTip("N steps off the GUI thread, plotted; Cancel / Esc stops it; one undo step")
+        for widget in (QLabel(" optimiser "), self.optimiser_box, QLabel(" lr "), self.lr_box):
+            bar.addWidget(widget)
+        bar.addAction(self.step_action)
+        bar.addWidget(QLabel(" N "))
+        bar.addWidget(self.count_box)
+        bar.addAction(self.run_action)
+        self.toolbar = bar
+
+    def _make_dock(self) -> None:
+        body = QWidget()
+        self.dock_layout = QVBoxLayout(body)
+        self.explain = QLabel(WHY_ACCUMULATE)
+        self.explain.setWordWrap(True)
+        self.explain.setTextFormat(Qt.TextFormat.PlainText)
+        self.summary = QLabel("Backward again: leaf .grad adds up.  Step / Run N: torch.optim on the "
+                              "requires-grad leaves of a scalar target.")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        self.dock_layout.addWidget(self.explain)
+        self.dock_layout.addWidget(self.summary)
+        self.dock_layout.addStretch(1)
+        dock = QDockWidget("Training", self.w)
+        dock.setObjectName("Training")
+        dock.setWidget(body)
+        self.w.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.w.tabifyDockWidget(self.w.inspector_dock, dock)
+        self.w.inspector_dock.raise_()
+        self.dock = dock
+
+    @property
+    def plot(self):  # noqa: ANN201 - a pyqtgraph PlotWidget
+        if self._plot is None:
+            import pyqtgraph as pg
+
+            self._plot = pg.PlotWidget(background="w")
+            self._plot.setMinimumHeight(220)
+            self._plot.setLabel("bottom", "step")
+            self._plot.showGrid(x=True, y=True, alpha=0.3)
+            self._curve = self._plot.plot([], [], pen=pg.mkPen("#2f6fdf", width=2), symbol="o", symbolSize=4)
+            self.dock_layout.insertWidget(2, self._plot, 1)
+        return self._plot
+
+    # ---- accumulation ----
+
+    def _target(self, what: str) -> str | None:
+        target = self.w.doc.target
+        if target is None:
+            self.w.say(f"{what}: set a target first (click ∂ on a node)")
+        return target
+
+    def backward_again(self) -> None:
+        target = self._target("Backward again")
+        if target is None:
+            return
+        doc, w = self.w.doc, self.w
+        w.computer.request_task(ACCUMULATE, self.accumulator.backward, doc.graph.snapshot(), doc.revision,
+                                w.device(), w.dtype(), target, w.grad_output)
+
+    def zero_grads(self) -> None:
+        revision, target = self.w.doc.revision, self.w.doc.target
+        self.w.computer.request_task(ZERO, lambda _session, _cancel: self.accumulator.zero(revision, target))
+
+    def _show_grads(self, grads: AccumulatedGrads) -> None:
+        if grads.cancelled:
+            self.w.say("Backward again: cancelled; .grad is as it was")
+            return
+        if grads.error:
+            self.w.say(f"Backward again: ⚠ {grads.error}")
+            return
+        if grads.revision != self.w.doc.revision or grads.target != self.w.doc.target:
+            return  # the graph moved on: these .grad belong to another state
+        self.badges.show(grads)
+        if grads.calls == 0:
+            line = "Zero grads: every leaf's .grad is None; the next backward() starts from nothing."
+        else:
+            calls = "1 backward() call" if grads.calls == 1 else f"{grads.calls} backward() calls"
+            title = visible(self.w.doc.graph.nodes[grads.target].title)  # current: the target exists
+            line = (f"leaf .grad of {title} after {calls} without zeroing (the sum of each call's "
+                    f"partials, not ∂{title}/∂leaf of one run): x.grad accumulates until set to None or zeroed.")
+        self.summary.setText(line)
+        self.w.say(line)
+
+    # ---- optimiser steps ----
+
+    def run_steps(self, count: int) -> None:
+        target = self._target("Step" if count == 1 else "Run")
+        if target is None or self.running:
+            return
+        doc, w = self.w.doc, self.w
+        self.running = True
+        for action in (self.step_action, self.run_action):
+            action.setEnabled(False)
+        if count > 1 or not self.losses:
+            self.losses = []
+        kind, lr = self.optimiser_box.currentText(), self.lr_box.value()
+        w.computer.request_task(STEPS, self.trainer.steps, doc.graph.snapshot(), doc.revision, w.device(),
+                                w.dtype(), target, kind, lr, count, self.progress.step.emit)
+        w.say(f"{kind} lr={_number(lr)}: {count} step(s) of {visible(target)} running (Cancel / Esc stops)")
+
+    def _on_step(self, _i: int, value: float) -> None:
+        self.losses.append(value)
+        if not self._plot_timer.isActive():
+            self._plot_timer.start()
+
+    def _redraw_plot(self) -> None:
+        plot = self.plot
+        target = self.w.doc.target
+        plot.setLabel("left", f"{visible(target or 'target')} before each step")
+        self._curve.setData(list(range(1, len(self.losses) + 1)), self.losses)
+
+    def _finish_steps(self, result: StepsResult) -> None:
+        self.running = False
+        for action in (self.step_action, self.run_action):
+            action.setEnabled(True)
+        self._redraw_plot()
+        w, doc = self.w, self.w.doc
+        what = f"{result.optimiser} lr={_number(result.lr)}"
+        if result.error:
+            w.say(f"{what}: ⚠ {result.error}")
+            return
+        if result.done == 0:
+            w.say(f"{what}: stopped before the first step; nothing changed" if result.cancelled
+                  else f"{what}: {result.stopped or 'no step taken'}; nothing changed")
+            return
+        if result.revision != doc.revision:
+            w.say(f"{what}: the graph changed during the run; its {result.done} step(s) were not written")
+            return
+        try:
+            made_by_init = self.write_values(result)
+        except GraphError as e:
+            w.say(f"{what}: ⚠ new values refused: {e.message}")
+            return
+        line = (f"{what}: {result.done} step(s), {visible(result.target)} {_number(result.losses[0])} → "
+                f"{_number(result.losses[-1])} before the last step; one undo step")
+        if result.stopped:
+            line += f" ({result.stopped})"
+        if made_by_init:
+            line += f"; {', '.join(made_by_init)} made by init now hold literals of their new values"
+        self.summary.setText(line)
+        self._say_after_result = line  # the window's own line for the recompute would replace it
+        w.say(line)
+
+    def _after_result(self, _result: object) -> None:
+        if self._say_after_result:
+            self.w.say(self._say_after_result)
+            self._say_after_result = ""
+
+    def write_values(self, result: StepsResult) -> list[str]:
+        """The leaves' new values as one undo step; returns the leaves that an init made."""
+        doc = self.w.doc
+        nodes = [dataclasses.replace(doc.graph.nodes[n], value=v, init=None) for n, v in result.values.items()]
+        for node in nodes:
+            node.check()  # all or nothing: refuse before the first edit
+        made_by_init = [visible(n) for n in result.values if doc.graph.nodes[n].init is not None]
+        steps = "1 step" if result.done == 1 else f"{result.done} steps"
+        doc.undo_stack.beginMacro(f"{result.optimiser} {steps} (lr {_number(result.lr)})")
+        for node in nodes:
+            doc.edit_node(node, f"{result.optimiser} step")
+        doc.undo_stack.endMacro()
+        return made_by_init
+
+    def _on_task(self, name: str, result: object) -> None:
+        if self.w.closed:
+            return
+        if name in (ACCUMULATE, ZERO):
+            self._show_grads(result)
+        elif name == STEPS:
+            self._finish_steps(result)
+
+
+def install(window: MainWindow) -> Training:
+    """The Train toolbar and the Training dock, wired to the window's worker and document."""
+    window.training = Training(window)
+    return window.training
