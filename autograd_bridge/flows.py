@@ -8,7 +8,8 @@ Every number comes from torch: dst's op is called again, as the generated code c
 edges with a flow each), and torch.autograd.grad differentiates that one call. `local_vjps` is
 the one place that does this, for the gradient-flow view and for a step-through of backward.
 
-Qt-free. `flow_task` is the worker's named task: plain data for the GUI thread.
+Qt-free, and torch is imported on first use: the GUI thread imports the result types.
+`flow_task` is the worker's named task: plain data for the GUI thread.
 """
 
 from __future__ import annotations
@@ -18,14 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import torch
-
 from autograd_bridge.codegen import op_expr
-from autograd_bridge.formatting import norm, tensor_texts
 from graph.errors import GraphError
 from graph.model import Edge, Graph, Node
 
 if TYPE_CHECKING:
+    import torch
+
     from autograd_bridge.cancel import CancelToken
     from autograd_bridge.compute import ComputeSession
     from autograd_bridge.engine import Compiled
@@ -39,6 +39,8 @@ def op_call(node: Node) -> Callable:
     key = (node.op, repr(node.attrs))
     fn = _CALLS.get(key)
     if fn is None:
+        import torch
+
         params = [f"p{i}" for i in range(len(node.spec.inputs))]
         expr = op_expr(node, dict(zip(node.spec.inputs, params, strict=True)))
         # Source text from the catalogue and validated attributes only (as codegen's).
@@ -53,6 +55,8 @@ def local_vjps(compiled: Compiled, values: dict[str, torch.Tensor], node_id: str
     shaped like its value), per input port: what flows back along the edge into that port.
     `ports` defaults to those fed by a node that requires grad. A port whose input the op does
     not use gets None, as does every port when the op's value does not require grad."""
+    import torch
+
     node = compiled.graph.nodes[node_id]
     inputs = compiled.graph.inputs[node_id]
     if ports is None:
@@ -125,6 +129,8 @@ def flow_result(compiled: Compiled, values: dict[str, torch.Tensor], grads: dict
                 target: str, cancel: CancelToken | None = None) -> tuple[dict[Edge, EdgeFlow], dict[Edge, str]]:
     """edge_flows as plain data for every edge of the compiled graph: ({edge: EdgeFlow} where a
     gradient flows, {edge: why not} elsewhere)."""
+    from autograd_bridge.formatting import norm, tensor_texts
+
     tensors = edge_flows(compiled, values, grads, cancel)
     flowing = [(e, t) for e, t in tensors.items() if t is not None]
     texts = tensor_texts([t for _e, t in flowing])

@@ -453,7 +453,10 @@ class EdgeItem(QGraphicsRectItem):
         self.canvas.redraw(new.united(old) if not old.isEmpty() else new)
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
-        return tooltip([f"{self.edge.src} → {self.edge.dst}.{self.edge.port}"])
+        """The wire, and the gradient flowing along it (gui.canvas.flowstate), view on or off."""
+        canvas = self.canvas
+        flow = canvas.overview.flow.lines(self.edge, canvas.doc.graph, canvas.result)
+        return tooltip([f"{self.edge.src} → {self.edge.dst}.{self.edge.port}", *flow])
 
     def path(self) -> QPainterPath:
         if self._path is None:

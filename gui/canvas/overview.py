@@ -11,8 +11,10 @@ view sets the scene's minimumRenderSize above the layer's size on screen, so tha
 layer, and with it every child, in one test, in C++; hit tests and selection ignore
 minimumRenderSize. The view's drawForeground then calls `Overview.paint` for the exposed rect.
 
-Arrays: one row per node (its box and colour code) and per edge (its segment), updated in place
-when a node moves, so that the rows under an exposed rect are found by numpy in microseconds.
+Arrays: one row per node (its box and colour code) and per edge (its segment, and its code in
+the gradient-flow view: gui.canvas.flowstyle), updated in place when a node moves, so that the
+rows under an exposed rect are found by numpy in microseconds, and the wires of one code are
+drawn with one pen.
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from graph.edits import HEADER_H, NODE_W, OVERLAY_H, PORT_H, PREVIEW_H
 from graph.ops import OPS
-from gui.canvas import lod
+from gui.canvas import flowstyle, lod
+from gui.canvas.flowstate import FlowState
 from gui.canvas.style import COLORS
-from gui.canvas.wires import wire_pen
+from gui.canvas.wires import SELECTED, wire_pen
 
 if TYPE_CHECKING:
     from gui.canvas.items import EdgeItem, NodeItem
@@ -56,6 +59,27 @@ def _dim(color: QColor, into: QColor, t: float) -> QColor:
 EDGE_PEN = QPen(_dim(COLORS["edge"], COLORS["background"], 0.5), 0)  # 0: one pixel at any zoom
 SELECTED_EDGE_PEN = QPen(COLORS["edge_selected"], 2)
 SELECTED_EDGE_PEN.setCosmetic(True)
+
+
+# Drawing order of the flow codes: least visible first, highlighted last (on top).
+FLOW_ORDER = [flowstyle.NO_FLOW, *range(flowstyle.FIRST_BIN, flowstyle.CODES), flowstyle.VANISHING,
+              flowstyle.EXPLODING, flowstyle.NONFINITE]
+
+
+def _draw_curves(p: QPainter, wires: list[EdgeItem], pen: QPen, scale: float) -> None:
+    """Wires as curves with this pen: a cosmetic one strokes the path, a scaled one draws the
+    curve's straight segments (gui.canvas.wires: far faster for a wide pen)."""
+    p.setPen(pen)
+    if pen.isCosmetic():
+        for w in wires:
+            p.drawPath(w.path())
+        return
+    octave = math.ceil(math.log2(scale))  # segments made for 2^octave hold up to it
+    for w in wires:
+        x, y = w.start()
+        p.translate(x, y)
+        p.drawLines(w.segments(octave))
+        p.translate(-x, -y)
 
 
 class Layer(QGraphicsItem):
@@ -160,9 +184,11 @@ class Overview:
 
     def __init__(self) -> None:
         self.nodes = _Rows(5)  # x0, y0, x1, y1, head colour code; the QRectF drawn
-        self.edges = _Rows(4)  # the curve's box (it holds the straight line too); the EdgeItem
+        # The curve's box (it holds the straight line too) and its flow code; the EdgeItem.
+        self.edges = _Rows(5)
         self.heights: Counter[float] = Counter()  # of the nodes' boxes: the tallest sets `below`
         self.on = False
+        self.flow = FlowState()  # the gradient-flow view: each wire's code, shown when flow.on
 
     def clear(self) -> None:
         self.nodes.clear()
@@ -172,6 +198,7 @@ class Overview:
     def load(self) -> None:
         """Begin filing a whole graph (CanvasScene.rebuild): rows are made into arrays at `loaded`."""
         self.clear()
+        self.flow.forget()
         self.nodes.load()
         self.edges.load()
 
@@ -212,7 +239,13 @@ class Overview:
                 del self.heights[h]
 
     def set_edge(self, item: EdgeItem, box: tuple[float, float, float, float]) -> None:
-        self.edges.set(item.edge, item, box)
+        self.edges.set(item.edge, item, (*box, self.flow.code(item.edge)))
+
+    def flow_changed(self) -> None:
+        """File every wire's flow code again (new flows, or thresholds): one pass at a result."""
+        if self.edges.pending is None and self.edges.keys:
+            code = self.flow.code
+            self.edges.data[:len(self.edges.keys), 4] = [code(k) for k in self.edges.keys]
 
     def remove_edge(self, edge: object) -> None:
         self.edges.remove(edge)
@@ -223,7 +256,11 @@ class Overview:
         """Every wire meeting rect, under the nodes (the scene's background): curves as wires.py
         draws them, or, in the overview, one-pixel straight lines; selected ones over the rest."""
         items = self.edges.shapes
-        shown = self.edges.within(rect).tolist()
+        shown = self.edges.within(rect)
+        if self.flow.on:
+            self._paint_flow(p, shown, scale, selected)
+            return
+        shown = shown.tolist()
         wires = items if len(shown) == len(items) else [items[i] for i in shown]
         if self.on:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
@@ -236,18 +273,31 @@ class Overview:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.setBrush(Qt.BrushStyle.NoBrush)
         for group, chosen in ((wires, False), (selected, True)):
-            pen = wire_pen(chosen, scale)
-            p.setPen(pen)
-            if pen.isCosmetic():
-                for w in group:
-                    p.drawPath(w.path())
+            _draw_curves(p, group, wire_pen(chosen, scale), scale)
+
+    def _paint_flow(self, p: QPainter, shown: np.ndarray, scale: float, selected: list[EdgeItem]) -> None:
+        """The gradient-flow view: the wires of each code with its pen (gui.canvas.flowstyle),
+        least first, so that the highlighted ones lie on top; selected ones over all."""
+        items = self.edges.shapes
+        codes = self.edges.data[shown, 4].astype(np.int64)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, not self.on)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for code in FLOW_ORDER:
+            mine = shown[codes == code].tolist()
+            if not mine:
+                continue
+            group = [items[i] for i in mine]
+            if self.on:
+                p.setPen(flowstyle.OVERVIEW[code])
+                p.drawLines([w.line for w in group])
             else:
-                octave = math.ceil(math.log2(scale))  # segments made for 2^octave hold up to it
-                for w in group:
-                    x, y = w.start()
-                    p.translate(x, y)
-                    p.drawLines(w.segments(octave))
-                    p.translate(-x, -y)
+                _draw_curves(p, group, flowstyle.pen(code, scale), scale)
+        if selected:
+            if self.on:
+                p.setPen(SELECTED_EDGE_PEN)
+                p.drawLines([w.line for w in selected])
+            else:
+                _draw_curves(p, selected, SELECTED, scale)
 
     def paint(self, p: QPainter, rect: QRectF, selected_nodes: list[str], target: str | None,
               nonfinite: list[str], errors: list[str]) -> None:
