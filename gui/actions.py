@@ -182,7 +182,7 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     edit.addSeparator()
     add(edit, "&Memory limit…", lambda: w.memory.edit() and w.schedule_recompute())
 
-    view = bar.addMenu("&View")
+    view = w.view_menu = bar.addMenu("&View")  # features add their toggles to it (gui.canvas.flowview)
     add(view, "&Fit graph", w.view.fit_graph, "Ctrl+0")
     add(view, "Zoom &in", lambda: w.view.zoom(1.25), S.ZoomIn, "Ctrl+=")
     add(view, "Zoom &out", lambda: w.view.zoom(0.8), S.ZoomOut)
@@ -206,7 +206,7 @@ def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow
     from gui.devices import DeviceBox
     from gui.grad_output import GradOutputBox
 
-    bar = w.addToolBar("Run")
+    bar = w.run_toolbar = w.addToolBar("Run")
     bar.setObjectName("Run")
     bar.addWidget(QLabel(" device "))
     w.device_box = DeviceBox(w.computer)
