@@ -182,6 +182,18 @@ class Document(QObject):
             node.check()
             self.undo_stack.push(_Replace(self, old, node, text))
 
+    def preview_node(self, node: Node) -> None:
+        """Show a node's new data at once, with no undo step: a gesture's live preview (scrubbing
+        a value). The gesture ends with commit_preview, or previews the node it began from."""
+        node.check()
+        self._replace_node(node)
+
+    def commit_preview(self, start: Node, text: str = "Edit") -> None:
+        """One undo step from `start` (the node before the preview began) to the node there now."""
+        now = self.graph.nodes[start.id]
+        if now != start:
+            self.undo_stack.push(_Replace(self, start, now, text))
+
     def rename(self, old_id: str, new_id: str) -> None:
         """Change a node's id, keeping its place, its edges and the target."""
         if new_id == old_id:
