@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QVBoxLayou
 
 from graph.safetext import visible
 from gui.document import Document
+from gui.inspector.derivatives import DerivativesView
 from gui.inspector.form import NodeForm, Row, node_title
 from gui.inspector.plots import ResultView
 from gui.inspector.slice import SliceView
@@ -93,6 +94,10 @@ class Inspector(QWidget):
         self.slice_box = SliceView(self.doc)
         self.slice_note = self.slice_box.note
         lay.addWidget(self.slice_box)
+        # Jacobian / Hessian / gradcheck of the shown node: gui.calculus fills it from the worker.
+        self.derivatives = DerivativesView()
+        self.derivatives.hide()
+        lay.addWidget(self.derivatives)
         lay.addStretch(1)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
@@ -124,6 +129,7 @@ class Inspector(QWidget):
             self.form_box.hide()
             self.result_box.hide()
             self.slice_box.hide()
+            self.derivatives.hide()
             return
         self.title.setText(node_title(self.doc.graph.nodes[node_id]))
         self.form_box.show()

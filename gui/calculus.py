@@ -1,0 +1,272 @@
+"""The window's derivatives beyond .grad (issue 10): the Jacobian or Hessian of the selected node
+in the inspector, clicking a Jacobian row to make that element the target, "Differentiate again"
+and "Check gradients", with their marks on the canvas's leaves. `install(window)` wires it.
+
+Everything is computed on the worker (Computer.request_task, autograd_bridge.calculus_tasks);
+every result says what it was computed for (`Asked`), and is shown only while that is what the
+window asks now (RunState): an edit, a new target, grad-output, device or dtype drop it and the
+marks it put on the canvas.
+
+"Differentiate again" keeps the graph as it is: the gradient ∂y/∂x becomes the target of a
+second-order pass (double backward, create_graph) whose partials ∂(∂y/∂x)/∂w are shown in the
+inspector and on the leaves, each named as the second derivative it is. A catalogue op holding
+torch.autograd.grad would also do, but would need the code generator to emit autograd calls
+inside the forward that every torch.func path (vmap, meta shapes) runs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QUndoCommand
+from PySide6.QtWidgets import QMenu, QToolBar
+from shiboken6 import isValid
+
+from autograd_bridge import calculus_tasks as tasks
+from graph.edits import new_node_id
+from graph.model import Edge, Node
+from gui.inspector.derivatives import array_text, checked_text, element, second_name
+from gui.titles import formula_name, title_of
+
+if TYPE_CHECKING:
+    from gui.window import MainWindow
+
+NODE, CHECK, AGAIN = "calculus.node", "calculus.gradcheck", "calculus.again"  # task names
+PICK_OFFSET = (260.0, 0.0)  # where a select picking one element goes, from what it selects
+
+
+class _SetTarget(QUndoCommand):
+    """Inside a macro: the target becomes `new` on redo, `old` again on undo."""
+
+    def __init__(self, doc, old: str | None, new: str) -> None:  # noqa: ANN001 - gui.document.Document
+        super().__init__("Target")
+        self.doc, self.old, self.new = doc, old, new
+
+    def redo(self) -> None:
+        self.doc.set_target(self.new)
+
+    def undo(self) -> None:
+        self.doc.set_target(self.old)
+
+
+class Calculus(QObject):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.doc = window.doc
+        self.panel = window.inspector.derivatives
+        self.node: str | None = None  # the node the inspector shows
+        self.node_result: tasks.NodeDerivatives | None = None
+        self.checks: tasks.GradcheckData | None = None
+        self.second: tasks.SecondDerivatives | None = None
+        self._marked: set[str] = set()  # nodes whose marks this module set
+        window.computer.taskReady.connect(self._on_task)
+        window.computer.resultReady.connect(self._on_result)  # after the window took it (RunState)
+        window.scene.selectionChanged.connect(self._on_selection)
+        self.doc.edited.connect(self.forget)
+        self.doc.targetChanged.connect(self.forget)
+        self.doc.graphReset.connect(self.forget)
+        self.panel.rowPicked.connect(self.pick_row)
+        self.panel.againRequested.connect(lambda: self.differentiate_again(self.node))
+        self.panel.checkRequested.connect(self.check_gradients)
+        window.scene.node_menu_extras.append(self._extend_menu)
+        self.check_action = QAction("Check gradients", window)
+        self.check_action.setToolTip("gradcheck: autograd against central finite differences in float64, "
+                                     "per requires-grad leaf")
+        self.check_action.triggered.connect(self.check_gradients)
+        bar = window.findChild(QToolBar, "Run")
+        if bar is not None:
+            bar.addAction(self.check_action)
+
+    # ---- what is asked now ----
+
+    def asked(self) -> tasks.Asked | None:
+        run = self.w.run
+        if run.target is None or self.w.closed:
+            return None
+        return tasks.Asked(run.revision, run.target, run.grad_output, run.device, run.dtype)
+
+    def is_current(self, data: object) -> bool:
+        return data is not None and data.asked == self.asked() and self.w.run.current is not None
+
+    def _title(self, node_id: str) -> str:
+        node = self.doc.graph.nodes.get(node_id)
+        return title_of(node) if node is not None else node_id
+
+    def _request(self, name: str, fn: object, *args: object) -> None:
+        self.w.computer.request_task(name, fn, self.doc.graph.snapshot(), self.asked(), *args)
+
+    # ---- following the window ----
+
+    def forget(self, *_args: object) -> None:
+        """The graph or target changed: every derivative shown was for another state."""
+        self.node_result = self.checks = self.second = None
+        self._update_marks()
+        if self.node is not None:
+            self.panel.clear("waiting for the compute…")
+            self.panel.show_checks(None, self._title)
+            self.panel.show_second(None, self._title)
+
+    def _on_result(self, _result: object) -> None:
+        for name in ("node_result", "checks", "second"):
+            if getattr(self, name) is not None and not self.is_current(getattr(self, name)):
+                setattr(self, name, None)
+        self._update_marks()
+        self._show_node()
+
+    def _on_selection(self) -> None:
+        if not isValid(self.w.scene):  # the window is being destroyed
+            return
+        selected = self.w.scene.selected_node_ids()
+        node = selected[0] if len(selected) == 1 else None
+        if node != self.node:
+            self.node, self.node_result = node, None
+            self._update_marks()
+            self._show_node()
+
+    def _show_node(self) -> None:
+        """Ask for the shown node's Jacobian or Hessian when the canvas's result is current."""
+        node, asked, panel = self.node, self.asked(), self.panel
+        if node is None or node not in self.doc.graph.nodes:
+            panel.hide()
+            return
+        panel.show()
+        panel.show_checks(self.checks, self._title)
+        panel.show_second(self.second if self.second is not None and self.second.wrt == node else None, self._title)
+        view = self.w.run.current.nodes.get(node) if self.w.run.current is not None else None
+        panel.again.setEnabled(view is not None and view.grad_text is not None and node != asked.target)
+        panel.check.setEnabled(asked is not None)
+        if asked is None:
+            panel.clear("no target: click ∂ on a node to see Jacobians and second derivatives")
+        elif node == asked.target:
+            panel.clear(f"{formula_name(self._title(node))} is the target: select a node it depends on to see "
+                        "the Jacobian (a non-scalar target) or the Hessian (a scalar one)")
+        elif self.w.run.current is None:
+            panel.clear("waiting for the compute…")
+        elif self.node_result is not None and self.node_result.node == node and self.is_current(self.node_result):
+            panel.show_node(self.node_result, self._title)
+        else:
+            panel.clear("computing…")
+            self._request(NODE, tasks.node_derivatives, node)
+
+    def _on_task(self, name: str, data: object) -> None:
+        if name not in (NODE, CHECK, AGAIN) or getattr(data, "cancelled", False) or data.asked != self.asked():
+            return  # another feature's, cancelled, or for a state left behind
+        if name == NODE:
+            if data.node == self.node:
+                self.node_result = data
+                self.panel.show_node(data, self._title)
+        elif name == CHECK:
+            self.checks = data
+            self.panel.show_checks(data, self._title)
+            leaves = ", ".join(formula_name(self._title(c.leaf)) for c in data.leaves if not c.passed)
+            self.w.say(f"gradcheck: ⚠ {data.error}" if data.error else
+                       f"gradcheck: ✗ autograd disagrees with finite differences for {leaves}" if leaves else
+                       "gradcheck: ✓ autograd agrees with central finite differences for every leaf")
+        else:
+            self.second = data
+            self.panel.show_second(data if data.wrt == self.node else None, self._title)
+            self.w.say(f"differentiate again: ⚠ {data.error}" if data.error else
+                       f"differentiated again: {second_name(data, data.wrt, self._title)} and the other second "
+                       "derivatives shown on the leaves and in the inspector")
+        self._update_marks()
+
+    # ---- marks on the canvas ----
+
+    def marks(self) -> dict[str, list[tuple[str, str]]]:
+        """Node id -> its marks: the gradcheck badge, ∂²y/∂x² of the shown node, second derivatives."""
+        out: dict[str, list[tuple[str, str]]] = {}
+        c = self.checks
+        if c is not None and c.error is None:
+            for k in c.leaves:
+                text = f"gradcheck {checked_text(k)}"
+                out.setdefault(k.leaf, []).append((text, "ok" if k.passed else "fail"))
+        d = self.node_result
+        if d is not None and d.diagonal is not None and d.node == self.node:
+            y, x = formula_name(self._title(d.asked.target)), formula_name(self._title(d.node))
+            out.setdefault(d.node, []).append((f"∂²{y}/∂{x}² = {array_text(d.diagonal)}", "info"))
+        s = self.second
+        if s is not None and s.error is None:
+            for n, a in s.partials.items():
+                shown = a.reshape(s.shapes[n]) if not s.wrt_shape else a
+                out.setdefault(n, []).append((f"{second_name(s, n, self._title)} = {array_text(shown)}", "info"))
+        return out
+
+    def _update_marks(self) -> None:
+        marks = self.marks()
+        items = self.w.scene.nodes
+        for n in self._marked | set(marks):
+            item = items.get(n)
+            if item is not None and item.marks != marks.get(n, []):
+                item.marks = marks.get(n, [])
+                item.update()
+        self._marked = set(marks)
+
+    # ---- the user's requests ----
+
+    def check_gradients(self) -> None:
+        if self.asked() is None:
+            self.w.say("Check gradients: set a target first (click ∂ on a node)")
+            return
+        self.w.say("checking gradients against central finite differences…")
+        self._request(CHECK, tasks.check_gradients)
+
+    def differentiate_again(self, node: str | None) -> None:
+        asked = self.asked()
+        if asked is None or node is None:
+            self.w.say("Differentiate again: set a target and select a node whose gradient is shown")
+            return
+        self.w.say(f"differentiating ∂{formula_name(self._title(asked.target))}/∂{formula_name(self._title(node))} "
+                   "again…")
+        self._request(AGAIN, tasks.differentiate_again, node)
+
+    def _extend_menu(self, menu: QMenu, node_id: str) -> None:
+        asked = self.asked()
+        if asked is not None and node_id != asked.target:
+            y, x = formula_name(self._title(asked.target)), formula_name(self._title(node_id))
+            menu.addAction(f"∂² Differentiate again: ∂{y}/∂{x} as the target",
+                           lambda: self.differentiate_again(node_id))
+        menu.addAction("Check gradients (gradcheck)", self.check_gradients)
+
+    def pick_row(self, row: int) -> None:
+        """Make element `row` (flattened) of the target the target, with one `select` per
+        dimension (reusing any identical select already there), as one undo step."""
+        d = self.node_result
+        if d is None or d.jacobian is None or not self.is_current(d):
+            return
+        target = d.asked.target
+        index = [int(i) for i in np.unravel_index(row, d.target_shape)]
+        name = element(formula_name(self._title(target)), d.target_shape, row)
+        stack = self.doc.undo_stack
+        stack.beginMacro(f"Pick {name} as the target")
+        current = target
+        for i in index:
+            current = self._select_of(current, i)
+        stack.push(_SetTarget(self.doc, target, current))
+        stack.endMacro()
+        self.w.scene.clearSelection()
+
+    def _select_of(self, source: str, index: int) -> str:
+        """A select(source, dim=0, index) node: one already there, else a new one placed beside it."""
+        graph = self.doc.graph
+        for c in graph.consumers_of(source):
+            node = graph.nodes[c]
+            if node.op == "select" and node.spec.resolved_attrs(node.attrs) == {"dim": 0, "index": index}:
+                return c
+        node_id = new_node_id(graph, "select")
+        pos = graph.position(source) or (0.0, 0.0)
+        label = f"{formula_name(self._title(source))}[{index}]"
+        self.doc.add_node(Node(node_id, "select", attrs={"dim": 0, "index": index}, label=label),
+                          (pos[0] + PICK_OFFSET[0], pos[1] + PICK_OFFSET[1] + 60.0 * index))
+        self.doc.connect(Edge(source, node_id, "input"))
+        return node_id
+
+
+def install(window: MainWindow) -> Calculus:
+    """Wire the derivatives beyond .grad into a MainWindow (one line in its __init__)."""
+    window.calculus = Calculus(window)
+    return window.calculus
+
+
