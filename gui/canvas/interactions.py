@@ -13,6 +13,8 @@ remembers what it needs to finish or undo that.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt
@@ -24,8 +26,9 @@ from PySide6.QtWidgets import (
     QGraphicsSceneMouseEvent,
 )
 
+from graph.errors import GraphError
 from graph.model import Edge
-from gui.canvas.items import COLORS, NodeItem, wire_path
+from gui.canvas.items import COLORS, HEADER_H, NODE_W, PORT_H, NodeItem, wire_path
 
 if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
@@ -57,6 +60,9 @@ class Interaction:
     def overlays(self) -> list[QGraphicsItem]:
         """The items the gesture shows, for the view to draw in the overview (where Qt does not)."""
         return []
+
+    def result_shown(self) -> None:
+        """The canvas has just drawn a compute result (a gesture that edits live waits for it)."""
 
 
 class WireDrag(Interaction):
@@ -333,3 +339,98 @@ class RubberBand(Interaction):
         for item in self.selection:
             if item.scene() is self.scene:
                 item.setSelected(True)
+
+
+# ---- scrubbing a scalar leaf's value (Blender-style) ----
+
+SCRUB_STEP = 0.01  # of max(1, |value|) per screen pixel; Shift: a tenth of that
+FINE = 0.1
+
+
+def scrub_rect(item: NodeItem) -> QRectF:
+    """A leaf's value line, in the item's coordinates (where gui.canvas.items draws it)."""
+    top = HEADER_H + max(1, len(item.inputs)) * PORT_H
+    return QRectF(4, top + 1, NODE_W - 8, 20)
+
+
+def scrubbable(item: NodeItem, pos: QPointF) -> bool:
+    """Whether a press at `pos` (scene) is on the value of a scalar float leaf written as a number."""
+    node = item.node
+    return (node.is_tensor and node.init is None and isinstance(node.value, int | float)
+            and not isinstance(node.value, bool) and node.dtype.startswith("float")
+            and scrub_rect(item).contains(item.mapFromScene(pos)))
+
+
+class ScrubDrag(Interaction):
+    """Press on a scalar leaf's value and drag sideways: the value follows the mouse
+    (SCRUB_STEP of max(1, |value|) per screen pixel, a tenth of that while Shift is held), every
+    node's value and partial recompute as it moves (a value edit: the compiled code is reused),
+    the release makes it one undo step and Esc puts the value back.
+
+    A new value is shown only once the result for the last one has been drawn: fast mouse
+    moves never cancel one compute after another; the newest value waits for its turn."""
+
+    def __init__(self, scene: CanvasScene, node_id: str) -> None:
+        super().__init__(scene)
+        self.node_id = node_id
+        self.start_node = scene.doc.graph.nodes[node_id]
+        value = float(self.start_node.value)
+        self.step = SCRUB_STEP * max(1.0, abs(value))
+        self.fine = False  # Shift, as the view saw it on the last mouse event
+        self._base = (0.0, value, False)  # (screen x, value, fine) the motion counts from
+        self.value = value
+        self._pending: float | None = None
+
+    def _screen_x(self, pos: QPointF) -> float:
+        views = self.scene.views()
+        return pos.x() * (views[0].transform().m11() if views else 1.0)
+
+    def start(self, pos: QPointF) -> None:
+        self._base = (self._screen_x(pos), self.value, self.fine)
+        self._last_x = self._base[0]
+        self.scene.select_nodes([self.node_id])
+
+    def move(self, pos: QPointF) -> None:
+        if self.node_id not in self.scene.nodes:  # the node went away under the drag
+            self.scene.cancel_interaction()
+            return
+        x = self._screen_x(pos)
+        x0, v0, fine = self._base
+        if fine != self.fine:  # Shift went down or up: from the last position on, the new rate
+            self._base = x0, v0, fine = self._last_x, self.value, self.fine
+        self._last_x = x
+        step = self.step * (FINE if fine else 1.0)
+        digits = max(0, -math.floor(math.log10(step)))  # no float noise beyond the step
+        value = round(v0 + round(x - x0) * step, digits)
+        if value != self.value:
+            self.value = value
+            self._pending = value
+            self._show()
+
+    def _computing(self) -> bool:
+        result = self.scene.result
+        return result is not None and result.revision != self.scene.doc.revision
+
+    def _show(self, force: bool = False) -> None:
+        if self._pending is None or (self._computing() and not force):
+            return
+        value, self._pending = self._pending, None
+        node = dataclasses.replace(self.scene.doc.graph.nodes[self.node_id], value=value)
+        try:
+            self.scene.doc.preview_node(node)
+        except GraphError as e:  # outside its dtype's range, say
+            self.scene.message.emit(f"{self.node_id}: {e.message.removeprefix(self.node_id + ': ')}")
+
+    def result_shown(self) -> None:
+        self._show()
+
+    def finish(self, pos: QPointF) -> None:
+        if self.node_id not in self.scene.doc.graph.nodes:
+            return
+        self._show(force=True)
+        self.scene.doc.commit_preview(self.start_node, "Scrub")
+
+    def cancel(self) -> None:
+        self._pending = None
+        if self.scene.doc.graph.nodes.get(self.node_id, self.start_node) != self.start_node:
+            self.scene.doc.preview_node(self.start_node)

@@ -24,7 +24,7 @@ from graph.model import Edge, new_node
 from graph.ops import OPS, TENSOR, categories
 from graph.safetext import visible
 from gui.canvas import style
-from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, WireDrag
+from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, ScrubDrag, WireDrag, scrubbable
 from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem
 from gui.canvas.overview import CULL_ALL, Layer, Overview
 from gui.canvas.spatial import NodeGrid
@@ -327,6 +327,8 @@ class CanvasScene(QGraphicsScene):
                 item.set_view(None)
             else:
                 item.set_view(result.nodes.get(n), result.target, vjp=result.grad_output is not None)
+        if self.interaction is not None:
+            self.interaction.result_shown()
 
     # ---- the mouse, forwarded to the gesture in progress ----
 
@@ -366,6 +368,10 @@ class CanvasScene(QGraphicsScene):
                 hit = item.port_at(item.mapFromScene(pos))
                 if hit is not None and hit[0] == "out":
                     self._begin(WireDrag(self, item.node_id), pos)
+                    event.accept()
+                    return
+                if hit is None and scrubbable(item, pos):  # a scalar leaf's number: drag to change it
+                    self._begin(ScrubDrag(self, item.node_id), pos)
                     event.accept()
                     return
         selection = self.selectedItems()  # before Qt's press handling changes it

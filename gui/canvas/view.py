@@ -1,5 +1,6 @@
 """The canvas view: zoom on the wheel, pan with the middle button or space-drag, fit the graph,
-drops from the palette, and the canvas keys (Tab search, Delete, Esc).
+drops from the palette, and the canvas keys (Tab search, Delete, Esc). Over a scalar leaf's
+number the cursor is ↔: dragging there scrubs the value (interactions.ScrubDrag; Shift: fine).
 
 Esc cancels the gesture in progress (a wire, a cut, a move, a rubber band) and is accepted;
 with no gesture it is ignored, so it goes on to the window. Settings follow ENVIRONMENT.md:
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import QGraphicsView, QLineEdit, QStyleOptionGraphicsItem
 
 from gui.canvas import style
 from gui.canvas.editor import open_value_editor
+from gui.canvas.interactions import ScrubDrag, scrubbable
 from gui.canvas.items import COLORS, MAX_ZOOM, MIN_ZOOM
 from gui.canvas.scene import CanvasScene
 from gui.palette import MIME_OP
@@ -46,6 +48,7 @@ class CanvasView(QGraphicsView):
         # No fixed scene rect: the scene's follows its nodes (CanvasScene.include).
         self._pan_from: QPointF | None = None
         self._space = False
+        self._scrub_cursor = False  # the ↔ cursor is shown over a scrubbable number
         self.value_editor: QLineEdit | None = None
         scene.editValueRequested.connect(self.edit_value)
         self._was_empty = not scene.nodes
@@ -149,6 +152,11 @@ class CanvasView(QGraphicsView):
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802, ANN001
+        interaction = self._scene.interaction
+        if isinstance(interaction, ScrubDrag):  # the gesture sees positions only: Shift from here
+            interaction.fine = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        elif interaction is None and self._pan_from is None and not self._space:
+            self._scrub_hover(self.mapToScene(event.position().toPoint()))
         if self._pan_from is not None:
             delta = event.position() - self._pan_from
             self._pan_from = event.position()
@@ -157,6 +165,17 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         super().mouseMoveEvent(event)
+
+    def _scrub_hover(self, pos: QPointF) -> None:
+        """↔ over a number that a drag changes (a scalar leaf's value line)."""
+        item = self._scene.node_at(pos)
+        over = item is not None and scrubbable(item, pos)
+        if over != self._scrub_cursor:
+            self._scrub_cursor = over
+            if over:
+                self.viewport().setCursor(Qt.CursorShape.SizeHorCursor)
+            else:
+                self.viewport().unsetCursor()
 
     def mouseReleaseEvent(self, event) -> None:  # noqa: N802, ANN001
         if self._pan_from is not None:
