@@ -1,0 +1,168 @@
+"""The Train toolbar in the window (gui/train.py), offscreen: Backward again shows .grad adding
+up on the leaves (as repeated backward() does), Zero grads clears it, Step and Run N write the
+values torch.optim gives by hand as ONE undo step, Undo gives the old values back exactly, a
+stopped run keeps the steps it finished (none: no undo step), an init leaf becomes a literal."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import torch
+from helpers import RESULT_TIMEOUT_MS
+
+from graph.model import Graph, Node
+
+STEPS = "train: steps"
+
+
+def _settled(qtbot, w) -> None:  # noqa: ANN001
+    def done() -> bool:
+        w.computer.wait(RESULT_TIMEOUT_MS)
+        current = w.run.current
+        return (not w.computer._busy and not w.training.running  # noqa: SLF001
+                and current is not None and current.revision == w.doc.revision)
+    qtbot.waitUntil(done, timeout=RESULT_TIMEOUT_MS)
+
+
+def _open(qtbot, w, path, target: str) -> None:  # noqa: ANN001
+    w.open_file(str(path))
+    w.doc.set_target(target)
+    _settled(qtbot, w)
+
+
+def test_backward_again_adds_up_and_zero_grads_clears(qtbot, window, examples_dir) -> None:  # noqa: ANN001
+    w, t = window, window.training
+    _open(qtbot, w, examples_dir / "01_scalar_partial.json", "y")
+    x = torch.tensor(2.0, requires_grad=True)
+    for calls in (1, 2, 3):
+        t.backward_action.trigger()
+        _settled(qtbot, w)
+        (2 * x**2 + 3 * 3.0).backward()  # PyTorch's own accumulation
+        badge = t.badges.badges["x"]
+        assert badge.lines == (f"x.grad  ({'1 backward() call' if calls == 1 else f'Σ of {calls} backward() calls'})",
+                               f"= {x.grad.item():g}")
+        assert badge.scene() is w.scene and badge.isVisible()
+    assert set(t.badges.badges) == {"x"}  # requires-grad leaves only
+    assert "x.grad accumulates until set to None or zeroed" in w.statusBar().currentMessage()
+    assert "3 backward() calls" in t.summary.text()
+    # The canvas's own overlay still says what one run gives: ∂y/∂x = 8.
+    assert w.run.current.nodes["x"].grad_text == "8"
+    t.zero_action.trigger()
+    _settled(qtbot, w)
+    assert t.badges.badges["x"].lines == ("x.grad  (zeroed)", "= None")
+    t.backward_action.trigger()
+    _settled(qtbot, w)
+    assert t.badges.badges["x"].lines[1] == "= 8"
+    w.doc.edit_node(dataclasses.replace(w.doc.graph.nodes["x"], value=1.0))  # a new state: badges go
+    assert t.badges.badges == {}
+
+
+def _mlp_params(examples_dir) -> tuple[dict, callable]:  # noqa: ANN001
+    nodes = {n["id"]: n for n in json.loads((examples_dir / "04_small_mlp.json").read_text())["nodes"]}
+    inp, target = torch.tensor(nodes["inp"]["value"]), torch.tensor(nodes["target"]["value"])
+    params = {n: torch.tensor(nodes[n]["value"], requires_grad=True) for n in ("W1", "b1", "W2")}
+    return params, lambda p: torch.nn.functional.mse_loss(torch.tanh(inp @ p["W1"] + p["b1"]) @ p["W2"], target)
+
+
+def test_run_n_adam_equals_torch_optim_and_is_one_undo_step(qtbot, window, examples_dir) -> None:  # noqa: ANN001
+    w, t = window, window.training
+    _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
+    before = {n: w.doc.graph.nodes[n] for n in ("W1", "b1", "W2")}
+    steps = w.doc.undo_stack.count()
+    t.optimiser_box.setCurrentText("Adam")
+    t.lr_box.setValue(0.05)
+    t.count_box.setValue(7)
+    t.run_action.trigger()
+    _settled(qtbot, w)
+    params, loss = _mlp_params(examples_dir)
+    opt = torch.optim.Adam(list(params.values()), lr=0.05)
+    losses = []
+    for _ in range(7):
+        opt.zero_grad()
+        value = loss(params)
+        losses.append(value.item())
+        value.backward()
+        opt.step()
+    for n, p in params.items():
+        assert torch.equal(torch.tensor(w.doc.graph.nodes[n].value), p.detach()), n
+    assert t.losses == losses  # what the plot shows
+    assert list(t._curve.getData()[1]) == losses  # noqa: SLF001
+    assert w.doc.undo_stack.count() == steps + 1 and w.doc.undo_stack.undoText() == "Adam 7 steps (lr 0.05)"
+    assert "one undo step" in w.statusBar().currentMessage()
+    w.doc.undo_stack.undo()
+    _settled(qtbot, w)
+    assert {n: w.doc.graph.nodes[n] for n in before} == before  # exactly the old values
+    # Step, Step: the same as two steps of one SGD by hand.
+    t.optimiser_box.setCurrentText("SGD")
+    for _ in range(2):
+        t.step_action.trigger()
+        _settled(qtbot, w)
+    params, loss = _mlp_params(examples_dir)
+    opt = torch.optim.SGD(list(params.values()), lr=0.05)
+    for _ in range(2):
+        opt.zero_grad()
+        loss(params).backward()
+        opt.step()
+    for n, p in params.items():
+        assert torch.equal(torch.tensor(w.doc.graph.nodes[n].value), p.detach()), n
+    assert w.doc.undo_stack.count() == steps + 2
+
+
+def test_a_stopped_run_keeps_its_finished_steps_as_one_undo_step(qtbot, window, examples_dir) -> None:  # noqa: ANN001
+    w, t = window, window.training
+    _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
+    steps = w.doc.undo_stack.count()
+    t.count_box.setValue(100_000)
+    t.run_action.trigger()
+    qtbot.waitUntil(lambda: len(t.losses) >= 3, timeout=RESULT_TIMEOUT_MS)
+    assert w.cancel_action.isEnabled()
+    w.cancel_action.trigger()  # what Esc does
+    _settled(qtbot, w)
+    done = len(t.losses)
+    assert 3 <= done < 100_000
+    assert w.doc.undo_stack.count() == steps + 1 and f"stopped after {done} of 100000" in t.summary.text()
+    params, loss = _mlp_params(examples_dir)
+    opt = torch.optim.SGD(list(params.values()), lr=0.1)
+    for _ in range(done):
+        opt.zero_grad()
+        loss(params).backward()
+        opt.step()
+    for n, p in params.items():
+        assert torch.equal(torch.tensor(w.doc.graph.nodes[n].value), p.detach()), n
+
+
+def test_stopped_before_the_first_step_changes_nothing(qtbot, window, examples_dir) -> None:  # noqa: ANN001
+    w, t = window, window.training
+    _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
+    steps = w.doc.undo_stack.count()
+    w.computer.request_task("hold", lambda _s, cancel: cancel.check())  # keeps the worker busy first
+    t.run_action.trigger()  # queued behind it
+    got = []
+    w.computer.taskReady.connect(lambda name, result: got.append(result) if name == STEPS else None)
+    # Cancel lands on the steps task as soon as it starts, before its first step.
+    w.computer.computingChanged.connect(lambda on: on and w.computer.cancel())
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert got[0].done == 0 and got[0].cancelled
+    assert w.doc.undo_stack.count() == steps
+    assert "stopped before the first step; nothing changed" in w.statusBar().currentMessage()
+
+
+def test_an_init_leaf_becomes_a_literal_and_the_status_says_so(qtbot, window) -> None:  # noqa: ANN001
+    w, t = window, window.training
+    g = Graph()
+    g.add_node(Node("w", "tensor", init={"fn": "randn", "shape": [3], "seed": 1}, requires_grad=True), pos=(0, 0))
+    g.add_node(Node("s", "sum"), pos=(250, 0))
+    from graph.model import Edge
+
+    g.add_edge(Edge("w", "s", "input"))
+    w._replace_document(g, None)  # noqa: SLF001
+    w.doc.set_target("s")
+    _settled(qtbot, w)
+    t.step_action.trigger()
+    _settled(qtbot, w)
+    node = w.doc.graph.nodes["w"]
+    assert node.init is None and isinstance(node.value, list) and len(node.value) == 3
+    assert "w made by init now hold literals of their new values" in w.statusBar().currentMessage()
+    w.doc.undo_stack.undo()
+    assert w.doc.graph.nodes["w"].init == {"fn": "randn", "shape": [3], "seed": 1}
