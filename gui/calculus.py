@@ -27,7 +27,7 @@ from shiboken6 import isValid
 from autograd_bridge import calculus_tasks as tasks
 from graph.edits import new_node_id
 from graph.model import Edge, Node
-from gui.inspector.derivatives import array_text, checked_text, element, second_name
+from gui.inspector.derivatives import array_text, element, second_name
 from gui.titles import formula_name, title_of
 
 if TYPE_CHECKING:
@@ -181,7 +181,8 @@ class Calculus(QObject):
         c = self.checks
         if c is not None and c.error is None:
             for k in c.leaves:
-                text = f"gradcheck {checked_text(k)}"
+                mark = "✓" if k.passed else "✗"  # short: a pill on the node; the inspector has the rest
+                text = f"{mark} err {k.max_abs_error:.1g}, rel {k.max_rel_error:.1g}"
                 out.setdefault(k.leaf, []).append((text, "ok" if k.passed else "fail"))
         d = self.node_result
         if d is not None and d.diagonal is not None and d.node == self.node:
@@ -191,7 +192,9 @@ class Calculus(QObject):
         if s is not None and s.error is None:
             for n, a in s.partials.items():
                 shown = a.reshape(s.shapes[n]) if not s.wrt_shape else a
-                out.setdefault(n, []).append((f"{second_name(s, n, self._title)} = {array_text(shown)}", "info"))
+                mark = (f"{second_name(s, n, self._title)} = {array_text(shown)}", "info")
+                if mark not in out.get(n, []):  # ∂²y/∂x² may be shown already, from the Hessian
+                    out.setdefault(n, []).append(mark)
         return out
 
     def _update_marks(self) -> None:
