@@ -1,0 +1,387 @@
+"""Import Python code into a graph: a function of tensors or an nn.Module becomes a Graph whose
+leaves are the arguments (named after them) and the parameters and buffers used (named by their
+qualified names, `conv1.weight`), holding their current values, and whose one sink is the value
+returned.
+
+Two ways to see the calls, both executing the user's code as torch.fx does:
+- torch.fx symbolic tracing (with record_stack_traces, so a refusal names the source line); each
+  traced call is then run on the example inputs, so sizes, `x.shape`, `//` and tuple unpacking
+  become concrete numbers;
+- where symbolic tracing cannot follow the code (control flow on tensor values, loops over
+  them), one real call on the example inputs under a torch function mode: every torch call it
+  makes is recorded, loops unrolled, and the graph is noted as specialised to those inputs.
+
+Either way the calls that reach the result are lowered to catalogue ops (fx_lower, fx_layers),
+the rest is dropped (a buffer nothing reads is no leaf), and the graph's value is checked against
+what the code returned.
+"""
+
+from __future__ import annotations
+
+import inspect
+import operator
+import os
+import re
+import traceback
+from dataclasses import dataclass, field
+
+import torch
+from torch import fx, nn
+from torch.overrides import TorchFunctionMode
+
+from autograd_bridge import fx_layers  # noqa: F401 - registers the layer, shape and loss lowerings
+from autograd_bridge.fx_lower import Builder, ImportRefused, Ref
+from graph.edits import layered_positions
+from graph.model import Graph
+
+__all__ = ["ImportRefused", "Imported", "import_function", "import_module"]
+
+_TORCH_DIR = os.path.dirname(torch.__file__)
+_HERE = os.path.dirname(__file__)
+# Tensor methods that read values into Python: control flow on them specialises the graph.
+_READS = {"__bool__", "item", "tolist", "__int__", "__float__", "__index__", "__len__", "__iter__"}
+
+
+@dataclass
+class Imported:
+    graph: Graph
+    sink: str
+    notes: list[str] = field(default_factory=list)
+    specialised: bool = False  # recorded from one real run (symbolic tracing could not follow it)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A value recorded earlier: item `index`, or element `part` of the tuple it returned."""
+
+    index: int
+    part: int | None = None
+
+
+@dataclass
+class _Leaf:
+    name: str
+    tensor: torch.Tensor
+    requires_grad: bool
+
+
+@dataclass
+class _Call:
+    key: object  # a torch function, "method:NAME", or an nn.Module class (args start module, path)
+    args: tuple
+    kwargs: dict
+    out: object  # what the real call returned
+    where: str
+    name: str
+
+
+@dataclass
+class _Recording:
+    items: list[_Leaf | _Call] = field(default_factory=list)
+    reads: list[str] = field(default_factory=list)  # where the code read tensor values
+
+    def add(self, item: _Leaf | _Call) -> _Slot:
+        self.items.append(item)
+        return _Slot(len(self.items) - 1)
+
+
+def _map(value: object, fn) -> object:  # noqa: ANN001 - fn: leaf -> new leaf
+    """value with fn applied to everything inside tuples, lists, dicts and slices."""
+    if isinstance(value, tuple | list):
+        mapped = [_map(v, fn) for v in value]
+        return type(value)(mapped) if not hasattr(value, "_fields") else type(value)(*mapped)
+    if isinstance(value, dict):
+        return {k: _map(v, fn) for k, v in value.items()}
+    if isinstance(value, slice):
+        return slice(_map(value.start, fn), _map(value.stop, fn), _map(value.step, fn))
+    return fn(value)
+
+
+def _slots_in(value: object) -> list[_Slot]:
+    found: list[_Slot] = []
+    _map(value, lambda v: found.append(v) if isinstance(v, _Slot) else None)
+    return found
+
+
+def _has_ref(value: object) -> bool:
+    found = []
+    _map(value, lambda v: found.append(v) if isinstance(v, Ref) else None)
+    return bool(found)
+
+
+def _frame_text(filename: str, lineno: int | None, line: str | None) -> str:
+    text = f"{os.path.basename(filename)} line {lineno}"
+    return f"{text} ({line.strip()})" if line and line.strip() else text
+
+
+def _where_from_fx(stack_trace: str | None) -> str:
+    """The innermost user frame of fx's recorded stack: 'file.py line 12 (the code)'."""
+    if not stack_trace:
+        return ""
+    frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]*\n(?:    ([^\n]*))?', stack_trace)
+    frames = [f for f in frames if not f[0].startswith((_TORCH_DIR, _HERE))]
+    if not frames:
+        return ""
+    filename, lineno, line = frames[-1]
+    return _frame_text(filename, int(lineno), line)
+
+
+def _where_now() -> str:
+    """The innermost frame of the running user code (outside torch and this package)."""
+    for frame in reversed(traceback.extract_stack()):
+        if not frame.filename.startswith((_TORCH_DIR, _HERE)):
+            return _frame_text(frame.filename, frame.lineno, frame.line)
+    return ""
+
+
+def _user_error(e: BaseException, doing: str) -> ImportRefused:
+    """An exception raised by the user's code, as one line naming its innermost user frame."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith((_TORCH_DIR, _HERE))]
+    where = _frame_text(frames[-1].filename, frames[-1].lineno, frames[-1].line) + ": " if frames else ""
+    message = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return ImportRefused(f"{where}{doing} raised {type(e).__name__}" + (f": {message}" if message else ""))
+
+
+# ---- symbolic tracing ----
+
+def _fx_key(node: fx.Node, root: nn.Module) -> object:
+    if node.op == "call_method":
+        return f"method:{node.target}"
+    if node.op == "call_module":
+        return type(root.get_submodule(node.target))
+    return node.target
+
+
+def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool) -> tuple[_Recording, object]:
+    tracer = fx.Tracer()
+    tracer.record_stack_traces = True
+    concrete = {k: v for k, v in inputs.items() if not isinstance(v, torch.Tensor)}
+    graph = tracer.trace(root, concrete_args=concrete or None)
+    module = tracer.root
+    rec, env = _Recording(), {}
+
+    def real(a: object) -> object:
+        return env[a][0] if isinstance(a, fx.Node) else a
+
+    def sym(a: object) -> object:
+        return env[a][1] if isinstance(a, fx.Node) else a
+
+    for node in graph.nodes:
+        where = _where_from_fx(node.meta.get("stack_trace") or node.stack_trace)
+        if node.op == "placeholder":
+            value = inputs.get(node.target.lstrip("*"), concrete.get(node.target))
+            if node.target.startswith("*"):
+                raise ImportRefused(f"*{node.target.lstrip('*')}: import needs named arguments")
+            slot = rec.add(_Leaf(node.target, value, leaf_grad or value.requires_grad)) \
+                if isinstance(value, torch.Tensor) else value
+            env[node] = (value, slot)
+        elif node.op == "get_attr":
+            value = operator.attrgetter(node.target)(module)
+            slot = value
+            if isinstance(value, torch.Tensor):
+                name = node.target if isinstance(root, nn.Module) else "constant"
+                slot = rec.add(_Leaf(name, value, isinstance(value, nn.Parameter) and value.requires_grad))
+            env[node] = (value, slot)
+        elif node.op == "output":
+            return rec, fx.node.map_aggregate(node.args[0], sym)
+        else:
+            args = fx.node.map_aggregate(node.args, real)
+            kwargs = fx.node.map_aggregate(node.kwargs, real)
+            try:
+                with torch.no_grad():
+                    if node.op == "call_method":
+                        out = getattr(args[0], node.target)(*args[1:], **kwargs)
+                    elif node.op == "call_module":
+                        out = module.get_submodule(node.target)(*args, **kwargs)
+                    else:
+                        out = node.target(*args, **kwargs)
+            except Exception as e:  # the user's code failed on the example inputs
+                raise _user_error(e, "running the code") from None
+            sym_args = fx.node.map_aggregate(node.args, sym)
+            sym_kwargs = dict(fx.node.map_aggregate(node.kwargs, sym))
+            key = _fx_key(node, module)
+            if node.op == "call_module":
+                sym_args = (module.get_submodule(node.target), node.target, *sym_args)
+            env[node] = (out, rec.add(_Call(key, tuple(sym_args), sym_kwargs, out, where, node.name)))
+    raise ImportRefused("the traced code returned nothing")
+
+
+# ---- one real run, recorded ----
+
+def _key_of(func: object) -> object:
+    """A torch function as fx would name it: Tensor methods and properties as 'method:NAME'."""
+    owner = getattr(func, "__self__", None)
+    if getattr(func, "__name__", "") == "__get__" and owner is not None:  # a property such as .T
+        return f"method:{owner.__name__}"
+    qualname = getattr(func, "__qualname__", "")
+    if qualname.startswith(("TensorBase.", "Tensor.")):
+        return f"method:{func.__name__}"
+    return func
+
+
+class _Recorder(TorchFunctionMode):
+    def __init__(self, rec: _Recording, slots: dict[int, _Slot]) -> None:
+        super().__init__()
+        self.rec, self.slots = rec, slots
+        self.keep: list[torch.Tensor] = []  # alive, so that no id is reused while recording
+        self.path: list[str] = []  # module path of the running forward, for node names
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        key = _key_of(func)
+        if isinstance(key, str) and key.removeprefix("method:") in _READS:
+            self.rec.reads.append(_where_now())
+        tensors = [out] if isinstance(out, torch.Tensor) else [
+            t for t in out if isinstance(t, torch.Tensor)] if isinstance(out, tuple | list) else []
+        if not tensors:
+            return out
+
+        def as_slot(v: object) -> object:
+            return self.slots.get(id(v), v) if isinstance(v, torch.Tensor) else v
+        name = getattr(func, "__name__", "op").strip("_")
+        if self.path and self.path[-1]:
+            name = f"{self.path[-1].replace('.', '_')}_{name}"
+        slot = self.rec.add(_Call(key, _map(tuple(args), as_slot), _map(kwargs, as_slot), out, _where_now(), name))
+        if isinstance(out, torch.Tensor):
+            self.slots[id(out)] = slot
+        else:
+            for k, t in enumerate(out):
+                if isinstance(t, torch.Tensor):
+                    self.slots[id(t)] = _Slot(slot.index, k)
+        self.keep += tensors
+        return out
+
+
+def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool) -> tuple[_Recording, object]:
+    rec, slots = _Recording(), {}
+    for name, value in inputs.items():
+        if isinstance(value, torch.Tensor):
+            slots[id(value)] = rec.add(_Leaf(name, value, leaf_grad or value.requires_grad))
+    hooks = []
+    recorder = _Recorder(rec, slots)
+    if isinstance(root, nn.Module):
+        for path, t in [*root.named_parameters(), *root.named_buffers()]:
+            slots[id(t)] = rec.add(_Leaf(path, t, isinstance(t, nn.Parameter) and t.requires_grad))
+        for path, m in root.named_modules():
+            hooks.append(m.register_forward_pre_hook(lambda _m, _a, p=path: recorder.path.append(p)))
+            hooks.append(m.register_forward_hook(lambda _m, _a, _o: recorder.path.pop()))
+    try:
+        with torch.no_grad(), recorder:
+            out = root(**inputs)
+    except Exception as e:
+        raise _user_error(e, "running the code") from None
+    finally:
+        for h in hooks:
+            h.remove()
+    return rec, _map(out, lambda v: slots.get(id(v), v) if isinstance(v, torch.Tensor) else v)
+
+
+# ---- lowering what reaches the result ----
+
+def _needed(rec: _Recording, output: object) -> list[int]:
+    todo, seen = [s.index for s in _slots_in(output)], set()
+    while todo:
+        i = todo.pop()
+        if i in seen:
+            continue
+        seen.add(i)
+        item = rec.items[i]
+        if isinstance(item, _Call):
+            todo += [s.index for s in _slots_in((item.args, item.kwargs))]
+    return sorted(seen)
+
+
+def _assemble(rec: _Recording, output: object, what: str) -> tuple[Graph, str, list[str]]:
+    b = Builder()
+    lowered: dict[int, object] = {}
+
+    def value_of(v: object) -> object:
+        if not isinstance(v, _Slot):
+            return v
+        got = lowered[v.index]
+        return got if v.part is None else got[v.part]
+
+    for i in _needed(rec, output):
+        item = rec.items[i]
+        if isinstance(item, _Leaf):
+            b.where = ""
+            lowered[i] = b.leaf(item.name, item.tensor, item.requires_grad, label=item.name)
+            continue
+        args, kwargs = _map(item.args, value_of), _map(item.kwargs, value_of)
+        if not _has_ref((args, kwargs)):  # depends on no leaf: a constant (a size, torch.ones(3))
+            lowered[i] = item.out
+            continue
+        b.where, b.name, b.out = item.where, item.name, item.out
+        lowered[i] = b.lower(item.key, args, kwargs)
+    result = _map(output, value_of)
+    if not isinstance(result, Ref):
+        kind = "nothing that depends on its inputs" if isinstance(result, torch.Tensor) else type(result).__name__
+        raise ImportRefused(f"{what} returns {kind}: import needs it to return one tensor computed from its "
+                            "inputs (e.g. the loss)")
+    keep = b.graph.ancestors(result.id) | {result.id}
+    graph = b.graph.without(set(b.graph.nodes) - keep)
+    return graph, result.id, b.notes
+
+
+def _check_value(graph: Graph, sink: str, expected: torch.Tensor) -> None:
+    """The graph must compute what the code computed (a guard against a wrong lowering)."""
+    from autograd_bridge.engine import Compiled
+
+    got = Compiled(graph.validate()).forward()[sink].detach()
+    expected = expected.detach().to(got.dtype)
+    scale = float(expected.abs().max()) if expected.numel() else 0.0
+    if got.shape != expected.shape or not torch.allclose(got, expected, rtol=1e-4, atol=1e-5 * max(scale, 1.0)):
+        raise ImportRefused(f"the imported graph's value at {sink} differs from what the code returned: "
+                            "a lowering in the import is wrong (please report it)")
+
+
+def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool, what: str) -> Imported:
+    notes, specialised = [], False
+    try:
+        rec, output = _record_fx(root, inputs, leaf_grad)
+    except ImportRefused:
+        raise
+    except Exception as e:  # symbolic tracing cannot follow it: record one real run instead
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        rec, output = _record_run(root, inputs, leaf_grad)
+        specialised = True
+        reads = ", ".join(dict.fromkeys(r for r in rec.reads if r))
+        notes.append(f"specialised to the example inputs: symbolic tracing stopped ({reason[:160]}), so the "
+                     f"graph holds the ops one real call ran, loops unrolled"
+                     + (f"; the code read tensor values at {reads}" if reads else ""))
+    graph, sink, lowering_notes = _assemble(rec, output, what)
+    notes += lowering_notes
+    expected = next((rec.items[s.index].out for s in _slots_in(output) if isinstance(rec.items[s.index], _Call)), None)
+    if isinstance(expected, torch.Tensor):
+        _check_value(graph, sink, expected)
+    graph.target = sink
+    if specialised:
+        node = graph.nodes[sink]
+        graph.replace_node(_labelled(node, f"{node.label or sink} (specialised to the example inputs)"))
+    graph.layout = layered_positions(graph)
+    return Imported(graph, sink, notes, specialised)
+
+
+def _labelled(node, label: str):  # noqa: ANN001, ANN202
+    import dataclasses
+
+    return dataclasses.replace(node, label=label)
+
+
+def import_function(fn: object, inputs: dict[str, object]) -> Imported:
+    """A function of tensors: its arguments (given by name in `inputs`) become leaves that
+    require grad (floating ones); non-tensor arguments are fixed at their values."""
+    return _import(fn, inputs, True, f"the function {getattr(fn, '__name__', '?')}")
+
+
+def import_module(module: nn.Module, example: tuple) -> Imported:
+    """An nn.Module called on `example`: parameters and buffers become leaves (requires_grad as
+    in the module), the arguments leaves named after forward's parameters (requires_grad as
+    the example tensors have it). The module runs in the mode it is in."""
+    try:
+        bound = inspect.signature(module.forward).bind(*example)
+    except TypeError as e:
+        raise ImportRefused(f"{type(module).__name__}.forward does not take {len(example)} example "
+                            f"input(s): {e}") from None
+    return _import(module, dict(bound.arguments), False, f"{type(module).__name__}.forward")

@@ -1,0 +1,485 @@
+"""Lowerings of shape ops, indexing, layers, losses and standard nn modules (the rest of the
+table in autograd_bridge.fx_lower, which this module adds to when imported).
+
+A module call is lowered to the functional op in the mode the module is in: parameters and
+buffers become leaves named by their qualified names (`conv1.weight`), made only when used.
+"""
+
+from __future__ import annotations
+
+import builtins
+import operator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from autograd_bridge.fx_lower import LOWER, Builder, Ref, _dims, _ints, _pair, lowers
+
+# ---- what a tensor is rather than computes: the real value, as a constant ----
+
+METADATA = ("size", "dim", "numel", "shape", "dtype", "device", "ndim", "is_floating_point",
+            "requires_grad", "ndimension", "nelement")
+
+
+@lowers(*(f"method:{m}" for m in METADATA))
+def _metadata(b: Builder, *_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+    return b.out
+
+
+@lowers(builtins.getattr)
+def _getattr(b: Builder, obj, name):  # noqa: ANN001, ANN202
+    if not isinstance(obj, Ref) or name in METADATA:
+        return b.out
+    if name == "T":
+        return _t_all(b, obj)
+    if name == "mT":
+        return b.op("transpose", {"input": obj}, {"dim0": -2, "dim1": -1})
+    raise b.refuse(f"the attribute .{name} of a tensor is not in the catalogue")
+
+
+@lowers("method:T")
+def _t_all(b: Builder, input):  # noqa: ANN001, ANN202
+    if input.value.dim() < 2:
+        return input
+    return b.op("permute", {"input": input}, {"dims": list(range(input.value.dim()))[::-1]})
+
+
+@lowers("method:mT")
+def _mt(b: Builder, input):  # noqa: ANN001, ANN202
+    return b.op("transpose", {"input": input}, {"dim0": -2, "dim1": -1})
+
+
+@lowers("method:detach", torch.detach)
+def _detach(b: Builder, input):  # noqa: ANN001, ANN202
+    b.notes.append(f"{b.where}: detach() is a constant leaf holding its value (no gradient flows through it)")
+    return b.const(input.value if isinstance(input, Ref) else input, what="detached")
+
+
+@lowers("method:contiguous", "method:clone", torch.clone)
+def _identity(b: Builder, input, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    return input
+
+
+@lowers(nn.Identity)
+def _m_identity(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return input
+
+
+@lowers("method:to", "method:float", "method:double", "method:type_as", "method:type")
+def _to(b: Builder, input, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    if not isinstance(b.out, torch.Tensor) or b.out.dtype != input.value.dtype:
+        raise b.refuse("a dtype conversion is not in the catalogue (tensors keep their dtype)")
+    return input
+
+
+# ---- shape ----
+
+@lowers(torch.reshape, "method:reshape", "method:view", "method:view_as", "method:reshape_as",
+        "method:unflatten", torch.unflatten)
+def _reshape(b: Builder, input, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    return b.op("reshape", {"input": input}, {"shape": list(b.out.shape)})
+
+
+@lowers(torch.flatten, "method:flatten")
+def _flatten(b: Builder, input, start_dim=0, end_dim=-1):  # noqa: ANN001, ANN202
+    return b.op("flatten", {"input": input}, {"start_dim": int(start_dim), "end_dim": int(end_dim)})
+
+
+@lowers(torch.permute, "method:permute")
+def _permute(b: Builder, input, *dims, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    dims = kwargs.get("dims", dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+    return b.op("permute", {"input": input}, {"dims": _ints(dims)})
+
+
+@lowers(torch.transpose, torch.swapaxes, "method:transpose", "method:swapaxes")
+def _transpose(b: Builder, input, dim0, dim1):  # noqa: ANN001, ANN202
+    return b.op("transpose", {"input": input}, {"dim0": int(dim0), "dim1": int(dim1)})
+
+
+@lowers(torch.t, "method:t")
+def _t(b: Builder, input):  # noqa: ANN001, ANN202
+    return b.op("transpose", {"input": input}, {"dim0": 0, "dim1": 1}) if input.value.dim() == 2 else input
+
+
+@lowers(torch.unsqueeze, "method:unsqueeze")
+def _unsqueeze(b: Builder, input, dim):  # noqa: ANN001, ANN202
+    return b.op("unsqueeze", {"input": input}, {"dim": int(dim)})
+
+
+@lowers(torch.squeeze, "method:squeeze")
+def _squeeze(b: Builder, input, dim=None):  # noqa: ANN001, ANN202
+    return b.op("squeeze", {"input": input}, {"dim": _dims(dim)})
+
+
+@lowers("method:expand", "method:expand_as", "method:broadcast_to", torch.broadcast_to)
+def _expand(b: Builder, input, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    return b.op("expand", {"input": input}, {"size": list(b.out.shape)})
+
+
+@lowers(torch.narrow, "method:narrow")
+def _narrow(b: Builder, input, dim, start, length):  # noqa: ANN001, ANN202
+    return b.op("narrow", {"input": input}, {"dim": int(dim), "start": int(start), "length": int(length)})
+
+
+@lowers(torch.select, "method:select")
+def _select(b: Builder, input, dim, index):  # noqa: ANN001, ANN202
+    return b.op("select", {"input": input}, {"dim": int(dim), "index": int(index)})
+
+
+def _pieces(b: Builder, input: Ref, dim: int, sizes: list[int]) -> tuple[Ref, ...]:
+    """One narrow node per piece (a piece nothing uses is dropped with the other unused nodes)."""
+    pieces, start = [], 0
+    for size in sizes:
+        value = input.value.narrow(dim, start, size)
+        pieces.append(b.op("narrow", {"input": input}, {"dim": dim, "start": start, "length": size}, value=value))
+        start += size
+    return tuple(pieces)
+
+
+@lowers(torch.split, "method:split", torch.chunk, "method:chunk", torch.tensor_split)
+def _split(b: Builder, input, *args, dim=0, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    if len(args) > 1:
+        dim = args[1]
+    dim = int(dim)
+    return _pieces(b, input, dim, [int(p.shape[dim]) for p in b.out])
+
+
+@lowers(torch.unbind, "method:unbind")
+def _unbind(b: Builder, input, dim=0):  # noqa: ANN001, ANN202
+    dim = int(dim)
+    return tuple(b.op("select", {"input": input}, {"dim": dim, "index": i}, value=input.value.select(dim, i))
+                 for i in range(input.value.shape[dim]))
+
+
+@lowers(operator.getitem, "method:__getitem__")
+def _getitem(b: Builder, obj, index):  # noqa: ANN001, ANN202
+    """Python indexing of a tuple or size; basic indexing of a tensor (ints, slices of step 1,
+    None, ...) as select, narrow and unsqueeze nodes."""
+    if not isinstance(obj, Ref):
+        return obj[index]
+    items = index if isinstance(index, tuple) else (index,)
+    if any(isinstance(i, Ref | torch.Tensor | list | bool) for i in items):
+        raise b.refuse("indexing with a tensor, list or bool (advanced indexing) is not in the catalogue")
+    consumes = sum(1 for i in items if i is not None and i is not Ellipsis)
+    ref, d = obj, 0
+    for item in items:
+        v = ref.value
+        if item is Ellipsis:
+            d = v.dim() - (consumes - d_consumed(items, item))
+        elif item is None:
+            ref = b.op("unsqueeze", {"input": ref}, {"dim": d}, value=v.unsqueeze(d))
+            d += 1
+        elif isinstance(item, int):
+            ref = b.op("select", {"input": ref}, {"dim": d, "index": item}, value=v.select(d, item))
+        elif isinstance(item, slice):
+            r = range(v.shape[d])[item]
+            if r.step != 1:
+                raise b.refuse("a slice with a step other than 1 is not in the catalogue")
+            if len(r) != v.shape[d]:
+                start = r.start if len(r) else 0
+                ref = b.op("narrow", {"input": ref}, {"dim": d, "start": start, "length": len(r)},
+                           value=v.narrow(d, start, len(r)))
+            d += 1
+        else:
+            raise b.refuse(f"indexing with {type(item).__name__} is not in the catalogue")
+    return ref
+
+
+def d_consumed(items: tuple, ellipsis: object) -> int:
+    """How many input dims the items before the Ellipsis use."""
+    before = items[:items.index(ellipsis)]
+    return sum(1 for i in before if i is not None)
+
+
+# ---- layers ----
+
+def _zeros(b: Builder, n: int, like: object, what: str) -> Ref:
+    dtype = like.value.dtype if isinstance(like, Ref) else torch.float32
+    return b.const(torch.zeros(n, dtype=dtype), what=what)
+
+
+def _ones(b: Builder, n: int, like: object, what: str) -> Ref:
+    dtype = like.value.dtype if isinstance(like, Ref) else torch.float32
+    return b.const(torch.ones(n, dtype=dtype), what=what)
+
+
+def _value(x: object) -> torch.Tensor:
+    return x.value if isinstance(x, Ref) else x
+
+
+@lowers(F.linear)
+def _linear(b: Builder, input, weight, bias=None):  # noqa: ANN001, ANN202
+    bias = bias if bias is not None else _zeros(b, _value(weight).shape[0], input, "bias")
+    return b.op("linear", {"input": input, "weight": weight, "bias": bias})
+
+
+def _conv(op: str, n: int, key: object) -> None:
+    def lower(b: Builder, input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: ANN001, ANN202
+        dilation = _pair(dilation, n)
+        if isinstance(padding, str):
+            kernel = _value(weight).shape[2:]
+            total = [d * (k - 1) for d, k in zip(dilation, kernel, strict=True)]
+            if padding == "same" and any(t % 2 for t in total):
+                raise b.refuse("padding='same' with an even kernel pads unevenly: not in the catalogue")
+            padding = [t // 2 for t in total] if padding == "same" else 0
+        bias = bias if bias is not None else _zeros(b, _value(weight).shape[0], input, "bias")
+        return b.op(op, {"input": input, "weight": weight, "bias": bias},
+                    {"stride": _pair(stride, n), "padding": _pair(padding, n), "dilation": dilation,
+                     "groups": int(groups)})
+    lowers(key)(lower)
+
+
+_conv("conv1d", 1, F.conv1d)
+_conv("conv2d", 2, F.conv2d)
+
+
+@lowers(F.max_pool2d, F.max_pool2d_with_indices)
+def _max_pool2d(b: Builder, input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,  # noqa: ANN001, ANN202
+                return_indices=False):
+    if return_indices:
+        raise b.refuse("max_pool2d with return_indices: indices are not in the catalogue")
+    return b.op("max_pool2d", {"input": input},
+                {"kernel_size": _pair(kernel_size), "stride": _pair(stride) if stride else None,
+                 "padding": _pair(padding), "dilation": _pair(dilation), "ceil_mode": bool(ceil_mode)})
+
+
+@lowers(F.avg_pool2d)
+def _avg_pool2d(b: Builder, input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: ANN001, ANN202
+                count_include_pad=True, divisor_override=None):
+    if divisor_override is not None:
+        raise b.refuse("avg_pool2d with divisor_override is not in the catalogue")
+    return b.op("avg_pool2d", {"input": input},
+                {"kernel_size": _pair(kernel_size), "stride": _pair(stride) if stride else None,
+                 "padding": _pair(padding), "ceil_mode": bool(ceil_mode),
+                 "count_include_pad": bool(count_include_pad)})
+
+
+@lowers(F.adaptive_avg_pool2d)
+def _adaptive_avg_pool2d(b: Builder, input, output_size):  # noqa: ANN001, ANN202
+    return b.op("adaptive_avg_pool2d", {"input": input}, {"output_size": list(b.out.shape[-2:])})
+
+
+@lowers(F.batch_norm)
+def _batch_norm(b: Builder, input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: ANN001, ANN202
+                momentum=0.1, eps=1e-5):
+    if training or running_mean is None:
+        raise b.refuse("batch_norm in training mode (batch statistics) is not in the catalogue yet: "
+                       "put the model in eval mode (model.eval()) before importing")
+    n = _value(running_mean).shape[0]
+    return b.op("batch_norm", {"input": input, "running_mean": running_mean, "running_var": running_var,
+                               "weight": weight if weight is not None else _ones(b, n, input, "weight"),
+                               "bias": bias if bias is not None else _zeros(b, n, input, "bias")},
+                {"eps": float(eps)})
+
+
+@lowers(F.layer_norm)
+def _layer_norm(b: Builder, input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: ANN001, ANN202
+    shape = _ints(normalized_shape)
+    like = input
+    weight = weight if weight is not None else b.const(torch.ones(shape, dtype=_value(like).dtype), what="weight")
+    bias = bias if bias is not None else b.const(torch.zeros(shape, dtype=_value(like).dtype), what="bias")
+    return b.op("layer_norm", {"input": input, "weight": weight, "bias": bias},
+                {"normalized_shape": shape, "eps": float(eps)})
+
+
+@lowers(F.group_norm)
+def _group_norm(b: Builder, input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: ANN001, ANN202
+    n = _value(input).shape[1]
+    return b.op("group_norm", {"input": input, "weight": weight if weight is not None else _ones(b, n, input, "weight"),
+                               "bias": bias if bias is not None else _zeros(b, n, input, "bias")},
+                {"num_groups": int(num_groups), "eps": float(eps)})
+
+
+@lowers(F.scaled_dot_product_attention)
+def _sdpa(b: Builder, query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,  # noqa: ANN001, ANN202
+          enable_gqa=False):
+    if attn_mask is not None or dropout_p or enable_gqa:
+        raise b.refuse("scaled_dot_product_attention with attn_mask, dropout_p or enable_gqa is not in "
+                       "the catalogue (is_causal and scale are)")
+    return b.op("scaled_dot_product_attention", {"query": query, "key": key, "value": value},
+                {"is_causal": bool(is_causal), "scale": scale})
+
+
+@lowers(F.dropout, F.dropout1d, F.dropout2d, F.alpha_dropout)
+def _dropout(b: Builder, input, p=0.5, training=True, inplace=False):  # noqa: ANN001, ANN202
+    if training and p:
+        raise b.refuse("dropout in training mode is not in the catalogue yet: put the model in eval mode "
+                       "(model.eval()), where dropout passes its input through")
+    return input
+
+
+# ---- losses ----
+
+def _reduction_only(b: Builder, size_average: object, reduce: object) -> None:
+    if size_average is not None or reduce is not None:
+        raise b.refuse("size_average and reduce are deprecated in torch: use reduction=")
+
+
+def _pair_loss(op: str, key: object) -> None:
+    def lower(b: Builder, input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: ANN001, ANN202
+        _reduction_only(b, size_average, reduce)
+        if weight is not None:
+            raise b.refuse(f"{op} with weight= is not in the catalogue")
+        return b.op(op, {"input": input, "target": target}, {"reduction": reduction})
+    lowers(key)(lower)
+
+
+_pair_loss("mse_loss", F.mse_loss)
+_pair_loss("l1_loss", F.l1_loss)
+
+
+@lowers(F.smooth_l1_loss)
+def _smooth_l1(b: Builder, input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):  # noqa: ANN001, ANN202
+    _reduction_only(b, size_average, reduce)
+    return b.op("smooth_l1_loss", {"input": input, "target": target}, {"reduction": reduction, "beta": float(beta)})
+
+
+@lowers(F.huber_loss)
+def _huber(b: Builder, input, target, reduction="mean", delta=1.0, weight=None):  # noqa: ANN001, ANN202
+    if weight is not None:
+        raise b.refuse("huber_loss with weight= is not in the catalogue")
+    return b.op("huber_loss", {"input": input, "target": target}, {"reduction": reduction, "delta": float(delta)})
+
+
+@lowers(F.binary_cross_entropy_with_logits)
+def _bce_logits(b: Builder, input, target, weight=None, size_average=None, reduce=None, reduction="mean",  # noqa: ANN001, ANN202
+                pos_weight=None):
+    _reduction_only(b, size_average, reduce)
+    if weight is not None or pos_weight is not None:
+        raise b.refuse("binary_cross_entropy_with_logits with weight or pos_weight is not in the catalogue")
+    return b.op("binary_cross_entropy_with_logits", {"input": input, "target": target}, {"reduction": reduction})
+
+
+@lowers(F.kl_div)
+def _kl_div(b: Builder, input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: ANN001, ANN202
+    _reduction_only(b, size_average, reduce)
+    return b.op("kl_div", {"input": input, "target": target}, {"reduction": reduction, "log_target": bool(log_target)})
+
+
+@lowers(F.cross_entropy)
+def _cross_entropy(b: Builder, input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: ANN001, ANN202
+                   reduction="mean", label_smoothing=0.0):
+    _reduction_only(b, size_average, reduce)
+    if not _value(target).is_floating_point():
+        raise b.refuse("cross_entropy with class-index (int64) targets is not in the catalogue yet: "
+                       "pass class probabilities of the input's shape")
+    if weight is not None:
+        raise b.refuse("cross_entropy with weight= is not in the catalogue")
+    return b.op("cross_entropy", {"input": input, "target": target},
+                {"reduction": reduction, "label_smoothing": float(label_smoothing)})
+
+
+# ---- standard modules: their functional form, in the mode the module is in ----
+
+def _param(b: Builder, path: str, module: nn.Module, name: str) -> Ref | None:
+    t = getattr(module, name, None)
+    if t is None:
+        return None
+    qualified = f"{path}.{name}" if path else name
+    return b.leaf(qualified, t, t.requires_grad if isinstance(t, nn.Parameter) else False, label=qualified)
+
+
+def _module(*classes: type):  # noqa: ANN202 - a decorator: fn(b, module, path, *args) -> value
+    return lowers(*classes)
+
+
+@_module(nn.Linear)
+def _m_linear(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _linear(b, input, _param(b, path, m, "weight"), _param(b, path, m, "bias"))
+
+
+@_module(nn.Conv1d, nn.Conv2d)
+def _m_conv(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    if m.padding_mode != "zeros":
+        raise b.refuse(f"nn.{type(m).__name__} with padding_mode={m.padding_mode!r} is not in the catalogue")
+    fn = F.conv1d if isinstance(m, nn.Conv1d) else F.conv2d
+    return LOWER[fn](b, input, _param(b, path, m, "weight"), _param(b, path, m, "bias"), m.stride, m.padding,
+                     m.dilation, m.groups)
+
+
+@_module(nn.BatchNorm1d, nn.BatchNorm2d)
+def _m_batch_norm(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    batch_stats = m.training or m.running_mean is None
+    return _batch_norm(b, input, _param(b, path, m, "running_mean"), _param(b, path, m, "running_var"),
+                       _param(b, path, m, "weight"), _param(b, path, m, "bias"), batch_stats, eps=m.eps)
+
+
+@_module(nn.LayerNorm)
+def _m_layer_norm(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _layer_norm(b, input, m.normalized_shape, _param(b, path, m, "weight"), _param(b, path, m, "bias"), m.eps)
+
+
+@_module(nn.GroupNorm)
+def _m_group_norm(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _group_norm(b, input, m.num_groups, _param(b, path, m, "weight"), _param(b, path, m, "bias"), m.eps)
+
+
+@_module(nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout)
+def _m_dropout(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _dropout(b, input, m.p, m.training)
+
+
+@_module(nn.MaxPool2d)
+def _m_max_pool(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _max_pool2d(b, input, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode, m.return_indices)
+
+
+@_module(nn.AvgPool2d)
+def _m_avg_pool(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _avg_pool2d(b, input, m.kernel_size, m.stride, m.padding, m.ceil_mode, m.count_include_pad,
+                       m.divisor_override)
+
+
+@_module(nn.AdaptiveAvgPool2d)
+def _m_adaptive(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _adaptive_avg_pool2d(b, input, m.output_size)
+
+
+@_module(nn.Flatten)
+def _m_flatten(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _flatten(b, input, m.start_dim, m.end_dim)
+
+
+@_module(nn.Unflatten)
+def _m_unflatten(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _reshape(b, input)
+
+
+def _simple_module(cls: type, op: str, **attrs) -> None:  # noqa: ANN003 - attr name -> module field
+    def lower(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+        return b.op(op, {"input": input}, {a: getattr(m, f) for a, f in attrs.items()})
+    lowers(cls)(lower)
+
+
+_simple_module(nn.ReLU, "relu")
+_simple_module(nn.Tanh, "tanh")
+_simple_module(nn.Sigmoid, "sigmoid")
+_simple_module(nn.SiLU, "silu")
+_simple_module(nn.GELU, "gelu", approximate="approximate")
+_simple_module(nn.LeakyReLU, "leaky_relu", negative_slope="negative_slope")
+_simple_module(nn.ELU, "elu", alpha="alpha")
+_simple_module(nn.Softplus, "softplus", beta="beta", threshold="threshold")
+_simple_module(nn.Hardtanh, "hardtanh", min_val="min_val", max_val="max_val")  # ReLU6 is a Hardtanh
+_simple_module(nn.ReLU6, "hardtanh", min_val="min_val", max_val="max_val")
+_simple_module(nn.Softmax, "softmax", dim="dim")
+_simple_module(nn.LogSoftmax, "log_softmax", dim="dim")
+
+
+def _loss_module(cls: type, fn: object, *fields: str) -> None:
+    def lower(b: Builder, m, path, input, target):  # noqa: ANN001, ANN202
+        if getattr(m, "weight", None) is not None or getattr(m, "pos_weight", None) is not None:
+            raise b.refuse(f"nn.{cls.__name__} with weight= is not in the catalogue")
+        if getattr(m, "ignore_index", -100) != -100:
+            raise b.refuse(f"nn.{cls.__name__} with ignore_index is not in the catalogue")
+        return LOWER[fn](b, input, target, reduction=m.reduction, **{f: getattr(m, f) for f in fields})
+    lowers(cls)(lower)
+
+
+_loss_module(nn.MSELoss, F.mse_loss)
+_loss_module(nn.L1Loss, F.l1_loss)
+_loss_module(nn.SmoothL1Loss, F.smooth_l1_loss, "beta")
+_loss_module(nn.HuberLoss, F.huber_loss, "delta")
+_loss_module(nn.BCEWithLogitsLoss, F.binary_cross_entropy_with_logits)
+_loss_module(nn.KLDivLoss, F.kl_div, "log_target")
+_loss_module(nn.CrossEntropyLoss, F.cross_entropy, "label_smoothing")

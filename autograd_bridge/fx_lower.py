@@ -1,0 +1,355 @@
+"""Lowering recorded torch calls to catalogue ops: one Python function per torch call, written
+with torch's own signature, so torch's argument binding (positional or keyword) is Python's.
+
+autograd_bridge.fx_import records calls (by torch.fx or by watching one real run) and hands each
+one that reaches the result to `Builder.lower`. A lowering gets graph tensors as `Ref`s (a node
+id and the tensor the real run computed there) and everything else as the real Python value,
+so shapes come out as concrete numbers. A call not in the table is refused, naming its line.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from graph.edits import unique_id
+from graph.errors import GraphError, ValueSpecError
+from graph.model import Edge, Graph, Node
+from graph.ops import OPS, TENSOR
+
+
+class ImportRefused(GraphError):
+    """Code the import cannot turn into a graph: one line, naming where and why."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A tensor of the graph: the node computing it and the value the real run gave it."""
+
+    id: str
+    value: torch.Tensor
+
+
+LOWER: dict[object, object] = {}  # torch function, "method:NAME" or nn.Module class -> lowering
+
+
+def lowers(*keys: object):  # noqa: ANN201 - a decorator
+    def register(fn):  # noqa: ANN001, ANN202
+        for key in keys:
+            LOWER[key] = fn
+        return fn
+    return register
+
+
+def _dtype_name(t: torch.Tensor) -> str:
+    if t.dtype in (torch.float32, torch.float64):
+        return str(t.dtype).removeprefix("torch.")
+    raise ImportRefused(f"a {str(t.dtype).removeprefix('torch.')} tensor: graphs hold float32 and float64 "
+                        "tensors only (int64 and bool leaves are not in the catalogue yet)")
+
+
+class Builder:
+    """Builds the graph, one lowered call at a time. `where` and `name` describe the call now
+    being lowered (for messages and node ids); `out` is what the real run returned for it."""
+
+    def __init__(self) -> None:
+        self.graph = Graph()
+        self.leaves: dict[str, Ref] = {}  # named leaves (inputs, parameters, buffers) by id
+        self.where = ""
+        self.name = "n"
+        self.out: object = None
+        self.notes: list[str] = []
+
+    def refuse(self, what: str) -> ImportRefused:
+        return ImportRefused(f"{self.where}: {what}" if self.where else what)
+
+    def _add(self, node: Node) -> None:
+        try:
+            node.check()
+        except ValueSpecError as e:
+            raise self.refuse(e.message) from None
+        self.graph.add_node(node)
+
+    def leaf(self, name: str, tensor: torch.Tensor, requires_grad: bool, label: str | None = None) -> Ref:
+        """A named leaf (an argument, a parameter, a buffer), made once, holding its value."""
+        if name not in self.leaves:
+            t = tensor.detach()
+            if requires_grad and not t.is_floating_point():
+                requires_grad = False
+            node = Node(unique_id(self.graph, name), TENSOR, value=t.cpu().tolist(), dtype=_dtype_name(t),
+                        requires_grad=requires_grad, label=label)
+            self._add(node)
+            self.leaves[name] = Ref(node.id, t)
+        return self.leaves[name]
+
+    def const(self, value: object, like: Ref | None = None, what: str = "constant") -> Ref:
+        """A tensor (or number) that does not depend on the graph's leaves, as a leaf without
+        grad; a number takes the dtype of the tensor it meets."""
+        if isinstance(value, Ref):
+            return value
+        if isinstance(value, bool) or not isinstance(value, int | float | torch.Tensor):
+            raise self.refuse(f"{type(value).__name__} where a tensor was expected")
+        t = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(
+            float(value), dtype=like.value.dtype if like is not None else torch.float32)
+        label = f"{float(value):g}" if not isinstance(value, torch.Tensor) else f"{what} of {self.name}"
+        node = Node(unique_id(self.graph, f"{self.name}_{what}"), TENSOR, value=t.cpu().tolist(),
+                    dtype=_dtype_name(t), label=label)
+        self._add(node)
+        return Ref(node.id, t)
+
+    def op(self, op: str, inputs: dict[str, object], attrs: dict[str, object] | None = None,
+           value: torch.Tensor | None = None) -> Ref:
+        """One op node fed by `inputs` (Refs, or constants made into leaves)."""
+        spec = OPS[op]
+        given = {k: v for k, v in (attrs or {}).items() if spec.attr(k) is not None and
+                 (spec.attr(k).required or v != spec.attr(k).default)}
+        node = Node(unique_id(self.graph, self.name), op, attrs=given)
+        first = next((v for v in inputs.values() if isinstance(v, Ref)), None)
+        refs = {port: self.const(v, first) for port, v in inputs.items()}
+        self._add(node)
+        for port, ref in refs.items():
+            self.graph.add_edge(Edge(ref.id, node.id, port))
+        out = value if value is not None else self.out
+        if not isinstance(out, torch.Tensor):
+            raise self.refuse(f"{op} gave {type(out).__name__}, not a tensor")
+        return Ref(node.id, out.detach())
+
+    def lower(self, key: object, args: tuple, kwargs: dict) -> object:
+        """The lowered value of one call: a Ref, a tuple of Refs, or a plain value."""
+        fn = LOWER.get(key)
+        if fn is None:
+            raise self.refuse(f"{describe(key)} is not in the catalogue")
+        try:
+            return fn(self, *args, **kwargs)
+        except TypeError as e:  # the call's arguments do not fit torch's signature as written here
+            raise self.refuse(f"{describe(key)}: {e}") from None
+
+
+def describe(key: object) -> str:
+    if isinstance(key, str):
+        return f"the method .{key.removeprefix('method:')}()"
+    if isinstance(key, type):
+        return f"the module nn.{key.__name__}"
+    module = getattr(key, "__module__", None) or ""
+    name = getattr(key, "__name__", repr(key))
+    if module in ("_operator", "operator"):
+        return f"the operator {name}"
+    short = {"torch.nn.functional": "F", "torch._C._nn": "F", "torch._C._VariableFunctions": "torch"}
+    return f"{short.get(module, module or 'torch')}.{name}"
+
+
+def _ints(v: object) -> list[int]:
+    return [int(v)] if isinstance(v, int) else [int(x) for x in v]
+
+
+def _dims(v: object) -> object:
+    return None if v is None else int(v) if isinstance(v, int) else _ints(v)
+
+
+def _pair(v: object, n: int = 2) -> list[int]:
+    return [int(v)] * n if isinstance(v, int) else _ints(v)
+
+
+# ---- arithmetic: numbers become constant leaves ----
+
+def _scaled(b: Builder, other: object, alpha: object) -> object:
+    if alpha == 1:
+        return other
+    if isinstance(other, Ref):
+        return b.op("mul", {"input": other, "other": b.const(alpha, other)}, value=other.value * alpha)
+    return other * alpha
+
+
+@lowers(torch.add, operator.add, operator.iadd, "method:add", "method:__add__", "method:__radd__",
+        "method:__iadd__")
+def _add(b: Builder, input, other, *, alpha=1, out=None):  # noqa: ANN001, ANN202
+    return b.op("add", {"input": input, "other": _scaled(b, other, alpha)})
+
+
+@lowers(torch.sub, operator.sub, operator.isub, "method:sub", "method:__sub__", "method:__isub__")
+def _sub(b: Builder, input, other, *, alpha=1, out=None):  # noqa: ANN001, ANN202
+    return b.op("sub", {"input": input, "other": _scaled(b, other, alpha)})
+
+
+@lowers(torch.rsub, "method:__rsub__")
+def _rsub(b: Builder, input, other, *, alpha=1):  # noqa: ANN001, ANN202
+    return b.op("sub", {"input": other, "other": _scaled(b, input, alpha)})
+
+
+@lowers(torch.mul, operator.mul, operator.imul, "method:mul", "method:__mul__", "method:__rmul__",
+        "method:__imul__")
+def _mul(b: Builder, input, other, *, out=None):  # noqa: ANN001, ANN202
+    return b.op("mul", {"input": input, "other": other})
+
+
+@lowers(torch.div, torch.true_divide, operator.truediv, operator.itruediv, "method:div",
+        "method:__truediv__", "method:__itruediv__", "method:true_divide")
+def _div(b: Builder, input, other, *, rounding_mode=None, out=None):  # noqa: ANN001, ANN202
+    if rounding_mode is not None:
+        raise b.refuse(f"division with rounding_mode={rounding_mode!r} has no gradient to follow")
+    return b.op("div", {"input": input, "other": other})
+
+
+@lowers("method:__rtruediv__")
+def _rdiv(b: Builder, input, other):  # noqa: ANN001, ANN202
+    return b.op("div", {"input": other, "other": input})
+
+
+@lowers(torch.neg, operator.neg, "method:neg", "method:__neg__")
+def _neg(b: Builder, input, *, out=None):  # noqa: ANN001, ANN202
+    return b.op("neg", {"input": input})
+
+
+@lowers(torch.pow, operator.pow, "method:pow", "method:__pow__")
+def _pow(b: Builder, input, exponent, *, out=None):  # noqa: ANN001, ANN202
+    if not isinstance(input, Ref) or isinstance(exponent, Ref | torch.Tensor):
+        raise b.refuse("pow with a tensor exponent is not in the catalogue (only tensor ** number)")
+    return b.op("pow", {"input": input}, {"exponent": exponent})
+
+
+@lowers(torch.matmul, torch.mm, torch.bmm, operator.matmul, "method:matmul", "method:__matmul__",
+        "method:mm", "method:bmm")
+def _matmul(b: Builder, input, other=None, *, out=None, mat2=None):  # noqa: ANN001, ANN202
+    return b.op("matmul", {"input": input, "other": other if mat2 is None else mat2})
+
+
+@lowers(torch.maximum, "method:maximum")
+def _maximum(b: Builder, input, other, *, out=None):  # noqa: ANN001, ANN202
+    return b.op("maximum", {"input": input, "other": other})
+
+
+@lowers(torch.minimum, "method:minimum")
+def _minimum(b: Builder, input, other, *, out=None):  # noqa: ANN001, ANN202
+    return b.op("minimum", {"input": input, "other": other})
+
+
+def _unary(op: str, *keys: object) -> None:
+    def lower(b: Builder, input, *, out=None, inplace=False):  # noqa: ANN001, ANN202
+        return b.op(op, {"input": input})
+    lowers(*keys)(lower)
+
+
+for _name in ("exp", "log", "sqrt", "abs", "sin", "cos", "square", "rsqrt", "reciprocal", "erf", "log1p",
+              "expm1", "tanh", "sigmoid", "relu"):
+    _unary(_name, getattr(torch, _name), f"method:{_name}", f"method:{_name}_")
+_unary("relu", F.relu, torch.relu_)
+_unary("tanh", F.tanh)
+_unary("sigmoid", F.sigmoid)
+_unary("silu", F.silu)
+_unary("abs", operator.abs, "method:__abs__")
+_unary("gelu", "method:gelu")
+
+
+@lowers(torch.clamp, torch.clip, "method:clamp", "method:clip")
+def _clamp(b: Builder, input, min=None, max=None, *, out=None):  # noqa: A002, ANN001, ANN202
+    if isinstance(min, Ref | torch.Tensor) or isinstance(max, Ref | torch.Tensor):
+        raise b.refuse("clamp with tensor bounds is not in the catalogue (only numbers)")
+    return b.op("clamp", {"input": input}, {"min": min, "max": max})
+
+
+# ---- activations ----
+
+@lowers(torch.softmax, F.softmax, "method:softmax")
+def _softmax(b: Builder, input, dim=None, _stacklevel=3, dtype=None):  # noqa: ANN001, ANN202
+    return b.op("softmax", {"input": input}, {"dim": int(dim if dim is not None else -1)})
+
+
+@lowers(torch.log_softmax, F.log_softmax, "method:log_softmax")
+def _log_softmax(b: Builder, input, dim=None, _stacklevel=3, dtype=None):  # noqa: ANN001, ANN202
+    return b.op("log_softmax", {"input": input}, {"dim": int(dim if dim is not None else -1)})
+
+
+@lowers(F.gelu)
+def _gelu(b: Builder, input, approximate="none"):  # noqa: ANN001, ANN202
+    return b.op("gelu", {"input": input}, {"approximate": approximate})
+
+
+@lowers(F.leaky_relu)
+def _leaky_relu(b: Builder, input, negative_slope=0.01, inplace=False):  # noqa: ANN001, ANN202
+    return b.op("leaky_relu", {"input": input}, {"negative_slope": float(negative_slope)})
+
+
+@lowers(F.elu)
+def _elu(b: Builder, input, alpha=1.0, inplace=False):  # noqa: ANN001, ANN202
+    return b.op("elu", {"input": input}, {"alpha": float(alpha)})
+
+
+@lowers(F.softplus)
+def _softplus(b: Builder, input, beta=1.0, threshold=20.0):  # noqa: ANN001, ANN202
+    return b.op("softplus", {"input": input}, {"beta": float(beta), "threshold": float(threshold)})
+
+
+@lowers(F.hardtanh)
+def _hardtanh(b: Builder, input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: ANN001, ANN202
+    return b.op("hardtanh", {"input": input}, {"min_val": float(min_val), "max_val": float(max_val)})
+
+
+@lowers(F.relu6)
+def _relu6(b: Builder, input, inplace=False):  # noqa: ANN001, ANN202
+    return b.op("hardtanh", {"input": input}, {"min_val": 0.0, "max_val": 6.0})
+
+
+# ---- reductions ----
+
+def _reduction(op: str, *keys: object) -> None:
+    def lower(b: Builder, input, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: ANN001, ANN202
+        if dtype is not None:
+            raise b.refuse(f"{op} with dtype= is not in the catalogue")
+        return b.op(op, {"input": input}, {"dim": _dims(dim), "keepdim": bool(keepdim)})
+    lowers(*keys)(lower)
+
+
+for _name in ("sum", "mean", "amax", "amin", "logsumexp"):
+    _reduction(_name, getattr(torch, _name), f"method:{_name}")
+
+
+@lowers(torch.prod, "method:prod")
+def _prod(b: Builder, input, dim=None, keepdim=False, *, dtype=None):  # noqa: ANN001, ANN202
+    return b.op("prod", {"input": input}, {"dim": dim, "keepdim": bool(keepdim)})
+
+
+@lowers(torch.max, "method:max")
+def _max(b: Builder, input, dim=None, keepdim=False, *, out=None):  # noqa: ANN001, ANN202
+    if isinstance(dim, Ref | torch.Tensor):
+        return b.op("maximum", {"input": input, "other": dim})
+    if dim is not None:
+        raise b.refuse("max with a dim returns indices too: use amax (indices are not in the catalogue)")
+    return b.op("amax", {"input": input})
+
+
+@lowers(torch.min, "method:min")
+def _min(b: Builder, input, dim=None, keepdim=False, *, out=None):  # noqa: ANN001, ANN202
+    if isinstance(dim, Ref | torch.Tensor):
+        return b.op("minimum", {"input": input, "other": dim})
+    if dim is not None:
+        raise b.refuse("min with a dim returns indices too: use amin (indices are not in the catalogue)")
+    return b.op("amin", {"input": input})
+
+
+def _spread(op: str, *keys: object) -> None:
+    def lower(b: Builder, input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: ANN001, ANN202
+        if isinstance(dim, bool):  # torch.var(x, False): the old unbiased-only form
+            dim, unbiased = None, dim
+        corr = correction if correction is not None else (0 if unbiased is False else 1)
+        return b.op(op, {"input": input}, {"dim": _dims(dim), "correction": corr, "keepdim": bool(keepdim)})
+    lowers(*keys)(lower)
+
+
+_spread("var", torch.var, "method:var")
+_spread("std", torch.std, "method:std")
+
+
+@lowers(torch.linalg.vector_norm)
+def _vector_norm(b: Builder, x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):  # noqa: A002, ANN001, ANN202
+    if not isinstance(ord, int | float) or not math.isfinite(ord):
+        raise b.refuse(f"vector_norm with ord={ord} is not in the catalogue (finite numbers only)")
+    return b.op("vector_norm", {"input": x}, {"ord": ord, "dim": _dims(dim), "keepdim": bool(keepdim)})
+
+
+@lowers(torch.norm, "method:norm")
+def _norm(b: Builder, input, p="fro", dim=None, keepdim=False, out=None, dtype=None):  # noqa: ANN001, ANN202
+    return _vector_norm(b, input, 2 if p == "fro" else p, dim, keepdim)
