@@ -405,11 +405,14 @@ class ComputeSession:
         """For the worker's named tasks (gradient flow, …): the compiled part (or None) and the
         engine.Result (values and partials, or None when the target has none) of the run compute
         keeps for this graph state, target and grad-output; run again only if another was asked
-        since. Raises GraphError as compute would put it on nodes."""
+        since. Raises GraphError as compute would put it on nodes (the target's own too)."""
         part = self._computable(graph, revision, device, dtype)
         if part.compiled is None:
             return None, None
-        return part.compiled, self._evaluate(part, target, grad_output)[0]
+        result, _values, _notes, target_error = self._evaluate(part, target, grad_output)
+        if target_error is not None:
+            raise target_error
+        return part.compiled, result
 
     def compute_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None, points: int = 41) -> SliceResult | None:
