@@ -368,7 +368,8 @@ class ScrubDrag(Interaction):
     the release makes it one undo step and Esc puts the value back.
 
     A new value is shown only once the result for the last one has been drawn: fast mouse
-    moves never cancel one compute after another; the newest value waits for its turn."""
+    moves never cancel one compute after another; the newest value waits for its turn. The
+    selection is left as it is (as Blender leaves it)."""
 
     def __init__(self, scene: CanvasScene, node_id: str) -> None:
         super().__init__(scene)
@@ -388,7 +389,6 @@ class ScrubDrag(Interaction):
     def start(self, pos: QPointF) -> None:
         self._base = (self._screen_x(pos), self.value, self.fine)
         self._last_x = self._base[0]
-        self.scene.select_nodes([self.node_id])
 
     def move(self, pos: QPointF) -> None:
         if self.node_id not in self.scene.nodes:  # the node went away under the drag
