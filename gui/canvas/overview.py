@@ -66,6 +66,12 @@ FLOW_ORDER = [flowstyle.NO_FLOW, *range(flowstyle.FIRST_BIN, flowstyle.CODES), f
               flowstyle.EXPLODING, flowstyle.NONFINITE]
 
 
+def _draw_lines(p: QPainter, wires: list[EdgeItem], pen: QPen) -> None:
+    """Wires as straight lines, port to port (the overview)."""
+    p.setPen(pen)
+    p.drawLines([w.line for w in wires])
+
+
 def _draw_curves(p: QPainter, wires: list[EdgeItem], pen: QPen, scale: float) -> None:
     """Wires as curves with this pen: a cosmetic one strokes the path, a scaled one draws the
     curve's straight segments (gui.canvas.wires: far faster for a wide pen)."""
@@ -288,14 +294,12 @@ class Overview:
                 continue
             group = [items[i] for i in mine]
             if self.on:
-                p.setPen(flowstyle.OVERVIEW[code])
-                p.drawLines([w.line for w in group])
+                _draw_lines(p, group, flowstyle.OVERVIEW[code])
             else:
                 _draw_curves(p, group, flowstyle.pen(code, scale), scale)
         if selected:
             if self.on:
-                p.setPen(SELECTED_EDGE_PEN)
-                p.drawLines([w.line for w in selected])
+                _draw_lines(p, selected, SELECTED_EDGE_PEN)
             else:
                 _draw_curves(p, selected, SELECTED, scale)
 
