@@ -151,3 +151,17 @@ def test_the_shortcut_sheet_on_x11_lists_what_the_keys_do(report: dict) -> None:
     for key in ("Ctrl+Z", "Ctrl+Shift+Z", "Ctrl+Y", "Ctrl+C", "Ctrl+V", "Ctrl+D", "Del", "F1"):
         assert key in text, key
     assert "Alt-drag" in text and "Tab" in text
+
+
+def test_dragging_a_number_scrubs_it_under_xcb(report: dict) -> None:
+    """xdotool mousedown / mousemove / mouseup on x's number: 60 pixels at 0.02 per pixel (from
+    x = 2) make x = 3.2, live while dragging, then one undo step; a second drag cancelled with
+    Esc puts the value back and leaves no undo step."""
+    scrub = report["scrub"]
+    start, during, after, cancelled = scrub["start"], scrub["during"], scrub["after"], scrub["cancelled"]
+    assert during["dragging"] == "ScrubDrag" and during["index"] == start["index"], scrub
+    assert during["value"] != start["value"], scrub  # live, before the release
+    assert after["value"] == round(start["value"] + 60 * 0.02, 2) and after["index"] == start["index"] + 1, scrub
+    assert after["undo_text"] == "Scrub x" and after["grad_x"] == f"{4 * after['value']:g}", scrub
+    assert cancelled["moved_to"] != after["value"], scrub
+    assert cancelled["value"] == after["value"] and cancelled["index"] == after["index"], scrub

@@ -123,6 +123,7 @@ def main(settings: str, example: str) -> dict:
     step("search and add", ["Tab", "e", "x", "p", "Return"],
          lambda b, a: a["nodes"] == b["nodes"] + 1 and not a["search"])
     report["added"] = [n for n in doc.graph.nodes if doc.graph.nodes[n].op == "exp"]
+    report["scrub"] = scrub_x(w, example)
     # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.
     from benchmarks.liveness import slow_graph
 
@@ -137,6 +138,57 @@ def main(settings: str, example: str) -> dict:
     w.computer.wait(10_000)
     QApplication.processEvents()
     return report
+
+
+def scrub_x(w, example: str) -> dict:  # noqa: ANN001 - the MainWindow
+    """A real mouse drag on x's number (interactions.ScrubDrag) in the example opened afresh (the
+    pasted copies lie over x): press, 60 pixels right in steps, release; then one more press and
+    drag, cancelled with Esc before the release."""
+    from gui.canvas.interactions import scrub_rect
+
+    doc, view = w.doc, w.view
+    w.open_file(example)
+    doc.set_target("y")
+    view.fit_graph()
+    wait_for(lambda: w.run.current is not None and w.run.current.revision == doc.revision, 30)
+    item = w.scene.nodes["x"]
+    at = view.viewport().mapToGlobal(view.mapFromScene(item.mapToScene(scrub_rect(item).center())))
+    x0, y0 = at.x(), at.y()
+    start = {"value": doc.graph.nodes["x"].value, "index": doc.undo_stack.index()}
+
+    def xdo(*args: str) -> None:
+        subprocess.run(["xdotool", *args], check=True, timeout=20)
+        QApplication.processEvents()
+
+    def drag(dx_steps: list[int]) -> None:
+        xdo("mousemove", "--sync", str(x0), str(y0))
+        wait_for(lambda: False, 0.2)
+        xdo("mousedown", "1")
+        wait_for(lambda: w.scene.interaction is not None, 3)
+        for dx in dx_steps:
+            xdo("mousemove", "--sync", str(x0 + dx), str(y0))
+            wait_for(lambda: False, 0.05)
+
+    def settled() -> bool:
+        current = w.run.current
+        return current is not None and current.revision == doc.revision and not w.computer.computing
+
+    drag([10, 20, 30, 40, 50, 60])
+    during = {"dragging": type(w.scene.interaction).__name__, "value": doc.graph.nodes["x"].value,
+              "index": doc.undo_stack.index()}
+    xdo("mouseup", "1")
+    wait_for(lambda: w.scene.interaction is None and settled())
+    current = w.run.current
+    after = {"value": doc.graph.nodes["x"].value, "index": doc.undo_stack.index(),
+             "undo_text": doc.undo_stack.undoText(), "grad_x": current.nodes["x"].grad_text if current else None}
+    drag([15, 30])
+    moved = doc.graph.nodes["x"].value
+    xdo("key", "Escape")
+    wait_for(lambda: w.scene.interaction is None and settled())
+    xdo("mouseup", "1")
+    wait_for(settled)
+    cancelled = {"moved_to": moved, "value": doc.graph.nodes["x"].value, "index": doc.undo_stack.index()}
+    return {"start": start, "during": during, "after": after, "cancelled": cancelled}
 
 
 if __name__ == "__main__":
