@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from graph.inits import INITS
 from graph.model import CheckedGraph, Node
+from graph.ops import leaf_dtype
 
 # Names the generated code itself uses, plus everything a variable must never shadow.
 GENERATED_NAMES = ("torch", "math", "nan", "inf", "device", "make_leaves", "forward", "grad_output",
@@ -159,10 +160,11 @@ class Source:
 
 
 def generate(checked: CheckedGraph, dtype: str | None = None) -> Source:
-    """One line per node of a validated graph. dtype, if given, overrides every leaf's."""
+    """One line per node of a validated graph. dtype, if given, overrides every floating leaf's
+    (int64 and bool leaves keep theirs, as module.double() leaves them: graph.ops.leaf_dtype)."""
     if dtype is not None:  # the leaves' numbers must also fit the dtype that overrides theirs
         for node in checked.nodes.values():
-            if node.is_tensor and node.dtype != dtype:
+            if node.is_tensor and leaf_dtype(node.dtype, dtype) != node.dtype:
                 node.check(dtype)
     ns = Namespace()
     names = {n: ns.name(n) for n in checked.nodes}  # file order, so names do not depend on wiring
@@ -171,18 +173,19 @@ def generate(checked: CheckedGraph, dtype: str | None = None) -> Source:
         node = checked.nodes[n]
         inputs = checked.inputs[n]
         if node.is_tensor:
-            if passed_as_data(node, dtype or node.dtype):
-                expr = leaf_expr(node, dtype or node.dtype, len(literal_ids))
+            own = leaf_dtype(node.dtype, dtype)
+            if passed_as_data(node, own):
+                expr = leaf_expr(node, own, len(literal_ids))
                 literal_ids.append(n)
             else:
-                expr = leaf_expr(node, dtype or node.dtype)
+                expr = leaf_expr(node, own)
             leaf_ids.append(n)
             if node.requires_grad:
                 grad.add(n)
         else:
             expr = op_expr(node, {p: names[src] for p, src in inputs.items()})
             op_ids.append(n)
-            if not grad.isdisjoint(inputs.values()):
+            if node.spec.result_dtype != "bool" and not grad.isdisjoint(inputs.values()):
                 grad.add(n)
         lines[n] = f"{names[n]} = {expr}  {id_comment(n)}"
     return Source(list(checked.order), names, leaf_ids, op_ids, lines, grad, literal_ids)

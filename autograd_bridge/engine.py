@@ -23,6 +23,7 @@ from graph.bulk import paused_gc
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
 from graph.inits import INITS
 from graph.model import CheckedGraph, Graph, Node
+from graph.ops import FLOAT_DTYPES, leaf_dtype
 from graph.values import _short, literal_shape
 
 # Each compile gets its own file name, registered with linecache (as torch.fx does), so a
@@ -87,8 +88,9 @@ class Result:
         if self.grads.get(node_id) is not None:
             return None
         if node_id not in compiled.source.requires_grad:
-            if compiled.graph.nodes[node_id].is_tensor:
-                return "requires_grad is off"
+            node = compiled.graph.nodes[node_id]
+            if node.is_tensor:
+                return "requires_grad is off" if node.dtype in FLOAT_DTYPES else f"{node.dtype}: no gradient"
             return "no input needs grad"
         return f"{self.target} does not depend on it"
 
@@ -212,9 +214,11 @@ class Compiled:
         return self._shapes_on("meta", notes)
 
     def _shapes_on(self, device: str, notes: list[str] | None) -> dict[str, tuple[int, ...]]:
-        leaves = [torch.empty(self.graph.nodes[n].leaf_shape(), device=device,
-                              dtype=getattr(torch, self.dtype or self.graph.nodes[n].dtype))
-                  for n in self.source.leaf_ids]
+        dtypes = [leaf_dtype(self.graph.nodes[n].dtype, self.dtype) for n in self.source.leaf_ids]
+        # Integer and bool leaves as zeros: uninitialised ones would be out-of-range indices.
+        leaves = [(torch.empty if dt in FLOAT_DTYPES else torch.zeros)(
+                      self.graph.nodes[n].leaf_shape(), device=device, dtype=getattr(torch, dt))
+                  for n, dt in zip(self.source.leaf_ids, dtypes, strict=True)]
         with self._warnings_as_notes([] if notes is None else notes):
             variables = self._call(self._variables_of, leaves, ShapeError)
         shapes = {n: tuple(variables[v].shape) for n, v in zip(self.ids, self._variables, strict=True)}
@@ -280,7 +284,7 @@ class Compiled:
         CPU tensors of their dtype, made on first use (shape checks never need them)."""
         if not self._literals:
             self._literals += [torch.tensor(self.graph.nodes[n].value,
-                                            dtype=getattr(torch, self.dtype or self.graph.nodes[n].dtype))
+                                            dtype=getattr(torch, leaf_dtype(self.graph.nodes[n].dtype, self.dtype)))
                                for n in self.source.literal_ids]
         return self._literals
 
@@ -288,7 +292,7 @@ class Compiled:
         """The tensor a leaf makes from its own value or init, as make_leaves would had it been
         compiled with this node: how a value edit reaches the compiled forward without a new
         compile. The node must have the compiled leaf's shape, dtype and requires_grad."""
-        dtype = self.dtype or node.dtype
+        dtype = leaf_dtype(node.dtype, self.dtype)
         node.check(dtype)  # its numbers fit the dtype (remembered: free for a checked node)
         if node.init is None:  # as the compiled line: torch.tensor(<the same numbers>, ...) or a copy of that
             return torch.tensor(node.value, dtype=getattr(torch, dtype), device=self.device,

@@ -56,7 +56,7 @@ class FinitePlan:
         self.alone: list[int] = []
         groups: dict[tuple, list[int]] = {}
         for i, t in enumerate(tensors):
-            if t is None or i in skip:
+            if t is None or i in skip or not t.is_floating_point():  # ints and bools are finite
                 continue
             n = t.numel()
             if n <= TINY and t.device.type == "cpu":

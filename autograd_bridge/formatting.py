@@ -28,6 +28,8 @@ def short_number(v: float) -> str:
 def nested(v: object) -> str:
     if isinstance(v, list):
         return "[" + ", ".join(nested(x) for x in v) + "]"
+    if isinstance(v, bool | int):  # int64 and bool tensors: exact, as torch prints them
+        return repr(v)
     return number(v)
 
 
@@ -47,7 +49,7 @@ def tensor_texts(tensors: list[torch.Tensor | None], none_text: str = "None") ->
             texts[i] = none_text
         elif t.numel() <= INLINE_MAX:
             texts[i] = nested(t.detach().cpu().tolist())
-        elif t.numel() <= ROW and t.dtype != torch.float64:
+        elif t.numel() <= ROW and t.dtype != torch.float64 and t.is_floating_point():
             groups.setdefault((t.device, t.dtype, t.shape), []).append(i)
         else:
             texts[i] = _norm_text(t, norm(t))
@@ -97,6 +99,8 @@ def norm(t: torch.Tensor) -> float:
     t = t.detach()
     if t.dtype == torch.float64:
         return torch.linalg.vector_norm(t).item()
+    if not t.is_floating_point():  # int64, bool (true counts 1): torch norms only floats
+        return torch.linalg.vector_norm(t.double()).item()
     with torch.no_grad():
         flat = t.reshape(-1)
         m = flat.numel() // ROW

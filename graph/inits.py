@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from graph.errors import ValueSpecError
 from graph.limits import INT64_MAX, check_shape, check_size, short
-from graph.ops import Attr
+from graph.ops import DTYPES, FLOAT_DTYPES, Attr
 
 # (resolved params) -> the shape made; raises ValueSpecError. Parameters reach it checked
 # against their kinds (graph.values.init_shape), defaults filled in.
@@ -46,6 +46,9 @@ class InitSpec:
     # Every value is finite, whatever the (checked) parameters: the engine's NaN/Inf check
     # need not read such a leaf. Not arange / linspace: their steps are worked out in the dtype.
     always_finite: bool = False
+    # The leaf dtypes it can make (graph.ops.DTYPES): random normal values are floating only;
+    # an int64 tensor takes integer parameters (graph.values.init_shape checks them).
+    dtypes: tuple[str, ...] = FLOAT_DTYPES
 
     def param(self, name: object) -> Attr | None:
         return next((a for a in self.params if a.name == name), None)
@@ -75,6 +78,12 @@ def _random_shape(p: dict[str, object]) -> tuple[int, ...]:
     if not 0 <= p["seed"] <= INT64_MAX:
         raise ValueSpecError(f"init parameter 'seed' must be from 0 to 2**63 - 1, not {short(p['seed'])}")
     return check_shape(p["shape"])
+
+
+def _randint_shape(p: dict[str, object]) -> tuple[int, ...]:
+    if p["low"] >= p["high"]:
+        raise ValueSpecError(f"init 'randint' needs low < high, not low {short(p['low'])} and high {short(p['high'])}")
+    return _random_shape(p)
 
 
 def _eye_shape(p: dict[str, object]) -> tuple[int, ...]:
@@ -143,6 +152,7 @@ def _linspace_values(p: dict[str, object], shape: tuple[int, ...]) -> list[float
 
 # ---- the catalogue ----
 
+_NUMBERS = (*FLOAT_DTYPES, "int64")  # inits whose numbers may be integers; not bool
 _SHAPE = Attr("shape", "ints", None, required=True, doc="the tensor's shape")
 _SEED = Attr("seed", "int", 0, doc="seed of the CPU generator the values are drawn from")
 _LAYOUT = Attr("shape", "ints", None, doc="lay the 1-D result out in this shape")
@@ -152,7 +162,7 @@ def _shape_only(fn: str, doc: str) -> InitSpec:
     return InitSpec(fn, f"torch.{fn}", (_SHAPE,), _shaped,
                     lambda a, dt, _s: f"torch.{fn}({a['shape']}, dtype={dt}, device=device)",
                     _filled(lambda _p: 1.0 if fn == "ones" else 0.0),
-                    lambda shape: {"shape": list(shape)}, doc, always_finite=True)
+                    lambda shape: {"shape": list(shape)}, doc, always_finite=True, dtypes=DTYPES)
 
 
 def _random(fn: str, doc: str) -> InitSpec:
@@ -181,7 +191,7 @@ INITS: dict[str, InitSpec] = {spec.name: spec for spec in [
              lambda a, dt, _s: f"torch.full({a['shape']}, {a['fill_value']}, dtype={dt}, device=device)",
              _filled(lambda p: p["fill_value"]),
              lambda shape: {"shape": list(shape), "fill_value": 1.0}, "every element fill_value",
-             always_finite=True),  # fill_value is checked to fit the dtype
+             always_finite=True, dtypes=_NUMBERS),  # fill_value is checked to fit the dtype
     _random("randn", "normal samples, mean 0 and variance 1"),
     _random("rand", "uniform samples from [0, 1)"),
     InitSpec("arange", "torch.arange",
@@ -193,7 +203,7 @@ INITS: dict[str, InitSpec] = {spec.name: spec for spec in [
                  f"torch.arange({a['start']}, {a['end']}, {a['step']}, dtype={dt}, device=device)", a),
              _arange_values,
              lambda shape: {"end": math.prod(shape), "shape": list(shape)},
-             "start, start + step, … up to end"),
+             "start, start + step, … up to end", dtypes=_NUMBERS),
     InitSpec("linspace", "torch.linspace",
              (Attr("start", "number", None, required=True, doc="the first value"),
               Attr("end", "number", None, required=True, doc="the last value"),
@@ -208,5 +218,15 @@ INITS: dict[str, InitSpec] = {spec.name: spec for spec in [
              (Attr("shape", "ints", None, required=True, doc="[n] for n × n, or [n, m]"),),
              _eye_shape,
              lambda _a, dt, s: f"torch.eye({', '.join(s)}, dtype={dt}, device=device)",
-             _eye_values, _eye_default, "ones on the diagonal, zeros elsewhere", always_finite=True),
+             _eye_values, _eye_default, "ones on the diagonal, zeros elsewhere", always_finite=True,
+             dtypes=DTYPES),
+    InitSpec("randint", "torch.randint",
+             (Attr("high", "int", None, required=True, doc="one above the largest value"),
+              Attr("low", "int", 0, doc="the smallest value"), _SHAPE, _SEED),
+             _randint_shape,
+             lambda a, dt, _s: (f"torch.randint({a['low']}, {a['high']}, {a['shape']}, generator=torch.Generator()"
+                                f".manual_seed({a['seed']}), dtype={dt}).to(device)"),
+             None, lambda shape: {"high": 10, "shape": list(shape)},
+             "integers drawn uniformly from low to high − 1 (class targets, indices)", always_finite=True,
+             dtypes=_NUMBERS),
 ]}

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from graph.bulk import paused_gc
 from graph.errors import CycleError, MissingInputError, ValueSpecError
-from graph.ops import DEFAULT_DTYPE, DTYPES, OPS, TENSOR, OpSpec
+from graph.ops import DEFAULT_DTYPE, DTYPES, FLOAT_DTYPES, OPS, TENSOR, OpSpec, leaf_dtype
 from graph.values import _is_number, _short, check_attr, init_shape, literal_shape
 
 if TYPE_CHECKING:
@@ -105,9 +105,10 @@ class Node:
     def leaf_shape(self, dtype: str | None = None) -> tuple[int, ...]:
         """Shape of a tensor node, computed without torch (and remembered: nodes are frozen).
 
-        Its numbers are checked against the range of `dtype` (default: the node's own dtype).
+        Its numbers are checked against the range of `dtype` (default: the node's own dtype;
+        an override reaches floating leaves only: graph.ops.leaf_dtype).
         """
-        dtype = dtype or self.dtype
+        dtype = leaf_dtype(self.dtype, dtype)
         memo = self.__dict__.setdefault("_shapes", {})
         if dtype not in memo:
             memo[dtype] = (init_shape(self.init, dtype) if self.init is not None
@@ -121,7 +122,7 @@ class Node:
         `dtype` where one overrides it. The loader and every edit call this; a node that
         passed is remembered, so asking again costs nothing.
         """
-        key = dtype or self.dtype
+        key = leaf_dtype(self.dtype, dtype)
         if key in self.__dict__.get("_checked", ()):
             return
         try:
@@ -138,10 +139,13 @@ class Node:
                 field = "requires_grad"
                 if not isinstance(self.requires_grad, bool):
                     raise ValueSpecError("requires_grad must be true or false")
+                if self.requires_grad and self.dtype not in FLOAT_DTYPES:  # as torch refuses it
+                    raise ValueSpecError(f"only floating point tensors can require gradients: "
+                                         f"{self.id} is {self.dtype}")
                 field = "value" if self.init is None else "init"
                 if (self.value is None) == (self.init is None):
                     raise ValueSpecError("a tensor node needs exactly one of 'value' or 'init'")
-                self.leaf_shape(dtype)
+                self.leaf_shape(key)
             else:
                 field = "op"
                 if self.op not in OPS:

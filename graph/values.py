@@ -59,18 +59,14 @@ def _check_fits(v: int | float, dtype: str | None, what: str) -> None:
 def literal_shape(value: object, depth: int = 0, dtype: str | None = None) -> tuple[int, ...]:
     """Shape of a number or a rectangular nested list of finite numbers.
 
-    With a dtype, every number must also be within that dtype's range.
+    With a dtype, every number must also be within that dtype's range; an int64 tensor holds
+    only integers, a bool tensor only true and false.
     """
     if depth > MAX_DIMS:
         raise ValueSpecError(f"value has more than {MAX_DIMS} dimensions")
-    if _is_number(value):
-        _check_fits(value, dtype, "value holds")
-        return ()
-    if isinstance(value, float) or _is_int(value):
-        raise ValueSpecError(f"value holds {_short(value)}: only finite numbers are allowed")
     if not isinstance(value, list):
-        raise ValueSpecError(
-            f"value must be a number or a nested list of numbers, not {type(value).__name__}")
+        _check_entry(value, dtype)
+        return ()
     if depth < MAX_DIMS and _all_numbers(value, dtype):  # a big literal's innermost lists, at C speed
         shapes = {()}
     else:  # one by one, which finds the entry to name
@@ -84,11 +80,35 @@ def literal_shape(value: object, depth: int = 0, dtype: str | None = None) -> tu
     return shape
 
 
+def _check_entry(v: object, dtype: str | None) -> None:
+    """One entry of a literal: a finite number within dtype's range, an integer of int64's
+    range for int64, true or false for bool."""
+    if dtype == "bool":
+        if not isinstance(v, bool):
+            raise ValueSpecError(f"value holds {_short(v)}: a bool tensor holds only true and false")
+    elif dtype == "int64":
+        if not (_is_int(v) and _in_int64(v)):
+            raise ValueSpecError(f"value holds {_short(v)}: an int64 tensor holds only integers within ±2**63")
+    elif _is_number(v):
+        _check_fits(v, dtype, "value holds")
+    elif isinstance(v, float) or _is_int(v):
+        raise ValueSpecError(f"value holds {_short(v)}: only finite numbers are allowed")
+    else:
+        raise ValueSpecError(f"value must be a number or a nested list of numbers, not {type(v).__name__}")
+
+
 def _all_numbers(value: list, dtype: str | None) -> bool:
     """Whether every entry is a plain int or float that literal_shape would take as a number
     within dtype's range: the same rules, run by C loops (a list of 2**26 numbers: ~25 s one by
     one). False only means "check one by one", which then names the entry that fails."""
-    if not value or not set(map(type, value)) <= {int, float}:  # bools, lists: one by one
+    if not value:
+        return False
+    types = set(map(type, value))
+    if dtype == "bool":
+        return types == {bool}
+    if dtype == "int64":
+        return types == {int} and INT64_MIN <= min(value) and max(value) <= INT64_MAX
+    if not types <= {int, float}:  # bools, lists: one by one
         return False
     try:
         if not all(map(math.isfinite, value)):
@@ -164,6 +184,9 @@ def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:
     if not isinstance(fn, str) or fn not in INITS:
         raise ValueSpecError(f"init fn must be one of {', '.join(INITS)}, not {_short(fn)}")
     spec = INITS[fn]
+    if dtype is not None and dtype not in spec.dtypes:
+        fitting = ", ".join(name for name, s in INITS.items() if dtype in s.dtypes)
+        raise ValueSpecError(f"init '{fn}' cannot make a {dtype} tensor; for {dtype} use {fitting}")
     for key in init:
         if key != "fn" and spec.param(key) is None:
             raise ValueSpecError(f"init '{fn}' has no parameter {_short(key)}")
@@ -171,6 +194,9 @@ def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:
         if param.name in init:
             check_param(param.kind, init[param.name], f"init parameter '{param.name}'", param.choices)
             if param.kind in ("number", "optional_number") and init[param.name] is not None:
+                if dtype == "int64" and not _is_int(init[param.name]):
+                    raise ValueSpecError(f"init parameter '{param.name}' of an int64 tensor must be an "
+                                         f"integer, not {_short(init[param.name])}")
                 _check_fits(init[param.name], dtype, f"init parameter '{param.name}' is")
         elif param.required:
             raise ValueSpecError(f"init '{fn}' needs the parameter '{param.name}'")

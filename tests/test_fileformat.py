@@ -26,7 +26,7 @@ from graph.errors import FileFormatError
 from graph.fileformat import dumps, load, loads, save
 from graph.inits import INITS
 from graph.model import Edge, Graph, Node
-from graph.ops import DTYPES, OPS, TENSOR
+from graph.ops import FLOAT_DTYPES, OPS, TENSOR
 from graph.values import MAX_DIMS, MAX_ELEMENTS
 
 # The v1 example from the issue, verbatim.
@@ -195,7 +195,7 @@ REFUSED = [
         {"fn": "eye", "shape": [2, 2, 2]}], init, "node w", "'init'", ids=("w",)),
     *rows("requires_grad", ["true", 1, 0, None, [True]], lambda v: put("x", "requires_grad", v),
           "node x", "'requires_grad'", ids=("x",)),
-    *rows("dtype", ["float16", "int64", "torch.float32", "", None, 32], lambda v: put("x", "dtype", v),
+    *rows("dtype", ["float16", "int32", "torch.float32", "", None, 32], lambda v: put("x", "dtype", v),
           "node x", "'dtype'", ids=("x",)),
     *rows("attrs_not_object", [[["shape", [1, -1]]], "shape=[1,-1]", None, 1], lambda v: put("xr", "attrs", v),
           "node xr", "'attrs'", ids=("xr",)),
@@ -486,6 +486,8 @@ def inits(draw: st.DrawFn, dtype: str = "float64") -> dict:
         return init
     if fn == "eye":
         return {"fn": fn, "shape": shape[:2]}
+    if fn == "randint":
+        return {"fn": fn, "high": draw(st.integers(1, 9)), "shape": shape}
     if fn == "arange":
         init = {"fn": fn, "end": draw(st.integers(-20, 20)), "start": draw(st.integers(-5, 5))}
         if draw(st.booleans()):  # a step whose sign fits start → end (any sign when they are equal)
@@ -524,7 +526,7 @@ def graphs(draw: st.DrawFn) -> Graph:
             fields["label"] = draw(labels)
         pos = (draw(numbers), draw(numbers)) if draw(st.booleans()) else None
         if op == TENSOR:
-            fields["dtype"] = dtype = draw(st.sampled_from(DTYPES))
+            fields["dtype"] = dtype = draw(st.sampled_from(FLOAT_DTYPES))
             if draw(st.booleans()):
                 fields["value"] = draw(values(dtype))
             else:

@@ -16,7 +16,8 @@ from __future__ import annotations
 from graph.ops import activation, arithmetic, elementwise, layers, loss, reduction, shape
 from graph.ops.spec import DIM_KINDS, KINDS, TENSOR, Attr, OpSpec
 
-__all__ = ["DEFAULT_DTYPE", "DIM_KINDS", "DTYPES", "KINDS", "OPS", "TENSOR", "Attr", "OpSpec", "categories"]
+__all__ = ["DEFAULT_DTYPE", "DIM_KINDS", "DTYPES", "FLOAT_DTYPES", "KINDS", "OPS", "TENSOR", "Attr", "OpSpec",
+           "categories", "leaf_dtype"]
 
 # Module order is palette order: categories appear as their first op does.
 _MODULES = (arithmetic, reduction, shape, elementwise, activation, layers, loss)
@@ -27,8 +28,18 @@ for _module in _MODULES:
             raise AssertionError(f"op {_op.name} has two catalogue entries")
         OPS[_op.name] = _op
 
-DTYPES: tuple[str, ...] = ("float32", "float64")
+# What --dtype and the toolbar's dtype convert leaves to, and the only leaves that may require
+# grad (torch: "only floating point tensors can require gradients").
+FLOAT_DTYPES: tuple[str, ...] = ("float32", "float64")
+# A leaf's dtype: int64 and bool leaves hold indices, class targets and masks.
+DTYPES: tuple[str, ...] = (*FLOAT_DTYPES, "int64", "bool")
 DEFAULT_DTYPE = "float32"
+
+
+def leaf_dtype(own: str, override: str | None) -> str:
+    """The dtype a leaf of dtype `own` gets under a dtype override (--dtype, the toolbar): as
+    module.double() does, floating leaves take it, int64 and bool leaves keep theirs."""
+    return override if override is not None and own in FLOAT_DTYPES else own
 
 
 def categories() -> tuple[str, ...]:

@@ -86,9 +86,17 @@ class OpSpec:
     # How many input ports the call passes by position (the rest by keyword: layer_norm's
     # weight and bias come after its normalized_shape); -1: all of them.
     positional_inputs: int = -1
-    # Input ports torch cannot differentiate with respect to (batch_norm's running statistics):
-    # what feeds them must not require grad, or torch refuses the call.
+    # Input ports torch cannot differentiate with respect to (batch_norm's running statistics,
+    # where's condition, index ports): what feeds them must not require grad, or torch refuses
+    # the call.
     no_grad_inputs: tuple[str, ...] = ()
+    # Ports that take an int64 or bool tensor (gather's index, where's condition), by dtype,
+    # with an example value each (examples for docs and generated tests, as example_shapes).
+    input_dtypes: dict[str, str] = field(default_factory=dict)
+    example_values: dict[str, object] = field(default_factory=dict)
+    # "bool" for ops whose result is bool (comparisons): it never requires grad. "": torch's
+    # usual type promotion of the inputs.
+    result_dtype: str = ""
 
     def passed_inputs(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The input ports the call passes by position, and those it passes by keyword."""
