@@ -203,3 +203,25 @@ def test_the_example_loads_with_flows_drawn(window, examples_dir, qtbot) -> None
     g = load(examples_dir / "02_matmul_vector.json")
     assert set(state.result.flows) | set(state.result.none) == set(g.edges)
     assert all(state.code(e) >= FIRST_BIN for e in state.result.flows)
+
+
+def test_cancelled_flows_say_so_and_f5_asks_again(window, examples_dir, qtbot) -> None:  # noqa: ANN001
+    from gui.canvas.flowview import FLOWS, _key
+
+    w = window
+    w.open_file(str(examples_dir / "01_scalar_partial.json"))
+    qtbot.waitUntil(lambda: w.run.current is not None, timeout=RESULT_TIMEOUT_MS)
+    fv = w.flow_view
+    fv.w.computer.request_task = lambda *a: None  # the request goes nowhere: answered by hand below
+    fv.set_on(True)
+    shown = w.run.current
+    assert fv.asked == _key(shown)
+    cancelled = FlowResult(shown.revision, shown.target, shown.device, shown.dtype, shown.grad_output,
+                           cancelled=True)
+    fv._on_task(FLOWS, cancelled)  # noqa: SLF001 - what the worker's taskReady calls
+    assert fv.asked is None and "cancelled" in fv.legend.status.text()
+    assert w.scene.overview.flow.result is None
+    del fv.w.computer.request_task  # the real one again
+    w.compute_action.trigger()  # F5
+    qtbot.waitUntil(lambda: w.scene.overview.flow.result is not None, timeout=RESULT_TIMEOUT_MS)
+    assert fv.legend.status.text() == ""

@@ -72,7 +72,7 @@ class FlowView(QObject):
         shown = self.shown()
         if shown is None or shown.target is None or answers(self.state.result, shown):
             return
-        key = (shown.revision, shown.target, shown.device, shown.dtype, repr(shown.grad_output))
+        key = _key(shown)
         if key == self.asked:
             return
         self.asked = key
@@ -95,7 +95,10 @@ class FlowView(QObject):
             return
         shown = self.shown()
         if flows.cancelled or not answers(flows, shown):
-            self.asked = None  # asked again when wanted
+            if self.asked == _key(flows):
+                self.asked = None  # asked again when wanted (a tooltip, a new result, F5)
+            if flows.cancelled and self.state.on:
+                self.legend.refresh(self.legend.title.text(), "cancelled: F5 computes again")
             return
         self.state.set_result(flows)
         self.scene.overview.flow_changed()
@@ -136,6 +139,11 @@ class FlowView(QObject):
             if isinstance(item, EdgeItem):
                 QToolTip.showText(QCursor.pos(), item.toolTip(), view.viewport())
                 return
+
+
+def _key(run: ComputeResult | FlowResult) -> tuple:
+    """What a run of flows is for."""
+    return run.revision, run.target, run.device, run.dtype, repr(run.grad_output)
 
 
 def install(window: MainWindow) -> FlowView:
