@@ -23,6 +23,7 @@ from autograd_bridge.training import OPTIMISERS, WHY_ACCUMULATE, AccumulatedGrad
 from graph.errors import GraphError
 from graph.safetext import visible
 from gui.actions import make_action
+from gui.titles import formula_name
 from gui.train_overlay import GradBadges
 
 if TYPE_CHECKING:
@@ -172,7 +173,7 @@ class Training(QObject):
             line = "Zero grads: every leaf's .grad is None; the next backward() starts from nothing."
         else:
             calls = "1 backward() call" if grads.calls == 1 else f"{grads.calls} backward() calls"
-            title = visible(self.w.doc.graph.nodes[grads.target].title)  # current: the target exists
+            title = formula_name(self.w.doc.graph.nodes[grads.target].title)  # current: the target exists
             line = (f"leaf .grad of {title} after {calls} without zeroing (the sum of each call's "
                     f"partials, not ∂{title}/∂leaf of one run): x.grad accumulates until set to None or zeroed.")
         self.summary.setText(line)

@@ -1,6 +1,6 @@
 """The accumulated `.grad` of each requires-grad leaf, drawn on the canvas just below the leaf.
 
-What a badge says is never a partial of one run: "x.grad  (Σ of 2 backward() calls) = 16".
+What a badge says is never a partial of one run: "x.grad after 2 backward()" / "= 16 (accumulated)".
 The badges follow their nodes (moves, deletes) and go as soon as the graph, the target or the
 grad-output changes: the next "Backward again" starts from no .grad there.
 """
@@ -24,9 +24,8 @@ def badge_lines(leaf_title: str, grad_text: str, calls: int) -> tuple[str, str]:
     """Two lines that say what the number is: the leaf's .grad, summed over `calls` backward()."""
     name = f"{visible(leaf_title)}.grad"
     if calls == 0:
-        return f"{name}  (zeroed)", "= None"
-    runs = "1 backward() call" if calls == 1 else f"Σ of {calls} backward() calls"
-    return f"{name}  ({runs})", f"= {visible(grad_text)}"
+        return f"{name} zeroed", "= None"
+    return f"{name} after {calls} backward()", f"= {visible(grad_text)} (accumulated)"
 
 
 class GradBadge(QGraphicsItem):
