@@ -89,6 +89,8 @@ def _map(value: object, fn) -> object:  # noqa: ANN001 - fn: leaf -> new leaf
     """value with fn applied to everything inside tuples, lists, dicts and slices."""
     if isinstance(value, tuple | list):
         mapped = [_map(v, fn) for v in value]
+        if isinstance(value, torch.Size) and not all(isinstance(v, int) for v in mapped):
+            return tuple(mapped)
         return type(value)(mapped) if not hasattr(value, "_fields") else type(value)(*mapped)
     if isinstance(value, dict):
         return {k: _map(v, fn) for k, v in value.items()}
@@ -97,16 +99,26 @@ def _map(value: object, fn) -> object:  # noqa: ANN001 - fn: leaf -> new leaf
     return fn(value)
 
 
+def _leaves(value: object):  # noqa: ANN202 - an iterator
+    """Everything inside tuples, lists, dicts and slices."""
+    if isinstance(value, tuple | list):
+        for v in value:
+            yield from _leaves(v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, slice):
+        yield from _leaves((value.start, value.stop, value.step))
+    else:
+        yield value
+
+
 def _slots_in(value: object) -> list[_Slot]:
-    found: list[_Slot] = []
-    _map(value, lambda v: found.append(v) if isinstance(v, _Slot) else None)
-    return found
+    return [v for v in _leaves(value) if isinstance(v, _Slot)]
 
 
 def _has_ref(value: object) -> bool:
-    found = []
-    _map(value, lambda v: found.append(v) if isinstance(v, Ref) else None)
-    return bool(found)
+    return any(isinstance(v, Ref) for v in _leaves(value))
 
 
 def _frame_text(filename: str, lineno: int | None, line: str | None) -> str:
@@ -134,10 +146,13 @@ def _where_now() -> str:
     return ""
 
 
-def _user_error(e: BaseException, doing: str) -> ImportRefused:
-    """An exception raised by the user's code, as one line naming its innermost user frame."""
+def user_error(e: BaseException, doing: str, where: str = "") -> ImportRefused:
+    """An exception raised by the user's code, as one line naming its innermost user frame
+    (or `where`, the traced line that ran)."""
     frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith((_TORCH_DIR, _HERE))]
-    where = _frame_text(frames[-1].filename, frames[-1].lineno, frames[-1].line) + ": " if frames else ""
+    if frames:
+        where = _frame_text(frames[-1].filename, frames[-1].lineno, frames[-1].line)
+    where = f"{where}: " if where else ""
     message = str(e).strip().splitlines()[0] if str(e).strip() else ""
     return ImportRefused(f"{where}{doing} raised {type(e).__name__}" + (f": {message}" if message else ""))
 
@@ -152,9 +167,19 @@ def _fx_key(node: fx.Node, root: nn.Module) -> object:
     return node.target
 
 
+class _Tracer(fx.Tracer):
+    """fx's tracer, keeping the user's frames of every call (fx keeps only those below a
+    `forward`, so a plain function would have none)."""
+
+    record_stack_traces = True
+
+    def _filter_traceback_frames(self, summary: traceback.StackSummary) -> traceback.StackSummary:
+        return traceback.StackSummary.from_list(
+            [f for f in summary if not f.filename.startswith((_TORCH_DIR, _HERE))])
+
+
 def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool) -> tuple[_Recording, object]:
-    tracer = fx.Tracer()
-    tracer.record_stack_traces = True
+    tracer = _Tracer()
     concrete = {k: v for k, v in inputs.items() if not isinstance(v, torch.Tensor)}
     graph = tracer.trace(root, concrete_args=concrete or None)
     module = tracer.root
@@ -196,7 +221,7 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
                     else:
                         out = node.target(*args, **kwargs)
             except Exception as e:  # the user's code failed on the example inputs
-                raise _user_error(e, "running the code") from None
+                raise user_error(e, "running the code", where) from None
             sym_args = fx.node.map_aggregate(node.args, sym)
             sym_kwargs = dict(fx.node.map_aggregate(node.kwargs, sym))
             key = _fx_key(node, module)
@@ -270,7 +295,7 @@ def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: 
         with torch.no_grad(), recorder:
             out = root(**inputs)
     except Exception as e:
-        raise _user_error(e, "running the code") from None
+        raise user_error(e, "running the code") from None
     finally:
         for h in hooks:
             h.remove()

@@ -16,14 +16,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from autograd_bridge.fx_script import ImportRefused
 from graph.edits import unique_id
-from graph.errors import GraphError, ValueSpecError
+from graph.errors import ValueSpecError
 from graph.model import Edge, Graph, Node
 from graph.ops import OPS, TENSOR
-
-
-class ImportRefused(GraphError):
-    """Code the import cannot turn into a graph: one line, naming where and why."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,53 @@
+"""`gradcanvas import SCRIPT.py --function NAME | --module CLASS -o GRAPH.json`: a Python function
+of tensors or an nn.Module class in a script becomes a graph file (autograd_bridge.fx_script).
+
+Importing runs the script, as torch.fx tracing does. cli.py reaches this module from inside its
+functions; torch is imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from graph.safetext import visible
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    i = sub.add_parser("import", help="turn a Python function or nn.Module into a graph file "
+                       "(runs the script, as torch.fx tracing does)")
+    i.add_argument("script", help="the .py file defining it")
+    which = i.add_mutually_exclusive_group(required=True)
+    which.add_argument("--function", metavar="NAME",
+                       help="a function of tensors; example inputs from its defaults (or --input)")
+    which.add_argument("--module", metavar="CLASS",
+                       help="an nn.Module class, built as CLASS() and called on example_inputs() (or --input)")
+    i.add_argument("--input", action="append", default=[], metavar="NAME=SHAPE",
+                   help="an argument as a seeded randn tensor of this shape, e.g. x=2,3 (repeatable)")
+    i.add_argument("-o", "--output", required=True, help="the graph file (.json) to write")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from autograd_bridge.fx_script import ImportRefused, import_script
+    from gradcanvas.cli import UsageError, _imported
+    from graph.fileformat import save
+
+    _imported()
+    if not args.output.strip():
+        raise UsageError("import needs a file name after -o, e.g. -o model.json")
+    if os.path.isdir(args.output):
+        raise UsageError(f"cannot write {args.output}: it is a folder; give a file name such as "
+                         f"{os.path.join(args.output, 'model.json')}")
+    imported = import_script(args.script, args.function, args.module, args.input)
+    try:
+        save(imported.graph, args.output)
+    except OSError as e:
+        raise ImportRefused(f"cannot write {args.output}: {e.strerror or e}") from None
+    graph = imported.graph
+    leaves = sum(n.is_tensor for n in graph.nodes.values())
+    ops = len(graph.nodes) - leaves
+    print(f"wrote {visible(args.output)}: {len(graph.nodes)} nodes ({leaves} tensors, {ops} ops), "
+          f"{len(graph.edges)} edges; target {visible(imported.sink)}")
+    for note in imported.notes:
+        print("note:", visible(note))
+    return 0

@@ -1,0 +1,218 @@
+"""Import from Python (autograd_bridge.fx_import): real models defined here, imported, and every
+parameter's gradient compared with loss.backward() on the module itself (float64, 1e-9
+relative); the fallback for data-dependent control flow; what the graph keeps and leaves out."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from autograd_bridge.engine import Compiled
+from autograd_bridge.fx_import import ImportRefused, import_function, import_module
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    yield
+    torch.set_default_dtype(old)
+
+
+
+
+class SmallCNN(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(2, 4, 3, padding=1)
+        self.bn1 = nn.BatchNorm2d(4)
+        self.conv2 = nn.Conv2d(4, 6, 3, padding=1, bias=False)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(6 * 2 * 2, 5)
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        h = self.pool(F.relu(self.bn1(self.conv1(x))))
+        h = F.max_pool2d(torch.relu(self.conv2(h)), kernel_size=2)
+        logits = self.fc(torch.flatten(h, 1))
+        return F.cross_entropy(logits, target)
+
+
+class Block(nn.Module):
+    """A pre-norm transformer block written as people write it: sizes read from x.shape."""
+
+    def __init__(self, dim: int = 8, heads: int = 2) -> None:
+        super().__init__()
+        self.heads = heads
+        self.ln1, self.ln2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(self.ln1(x)).split(C, dim=2)
+        q = q.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+        k = k.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+        v = v.view(B, T, self.heads, C // self.heads).transpose(1, 2)
+        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(y.transpose(1, 2).contiguous().view(B, T, C))
+        x = x + self.mlp(self.ln2(x))
+        return x
+
+
+class BlockLoss(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = Block()
+
+    def forward(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(self.block(x), target)
+
+
+class MLP(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 16), nn.Tanh(),
+                                 nn.Dropout(0.2), nn.Linear(16, 3))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return F.smooth_l1_loss(self.net(x), y)
+
+
+def _graph_grads(imported) -> dict[str, torch.Tensor]:  # noqa: ANN001
+    return Compiled(imported.graph.validate()).run(imported.sink).grads
+
+
+def _assert_same_grads(module: nn.Module, example: tuple) -> None:
+    """Import the module, then compare every parameter's gradient with module's own backward."""
+    imported = import_module(module, example)
+    grads = _graph_grads(imported)
+    module.zero_grad()
+    module(*example).backward()
+    for name, p in module.named_parameters():
+        assert name in imported.graph.nodes, name
+        node = imported.graph.nodes[name]
+        assert node.label == name and node.requires_grad and node.dtype == "float64"
+        scale = float(p.grad.abs().max())
+        torch.testing.assert_close(grads[name], p.grad, rtol=1e-9, atol=1e-9 * scale, msg=name)
+
+
+def test_small_cnn_gradients_equal_backward_on_the_module() -> None:
+    model = SmallCNN()
+    model.bn1.running_mean.uniform_(-0.5, 0.5)
+    model.bn1.running_var.uniform_(0.5, 2.0)
+    model.eval()
+    x = torch.randn(3, 2, 8, 8)
+    target = torch.softmax(torch.randn(3, 5), dim=1)
+    _assert_same_grads(model, (x, target))
+    imported = import_module(model, (x, target))
+    ops = {n.op for n in imported.graph.nodes.values()}
+    assert {"conv2d", "batch_norm", "relu", "max_pool2d", "flatten", "linear", "cross_entropy"} <= ops
+    nodes = imported.graph.nodes
+    assert not nodes["bn1.running_mean"].requires_grad and "bn1.num_batches_tracked" not in nodes
+    assert [i for i in nodes if nodes[i].is_tensor and not nodes[i].requires_grad and "bias" in i] == ["conv2_bias"]
+    assert imported.graph.target == imported.sink and imported.graph.sinks() == [imported.sink]
+    assert not imported.specialised
+
+
+def test_transformer_block_gradients_equal_backward_on_the_module() -> None:
+    model = BlockLoss()
+    x, target = torch.randn(2, 5, 8), torch.randn(2, 5, 8)
+    _assert_same_grads(model, (x, target))
+    ops = [n.op for n in import_module(model, (x, target)).graph.nodes.values()]
+    for op in ("layer_norm", "linear", "scaled_dot_product_attention", "gelu", "narrow", "reshape", "add"):
+        assert op in ops, op
+
+
+def test_mlp_with_dropout_in_eval_gradients_equal_backward_on_the_module() -> None:
+    model = MLP().eval()
+    example = (torch.randn(4, 6), torch.randn(4, 3))
+    _assert_same_grads(model, example)
+    assert "dropout" not in str(import_module(model, example).graph.nodes)
+
+
+def test_dropout_in_training_mode_is_refused_naming_the_line() -> None:
+    model = MLP().train()
+    with pytest.raises(ImportRefused, match=r"test_fx_import.py line \d+ .*dropout in training mode"):
+        import_module(model, (torch.randn(4, 6), torch.randn(4, 3)))
+
+
+def _control_flow(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    h = x
+    while h.norm() < 10:  # how often it runs depends on the values
+        h = torch.tanh(h @ w) * 3 + h
+    if h.sum() > 0:
+        return (h ** 2).mean()
+    return h.abs().sum()
+
+
+def test_data_dependent_control_flow_imports_through_one_real_run_and_says_so() -> None:
+    x, w = torch.randn(3), torch.randn(3, 3)
+    imported = import_function(_control_flow, {"x": x, "w": w})
+    assert imported.specialised
+    assert any("specialised to the example inputs" in n and "while h.norm() < 10" in n for n in imported.notes)
+    assert "specialised" in imported.graph.nodes[imported.sink].label
+    xs, ws = x.clone().requires_grad_(), w.clone().requires_grad_()
+    _control_flow(xs, ws).backward()
+    grads = _graph_grads(imported)
+    torch.testing.assert_close(grads["x"], xs.grad, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(grads["w"], ws.grad, rtol=1e-9, atol=1e-12)
+    assert sum(n.op == "tanh" for n in imported.graph.nodes.values()) >= 1  # the loop, unrolled
+
+
+def _indexing(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    a, b = x.chunk(2, dim=1)
+    n = x.size(0) // 2
+    z = a[:n, ..., None] * b[2:, :][..., None] - y.T[0]
+    return (z.permute(2, 0, 1).squeeze(0).sum(dim=-1) / x.shape[1]).amax() + torch.clamp(y, min=0.1).prod()
+
+
+def test_shape_arithmetic_indexing_and_methods_become_concrete_ops() -> None:
+    x, y = torch.randn(4, 4), torch.rand(2, 3) + 0.5
+    imported = import_function(_indexing, {"x": x, "y": y})
+    assert not imported.specialised
+    xs, ys = x.clone().requires_grad_(), y.clone().requires_grad_()
+    _indexing(xs, ys).backward()
+    grads = _graph_grads(imported)
+    torch.testing.assert_close(grads["x"], xs.grad, rtol=1e-9, atol=1e-12)
+    torch.testing.assert_close(grads["y"], ys.grad, rtol=1e-9, atol=1e-12)
+
+
+def _cumulative(x: torch.Tensor) -> torch.Tensor:
+    return torch.cumsum(x, 0).sum()
+
+
+@pytest.mark.parametrize(("fn", "message"), [
+    (_cumulative, r"test_fx_import.py line \d+ \(return torch.cumsum\(x, 0\).sum\(\)\): "
+                  r"torch.cumsum is not in the catalogue"),
+    (lambda x: x.argmax(), r"the method .argmax\(\) is not in the catalogue"),
+    (lambda x: (x, x), r"returns tuple: import needs it to return one tensor"),
+    (lambda x: x[x > 0].sum(), r"not in the catalogue"),
+    (lambda x: x.sum() * x.sum().item(), r"the method .item\(\) is not in the catalogue"),
+])
+def test_refusals_are_one_line_naming_the_call(fn, message) -> None:  # noqa: ANN001
+    with pytest.raises(ImportRefused, match=message) as info:
+        import_function(fn, {"x": torch.randn(3)})
+    assert "\n" not in info.value.message
+
+
+def test_unused_parameters_and_buffers_are_left_out() -> None:
+    class Partial(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.used, self.unused = nn.Linear(3, 2), nn.Linear(3, 2)
+            self.register_buffer("scale", torch.tensor(2.0))
+            self.register_buffer("spare", torch.zeros(4))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (self.used(x) * self.scale).sum()
+
+    imported = import_module(Partial(), (torch.randn(2, 3),))
+    tensors = sorted(n for n, node in imported.graph.nodes.items() if node.is_tensor)
+    assert tensors == ["scale", "used.bias", "used.weight", "x"]
+    assert not imported.graph.nodes["x"].requires_grad  # a module's input is data unless it asks
