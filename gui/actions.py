@@ -26,6 +26,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
+from gui import import_dialog
+
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
 Keys = QKeySequence.StandardKey | str  # a platform's standard binding, or portable text
@@ -157,6 +159,7 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     for path in sorted(EXAMPLES_DIR.glob("*.json")):
         title = path.stem.split("_", 1)[-1].replace("_", " ")
         w.examples_menu.addAction(make_action(w, title, lambda _=False, p=path: w.open_file(str(p))))
+    add(file_menu, "&Import Python…", lambda: import_dialog.importer(w).ask())  # runs the file: asks first
     file_menu.addSeparator()
     add(file_menu, "&Save", w.save_document, S.Save)
     add(file_menu, "Save &As…", w.save_as, S.SaveAs)

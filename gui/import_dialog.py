@@ -1,0 +1,171 @@
+"""File > Import Python…: a function of tensors or an nn.Module class from a .py file becomes nodes
+of the current document, as one undo step.
+
+The dialog lists the file's top-level functions and nn.Module classes by reading it with `ast`
+(listing never runs it); importing runs the file, as torch.fx tracing does, and the dialog says
+so. The import (autograd_bridge.fx_script) runs on the worker thread (Computer.request_task).
+
+The result joins the current document, to the right of what is there (ids that clash are
+renamed, as a paste renames them), so Undo takes it back in one step and a model can be imported
+beside a hand-built graph; File > New first gives it a document of its own. An empty document
+takes the import's target too.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph.errors import GraphError
+from graph.safetext import visible
+
+if TYPE_CHECKING:
+    from gui.window import MainWindow
+
+TASK = "import.python"
+GAP = 400.0  # between what the document holds and the imported nodes, in scene units
+RUNS_CODE = ("Importing runs this file's code (tracing executes it, as torch.fx does): "
+             "import only files you trust. Listing what it defines did not run it.")
+
+
+def import_task(_session, cancel, path: str, function: str | None, module: str | None,  # noqa: ANN001
+                inputs: list[str]) -> tuple[str, object]:
+    """On the worker: ('ok', Imported) or ('error', one line); None once cancelled."""
+    from autograd_bridge.fx_script import import_script
+
+    try:
+        imported = import_script(path, function, module, inputs)
+    except GraphError as e:
+        return "error", e.message
+    except Exception as e:  # noqa: BLE001 - the user's code may raise anything; it must not end the app
+        return "error", f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+    return None if cancel.cancelled else ("ok", imported)
+
+
+class ImportDialog(QDialog):
+    """Pick one definition of the file; optional inputs as NAME=SHAPE."""
+
+    def __init__(self, parent: QWidget, path: str, functions: list[str], modules: list[str]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import Python")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"From {visible(os.path.basename(path))}, import:"))
+        self.choices = QListWidget()
+        for name in functions:
+            item = QListWidgetItem(f"function  {visible(name)}")
+            item.setData(Qt.ItemDataRole.UserRole, ("function", name))
+            self.choices.addItem(item)
+        for name in modules:
+            shown = visible(name)
+            item = QListWidgetItem(f"nn.Module  {shown}   (built as {shown}(), called on example_inputs())")
+            item.setData(Qt.ItemDataRole.UserRole, ("module", name))
+            self.choices.addItem(item)
+        self.choices.setCurrentRow(0)
+        self.choices.itemDoubleClicked.connect(self.accept)
+        layout.addWidget(self.choices)
+        layout.addWidget(QLabel("Inputs (optional, seeded randn), e.g.  x=2,3  y=4:"))
+        self.inputs = QLineEdit()
+        self.inputs.setPlaceholderText("defaults of the function, or the file's example_inputs()")
+        layout.addWidget(self.inputs)
+        warning = QLabel(RUNS_CODE)
+        warning.setWordWrap(True)
+        layout.addWidget(warning)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import (runs the file)")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def chosen(self) -> tuple[str, str] | None:
+        item = self.choices.currentItem()
+        return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
+
+
+class PythonImporter(QObject):
+    """One per window: asks, runs the import on the worker, adds the result to the document."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.last_dir = ""
+        self.what = ""  # what the running import is, for messages
+        window.computer.taskReady.connect(self._on_task)
+
+    def ask(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.w, "Import Python", self.last_dir,
+                                              "Python files (*.py);;All files (*)")
+        if not path:
+            return
+        self.last_dir = os.path.dirname(path)
+        from autograd_bridge.fx_script import list_definitions  # ast only: no torch, nothing run
+
+        try:
+            functions, modules = list_definitions(path)
+        except GraphError as e:
+            self.w.report_error("Cannot import", e.message)
+            return
+        if not functions and not modules:
+            self.w.report_error("Cannot import", f"{os.path.basename(path)} defines no top-level function "
+                                "or nn.Module class")
+            return
+        dialog = ImportDialog(self.w, path, functions, modules)
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen() is not None:
+            kind, name = dialog.chosen()
+            self.start(path, name if kind == "function" else None, name if kind == "module" else None,
+                       dialog.inputs.text().replace(";", " ").split())
+
+    def start(self, path: str, function: str | None = None, module: str | None = None,
+              inputs: list[str] = ()) -> None:
+        """Import on the worker thread; the document changes when it is done."""
+        self.what = function or module or ""
+        self.w.say(f"importing {self.what} from {os.path.basename(path)} (running it)…")
+        self.w.computer.request_task(TASK, import_task, path, function, module, list(inputs))
+
+    def _on_task(self, name: str, result: object) -> None:
+        if name != TASK or result is None:
+            return
+        status, value = result
+        if status == "error":
+            self.w.report_error("Cannot import", value, f"cannot import {self.what}: {value}")
+            return
+        self.add(value)
+
+    def add(self, imported) -> None:  # noqa: ANN001 - an autograd_bridge.fx_import.Imported
+        """The imported nodes join the document to the right of its nodes, in one undo step."""
+        from graph.fileformat import dumps
+
+        doc = self.w.doc
+        was_empty = not doc.graph.nodes
+        right = max((x for x, _y in doc.graph.layout.values()), default=None)
+        offset = (0.0, 0.0) if right is None else (right + GAP, 0.0)
+        doc.undo_stack.beginMacro(f"Import {self.what}")
+        try:
+            new_ids = doc.paste(dumps(imported.graph), offset)
+        finally:
+            doc.undo_stack.endMacro()
+        sink = new_ids[list(imported.graph.nodes).index(imported.sink)]
+        if was_empty:
+            doc.set_target(sink)
+        self.w.scene.select_nodes(new_ids)
+        self.w.view.fit_graph()
+        notes = "; ".join(imported.notes)
+        self.w.say(f"imported {self.what}: {len(new_ids)} nodes, target {sink}" + (f" ({notes})" if notes else ""))
+
+
+def importer(window: MainWindow) -> PythonImporter:
+    """The window's importer, made on first use."""
+    found = window.findChild(PythonImporter)
+    return found if found is not None else PythonImporter(window)
