@@ -347,10 +347,17 @@ SCRUB_STEP = 0.01  # of max(1, |value|) per screen pixel; Shift: a tenth of that
 FINE = 0.1
 
 
+SCRUB_MIN_W = 40.0  # the grip is at least this wide, however short the number
+
+
 def scrub_rect(item: NodeItem) -> QRectF:
-    """A leaf's value line, in the item's coordinates (where gui.canvas.items draws it)."""
+    """The number on a leaf's value line ("= 2"), in the item's coordinates (where
+    gui.canvas.items draws it); the rest of the node still moves it."""
     top = HEADER_H + max(1, len(item.inputs)) * PORT_H
-    return QRectF(4, top + 1, NODE_W - 8, 20)
+    fm = QFontMetricsF(item.canvas.mono_font)
+    width = NODE_W - 16
+    text = item.value_line(fm, width) if item.view is not None else f"= {item.node.value}"
+    return QRectF(4, top + 1, min(NODE_W - 8, max(SCRUB_MIN_W, fm.horizontalAdvance(text) + 12)), 20)
 
 
 def scrubbable(item: NodeItem, pos: QPointF) -> bool:
@@ -362,7 +369,7 @@ def scrubbable(item: NodeItem, pos: QPointF) -> bool:
 
 
 class ScrubDrag(Interaction):
-    """Press on a scalar leaf's value and drag sideways: the value follows the mouse
+    """Press on a scalar leaf's number and drag sideways: the value follows the mouse
     (SCRUB_STEP of max(1, |value|) per screen pixel, a tenth of that while Shift is held), every
     node's value and partial recompute as it moves (a value edit: the compiled code is reused),
     the release makes it one undo step and Esc puts the value back.
