@@ -225,3 +225,23 @@ def test_cancelled_flows_say_so_and_f5_asks_again(window, examples_dir, qtbot) -
     w.compute_action.trigger()  # F5
     qtbot.waitUntil(lambda: w.scene.overview.flow.result is not None, timeout=RESULT_TIMEOUT_MS)
     assert fv.legend.status.text() == ""
+
+
+def test_a_nan_in_the_backward_pass_makes_its_wires_nonfinite() -> None:
+    from autograd_bridge.compute import ComputeSession
+    from autograd_bridge.flows import flow_task
+    from gui.canvas.flowstate import FlowState
+
+    g = Graph()
+    g.add_node(Node("x", TENSOR, value=[-1.0, 4.0], requires_grad=True))
+    g.add_node(Node("r", "sqrt"))
+    g.add_node(Node("s", "sum"))
+    g.add_edge(Edge("x", "r", "input"))
+    g.add_edge(Edge("r", "s", "input"))
+    session = ComputeSession()
+    result = session.compute(g.snapshot(), "s", 1)
+    assert "r" in result.nonfinite  # the node mark where NaN first appears, as before
+    state = FlowState()
+    state.set_result(flow_task(session, None, g.snapshot(), 1, "s"))
+    assert state.code(Edge("x", "r", "input")) == NONFINITE  # sqrt'(-1) is NaN
+    assert state.code(Edge("r", "s", "input")) >= FIRST_BIN  # ones: finite
