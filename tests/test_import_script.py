@@ -1,0 +1,145 @@
+"""Import from a script: the `gradcanvas import` command (a file `gradcanvas check` accepts, one-line
+refusals with no traceback), listing a file without running it, and File > Import Python… in the
+window (the worker runs it; the nodes arrive as one undo step)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from helpers import RESULT_TIMEOUT_MS
+
+from autograd_bridge.fx_script import ImportRefused, list_definitions
+from gradcanvas.cli import main
+from graph.fileformat import load
+
+SCRIPT = textwrap.dedent('''
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    def f(x=torch.tensor([1.0, 2.0]), y=torch.tensor(3.0)):
+        return (2 * x ** 2 + 3 * y).sum()
+
+    def needs_input(x):
+        return torch.tanh(x).mean()
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 2, 3)
+            self.bn = nn.BatchNorm2d(2)
+            self.fc = nn.Linear(2 * 2 * 2, 3)
+            self.eval()
+
+        def forward(self, x):
+            h = F.relu(self.bn(self.conv1(x)))
+            return self.fc(torch.flatten(F.avg_pool2d(h, 2), 1)).sum()
+
+    class Cumulative(nn.Module):
+        def forward(self, x):
+            return torch.cumsum(x, 0).sum()
+
+    def example_inputs():
+        return (torch.randn(1, 1, 6, 6),)
+''')
+
+
+@pytest.fixture
+def script(tmp_path: Path) -> Path:
+    path = tmp_path / "model.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+def _run(capsys, *argv: str) -> tuple[int, str, str]:  # noqa: ANN001
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_import_function_writes_a_file_check_accepts(script: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out_file = tmp_path / "f.json"
+    code, out, _err = _run(capsys, "import", str(script), "--function", "f", "-o", str(out_file))
+    assert code == 0 and out.startswith(f"wrote {out_file}")
+    graph = load(out_file)
+    assert graph.nodes["x"].value == [1.0, 2.0] and graph.nodes["x"].requires_grad
+    assert graph.target in graph.nodes and all(n in graph.layout for n in graph.nodes)
+    assert _run(capsys, "check", str(out_file))[0] == 0
+    code, out, _err = _run(capsys, "grad", str(out_file))
+    assert code == 0 and out.startswith("target sum_1 = 28 ")  # (2·1 + 9) + (2·4 + 9)
+
+
+def test_import_module_with_example_inputs_and_with_input(script: Path, tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    out_file = tmp_path / "net.json"
+    assert _run(capsys, "import", str(script), "--module", "Net", "-o", str(out_file))[0] == 0
+    graph = load(out_file)
+    assert {"conv1.weight", "bn.running_var", "fc.bias"} <= set(graph.nodes)
+    assert "bn.num_batches_tracked" not in graph.nodes
+    assert _run(capsys, "check", str(out_file))[0] == 0
+    code, _out, _err = _run(capsys, "import", str(script), "--function", "needs_input", "--input", "x=2,3",
+                            "-o", str(tmp_path / "n.json"))
+    assert code == 0 and load(tmp_path / "n.json").nodes["x"].leaf_shape() == (2, 3)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--module", "Cumulative"], r"^error: model.py line \d+ \(return torch.cumsum\(x, 0\).sum\(\)\): "
+                                 r"torch.cumsum is not in the catalogue$"),
+    (["--function", "nope"], r"^error: model.py defines no function 'nope'; its functions: f, needs_input$"),
+    (["--module", "f"], r"^error: model.py defines no nn.Module class 'f'; its modules: Net, Cumulative$"),
+    (["--function", "needs_input"],
+     r"^error: needs_input: the argument x has no default: give it with --input x=SHAPE$"),
+    (["--function", "f", "--input", "x=two"], r"^error: --input 'x=two': expected NAME=SHAPE, e.g. x=2,3$"),
+])
+def test_refusals_are_one_line_without_traceback(script: Path, tmp_path: Path, capsys, args, message) -> None:  # noqa: ANN001
+    code, out, err = _run(capsys, "import", str(script), *args, "-o", str(tmp_path / "x.json"))
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert __import__("re").match(message, err.strip()), err
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_syntax_error_and_failing_script_are_one_line(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    bad = tmp_path / "bad.py"
+    bad.write_text("import torch\ndef f(x=torch.ones(2)):\n    return x +\n")
+    code, _out, err = _run(capsys, "import", str(bad), "--function", "f", "-o", str(tmp_path / "x.json"))
+    assert code == 1 and err.startswith("error: bad.py line 3: syntax error: ") and len(err.splitlines()) == 1
+    raising = tmp_path / "raising.py"
+    raising.write_text("import torch\nx = 1 / 0\ndef f(x=torch.ones(2)):\n    return x.sum()\n")
+    code, _out, err = _run(capsys, "import", str(raising), "--function", "f", "-o", str(tmp_path / "x.json"))
+    assert code == 1 and err.strip() == ("error: raising.py line 2 (x = 1 / 0): running the script raised "
+                                         "ZeroDivisionError: division by zero")
+
+
+def test_listing_a_file_never_runs_it(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+    path = tmp_path / "side_effect.py"
+    path.write_text(f"open({str(marker)!r}, 'w').close()\n" + SCRIPT + "class Sub(Net):\n    pass\n")
+    assert list_definitions(str(path)) == (["f", "needs_input"], ["Net", "Cumulative", "Sub"])
+    assert not marker.exists()
+    path.write_text("def broken(:\n")
+    with pytest.raises(ImportRefused, match=r"side_effect.py line 1: syntax error"):
+        list_definitions(str(path))
+
+
+def test_file_import_python_adds_the_model_as_one_undo_step(window, script: Path, qtbot) -> None:  # noqa: ANN001
+    from gui.import_dialog import TASK, importer
+
+    doc = window.doc
+    with qtbot.waitSignal(window.computer.taskReady, timeout=RESULT_TIMEOUT_MS,
+                          check_params_cb=lambda name, _result: name == TASK):
+        importer(window).start(str(script), module="Net")
+    assert "conv1.weight" in doc.graph.nodes and doc.target in doc.graph.nodes
+    assert doc.undo_stack.count() == 1 and doc.undo_stack.text(0) == "Import Net"
+    assert "imported Net" in window.statusBar().currentMessage()
+    doc.undo_stack.undo()
+    assert not doc.graph.nodes and doc.target is None
+    doc.undo_stack.redo()
+    count = len(doc.graph.nodes)
+    with qtbot.waitSignal(window.computer.taskReady, timeout=RESULT_TIMEOUT_MS,
+                          check_params_cb=lambda name, _result: name == TASK):
+        importer(window).start(str(script), module="Cumulative")
+    assert len(doc.graph.nodes) == count  # refused: nothing added
+    assert "torch.cumsum is not in the catalogue" in window.statusBar().currentMessage()
+    window.grab().save(str(Path(script).with_suffix(".png")))
