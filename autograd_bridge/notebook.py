@@ -1,0 +1,113 @@
+"""Export a graph as a Jupyter notebook: the script export's stages (autograd_bridge.export) as
+code cells — leaves, forward, backward, partials — with markdown cells saying in words what each
+stage does and what each partial means.
+
+Written as nbformat 4 JSON by hand (the nbformat package is only needed to validate it, in the
+tests). The code cells hold the very lines of the script export, so a notebook run top to
+bottom prints the numbers `gradcanvas grad` prints. The same graph always gives the same text.
+"""
+
+from __future__ import annotations
+
+import json
+
+from autograd_bridge.export import ScriptParts, export_script, script_parts
+from autograd_bridge.formatting import tensor_text
+from graph.model import Graph
+from graph.safetext import visible
+
+NOTEBOOK_SUFFIX = ".ipynb"
+
+
+def export_for_path(path: str, graph: Graph, target: str, grad_output: object = None,
+                    dtype: str | None = None) -> str:
+    """The export's text in the format the file name asks for: a notebook for .ipynb, else the
+    script. The command line and the window's export dialog both call this."""
+    if path.lower().endswith(NOTEBOOK_SUFFIX):
+        return export_notebook(graph, target, grad_output, dtype)
+    return export_script(graph, target, grad_output, dtype)
+
+
+def export_notebook(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None) -> str:
+    p = script_parts(graph, target, grad_output, dtype)
+    t = p.compiled.source.names[target]
+    seed = "1" if grad_output is None else "the grad-output v (a vector–Jacobian product)"
+    cells = [
+        _markdown(f"# The partials of `{t}`\n\nExported from GradCanvas. Run the cells in order: they "
+                  f"build the graph's tensors, run it forward, call `backward()` from `{t}` and print "
+                  f"∂{t}/∂node for every node: the numbers GradCanvas shows on the canvas."),
+        _markdown("## Leaves\n\nThe graph's input tensors. `requires_grad=True` asks PyTorch to fill in "
+                  "`.grad` for a leaf."),
+        _code([*p.setup, *p.leaves]),
+        _markdown("## Forward\n\nOne line per op node. A non-leaf keeps its `.grad` only if asked: "
+                  "`retain_grad()` asks."),
+        _code(p.forward),
+        _markdown(f"## Backward\n\n`backward()` walks the graph from `{t}` back to the leaves, seeded "
+                  f"with {seed}, and adds ∂{t}/∂node into the `.grad` of every tensor that keeps one."),
+        _code(p.backward),
+        _markdown("## Partials\n\nEvery node's `.grad`: how much the target changes per unit change of "
+                  "that node, at these values."),
+        _code(p.partials),
+        _markdown("## What each partial says\n\n" + "\n".join(f"- {s}" for s in explanations(p, target, grad_output))),
+    ]
+    for i, cell in enumerate(cells):  # nbformat 4.5 wants ids; stable ones keep the text stable
+        cell["id"] = f"cell-{i}"
+    notebook = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+
+
+def explanations(p: ScriptParts, target: str, grad_output: object = None) -> list[str]:
+    """One sentence per node, in the order the script prints them: its partial's value and what
+    it means, or why it is None ("x.grad is None: x does not require grad")."""
+    src, result = p.compiled.source, p.result
+    t = src.names[target]
+    lines = []
+    for n in src.order:
+        v = src.names[n]
+        node = p.compiled.graph.nodes[n]
+        where = "" if visible(n) == v else f" (node {visible(n)})"
+        grad = result.grads[n]
+        if grad is None:
+            reason = result.no_grad_reason(n, p.compiled)
+            if reason == "requires_grad is off":
+                why = f"{v} does not require grad"
+            elif reason == "no input needs grad":
+                why = f"no input of {v} requires grad, so {v} does not either"
+            elif reason is not None and reason.endswith("no gradient"):
+                why = f"{v} is {node.dtype}, and only floating-point tensors have gradients"
+            else:
+                why = f"{t} does not depend on {v}"
+            lines.append(f"`{v}.grad` is None{where}: {why}.")
+            continue
+        value = visible(tensor_text(grad))
+        if n == target:
+            meaning = (f"∂{t}/∂{t} = 1, the seed of backward()" if grad_output is None
+                       else "the grad-output v that backward() started from")
+        elif n in src.leaf_ids:
+            meaning = f"∂{t}/∂{v}, filled in because {v} is a leaf that requires grad"
+        else:
+            meaning = f"∂{t}/∂{v}; {v} is not a leaf, so PyTorch keeps it only because of `retain_grad()`"
+        lines.append(f"`{v}.grad` = {value}{where}: {meaning}.")
+    return lines
+
+
+def _code(lines: list[str]) -> dict:
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+            "source": _source("\n".join(lines).strip("\n"))}
+
+
+def _markdown(text: str) -> dict:
+    return {"cell_type": "markdown", "metadata": {}, "source": _source(text)}
+
+
+def _source(text: str) -> list[str]:
+    """A cell's source as nbformat writes it: lines, each but the last ending in a newline."""
+    return text.splitlines(keepends=True)
