@@ -192,6 +192,16 @@ def d_consumed(items: tuple, ellipsis: object) -> int:
     return sum(1 for i in before if i is not None)
 
 
+@lowers(torch.gather, "method:gather")
+def _gather(b: Builder, input, dim, index, *, sparse_grad=False, out=None):  # noqa: ANN001, ANN202
+    return b.op("gather", {"input": input, "index": index}, {"dim": int(dim)})
+
+
+@lowers(torch.index_select, "method:index_select")
+def _index_select(b: Builder, input, dim, index, *, out=None):  # noqa: ANN001, ANN202
+    return b.op("index_select", {"input": input, "index": index}, {"dim": int(dim)})
+
+
 # ---- layers ----
 
 def _zeros(b: Builder, n: int, like: object, what: str) -> Ref:
@@ -309,6 +319,14 @@ def _dropout(b: Builder, input, p=0.5, training=True, inplace=False):  # noqa: A
     return input
 
 
+@lowers(F.embedding)
+def _embedding(b: Builder, input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: ANN001, ANN202
+               scale_grad_by_freq=False, sparse=False):
+    if padding_idx is not None or max_norm is not None or scale_grad_by_freq:
+        raise b.refuse("embedding with padding_idx, max_norm or scale_grad_by_freq is not in the catalogue")
+    return b.op("embedding", {"input": input, "weight": weight})
+
+
 # ---- losses ----
 
 def _reduction_only(b: Builder, size_average: object, reduce: object) -> None:
@@ -361,13 +379,22 @@ def _kl_div(b: Builder, input, target, size_average=None, reduce=None, reduction
 def _cross_entropy(b: Builder, input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: ANN001, ANN202
                    reduction="mean", label_smoothing=0.0):
     _reduction_only(b, size_average, reduce)
-    if not _value(target).is_floating_point():
-        raise b.refuse("cross_entropy with class-index (int64) targets is not in the catalogue yet: "
-                       "pass class probabilities of the input's shape")
     if weight is not None:
         raise b.refuse("cross_entropy with weight= is not in the catalogue")
-    return b.op("cross_entropy", {"input": input, "target": target},
-                {"reduction": reduction, "label_smoothing": float(label_smoothing)})
+    attrs = {"reduction": reduction, "label_smoothing": float(label_smoothing)}
+    if ignore_index != -100:
+        attrs["ignore_index"] = int(ignore_index)
+    return b.op("cross_entropy", {"input": input, "target": target}, attrs)
+
+
+@lowers(F.nll_loss)
+def _nll_loss(b: Builder, input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: ANN001, ANN202
+              reduction="mean"):
+    _reduction_only(b, size_average, reduce)
+    if weight is not None:
+        raise b.refuse("nll_loss with weight= is not in the catalogue")
+    return b.op("nll_loss", {"input": input, "target": target},
+                {"reduction": reduction, "ignore_index": int(ignore_index)})
 
 
 # ---- standard modules: their functional form, in the mode the module is in ----
@@ -436,6 +463,12 @@ def _m_adaptive(b: Builder, m, path, input):  # noqa: ANN001, ANN202
     return _adaptive_avg_pool2d(b, input, m.output_size)
 
 
+@_module(nn.Embedding)
+def _m_embedding(b: Builder, m, path, input):  # noqa: ANN001, ANN202
+    return _embedding(b, input, _param(b, path, m, "weight"), m.padding_idx, m.max_norm, m.norm_type,
+                      m.scale_grad_by_freq)
+
+
 @_module(nn.Flatten)
 def _m_flatten(b: Builder, m, path, input):  # noqa: ANN001, ANN202
     return _flatten(b, input, m.start_dim, m.end_dim)
@@ -470,8 +503,6 @@ def _loss_module(cls: type, fn: object, *fields: str) -> None:
     def lower(b: Builder, m, path, input, target):  # noqa: ANN001, ANN202
         if getattr(m, "weight", None) is not None or getattr(m, "pos_weight", None) is not None:
             raise b.refuse(f"nn.{cls.__name__} with weight= is not in the catalogue")
-        if getattr(m, "ignore_index", -100) != -100:
-            raise b.refuse(f"nn.{cls.__name__} with ignore_index is not in the catalogue")
         return LOWER[fn](b, input, target, reduction=m.reduction, **{f: getattr(m, f) for f in fields})
     lowers(cls)(lower)
 
@@ -482,4 +513,5 @@ _loss_module(nn.SmoothL1Loss, F.smooth_l1_loss, "beta")
 _loss_module(nn.HuberLoss, F.huber_loss, "delta")
 _loss_module(nn.BCEWithLogitsLoss, F.binary_cross_entropy_with_logits)
 _loss_module(nn.KLDivLoss, F.kl_div, "log_target")
-_loss_module(nn.CrossEntropyLoss, F.cross_entropy, "label_smoothing")
+_loss_module(nn.CrossEntropyLoss, F.cross_entropy, "label_smoothing", "ignore_index")
+_loss_module(nn.NLLLoss, F.nll_loss, "ignore_index")

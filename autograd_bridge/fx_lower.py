@@ -20,7 +20,7 @@ from autograd_bridge.fx_script import ImportRefused
 from graph.edits import unique_id
 from graph.errors import ValueSpecError
 from graph.model import Edge, Graph, Node
-from graph.ops import OPS, TENSOR
+from graph.ops import DTYPES, OPS, TENSOR
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,10 @@ def lowers(*keys: object):  # noqa: ANN201 - a decorator
 
 
 def _dtype_name(t: torch.Tensor) -> str:
-    if t.dtype in (torch.float32, torch.float64):
-        return str(t.dtype).removeprefix("torch.")
-    raise ImportRefused(f"a {str(t.dtype).removeprefix('torch.')} tensor: graphs hold float32 and float64 "
-                        "tensors only (int64 and bool leaves are not in the catalogue yet)")
+    name = str(t.dtype).removeprefix("torch.")
+    if name not in DTYPES:
+        raise ImportRefused(f"a {name} tensor: graphs hold {', '.join(DTYPES)} tensors only")
+    return name
 
 
 class Builder:
@@ -90,8 +90,8 @@ class Builder:
             return value
         if isinstance(value, bool) or not isinstance(value, int | float | torch.Tensor):
             raise self.refuse(f"{type(value).__name__} where a tensor was expected")
-        t = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(
-            float(value), dtype=like.value.dtype if like is not None else torch.float32)
+        like_dtype = like.value.dtype if like is not None and like.value.is_floating_point() else torch.float32
+        t = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(float(value), dtype=like_dtype)
         label = f"{float(value):g}" if not isinstance(value, torch.Tensor) else f"{what} of {self.name}"
         node = Node(unique_id(self.graph, f"{self.name}_{what}"), TENSOR, value=t.cpu().tolist(),
                     dtype=_dtype_name(t), label=label)
@@ -101,7 +101,9 @@ class Builder:
     def op(self, op: str, inputs: dict[str, object], attrs: dict[str, object] | None = None,
            value: torch.Tensor | None = None) -> Ref:
         """One op node fed by `inputs` (Refs, or constants made into leaves)."""
-        spec = OPS[op]
+        spec = OPS.get(op)
+        if spec is None:
+            raise self.refuse(f"{op} is not in the catalogue yet")
         given = {k: v for k, v in (attrs or {}).items() if spec.attr(k) is not None and
                  (spec.attr(k).required or v != spec.attr(k).default)}
         node = Node(unique_id(self.graph, self.name), op, attrs=given)
@@ -350,3 +352,25 @@ def _vector_norm(b: Builder, x, ord=2, dim=None, keepdim=False, *, dtype=None, o
 @lowers(torch.norm, "method:norm")
 def _norm(b: Builder, input, p="fro", dim=None, keepdim=False, out=None, dtype=None):  # noqa: ANN001, ANN202
     return _vector_norm(b, input, 2 if p == "fro" else p, dim, keepdim)
+
+
+# ---- comparisons (bool results, no gradient) and where ----
+
+def _compare(op: str, *keys: object) -> None:
+    def lower(b: Builder, input, other, *, out=None):  # noqa: ANN001, ANN202
+        return b.op(op, {"input": input, "other": other})
+    lowers(*keys)(lower)
+
+
+for _name, _operator in (("gt", operator.gt), ("ge", operator.ge), ("lt", operator.lt), ("le", operator.le),
+                         ("eq", operator.eq)):
+    _compare(_name, getattr(torch, _name), _operator, f"method:{_name}", f"method:__{_name}__")
+_compare("gt", torch.greater)
+_compare("lt", torch.less)
+
+
+@lowers(torch.where, "method:where")
+def _where(b: Builder, condition, input=None, other=None):  # noqa: ANN001, ANN202
+    if input is None:
+        raise b.refuse("torch.where(condition) returns indices: not in the catalogue")
+    return b.op("where", {"condition": condition, "input": input, "other": other})

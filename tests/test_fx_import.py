@@ -216,3 +216,27 @@ def test_unused_parameters_and_buffers_are_left_out() -> None:
     tensors = sorted(n for n, node in imported.graph.nodes.items() if node.is_tensor)
     assert tensors == ["scale", "used.bias", "used.weight", "x"]
     assert not imported.graph.nodes["x"].requires_grad  # a module's input is data unless it asks
+
+
+class TokenClassifier(nn.Module):
+    """int64 inputs: embedding lookups, a masked fill by comparison and where, class-index targets."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(10, 6)
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        h = self.embed(tokens).mean(dim=1)
+        h = torch.where(h > 0, h, 0.1 * h)
+        return F.cross_entropy(self.fc(h), labels)
+
+
+@pytest.mark.skipif(not {"embedding", "where", "gt"} <= set(__import__("graph.ops").ops.OPS),
+                    reason="int64 ops not in the catalogue yet")
+def test_int64_inputs_and_class_index_targets() -> None:
+    model = TokenClassifier()
+    tokens, labels = torch.randint(0, 10, (3, 5)), torch.tensor([0, 3, 1])
+    _assert_same_grads(model, (tokens, labels))
+    nodes = import_module(model, (tokens, labels)).graph.nodes
+    assert nodes["tokens"].dtype == "int64" and nodes["labels"].value == [0, 3, 1]
