@@ -1,4 +1,4 @@
-"""Lowerings of shape ops, indexing, layers, losses and standard nn modules (the rest of the
+"""Lowerings of shape ops, indexing, layers and standard nn modules (the rest of the table in
 table in autograd_bridge.fx_lower, which this module adds to when imported).
 
 A module call is lowered to the functional op in the mode the module is in: parameters and
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from autograd_bridge.fx_lower import LOWER, Builder, Ref, _dims, _ints, _pair, lowers
+from autograd_bridge.fx_lower import LOWER, Builder, Ref, _dims, _ints, _pair, _value, lowers
 
 # ---- what a tensor is rather than computes: the real value, as a constant ----
 
@@ -214,10 +214,6 @@ def _ones(b: Builder, n: int, like: object, what: str) -> Ref:
     return b.const(torch.ones(n, dtype=dtype), what=what)
 
 
-def _value(x: object) -> torch.Tensor:
-    return x.value if isinstance(x, Ref) else x
-
-
 @lowers(F.linear)
 def _linear(b: Builder, input, weight, bias=None):  # noqa: ANN001, ANN202
     bias = bias if bias is not None else _zeros(b, _value(weight).shape[0], input, "bias")
@@ -325,76 +321,6 @@ def _embedding(b: Builder, input, weight, padding_idx=None, max_norm=None, norm_
     if padding_idx is not None or max_norm is not None or scale_grad_by_freq:
         raise b.refuse("embedding with padding_idx, max_norm or scale_grad_by_freq is not in the catalogue")
     return b.op("embedding", {"input": input, "weight": weight})
-
-
-# ---- losses ----
-
-def _reduction_only(b: Builder, size_average: object, reduce: object) -> None:
-    if size_average is not None or reduce is not None:
-        raise b.refuse("size_average and reduce are deprecated in torch: use reduction=")
-
-
-def _pair_loss(op: str, key: object) -> None:
-    def lower(b: Builder, input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: ANN001, ANN202
-        _reduction_only(b, size_average, reduce)
-        if weight is not None:
-            raise b.refuse(f"{op} with weight= is not in the catalogue")
-        return b.op(op, {"input": input, "target": target}, {"reduction": reduction})
-    lowers(key)(lower)
-
-
-_pair_loss("mse_loss", F.mse_loss)
-_pair_loss("l1_loss", F.l1_loss)
-
-
-@lowers(F.smooth_l1_loss)
-def _smooth_l1(b: Builder, input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):  # noqa: ANN001, ANN202
-    _reduction_only(b, size_average, reduce)
-    return b.op("smooth_l1_loss", {"input": input, "target": target}, {"reduction": reduction, "beta": float(beta)})
-
-
-@lowers(F.huber_loss)
-def _huber(b: Builder, input, target, reduction="mean", delta=1.0, weight=None):  # noqa: ANN001, ANN202
-    if weight is not None:
-        raise b.refuse("huber_loss with weight= is not in the catalogue")
-    return b.op("huber_loss", {"input": input, "target": target}, {"reduction": reduction, "delta": float(delta)})
-
-
-@lowers(F.binary_cross_entropy_with_logits)
-def _bce_logits(b: Builder, input, target, weight=None, size_average=None, reduce=None, reduction="mean",  # noqa: ANN001, ANN202
-                pos_weight=None):
-    _reduction_only(b, size_average, reduce)
-    if weight is not None or pos_weight is not None:
-        raise b.refuse("binary_cross_entropy_with_logits with weight or pos_weight is not in the catalogue")
-    return b.op("binary_cross_entropy_with_logits", {"input": input, "target": target}, {"reduction": reduction})
-
-
-@lowers(F.kl_div)
-def _kl_div(b: Builder, input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: ANN001, ANN202
-    _reduction_only(b, size_average, reduce)
-    return b.op("kl_div", {"input": input, "target": target}, {"reduction": reduction, "log_target": bool(log_target)})
-
-
-@lowers(F.cross_entropy)
-def _cross_entropy(b: Builder, input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: ANN001, ANN202
-                   reduction="mean", label_smoothing=0.0):
-    _reduction_only(b, size_average, reduce)
-    if weight is not None:
-        raise b.refuse("cross_entropy with weight= is not in the catalogue")
-    attrs = {"reduction": reduction, "label_smoothing": float(label_smoothing)}
-    if ignore_index != -100:
-        attrs["ignore_index"] = int(ignore_index)
-    return b.op("cross_entropy", {"input": input, "target": target}, attrs)
-
-
-@lowers(F.nll_loss)
-def _nll_loss(b: Builder, input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: ANN001, ANN202
-              reduction="mean"):
-    _reduction_only(b, size_average, reduce)
-    if weight is not None:
-        raise b.refuse("nll_loss with weight= is not in the catalogue")
-    return b.op("nll_loss", {"input": input, "target": target},
-                {"reduction": reduction, "ignore_index": int(ignore_index)})
 
 
 # ---- standard modules: their functional form, in the mode the module is in ----

@@ -141,6 +141,10 @@ def describe(key: object) -> str:
     return f"{short.get(module, module or 'torch')}.{name}"
 
 
+def _value(x: object) -> torch.Tensor:
+    return x.value if isinstance(x, Ref) else x
+
+
 def _ints(v: object) -> list[int]:
     return [int(v)] if isinstance(v, int) else [int(x) for x in v]
 
@@ -374,3 +378,73 @@ def _where(b: Builder, condition, input=None, other=None):  # noqa: ANN001, ANN2
     if input is None:
         raise b.refuse("torch.where(condition) returns indices: not in the catalogue")
     return b.op("where", {"condition": condition, "input": input, "other": other})
+
+
+# ---- losses ----
+
+def _reduction_only(b: Builder, size_average: object, reduce: object) -> None:
+    if size_average is not None or reduce is not None:
+        raise b.refuse("size_average and reduce are deprecated in torch: use reduction=")
+
+
+def _pair_loss(op: str, key: object) -> None:
+    def lower(b: Builder, input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: ANN001, ANN202
+        _reduction_only(b, size_average, reduce)
+        if weight is not None:
+            raise b.refuse(f"{op} with weight= is not in the catalogue")
+        return b.op(op, {"input": input, "target": target}, {"reduction": reduction})
+    lowers(key)(lower)
+
+
+_pair_loss("mse_loss", F.mse_loss)
+_pair_loss("l1_loss", F.l1_loss)
+
+
+@lowers(F.smooth_l1_loss)
+def _smooth_l1(b: Builder, input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):  # noqa: ANN001, ANN202
+    _reduction_only(b, size_average, reduce)
+    return b.op("smooth_l1_loss", {"input": input, "target": target}, {"reduction": reduction, "beta": float(beta)})
+
+
+@lowers(F.huber_loss)
+def _huber(b: Builder, input, target, reduction="mean", delta=1.0, weight=None):  # noqa: ANN001, ANN202
+    if weight is not None:
+        raise b.refuse("huber_loss with weight= is not in the catalogue")
+    return b.op("huber_loss", {"input": input, "target": target}, {"reduction": reduction, "delta": float(delta)})
+
+
+@lowers(F.binary_cross_entropy_with_logits)
+def _bce_logits(b: Builder, input, target, weight=None, size_average=None, reduce=None, reduction="mean",  # noqa: ANN001, ANN202
+                pos_weight=None):
+    _reduction_only(b, size_average, reduce)
+    if weight is not None or pos_weight is not None:
+        raise b.refuse("binary_cross_entropy_with_logits with weight or pos_weight is not in the catalogue")
+    return b.op("binary_cross_entropy_with_logits", {"input": input, "target": target}, {"reduction": reduction})
+
+
+@lowers(F.kl_div)
+def _kl_div(b: Builder, input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: ANN001, ANN202
+    _reduction_only(b, size_average, reduce)
+    return b.op("kl_div", {"input": input, "target": target}, {"reduction": reduction, "log_target": bool(log_target)})
+
+
+@lowers(F.cross_entropy)
+def _cross_entropy(b: Builder, input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: ANN001, ANN202
+                   reduction="mean", label_smoothing=0.0):
+    _reduction_only(b, size_average, reduce)
+    if weight is not None:
+        raise b.refuse("cross_entropy with weight= is not in the catalogue")
+    attrs = {"reduction": reduction, "label_smoothing": float(label_smoothing)}
+    if ignore_index != -100:
+        attrs["ignore_index"] = int(ignore_index)
+    return b.op("cross_entropy", {"input": input, "target": target}, attrs)
+
+
+@lowers(F.nll_loss)
+def _nll_loss(b: Builder, input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: ANN001, ANN202
+              reduction="mean"):
+    _reduction_only(b, size_average, reduce)
+    if weight is not None:
+        raise b.refuse("nll_loss with weight= is not in the catalogue")
+    return b.op("nll_loss", {"input": input, "target": target},
+                {"reduction": reduction, "ignore_index": int(ignore_index)})
