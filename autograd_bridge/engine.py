@@ -91,7 +91,7 @@ class Result:
             node = compiled.graph.nodes[node_id]
             if node.is_tensor:
                 return "requires_grad is off" if node.dtype in FLOAT_DTYPES else f"{node.dtype}: no gradient"
-            return "no input needs grad"
+            return "a bool result: no gradient" if node.spec.result_dtype == "bool" else "no input needs grad"
         return f"{self.target} does not depend on it"
 
 

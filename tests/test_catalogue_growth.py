@@ -23,11 +23,12 @@ GROWN = {
     "elementwise": ["clamp", "square", "rsqrt", "reciprocal", "erf", "log1p", "expm1"],
     "activation": ["gelu", "silu", "leaky_relu", "elu", "softplus", "hardtanh"],
     "reduction": ["amax", "amin", "var", "std", "logsumexp", "prod", "vector_norm"],
-    "shape": ["flatten", "permute", "unsqueeze", "squeeze", "expand", "narrow"],
+    "shape": ["flatten", "permute", "unsqueeze", "squeeze", "expand", "narrow", "gather", "index_select"],
+    "comparison": ["gt", "ge", "lt", "le", "eq", "where"],
     "layer": ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
-              "batch_norm", "layer_norm", "group_norm", "scaled_dot_product_attention"],
+              "batch_norm", "layer_norm", "group_norm", "scaled_dot_product_attention", "embedding"],
     "loss": ["binary_cross_entropy_with_logits", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
-             "cross_entropy"],
+             "cross_entropy", "nll_loss"],
 }
 
 

@@ -3,6 +3,9 @@
 Generated from graph.ops.OPS: adding an op adds its checks here. The function checked is the
 COMPILED program (codegen → exec), not a hand-written torch call. Inputs are sampled away from
 the points the catalogue names as kinks (OpSpec.kinks), where the derivative is undefined.
+Ports that take int64 or bool tensors (OpSpec.input_dtypes: gather's index, where's condition)
+get their example values; gradcheck is taken with respect to the floating inputs, and an op
+with a bool result (a comparison) is checked to give none.
 """
 
 from __future__ import annotations
@@ -75,20 +78,35 @@ def call_torch(spec: OpSpec, leaves: Sequence[torch.Tensor], attrs: dict[str, ob
 
 
 def op_graph(name: str, seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
-    """One float64 leaf per input port (seeded values) feeding the op node; each requires grad
+    """One leaf per input port feeding the op node: float64 (seeded values), or the example
+    value of a port taking int64 or bool (OpSpec.example_values). A float64 leaf requires grad
     unless torch cannot differentiate with respect to its port (OpSpec.no_grad_inputs)."""
     spec = OPS[name]
+    return ported_graph(name, example_attrs(spec),
+                        {p: spec.example_values.get(p, spec.example_shapes[p]) for p in spec.inputs}, seed)
+
+
+def ported_graph(name: str, attrs: dict[str, object], inputs: dict[str, tuple[int, ...] | list | bool],
+                 seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
+    """The op fed by one leaf per port: a shape (a tuple) makes seeded float64 values; a list
+    is the literal value of a port taking int64 or bool (its dtype from OpSpec.input_dtypes,
+    else int64: cross_entropy's class targets)."""
+    spec = OPS[name]
     gen = torch.Generator().manual_seed(seed)
+    positive = spec.positive_inputs or (name, attrs.get("exponent")) in POSITIVE
     graph = Graph()
     leaves = []
     for port in spec.inputs:
-        t = sample(spec.example_shapes[port], gen, spec.positive_inputs,
-                   spec.kink_points(example_attrs(spec)))
-        grad = port not in spec.no_grad_inputs
+        given = inputs[port]
+        if isinstance(given, tuple):
+            t = sample(given, gen, positive, spec.kink_points(attrs))
+            grad, dtype = port not in spec.no_grad_inputs, "float64"
+        else:
+            grad, dtype = False, spec.input_dtypes.get(port, "int64")
+            t = torch.tensor(given, dtype=getattr(torch, dtype))
         leaves.append(t.requires_grad_(grad))
-        graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=grad,
-                            dtype="float64"))
-    graph.add_node(Node(id="op", op=name, attrs=example_attrs(spec)))
+        graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=grad, dtype=dtype))
+    graph.add_node(Node(id="op", op=name, attrs=dict(attrs)))
     for port in spec.inputs:
         graph.add_edge(Edge(f"in_{port}", "op", port))
     return graph, leaves
@@ -99,6 +117,12 @@ def test_catalogue_is_not_empty() -> None:
     for name, spec in OPS.items():
         assert spec.name == name
         assert set(spec.example_shapes) == set(spec.inputs), name
+        assert set(spec.input_dtypes) <= set(spec.example_values) <= set(spec.inputs), name
+        for port, value in spec.example_values.items():  # an example value has its port's shape
+            t = torch.tensor(value, dtype=getattr(torch, spec.input_dtypes.get(port, "int64")))
+            assert tuple(t.shape) == spec.example_shapes[port], (name, port)
+        assert set(spec.input_dtypes.values()) <= {"int64", "bool"}, name
+        assert spec.result_dtype in ("", "bool"), name
 
 
 @pytest.mark.parametrize("name", OP_NAMES)
@@ -113,6 +137,10 @@ def test_compiled_op_passes_gradcheck(name: str) -> None:
 
     out = f(*leaves)
     assert len(out) == 1
+    if OPS[name].result_dtype == "bool":  # a comparison: a bool tensor, no gradient
+        assert out[0].dtype == torch.bool and not out[0].requires_grad
+        assert "op" not in compiled.source.requires_grad
+        return
     assert out[0].dtype == torch.float64
     assert out[0].requires_grad
     assert torch.autograd.gradcheck(f, tuple(leaves), eps=1e-6, atol=1e-5, rtol=1e-3)
@@ -218,26 +246,28 @@ VARIANTS = [
     ("binary_cross_entropy_with_logits", {"reduction": "sum"}, {"input": (2, 3), "target": (2, 3)}),
     ("kl_div", {"log_target": True, "reduction": "sum"}, {"input": (2, 3), "target": (2, 3)}),
     ("cross_entropy", {"reduction": "none"}, {"input": (2, 3, 2), "target": (2, 3, 2)}),
+    # int64 class targets (the one cross_entropy entry tells them apart by dtype, as torch does)
+    ("cross_entropy", {}, {"input": (3, 4), "target": [1, 0, 3]}),
+    ("cross_entropy", {"reduction": "sum", "label_smoothing": 0.2, "ignore_index": 0},
+     {"input": (3, 4), "target": [1, 0, 3]}),
+    ("cross_entropy", {"reduction": "none"}, {"input": (2, 3, 2), "target": [[0, 2], [1, 1]]}),
+    ("nll_loss", {"reduction": "none"}, {"input": (3, 4), "target": [3, 3, 0]}),
+    ("nll_loss", {"reduction": "sum", "ignore_index": 1}, {"input": (2, 3, 2), "target": [[0, 1], [1, 2]]}),
+    ("gather", {"dim": 0}, {"input": (2, 3), "index": [[1, 0, 1]]}),
+    ("gather", {"dim": -1}, {"input": (2, 2, 3), "index": [[[2, 2]], [[0, 1]]]}),
+    ("index_select", {"dim": 1}, {"input": (2, 3), "index": [2, 2]}),
+    ("index_select", {"dim": -1}, {"input": (4,), "index": [3, 0, 0, 1, 3]}),
+    ("embedding", {}, {"input": [3, 3, 0], "weight": (4, 2)}),
+    ("where", {}, {"condition": [True, False, True], "input": (2, 3), "other": (1,)}),  # broadcast
+    ("where", {}, {"condition": [[False], [True]], "input": (3,), "other": (2, 3)}),
+    *((op, {}, {"input": (2, 3), "other": (3,)}) for op in ("gt", "ge", "lt", "le", "eq")),
 ]
 POSITIVE = {("pow", 0.5), ("pow", -1)}  # x ** 0.5 and 1/x need x away from 0 and > 0
 
 
-def variant_graph(op: str, attrs: dict[str, object], shapes: dict[str, tuple[int, ...]],
+def variant_graph(op: str, attrs: dict[str, object], shapes: dict[str, tuple[int, ...] | list],
                   seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
-    spec = OPS[op]
-    gen = torch.Generator().manual_seed(seed)
-    positive = spec.positive_inputs or (op, attrs.get("exponent")) in POSITIVE
-    graph, leaves = Graph(), []
-    for port in spec.inputs:
-        grad = port not in spec.no_grad_inputs
-        t = sample(shapes[port], gen, positive, spec.kink_points(attrs)).requires_grad_(grad)
-        leaves.append(t)
-        graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=grad,
-                            dtype="float64"))
-    graph.add_node(Node(id="op", op=op, attrs=dict(attrs)))
-    for port in spec.inputs:
-        graph.add_edge(Edge(f"in_{port}", "op", port))
-    return graph, leaves
+    return ported_graph(op, attrs, shapes, seed)
 
 
 @pytest.mark.parametrize(("op", "attrs", "shapes"), VARIANTS,
@@ -255,6 +285,9 @@ def test_attribute_variant_passes_gradcheck_and_matches_torch(
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.resolved_attrs(attrs).items()}
     (got,) = f(*leaves)
     torch.testing.assert_close(got, call_torch(spec, leaves, kwargs))
+    if spec.result_dtype == "bool":  # a comparison: no gradient to check
+        assert got.dtype == torch.bool and not got.requires_grad
+        return
     assert torch.autograd.gradcheck(f, tuple(leaves), eps=1e-6, atol=1e-5, rtol=1e-3)
     # and through the engine's own run, with a grad-output of ones for non-scalar results
     go = None if got.numel() == 1 and got.dim() == 0 else torch.ones_like(got).tolist()

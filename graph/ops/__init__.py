@@ -5,7 +5,7 @@ function's name, its input ports are named as torch names the arguments, and its
 the non-tensor arguments with torch's keyword names and defaults.
 
 Adding an op is one entry in the list of its category's module (arithmetic, reduction, shape,
-elementwise, activation, layers, loss); everything derived from the table (categories, the palette,
+elementwise, comparison, activation, layers, loss); everything derived from the table (categories, the palette,
 the docs) reads it when asked, so a test may register an entry with monkeypatch.setitem.
 What an entry is (OpSpec, Attr, KINDS) is in graph.ops.spec. Tensor initialisers have their own
 catalogue, graph.inits.INITS.
@@ -13,14 +13,14 @@ catalogue, graph.inits.INITS.
 
 from __future__ import annotations
 
-from graph.ops import activation, arithmetic, elementwise, layers, loss, reduction, shape
+from graph.ops import activation, arithmetic, comparison, elementwise, layers, loss, reduction, shape
 from graph.ops.spec import DIM_KINDS, KINDS, TENSOR, Attr, OpSpec
 
 __all__ = ["DEFAULT_DTYPE", "DIM_KINDS", "DTYPES", "FLOAT_DTYPES", "KINDS", "OPS", "TENSOR", "Attr", "OpSpec",
            "categories", "leaf_dtype"]
 
 # Module order is palette order: categories appear as their first op does.
-_MODULES = (arithmetic, reduction, shape, elementwise, activation, layers, loss)
+_MODULES = (arithmetic, reduction, shape, elementwise, comparison, activation, layers, loss)
 OPS: dict[str, OpSpec] = {}
 for _module in _MODULES:
     for _op in _module.ENTRIES:

@@ -73,4 +73,10 @@ ENTRIES: list[OpSpec] = [
                   Attr("scale", "optional_number", None, doc="null: 1/√(query's last size)")),
            example_shapes={"query": (2, 3, 4), "key": (2, 5, 4), "value": (2, 5, 6)},
            example_attrs={"is_causal": True}),
+    OpSpec("embedding", f"{F}.embedding", ("input", "weight"), "layer", "embedding",
+           "the rows of weight at the int64 indices in input: ∂/∂weight = grad added into the rows "
+           "looked up; none to input",
+           example_shapes={"input": (2, 3), "weight": (5, 4)},
+           example_values={"input": [[0, 4, 2], [2, 1, 0]]}, input_dtypes={"input": "int64"},
+           no_grad_inputs=("input",)),
 ]

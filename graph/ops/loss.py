@@ -1,11 +1,13 @@
-"""Losses with floating targets (torch.nn.functional). Class-index targets (int64) are not in
-the model yet: cross_entropy takes class probabilities."""
+"""Losses (torch.nn.functional). nll_loss takes int64 class targets; cross_entropy, as torch
+does, takes either, told apart by the target's dtype: int64 class indices, or floating class
+probabilities."""
 
 from __future__ import annotations
 
 from graph.ops.spec import Attr, F, OpSpec, reduction_choice
 
 _PAIR = {"input": (2, 3), "target": (2, 3)}
+_IGNORE_INDEX = Attr("ignore_index", "int", -100, doc="a class index whose targets count for nothing")
 
 
 def _loss(name: str, symbol: str, rule: str, *attrs: Attr, reduction: Attr | None = None,
@@ -31,10 +33,18 @@ ENTRIES: list[OpSpec] = [
           Attr("log_target", "bool", False, doc="target holds log-probabilities"),
           reduction=reduction_choice("mean", "batchmean"), example_attrs={"reduction": "batchmean"},
           positive_inputs=True),
-    # Probability targets only: class-index targets need int64 leaves.
+    # One entry for both kinds of target, as torch's one function: an int64 target holds class
+    # indices (shaped as input without dim 1), a floating one class probabilities (input's shape).
     _loss("cross_entropy", "CE",
-          "with probabilities p = target: ∂/∂input = (softmax(input) − p)/n along dim 1, "
-          "∂/∂target = −log_softmax(input)/n",
+          "∂/∂input = (softmax(input) − p)/n along dim 1, p the target's probabilities or one-hot "
+          "of its int64 classes; ∂/∂target = −log_softmax(input)/n (probabilities only)",
+          _IGNORE_INDEX,
           Attr("label_smoothing", "number", 0.0, doc="mixes the target with the uniform distribution"),
           example_attrs={"label_smoothing": 0.1}),
+    OpSpec("nll_loss", f"{F}.nll_loss", ("input", "target"), "loss", "NLL",
+           "−input[i, target[i]] averaged: ∂/∂input = −1/n at each target class, 0 elsewhere; "
+           "none to the int64 target",
+           attrs=(reduction_choice(), _IGNORE_INDEX),
+           example_shapes={"input": (3, 4), "target": (3,)}, example_values={"target": [1, 0, 3]},
+           input_dtypes={"target": "int64"}, no_grad_inputs=("target",)),
 ]

@@ -1,4 +1,5 @@
-"""Ops that move, select or view entries: their partials are the output's, moved back."""
+"""Ops that move, select or view entries: their partials are the output's, moved back (and
+added up where an index picks an entry twice: gather, index_select)."""
 
 from __future__ import annotations
 
@@ -46,4 +47,19 @@ ENTRIES: list[OpSpec] = [
                   Attr("length", "int", 1, required=True)),
            example_shapes={"input": (2, 3)}, example_attrs={"dim": 1, "start": 1, "length": 2},
            keeps_finite=True),
+    # The int64 index passes by keyword: torch's signatures put dim between input and index.
+    OpSpec("gather", "torch.gather", ("input", "index"), "shape", "gather",
+           "out[i][j] = input[i][index[i][j]] (dim 1): ∂/∂input = grad added back at the gathered "
+           "positions; none to index",
+           attrs=(Attr("dim", "dim", 0, required=True, doc="the dimension index picks along"),),
+           example_shapes={"input": (2, 3), "index": (2, 4)}, example_attrs={"dim": 1},
+           example_values={"index": [[0, 2, 2, 1], [1, 0, 0, 0]]}, input_dtypes={"index": "int64"},
+           no_grad_inputs=("index",), positional_inputs=1),
+    OpSpec("index_select", "torch.index_select", ("input", "index"), "shape", "[idx]",
+           "the slices of input at the 1-D index along dim: ∂/∂input = grad added back at those "
+           "slices; none to index",
+           attrs=(Attr("dim", "dim", 0, required=True, doc="the dimension index picks along"),),
+           example_shapes={"input": (3, 2), "index": (4,)},
+           example_values={"index": [2, 0, 2, 1]}, input_dtypes={"index": "int64"},
+           no_grad_inputs=("index",), positional_inputs=1),
 ]
