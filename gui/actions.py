@@ -156,6 +156,7 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     add(file_menu, "&Open…", w.open_dialog, S.Open)
     w.recent_menu = file_menu.addMenu("Open &Recent")
     w.examples_menu = file_menu.addMenu("&Examples")
+    w.lessons_menu = file_menu.addMenu("&Lessons")  # gui.lessons.install fills it
     for path in sorted(EXAMPLES_DIR.glob("*.json")):
         title = path.stem.split("_", 1)[-1].replace("_", " ")
         w.examples_menu.addAction(make_action(w, title, lambda _=False, p=path: w.open_file(str(p))))

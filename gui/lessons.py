@@ -1,0 +1,168 @@
+"""Lessons beside the canvas: File > Lessons opens a lesson (graph/lessons.py) — its graph
+becomes the document and a dock shows its steps one at a time, with Back and Next.
+
+Each step sets the target and selection it names; a step that names no target keeps the one
+before it (or the lesson graph's own), and a step that names no selection selects nothing, so
+a step always looks the same however it was reached (Back restores exactly what Next left).
+The step texts come from files: they are shown through graph.safetext.visible, as plain text.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from graph.errors import GraphError
+from graph.lessons import Lesson, load
+from graph.safetext import visible
+from gui.actions import make_action
+
+if TYPE_CHECKING:
+    from gui.window import MainWindow
+
+LESSONS_DIR = Path(__file__).resolve().parent.parent / "resources" / "lessons"
+
+
+def shown(text: str) -> str:
+    """A text from a lesson file as the dock shows it: its own line breaks kept, every other
+    non-printable character escaped."""
+    return "\n".join(visible(line) for line in text.split("\n"))
+
+
+class LessonDock(QDockWidget):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__("Lesson", window)
+        self.setObjectName("Lesson")
+        self.w = window
+        self.lesson: Lesson | None = None
+        self.index = 0
+        self._own_target: str | None = None  # the lesson graph's target, before any step
+        self._opening = False
+
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setWordWrap(True)
+        self.title.setStyleSheet("font-weight: bold; font-size: 14px;")
+        self.counter = QLabel()
+        self.text = QLabel()
+        self.text.setTextFormat(Qt.TextFormat.PlainText)
+        self.text.setWordWrap(True)
+        self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.text.setStyleSheet("font-size: 13px;")
+        self.back_button = QPushButton("◀ Back")
+        self.next_button = QPushButton("Next ▶")
+        self.back_button.clicked.connect(self.back)
+        self.next_button.clicked.connect(self.next)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addWidget(self.counter, 1, Qt.AlignmentFlag.AlignCenter)
+        buttons.addWidget(self.next_button)
+        layout.addWidget(self.title)
+        layout.addWidget(self.text, 1)
+        layout.addLayout(buttons)
+        self.setWidget(body)
+        self.setMinimumWidth(260)
+        window.doc.graphReset.connect(self._on_graph_reset)
+
+    # ---- opening ----
+
+    def open_lesson(self, lesson: Lesson) -> bool:
+        """Make the lesson's graph the document (asking first about unsaved changes) and show
+        its first step."""
+        if not self.w.maybe_save():
+            return False
+        self._opening = True
+        try:
+            self._own_target = lesson.graph.target
+            self.w._replace_document(lesson.graph, None)  # noqa: SLF001 - as File > Open does
+        finally:
+            self._opening = False
+        self.lesson = lesson
+        self.title.setText(shown(lesson.title))
+        self.show()
+        self.raise_()
+        self.go(0)
+        QTimer.singleShot(0, self.w.view.fit_graph)
+        self.w.say(f"lesson: {shown(lesson.title)}")
+        return True
+
+    def open_file(self, path: str) -> bool:
+        try:
+            lesson = load(path)
+        except GraphError as e:
+            self.w.report_error("Cannot open lesson", e.message, status=e.message)
+            return False
+        return self.open_lesson(lesson)
+
+    def _on_graph_reset(self) -> None:
+        """Another document replaced the lesson's: the lesson ends."""
+        if not self._opening and self.lesson is not None:
+            self.lesson = None
+            self.hide()
+
+    # ---- stepping ----
+
+    def target_at(self, index: int) -> str | None:
+        """The target step `index` shows: the last one named up to it, else the graph's own."""
+        for step in reversed(self.lesson.steps[:index + 1]):
+            if step.target is not None:
+                return step.target
+        return self._own_target
+
+    def go(self, index: int) -> None:
+        if self.lesson is None:
+            return
+        steps = self.lesson.steps
+        self.index = max(0, min(index, len(steps) - 1))
+        step = steps[self.index]
+        self.w.doc.set_target(self.target_at(self.index))
+        nodes = [step.select] if step.select is not None and step.select in self.w.scene.nodes else []
+        self.w.scene.select_nodes(nodes)
+        if nodes:
+            self.w.view.ensureVisible(self.w.scene.nodes[nodes[0]], 40, 40)
+        self.text.setText(shown(step.text))
+        self.counter.setText(f"step {self.index + 1} of {len(steps)}")
+        self.back_button.setEnabled(self.index > 0)
+        self.next_button.setEnabled(self.index < len(steps) - 1)
+
+    def next(self) -> None:
+        self.go(self.index + 1)
+
+    def back(self) -> None:
+        self.go(self.index - 1)
+
+
+def bundled() -> list[Path]:
+    return sorted(LESSONS_DIR.glob("*.json"))
+
+
+def install(window: MainWindow) -> LessonDock:
+    """The Lesson dock (hidden until a lesson opens) and File > Lessons: the bundled lessons by
+    title, and Open lesson file…"""
+    dock = window.lesson_dock = LessonDock(window)
+    window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    dock.hide()
+    menu = window.lessons_menu
+    for path in bundled():
+        title = path.stem.split("_", 1)[-1].replace("_", " ")
+        try:
+            title = load(path).title
+        except GraphError:
+            pass  # listed by its file name; opening it says what is wrong
+        text = visible(title).replace("&", "&&")  # a menu reads & as a mnemonic mark
+        menu.addAction(make_action(window, text, lambda _=False, p=path: dock.open_file(str(p))))
+    menu.addSeparator()
+    menu.addAction(make_action(window, "Open lesson file…", lambda: _open_dialog(dock)))
+    return dock
+
+
+def _open_dialog(dock: LessonDock) -> None:
+    path, _ = QFileDialog.getOpenFileName(dock.w, "Open lesson", str(LESSONS_DIR), "Lessons (*.json)")
+    if path:
+        dock.open_file(path)
