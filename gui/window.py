@@ -28,6 +28,7 @@ from gui.canvas import CanvasScene, CanvasView
 from gui.document import Document
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
+from gui.lessons import install as install_lessons
 from gui.memory import MemoryLimit
 from gui.palette import NodeSearch, Palette
 from gui.recovery import Autosave, Found, claim_orphan
@@ -97,6 +98,7 @@ class MainWindow(QMainWindow):
         self.palette.opActivated.connect(self._add_at_centre)
         self.inspector.sliceRequested.connect(self._request_slice)
         install_training(self)  # the Train toolbar and dock: .grad accumulation, optimiser steps
+        install_lessons(self)  # File > Lessons and the Lesson dock beside the canvas (issue 12)
         self.resize(1400, 900)
         self._update_title()
         self.say("Drag ops from the palette, wire output → input, click ∂ on a node.")
@@ -425,19 +427,19 @@ class MainWindow(QMainWindow):
         return True
 
     def export_dialog(self) -> None:
-        from autograd_bridge.export import export_script  # imports torch: only when asked
+        from autograd_bridge.notebook import export_for_path  # imports torch: only when asked
 
         target = self.doc.target
         if target is None:
             self.say("export: set a target first (click ∂ on a node)")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export Python script", "graph.py", "Python (*.py)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export", "graph.py", "Python (*.py);;Notebook (*.ipynb)")
         if not path:
             return
         try:
             # The toolbar's dtype, as the canvas computes it; the script itself runs on "cpu"
             # (a device variable at its top says so and can be changed).
-            write_text_atomic(path, export_script(self.doc.graph, target, self.grad_output, dtype=self.dtype()))
+            write_text_atomic(path, export_for_path(path, self.doc.graph, target, self.grad_output, dtype=self.dtype()))
         except GraphError as e:
             self.report_error("Cannot export", e.message)
             return
