@@ -70,9 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--order", type=int, choices=(1, 2), default=1,
                    help="2: also d²(target)/dx² elementwise for every requires-grad leaf x (grads2 in --json)")
 
-    e = sub.add_parser("export", help="write a standalone torch script printing the same partials")
+    e = sub.add_parser("export", help="write a standalone torch script printing the same partials "
+                       "(a Jupyter notebook for -o NAME.ipynb)")
     run_options(e)
-    e.add_argument("-o", "--output", required=True, help="the .py file to write (- for standard output)")
+    e.add_argument("-o", "--output", required=True,
+                   help="the .py (or .ipynb) file to write (- for the script on standard output)")
 
     from gradcanvas import calculus_cmds
 
@@ -330,7 +332,7 @@ def _write_json(result, compiled, full: bool, grads2: dict | None = None) -> Non
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from autograd_bridge.export import export_script
+    from autograd_bridge.notebook import NOTEBOOK_SUFFIX, export_for_path
     from graph.fileformat import write_text_atomic
 
     _imported()
@@ -343,7 +345,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     grad_output = _grad_output(args.grad_output)
     graph = _load(args.file)
     target, grad_output = _pick_target(graph, args.target, grad_output)
-    text = export_script(graph, target, grad_output, args.dtype)
+    text = export_for_path(args.output, graph, target, grad_output, args.dtype)  # the format follows the suffix
     if args.output == "-":  # -o -: the script goes to standard output
         sys.stdout.write(text)
         return 0
@@ -352,7 +354,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as e:  # name the file asked for, not the temporary file beside it
         raise UsageError(f"cannot write {args.output}: {e.strerror or e}") from None
     shown = visible(args.output)
-    print(f"wrote {shown}: run it with  python {shown}")
+    if args.output.lower().endswith(NOTEBOOK_SUFFIX):
+        print(f"wrote {shown}: open it in Jupyter and run its cells in order")
+    else:
+        print(f"wrote {shown}: run it with  python {shown}")
     return 0
 
 
