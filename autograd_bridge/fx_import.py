@@ -194,9 +194,11 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
     for node in graph.nodes:
         where = _where_from_fx(node.meta.get("stack_trace") or node.stack_trace)
         if node.op == "placeholder":
-            value = inputs.get(node.target.lstrip("*"), concrete.get(node.target))
             if node.target.startswith("*"):
                 raise ImportRefused(f"*{node.target.lstrip('*')}: import needs named arguments")
+            value = inputs.get(node.target)
+            if not isinstance(value, torch.Tensor):  # a fixed argument: fx renames it, keeps its value
+                value = node.args[0] if node.args else value
             slot = rec.add(_Leaf(node.target, value, leaf_grad or value.requires_grad)) \
                 if isinstance(value, torch.Tensor) else value
             env[node] = (value, slot)
@@ -288,9 +290,12 @@ def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: 
     if isinstance(root, nn.Module):
         for path, t in [*root.named_parameters(), *root.named_buffers()]:
             slots[id(t)] = rec.add(_Leaf(path, t, isinstance(t, nn.Parameter) and t.requires_grad))
+        def leave(_m: nn.Module, _args: tuple, _out: object) -> None:  # returns None: keeps the output
+            recorder.path.pop()
+
         for path, m in root.named_modules():
             hooks.append(m.register_forward_pre_hook(lambda _m, _a, p=path: recorder.path.append(p)))
-            hooks.append(m.register_forward_hook(lambda _m, _a, _o: recorder.path.pop()))
+            hooks.append(m.register_forward_hook(leave))
     try:
         with torch.no_grad(), recorder:
             out = root(**inputs)

@@ -240,3 +240,38 @@ def test_int64_inputs_and_class_index_targets() -> None:
     _assert_same_grads(model, (tokens, labels))
     nodes = import_module(model, (tokens, labels)).graph.nodes
     assert nodes["tokens"].dtype == "int64" and nodes["labels"].value == [0, 3, 1]
+
+
+class Gated(nn.Module):
+    """Control flow on a value inside a module: the recorded run keeps module outputs intact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inner = nn.Sequential(nn.Linear(3, 3), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for _ in range(2 if x.sum() > 0 else 3):
+            x = self.inner(x) + x
+        return x.pow(2).mean()
+
+
+def test_module_with_control_flow_imports_through_one_real_run() -> None:
+    model = Gated()
+    x = torch.randn(2, 3)
+    imported = import_module(model, (x,))
+    assert imported.specialised and sum(n.op == "linear" for n in imported.graph.nodes.values()) in (2, 3)
+    assert "inner.0.weight" in imported.graph.nodes
+    _assert_same_grads(model, (x,))
+
+
+def _fixed_arguments(x: torch.Tensor, n: int = 3, scale: float = 2.0) -> torch.Tensor:
+    for _ in range(n):
+        x = torch.sin(x) * scale
+    return x.sum()
+
+
+def test_non_tensor_arguments_are_fixed_at_their_values() -> None:
+    imported = import_function(_fixed_arguments, {"x": torch.randn(2), "n": 3, "scale": 2.0})
+    assert not imported.specialised
+    assert sum(n.op == "sin" for n in imported.graph.nodes.values()) == 3
+    assert [n for n, node in imported.graph.nodes.items() if node.is_tensor and node.requires_grad] == ["x"]
