@@ -26,7 +26,7 @@ from graph.ops import DTYPES
 from graph.safetext import visible
 from graph.values import _short, parse_json_text
 
-COMMANDS = ("check", "grad", "export", "render", "jacobian", "hessian", "gradcheck")
+COMMANDS = ("check", "grad", "export", "render", "jacobian", "hessian", "gradcheck", "import")
 MAX_ACCUMULATE = 10_000
 # In grad --json, a tensor with more elements than this is written as a summary (unless --full).
 SUMMARY_ABOVE = 100_000
@@ -76,9 +76,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("-o", "--output", required=True,
                    help="the .py (or .ipynb) file to write (- for the script on standard output)")
 
-    from gradcanvas import calculus_cmds
+    from gradcanvas import calculus_cmds, import_cmd
 
     calculus_cmds.add_parsers(sub, compute_options)
+    import_cmd.add_parser(sub)
 
     r = sub.add_parser("render", help="draw the window with this graph to a PNG")
     r.add_argument("file")
@@ -399,10 +400,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         return open_gui(None)
     try:
-        from gradcanvas import calculus_cmds
+        from gradcanvas import calculus_cmds, import_cmd
 
-        code = {"check": cmd_check, "grad": cmd_grad, "export": cmd_export,
-                "render": cmd_render, **calculus_cmds.COMMANDS}[args.command](args)
+        code = {"check": cmd_check, "grad": cmd_grad, "export": cmd_export, "render": cmd_render,
+                "import": import_cmd.cmd_import, **calculus_cmds.COMMANDS}[args.command](args)
         sys.stdout.flush()  # here, so that a full or closed stdout is reported like any error
         return code
     except GraphError as e:
