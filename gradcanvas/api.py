@@ -198,13 +198,19 @@ _open_windows: list[object] = []  # Qt closes a window nobody holds
 
 
 def _open_window(graph: Graph) -> object:
+    from PySide6.QtCore import QTimer
+
     from gui.app import leave, start_window
     from gui.qtapp import application
 
     app = application()
     window = start_window()
-    window.doc.reset(graph, None)
+    window.doc.reset(graph, None)  # an untitled document, its target the graph's own
+    sinks = graph.sinks()
+    if window.doc.target is None and len(sinks) == 1:  # else the only sink, as File > Open does
+        window.doc.set_target(sinks[0])
     window.schedule_recompute()
+    QTimer.singleShot(0, window.view.fit_graph)
     _open_windows.append(window)
     shell = _ipython()
     if shell is not None:
