@@ -24,7 +24,9 @@ from graph.fileformat import load, save, write_text_atomic
 from graph.model import Graph
 from graph.safetext import visible
 from gui.actions import EXAMPLES_DIR, build_menus, build_toolbar, make_action
+from gui.calculus import install as install_calculus
 from gui.canvas import CanvasScene, CanvasView
+from gui.canvas.flowview import install as install_flow
 from gui.document import Document
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
@@ -99,6 +101,8 @@ class MainWindow(QMainWindow):
         self.inspector.sliceRequested.connect(self._request_slice)
         install_training(self)  # the Train toolbar and dock: .grad accumulation, optimiser steps
         install_lessons(self)  # File > Lessons and the Lesson dock beside the canvas (issue 12)
+        install_flow(self)  # View > Gradient flow: wires by the gradient along them, the legend
+        install_calculus(self)  # Jacobians, Hessians, differentiate again, gradcheck (issue 10)
         self.resize(1400, 900)
         self._update_title()
         self.say("Drag ops from the palette, wire output → input, click ∂ on a node.")
