@@ -31,9 +31,11 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("Space-drag, or middle-drag", "pan"),
     ("mouse wheel", "zoom"),
     ("Esc", "cancel the gesture in progress: a wire, a cut, a move or a selection rectangle; "
-            "with none, stop the running compute"),
+            "with none, stop the running compute or training run"),
     ("click ∂ on a node", "make it the target: every node shows ∂target/∂node"),
     ("double-click a tensor", "edit its value in place (Enter sets it, Esc cancels)"),
+    ("drag sideways on a scalar leaf's number", "scrub it: every node follows live; Shift for fine steps, "
+                                                "Esc puts it back, one undo step"),
     ("right-click", "on the empty canvas: add a node there; on a node or a wire: what can be done with it"),
     ("Del or Backspace", "delete the selected nodes and wires"),
 )
