@@ -22,7 +22,7 @@ import sys
 from gradcanvas import __version__
 from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import load
-from graph.ops import DTYPES
+from graph.ops import FLOAT_DTYPES
 from graph.safetext import visible
 from graph.values import _short, parse_json_text
 
@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--target", help="node id to differentiate (default: the only sink)")
         sp.add_argument("--grad-output", metavar="JSON",
                         help="gradient for a non-scalar target, e.g. '[1, 0]'")
-        sp.add_argument("--dtype", choices=DTYPES, help="override every tensor's dtype")
+        sp.add_argument("--dtype", choices=FLOAT_DTYPES,
+                        help="override every floating tensor's dtype (int64 and bool leaves keep theirs)")
 
     def compute_options(sp: argparse.ArgumentParser) -> None:  # every command that computes
         run_options(sp)
