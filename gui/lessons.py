@@ -85,8 +85,11 @@ class LessonDock(QDockWidget):
             self._opening = False
         self.lesson = lesson
         self.title.setText(shown(lesson.title))
+        if self.isHidden() and not self.isFloating() and self.w.palette_dock.isVisible():
+            self.w.tabifyDockWidget(self.w.palette_dock, self)  # over the palette: a lesson wants the room
         self.show()
         self.raise_()
+        self.w.resizeDocks([self], [320], Qt.Orientation.Horizontal)
         self.go(0)
         QTimer.singleShot(0, self.w.view.fit_graph)
         self.w.say(f"lesson: {shown(lesson.title)}")
