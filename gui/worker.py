@@ -2,8 +2,8 @@
 
 A job is a snapshot of the graph plus the semantic revision it was taken at. Only one job runs
 at a time; a newer request of the same kind replaces a pending one, and a new compute request
-cancels a running compute (autograd_bridge.cancel: it stops at the next op boundary) instead of
-queueing behind it. Results come back as plain data through a signal; the window's RunState
+cancels a running compute or task (autograd_bridge.cancel: it stops at the next op boundary)
+instead of queueing behind it. Results come back as plain data through a signal; the window's RunState
 drops any that is no longer current.
 
 Besides the compute, the slice plot and the device probe, any feature can run a named task
@@ -67,8 +67,10 @@ class Computer(QObject):
                 memory_limit: int | str | None = "default") -> None:
         """Compute values and partials (ComputeSession.compute, whose memory_limit this is)."""
         self.requests += 1
-        if self._running_kind == COMPUTE:
-            self.cancel()  # asked for an older state: it would only be dropped
+        if self._running_kind not in (None, SLICE, DEVICES):
+            # A compute or a task (flows, Jacobians, steps) asked for an older state: its
+            # result would only be dropped, and the edit would wait behind it.
+            self.cancel()
         compute = functools.partial(self.session.compute, memory_limit=memory_limit)
         self._submit(COMPUTE, compute, (graph.snapshot(), target, revision, device, dtype, grad_output))
 

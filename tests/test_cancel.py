@@ -204,3 +204,16 @@ def test_a_task_reuses_the_compile_of_the_compute_before_it() -> None:
     assert torch.allclose(values["y"], torch.sin(x).sum())
     assert session.compiled_for(graph, 8)[0] is compiled  # same wiring at a new revision: reused
     assert session.compiled_for(graph, 9, dtype="float64")[0] is not compiled  # another dtype: anew
+
+
+def test_a_new_compute_cancels_a_running_task_instead_of_waiting_behind_it(qtbot, window) -> None:  # noqa: ANN001
+    got: list[tuple[str, object]] = []
+    window.computer.taskReady.connect(lambda name, result: got.append((name, result)))
+    window.doc.reset(small_graph())
+    qtbot.waitUntil(lambda: window.last_result is not None, timeout=RESULT_TIMEOUT_MS)
+    window.computer.request_task("count", _task, 1_000_000)  # ~20 minutes if nothing stops it
+    qtbot.waitUntil(lambda: window.computer.computing, timeout=RESULT_TIMEOUT_MS)
+    window.doc.set_target("y")  # a new state: the task is stale
+    qtbot.waitUntil(lambda: window.last_result is not None and window.last_result.target == "y",
+                    timeout=RESULT_TIMEOUT_MS)
+    assert got and got[0][0] == "count" and got[0][1][0] == "stopped"
