@@ -228,5 +228,5 @@ INITS: dict[str, InitSpec] = {spec.name: spec for spec in [
                                 f".manual_seed({a['seed']}), dtype={dt}).to(device)"),
              None, lambda shape: {"high": 10, "shape": list(shape)},
              "integers drawn uniformly from low to high − 1 (class targets, indices)", always_finite=True,
-             dtypes=_NUMBERS),
+             dtypes=("int64",)),  # a float holds every integer only up to 2**24 (float32): int64 only
 ]}
