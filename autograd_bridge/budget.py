@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from graph.errors import GraphError
+from graph.ops import leaf_dtype
 
 DEFAULT_FRACTION = 0.8  # of the memory free here: the rest is for Python, torch and the OS
 DEFAULT_WHY = f"{DEFAULT_FRACTION:.0%} of the memory free here"
 LARGEST_SHOWN = 3  # nodes named in a refusal
-_ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
+_ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int64": 8, "bool": 1}
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 _SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
@@ -196,7 +197,7 @@ def estimate(compiled, shapes: dict[str, tuple[int, ...]], *, output: OutputCost
     for n in source.order:
         node = graph.nodes[n]
         if node.is_tensor:
-            itemsize[n] = _ITEMSIZE.get(compiled.dtype or node.dtype, 8)
+            itemsize[n] = _ITEMSIZE.get(leaf_dtype(node.dtype, compiled.dtype), 8)  # int64: 8, bool: 1
         else:
             itemsize[n] = max((itemsize[s] for s in graph.inputs[n].values()), default=8)
         node_bytes[n] = math.prod(shapes[n]) * itemsize[n]

@@ -139,6 +139,24 @@ def test_dtype_and_label(qtbot, doc: Document, insp: Inspector) -> None:
     assert doc.undo_stack.count() == 3
 
 
+@pytest.mark.parametrize(("dtype", "value", "eye"), [
+    ("int64", [[1, 2], [3, 4]], [[1, 0], [0, 1]]),
+    ("bool", [[True, False], [False, True]], [[True, False], [False, True]]),
+])
+def test_an_int64_or_bool_leaf_switches_to_init_and_back_keeping_its_dtype(
+        qtbot, doc: Document, insp: Inspector, dtype: str, value: list, eye: list) -> None:  # noqa: ANN001
+    doc.add_node(Node("k", "tensor", value=value, dtype=dtype))
+    insp.set_node("k")
+    insp.rows["mode"].editor.setCurrentIndex(1)  # randn makes floats only: zeros
+    node = doc.graph.nodes["k"]
+    assert node.value is None and node.init["fn"] == "zeros" and node.dtype == dtype
+    insp.rows["init.fn"].editor.setCurrentText("eye")
+    insp.rows["mode"].editor.setCurrentIndex(0)
+    node = doc.graph.nodes["k"]
+    assert node.value == eye and node.dtype == dtype
+    assert all(type(v) is type(eye[0][0]) for row in node.value for v in row)  # ints or bools, not floats
+
+
 def test_switch_to_init_and_back(qtbot, doc: Document, insp: Inspector) -> None:
     insp.set_node("M")
     insp.rows["mode"].editor.setCurrentIndex(1)

@@ -290,3 +290,15 @@ def test_json_costs_about_what_the_text_does(tmp_path: Path) -> None:
     assert strict_json(as_json.stdout)["grads"]["mm"]["shape"] == [4096, 4096]
     peak_json, peak_text = int(as_json.stderr.split()[-1]), int(as_text.stderr.split()[-1])  # KB
     assert peak_json <= 1.25 * peak_text + 100_000, (peak_json, peak_text)
+
+
+def test_int64_and_bool_leaves_keep_their_size_under_a_dtype_override() -> None:
+    from autograd_bridge import budget
+
+    text = json.dumps({"format": "gradcanvas", "version": 1, "nodes": [
+        {"id": "i", "op": "tensor", "init": {"fn": "zeros", "shape": [1000]}, "dtype": "int64"},
+        {"id": "m", "op": "tensor", "init": {"fn": "zeros", "shape": [1000]}, "dtype": "bool"},
+        {"id": "x", "op": "tensor", "init": {"fn": "zeros", "shape": [1000]}, "dtype": "float64"}], "edges": []})
+    c = Compiled(loads(text), dtype="float32")
+    parts = budget.estimate(c, c.infer_shapes()).parts
+    assert parts["leaves"] == 1000 * 8 + 1000 * 1 + 1000 * 4  # int64 8, bool 1, the float leaf 4

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from graph.errors import GraphError, ValueSpecError
 from graph.inits import INITS, default_init, resolved_init
 from graph.model import Node
-from graph.ops import DTYPES, Attr
+from graph.ops import DTYPES, FLOAT_DTYPES, Attr
 from graph.safetext import visible
 from graph.values import init_shape, parse_param_text, parse_tensor_text
 from gui.document import Document
@@ -53,8 +53,9 @@ def _nest(flat: list[float], shape: tuple[int, ...]) -> object:
     return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
-def init_as_literal(init: dict) -> tuple[object, bool]:
-    """The values an init spec makes, as a nested list, and whether they are exact.
+def init_as_literal(init: dict, dtype: str = "float32") -> tuple[object, bool]:
+    """The values an init spec makes, as a nested list of numbers of the leaf's dtype (ints
+    for int64, bools for bool), and whether they are exact.
 
     Deterministic initialisers are computed in plain Python by their InitSpec; random ones
     become zeros of the same shape (their values are only known by running torch).
@@ -65,9 +66,10 @@ def init_as_literal(init: dict) -> tuple[object, bool]:
         raise ValueSpecError(f"the init makes {n:,} elements; a literal value holds at most "
                              f"{LITERAL_MAX:,}: make the shape smaller first")
     spec = INITS[init["fn"]]
+    as_dtype = {"int64": int, "bool": bool}.get(dtype, float)
     if spec.values is None:
-        return _nest([0.0] * n, shape), False
-    return _nest(spec.values(resolved_init(init), shape), shape), True
+        return _nest([as_dtype(0)] * n, shape), False
+    return _nest([as_dtype(v) for v in spec.values(resolved_init(init), shape)], shape), True
 
 
 def node_title(node: Node) -> str:
@@ -376,10 +378,11 @@ class NodeForm(QWidget):
         random = []
 
         def change(node: Node) -> Node:
-            if index == 1 and node.init is None:
-                return replace(node, init=default_init("randn", node.leaf_shape()), value=None)
+            if index == 1 and node.init is None:  # randn makes floats only: zeros for int64 and bool
+                fn = "randn" if node.dtype in FLOAT_DTYPES else "zeros"
+                return replace(node, init=default_init(fn, node.leaf_shape()), value=None)
             if index == 0 and node.init is not None:
-                value, exact = init_as_literal(node.init)
+                value, exact = init_as_literal(node.init, node.dtype)
                 random.append(not exact)
                 return replace(node, value=value, init=None)
             return node
