@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from helpers import RESULT_TIMEOUT_MS
+from test_calculus import _BrokenSquare  # the one deliberately wrong backward of the tests
 
 from graph.model import Edge, Graph, Node
 from graph.ops import OPS, OpSpec
@@ -137,20 +138,6 @@ def test_differentiate_again_from_the_node_menu_on_a_matrix_leaf(qtbot, window) 
         rows = torch.stack([torch.autograd.grad(g[i], leaves[n], retain_graph=True)[0].reshape(-1)
                             for i in range(g.numel())])
         torch.testing.assert_close(torch.from_numpy(w.calculus.second.partials[n]), rows, rtol=1e-4, atol=1e-6)
-
-
-class _BrokenSquare(torch.autograd.Function):
-    """x² whose backward is wrong on purpose: grad·x, not grad·2x."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
-        (x,) = ctx.saved_tensors
-        return grad * x
 
 
 def test_gradcheck_badges_go_red_for_a_wrong_backward_and_vanish_after_an_edit(qtbot, window, monkeypatch) -> None:
