@@ -35,6 +35,7 @@ from gui.memory import MemoryLimit
 from gui.palette import NodeSearch, Palette
 from gui.recovery import Autosave, Found, claim_orphan
 from gui.runstate import RunState
+from gui.stepper import install as install_stepper
 from gui.train import install as install_training
 from gui.worker import Computer
 
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         install_lessons(self)  # File > Lessons and the Lesson dock beside the canvas (issue 12)
         install_flow(self)  # View > Gradient flow: wires by the gradient along them, the legend
         install_calculus(self)  # Jacobians, Hessians, differentiate again, gradcheck (issue 10)
+        install_stepper(self)  # View > Step backward: the chain rule one wire at a time (issue 12)
         self.resize(1400, 900)
         self._update_title()
         self.say("Drag ops from the palette, wire output → input, click ∂ on a node.")

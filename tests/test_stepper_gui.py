@@ -1,0 +1,80 @@
+"""The Step backward mode in the window (gui.stepper): the walk comes from the worker once, the
+dock steps through it, the canvas overlay shows what Walk.state says, stepping back restores
+exactly what was shown, and the status line says the chain rule by titles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from helpers import RESULT_TIMEOUT_MS
+from test_stepper import diamond
+
+from gui.stepper import describe
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
+
+
+def walk_ready(qtbot, w) -> object:  # noqa: ANN001
+    qtbot.waitUntil(lambda: w.run.current is not None and w.run.current.target == w.doc.target,
+                    timeout=RESULT_TIMEOUT_MS)
+    w.stepper.set_on(True)
+    qtbot.waitUntil(lambda: w.stepper.walk is not None, timeout=RESULT_TIMEOUT_MS)
+    return w.stepper
+
+
+def shown(stepper) -> tuple:  # noqa: ANN001
+    """Everything the mode shows: overlay state, current step, status, counter, buttons."""
+    dock = stepper.dock
+    return (dict(stepper.overlay.reached), stepper.overlay.step, dock.status.text(), dock.counter.text(),
+            dock.back_button.isEnabled(), dock.step_button.isEnabled())
+
+
+def test_example_01_walk_steps_forward_and_back_exactly(qtbot, window) -> None:  # noqa: ANN001
+    window.open_file(str(EXAMPLES / "01_scalar_partial.json"))
+    window.doc.set_target("y")
+    stepper = walk_ready(qtbot, window)
+    assert stepper.dock.isVisible() and stepper.overlay.scene() is window.scene
+    assert stepper.dock.status.text() == "Start at y: ∂y/∂y = 1"
+    seen = [shown(stepper)]
+    while stepper.position < stepper.last:
+        stepper.dock.step_button.click()
+        seen.append(shown(stepper))
+    assert "∂y/∂x = ∂(x**2)/∂x · ∂(x**2)/∂x" not in seen[-1][2]
+    statuses = [s[2] for s in seen]
+    assert any(t.startswith("∂y/∂x = ∂y/∂(x**2) · ∂(x**2)/∂x = 2 · 4 = 8") for t in statuses), statuses
+    assert seen[-1][0]["x"] == ("8", 1)  # ∂y/∂x = 4·x at x = 2, as the engine's
+    assert window.run.current.nodes["x"].grad_text == "8"
+    assert "Done" in seen[-1][2]
+    for k in range(len(seen) - 2, -1, -1):
+        stepper.dock.back_button.click()
+        assert shown(stepper) == seen[k], k
+
+
+def test_diamond_status_says_the_sum_and_play_runs_to_the_end(qtbot, window) -> None:  # noqa: ANN001
+    window.doc.reset(diamond())
+    window.doc.set_target("y")
+    stepper = walk_ready(qtbot, window)
+    walk = stepper.walk
+    second = [s for s in walk.steps if s.src == "x"][1]
+    text = describe(second, window.doc.graph, "y", False)
+    assert text.startswith("∂y/∂x += ") and f"{second.before} + {second.product} = {second.after}" in text
+    stepper.dock.speed.setCurrentIndex(2)
+    stepper.dock.play_button.click()
+    assert stepper.timer.isActive()
+    qtbot.waitUntil(lambda: stepper.position == stepper.last and not stepper.timer.isActive(), timeout=10_000)
+    final = stepper.overlay.reached
+    assert final["x"][1] == 2
+    for n in ("x", "a", "b", "y"):
+        assert final[n][0] == window.run.current.nodes[n].grad_text, n
+
+
+def test_an_edit_asks_for_a_new_walk_and_off_removes_the_overlay(qtbot, window) -> None:  # noqa: ANN001
+    window.doc.reset(diamond())
+    window.doc.set_target("y")
+    stepper = walk_ready(qtbot, window)
+    first = stepper.walk
+    window.doc.set_target("b")
+    qtbot.waitUntil(lambda: stepper.walk is not None and stepper.walk is not first, timeout=RESULT_TIMEOUT_MS)
+    assert stepper.walk.target == "b" and stepper.position == 0
+    stepper.set_on(False)
+    assert stepper.overlay.scene() is None and not stepper.dock.isVisible()
