@@ -5,8 +5,10 @@ from __future__ import annotations
 from graph.ops.spec import Attr, F, OpSpec, unary
 
 ENTRIES: list[OpSpec] = [
-    unary("tanh", "activation", "tanh", "∂/∂input = 1 − tanh²(input)", keeps_finite=True),
-    unary("sigmoid", "activation", "σ", "∂/∂input = σ(input)·(1 − σ(input))", keeps_finite=True),
+    unary("tanh", "activation", "tanh", "∂/∂input = 1 − tanh²(input)", keeps_finite=True,
+          sympy="tanh({input})"),
+    unary("sigmoid", "activation", "σ", "∂/∂input = σ(input)·(1 − σ(input))", keeps_finite=True,
+          sympy="1/(1 + exp(-({input})))"),
     unary("relu", "activation", "relu", "∂/∂input = 1 where input > 0, else 0", kinks=(0.0,), keeps_finite=True),
     OpSpec("softmax", "torch.softmax", ("input",), "activation", "softmax",
            "∂sᵢ/∂xⱼ = sᵢ(δᵢⱼ − sⱼ) along dim",
@@ -18,7 +20,8 @@ ENTRIES: list[OpSpec] = [
           function=f"{F}.gelu",
           attrs=(Attr("approximate", "choice", "none", choices=("none", "tanh")),),
           example_attrs={"approximate": "tanh"}),
-    unary("silu", "activation", "SiLU", "∂/∂input = σ(input)·(1 + input·(1 − σ(input)))", function=f"{F}.silu"),
+    unary("silu", "activation", "SiLU", "∂/∂input = σ(input)·(1 + input·(1 − σ(input)))", function=f"{F}.silu",
+          sympy="({input})/(1 + exp(-({input})))"),
     unary("leaky_relu", "activation", "leaky", "∂/∂input = 1 where input > 0, else negative_slope",
           function=f"{F}.leaky_relu", attrs=(Attr("negative_slope", "number", 0.01),),
           example_attrs={"negative_slope": 0.1}, kinks=(0.0,)),

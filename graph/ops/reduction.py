@@ -8,11 +8,12 @@ ENTRIES: list[OpSpec] = [
     OpSpec("sum", "torch.sum", ("input",), "reduction", "Σ",
            "∂/∂input = 1 for every summed element",
            attrs=(DIM, KEEPDIM), also_pass=KEEPDIM_NEEDS_DIM,
-           example_shapes={"input": (2, 3)}, example_attrs={"dim": [1]}, partial_bound="always"),
+           example_shapes={"input": (2, 3)}, example_attrs={"dim": [1]}, partial_bound="always",
+           sympy="{input}"),  # as a formula only on a 0-d tensor, where it is the identity
     OpSpec("mean", "torch.mean", ("input",), "reduction", "mean",
            "∂/∂input = 1/n for each of the n averaged elements",
            attrs=(DIM, KEEPDIM), also_pass=KEEPDIM_NEEDS_DIM, example_shapes={"input": (2, 3)},
-           partial_bound="always"),
+           partial_bound="always", sympy="{input}"),  # as sum's
     # torch splits the partial evenly between entries equal to the extreme: |share| <= 1.
     OpSpec("amax", "torch.amax", ("input",), "reduction", "max",
            "∂/∂input = 1 at the maximum (shared evenly between ties), 0 elsewhere",

@@ -97,6 +97,11 @@ class OpSpec:
     # "bool" for ops whose result is bool (comparisons): it never requires grad. "": torch's
     # usual type promotion of the inputs.
     result_dtype: str = ""
+    # The op as a sympy expression, as text: ports and attributes in braces ("sin({input})",
+    # "({input})**({exponent})"); for the symbolic partials of graphs of 0-d tensors
+    # (autograd_bridge/symbolic.py parses it on first use). None: no formula (non-elementwise ops,
+    # kinks sympy would place differently from torch).
+    sympy: str | None = None
 
     def passed_inputs(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The input ports the call passes by position, and those it passes by keyword."""
