@@ -1,7 +1,13 @@
-"""Export a graph as a standalone, tutorial-style script that needs only torch.
+"""Export a graph as standalone Python that needs only torch, in one of three forms (FORMS):
 
-The leaf and forward lines are the very lines `Compiled` runs (codegen.Source.lines), so the
-script's numbers and the app's cannot differ. The same graph always exports the same text.
+- script: the seed article's style, every partial printed (the default);
+- function: `def forward(<leaves that require grad>)` returning the target, the other leaves as
+  constants beside it;
+- module: an nn.Module whose requires-grad leaves are nn.Parameters and the other leaves buffers
+  (in submodules named after the graph's groups, when it has them).
+
+Every form is made of the very lines `Compiled` runs (codegen.Source.lines), so the exported
+numbers and the app's cannot differ. The same graph always exports the same text.
 A literal tensor too big to write out (codegen.INLINE_LITERAL_MAX) is stored as the base64 of its
 raw little-endian bytes, the very numbers the app computes with, decoded with torch alone.
 """
@@ -9,13 +15,31 @@ raw little-endian bytes, the very numbers the app computes with, decoded with to
 from __future__ import annotations
 
 import base64
+import keyword
+import re
 from dataclasses import dataclass
 
 import torch
 
-from autograd_bridge.codegen import INLINE_LITERAL_MAX, Source, id_comment, literal
+from autograd_bridge.codegen import INLINE_LITERAL_MAX, Namespace, Source, id_comment, literal
 from autograd_bridge.engine import Compiled, Result
+from graph.errors import GraphError
 from graph.model import Graph
+from graph.safetext import visible
+
+FORMS = ("script", "function", "module")
+# What `device = ...` may say: the text is written into the script, so only these shapes.
+_DEVICE = re.compile(r"cpu|cuda(:[0-9]{1,2})?|mps")
+
+
+class ExportError(GraphError):
+    pass
+
+
+def device_line(device: str) -> str:
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise ExportError(f"export: device {visible(str(device))!r} is not one of cpu, cuda, cuda:N, mps")
+    return f'device = "{device}"'
 
 
 def base64_expr(t: torch.Tensor) -> str:
@@ -44,66 +68,281 @@ def _literals_block(src: Source, tensors: list[torch.Tensor]) -> list[str]:
 
 @dataclass
 class ScriptParts:
-    """The export's lines by stage; the script joins them, the notebook (autograd_bridge.notebook)
-    gives each stage a cell of its own, so the two never hold different code."""
+    """The script export's lines by stage; the script joins them, the notebook
+    (autograd_bridge.notebook) gives each stage a cell of its own, so the two never hold
+    different code."""
 
     setup: list[str]  # what the script is, imports, the device, big literals
     leaves: list[str]
-    forward: list[str]  # one line per op node, then retain_grad() for the non-leaves
+    forward: list[str]  # one line per op node, then retain_grad() for the kept non-leaves
     backward: list[str]  # backward() from the target, then its value printed
-    partials: list[str]  # every node's .grad printed
+    partials: list[str]  # .grad printed: every node's, or only the leaves' without retain_grad
     compiled: Compiled  # compiled on the CPU, as the script runs
     result: Result  # the run of these very lines, before any text was written
 
 
-def script_parts(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None) -> ScriptParts:
+def _run(graph: Graph, target: str, grad_output: object, dtype: str | None) -> tuple[Compiled, Result]:
+    """Compile and run the very lines the export will hold, on the CPU: this checks the target and
+    the grad-output exactly as the app does, and code that would crash (a value torch refuses, an
+    op that fails only on real data) is never written: the error names its node instead."""
     compiled = Compiled(graph, "cpu", dtype)
-    # Run the very lines the script will hold, on the CPU: this checks the target and the
-    # grad-output exactly as the app does, and a script that would crash (a value torch refuses,
-    # an op that fails only on real data) is never written: the error names its node instead.
-    result = compiled.run(target, grad_output)
-    target_value = result.values[target]
-    src = compiled.source
-    t = src.names[target]
-    # A big grad-output is stored like a big literal: as the app makes it, in the target's dtype.
-    big_grad_output = (torch.tensor(grad_output, dtype=target_value.dtype)
-                       if grad_output is not None and target_value.numel() > INLINE_LITERAL_MAX else None)
+    return compiled, compiled.run(target, grad_output)
 
-    setup = [
-        f"# GradCanvas export: the partials of target {ascii(target)} with respect to every node.",
+
+def _big_grad_output(grad_output: object, target_value: torch.Tensor) -> torch.Tensor | None:
+    """A big grad-output is stored like a big literal: as the app makes it, in the target's dtype."""
+    if grad_output is None or target_value.numel() <= INLINE_LITERAL_MAX:
+        return None
+    return torch.tensor(grad_output, dtype=target_value.dtype)
+
+
+def _setup(what: str, compiled: Compiled, device: str, big_grad_output: torch.Tensor | None) -> list[str]:
+    src = compiled.source
+    return [
+        f"# GradCanvas export: {what}",
         "# Needs only torch. Variables are named after the node ids (made into safe identifiers).",
         *(["import base64", ""] if src.literal_ids or big_grad_output is not None else []),
         "import torch",
         "",
-        'device = "cpu"',
+        device_line(device),
         "",
         *_literals_block(src, compiled.literal_data()),
     ]
-    leaves = ["# Leaf tensors. requires_grad=True asks PyTorch to fill in .grad for them.",
-              *(src.lines[n] for n in src.leaf_ids)]
-    forward = ["# Forward: one line per node.", *(src.lines[n] for n in src.op_ids)]
-    retained = [n for n in src.op_ids if n in src.requires_grad]
-    if retained:
-        forward += ["", "# Non-leaf tensors keep no .grad unless asked: retain_grad() asks."]
-        forward += [f"{src.names[n]}.retain_grad()" for n in retained]
-    backward = [f"# Backward from the target {t}."]
+
+
+def _backward(src: Source, target: str, grad_output: object, big_grad_output: torch.Tensor | None) -> list[str]:
+    t = src.names[target]
+    lines = [f"# Backward from the target {t}."]
     if target not in src.requires_grad:
-        backward.append(f"# {t} depends on no tensor with requires_grad=True, so {t}.backward() would "
-                        "raise: every .grad stays None.")
+        lines.append(f"# {t} depends on no tensor with requires_grad=True, so {t}.backward() would "
+                     "raise: every .grad stays None.")
     elif grad_output is None:
-        backward.append(f"{t}.backward()")
+        lines.append(f"{t}.backward()")
     else:
         gradient = (f"torch.tensor({literal(grad_output)}, dtype={t}.dtype, device=device)"
                     if big_grad_output is None else f"{base64_expr(big_grad_output)}.to(device)")
-        backward += [f"# {t} is not a scalar: backward() needs a grad-output (a vector-Jacobian product).",
-                     f"{t}.backward(gradient={gradient})"]
-    backward += ["", f'print("{t} =", {t}.detach())']
-    partials = [f"# d{t}/d(node) for every node. None: the node does not require grad, or {t} does not",
-                "# depend on it (PyTorch leaves .grad as None)."]
-    partials += [f'print("{src.names[n]}.grad =", {src.names[n]}.grad)  {id_comment(n)}' for n in src.order]
-    return ScriptParts(setup, leaves, forward, backward, partials, compiled, result)
+        lines += [f"# {t} is not a scalar: backward() needs a grad-output (a vector-Jacobian product).",
+                  f"{t}.backward(gradient={gradient})"]
+    return [*lines, "", f'print("{t} =", {t}.detach())']
 
 
-def export_script(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None) -> str:
-    p = script_parts(graph, target, grad_output, dtype)
+def _retained(src: Source, retain_grad: bool) -> list[str]:
+    """The non-leaves whose .grad is kept and printed: those that require grad, if asked."""
+    return [n for n in src.op_ids if n in src.requires_grad] if retain_grad else []
+
+
+def script_parts(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
+                 device: str = "cpu", retain_grad: bool = True) -> ScriptParts:
+    compiled, result = _run(graph, target, grad_output, dtype)
+    src = compiled.source
+    t = src.names[target]
+    big_grad_output = _big_grad_output(grad_output, result.values[target])
+    setup = _setup(f"the partials of target {ascii(target)} with respect to every node.", compiled, device,
+                   big_grad_output)
+    leaves = ["# Leaf tensors. requires_grad=True asks PyTorch to fill in .grad for them.",
+              *(src.lines[n] for n in src.leaf_ids)]
+    forward = ["# Forward: one line per node.", *([src.seed_line] if src.seed_line else []),
+               *(src.lines[n] for n in src.op_ids)]
+    retained = _retained(src, retain_grad)
+    if retained:
+        forward += ["", "# Non-leaf tensors keep no .grad unless asked: retain_grad() asks."]
+        forward += [f"{src.names[n]}.retain_grad()" for n in retained]
+    if retain_grad:
+        printed = src.order
+        partials = [f"# d{t}/d(node) for every node. None: the node does not require grad, or {t} does not",
+                    "# depend on it (PyTorch leaves .grad as None)."]
+    else:
+        printed = src.leaf_ids
+        partials = [f"# d{t}/d(leaf) for every leaf. None: the leaf does not require grad, or {t} does not",
+                    "# depend on it (PyTorch leaves .grad as None)."]
+    partials += [f'print("{src.names[n]}.grad =", {src.names[n]}.grad)  {id_comment(n)}' for n in printed]
+    return ScriptParts(setup, leaves, forward, _backward(src, target, grad_output, big_grad_output), partials,
+                       compiled, result)
+
+
+def export_script(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
+                  device: str = "cpu", retain_grad: bool = True) -> str:
+    p = script_parts(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad)
     return "\n".join([*p.setup, *p.leaves, "", *p.forward, "", *p.backward, *p.partials]) + "\n"
+
+
+def _free(base: str, taken: set[str]) -> str:
+    """A name for the export's own variables that no node's variable already has."""
+    name, n = base, 1
+    while name in taken:
+        n += 1
+        name = f"{base}_{n}"
+    taken.add(name)
+    return name
+
+
+def _indent(lines: list[str], depth: int = 1) -> list[str]:
+    return [("    " * depth + line) if line else "" for line in lines]
+
+
+def _tuple(names: list[str]) -> str:
+    return f"({', '.join(names)}{',' if len(names) == 1 else ''})"
+
+
+def export_function(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
+                    device: str = "cpu", retain_grad: bool = True) -> str:
+    """`def forward(<leaves that require grad>)` returning the target; the other leaves are constants
+    beside it, and example_inputs() gives the graph's own values of the arguments."""
+    compiled, result = _run(graph, target, grad_output, dtype)
+    src = compiled.source
+    t = src.names[target]
+    taken = set(src.names.values())
+    kept, example, each = _free("intermediates", taken), _free("example_inputs", taken), _free("tensor", taken)
+    args = [n for n in src.leaf_ids if n in src.requires_grad]
+    constants = [n for n in src.leaf_ids if n not in src.requires_grad]
+    arg_names = [src.names[n] for n in args]
+    retained = _retained(src, retain_grad)
+    big_grad_output = _big_grad_output(grad_output, result.values[target])
+    lines = _setup(f"target {ascii(target)} as a function of the leaves that require grad.", compiled, device,
+                   big_grad_output)
+    if constants:
+        lines += ["# Constants: the leaves that do not require grad.", *(src.lines[n] for n in constants), ""]
+    if retained:
+        lines += ["# forward() keeps its intermediate tensors here, so that their .grad can be read.",
+                  f"{kept} = {{}}", ""]
+    lines += ["", f"def forward({', '.join(arg_names)}):",
+              f'    """{t} from the leaves that require grad: one line per node."""',
+              *_indent([src.lines[n] for n in src.op_ids]),
+              *(f'    {kept}["{src.names[n]}"] = {src.names[n]}' for n in retained),
+              f"    return {t}", "", "",
+              f"def {example}():",
+              '    """The graph\'s own values of forward()\'s arguments."""',
+              *_indent([src.lines[n] for n in args]),
+              f"    return {_tuple(arg_names)}", "", ""]
+    demo = [*([f"{_tuple(arg_names)} = {example}()"] if args else []), f"{t} = forward({', '.join(arg_names)})"]
+    if retained:
+        demo += ["# Non-leaf tensors keep no .grad unless asked: retain_grad() asks, before backward().",
+                 f"for {each} in {kept}.values():", f"    {each}.retain_grad()"]
+    demo += _backward(src, target, grad_output, big_grad_output)
+    demo += [f'print("{src.names[n]}.grad =", {src.names[n]}.grad)  {id_comment(n)}' for n in args]
+    demo += [f'print("{src.names[n]}.grad =", {kept}["{src.names[n]}"].grad)  {id_comment(n)}' for n in retained]
+    lines += ['if __name__ == "__main__":', *_indent(demo)]
+    return "\n".join(lines) + "\n"
+
+
+def _module_attrs() -> frozenset[str]:
+    """Names an nn.Module already has: a parameter or buffer cannot take them (`training`, `to`)."""
+    return frozenset(dir(torch.nn.Module()))
+
+
+def _part(text: str, taken: set[str], reserved: frozenset[str]) -> str:
+    """One part of a name in the module's state: kept if it is a plain identifier or a number (as
+    torch names `layer1.0.weight`), else made one by codegen's Namespace; never a name the module
+    already has or a sibling took (then a trailing _)."""
+    keep = (text.isascii() and text.isidentifier() and not keyword.iskeyword(text)) or re.fullmatch(r"[0-9]+", text)
+    part = text if keep else Namespace().name(text)
+    while part in reserved or part in taken:
+        part += "_"
+    taken.add(part)
+    return part
+
+
+def state_names(graph: Graph, src: Source) -> dict[str, tuple[str, ...]]:
+    """Each leaf's place in the exported module: (submodule, …, attribute). A leaf in no group is
+    an attribute of the module itself, named as its variable; a leaf in a group lives in that
+    group's submodule (nested as the groups nest), named by its id less the group's (`conv1.weight`
+    in group `conv1`: `weight`). Every part matches [A-Za-z0-9_]+, so it can be written as it is."""
+    reserved = _module_attrs()
+    groups = getattr(graph, "groups", None) or {}  # graph.groups (format v2); {} where a graph has none
+    group_of = getattr(graph, "group_of", None) or {}
+    taken: dict[tuple[str, ...], set[str]] = {}
+    group_path: dict[str, tuple[str, ...]] = {}
+
+    def path_of(gid: str) -> tuple[str, ...]:
+        if gid not in group_path:
+            parent = groups[gid].parent
+            outer = path_of(parent) if parent is not None else ()
+            short = gid.removeprefix(parent + ".") if parent is not None else gid
+            group_path[gid] = (*outer, _part(short, taken.setdefault(outer, set()), reserved))
+        return group_path[gid]
+
+    paths = {}
+    for n in src.leaf_ids:
+        gid = group_of.get(n)
+        owner = path_of(gid) if gid in groups else ()
+        short = n.removeprefix(gid + ".") if owner else src.names[n]
+        paths[n] = (*owner, _part(short, taken.setdefault(owner, set()), reserved))
+    return paths
+
+
+def _state_expr(me: str, path: tuple[str, ...], kind: str = "") -> str:
+    """Source text reaching a submodule (kind "") or a leaf (kind "parameter" or "buffer"):
+    attributes where every part is an identifier, else get_submodule / get_parameter / get_buffer
+    with the dotted name (a part like `0`, as in nn.Sequential)."""
+    if all(p.isidentifier() for p in path):
+        return ".".join([me, *path])
+    return f'{me}.get_{kind or "submodule"}("{".".join(path)}")'
+
+
+def export_module(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
+                  device: str = "cpu", retain_grad: bool = True) -> str:
+    """An nn.Module: the leaves that require grad are nn.Parameters, the others buffers (so .to(),
+    .double() and state_dict() carry them); forward() takes nothing and returns the target."""
+    compiled, result = _run(graph, target, grad_output, dtype)
+    src = compiled.source
+    t = src.names[target]
+    taken = set(src.names.values())
+    cls, me, model = _free("GraphModule", taken), _free("self", taken), _free("model", taken)
+    name, each = _free("name", taken), _free("tensor", taken)
+    paths = state_names(graph, src)
+    retained = _retained(src, retain_grad)
+    big_grad_output = _big_grad_output(grad_output, result.values[target])
+    lines = _setup(f"target {ascii(target)} as an nn.Module: the leaves that require grad are its parameters.",
+                   compiled, device, big_grad_output)
+    init = ["super().__init__()"]
+    made = set()
+    for n in src.leaf_ids:
+        *owner, attr = paths[n]
+        for i in range(len(owner)):  # each submodule once, before its first member
+            if tuple(owner[:i + 1]) not in made:
+                made.add(tuple(owner[:i + 1]))
+                init.append(f'{_state_expr(me, tuple(owner[:i]))}.add_module("{owner[i]}", torch.nn.Module())')
+        holder = _state_expr(me, tuple(owner))
+        var = src.names[n]
+        init.append(src.lines[n])
+        if n in src.requires_grad:
+            init.append(f'{holder}.register_parameter("{attr}", torch.nn.Parameter({var}))')
+        else:
+            init.append(f'{holder}.register_buffer("{attr}", {var})')
+    if retained:
+        init.append(f"{me}.intermediates = {{}}  # forward() keeps its intermediate tensors here")
+    body = [f"{src.names[n]} = {_state_expr(me, paths[n], 'parameter' if n in src.requires_grad else 'buffer')}"
+            for n in src.leaf_ids]
+    body += [src.lines[n] for n in src.op_ids]
+    body += [f'{me}.intermediates["{src.names[n]}"] = {src.names[n]}' for n in retained]
+    lines += ["", f"class {cls}(torch.nn.Module):",
+              '    """The graph as a module: leaves that require grad are parameters, the others buffers."""', "",
+              f"    def __init__({me}):", *_indent(init, 2), "",
+              f"    def forward({me}):", f'        """{t}: one line per node."""', *_indent(body, 2),
+              f"        return {t}", "", "",
+              "def example_inputs():",
+              '    """What forward() takes: nothing, every leaf is part of the module."""',
+              "    return ()", "", ""]
+    demo = [f"{model} = {cls}()", f"{t} = {model}()"]
+    if retained:
+        demo += ["# Non-leaf tensors keep no .grad unless asked: retain_grad() asks, before backward().",
+                 f"for {each} in {model}.intermediates.values():", f"    {each}.retain_grad()"]
+    demo += _backward(src, target, grad_output, big_grad_output)
+    demo += [f"for {name}, {each} in {model}.named_parameters():", f'    print(f"{{{name}}}.grad =", {each}.grad)']
+    if retained:
+        demo += [f"for {name}, {each} in {model}.intermediates.items():",
+                 f'    print(f"{{{name}}}.grad =", {each}.grad)']
+    lines += ['if __name__ == "__main__":', *_indent(demo)]
+    return "\n".join(lines) + "\n"
+
+
+EXPORTERS = {"script": export_script, "function": export_function, "module": export_module}
+
+
+def export_text(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
+                form: str = "script", device: str = "cpu", retain_grad: bool = True) -> str:
+    """The export in the form asked for (FORMS)."""
+    if form not in EXPORTERS:
+        raise ExportError(f"export: form {visible(str(form))!r} is not one of {', '.join(FORMS)}")
+    device_line(device)  # refused before anything is compiled
+    return EXPORTERS[form](graph, target, grad_output, dtype, device=device, retain_grad=retain_grad)
