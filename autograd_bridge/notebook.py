@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from autograd_bridge.export import ScriptParts, export_script, script_parts
+from autograd_bridge.export import ExportError, ScriptParts, export_text, script_parts
 from autograd_bridge.formatting import tensor_text
 from graph.model import Graph
 from graph.safetext import visible
@@ -20,16 +20,21 @@ NOTEBOOK_SUFFIX = ".ipynb"
 
 
 def export_for_path(path: str, graph: Graph, target: str, grad_output: object = None,
-                    dtype: str | None = None) -> str:
-    """The export's text in the format the file name asks for: a notebook for .ipynb, else the
-    script. The command line and the window's export dialog both call this."""
+                    dtype: str | None = None, *, form: str = "script", device: str = "cpu",
+                    retain_grad: bool = True) -> str:
+    """The export's text in the format the file name asks for: a notebook for .ipynb, else Python
+    in the form asked for (export.FORMS). The command line and the window's export dialog both
+    call this."""
     if path.lower().endswith(NOTEBOOK_SUFFIX):
-        return export_notebook(graph, target, grad_output, dtype)
-    return export_script(graph, target, grad_output, dtype)
+        if form != "script":
+            raise ExportError(f"a notebook holds the script form, not the {form} form: write a .py file")
+        return export_notebook(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad)
+    return export_text(graph, target, grad_output, dtype, form=form, device=device, retain_grad=retain_grad)
 
 
-def export_notebook(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None) -> str:
-    p = script_parts(graph, target, grad_output, dtype)
+def export_notebook(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
+                    device: str = "cpu", retain_grad: bool = True) -> str:
+    p = script_parts(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad)
     t = p.compiled.source.names[target]
     seed = "1" if grad_output is None else "the grad-output v (a vector–Jacobian product)"
     cells = [
