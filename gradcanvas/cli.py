@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
                         f"1 to {MAX_ACCUMULATE}")
     g.add_argument("--order", type=int, choices=(1, 2), default=1,
                    help="2: also d²(target)/dx² elementwise for every requires-grad leaf x (grads2 in --json)")
+    g.add_argument("--symbolic", action="store_true",
+                   help="also d(target)/dx as a formula (sympy) for every requires-grad leaf x, for graphs of "
+                        "0-d tensors and elementwise ops (formulas in --json)")
 
     e = sub.add_parser("export", help="write a standalone torch script printing the same partials "
                        "(a Jupyter notebook for -o NAME.ipynb)")
@@ -186,8 +189,13 @@ def cmd_grad(args: argparse.Namespace) -> int:
         from gradcanvas.calculus_cmds import print_second_derivatives
 
         grads2 = hessian_diagonals(compiled, target, grad_output)
+    formulas = None
+    if args.symbolic:  # of one fresh run's values, whatever --accumulate adds up
+        from autograd_bridge.symbolic import formulas_for
+
+        formulas = formulas_for(compiled, result.values, target)
     if args.json:
-        _write_json(result, compiled, args.full, grads2)
+        _write_json(result, compiled, args.full, grads2, formulas)
         return 0
     leaves = set(compiled.source.leaf_ids)
     order = compiled.source.order
@@ -210,7 +218,18 @@ def cmd_grad(args: argparse.Namespace) -> int:
         print("note:", visible(note))
     if grads2 is not None:
         print_second_derivatives(grads2, target)
+    if formulas is not None:
+        _print_formulas(formulas)
     return 0
+
+
+def _print_formulas(formulas) -> None:  # noqa: ANN001 - autograd_bridge.symbolic.Formulas
+    from autograd_bridge.formatting import number
+
+    if formulas.reason is not None:
+        print(visible(formulas.reason))
+    for n, f in formulas.formulas.items():
+        print(visible(f"∂{formulas.target}/∂{n} = {f} = {number(formulas.values[n])}"))
 
 
 def _within_budget(compiled, args: argparse.Namespace, accumulate: bool) -> None:  # noqa: ANN001
@@ -311,7 +330,8 @@ def _tensor_json(t, full: bool, write) -> None:  # noqa: ANN001 - a torch.Tensor
     write("]")
 
 
-def _write_json(result, compiled, full: bool, grads2: dict | None = None) -> None:  # noqa: ANN001 - engine Result, Compiled
+def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noqa: ANN001 - engine Result, Compiled
+                formulas=None) -> None:  # noqa: ANN001 - autograd_bridge.symbolic.Formulas
     write = sys.stdout.write
     target = result.target
     write(f'{{"target": {json.dumps(target)}, "value": ')
@@ -327,6 +347,10 @@ def _write_json(result, compiled, full: bool, grads2: dict | None = None) -> Non
             write(f'{", " if i else ""}{json.dumps(n)}: ')
             _tensor_json(d, full, write)
         write("}")
+    if formulas is not None:  # grad --symbolic: sympy's string form per leaf; why none, when none
+        write(f', "formulas": {json.dumps(formulas.formulas)}')
+        if formulas.reason is not None:
+            write(f', "no_formula": {json.dumps(formulas.reason)}')
     warnings = [{"node": n, "message": what} for n, what in result.nonfinite]
     if warnings:  # only when there is one: a clean run's JSON keeps its three keys
         write(f', "warnings": {json.dumps(warnings)}')

@@ -1,0 +1,131 @@
+"""Symbolic partials: ∂target/∂leaf as a formula (sympy, simplified), for graphs of 0-d tensors
+and elementwise ops: `∂y/∂x = 4*x`.
+
+Each op's formula is its catalogue entry's `sympy` text (graph.ops.spec.OpSpec), parsed on
+first use, with its ports and attributes in braces. Leaves that require grad become symbols
+named after their ids; other leaves are replaced by their values (example 01 gives 4*x, not
+2*two*x). sympy is imported here only, on first use: commands that do not ask for formulas pay
+nothing. No torch: values come in as plain numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cache
+
+from graph.model import CheckedGraph
+
+MAX_OPS = 60  # more ops than this: no formula (simplify grows fast with the expression)
+
+
+@dataclass
+class Formulas:
+    """∂target/∂leaf per requires-grad leaf the target depends on, as sympy's string form, and
+    its value at the point; `reason` says why there are none."""
+
+    target: str
+    formulas: dict[str, str] = field(default_factory=dict)
+    values: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+
+
+@cache
+def _template(text: str) -> tuple[object, dict[str, object]]:
+    """The op's sympy text parsed once, with a placeholder symbol per name in braces."""
+    import re
+
+    import sympy
+
+    names = re.findall(r"\{(\w+)\}", text)
+    holders = {n: sympy.Symbol(f"_hole_{n}") for n in names}
+    expr = sympy.sympify(re.sub(r"\{(\w+)\}", r"_hole_\1", text), locals=dict(holders))
+    return expr, holders
+
+
+def _number(v: float, dtype: str | None) -> object:
+    """A leaf's value as sympy writes it: an integer or a short fraction when it is one, else a
+    float with the digits its dtype holds."""
+    import sympy
+
+    if float(v).is_integer():
+        return sympy.Integer(int(v))
+    r = Fraction(v).limit_denominator(64)
+    if float(r) == v:
+        return sympy.Rational(r.numerator, r.denominator)
+    return sympy.Float(f"{v:.8g}" if dtype in (None, "float32") else repr(float(v)))
+
+
+def upstream(graph: CheckedGraph, target: str) -> list[str]:
+    """The target and every node it depends on, in the graph's order."""
+    seen, todo = {target}, [target]
+    while todo:
+        for src in graph.inputs[todo.pop()].values():
+            if src not in seen:
+                seen.add(src)
+                todo.append(src)
+    return [n for n in graph.order if n in seen]
+
+
+def why_not(graph: CheckedGraph, target: str, shapes: dict[str, tuple[int, ...]]) -> str | None:
+    """Why no formula applies to the target's part of the graph (None: one does)."""
+    part = upstream(graph, target)
+    ops = [n for n in part if not graph.nodes[n].is_tensor]
+    if len(ops) > MAX_OPS:
+        return f"no formula: {target} depends on {len(ops)} ops (formulas are shown up to {MAX_OPS})"
+    for n in part:
+        if shapes.get(n) != ():
+            return f"no formula: {n} has shape {list(shapes.get(n, ()))}, not a scalar (formulas are for 0-d tensors)"
+        node = graph.nodes[n]
+        if not node.is_tensor and node.spec.sympy is None:
+            return f"no formula: {n} ({node.op}) is not an elementwise op with a formula"
+    return None
+
+
+def symbolic_partials(graph: CheckedGraph, target: str, point: dict[str, float],
+                      shapes: dict[str, tuple[int, ...]]) -> Formulas:
+    """∂target/∂leaf for every requires-grad leaf the target depends on, simplified, and its
+    value at `point` (every leaf's value). `shapes`: every node's shape."""
+    import sympy
+
+    out = Formulas(target)
+    out.reason = why_not(graph, target, shapes)
+    if out.reason is not None:
+        return out
+    exprs: dict[str, object] = {}
+    symbols: dict[str, object] = {}
+    for n in upstream(graph, target):
+        node = graph.nodes[n]
+        if node.is_tensor:
+            if n not in point:
+                return Formulas(target, reason=f"no formula: {n} is not a floating-point number")
+            if node.requires_grad:
+                symbols[n] = exprs[n] = sympy.Symbol(n)
+            else:
+                exprs[n] = _number(point[n], node.dtype)
+            continue
+        template, holders = _template(node.spec.sympy)
+        given = {**node.resolved_attrs(), **{p: exprs[src] for p, src in graph.inputs[n].items()}}
+        exprs[n] = template.xreplace({h: sympy.sympify(given[name]) for name, h in holders.items()})
+    at = {s: _number(point[n], graph.nodes[n].dtype) for n, s in symbols.items()}
+    if not symbols:
+        out.reason = f"no formula: {target} depends on no leaf that requires grad"
+    for n, s in symbols.items():
+        d = sympy.simplify(sympy.diff(exprs[target], s))
+        out.formulas[n] = str(d)
+        out.values[n] = float(d.xreplace(at).evalf())
+    return out
+
+
+def shown(formula: str) -> str:
+    """A formula as people read it: 4·x, x^2."""
+    return formula.replace("**", "^").replace("*", "·")
+
+
+def formulas_for(compiled: object, values: dict, target: str) -> Formulas:
+    """symbolic_partials at the point of one run: `compiled` an engine.Compiled, `values` its
+    forward's tensors (the CLI's grad --symbolic and the inspector's task)."""
+    shapes = {n: tuple(t.shape) for n, t in values.items()}
+    point = {n: float(values[n].detach().reshape(())) for n in compiled.source.leaf_ids
+             if values[n].numel() == 1 and values[n].is_floating_point()}
+    return symbolic_partials(compiled.graph, target, point, shapes)
