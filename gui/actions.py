@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
-from gui import import_dialog
+from gui import export_dialog, import_dialog
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
@@ -164,7 +164,8 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     file_menu.addSeparator()
     add(file_menu, "&Save", w.save_document, S.Save)
     add(file_menu, "Save &As…", w.save_as, S.SaveAs)
-    add(file_menu, "&Export Python script…", w.export_dialog, "Ctrl+E")
+    add(file_menu, "&Export Python…", lambda: export_dialog.ask(w), "Ctrl+E")
+    add(file_menu, "Export canvas &image…", lambda: export_dialog.export_image(w))
     file_menu.addSeparator()
     add(file_menu, "&Quit", w.close, S.Quit, "Ctrl+Q")  # offscreen has no Quit binding
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from autograd_bridge.compute import ComputeResult, SliceResult
 from graph.errors import CycleError, GraphError
-from graph.fileformat import load, save, write_text_atomic
+from graph.fileformat import load, save
 from graph.model import Graph
 from graph.safetext import visible
 from gui.actions import EXAMPLES_DIR, build_menus, build_toolbar, make_action
@@ -432,30 +432,10 @@ class MainWindow(QMainWindow):
         self.say(f"saved {path}")
         return True
 
-    def export_dialog(self) -> None:
-        from autograd_bridge.notebook import export_for_path  # imports torch: only when asked
+    def export_dialog(self) -> None:  # Ctrl+E's file-name-only export; File > Export Python… asks more
+        from gui.export_dialog import quick_export
 
-        target = self.doc.target
-        if target is None:
-            self.say("export: set a target first (click ∂ on a node)")
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export", "graph.py", "Python (*.py);;Notebook (*.ipynb)")
-        if not path:
-            return
-        try:
-            # The toolbar's dtype, as the canvas computes it; the script itself runs on "cpu"
-            # (a device variable at its top says so and can be changed).
-            write_text_atomic(path, export_for_path(path, self.doc.graph, target, self.grad_output, dtype=self.dtype()))
-        except GraphError as e:
-            self.report_error("Cannot export", e.message)
-            return
-        except OSError as e:
-            self.report_error("Cannot export", f"{path}: {e.strerror or e}")
-            return
-        except Exception as e:  # noqa: BLE001 - the app must not crash on an export
-            self.report_error("Cannot export", f"internal error: {type(e).__name__}: {e}")
-            return
-        self.say(f"exported {path}")
+        quick_export(self)
 
     def _add_recent(self, path: str) -> None:
         path = str(Path(path).resolve())

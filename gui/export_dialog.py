@@ -1,0 +1,273 @@
+"""File > Export Python… and File > Export canvas image….
+
+The Python dialog asks for everything the export takes (autograd_bridge.export): target,
+grad-output, device, dtype, whether intermediates get retain_grad() and are printed, the form
+(script, function, nn.Module) and the file (.py, or .ipynb for a notebook), and previews the
+first lines, made on the worker thread (the export compiles and runs the graph with torch).
+`write` is the one place an export is written: the dialog and the quick Ctrl+E path both call it.
+
+The canvas image is the whole scene, or the selected nodes' area, as PNG or SVG (QSvgGenerator).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFontDatabase, QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph.errors import GraphError
+from graph.safetext import visible
+
+PREVIEW_TASK = "export preview"
+PREVIEW_LINES = 40
+FORMS = ("script", "function", "module")  # autograd_bridge.export.FORMS (not imported: it loads torch)
+FORM_TITLES = {"script": "script (prints every partial)", "function": "function forward(…)",
+               "module": "nn.Module (parameters)"}
+DEVICES = ("cpu", "cuda", "mps")
+IMAGE_MARGIN = 24
+
+
+@dataclass(frozen=True)
+class Options:
+    target: str
+    grad_output: object = None
+    dtype: str | None = None
+    form: str = "script"
+    device: str = "cpu"
+    retain_grad: bool = True
+
+
+def export_text(graph, path: str, o: Options) -> str:  # noqa: ANN001 - a graph.model.Graph
+    from autograd_bridge.notebook import export_for_path  # imports torch: only when asked
+
+    return export_for_path(path, graph, o.target, o.grad_output, o.dtype, form=o.form, device=o.device,
+                           retain_grad=o.retain_grad)
+
+
+def preview_task(session, cancel, graph, options: Options, path: str) -> tuple[str, str]:  # noqa: ANN001, ARG001
+    """On the worker thread: ("ok", the first lines) or ("error", one line)."""
+    try:
+        text = export_text(graph, path, options)
+    except GraphError as e:
+        return "error", e.message
+    except Exception as e:  # noqa: BLE001 - a preview must not take the app down
+        return "error", f"internal error: {type(e).__name__}: {e}"
+    return "ok", "\n".join(text.splitlines()[:PREVIEW_LINES])
+
+
+def write(window, path: str, options: Options) -> bool:  # noqa: ANN001 - a gui.window.MainWindow
+    """Export the window's graph to path; errors go to the window in one line."""
+    from graph.fileformat import write_text_atomic
+
+    try:
+        write_text_atomic(path, export_text(window.doc.graph, path, options))
+    except GraphError as e:
+        window.report_error("Cannot export", e.message)
+        return False
+    except OSError as e:
+        window.report_error("Cannot export", f"{path}: {e.strerror or e}")
+        return False
+    except Exception as e:  # noqa: BLE001 - the app must not crash on an export
+        window.report_error("Cannot export", f"internal error: {type(e).__name__}: {e}")
+        return False
+    window.say(f"exported {path}")
+    return True
+
+
+def quick_export(window) -> None:  # noqa: ANN001
+    """Ctrl+E's old path, kept for the tests and the impatient: ask a file name only, export the
+    script with the toolbar's target, grad-output and dtype."""
+    if window.doc.target is None:
+        window.say("export: set a target first (click ∂ on a node)")
+        return
+    path, _ = QFileDialog.getSaveFileName(window, "Export", "graph.py", "Python (*.py);;Notebook (*.ipynb)")
+    if path:
+        write(window, path, Options(window.doc.target, window.grad_output, window.dtype()))
+
+
+class ExportDialog(QDialog):
+    def __init__(self, window) -> None:  # noqa: ANN001 - a gui.window.MainWindow
+        super().__init__(window)
+        self.w = window
+        self.setWindowTitle("Export Python")
+        graph = window.doc.graph
+        self.target = QComboBox()
+        for n in graph.nodes:
+            self.target.addItem(visible(n), n)
+        if window.doc.target is not None:
+            self.target.setCurrentIndex(self.target.findData(window.doc.target))
+        self.grad_output = QLineEdit("" if window.grad_output is None else json.dumps(window.grad_output))
+        self.grad_output.setPlaceholderText("none: a scalar target; else e.g. [1, 0]")
+        self.device = QComboBox()
+        self.device.addItems(DEVICES)
+        self.device.setEditable(True)  # cuda:1 too; the export refuses anything else in one line
+        self.dtype = QComboBox()
+        self.dtype.addItems(["per node", "float32", "float64"])
+        self.dtype.setCurrentText(window.dtype() or "per node")
+        self.retain = QCheckBox("intermediates get retain_grad() and their .grad is printed")
+        self.retain.setChecked(True)
+        self.form = QComboBox()
+        for f in FORMS:
+            self.form.addItem(FORM_TITLES[f], f)
+        self.path = QLineEdit(os.path.join(os.getcwd(), "graph.py"))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path)
+        row.addWidget(browse)
+        path_row = QWidget()
+        path_row.setLayout(row)
+        row.setContentsMargins(0, 0, 0, 0)
+
+        form = QFormLayout()
+        form.addRow("Target", self.target)
+        form.addRow("Grad-output", self.grad_output)
+        form.addRow("Device", self.device)
+        form.addRow("Dtype", self.dtype)
+        form.addRow("", self.retain)
+        form.addRow("Form", self.form)
+        form.addRow("File (.py or .ipynb)", path_row)
+        self.preview = QPlainTextEdit()
+        self.preview.setReadOnly(True)
+        self.preview.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.preview.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.preview.setMinimumSize(640, 300)
+        self.problem = QLabel("")
+        self.problem.setStyleSheet("color: #b00020")
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self._export)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel(f"Preview (the first {PREVIEW_LINES} lines)"))
+        layout.addWidget(self.preview)
+        layout.addWidget(self.problem)
+        layout.addWidget(self.buttons)
+
+        window.computer.taskReady.connect(self._on_task)
+        for signal in (self.target.currentIndexChanged, self.device.currentTextChanged, self.dtype.currentIndexChanged,
+                       self.retain.toggled, self.form.currentIndexChanged, self.grad_output.editingFinished,
+                       self.path.editingFinished):
+            signal.connect(self.refresh)
+        self.refresh()
+
+    def options(self) -> Options | None:
+        """What the fields say; None (and the reason shown) when the grad-output is not JSON."""
+        text = self.grad_output.text().strip()
+        try:
+            grad_output = json.loads(text) if text else None
+        except json.JSONDecodeError as e:
+            self.problem.setText(f"grad-output: not a JSON number or list ({e.msg})")
+            return None
+        dtype = self.dtype.currentText()
+        return Options(self.target.currentData(), grad_output, None if dtype == "per node" else dtype,
+                       self.form.currentData(), self.device.currentText().strip(), self.retain.isChecked())
+
+    def refresh(self) -> None:
+        options = self.options()
+        if options is None or options.target is None:
+            return
+        self.problem.setText("")
+        self.preview.setPlainText("making the preview…")
+        self.w.computer.request_task(PREVIEW_TASK, preview_task, self.w.doc.graph.snapshot(), options,
+                                     self.path.text())
+
+    def _on_task(self, name: str, result: object) -> None:
+        if name != PREVIEW_TASK or result is None:
+            return
+        status, text = result
+        if status == "ok":
+            self.preview.setPlainText(text)
+        else:
+            self.preview.setPlainText("")
+            self.problem.setText(visible(text))
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(), "Python (*.py);;Notebook (*.ipynb)")
+        if path:
+            self.path.setText(path)
+            self.refresh()
+
+    def _export(self) -> None:
+        options = self.options()
+        if options is not None and self.path.text().strip() and write(self.w, self.path.text().strip(), options):
+            self.accept()
+
+    def done(self, result: int) -> None:
+        self.w.computer.taskReady.disconnect(self._on_task)
+        super().done(result)
+
+
+def ask(window) -> None:  # noqa: ANN001
+    if not window.doc.graph.nodes:
+        window.say("export: the graph is empty")
+        return
+    ExportDialog(window).open()
+
+
+# ---- the canvas as an image ----
+
+def scene_rect(scene, selection_only: bool) -> QRectF:  # noqa: ANN001 - a gui.canvas.CanvasScene
+    """The area drawn: the selected items' (if asked and any), else every item's, with a margin."""
+    items = scene.selectedItems() if selection_only else []
+    rect = QRectF()
+    for item in items:
+        rect = rect.united(item.sceneBoundingRect())
+    if rect.isEmpty():
+        rect = scene.itemsBoundingRect()
+    return rect.adjusted(-IMAGE_MARGIN, -IMAGE_MARGIN, IMAGE_MARGIN, IMAGE_MARGIN)
+
+
+def save_image(scene, path: str, selection_only: bool = False) -> None:  # noqa: ANN001
+    """PNG (at the scene's scale, white behind) or SVG (vectors, by QSvgGenerator) by the suffix."""
+    source = scene_rect(scene, selection_only)
+    size = QSize(max(1, round(source.width())), max(1, round(source.height())))
+    target = QRectF(0, 0, size.width(), size.height())
+    if path.lower().endswith(".svg"):
+        device = QSvgGenerator()
+        device.setFileName(path)
+        device.setSize(size)
+        device.setViewBox(target)
+        device.setTitle("GradCanvas graph")
+    else:
+        device = QImage(size, QImage.Format.Format_ARGB32)
+        device.fill(QColor("white"))
+    painter = QPainter(device)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    scene.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
+    painter.end()
+    if isinstance(device, QImage) and not device.save(path):
+        raise OSError(f"cannot write {path}")
+
+
+def export_image(window) -> None:  # noqa: ANN001
+    path, _ = QFileDialog.getSaveFileName(window, "Export canvas image", "graph.png", "PNG (*.png);;SVG (*.svg)")
+    if not path:
+        return
+    selection_only = bool(window.scene.selected_node_ids())
+    try:
+        save_image(window.scene, path, selection_only)
+    except OSError as e:
+        window.report_error("Cannot export", f"{visible(path)}: {e.strerror or e}")
+        return
+    window.say(f"exported {'the selection' if selection_only else 'the canvas'} to {visible(path)}")
