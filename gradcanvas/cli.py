@@ -79,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     run_options(e)
     e.add_argument("-o", "--output", required=True,
                    help="the .py (or .ipynb) file to write (- for the script on standard output)")
+    e.add_argument("--form", choices=("script", "function", "module"), default="script",
+                   help="script: prints every partial (default); function: def forward(<leaves requiring grad>); "
+                        "module: an nn.Module whose requires-grad leaves are nn.Parameters")
+    e.add_argument("--device", default="cpu", help="the device the exported code runs on: cpu, cuda, cuda:N, mps")
+    e.add_argument("--retain-grad", action=argparse.BooleanOptionalAction, default=True,
+                   help="intermediates get retain_grad() and their .grad is printed (default; --no-retain-grad: "
+                        "leaves only)")
 
     from gradcanvas import calculus_cmds, import_cmd
 
@@ -371,7 +378,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     grad_output = _grad_output(args.grad_output)
     graph = _load(args.file)
     target, grad_output = _pick_target(graph, args.target, grad_output)
-    text = export_for_path(args.output, graph, target, grad_output, args.dtype)  # the format follows the suffix
+    text = export_for_path(args.output, graph, target, grad_output, args.dtype, form=args.form,  # format: by suffix
+                           device=args.device, retain_grad=args.retain_grad)
     if args.output == "-":  # -o -: the script goes to standard output
         sys.stdout.write(text)
         return 0

@@ -110,3 +110,20 @@ def test_bad_options_are_refused_in_one_line(options: dict, message: str) -> Non
 
 def test_device_is_written_as_asked() -> None:
     assert 'device = "cuda:1"' in export_text(_small(), "y", device="cuda:1", form="function")
+
+
+def test_cli_export_forms(tmp_path, capsys) -> None:  # noqa: ANN001
+    from pathlib import Path
+
+    from gradcanvas.cli import main
+    from graph.fileformat import load
+
+    example = Path(__file__).resolve().parent.parent / "resources" / "examples" / "04_small_mlp.json"
+    for form in ("function", "module"):
+        out = tmp_path / f"{form}.py"
+        assert main(["export", str(example), "--form", form, "--no-retain-grad", "--device", "cpu",
+                     "-o", str(out)]) == 0
+        graph = load(str(example))
+        assert out.read_text() == export_text(graph, "loss", form=form, retain_grad=False)
+    assert main(["export", str(example), "--form", "module", "-o", str(tmp_path / "m.ipynb")]) != 0
+    assert "a notebook holds the script form" in capsys.readouterr().err
