@@ -1,8 +1,8 @@
 """Fuzz the file loader and the checks after it: random JSON and mutations of the bundled
-examples (a value swapped for random JSON or a hostile string, a key dropped or added), each
-loaded, validated and shape-checked as `gradcanvas check` does. Every outcome must be a graph or
-a GraphError: any other exception, or a message holding a raw control or bidi character, is a
-finding.
+examples and of a version-2 file with nested groups, a view and a seed (a value swapped for
+random JSON or a hostile string, a key dropped or added), each loaded, validated and
+shape-checked as `gradcanvas check` does. Every outcome must be a graph or a GraphError: any
+other exception, or a message holding a raw control or bidi character, is a finding.
 
     python -m benchmarks.fuzz [--examples 10000] [--seed 0]
 
@@ -22,6 +22,16 @@ EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "resources" / "examp
 HOSTILE = ["\x1b]0;pwned\x07", "a\nerror: fake", "w\u202eyx", "\u2028", "\u0085", "\u009b2J", "\U000e0041",
            "", " ", "x" * 5000, "__import__('os').system('echo pwned')", "${HOME}", "../../etc/passwd",
            "NaN", "1e309", "-0", "\ud800"[:0] + "\ufffd", "tensor", "input", "__proto__"]
+
+
+def grouped_doc() -> dict:
+    """Example 04 with every version-2 field: nested groups (one collapsed), a view, a seed."""
+    doc = json.loads(EXAMPLES[-1].read_text())
+    doc.update(seed=7, view={"zoom": 0.5, "center": [100.0, 50.0]}, groups=[
+        {"id": "model", "label": "the model", "members": ["h"]},
+        {"id": "layer1", "parent": "model", "collapsed": True, "members": ["W1", "b1", "h_lin", "h_pre"]},
+        {"id": "head", "parent": "model", "members": ["W2", "out"]}])
+    return doc
 
 
 def check_text(text: str) -> str:
@@ -60,7 +70,8 @@ def random_json(rng: random.Random, depth: int = 0) -> object:
         return rng.choice(HOSTILE)
     if kind in (6, 7):
         return [random_json(rng, depth + 1) for _ in range(rng.randrange(4))]
-    return {rng.choice(HOSTILE + ["id", "op", "value", "shape", "fn", "from", "to", "port", "attrs"]):
+    return {rng.choice(HOSTILE + ["id", "op", "value", "shape", "fn", "from", "to", "port", "attrs", "members",
+                                  "parent", "collapsed", "label", "zoom", "center"]):
             random_json(rng, depth + 1) for _ in range(rng.randrange(4))}
 
 
@@ -99,8 +110,10 @@ def mutate(doc: dict, rng: random.Random) -> dict:
 def case(rng: random.Random) -> str:
     """One file's text: a mutated example (most), random JSON, or cut-off JSON."""
     kind = rng.randrange(10)
-    if kind < 7:
+    if kind < 5:
         return json.dumps(mutate(json.loads(rng.choice(EXAMPLES).read_text()), rng), allow_nan=True)
+    if kind < 7:
+        return json.dumps(mutate(grouped_doc(), rng), allow_nan=True)
     if kind < 9:
         return json.dumps(random_json(rng))
     text = rng.choice(EXAMPLES).read_text()

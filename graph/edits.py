@@ -10,12 +10,13 @@ import dataclasses
 import itertools
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
 from graph.errors import CycleError, GraphError, ValueSpecError
 from graph.fileformat import dumps, loads
+from graph.groups import Group
 from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_node_id
 from graph.ops import TENSOR
 
@@ -137,10 +138,13 @@ def segment_hits_box(seg: tuple[float, float, float, float], box: tuple[float, f
 
 @dataclass(frozen=True)
 class Paste:
-    """What pasting a fragment adds: nodes (renamed where ids clash) with their places, and edges."""
+    """What pasting a fragment adds: nodes (renamed where ids clash) with their places, edges,
+    and the groups of the copied nodes (renamed where ids clash) with who is in which."""
 
     nodes: list[tuple[Node, tuple[float, float]]]
     edges: list[Edge]
+    groups: list[Group] = field(default_factory=list)
+    group_of: dict[str, str] = field(default_factory=dict)  # pasted node id -> pasted group id
 
 
 def plan_paste(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> Paste:
@@ -161,7 +165,21 @@ def plan_paste(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40.
     for n, node in fragment.nodes.items():
         x, y = fragment.position(n) if usable_pos(fragment.position(n)) else (0.0, 0.0)
         nodes.append((dataclasses.replace(node, id=ids[n]), (x + offset[0], y + offset[1])))
-    return Paste(nodes, [Edge(ids[e.src], ids[e.dst], e.port) for e in fragment.edges])
+    gids: dict[str, str] = {}
+    for g in fragment.groups:
+        gids[g] = unique_group_id(graph, g, taken=set(gids.values()))
+    groups = [dataclasses.replace(g, id=gids[g.id], parent=gids.get(g.parent)) for g in fragment.groups.values()]
+    return Paste(nodes, [Edge(ids[e.src], ids[e.dst], e.port) for e in fragment.edges], groups,
+                 {ids[n]: gids[g] for n, g in fragment.group_of.items()})
+
+
+def unique_group_id(graph: Graph, base: str, taken: set[str]) -> str:
+    """base, or base with a number that makes it new among graph's groups and taken."""
+    stem, n, candidate = re.sub(r"_\d+$", "", base) or "g", 2, base
+    while candidate in graph.groups or candidate in taken:
+        suffix = f"_{n}"
+        candidate, n = stem[:MAX_ID_LENGTH - len(suffix)] + suffix, n + 1
+    return candidate
 
 
 def copy_text(graph: Graph, node_ids: list[str]) -> str:

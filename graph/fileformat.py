@@ -1,38 +1,43 @@
-"""File format v1: strict JSON in, canonical JSON out. See docs/file-format.md.
+"""File format v2 (and v1, read forever): strict JSON in, canonical JSON out. See
+docs/file-format.md.
 
 Loading never evaluates anything: the text is parsed as JSON (NaN and Infinity refused) and
 every field is checked; the first problem is reported in one message naming the node or edge
 and the field. Saving writes a canonical text (one node or edge per line) to a temporary file
 and renames it over the target, so a file is never half-written and load → save is byte-stable.
+
+Version 2 adds the graph's seed, the view, and groups; a version-1 file is the same graph with
+seed 0, no view and no groups, so migrating it is reading it (it is saved as version 2).
 """
 
 from __future__ import annotations
 
-import errno
-import glob
 import json
 import os
 import re
 import stat
-import tempfile
-import time
-from pathlib import Path
 
+from graph.atomicwrite import STALE_TEMP_S, TEMP_SUFFIX, write_bytes_atomic, write_text_atomic  # noqa: F401 - re-exported
 from graph.bulk import paused_gc
 from graph.errors import FileFormatError, ValueSpecError
-from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_node_id, check_position  # noqa: F401 - MAX_ID_LENGTH: a limit of the format
+from graph.groups import MAX_GROUPS, Group, check_groups
+from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_label, check_node_id, check_position  # noqa: F401 - MAX_ID_LENGTH: a limit of the format
 from graph.ops import DEFAULT_DTYPE, OPS, TENSOR
 from graph.safetext import visible
 from graph.values import _short, literal_shape
 
 FORMAT = "gradcanvas"
-VERSION = 1
+VERSION = 2  # what this GradCanvas writes; it reads every version from 1 up to this
 # A guard against reading without end (/dev/zero, a huge file): no graph this app can run needs
 # more text than this, and MAX_ELEMENTS numbers fit in it.
 MAX_FILE_BYTES = 256 * 2**20
 
 _TOP_FIELDS = ("format", "version", "nodes", "edges")
 _OPTIONAL_TOP_FIELDS = ("target", "grad_output")  # what was being differentiated when saved
+_V2_TOP_FIELDS = ("seed", "view", "groups")  # new in version 2, all optional
+_GROUP_FIELDS = ("id", "label", "parent", "collapsed", "members")
+MAX_SEED = 2**63 - 1
+ZOOM_RANGE = (1e-6, 1e6)
 _COMMON_FIELDS = ("id", "op", "pos", "label")
 _TENSOR_FIELDS = (*_COMMON_FIELDS, "value", "init", "requires_grad", "dtype")
 _OP_FIELDS = (*_COMMON_FIELDS, "attrs")
@@ -128,7 +133,7 @@ def _parse(text: str, careful: bool) -> tuple[Graph, int]:
     if not isinstance(doc, dict):
         raise FileFormatError("a GradCanvas file is a JSON object with format, version, nodes, edges")
     _refuse_duplicate(doc, "the file")
-    _check_fields(doc, (*_TOP_FIELDS, *_OPTIONAL_TOP_FIELDS), "the file")
+    _check_fields(doc, (*_TOP_FIELDS, *_OPTIONAL_TOP_FIELDS, *_V2_TOP_FIELDS), "the file")
     for key in _TOP_FIELDS:
         if key not in doc:
             raise FileFormatError(f"the file: missing field '{key}'")
@@ -138,8 +143,11 @@ def _parse(text: str, careful: bool) -> tuple[Graph, int]:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise FileFormatError(f"field 'version' must be a positive integer, not {_short(version)}")
     if version > VERSION:
-        raise FileFormatError(
-            f"this file is version {_short(version)}; this GradCanvas reads up to version {VERSION}")
+        raise FileFormatError(f"this file is format version {_short(version)}; this GradCanvas reads "
+                              f"version 1 up to version {VERSION}: update GradCanvas")
+    for key in _V2_TOP_FIELDS:
+        if version < 2 and key in doc:
+            raise FileFormatError(f"the file: field '{key}' is new in format version 2; this file says version 1")
     for key in ("nodes", "edges"):
         if not isinstance(doc[key], list):
             raise FileFormatError(f"field '{key}' must be a list, not {type(doc[key]).__name__}")
@@ -159,6 +167,7 @@ def _parse(text: str, careful: bool) -> tuple[Graph, int]:
         graph.add_edge(edge)
         keys += len(raw)
     _load_target(doc, graph)
+    keys += _load_v2(doc, graph)
     if constants:
         _refuse_constant(constants[0])
     if careful:
@@ -183,6 +192,83 @@ def _load_target(doc: dict, graph: Graph) -> None:
         except ValueSpecError as e:
             raise FileFormatError(f"field 'grad_output': {e.message}", [graph.target]) from None
         graph.grad_output = doc["grad_output"]
+
+
+def _load_v2(doc: dict, graph: Graph) -> int:
+    """The seed, the view and the groups (absent in version 1: seed 0, no view, no groups).
+    Returns how many keys were read (for loads' count)."""
+    keys = 0
+    if "seed" in doc:
+        seed = doc["seed"]
+        if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
+            raise FileFormatError(f"field 'seed' must be an integer from 0 to 2**63-1, not {_short(seed)}")
+        graph.seed = seed
+    if "view" in doc:
+        view = doc["view"]
+        _refuse_duplicate(view, "field 'view'")
+        if not isinstance(view, dict) or set(view) != {"zoom", "center"}:
+            raise FileFormatError("field 'view' must be {\"zoom\": z, \"center\": [x, y]}")
+        zoom = view["zoom"]
+        if not (isinstance(zoom, int | float) and not isinstance(zoom, bool)
+                and ZOOM_RANGE[0] <= zoom <= ZOOM_RANGE[1]):
+            raise FileFormatError(f"field 'view': zoom must be a number from {ZOOM_RANGE[0]:g} to "
+                                  f"{ZOOM_RANGE[1]:g}, not {_short(zoom)}")
+        try:
+            x, y = check_position(view["center"])
+        except ValueSpecError:
+            raise FileFormatError("field 'view': center must be [x, y] with two finite numbers") from None
+        graph.view = (zoom, x, y)
+        keys += 2
+    if "groups" in doc:
+        raw_groups = doc["groups"]
+        if not isinstance(raw_groups, list):
+            raise FileFormatError(f"field 'groups' must be a list, not {type(raw_groups).__name__}")
+        if len(raw_groups) > MAX_GROUPS:
+            raise FileFormatError(f"field 'groups': {len(raw_groups):,} groups; at most {MAX_GROUPS:,} are allowed")
+        for i, raw in enumerate(raw_groups):
+            _load_group(raw, i, graph)
+            keys += len(raw)
+        try:
+            check_groups(graph)  # parents exist, no cycle, not too deep
+        except ValueSpecError as e:
+            raise FileFormatError(visible(e.message)) from None
+    return keys
+
+
+def _load_group(raw: object, index: int, graph: Graph) -> None:
+    if not isinstance(raw, dict):
+        raise FileFormatError(f"group #{index}: must be an object")
+    try:
+        group_id = check_node_id(raw.get("id"))  # group ids follow the rule for node ids
+    except ValueSpecError as e:
+        message = e.message.replace("node id", "group id")
+        raise FileFormatError(f"group #{index}: field 'id': {visible(message)}") from None
+    where = f"group {_clip(group_id)}"
+    _refuse_duplicate(raw, where)
+    _check_fields(raw, _GROUP_FIELDS, where)
+    if group_id in graph.groups:
+        raise FileFormatError(f"{where}: duplicate id (field 'id')")
+    try:
+        label = check_label(raw.get("label"))
+    except ValueSpecError as e:
+        raise FileFormatError(f"{where}: field 'label': {e.message}") from None
+    parent = raw.get("parent")
+    if parent is not None and not isinstance(parent, str):
+        raise FileFormatError(f"{where}: field 'parent' must be a group id, not {_short(parent)}")
+    collapsed = raw.get("collapsed", False)
+    if not isinstance(collapsed, bool):
+        raise FileFormatError(f"{where}: field 'collapsed' must be true or false")
+    members = raw.get("members")
+    if not isinstance(members, list):
+        raise FileFormatError(f"{where}: field 'members' must be a list of node ids")
+    for n in members:
+        if not isinstance(n, str) or n not in graph.nodes:
+            raise FileFormatError(f"{where}: field 'members': no node {visible(_short(n))}")
+        if n in graph.group_of:  # one group per node: its innermost (nesting gives the rest)
+            raise FileFormatError(f"{where}: field 'members': node {_clip(n)} is already in group "
+                                  f"{_clip(graph.group_of[n])}", [n])
+        graph.group_of[n] = group_id
+    graph.groups[group_id] = Group(group_id, label, parent, collapsed)
 
 
 def _check_fields(raw: dict, allowed: tuple[str, ...], where: str, ids: tuple[str, ...] = ()) -> None:
@@ -340,8 +426,20 @@ def edge_to_dict(edge: Edge) -> dict:
     return {"from": edge.src, "to": edge.dst, "port": edge.port}
 
 
+def group_to_dict(graph: Graph, group: Group, members: list[str]) -> dict:
+    d: dict = {"id": group.id}
+    if group.label is not None:
+        d["label"] = group.label
+    if group.parent is not None:
+        d["parent"] = group.parent
+    if group.collapsed:
+        d["collapsed"] = True
+    d["members"] = members
+    return d
+
+
 def dumps(graph: Graph) -> str:
-    """The canonical text: one node or edge per line, so files diff well."""
+    """The canonical text (version 2): one node, edge or group per line, so files diff well."""
     def line(d: dict) -> str:
         return "    " + json.dumps(d, ensure_ascii=False, allow_nan=False)
 
@@ -353,76 +451,19 @@ def dumps(graph: Graph) -> str:
         run = f'  "target": {json.dumps(graph.target, ensure_ascii=False)},\n'
         if graph.grad_output is not None:
             run += f'  "grad_output": {json.dumps(graph.grad_output, allow_nan=False)},\n'
-    return (f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n{run}'
+    if graph.view is not None:
+        zoom, x, y = graph.view
+        run += f'  "view": {json.dumps({"zoom": zoom, "center": [x, y]}, allow_nan=False)},\n'
+    members: dict[str, list[str]] = {g: [] for g in graph.groups}
+    for n in graph.nodes:  # in node order, so the text is the same whichever order they joined
+        if n in graph.group_of:
+            members[graph.group_of[n]].append(n)
+    groups = [group_to_dict(graph, g, members[g.id]) for g in graph.groups.values()]
+    return (f'{{\n  "format": "{FORMAT}",\n  "version": {VERSION},\n  "seed": {int(graph.seed)},\n{run}'
             f'  "nodes": {block([node_to_dict(n, graph.layout.get(n.id)) for n in graph.nodes.values()])},\n'
-            f'  "edges": {block([edge_to_dict(e) for e in graph.edges])}\n}}\n')
+            f'  "edges": {block([edge_to_dict(e) for e in graph.edges])},\n'
+            f'  "groups": {block(groups)}\n}}\n')
 
 
 def save(graph: Graph, path: str | os.PathLike) -> None:
     write_text_atomic(path, dumps(graph))
-
-
-TEMP_SUFFIX = ".tmp"
-STALE_TEMP_S = 600  # a temporary file this old is left from a write that was killed
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Remove `.NAME.*.tmp` files beside path that an interrupted write left (a kill between
-    writing and renaming): old ones only, so a write in progress elsewhere is not disturbed."""
-    now = time.time()
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
-        try:
-            st = tmp.lstat()
-            if stat.S_ISREG(st.st_mode) and now - st.st_mtime > STALE_TEMP_S:
-                tmp.unlink()
-        except OSError:
-            pass  # gone already, or not ours to remove
-
-
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    write_bytes_atomic(path, text.encode("utf-8"))
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
-    """Write a temporary file in the same folder, flush it, then rename it over path.
-
-    A symlink is followed: its target is replaced (atomically) and the link stays. An existing
-    path that is not a regular file (a FIFO, a device, a folder) is refused, never replaced. A
-    hard link to the old file keeps the old content (the path gets a new file). Temporary files
-    left by an earlier interrupted write of the same file are removed.
-    """
-    path = Path(os.path.realpath(path))  # follow symlinks: write where the link points
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        st = None
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO or a device)"
-        raise OSError(errno.EEXIST, f"it is {kind}: refusing to replace it")
-    _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
-    try:
-        # mkstemp makes the file 0600; keep an existing file's mode, else the usual umask one.
-        if st is not None:
-            mode = st.st_mode & 0o777
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass

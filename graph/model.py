@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from graph.bulk import paused_gc
 from graph.errors import CycleError, MissingInputError, ValueSpecError
+from graph.groups import Group
 from graph.ops import DEFAULT_DTYPE, DTYPES, FLOAT_DTYPES, OPS, TENSOR, OpSpec, leaf_dtype
 from graph.values import _is_number, _short, check_attr, init_shape, literal_shape
 
@@ -183,6 +184,7 @@ class CheckedGraph:
     consumers: dict[str, tuple[str, ...]]  # node -> the nodes it feeds
     target: str | None = None  # the file's target and grad-output, if it names them
     grad_output: object = None
+    seed: int = 0  # the graph's seed for random ops (Graph.seed)
 
     def inputs_of(self, node_id: str) -> dict[str, str]:
         return self.inputs[node_id]
@@ -206,6 +208,11 @@ class Graph:
         # What was being differentiated (kept in the file; no computation reads it from here).
         self.target: str | None = None
         self.grad_output: object = None
+        # Seeds torch's generator for random ops (dropout), so every run gives the same numbers.
+        self.seed = 0
+        self.groups: dict[str, Group] = {}  # graph.groups: named, nested sets of nodes
+        self.group_of: dict[str, str] = {}  # node id -> the innermost group holding it
+        self.view: tuple[float, float, float] | None = None  # (zoom, centre x, centre y) when saved
         self._inputs: dict[str, dict[str, str]] = {}  # dst -> {port: src}
         self._consumers: dict[str, dict[Edge, None]] = {}  # src -> its out-edges, in order
 
@@ -213,7 +220,8 @@ class Graph:
         """An independent copy (nodes are frozen, so they are shared)."""
         part = self.snapshot()
         part.layout = dict(self.layout)
-        part.target, part.grad_output = self.target, self.grad_output
+        part.target, part.grad_output, part.seed = self.target, self.grad_output, self.seed
+        part.groups, part.group_of, part.view = dict(self.groups), dict(self.group_of), self.view
         return part
 
     def snapshot(self) -> Graph:
@@ -223,6 +231,7 @@ class Graph:
         part._edges = list(self._edges)
         part._inputs = {n: dict(ports) for n, ports in self._inputs.items()}
         part._consumers = {n: dict(out) for n, out in self._consumers.items()}
+        part.seed = self.seed  # computed: random ops read it
         return part
 
     @property
@@ -233,7 +242,8 @@ class Graph:
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, Graph) and list(self.nodes.values()) == list(other.nodes.values())
                 and self.edges == other.edges and self.layout == other.layout
-                and (self.target, self.grad_output) == (other.target, other.grad_output))
+                and (self.target, self.grad_output, self.seed) == (other.target, other.grad_output, other.seed)
+                and list(self.groups.values()) == list(other.groups.values()) and self.group_of == other.group_of)
 
     # ---- editing (the GUI wraps each of these in an undo command) ----
 
@@ -258,19 +268,22 @@ class Graph:
         self.nodes[node.id] = node
         return old
 
-    def remove_node(self, node_id: str) -> tuple[int, Node, list[tuple[int, Edge]], tuple | None]:
-        """Remove a node and its edges; return what `restore_node` needs to undo it."""
+    def remove_node(self, node_id: str) -> tuple[int, Node, list[tuple[int, Edge]], tuple | None, str | None]:
+        """Remove a node, its edges and its group membership; return what `restore_node` needs."""
         index = list(self.nodes).index(node_id)
         removed = [(i, e) for i, e in enumerate(self.edges) if node_id in (e.src, e.dst)]
         for _i, e in reversed(removed):
             self._unlink(e)
         self._edges = [e for e in self._edges if node_id not in (e.src, e.dst)]
         del self._inputs[node_id], self._consumers[node_id]
-        return index, self.nodes.pop(node_id), removed, self.layout.pop(node_id, None)
+        return (index, self.nodes.pop(node_id), removed, self.layout.pop(node_id, None),
+                self.group_of.pop(node_id, None))
 
-    def restore_node(self, info: tuple[int, Node, list[tuple[int, Edge]], tuple | None]) -> None:
-        index, node, edges, pos = info
+    def restore_node(self, info: tuple) -> None:
+        index, node, edges, pos = info[:4]
         self.add_node(node, index, pos)
+        if len(info) > 4 and info[4] is not None:
+            self.group_of[node.id] = info[4]
         for i, e in edges:
             self.add_edge(e, i)
         for src in {e.src for _i, e in edges}:  # out-edges back in edge order, not appended
@@ -443,11 +456,16 @@ class Graph:
         return out
 
     def without(self, node_ids: set[str]) -> Graph:
-        """A copy without these nodes and their edges (layout included)."""
+        """A copy without these nodes and their edges (layout included), keeping the groups
+        that hold a node left (and their parents)."""
         part = Graph()
         for n, node in self.nodes.items():
             if n not in node_ids:
                 part.add_node(node, pos=self.layout.get(n))
+                if n in self.group_of:
+                    part.group_of[n] = self.group_of[n]
+        kept = {g for n in part.group_of.values() for g in _chain(self.groups, n)}
+        part.groups = {g: group for g, group in self.groups.items() if g in kept}
         for e in self.edges:
             if e.src not in node_ids and e.dst not in node_ids:
                 part.add_edge(e)
@@ -470,7 +488,15 @@ class Graph:
         self.check_connected()
         return CheckedGraph(dict(self.nodes), tuple(order), self.all_inputs(),
                             {n: tuple({e.dst: None for e in out}) for n, out in self._consumers.items()},
-                            self.target, self.grad_output)
+                            self.target, self.grad_output, self.seed)
+
+
+def _chain(groups: dict[str, Group], group_id: str) -> list[str]:
+    """The group and its parents (graph.groups.ancestors, on the dict alone)."""
+    chain = [group_id]
+    while groups[chain[-1]].parent is not None:
+        chain.append(groups[chain[-1]].parent)
+    return chain
 
 
 def new_node(op: str, node_id: str) -> Node:

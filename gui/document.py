@@ -12,14 +12,16 @@ The edits that need no Qt (ids, paste, rename, layout) are pure functions in gra
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from graph import edits
+from graph import edits, groups
 from graph.edits import GRID
-from graph.model import Edge, Graph, Node
+from graph.groups import Group
+from graph.model import Edge, Graph, Node, check_label
 
 # Revisions are unique across every document of the process, so a revision alone names one
 # state of one document (the compute worker caches by it).
@@ -37,6 +39,7 @@ class Document(QObject):
     edited = Signal()  # after a semantic change; `revision` has moved on
     targetChanged = Signal(object)  # node id or None
     renaming = Signal(str, str)  # old id, new id: sent before the rename's commands run
+    groupsChanged = Signal()  # groups or who is in them (never a new revision: nothing computes them)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -97,6 +100,16 @@ class Document(QObject):
         for node_id, pos in positions.items():
             self.graph.set_position(node_id, pos)
             self.nodeMoved.emit(node_id)
+
+    def _set_groups(self, new: dict[str, Group], of: dict[str, str | None]) -> None:
+        """Groups only: the whole dict of groups, and the nodes whose group changes (None: none)."""
+        self.graph.groups = dict(new)
+        for n, g in of.items():
+            if g is None:
+                self.graph.group_of.pop(n, None)
+            else:
+                self.graph.group_of[n] = g
+        self.groupsChanged.emit()
 
     # ---- whole-document operations (not undoable: they start a new history) ----
 
@@ -202,6 +215,7 @@ class Document(QObject):
         self.renaming.emit(old_id, new_id)
         was_target = self.target == old_id
         pos = self.graph.position(old_id)
+        group = self.graph.group_of.get(old_id)
         self.undo_stack.beginMacro(f"Rename {old_id} to {new_id}")
         if was_target:  # undone last, once old_id exists again
             self.undo_stack.push(_Retarget(self, on_undo=old_id))
@@ -209,6 +223,9 @@ class Document(QObject):
         self.undo_stack.push(_AddNode(self, plan.node, plan.index, pos))
         for i, e in plan.new_edges:
             self.undo_stack.push(_Connect(self, e, i))
+        if group is not None:  # the new id keeps the old one's group
+            self.undo_stack.push(_Groups(self, "Group", self.graph.groups, {new_id: None},
+                                         self.graph.groups, {new_id: group}))
         if was_target:  # done last, once new_id exists
             self.undo_stack.push(_Retarget(self, on_redo=new_id))
         self.undo_stack.endMacro()
@@ -225,8 +242,44 @@ class Document(QObject):
             self.undo_stack.push(_AddNode(self, node, pos=pos))
         for e in plan.edges:
             self.undo_stack.push(_Connect(self, e))
+        if plan.groups:  # the copied nodes' groups come along
+            new = {**self.graph.groups, **{g.id: g for g in plan.groups}}
+            self.undo_stack.push(_Groups(self, "Paste groups", self.graph.groups, dict.fromkeys(plan.group_of),
+                                         new, plan.group_of))
         self.undo_stack.endMacro()
         return [node.id for node, _pos in plan.nodes]
+
+    # ---- groups (graph.groups): layout-like, so no new revision ----
+
+    def _push_groups(self, text: str, new: dict[str, Group], of: dict[str, str | None]) -> None:
+        old_of = {n: self.graph.group_of.get(n) for n in of}
+        if new != self.graph.groups or old_of != of:
+            self.undo_stack.push(_Groups(self, text, self.graph.groups, old_of, new, of))
+
+    def group(self, node_ids: list[str], label: str | None = None) -> str | None:
+        """Put these nodes in a new group (Ctrl+G); returns its id (None: no nodes)."""
+        node_ids = [n for n in self.graph.nodes if n in set(node_ids)]
+        if not node_ids:
+            return None
+        group_id = groups.new_group_id(self.graph)
+        self._push_groups(f"Group {len(node_ids)} node(s)", *groups.plan_group(self.graph, node_ids, group_id, label))
+        return group_id
+
+    def ungroup(self, group_id: str) -> None:
+        """Dissolve a group (Ctrl+Shift+G): its nodes and groups move up to its parent."""
+        if group_id in self.graph.groups:
+            self._push_groups(f"Ungroup {group_id}", *groups.plan_ungroup(self.graph, group_id))
+
+    def rename_group(self, group_id: str, label: str | None) -> None:
+        """Raises ValueSpecError for a label the file would refuse (graph.model.check_label)."""
+        check_label(label)
+        new = {**self.graph.groups, group_id: dataclasses.replace(self.graph.groups[group_id], label=label or None)}
+        self._push_groups(f"Rename group {group_id}", new, {})
+
+    def set_collapsed(self, group_id: str, collapsed: bool) -> None:
+        group = self.graph.groups[group_id]
+        new = {**self.graph.groups, group_id: dataclasses.replace(group, collapsed=collapsed)}
+        self._push_groups(f"{'Collapse' if collapsed else 'Expand'} {group_id}", new, {})
 
     def copy_text(self, node_ids: list[str]) -> str:
         """The selected nodes and the edges among them, in the file format."""
@@ -329,3 +382,17 @@ class _Retarget(QUndoCommand):
     def undo(self) -> None:
         if self.on_undo is not None:
             self.doc.set_target(self.on_undo)
+
+
+class _Groups(QUndoCommand):
+    """Groups from one state to another: the whole dict of groups, and the nodes that move."""
+
+    def __init__(self, doc: Document, text: str, old: dict, old_of: dict, new: dict, new_of: dict) -> None:
+        super().__init__(text)
+        self.doc, self.old, self.old_of, self.new, self.new_of = doc, dict(old), old_of, dict(new), new_of
+
+    def redo(self) -> None:
+        self.doc._set_groups(self.new, self.new_of)
+
+    def undo(self) -> None:
+        self.doc._set_groups(self.old, self.old_of)

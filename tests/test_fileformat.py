@@ -139,7 +139,8 @@ REFUSED = [
     *rows("wrong_format", ["GradCanvas", "", None, 1], lambda v: put(None, "format", v), "'format'"),
     row("missing_format", put(None, "format"), "'format'"),
     *rows("bad_version", ["1", 1.0, True, None, 0, -1], lambda v: put(None, "version", v), "'version'"),
-    row("newer_version", put(None, "version", 2), "version 2", str(fileformat.VERSION)),
+    row("newer_version", put(None, "version", fileformat.VERSION + 1), f"version {fileformat.VERSION + 1}",
+        f"version {fileformat.VERSION}"),
     *(r for key in ("nodes", "edges")
       for r in rows(f"{key}_not_list", [{}, "x", None], lambda v, k=key: put(None, k, v), f"'{key}'")),
     # nodes
@@ -306,10 +307,10 @@ def test_issue_example_loads_exactly() -> None:
 
 def test_dumps_is_canonical_json_one_item_per_line() -> None:
     text = dumps(loads(ISSUE_EXAMPLE))
-    assert json.loads(text) == json.loads(ISSUE_EXAMPLE)
+    assert json.loads(text) == {**json.loads(ISSUE_EXAMPLE), "version": 2, "seed": 0, "groups": []}  # migrated
     lines = text.splitlines()
-    assert lines[:4] == ["{", '  "format": "gradcanvas",', '  "version": 1,', '  "nodes": [']
-    assert lines[4] == '    {"id": "x", "op": "tensor", "value": [1.0, 2.0], "requires_grad": true},'
+    assert lines[:5] == ["{", '  "format": "gradcanvas",', '  "version": 2,', '  "seed": 0,', '  "nodes": [']
+    assert lines[5] == '    {"id": "x", "op": "tensor", "value": [1.0, 2.0], "requires_grad": true},'
     assert text.endswith("}\n")
     assert sum(line.startswith('    {"from"') for line in lines) == 3
 
@@ -641,7 +642,7 @@ def test_the_target_and_its_grad_output_round_trip(examples_dir) -> None:
     ('"target": "y", "grad_output": [1, NaN],', "only finite numbers"),
 ])
 def test_a_bad_target_or_grad_output_is_refused(examples_dir, extra: str, needle: str) -> None:
-    text = (examples_dir / "03_vector_element.json").read_text().replace('"version": 1,', '"version": 1, ' + extra)
+    text = (examples_dir / "03_vector_element.json").read_text().replace('"version": 2,', '"version": 2, ' + extra)
     with pytest.raises(FileFormatError, match=needle):
         loads(text)
 
@@ -671,7 +672,7 @@ def test_a_good_file_is_read_once_even_with_colons_and_quotes_in_strings(monkeyp
 
 
 @pytest.mark.parametrize(("old", "new"), [
-    ('"version": 1,', '"version": 1, "version": 1,'),
+    ('"version": 2,', '"version": 2, "version": 2,'),
     ('"op": "sum"', '"op": "sum", "op": "sum"'),
     ('"attrs": {"dim": [0]}', '"attrs": {"dim": [0], "dim": [0]}'),
     ('"port": "input"', '"port": "input", "port": "input"'),

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.fuzz import EXAMPLES, case, check_text, mutate
+from benchmarks.fuzz import EXAMPLES, case, check_text, grouped_doc, mutate
 
 FUZZ = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -34,6 +34,15 @@ def test_the_fuzzer_reaches_both_outcomes() -> None:
     assert outcomes == {"ok", "refused"}
     doc = json.loads(EXAMPLES[0].read_text())
     assert mutate(doc, random.Random(1)) != doc
+
+
+def test_the_fuzzer_mutates_version_2_groups_too() -> None:
+    """The grouped file loads as it is, and some of its mutations reach the group checks."""
+    from graph.fileformat import loads
+
+    assert check_text(json.dumps(grouped_doc())) == "ok" and loads(json.dumps(grouped_doc())).groups
+    hit = [mutate(grouped_doc(), random.Random(seed)) for seed in range(200)]
+    assert any(doc.get("groups") != grouped_doc()["groups"] for doc in hit)
 
 
 def test_the_check_itself_catches_a_raw_control_character(monkeypatch: pytest.MonkeyPatch) -> None:

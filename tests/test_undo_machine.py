@@ -1,5 +1,6 @@
 """Undo and redo as a state machine (hypothesis RuleBasedStateMachine): random sequences of the
-edits the app makes (add, wire, cut, delete, edit a value, rename, move, paste, auto-layout)
+edits the app makes (add, wire, cut, delete, edit a value, rename, move, paste, auto-layout; group,
+ungroup, rename and collapse a group)
 interleaved with undo and redo. After every step the document is exactly the state the model
 expects for the undo stack's index, and it saves and loads back equal (issue 9: "300 random
 edit sequences … never diverged and always saved and loaded equal": keep it under test)."""
@@ -119,6 +120,25 @@ class UndoMachine(RuleBasedStateMachine):
     def auto_layout(self) -> None:
         self._edit(self.doc.auto_layout)
 
+    @precondition(lambda self: self.doc.graph.nodes)
+    @rule(data=st.data())
+    def group(self, data: st.DataObject) -> None:
+        ids = data.draw(st.lists(st.sampled_from(self.ids), min_size=1, max_size=4, unique=True))
+        self._edit(lambda: self.doc.group(ids, data.draw(st.sampled_from([None, "layer", "λ block"]))))
+
+    @precondition(lambda self: self.doc.graph.groups)
+    @rule(data=st.data())
+    def ungroup(self, data: st.DataObject) -> None:
+        g = data.draw(st.sampled_from(list(self.doc.graph.groups)))
+        self._edit(lambda: self.doc.ungroup(g))
+
+    @precondition(lambda self: self.doc.graph.groups)
+    @rule(data=st.data(), label=st.sampled_from(["", "conv1", "layer1.0"]), collapsed=st.booleans())
+    def rename_or_collapse_group(self, data: st.DataObject, label: str, collapsed: bool) -> None:
+        g = data.draw(st.sampled_from(list(self.doc.graph.groups)))
+        self._edit(lambda: self.doc.rename_group(g, label))
+        self._edit(lambda: self.doc.set_collapsed(g, collapsed))
+
     # ---- undo and redo ----
 
     @precondition(lambda self: self.doc.undo_stack.canUndo())
@@ -136,6 +156,12 @@ class UndoMachine(RuleBasedStateMachine):
     @invariant()
     def the_document_is_the_state_of_its_undo_index(self) -> None:
         assert dumps(self.doc.graph) == self.states[self.doc.undo_stack.index()]
+
+    @invariant()
+    def groups_name_only_nodes_and_groups(self) -> None:
+        from graph.groups import check_groups
+
+        check_groups(self.doc.graph)
 
     @invariant()
     def it_saves_and_loads_back_equal(self) -> None:

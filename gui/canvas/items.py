@@ -442,7 +442,8 @@ class EdgeItem(QGraphicsRectItem):
         if src is None or dst is None:
             return
         a, b = src.pos(), dst.pos()  # the layer is the scene
-        ends = self._ends = (a.x() + NODE_W, a.y() + src.out_y, b.x(), b.y() + dst.in_y(self.edge.port))
+        ends = (a.x() + NODE_W, a.y() + src.out_y, b.x(), b.y() + dst.in_y(self.edge.port))
+        ends = self._ends = self.canvas.groups.reroute(self.edge, ends)  # to a collapsed group's box
         self.line = QLineF(*ends)
         self._path = self._shape = None
         x0, y0, x1, y1 = wires.box(ends)

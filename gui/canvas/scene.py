@@ -24,6 +24,7 @@ from graph.model import Edge, new_node
 from graph.ops import OPS, TENSOR, categories
 from graph.safetext import visible
 from gui.canvas import style
+from gui.canvas.groups import GroupLayer
 from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, ScrubDrag, WireDrag, scrubbable
 from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem
 from gui.canvas.overview import CULL_ALL, Layer, Overview
@@ -79,6 +80,7 @@ class CanvasScene(QGraphicsScene):
         doc.edgeRemoved.connect(self._on_edge_removed)
         doc.graphReset.connect(self.rebuild)
         doc.targetChanged.connect(self._on_target_changed)
+        self.groups = GroupLayer(self)  # group frames and collapsed boxes (gui.canvas.groups)
         self.rebuild()
 
     # ---- mirroring the document ----
@@ -112,6 +114,7 @@ class CanvasScene(QGraphicsScene):
         self.fit_scene_rect()
         self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
         self.result = None
+        self.groups.rebuild()
 
     def _on_node_added(self, node_id: str, default_pos: QPointF | None = None) -> None:
         item = NodeItem(self, node_id)
@@ -184,6 +187,7 @@ class CanvasScene(QGraphicsScene):
             edges.update(self.edges_at.get(item.node_id, ()))
         for edge in edges:
             self.edges[edge].update_path()
+        self.groups.nodes_moved()
 
     def node_synced(self, item: NodeItem, moved: bool) -> None:
         """The item took its node's data, and its position when `moved`."""
@@ -196,6 +200,8 @@ class CanvasScene(QGraphicsScene):
 
     def _file(self, item: NodeItem) -> None:
         """Keep the overview's row of the node, and repaint what changed there."""
+        if not item.isVisible():
+            return  # hidden in a collapsed group, whose box the overview does not draw
         changed = self.overview.set_node(item)
         if changed is not None:
             self.overview_repaint(changed)
@@ -327,6 +333,7 @@ class CanvasScene(QGraphicsScene):
                 item.set_view(None)
             else:
                 item.set_view(result.nodes.get(n), result.target, vjp=result.grad_output is not None)
+        self.groups.show_result(result)
         if self.interaction is not None:
             self.interaction.result_shown()
 
@@ -336,7 +343,7 @@ class CanvasScene(QGraphicsScene):
         """The topmost node whose shape holds the point (Qt stacks equal z by insertion order,
         which self.nodes keeps)."""
         near = (self.nodes[n] for n in self.grid.near(scene_pos.x(), scene_pos.y()) if n in self.nodes)
-        hits = [item for item in near if item.contains(item.mapFromScene(scene_pos))]
+        hits = [item for item in near if item.isVisible() and item.contains(item.mapFromScene(scene_pos))]
         return max(hits, key=lambda item: (item.zValue(), item.stack_order), default=None)
 
     def _begin(self, interaction: Interaction, pos: QPointF) -> None:

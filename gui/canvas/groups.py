@@ -1,0 +1,314 @@
+"""Groups on the canvas (graph.groups): an expanded group is a labelled frame behind its nodes; a
+collapsed one is a single box standing for them, with the group's inputs and outputs as ports
+(the edges that cross its boundary are drawn to it) and the gradient norm of its parameters
+(the requires-grad leaves inside) from the current result. A click on the header's ▾ / ▸ or a
+double-click on the header toggles it (Document.set_collapsed: one undo step).
+
+One GroupItem per group (imported models have one per module: hundreds, not thousands). The
+frames follow the nodes once per drag frame, and cost nothing when the graph has no groups.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QStyleOptionGraphicsItem, QWidget
+
+from graph import groups as model
+from graph.edits import HEADER_H, NODE_W, PORT_H, PORT_R
+from graph.model import Edge, Graph
+from graph.safetext import visible
+from gui.canvas.style import COLORS
+
+if TYPE_CHECKING:
+    from autograd_bridge.compute import ComputeResult
+    from gui.canvas.scene import CanvasScene
+
+PAD = 14.0  # frame margin around its nodes
+FRAME_HEADER = 24.0  # the frame's title band, above its nodes
+BUTTON_W = 22.0  # the ▾ / ▸ at the left of a header
+NORM_H = 30.0  # the collapsed box's gradient-norm row
+LABEL_SCALE = 0.8  # below this zoom a box's port names are left out (as nodes drop detail)
+FRAME = QColor("#7c8fd6")
+FRAME_FILL = QColor(124, 143, 214, 26)
+
+
+def param_grad_norm(graph: Graph, group_id: str, result: ComputeResult | None) -> tuple[float | None, int]:
+    """The 2-norm of the gradients of every requires-grad leaf in the group (nested groups
+    included) as one vector, and how many leaves that is. None: no result, or a leaf's gradient
+    is missing from it (not computed, or too large to keep)."""
+    leaves = [n for n in model.nodes_within(graph, group_id)
+              if graph.nodes[n].is_tensor and graph.nodes[n].requires_grad]
+    if result is None or not leaves:
+        return None, len(leaves)
+    total = 0.0
+    for n in leaves:
+        view = result.nodes.get(n)
+        if view is None or view.grad is None:
+            return None, len(leaves)
+        total += float(np.sum(np.square(view.grad, dtype=np.float64)))
+    return math.sqrt(total), len(leaves)
+
+
+def _sized(font: QFont, scale: float, room: float) -> QFont:
+    """The font at least 12 px on screen (as nodes' text is, gui.canvas.lod) where the row's
+    height allows it."""
+    sized = QFont(font)
+    sized.setPixelSize(max(1, int(min(room * 0.8, max(font.pixelSize(), 12.0 / scale)))))
+    return sized
+
+
+class GroupItem(QGraphicsItem):
+    """One group: a frame (expanded) or a box with ports (collapsed)."""
+
+    def __init__(self, layer: GroupLayer, group_id: str) -> None:
+        super().__init__()
+        self.layer, self.group_id = layer, group_id
+        self.rect = QRectF()
+        self.collapsed = False
+        self.title = ""
+        self.inputs: list[tuple[str, str]] = []  # collapsed: (node, port) inside fed from outside
+        self.outputs: list[str] = []  # collapsed: nodes inside that feed one outside
+        self.norm_text = ""
+        self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return self.rect.adjusted(-PORT_R - 1, -1, PORT_R + 1, 1)
+
+    def header(self) -> QRectF:
+        return QRectF(self.rect.x(), self.rect.y(), self.rect.width(), FRAME_HEADER)
+
+    def shape(self) -> QPainterPath:
+        """Only the header of a frame takes the mouse (a rubber band may start inside it); all
+        of a collapsed box does."""
+        path = QPainterPath()
+        path.addRect(self.rect if self.collapsed else self.header())
+        return path
+
+    def set_geometry(self, rect: QRectF) -> None:
+        if rect != self.rect:
+            self.prepareGeometryChange()
+            self.rect = rect
+        self.update()
+
+    def in_point(self, node_id: str, port: str) -> tuple[float, float]:
+        i = self.inputs.index((node_id, port)) if (node_id, port) in self.inputs else 0
+        return self.rect.x(), self.rect.y() + HEADER_H + (i + 0.5) * PORT_H
+
+    def out_point(self, node_id: str) -> tuple[float, float]:
+        i = self.outputs.index(node_id) if node_id in self.outputs else 0
+        return self.rect.right(), self.rect.y() + HEADER_H + (i + 0.5) * PORT_H
+
+    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        scene = self.layer.scene
+        scale = p.worldTransform().m11() or 1.0
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if not self.collapsed:
+            p.setPen(QPen(FRAME, 1.5))
+            p.setBrush(FRAME_FILL)
+            p.drawRoundedRect(self.rect, 8, 8)
+            p.setFont(_sized(scene.title_font, scale, FRAME_HEADER))
+            p.setPen(FRAME.lighter(130))
+            p.drawText(self.header().adjusted(8, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter,
+                       f"▾  {self.title}")
+            return
+        p.setPen(QPen(FRAME, 2.0))
+        p.setBrush(COLORS["body"])
+        p.drawRoundedRect(self.rect, 6, 6)
+        head = QRectF(self.rect.x(), self.rect.y(), self.rect.width(), HEADER_H)
+        p.setBrush(FRAME.darker(160))
+        p.drawRoundedRect(head, 6, 6)
+        p.setFont(_sized(scene.title_font, scale, HEADER_H))
+        p.setPen(COLORS["text"])
+        p.drawText(head.adjusted(8, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter, f"▸  {self.title}")
+        p.setFont(scene.small_font)
+        labels = scale >= LABEL_SCALE
+        for n, port in self.inputs:
+            x, y = self.in_point(n, port)
+            self._port(p, x, y, visible(f"{n}.{port}") if labels else "", left=True)
+        for n in self.outputs:
+            x, y = self.out_point(n)
+            self._port(p, x, y, visible(n) if labels else "", left=False)
+        p.setFont(_sized(scene.mono_font, scale, NORM_H))
+        p.setPen(COLORS["grad_text"])
+        p.drawText(QRectF(self.rect.x() + 8, self.rect.bottom() - NORM_H, self.rect.width() - 12, NORM_H),
+                   Qt.AlignmentFlag.AlignVCenter, self.norm_text)
+
+    def _port(self, p: QPainter, x: float, y: float, text: str, left: bool) -> None:
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QBrush(COLORS["port"]))
+        p.drawEllipse(QPointF(x, y), PORT_R, PORT_R)
+        p.setPen(COLORS["dim_text"])
+        half = self.rect.width() / 2 - 10
+        box = QRectF(x + 9 if left else x - 9 - half, y - PORT_H / 2, half, PORT_H)
+        align = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
+        p.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, text)
+
+    def _on_button(self, pos: QPointF) -> bool:
+        return pos.y() - self.rect.y() <= max(FRAME_HEADER, HEADER_H) and pos.x() - self.rect.x() <= BUTTON_W
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 - Qt API
+        event.accept()  # no rubber band from a header or a box
+        if self._on_button(event.pos()):
+            self.layer.toggle(self.group_id)
+
+    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 - Qt API
+        event.accept()
+        if not self._on_button(event.pos()):  # the button's own press toggled already
+            self.layer.toggle(self.group_id)
+
+
+class GroupLayer:
+    """Keeps one GroupItem per group, hides the nodes of collapsed groups, and tells wires where
+    a collapsed group stands for their ends (reroute)."""
+
+    def __init__(self, scene: CanvasScene) -> None:
+        self.scene = scene
+        self.items: dict[str, GroupItem] = {}
+        self.hidden: dict[str, str] = {}  # node id -> the collapsed group whose box stands for it
+        self._members: dict[str, list[str]] = {}
+        self._order: list[str] = []  # deepest groups first: a frame holds its nested ones
+        self.result: ComputeResult | None = None
+        self._relayout = QTimer(singleShot=True, interval=0)
+        self._relayout.timeout.connect(self.relayout)
+        self._rebuild = QTimer(singleShot=True, interval=0)
+        self._rebuild.timeout.connect(self.rebuild)
+        doc = scene.doc
+        doc.groupsChanged.connect(self.rebuild)
+        for signal in (doc.nodeAdded, doc.nodeRemoved, doc.edgeAdded, doc.edgeRemoved):
+            signal.connect(self._schedule)  # a collapsed box's ports may change
+
+    def _schedule(self, *_args: object) -> None:
+        if self.items or self.scene.doc.graph.groups:
+            self._rebuild.start()
+
+    def toggle(self, group_id: str) -> None:
+        group = self.scene.doc.graph.groups.get(group_id)
+        if group is not None:
+            self.scene.doc.set_collapsed(group_id, not group.collapsed)
+
+    def rebuild(self) -> None:
+        """Groups, who is hidden and every box's ports, from the document."""
+        self._rebuild.stop()
+        scene, graph = self.scene, self.scene.doc.graph
+        for g in [g for g in self.items if g not in graph.groups]:
+            scene.removeItem(self.items.pop(g))
+        for g in graph.groups:
+            if g not in self.items:
+                item = self.items[g] = GroupItem(self, g)
+                scene.addItem(item)
+        old_hidden, self.hidden = self.hidden, model.shown_as(graph)
+        self._members = {g: [] for g in graph.groups}
+        for n, g in graph.group_of.items():
+            if n in scene.nodes:
+                self._members[g].append(n)
+        depth = {g: len(model.ancestors(graph, g)) for g in graph.groups}
+        self._order = sorted(graph.groups, key=lambda g: -depth[g])
+        for g, item in self.items.items():
+            group = graph.groups[g]
+            item.collapsed, item.title = group.collapsed, visible(group.title)
+            item.inputs, item.outputs = model.boundary(graph, g) if group.collapsed else ([], [])
+            item.setZValue(1.0 if group.collapsed else -2.0 + depth[g] * 1e-3)
+        for n in old_hidden.keys() ^ self.hidden.keys():
+            node_item = scene.nodes.get(n)
+            if node_item is None:
+                continue
+            node_item.setVisible(n not in self.hidden)
+            if n in self.hidden:
+                scene.overview.remove_node(n)
+                scene.overview_repaint(node_item.sceneBoundingRect())
+            else:
+                scene.node_synced(node_item, moved=False)  # back into the overview
+        self._norms()
+        self.relayout()
+
+    def relayout(self) -> None:
+        """Frames around their nodes and nested frames, boxes where their nodes begin; then the
+        wires whose ends a box stands for."""
+        self._relayout.stop()
+        if not self.items:
+            return
+        graph, nodes = self.scene.doc.graph, self.scene.nodes
+        rects: dict[str, QRectF] = {}
+        for g in self._order:
+            item = self.items[g]
+            inside = [nodes[n].sceneBoundingRect() for n in self._members[g]]
+            inside += [rects[c] for c in model.children(graph, g) if c in rects]
+            if not inside:
+                item.setVisible(False)
+                continue
+            box = inside[0]
+            for r in inside[1:]:
+                box = box.united(r)
+            if item.collapsed:  # where its nodes are on average: the space they leave free
+                rows = max(1, len(item.inputs), len(item.outputs))
+                at = [nodes[n].pos() for n in self._within(g)]
+                x, y = sum(q.x() for q in at) / len(at), sum(q.y() for q in at) / len(at)
+                rect = QRectF(x, y, NODE_W, HEADER_H + rows * PORT_H + NORM_H + 4)
+            else:
+                rect = box.adjusted(-PAD, -PAD - FRAME_HEADER, PAD, PAD)
+            rects[g] = rect
+            item.set_geometry(rect)
+            shown = not any(graph.groups[a].collapsed for a in model.ancestors(graph, g)[1:])
+            item.setVisible(shown)
+        self._reroute_wires()
+
+    def _within(self, group_id: str) -> list[str]:
+        graph = self.scene.doc.graph
+        return [n for n in model.nodes_within(graph, group_id) if n in self.scene.nodes]
+
+    def _reroute_wires(self) -> None:
+        scene = self.scene
+        edges: set[Edge] = set()
+        for n in self.hidden:
+            edges.update(scene.edges_at.get(n, ()))
+        edges.update(getattr(self, "_rerouted", ()))  # those that pointed at a box before
+        self._rerouted = {e for e in edges if e.src in self.hidden or e.dst in self.hidden}
+        for e in edges:
+            if e in scene.edges:
+                scene.edges[e].update_path()
+
+    def reroute(self, edge: Edge, ends: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        """A wire's ends, with a collapsed group's box standing for the nodes it hides: an edge
+        inside one box shrinks to a point under it."""
+        if not self.hidden:
+            return ends
+        src_box, dst_box = self.hidden.get(edge.src), self.hidden.get(edge.dst)
+        if src_box is None and dst_box is None:
+            return ends
+        x0, y0, x1, y1 = ends
+        if src_box == dst_box:
+            c = self.items[src_box].rect.center()
+            return c.x(), c.y(), c.x(), c.y()
+        if src_box is not None:
+            x0, y0 = self.items[src_box].out_point(edge.src)
+        if dst_box is not None:
+            x1, y1 = self.items[dst_box].in_point(edge.dst, edge.port)
+        return x0, y0, x1, y1
+
+    def nodes_moved(self) -> None:
+        if self.items:
+            self._relayout.start()
+
+    def show_result(self, result: ComputeResult | None) -> None:
+        self.result = result
+        if self.items:
+            self._norms()
+
+    def _norms(self) -> None:
+        graph = self.scene.doc.graph
+        for g, item in self.items.items():
+            if not item.collapsed:
+                continue
+            norm, leaves = param_grad_norm(graph, g, self.result)
+            if not leaves:
+                item.norm_text = "no parameters"
+            elif norm is None:
+                item.norm_text = f"‖∇θ‖ ?  ({leaves} parameter{'s' * (leaves > 1)})"
+            else:
+                item.norm_text = f"‖∇θ‖ = {norm:.4g}  ({leaves} parameter{'s' * (leaves > 1)})"
+            item.update()
