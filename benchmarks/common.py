@@ -15,6 +15,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -189,6 +190,9 @@ def paired_median(a: list[float], b: list[float], op: Callable[[float, float], f
 def child_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # A recovery folder of its own (gui/recovery.py): a benchmark never autosaves into the
+    # user's, nor stops at a "recover?" dialog for a document a crashed session left there.
+    env["GRADCANVAS_RECOVERY_DIR"] = tempfile.mkdtemp(prefix="gradcanvas-bench-recovery-")
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     return env
 
