@@ -27,6 +27,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from gui import export_dialog, import_dialog
+from gui.canvas import groups
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
@@ -184,6 +185,9 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     edit.addSeparator()
     add(edit, "Auto-&layout", lambda: w.doc.auto_layout(), "Ctrl+L")
     add(edit, "Make selected node the &target", w._target_selected, "Ctrl+T")
+    add(edit, "&Group selection", lambda: groups.group_selection(w), "Ctrl+G")  # gui.canvas.groups
+    add(edit, "Ungroup", lambda: groups.ungroup_selection(w), "Ctrl+Shift+G")
+    add(edit, "Rename group…", lambda: groups.rename_dialog(w))
     edit.addSeparator()
     add(edit, "&Memory limit…", lambda: w.memory.edit() and w.schedule_recompute())
 

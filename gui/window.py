@@ -27,6 +27,7 @@ from gui.actions import EXAMPLES_DIR, build_menus, build_toolbar, make_action
 from gui.calculus import install as install_calculus
 from gui.canvas import CanvasScene, CanvasView
 from gui.canvas.flowview import install as install_flow
+from gui.canvas.groups import install as install_groups
 from gui.document import Document
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         install_flow(self)  # View > Gradient flow: wires by the gradient along them, the legend
         install_calculus(self)  # Jacobians, Hessians, differentiate again, gradcheck (issue 10)
         install_stepper(self)  # View > Step backward: the chain rule one wire at a time (issue 12)
+        install_groups(self)  # Edit > Group / Ungroup; the view kept in the file (issue 11)
         self.resize(1400, 900)
         self._update_title()
         self.say("Drag ops from the palette, wire output → input, click ∂ on a node.")

@@ -14,9 +14,9 @@ import math
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QGraphicsView, QStyleOptionGraphicsItem, QWidget
 
 from graph import groups as model
 from graph.edits import HEADER_H, NODE_W, PORT_H, PORT_R
@@ -156,10 +156,27 @@ class GroupItem(QGraphicsItem):
         if self._on_button(event.pos()):
             self.layer.toggle(self.group_id)
 
-    def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 - Qt API
-        event.accept()
-        if not self._on_button(event.pos()):  # the button's own press toggled already
-            self.layer.toggle(self.group_id)
+
+class _DoubleClicks(QObject):
+    """A double-click on a group's header or box toggles it. The view answers a double-click on
+    empty canvas itself (the op search), before the scene sees it: so this looks first."""
+
+    def __init__(self, view: QGraphicsView) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() != QEvent.Type.MouseButtonDblClick or event.button() != Qt.MouseButton.LeftButton:
+            return False
+        scene = self.view.scene()
+        pos = self.view.mapToScene(event.position().toPoint())
+        if scene.node_at(pos) is not None:
+            return False
+        item = next((it for it in scene.items(pos) if isinstance(it, GroupItem)), None)
+        if item is None or item._on_button(item.mapFromScene(pos)):  # the button's press toggled it
+            return item is not None
+        item.layer.toggle(item.group_id)
+        return True
 
 
 class GroupLayer:
@@ -312,3 +329,84 @@ class GroupLayer:
             else:
                 item.norm_text = f"‖∇θ‖ = {norm:.4g}  ({leaves} parameter{'s' * (leaves > 1)})"
             item.update()
+
+
+# ---- the window: Edit > Group (Ctrl+G), Ungroup (Ctrl+Shift+G), Rename group; the saved view ----
+
+def selected_group(window) -> str | None:  # noqa: ANN001 - a gui.window.MainWindow
+    """The innermost group holding every selected node."""
+    nodes = window.scene.selected_node_ids()
+    return model.common_group(window.doc.graph, nodes) if nodes else None
+
+
+def group_selection(window) -> None:  # noqa: ANN001
+    nodes = window.scene.selected_node_ids()
+    if not nodes:
+        window.say("select the nodes to group first")
+        return
+    group_id = window.doc.group(nodes)
+    window.say(f"grouped {len(nodes)} node(s) as {group_id}")
+
+
+def ungroup_selection(window) -> None:  # noqa: ANN001
+    group_id = selected_group(window)
+    if group_id is None:
+        window.say("the selected nodes are in no group")
+        return
+    window.doc.ungroup(group_id)
+    window.say(f"ungrouped {visible(group_id)}")
+
+
+def rename_dialog(window) -> None:  # noqa: ANN001
+    from PySide6.QtWidgets import QInputDialog
+
+    from graph.errors import ValueSpecError
+
+    group_id = selected_group(window)
+    if group_id is None:
+        window.say("the selected nodes are in no group")
+        return
+    group = window.doc.graph.groups[group_id]
+    label, ok = QInputDialog.getText(window, "Rename group", f"Label of group {visible(group_id)}:",
+                                     text=group.label or "")
+    if ok:
+        try:
+            window.doc.rename_group(group_id, label)
+        except ValueSpecError as e:
+            window.say(visible(e.message))
+
+
+def install(window) -> None:  # noqa: ANN001
+    """Keep the view (zoom and centre) in the document's graph, so that Save writes it, and
+    open a file where its view says (after the window's own fit)."""
+    view, doc = window.view, window.doc
+    window.group_clicks = _DoubleClicks(view)
+    view.viewport().installEventFilter(window.group_clicks)
+    pending: list[tuple[float, float, float]] = []  # a file's view, until the window has fitted
+
+    def remember() -> None:
+        if pending or not doc.graph.nodes:
+            return
+        centre = view.mapToScene(view.viewport().rect().center())
+        zoom = min(max(view.transform().m11(), 1e-6), 1e6)
+        doc.graph.view = (round(zoom, 4), round(centre.x(), 1), round(centre.y(), 1))
+
+    def restore() -> None:
+        pending.clear()
+        if doc.graph.view is not None:
+            pending.append(doc.graph.view)
+            # after Open's fit, which is queued behind this
+            QTimer.singleShot(0, lambda: QTimer.singleShot(0, apply))
+
+    def apply() -> None:
+        if not pending:
+            return
+        zoom, x, y = pending.pop()
+        view.resetTransform()
+        view.scale(zoom, zoom)
+        view.centerOn(x, y)
+        remember()
+
+    doc.graphReset.connect(restore)
+    for bar in (view.horizontalScrollBar(), view.verticalScrollBar()):
+        bar.valueChanged.connect(remember)

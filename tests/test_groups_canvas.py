@@ -1,0 +1,147 @@
+"""Groups in the window (issue 11): Ctrl+G / Ctrl+Shift+G, one undo step each; a frame behind the
+members; collapsed (double-click on the header), one box whose ports are exactly the edges
+crossing the group's boundary, the wires drawn to it, and the gradient norm of its parameters
+equal to torch's; the view and the groups saved and opened again."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from helpers import RESULT_TIMEOUT_MS
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from graph import groups as model
+from graph.fileformat import load, loads
+from gui.actions import portable, window_actions
+from gui.canvas.groups import param_grad_norm
+
+ROOT = Path(__file__).resolve().parent.parent
+MLP = ROOT / "resources" / "examples" / "04_small_mlp.json"
+LAYER1 = ["W1", "b1", "h_lin", "h_pre"]
+LEFT, NO_MOD = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+
+
+def _open(qtbot, window) -> None:  # noqa: ANN001
+    window.open_file(str(MLP))
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    window.view.setFocus()
+
+
+def _result(qtbot, window):  # noqa: ANN001, ANN202
+    qtbot.waitUntil(lambda: window.last_result is not None and window.last_result.revision == window.doc.revision,
+                    timeout=RESULT_TIMEOUT_MS)
+    return window.last_result
+
+
+def _group_layer1(qtbot, window) -> str:  # noqa: ANN001
+    window.scene.select_nodes(LAYER1)
+    before = window.doc.undo_stack.index()
+    QTest.keyClick(window.view, Qt.Key.Key_G, CTRL)
+    assert window.doc.undo_stack.index() == before + 1
+    (group_id,) = window.doc.graph.groups
+    window.scene.groups.rebuild()
+    return group_id
+
+
+def test_ctrl_g_groups_the_selection_and_ctrl_shift_g_ungroups_one_undo_step_each(qtbot, window) -> None:  # noqa: ANN001
+    _open(qtbot, window)
+    assert [a.text() for a in window_actions(window) if "Ctrl+G" in [portable(s) for s in a.shortcuts()]]
+    g = _group_layer1(qtbot, window)
+    graph = window.doc.graph
+    assert {n for n, grp in graph.group_of.items() if grp == g} == set(LAYER1)
+    frame = window.scene.groups.items[g]
+    assert frame.isVisible() and not frame.collapsed
+    for n in LAYER1:  # the frame is behind its nodes and holds them
+        node = window.scene.nodes[n]
+        assert frame.rect.contains(node.sceneBoundingRect()) and frame.zValue() < node.zValue()
+    window.doc.undo_stack.undo()
+    assert not graph.groups and not graph.group_of
+    window.doc.undo_stack.redo()
+    assert set(graph.group_of) == set(LAYER1)
+    window.scene.select_nodes(["h_lin"])
+    QTest.keyClick(window.view, Qt.Key.Key_G, CTRL | SHIFT)
+    assert not graph.groups and not graph.group_of
+    window.doc.undo_stack.undo()
+    assert set(graph.group_of) == set(LAYER1)
+
+
+def test_a_double_click_on_the_header_collapses_to_a_box_whose_ports_are_the_crossing_edges(qtbot, window) -> None:  # noqa: ANN001
+    _open(qtbot, window)
+    g = _group_layer1(qtbot, window)
+    scene, graph = window.scene, window.doc.graph
+    frame = scene.groups.items[g]
+    header = window.view.mapFromScene(frame.rect.topRight() + QPointF(-40, 10))  # no node over it there
+    assert scene.node_at(window.view.mapToScene(header)) is None
+    QTest.mouseDClick(window.view.viewport(), LEFT, NO_MOD, header)
+    assert graph.groups[g].collapsed
+    scene.groups.rebuild()
+    box = scene.groups.items[g]
+    crossing_in = [e for e in graph.edges if e.dst in LAYER1 and e.src not in LAYER1]
+    crossing_out = [e for e in graph.edges if e.src in LAYER1 and e.dst not in LAYER1]
+    assert box.inputs == [(e.dst, e.port) for e in crossing_in] == [("h_lin", "input")]
+    assert box.outputs == list(dict.fromkeys(e.src for e in crossing_out)) == ["h_pre"]
+    assert (box.inputs, box.outputs) == model.boundary(graph, g)
+    for n in LAYER1:  # the members are hidden and cannot be picked
+        item = scene.nodes[n]
+        assert not item.isVisible() and scene.node_at(item.sceneBoundingRect().center()) is None
+    for e in crossing_in:  # wires end at the box's ports
+        x0, y0, x1, y1 = scene.edges[e]._ends
+        assert (x1, y1) == box.in_point(e.dst, e.port)
+    for e in crossing_out:
+        x0, y0, x1, y1 = scene.edges[e]._ends
+        assert (x0, y0) == box.out_point(e.src)
+    inner = [e for e in graph.edges if e.src in LAYER1 and e.dst in LAYER1]
+    assert inner and all(scene.edges[e]._ends[:2] == scene.edges[e]._ends[2:] for e in inner)
+    window.doc.undo_stack.undo()  # expanded again, one undo step
+    scene.groups.rebuild()
+    assert not graph.groups[g].collapsed and all(scene.nodes[n].isVisible() for n in LAYER1)
+    assert all(scene.edges[e]._ends[:2] != scene.edges[e]._ends[2:] for e in inner)
+
+
+def test_the_collapsed_box_shows_the_gradient_norm_of_its_parameters_as_torch_computes_it(qtbot, window) -> None:  # noqa: ANN001
+    _open(qtbot, window)
+    g = _group_layer1(qtbot, window)
+    window.doc.set_collapsed(g, True)
+    result = _result(qtbot, window)
+    graph = window.doc.graph
+    value = {n: torch.tensor(graph.nodes[n].value, dtype=torch.float64) for n in ("inp", "W1", "b1", "W2", "target")}
+    w1, b1 = value["W1"].requires_grad_(), value["b1"].requires_grad_()
+    loss = torch.nn.functional.mse_loss(torch.tanh(value["inp"] @ w1 + b1) @ value["W2"], value["target"])
+    loss.backward()
+    expected = math.sqrt(float(w1.grad.square().sum() + b1.grad.square().sum()))
+    norm, leaves = param_grad_norm(graph, g, result)
+    assert leaves == 2 and math.isclose(norm, expected, rel_tol=1e-5)  # float32 in the app
+    box = window.scene.groups.items[g]
+    assert f"{norm:.4g}" in box.norm_text and "2 parameters" in box.norm_text
+
+
+def test_groups_and_the_view_are_saved_and_opened_again(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
+    _open(qtbot, window)
+    g = _group_layer1(qtbot, window)
+    window.doc.rename_group(g, "layer1")
+    window.doc.set_collapsed(g, True)
+    window.view.zoom(1.5)
+    window.view.centerOn(300.0, 200.0)
+    QApplication.processEvents()
+    here = window.view.mapToScene(window.view.viewport().rect().center())
+    path = tmp_path / "grouped.json"
+    assert window._save_to(str(path))
+    saved = load(path)
+    assert saved.groups[g].label == "layer1" and saved.groups[g].collapsed
+    assert set(saved.group_of) == set(LAYER1)
+    zoom, x, y = saved.view
+    assert math.isclose(zoom, window.view.transform().m11(), rel_tol=1e-3)
+    assert abs(x - here.x()) < 1 and abs(y - here.y()) < 1
+    window.new_document()
+    assert window.open_file(str(path))
+    qtbot.waitUntil(lambda: math.isclose(window.view.transform().m11(), zoom, rel_tol=1e-3), timeout=5000)
+    centre = window.view.mapToScene(window.view.viewport().rect().center())
+    assert abs(centre.x() - x) < 2 and abs(centre.y() - y) < 2
+    assert window.doc.graph.groups[g].collapsed and not window.scene.nodes["W1"].isVisible()
+    assert loads(path.read_text()).groups == saved.groups
