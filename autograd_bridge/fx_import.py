@@ -32,7 +32,8 @@ from torch.overrides import TorchFunctionMode
 from autograd_bridge import fx_layers  # noqa: F401 - registers the layer, shape and loss lowerings
 from autograd_bridge.fx_lower import Builder, ImportRefused, Ref
 from graph.edits import layered_positions
-from graph.model import Graph
+from graph.groups import MAX_GROUP_DEPTH, Group
+from graph.model import MAX_ID_LENGTH, Graph
 
 __all__ = ["ImportRefused", "Imported", "import_function", "import_module"]
 
@@ -73,6 +74,7 @@ class _Call:
     out: object  # what the real call returned
     where: str
     name: str
+    module: str = ""  # the nn.Module path the call ran in ("layer1.0.conv1"; "" at the top)
 
 
 @dataclass
@@ -229,7 +231,8 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
             key = _fx_key(node, module)
             if node.op == "call_module":
                 sym_args = (module.get_submodule(node.target), node.target, *sym_args)
-            env[node] = (out, rec.add(_Call(key, tuple(sym_args), sym_kwargs, out, where, node.name)))
+            module_path = next(reversed(node.meta.get("nn_module_stack") or {}), "")  # the innermost
+            env[node] = (out, rec.add(_Call(key, tuple(sym_args), sym_kwargs, out, where, node.name, module_path)))
     raise ImportRefused("the traced code returned nothing")
 
 
@@ -269,7 +272,8 @@ class _Recorder(TorchFunctionMode):
         name = getattr(func, "__name__", "op").strip("_")
         if self.path and self.path[-1]:
             name = f"{self.path[-1].replace('.', '_')}_{name}"
-        slot = self.rec.add(_Call(key, _map(tuple(args), as_slot), _map(kwargs, as_slot), out, _where_now(), name))
+        slot = self.rec.add(_Call(key, _map(tuple(args), as_slot), _map(kwargs, as_slot), out, _where_now(), name,
+                                  self.path[-1] if self.path else ""))
         if isinstance(out, torch.Tensor):
             self.slots[id(out)] = slot
         else:
@@ -335,14 +339,14 @@ def _assemble(rec: _Recording, output: object, what: str) -> tuple[Graph, str, l
     for i in _needed(rec, output):
         item = rec.items[i]
         if isinstance(item, _Leaf):
-            b.where = ""
+            b.where, b.module = "", item.name.rpartition(".")[0]  # a parameter's module: conv1.weight → conv1
             lowered[i] = b.leaf(item.name, item.tensor, item.requires_grad, label=item.name)
             continue
         args, kwargs = _map(item.args, value_of), _map(item.kwargs, value_of)
         if not _has_ref((args, kwargs)):  # depends on no leaf: a constant (a size, torch.ones(3))
             lowered[i] = item.out
             continue
-        b.where, b.name, b.out = item.where, item.name, item.out
+        b.where, b.name, b.out, b.module = item.where, item.name, item.out, item.module
         lowered[i] = b.lower(item.key, args, kwargs)
     result = _map(output, value_of)
     if not isinstance(result, Ref):
@@ -351,7 +355,25 @@ def _assemble(rec: _Recording, output: object, what: str) -> tuple[Graph, str, l
                             "inputs (e.g. the loss)")
     keep = b.graph.ancestors(result.id) | {result.id}
     graph = b.graph.without(set(b.graph.nodes) - keep)
+    _group_by_module(graph, b.module_of)
     return graph, result.id, b.notes
+
+
+def _group_by_module(graph: Graph, module_of: dict[str, str]) -> None:
+    """One group per nn.Module a node was made in, nested as the module tree (`layer1` holds
+    `layer1.0`, which holds `layer1.0.conv1`); a node goes in its innermost module's group.
+    Groups are left expanded: an imported graph is laid out to be read whole, and the numbers
+    on every node are what an import is for; a double-click collapses one."""
+    for n in graph.nodes:
+        path = module_of.get(n, "")
+        if not path or len(path) > MAX_ID_LENGTH or path.count(".") >= MAX_GROUP_DEPTH:
+            continue
+        parts = path.split(".")
+        for i in range(1, len(parts) + 1):
+            group_id = ".".join(parts[:i])
+            if group_id not in graph.groups:
+                graph.groups[group_id] = Group(group_id, parent=".".join(parts[:i - 1]) or None)
+        graph.group_of[n] = path
 
 
 def _check_value(graph: Graph, sink: str, expected: torch.Tensor) -> None:

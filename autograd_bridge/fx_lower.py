@@ -60,6 +60,8 @@ class Builder:
         self.name = "n"
         self.out: object = None
         self.notes: list[str] = []
+        self.module = ""  # the nn.Module path of the call now being lowered (groups on import)
+        self.module_of: dict[str, str] = {}  # node id -> the module path it was made in
 
     def refuse(self, what: str) -> ImportRefused:
         return ImportRefused(f"{self.where}: {what}" if self.where else what)
@@ -70,6 +72,8 @@ class Builder:
         except ValueSpecError as e:
             raise self.refuse(e.message) from None
         self.graph.add_node(node)
+        if self.module:
+            self.module_of[node.id] = self.module
 
     def leaf(self, name: str, tensor: torch.Tensor, requires_grad: bool, label: str | None = None) -> Ref:
         """A named leaf (an argument, a parameter, a buffer), made once, holding its value."""
