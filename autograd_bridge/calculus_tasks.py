@@ -54,6 +54,11 @@ class NodeDerivatives:
     vjp: np.ndarray | None = None  # vᵀ·J shaped like x, with the grad-output v
     hessian: np.ndarray | None = None  # (x elements, x elements)
     diagonal: np.ndarray | None = None  # shaped like x
+    # ∂y/∂x as a formula (autograd_bridge.symbolic; scalar graphs of elementwise ops, x a leaf),
+    # its value at the point, or why there is none.
+    formula: str | None = None
+    formula_value: float | None = None
+    no_formula: str | None = None
     error: str | None = None  # why nothing (or only part) was computed, naming the nodes
     cancelled: bool = False
 
@@ -147,12 +152,29 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
                                  [asked.target, node])
             h = _numpy(calculus.hessian(compiled, asked.target, node, None, leaves)).reshape(n_node, n_node)
             out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
+            if node in compiled.source.leaf_ids:
+                out.formula, out.formula_value, out.no_formula = _formula(compiled, leaves, asked.target, node)
         cancel.check()
     except Cancelled:
         out.cancelled = True
     except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
         out.error = _message(e)
     return out
+
+
+def _formula(compiled: object, leaves: tuple, target: str, leaf: str) -> tuple[str | None, float | None, str | None]:
+    """∂target/∂leaf as a simplified formula (autograd_bridge.symbolic) at the run's point: the
+    formula, its value, or why there is none."""
+    import torch
+
+    from autograd_bridge.symbolic import formulas_for
+
+    with torch.no_grad():
+        values = compiled.forward(leaves)
+    got = formulas_for(compiled, values, target)
+    if leaf in got.formulas:
+        return got.formulas[leaf], got.values.get(leaf), None
+    return None, None, got.reason or f"{target} does not depend on {leaf} through a formula"
 
 
 def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked) -> GradcheckData:

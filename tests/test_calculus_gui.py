@@ -173,3 +173,22 @@ def test_an_op_tooltip_gives_its_local_derivative_rule(qtbot, window) -> None:
     open_with_target(qtbot, w, "01_scalar_partial", "y")
     tip = w.scene.nodes["y"].toolTip()
     assert f"local derivative: {OPS['add'].rule}" in tip
+
+
+def test_a_scalar_leaf_shows_its_partial_as_a_formula_equal_to_autograd(qtbot, window) -> None:
+    w = window
+    open_with_target(qtbot, w, "01_scalar_partial", "y")
+    d = select(qtbot, w, "x")
+    assert d.formula == "4*x"  # y = 2·x² + 3·z, z and the constants substituted by their values
+    x = torch.tensor(float(value(w, "x")), requires_grad=True)
+    (g,) = torch.autograd.grad(2 * x**2 + 3 * 3.0, [x])
+    assert d.formula_value == pytest.approx(float(g))
+    assert f"∂y/∂x = 4·x = {float(g):.6g}" in w.inspector.derivatives.diagonal.text()
+
+
+def test_a_matrix_leaf_says_why_it_has_no_formula(qtbot, window) -> None:
+    w = window
+    open_with_target(qtbot, w, "04_small_mlp", "loss")
+    d = select(qtbot, w, "b1")
+    assert d.formula is None and "not a scalar" in d.no_formula
+    assert "no formula for ∂loss/∂b1" in w.inspector.derivatives.diagonal.text()

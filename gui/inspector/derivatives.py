@@ -18,6 +18,8 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from autograd_bridge.calculus_tasks import GradcheckData, NodeDerivatives, SecondDerivatives
+from autograd_bridge.symbolic import shown
+from graph.safetext import visible
 from gui.inspector.heatmap import MatrixView
 from gui.inspector.style import GREY, RED, elide, fmt, shape_text
 from gui.titles import formula_name
@@ -182,7 +184,10 @@ class DerivativesView(QGroupBox):
         elif d.hessian is not None:
             n = d.hessian.shape[0]
             self.say(f"Hessian ∂²{y}/∂{x}²: second derivatives of {y} (torch.func.hessian)", "#111111")
-            self.diagonal.setText(f"∂²{y}/∂{x}² (the diagonal, shown on the node) = {array_text(d.diagonal, 200)}")
+            formula = (f"∂{y}/∂{x} = {visible(shown(d.formula))} = {d.formula_value:.6g}" if d.formula is not None
+                       else f"no formula for ∂{y}/∂{x}: {visible(d.no_formula)}" if d.no_formula else "")
+            self.diagonal.setText(f"∂²{y}/∂{x}² (the diagonal, shown on the node) = {array_text(d.diagonal, 200)}"
+                                  + (f"\n{formula}" if formula else ""))
             self.diagonal.show()
             if n > 1:
                 self.axes.setText(f"rows and columns: {x}'s {n} elements, {shape_text(d.node_shape)} flattened "
