@@ -91,14 +91,14 @@ class Inspector(QWidget):
         self.panels = self.result_box.panels
         self.value_panel, self.grad_panel = self.result_box.value_panel, self.result_box.grad_panel
 
-        # Jacobian / Hessian / formula / gradcheck of the shown node: gui.calculus fills it from
-        # the worker. Right under the result: it says more about the same partial.
-        self.derivatives = DerivativesView()
-        self.derivatives.hide()
-        lay.addWidget(self.derivatives)
         self.slice_box = SliceView(self.doc)
         self.slice_note = self.slice_box.note
         lay.addWidget(self.slice_box)
+        # Jacobian / Hessian / formula / gradcheck of the shown node: gui.calculus fills it from
+        # the worker. Below the slice plot, which must fit the dock at 900 px with the result.
+        self.derivatives = DerivativesView()
+        self.derivatives.hide()
+        lay.addWidget(self.derivatives)
         lay.addStretch(1)
 
     def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
