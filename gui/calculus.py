@@ -25,8 +25,10 @@ from PySide6.QtWidgets import QMenu, QToolBar
 from shiboken6 import isValid
 
 from autograd_bridge import calculus_tasks as tasks
+from autograd_bridge.symbolic import shown
 from graph.edits import new_node_id
 from graph.model import Edge, Node
+from graph.safetext import visible
 from gui.inspector.derivatives import array_text, element, second_name
 from gui.titles import formula_name, title_of
 
@@ -147,6 +149,7 @@ class Calculus(QObject):
             panel.clear("waiting for the compute…")
         elif self.node_result is not None and self.node_result.node == node and self.is_current(self.node_result):
             panel.show_node(self.node_result, self._title)
+            self._formula_in_result(self.node_result)
         else:
             panel.clear("computing…")
             self._request(NODE, tasks.node_derivatives, node)
@@ -158,6 +161,7 @@ class Calculus(QObject):
             if data.node == self.node:
                 self.node_result = data
                 self.panel.show_node(data, self._title)
+                self._formula_in_result(data)
         elif name == CHECK:
             self.checks = data
             self.panel.show_checks(data, self._title)
@@ -172,6 +176,16 @@ class Calculus(QObject):
                        f"differentiated again: {second_name(data, data.wrt, self._title)} and the other second "
                        "derivatives shown on the leaves and in the inspector")
         self._update_marks()
+
+    def _formula_in_result(self, d: tasks.NodeDerivatives) -> None:
+        """The partial's formula beside its value, in the Result box's caption: ∂y/∂x = 4·x."""
+        if d.formula is None:
+            return
+        caption = self.w.inspector.result_box.caption
+        y, x = formula_name(self._title(d.asked.target)), formula_name(self._title(d.node))
+        extra = f"∂{y}/∂{x} = {visible(shown(d.formula))}"
+        if caption.isVisibleTo(self.w.inspector) and extra not in caption.text():
+            caption.setText(f"{caption.text()} · {extra}")
 
     # ---- marks on the canvas ----
 

@@ -184,6 +184,7 @@ def test_a_scalar_leaf_shows_its_partial_as_a_formula_equal_to_autograd(qtbot, w
     (g,) = torch.autograd.grad(2 * x**2 + 3 * 3.0, [x])
     assert d.formula_value == pytest.approx(float(g))
     assert f"∂y/∂x = 4·x = {float(g):.6g}" in w.inspector.derivatives.diagonal.text()
+    assert w.inspector.result_box.caption.text().endswith("· ∂y/∂x = 4·x")  # beside the value
 
 
 def test_a_matrix_leaf_says_why_it_has_no_formula(qtbot, window) -> None:
