@@ -208,7 +208,9 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
             value = operator.attrgetter(node.target)(module)
             slot = value
             if isinstance(value, torch.Tensor):
-                name = node.target if isinstance(root, nn.Module) else "constant"
+                # A function's tensor constants are fx's _tensor_constant0, 1, …: one leaf each
+                # (one name for all would give every constant the first one's value).
+                name = node.target if isinstance(root, nn.Module) else node.target.removeprefix("_tensor_")
                 slot = rec.add(_Leaf(name, value, isinstance(value, nn.Parameter) and value.requires_grad))
             env[node] = (value, slot)
         elif node.op == "output":

@@ -11,7 +11,6 @@ load the original's parameters and give its gradients (float64, 1e-9 relative).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import inspect
 import io
 import json
@@ -76,20 +75,10 @@ def assert_round_trip(graph: Graph, target: str, form: str) -> None:
                 torch.testing.assert_close(g, want, rtol=1e-12, atol=1e-15, msg=n)
 
 
-def all_requiring_grad(graph: Graph) -> Graph:
-    for node in list(graph.nodes.values()):
-        if node.is_tensor and not node.requires_grad:
-            graph.replace_node(dataclasses.replace(node, requires_grad=True))
-    return graph
-
-
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(computable_graphs(), st.sampled_from(["module", "function"]))
 def test_random_graphs_survive_export_and_import(drawn, form: str) -> None:  # noqa: ANN001
-    graph = drawn[0]
-    if form == "function":  # see test_function_form_with_several_constants
-        graph = all_requiring_grad(graph)
-    assert_round_trip(graph, "total", form)
+    assert_round_trip(drawn[0], "total", form)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -99,15 +88,12 @@ def test_every_catalogue_op_survives_export_and_import(name: str, seed: int, for
     graph, _ = op_graph(name, seed)
     graph.add_node(Node("total", "sum"))
     graph.add_edge(Edge("op", "total", "input"))
-    if form == "function" and sum(not n.requires_grad for n in graph.nodes.values() if n.is_tensor) > 1:
-        form = "module"  # see test_function_form_with_several_constants
     assert_round_trip(graph, "total", form)
 
 
-@pytest.mark.xfail(strict=True, reason="fx_import names every tensor constant of a plain function "
-                   "'constant' and Builder.leaf keeps one leaf per name, so the second constant reads the "
-                   "first's value (autograd_bridge/fx_import.py, _record_fx, get_attr)")
 def test_function_form_with_several_constants() -> None:
+    """Each constant of a plain function is a leaf of its own (fx_import once gave them all one
+    name, so the second read the first's value)."""
     graph = Graph()
     graph.add_node(Node("x", "tensor", value=[1.0, 2.0], dtype="float64", requires_grad=True))
     graph.add_node(Node("a", "tensor", value=[3.0, 4.0], dtype="float64"))
