@@ -77,7 +77,10 @@ class GroupItem(QGraphicsItem):
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
-        return self.rect.adjusted(-PORT_R - 1, -1, PORT_R + 1, 1)
+        # a frame's title may grow up out of its band, zoomed out (paint)
+        grow = 3 * FRAME_HEADER * 1.3  # and a box's title and norm out of theirs
+        wide = 2 * self.rect.width() if self.collapsed else 0.0  # ... and wider than the box
+        return self.rect.adjusted(-PORT_R - 1, -1 - grow, PORT_R + 1 + wide, 1 + (grow if self.collapsed else 0.0))
 
     def header(self) -> QRectF:
         return QRectF(self.rect.x(), self.rect.y(), self.rect.width(), FRAME_HEADER)
@@ -111,10 +114,13 @@ class GroupItem(QGraphicsItem):
             p.setPen(QPen(FRAME, 1.5))
             p.setBrush(FRAME_FILL)
             p.drawRoundedRect(self.rect, 8, 8)
-            p.setFont(_sized(scene.title_font, scale, FRAME_HEADER))
+            # Zoomed out, the title keeps 12 px on screen and grows up out of its band.
+            font = _sized(scene.title_font, scale, 3 * FRAME_HEADER)
+            p.setFont(font)
             p.setPen(FRAME.lighter(130))
-            p.drawText(self.header().adjusted(8, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter,
-                       f"▾  {self.title}")
+            band = self.header()
+            band.setTop(min(band.top(), band.bottom() - 1.3 * font.pixelSize()))
+            p.drawText(band.adjusted(8, 0, -6, -2), Qt.AlignmentFlag.AlignBottom, f"▾  {self.title}")
             return
         p.setPen(QPen(FRAME, 2.0))
         p.setBrush(COLORS["body"])
@@ -122,9 +128,12 @@ class GroupItem(QGraphicsItem):
         head = QRectF(self.rect.x(), self.rect.y(), self.rect.width(), HEADER_H)
         p.setBrush(FRAME.darker(160))
         p.drawRoundedRect(head, 6, 6)
-        p.setFont(_sized(scene.title_font, scale, HEADER_H))
+        font = _sized(scene.title_font, scale, 3 * FRAME_HEADER)
+        p.setFont(font)
         p.setPen(COLORS["text"])
-        p.drawText(head.adjusted(8, 0, -6, 0), Qt.AlignmentFlag.AlignVCenter, f"▸  {self.title}")
+        head.setTop(min(head.top(), head.bottom() - 1.3 * font.pixelSize()))  # zoomed out: grows up
+        head.setWidth(3 * head.width())
+        p.drawText(head.adjusted(8, 0, -6, -2), Qt.AlignmentFlag.AlignBottom, f"▸  {self.title}")
         p.setFont(scene.small_font)
         labels = scale >= LABEL_SCALE
         for n, port in self.inputs:
@@ -133,10 +142,12 @@ class GroupItem(QGraphicsItem):
         for n in self.outputs:
             x, y = self.out_point(n)
             self._port(p, x, y, visible(n) if labels else "", left=False)
-        p.setFont(_sized(scene.mono_font, scale, NORM_H))
+        font = _sized(scene.mono_font, scale, 3 * FRAME_HEADER)
+        p.setFont(font)
         p.setPen(COLORS["grad_text"])
-        p.drawText(QRectF(self.rect.x() + 8, self.rect.bottom() - NORM_H, self.rect.width() - 12, NORM_H),
-                   Qt.AlignmentFlag.AlignVCenter, self.norm_text)
+        row = QRectF(self.rect.x() + 8, self.rect.bottom() - NORM_H, 3 * self.rect.width(), NORM_H)
+        row.setBottom(max(row.bottom(), row.top() + 1.3 * font.pixelSize()))  # zoomed out: grows down
+        p.drawText(row, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, self.norm_text)
 
     def _port(self, p: QPainter, x: float, y: float, text: str, left: bool) -> None:
         p.setPen(Qt.PenStyle.NoPen)
