@@ -145,3 +145,33 @@ def test_groups_and_the_view_are_saved_and_opened_again(qtbot, window, tmp_path:
     assert abs(centre.x() - x) < 2 and abs(centre.y() - y) < 2
     assert window.doc.graph.groups[g].collapsed and not window.scene.nodes["W1"].isVisible()
     assert loads(path.read_text()).groups == saved.groups
+
+
+def test_editing_inside_a_collapsed_group_keeps_its_box_true(qtbot, window) -> None:  # noqa: ANN001
+    """Deleting a member, undoing it, moving nodes and nesting a second group: the box's ports stay
+    the crossing edges, and the canvas never holds a box for a group that is gone."""
+    _open(qtbot, window)
+    g = _group_layer1(qtbot, window)
+    doc, scene = window.doc, window.scene
+    doc.set_collapsed(g, True)
+    doc.remove(["h_pre"])
+    qtbot.wait(20)  # the layer rebuilds on the next turn of the event loop
+    assert (scene.groups.items[g].inputs, scene.groups.items[g].outputs) == model.boundary(doc.graph, g)
+    assert scene.groups.items[g].outputs == []  # h_lin fed only h_pre
+    doc.undo_stack.undo()
+    qtbot.wait(20)
+    assert doc.graph.group_of["h_pre"] == g and scene.groups.items[g].outputs == ["h_pre"]
+    assert not scene.nodes["h_pre"].isVisible()
+    doc.move({"out": (900.0, 400.0)})
+    qtbot.wait(20)
+    doc.set_collapsed(g, False)
+    scene.select_nodes(["W1", "b1", "h_lin", "h_pre", "h"])
+    outer = doc.group(scene.selected_node_ids(), "block")
+    assert doc.graph.groups[g].parent == outer and doc.graph.group_of["h"] == outer  # layer1 wrapped whole
+    doc.set_collapsed(outer, True)
+    assert set(scene.groups.hidden) == {"W1", "b1", "h_lin", "h_pre", "h"}
+    assert all(v == outer for v in scene.groups.hidden.values())
+    assert not scene.groups.items[g].isVisible() and scene.groups.items[outer].isVisible()
+    doc.ungroup(outer)
+    assert outer not in scene.groups.items and doc.graph.groups[g].parent is None
+    assert scene.nodes["h"].isVisible()

@@ -264,7 +264,7 @@ class GroupLayer:
         rects: dict[str, QRectF] = {}
         for g in self._order:
             item = self.items[g]
-            inside = [nodes[n].sceneBoundingRect() for n in self._members[g]]
+            inside = [nodes[n].sceneBoundingRect() for n in self._members[g] if n in nodes]  # one may be going
             inside += [rects[c] for c in model.children(graph, g) if c in rects]
             if not inside:
                 item.setVisible(False)
@@ -274,7 +274,7 @@ class GroupLayer:
                 box = box.united(r)
             if item.collapsed:  # where its nodes are on average: the space they leave free
                 rows = max(1, len(item.inputs), len(item.outputs))
-                at = [nodes[n].pos() for n in self._within(g)]
+                at = [nodes[n].pos() for n in self._within(g)] or [box.topLeft()]
                 x, y = sum(q.x() for q in at) / len(at), sum(q.y() for q in at) / len(at)
                 rect = QRectF(x, y, NODE_W, HEADER_H + rows * PORT_H + NORM_H + 4)
             else:
