@@ -231,7 +231,7 @@ def element_bounds(compiled) -> dict[str, float]:  # noqa: ANN001 - a Compiled
             shapes[n] = tuple(node.leaf_shape())
             bounds[n] = math.prod(shapes[n])
             continue
-        inputs = [graph.inputs[n][p] for p in node.spec.inputs]
+        inputs = [graph.inputs[n][p] for p in node.ports if p in graph.inputs[n]]  # optional: may be unfed
         known = [shapes[s] for s in inputs]
         attrs = node.resolved_attrs() if node.op in _READS_ATTRS else {}
         shape = _shape_of(node.op, node.spec.category, attrs, known) if None not in known else None

@@ -111,15 +111,44 @@ def leaf_expr(node: Node, dtype: str, data_index: int | None = None) -> str:
 
 
 def op_expr(node: Node, args: dict[str, str]) -> str:
-    """The torch call for an op node, given the variable feeding each input port."""
+    """The torch call for an op node, given the variable feeding each fed input port.
+
+    A variadic op's ports go in as one tuple (torch.cat((a, b), dim=1)). An unfed optional port
+    passes torch's default, None: left out at the end of the positional ports and among the
+    keywords, `None` before a fed one. A fed port named like an attribute stands for it (pow's
+    exponent, while the attribute is null). Ports torch writes into (OpSpec.copied_inputs) get copies in training mode. An
+    op returning several tensors is followed by the index of the node's own (OpSpec.result_item).
+    """
     spec = node.spec
-    positional, keyword = spec.passed_inputs()
-    parts = [args[port] for port in positional] + [f"{port}={args[port]}" for port in keyword]
+    if spec.variadic:
+        names = [args[port] for port in node.ports]
+        parts = [f"({', '.join(names)}{',' if len(names) == 1 else ''})"]
+    else:
+        copied = spec.copied_inputs if node.resolved_attrs().get("training") else ()
+
+        def arg(port: str) -> str:
+            return f"{args[port]}.clone()" if port in copied else args[port]
+
+        positional, keyword = spec.passed_inputs()
+        last = max((i for i, port in enumerate(positional) if port in args), default=-1)
+        parts = [arg(port) if port in args else "None" for port in positional[:last + 1]]
+        parts += [f"{port}={arg(port)}" for port in keyword if port in args]
     for name, value in (spec.call_attrs(node.attrs) if spec.attrs else {}).items():
+        if name in args:  # the port of that name is fed: the tensor is the argument
+            continue
         if isinstance(value, list):  # ints, dims: tuples, as torch's signatures spell them
             value = tuple(value)
         parts.append(f"{name}={literal(value)}")
-    return f"{spec.function}({', '.join(parts)})"
+    call = f"{spec.function}({', '.join(parts)})"
+    item = spec.result_item
+    if item is None:
+        return call
+    return f"{call}[{literal(node.resolved_attrs()[item] if isinstance(item, str) else item)}]"
+
+
+def seed_line(seed: int) -> str:
+    """The first line of a forward that holds a random op (OpSpec.random: dropout)."""
+    return f"torch.manual_seed({literal(seed)})  # random ops draw from torch's generator, seeded per run"
 
 
 @dataclass
@@ -133,6 +162,9 @@ class Source:
     lines: dict[str, str]  # node id -> "name = expr  # node 'id'"
     requires_grad: set[str] = field(default_factory=set)  # nodes whose value requires grad
     literal_ids: list[str] = field(default_factory=list)  # the leaves literals[i] holds, by i
+    # The forward's first line when a random op (dropout) is in it: torch's generator seeded
+    # from Graph.seed, so every run, gradcheck's many calls and the export draw the same numbers.
+    seed_line: str = ""
 
     def module_text(self) -> tuple[str, dict[int, str]]:
         """Two functions, make_leaves(device) and forward(*leaves) (which returns its locals: every
@@ -151,6 +183,8 @@ class Source:
         emit(f"    return ({leaf_vars}{',' if len(self.leaf_ids) == 1 else ''})")
         emit("")
         emit(f"def forward({leaf_vars}):")
+        if self.seed_line:
+            emit("    " + self.seed_line)
         for n in self.op_ids:
             emit("    " + self.lines[n], n)
         # Every variable by name, leaves included. Not a tuple of them: for 10,000 nodes,
@@ -188,4 +222,6 @@ def generate(checked: CheckedGraph, dtype: str | None = None) -> Source:
             if node.spec.result_dtype != "bool" and not grad.isdisjoint(inputs.values()):
                 grad.add(n)
         lines[n] = f"{names[n]} = {expr}  {id_comment(n)}"
-    return Source(list(checked.order), names, leaf_ids, op_ids, lines, grad, literal_ids)
+    seeded = any(checked.nodes[n].spec.random for n in op_ids)
+    return Source(list(checked.order), names, leaf_ids, op_ids, lines, grad, literal_ids,
+                  seed_line(checked.seed) if seeded else "")

@@ -158,8 +158,9 @@ class Compiled:
                 return cls(f"{node_id}: out of memory making the tensor{oom_detail(exc)}", [node_id])
             return cls(f"{node_id}: cannot make the tensor: {first_line}", [node_id])
         inputs = self.graph.inputs_of(node_id)
-        shapes = [shape_text(frame.f_locals.get(self.source.names[inputs[p]])) for p in node.spec.inputs]
-        ids = [node_id, *dict.fromkeys(inputs[p] for p in node.spec.inputs)]
+        fed = [p for p in node.ports if p in inputs]  # an unfed optional port passes None
+        shapes = [shape_text(frame.f_locals.get(self.source.names[inputs[p]])) for p in fed]
+        ids = [node_id, *dict.fromkeys(inputs[p] for p in fed)]
         if oom:
             return cls(f"{node_id}: out of memory computing {node.op} of {' and '.join(shapes)}"
                        f"{oom_detail(exc)}", ids)
@@ -258,7 +259,7 @@ class Compiled:
                 name, value = attr.name, attrs[attr.name]
                 if not attr.is_dim or value is None:  # not a dimension, or "every dim"
                     continue
-                src = inputs[n][node.spec.inputs[0]]
+                src = inputs[n][node.ports[0]]
                 rank = max(1, len(shapes[src]))  # torch lets a 0-d tensor use dim 0 or -1
                 for d in value if isinstance(value, list) else [value]:
                     if not -rank <= d < rank:

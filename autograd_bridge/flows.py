@@ -33,16 +33,16 @@ if TYPE_CHECKING:
 _CALLS: dict[tuple[str, str], Callable] = {}  # (op, attrs) -> the op as a function of its ports
 
 
-def op_call(node: Node) -> Callable:
-    """dst's op as a function of its input tensors by port name: the very call the generated code
-    makes for it (codegen.op_expr), made once per op and attributes."""
-    key = (node.op, repr(node.attrs))
+def op_call(node: Node, ports: tuple[str, ...]) -> Callable:
+    """dst's op as a function of the tensors on its fed ports (in port order): the very call the
+    generated code makes for it (codegen.op_expr), made once per op, attributes and fed ports."""
+    key = (node.op, repr(node.attrs), ports)
     fn = _CALLS.get(key)
     if fn is None:
         import torch
 
-        params = [f"p{i}" for i in range(len(node.spec.inputs))]
-        expr = op_expr(node, dict(zip(node.spec.inputs, params, strict=True)))
+        params = [f"p{i}" for i in range(len(ports))]
+        expr = op_expr(node, dict(zip(ports, params, strict=True)))
         # Source text from the catalogue and validated attributes only (as codegen's).
         fn = eval(f"lambda {', '.join(params)}: {expr}", {"torch": torch, "math": math})  # noqa: S307
         _CALLS[key] = fn
@@ -59,17 +59,18 @@ def local_vjps(compiled: Compiled, values: dict[str, torch.Tensor], node_id: str
 
     node = compiled.graph.nodes[node_id]
     inputs = compiled.graph.inputs[node_id]
+    fed = tuple(p for p in node.ports if p in inputs)  # an unfed optional port passes None
     if ports is None:
-        ports = [p for p in node.spec.inputs if inputs[p] in compiled.source.requires_grad]
+        ports = [p for p in fed if inputs[p] in compiled.source.requires_grad]
     if not ports:
         return {}
     args = []
-    for p in node.spec.inputs:  # a copy per port: x * x differentiates each port on its own
+    for p in fed:  # a copy per port: x * x differentiates each port on its own
         a = values[inputs[p]].detach()
         args.append(a.requires_grad_() if p in ports else a)
-    wrt = [a for p, a in zip(node.spec.inputs, args, strict=True) if p in ports]
+    wrt = [a for p, a in zip(fed, args, strict=True) if p in ports]
     with torch.enable_grad():
-        out = op_call(node)(*args)
+        out = op_call(node, fed)(*args)
         if not out.requires_grad:
             return dict.fromkeys(ports)
         got = torch.autograd.grad(out, wrt, grad_outputs=grad_out, allow_unused=True)

@@ -88,7 +88,7 @@ def new_node_id(graph: Graph, op: str, taken: set[str] | frozenset[str] = frozen
 def box_height(node: Node, preview: bool) -> float:
     """The height of a node's box on the canvas (gui.canvas.items draws it this tall); with
     `preview`, room for the preview row a large tensor gets."""
-    ports = 1 if node.is_tensor else max(1, len(node.spec.inputs))
+    ports = max(1, len(node.ports))
     return HEADER_H + ports * PORT_H + OVERLAY_H + (PREVIEW_H if preview else 0.0)
 
 
@@ -105,7 +105,7 @@ def output_port_y(_node: Node) -> float:
 
 def input_port_y(node: Node, port: str) -> float:
     """An input port's height in the node's box."""
-    inputs = () if node.is_tensor else node.spec.inputs
+    inputs = node.ports
     i = inputs.index(port) if port in inputs else 0
     return HEADER_H + (i + 0.5) * PORT_H
 

@@ -348,7 +348,7 @@ def _load_edge(raw: object, index: int, graph: Graph, fed: dict[tuple[str, str],
 
 
 def _ports(node: Node) -> tuple[str, ...]:
-    return () if node.is_tensor else node.spec.inputs
+    return node.ports  # a variadic node's (cat's tensors.0, …) are its own
 
 
 def _refuse_edge(index: int, src: str, dst: str, port: str, graph: Graph,
@@ -360,8 +360,8 @@ def _refuse_edge(index: int, src: str, dst: str, port: str, graph: Graph,
             raise FileFormatError(f"{where}: field '{key}': no node {_short(node_id)}",
                                   [n for n in (src, dst) if n in graph.nodes])
     node = graph.nodes[dst]
-    if node.is_tensor or port not in node.spec.inputs:
-        ports = "none, it is a tensor" if node.is_tensor else ", ".join(node.spec.inputs)
+    if node.is_tensor or port not in node.ports:
+        ports = "none, it is a tensor" if node.is_tensor else ", ".join(node.ports)
         raise FileFormatError(f"{where}: field 'port': {_clip(dst)} has no input port "
                               f"{_short(port)} (its ports: {ports})", [dst])
     first = fed[dst, port]

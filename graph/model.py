@@ -103,6 +103,12 @@ class Node:
     def resolved_attrs(self) -> dict[str, object]:
         return self.spec.resolved_attrs(self.attrs) if not self.is_tensor else {}
 
+    @property
+    def ports(self) -> tuple[str, ...]:
+        """The input ports: its op's, or as many as a variadic op's node says (cat's tensors.0,
+        tensors.1, …: OpSpec.ports); a tensor has none."""
+        return () if self.is_tensor else self.spec.ports(self.attrs)
+
     def leaf_shape(self, dtype: str | None = None) -> tuple[int, ...]:
         """Shape of a tensor node, computed without torch (and remembered: nodes are frozen).
 
@@ -160,6 +166,7 @@ class Node:
                 for attr in self.spec.attrs:
                     if attr.required and attr.name not in self.attrs:
                         raise ValueSpecError(f"{self.op} needs the attribute '{attr.name}'")
+                self.spec.check_port_count(self.attrs)
         except ValueSpecError as e:
             raise ValueSpecError(f"{self.id}: {e.message}", [self.id], field) from None
         self.__dict__.setdefault("_checked", set()).add(key)
@@ -429,7 +436,7 @@ class Graph:
         node = self.nodes[dst]
         if node.is_tensor:
             return f"{dst} is a tensor and has no inputs"
-        if port not in node.spec.inputs:
+        if port not in node.ports:
             return f"{dst} ({node.op}) has no input port '{port}'"
         fed = self._inputs[dst].get(port)
         if fed is not None:
@@ -444,7 +451,8 @@ class Graph:
         for node_id in node_ids if node_ids is not None else self.nodes:
             node = self.nodes[node_id]
             if not node.is_tensor:
-                missing += [(node_id, p) for p in node.spec.inputs if p not in self._inputs[node_id]]
+                fed, optional = self._inputs[node_id], node.spec.optional_inputs  # unfed: None
+                missing += [(node_id, p) for p in node.ports if p not in fed and p not in optional]
         return missing
 
     def incomplete(self) -> set[str]:

@@ -27,6 +27,7 @@ from graph.fileformat import dumps, load, loads, save
 from graph.inits import INITS
 from graph.model import Edge, Graph, Node
 from graph.ops import FLOAT_DTYPES, OPS, TENSOR
+from graph.ops.spec import VARIADIC_COUNT
 from graph.values import MAX_DIMS, MAX_ELEMENTS
 
 # The v1 example from the issue, verbatim.
@@ -211,7 +212,7 @@ REFUSED = [
           ("n", "sum", {"keepdim": 1}, "keepdim"),              # a bool attribute given an int
           ("n", "sum", {"dim": 1.0}, "dim"), ("n", "sum", {"dim": [0, True]}, "dim"),
           ("n", "select", {"dim": 0, "index": 1.5}, "index"), ("n", "mse_loss", {"reduction": "avg"}, "reduction"),
-          ("n", "pow", {"exponent": True}, "exponent"), ("n", "pow", {"exponent": None}, "exponent")]),
+          ("n", "pow", {"exponent": True}, "exponent"), ("n", "pow", {"exponent": [2]}, "exponent")]),
     row("pow_exponent_beyond_float", _POW_TOO_BIG, "node p", "'attrs'", "'exponent'", ids=("p",)),
     row("reshape_without_shape", put("xr", "attrs"), "node xr", "'attrs'", "'shape'", ids=("xr",)),
     *(row(f"missing_required_attr-{op}", add("nodes", {"id": "n", "op": op}), "node n", "'attrs'", f"'{name}'",
@@ -536,7 +537,9 @@ def graphs(draw: st.DrawFn) -> Graph:
         else:
             fields["attrs"] = {a.name: draw(attr_values(a.kind, a.choices))
                                for a in OPS[op].attrs if a.required or draw(st.booleans())}
-            for port in OPS[op].inputs:
+            if OPS[op].variadic:  # how many ports the node has (cat's tensors.0, …)
+                fields["attrs"][VARIADIC_COUNT] = draw(st.integers(1, 4))
+            for port in OPS[op].ports(fields["attrs"]):
                 if i and draw(st.booleans()):
                     edges.append(Edge(node_ids[draw(st.integers(0, i - 1))], node_id, port))
         g.add_node(Node(node_id, op, **fields), pos=pos)

@@ -70,11 +70,35 @@ def torch_function(spec: OpSpec):  # noqa: ANN201
     return fn
 
 
-def call_torch(spec: OpSpec, leaves: Sequence[torch.Tensor], attrs: dict[str, object]) -> torch.Tensor:
-    """torch's own call: the ports by position or keyword as the catalogue passes them."""
-    positional, keyword = spec.passed_inputs()
-    by_port = dict(zip(spec.inputs, leaves, strict=True))
-    return torch_function(spec)(*(by_port[p] for p in positional), **{p: by_port[p] for p in keyword}, **attrs)
+def call_torch(spec: OpSpec, leaves: Sequence[torch.Tensor], attrs: dict[str, object],
+               ports: Sequence[str] | None = None) -> torch.Tensor:
+    """torch's own call: the ports by position or keyword as the catalogue passes them (`ports`:
+    those fed, default every input; an unfed optional one is torch's None), a variadic op's as
+    one tuple, a fed port replacing the attribute of its name (pow's exponent), and the piece
+    a node is of an op returning several (result_item). A random op draws after
+    torch.manual_seed(0): a graph's default seed, as every compiled run seeds."""
+    ports = spec.inputs if ports is None else ports
+    by_port = dict(zip(ports, leaves, strict=True))
+    kwargs = {k: v for k, v in attrs.items() if k not in by_port and spec.attr(k).call}
+    if spec.random:
+        torch.manual_seed(0)
+    if spec.variadic:
+        out = torch_function(spec)(tuple(leaves), **kwargs)
+    else:
+        positional, keyword = spec.passed_inputs()
+        last = max((i for i, p in enumerate(positional) if p in by_port), default=-1)
+        out = torch_function(spec)(*(by_port.get(p) for p in positional[:last + 1]),
+                                   **{p: by_port[p] for p in keyword if p in by_port}, **kwargs)
+    item = spec.result_item
+    if item is None:
+        return out
+    return out[spec.resolved_attrs(attrs)[item] if isinstance(item, str) else item]
+
+
+def fed_ports(graph: Graph) -> list[str]:
+    """The op node's fed ports, in port order."""
+    fed = graph.inputs_of("op")
+    return [p for p in graph.nodes["op"].ports if p in fed]
 
 
 def op_graph(name: str, seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
@@ -82,7 +106,10 @@ def op_graph(name: str, seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
     value of a port taking int64 or bool (OpSpec.example_values). A float64 leaf requires grad
     unless torch cannot differentiate with respect to its port (OpSpec.no_grad_inputs)."""
     spec = OPS[name]
-    return ported_graph(name, example_attrs(spec),
+    attrs = example_attrs(spec)
+    if spec.variadic:  # every port of a variadic op takes the one example shape
+        return ported_graph(name, attrs, dict.fromkeys(spec.ports(attrs), spec.example_shapes[spec.inputs[0]]), seed)
+    return ported_graph(name, attrs,
                         {p: spec.example_values.get(p, spec.example_shapes[p]) for p in spec.inputs}, seed)
 
 
@@ -90,13 +117,14 @@ def ported_graph(name: str, attrs: dict[str, object], inputs: dict[str, tuple[in
                  seed: int = 0) -> tuple[Graph, list[torch.Tensor]]:
     """The op fed by one leaf per port: a shape (a tuple) makes seeded float64 values; a list
     is the literal value of a port taking int64 or bool (its dtype from OpSpec.input_dtypes,
-    else int64: cross_entropy's class targets)."""
+    else int64: cross_entropy's class targets). An optional port not given stays unfed."""
     spec = OPS[name]
     gen = torch.Generator().manual_seed(seed)
     positive = spec.positive_inputs or (name, attrs.get("exponent")) in POSITIVE
     graph = Graph()
     leaves = []
-    for port in spec.inputs:
+    ports = [p for p in spec.ports(attrs) if p in inputs]
+    for port in ports:
         given = inputs[port]
         if isinstance(given, tuple):
             t = sample(given, gen, positive, spec.kink_points(attrs))
@@ -107,7 +135,7 @@ def ported_graph(name: str, attrs: dict[str, object], inputs: dict[str, tuple[in
         leaves.append(t.requires_grad_(grad))
         graph.add_node(Node(id=f"in_{port}", op=TENSOR, value=t.tolist(), requires_grad=grad, dtype=dtype))
     graph.add_node(Node(id="op", op=name, attrs=dict(attrs)))
-    for port in spec.inputs:
+    for port in ports:
         graph.add_edge(Edge(f"in_{port}", "op", port))
     return graph, leaves
 
@@ -130,7 +158,7 @@ def test_compiled_op_passes_gradcheck(name: str) -> None:
     graph, leaves = op_graph(name)
     compiled = Compiled(graph, "cpu", "float64")
     assert compiled.source.op_ids == ["op"]
-    assert compiled.source.leaf_ids == [f"in_{p}" for p in OPS[name].inputs]
+    assert compiled.source.leaf_ids == [f"in_{p}" for p in fed_ports(graph)]
 
     def f(*xs: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return compiled._forward(*xs)
@@ -152,7 +180,7 @@ def test_compiled_op_matches_the_torch_function(name: str) -> None:
     spec = OPS[name]
     graph, leaves = op_graph(name, seed=1)
     (got,) = Compiled(graph, "cpu", "float64")._forward(*leaves)
-    expected = call_torch(spec, leaves, example_attrs(spec))
+    expected = call_torch(spec, leaves, example_attrs(spec), fed_ports(graph))
     torch.testing.assert_close(got, expected)
 
 
@@ -166,12 +194,19 @@ def test_generated_line_calls_the_catalogue_function(name: str) -> None:
     assert isinstance(stmt, ast.Assign)
     assert [ast.unparse(t) for t in stmt.targets] == [source.names["op"]]
     call = stmt.value
+    if spec.result_item is not None:  # the node's piece of what torch returns: call(...)[i]
+        assert isinstance(call, ast.Subscript)
+        call = call.value
     assert isinstance(call, ast.Call)
     assert ast.unparse(call.func) == spec.function
     # positional arguments: the leaf feeding each input port, in port order (those passed by
-    # keyword, after them, by their port's name)
+    # keyword, after them, by their port's name); a variadic op's ports as one tuple
     positional, keyword = spec.passed_inputs()
-    assert [ast.unparse(a) for a in call.args] == [source.names[f"in_{p}"] for p in positional]
+    args = [ast.unparse(a) for a in call.args]
+    if spec.variadic:
+        assert args == ["(" + ", ".join(source.names[f"in_{p}"] for p in fed_ports(graph)) + ")"]
+    else:
+        assert args == [source.names[f"in_{p}"] for p in positional if p in fed_ports(graph)]
     by_keyword = {k.arg: ast.unparse(k.value) for k in call.keywords}
     assert {p: by_keyword.pop(p) for p in keyword} == {p: source.names[f"in_{p}"] for p in keyword}
     # the other keywords: only torch's own attribute names
@@ -261,8 +296,30 @@ VARIANTS = [
     ("where", {}, {"condition": [True, False, True], "input": (2, 3), "other": (1,)}),  # broadcast
     ("where", {}, {"condition": [[False], [True]], "input": (3,), "other": (2, 3)}),
     *((op, {}, {"input": (2, 3), "other": (3,)}) for op in ("gt", "ge", "lt", "le", "eq")),
+    # issue 11's second round: variadic, optional and several-output ops, dropout, training norms
+    ("cat", {"num_inputs": 2, "dim": 0}, {"tensors.0": (1, 3), "tensors.1": (2, 3)}),
+    ("cat", {"num_inputs": 1, "dim": -1}, {"tensors.0": (2, 3)}),
+    ("stack", {"num_inputs": 2, "dim": 0}, {"tensors.0": (2, 3), "tensors.1": (2, 3)}),
+    ("split", {"split_size_or_sections": [1, 1, 2], "dim": 0, "index": -1}, {"tensor": (4, 2)}),
+    ("chunk", {"chunks": 2, "dim": -1, "index": 0}, {"input": (2, 3)}),
+    ("cumsum", {"dim": -1}, {"input": (2, 3, 2)}),
+    ("max", {"dim": -1, "keepdim": True}, {"input": (2, 3)}),
+    ("min", {"dim": 1}, {"input": (2, 3, 2)}),
+    ("pow", {"exponent": None}, {"input": (2, 3), "exponent": (3,)}),  # a tensor exponent, on the port
+    ("dropout", {"p": 0.5, "training": True}, {"input": (4, 5)}),
+    ("dropout", {"training": False}, {"input": (2, 3)}),
+    ("linear", {}, {"input": (2, 3), "weight": (4, 3)}),  # no bias: torch's None
+    ("conv2d", {}, {"input": (1, 2, 3, 3), "weight": (3, 2, 2, 2)}),
+    ("batch_norm", {"training": True, "momentum": 0.5},
+     {"input": (4, 3), "running_mean": (3,), "running_var": (3,), "weight": (3,), "bias": (3,)}),
+    ("batch_norm", {"training": True}, {"input": (4, 3, 2), "bias": (3,)}),  # None, None, None, bias
+    ("layer_norm", {"normalized_shape": [3]}, {"input": (2, 3)}),
+    # (not bias without weight: torch 2.13's own backward fails there, "tensor does not have a device")
+    ("group_norm", {"num_groups": 2}, {"input": (2, 4, 3)}),
+    ("layer_norm", {"normalized_shape": [2, 3]}, {"input": (2, 2, 3), "bias": (2, 3)}),
 ]
-POSITIVE = {("pow", 0.5), ("pow", -1)}  # x ** 0.5 and 1/x need x away from 0 and > 0
+# x ** 0.5 and 1/x need x away from 0 and > 0; a tensor exponent (None) needs x > 0 too
+POSITIVE = {("pow", 0.5), ("pow", -1), ("pow", None)}
 
 
 def variant_graph(op: str, attrs: dict[str, object], shapes: dict[str, tuple[int, ...] | list],
@@ -283,8 +340,9 @@ def test_attribute_variant_passes_gradcheck_and_matches_torch(
     spec = OPS[op]
     # torch's own call with every attribute spelled out (catalogue defaults for the rest)
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.resolved_attrs(attrs).items()}
+    ports = fed_ports(graph)
     (got,) = f(*leaves)
-    torch.testing.assert_close(got, call_torch(spec, leaves, kwargs))
+    torch.testing.assert_close(got, call_torch(spec, leaves, kwargs, ports))
     if spec.result_dtype == "bool":  # a comparison: no gradient to check
         assert got.dtype == torch.bool and not got.requires_grad
         return
@@ -292,8 +350,8 @@ def test_attribute_variant_passes_gradcheck_and_matches_torch(
     # and through the engine's own run, with a grad-output of ones for non-scalar results
     go = None if got.numel() == 1 and got.dim() == 0 else torch.ones_like(got).tolist()
     result = compiled.run("op", go)
-    wrt = [(port, t) for port, t in zip(spec.inputs, leaves, strict=True) if t.requires_grad]
-    expected = torch.autograd.grad(call_torch(spec, leaves, kwargs), [t for _p, t in wrt],
+    wrt = [(port, t) for port, t in zip(ports, leaves, strict=True) if t.requires_grad]
+    expected = torch.autograd.grad(call_torch(spec, leaves, kwargs, ports), [t for _p, t in wrt],
                                    grad_outputs=None if go is None else torch.ones_like(got))
     for (port, _t), g in zip(wrt, expected, strict=True):
         torch.testing.assert_close(result.grads[f"in_{port}"], g)

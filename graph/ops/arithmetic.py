@@ -18,10 +18,14 @@ ENTRIES: list[OpSpec] = [
     binary("minimum", "min", "∂/∂input = 1 where input < other, ∂/∂other = 1 where other < input",
            partial_bound="same shape"),
     unary("neg", "arithmetic", "−x", "∂/∂input = −1", keeps_finite=True, sympy="-({input})"),
-    OpSpec("pow", "torch.pow", ("input",), "arithmetic", "xⁿ",
-           "∂/∂input = exponent · input^(exponent−1)",
-           attrs=(Attr("exponent", "number", 2, required=True, doc="the power"),),
-           example_shapes={"input": (2, 3)}, example_attrs={"exponent": 3}, sympy="({input})**({exponent})"),
+    # torch's exponent is a number or a tensor: the attribute, or, while it is null, the tensor
+    # on the node's exponent port (x ** y; OpSpec.ports).
+    OpSpec("pow", "torch.pow", ("input", "exponent"), "arithmetic", "xⁿ",
+           "∂/∂input = exponent · input^(exponent−1); ∂/∂exponent = input^exponent · ln(input)",
+           attrs=(Attr("exponent", "optional_number", 2, required=True,
+                       doc="the power; null: the tensor on the exponent port"),),
+           example_shapes={"input": (2, 3), "exponent": (2, 3)}, example_attrs={"exponent": 3},
+           sympy="({input})**({exponent})"),
     OpSpec("matmul", "torch.matmul", ("input", "other"), "linear algebra", "@",
            "∂/∂input = grad @ otherᵀ, ∂/∂other = inputᵀ @ grad",
            example_shapes={"input": (2, 3), "other": (3, 4)}),

@@ -44,4 +44,20 @@ ENTRIES: list[OpSpec] = [
            "∂/∂input = sign(input)·|input|^(ord−1) / ‖input‖^(ord−1)",
            attrs=(Attr("ord", "number", 2, doc="the order p of the p-norm"), DIM, KEEPDIM),
            example_shapes={"input": (2, 3)}, example_attrs={"ord": 3, "dim": 1}, kinks=(0.0,)),
+    OpSpec("cumsum", "torch.cumsum", ("input",), "reduction", "cumsum",
+           "∂/∂input_i = Σ_{j ≥ i} grad_j along dim (a reversed cumulative sum)",
+           attrs=(Attr("dim", "dim", 0, required=True, doc="the dimension summed along"),),
+           example_shapes={"input": (2, 3)}, example_attrs={"dim": 1}),
+    # torch.max(input, dim) returns (values, indices): the node is the values (item 0). Unlike
+    # amax, the partial goes to one maximum per slice (the index torch returns), not split
+    # between ties.
+    OpSpec("max", "torch.max", ("input",), "reduction", "max dim",
+           "∂/∂input = grad at the index of each slice's maximum along dim, 0 elsewhere",
+           attrs=(Attr("dim", "dim", 0, required=True, doc="the dimension reduced"), KEEPDIM),
+           example_shapes={"input": (2, 3)}, example_attrs={"dim": 1}, result_item=0, keeps_finite=True),
+    OpSpec("min", "torch.min", ("input",), "reduction", "min dim",
+           "∂/∂input = grad at the index of each slice's minimum along dim, 0 elsewhere",
+           attrs=(Attr("dim", "dim", 0, required=True, doc="the dimension reduced"), KEEPDIM),
+           example_shapes={"input": (2, 3)}, example_attrs={"dim": 0, "keepdim": True}, result_item=0,
+           keeps_finite=True),
 ]

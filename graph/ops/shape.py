@@ -3,7 +3,19 @@ added up where an index picks an entry twice: gather, index_select)."""
 
 from __future__ import annotations
 
-from graph.ops.spec import Attr, OpSpec
+from graph.ops.spec import MAX_VARIADIC, VARIADIC_COUNT, Attr, OpSpec
+
+
+def _count(what: str) -> Attr:
+    """How many ports a cat or stack node has (not torch's: the length of its tuple)."""
+    return Attr(VARIADIC_COUNT, "int", 2, required=True, call=False,
+                doc=f"how many tensors {what}: ports tensors.0 … tensors.(num_inputs − 1), up to {MAX_VARIADIC}")
+
+
+# split and chunk return a tuple of pieces; a node is one piece (`index`), so each node keeps one
+# output: a value, a partial and a line of its own, like every other node.
+_PIECE = Attr("index", "int", 0, required=True, call=False,
+              doc="which piece this node is (from 0; negative counts from the end)")
 
 ENTRIES: list[OpSpec] = [
     OpSpec("reshape", "torch.reshape", ("input",), "shape", "reshape",
@@ -62,4 +74,28 @@ ENTRIES: list[OpSpec] = [
            example_shapes={"input": (3, 2), "index": (4,)},
            example_values={"index": [2, 0, 2, 1]}, input_dtypes={"index": "int64"},
            no_grad_inputs=("index",), positional_inputs=1),
+    # Variadic: a node's ports are tensors.0, tensors.1, … (num_inputs of them). dim is an "int"
+    # (torch checks its range): the catalogue's "dim" kind names a dimension of a port `input`.
+    OpSpec("cat", "torch.cat", ("tensors",), "shape", "cat",
+           "∂/∂tensors.i = the slice of grad along dim where tensors.i sits",
+           attrs=(_count("joined"), Attr("dim", "int", 0, doc="the dimension the tensors are joined along")),
+           example_shapes={"tensors": (2, 3)}, example_attrs={VARIADIC_COUNT: 3, "dim": 1}, variadic=True),
+    OpSpec("stack", "torch.stack", ("tensors",), "shape", "stack",
+           "∂/∂tensors.i = grad selected at index i of the new dimension",
+           attrs=(_count("stacked"), Attr("dim", "int", 0, doc="where the new dimension goes")),
+           example_shapes={"tensors": (2, 3)}, example_attrs={VARIADIC_COUNT: 3, "dim": -1}, variadic=True),
+    OpSpec("split", "torch.split", ("tensor",), "shape", "split",
+           "∂/∂tensor = grad in this piece's slice along dim, 0 elsewhere",
+           attrs=(Attr("split_size_or_sections", "ints", [1, 1], required=True,
+                       doc="the sizes of the pieces along dim (import writes torch's one size out as a list)"),
+                  Attr("dim", "int", 0, doc="the dimension split"), _PIECE),
+           example_shapes={"tensor": (2, 3)},
+           example_attrs={"split_size_or_sections": [2, 1], "dim": 1, "index": 1},
+           result_item="index"),
+    OpSpec("chunk", "torch.chunk", ("input",), "shape", "chunk",
+           "∂/∂input = grad in this chunk's slice along dim, 0 elsewhere",
+           attrs=(Attr("chunks", "int", 2, required=True, doc="how many pieces (the last may be smaller)"),
+                  Attr("dim", "dim", 0, doc="the dimension split"), _PIECE),
+           example_shapes={"input": (2, 5)}, example_attrs={"chunks": 3, "dim": 1, "index": 2},
+           result_item="index", keeps_finite=True),
 ]

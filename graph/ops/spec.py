@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from graph.errors import ValueSpecError
+
 # The one node kind that is not an op: a literal or initialised tensor (a leaf).
 TENSOR = "tensor"
 
@@ -31,6 +33,9 @@ class Attr:
     required: bool = False
     choices: tuple[str, ...] = ()
     doc: str = ""
+    # False for an attribute the torch call does not take: how many ports a variadic op's node
+    # has (cat's num_inputs), or which piece of a split the node is (split's index).
+    call: bool = True
 
     @property
     def is_dim(self) -> bool:
@@ -102,6 +107,42 @@ class OpSpec:
     # (autograd_bridge/symbolic.py parses it on first use). None: no formula (non-elementwise ops,
     # kinks sympy would place differently from torch).
     sympy: str | None = None
+    # A variadic op (cat, stack): its one input is a sequence of tensors, passed as a tuple in
+    # the first position; a node has ports INPUT.0, INPUT.1, … (OpSpec.ports), as many as its
+    # attribute VARIADIC_COUNT says (the node's own; the inspector edits it).
+    variadic: bool = False
+    # Input ports that may stay unfed (linear's bias): torch's default, None, is passed.
+    optional_inputs: tuple[str, ...] = ()
+    # Ops whose torch function returns several tensors (split, chunk, max with a dim): the one
+    # the node is, by position, or the name of the attribute holding that position (split's
+    # index). One node per piece keeps every node one output: a node is one tensor everywhere
+    # (values, partials, wires, the export's one line per node).
+    result_item: int | str | None = None
+    # Ops that draw from torch's generator (dropout): every run seeds it from Graph.seed first.
+    random: bool = False
+    # Ports torch writes into (batch_norm's running statistics, in training mode): the call gets
+    # copies, so the graph's leaves keep their values from run to run.
+    copied_inputs: tuple[str, ...] = ()
+
+    def ports(self, attrs: dict[str, object]) -> tuple[str, ...]:
+        """The input ports of a node with these attributes: `inputs` (less any named like an
+        attribute that holds a value: pow's exponent, a number or a tensor), or for a variadic op
+        INPUT.0 … INPUT.(n−1), n its VARIADIC_COUNT attribute (none while n is out of range:
+        Node.check says why)."""
+        if not self.variadic:  # a port named like an attribute is there while that is null (pow)
+            return tuple(p for p in self.inputs if self.attr(p) is None or attrs.get(p, self.attr(p).default) is None)
+        n = attrs.get(VARIADIC_COUNT, self.attr(VARIADIC_COUNT).default)
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_VARIADIC:
+            return ()
+        return tuple(f"{self.inputs[0]}.{i}" for i in range(n))
+
+    def check_port_count(self, attrs: dict[str, object]) -> None:
+        """Raise ValueSpecError when a variadic node's port count is out of range
+        (graph.model.Node.check calls this)."""
+        if self.variadic:
+            n = attrs.get(VARIADIC_COUNT, self.attr(VARIADIC_COUNT).default)
+            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_VARIADIC:
+                raise ValueSpecError(f"attribute '{VARIADIC_COUNT}' must be from 1 to {MAX_VARIADIC}")
 
     def passed_inputs(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The input ports the call passes by position, and those it passes by keyword."""
@@ -119,7 +160,7 @@ class OpSpec:
         """The attributes the torch call spells out, in catalogue order: the required ones,
         those not at their default, and whatever those need passed with them (also_pass)."""
         values = self.resolved_attrs(given)
-        passed = {a.name for a in self.attrs if a.required or values[a.name] != a.default}
+        passed = {a.name for a in self.attrs if a.call and (a.required or values[a.name] != a.default)}
         for name in list(passed):
             passed.update(self.also_pass.get(name, ()))
         return {name: v for name, v in values.items() if name in passed}
@@ -129,6 +170,11 @@ class OpSpec:
         values = self.resolved_attrs(given)
         points = [values[k] if isinstance(k, str) else k for k in self.kinks]
         return [float(p) for p in points if p is not None]
+
+
+# The attribute of a variadic op's node that says how many ports it has, and its limit.
+VARIADIC_COUNT = "num_inputs"
+MAX_VARIADIC = 64
 
 
 # ---- shorthands the category modules build their entries with ----

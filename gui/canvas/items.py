@@ -122,7 +122,7 @@ class NodeItem(QGraphicsRectItem):
     def _relayout(self) -> None:
         """Cache the geometry Qt asks for many times per frame (boundingRect, shape)."""
         node = self.node
-        self.inputs: tuple[str, ...] = () if node.is_tensor else node.spec.inputs
+        self.inputs: tuple[str, ...] = node.ports  # a cat node's own count of them
         has_preview = any(a is not None for a in self._preview_of)
         self._height = height = box_height(node, has_preview)
         self.out_y = output_port_y(node)
