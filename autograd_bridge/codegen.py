@@ -116,8 +116,9 @@ def op_expr(node: Node, args: dict[str, str]) -> str:
     A variadic op's ports go in as one tuple (torch.cat((a, b), dim=1)). An unfed optional port
     passes torch's default, None: left out at the end of the positional ports and among the
     keywords, `None` before a fed one. A fed port named like an attribute stands for it (pow's
-    exponent, while the attribute is null). Ports torch writes into (OpSpec.copied_inputs) get copies in training mode. An
-    op returning several tensors is followed by the index of the node's own (OpSpec.result_item).
+    exponent, while the attribute is null). Ports torch writes into (OpSpec.copied_inputs) get
+    copies in training mode. An op returning several tensors is followed by the index of the
+    node's own (OpSpec.result_item).
     """
     spec = node.spec
     if spec.variadic:
