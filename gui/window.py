@@ -29,6 +29,7 @@ from gui.canvas import CanvasScene, CanvasView
 from gui.canvas.flowview import install as install_flow
 from gui.canvas.groups import install as install_groups
 from gui.document import Document
+from gui.expression_bar import install as install_expression_bar
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
 from gui.lessons import install as install_lessons
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
         install_lessons(self)  # File > Lessons and the Lesson dock beside the canvas (issue 12)
         install_flow(self)  # View > Gradient flow: wires by the gradient along them, the legend
         install_calculus(self)  # Jacobians, Hessians, differentiate again, gradcheck (issue 10)
+        install_expression_bar(self)  # y = 2*x**2 + 3*z adds nodes and edges (issue 11)
         install_stepper(self)  # View > Step backward: the chain rule one wire at a time (issue 12)
         install_groups(self)  # Edit > Group / Ungroup; the view kept in the file (issue 11)
         self.resize(1400, 900)

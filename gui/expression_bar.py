@@ -1,0 +1,85 @@
+"""The expression bar: a line above the canvas where `y = 2*x**2 + 3*z` adds nodes and edges.
+
+The text is parsed by graph.expressions (ast, never evaluated); what it adds is one undo step.
+Several lines at once: separate them with `;` in the bar, or paste lines. A refusal is one line
+in the status bar and beside the bar, naming the part of the expression at fault.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QLineEdit, QWidget
+
+from graph.errors import GraphError
+from graph.expressions import ExpressionError, plan_expressions
+from graph.safetext import visible
+
+if TYPE_CHECKING:
+    from gui.window import MainWindow
+
+GAP = 200.0  # below the lowest node, where the new ones start
+
+
+class ExpressionBar(QWidget):
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window_ = window
+        self.edit = QLineEdit(self)
+        self.edit.setPlaceholderText("y = 2*x**2 + 3*z   (Enter adds the nodes; ; separates lines)")
+        self.edit.returnPressed.connect(self.submit)
+        self.message = QLabel(self)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 2, 6, 2)
+        layout.addWidget(QLabel("ƒ", self))
+        layout.addWidget(self.edit, 3)
+        layout.addWidget(self.message, 2)
+
+    def submit(self) -> bool:
+        """Add what the bar's text says; True when it did (the text is then cleared)."""
+        return self.add_text(self.edit.text().replace(";", "\n"))
+
+    def add_text(self, text: str) -> bool:
+        doc = self.window_.doc
+        graph = doc.graph
+        placed = [p for p in graph.layout.values() if p is not None]
+        origin = (min((x for x, _y in placed), default=0.0), max((y for _x, y in placed), default=-GAP) + GAP)
+        try:
+            plan = plan_expressions(graph, text, origin)
+        except ExpressionError as e:
+            return self._refuse(e.message)
+        doc.undo_stack.beginMacro(f"Expression: {len(plan.nodes)} node(s)")
+        try:
+            for node, pos in plan.nodes:
+                doc.add_node(node, pos)
+            for edge in plan.edges:
+                why = doc.connect(edge)
+                if why:
+                    raise GraphError(why)
+        except GraphError as e:
+            doc.undo_stack.endMacro()
+            doc.undo_stack.undo()  # nothing half-added stays
+            return self._refuse(e.message)
+        doc.undo_stack.endMacro()
+        self.message.setText(f"added {len(plan.nodes)} node(s)")
+        self.edit.clear()
+        return True
+
+    def _refuse(self, message: str) -> bool:
+        text = visible(message)
+        self.message.setText(text)
+        self.window_.say(text)
+        return False
+
+
+def install(window: MainWindow) -> ExpressionBar:
+    """The bar, as a title-less dock above the canvas."""
+    bar = window.expression_bar = ExpressionBar(window)
+    dock = QDockWidget("Expression", window)
+    dock.setObjectName("expression_dock")
+    dock.setWidget(bar)
+    dock.setTitleBarWidget(QWidget(dock))  # no title row: one line of height
+    dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+    window.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+    return bar
