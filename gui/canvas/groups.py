@@ -201,9 +201,10 @@ class GroupLayer:
         self._members: dict[str, list[str]] = {}
         self._order: list[str] = []  # deepest groups first: a frame holds its nested ones
         self.result: ComputeResult | None = None
-        self._relayout = QTimer(singleShot=True, interval=0)
+        # Owned by the scene (as its own timers are): never freed by Python's collector.
+        self._relayout = QTimer(scene, singleShot=True, interval=0)
         self._relayout.timeout.connect(self.relayout)
-        self._rebuild = QTimer(singleShot=True, interval=0)
+        self._rebuild = QTimer(scene, singleShot=True, interval=0)
         self._rebuild.timeout.connect(self.rebuild)
         doc = scene.doc
         doc.groupsChanged.connect(self.rebuild)
