@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from graph.errors import GraphError
 from graph.expressions import ExpressionError, plan_expressions
@@ -31,7 +30,8 @@ class ExpressionBar(QWidget):
         self.edit.returnPressed.connect(self.submit)
         self.message = QLabel(self)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 2, 6, 2)
+        layout.setContentsMargins(0, 0, 0, 0)  # as tall as the status bar's text: no height taken from the docks
+        self.edit.setFixedHeight(self.message.sizeHint().height())
         layout.addWidget(QLabel("ƒ", self))
         layout.addWidget(self.edit, 3)
         layout.addWidget(self.message, 2)
@@ -74,12 +74,7 @@ class ExpressionBar(QWidget):
 
 
 def install(window: MainWindow) -> ExpressionBar:
-    """The bar, as a title-less dock above the canvas."""
+    """The bar, in the status bar's row under the canvas: it takes no height from the docks."""
     bar = window.expression_bar = ExpressionBar(window)
-    dock = QDockWidget("Expression", window)
-    dock.setObjectName("expression_dock")
-    dock.setWidget(bar)
-    dock.setTitleBarWidget(QWidget(dock))  # no title row: one line of height
-    dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
-    window.addDockWidget(Qt.DockWidgetArea.TopDockWidgetArea, dock)
+    window.statusBar().insertWidget(0, bar, 3)
     return bar
