@@ -114,6 +114,9 @@ def _arange_shape(p: dict[str, object]) -> tuple[int, ...]:
         raise ValueSpecError(
             f"init 'arange' goes from {short(start)} to {short(end)}, so its step "
             f"must be {'positive' if rising else 'negative'}, not {short(step)}")
+    if abs(end - start) + abs(step) > INT64_MAX:  # torch's integer arange sums them in int64 (and gets 0 elements)
+        raise ValueSpecError(f"init 'arange': the range {short(start)} to {short(end)} plus the step "
+                             f"{short(step)} must fit an int64")
     try:
         count = max(0, math.ceil((end - start) / step))
     except OverflowError:  # (end - start) / step is beyond float range

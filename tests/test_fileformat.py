@@ -475,7 +475,7 @@ def values(draw: st.DrawFn, dtype: str = "float64") -> object:
 @st.composite
 def inits(draw: st.DrawFn, dtype: str = "float64") -> dict:
     shape = draw(st.lists(st.integers(0, 4), min_size=1, max_size=3))
-    fn = draw(st.sampled_from(sorted(INITS)))
+    fn = draw(st.sampled_from(sorted(n for n, spec in INITS.items() if dtype in spec.dtypes)))
     nums = numbers_f32 if dtype == "float32" else numbers
     if fn in ("zeros", "ones"):
         return {"fn": fn, "shape": shape}

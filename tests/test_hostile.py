@@ -570,3 +570,12 @@ def test_an_accepted_init_is_one_torch_can_make(init: dict, dtype: str) -> None:
     assert tuple(made.shape) == node.leaf_shape()
     if init["fn"] == "full":
         assert bool(torch.isfinite(made).all())
+
+
+def test_an_arange_whose_step_overflows_torchs_int64_length_is_refused() -> None:
+    """torch.arange(0, 2**53, 2**63 - 1, dtype=int64) is empty: torch adds range and step in
+    int64. Such a step is refused rather than promised as one element."""
+    node = Node("x", TENSOR, init={"fn": "arange", "end": 2**53, "step": 2**63 - 1}, dtype="int64")
+    with pytest.raises(ValueSpecError, match="must fit an int64"):
+        node.check()
+    Node("x", TENSOR, init={"fn": "arange", "end": 2**53, "step": 2**61}, dtype="int64").check()  # fits: fine
