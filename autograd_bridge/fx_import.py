@@ -18,6 +18,7 @@ what the code returned.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import operator
 import os
@@ -30,7 +31,7 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 
 from autograd_bridge import fx_layers  # noqa: F401 - registers the layer, shape and loss lowerings
-from autograd_bridge.fx_lower import Builder, ImportRefused, Ref
+from autograd_bridge.fx_lower import Builder, ImportRefused, Ref, Unlowered
 from graph.edits import layered_positions
 from graph.groups import MAX_GROUP_DEPTH, Group
 from graph.model import MAX_ID_LENGTH, Graph
@@ -40,6 +41,9 @@ __all__ = ["ImportRefused", "Imported", "import_function", "import_module"]
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _HERE = os.path.dirname(__file__)
 # Tensor methods that read values into Python: control flow on them specialises the graph.
+# The imported graph's seed (Graph.seed): the code runs after torch.manual_seed(IMPORT_SEED), so
+# random ops (dropout) draw in it what they draw in the graph, ran in the same order.
+IMPORT_SEED = 0
 _READS = {"__bool__", "item", "tolist", "__int__", "__float__", "__index__", "__len__", "__iter__"}
 
 
@@ -120,7 +124,8 @@ def _slots_in(value: object) -> list[_Slot]:
 
 
 def _has_ref(value: object) -> bool:
-    return any(isinstance(v, Ref) for v in _leaves(value))
+    """Whether value depends on the graph's leaves (an Unlowered result does: never a constant)."""
+    return any(isinstance(v, Ref | Unlowered) for v in _leaves(value))
 
 
 def _frame_text(filename: str, lineno: int | None, line: str | None) -> str:
@@ -186,6 +191,7 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
     graph = tracer.trace(root, concrete_args=concrete or None)
     module = tracer.root
     rec, env = _Recording(), {}
+    torch.manual_seed(IMPORT_SEED)  # after tracing, which may draw (a constant torch.randn)
 
     def real(a: object) -> object:
         return env[a][0] if isinstance(a, fx.Node) else a
@@ -303,6 +309,7 @@ def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: 
             hooks.append(m.register_forward_pre_hook(lambda _m, _a, p=path: recorder.path.append(p)))
             hooks.append(m.register_forward_hook(leave))
     try:
+        torch.manual_seed(IMPORT_SEED)
         with torch.no_grad(), recorder:
             out = root(**inputs)
     except Exception as e:
@@ -396,20 +403,26 @@ def _check_value(graph: Graph, sink: str, expected: torch.Tensor) -> None:
 
 def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool, what: str) -> Imported:
     notes, specialised = [], False
-    try:
-        rec, output = _record_fx(root, inputs, leaf_grad)
-    except ImportRefused:
-        raise
-    except Exception as e:  # symbolic tracing cannot follow it: record one real run instead
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        rec, output = _record_run(root, inputs, leaf_grad)
-        specialised = True
-        reads = ", ".join(dict.fromkeys(r for r in rec.reads if r))
-        notes.append(f"specialised to the example inputs: symbolic tracing stopped ({reason[:160]}), so the "
-                     f"graph holds the ops one real call ran, loops unrolled"
-                     + (f"; the code read tensor values at {reads}" if reads else ""))
+    with _as_the_graph_runs(root):
+        try:
+            rec, output = _record_fx(root, inputs, leaf_grad)
+        except ImportRefused:
+            raise
+        except Exception as e:  # symbolic tracing cannot follow it: record one real run instead
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            rec, output = _record_run(root, inputs, leaf_grad)
+            specialised = True
+            reads = ", ".join(dict.fromkeys(r for r in rec.reads if r))
+            notes.append(f"specialised to the example inputs: symbolic tracing stopped ({reason[:160]}), so "
+                         f"the graph holds the ops one real call ran, loops unrolled"
+                         + (f"; the code read tensor values at {reads}" if reads else ""))
     graph, sink, lowering_notes = _assemble(rec, output, what)
+    graph.seed = IMPORT_SEED
     notes += lowering_notes
+    if any(not n.is_tensor and n.spec.random for n in graph.nodes.values()):
+        notes.append(f"dropout draws its masks after torch.manual_seed({IMPORT_SEED}) (the graph's seed): the "
+                     "code's own call draws from torch's generator as it stands, so its masks equal the "
+                     f"graph's only when torch.manual_seed({IMPORT_SEED}) runs just before it")
     expected = next((rec.items[s.index].out for s in _slots_in(output) if isinstance(rec.items[s.index], _Call)), None)
     if isinstance(expected, torch.Tensor):
         _check_value(graph, sink, expected)
@@ -419,6 +432,20 @@ def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool
         graph.replace_node(_labelled(node, f"{node.label or sink} (specialised to the example inputs)"))
     graph.layout = layered_positions(graph)
     return Imported(graph, sink, notes, specialised)
+
+
+@contextlib.contextmanager
+def _as_the_graph_runs(root: nn.Module | object):  # noqa: ANN202 - a context manager
+    """Importing leaves torch's generator as it was (the recorders seed it with IMPORT_SEED) and
+    the module's buffers too (training-mode batch norm updates its running stats in place)."""
+    buffers = [(t, t.clone()) for t in root.buffers()] if isinstance(root, nn.Module) else []
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for t, kept in buffers:
+                    t.copy_(kept)
 
 
 def _labelled(node, label: str):  # noqa: ANN001, ANN202

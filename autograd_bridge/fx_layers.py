@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from autograd_bridge.fx_lower import LOWER, Builder, Ref, _dims, _ints, _pair, _value, lowers
+from graph.ops import OPS
+from graph.ops.spec import MAX_VARIADIC, VARIADIC_COUNT
 
 # ---- what a tensor is rather than computes: the real value, as a constant ----
 
@@ -29,6 +31,8 @@ def _metadata(b: Builder, *_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
 
 @lowers(builtins.getattr)
 def _getattr(b: Builder, obj, name):  # noqa: ANN001, ANN202
+    if isinstance(obj, tuple) and name in getattr(obj, "_fields", ()):  # max(x, dim).values
+        return getattr(obj, name)
     if not isinstance(obj, Ref) or name in METADATA:
         return b.out
     if name == "T":
@@ -127,22 +131,56 @@ def _select(b: Builder, input, dim, index):  # noqa: ANN001, ANN202
     return b.op("select", {"input": input}, {"dim": int(dim), "index": int(index)})
 
 
-def _pieces(b: Builder, input: Ref, dim: int, sizes: list[int]) -> tuple[Ref, ...]:
-    """One narrow node per piece (a piece nothing uses is dropped with the other unused nodes)."""
-    pieces, start = [], 0
-    for size in sizes:
-        value = input.value.narrow(dim, start, size)
-        pieces.append(b.op("narrow", {"input": input}, {"dim": dim, "start": start, "length": size}, value=value))
+def _pieces(b: Builder, op: str, input: Ref, attrs: dict[str, object]) -> tuple[Ref, ...]:
+    """One split or chunk node per piece (`index`): the node reads as the call in the code, and
+    the export writes it back so. A piece nothing uses is dropped with the other unused nodes."""
+    port = OPS[op].inputs[0]
+    return tuple(b.op(op, {port: input}, {**attrs, "index": i}, value=piece) for i, piece in enumerate(b.out))
+
+
+def _split_dim(args: tuple, dim: object) -> int:
+    return int(args[1] if len(args) > 1 else dim)
+
+
+@lowers(torch.split, "method:split")
+def _split(b: Builder, input, *args, dim=0, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    dim = _split_dim(args, dim)  # the sizes written out as a list: torch's one size, or its list
+    return _pieces(b, "split", input, {"split_size_or_sections": [int(p.shape[dim]) for p in b.out], "dim": dim})
+
+
+@lowers(torch.chunk, "method:chunk")
+def _chunk(b: Builder, input, chunks, dim=0):  # noqa: ANN001, ANN202
+    return _pieces(b, "chunk", input, {"chunks": int(chunks), "dim": int(dim)})
+
+
+@lowers(torch.tensor_split, "method:tensor_split")
+def _tensor_split(b: Builder, input, *args, dim=0, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    """Not in the catalogue: one narrow node per piece."""
+    dim, pieces, start = _split_dim(args, dim), [], 0
+    for piece in b.out:
+        size = int(piece.shape[dim])
+        pieces.append(b.op("narrow", {"input": input}, {"dim": dim, "start": start, "length": size}, value=piece))
         start += size
     return tuple(pieces)
 
 
-@lowers(torch.split, "method:split", torch.chunk, "method:chunk", torch.tensor_split)
-def _split(b: Builder, input, *args, dim=0, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-    if len(args) > 1:
-        dim = args[1]
-    dim = int(dim)
-    return _pieces(b, input, dim, [int(p.shape[dim]) for p in b.out])
+@lowers(torch.cat, torch.concat, torch.concatenate)
+def _cat(b: Builder, tensors, dim=0, *, axis=None, out=None):  # noqa: ANN001, ANN202
+    return _joined(b, "cat", tensors, dim if axis is None else axis)
+
+
+@lowers(torch.stack)
+def _stack(b: Builder, tensors, dim=0, *, out=None):  # noqa: ANN001, ANN202
+    return _joined(b, "stack", tensors, dim)
+
+
+def _joined(b: Builder, op: str, tensors: object, dim: object) -> Ref:
+    """cat or stack: a port per tensor of the sequence (tensors.0, tensors.1, …)."""
+    tensors = list(tensors)
+    if not 1 <= len(tensors) <= MAX_VARIADIC:
+        raise b.refuse(f"{op} of {len(tensors)} tensors: a {op} node joins 1 to {MAX_VARIADIC}")
+    return b.op(op, {f"tensors.{i}": t for i, t in enumerate(tensors)},
+                {VARIADIC_COUNT: len(tensors), "dim": int(dim)})
 
 
 @lowers(torch.unbind, "method:unbind")
@@ -204,19 +242,8 @@ def _index_select(b: Builder, input, dim, index, *, out=None):  # noqa: ANN001, 
 
 # ---- layers ----
 
-def _zeros(b: Builder, n: int, like: object, what: str) -> Ref:
-    dtype = like.value.dtype if isinstance(like, Ref) else torch.float32
-    return b.const(torch.zeros(n, dtype=dtype), what=what)
-
-
-def _ones(b: Builder, n: int, like: object, what: str) -> Ref:
-    dtype = like.value.dtype if isinstance(like, Ref) else torch.float32
-    return b.const(torch.ones(n, dtype=dtype), what=what)
-
-
 @lowers(F.linear)
 def _linear(b: Builder, input, weight, bias=None):  # noqa: ANN001, ANN202
-    bias = bias if bias is not None else _zeros(b, _value(weight).shape[0], input, "bias")
     return b.op("linear", {"input": input, "weight": weight, "bias": bias})
 
 
@@ -229,7 +256,6 @@ def _conv(op: str, n: int, key: object) -> None:
             if padding == "same" and any(t % 2 for t in total):
                 raise b.refuse("padding='same' with an even kernel pads unevenly: not in the catalogue")
             padding = [t // 2 for t in total] if padding == "same" else 0
-        bias = bias if bias is not None else _zeros(b, _value(weight).shape[0], input, "bias")
         return b.op(op, {"input": input, "weight": weight, "bias": bias},
                     {"stride": _pair(stride, n), "padding": _pair(padding, n), "dilation": dilation,
                      "groups": int(groups)})
@@ -269,31 +295,24 @@ def _adaptive_avg_pool2d(b: Builder, input, output_size):  # noqa: ANN001, ANN20
 @lowers(F.batch_norm)
 def _batch_norm(b: Builder, input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: ANN001, ANN202
                 momentum=0.1, eps=1e-5):
-    if training or running_mean is None:
-        raise b.refuse("batch_norm in training mode (batch statistics) is not in the catalogue yet: "
-                       "put the model in eval mode (model.eval()) before importing")
-    n = _value(running_mean).shape[0]
+    """Unfed weight, bias or running stats pass torch's None. Training mode normalises with the
+    batch's statistics; the graph's running-stat leaves get copies (never updated)."""
+    attrs = {"eps": float(eps)}
+    if training:
+        attrs.update(training=True, momentum=float(momentum if momentum is not None else 0.1))
     return b.op("batch_norm", {"input": input, "running_mean": running_mean, "running_var": running_var,
-                               "weight": weight if weight is not None else _ones(b, n, input, "weight"),
-                               "bias": bias if bias is not None else _zeros(b, n, input, "bias")},
-                {"eps": float(eps)})
+                               "weight": weight, "bias": bias}, attrs)
 
 
 @lowers(F.layer_norm)
 def _layer_norm(b: Builder, input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: ANN001, ANN202
-    shape = _ints(normalized_shape)
-    like = input
-    weight = weight if weight is not None else b.const(torch.ones(shape, dtype=_value(like).dtype), what="weight")
-    bias = bias if bias is not None else b.const(torch.zeros(shape, dtype=_value(like).dtype), what="bias")
     return b.op("layer_norm", {"input": input, "weight": weight, "bias": bias},
-                {"normalized_shape": shape, "eps": float(eps)})
+                {"normalized_shape": _ints(normalized_shape), "eps": float(eps)})
 
 
 @lowers(F.group_norm)
 def _group_norm(b: Builder, input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: ANN001, ANN202
-    n = _value(input).shape[1]
-    return b.op("group_norm", {"input": input, "weight": weight if weight is not None else _ones(b, n, input, "weight"),
-                               "bias": bias if bias is not None else _zeros(b, n, input, "bias")},
+    return b.op("group_norm", {"input": input, "weight": weight, "bias": bias},
                 {"num_groups": int(num_groups), "eps": float(eps)})
 
 
@@ -307,12 +326,27 @@ def _sdpa(b: Builder, query, key, value, attn_mask=None, dropout_p=0.0, is_causa
                 {"is_causal": bool(is_causal), "scale": scale})
 
 
-@lowers(F.dropout, F.dropout1d, F.dropout2d, F.alpha_dropout)
+@lowers(F.dropout)
 def _dropout(b: Builder, input, p=0.5, training=True, inplace=False):  # noqa: ANN001, ANN202
-    if training and p:
-        raise b.refuse("dropout in training mode is not in the catalogue yet: put the model in eval mode "
-                       "(model.eval()), where dropout passes its input through")
-    return input
+    """In training mode the dropout op, its mask drawn after torch.manual_seed(Graph.seed) (the
+    import runs the code so seeded too); else the identity, as torch's."""
+    if not training or not p:
+        return input
+    return b.op("dropout", {"input": input}, {"p": float(p), "training": True})
+
+
+def _other_dropout(name: str, key: object, training_default: bool) -> None:
+    def lower(b: Builder, input, p=0.5, training=training_default, inplace=False):  # noqa: ANN001, ANN202
+        if training and p:
+            raise b.refuse(f"{name} in training mode is not in the catalogue (dropout is): put the model in "
+                           "eval mode (model.eval()), where it passes its input through")
+        return input
+    lowers(key)(lower)
+
+
+_other_dropout("dropout1d", F.dropout1d, True)
+_other_dropout("dropout2d", F.dropout2d, True)
+_other_dropout("alpha_dropout", F.alpha_dropout, False)
 
 
 @lowers(F.embedding)
@@ -355,7 +389,7 @@ def _m_conv(b: Builder, m, path, input):  # noqa: ANN001, ANN202
 def _m_batch_norm(b: Builder, m, path, input):  # noqa: ANN001, ANN202
     batch_stats = m.training or m.running_mean is None
     return _batch_norm(b, input, _param(b, path, m, "running_mean"), _param(b, path, m, "running_var"),
-                       _param(b, path, m, "weight"), _param(b, path, m, "bias"), batch_stats, eps=m.eps)
+                       _param(b, path, m, "weight"), _param(b, path, m, "bias"), batch_stats, m.momentum, m.eps)
 
 
 @_module(nn.LayerNorm)
@@ -370,7 +404,9 @@ def _m_group_norm(b: Builder, m, path, input):  # noqa: ANN001, ANN202
 
 @_module(nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout)
 def _m_dropout(b: Builder, m, path, input):  # noqa: ANN001, ANN202
-    return _dropout(b, input, m.p, m.training)
+    kinds = {nn.Dropout1d: F.dropout1d, nn.Dropout2d: F.dropout2d, nn.AlphaDropout: F.alpha_dropout}
+    fn = kinds.get(type(m), F.dropout)
+    return LOWER[fn](b, input, m.p, m.training)
 
 
 @_module(nn.MaxPool2d)

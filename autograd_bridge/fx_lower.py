@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,14 @@ class Ref:
 
     id: str
     value: torch.Tensor
+
+
+@dataclass(frozen=True)
+class Unlowered:
+    """A result of a call that the graph does not hold (the indices of max with a dim): a call
+    that uses it is refused with `why`."""
+
+    why: str
 
 
 LOWER: dict[object, object] = {}  # torch function, "method:NAME" or nn.Module class -> lowering
@@ -92,6 +101,8 @@ class Builder:
         grad; a number takes the dtype of the tensor it meets."""
         if isinstance(value, Ref):
             return value
+        if isinstance(value, Unlowered):
+            raise self.refuse(value.why)
         if isinstance(value, bool) or not isinstance(value, int | float | torch.Tensor):
             raise self.refuse(f"{type(value).__name__} where a tensor was expected")
         like_dtype = like.value.dtype if like is not None and like.value.is_floating_point() else torch.float32
@@ -104,10 +115,12 @@ class Builder:
 
     def op(self, op: str, inputs: dict[str, object], attrs: dict[str, object] | None = None,
            value: torch.Tensor | None = None) -> Ref:
-        """One op node fed by `inputs` (Refs, or constants made into leaves)."""
+        """One op node fed by `inputs` (Refs, or constants made into leaves); an optional port
+        given None is left unfed (torch's None: linear without bias)."""
         spec = OPS.get(op)
         if spec is None:
             raise self.refuse(f"{op} is not in the catalogue yet")
+        inputs = {p: v for p, v in inputs.items() if v is not None or p not in spec.optional_inputs}
         given = {k: v for k, v in (attrs or {}).items() if spec.attr(k) is not None and
                  (spec.attr(k).required or v != spec.attr(k).default)}
         node = Node(unique_id(self.graph, self.name), op, attrs=given)
@@ -126,6 +139,9 @@ class Builder:
         fn = LOWER.get(key)
         if fn is None:
             raise self.refuse(f"{describe(key)} is not in the catalogue")
+        hidden = next((a for a in (*args, *kwargs.values()) if isinstance(a, Unlowered)), None)
+        if hidden is not None:
+            raise self.refuse(hidden.why)
         try:
             return fn(self, *args, **kwargs)
         except TypeError as e:  # the call's arguments do not fit torch's signature as written here
@@ -213,9 +229,14 @@ def _neg(b: Builder, input, *, out=None):  # noqa: ANN001, ANN202
 
 @lowers(torch.pow, operator.pow, "method:pow", "method:__pow__")
 def _pow(b: Builder, input, exponent, *, out=None):  # noqa: ANN001, ANN202
-    if not isinstance(input, Ref) or isinstance(exponent, Ref | torch.Tensor):
-        raise b.refuse("pow with a tensor exponent is not in the catalogue (only tensor ** number)")
+    if isinstance(exponent, Ref | torch.Tensor):  # the exponent port, while the attribute is null
+        return b.op("pow", {"input": input, "exponent": exponent}, {"exponent": None})
     return b.op("pow", {"input": input}, {"exponent": exponent})
+
+
+@lowers("method:__rpow__")
+def _rpow(b: Builder, input, other):  # noqa: ANN001, ANN202 - other ** input
+    return _pow(b, other, input)
 
 
 @lowers(torch.matmul, torch.mm, torch.bmm, operator.matmul, "method:matmul", "method:__matmul__",
@@ -319,22 +340,34 @@ def _prod(b: Builder, input, dim=None, keepdim=False, *, dtype=None):  # noqa: A
     return b.op("prod", {"input": input}, {"dim": dim, "keepdim": bool(keepdim)})
 
 
-@lowers(torch.max, "method:max")
-def _max(b: Builder, input, dim=None, keepdim=False, *, out=None):  # noqa: ANN001, ANN202
-    if isinstance(dim, Ref | torch.Tensor):
-        return b.op("maximum", {"input": input, "other": dim})
-    if dim is not None:
-        raise b.refuse("max with a dim returns indices too: use amax (indices are not in the catalogue)")
-    return b.op("amax", {"input": input})
+class ValuesIndices(NamedTuple):
+    """What max and min with a dim return: the values (a node) and the indices (not in the graph)."""
+
+    values: object
+    indices: object
 
 
-@lowers(torch.min, "method:min")
-def _min(b: Builder, input, dim=None, keepdim=False, *, out=None):  # noqa: ANN001, ANN202
-    if isinstance(dim, Ref | torch.Tensor):
-        return b.op("minimum", {"input": input, "other": dim})
-    if dim is not None:
-        raise b.refuse("min with a dim returns indices too: use amin (indices are not in the catalogue)")
-    return b.op("amin", {"input": input})
+def _extremum(op: str, whole: str, pairwise: str, *keys: object) -> None:
+    def lower(b: Builder, input, dim=None, keepdim=False, *, out=None):  # noqa: ANN001, ANN202
+        if isinstance(dim, Ref | torch.Tensor):  # torch.max(x, y): elementwise
+            return b.op(pairwise, {"input": input, "other": dim})
+        if dim is None:
+            return b.op(whole, {"input": input})
+        values = b.op(op, {"input": input}, {"dim": int(dim), "keepdim": bool(keepdim)}, value=b.out[0])
+        return ValuesIndices(values, Unlowered(f"the indices of {op} with a dim are not in the catalogue "
+                                               "(its values are)"))
+    lowers(*keys)(lower)
+
+
+_extremum("max", "amax", "maximum", torch.max, "method:max")
+_extremum("min", "amin", "minimum", torch.min, "method:min")
+
+
+@lowers(torch.cumsum, "method:cumsum")
+def _cumsum(b: Builder, input, dim, *, dtype=None, out=None):  # noqa: ANN001, ANN202
+    if dtype is not None:
+        raise b.refuse("cumsum with dtype= is not in the catalogue")
+    return b.op("cumsum", {"input": input}, {"dim": int(dim)})
 
 
 def _spread(op: str, *keys: object) -> None:

@@ -34,7 +34,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 # Catalogue ops the import does not lower yet (autograd_bridge/fx_lower.py, fx_layers.py): an
 # exported call to them is refused on import, in one line naming it. Not the export's to fix.
-IMPORT_GAPS = {"cat", "stack", "cumsum", "max", "min", "pow", "dropout"}
+IMPORT_GAPS: set[str] = set()
 
 
 def run_text(text: str, as_main: bool = False) -> tuple[dict, str]:

@@ -39,7 +39,7 @@ SCRIPT = textwrap.dedent('''
 
     class Cumulative(nn.Module):
         def forward(self, x):
-            return torch.cumsum(x, 0).sum()
+            return torch.cumprod(x, 0).sum()
 
     def example_inputs():
         return (torch.randn(1, 1, 6, 6),)
@@ -84,8 +84,8 @@ def test_import_module_with_example_inputs_and_with_input(script: Path, tmp_path
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--module", "Cumulative"], r"^error: model.py line \d+ \(return torch.cumsum\(x, 0\).sum\(\)\): "
-                                 r"torch.cumsum is not in the catalogue$"),
+    (["--module", "Cumulative"], r"^error: model.py line \d+ \(return torch.cumprod\(x, 0\).sum\(\)\): "
+                                 r"torch.cumprod is not in the catalogue$"),
     (["--function", "nope"], r"^error: model.py defines no function 'nope'; its functions: f, needs_input$"),
     (["--module", "f"], r"^error: model.py defines no nn.Module class 'f'; its modules: Net, Cumulative$"),
     (["--function", "needs_input"],
@@ -141,5 +141,5 @@ def test_file_import_python_adds_the_model_as_one_undo_step(window, script: Path
                           check_params_cb=lambda name, _result: name == TASK):
         importer(window).start(str(script), module="Cumulative")
     assert len(doc.graph.nodes) == count  # refused: nothing added
-    assert "torch.cumsum is not in the catalogue" in window.statusBar().currentMessage()
+    assert "torch.cumprod is not in the catalogue" in window.statusBar().currentMessage()
     window.grab().save(str(Path(script).with_suffix(".png")))
