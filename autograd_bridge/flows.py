@@ -7,6 +7,7 @@ Every number comes from torch: dst's op is called again, as the generated code c
 (codegen.op_expr), on detached copies of its real inputs, one per port (so x * x gives two
 edges with a flow each), and torch.autograd.grad differentiates that one call. `local_vjps` is
 the one place that does this, for the gradient-flow view and for a step-through of backward.
+A random op (dropout) called again draws what the forward drew: see `_redrawn`.
 
 Qt-free, and torch is imported on first use: the GUI thread imports the result types.
 `flow_task` is the worker's named task: plain data for the GUI thread.
@@ -59,7 +60,7 @@ def local_vjps(compiled: Compiled, values: dict[str, torch.Tensor], node_id: str
 
     node = compiled.graph.nodes[node_id]
     inputs = compiled.graph.inputs[node_id]
-    fed = tuple(p for p in node.ports if p in inputs)  # an unfed optional port passes None
+    fed = _fed_ports(compiled, node_id)
     if ports is None:
         ports = [p for p in fed if inputs[p] in compiled.source.requires_grad]
     if not ports:
@@ -70,11 +71,40 @@ def local_vjps(compiled: Compiled, values: dict[str, torch.Tensor], node_id: str
         args.append(a.requires_grad_() if p in ports else a)
     wrt = [a for p, a in zip(fed, args, strict=True) if p in ports]
     with torch.enable_grad():
-        out = op_call(node, fed)(*args)
+        call = op_call(node, fed)
+        out = _redrawn(compiled, values, node_id, call, args) if node.spec.random else call(*args)
         if not out.requires_grad:
             return dict.fromkeys(ports)
         got = torch.autograd.grad(out, wrt, grad_outputs=grad_out, allow_unused=True)
     return dict(zip(ports, got, strict=True))
+
+
+def _fed_ports(compiled: Compiled, node_id: str) -> tuple[str, ...]:
+    """The node's fed ports, in port order (cat's tensors.0, tensors.1, …; an unfed optional port
+    passes None and carries nothing)."""
+    inputs = compiled.graph.inputs[node_id]
+    return tuple(p for p in compiled.graph.nodes[node_id].ports if p in inputs)
+
+
+def _redrawn(compiled: Compiled, values: dict[str, torch.Tensor], node_id: str, call: Callable,
+             args: list) -> torch.Tensor:
+    """A random op's call, drawing the numbers the forward drew for it (its dropout mask): torch's
+    generator seeded from the graph's seed, as the forward's first line seeds it (codegen.seed_line),
+    then the random ops before it in the forward called again on their own inputs, which draws
+    what they drew. The forward's own autograd graph cannot give the VJP instead: backward has
+    freed it (the mask it saved) by the time flows are asked for."""
+    import torch
+
+    graph = compiled.graph
+    torch.manual_seed(graph.seed)
+    with torch.no_grad():
+        for n in compiled.source.op_ids:
+            if n == node_id:
+                break
+            if graph.nodes[n].spec.random:
+                fed = _fed_ports(compiled, n)
+                op_call(graph.nodes[n], fed)(*(values[graph.inputs[n][p]] for p in fed))
+    return call(*args)
 
 
 def edge_flows(compiled: Compiled, values: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
@@ -88,7 +118,7 @@ def edge_flows(compiled: Compiled, values: dict[str, torch.Tensor], grads: dict[
         if cancel is not None:
             cancel.check()
         g = grads.get(n)
-        ports = [p for p, src in inputs[n].items() if src in compiled.source.requires_grad]
+        ports = [p for p in _fed_ports(compiled, n) if inputs[n][p] in compiled.source.requires_grad]
         if not ports:
             continue
         vjps = dict.fromkeys(ports) if g is None else local_vjps(compiled, values, n, g, ports)

@@ -97,7 +97,8 @@ def walk(compiled: Compiled, values: dict[str, torch.Tensor], target: str, seed:
             continue  # the target does not depend on it (or it comes after the target)
         if cancel is not None:
             cancel.check()
-        ports = [p for p, src in graph.inputs[node].items() if src in requires_grad]
+        # in port order (cat's tensors.0, tensors.1, …); an unfed optional port carries nothing
+        ports = [p for p in graph.nodes[node].ports if graph.inputs[node].get(p) in requires_grad]
         if not ports:
             continue
         incoming = acc[node]
