@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject
-from PySide6.QtGui import QAction, QUndoCommand
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QToolBar
 from shiboken6 import isValid
 
@@ -29,6 +29,7 @@ from autograd_bridge.symbolic import shown
 from graph.edits import new_node_id
 from graph.model import Edge, Node
 from graph.safetext import visible
+from gui.document import DocCommand
 from gui.inspector.derivatives import array_text, element, second_name
 from gui.titles import formula_name, title_of
 
@@ -39,7 +40,7 @@ NODE, CHECK, AGAIN = "calculus.node", "calculus.gradcheck", "calculus.again"  # 
 PICK_OFFSET = (260.0, 0.0)  # where a select picking one element goes, from what it selects
 
 
-class _SetTarget(QUndoCommand):
+class _SetTarget(DocCommand):
     """Inside a macro: the target becomes `new` on redo, `old` again on undo."""
 
     def __init__(self, doc, old: str | None, new: str) -> None:  # noqa: ANN001 - gui.document.Document

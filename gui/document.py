@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import weakref
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -292,7 +293,21 @@ class Document(QObject):
             self.move(moves, "Auto-layout")
 
 
-class _AddNode(QUndoCommand):
+class DocCommand(QUndoCommand):
+    """An undo step of a Document, holding the document weakly: the document's undo stack owns
+    its commands, so a strong reference back makes a cycle only Python's cyclic GC can free, and
+    it tears the stack down in an order Qt does not expect (a crash in ~QUndoCommand)."""
+
+    @property
+    def doc(self) -> Document:
+        return self._doc()
+
+    @doc.setter
+    def doc(self, doc: Document) -> None:
+        self._doc = weakref.ref(doc)
+
+
+class _AddNode(DocCommand):
     def __init__(self, doc: Document, node: Node, index: int | None = None,
                  pos: tuple[float, float] | None = None) -> None:
         super().__init__(f"Add {node.op} {node.id}")
@@ -305,7 +320,7 @@ class _AddNode(QUndoCommand):
         self.doc._remove_node(self.node.id)
 
 
-class _RemoveNode(QUndoCommand):
+class _RemoveNode(DocCommand):
     def __init__(self, doc: Document, node_id: str) -> None:
         super().__init__(f"Delete {node_id}")
         self.doc, self.node_id, self.info, self.was_target = doc, node_id, None, False
@@ -320,7 +335,7 @@ class _RemoveNode(QUndoCommand):
             self.doc.set_target(self.node_id)
 
 
-class _Connect(QUndoCommand):
+class _Connect(DocCommand):
     def __init__(self, doc: Document, edge: Edge, index: int | None = None) -> None:
         super().__init__(f"Connect {edge.src} → {edge.dst}.{edge.port}")
         self.doc, self.edge, self.index = doc, edge, index
@@ -332,7 +347,7 @@ class _Connect(QUndoCommand):
         self.doc._remove_edge(self.edge)
 
 
-class _Disconnect(QUndoCommand):
+class _Disconnect(DocCommand):
     def __init__(self, doc: Document, edge: Edge) -> None:
         super().__init__(f"Disconnect {edge.src} → {edge.dst}.{edge.port}")
         self.doc, self.edge, self.index = doc, edge, None
@@ -344,7 +359,7 @@ class _Disconnect(QUndoCommand):
         self.doc._insert_edge(self.edge, self.index)
 
 
-class _Move(QUndoCommand):
+class _Move(DocCommand):
     def __init__(self, doc: Document, old: dict, new: dict, text: str) -> None:
         super().__init__(f"{text} {len(new)} node(s)" if text == "Move" else text)
         self.doc, self.old, self.new = doc, old, new
@@ -356,7 +371,7 @@ class _Move(QUndoCommand):
         self.doc._set_positions(self.old)
 
 
-class _Replace(QUndoCommand):
+class _Replace(DocCommand):
     def __init__(self, doc: Document, old: Node, new: Node, text: str) -> None:
         super().__init__(f"{text} {new.id}")
         self.doc, self.old, self.new = doc, old, new
@@ -368,7 +383,7 @@ class _Replace(QUndoCommand):
         self.doc._replace_node(self.old)
 
 
-class _Retarget(QUndoCommand):
+class _Retarget(DocCommand):
     """Inside a macro: set the target when the macro is redone (on_redo) or undone (on_undo)."""
 
     def __init__(self, doc: Document, on_redo: str | None = None, on_undo: str | None = None) -> None:
@@ -384,7 +399,7 @@ class _Retarget(QUndoCommand):
             self.doc.set_target(self.on_undo)
 
 
-class _Groups(QUndoCommand):
+class _Groups(DocCommand):
     """Groups from one state to another: the whole dict of groups, and the nodes that move."""
 
     def __init__(self, doc: Document, text: str, old: dict, old_of: dict, new: dict, new_of: dict) -> None:
