@@ -173,14 +173,14 @@ class _DoubleClicks(QObject):
     empty canvas itself (the op search), before the scene sees it: so this looks first."""
 
     def __init__(self, view: QGraphicsView) -> None:
-        super().__init__(view)
-        self.view = view
+        super().__init__(view)  # owned by the view: it ends with it
 
     def eventFilter(self, _obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
         if event.type() != QEvent.Type.MouseButtonDblClick or event.button() != Qt.MouseButton.LeftButton:
             return False
-        scene = self.view.scene()
-        pos = self.view.mapToScene(event.position().toPoint())
+        view = self.parent()
+        scene = view.scene()
+        pos = view.mapToScene(event.position().toPoint())
         if scene.node_at(pos) is not None:
             return False
         item = next((it for it in scene.items(pos) if isinstance(it, GroupItem)), None)
@@ -190,21 +190,22 @@ class _DoubleClicks(QObject):
         return True
 
 
-class GroupLayer:
+class GroupLayer(QObject):
     """Keeps one GroupItem per group, hides the nodes of collapsed groups, and tells wires where
-    a collapsed group stands for their ends (reroute)."""
+    a collapsed group stands for their ends (reroute). A child of the scene: Qt ends its signal
+    connections with it, not Python's collector."""
 
     def __init__(self, scene: CanvasScene) -> None:
+        super().__init__(scene)
         self.scene = scene
         self.items: dict[str, GroupItem] = {}
         self.hidden: dict[str, str] = {}  # node id -> the collapsed group whose box stands for it
         self._members: dict[str, list[str]] = {}
         self._order: list[str] = []  # deepest groups first: a frame holds its nested ones
         self.result: ComputeResult | None = None
-        # Owned by the scene (as its own timers are): never freed by Python's collector.
-        self._relayout = QTimer(scene, singleShot=True, interval=0)
+        self._relayout = QTimer(self, singleShot=True, interval=0)
         self._relayout.timeout.connect(self.relayout)
-        self._rebuild = QTimer(scene, singleShot=True, interval=0)
+        self._rebuild = QTimer(self, singleShot=True, interval=0)
         self._rebuild.timeout.connect(self.rebuild)
         doc = scene.doc
         doc.groupsChanged.connect(self.rebuild)
@@ -391,34 +392,40 @@ def rename_dialog(window) -> None:  # noqa: ANN001
 def install(window) -> None:  # noqa: ANN001
     """Keep the view (zoom and centre) in the document's graph, so that Save writes it, and
     open a file where its view says (after the window's own fit)."""
-    view, doc = window.view, window.doc
-    window.group_clicks = _DoubleClicks(view)
-    view.viewport().installEventFilter(window.group_clicks)
-    pending: list[tuple[float, float, float]] = []  # a file's view, until the window has fitted
+    view = window.view
+    view.viewport().installEventFilter(_DoubleClicks(view))
+    _ViewKeeper(window)
 
-    def remember() -> None:
-        if pending or not doc.graph.nodes:
+
+class _ViewKeeper(QObject):
+    """The view in the graph (a child of the window: Qt ends its connections with it)."""
+
+    def __init__(self, window) -> None:  # noqa: ANN001
+        super().__init__(window)
+        self.view, self.doc = window.view, window.doc
+        self.pending: tuple[float, float, float] | None = None  # a file's view, until the window has fitted
+        self.doc.graphReset.connect(self.restore)
+        for bar in (self.view.horizontalScrollBar(), self.view.verticalScrollBar()):
+            bar.valueChanged.connect(self.remember)
+
+    def remember(self) -> None:
+        if self.pending is not None or not self.doc.graph.nodes:
             return
+        view = self.view
         centre = view.mapToScene(view.viewport().rect().center())
         zoom = min(max(view.transform().m11(), 1e-6), 1e6)
-        doc.graph.view = (round(zoom, 4), round(centre.x(), 1), round(centre.y(), 1))
+        self.doc.graph.view = (round(zoom, 4), round(centre.x(), 1), round(centre.y(), 1))
 
-    def restore() -> None:
-        pending.clear()
-        if doc.graph.view is not None:
-            pending.append(doc.graph.view)
-            # after Open's fit, which is queued behind this
-            QTimer.singleShot(0, lambda: QTimer.singleShot(0, apply))
+    def restore(self) -> None:
+        self.pending = self.doc.graph.view
+        if self.pending is not None:  # after Open's fit, which is queued behind this
+            QTimer.singleShot(0, self, lambda: QTimer.singleShot(0, self, self.apply))
 
-    def apply() -> None:
-        if not pending:
+    def apply(self) -> None:
+        if self.pending is None:
             return
-        zoom, x, y = pending.pop()
-        view.resetTransform()
-        view.scale(zoom, zoom)
-        view.centerOn(x, y)
-        remember()
-
-    doc.graphReset.connect(restore)
-    for bar in (view.horizontalScrollBar(), view.verticalScrollBar()):
-        bar.valueChanged.connect(remember)
+        (zoom, x, y), self.pending = self.pending, None
+        self.view.resetTransform()
+        self.view.scale(zoom, zoom)
+        self.view.centerOn(x, y)
+        self.remember()
