@@ -184,6 +184,12 @@ def _tuple(names: list[str]) -> str:
     return f"({', '.join(names)}{',' if len(names) == 1 else ''})"
 
 
+def _seeded(src: object) -> list[str]:
+    """The forward's first line when the graph draws random numbers (dropout): the seed the app
+    runs with, so a standalone forward() draws the app's masks."""
+    return [src.seed_line] if src.seed_line else []
+
+
 def export_function(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
                     device: str = "cpu", retain_grad: bool = True) -> str:
     """`def forward(<leaves that require grad>)` returning the target; the other leaves are constants
@@ -207,7 +213,7 @@ def export_function(graph: Graph, target: str, grad_output: object = None, dtype
                   f"{kept} = {{}}", ""]
     lines += ["", f"def forward({', '.join(arg_names)}):",
               f'    """{t} from the leaves that require grad: one line per node."""',
-              *_indent([src.lines[n] for n in src.op_ids]),
+              *_indent([*_seeded(src), *(src.lines[n] for n in src.op_ids)]),
               *(f'    {kept}["{src.names[n]}"] = {src.names[n]}' for n in retained),
               f"    return {t}", "", "",
               f"def {example}():",
@@ -313,7 +319,7 @@ def export_module(graph: Graph, target: str, grad_output: object = None, dtype: 
         init.append(f"{me}.intermediates = {{}}  # forward() keeps its intermediate tensors here")
     body = [f"{src.names[n]} = {_state_expr(me, paths[n], 'parameter' if n in src.requires_grad else 'buffer')}"
             for n in src.leaf_ids]
-    body += [src.lines[n] for n in src.op_ids]
+    body += [*_seeded(src), *(src.lines[n] for n in src.op_ids)]
     body += [f'{me}.intermediates["{src.names[n]}"] = {src.names[n]}' for n in retained]
     lines += ["", f"class {cls}(torch.nn.Module):",
               '    """The graph as a module: leaves that require grad are parameters, the others buffers."""', "",

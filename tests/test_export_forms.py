@@ -141,3 +141,22 @@ def test_script_prints_the_grads_of_grad_json(drawn, retain: bool, tmp_path_fact
         assert (got is None) == (want is None), n
         if want is not None:
             torch.testing.assert_close(got, torch.tensor(want, dtype=got.dtype), msg=n)
+
+
+@pytest.mark.parametrize("form", ["function", "module"])
+def test_a_standalone_forward_with_dropout_draws_the_apps_mask(form: str) -> None:
+    """forward() seeds torch as the app's run does (Graph.seed), so run on its own, with no seed
+    set by the caller, it gives the app's value."""
+    graph = Graph()
+    graph.seed = 7
+    graph.add_node(Node("x", "tensor", init={"fn": "randn", "shape": [64], "seed": 1}, requires_grad=True,
+                        dtype="float64"))
+    graph.add_node(Node("d", "dropout", attrs={"p": 0.5, "training": True}))
+    graph.add_node(Node("s", "sum"))
+    graph.add_edge(Edge("x", "d", "input"))
+    graph.add_edge(Edge("d", "s", "input"))
+    expected = Compiled(graph).run("s").values["s"]
+    ns, _ = run_text(export_text(graph, "s", form=form, retain_grad=False))
+    torch.manual_seed(12345)  # whatever the caller's generator holds
+    got = ns["GraphModule"]()() if form == "module" else ns["forward"](*ns["example_inputs"]())
+    assert torch.equal(got, expected)
