@@ -131,15 +131,12 @@ def test_the_import_command_writes_the_groups(tmp_path: Path) -> None:
     assert graph.groups["layer1.0.conv1"].parent == "layer1.0" and not graph.groups["layer1"].collapsed
 
 
-def test_file_import_python_brings_the_groups_in_one_undo_step_twice_side_by_side() -> None:
+def test_file_import_python_brings_the_groups_in_one_undo_step_twice_side_by_side(window) -> None:  # noqa: ANN001
     """File > Import Python… pastes the imported graph (gui.import_dialog): its groups come along,
     expanded, renamed where an earlier import holds the same module paths."""
     from graph.fileformat import dumps
-    from gui.document import Document
-    from gui.qtapp import application
 
-    application()
-    doc = Document()
+    doc = window.doc
     text = dumps(import_module(NestedCNN().eval(), _example()).graph)
     first = doc.paste(text)
     second = doc.paste(text)
