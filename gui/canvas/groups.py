@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 PAD = 14.0  # frame margin around its nodes
 FRAME_HEADER = 24.0  # the frame's title band, above its nodes
 BUTTON_W = 22.0  # the ▾ / ▸ at the left of a header
-NORM_H = 30.0  # the collapsed box's gradient-norm row
+NORM_H = 36.0  # the collapsed box's gradient-norm rows (two lines)
 LABEL_SCALE = 0.8  # below this zoom a box's port names are left out (as nodes drop detail)
 FRAME = QColor("#7c8fd6")
 FRAME_FILL = QColor(124, 143, 214, 26)
@@ -146,7 +146,7 @@ class GroupItem(QGraphicsItem):
         p.setFont(font)
         p.setPen(COLORS["grad_text"])
         row = QRectF(self.rect.x() + 8, self.rect.bottom() - NORM_H, 3 * self.rect.width(), NORM_H)
-        row.setBottom(max(row.bottom(), row.top() + 1.3 * font.pixelSize()))  # zoomed out: grows down
+        row.setBottom(max(row.bottom(), row.top() + 2.6 * font.pixelSize()))  # zoomed out: grows down
         p.drawText(row, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft, self.norm_text)
 
     def _port(self, p: QPainter, x: float, y: float, text: str, left: bool) -> None:
@@ -338,9 +338,9 @@ class GroupLayer(QObject):
             if not leaves:
                 item.norm_text = "no parameters"
             elif norm is None:
-                item.norm_text = f"‖∇θ‖ ?  ({leaves} parameter{'s' * (leaves > 1)})"
-            else:
-                item.norm_text = f"‖∇θ‖ = {norm:.4g}  ({leaves} parameter{'s' * (leaves > 1)})"
+                item.norm_text = f"‖∇θ‖ ?\n{leaves} parameter{'s' * (leaves > 1)}"
+            else:  # two lines: one would run out of the box
+                item.norm_text = f"‖∇θ‖ = {norm:.4g}\n{leaves} parameter{'s' * (leaves > 1)}"
             item.update()
 
 
