@@ -38,7 +38,8 @@ STEPS = [
     ("copy", "ctrl+c"), ("paste", "ctrl+v"), ("undo", "ctrl+z"), ("redo ctrl+shift+z", "ctrl+shift+z"),
     ("undo again", "ctrl+z"), ("redo ctrl+y", "ctrl+y"), ("duplicate", "ctrl+d"), ("delete", "Delete"),
     ("help", "F1"), ("close help", "Escape"), ("search", "Tab"), ("close search", "Escape"),
-    ("search and add", "Tab e x p Return"), ("cancel compute", "Escape"), ("compute again", "F5"),
+    ("search and add", "Tab e x p Return"), ("group", "ctrl+g"), ("ungroup", "ctrl+shift+g"),
+    ("cancel compute", "Escape"), ("compute again", "F5"),
 ]
 
 

@@ -82,7 +82,7 @@ def main(settings: str, example: str) -> dict:
         sheet = w.shortcut_sheet
         return {"index": stack.index(), "count": stack.count(), "nodes": len(doc.graph.nodes),
                 "sheet": bool(sheet is not None and sheet.isVisible()), "search": w.search.isVisible(),
-                "computing": w.computer.computing,
+                "computing": w.computer.computing, "groups": len(doc.graph.groups),
                 "active": type(QApplication.activeWindow()).__name__}
 
     def step(name: str, keys: list[str], done, focus=focus_canvas) -> None:  # noqa: ANN001
@@ -123,6 +123,10 @@ def main(settings: str, example: str) -> dict:
     step("search and add", ["Tab", "e", "x", "p", "Return"],
          lambda b, a: a["nodes"] == b["nodes"] + 1 and not a["search"])
     report["added"] = [n for n in doc.graph.nodes if doc.graph.nodes[n].op == "exp"]
+    select("x", "x_sq")
+    step("group", ["ctrl+g"], lambda b, a: a["groups"] == b["groups"] + 1 and a["index"] == b["index"] + 1)
+    select("x")  # a member: ungroup takes its group apart
+    step("ungroup", ["ctrl+shift+g"], lambda b, a: a["groups"] == b["groups"] - 1 and a["index"] == b["index"] + 1)
     report["scrub"] = scrub_x(w, example)
     # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.
     from benchmarks.liveness import slow_graph
