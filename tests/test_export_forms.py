@@ -160,3 +160,27 @@ def test_a_standalone_forward_with_dropout_draws_the_apps_mask(form: str) -> Non
     torch.manual_seed(12345)  # whatever the caller's generator holds
     got = ns["GraphModule"]()() if form == "module" else ns["forward"](*ns["example_inputs"]())
     assert torch.equal(got, expected)
+
+
+def test_groups_become_submodules_named_as_the_original_modules() -> None:
+    """An imported model's groups (its module paths) export as submodules, so the exported
+    module's parameters have the original's names and load its state."""
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.act, self.fc2 = nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.fc2(self.act(self.fc1(x))).sum()
+
+    net = Net().double()
+    imported = import_module(net, (torch.randn(2, 3, dtype=torch.float64),))
+    assert set(imported.graph.groups) >= {"fc1", "fc2"}
+    ns, _ = run_text(export_text(imported.graph, imported.sink, form="module", retain_grad=False))
+    exported = ns["GraphModule"]()
+    assert dict(exported.named_parameters()).keys() == dict(net.named_parameters()).keys()
+    exported.load_state_dict(net.state_dict(), strict=False)
+    for (name, a), b in zip(exported.named_parameters(), net.parameters(), strict=True):
+        assert torch.equal(a, b), name
