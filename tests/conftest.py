@@ -40,3 +40,16 @@ def window(qtbot, tmp_path: Path):  # noqa: ANN201 - a gui.window.MainWindow
     w = new_window(qtbot, tmp_path)
     yield w
     w.computer.wait(RESULT_TIMEOUT_MS)
+
+
+@pytest.fixture
+def float64_models():  # noqa: ANN201
+    """torch's default dtype float64 and its generator seeded, then put back: models built in a
+    test (nn.Linear, …) get float64 parameters that repeat, for comparisons to 1e-9."""
+    import torch
+
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    torch.manual_seed(0)
+    yield
+    torch.set_default_dtype(old)

@@ -15,16 +15,7 @@ from autograd_bridge.export import ExportError, export_text, state_names
 from autograd_bridge.fx_import import import_module
 from graph.model import Edge, Graph, Node
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    torch.manual_seed(0)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.usefixtures("float64_models")]
 
 
 def _cnn() -> tuple[torch.nn.Module, tuple]:

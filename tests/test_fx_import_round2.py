@@ -15,16 +15,7 @@ from torch import nn
 from autograd_bridge.engine import Compiled
 from autograd_bridge.fx_import import ImportRefused, import_function, import_module
 
-pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-
-
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    torch.manual_seed(0)
-    yield
-    torch.set_default_dtype(old)
+pytestmark = [pytest.mark.filterwarnings("ignore::UserWarning"), pytest.mark.usefixtures("float64_models")]
 
 
 class Mixer(nn.Module):
