@@ -364,17 +364,22 @@ def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noq
     write("}\n")
 
 
+def check_output(output: str, command: str, example: str) -> None:
+    """Refuse, before any work, an -o that names no file: empty, or a folder."""
+    if not output.strip():
+        raise UsageError(f"{command} needs a file name after -o, e.g. -o {example}")
+    if os.path.isdir(output):
+        raise UsageError(f"cannot write {output}: it is a folder; give a file name such as "
+                         f"{os.path.join(output, example)}")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from autograd_bridge.notebook import NOTEBOOK_SUFFIX, export_for_path
     from graph.fileformat import write_text_atomic
 
     _imported()
 
-    if not args.output.strip():
-        raise UsageError("export needs a file name after -o, e.g. -o grads.py")
-    if os.path.isdir(args.output):
-        raise UsageError(f"cannot write {args.output}: it is a folder; give a file name such as "
-                         f"{os.path.join(args.output, 'grads.py')}")
+    check_output(args.output, "export", "grads.py")
     grad_output = _grad_output(args.grad_output)
     graph = _load(args.file)
     target, grad_output = _pick_target(graph, args.target, grad_output)

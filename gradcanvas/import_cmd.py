@@ -8,7 +8,6 @@ functions; torch is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
-import os
 
 from graph.safetext import visible
 
@@ -29,15 +28,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from autograd_bridge.fx_script import ImportRefused, import_script
-    from gradcanvas.cli import UsageError, _imported
+    from gradcanvas.cli import _imported, check_output
     from graph.fileformat import save
 
     _imported()
-    if not args.output.strip():
-        raise UsageError("import needs a file name after -o, e.g. -o model.json")
-    if os.path.isdir(args.output):
-        raise UsageError(f"cannot write {args.output}: it is a folder; give a file name such as "
-                         f"{os.path.join(args.output, 'model.json')}")
+    check_output(args.output, "import", "model.json")
     imported = import_script(args.script, args.function, args.module, args.input)
     try:
         save(imported.graph, args.output)
