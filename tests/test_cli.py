@@ -399,3 +399,16 @@ def test_grad_uses_the_files_target_and_grad_output(examples_dir: Path, tmp_path
     # --target elsewhere ignores the file's grad-output, which belongs to its target
     code, out, err = run_main(capsys, "grad", str(path), "--target", "y1", "--json")
     assert code == 0 and json.loads(out)["target"] == "y1"
+
+
+@pytest.mark.parametrize(("argv", "example"), [
+    (["export", str(ROOT / "resources" / "examples" / "01_scalar_partial.json")], "grads.py"),
+    (["import", str(ROOT / "README.md"), "--function", "f"], "model.json"),
+])
+def test_an_output_that_is_no_file_is_refused_before_any_work(argv: list[str], example: str, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_main(capsys, *argv, "-o", "")
+    assert code == 1 and out == "" and err.strip() == f"error: {argv[0]} needs a file name after -o, e.g. -o {example}"
+    code, out, err = run_main(capsys, *argv, "-o", str(tmp_path))
+    assert code == 1 and "it is a folder; give a file name such as" in err and example in err
+    assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []
