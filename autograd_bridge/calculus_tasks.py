@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from autograd_bridge.cancel import outcome_in
 from graph.errors import GraphError
 
 if TYPE_CHECKING:
@@ -117,21 +118,14 @@ def _compiled(session: ComputeSession, graph: Graph, asked: Asked) -> tuple[obje
     return compiled, leaves
 
 
-def _message(e: Exception) -> str:
-    if isinstance(e, GraphError):
-        return e.message
-    return f"internal error: {type(e).__name__}: {e}"
-
-
 def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked,
                      node: str) -> NodeDerivatives:
     """The inspector's panel for the selected node: the Jacobian of a non-scalar target (with
     vᵀ·J when a grad-output is set), or the Hessian and its diagonal under a scalar target."""
     from autograd_bridge import calculus
-    from autograd_bridge.cancel import Cancelled
 
     out = NodeDerivatives(asked, node)
-    try:
+    with outcome_in(out):
         cancel.check()
         compiled, leaves = _compiled(session, graph, asked)
         shapes = compiled.infer_shapes()
@@ -155,10 +149,6 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
             if node in compiled.source.leaf_ids:
                 out.formula, out.formula_value, out.no_formula = _formula(compiled, leaves, asked.target, node)
         cancel.check()
-    except Cancelled:
-        out.cancelled = True
-    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
-        out.error = _message(e)
     return out
 
 
@@ -181,10 +171,9 @@ def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, 
     """calculus.gradcheck for the target: per requires-grad leaf, autograd against central
     differences in float64."""
     from autograd_bridge import calculus
-    from autograd_bridge.cancel import Cancelled
 
     out = GradcheckData(asked, tolerances=f"eps {calculus.EPS:g}, atol {calculus.ATOL:g}, rtol {calculus.RTOL:g}")
-    try:
+    with outcome_in(out):
         cancel.check()
         compiled, _leaves = _compiled(session, graph, asked)
         result = calculus.gradcheck(compiled, asked.target, asked.grad_output)
@@ -192,10 +181,6 @@ def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, 
                                     bool(c.passed)) for c in result.leaves]
         out.unused = list(result.unused)
         cancel.check()
-    except Cancelled:
-        out.cancelled = True
-    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
-        out.error = _message(e)
     return out
 
 
@@ -205,11 +190,10 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
     import torch
 
     from autograd_bridge.calculus import _check_wrt, _reaches, _seeded, jacobian_rows
-    from autograd_bridge.cancel import Cancelled
     from graph.errors import TargetError
 
     out = SecondDerivatives(asked, wrt)
-    try:
+    with outcome_in(out):
         cancel.check()
         compiled, leaves = _compiled(session, graph, asked)
         _check_wrt(compiled, asked.target, wrt)
@@ -230,8 +214,4 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
         out.gradient, out.wrt_shape = _numpy(g), tuple(x.shape)
         for n, r in rows.items():
             out.partials[n], out.shapes[n] = _numpy(r), tuple(values[n].shape)
-    except Cancelled:
-        out.cancelled = True
-    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
-        out.error = _message(e)
     return out

@@ -13,8 +13,12 @@ loaded): the torch function mode is made on first use.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+from collections.abc import Iterator
+
+from graph.errors import GraphError
 
 # Backward checks before at most this many ops spread over the graph, plus every op whose value
 # is big (where the time goes): a check costs a few µs, a graph may have 10,000 ops.
@@ -58,6 +62,21 @@ class CancelToken:
 
     def _check_in_backward(self, _grad_outputs: tuple) -> None:
         self.check()
+
+
+@contextlib.contextmanager
+def outcome_in(out: object, doing: str = "") -> Iterator[None]:
+    """The body of a worker task whose result says how it ended: Cancelled sets out.cancelled, a
+    graph error out.error (its message), anything else out.error as an internal error `doing`
+    what — never raised: the app must never crash on a graph."""
+    try:
+        yield
+    except Cancelled:
+        out.cancelled = True
+    except GraphError as e:
+        out.error = e.message
+    except Exception as e:  # noqa: BLE001 - see the docstring
+        out.error = f"internal error{doing}: {type(e).__name__}: {e}"
 
 
 @functools.cache

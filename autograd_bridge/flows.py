@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autograd_bridge.codegen import op_expr
-from graph.errors import GraphError
 from graph.model import Edge, Graph, Node
 
 if TYPE_CHECKING:
@@ -187,25 +186,16 @@ def flow_task(session: ComputeSession, cancel: CancelToken | None, graph: Graph,
     """The worker's task: every edge's flow for the run the session keeps for this graph state,
     target and grad-output (run again only if another was asked since). Never raises for a
     graph's problems: they go in `error`."""
-    from autograd_bridge.cancel import Cancelled
+    from autograd_bridge.cancel import outcome_in
 
     out = FlowResult(revision, target, device, dtype, grad_output)
     if target is None:
         out.error = "no target chosen"
         return out
-    try:
+    with outcome_in(out, " while computing the gradient flow"):
         compiled, result = session.kept_run(graph, revision, device, dtype, target, grad_output)
         if result is None:
             out.error = f"{target} has no partials"
             return out
         out.flows, out.none = flow_result(compiled, result.values, result.grads, target, cancel)
-    except Cancelled:
-        out.cancelled = True
-        return out
-    except GraphError as e:
-        out.error = e.message
-        return out
-    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
-        out.error = f"internal error while computing the gradient flow: {type(e).__name__}: {e}"
-        return out
     return out

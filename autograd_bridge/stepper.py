@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autograd_bridge.flows import local_vjps
-from graph.errors import GraphError
 from graph.model import Edge, Graph
 
 if TYPE_CHECKING:
@@ -175,23 +174,17 @@ def walk_task(session: ComputeSession, cancel: CancelToken | None, graph: Graph,
               grad_output: object = None) -> Walk:
     """The worker's task: the whole walk for the run the session keeps for this graph state,
     target and grad-output. Never raises for a graph's problems: they go in `error`."""
-    from autograd_bridge.cancel import Cancelled
+    from autograd_bridge.cancel import outcome_in
 
     out = Walk(revision, target, device, dtype, grad_output)
     if target is None:
         out.error = "no target chosen: click ∂ on a node"
         return out
-    try:
+    with outcome_in(out, " while walking backward"):
         compiled, result = session.kept_run(graph, revision, device, dtype, target, grad_output)
         if result is None or result.grads.get(target) is None:
             out.error = f"{target} has no partials: nothing to walk back"
             return out
         steps, _acc = walk(compiled, result.values, target, result.grads[target], cancel)
         out.steps = _plain(steps)
-    except Cancelled:
-        out.cancelled = True
-    except GraphError as e:
-        out.error = e.message
-    except Exception as e:  # noqa: BLE001 - the app must never crash on a graph
-        out.error = f"internal error while walking backward: {type(e).__name__}: {e}"
     return out
