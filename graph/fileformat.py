@@ -74,6 +74,56 @@ def _refuse_duplicate(obj: object, where: str, ids: tuple[str, ...] = ()) -> Non
         raise FileFormatError(f"{where}: the key {_short(obj.key)} appears twice", ids)
 
 
+def _decoded(text: str, parse_constant, object_pairs_hook) -> object:  # noqa: ANN001 - json.loads' hooks
+    """json.loads, its errors as one line each (FileFormatError)."""
+    try:
+        return json.loads(text, parse_constant=parse_constant, object_pairs_hook=object_pairs_hook)
+    except FileFormatError:
+        raise
+    except json.JSONDecodeError as e:
+        raise FileFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    except ValueError as e:  # e.g. an integer literal longer than Python will convert
+        raise FileFormatError(f"not valid JSON: {str(e).splitlines()[0][:150]}") from None
+    except RecursionError:
+        raise FileFormatError("not valid JSON: nested too deeply") from None
+
+
+def strict_json(text: str) -> object:
+    """The JSON of a file the app reads besides graphs (lessons): NaN and Infinity refused, and a
+    key that appears twice in one object refused, naming it. The graph loader checks the same
+    where it reads each object, to name the node."""
+    doc = _decoded(text, _refuse_constant, _object)
+    dup = _find_duplicate(doc)
+    if dup is not None:
+        raise FileFormatError(f"the key {_short(dup.key)} appears twice in one object")
+    return doc
+
+
+def read_text(path: str | os.PathLike, max_bytes: int | None = None,
+              limit_is: str = "the most GradCanvas reads") -> str:
+    """A file's text: only a regular file of at most max_bytes (default MAX_FILE_BYTES, read at
+    the call), in UTF-8. A device (/dev/zero), a pipe or a folder is refused before reading
+    (opening a FIFO would wait for a writer), and never more than the limit plus one byte is
+    read. Errors name the path."""
+    max_bytes = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise FileFormatError(f"{path}: cannot read: it is a folder, not a regular file")
+        if not stat.S_ISREG(mode):
+            raise FileFormatError(f"{path}: cannot read: not a regular file (a device, pipe or socket)")
+        with open(path, "rb") as f:
+            data = f.read(max_bytes + 1)
+    except OSError as e:
+        raise FileFormatError(f"{path}: cannot read: {e.strerror or e}") from None
+    if len(data) > max_bytes:
+        raise FileFormatError(f"{path}: the file is larger than {max_bytes // 2**20} MiB, {limit_is}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise FileFormatError(f"{path}: not a UTF-8 text file") from None
+
+
 def _find_duplicate(doc: object) -> _Duplicated | None:
     """The first object with a repeated key anywhere in doc, walking without recursion."""
     stack = [doc]
@@ -122,14 +172,7 @@ def _parse(text: str, careful: bool) -> tuple[Graph, int]:
         constants.append(name)
         return float(name)
 
-    try:
-        doc = json.loads(text, parse_constant=constant, object_pairs_hook=_object if careful else None)
-    except json.JSONDecodeError as e:
-        raise FileFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    except ValueError as e:  # e.g. an integer literal longer than Python will convert
-        raise FileFormatError(f"not valid JSON: {str(e).splitlines()[0][:150]}") from None
-    except RecursionError:
-        raise FileFormatError("not valid JSON: nested too deeply") from None
+    doc = _decoded(text, constant, _object if careful else None)
     if not isinstance(doc, dict):
         raise FileFormatError("a GradCanvas file is a JSON object with format, version, nodes, edges")
     _refuse_duplicate(doc, "the file")
@@ -376,26 +419,8 @@ def _clip(text: str, width: int = 60) -> str:
 
 
 def load(path: str | os.PathLike) -> Graph:
-    """Read and parse a file. Only a regular file of at most MAX_FILE_BYTES is read: a device
-    (/dev/zero), a pipe or a folder is refused before reading, and never more than the limit
-    plus one byte is read."""
-    try:
-        mode = os.stat(path).st_mode  # before opening: opening a FIFO would wait for a writer
-        if stat.S_ISDIR(mode):
-            raise FileFormatError(f"{path}: cannot read: it is a folder, not a file")
-        if not stat.S_ISREG(mode):
-            raise FileFormatError(f"{path}: cannot read: not a regular file (a device, pipe or socket)")
-        with open(path, "rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise FileFormatError(f"{path}: cannot read: {e.strerror or e}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise FileFormatError(f"{path}: the file is larger than {MAX_FILE_BYTES // 2**20} MiB, "
-                              "the most GradCanvas reads")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise FileFormatError(f"{path}: not a UTF-8 text file") from None
+    """Read and parse a file (read_text: a regular UTF-8 file of at most MAX_FILE_BYTES)."""
+    text = read_text(path)
     try:
         return loads(text)
     except FileFormatError as e:  # name the file, as the read errors above do

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from dataclasses import dataclass
 
 from graph import fileformat
@@ -57,19 +56,9 @@ def loads(text: str, name: str = "lesson") -> Lesson:
     """Parse and check a lesson's text; the first problem raises LessonError. name: the title
     when the file gives none (load passes the file's name)."""
     try:
-        doc = json.loads(text, parse_constant=fileformat._refuse_constant,  # noqa: SLF001 - the format's own rules
-                         object_pairs_hook=fileformat._object)  # noqa: SLF001
+        doc = fileformat.strict_json(text)
     except FileFormatError as e:
         raise LessonError(e.message) from None
-    except json.JSONDecodeError as e:
-        raise LessonError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    except RecursionError:
-        raise LessonError("not valid JSON: nested too deeply") from None
-    except ValueError as e:  # e.g. an integer literal longer than Python will convert
-        raise LessonError(f"not valid JSON: {str(e).splitlines()[0][:150]}") from None
-    dup = fileformat._find_duplicate(doc)  # noqa: SLF001
-    if dup is not None:
-        raise LessonError(f"the key {_short(dup.key)} appears twice in one object")
     if not isinstance(doc, dict):
         raise LessonError("a lesson is a JSON object with format, version, graph, steps")
     for key in doc:
@@ -134,18 +123,9 @@ def load(path: str | os.PathLike) -> Lesson:
     """Read a lesson file: only a regular file of at most MAX_LESSON_BYTES, in UTF-8, as the
     graph loader reads (graph.fileformat.load); errors name the file."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise LessonError(f"{path}: cannot read: not a regular file")
-        with open(path, "rb") as f:
-            data = f.read(MAX_LESSON_BYTES + 1)
-    except OSError as e:
-        raise LessonError(f"{path}: cannot read: {e.strerror or e}") from None
-    if len(data) > MAX_LESSON_BYTES:
-        raise LessonError(f"{path}: larger than {MAX_LESSON_BYTES // 2**20} MiB, the most a lesson may be")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise LessonError(f"{path}: not a UTF-8 text file") from None
+        text = fileformat.read_text(path, MAX_LESSON_BYTES, "the most a lesson may be")
+    except FileFormatError as e:
+        raise LessonError(e.message) from None
     name = os.path.splitext(os.path.basename(path))[0].split("_", 1)[-1].replace("_", " ")
     try:
         return loads(text, name[:MAX_TITLE] or "lesson")
