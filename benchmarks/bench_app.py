@@ -288,29 +288,25 @@ def big_rss_row(quick: bool) -> Row:
 
 
 def edit_row(quick: bool) -> Row:
-    n = 200
-    metric = f"value edit → overlays repainted, {n}-node graph"
-    try:
-        got = run_child("bench_app", ["edit", str(n), str(3 if quick else 15)], timeout=300)
-    except CommandFailed as e:
-        return unavailable(metric, str(e), f"≤ {ms(EDIT_GOAL_S)}")
-    cpu, wall = statistics.median(got["cpu_s"]), statistics.median(got["wall_s"])
-    return Row(metric, f"{ms(cpu)} GUI CPU, {ms(wall)} wall", goal=f"≤ {ms(EDIT_GOAL_S)}", measured=wall,
-               limit=EDIT_GOAL_S, note=f"wall is what the user waits (the goal); median of {len(got['cpu_s'])} edits",
-               numbers={"gui_cpu_s": cpu, "wall_s": wall})
+    return _edit_row(quick, "edit", "value edit", "wall is what the user waits (the goal)", "edits")
 
 
 def scrub_row(quick: bool) -> Row:
+    return _edit_row(quick, "scrub", "scrub step", "one mouse move of a scrub of n0's number "
+                          "(ScrubDrag.move) until the canvas shows its result", "moves")
+
+
+def _edit_row(quick: bool, child: str, what: str, how: str, steps: str) -> Row:
+    """A child_edit run (a value edit, or a scrub's mouse move, on a 200-node graph) as a row."""
     n = 200
-    metric = f"scrub step → overlays repainted, {n}-node graph"
+    metric = f"{what} → overlays repainted, {n}-node graph"
     try:
-        got = run_child("bench_app", ["scrub", str(n), str(3 if quick else 15)], timeout=300)
+        got = run_child("bench_app", [child, str(n), str(3 if quick else 15)], timeout=300)
     except CommandFailed as e:
         return unavailable(metric, str(e), f"≤ {ms(EDIT_GOAL_S)}")
     cpu, wall = statistics.median(got["cpu_s"]), statistics.median(got["wall_s"])
     return Row(metric, f"{ms(cpu)} GUI CPU, {ms(wall)} wall", goal=f"≤ {ms(EDIT_GOAL_S)}", measured=wall,
-               limit=EDIT_GOAL_S, note=f"one mouse move of a scrub of n0's number (ScrubDrag.move) until the "
-                                       f"canvas shows its result; median of {len(got['cpu_s'])} moves",
+               limit=EDIT_GOAL_S, note=f"{how}; median of {len(got['cpu_s'])} {steps}",
                numbers={"gui_cpu_s": cpu, "wall_s": wall})
 
 
