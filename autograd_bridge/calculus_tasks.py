@@ -147,18 +147,23 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
             h = _numpy(calculus.hessian(compiled, asked.target, node, None, leaves)).reshape(n_node, n_node)
             out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
             if node in compiled.source.leaf_ids:
-                out.formula, out.formula_value, out.no_formula = _formula(compiled, leaves, asked.target, node)
+                out.formula, out.formula_value, out.no_formula = _formula(compiled, leaves, asked.target, node,
+                                                                          shapes)
         cancel.check()
     return out
 
 
-def _formula(compiled: object, leaves: tuple, target: str, leaf: str) -> tuple[str | None, float | None, str | None]:
+def _formula(compiled: object, leaves: tuple, target: str, leaf: str,
+             shapes: dict[str, tuple[int, ...]]) -> tuple[str | None, float | None, str | None]:
     """∂target/∂leaf as a simplified formula (autograd_bridge.symbolic) at the run's point: the
-    formula, its value, or why there is none."""
+    formula, its value, or why there is none (told from the shapes, before running anything)."""
     import torch
 
-    from autograd_bridge.symbolic import formulas_for
+    from autograd_bridge.symbolic import formulas_for, why_not
 
+    reason = why_not(compiled.graph, target, shapes)
+    if reason is not None:
+        return None, None, reason
     with torch.no_grad():
         values = compiled.forward(leaves)
     got = formulas_for(compiled, values, target)

@@ -86,12 +86,12 @@ def symbolic_partials(graph: CheckedGraph, target: str, point: dict[str, float],
                       shapes: dict[str, tuple[int, ...]]) -> Formulas:
     """∂target/∂leaf for every requires-grad leaf the target depends on, simplified, and its
     value at `point` (every leaf's value). `shapes`: every node's shape."""
-    import sympy
-
     out = Formulas(target)
     out.reason = why_not(graph, target, shapes)
-    if out.reason is not None:
+    if out.reason is not None:  # sympy (~1 s to import the first time) only where a formula applies
         return out
+    import sympy
+
     exprs: dict[str, object] = {}
     symbols: dict[str, object] = {}
     for n in upstream(graph, target):

@@ -128,3 +128,12 @@ def test_grad_without_symbolic_does_not_import_sympy() -> None:
             "print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.stdout.strip().endswith("False"), out.stderr
+
+
+def test_a_graph_no_formula_applies_to_never_imports_sympy() -> None:
+    """The reason is told from the graph and shapes alone: sympy (slow to import) stays out."""
+    code = ("import sys; from gradcanvas.cli import main; "
+            f"main(['grad', {str(EXAMPLES / '04_small_mlp.json')!r}, '--symbolic', '--json']); "
+            "print('sympy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert '"no_formula"' in out.stdout and out.stdout.strip().endswith("False"), out.stderr
