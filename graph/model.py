@@ -1,4 +1,5 @@
 """The document: nodes, edges, the layout, and the structural questions asked of them.
+(~520 lines, one piece: Node, Edge, Graph and CheckedGraph keep one set of invariants together.)
 
 Pure Python: no Qt, no torch (networkx only in `to_networkx`, imported there). Nodes keep the
 order they were added in, which is the order files list them and the order generated code
