@@ -270,6 +270,12 @@ class ComputeSession:
         self._run = None  # (engine.Result or None, the values, notes, the target's error or None)
         self._cancel: CancelToken | None = None  # the running compute's, if it can be cancelled
         self._memory_limit: int | str | None = "default"  # the running compute's
+        # What a feature keeps between its tasks (training's accumulated .grad and optimiser).
+        self.kept: dict[str, object] = {}
+
+    def report(self, payload: object) -> None:
+        """A running task's progress (training's loss per step): the worker sets this to send
+        `payload` to the window as it comes; by default nobody listens."""
 
     def _computable(self, graph: Graph, revision: int, device: str, dtype: str | None) -> _Computable:
         """Kept for (revision, device, dtype): a semantic revision names one state of the graph.

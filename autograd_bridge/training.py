@@ -244,3 +244,34 @@ class Trainer:
         index = {n: i for i, n in enumerate(compiled.source.leaf_ids)}
         return all(torch.equal(leaves[index[n]].detach(), p.detach())
                    for n, p in zip(wrt, self._params or (), strict=True))
+
+
+# ---- the worker's tasks: module-level (they may be sent to the compute process by name) ----
+# The accumulator and the trainer live in the worker's session, next to the compiled graph.
+
+
+def _kept(session: object, kind: type) -> object:
+    kept = session.kept.get(kind.__name__)
+    if kept is None:
+        kept = session.kept[kind.__name__] = kind()
+    return kept
+
+
+def backward_task(session: object, cancel: CancelToken | None, graph: Graph, revision: int, device: str,
+                  dtype: str | None, target: str, grad_output: object = None) -> AccumulatedGrads:
+    """GradAccumulator.backward with the session's accumulator."""
+    return _kept(session, GradAccumulator).backward(session, cancel, graph, revision, device, dtype, target,
+                                                    grad_output)
+
+
+def zero_task(session: object, _cancel: CancelToken | None, revision: int, target: str | None) -> AccumulatedGrads:
+    """GradAccumulator.zero with the session's accumulator."""
+    return _kept(session, GradAccumulator).zero(revision, target)
+
+
+def steps_task(session: object, cancel: CancelToken | None, graph: Graph, revision: int, device: str,
+               dtype: str | None, target: str, optimiser: str, lr: float, count: int) -> StepsResult:
+    """Trainer.steps with the session's trainer; each step's target is reported as
+    session.report((step index, target before the step))."""
+    return _kept(session, Trainer).steps(session, cancel, graph, revision, device, dtype, target, optimiser, lr,
+                                         count, on_step=lambda i, loss: session.report((i, loss)))

@@ -35,7 +35,7 @@ def leave(window, rc: int) -> int:  # noqa: ANN001 - a MainWindow
     would wait for it, or end the thread under it (a C++ `terminate`, an abort). The window
     has closed cleanly by now (its recovery file removed), so only the settings are flushed.
     """
-    if window.computer.pool.activeThreadCount() == 0:
+    if not window.computer.running():
         return rc
     window.settings.sync()
     sys.stdout.flush()

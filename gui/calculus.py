@@ -156,7 +156,7 @@ class Calculus(QObject):
             self._request(NODE, tasks.node_derivatives, node)
 
     def _on_task(self, name: str, data: object) -> None:
-        if name not in (NODE, CHECK, AGAIN) or getattr(data, "cancelled", False) or data.asked != self.asked():
+        if name not in (NODE, CHECK, AGAIN) or data is None or data.cancelled or data.asked != self.asked():
             return  # another feature's, cancelled, or for a state left behind
         if name == NODE:
             if data.node == self.node:

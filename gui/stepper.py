@@ -254,6 +254,9 @@ class Stepper(QObject):
     def _on_task(self, name: str, walk: Walk) -> None:
         if name != STEPS:
             return
+        if walk is None:  # lost with the compute process (it said why): asked again when wanted
+            self.asked = None
+            return
         if self.asked == _key(walk):
             self.asked = None
         shown = self.shown()

@@ -16,10 +16,18 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-from autograd_bridge.training import OPTIMISERS, WHY_ACCUMULATE, AccumulatedGrads, GradAccumulator, StepsResult, Trainer
+from autograd_bridge.training import (
+    OPTIMISERS,
+    WHY_ACCUMULATE,
+    AccumulatedGrads,
+    StepsResult,
+    backward_task,
+    steps_task,
+    zero_task,
+)
 from graph.errors import GraphError
 from graph.safetext import visible
 from gui.actions import make_action
@@ -33,11 +41,6 @@ ACCUMULATE, ZERO, STEPS = "train: backward again", "train: zero grads", "train: 
 PLOT_EVERY_MS = 50  # the plot redraws at most this often while a run is going
 
 
-class _Progress(QObject):
-    """Made on the GUI thread, emitted from the worker's: Qt queues each step to the GUI."""
-
-    step = Signal(int, float)
-
 
 def _number(v: float) -> str:
     return f"{v:.6g}"
@@ -49,11 +52,7 @@ class Training(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.w = window
-        # Worker-side state: touched only by tasks, which the worker runs one at a time.
-        self.accumulator, self.trainer = GradAccumulator(), Trainer()
         self.badges = GradBadges(window.scene)
-        self.progress = _Progress(self)
-        self.progress.step.connect(self._on_step)
         self.losses: list[float] = []
         self.running = False
         self._plot = None  # pyqtgraph loads on first use, not with the window
@@ -63,6 +62,7 @@ class Training(QObject):
         self._make_dock()
         self._say_after_result = ""
         window.computer.taskReady.connect(self._on_task)
+        window.computer.taskProgress.connect(self._on_progress)
         window.computer.resultReady.connect(self._after_result)  # after the window's show_result
 
     # ---- widgets ----
@@ -152,14 +152,16 @@ class Training(QObject):
         if target is None:
             return
         doc, w = self.w.doc, self.w
-        w.computer.request_task(ACCUMULATE, self.accumulator.backward, doc.graph.snapshot(), doc.revision,
+        w.computer.request_task(ACCUMULATE, backward_task, doc.graph.snapshot(), doc.revision,
                                 w.device(), w.dtype(), target, w.grad_output)
 
     def zero_grads(self) -> None:
         revision, target = self.w.doc.revision, self.w.doc.target
-        self.w.computer.request_task(ZERO, lambda _session, _cancel: self.accumulator.zero(revision, target))
+        self.w.computer.request_task(ZERO, zero_task, revision, target)
 
-    def _show_grads(self, grads: AccumulatedGrads) -> None:
+    def _show_grads(self, grads: AccumulatedGrads | None) -> None:
+        if grads is None:  # lost with the compute process: it said why
+            return
         if grads.cancelled:
             self.w.say("Backward again: cancelled; .grad is as it was")
             return
@@ -192,12 +194,14 @@ class Training(QObject):
         if count > 1 or not self.losses:
             self.losses = []
         kind, lr = self.optimiser_box.currentText(), self.lr_box.value()
-        w.computer.request_task(STEPS, self.trainer.steps, doc.graph.snapshot(), doc.revision, w.device(),
-                                w.dtype(), target, kind, lr, count, self.progress.step.emit)
+        w.computer.request_task(STEPS, steps_task, doc.graph.snapshot(), doc.revision, w.device(),
+                                w.dtype(), target, kind, lr, count)
         w.say(f"{kind} lr={_number(lr)}: {count} step(s) of {visible(target)} running (Cancel / Esc stops)")
 
-    def _on_step(self, _i: int, value: float) -> None:
-        self.losses.append(value)
+    def _on_progress(self, name: str, step: tuple[int, float]) -> None:
+        if name != STEPS:
+            return
+        self.losses.append(step[1])
         if not self._plot_timer.isActive():
             self._plot_timer.start()
 
@@ -207,10 +211,12 @@ class Training(QObject):
         plot.setLabel("left", f"{visible(target or 'target')} before each step")
         self._curve.setData(list(range(1, len(self.losses) + 1)), self.losses)
 
-    def _finish_steps(self, result: StepsResult) -> None:
+    def _finish_steps(self, result: StepsResult | None) -> None:
         self.running = False
         for action in (self.step_action, self.run_action):
             action.setEnabled(True)
+        if result is None:  # lost with the compute process (it said why): nothing was written
+            return
         self._redraw_plot()
         w, doc = self.w, self.w.doc
         what = f"{result.optimiser} lr={_number(result.lr)}"

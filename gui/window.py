@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.doc.undo_stack.cleanChanged.connect(self._update_title)
         self.computer.resultReady.connect(self.show_result)
         self.computer.sliceReady.connect(self._on_slice)
+        self.computer.said.connect(self.say)
         self.scene.message.connect(self.say)
         self.scene.selectionChanged.connect(self._on_selection)
         self.view.dropOp.connect(self.scene.add_node_at)
@@ -498,7 +499,7 @@ class MainWindow(QMainWindow):
                 self.computer.resultReady.disconnect(self.show_result)
                 self.computer.sliceReady.disconnect(self._on_slice)
                 self.recompute_timer.stop()  # nor is a compute asked for any more
-                self.computer.drop_pending()
+                self.computer.close()  # and its process, if it has one
             event.accept()
         else:
             event.ignore()

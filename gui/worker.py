@@ -1,4 +1,9 @@
-"""The compute worker: runs autograd_bridge.compute jobs off the GUI thread.
+"""The compute worker: runs autograd_bridge jobs off the GUI thread.
+
+Where they run: in a child process (gui.worker_process, autograd_bridge.compute_process) by
+default, so the window never imports torch and survives a crash in it; or on one pool thread
+of this process (`GRADCANVAS_COMPUTE=thread`: the tests' default, and the fallback when the
+child cannot start). Either way the jobs are the same functions (autograd_bridge.jobs).
 
 A job is a snapshot of the graph plus the semantic revision it was taken at. Only one job runs
 at a time; a newer request of the same kind replaces a pending one, and a new compute request
@@ -7,99 +12,169 @@ instead of queueing behind it. Results come back as plain data through a signal;
 drops any that is no longer current.
 
 Besides the compute, the slice plot and the device probe, any feature can run a named task
-(`request_task`): a function of the worker's ComputeSession (so it can reuse the compiled graph
-and the last run) and a cancel token, whose result comes back as `taskReady(name, result)`.
+(`request_task`): a module-level function of the worker's ComputeSession (so it can reuse the
+compiled graph and the last run) and a cancel token, whose result comes back as
+`taskReady(name, result)`; None there means the task was lost (its process stopped).
 """
 
 from __future__ import annotations
 
-import functools
+import os
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from autograd_bridge.cancel import CancelToken
-from autograd_bridge.compute import ComputeSession, available_devices
+from autograd_bridge.jobs import COMPUTE, DEVICES, NOT_CANCELLABLE, SLICE, compute_job, devices_job, run_job, slice_job
 from graph.model import Graph
 
-COMPUTE, SLICE, DEVICES = "compute", "slice", "devices"  # the kinds of job besides named tasks
+__all__ = ["COMPUTE", "DEVICES", "SLICE", "Computer"]
+
+
+def mode_asked() -> str:
+    """`thread` unless GRADCANVAS_COMPUTE=process (the default once the wire codec lands)."""
+    return "process" if os.environ.get("GRADCANVAS_COMPUTE", "").strip().lower() == "process" else "thread"
 
 
 class _Signals(QObject):
-    done = Signal(str, object)  # the job's kind, its result
+    done = Signal(int, object)  # job id, result
+    progress = Signal(int, object)  # job id, payload
 
 
 class _Job(QRunnable):
-    def __init__(self, kind: str, fn: Callable, args: tuple, signals: _Signals) -> None:
+    def __init__(self, runner: ThreadRunner, job_id: int, kind: str, fn: Callable, args: tuple,
+                 cancel: CancelToken | None) -> None:
         super().__init__()
-        self.kind, self.fn, self.args, self.signals = kind, fn, args, signals
+        self.runner, self.job_id, self.kind, self.fn, self.args, self.cancel = runner, job_id, kind, fn, args, cancel
         self.setAutoDelete(True)
 
     def run(self) -> None:
-        self.signals.done.emit(self.kind, self.fn(*self.args))
+        signals, job_id = self.runner.signals, self.job_id
+        session = self.runner.session
+        session.report = lambda payload: signals.progress.emit(job_id, payload)
+        signals.done.emit(job_id, run_job(session, self.kind, self.fn, self.args, self.cancel))
+
+
+class ThreadRunner(QObject):
+    """Jobs on one pool thread of this process, sharing its GIL with the window."""
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        from autograd_bridge.compute import ComputeSession
+
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self.session = ComputeSession()  # touched only by the pool's one thread
+        self.signals = _Signals(self)
+        self._cancel: tuple[int, CancelToken] | None = None  # the running job's id and token
+
+    def start(self, job_id: int, kind: str, fn: Callable, args: tuple, cancelled: bool = False) -> None:
+        token = None if kind in NOT_CANCELLABLE else CancelToken()
+        self._cancel = None if token is None else (job_id, token)
+        if cancelled:
+            self.cancel(job_id)
+        self.pool.start(_Job(self, job_id, kind, fn, args, token))
+
+    def cancel(self, job_id: int) -> None:
+        if self._cancel is not None and self._cancel[0] == job_id:
+            self._cancel[1].cancel()
+
+    def wait(self, msecs: int) -> bool:
+        return self.pool.waitForDone(msecs)
+
+    def active(self) -> bool:
+        return self.pool.activeThreadCount() > 0
+
+    def close(self) -> None:
+        """Nothing to end: the thread stops with the process (gui.app.leave)."""
 
 
 class Computer(QObject):
-    """Runs one job at a time on its own thread; keeps only the newest pending request of each kind."""
+    """Runs one job at a time; keeps only the newest pending request of each kind."""
 
     resultReady = Signal(object)  # ComputeResult
     sliceReady = Signal(object)  # SliceResult or None
     devicesReady = Signal(list)  # the devices torch can use here
-    taskReady = Signal(str, object)  # a named task's name and result (request_task)
+    taskReady = Signal(str, object)  # a named task's name and result (request_task); None: lost
+    taskProgress = Signal(str, object)  # a named task's name and what it reported (session.report)
     busyChanged = Signal(bool)
     computingChanged = Signal(bool)  # a compute or a task is running: it can be cancelled
+    said = Signal(str)  # news about the worker itself (its process stopped and starts again)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, mode: str | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
-        self.session = ComputeSession()  # touched only by the pool's one thread
-        self._signals = _Signals(self)
-        self._signals.done.connect(self._finished)
+        self.mode = mode or mode_asked()
+        self.runner = self._make_runner(self.mode)
         self._busy = False
         self._pending: dict[str, tuple] = {}  # kind -> its newest request: (kind, fn, args)
-        self._running_kind: str | None = None
-        self._running_cancel: CancelToken | None = None  # the running compute's or task's
+        self._running: tuple[int, str, Callable, tuple] | None = None  # (job id, kind, fn, args)
+        self._cancel_sent = False
+        self._job_ids = 0
         self.requests = 0  # computes asked for, for tests and benchmarks
+
+    def _make_runner(self, mode: str) -> QObject:
+        if mode == "process":
+            from gui.worker_process import ProcessRunner
+
+            runner = ProcessRunner(self)
+            runner.failedToStart.connect(self._fall_back_to_thread)
+            runner.said.connect(self.said)
+        else:
+            runner = ThreadRunner(self)
+        runner.signals.done.connect(self._finished)
+        runner.signals.progress.connect(self._progress)
+        return runner
+
+    @property
+    def session(self) -> object:
+        """The ComputeSession, when jobs run in this process (thread mode); else None."""
+        return getattr(self.runner, "session", None)
 
     def request(self, graph: Graph, target: str, revision: int, device: str = "cpu",
                 dtype: str | None = None, grad_output: object = None,
                 memory_limit: int | str | None = "default") -> None:
         """Compute values and partials (ComputeSession.compute, whose memory_limit this is)."""
         self.requests += 1
-        if self._running_kind not in (None, SLICE, DEVICES):
+        if self._running is not None and self._running[1] not in NOT_CANCELLABLE:
             # A compute or a task (flows, Jacobians, steps) asked for an older state: its
             # result would only be dropped, and the edit would wait behind it.
             self.cancel()
-        compute = functools.partial(self.session.compute, memory_limit=memory_limit)
-        self._submit(COMPUTE, compute, (graph.snapshot(), target, revision, device, dtype, grad_output))
+        self._submit(COMPUTE, compute_job, (graph.snapshot(), target, revision, device, dtype, grad_output,
+                                            memory_limit))
 
     def request_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None) -> None:
-        self._submit(SLICE, self.session.compute_slice, (graph.snapshot(), target, leaf, revision, device, dtype))
+        self._submit(SLICE, slice_job, (graph.snapshot(), target, leaf, revision, device, dtype))
 
     def probe_devices(self) -> None:
-        """Import torch on the worker thread and report cpu / cuda / mps."""
-        self._submit(DEVICES, available_devices, ())
+        """Import torch in the worker and report cpu / cuda / mps."""
+        self._submit(DEVICES, devices_job, ())
 
     def request_task(self, name: str, fn: Callable, *args: object) -> None:
-        """Run fn(session, cancel_token, *args) on the worker thread after what runs now; the
-        result comes back as taskReady(name, result). A newer task of the same name replaces a
-        pending one. Cancel stops it as it stops a compute (the token raises
-        autograd_bridge.cancel.Cancelled at a check: fn decides what to return then)."""
-        self._submit(name, fn, (self.session, *args))
+        """Run fn(session, cancel_token, *args) in the worker after what runs now; the result
+        comes back as taskReady(name, result). fn is a module-level function (it may be sent to
+        the compute process by name); a Graph among args travels cheaply (only what changed).
+        A newer task of the same name replaces a pending one. Cancel stops it as it stops a
+        compute (the token raises autograd_bridge.cancel.Cancelled at a check: fn decides what
+        to return then). `session.report(payload)` inside fn gives taskProgress(name, payload)."""
+        self._submit(name, fn, args)
 
     @property
     def computing(self) -> bool:
-        return self._running_cancel is not None
+        return self._running is not None and self._running[1] not in NOT_CANCELLABLE
+
+    def running(self) -> bool:
+        """A job runs now (the window closing must not wait for it)."""
+        return self.runner.active()
 
     def cancel(self) -> bool:
         """Stop the running compute or task at its next op boundary (a compute's result comes
         back `cancelled`); False if none runs. Pending requests are kept: they are what is
         asked now."""
-        if self._running_cancel is None or self._running_cancel.cancelled:
+        if not self.computing or self._cancel_sent:
             return False
-        self._running_cancel.cancel()
+        self._cancel_sent = True
+        self.runner.cancel(self._running[0])  # before the runner started it: start says so
         return True
 
     def _submit(self, kind: str, fn: Callable, args: tuple) -> None:
@@ -110,21 +185,23 @@ class Computer(QObject):
 
     def _start(self, job: tuple) -> None:
         kind, fn, args = job
-        self._busy, self._running_kind = True, kind
+        self._job_ids += 1
+        self._busy, self._running, self._cancel_sent = True, (self._job_ids, kind, fn, args), False
         self.busyChanged.emit(True)
-        if kind not in (SLICE, DEVICES):  # a compute or a task: cancellable
-            self._running_cancel = CancelToken()
-            if kind == COMPUTE:
-                fn = functools.partial(fn, cancel=self._running_cancel)
-            else:
-                args = (args[0], self._running_cancel, *args[1:])
-            self.computingChanged.emit(True)
-        self.pool.start(_Job(kind, fn, args, self._signals))
+        if self.computing:
+            self.computingChanged.emit(True)  # a Cancel here stops the job before it starts
+        self.runner.start(self._job_ids, kind, fn, args, cancelled=self._cancel_sent)
 
-    def _finished(self, kind: str, result: object) -> None:
-        self._busy, self._running_kind = False, None
-        if self._running_cancel is not None:
-            self._running_cancel = None
+    def _progress(self, job_id: int, payload: object) -> None:
+        if self._running is not None and self._running[0] == job_id:
+            self.taskProgress.emit(self._running[1], payload)
+
+    def _finished(self, job_id: int, result: object) -> None:
+        if self._running is None or self._running[0] != job_id:
+            return  # a job already given up on (its process was restarted)
+        kind, was_computing = self._running[1], self.computing
+        self._busy, self._running = False, None
+        if was_computing:
             self.computingChanged.emit(False)
         if kind == COMPUTE:
             if not (result.cancelled and COMPUTE in self._pending):  # else superseded
@@ -142,11 +219,27 @@ class Computer(QObject):
         else:
             self.busyChanged.emit(False)
 
+    def _fall_back_to_thread(self, why: str) -> None:
+        """The compute process cannot start here: run jobs on a thread of this process."""
+        self.said.emit(f"{why}; computing in the window's own process instead")
+        self.runner.close()
+        self.mode, self.runner = "thread", self._make_runner("thread")
+        if self._running is not None:
+            job_id, kind, fn, args = self._running
+            self.runner.start(job_id, kind, fn, args, cancelled=self._cancel_sent)
+
     def drop_pending(self) -> None:
         """Forget the requests not yet started (the window closed: nobody wants them); a
         running compute or task is cancelled, and any result goes nowhere."""
         self._pending.clear()
         self.cancel()
 
+    def close(self) -> None:
+        """The window closed: end the compute process (a thread ends with this process)."""
+        self.drop_pending()
+        self.runner.close()
+
     def wait(self, msecs: int = 60_000) -> bool:
-        return self.pool.waitForDone(msecs)
+        """Block until no job runs (tests, benchmarks); in process mode results are delivered
+        while waiting, in thread mode when the event loop next runs."""
+        return self.runner.wait(msecs)

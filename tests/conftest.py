@@ -10,6 +10,10 @@ from helpers import RESULT_TIMEOUT_MS, new_window
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Windows autosave to a recovery folder (gui/recovery.py): never the user's real one in tests.
 os.environ.setdefault("GRADCANVAS_RECOVERY_DIR", tempfile.mkdtemp(prefix="gradcanvas-test-recovery-"))
+# Windows compute on a thread of the test's own process (a child process per window would add
+# an interpreter and `import torch` to every test); tests/test_compute_process.py runs the
+# app's default, the compute process, on purpose.
+os.environ.setdefault("GRADCANVAS_COMPUTE", "thread")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 

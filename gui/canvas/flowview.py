@@ -93,6 +93,9 @@ class FlowView(QObject):
     def _on_task(self, name: str, flows: FlowResult) -> None:
         if name != FLOWS:
             return
+        if flows is None:  # lost with the compute process (it said why): asked again when wanted
+            self.asked = None
+            return
         shown = self.shown()
         if flows.cancelled or not answers(flows, shown):
             if self.asked == _key(flows):

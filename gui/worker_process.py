@@ -1,0 +1,151 @@
+"""Jobs in the compute process (autograd_bridge.compute_process), seen from the window.
+
+The child starts with the first job, lives as long as the window, and ends when the window
+closes its input. A child that stops (a crash in torch or in an imported script's code, or
+killed) loses only the job it ran: that job's result says so (jobs.lost_result) and the next
+job starts a fresh child, which compiles again. A Cancel the child does not honour within
+KILL_AFTER_CANCEL_MS (one long kernel between two op boundaries) ends the child the same way.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+
+from autograd_bridge.compute_process import FrameReader, GraphArg, frame
+from autograd_bridge.jobs import COMPUTE, lost_result
+from graph.model import Graph
+
+KILL_AFTER_CANCEL_MS = 1500
+ROOT = str(Path(__file__).resolve().parent.parent)  # where the autograd_bridge package lives
+
+
+class _Signals(QObject):
+    done = Signal(int, object)  # job id, result
+    progress = Signal(int, object)  # job id, payload
+
+
+class ProcessRunner(QObject):
+    failedToStart = Signal(str)  # why: the Computer falls back to a thread
+    said = Signal(str)
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        from autograd_bridge.wire import GraphSender
+
+        self.signals = _Signals(self)
+        self.proc: QProcess | None = None
+        self.reader = FrameReader()
+        self.graphs = GraphSender()
+        self.running: tuple[int, str, tuple] | None = None  # (job id, kind, args)
+        self._killed_for_cancel = False
+        self._kill_timer = QTimer(self, singleShot=True, interval=KILL_AFTER_CANCEL_MS)
+        self._kill_timer.timeout.connect(self._kill_stuck)
+        self.starts = 0  # children started, for tests
+
+    # ---- the child ----
+
+    def _ensure_child(self) -> bool:
+        if self.proc is not None:
+            return True
+        proc = QProcess(self)
+        env = QProcessEnvironment.systemEnvironment()
+        paths = [ROOT, *filter(None, [env.value("PYTHONPATH")])]
+        env.insert("PYTHONPATH", ":".join(paths))
+        proc.setProcessEnvironment(env)
+        proc.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
+        proc.readyReadStandardOutput.connect(self._read)
+        proc.finished.connect(lambda code, status, proc=proc: self._ended(proc, code, status))
+        proc.start(sys.executable, ["-m", "autograd_bridge.compute_process"])
+        if not proc.waitForStarted(10_000):
+            why = f"the compute process did not start: {proc.errorString()}"
+            proc.deleteLater()
+            self.failedToStart.emit(why)
+            return False
+        self.proc, self.reader = proc, FrameReader()
+        self.graphs.reset()  # a fresh child holds no graph yet
+        self.starts += 1
+        return True
+
+    def _ended(self, proc: QProcess, code: int, status: QProcess.ExitStatus) -> None:
+        if proc is not self.proc:
+            return
+        self._read()  # a result written just before the end still counts
+        self.proc = None
+        proc.deleteLater()
+        if self.running is None:
+            return
+        job_id, kind, args = self.running
+        self.running = None
+        self._kill_timer.stop()
+        if self._killed_for_cancel:
+            why, cancelled = "cancelled: the compute process was ended and starts again", True
+        else:
+            crashed = status == QProcess.ExitStatus.CrashExit
+            why = (f"the compute process stopped ({'crashed' if crashed else f'exit status {code}'}) "
+                   f"during {kind}; it starts again on the next compute")
+            cancelled = False
+        self._killed_for_cancel = False
+        self.said.emit(why)
+        self.signals.done.emit(job_id, lost_result(kind, args, why, cancelled))
+
+    def _kill_stuck(self) -> None:
+        if self.running is not None and self.proc is not None:
+            self._killed_for_cancel = True
+            self.proc.kill()
+
+    # ---- jobs ----
+
+    def start(self, job_id: int, kind: str, fn: object, args: tuple, cancelled: bool = False) -> None:
+        if not self._ensure_child():
+            return
+        self.running = (job_id, kind, args)
+        sent = tuple(GraphArg(self.graphs.message(a)) if isinstance(a, Graph) else a for a in args)
+        self.proc.write(frame(("job", job_id, kind, fn, sent)))
+        if cancelled:
+            self.cancel(job_id)
+
+    def cancel(self, job_id: int) -> None:
+        if self.proc is not None and self.running is not None and self.running[0] == job_id:
+            self.proc.write(frame(("cancel", job_id)))
+            self._kill_timer.start()
+
+    def _read(self) -> None:
+        if self.proc is None:
+            return
+        from autograd_bridge.wire import decode_result
+
+        for message in self.reader.feed(bytes(self.proc.readAllStandardOutput())):
+            what, job_id, payload = message
+            if what == "progress":
+                self.signals.progress.emit(job_id, payload)
+            elif what == "done" and self.running is not None and self.running[0] == job_id:
+                kind = self.running[1]
+                self.running = None
+                self._kill_timer.stop()
+                self.signals.done.emit(job_id, decode_result(payload) if kind == COMPUTE else payload)
+
+    def active(self) -> bool:
+        return self.running is not None
+
+    def wait(self, msecs: int) -> bool:
+        """Deliver results until no job runs, or msecs have passed."""
+        deadline = time.monotonic() + msecs / 1000
+        while self.running is not None and self.proc is not None and time.monotonic() < deadline:
+            proc, left = self.proc, int((deadline - time.monotonic()) * 1000)
+            if not proc.waitForReadyRead(max(1, left)) and proc.state() == QProcess.ProcessState.NotRunning:
+                proc.waitForFinished(0)  # delivers `finished`: the job is lost
+        return self.running is None
+
+    def close(self) -> None:
+        """End the child now: closing its input ends it even mid-op; kill makes sure."""
+        proc, self.proc, self.running = self.proc, None, None
+        self._kill_timer.stop()
+        if proc is not None:
+            proc.closeWriteChannel()
+            if not proc.waitForFinished(200):
+                proc.kill()
+                proc.waitForFinished(1000)
