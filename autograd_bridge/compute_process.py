@@ -13,8 +13,10 @@ interpreter), so pickle is safe here; files users open are never pickled.
 
   window -> child   ("job", job_id, kind, fn, args)   fn(session, cancel, *args): jobs.run_job
                     ("cancel", job_id)                 stop that job at its next op boundary
-  child -> window   ("done", job_id, result)
+  child -> window   ("ready", 0, None)                 torch is imported: jobs run from now on
+                    ("done", job_id, result)
                     ("progress", job_id, payload)      ComputeSession.report(payload) by a task
+                    ("resync", job_id, None)           a graph delta did not apply: send it whole
 
 A graph in a job's args travels as a GraphArg holding a wire.GraphSender message (the nodes
 that changed since the last job), a compute's result as wire.encode_result: plain pickle of
@@ -96,6 +98,7 @@ class _Server:
         self.jobs: queue.Queue = queue.Queue()
         self.lock = threading.Lock()  # guards `running` and writes to frames_out
         self.running: tuple[int, object] | None = None  # (job id, its CancelToken or None)
+        self.cancelled: set[int] = set()  # jobs cancelled before they started
 
     def send(self, message: object) -> None:
         data = frame(message)
@@ -115,8 +118,11 @@ class _Server:
                 self.jobs.put(message)
             elif message[0] == "cancel":
                 with self.lock:
-                    if self.running is not None and self.running[0] == message[1] and self.running[1]:
-                        self.running[1].cancel()
+                    if self.running is not None and self.running[0] == message[1]:
+                        if self.running[1] is not None:
+                            self.running[1].cancel()
+                    else:
+                        self.cancelled.add(message[1])
 
     def serve(self) -> None:
         from autograd_bridge.cancel import CancelToken
@@ -125,10 +131,17 @@ class _Server:
 
         while True:
             _, job_id, kind, fn, args = self.jobs.get()
-            args = tuple(self.graphs.apply(a.message) if isinstance(a, GraphArg) else a for a in args)
+            try:
+                args = tuple(self.graphs.apply(a.message) if isinstance(a, GraphArg) else a for a in args)
+            except ValueError:  # a delta this child cannot apply: the window sends the whole graph
+                self.send(("resync", job_id, None))
+                continue
             cancel = None if kind in NOT_CANCELLABLE else CancelToken()
             with self.lock:
                 self.running = (job_id, cancel)
+                if job_id in self.cancelled and cancel is not None:
+                    cancel.cancel()
+                self.cancelled.clear()  # the window sends one job at a time: older ids are done
             self.session.report = lambda payload, job_id=job_id: self.send(("progress", job_id, payload))
             result = run_job(self.session, kind, fn, args, cancel)
             with self.lock:
@@ -149,8 +162,17 @@ def main() -> None:
     os.dup2(devnull, 0)
     server = _Server(frames_in, frames_out)
     threading.Thread(target=server.read_forever, name="frames-in", daemon=True).start()
+    # torch first (a second or more), jobs after: a Cancel can then only wait for an op, never
+    # for this import, and the window arms its kill timer only once it hears "ready".
+    import torch  # noqa: F401
+
+    server.send(("ready", 0, None))
     server.serve()
 
 
 if __name__ == "__main__":
-    main()
+    # Run as the package's module, not as __main__: a GraphArg from the window must be an
+    # instance of the class `serve` checks for.
+    from autograd_bridge.compute_process import main as package_main
+
+    package_main()

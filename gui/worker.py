@@ -32,8 +32,8 @@ __all__ = ["COMPUTE", "DEVICES", "SLICE", "Computer"]
 
 
 def mode_asked() -> str:
-    """`thread` unless GRADCANVAS_COMPUTE=process (the default once the wire codec lands)."""
-    return "process" if os.environ.get("GRADCANVAS_COMPUTE", "").strip().lower() == "process" else "thread"
+    """`process` unless GRADCANVAS_COMPUTE=thread."""
+    return "thread" if os.environ.get("GRADCANVAS_COMPUTE", "").strip().lower() == "thread" else "process"
 
 
 class _Signals(QObject):
@@ -86,7 +86,10 @@ class ThreadRunner(QObject):
         return self.pool.activeThreadCount() > 0
 
     def close(self) -> None:
-        """Nothing to end: the thread stops with the process (gui.app.leave)."""
+        """Stop the running job at its next op boundary; the thread itself ends with the
+        process (gui.app.leave)."""
+        if self._cancel is not None:
+            self._cancel[1].cancel()
 
 
 class Computer(QObject):
@@ -235,9 +238,12 @@ class Computer(QObject):
         self.cancel()
 
     def close(self) -> None:
-        """The window closed: end the compute process (a thread ends with this process)."""
-        self.drop_pending()
+        """The window closed: nothing pending runs, the running job stops (a compute process
+        ends), and no result is delivered any more."""
+        self._pending.clear()
         self.runner.close()
+        self.runner.signals.done.disconnect(self._finished)
+        self.runner.signals.progress.disconnect(self._progress)
 
     def wait(self, msecs: int = 60_000) -> bool:
         """Block until no job runs (tests, benchmarks); in process mode results are delivered

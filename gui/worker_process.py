@@ -4,7 +4,8 @@ The child starts with the first job, lives as long as the window, and ends when 
 closes its input. A child that stops (a crash in torch or in an imported script's code, or
 killed) loses only the job it ran: that job's result says so (jobs.lost_result) and the next
 job starts a fresh child, which compiles again. A Cancel the child does not honour within
-KILL_AFTER_CANCEL_MS (one long kernel between two op boundaries) ends the child the same way.
+KILL_AFTER_CANCEL_MS (one long kernel between two op boundaries) ends the child the same way;
+the timer counts only once the child has imported torch (its "ready"), which no Cancel can cut.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import sys
 import time
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from autograd_bridge.compute_process import FrameReader, GraphArg, frame
 from autograd_bridge.jobs import COMPUTE, lost_result
 from graph.model import Graph
 
-KILL_AFTER_CANCEL_MS = 1500
+KILL_AFTER_CANCEL_MS = 2000
 ROOT = str(Path(__file__).resolve().parent.parent)  # where the autograd_bridge package lives
 
 
@@ -40,8 +42,10 @@ class ProcessRunner(QObject):
         self.proc: QProcess | None = None
         self.reader = FrameReader()
         self.graphs = GraphSender()
-        self.running: tuple[int, str, tuple] | None = None  # (job id, kind, args)
+        self.running: tuple[int, str, object, tuple] | None = None  # (job id, kind, fn, args)
         self._killed_for_cancel = False
+        self.ready = False  # the child has imported torch: a Cancel it ignores now is a stuck op
+        self._cancel_sent_for: int | None = None  # the job id of the last Cancel sent
         self._kill_timer = QTimer(self, singleShot=True, interval=KILL_AFTER_CANCEL_MS)
         self._kill_timer.timeout.connect(self._kill_stuck)
         self.starts = 0  # children started, for tests
@@ -65,20 +69,20 @@ class ProcessRunner(QObject):
             proc.deleteLater()
             self.failedToStart.emit(why)
             return False
-        self.proc, self.reader = proc, FrameReader()
+        self.proc, self.reader, self.ready = proc, FrameReader(), False
         self.graphs.reset()  # a fresh child holds no graph yet
         self.starts += 1
         return True
 
     def _ended(self, proc: QProcess, code: int, status: QProcess.ExitStatus) -> None:
-        if proc is not self.proc:
-            return
+        if proc is not self.proc or not shiboken6.isValid(proc):
+            return  # an old child's, or the window is being torn down
         self._read()  # a result written just before the end still counts
         self.proc = None
         proc.deleteLater()
         if self.running is None:
             return
-        job_id, kind, args = self.running
+        job_id, kind, _fn, args = self.running
         self.running = None
         self._kill_timer.stop()
         if self._killed_for_cancel:
@@ -102,7 +106,7 @@ class ProcessRunner(QObject):
     def start(self, job_id: int, kind: str, fn: object, args: tuple, cancelled: bool = False) -> None:
         if not self._ensure_child():
             return
-        self.running = (job_id, kind, args)
+        self.running = (job_id, kind, fn, args)
         sent = tuple(GraphArg(self.graphs.message(a)) if isinstance(a, Graph) else a for a in args)
         self.proc.write(frame(("job", job_id, kind, fn, sent)))
         if cancelled:
@@ -111,7 +115,15 @@ class ProcessRunner(QObject):
     def cancel(self, job_id: int) -> None:
         if self.proc is not None and self.running is not None and self.running[0] == job_id:
             self.proc.write(frame(("cancel", job_id)))
-            self._kill_timer.start()
+            self._cancel_sent_for = job_id
+            if self.ready:
+                self._kill_timer.start()
+            else:  # still importing torch: the job has not begun, so it is cancelled now
+                _job_id, kind, _fn, args = self.running
+                self.running = None
+                result = lost_result(kind, args, "", cancelled=True)
+                # After the caller's own reaction to cancel(), as a result from the child would be.
+                QTimer.singleShot(0, self, lambda: self.signals.done.emit(job_id, result))
 
     def _read(self) -> None:
         if self.proc is None:
@@ -120,7 +132,14 @@ class ProcessRunner(QObject):
 
         for message in self.reader.feed(bytes(self.proc.readAllStandardOutput())):
             what, job_id, payload = message
-            if what == "progress":
+            if what == "ready":
+                self.ready = True
+                if self.running is not None and self._cancel_sent_for == self.running[0]:
+                    self._kill_timer.start()
+            elif what == "resync" and self.running is not None and self.running[0] == job_id:
+                self.graphs.reset()
+                self.start(job_id, *self.running[1:], cancelled=self._cancel_sent_for == job_id)
+            elif what == "progress":
                 self.signals.progress.emit(job_id, payload)
             elif what == "done" and self.running is not None and self.running[0] == job_id:
                 kind = self.running[1]

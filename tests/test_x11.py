@@ -94,7 +94,8 @@ def display() -> Iterator[str]:
 def report(display: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Run the driver once on the xcb platform; its JSON report."""
     env = {k: v for k, v in os.environ.items() if k not in ("WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT))
+    # The app as a user runs it: computing in its compute process (tests/conftest.py picks a thread).
+    env.update(DISPLAY=display, QT_QPA_PLATFORM="xcb", PYTHONPATH=str(ROOT), GRADCANVAS_COMPUTE="process")
     settings = tmp_path_factory.mktemp("x11") / "settings.ini"
     proc = subprocess.run([sys.executable, str(DRIVER), str(settings), str(EX01)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)

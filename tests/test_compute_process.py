@@ -1,0 +1,205 @@
+"""The app's default worker: a compute process (autograd_bridge.compute_process, gui.worker_process).
+
+The rest of the suite computes on a thread (tests/conftest.py); here windows and Computers use
+the process on purpose: the window's process never imports torch, every feature's job runs in
+the child with the same numbers, and the child stopping (a crash, a kill, a Cancel that one
+long kernel ignores) costs only the job it ran.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import RESULT_TIMEOUT_MS
+from PySide6.QtCore import QProcess
+
+from graph.fileformat import load
+from graph.model import Edge, Graph, Node
+from gui.worker import Computer
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "resources" / "examples"
+
+
+@pytest.fixture
+def process_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRADCANVAS_COMPUTE", "process")
+
+
+def _results(computer: Computer) -> list:
+    got: list = []
+    computer.resultReady.connect(got.append)
+    return got
+
+
+def _slow_graph(side: int = 2500, matmuls: int = 4) -> Graph:
+    """Forward and backward of seconds on two cores, with op boundaries between the matmuls."""
+    g = Graph()
+    g.add_node(Node("a", "tensor", init={"fn": "randn", "shape": [side, side], "seed": 0}, requires_grad=True))
+    prev = "a"
+    for i in range(matmuls):
+        g.add_node(Node(f"m{i}", "matmul"))
+        g.add_edge(Edge(prev, f"m{i}", "input"))
+        g.add_edge(Edge("a", f"m{i}", "other"))
+        prev = f"m{i}"
+    g.add_node(Node("y", "sum"))
+    g.add_edge(Edge(prev, "y", "input"))
+    return g
+
+
+def test_the_process_gives_the_threads_numbers(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    g = load(EXAMPLES / "04_small_mlp.json")
+    target = "loss"
+    by_mode = {}
+    for mode in ("process", "thread"):
+        c = Computer(mode=mode)
+        got = _results(c)
+        c.request(g, target, 1)
+        qtbot.waitUntil(lambda got=got: bool(got), timeout=RESULT_TIMEOUT_MS)
+        by_mode[mode] = got[0]
+        c.close()
+    p, t = by_mode["process"], by_mode["thread"]
+    assert p.error is None and list(p.nodes) == list(t.nodes)
+    for n, view in t.nodes.items():
+        assert p.nodes[n].value_text == view.value_text and p.nodes[n].grad_text == view.grad_text
+        for field in ("value", "grad"):
+            a, b = getattr(p.nodes[n], field), getattr(view, field)
+            assert (a is None) == (b is None) and (a is None or (a.shape == b.shape and (a == b).all()))
+
+
+def test_value_edits_reuse_the_childs_compiled_graph(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    """Only the edited node travels (wire.GraphSender), and the child compiles once."""
+    g = load(EXAMPLES / "01_scalar_partial.json")
+    c = Computer()
+    got = _results(c)
+    c.request(g, "y", 1)
+    qtbot.waitUntil(lambda: len(got) == 1, timeout=RESULT_TIMEOUT_MS)
+    g.replace_node(dataclasses.replace(g.nodes["x"], value=3.0))
+    c.request(g, "y", 2)
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=RESULT_TIMEOUT_MS)
+    assert got[1].nodes["x"].grad_text != got[0].nodes["x"].grad_text
+    assert c.runner.starts == 1
+    c.close()
+
+
+def test_cancel_stops_a_compute_in_the_child(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    c = Computer()
+    got = _results(c)
+    c.computingChanged.connect(lambda on: on and c.cancel())
+    c.request(_slow_graph(), "y", 1)
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert got[0].cancelled and got[0].error is None
+    assert c.runner.proc is not None  # stopped at an op boundary: the child lives on
+    c.close()
+
+
+def test_a_cancel_that_one_long_kernel_ignores_ends_the_child(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    """One 8000² matmul (a TFLOP: ~10 s on two cores) has no op boundary inside: the child is
+    ended, the result says cancelled, and the next compute starts a fresh child."""
+    c = Computer()
+    got = _results(c)
+    c.request(_slow_graph(side=8000, matmuls=1), "y", 1)
+    qtbot.waitUntil(lambda: c.runner.ready, timeout=RESULT_TIMEOUT_MS)  # torch imported: the job runs
+    qtbot.wait(2000)  # past the leaf's randn (~0.5 s), inside the matmul
+    assert c.cancel()
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert got[0].cancelled
+    g = load(EXAMPLES / "01_scalar_partial.json")
+    c.request(g, "y", 2)
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=RESULT_TIMEOUT_MS)
+    assert got[1].error is None and got[1].nodes["x"].grad_text
+    assert c.runner.starts == 2
+    c.close()
+
+
+def test_a_crashed_child_costs_only_its_job(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    c = Computer()
+    got, said = _results(c), []
+    c.said.connect(said.append)
+    c.request(_slow_graph(), "y", 1)
+    qtbot.waitUntil(lambda: c.runner.proc is not None and c.runner.proc.state() == QProcess.ProcessState.Running,
+                    timeout=RESULT_TIMEOUT_MS)
+    qtbot.wait(1000)
+    os.kill(c.runner.proc.processId(), signal.SIGKILL)  # what a segfault in torch looks like from here
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert not got[0].cancelled and "compute process stopped (crashed)" in got[0].error
+    assert said and "starts again" in said[-1]
+    c.request(load(EXAMPLES / "01_scalar_partial.json"), "y", 2)
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=RESULT_TIMEOUT_MS)
+    assert got[1].error is None
+    c.close()
+
+
+def test_closing_ends_the_child(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    c = Computer()
+    got = _results(c)
+    c.request(_slow_graph(), "y", 1)
+    qtbot.waitUntil(lambda: c.runner.proc is not None, timeout=RESULT_TIMEOUT_MS)
+    pid = c.runner.proc.processId()
+    c.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # gone, and reaped: not a zombie either
+    assert not got  # nobody is told about a job of a closed window
+
+
+def test_no_child_here_means_a_thread_instead(qtbot, process_mode, monkeypatch) -> None:  # noqa: ANN001, ARG001
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    c = Computer()
+    got, said = _results(c), []
+    c.said.connect(said.append)
+    c.request(load(EXAMPLES / "01_scalar_partial.json"), "y", 1)
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert got[0].error is None and c.mode == "thread"
+    assert said and "did not start" in said[0] and "own process" in said[0]
+
+
+# The window's own process, with every feature that computes used once: torch stays out.
+FEATURES = r"""
+import sys
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+from gui.app import application, start_window
+app = application()
+tmp, example = sys.argv[1], sys.argv[2]
+w = start_window(None, QSettings(tmp + "/s.ini", QSettings.Format.IniFormat), tmp + "/recovery")
+w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
+def settle():
+    while w.computer.wait(60_000) and w.computer._busy:
+        pass
+    app.processEvents()
+w.open_file(example)
+app.processEvents()
+settle()
+result = w.run.current
+print("result", result is not None and result.error is None, flush=True)
+w.computer.probe_devices(); settle()
+w.training.backward_again(); settle()
+w.training.run_steps(3); settle()
+print("losses", len(w.training.losses), flush=True)
+w.flow_view.set_on(True); settle()
+w.stepper.set_on(True); settle()
+w.calculus.check_gradients(); settle()
+print("flows", w.flow_view.state.result is not None, "walk", w.stepper.walk is not None,
+      "checks", w.calculus.checks is not None and not w.calculus.checks.error, flush=True)
+print("torch in window", "torch" in sys.modules, flush=True)
+w.close()
+print("closed", w.closed, w.computer.running(), flush=True)
+"""
+
+
+def test_the_windows_process_never_imports_torch(tmp_path: Path) -> None:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "GRADCANVAS_COMPUTE": "process"}
+    proc = subprocess.run([sys.executable, "-c", FEATURES, str(tmp_path), str(EXAMPLES / "04_small_mlp.json")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "result True" in proc.stdout and "losses 3" in proc.stdout, proc.stdout + proc.stderr
+    assert "flows True walk True checks True" in proc.stdout, proc.stdout + proc.stderr
+    assert "closed True False" in proc.stdout, proc.stdout + proc.stderr
+    assert "torch in window False" in proc.stdout, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
