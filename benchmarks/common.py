@@ -128,12 +128,13 @@ def interleaved(fns: Sequence[Callable[[], object]], budget_s: float, min_rounds
     return Paired(medians, [m / medians[-1] for m in medians[:-1]], rounds, loops)
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory since it started (VmHWM). Not ru_maxrss: on Linux a
-    child's ru_maxrss starts from its parent's RSS at the fork, and the suite's runner holds
-    torch and the engine rows' tensors (~400 MB) when it starts the app's children."""
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak resident memory since it started (VmHWM); this one's by default. Not
+    ru_maxrss: on Linux a child's ru_maxrss starts from its parent's RSS at the fork, and the
+    suite's runner holds torch and the engine rows' tensors (~400 MB) when it starts the app's
+    children."""
     try:
-        with open("/proc/self/status", encoding="ascii") as fh:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
             for line in fh:
                 if line.startswith("VmHWM:"):
                     return int(line.split()[1]) / 1024.0
