@@ -3,8 +3,9 @@
 The Python dialog asks for everything the export takes (autograd_bridge.export): target,
 grad-output, device, dtype, whether intermediates get retain_grad() and are printed, the form
 (script, function, nn.Module) and the file (.py, or .ipynb for a notebook), and previews the
-first lines, made on the worker thread (the export compiles and runs the graph with torch).
-`write` is the one place an export is written: the dialog and the quick Ctrl+E path both call it.
+first lines; the export itself is made by the worker too (it compiles and shapes the graph
+with torch: autograd_bridge.file_tasks), then written here. `write` is the one place an export
+is written: the dialog and the quick Ctrl+E path both call it.
 
 The canvas image is the whole scene, or the selected nodes' area, as PNG or SVG (QSvgGenerator).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontDatabase, QImage, QPainter
@@ -34,11 +35,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from graph.errors import GraphError
+from autograd_bridge.file_tasks import PREVIEW_LINES, export_task
+from autograd_bridge.file_tasks import ExportOptions as Options
 from graph.safetext import visible
 
-PREVIEW_TASK = "export preview"
-PREVIEW_LINES = 40
+PREVIEW_TASK, EXPORT_TASK = "export preview", "export"  # an export's name ends with its path
 FORMS = ("script", "function", "module")  # autograd_bridge.export.FORMS (not imported: it loads torch)
 FORM_TITLES = {"script": "script (prints every partial)", "function": "function forward(…)",
                "module": "nn.Module (parameters)"}
@@ -46,48 +47,38 @@ DEVICES = ("cpu", "cuda", "mps")
 IMAGE_MARGIN = 24
 
 
-@dataclass(frozen=True)
-class Options:
-    target: str
-    grad_output: object = None
-    dtype: str | None = None
-    form: str = "script"
-    device: str = "cpu"
-    retain_grad: bool = True
+def write(window, path: str, options: Options, then: Callable[[bool], None] | None = None) -> None:  # noqa: ANN001
+    """Export the window's graph to path: the text is made by the worker (it needs torch), then
+    written here atomically; errors go to the window in one line. `then(written)` after."""
+    name = f"{EXPORT_TASK} {path}"
+
+    def on_task(task: str, result: tuple[str, str] | None) -> None:
+        if task != name:
+            return
+        window.computer.taskReady.disconnect(on_task)
+        written = _write_text(window, path, result)
+        if then is not None:
+            then(written)
+
+    window.computer.taskReady.connect(on_task)
+    window.computer.request_task(name, export_task, window.doc.graph, options, path, outlive_edits=True)
+    window.say(f"exporting {path}…")
 
 
-def export_text(graph, path: str, o: Options) -> str:  # noqa: ANN001 - a graph.model.Graph
-    from autograd_bridge.notebook import export_for_path  # imports torch: only when asked
-
-    return export_for_path(path, graph, o.target, o.grad_output, o.dtype, form=o.form, device=o.device,
-                           retain_grad=o.retain_grad)
-
-
-def preview_task(session, cancel, graph, options: Options, path: str) -> tuple[str, str]:  # noqa: ANN001, ARG001
-    """On the worker thread: ("ok", the first lines) or ("error", one line)."""
-    try:
-        text = export_text(graph, path, options)
-    except GraphError as e:
-        return "error", e.message
-    except Exception as e:  # noqa: BLE001 - a preview must not take the app down
-        return "error", f"internal error: {type(e).__name__}: {e}"
-    return "ok", "\n".join(text.splitlines()[:PREVIEW_LINES])
-
-
-def write(window, path: str, options: Options) -> bool:  # noqa: ANN001 - a gui.window.MainWindow
-    """Export the window's graph to path; errors go to the window in one line."""
+def _write_text(window, path: str, result: tuple[str, str] | None) -> bool:  # noqa: ANN001
     from graph.fileformat import write_text_atomic
 
-    try:
-        write_text_atomic(path, export_text(window.doc.graph, path, options))
-    except GraphError as e:
-        window.report_error("Cannot export", e.message)
+    if result is None:
+        window.report_error("Cannot export", "the export was stopped before it finished; nothing was written")
         return False
+    status, text = result
+    if status == "error":
+        window.report_error("Cannot export", text)
+        return False
+    try:
+        write_text_atomic(path, text)
     except OSError as e:
         window.report_error("Cannot export", f"{path}: {e.strerror or e}")
-        return False
-    except Exception as e:  # noqa: BLE001 - the app must not crash on an export
-        window.report_error("Cannot export", f"internal error: {type(e).__name__}: {e}")
         return False
     window.say(f"exported {path}")
     return True
@@ -189,8 +180,8 @@ class ExportDialog(QDialog):
             return
         self.problem.setText("")
         self.preview.setPlainText("making the preview…")
-        self.w.computer.request_task(PREVIEW_TASK, preview_task, self.w.doc.graph.snapshot(), options,
-                                     self.path.text())
+        self.w.computer.request_task(PREVIEW_TASK, export_task, self.w.doc.graph, options, self.path.text(),
+                                     PREVIEW_LINES)
 
     def _on_task(self, name: str, result: object) -> None:
         if name != PREVIEW_TASK or result is None:
@@ -210,8 +201,8 @@ class ExportDialog(QDialog):
 
     def _export(self) -> None:
         options = self.options()
-        if options is not None and self.path.text().strip() and write(self.w, self.path.text().strip(), options):
-            self.accept()
+        if options is not None and self.path.text().strip():
+            write(self.w, self.path.text().strip(), options, lambda written: written and self.accept())
 
     def done(self, result: int) -> None:
         self.w.computer.taskReady.disconnect(self._on_task)

@@ -3,7 +3,7 @@ of the current document, as one undo step.
 
 The dialog lists the file's top-level functions and nn.Module classes by reading it with `ast`
 (listing never runs it); importing runs the file, as torch.fx tracing does, and the dialog says
-so. The import (autograd_bridge.fx_script) runs on the worker thread (Computer.request_task).
+so. The import (autograd_bridge.file_tasks.import_task) runs in the worker (Computer.request_task).
 
 The result joins the current document, to the right of what is there (ids that clash are
 renamed, as a paste renames them), so Undo takes it back in one step and a model can be imported
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from autograd_bridge.file_tasks import import_task
 from graph.errors import GraphError
 from graph.safetext import visible
 
@@ -39,20 +40,6 @@ TASK = "import.python"
 GAP = 400.0  # between what the document holds and the imported nodes, in scene units
 RUNS_CODE = ("Importing runs this file's code (tracing executes it, as torch.fx does): "
              "import only files you trust. Listing what it defines did not run it.")
-
-
-def import_task(_session, cancel, path: str, function: str | None, module: str | None,  # noqa: ANN001
-                inputs: list[str]) -> tuple[str, object]:
-    """On the worker: ('ok', Imported) or ('error', one line); None once cancelled."""
-    from autograd_bridge.fx_script import import_script
-
-    try:
-        imported = import_script(path, function, module, inputs)
-    except GraphError as e:
-        return "error", e.message
-    except Exception as e:  # noqa: BLE001 - the user's code may raise anything; it must not end the app
-        return "error", f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-    return None if cancel.cancelled else ("ok", imported)
 
 
 class ImportDialog(QDialog):
@@ -132,7 +119,7 @@ class PythonImporter(QObject):
         """Import on the worker thread; the document changes when it is done."""
         self.what = function or module or ""
         self.w.say(f"importing {self.what} from {os.path.basename(path)} (running it)…")
-        self.w.computer.request_task(TASK, import_task, path, function, module, list(inputs))
+        self.w.computer.request_task(TASK, import_task, path, function, module, list(inputs), outlive_edits=True)
 
     def _on_task(self, name: str, result: object) -> None:
         if name != TASK or result is None:

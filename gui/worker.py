@@ -112,7 +112,9 @@ class Computer(QObject):
         self._pending: dict[str, tuple] = {}  # kind -> its newest request: (kind, fn, args)
         self._running: tuple[int, str, Callable, tuple] | None = None  # (job id, kind, fn, args)
         self._cancel_sent = False
+        self._outlive_edits: set[str] = set()  # named tasks a new compute does not cancel
         self._job_ids = 0
+        self.closed = False  # the window closed: nothing starts any more
         self.requests = 0  # computes asked for, for tests and benchmarks
 
     def _make_runner(self, mode: str) -> QObject:
@@ -138,7 +140,8 @@ class Computer(QObject):
                 memory_limit: int | str | None = "default") -> None:
         """Compute values and partials (ComputeSession.compute, whose memory_limit this is)."""
         self.requests += 1
-        if self._running is not None and self._running[1] not in NOT_CANCELLABLE:
+        if (self._running is not None and self._running[1] not in NOT_CANCELLABLE
+                and self._running[1] not in self._outlive_edits):
             # A compute or a task (flows, Jacobians, steps) asked for an older state: its
             # result would only be dropped, and the edit would wait behind it.
             self.cancel()
@@ -153,13 +156,17 @@ class Computer(QObject):
         """Import torch in the worker and report cpu / cuda / mps."""
         self._submit(DEVICES, devices_job, ())
 
-    def request_task(self, name: str, fn: Callable, *args: object) -> None:
+    def request_task(self, name: str, fn: Callable, *args: object, outlive_edits: bool = False) -> None:
         """Run fn(session, cancel_token, *args) in the worker after what runs now; the result
         comes back as taskReady(name, result). fn is a module-level function (it may be sent to
         the compute process by name); a Graph among args travels cheaply (only what changed).
         A newer task of the same name replaces a pending one. Cancel stops it as it stops a
         compute (the token raises autograd_bridge.cancel.Cancelled at a check: fn decides what
-        to return then). `session.report(payload)` inside fn gives taskProgress(name, payload)."""
+        to return then). `session.report(payload)` inside fn gives taskProgress(name, payload).
+        With outlive_edits (an export, an import: what the user asked for stays asked), a new
+        compute waits behind the task instead of cancelling it."""
+        if outlive_edits:
+            self._outlive_edits.add(name)
         self._submit(name, fn, args)
 
     @property
@@ -181,6 +188,8 @@ class Computer(QObject):
         return True
 
     def _submit(self, kind: str, fn: Callable, args: tuple) -> None:
+        if self.closed:
+            return
         if self._busy:
             self._pending[kind] = (kind, fn, args)  # a newer request of the same kind replaces an older one
             return
@@ -193,6 +202,8 @@ class Computer(QObject):
         self.busyChanged.emit(True)
         if self.computing:
             self.computingChanged.emit(True)  # a Cancel here stops the job before it starts
+        if self.closed:  # ... and a close here, for good
+            return
         self.runner.start(self._job_ids, kind, fn, args, cancelled=self._cancel_sent)
 
     def _progress(self, job_id: int, payload: object) -> None:
@@ -240,6 +251,7 @@ class Computer(QObject):
     def close(self) -> None:
         """The window closed: nothing pending runs, the running job stops (a compute process
         ends), and no result is delivered any more."""
+        self.closed = True
         self._pending.clear()
         self.runner.close()
         self.runner.signals.done.disconnect(self._finished)

@@ -203,3 +203,20 @@ def test_the_windows_process_never_imports_torch(tmp_path: Path) -> None:
     assert "closed True False" in proc.stdout, proc.stdout + proc.stderr
     assert "torch in window False" in proc.stdout, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_new_compute_waits_behind_an_export_instead_of_cancelling_it(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    """What the user asked to write stays asked: an edit's compute does not cancel it, even
+    while the child is still importing torch (where a cancelled job is answered at once)."""
+    from autograd_bridge.file_tasks import ExportOptions, export_task
+
+    g = load(EXAMPLES / "01_scalar_partial.json")
+    c = Computer()
+    got, tasks = _results(c), []
+    c.taskReady.connect(lambda name, result: tasks.append((name, result)))
+    c.request_task("export", export_task, g, ExportOptions("y"), "graph.py", outlive_edits=True)
+    c.request(g, "y", 1)
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert tasks and tasks[0][0] == "export" and tasks[0][1][0] == "ok"
+    assert "y.backward()" in tasks[0][1][1]
+    c.close()

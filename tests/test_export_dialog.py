@@ -28,7 +28,8 @@ def test_dialog_previews_and_writes_the_module_form(window, qtbot, tmp_path: Pat
     qtbot.waitUntil(lambda: "float32" not in dialog.preview.toPlainText(), timeout=30_000)
     out = tmp_path / "model.py"
     dialog.path.setText(str(out))
-    dialog._export()
+    dialog._export()  # the worker makes the text, then the dialog writes it and closes
+    qtbot.waitUntil(lambda: dialog.result() == dialog.DialogCode.Accepted, timeout=30_000)
     assert out.read_text() == export_text(window.doc.graph, "loss", None, "float64", form="module", retain_grad=False)
     assert dialog.preview.toPlainText().splitlines() == out.read_text().splitlines()[:export_dialog.PREVIEW_LINES]
 

@@ -222,13 +222,14 @@ def test_absurd_positions_are_drawn_on_the_grid(window: MainWindow, tmp_path: Pa
 
 # ---- 5. the toolbar's dtype reaches export and the slice plot ----
 
-def test_export_uses_the_toolbar_dtype(window: MainWindow, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_export_uses_the_toolbar_dtype(qtbot, window: MainWindow, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     out = tmp_path / "graph.py"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(out), "")))
     window.doc.reset(load(EX01))
     window.doc.set_target("y")
     window.dtype_box.setCurrentText("float64")
     window.export_dialog()
+    qtbot.waitUntil(out.exists, timeout=RESULT_TIMEOUT_MS)  # made by the worker
     text = out.read_text()
     assert "dtype=torch.float64" in text and "float32" not in text
 

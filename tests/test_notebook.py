@@ -141,13 +141,14 @@ def test_markdown_for_a_node_the_target_does_not_depend_on(tmp_path: Path) -> No
     assert "`three_z.grad` is None" in words and "`y.grad` is None: two_x_sq does not depend on y." in words
 
 
-def test_export_dialog_writes_a_notebook_for_an_ipynb_name(window, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+def test_export_dialog_writes_a_notebook_for_an_ipynb_name(qtbot, window, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     from PySide6.QtWidgets import QFileDialog
 
     out = tmp_path / "lesson.ipynb"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "Notebook (*.ipynb)"))
     window.open_file(str(EXAMPLES[1]))
     window.export_dialog()
+    qtbot.waitUntil(out.exists, timeout=60_000)  # made by the worker
     nb = nbformat.read(out, as_version=4)
     nbformat.validate(nb)
     assert code_cells(out.read_text(encoding="utf-8"))[2].strip().endswith('print("y =", y.detach())')

@@ -205,7 +205,7 @@ def test_autosave_copies_a_large_graph_on_the_gui_thread_and_writes_it_off_it(qt
 # it or crashing in it.
 SLOW = r"""
 import sys
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QMessageBox
 from gui.app import application, leave, start_window
 app = application()
@@ -215,7 +215,8 @@ w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
 w.ask_recover = lambda found: QMessageBox.StandardButton.Discard
 waited = []
 w.computer.wait = lambda *args: waited.append(args) or True  # closing must not call it
-w.computer.busyChanged.connect(lambda busy: busy and w.close())  # close as the compute starts
+# Close once the compute runs (a close before it starts would simply not start it).
+w.computer.busyChanged.connect(lambda busy: busy and QTimer.singleShot(300, w.close))
 app.exec()  # returns when the window has closed
 print("closed", w.computer.running(), waited, flush=True)
 leave(w, 0)

@@ -1064,7 +1064,7 @@ def test_file_export_uses_the_toolbars_grad_output(window, qtbot, monkeypatch: p
     out = tmp_path / "vjp.py"
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), "Python (*.py)"))
     window.export_dialog()
-    assert out.exists(), window.statusBar().currentMessage()
+    qtbot.waitUntil(out.exists, timeout=RESULT_TIMEOUT_MS)  # made by the worker
     printed = subprocess.run([sys.executable, str(out)], capture_output=True, text=True, timeout=120)
     assert printed.returncode == 0, printed.stderr
     x = torch.tensor([1.0, 2.0], requires_grad=True)
