@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import platform
-import sys
 from importlib import metadata
 
 from PySide6 import __version__ as PYSIDE_VERSION
@@ -122,18 +121,18 @@ class ShortcutSheet(QDialog):
         return self.browser.toPlainText()
 
 
-def _version() -> str:
+def _version(package: str = "gradcanvas") -> str:
     try:
-        return metadata.version("gradcanvas")
+        return metadata.version(package)
     except metadata.PackageNotFoundError:
         return "(not installed)"
 
 
 def about_text() -> str:
-    torch = sys.modules.get("torch")  # named only if the worker has loaded it: never imported here
-    versions = [f"Python {platform.python_version()}", f"Qt {qVersion()}", f"PySide6 {PYSIDE_VERSION}"]
-    if torch is not None:
-        versions.append(f"torch {getattr(torch, '__version__', '?')}")
+    # torch's version from its installed metadata: the window never imports torch (it computes
+    # in its compute process, gui/worker_process.py).
+    versions = [f"Python {platform.python_version()}", f"Qt {qVersion()}", f"PySide6 {PYSIDE_VERSION}",
+                f"torch {_version('torch')}"]
     return (f"<h3>GradCanvas {html.escape(_version())}</h3>"
             "<p>A canvas for seeing partial derivatives: wire tensors and ops, click ∂ on a node, and every "
             "node shows its value and ∂target/∂node as PyTorch's autograd computes them. "

@@ -990,6 +990,9 @@ def test_about_does_not_block_and_names_the_version(window: MainWindow) -> None:
     box = window.about_box
     assert box is not None and box.isVisible() and box.windowTitle() == "About GradCanvas"
     assert f"GradCanvas {version('gradcanvas')}" in box.text() and "PySide6" in box.text()
+    import torch  # the test's process has it; the window names it from metadata, never importing it
+
+    assert f"torch {torch.__version__}" in box.text()
     box.close()
 
 
