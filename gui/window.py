@@ -385,6 +385,7 @@ class MainWindow(QMainWindow):
         """Open a file; one that fails to load leaves the current document untouched."""
         if not self.maybe_save():
             return False
+        self.computer.warm_up()  # the compute process imports torch while the file loads and draws
         try:
             graph = load(path)
         except GraphError as e:

@@ -169,6 +169,12 @@ class Computer(QObject):
             self._outlive_edits.add(name)
         self._submit(name, fn, args)
 
+    def warm_up(self) -> None:
+        """A compute is coming: start the compute process now, so that its `import torch`
+        overlaps what the window does meanwhile (a thread needs no start)."""
+        if not self.closed and hasattr(self.runner, "warm_up"):
+            self.runner.warm_up()
+
     @property
     def computing(self) -> bool:
         return self._running is not None and self._running[1] not in NOT_CANCELLABLE

@@ -52,6 +52,9 @@ class ProcessRunner(QObject):
 
     # ---- the child ----
 
+    def warm_up(self) -> None:
+        self._ensure_child()
+
     def _ensure_child(self) -> bool:
         if self.proc is not None:
             return True

@@ -220,3 +220,15 @@ def test_a_new_compute_waits_behind_an_export_instead_of_cancelling_it(qtbot, pr
     assert tasks and tasks[0][0] == "export" and tasks[0][1][0] == "ok"
     assert "y.backward()" in tasks[0][1][1]
     c.close()
+
+
+def test_opening_a_file_starts_the_child_while_the_file_loads(qtbot, tmp_path, process_mode) -> None:  # noqa: ANN001, ARG001
+    from helpers import new_window
+
+    w = new_window(qtbot, tmp_path)
+    assert w.computer.runner.proc is None  # an empty window starts no compute process
+    w.open_file(str(EXAMPLES / "01_scalar_partial.json"))
+    assert w.computer.runner.proc is not None  # before the event loop has run the compute
+    qtbot.waitUntil(lambda: w.run.current is not None, timeout=RESULT_TIMEOUT_MS)
+    assert w.computer.runner.starts == 1
+    w.close()
