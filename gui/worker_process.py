@@ -66,7 +66,9 @@ class ProcessRunner(QObject):
         proc.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
         proc.readyReadStandardOutput.connect(self._read)
         proc.finished.connect(lambda code, status, proc=proc: self._ended(proc, code, status))
-        proc.start(sys.executable, ["-m", "autograd_bridge.compute_process"])
+        # -P: the working folder is not put on sys.path, so a torch.py or numpy.py lying where
+        # the app was started from is never imported in place of the real one.
+        proc.start(sys.executable, ["-P", "-m", "autograd_bridge.compute_process"])
         if not proc.waitForStarted(10_000):
             why = f"the compute process did not start: {proc.errorString()}"
             proc.deleteLater()

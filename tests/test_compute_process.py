@@ -232,3 +232,16 @@ def test_opening_a_file_starts_the_child_while_the_file_loads(qtbot, tmp_path, p
     qtbot.waitUntil(lambda: w.run.current is not None, timeout=RESULT_TIMEOUT_MS)
     assert w.computer.runner.starts == 1
     w.close()
+
+
+def test_a_module_in_the_working_folder_never_shadows_the_childs_imports(qtbot, tmp_path, process_mode,  # noqa: ANN001, ARG001
+                                                                       monkeypatch) -> None:
+    (tmp_path / "numpy.py").write_text("raise SystemExit('shadowed numpy imported')\n")
+    (tmp_path / "torch.py").write_text("raise SystemExit('shadowed torch imported')\n")
+    monkeypatch.chdir(tmp_path)
+    c = Computer()
+    got = _results(c)
+    c.request(load(EXAMPLES / "01_scalar_partial.json"), "y", 1)
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert got[0].error is None and got[0].nodes["x"].grad_text
+    c.close()
