@@ -69,6 +69,8 @@ class ThreadRunner(QObject):
         self._cancel: tuple[int, CancelToken] | None = None  # the running job's id and token
 
     def start(self, job_id: int, kind: str, fn: Callable, args: tuple, cancelled: bool = False) -> None:
+        # The job reads its graph on the pool's thread while the window goes on editing: a copy.
+        args = tuple(a.snapshot() if isinstance(a, Graph) else a for a in args)
         token = None if kind in NOT_CANCELLABLE else CancelToken()
         self._cancel = None if token is None else (job_id, token)
         if cancelled:
@@ -145,12 +147,11 @@ class Computer(QObject):
             # A compute or a task (flows, Jacobians, steps) asked for an older state: its
             # result would only be dropped, and the edit would wait behind it.
             self.cancel()
-        self._submit(COMPUTE, compute_job, (graph.snapshot(), target, revision, device, dtype, grad_output,
-                                            memory_limit))
+        self._submit(COMPUTE, compute_job, (graph, target, revision, device, dtype, grad_output, memory_limit))
 
     def request_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None) -> None:
-        self._submit(SLICE, slice_job, (graph.snapshot(), target, leaf, revision, device, dtype))
+        self._submit(SLICE, slice_job, (graph, target, leaf, revision, device, dtype))
 
     def probe_devices(self) -> None:
         """Import torch in the worker and report cpu / cuda / mps."""
@@ -159,7 +160,8 @@ class Computer(QObject):
     def request_task(self, name: str, fn: Callable, *args: object, outlive_edits: bool = False) -> None:
         """Run fn(session, cancel_token, *args) in the worker after what runs now; the result
         comes back as taskReady(name, result). fn is a module-level function (it may be sent to
-        the compute process by name); a Graph among args travels cheaply (only what changed).
+        the compute process by name); a Graph among args is the state it is asked for: the
+        runner copies it (a thread) or sends what changed (the compute process) when it starts.
         A newer task of the same name replaces a pending one. Cancel stops it as it stops a
         compute (the token raises autograd_bridge.cancel.Cancelled at a check: fn decides what
         to return then). `session.report(payload)` inside fn gives taskProgress(name, payload).
@@ -197,7 +199,10 @@ class Computer(QObject):
         if self.closed:
             return
         if self._busy:
-            self._pending[kind] = (kind, fn, args)  # a newer request of the same kind replaces an older one
+            # A newer request of the same kind replaces an older one. The graph as it is now: the
+            # window goes on editing while this waits.
+            args = tuple(a.snapshot() if isinstance(a, Graph) else a for a in args)
+            self._pending[kind] = (kind, fn, args)
             return
         self._start((kind, fn, args))
 
