@@ -20,6 +20,7 @@ The partial sums then meet in one last kernel and one read back (one sync on a G
 from __future__ import annotations
 
 import math
+from itertools import chain
 
 import numpy as np
 import torch
@@ -27,6 +28,7 @@ import torch
 TINY = 16  # CPU tensors with at most this many elements: tolist() costs less than a kernel
 BIG = 1 << 14  # from this many elements a tensor is summed alone: a copy would cost more
 _NUMPY_DTYPES = (torch.float32, torch.float64)
+_item, _tolist, _flat = torch.Tensor.item, torch.Tensor.tolist, chain.from_iterable
 CHUNK = (1 << 15) - 1  # under torch's grain size: such copies and sums run on the calling thread
 
 
@@ -50,7 +52,7 @@ class FinitePlan:
         self.fused = first is not None and first.device.type != "cpu" and hasattr(torch, "_foreach_norm")
         self.nones = [i for i, t in enumerate(tensors) if t is None and i not in skip]
         self.ones: list[int] = []  # one element: item()
-        self.vectors: list[int] = []  # a few elements, rank 1: the sum of tolist()
+        self.vectors: list[int] = []  # a few elements, rank 1: tolist()
         self.matrices: list[int] = []  # a few elements, rank 2
         self.tiny: list[tuple[int, int]] = []  # (index, rank): a few elements, any other rank
         self.alone: list[int] = []
@@ -88,12 +90,16 @@ class FinitePlan:
         # With the same length, None where it was, and every planned index a tensor (else the
         # sums below raise), the planned indices are exactly the tensors: none is left out.
         # (No list.count(None): it would call Tensor.__eq__ on every tensor.)
-        return len(tensors) == self.count and all(tensors[i] is None for i in self.nones)
+        return len(tensors) == self.count and (not self.nones or all(tensors[i] is None for i in self.nones))
 
     def total(self, tensors: list[torch.Tensor | None]) -> float:
-        total = sum([tensors[i].item() for i in self.ones])
-        total += sum([sum(tensors[i].tolist()) for i in self.vectors])
-        total += sum([sum(map(sum, tensors[i].tolist())) for i in self.matrices])
+        # The small ones' floats, iterated in C (map, chain): no Python loop.
+        get = tensors.__getitem__
+        total = sum(map(_item, map(get, self.ones))) if self.ones else 0.0
+        if self.vectors:
+            total += sum(_flat(map(_tolist, map(get, self.vectors))))
+        if self.matrices:
+            total += sum(_flat(_flat(map(_tolist, map(get, self.matrices)))))
         for i, ndim in self.tiny:
             total += _flat_sum(tensors[i].tolist(), ndim)
         if self.alone or self.groups:

@@ -1,0 +1,157 @@
+"""What the engine's per-run fixed costs must not give up (issue 8): torch's warnings become
+notes naming their node on every run, whatever the filters, on the run's thread only; NaN/Inf
+is still found and its first node named when the check skips what is known to be finite."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+
+import pytest
+import torch
+
+from autograd_bridge.engine import Compiled
+from graph.model import Edge, Graph, Node
+
+MSE_NOTE = "l: Using a target size (torch.Size([2])) that is different to the input size"
+
+
+def _graph(nodes: list[Node], edges: list[tuple[str, str, str]]) -> Graph:
+    g = Graph()
+    for n in nodes:
+        g.add_node(n)
+    for e in edges:
+        g.add_edge(Edge(*e))
+    return g
+
+
+def _mse_broadcast() -> Compiled:
+    """mse_loss of a [2, 1] input and a [2] target: torch warns about the broadcast."""
+    return Compiled(_graph([Node("x", "tensor", value=[[1.0], [2.0]], requires_grad=True),
+                            Node("t", "tensor", value=[1.0, 3.0]), Node("l", "mse_loss")],
+                           [("x", "l", "input"), ("t", "l", "target")]))
+
+
+def _mse_notes(notes: list[str]) -> list[str]:
+    return [n for n in notes if n.startswith(MSE_NOTE)]
+
+
+def _state() -> tuple:
+    return warnings.filters, list(warnings.filters), warnings._showwarnmsg, warnings.showwarning
+
+
+# ---- warnings ----
+
+@pytest.mark.parametrize("outside", ["default", "once", "ignore", "error"])
+def test_a_warning_on_every_run_is_a_note_on_every_run_whatever_the_filters(outside: str) -> None:
+    compiled = _mse_broadcast()
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter(outside)
+        before = _state()
+        for _ in range(3):
+            assert len(_mse_notes(compiled.run("l").notes)) == 1
+            notes: list[str] = []
+            compiled.partials(compiled.forward(notes=notes), "l", notes=notes)
+            assert len(_mse_notes(notes)) == 1
+            shape_notes: list[str] = []
+            compiled.infer_shapes(shape_notes)
+            assert len(_mse_notes(shape_notes)) == 1
+        after = _state()
+    assert leaked == []
+    assert after[0] is before[0] and after[1:] == before[1:]  # the same filter list, as it was
+
+
+def test_a_warning_outside_a_run_is_not_taken() -> None:
+    compiled = _mse_broadcast()
+    compiled.run("l")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        compiled.run("l")
+        warnings.warn("not the engine's", UserWarning, stacklevel=1)
+        compiled.run("l")
+    assert [str(w.message) for w in seen] == ["not the engine's"]
+
+
+def _paused_inside_forward(compiled: Compiled) -> tuple[threading.Event, threading.Event]:
+    """Make compiled's forward wait, on whatever thread runs it, until told to go on."""
+    inside, go_on = threading.Event(), threading.Event()
+    forward = compiled._variables_of
+
+    def paused(*leaves: torch.Tensor) -> dict:
+        inside.set()
+        assert go_on.wait(10)
+        return forward(*leaves)
+
+    compiled._variables_of = paused
+    return inside, go_on
+
+
+def test_another_threads_warning_during_a_run_is_not_a_note_of_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled = _mse_broadcast()
+    inside, go_on = _paused_inside_forward(compiled)
+    shown: list[str] = []
+    monkeypatch.setattr(warnings, "showwarning", lambda message, *rest: shown.append(str(message)))
+    results = []
+    worker = threading.Thread(target=lambda: results.append(compiled.run("l")))
+    worker.start()
+    assert inside.wait(10)
+    warnings.warn("from the GUI thread", UserWarning, stacklevel=1)
+    go_on.set()
+    worker.join(10)
+    (result,) = results
+    assert len(_mse_notes(result.notes)) == 1
+    assert not [n for n in result.notes if "GUI thread" in n]
+    assert shown == ["from the GUI thread"]  # shown as any warning outside a run
+    assert warnings._showwarnmsg.__module__ == "warnings"
+
+
+def test_overlapping_runs_on_two_threads_each_get_their_notes_and_the_filters_come_back() -> None:
+    slow, quick = _mse_broadcast(), _mse_broadcast()
+    inside, go_on = _paused_inside_forward(slow)
+    before = _state()
+    results: list = []
+    worker = threading.Thread(target=lambda: results.append(slow.run("l")))
+    worker.start()
+    assert inside.wait(10)
+    assert len(_mse_notes(quick.run("l").notes)) == 1  # opened and closed while the slow run is open
+    go_on.set()
+    worker.join(10)
+    assert len(_mse_notes(results[0].notes)) == 1
+    after = _state()
+    assert after[0] is before[0] and after[1:] == before[1:]
+
+
+def test_a_failed_run_leaves_no_notes_and_puts_the_filters_back() -> None:
+    compiled = _mse_broadcast()
+    before = _state()
+    with pytest.raises(Exception, match="target"):
+        compiled.run("l", grad_output=[1.0, 2.0])
+    after = _state()
+    assert after[0] is before[0] and after[1:] == before[1:]
+    assert len(_mse_notes(compiled.run("l").notes)) == 1
+
+
+# ---- NaN/Inf ----
+
+def test_a_nan_a_select_drops_is_named_first_in_graph_order() -> None:
+    """log(-1) is NaN in entry 0; select takes entry 1; the later div by 0 is Inf in a value the
+    target uses: the first node in graph order is named first, and both are found."""
+    g = _graph([Node("x", "tensor", value=[-1.0, 2.0], requires_grad=True), Node("lg", "log"),
+                Node("s", "select", attrs={"dim": 0, "index": 1}),
+                Node("z", "tensor", value=0.0), Node("d", "div"), Node("y", "mul")],
+               [("x", "lg", "input"), ("lg", "s", "input"), ("s", "d", "input"), ("z", "d", "other"),
+                ("d", "y", "input"), ("s", "y", "other")])
+    result = Compiled(g).run("y")
+    assert [n for n, _ in result.nonfinite][:2] == ["lg", "d"]
+    assert result.notes[0] == "lg: value has NaN/Inf (log of finite inputs)"
+
+
+def test_the_seed_is_still_checked_when_it_adds_up_in_a_leaf_target() -> None:
+    """The target's own partial is the seed, finite, and not read; but when runs accumulate
+    into a leaf target's .grad, 3e38 + 3e38 overflows float32 on the second run."""
+    compiled = Compiled(_graph([Node("x", "tensor", value=[1.0], requires_grad=True)], []))
+    first = compiled.run("x", grad_output=[3e38], accumulate=True)
+    assert first.nonfinite == []
+    second = compiled.run("x", grad_output=[3e38], accumulate=True)
+    assert second.nonfinite and second.nonfinite[0][0] == "x"
+    assert torch.isinf(second.grads["x"]).all()
