@@ -523,24 +523,22 @@ class _RunBlock:
         self.outer = getattr(_this_thread, "caught", None)  # a block inside another: the inner one records
         _this_thread.caught = self.caught
         global _open_blocks, _saved
-        _lock.acquire()  # (not `with`: ~0.1 µs less, and nothing in between can raise)
-        if _open_blocks == 0:
-            _saved = warnings.filters, warnings._showwarnmsg
-            warnings.filters = [("always", None, Warning, None, 0)]  # a new list: others may add to it
-            warnings._showwarnmsg = _record
-            warnings._filters_mutated()  # registries say "already shown" no more
-        _open_blocks += 1
-        _lock.release()
+        with _lock:
+            if _open_blocks == 0:
+                _saved = warnings.filters, warnings._showwarnmsg
+                warnings.filters = [("always", None, Warning, None, 0)]  # a new list: others may add to it
+                warnings._showwarnmsg = _record
+                warnings._filters_mutated()  # registries say "already shown" no more
+            _open_blocks += 1
 
     def __exit__(self, *exc: object) -> None:
         if _HOOKABLE:
             global _open_blocks
-            _lock.acquire()
-            _open_blocks -= 1
-            if _open_blocks == 0:
-                warnings.filters, warnings._showwarnmsg = _saved
-                warnings._filters_mutated()
-            _lock.release()
+            with _lock:
+                _open_blocks -= 1
+                if _open_blocks == 0:
+                    warnings.filters, warnings._showwarnmsg = _saved
+                    warnings._filters_mutated()
             _this_thread.caught = self.outer
         else:
             self.catcher.__exit__(*exc)

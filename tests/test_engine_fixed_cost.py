@@ -4,6 +4,7 @@ is still found and its first node named when the check skips what is known to be
 
 from __future__ import annotations
 
+import gc
 import threading
 import warnings
 
@@ -121,14 +122,24 @@ def test_overlapping_runs_on_two_threads_each_get_their_notes_and_the_filters_co
     assert after[0] is before[0] and after[1:] == before[1:]
 
 
-def test_a_failed_run_leaves_no_notes_and_puts_the_filters_back() -> None:
+def test_a_failed_run_puts_the_filters_and_the_gc_back() -> None:
     compiled = _mse_broadcast()
     before = _state()
     with pytest.raises(Exception, match="target"):
         compiled.run("l", grad_output=[1.0, 2.0])
     after = _state()
     assert after[0] is before[0] and after[1:] == before[1:]
+    assert gc.isenabled()
     assert len(_mse_notes(compiled.run("l").notes)) == 1
+
+
+def test_the_cyclic_gc_is_paused_in_a_run_and_on_after() -> None:
+    compiled = _mse_broadcast()
+    forward, seen = compiled._variables_of, []
+    compiled._variables_of = lambda *leaves: (seen.append(gc.isenabled()), forward(*leaves))[1]
+    compiled.run("l")
+    compiled.forward()
+    assert seen == [False, False] and gc.isenabled()
 
 
 # ---- NaN/Inf ----
