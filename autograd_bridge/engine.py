@@ -371,7 +371,16 @@ class Compiled:
     def _partials(self, values: dict[str, torch.Tensor], target: str, grad_output: object,
                   notes: list[str], accumulate: bool) -> Result:
         v = self._target_and_grad_output(values, target, grad_output)
-        grads, partials = self._backward(values, target, v, accumulate, notes)
+        t = values[target]
+        if accumulate or not t.requires_grad:
+            grads, partials = self._backward(values, target, v, accumulate, notes)
+        else:  # the common case inline, a call less on every run
+            try:
+                partials = torch.autograd.grad(t, self._pick_wrt(values), grad_outputs=v, allow_unused=True)
+            except TORCH_ERRORS as e:
+                raise self._node_error(e, e.__traceback__, ExecutionError, target) from None
+            grads = self._no_grads.copy()
+            grads.update(zip(self._wrt, partials, strict=False))  # as many: autograd.grad's inputs
         key = (target, accumulate)
         skip = self._finite_skips.get(key)
         if skip is None:
@@ -421,30 +430,24 @@ class Compiled:
 
     def _backward(self, values: dict[str, torch.Tensor], target: str, v: torch.Tensor | None,
                   accumulate: bool, notes: list[str]) -> tuple[dict[str, torch.Tensor | None], list]:
-        """(every node's partial, the partials of the nodes that require grad in their order)."""
+        """(every node's partial, the partials of the nodes that require grad in their order)
+        when runs accumulate or the target needs no grad; _partials does the fresh backward."""
         t = values[target]
         grads: dict[str, torch.Tensor | None] = self._no_grads.copy()
         if not t.requires_grad:
             notes.append(f"{target} does not depend on any tensor with requires_grad on: "
                          "no partials (PyTorch would refuse backward())")
             return grads, []
-        elif accumulate:
-            leaf_ids = set(self.source.leaf_ids)
-            for n, val in values.items():
-                if n not in leaf_ids and val.requires_grad:
-                    val.retain_grad()
-            self._call(lambda: t.backward(gradient=v), [], ExecutionError, target)
-            # Copies: torch adds the next run's partials into leaf .grad in place, which would
-            # silently change the grads of Results already handed out.
-            grads = {n: None if val.grad is None else val.grad.detach().clone()
-                     for n, val in values.items()}
-            return grads, [grads[n] for n in self._wrt]
-        try:  # not through _call: a lambda and a call less on every run
-            got = torch.autograd.grad(t, self._pick_wrt(values), grad_outputs=v, allow_unused=True)
-        except TORCH_ERRORS as e:
-            raise self._node_error(e, e.__traceback__, ExecutionError, target) from None
-        grads.update(zip(self._wrt, got, strict=False))  # as many: autograd.grad's inputs
-        return grads, got
+        leaf_ids = set(self.source.leaf_ids)
+        for n, val in values.items():
+            if n not in leaf_ids and val.requires_grad:
+                val.retain_grad()
+        self._call(lambda: t.backward(gradient=v), [], ExecutionError, target)
+        # Copies: torch adds the next run's partials into leaf .grad in place, which would
+        # silently change the grads of Results already handed out.
+        grads = {n: None if val.grad is None else val.grad.detach().clone()
+                 for n, val in values.items()}
+        return grads, [grads[n] for n in self._wrt]
 
     def slice_1d(self, target: str, leaf: str, xs: list[float],
                  leaves: tuple[torch.Tensor, ...] | None = None) -> list[float]:
@@ -531,7 +534,7 @@ class _RunBlock:
                 warnings._filters_mutated()  # registries say "already shown" no more
             _open_blocks += 1
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
         if _HOOKABLE:
             global _open_blocks
             with _lock:
@@ -541,10 +544,10 @@ class _RunBlock:
                     warnings._filters_mutated()
             _this_thread.caught = self.outer
         else:
-            self.catcher.__exit__(*exc)
+            self.catcher.__exit__(exc_type, exc, tb)
         if self.gc_was_on:
             gc.enable()
-        if exc[0] is None and self.caught:
+        if exc_type is None and self.caught:
             self.compiled._add_notes(self.caught, self.notes)
 
 

@@ -58,7 +58,7 @@ def compare(metric: str, graph, target: str, hand: Callable[[], tuple[dict, dict
     ops = sum(not n.is_tensor for n in graph.nodes.values())
     note = f"{p.rounds} rounds x {p.loops}"
     if small:
-        note = f"fixed cost {(app - by_hand) * 1e6:+.0f} µs per run; " + note
+        note = f"fixed cost {(app - by_hand) * 1e6:+.1f} µs per run; " + note
     return Row(metric, ms(app), ms(by_hand), p.ratios[0], f"≤ {goal:g}x", p.ratios[0], goal, note=note,
                numbers={"app_s": app, "hand_s": by_hand, "ops": ops})
 
