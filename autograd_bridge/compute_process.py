@@ -32,6 +32,7 @@ import queue
 import struct
 import sys
 import threading
+import traceback
 
 HEADER = struct.Struct("<Q")
 MAX_FRAME = 1 << 34  # a frame is this program's own data; a bigger length means a broken pipe
@@ -161,13 +162,28 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     server = _Server(frames_in, frames_out)
-    threading.Thread(target=server.read_forever, name="frames-in", daemon=True).start()
+    threading.Thread(target=_or_end, args=(server.read_forever,), name="frames-in", daemon=True).start()
     # torch first (a second or more), jobs after: a Cancel can then only wait for an op, never
     # for this import, and the window arms its kill timer only once it hears "ready".
     import torch  # noqa: F401
 
     server.send(("ready", 0, None))
-    server.serve()
+    _or_end(server.serve)
+
+
+BROKEN = 70  # the exit status of a child whose own code failed (EX_SOFTWARE)
+
+
+def _or_end(loop) -> None:  # noqa: ANN001 - one of the server's loops
+    """Run a loop of the server; if it fails (a bug: jobs' own failures are results), end the
+    process with the traceback on stderr, so the window reports the job lost and starts a
+    fresh child, instead of waiting for ever on a child that has a dead thread."""
+    try:
+        loop()
+    except BaseException:  # noqa: BLE001 - whatever it was, this child can no longer serve
+        traceback.print_exc(file=sys.stderr)
+        sys.stderr.flush()
+        os._exit(BROKEN)
 
 
 if __name__ == "__main__":

@@ -245,3 +245,22 @@ def test_a_module_in_the_working_folder_never_shadows_the_childs_imports(qtbot, 
     qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
     assert got[0].error is None and got[0].nodes["x"].grad_text
     c.close()
+
+
+def _only_in_the_tests(_session, _cancel) -> str:  # noqa: ANN001 - the child cannot import this module
+    return "ran"
+
+
+def test_a_job_the_child_cannot_even_read_is_lost_not_waited_for(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    c = Computer()
+    tasks, said = [], []
+    c.taskReady.connect(lambda name, result: tasks.append((name, result)))
+    c.said.connect(said.append)
+    c.request_task("unreadable", _only_in_the_tests)
+    qtbot.waitUntil(lambda: bool(tasks), timeout=RESULT_TIMEOUT_MS)
+    assert tasks == [("unreadable", None)] and "exit status 70" in said[-1]
+    got = _results(c)
+    c.request(load(EXAMPLES / "01_scalar_partial.json"), "y", 1)  # a fresh child serves the next job
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert got[0].error is None
+    c.close()
