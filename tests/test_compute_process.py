@@ -19,8 +19,8 @@ import pytest
 from helpers import RESULT_TIMEOUT_MS
 from PySide6.QtCore import QProcess
 
+from benchmarks.liveness import slow_graph
 from graph.fileformat import load
-from graph.model import Edge, Graph, Node
 from gui.worker import Computer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,21 +36,6 @@ def _results(computer: Computer) -> list:
     got: list = []
     computer.resultReady.connect(got.append)
     return got
-
-
-def _slow_graph(side: int = 2500, matmuls: int = 4) -> Graph:
-    """Forward and backward of seconds on two cores, with op boundaries between the matmuls."""
-    g = Graph()
-    g.add_node(Node("a", "tensor", init={"fn": "randn", "shape": [side, side], "seed": 0}, requires_grad=True))
-    prev = "a"
-    for i in range(matmuls):
-        g.add_node(Node(f"m{i}", "matmul"))
-        g.add_edge(Edge(prev, f"m{i}", "input"))
-        g.add_edge(Edge("a", f"m{i}", "other"))
-        prev = f"m{i}"
-    g.add_node(Node("y", "sum"))
-    g.add_edge(Edge(prev, "y", "input"))
-    return g
 
 
 def test_the_process_gives_the_threads_numbers(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
@@ -92,7 +77,7 @@ def test_cancel_stops_a_compute_in_the_child(qtbot, process_mode) -> None:  # no
     c = Computer()
     got = _results(c)
     c.computingChanged.connect(lambda on: on and c.cancel())
-    c.request(_slow_graph(), "y", 1)
+    c.request(slow_graph(), "y", 1)
     qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
     assert got[0].cancelled and got[0].error is None
     assert c.runner.proc is not None  # stopped at an op boundary: the child lives on
@@ -104,7 +89,7 @@ def test_a_cancel_that_one_long_kernel_ignores_ends_the_child(qtbot, process_mod
     ended, the result says cancelled, and the next compute starts a fresh child."""
     c = Computer()
     got = _results(c)
-    c.request(_slow_graph(side=8000, matmuls=1), "y", 1)
+    c.request(slow_graph(steps=1, side=8000), "y", 1)
     qtbot.waitUntil(lambda: c.runner.ready, timeout=RESULT_TIMEOUT_MS)  # torch imported: the job runs
     qtbot.wait(2000)  # past the leaf's randn (~0.5 s), inside the matmul
     assert c.cancel()
@@ -122,7 +107,7 @@ def test_a_crashed_child_costs_only_its_job(qtbot, process_mode) -> None:  # noq
     c = Computer()
     got, said = _results(c), []
     c.said.connect(said.append)
-    c.request(_slow_graph(), "y", 1)
+    c.request(slow_graph(), "y", 1)
     qtbot.waitUntil(lambda: c.runner.proc is not None and c.runner.proc.state() == QProcess.ProcessState.Running,
                     timeout=RESULT_TIMEOUT_MS)
     qtbot.wait(1000)
@@ -139,7 +124,7 @@ def test_a_crashed_child_costs_only_its_job(qtbot, process_mode) -> None:  # noq
 def test_closing_ends_the_child(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
     c = Computer()
     got = _results(c)
-    c.request(_slow_graph(), "y", 1)
+    c.request(slow_graph(), "y", 1)
     qtbot.waitUntil(lambda: c.runner.proc is not None, timeout=RESULT_TIMEOUT_MS)
     pid = c.runner.proc.processId()
     c.close()
