@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~580 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~690 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -16,7 +16,7 @@ import threading
 import types
 import warnings
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 
@@ -137,13 +137,15 @@ class Compiled:
         op_variables = self._variables[len(self.source.leaf_ids):]
         # The op values in order, for callers that want the forward as a function of the leaves
         # (gradcheck in the tests).
-        self._forward = lambda *leaves: tuple(map(self._variables_of(*leaves).__getitem__, op_variables))
+        variables_of = self._variables_of  # not self: no cycle, so a Compiled is freed when dropped
+        self._forward = lambda *leaves: tuple(map(variables_of(*leaves).__getitem__, op_variables))
         self._wrt = [n for n in self.ids if n in self.source.requires_grad]
         self._pick_wrt = _picker(self._wrt)
         self._no_grads: dict[str, None] = dict.fromkeys(self.ids)  # copied, then filled, per run
         self._leaf_data = bool(self.source.literal_ids)  # make_leaves reads `literals`
         self._finite_plans: dict[tuple, FinitePlan] = {}  # see autograd_bridge.finite
         self._finite_skips: dict[tuple, frozenset[int]] = {}
+        self._runners: dict[str, Callable[[Compiled], Result]] = {}  # see _fresh_runner
 
     # ---- running, with errors pointed at their node ----
 
@@ -316,13 +318,16 @@ class Compiled:
         try:  # as _call does, inline: a call less on every run
             variables = self._variables_of(*leaves)
         except TORCH_ERRORS as e:
-            error = self._node_error(e, e.__traceback__, ExecutionError)
-            # Shape problems are reported by the meta-device pass, which names both shapes
-            # without computing anything; it is run only on failure because it costs ~50 µs/op.
-            self.infer_shapes()
-            raise error from None
+            raise self._forward_error(e) from None
         # Not strict: as many by construction, and strict=True costs ~0.15 µs a run.
         return dict(zip(self.ids, self._pick_variables(variables), strict=False))
+
+    def _forward_error(self, e: BaseException) -> GraphError:
+        error = self._node_error(e, e.__traceback__, ExecutionError)
+        # Shape problems are reported by the meta-device pass, which names both shapes
+        # without computing anything; it is run only on failure because it costs ~50 µs/op.
+        self.infer_shapes()
+        return error
 
     # ---- differentiation ----
 
@@ -351,6 +356,13 @@ class Compiled:
         the leaf tensors between runs and calls backward(), so leaf .grad adds up across runs
         exactly as in PyTorch until `clear_grads()`.
         """
+        if grad_output is None and not accumulate:
+            runner = self._runners.get(target)
+            if runner is None:
+                if target not in self.graph.nodes:
+                    raise TargetError(f"no node {_short(target)} to differentiate")
+                runner = self._runners[target] = self._fresh_runner(target)
+            return runner(self)
         if target not in self.graph.nodes:
             raise TargetError(f"no node {_short(target)} to differentiate")
         notes: list[str] = []
@@ -359,6 +371,58 @@ class Compiled:
                 self._kept_leaves = self.make_leaves()
             values = self._values(self._kept_leaves if accumulate else None)
             return self._partials(values, target, grad_output, notes, accumulate)
+
+    def _fresh_runner(self, target: str) -> Callable[[Compiled], Result]:
+        """run(target) in its common case (fresh, no grad-output) as one function: what run does
+        through _RunBlock, _values and _partials, with what is fixed per compile bound in
+        advance, the values a tuple until the Result is made, and no method layers (~1 µs less
+        a run, of ~25 µs for the smallest examples). Anything unusual goes the general way. It
+        takes the Compiled as its argument: kept in it, it must not hold it (a cycle would keep
+        a big graph's tensors until the cyclic GC runs)."""
+        if self._leaf_data:
+            self._call(self.literal_data, [], ExecutionError)  # as make_leaves does on first use
+        make_leaves, forward, device = self._make_leaves, self._variables_of, self.device
+        pick_variables, ids, wrt, no_grads = self._pick_variables, self.ids, self._wrt, self._no_grads
+        at_target = ids.index(target)
+        pick_wrt = _picker([ids.index(n) for n in wrt])  # from the values' tuple
+        grad, isenabled = torch.autograd.grad, gc.isenabled
+
+        def run(self: Compiled) -> Result:
+            notes: list[str] = []
+            gc_was_on = isenabled()
+            gc.disable()
+            caught, outer = _open_warnings()
+            try:
+                try:
+                    leaves = make_leaves(device)
+                except TORCH_ERRORS as e:
+                    raise self._node_error(e, e.__traceback__, ExecutionError) from None
+                try:
+                    variables = forward(*leaves)
+                except TORCH_ERRORS as e:
+                    raise self._forward_error(e) from None
+                vals = pick_variables(variables)
+                t = vals[at_target]
+                values = dict(zip(ids, vals, strict=False))  # as many by construction
+                if t.numel() != 1 or not t.requires_grad:  # a refusal, or a note and no partials
+                    result = self._partials(values, target, None, notes, False)
+                else:
+                    try:
+                        partials = grad(t, pick_wrt(vals), allow_unused=True)
+                    except TORCH_ERRORS as e:
+                        raise self._node_error(e, e.__traceback__, ExecutionError, target) from None
+                    grads = no_grads.copy()
+                    grads.update(zip(wrt, partials, strict=False))  # as many: autograd.grad's inputs
+                    result = self._checked(target, values, grads, vals + partials, notes, False)
+            finally:
+                _close_warnings(outer)
+                if gc_was_on:
+                    gc.enable()
+            if caught:
+                self._add_notes(caught, notes)
+            return result
+
+        return run
 
     def partials(self, values: dict[str, torch.Tensor], target: str, grad_output: object = None,
                  notes: list[str] | None = None, accumulate: bool = False) -> Result:
@@ -370,8 +434,10 @@ class Compiled:
 
     def _partials(self, values: dict[str, torch.Tensor], target: str, grad_output: object,
                   notes: list[str], accumulate: bool) -> Result:
-        v = self._target_and_grad_output(values, target, grad_output)
         t = values[target]
+        v = None  # a one-element target needs no grad-output: the common case without a call
+        if grad_output is not None or t.numel() != 1:
+            v = self._target_and_grad_output(values, target, grad_output)
         if accumulate or not t.requires_grad:
             grads, partials = self._backward(values, target, v, accumulate, notes)
         else:  # the common case inline, a call less on every run
@@ -381,11 +447,17 @@ class Compiled:
                 raise self._node_error(e, e.__traceback__, ExecutionError, target) from None
             grads = self._no_grads.copy()
             grads.update(zip(self._wrt, partials, strict=False))  # as many: autograd.grad's inputs
+        return self._checked(target, values, grads, [*values.values(), *partials], notes, accumulate)
+
+    def _checked(self, target: str, values: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
+                 tensors: Sequence[torch.Tensor | None], notes: list[str], accumulate: bool) -> Result:
+        """The Result, after the NaN/Inf check of `tensors`: every value, then the partials of
+        self._wrt."""
         key = (target, accumulate)
         skip = self._finite_skips.get(key)
         if skip is None:
             skip = self._finite_skips[key] = self._known_finite(target, accumulate, values)
-        if all_finite([*values.values(), *partials], self._finite_plans, key, skip):
+        if all_finite(tensors, self._finite_plans, key, skip):
             return Result(target, values, grads, notes)
         return Result(target, values, grads, notes, *self._nonfinite(values, grads, target, notes))
 
@@ -494,22 +566,11 @@ class _RunBlock:
     """Around every forward and backward: the cyclic GC paused (a big graph makes many objects
     at once, kept or freed by reference counting: see graph.bulk), and torch's warnings (e.g.
     mse_loss broadcasting) made notes, each naming the node whose generated line gave it,
-    instead of reaching stderr with the generated file's name. One block, not a decorator and
-    a context manager: it wraps every run (~0.2 µs less).
-
-    Inside the block, every warning this thread gives is recorded whatever the filters say (as
-    catch_warnings(record=True) with "always" would), and becomes a note when the block
-    finishes; an error leaves them out. Cheaper than catch_warnings, which copies the filter
-    list and swaps five module globals per block (~1.5 µs of a ~25 µs run), and thread-aware:
-    warnings.filters is one "always" filter and warnings._showwarnmsg (the hook warnings.warn
-    calls to show one) is _record only while some thread has a block open, counted under a
-    lock so that overlapping blocks on two threads install and restore them once. A warning
-    another thread gives meanwhile is shown (the "always" filter applies to it too) through the
-    hook that was there before, not taken into this run's notes. Python without that layout
-    (3.14's context-aware warnings) gets catch_warnings.
+    instead of reaching stderr with the generated file's name (see _open_warnings). The fresh
+    run (Compiled._fresh_runner) does the same inline.
     """
 
-    __slots__ = ("compiled", "notes", "caught", "outer", "catcher", "gc_was_on")
+    __slots__ = ("compiled", "notes", "caught", "outer", "gc_was_on")
 
     def __init__(self, compiled: Compiled, notes: list[str]) -> None:
         self.compiled, self.notes = compiled, notes
@@ -517,54 +578,86 @@ class _RunBlock:
     def __enter__(self) -> None:
         self.gc_was_on = gc.isenabled()
         gc.disable()
-        self.caught: list[warnings.WarningMessage] = []
-        if not _HOOKABLE:
-            self.catcher = warnings.catch_warnings(record=True)
-            self.caught = self.catcher.__enter__()
-            warnings.simplefilter("always")
-            return
-        self.outer = getattr(_this_thread, "caught", None)  # a block inside another: the inner one records
-        _this_thread.caught = self.caught
-        global _open_blocks, _saved
-        with _lock:
-            if _open_blocks == 0:
-                _saved = warnings.filters, warnings._showwarnmsg
-                warnings.filters = [("always", None, Warning, None, 0)]  # a new list: others may add to it
-                warnings._showwarnmsg = _record
-                warnings._filters_mutated()  # registries say "already shown" no more
-            _open_blocks += 1
+        self.caught, self.outer = _open_warnings()
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
-        if _HOOKABLE:
-            global _open_blocks
-            with _lock:
-                _open_blocks -= 1
-                if _open_blocks == 0:
-                    warnings.filters, warnings._showwarnmsg = _saved
-                    warnings._filters_mutated()
-            _this_thread.caught = self.outer
-        else:
-            self.catcher.__exit__(exc_type, exc, tb)
+        _close_warnings(self.outer)
         if self.gc_was_on:
             gc.enable()
         if exc_type is None and self.caught:
             self.compiled._add_notes(self.caught, self.notes)
 
 
-# State of _RunBlock (module-wide, as the warnings module's own).
+def _open_warnings() -> tuple[list[warnings.WarningMessage], object]:
+    """From here until _close_warnings(the second item), every warning this thread gives is
+    recorded in the list whatever the filters say (as catch_warnings(record=True) with "always"
+    would).
+
+    Cheaper than catch_warnings, which copies the filter list and swaps five module globals per
+    block (~1.5 µs of a ~25 µs run), and thread-aware: warnings.filters is one "always" filter
+    and warnings._showwarnmsg (the hook warnings.warn calls to show one) is _record only while
+    some thread has a block open, counted under a lock so that overlapping blocks on two
+    threads install and restore them once. A warning another thread gives meanwhile is shown
+    (the "always" filter applies to it too) through the hook that was there before, not taken
+    into this run's notes. Python without that layout (3.14's context-aware warnings) gets
+    catch_warnings.
+    """
+    if not _HOOKABLE:
+        catcher = warnings.catch_warnings(record=True)
+        caught = catcher.__enter__()
+        warnings.simplefilter("always")
+        return caught, catcher
+    outer = _this_thread.caught  # a block inside another: the inner one records
+    _this_thread.caught = caught = []
+    _lock.acquire()  # not `with`: ~0.05 µs less, as safe with try/finally
+    try:
+        if not _open_blocks[0]:
+            _open_blocks[1] = warnings.filters, warnings._showwarnmsg
+            warnings.filters = [("always", None, Warning, None, 0)]  # a new list: others may add to it
+            warnings._showwarnmsg = _record
+            warnings._filters_mutated()  # registries say "already shown" no more
+        _open_blocks[0] += 1
+    finally:
+        _lock.release()
+    return caught, outer
+
+
+def _close_warnings(outer: object) -> None:
+    if not _HOOKABLE:
+        outer.__exit__(None, None, None)
+        return
+    _lock.acquire()
+    try:
+        _open_blocks[0] -= 1
+        if not _open_blocks[0]:
+            warnings.filters, warnings._showwarnmsg = _open_blocks[1]
+            warnings._filters_mutated()
+    finally:
+        _lock.release()
+    _this_thread.caught = outer
+
+
+# State of _open_warnings (module-wide, as the warnings module's own).
 _HOOKABLE = all(hasattr(warnings, a) for a in ("_showwarnmsg", "_filters_mutated")) and sys.version_info < (3, 14)
 _lock = threading.Lock()
-_open_blocks = 0  # over all threads
-_saved: tuple = ()  # the filters and the show hook to put back when the last block closes
-_this_thread = threading.local()  # .caught: the list of this thread's innermost open block, or None
+# Under _lock: how many blocks are open over all threads, and the filters and the show hook to
+# put back when the last one closes.
+_open_blocks: list = [0, None]
+
+
+class _ThreadState(threading.local):
+    caught: list[warnings.WarningMessage] | None = None  # this thread's innermost open block's list
+
+
+_this_thread = _ThreadState()
 
 
 def _record(msg: warnings.WarningMessage) -> None:
     """warnings._showwarnmsg while a block is open: this thread's innermost block takes it;
     another thread's warning goes to the hook that was there before."""
-    caught = getattr(_this_thread, "caught", None)
+    caught = _this_thread.caught
     if caught is None:
-        _saved[1](msg)
+        _open_blocks[1][1](msg)
     else:
         caught.append(msg)
 

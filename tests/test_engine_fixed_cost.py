@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import threading
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -166,3 +167,59 @@ def test_the_seed_is_still_checked_when_it_adds_up_in_a_leaf_target() -> None:
     second = compiled.run("x", grad_output=[3e38], accumulate=True)
     assert second.nonfinite and second.nonfinite[0][0] == "x"
     assert torch.isinf(second.grads["x"]).all()
+
+
+# ---- the fresh run (Compiled.run's own function for its common case) ----
+
+def _example(name: str) -> Compiled:
+    from graph.fileformat import load
+
+    return Compiled(load(Path(__file__).resolve().parent.parent / "resources" / "examples" / name))
+
+
+@pytest.mark.parametrize(("name", "target"), [("01_scalar_partial.json", "y"), ("02_matmul_vector.json", "y"),
+                                              ("03_vector_element.json", "y1"), ("04_small_mlp.json", "loss")])
+def test_every_fresh_run_equals_forward_then_partials(name: str, target: str) -> None:
+    compiled = _example(name)
+    general = compiled.partials(compiled.forward(), target)
+    for _ in range(3):  # the first run makes the function, the next ones reuse it
+        result = compiled.run(target)
+        assert list(result.values) == list(general.values) and list(result.grads) == list(general.grads)
+        for n in general.values:
+            assert torch.equal(result.values[n], general.values[n])
+            a, b = result.grads[n], general.grads[n]
+            assert (a is None and b is None) or torch.equal(a, b)
+        assert (result.target, result.notes, result.nonfinite) == (target, [], [])
+
+
+def test_a_fresh_run_still_refuses_a_target_that_needs_a_grad_output_and_notes_one_without_grad() -> None:
+    compiled = Compiled(_graph(
+        [Node("x", "tensor", value=[1.0, 2.0], requires_grad=True), Node("c", "tensor", value=2.0),
+         Node("y", "mul"), Node("k", "neg")],
+        [("x", "y", "input"), ("c", "y", "other"), ("c", "k", "input")]))
+    for _ in range(2):
+        with pytest.raises(Exception, match="target y has shape \\[2\\]"):
+            compiled.run("y")
+        result = compiled.run("k")
+        assert result.notes == ["k does not depend on any tensor with requires_grad on: no partials "
+                                "(PyTorch would refuse backward())"]
+        assert all(g is None for g in result.grads.values())
+    assert gc.isenabled()
+
+
+def test_a_compiled_graph_is_freed_when_dropped_without_the_cyclic_gc() -> None:
+    """The fresh run's function is kept per target in the Compiled, so it must not hold it:
+    a big graph's tensors would stay until the cyclic GC ran."""
+    import weakref
+
+    compiled = _example("03_vector_element.json")
+    compiled.run("y1")
+    compiled.partials(compiled.forward(), "y1")
+    compiled._forward(*compiled.make_leaves())
+    dropped = weakref.ref(compiled)
+    gc.disable()
+    try:
+        del compiled
+        assert dropped() is None
+    finally:
+        gc.enable()
