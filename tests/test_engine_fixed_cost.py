@@ -223,3 +223,23 @@ def test_a_compiled_graph_is_freed_when_dropped_without_the_cyclic_gc() -> None:
         assert dropped() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(("name", "target"), [("01_scalar_partial.json", "y"), ("04_small_mlp.json", "loss")])
+def test_the_backward_gives_what_torch_autograd_grad_gives(name: str, target: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The engine calls torch's autograd engine as torch.autograd.grad does, without its
+    Python checks: the same partials as through torch.autograd.grad, also for a grad-output."""
+    from autograd_bridge import engine
+
+    direct = _example(name)
+    results = [direct.run(target), direct.run(target, grad_output=2.5)]
+    monkeypatch.setattr(engine, "_run_backward", None)  # torch.autograd.grad instead
+    public = _example(name)
+    for result, again in zip(results, [public.run(target), public.run(target, grad_output=2.5)], strict=True):
+        for n, g in again.grads.items():
+            assert (g is None and result.grads[n] is None) or torch.equal(g, result.grads[n])
+    grad, seen = torch.autograd.grad, []
+    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: seen.append(1) or grad(*a, **k))
+    _example(name).run(target)
+    assert seen == [1]  # the fallback is torch.autograd.grad
