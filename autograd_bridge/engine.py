@@ -664,8 +664,10 @@ def _record(msg: warnings.WarningMessage) -> None:
 
 # torch.autograd.grad's own Python (its arguments normalised and checked, torch-function
 # dispatch, the seed made) costs ~4 µs a call: a sixth of a small example's run. _grad calls
-# what it calls, with the seed it would make; where a torch lacks it, torch.autograd.grad.
+# what it calls, with the seed it would make; where a torch lacks it, or torch.autograd.grad
+# has been replaced (a wrapper someone installed: a profiler, a test's fault), torch.autograd.grad.
 _run_backward = getattr(torch.autograd.graph, "_engine_run_backward", None)
+_TORCH_GRAD = torch.autograd.grad
 _PRESERVE = torch.preserve_format
 
 
@@ -673,7 +675,7 @@ def _grad(t: torch.Tensor, v: torch.Tensor | None, inputs: tuple[torch.Tensor, .
     """torch.autograd.grad(t, inputs, grad_outputs=v, allow_unused=True), where t requires grad
     and v is None (t has one element) or a grad-output checked to have t's shape and dtype
     (Compiled._target_and_grad_output): what the checks skipped here would find is known."""
-    if _run_backward is None:
+    if _run_backward is None or torch.autograd.grad is not _TORCH_GRAD:
         return torch.autograd.grad(t, inputs, grad_outputs=v, allow_unused=True)
     seed = torch.ones_like(t, memory_format=_PRESERVE) if v is None else v
     return _run_backward((t,), (seed,), False, False, inputs, True, accumulate_grad=False)

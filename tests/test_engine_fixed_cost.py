@@ -243,3 +243,7 @@ def test_the_backward_gives_what_torch_autograd_grad_gives(name: str, target: st
     monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: seen.append(1) or grad(*a, **k))
     _example(name).run(target)
     assert seen == [1]  # the fallback is torch.autograd.grad
+    monkeypatch.undo()
+    monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: seen.append(2) or grad(*a, **k))
+    _example(name).run(target)
+    assert seen == [1, 2]  # and a torch.autograd.grad someone replaced is called
