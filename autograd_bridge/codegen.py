@@ -118,9 +118,13 @@ def op_expr(node: Node, args: dict[str, str]) -> str:
     keywords, `None` before a fed one. A fed port named like an attribute stands for it (pow's
     exponent, while the attribute is null). Ports torch writes into (OpSpec.copied_inputs) get
     copies in training mode. An op returning several tensors is followed by the index of the
-    node's own (OpSpec.result_item).
+    node's own (OpSpec.result_item). A select along dim 0 is written `y[i]`.
     """
     spec = node.spec
+    if spec.name == "select" and node.resolved_attrs()["dim"] == 0:
+        # As the article writes it, and torch runs it as torch.select(y, 0, i) without parsing
+        # keywords (~0.3 µs less a call).
+        return f"{args['input']}[{literal(node.resolved_attrs()['index'])}]"
     if spec.variadic:
         names = [args[port] for port in node.ports]
         parts = [f"({', '.join(names)}{',' if len(names) == 1 else ''})"]

@@ -247,3 +247,25 @@ def test_the_backward_gives_what_torch_autograd_grad_gives(name: str, target: st
     monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: seen.append(2) or grad(*a, **k))
     _example(name).run(target)
     assert seen == [1, 2]  # and a torch.autograd.grad someone replaced is called
+
+
+# ---- select along dim 0, written y[i] ----
+
+@pytest.mark.parametrize(("index", "shape"), [(1, (2,)), (-1, (3, 2)), (0, (2, 3, 2))])
+def test_a_select_along_dim_0_is_an_index_and_passes_gradcheck(index: int, shape: tuple[int, ...]) -> None:
+    from tests.test_gradcheck_catalogue import variant_graph
+
+    graph, leaves = variant_graph("select", {"dim": 0, "index": index}, {"input": shape})
+    compiled = Compiled(graph, "cpu", "float64")
+    assert f"[{index}]  # node 'op'" in compiled.source.lines["op"]
+    (got,) = compiled._forward(*leaves)
+    assert torch.equal(got, torch.select(leaves[0], 0, index))
+    assert torch.autograd.gradcheck(lambda *xs: compiled._forward(*xs), tuple(leaves), eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+def test_a_select_along_dim_0_of_a_0_d_tensor_names_the_node() -> None:
+    compiled = Compiled(_graph([Node("x", "tensor", value=1.0, requires_grad=True),
+                                Node("s", "select", attrs={"dim": 0, "index": 0})], [("x", "s", "input")]))
+    with pytest.raises(Exception, match="^s: select of \\[\\]") as info:
+        compiled.run("s")
+    assert info.value.node_ids[0] == "s"
