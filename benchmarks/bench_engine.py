@@ -55,7 +55,9 @@ def compare(metric: str, graph, target: str, hand: Callable[[], tuple[dict, dict
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
     fns = [lambda: compiled.run(target), hand]
     if small:  # also the same run through torch.autograd.grad, as the hand-written code calls it
-        fns.insert(1, lambda: _through_autograd_grad(compiled, target))
+        from autograd_bridge import engine
+
+        fns.insert(1, lambda: _through_autograd_grad(engine, compiled, target))
     p = interleaved(fns, budget_s, min_rounds, sample_s, sync)
     app, by_hand = p.medians[0], p.medians[-1]
     ops = sum(not n.is_tensor for n in graph.nodes.values())
@@ -69,9 +71,7 @@ def compare(metric: str, graph, target: str, hand: Callable[[], tuple[dict, dict
                numbers={"app_s": app, "hand_s": by_hand, "ops": ops})
 
 
-def _through_autograd_grad(compiled, target: str):  # noqa: ANN001, ANN202 - an engine Compiled, a Result
-    from autograd_bridge import engine
-
+def _through_autograd_grad(engine, compiled, target: str):  # noqa: ANN001, ANN202 - the module, a Compiled
     saved, engine._run_backward = engine._run_backward, None  # noqa: SLF001 - its fallback
     try:
         return compiled.run(target)
