@@ -12,8 +12,6 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import networkx as nx
-
 from graph.errors import CycleError, GraphError, ValueSpecError
 from graph.fileformat import dumps, loads
 from graph.groups import Group
@@ -227,6 +225,8 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID) -> dict
     - A long chain of generations (a 2,000-op chain is 2,000 columns) is wrapped into bands,
       one below the other, so the layout stays roughly square.
     """
+    import networkx as nx  # here: ~150 ms of import, and the window needs it only to lay out
+
     g = graph.to_networkx()
     if not nx.is_directed_acyclic_graph(g):
         return {}

@@ -758,7 +758,7 @@ from gui.window import MainWindow
 w = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat))
 w.show()
 def heavy():
-    return [m for m in ("torch", "pyqtgraph") if m in sys.modules]
+    return [m for m in ("torch", "pyqtgraph", "networkx") if m in sys.modules]
 print("shown", w.isVisible(), heavy(), flush=True)
 probed = []
 w.computer.devicesReady.connect(probed.append)
@@ -782,7 +782,7 @@ w.close()
 
 
 @pytest.mark.parametrize("how", ["popup", "open"])
-def test_window_shows_before_torch_and_pyqtgraph_are_imported(tmp_path: Path, how: str) -> None:
+def test_window_shows_before_torch_pyqtgraph_and_networkx_are_imported(tmp_path: Path, how: str) -> None:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
     arg = "popup" if how == "popup" else str(EX01)
     proc = subprocess.run([sys.executable, "-c", STARTUP, str(tmp_path / "s.ini"), arg], cwd=ROOT, env=env,
