@@ -108,48 +108,57 @@ class _Server:
             self.frames_out.flush()
 
     def read_forever(self) -> None:
-        """On its own thread: jobs to the queue, cancels at once; end of input ends the process."""
+        """On its own thread: every message to `take`, until the end of input."""
         while True:
             header = _read_exactly(self.frames_in, HEADER.size)
             body = None if header is None else _read_exactly(self.frames_in, HEADER.unpack(header)[0])
             if body is None:
-                os._exit(0)  # the window is gone: nobody wants what runs now
-            message = pickle.loads(body)
-            if message[0] == "job":
-                self.jobs.put(message)
-            elif message[0] == "cancel":
-                with self.lock:
-                    if self.running is not None and self.running[0] == message[1]:
-                        if self.running[1] is not None:
-                            self.running[1].cancel()
-                    else:
-                        self.cancelled.add(message[1])
+                return
+            self.take(pickle.loads(body))
+
+    def take(self, message: tuple) -> None:
+        """A job goes to the queue; a cancel lands at once on the running job, or is kept for a
+        job not started yet (the window may have sent several jobs and their cancels while this
+        child was importing torch: it has given up on them, and each must stop at once)."""
+        if message[0] == "job":
+            self.jobs.put(message)
+        elif message[0] == "cancel":
+            with self.lock:
+                if self.running is not None and self.running[0] == message[1]:
+                    if self.running[1] is not None:
+                        self.running[1].cancel()
+                else:
+                    self.cancelled.add(message[1])
 
     def serve(self) -> None:
+        while True:
+            self.serve_one()
+
+    def serve_one(self) -> None:
         from autograd_bridge.cancel import CancelToken
         from autograd_bridge.jobs import NOT_CANCELLABLE, run_job
         from autograd_bridge.wire import encode_result
 
-        while True:
-            _, job_id, kind, fn, args = self.jobs.get()
-            try:
-                args = tuple(self.graphs.apply(a.message) if isinstance(a, GraphArg) else a for a in args)
-            except ValueError:  # a delta this child cannot apply: the window sends the whole graph
-                self.send(("resync", job_id, None))
-                continue
-            cancel = None if kind in NOT_CANCELLABLE else CancelToken()
-            with self.lock:
-                self.running = (job_id, cancel)
-                if job_id in self.cancelled and cancel is not None:
-                    cancel.cancel()
-                self.cancelled.clear()  # the window sends one job at a time: older ids are done
-            self.session.report = lambda payload, job_id=job_id: self.send(("progress", job_id, payload))
-            result = run_job(self.session, kind, fn, args, cancel)
-            with self.lock:
-                self.running = None
-            if kind == "compute":
-                result = encode_result(result)
-            self.send(("done", job_id, result))
+        _, job_id, kind, fn, args = self.jobs.get()
+        try:
+            args = tuple(self.graphs.apply(a.message) if isinstance(a, GraphArg) else a for a in args)
+        except ValueError:  # a delta this child cannot apply: the window sends the whole graph
+            self.send(("resync", job_id, None))
+            return
+        cancel = None if kind in NOT_CANCELLABLE else CancelToken()
+        with self.lock:
+            self.running = (job_id, cancel)
+            if job_id in self.cancelled and cancel is not None:
+                cancel.cancel()
+            # Job ids only grow: cancels of jobs up to this one are done with, later ones kept.
+            self.cancelled = {i for i in self.cancelled if i > job_id}
+        self.session.report = lambda payload, job_id=job_id: self.send(("progress", job_id, payload))
+        result = run_job(self.session, kind, fn, args, cancel)
+        with self.lock:
+            self.running = None
+        if kind == "compute":
+            result = encode_result(result)
+        self.send(("done", job_id, result))
 
 
 def main() -> None:
@@ -162,7 +171,8 @@ def main() -> None:
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     server = _Server(frames_in, frames_out)
-    threading.Thread(target=_or_end, args=(server.read_forever,), name="frames-in", daemon=True).start()
+    threading.Thread(target=_or_end, args=(server.read_forever,), kwargs={"then": 0}, name="frames-in",
+                     daemon=True).start()
     # torch first (a second or more), jobs after: a Cancel can then only wait for an op, never
     # for this import, and the window arms its kill timer only once it hears "ready".
     import torch  # noqa: F401
@@ -174,16 +184,20 @@ def main() -> None:
 BROKEN = 70  # the exit status of a child whose own code failed (EX_SOFTWARE)
 
 
-def _or_end(loop) -> None:  # noqa: ANN001 - one of the server's loops
+def _or_end(loop, then: int | None = None) -> None:  # noqa: ANN001 - one of the server's loops
     """Run a loop of the server; if it fails (a bug: jobs' own failures are results), end the
     process with the traceback on stderr, so the window reports the job lost and starts a
-    fresh child, instead of waiting for ever on a child that has a dead thread."""
+    fresh child, instead of waiting for ever on a child that has a dead thread. A loop that
+    returns ends the process with status `then` (the reader at the end of input: the window is
+    gone, and nobody wants what runs now)."""
     try:
         loop()
     except BaseException:  # noqa: BLE001 - whatever it was, this child can no longer serve
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
         os._exit(BROKEN)
+    if then is not None:
+        os._exit(then)
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ from autograd_bridge.file_tasks import PREVIEW_LINES, export_task
 from autograd_bridge.file_tasks import ExportOptions as Options
 from graph.safetext import visible
 
-PREVIEW_TASK, EXPORT_TASK = "export preview", "export"  # an export's name ends with its path
+PREVIEW_TASK, EXPORT_TASK = "export preview", "export"  # an export's name ends with its number
 FORMS = ("script", "function", "module")  # autograd_bridge.export.FORMS (not imported: it loads torch)
 FORM_TITLES = {"script": "script (prints every partial)", "function": "function forward(…)",
                "module": "nn.Module (parameters)"}
@@ -47,10 +47,15 @@ DEVICES = ("cpu", "cuda", "mps")
 IMAGE_MARGIN = 24
 
 
+_exports = 0  # exports asked for so far: their task names
+
+
 def write(window, path: str, options: Options, then: Callable[[bool], None] | None = None) -> None:  # noqa: ANN001
     """Export the window's graph to path: the text is made by the worker (it needs torch), then
     written here atomically; errors go to the window in one line. `then(written)` after."""
-    name = f"{EXPORT_TASK} {path}"
+    global _exports
+    _exports += 1
+    name = f"{EXPORT_TASK} {_exports}"  # one name per export: two of one file are two tasks, in order
 
     def on_task(task: str, result: tuple[str, str] | None) -> None:
         if task != name:

@@ -46,6 +46,7 @@ class ProcessRunner(QObject):
         self._killed_for_cancel = False
         self.ready = False  # the child has imported torch: a Cancel it ignores now is a stuck op
         self._cancel_sent_for: int | None = None  # the job id of the last Cancel sent
+        self._deferred: list[tuple[int, object]] = []  # (job id, result) answered here, to deliver
         self._kill_timer = QTimer(self, singleShot=True, interval=KILL_AFTER_CANCEL_MS)
         self._kill_timer.timeout.connect(self._kill_stuck)
         self.starts = 0  # children started, for tests
@@ -82,6 +83,7 @@ class ProcessRunner(QObject):
     def _ended(self, proc: QProcess, code: int, status: QProcess.ExitStatus) -> None:
         if proc is not self.proc or not shiboken6.isValid(proc):
             return  # an old child's, or the window is being torn down
+        killed, self._killed_for_cancel = self._killed_for_cancel, False  # never left set for the next job
         self._read()  # a result written just before the end still counts
         self.proc = None
         proc.deleteLater()
@@ -90,14 +92,13 @@ class ProcessRunner(QObject):
         job_id, kind, _fn, args = self.running
         self.running = None
         self._kill_timer.stop()
-        if self._killed_for_cancel:
+        if killed:
             why, cancelled = "cancelled: the compute process was ended and starts again", True
         else:
             crashed = status == QProcess.ExitStatus.CrashExit
             why = (f"the compute process stopped ({'crashed' if crashed else f'exit status {code}'}) "
                    f"during {kind}; it starts again on the next compute")
             cancelled = False
-        self._killed_for_cancel = False
         self.said.emit(why)
         self.signals.done.emit(job_id, lost_result(kind, args, why, cancelled))
 
@@ -111,7 +112,7 @@ class ProcessRunner(QObject):
     def start(self, job_id: int, kind: str, fn: object, args: tuple, cancelled: bool = False) -> None:
         if not self._ensure_child():
             return
-        self.running = (job_id, kind, fn, args)
+        self.running, self._killed_for_cancel = (job_id, kind, fn, args), False
         sent = tuple(GraphArg(self.graphs.message(a)) if isinstance(a, Graph) else a for a in args)
         self.proc.write(frame(("job", job_id, kind, fn, sent)))
         if cancelled:
@@ -126,16 +127,28 @@ class ProcessRunner(QObject):
             else:  # still importing torch: the job has not begun, so it is cancelled now
                 _job_id, kind, _fn, args = self.running
                 self.running = None
-                result = lost_result(kind, args, "", cancelled=True)
-                # After the caller's own reaction to cancel(), as a result from the child would be.
-                QTimer.singleShot(0, self, lambda: self.signals.done.emit(job_id, result))
+                # Delivered after the caller's own reaction to cancel(), as a result from the
+                # child would be (or by wait()).
+                self._deferred.append((job_id, lost_result(kind, args, "", cancelled=True)))
+                QTimer.singleShot(0, self, self._deliver_deferred)
+
+    def _deliver_deferred(self) -> None:
+        while self._deferred:
+            self.signals.done.emit(*self._deferred.pop(0))
 
     def _read(self) -> None:
         if self.proc is None:
             return
         from autograd_bridge.wire import decode_result
 
-        for message in self.reader.feed(bytes(self.proc.readAllStandardOutput())):
+        try:
+            messages = self.reader.feed(bytes(self.proc.readAllStandardOutput()))
+        except Exception:  # noqa: BLE001 - not a frame: something printed there before main (a sitecustomize)
+            self.running = None  # the Computer runs it again, on a thread
+            self.close()
+            self.failedToStart.emit("the compute process wrote something other than its frames on its output")
+            return
+        for message in messages:
             what, job_id, payload = message
             if what == "ready":
                 self.ready = True
@@ -153,20 +166,26 @@ class ProcessRunner(QObject):
                 self.signals.done.emit(job_id, decode_result(payload) if kind == COMPUTE else payload)
 
     def active(self) -> bool:
-        return self.running is not None
+        return self.running is not None or bool(self._deferred)
 
     def wait(self, msecs: int) -> bool:
         """Deliver results until no job runs, or msecs have passed."""
         deadline = time.monotonic() + msecs / 1000
-        while self.running is not None and self.proc is not None and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            if self._deferred:
+                self._deliver_deferred()  # may start the next job
+                continue
+            if self.running is None or self.proc is None:
+                break
             proc, left = self.proc, int((deadline - time.monotonic()) * 1000)
             if not proc.waitForReadyRead(max(1, left)) and proc.state() == QProcess.ProcessState.NotRunning:
                 proc.waitForFinished(0)  # delivers `finished`: the job is lost
-        return self.running is None
+        return not self.active()
 
     def close(self) -> None:
         """End the child now: closing its input ends it even mid-op; kill makes sure."""
         proc, self.proc, self.running = self.proc, None, None
+        self._deferred.clear()
         self._kill_timer.stop()
         if proc is not None:
             proc.closeWriteChannel()

@@ -249,3 +249,67 @@ def test_a_job_the_child_cannot_even_read_is_lost_not_waited_for(qtbot, process_
     qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
     assert got[0].error is None
     c.close()
+
+
+def test_cancels_of_jobs_not_started_yet_all_hold() -> None:
+    """While the child imports torch the window may send job 1, its cancel, job 2, its cancel,
+    job 3: jobs 1 and 2 must both stop at once, not only the first (the server, without a pipe)."""
+    import io
+    import pickle
+
+    from autograd_bridge.compute_process import FrameReader, GraphArg, _Server
+    from autograd_bridge.jobs import compute_job
+    from autograd_bridge.wire import GraphSender, decode_result
+
+    g, sender = load(EXAMPLES / "01_scalar_partial.json"), GraphSender()
+    server = _Server(io.BytesIO(), io.BytesIO())
+    for job_id in (1, 2, 3):
+        args = (GraphArg(sender.message(g)), "y", job_id, "cpu", None, None, "default")
+        server.take(pickle.loads(pickle.dumps(("job", job_id, "compute", compute_job, args))))
+        if job_id < 3:
+            server.take(("cancel", job_id))
+    for _ in range(3):
+        server.serve_one()
+    done = {m[1]: decode_result(m[2]) for m in FrameReader().feed(server.frames_out.getvalue())}
+    assert [done[i].cancelled for i in (1, 2, 3)] == [True, True, False]
+    assert done[3].nodes["x"].grad_text
+
+
+def test_a_crash_after_a_late_kill_is_still_called_a_crash(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    """The kill timer may fire as a job's result is already in the pipe: that kill is for a
+    Cancel, but the next job's crash is a crash."""
+    c = Computer()
+    got = _results(c)
+    c.request(load(EXAMPLES / "01_scalar_partial.json"), "y", 1)
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    c.runner._killed_for_cancel = True  # noqa: SLF001 - what a kill that came too late leaves
+    c.request(slow_graph(), "y", 2)
+    qtbot.wait(1000)
+    os.kill(c.runner.proc.processId(), signal.SIGKILL)
+    qtbot.waitUntil(lambda: len(got) == 2, timeout=RESULT_TIMEOUT_MS)
+    assert not got[1].cancelled and "crashed" in got[1].error
+    c.close()
+
+
+def test_wait_delivers_a_cancel_answered_before_the_child_was_ready(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    c = Computer()
+    got = _results(c)
+    c.request(slow_graph(), "y", 1)
+    assert c.cancel() and not c.runner.ready
+    assert c.wait(RESULT_TIMEOUT_MS)
+    assert got and got[0].cancelled and not c.computing
+    c.close()
+
+
+def test_a_child_that_prints_before_its_frames_gives_way_to_a_thread(qtbot, tmp_path, process_mode,  # noqa: ANN001, ARG001
+                                                                      monkeypatch) -> None:
+    (tmp_path / "sitecustomize.py").write_text("print('hello from a sitecustomize')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    c = Computer()
+    got, said = _results(c), []
+    c.said.connect(said.append)
+    c.request(load(EXAMPLES / "01_scalar_partial.json"), "y", 1)
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert got[0].error is None and c.mode == "thread"
+    assert said and "other than its frames" in said[0]
+    c.close()

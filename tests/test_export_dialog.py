@@ -77,3 +77,15 @@ def test_quick_export_without_a_target_says_so(window) -> None:  # noqa: ANN001
     window.new_document()
     window.export_dialog()
     assert "set a target first" in window.statusBar().currentMessage()
+
+
+def test_two_exports_of_one_file_with_an_edit_between_write_the_newer_last(window, qtbot, tmp_path: Path) -> None:  # noqa: ANN001
+    window.open_file(str(EXAMPLE))
+    window.doc.set_target("loss")
+    out, written = tmp_path / "twice.py", []
+    export_dialog.write(window, str(out), export_dialog.Options("loss"), lambda ok: written.append(("first", ok)))
+    window.doc.rename("h", "hidden")  # an edit while the first export is made
+    export_dialog.write(window, str(out), export_dialog.Options("loss"), lambda ok: written.append(("second", ok)))
+    qtbot.waitUntil(lambda: len(written) == 2, timeout=60_000)
+    assert written == [("first", True), ("second", True)]
+    assert "hidden" in out.read_text()
