@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 RESULT_TIMEOUT_MS = 60_000  # how long a GUI test waits for the worker's result
+
+# For a test that patches or inspects the worker in the test's own process (a local function
+# as a task, a monkeypatched op or session, the thread a job runs on): it means the thread
+# worker, the suite's default (tests/conftest.py), and is skipped when a run asks for the
+# compute process (GRADCANVAS_COMPUTE=process), which tests/test_compute_process.py covers.
+THREAD_ONLY = pytest.mark.skipif(os.environ.get("GRADCANVAS_COMPUTE") == "process",
+                                 reason="patches or inspects the worker in the test's own process")
 
 
 def assert_scene_mirrors(window) -> None:  # noqa: ANN001 - gui.window.MainWindow

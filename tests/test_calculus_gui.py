@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import RESULT_TIMEOUT_MS
+from helpers import RESULT_TIMEOUT_MS, THREAD_ONLY
 from test_calculus import _BrokenSquare  # the one deliberately wrong backward of the tests
 
 from graph.model import Edge, Graph, Node
@@ -140,6 +140,7 @@ def test_differentiate_again_from_the_node_menu_on_a_matrix_leaf(qtbot, window) 
         torch.testing.assert_close(torch.from_numpy(w.calculus.second.partials[n]), rows, rtol=1e-4, atol=1e-6)
 
 
+@THREAD_ONLY
 def test_gradcheck_badges_go_red_for_a_wrong_backward_and_vanish_after_an_edit(qtbot, window, monkeypatch) -> None:
     monkeypatch.setattr(torch, "_gradcanvas_test_broken_square", _BrokenSquare.apply, raising=False)
     monkeypatch.setitem(OPS, "broken_square", OpSpec("broken_square", "torch._gradcanvas_test_broken_square",

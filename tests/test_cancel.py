@@ -8,7 +8,7 @@ import time
 
 import pytest
 import torch
-from helpers import RESULT_TIMEOUT_MS
+from helpers import RESULT_TIMEOUT_MS, THREAD_ONLY
 
 from autograd_bridge.cancel import Cancelled, CancelToken
 from autograd_bridge.compute import ComputeSession
@@ -124,6 +124,7 @@ def test_f5_computes_again(qtbot, window) -> None:  # noqa: ANN001
     qtbot.waitUntil(lambda: not window.scene.nodes["y"].stale, timeout=RESULT_TIMEOUT_MS)
 
 
+@THREAD_ONLY
 def test_a_new_edit_cancels_the_stale_compute_instead_of_waiting_for_it(qtbot, window) -> None:  # noqa: ANN001
     runs: list[tuple[int, bool]] = []
     compute = window.computer.session.compute
@@ -178,6 +179,7 @@ def _task(session, cancel, n: int):  # noqa: ANN001, ANN202 - a ComputeSession, 
     return ("done", done, session is not None)
 
 
+@THREAD_ONLY
 def test_a_named_task_runs_on_the_worker_and_can_be_cancelled(qtbot, window) -> None:  # noqa: ANN001
     got: list[tuple[str, object]] = []
     window.computer.taskReady.connect(lambda name, result: got.append((name, result)))
@@ -206,6 +208,7 @@ def test_a_task_reuses_the_compile_of_the_compute_before_it() -> None:
     assert session.compiled_for(graph, 9, dtype="float64")[0] is not compiled  # another dtype: anew
 
 
+@THREAD_ONLY
 def test_a_new_compute_cancels_a_running_task_instead_of_waiting_behind_it(qtbot, window) -> None:  # noqa: ANN001
     got: list[tuple[str, object]] = []
     window.computer.taskReady.connect(lambda name, result: got.append((name, result)))

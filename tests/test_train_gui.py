@@ -9,7 +9,7 @@ import dataclasses
 import json
 
 import torch
-from helpers import RESULT_TIMEOUT_MS
+from helpers import RESULT_TIMEOUT_MS, THREAD_ONLY
 
 from graph.model import Graph, Node
 
@@ -131,6 +131,7 @@ def test_a_stopped_run_keeps_its_finished_steps_as_one_undo_step(qtbot, window, 
         assert torch.equal(torch.tensor(w.doc.graph.nodes[n].value), p.detach()), n
 
 
+@THREAD_ONLY
 def test_stopped_before_the_first_step_changes_nothing(qtbot, window, examples_dir) -> None:  # noqa: ANN001
     w, t = window, window.training
     _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import RESULT_TIMEOUT_MS, assert_scene_mirrors, new_window
+from helpers import RESULT_TIMEOUT_MS, THREAD_ONLY, assert_scene_mirrors, new_window
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication, QImage, QKeySequence
 from PySide6.QtTest import QTest
@@ -544,6 +544,7 @@ def _expected(graph: Graph, target: str) -> dict[str, tuple[str, str | None, str
                 result.no_grad_reason(n, compiled)) for n in graph.nodes}
 
 
+@THREAD_ONLY
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
 def test_diff_button_computes_off_the_gui_thread_and_overlays_match_the_engine(
         qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, example: Path) -> None:
@@ -783,7 +784,9 @@ w.close()
 
 @pytest.mark.parametrize("how", ["popup", "open"])
 def test_window_shows_before_torch_pyqtgraph_and_networkx_are_imported(tmp_path: Path, how: str) -> None:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    # The thread worker loads torch in the window's process (the compute process never does:
+    # tests/test_compute_process.py).
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "GRADCANVAS_COMPUTE": "thread"}
     arg = "popup" if how == "popup" else str(EX01)
     proc = subprocess.run([sys.executable, "-c", STARTUP, str(tmp_path / "s.ini"), arg], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
