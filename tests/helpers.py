@@ -1,10 +1,12 @@
-"""Assertions and input helpers shared by the GUI test files (imported as `helpers`: pytest puts tests/ on sys.path)."""
+"""Assertions and input helpers shared by the test files (imported as `helpers`: pytest puts tests/ on sys.path)."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+from graph.model import Edge, Graph, Node
 
 RESULT_TIMEOUT_MS = 60_000  # how long a GUI test waits for the worker's result
 
@@ -14,6 +16,16 @@ RESULT_TIMEOUT_MS = 60_000  # how long a GUI test waits for the worker's result
 # compute process (GRADCANVAS_COMPUTE=process), which tests/test_compute_process.py covers.
 THREAD_ONLY = pytest.mark.skipif(os.environ.get("GRADCANVAS_COMPUTE") == "process",
                                  reason="patches or inspects the worker in the test's own process")
+
+
+def make_graph(nodes: list[Node], edges: list[tuple[str, str, str]]) -> Graph:
+    """A graph of these nodes and (src, dst, port) edges, in this order."""
+    g = Graph()
+    for n in nodes:
+        g.add_node(n)
+    for src, dst, port in edges:
+        g.add_edge(Edge(src, dst, port))
+    return g
 
 
 def assert_scene_mirrors(window) -> None:  # noqa: ANN001 - gui.window.MainWindow

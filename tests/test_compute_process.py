@@ -135,13 +135,22 @@ def test_closing_ends_the_child(qtbot, process_mode) -> None:  # noqa: ANN001, A
 
 def test_no_child_here_means_a_thread_instead(qtbot, process_mode, monkeypatch) -> None:  # noqa: ANN001, ARG001
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")
+    said = _computes_on_a_thread_instead(qtbot)
+    assert "did not start" in said and "own process" in said
+
+
+def _computes_on_a_thread_instead(qtbot) -> str:  # noqa: ANN001
+    """Example 01 computed by a new Computer whose child cannot serve it: the result comes from
+    a thread; what the Computer said about it."""
     c = Computer()
     got, said = _results(c), []
     c.said.connect(said.append)
     c.request(load(EXAMPLES / "01_scalar_partial.json"), "y", 1)
     qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
     assert got[0].error is None and c.mode == "thread"
-    assert said and "did not start" in said[0] and "own process" in said[0]
+    assert said
+    c.close()
+    return said[0]
 
 
 # The window's own process, with every feature that computes used once: torch stays out.
@@ -305,11 +314,4 @@ def test_a_child_that_prints_before_its_frames_gives_way_to_a_thread(qtbot, tmp_
                                                                       monkeypatch) -> None:
     (tmp_path / "sitecustomize.py").write_text("print('hello from a sitecustomize')\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
-    c = Computer()
-    got, said = _results(c), []
-    c.said.connect(said.append)
-    c.request(load(EXAMPLES / "01_scalar_partial.json"), "y", 1)
-    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
-    assert got[0].error is None and c.mode == "thread"
-    assert said and "other than its frames" in said[0]
-    c.close()
+    assert "other than its frames" in _computes_on_a_thread_instead(qtbot)

@@ -7,21 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import make_graph
 
 from autograd_bridge.engine import Compiled
 from graph.errors import CycleError, DeviceError, MissingInputError, ShapeError, TargetError
 from graph.fileformat import load
-from graph.model import Edge, Graph, Node
+from graph.model import Graph, Node
 from graph.ops import TENSOR
-
-
-def make_graph(nodes: list[Node], edges: list[tuple[str, str, str]]) -> Graph:
-    g = Graph()
-    for n in nodes:
-        g.add_node(n)
-    for src, dst, port in edges:
-        g.add_edge(Edge(src, dst, port))
-    return g
 
 
 def leaf(node_id: str, value: object, requires_grad: bool = False, dtype: str = "float32") -> Node:

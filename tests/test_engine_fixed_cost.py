@@ -11,27 +11,19 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import make_graph
 
 from autograd_bridge.engine import Compiled
-from graph.model import Edge, Graph, Node
+from graph.model import Node
 
 MSE_NOTE = "l: Using a target size (torch.Size([2])) that is different to the input size"
 
 
-def _graph(nodes: list[Node], edges: list[tuple[str, str, str]]) -> Graph:
-    g = Graph()
-    for n in nodes:
-        g.add_node(n)
-    for e in edges:
-        g.add_edge(Edge(*e))
-    return g
-
-
 def _mse_broadcast() -> Compiled:
     """mse_loss of a [2, 1] input and a [2] target: torch warns about the broadcast."""
-    return Compiled(_graph([Node("x", "tensor", value=[[1.0], [2.0]], requires_grad=True),
-                            Node("t", "tensor", value=[1.0, 3.0]), Node("l", "mse_loss")],
-                           [("x", "l", "input"), ("t", "l", "target")]))
+    return Compiled(make_graph([Node("x", "tensor", value=[[1.0], [2.0]], requires_grad=True),
+                                Node("t", "tensor", value=[1.0, 3.0]), Node("l", "mse_loss")],
+                               [("x", "l", "input"), ("t", "l", "target")]))
 
 
 def _mse_notes(notes: list[str]) -> list[str]:
@@ -148,11 +140,11 @@ def test_the_cyclic_gc_is_paused_in_a_run_and_on_after() -> None:
 def test_a_nan_a_select_drops_is_named_first_in_graph_order() -> None:
     """log(-1) is NaN in entry 0; select takes entry 1; the later div by 0 is Inf in a value the
     target uses: the first node in graph order is named first, and both are found."""
-    g = _graph([Node("x", "tensor", value=[-1.0, 2.0], requires_grad=True), Node("lg", "log"),
-                Node("s", "select", attrs={"dim": 0, "index": 1}),
-                Node("z", "tensor", value=0.0), Node("d", "div"), Node("y", "mul")],
-               [("x", "lg", "input"), ("lg", "s", "input"), ("s", "d", "input"), ("z", "d", "other"),
-                ("d", "y", "input"), ("s", "y", "other")])
+    g = make_graph([Node("x", "tensor", value=[-1.0, 2.0], requires_grad=True), Node("lg", "log"),
+                    Node("s", "select", attrs={"dim": 0, "index": 1}),
+                    Node("z", "tensor", value=0.0), Node("d", "div"), Node("y", "mul")],
+                   [("x", "lg", "input"), ("lg", "s", "input"), ("s", "d", "input"), ("z", "d", "other"),
+                    ("d", "y", "input"), ("s", "y", "other")])
     result = Compiled(g).run("y")
     assert [n for n, _ in result.nonfinite][:2] == ["lg", "d"]
     assert result.notes[0] == "lg: value has NaN/Inf (log of finite inputs)"
@@ -161,7 +153,7 @@ def test_a_nan_a_select_drops_is_named_first_in_graph_order() -> None:
 def test_the_seed_is_still_checked_when_it_adds_up_in_a_leaf_target() -> None:
     """The target's own partial is the seed, finite, and not read; but when runs accumulate
     into a leaf target's .grad, 3e38 + 3e38 overflows float32 on the second run."""
-    compiled = Compiled(_graph([Node("x", "tensor", value=[1.0], requires_grad=True)], []))
+    compiled = Compiled(make_graph([Node("x", "tensor", value=[1.0], requires_grad=True)], []))
     first = compiled.run("x", grad_output=[3e38], accumulate=True)
     assert first.nonfinite == []
     second = compiled.run("x", grad_output=[3e38], accumulate=True)
@@ -193,7 +185,7 @@ def test_every_fresh_run_equals_forward_then_partials(name: str, target: str) ->
 
 
 def test_a_fresh_run_still_refuses_a_target_that_needs_a_grad_output_and_notes_one_without_grad() -> None:
-    compiled = Compiled(_graph(
+    compiled = Compiled(make_graph(
         [Node("x", "tensor", value=[1.0, 2.0], requires_grad=True), Node("c", "tensor", value=2.0),
          Node("y", "mul"), Node("k", "neg")],
         [("x", "y", "input"), ("c", "y", "other"), ("c", "k", "input")]))
@@ -264,8 +256,8 @@ def test_a_select_along_dim_0_is_an_index_and_passes_gradcheck(index: int, shape
 
 
 def test_a_select_along_dim_0_of_a_0_d_tensor_names_the_node() -> None:
-    compiled = Compiled(_graph([Node("x", "tensor", value=1.0, requires_grad=True),
-                                Node("s", "select", attrs={"dim": 0, "index": 0})], [("x", "s", "input")]))
+    compiled = Compiled(make_graph([Node("x", "tensor", value=1.0, requires_grad=True),
+                                    Node("s", "select", attrs={"dim": 0, "index": 0})], [("x", "s", "input")]))
     with pytest.raises(Exception, match="^s: select of \\[\\]") as info:
         compiled.run("s")
     assert info.value.node_ids[0] == "s"

@@ -8,6 +8,7 @@ import json
 
 import pytest
 import torch
+from helpers import make_graph
 
 from autograd_bridge.compute import ComputeSession
 from autograd_bridge.engine import Compiled
@@ -17,15 +18,6 @@ from graph.fileformat import loads
 from graph.model import Edge, Graph, Node
 
 DEVICES = ["cpu", *(["cuda"] if torch.cuda.is_available() else [])]
-
-
-def _graph(nodes: list[Node], edges: list[tuple[str, str, str]]) -> Graph:
-    g = Graph()
-    for n in nodes:
-        g.add_node(n)
-    for e in edges:
-        g.add_edge(Edge(*e))
-    return g
 
 
 def _edited(g: Graph, node_id: str, **changes: object) -> Graph:
@@ -42,12 +34,12 @@ def test_a_partial_cast_down_to_float32_by_add_is_still_checked(op: str, device:
     """add/sub of a float32 and a float64 input: the float32 input's partial is the float64
     output's partial cast down, and 1e300 becomes inf there. partial_bound ("same shape")
     must not vouch for it."""
-    g = _graph([Node("a", "tensor", value=[1.0], requires_grad=True, dtype="float32"),
-                Node("z", "tensor", value=[0.0], dtype="float64"),
-                Node("b", "tensor", value=[1e300], dtype="float64"),
-                Node("s", op), Node("m", "mul"), Node("y", "sum")],
-               [("a", "s", "input"), ("z", "s", "other"), ("s", "m", "input"), ("b", "m", "other"),
-                ("m", "y", "input")])
+    g = make_graph([Node("a", "tensor", value=[1.0], requires_grad=True, dtype="float32"),
+                    Node("z", "tensor", value=[0.0], dtype="float64"),
+                    Node("b", "tensor", value=[1e300], dtype="float64"),
+                    Node("s", op), Node("m", "mul"), Node("y", "sum")],
+                   [("a", "s", "input"), ("z", "s", "other"), ("s", "m", "input"), ("b", "m", "other"),
+                    ("m", "y", "input")])
     result = Compiled(g, device).run("y")
     assert not torch.isfinite(result.grads["a"]).all()
     assert "partials with NaN/Inf at: a" in result.notes
@@ -64,9 +56,9 @@ def test_the_plan_takes_empty_tensors_on_any_device(device: str) -> None:
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_a_graph_with_an_empty_tensor_runs_on_every_device(device: str) -> None:
-    g = _graph([Node("e", "tensor", value=[], requires_grad=True), Node("f", "tensor", value=[], requires_grad=True),
-                Node("s", "mul"), Node("y", "sum")],
-               [("e", "s", "input"), ("f", "s", "other"), ("s", "y", "input")])
+    g = make_graph([Node("e", "tensor", value=[], requires_grad=True),
+                    Node("f", "tensor", value=[], requires_grad=True), Node("s", "mul"), Node("y", "sum")],
+                   [("e", "s", "input"), ("f", "s", "other"), ("s", "y", "input")])
     result = Compiled(g, device).run("y")
     assert result.values["y"].item() == 0.0 and result.notes == []
 
@@ -109,8 +101,8 @@ def test_every_kind_of_tensor_the_plan_meets_reports_a_nan(dtype: torch.dtype, d
 def test_an_init_switched_to_one_that_can_make_nan_is_checked() -> None:
     """full (always finite) -> linspace over the whole float32 range, whose steps overflow to
     NaN: the compile's record that the leaf is finite must not outlive its init."""
-    g = _graph([Node("x", "tensor", init={"fn": "full", "shape": [3], "fill_value": 1.0}),
-                Node("s", "select", attrs={"dim": 0, "index": 0})], [("x", "s", "input")])
+    g = make_graph([Node("x", "tensor", init={"fn": "full", "shape": [3], "fill_value": 1.0}),
+                    Node("s", "select", attrs={"dim": 0, "index": 0})], [("x", "s", "input")])
     session = ComputeSession()
     assert not [n for n in session.compute(g.snapshot(), "s", 1).notes if "NaN" in n]
     g = _edited(g, "x", init={"fn": "linspace", "start": -3.4e38, "end": 3.4e38, "steps": 3})
@@ -121,8 +113,8 @@ def test_an_init_switched_to_one_that_can_make_nan_is_checked() -> None:
 
 def test_a_value_edit_to_negative_zero_is_seen() -> None:
     """-0.0 == 0.0 in Python, but 1 / -0.0 is -inf: the edit must reach the tensor."""
-    g = _graph([Node("one", "tensor", value=1.0), Node("x", "tensor", value=0.0, requires_grad=True),
-                Node("y", "div")], [("one", "y", "input"), ("x", "y", "other")])
+    g = make_graph([Node("one", "tensor", value=1.0), Node("x", "tensor", value=0.0, requires_grad=True),
+                    Node("y", "div")], [("one", "y", "input"), ("x", "y", "other")])
     session = ComputeSession()
     assert session.compute(g.snapshot(), "y", 1).nodes["y"].value_text == "inf"
     g = _edited(g, "x", value=-0.0)
@@ -131,10 +123,10 @@ def test_a_value_edit_to_negative_zero_is_seen() -> None:
 
 @pytest.mark.parametrize("change", ["seed", "fn", "label", "undo", "fill"])
 def test_value_edits_give_what_a_fresh_compile_gives(change: str) -> None:
-    g = _graph([Node("w", "tensor", init={"fn": "randn", "shape": [3], "seed": 1}, requires_grad=True),
-                Node("a", "tensor", value=2.0, requires_grad=True), Node("m", "mul"), Node("t", "tanh"),
-                Node("s", "sum")],
-               [("w", "m", "input"), ("a", "m", "other"), ("m", "t", "input"), ("t", "s", "input")])
+    g = make_graph([Node("w", "tensor", init={"fn": "randn", "shape": [3], "seed": 1}, requires_grad=True),
+                    Node("a", "tensor", value=2.0, requires_grad=True), Node("m", "mul"), Node("t", "tanh"),
+                    Node("s", "sum")],
+                   [("w", "m", "input"), ("a", "m", "other"), ("m", "t", "input"), ("t", "s", "input")])
     session = ComputeSession()
     first = session.compute(g.snapshot(), "s", 1)
     if change == "seed":
