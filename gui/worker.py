@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import NamedTuple
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
@@ -94,6 +95,13 @@ class ThreadRunner(QObject):
             self._cancel[1].cancel()
 
 
+class _Request(NamedTuple):
+    kind: str
+    fn: Callable
+    args: tuple
+    outlive_edits: bool = False  # a new compute waits behind it instead of cancelling it
+
+
 class Computer(QObject):
     """Runs one job at a time; keeps only the newest pending request of each kind."""
 
@@ -110,11 +118,9 @@ class Computer(QObject):
         super().__init__(parent)
         self.mode = mode or mode_asked()
         self.runner = self._make_runner(self.mode)
-        self._busy = False
-        self._pending: dict[str, tuple] = {}  # kind -> its newest request: (kind, fn, args)
-        self._running: tuple[int, str, Callable, tuple] | None = None  # (job id, kind, fn, args)
+        self._pending: dict[str, _Request] = {}  # kind -> its newest request
+        self._running: tuple[int, _Request] | None = None  # the job id and request running now
         self._cancel_sent = False
-        self._outlive_edits: set[str] = set()  # named tasks a new compute does not cancel
         self._job_ids = 0
         self.closed = False  # the window closed: nothing starts any more
         self.requests = 0  # computes asked for, for tests and benchmarks
@@ -142,20 +148,20 @@ class Computer(QObject):
                 memory_limit: int | str | None = "default") -> None:
         """Compute values and partials (ComputeSession.compute, whose memory_limit this is)."""
         self.requests += 1
-        if (self._running is not None and self._running[1] not in NOT_CANCELLABLE
-                and self._running[1] not in self._outlive_edits):
+        if self._running is not None and not self._running[1].outlive_edits:
             # A compute or a task (flows, Jacobians, steps) asked for an older state: its
             # result would only be dropped, and the edit would wait behind it.
             self.cancel()
-        self._submit(COMPUTE, compute_job, (graph, target, revision, device, dtype, grad_output, memory_limit))
+        self._submit(_Request(COMPUTE, compute_job, (graph, target, revision, device, dtype, grad_output,
+                                                     memory_limit)))
 
     def request_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None) -> None:
-        self._submit(SLICE, slice_job, (graph, target, leaf, revision, device, dtype))
+        self._submit(_Request(SLICE, slice_job, (graph, target, leaf, revision, device, dtype)))
 
     def probe_devices(self) -> None:
         """Import torch in the worker and report cpu / cuda / mps."""
-        self._submit(DEVICES, devices_job, ())
+        self._submit(_Request(DEVICES, devices_job, ()))
 
     def request_task(self, name: str, fn: Callable, *args: object, outlive_edits: bool = False) -> None:
         """Run fn(session, cancel_token, *args) in the worker after what runs now; the result
@@ -167,9 +173,7 @@ class Computer(QObject):
         to return then). `session.report(payload)` inside fn gives taskProgress(name, payload).
         With outlive_edits (an export, an import: what the user asked for stays asked), a new
         compute waits behind the task instead of cancelling it."""
-        if outlive_edits:
-            self._outlive_edits.add(name)
-        self._submit(name, fn, args)
+        self._submit(_Request(name, fn, args, outlive_edits))
 
     def warm_up(self) -> None:
         """A compute is coming: start the compute process now, so that its `import torch`
@@ -178,8 +182,14 @@ class Computer(QObject):
             self.runner.warm_up()
 
     @property
+    def busy(self) -> bool:
+        """A job has been started and its result not yet delivered."""
+        return self._running is not None
+
+    @property
     def computing(self) -> bool:
-        return self._running is not None and self._running[1] not in NOT_CANCELLABLE
+        """A job that can be cancelled (a compute or a named task) runs."""
+        return self._running is not None and self._running[1].kind not in NOT_CANCELLABLE
 
     def running(self) -> bool:
         """A job runs now (the window closing must not wait for it)."""
@@ -195,37 +205,36 @@ class Computer(QObject):
         self.runner.cancel(self._running[0])  # before the runner started it: start says so
         return True
 
-    def _submit(self, kind: str, fn: Callable, args: tuple) -> None:
+    def _submit(self, request: _Request) -> None:
         if self.closed:
             return
-        if self._busy:
+        if self.busy:
             # A newer request of the same kind replaces an older one. The graph as it is now: the
             # window goes on editing while this waits.
-            args = tuple(a.snapshot() if isinstance(a, Graph) else a for a in args)
-            self._pending[kind] = (kind, fn, args)
+            args = tuple(a.snapshot() if isinstance(a, Graph) else a for a in request.args)
+            self._pending[request.kind] = request._replace(args=args)
             return
-        self._start((kind, fn, args))
+        self._start(request)
 
-    def _start(self, job: tuple) -> None:
-        kind, fn, args = job
+    def _start(self, request: _Request) -> None:
         self._job_ids += 1
-        self._busy, self._running, self._cancel_sent = True, (self._job_ids, kind, fn, args), False
+        self._running, self._cancel_sent = (self._job_ids, request), False
         self.busyChanged.emit(True)
         if self.computing:
             self.computingChanged.emit(True)  # a Cancel here stops the job before it starts
         if self.closed:  # ... and a close here, for good
             return
-        self.runner.start(self._job_ids, kind, fn, args, cancelled=self._cancel_sent)
+        self.runner.start(self._job_ids, request.kind, request.fn, request.args, cancelled=self._cancel_sent)
 
     def _progress(self, job_id: int, payload: object) -> None:
         if self._running is not None and self._running[0] == job_id:
-            self.taskProgress.emit(self._running[1], payload)
+            self.taskProgress.emit(self._running[1].kind, payload)
 
     def _finished(self, job_id: int, result: object) -> None:
         if self._running is None or self._running[0] != job_id:
             return  # a job already given up on (its process was restarted)
-        kind, was_computing = self._running[1], self.computing
-        self._busy, self._running = False, None
+        kind, was_computing = self._running[1].kind, self.computing
+        self._running = None
         if was_computing:
             self.computingChanged.emit(False)
         if kind == COMPUTE:
@@ -250,14 +259,8 @@ class Computer(QObject):
         self.runner.close()
         self.mode, self.runner = "thread", self._make_runner("thread")
         if self._running is not None:
-            job_id, kind, fn, args = self._running
-            self.runner.start(job_id, kind, fn, args, cancelled=self._cancel_sent)
-
-    def drop_pending(self) -> None:
-        """Forget the requests not yet started (the window closed: nobody wants them); a
-        running compute or task is cancelled, and any result goes nowhere."""
-        self._pending.clear()
-        self.cancel()
+            job_id, request = self._running
+            self.runner.start(job_id, request.kind, request.fn, request.args, cancelled=self._cancel_sent)
 
     def close(self) -> None:
         """The window closed: nothing pending runs, the running job stops (a compute process

@@ -164,7 +164,7 @@ tmp, example = sys.argv[1], sys.argv[2]
 w = start_window(None, QSettings(tmp + "/s.ini", QSettings.Format.IniFormat), tmp + "/recovery")
 w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard
 def settle():
-    while w.computer.wait(60_000) and w.computer._busy:
+    while w.computer.wait(60_000) and w.computer.busy:
         pass
     app.processEvents()
 w.open_file(example)

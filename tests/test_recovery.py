@@ -267,7 +267,7 @@ def test_closing_drops_the_computes_not_yet_started(qtbot, tmp_path: Path) -> No
     w.computer._start = spy.__get__(w.computer)  # noqa: SLF001
     w.open_file(str(Path(__file__).resolve().parent.parent / "resources" / "examples" / "04_small_mlp.json"))
     w.recompute()  # starts a compute at once
-    assert w.computer._busy  # noqa: SLF001
+    assert w.computer.busy
     w.doc.set_target(None)
     w.recompute()  # waits behind the running one
     assert w.computer._pending  # noqa: SLF001

@@ -22,7 +22,7 @@ def _settled(qtbot, w) -> None:  # noqa: ANN001
     def done() -> bool:
         w.computer.wait(RESULT_TIMEOUT_MS)
         current = w.run.current
-        return current is not None and current.revision == w.doc.revision and not w.computer._busy  # noqa: SLF001
+        return current is not None and current.revision == w.doc.revision and not w.computer.busy
     qtbot.waitUntil(done, timeout=RESULT_TIMEOUT_MS)
 
 

@@ -20,7 +20,7 @@ def _settled(qtbot, w) -> None:  # noqa: ANN001
     def done() -> bool:
         w.computer.wait(RESULT_TIMEOUT_MS)
         current = w.run.current
-        return (not w.computer._busy and not w.training.running  # noqa: SLF001
+        return (not w.computer.busy and not w.training.running
                 and current is not None and current.revision == w.doc.revision)
     qtbot.waitUntil(done, timeout=RESULT_TIMEOUT_MS)
 
