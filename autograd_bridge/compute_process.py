@@ -34,6 +34,11 @@ import sys
 import threading
 import traceback
 
+from autograd_bridge.cancel import CancelToken
+from autograd_bridge.compute import ComputeSession
+from autograd_bridge.jobs import COMPUTE, NOT_CANCELLABLE, run_job
+from autograd_bridge.wire import GraphReceiver, encode_result
+
 HEADER = struct.Struct("<Q")
 MAX_FRAME = 1 << 34  # a frame is this program's own data; a bigger length means a broken pipe
 
@@ -90,9 +95,6 @@ class GraphArg:
 
 class _Server:
     def __init__(self, frames_in, frames_out) -> None:  # noqa: ANN001 - binary files
-        from autograd_bridge.compute import ComputeSession
-        from autograd_bridge.wire import GraphReceiver
-
         self.frames_in, self.frames_out = frames_in, frames_out
         self.session = ComputeSession()
         self.graphs = GraphReceiver()
@@ -135,10 +137,6 @@ class _Server:
             self.serve_one()
 
     def serve_one(self) -> None:
-        from autograd_bridge.cancel import CancelToken
-        from autograd_bridge.jobs import NOT_CANCELLABLE, run_job
-        from autograd_bridge.wire import encode_result
-
         _, job_id, kind, fn, args = self.jobs.get()
         try:
             args = tuple(self.graphs.apply(a.message) if isinstance(a, GraphArg) else a for a in args)
@@ -156,7 +154,7 @@ class _Server:
         result = run_job(self.session, kind, fn, args, cancel)
         with self.lock:
             self.running = None
-        if kind == "compute":
+        if kind == COMPUTE:
             result = encode_result(result)
         self.send(("done", job_id, result))
 

@@ -10,6 +10,7 @@ the timer counts only once the child has imported torch (its "ready"), which no 
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -62,7 +63,7 @@ class ProcessRunner(QObject):
         proc = QProcess(self)
         env = QProcessEnvironment.systemEnvironment()
         paths = [ROOT, *filter(None, [env.value("PYTHONPATH")])]
-        env.insert("PYTHONPATH", ":".join(paths))
+        env.insert("PYTHONPATH", os.pathsep.join(paths))
         proc.setProcessEnvironment(env)
         proc.setProcessChannelMode(QProcess.ProcessChannelMode.ForwardedErrorChannel)
         proc.readyReadStandardOutput.connect(self._read)
