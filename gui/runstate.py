@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from autograd_bridge.compute import ComputeResult, SliceResult
 
 
+def run_key(run: object) -> tuple:
+    """What a run is for — revision, target, device, dtype, grad-output — of a ComputeResult or
+    of anything computed for one (a FlowResult, a Walk): equal keys, the same run."""
+    return run.revision, run.target, run.device, run.dtype, repr(run.grad_output)
+
+
 @dataclass
 class RunState:
     target: str | None = None

@@ -33,6 +33,7 @@ from autograd_bridge.compute import ComputeResult
 from autograd_bridge.stepper import Step, Walk, walk_task
 from graph.model import Graph
 from gui.canvas.items import NODE_W, NodeItem
+from gui.runstate import run_key
 from gui.titles import formula_name, partial_names
 
 if TYPE_CHECKING:
@@ -237,8 +238,8 @@ class Stepper(QObject):
             self.walk = None
             self._show("waiting for the run (press F5 to compute)")
             return
-        key = _key(shown)
-        if key == self.asked or (self.walk is not None and _key(self.walk) == key):
+        key = run_key(shown)
+        if key == self.asked or (self.walk is not None and run_key(self.walk) == key):
             return
         self.asked = key
         self.walk, self.position = None, 0
@@ -257,10 +258,10 @@ class Stepper(QObject):
         if walk is None:  # lost with the compute process (it said why): asked again when wanted
             self.asked = None
             return
-        if self.asked == _key(walk):
+        if self.asked == run_key(walk):
             self.asked = None
         shown = self.shown()
-        if walk.cancelled or shown is None or _key(walk) != _key(shown):
+        if walk.cancelled or shown is None or run_key(walk) != run_key(shown):
             self._show("cancelled: turn Step backward off and on to walk again" if walk.cancelled else None)
             return
         self.walk, self.position = walk, 0
@@ -329,10 +330,6 @@ class Stepper(QObject):
         if self.position == self.last:
             text += "\nDone: every partial on the canvas is ∂target/∂node, as backward() gives it."
         dock.status.setText(text)
-
-
-def _key(run: ComputeResult | Walk) -> tuple:
-    return run.revision, run.target, run.device, run.dtype, repr(run.grad_output)
 
 
 def install(window: MainWindow) -> Stepper:

@@ -206,7 +206,8 @@ def test_the_example_loads_with_flows_drawn(window, examples_dir, qtbot) -> None
 
 
 def test_cancelled_flows_say_so_and_f5_asks_again(window, examples_dir, qtbot) -> None:  # noqa: ANN001
-    from gui.canvas.flowview import FLOWS, _key
+    from gui.canvas.flowview import FLOWS
+    from gui.runstate import run_key
 
     w = window
     w.open_file(str(examples_dir / "01_scalar_partial.json"))
@@ -215,7 +216,7 @@ def test_cancelled_flows_say_so_and_f5_asks_again(window, examples_dir, qtbot) -
     fv.w.computer.request_task = lambda *a: None  # the request goes nowhere: answered by hand below
     fv.set_on(True)
     shown = w.run.current
-    assert fv.asked == _key(shown)
+    assert fv.asked == run_key(shown)
     cancelled = FlowResult(shown.revision, shown.target, shown.device, shown.dtype, shown.grad_output,
                            cancelled=True)
     fv._on_task(FLOWS, cancelled)  # noqa: SLF001 - what the worker's taskReady calls

@@ -19,6 +19,7 @@ from autograd_bridge.flows import FlowResult, flow_task
 from gui.canvas.flowlegend import FlowLegend
 from gui.canvas.flowstate import answers
 from gui.canvas.items import EdgeItem
+from gui.runstate import run_key
 from gui.titles import formula_name
 
 if TYPE_CHECKING:
@@ -72,7 +73,7 @@ class FlowView(QObject):
         shown = self.shown()
         if shown is None or shown.target is None or answers(self.state.result, shown):
             return
-        key = _key(shown)
+        key = run_key(shown)
         if key == self.asked:
             return
         self.asked = key
@@ -98,7 +99,7 @@ class FlowView(QObject):
             return
         shown = self.shown()
         if flows.cancelled or not answers(flows, shown):
-            if self.asked == _key(flows):
+            if self.asked == run_key(flows):
                 self.asked = None  # asked again when wanted (a tooltip, a new result, F5)
             if flows.cancelled and self.state.on:
                 self.legend.refresh(self.legend.title.text(), "cancelled: F5 computes again")
@@ -142,11 +143,6 @@ class FlowView(QObject):
             if isinstance(item, EdgeItem):
                 QToolTip.showText(QCursor.pos(), item.toolTip(), view.viewport())
                 return
-
-
-def _key(run: ComputeResult | FlowResult) -> tuple:
-    """What a run of flows is for."""
-    return run.revision, run.target, run.device, run.dtype, repr(run.grad_output)
 
 
 def install(window: MainWindow) -> FlowView:
