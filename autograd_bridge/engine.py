@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~690 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~670 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -24,7 +24,7 @@ import torch
 
 from autograd_bridge.budget import is_out_of_memory, oom_detail
 from autograd_bridge.codegen import Source, generate, leaf_expr
-from autograd_bridge.finite import FinitePlan, all_finite
+from autograd_bridge.finite import FinitePlan, all_finite, known_finite
 from graph.bulk import paused_gc
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
 from graph.inits import INITS
@@ -457,49 +457,18 @@ class Compiled:
         key = (target, accumulate)
         skip = self._finite_skips.get(key)
         if skip is None:
-            skip = self._finite_skips[key] = self._known_finite(target, accumulate, values)
+            skip = self._finite_skips[key] = self._known_finite(target, accumulate, tensors)
         if all_finite(tensors, self._finite_plans, key, skip):
             return Result(target, values, grads, notes)
         return Result(target, values, grads, notes, *self._nonfinite(values, grads, target, notes))
 
-    def _known_finite(self, target: str, accumulate: bool, values: dict[str, torch.Tensor]) -> frozenset[int]:
+    def _known_finite(self, target: str, accumulate: bool, tensors: Sequence[torch.Tensor | None]) -> frozenset[int]:
         """Indices, in [*values, *partials of self._wrt], of tensors finite whenever the rest are,
-        which the NaN/Inf check need not read:
-
-        - literal leaves (checked numbers within their dtype's range) and leaves whose init
-          makes only finite values (InitSpec.always_finite);
-        - values of ops that keep finite inputs finite (OpSpec.keeps_finite): by induction over
-          the order, if every other value is finite, so are these;
-        - the partial of a node whose one consumer is such an op, or one that bounds its
-          inputs' partials (OpSpec.partial_bound; shapes are fixed per compile): that op's
-          partial times at most 1 (or moved entries), so finite if that one is. Not leaves'
-          .grad when runs accumulate (sums);
-        - the target's own partial: the seed, 1 or the grad-output (checked finite numbers
-          within its dtype's range), unless runs accumulate it into a leaf's .grad.
-        """
-        nodes, consumers = self.graph.nodes, self.graph.consumers
-        keeps = {n for n in self.source.op_ids if nodes[n].spec.keeps_finite}
-        leaves = {n for n in self.source.leaf_ids
-                  if nodes[n].init is None or INITS[nodes[n].init["fn"]].always_finite}
-        skip = {i for i, n in enumerate(self.ids) if n in keeps or n in leaves}
-        def bounds_partial(c: str, n: str) -> bool:
-            if values[n].dtype != values[c].dtype:  # a float64 partial cast to float32 can overflow
-                return False
-            spec = nodes[c].spec
-            return spec.keeps_finite or spec.partial_bound == "always" or (
-                spec.partial_bound == "same shape" and values[n].shape == values[c].shape)
-
-        for j, n in enumerate(self._wrt):
-            if accumulate and nodes[n].is_tensor:
-                continue
-            if n == target:
-                skip.add(len(self.ids) + j)
-                continue
-            if len(consumers[n]) == 1 and bounds_partial(consumers[n][0], n):
-                # one consumer: and fed once (x + x has two edges: its partial is a sum)
-                if list(self.graph.inputs[consumers[n][0]].values()).count(n) == 1:
-                    skip.add(len(self.ids) + j)
-        return frozenset(skip)
+        which the NaN/Inf check need not read (autograd_bridge.finite.known_finite)."""
+        nodes = self.graph.nodes
+        finite_leaves = {n for n in self.source.leaf_ids
+                         if nodes[n].init is None or INITS[nodes[n].init["fn"]].always_finite}
+        return known_finite(self.graph, self.ids, self._wrt, finite_leaves, target, accumulate, tensors)
 
     def _backward(self, values: dict[str, torch.Tensor], target: str, v: torch.Tensor | None,
                   accumulate: bool, notes: list[str]) -> tuple[dict[str, torch.Tensor | None], list]:

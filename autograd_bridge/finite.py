@@ -15,15 +15,24 @@ between runs of one compiled graph):
   numpy on the CPU (one thread), by one fused kernel for all of them on a GPU (2-norms).
 
 The partial sums then meet in one last kernel and one read back (one sync on a GPU).
+
+Which tensors need reading at all is worked out once per compiled graph and target
+(known_finite): what the rest prove finite is left out.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from itertools import chain
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from graph.model import Graph
+    from graph.ops import OpSpec
 
 TINY = 16  # CPU tensors with at most this many elements: tolist() costs less than a kernel
 BIG = 1 << 14  # from this many elements a tensor is summed alone: a copy would cost more
@@ -137,3 +146,133 @@ def all_finite(tensors: list[torch.Tensor | None], plans: dict[object, FinitePla
     except (AttributeError, TypeError, RuntimeError):  # the layout changed: plan it again
         plan = plans[key] = FinitePlan(tensors, skip)
         return math.isfinite(plan.total(tensors))
+
+
+def known_finite(graph: Graph, ids: list[str], wrt: list[str], finite_leaves: set[str], target: str,
+                 accumulate: bool, tensors: Sequence[torch.Tensor | None]) -> frozenset[int]:
+    """Indices, in `tensors` ([*values of ids, *partials of wrt]), of tensors finite whenever the
+    ones left to read are, so the check need not read them; what it reads is the least it can.
+
+    Finite whatever the run holds:
+    - the values of `finite_leaves` (checked literals, inits that make only finite values);
+    - values of ops that keep finite inputs finite (OpSpec.keeps_finite): by induction over
+      the order, once every other value is known finite;
+    - the target's own partial: the seed, 1 or the grad-output (checked finite numbers within
+      its dtype's range), unless runs accumulate it into a leaf's .grad.
+    Finite when another tensor is ("x finite => y finite", each on its own):
+    - a value on a port that reveals NaN/Inf (OpSpec.reveals_nonfinite), from its consumer's
+      value (not a keeps_finite op's: that one is known from its inputs);
+    - the partial of a node whose one consumer, fed by it once, is a keeps_finite op or bounds
+      its inputs' partials (OpSpec.partial_bound), from that consumer's partial;
+    - an op's partial, from the partial of an input on a port whose partial reveals the op's
+      (OpSpec.partial_reveals): autograd adds every consumer's share, and a sum keeps NaN/Inf.
+    Leaves' .grad, which accumulating runs add up, is left out of both.
+    Each strongly connected group of those implications that none enters from outside reads
+    its smallest tensor; everything reachable from what is read or known is left out.
+    """
+    nodes, inputs, consumers = graph.nodes, graph.inputs, graph.consumers
+    count = len(ids)
+    value_at = {n: i for i, n in enumerate(ids)}
+    partial_at = {n: count + j for j, n in enumerate(wrt[:len(tensors) - count])  # none: no backward ran
+                  if tensors[count + j] is not None and not (accumulate and nodes[n].is_tensor)}
+    values = dict(zip(ids, tensors, strict=False))
+
+    def readable(i: int) -> bool:
+        t = tensors[i]
+        return t is not None and t.is_floating_point()
+
+    def reaches(n: str, c: str) -> bool:  # every entry of n (or none) takes part in c
+        return values[c].numel() > 0 or values[n].numel() == 0
+
+    known = {value_at[n] for n in finite_leaves if n in value_at}
+    known |= {value_at[n] for n in ids if not nodes[n].is_tensor and nodes[n].spec.keeps_finite}
+    if target in partial_at:
+        known.add(partial_at[target])
+    implies: dict[int, list[int]] = {}
+    for c in ids:
+        if nodes[c].is_tensor:
+            continue
+        spec, fed = nodes[c].spec, inputs[c]
+        for port in spec.reveals_nonfinite if not spec.keeps_finite else ():
+            n = fed.get(port)
+            if n is not None and reaches(n, c):
+                implies.setdefault(value_at[c], []).append(value_at[n])
+        for port in spec.partial_reveals if c in partial_at else ():
+            n = fed.get(port)
+            if n in partial_at and reaches(n, c):
+                implies.setdefault(partial_at[n], []).append(partial_at[c])
+    for n, at in partial_at.items():
+        if len(consumers[n]) != 1 or (c := consumers[n][0]) not in partial_at:
+            continue
+        # Fed once: x + x has two edges, and its partial is a sum.
+        if _bounds_partial(nodes[c].spec, n, c, values) and list(inputs[c].values()).count(n) == 1:
+            implies.setdefault(partial_at[c], []).append(at)
+    candidates = [i for i in range(len(tensors)) if readable(i) and i not in known]
+    reached, read = _closure(known, implies), set()
+    # Groups come before those they reach, so one nothing has reached yet is entered by none.
+    for group in _components([i for i in candidates if i not in reached], implies):
+        if group[0] not in reached:  # a group is reached whole or not at all
+            cheapest = min(group, key=lambda i: tensors[i].numel())
+            read.add(cheapest)
+            reached |= _closure({cheapest}, implies)
+    return frozenset(reached - read)
+
+
+def _bounds_partial(spec: OpSpec, n: str, c: str, values: dict[str, torch.Tensor]) -> bool:
+    """Whether op c (spec) makes n's partial at most its own, entry by entry."""
+    if values[n].dtype != values[c].dtype:  # a float64 partial cast to float32 can overflow
+        return False
+    return spec.keeps_finite or spec.partial_bound == "always" or (
+        spec.partial_bound == "same shape" and values[n].shape == values[c].shape)
+
+
+def _closure(start: set[int], implies: dict[int, list[int]]) -> set[int]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for j in implies.get(todo.pop(), ()):
+            if j not in seen:
+                seen.add(j)
+                todo.append(j)
+    return seen
+
+
+def _components(members: list[int], implies: dict[int, list[int]]) -> list[list[int]]:
+    """The strongly connected groups of `members` under `implies`, each group before those it
+    reaches (Kosaraju: finish order, then the reversed edges)."""
+    inside = set(members)
+    finished: list[int] = []
+    seen: set[int] = set()
+    for start in members:
+        if start in seen:
+            continue
+        seen.add(start)
+        stack = [(start, iter(implies.get(start, ())))]
+        while stack:
+            v, edges = stack[-1]
+            for w in edges:
+                if w in inside and w not in seen:
+                    seen.add(w)
+                    stack.append((w, iter(implies.get(w, ()))))
+                    break
+            else:
+                stack.pop()
+                finished.append(v)
+    implied_by: dict[int, list[int]] = {}
+    for v in members:
+        for w in implies.get(v, ()):
+            if w in inside:
+                implied_by.setdefault(w, []).append(v)
+    groups, placed = [], set()
+    for start in reversed(finished):
+        if start in placed:
+            continue
+        placed.add(start)
+        group, todo = [start], [start]
+        while todo:
+            for w in implied_by.get(todo.pop(), ()):
+                if w not in placed:
+                    placed.add(w)
+                    group.append(w)
+                    todo.append(w)
+        groups.append(group)
+    return groups

@@ -6,8 +6,10 @@ from graph.ops.spec import Attr, F, OpSpec, unary
 
 ENTRIES: list[OpSpec] = [
     unary("tanh", "activation", "tanh", "∂/∂input = 1 − tanh²(input)", keeps_finite=True,
+          partial_reveals=("input",),
           sympy="tanh({input})"),
     unary("sigmoid", "activation", "σ", "∂/∂input = σ(input)·(1 − σ(input))", keeps_finite=True,
+          partial_reveals=("input",),
           sympy="1/(1 + exp(-({input})))"),
     unary("relu", "activation", "relu", "∂/∂input = 1 where input > 0, else 0", kinks=(0.0,), keeps_finite=True),
     OpSpec("softmax", "torch.softmax", ("input",), "activation", "softmax",

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from graph.ops.spec import Attr, OpSpec, binary, unary
 
+IO = ("input", "other")  # both ports
+
 ENTRIES: list[OpSpec] = [
     binary("add", "+", "∂/∂input = 1, ∂/∂other = 1 (summed over broadcast dims)", partial_bound="same shape",
-           sympy="({input}) + ({other})"),
+           reveals_nonfinite=IO, partial_reveals=IO, sympy="({input}) + ({other})"),
     binary("sub", "−", "∂/∂input = 1, ∂/∂other = −1", partial_bound="same shape",
-           sympy="({input}) - ({other})"),
-    binary("mul", "×", "∂/∂input = other, ∂/∂other = input", sympy="({input})*({other})"),
+           reveals_nonfinite=IO, partial_reveals=IO, sympy="({input}) - ({other})"),
+    binary("mul", "×", "∂/∂input = other, ∂/∂other = input",
+           reveals_nonfinite=IO, partial_reveals=IO, sympy="({input})*({other})"),
     binary("div", "÷", "∂/∂input = 1/other, ∂/∂other = −input/other²", kinks=(0.0,),
-           sympy="({input})/({other})"),
+           reveals_nonfinite=("input",), partial_reveals=IO, sympy="({input})/({other})"),
     # torch splits the partial evenly between input and other where they are equal.
     binary("maximum", "max", "∂/∂input = 1 where input > other, ∂/∂other = 1 where other > input",
            partial_bound="same shape"),
     binary("minimum", "min", "∂/∂input = 1 where input < other, ∂/∂other = 1 where other < input",
            partial_bound="same shape"),
-    unary("neg", "arithmetic", "−x", "∂/∂input = −1", keeps_finite=True, sympy="-({input})"),
+    unary("neg", "arithmetic", "−x", "∂/∂input = −1", keeps_finite=True, partial_reveals=("input",),
+          sympy="-({input})"),
     # torch's exponent is a number or a tensor: the attribute, or, while it is null, the tensor
     # on the node's exponent port (x ** y; OpSpec.ports).
     OpSpec("pow", "torch.pow", ("input", "exponent"), "arithmetic", "xⁿ",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from graph.ops.spec import Attr, OpSpec, unary
 
 ENTRIES: list[OpSpec] = [
-    unary("exp", "elementwise", "eˣ", "∂/∂input = exp(input)",
+    unary("exp", "elementwise", "eˣ", "∂/∂input = exp(input)", partial_reveals=("input",),
           sympy="exp({input})"),
     unary("log", "elementwise", "ln", "∂/∂input = 1/input", positive_inputs=True,
           sympy="log({input})"),
@@ -19,6 +19,7 @@ ENTRIES: list[OpSpec] = [
     unary("cos", "elementwise", "cos", "∂/∂input = −sin(input)", keeps_finite=True,
           sympy="cos({input})"),
     unary("square", "elementwise", "x²", "∂/∂input = 2·input",
+          reveals_nonfinite=("input",), partial_reveals=("input",),
           sympy="({input})**2"),
     unary("rsqrt", "elementwise", "1/√", "∂/∂input = −1/(2·input^(3/2))", positive_inputs=True,
           kinks=(0.0,),

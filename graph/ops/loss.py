@@ -17,9 +17,10 @@ def _loss(name: str, symbol: str, rule: str, *attrs: Attr, reduction: Attr | Non
 
 
 ENTRIES: list[OpSpec] = [
-    _loss("mse_loss", "MSE", "∂/∂input = 2(input − target)/n, ∂/∂target = −2(input − target)/n"),
+    _loss("mse_loss", "MSE", "∂/∂input = 2(input − target)/n, ∂/∂target = −2(input − target)/n",
+          reveals_nonfinite=("input", "target"), partial_reveals=("input", "target")),
     _loss("l1_loss", "L1", "∂/∂input = sign(input − target)/n, ∂/∂target = −sign(input − target)/n",
-          example_attrs={"reduction": "sum"}),
+          example_attrs={"reduction": "sum"}, reveals_nonfinite=("input", "target")),
     _loss("smooth_l1_loss", "smooth L1",
           "∂/∂input = (input − target)/beta where |input − target| < beta, else sign(input − target); /n",
           Attr("beta", "number", 1.0, doc="where the quadratic part ends"), example_attrs={"beta": 0.5}),

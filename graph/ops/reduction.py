@@ -9,11 +9,13 @@ ENTRIES: list[OpSpec] = [
            "∂/∂input = 1 for every summed element",
            attrs=(DIM, KEEPDIM), also_pass=KEEPDIM_NEEDS_DIM,
            example_shapes={"input": (2, 3)}, example_attrs={"dim": [1]}, partial_bound="always",
+           reveals_nonfinite=("input",), partial_reveals=("input",),
            sympy="{input}"),  # as a formula only on a 0-d tensor, where it is the identity
     OpSpec("mean", "torch.mean", ("input",), "reduction", "mean",
            "∂/∂input = 1/n for each of the n averaged elements",
            attrs=(DIM, KEEPDIM), also_pass=KEEPDIM_NEEDS_DIM, example_shapes={"input": (2, 3)},
-           partial_bound="always", sympy="{input}"),  # as sum's
+           partial_bound="always", reveals_nonfinite=("input",), partial_reveals=("input",),
+           sympy="{input}"),  # as sum's
     # torch splits the partial evenly between entries equal to the extreme: |share| <= 1.
     OpSpec("amax", "torch.amax", ("input",), "reduction", "max",
            "∂/∂input = 1 at the maximum (shared evenly between ties), 0 elsewhere",
@@ -47,7 +49,8 @@ ENTRIES: list[OpSpec] = [
     OpSpec("cumsum", "torch.cumsum", ("input",), "reduction", "cumsum",
            "∂/∂input_i = Σ_{j ≥ i} grad_j along dim (a reversed cumulative sum)",
            attrs=(Attr("dim", "dim", 0, required=True, doc="the dimension summed along"),),
-           example_shapes={"input": (2, 3)}, example_attrs={"dim": 1}),
+           example_shapes={"input": (2, 3)}, example_attrs={"dim": 1},
+           reveals_nonfinite=("input",), partial_reveals=("input",)),
     # torch.max(input, dim) returns (values, indices): the node is the values (item 0). Unlike
     # amax, the partial goes to one maximum per slice (the index torch returns), not split
     # between ties.

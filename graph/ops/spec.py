@@ -88,6 +88,14 @@ class OpSpec:
     # spread back), or "same shape", when the input has the output's shape (add, sub: a
     # broadcast input's partial is a sum). Read as keeps_finite is, for partials only.
     partial_bound: str = ""
+    # The other way round, for the same check: input ports where any NaN/Inf entry makes some
+    # entry of the output NaN/Inf, whatever the other inputs hold (IEEE +, −, × and a
+    # numerator keep them: inf·0 and inf − inf are NaN), so a finite output proves that input
+    # finite; and ports whose partial gets a NaN/Inf from any NaN/Inf entry of the output's
+    # partial (the backward multiplies, moves or sums it, never selects or divides by it).
+    # tests/test_perf_paths.py puts NaN and ±inf at every entry to hold the ops to it.
+    reveals_nonfinite: tuple[str, ...] = ()
+    partial_reveals: tuple[str, ...] = ()
     # How many input ports the call passes by position (the rest by keyword: layer_norm's
     # weight and bias come after its normalized_shape); -1: all of them.
     positional_inputs: int = -1
