@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 from helpers import RESULT_TIMEOUT_MS
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -175,3 +175,54 @@ def test_editing_inside_a_collapsed_group_keeps_its_box_true(qtbot, window) -> N
     doc.ungroup(outer)
     assert outer not in scene.groups.items and doc.graph.groups[g].parent is None
     assert scene.nodes["h"].isVisible()
+
+
+def _drag(window, start: QPointF, end: QPointF, esc: bool = False) -> None:  # noqa: ANN001
+    viewport = window.view.viewport()
+    a, b = window.view.mapFromScene(start), window.view.mapFromScene(end)
+    QTest.mousePress(viewport, LEFT, NO_MOD, a)
+    for k in range(1, 6):  # a few frames, as a hand makes them
+        QTest.mouseMove(viewport, a + (b - a) * k / 5)
+    if esc:
+        QTest.keyClick(window.view, Qt.Key.Key_Escape)
+    QTest.mouseRelease(viewport, LEFT, NO_MOD, b)
+
+
+def test_a_frame_dragged_by_its_header_or_a_collapsed_box_moves_its_nodes_in_one_undo_step(qtbot, window) -> None:  # noqa: ANN001
+    _open(qtbot, window)
+    g = _group_layer1(qtbot, window)
+    scene, doc = window.scene, window.doc
+    outside = [n for n in doc.graph.nodes if n not in LAYER1]
+    before = {n: tuple(doc.graph.layout[n]) for n in doc.graph.nodes}
+    frame = scene.groups.items[g]
+    header = frame.rect.topRight() + QPointF(-40, 10)  # no node there, and not the ▾
+    assert scene.node_at(header) is None
+    steps = doc.undo_stack.index()
+    _drag(window, header, header + QPointF(60, 40))
+    assert doc.undo_stack.index() == steps + 1 and "Move group" in doc.undo_stack.text(steps)
+    for n in LAYER1:  # the document, and the items, moved by the drag
+        assert doc.graph.layout[n] == (before[n][0] + 60, before[n][1] + 40)
+        assert scene.nodes[n].pos() == QPointF(before[n][0] + 60, before[n][1] + 40)
+    assert all(doc.graph.layout[n] == before[n] for n in outside)
+    qtbot.waitUntil(lambda: frame.rect.contains(scene.nodes["W1"].sceneBoundingRect()), timeout=2000)  # it followed
+    doc.undo_stack.undo()
+    assert all(doc.graph.layout[n] == before[n] for n in doc.graph.nodes)
+
+    doc.set_collapsed(g, True)
+    scene.groups.rebuild()
+    box = scene.groups.items[g]
+    grip = box.rect.center()
+    assert not box.on_button(box.mapFromScene(grip))
+    old_box = QRectF(box.rect)
+    steps = doc.undo_stack.index()
+    _drag(window, grip, grip + QPointF(-30, 50))
+    assert doc.undo_stack.index() == steps + 1
+    assert all(doc.graph.layout[n] == (before[n][0] - 30, before[n][1] + 50) for n in LAYER1)
+    qtbot.waitUntil(lambda: box.rect.topLeft() == old_box.topLeft() + QPointF(-30, 50), timeout=2000)  # next turn
+    assert doc.graph.groups[g].collapsed  # a drag is not a toggle
+
+    steps = doc.undo_stack.index()  # Esc during the drag: nothing moved, nothing to undo
+    _drag(window, box.rect.center(), box.rect.center() + QPointF(80, 0), esc=True)
+    assert doc.undo_stack.index() == steps
+    assert all(doc.graph.layout[n] == (before[n][0] - 30, before[n][1] + 50) for n in LAYER1)
+    assert all(scene.nodes[n].pos() == QPointF(*doc.graph.layout[n]) for n in LAYER1)

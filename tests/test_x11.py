@@ -167,3 +167,15 @@ def test_dragging_a_number_scrubs_it_under_xcb(report: dict) -> None:
     assert after["undo_text"] == "Scrub x" and after["grad_x"] == f"{4 * after['value']:g}", scrub
     assert cancelled["moved_to"] != after["value"], scrub
     assert cancelled["value"] == after["value"] and cancelled["index"] == after["index"], scrub
+
+
+def test_dragging_a_group_by_its_header_moves_its_nodes_under_xcb(report: dict) -> None:
+    """xdotool drags x and x_sq's frame by its header 50 x 30 pixels: both move that far (in
+    scene units at the view's scale), y stays, and it is one undo step."""
+    drag = report["group_drag"]
+    assert drag["dragging"] == "GroupDrag", drag
+    assert drag["index_after"] == drag["index"] + 1 and drag["undo_text"].startswith("Move group"), drag
+    for n in ("x", "x_sq"):
+        dx, dy = (a - b for a, b in zip(drag["after"][n], drag["before"][n], strict=True))
+        assert abs(dx * drag["scale"] - 50) < 1.5 and abs(dy * drag["scale"] - 30) < 1.5, (n, drag)
+    assert drag["after"]["y"] == drag["before"]["y"], drag

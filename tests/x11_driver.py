@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QSettings, QtMsgType, qInstallMessageHandler  # noqa: E402
+from PySide6.QtCore import QPointF, QSettings, QtMsgType, qInstallMessageHandler  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
@@ -128,6 +128,7 @@ def main(settings: str, example: str) -> dict:
     select("x")  # a member: ungroup takes its group apart
     step("ungroup", ["ctrl+shift+g"], lambda b, a: a["groups"] == b["groups"] - 1 and a["index"] == b["index"] + 1)
     report["scrub"] = scrub_x(w, example)
+    report["group_drag"] = drag_group(w)
     # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.
     from benchmarks.liveness import slow_graph
 
@@ -193,6 +194,45 @@ def scrub_x(w, example: str) -> dict:  # noqa: ANN001 - the MainWindow
     wait_for(settled)
     cancelled = {"moved_to": moved, "value": doc.graph.nodes["x"].value, "index": doc.undo_stack.index()}
     return {"start": start, "during": during, "after": after, "cancelled": cancelled}
+
+
+def drag_group(w) -> dict:  # noqa: ANN001 - the MainWindow
+    """x and x_sq grouped (Ctrl+G's function), then the frame dragged by its header with a real
+    mouse, 50 pixels right and 30 down in steps (interactions.GroupDrag)."""
+    from gui.canvas.groups import group_selection
+
+    doc, view, scene = w.doc, w.view, w.scene
+    scene.select_nodes(["x", "x_sq"])
+    group_selection(w)
+    (group_id,) = doc.graph.groups
+    scene.groups.rebuild()
+    scene.clearSelection()
+    frame = scene.groups.items[group_id]
+    # A point of the header no node lies over (a node outside the group may overlap the frame).
+    header = next(pt for dx in range(30, int(frame.rect.width()), 10)
+                  if scene.node_at(pt := frame.rect.topLeft() + QPointF(dx, 8)) is None)
+    at = view.viewport().mapToGlobal(view.mapFromScene(header))
+    scale = view.transform().m11()
+    before = {n: list(doc.graph.layout[n]) for n in ("x", "x_sq", "y")}
+    index = doc.undo_stack.index()
+
+    def xdo(*args: str) -> None:
+        subprocess.run(["xdotool", *args], check=True, timeout=20)
+        QApplication.processEvents()
+
+    xdo("mousemove", "--sync", str(at.x()), str(at.y()))
+    wait_for(lambda: False, 0.2)
+    xdo("mousedown", "1")
+    wait_for(lambda: scene.interaction is not None, 3)
+    for k in range(1, 6):
+        xdo("mousemove", "--sync", str(at.x() + 10 * k), str(at.y() + 6 * k))
+        wait_for(lambda: False, 0.05)
+    dragging = type(scene.interaction).__name__
+    xdo("mouseup", "1")
+    wait_for(lambda: scene.interaction is None and doc.undo_stack.index() == index + 1)
+    return {"dragging": dragging, "scale": scale, "before": before, "index": index,
+            "after": {n: list(doc.graph.layout[n]) for n in ("x", "x_sq", "y")},
+            "index_after": doc.undo_stack.index(), "undo_text": doc.undo_stack.undoText()}
 
 
 if __name__ == "__main__":

@@ -159,12 +159,12 @@ class GroupItem(QGraphicsItem):
         align = Qt.AlignmentFlag.AlignLeft if left else Qt.AlignmentFlag.AlignRight
         p.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, text)
 
-    def _on_button(self, pos: QPointF) -> bool:
+    def on_button(self, pos: QPointF) -> bool:
         return pos.y() - self.rect.y() <= max(FRAME_HEADER, HEADER_H) and pos.x() - self.rect.x() <= BUTTON_W
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 - Qt API
         event.accept()  # no rubber band from a header or a box
-        if self._on_button(event.pos()):
+        if self.on_button(event.pos()):
             self.layer.toggle(self.group_id)
 
 
@@ -184,7 +184,7 @@ class _DoubleClicks(QObject):
         if scene.node_at(pos) is not None:
             return False
         item = next((it for it in scene.items(pos) if isinstance(it, GroupItem)), None)
-        if item is None or item._on_button(item.mapFromScene(pos)):  # the button's press toggled it
+        if item is None or item.on_button(item.mapFromScene(pos)):  # the button's press toggled it
             return item is not None
         item.layer.toggle(item.group_id)
         return True

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph.errors import GraphError
+from graph.groups import nodes_within
 from graph.model import Edge
 from gui.canvas.items import COLORS, HEADER_H, NODE_W, PORT_H, NodeItem, wire_path
 
@@ -303,6 +304,48 @@ class MoveDrag(Interaction):
                 item.setPos(p)
                 back.append(item)
         self.scene.nodes_moved(back)
+        end_qt_item_drag(self.scene, self.press_pos)
+
+
+class GroupDrag(Interaction):
+    """A group's frame, by its header, or its collapsed box, dragged: every node in it moves
+    along (those of nested groups, and those a box hides). The release makes it one
+    Document.move; Esc puts them back."""
+
+    passthrough = True  # the frame has the mouse: Qt's release lets go of it
+
+    def __init__(self, scene: CanvasScene, group_id: str) -> None:
+        super().__init__(scene)
+        self.group_id = group_id
+
+    def start(self, pos: QPointF) -> None:
+        self.press_pos = pos
+        inside = nodes_within(self.scene.doc.graph, self.group_id)
+        self.start_positions = {n: (item, item.pos()) for n in sorted(inside)
+                                if (item := self.scene.nodes.get(n)) is not None}
+
+    def _place(self, offset: QPointF) -> None:
+        placed = []
+        for n, (item, p) in self.start_positions.items():
+            if self.scene.nodes.get(n) is item and item.pos() != p + offset:
+                item.setPos(p + offset)
+                placed.append(item)
+        if placed:
+            self.scene.nodes_moved(placed)
+
+    def move(self, pos: QPointF) -> None:
+        self._place(pos - self.press_pos)
+
+    def finish(self, pos: QPointF) -> None:
+        self._place(pos - self.press_pos)
+        moves = {n: (item.pos().x(), item.pos().y()) for n, (item, p) in self.start_positions.items()
+                 if self.scene.nodes.get(n) is item and item.pos() != p}
+        if moves:
+            group = self.scene.doc.graph.groups.get(self.group_id)
+            self.scene.doc.move(moves, f"Move group {group.title}" if group is not None else "Move group")
+
+    def cancel(self) -> None:
+        self._place(QPointF(0.0, 0.0))
         end_qt_item_drag(self.scene, self.press_pos)
 
 

@@ -26,8 +26,17 @@ from graph.model import Edge, new_node
 from graph.ops import OPS, TENSOR, categories
 from graph.safetext import visible
 from gui.canvas import style
-from gui.canvas.groups import GroupLayer
-from gui.canvas.interactions import CutDrag, Interaction, MoveDrag, RubberBand, ScrubDrag, WireDrag, scrubbable
+from gui.canvas.groups import GroupItem, GroupLayer
+from gui.canvas.interactions import (
+    CutDrag,
+    GroupDrag,
+    Interaction,
+    MoveDrag,
+    RubberBand,
+    ScrubDrag,
+    WireDrag,
+    scrubbable,
+)
 from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem
 from gui.canvas.overview import CULL_ALL, Layer, Overview
 from gui.canvas.spatial import NodeGrid
@@ -399,8 +408,11 @@ class CanvasScene(QGraphicsScene):
     def _after_qt_press(self, event: QGraphicsSceneMouseEvent, selection: list) -> None:
         if not event.isAccepted():  # empty canvas: the view starts a rubber band
             self._begin(RubberBand(self, event.button(), selection), event.scenePos())
-        elif event.button() == LEFT and isinstance(self.mouseGrabberItem(), NodeItem):
+        elif event.button() == LEFT and isinstance(grabber := self.mouseGrabberItem(), NodeItem):
             self._begin(MoveDrag(self), event.scenePos())
+        elif event.button() == LEFT and isinstance(grabber, GroupItem):
+            if not grabber.on_button(grabber.mapFromScene(event.scenePos())):  # the ▾ / ▸ toggles it
+                self._begin(GroupDrag(self, grabber.group_id), event.scenePos())
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         interaction = self.interaction
