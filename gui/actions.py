@@ -183,7 +183,7 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     add(edit, "&Delete", w.delete_selection, S.Delete)
     add(edit, "Select &All", w._select_all, S.SelectAll)
     edit.addSeparator()
-    add(edit, "Auto-&layout", lambda: w.doc.auto_layout(), "Ctrl+L")
+    w.layout_action = add(edit, "Auto-&layout", lambda: w.doc.auto_layout(), "Ctrl+L")
     add(edit, "Make selected node the &target", w._target_selected, "Ctrl+T")
     add(edit, "&Group selection", lambda: groups.group_selection(w), "Ctrl+G")  # gui.canvas.groups
     add(edit, "Ungroup", lambda: groups.ungroup_selection(w), "Ctrl+Shift+G")
@@ -192,12 +192,16 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     add(edit, "&Memory limit…", lambda: w.memory.edit() and w.schedule_recompute())
 
     view = w.view_menu = bar.addMenu("&View")  # features add their toggles to it (gui.canvas.flowview)
-    add(view, "&Fit graph", w.view.fit_graph, "Ctrl+0")
+    w.fit_action = add(view, "&Fit graph", w.view.fit_graph, "Ctrl+0")
     add(view, "Zoom &in", lambda: w.view.zoom(1.25), S.ZoomIn, "Ctrl+=")
     add(view, "Zoom &out", lambda: w.view.zoom(0.8), S.ZoomOut)
     view.addSeparator()
     for dock in (w.palette_dock, w.inspector_dock, w.history_dock):
         view.addAction(dock.toggleViewAction())
+
+    # What the Run and Train toolbars do, for the keyboard: the toolbar's Compute and Cancel,
+    # then gradcheck and training add theirs (gui.calculus, gui.train).
+    w.run_menu = bar.addMenu("&Run")
 
     help_menu = bar.addMenu("&Help")
     add(help_menu, "&Keyboard shortcuts", w.show_shortcuts, S.HelpContents, "F1")
@@ -242,9 +246,12 @@ def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         bar.addAction(action)
     bar.addSeparator()
-    bar.addAction(make_action(w, "Fit", w.view.fit_graph))
-    bar.addAction(make_action(w, "Layout", lambda: w.doc.auto_layout()))
-    bar.addAction(make_action(w, "Clear target", lambda: w.doc.set_target(None)))
+    w.fit_action.setIconText("Fit")  # the View and Edit menus' own actions, named short here
+    w.layout_action.setIconText("Layout")
+    bar.addActions([w.fit_action, w.layout_action])
+    clear_target = make_action(w, "Clear target", lambda: w.doc.set_target(None))
+    bar.addAction(clear_target)
+    w.run_menu.addActions([w.compute_action, w.cancel_action, clear_target])
     bar.addSeparator()
     bar.addWidget(QLabel(" grad-output "))
     # A non-scalar target needs the vector v of backward(gradient=v); each target keeps its own.

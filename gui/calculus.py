@@ -82,6 +82,8 @@ class Calculus(QObject):
         bar = window.findChild(QToolBar, "Run")
         if bar is not None:
             bar.addAction(self.check_action)
+        window.run_menu.addSeparator()
+        window.run_menu.addAction(self.check_action)
 
     # ---- what is asked now ----
 

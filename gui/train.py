@@ -104,6 +104,8 @@ class Training(QObject):
         bar.addWidget(self.count_box)
         bar.addAction(self.run_action)
         self.toolbar = bar
+        w.run_menu.addSeparator()
+        w.run_menu.addActions([self.backward_action, self.zero_action, self.step_action, self.run_action])
 
     def _make_dock(self) -> None:
         body = QWidget()
