@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from graph.errors import CycleError, GraphError, ValueSpecError
 from graph.fileformat import dumps, loads
-from graph.groups import Group
+from graph.groups import Group, ancestors, children
 from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_node_id
 from graph.ops import TENSOR
 
@@ -30,9 +30,13 @@ PORT_H = 18.0
 OVERLAY_H = 38.0
 PREVIEW_H = 30.0  # the heatmap / sparkline row under a tensor too big to write out
 PORT_R = 5.0
+# A group's frame around its nodes (gui.canvas.groups draws it): margin, and the title band above.
+FRAME_PAD = 14.0
+FRAME_HEADER = 24.0
 COLUMN_GAP = 150.0  # auto-layout: free space between columns (the node is NODE_W wide)
 ROW_GAP = 50.0  # auto-layout: free space between nodes stacked in a column
 WIRE_CLEARANCE = 12.0  # auto-layout: how far a straight wire passes from a third node
+COLUMN_BIN = NODE_W + COLUMN_GAP  # auto-layout's column pitch: frames are filed by it
 MAX_WIRE_CHECKS = 300_000  # auto-layout: beyond this many (wire, skipped node) pairs, plain stacking
 LEAF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -257,8 +261,69 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID) -> dict
         band = columns[start:start + per_band]
         _place_band(graph, band, pos, heights, top, row, pitch)
         top = max(pos[n][1] + heights[n] for col in band for n in col) + row
+    if graph.groups:
+        _separate_groups(graph, pos, heights)
     rank = {n: i for i, n in enumerate(graph.nodes)}
     return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
+
+
+Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
+
+
+def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights: dict[str, float]) -> None:
+    """Move frames off the nodes and frames they would cover, innermost groups first.
+
+    At each level (a group, or the top), the units are the groups directly in it, each moved
+    whole with everything inside, and the nodes directly in it. Taken from the top down, each
+    unit goes down just far enough to clear the units taken before it. Without groups nothing
+    moves: nodes never overlap one another to begin with.
+    """
+    direct: dict[str | None, list[str]] = {}
+    for n in graph.nodes:
+        direct.setdefault(graph.group_of.get(n), []).append(n)
+    inside: dict[str, list[str]] = {g: [] for g in graph.groups}  # every node within, nested too
+    for n, g in graph.group_of.items():
+        for a in ancestors(graph, g):
+            inside[a].append(n)
+
+    def node_rect(n: str) -> Rect:
+        x, y = pos[n]
+        return (x - PORT_R, y, x + NODE_W + PORT_R, y + heights[n])
+
+    def frame_of(g: str) -> Rect | None:  # None: an empty group, drawn nowhere
+        boxes = [node_rect(n) for n in inside[g]]
+        if not boxes:
+            return None
+        return (min(b[0] for b in boxes) - FRAME_PAD, min(b[1] for b in boxes) - FRAME_PAD - FRAME_HEADER,
+                max(b[2] for b in boxes) + FRAME_PAD, max(b[3] for b in boxes) + FRAME_PAD)
+
+    depth = {g: len(ancestors(graph, g)) for g in graph.groups}
+    for level in [*sorted(graph.groups, key=depth.__getitem__, reverse=True), None]:
+        units: list[tuple[Rect, list[str]]] = [(node_rect(n), [n]) for n in direct.get(level, [])]
+        units += [(r, inside[c]) for c in children(graph, level) if (r := frame_of(c)) is not None]
+        _stack_clear(units, pos)
+
+
+def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float, float]]) -> None:
+    """Take the units (a rect and the nodes it moves with) by their tops; move each down as
+    little as keeps it ROW_GAP / 2 clear of every unit taken before it. Placed rects are filed
+    by column (COLUMN_BIN wide), so each try looks only at those it could touch."""
+    gap = ROW_GAP / 2
+    filed: dict[int, list[Rect]] = {}
+    for (x0, y0, x1, y1), nodes in sorted(units, key=lambda u: (u[0][1], u[0][0])):
+        bins = range(int(math.floor(x0 / COLUMN_BIN)), int(math.floor(x1 / COLUMN_BIN)) + 1)
+        dy = 0.0
+        while True:
+            below = [r[3] + gap - (y0 + dy) for b in bins for r in filed.get(b, ())
+                     if r[0] < x1 and x0 < r[2] and r[1] < y1 + dy + gap and y0 + dy < r[3] + gap]
+            if not below:
+                break
+            dy += max(below)
+        if dy:
+            for n in nodes:
+                pos[n] = (pos[n][0], pos[n][1] + dy)
+        for b in bins:
+            filed.setdefault(b, []).append((x0, y0 + dy, x1, y1 + dy))
 
 
 def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float, float]],

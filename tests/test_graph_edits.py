@@ -15,7 +15,10 @@ import pytest
 from helpers import add_two_node_cycle
 
 from graph.edits import (
+    FRAME_HEADER,
+    FRAME_PAD,
     NODE_W,
+    PORT_R,
     layered_positions,
     new_node_id,
     node_height,
@@ -23,6 +26,7 @@ from graph.edits import (
     wire_segment,
 )
 from graph.fileformat import load
+from graph.groups import Group
 from graph.model import Edge, Graph, Node
 from graph.ops import OPS
 
@@ -189,3 +193,92 @@ def test_a_cycle_has_no_layout() -> None:
     g = Graph()
     add_two_node_cycle(g)
     assert layered_positions(g) == {}
+
+
+# ---- layout with groups: frames clear of what is not in them ----
+
+def _box(g: Graph, pos: dict[str, tuple[float, float]], n: str) -> tuple[float, float, float, float]:
+    x, y = pos[n]
+    return (x - PORT_R, y, x + NODE_W + PORT_R, y + node_height(g, n))
+
+
+def _within(g: Graph, group_id: str) -> set[str]:
+    """The nodes in the group or nested in it, by walking each node's chain of parents."""
+    found = set()
+    for n, grp in g.group_of.items():
+        while grp is not None:
+            if grp == group_id:
+                found.add(n)
+            grp = g.groups[grp].parent
+    return found
+
+
+def _frame(g: Graph, pos: dict[str, tuple[float, float]], group_id: str) -> tuple[float, float, float, float]:
+    """The frame gui.canvas.groups draws: the members' boxes, FRAME_PAD around, the title band above."""
+    boxes = [_box(g, pos, n) for n in _within(g, group_id)]
+    return (min(b[0] for b in boxes) - FRAME_PAD, min(b[1] for b in boxes) - FRAME_PAD - FRAME_HEADER,
+            max(b[2] for b in boxes) + FRAME_PAD, max(b[3] for b in boxes) + FRAME_PAD)
+
+
+def _meet(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _check_frames(g: Graph, pos: dict[str, tuple[float, float]]) -> None:
+    assert set(pos) == set(g.nodes)
+    for a, b in itertools.combinations(g.nodes, 2):
+        assert not _meet(_box(g, pos, a), _box(g, pos, b)), f"{a} overlaps {b}"
+    within = {grp: _within(g, grp) for grp in g.groups}
+    frames = {grp: _frame(g, pos, grp) for grp in g.groups if within[grp]}
+    for grp, frame in frames.items():
+        for n in g.nodes:
+            if n not in within[grp]:
+                assert not _meet(_box(g, pos, n), frame), f"{n} lies under group {grp}'s frame"
+    for a, b in itertools.combinations(frames, 2):
+        if not (within[a] <= within[b] or within[b] <= within[a]):  # neither holds the other
+            assert not _meet(frames[a], frames[b]), f"groups {a} and {b} overlap"
+
+
+def _random_groups(g: Graph, seed: int) -> Graph:
+    """Groups of runs of consecutive nodes (as a module's are), some nested in others."""
+    r = random.Random(seed)
+    ids = list(g.nodes)
+    for k in range(r.randint(2, 6)):
+        start = r.randrange(len(ids))
+        run = ids[start:start + r.randint(1, 8)]
+        parents = {g.group_of.get(n) for n in run}
+        parent = parents.pop() if len(parents) == 1 else None  # inside the group holding them all
+        if parent is None and any(n in g.group_of for n in run):
+            continue  # would cut across a group
+        g.groups[f"g{k}"] = Group(f"g{k}", parent=parent)
+        for n in run:
+            g.group_of[n] = f"g{k}"
+    return g
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_layout_of_random_dags_with_groups_keeps_frames_off_other_nodes_and_frames(seed: int) -> None:
+    g = _random_groups(_random_dag(seed, window=None if seed % 2 else 6), seed)
+    assert g.groups
+    _check_frames(g, layered_positions(g))
+
+
+def test_a_group_on_the_first_example_clears_the_node_above_it() -> None:
+    """x and x_sq grouped in example 01: 'two' sits level with them in its column, under the
+    frame's title band, until the layout knows about groups."""
+    g = load(EXAMPLES[0])
+    g.groups["grp"] = Group("grp")
+    g.group_of.update({"x": "grp", "x_sq": "grp"})
+    _check_frames(g, layered_positions(g))
+
+
+def test_an_imported_cnn_lays_out_with_its_module_frames_apart() -> None:
+    torch = pytest.importorskip("torch")
+    from test_import_groups import NestedCNN, _example
+
+    from autograd_bridge.fx_import import import_module
+
+    g = import_module(NestedCNN().eval(), _example()).graph
+    assert len(g.groups) >= 5
+    _check_frames(g, g.layout)
+    del torch

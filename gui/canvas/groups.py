@@ -19,7 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QGraphicsView, QStyleOptionGraphicsItem, QWidget
 
 from graph import groups as model
-from graph.edits import HEADER_H, NODE_W, PORT_H, PORT_R
+from graph.edits import FRAME_HEADER, FRAME_PAD, HEADER_H, NODE_W, PORT_H, PORT_R
 from graph.model import Edge, Graph
 from graph.safetext import visible
 from gui.canvas.style import COLORS
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from autograd_bridge.compute import ComputeResult
     from gui.canvas.scene import CanvasScene
 
-PAD = 14.0  # frame margin around its nodes
-FRAME_HEADER = 24.0  # the frame's title band, above its nodes
 BUTTON_W = 22.0  # the ▾ / ▸ at the left of a header
 NORM_H = 36.0  # the collapsed box's gradient-norm rows (two lines)
 LABEL_SCALE = 0.8  # below this zoom a box's port names are left out (as nodes drop detail)
@@ -280,7 +278,7 @@ class GroupLayer(QObject):
                 x, y = sum(q.x() for q in at) / len(at), sum(q.y() for q in at) / len(at)
                 rect = QRectF(x, y, NODE_W, HEADER_H + rows * PORT_H + NORM_H + 4)
             else:
-                rect = box.adjusted(-PAD, -PAD - FRAME_HEADER, PAD, PAD)
+                rect = box.adjusted(-FRAME_PAD, -FRAME_PAD - FRAME_HEADER, FRAME_PAD, FRAME_PAD)
             rects[g] = rect
             item.set_geometry(rect)
             shown = not any(graph.groups[a].collapsed for a in model.ancestors(graph, g)[1:])
