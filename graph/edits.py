@@ -290,8 +290,11 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
         x, y = pos[n]
         return (x - PORT_R, y, x + NODE_W + PORT_R, y + heights[n])
 
-    def frame_of(g: str) -> Rect | None:  # None: an empty group, drawn nowhere
-        boxes = [node_rect(n) for n in inside[g]]
+    def frame_of(g: str) -> Rect | None:
+        """As the canvas draws it: around its own nodes and its nested groups' frames (each with
+        its title band). None: an empty group, drawn nowhere."""
+        boxes = [node_rect(n) for n in direct.get(g, [])]
+        boxes += [r for c in children(graph, g) if (r := frame_of(c)) is not None]
         if not boxes:
             return None
         return (min(b[0] for b in boxes) - FRAME_PAD, min(b[1] for b in boxes) - FRAME_PAD - FRAME_HEADER,

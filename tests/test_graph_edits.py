@@ -213,9 +213,13 @@ def _within(g: Graph, group_id: str) -> set[str]:
     return found
 
 
-def _frame(g: Graph, pos: dict[str, tuple[float, float]], group_id: str) -> tuple[float, float, float, float]:
-    """The frame gui.canvas.groups draws: the members' boxes, FRAME_PAD around, the title band above."""
-    boxes = [_box(g, pos, n) for n in _within(g, group_id)]
+def _frame(g: Graph, pos: dict[str, tuple[float, float]], group_id: str) -> tuple[float, float, float, float] | None:
+    """The frame gui.canvas.groups draws: around the boxes of the nodes directly in it and the
+    frames of the groups nested in it, FRAME_PAD around, the title band above."""
+    boxes = [_box(g, pos, n) for n, grp in g.group_of.items() if grp == group_id]
+    boxes += [f for c, grp in g.groups.items() if grp.parent == group_id and (f := _frame(g, pos, c)) is not None]
+    if not boxes:
+        return None
     return (min(b[0] for b in boxes) - FRAME_PAD, min(b[1] for b in boxes) - FRAME_PAD - FRAME_HEADER,
             max(b[2] for b in boxes) + FRAME_PAD, max(b[3] for b in boxes) + FRAME_PAD)
 
