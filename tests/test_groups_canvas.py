@@ -226,3 +226,40 @@ def test_a_frame_dragged_by_its_header_or_a_collapsed_box_moves_its_nodes_in_one
     assert doc.undo_stack.index() == steps
     assert all(doc.graph.layout[n] == (before[n][0] - 30, before[n][1] + 50) for n in LAYER1)
     assert all(scene.nodes[n].pos() == QPointF(*doc.graph.layout[n]) for n in LAYER1)
+
+
+def test_frames_and_boxes_are_drawn_in_the_zoomed_out_overview_where_qt_draws_no_item(qtbot, window) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QTransform
+
+    from gui.canvas import groups as canvas_groups
+    from gui.canvas.overview import OVERVIEW_SCALE
+
+    _open(qtbot, window)
+    g = _group_layer1(qtbot, window)
+    scene, view = window.scene, window.view
+    view.setTransform(QTransform.fromScale(OVERVIEW_SCALE / 2, OVERVIEW_SCALE / 2))
+    view.centerOn(scene.groups.items[g].rect.center())
+    assert scene.overview.on
+    drawn: list[tuple[str, bool]] = []
+    real = canvas_groups.GroupItem.paint_overview
+
+    def spy(item, p) -> None:  # noqa: ANN001
+        drawn.append((item.group_id, item.collapsed))
+        real(item, p)
+
+    canvas_groups.GroupItem.paint_overview = spy
+    try:
+        view.viewport().grab()
+        assert (g, False) in drawn
+        drawn.clear()
+        window.doc.set_collapsed(g, True)
+        scene.groups.rebuild()
+        box = scene.groups.items[g]
+        image = view.viewport().grab().toImage()
+        assert (g, True) in drawn
+        # The box is filled there, in the overview, with its header's colour (nodes are hidden).
+        at = view.mapFromScene(box.rect.center())
+        got, want = image.pixelColor(at.x(), at.y()), canvas_groups.FRAME.darker(160)
+        assert max(abs(a - b) for a, b in zip(got.getRgb(), want.getRgb(), strict=True)) <= 2, (got, want)
+    finally:
+        canvas_groups.GroupItem.paint_overview = real

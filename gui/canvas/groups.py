@@ -92,9 +92,16 @@ class GroupItem(QGraphicsItem):
 
     def set_geometry(self, rect: QRectF) -> None:
         if rect != self.rect:
+            self.layer.scene.overview_repaint(self.rect.united(rect))  # drawn in bulk there
             self.prepareGeometryChange()
             self.rect = rect
         self.update()
+
+    def paint_overview(self, p: QPainter) -> None:
+        """This frame or box in the overview, where Qt draws no item: its outline, the box filled
+        (the painter's pen is a one-pixel one; its title is drawn by GroupLayer.paint_overview)."""
+        p.setBrush(FRAME.darker(160) if self.collapsed else FRAME_FILL)
+        p.drawRect(self.rect)
 
     def in_point(self, node_id: str, port: str) -> tuple[float, float]:
         i = self.inputs.index((node_id, port)) if (node_id, port) in self.inputs else 0
@@ -224,7 +231,9 @@ class GroupLayer(QObject):
         self._rebuild.stop()
         scene, graph = self.scene, self.scene.doc.graph
         for g in [g for g in self.items if g not in graph.groups]:
-            scene.removeItem(self.items.pop(g))
+            gone = self.items.pop(g)
+            scene.overview_repaint(gone.rect)
+            scene.removeItem(gone)
         for g in graph.groups:
             if g not in self.items:
                 item = self.items[g] = GroupItem(self, g)
@@ -267,6 +276,8 @@ class GroupLayer(QObject):
             inside = [nodes[n].sceneBoundingRect() for n in self._members[g] if n in nodes]  # one may be going
             inside += [rects[c] for c in model.children(graph, g) if c in rects]
             if not inside:
+                if item.isVisible():
+                    self.scene.overview_repaint(item.rect)
                 item.setVisible(False)
                 continue
             box = inside[0]
@@ -282,8 +293,37 @@ class GroupLayer(QObject):
             rects[g] = rect
             item.set_geometry(rect)
             shown = not any(graph.groups[a].collapsed for a in model.ancestors(graph, g)[1:])
+            if shown != item.isVisible():
+                self.scene.overview_repaint(rect)
             item.setVisible(shown)
         self._reroute_wires()
+
+    def paint_overview(self, p: QPainter, rect: QRectF, collapsed: bool) -> None:
+        """The frames (collapsed False: under the wires) or the boxes (True: over them, as the
+        items lie) meeting rect, in the overview; each title in 12 px on screen where the frame
+        is wide enough to hold some of it."""
+        shown = [it for it in self.items.values()
+                 if it.collapsed == collapsed and it.isVisible() and it.rect.intersects(rect)]
+        if not shown:
+            return
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setPen(QPen(FRAME, 0))
+        for item in shown:
+            item.paint_overview(p)
+        to_screen = p.worldTransform()
+        p.resetTransform()  # titles in screen pixels
+        font = QFont(self.scene.title_font)
+        font.setPixelSize(12)
+        p.setFont(font)
+        p.setPen(FRAME.lighter(130))
+        for item in shown:
+            box = to_screen.mapRect(item.rect)
+            if box.width() >= 40:
+                line = QRectF(box.x() + 4, box.y() + 1, box.width() - 8, 15)
+                p.drawText(line, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+                           p.fontMetrics().elidedText(item.title, Qt.TextElideMode.ElideRight, int(line.width())))
+        p.restore()
 
     def _within(self, group_id: str) -> list[str]:
         graph = self.scene.doc.graph

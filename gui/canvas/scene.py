@@ -262,8 +262,11 @@ class CanvasScene(QGraphicsScene):
         super().drawBackground(painter, rect)
         selected = self.selectedItems()
         scale = painter.worldTransform().m11()
+        if self.overview.on:  # Qt draws no item there: the groups' frames and boxes too are drawn here
+            self.groups.paint_overview(painter, rect, collapsed=False)
         self.overview.paint_wires(painter, rect, scale, [it for it in selected if isinstance(it, EdgeItem)])
         if self.overview.on:
+            self.groups.paint_overview(painter, rect, collapsed=True)
             nodes = [it.node_id for it in selected if isinstance(it, NodeItem)]
             self.overview.paint(painter, rect, nodes, self.doc.target, list(self._nonfinite), list(self._errors))
 
