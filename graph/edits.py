@@ -257,14 +257,36 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID) -> dict
         per_band = max(WRAP_MIN_GENERATIONS // 2, math.ceil(math.sqrt(len(columns) * band_h / pitch)))
     pos: dict[str, tuple[float, float]] = {}
     top = 0.0
-    for start in range(0, len(columns), per_band):
-        band = columns[start:start + per_band]
+    cuts = _band_cuts(graph, layer, len(columns), per_band)
+    for start, end in itertools.pairwise(cuts):
+        band = columns[start:end]
         _place_band(graph, band, pos, heights, top, row, pitch)
         top = max(pos[n][1] + heights[n] for col in band for n in col) + row
     if graph.groups:
         _separate_groups(graph, pos, heights)
     rank = {n: i for i, n in enumerate(graph.nodes)}
     return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
+
+
+def _band_cuts(graph: Graph, layer: dict[str, int], count: int, per_band: int) -> list[int]:
+    """Where bands of about per_band columns begin (and count, where the last ends): at a column
+    no top-level group spans across, if there is one within half a band of the even cut, so
+    that a group's frame does not stretch over two bands and everything between them."""
+    inside: set[int] = set()  # columns k such that a cut before k would split a group
+    if graph.groups:
+        spans: dict[str, list[int]] = {}
+        for n, g in graph.group_of.items():
+            top = ancestors(graph, g)[-1]
+            spans.setdefault(top, []).append(layer[n])
+        for cols in spans.values():
+            inside.update(range(min(cols) + 1, max(cols) + 1))
+    cuts = [0]
+    while cuts[-1] + per_band < count:
+        even = cuts[-1] + per_band
+        near = sorted(range(max(cuts[-1] + 1, even - per_band // 2), min(count - 1, even + per_band // 2) + 1),
+                      key=lambda k: abs(k - even))
+        cuts.append(next((k for k in near if k not in inside), even))
+    return [*cuts, count]
 
 
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1

@@ -286,3 +286,25 @@ def test_an_imported_cnn_lays_out_with_its_module_frames_apart() -> None:
     assert len(g.groups) >= 5
     _check_frames(g, g.layout)
     del torch
+
+
+def test_a_long_chain_wraps_into_bands_between_groups_not_through_them() -> None:
+    """A 900-op chain (wrapped into bands) with a group of 20 ops every 60: no group is cut in
+    two by a wrap, so each one's nodes run left to right in one band."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=1.0))
+    chain = []
+    for i in range(900):
+        chain.append(f"n{i}")
+        g.add_node(Node(f"n{i}", "neg"))
+        g.add_edge(Edge(chain[-2] if i else "x", f"n{i}", "input"))
+    for k in range(15):
+        g.groups[f"g{k}"] = Group(f"g{k}")
+        g.group_of.update({n: f"g{k}" for n in chain[k * 60 + 30:k * 60 + 50]})
+    pos = layered_positions(g)
+    rows = {y for x, y in pos.values()}
+    assert len(rows) > 1  # it did wrap
+    for k in range(15):
+        xs = [pos[n][0] for n in chain[k * 60 + 30:k * 60 + 50]]
+        assert xs == sorted(xs) and len(set(xs)) == len(xs), f"group g{k} is split across bands"
+    _check_frames(g, pos)

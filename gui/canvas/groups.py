@@ -301,7 +301,7 @@ class GroupLayer(QObject):
     def paint_overview(self, p: QPainter, rect: QRectF, collapsed: bool) -> None:
         """The frames (collapsed False: under the wires) or the boxes (True: over them, as the
         items lie) meeting rect, in the overview; each title in 12 px on screen where the frame
-        is wide enough to hold some of it."""
+        is big enough there to hold a line of it."""
         shown = [it for it in self.items.values()
                  if it.collapsed == collapsed and it.isVisible() and it.rect.intersects(rect)]
         if not shown:
@@ -319,7 +319,7 @@ class GroupLayer(QObject):
         p.setPen(FRAME.lighter(130))
         for item in shown:
             box = to_screen.mapRect(item.rect)
-            if box.width() >= 40:
+            if box.width() >= 40 and box.height() >= 18:  # else the title would lie over other nodes
                 line = QRectF(box.x() + 4, box.y() + 1, box.width() - 8, 15)
                 p.drawText(line, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                            p.fontMetrics().elidedText(item.title, Qt.TextElideMode.ElideRight, int(line.width())))
