@@ -10,6 +10,7 @@ import dataclasses
 import itertools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from graph.errors import CycleError, GraphError, ValueSpecError
@@ -257,35 +258,64 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID) -> dict
         per_band = max(WRAP_MIN_GENERATIONS // 2, math.ceil(math.sqrt(len(columns) * band_h / pitch)))
     pos: dict[str, tuple[float, float]] = {}
     top = 0.0
-    cuts = _band_cuts(graph, layer, len(columns), per_band)
-    for start, end in itertools.pairwise(cuts):
-        band = columns[start:end]
-        _place_band(graph, band, pos, heights, top, row, pitch)
-        top = max(pos[n][1] + heights[n] for col in band for n in col) + row
+    bands = [columns[start:end] for start, end in itertools.pairwise(_band_cuts(graph, layer, len(columns), per_band))]
+    for before, band in itertools.pairwise(bands):  # a band's leaves stand before their consumers in the next one
+        leaves = [n for n in before[-1] if graph.nodes[n].is_tensor and graph.consumers_of(n)]
+        if leaves:
+            before[-1] = [n for n in before[-1] if n not in leaves]
+            band.insert(0, leaves)
+    for band in bands:
+        band = [col for col in band if col]
+        if band:
+            _place_band(graph, band, pos, heights, top, row, pitch)
+            top = max(pos[n][1] + heights[n] for col in band for n in col) + row
     if graph.groups:
         _separate_groups(graph, pos, heights)
     rank = {n: i for i, n in enumerate(graph.nodes)}
     return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
 
 
+def _by_group(graph: Graph, column: list[str], wanted: dict[str, float]) -> Callable[[str], tuple]:
+    """A column's order with the members of each group next to one another (nested groups
+    too), so that frames are compact before _separate_groups: at each level of nesting, units
+    (a group's members in this column, or a node) go by their mean wanted height."""
+    paths = {n: ancestors(graph, graph.group_of[n])[::-1] if n in graph.group_of else [] for n in column}
+    heights: dict[tuple[str, ...], list[float]] = {}
+    for n in column:
+        for k in range(1, len(paths[n]) + 1):
+            heights.setdefault(tuple(paths[n][:k]), []).append(wanted.get(n, math.inf))
+    mean = {prefix: sum(ws) / len(ws) for prefix, ws in heights.items()}  # inf stays inf
+
+    def key(n: str) -> tuple:
+        levels = tuple((mean[tuple(paths[n][:k])], 0, paths[n][k - 1]) for k in range(1, len(paths[n]) + 1))
+        return (*levels, (wanted.get(n, math.inf), 1, n))
+
+    return key
+
+
 def _band_cuts(graph: Graph, layer: dict[str, int], count: int, per_band: int) -> list[int]:
-    """Where bands of about per_band columns begin (and count, where the last ends): at a column
-    no top-level group spans across, if there is one within half a band of the even cut, so
-    that a group's frame does not stretch over two bands and everything between them."""
-    inside: set[int] = set()  # columns k such that a cut before k would split a group
+    """Where bands of about per_band columns begin (and count, where the last ends): within half
+    a band of the even cut, where the fewest groups span across (nearest the even cut among
+    those), so that a group's frame does not stretch over two bands and all between them."""
+    spanning = [0] * (count + 1)  # spanning[k]: groups with columns both before k and from k on
     if graph.groups:
-        spans: dict[str, list[int]] = {}
+        columns: dict[str, list[int]] = {}
         for n, g in graph.group_of.items():
-            top = ancestors(graph, g)[-1]
-            spans.setdefault(top, []).append(layer[n])
-        for cols in spans.values():
-            inside.update(range(min(cols) + 1, max(cols) + 1))
+            # A leaf stands in the column before its first consumer, and goes with it to the
+            # next band when a cut falls between them (layered_positions).
+            at = layer[n] + 1 if graph.nodes[n].is_tensor and graph.consumers_of(n) else layer[n]
+            for a in ancestors(graph, g):
+                columns.setdefault(a, []).append(at)
+        for cols in columns.values():
+            spanning[min(cols) + 1] += 1
+            spanning[max(cols) + 1] -= 1
+        for k in range(1, count + 1):
+            spanning[k] += spanning[k - 1]
     cuts = [0]
     while cuts[-1] + per_band < count:
         even = cuts[-1] + per_band
-        near = sorted(range(max(cuts[-1] + 1, even - per_band // 2), min(count - 1, even + per_band // 2) + 1),
-                      key=lambda k: abs(k - even))
-        cuts.append(next((k for k in near if k not in inside), even))
+        near = range(max(cuts[-1] + 1, even - per_band // 2), min(count - 1, even + per_band // 2) + 1)
+        cuts.append(min(near, key=lambda k: (spanning[k], abs(k - even))))
     return [*cuts, count]
 
 
@@ -368,6 +398,7 @@ def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float,
     # columns are simply stacked.
     budget = sum(len(band[c]) for col in band for n in col for d in graph.consumers_of(n)
                  for c in range(column_of[n] + 1, column_of.get(d, 0))) <= MAX_WIRE_CHECKS
+    reach = 5 * max(sum(heights[n] + row for n in col) for col in band)  # the tallest column, stacked
     for i, column in enumerate(band):
         wanted: dict[str, float] = {}
         for n in column:
@@ -380,7 +411,10 @@ def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float,
                 wanted[n] = pos[src][1] + output_port_y(graph.nodes[src]) - input_port_y(node, port)
             elif placed:
                 wanted[n] = sum(placed) / len(placed)
-        column.sort(key=lambda n: (wanted.get(n, math.inf), rank[n]))
+        if graph.groups:
+            column.sort(key=_by_group(graph, column, wanted))
+        else:
+            column.sort(key=lambda n: (wanted.get(n, math.inf), rank[n]))
         cursor = top
         placed_here: list[str] = []
         for n in column:
@@ -388,9 +422,13 @@ def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float,
             blocked = _blocked(graph, band, pos, heights, column_of, n, i * pitch) if budget else []
             if blocked or lanes[i]:
                 # The column's nodes so far: n may go between or above them, not onto them.
-                blocked += [(pos[m][1] - h - row + 0.5, pos[m][1] + heights[m] + row - 0.5) for m in placed_here]
+                column_only = [(pos[m][1] - h - row + 0.5, pos[m][1] + heights[m] + row - 0.5) for m in placed_here]
+                blocked += column_only
                 blocked += [(y - h - WIRE_CLEARANCE - 1.0, y + WIRE_CLEARANCE + 1.0) for y in lanes[i]]
-                y = _free_place(wanted.get(n, cursor), blocked)
+                want = wanted.get(n, cursor)
+                y = _free_place(want, blocked)
+                if abs(y - want) > reach:  # keeping its wires clear would throw it far off: not that
+                    y = _free_place(want, column_only)
             else:
                 y = max(cursor, wanted.get(n, cursor))
             pos[n] = (i * pitch, y)

@@ -308,3 +308,37 @@ def test_a_long_chain_wraps_into_bands_between_groups_not_through_them() -> None
         xs = [pos[n][0] for n in chain[k * 60 + 30:k * 60 + 50]]
         assert xs == sorted(xs) and len(set(xs)) == len(xs), f"group g{k} is split across bands"
     _check_frames(g, pos)
+
+
+def test_where_a_long_chain_wraps_a_leaf_goes_with_its_consumer_into_the_next_band() -> None:
+    """A 600-op chain, each op a mul of the one before and a leaf of its own: wrapped into bands,
+    every leaf stands one column before its consumer, level with the band it feeds."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=1.0))
+    prev = "x"
+    for i in range(600):
+        g.add_node(Node(f"w{i}", "tensor", value=1.0))
+        g.add_node(Node(f"m{i}", "mul"))
+        g.add_edge(Edge(prev, f"m{i}", "input"))
+        g.add_edge(Edge(f"w{i}", f"m{i}", "other"))
+        prev = f"m{i}"
+    pos = layered_positions(g)
+    wraps = [i for i in range(1, 600) if pos[f"m{i}"][0] < pos[f"m{i - 1}"][0]]
+    assert wraps  # it did wrap
+    pitch = pos["m1"][0] - pos["m0"][0]
+    for i in range(600):
+        (lx, ly), (mx, my) = pos[f"w{i}"], pos[f"m{i}"]
+        assert lx == mx - pitch and abs(ly - my) < 400, (i, pos[f"w{i}"], pos[f"m{i}"])
+    _check_frames(g, pos)  # nodes apart (a wire that wraps to the next band may cross a node)
+
+
+def test_a_dense_dag_of_two_thousand_nodes_stays_within_reach() -> None:
+    """Keeping every wire off nodes used to push nodes ever further down, column after column
+    (8.5 million units tall here, near POS_LIMIT); a node now gives that up past a few columns'
+    height, and only its own column keeps it from overlapping."""
+    g = _random_dag(3, n=2000, window=30)
+    pos = layered_positions(g)
+    width = max(x for x, _ in pos.values()) + NODE_W
+    height = max(y + node_height(g, n) for n, (_, y) in pos.items())
+    assert height < 20 * width, (width, height)
+    _check_frames(g, pos)
