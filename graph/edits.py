@@ -6,6 +6,7 @@ Each returns what should change; it never changes the graph it is given. The Qt 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import itertools
 import math
@@ -37,7 +38,7 @@ FRAME_HEADER = 24.0
 COLUMN_GAP = 150.0  # auto-layout: free space between columns (the node is NODE_W wide)
 ROW_GAP = 50.0  # auto-layout: free space between nodes stacked in a column
 WIRE_CLEARANCE = 12.0  # auto-layout: how far a straight wire passes from a third node
-COLUMN_BIN = NODE_W + COLUMN_GAP  # auto-layout's column pitch: frames are filed by it
+SEPARATE_MAX_GROWTH = 8.0  # auto-layout: moving frames apart may make a layout this much taller, no more
 MAX_WIRE_CHECKS = 300_000  # auto-layout: beyond this many (wire, skipped node) pairs, plain stacking
 LEAF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -270,7 +271,12 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID) -> dict
             _place_band(graph, band, pos, heights, top, row, pitch)
             top = max(pos[n][1] + heights[n] for col in band for n in col) + row
     if graph.groups:
-        _separate_groups(graph, pos, heights)
+        apart = dict(pos)
+        _separate_groups(graph, apart, heights, pitch)
+        # Groups of nodes scattered all over a big graph can take more room apart than there is:
+        # then they stay where the columns put them, frames over other nodes.
+        if _extent(apart, heights) <= min(POS_LIMIT / 10, SEPARATE_MAX_GROWTH * _extent(pos, heights)):
+            pos = apart
     rank = {n: i for i, n in enumerate(graph.nodes)}
     return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
 
@@ -322,7 +328,13 @@ def _band_cuts(graph: Graph, layer: dict[str, int], count: int, per_band: int) -
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 
-def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights: dict[str, float]) -> None:
+def _extent(pos: dict[str, tuple[float, float]], heights: dict[str, float]) -> float:
+    """How tall a layout is, from its highest node's top to its lowest node's bottom."""
+    return max(y + heights[n] for n, (_, y) in pos.items()) - min(y for _, y in pos.values())
+
+
+def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights: dict[str, float],
+                     pitch: float) -> None:
     """Move frames off the nodes and frames they would cover, innermost groups first.
 
     At each level (a group, or the top), the units are the groups directly in it, each moved
@@ -356,29 +368,32 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
     for level in [*sorted(graph.groups, key=depth.__getitem__, reverse=True), None]:
         units: list[tuple[Rect, list[str]]] = [(node_rect(n), [n]) for n in direct.get(level, [])]
         units += [(r, inside[c]) for c in children(graph, level) if (r := frame_of(c)) is not None]
-        _stack_clear(units, pos)
+        _stack_clear(units, pos, pitch)
 
 
-def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float, float]]) -> None:
+def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float, float]], pitch: float) -> None:
     """Take the units (a rect and the nodes it moves with) by their tops; move each down as
-    little as keeps it ROW_GAP / 2 clear of every unit taken before it. Placed rects are filed
-    by column (COLUMN_BIN wide), so each try looks only at those it could touch."""
+    little as keeps it ROW_GAP / 2 clear of every unit taken before it in the columns it spans.
+    Each column keeps the heights taken in it as sorted, disjoint spans, so a try is a bisect."""
     gap = ROW_GAP / 2
-    filed: dict[int, list[Rect]] = {}
-    for (x0, y0, x1, y1), nodes in sorted(units, key=lambda u: (u[0][1], u[0][0])):
-        bins = range(int(math.floor(x0 / COLUMN_BIN)), int(math.floor(x1 / COLUMN_BIN)) + 1)
-        dy = 0.0
-        while True:
-            below = [r[3] + gap - (y0 + dy) for b in bins for r in filed.get(b, ())
-                     if r[0] < x1 and x0 < r[2] and r[1] < y1 + dy + gap and y0 + dy < r[3] + gap]
-            if not below:
-                break
-            dy += max(below)
-        if dy:
+    taken: dict[int, list[tuple[float, float]]] = {}
+    for (_x0, y0, _x1, y1), nodes in sorted(units, key=lambda u: (u[0][1], u[0][0])):
+        columns = {round(pos[n][0] / pitch) for n in nodes}
+        spans_of = [taken.setdefault(c, []) for c in range(min(columns), max(columns) + 1)]
+        top, height = y0, y1 - y0
+        moved = True
+        while moved:
+            moved = False
+            for spans in spans_of:
+                i = bisect.bisect_left(spans, (top + height + gap,))  # the spans that begin above its bottom
+                if i and spans[i - 1][1] + gap > top:  # the lowest of them reaches into it
+                    top = spans[i - 1][1] + gap
+                    moved = True
+        if top != y0:
             for n in nodes:
-                pos[n] = (pos[n][0], pos[n][1] + dy)
-        for b in bins:
-            filed.setdefault(b, []).append((x0, y0 + dy, x1, y1 + dy))
+                pos[n] = (pos[n][0], pos[n][1] + top - y0)
+        for spans in spans_of:
+            bisect.insort(spans, (top, top + height))
 
 
 def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float, float]],

@@ -19,10 +19,12 @@ from graph.edits import (
     FRAME_PAD,
     NODE_W,
     PORT_R,
+    POS_LIMIT,
     layered_positions,
     new_node_id,
     node_height,
     segment_hits_box,
+    usable_pos,
     wire_segment,
 )
 from graph.fileformat import load
@@ -342,3 +344,18 @@ def test_a_dense_dag_of_two_thousand_nodes_stays_within_reach() -> None:
     height = max(y + node_height(g, n) for n, (_, y) in pos.items())
     assert height < 20 * width, (width, height)
     _check_frames(g, pos)
+
+
+def test_groups_scattered_over_a_big_graph_never_push_it_past_usable_positions() -> None:
+    """500 nested groups of consecutive ids over a dense 10,000-node DAG: apart, their frames
+    would take tens of millions of units; the layout keeps them where the columns put them
+    instead, and every position stays usable (graph.edits.usable_pos)."""
+    g = _random_dag(2, n=10_000, window=30)
+    ids = list(g.nodes)
+    for k in range(500):
+        g.groups[f"g{k}"] = Group(f"g{k}", parent=f"g{k - 1}" if k % 5 else None)
+        g.group_of.update({n: f"g{k}" for n in ids[k * 20:k * 20 + 20]})
+    pos = layered_positions(g)
+    assert set(pos) == set(g.nodes) and all(usable_pos(p) for p in pos.values())
+    plain = layered_positions(_random_dag(2, n=10_000, window=30))  # the same graph without groups
+    assert max(y for _, y in pos.values()) <= max(8 * max(y for _, y in plain.values()), POS_LIMIT / 10)
