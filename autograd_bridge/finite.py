@@ -181,8 +181,10 @@ def known_finite(graph: Graph, ids: list[str], wrt: list[str], finite_leaves: se
         t = tensors[i]
         return t is not None and t.is_floating_point()
 
-    def reaches(n: str, c: str) -> bool:  # every entry of n (or none) takes part in c
-        return values[c].numel() > 0 or values[n].numel() == 0
+    def reaches(n: str, c: str) -> bool:
+        # Every entry of n takes part in c, and c's partial reaches every entry of n's: not
+        # when c or any input of c is empty (a sum over nothing, a loss broadcast to nothing).
+        return values[c].numel() > 0 and all(values[s].numel() > 0 for s in inputs[c].values())
 
     known = {value_at[n] for n in finite_leaves if n in value_at}
     known |= {value_at[n] for n in ids if not nodes[n].is_tensor and nodes[n].spec.keeps_finite}

@@ -215,7 +215,8 @@ def plan_rename(graph: Graph, old_id: str, new_id: str) -> Rename:
                   old_edges, [(i, renamed(e)) for i, e in old_edges])
 
 
-def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID) -> dict[str, tuple[float, float]]:
+def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
+                      notes: list[str] | None = None) -> dict[str, tuple[float, float]]:
     """Columns by networkx topological generations, spaced so that wires stay off nodes. Empty
     for a graph with a cycle (it has no generations).
 
@@ -227,9 +228,17 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID) -> dict
     - A wire that skips columns must not run through a node there: the columns are placed left
       to right, and a node fed by such a wire takes the free place nearest the one it wants
       where every straight line from its inputs passes WIRE_CLEARANCE away from the nodes
-      already placed between them (nodes never move once placed, so this holds at the end).
+      already placed between them (nodes never move once placed, so this holds at the end,
+      except as below). A node that would have to go further than five columns' height for
+      it gives that up: only its own column's nodes keep it from overlapping.
     - A long chain of generations (a 2,000-op chain is 2,000 columns) is wrapped into bands,
-      one below the other, so the layout stays roughly square.
+      one below the other, so the layout stays roughly square; a band's last leaves go into
+      the next band with their consumers, and cuts fall where the fewest groups span.
+    - With groups, each column keeps the members of a group together, and then the groups are
+      moved apart (_separate_groups) so that no frame covers a node outside it or a sibling's
+      frame. That moves nodes after their wires were placed: a wire may then cross a node.
+      Where that would make the layout more than SEPARATE_MAX_GROWTH times taller, the groups
+      stay put and `notes` (if given) says so.
     """
     import networkx as nx  # here: ~150 ms of import, and the window needs it only to lay out
 
@@ -275,8 +284,12 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID) -> dict
         _separate_groups(graph, apart, heights, pitch)
         # Groups of nodes scattered all over a big graph can take more room apart than there is:
         # then they stay where the columns put them, frames over other nodes.
-        if _extent(apart, heights) <= min(POS_LIMIT / 10, SEPARATE_MAX_GROWTH * _extent(pos, heights)):
+        tall, before = _extent(apart, heights), _extent(pos, heights)
+        if tall <= min(POS_LIMIT / 10, SEPARATE_MAX_GROWTH * before):
             pos = apart
+        elif notes is not None:
+            notes.append(f"groups left where their columns put them, frames over other nodes: their nodes are "
+                         f"so scattered that moved apart they would take {tall / max(before, 1.0):.0f}x the height")
     rank = {n: i for i, n in enumerate(graph.nodes)}
     return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
 
@@ -377,9 +390,11 @@ def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float
     Each column keeps the heights taken in it as sorted, disjoint spans, so a try is a bisect."""
     gap = ROW_GAP / 2
     taken: dict[int, list[tuple[float, float]]] = {}
-    for (_x0, y0, _x1, y1), nodes in sorted(units, key=lambda u: (u[0][1], u[0][0])):
-        columns = {round(pos[n][0] / pitch) for n in nodes}
-        spans_of = [taken.setdefault(c, []) for c in range(min(columns), max(columns) + 1)]
+    half_gap = (pitch - NODE_W) / 2  # a column's cell runs from the middle of one gap to the next
+    for (x0, y0, x1, y1), nodes in sorted(units, key=lambda u: (u[0][1], u[0][0])):
+        # By the rect, not its nodes: a deeply nested frame reaches across the gap.
+        first, last = math.floor((x0 + half_gap) / pitch), math.floor((x1 + half_gap) / pitch)
+        spans_of = [taken.setdefault(c, []) for c in range(first, last + 1)]
         top, height = y0, y1 - y0
         moved = True
         while moved:

@@ -183,7 +183,7 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     add(edit, "&Delete", w.delete_selection, S.Delete)
     add(edit, "Select &All", w._select_all, S.SelectAll)
     edit.addSeparator()
-    w.layout_action = add(edit, "Auto-&layout", lambda: w.doc.auto_layout(), "Ctrl+L")
+    w.layout_action = add(edit, "Auto-&layout", lambda: [w.say(note) for note in w.doc.auto_layout()], "Ctrl+L")
     add(edit, "Make selected node the &target", w._target_selected, "Ctrl+T")
     add(edit, "&Group selection", lambda: groups.group_selection(w), "Ctrl+G")  # gui.canvas.groups
     add(edit, "Ungroup", lambda: groups.ungroup_selection(w), "Ctrl+Shift+G")

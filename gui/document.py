@@ -286,11 +286,14 @@ class Document(QObject):
         """The selected nodes and the edges among them, in the file format."""
         return edits.copy_text(self.graph, node_ids)
 
-    def auto_layout(self, spacing: tuple[float, float] = GRID) -> None:
-        """Columns by topological generations (graph.edits.layered_positions), one undo step."""
-        moves = edits.layered_positions(self.graph, spacing)
+    def auto_layout(self, spacing: tuple[float, float] = GRID) -> list[str]:
+        """Columns by topological generations (graph.edits.layered_positions), one undo step;
+        what the layout could not do, for the status bar."""
+        notes: list[str] = []
+        moves = edits.layered_positions(self.graph, spacing, notes)
         if moves:
             self.move(moves, "Auto-layout")
+        return notes
 
 
 class DocCommand(QUndoCommand):

@@ -178,3 +178,36 @@ def test_random_graphs_find_every_nan_and_inf_the_exact_scan_finds() -> None:
         skip = compiled._finite_skips[(target, False)]
         outcomes["left out"] += any(i >= len(compiled.source.leaf_ids) for i in skip)
     assert min(outcomes.values()) > 50, outcomes  # both kinds of run, and proofs used
+
+
+# ---- empty tensors: a promise about every entry says nothing when there are none ----
+
+def _reported_as_exact(g: Graph, target: str) -> None:
+    result = Compiled(g).run(target)
+    spread = _exact_spread(result)
+    assert spread and set(result.nonfinite_spread) == spread and result.nonfinite
+
+
+def test_a_sum_over_an_empty_dimension_proves_nothing_about_the_partial_after_it() -> None:
+    """s = sum(x[3, 0], dim=1) is zeros, sqrt(s)'s partial there is inf; ∂x is empty (so
+    finite) and must not vouch for ∂s."""
+    _reported_as_exact(make_graph(
+        [Node("x", "tensor", value=[[], [], []], requires_grad=True), Node("s", "sum", attrs={"dim": [1]}),
+         Node("q", "sqrt"), Node("t", "sum")],
+        [("x", "s", "input"), ("s", "q", "input"), ("q", "t", "input")]), "t")
+
+
+def test_a_loss_of_inputs_broadcast_to_nothing_proves_neither_input_finite() -> None:
+    """mse_loss of [] and log(-1) = [nan], summed, is 0: the NaN takes part in nothing."""
+    _reported_as_exact(make_graph(
+        [Node("a", "tensor", value=[], requires_grad=True), Node("b", "tensor", value=[-1.0], requires_grad=True),
+         Node("lb", "log"), Node("m", "mse_loss", attrs={"reduction": "sum"}), Node("t", "sum")],
+        [("b", "lb", "input"), ("a", "m", "input"), ("lb", "m", "target"), ("m", "t", "input")]), "t")
+
+
+def test_a_loss_of_inputs_broadcast_to_nothing_proves_nothing_about_its_partial() -> None:
+    """sqrt(mse_loss([], [1], sum)) = sqrt(0): its partial at the loss is inf, while ∂b is 0."""
+    _reported_as_exact(make_graph(
+        [Node("a", "tensor", value=[], requires_grad=True), Node("b", "tensor", value=[1.0], requires_grad=True),
+         Node("m", "mse_loss", attrs={"reduction": "sum"}), Node("q", "sqrt")],
+        [("a", "m", "input"), ("b", "m", "target"), ("m", "q", "input")]), "q")

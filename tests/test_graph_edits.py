@@ -355,7 +355,26 @@ def test_groups_scattered_over_a_big_graph_never_push_it_past_usable_positions()
     for k in range(500):
         g.groups[f"g{k}"] = Group(f"g{k}", parent=f"g{k - 1}" if k % 5 else None)
         g.group_of.update({n: f"g{k}" for n in ids[k * 20:k * 20 + 20]})
-    pos = layered_positions(g)
+    notes: list[str] = []
+    pos = layered_positions(g, notes=notes)
     assert set(pos) == set(g.nodes) and all(usable_pos(p) for p in pos.values())
+    assert len(notes) == 1 and notes[0].startswith("groups left where their columns put them")
     plain = layered_positions(_random_dag(2, n=10_000, window=30))  # the same graph without groups
     assert max(y for _, y in pos.values()) <= max(8 * max(y for _, y in plain.values()), POS_LIMIT / 10)
+
+
+@pytest.mark.parametrize("depth", [1, 4, 6, 10])
+def test_deeply_nested_frames_in_neighbouring_columns_stay_apart(depth: int) -> None:
+    """Each level of nesting widens a frame by FRAME_PAD: from about six deep it reaches past
+    the middle of the gap between two columns, into the next column's room."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=1.0))
+    g.add_node(Node("y", "neg"))
+    g.add_edge(Edge("x", "y", "input"))
+    for side, node in (("A", "x"), ("B", "y")):
+        parent = None
+        for k in range(depth):
+            g.groups[f"{side}{k}"] = Group(f"{side}{k}", parent=parent)
+            parent = f"{side}{k}"
+        g.group_of[node] = parent
+    _check_frames(g, layered_positions(g))

@@ -263,3 +263,55 @@ def test_frames_and_boxes_are_drawn_in_the_zoomed_out_overview_where_qt_draws_no
         assert max(abs(a - b) for a, b in zip(got.getRgb(), want.getRgb(), strict=True)) <= 2, (got, want)
     finally:
         canvas_groups.GroupItem.paint_overview = real
+
+
+def test_a_click_on_the_toggle_that_wobbles_a_few_pixels_toggles_and_moves_nothing(qtbot, window) -> None:  # noqa: ANN001
+    """The press on ▸ expands the box, which moves the frame away from under the mouse: it is
+    still a toggle, not the start of a drag (no 'Move group' step)."""
+    from PySide6.QtCore import QPoint
+
+    _open(qtbot, window)
+    g = _group_layer1(qtbot, window)
+    scene, doc, view = window.scene, window.doc, window.view
+    for collapsed in (False, True):
+        doc.set_collapsed(g, collapsed)
+        scene.groups.rebuild()
+        item = scene.groups.items[g]
+        button = item.rect.topLeft() + QPointF(8, 8)  # the ▾ / ▸
+        assert item.on_button(item.mapFromScene(button))
+        before = {n: tuple(doc.graph.layout[n]) for n in LAYER1}
+        steps = doc.undo_stack.index()
+        at = view.mapFromScene(button)
+        QTest.mousePress(view.viewport(), LEFT, NO_MOD, at)
+        for k in range(1, 4):  # a hand's jitter
+            QTest.mouseMove(view.viewport(), at + QPoint(2 * k, k))
+        QTest.mouseRelease(view.viewport(), LEFT, NO_MOD, at + QPoint(6, 3))
+        assert doc.graph.groups[g].collapsed is not collapsed
+        assert doc.undo_stack.index() == steps + 1 and "Move" not in doc.undo_stack.text(steps)
+        assert {n: tuple(doc.graph.layout[n]) for n in LAYER1} == before
+
+
+def test_renaming_a_group_while_zoomed_out_redraws_its_title(qtbot, window) -> None:  # noqa: ANN001
+    """The overview's background is cached: a new title (or fill) must redraw the frame's place."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QTransform
+
+    from gui.canvas.overview import OVERVIEW_SCALE
+
+    _open(qtbot, window)
+    g = _group_layer1(qtbot, window)
+    scene, view = window.scene, window.view
+    view.setTransform(QTransform.fromScale(OVERVIEW_SCALE / 2, OVERVIEW_SCALE / 2))
+    frame = scene.groups.items[g]
+    view.centerOn(frame.rect.center())
+    assert scene.overview.on
+    view.viewport().repaint()
+    redrawn: list[QRectF] = []
+    real = scene.redraw
+    scene.redraw = lambda rect: (redrawn.append(QRectF(rect)), real(rect))
+    try:
+        window.doc.rename_group(g, "a much longer new title")
+        qtbot.waitUntil(lambda: frame.title == "a much longer new title", timeout=2000)
+        assert any(r.intersects(frame.rect) for r in redrawn), "the old title stays in the cached background"
+    finally:
+        scene.redraw = real

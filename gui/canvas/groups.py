@@ -72,6 +72,7 @@ class GroupItem(QGraphicsItem):
         self.inputs: list[tuple[str, str]] = []  # collapsed: (node, port) inside fed from outside
         self.outputs: list[str] = []  # collapsed: nodes inside that feed one outside
         self.norm_text = ""
+        self.toggled = False  # the last press was on the ▾ / ▸
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
@@ -169,7 +170,8 @@ class GroupItem(QGraphicsItem):
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802 - Qt API
         event.accept()  # no rubber band from a header or a box
-        if self.on_button(event.pos()):
+        self.toggled = self.on_button(event.pos())  # read by the scene: a toggle is no drag
+        if self.toggled:
             self.layer.toggle(self.group_id)
 
 
@@ -247,6 +249,8 @@ class GroupLayer(QObject):
         self._order = sorted(graph.groups, key=lambda g: -depth[g])
         for g, item in self.items.items():
             group = graph.groups[g]
+            if (item.collapsed, item.title) != (group.collapsed, visible(group.title)):
+                scene.overview_repaint(item.rect)  # drawn in bulk there: a new title or fill
             item.collapsed, item.title = group.collapsed, visible(group.title)
             item.inputs, item.outputs = model.boundary(graph, g) if group.collapsed else ([], [])
             item.setZValue(1.0 if group.collapsed else -2.0 + depth[g] * 1e-3)

@@ -414,7 +414,7 @@ class CanvasScene(QGraphicsScene):
         elif event.button() == LEFT and isinstance(grabber := self.mouseGrabberItem(), NodeItem):
             self._begin(MoveDrag(self), event.scenePos())
         elif event.button() == LEFT and isinstance(grabber, GroupItem):
-            if not grabber.on_button(grabber.mapFromScene(event.scenePos())):  # the ▾ / ▸ toggles it
+            if not grabber.toggled:  # the ▾ / ▸ toggled it (judged before the toggle moved the frame)
                 self._begin(GroupDrag(self, grabber.group_id), event.scenePos())
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
