@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~670 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~680 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -146,6 +146,7 @@ class Compiled:
         self._finite_plans: dict[tuple, FinitePlan] = {}  # see autograd_bridge.finite
         self._finite_skips: dict[tuple, frozenset[int]] = {}
         self._runners: dict[str, Callable[[Compiled], Result]] = {}  # see _fresh_runner
+        self._expands = [n for n in self.source.op_ids if self.graph.nodes[n].op == "expand"]  # _no_negative_sizes
 
     # ---- running, with errors pointed at their node ----
 
@@ -258,6 +259,7 @@ class Compiled:
         of the op's first input. torch refuses one out of range, but not always on the meta
         device (softmax), so infer_shapes checks them here.
         """
+        self._no_negative_sizes(shapes)
         inputs = self.graph.all_inputs()
         for n in self.source.op_ids:
             node = self.graph.nodes[n]
@@ -320,7 +322,19 @@ class Compiled:
         except TORCH_ERRORS as e:
             raise self._forward_error(e) from None
         # Not strict: as many by construction, and strict=True costs ~0.15 µs a run.
-        return dict(zip(self.ids, self._pick_variables(variables), strict=False))
+        values = dict(zip(self.ids, self._pick_variables(variables), strict=False))
+        if self._expands:
+            self._no_negative_sizes({n: values[n].shape for n in self._expands})
+        return values
+
+    def _no_negative_sizes(self, shapes: dict[str, tuple[int, ...]]) -> None:
+        """torch's expand of a 0-d tensor to [0, -1] gives a tensor of size -1 (it checks
+        nothing when there are no elements), which everything after it refuses: refuse it here."""
+        for n in self._expands:
+            if any(d < 0 for d in shapes[n]):
+                size = self.graph.nodes[n].resolved_attrs()["size"]
+                raise ShapeError(f"{n}: expand to {size}: -1 keeps the size of a dimension the input has; "
+                                 f"a new leading dimension needs its own size", [n])
 
     def _forward_error(self, e: BaseException) -> GraphError:
         error = self._node_error(e, e.__traceback__, ExecutionError)
@@ -454,6 +468,8 @@ class Compiled:
                  tensors: Sequence[torch.Tensor | None], notes: list[str], accumulate: bool) -> Result:
         """The Result, after the NaN/Inf check of `tensors`: every value, then the partials of
         self._wrt."""
+        if self._expands:
+            self._no_negative_sizes({n: values[n].shape for n in self._expands})
         key = (target, accumulate)
         skip = self._finite_skips.get(key)
         if skip is None:

@@ -302,3 +302,25 @@ def test_seeded_init_is_reproducible() -> None:
     torch.testing.assert_close(a.values["r"].detach(), expected)
     torch.testing.assert_close(b.values["r"].detach(), expected)
     torch.testing.assert_close(a.grads["r"], torch.ones(3))
+
+
+def test_an_expand_of_a_scalar_to_a_new_minus_one_dimension_is_refused_on_its_node() -> None:
+    """torch.tensor(1.).expand([0, -1]) makes a tensor of size -1 (torch checks nothing when
+    there are no elements), which every later use refuses with a traceback. The engine names
+    the node instead, and the rest of the graph is still computed."""
+    from helpers import make_graph
+
+    from autograd_bridge.compute import ComputeSession
+    from graph.errors import ShapeError
+
+    g = make_graph([Node("x", "tensor", value=1.0, requires_grad=True), Node("e", "expand", attrs={"size": [0, -1]}),
+                    Node("t", "sum"), Node("y", "mul")],
+                   [("x", "e", "input"), ("e", "t", "input"), ("x", "y", "input"), ("x", "y", "other")])
+    compiled = Compiled(g)
+    for call in (compiled.infer_shapes, lambda: compiled.run("t"), lambda: compiled.run("y"), compiled.forward):
+        with pytest.raises(ShapeError, match=r"^e: expand to \[0, -1\]: -1 keeps the size") as caught:
+            call()
+        assert list(caught.value.node_ids) == ["e"]
+    result = ComputeSession().compute(g.snapshot(), "y", 1)
+    assert "e" in result.error_nodes and "e: expand to [0, -1]" in result.error
+    assert result.nodes["y"].value.item() == 1.0 and result.nodes["x"].grad.item() == 2.0
