@@ -35,6 +35,8 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("double-click a tensor", "edit its value in place (Enter sets it, Esc cancels)"),
     ("drag sideways on a scalar leaf's number", "scrub it: every node follows live; Shift for fine steps, "
                                                 "Esc puts it back, one undo step"),
+    ("drag a group's title band, or its collapsed box", "move every node in it, one undo step (Esc puts them back)"),
+    ("click ▾ / ▸, or double-click a group's title band", "collapse it to one box, or open it again"),
     ("right-click", "on the empty canvas: add a node there; on a node or a wire: what can be done with it"),
     ("Del or Backspace", "delete the selected nodes and wires"),
 )
