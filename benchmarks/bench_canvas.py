@@ -23,6 +23,8 @@ Rows, per N:
   band        one mouse move of a rubber band growing from the view's corner (2 x frames moves)
   wire        one mouse move of a wire being dragged from an output port, at 100 % (ports are
               under a pixel at the fitted scale)
+  group       one mouse move of a group's frame (the 50 of drag, grouped) dragged by its title
+              band, at 100 %, 1 px
   rss         the process's resident memory grown by the open (MB, in `mb`; no times)
 
 Then the interactions in the real window at --interaction-nodes (see `interactions`).
@@ -254,6 +256,23 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
     scene.cancel_interaction()
     canvas.mouse(QEvent.Type.MouseButtonRelease, out, LEFT, NO_BUTTON)
     row("wire" if wiring else "wire [NO DRAG STARTED]", samples)
+
+    # group: the same 50 nodes made a group, its frame dragged by its title band at 100 %
+    doc = canvas.doc
+    scene.clearSelection()
+    group_id = doc.group(ids)
+    scene.groups.rebuild()
+    frame = scene.groups.items[group_id]
+    band = QPointF(view.mapFromScene(frame.rect.topLeft() + QPointF(40, 8)))  # past the ▾
+    steps = doc.undo_stack.index()
+    canvas.mouse(QEvent.Type.MouseButtonPress, band, LEFT, LEFT)
+    samples = []
+    for i in range(frames):
+        pos = band + QPointF(i + 1, 0)
+        samples.append(canvas.frame(lambda pos=pos: canvas.mouse(QEvent.Type.MouseMove, pos, NO_BUTTON, LEFT)))
+    canvas.mouse(QEvent.Type.MouseButtonRelease, band + QPointF(frames, 0), LEFT, NO_BUTTON)
+    moved = doc.undo_stack.index() == steps + 1  # the release made it one Document.move
+    row("group" if moved else "group [NOT MOVED]", samples)
     view.close()
     return rows
 
