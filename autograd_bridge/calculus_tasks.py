@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from autograd_bridge.cancel import outcome_in
+from autograd_bridge.runs import RunFor
 from graph.errors import GraphError
 
 if TYPE_CHECKING:
@@ -29,15 +30,8 @@ DRAW_MAX = 512 * 512
 
 
 @dataclass
-class Asked:
-    """What a task computes for: the window's RunState at the time (revision, target,
-    grad-output, device, dtype)."""
-
-    revision: int
-    target: str
-    grad_output: object = None
-    device: str = "cpu"
-    dtype: str | None = None
+class Asked(RunFor):
+    """What a task computes for: the window's RunState at the time."""
 
 
 @dataclass

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autograd_bridge.codegen import op_expr
+from autograd_bridge.runs import RunFor
 from graph.model import Edge, Graph, Node
 
 if TYPE_CHECKING:
@@ -136,14 +137,9 @@ class EdgeFlow:
 
 
 @dataclass
-class FlowResult:
-    """Every edge's flow for one run: the fields RunState compares say what it answers."""
+class FlowResult(RunFor):
+    """Every edge's flow for one run (RunFor: which run it answers)."""
 
-    revision: int
-    target: str | None
-    device: str = "cpu"
-    dtype: str | None = None
-    grad_output: object = None
     flows: dict[Edge, EdgeFlow] = field(default_factory=dict)  # edges along which a gradient flows
     none: dict[Edge, str] = field(default_factory=dict)  # edges along which none does, and why
     error: str | None = None  # why there are no flows at all (no target, the run failed)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from autograd_bridge.flows import local_vjps
+from autograd_bridge.runs import RunFor
 from graph.model import Edge, Graph
 
 if TYPE_CHECKING:
@@ -133,14 +134,9 @@ class Step:
 
 
 @dataclass
-class Walk:
-    """Every step of one backward walk, for the run it names (RunState's fields)."""
+class Walk(RunFor):
+    """Every step of one backward walk, for the run it names (RunFor)."""
 
-    revision: int
-    target: str | None
-    device: str = "cpu"
-    dtype: str | None = None
-    grad_output: object = None
     steps: list[Step] = field(default_factory=list)
     error: str | None = None  # why there is no walk (no target, the run failed)
     cancelled: bool = False

@@ -91,7 +91,7 @@ class Calculus(QObject):
         run = self.w.run
         if run.target is None or self.w.closed:
             return None
-        return tasks.Asked(run.revision, run.target, run.grad_output, run.device, run.dtype)
+        return tasks.Asked(run.revision, run.target, run.device, run.dtype, run.grad_output)
 
     def is_current(self, data: object) -> bool:
         return data is not None and data.asked == self.asked() and self.w.run.current is not None

@@ -14,8 +14,8 @@ from autograd_bridge.compute import ComputeResult, SliceResult
 
 
 def run_key(run: object) -> tuple:
-    """What a run is for — revision, target, device, dtype, grad-output — of a ComputeResult or
-    of anything computed for one (a FlowResult, a Walk): equal keys, the same run."""
+    """What a run is for (autograd_bridge.runs.RunFor's fields) of a ComputeResult or of a
+    RunFor (a FlowResult, a Walk, an Asked): equal keys, the same run."""
     return run.revision, run.target, run.device, run.dtype, repr(run.grad_output)
 
 
