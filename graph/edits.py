@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from graph.errors import CycleError, GraphError, ValueSpecError
 from graph.fileformat import dumps, loads
-from graph.groups import Group, ancestors, children
+from graph.groups import Group, ancestors
 from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_node_id
 from graph.ops import TENSOR
 
@@ -362,6 +362,9 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
     for n, g in graph.group_of.items():
         for a in ancestors(graph, g):
             inside[a].append(n)
+    kids: dict[str | None, list[str]] = {}  # groups.children for every group at once: not O(groups²)
+    for g, group in graph.groups.items():
+        kids.setdefault(group.parent, []).append(g)
 
     def node_rect(n: str) -> Rect:
         x, y = pos[n]
@@ -371,7 +374,7 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
         """As the canvas draws it: around its own nodes and its nested groups' frames (each with
         its title band). None: an empty group, drawn nowhere."""
         boxes = [node_rect(n) for n in direct.get(g, [])]
-        boxes += [r for c in children(graph, g) if (r := frame_of(c)) is not None]
+        boxes += [r for c in kids.get(g, []) if (r := frame_of(c)) is not None]
         if not boxes:
             return None
         return (min(b[0] for b in boxes) - FRAME_PAD, min(b[1] for b in boxes) - FRAME_PAD - FRAME_HEADER,
@@ -380,7 +383,7 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
     depth = {g: len(ancestors(graph, g)) for g in graph.groups}
     for level in [*sorted(graph.groups, key=depth.__getitem__, reverse=True), None]:
         units: list[tuple[Rect, list[str]]] = [(node_rect(n), [n]) for n in direct.get(level, [])]
-        units += [(r, inside[c]) for c in children(graph, level) if (r := frame_of(c)) is not None]
+        units += [(r, inside[c]) for c in kids.get(level, []) if (r := frame_of(c)) is not None]
         _stack_clear(units, pos, pitch)
 
 
