@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from graph.errors import CycleError, GraphError, ValueSpecError
 from graph.fileformat import dumps, loads
-from graph.groups import Group, ancestors
+from graph.groups import Group, ancestors, children_map, within_map
 from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_node_id
 from graph.ops import TENSOR
 
@@ -358,13 +358,7 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
     direct: dict[str | None, list[str]] = {}
     for n in graph.nodes:
         direct.setdefault(graph.group_of.get(n), []).append(n)
-    inside: dict[str, list[str]] = {g: [] for g in graph.groups}  # every node within, nested too
-    for n, g in graph.group_of.items():
-        for a in ancestors(graph, g):
-            inside[a].append(n)
-    kids: dict[str | None, list[str]] = {}  # groups.children for every group at once: not O(groups²)
-    for g, group in graph.groups.items():
-        kids.setdefault(group.parent, []).append(g)
+    inside, kids = within_map(graph), children_map(graph)  # per group, each would be O(groups)
 
     def node_rect(n: str) -> Rect:
         x, y = pos[n]

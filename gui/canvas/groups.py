@@ -35,12 +35,14 @@ FRAME = QColor("#7c8fd6")
 FRAME_FILL = QColor(124, 143, 214, 26)
 
 
-def param_grad_norm(graph: Graph, group_id: str, result: ComputeResult | None) -> tuple[float | None, int]:
+def param_grad_norm(graph: Graph, group_id: str, result: ComputeResult | None,
+                    within: list[str] | None = None) -> tuple[float | None, int]:
     """The 2-norm of the gradients of every requires-grad leaf in the group (nested groups
-    included) as one vector, and how many leaves that is. None: no result, or a leaf's gradient
-    is missing from it (not computed, or too large to keep)."""
-    leaves = [n for n in model.nodes_within(graph, group_id)
-              if graph.nodes[n].is_tensor and graph.nodes[n].requires_grad]
+    included; `within`, if given, lists those nodes) as one vector, and how many leaves that
+    is. None: no result, or a leaf's gradient is missing from it (not computed, or too large
+    to keep)."""
+    inside = model.nodes_within(graph, group_id) if within is None else within
+    leaves = [n for n in inside if graph.nodes[n].is_tensor and graph.nodes[n].requires_grad]
     if result is None or not leaves:
         return None, len(leaves)
     total = 0.0
@@ -209,6 +211,8 @@ class GroupLayer(QObject):
         self.hidden: dict[str, str] = {}  # node id -> the collapsed group whose box stands for it
         self._members: dict[str, list[str]] = {}
         self._order: list[str] = []  # deepest groups first: a frame holds its nested ones
+        self._kids: dict[str | None, list[str]] = {}  # graph.groups.children_map, as of the last rebuild
+        self._inside: dict[str, list[str]] = {}  # graph.groups.within_map, as of the last rebuild
         self.result: ComputeResult | None = None
         self._relayout = QTimer(self, singleShot=True, interval=0)
         self._relayout.timeout.connect(self.relayout)
@@ -247,12 +251,15 @@ class GroupLayer(QObject):
                 self._members[g].append(n)
         depth = {g: len(model.ancestors(graph, g)) for g in graph.groups}
         self._order = sorted(graph.groups, key=lambda g: -depth[g])
+        # Each for every group at once: per group they would cost O(groups) each.
+        self._kids, self._inside = model.children_map(graph), model.within_map(graph)
+        ports = model.boundaries(graph, [g for g, group in graph.groups.items() if group.collapsed])
         for g, item in self.items.items():
             group = graph.groups[g]
             if (item.collapsed, item.title) != (group.collapsed, visible(group.title)):
                 scene.overview_repaint(item.rect)  # drawn in bulk there: a new title or fill
             item.collapsed, item.title = group.collapsed, visible(group.title)
-            item.inputs, item.outputs = model.boundary(graph, g) if group.collapsed else ([], [])
+            item.inputs, item.outputs = ports.get(g, ([], []))
             item.setZValue(1.0 if group.collapsed else -2.0 + depth[g] * 1e-3)
         for n in old_hidden.keys() ^ self.hidden.keys():
             node_item = scene.nodes.get(n)
@@ -278,7 +285,7 @@ class GroupLayer(QObject):
         for g in self._order:
             item = self.items[g]
             inside = [nodes[n].sceneBoundingRect() for n in self._members[g] if n in nodes]  # one may be going
-            inside += [rects[c] for c in model.children(graph, g) if c in rects]
+            inside += [rects[c] for c in self._kids.get(g, []) if c in rects]
             if not inside:
                 if item.isVisible():
                     self.scene.overview_repaint(item.rect)
@@ -330,8 +337,7 @@ class GroupLayer(QObject):
         p.restore()
 
     def _within(self, group_id: str) -> list[str]:
-        graph = self.scene.doc.graph
-        return [n for n in model.nodes_within(graph, group_id) if n in self.scene.nodes]
+        return [n for n in self._inside.get(group_id, []) if n in self.scene.nodes]
 
     def _reroute_wires(self) -> None:
         scene = self.scene
@@ -376,7 +382,7 @@ class GroupLayer(QObject):
         for g, item in self.items.items():
             if not item.collapsed:
                 continue
-            norm, leaves = param_grad_norm(graph, g, self.result)
+            norm, leaves = param_grad_norm(graph, g, self.result, self._inside.get(g))
             if not leaves:
                 item.norm_text = "no parameters"
             elif norm is None:
