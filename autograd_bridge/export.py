@@ -254,8 +254,7 @@ def state_names(graph: Graph, src: Source) -> dict[str, tuple[str, ...]]:
     group's submodule (nested as the groups nest), named by its id less the group's (`conv1.weight`
     in group `conv1`: `weight`). Every part matches [A-Za-z0-9_]+, so it can be written as it is."""
     reserved = _module_attrs()
-    groups = getattr(graph, "groups", None) or {}  # graph.groups (format v2); {} where a graph has none
-    group_of = getattr(graph, "group_of", None) or {}
+    groups, group_of = graph.groups, graph.group_of  # a Graph's, or the CheckedGraph's copies
     taken: dict[tuple[str, ...], set[str]] = {}
     group_path: dict[str, tuple[str, ...]] = {}
 

@@ -193,6 +193,9 @@ class CheckedGraph:
     target: str | None = None  # the file's target and grad-output, if it names them
     grad_output: object = None
     seed: int = 0  # the graph's seed for random ops (Graph.seed)
+    # Its groups (graph.groups), copies: an nn.Module export names its submodules after them.
+    groups: dict[str, Group] = field(default_factory=dict)
+    group_of: dict[str, str] = field(default_factory=dict)
 
     def inputs_of(self, node_id: str) -> dict[str, str]:
         return self.inputs[node_id]
@@ -497,7 +500,7 @@ class Graph:
         self.check_connected()
         return CheckedGraph(dict(self.nodes), tuple(order), self.all_inputs(),
                             {n: tuple({e.dst: None for e in out}) for n, out in self._consumers.items()},
-                            self.target, self.grad_output, self.seed)
+                            self.target, self.grad_output, self.seed, dict(self.groups), dict(self.group_of))
 
 
 def _chain(groups: dict[str, Group], group_id: str) -> list[str]:

@@ -118,3 +118,18 @@ def test_cli_export_forms(tmp_path, capsys) -> None:  # noqa: ANN001
         assert out.read_text() == export_text(graph, "loss", form=form, retain_grad=False)
     assert main(["export", str(example), "--form", "module", "-o", str(tmp_path / "m.ipynb")]) != 0
     assert "a notebook holds the script form" in capsys.readouterr().err
+
+
+def test_the_export_command_names_submodules_after_the_groups_too(tmp_path) -> None:  # noqa: ANN001
+    """`gradcanvas export --form module` exports the checked graph the command validated: it
+    too carries the groups, so the parameters keep the original module's names."""
+    from gradcanvas.cli import main as cli_main
+    from graph.fileformat import save
+
+    model, example = _cnn()
+    imported = import_module(model, example)
+    path, out = tmp_path / "cnn.json", tmp_path / "cnn.py"
+    save(imported.graph, str(path))
+    assert cli_main(["export", str(path), "--form", "module", "--dtype", "float64", "-o", str(out)]) == 0
+    exported = run_text(out.read_text())[0]["GraphModule"]()
+    assert {k for k, _ in exported.named_parameters()} == {k for k, _ in model.named_parameters()}
