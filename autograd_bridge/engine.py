@@ -37,7 +37,9 @@ from graph.values import _short, literal_shape
 _COMPILES = itertools.count(1)
 # What torch raises for a bad input. AssertionError: some of torch's meta-device decompositions
 # check shapes with a plain assert (cross_entropy's target, torch/_decomp/decompositions.py).
-TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError, OverflowError, MemoryError, AssertionError)
+# ZeroDivisionError: torch's Python shape code divides by a conv's stride or group_norm's num_groups.
+TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError, OverflowError, MemoryError, AssertionError,
+                ZeroDivisionError)
 # infer_shapes runs real ops on the CPU when they surely touch at most this many elements
 # (~20 ms), else torch's meta device.
 CPU_SHAPE_WORK = 5e6
@@ -237,7 +239,8 @@ class Compiled:
     def _work_bound(self) -> float:
         """An upper bound, without shapes, of the elements a real forward touches: an op's
         output and work are at most the product of its inputs' bounds (broadcasting takes the
-        larger size per dim, matmul's m·k·n is at most (m·k)·(k·n), the rest shrink or keep)."""
+        larger size per dim, matmul's m·k·n is at most (m·k)·(k·n), the rest shrink or keep),
+        times what its attributes add: expand's new sizes, and (1 + 2·p) for each padding p."""
         bound: dict[str, float] = {}
         total = 0.0
         for n in self.source.order:
@@ -246,7 +249,7 @@ class Compiled:
                 # A 0 counts as 1: an empty leaf can make a full output ([n, 0] @ [0, n] is [n, n]).
                 bound[n] = float(math.prod(max(1, d) for d in node.leaf_shape()))
             else:
-                bound[n] = math.prod(bound[s] for s in self.graph.inputs[n].values())
+                bound[n] = math.prod(bound[s] for s in self.graph.inputs[n].values()) * _growth(node)
             total += bound[n]
             if total > CPU_SHAPE_WORK:
                 break
@@ -546,6 +549,21 @@ class Compiled:
                       if n in bad_grads and not any(c in bad_grads or any(s in bad for s in inputs[c].values())
                                                     for c in consumers[n])]
         return found, frozenset(bad | bad_grads)
+
+
+def _growth(node: Node) -> float:
+    """How many times more elements than its inputs an op's attributes can make it output:
+    expand's sizes (a -1 keeps an input's size), each padding p of a conv or pool (1 + 2·p)."""
+    attrs = node.resolved_attrs()
+    factor = 1.0
+    if node.op == "expand":
+        factor = float(math.prod(max(1, abs(d)) for d in attrs["size"] if d != -1))
+    padding = attrs.get("padding")
+    if isinstance(padding, list):
+        factor *= math.prod(1 + 2 * abs(p) for p in padding if isinstance(p, int))
+    elif isinstance(padding, int):
+        factor *= 1 + 2 * abs(padding)
+    return factor
 
 
 class _RunBlock:

@@ -85,7 +85,13 @@ def _run(graph: Graph, target: str, grad_output: object, dtype: str | None) -> t
     """Compile and run the very lines the export will hold, on the CPU: this checks the target and
     the grad-output exactly as the app does, and code that would crash (a value torch refuses, an
     op that fails only on real data) is never written: the error names its node instead."""
+    from autograd_bridge import budget
+
     compiled = Compiled(graph, "cpu", dtype)
+    # As every run the app makes: one too big for the memory limit is refused before anything
+    # is allocated (grad says how to raise it; the export runs it only to check it).
+    limit, why = budget.limit_for("default", "cpu")
+    budget.check(compiled, limit, why=why)
     return compiled, compiled.run(target, grad_output)
 
 

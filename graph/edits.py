@@ -38,7 +38,8 @@ FRAME_HEADER = 24.0
 COLUMN_GAP = 150.0  # auto-layout: free space between columns (the node is NODE_W wide)
 ROW_GAP = 50.0  # auto-layout: free space between nodes stacked in a column
 WIRE_CLEARANCE = 12.0  # auto-layout: how far a straight wire passes from a third node
-SEPARATE_MAX_GROWTH = 8.0  # auto-layout: moving frames apart may make a layout this much taller, no more
+SEPARATE_MAX_GROWTH = 8.0  # auto-layout: moving frames apart may make a layout this much taller, no more,
+SEPARATE_ALWAYS = 1e5  # ... though always this tall (deep nesting in a small graph takes room)
 MAX_WIRE_CHECKS = 300_000  # auto-layout: beyond this many (wire, skipped node) pairs, plain stacking
 LEAF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
@@ -280,16 +281,18 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
             _place_band(graph, band, pos, heights, top, row, pitch)
             top = max(pos[n][1] + heights[n] for col in band for n in col) + row
     if graph.groups:
-        apart = dict(pos)
-        _separate_groups(graph, apart, heights, pitch)
         # Groups of nodes scattered all over a big graph can take more room apart than there is:
         # then they stay where the columns put them, frames over other nodes.
-        tall, before = _extent(apart, heights), _extent(pos, heights)
-        if tall <= min(POS_LIMIT / 10, SEPARATE_MAX_GROWTH * before):
+        before = _extent(pos, heights)
+        room = max(before, min(POS_LIMIT / 10, max(SEPARATE_MAX_GROWTH * before, SEPARATE_ALWAYS)))
+        apart = dict(pos)
+        if _separate_groups(graph, apart, heights, pitch, min(y for _, y in pos.values()) + room):
             pos = apart
         elif notes is not None:
+            need = ("more height than the canvas holds" if room == max(before, POS_LIMIT / 10)
+                    else f"more than {room / before:.0f}x the height")
             notes.append(f"groups left where their columns put them, frames over other nodes: their nodes are "
-                         f"so scattered that moved apart they would take {tall / max(before, 1.0):.0f}x the height")
+                         f"so scattered that moved apart they would take {need}")
     rank = {n: i for i, n in enumerate(graph.nodes)}
     return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
 
@@ -347,8 +350,9 @@ def _extent(pos: dict[str, tuple[float, float]], heights: dict[str, float]) -> f
 
 
 def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights: dict[str, float],
-                     pitch: float) -> None:
-    """Move frames off the nodes and frames they would cover, innermost groups first.
+                     pitch: float, lowest: float) -> bool:
+    """Move frames off the nodes and frames they would cover, innermost groups first; False
+    (pos half done) as soon as something would have to go below `lowest`.
 
     At each level (a group, or the top), the units are the groups directly in it, each moved
     whole with everything inside, and the nodes directly in it. Taken from the top down, each
@@ -378,13 +382,17 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
     for level in [*sorted(graph.groups, key=depth.__getitem__, reverse=True), None]:
         units: list[tuple[Rect, list[str]]] = [(node_rect(n), [n]) for n in direct.get(level, [])]
         units += [(r, inside[c]) for c in kids.get(level, []) if (r := frame_of(c)) is not None]
-        _stack_clear(units, pos, pitch)
+        if not _stack_clear(units, pos, pitch, lowest):
+            return False
+    return True
 
 
-def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float, float]], pitch: float) -> None:
+def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float, float]], pitch: float,
+                 lowest: float) -> bool:
     """Take the units (a rect and the nodes it moves with) by their tops; move each down as
     little as keeps it ROW_GAP / 2 clear of every unit taken before it in the columns it spans.
-    Each column keeps the heights taken in it as sorted, disjoint spans, so a try is a bisect."""
+    Each column keeps the heights taken in it as sorted, disjoint spans, so a try is a bisect.
+    False, at once, when a unit would reach below `lowest`."""
     gap = ROW_GAP / 2
     taken: dict[int, list[tuple[float, float]]] = {}
     half_gap = (pitch - NODE_W) / 2  # a column's cell runs from the middle of one gap to the next
@@ -401,11 +409,14 @@ def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float
                 if i and spans[i - 1][1] + gap > top:  # the lowest of them reaches into it
                     top = spans[i - 1][1] + gap
                     moved = True
+            if top != y0 and top + height > lowest:  # moved down past it (a frame as it lies is no growth)
+                return False
         if top != y0:
             for n in nodes:
                 pos[n] = (pos[n][0], pos[n][1] + top - y0)
         for spans in spans_of:
             bisect.insort(spans, (top, top + height))
+    return True
 
 
 def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float, float]],

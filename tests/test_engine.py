@@ -324,3 +324,47 @@ def test_an_expand_of_a_scalar_to_a_new_minus_one_dimension_is_refused_on_its_no
     result = ComputeSession().compute(g.snapshot(), "y", 1)
     assert "e" in result.error_nodes and "e: expand to [0, -1]" in result.error
     assert result.nodes["y"].value.item() == 1.0 and result.nodes["x"].grad.item() == 2.0
+
+
+@pytest.mark.parametrize(("op", "attrs", "leaves"), [
+    ("conv2d", {"stride": [0, 0]}, {"input": [1, 1, 4, 4], "weight": [1, 1, 3, 3]}),
+    ("group_norm", {"num_groups": 0}, {"input": [2, 2]}),
+])
+def test_a_zero_stride_or_group_count_is_one_line_naming_its_node(op: str, attrs: dict, leaves: dict) -> None:
+    """torch's own Python shape code divides by them: a ZeroDivisionError, not a traceback."""
+    from helpers import make_graph
+
+    from autograd_bridge.compute import ComputeSession
+    from graph.errors import GraphError
+
+    nodes = [Node(port, "tensor", init={"fn": "ones", "shape": shape}, requires_grad=True)
+             for port, shape in leaves.items()]
+    g = make_graph([*nodes, Node("bad", op, attrs=attrs), Node("s", "sum")],
+                   [*((port, "bad", port) for port in leaves), ("bad", "s", "input")])
+    compiled = Compiled(g)
+    for call in (compiled.infer_shapes, lambda: compiled.run("s")):
+        with pytest.raises(GraphError, match=f"^bad: {op} of .*division") as caught:
+            call()
+        assert "bad" in caught.value.node_ids
+    result = ComputeSession().compute(g.snapshot(), "s", 1)
+    assert "bad" in result.error_nodes and "internal error" not in (result.error or "")
+
+
+def test_an_expand_to_billions_is_bounded_as_such_so_no_shape_pass_runs_it_on_the_cpu() -> None:
+    """_work_bound took an op's output to be at most its inputs' product: expand [1] to
+    [2³¹, 2³¹] then made infer_shapes sum 4.6e18 elements on the CPU (check hung). Its sizes
+    count now, and the export, which runs the graph, is held to the memory limit first."""
+    from helpers import make_graph
+
+    from autograd_bridge.budget import OverBudget
+    from autograd_bridge.engine import CPU_SHAPE_WORK
+    from autograd_bridge.export import export_text
+
+    g = make_graph([Node("x", "tensor", value=[1.0], requires_grad=True),
+                    Node("e", "expand", attrs={"size": [2**31, 2**31]}), Node("s", "sum")],
+                   [("x", "e", "input"), ("e", "s", "input")])
+    compiled = Compiled(g)
+    assert compiled._work_bound() > CPU_SHAPE_WORK  # noqa: SLF001 - the bound itself is the point
+    assert compiled.infer_shapes()["e"] == (2**31, 2**31)  # from the meta device, at once
+    with pytest.raises(OverBudget):
+        export_text(g, "s")

@@ -378,3 +378,23 @@ def test_deeply_nested_frames_in_neighbouring_columns_stay_apart(depth: int) -> 
             parent = f"{side}{k}"
         g.group_of[node] = parent
     _check_frames(g, layered_positions(g))
+
+
+def test_groups_that_take_no_more_room_apart_are_moved_apart_however_tall_the_layout(monkeypatch) -> None:  # noqa: ANN001
+    """The guard against scattered groups limits the growth, not the height: a layout already
+    past a tenth of the usable coordinates (here made small) still gets its frames apart when
+    that adds nothing, and no note blames the groups."""
+    import graph.edits as edits
+
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=1.0))
+    for i in range(12):
+        g.add_node(Node(f"n{i}", "neg"))
+        g.add_edge(Edge(f"n{i - 1}" if i else "x", f"n{i}", "input"))
+    g.groups["a"], g.groups["b"] = Group("a"), Group("b")
+    g.group_of.update({"n2": "a", "n3": "a", "n7": "b", "n8": "b"})
+    monkeypatch.setattr(edits, "POS_LIMIT", 10.0)  # every layout is past POS_LIMIT / 10 now
+    notes: list[str] = []
+    pos = layered_positions(g, notes=notes)
+    assert notes == []
+    _check_frames(g, pos)
