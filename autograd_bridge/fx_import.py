@@ -32,8 +32,8 @@ from torch.overrides import TorchFunctionMode
 
 from autograd_bridge import fx_layers  # noqa: F401 - registers the layer, shape and loss lowerings
 from autograd_bridge.fx_lower import Builder, ImportRefused, Ref, Unlowered
-from graph.edits import layered_positions
 from graph.groups import MAX_GROUP_DEPTH, Group
+from graph.layout import layered_positions
 from graph.model import MAX_ID_LENGTH, Graph
 
 __all__ = ["ImportRefused", "Imported", "import_function", "import_module"]

@@ -7,7 +7,7 @@ an edit swaps in a new Node, which is what lets the compute worker take a cheap 
 
 `revision` is semantic: it moves on when something a computation reads changes (nodes, edges),
 never for layout (moves, auto-layout), so dragging a node starts no compute and greys nothing.
-The edits that need no Qt (ids, paste, rename, layout) are pure functions in graph.edits.
+The edits that need no Qt (ids, paste, rename; graph.layout: layout) are pure functions in graph.edits.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import weakref
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from graph import edits, groups
+from graph import edits, groups, layout
 from graph.edits import GRID
 from graph.groups import Group
 from graph.model import Edge, Graph, Node, check_label
@@ -287,10 +287,10 @@ class Document(QObject):
         return edits.copy_text(self.graph, node_ids)
 
     def auto_layout(self, spacing: tuple[float, float] = GRID) -> list[str]:
-        """Columns by topological generations (graph.edits.layered_positions), one undo step;
+        """Columns by topological generations (graph.layout.layered_positions), one undo step;
         what the layout could not do, for the status bar."""
         notes: list[str] = []
-        moves = edits.layered_positions(self.graph, spacing, notes)
+        moves = layout.layered_positions(self.graph, spacing, notes)
         if moves:
             self.move(moves, "Auto-layout")
         return notes

@@ -1,4 +1,4 @@
-"""graph.edits without Qt: ids for new nodes and the auto-layout's spacing.
+"""graph.edits and graph.layout without Qt: ids for new nodes and the auto-layout's spacing.
 
 The layout is checked with the geometry the canvas draws (graph.edits.NODE_W, node_height and
 the port heights): no two node boxes overlap, and no wire's straight line from its output dot
@@ -20,7 +20,6 @@ from graph.edits import (
     NODE_W,
     PORT_R,
     POS_LIMIT,
-    layered_positions,
     new_node_id,
     node_height,
     segment_hits_box,
@@ -29,6 +28,7 @@ from graph.edits import (
 )
 from graph.fileformat import load
 from graph.groups import Group
+from graph.layout import layered_positions
 from graph.model import Edge, Graph, Node
 from graph.ops import OPS
 
@@ -384,7 +384,7 @@ def test_groups_that_take_no_more_room_apart_are_moved_apart_however_tall_the_la
     """The guard against scattered groups limits the growth, not the height: a layout already
     past a tenth of the usable coordinates (here made small) still gets its frames apart when
     that adds nothing, and no note blames the groups."""
-    import graph.edits as edits
+    import graph.layout as layout
 
     g = Graph()
     g.add_node(Node("x", "tensor", value=1.0))
@@ -393,7 +393,7 @@ def test_groups_that_take_no_more_room_apart_are_moved_apart_however_tall_the_la
         g.add_edge(Edge(f"n{i - 1}" if i else "x", f"n{i}", "input"))
     g.groups["a"], g.groups["b"] = Group("a"), Group("b")
     g.group_of.update({"n2": "a", "n3": "a", "n7": "b", "n8": "b"})
-    monkeypatch.setattr(edits, "POS_LIMIT", 10.0)  # every layout is past POS_LIMIT / 10 now
+    monkeypatch.setattr(layout, "POS_LIMIT", 10.0)  # every layout is past POS_LIMIT / 10 now
     notes: list[str] = []
     pos = layered_positions(g, notes=notes)
     assert notes == []

@@ -26,9 +26,10 @@ from autograd_bridge.compute import PREVIEW_SIDE, ComputeSession
 from autograd_bridge.engine import Compiled
 from autograd_bridge.formatting import tensor_text
 from gradcanvas.cli import main as cli_main
-from graph.edits import COLUMN_GAP, POS_LIMIT, unique_id
+from graph.edits import POS_LIMIT, unique_id
 from graph.errors import GraphError
 from graph.fileformat import MAX_ID_LENGTH, dumps, load, loads, save
+from graph.layout import COLUMN_GAP
 from graph.model import Edge, Graph, Node
 from gui.canvas import COLORS, NODE_W, _preview_image
 from gui.document import Document

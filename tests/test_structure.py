@@ -14,8 +14,8 @@ import torch
 
 from autograd_bridge.engine import Compiled
 from gradcanvas import cli
-from graph.edits import layered_positions
 from graph.fileformat import load
+from graph.layout import layered_positions
 from graph.model import CheckedGraph, Edge, Graph, Node
 
 ROOT = Path(__file__).resolve().parent.parent
