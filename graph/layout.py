@@ -70,6 +70,8 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
         consumers = graph.consumers_of(n)
         if graph.nodes[n].is_tensor and consumers:
             layer[n] = min(layer[c] for c in consumers) - 1
+    if graph.groups:
+        layer = _leaves_apart(graph, layer)
     used = sorted(set(layer.values()))  # a generation of leaves only may have emptied
     index = {v: i for i, v in enumerate(used)}
     layer = {n: index[v] for n, v in layer.items()}
@@ -112,6 +114,41 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
                          f"so scattered that moved apart they would take {need}")
     rank = {n: i for i, n in enumerate(graph.nodes)}
     return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
+
+
+def _leaves_apart(graph: Graph, layer: dict[str, int]) -> dict[str, int]:
+    """Where a column holds leaves of a group beside nodes of another (the next block's weights
+    beside the last op of the block before it, a model's input beside its first layer's weight),
+    those leaves get columns of their own, one per group, the ungrouped first, just before
+    their consumers: so that no two groups' frames share a column (and stack one under the
+    other instead of standing side by side)."""
+    group_of = graph.group_of
+    groups_at: dict[int, set[str | None]] = {}
+    for n, c in layer.items():
+        groups_at.setdefault(c, set()).add(group_of.get(n))
+    leaves_at: dict[int, list[str | None]] = {}  # column -> its leaves' groups, each once, in order
+    for n, c in layer.items():
+        if graph.nodes[n].is_tensor and graph.consumers_of(n) and len(groups_at[c]) > 1:
+            found = leaves_at.setdefault(c, [])
+            if group_of.get(n) not in found:
+                found.append(group_of.get(n))
+    if not leaves_at:
+        return layer
+    for found in leaves_at.values():
+        found.sort(key=lambda g: g is not None)  # the ungrouped leftmost (stable otherwise)
+    added = sorted(leaves_at)  # columns followed by new ones
+    before = [0]  # before[i]: columns added after added[:i]
+    for c in added:
+        before.append(before[-1] + len(leaves_at[c]))
+
+    def column(n: str, c: int) -> int:
+        i = bisect.bisect_left(added, c)  # new columns after columns < c
+        base = c + before[i]
+        if c in leaves_at and graph.nodes[n].is_tensor and graph.consumers_of(n):
+            return base + 1 + leaves_at[c].index(group_of.get(n))  # its group's own column
+        return base
+
+    return {n: column(n, c) for n, c in layer.items()}
 
 
 def _by_group(graph: Graph, column: list[str], wanted: dict[str, float]) -> Callable[[str], tuple]:

@@ -398,3 +398,28 @@ def test_groups_that_take_no_more_room_apart_are_moved_apart_however_tall_the_la
     pos = layered_positions(g, notes=notes)
     assert notes == []
     _check_frames(g, pos)
+
+
+def test_consecutive_blocks_of_a_chain_stand_side_by_side() -> None:
+    """Each block's weight stands in the column before its mul, which was the column of the
+    block before's last op: the two frames shared a column and stacked diagonally. A block's
+    leaves now get a column of their own there, and the blocks stand in one row."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=[1.0, 2.0]))
+    prev = "x"
+    for b in range(4):
+        g.groups[f"b{b}"] = Group(f"b{b}")
+        for k in range(3):
+            w, m, a = f"w{b}{k}", f"m{b}{k}", f"a{b}{k}"
+            g.add_node(Node(w, "tensor", value=[0.5, 0.5], requires_grad=True))
+            g.add_node(Node(m, "mul"))
+            g.add_node(Node(a, "tanh"))
+            g.add_edge(Edge(prev, m, "input"))
+            g.add_edge(Edge(w, m, "other"))
+            g.add_edge(Edge(m, a, "input"))
+            g.group_of.update({w: f"b{b}", m: f"b{b}", a: f"b{b}"})
+            prev = a
+    pos = layered_positions(g)
+    _check_frames(g, pos)
+    tops = [_frame(g, pos, f"b{b}")[1] for b in range(4)]
+    assert max(tops) - min(tops) < 1.0, tops
