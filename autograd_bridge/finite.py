@@ -167,8 +167,9 @@ def known_finite(graph: Graph, ids: list[str], wrt: list[str], finite_leaves: se
     - an op's partial, from the partial of an input on a port whose partial reveals the op's
       (OpSpec.partial_reveals): autograd adds every consumer's share, and a sum keeps NaN/Inf.
     Leaves' .grad, which accumulating runs add up, is left out of both.
-    Each strongly connected group of those implications that none enters from outside reads
-    its smallest tensor; everything reachable from what is read or known is left out.
+    Of each strongly connected component of those implications that nothing known or read
+    reaches, the smallest tensor is read; everything reachable from what is read or known is
+    left out.
     """
     nodes, inputs, consumers = graph.nodes, graph.inputs, graph.consumers
     count = len(ids)
@@ -181,9 +182,10 @@ def known_finite(graph: Graph, ids: list[str], wrt: list[str], finite_leaves: se
         t = tensors[i]
         return t is not None and t.is_floating_point()
 
-    def reaches(n: str, c: str) -> bool:
-        # Every entry of n takes part in c, and c's partial reaches every entry of n's: not
-        # when c or any input of c is empty (a sum over nothing, a loss broadcast to nothing).
+    def nothing_empty(c: str) -> bool:
+        # Then every entry of each input takes part in c, and c's partial reaches every entry
+        # of theirs. Not so when c or an input is empty: a sum over nothing, a loss broadcast
+        # to nothing, prove nothing.
         return values[c].numel() > 0 and all(values[s].numel() > 0 for s in inputs[c].values())
 
     known = {value_at[n] for n in finite_leaves if n in value_at}
@@ -195,13 +197,14 @@ def known_finite(graph: Graph, ids: list[str], wrt: list[str], finite_leaves: se
         if nodes[c].is_tensor:
             continue
         spec, fed = nodes[c].spec, inputs[c]
-        for port in spec.reveals_nonfinite if not spec.keeps_finite else ():
-            n = fed.get(port)
-            if n is not None and reaches(n, c):
-                implies.setdefault(value_at[c], []).append(value_at[n])
+        if not nothing_empty(c):
+            continue
+        if not spec.keeps_finite:  # a keeps_finite value is known from its inputs: proving them from it is circular
+            for port in spec.reveals_nonfinite:
+                if (n := fed.get(port)) is not None:
+                    implies.setdefault(value_at[c], []).append(value_at[n])
         for port in spec.partial_reveals if c in partial_at else ():
-            n = fed.get(port)
-            if n in partial_at and reaches(n, c):
+            if (n := fed.get(port)) in partial_at:
                 implies.setdefault(partial_at[n], []).append(partial_at[c])
     for n, at in partial_at.items():
         if len(consumers[n]) != 1 or (c := consumers[n][0]) not in partial_at:
@@ -211,10 +214,11 @@ def known_finite(graph: Graph, ids: list[str], wrt: list[str], finite_leaves: se
             implies.setdefault(partial_at[c], []).append(at)
     candidates = [i for i in range(len(tensors)) if readable(i) and i not in known]
     reached, read = _closure(known, implies), set()
-    # Groups come before those they reach, so one nothing has reached yet is entered by none.
-    for group in _components([i for i in candidates if i not in reached], implies):
-        if group[0] not in reached:  # a group is reached whole or not at all
-            cheapest = min(group, key=lambda i: tensors[i].numel())
+    # Components come before those they reach: one still unreached at its turn is reached by
+    # nothing read or known, so one of its tensors must be read.
+    for component in _components([i for i in candidates if i not in reached], implies):
+        if component[0] not in reached:  # a component is reached whole or not at all
+            cheapest = min(component, key=lambda i: tensors[i].numel())
             read.add(cheapest)
             reached |= _closure({cheapest}, implies)
     return frozenset(reached - read)
@@ -239,7 +243,7 @@ def _closure(start: set[int], implies: dict[int, list[int]]) -> set[int]:
 
 
 def _components(members: list[int], implies: dict[int, list[int]]) -> list[list[int]]:
-    """The strongly connected groups of `members` under `implies`, each group before those it
+    """The strongly connected components of `members` under `implies`, each before those it
     reaches (Kosaraju: finish order, then the reversed edges)."""
     inside = set(members)
     finished: list[int] = []
@@ -264,17 +268,17 @@ def _components(members: list[int], implies: dict[int, list[int]]) -> list[list[
         for w in implies.get(v, ()):
             if w in inside:
                 implied_by.setdefault(w, []).append(v)
-    groups, placed = [], set()
+    components, placed = [], set()
     for start in reversed(finished):
         if start in placed:
             continue
         placed.add(start)
-        group, todo = [start], [start]
+        component, todo = [start], [start]
         while todo:
             for w in implied_by.get(todo.pop(), ()):
                 if w not in placed:
                     placed.add(w)
-                    group.append(w)
+                    component.append(w)
                     todo.append(w)
-        groups.append(group)
-    return groups
+        components.append(component)
+    return components

@@ -36,6 +36,12 @@ FRAME_HEADER = 24.0
 LEAF_LETTERS = "abcdefghijklmnopqrstuvwxyz"
 
 
+def frame_around(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+    """The frame of a group whose nodes (and nested frames) cover x0..x1, y0..y1: FRAME_PAD
+    around, and the title band above."""
+    return x0 - FRAME_PAD, y0 - FRAME_PAD - FRAME_HEADER, x1 + FRAME_PAD, y1 + FRAME_PAD
+
+
 def usable_pos(pos: tuple[float, float] | None) -> bool:
     """Whether a node can be drawn where pos says (files may hold 1e308 or worse)."""
     return pos is not None and all(math.isfinite(v) and abs(v) <= POS_LIMIT for v in pos)

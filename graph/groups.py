@@ -108,7 +108,8 @@ def within_map(graph: Graph) -> dict[str, list[str]]:
 
 
 def children_map(graph: Graph) -> dict[str | None, list[str]]:
-    """children for every group at once (None: the top level), each in the graph's order."""
+    """children for every group at once (None: the top level), each in the graph's order; a
+    group with no children has no entry (use .get(g, []))."""
     kids: dict[str | None, list[str]] = {}
     for g, group in graph.groups.items():
         kids.setdefault(group.parent, []).append(g)

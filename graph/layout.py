@@ -11,12 +11,11 @@ import math
 from collections.abc import Callable
 
 from graph.edits import (
-    FRAME_HEADER,
-    FRAME_PAD,
     GRID,
     NODE_W,
     PORT_R,
     POS_LIMIT,
+    frame_around,
     input_port_y,
     node_height,
     output_port_y,
@@ -66,12 +65,11 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
     layer = {n: i for i, gen in enumerate(nx.topological_generations(g)) for n in gen}
     if not layer:
         return {}
-    for n in graph.nodes:  # leaves move right, next to their first consumer
-        consumers = graph.consumers_of(n)
-        if graph.nodes[n].is_tensor and consumers:
-            layer[n] = min(layer[c] for c in consumers) - 1
+    fed_leaves = {n for n in graph.nodes if graph.nodes[n].is_tensor and graph.consumers_of(n)}
+    for n in fed_leaves:  # leaves move right, next to their first consumer
+        layer[n] = min(layer[c] for c in graph.consumers_of(n)) - 1
     if graph.groups:
-        layer = _leaves_apart(graph, layer)
+        layer = _leaves_apart(graph, layer, fed_leaves)
     used = sorted(set(layer.values()))  # a generation of leaves only may have emptied
     index = {v: i for i, v in enumerate(used)}
     layer = {n: index[v] for n, v in layer.items()}
@@ -88,11 +86,14 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
         per_band = max(WRAP_MIN_GENERATIONS // 2, math.ceil(math.sqrt(len(columns) * band_h / pitch)))
     pos: dict[str, tuple[float, float]] = {}
     top = 0.0
-    bands = [columns[start:end] for start, end in itertools.pairwise(_band_cuts(graph, layer, len(columns), per_band))]
-    for before, band in itertools.pairwise(bands):  # a band's leaves stand before their consumers in the next one
-        leaves = [n for n in before[-1] if graph.nodes[n].is_tensor and graph.consumers_of(n)]
+    cuts = _band_cuts(graph, layer, fed_leaves, len(columns), per_band)
+    bands = [columns[start:end] for start, end in itertools.pairwise(cuts)]
+    for earlier, band in itertools.pairwise(bands):  # a band's last leaves stand before their consumers in the next
+        while len(earlier) > 1 and all(n in fed_leaves for n in earlier[-1]):  # columns of leaves only (_leaves_apart)
+            band.insert(0, earlier.pop())
+        leaves = [n for n in earlier[-1] if n in fed_leaves]
         if leaves:
-            before[-1] = [n for n in before[-1] if n not in leaves]
+            earlier[-1] = [n for n in earlier[-1] if n not in fed_leaves]
             band.insert(0, leaves)
     for band in bands:
         band = [col for col in band if col]
@@ -102,21 +103,21 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
     if graph.groups:
         # Groups of nodes scattered all over a big graph can take more room apart than there is:
         # then they stay where the columns put them, frames over other nodes.
-        before = _extent(pos, heights)
-        room = max(before, min(POS_LIMIT / 10, max(SEPARATE_MAX_GROWTH * before, SEPARATE_ALWAYS)))
+        height_before = _extent(pos, heights)
+        room = max(height_before, min(POS_LIMIT / 10, max(SEPARATE_MAX_GROWTH * height_before, SEPARATE_ALWAYS)))
         apart = dict(pos)
         if _separate_groups(graph, apart, heights, pitch, min(y for _, y in pos.values()) + room):
             pos = apart
         elif notes is not None:
-            need = ("more height than the canvas holds" if room == max(before, POS_LIMIT / 10)
-                    else f"more than {room / before:.0f}x the height")
+            need = ("more height than the canvas holds" if room == max(height_before, POS_LIMIT / 10)
+                    else f"more than {room / height_before:.0f}x the height")
             notes.append(f"groups left where their columns put them, frames over other nodes: their nodes are "
                          f"so scattered that moved apart they would take {need}")
     rank = {n: i for i, n in enumerate(graph.nodes)}
     return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
 
 
-def _leaves_apart(graph: Graph, layer: dict[str, int]) -> dict[str, int]:
+def _leaves_apart(graph: Graph, layer: dict[str, int], fed_leaves: set[str]) -> dict[str, int]:
     """Where a column holds leaves of a group beside nodes of another (the next block's weights
     beside the last op of the block before it, a model's input beside its first layer's weight),
     those leaves get columns of their own, one per group, the ungrouped first, just before
@@ -128,7 +129,7 @@ def _leaves_apart(graph: Graph, layer: dict[str, int]) -> dict[str, int]:
         groups_at.setdefault(c, set()).add(group_of.get(n))
     leaves_at: dict[int, list[str | None]] = {}  # column -> its leaves' groups, each once, in order
     for n, c in layer.items():
-        if graph.nodes[n].is_tensor and graph.consumers_of(n) and len(groups_at[c]) > 1:
+        if n in fed_leaves and len(groups_at[c]) > 1:
             found = leaves_at.setdefault(c, [])
             if group_of.get(n) not in found:
                 found.append(group_of.get(n))
@@ -137,14 +138,13 @@ def _leaves_apart(graph: Graph, layer: dict[str, int]) -> dict[str, int]:
     for found in leaves_at.values():
         found.sort(key=lambda g: g is not None)  # the ungrouped leftmost (stable otherwise)
     added = sorted(leaves_at)  # columns followed by new ones
-    before = [0]  # before[i]: columns added after added[:i]
+    shift = [0]  # shift[i]: how many columns are added after the columns added[:i]
     for c in added:
-        before.append(before[-1] + len(leaves_at[c]))
+        shift.append(shift[-1] + len(leaves_at[c]))
 
     def column(n: str, c: int) -> int:
-        i = bisect.bisect_left(added, c)  # new columns after columns < c
-        base = c + before[i]
-        if c in leaves_at and graph.nodes[n].is_tensor and graph.consumers_of(n):
+        base = c + shift[bisect.bisect_left(added, c)]  # after the columns added before c
+        if c in leaves_at and n in fed_leaves:
             return base + 1 + leaves_at[c].index(group_of.get(n))  # its group's own column
         return base
 
@@ -156,11 +156,11 @@ def _by_group(graph: Graph, column: list[str], wanted: dict[str, float]) -> Call
     too), so that frames are compact before _separate_groups: at each level of nesting, units
     (a group's members in this column, or a node) go by their mean wanted height."""
     paths = {n: ancestors(graph, graph.group_of[n])[::-1] if n in graph.group_of else [] for n in column}
-    heights: dict[tuple[str, ...], list[float]] = {}
+    wanted_by_prefix: dict[tuple[str, ...], list[float]] = {}
     for n in column:
         for k in range(1, len(paths[n]) + 1):
-            heights.setdefault(tuple(paths[n][:k]), []).append(wanted.get(n, math.inf))
-    mean = {prefix: sum(ws) / len(ws) for prefix, ws in heights.items()}  # inf stays inf
+            wanted_by_prefix.setdefault(tuple(paths[n][:k]), []).append(wanted.get(n, math.inf))
+    mean = {prefix: sum(ws) / len(ws) for prefix, ws in wanted_by_prefix.items()}  # inf stays inf
 
     def key(n: str) -> tuple:
         levels = tuple((mean[tuple(paths[n][:k])], 0, paths[n][k - 1]) for k in range(1, len(paths[n]) + 1))
@@ -169,7 +169,7 @@ def _by_group(graph: Graph, column: list[str], wanted: dict[str, float]) -> Call
     return key
 
 
-def _band_cuts(graph: Graph, layer: dict[str, int], count: int, per_band: int) -> list[int]:
+def _band_cuts(graph: Graph, layer: dict[str, int], fed_leaves: set[str], count: int, per_band: int) -> list[int]:
     """Where bands of about per_band columns begin (and count, where the last ends): within half
     a band of the even cut, where the fewest groups span across (nearest the even cut among
     those), so that a group's frame does not stretch over two bands and all between them."""
@@ -177,9 +177,9 @@ def _band_cuts(graph: Graph, layer: dict[str, int], count: int, per_band: int) -
     if graph.groups:
         columns: dict[str, list[int]] = {}
         for n, g in graph.group_of.items():
-            # A leaf stands in the column before its first consumer, and goes with it to the
-            # next band when a cut falls between them (layered_positions).
-            at = layer[n] + 1 if graph.nodes[n].is_tensor and graph.consumers_of(n) else layer[n]
+            # A leaf goes with its first consumer into the next band when a cut falls between
+            # them (layered_positions): it counts as in that consumer's column.
+            at = min(layer[c] for c in graph.consumers_of(n)) if n in fed_leaves else layer[n]
             for a in ancestors(graph, g):
                 columns.setdefault(a, []).append(at)
         for cols in columns.values():
@@ -204,9 +204,9 @@ def _extent(pos: dict[str, tuple[float, float]], heights: dict[str, float]) -> f
 
 
 def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights: dict[str, float],
-                     pitch: float, lowest: float) -> bool:
+                     pitch: float, bottom_limit: float) -> bool:
     """Move frames off the nodes and frames they would cover, innermost groups first; False
-    (pos half done) as soon as something would have to go below `lowest`.
+    (pos half done) as soon as something would have to go below `bottom_limit`.
 
     At each level (a group, or the top), the units are the groups directly in it, each moved
     whole with everything inside, and the nodes directly in it. Taken from the top down, each
@@ -229,41 +229,41 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
         boxes += [r for c in kids.get(g, []) if (r := frame_of(c)) is not None]
         if not boxes:
             return None
-        return (min(b[0] for b in boxes) - FRAME_PAD, min(b[1] for b in boxes) - FRAME_PAD - FRAME_HEADER,
-                max(b[2] for b in boxes) + FRAME_PAD, max(b[3] for b in boxes) + FRAME_PAD)
+        return frame_around(min(b[0] for b in boxes), min(b[1] for b in boxes),
+                            max(b[2] for b in boxes), max(b[3] for b in boxes))
 
     depth = {g: len(ancestors(graph, g)) for g in graph.groups}
     for level in [*sorted(graph.groups, key=depth.__getitem__, reverse=True), None]:
         units: list[tuple[Rect, list[str]]] = [(node_rect(n), [n]) for n in direct.get(level, [])]
         units += [(r, inside[c]) for c in kids.get(level, []) if (r := frame_of(c)) is not None]
-        if not _stack_clear(units, pos, pitch, lowest):
+        if not _stack_clear(units, pos, pitch, bottom_limit):
             return False
     return True
 
 
 def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float, float]], pitch: float,
-                 lowest: float) -> bool:
+                 bottom_limit: float) -> bool:
     """Take the units (a rect and the nodes it moves with) by their tops; move each down as
     little as keeps it ROW_GAP / 2 clear of every unit taken before it in the columns it spans.
     Each column keeps the heights taken in it as sorted, disjoint spans, so a try is a bisect.
-    False, at once, when a unit would reach below `lowest`."""
-    gap = ROW_GAP / 2
+    False, at once, when a unit would reach below `bottom_limit`."""
+    clearance = ROW_GAP / 2
     taken: dict[int, list[tuple[float, float]]] = {}
-    half_gap = (pitch - NODE_W) / 2  # a column's cell runs from the middle of one gap to the next
+    half_column_gap = (pitch - NODE_W) / 2  # a column's cell runs from the middle of one gap to the next
     for (x0, y0, x1, y1), nodes in sorted(units, key=lambda u: (u[0][1], u[0][0])):
         # By the rect, not its nodes: a deeply nested frame reaches across the gap.
-        first, last = math.floor((x0 + half_gap) / pitch), math.floor((x1 + half_gap) / pitch)
+        first, last = math.floor((x0 + half_column_gap) / pitch), math.floor((x1 + half_column_gap) / pitch)
         spans_of = [taken.setdefault(c, []) for c in range(first, last + 1)]
         top, height = y0, y1 - y0
         moved = True
         while moved:
             moved = False
             for spans in spans_of:
-                i = bisect.bisect_left(spans, (top + height + gap,))  # the spans that begin above its bottom
-                if i and spans[i - 1][1] + gap > top:  # the lowest of them reaches into it
-                    top = spans[i - 1][1] + gap
+                i = bisect.bisect_left(spans, (top + height + clearance,))  # the spans that begin above its bottom
+                if i and spans[i - 1][1] + clearance > top:  # the lowest of them reaches into it
+                    top = spans[i - 1][1] + clearance
                     moved = True
-            if top != y0 and top + height > lowest:  # moved down past it (a frame as it lies is no growth)
+            if top != y0 and top + height > bottom_limit:  # moved down past it (a frame as it lies is no growth)
                 return False
         if top != y0:
             for n in nodes:
@@ -288,7 +288,7 @@ def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float,
     lanes: list[list[float]] = [[] for _ in band]
     # Keeping wires off nodes costs (wires that skip columns) x (nodes they skip); past this the
     # columns are simply stacked.
-    budget = sum(len(band[c]) for col in band for n in col for d in graph.consumers_of(n)
+    check_wires = sum(len(band[c]) for col in band for n in col for d in graph.consumers_of(n)
                  for c in range(column_of[n] + 1, column_of.get(d, 0))) <= MAX_WIRE_CHECKS
     reach = 5 * max(sum(heights[n] + row for n in col) for col in band)  # the tallest column, stacked
     for i, column in enumerate(band):
@@ -311,7 +311,7 @@ def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float,
         placed_here: list[str] = []
         for n in column:
             h = heights[n]
-            blocked = _blocked(graph, band, pos, heights, column_of, n, i * pitch) if budget else []
+            blocked = _blocked(graph, band, pos, heights, column_of, n, i * pitch) if check_wires else []
             if blocked or lanes[i]:
                 # The column's nodes so far: n may go between or above them, not onto them.
                 column_only = [(pos[m][1] - h - row + 0.5, pos[m][1] + heights[m] + row - 0.5) for m in placed_here]
@@ -326,14 +326,14 @@ def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float,
             pos[n] = (i * pitch, y)
             placed_here.append(n)
             cursor = max(cursor, y + h + row)
-            if budget:
+            if check_wires:
                 out_y = y + output_port_y(graph.nodes[n])
                 for c in graph.consumers_of(n):
                     for skipped in range(i + 1, column_of.get(c, i)):
                         lanes[skipped].append(out_y)
-    lowest = min((pos[n][1] for col in band for n in col), default=top)
+    band_top = min((pos[n][1] for col in band for n in col), default=top)
     for n in (n for col in band for n in col):  # the band starts at `top`
-        pos[n] = (pos[n][0], pos[n][1] - lowest + top)
+        pos[n] = (pos[n][0], pos[n][1] - band_top + top)
 
 
 def _blocked(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float, float]],
@@ -364,7 +364,7 @@ def _blocked(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float, fl
 
 
 def _free_place(want: float, blocked: list[tuple[float, float]]) -> float:
-    """The y nearest `want` outside every blocked interval (ends excluded)."""
+    """The y nearest `want` outside every blocked interval (its ends count as blocked)."""
     merged: list[list[float]] = []
     for lo, hi in sorted(blocked):
         if merged and lo <= merged[-1][1] + 2.0:  # closer than that: no room between

@@ -423,3 +423,34 @@ def test_consecutive_blocks_of_a_chain_stand_side_by_side() -> None:
     _check_frames(g, pos)
     tops = [_frame(g, pos, f"b{b}")[1] for b in range(4)]
     assert max(tops) - min(tops) < 1.0, tops
+
+
+@pytest.mark.parametrize("blocks", [12, 20, 40])
+def test_a_wrapped_chain_keeps_every_leaf_left_of_its_consumer_in_its_band(blocks: int) -> None:
+    """Blocks fed by an ungrouped constant and a grouped weight: their leaves take two columns of
+    their own (_leaves_apart). Where a band ends on those columns, both go into the next band
+    with their consumers, not only the last one."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=1.0))
+    prev = "x"
+    for b in range(blocks):
+        g.groups[f"b{b}"] = Group(f"b{b}")
+        g.add_node(Node(f"u{b}", "tensor", value=1.0))  # ungrouped
+        for n, op in ((f"w{b}", "tensor"), (f"a{b}", "add"), (f"c{b}", "add"), (f"m{b}", "add")):
+            g.add_node(Node(n, op, value=1.0) if op == "tensor" else Node(n, op))
+            g.group_of[n] = f"b{b}"
+        for src, dst, port in ((prev, f"a{b}", "input"), (f"u{b}", f"a{b}", "other"), (prev, f"c{b}", "input"),
+                               (f"w{b}", f"c{b}", "other"), (f"a{b}", f"m{b}", "input"), (f"c{b}", f"m{b}", "other")):
+            g.add_edge(Edge(src, dst, port))
+        prev = f"m{b}"
+        for j in range(3):
+            g.add_node(Node(f"r{b}_{j}", "relu"))
+            g.group_of[f"r{b}_{j}"] = f"b{b}"
+            g.add_edge(Edge(prev, f"r{b}_{j}", "input"))
+            prev = f"r{b}_{j}"
+    pos = layered_positions(g)
+    for n in g.nodes:
+        if g.nodes[n].is_tensor and g.consumers_of(n):
+            first = min(g.consumers_of(n), key=lambda c: pos[c][0])
+            assert pos[n][0] < pos[first][0] and abs(pos[n][1] - pos[first][1]) < 1000, (n, pos[n], pos[first])
+    _check_frames(g, pos)

@@ -19,7 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QGraphicsView, QStyleOptionGraphicsItem, QWidget
 
 from graph import groups as model
-from graph.edits import FRAME_HEADER, FRAME_PAD, HEADER_H, NODE_W, PORT_H, PORT_R
+from graph.edits import FRAME_HEADER, HEADER_H, NODE_W, PORT_H, PORT_R, frame_around
 from graph.model import Edge, Graph
 from graph.safetext import visible
 from gui.canvas.style import COLORS
@@ -275,8 +275,8 @@ class GroupLayer(QObject):
         self.relayout()
 
     def relayout(self) -> None:
-        """Frames around their nodes and nested frames, boxes where their nodes begin; then the
-        wires whose ends a box stands for."""
+        """Frames around their nodes and nested frames, boxes at their nodes' mean position; then
+        the wires whose ends a box stands for."""
         self._relayout.stop()
         if not self.items:
             return
@@ -284,23 +284,24 @@ class GroupLayer(QObject):
         rects: dict[str, QRectF] = {}
         for g in self._order:
             item = self.items[g]
-            inside = [nodes[n].sceneBoundingRect() for n in self._members[g] if n in nodes]  # one may be going
-            inside += [rects[c] for c in self._kids.get(g, []) if c in rects]
-            if not inside:
+            boxes = [nodes[n].sceneBoundingRect() for n in self._members[g] if n in nodes]  # one may be going
+            boxes += [rects[c] for c in self._kids.get(g, []) if c in rects]
+            if not boxes:  # nothing in it on the canvas: nothing to draw
                 if item.isVisible():
                     self.scene.overview_repaint(item.rect)
                 item.setVisible(False)
                 continue
-            box = inside[0]
-            for r in inside[1:]:
-                box = box.united(r)
             if item.collapsed:  # where its nodes are on average: the space they leave free
                 rows = max(1, len(item.inputs), len(item.outputs))
-                at = [nodes[n].pos() for n in self._within(g)] or [box.topLeft()]
+                at = [nodes[n].pos() for n in self._within(g)]  # some: a box above is one of them, or holds some
                 x, y = sum(q.x() for q in at) / len(at), sum(q.y() for q in at) / len(at)
                 rect = QRectF(x, y, NODE_W, HEADER_H + rows * PORT_H + NORM_H + 4)
             else:
-                rect = box.adjusted(-FRAME_PAD, -FRAME_PAD - FRAME_HEADER, FRAME_PAD, FRAME_PAD)
+                box = boxes[0]
+                for r in boxes[1:]:
+                    box = box.united(r)
+                x0, y0, x1, y1 = frame_around(box.left(), box.top(), box.right(), box.bottom())
+                rect = QRectF(x0, y0, x1 - x0, y1 - y0)
             rects[g] = rect
             item.set_geometry(rect)
             shown = not any(graph.groups[a].collapsed for a in model.ancestors(graph, g)[1:])

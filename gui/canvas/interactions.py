@@ -307,12 +307,11 @@ class MoveDrag(Interaction):
         end_qt_item_drag(self.scene, self.press_pos)
 
 
-class GroupDrag(Interaction):
+class GroupDrag(MoveDrag):
     """A group's frame, by its header, or its collapsed box, dragged: every node in it moves
-    along (those of nested groups, and those a box hides). The release makes it one
-    Document.move; Esc puts them back."""
-
-    passthrough = True  # the frame has the mouse: Qt's release lets go of it
+    along (those of nested groups, and those a box hides). As MoveDrag, but the nodes are
+    moved here (Qt moves only the frame's item, which is no node); the release makes it one
+    Document.move, Esc puts them back."""
 
     def __init__(self, scene: CanvasScene, group_id: str) -> None:
         super().__init__(scene)
@@ -321,10 +320,11 @@ class GroupDrag(Interaction):
     def start(self, pos: QPointF) -> None:
         self.press_pos = pos
         inside = nodes_within(self.scene.doc.graph, self.group_id)
-        self.start_positions = {n: (item, item.pos()) for n in sorted(inside)
-                                if (item := self.scene.nodes.get(n)) is not None}
+        self.start_positions = {n: (item, item.pos()) for n in self.scene.doc.graph.nodes
+                                if n in inside and (item := self.scene.nodes.get(n)) is not None}
 
-    def _place(self, offset: QPointF) -> None:
+    def move(self, pos: QPointF) -> None:
+        offset = pos - self.press_pos
         placed = []
         for n, (item, p) in self.start_positions.items():
             if self.scene.nodes.get(n) is item and item.pos() != p + offset:
@@ -333,20 +333,11 @@ class GroupDrag(Interaction):
         if placed:
             self.scene.nodes_moved(placed)
 
-    def move(self, pos: QPointF) -> None:
-        self._place(pos - self.press_pos)
-
     def finish(self, pos: QPointF) -> None:
-        self._place(pos - self.press_pos)
-        moves = {n: (item.pos().x(), item.pos().y()) for n, (item, p) in self.start_positions.items()
-                 if self.scene.nodes.get(n) is item and item.pos() != p}
+        self.move(pos)
+        moves = self._moved()
         if moves:
-            group = self.scene.doc.graph.groups.get(self.group_id)
-            self.scene.doc.move(moves, f"Move group {group.title}" if group is not None else "Move group")
-
-    def cancel(self) -> None:
-        self._place(QPointF(0.0, 0.0))
-        end_qt_item_drag(self.scene, self.press_pos)
+            self.scene.doc.move(moves, f"Move group {self.group_id}")
 
 
 def end_qt_item_drag(scene: QGraphicsScene, press_pos: QPointF) -> None:
