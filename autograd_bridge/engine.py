@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~680 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~715 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -216,12 +216,16 @@ class Compiled:
             try:
                 with torch.no_grad():
                     shapes = self._shapes_on("cpu", cpu_notes)
-            except GraphError:
-                pass
-            else:
-                if notes is not None:
-                    notes += [n for n in cpu_notes if n not in notes]
-                return shapes
+            except GraphError as cpu_error:
+                try:
+                    return self._shapes_on("meta", notes)
+                except GraphError as meta_error:
+                    if _meta_is_worse(cpu_error.__context__, meta_error):
+                        raise cpu_error from None
+                    raise
+            if notes is not None:
+                notes += [n for n in cpu_notes if n not in notes]
+            return shapes
         return self._shapes_on("meta", notes)
 
     def _shapes_on(self, device: str, notes: list[str] | None) -> dict[str, tuple[int, ...]]:
@@ -343,7 +347,12 @@ class Compiled:
         error = self._node_error(e, e.__traceback__, ExecutionError)
         # Shape problems are reported by the meta-device pass, which names both shapes
         # without computing anything; it is run only on failure because it costs ~50 µs/op.
-        self.infer_shapes()
+        try:
+            self.infer_shapes()
+        except GraphError as meta_error:
+            if _meta_is_worse(e, meta_error):
+                raise error from None
+            raise
         return error
 
     # ---- differentiation ----
@@ -549,6 +558,13 @@ class Compiled:
                       if n in bad_grads and not any(c in bad_grads or any(s in bad for s in inputs[c].values())
                                                     for c in consumers[n])]
         return found, frozenset(bad | bad_grads)
+
+
+def _meta_is_worse(real: BaseException | None, meta_error: GraphError) -> bool:
+    """Whether the meta device's message is worse than the real device's: the meta kernels'
+    own Python broke (an IndexError in a decomposition, a division by a stride of 0) where
+    torch's check on a real device raised its RuntimeError, which says what is wrong."""
+    return isinstance(real, RuntimeError) and isinstance(meta_error.__context__, LookupError | ZeroDivisionError)
 
 
 def _growth(node: Node) -> float:
