@@ -431,6 +431,8 @@ class Compiled:
                 vals = pick_variables(variables)
                 t = vals[at_target]
                 values = dict(zip(ids, vals, strict=False))  # as many by construction
+                if self._expands:  # as _values does after its forward
+                    self._no_negative_sizes({n: values[n].shape for n in self._expands})
                 if t.numel() != 1 or not t.requires_grad:  # a refusal, or a note and no partials
                     result = self._partials(values, target, None, notes, False)
                 else:
@@ -480,8 +482,6 @@ class Compiled:
                  tensors: Sequence[torch.Tensor | None], notes: list[str], accumulate: bool) -> Result:
         """The Result, after the NaN/Inf check of `tensors`: every value, then the partials of
         self._wrt."""
-        if self._expands:
-            self._no_negative_sizes({n: values[n].shape for n in self._expands})
         key = (target, accumulate)
         skip = self._finite_skips.get(key)
         if skip is None:
