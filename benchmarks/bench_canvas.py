@@ -137,6 +137,16 @@ class Canvas:
     def mouse(self, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton, buttons: Qt.MouseButton) -> None:
         QApplication.sendEvent(self.vp, QMouseEvent(kind, pos, self.vp.mapToGlobal(pos), button, buttons, NO_MOD))
 
+    def drag(self, press: QPointF, frames: int) -> list[tuple[float, float]]:
+        """A left-button drag from press, 1 px right a frame: each move's cost, then the release."""
+        self.mouse(QEvent.Type.MouseButtonPress, press, LEFT, LEFT)
+        samples = []
+        for i in range(frames):
+            pos = press + QPointF(i + 1, 0)
+            samples.append(self.frame(lambda pos=pos: self.mouse(QEvent.Type.MouseMove, pos, NO_BUTTON, LEFT)))
+        self.mouse(QEvent.Type.MouseButtonRelease, press + QPointF(frames, 0), LEFT, NO_BUTTON)
+        return samples
+
     def wheel(self, pos: QPointF, delta: int) -> None:
         QApplication.sendEvent(self.vp, QWheelEvent(pos, self.vp.mapToGlobal(pos), QPoint(), QPoint(0, delta),
                                                     NO_BUTTON, NO_MOD, Qt.ScrollPhase.NoScrollPhase, False))
@@ -189,12 +199,7 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
     item = scene.nodes[ids[0]]
     press = canvas.at(ids[0], QPointF(item.width() / 2, item.height() / 2))
     x0 = canvas.doc.graph.position(ids[-1])[0]
-    canvas.mouse(QEvent.Type.MouseButtonPress, press, LEFT, LEFT)
-    samples = []
-    for i in range(frames):
-        pos = press + QPointF(i + 1, 0)
-        samples.append(canvas.frame(lambda pos=pos: canvas.mouse(QEvent.Type.MouseMove, pos, NO_BUTTON, LEFT)))
-    canvas.mouse(QEvent.Type.MouseButtonRelease, press + QPointF(frames, 0), LEFT, NO_BUTTON)
+    samples = canvas.drag(press, frames)
     moved = canvas.doc.graph.position(ids[-1])[0] != x0  # the release made it one Document.move
     row("drag" if moved else "drag [NOT MOVED]", samples)
 
@@ -265,12 +270,7 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
     frame = scene.groups.items[group_id]
     band = QPointF(view.mapFromScene(frame.rect.topLeft() + QPointF(40, 8)))  # past the ▾
     steps = doc.undo_stack.index()
-    canvas.mouse(QEvent.Type.MouseButtonPress, band, LEFT, LEFT)
-    samples = []
-    for i in range(frames):
-        pos = band + QPointF(i + 1, 0)
-        samples.append(canvas.frame(lambda pos=pos: canvas.mouse(QEvent.Type.MouseMove, pos, NO_BUTTON, LEFT)))
-    canvas.mouse(QEvent.Type.MouseButtonRelease, band + QPointF(frames, 0), LEFT, NO_BUTTON)
+    samples = canvas.drag(band, frames)
     moved = doc.undo_stack.index() == steps + 1  # the release made it one Document.move
     row("group" if moved else "group [NOT MOVED]", samples)
     view.close()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import make_graph
 
 from graph.errors import CycleError, GraphError, MissingInputError, ValueSpecError
 from graph.model import Edge, Graph, Node
@@ -21,18 +22,9 @@ def tensor(node_id: str, value: object = 1.0) -> Node:
     return Node(node_id, TENSOR, value=value)
 
 
-def build(nodes: list[Node], edges: list[tuple[str, str, str]]) -> Graph:
-    g = Graph()
-    for n in nodes:
-        g.add_node(n)
-    for src, dst, port in edges:
-        g.add_edge(Edge(src, dst, port))
-    return g
-
-
 def chain() -> Graph:
     """x, w → mm = x @ w → s = sum(mm); y = neg(s); plus an unrelated leaf c."""
-    return build(
+    return make_graph(
         [tensor("x", [[1.0, 2.0]]), tensor("w", [[1.0], [2.0]]), Node("mm", "matmul"),
          Node("s", "sum"), Node("y", "neg"), tensor("c")],
         [("x", "mm", "input"), ("w", "mm", "other"), ("mm", "s", "input"), ("s", "y", "input")],
@@ -43,7 +35,7 @@ def chain() -> Graph:
 
 def test_topological_order_puts_inputs_first_and_keeps_file_order_for_ties() -> None:
     # Added in an order where an op comes before its input; independent nodes keep file order.
-    g = build([Node("y", "neg"), tensor("b"), tensor("a"), Node("sum_a", "sum")],
+    g = make_graph([Node("y", "neg"), tensor("b"), tensor("a"), Node("sum_a", "sum")],
               [("b", "y", "input"), ("a", "sum_a", "input")])
     assert g.topological_order() == ["b", "y", "a", "sum_a"]
 
@@ -58,7 +50,7 @@ def test_topological_order_of_a_bigger_graph_respects_every_edge() -> None:
 
 def test_cycle_error_names_the_nodes_on_the_cycle() -> None:
     # a → b → c → a, fed from a tensor t through add, with d hanging off the cycle.
-    g = build(
+    g = make_graph(
         [tensor("t"), Node("a", "add"), Node("b", "neg"), Node("c", "exp"), Node("d", "neg")],
         [("t", "a", "input"), ("a", "b", "input"), ("b", "c", "input"), ("c", "a", "other"),
          ("c", "d", "input")],
@@ -77,14 +69,14 @@ def test_cycle_error_names_the_nodes_on_the_cycle() -> None:
 
 
 def test_self_loop_is_a_cycle_of_one() -> None:
-    g = build([Node("a", "neg")], [("a", "a", "input")])
+    g = make_graph([Node("a", "neg")], [("a", "a", "input")])
     with pytest.raises(CycleError) as info:
         g.topological_order()
     assert info.value.node_ids == ("a",)
 
 
 def test_validate_raises_cycle_error() -> None:
-    g = build([Node("a", "neg"), Node("b", "neg")], [("a", "b", "input"), ("b", "a", "input")])
+    g = make_graph([Node("a", "neg"), Node("b", "neg")], [("a", "b", "input"), ("b", "a", "input")])
     with pytest.raises(CycleError) as info:
         g.validate()
     assert sorted(info.value.node_ids) == ["a", "b"]
@@ -103,7 +95,7 @@ def test_check_connected_names_node_and_port() -> None:
 
 
 def test_check_connected_names_every_missing_port() -> None:
-    g = build([tensor("x"), Node("m", "mul"), Node("l", "mse_loss")], [("x", "l", "target")])
+    g = make_graph([tensor("x"), Node("m", "mul"), Node("l", "mse_loss")], [("x", "l", "target")])
     with pytest.raises(MissingInputError) as info:
         g.check_connected()
     assert set(info.value.node_ids) == {"m", "l"}
@@ -113,7 +105,7 @@ def test_check_connected_names_every_missing_port() -> None:
 
 
 def test_check_connected_can_be_limited_to_some_nodes() -> None:
-    g = build([tensor("x"), Node("ok", "neg"), Node("loose", "neg")], [("x", "ok", "input")])
+    g = make_graph([tensor("x"), Node("ok", "neg"), Node("loose", "neg")], [("x", "ok", "input")])
     g.check_connected(["x", "ok"])
     with pytest.raises(MissingInputError) as info:
         g.check_connected(["loose"])
