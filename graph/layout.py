@@ -175,16 +175,15 @@ def _band_cuts(graph: Graph, layer: dict[str, int], fed_leaves: set[str], count:
     those), so that a group's frame does not stretch over two bands and all between them."""
     spanning = [0] * (count + 1)  # spanning[k]: groups with columns both before k and from k on
     if graph.groups:
-        columns: dict[str, list[int]] = {}
-        for n, g in graph.group_of.items():
-            # A leaf goes with its first consumer into the next band when a cut falls between
-            # them (layered_positions): it counts as in that consumer's column.
-            at = min(layer[c] for c in graph.consumers_of(n)) if n in fed_leaves else layer[n]
-            for a in ancestors(graph, g):
-                columns.setdefault(a, []).append(at)
-        for cols in columns.values():
-            spanning[min(cols) + 1] += 1
-            spanning[max(cols) + 1] -= 1
+        # A leaf goes with its first consumer into the next band when a cut falls between
+        # them (layered_positions): it counts as in that consumer's column.
+        at = {n: min(layer[c] for c in graph.consumers_of(n)) if n in fed_leaves else layer[n]
+              for n in graph.group_of}
+        for inside in within_map(graph).values():
+            if inside:
+                cols = [at[n] for n in inside]
+                spanning[min(cols) + 1] += 1
+                spanning[max(cols) + 1] -= 1
         for k in range(1, count + 1):
             spanning[k] += spanning[k - 1]
     cuts = [0]
