@@ -14,6 +14,8 @@ def _attr_text(a: Attr) -> str:
     text = f"`{a.name}` ({a.kind}"
     if a.choices:
         text += ": " + " / ".join(a.choices)
+    if a.minimum is not None:
+        text += f", each ≥ {a.minimum}" if a.kind.endswith("ints") else f", ≥ {a.minimum}"
     text += ", required; new nodes start at " if a.required else ", default "
     return text + f"`{a.default!r}`)"
 

@@ -168,7 +168,14 @@ def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) 
 
 
 def check_attr(attr: Attr, v: object) -> object:
-    return check_param(attr.kind, v, f"attribute '{attr.name}'", attr.choices)
+    what = f"attribute '{attr.name}'"
+    check_param(attr.kind, v, what, attr.choices)
+    if attr.minimum is not None and v is not None:
+        below = [x for x in (v if isinstance(v, list) else [v]) if x < attr.minimum]
+        if below:
+            each = "each entry of " if isinstance(v, list) else ""
+            raise ValueSpecError(f"{each}{what} must be at least {attr.minimum}, not {_short(below[0])}")
+    return v
 
 
 def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:

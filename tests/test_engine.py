@@ -10,10 +10,10 @@ import torch
 from helpers import make_graph
 
 from autograd_bridge.engine import Compiled
-from graph.errors import CycleError, DeviceError, MissingInputError, ShapeError, TargetError
+from graph.errors import CycleError, DeviceError, MissingInputError, ShapeError, TargetError, ValueSpecError
 from graph.fileformat import load
 from graph.model import Graph, Node
-from graph.ops import TENSOR
+from graph.ops import OPS, TENSOR
 
 
 def leaf(node_id: str, value: object, requires_grad: bool = False, dtype: str = "float32") -> Node:
@@ -326,28 +326,50 @@ def test_an_expand_of_a_scalar_to_a_new_minus_one_dimension_is_refused_on_its_no
     assert result.nodes["y"].value.item() == 1.0 and result.nodes["x"].grad.item() == 2.0
 
 
-@pytest.mark.parametrize(("op", "attrs", "leaves"), [
-    ("conv2d", {"stride": [0, 0]}, {"input": [1, 1, 4, 4], "weight": [1, 1, 3, 3]}),
-    ("group_norm", {"num_groups": 0}, {"input": [2, 2]}),
-])
-def test_a_zero_stride_or_group_count_is_one_line_naming_its_node(op: str, attrs: dict, leaves: dict) -> None:
-    """torch's own Python shape code divides by them: a ZeroDivisionError, not a traceback."""
+def _minimums() -> list[tuple[str, str]]:
+    return [(name, a.name) for name, spec in OPS.items() for a in spec.attrs if a.minimum is not None]
+
+
+@pytest.mark.parametrize(("op", "attr_name"), _minimums())
+def test_an_attribute_below_torchs_least_value_is_refused_with_the_file_naming_its_node(op: str,
+                                                                                   attr_name: str) -> None:
+    """A conv's stride of 0 or a group_norm's num_groups of 0 reached torch's own Python shape
+    code, which divides by it (a ZeroDivisionError). Such values are now refused when the node
+    is checked. The test asks torch that each refused value is one torch refuses too, and that
+    the least value is one it takes (where the example's other attributes allow)."""
+    spec = OPS[op]
+    attr = spec.attr(attr_name)
+    fn = eval(spec.function, {"torch": torch})  # noqa: S307 - a dotted name from the catalogue
+    inputs = {p: torch.randn(spec.example_shapes[p]) for p in spec.inputs if p in spec.example_shapes}
+    example = spec.call_attrs(dict(spec.example_attrs))
+    given = spec.resolved_attrs(dict(spec.example_attrs))  # required ones too
+    width = len(example.get(attr_name) or attr.default or [1, 1]) if attr.kind != "int" else 0
+    as_value = (lambda v: v) if attr.kind == "int" else (lambda v: [v] * width)
+    below = as_value(attr.minimum - 1)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - torch raises RuntimeError or ZeroDivisionError
+        fn(**inputs, **{**example, attr_name: below})
+    with pytest.raises(ValueSpecError, match=rf"^bad: .*'{attr_name}' must be at least {attr.minimum}, not "
+                                              rf"{attr.minimum - 1}$") as caught:
+        Node("bad", op, attrs={**given, attr_name: below}).check()
+    assert list(caught.value.node_ids) == ["bad"]
+    Node("ok", op, attrs={**given, attr_name: as_value(attr.minimum)}).check()
+
+
+def test_a_zero_stride_leaves_the_rest_of_the_graph_computed() -> None:
     from helpers import make_graph
 
     from autograd_bridge.compute import ComputeSession
-    from graph.errors import GraphError
 
+    leaves = {"input": [1, 1, 4, 4], "weight": [1, 1, 3, 3]}
     nodes = [Node(port, "tensor", init={"fn": "ones", "shape": shape}, requires_grad=True)
              for port, shape in leaves.items()]
-    g = make_graph([*nodes, Node("bad", op, attrs=attrs), Node("s", "sum")],
-                   [*((port, "bad", port) for port in leaves), ("bad", "s", "input")])
-    compiled = Compiled(g)
-    for call in (compiled.infer_shapes, lambda: compiled.run("s")):
-        with pytest.raises(GraphError, match=f"^bad: {op} of .*(division|non-positive stride)") as caught:
-            call()
-        assert "bad" in caught.value.node_ids
-    result = ComputeSession().compute(g.snapshot(), "s", 1)
-    assert "bad" in result.error_nodes and "internal error" not in (result.error or "")
+    g = make_graph([*nodes, Node("bad", "conv2d", attrs={"stride": [0, 0]}), Node("s", "sum"),
+                    Node("w2", "mul")],
+                   [*((port, "bad", port) for port in leaves), ("bad", "s", "input"),
+                    ("weight", "w2", "input"), ("weight", "w2", "other")])
+    result = ComputeSession().compute(g.snapshot(), None, 1)
+    assert "bad" in result.error_nodes and "must be at least 1" in result.error
+    assert torch.equal(torch.as_tensor(result.nodes["w2"].value), torch.ones(1, 1, 3, 3))
 
 
 def test_an_expand_to_billions_is_bounded_as_such_so_no_shape_pass_runs_it_on_the_cpu() -> None:

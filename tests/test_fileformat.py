@@ -26,7 +26,7 @@ from graph.errors import FileFormatError
 from graph.fileformat import dumps, load, loads, save
 from graph.inits import INITS
 from graph.model import Edge, Graph, Node
-from graph.ops import FLOAT_DTYPES, OPS, TENSOR
+from graph.ops import FLOAT_DTYPES, OPS, TENSOR, Attr
 from graph.ops.spec import VARIADIC_COUNT
 from graph.values import MAX_DIMS, MAX_ELEMENTS
 
@@ -501,19 +501,21 @@ def inits(draw: st.DrawFn, dtype: str = "float64") -> dict:
     return {"fn": fn, "start": draw(nums), "end": draw(nums), "steps": draw(st.integers(0, 10))}
 
 
-def attr_values(kind: str, choices: tuple[str, ...]) -> st.SearchStrategy:
+def attr_values(attr: Attr) -> st.SearchStrategy:
+    ints = small_ints if attr.minimum is None else small_ints.filter(lambda v: v >= attr.minimum)
+    choices = attr.choices
     return {
-        "int": small_ints,
+        "int": ints,
         "number": numbers,
         "bool": st.booleans(),
-        "ints": st.lists(small_ints, max_size=4),
-        "optional_ints": st.one_of(st.none(), st.lists(small_ints, max_size=4)),
+        "ints": st.lists(ints, max_size=4),
+        "optional_ints": st.one_of(st.none(), st.lists(ints, max_size=4)),
         "optional_dim": st.one_of(st.none(), small_ints),
         "dims": st.one_of(st.none(), small_ints, st.lists(small_ints, max_size=3)),
         "dim": small_ints,
         "optional_number": st.one_of(st.none(), numbers),
         "choice": st.sampled_from(choices or ("",)),
-    }[kind]
+    }[attr.kind]
 
 
 @st.composite
@@ -535,7 +537,7 @@ def graphs(draw: st.DrawFn) -> Graph:
                 fields["init"] = draw(inits(dtype))
             fields["requires_grad"] = draw(st.booleans())
         else:
-            fields["attrs"] = {a.name: draw(attr_values(a.kind, a.choices))
+            fields["attrs"] = {a.name: draw(attr_values(a))
                                for a in OPS[op].attrs if a.required or draw(st.booleans())}
             if OPS[op].variadic:  # how many ports the node has (cat's tensors.0, …)
                 fields["attrs"][VARIADIC_COUNT] = draw(st.integers(1, 4))

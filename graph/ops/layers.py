@@ -9,15 +9,15 @@ _IMAGE = (1, 2, 4, 4)  # (batch, channels, height, width)
 
 
 def _conv_attrs(n: int) -> tuple[Attr, ...]:
-    return (Attr("stride", "ints", [1] * n, doc="step of the kernel per spatial dimension"),
-            Attr("padding", "ints", [0] * n, doc="zeros added on each side per spatial dimension"),
-            Attr("dilation", "ints", [1] * n, doc="spacing of the kernel's taps"),
-            Attr("groups", "int", 1, doc="channels split into this many independent groups"))
+    return (Attr("stride", "ints", [1] * n, doc="step of the kernel per spatial dimension", minimum=1),
+            Attr("padding", "ints", [0] * n, doc="zeros added on each side per spatial dimension", minimum=0),
+            Attr("dilation", "ints", [1] * n, doc="spacing of the kernel's taps", minimum=1),
+            Attr("groups", "int", 1, doc="channels split into this many independent groups", minimum=1))
 
 
-_KERNEL = Attr("kernel_size", "ints", [2, 2], required=True, doc="window height and width")
-_POOL_STRIDE = Attr("stride", "optional_ints", None, doc="window step; null: kernel_size")
-_PADDING2 = Attr("padding", "ints", [0, 0], doc="implicit padding on each side")
+_KERNEL = Attr("kernel_size", "ints", [2, 2], required=True, doc="window height and width", minimum=1)
+_POOL_STRIDE = Attr("stride", "optional_ints", None, doc="window step; null: kernel_size", minimum=1)
+_PADDING2 = Attr("padding", "ints", [0, 0], doc="implicit padding on each side", minimum=0)
 _CEIL = Attr("ceil_mode", "bool", False, doc="round the output size up, not down")
 _EPS = Attr("eps", "number", 1e-5, doc="added to the variance")
 _NO_BIAS = ("bias",)  # an unfed bias passes None, as torch's bias=None (no bias)
@@ -38,7 +38,7 @@ ENTRIES: list[OpSpec] = [
            example_attrs={"groups": 2, "stride": [2, 1], "dilation": [1, 2]}, optional_inputs=_NO_BIAS),
     OpSpec("max_pool2d", f"{F}.max_pool2d", ("input",), "layer", "maxpool",
            "∂/∂input = grad at each window's maximum, 0 elsewhere",
-           attrs=(_KERNEL, _POOL_STRIDE, _PADDING2, Attr("dilation", "ints", [1, 1]), _CEIL),
+           attrs=(_KERNEL, _POOL_STRIDE, _PADDING2, Attr("dilation", "ints", [1, 1], minimum=1), _CEIL),
            example_shapes={"input": _IMAGE}, example_attrs={"stride": [1, 2]}),
     OpSpec("avg_pool2d", f"{F}.avg_pool2d", ("input",), "layer", "avgpool",
            "∂/∂input = grad / window size, spread over each window",
@@ -47,7 +47,7 @@ ENTRIES: list[OpSpec] = [
            example_shapes={"input": _IMAGE}, example_attrs={"padding": [1, 1], "count_include_pad": False}),
     OpSpec("adaptive_avg_pool2d", f"{F}.adaptive_avg_pool2d", ("input",), "layer", "adaptive avg",
            "∂/∂input = grad / window size, spread over each window",
-           attrs=(Attr("output_size", "ints", [1, 1], required=True, doc="output height and width"),),
+           attrs=(Attr("output_size", "ints", [1, 1], required=True, doc="output height and width", minimum=0),),
            example_shapes={"input": _IMAGE}, example_attrs={"output_size": [3, 2]}),
     # Training mode normalises with the batch's statistics and updates running_mean and
     # running_var in place: the call gets copies of them (copied_inputs), so the graph's leaves
@@ -73,7 +73,8 @@ ENTRIES: list[OpSpec] = [
            optional_inputs=_AFFINE),
     OpSpec("group_norm", f"{F}.group_norm", ("input", "weight", "bias"), "layer", "groupnorm",
            "y = (input − mean)/√(var + eps)·weight + bias over each group of channels (dim 1)",
-           attrs=(Attr("num_groups", "int", 1, required=True, doc="groups the channels are split into"), _EPS),
+           attrs=(Attr("num_groups", "int", 1, required=True, doc="groups the channels are split into", minimum=1),
+                  _EPS),
            example_shapes={"input": (2, 4, 3), "weight": (4,), "bias": (4,)},
            example_attrs={"num_groups": 2}, positional_inputs=1, optional_inputs=_AFFINE),
     OpSpec("scaled_dot_product_attention", f"{F}.scaled_dot_product_attention", ("query", "key", "value"),

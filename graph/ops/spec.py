@@ -36,6 +36,9 @@ class Attr:
     # False for an attribute the torch call does not take: how many ports a variadic op's node
     # has (cat's num_inputs), or which piece of a split the node is (split's index).
     call: bool = True
+    # The least value torch accepts for an int, or for each entry of ints (a conv's stride 1,
+    # its padding 0): checked with the file, so torch's own shape code never divides by 0.
+    minimum: int | None = None
 
     @property
     def is_dim(self) -> bool:
