@@ -182,6 +182,8 @@ class Compiled:
         if oom:
             return cls(f"{node_id}: out of memory computing {node.op} of {' and '.join(shapes)}"
                        f"{oom_detail(exc)}", ids)
+        if node.op == "expand" and fed:  # torch's word for a -1 in a new dimension: "numel: ... overflow"
+            first_line = _expand_new_minus_one(node, frame.f_locals.get(self.source.names[inputs[fed[0]]])) or first_line
         return cls(f"{node_id}: {node.op} of {' and '.join(shapes)}: {first_line}", ids)
 
     def _call(self, fn, args, cls: type[GraphError], target: str | None = None):  # noqa: ANN001, ANN202
@@ -340,8 +342,7 @@ class Compiled:
         for n in self._expands:
             if any(d < 0 for d in shapes[n]):
                 size = self.graph.nodes[n].resolved_attrs()["size"]
-                raise ShapeError(f"{n}: expand to {size}: -1 keeps the size of a dimension the input has; "
-                                 f"a new leading dimension needs its own size", [n])
+                raise ShapeError(f"{n}: expand to {size}: {NEW_DIM_MINUS_ONE}", [n])
 
     def _forward_error(self, e: BaseException) -> GraphError:
         error = self._node_error(e, e.__traceback__, ExecutionError)
@@ -558,6 +559,17 @@ class Compiled:
                       if n in bad_grads and not any(c in bad_grads or any(s in bad for s in inputs[c].values())
                                                     for c in consumers[n])]
         return found, frozenset(bad | bad_grads)
+
+
+NEW_DIM_MINUS_ONE = "-1 keeps the size of a dimension the input has; a new leading dimension needs its own size"
+
+
+def _expand_new_minus_one(node: Node, source: object) -> str | None:
+    """What is wrong when an expand's size gives -1 for a dimension its input does not have."""
+    size = node.resolved_attrs()["size"]
+    if -1 in size[:max(len(size) - len(getattr(source, "shape", size)), 0)]:
+        return f"size {size}: {NEW_DIM_MINUS_ONE}"
+    return None
 
 
 def _meta_is_worse(real: BaseException | None, meta_error: GraphError) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,15 @@ import torch
 from helpers import make_graph
 
 from autograd_bridge.engine import Compiled
-from graph.errors import CycleError, DeviceError, MissingInputError, ShapeError, TargetError, ValueSpecError
+from graph.errors import (
+    CycleError,
+    DeviceError,
+    GraphError,
+    MissingInputError,
+    ShapeError,
+    TargetError,
+    ValueSpecError,
+)
 from graph.fileformat import load
 from graph.model import Graph, Node
 from graph.ops import OPS, TENSOR
@@ -324,6 +333,26 @@ def test_an_expand_of_a_scalar_to_a_new_minus_one_dimension_is_refused_on_its_no
     result = ComputeSession().compute(g.snapshot(), "y", 1)
     assert "e" in result.error_nodes and "e: expand to [0, -1]" in result.error
     assert result.nodes["y"].value.item() == 1.0 and result.nodes["x"].grad.item() == 2.0
+
+
+@pytest.mark.parametrize(("shape", "size"), [((), [-1]), ((), [2, -1]), ((3,), [-1, 3]), ((2, 1), [-1, 2, 4])])
+def test_an_expand_with_minus_one_for_a_new_dimension_says_so(shape: tuple, size: list) -> None:
+    """torch's own word for expanding a 0-d tensor to [-1] is 'numel: integer multiplication
+    overflow'; for [3] to [-1, 3] it names 'a leading, non-existing dimension'. The run and the
+    shape pass both say what the -1 means, naming the node and its input's shape."""
+    from helpers import make_graph
+
+    with pytest.raises(RuntimeError):  # torch refuses it too
+        torch.zeros(shape).expand(size)
+    g = make_graph([Node("x", "tensor", init={"fn": "zeros", "shape": list(shape)}, requires_grad=True),
+                    Node("e", "expand", attrs={"size": size}), Node("t", "sum")],
+                   [("x", "e", "input"), ("e", "t", "input")])
+    compiled = Compiled(g)
+    for call in (compiled.infer_shapes, lambda: compiled.run("t")):
+        with pytest.raises(GraphError, match=rf"^e: expand of {re.escape(str(list(shape)))}: "
+                                             rf"size {re.escape(str(size))}: -1 keeps the size of a dimension "
+                                             r"the input has; a new leading dimension needs its own size$"):
+            call()
 
 
 def _minimums() -> list[tuple[str, str]]:
