@@ -183,7 +183,8 @@ class Compiled:
             return cls(f"{node_id}: out of memory computing {node.op} of {' and '.join(shapes)}"
                        f"{oom_detail(exc)}", ids)
         if node.op == "expand" and fed:  # torch's word for a -1 in a new dimension: "numel: ... overflow"
-            first_line = _expand_new_minus_one(node, frame.f_locals.get(self.source.names[inputs[fed[0]]])) or first_line
+            source = frame.f_locals.get(self.source.names[inputs[fed[0]]])
+            first_line = _expand_new_minus_one(node, source) or first_line
         return cls(f"{node_id}: {node.op} of {' and '.join(shapes)}: {first_line}", ids)
 
     def _call(self, fn, args, cls: type[GraphError], target: str | None = None):  # noqa: ANN001, ANN202
