@@ -180,7 +180,7 @@ def computable(graph: Graph, device: str, dtype: str | None,
         if not part.nodes:
             return _Computable(None, errors)
         try:
-            compiled = Compiled(part, device, dtype)
+            compiled = Compiled(part, device, dtype, cancellable=True)
             notes: list[str] = []
             limit, why = budget.limit_for(memory_limit, device)
             budget.check(compiled, limit, why=why)

@@ -23,6 +23,7 @@ from operator import itemgetter
 import torch
 
 from autograd_bridge.budget import is_out_of_memory, oom_detail
+from autograd_bridge.cancel import checked_module
 from autograd_bridge.codegen import Source, generate, leaf_expr
 from autograd_bridge.finite import FinitePlan, all_finite, known_finite
 from graph.bulk import paused_gc
@@ -117,7 +118,8 @@ class Compiled:
     # A big graph makes many objects at once, kept or freed by reference counting: the cyclic
     # GC would only walk them (see graph.bulk). So do forward, run and partials.
     @paused_gc
-    def __init__(self, graph: Graph | CheckedGraph, device: str = "cpu", dtype: str | None = None) -> None:
+    def __init__(self, graph: Graph | CheckedGraph, device: str = "cpu", dtype: str | None = None,
+                 cancellable: bool = False) -> None:
         self.device = check_device(device, dtype)
         self.graph: CheckedGraph = graph if isinstance(graph, CheckedGraph) else graph.validate()
         self.dtype = dtype
@@ -127,7 +129,10 @@ class Compiled:
         linecache.cache[self.filename] = (len(self.text), None, self.text.splitlines(True), self.filename)
         weakref.finalize(self, linecache.cache.pop, self.filename, None)
         self._literals: list[torch.Tensor] = []  # the big literals' tensors: see literal_data
-        namespace: dict[str, object] = {"torch": torch, "math": math, "literals": self._literals}
+        # Cancellable: the generated code's `torch` checks the running compute's cancel token
+        # before every op (autograd_bridge.cancel.checked_module); the CLI's runs pay nothing.
+        namespace: dict[str, object] = {"torch": checked_module(torch) if cancellable else torch, "math": math,
+                                        "literals": self._literals}
         exec(compile(self.text, self.filename, "exec"), namespace)  # noqa: S102 - our own generated source
         self._make_leaves = namespace["make_leaves"]
         self._variables_of = namespace["forward"]  # leaves -> every variable by name

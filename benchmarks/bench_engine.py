@@ -10,6 +10,7 @@ values and partials. The compile is done once, outside the timing, as the app do
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import tempfile
 import time
@@ -43,17 +44,25 @@ def same_numbers(result, hand: tuple[dict, dict]) -> None:  # noqa: ANN001 - an 
 
 def compare(metric: str, graph, target: str, hand: Callable[[], tuple[dict, dict]],  # noqa: ANN001
             budget_s: float, min_rounds: int, device: str = "cpu", goal: float = GOAL, small: bool = False,
-            sample_s: float = 0.02) -> Row:
+            sample_s: float = 0.02, cancellable: bool = False) -> Row:
     """One engine row: app / hand, interleaved, after checking they agree. A small graph (the
-    examples) reports the fixed cost per run: app minus hand, in µs."""
+    examples) reports the fixed cost per run: app minus hand, in µs. Cancellable: the run the
+    app's compute makes, checking a cancel token before every op."""
     import torch
 
+    from autograd_bridge.cancel import CancelToken
     from autograd_bridge.engine import Compiled
 
-    compiled = Compiled(graph, device)
-    same_numbers(compiled.run(target), hand())
+    compiled = Compiled(graph, device, cancellable=cancellable)
+    watching = CancelToken().watching_forward if cancellable else contextlib.nullcontext
+
+    def run():  # noqa: ANN202 - an engine Result
+        with watching():
+            return compiled.run(target)
+
+    same_numbers(run(), hand())
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
-    fns = [lambda: compiled.run(target), hand]
+    fns = [run, hand]
     if small:  # also the same run through torch.autograd.grad, as the hand-written code calls it
         from autograd_bridge import engine
 
@@ -93,6 +102,8 @@ def engine_rows(quick: bool) -> list[Row]:
                             workloads.example_by_hand(name), goal=GOAL_SMALL, small=True, **timing))
     rows.append(compare(f"engine: {chain:,}-op elementwise chain", workloads.chain_graph(chain), "y",
                         workloads.chain_by_hand(chain), **timing))
+    rows.append(compare(f"engine with the app's cancel checks: {chain:,}-op chain", workloads.chain_graph(chain),
+                        "y", workloads.chain_by_hand(chain), cancellable=True, **timing))
     rows.append(compare(f"engine: {dag}-node random DAG", workloads.dag_graph(dag), "y",
                         workloads.dag_by_hand(dag), **timing))
     rows.append(compare(f"engine: {mlp}x{mlp} two-layer MLP", workloads.mlp_graph(mlp), "loss",

@@ -82,6 +82,39 @@ def test_backward_checks_the_token_before_its_ops() -> None:
     assert torch.equal(g, torch.cos(x).detach())
 
 
+def test_generated_code_checks_the_token_before_each_op_and_only_when_compiled_cancellable() -> None:
+    """A token set during one op stops the forward before the next one; a Compiled made without
+    `cancellable` (the CLI's) never reads a token, so its runs pay nothing for it."""
+    from torch.overrides import TorchFunctionMode
+
+    from autograd_bridge.engine import Compiled
+
+    token, called = CancelToken(), []
+
+    class CancelAtSin(TorchFunctionMode):  # cancels while torch.sin runs, as Esc would
+        def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            called.append(func.__name__)
+            if func is torch.sin:
+                token.cancel()
+            return func(*args, **(kwargs or {}))
+
+    g = small_graph()
+    g.add_node(Node("t", "tanh"))
+    g.add_edge(Edge("s", "t", "input"))
+    compiled = Compiled(g, cancellable=True)
+    leaves = compiled.make_leaves()
+    with token.watching_forward(), CancelAtSin(), pytest.raises(Cancelled):
+        compiled.forward(leaves)
+    assert called[-1] == "sin" and "tanh" not in called and "sum" not in called
+    with token.watching_forward():  # set, but this Compiled does not look
+        values = Compiled(g).forward(leaves)
+    torch.testing.assert_close(values["t"], torch.tanh(torch.sin(torch.tensor([1.0, -2.0, 3.0]))))
+    with CancelToken().watching_forward():  # an unset token changes nothing
+        torch.testing.assert_close(compiled.forward(leaves)["t"], values["t"])
+    done = ComputeSession().compute(g, "y", 1, cancel=token)  # the session's compute is cancellable
+    assert done.cancelled
+
+
 # ---- the window ----
 
 def _start_slow_compute(qtbot, window):  # noqa: ANN001, ANN202
