@@ -95,18 +95,20 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
         if leaves:
             earlier[-1] = [n for n in earlier[-1] if n not in fed_leaves]
             band.insert(0, leaves)
-    for band in bands:
+    band_of: dict[str, int] = {}
+    for i, band in enumerate(bands):
         band = [col for col in band if col]
         if band:
             _place_band(graph, band, pos, heights, top, row, pitch)
             top = max(pos[n][1] + heights[n] for col in band for n in col) + row
+            band_of.update((n, i) for col in band for n in col)
     if graph.groups:
         # Groups of nodes scattered all over a big graph can take more room apart than there is:
         # then they stay where the columns put them, frames over other nodes.
         height_before = _extent(pos, heights)
         room = max(height_before, min(POS_LIMIT / 10, max(SEPARATE_MAX_GROWTH * height_before, SEPARATE_ALWAYS)))
         apart = dict(pos)
-        if _separate_groups(graph, apart, heights, pitch, min(y for _, y in pos.values()) + room):
+        if _separate_groups(graph, apart, heights, pitch, band_of, min(y for _, y in pos.values()) + room):
             pos = apart
         elif notes is not None:
             need = ("more height than the canvas holds" if room == max(height_before, POS_LIMIT / 10)
@@ -203,14 +205,17 @@ def _extent(pos: dict[str, tuple[float, float]], heights: dict[str, float]) -> f
 
 
 def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights: dict[str, float],
-                     pitch: float, bottom_limit: float) -> bool:
+                     pitch: float, band_of: dict[str, int], bottom_limit: float) -> bool:
     """Move frames off the nodes and frames they would cover, innermost groups first; False
     (pos half done) as soon as something would have to go below `bottom_limit`.
 
     At each level (a group, or the top), the units are the groups directly in it, each moved
-    whole with everything inside, and the nodes directly in it. Taken from the top down, each
-    unit goes down just far enough to clear the units taken before it. Without groups nothing
-    moves: nodes never overlap one another to begin with.
+    whole with everything inside, and the nodes directly in it. Taken in reading order of where
+    each begins (its first band, then its first column there, then its top), each unit goes
+    down just far enough to clear the units taken before it. Reading order, not tops: a frame
+    that wraps over several bands covers their whole width, so by tops a model's input, in the
+    column before its first stage, went below that whole stage; now the stage moves down below
+    the input. Without groups nothing moves: nodes never overlap one another to begin with.
     """
     direct: dict[str | None, list[str]] = {}
     for n in graph.nodes:
@@ -231,10 +236,17 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
         return frame_around(min(b[0] for b in boxes), min(b[1] for b in boxes),
                             max(b[2] for b in boxes), max(b[3] for b in boxes))
 
+    def begins(nodes: list[str]) -> tuple[int, float, float]:
+        """(band, column's x, top) of where these nodes begin, in reading order."""
+        band = min(band_of[n] for n in nodes)
+        first = [pos[n] for n in nodes if band_of[n] == band]
+        return band, min(x for x, _ in first), min(y for _, y in first)
+
     depth = {g: len(ancestors(graph, g)) for g in graph.groups}
     for level in [*sorted(graph.groups, key=depth.__getitem__, reverse=True), None]:
         units: list[tuple[Rect, list[str]]] = [(node_rect(n), [n]) for n in direct.get(level, [])]
         units += [(r, inside[c]) for c in kids.get(level, []) if (r := frame_of(c)) is not None]
+        units.sort(key=lambda unit: begins(unit[1]))
         if not _stack_clear(units, pos, pitch, bottom_limit):
             return False
     return True
@@ -242,14 +254,14 @@ def _separate_groups(graph: Graph, pos: dict[str, tuple[float, float]], heights:
 
 def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float, float]], pitch: float,
                  bottom_limit: float) -> bool:
-    """Take the units (a rect and the nodes it moves with) by their tops; move each down as
-    little as keeps it ROW_GAP / 2 clear of every unit taken before it in the columns it spans.
+    """Take the units (a rect and the nodes it moves with) in order; move each down as little
+    as keeps it ROW_GAP / 2 clear of every unit taken before it in the columns it spans.
     Each column keeps the heights taken in it as sorted, disjoint spans, so a try is a bisect.
     False, at once, when a unit would reach below `bottom_limit`."""
     clearance = ROW_GAP / 2
     taken: dict[int, list[tuple[float, float]]] = {}
     half_column_gap = (pitch - NODE_W) / 2  # a column's cell runs from the middle of one gap to the next
-    for (x0, y0, x1, y1), nodes in sorted(units, key=lambda u: (u[0][1], u[0][0])):
+    for (x0, y0, x1, y1), nodes in units:
         # By the rect, not its nodes: a deeply nested frame reaches across the gap.
         first, last = math.floor((x0 + half_column_gap) / pitch), math.floor((x1 + half_column_gap) / pitch)
         spans_of = [taken.setdefault(c, []) for c in range(first, last + 1)]
