@@ -37,7 +37,8 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     """Write a temporary file in the same folder, flush it, then rename it over path.
 
     A symlink is followed: its target is replaced (atomically) and the link stays. An existing
-    path that is not a regular file (a FIFO, a device, a folder) is refused, never replaced. A
+    path that is not a regular file (a FIFO, a device, a folder), or is read-only, is refused,
+    never replaced. A
     hard link to the old file keeps the old content (the path gets a new file). Temporary files
     left by an earlier interrupted write of the same file are removed.
     """
@@ -49,6 +50,11 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     if st is not None and not stat.S_ISREG(st.st_mode):
         kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file (a FIFO or a device)"
         raise OSError(errno.EEXIST, f"it is {kind}: refusing to replace it")
+    # The rename needs only the folder's permission: a read-only file would be replaced as if it
+    # were not. Refuse it, as a plain write would (and when no write bit is set at all, even for
+    # root, who may write anything: the mode says the file is not to be changed).
+    if st is not None and (not st.st_mode & 0o222 or not os.access(path, os.W_OK)):
+        raise PermissionError(errno.EACCES, "the file is read-only: refusing to replace it")
     _remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:

@@ -1,6 +1,6 @@
 """Where a save, an export or a render writes: a symlink is followed and stays a link, a FIFO,
-device or folder is refused (never replaced), a hard link keeps the old content, and temporary
-files an interrupted write left behind are cleaned up on the next write."""
+device or folder is refused (never replaced), so is a read-only file, a hard link keeps the old
+content, and temporary files an interrupted write left behind are cleaned up on the next write."""
 
 from __future__ import annotations
 
@@ -57,6 +57,27 @@ def test_a_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="folder"):
         write_text_atomic(tmp_path, "x")
     assert tmp_path.is_dir()
+
+
+def test_a_read_only_file_is_refused_not_replaced(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The rename over it needs only the folder's permission, so it replaced a file the user may
+    not write (mode 444) without a word. Refused now, by save and the CLI's export alike."""
+    path = tmp_path / "g.json"
+    save(_graph(1.0), path)
+    before = path.read_bytes()
+    path.chmod(0o444)
+    with pytest.raises(PermissionError, match="read-only"):
+        save(_graph(2.0), path)
+    assert path.read_bytes() == before and oct(path.stat().st_mode & 0o777) == "0o444"
+    assert [p.name for p in tmp_path.iterdir()] == ["g.json"]  # no temporary left
+    script = tmp_path / "grads.py"
+    script.write_text("# mine\n")
+    script.chmod(0o400)
+    capsys.readouterr()
+    assert cli_main(["export", str(EX01), "-o", str(script)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot write") and "read-only" in err and "Traceback" not in err
+    assert script.read_text() == "# mine\n"
 
 
 def test_a_hard_link_keeps_the_old_content(tmp_path: Path) -> None:
