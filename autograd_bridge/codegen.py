@@ -106,7 +106,13 @@ def leaf_expr(node: Node, dtype: str, data_index: int | None = None) -> str:
     spec = INITS[node.init["fn"]]
     p = spec.resolved(node.init)
     args = {k: literal(tuple(v) if isinstance(v, list) else v) for k, v in p.items()}
-    expr = spec.expr(args, dt, tuple(literal(n) for n in spec.shape(p)))
+    # A random init's numbers are its generator's draws in the file's own dtype (a float64 draw
+    # gives other numbers, not the same ones more precisely): drawn so, then converted, as
+    # module.double() converts them. Exact inits are made in the dtype asked for, as literals are.
+    made = node.dtype if spec.random else dtype
+    expr = spec.expr(args, f"torch.{made}", tuple(literal(n) for n in spec.shape(p)))
+    if made != dtype:
+        expr += f".to({dt})"
     return expr + (".requires_grad_()" if rg else "")
 
 

@@ -50,6 +50,12 @@ class InitSpec:
     # an int64 tensor takes integer parameters (graph.values.init_shape checks them).
     dtypes: tuple[str, ...] = FLOAT_DTYPES
 
+    @property
+    def random(self) -> bool:
+        """Its numbers are a generator's draws in the leaf's own dtype: a dtype override converts
+        them rather than drawing others (autograd_bridge.codegen.leaf_expr)."""
+        return self.values is None
+
     def param(self, name: object) -> Attr | None:
         return next((a for a in self.params if a.name == name), None)
 
