@@ -335,8 +335,17 @@ def _needed(rec: _Recording, output: object) -> list[int]:
     return sorted(seen)
 
 
-def _assemble(rec: _Recording, output: object, what: str) -> tuple[Graph, str, list[str]]:
+def _state_names(root: nn.Module | object) -> dict[int, str]:
+    """id of each parameter and buffer of the module -> its first qualified name: named_parameters()
+    lists a tied (shared) tensor once, under the first name that reaches it."""
+    if not isinstance(root, nn.Module):
+        return {}
+    return {id(t): name for name, t in reversed([*root.named_parameters(), *root.named_buffers()])}
+
+
+def _assemble(rec: _Recording, output: object, what: str, state_names: dict[int, str]) -> tuple[Graph, str, list[str]]:
     b = Builder()
+    b.state_names = state_names
     lowered: dict[int, object] = {}
 
     def value_of(v: object) -> object:
@@ -349,7 +358,7 @@ def _assemble(rec: _Recording, output: object, what: str) -> tuple[Graph, str, l
         item = rec.items[i]
         if isinstance(item, _Leaf):
             b.where, b.module = "", item.name.rpartition(".")[0]  # a parameter's module: conv1.weight → conv1
-            lowered[i] = b.leaf(item.name, item.tensor, item.requires_grad, label=item.name)
+            lowered[i] = b.leaf(item.name, item.tensor, item.requires_grad)
             continue
         args, kwargs = _map(item.args, value_of), _map(item.kwargs, value_of)
         if not _has_ref((args, kwargs)):  # depends on no leaf: a constant (a size, torch.ones(3))
@@ -416,7 +425,7 @@ def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool
             notes.append(f"specialised to the example inputs: symbolic tracing stopped ({reason[:160]}), so "
                          f"the graph holds the ops one real call ran, loops unrolled"
                          + (f"; the code read tensor values at {reads}" if reads else ""))
-    graph, sink, lowering_notes = _assemble(rec, output, what)
+    graph, sink, lowering_notes = _assemble(rec, output, what, _state_names(root))
     graph.seed = IMPORT_SEED
     notes += lowering_notes
     if any(not n.is_tensor and n.spec.random for n in graph.nodes.values()):

@@ -364,7 +364,7 @@ def _param(b: Builder, path: str, module: nn.Module, name: str) -> Ref | None:
     if t is None:
         return None
     qualified = f"{path}.{name}" if path else name
-    return b.leaf(qualified, t, t.requires_grad if isinstance(t, nn.Parameter) else False, label=qualified)
+    return b.leaf(qualified, t, t.requires_grad if isinstance(t, nn.Parameter) else False)
 
 
 def _module(*classes: type):  # noqa: ANN202 - a decorator: fn(b, module, path, *args) -> value

@@ -64,7 +64,8 @@ class Builder:
 
     def __init__(self) -> None:
         self.graph = Graph()
-        self.leaves: dict[str, Ref] = {}  # named leaves (inputs, parameters, buffers) by id
+        self.leaves: dict[object, Ref] = {}  # inputs by name; parameters and buffers by id(tensor)
+        self.state_names: dict[int, str] = {}  # id of a module's parameter or buffer -> its name
         self.where = ""
         self.name = "n"
         self.out: object = None
@@ -84,17 +85,29 @@ class Builder:
         if self.module:
             self.module_of[node.id] = self.module
 
-    def leaf(self, name: str, tensor: torch.Tensor, requires_grad: bool, label: str | None = None) -> Ref:
-        """A named leaf (an argument, a parameter, a buffer), made once, holding its value."""
-        if name not in self.leaves:
+    def leaf(self, name: str, tensor: torch.Tensor, requires_grad: bool) -> Ref:
+        """A named leaf (an argument, a parameter, a buffer), made once, holding its value. A
+        module's parameter or buffer is one leaf however many names reach it (tied weights),
+        named by its first qualified name (`state_names`, as named_parameters() names it) and
+        grouped in that name's module, so every use feeds it and its partial is the whole
+        gradient."""
+        state = self.state_names.get(id(tensor))
+        key = name if state is None else id(tensor)
+        if key not in self.leaves:
+            name = state or name
             t = tensor.detach()
             if requires_grad and not t.is_floating_point():
                 requires_grad = False
             node = Node(unique_id(self.graph, name), TENSOR, value=t.cpu().tolist(), dtype=_dtype_name(t),
-                        requires_grad=requires_grad, label=label)
-            self._add(node)
-            self.leaves[name] = Ref(node.id, t)
-        return self.leaves[name]
+                        requires_grad=requires_grad, label=name)
+            calling = self.module
+            self.module = name.rpartition(".")[0] if state is not None else calling
+            try:
+                self._add(node)
+            finally:
+                self.module = calling
+            self.leaves[key] = Ref(node.id, t)
+        return self.leaves[key]
 
     def const(self, value: object, like: Ref | None = None, what: str = "constant") -> Ref:
         """A tensor (or number) that does not depend on the graph's leaves, as a leaf without
