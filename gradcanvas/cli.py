@@ -364,13 +364,38 @@ def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noq
     write("}\n")
 
 
+# What each command's -o must end with, as render's must end with .png (gui.render checks that).
+OUTPUT_SUFFIXES = {"export": (".py", ".ipynb"), "import": (".json",)}
+
+
 def check_output(output: str, command: str, example: str) -> None:
-    """Refuse, before any work, an -o that names no file: empty, or a folder."""
+    """Refuse, before any work, an -o that names no file (empty, or a folder) or a file of
+    another kind than the command writes."""
     if not output.strip():
         raise UsageError(f"{command} needs a file name after -o, e.g. -o {example}")
     if os.path.isdir(output):
         raise UsageError(f"cannot write {output}: it is a folder; give a file name such as "
                          f"{os.path.join(output, example)}")
+    suffixes = OUTPUT_SUFFIXES[command]
+    if output != "-" and not output.lower().endswith(suffixes):
+        raise UsageError(f"{command} writes a {' or '.join(suffixes)} file, not -o {output}: "
+                         f"give a name such as {example}")
+
+
+def refuse_output_over_input(args: argparse.Namespace) -> None:
+    """Refuse an -o that is the very file the command reads (the same name, a symlink or a hard
+    link to it): writing would replace the graph or script it came from."""
+    output = getattr(args, "output", None)
+    for source in (getattr(args, "file", None), getattr(args, "script", None)):
+        if output is None or output == "-" or source is None:
+            continue
+        try:
+            same = os.path.samefile(output, source)
+        except (OSError, ValueError):  # no such file yet (or no input: the command says so)
+            continue
+        if same:
+            raise UsageError(f"{args.command}: -o {output} is the file it reads ({source}); writing it would "
+                             "overwrite it: give another name")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -440,6 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from gradcanvas import calculus_cmds, import_cmd
 
+        refuse_output_over_input(args)
         code = {"check": cmd_check, "grad": cmd_grad, "export": cmd_export, "render": cmd_render,
                 "import": import_cmd.cmd_import, **calculus_cmds.COMMANDS}[args.command](args)
         sys.stdout.flush()  # here, so that a full or closed stdout is reported like any error

@@ -412,3 +412,42 @@ def test_an_output_that_is_no_file_is_refused_before_any_work(argv: list[str], e
     code, out, err = run_main(capsys, *argv, "-o", str(tmp_path))
     assert code == 1 and "it is a folder; give a file name such as" in err and example in err
     assert err.count("\n") == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_an_output_that_is_the_file_read_is_refused_and_left_alone(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    graph = tmp_path / "mlp.json"
+    graph.write_bytes((ROOT / "resources" / "examples" / "01_scalar_partial.json").read_bytes())
+    script = tmp_path / "model.py"
+    script.write_text("import torch\n\ndef f(x=torch.ones(2)):\n    return x.sum()\n", encoding="utf-8")
+    (tmp_path / "link.py").symlink_to(graph)
+    os.link(script, tmp_path / "hard.json")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    cases = [["export", str(graph), "-o", str(graph)],
+             ["export", str(graph), "-o", str(tmp_path / "link.py")],  # a symlink to the graph
+             ["import", str(script), "--function", "f", "-o", str(script)],
+             ["import", str(script), "--function", "f", "-o", str(tmp_path / "hard.json")]]  # a hard link
+    for argv in cases:
+        code, out, err = run_main(capsys, *argv)
+        assert_one_line_error(code, out, err, f"{argv[0]}: -o {argv[-1]} is the file it reads", "overwrite")
+        assert out == ""
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before, argv
+
+
+@pytest.mark.parametrize(("argv", "name", "kinds"), [
+    (["export", str(ROOT / "resources" / "examples" / "01_scalar_partial.json")], "grads.txt", ".py or .ipynb"),
+    (["export", str(ROOT / "resources" / "examples" / "01_scalar_partial.json")], "grads.json", ".py or .ipynb"),
+    (["import", str(ROOT / "README.md"), "--function", "f"], "model.py", ".json"),
+])
+def test_an_output_of_another_kind_is_refused(argv: list[str], name: str, kinds: str, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_main(capsys, *argv, "-o", str(tmp_path / name))
+    assert_one_line_error(code, out, err, f"{argv[0]} writes a {kinds} file", name)
+    assert out == "" and list(tmp_path.iterdir()) == []
+
+
+def test_an_output_suffix_in_capitals_is_taken(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_file = tmp_path / "GRADS.PY"
+    code, _out, err = run_main(capsys, "export", str(ROOT / "resources" / "examples" / "01_scalar_partial.json"),
+                               "-o", str(out_file))
+    assert code == 0 and err == "" and "backward()" in out_file.read_text(encoding="utf-8")
