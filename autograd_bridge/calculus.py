@@ -273,6 +273,8 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
     values = compiled.forward(leaves)
     scalar = _seeded(compiled, values[target], target, grad_output)
     y = scalar(values[target])
+    if not y.requires_grad:  # wrt reaches it only through comparisons or integer ops: no curvature
+        return torch.zeros((*wrt_shape, *wrt_shape), dtype=values[wrt].dtype, device=values[wrt].device)
     if wrt in compiled.source.leaf_ids:
         f, x = _of_leaf(compiled, leaves, target, wrt)
         try:
@@ -285,7 +287,9 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
     x = values[wrt]
 
     def double_backward() -> torch.Tensor:
-        (g,) = torch.autograd.grad(y, x, create_graph=True)
+        (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True)
+        if g is None:  # y depends on other tensors, and on x only through comparisons
+            return torch.zeros((n, n), dtype=x.dtype, device=x.device)
         return jacobian_rows(g, x)
 
     return compiled._call(double_backward, [], TargetError).reshape((*wrt_shape, *wrt_shape)).detach()  # noqa: SLF001
@@ -312,6 +316,8 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
 
     def second() -> list[torch.Tensor]:
         xs = [values[n] for n in used]
+        if not y.requires_grad:  # the leaves reach it only through comparisons or integer ops
+            return [torch.zeros_like(x) for x in xs]
         grads = torch.autograd.grad(y, xs, create_graph=True, allow_unused=True)
         out = []
         for x, g in zip(xs, grads, strict=True):
@@ -376,7 +382,8 @@ def _central_differences(c64: Compiled, leaves: tuple[torch.Tensor, ...], target
 
     def f() -> torch.Tensor:
         y = c64.forward(tuple(args))[target]
-        return (y if v is None else (v * y).sum()).reshape(-1)
+        # float64 also for a target counted from comparisons (an int64 sum of a bool mask)
+        return (y if v is None else (v * y).sum()).reshape(-1).to(torch.float64)
 
     columns = []
     with torch.no_grad():

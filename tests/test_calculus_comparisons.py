@@ -1,0 +1,72 @@
+"""Second derivatives of a target that reaches a requires-grad tensor only through a comparison:
+zeros, as torch.autograd.functional.hessian gives for the same hand-written function (torch's own
+backward refuses: "element 0 of tensors does not require grad")."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from helpers import make_graph
+from test_cli import run_main
+
+from autograd_bridge.calculus import gradcheck, hessian, hessian_diagonals
+from autograd_bridge.engine import Compiled
+from graph.fileformat import save
+from graph.model import Node
+from graph.ops import TENSOR
+
+X = [-1.0, 0.5, 4.0]  # no element at a comparison's step, where central differences jump
+
+
+def graphs() -> dict[str, tuple[object, str, object]]:
+    """name -> (graph, the node differentiated twice, the target as a function of it, by hand)."""
+    x = Node("x", TENSOR, value=X, requires_grad=True)
+    z = Node("z", TENSOR, value=[0.0, 0.0, 0.0])
+    where_of_gt = make_graph(  # sum(where(x > z, z, z)): a float target no tensor requiring grad feeds
+        [x, z, Node("c", "gt"), Node("w", "where"), Node("s", "sum")],
+        [("x", "c", "input"), ("z", "c", "other"), ("c", "w", "condition"), ("z", "w", "input"),
+         ("z", "w", "other"), ("w", "s", "input")])
+    i = Node("i", TENSOR, value=[1, 2, 3], dtype="int64")
+    count = make_graph(  # sum(x > i): an int64 target
+        [x, i, Node("c", "gt"), Node("s", "sum")], [("x", "c", "input"), ("i", "c", "other"), ("c", "s", "input")])
+    a = Node("a", TENSOR, value=[1.0, 2.0, 3.0], requires_grad=True)
+    one = Node("one", TENSOR, value=[1.0, 1.0, 1.0])
+    other_leaf = make_graph(  # sum(where(exp(x) > 1, a, 1)): needs grad through a, reaches m = exp(x) by a mask
+        [x, a, one, Node("m", "exp"), Node("c", "gt"), Node("w", "where"), Node("s", "sum")],
+        [("x", "m", "input"), ("m", "c", "input"), ("one", "c", "other"), ("c", "w", "condition"),
+         ("a", "w", "input"), ("one", "w", "other"), ("w", "s", "input")])
+    av, zeros, ones, iv = torch.tensor([1.0, 2.0, 3.0]), torch.zeros(3), torch.ones(3), torch.tensor([1, 2, 3])
+    return {
+        "where_of_gt": (where_of_gt, "x", lambda x: torch.where(x > zeros, zeros, zeros).sum()),
+        "count": (count, "x", lambda x: torch.gt(x, iv).sum().to(x.dtype)),
+        "other_leaf_wrt_intermediate": (other_leaf, "m", lambda m: torch.where(m > ones, av, ones).sum()),
+    }
+
+
+@pytest.mark.parametrize("name", list(graphs()))
+def test_hessian_of_a_comparison_is_torchs_zeros(name: str) -> None:
+    graph, wrt, f = graphs()[name]
+    compiled = Compiled(graph)
+    point = compiled.forward()[wrt].detach()
+    expected = torch.autograd.functional.hessian(f, point)
+    torch.testing.assert_close(hessian(compiled, "s", wrt), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("name", ["where_of_gt", "count"])
+def test_hessian_diagonals_and_gradcheck_of_a_comparison(name: str) -> None:
+    graph, wrt, f = graphs()[name]
+    compiled = Compiled(graph)
+    expected = torch.autograd.functional.hessian(f, torch.tensor(X)).diagonal()
+    torch.testing.assert_close(hessian_diagonals(compiled, "s")["x"], expected, rtol=0, atol=0)
+    report = gradcheck(compiled, "s")  # autograd's zeros against central differences of a step function
+    assert [c.leaf for c in report.leaves] == ["x"] and report.passed
+
+
+def test_grad_order_2_and_hessian_commands_run(tmp_path, capsys) -> None:  # noqa: ANN001
+    for name, (graph, wrt, _f) in graphs().items():
+        path = tmp_path / f"{name}.json"
+        save(graph, path)
+        for argv in (["grad", str(path), "--order", "2", "--json"], ["hessian", str(path), "--wrt", wrt, "--json"],
+                     ["gradcheck", str(path)]):
+            code, _out, err = run_main(capsys, *argv)
+            assert code == 0 and err == "", (argv, err)
