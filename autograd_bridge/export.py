@@ -81,16 +81,18 @@ class ScriptParts:
     result: Result  # the run of these very lines, before any text was written
 
 
-def _run(graph: Graph, target: str, grad_output: object, dtype: str | None) -> tuple[Compiled, Result]:
+def _run(graph: Graph, target: str, grad_output: object, dtype: str | None,
+         memory_limit: int | str | None = "default") -> tuple[Compiled, Result]:
     """Compile and run the very lines the export will hold, on the CPU: this checks the target and
     the grad-output exactly as the app does, and code that would crash (a value torch refuses, an
-    op that fails only on real data) is never written: the error names its node instead."""
+    op that fails only on real data) is never written: the error names its node instead.
+    memory_limit: as budget.limit_for takes it ("default", bytes, or None for none)."""
     from autograd_bridge import budget
 
     compiled = Compiled(graph, "cpu", dtype)
     # As every run the app makes: one too big for the memory limit is refused before anything
     # is allocated (grad says how to raise it; the export runs it only to check it).
-    limit, why = budget.limit_for("default", "cpu")
+    limit, why = budget.limit_for(memory_limit, "cpu")
     budget.check(compiled, limit, why=why)
     return compiled, compiled.run(target, grad_output)
 
@@ -138,8 +140,9 @@ def _retained(src: Source, retain_grad: bool) -> list[str]:
 
 
 def script_parts(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
-                 device: str = "cpu", retain_grad: bool = True) -> ScriptParts:
-    compiled, result = _run(graph, target, grad_output, dtype)
+                 device: str = "cpu", retain_grad: bool = True,
+                 memory_limit: int | str | None = "default") -> ScriptParts:
+    compiled, result = _run(graph, target, grad_output, dtype, memory_limit)
     src = compiled.source
     t = src.names[target]
     big_grad_output = _big_grad_output(grad_output, result.values[target])
@@ -167,8 +170,9 @@ def script_parts(graph: Graph, target: str, grad_output: object = None, dtype: s
 
 
 def export_script(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
-                  device: str = "cpu", retain_grad: bool = True) -> str:
-    p = script_parts(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad)
+                  device: str = "cpu", retain_grad: bool = True, memory_limit: int | str | None = "default") -> str:
+    p = script_parts(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad,
+                     memory_limit=memory_limit)
     return "\n".join([*p.setup, *p.leaves, "", *p.forward, "", *p.backward, *p.partials]) + "\n"
 
 
@@ -197,10 +201,10 @@ def _seeded(src: object) -> list[str]:
 
 
 def export_function(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
-                    device: str = "cpu", retain_grad: bool = True) -> str:
+                    device: str = "cpu", retain_grad: bool = True, memory_limit: int | str | None = "default") -> str:
     """`def forward(<leaves that require grad>)` returning the target; the other leaves are constants
     beside it, and example_inputs() gives the graph's own values of the arguments."""
-    compiled, result = _run(graph, target, grad_output, dtype)
+    compiled, result = _run(graph, target, grad_output, dtype, memory_limit)
     src = compiled.source
     t = src.names[target]
     taken = set(src.names.values())
@@ -291,10 +295,10 @@ def _state_expr(me: str, path: tuple[str, ...], kind: str = "") -> str:
 
 
 def export_module(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
-                  device: str = "cpu", retain_grad: bool = True) -> str:
+                  device: str = "cpu", retain_grad: bool = True, memory_limit: int | str | None = "default") -> str:
     """An nn.Module: the leaves that require grad are nn.Parameters, the others buffers (so .to(),
     .double() and state_dict() carry them); forward() takes nothing and returns the target."""
-    compiled, result = _run(graph, target, grad_output, dtype)
+    compiled, result = _run(graph, target, grad_output, dtype, memory_limit)
     src = compiled.source
     t = src.names[target]
     taken = set(src.names.values())
@@ -351,9 +355,11 @@ EXPORTERS = {"script": export_script, "function": export_function, "module": exp
 
 
 def export_text(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
-                form: str = "script", device: str = "cpu", retain_grad: bool = True) -> str:
-    """The export in the form asked for (FORMS)."""
+                form: str = "script", device: str = "cpu", retain_grad: bool = True,
+                memory_limit: int | str | None = "default") -> str:
+    """The export in the form asked for (FORMS); memory_limit holds the check run (_run)."""
     if form not in EXPORTERS:
         raise ExportError(f"export: form {visible(str(form))!r} is not one of {', '.join(FORMS)}")
     device_line(device)  # refused before anything is compiled
-    return EXPORTERS[form](graph, target, grad_output, dtype, device=device, retain_grad=retain_grad)
+    return EXPORTERS[form](graph, target, grad_output, dtype, device=device, retain_grad=retain_grad,
+                           memory_limit=memory_limit)

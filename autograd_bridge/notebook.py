@@ -21,20 +21,23 @@ NOTEBOOK_SUFFIX = ".ipynb"
 
 def export_for_path(path: str, graph: Graph, target: str, grad_output: object = None,
                     dtype: str | None = None, *, form: str = "script", device: str = "cpu",
-                    retain_grad: bool = True) -> str:
+                    retain_grad: bool = True, memory_limit: int | str | None = "default") -> str:
     """The export's text in the format the file name asks for: a notebook for .ipynb, else Python
     in the form asked for (export.FORMS). The command line and the window's export dialog both
     call this."""
     if path.lower().endswith(NOTEBOOK_SUFFIX):
         if form != "script":
             raise ExportError(f"a notebook holds the script form, not the {form} form: write a .py file")
-        return export_notebook(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad)
-    return export_text(graph, target, grad_output, dtype, form=form, device=device, retain_grad=retain_grad)
+        return export_notebook(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad,
+                               memory_limit=memory_limit)
+    return export_text(graph, target, grad_output, dtype, form=form, device=device, retain_grad=retain_grad,
+                       memory_limit=memory_limit)
 
 
 def export_notebook(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
-                    device: str = "cpu", retain_grad: bool = True) -> str:
-    p = script_parts(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad)
+                    device: str = "cpu", retain_grad: bool = True, memory_limit: int | str | None = "default") -> str:
+    p = script_parts(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad,
+                     memory_limit=memory_limit)
     t = p.compiled.source.names[target]
     seed = "1" if grad_output is None else "the grad-output v (a vector–Jacobian product)"
     cells = [

@@ -51,13 +51,15 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--dtype", choices=FLOAT_DTYPES,
                         help="override every floating tensor's dtype (int64 and bool leaves keep theirs)")
 
+    def memory_limit_option(sp: argparse.ArgumentParser, refuse: str) -> None:
+        sp.add_argument("--memory-limit", metavar="SIZE",
+                        help=f"{refuse} estimated to need more memory than this, before allocating: e.g. "
+                             "2G, 512M, 1.5GB, bytes, or none (default 80%% of the memory free here)")
+
     def compute_options(sp: argparse.ArgumentParser) -> None:  # every command that computes
         run_options(sp)
         sp.add_argument("--device", default="cpu", help="cpu, cuda or mps (default cpu)")
-        sp.add_argument("--memory-limit", metavar="SIZE",
-                        help="refuse a run estimated to need more memory than this, before allocating: e.g. "
-                             "2G, 512M, 1.5GB, bytes, or none (default 80%% of the memory free here; check and "
-                             "export allocate no tensors)")
+        memory_limit_option(sp, "refuse a run")
 
     g = sub.add_parser("grad", help="print the target's value and d(target)/d(node) for every node")
     compute_options(g)
@@ -86,6 +88,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--retain-grad", action=argparse.BooleanOptionalAction, default=True,
                    help="intermediates get retain_grad() and their .grad is printed (default; --no-retain-grad: "
                         "leaves only)")
+    memory_limit_option(e, "export runs the graph once on this machine's CPU to check it, whatever --device: "
+                           "refuse that run if")
 
     from gradcanvas import calculus_cmds, import_cmd
 
@@ -244,18 +248,23 @@ def _within_budget(compiled, args: argparse.Namespace, accumulate: bool) -> None
     limit, before anything is allocated; see autograd_bridge.budget."""
     from autograd_bridge import budget
 
-    try:
-        given = None if args.memory_limit is None else budget.parse_size(args.memory_limit)
-    except ValueError as e:
-        raise UsageError(f"--memory-limit: {e}") from None
-    if args.memory_limit is None:
-        limit, why = budget.memory_limit_default(str(compiled.device)), budget.DEFAULT_WHY
-    else:
-        limit, why = given, f"--memory-limit {args.memory_limit.strip()}"
+    limit, why = _memory_limit(args, str(compiled.device))
     output = (lambda shapes: _json_held_bytes(shapes, args.full)) if getattr(args, "full", None) is not None \
         and args.json else None
     budget.check(compiled, limit, why=why, hint="raise it with --memory-limit", output=output,
                  accumulate=accumulate)
+
+
+def _memory_limit(args: argparse.Namespace, device: str) -> tuple[int | None, str]:
+    """(bytes, or None for no limit; where it comes from) for --memory-limit on this device."""
+    from autograd_bridge import budget
+
+    if args.memory_limit is None:
+        return budget.memory_limit_default(device), budget.DEFAULT_WHY
+    try:
+        return budget.parse_size(args.memory_limit), f"--memory-limit {args.memory_limit.strip()}"
+    except ValueError as e:
+        raise UsageError(f"--memory-limit: {e}") from None
 
 
 def _json_held_bytes(shapes: dict[str, tuple[int, ...]], full: bool) -> int:
@@ -399,6 +408,7 @@ def refuse_output_over_input(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from autograd_bridge.budget import OverBudget
     from autograd_bridge.notebook import NOTEBOOK_SUFFIX, export_for_path
     from graph.fileformat import write_text_atomic
 
@@ -406,10 +416,16 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     check_output(args.output, "export", "grads.py")
     grad_output = _grad_output(args.grad_output)
+    # the check run is on this CPU, whatever --device; the export's own default says so
+    limit = "default" if args.memory_limit is None else _memory_limit(args, "cpu")[0]
     graph = _load(args.file)
     target, grad_output = _pick_target(graph, args.target, grad_output)
-    text = export_for_path(args.output, graph, target, grad_output, args.dtype, form=args.form,  # format: by suffix
-                           device=args.device, retain_grad=args.retain_grad)
+    try:
+        text = export_for_path(args.output, graph, target, grad_output, args.dtype, form=args.form,  # by suffix
+                               device=args.device, retain_grad=args.retain_grad, memory_limit=limit)
+    except OverBudget as e:
+        raise UsageError(f"{e.message}; export runs the graph once on this machine's CPU to check it: "
+                         "raise the limit with --memory-limit") from None
     if args.output == "-":  # -o -: the script goes to standard output
         sys.stdout.write(text)
         return 0

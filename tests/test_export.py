@@ -159,3 +159,45 @@ def test_export_of_a_target_without_grad_leaves_every_grad_none(tmp_path: Path,
 def _write(path: Path, text: str) -> str:
     path.write_text(text, encoding="utf-8")
     return str(path)
+
+
+def _outer_product(tmp_path: Path, n: int) -> Path:
+    """sum(tanh(x @ w)) for x [n, 1], w [1, n]: its run holds a few [n, n] tensors."""
+    path = tmp_path / "outer.json"
+    path.write_text(json.dumps({"format": "gradcanvas", "version": 2, "nodes": [
+        {"id": "x", "op": "tensor", "init": {"fn": "ones", "shape": [n, 1]}, "requires_grad": True},
+        {"id": "w", "op": "tensor", "init": {"fn": "ones", "shape": [1, n]}, "requires_grad": True},
+        {"id": "mm", "op": "matmul"}, {"id": "t", "op": "tanh"}, {"id": "s", "op": "sum"}],
+        "edges": [{"from": "x", "to": "mm", "port": "input"}, {"from": "w", "to": "mm", "port": "other"},
+                  {"from": "mm", "to": "t", "port": "input"}, {"from": "t", "to": "s", "port": "input"}]}),
+        encoding="utf-8")
+    return path
+
+
+def test_export_takes_a_memory_limit_for_its_check_run(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from autograd_bridge import budget
+
+    path, out = _outer_product(tmp_path, 300), tmp_path / "outer.py"  # [300, 300] float32: 360 KB a tensor
+    for limit in ("200K", None):
+        if limit is None:  # the default limit, made small here: the same refusal, and how to raise it
+            monkeypatch.setattr(budget, "memory_limit_default", lambda _device: 200_000)
+        capsys.readouterr()
+        assert main(["export", str(path), "--device", "cuda", "-o", str(out),
+                     *(["--memory-limit", limit] if limit else [])]) == 1
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "over the memory limit" in err and "mm [300, 300]" in err
+        assert "on this machine's CPU" in err and "--memory-limit" in err and not out.exists()
+    for limit in ("100M", "none"):  # --device cuda: written here, where there is no GPU, all the same
+        assert main(["export", str(path), "--device", "cuda", "--memory-limit", limit, "-o", str(out)]) == 0
+        assert 'device = "cuda"' in out.read_text(encoding="utf-8")
+
+
+def test_export_help_says_it_runs_the_graph(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("export", "grad"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "--memory-limit SIZE" in text and "allocate no tensors" not in text
+        if command == "export":
+            assert "export runs the graph once on this machine's CPU to check it" in text
