@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
 from gui import export_dialog, import_dialog
 from gui.canvas import groups
+from gui.fields import enter_typing
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
@@ -233,7 +234,7 @@ def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow
     bar.addSeparator()
     # Cancel stops the running compute (Esc too, unless a canvas gesture or editor takes it);
     # Compute runs again what a Cancel stopped (F5).
-    w.compute_action = make_action(w, "Compute", w.schedule_recompute)
+    w.compute_action = make_action(w, "Compute", lambda: (enter_typing(), w.schedule_recompute()))
     w.compute_action.setShortcut(QKeySequence("F5"))
     w.compute_action.setToolTip("Compute values and partials again (F5)")
     w.cancel_action = make_action(w, SHARED_WITH_CANVAS["Esc"], w.cancel_compute)
@@ -249,7 +250,7 @@ def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow
     w.fit_action.setIconText("Fit")  # the View and Edit menus' own actions, named short here
     w.layout_action.setIconText("Layout")
     bar.addActions([w.fit_action, w.layout_action])
-    clear_target = make_action(w, "Clear target", lambda: w.doc.set_target(None))
+    clear_target = make_action(w, "Clear target", lambda: w.doc.choose_target(None))
     bar.addAction(clear_target)
     w.run_menu.addActions([w.compute_action, w.cancel_action, clear_target])
     bar.addSeparator()

@@ -29,7 +29,7 @@ from autograd_bridge.symbolic import shown
 from graph.edits import new_node_id
 from graph.model import Edge, Node
 from graph.safetext import visible
-from gui.document import DocCommand
+from gui.document import SetTarget
 from gui.inspector.derivatives import array_text, element, second_name
 from gui.titles import formula_name, title_of
 
@@ -38,20 +38,6 @@ if TYPE_CHECKING:
 
 NODE, CHECK, AGAIN = "calculus.node", "calculus.gradcheck", "calculus.again"  # task names
 PICK_OFFSET = (260.0, 0.0)  # where a select picking one element goes, from what it selects
-
-
-class _SetTarget(DocCommand):
-    """Inside a macro: the target becomes `new` on redo, `old` again on undo."""
-
-    def __init__(self, doc, old: str | None, new: str) -> None:  # noqa: ANN001 - gui.document.Document
-        super().__init__("Target")
-        self.doc, self.old, self.new = doc, old, new
-
-    def redo(self) -> None:
-        self.doc.set_target(self.new)
-
-    def undo(self) -> None:
-        self.doc.set_target(self.old)
 
 
 class Calculus(QObject):
@@ -264,7 +250,7 @@ class Calculus(QObject):
         current = target
         for i in index:
             current = self._select_of(current, i)
-        stack.push(_SetTarget(self.doc, target, current))
+        stack.push(SetTarget(self.doc, target, current))
         stack.endMacro()
         self.w.scene.clearSelection()
 

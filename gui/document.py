@@ -23,10 +23,12 @@ from graph import edits, groups, layout
 from graph.edits import GRID
 from graph.groups import Group
 from graph.model import Edge, Graph, Node, check_label
+from graph.safetext import visible
 
 # Revisions are unique across every document of the process, so a revision alone names one
 # state of one document (the compute worker caches by it).
 _REVISIONS = itertools.count(1)
+TARGET_COMMAND = 1  # QUndoCommand.id of SetTarget: only commands of one id merge
 
 
 class Document(QObject):
@@ -144,6 +146,14 @@ class Document(QObject):
         if node_id != self.target:
             self.target = node_id
             self.targetChanged.emit(node_id)
+
+    def choose_target(self, node_id: str | None) -> None:
+        """The user's choice of target (∂ on a node, Ctrl+T, Clear target): an undo step, since
+        the file keeps the target. Clicks in a row make one step (SetTarget.mergeWith)."""
+        if node_id is not None and node_id not in self.graph.nodes:
+            node_id = None
+        if node_id != self.target:
+            self.undo_stack.push(SetTarget(self, self.target, node_id))
 
     # ---- undoable edits: each is one entry in the undo stack ----
 
@@ -384,6 +394,34 @@ class _Replace(DocCommand):
 
     def undo(self) -> None:
         self.doc._replace_node(self.old)
+
+
+class SetTarget(DocCommand):
+    """The target becomes `new` (None: no target), `old` again on undo. Pushed right after
+    another SetTarget, it merges into it (one step for a run of clicks), unless that one is
+    where the document was saved: then it stays its own step, so undo can get back there."""
+
+    def __init__(self, doc: Document, old: str | None, new: str | None) -> None:
+        super().__init__(f"Target {visible(new)}" if new is not None else "Clear target")
+        self.doc, self.old, self.new = doc, old, new
+        stack = doc.undo_stack
+        self.mergeable = stack.index() != stack.cleanIndex()  # what the one before it is
+
+    def id(self) -> int:
+        return TARGET_COMMAND
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 - Qt's name
+        if not (isinstance(other, SetTarget) and other.mergeable):
+            return False
+        self.new = other.new
+        self.setText(other.text())
+        return True
+
+    def redo(self) -> None:
+        self.doc.set_target(self.new)
+
+    def undo(self) -> None:
+        self.doc.set_target(self.old)
 
 
 class _Retarget(DocCommand):

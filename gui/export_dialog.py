@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontDatabase, QImage, QPainter
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -38,6 +40,7 @@ from PySide6.QtWidgets import (
 from autograd_bridge.file_tasks import PREVIEW_LINES, export_task
 from autograd_bridge.file_tasks import ExportOptions as Options
 from graph.safetext import visible
+from gui.fields import enter_typing
 
 PREVIEW_TASK, EXPORT_TASK = "export preview", "export"  # an export's name ends with its number
 FORMS = ("script", "function", "module")  # autograd_bridge.export.FORMS (not imported: it loads torch)
@@ -89,13 +92,23 @@ def _write_text(window, path: str, result: tuple[str, str] | None) -> bool:  # n
     return True
 
 
+def default_path(window) -> str:  # noqa: ANN001
+    """Where an export goes unless the user says otherwise: beside the graph's file, named after
+    it; an untitled graph's in the home folder. Never the folder the app was started from, which
+    may be anyone's project."""
+    doc_path = window.doc.path
+    return str(Path(doc_path).with_suffix(".py") if doc_path else Path.home() / "graph.py")
+
+
 def quick_export(window) -> None:  # noqa: ANN001
     """Ctrl+E's old path, kept for the tests and the impatient: ask a file name only, export the
-    script with the toolbar's target, grad-output and dtype."""
+    script with the toolbar's target, grad-output and dtype. The file dialog asks before it
+    replaces a file."""
+    enter_typing()  # the grad-output typed in the toolbar
     if window.doc.target is None:
         window.say("export: set a target first (click ∂ on a node)")
         return
-    path, _ = QFileDialog.getSaveFileName(window, "Export", "graph.py", "Python (*.py);;Notebook (*.ipynb)")
+    path, _ = QFileDialog.getSaveFileName(window, "Export", default_path(window), "Python (*.py);;Notebook (*.ipynb)")
     if path:
         write(window, path, Options(window.doc.target, window.grad_output, window.dtype()))
 
@@ -124,7 +137,8 @@ class ExportDialog(QDialog):
         self.form = QComboBox()
         for f in FORMS:
             self.form.addItem(FORM_TITLES[f], f)
-        self.path = QLineEdit(os.path.join(os.getcwd(), "graph.py"))
+        self.path = QLineEdit(default_path(window))
+        self.confirmed: str | None = None  # a path whose replacing the file dialog confirmed
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
@@ -202,19 +216,41 @@ class ExportDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(), "Python (*.py);;Notebook (*.ipynb)")
         if path:
             self.path.setText(path)
+            self.confirmed = path
             self.refresh()
 
     def _export(self) -> None:
-        options = self.options()
-        if options is not None and self.path.text().strip():
-            write(self.w, self.path.text().strip(), options, lambda written: written and self.accept())
+        options, path = self.options(), self.path.text().strip()
+        if options is None or not path:
+            return
+        if self.w.doc.path is not None and _same_file(path, self.w.doc.path):
+            self.problem.setText("that is this graph's own file: choose another name for the script")
+            return
+        if path != self.confirmed and Path(path).exists() and not self.ask_replace(path):
+            return
+        write(self.w, path, options, lambda written: written and self.accept())
+
+    def ask_replace(self, path: str) -> bool:
+        """Whether to replace an existing file (a test replaces this)."""
+        answer = QMessageBox.question(self, "Replace file", f"{visible(path)} already exists. Replace it?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+                                      QMessageBox.StandardButton.Cancel)
+        return answer == QMessageBox.StandardButton.Yes
 
     def done(self, result: int) -> None:
         self.w.computer.taskReady.disconnect(self._on_task)
         super().done(result)
 
 
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist
+        return False
+
+
 def ask(window) -> None:  # noqa: ANN001
+    enter_typing()  # the grad-output typed in the toolbar, a value in the inspector
     if not window.doc.graph.nodes:
         window.say("export: the graph is empty")
         return

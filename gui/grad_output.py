@@ -9,18 +9,20 @@ file's target, the first target set after the file is read.
 from __future__ import annotations
 
 import json
+import weakref
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLineEdit
 
 from graph.errors import GraphError
+from graph.safetext import visible
 from graph.values import parse_tensor_text
-from gui.document import Document
+from gui.document import DocCommand, Document
+from gui.fields import FieldEdit
 
 REFUSED_STYLE = "border: 2px solid #e5484d;"
 
 
-class GradOutputBox(QLineEdit):
+class GradOutputBox(FieldEdit):
     edited = Signal(object)  # a new value typed for the current target (None: emptied)
     refused = Signal(str)  # why the typed text is not a grad-output
 
@@ -50,11 +52,32 @@ class GradOutputBox(QLineEdit):
             self.refused.emit(e.message)
             return
         self.setStyleSheet("")
+        self.shown = self.text()  # entered: what Esc goes back to from now on
         target = self.doc.target
-        if target is not None:
-            self._forget(target)
-            if text:
-                self._texts[target], self._values[target] = text, value
+        if target is None:
+            self._show(value)
+            return
+        old = (self._texts.get(target), self._values.get(target))
+        new = (text, value) if text else (None, None)
+        if repr(new[1]) != repr(old[1]):  # a new value: a change to the document, one undo step
+            self.doc.undo_stack.push(_SetGradOutput(self, target, old, new))
+        else:  # the same numbers spelt otherwise
+            self.put(target, new)
+
+    def put(self, target: str, text_value: tuple[str | None, object]) -> None:
+        """Keep this grad-output (text None: none) for the target, and show it if it is the
+        current target."""
+        text, value = text_value
+        self._forget(target)
+        if text is not None:
+            self._texts[target], self._values[target] = text, value
+        if target == self.doc.target:
+            if self.text().strip() != (text or ""):
+                self.setText(text or "")
+            self.setStyleSheet("")
+            self._show(value)
+
+    def _show(self, value: object) -> None:
         if value != self.value:
             self.value = value
             self.edited.emit(value)
@@ -83,3 +106,18 @@ class GradOutputBox(QLineEdit):
         self._texts.clear()
         self._values.clear()
         self._from_file = self.doc.graph.grad_output
+
+
+class _SetGradOutput(DocCommand):
+    """The grad-output kept for a target (the file saves it): `new` on redo, `old` on undo, each
+    a (text, value) pair, (None, None) for none. Holds the box weakly, as DocCommand the document."""
+
+    def __init__(self, box: GradOutputBox, target: str, old: tuple, new: tuple) -> None:
+        super().__init__(f"Grad-output of {visible(target)}")
+        self.doc, self.box, self.target, self.old, self.new = box.doc, weakref.ref(box), target, old, new
+
+    def redo(self) -> None:
+        self.box().put(self.target, self.new)
+
+    def undo(self) -> None:
+        self.box().put(self.target, self.old)

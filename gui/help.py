@@ -31,7 +31,10 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("mouse wheel", "zoom"),
     ("Esc", "cancel the gesture in progress: a wire, a cut, a move or a selection rectangle; "
             "with none, stop the running compute or training run"),
-    ("click ∂ on a node", "make it the target: every node shows ∂target/∂node"),
+    ("Esc in a text field", "take back what was typed and not yet entered (Enter enters it; so do Save, "
+                            "Compute and closing)"),
+    ("click ∂ on a node", "make it the target: every node shows ∂target/∂node (saved with the file, "
+                          "one undo step)"),
     ("double-click a tensor", "edit its value in place (Enter sets it, Esc cancels)"),
     ("drag sideways on a scalar leaf's number", "scrub it: every node follows live; Shift for fine steps, "
                                                 "Esc puts it back, one undo step"),

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from graph.inits import INITS
 from graph.ops import OPS, TENSOR, OpSpec, categories
+from gui.fields import FieldEdit
 
 MIME_OP = "application/x-gradcanvas-op"
 
@@ -221,7 +222,7 @@ class Palette(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.filter_edit = QLineEdit(self)
+        self.filter_edit = FieldEdit(parent=self)
         self.filter_edit.setPlaceholderText("Filter ops…")
         self.filter_edit.setClearButtonEnabled(True)
         self.tree = _OpTree(self)

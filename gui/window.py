@@ -31,6 +31,7 @@ from gui.canvas.flowview import install as install_flow
 from gui.canvas.groups import install as install_groups
 from gui.document import Document
 from gui.expression_bar import install as install_expression_bar
+from gui.fields import enter_typing
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
 from gui.lessons import install as install_lessons
@@ -39,6 +40,7 @@ from gui.palette import NodeSearch, Palette
 from gui.recovery import Autosave, Found, claim_orphan
 from gui.runstate import RunState
 from gui.stepper import install as install_stepper
+from gui.titles import partial_names
 from gui.train import install as install_training
 from gui.worker import Computer
 
@@ -227,9 +229,11 @@ class MainWindow(QMainWindow):
             self.say(f"⚠ {result.error}")
         else:
             self.status.setText(visible(f"{what} on {result.device}"))
+            vjp = result.grad_output is not None  # then every partial shown is vᵀ·∂target/∂node
             self.say(
                 "; ".join(result.notes) if result.notes else
-                f"∂{result.target}/∂node shown on every node" if result.target is not None else
+                f"{partial_names(result.target, 'node', vjp)[0]} shown on every node"
+                f"{' (v: the grad-output)' if vjp else ''}" if result.target is not None else
                 "values shown; click ∂ on a node to make it the target and see every partial")
 
     def _request_slice(self, leaf: str) -> None:
@@ -253,7 +257,7 @@ class MainWindow(QMainWindow):
     def _target_selected(self) -> None:
         selected = self.scene.selected_node_ids()
         if selected:
-            self.doc.set_target(selected[0])
+            self.doc.choose_target(selected[0])
 
     def delete_selection(self) -> None:
         self.doc.remove(self.scene.selected_node_ids(), self.scene.selected_edges())
@@ -352,6 +356,7 @@ class MainWindow(QMainWindow):
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document."""
+        enter_typing()  # a value typed and not entered is a change too
         if self.doc.undo_stack.isClean():
             return True
         answer = self.ask_unsaved()
@@ -412,14 +417,18 @@ class MainWindow(QMainWindow):
         return True
 
     def save_document(self) -> bool:
+        enter_typing()
         if self.doc.path is None:
             return self.save_as()
         return self._save_to(self.doc.path)
 
     def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save graph", self.doc.path or "graph.json",
-                                              "GradCanvas graphs (*.json)")
-        return self._save_to(path) if path else False
+        enter_typing()  # before the dialog takes the focus (the canvas's editor would close unentered)
+        dialog = QFileDialog(self, "Save graph", self.doc.path or str(Path.home() / "graph.json"),
+                             "GradCanvas graphs (*.json)")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setDefaultSuffix("json")  # "name" saves as name.json (which Open lists), asked about if it exists
+        return self._save_to(dialog.selectedFiles()[0]) if dialog.exec() else False
 
     def _save_to(self, path: str) -> bool:
         # Saving writes the document as it is: positions the file lacked were filled in by

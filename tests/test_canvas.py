@@ -540,7 +540,11 @@ def test_click_on_the_diff_button_sets_the_target(window: MainWindow) -> None:
     QTest.mouseClick(window.view.viewport(), LEFT, NO_MOD, _vp(window, "n", DIFF_BTN.center()))
     assert window.doc.target == "n"
     assert window.scene.nodes["n"].is_target and not window.scene.nodes["m"].is_target
-    assert window.doc.undo_stack.count() == 0
+    # The file keeps the target: choosing one is a change, and one undo step.
+    assert window.doc.undo_stack.count() == 1 and window.isWindowModified()
+    assert window.doc.undo_stack.undoText() == "Target n"
+    window.doc.undo_stack.undo()
+    assert window.doc.target is None and not window.isWindowModified()
 
 
 # ---- Tab search ----

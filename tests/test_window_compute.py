@@ -220,7 +220,7 @@ def test_graph_built_with_the_mouse_computes_and_renders(qtbot, window: MainWind
     assert views[b].grad_text == tensor_text(tb.grad)
     assert views[m].grad_text == tensor_text(tm.grad)
     assert views[s].value_text == tensor_text(ts)
-    assert doc.undo_stack.count() == 9  # 4 drops, 3 wires, 2 value edits
+    assert doc.undo_stack.count() == 10  # 4 drops, 3 wires, 2 value edits, the target
     window.grab().save("/tmp/gui_test.png")
 
 

@@ -39,6 +39,7 @@ STEPS = [
     ("undo again", "ctrl+z"), ("redo ctrl+y", "ctrl+y"), ("duplicate", "ctrl+d"), ("delete", "Delete"),
     ("help", "F1"), ("close help", "Escape"), ("search", "Tab"), ("close search", "Escape"),
     ("search and add", "Tab e x p Return"), ("group", "ctrl+g"), ("ungroup", "ctrl+shift+g"),
+    ("undo in a field", "ctrl+z"), ("redo in a field", "ctrl+shift+z"), ("typing taken back", "a b c Escape"),
     ("cancel compute", "Escape"), ("compute again", "F5"),
 ]
 
@@ -127,6 +128,10 @@ def test_keys_change_the_document_as_expected(report: dict) -> None:
     assert after["redo ctrl+shift+z"]["index"] == after["redo ctrl+y"]["index"] == 1
     assert after["duplicate"]["nodes"] == n0 + 3 and after["delete"]["nodes"] == n0 + 2
     assert after["search and add"]["index"] == 4 and report["added"]
+
+
+def test_typing_taken_back_with_esc_never_reaches_the_document(report: dict) -> None:
+    assert report["label_after_esc"] is None
 
 
 def test_esc_cancels_a_running_compute_under_xcb(report: dict) -> None:

@@ -127,6 +127,25 @@ def main(settings: str, example: str) -> dict:
     step("group", ["ctrl+g"], lambda b, a: a["groups"] == b["groups"] + 1 and a["index"] == b["index"] + 1)
     select("x")  # a member: ungroup takes its group apart
     step("ungroup", ["ctrl+shift+g"], lambda b, a: a["groups"] == b["groups"] - 1 and a["index"] == b["index"] + 1)
+    # In an inspector field with nothing typed, Undo and Redo are the document's; Esc takes
+    # typing back (gui.fields.FieldEdit).
+    field = w.inspector.rows["label"].editor
+    typed: list[str] = []
+    field.textEdited.connect(typed.append)
+
+    def focus_field() -> bool:
+        if not focus_canvas():
+            return False
+        field.setFocus()
+        return wait_for(field.hasFocus, 2)
+
+    step("undo in a field", ["ctrl+z"], lambda b, a: a["groups"] == b["groups"] + 1 and a["index"] == b["index"] - 1,
+         focus=focus_field)
+    step("redo in a field", ["ctrl+shift+z"],
+         lambda b, a: a["groups"] == b["groups"] - 1 and a["index"] == b["index"] + 1, focus=focus_field)
+    step("typing taken back", ["a", "b", "c", "Escape"],
+         lambda b, a: typed[-1:] == ["abc"] and field.text() == "" and a["index"] == b["index"], focus=focus_field)
+    report["label_after_esc"] = doc.graph.nodes["x"].label
     report["scrub"] = scrub_x(w, example)
     report["group_drag"] = drag_group(w)
     # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.

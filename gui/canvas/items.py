@@ -390,7 +390,7 @@ class NodeItem(QGraphicsRectItem):
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton and DIFF_BTN.contains(event.pos()):
-            self.canvas.doc.set_target(self.node_id)
+            self.canvas.doc.choose_target(self.node_id)
             event.accept()
             return
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:

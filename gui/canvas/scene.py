@@ -481,7 +481,7 @@ class CanvasScene(QGraphicsScene):
         """The node's context menu (built here, shown by the item, inspected by tests)."""
         doc, node = self.doc, self.doc.graph.nodes[node_id]
         menu = QMenu()
-        menu.addAction(f"∂  Differentiate: make {visible(node_id)} the target", lambda: doc.set_target(node_id))
+        menu.addAction(f"∂  Differentiate: make {visible(node_id)} the target", lambda: doc.choose_target(node_id))
         if node.is_tensor:
             menu.addAction("Edit value in place…", lambda: self.editValueRequested.emit(node_id))
             toggle = menu.addAction("requires_grad")

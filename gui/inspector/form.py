@@ -36,6 +36,7 @@ from graph.ops import DTYPES, FLOAT_DTYPES, Attr
 from graph.safetext import visible
 from graph.values import init_shape, parse_param_text, parse_tensor_text
 from gui.document import Document
+from gui.fields import FieldEdit
 from gui.inspector.style import GREY, RED, elide, shape_text
 
 INT_RANGE = 1_000_000
@@ -196,9 +197,9 @@ class NodeForm(QWidget):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
 
-        id_edit = self._add_row(form, "id", "id", QLineEdit(), "the node's unique name; Enter renames")
+        id_edit = self._add_row(form, "id", "id", FieldEdit(), "the node's unique name; Enter renames")
         id_edit.editingFinished.connect(self._on_id_edited)
-        label_edit = self._add_row(form, "label", "label", QLineEdit(), "free text shown on the canvas")
+        label_edit = self._add_row(form, "label", "label", FieldEdit(), "free text shown on the canvas")
         label_edit.setPlaceholderText("(none)")
         label_edit.editingFinished.connect(self._on_label_edited)
         if node.is_tensor:
@@ -214,7 +215,7 @@ class NodeForm(QWidget):
         mode.addItems(MODES)
         mode.currentIndexChanged.connect(self._on_mode_changed)
         if node.init is None:
-            value = self._add_row(form, "value", "value", QLineEdit(),
+            value = self._add_row(form, "value", "value", FieldEdit(),
                                   "JSON: a number, or a nested list such as [[1, 2], [3, 4]]")
             value.editingFinished.connect(self._on_value_edited)
         else:
@@ -222,7 +223,7 @@ class NodeForm(QWidget):
             fn.addItems(list(INITS))
             fn.currentIndexChanged.connect(self._on_init_fn_changed)
             for p in INITS[node.init["fn"]].params:
-                edit = self._add_row(form, f"init.{p.name}", f"  {p.name}", QLineEdit(),
+                edit = self._add_row(form, f"init.{p.name}", f"  {p.name}", FieldEdit(),
                                      f"{p.kind}{'' if p.required else ', optional'}: {p.doc}".rstrip(": "))
                 edit.setPlaceholderText("required" if p.required else f"default: {json.dumps(p.default)}")
                 edit.editingFinished.connect(lambda n=p.name, k=p.kind, r=p.required: self._on_init_param(n, k, r))
@@ -257,7 +258,7 @@ class NodeForm(QWidget):
                 editor.addItems(list(attr.choices))
                 editor.currentIndexChanged.connect(lambda _v, a=attr: self._on_attr(a))
             else:  # number, optional_number, ints, dims
-                editor = QLineEdit()
+                editor = FieldEdit()
                 if attr.kind == "dims":
                     editor.setPlaceholderText("null: all dimensions")
                 elif attr.kind == "optional_number":

@@ -1,0 +1,74 @@
+"""The text fields beside the canvas (the inspector's, the grad-output box, the palette filter),
+made to behave as a desktop user expects next to a document:
+
+- Esc takes back what was typed and not yet entered: the field shows again what it showed.
+  With nothing typed, Esc goes on to the window (Cancel a compute).
+- Undo and Redo (Ctrl+Z, Ctrl+Shift+Z, Ctrl+Y) undo the field's own typing while it has some;
+  with none, they go to the document's history, as they do from the canvas. A plain QLineEdit
+  takes them and does nothing.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QLineEdit
+
+REDO_KEYS = (QKeySequence("Ctrl+Y"),)  # the window's second Redo key, which Linux's Redo lacks
+
+
+class FieldEdit(QLineEdit):
+    """A QLineEdit whose `shown` text (the last the program set) is what Esc puts back."""
+
+    def __init__(self, text: str = "", parent=None) -> None:  # noqa: ANN001 - a QWidget
+        super().__init__(text, parent)
+        self.shown = text
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        self.shown = text
+        super().setText(text)
+
+    def typed(self) -> bool:
+        """Whether the field holds text typed and not yet entered."""
+        return self.text() != self.shown
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride:
+            if event.key() == Qt.Key.Key_Escape:
+                event.setAccepted(self.typed())  # the field's Esc, else the window's
+                return True
+            if event.matches(QKeySequence.StandardKey.Undo) and not self.isUndoAvailable():
+                event.ignore()  # nothing of its own: the document's Undo
+                return True
+            redo = event.matches(QKeySequence.StandardKey.Redo) or any(
+                QKeySequence(event.keyCombination()).matches(k) == QKeySequence.SequenceMatch.ExactMatch
+                for k in REDO_KEYS)
+            if redo and not self.isRedoAvailable():
+                event.ignore()
+                return True
+        return super().event(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+        if event.key() == Qt.Key.Key_Escape and self.typed():
+            super().setText(self.shown)
+            self.selectAll()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+
+def enter_typing() -> None:
+    """Enter what is typed in the focused field and not yet entered, as Enter would: before a
+    save, a close, Compute or an export, so that what is written or computed is what the user
+    sees. A refused value stays where it was typed, marked, as Enter leaves it."""
+    from PySide6.QtWidgets import QAbstractSpinBox, QApplication
+
+    from gui.canvas.editor import ValueEditor
+
+    focused = QApplication.focusWidget()
+    if isinstance(focused, FieldEdit) and focused.typed():
+        focused.editingFinished.emit()
+    elif isinstance(focused, ValueEditor):  # the canvas's in-place value editor
+        focused.returnPressed.emit()
+    elif isinstance(focused, QAbstractSpinBox):  # an int attribute, entered on Enter only
+        focused.interpretText()
