@@ -27,6 +27,7 @@ class FieldEdit(QLineEdit):
     def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
         self.shown = text
         super().setText(text)
+        self.setCursorPosition(0)  # a long value shows its beginning, not its end
 
     def typed(self) -> bool:
         """Whether the field holds text typed and not yet entered."""

@@ -14,7 +14,7 @@ import pytest
 import torch
 from helpers import RESULT_TIMEOUT_MS, scene_and_view
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QContextMenuEvent, QImage
+from PySide6.QtGui import QColor, QContextMenuEvent, QFontMetricsF, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 from test_graph_edits import _random_dag
@@ -208,6 +208,18 @@ def test_overlays_name_the_partial_by_titles_not_ids(qtbot) -> None:
     assert _line(scene.nodes["sq"], scene) == "∂y/∂(x**2) = -2"
     assert _line(scene.nodes["two_sq"], scene) == "∂y/∂(2*x**2) = -1"
     assert "out" not in _line(scene.nodes["out"], scene)
+
+
+def test_the_summary_names_the_partial_where_it_fits(qtbot) -> None:
+    """Zoomed out, a node shows one number: named ∂y/∂x = … where that fits the box, else ∂ …"""
+    scene, _view = _canvas(qtbot, _titled(), target="out")
+    item = scene.nodes["x"]
+    marker, text, _color = lod.summary_content(item)
+    fm = QFontMetricsF(lod._number_font(20))  # noqa: SLF001 - the summary's own font
+    assert lod.summary_line(item, marker, text, fm, 1000) == "∂y/∂x = -8"
+    assert lod.summary_line(item, marker, text, fm, fm.horizontalAdvance("∂ -8")) == "∂ -8"
+    two = scene.nodes["two"]  # no partial (it does not require grad): its value
+    assert lod.summary_line(two, *lod.summary_content(two)[:2], fm, 1000) == "= 2"
 
 
 def test_the_partial_is_named_by_the_target_it_was_computed_for(qtbot) -> None:

@@ -3,8 +3,9 @@ smaller than MIN_TEXT_PX (12 px) on screen.
 
 - FULL: everything (header with badge and ∂ button, ports, value and gradient lines), where the
   smallest font of that drawing is at least 12 px on screen: scale ≥ 12 / 12 = 1.
-- SUMMARY: the node's title and ONE big number (the gradient if there is one, else the value),
-  or a colour swatch for a tensor, in fonts scaled up so that they are 12–20 px on screen.
+- SUMMARY: the node's title and ONE big number (the gradient, named ∂y/∂x where that fits, if
+  there is one, else the value), or a colour swatch for a tensor, in fonts scaled up so that
+  they are 12–20 px on screen.
   Used wherever those fonts still fit the node's box.
 - SHAPE: a flat rectangle, nothing else (the cheap path, drawn for thousands of nodes).
 
@@ -27,7 +28,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from graph.safetext import visible
 from graph.values import INLINE_MAX
 from gui.canvas.style import COLORS, MIN_TEXT_PX, MONO_PX, SMALL_PX, TITLE_PX, small_font, title_font
-from gui.titles import title_of
+from gui.titles import partial_names, title_of
 
 if TYPE_CHECKING:
     from gui.canvas.items import NodeItem
@@ -161,6 +162,16 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
     return marker, visible(item.without_shape(text)), color
 
 
+def summary_line(item: NodeItem, marker: str, text: str, fm: QFontMetricsF, width: float) -> str:
+    """The summary's number with what it is: a partial named by the titles (∂y/∂x = 8) where
+    that fits the width in this font, else by its marker alone (∂ 8; the status bar names it)."""
+    line = f"{marker} {text}".strip()
+    if text and marker.endswith("∂"):
+        names = partial_names(item.target_title(), item.node.title, item.view_vjp)[:-1]
+        return next((n for n in (f"{name} = {text}" for name in names) if fm.horizontalAdvance(n) <= width), line)
+    return line
+
+
 def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     lay = summary_layout(scale, item.height())
     width, height = item.width(), item.height()
@@ -186,7 +197,7 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     size = lay.number_px
     font = _number_font(size)
     fm = QFontMetricsF(font)
-    line = f"{marker} {text}".strip()
+    line = summary_line(item, marker, text, fm, inner)
     if text and fm.horizontalAdvance(line) > inner:  # shrink to fit, down to 12 px on screen
         size = max(math.ceil(MIN_TEXT_PX / scale), math.floor(size * inner / fm.horizontalAdvance(line)))
         font = _number_font(size)
