@@ -21,8 +21,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import operator
-import os
-import re
 import traceback
 from dataclasses import dataclass, field
 
@@ -31,15 +29,15 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 
 from autograd_bridge import fx_layers  # noqa: F401 - registers the layer, shape and loss lowerings
+from autograd_bridge.fx_inplace import InPlace, version, versions
 from autograd_bridge.fx_lower import Builder, ImportRefused, Ref, Unlowered
+from autograd_bridge.fx_user import is_users, user_error, where_from_fx, where_now
 from graph.groups import MAX_GROUP_DEPTH, Group
 from graph.layout import layered_positions
 from graph.model import MAX_ID_LENGTH, Graph
 
 __all__ = ["ImportRefused", "Imported", "import_function", "import_module"]
 
-_TORCH_DIR = os.path.dirname(torch.__file__)
-_HERE = os.path.dirname(__file__)
 # Tensor methods that read values into Python: control flow on them specialises the graph.
 # The imported graph's seed (Graph.seed): the code runs after torch.manual_seed(IMPORT_SEED), so
 # random ops (dropout) draw in it what they draw in the graph, ran in the same order.
@@ -83,12 +81,30 @@ class _Call:
 
 @dataclass
 class _Recording:
+    inplace: InPlace  # in-place changes the code makes (fx_inplace)
     items: list[_Leaf | _Call] = field(default_factory=list)
     reads: list[str] = field(default_factory=list)  # where the code read tensor values
+    depends: set[int] = field(default_factory=set)  # the items that depend on a leaf
 
     def add(self, item: _Leaf | _Call) -> _Slot:
+        if isinstance(item, _Leaf) or any(s.index in self.depends for s in _slots_in((item.args, item.kwargs))):
+            self.depends.add(len(self.items))
+        elif isinstance(item, _Call):  # a constant: kept as it is now, should the code change it later
+            item.out = _map(item.out, lambda v: v.detach().clone() if isinstance(v, torch.Tensor) else v)
         self.items.append(item)
-        return _Slot(len(self.items) - 1)
+        slot = _Slot(len(self.items) - 1)
+        if isinstance(item, _Leaf):
+            self.inplace.recorded(slot, item.tensor)
+        return slot
+
+    def read(self, slot: object, tensor: object, now: int, where) -> object:  # noqa: ANN001 - where: () -> str
+        """A recorded value as a call reads it (fx_inplace.InPlace.read)."""
+        if not isinstance(slot, _Slot) or not isinstance(tensor, torch.Tensor):
+            return slot
+        return self.inplace.read(slot, tensor, now, slot.index in self.depends, where)
+
+    def tainted(self, args: object) -> bool:
+        return any(s.index in self.depends for s in _slots_in(args))
 
 
 def _map(value: object, fn) -> object:  # noqa: ANN001 - fn: leaf -> new leaf
@@ -128,42 +144,6 @@ def _has_ref(value: object) -> bool:
     return any(isinstance(v, Ref | Unlowered) for v in _leaves(value))
 
 
-def _frame_text(filename: str, lineno: int | None, line: str | None) -> str:
-    text = f"{os.path.basename(filename)} line {lineno}"
-    return f"{text} ({line.strip()})" if line and line.strip() else text
-
-
-def _where_from_fx(stack_trace: str | None) -> str:
-    """The innermost user frame of fx's recorded stack: 'file.py line 12 (the code)'."""
-    if not stack_trace:
-        return ""
-    frames = re.findall(r'File "([^"]+)", line (\d+), in [^\n]*\n(?:    ([^\n]*))?', stack_trace)
-    frames = [f for f in frames if not f[0].startswith((_TORCH_DIR, _HERE))]
-    if not frames:
-        return ""
-    filename, lineno, line = frames[-1]
-    return _frame_text(filename, int(lineno), line)
-
-
-def _where_now() -> str:
-    """The innermost frame of the running user code (outside torch and this package)."""
-    for frame in reversed(traceback.extract_stack()):
-        if not frame.filename.startswith((_TORCH_DIR, _HERE)):
-            return _frame_text(frame.filename, frame.lineno, frame.line)
-    return ""
-
-
-def user_error(e: BaseException, doing: str, where: str = "") -> ImportRefused:
-    """An exception raised by the user's code, as one line naming its innermost user frame
-    (or `where`, the traced line that ran)."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith((_TORCH_DIR, _HERE))]
-    if frames:
-        where = _frame_text(frames[-1].filename, frames[-1].lineno, frames[-1].line)
-    where = f"{where}: " if where else ""
-    message = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return ImportRefused(f"{where}{doing} raised {type(e).__name__}" + (f": {message}" if message else ""))
-
-
 # ---- symbolic tracing ----
 
 def _fx_key(node: fx.Node, root: nn.Module) -> object:
@@ -180,27 +160,46 @@ class _Tracer(fx.Tracer):
 
     record_stack_traces = True
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.captured: list[tuple[torch.Tensor, int]] = []  # real tensors the graph holds, with their versions
+
+    def create_arg(self, a: object) -> object:
+        if isinstance(a, torch.Tensor):
+            self.captured.append((a, version(a)))
+        return super().create_arg(a)
+
     def _filter_traceback_frames(self, summary: traceback.StackSummary) -> traceback.StackSummary:
         return traceback.StackSummary.from_list(
-            [f for f in summary if not f.filename.startswith((_TORCH_DIR, _HERE))])
+            [f for f in summary if is_users(f.filename)])
 
 
 def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool) -> tuple[_Recording, object]:
     tracer = _Tracer()
     concrete = {k: v for k, v in inputs.items() if not isinstance(v, torch.Tensor)}
+    state = versions([*root.parameters(), *root.buffers()] if isinstance(root, nn.Module) else [])
     graph = tracer.trace(root, concrete_args=concrete or None)
+    # fx runs code on plain tensors as it traces (`self.count += 1`, `mask[0] = 1.0`) and keeps the
+    # tensors, not their values then: a change found here is followed, or refused, by the real run.
+    if any(version(t) != was for t, was in [*state, *tracer.captured]):
+        raise RuntimeError("the code changes a tensor in place as it runs")
     module = tracer.root
-    rec, env = _Recording(), {}
+    rec, env = _Recording(InPlace.of_module(root)), {}
     torch.manual_seed(IMPORT_SEED)  # after tracing, which may draw (a constant torch.randn)
 
     def real(a: object) -> object:
         return env[a][0] if isinstance(a, fx.Node) else a
 
-    def sym(a: object) -> object:
-        return env[a][1] if isinstance(a, fx.Node) else a
+    where = ""  # the line of the node being recorded
+
+    def sym(a: object) -> object:  # what a call reads: refused if the code changed it in place since
+        if not isinstance(a, fx.Node):
+            return a
+        value, slot = env[a]
+        return rec.read(slot, value, version(value) if isinstance(value, torch.Tensor) else 0, lambda: where)
 
     for node in graph.nodes:
-        where = _where_from_fx(node.meta.get("stack_trace") or node.stack_trace)
+        where = where_from_fx(node.meta.get("stack_trace") or node.stack_trace)
         if node.op == "placeholder":
             if node.target.startswith("*"):
                 raise ImportRefused(f"*{node.target.lstrip('*')}: import needs named arguments")
@@ -220,10 +219,14 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
                 slot = rec.add(_Leaf(name, value, isinstance(value, nn.Parameter) and value.requires_grad))
             env[node] = (value, slot)
         elif node.op == "output":
+            where = ""
             return rec, fx.node.map_aggregate(node.args[0], sym)
         else:
             args = fx.node.map_aggregate(node.args, real)
             kwargs = fx.node.map_aggregate(node.kwargs, real)
+            sym_args = fx.node.map_aggregate(node.args, sym)
+            sym_kwargs = dict(fx.node.map_aggregate(node.kwargs, sym))
+            before = versions((args, kwargs))
             try:
                 with torch.no_grad():
                     if node.op == "call_method":
@@ -234,13 +237,15 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
                         out = node.target(*args, **kwargs)
             except Exception as e:  # the user's code failed on the example inputs
                 raise user_error(e, "running the code", where) from None
-            sym_args = fx.node.map_aggregate(node.args, sym)
-            sym_kwargs = dict(fx.node.map_aggregate(node.kwargs, sym))
             key = _fx_key(node, module)
+            rec.inplace.after_call(key, before, rec.tainted((sym_args, sym_kwargs)), lambda w=where: w)
             if node.op == "call_module":
                 sym_args = (module.get_submodule(node.target), node.target, *sym_args)
             module_path = next(reversed(node.meta.get("nn_module_stack") or {}), "")  # the innermost
-            env[node] = (out, rec.add(_Call(key, tuple(sym_args), sym_kwargs, out, where, node.name, module_path)))
+            slot = rec.add(_Call(key, tuple(sym_args), sym_kwargs, out, where, node.name, module_path))
+            if isinstance(out, torch.Tensor):
+                rec.inplace.recorded(slot, out)
+            env[node] = (out, slot)
     raise ImportRefused("the traced code returned nothing")
 
 
@@ -266,34 +271,38 @@ class _Recorder(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
         kwargs = kwargs or {}
+        before = versions((args, kwargs))
         out = func(*args, **kwargs)
         key = _key_of(func)
         if isinstance(key, str) and key.removeprefix("method:") in _READS:
-            self.rec.reads.append(_where_now())
+            self.rec.reads.append(where_now())
         tensors = [out] if isinstance(out, torch.Tensor) else [
             t for t in out if isinstance(t, torch.Tensor)] if isinstance(out, tuple | list) else []
+        was = {id(t): v for t, v in before}
+
+        def as_slot(v: object) -> object:  # refused if the code changed it in place before this call
+            if not isinstance(v, torch.Tensor) or id(v) not in self.slots:
+                return v
+            return self.rec.read(self.slots[id(v)], v, was[id(v)], where_now)
+        read = (_map(tuple(args), as_slot), _map(kwargs, as_slot)) if tensors else ()
+        slots_read = [self.slots[id(t)] for t, _ in before if id(t) in self.slots]
+        self.rec.inplace.after_call(key, before, self.rec.tainted(slots_read), where_now)
         if not tensors:
             return out
-
-        def as_slot(v: object) -> object:
-            return self.slots.get(id(v), v) if isinstance(v, torch.Tensor) else v
         name = getattr(func, "__name__", "op").strip("_")
         if self.path and self.path[-1]:
             name = f"{self.path[-1].replace('.', '_')}_{name}"
-        slot = self.rec.add(_Call(key, _map(tuple(args), as_slot), _map(kwargs, as_slot), out, _where_now(), name,
-                                  self.path[-1] if self.path else ""))
-        if isinstance(out, torch.Tensor):
-            self.slots[id(out)] = slot
-        else:
-            for k, t in enumerate(out):
-                if isinstance(t, torch.Tensor):
-                    self.slots[id(t)] = _Slot(slot.index, k)
+        slot = self.rec.add(_Call(key, *read, out, where_now(), name, self.path[-1] if self.path else ""))
+        for k, t in [(None, out)] if isinstance(out, torch.Tensor) else enumerate(out):
+            if isinstance(t, torch.Tensor):
+                self.slots[id(t)] = _Slot(slot.index, k)
+                self.rec.inplace.recorded(self.slots[id(t)], t)
         self.keep += tensors
         return out
 
 
 def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool) -> tuple[_Recording, object]:
-    rec, slots = _Recording(), {}
+    rec, slots = _Recording(InPlace.of_module(root)), {}
     for name, value in inputs.items():
         if isinstance(value, torch.Tensor):
             slots[id(value)] = rec.add(_Leaf(name, value, leaf_grad or value.requires_grad))
@@ -312,12 +321,21 @@ def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: 
         torch.manual_seed(IMPORT_SEED)
         with torch.no_grad(), recorder:
             out = root(**inputs)
+    except ImportRefused:
+        raise
     except Exception as e:
         raise user_error(e, "running the code") from None
     finally:
         for h in hooks:
             h.remove()
-    return rec, _map(out, lambda v: slots.get(id(v), v) if isinstance(v, torch.Tensor) else v)
+    if rec.inplace.refused is not None:  # the code caught the refusal: it stands
+        raise rec.inplace.refused
+
+    def returned(v: object) -> object:
+        if not isinstance(v, torch.Tensor) or id(v) not in slots:
+            return v
+        return rec.read(slots[id(v)], v, version(v), lambda: "")
+    return rec, _map(out, returned)
 
 
 # ---- lowering what reaches the result ----

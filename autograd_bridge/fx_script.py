@@ -76,7 +76,7 @@ def run_script(path: str) -> types.ModuleType:
     try:
         exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
     except Exception as e:
-        from autograd_bridge.fx_import import user_error
+        from autograd_bridge.fx_user import user_error
 
         raise user_error(e, "running the script") from None
     finally:
@@ -129,7 +129,7 @@ def import_script(path: str, function: str | None = None, module: str | None = N
     try:
         instance = obj()
     except Exception as e:
-        from autograd_bridge.fx_import import user_error
+        from autograd_bridge.fx_user import user_error
 
         raise user_error(e, f"{name}()") from None
     forward = list(inspect.signature(instance.forward).parameters)
@@ -143,7 +143,7 @@ def import_script(path: str, function: str | None = None, module: str | None = N
         try:
             example = defined.__dict__[EXAMPLE_INPUTS]()
         except Exception as e:
-            from autograd_bridge.fx_import import user_error
+            from autograd_bridge.fx_user import user_error
 
             raise user_error(e, f"{EXAMPLE_INPUTS}()") from None
         example = example if isinstance(example, tuple) else (example,)
