@@ -394,14 +394,12 @@ def check_output(output: str, command: str, example: str) -> None:
 def refuse_output_over_input(args: argparse.Namespace) -> None:
     """Refuse an -o that is the very file the command reads (the same name, a symlink or a hard
     link to it): writing would replace the graph or script it came from."""
-    output = getattr(args, "output", None)
-    for source in (getattr(args, "file", None), getattr(args, "script", None)):
-        if output is None or output == "-" or source is None:
-            continue
+    output = getattr(args, "output", "-")
+    for source in (getattr(args, n, None) for n in ("file", "script")):
         try:
-            same = os.path.samefile(output, source)
+            same = output != "-" and source is not None and os.path.samefile(output, source)
         except (OSError, ValueError):  # no such file yet (or no input: the command says so)
-            continue
+            same = False
         if same:
             raise UsageError(f"{args.command}: -o {output} is the file it reads ({source}); writing it would "
                              "overwrite it: give another name")
