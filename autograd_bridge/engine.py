@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~715 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~765 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -245,8 +245,26 @@ class Compiled:
         with _RunBlock(self, [] if notes is None else notes):
             variables = self._call(self._variables_of, leaves, ShapeError)
         shapes = {n: tuple(variables[v].shape) for n, v in zip(self.ids, self._variables, strict=True)}
+        self._check_one_dtype(variables)
         self._check_dims(shapes)
         return shapes
+
+    def _check_one_dtype(self, variables: dict[str, torch.Tensor]) -> None:
+        """Refuse an op that takes inputs of one dtype (OpSpec.one_dtype) fed two: torch refuses
+        float32 @ float64 on a real device, but its meta device computes on."""
+        names = self.source.names
+        for n in self.source.op_ids:
+            node = self.graph.nodes[n]
+            if not node.spec.one_dtype:
+                continue
+            inputs = self.graph.inputs[n]
+            fed = [(p, inputs[p], variables[names[inputs[p]]].dtype) for p in node.ports if p in inputs]
+            other = next((f for f in fed if f[2] != fed[0][2]), None)
+            if other is not None:
+                (port, src, dtype), (port2, src2, dtype2) = fed[0], other
+                raise ShapeError(f"{n}: {node.op} needs its inputs in one dtype, but {port} is "
+                                 f"{_dtype_name(dtype)} (from {src}) and {port2} is {_dtype_name(dtype2)} "
+                                 f"(from {src2}); torch converts neither", [n, src, src2])
 
     def _work_bound(self) -> float:
         """An upper bound, without shapes, of the elements a real forward touches: an op's
@@ -350,6 +368,14 @@ class Compiled:
                 size = self.graph.nodes[n].resolved_attrs()["size"]
                 raise ShapeError(f"{n}: expand to {size}: {NEW_DIM_MINUS_ONE}", [n])
 
+    def _backward_error(self, e: BaseException, target: str) -> GraphError:
+        """A backward that failed has no generated line to name a node by; inputs its backward
+        refuses (huber_loss's two dtypes) are found by the shape pass, which names the node."""
+        error = self._node_error(e, e.__traceback__, ExecutionError, target)
+        if not is_out_of_memory(e):
+            self.infer_shapes()  # raises that node's error, if the shape pass finds one
+        return error
+
     def _forward_error(self, e: BaseException) -> GraphError:
         error = self._node_error(e, e.__traceback__, ExecutionError)
         # Shape problems are reported by the meta-device pass, which names both shapes
@@ -446,7 +472,7 @@ class Compiled:
                     try:
                         partials = _grad(t, None, pick_wrt(vals))
                     except TORCH_ERRORS as e:
-                        raise self._node_error(e, e.__traceback__, ExecutionError, target) from None
+                        raise self._backward_error(e, target) from None
                     grads = no_grads.copy()
                     grads.update(zip(wrt, partials, strict=False))  # as many: autograd.grad's inputs
                     result = self._checked(target, values, grads, vals + partials, notes, False)
@@ -480,7 +506,7 @@ class Compiled:
             try:
                 partials = _grad(t, v, self._pick_wrt(values))
             except TORCH_ERRORS as e:
-                raise self._node_error(e, e.__traceback__, ExecutionError, target) from None
+                raise self._backward_error(e, target) from None
             grads = self._no_grads.copy()
             grads.update(zip(self._wrt, partials, strict=False))  # as many: autograd.grad's inputs
         return self._checked(target, values, grads, [*values.values(), *partials], notes, accumulate)
@@ -519,7 +545,10 @@ class Compiled:
         for n, val in values.items():
             if n not in leaf_ids and val.requires_grad:
                 val.retain_grad()
-        self._call(lambda: t.backward(gradient=v), [], ExecutionError, target)
+        try:
+            t.backward(gradient=v)
+        except TORCH_ERRORS as e:
+            raise self._backward_error(e, target) from None
         # Copies: torch adds the next run's partials into leaf .grad in place, which would
         # silently change the grads of Results already handed out.
         grads = {n: None if val.grad is None else val.grad.detach().clone()
@@ -576,6 +605,10 @@ def _expand_new_minus_one(node: Node, source: object) -> str | None:
     if -1 in size[:max(len(size) - len(getattr(source, "shape", size)), 0)]:
         return f"size {size}: {NEW_DIM_MINUS_ONE}"
     return None
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def _meta_is_worse(real: BaseException | None, meta_error: GraphError) -> bool:

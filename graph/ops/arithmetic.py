@@ -32,5 +32,5 @@ ENTRIES: list[OpSpec] = [
            sympy="({input})**({exponent})"),
     OpSpec("matmul", "torch.matmul", ("input", "other"), "linear algebra", "@",
            "∂/∂input = grad @ otherᵀ, ∂/∂other = inputᵀ @ grad",
-           example_shapes={"input": (2, 3), "other": (3, 4)}),
+           example_shapes={"input": (2, 3), "other": (3, 4)}, one_dtype=True),
 ]

@@ -26,7 +26,8 @@ ENTRIES: list[OpSpec] = [
           Attr("beta", "number", 1.0, doc="where the quadratic part ends"), example_attrs={"beta": 0.5}),
     _loss("huber_loss", "Huber",
           "∂/∂input = input − target where |input − target| < delta, else delta·sign(input − target); /n",
-          Attr("delta", "number", 1.0, doc="where the quadratic part ends"), example_attrs={"delta": 0.5}),
+          Attr("delta", "number", 1.0, doc="where the quadratic part ends"), example_attrs={"delta": 0.5},
+          one_dtype=True),  # its forward promotes, its backward does not
     _loss("binary_cross_entropy_with_logits", "BCE logits",
           "∂/∂input = (σ(input) − target)/n, ∂/∂target = −input/n"),
     # target is a probability distribution (log_target false) and must be > 0 for its partial.

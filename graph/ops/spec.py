@@ -134,6 +134,11 @@ class OpSpec:
     # Ports torch writes into (batch_norm's running statistics, in training mode): the call gets
     # copies, so the graph's leaves keep their values from run to run.
     copied_inputs: tuple[str, ...] = ()
+    # Every fed input must have one dtype: torch promotes none of them (matmul, the layers; huber
+    # loss's backward) and refuses float32 with float64 on a real device, while its meta device
+    # often computes on. The shape pass checks it (autograd_bridge.engine), so check refuses what
+    # grad would; tests/test_dtype_mixing.py asks torch which ops these are.
+    one_dtype: bool = False
 
     def ports(self, attrs: dict[str, object]) -> tuple[str, ...]:
         """The input ports of a node with these attributes: `inputs` (less any named like an
