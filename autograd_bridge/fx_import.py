@@ -31,7 +31,7 @@ from torch.overrides import TorchFunctionMode
 from autograd_bridge import fx_layers  # noqa: F401 - registers the layer, shape and loss lowerings
 from autograd_bridge.fx_inplace import InPlace, version, versions
 from autograd_bridge.fx_lower import Builder, ImportRefused, Ref, Unlowered
-from autograd_bridge.fx_user import is_users, user_error, where_from_fx, where_now
+from autograd_bridge.fx_user import is_users, user_code, where_from_fx, where_now
 from graph.groups import MAX_GROUP_DEPTH, Group
 from graph.layout import layered_positions
 from graph.model import MAX_ID_LENGTH, Graph
@@ -227,16 +227,13 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
             sym_args = fx.node.map_aggregate(node.args, sym)
             sym_kwargs = dict(fx.node.map_aggregate(node.kwargs, sym))
             before = versions((args, kwargs))
-            try:
-                with torch.no_grad():
-                    if node.op == "call_method":
-                        out = getattr(args[0], node.target)(*args[1:], **kwargs)
-                    elif node.op == "call_module":
-                        out = module.get_submodule(node.target)(*args, **kwargs)
-                    else:
-                        out = node.target(*args, **kwargs)
-            except Exception as e:  # the user's code failed on the example inputs
-                raise user_error(e, "running the code", where) from None
+            with user_code("running the code", where), torch.no_grad():  # on the example inputs
+                if node.op == "call_method":
+                    out = getattr(args[0], node.target)(*args[1:], **kwargs)
+                elif node.op == "call_module":
+                    out = module.get_submodule(node.target)(*args, **kwargs)
+                else:
+                    out = node.target(*args, **kwargs)
             key = _fx_key(node, module)
             rec.inplace.after_call(key, before, rec.tainted((sym_args, sym_kwargs)), lambda w=where: w)
             if node.op == "call_module":
@@ -319,12 +316,8 @@ def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: 
             hooks.append(m.register_forward_hook(leave))
     try:
         torch.manual_seed(IMPORT_SEED)
-        with torch.no_grad(), recorder:
+        with user_code("running the code"), torch.no_grad(), recorder:
             out = root(**inputs)
-    except ImportRefused:
-        raise
-    except Exception as e:
-        raise user_error(e, "running the code") from None
     finally:
         for h in hooks:
             h.remove()
@@ -430,7 +423,7 @@ def _check_value(graph: Graph, sink: str, expected: torch.Tensor) -> None:
 
 def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool, what: str) -> Imported:
     notes, specialised = [], False
-    with _as_the_graph_runs(root):
+    with _as_the_graph_runs(root), user_code("running the code"):  # SystemExit from tracing, too
         try:
             rec, output = _record_fx(root, inputs, leaf_grad)
         except ImportRefused:

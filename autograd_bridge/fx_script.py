@@ -74,11 +74,10 @@ def run_script(path: str) -> types.ModuleType:
     sys.path.insert(0, folder)
     sys.modules[module.__name__] = module  # dataclasses and pickling look modules up by name
     try:
-        exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
-    except Exception as e:
-        from autograd_bridge.fx_user import user_error
+        from autograd_bridge.fx_user import user_code
 
-        raise user_error(e, "running the script") from None
+        with user_code("running the script"):
+            exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
     finally:
         sys.path.remove(folder)
     return module
@@ -95,6 +94,7 @@ def import_script(path: str, function: str | None = None, module: str | None = N
     from torch import nn
 
     from autograd_bridge.fx_import import import_function, import_module
+    from autograd_bridge.fx_user import user_code
 
     if (function is None) == (module is None):
         raise ImportRefused("name one function or one module class to import")
@@ -126,12 +126,8 @@ def import_script(path: str, function: str | None = None, module: str | None = N
                 raise ImportRefused(f"{visible(name)}: the argument {visible(arg)} has no default: "
                                     f"give it with --input {visible(arg)}=SHAPE")
         return import_function(obj, values)
-    try:
+    with user_code(f"{name}()"):
         instance = obj()
-    except Exception as e:
-        from autograd_bridge.fx_user import user_error
-
-        raise user_error(e, f"{name}()") from None
     forward = list(inspect.signature(instance.forward).parameters)
     if given:
         unknown = [a for a in given if a not in forward]
@@ -140,12 +136,8 @@ def import_script(path: str, function: str | None = None, module: str | None = N
                                 f"(it takes {visible(', '.join(forward))})")
         example = tuple(randn(a) for a in forward if a in given)
     elif callable(defined.__dict__.get(EXAMPLE_INPUTS)):
-        try:
+        with user_code(f"{EXAMPLE_INPUTS}()"):
             example = defined.__dict__[EXAMPLE_INPUTS]()
-        except Exception as e:
-            from autograd_bridge.fx_user import user_error
-
-            raise user_error(e, f"{EXAMPLE_INPUTS}()") from None
         example = example if isinstance(example, tuple) else (example,)
     else:
         raise ImportRefused(f"{visible(shown)}: to import {visible(name)}, define {EXAMPLE_INPUTS}() returning "

@@ -1,16 +1,19 @@
 """The user's code as an import sees it (autograd_bridge.fx_import, fx_script): where it is (its
 innermost frame outside torch and this package, 'file.py line 12 (the code)'), and what it
-raised, as one line (ImportRefused).
+raised or exited with, as one line (ImportRefused).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import traceback
+from collections.abc import Iterator
 
 import torch
 
+from autograd_bridge.cancel import Cancelled
 from autograd_bridge.fx_script import ImportRefused
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
@@ -54,5 +57,21 @@ def user_error(e: BaseException, doing: str, where: str = "") -> ImportRefused:
     if frames:
         where = _frame_text(frames[-1].filename, frames[-1].lineno, frames[-1].line)
     where = f"{where}: " if where else ""
+    if isinstance(e, SystemExit):  # sys.exit() or exit(): None is status 0, a text status 1
+        status = 0 if e.code is None else e.code if isinstance(e.code, int) else f"1 ({e.code})"
+        return ImportRefused(f"{where}{doing} exited with status {status} (SystemExit) while importing")
     message = str(e).strip().splitlines()[0] if str(e).strip() else ""
     return ImportRefused(f"{where}{doing} raised {type(e).__name__}" + (f": {message}" if message else ""))
+
+
+@contextlib.contextmanager
+def user_code(doing: str, where: str = "") -> Iterator[None]:
+    """Runs the user's code: whatever it raises, or exits with (SystemExit and any other
+    BaseException of its own), becomes one line (user_error). Ctrl+C (KeyboardInterrupt), the
+    app's Cancelled and the import's own refusals pass through."""
+    try:
+        yield
+    except (KeyboardInterrupt, Cancelled, ImportRefused):
+        raise
+    except BaseException as e:  # noqa: BLE001 - the user's code: any exit becomes one line
+        raise user_error(e, doing, where) from None
