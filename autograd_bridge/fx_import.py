@@ -29,7 +29,7 @@ from torch import fx, nn
 from torch.overrides import TorchFunctionMode
 
 from autograd_bridge import fx_layers  # noqa: F401 - registers the layer, shape and loss lowerings
-from autograd_bridge.fx_inplace import InPlace, version, versions
+from autograd_bridge.fx_inplace import InPlace, buffers_of, put_back, version, versions
 from autograd_bridge.fx_lower import Builder, ImportRefused, Ref, Unlowered
 from autograd_bridge.fx_user import is_users, user_code, where_from_fx, where_now
 from graph.groups import MAX_GROUP_DEPTH, Group
@@ -159,6 +159,7 @@ class _Tracer(fx.Tracer):
     `forward`, so a plain function would have none)."""
 
     record_stack_traces = True
+    proxy_buffer_attributes = True  # buffers as graph leaves: `self.shift * self.scale` is not folded to a constant
 
     def __init__(self) -> None:
         super().__init__()
@@ -178,11 +179,15 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
     tracer = _Tracer()
     concrete = {k: v for k, v in inputs.items() if not isinstance(v, torch.Tensor)}
     state = versions([*root.parameters(), *root.buffers()] if isinstance(root, nn.Module) else [])
-    graph = tracer.trace(root, concrete_args=concrete or None)
-    # fx runs code on plain tensors as it traces (`self.count += 1`, `mask[0] = 1.0`) and keeps the
-    # tensors, not their values then: a change found here is followed, or refused, by the real run.
-    if any(version(t) != was for t, was in [*state, *tracer.captured]):
-        raise RuntimeError("the code changes a tensor in place as it runs")
+    buffers = buffers_of(root)
+    try:
+        graph = tracer.trace(root, concrete_args=concrete or None)
+    finally:
+        moved = put_back(buffers)  # `self.count = self.count + 1` set a buffer to a tracer's stand-in
+    # fx runs code on plain tensors as it traces (`mask[0] = 1.0`) and keeps the tensors, not their
+    # values then: a change found here is followed, or refused, by the real run.
+    if moved or any(version(t) != was for t, was in [*state, *tracer.captured]):
+        raise RuntimeError("the code changes a tensor or a buffer as it runs")
     module = tracer.root
     rec, env = _Recording(InPlace.of_module(root)), {}
     torch.manual_seed(IMPORT_SEED)  # after tracing, which may draw (a constant torch.randn)
@@ -303,7 +308,7 @@ def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: 
     for name, value in inputs.items():
         if isinstance(value, torch.Tensor):
             slots[id(value)] = rec.add(_Leaf(name, value, leaf_grad or value.requires_grad))
-    hooks = []
+    hooks, buffers = [], buffers_of(root)
     recorder = _Recorder(rec, slots)
     if isinstance(root, nn.Module):
         for path, t in [*root.named_parameters(), *root.named_buffers()]:
@@ -321,8 +326,12 @@ def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: 
     finally:
         for h in hooks:
             h.remove()
+        moved = put_back(buffers)
     if rec.inplace.refused is not None:  # the code caught the refusal: it stands
         raise rec.inplace.refused
+    if moved:
+        raise ImportRefused(f"{type(root).__name__}.forward sets the buffer {moved[0]} to a new tensor: not "
+                            "supported, a graph holds no state that changes from one call to the next")
 
     def returned(v: object) -> object:
         if not isinstance(v, torch.Tensor) or id(v) not in slots:

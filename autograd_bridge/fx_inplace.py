@@ -5,7 +5,8 @@ ways of recording:
 
 - a module's parameter or buffer changed in place (`self.count += 1`) is refused at once: a
   graph holds no state that changes from one call to the next (batch norm's own update of its
-  running statistics aside: the graph computes its output, not the update);
+  running statistics aside: the graph computes its output, not the update); so is a buffer set
+  to a new tensor (`self.count = self.count + 1`: buffers_of, put_back, which put it back);
 - any other change (`y[0] = 0.0`, `y.clamp_(…)`, `y += 1`) is fine until the code reads a tensor
   that changed since it was recorded: that read is refused naming the line of the change, unless
   the tensor is a constant (it depends on no leaf, and neither did what was written into it):
@@ -57,6 +58,26 @@ def tensors_in(value: object) -> list[torch.Tensor]:
     if isinstance(value, dict):
         return [t for v in value.values() for t in tensors_in(v)]
     return []
+
+
+def buffers_of(root: object) -> list[tuple[torch.nn.Module, str, str, torch.Tensor]]:
+    """Each buffer of a module as (the submodule holding it, its name there, its qualified name,
+    the tensor), to find one the code replaced (put_back)."""
+    if not isinstance(root, torch.nn.Module):
+        return []
+    return [(m, name, f"{path}.{name}" if path else name, t)
+            for path, m in root.named_modules(remove_duplicate=False) for name, t in m._buffers.items()]
+
+
+def put_back(buffers: list[tuple[torch.nn.Module, str, str, torch.Tensor]]) -> list[str]:
+    """The buffers the code set to something else (`self.count = self.count + 1`, or a tracer's
+    stand-in for that), each put back; their qualified names."""
+    moved = []
+    for m, name, qualified, t in buffers:
+        if m._buffers.get(name) is not t:
+            m._buffers[name] = t
+            moved.append(qualified)
+    return moved
 
 
 @dataclass(frozen=True)

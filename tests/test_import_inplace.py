@@ -63,6 +63,40 @@ class Counter(nn.Module):
         return (self.lin(x) * self.count).sum()
 
 
+class Reassigns(Counter):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.count = self.count + 1
+        return (self.lin(x) * self.count).sum()
+
+
+def test_a_buffer_set_to_a_new_tensor_is_refused_and_put_back() -> None:
+    model = Reassigns()
+    count = model.count
+    with pytest.raises(ImportRefused) as e:
+        import_module(model, (torch.randn(3, 2),))
+    assert e.value.message == ("Reassigns.forward sets the buffer count to a new tensor: not supported, a graph holds "
+                               "no state that changes from one call to the next")
+    assert model.count is count and float(count) == 0.0
+
+
+class Buffers(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("shift", torch.tensor([0.5, -1.0]))
+        self.register_buffer("scale", torch.tensor(3.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x + self.shift * self.scale).pow(2).sum()
+
+
+def test_arithmetic_on_buffers_alone_keeps_them_leaves_not_one_folded_constant() -> None:
+    imported = import_module(Buffers(), (torch.randn(2),))
+    graph = imported.graph
+    assert {"shift", "scale"} <= set(graph.nodes)
+    assert not any(n.startswith("_tensor_constant") for n in graph.nodes)
+    assert len(graph.consumers_of("shift")) == 1 and len(graph.consumers_of("scale")) == 1
+
+
 @pytest.mark.parametrize("branchy", [False, True], ids=["traced", "recorded-run"])
 def test_an_in_place_update_of_a_buffer_is_refused_and_the_buffer_left_as_it_was(branchy: bool) -> None:
     model = Counter(branchy)
