@@ -121,10 +121,11 @@ def op_expr(node: Node, args: dict[str, str]) -> str:
 
     A variadic op's ports go in as one tuple (torch.cat((a, b), dim=1)). An unfed optional port
     passes torch's default, None: left out at the end of the positional ports and among the
-    keywords, `None` before a fed one. A fed port named like an attribute stands for it (pow's
-    exponent, while the attribute is null). Ports torch writes into (OpSpec.copied_inputs) get
-    copies in training mode. An op returning several tensors is followed by the index of the
-    node's own (OpSpec.result_item). A select along dim 0 is written `y[i]`.
+    keywords, `None` before a fed one or where torch has no default (OpSpec.none_passed). A fed
+    port named like an attribute stands for it (pow's exponent, while the attribute is null).
+    Ports torch writes into (OpSpec.copied_inputs) get copies in training mode. An op returning
+    several tensors is followed by the index of the node's own (OpSpec.result_item). A select
+    along dim 0 is written `y[i]`.
     """
     spec = node.spec
     if spec.name == "select" and node.resolved_attrs()["dim"] == 0:
@@ -141,7 +142,7 @@ def op_expr(node: Node, args: dict[str, str]) -> str:
             return f"{args[port]}.clone()" if port in copied else args[port]
 
         positional, keyword = spec.passed_inputs()
-        last = max((i for i, port in enumerate(positional) if port in args), default=-1)
+        last = max((i for i, port in enumerate(positional) if port in args or port in spec.none_passed), default=-1)
         parts = [arg(port) if port in args else "None" for port in positional[:last + 1]]
         parts += [f"{port}={arg(port)}" for port in keyword if port in args]
     for name, value in (spec.call_attrs(node.attrs) if spec.attrs else {}).items():

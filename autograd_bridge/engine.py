@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~765 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~745 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -26,6 +26,14 @@ from autograd_bridge.budget import is_out_of_memory, oom_detail
 from autograd_bridge.cancel import checked_module
 from autograd_bridge.codegen import Source, generate, leaf_expr
 from autograd_bridge.finite import FinitePlan, all_finite, known_finite
+from autograd_bridge.node_checks import (
+    NEW_DIM_MINUS_ONE,
+    check_fed_together,
+    check_no_grad_inputs,
+    check_one_dtype,
+    error_text,
+    note_text,
+)
 from graph.bulk import paused_gc
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
 from graph.inits import INITS
@@ -187,9 +195,8 @@ class Compiled:
         if oom:
             return cls(f"{node_id}: out of memory computing {node.op} of {' and '.join(shapes)}"
                        f"{oom_detail(exc)}", ids)
-        if node.op == "expand" and fed:  # torch's word for a -1 in a new dimension: "numel: ... overflow"
-            source = frame.f_locals.get(self.source.names[inputs[fed[0]]])
-            first_line = _expand_new_minus_one(node, source) or first_line
+        if fed:  # torch's words put in the graph's terms where they mislead (node_checks)
+            first_line = error_text(node, exc, frame.f_locals.get(self.source.names[inputs[fed[0]]]), first_line)
         return cls(f"{node_id}: {node.op} of {' and '.join(shapes)}: {first_line}", ids)
 
     def _call(self, fn, args, cls: type[GraphError], target: str | None = None):  # noqa: ANN001, ANN202
@@ -202,8 +209,7 @@ class Compiled:
 
     def _add_notes(self, caught: list[warnings.WarningMessage], notes: list[str]) -> None:
         for w in caught:
-            text = str(w.message).strip()
-            text = text.splitlines()[0] if text else w.category.__name__
+            text = note_text(str(w.message)) or w.category.__name__
             node_id = self.line_of.get(w.lineno) if w.filename == self.filename else None
             note = f"{node_id}: {text}" if node_id is not None else text
             if note not in notes:
@@ -242,6 +248,12 @@ class Compiled:
         leaves = [(torch.empty if dt in FLOAT_DTYPES else torch.zeros)(
                       self.graph.nodes[n].leaf_shape(), device=device, dtype=getattr(torch, dt))
                   for n, dt in zip(self.source.leaf_ids, dtypes, strict=True)]
+        for n in self.source.op_ids:  # what torch refuses in its own Python, or only with grad on
+            spec = self.graph.nodes[n].spec
+            if spec.fed_together:
+                check_fed_together(self.graph, n)
+            if spec.no_grad_inputs:
+                check_no_grad_inputs(self.graph, n, self.source.requires_grad)
         with _RunBlock(self, [] if notes is None else notes):
             variables = self._call(self._variables_of, leaves, ShapeError)
         shapes = {n: tuple(variables[v].shape) for n, v in zip(self.ids, self._variables, strict=True)}
@@ -250,21 +262,10 @@ class Compiled:
         return shapes
 
     def _check_one_dtype(self, variables: dict[str, torch.Tensor]) -> None:
-        """Refuse an op that takes inputs of one dtype (OpSpec.one_dtype) fed two: torch refuses
-        float32 @ float64 on a real device, but its meta device computes on."""
         names = self.source.names
         for n in self.source.op_ids:
-            node = self.graph.nodes[n]
-            if not node.spec.one_dtype:
-                continue
-            inputs = self.graph.inputs[n]
-            fed = [(p, inputs[p], variables[names[inputs[p]]].dtype) for p in node.ports if p in inputs]
-            other = next((f for f in fed if f[2] != fed[0][2]), None)
-            if other is not None:
-                (port, src, dtype), (port2, src2, dtype2) = fed[0], other
-                raise ShapeError(f"{n}: {node.op} needs its inputs in one dtype, but {port} is "
-                                 f"{_dtype_name(dtype)} (from {src}) and {port2} is {_dtype_name(dtype2)} "
-                                 f"(from {src2}); torch converts neither", [n, src, src2])
+            if self.graph.nodes[n].spec.one_dtype:
+                check_one_dtype(self.graph, n, {p: variables[names[s]].dtype for p, s in self.graph.inputs[n].items()})
 
     def _work_bound(self) -> float:
         """An upper bound, without shapes, of the elements a real forward touches: an op's
@@ -594,21 +595,6 @@ class Compiled:
                       if n in bad_grads and not any(c in bad_grads or any(s in bad for s in inputs[c].values())
                                                     for c in consumers[n])]
         return found, frozenset(bad | bad_grads)
-
-
-NEW_DIM_MINUS_ONE = "-1 keeps the size of a dimension the input has; a new leading dimension needs its own size"
-
-
-def _expand_new_minus_one(node: Node, source: object) -> str | None:
-    """What is wrong when an expand's size gives -1 for a dimension its input does not have."""
-    size = node.resolved_attrs()["size"]
-    if -1 in size[:max(len(size) - len(getattr(source, "shape", size)), 0)]:
-        return f"size {size}: {NEW_DIM_MINUS_ONE}"
-    return None
-
-
-def _dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
 
 
 def _meta_is_worse(real: BaseException | None, meta_error: GraphError) -> bool:

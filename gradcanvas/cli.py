@@ -24,7 +24,7 @@ from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import load
 from graph.ops import FLOAT_DTYPES
 from graph.safetext import visible
-from graph.values import _short, parse_json_text
+from graph.values import _short, parse_tensor_text
 
 COMMANDS = ("check", "grad", "export", "render", "jacobian", "hessian", "gradcheck", "import")
 MAX_ACCUMULATE = 10_000
@@ -144,7 +144,7 @@ def _grad_output(text: str | None) -> object:
     if text is None:
         return None
     try:
-        return parse_json_text(text, "--grad-output", "[1, 0]")
+        return parse_tensor_text(text, "--grad-output", example="[1, 0]")  # a tensor literal: its numbers checked
     except ValueSpecError as e:
         raise UsageError(e.message) from None
 

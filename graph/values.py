@@ -39,6 +39,31 @@ DTYPE_MAX = {"float32": 3.4028234663852886e38, "float64": sys.float_info.max}
 _DTYPE_OVERFLOW = {"float32": 2**128 - 2**103}
 
 
+# The longest integer literal read as a number: any longer one is beyond every dtype (float64
+# ends near 1.8e308), and int() of n digits costs ~n² time (Python refuses over 4,300 digits).
+INT_DIGITS_MAX = 400
+
+
+class LongInt:
+    """An integer literal of more than INT_DIGITS_MAX digits, kept as its length only: beyond
+    every dtype, so the check that meets it refuses it, naming the node and field holding it."""
+
+    __slots__ = ("digits",)
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"an integer of {self.digits:,} digits"
+
+
+def json_int(text: str) -> int | LongInt:
+    """json.loads' parse_int: the int, or a LongInt past INT_DIGITS_MAX digits, so that a huge
+    number is refused where it stands rather than by json.loads for the whole text."""
+    digits = len(text) - text.startswith("-")
+    return int(text) if digits <= INT_DIGITS_MAX else LongInt(digits)
+
+
 def fits_dtype(v: int | float, dtype: str | None) -> bool:
     """Whether a finite number stays finite in a tensor of this dtype (None: any float)."""
     limit = _DTYPE_OVERFLOW.get(dtype or "float64")
@@ -83,6 +108,8 @@ def literal_shape(value: object, depth: int = 0, dtype: str | None = None) -> tu
 def _check_entry(v: object, dtype: str | None) -> None:
     """One entry of a literal: a finite number within dtype's range, an integer of int64's
     range for int64, true or false for bool."""
+    if isinstance(v, LongInt):
+        raise ValueSpecError(f"value holds {v!r}: beyond the range of every dtype")
     if dtype == "bool":
         if not isinstance(v, bool):
             raise ValueSpecError(f"value holds {_short(v)}: a bool tensor holds only true and false")
@@ -131,11 +158,15 @@ def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) 
     "ints" or "dims", an integer "number") must fit one; "ints" are shapes, held to ±MAX_SIZE.
     Whether a dim fits its input's rank is known only with shapes (autograd_bridge.engine).
     """
+    if isinstance(v, LongInt):
+        raise ValueSpecError(f"{what} is {v!r}: beyond the range of every dtype")
     if kind == "ints" or (kind == "optional_ints" and v is not None):
         return check_ints(v, what, MAX_SIZE)
-    if kind == "dims":
+    if kind in ("dims", "optional_dims"):
         if v is None:
-            return v
+            if kind == "optional_dims":
+                return v
+            raise ValueSpecError(f"{what} must be a dim or a list of dims, not null (torch takes no None here)")
         if not _is_int(v):
             return check_ints(v, what)
         kind = "int"  # a single dim
@@ -219,7 +250,7 @@ def parse_finite_json(text: str, what: str, example: str = "[1.0, 2.0]") -> obje
     json.loads can fail turned into one ValueSpecError naming `what`. The one parser for typed
     values; files go through graph.fileformat."""
     try:
-        return json.loads(text, parse_constant=_refuse_json_constant)
+        return json.loads(text, parse_constant=_refuse_json_constant, parse_int=json_int)
     except ValueSpecError as e:
         raise ValueSpecError(f"{what}: {e.message}") from None
     except json.JSONDecodeError as e:
@@ -293,6 +324,8 @@ def parse_param_text(kind: str, text: str, what: str) -> object:
         if text.strip().lower() in ("", "null", "none"):
             return None
         return parse_number(text, what) if kind == "optional_number" else parse_int(text, what)
-    if kind == "dims":
+    if kind == "optional_dims":
         return None if not text.strip() else parse_json_text(text, what, "null, 1 or [0, 1]")
+    if kind == "dims":
+        return parse_json_text(text, what, "1 or [0, 1]")
     return parse_json_text(text, what, "[2, 3]")  # ints, optional_ints

@@ -65,6 +65,7 @@ ENTRIES: list[OpSpec] = [
                            "weight": (3,), "bias": (3,)},
            no_grad_inputs=("running_mean", "running_var"), copied_inputs=("running_mean", "running_var"),
            optional_inputs=("running_mean", "running_var", *_AFFINE), one_dtype=True,
+           fed_together=(("running_mean", "running_var"), "training"), none_passed=("running_mean", "running_var"),
            positive_inputs=True),  # for running_var; the others take any value
     OpSpec("layer_norm", f"{F}.layer_norm", ("input", "weight", "bias"), "layer", "layernorm",
            "y = (input − mean)/√(var + eps)·weight + bias over the last dims (normalized_shape)",

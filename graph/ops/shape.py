@@ -52,7 +52,7 @@ ENTRIES: list[OpSpec] = [
            partial_reveals=("input",)),
     OpSpec("squeeze", "torch.squeeze", ("input",), "shape", "squeeze",
            "∂/∂input = grad with the size-1 dimensions put back",
-           attrs=(Attr("dim", "dims", None, doc="size-1 dimension(s) to remove; null: every one"),),
+           attrs=(Attr("dim", "optional_dims", None, doc="size-1 dimension(s) to remove; null: every one"),),
            example_shapes={"input": (2, 1, 3)}, keeps_finite=True,
            partial_reveals=("input",)),
     OpSpec("expand", "torch.Tensor.expand", ("input",), "shape", "expand",

@@ -56,10 +56,11 @@ KINDS: dict[str, str] = {
     "optional_ints": "`null` (torch's `None`) or a list of integers",
     "dim": "an integer naming one dimension of the op's first input; negative counts from the end",
     "optional_dim": "`null` (torch's `None`: every dimension) or one dim of the op's first input",
-    "dims": "`null` (every dimension), one dim, or a list of dims of the op's first input",
+    "dims": "one dim or a list of dims of the op's first input",
+    "optional_dims": "`null` (every dimension), one dim, or a list of dims of the op's first input",
     "choice": "one of the strings listed",
 }
-DIM_KINDS = ("dim", "optional_dim", "dims")
+DIM_KINDS = ("dim", "optional_dim", "dims", "optional_dims")
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,9 @@ class OpSpec:
     variadic: bool = False
     # Input ports that may stay unfed (linear's bias): torch's default, None, is passed.
     optional_inputs: tuple[str, ...] = ()
+    # Of those, the ones torch's function has no default for (batch_norm's running statistics):
+    # an unfed one is written as None even when no later port is fed.
+    none_passed: tuple[str, ...] = ()
     # Ops whose torch function returns several tensors (split, chunk, max with a dim): the one
     # the node is, by position, or the name of the attribute holding that position (split's
     # index). One node per piece keeps every node one output: a node is one tensor everywhere
@@ -139,6 +143,10 @@ class OpSpec:
     # often computes on. The shape pass checks it (autograd_bridge.engine), so check refuses what
     # grad would; tests/test_dtype_mixing.py asks torch which ops these are.
     one_dtype: bool = False
+    # Optional ports fed all together or none, and the bool attribute without which none may go
+    # unfed either: batch_norm's running statistics, needed unless training. The engine checks it
+    # before a run (autograd_bridge.node_checks), naming the ports.
+    fed_together: tuple[tuple[str, ...], str] | None = None
 
     def ports(self, attrs: dict[str, object]) -> tuple[str, ...]:
         """The input ports of a node with these attributes: `inputs` (less any named like an
@@ -215,6 +223,6 @@ def reduction_choice(default: str = "mean", *more: str) -> Attr:
     return Attr("reduction", "choice", default, choices=(default, *others))
 
 
-DIM = Attr("dim", "dims", None, doc="dimension(s) to reduce; null reduces all")
+DIM = Attr("dim", "optional_dims", None, doc="dimension(s) to reduce; null reduces all")
 KEEPDIM = Attr("keepdim", "bool", False, doc="keep reduced dimensions with size 1")
 KEEPDIM_NEEDS_DIM = {"keepdim": ("dim",)}

@@ -1,0 +1,86 @@
+"""What the engine says about one node where torch's own words would not do: rules torch checks
+only on a real device (or only by failing in its Python), and torch's messages put in the
+graph's terms. Each is one line naming the node (a ShapeError, for autograd_bridge.engine).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import torch
+
+from graph.errors import ShapeError
+from graph.model import CheckedGraph, Node
+
+NEW_DIM_MINUS_ONE = "-1 keeps the size of a dimension the input has; a new leading dimension needs its own size"
+# The tail torch's C++ warnings carry: where in torch's sources the warning was given.
+_TRIGGERED = re.compile(r"\s*\(Triggered internally at [^()]*\)\s*$")
+
+
+def note_text(text: str) -> str:
+    """A warning's first line, less torch's "(Triggered internally at /__w/pytorch/…)"."""
+    text = text.strip()
+    return _TRIGGERED.sub("", text.splitlines()[0]) if text else ""
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def error_text(node: Node, exc: BaseException, first_input: object, said: str) -> str:
+    """What to say of an op node whose line raised `exc`, torch having said `said`: an expand's
+    -1 in a new dimension ("numel: integer multiplication overflow"), a piece index beyond the
+    pieces a split or chunk makes ("tuple index out of range"); else torch's words."""
+    if node.op == "expand":
+        size = node.resolved_attrs()["size"]
+        if -1 in size[:max(len(size) - len(getattr(first_input, "shape", size)), 0)]:
+            return f"size {size}: {NEW_DIM_MINUS_ONE}"
+    elif isinstance(exc, IndexError) and isinstance(node.spec.result_item, str) and torch.is_tensor(first_input):
+        index = node.resolved_attrs()[node.spec.result_item]
+        function = functools.reduce(getattr, node.spec.function.split(".")[1:], torch)
+        pieces = len(function(first_input.to("meta"), **node.spec.call_attrs(node.attrs)))  # shapes only
+        return (f"it makes {pieces} piece{'s' * (pieces != 1)}, so {node.spec.result_item} {index} is out of "
+                f"range (expected {-pieces} to {pieces - 1})")
+    return said
+
+
+def check_one_dtype(graph: CheckedGraph, n: str, dtypes: dict[str, torch.dtype]) -> None:
+    """Refuse an op that takes inputs of one dtype (OpSpec.one_dtype) fed two: torch refuses
+    float32 @ float64 on a real device, but its meta device computes on. `dtypes`: its fed ports'."""
+    node = graph.nodes[n]
+    fed = [(port, graph.inputs[n][port], dtypes[port]) for port in node.ports if port in dtypes]
+    other = next((f for f in fed if f[2] != fed[0][2]), None)
+    if other is not None:
+        (port, src, dtype), (port2, src2, dtype2) = fed[0], other
+        raise ShapeError(f"{n}: {node.op} needs its inputs in one dtype, but {port} is {dtype_name(dtype)} "
+                         f"(from {src}) and {port2} is {dtype_name(dtype2)} (from {src2}); torch converts neither",
+                         [n, src, src2])
+
+
+def check_fed_together(graph: CheckedGraph, n: str) -> None:
+    """Refuse an op whose optional ports must be fed together (OpSpec.fed_together: batch_norm's
+    running statistics) with some unfed, or all unfed while its attribute of that name is false.
+    torch says "batch_norm() missing 1 required positional argument", or "… must be defined"."""
+    node = graph.nodes[n]
+    ports, unless = node.spec.fed_together
+    fed = [p for p in ports if p in graph.inputs[n]]
+    if fed and len(fed) < len(ports):
+        missing = [p for p in ports if p not in fed]
+        raise ShapeError(f"{n}: {node.op} has {' and '.join(fed)} fed but not {' and '.join(missing)}: "
+                         f"feed {' and '.join(ports)} together, or neither", [n])
+    if not fed and not node.resolved_attrs()[unless]:
+        raise ShapeError(f"{n}: {node.op} with {unless} false normalises with {' and '.join(ports)}: feed "
+                         f"them, or set {unless} to true", [n])
+
+
+def check_no_grad_inputs(graph: CheckedGraph, n: str, requires_grad: set[str]) -> None:
+    """Refuse a port torch cannot differentiate with respect to (OpSpec.no_grad_inputs:
+    batch_norm's running statistics) fed by a tensor that requires grad: torch refuses the call
+    on a real device, while the shape pass runs without grad."""
+    node = graph.nodes[n]
+    for port in node.spec.no_grad_inputs:
+        src = graph.inputs[n].get(port)
+        if src in requires_grad and port not in node.spec.input_dtypes:  # else a float index is what is wrong
+            raise ShapeError(f"{n}: {node.op} takes no gradient through {port}, but {src} requires grad: "
+                             "feed it a tensor with requires_grad off", [n, src])
