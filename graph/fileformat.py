@@ -24,7 +24,7 @@ from graph.groups import MAX_GROUPS, Group, check_groups
 from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_label, check_node_id, check_position  # noqa: F401 - MAX_ID_LENGTH: a limit of the format
 from graph.ops import DEFAULT_DTYPE, OPS, TENSOR
 from graph.safetext import visible
-from graph.values import _short, literal_shape
+from graph.values import _short, json_int, literal_shape
 
 FORMAT = "gradcanvas"
 VERSION = 2  # what this GradCanvas writes; it reads every version from 1 up to this
@@ -82,7 +82,12 @@ def _decoded(text: str, parse_constant, object_pairs_hook) -> object:  # noqa: A
         raise
     except json.JSONDecodeError as e:
         raise FileFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    except ValueError as e:  # e.g. an integer literal longer than Python will convert
+    except ValueError as e:
+        if "integer string conversion" in str(e):  # an integer of thousands of digits, somewhere:
+            # decoded again keeping it as a LongInt marker, which the check that meets it refuses
+            # naming its node and field (a parse_int hook on every load would slow big int lists).
+            return json.loads(text, parse_constant=parse_constant, object_pairs_hook=object_pairs_hook,
+                              parse_int=json_int)
         raise FileFormatError(f"not valid JSON: {str(e).splitlines()[0][:150]}") from None
     except RecursionError:
         raise FileFormatError("not valid JSON: nested too deeply") from None

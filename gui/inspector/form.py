@@ -257,9 +257,9 @@ class NodeForm(QWidget):
                 editor = QComboBox()
                 editor.addItems(list(attr.choices))
                 editor.currentIndexChanged.connect(lambda _v, a=attr: self._on_attr(a))
-            else:  # number, optional_number, ints, dims
+            else:  # number, optional_number, ints, dims, optional_dims
                 editor = FieldEdit()
-                if attr.kind == "dims":
+                if attr.kind == "optional_dims":
                     editor.setPlaceholderText("null: all dimensions")
                 elif attr.kind == "optional_number":
                     editor.setPlaceholderText("null: none")
