@@ -70,11 +70,12 @@ def _local_derivative(compiled: Compiled, values: dict[str, torch.Tensor], node:
     if not small:
         return got
     rows: dict[str, list] = {p: [] for p in small}
-    flat = torch.zeros(out.numel(), dtype=out.dtype, device=out.device)
     for i in range(out.numel()):
-        flat.zero_()
-        flat[i] = 1
-        row = local_vjps(compiled, values, node, flat.reshape(out.shape), small)
+        # A basis vector of its own per row: the backward of add, reshape or transpose hands
+        # its seed back (or a view of it), so rows from one reused seed all became the last one.
+        basis = torch.zeros(out.numel(), dtype=out.dtype, device=out.device)
+        basis[i] = 1
+        row = local_vjps(compiled, values, node, basis.reshape(out.shape), small)
         for p in small:
             rows[p].append(None if row[p] is None else row[p].reshape(-1))
     for p in small:

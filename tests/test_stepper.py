@@ -15,6 +15,7 @@ from test_calculus import computable_graphs
 from autograd_bridge.compute import ComputeSession
 from autograd_bridge.engine import Compiled
 from autograd_bridge.stepper import walk, walk_task
+from graph import lessons
 from graph.fileformat import load
 from graph.model import Edge, Graph, Node
 from graph.ops import TENSOR
@@ -111,6 +112,53 @@ def test_small_jacobian_is_torch_s_and_the_product_is_the_vjp() -> None:
     node_value = result.values[square.node]
     torch.testing.assert_close(square.local, expected.reshape(node_value.numel(), x.numel()))
     torch.testing.assert_close(square.product, square.incoming.reshape(-1) @ square.local)
+
+
+LESSONS = EXAMPLES.parent / "lessons"
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.json")) + sorted(LESSONS.glob("*.json")),
+                         ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_every_shown_local_jacobian_times_the_incoming_partial_is_the_product(path: Path) -> None:
+    """What a step shows is incoming · J = product: the J must be the one that gives it. The
+    rows of J were all one basis vector for ops whose backward hands the seed back (add,
+    reshape, transpose), so lesson 2 read [[14, 22]] · [[0, 1], [0, 1]] = [14, 22]."""
+    graph = lessons.load(path).graph if path.parent == LESSONS else load(path)
+    compiled = Compiled(graph)
+    for target, grad_output in _targets(graph, compiled):
+        result = compiled.run(target, grad_output)
+        steps, _acc = walk(compiled, result.values, target, result.grads[target])
+        for step in steps:
+            if step.edge is None or step.local is None:
+                continue
+            if step.incoming.numel() == 1:  # the local derivative is shaped like the input
+                shown = step.incoming.reshape(()) * step.local
+            else:
+                shown = (step.incoming.reshape(-1) @ step.local).reshape(step.product.shape)
+            torch.testing.assert_close(shown, step.product, msg=f"{path.stem}: {step.edge}")
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "neg", "transpose", "reshape"])
+def test_a_local_jacobian_of_an_op_passing_its_seed_through_is_torch_s(op: str) -> None:
+    a = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    attrs = {"transpose": {"dim0": 0, "dim1": 1}, "reshape": {"shape": [3, 2]}}.get(op, {})
+    g = Graph()
+    g.add_node(Node("a", TENSOR, value=a.tolist(), requires_grad=True))
+    g.add_node(Node("b", TENSOR, value=(a * 10).tolist(), requires_grad=True))
+    g.add_node(Node("o", op, attrs=attrs))
+    g.add_node(Node("s", "sum"))
+    g.add_edge(Edge("a", "o", "input"))
+    if op in ("add", "sub"):
+        g.add_edge(Edge("b", "o", "other"))
+    g.add_edge(Edge("o", "s", "input"))
+    compiled = Compiled(g)
+    result = compiled.run("s")
+    steps, _acc = walk(compiled, result.values, "s", result.grads["s"])
+    fn = {"add": lambda t: t + a * 10, "sub": lambda t: t - a * 10, "neg": torch.neg,
+          "transpose": lambda t: t.transpose(0, 1), "reshape": lambda t: t.reshape(3, 2)}[op]
+    expected = torch.autograd.functional.jacobian(fn, a).reshape(6, 6)  # torch, on this op alone
+    (step,) = [s for s in steps if s.edge is not None and s.edge.src == "a"]
+    torch.testing.assert_close(step.local, expected)
 
 
 def test_walk_task_texts_and_state_are_exact_per_position() -> None:
