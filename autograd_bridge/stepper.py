@@ -126,7 +126,8 @@ class Step:
     edge: Edge | None  # the wire it flows along; None for the seed
     src: str  # the node whose partial grows: edge.src (the target, for the seed)
     incoming: str
-    local: str | None  # None: a Jacobian too large to show (only the product is)
+    local: str | None  # None: a Jacobian too large to show (only the product is); "3×3, norm 7.5"
+    # for one whose entries are too many to write out
     local_is_jacobian: bool
     product: str
     before: str | None  # src's partial before this step (None: this is its first path)
@@ -160,6 +161,8 @@ def _plain(steps: list[TensorStep]) -> list[Step]:
     before: dict[str, str] = {}
     for s, incoming, product, after, local in zip(steps, *columns, local_texts, strict=True):
         jacobian = s.local is not None and s.edge is not None and s.incoming.numel() > 1
+        if jacobian and " norm " in local:  # too many entries to write out: not "[3, 3] norm 7.5",
+            local = f"{s.local.shape[0]}×{s.local.shape[1]}, norm {local.split(' norm ')[1]}"  # read as a vector
         out.append(Step(s.node, s.edge, s.src, incoming, None if s.local is None else local, jacobian, product,
                         before.get(s.src), after, s.paths))
         before[s.src] = after

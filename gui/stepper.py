@@ -66,7 +66,7 @@ def describe(step: Step, graph: Graph, target: str, vjp: bool) -> str:
     local_name = f"∂{formula_name(title(step.node))}/∂{formula_name(title(step.src))}"
     local = step.local if step.local is not None else "J (too large to show)"
     if step.local_is_jacobian:
-        local = f"J = {local}"
+        local = f"J = {local}" if local.startswith("[") else f"J ({local})"  # "J (3×3, norm 7.5)"
     chain = f"{partial(step.node)} · {local_name} = {step.incoming} · {local} = {step.product}"
     if step.paths == 1:
         return f"{partial(step.src)} = {chain}"
@@ -328,7 +328,9 @@ class Stepper(QObject):
         dock.counter.setText(f"step {self.position + 1} of {len(walk.steps)}")
         text = describe(step, self.w.doc.graph, walk.target, walk.grad_output is not None)
         if self.position == self.last:
-            text += "\nDone: every partial on the canvas is ∂target/∂node, as backward() gives it."
+            text += ("\nDone: every partial on the canvas is vᵀ·∂target/∂node, as backward(gradient=v) gives it."
+                     if walk.grad_output is not None else
+                     "\nDone: every partial on the canvas is ∂target/∂node, as backward() gives it.")
         dock.status.setText(text)
 
 

@@ -78,3 +78,33 @@ def test_an_edit_asks_for_a_new_walk_and_off_removes_the_overlay(qtbot, window) 
     assert stepper.walk.target == "b" and stepper.position == 0
     stepper.set_on(False)
     assert stepper.overlay.scene() is None and not stepper.dock.isVisible()
+
+
+def test_a_vjp_walk_names_a_big_jacobian_as_a_matrix_and_ends_on_vjps(qtbot, window) -> None:  # noqa: ANN001
+    """y = x * x for x of 3 elements, v = [1, 0.5, 0]: along each wire J = diag(x) (the other
+    factor) has 9 entries, too many to write out; shown as 'J (3×3, norm …)', never as
+    '[3, 3] norm …' (which reads as a vector). The last step says the partials are vᵀ·∂target/∂node."""
+    import math
+
+    from graph.model import Edge, Graph, Node
+
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=[1.0, 2.0, 3.0], requires_grad=True))
+    g.add_node(Node("y", "mul"))
+    g.add_edge(Edge("x", "y", "input"))
+    g.add_edge(Edge("x", "y", "other"))
+    window.doc.reset(g)
+    window.doc.set_target("y")
+    window.grad_output_edit.setText("[1, 0.5, 0]")
+    window.grad_output_edit.editingFinished.emit()
+    qtbot.waitUntil(lambda: window.run.current is not None and window.run.current.grad_output is not None,
+                    timeout=RESULT_TIMEOUT_MS)
+    stepper = walk_ready(qtbot, window)
+    first = next(s for s in stepper.walk.steps if s.edge is not None)
+    norm = math.sqrt(1 ** 2 + 2 ** 2 + 3 ** 2)  # of diag(1, 2, 3)
+    text = describe(first, window.doc.graph, "y", True)
+    assert f"J (3×3, norm {norm:.4g})" in text, text
+    assert "[3, 3] norm" not in text
+    stepper.position = stepper.last
+    stepper._show()  # noqa: SLF001 - the dock's text for this position
+    assert "vᵀ·∂target/∂node, as backward(gradient=v)" in stepper.dock.status.text()
