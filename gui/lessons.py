@@ -127,8 +127,10 @@ class LessonDock(QDockWidget):
         self.w.doc.set_target(self.target_at(self.index))
         nodes = [step.select] if step.select is not None and step.select in self.w.scene.nodes else []
         self.w.scene.select_nodes(nodes)
-        if nodes:
-            self.w.view.ensureVisible(self.w.scene.nodes[nodes[0]], 40, 40)
+        if nodes:  # brought into view only if not in it already: a fitted lesson stays as fitted
+            view, item = self.w.view, self.w.scene.nodes[nodes[0]]
+            if not view.mapToScene(view.viewport().rect()).boundingRect().contains(item.sceneBoundingRect()):
+                view.ensureVisible(item, 40, 40)
         self.text.setText(shown(step.text))
         self.counter.setText(f"step {self.index + 1} of {len(steps)}")
         self.back_button.setEnabled(self.index > 0)

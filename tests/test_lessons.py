@@ -334,6 +334,26 @@ def test_next_and_back_set_target_and_selection(qtbot, window) -> None:  # noqa:
     assert window.grad_output is None  # back at y1: a scalar, no grad-output
 
 
+def test_next_and_back_leave_a_fitted_lesson_where_it_is(qtbot, window) -> None:  # noqa: ANN001
+    """A step's selected node was scrolled to with 40 px margins even when in view, so the fitted
+    graph moved and its right-hand nodes went off screen."""
+    from PySide6.QtWidgets import QApplication
+
+    lesson = load(LESSONS[5])
+    window.resize(1400, 900)
+    assert window.lesson_dock.open_lesson(lesson)
+    QApplication.processEvents()
+    view = window.view
+    view.fit_graph()
+    scrolled = (view.horizontalScrollBar().value(), view.verticalScrollBar().value())
+    for _ in lesson.steps[1:]:
+        window.lesson_dock.next()
+        QApplication.processEvents()
+        assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == scrolled
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        assert all(shown.contains(item.sceneBoundingRect()) for item in window.scene.nodes.values())
+
+
 def test_a_step_that_names_no_target_keeps_the_one_before(window) -> None:  # noqa: ANN001
     doc = lesson_doc(steps=[{"text": "one", "target": "u"}, {"text": "two", "select": "x"}, {"text": "three"}])
     dock = window.lesson_dock
