@@ -9,6 +9,8 @@ writes the leaves' new values into the document as ONE undo step (a macro of val
 - a run stopped with Cancel / Esc keeps the steps it finished, as one undo step; stopped before
   its first step it changes nothing and leaves no undo step;
 - a run whose graph was edited meanwhile writes nothing (its values belong to another graph).
+
+Backward again and Zero grads change what the worker holds, so every click runs, in order.
 """
 
 from __future__ import annotations
@@ -155,11 +157,11 @@ class Training(QObject):
             return
         doc, w = self.w.doc, self.w
         w.computer.request_task(ACCUMULATE, backward_task, doc.graph.snapshot(), doc.revision,
-                                w.device(), w.dtype(), target, w.grad_output)
+                                w.device(), w.dtype(), target, w.grad_output, coalesce=False)  # each click counts
 
     def zero_grads(self) -> None:
         revision, target = self.w.doc.revision, self.w.doc.target
-        self.w.computer.request_task(ZERO, zero_task, revision, target)
+        self.w.computer.request_task(ZERO, zero_task, revision, target, coalesce=False)
 
     def _show_grads(self, grads: AccumulatedGrads | None) -> None:
         if grads is None:  # lost with the compute process: it said why

@@ -6,10 +6,12 @@ of this process (`GRADCANVAS_COMPUTE=thread`: the tests' default, and the fallba
 child cannot start). Either way the jobs are the same functions (autograd_bridge.jobs).
 
 A job is a snapshot of the graph plus the semantic revision it was taken at. Only one job runs
-at a time; a newer request of the same kind replaces a pending one, and a new compute request
-cancels a running compute or task (autograd_bridge.cancel: it stops at the next op boundary)
-instead of queueing behind it. Results come back as plain data through a signal; the window's RunState
-drops any that is no longer current.
+at a time; the others wait in the order asked. A newer request of the same kind replaces a
+pending one in its place (only the latest compute or preview matters), unless it was asked with
+coalesce=False (a click that adds to what the worker holds, as Backward again: each one runs,
+in order). A new compute request cancels a running compute or task (autograd_bridge.cancel: it
+stops at the next op boundary) instead of queueing behind it. Results come back as plain data
+through a signal; the window's RunState drops any that is no longer current.
 
 Besides the compute, the slice plot and the device probe, any feature can run a named task
 (`request_task`): a module-level function of the worker's ComputeSession (so it can reuse the
@@ -100,10 +102,12 @@ class _Request(NamedTuple):
     fn: Callable
     args: tuple
     outlive_edits: bool = False  # a new compute waits behind it instead of cancelling it
+    coalesce: bool = True  # a newer request of its kind replaces it while it waits
 
 
 class Computer(QObject):
-    """Runs one job at a time; keeps only the newest pending request of each kind."""
+    """Runs one job at a time; the rest wait in the order asked, a newer request of a kind
+    replacing the older one that waits (see the module doc)."""
 
     resultReady = Signal(object)  # ComputeResult
     sliceReady = Signal(object)  # SliceResult or None
@@ -118,7 +122,7 @@ class Computer(QObject):
         super().__init__(parent)
         self.mode = mode or mode_asked()
         self.runner = self._make_runner(self.mode)
-        self._pending: dict[str, _Request] = {}  # kind -> its newest request
+        self._pending: list[_Request] = []  # waiting, in the order asked
         self._running: tuple[int, _Request] | None = None  # the job id and request running now
         self._cancel_sent = False
         self._job_ids = 0
@@ -163,17 +167,20 @@ class Computer(QObject):
         """Import torch in the worker and report cpu / cuda / mps."""
         self._submit(_Request(DEVICES, devices_job, ()))
 
-    def request_task(self, name: str, fn: Callable, *args: object, outlive_edits: bool = False) -> None:
+    def request_task(self, name: str, fn: Callable, *args: object, outlive_edits: bool = False,
+                     coalesce: bool = True) -> None:
         """Run fn(session, cancel_token, *args) in the worker after what runs now; the result
         comes back as taskReady(name, result). fn is a module-level function (it may be sent to
         the compute process by name); a Graph among args is the state it is asked for: the
         runner copies it (a thread) or sends what changed (the compute process) when it starts.
-        A newer task of the same name replaces a pending one. Cancel stops it as it stops a
+        A newer task of the same name replaces a pending one (a preview: only the latest
+        matters); with coalesce=False every request runs, in the order asked (a click that adds
+        to the worker's state: Backward again, Zero grads). Cancel stops it as it stops a
         compute (the token raises autograd_bridge.cancel.Cancelled at a check: fn decides what
         to return then). `session.report(payload)` inside fn gives taskProgress(name, payload).
         With outlive_edits (an export, an import: what the user asked for stays asked), a new
         compute waits behind the task instead of cancelling it."""
-        self._submit(_Request(name, fn, args, outlive_edits))
+        self._submit(_Request(name, fn, args, outlive_edits, coalesce))
 
     def warm_up(self) -> None:
         """A compute is coming: start the compute process now, so that its `import torch`
@@ -209,12 +216,19 @@ class Computer(QObject):
         if self.closed:
             return
         if self.busy:
-            # A newer request of the same kind replaces an older one. The graph as it is now: the
-            # window goes on editing while this waits.
+            # The graph as it is now: the window goes on editing while this waits.
             args = tuple(a.snapshot() if isinstance(a, Graph) else a for a in request.args)
-            self._pending[request.kind] = request._replace(args=args)
+            request = request._replace(args=args)
+            for i, waiting in enumerate(self._pending):
+                if request.coalesce and waiting.coalesce and waiting.kind == request.kind:
+                    self._pending[i] = request  # the newer replaces the older, in its place
+                    return
+            self._pending.append(request)
             return
         self._start(request)
+
+    def _waiting_compute(self) -> int | None:
+        return next((i for i, r in enumerate(self._pending) if r.kind == COMPUTE), None)
 
     def _start(self, request: _Request) -> None:
         self._job_ids += 1
@@ -238,7 +252,7 @@ class Computer(QObject):
         if was_computing:
             self.computingChanged.emit(False)
         if kind == COMPUTE:
-            if not (result.cancelled and COMPUTE in self._pending):  # else superseded
+            if not (result.cancelled and self._waiting_compute() is not None):  # else superseded
                 self.resultReady.emit(result)
         elif kind == DEVICES:
             self.devicesReady.emit(result)
@@ -248,8 +262,8 @@ class Computer(QObject):
             self.taskReady.emit(kind, result)
         if self._pending:
             # Results first: a pending compute runs before anything else.
-            kind = COMPUTE if COMPUTE in self._pending else next(iter(self._pending))
-            self._start(self._pending.pop(kind))
+            compute = self._waiting_compute()
+            self._start(self._pending.pop(0 if compute is None else compute))
         else:
             self.busyChanged.emit(False)
 
