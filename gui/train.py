@@ -6,9 +6,12 @@ compiled graph (autograd_bridge/training.py); results come back as plain data. A
 writes the leaves' new values into the document as ONE undo step (a macro of value edits):
 
 - a leaf made by an init function becomes a literal of its new values (the status line says so);
+- a run trains the target (and dtype, device) it started with: a change of target meanwhile
+  (a click, a lesson step) lets it go on, and the canvas recomputes when it ends;
 - a run stopped with Cancel / Esc keeps the steps it finished, as one undo step; stopped before
   its first step it changes nothing and leaves no undo step;
-- a run whose graph was edited meanwhile writes nothing (its values belong to another graph).
+- an edit of the graph (or its undo) stops the run, which writes nothing (its values belong to
+  another graph).
 
 Backward again and Zero grads change what the worker holds, so every click runs, in order.
 """
@@ -56,7 +59,7 @@ class Training(QObject):
         self.w = window
         self.badges = GradBadges(window.scene)
         self.losses: list[float] = []
-        self.running = False
+        self.running: str | None = None  # the target a run trains while it runs
         self._plot = None  # pyqtgraph loads on first use, not with the window
         self._plot_timer = QTimer(self, singleShot=True, interval=PLOT_EVERY_MS)
         self._plot_timer.timeout.connect(self._redraw_plot)
@@ -66,6 +69,8 @@ class Training(QObject):
         window.computer.taskReady.connect(self._on_task)
         window.computer.taskProgress.connect(self._on_progress)
         window.computer.resultReady.connect(self._after_result)  # after the window's show_result
+        window.doc.edited.connect(self._on_graph_edited)
+        window.doc.targetChanged.connect(self._on_target_changed)
 
     # ---- widgets ----
 
@@ -98,7 +103,8 @@ class Training(QObject):
         self.step_action = make_action(w, "Step", lambda: self.run_steps(1))
         self.step_action.setToolTip("One optimiser step on the requires-grad leaves (scalar target); undoable")
         self.run_action = make_action(w, "Run N steps", lambda: self.run_steps(self.count_box.value()))
-        self.run_action.setToolTip("N steps off the GUI thread, plotted; Cancel / Esc stops it; one undo step")
+        self.run_action.setToolTip("N steps off the GUI thread, plotted; Cancel / Esc or an edit of the graph "
+                                   "stops it; one undo step")
         for widget in (QLabel(" optimiser "), self.optimiser_box, QLabel(" lr "), self.lr_box):
             bar.addWidget(widget)
         bar.addAction(self.step_action)
@@ -192,15 +198,30 @@ class Training(QObject):
         if target is None or self.running:
             return
         doc, w = self.w.doc, self.w
-        self.running = True
+        self.running = target
         for action in (self.step_action, self.run_action):
             action.setEnabled(False)
         if count > 1 or not self.losses:
             self.losses = []
         kind, lr = self.optimiser_box.currentText(), self.lr_box.value()
+        # It outlives computes: a new target meanwhile waits for it (an edit stops it: _on_graph_edited).
         w.computer.request_task(STEPS, steps_task, doc.graph.snapshot(), doc.revision, w.device(),
-                                w.dtype(), target, kind, lr, count)
+                                w.dtype(), target, kind, lr, count, outlive_edits=True)
+        self.summary.setText(f"{kind} lr={_number(lr)} training {visible(target)}: {count} step(s). It trains "
+                             "this target, dtype and device to the end; an edit of the graph or Cancel / Esc "
+                             "stops it; the canvas recomputes when it ends.")
         w.say(f"{kind} lr={_number(lr)}: {count} step(s) of {visible(target)} running (Cancel / Esc stops)")
+
+    def _on_graph_edited(self) -> None:
+        """The run's values would belong to the graph before the edit: stop it."""
+        if self.running is not None:
+            self.w.computer.cancel_task(STEPS)
+
+    def _on_target_changed(self, target: str | None) -> None:
+        if self.running is not None and target != self.running:
+            shown = f"∂{formula_name(self.w.doc.graph.nodes[target].title)}/∂node" if target else "the values"
+            self.w.say(f"The run goes on training {visible(self.running)}, the target it started with; the "
+                       f"canvas shows {shown} when it ends (Cancel / Esc stops it now).")
 
     def _on_progress(self, name: str, step: tuple[int, float]) -> None:
         if name != STEPS:
@@ -216,41 +237,47 @@ class Training(QObject):
         self._curve.setData(list(range(1, len(self.losses) + 1)), self.losses)
 
     def _finish_steps(self, result: StepsResult | None) -> None:
-        self.running = False
+        self.running = None
         for action in (self.step_action, self.run_action):
             action.setEnabled(True)
         if result is None:  # lost with the compute process (it said why): nothing was written
+            self.summary.setText("The run was lost with the compute process; nothing changed.")
             return
         self._redraw_plot()
-        w, doc = self.w, self.w.doc
+        line = self._outcome(result)
+        self.summary.setText(line)
+        self.w.say(line)
+
+    def _outcome(self, result: StepsResult) -> str:
+        """What the run did, in one line, after writing its values when it may."""
+        doc = self.w.doc
         what = f"{result.optimiser} lr={_number(result.lr)}"
-        if result.error:
-            w.say(f"{what}: ⚠ {result.error}")
-            return
-        if result.done == 0:
-            w.say(f"{what}: stopped before the first step; nothing changed" if result.cancelled
-                  else f"{what}: {result.stopped or 'no step taken'}; nothing changed")
-            return
         if result.revision != doc.revision:
-            w.say(f"{what}: the graph changed during the run; its {result.done} step(s) were not written")
-            return
+            if result.done == 0:
+                return f"{what}: the graph was edited before the run's first step, which stopped it; nothing changed"
+            return (f"{what}: the graph was edited during the run, which stopped it; its {result.done} step(s) "
+                    "on the graph before the edit were not written")
+        if result.error:
+            return f"{what}: ⚠ {result.error}"
+        if result.done == 0:
+            return (f"{what}: stopped before the first step; nothing changed" if result.cancelled
+                    else f"{what}: {result.stopped or 'no step taken'}; nothing changed")
         try:
             made_by_init = self.write_values(result)
         except GraphError as e:
-            w.say(f"{what}: ⚠ new values refused: {e.message}")
-            return
+            return f"{what}: ⚠ new values refused: {e.message}"
         line = (f"{what}: {result.done} step(s), {visible(result.target)} {_number(result.losses[0])} → "
                 f"{_number(result.losses[-1])} before the last step; one undo step")
         if result.stopped:
             line += f" ({result.stopped})"
         if made_by_init:
             line += f"; {', '.join(made_by_init)} made by init now hold literals of their new values"
-        self.summary.setText(line)
         self._say_after_result = line  # the window's own line for the recompute would replace it
-        w.say(line)
+        return line
 
-    def _after_result(self, _result: object) -> None:
-        if self._say_after_result:
+    def _after_result(self, result: object) -> None:
+        # A compute that waited behind the run is for the graph before its values: not that one.
+        if self._say_after_result and self.w.run.is_current(result):
             self.w.say(self._say_after_result)
             self._say_after_result = ""
 

@@ -103,6 +103,7 @@ class _Request(NamedTuple):
     args: tuple
     outlive_edits: bool = False  # a new compute waits behind it instead of cancelling it
     coalesce: bool = True  # a newer request of its kind replaces it while it waits
+    cancelled: bool = False  # cancelled while it waited: it starts cancelled (cancel_task)
 
 
 class Computer(QObject):
@@ -178,8 +179,8 @@ class Computer(QObject):
         to the worker's state: Backward again, Zero grads). Cancel stops it as it stops a
         compute (the token raises autograd_bridge.cancel.Cancelled at a check: fn decides what
         to return then). `session.report(payload)` inside fn gives taskProgress(name, payload).
-        With outlive_edits (an export, an import: what the user asked for stays asked), a new
-        compute waits behind the task instead of cancelling it."""
+        With outlive_edits (an export, an import, a training run: what the user asked for stays
+        asked), a new compute waits behind the task instead of cancelling it."""
         self._submit(_Request(name, fn, args, outlive_edits, coalesce))
 
     def warm_up(self) -> None:
@@ -212,6 +213,13 @@ class Computer(QObject):
         self.runner.cancel(self._running[0])  # before the runner started it: start says so
         return True
 
+    def cancel_task(self, name: str) -> None:
+        """Stop the task of this name: running, at its next op boundary (as Cancel does);
+        waiting, it starts cancelled (its fn finds the token cancelled at its first check)."""
+        if self._running is not None and self._running[1].kind == name:
+            self.cancel()
+        self._pending = [r._replace(cancelled=True) if r.kind == name else r for r in self._pending]
+
     def _submit(self, request: _Request) -> None:
         if self.closed:
             return
@@ -232,7 +240,7 @@ class Computer(QObject):
 
     def _start(self, request: _Request) -> None:
         self._job_ids += 1
-        self._running, self._cancel_sent = (self._job_ids, request), False
+        self._running, self._cancel_sent = (self._job_ids, request), request.cancelled
         self.busyChanged.emit(True)
         if self.computing:
             self.computingChanged.emit(True)  # a Cancel here stops the job before it starts

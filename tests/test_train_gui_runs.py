@@ -1,11 +1,15 @@
 """The Train toolbar while the worker is busy, against torch written here: Backward again and Zero
-grads clicked during a recompute all count, in order."""
+grads clicked during a recompute all count, in order; a run of steps trains the target it
+started with through target changes and F5, and only an edit of the graph (or Cancel) stops
+it."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from helpers import RESULT_TIMEOUT_MS, make_graph
-from test_train_gui import _settled
+from test_train_gui import _mlp_params, _open, _settled
 
 from graph.model import Node
 
@@ -46,3 +50,60 @@ def test_backward_again_clicked_while_the_worker_is_busy_counts_every_click_in_o
     (x**2).backward()
     lines = _badge_after(qtbot, w, [t.backward_action, t.zero_action, t.backward_action])
     assert lines == ("x.grad after 1 backward()", f"= {x.grad.item():g} (accumulated)")
+
+
+def _sgd_by_hand(examples_dir, steps: int) -> dict:  # noqa: ANN001
+    params, loss = _mlp_params(examples_dir)
+    opt = torch.optim.SGD(list(params.values()), lr=0.1)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss(params).backward()
+        opt.step()
+    return params
+
+
+def test_a_run_goes_on_through_a_target_change_and_f5_and_says_so(qtbot, window, examples_dir) -> None:  # noqa: ANN001
+    w, t = window, window.training
+    _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
+    steps = w.doc.undo_stack.count()
+    t.count_box.setValue(100_000)
+    t.run_action.trigger()
+    qtbot.waitUntil(lambda: len(t.losses) >= 3, timeout=RESULT_TIMEOUT_MS)
+    w.doc.set_target("h")  # what a lesson step or a ∂ click does
+    assert "goes on training loss, the target it started with" in w.statusBar().currentMessage()
+    w.recompute()  # F5
+    at_change = len(t.losses)
+    qtbot.waitUntil(lambda: len(t.losses) >= at_change + 3, timeout=RESULT_TIMEOUT_MS)
+    assert t.running == "loss"
+    w.cancel_action.trigger()
+    _settled(qtbot, w)
+    done = len(t.losses)
+    assert w.doc.undo_stack.count() == steps + 1 and f"stopped after {done} of 100000" in t.summary.text()
+    for n, p in _sgd_by_hand(examples_dir, done).items():
+        assert torch.equal(torch.tensor(w.doc.graph.nodes[n].value), p.detach()), n
+    assert w.run.current.target == "h"  # the canvas computed the new target once the run ended
+    # The compute that waited behind the run (the graph before its values) does not take the line.
+    assert f"stopped after {done} of 100000" in w.statusBar().currentMessage()
+
+
+def test_an_edit_of_the_graph_stops_a_run_running_or_waiting_and_writes_nothing(qtbot, window, examples_dir) -> None:  # noqa: ANN001
+    w, t = window, window.training
+    _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
+    before = dict(w.doc.graph.nodes)
+    inp = dataclasses.replace(before["inp"], value=[[0.0, 0.0, 0.0]] * 4)
+    t.count_box.setValue(100_000)
+    t.run_action.trigger()
+    qtbot.waitUntil(lambda: len(t.losses) >= 3, timeout=RESULT_TIMEOUT_MS)
+    w.doc.edit_node(inp)  # no Cancel: the edit alone stops it
+    _settled(qtbot, w)
+    assert len(t.losses) < 100_000
+    assert "the graph was edited during the run, which stopped it" in t.summary.text()
+    assert all(w.doc.graph.nodes[n] == before[n] for n in ("W1", "b1", "W2"))
+    # Asked while a compute runs, it waits; an edit meanwhile stops it before its first step.
+    w.recompute()
+    t.run_action.trigger()
+    assert w.computer.busy and t.running == "loss"
+    w.doc.undo_stack.undo()
+    _settled(qtbot, w)
+    assert "the graph was edited before the run's first step" in t.summary.text()
+    assert all(w.doc.graph.nodes[n] == before[n] for n in ("W1", "b1", "W2"))

@@ -2,8 +2,9 @@
 
 A newer request of a kind replaces the older one that waits, in its place (only the latest
 compute or preview matters); a request asked with coalesce=False never is (Backward again,
-Zero grads: every click runs, in the order clicked); a waiting compute runs first. On a
-thread, where a test's own functions can run as tasks (tests/test_compute_process.py covers the process)."""
+Zero grads: every click runs, in the order clicked); a waiting compute runs first; a task
+cancelled while it waits (cancel_task) starts cancelled. On a thread, where a test's own
+functions can run as tasks (tests/test_compute_process.py covers the process)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import threading
 import pytest
 from helpers import RESULT_TIMEOUT_MS, make_graph
 
+from autograd_bridge.cancel import Cancelled
 from graph.model import Node
 from gui.worker import Computer
 
@@ -22,7 +24,12 @@ def _hold(_session, _cancel, release: threading.Event) -> str:  # noqa: ANN001
     return "held"
 
 
-def _record(_session, _cancel, log: list, item: object) -> object:  # noqa: ANN001
+def _record(_session, cancel, log: list, item: object) -> object:  # noqa: ANN001
+    try:
+        cancel.check()
+    except Cancelled:
+        log.append(("cancelled", item))
+        return None
     log.append(item)
     return item
 
@@ -72,3 +79,13 @@ def test_a_waiting_compute_runs_first_and_only_the_newest(qtbot, busy) -> None: 
     release.set()
     _drain(qtbot, computer, log, 2)
     assert log == [("compute", 2), "backward"]
+
+
+def test_a_task_cancelled_while_it_waits_starts_cancelled(qtbot, busy) -> None:  # noqa: ANN001
+    computer, log, release = busy
+    computer.request_task("steps", _record, log, "steps", outlive_edits=True)
+    computer.request_task("other", _record, log, "other")
+    computer.cancel_task("steps")
+    release.set()
+    _drain(qtbot, computer, log, 2)
+    assert log == [("cancelled", "steps"), "other"]
