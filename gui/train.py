@@ -14,6 +14,8 @@ writes the leaves' new values into the document as ONE undo step (a macro of val
   another graph).
 
 Backward again and Zero grads change what the worker holds, so every click runs, in order.
+The plot shows one curve, for one target, labelled with it; steps for another target or after
+an edit start a new curve.
 """
 
 from __future__ import annotations
@@ -58,7 +60,9 @@ class Training(QObject):
         super().__init__(window)
         self.w = window
         self.badges = GradBadges(window.scene)
-        self.losses: list[float] = []
+        self.losses: list[float] = []  # the curve plotted: its target before each step
+        self.curve_target: str | None = None  # the target the curve is for
+        self._curve_left: int | None = None  # the revision its last written step left: a Step from there adds to it
         self.running: str | None = None  # the target a run trains while it runs
         self._plot = None  # pyqtgraph loads on first use, not with the window
         self._plot_timer = QTimer(self, singleShot=True, interval=PLOT_EVERY_MS)
@@ -201,8 +205,14 @@ class Training(QObject):
         self.running = target
         for action in (self.step_action, self.run_action):
             action.setEnabled(False)
-        if count > 1 or not self.losses:
-            self.losses = []
+        new_curve = ""
+        if count > 1 or target != self.curve_target or self._curve_left != doc.revision:
+            if self.losses and self.curve_target is not None:
+                new_curve = f"; a new curve (the plot showed {visible(self.curve_target)})"
+            self.losses, self.curve_target = [], target
+            self._curve_left = None
+            if self._plot is not None:
+                self._redraw_plot()
         kind, lr = self.optimiser_box.currentText(), self.lr_box.value()
         # It outlives computes: a new target meanwhile waits for it (an edit stops it: _on_graph_edited).
         w.computer.request_task(STEPS, steps_task, doc.graph.snapshot(), doc.revision, w.device(),
@@ -210,7 +220,8 @@ class Training(QObject):
         self.summary.setText(f"{kind} lr={_number(lr)} training {visible(target)}: {count} step(s). It trains "
                              "this target, dtype and device to the end; an edit of the graph or Cancel / Esc "
                              "stops it; the canvas recomputes when it ends.")
-        w.say(f"{kind} lr={_number(lr)}: {count} step(s) of {visible(target)} running (Cancel / Esc stops)")
+        w.say(f"{kind} lr={_number(lr)}: {count} step(s) of {visible(target)} running (Cancel / Esc stops)"
+              f"{new_curve}")
 
     def _on_graph_edited(self) -> None:
         """The run's values would belong to the graph before the edit: stop it."""
@@ -232,8 +243,7 @@ class Training(QObject):
 
     def _redraw_plot(self) -> None:
         plot = self.plot
-        target = self.w.doc.target
-        plot.setLabel("left", f"{visible(target or 'target')} before each step")
+        plot.setLabel("left", f"{visible(self.curve_target or 'target')} before each step")
         self._curve.setData(list(range(1, len(self.losses) + 1)), self.losses)
 
     def _finish_steps(self, result: StepsResult | None) -> None:
@@ -266,6 +276,7 @@ class Training(QObject):
             made_by_init = self.write_values(result)
         except GraphError as e:
             return f"{what}: ⚠ new values refused: {e.message}"
+        self._curve_left = doc.revision  # a Step from here adds to this curve
         line = (f"{what}: {result.done} step(s), {visible(result.target)} {_number(result.losses[0])} → "
                 f"{_number(result.losses[-1])} before the last step; one undo step")
         if result.stopped:

@@ -1,7 +1,7 @@
 """The Train toolbar while the worker is busy, against torch written here: Backward again and Zero
 grads clicked during a recompute all count, in order; a run of steps trains the target it
 started with through target changes and F5, and only an edit of the graph (or Cancel) stops
-it."""
+it; the loss plot never mixes targets: each curve says which target it is for."""
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ def test_a_run_goes_on_through_a_target_change_and_f5_and_says_so(qtbot, window,
     at_change = len(t.losses)
     qtbot.waitUntil(lambda: len(t.losses) >= at_change + 3, timeout=RESULT_TIMEOUT_MS)
     assert t.running == "loss"
+    qtbot.waitUntil(lambda: t.plot.getAxis("left").labelText == "loss before each step", timeout=RESULT_TIMEOUT_MS)
     w.cancel_action.trigger()
     _settled(qtbot, w)
     done = len(t.losses)
@@ -107,3 +108,50 @@ def test_an_edit_of_the_graph_stops_a_run_running_or_waiting_and_writes_nothing(
     _settled(qtbot, w)
     assert "the graph was edited before the run's first step" in t.summary.text()
     assert all(w.doc.graph.nodes[n] == before[n] for n in ("W1", "b1", "W2"))
+
+
+def _diamond(qtbot, w) -> None:  # noqa: ANN001 - lesson 7: y = u*v, u = x**2, v = 3*x at x = 2
+    g = make_graph([Node("x", "tensor", value=2.0, requires_grad=True), Node("three", "tensor", value=3.0),
+                    Node("u", "pow", attrs={"exponent": 2}), Node("v", "mul"), Node("y", "mul")],
+                   [("x", "u", "input"), ("three", "v", "input"), ("x", "v", "other"),
+                    ("u", "y", "input"), ("v", "y", "other")])
+    w._replace_document(g, None)  # noqa: SLF001
+    w.doc.set_target("y")
+    _settled(qtbot, w)
+
+
+def _steps(qtbot, w, count: int) -> None:  # noqa: ANN001
+    for _ in range(count):
+        w.training.step_action.trigger()
+        _settled(qtbot, w)
+
+
+def test_the_plot_never_mixes_targets_and_says_which_it_shows(qtbot, window) -> None:  # noqa: ANN001
+    w, t = window, window.training
+    _diamond(qtbot, w)
+    t.optimiser_box.setCurrentText("SGD")
+    t.lr_box.setValue(0.01)
+    x = torch.tensor(2.0, requires_grad=True)
+    opt = torch.optim.SGD([x], lr=0.01)
+
+    def by_hand(target, count: int) -> list[float]:  # noqa: ANN001
+        losses = []
+        for _ in range(count):
+            opt.zero_grad()
+            value = target(x)
+            losses.append(value.item())
+            value.backward()
+            opt.step()
+        return losses
+
+    _steps(qtbot, w, 3)
+    assert t.losses == by_hand(lambda x: x**2 * (3 * x), 3)  # Step, Step, Step: one curve
+    w.doc.choose_target("v")
+    _steps(qtbot, w, 2)
+    assert t.losses == by_hand(lambda x: 3 * x, 2)  # a new curve: v's alone
+    assert list(t._curve.getData()[1]) == t.losses  # noqa: SLF001
+    assert t.plot.getAxis("left").labelText == "v before each step"
+    w.doc.edit_node(dataclasses.replace(w.doc.graph.nodes["three"], value=4.0))
+    _settled(qtbot, w)
+    _steps(qtbot, w, 1)
+    assert t.losses == [4 * x.item()]  # after an edit: a new curve
