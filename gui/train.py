@@ -59,7 +59,8 @@ class Training(QObject):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.w = window
-        self.badges = GradBadges(window.scene)
+        self.badges = GradBadges(window.scene, (window.grad_output_edit.edited, window.device_box.currentTextChanged,
+                                                window.dtype_box.currentTextChanged))
         self.losses: list[float] = []  # the curve plotted: its target before each step
         self.curve_target: str | None = None  # the target the curve is for
         self._curve_left: int | None = None  # the revision its last written step left: a Step from there adds to it

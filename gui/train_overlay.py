@@ -1,13 +1,14 @@
 """The accumulated `.grad` of each requires-grad leaf, drawn on the canvas just below the leaf.
 
 What a badge says is never a partial of one run: "x.grad after 2 backward()" / "= 16 (accumulated)".
-The badges follow their nodes (moves, deletes) and go as soon as the graph, the target or the
-grad-output changes: the next "Backward again" starts from no .grad there.
+The badges follow their nodes (moves, deletes) and go as soon as the graph, the target, the
+grad-output (typed, or its edit undone), the device or the dtype changes: the next "Backward
+again" starts from no .grad there (autograd_bridge.training.GradAccumulator).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt, SignalInstance
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -71,14 +72,16 @@ class GradBadge(QGraphicsItem):
 class GradBadges:
     """One badge per requires-grad leaf of the last AccumulatedGrads shown."""
 
-    def __init__(self, scene: CanvasScene) -> None:
+    def __init__(self, scene: CanvasScene, also_cleared_by: tuple[SignalInstance, ...] = ()) -> None:
+        """`also_cleared_by`: the signals, besides the document's, of a change that makes the
+        next backward() start from no .grad (the grad-output box's `edited`, device, dtype)."""
         self.scene = scene
         self.badges: dict[str, GradBadge] = {}
         doc = scene.doc
         doc.nodeMoved.connect(self._follow)
         doc.nodeChanged.connect(self._follow)
         doc.nodeRemoved.connect(self._drop)
-        for signal in (doc.edited, doc.targetChanged, doc.graphReset):
+        for signal in (doc.edited, doc.targetChanged, doc.graphReset, *also_cleared_by):
             signal.connect(self.clear)
 
     def show(self, grads: AccumulatedGrads) -> None:

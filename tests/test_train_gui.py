@@ -166,3 +166,37 @@ def test_an_init_leaf_becomes_a_literal_and_the_status_says_so(qtbot, window) ->
     assert "w made by init now hold literals of their new values" in w.statusBar().currentMessage()
     w.doc.undo_stack.undo()
     assert w.doc.graph.nodes["w"].init == {"fn": "randn", "shape": [3], "seed": 1}
+
+
+def test_the_grad_badges_go_when_the_grad_output_changes_or_its_change_is_undone(qtbot, window) -> None:  # noqa: ANN001
+    from helpers import type_and_enter
+
+    w, t = window, window.training
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=[1.0, 2.0, 3.0], requires_grad=True), pos=(0, 0))
+    g.add_node(Node("y", "pow", attrs={"exponent": 2}), pos=(250, 0))
+    from graph.model import Edge
+
+    g.add_edge(Edge("x", "y", "input"))
+    w._replace_document(g, None)  # noqa: SLF001
+    w.doc.set_target("y")
+    type_and_enter(qtbot, w.grad_output_edit, "[1, 0.5, 0]")
+    _settled(qtbot, w)
+    t.backward_action.trigger()
+    _settled(qtbot, w)
+    assert set(t.badges.badges) == {"x"}
+    type_and_enter(qtbot, w.grad_output_edit, "[1, 1, 1]")  # the next backward() starts from no .grad
+    assert t.badges.badges == {}
+    t.backward_action.trigger()
+    _settled(qtbot, w)
+    x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (x**2).backward(torch.ones(3))
+    assert t.badges.badges["x"].lines == ("x.grad after 1 backward()", "= [2, 4, 6] (accumulated)")
+    assert x.grad.tolist() == [2, 4, 6]
+    w.doc.undo_stack.undo()  # the grad-output is [1, 0.5, 0] again
+    assert w.grad_output == [1, 0.5, 0] and t.badges.badges == {}
+    t.backward_action.trigger()
+    _settled(qtbot, w)
+    w.dtype_box.setCurrentText("float64")  # so do the device and the dtype
+    assert t.badges.badges == {}
+
