@@ -75,6 +75,13 @@ def _requires_grad_leaves(compiled: object) -> list[str]:
     return [n for n in compiled.source.leaf_ids if n in compiled.source.requires_grad]
 
 
+def _depends_on_nothing(compiled: object, target: str, so: str) -> GraphError:
+    """The target depends on no requires-grad leaf: PyTorch's backward() refuses it ('element 0
+    of tensors does not require grad')."""
+    return GraphError(f"{compiled.graph.nodes[target].title} does not depend on any tensor that requires grad: "
+                      f"{so}", [target])
+
+
 def _own_copies(leaves: tuple) -> list:
     """Leaf tensors of our own: the session's are shared with its computes."""
     return [t.detach().clone().requires_grad_(t.requires_grad) for t in leaves]
@@ -106,6 +113,8 @@ class GradAccumulator:
             if key != self._key:  # another graph state, target or grad-output: start from no .grad
                 self._key, self._compiled, self._leaves, self.calls = key, compiled, _own_copies(leaves), 0
             values = compiled.forward(tuple(self._leaves))
+            if not values[target].requires_grad:
+                raise _depends_on_nothing(compiled, target, "backward() has no .grad to add to")
             compiled.partials(values, target, grad_output, accumulate=True)
             self.calls += 1
         except Cancelled:
@@ -212,6 +221,8 @@ class Trainer:
             if t.numel() != 1:
                 raise GraphError(f"target {target} has shape {list(t.shape)}: steps need a scalar target "
                                  "(reduce it, e.g. with sum or mean)", [target])
+            if not t.requires_grad:
+                raise _depends_on_nothing(compiled, target, "nothing to train")
             loss = float(t.item())
             if not math.isfinite(loss):
                 out.stopped = f"{target} is {loss} before step {len(out.losses) + 1}: stopped there"

@@ -200,3 +200,32 @@ def test_the_grad_badges_go_when_the_grad_output_changes_or_its_change_is_undone
     w.dtype_box.setCurrentText("float64")  # so do the device and the dtype
     assert t.badges.badges == {}
 
+
+def test_steps_and_backward_on_a_target_that_needs_no_grad_say_so_in_one_line(qtbot, window, capfd) -> None:  # noqa: ANN001
+    from graph.model import Edge
+
+    w, t = window, window.training
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=2.0, requires_grad=True), pos=(0, 0))
+    g.add_node(Node("z", "tensor", value=1.0), pos=(0, 200))
+    g.add_node(Node("three_z", "mul", label="3*z"), pos=(250, 200))
+    g.add_node(Node("y", "add"), pos=(500, 100))
+    for src, dst, port in (("z", "three_z", "input"), ("z", "three_z", "other"), ("x", "y", "input"),
+                           ("three_z", "y", "other")):
+        g.add_edge(Edge(src, dst, port))
+    w._replace_document(g, None)  # noqa: SLF001
+    w.doc.set_target("three_z")
+    _settled(qtbot, w)
+    steps = w.doc.undo_stack.count()
+    for action in (t.step_action, t.run_action):
+        action.trigger()
+        _settled(qtbot, w)
+        assert w.statusBar().currentMessage() == ("SGD lr=0.1: ⚠ 3*z does not depend on any tensor that requires "
+                                                  "grad: nothing to train")
+        assert t.run_action.isEnabled() and w.doc.undo_stack.count() == steps
+    t.backward_action.trigger()
+    _settled(qtbot, w)
+    assert "3*z does not depend on any tensor that requires grad" in w.statusBar().currentMessage()
+    assert t.badges.badges == {}
+    assert "Traceback" not in capfd.readouterr().err
+

@@ -152,3 +152,18 @@ def test_steps_refuse_what_they_cannot_do() -> None:
     none.replace_node(dataclasses.replace(none.nodes["x"], requires_grad=False))
     refused = Trainer().steps(ComputeSession(), None, none, 1, "cpu", None, "y", "SGD", 0.1, 2)
     assert "requires_grad" in refused.error
+
+
+def test_a_target_that_depends_on_no_requires_grad_leaf_is_one_line_naming_it() -> None:
+    from helpers import make_graph
+
+    from graph.model import Node
+
+    g = make_graph([Node("x", "tensor", value=2.0, requires_grad=True), Node("z", "tensor", value=1.0),
+                    Node("three_z", "neg", label="3*z")], [("z", "three_z", "input")])
+    session = ComputeSession()
+    steps = Trainer().steps(session, None, g, 1, "cpu", None, "three_z", "SGD", 0.1, 3)
+    assert steps.error == "3*z does not depend on any tensor that requires grad: nothing to train"
+    assert steps.error_nodes == ("three_z",) and steps.values == {} and steps.done == 0
+    grads = GradAccumulator().backward(session, None, g, 1, "cpu", None, "three_z")
+    assert grads.error.startswith("3*z does not depend on any tensor that requires grad") and grads.calls == 0
