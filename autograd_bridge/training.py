@@ -170,7 +170,8 @@ class Trainer:
               on_step: Callable[[int, float], None] | None = None) -> StepsResult:
         """`count` steps: each a forward, target.backward(), optimizer.step(). Cancelling stops
         it between two steps (a step cut short is not applied); a target that is not finite
-        stops it before stepping from there. `on_step(i, target before step i)` after each step."""
+        stops it before stepping from there, and a step that would leave a leaf holding inf or
+        nan is taken back and stops it. `on_step(i, target before step i)` after each step."""
         from autograd_bridge.cancel import Cancelled
 
         out = StepsResult(revision, target, optimiser, lr, count)
@@ -186,8 +187,9 @@ class Trainer:
             inputs = list(leaves)
             for n, p in zip(wrt, params, strict=True):
                 inputs[index[n]] = p
+            stepped = dict(zip(wrt, params, strict=True))
             for i in range(count):
-                loss = self._one_step(compiled, tuple(inputs), target, opt, cancel, out)
+                loss = self._one_step(compiled, tuple(inputs), target, stepped, opt, cancel, out)
                 if loss is None:
                     break
                 out.losses.append(loss)
@@ -202,10 +204,13 @@ class Trainer:
             out.values = {n: p.detach().cpu().tolist() for n, p in zip(wrt, params, strict=True)}
         return out
 
-    def _one_step(self, compiled: object, inputs: tuple, target: str, opt: object,
+    def _one_step(self, compiled: object, inputs: tuple, target: str, params: dict[str, object], opt: object,
                   cancel: CancelToken | None, out: StepsResult) -> float | None:
-        """The target before the step, or None when the run stops here (out.stopped says why)."""
+        """The target before the step, or None when the run stops here (out.stopped says why).
+        `params`: the requires-grad leaves stepped, by node id."""
         import math
+
+        import torch
 
         from autograd_bridge.cancel import Cancelled
 
@@ -235,7 +240,19 @@ class Trainer:
                 raise
             out.stopped, out.cancelled = f"stopped after {len(out.losses)} of {out.asked} steps", True
             return None
+        before = [p.detach().clone() for p in params.values()]
         opt.step()
+        finite = torch.stack([torch.isfinite(p).all() for p in params.values()]).tolist()  # one sync
+        if not all(finite):
+            # Kept: the steps before this one. Its optimiser state holds the step: never continued.
+            with torch.no_grad():
+                for p, old in zip(params.values(), before, strict=True):
+                    p.copy_(old)
+            self._key = None
+            bad = ", ".join(n for n, ok in zip(params, finite, strict=True) if not ok)
+            out.stopped = (f"step {len(out.losses) + 1} would make {bad} hold inf or nan: "
+                           "stopped before it")
+            return None
         return loss
 
     def _continue_or_start(self, compiled: object, leaves: tuple, wrt: list[str], target: str,

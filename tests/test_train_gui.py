@@ -229,3 +229,37 @@ def test_steps_and_backward_on_a_target_that_needs_no_grad_say_so_in_one_line(qt
     assert t.badges.badges == {}
     assert "Traceback" not in capfd.readouterr().err
 
+
+def test_a_step_that_would_make_a_leaf_inf_is_not_taken_and_the_steps_before_are_written(qtbot, window) -> None:  # noqa: ANN001
+    from graph.model import Edge
+
+    w, t = window, window.training
+    g = Graph()  # loss = sin(b) * 2e36: finite, while each step moves b by up to 2e38
+    g.add_node(Node("b", "tensor", value=0.0, requires_grad=True), pos=(0, 0))
+    g.add_node(Node("c", "tensor", value=2e36), pos=(0, 200))
+    g.add_node(Node("s", "sin"), pos=(250, 0))
+    g.add_node(Node("loss", "mul"), pos=(500, 100))
+    for src, dst, port in (("b", "s", "input"), ("s", "loss", "input"), ("c", "loss", "other")):
+        g.add_edge(Edge(src, dst, port))
+    w._replace_document(g, None)  # noqa: SLF001
+    w.doc.set_target("loss")
+    _settled(qtbot, w)
+    b = torch.tensor(0.0, requires_grad=True)
+    opt, kept = torch.optim.SGD([b], lr=100.0), []
+    while True:  # torch by hand: the steps before the first that leaves b inf or nan
+        opt.zero_grad()
+        (torch.sin(b) * torch.tensor(2e36)).backward()
+        before = b.detach().clone()
+        opt.step()
+        if not torch.isfinite(b):
+            break
+        kept.append(b.item())
+    assert len(kept) >= 2  # the case this test is for
+    t.lr_box.setValue(100.0)
+    t.count_box.setValue(50)
+    t.run_action.trigger()
+    _settled(qtbot, w)
+    assert w.doc.graph.nodes["b"].value == before.item() == kept[-1]
+    assert (f"{len(kept)} step(s)" in t.summary.text()
+            and f"step {len(kept) + 1} would make b hold inf or nan: stopped before it" in t.summary.text())
+    assert w.doc.undo_stack.undoText() == f"SGD {len(kept)} steps (lr 100)"

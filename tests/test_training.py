@@ -154,6 +154,41 @@ def test_steps_refuse_what_they_cannot_do() -> None:
     assert "requires_grad" in refused.error
 
 
+@pytest.mark.parametrize(("kind", "x0", "lr"), [("SGD", 1e38, 1e38), ("Adam", 3e38, 2e37)])
+def test_a_step_that_would_leave_a_leaf_inf_is_taken_back_and_the_steps_before_are_kept(kind: str, x0: float,
+                                                                                         lr: float) -> None:
+    from helpers import make_graph
+
+    from graph.model import Node
+
+    g = make_graph([Node("x", "tensor", value=x0, requires_grad=True), Node("loss", "neg")], [("x", "loss", "input")])
+    trainer = Trainer()
+    got = trainer.steps(ComputeSession(), None, g, 1, "cpu", None, "loss", kind, lr, 10)
+    x = torch.tensor(x0, requires_grad=True)
+    opt, kept = getattr(torch.optim, kind)([x], lr=lr), []
+    while True:  # by hand: each step adds about lr to x, until past float32's largest (3.4e38)
+        opt.zero_grad()
+        value = -x
+        value.backward()
+        opt.step()
+        if not torch.isfinite(x):
+            break
+        kept.append((value.item(), x.item()))
+    assert len(kept) == 2 and got.error is None
+    assert got.losses == [loss for loss, _x in kept] and got.values == {"x": kept[-1][1]}
+    assert got.stopped == "step 3 would make x hold inf or nan: stopped before it"
+    # The optimiser that took that step is not carried on: the next call starts a fresh one
+    # (Adam's moments would still push x up; the same key: leaves, target, optimiser, lr).
+    g.replace_node(dataclasses.replace(g.nodes["x"], value=got.values["x"]))
+    g.replace_node(dataclasses.replace(g.nodes["loss"], op="abs"))  # x > 0: the gradient is +1 now
+    again = trainer.steps(ComputeSession(), None, g, 2, "cpu", None, "loss", kind, lr, 1)
+    fresh = torch.tensor(got.values["x"], requires_grad=True)
+    fresh_opt = getattr(torch.optim, kind)([fresh], lr=lr)
+    fresh.abs().backward()
+    fresh_opt.step()
+    assert again.stopped is None and again.values == {"x": fresh.item()}
+
+
 def test_a_target_that_depends_on_no_requires_grad_leaf_is_one_line_naming_it() -> None:
     from helpers import make_graph
 
