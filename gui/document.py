@@ -41,7 +41,8 @@ class Document(QObject):
     graphReset = Signal()  # the whole graph was replaced (new / open)
     edited = Signal()  # after a semantic change; `revision` has moved on
     targetChanged = Signal(object)  # node id or None
-    renaming = Signal(str, str)  # old id, new id: sent before the rename's commands run
+    renaming = Signal(str, str)  # old id, new id: sent inside the rename's undo step, before its commands
+    removing = Signal(list)  # node ids a delete removes: sent inside its undo step, before its commands
     groupsChanged = Signal()  # groups or who is in them (never a new revision: nothing computes them)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -170,6 +171,7 @@ class Document(QObject):
             return
         what = f"Delete {len(node_ids)} node(s)" if node_ids else f"Delete {len(edges)} edge(s)"
         self.undo_stack.beginMacro(what)
+        self.removing.emit(node_ids)  # what is kept for them outside the graph goes, in this step
         for e in edges:
             self.undo_stack.push(_Disconnect(self, e))
         for n in node_ids:
@@ -223,11 +225,11 @@ class Document(QObject):
         if new_id == old_id:
             return
         plan = edits.plan_rename(self.graph, old_id, new_id)
-        self.renaming.emit(old_id, new_id)
         was_target = self.target == old_id
         pos = self.graph.position(old_id)
         group = self.graph.group_of.get(old_id)
         self.undo_stack.beginMacro(f"Rename {old_id} to {new_id}")
+        self.renaming.emit(old_id, new_id)  # what is kept for it outside the graph follows, in this step
         if was_target:  # undone last, once old_id exists again
             self.undo_stack.push(_Retarget(self, on_undo=old_id))
         self.undo_stack.push(_RemoveNode(self, old_id))
@@ -415,6 +417,7 @@ class SetTarget(DocCommand):
             return False
         self.new = other.new
         self.setText(other.text())
+        self.setObsolete(self.new == self.old)  # back where it began: no step at all
         return True
 
     def redo(self) -> None:

@@ -51,6 +51,7 @@ IMAGE_MARGIN = 24
 
 
 _exports = 0  # exports asked for so far: their task names
+OWN_FILE = "that is this graph's own file: choose another name for the script"
 
 
 def write(window, path: str, options: Options, then: Callable[[bool], None] | None = None) -> None:  # noqa: ANN001
@@ -109,6 +110,9 @@ def quick_export(window) -> None:  # noqa: ANN001
         window.say("export: set a target first (click ∂ on a node)")
         return
     path, _ = QFileDialog.getSaveFileName(window, "Export", default_path(window), "Python (*.py);;Notebook (*.ipynb)")
+    if path and window.doc.path is not None and _same_file(path, window.doc.path):
+        window.report_error("Cannot export", OWN_FILE)
+        return
     if path:
         write(window, path, Options(window.doc.target, window.grad_output, window.dtype()))
 
@@ -220,11 +224,13 @@ class ExportDialog(QDialog):
             self.refresh()
 
     def _export(self) -> None:
-        options, path = self.options(), self.path.text().strip()
+        options, path = self.options(), os.path.expanduser(self.path.text().strip())
         if options is None or not path:
             return
+        if not os.path.isabs(path):  # beside the graph, as the default is; never where the app started
+            path = str(Path(default_path(self.w)).parent / path)
         if self.w.doc.path is not None and _same_file(path, self.w.doc.path):
-            self.problem.setText("that is this graph's own file: choose another name for the script")
+            self.problem.setText(OWN_FILE)
             return
         if path != self.confirmed and Path(path).exists() and not self.ask_replace(path):
             return

@@ -14,6 +14,8 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QLineEdit
 
+from graph.safetext import visible
+
 REDO_KEYS = (QKeySequence("Ctrl+Y"),)  # the window's second Redo key, which Linux's Redo lacks
 
 
@@ -58,10 +60,11 @@ class FieldEdit(QLineEdit):
         super().keyPressEvent(event)
 
 
-def enter_typing() -> None:
+def enter_typing() -> str | None:
     """Enter what is typed in the focused field and not yet entered, as Enter would: before a
     save, a close, Compute or an export, so that what is written or computed is what the user
-    sees. A refused value stays where it was typed, marked, as Enter leaves it."""
+    sees. A refused value stays where it was typed, marked, as Enter leaves it; then this says
+    so (None: nothing typed, or it was entered), for the caller not to go on as if it were."""
     from PySide6.QtWidgets import QAbstractSpinBox, QApplication
 
     from gui.canvas.editor import ValueEditor
@@ -69,7 +72,25 @@ def enter_typing() -> None:
     focused = QApplication.focusWidget()
     if isinstance(focused, FieldEdit) and focused.typed():
         focused.editingFinished.emit()
+        still = focused.typed() and focused.text()
     elif isinstance(focused, ValueEditor):  # the canvas's in-place value editor
         focused.returnPressed.emit()
-    elif isinstance(focused, QAbstractSpinBox):  # an int attribute, entered on Enter only
-        focused.interpretText()
+        still = focused.isVisible() and focused.text()  # it closes once the value is set
+    else:
+        if isinstance(focused, QAbstractSpinBox):  # an int attribute, entered on Enter only
+            focused.interpretText()
+        return None
+    return f"the value typed, {visible(elided(still))}, is not valid" if still else None
+
+
+def typing_entered(window) -> bool:  # noqa: ANN001 - a gui.window.MainWindow
+    """Before a save: enter what is typed; False, and why said, when it was refused (then
+    nothing is saved: the file would lack what the user sees typed)."""
+    refused = enter_typing()
+    if refused is not None:
+        window.report_error("Not saved", f"{refused}: correct it and press Enter, or press Esc to take it back")
+    return refused is None
+
+
+def elided(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"

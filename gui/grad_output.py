@@ -2,8 +2,9 @@
 
 A grad-output belongs to its target node: each target keeps the text typed for it while the app
 runs (restored on switching back), it follows a rename, and it goes with a deleted node, so a
-new node that reuses the id starts without one. An opened file's grad-output is given to the
-file's target, the first target set after the file is read.
+new node that reuses the id starts without one. Each of these is an undo step (_SetGradOutput),
+inside the rename's or the delete's own: undoing them brings it back. An opened file's
+grad-output is given to the file's target, the first target set after the file is read.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class GradOutputBox(FieldEdit):
         self.editingFinished.connect(self._on_edited)
         doc.graphReset.connect(self._on_graph_reset)
         doc.renaming.connect(self._on_renaming)
-        doc.nodeRemoved.connect(self._forget)
+        doc.removing.connect(self._on_removing)
 
     def _on_edited(self) -> None:
         text = self.text().strip()
@@ -57,10 +58,9 @@ class GradOutputBox(FieldEdit):
         if target is None:
             self._show(value)
             return
-        old = (self._texts.get(target), self._values.get(target))
         new = (text, value) if text else (None, None)
-        if repr(new[1]) != repr(old[1]):  # a new value: a change to the document, one undo step
-            self.doc.undo_stack.push(_SetGradOutput(self, target, old, new))
+        if repr(new[1]) != repr(self._values.get(target)):  # a new value: a change to the document, one undo step
+            self._change(target, new)
         else:  # the same numbers spelt otherwise
             self.put(target, new)
 
@@ -72,8 +72,7 @@ class GradOutputBox(FieldEdit):
         if text is not None:
             self._texts[target], self._values[target] = text, value
         if target == self.doc.target:
-            if self.text().strip() != (text or ""):
-                self.setText(text or "")
+            self.setText(text or "")  # also ends the field's own typing history: Ctrl+Z is the document's
             self.setStyleSheet("")
             self._show(value)
 
@@ -94,8 +93,19 @@ class GradOutputBox(FieldEdit):
         return self.value
 
     def _on_renaming(self, old: str, new: str) -> None:
+        """Inside the rename's undo step: the new id gets the old one's grad-output."""
         if old in self._texts:
-            self._texts[new], self._values[new] = self._texts[old], self._values[old]
+            self._change(new, (self._texts[old], self._values[old]))
+
+    def _on_removing(self, node_ids: list) -> None:
+        """Inside the delete's undo step: a deleted node's grad-output goes with it (a new node
+        given its id starts without one), and comes back when the delete is undone."""
+        for n in node_ids:
+            if n in self._texts:
+                self._change(n, (None, None))
+
+    def _change(self, target: str, new: tuple) -> None:
+        self.doc.undo_stack.push(_SetGradOutput(self, target, (self._texts.get(target), self._values.get(target)), new))
 
     def _forget(self, node_id: str) -> None:
         self._texts.pop(node_id, None)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from autograd_bridge.file_tasks import import_task
 from graph.errors import GraphError
 from graph.safetext import visible
+from gui.document import SetTarget
 
 if TYPE_CHECKING:
     from gui.window import MainWindow
@@ -141,11 +142,11 @@ class PythonImporter(QObject):
         doc.undo_stack.beginMacro(f"Import {self.what}")
         try:
             new_ids = doc.paste(dumps(imported.graph), offset)
+            sink = new_ids[list(imported.graph.nodes).index(imported.sink)]
+            if was_empty:  # part of the step: undo and redo of the import take the target along
+                doc.undo_stack.push(SetTarget(doc, doc.target, sink))
         finally:
             doc.undo_stack.endMacro()
-        sink = new_ids[list(imported.graph.nodes).index(imported.sink)]
-        if was_empty:
-            doc.set_target(sink)
         self.w.scene.select_nodes(new_ids)
         self.w.view.fit_graph()
         notes = "; ".join(imported.notes)

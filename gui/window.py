@@ -31,7 +31,7 @@ from gui.canvas.flowview import install as install_flow
 from gui.canvas.groups import install as install_groups
 from gui.document import Document
 from gui.expression_bar import install as install_expression_bar
-from gui.fields import enter_typing
+from gui.fields import enter_typing, typing_entered
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
 from gui.lessons import install as install_lessons
@@ -356,8 +356,8 @@ class MainWindow(QMainWindow):
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document."""
-        enter_typing()  # a value typed and not entered is a change too
-        if self.doc.undo_stack.isClean():
+        refused = enter_typing()  # a value typed and not entered is a change too
+        if self.doc.undo_stack.isClean() and refused is None:
             return True
         answer = self.ask_unsaved()
         if answer == QMessageBox.StandardButton.Save:
@@ -417,13 +417,15 @@ class MainWindow(QMainWindow):
         return True
 
     def save_document(self) -> bool:
-        enter_typing()
+        if not typing_entered(self):
+            return False
         if self.doc.path is None:
             return self.save_as()
         return self._save_to(self.doc.path)
 
     def save_as(self) -> bool:
-        enter_typing()  # before the dialog takes the focus (the canvas's editor would close unentered)
+        if not typing_entered(self):  # before the dialog takes the focus (the canvas's editor would close)
+            return False
         dialog = QFileDialog(self, "Save graph", self.doc.path or str(Path.home() / "graph.json"),
                              "GradCanvas graphs (*.json)")
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)

@@ -133,9 +133,11 @@ def test_file_import_python_adds_the_model_as_one_undo_step(window, script: Path
     assert "conv1.weight" in doc.graph.nodes and doc.target in doc.graph.nodes
     assert doc.undo_stack.count() == 1 and doc.undo_stack.text(0) == "Import Net"
     assert "imported Net" in window.statusBar().currentMessage()
+    target = doc.target
     doc.undo_stack.undo()
     assert not doc.graph.nodes and doc.target is None
     doc.undo_stack.redo()
+    assert doc.target == target  # the target is part of the import's step
     count = len(doc.graph.nodes)
     with qtbot.waitSignal(window.computer.taskReady, timeout=RESULT_TIMEOUT_MS,
                           check_params_cb=lambda name, _result: name == TASK):

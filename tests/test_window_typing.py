@@ -153,3 +153,78 @@ def test_an_export_asks_before_replacing_and_never_writes_over_the_graph(qtbot, 
     assert "own file" in dialog.problem.text() and json.loads(path.read_text())["format"] == "gradcanvas"
     dialog.reject()
     QApplication.processEvents()
+
+
+def _vector_target_with_grad_output(window: MainWindow, tmp_path: Path) -> Path:
+    path = tmp_path / "v.json"
+    g = load(EX01.parent / "03_vector_element.json")
+    g.target, g.grad_output = "y", [0.5, -3]
+    save(g, path)
+    assert window.open_file(str(path))
+    assert window.grad_output == [0.5, -3] and not window.isWindowModified()
+    return path
+
+
+def test_undoing_a_delete_or_a_rename_of_the_target_brings_its_grad_output_back(qtbot, window: MainWindow,
+                                                                               tmp_path: Path) -> None:
+    _vector_target_with_grad_output(window, tmp_path)
+    box, stack = window.grad_output_edit, window.doc.undo_stack
+    window.doc.remove(["y"])
+    stack.undo()
+    window.doc.choose_target("y")
+    assert window.grad_output == [0.5, -3] and box.text() == "[0.5, -3]"
+    window.doc.rename("y", "sq")
+    assert window.doc.target == "sq" and window.grad_output == [0.5, -3]
+    stack.undo()
+    assert window.doc.target == "y" and window.grad_output == [0.5, -3] and not window.isWindowModified()
+    window.doc.remove(["y"])  # deleted: a new node given its id starts without one
+    window.doc.add_node(load(EX01.parent / "03_vector_element.json").nodes["y"], (0.0, 300.0))
+    window.doc.choose_target("y")
+    assert window.grad_output is None
+
+
+def test_after_enter_ctrl_z_in_the_grad_output_box_is_the_documents(qtbot, window: MainWindow,
+                                                                    tmp_path: Path) -> None:
+    _vector_target_with_grad_output(window, tmp_path)
+    box = window.grad_output_edit
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "[1, 1]")
+    assert box.isUndoAvailable()  # its own typing, until entered
+    box.editingFinished.emit()
+    assert window.grad_output == [1, 1] and not box.isUndoAvailable()
+
+
+def test_a_refused_typed_value_is_neither_saved_nor_dropped_without_a_word(qtbot, window: MainWindow,
+                                                                            tmp_path: Path) -> None:
+    path = _saved_copy(window, tmp_path)
+    _type_in_inspector(qtbot, window, "x", "value", "[1, ")
+    assert not window.save_document()
+    assert "Not saved" in window.statusBar().currentMessage() and load(path).nodes["x"].value == 2.0
+    asked = []
+    window.ask_unsaved = lambda: asked.append(1) or QMessageBox.StandardButton.Cancel
+    assert not window.maybe_save() and asked  # asked, though the document itself is unchanged
+
+
+def test_going_back_to_the_saved_target_is_no_change(window: MainWindow, tmp_path: Path) -> None:
+    _saved_copy(window, tmp_path)
+    window.doc.choose_target("x_sq")
+    window.doc.choose_target("y")
+    assert not window.isWindowModified() and window.doc.undo_stack.count() == 0
+
+
+def test_quick_export_refuses_the_graphs_own_file_and_a_relative_name_goes_beside_it(
+        window: MainWindow, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from gui.export_dialog import quick_export
+
+    path = _saved_copy(window, tmp_path)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    quick_export(window)
+    assert json.loads(path.read_text())["format"] == "gradcanvas" and "own file" in window.statusBar().currentMessage()
+    dialog = ExportDialog(window)
+    dialog.path.setText("rel.py")
+    written = []
+    monkeypatch.setattr("gui.export_dialog.write", lambda w, p, *a, **k: written.append(p))
+    dialog._export()
+    assert written == [str(tmp_path / "rel.py")]
+    dialog.reject()
