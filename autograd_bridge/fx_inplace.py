@@ -31,7 +31,7 @@ UPDATES_RUNNING_STATS = frozenset({F.batch_norm, F.instance_norm, torch.batch_no
 _SETITEM = (operator.setitem, "method:__setitem__")
 
 
-def _storage(t: torch.Tensor) -> int:
+def storage(t: torch.Tensor) -> int:
     """What a tensor shares with its views (and with nothing else)."""
     return t.untyped_storage()._cdata
 
@@ -104,7 +104,7 @@ class InPlace:
     def of_module(module: object) -> InPlace:
         named = [*module.named_parameters(), *module.named_buffers()] if isinstance(module, torch.nn.Module) else []
         params = {id(p) for p in module.parameters()} if named else set()
-        return InPlace({_storage(t): f"the {'parameter' if id(t) in params else 'buffer'} {name}"
+        return InPlace({storage(t): f"the {'parameter' if id(t) in params else 'buffer'} {name}"
                         for name, t in reversed(named)})
 
     def recorded(self, slot: object, tensor: torch.Tensor) -> None:
@@ -119,21 +119,21 @@ class InPlace:
             return
         here = where()
         for t in changed:
-            state = self.state.get(_storage(t))
+            state = self.state.get(storage(t))
             if state is not None:
                 raise self._refuse(f"{here}: in-place update of {state} is not supported: a graph holds no "
                                    "state that changes from one call to the next")
         what = ("in-place item assignment (x[...] = ...)" if key in _SETITEM
                 else f"changing a tensor in place with {describe(key)}")
         for t in changed:
-            self.changed[_storage(t)] = _Change(here, what, tainted)
+            self.changed[storage(t)] = _Change(here, what, tainted)
 
     def read(self, slot: object, tensor: torch.Tensor, now: int, depends: bool, where: Callable[[], str]) -> object:
         """What a call reading `slot` (its tensor at version `now`) gets: the slot, while the tensor is
         as recorded; a copy of it as it is now, when it is a constant changed in place; else refused."""
         if self.made.get(slot, now) == now:
             return slot
-        change = self.changed.get(_storage(tensor))
+        change = self.changed.get(storage(tensor))
         if not depends and (change is None or not change.tainted):
             return tensor.detach().clone()  # a constant built in place (a mask): its value now
         read_at = where() or "the returned value"

@@ -1,6 +1,7 @@
 """The user's code as an import sees it (autograd_bridge.fx_import, fx_script): where it is (its
 innermost frame outside torch and this package, 'file.py line 12 (the code)'), and what it
-raised or exited with, as one line (ImportRefused).
+raised or exited with, as one line (ImportRefused); and the imported graph checked against what
+the code computes, value and gradients (check_against_code).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import os
 import re
 import traceback
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 
@@ -75,3 +77,87 @@ def user_code(doing: str, where: str = "") -> Iterator[None]:
         raise
     except BaseException as e:  # noqa: BLE001 - the user's code: any exit becomes one line
         raise user_error(e, doing, where) from None
+
+
+# ---- the graph checked against the code ----
+
+@dataclass
+class CodeRun:
+    """What the code computes, run once more with autograd on (run_with_grad)."""
+
+    value: torch.Tensor
+    grads: dict[str, torch.Tensor | None]  # ∂(value·cotangent)/∂t by the leaf name of each t that requires grad
+
+
+def _cotangent(t: torch.Tensor) -> torch.Tensor:
+    """A fixed weighting of a returned tensor's elements, all different (a mix-up of elements shows)."""
+    return torch.linspace(0.5, 1.5, t.numel(), dtype=t.dtype, device=t.device).reshape(t.shape)
+
+
+def run_with_grad(root: object, inputs: dict[str, object], leaf_grad: bool, seed: int) -> CodeRun | None:
+    """The code's value and its gradients w.r.t. the tensors the graph makes leaves that require
+    grad (floating inputs: all of them for a function, else those that require grad; parameters
+    that require grad, by their first qualified name), from one more call after
+    torch.manual_seed(seed); None where the code does not run with autograd on (.numpy() of a
+    tensor that requires grad) or returns no floating tensor. Touches no .grad."""
+    args = {k: v.detach().clone().requires_grad_(leaf_grad or v.requires_grad)
+            if isinstance(v, torch.Tensor) and v.is_floating_point() else v for k, v in inputs.items()}
+    wrt = {k: v for k, v in args.items() if isinstance(v, torch.Tensor) and v.requires_grad}
+    if isinstance(root, torch.nn.Module):
+        wrt |= {name: p for name, p in root.named_parameters() if p.requires_grad}
+    try:
+        torch.manual_seed(seed)
+        with torch.enable_grad():
+            out = root(**args)
+            if not isinstance(out, torch.Tensor) or not out.is_floating_point():
+                return None
+            if not out.requires_grad or not wrt:
+                return CodeRun(out.detach(), dict.fromkeys(wrt))
+            grads = torch.autograd.grad((out * _cotangent(out)).sum(), list(wrt.values()), allow_unused=True)
+    except Exception:  # noqa: BLE001 - the value check against the recording still stands
+        return None
+    return CodeRun(out.detach(), dict(zip(wrt, grads, strict=True)))
+
+
+def _close(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float) -> bool:
+    expected = expected.detach().to(got.dtype)
+    if got.shape != expected.shape:
+        return False
+    if not got.is_floating_point():
+        return torch.equal(got, expected)
+    return torch.allclose(got, expected, rtol=rtol, atol=atol)
+
+
+def check_against_code(graph: object, sink: str, recorded: torch.Tensor | None, code: CodeRun | None) -> None:
+    """The graph must compute what the code computes, and its gradients (a guard against a wrong
+    lowering, or code that tracing did not follow): its value at `sink` against the code's run
+    with autograd on (or, where that could not run, the recorded value), and the gradient of
+    sink·cotangent w.r.t. each tensor the code differentiates against the graph's leaf of that
+    name (none: zero). Rounding aside: a float32 graph's ops are torch's, in another order."""
+    from autograd_bridge.engine import Compiled
+
+    values = Compiled(graph.validate()).forward()
+    got = values[sink]
+    expected = code.value if code is not None else recorded
+    if expected is not None:
+        scale = float(expected.abs().max()) if expected.numel() and expected.is_floating_point() else 0.0
+        if not _close(got.detach(), expected, 1e-4, 1e-5 * max(scale, 1.0)):
+            raise ImportRefused(f"the imported graph's value at {sink} differs from what the code returned: "
+                                "a lowering in the import is wrong (please report it)")
+    if code is None or not got.is_floating_point():
+        return
+    leaves = [n for n in code.grads if n in values and values[n].requires_grad]
+    ours: dict[str, torch.Tensor | None] = dict.fromkeys(code.grads)
+    if leaves and got.requires_grad:
+        weighted = (got * _cotangent(got)).sum()
+        ours |= zip(leaves, torch.autograd.grad(weighted, [values[n] for n in leaves], allow_unused=True), strict=True)
+    scale = max((float(g.abs().max()) for g in code.grads.values() if g is not None and g.numel()), default=0.0)
+    for name, theirs in code.grads.items():
+        mine = ours[name]
+        if theirs is None and mine is None:  # neither depends on it
+            continue
+        mine = torch.zeros_like(theirs) if mine is None else mine
+        theirs = torch.zeros_like(mine) if theirs is None else theirs
+        if not _close(mine.detach(), theirs, 1e-3, 1e-3 * scale + 1e-7):
+            raise ImportRefused(f"the imported graph's gradient of {sink} with respect to {name} differs from "
+                                "the code's: a lowering in the import is wrong (please report it)")
