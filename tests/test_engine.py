@@ -372,8 +372,9 @@ def test_an_attribute_below_torchs_least_value_is_refused_with_the_file_naming_i
     inputs = {p: torch.randn(spec.example_shapes[p]) for p in spec.inputs if p in spec.example_shapes}
     example = spec.call_attrs(dict(spec.example_attrs))
     given = spec.resolved_attrs(dict(spec.example_attrs))  # required ones too
-    width = len(example.get(attr_name) or attr.default or [1, 1]) if attr.kind != "int" else 0
-    as_value = (lambda v: v) if attr.kind == "int" else (lambda v: [v] * width)
+    one = attr.kind in ("int", "number")  # one value, not a list of them
+    width = 0 if one else len(example.get(attr_name) or attr.default or [1, 1])
+    as_value = (lambda v: v) if one else (lambda v: [v] * width)
     below = as_value(attr.minimum - 1)
     with pytest.raises(Exception):  # noqa: B017, PT011 - torch raises RuntimeError or ZeroDivisionError
         fn(**inputs, **{**example, attr_name: below})

@@ -508,7 +508,7 @@ def attr_values(attr: Attr) -> st.SearchStrategy:
     choices = attr.choices
     return {
         "int": ints,
-        "number": numbers,
+        "number": numbers if attr.minimum is None else numbers.filter(lambda v: v >= attr.minimum),
         "bool": st.booleans(),
         "ints": st.lists(ints, max_size=4),
         "optional_ints": st.one_of(st.none(), st.lists(ints, max_size=4)),

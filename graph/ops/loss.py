@@ -23,7 +23,8 @@ ENTRIES: list[OpSpec] = [
           example_attrs={"reduction": "sum"}, reveals_nonfinite=("input", "target")),
     _loss("smooth_l1_loss", "smooth L1",
           "∂/∂input = (input − target)/beta where |input − target| < beta, else sign(input − target); /n",
-          Attr("beta", "number", 1.0, doc="where the quadratic part ends"), example_attrs={"beta": 0.5}),
+          Attr("beta", "number", 1.0, doc="where the quadratic part ends", minimum=0),  # torch refuses beta < 0
+          example_attrs={"beta": 0.5}),
     _loss("huber_loss", "Huber",
           "∂/∂input = input − target where |input − target| < delta, else delta·sign(input − target); /n",
           Attr("delta", "number", 1.0, doc="where the quadratic part ends"), example_attrs={"delta": 0.5},

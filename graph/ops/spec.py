@@ -36,8 +36,10 @@ class Attr:
     # False for an attribute the torch call does not take: how many ports a variadic op's node
     # has (cat's num_inputs), or which piece of a split the node is (split's index).
     call: bool = True
-    # The least value torch accepts for an int, or for each entry of ints (a conv's stride 1,
-    # its padding 0): checked with the file, so torch's own shape code never divides by 0.
+    # The least value torch accepts for an int or a number, or for each entry of ints (a conv's
+    # stride 1, its padding 0, smooth_l1_loss's beta 0): checked with the file, so torch's own
+    # shape code never divides by 0, and a bound torch checks only as it computes is found by
+    # check too (bounds torch's shape pass checks, huber_loss's delta > 0, need no minimum).
     minimum: int | None = None
 
     @property
