@@ -104,7 +104,11 @@ def run_with_grad(root: object, inputs: dict[str, object], leaf_grad: bool, seed
             if isinstance(v, torch.Tensor) and v.is_floating_point() else v for k, v in inputs.items()}
     wrt = {k: v for k, v in args.items() if isinstance(v, torch.Tensor) and v.requires_grad}
     if isinstance(root, torch.nn.Module):
-        wrt |= {name: p for name, p in root.named_parameters() if p.requires_grad}
+        params = {name: p for name, p in root.named_parameters() if p.requires_grad}
+        # A parameter named like an argument (self.x, forward(x)) gets a renamed leaf in the
+        # graph: neither name says which leaf is which, so neither is compared.
+        clash = args.keys() & params.keys()
+        wrt = {k: v for k, v in (wrt | params).items() if k not in clash}
     try:
         torch.manual_seed(seed)
         with torch.enable_grad():
@@ -120,12 +124,23 @@ def run_with_grad(root: object, inputs: dict[str, object], leaf_grad: bool, seed
 
 
 def _close(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float) -> bool:
+    """Equal within the tolerances; a NaN equals a NaN (torch gives NaN gradients too, e.g. of
+    sqrt below 0 behind a where), an inf only the same inf."""
     expected = expected.detach().to(got.dtype)
     if got.shape != expected.shape:
         return False
     if not got.is_floating_point():
         return torch.equal(got, expected)
-    return torch.allclose(got, expected, rtol=rtol, atol=atol)
+    return torch.allclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+
+
+def _finite_max(t: torch.Tensor | None) -> float:
+    """The largest finite magnitude in t (0 for none): a tolerance's scale, NaN and inf left out."""
+    if t is None or not t.numel() or not t.is_floating_point():
+        return 0.0
+    a = t.detach().abs()
+    a = a[torch.isfinite(a)]
+    return float(a.max()) if a.numel() else 0.0
 
 
 def check_against_code(graph: object, sink: str, recorded: torch.Tensor | None, code: CodeRun | None) -> None:
@@ -140,7 +155,7 @@ def check_against_code(graph: object, sink: str, recorded: torch.Tensor | None, 
     got = values[sink]
     expected = code.value if code is not None else recorded
     if expected is not None:
-        scale = float(expected.abs().max()) if expected.numel() and expected.is_floating_point() else 0.0
+        scale = _finite_max(expected)
         if not _close(got.detach(), expected, 1e-4, 1e-5 * max(scale, 1.0)):
             raise ImportRefused(f"the imported graph's value at {sink} differs from what the code returned: "
                                 "a lowering in the import is wrong (please report it)")
@@ -151,7 +166,7 @@ def check_against_code(graph: object, sink: str, recorded: torch.Tensor | None, 
     if leaves and got.requires_grad:
         weighted = (got * _cotangent(got)).sum()
         ours |= zip(leaves, torch.autograd.grad(weighted, [values[n] for n in leaves], allow_unused=True), strict=True)
-    scale = max((float(g.abs().max()) for g in code.grads.values() if g is not None and g.numel()), default=0.0)
+    scale = max((_finite_max(g) for g in code.grads.values()), default=0.0)
     for name, theirs in code.grads.items():
         mine = ours[name]
         if theirs is None and mine is None:  # neither depends on it

@@ -126,6 +126,7 @@ class Computer(QObject):
         self._pending: list[_Request] = []  # waiting, in the order asked
         self._running: tuple[int, _Request] | None = None  # the job id and request running now
         self._cancel_sent = False
+        self._delivering = False  # a result is being handed out (_finished)
         self._job_ids = 0
         self.closed = False  # the window closed: nothing starts any more
         self.requests = 0  # computes asked for, for tests and benchmarks
@@ -223,7 +224,7 @@ class Computer(QObject):
     def _submit(self, request: _Request) -> None:
         if self.closed:
             return
-        if self.busy:
+        if self.busy or self._delivering:
             # The graph as it is now: the window goes on editing while this waits.
             args = tuple(a.snapshot() if isinstance(a, Graph) else a for a in request.args)
             request = request._replace(args=args)
@@ -257,17 +258,23 @@ class Computer(QObject):
             return  # a job already given up on (its process was restarted)
         kind, was_computing = self._running[1].kind, self.computing
         self._running = None
-        if was_computing:
-            self.computingChanged.emit(False)
-        if kind == COMPUTE:
-            if not (result.cancelled and self._waiting_compute() is not None):  # else superseded
-                self.resultReady.emit(result)
-        elif kind == DEVICES:
-            self.devicesReady.emit(result)
-        elif kind == SLICE:
-            self.sliceReady.emit(result)
-        else:
-            self.taskReady.emit(kind, result)
+        # Requests made by the handlers below (the flow view asks for flows on a result) wait in
+        # turn: started at once, they would run beside the next waiting job, one result lost.
+        self._delivering = True
+        try:
+            if was_computing:
+                self.computingChanged.emit(False)
+            if kind == COMPUTE:
+                if not (result.cancelled and self._waiting_compute() is not None):  # else superseded
+                    self.resultReady.emit(result)
+            elif kind == DEVICES:
+                self.devicesReady.emit(result)
+            elif kind == SLICE:
+                self.sliceReady.emit(result)
+            else:
+                self.taskReady.emit(kind, result)
+        finally:
+            self._delivering = False
         if self._pending:
             # Results first: a pending compute runs before anything else.
             compute = self._waiting_compute()

@@ -140,3 +140,42 @@ def test_a_tracing_that_folds_the_code_to_a_constant_is_caught_by_the_value_chec
     with pytest.raises(ImportRefused) as e:
         import_function(_build, {"x": torch.tensor([0.3, -0.7, 1.2])})
     assert "value at" in e.value.message and "differs from what the code returned" in e.value.message
+
+
+def _safe_sqrt(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x > 0, torch.sqrt(x), x * 0).sum()
+
+
+def test_the_check_against_the_code_takes_nan_gradients_as_torch_gives_them() -> None:
+    """where(x > 0, sqrt(x), 0): torch's gradient is NaN where x < 0 (0 · ∞). The check's
+    tolerance came from the largest gradient, NaN: a traceback ('atol must be … -nan')."""
+    x = torch.tensor([-1.0, 4.0])
+    imported = import_function(_safe_sqrt, {"x": x.clone()})
+    result = Compiled(imported.graph.validate(), "cpu", "float64").run(imported.sink)
+    leaf = x.clone().requires_grad_(True)
+    _safe_sqrt(leaf).backward()
+    torch.testing.assert_close(result.grads["x"], leaf.grad, equal_nan=True)
+    assert torch.isnan(leaf.grad[0])
+
+
+class _ParamNamedLikeInput(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.x = torch.nn.Parameter(torch.tensor([2.0, 3.0]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.x * x).sum()
+
+
+def test_a_parameter_named_like_an_argument_imports() -> None:
+    """self.x and forward(x): the graph renames one leaf (x_2); the check compared the wrong
+    leaf's gradient and refused a right graph ('a lowering in the import is wrong')."""
+    from autograd_bridge.fx_import import import_module
+
+    model = _ParamNamedLikeInput()
+    x = torch.tensor([1.0, 5.0])
+    imported = import_module(model, (x,))
+    result = Compiled(imported.graph.validate(), "cpu", "float64").run(imported.sink)
+    model(x).backward()
+    (param_leaf,) = [n for n in imported.graph.nodes if n != "x" and imported.graph.nodes[n].requires_grad]
+    torch.testing.assert_close(result.grads[param_leaf], model.x.grad)

@@ -89,3 +89,21 @@ def test_a_task_cancelled_while_it_waits_starts_cancelled(qtbot, busy) -> None: 
     release.set()
     _drain(qtbot, computer, log, 2)
     assert log == [("cancelled", "steps"), "other"]
+
+
+def test_a_request_made_while_a_result_is_handed_out_waits_its_turn(qtbot, busy) -> None:  # noqa: ANN001
+    """The flow view asks for flows when a result arrives. Started at once, that request ran
+    beside the job waiting next, and one of the two results was dropped."""
+    computer, log, release = busy
+    delivered = []
+
+    def on_task(name: str, result: object) -> None:
+        delivered.append(name)
+        if name == "hold":  # a handler asking for more, as the flow view does
+            computer.request_task("flows", _record, log, "flows")
+
+    computer.taskReady.connect(on_task)
+    computer.request_task("backward again", _record, log, "backward again", coalesce=False)
+    release.set()
+    qtbot.waitUntil(lambda: len(delivered) == 3 and not computer.busy, timeout=RESULT_TIMEOUT_MS)
+    assert delivered == ["hold", "backward again", "flows"] and log == ["backward again", "flows"]
