@@ -20,6 +20,7 @@ an edit start a new curve.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 from typing import TYPE_CHECKING
 
@@ -65,6 +66,9 @@ class Training(QObject):
         self.curve_target: str | None = None  # the target the curve is for
         self._curve_left: int | None = None  # the revision its last written step left: a Step from there adds to it
         self.running: str | None = None  # the target a run trains while it runs
+        # What each Backward again still on its way was asked for (they run in order, each
+        # answered once): its .grad are shown only if that is what is asked now.
+        self._accumulates_asked: collections.deque[tuple] = collections.deque()
         self._plot = None  # pyqtgraph loads on first use, not with the window
         self._plot_timer = QTimer(self, singleShot=True, interval=PLOT_EVERY_MS)
         self._plot_timer.timeout.connect(self._redraw_plot)
@@ -167,16 +171,23 @@ class Training(QObject):
         if target is None:
             return
         doc, w = self.w.doc, self.w
+        self._accumulates_asked.append(self._asked_now())
         w.computer.request_task(ACCUMULATE, backward_task, doc.graph.snapshot(), doc.revision,
                                 w.device(), w.dtype(), target, w.grad_output, coalesce=False)  # each click counts
+
+    def _asked_now(self) -> tuple:
+        w = self.w
+        return w.doc.revision, w.doc.target, w.device(), w.dtype(), repr(w.grad_output)
 
     def zero_grads(self) -> None:
         revision, target = self.w.doc.revision, self.w.doc.target
         self.w.computer.request_task(ZERO, zero_task, revision, target, coalesce=False)
 
-    def _show_grads(self, grads: AccumulatedGrads | None) -> None:
+    def _show_grads(self, grads: AccumulatedGrads | None, asked: tuple | None = None) -> None:
         if grads is None:  # lost with the compute process: it said why
             return
+        if asked is not None and asked != self._asked_now():
+            return  # asked with another grad-output, device or dtype: not the .grad of what is asked now
         if grads.cancelled:
             self.w.say("Backward again: cancelled; .grad is as it was")
             return
@@ -310,7 +321,9 @@ class Training(QObject):
     def _on_task(self, name: str, result: object) -> None:
         if self.w.closed:
             return
-        if name in (ACCUMULATE, ZERO):
+        if name == ACCUMULATE:
+            self._show_grads(result, self._accumulates_asked.popleft() if self._accumulates_asked else None)
+        elif name == ZERO:
             self._show_grads(result)
         elif name == STEPS:
             self._finish_steps(result)

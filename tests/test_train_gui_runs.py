@@ -155,3 +155,32 @@ def test_the_plot_never_mixes_targets_and_says_which_it_shows(qtbot, window) -> 
     _settled(qtbot, w)
     _steps(qtbot, w, 1)
     assert t.losses == [4 * x.item()]  # after an edit: a new curve
+
+
+def test_no_badges_for_a_backward_asked_with_a_grad_output_no_longer_asked(qtbot, window) -> None:  # noqa: ANN001
+    """A Backward again asked with v = [1, 0.5, 0] whose .grad arrive after v became [1, 1, 1]
+    (clicked while the worker was busy, v typed before it ran): its badges came back under the
+    new v. Its answer is delivered again here as it would arrive, late."""
+    from helpers import type_and_enter
+
+    from gui.train import ACCUMULATE
+
+    w, t = window, window.training
+    g = make_graph([Node("x", "tensor", value=[1.0, 2.0, 3.0], requires_grad=True),
+                    Node("y", "pow", attrs={"exponent": 2})], [("x", "y", "input")])
+    w._replace_document(g, None)
+    w.doc.set_target("y")
+    type_and_enter(qtbot, w.grad_output_edit, "[1, 0.5, 0]")
+    _settled(qtbot, w)
+    answers = []
+    w.computer.taskReady.connect(lambda name, result: answers.append(result) if name == ACCUMULATE else None)
+    t.backward_action.trigger()
+    qtbot.waitUntil(lambda: bool(answers) and "x" in t.badges.badges, timeout=RESULT_TIMEOUT_MS)
+    assert "[2, 2, 0]" in " ".join(t.badges.badges["x"].lines)  # x.grad = 2x · v
+    asked = (w.doc.revision, w.doc.target, w.device(), w.dtype(), repr(w.grad_output))
+    type_and_enter(qtbot, w.grad_output_edit, "[1, 1, 1]")
+    _settled(qtbot, w)
+    assert t.badges.badges == {}
+    t._accumulates_asked.append(asked)  # noqa: SLF001 - as if that click were still on its way
+    t._on_task(ACCUMULATE, answers[0])  # noqa: SLF001 - its answer, arriving late
+    assert t.badges.badges == {}
