@@ -79,6 +79,7 @@ class Training(QObject):
         window.computer.taskProgress.connect(self._on_progress)
         window.computer.resultReady.connect(self._after_result)  # after the window's show_result
         window.doc.edited.connect(self._on_graph_edited)
+        window.cancel_action.triggered.connect(self._on_graph_edited)  # Cancel / Esc: also a run still waiting
         window.doc.targetChanged.connect(self._on_target_changed)
 
     # ---- widgets ----
@@ -236,7 +237,9 @@ class Training(QObject):
               f"{new_curve}")
 
     def _on_graph_edited(self) -> None:
-        """The run's values would belong to the graph before the edit: stop it."""
+        """The run's values would belong to the graph before the edit: stop it. Cancel / Esc
+        stops it too, also while it waits behind a compute (the window's Cancel stops only what
+        runs: that compute)."""
         if self.running is not None:
             self.w.computer.cancel_task(STEPS)
 

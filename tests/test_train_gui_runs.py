@@ -110,6 +110,23 @@ def test_an_edit_of_the_graph_stops_a_run_running_or_waiting_and_writes_nothing(
     assert all(w.doc.graph.nodes[n] == before[n] for n in ("W1", "b1", "W2"))
 
 
+def test_cancel_stops_a_run_still_waiting_behind_a_compute(qtbot, window, examples_dir) -> None:  # noqa: ANN001
+    """The first Esc cancelled only the compute the run waited behind: then all its steps ran,
+    though the status line said Cancel / Esc stops it."""
+    w, t = window, window.training
+    _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
+    before = dict(w.doc.graph.nodes)
+    index = w.doc.undo_stack.index()
+    w.recompute()
+    t.run_action.trigger()
+    assert w.computer.busy and t.running == "loss"
+    w.cancel_action.trigger()  # Esc
+    _settled(qtbot, w)
+    qtbot.waitUntil(lambda: t.running is None, timeout=RESULT_TIMEOUT_MS)
+    assert t.losses == [] and w.doc.undo_stack.index() == index
+    assert all(w.doc.graph.nodes[n] == before[n] for n in ("W1", "b1", "W2"))
+
+
 def _diamond(qtbot, w) -> None:  # noqa: ANN001 - lesson 7: y = u*v, u = x**2, v = 3*x at x = 2
     g = make_graph([Node("x", "tensor", value=2.0, requires_grad=True), Node("three", "tensor", value=3.0),
                     Node("u", "pow", attrs={"exponent": 2}), Node("v", "mul"), Node("y", "mul")],
