@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~745 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~755 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -46,7 +46,8 @@ from graph.values import _short, literal_shape
 _COMPILES = itertools.count(1)
 # What torch raises for a bad input. AssertionError: some of torch's meta-device decompositions
 # check shapes with a plain assert (cross_entropy's target, torch/_decomp/decompositions.py).
-# ZeroDivisionError: torch's Python shape code divides by a conv's stride or group_norm's num_groups.
+# ZeroDivisionError: torch's Python shape code divides by a conv's stride or group_norm's num_groups
+# (the catalogue's least values, Attr.minimum, refuse 0 first; this stays as a net).
 TORCH_ERRORS = (RuntimeError, ValueError, IndexError, TypeError, OverflowError, MemoryError, AssertionError,
                 ZeroDivisionError)
 # infer_shapes runs real ops on the CPU when they surely touch at most this many elements

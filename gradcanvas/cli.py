@@ -21,7 +21,7 @@ import sys
 
 from gradcanvas import __version__
 from graph.errors import GraphError, ValueSpecError
-from graph.fileformat import load
+from graph.fileformat import load, same_file
 from graph.ops import FLOAT_DTYPES
 from graph.safetext import visible
 from graph.values import _short, parse_tensor_text
@@ -396,11 +396,7 @@ def refuse_output_over_input(args: argparse.Namespace) -> None:
     link to it): writing would replace the graph or script it came from."""
     output = getattr(args, "output", "-")
     for source in (getattr(args, n, None) for n in ("file", "script")):
-        try:
-            same = output != "-" and source is not None and os.path.samefile(output, source)
-        except (OSError, ValueError):  # no such file yet (or no input: the command says so)
-            same = False
-        if same:
+        if output != "-" and source is not None and same_file(output, source):
             raise UsageError(f"{args.command}: -o {output} is the file it reads ({source}); writing it would "
                              "overwrite it: give another name")
 

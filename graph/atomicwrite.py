@@ -29,6 +29,15 @@ def _remove_stale_temporaries(path: Path) -> None:
             pass  # gone already, or not ours to remove
 
 
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether the two paths are one file (the same name, a symlink or a hard link to it): a write
+    to one would replace the other. False where either is not there (or is no path at all)."""
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # not there yet; a NUL in a name
+        return False
+
+
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 

@@ -17,7 +17,13 @@ import os
 import re
 import stat
 
-from graph.atomicwrite import STALE_TEMP_S, TEMP_SUFFIX, write_bytes_atomic, write_text_atomic  # noqa: F401 - re-exported
+from graph.atomicwrite import (  # noqa: F401 - re-exported
+    STALE_TEMP_S,
+    TEMP_SUFFIX,
+    same_file,
+    write_bytes_atomic,
+    write_text_atomic,
+)
 from graph.bulk import paused_gc
 from graph.errors import FileFormatError, ValueSpecError
 from graph.groups import MAX_GROUPS, Group, check_groups

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from autograd_bridge.file_tasks import PREVIEW_LINES, export_task
 from autograd_bridge.file_tasks import ExportOptions as Options
+from graph.atomicwrite import same_file
 from graph.safetext import visible
 from gui.fields import enter_typing
 
@@ -110,7 +111,7 @@ def quick_export(window) -> None:  # noqa: ANN001
         window.say("export: set a target first (click ∂ on a node)")
         return
     path, _ = QFileDialog.getSaveFileName(window, "Export", default_path(window), "Python (*.py);;Notebook (*.ipynb)")
-    if path and window.doc.path is not None and _same_file(path, window.doc.path):
+    if path and window.doc.path is not None and same_file(path, window.doc.path):
         window.report_error("Cannot export", OWN_FILE)
         return
     if path:
@@ -229,7 +230,7 @@ class ExportDialog(QDialog):
             return
         if not os.path.isabs(path):  # beside the graph, as the default is; never where the app started
             path = str(Path(default_path(self.w)).parent / path)
-        if self.w.doc.path is not None and _same_file(path, self.w.doc.path):
+        if self.w.doc.path is not None and same_file(path, self.w.doc.path):
             self.problem.setText(OWN_FILE)
             return
         if path != self.confirmed and Path(path).exists() and not self.ask_replace(path):
@@ -246,13 +247,6 @@ class ExportDialog(QDialog):
     def done(self, result: int) -> None:
         self.w.computer.taskReady.disconnect(self._on_task)
         super().done(result)
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist
-        return False
 
 
 def ask(window) -> None:  # noqa: ANN001

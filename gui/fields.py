@@ -14,8 +14,6 @@ from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QLineEdit
 
-from graph.safetext import visible
-
 REDO_KEYS = (QKeySequence("Ctrl+Y"),)  # the window's second Redo key, which Linux's Redo lacks
 
 
@@ -80,7 +78,9 @@ def enter_typing() -> str | None:
         if isinstance(focused, QAbstractSpinBox):  # an int attribute, entered on Enter only
             focused.interpretText()
         return None
-    return f"the value typed, {visible(elided(still))}, is not valid" if still else None
+    from gui.inspector.style import elide  # here: the inspector's form imports this module
+
+    return f"the value typed, {elide(still, 40)}, is not valid" if still else None
 
 
 def typing_entered(window) -> bool:  # noqa: ANN001 - a gui.window.MainWindow
@@ -90,7 +90,3 @@ def typing_entered(window) -> bool:  # noqa: ANN001 - a gui.window.MainWindow
     if refused is not None:
         window.report_error("Not saved", f"{refused}: correct it and press Enter, or press Esc to take it back")
     return refused is None
-
-
-def elided(text: str, most: int = 40) -> str:
-    return text if len(text) <= most else text[:most - 1] + "…"

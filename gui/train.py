@@ -78,8 +78,8 @@ class Training(QObject):
         window.computer.taskReady.connect(self._on_task)
         window.computer.taskProgress.connect(self._on_progress)
         window.computer.resultReady.connect(self._after_result)  # after the window's show_result
-        window.doc.edited.connect(self._on_graph_edited)
-        window.cancel_action.triggered.connect(self._on_graph_edited)  # Cancel / Esc: also a run still waiting
+        window.doc.edited.connect(self._stop_run)
+        window.cancel_action.triggered.connect(self._stop_run)  # Cancel / Esc: also a run still waiting
         window.doc.targetChanged.connect(self._on_target_changed)
 
     # ---- widgets ----
@@ -227,7 +227,7 @@ class Training(QObject):
             if self._plot is not None:
                 self._redraw_plot()
         kind, lr = self.optimiser_box.currentText(), self.lr_box.value()
-        # It outlives computes: a new target meanwhile waits for it (an edit stops it: _on_graph_edited).
+        # It outlives computes: a new target meanwhile waits for it (an edit stops it: _stop_run).
         w.computer.request_task(STEPS, steps_task, doc.graph.snapshot(), doc.revision, w.device(),
                                 w.dtype(), target, kind, lr, count, outlive_edits=True)
         self.summary.setText(f"{kind} lr={_number(lr)} training {visible(target)}: {count} step(s). It trains "
@@ -236,10 +236,10 @@ class Training(QObject):
         w.say(f"{kind} lr={_number(lr)}: {count} step(s) of {visible(target)} running (Cancel / Esc stops)"
               f"{new_curve}")
 
-    def _on_graph_edited(self) -> None:
-        """The run's values would belong to the graph before the edit: stop it. Cancel / Esc
-        stops it too, also while it waits behind a compute (the window's Cancel stops only what
-        runs: that compute)."""
+    def _stop_run(self) -> None:
+        """After an edit (the run's values would belong to the graph before it), and on Cancel /
+        Esc, also while the run waits behind a compute (the window's Cancel stops only what runs:
+        that compute)."""
         if self.running is not None:
             self.w.computer.cancel_task(STEPS)
 
