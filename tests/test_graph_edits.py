@@ -312,21 +312,30 @@ def test_a_long_chain_wraps_into_bands_between_groups_not_through_them() -> None
     _check_frames(g, pos)
 
 
-def test_a_models_input_stays_beside_its_first_stage_when_that_stage_wraps_over_bands() -> None:
-    """A stage group of 300 ops wraps over several bands, so its frame covers their whole width,
-    the input's column too. The input stays in the first band, beside the stage's first op (by
-    the frames' tops it went below the whole stage, thousands of units away)."""
+def _weighted_chain(ops: int, group: str | None = None) -> Graph:
+    """x, then `ops` muls m0, m1, … each of the one before and a leaf w0, w1, … of its own; with
+    `group`, every mul and its leaf in that group."""
     g = Graph()
     g.add_node(Node("x", "tensor", value=1.0))
-    g.groups["stage"] = Group("stage")
+    if group is not None:
+        g.groups[group] = Group(group)
     prev = "x"
-    for i in range(300):
+    for i in range(ops):
         g.add_node(Node(f"w{i}", "tensor", value=1.0))
         g.add_node(Node(f"m{i}", "mul"))
         g.add_edge(Edge(prev, f"m{i}", "input"))
         g.add_edge(Edge(f"w{i}", f"m{i}", "other"))
-        g.group_of.update({f"w{i}": "stage", f"m{i}": "stage"})
+        if group is not None:
+            g.group_of.update({f"w{i}": group, f"m{i}": group})
         prev = f"m{i}"
+    return g
+
+
+def test_a_models_input_stays_beside_its_first_stage_when_that_stage_wraps_over_bands() -> None:
+    """A stage group of 300 ops wraps over several bands, so its frame covers their whole width,
+    the input's column too. The input stays in the first band, beside the stage's first op (by
+    the frames' tops it went below the whole stage, thousands of units away)."""
+    g = _weighted_chain(300, group="stage")
     pos = layered_positions(g)
     assert any(pos[f"m{i}"][0] < pos[f"m{i - 1}"][0] for i in range(1, 300))  # it did wrap
     _check_frames(g, pos)
@@ -337,15 +346,7 @@ def test_a_models_input_stays_beside_its_first_stage_when_that_stage_wraps_over_
 def test_where_a_long_chain_wraps_a_leaf_goes_with_its_consumer_into_the_next_band() -> None:
     """A 600-op chain, each op a mul of the one before and a leaf of its own: wrapped into bands,
     every leaf stands one column before its consumer, level with the band it feeds."""
-    g = Graph()
-    g.add_node(Node("x", "tensor", value=1.0))
-    prev = "x"
-    for i in range(600):
-        g.add_node(Node(f"w{i}", "tensor", value=1.0))
-        g.add_node(Node(f"m{i}", "mul"))
-        g.add_edge(Edge(prev, f"m{i}", "input"))
-        g.add_edge(Edge(f"w{i}", f"m{i}", "other"))
-        prev = f"m{i}"
+    g = _weighted_chain(600)
     pos = layered_positions(g)
     wraps = [i for i in range(1, 600) if pos[f"m{i}"][0] < pos[f"m{i - 1}"][0]]
     assert wraps  # it did wrap

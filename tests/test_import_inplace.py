@@ -127,7 +127,11 @@ def _added_in_place(x: torch.Tensor) -> torch.Tensor:
 
 @pytest.mark.parametrize("fn", [_masked, _masked_branchy, _added_in_place], ids=["mask", "mask-recorded-run", "iadd"])
 def test_in_place_code_the_graph_can_follow_gives_torchs_gradient(fn) -> None:  # noqa: ANN001
-    x = torch.randn(3)
+    assert_imported_as_torch_computes(fn, torch.randn(3))
+
+
+def assert_imported_as_torch_computes(fn, x: torch.Tensor) -> None:  # noqa: ANN001 - the function imported
+    """fn imported on x: the graph's value and ∂/∂x (float64) equal fn's own in torch."""
     imported = import_function(fn, {"x": x.clone()})
     result = Compiled(imported.graph.validate(), "cpu", "float64").run(imported.sink)
     leaf = x.clone().requires_grad_(True)

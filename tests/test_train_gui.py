@@ -31,6 +31,13 @@ def _open(qtbot, w, path, target: str) -> None:  # noqa: ANN001
     _settled(qtbot, w)
 
 
+def _long_run(qtbot, w) -> None:  # noqa: ANN001
+    """A Run of 100,000 steps started, 3 of them done."""
+    w.training.count_box.setValue(100_000)
+    w.training.run_action.trigger()
+    qtbot.waitUntil(lambda: len(w.training.losses) >= 3, timeout=RESULT_TIMEOUT_MS)
+
+
 def test_backward_again_adds_up_and_zero_grads_clears(qtbot, window, examples_dir) -> None:  # noqa: ANN001
     w, t = window, window.training
     _open(qtbot, w, examples_dir / "01_scalar_partial.json", "y")
@@ -112,9 +119,7 @@ def test_a_stopped_run_keeps_its_finished_steps_as_one_undo_step(qtbot, window, 
     w, t = window, window.training
     _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
     steps = w.doc.undo_stack.count()
-    t.count_box.setValue(100_000)
-    t.run_action.trigger()
-    qtbot.waitUntil(lambda: len(t.losses) >= 3, timeout=RESULT_TIMEOUT_MS)
+    _long_run(qtbot, w)
     assert w.cancel_action.isEnabled()
     w.cancel_action.trigger()  # what Esc does
     _settled(qtbot, w)

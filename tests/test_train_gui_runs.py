@@ -9,7 +9,7 @@ import dataclasses
 
 import torch
 from helpers import RESULT_TIMEOUT_MS, make_graph
-from test_train_gui import _mlp_params, _open, _settled
+from test_train_gui import _long_run, _mlp_params, _open, _settled
 
 from graph.model import Node
 
@@ -66,9 +66,7 @@ def test_a_run_goes_on_through_a_target_change_and_f5_and_says_so(qtbot, window,
     w, t = window, window.training
     _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
     steps = w.doc.undo_stack.count()
-    t.count_box.setValue(100_000)
-    t.run_action.trigger()
-    qtbot.waitUntil(lambda: len(t.losses) >= 3, timeout=RESULT_TIMEOUT_MS)
+    _long_run(qtbot, w)
     w.doc.set_target("h")  # what a lesson step or a ∂ click does
     assert "goes on training loss, the target it started with" in w.statusBar().currentMessage()
     w.recompute()  # F5
@@ -92,9 +90,7 @@ def test_an_edit_of_the_graph_stops_a_run_running_or_waiting_and_writes_nothing(
     _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
     before = dict(w.doc.graph.nodes)
     inp = dataclasses.replace(before["inp"], value=[[0.0, 0.0, 0.0]] * 4)
-    t.count_box.setValue(100_000)
-    t.run_action.trigger()
-    qtbot.waitUntil(lambda: len(t.losses) >= 3, timeout=RESULT_TIMEOUT_MS)
+    _long_run(qtbot, w)
     w.doc.edit_node(inp)  # no Cancel: the edit alone stops it
     _settled(qtbot, w)
     assert len(t.losses) < 100_000
