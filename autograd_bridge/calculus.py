@@ -382,8 +382,9 @@ def _central_differences(c64: Compiled, leaves: tuple[torch.Tensor, ...], target
 
     def f() -> torch.Tensor:
         y = c64.forward(tuple(args))[target]
-        # float64 also for a target counted from comparisons (an int64 sum of a bool mask)
-        return (y if v is None else (v * y).sum()).reshape(-1).to(torch.float64)
+        # float64 also for a target counted from comparisons (an int64 sum of a bool mask); a
+        # copy, as a target that is the leaf or a view of it would change with the next step
+        return (y if v is None else (v * y).sum()).reshape(-1).to(torch.float64, copy=True)
 
     columns = []
     with torch.no_grad():
