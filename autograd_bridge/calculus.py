@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
-from autograd_bridge.engine import Compiled
-from graph.errors import TargetError
+from autograd_bridge.engine import TORCH_ERRORS, Compiled
+from graph.errors import GraphError, TargetError
 from graph.values import _short
 
 # Elements a Jacobian or Hessian may have (64 MiB in float32); ∂²y/∂x² of a leaf of n elements
@@ -169,6 +169,17 @@ def _leaves(compiled: Compiled, leaves: tuple[torch.Tensor, ...] | None) -> tupl
     return compiled.make_leaves() if leaves is None else leaves
 
 
+def _named(compiled: Compiled, fn: Callable[[], torch.Tensor], what: str, node_ids: list[str]) -> object:
+    """fn(), a torch error in it named by the node whose generated line raised, else (a backward
+    pass has no line) by what was being computed and its nodes."""
+    try:
+        return compiled._call(fn, [], TargetError)  # noqa: SLF001 - the engine's one way of naming errors
+    except GraphError as e:
+        if e.node_ids:
+            raise
+        raise TargetError(f"{what}: {e.message}", node_ids) from None
+
+
 # ---- rows of a Jacobian by backward passes ----
 
 def jacobian_rows(output: torch.Tensor, inputs: torch.Tensor,
@@ -241,7 +252,9 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
     _check_size(f"Jacobian ∂{target}/∂{wrt}", math.prod(target_shape) * math.prod(wrt_shape),
                 f"{target} {list(target_shape)} × {wrt} {list(wrt_shape)}", [target, wrt])
     leaves = _leaves(compiled, leaves)
-    if wrt in compiled.source.leaf_ids:
+    # An empty target or wrt (a leaf of 0 elements) makes an empty Jacobian: the backward
+    # passes below make it, where torch.func's decompositions may divide by the 0 elements.
+    if wrt in compiled.source.leaf_ids and math.prod(target_shape) * math.prod(wrt_shape):
         f, x = _of_leaf(compiled, leaves, target, wrt)
         try:
             with torch.no_grad(), warnings.catch_warnings():
@@ -251,11 +264,11 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
                 matrix, value = torch.func.jacrev(lambda x: _with_value(f(x)), has_aux=True,
                                                   chunk_size=chunk)(x)
             return Jacobian(target, wrt, value, matrix.detach(), target_shape, wrt_shape, "jacrev")
-        except (RuntimeError, NotImplementedError):
-            pass  # an op vmap cannot run: the backward passes below
+        except (NotImplementedError, *TORCH_ERRORS):
+            pass  # an op vmap cannot run: the backward passes below, which name a real error's node
     values = compiled.forward(leaves)
     y, x = values[target], values[wrt]
-    matrix = compiled._call(lambda: jacobian_rows(y, x), [], TargetError)  # noqa: SLF001 - errors named by node
+    matrix = _named(compiled, lambda: jacobian_rows(y, x), f"Jacobian ∂{target}/∂{wrt}", [target, wrt])
     return Jacobian(target, wrt, y.detach(), matrix.reshape((*target_shape, *wrt_shape)).detach(),
                     target_shape, wrt_shape, "backward")
 
@@ -273,7 +286,8 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
     values = compiled.forward(leaves)
     scalar = _seeded(compiled, values[target], target, grad_output)
     y = scalar(values[target])
-    if not y.requires_grad:  # wrt reaches it only through comparisons or integer ops: no curvature
+    # wrt reaches it only through comparisons or integer ops: no curvature; or wrt is empty
+    if not y.requires_grad or n == 0:
         return torch.zeros((*wrt_shape, *wrt_shape), dtype=values[wrt].dtype, device=values[wrt].device)
     if wrt in compiled.source.leaf_ids:
         f, x = _of_leaf(compiled, leaves, target, wrt)
@@ -282,8 +296,8 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
                 warnings.simplefilter("ignore")
                 h = torch.func.hessian(lambda x: scalar(f(x)))(x)
             return h.detach()
-        except (RuntimeError, NotImplementedError):
-            pass  # forward-mode AD or vmap cannot run some op: double backward
+        except (NotImplementedError, *TORCH_ERRORS):
+            pass  # forward-mode AD or vmap cannot run some op: double backward, which names a real error's node
     x = values[wrt]
 
     def double_backward() -> torch.Tensor:
@@ -292,7 +306,8 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
             return torch.zeros((n, n), dtype=x.dtype, device=x.device)
         return jacobian_rows(g, x)
 
-    return compiled._call(double_backward, [], TargetError).reshape((*wrt_shape, *wrt_shape)).detach()  # noqa: SLF001
+    h = _named(compiled, double_backward, f"Hessian ∂²{target}/∂{wrt}²", [target, wrt])
+    return h.reshape((*wrt_shape, *wrt_shape)).detach()
 
 
 def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = None,
@@ -324,13 +339,15 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
             if g is None:
                 out.append(torch.zeros_like(x))
                 continue
-            # of each chunk of rows (row r: ∂g[r]/∂x), only entry r
-            diag = jacobian_rows(g, x, keep=lambda chunk, rows: chunk.reshape(len(rows), -1)[
-                _arange(range(len(rows)), chunk), _arange(rows, chunk)])
+            # of each chunk of rows (row r: ∂g[r]/∂x), only entry r; its size spelled out, as
+            # reshape cannot infer a -1 beside 0 rows (a leaf of 0 elements)
+            diag = jacobian_rows(g, x, keep=lambda chunk, rows: chunk.reshape(
+                len(rows), math.prod(chunk.shape[1:]))[_arange(range(len(rows)), chunk), _arange(rows, chunk)])
             out.append(diag.reshape(x.shape))
         return out
 
-    diagonals.update(zip(used, (d.detach() for d in compiled._call(second, [], TargetError)), strict=True))  # noqa: SLF001
+    what = f"Hessian diagonals ∂²{target}/∂x² of {', '.join(used)}"
+    diagonals.update(zip(used, (d.detach() for d in _named(compiled, second, what, [target, *used])), strict=True))
     return diagonals
 
 
@@ -363,10 +380,10 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None) -> Gr
     checks = []
     for n in used:
         x = values[n]
-        analytical = c64._call(lambda y=y, x=x: jacobian_rows(y, x), [], TargetError)  # noqa: SLF001
+        analytical = _named(c64, lambda y=y, x=x: jacobian_rows(y, x), f"Jacobian ∂{target}/∂{n}", [target, n])
         numerical = _central_differences(c64, leaves, target, n, v)
-        checks.append(_compare(n, tuple(x.shape), analytical.reshape(-1, x.numel()),
-                               numerical.reshape(-1, x.numel())))
+        checks.append(_compare(n, tuple(x.shape), analytical.reshape(y.numel(), x.numel()),
+                               numerical.reshape(y.numel(), x.numel())))
     return Gradcheck(target, checks, [n for n in grad_leaves if n not in used])
 
 
@@ -396,6 +413,8 @@ def _central_differences(c64: Compiled, leaves: tuple[torch.Tensor, ...], target
             down = f()
             flat[k] = original
             columns.append((up - down) / (2 * EPS))
+        if not columns:  # a leaf of 0 elements: a Jacobian of 0 columns
+            return torch.zeros((f().numel(), 0), dtype=torch.float64)
     return torch.stack(columns, dim=1)
 
 
