@@ -30,16 +30,24 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 def error_text(node: Node, exc: BaseException, first_input: object, said: str) -> str:
     """What to say of an op node whose line raised `exc`, torch having said `said`: an expand's
-    -1 in a new dimension ("numel: integer multiplication overflow"), a piece index beyond the
-    pieces a split or chunk makes ("tuple index out of range"); else torch's words."""
+    -1 in a new dimension ("numel: integer multiplication overflow"), a split or chunk's dim out
+    of range ("Dimension out of range (expected to be in range of [-2, 1], but got 2)") or piece
+    index beyond the pieces it makes ("tuple index out of range"); else torch's words."""
     if node.op == "expand":
         size = node.resolved_attrs()["size"]
         if -1 in size[:max(len(size) - len(getattr(first_input, "shape", size)), 0)]:
             return f"size {size}: {NEW_DIM_MINUS_ONE}"
     elif isinstance(exc, IndexError) and isinstance(node.spec.result_item, str) and torch.is_tensor(first_input):
-        index = node.resolved_attrs()[node.spec.result_item]
+        attrs = node.resolved_attrs()
+        rank = max(1, first_input.dim())  # torch lets a 0-d tensor use dim 0 or -1
+        if not -rank <= attrs["dim"] < rank:
+            return f"dim {attrs['dim']} is out of range (expected {-rank} to {rank - 1})"
         function = functools.reduce(getattr, node.spec.function.split(".")[1:], torch)
-        pieces = len(function(first_input.to("meta"), **node.spec.call_attrs(node.attrs)))  # shapes only
+        try:
+            pieces = len(function(first_input.to("meta"), **node.spec.call_attrs(node.attrs)))  # shapes only
+        except (IndexError, RuntimeError, ValueError):  # the call itself is wrong: torch's words say how
+            return said
+        index = attrs[node.spec.result_item]
         return (f"it makes {pieces} piece{'s' * (pieces != 1)}, so {node.spec.result_item} {index} is out of "
                 f"range (expected {-pieces} to {pieces - 1})")
     return said
