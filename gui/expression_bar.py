@@ -3,13 +3,18 @@
 The text is parsed by graph.expressions (ast, never evaluated); what it adds is one undo step.
 Several lines at once: separate them with `;` in the bar, or paste lines. A refusal is one line
 in the status bar and beside the bar, naming the part of the expression at fault.
+
+The bar sits over the canvas, in the central area (as a spreadsheet's formula bar): it takes
+height from the canvas alone, never from the docks. Not in the status bar, whose every message
+(one after each compute) hides its normal widgets and is drawn where they were.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
 from graph.errors import GraphError
 from graph.expressions import ExpressionError, plan_expressions
@@ -29,9 +34,12 @@ class ExpressionBar(QWidget):
         self.edit.setPlaceholderText("y = 2*x**2 + 3*z   (Enter adds the nodes; ; separates lines)")
         self.edit.returnPressed.connect(self.submit)
         self.message = QLabel(self)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # a refusal quotes what was typed
+        # A long refusal is cut at the bar's edge (whole in its tooltip and the status bar),
+        # never widening the window.
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)  # as tall as the status bar's text: no height taken from the docks
-        self.edit.setFixedHeight(self.message.sizeHint().height())
+        layout.setContentsMargins(6, 2, 6, 2)
         layout.addWidget(QLabel("ƒ", self))
         layout.addWidget(self.edit, 3)
         layout.addWidget(self.message, 2)
@@ -62,19 +70,30 @@ class ExpressionBar(QWidget):
             doc.undo_stack.undo()  # nothing half-added stays
             return self._refuse(e.message)
         doc.undo_stack.endMacro()
-        self.message.setText(f"added {len(plan.nodes)} node(s)")
+        self._tell(f"added {len(plan.nodes)} node(s)")
         self.edit.clear()
         return True
 
     def _refuse(self, message: str) -> bool:
         text = visible(message)
-        self.message.setText(text)
+        self._tell(text)
         self.window_.say(text)
         return False
 
+    def _tell(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setToolTip(text)
+
 
 def install(window: MainWindow) -> ExpressionBar:
-    """The bar, in the status bar's row under the canvas: it takes no height from the docks."""
+    """The bar, in a row over the canvas: the central widget becomes the bar above the view."""
     bar = window.expression_bar = ExpressionBar(window)
-    window.statusBar().insertWidget(0, bar, 3)
+    view = window.takeCentralWidget()  # taken, not deleted as setCentralWidget would
+    central = QWidget(window)
+    column = QVBoxLayout(central)
+    column.setContentsMargins(0, 0, 0, 0)
+    column.setSpacing(0)
+    column.addWidget(bar)
+    column.addWidget(view, 1)
+    window.setCentralWidget(central)
     return bar

@@ -40,6 +40,8 @@ STEPS = [
     ("help", "F1"), ("close help", "Escape"), ("search", "Tab"), ("close search", "Escape"),
     ("search and add", "Tab e x p Return"), ("group", "ctrl+g"), ("ungroup", "ctrl+shift+g"),
     ("undo in a field", "ctrl+z"), ("redo in a field", "ctrl+shift+z"), ("typing taken back", "a b c Escape"),
+    ("expression refused", "w space equal space f o o parenleft x parenright Return"),
+    ("typing after a refusal", "BackSpace"),
     ("cancel compute", "Escape"), ("compute again", "F5"),
 ]
 
@@ -132,6 +134,14 @@ def test_keys_change_the_document_as_expected(report: dict) -> None:
 
 def test_typing_taken_back_with_esc_never_reaches_the_document(report: dict) -> None:
     assert report["label_after_esc"] is None
+
+
+def test_the_expression_bar_stays_after_a_refusal_under_xcb(report: dict) -> None:
+    """Typed in the bar and refused: the bar, its text and the refusal stay in view, and the next
+    key edits the text (the status bar's message once hid the bar and the key went elsewhere)."""
+    shown = report["bar_after_refusal"]
+    assert shown["visible"] and shown["text"] == "w = foo(x)", shown
+    assert "foo" in shown["message"] and "foo" in shown["status"], shown
 
 
 def test_esc_cancels_a_running_compute_under_xcb(report: dict) -> None:

@@ -146,6 +146,26 @@ def main(settings: str, example: str) -> dict:
     step("typing taken back", ["a", "b", "c", "Escape"],
          lambda b, a: typed[-1:] == ["abc"] and field.text() == "" and a["index"] == b["index"], focus=focus_field)
     report["label_after_esc"] = doc.graph.nodes["x"].label
+    # The expression bar: a refusal is said beside it and in the status bar, and the bar stays,
+    # with what was typed and the keyboard focus (a status message once hid it: keys went elsewhere).
+    bar = w.expression_bar
+
+    def focus_bar() -> bool:
+        if not focus_canvas():
+            return False
+        bar.edit.setFocus()
+        return wait_for(bar.edit.hasFocus, 2)
+
+    def bar_shown(text: str) -> bool:
+        return bar.isVisible() and bar.edit.hasFocus() and bar.edit.text() == text and "foo" in bar.message.text()
+
+    step("expression refused", ["w", "space", "equal", "space", "f", "o", "o", "parenleft", "x", "parenright",
+                                "Return"],
+         lambda b, a: bar_shown("w = foo(x)") and a["index"] == b["index"], focus=focus_bar)
+    report["bar_after_refusal"] = {"visible": bar.isVisible(), "text": bar.edit.text(),
+                                   "message": bar.message.text(), "status": w.statusBar().currentMessage()}
+    step("typing after a refusal", ["BackSpace"], lambda b, a: bar_shown("w = foo(x") and a["index"] == b["index"],
+         focus=bar.edit.hasFocus)  # no focus given: the key goes where the refusal left it
     report["scrub"] = scrub_x(w, example)
     report["group_drag"] = drag_group(w)
     # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.
