@@ -100,6 +100,7 @@ class NodeItem(QGraphicsRectItem):
         self.stale = False
         self.is_target = False
         self.error: str | None = None
+        self.involved: str | None = None  # "feeds c, which fails": an input a failing node's error names
         self.nonfinite: str | None = None  # NaN/Inf first appears here: what (a value, a partial)
         self.fed: set[str] = set()  # input ports with an edge, kept by the scene
         # Derivative marks on a leaf's port row (gui.calculus sets them): (text, kind), kind one
@@ -250,6 +251,8 @@ class NodeItem(QGraphicsRectItem):
             lod.paint_summary(self, p, scale)
         else:
             self._paint_full(p)
+        if lod.needs_ring(self):
+            lod.paint_selection(self, p, scale)
 
     def _paint_full(self, p: QPainter) -> None:
         node = self.node
@@ -257,7 +260,7 @@ class NodeItem(QGraphicsRectItem):
         head = lod.head_color(self)
         p.setPen(QPen(*lod.frame(self)))
         p.setBrush(COLORS["body"])
-        radius = 9.0 if node.is_tensor else 3.0  # leaves round, ops square: visibly different
+        radius = lod.corner_radius(self)
         p.drawRoundedRect(rect, radius, radius)
         p.fillRect(QRectF(1.5, 1.5, NODE_W - 3, HEADER_H - 2), head)
         # The header: title, then the badge (symbol and the attributes that matter: "xⁿ n=2").

@@ -123,24 +123,60 @@ def head_color(item: NodeItem):  # noqa: ANN201 - a QColor
     return COLORS[head_key(item)]
 
 
-# What a node's frame (and its rectangle when zoomed out) shows, the first that applies winning.
-MARKS = ("error", "nonfinite", "target", "selected")
+# What a node's frame shows, the first that applies winning. A selected node that has one of
+# these keeps it and gets the selection ring inside it (paint_selection): Del and Ctrl+X act on
+# what is seen selected, the target and a node with an error too.
+FRAME_MARKS = ("error", "nonfinite", "target")
+# The overview fills each node with one colour, the first of these that applies: there the
+# selection wins, for the same reason.
+MARKS = ("selected", *FRAME_MARKS)
+RING_GAP = 3.5  # screen pixels between the frame's middle and the selection ring's
+INVOLVED = QColor(229, 72, 77, 150)  # a thin frame: an input a failing node's error names
 
 
 def frame(item: NodeItem) -> tuple[QColor, float]:
-    """The node's frame, colour and width, by what matters most (MARKS): an error, where NaN/Inf
-    first appears, the target, the selection; else a thin line of its header colour."""
-    flags = (item.error, item.nonfinite, item.is_target, item.isSelected())
-    for flag, key in zip(flags, MARKS, strict=True):
+    """The node's frame, colour and width, by what matters most (FRAME_MARKS): an error, where
+    NaN/Inf first appears, the target; else the selection; else, on an input a failing node
+    names, a thin faded red; else a thin line of its header colour."""
+    flags = (item.error, item.nonfinite, item.is_target)
+    for flag, key in zip(flags, FRAME_MARKS, strict=True):
         if flag:
             return COLORS[key], 3.0
+    if item.isSelected():
+        return COLORS["selected"], 3.0
+    if item.involved:
+        return INVOLVED, 1.5
     return head_color(item).lighter(130), 1.0
+
+
+def needs_ring(item: NodeItem) -> bool:
+    """Whether the selection is drawn as a ring: the frame shows another mark."""
+    return bool(item.error or item.nonfinite or item.is_target) and item.isSelected()
+
+
+def paint_selection(item: NodeItem, p: QPainter, scale: float) -> None:
+    """The selection ring, just inside a frame that shows another mark, 2 px wide on screen at
+    any zoom (in SHAPE, round the filled rectangle's edge)."""
+    pen = QPen(COLORS["selected"], 2.0)
+    pen.setCosmetic(True)
+    p.setPen(pen)
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    level = level_for(scale, item.height())
+    inset = RING_GAP / scale if level != SHAPE else 1.0 / scale
+    ring = QRectF(0, 0, item.width(), item.height()).adjusted(inset, inset, -inset, -inset)
+    radius = max(0.0, corner_radius(item) - inset) if level == FULL else 0.0
+    p.drawRoundedRect(ring, radius, radius)
+
+
+def corner_radius(item: NodeItem) -> float:
+    """The full drawing's corners: leaves round, ops square, visibly different."""
+    return 9.0 if item.node.is_tensor else 3.0
 
 
 def paint_shape(item: NodeItem, p: QPainter) -> None:
     """The cheapest drawing: one filled rectangle, in the colour that matters most."""
     color, width = frame(item)
-    p.fillRect(QRectF(0, 0, item.width(), item.height()), color if width > 1.0 else head_color(item))
+    p.fillRect(QRectF(0, 0, item.width(), item.height()), color if width >= 3.0 else head_color(item))
 
 
 def summary_content(item: NodeItem) -> tuple[str, str, object]:
