@@ -26,8 +26,9 @@ from shiboken6 import isValid
 
 from autograd_bridge import calculus_tasks as tasks
 from autograd_bridge.symbolic import shown
-from graph.edits import new_node_id
-from graph.model import Edge, Node
+from graph.edits import NODE_W, box_height, new_node_id, node_height, usable_pos
+from graph.layout import _free_place
+from graph.model import Edge, Graph, Node
 from graph.safetext import visible
 from gui.document import SetTarget
 from gui.inspector.derivatives import array_text, element, second_name
@@ -37,7 +38,8 @@ if TYPE_CHECKING:
     from gui.window import MainWindow
 
 NODE, CHECK, AGAIN = "calculus.node", "calculus.gradcheck", "calculus.again"  # task names
-PICK_OFFSET = (260.0, 0.0)  # where a select picking one element goes, from what it selects
+PICK_OFFSET = (260.0, 0.0)  # where a select picking one element goes, from what it selects,
+PICK_GAP = 30.0  # or the free place nearest there, this far from any node
 
 
 class Calculus(QObject):
@@ -264,10 +266,20 @@ class Calculus(QObject):
         node_id = new_node_id(graph, "select")
         pos = graph.position(source) or (0.0, 0.0)
         label = f"{formula_name(self._title(source))}[{index}]"
-        self.doc.add_node(Node(node_id, "select", attrs={"dim": 0, "index": index}, label=label),
-                          (pos[0] + PICK_OFFSET[0], pos[1] + PICK_OFFSET[1] + 60.0 * index))
+        node = Node(node_id, "select", attrs={"dim": 0, "index": index}, label=label)
+        x = pos[0] + PICK_OFFSET[0]
+        self.doc.add_node(node, (x, free_top(graph, x, pos[1] + PICK_OFFSET[1], box_height(node, True))))
         self.doc.connect(Edge(source, node_id, "input"))
         return node_id
+
+
+def free_top(graph: Graph, x: float, want: float, height: float) -> float:
+    """The top nearest `want` at which a box NODE_W wide and `height` tall, its left side at x,
+    lies on no node of the graph and PICK_GAP from each (auto-layout's own search for a free place)."""
+    blocked = [(y - height - PICK_GAP, y + node_height(graph, n) + PICK_GAP)
+               for n, (nx, y) in graph.layout.items()
+               if usable_pos((nx, y)) and abs(nx - x) < NODE_W + PICK_GAP]
+    return _free_place(want, blocked)
 
 
 def install(window: MainWindow) -> Calculus:
