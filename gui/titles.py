@@ -21,6 +21,15 @@ def title_of(node: object) -> str:
     return visible(node.title)
 
 
+def title_by_id(graph: object, node_id: str | None) -> str | None:
+    """The title of the graph's node with this id (the id, escaped, if it has none; None for
+    None): what status lines call a target, as the canvas does."""
+    if node_id is None:
+        return None
+    node = graph.nodes.get(node_id)
+    return title_of(node) if node is not None else visible(node_id)
+
+
 def tooltip(lines: list[str]) -> str:
     """Lines of text from a file as a tooltip, escaped (graph.safetext) and never read as markup:
     Qt reads a tooltip whose first line looks like a tag as rich text (an id "<h1>x" would be

@@ -40,7 +40,7 @@ from gui.palette import NodeSearch, Palette
 from gui.recovery import Autosave, Found, claim_orphan
 from gui.runstate import RunState
 from gui.stepper import install as install_stepper
-from gui.titles import partial_names
+from gui.titles import formula_name, partial_names, title_by_id
 from gui.train import install as install_training
 from gui.worker import Computer
 
@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         self.grad_output = self.grad_output_edit.show_target(target)
         view = self.run.result.nodes.get(target) if self.run.result is not None and target else None
         if view is not None and view.shape and self.grad_output is None:
-            self.say(grad_output_hint(target, view.shape))
+            self.say(grad_output_hint(formula_name(title_by_id(self.doc.graph, target)), view.shape))
 
     # ---- computing ----
 
@@ -223,18 +223,18 @@ class MainWindow(QMainWindow):
             return  # stale: a newer request is queued or running
         self.scene.show_result(result)
         self.inspector.show_result(result)
-        what = f"target {result.target}" if result.target is not None else "values (no target)"
+        target = title_by_id(self.doc.graph, result.target)  # named as on the canvas
+        what = f"target {formula_name(target)}" if target is not None else "values (no target)"
         if result.error:
             self.status.setText(visible(f"{what}: partly computed") if result.nodes else "error")
             self.say(f"⚠ {result.error}")
         else:
             self.status.setText(visible(f"{what} on {result.device}"))
             vjp = result.grad_output is not None  # then every partial shown is vᵀ·∂target/∂node
-            self.say(
-                "; ".join(result.notes) if result.notes else
-                f"{partial_names(result.target, 'node', vjp)[0]} shown on every node"
-                f"{' (v: the grad-output)' if vjp else ''}" if result.target is not None else
-                "values shown; click ∂ on a node to make it the target and see every partial")
+            self.say("; ".join(result.notes) if result.notes else
+                     f"{partial_names(target, 'node', vjp)[0]} shown on every node"
+                     f"{' (v: the grad-output)' if vjp else ''}" if target is not None else
+                     "values shown; click ∂ on a node to make it the target and see every partial")
 
     def _request_slice(self, leaf: str) -> None:
         if self.doc.target is not None:
