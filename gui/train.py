@@ -39,7 +39,7 @@ from autograd_bridge.training import (
 from graph.errors import GraphError
 from graph.safetext import visible
 from gui.actions import make_action
-from gui.titles import formula_name
+from gui.titles import formula_name, title_by_id
 from gui.train_overlay import GradBadges
 
 if TYPE_CHECKING:
@@ -74,7 +74,9 @@ class Training(QObject):
         self._plot_timer.timeout.connect(self._redraw_plot)
         self._make_toolbar()
         self._make_dock()
-        self._say_after_result = ""
+        # A run's line waiting for the recompute of its new values, which gives the target's
+        # value after the last step: (the line before that value, the line after it, the target).
+        self._after_run: tuple[str, str, str] | None = None
         window.computer.taskReady.connect(self._on_task)
         window.computer.taskProgress.connect(self._on_progress)
         window.computer.resultReady.connect(self._after_result)  # after the window's show_result
@@ -167,6 +169,10 @@ class Training(QObject):
             self.w.say(f"{what}: set a target first (click ∂ on a node)")
         return target
 
+    def _title(self, node_id: str) -> str:
+        """A node as the canvas names it (by its title; its id once it is gone)."""
+        return formula_name(title_by_id(self.w.doc.graph, node_id))
+
     def backward_again(self) -> None:
         target = self._target("Backward again")
         if target is None:
@@ -202,7 +208,7 @@ class Training(QObject):
             line = "Zero grads: every leaf's .grad is None; the next backward() starts from nothing."
         else:
             calls = "1 backward() call" if grads.calls == 1 else f"{grads.calls} backward() calls"
-            title = formula_name(self.w.doc.graph.nodes[grads.target].title)  # current: the target exists
+            title = self._title(grads.target)
             line = (f"leaf .grad of {title} after {calls} without zeroing (the sum of each call's "
                     f"partials, not ∂{title}/∂leaf of one run): x.grad accumulates until set to None or zeroed.")
         self.summary.setText(line)
@@ -221,7 +227,7 @@ class Training(QObject):
         new_curve = ""
         if count > 1 or target != self.curve_target or self._curve_left != doc.revision:
             if self.losses and self.curve_target is not None:
-                new_curve = f"; a new curve (the plot showed {visible(self.curve_target)})"
+                new_curve = f"; a new curve (the plot showed {self._title(self.curve_target)})"
             self.losses, self.curve_target = [], target
             self._curve_left = None
             if self._plot is not None:
@@ -230,10 +236,10 @@ class Training(QObject):
         # It outlives computes: a new target meanwhile waits for it (an edit stops it: _stop_run).
         w.computer.request_task(STEPS, steps_task, doc.graph.snapshot(), doc.revision, w.device(),
                                 w.dtype(), target, kind, lr, count, outlive_edits=True)
-        self.summary.setText(f"{kind} lr={_number(lr)} training {visible(target)}: {count} step(s). It trains "
+        self.summary.setText(f"{kind} lr={_number(lr)} training {self._title(target)}: {count} step(s). It trains "
                              "this target, dtype and device to the end; an edit of the graph or Cancel / Esc "
                              "stops it; the canvas recomputes when it ends.")
-        w.say(f"{kind} lr={_number(lr)}: {count} step(s) of {visible(target)} running (Cancel / Esc stops)"
+        w.say(f"{kind} lr={_number(lr)}: {count} step(s) of {self._title(target)} running (Cancel / Esc stops)"
               f"{new_curve}")
 
     def _stop_run(self) -> None:
@@ -245,8 +251,8 @@ class Training(QObject):
 
     def _on_target_changed(self, target: str | None) -> None:
         if self.running is not None and target != self.running:
-            shown = f"∂{formula_name(self.w.doc.graph.nodes[target].title)}/∂node" if target else "the values"
-            self.w.say(f"The run goes on training {visible(self.running)}, the target it started with; the "
+            shown = f"∂{self._title(target)}/∂node" if target else "the values"
+            self.w.say(f"The run goes on training {self._title(self.running)}, the target it started with; the "
                        f"canvas shows {shown} when it ends (Cancel / Esc stops it now).")
 
     def _on_progress(self, name: str, step: tuple[int, float]) -> None:
@@ -258,7 +264,7 @@ class Training(QObject):
 
     def _redraw_plot(self) -> None:
         plot = self.plot
-        plot.setLabel("left", f"{visible(self.curve_target or 'target')} before each step")
+        plot.setLabel("left", f"{self._title(self.curve_target) if self.curve_target else 'target'} before each step")
         self._curve.setData(list(range(1, len(self.losses) + 1)), self.losses)
 
     def _finish_steps(self, result: StepsResult | None) -> None:
@@ -292,20 +298,30 @@ class Training(QObject):
         except GraphError as e:
             return f"{what}: ⚠ new values refused: {e.message}"
         self._curve_left = doc.revision  # a Step from here adds to this curve
-        line = (f"{what}: {result.done} step(s), {visible(result.target)} {_number(result.losses[0])} → "
-                f"{_number(result.losses[-1])} before the last step; one undo step")
+        head = f"{what}: {result.done} step(s), {self._title(result.target)} {_number(result.losses[0])} → "
+        tail = "; one undo step"
         if result.stopped:
-            line += f" ({result.stopped})"
+            tail += f" ({result.stopped})"
         if made_by_init:
-            line += f"; {', '.join(made_by_init)} made by init now hold literals of their new values"
-        self._say_after_result = line  # the window's own line for the recompute would replace it
-        return line
+            tail += f"; {', '.join(made_by_init)} made by init now hold literals of their new values"
+        # The run computes the target before each step, not after the last: its value then is
+        # the recompute's of the values written (none written: the result shown now holds it).
+        self._after_run = (head, tail, result.target)
+        if self.w.run.is_current(self.w.run.current):
+            return self._after_result(self.w.run.current)
+        return f"{head}… (recomputing){tail}"
 
-    def _after_result(self, result: object) -> None:
-        # A compute that waited behind the run is for the graph before its values: not that one.
-        if self._say_after_result and self.w.run.is_current(result):
-            self.w.say(self._say_after_result)
-            self._say_after_result = ""
+    def _after_result(self, result: object) -> str:
+        """Say the run's line with the target's value after it, once computed for the graph it
+        wrote (a compute that waited behind the run is for the graph before its values)."""
+        if self._after_run is None or not self.w.run.is_current(result):
+            return ""
+        (head, tail, target), self._after_run = self._after_run, None
+        view = result.nodes.get(target)
+        line = head + (visible(view.value_text) if view is not None else "not computed (see the canvas)") + tail
+        self.summary.setText(line)
+        self.w.say(line)  # the window's own line for the recompute said something else
+        return line
 
     def write_values(self, result: StepsResult) -> list[str]:
         """The leaves' new values as one undo step; returns the leaves that an init made."""
