@@ -57,6 +57,7 @@ from gui.canvas import labels, lod, wires
 from gui.canvas.previews import heatmap, preview_image
 from gui.canvas.style import COLORS
 from gui.canvas.wires import wire_path
+from gui.error_roles import involvement
 from gui.titles import partial_names, title_of, tooltip
 
 if TYPE_CHECKING:
@@ -201,6 +202,8 @@ class NodeItem(QGraphicsRectItem):
         tip += [text for text, _kind in self.marks]
         if self.error:
             tip.append("⚠ " + self.error)
+        if self.involved:
+            tip.append(self.involved)
         if self.nonfinite:
             tip.append("NaN/Inf starts here: " + self.nonfinite)
         return tooltip(tip)
@@ -210,6 +213,11 @@ class NodeItem(QGraphicsRectItem):
         the only name the partial is ever shown under, and `vjp` says it was computed with a
         grad-output (a vector–Jacobian product)."""
         self.view, self.view_target, self.view_vjp = view, target, vjp and target is not None
+        # The scene marks every node the error names; an input named beside the node that
+        # failed keeps its value and says what it feeds (gui.error_roles), never red itself.
+        self.involved = involvement(self.canvas.doc.graph, self.node_id, self.canvas.result) if self.error else None
+        if self.involved:
+            self.error = None
         self._swatch = self._swatch_of = None
         had_preview = any(a is not None for a in self._preview_of)
         self._preview_images = None

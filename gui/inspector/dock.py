@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QVBoxLayou
 
 from graph.safetext import visible
 from gui.document import Document
+from gui.error_roles import involvement
 from gui.inspector.derivatives import DerivativesView
 from gui.inspector.form import NodeForm, Row, node_title
 from gui.inspector.plots import ResultView
@@ -194,7 +195,9 @@ class Inspector(QWidget):
         if self.node_id is None:
             self.result_box.hide()
         else:
-            self.result_box.show_node(self.node_id, self._fresh(), self._title_of)
+            fresh = self._fresh()
+            self.result_box.show_node(self.node_id, fresh, self._title_of,
+                                      involvement(self.doc.graph, self.node_id, fresh))
 
     def _title_of(self, node_id: str) -> str:
         """The title the canvas shows for a node (its label, else its id)."""

@@ -281,9 +281,11 @@ class ResultView(QGroupBox):
             self.note.show()
 
     def show_node(self, node_id: str, r: ComputeResult | None,
-                  title_of: Callable[[str], str] = str) -> None:
+                  title_of: Callable[[str], str] = str, involved: str | None = None) -> None:
         """Draw `node_id`'s value and partial from a result of the current revision (None:
-        there is none); `title_of` gives a node's title (its label, else its id)."""
+        there is none); `title_of` gives a node's title (its label, else its id); `involved`
+        ("feeds y[2], which fails") when the error names this node only as the input of the
+        node that failed (gui.error_roles): the error is then not said to be its own."""
         self.show()
         self.note.hide()
         self.hover.hide()
@@ -291,7 +293,9 @@ class ResultView(QGroupBox):
             self.message(NO_RESULT)
             return
         view: NodeView | None = r.nodes.get(node_id)
-        if r.error and node_id in r.error_nodes:
+        if r.error and involved:
+            self.message(f"{involved}: {r.error}", ORANGE, keep_panels=view is not None)
+        elif r.error and node_id in r.error_nodes:
             self.message(r.error, RED, keep_panels=view is not None)
         elif r.error:
             self.message(f"elsewhere in the graph: {r.error}", GREY, keep_panels=view is not None)
