@@ -165,7 +165,7 @@ def test_errors_mark_the_offending_nodes_and_reach_the_status_bar(qtbot, window:
     window.doc.set_target(target)
     result = wait_result(qtbot, window)
     assert result.error == engine_error.value.message
-    failed = engine_error.value.node_ids[0]  # the inputs named beside it keep their values (gui.error_roles)
+    failed = engine_error.value.node_ids[0]  # the inputs named beside it keep their values (gui.titles.involvement)
     for n, item in window.scene.nodes.items():
         assert item.error == (engine_error.value.message if n == failed else None), n
         assert item.involved == (f"feeds {failed}, which fails" if n in bad - {failed} else None), n

@@ -57,8 +57,7 @@ from gui.canvas import labels, lod, wires
 from gui.canvas.previews import heatmap, preview_image
 from gui.canvas.style import COLORS
 from gui.canvas.wires import wire_path
-from gui.error_roles import involvement
-from gui.titles import partial_names, title_of, tooltip
+from gui.titles import involvement, partial_names, title_of, tooltip
 
 if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
@@ -214,7 +213,7 @@ class NodeItem(QGraphicsRectItem):
         grad-output (a vector–Jacobian product)."""
         self.view, self.view_target, self.view_vjp = view, target, vjp and target is not None
         # The scene marks every node the error names; an input named beside the node that
-        # failed keeps its value and says what it feeds (gui.error_roles), never red itself.
+        # failed keeps its value and says what it feeds (gui.titles.involvement), never red itself.
         self.involved = involvement(self.canvas.doc.graph, self.node_id, self.canvas.result) if self.error else None
         if self.involved:
             self.error = None

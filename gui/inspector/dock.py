@@ -15,12 +15,12 @@ from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QVBoxLayou
 
 from graph.safetext import visible
 from gui.document import Document
-from gui.error_roles import involvement
 from gui.inspector.derivatives import DerivativesView
 from gui.inspector.form import NodeForm, Row, node_title
 from gui.inspector.plots import ResultView
 from gui.inspector.slice import SliceView
 from gui.inspector.style import RED
+from gui.titles import involvement
 
 if TYPE_CHECKING:
     from autograd_bridge.compute import ComputeResult, SliceResult

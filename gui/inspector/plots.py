@@ -285,7 +285,7 @@ class ResultView(QGroupBox):
         """Draw `node_id`'s value and partial from a result of the current revision (None:
         there is none); `title_of` gives a node's title (its label, else its id); `involved`
         ("feeds y[2], which fails") when the error names this node only as the input of the
-        node that failed (gui.error_roles): the error is then not said to be its own."""
+        node that failed (gui.titles.involvement): the error is then not said to be its own."""
         self.show()
         self.note.hide()
         self.hover.hide()
