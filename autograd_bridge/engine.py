@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~755 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~680 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -11,8 +11,6 @@ import gc
 import itertools
 import linecache
 import math
-import sys
-import threading
 import types
 import warnings
 import weakref
@@ -34,6 +32,7 @@ from autograd_bridge.node_checks import (
     error_text,
     note_text,
 )
+from autograd_bridge.warning_blocks import close_warnings, open_warnings
 from graph.bulk import paused_gc
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
 from graph.inits import INITS
@@ -453,7 +452,7 @@ class Compiled:
             notes: list[str] = []
             gc_was_on = isenabled()
             gc.disable()
-            caught, outer = _open_warnings()
+            caught, outer = open_warnings()
             try:
                 try:
                     leaves = make_leaves(device)
@@ -479,7 +478,7 @@ class Compiled:
                     grads.update(zip(wrt, partials, strict=False))  # as many: autograd.grad's inputs
                     result = self._checked(target, values, grads, vals + partials, notes, False)
             finally:
-                _close_warnings(outer)
+                close_warnings(outer)
                 if gc_was_on:
                     gc.enable()
             if caught:
@@ -624,8 +623,8 @@ class _RunBlock:
     """Around every forward and backward: the cyclic GC paused (a big graph makes many objects
     at once, kept or freed by reference counting: see graph.bulk), and torch's warnings (e.g.
     mse_loss broadcasting) made notes, each naming the node whose generated line gave it,
-    instead of reaching stderr with the generated file's name (see _open_warnings). The fresh
-    run (Compiled._fresh_runner) does the same inline.
+    instead of reaching stderr with the generated file's name (autograd_bridge.warning_blocks).
+    The fresh run (Compiled._fresh_runner) does the same inline.
     """
 
     __slots__ = ("compiled", "notes", "caught", "outer", "gc_was_on")
@@ -636,88 +635,14 @@ class _RunBlock:
     def __enter__(self) -> None:
         self.gc_was_on = gc.isenabled()
         gc.disable()
-        self.caught, self.outer = _open_warnings()
+        self.caught, self.outer = open_warnings()
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
-        _close_warnings(self.outer)
+        close_warnings(self.outer)
         if self.gc_was_on:
             gc.enable()
         if exc_type is None and self.caught:
             self.compiled._add_notes(self.caught, self.notes)
-
-
-def _open_warnings() -> tuple[list[warnings.WarningMessage], object]:
-    """From here until _close_warnings(the second item), every warning this thread gives is
-    recorded in the list whatever the filters say (as catch_warnings(record=True) with "always"
-    would).
-
-    Cheaper than catch_warnings, which copies the filter list and swaps five module globals per
-    block (~1.5 µs of a ~25 µs run), and thread-aware: warnings.filters is one "always" filter
-    and warnings._showwarnmsg (the hook warnings.warn calls to show one) is _record only while
-    some thread has a block open, counted under a lock so that overlapping blocks on two
-    threads install and restore them once. A warning another thread gives meanwhile is shown
-    (the "always" filter applies to it too) through the hook that was there before, not taken
-    into this run's notes. Python without that layout (3.14's context-aware warnings) gets
-    catch_warnings.
-    """
-    if not _HOOKABLE:
-        catcher = warnings.catch_warnings(record=True)
-        caught = catcher.__enter__()
-        warnings.simplefilter("always")
-        return caught, catcher
-    outer = _this_thread.caught  # a block inside another: the inner one records
-    _this_thread.caught = caught = []
-    _lock.acquire()  # not `with`: ~0.05 µs less, as safe with try/finally
-    try:
-        if not _open_blocks[0]:
-            _open_blocks[1] = warnings.filters, warnings._showwarnmsg
-            warnings.filters = [("always", None, Warning, None, 0)]  # a new list: others may add to it
-            warnings._showwarnmsg = _record
-            warnings._filters_mutated()  # registries say "already shown" no more
-        _open_blocks[0] += 1
-    finally:
-        _lock.release()
-    return caught, outer
-
-
-def _close_warnings(outer: object) -> None:
-    if not _HOOKABLE:
-        outer.__exit__(None, None, None)
-        return
-    _lock.acquire()
-    try:
-        _open_blocks[0] -= 1
-        if not _open_blocks[0]:
-            warnings.filters, warnings._showwarnmsg = _open_blocks[1]
-            warnings._filters_mutated()
-    finally:
-        _lock.release()
-    _this_thread.caught = outer
-
-
-# State of _open_warnings (module-wide, as the warnings module's own).
-_HOOKABLE = all(hasattr(warnings, a) for a in ("_showwarnmsg", "_filters_mutated")) and sys.version_info < (3, 14)
-_lock = threading.Lock()
-# Under _lock: how many blocks are open over all threads, and the filters and the show hook to
-# put back when the last one closes.
-_open_blocks: list = [0, None]
-
-
-class _ThreadState(threading.local):
-    caught: list[warnings.WarningMessage] | None = None  # this thread's innermost open block's list
-
-
-_this_thread = _ThreadState()
-
-
-def _record(msg: warnings.WarningMessage) -> None:
-    """warnings._showwarnmsg while a block is open: this thread's innermost block takes it;
-    another thread's warning goes to the hook that was there before."""
-    caught = _this_thread.caught
-    if caught is None:
-        _open_blocks[1][1](msg)
-    else:
-        caught.append(msg)
 
 
 # torch.autograd.grad's own Python (its arguments normalised and checked, torch-function
