@@ -26,11 +26,14 @@ from autograd_bridge.codegen import Source, generate, leaf_expr
 from autograd_bridge.finite import FinitePlan, all_finite, known_finite
 from autograd_bridge.node_checks import (
     NEW_DIM_MINUS_ONE,
+    Upstream,
     check_fed_together,
     check_no_grad_inputs,
     check_one_dtype,
     error_text,
+    no_partial_reason,
     note_text,
+    upstream,
 )
 from autograd_bridge.warning_blocks import close_warnings, open_warnings
 from graph.bulk import paused_gc
@@ -112,7 +115,11 @@ class Result:
             if node.is_tensor:
                 return "requires_grad is off" if node.dtype in FLOAT_DTYPES else f"{node.dtype}: no gradient"
             return "a bool result: no gradient" if node.spec.result_dtype == "bool" else "no input needs grad"
-        return f"{self.target} does not depend on it"
+        up = compiled._upstream.get(self.target)  # one pass over the graph per target, kept
+        if up is None:
+            up = compiled._upstream[self.target] = upstream(compiled.graph, compiled.source.order,
+                                                            compiled.source.requires_grad, self.target)
+        return no_partial_reason(compiled.graph, up, node_id)
 
 
 
@@ -162,6 +169,7 @@ class Compiled:
         self._finite_skips: dict[tuple, frozenset[int]] = {}
         self._runners: dict[str, Callable[[Compiled], Result]] = {}  # see _fresh_runner
         self._expands = [n for n in self.source.op_ids if self.graph.nodes[n].op == "expand"]  # _no_negative_sizes
+        self._upstream: dict[str, Upstream] = {}  # per target, for Result.no_grad_reason
 
     # ---- running, with errors pointed at their node ----
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 import torch
 
@@ -92,3 +93,49 @@ def check_no_grad_inputs(graph: CheckedGraph, n: str, requires_grad: set[str]) -
         if src in requires_grad and port not in node.spec.input_dtypes:  # else a float index is what is wrong
             raise ShapeError(f"{n}: {node.op} takes no gradient through {port}, but {src} requires grad: "
                              "feed it a tensor with requires_grad off", [n, src])
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """What one target depends on, for saying why a node that requires grad gets no partial."""
+
+    target: str
+    nodes: frozenset[str]  # every node the target depends on, and the target
+    through_grad: frozenset[str]  # those it depends on through nodes that require grad only
+    # For each of the rest: the first node on its way to the target that does not require grad
+    # (a comparison, an integer result); for such a node, itself.
+    gate: dict[str, str]
+
+
+def upstream(graph: CheckedGraph, order: list[str], requires_grad: set[str], target: str) -> Upstream:
+    """One pass over the nodes, consumers before their inputs (`order` is topological)."""
+    nodes, through_grad = {target}, {target} & requires_grad
+    for n in reversed(order):
+        if n in nodes:
+            for src in graph.inputs[n].values():
+                nodes.add(src)
+                if n in through_grad and src in requires_grad:
+                    through_grad.add(src)
+    gate: dict[str, str] = {}
+    for n in reversed(order):
+        if n in nodes and n not in through_grad:
+            # a node that requires grad has every consumer in nodes - through_grad: one in
+            # through_grad would have put it there
+            gate[n] = n if n not in requires_grad else next(gate[c] for c in graph.consumers[n] if c in nodes)
+    return Upstream(target, frozenset(nodes), frozenset(through_grad), gate)
+
+
+def no_partial_reason(graph: CheckedGraph, up: Upstream, node_id: str) -> str:
+    """Why torch gives no ∂target/∂node to a node that requires grad: the target does not
+    depend on it, or only through a node that gives no gradient, or torch's backward of an op
+    on the way gives none for that input (vector_norm of ord 0: piecewise constant)."""
+    target = up.target
+    if node_id not in up.nodes:
+        return f"{target} does not depend on it"
+    if node_id not in up.through_grad:
+        gate = up.gate[node_id]
+        if gate == target:
+            return f"{target} ({graph.nodes[target].op}) gives no gradient"
+        return f"{target} depends on it only through {gate} ({graph.nodes[gate].op}), which gives no gradient"
+    return (f"torch's backward passes it no gradient on the way from {target}: an op between has none for "
+            "that input (e.g. it is piecewise constant there)")
