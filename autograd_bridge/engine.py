@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~680 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~710 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -11,6 +11,7 @@ import gc
 import itertools
 import linecache
 import math
+import re
 import types
 import warnings
 import weakref
@@ -377,13 +378,40 @@ class Compiled:
                 size = self.graph.nodes[n].resolved_attrs()["size"]
                 raise ShapeError(f"{n}: expand to {size}: {NEW_DIM_MINUS_ONE}", [n])
 
-    def _backward_error(self, e: BaseException, target: str) -> GraphError:
-        """A backward that failed has no generated line to name a node by; inputs its backward
-        refuses (huber_loss's two dtypes) are found by the shape pass, which names the node."""
+    def _backward_error(self, e: BaseException, target: str, v: torch.Tensor | None = None) -> GraphError:
+        """A backward that failed has no generated line to name a node by. Inputs its backward
+        refuses (huber_loss's two dtypes) are found by the shape pass, which names the node;
+        else the node whose backward raised is asked of torch (_failed_backward)."""
         error = self._node_error(e, e.__traceback__, ExecutionError, target)
-        if not is_out_of_memory(e):
-            self.infer_shapes()  # raises that node's error, if the shape pass finds one
-        return error
+        if is_out_of_memory(e):
+            return error
+        self.infer_shapes()  # raises that node's error, if the shape pass finds one
+        return self._failed_backward(target, v) or error
+
+    def _failed_backward(self, target: str, v: torch.Tensor | None) -> GraphError | None:
+        """The error of the node whose backward raises, from a forward and backward run again
+        in torch's anomaly mode: it keeps each op's forward traceback and warns with the one
+        whose backward raised, where the generated line names the node. None if none is named."""
+        caught, outer = open_warnings()
+        try:
+            with torch.autograd.detect_anomaly(check_nan=False):
+                values = self._values(None)
+                _grad(values[target], v, self._pick_wrt(values))
+            return None  # it ran this time
+        except TORCH_ERRORS as e:
+            failed = e
+        finally:
+            close_warnings(outer)
+        where = re.compile(rf'File "{re.escape(self.filename)}", line (\d+)')
+        lines = [int(m) for w in caught for m in where.findall(str(w.message))]
+        node_id = self.line_of.get(lines[-1]) if lines else None  # the last: the innermost generated frame
+        if node_id is None or self.graph.nodes[node_id].is_tensor:
+            return None
+        node, inputs = self.graph.nodes[node_id], self.graph.inputs_of(node_id)
+        fed = [p for p in node.ports if p in inputs]
+        said = str(failed).strip().splitlines()[0] if str(failed).strip() else type(failed).__name__
+        return ExecutionError(f"{node_id}: {node.op} of {' and '.join(shape_text(values[inputs[p]]) for p in fed)}: "
+                              f"its backward failed: {said}", [node_id, *dict.fromkeys(inputs[p] for p in fed)])
 
     def _forward_error(self, e: BaseException) -> GraphError:
         error = self._node_error(e, e.__traceback__, ExecutionError)
@@ -515,7 +543,7 @@ class Compiled:
             try:
                 partials = _grad(t, v, self._pick_wrt(values))
             except TORCH_ERRORS as e:
-                raise self._backward_error(e, target) from None
+                raise self._backward_error(e, target, v) from None
             grads = self._no_grads.copy()
             grads.update(zip(self._wrt, partials, strict=False))  # as many: autograd.grad's inputs
         return self._checked(target, values, grads, [*values.values(), *partials], notes, accumulate)
@@ -557,7 +585,7 @@ class Compiled:
         try:
             t.backward(gradient=v)
         except TORCH_ERRORS as e:
-            raise self._backward_error(e, target) from None
+            raise self._backward_error(e, target, v) from None
         # Copies: torch adds the next run's partials into leaf .grad in place, which would
         # silently change the grads of Results already handed out.
         grads = {n: None if val.grad is None else val.grad.detach().clone()
