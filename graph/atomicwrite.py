@@ -7,20 +7,46 @@ from __future__ import annotations
 import errno
 import glob
 import os
+import secrets
 import stat
-import tempfile
 import time
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
 STALE_TEMP_S = 600  # a temporary file this old is left from a write that was killed
+NAME_MAX = 255  # bytes in one file name, on nearly every file system
+_RANDOM_CHARS = 8  # the temporary file's random part
+# ".", ".", the random part and the suffix around the name in `.NAME.XXXXXXXX.tmp`
+_TEMP_EXTRA = 2 + _RANDOM_CHARS + len(TEMP_SUFFIX)
+
+
+def _temp_stem(path: Path) -> str:
+    """The NAME in the temporary file's name: path's own name, cut short enough (in bytes) that
+    the temporary file's name fits NAME_MAX where path's does."""
+    name, room = os.fsencode(path.name), NAME_MAX - _TEMP_EXTRA
+    return path.name if len(name) <= room else name[:room].decode("utf-8", "ignore")  # no half a character
+
+
+def _open_temp(path: Path, mode: int) -> tuple[int, Path]:
+    """A new hidden file `.NAME.XXXXXXXX.tmp` beside path, open for writing. It is created with
+    `mode`, which the system masks with the umask as for any new file (reading the umask would
+    mean setting it: os.umask, process-wide, under threads that create files)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    stem = _temp_stem(path)
+    for _ in range(100):
+        tmp = path.parent / f".{stem}.{secrets.token_hex(_RANDOM_CHARS // 2)}{TEMP_SUFFIX}"
+        try:
+            return os.open(tmp, flags, mode), tmp
+        except FileExistsError:  # one chance in 2**32 per try
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(path.parent))
 
 
 def _remove_stale_temporaries(path: Path) -> None:
     """Remove `.NAME.*.tmp` files beside path that an interrupted write left (a kill between
     writing and renaming): old ones only, so a write in progress elsewhere is not disturbed."""
     now = time.time()
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
+    for tmp in path.parent.glob(f".{glob.escape(_temp_stem(path))}.*{TEMP_SUFFIX}"):
         try:
             st = tmp.lstat()
             if stat.S_ISREG(st.st_mode) and now - st.st_mtime > STALE_TEMP_S:
@@ -65,17 +91,13 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     if st is not None and (not st.st_mode & 0o222 or not os.access(path, os.W_OK)):
         raise PermissionError(errno.EACCES, "the file is read-only: refusing to replace it")
     _remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    # An existing file's mode is kept (set exactly: the umask may have taken bits off it at
+    # creation); a new file gets the usual one, 0666 less the umask.
+    fd, tmp = _open_temp(path, 0o666 if st is None else st.st_mode & 0o777)
     try:
-        # mkstemp makes the file 0600; keep an existing file's mode, else the usual umask one.
-        if st is not None:
-            mode = st.st_mode & 0o777
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
+            if st is not None:
+                os.chmod(tmp, st.st_mode & 0o777)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
