@@ -27,6 +27,7 @@ from graph.atomicwrite import (  # noqa: F401 - re-exported
 from graph.bulk import paused_gc
 from graph.errors import FileFormatError, ValueSpecError
 from graph.groups import MAX_GROUPS, Group, check_groups
+from graph.limits import is_int, is_number
 from graph.model import MAX_ID_LENGTH, Edge, Graph, Node, check_label, check_node_id, check_position  # noqa: F401 - MAX_ID_LENGTH: a limit of the format
 from graph.ops import DEFAULT_DTYPE, OPS, TENSOR
 from graph.safetext import visible
@@ -87,7 +88,8 @@ def _decoded(text: str, parse_constant, object_pairs_hook) -> object:  # noqa: A
     except FileFormatError:
         raise
     except json.JSONDecodeError as e:
-        raise FileFormatError(f"not valid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+        what = e.msg.removesuffix(" at")  # "Invalid control character at": json's, not ours
+        raise FileFormatError(f"not valid JSON: {what} at line {e.lineno} column {e.colno}") from None
     except ValueError as e:
         if "integer string conversion" in str(e):  # an integer of thousands of digits, somewhere:
             # decoded again keeping it as a LongInt marker, which the check that meets it refuses
@@ -173,6 +175,13 @@ def loads(text: str) -> Graph:
     return _parse(text, careful=True)[0]
 
 
+@paused_gc
+def from_document(doc: object) -> Graph:
+    """A graph from JSON that strict_json decoded (a lesson's graph), checked as loads checks a
+    file's text: its numbers, even integers too long for Python's int, are refused as there."""
+    return _checked(doc, careful=True, constants=[])[0]
+
+
 def _parse(text: str, careful: bool) -> tuple[Graph, int]:
     """The graph, and how many keys the loader took from objects (for loads' count)."""
     # NaN / Infinity parse to floats so that the field check refusing them (as it must refuse
@@ -183,7 +192,11 @@ def _parse(text: str, careful: bool) -> tuple[Graph, int]:
         constants.append(name)
         return float(name)
 
-    doc = _decoded(text, constant, _object if careful else None)
+    return _checked(_decoded(text, constant, _object if careful else None), careful, constants)
+
+
+def _checked(doc: object, careful: bool, constants: list[str]) -> tuple[Graph, int]:
+    """The graph of a decoded file, every field checked; careful: objects may be _Duplicated."""
     if not isinstance(doc, dict):
         raise FileFormatError("a GradCanvas file is a JSON object with format, version, nodes, edges")
     _refuse_duplicate(doc, "the file")
@@ -263,10 +276,11 @@ def _load_v2(doc: dict, graph: Graph) -> int:
         if not isinstance(view, dict) or set(view) != {"zoom", "center"}:
             raise FileFormatError("field 'view' must be {\"zoom\": z, \"center\": [x, y]}")
         zoom = view["zoom"]
-        if not (isinstance(zoom, int | float) and not isinstance(zoom, bool)
-                and ZOOM_RANGE[0] <= zoom <= ZOOM_RANGE[1]):
-            raise FileFormatError(f"field 'view': zoom must be a number from {ZOOM_RANGE[0]:g} to "
-                                  f"{ZOOM_RANGE[1]:g}, not {_short(zoom)}")
+        if not (is_int(zoom) or is_number(zoom)):  # any integer, a finite float
+            raise FileFormatError(f"field 'view': zoom must be a number, not {_short(zoom)}")
+        # Out of range, the nearest end: the view is a setting, never worth refusing a graph over
+        # (earlier versions saved a view zoomed far out as 0.0).
+        zoom = min(max(zoom, ZOOM_RANGE[0]), ZOOM_RANGE[1])
         try:
             x, y = check_position(view["center"])
         except ValueSpecError:

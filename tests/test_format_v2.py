@@ -116,7 +116,7 @@ REFUSED = [
     ("seed_bool", lambda d: d.update(seed=True), "field 'seed'"),
     ("seed_huge", lambda d: d.update(seed=2**63), "field 'seed'"),
     ("view_fields", lambda d: d.update(view={"zoom": 1}), "field 'view' must be"),
-    ("view_zoom", lambda d: d.update(view={"zoom": 0, "center": [0, 0]}), "zoom must be a number"),
+    ("view_zoom", lambda d: d.update(view={"zoom": "1", "center": [0, 0]}), "zoom must be a number"),
     ("view_center", lambda d: d.update(view={"zoom": 1, "center": [0, 1e400]}), "center must be"),
     ("v2_field_in_v1", lambda d: d.update(version=1), "'seed' is new in format version 2; this file says version 1"),
 ]

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QGraphics
 
 from graph import groups as model
 from graph.edits import FRAME_HEADER, HEADER_H, NODE_W, PORT_H, PORT_R, frame_around
+from graph.fileformat import ZOOM_RANGE
 from graph.model import Edge, Graph
 from graph.safetext import visible
 from gui.canvas.style import COLORS
@@ -462,8 +463,10 @@ class _ViewKeeper(QObject):
             return
         view = self.view
         centre = view.mapToScene(view.viewport().rect().center())
-        zoom = min(max(view.transform().m11(), 1e-6), 1e6)
-        self.doc.graph.view = (round(zoom, 4), round(centre.x(), 1), round(centre.y(), 1))
+        # five significant digits (round(zoom, 4) made a far zoomed-out view 0.0), kept in the
+        # range the loader reads
+        zoom = min(max(float(f"{view.transform().m11():.5g}"), ZOOM_RANGE[0]), ZOOM_RANGE[1])
+        self.doc.graph.view = (zoom, round(centre.x(), 1), round(centre.y(), 1))
 
     def restore(self) -> None:
         self.pending = self.doc.graph.view
