@@ -5,15 +5,15 @@
      "steps": [{"text": "…", "target": "y", "select": "x"}, …]}
 
 Loaded as strictly as graphs: the whole text is read with graph.fileformat's JSON rules (NaN and
-Infinity refused, a key twice refused), the graph by graph.fileformat.loads itself and then
-checked (no cycle, every input fed), and every step field checked: unknown keys, wrong types,
-ids not in the graph and over-long texts are refused with one message naming the step and field.
+Infinity refused, a key twice refused), the graph by the graph loader's own checks
+(graph.fileformat.from_document) and then checked (no cycle, every input fed), and every step
+field checked: unknown keys, wrong types, ids not in the graph and over-long texts are refused
+with one message naming the step and field.
 Texts are shown through graph.safetext.visible (gui/lessons.py), as every text from a file is.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
@@ -89,7 +89,7 @@ def _graph(raw: object) -> Graph:
     if not isinstance(raw, dict):
         raise LessonError(f"field 'graph' must be a graph object (the file format), not {_short(raw)}")
     try:
-        graph = fileformat.loads(json.dumps(raw))
+        graph = fileformat.from_document(raw)
         if not graph.nodes:
             raise LessonError("the graph has no nodes")
         graph.validate()
