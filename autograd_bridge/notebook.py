@@ -10,6 +10,7 @@ bottom prints the numbers `gradcanvas grad` prints. The same graph always gives 
 from __future__ import annotations
 
 import json
+import re
 
 from autograd_bridge.export import ExportError, ScriptParts, export_text, script_parts
 from autograd_bridge.formatting import tensor_text
@@ -39,11 +40,12 @@ def export_notebook(graph: Graph, target: str, grad_output: object = None, dtype
     p = script_parts(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad,
                      memory_limit=memory_limit)
     t = p.compiled.source.names[target]
+    in_words = _in_prose(t)
     seed = "1" if grad_output is None else "the grad-output v (a vector–Jacobian product)"
     cells = [
         _markdown(f"# The partials of `{t}`\n\nExported from GradCanvas. Run the cells in order: they "
                   f"build the graph's tensors, run it forward, call `backward()` from `{t}` and print "
-                  f"∂{t}/∂node for every node: the numbers GradCanvas shows on the canvas."),
+                  f"∂{in_words}/∂node for every node: the numbers GradCanvas shows on the canvas."),
         _markdown("## Leaves\n\nThe graph's input tensors. `requires_grad=True` asks PyTorch to fill in "
                   "`.grad` for a leaf."),
         _code([*p.setup, *p.leaves]),
@@ -51,7 +53,7 @@ def export_notebook(graph: Graph, target: str, grad_output: object = None, dtype
                   "`retain_grad()` asks."),
         _code(p.forward),
         _markdown(f"## Backward\n\n`backward()` walks the graph from `{t}` back to the leaves, seeded "
-                  f"with {seed}, and adds ∂{t}/∂node into the `.grad` of every tensor that keeps one."),
+                  f"with {seed}, and adds ∂{in_words}/∂node into the `.grad` of every tensor that keeps one."),
         _code(p.backward),
         _markdown("## Partials\n\nEvery node's `.grad`: how much the target changes per unit change of "
                   "that node, at these values."),
@@ -76,12 +78,13 @@ def explanations(p: ScriptParts, target: str, grad_output: object = None) -> lis
     """One sentence per node, in the order the script prints them: its partial's value and what
     it means, or why it is None ("x.grad is None: x does not require grad")."""
     src, result = p.compiled.source, p.result
-    t = src.names[target]
+    t = _in_prose(src.names[target])  # names in code spans are as they are; in words, escaped
     lines = []
     for n in src.order:
-        v = src.names[n]
+        name = src.names[n]
+        v = _in_prose(name)
         node = p.compiled.graph.nodes[n]
-        where = "" if visible(n) == v else f" (node {visible(n)})"
+        where = "" if visible(n) == name else f" (node {_code_span(visible(n))})"
         grad = result.grads[n]
         if grad is None:
             reason = result.no_grad_reason(n, p.compiled)
@@ -93,7 +96,7 @@ def explanations(p: ScriptParts, target: str, grad_output: object = None) -> lis
                 why = f"{v} is {node.dtype}, and only floating-point tensors have gradients"
             else:
                 why = f"{t} does not depend on {v}"
-            lines.append(f"`{v}.grad` is None{where}: {why}.")
+            lines.append(f"`{name}.grad` is None{where}: {why}.")
             continue
         value = visible(tensor_text(grad))
         if n == target:
@@ -103,8 +106,23 @@ def explanations(p: ScriptParts, target: str, grad_output: object = None) -> lis
             meaning = f"∂{t}/∂{v}, filled in because {v} is a leaf that requires grad"
         else:
             meaning = f"∂{t}/∂{v}; {v} is not a leaf, so PyTorch keeps it only because of `retain_grad()`"
-        lines.append(f"`{v}.grad` = {value}{where}: {meaning}.")
+        lines.append(f"`{name}.grad` = {value}{where}: {meaning}.")
     return lines
+
+
+def _code_span(text: str) -> str:
+    """text as a Markdown code span, shown exactly as it is: a node id may hold HTML, `*` or
+    backticks. The fence is one backtick longer than the longest run in text (CommonMark), and a
+    space inside each end keeps a backtick (or space) at text's ends from joining the fence."""
+    fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+    pad = " " if text[:1] in "` " or text[-1:] in "` " else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _in_prose(name: str) -> str:
+    """A Python name in Markdown text: an underscore at either end of a word (`_w_`, `__x`) would
+    start emphasis, so it is escaped; one inside a word (`x_sq`) is left as it is."""
+    return re.sub(r"(?<![^\W_])_|_(?![^\W_])", r"\\_", name)
 
 
 def _code(lines: list[str]) -> dict:
