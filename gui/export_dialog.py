@@ -12,12 +12,13 @@ The canvas image is the whole scene, or the selected nodes' area, as PNG or SVG 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QBuffer, QIODevice, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontDatabase, QImage, QPainter
 from PySide6.QtSvg import QSvgGenerator
 from PySide6.QtWidgets import (
@@ -39,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from autograd_bridge.file_tasks import PREVIEW_LINES, export_task
 from autograd_bridge.file_tasks import ExportOptions as Options
-from graph.atomicwrite import same_file
+from graph.atomicwrite import same_file, write_bytes_atomic
 from graph.safetext import visible
 from gui.fields import enter_typing
 
@@ -271,13 +272,18 @@ def scene_rect(scene, selection_only: bool) -> QRectF:  # noqa: ANN001 - a gui.c
 
 
 def save_image(scene, path: str, selection_only: bool = False) -> None:  # noqa: ANN001
-    """PNG (at the scene's scale, white behind) or SVG (vectors, by QSvgGenerator) by the suffix."""
+    """PNG (at the scene's scale, white behind) or SVG (vectors, by QSvgGenerator) by the suffix.
+    Encoded in memory, then written atomically (graph.atomicwrite): a write that fails, on a full
+    disk say, raises OSError and leaves an older file as it was."""
     source = scene_rect(scene, selection_only)
     size = QSize(max(1, round(source.width())), max(1, round(source.height())))
     target = QRectF(0, 0, size.width(), size.height())
-    if path.lower().endswith(".svg"):
+    encoded = QBuffer()
+    encoded.open(QIODevice.OpenModeFlag.WriteOnly)
+    image_format = Path(path).suffix[1:].upper() or "PNG"
+    if image_format == "SVG":
         device = QSvgGenerator()
-        device.setFileName(path)
+        device.setOutputDevice(encoded)
         device.setSize(size)
         device.setViewBox(target)
         device.setTitle("GradCanvas graph")
@@ -288,8 +294,9 @@ def save_image(scene, path: str, selection_only: bool = False) -> None:  # noqa:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     scene.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
     painter.end()
-    if isinstance(device, QImage) and not device.save(path):
-        raise OSError(f"cannot write {path}")
+    if isinstance(device, QImage) and not device.save(encoded, image_format):
+        raise OSError(errno.EINVAL, f"cannot encode the image as {image_format}: use .png or .svg")
+    write_bytes_atomic(path, bytes(encoded.data()))
 
 
 def export_image(window) -> None:  # noqa: ANN001
