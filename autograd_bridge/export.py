@@ -241,17 +241,23 @@ def export_function(graph: Graph, target: str, grad_output: object = None, dtype
     return "\n".join(lines) + "\n"
 
 
+# What the exported module itself keeps on self, besides nn.Module's own attributes.
+MODULE_OWN_ATTRS = ("intermediates",)
+
+
 def _module_attrs() -> frozenset[str]:
-    """Names an nn.Module already has: a parameter or buffer cannot take them (`training`, `to`)."""
-    return frozenset(dir(torch.nn.Module()))
+    """Names an exported module already has: a parameter or buffer cannot take them (`training`,
+    `to`, the `intermediates` it keeps)."""
+    return frozenset([*dir(torch.nn.Module()), *MODULE_OWN_ATTRS])
 
 
 def _part(text: str, taken: set[str], reserved: frozenset[str]) -> str:
-    """One part of a name in the module's state: kept if it is a plain identifier or a number (as
-    torch names `layer1.0.weight`), else made one by codegen's Namespace; never a name the module
-    already has or a sibling took (then a trailing _)."""
-    keep = (text.isascii() and text.isidentifier() and not keyword.iskeyword(text)) or re.fullmatch(r"[0-9]+", text)
-    part = text if keep else Namespace().name(text)
+    """One part of a name in the module's state: kept exactly where torch takes it (any text without
+    a '.', as in `heads.task-a.weight` of an nn.ModuleDict), so the original's state_dict loads by
+    name; else made an identifier by codegen's Namespace; never a name the module already has or a
+    sibling took (then a trailing _)."""
+    keep = isinstance(text, str) and text and "." not in text
+    part = text if keep else Namespace().name(str(text))
     while part in reserved or part in taken:
         part += "_"
     taken.add(part)
@@ -260,9 +266,11 @@ def _part(text: str, taken: set[str], reserved: frozenset[str]) -> str:
 
 def state_names(graph: Graph, src: Source) -> dict[str, tuple[str, ...]]:
     """Each leaf's place in the exported module: (submodule, …, attribute). A leaf in no group is
-    an attribute of the module itself, named as its variable; a leaf in a group lives in that
-    group's submodule (nested as the groups nest), named by its id less the group's (`conv1.weight`
-    in group `conv1`: `weight`). Every part matches [A-Za-z0-9_]+, so it can be written as it is."""
+    an attribute of the module itself, named as its id; a leaf in a group lives in that group's
+    submodule (nested as the groups nest), named by its id less the group's (`conv1.weight` in
+    group `conv1`: `weight`). The groups' leaves are named first: an imported module's state keeps
+    its names, an argument named like a submodule (forward(self, fc)) is the one renamed. Parts
+    are written into the code only through _name_literal or as identifiers (_state_expr)."""
     reserved = _module_attrs()
     groups, group_of = graph.groups, graph.group_of  # a Graph's, or the CheckedGraph's copies
     taken: dict[tuple[str, ...], set[str]] = {}
@@ -277,21 +285,34 @@ def state_names(graph: Graph, src: Source) -> dict[str, tuple[str, ...]]:
         return group_path[gid]
 
     paths = {}
-    for n in src.leaf_ids:
+    grouped = [n for n in src.leaf_ids if group_of.get(n) in groups]
+    for n in [*grouped, *(n for n in src.leaf_ids if n not in grouped)]:
         gid = group_of.get(n)
         owner = path_of(gid) if gid in groups else ()
-        short = n.removeprefix(gid + ".") if owner else src.names[n]
+        short = n.removeprefix(gid + ".") if owner else n
         paths[n] = (*owner, _part(short, taken.setdefault(owner, set()), reserved))
-    return paths
+    return {n: paths[n] for n in src.leaf_ids}
+
+
+def _name_literal(name: str) -> str:
+    """A state name as a string literal of the generated code: ascii() of a plain str, so quotes,
+    backslashes and every character beyond ASCII are escaped and the literal cannot end early."""
+    if type(name) is not str:
+        raise ExportError(f"export: a state name must be text, not {type(name).__name__}")
+    return ascii(name)
+
+
+def _plain(part: str) -> bool:
+    return part.isascii() and part.isidentifier() and not keyword.iskeyword(part)
 
 
 def _state_expr(me: str, path: tuple[str, ...], kind: str = "") -> str:
     """Source text reaching a submodule (kind "") or a leaf (kind "parameter" or "buffer"):
-    attributes where every part is an identifier, else get_submodule / get_parameter / get_buffer
-    with the dotted name (a part like `0`, as in nn.Sequential)."""
-    if all(p.isidentifier() for p in path):
+    attributes where every part is a plain identifier, else get_submodule / get_parameter /
+    get_buffer with the dotted name (a part like `0`, as in nn.Sequential, or `task-a`)."""
+    if all(_plain(p) for p in path):
         return ".".join([me, *path])
-    return f'{me}.get_{kind or "submodule"}("{".".join(path)}")'
+    return f'{me}.get_{kind or "submodule"}({_name_literal(".".join(path))})'
 
 
 def export_module(graph: Graph, target: str, grad_output: object = None, dtype: str | None = None, *,
@@ -316,14 +337,15 @@ def export_module(graph: Graph, target: str, grad_output: object = None, dtype: 
         for i in range(len(owner)):  # each submodule once, before its first member
             if tuple(owner[:i + 1]) not in made:
                 made.add(tuple(owner[:i + 1]))
-                init.append(f'{_state_expr(me, tuple(owner[:i]))}.add_module("{owner[i]}", torch.nn.Module())')
+                init.append(f"{_state_expr(me, tuple(owner[:i]))}.add_module({_name_literal(owner[i])}, "
+                            "torch.nn.Module())")
         holder = _state_expr(me, tuple(owner))
         var = src.names[n]
         init.append(src.lines[n])
         if n in src.requires_grad:
-            init.append(f'{holder}.register_parameter("{attr}", torch.nn.Parameter({var}))')
+            init.append(f"{holder}.register_parameter({_name_literal(attr)}, torch.nn.Parameter({var}))")
         else:
-            init.append(f'{holder}.register_buffer("{attr}", {var})')
+            init.append(f"{holder}.register_buffer({_name_literal(attr)}, {var})")
     if retained:
         init.append(f"{me}.intermediates = {{}}  # forward() keeps its intermediate tensors here")
     body = [f"{src.names[n]} = {_state_expr(me, paths[n], 'parameter' if n in src.requires_grad else 'buffer')}"
