@@ -8,6 +8,7 @@ imported on first use (by the worker, after the window is up), not when this mod
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -200,6 +201,18 @@ def computable(graph: Graph, device: str, dtype: str | None,
                      [n for e in errors for n in e.node_ids[:1]])
 
 
+def _autograd_on(method):  # noqa: ANN001, ANN201 - a decorator
+    """Runs a ComputeSession entry point with autograd on, whatever the thread's grad mode (a
+    user's script or notebook may have turned it off): partials never depend on it."""
+    @functools.wraps(method)
+    def run(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        import torch
+
+        with torch.enable_grad():
+            return method(*args, **kwargs)
+    return run
+
+
 def _same_wiring(old: Node, new: Node) -> bool:
     """Whether a node compiles to the same code either way: an op with the same attributes, or
     a leaf of the same kind (a value, or an init of the same fn), shape, dtype and
@@ -317,6 +330,7 @@ class ComputeSession:
         return self._run
 
     @paused_gc
+    @_autograd_on
     def compute(self, graph: Graph, target: str | None, revision: int, device: str = "cpu",
                 dtype: str | None = None, grad_output: object = None,
                 cancel: CancelToken | None = None, memory_limit: int | str | None = "default") -> ComputeResult:
@@ -397,6 +411,7 @@ class ComputeSession:
         if self._cancel is not None:
             self._cancel.check()
 
+    @_autograd_on
     def compiled_for(self, graph: Graph, revision: int, device: str = "cpu",
                      dtype: str | None = None) -> tuple[object, tuple]:
         """For the worker's named tasks (Jacobians, steps, …): the compiled computable part of
@@ -406,6 +421,7 @@ class ComputeSession:
         part = self._computable(graph, revision, device, dtype)
         return part.compiled, part.leaves
 
+    @_autograd_on
     def kept_run(self, graph: Graph, revision: int, device: str, dtype: str | None, target: str,
                  grad_output: object = None) -> tuple[object, object]:
         """For the worker's named tasks (gradient flow, …): the compiled part (or None) and the
@@ -420,6 +436,7 @@ class ComputeSession:
             raise target_error
         return part.compiled, result
 
+    @_autograd_on
     def compute_slice(self, graph: Graph, target: str, leaf: str, revision: int, device: str = "cpu",
                       dtype: str | None = None, points: int = 41) -> SliceResult | None:
         """target(leaf = x0 + h) for h in a window around x0; None if it does not apply."""

@@ -8,8 +8,9 @@ Two ways to see the calls, both executing the user's code as torch.fx does:
   traced call is then run on the example inputs, so sizes, `x.shape`, `//` and tuple unpacking
   become concrete numbers;
 - where symbolic tracing cannot follow the code (control flow on tensor values, loops over
-  them), one real call on the example inputs under a torch function mode: every torch call it
-  makes is recorded, loops unrolled, and the graph is noted as specialised to those inputs.
+  them), one real call on the example inputs under a torch function mode (fx_record): every
+  torch call it makes is recorded, loops unrolled, and the graph is noted as specialised to
+  those inputs.
 
 Either way the calls that reach the result are lowered to catalogue ops (fx_lower, fx_layers),
 the rest is dropped (a buffer nothing reads is no leaf), and the graph's value and gradients are
@@ -22,27 +23,36 @@ import contextlib
 import inspect
 import operator
 import traceback
+import warnings
 from dataclasses import dataclass, field
 
 import torch
 from torch import fx, nn
-from torch.overrides import TorchFunctionMode
 
 from autograd_bridge import fx_layers  # noqa: F401 - registers the layer, shape and loss lowerings
 from autograd_bridge.fx_inplace import InPlace, buffers_of, put_back, storage, version, versions
-from autograd_bridge.fx_lower import Builder, ImportRefused, Ref, Unlowered
-from autograd_bridge.fx_user import check_against_code, is_users, run_with_grad, user_code, where_from_fx, where_now
+from autograd_bridge.fx_lower import Builder, ImportRefused, Ref
+from autograd_bridge.fx_record import (
+    IMPORT_SEED,
+    Call,
+    Leaf,
+    Recording,
+    Slot,
+    has_ref,
+    holds_state,
+    leaves_in,
+    map_values,
+    record_run,
+    slots_in,
+)
+from autograd_bridge.fx_script import EXAMPLE_INPUTS
+from autograd_bridge.fx_user import check_against_code, is_users, run_with_grad, user_code, where_from_fx
 from graph.groups import MAX_GROUP_DEPTH, Group
 from graph.layout import layered_positions
 from graph.model import MAX_ID_LENGTH, Graph
+from graph.ops import DTYPES
 
-__all__ = ["ImportRefused", "Imported", "import_function", "import_module"]
-
-# Tensor methods that read values into Python: control flow on them specialises the graph.
-# The imported graph's seed (Graph.seed): the code runs after torch.manual_seed(IMPORT_SEED), so
-# random ops (dropout) draw in it what they draw in the graph, ran in the same order.
-IMPORT_SEED = 0
-_READS = {"__bool__", "item", "tolist", "__int__", "__float__", "__index__", "__len__", "__iter__"}
+__all__ = ["IMPORT_SEED", "ImportRefused", "Imported", "import_function", "import_module"]
 
 
 @dataclass
@@ -51,97 +61,6 @@ class Imported:
     sink: str
     notes: list[str] = field(default_factory=list)
     specialised: bool = False  # recorded from one real run (symbolic tracing could not follow it)
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """A value recorded earlier: item `index`, or element `part` of the tuple it returned."""
-
-    index: int
-    part: int | None = None
-
-
-@dataclass
-class _Leaf:
-    name: str
-    tensor: torch.Tensor
-    requires_grad: bool
-
-
-@dataclass
-class _Call:
-    key: object  # a torch function, "method:NAME", or an nn.Module class (args start module, path)
-    args: tuple
-    kwargs: dict
-    out: object  # what the real call returned
-    where: str
-    name: str
-    module: str = ""  # the nn.Module path the call ran in ("layer1.0.conv1"; "" at the top)
-
-
-@dataclass
-class _Recording:
-    inplace: InPlace  # in-place changes the code makes (fx_inplace)
-    items: list[_Leaf | _Call] = field(default_factory=list)
-    reads: list[str] = field(default_factory=list)  # where the code read tensor values
-    depends: set[int] = field(default_factory=set)  # the items that depend on a leaf
-
-    def add(self, item: _Leaf | _Call) -> _Slot:
-        if isinstance(item, _Leaf) or any(s.index in self.depends for s in _slots_in((item.args, item.kwargs))):
-            self.depends.add(len(self.items))
-        elif isinstance(item, _Call):  # a constant: kept as it is now, should the code change it later
-            item.out = _map(item.out, lambda v: v.detach().clone() if isinstance(v, torch.Tensor) else v)
-        self.items.append(item)
-        slot = _Slot(len(self.items) - 1)
-        if isinstance(item, _Leaf):
-            self.inplace.recorded(slot, item.tensor)
-        return slot
-
-    def read(self, slot: object, tensor: object, now: int, where) -> object:  # noqa: ANN001 - where: () -> str
-        """A recorded value as a call reads it (fx_inplace.InPlace.read)."""
-        if not isinstance(slot, _Slot) or not isinstance(tensor, torch.Tensor):
-            return slot
-        return self.inplace.read(slot, tensor, now, slot.index in self.depends, where)
-
-    def tainted(self, args: object) -> bool:
-        return any(s.index in self.depends for s in _slots_in(args))
-
-
-def _map(value: object, fn) -> object:  # noqa: ANN001 - fn: leaf -> new leaf
-    """value with fn applied to everything inside tuples, lists, dicts and slices."""
-    if isinstance(value, tuple | list):
-        mapped = [_map(v, fn) for v in value]
-        if isinstance(value, torch.Size) and not all(isinstance(v, int) for v in mapped):
-            return tuple(mapped)
-        return type(value)(mapped) if not hasattr(value, "_fields") else type(value)(*mapped)
-    if isinstance(value, dict):
-        return {k: _map(v, fn) for k, v in value.items()}
-    if isinstance(value, slice):
-        return slice(_map(value.start, fn), _map(value.stop, fn), _map(value.step, fn))
-    return fn(value)
-
-
-def _leaves(value: object):  # noqa: ANN202 - an iterator
-    """Everything inside tuples, lists, dicts and slices."""
-    if isinstance(value, tuple | list):
-        for v in value:
-            yield from _leaves(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _leaves(v)
-    elif isinstance(value, slice):
-        yield from _leaves((value.start, value.stop, value.step))
-    else:
-        yield value
-
-
-def _slots_in(value: object) -> list[_Slot]:
-    return [v for v in _leaves(value) if isinstance(v, _Slot)]
-
-
-def _has_ref(value: object) -> bool:
-    """Whether value depends on the graph's leaves (an Unlowered result does: never a constant)."""
-    return any(isinstance(v, Ref | Unlowered) for v in _leaves(value))
 
 
 # ---- symbolic tracing ----
@@ -165,6 +84,11 @@ class _Tracer(fx.Tracer):
         super().__init__()
         self.captured: list[tuple[torch.Tensor, int]] = []  # real tensors the graph holds, with their versions
 
+    def create_node(self, *args, **kwargs) -> fx.Node:  # noqa: ANN002, ANN003 - fx's own
+        node = super().create_node(*args, **kwargs)
+        node.meta["no_grad"] = not torch.is_grad_enabled()  # the code runs as fx traces: its no_grad blocks too
+        return node
+
     def create_arg(self, a: object) -> object:
         if isinstance(a, torch.Tensor):
             self.captured.append((a, version(a)))
@@ -175,13 +99,15 @@ class _Tracer(fx.Tracer):
             [f for f in summary if is_users(f.filename)])
 
 
-def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool) -> tuple[_Recording, object]:
+def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool) -> tuple[Recording, object]:
     tracer = _Tracer()
     concrete = {k: v for k, v in inputs.items() if not isinstance(v, torch.Tensor)}
     state = versions([*root.parameters(), *root.buffers()] if isinstance(root, nn.Module) else [])
     buffers = buffers_of(root)
     try:
-        graph = tracer.trace(root, concrete_args=concrete or None)
+        with warnings.catch_warnings():  # fx's own aside on fixed arguments: not the user's to act on
+            warnings.filterwarnings("ignore", message="Was not able to add assertion")
+            graph = tracer.trace(root, concrete_args=concrete or None)
     finally:
         moved = put_back(buffers)  # `self.count = self.count + 1` set a buffer to a tracer's stand-in
     # fx runs code on plain tensors as it traces (`mask[0] = 1.0`) and keeps the tensors, not their
@@ -193,7 +119,7 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
     # changes in place (`out[0] = x.sum()`) was not changed as fx traced, so the code's later
     # reads of it were folded to its old value: found as the calls run below, the real run follows it.
     constants = {storage(t) for t, _ in tracer.captured}
-    rec, env = _Recording(InPlace.of_module(root)), {}
+    rec, env = Recording(InPlace.of_module(root)), {}
     torch.manual_seed(IMPORT_SEED)  # after tracing, which may draw (a constant torch.randn)
 
     def real(a: object) -> object:
@@ -209,13 +135,14 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
 
     for node in graph.nodes:
         where = where_from_fx(node.meta.get("stack_trace") or node.stack_trace)
-        if node.op == "placeholder":
-            if node.target.startswith("*"):
-                raise ImportRefused(f"*{node.target.lstrip('*')}: import needs named arguments")
+        if node.op == "placeholder" and node.target.startswith("*"):  # *args, **kwargs: empty (_arguments)
+            empty = {} if node.target.startswith("**") else ()
+            env[node] = (empty, empty)
+        elif node.op == "placeholder":
             value = inputs.get(node.target)
             if not isinstance(value, torch.Tensor):  # a fixed argument: fx renames it, keeps its value
                 value = node.args[0] if node.args else value
-            slot = rec.add(_Leaf(node.target, value, leaf_grad or value.requires_grad)) \
+            slot = rec.add(Leaf(node.target, value, leaf_grad or value.requires_grad)) \
                 if isinstance(value, torch.Tensor) else value
             env[node] = (value, slot)
         elif node.op == "get_attr":
@@ -225,7 +152,7 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
                 # A function's tensor constants are fx's _tensor_constant0, 1, …: one leaf each
                 # (one name for all would give every constant the first one's value).
                 name = node.target if isinstance(root, nn.Module) else node.target.removeprefix("_tensor_")
-                slot = rec.add(_Leaf(name, value, isinstance(value, nn.Parameter) and value.requires_grad))
+                slot = rec.add(Leaf(name, value, isinstance(value, nn.Parameter) and value.requires_grad))
             env[node] = (value, slot)
         elif node.op == "output":
             where = ""
@@ -250,114 +177,26 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
             if node.op == "call_module":
                 sym_args = (module.get_submodule(node.target), node.target, *sym_args)
             module_path = next(reversed(node.meta.get("nn_module_stack") or {}), "")  # the innermost
-            slot = rec.add(_Call(key, tuple(sym_args), sym_kwargs, out, where, node.name, module_path))
+            slot = rec.add(Call(key, tuple(sym_args), sym_kwargs, out, where, node.name, module_path,
+                                 node.meta.get("no_grad", False)))
             if isinstance(out, torch.Tensor):
                 rec.inplace.recorded(slot, out)
             env[node] = (out, slot)
     raise ImportRefused("the traced code returned nothing")
 
 
-# ---- one real run, recorded ----
-
-def _key_of(func: object) -> object:
-    """A torch function as fx would name it: Tensor methods and properties as 'method:NAME'."""
-    owner = getattr(func, "__self__", None)
-    if getattr(func, "__name__", "") == "__get__" and owner is not None:  # a property such as .T
-        return f"method:{owner.__name__}"
-    qualname = getattr(func, "__qualname__", "")
-    if qualname.startswith(("TensorBase.", "Tensor.")):
-        return f"method:{func.__name__}"
-    return func
-
-
-class _Recorder(TorchFunctionMode):
-    def __init__(self, rec: _Recording, slots: dict[int, _Slot]) -> None:
-        super().__init__()
-        self.rec, self.slots = rec, slots
-        self.keep: list[torch.Tensor] = []  # alive, so that no id is reused while recording
-        self.path: list[str] = []  # module path of the running forward, for node names
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
-        kwargs = kwargs or {}
-        before = versions((args, kwargs))
-        out = func(*args, **kwargs)
-        key = _key_of(func)
-        if isinstance(key, str) and key.removeprefix("method:") in _READS:
-            self.rec.reads.append(where_now())
-        tensors = [out] if isinstance(out, torch.Tensor) else [
-            t for t in out if isinstance(t, torch.Tensor)] if isinstance(out, tuple | list) else []
-        was = {id(t): v for t, v in before}
-
-        def as_slot(v: object) -> object:  # refused if the code changed it in place before this call
-            if not isinstance(v, torch.Tensor) or id(v) not in self.slots:
-                return v
-            return self.rec.read(self.slots[id(v)], v, was[id(v)], where_now)
-        read = (_map(tuple(args), as_slot), _map(kwargs, as_slot)) if tensors else ()
-        slots_read = [self.slots[id(t)] for t, _ in before if id(t) in self.slots]
-        self.rec.inplace.after_call(key, before, self.rec.tainted(slots_read), where_now)
-        if not tensors:
-            return out
-        name = getattr(func, "__name__", "op").strip("_")
-        if self.path and self.path[-1]:
-            name = f"{self.path[-1].replace('.', '_')}_{name}"
-        slot = self.rec.add(_Call(key, *read, out, where_now(), name, self.path[-1] if self.path else ""))
-        for k, t in [(None, out)] if isinstance(out, torch.Tensor) else enumerate(out):
-            if isinstance(t, torch.Tensor):
-                self.slots[id(t)] = _Slot(slot.index, k)
-                self.rec.inplace.recorded(self.slots[id(t)], t)
-        self.keep += tensors
-        return out
-
-
-def _record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool) -> tuple[_Recording, object]:
-    rec, slots = _Recording(InPlace.of_module(root)), {}
-    for name, value in inputs.items():
-        if isinstance(value, torch.Tensor):
-            slots[id(value)] = rec.add(_Leaf(name, value, leaf_grad or value.requires_grad))
-    hooks, buffers = [], buffers_of(root)
-    recorder = _Recorder(rec, slots)
-    if isinstance(root, nn.Module):
-        for path, t in [*root.named_parameters(), *root.named_buffers()]:
-            slots[id(t)] = rec.add(_Leaf(path, t, isinstance(t, nn.Parameter) and t.requires_grad))
-        def leave(_m: nn.Module, _args: tuple, _out: object) -> None:  # returns None: keeps the output
-            recorder.path.pop()
-
-        for path, m in root.named_modules():
-            hooks.append(m.register_forward_pre_hook(lambda _m, _a, p=path: recorder.path.append(p)))
-            hooks.append(m.register_forward_hook(leave))
-    try:
-        torch.manual_seed(IMPORT_SEED)
-        with user_code("running the code"), torch.no_grad(), recorder:
-            out = root(**inputs)
-    finally:
-        for h in hooks:
-            h.remove()
-        moved = put_back(buffers)
-    if rec.inplace.refused is not None:  # the code caught the refusal: it stands
-        raise rec.inplace.refused
-    if moved:
-        raise ImportRefused(f"{type(root).__name__}.forward sets the buffer {moved[0]} to a new tensor: not "
-                            "supported, a graph holds no state that changes from one call to the next")
-
-    def returned(v: object) -> object:
-        if not isinstance(v, torch.Tensor) or id(v) not in slots:
-            return v
-        return rec.read(slots[id(v)], v, version(v), lambda: "")
-    return rec, _map(out, returned)
-
-
 # ---- lowering what reaches the result ----
 
-def _needed(rec: _Recording, output: object) -> list[int]:
-    todo, seen = [s.index for s in _slots_in(output)], set()
+def _needed(rec: Recording, output: object) -> list[int]:
+    todo, seen = [s.index for s in slots_in(output)], set()
     while todo:
         i = todo.pop()
         if i in seen:
             continue
         seen.add(i)
         item = rec.items[i]
-        if isinstance(item, _Call):
-            todo += [s.index for s in _slots_in((item.args, item.kwargs))]
+        if isinstance(item, Call) and not item.no_grad:  # a no_grad call is a constant: nothing it reads is
+            todo += [s.index for s in slots_in((item.args, item.kwargs))]
     return sorted(seen)
 
 
@@ -369,30 +208,39 @@ def _state_names(root: nn.Module | object) -> dict[int, str]:
     return {id(t): name for name, t in reversed([*root.named_parameters(), *root.named_buffers()])}
 
 
-def _assemble(rec: _Recording, output: object, what: str, state_names: dict[int, str]) -> tuple[Graph, str, list[str]]:
+def _assemble(rec: Recording, output: object, what: str, state_names: dict[int, str]) -> tuple[Graph, str, list[str]]:
     b = Builder()
-    b.state_names = state_names
+    b.name_state(state_names)
     lowered: dict[int, object] = {}
 
     def value_of(v: object) -> object:
-        if not isinstance(v, _Slot):
+        if not isinstance(v, Slot):
             return v
         got = lowered[v.index]
         return got if v.part is None else got[v.part]
 
     for i in _needed(rec, output):
         item = rec.items[i]
-        if isinstance(item, _Leaf):
+        if isinstance(item, Leaf):
             b.where, b.module = "", item.name.rpartition(".")[0]  # a parameter's module: conv1.weight → conv1
             lowered[i] = b.leaf(item.name, item.tensor, item.requires_grad)
             continue
-        args, kwargs = _map(item.args, value_of), _map(item.kwargs, value_of)
-        if not _has_ref((args, kwargs)):  # depends on no leaf: a constant (a size, torch.ones(3))
+        if item.no_grad:
+            lowered[i] = _detached(b, item, i in rec.depends)
+            continue
+        args, kwargs = map_values(item.args, value_of), map_values(item.kwargs, value_of)
+        if not has_ref((args, kwargs)) and not holds_state(item.args):  # a constant (a size, torch.ones(3))
             lowered[i] = item.out
             continue
         b.where, b.name, b.out, b.module = item.where, item.name, item.out, item.module
         lowered[i] = b.lower(item.key, args, kwargs)
-    result = _map(output, value_of)
+    result = map_values(output, value_of)
+    made = [rec.items[s.index] for s in slots_in(output)]
+    if any(isinstance(item, Call) and item.no_grad for item in made):
+        where = next(item.where for item in made if isinstance(item, Call) and item.no_grad)
+        raise ImportRefused(f"{where + ': ' if where else ''}{what} computes its result under torch.no_grad() (a with "
+                            "block or a @torch.no_grad() decorator): it depends on none of its inputs as autograd "
+                            "sees it, so there is no gradient to show; import it without no_grad")
     if not isinstance(result, Ref):
         kind = "nothing that depends on its inputs" if isinstance(result, torch.Tensor) else type(result).__name__
         raise ImportRefused(f"{what} returns {kind}: import needs it to return one tensor computed from its "
@@ -401,6 +249,19 @@ def _assemble(rec: _Recording, output: object, what: str, state_names: dict[int,
     graph = b.graph.without(set(b.graph.nodes) - keep)
     _group_by_module(graph, b.module_of)
     return graph, result.id, b.notes
+
+
+def _detached(b: Builder, item: Call, depends: bool) -> object:
+    """A call the code made under torch.no_grad(): its value as constant leaves (detach() makes the
+    same), noted once per line; a call that depends on no leaf is a constant as it is."""
+    if not depends:
+        return item.out
+    b.where, b.name, b.module = item.where, item.name, item.module
+    note = f"{item.where or item.name}: computed under torch.no_grad(): a constant leaf holding its value (no " \
+           "gradient flows through it)"
+    if note not in b.notes:
+        b.notes.append(note)
+    return map_values(item.out, lambda v: b.const(v, what="no_grad") if isinstance(v, torch.Tensor) else v)
 
 
 def _group_by_module(graph: Graph, module_of: dict[str, str]) -> None:
@@ -420,8 +281,27 @@ def _group_by_module(graph: Graph, module_of: dict[str, str]) -> None:
         graph.group_of[n] = path
 
 
+def _held_dtypes(inputs: dict[str, object], notes: list[str]) -> dict[str, object]:
+    """The arguments in dtypes a graph holds: int8, int16 and int32 indices taken as int64 (torch
+    indexes with either), with a note; any other dtype a graph does not hold is refused, naming
+    the argument."""
+    held = {}
+    for name, value in inputs.items():
+        dtype = str(value.dtype).removeprefix("torch.") if isinstance(value, torch.Tensor) else None
+        if dtype is not None and dtype not in DTYPES:
+            if value.dtype not in (torch.int8, torch.int16, torch.int32):
+                raise ImportRefused(f"the argument {name}: a {dtype} tensor: graphs hold {', '.join(DTYPES)} "
+                                    "tensors only")
+            notes.append(f"{name}: an {dtype} tensor, taken as int64 (graphs hold {', '.join(DTYPES)} tensors; "
+                         "torch indexes with either)")
+            value = value.long()
+        held[name] = value
+    return held
+
+
 def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool, what: str) -> Imported:
     notes, specialised = [], False
+    inputs = _held_dtypes(inputs, notes)
     with _as_the_graph_runs(root), user_code("running the code"):  # SystemExit from tracing, too
         try:
             rec, output = _record_fx(root, inputs, leaf_grad)
@@ -429,7 +309,7 @@ def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool
             raise
         except Exception as e:  # symbolic tracing cannot follow it: record one real run instead
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            rec, output = _record_run(root, inputs, leaf_grad)
+            rec, output = record_run(root, inputs, leaf_grad)
             specialised = True
             reads = ", ".join(dict.fromkeys(r for r in rec.reads if r))
             notes.append(f"specialised to the example inputs: symbolic tracing stopped ({reason[:160]}), so "
@@ -442,7 +322,7 @@ def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool
         notes.append(f"dropout draws its masks after torch.manual_seed({IMPORT_SEED}) (the graph's seed): the "
                      "code's own call draws from torch's generator as it stands, so its masks equal the "
                      f"graph's only when torch.manual_seed({IMPORT_SEED}) runs just before it")
-    expected = next((rec.items[s.index].out for s in _slots_in(output) if isinstance(rec.items[s.index], _Call)), None)
+    expected = next((rec.items[s.index].out for s in slots_in(output) if isinstance(rec.items[s.index], Call)), None)
     with _as_the_graph_runs(root):
         code = run_with_grad(root, inputs, leaf_grad, IMPORT_SEED)
     check_against_code(graph, sink, expected if isinstance(expected, torch.Tensor) else None, code)
@@ -474,19 +354,51 @@ def _labelled(node, label: str):  # noqa: ANN001, ANN202
     return dataclasses.replace(node, label=label)
 
 
+def _arguments(bound: inspect.BoundArguments, what: str) -> dict[str, object]:
+    """The example arguments by name, defaults applied (forward(x, targets=None) given x: targets
+    is None, as a call without it has it; a fixed value, not a leaf). *args and **kwargs must be
+    empty; an argument that holds tensors in a list or dict is refused: each tensor is a leaf of
+    its own, so an argument of its own."""
+    bound.apply_defaults()
+    params = bound.signature.parameters
+    inputs = {}
+    for arg, value in bound.arguments.items():
+        if params[arg].kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            if value:
+                raise ImportRefused(f"{what}: {'*' if isinstance(value, tuple) else '**'}{arg} would take "
+                                    f"{', '.join(map(str, value)) if isinstance(value, dict) else len(value)}: "
+                                    "import needs each input as a named argument")
+            continue
+        if not isinstance(value, torch.Tensor) and any(isinstance(v, torch.Tensor) for v in leaves_in(value)):
+            raise ImportRefused(f"{what}'s argument {arg}: a {type(value).__name__} of tensors: import takes "
+                                f"each tensor as an argument of its own ({EXAMPLE_INPUTS}() returns a tuple of "
+                                "them, or a dict by name)")
+        inputs[arg] = value
+    return inputs
+
+
 def import_function(fn: object, inputs: dict[str, object]) -> Imported:
-    """A function of tensors: its arguments (given by name in `inputs`) become leaves that
-    require grad (floating ones); non-tensor arguments are fixed at their values."""
-    return _import(fn, inputs, True, f"the function {getattr(fn, '__name__', '?')}")
-
-
-def import_module(module: nn.Module, example: tuple) -> Imported:
-    """An nn.Module called on `example`: parameters and buffers become leaves (requires_grad as
-    in the module), the arguments leaves named after forward's parameters (requires_grad as
-    the example tensors have it). The module runs in the mode it is in."""
+    """A function of tensors: its arguments (given by name in `inputs`, the others their defaults)
+    become leaves that require grad (floating ones); non-tensor arguments are fixed at their
+    values."""
+    what = f"the function {getattr(fn, '__name__', '?')}"
     try:
-        bound = inspect.signature(module.forward).bind(*example)
+        bound = inspect.signature(fn).bind(**inputs)
     except TypeError as e:
-        raise ImportRefused(f"{type(module).__name__}.forward does not take {len(example)} example "
-                            f"input(s): {e}") from None
-    return _import(module, dict(bound.arguments), False, f"{type(module).__name__}.forward")
+        raise ImportRefused(f"{what}: {e}") from None
+    with torch.enable_grad():  # the code's gradients, whatever the caller's grad mode
+        return _import(fn, _arguments(bound, what), True, what)
+
+
+def import_module(module: nn.Module, example: tuple = (), named: dict[str, object] | None = None) -> Imported:
+    """An nn.Module called on `example` (forward's arguments in order) and `named` (by name), the
+    others taking their defaults: parameters and buffers become leaves (requires_grad as in the
+    module), the arguments leaves named after forward's parameters (requires_grad as the example
+    tensors have it). The module runs in the mode it is in."""
+    what = f"{type(module).__name__}.forward"
+    try:
+        bound = inspect.signature(module.forward).bind(*example, **(named or {}))
+    except TypeError as e:
+        raise ImportRefused(f"{what} does not take the example inputs: {e}") from None
+    with torch.enable_grad():  # the code's gradients, whatever the caller's grad mode
+        return _import(module, _arguments(bound, what), False, what)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch.nn.modules.batchnorm import _NormBase
 
 from autograd_bridge.fx_lower import describe
 from autograd_bridge.fx_script import ImportRefused
@@ -90,8 +91,9 @@ class _Change:
 class InPlace:
     """Version counters of recorded tensors, and the last in-place change of each storage."""
 
-    def __init__(self, state: dict[int, str]) -> None:
+    def __init__(self, state: dict[int, str], norm_stats: dict[int, str] | None = None) -> None:
         self.state = state  # storage -> "the buffer count" / "the parameter l.weight"
+        self.norm_stats = norm_stats or {}  # storage of a norm layer's running statistic -> the layer's path
         self.made: dict[object, int] = {}  # a recorded value (a slot) -> its tensor's version then
         self.changed: dict[int, _Change] = {}
         self.refused: ImportRefused | None = None  # kept: the code may catch it (except Exception)
@@ -104,17 +106,21 @@ class InPlace:
     def of_module(module: object) -> InPlace:
         named = [*module.named_parameters(), *module.named_buffers()] if isinstance(module, torch.nn.Module) else []
         params = {id(p) for p in module.parameters()} if named else set()
+        norms = [(path, m) for path, m in module.named_modules() if isinstance(m, _NormBase)] if named else []
         return InPlace({storage(t): f"the {'parameter' if id(t) in params else 'buffer'} {name}"
-                        for name, t in reversed(named)})
+                        for name, t in reversed(named)},
+                       {storage(t): path for path, m in norms for t in m.buffers(recurse=False)})
 
     def recorded(self, slot: object, tensor: torch.Tensor) -> None:
         self.made[slot] = version(tensor)
 
     def after_call(self, key: object, before: list[tuple[torch.Tensor, int]], tainted: bool,
-                   where: Callable[[], str]) -> None:
+                   where: Callable[[], str], module: str | None = None) -> None:
         """After a call: note the arguments it changed in place (`before`: each tensor argument and
-        its version before the call); a module's parameter or buffer changed is refused."""
-        changed = [t for t, was in before if version(t) != was]
+        its version before the call); a module's parameter or buffer changed is refused, but for a
+        norm layer's own update of its running statistics (`module`: the path of the nn.Module
+        whose forward made the call; a recorded run's `num_batches_tracked += 1`)."""
+        changed = [t for t, was in before if version(t) != was and not self._own_stats(t, module)]
         if not changed or key in UPDATES_RUNNING_STATS:
             return
         here = where()
@@ -127,6 +133,9 @@ class InPlace:
                 else f"changing a tensor in place with {describe(key)}")
         for t in changed:
             self.changed[storage(t)] = _Change(here, what, tainted)
+
+    def _own_stats(self, t: torch.Tensor, module: str | None) -> bool:
+        return module is not None and self.norm_stats.get(storage(t)) == module
 
     def read(self, slot: object, tensor: torch.Tensor, now: int, depends: bool, where: Callable[[], str]) -> object:
         """What a call reading `slot` (its tensor at version `now`) gets: the slot, while the tensor is

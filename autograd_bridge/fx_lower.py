@@ -51,10 +51,11 @@ def lowers(*keys: object):  # noqa: ANN201 - a decorator
     return register
 
 
-def _dtype_name(t: torch.Tensor) -> str:
+def _dtype_name(t: torch.Tensor, what: str) -> str:
+    """t's dtype as graphs name it; refused naming `what` (a leaf, a constant) if graphs hold none such."""
     name = str(t.dtype).removeprefix("torch.")
     if name not in DTYPES:
-        raise ImportRefused(f"a {name} tensor: graphs hold {', '.join(DTYPES)} tensors only")
+        raise ImportRefused(f"{what}: a {name} tensor: graphs hold {', '.join(DTYPES)} tensors only")
     return name
 
 
@@ -66,6 +67,9 @@ class Builder:
         self.graph = Graph()
         self.leaves: dict[object, Ref] = {}  # inputs by name; parameters and buffers by id(tensor)
         self.state_names: dict[int, str] = {}  # id of a module's parameter or buffer -> its name
+        # The state's names and their modules' (`fc.weight`, `fc`): no other node takes them, so
+        # an argument named like a parameter or a submodule is the one renamed.
+        self.reserved: frozenset[str] = frozenset()
         self.where = ""
         self.name = "n"
         self.out: object = None
@@ -75,6 +79,15 @@ class Builder:
 
     def refuse(self, what: str) -> ImportRefused:
         return ImportRefused(f"{self.where}: {what}" if self.where else what)
+
+    def name_state(self, state_names: dict[int, str]) -> None:
+        self.state_names = state_names
+        parts = [name.split(".") for name in state_names.values()]
+        self.reserved = frozenset(".".join(p[:i]) for p in parts for i in range(1, len(p) + 1))
+
+    def _new_id(self, base: str) -> str:
+        """A new node's id, not one the state's names take."""
+        return unique_id(self.graph, base, self.reserved)
 
     def _add(self, node: Node) -> None:
         try:
@@ -98,8 +111,9 @@ class Builder:
             t = tensor.detach()
             if requires_grad and not t.is_floating_point():
                 requires_grad = False
-            node = Node(unique_id(self.graph, name), TENSOR, value=t.cpu().tolist(), dtype=_dtype_name(t),
-                        requires_grad=requires_grad, label=name)
+            dtype = _dtype_name(t, name)
+            node = Node(unique_id(self.graph, name) if state else self._new_id(name), TENSOR,
+                        value=t.cpu().tolist(), dtype=dtype, requires_grad=requires_grad, label=name)
             calling = self.module
             self.module = name.rpartition(".")[0] if state is not None else calling
             try:
@@ -121,8 +135,8 @@ class Builder:
         like_dtype = like.value.dtype if like is not None and like.value.is_floating_point() else torch.float32
         t = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(float(value), dtype=like_dtype)
         label = f"{float(value):g}" if not isinstance(value, torch.Tensor) else f"{what} of {self.name}"
-        node = Node(unique_id(self.graph, f"{self.name}_{what}"), TENSOR, value=t.cpu().tolist(),
-                    dtype=_dtype_name(t), label=label)
+        dtype = _dtype_name(t, f"{self.where}: the {label}" if self.where else f"the {label}")
+        node = Node(self._new_id(f"{self.name}_{what}"), TENSOR, value=t.cpu().tolist(), dtype=dtype, label=label)
         self._add(node)
         return Ref(node.id, t)
 
@@ -136,7 +150,7 @@ class Builder:
         inputs = {p: v for p, v in inputs.items() if v is not None or p not in spec.optional_inputs}
         given = {k: v for k, v in (attrs or {}).items() if spec.attr(k) is not None and
                  (spec.attr(k).required or v != spec.attr(k).default)}
-        node = Node(unique_id(self.graph, self.name), op, attrs=given)
+        node = Node(self._new_id(self.name), op, attrs=given)
         first = next((v for v in inputs.values() if isinstance(v, Ref)), None)
         refs = {port: self.const(v, first) for port, v in inputs.items()}
         self._add(node)

@@ -40,17 +40,29 @@ def _parse(source: str, path: str) -> ast.Module:
         raise ImportRefused(f"{visible(os.path.basename(path))} line {e.lineno}: syntax error: {e.msg}") from None
 
 
+# Bases that make a class an nn.Module, spelt as a file spells them (nn.Sequential, torch.nn.ModuleList):
+# a name ending in Module, torch's containers, or any class of torch.nn (nn.Linear).
+_CONTAINERS = frozenset({"Sequential", "ModuleList", "ModuleDict"})
+
+
+def _module_base(base: str, modules: list[str]) -> bool:
+    last = base.split(".")[-1]
+    in_torch_nn = base.startswith(("nn.", "torch.nn.")) and last[:1].isupper()
+    return last.endswith("Module") or last in _CONTAINERS or in_torch_nn or base in modules
+
+
 def list_definitions(path: str) -> tuple[list[str], list[str]]:
     """(top-level functions, top-level classes that look like nn.Modules), without running the
-    file. A class counts when a base is spelt `...Module` or is such a class defined above it."""
+    file. A class counts when a base is spelt `...Module`, is one of torch's containers
+    (`nn.Sequential`, `ModuleList`, `ModuleDict`) or another class of torch.nn (`nn.Linear`), or
+    is such a class defined above it."""
     tree = _parse(_read(path), path)
     functions, modules = [], []
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name != EXAMPLE_INPUTS and not stmt.name.startswith("_"):
             functions.append(stmt.name)
         elif isinstance(stmt, ast.ClassDef):
-            bases = [ast.unparse(b) for b in stmt.bases]
-            if any(b.split(".")[-1] == "Module" or b in modules for b in bases):
+            if any(_module_base(ast.unparse(b), modules) for b in stmt.bases):
                 modules.append(stmt.name)
     return functions, modules
 
@@ -63,31 +75,96 @@ def parse_input(text: str) -> tuple[str, tuple[int, ...]]:
     return name.strip(), tuple(int(n) for n in re.findall(r"\d+", shape))
 
 
+def _under(file: str, folders: list[str]) -> bool:
+    return any(file.startswith(folder + os.sep) for folder in folders)
+
+
+def _forget_modules_of(known: set[str], folders: list[str]) -> None:
+    """Drop from sys.modules the modules imported since `known` from files under `folders` (the
+    script's neighbours): the next import reads them from disk again, edited or another project's
+    of the same name, rather than this one's as first imported. Installed packages and the
+    standard library stay (a C extension cannot load twice)."""
+    import sysconfig
+
+    installed = [os.path.abspath(p) for k, p in sysconfig.get_paths().items()
+                 if k in ("stdlib", "platstdlib", "purelib", "platlib")]
+    for name in set(sys.modules) - known:
+        file = getattr(sys.modules[name], "__file__", None)
+        file = os.path.abspath(file) if isinstance(file, str) else ""
+        if _under(file, folders) and not _under(file, installed):
+            del sys.modules[name]
+
+
 def run_script(path: str) -> types.ModuleType:
     """Execute the file as a module of its own (its folder on sys.path meanwhile, so it can
-    import its neighbours); refusals name the line."""
+    import its neighbours); refusals name the line. It runs with autograd on, and torch's grad
+    mode is put back after (an inference script's torch.set_grad_enabled(False) must reach
+    neither the import nor the app's later computes); sys.path is put back too, and the
+    neighbours it imported are forgotten (_forget_modules_of)."""
+    import importlib
+
+    import torch
+
     source = _read(path)
     code = compile(_parse(source, path), path, "exec")
     module = types.ModuleType("gradcanvas_import_" + re.sub(r"\W", "_", os.path.basename(path)))
     module.__file__ = os.path.abspath(path)
     folder = os.path.dirname(os.path.abspath(path))
+    path_before = list(sys.path)
     sys.path.insert(0, folder)
     sys.modules[module.__name__] = module  # dataclasses and pickling look modules up by name
+    known = set(sys.modules)
+    importlib.invalidate_caches()  # a neighbour written since the last import is found
     try:
         from autograd_bridge.fx_user import user_code
 
-        with user_code("running the script"):
+        with user_code("running the script"), torch.enable_grad():
             exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
     finally:
-        sys.path.remove(folder)
+        added = [os.path.abspath(p) for p in sys.path if p not in path_before]  # by the script
+        sys.path[:] = path_before
+        _forget_modules_of(known, [folder, *added])
     return module
+
+
+def _function_values(obj: object, name: str, given: dict[str, object], randn) -> dict[str, object]:  # noqa: ANN001
+    """A function's example arguments: those given (--input), else its defaults; *args and
+    **kwargs need none."""
+    import inspect
+
+    values = {}
+    for arg, p in inspect.signature(obj).parameters.items():
+        if arg in given:
+            values[arg] = randn(arg)
+        elif p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        elif p.default is not inspect.Parameter.empty:
+            values[arg] = p.default
+        else:
+            raise ImportRefused(f"{visible(name)}: the argument {visible(arg)} has no default: "
+                                f"give it with --input {visible(arg)}=SHAPE")
+    return values
 
 
 def import_script(path: str, function: str | None = None, module: str | None = None,
                   inputs: list[str] = ()):  # noqa: ANN201 - an fx_import.Imported
     """Run the file and import `function` or `module` from it. A function's example inputs are
     its defaults; a module class is built without arguments and called on what the file's
-    example_inputs() returns. `inputs` ('x=2,3') override both with seeded randn tensors."""
+    example_inputs() returns (a tuple: forward's arguments in order; a dict: by name; anything
+    else: the first argument). `inputs` ('x=2,3') override both with seeded randn tensors, by
+    name; the arguments not given take their defaults (with no example_inputs(), a forward whose
+    arguments all have defaults takes those). torch's default dtype, which the script
+    may set for its tensors, is put back after."""
+    import torch
+
+    default_dtype = torch.get_default_dtype()
+    try:
+        return _import_script(path, function, module, inputs)
+    finally:
+        torch.set_default_dtype(default_dtype)
+
+
+def _import_script(path: str, function: str | None, module: str | None, inputs: list[str]):  # noqa: ANN202
     import inspect
 
     import torch
@@ -116,16 +193,7 @@ def import_script(path: str, function: str | None = None, module: str | None = N
         return torch.randn(given[arg], generator=generator)
 
     if function is not None:
-        values = {}
-        for arg, p in inspect.signature(obj).parameters.items():
-            if arg in given:
-                values[arg] = randn(arg)
-            elif p.default is not inspect.Parameter.empty:
-                values[arg] = p.default
-            else:
-                raise ImportRefused(f"{visible(name)}: the argument {visible(arg)} has no default: "
-                                    f"give it with --input {visible(arg)}=SHAPE")
-        return import_function(obj, values)
+        return import_function(obj, _function_values(obj, name, given, randn))
     with user_code(f"{name}()"):
         instance = obj()
     forward = list(inspect.signature(instance.forward).parameters)
@@ -134,12 +202,16 @@ def import_script(path: str, function: str | None = None, module: str | None = N
         if unknown:
             raise ImportRefused(f"{visible(name)}.forward has no argument {visible(unknown[0])} "
                                 f"(it takes {visible(', '.join(forward))})")
-        example = tuple(randn(a) for a in forward if a in given)
-    elif callable(defined.__dict__.get(EXAMPLE_INPUTS)):
-        with user_code(f"{EXAMPLE_INPUTS}()"):
-            example = defined.__dict__[EXAMPLE_INPUTS]()
-        example = example if isinstance(example, tuple) else (example,)
-    else:
+        return import_module(instance, (), {a: randn(a) for a in given})
+    defaults = all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                   for p in inspect.signature(instance.forward).parameters.values())
+    if not callable(defined.__dict__.get(EXAMPLE_INPUTS)) and defaults:  # forward's defaults are its example
+        return import_module(instance)
+    if not callable(defined.__dict__.get(EXAMPLE_INPUTS)):
         raise ImportRefused(f"{visible(shown)}: to import {visible(name)}, define {EXAMPLE_INPUTS}() returning "
                             f"the inputs of forward, or give them with --input NAME=SHAPE")
-    return import_module(instance, example)
+    with user_code(f"{EXAMPLE_INPUTS}()"):
+        example = defined.__dict__[EXAMPLE_INPUTS]()
+    if isinstance(example, dict) and all(isinstance(k, str) for k in example):
+        return import_module(instance, (), example)
+    return import_module(instance, example if isinstance(example, tuple) else (example,))

@@ -11,7 +11,7 @@ import os
 import re
 import traceback
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -87,6 +87,28 @@ class CodeRun:
 
     value: torch.Tensor
     grads: dict[str, torch.Tensor | None]  # ∂(value·cotangent)/∂t by the leaf name of each t that requires grad
+    # What gives the code a gradient of its own, not the one its ops define ("the custom
+    # autograd.Function STE", "a backward hook of the module l"): a graph differentiates its ops.
+    own_backward: list[str] = field(default_factory=list)
+
+
+def _own_backward(root: object, out: torch.Tensor) -> list[str]:
+    """The torch.autograd.Function classes in out's autograd graph, and the modules with backward
+    hooks (CodeRun.own_backward)."""
+    hooked = []
+    if isinstance(root, torch.nn.Module):
+        hooked = [f"a backward hook of the module {path or type(root).__name__}" for path, m in root.named_modules()
+                  if m._backward_hooks or m._backward_pre_hooks]
+    found, todo, seen = {}, [out.grad_fn], set()
+    while todo:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, torch.autograd.function.BackwardCFunction):
+            found[f"the custom autograd.Function {getattr(node._forward_cls, '__name__', type(node).__name__)}"] = None
+        todo += [n for n, _ in node.next_functions]
+    return [*found, *hooked]
 
 
 def _cotangent(t: torch.Tensor) -> torch.Tensor:
@@ -105,10 +127,11 @@ def run_with_grad(root: object, inputs: dict[str, object], leaf_grad: bool, seed
     wrt = {k: v for k, v in args.items() if isinstance(v, torch.Tensor) and v.requires_grad}
     if isinstance(root, torch.nn.Module):
         params = {name: p for name, p in root.named_parameters() if p.requires_grad}
-        # A parameter named like an argument (self.x, forward(x)) gets a renamed leaf in the
-        # graph: neither name says which leaf is which, so neither is compared.
-        clash = args.keys() & params.keys()
-        wrt = {k: v for k, v in (wrt | params).items() if k not in clash}
+        # An argument named like the state (self.x or self.fc, forward(x, fc)) has a renamed leaf
+        # in the graph (the state keeps its names): its name says no leaf, so it is not compared.
+        state = [name.split(".") for name, _ in [*root.named_parameters(), *root.named_buffers()]]
+        taken = {".".join(parts[:i]) for parts in state for i in range(1, len(parts) + 1)}
+        wrt = {k: v for k, v in wrt.items() if k not in taken} | params
     try:
         torch.manual_seed(seed)
         with torch.enable_grad():
@@ -120,7 +143,7 @@ def run_with_grad(root: object, inputs: dict[str, object], leaf_grad: bool, seed
             grads = torch.autograd.grad((out * _cotangent(out)).sum(), list(wrt.values()), allow_unused=True)
     except Exception:  # noqa: BLE001 - the value check against the recording still stands
         return None
-    return CodeRun(out.detach(), dict(zip(wrt, grads, strict=True)))
+    return CodeRun(out.detach(), dict(zip(wrt, grads, strict=True)), _own_backward(root, out))
 
 
 def _close(got: torch.Tensor, expected: torch.Tensor, rtol: float, atol: float) -> bool:
@@ -154,6 +177,11 @@ def check_against_code(graph: object, sink: str, recorded: torch.Tensor | None, 
     values = Compiled(graph.validate()).forward()
     got = values[sink]
     expected = code.value if code is not None else recorded
+    if code is not None and recorded is not None and not _close(recorded, code.value, 1e-4, 1e-5 * max(
+            _finite_max(recorded), 1.0)):
+        raise ImportRefused("the code returned different values on two calls with the same inputs and torch's seed "
+                            "(randomness outside torch's generator, such as random or numpy, or state kept from "
+                            "call to call): a graph computes one fixed function of its leaves")
     if expected is not None:
         scale = _finite_max(expected)
         if not _close(got.detach(), expected, 1e-4, 1e-5 * max(scale, 1.0)):
@@ -174,5 +202,8 @@ def check_against_code(graph: object, sink: str, recorded: torch.Tensor | None, 
         mine = torch.zeros_like(theirs) if mine is None else mine
         theirs = torch.zeros_like(mine) if theirs is None else theirs
         if not _close(mine.detach(), theirs, 1e-3, 1e-3 * scale + 1e-7):
-            raise ImportRefused(f"the imported graph's gradient of {sink} with respect to {name} differs from "
-                                "the code's: a lowering in the import is wrong (please report it)")
+            differs = f"the imported graph's gradient of {sink} with respect to {name} differs from the code's"
+            if code.own_backward:
+                raise ImportRefused(f"{differs}: the code's comes from {', '.join(code.own_backward)}, not from "
+                                    "its ops, and a graph's gradients are those of its ops")
+            raise ImportRefused(f"{differs}: a lowering in the import is wrong (please report it)")

@@ -84,13 +84,16 @@ def grad(graph: GraphLike, target: str | None = None, grad_output: object = None
     target: a node id; by default the file's own target, else the only sink. grad_output: the
     vector v of backward(gradient=v) for a non-scalar target (nested lists of numbers).
     """
+    import torch
+
     from autograd_bridge.engine import Compiled
     from gradcanvas.cli import _pick_target
 
     checked = _load_checked(_graph(graph))
     target, grad_output = _pick_target(checked, target, grad_output)
     compiled = Compiled(checked, device, dtype)
-    result = compiled.run(target, grad_output)
+    with torch.enable_grad():  # the partials, even where the caller turned autograd off
+        result = compiled.run(target, grad_output)
     values = {n: v.detach() for n, v in result.values.items()}  # numbers to read, not a graph to extend
     return Grads(target, values[target], result.grads, values, result.notes, result, compiled)
 
@@ -132,7 +135,7 @@ def from_function(fn: Any, **example_inputs: object) -> Graph:  # noqa: ANN401 -
             bound = inspect.signature(fn.forward).bind(**example_inputs)
         except TypeError as e:
             raise TypeError(f"{type(fn).__name__}.forward does not take these inputs: {e}") from None
-        imported = fx_import.import_module(fn, bound.args)
+        imported = fx_import.import_module(fn, bound.args, bound.kwargs)
     else:
         imported = fx_import.import_function(fn, example_inputs)
     for note in imported.notes:
