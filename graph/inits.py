@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from graph.errors import ValueSpecError
-from graph.limits import INT64_MAX, check_shape, check_size, short
+from graph.limits import INT64_MAX, MAX_ELEMENTS, check_shape, check_size, count_text, short
 from graph.ops import DTYPES, FLOAT_DTYPES, Attr
 
 # (resolved params) -> the shape made; raises ValueSpecError. Parameters reach it checked
@@ -123,11 +123,13 @@ def _arange_shape(p: dict[str, object]) -> tuple[int, ...]:
     if abs(end - start) + abs(step) > INT64_MAX:  # torch's integer arange sums them in int64 (and gets 0 elements)
         raise ValueSpecError(f"init 'arange': the range {short(start)} to {short(end)} plus the step "
                              f"{short(step)} must fit an int64")
+    where = f"init 'arange' from {short(start)} to {short(end)} by {short(step)}"
     try:
         count = max(0, math.ceil((end - start) / step))
     except OverflowError:  # (end - start) / step is beyond float range
-        raise ValueSpecError("init 'arange' makes too many elements") from None
-    check_size([count])
+        raise ValueSpecError(f"{where} makes more elements than a float can count") from None
+    if count > MAX_ELEMENTS:
+        raise ValueSpecError(f"{where} makes {count_text(count)} elements, more than the limit of {MAX_ELEMENTS:,}")
     return _reshaped("arange", count, p["shape"])
 
 

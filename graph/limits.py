@@ -59,8 +59,14 @@ def check_shape(v: object, what: str = "shape") -> tuple[int, ...]:
     return tuple(dims)
 
 
+def count_text(n: int) -> str:
+    """A count to read at a glance: its digits grouped, or past a quadrillion about n in
+    scientific notation (not a line of 300 digits)."""
+    return f"{n:,}" if n < 10**15 else f"about {n:.4g}"
+
+
 def check_size(shape: tuple[int, ...] | list[int], what: str = "shape") -> None:
     if math.prod(shape) > MAX_ELEMENTS:
         raise ValueSpecError(
-            f"{what} {short(list(shape))} has {math.prod(shape):,} elements, "
+            f"{what} {short(list(shape))} has {count_text(math.prod(shape))} elements, "
             f"more than the limit of {MAX_ELEMENTS:,}")
