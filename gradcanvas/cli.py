@@ -24,7 +24,7 @@ from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import load, same_file
 from graph.ops import FLOAT_DTYPES
 from graph.safetext import visible
-from graph.values import _short, parse_tensor_text
+from graph.values import _short, literal_shape, parse_tensor_text
 
 COMMANDS = ("check", "grad", "export", "render", "jacobian", "hessian", "gradcheck", "import")
 MAX_ACCUMULATE = 10_000
@@ -101,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--target")
     r.add_argument("-o", "--output", required=True, help="the .png file to write (- for standard output)")
     r.add_argument("--size", default="1400x900", help="WxH in pixels (default 1400x900)")
+    memory_limit_option(r, "draw the graph uncomputed, the refusal on it, if it is")
     return p
 
 
@@ -170,6 +171,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     graph = _load(args.file)
     notes: list[str] = []
     shapes = Compiled(graph).infer_shapes(notes)
+    if graph.grad_output is not None and literal_shape(graph.grad_output) != shapes[graph.target]:  # as grad refuses
+        raise UsageError(f"the file's grad-output has shape {list(literal_shape(graph.grad_output))} but its target "
+                         f"{graph.target} has shape {list(shapes[graph.target])}")
     tensors = sum(n.is_tensor for n in graph.nodes.values())
     sinks = ", ".join(f"{visible(s)} {list(shapes[s])}" for s in graph.sinks())
     ops = len(graph.nodes) - tensors

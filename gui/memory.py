@@ -30,6 +30,11 @@ class MemoryLimit:
         self.ask_run_anyway = self._ask_run_anyway
         self.ask_text = self._ask_text
 
+    def never_ask(self) -> None:
+        """Keep every run over the limit uncomputed without asking: for a window drawn offscreen
+        (gui.render), where the question would wait forever for an answer nobody can give."""
+        self.ask_run_anyway = lambda needed, limit, message: False
+
     @property
     def text(self) -> str:
         text = str(self.settings.value(SETTING, DEFAULT) or DEFAULT)

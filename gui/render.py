@@ -27,11 +27,22 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def render_window(file: str, out: str, target: str | None, size: tuple[int, int],
-                  timeout_s: float = 60.0) -> None:
+                  timeout_s: float = 60.0, memory_limit: str | None = None) -> str | None:
     """Draw the window, exactly size[0] x size[1] pixels, to the PNG file out (written atomically:
-    a reader never sees half an image, and a failed render leaves an older out as it was)."""
+    a reader never sees half an image, and a failed render leaves an older out as it was).
+
+    A graph estimated over the memory limit (memory_limit as the window's setting takes it: a
+    size, "none", or None for the default) is drawn uncomputed, the refusal on it, as the window
+    shows it when told not to run anyway; nobody is asked. Returns that refusal, else None."""
     if out != "-" and not out.lower().endswith(".png"):
         raise RenderError(f"the output must be a .png file, not {out!r}")
+    if memory_limit is not None:
+        from autograd_bridge.budget import parse_size
+
+        try:
+            parse_size(memory_limit)
+        except ValueError as e:
+            raise RenderError(f"--memory-limit: {e}") from None
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # offscreen's size-hint chatter
     graph = load(file)
@@ -39,14 +50,19 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
         raise RenderError(f"no node {target!r} in {file}")
     from PySide6.QtCore import QSettings
 
+    from gui.memory import SETTING
     from gui.qtapp import application
     from gui.window import MainWindow
 
     app = application()
+    refusal = None
     with tempfile.TemporaryDirectory() as tmp:
         # A throwaway settings file: rendering must not touch the user's recent files.
         settings = QSettings(str(Path(tmp) / "render.ini"), QSettings.Format.IniFormat)
+        if memory_limit is not None:
+            settings.setValue(SETTING, memory_limit)
         window = MainWindow(settings)
+        window.memory.never_ask()
         fit_window(window, size)
         window.show()
         window.doc.reset(graph, file)
@@ -63,6 +79,8 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
                 app.processEvents()
             if window.run.current is None:
                 raise RenderError(f"computing {file} took longer than {timeout_s:.0f} s")
+            if window.run.current.over_budget is not None:
+                refusal = window.run.current.error
             if window.doc.target is not None:
                 window.scene.nodes[window.doc.target].setSelected(True)
             window.computer.wait(int(timeout_s * 1000))  # the inspector's slice plot, if any
@@ -78,6 +96,7 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
             image = image.scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)
         save_png_atomic(image, out)
+    return refusal
 
 
 def fit_window(window, size: tuple[int, int]) -> None:  # noqa: ANN001 - a MainWindow
@@ -120,7 +139,9 @@ def save_png_atomic(image, out: str) -> None:  # noqa: ANN001 - a QImage or QPix
 
 def render(args: argparse.Namespace) -> int:
     size = parse_size(args.size)
-    render_window(args.file, args.output, args.target, size)
+    refusal = render_window(args.file, args.output, args.target, size, memory_limit=args.memory_limit)
     if args.output != "-":  # else standard output holds the PNG alone
         print(f"wrote {visible(args.output)} ({size[0]}x{size[1]})")
+    if refusal is not None:
+        print(f"note: not computed: {visible(refusal)}; raise the limit with --memory-limit", file=sys.stderr)
     return 0
