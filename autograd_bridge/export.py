@@ -241,14 +241,9 @@ def export_function(graph: Graph, target: str, grad_output: object = None, dtype
     return "\n".join(lines) + "\n"
 
 
-# What the exported module itself keeps on self, besides nn.Module's own attributes.
-MODULE_OWN_ATTRS = ("intermediates",)
-
-
 def _module_attrs() -> frozenset[str]:
-    """Names an exported module already has: a parameter or buffer cannot take them (`training`,
-    `to`, the `intermediates` it keeps)."""
-    return frozenset([*dir(torch.nn.Module()), *MODULE_OWN_ATTRS])
+    """Names an nn.Module already has: a parameter or buffer cannot take them (`training`, `to`)."""
+    return frozenset(dir(torch.nn.Module()))
 
 
 def _part(text: str, taken: set[str], reserved: frozenset[str]) -> str:
@@ -327,6 +322,9 @@ def export_module(graph: Graph, target: str, grad_output: object = None, dtype: 
     name, each = _free("name", taken), _free("tensor", taken)
     paths = state_names(graph, src)
     retained = _retained(src, retain_grad)
+    # The dict forward() keeps its intermediate tensors in: named after the state, so the state
+    # keeps its names (a submodule called intermediates) and the two never meet.
+    kept = _free("intermediates", {*_module_attrs(), *(path[0] for path in paths.values())})
     big_grad_output = _big_grad_output(grad_output, result.values[target])
     lines = _setup(f"target {ascii(target)} as an nn.Module: the leaves that require grad are its parameters.",
                    compiled, device, big_grad_output)
@@ -347,11 +345,11 @@ def export_module(graph: Graph, target: str, grad_output: object = None, dtype: 
         else:
             init.append(f"{holder}.register_buffer({_name_literal(attr)}, {var})")
     if retained:
-        init.append(f"{me}.intermediates = {{}}  # forward() keeps its intermediate tensors here")
+        init.append(f"{me}.{kept} = {{}}  # forward() keeps its intermediate tensors here")
     body = [f"{src.names[n]} = {_state_expr(me, paths[n], 'parameter' if n in src.requires_grad else 'buffer')}"
             for n in src.leaf_ids]
     body += [*_seeded(src), *(src.lines[n] for n in src.op_ids)]
-    body += [f'{me}.intermediates["{src.names[n]}"] = {src.names[n]}' for n in retained]
+    body += [f'{me}.{kept}["{src.names[n]}"] = {src.names[n]}' for n in retained]
     lines += ["", f"class {cls}(torch.nn.Module):",
               '    """The graph as a module: leaves that require grad are parameters, the others buffers."""', "",
               f"    def __init__({me}):", *_indent(init, 2), "",
@@ -363,11 +361,11 @@ def export_module(graph: Graph, target: str, grad_output: object = None, dtype: 
     demo = [f"{model} = {cls}()", f"{t} = {model}()"]
     if retained:
         demo += ["# Non-leaf tensors keep no .grad unless asked: retain_grad() asks, before backward().",
-                 f"for {each} in {model}.intermediates.values():", f"    {each}.retain_grad()"]
+                 f"for {each} in {model}.{kept}.values():", f"    {each}.retain_grad()"]
     demo += _backward(src, target, grad_output, big_grad_output)
     demo += [f"for {name}, {each} in {model}.named_parameters():", f'    print(f"{{{name}}}.grad =", {each}.grad)']
     if retained:
-        demo += [f"for {name}, {each} in {model}.intermediates.items():",
+        demo += [f"for {name}, {each} in {model}.{kept}.items():",
                  f'    print(f"{{{name}}}.grad =", {each}.grad)']
     lines += ['if __name__ == "__main__":', *_indent(demo)]
     return "\n".join(lines) + "\n"

@@ -95,7 +95,7 @@ def test_state_keys_that_are_not_identifiers_are_kept_exactly() -> None:
     _same_loss_and_grads(model, example, exported)
 
 
-def test_a_leaf_or_group_named_intermediates_exports_a_module_that_runs() -> None:
+def test_a_leaf_named_intermediates_keeps_its_name_in_a_module_that_runs() -> None:
     g = Graph()
     g.add_node(Node("intermediates", "tensor", value=[1.0, 2.0], requires_grad=True))
     g.add_node(Node("m", "mul", attrs={}))
@@ -103,8 +103,26 @@ def test_a_leaf_or_group_named_intermediates_exports_a_module_that_runs() -> Non
     g.add_edge(Edge("intermediates", "m", "other"))
     g.add_node(Node("y", "sum"))
     g.add_edge(Edge("m", "y", "input"))
-    _, printed = run_text(export_text(g, "y", form="module"), as_main=True)
+    ns, printed = run_text(export_text(g, "y", form="module"), as_main=True)
     assert "y = tensor(5." in printed and "m.grad" in printed
+    assert [name for name, _ in ns["model"].named_parameters()] == ["intermediates"]  # the state keeps its name
+
+
+class _Intermediates(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.intermediates = nn.Linear(3, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.intermediates(x).pow(2).sum()
+
+
+def test_a_submodule_named_intermediates_keeps_its_name_with_intermediates_kept() -> None:
+    imported = import_module(_Intermediates(), (torch.randn(2, 3),))
+    text = export_text(imported.graph, imported.sink, None, "float64", form="module", retain_grad=True)
+    ns, printed = run_text(text, as_main=True)
+    assert {name for name, _ in ns["model"].named_parameters()} == {"intermediates.weight", "intermediates.bias"}
+    assert "pow_1.grad = tensor" in printed
 
 
 # ---- 3, 4: an import leaves torch's global state, and the next import, as they were ----
