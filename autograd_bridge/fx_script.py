@@ -75,6 +75,9 @@ def parse_input(text: str) -> tuple[str, tuple[int, ...]]:
     return name.strip(), tuple(int(n) for n in re.findall(r"\d+", shape))
 
 
+_APP_PACKAGES = ("autograd_bridge", "graph", "gradcanvas", "gui")
+
+
 def _under(file: str, folders: list[str]) -> bool:
     return any(file.startswith(folder + os.sep) for folder in folders)
 
@@ -89,6 +92,8 @@ def _forget_modules_of(known: set[str], folders: list[str]) -> None:
     installed = [os.path.abspath(p) for k, p in sysconfig.get_paths().items()
                  if k in ("stdlib", "platstdlib", "purelib", "platlib")]
     for name in set(sys.modules) - known:
+        if name.partition(".")[0] in _APP_PACKAGES:  # the app's own, even beside a script in its folder
+            continue
         file = getattr(sys.modules[name], "__file__", None)
         file = os.path.abspath(file) if isinstance(file, str) else ""
         if _under(file, folders) and not _under(file, installed):
@@ -105,6 +110,8 @@ def run_script(path: str) -> types.ModuleType:
 
     import torch
 
+    from autograd_bridge.fx_user import user_code
+
     source = _read(path)
     code = compile(_parse(source, path), path, "exec")
     module = types.ModuleType("gradcanvas_import_" + re.sub(r"\W", "_", os.path.basename(path)))
@@ -116,8 +123,6 @@ def run_script(path: str) -> types.ModuleType:
     known = set(sys.modules)
     importlib.invalidate_caches()  # a neighbour written since the last import is found
     try:
-        from autograd_bridge.fx_user import user_code
-
         with user_code("running the script"), torch.enable_grad():
             exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
     finally:
