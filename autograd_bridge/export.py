@@ -298,7 +298,9 @@ def _name_literal(name: str) -> str:
 
 
 def _plain(part: str) -> bool:
-    return part.isascii() and part.isidentifier() and not keyword.iskeyword(part)
+    """Written as an attribute: an identifier, but not `__x`, which Python mangles inside the
+    class body (`self.__x` reads `self._GraphModule__x`)."""
+    return part.isascii() and part.isidentifier() and not keyword.iskeyword(part) and not part.startswith("__")
 
 
 def _state_expr(me: str, path: tuple[str, ...], kind: str = "") -> str:

@@ -20,6 +20,7 @@ from autograd_bridge.engine import Compiled
 from autograd_bridge.export import export_text
 from autograd_bridge.fx_import import import_module
 from autograd_bridge.fx_script import ImportRefused, import_script, list_definitions
+from graph.groups import Group
 from graph.model import Edge, Graph, Node
 
 pytestmark = pytest.mark.usefixtures("float64_models")
@@ -457,3 +458,21 @@ def test_code_a_graph_cannot_follow_is_refused_without_blaming_the_import(quirk:
     with pytest.raises(ImportRefused, match=message) as refused:
         import_module(_Quirk(quirk), (torch.randn(2, 3),))
     assert "please report" not in str(refused.value)
+
+
+@pytest.mark.parametrize(("leaf", "group"), [("__x", None), ("__enc.__w", "__enc"), ("enc.__w", "enc"),
+                                             ("w", "__enc")])
+def test_state_names_with_two_leading_underscores_are_not_mangled(leaf: str, group: str | None) -> None:
+    # Inside `class GraphModule`, `self.__w` compiles to `self._GraphModule__w`: such parts must
+    # go through get_parameter / get_submodule, or the module raises AttributeError when run.
+    g = Graph()
+    g.add_node(Node(leaf, "tensor", value=[1.0, 2.0], requires_grad=True))
+    g.add_node(Node("y", "sum"))
+    g.add_edge(Edge(leaf, "y", "input"))
+    if group is not None:
+        g.groups = {group: Group(group)}
+        g.group_of = {leaf: group}
+    ns, printed = run_text(export_text(g, "y", form="module"), as_main=True)
+    names = [name for name, _ in ns["model"].named_parameters()]
+    assert len(names) == 1 and "__" in names[0]
+    assert "grad = tensor([1., 1.]" in printed
