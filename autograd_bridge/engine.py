@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~710 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~730 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -231,8 +231,12 @@ class Compiled:
         Why the CPU at all: torch's meta kernels for elementwise ops are Python, their first use
         imports ~800 modules (~0.8 s) and each call costs 35-300 µs, where the CPU does a small
         op in ~2 µs. A CPU run that fails is run again on meta, whose messages name both shapes
-        without computing anything. Warnings torch gives on the way are added to `notes` (if
-        given) naming their node.
+        without computing anything. Where meta computes on, the CPU's refusal may be one torch
+        makes only on a real device (softmax of int64, a conv's stride list of the wrong length,
+        a float32 bound of 1e300), or one of the CPU alone (the compiled device runs a dtype the
+        CPU has no kernel for): a forward of the real leaves on the compiled device, as grad
+        runs it, says which. Warnings torch gives on the way are added to `notes` (if given)
+        naming their node.
         """
         if self._work_bound() <= CPU_SHAPE_WORK:
             cpu_notes: list[str] = []
@@ -241,21 +245,29 @@ class Compiled:
                     shapes = self._shapes_on("cpu", cpu_notes)
             except GraphError as cpu_error:
                 try:
-                    return self._shapes_on("meta", notes)
+                    shapes = self._shapes_on("meta", notes)
                 except GraphError as meta_error:
                     if _meta_is_worse(cpu_error.__context__, meta_error):
                         raise cpu_error from None
                     raise
+                if not is_out_of_memory(cpu_error.__context__):
+                    with _RunBlock(self, []):  # its warnings are the meta run's notes
+                        self._call(self._variables_of, self.make_leaves(), ExecutionError)
+                return shapes
             if notes is not None:
                 notes += [n for n in cpu_notes if n not in notes]
             return shapes
         return self._shapes_on("meta", notes)
 
     def _shapes_on(self, device: str, notes: list[str] | None) -> dict[str, tuple[int, ...]]:
-        dtypes = [leaf_dtype(self.graph.nodes[n].dtype, self.dtype) for n in self.source.leaf_ids]
-        # Integer and bool leaves as zeros: uninitialised ones would be out-of-range indices.
-        leaves = [(torch.empty if dt in FLOAT_DTYPES else torch.zeros)(
-                      self.graph.nodes[n].leaf_shape(), device=device, dtype=getattr(torch, dt))
+        nodes = self.graph.nodes
+        dtypes = [leaf_dtype(nodes[n].dtype, self.dtype) for n in self.source.leaf_ids]
+        # Integer and bool leaves on the CPU hold the file's own numbers (an index out of range is
+        # refused here, as grad would), else zeros: uninitialised ones would be out-of-range indices.
+        own_numbers = device == "cpu"
+        leaves = [torch.empty(nodes[n].leaf_shape(), device=device, dtype=getattr(torch, dt)) if dt in FLOAT_DTYPES
+                  else torch.tensor(nodes[n].value, dtype=getattr(torch, dt)) if own_numbers and nodes[n].init is None
+                  else torch.zeros(nodes[n].leaf_shape(), device=device, dtype=getattr(torch, dt))
                   for n, dt in zip(self.source.leaf_ids, dtypes, strict=True)]
         for n in self.source.op_ids:  # what torch refuses in its own Python, or only with grad on
             spec = self.graph.nodes[n].spec

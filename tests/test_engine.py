@@ -364,12 +364,14 @@ def test_an_attribute_below_torchs_least_value_is_refused_with_the_file_naming_i
                                                                                    attr_name: str) -> None:
     """A conv's stride of 0 or a group_norm's num_groups of 0 reached torch's own Python shape
     code, which divides by it (a ZeroDivisionError). Such values are now refused when the node
-    is checked. The test asks torch that each refused value is one torch refuses too, and that
-    the least value is one it takes (where the example's other attributes allow)."""
+    is checked. The test asks torch that each refused value is one torch refuses too, in the
+    forward or the backward (adaptive_avg_pool2d makes an output of size 0 its backward refuses),
+    and that the least value is one it takes (where the example's other attributes allow)."""
     spec = OPS[op]
     attr = spec.attr(attr_name)
     fn = eval(spec.function, {"torch": torch})  # noqa: S307 - a dotted name from the catalogue
-    inputs = {p: torch.randn(spec.example_shapes[p]) for p in spec.inputs if p in spec.example_shapes}
+    inputs = {p: torch.randn(spec.example_shapes[p], requires_grad=True)
+              for p in spec.inputs if p in spec.example_shapes}
     example = spec.call_attrs(dict(spec.example_attrs))
     given = spec.resolved_attrs(dict(spec.example_attrs))  # required ones too
     one = attr.kind in ("int", "number")  # one value, not a list of them
@@ -377,7 +379,7 @@ def test_an_attribute_below_torchs_least_value_is_refused_with_the_file_naming_i
     as_value = (lambda v: v) if one else (lambda v: [v] * width)
     below = as_value(attr.minimum - 1)
     with pytest.raises(Exception):  # noqa: B017, PT011 - torch raises RuntimeError or ZeroDivisionError
-        fn(**inputs, **{**example, attr_name: below})
+        fn(**inputs, **{**example, attr_name: below}).sum().backward()
     with pytest.raises(ValueSpecError, match=rf"^bad: .*'{attr_name}' must be at least {attr.minimum}, not "
                                               rf"{attr.minimum - 1}$") as caught:
         Node("bad", op, attrs={**given, attr_name: below}).check()

@@ -1,7 +1,8 @@
-"""A review of the numbers path: gradcheck of a target that is a view of its leaf, a split's dim
-out of range, 0-element leaves in the calculus, a backward error naming its node, and why torch
-gives a node upstream of the target no partial. Expected numbers come from torch here, never
-from GradCanvas's own output."""
+"""A review of the numbers path: gradcheck of a target that is a view of its leaf, check refusing
+what grad refuses (torch refusing on a real device what its meta device computes; the file's own
+index values), a split's dim out of range, 0-element leaves in the calculus, a backward error
+naming its node, and why torch gives a node upstream of the target no partial. Expected numbers
+come from torch here, never from GradCanvas's own output."""
 
 from __future__ import annotations
 
@@ -178,17 +179,15 @@ def test_calculus_commands_take_an_empty_leaf(command: list[str], expected: str,
 
 # ---- 6. adaptive_avg_pool2d to nothing; a backward error names its node ----
 
-def test_adaptive_avg_pool2d_to_zero_size_names_the_node_whose_backward_refuses(tmp_path, capsys) -> None:  # noqa: ANN001
+def test_adaptive_avg_pool2d_to_zero_size_is_refused_with_the_file(tmp_path, capsys) -> None:  # noqa: ANN001
     x = torch.rand(1, 2, 3, 3, requires_grad=True)
     y = torch.nn.functional.adaptive_avg_pool2d(x, [0, 0])  # torch's forward takes it …
-    with pytest.raises(RuntimeError) as refused:  # … its backward does not
+    with pytest.raises(RuntimeError):  # … its backward does not
         y.sum().backward()
     g = one_op(x.tolist(), "adaptive_avg_pool2d", {"output_size": [0, 0]}, total=True)
-    path = tmp_path / "g.json"
-    save(g, path)
-    said = str(refused.value).splitlines()[0]
-    assert_one_line_error(*run_main(capsys, "grad", str(path)),
-                          f"y: adaptive_avg_pool2d of [1, 2, 3, 3]: its backward failed: {said}")
+    with pytest.raises(GraphError) as caught:
+        g.validate()
+    assert caught.value.node_ids == ("y",) and "'output_size' must be at least 1" in caught.value.message
 
 
 @pytest.mark.parametrize("grad_output", [None, [1.0, 1.0]])
@@ -251,3 +250,106 @@ def test_a_node_upstream_only_through_a_comparison_is_said_so() -> None:
     x = torch.tensor([1.0, -2.0], requires_grad=True)
     torch.where(x > 0, torch.tensor([5.0, 6.0]), x).sum().backward()
     assert through_other.grads["x"].tolist() == x.grad.tolist()
+
+
+# ---- 2. check refuses what grad refuses: ops torch runs on meta but refuses on a real device ----
+
+BIG = 1e300  # beyond float32
+
+
+@pytest.mark.parametrize(("value", "dtype", "op", "attrs"), [
+    ([1, 2], "int64", "softmax", {"dim": 0}),
+    ([1, 2], "int64", "log_softmax", {"dim": 0}),
+    ([1, 2], "int64", "gelu", {}),
+    ([1, 2], "int64", "silu", {}),
+    ([1, 2], "int64", "var", {}),
+    ([1, 2], "int64", "std", {}),
+    ([True, False], "bool", "abs", {}),
+    ([2, 3], "int64", "pow", {"exponent": -1}),
+    ([1.0, 2.0], "float32", "batch_norm", {"training": True}),
+    ([[1.0, 2.0]], "float32", "logsumexp", {"dim": []}),
+    ([[], []], "float32", "max", {"dim": 1}),
+    ([[], []], "float32", "min", {"dim": 1}),
+    ([1.0, 2.0], "float32", "clamp", {"min": -BIG}),
+    ([1.0, 2.0], "float32", "clamp", {"max": BIG}),
+    ([1.0, 2.0], "float32", "leaky_relu", {"negative_slope": BIG}),
+    ([1.0, 2.0], "float32", "elu", {"alpha": BIG}),
+    ([1.0, 2.0], "float32", "softplus", {"beta": BIG}),
+    ([1.0, 2.0], "float32", "softplus", {"threshold": BIG}),
+    ([1.0, 2.0], "float32", "hardtanh", {"max_val": BIG}),
+])
+def test_check_refuses_what_torch_refuses_on_a_real_device(value: object, dtype: str, op: str, attrs: dict,
+                                                           tmp_path, capsys) -> None:  # noqa: ANN001
+    g = one_op(value, op, attrs, dtype=dtype, total=True)
+    check_and_grad(tmp_path, capsys, g, f"y: {op} of ")
+
+
+@pytest.mark.parametrize(("op", "attr", "length"), [
+    ("conv1d", "stride", 2), ("conv1d", "padding", 2), ("conv1d", "dilation", 3),
+    ("conv2d", "stride", 3), ("conv2d", "padding", 3), ("conv2d", "dilation", 3),
+])
+def test_check_refuses_a_conv_attribute_of_the_wrong_length(op: str, attr: str, length: int, tmp_path,
+                                                            capsys) -> None:  # noqa: ANN001
+    spatial = 1 if op == "conv1d" else 2
+    x = torch.ones((1, 1) + (4,) * spatial).tolist()
+    w = torch.ones((1, 1) + (2,) * spatial).tolist()
+    g = make_graph([Node("x", TENSOR, value=x, requires_grad=True), Node("w", TENSOR, value=w),
+                    Node("c", op, attrs={attr: [1] * length}), Node("s", "sum")],
+                   [("x", "c", "input"), ("w", "c", "weight"), ("c", "s", "input")])
+    check_and_grad(tmp_path, capsys, g, f"c: {op} of ", attr)
+
+
+def test_check_refuses_a_two_d_index_for_index_select(tmp_path, capsys) -> None:  # noqa: ANN001
+    g = make_graph([Node("x", TENSOR, value=[1.0, 2.0], requires_grad=True),
+                    Node("i", TENSOR, value=[[0]], dtype="int64"), Node("y", "index_select", attrs={"dim": 0}),
+                    Node("s", "sum")],
+                   [("x", "y", "input"), ("i", "y", "index"), ("y", "s", "input")])
+    check_and_grad(tmp_path, capsys, g, "y: index_select of [2] and [1, 1]")
+
+
+def test_check_still_ok_where_only_the_cpu_cannot_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The meta device's shapes stand where the shape pass on the CPU fails but a forward of the
+    real leaves, as grad runs it, does not (here: a CPU kernel refusing what the device runs)."""
+    g = one_op([1.0, -2.0], "abs", total=True)
+    compiled = Compiled(g)
+    real_abs = torch.abs
+
+    def abs_refusing_the_empty_cpu_leaves(t: torch.Tensor) -> torch.Tensor:
+        if t.device.type == "cpu" and not torch.is_grad_enabled():
+            raise RuntimeError('"abs_cpu" not implemented here')
+        return real_abs(t)
+
+    monkeypatch.setattr(torch, "abs", abs_refusing_the_empty_cpu_leaves)
+    assert compiled.infer_shapes() == {"x": (2,), "y": (2,), "total": ()}
+    assert compiled.run("total").grads["x"].tolist() == [1.0, -1.0]
+
+
+# ---- 5. check uses the file's own index values ----
+
+@pytest.mark.parametrize(("op", "attrs", "inputs", "needle"), [
+    ("cross_entropy", {}, {"input": [[0.1, 0.2], [0.3, 0.4]], "target": [0, 2]}, "Target 2 is out of bounds"),
+    ("nll_loss", {}, {"input": [[-0.1, -0.2], [-0.3, -0.4]], "target": [1, -5]}, "out of bounds"),
+    ("gather", {"dim": 1}, {"input": [[1.0, 2.0]], "index": [[0, 7]]}, "index 7 is out of bounds"),
+    ("index_select", {"dim": 0}, {"input": [1.0, 2.0], "index": [3]}, "out of range"),
+    ("embedding", {}, {"weight": [[1.0], [2.0]], "input": [0, 2]}, "index out of range"),
+])
+def test_check_finds_an_index_out_of_range_in_the_file(op: str, attrs: dict, inputs: dict, needle: str, tmp_path,
+                                                       capsys) -> None:  # noqa: ANN001
+    floats = ("input", "weight") if op != "embedding" else ("weight",)
+    nodes = [Node(port, TENSOR, value=v, dtype="float32" if port in floats else "int64", requires_grad=port in floats)
+             for port, v in inputs.items()]
+    g = make_graph([*nodes, Node("y", op, attrs=attrs), Node("s", "sum")],
+                   [*((port, "y", port) for port in inputs), ("y", "s", "input")])
+    with pytest.raises(GraphError) as caught:
+        Compiled(g).infer_shapes()
+    assert caught.value.node_ids[0] == "y" and needle in caught.value.message
+    check_and_grad(tmp_path, capsys, g, f"y: {op} of ", needle)
+
+
+def test_check_still_takes_good_indices_from_the_file() -> None:
+    g = make_graph([Node("w", TENSOR, value=[[1.0], [2.0], [3.0]], requires_grad=True),
+                    Node("i", TENSOR, value=[2, 2, 0], dtype="int64"), Node("y", "embedding"), Node("s", "sum")],
+                   [("i", "y", "input"), ("w", "y", "weight"), ("y", "s", "input")])
+    compiled = Compiled(g)
+    assert compiled.infer_shapes()["y"] == (3, 1)
+    assert compiled.run("s").grads["w"].tolist() == [[1.0], [0.0], [2.0]]

@@ -48,7 +48,8 @@ ENTRIES: list[OpSpec] = [
            example_shapes={"input": _IMAGE}, example_attrs={"padding": [1, 1], "count_include_pad": False}),
     OpSpec("adaptive_avg_pool2d", f"{F}.adaptive_avg_pool2d", ("input",), "layer", "adaptive avg",
            "∂/∂input = grad / window size, spread over each window",
-           attrs=(Attr("output_size", "ints", [1, 1], required=True, doc="output height and width", minimum=0),),
+           attrs=(Attr("output_size", "ints", [1, 1], required=True, doc="output height and width",
+                       minimum=1),),  # torch's forward takes 0, its backward refuses an empty output
            example_shapes={"input": _IMAGE}, example_attrs={"output_size": [3, 2]}),
     # Training mode normalises with the batch's statistics and updates running_mean and
     # running_var in place: the call gets copies of them (copied_inputs), so the graph's leaves
