@@ -18,6 +18,7 @@ import numpy as np
 from autograd_bridge.cancel import outcome_in
 from autograd_bridge.runs import RunFor
 from graph.errors import GraphError
+from graph.naming import by_title
 
 if TYPE_CHECKING:
     from autograd_bridge.cancel import CancelToken
@@ -107,7 +108,7 @@ def _compiled(session: ComputeSession, graph: Graph, asked: Asked) -> tuple[obje
     if compiled is None:
         raise GraphError("nothing in this graph can run yet (see the errors on its nodes)", [])
     if asked.target not in compiled.graph.nodes:
-        raise GraphError(f"the target {asked.target} cannot run yet (see the errors on its nodes)",
+        raise GraphError(f"the target {by_title(graph)(asked.target)} cannot run yet (see the errors on its nodes)",
                          [asked.target])
     return compiled, leaves
 
@@ -125,9 +126,11 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
         shapes = compiled.infer_shapes()
         out.target_shape, out.node_shape = tuple(shapes[asked.target]), tuple(shapes.get(node, ()))
         n_target, n_node = math.prod(out.target_shape), math.prod(out.node_shape)
+        name = by_title(graph)  # named as on the canvas
+        y, x = name(asked.target), name(node)
         if n_target != 1:
             if n_target * n_node > DRAW_MAX:
-                raise GraphError(f"the Jacobian ∂{asked.target}/∂{node} has {n_target * n_node:,} entries, more "
+                raise GraphError(f"the Jacobian ∂{y}/∂{x} has {n_target * n_node:,} entries, more "
                                  f"than the {DRAW_MAX:,} the inspector draws: select part of the target "
                                  "(gradcanvas jacobian gives it whole)", [asked.target, node])
             jac = calculus.jacobian(compiled, asked.target, node, asked.grad_output, leaves)
@@ -135,7 +138,7 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
             out.vjp = None if jac.vjp is None else _numpy(jac.vjp)
         else:
             if n_node * n_node > DRAW_MAX:
-                raise GraphError(f"the Hessian ∂²{asked.target}/∂{node}² has {n_node * n_node:,} entries, more "
+                raise GraphError(f"the Hessian ∂²{y}/∂{x}² has {n_node * n_node:,} entries, more "
                                  f"than the {DRAW_MAX:,} the inspector draws (gradcanvas hessian gives it whole)",
                                  [asked.target, node])
             h = _numpy(calculus.hessian(compiled, asked.target, node, None, leaves)).reshape(n_node, n_node)
@@ -163,7 +166,8 @@ def _formula(compiled: object, leaves: tuple, target: str, leaf: str,
     got = formulas_for(compiled, values, target)
     if leaf in got.formulas:
         return got.formulas[leaf], got.values.get(leaf), None
-    return None, None, got.reason or f"{target} does not depend on {leaf} through a formula"
+    name = by_title(compiled.graph)
+    return None, None, got.reason or f"{name(target)} does not depend on {name(leaf)} through a formula"
 
 
 def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked) -> GradcheckData:

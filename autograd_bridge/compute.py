@@ -18,6 +18,7 @@ from autograd_bridge.budget import OverBudget  # no torch
 from graph.bulk import paused_gc
 from graph.errors import CycleError, DeviceError, GraphError, MissingInputError, ShapeError
 from graph.model import Edge, Graph, Node
+from graph.naming import by_title
 from graph.values import INLINE_MAX
 
 if TYPE_CHECKING:
@@ -379,6 +380,7 @@ class ComputeSession:
             errors.insert(0, target_error)
         compiled = part.compiled
         leaves = set(compiled.source.leaf_ids)
+        name = by_title(graph)  # the app names nodes by the titles the canvas shows
         grads = result.grads if result is not None else dict.fromkeys(values)
         value_list, grad_list = list(values.values()), list(grads.values())
         columns = []
@@ -389,9 +391,9 @@ class ComputeSession:
         per_node = zip(values, value_list, grad_list, *columns, strict=True)
         for n, value, grad, value_text, grad_text, value_array, grad_array in per_node:
             if result is not None:
-                reason = result.no_grad_reason(n, compiled)
+                reason = result.no_grad_reason(n, compiled, name)
             else:
-                reason = NO_TARGET if target is None else f"{target} has no partials (see its error)"
+                reason = NO_TARGET if target is None else f"{name(target)} has no partials (see its error)"
             out.nodes[n] = NodeView(tuple(value.shape), n in leaves, value_text, grad_text, reason,
                                     value_array, grad_array, _preview(value, value_array),
                                     _preview(grad, grad_array))

@@ -108,7 +108,9 @@ class Result:
     nonfinite: list[tuple[str, str]] = field(default_factory=list)
     nonfinite_spread: frozenset[str] = frozenset()  # every node whose value or partial holds NaN/Inf
 
-    def no_grad_reason(self, node_id: str, compiled: Compiled) -> str | None:
+    def no_grad_reason(self, node_id: str, compiled: Compiled, name: Callable[[str], str] = str) -> str | None:
+        """Why the node has no partial, or None; other nodes named by `name` (default: the id,
+        as the command line's users type it; the app passes graph.naming.by_title)."""
         if self.grads.get(node_id) is not None:
             return None
         if node_id not in compiled.source.requires_grad:
@@ -120,7 +122,7 @@ class Result:
         if up is None:
             up = compiled._upstream[self.target] = upstream(compiled.graph, compiled.source.order,
                                                             compiled.source.requires_grad, self.target)
-        return no_partial_reason(compiled.graph, up, node_id)
+        return no_partial_reason(compiled.graph, up, node_id, name)
 
 
 

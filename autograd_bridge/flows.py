@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from autograd_bridge.codegen import op_expr
 from autograd_bridge.runs import RunFor
 from graph.model import Edge, Graph, Node
+from graph.naming import by_title
 
 if TYPE_CHECKING:
     import torch
@@ -154,7 +155,7 @@ UNUSED = "no gradient flows: {dst} does not use this input"
 def flow_result(compiled: Compiled, values: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
                 target: str, cancel: CancelToken | None = None) -> tuple[dict[Edge, EdgeFlow], dict[Edge, str]]:
     """edge_flows as plain data for every edge of the compiled graph: ({edge: EdgeFlow} where a
-    gradient flows, {edge: why not} elsewhere)."""
+    gradient flows, {edge: why not} elsewhere, naming nodes by their titles: the app's)."""
     from autograd_bridge.formatting import norm, tensor_texts
 
     tensors = edge_flows(compiled, values, grads, cancel)
@@ -162,17 +163,18 @@ def flow_result(compiled: Compiled, values: dict[str, torch.Tensor], grads: dict
     texts = tensor_texts([t for _e, t in flowing])
     flows = {e: EdgeFlow(norm(t), tuple(t.shape), text) for (e, t), text in zip(flowing, texts, strict=True)}
     none: dict[Edge, str] = {}
+    name = by_title(compiled.graph)  # the app's: named by the titles the canvas shows
     for n in compiled.source.op_ids:
         for p, src in compiled.graph.inputs[n].items():
             e = Edge(src, n, p)
             if e in flows:
                 continue
             if e not in tensors:
-                none[e] = NO_GRAD_INPUT.format(src=src)
+                none[e] = NO_GRAD_INPUT.format(src=name(src))
             elif grads.get(n) is None:
-                none[e] = NO_DEPENDENCE.format(target=target, dst=n)
+                none[e] = NO_DEPENDENCE.format(target=name(target), dst=name(n))
             else:
-                none[e] = UNUSED.format(dst=n)
+                none[e] = UNUSED.format(dst=name(n))
     return flows, none
 
 
@@ -191,7 +193,7 @@ def flow_task(session: ComputeSession, cancel: CancelToken | None, graph: Graph,
     with outcome_in(out, " while computing the gradient flow"):
         compiled, result = session.kept_run(graph, revision, device, dtype, target, grad_output)
         if result is None:
-            out.error = f"{target} has no partials"
+            out.error = f"{by_title(graph)(target)} has no partials"
             return out
         out.flows, out.none = flow_result(compiled, result.values, result.grads, target, cancel)
     return out

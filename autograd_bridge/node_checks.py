@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -125,17 +126,18 @@ def upstream(graph: CheckedGraph, order: list[str], requires_grad: set[str], tar
     return Upstream(target, frozenset(nodes), frozenset(through_grad), gate)
 
 
-def no_partial_reason(graph: CheckedGraph, up: Upstream, node_id: str) -> str:
+def no_partial_reason(graph: CheckedGraph, up: Upstream, node_id: str, name: Callable[[str], str] = str) -> str:
     """Why torch gives no ∂target/∂node to a node that requires grad: the target does not
     depend on it, or only through a node that gives no gradient, or torch's backward of an op
-    on the way gives none for that input (vector_norm of ord 0: piecewise constant)."""
-    target = up.target
+    on the way gives none for that input (vector_norm of ord 0: piecewise constant). Nodes are
+    named by `name` (Result.no_grad_reason)."""
+    target = name(up.target)
     if node_id not in up.nodes:
         return f"{target} does not depend on it"
     if node_id not in up.through_grad:
         gate = up.gate[node_id]
-        if gate == target:
-            return f"{target} ({graph.nodes[target].op}) gives no gradient"
-        return f"{target} depends on it only through {gate} ({graph.nodes[gate].op}), which gives no gradient"
+        if gate == up.target:
+            return f"{target} ({graph.nodes[gate].op}) gives no gradient"
+        return f"{target} depends on it only through {name(gate)} ({graph.nodes[gate].op}), which gives no gradient"
     return (f"torch's backward passes it no gradient on the way from {target}: an op between has none for "
             "that input (e.g. it is piecewise constant there)")

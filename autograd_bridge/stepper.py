@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from autograd_bridge.flows import local_vjps
 from autograd_bridge.runs import RunFor
 from graph.model import Edge, Graph
+from graph.naming import by_title
 
 if TYPE_CHECKING:
     import torch
@@ -183,7 +184,7 @@ def walk_task(session: ComputeSession, cancel: CancelToken | None, graph: Graph,
     with outcome_in(out, " while walking backward"):
         compiled, result = session.kept_run(graph, revision, device, dtype, target, grad_output)
         if result is None or result.grads.get(target) is None:
-            out.error = f"{target} has no partials: nothing to walk back"
+            out.error = f"{by_title(graph)(target)} has no partials: nothing to walk back"
             return out
         steps, _acc = walk(compiled, result.values, target, result.grads[target], cancel)
         out.steps = _plain(steps)

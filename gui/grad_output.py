@@ -15,10 +15,10 @@ import weakref
 from PySide6.QtCore import Signal
 
 from graph.errors import GraphError
-from graph.safetext import visible
 from graph.values import parse_tensor_text
 from gui.document import DocCommand, Document
 from gui.fields import FieldEdit
+from gui.titles import formula_name, title_by_id
 
 REFUSED_STYLE = "border: 2px solid #e5484d;"
 
@@ -123,7 +123,7 @@ class _SetGradOutput(DocCommand):
     a (text, value) pair, (None, None) for none. Holds the box weakly, as DocCommand the document."""
 
     def __init__(self, box: GradOutputBox, target: str, old: tuple, new: tuple) -> None:
-        super().__init__(f"Grad-output of {visible(target)}")
+        super().__init__(f"Grad-output of {formula_name(title_by_id(box.doc.graph, target))}")  # as on the canvas
         self.doc, self.box, self.target, self.old, self.new = box.doc, weakref.ref(box), target, old, new
 
     def redo(self) -> None:

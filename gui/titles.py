@@ -1,6 +1,7 @@
 """How titles read: a node's title on screen, and inside a partial's name: ∂y/∂x, ∂y/∂(2*x**2),
-vᵀ·∂y/∂x; and which node an error is about ("feeds y[2], which fails"). One rule for the canvas,
-its tooltips and the inspector's panels (Qt-free).
+vᵀ·∂y/∂x (a title inside a sentence: graph.naming.formula_name, the rule the bridge's messages for
+the app use too); and which node an error is about ("feeds y[2], which fails"). One rule for the
+canvas, its tooltips and the inspector's panels (Qt-free).
 
 Every id and label shown goes through graph.safetext.visible here: a bidi override (U+202E)
 cannot reverse "∂y/∂w[1, 2]", a newline cannot spill out of a header, and what shows is what
@@ -10,8 +11,8 @@ the file holds, escaped.
 from __future__ import annotations
 
 import html
-import re
 
+from graph.naming import formula_name
 from graph.safetext import visible
 
 PARTIAL_NAME_MAX = 10  # a title longer than this is shortened inside a partial's short name
@@ -39,20 +40,6 @@ def tooltip(lines: list[str]) -> str:
     if not any("<" in t or "&" in t for t in lines):
         return "\n".join(lines)
     return "<p style='white-space:pre'>" + "<br>".join(html.escape(t) for t in lines) + "</p>"
-
-
-def formula_name(title: str, limit: int | None = None) -> str:
-    """A title as it reads inside ∂y/∂x: as it is when it is a plain name ("x", "W1", "y[1]"),
-    the name alone when it names an equation ("y" for "y = 2*x**2 + 3*z"), else in parentheses
-    ("(2*x**2)", "(input batch)"); shortened to `limit` characters with "…". Non-printable
-    characters are escaped first ("(w\\u202eyx)")."""
-    title = visible(title)
-    named = re.fullmatch(r"\s*([\w.\[\]]+)\s*=[^=].*", title)
-    if named:
-        title = named[1]
-    if limit is not None and len(title) > limit:
-        title = title[:max(1, limit - 1)] + "…"
-    return title if re.fullmatch(r"[\w.\[\]…]+", title) else f"({title})"
 
 
 def partial_names(target_title: str, node_title: str, vjp: bool) -> list[str]:

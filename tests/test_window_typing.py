@@ -104,7 +104,7 @@ def test_target_and_grad_output_are_changes_the_file_keeps(qtbot, window: MainWi
     box.setText("")
     qtbot.keyClicks(box, "2")
     box.editingFinished.emit()
-    assert window.doc.undo_stack.undoText() == "Grad-output of two_x_sq" and window.grad_output == 2
+    assert window.doc.undo_stack.undoText() == "Grad-output of (2*x**2)" and window.grad_output == 2  # its title
     window.save_document()
     saved = json.loads(path.read_text())
     assert saved["target"] == "two_x_sq" and saved["grad_output"] == 2

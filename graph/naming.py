@@ -1,0 +1,41 @@
+"""How a node is named inside a sentence on screen: by its title, as ∂y/∂x names it ("y" for a
+node titled "y = x**2", "(input batch)" for a title that is no plain name).
+
+Pure Python: the window (gui.titles) and the bridge's messages for the app
+(autograd_bridge.compute and the worker tasks) name nodes by this one rule. The command line
+names them by id, which its users type (--target).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from graph.safetext import visible
+
+
+def formula_name(title: str, limit: int | None = None) -> str:
+    """A title as it reads inside ∂y/∂x: as it is when it is a plain name ("x", "W1", "y[1]"),
+    the name alone when it names an equation ("y" for "y = 2*x**2 + 3*z"), else in parentheses
+    ("(2*x**2)", "(input batch)"); shortened to `limit` characters with "…". Non-printable
+    characters are escaped first ("(w\\u202eyx)")."""
+    title = visible(title)
+    named = re.fullmatch(r"\s*([\w.\[\]]+)\s*=[^=].*", title)
+    if named:
+        title = named[1]
+    if limit is not None and len(title) > limit:
+        title = title[:max(1, limit - 1)] + "…"
+    return title if re.fullmatch(r"[\w.\[\]…]+", title) else f"({title})"
+
+
+def by_title(graph: object) -> Callable[[str], str]:
+    """node id -> the node's name in a sentence: formula_name of its title in `graph` (a Graph
+    or CheckedGraph); an id the graph does not hold, as it is, escaped."""
+    nodes, names = graph.nodes, {}
+
+    def name(node_id: str) -> str:
+        if node_id not in names:  # a flow's reasons name a node once per wire
+            node = nodes.get(node_id)
+            names[node_id] = formula_name(node.title if node is not None else node_id)
+        return names[node_id]
+    return name
