@@ -57,6 +57,10 @@ class ComputeResult:
     notes: list[str] = field(default_factory=list)
     error: str | None = None  # a validation or runtime error, in one line
     error_nodes: tuple[str, ...] = ()
+    # The node each error is about, of error_nodes (the first it names; every node of a cycle):
+    # the rest are the inputs it names beside it, which hold their values. None: not told apart
+    # (a result made elsewhere, an error no node was left out for): every node named fails.
+    failing: tuple[str, ...] | None = None
     device: str = "cpu"
     grad_output: object = None  # the vector of backward(gradient=v) for a non-scalar target
     dtype: str | None = None
@@ -66,6 +70,12 @@ class ComputeResult:
     # Refused before anything was allocated (autograd_bridge.budget): (estimated bytes, limit);
     # error then names the largest nodes, error_nodes holds them. Run anyway with memory_limit=None.
     over_budget: tuple[int, int] | None = None
+
+    def failed(self) -> tuple[str, ...]:
+        """The nodes whose error it is: red on the canvas."""
+        if not self.error:
+            return ()
+        return self.error_nodes if self.failing is None else self.failing
 
 
 @dataclass
@@ -149,10 +159,15 @@ class _Computable:
         return all(isinstance(e, MissingInputError | CycleError | ShapeError) for e in self.errors)
 
 
+def _failing(graph: Graph, error: GraphError) -> list[str]:
+    """The node an error is about: the first of the graph's it names (every node of a cycle)."""
+    ids = [n for n in error.node_ids if n in graph.nodes]
+    return ids if isinstance(error, CycleError) else ids[:1]
+
+
 def _left_out_for(graph: Graph, error: GraphError) -> set[str]:
     """The nodes an error stops: the failing node (every node of a cycle) and all downstream."""
-    ids = [n for n in error.node_ids if n in graph.nodes]
-    culprits = ids if isinstance(error, CycleError) else ids[:1]
+    culprits = _failing(graph, error)
     out = set(culprits)
     for n in culprits:
         out |= graph.descendants(n)
@@ -326,7 +341,8 @@ class ComputeSession:
                 try:
                     result = part.compiled.partials(values, target, grad_output, notes)
                 except GraphError as e:  # the target's own problem: the values still show
-                    target_error = e if target in e.node_ids else GraphError(e.message, [target, *e.node_ids])
+                    # named last: a backward failing at a node upstream is that node's error
+                    target_error = e if target in e.node_ids else GraphError(e.message, [*e.node_ids, target])
             self._run_key, self._run = key, (result, values, notes, target_error)
         return self._run
 
@@ -365,7 +381,7 @@ class ComputeSession:
                 part = self._computable(graph, revision, device, dtype)
                 errors = list(part.errors)
                 if part.compiled is None:
-                    _set_errors(out, errors)
+                    _set_errors(out, errors, graph)
                     return out
                 result, values, notes, target_error = self._evaluate(part, target, grad_output)
         except GraphError as e:
@@ -401,7 +417,7 @@ class ComputeSession:
         out.nonfinite_spread = result.nonfinite_spread if result is not None else frozenset()
         for n, what in result.nonfinite if result is not None else ():  # a value's and a partial's, joined
             out.nonfinite[n] = f"{out.nonfinite[n]}; {what}" if n in out.nonfinite else what
-        _set_errors(out, errors)
+        _set_errors(out, errors, graph)
         return out
 
     def _watching(self) -> contextlib.AbstractContextManager:
@@ -460,10 +476,11 @@ class ComputeSession:
                            float(slope.item()), device, dtype)
 
 
-def _set_errors(out: ComputeResult, errors: list[GraphError]) -> None:
+def _set_errors(out: ComputeResult, errors: list[GraphError], graph: Graph) -> None:
     if errors:
         out.error = "; ".join(e.message for e in errors)
         out.error_nodes = tuple(dict.fromkeys(n for e in errors for n in e.node_ids))
+        out.failing = tuple(dict.fromkeys(n for e in errors for n in _failing(graph, e)))
 
 
 def available_devices() -> list[str]:

@@ -58,28 +58,35 @@ def partial_names(target_title: str, node_title: str, vjp: bool) -> list[str]:
 #
 # The engine names the node that failed and, beside it, the inputs whose shapes its message
 # quotes (ComputeResult.error_nodes: "select1: select of [2]: index 2 is out of bounds" names
-# select1 and y). The node that failed holds no value in the result (it and all it feeds are
-# left out); an input named beside it holds one, made by its own op, which did not fail: it
-# keeps its value and is said to feed the failing node, whose error it is. A node holding a
-# value may still be named by an error of its own (a target that cannot be differentiated, a
-# backward that fails): unless it also feeds a node that failed, the error stays its own.
+# select1 and y); the compute says which of them fails (ComputeResult.failing: select1). The
+# others keep their values and are said to feed the failing node, whose error it is: in a
+# backward that fails at p, p's input x and the target s hold values too, and only p is red.
 
 
 def failing_fed(graph: object, node_id: str, result: object) -> list[str]:
-    """The failing nodes this node feeds when the result's error names it only as their input:
-    it holds a value, they hold none. Empty when there is no error or it is its own."""
-    if result is None or not result.error or node_id not in result.error_nodes or node_id not in result.nodes:
+    """The failing nodes this node feeds when the result's error names it only beside them.
+    Empty when there is no error, it is its own, or the node feeds none of them."""
+    if result is None or not result.error or node_id not in result.error_nodes or node_id not in graph.nodes:
         return []
-    if node_id not in graph.nodes:
+    failed = result.failed()
+    if node_id in failed:
         return []
-    return [c for c in graph.consumers_of(node_id) if c in result.error_nodes and c not in result.nodes]
+    return [c for c in graph.consumers_of(node_id) if c in failed]
 
 
 def involvement(graph: object, node_id: str, result: object) -> str | None:
-    """"feeds y[2], which fails" (the failing nodes by their titles) for an input the error
-    names beside the node that failed; None for a node whose error is its own, or no error."""
-    failing = failing_fed(graph, node_id, result)
-    if not failing:
+    """For a node the error names beside the node that fails: "feeds y[2], which fails" (the
+    failing nodes by their titles), or for the target of a backward that fails upstream "its
+    backward fails at p". None for a node whose error is its own, or that no error names."""
+    if result is None or not result.error or node_id not in result.error_nodes:
         return None
-    names = ", ".join(formula_name(title_by_id(graph, n)) for n in failing)
-    return f"feeds {names}, which {'fails' if len(failing) == 1 else 'fail'}"
+    failed = result.failed()
+    if node_id in failed:
+        return None
+    fed = failing_fed(graph, node_id, result)
+    names = ", ".join(formula_name(title_by_id(graph, n)) for n in fed or failed)
+    if fed:
+        return f"feeds {names}, which {'fails' if len(fed) == 1 else 'fail'}"
+    if node_id == result.target:
+        return f"its backward fails at {names}"
+    return f"named by the error of {names}"

@@ -212,11 +212,9 @@ class NodeItem(QGraphicsRectItem):
         the only name the partial is ever shown under, and `vjp` says it was computed with a
         grad-output (a vector–Jacobian product)."""
         self.view, self.view_target, self.view_vjp = view, target, vjp and target is not None
-        # The scene marks every node the error names; an input named beside the node that
-        # failed keeps its value and says what it feeds (gui.titles.involvement), never red itself.
-        self.involved = involvement(self.canvas.doc.graph, self.node_id, self.canvas.result) if self.error else None
-        if self.involved:
-            self.error = None
+        # The scene marks the node that fails; an input the error names beside it keeps its
+        # value and says what it feeds (gui.titles.involvement), never red itself.
+        self.involved = involvement(self.canvas.doc.graph, self.node_id, self.canvas.result)
         self._swatch = self._swatch_of = None
         had_preview = any(a is not None for a in self._preview_of)
         self._preview_images = None

@@ -62,7 +62,7 @@ class CanvasScene(QGraphicsScene):
         self.layer = Layer()  # the parent of every node and edge item (gui.canvas.overview)
         self.addItem(self.layer)
         self.overview = Overview()  # what the view draws when zoomed out
-        self._errors: set[str] = set()  # nodes showing an error
+        self._errors: set[str] = set()  # nodes whose error it is (ComputeResult.failed): red
         self._nonfinite: set[str] = set()  # nodes where NaN/Inf first appears
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
@@ -329,7 +329,7 @@ class CanvasScene(QGraphicsScene):
 
     def show_result(self, result: ComputeResult | None) -> None:
         self.result = result
-        errors = set(result.error_nodes) if result is not None and result.error else set()
+        errors = set(result.failed()) if result is not None else set()  # the inputs named beside: items.set_view
         nonfinite = set(result.nonfinite) if result is not None else set()
         for n in errors.symmetric_difference(self._errors) | nonfinite.symmetric_difference(self._nonfinite):
             if n in self.nodes:
