@@ -247,4 +247,4 @@ def test_the_overview_shows_the_selected_target(qtbot, window) -> None:  # noqa:
 
     assert colour() == lod.COLORS["target"]
     scene.nodes["y"].setSelected(True)
-    assert colour() == lod.COLORS["selected"]
+    assert colour() == lod.COLORS["target"]  # kept, with the selection as a ring (test_review_titles.py)

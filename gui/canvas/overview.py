@@ -317,12 +317,22 @@ class Overview:
             if mine:
                 p.setBrush(COLORS[key])
                 p.drawRects(rects if len(mine) == len(rects) else [rects[i] for i in mine])
-        # Then the colours that win over the head's, least first, so that the first of lod.MARKS wins.
-        marked = {"error": errors, "nonfinite": nonfinite, "target": [target] if target else [],
-                  "selected": selected_nodes}
-        for key in reversed(lod.MARKS):
-            ids = marked[key]
-            boxes = [rects[i] for n in ids if (i := self.nodes.index.get(n)) is not None]
+        # Then the selection, and over it the marks, least first, so that the first of
+        # lod.FRAME_MARKS wins; a selected node showing a mark keeps it and gets the selection
+        # ring inside, as lod.paint_shape and lod.paint_selection draw it nearer.
+        index = self.nodes.index
+        marked = {"error": errors, "nonfinite": nonfinite, "target": [target] if target else []}
+        for key, ids in (("selected", selected_nodes), *((k, marked[k]) for k in reversed(lod.FRAME_MARKS))):
+            boxes = [rects[i] for n in ids if (i := index.get(n)) is not None]
             if boxes:
                 p.setBrush(COLORS[key])
                 p.drawRects(boxes)
+        chosen = set(selected_nodes)
+        pixel = 1.0 / p.worldTransform().m11()
+        for key in reversed(lod.FRAME_MARKS):  # a few nodes at most: the marks are few
+            ringed = [rects[i] for n in marked[key] if n in chosen and (i := index.get(n)) is not None]
+            if ringed:  # filled twice, not outlined: a fill and a line round pixels differently
+                p.setBrush(COLORS["selected"])
+                p.drawRects(ringed)
+                p.setBrush(COLORS[key])
+                p.drawRects([r.adjusted(pixel, pixel, -pixel, -pixel) for r in ringed])
