@@ -7,12 +7,15 @@ shows, and the error marks are exact.
 - the node that fails is told apart by the compute (ComputeResult.failing), not guessed from
   which named nodes hold a value: a backward failure, where every named node holds one, is red
   on the failing node alone, on the canvas and in the overview;
-- in the overview a selected target keeps its colour, with the selection as a ring inside.
+- in the overview a selected target keeps its colour, with the selection as a ring inside;
+- docs/architecture.md has a row for every module, and every row names a file that exists.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -239,3 +242,23 @@ def test_the_overview_keeps_a_selected_target_or_error_with_a_ring(qtbot, window
         QApplication.processEvents()
         after = _overview_pixels(w, n)
         assert lod.COLORS[mark] in after and lod.COLORS["selected"] in after, n
+
+
+# ---- 4. the map of the files ----
+
+
+def test_every_module_has_a_row_in_the_architecture_map_and_every_row_a_file() -> None:
+    root = Path(__file__).resolve().parent.parent
+    doc = (root / "docs" / "architecture.md").read_text(encoding="utf-8")
+    for section in re.split(r"^## ", doc, flags=re.MULTILINE)[1:]:
+        package = root / section.split()[0].rstrip("/")
+        files = {p.relative_to(package).as_posix() for p in package.rglob("*.py")
+                 if "__pycache__" not in p.parts and p.name != "__init__.py"}
+        rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+        for row in rows:
+            for name in re.findall(r"`([\w/]+\.py)`", row):
+                assert any(f == name or f.endswith("/" + name) for f in files), (package.name, name)
+        named = set(re.findall(r"`([\w/]+\.py)`", section))
+        unnamed = [f for f in files
+                   if not f.startswith("ops/") and f not in named and f.rsplit("/", 1)[-1] not in named]
+        assert not unnamed, (package.name, unnamed)
