@@ -23,7 +23,8 @@ from graph import edits, groups, layout
 from graph.edits import GRID
 from graph.groups import Group
 from graph.model import Edge, Graph, Node, check_label
-from graph.safetext import visible
+from graph.naming import formula_name
+from gui.titles import title_by_id
 
 # Revisions are unique across every document of the process, so a revision alone names one
 # state of one document (the compute worker caches by it).
@@ -404,7 +405,8 @@ class SetTarget(DocCommand):
     where the document was saved: then it stays its own step, so undo can get back there."""
 
     def __init__(self, doc: Document, old: str | None, new: str | None) -> None:
-        super().__init__(f"Target {visible(new)}" if new is not None else "Clear target")
+        # Named as the canvas names it (y[2], not its id select1), as the grad-output's step is.
+        super().__init__(f"Target {formula_name(title_by_id(doc.graph, new))}" if new is not None else "Clear target")
         self.doc, self.old, self.new = doc, old, new
         stack = doc.undo_stack
         self.mergeable = stack.index() != stack.cleanIndex()  # what the one before it is

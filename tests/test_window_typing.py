@@ -96,9 +96,9 @@ def test_target_and_grad_output_are_changes_the_file_keeps(qtbot, window: MainWi
     path = _saved_copy(window, tmp_path)
     assert window.doc.target == "y" and not window.isWindowModified()
     window.doc.choose_target("x_sq")
-    assert window.isWindowModified() and window.doc.undo_stack.undoText() == "Target x_sq"
+    assert window.isWindowModified() and window.doc.undo_stack.undoText() == "Target (x**2)"  # its label, as the canvas
     window.doc.choose_target("two_x_sq")  # a run of clicks is one step
-    assert window.doc.undo_stack.count() == 1 and window.doc.undo_stack.undoText() == "Target two_x_sq"
+    assert window.doc.undo_stack.count() == 1 and window.doc.undo_stack.undoText() == "Target (2*x**2)"
     box = window.grad_output_edit
     box.setFocus()
     box.setText("")

@@ -127,9 +127,6 @@ def head_color(item: NodeItem):  # noqa: ANN201 - a QColor
 # these keeps it and gets the selection ring inside it (paint_selection): Del and Ctrl+X act on
 # what is seen selected, the target and a node with an error too.
 FRAME_MARKS = ("error", "nonfinite", "target")
-# The overview fills each node with one colour, the first of these that applies: there the
-# selection wins, for the same reason.
-MARKS = ("selected", *FRAME_MARKS)
 RING_GAP = 3.5  # screen pixels between the frame's middle and the selection ring's
 INVOLVED = QColor(229, 72, 77, 150)  # a thin frame: an input a failing node's error names
 
