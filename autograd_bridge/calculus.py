@@ -6,6 +6,10 @@ CLI and the GUI call the same functions.
 A leaf's derivatives come from torch.func (the target as a function of that leaf's value). An
 intermediate node's come from backward passes through one forward, one row of the Jacobian per
 target element, batched (`is_grads_batched`, vmap) and, where vmap cannot run an op, one at a time.
+
+Messages name nodes by `name` (a node id -> its name in a sentence): by default the id, which the
+command line's users type (--target, --wrt); the app's tasks pass graph.naming.by_title, the
+titles the canvas shows. The node_ids an error carries stay ids: they are keys.
 """
 
 from __future__ import annotations
@@ -85,6 +89,9 @@ class Gradcheck:
         return [c.leaf for c in self.leaves if not c.passed]
 
 
+Name = Callable[[str], str]  # node id -> the node's name in a message
+
+
 # ---- checks, each naming its nodes ----
 
 def _check_exists(compiled: Compiled, node_id: str, role: str) -> None:
@@ -107,17 +114,16 @@ def _reaches(compiled: Compiled, start: str, goal: str) -> bool:
     return False
 
 
-def _check_wrt(compiled: Compiled, target: str, wrt: str) -> None:
+def _check_wrt(compiled: Compiled, target: str, wrt: str, name: Name = str) -> None:
     _check_exists(compiled, target, "target")
     _check_exists(compiled, wrt, "node to differentiate with respect to")
+    y, x = name(target), name(wrt)
     if wrt not in compiled.source.requires_grad:
         why = ("its requires_grad is off" if compiled.graph.nodes[wrt].is_tensor
                else "no tensor it depends on has requires_grad on")
-        raise TargetError(f"{wrt} does not require grad ({why}): autograd gives no "
-                          f"∂{target}/∂{wrt}", [wrt])
+        raise TargetError(f"{x} does not require grad ({why}): autograd gives no ∂{y}/∂{x}", [wrt])
     if not _reaches(compiled, wrt, target):
-        raise TargetError(f"{target} does not depend on {wrt}: no path of edges leads from "
-                          f"{wrt} to {target}", [target, wrt])
+        raise TargetError(f"{y} does not depend on {x}: no path of edges leads from {x} to {y}", [target, wrt])
 
 
 def _check_size(what: str, elements: int, sizes: str, node_ids: list[str]) -> None:
@@ -232,25 +238,27 @@ def _arange(r: range, like: torch.Tensor) -> torch.Tensor:
 # ---- the public functions ----
 
 def jacobian(compiled: Compiled, target: str, wrt: str, grad_output: object = None,
-             leaves: tuple[torch.Tensor, ...] | None = None) -> Jacobian:
+             leaves: tuple[torch.Tensor, ...] | None = None, *, name: Name = str) -> Jacobian:
     """The whole Jacobian ∂target/∂wrt, shape target.shape + wrt.shape, for any node wrt that
     requires grad and that the target depends on (a leaf: torch.func.jacrev; an intermediate,
     or where vmap cannot run: one backward pass per target element). With a grad-output v (the
     target's shape), also vᵀ·J. `leaves` as make_leaves gives them (default: the compiled
-    values)."""
-    jac = _jacobian(compiled, target, wrt, leaves)
+    values); messages name nodes by `name`."""
+    jac = _jacobian(compiled, target, wrt, leaves, name)
     if grad_output is not None:
         v = compiled._target_and_grad_output({target: jac.value}, target, grad_output)  # noqa: SLF001 - the one rule
         jac.vjp = jac.times(v)
     return jac
 
 
-def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Tensor, ...] | None) -> Jacobian:
-    _check_wrt(compiled, target, wrt)
+def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Tensor, ...] | None,
+              name: Name) -> Jacobian:
+    _check_wrt(compiled, target, wrt, name)
     shapes = compiled.infer_shapes()
     target_shape, wrt_shape = shapes[target], shapes[wrt]
-    _check_size(f"Jacobian ∂{target}/∂{wrt}", math.prod(target_shape) * math.prod(wrt_shape),
-                f"{target} {list(target_shape)} × {wrt} {list(wrt_shape)}", [target, wrt])
+    what = f"Jacobian ∂{name(target)}/∂{name(wrt)}"
+    _check_size(what, math.prod(target_shape) * math.prod(wrt_shape),
+                f"{name(target)} {list(target_shape)} × {name(wrt)} {list(wrt_shape)}", [target, wrt])
     leaves = _leaves(compiled, leaves)
     # An empty target or wrt (a leaf of 0 elements) makes an empty Jacobian: the backward
     # passes below make it, where torch.func's decompositions may divide by the 0 elements.
@@ -268,20 +276,21 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
             pass  # an op vmap cannot run: the backward passes below, which name a real error's node
     values = compiled.forward(leaves)
     y, x = values[target], values[wrt]
-    matrix = _named(compiled, lambda: jacobian_rows(y, x), f"Jacobian ∂{target}/∂{wrt}", [target, wrt])
+    matrix = _named(compiled, lambda: jacobian_rows(y, x), what, [target, wrt])
     return Jacobian(target, wrt, y.detach(), matrix.reshape((*target_shape, *wrt_shape)).detach(),
                     target_shape, wrt_shape, "backward")
 
 
 def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = None,
-            leaves: tuple[torch.Tensor, ...] | None = None) -> torch.Tensor:
+            leaves: tuple[torch.Tensor, ...] | None = None, *, name: Name = str) -> torch.Tensor:
     """∂²target/∂wrt², shape wrt.shape + wrt.shape, for a scalar target (or v·target with a
     grad-output v): torch.func.hessian for a leaf, else (or where it cannot run) the Jacobian of
-    the gradient by double backward (create_graph)."""
-    _check_wrt(compiled, target, wrt)
+    the gradient by double backward (create_graph). Messages name nodes by `name`."""
+    _check_wrt(compiled, target, wrt, name)
     wrt_shape = _shape_of(compiled, wrt)
     n = math.prod(wrt_shape)
-    _check_size(f"Hessian ∂²{target}/∂{wrt}²", n * n, f"{wrt} {list(wrt_shape)} twice", [target, wrt])
+    what = f"Hessian ∂²{name(target)}/∂{name(wrt)}²"
+    _check_size(what, n * n, f"{name(wrt)} {list(wrt_shape)} twice", [target, wrt])
     leaves = _leaves(compiled, leaves)
     values = compiled.forward(leaves)
     scalar = _seeded(compiled, values[target], target, grad_output)
@@ -306,23 +315,24 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
             return torch.zeros((n, n), dtype=x.dtype, device=x.device)
         return jacobian_rows(g, x)
 
-    h = _named(compiled, double_backward, f"Hessian ∂²{target}/∂{wrt}²", [target, wrt])
+    h = _named(compiled, double_backward, what, [target, wrt])
     return h.reshape((*wrt_shape, *wrt_shape)).detach()
 
 
 def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = None,
-                      leaves: tuple[torch.Tensor, ...] | None = None) -> dict[str, torch.Tensor | None]:
+                      leaves: tuple[torch.Tensor, ...] | None = None, *,
+                      name: Name = str) -> dict[str, torch.Tensor | None]:
     """∂²target/∂x² elementwise (the Hessian's diagonal, shaped like x) for every leaf x with
     requires_grad on, in file order; None for a leaf the target does not depend on. A scalar
     target, or v·target with a grad-output v. Double backward: n backward passes for a leaf of
-    n elements, batched."""
+    n elements, batched. Messages name nodes by `name`."""
     _check_exists(compiled, target, "target")
     grad_leaves = [n for n in compiled.source.leaf_ids if n in compiled.source.requires_grad]
     used = [n for n in grad_leaves if _reaches(compiled, n, target)]
     for n in used:
-        size = math.prod(compiled.graph.nodes[n].leaf_shape())
-        _check_size(f"Hessian diagonal ∂²{target}/∂{n}² (one backward pass per element of {n})",
-                    size * size, f"{n} {list(compiled.graph.nodes[n].leaf_shape())} twice", [target, n])
+        shape = compiled.graph.nodes[n].leaf_shape()
+        _check_size(f"Hessian diagonal ∂²{name(target)}/∂{name(n)}² (one backward pass per element of {name(n)})",
+                    math.prod(shape) ** 2, f"{name(n)} {list(shape)} twice", [target, n])
     values = compiled.forward(_leaves(compiled, leaves))
     y = _seeded(compiled, values[target], target, grad_output)(values[target])
     diagonals: dict[str, torch.Tensor | None] = dict.fromkeys(grad_leaves)
@@ -346,27 +356,28 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
             out.append(diag.reshape(x.shape))
         return out
 
-    what = f"Hessian diagonals ∂²{target}/∂x² of {', '.join(used)}"
+    what = f"Hessian diagonals ∂²{name(target)}/∂x² of {', '.join(map(name, used))}"
     diagonals.update(zip(used, (d.detach() for d in _named(compiled, second, what, [target, *used])), strict=True))
     return diagonals
 
 
-def gradcheck(compiled: Compiled, target: str, grad_output: object = None) -> Gradcheck:
+def gradcheck(compiled: Compiled, target: str, grad_output: object = None, *, name: Name = str) -> Gradcheck:
     """autograd against central finite differences, in float64 whatever the compiled dtype, for
     every requires-grad leaf the target depends on: per leaf, the largest absolute and relative
     error over every entry of ∂target/∂leaf (the whole Jacobian of a non-scalar target; with a
     grad-output v, vᵀ·∂target/∂leaf), and
-    whether each is within torch.autograd.gradcheck's tolerances (EPS, ATOL, RTOL)."""
+    whether each is within torch.autograd.gradcheck's tolerances (EPS, ATOL, RTOL). Messages name
+    nodes by `name`."""
     _check_exists(compiled, target, "target")
     c64 = compiled if compiled.dtype == "float64" else Compiled(compiled.graph, str(compiled.device), "float64")
     grad_leaves = [n for n in c64.source.leaf_ids if n in c64.source.requires_grad]
     used = [n for n in grad_leaves if _reaches(c64, n, target)]
     if not used:
-        raise TargetError(f"{target} depends on no tensor with requires_grad on: gradcheck has no "
+        raise TargetError(f"{name(target)} depends on no tensor with requires_grad on: gradcheck has no "
                           "gradient to check", [target])
     sizes = {n: math.prod(c64.graph.nodes[n].leaf_shape()) for n in used}
     if sum(sizes.values()) > GRADCHECK_LIMIT:
-        listed = ", ".join(f"{n} {sizes[n]:,}" for n in used)
+        listed = ", ".join(f"{name(n)} {sizes[n]:,}" for n in used)
         raise TargetError(f"gradcheck perturbs every element of the requires-grad leaves, two forwards "
                           f"each: {sum(sizes.values()):,} elements ({listed}), more than the limit of "
                           f"{GRADCHECK_LIMIT:,}: use smaller leaves", used)
@@ -375,12 +386,13 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None) -> Gr
     v = None if grad_output is None else c64._target_and_grad_output(values, target, grad_output)  # noqa: SLF001
     y = values[target] if v is None else (v * values[target]).sum()
     for n in used:
-        _check_size(f"Jacobian ∂{target}/∂{n}", y.numel() * sizes[n],
-                    f"{target} {list(y.shape)} × {n} {list(values[n].shape)}", [target, n])
+        _check_size(f"Jacobian ∂{name(target)}/∂{name(n)}", y.numel() * sizes[n],
+                    f"{name(target)} {list(y.shape)} × {name(n)} {list(values[n].shape)}", [target, n])
     checks = []
     for n in used:
         x = values[n]
-        analytical = _named(c64, lambda y=y, x=x: jacobian_rows(y, x), f"Jacobian ∂{target}/∂{n}", [target, n])
+        analytical = _named(c64, lambda y=y, x=x: jacobian_rows(y, x), f"Jacobian ∂{name(target)}/∂{name(n)}",
+                            [target, n])
         numerical = _central_differences(c64, leaves, target, n, v)
         checks.append(_compare(n, tuple(x.shape), analytical.reshape(y.numel(), x.numel()),
                                numerical.reshape(y.numel(), x.numel())))

@@ -133,7 +133,7 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
                 raise GraphError(f"the Jacobian ∂{y}/∂{x} has {n_target * n_node:,} entries, more "
                                  f"than the {DRAW_MAX:,} the inspector draws: select part of the target "
                                  "(gradcanvas jacobian gives it whole)", [asked.target, node])
-            jac = calculus.jacobian(compiled, asked.target, node, asked.grad_output, leaves)
+            jac = calculus.jacobian(compiled, asked.target, node, asked.grad_output, leaves, name=name)
             out.jacobian, out.jacobian_method = _numpy(jac.flat()), jac.method
             out.vjp = None if jac.vjp is None else _numpy(jac.vjp)
         else:
@@ -141,7 +141,8 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
                 raise GraphError(f"the Hessian ∂²{y}/∂{x}² has {n_node * n_node:,} entries, more "
                                  f"than the {DRAW_MAX:,} the inspector draws (gradcanvas hessian gives it whole)",
                                  [asked.target, node])
-            h = _numpy(calculus.hessian(compiled, asked.target, node, None, leaves)).reshape(n_node, n_node)
+            h = calculus.hessian(compiled, asked.target, node, None, leaves, name=name)
+            h = _numpy(h).reshape(n_node, n_node)
             out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
             if node in compiled.source.leaf_ids:
                 out.formula, out.formula_value, out.no_formula = _formula(compiled, leaves, asked.target, node,
@@ -179,7 +180,7 @@ def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, 
     with outcome_in(out):
         cancel.check()
         compiled, _leaves = _compiled(session, graph, asked)
-        result = calculus.gradcheck(compiled, asked.target, asked.grad_output)
+        result = calculus.gradcheck(compiled, asked.target, asked.grad_output, name=by_title(graph))
         out.leaves = [LeafCheckData(c.leaf, tuple(c.shape), float(c.max_abs_error), float(c.max_rel_error),
                                     bool(c.passed)) for c in result.leaves]
         out.unused = list(result.unused)
@@ -199,7 +200,7 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
     with outcome_in(out):
         cancel.check()
         compiled, leaves = _compiled(session, graph, asked)
-        _check_wrt(compiled, asked.target, wrt)
+        _check_wrt(compiled, asked.target, wrt, by_title(graph))  # named as on the canvas
         values = compiled.forward(leaves)
         y = _seeded(compiled, values[asked.target], asked.target, asked.grad_output)(values[asked.target])
         x = values[wrt]
