@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~730 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~745 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -444,6 +444,10 @@ class Compiled:
     def _target_and_grad_output(self, values: dict[str, torch.Tensor], target: str,
                                 grad_output: object) -> torch.Tensor | None:
         t = values[target]
+        if not t.is_floating_point() and (grad_output is not None or t.numel() != 1):  # none can help
+            raise TargetError(f"target {target} is {_a_result(t)}: no gradient flows through it, whatever the "
+                              "grad-output (PyTorch refuses backward() on it); choose a float node as target",
+                              [target])
         if grad_output is None:
             if t.numel() != 1:
                 raise TargetError(f"target {target} has shape {list(t.shape)}: select an element, reduce it, "
@@ -589,7 +593,9 @@ class Compiled:
         t = values[target]
         grads: dict[str, torch.Tensor | None] = self._no_grads.copy()
         if not t.requires_grad:
-            notes.append(f"{target} does not depend on any tensor with requires_grad on: "
+            notes.append(f"{target} is {_a_result(t)}: no gradient flows through it (PyTorch would refuse "
+                         "backward()); choose a float node as target" if not t.is_floating_point() else
+                         f"{target} does not depend on any tensor with requires_grad on: "
                          "no partials (PyTorch would refuse backward())")
             return grads, []
         leaf_ids = set(self.source.leaf_ids)
@@ -702,6 +708,12 @@ class _RunBlock:
 _run_backward = getattr(torch.autograd.graph, "_engine_run_backward", None)
 _TORCH_GRAD = torch.autograd.grad
 _PRESERVE = torch.preserve_format
+
+
+def _a_result(t: torch.Tensor) -> str:
+    """'a bool result', 'an int64 result': what a tensor that carries no gradient is."""
+    dtype = str(t.dtype).removeprefix("torch.")
+    return f"{'an' if dtype[0] in 'aeiou' else 'a'} {dtype} result"
 
 
 def _grad(t: torch.Tensor, v: torch.Tensor | None, inputs: tuple[torch.Tensor, ...]) -> tuple:

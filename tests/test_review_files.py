@@ -403,3 +403,29 @@ def test_a_shape_of_too_many_elements_says_so_briefly() -> None:
         check_size([2**31] * 8)
     assert e.value.message == ("shape [2147483648, 2147483648, 214…7483648] (96 characters) "
                                "has about 4.523e+74 elements, more than the limit of 67,108,864")
+
+
+# ---- 7b: a target that carries no gradient gets one answer, whatever the grad-output ----
+
+_NO_GRADIENT_TARGETS = {"format": "gradcanvas", "version": 2, "nodes": [
+    {"id": "s", "op": "tensor", "value": 3.0, "requires_grad": True},
+    {"id": "k", "op": "tensor", "value": [1, 2], "dtype": "int64"},
+    {"id": "v", "op": "tensor", "value": [1.0, 5.0], "requires_grad": True},
+    {"id": "cmp", "op": "gt"}, {"id": "m", "op": "mul"}],
+    "edges": [{"from": "v", "to": "cmp", "port": "input"}, {"from": "s", "to": "cmp", "port": "other"},
+              {"from": "s", "to": "m", "port": "input"}, {"from": "v", "to": "m", "port": "other"}]}
+
+
+@pytest.mark.parametrize(("target", "dtype", "grad_output"), [("cmp", "bool", None), ("cmp", "bool", "[1, 1]"),
+                                                              ("k", "int64", "[1, 1]")])
+def test_a_bool_or_integer_target_is_told_to_choose_a_float_node(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                                 target: str, dtype: str, grad_output: str) -> None:
+    # It was told to give a grad-output, then that [1, 1] is not bool: no grad-output can work.
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(_NO_GRADIENT_TARGETS))
+    argv = ["grad", str(path), "--target", target, *(["--grad-output", grad_output] if grad_output else [])]
+    assert cli_main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.endswith(f"target {target} is a{'n' if dtype == 'int64' else ''} {dtype} result: no gradient flows "
+                        "through it, whatever the grad-output (PyTorch refuses backward() on it); choose a float "
+                        "node as target"), err
