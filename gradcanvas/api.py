@@ -193,7 +193,9 @@ def render_png(graph: Graph, size: tuple[int, int] = (1400, 900)) -> PNG:
     with tempfile.TemporaryDirectory(prefix="gradcanvas-show-") as tmp:
         file, out = Path(tmp) / "graph.json", Path(tmp) / "window.png"
         save(graph, file)
-        render_window(str(file), str(out), None, size)
+        refused = render_window(str(file), str(out), None, size)
+        if refused is not None:  # drawn uncomputed: say why the numbers are missing
+            warnings.warn(f"not computed: {refused}", stacklevel=2)
         return PNG(out.read_bytes())
 
 

@@ -85,11 +85,13 @@ def _headless(file: str | None) -> int:
         return 1
     os.close(fd)
     try:
-        render_window(file, out, None, (1400, 900))
+        refused = render_window(file, out, None, (1400, 900))
     except GraphError as e:
         os.unlink(out)
         print(f"error: {e.message}", file=sys.stderr)
         return 1
+    if refused is not None:  # drawn uncomputed, the refusal on it: say why the numbers are missing
+        print(f"note: not computed: {refused}", file=sys.stderr)
     print(f"Drew the window with {file} to {out} instead; open that image, or run gradcanvas "
           "in a desktop session for the interactive app.")
     return 0

@@ -429,3 +429,22 @@ def test_a_bool_or_integer_target_is_told_to_choose_a_float_node(tmp_path: Path,
     assert err.endswith(f"target {target} is a{'n' if dtype == 'int64' else ''} {dtype} result: no gradient flows "
                         "through it, whatever the grad-output (PyTorch refuses backward() on it); choose a float "
                         "node as target"), err
+
+
+def test_a_notebooks_picture_of_a_graph_over_the_limit_says_why_its_numbers_are_missing(tmp_path: Path) -> None:
+    from gradcanvas import api
+
+    with pytest.warns(UserWarning, match=r"^not computed: .*memory"):
+        png = api.render_png(fileformat.load(_over_budget_file(tmp_path)), (800, 600))
+    assert png.data.startswith(b"\x89PNG")
+
+
+def test_the_app_without_a_screen_says_why_a_graph_over_the_limit_has_no_numbers(
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+    import gui.app
+
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    assert gui.app._headless(str(_over_budget_file(tmp_path))) == 0  # noqa: SLF001 - the path a start without DISPLAY takes
+    captured = capsys.readouterr()
+    assert re.search(r"^note: not computed: .*memory", captured.err, re.MULTILINE), captured.err
+    assert "Drew the window with" in captured.out
