@@ -8,10 +8,12 @@ No torch at import: the GUI lists a file's definitions on its own thread.
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import re
 import sys
 import types
+from collections.abc import Iterator
 
 from graph.errors import GraphError
 from graph.safetext import visible
@@ -101,11 +103,8 @@ def _forget_modules_of(known: set[str], folders: list[str]) -> None:
 
 
 def run_script(path: str) -> types.ModuleType:
-    """Execute the file as a module of its own (its folder on sys.path meanwhile, so it can
-    import its neighbours); refusals name the line. It runs with autograd on, and torch's grad
-    mode is put back after (an inference script's torch.set_grad_enabled(False) must reach
-    neither the import nor the app's later computes); sys.path is put back too, and the
-    neighbours it imported are forgotten (_forget_modules_of)."""
+    """Execute the file as a module of its own, with autograd on; refusals name the line. Called
+    inside _script_scope, which puts its folder on sys.path (it can import its neighbours)."""
     import importlib
 
     import torch
@@ -116,20 +115,36 @@ def run_script(path: str) -> types.ModuleType:
     code = compile(_parse(source, path), path, "exec")
     module = types.ModuleType("gradcanvas_import_" + re.sub(r"\W", "_", os.path.basename(path)))
     module.__file__ = os.path.abspath(path)
+    sys.modules[module.__name__] = module  # dataclasses and pickling look modules up by name
+    importlib.invalidate_caches()  # a neighbour written since the last import is found
+    with user_code("running the script"), torch.enable_grad():
+        exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
+    return module
+
+
+@contextlib.contextmanager
+def _script_scope(path: str) -> Iterator[None]:
+    """The whole import of a script (its top level, building the class, example_inputs(), the
+    trace and the check): its folder on sys.path, so a neighbour imported again inside forward is
+    found; autograd on. After it, what the code may have changed is put back: torch's grad mode
+    (an inference habit, torch.set_grad_enabled(False) at the top or in __init__, must reach
+    neither the import nor the app's later computes in the same process), its default dtype and
+    sys.path; and the neighbours it imported are forgotten (_forget_modules_of)."""
+    import torch
+
     folder = os.path.dirname(os.path.abspath(path))
     path_before = list(sys.path)
-    sys.path.insert(0, folder)
-    sys.modules[module.__name__] = module  # dataclasses and pickling look modules up by name
     known = set(sys.modules)
-    importlib.invalidate_caches()  # a neighbour written since the last import is found
+    default_dtype = torch.get_default_dtype()
+    sys.path.insert(0, folder)
     try:
-        with user_code("running the script"), torch.enable_grad():
-            exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
+        with torch.enable_grad():  # puts back the mode it found, whatever the code set inside
+            yield
     finally:
+        torch.set_default_dtype(default_dtype)
         added = [os.path.abspath(p) for p in sys.path if p not in path_before]  # by the script
         sys.path[:] = path_before
         _forget_modules_of(known, [folder, *added])
-    return module
 
 
 def _function_values(obj: object, name: str, given: dict[str, object], randn) -> dict[str, object]:  # noqa: ANN001
@@ -158,15 +173,10 @@ def import_script(path: str, function: str | None = None, module: str | None = N
     example_inputs() returns (a tuple: forward's arguments in order; a dict: by name; anything
     else: the first argument). `inputs` ('x=2,3') override both with seeded randn tensors, by
     name; the arguments not given take their defaults (with no example_inputs(), a forward whose
-    arguments all have defaults takes those). torch's default dtype, which the script
-    may set for its tensors, is put back after."""
-    import torch
-
-    default_dtype = torch.get_default_dtype()
-    try:
+    arguments all have defaults takes those). What the code changes in torch and sys is put
+    back after (_script_scope)."""
+    with _script_scope(path):
         return _import_script(path, function, module, inputs)
-    finally:
-        torch.set_default_dtype(default_dtype)
 
 
 def _import_script(path: str, function: str | None, module: str | None, inputs: list[str]):  # noqa: ANN202

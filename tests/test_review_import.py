@@ -476,3 +476,58 @@ def test_state_names_with_two_leading_underscores_are_not_mangled(leaf: str, gro
     names = [name for name, _ in ns["model"].named_parameters()]
     assert len(names) == 1 and "__" in names[0]
     assert "grad = tensor([1., 1.]" in printed
+
+
+# ---- a second review: the whole import is the script's scope, not only its top level ----
+
+@pytest.mark.parametrize("where", ["__init__", "example_inputs"])
+def test_grad_mode_turned_off_in_init_or_example_inputs_is_put_back(tmp_path: Path, where: str) -> None:
+    # Only the top level ran with the mode kept: Net() turning autograd off left it off in the
+    # compute process, and Step, Backward again and the Hessian of every later graph were wrong.
+    off = "        torch.set_grad_enabled(False)\n"
+    script = _write(tmp_path / "net.py", f"""
+import torch
+from torch import nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+{off if where == "__init__" else ""}        self.lin = nn.Linear(3, 1)
+
+    def forward(self, x):
+        return self.lin(x).sum()
+
+def example_inputs():
+{off if where == "example_inputs" else ""}        return torch.ones(2, 3)
+""")
+    imported = import_script(str(script), module="Net")
+    assert torch.is_grad_enabled()
+    assert imported.graph.nodes["lin.weight"].requires_grad
+
+
+def test_a_neighbour_module_imported_again_inside_forward_is_found(tmp_path: Path) -> None:
+    import sys
+
+    _write(tmp_path / "config.py", "SCALE = 2.0\n")
+    script = _write(tmp_path / "model.py", """
+import torch
+from torch import nn
+import config
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        import config as c
+        self.scale = c.SCALE
+
+    def forward(self, x):
+        import config as c
+        return (x * c.SCALE * self.scale).sum()
+
+def example_inputs():
+    return torch.ones(2, 3)
+""")
+    path_before = list(sys.path)
+    imported = import_script(str(script), module="Net")
+    assert Compiled(imported.graph.validate()).forward()[imported.sink].item() == 24.0  # 6 ones × 2 × 2
+    assert sys.path == path_before and "config" not in sys.modules  # forgotten once the import is done
