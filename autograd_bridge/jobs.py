@@ -61,3 +61,7 @@ def run_job(session: object, kind: str, fn: Callable, args: tuple, cancel: Cance
     except Exception as e:  # noqa: BLE001 - the worker must go on; the traceback goes to stderr
         traceback.print_exc(file=sys.stderr)
         return lost_result(kind, args, f"internal error in {kind}: {type(e).__name__}: {e}")
+    finally:  # grad mode is per thread: one job's user code that turned it off must not reach the next
+        torch = sys.modules.get("torch")  # not imported for a job that needs no torch
+        if torch is not None and not torch.is_grad_enabled():
+            torch.set_grad_enabled(True)

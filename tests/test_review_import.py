@@ -531,3 +531,14 @@ def example_inputs():
     imported = import_script(str(script), module="Net")
     assert Compiled(imported.graph.validate()).forward()[imported.sink].item() == 24.0  # 6 ones × 2 × 2
     assert sys.path == path_before and "config" not in sys.modules  # forgotten once the import is done
+
+
+def test_a_job_that_turns_autograd_off_leaves_it_on_for_the_next() -> None:
+    from autograd_bridge.jobs import run_job
+
+    def turns_it_off(session: object, cancel: object) -> str:
+        torch.set_grad_enabled(False)  # user code run by a job (an import, a script)
+        return "done"
+
+    assert run_job(None, "task", turns_it_off, (), None) == "done"
+    assert torch.is_grad_enabled()
