@@ -5,8 +5,8 @@ A few seconds after a change (AUTOSAVE_DELAY_MS, counted from the first change n
 so a long drag still saves), a modified document is written to `<pid>-<random>.json` in the
 app's data folder (QStandardPaths' AppLocalDataLocation / recovery; GRADCANVAS_RECOVERY_DIR or
 the window's recovery_dir overrides it), never over the user's file. The file holds the
-document in the usual file format (graph, positions, target, grad-output) and the path it was
-opened from. A document that is clean again (saved, reopened, closed) has its file removed.
+document in the usual file format (graph, positions, target, grad-output) and the absolute
+path it was opened from. A document that is clean again (saved, reopened, closed) has its file removed.
 
 Which files are orphans: each window holds a QLockFile beside its recovery file while it runs;
 a lock whose process is gone (SIGKILL, a crash, power loss) can be taken, and its file is then
@@ -52,6 +52,8 @@ def _lock(file: Path) -> QLockFile:
 
 
 def encode(graph: Graph, path: str | None) -> str:
+    """The recovery file's text; the path absolute, so a start from another folder finds the file."""
+    path = os.path.abspath(path) if path else None
     return json.dumps({"format": FORMAT, "version": VERSION, "path": path, "saved_at": time.time(),
                        "document": dumps(graph)}, ensure_ascii=False)
 
@@ -79,6 +81,8 @@ def _read(file: Path) -> tuple[Graph, str | None, float]:
     path, saved_at = raw.get("path"), raw.get("saved_at")
     if not isinstance(raw.get("document"), str) or not (path is None or isinstance(path, str)):
         raise ValueError("not a recovery file of this version")
+    if path is not None and not os.path.isabs(path):  # an older version's: relative to a folder unknown now
+        path = None  # so the document comes back untitled, and Save asks where rather than guess
     return loads(raw["document"]), path, float(saved_at) if isinstance(saved_at, int | float) else 0.0
 
 

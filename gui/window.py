@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from autograd_bridge.compute import ComputeResult, SliceResult
 from graph.errors import CycleError, GraphError
-from graph.fileformat import load, save
+from graph.fileformat import load
 from graph.model import Graph
 from graph.safetext import visible
 from gui.actions import EXAMPLES_DIR, build_menus, build_toolbar, make_action
@@ -32,6 +32,8 @@ from gui.canvas.groups import install as install_groups
 from gui.document import Document
 from gui.expression_bar import install as install_expression_bar
 from gui.fields import enter_typing, typing_entered
+from gui.file_guard import absolute, file_stamp
+from gui.file_guard import install as install_file_guard
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
 from gui.lessons import install as install_lessons
@@ -113,6 +115,7 @@ class MainWindow(QMainWindow):
         install_expression_bar(self)  # y = 2*x**2 + 3*z adds nodes and edges (issue 11)
         install_stepper(self)  # View > Step backward: the chain rule one wire at a time (issue 12)
         install_groups(self)  # Edit > Group / Ungroup; the view kept in the file (issue 11)
+        install_file_guard(self)  # Save asks before writing over a file another program changed
         self.resize(1400, 900)
         self._update_title()
         self.say("Drag ops from the palette, wire output → input, click ∂ on a node.")
@@ -392,16 +395,17 @@ class MainWindow(QMainWindow):
             return False
         self.computer.warm_up()  # the compute process imports torch while the file loads and draws
         try:
-            graph = load(path)
+            seen, graph = file_stamp(path), load(path)  # the file as read: a later change is someone else's
         except GraphError as e:
             message = _open_error(path, e.message)
             self.report_error("Cannot open", message, status=message)
             return False
         example = Path(path).resolve().parent == EXAMPLES_DIR
         file_target = graph.target
-        self._replace_document(graph, None if example else path)  # examples open as untitled copies
+        self._replace_document(graph, None if example else absolute(path))  # examples open as untitled copies
         if not example:
             self._add_recent(path)
+            self.file_guard.read(absolute(path), seen)
         sinks = graph.sinks()
         if self.doc.target is None and (file_target is not None or len(sinks) == 1):
             self.doc.set_target(file_target or sinks[0])  # the file's target, else the only sink
@@ -421,7 +425,7 @@ class MainWindow(QMainWindow):
             return False
         if self.doc.path is None:
             return self.save_as()
-        return self._save_to(self.doc.path)
+        return self.file_guard.save(self.doc.path)  # asks first if another program changed the file
 
     def save_as(self) -> bool:
         if not typing_entered(self):  # before the dialog takes the focus (the canvas's editor would close)
@@ -433,22 +437,7 @@ class MainWindow(QMainWindow):
         return self._save_to(dialog.selectedFiles()[0]) if dialog.exec() else False
 
     def _save_to(self, path: str) -> bool:
-        # Saving writes the document as it is: positions the file lacked were filled in by
-        # Document.reset when it was opened (not here, behind the undo stack's back).
-        graph = self.doc.graph  # the file keeps the target and the grad-output given for it
-        graph.target = self.doc.target
-        graph.grad_output = self.grad_output if self.doc.target is not None else None
-        try:
-            save(graph, path)
-        except OSError as e:
-            self.report_error("Cannot save", f"{path}: {e.strerror or e}")
-            return False
-        self.doc.path = path
-        self.doc.undo_stack.setClean()
-        self._add_recent(path)
-        self._update_title()
-        self.say(f"saved {path}")
-        return True
+        return self.file_guard.save_to(path)  # gui.file_guard: the path made absolute, the file remembered
 
     def export_dialog(self) -> None:  # Ctrl+E's file-name-only export; File > Export Python… asks more
         from gui.export_dialog import quick_export

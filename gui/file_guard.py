@@ -1,0 +1,105 @@
+"""Saving the document to its file without losing anybody's work.
+
+The document's path is absolute (os.path.abspath: a symlink stays as the user named it), so a
+path given relative to the folder the app was started from still names the same file after a
+crash recovery started elsewhere. The window remembers the file as it last read or wrote it
+(inode, size, mtime): Save asks before writing over a file another program changed since —
+Overwrite, Save As… or Cancel (window.ask_overwrite; tests replace it with a stub that answers).
+A file deleted meanwhile is just written again: nothing of anybody's is lost by that.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
+
+from graph.fileformat import save
+from graph.safetext import visible
+
+OVERWRITE, SAVE_AS, CANCEL = "overwrite", "save as", "cancel"  # window.ask_overwrite's answers
+
+Stamp = tuple[int, int, int]
+
+
+def absolute(path: str | os.PathLike) -> str:
+    return os.path.abspath(os.fspath(path))
+
+
+def file_stamp(path: str | os.PathLike) -> Stamp | None:
+    """What tells one version of a file from another (None: no such file)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+class FileGuard:
+    """The file as this window last read or wrote it, and the save that checks it first."""
+
+    def __init__(self, window) -> None:  # noqa: ANN001 - a gui.window.MainWindow
+        self.window = window
+        self.path: str | None = None
+        self.stamp: Stamp | None = None
+
+    def read(self, path: str, stamp: Stamp | None) -> None:
+        """The document was opened from path, as it was at `stamp` (taken before reading it)."""
+        self.path, self.stamp = path, stamp
+
+    def changed_on_disk(self, path: str) -> bool:
+        """Another program wrote this file since this window read or wrote it. A file this
+        window never read (a recovered document's) or one deleted since is not a change."""
+        now = file_stamp(path)
+        return path == self.path and None not in (self.stamp, now) and now != self.stamp
+
+    def save(self, path: str) -> bool:
+        """Save (Ctrl+S) to the document's own file, asking first if another program changed it."""
+        if self.changed_on_disk(path):
+            answer = self.window.ask_overwrite(path)
+            if answer == SAVE_AS:
+                return self.window.save_as()
+            if answer != OVERWRITE:
+                self.window.say(f"not saved: {Path(path).name} was changed by another program")
+                return False
+        return self.save_to(path)
+
+    def save_to(self, path: str) -> bool:
+        """Write the document to path (no question asked) and make it the document's file."""
+        w = self.window
+        path = absolute(path)
+        # Saving writes the document as it is: positions the file lacked were filled in by
+        # Document.reset when it was opened (not here, behind the undo stack's back).
+        graph = w.doc.graph  # the file keeps the target and the grad-output given for it
+        graph.target = w.doc.target
+        graph.grad_output = w.grad_output if w.doc.target is not None else None
+        try:
+            save(graph, path)
+        except OSError as e:
+            w.report_error("Cannot save", f"{path}: {e.strerror or e}")
+            return False
+        self.path, self.stamp = path, file_stamp(path)
+        w.doc.path = path
+        w.doc.undo_stack.setClean()
+        w._add_recent(path)  # noqa: SLF001 - the window's own list
+        w._update_title()  # noqa: SLF001
+        w.say(f"saved {path}")
+        return True
+
+    def ask_overwrite(self, path: str) -> str:
+        box = QMessageBox(QMessageBox.Icon.Warning, "File changed on disk",
+                          visible(f"{Path(path).name} was changed by another program since it was "
+                                  f"opened or saved here. Saving now replaces those changes.\n\n{path}"),
+                          QMessageBox.StandardButton.NoButton, self.window)
+        overwrite = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
+        save_as = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(save_as)  # Enter keeps both versions
+        box.exec()
+        return {overwrite: OVERWRITE, save_as: SAVE_AS}.get(box.clickedButton(), CANCEL)
+
+
+def install(window) -> None:  # noqa: ANN001 - a gui.window.MainWindow
+    window.file_guard = FileGuard(window)
+    window.ask_overwrite = window.file_guard.ask_overwrite

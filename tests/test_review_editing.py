@@ -1,0 +1,145 @@
+"""Review round: editing must never lose or corrupt work. A document's path is absolute (a
+relative one would follow the working folder of the next start); Save asks before writing over
+a file another program changed; a renamed target's grad-output does not stay with the old id;
+pasting the same clipboard again never stacks copies; long names on screen are shortened,
+never cut bare, and every number still says what it is."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from graph.fileformat import load, save
+from graph.model import Edge, Graph, Node
+from gui.file_guard import CANCEL, OVERWRITE, SAVE_AS
+from gui.recovery import _read, encode
+
+
+def _two_node_file(path: Path) -> None:
+    g = Graph()
+    g.add_node(Node("a", "tensor", value=1.0), pos=(0.0, 0.0))
+    save(g, path)
+
+
+# ---- 1: the document's path is absolute ----
+
+
+def test_a_relative_path_is_made_absolute_at_open_and_save_as(window, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    (tmp_path / "A").mkdir()
+    (tmp_path / "B").mkdir()
+    _two_node_file(tmp_path / "A" / "m.json")
+    monkeypatch.chdir(tmp_path / "A")
+    assert window.open_file("m.json")
+    assert window.doc.path == str(tmp_path / "A" / "m.json")
+    window.doc.add_node(Node("extra", "tensor", value=7.0), (0.0, 300.0))
+    monkeypatch.chdir(tmp_path / "B")  # the next start, from another folder
+    assert window.save_document()
+    assert "extra" in load(tmp_path / "A" / "m.json").nodes
+    assert not (tmp_path / "B" / "m.json").exists()
+    assert window._save_to("other.json")  # noqa: SLF001 - Save As's own path
+    assert window.doc.path == str(tmp_path / "B" / "other.json")
+
+
+def test_a_symlink_is_kept_as_named(window, tmp_path: Path) -> None:  # noqa: ANN001
+    _two_node_file(tmp_path / "real.json")
+    (tmp_path / "link.json").symlink_to(tmp_path / "real.json")
+    assert window.open_file(str(tmp_path / "link.json"))
+    assert window.doc.path == str(tmp_path / "link.json")
+
+
+def test_recovery_stores_an_absolute_path_and_drops_a_relative_one(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.chdir(tmp_path)
+    g = Graph()
+    g.add_node(Node("a", "tensor", value=1.0), pos=(0.0, 0.0))
+    assert json.loads(encode(g, "m.json"))["path"] == str(tmp_path / "m.json")
+    old = tmp_path / "old.json"  # written by an older version, relative to a folder nobody knows
+    old.write_text(json.dumps({**json.loads(encode(g, None)), "path": "m.json"}), encoding="utf-8")
+    _graph, path, _saved_at = _read(old)
+    assert path is None  # recovered untitled: Save asks where, never writes into the start folder
+
+
+# ---- 2: Save asks before writing over another program's change ----
+
+
+def _changed_by_another_program(path: Path) -> None:
+    d = json.loads(path.read_text(encoding="utf-8"))
+    d["nodes"].append({"id": "theirs", "op": "tensor", "value": 2.0, "pos": [0, 600]})
+    path.write_text(json.dumps(d), encoding="utf-8")
+
+
+def test_save_asks_before_overwriting_a_file_changed_on_disk(window, tmp_path: Path) -> None:  # noqa: ANN001
+    file = tmp_path / "ext.json"
+    _two_node_file(file)
+    assert window.open_file(str(file))
+    window.doc.add_node(Node("mine", "tensor", value=1.0), (0.0, 400.0))
+    _changed_by_another_program(file)
+    asked: list[str] = []
+    window.ask_overwrite = lambda path: asked.append(path) or CANCEL
+    assert not window.save_document()
+    assert asked == [str(file)]
+    assert "theirs" in load(file).nodes and "mine" not in load(file).nodes  # untouched
+    assert window.isWindowModified()
+    window.ask_overwrite = lambda path: OVERWRITE
+    assert window.save_document()
+    assert "mine" in load(file).nodes
+    # saved by us now: the next Save does not ask
+    window.ask_overwrite = lambda path: asked.append(path) or CANCEL
+    window.doc.add_node(Node("more", "tensor", value=1.0), (0.0, 500.0))
+    assert window.save_document()
+    assert len(asked) == 1 and "more" in load(file).nodes
+
+
+def test_save_as_is_offered_when_the_file_changed(window, tmp_path: Path) -> None:  # noqa: ANN001
+    file = tmp_path / "ext.json"
+    _two_node_file(file)
+    assert window.open_file(str(file))
+    window.doc.add_node(Node("mine", "tensor", value=1.0), (0.0, 400.0))
+    _changed_by_another_program(file)
+    chose: list[bool] = []
+    window.save_as = lambda: chose.append(True) or window._save_to(str(tmp_path / "copy.json"))  # noqa: SLF001
+    window.ask_overwrite = lambda path: SAVE_AS
+    assert window.save_document()
+    assert chose == [True]
+    assert "theirs" in load(file).nodes and "mine" not in load(file).nodes
+    assert "mine" in load(tmp_path / "copy.json").nodes
+
+
+def test_an_unchanged_file_saves_without_asking(window, tmp_path: Path) -> None:  # noqa: ANN001
+    file = tmp_path / "m.json"
+    _two_node_file(file)
+    assert window.open_file(str(file))
+    window.ask_overwrite = lambda path: (_ for _ in ()).throw(AssertionError("asked"))
+    window.doc.add_node(Node("mine", "tensor", value=1.0), (0.0, 400.0))
+    assert window.save_document()
+    os.remove(file)  # deleted by another program: saving puts it back, nothing of theirs is lost
+    window.doc.add_node(Node("more", "tensor", value=1.0), (0.0, 500.0))
+    assert window.save_document()
+    assert "more" in load(file).nodes
+
+
+# ---- 3: a renamed target's grad-output leaves the old id ----
+
+
+def test_a_new_node_with_a_renamed_targets_old_id_has_no_grad_output(window, tmp_path: Path) -> None:  # noqa: ANN001
+    doc = window.doc
+    doc.add_node(Node("x", "tensor", value=[1.0, 2.0], requires_grad=True), (0, 0))
+    doc.add_node(Node("y", "neg"), (300, 0))
+    doc.connect(Edge("x", "y", "input"))
+    doc.choose_target("y")
+    window.grad_output_edit.setText("[1, 0]")
+    window.grad_output_edit.editingFinished.emit()
+    doc.rename("y", "y2")
+    assert window.grad_output_edit.text() == "[1, 0]" and window.grad_output == [1.0, 0.0]
+    doc.add_node(Node("y", "tensor", value=5.0, requires_grad=True), (0, 200))
+    doc.choose_target("y")
+    assert window.grad_output_edit.text() == "" and window.grad_output is None
+    assert window._save_to(str(tmp_path / "out.json"))  # noqa: SLF001
+    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8")).get("grad_output") is None
+    # undo back past the rename: y is the target again with its own [1, 0]
+    for _ in range(3):  # choose_target, add y, rename
+        doc.undo_stack.undo()
+    assert doc.target == "y" and "y2" not in doc.graph.nodes
+    assert window.grad_output_edit.text() == "[1, 0]" and window.grad_output == [1.0, 0.0]
+    doc.undo_stack.redo()  # the rename again
+    assert doc.target == "y2" and window.grad_output == [1.0, 0.0]
