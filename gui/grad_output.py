@@ -93,9 +93,11 @@ class GradOutputBox(FieldEdit):
         return self.value
 
     def _on_renaming(self, old: str, new: str) -> None:
-        """Inside the rename's undo step: the new id gets the old one's grad-output."""
+        """Inside the rename's undo step: the grad-output moves to the new id; the old id keeps
+        none, so a new node given it starts without one (undo puts it back)."""
         if old in self._texts:
             self._change(new, (self._texts[old], self._values[old]))
+            self._change(old, (None, None))
 
     def _on_removing(self, node_ids: list) -> None:
         """Inside the delete's undo step: a deleted node's grad-output goes with it (a new node
