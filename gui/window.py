@@ -8,8 +8,8 @@ import gc
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -24,6 +24,7 @@ from graph.errors import CycleError, GraphError
 from graph.fileformat import load
 from graph.model import Graph
 from graph.safetext import visible
+from gui import clipboard
 from gui.actions import EXAMPLES_DIR, build_menus, build_toolbar, make_action
 from gui.calculus import install as install_calculus
 from gui.canvas import CanvasScene, CanvasView
@@ -266,43 +267,20 @@ class MainWindow(QMainWindow):
         self.doc.remove(self.scene.selected_node_ids(), self.scene.selected_edges())
 
     def copy(self) -> None:
-        ids = self.scene.selected_node_ids()
-        if not ids:
-            return
-        text = self.doc.copy_text(ids)
-        data = QMimeData()
-        data.setData("application/x-gradcanvas+json", text.encode("utf-8"))
-        data.setText(text)
-        QGuiApplication.clipboard().setMimeData(data)
+        clipboard.copy(self)
 
     def cut(self) -> None:
         self.copy()
         self.delete_selection()
 
-    def paste(self) -> None:
-        data = QGuiApplication.clipboard().mimeData()
-        if data.hasFormat("application/x-gradcanvas+json"):
-            text = bytes(data.data("application/x-gradcanvas+json")).decode("utf-8", "replace")
-        else:
-            text = data.text()
-        self._paste_text(text)
+    def paste(self) -> None:  # each paste of the same clipboard one step further (gui.clipboard)
+        clipboard.paste(self)
 
-    def _paste_text(self, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> None:
-        if not text.strip():
-            return
-        try:
-            new_ids = self.doc.paste(text, offset)
-        except GraphError as e:
-            self.say(f"cannot paste: {e.message}")
-            return
-        self.scene.clearSelection()
-        for n in new_ids:
-            self.scene.nodes[n].setSelected(True)
+    def _paste_text(self, text: str) -> None:
+        clipboard.paste_text(self, text)
 
     def duplicate(self) -> None:
-        ids = self.scene.selected_node_ids()
-        if ids:  # the copy goes below the original, never onto it (CanvasScene.duplicate_offset)
-            self._paste_text(self.doc.copy_text(ids), self.scene.duplicate_offset(ids))
+        clipboard.duplicate(self)
 
     def _add_at_centre(self, op: str) -> None:
         self.scene.add_node_at(op, self.view.mapToScene(self.view.viewport().rect().center()))

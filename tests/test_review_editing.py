@@ -143,3 +143,41 @@ def test_a_new_node_with_a_renamed_targets_old_id_has_no_grad_output(window, tmp
     assert window.grad_output_edit.text() == "[1, 0]" and window.grad_output == [1.0, 0.0]
     doc.undo_stack.redo()  # the rename again
     assert doc.target == "y2" and window.grad_output == [1.0, 0.0]
+
+
+# ---- 4: pasting the same clipboard again never stacks the copies ----
+
+
+def test_each_paste_of_the_same_clipboard_goes_further(window) -> None:  # noqa: ANN001
+    doc = window.doc
+    doc.add_node(Node("a", "tensor", value=1.0), (0.0, 0.0))
+    doc.add_node(Node("b", "neg"), (300.0, 0.0))
+    doc.connect(Edge("a", "b", "input"))
+    doc.group(["a", "b"], "layer")
+    window.scene.select_nodes(["a", "b"])
+    window.copy()
+    for _ in range(3):
+        window.paste()
+    pos = [doc.graph.position(n) for n in doc.graph.nodes]
+    assert len(pos) == 8 and len(set(pos)) == 8  # no copy on top of another
+    assert [doc.graph.position(n) for n in doc.graph.nodes if doc.graph.nodes[n].op == "tensor"] == [
+        (0.0, 0.0), (40.0, 40.0), (80.0, 80.0), (120.0, 120.0)]
+    window.scene.groups.rebuild()
+    frames = [item.sceneBoundingRect().topLeft().toTuple() for item in window.scene.groups.items.values()]
+    assert len(frames) == 4 and len(set(frames)) == 4  # the pasted groups' frames do not stack either
+    # a new clipboard starts again just beside its original
+    window.scene.select_nodes(["a"])
+    window.copy()
+    window.paste()
+    assert doc.graph.position(window.scene.selected_node_ids()[0]) == (160.0, 160.0)  # +40… are taken by the copies
+
+
+def test_a_duplicate_of_the_same_selection_twice_does_not_stack(window) -> None:  # noqa: ANN001
+    doc = window.doc
+    doc.add_node(Node("a", "tensor", value=1.0), (0.0, 0.0))
+    window.scene.select_nodes(["a"])
+    window.duplicate()
+    window.scene.select_nodes(["a"])
+    window.duplicate()
+    pos = [doc.graph.position(n) for n in doc.graph.nodes]
+    assert len(set(pos)) == 3
