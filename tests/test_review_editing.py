@@ -181,3 +181,70 @@ def test_a_duplicate_of_the_same_selection_twice_does_not_stack(window) -> None:
     window.duplicate()
     pos = [doc.graph.position(n) for n in doc.graph.nodes]
     assert len(set(pos)) == 3
+
+
+# ---- 5: long names on screen are shortened with "…", never cut bare or wrapped into columns ----
+
+
+
+def _long_graph() -> Graph:
+    g = Graph()
+    w, y = "W" * 200, "y_" + "long_" * 30
+    g.add_node(Node("x", "tensor", value=[1.0, 2.0], requires_grad=True), pos=(0.0, 0.0))
+    g.add_node(Node(w, "mul"), pos=(300.0, 0.0))
+    g.add_node(Node(y, "sum", label="a very long label that goes on " * 12), pos=(600.0, 0.0))
+    g.add_edge(Edge("x", w, "input"))
+    g.add_edge(Edge("x", w, "other"))
+    g.add_edge(Edge(w, y, "input"))
+    g.target = y
+    return g
+
+
+def test_inspector_headings_are_one_line_with_the_whole_text_in_the_tooltip(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
+    from helpers import RESULT_TIMEOUT_MS
+
+    save(_long_graph(), tmp_path / "long.json")
+    window.resize(1600, 900)
+    assert window.open_file(str(tmp_path / "long.json"))
+    qtbot.waitUntil(lambda: window.last_result is not None and bool(window.last_result.nodes), timeout=RESULT_TIMEOUT_MS)
+    window.scene.select_nodes(["x"])
+    insp = window.inspector
+    qtbot.waitUntil(lambda: insp.grad_panel.title.text().startswith("∂"), timeout=RESULT_TIMEOUT_MS)
+    for panel in (insp.value_panel, insp.grad_panel):
+        title = panel.title
+        line = title.fontMetrics().height()
+        assert title.height() < 2 * line, title.text()  # one line, not a tall column
+        assert title.text() in title.toolTip()  # the whole heading, on hover
+    assert "a very long label that goes on a very long label" in insp.grad_panel.title.toolTip()
+    shown = insp.grad_panel.title.shown_text()
+    assert shown == "∂(a very lo…)/∂x"  # the short name of the partial, as on the canvas
+
+
+
+def test_a_group_frames_long_header_ends_in_an_ellipsis_inside_the_frame(window) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QImage, QPainter
+    from PySide6.QtWidgets import QStyleOptionGraphicsItem
+
+    class Recording(QPainter):
+        def __init__(self, image: QImage) -> None:
+            super().__init__(image)
+            self.texts: list[tuple[object, str]] = []
+
+        def drawText(self, rect, flags, text) -> None:  # noqa: ANN001, N802
+            self.texts.append((rect, text, self.fontMetrics().horizontalAdvance(text)))
+            super().drawText(rect, flags, text)
+
+    doc = window.doc
+    doc.add_node(Node("a", "tensor", value=1.0), (0.0, 0.0))
+    doc.add_node(Node("b", "neg"), (300.0, 0.0))
+    doc.connect(Edge("a", "b", "input"))
+    g = doc.group(["a", "b"], "G" * 150)
+    window.scene.groups.rebuild()
+    item = window.scene.groups.items[g]
+    image = QImage(2000, 600, QImage.Format.Format_ARGB32)
+    p = Recording(image)
+    item.paint(p, QStyleOptionGraphicsItem())
+    p.end()
+    (rect, text, width), = [t for t in p.texts if "GGG" in t[1]]
+    assert text.startswith("▾  GGG") and text.endswith("…")
+    assert width <= rect.width()

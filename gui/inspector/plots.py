@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QBoxLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from autograd_bridge.compute import PREVIEW_SIDE
@@ -32,6 +32,7 @@ from gui.inspector.style import (
     short,
     styled_plot,
 )
+from gui.titles import partial_names, tooltip
 
 if TYPE_CHECKING:
     import pyqtgraph as pg
@@ -61,6 +62,51 @@ def sample_steps(drawn: np.ndarray | None, shape: tuple[int, ...], sampled: bool
     return (max(1, -(-shape[0] // PREVIEW_SIDE)), max(1, -(-shape[1] // PREVIEW_SIDE)))
 
 
+class Heading(QLabel):
+    """A panel's title on one line, shortened to the width the panel has (a long node title
+    wrapped into a tall column and pushed the numbers out of view): the first of its texts that
+    fits (set_texts: the whole, then shorter ones that still say what the number is), else the
+    last cut with "…"; text() and the tooltip hold the whole of it."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._texts = [""]
+        self.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # never widens the panel
+        self.setText(text)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - QLabel's
+        self.set_texts([text])
+
+    def set_texts(self, texts: list[str]) -> None:
+        self._texts = texts
+        self.setToolTip(tooltip(texts[:1]))
+        self._fit()
+
+    def text(self) -> str:
+        return self._texts[0]
+
+    def shown_text(self) -> str:
+        return super().text()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - a bold font is wider
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit()
+
+    def _fit(self) -> None:
+        fm, width = self.fontMetrics(), max(self.width(), 1)
+        fitting = [t for t in self._texts if fm.horizontalAdvance(t) <= width]
+        super().setText(fitting[0] if fitting else fm.elidedText(self._texts[-1], Qt.TextElideMode.ElideRight, width))
+
+
 class ArrayPanel(QWidget):
     """A title, one drawing of an array (or a message), and a caption with shape and text."""
 
@@ -76,12 +122,10 @@ class ArrayPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
-        self.title = QLabel(title)
-        self.title.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
+        self.title = Heading(title)
         font = self.title.font()
         font.setBold(True)
         self.title.setFont(font)
-        self.title.setWordWrap(True)
         lay.addWidget(self.title)
         self.subtitle = QLabel()  # what the title does not say (the v of a vector–Jacobian product)
         self.subtitle.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
@@ -318,7 +362,7 @@ class ResultView(QGroupBox):
             grad.title.setText("gradient")
             grad.show_message(NO_TARGET)
         else:
-            grad.title.setText(partial_name(title_of(r.target), node, r.grad_output is not None))
+            grad.title.set_texts(partial_names(title_of(r.target), node, r.grad_output is not None)[:-1])
             if r.grad_output is not None:
                 grad.subtitle.setText(f"v = {short(r.grad_output)}, the grad-output")
                 grad.subtitle.setToolTip(f"a vector–Jacobian product: v weights the entries of "
