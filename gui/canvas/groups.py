@@ -63,6 +63,12 @@ def _sized(font: QFont, scale: float, room: float) -> QFont:
     return sized
 
 
+def _header_text(p: QPainter, rect: QRectF, text: str) -> None:
+    """A frame's or box's title, ended with "…" where it would be cut at the edge."""
+    text = p.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
+    p.drawText(rect, Qt.AlignmentFlag.AlignBottom, text)
+
+
 class GroupItem(QGraphicsItem):
     """One group: a frame (expanded) or a box with ports (collapsed)."""
 
@@ -129,7 +135,7 @@ class GroupItem(QGraphicsItem):
             p.setPen(FRAME.lighter(130))
             band = self.header()
             band.setTop(min(band.top(), band.bottom() - 1.3 * font.pixelSize()))
-            p.drawText(band.adjusted(8, 0, -6, -2), Qt.AlignmentFlag.AlignBottom, f"▾  {self.title}")
+            _header_text(p, band.adjusted(8, 0, -6, -2), f"▾  {self.title}")
             return
         p.setPen(QPen(FRAME, 2.0))
         p.setBrush(COLORS["body"])
@@ -142,7 +148,7 @@ class GroupItem(QGraphicsItem):
         p.setPen(COLORS["text"])
         head.setTop(min(head.top(), head.bottom() - 1.3 * font.pixelSize()))  # zoomed out: grows up
         head.setWidth(3 * head.width())
-        p.drawText(head.adjusted(8, 0, -6, -2), Qt.AlignmentFlag.AlignBottom, f"▸  {self.title}")
+        _header_text(p, head.adjusted(8, 0, -6, -2), f"▸  {self.title}")
         p.setFont(scene.small_font)
         labels = scale >= LABEL_SCALE
         for n, port in self.inputs:
