@@ -206,7 +206,8 @@ def test_inspector_headings_are_one_line_with_the_whole_text_in_the_tooltip(qtbo
     save(_long_graph(), tmp_path / "long.json")
     window.resize(1600, 900)
     assert window.open_file(str(tmp_path / "long.json"))
-    qtbot.waitUntil(lambda: window.last_result is not None and bool(window.last_result.nodes), timeout=RESULT_TIMEOUT_MS)
+    result = lambda: window.last_result is not None and bool(window.last_result.nodes)  # noqa: E731
+    qtbot.waitUntil(result, timeout=RESULT_TIMEOUT_MS)
     window.scene.select_nodes(["x"])
     insp = window.inspector
     qtbot.waitUntil(lambda: insp.grad_panel.title.text().startswith("∂"), timeout=RESULT_TIMEOUT_MS)
@@ -248,3 +249,16 @@ def test_a_group_frames_long_header_ends_in_an_ellipsis_inside_the_frame(window)
     (rect, text, width), = [t for t in p.texts if "GGG" in t[1]]
     assert text.startswith("▾  GGG") and text.endswith("…")
     assert width <= rect.width()
+
+
+def test_the_partial_row_of_a_narrow_node_still_names_its_partial() -> None:
+    """gui.canvas.labels.partial_row_names, for NodeItem.grad_line: the last choice, taken when
+    nothing longer fits, still says which partial (the canvas showed "∂ = [1, 1]")."""
+    from gui.canvas.labels import partial_row_names
+
+    target, node = "a very long label that goes on " * 12, "W" * 200
+    names = partial_row_names(target, node, vjp=False)
+    assert names[0] == f"∂({target})/∂{node}"
+    assert names[-2:] == ["∂(a very lo…)/∂W…", "∂a…/∂W…"]
+    assert all(n.startswith("∂") and "/∂" in n for n in names)
+    assert partial_row_names("y", "x", vjp=True) == ["vᵀ·∂y/∂x"]

@@ -7,7 +7,11 @@ Pure functions of the model, no painting: the items and the tests both call them
 from __future__ import annotations
 
 from graph.model import Node
+from graph.naming import formula_name
 from graph.safetext import visible
+from gui.titles import partial_names
+
+TINY_NAME = 2  # a title shortened to its first character and "…", the least that still names it
 
 
 def _attr_text(v: object) -> str:
@@ -45,3 +49,15 @@ def badge(node: Node) -> str:
         else:
             parts.append(f"{a.name}={_attr_text(attrs[a.name])}")
     return " ".join(parts)
+
+
+def partial_row_names(target_title: str, node_title: str, vjp: bool) -> list[str]:
+    """Names for the partial row of a node (∂target/∂node = …), longest first, for the first
+    that fits the node's width: the full titles, shortened ones, then tiny ones ("∂(a very
+    lo…)/∂W…", "∂a…/∂W…") — never a bare "∂", which would not say which target it is of."""
+    v = "vᵀ·" if vjp else ""
+    short = formula_name(target_title, 10)
+    tiny_node, tiny_target = formula_name(node_title, TINY_NAME), formula_name(target_title, TINY_NAME)
+    names = [*partial_names(target_title, node_title, vjp)[:-1],
+             f"{v}∂{short}/∂{tiny_node}", f"{v}∂{tiny_target}/∂{tiny_node}"]
+    return list(dict.fromkeys(names))
