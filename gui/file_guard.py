@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from graph.fileformat import save
@@ -89,12 +90,13 @@ class FileGuard:
 
     def ask_overwrite(self, path: str) -> str:
         box = QMessageBox(QMessageBox.Icon.Warning, "File changed on disk",
-                          visible(f"{Path(path).name} was changed by another program since it was "
-                                  f"opened or saved here. Saving now replaces those changes.\n\n{path}"),
+                          f"{visible(Path(path).name)} was changed by another program since it was "
+                          f"opened or saved here. Saving now replaces those changes.\n\n{visible(path)}",
                           QMessageBox.StandardButton.NoButton, self.window)
         overwrite = box.addButton("Overwrite", QMessageBox.ButtonRole.DestructiveRole)
         save_as = box.addButton("Save As…", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # a file name is never markup
         box.setDefaultButton(save_as)  # Enter keeps both versions
         box.exec()
         return {overwrite: OVERWRITE, save_as: SAVE_AS}.get(box.clickedButton(), CANCEL)
