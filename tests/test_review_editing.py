@@ -262,3 +262,29 @@ def test_the_partial_row_of_a_narrow_node_still_names_its_partial() -> None:
     assert names[-2:] == ["∂(a very lo…)/∂W…", "∂a…/∂W…"]
     assert all(n.startswith("∂") and "/∂" in n for n in names)
     assert partial_row_names("y", "x", vjp=True) == ["vᵀ·∂y/∂x"]
+
+
+def test_a_node_whose_titles_do_not_fit_names_its_partial_on_the_canvas(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
+    from helpers import RESULT_TIMEOUT_MS
+    from PySide6.QtGui import QFontMetricsF
+
+    from gui.canvas.items import NODE_W
+
+    save(_long_graph(), tmp_path / "long.json")
+    assert window.open_file(str(tmp_path / "long.json"))
+    computed = lambda: window.last_result is not None and bool(window.last_result.nodes)  # noqa: E731
+    qtbot.waitUntil(computed, timeout=RESULT_TIMEOUT_MS)
+    item = window.scene.nodes["W" * 200]
+    line = item.grad_line(QFontMetricsF(window.scene.mono_font), NODE_W - 16)  # as _paint_overlay asks
+    assert "/∂" in line and not line.startswith("∂ ="), line  # it read "∂ = [1, 1]"
+
+
+def test_the_node_menus_duplicate_twice_does_not_stack(window) -> None:  # noqa: ANN001
+    doc = window.doc
+    doc.add_node(Node("a", "tensor", value=1.0), (0.0, 0.0))
+    for _ in range(2):
+        menu = window.scene.node_menu("a")  # held: its actions go with it
+        (action,) = [a for a in menu.actions() if a.text() == "Duplicate"]
+        action.trigger()
+    spots = [doc.graph.position(n) for n in doc.graph.nodes]
+    assert len(spots) == 3 and len(set(spots)) == 3, spots

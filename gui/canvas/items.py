@@ -57,7 +57,7 @@ from gui.canvas import labels, lod, wires
 from gui.canvas.previews import heatmap, preview_image
 from gui.canvas.style import COLORS
 from gui.canvas.wires import wire_path
-from gui.titles import involvement, partial_names, title_of, tooltip
+from gui.titles import involvement, title_of, tooltip
 
 if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
@@ -390,7 +390,7 @@ class NodeItem(QGraphicsRectItem):
         """∂y/∂x = … in the titles the user sees (vᵀ·∂y/∂x for a vector–Jacobian product);
         shortened titles, then the shape, are dropped when they would push the numbers out."""
         text = visible(self.view.grad_text)
-        names = partial_names(self.target_title(), self.node.title, self.view_vjp)
+        names = labels.partial_row_names(self.target_title(), self.node.title, self.view_vjp)
         return _first_fitting(fm, width, [f"{name} = {t}" for name in names
                                           for t in dict.fromkeys((text, self.without_shape(text)))])
 

@@ -1,6 +1,6 @@
 """The canvas scene: mirrors the Document through its signals, forwards the mouse to the gesture
 in progress, and sends every edit back as a Document call (so an undo command).
-(~530 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
+(~540 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
 the flow view live in modules of their own.)
 
 Nothing here reads state back from the items into the model. The scene rect follows the nodes
@@ -40,6 +40,7 @@ from gui.canvas.interactions import (
 from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem
 from gui.canvas.overview import CULL_ALL, Layer, Overview
 from gui.canvas.spatial import NodeGrid
+from gui.clipboard import free_offset
 from gui.document import Document
 
 LEFT = Qt.MouseButton.LeftButton
@@ -491,7 +492,7 @@ class CanvasScene(QGraphicsScene):
         for extend in self.node_menu_extras:
             extend(menu, node_id)
         menu.addSeparator()
-        menu.addAction("Duplicate", lambda: doc.paste(doc.copy_text([node_id]), self.duplicate_offset([node_id])))
+        menu.addAction("Duplicate", lambda: self.duplicate_node(node_id))
         menu.addAction("Delete", lambda: doc.remove([node_id]))
         return menu
 
@@ -504,6 +505,11 @@ class CanvasScene(QGraphicsScene):
         node_id = new_node_id(self.doc.graph, op)
         self.doc.add_node(new_node(op, node_id), (round(pos.x(), 1), round(pos.y(), 1)))
         return node_id
+
+    def duplicate_node(self, node_id: str) -> None:
+        """The menu's Duplicate: below the original, further each time (as Ctrl+D, gui.clipboard)."""
+        text = self.doc.copy_text([node_id])
+        self.doc.paste(text, free_offset(self.doc.graph, text, self.duplicate_offset([node_id])))
 
     def duplicate_offset(self, node_ids: list[str]) -> tuple[float, float]:
         """Where a duplicate goes, relative to the original: just below it (the selection's
