@@ -51,6 +51,12 @@ MAX_RECENT = 8
 # Edits made in one pass of the event loop are computed once; no longer wait than that, since
 # the worker keeps only the newest pending request, so a burst of edits costs at most two runs.
 RECOMPUTE_DELAY_MS = 0
+STATUS_TITLE_MAX = 40  # characters of a target's title in a status line
+
+
+def _fitting(names: list[str], limit: int) -> str:
+    """The longest of these names (longest first) within limit characters, else the shortest."""
+    return next((n for n in names if len(n) <= limit), names[-1])
 
 
 def _open_error(path: str, message: str) -> str:
@@ -228,7 +234,8 @@ class MainWindow(QMainWindow):
         self.scene.show_result(result)
         self.inspector.show_result(result)
         target = title_by_id(self.doc.graph, result.target)  # named as on the canvas
-        what = f"target {formula_name(target)}" if target is not None else "values (no target)"
+        # Shortened as inside ∂y/∂x: a long label must not push the status bar's other half away.
+        what = f"target {formula_name(target, STATUS_TITLE_MAX)}" if target is not None else "values (no target)"
         if result.error:
             self.status.setText(visible(f"{what}: partly computed") if result.nodes else "error")
             self.say(f"⚠ {result.error}")
@@ -236,7 +243,7 @@ class MainWindow(QMainWindow):
             self.status.setText(visible(f"{what} on {result.device}"))
             vjp = result.grad_output is not None  # then every partial shown is vᵀ·∂target/∂node
             self.say("; ".join(result.notes) if result.notes else
-                     f"{partial_names(target, 'node', vjp)[0]} shown on every node"
+                     f"{_fitting(partial_names(target, 'node', vjp), 2 * STATUS_TITLE_MAX)} shown on every node"
                      f"{' (v: the grad-output)' if vjp else ''}" if target is not None else
                      "values shown; click ∂ on a node to make it the target and see every partial")
 

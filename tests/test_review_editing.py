@@ -219,6 +219,10 @@ def test_inspector_headings_are_one_line_with_the_whole_text_in_the_tooltip(qtbo
     assert "a very long label that goes on a very long label" in insp.grad_panel.title.toolTip()
     shown = insp.grad_panel.title.shown_text()
     assert shown == "∂(a very lo…)/∂x"  # the short name of the partial, as on the canvas
+    window.scene.select_nodes([window.doc.target])  # the node's own title, at the inspector's top
+    qtbot.waitUntil(lambda: "a very long label" in insp.title.text(), timeout=RESULT_TIMEOUT_MS)
+    assert insp.title.height() < 2 * insp.title.fontMetrics().height()  # it wrapped into six lines
+    assert insp.title.shown_text().endswith("…") and insp.title.text() in insp.title.toolTip()
 
 
 
@@ -288,3 +292,14 @@ def test_the_node_menus_duplicate_twice_does_not_stack(window) -> None:  # noqa:
         action.trigger()
     spots = [doc.graph.position(n) for n in doc.graph.nodes]
     assert len(spots) == 3 and len(set(spots)) == 3, spots
+
+
+def test_status_lines_shorten_a_long_target_title(qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
+    from helpers import RESULT_TIMEOUT_MS
+
+    save(_long_graph(), tmp_path / "long.json")  # its target's label is 372 characters
+    assert window.open_file(str(tmp_path / "long.json"))
+    qtbot.waitUntil(lambda: "shown on every node" in window.statusBar().currentMessage(), timeout=RESULT_TIMEOUT_MS)
+    message, right = window.statusBar().currentMessage(), window.status.text()
+    assert message.startswith("∂(a very lo") and "…" in message and len(message) < 120, message
+    assert right.startswith("target (a very long") and right.endswith("on cpu") and len(right) < 60, right

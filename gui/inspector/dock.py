@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtWidgets import QFrame, QGroupBox, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtWidgets import QFrame, QGroupBox, QScrollArea, QVBoxLayout, QWidget
 
 from graph.safetext import visible
 from gui.document import Document
 from gui.inspector.derivatives import DerivativesView
 from gui.inspector.form import NodeForm, Row, node_title
-from gui.inspector.plots import ResultView
+from gui.inspector.plots import Heading, ResultView
 from gui.inspector.slice import SliceView
 from gui.inspector.style import RED
 from gui.titles import involvement
@@ -68,14 +68,11 @@ class Inspector(QWidget):
         lay = QVBoxLayout(content)
         lay.setContentsMargins(8, 8, 8, 8)
 
-        self.title = QLabel()
-        self.title.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
+        self.title = Heading()  # one line, cut with … (the whole on hover): a long label wrapped into many
         font = self.title.font()
         font.setBold(True)
         font.setPointSize(font.pointSize() + 2)
         self.title.setFont(font)
-        self.title.setWordWrap(True)
-        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         lay.addWidget(self.title)
 
         self.form_box = QGroupBox("Node")
