@@ -30,13 +30,15 @@ from pathlib import Path
 from benchmarks import bench_app, bench_cli, bench_cuda, bench_engine, bench_peer
 from benchmarks.common import COLUMNS, ROOT, Row, child_env, machine, table, unavailable
 
-# Canvas goals, GUI-thread CPU ms per (gesture, nodes) (issue 8): a 5,000-node file open until
-# painted ≤ 0.5 s; drag ≤ 8 / 16 ms; zoom ≤ 16 ms; pan ≤ 8 / 16 ms; and at either size nothing
-# done by hand (select, rubber band, wire, moving a group) over 16 ms.
-CANVAS_GOALS_MS = {("open_file", 5000): 500.0, ("drag", 5000): 8.0, ("drag", 10000): 16.0,
+# Canvas goals, GUI-thread CPU ms per (gesture, nodes) (issue 8): drag ≤ 8 / 16 ms; zoom ≤ 16 ms;
+# pan ≤ 8 / 16 ms; and at either size nothing done by hand (select, rubber band, wire, moving a
+# group) over 16 ms. The goal of a 5,000-node file open until painted (≤ 0.5 s) is the window's
+# row (bench_app.open_row): the canvas's open_file is the scene's part of it alone.
+CANVAS_GOALS_MS = {("drag", 5000): 8.0, ("drag", 10000): 16.0,
                    ("zoom", 5000): 16.0, ("zoom", 10000): 16.0, ("pan", 5000): 8.0, ("pan", 10000): 16.0,
                    **{(by_hand, n): 16.0 for by_hand in ("select", "band", "wire", "group") for n in (5000, 10000)}}
-CANVAS_WHAT = {"open": "open from memory until painted", "open_file": "open a file until painted",
+CANVAS_WHAT = {"open": "open from memory until painted",
+               "open_file": "open a file until painted, the canvas alone (load, scene, fit)",
                "drag": "drag 50 nodes, one frame", "zoom": "zoom one wheel notch", "pan": "pan 40 px",
                "select": "click-select a node", "band": "rubber-band select, one frame",
                "wire": "drag a wire, one frame", "group": "drag a group of 50 by its frame, one frame",

@@ -51,7 +51,7 @@ def test_the_quick_suite_prints_one_table_and_writes_it_as_json(tmp_path: Path) 
     assert all("fixed cost" in r["note"] and "µs" in r["note"] for r in rows_starting("engine: example"))
     # These run the app and the command in fresh processes and measure whatever the numbers are.
     for prefix in ("load + validate + compile", "gradcanvas grad, ", "gradcanvas check, ", "launch",
-                   "peak RSS, empty app", "peak RSS, 500-node", "value edit"):
+                   "peak RSS, empty app", "peak RSS, 500-node", "value edit", "open a 500-node file in the window"):
         found = rows_starting(prefix)
         assert len(found) == 1 and found[0]["status"] in ("pass", "FAIL"), (prefix, found)
     # These may say why they have no number (too small to compare; bench_canvas.py's own run).
