@@ -10,6 +10,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import PySide6.QtWidgets  # noqa: F401 - Qt loads with this module: where it cannot, cli.cmd_render says so in one line
+
 from graph.errors import GraphError
 from graph.fileformat import load, write_bytes_atomic
 from graph.safetext import visible

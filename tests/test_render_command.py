@@ -54,3 +54,21 @@ def test_render_keeps_the_files_target(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(gui.render, "save_png_atomic", spy)
     gui.render.render_window(str(path), str(tmp_path / "t.png"), None, (1000, 700))
     assert seen["target"] == "y" and seen["result"].grad_output == [1, 0] and seen["result"].error is None
+
+
+def test_render_where_qt_cannot_load_is_one_line(tmp_path: Path) -> None:
+    """As a machine without libEGL: PySide6 raises ImportError. render said so in a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "noqt" / "PySide6"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ImportError("libEGL.so.1: cannot open shared object file")\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "noqt"), str(ROOT)])}
+    proc = subprocess.run([sys.executable, "-m", "gradcanvas", "render", str(EX01), "-o", str(tmp_path / "x.png")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "error: render needs Qt, which cannot be loaded here: libEGL.so.1: cannot open shared object file"]
+    assert not (tmp_path / "x.png").exists()
