@@ -29,7 +29,7 @@ from graph.safetext import visible
 
 FORMS = ("script", "function", "module")
 # What `device = ...` may say: the text is written into the script, so only these shapes.
-_DEVICE = re.compile(r"cpu|cuda(:[0-9]{1,2})?|mps")
+_DEVICE = re.compile(r"cpu|cuda(:(0|[1-9][0-9]?))?|mps")  # torch.device refuses cuda:01
 
 
 class ExportError(GraphError):

@@ -92,6 +92,9 @@ def test_retain_grad_prints_intermediates_in_every_form() -> None:
 @pytest.mark.parametrize(("options", "message"), [
     ({"form": "class"}, "export: form 'class' is not one of script, function, module"),
     ({"device": "cuda; import os"}, "export: device 'cuda; import os' is not one of cpu, cuda, cuda:N, mps"),
+    # torch.device refuses a leading zero ("Invalid device string"): the script could never run
+    ({"device": "cuda:01"}, "export: device 'cuda:01' is not one of cpu, cuda, cuda:N, mps"),
+    ({"device": "cuda:00"}, "export: device 'cuda:00' is not one of cpu, cuda, cuda:N, mps"),
 ])
 def test_bad_options_are_refused_in_one_line(options: dict, message: str) -> None:
     with pytest.raises(ExportError) as e:
@@ -101,6 +104,9 @@ def test_bad_options_are_refused_in_one_line(options: dict, message: str) -> Non
 
 def test_device_is_written_as_asked() -> None:
     assert 'device = "cuda:1"' in export_text(_small(), "y", device="cuda:1", form="function")
+    for device in ("cuda:0", "cuda:10"):  # what torch.device takes, written as it is
+        torch.device(device)
+        assert f'device = "{device}"' in export_text(_small(), "y", device=device, form="function")
 
 
 def test_cli_export_forms(tmp_path, capsys) -> None:  # noqa: ANN001
