@@ -22,10 +22,20 @@ MATMULS = 4
 def rows(quick: bool, device: str = "cuda") -> list[Row]:
     import torch
 
+    from autograd_bridge.engine import check_device
+    from graph.errors import DeviceError
+
+    if not device.startswith("cuda"):
+        return [unavailable(f"GPU ({device}): engine vs hand-written", f"{device} is not a CUDA device: "
+                            "give --device cuda or cuda:N", f"≤ {GOAL:g}x")]
     if not torch.cuda.is_available():
         return [unavailable(f"GPU ({device}): engine vs hand-written",
                             "skipped: no CUDA GPU here (torch.cuda.is_available() is False)",
                             f"≤ {GOAL:g}x", status=SKIPPED)]
+    try:
+        check_device(device, None)  # cuda:3 on a machine with one GPU: one line, not a traceback
+    except DeviceError as e:
+        return [unavailable(f"GPU ({device}): engine vs hand-written", e.message, f"≤ {GOAL:g}x")]
     n = 512 if quick else 4096
     timing = {"budget_s": 0.5 if quick else 5.0, "min_rounds": 5 if quick else 21, "device": device, "goal": GOAL}
     name = torch.cuda.get_device_name(torch.device(device))

@@ -61,7 +61,8 @@ def compare(metric: str, graph, target: str, hand: Callable[[], tuple[dict, dict
             return compiled.run(target)
 
     same_numbers(run(), hand())
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    # The device the samples run on: synchronize() alone waits for the current one, cuda:0.
+    sync = (lambda: torch.cuda.synchronize(device)) if device.startswith("cuda") else (lambda: None)
     fns = [run, hand]
     if small:  # also the same run through torch.autograd.grad, as the hand-written code calls it
         from autograd_bridge import engine

@@ -63,3 +63,10 @@ def test_the_quick_suite_prints_one_table_and_writes_it_as_json(tmp_path: Path) 
         assert "pip install .[bench]" in peer[0]["note"]
     gpu = rows_starting("GPU")
     assert gpu[0]["status"] in ("skipped", "pass", "FAIL")
+
+
+def test_the_gpu_rows_say_why_they_do_not_run_on_a_device_that_is_not_cuda() -> None:
+    from benchmarks import bench_cuda
+
+    (row,) = bench_cuda.rows(True, "cpu")  # it labelled CPU timings "GPU engine" on a CUDA machine
+    assert row.status == "unavailable" and row.note == "cpu is not a CUDA device: give --device cuda or cuda:N"
