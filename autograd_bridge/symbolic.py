@@ -17,6 +17,15 @@ from functools import cache
 from graph.model import CheckedGraph
 
 MAX_OPS = 60  # more ops than this: no formula (simplify grows fast with the expression)
+# A derivative of more operations (sympy.count_ops) than this is not simplified: sympy.simplify
+# has no time limit and its time grows steeply with the size (through lesson 8's sigmoids: 45
+# operations half a second, 76 four seconds, 162 minutes) while it seldom shortens such a one.
+SIMPLIFY_MAX_OPS = 40
+SHOWN_MAX_OPS = 100  # past it, not even the unsimplified derivative: too long to read
+# The target's expression written out as a tree (a node used twice counted twice) of more
+# operations than this is not differentiated: its derivative would be far past SHOWN_MAX_OPS, and
+# sympy.diff's time (and recursion) grows with it (a chain of 30 sigmoids: 0.4 s, of 60: too deep).
+EXPRESSION_MAX_OPS = 120
 
 
 @dataclass
@@ -28,6 +37,7 @@ class Formulas:
     formulas: dict[str, str] = field(default_factory=dict)
     values: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
+    unsimplified: set[str] = field(default_factory=set)  # leaves whose formula is as differentiated
 
 
 @cache
@@ -41,6 +51,28 @@ def _template(text: str) -> tuple[object, dict[str, object]]:
     holders = {n: sympy.Symbol(f"_hole_{n}") for n in names}
     expr = sympy.sympify(re.sub(r"\{(\w+)\}", r"_hole_\1", text), locals=dict(holders))
     return expr, holders
+
+
+@cache
+def _template_ops(text: str) -> int:
+    import sympy
+
+    return int(sympy.count_ops(_template(text)[0]))
+
+
+def expression_ops(graph: CheckedGraph, target: str) -> int:
+    """How many operations the target's expression has written out as a tree (sympy.count_ops
+    of it, about), counted on the graph before sympy builds anything: a node whose value is used
+    twice (x*x) counts twice, so a chain of such doubles at every step."""
+    ops: dict[str, int] = {}
+    for n in upstream(graph, target):
+        node = graph.nodes[n]
+        if node.is_tensor:
+            ops[n] = 0
+            continue
+        text = node.spec.sympy
+        ops[n] = _template_ops(text) + sum(text.count(f"{{{p}}}") * ops[src] for p, src in graph.inputs[n].items())
+    return ops[target]
 
 
 def _number(v: float, dtype: str | None) -> object:
@@ -84,14 +116,19 @@ def why_not(graph: CheckedGraph, target: str, shapes: dict[str, tuple[int, ...]]
 
 def symbolic_partials(graph: CheckedGraph, target: str, point: dict[str, float],
                       shapes: dict[str, tuple[int, ...]]) -> Formulas:
-    """∂target/∂leaf for every requires-grad leaf the target depends on, simplified, and its
-    value at `point` (every leaf's value). `shapes`: every node's shape."""
+    """∂target/∂leaf for every requires-grad leaf the target depends on, simplified (or, past
+    SIMPLIFY_MAX_OPS, as differentiated), and its value at `point` (every leaf's value).
+    `shapes`: every node's shape."""
     out = Formulas(target)
     out.reason = why_not(graph, target, shapes)
     if out.reason is not None:  # sympy (~1 s to import the first time) only where a formula applies
         return out
     import sympy
 
+    size = expression_ops(graph, target)
+    if size > EXPRESSION_MAX_OPS:
+        return Formulas(target, reason=f"no formula: too long to differentiate ({target} written out has about "
+                                       f"{size} operations; formulas are given up to {EXPRESSION_MAX_OPS})")
     exprs: dict[str, object] = {}
     symbols: dict[str, object] = {}
     for n in upstream(graph, target):
@@ -99,8 +136,8 @@ def symbolic_partials(graph: CheckedGraph, target: str, point: dict[str, float],
         if node.is_tensor:
             if n not in point:
                 return Formulas(target, reason=f"no formula: {n} is not a floating-point number")
-            if node.requires_grad:
-                symbols[n] = exprs[n] = sympy.Symbol(n)
+            if node.requires_grad:  # real: else tanh's assumptions grow ~3× a level (10 nested: 9 s)
+                symbols[n] = exprs[n] = sympy.Symbol(n, real=True)
             else:
                 exprs[n] = _number(point[n], node.dtype)
             continue
@@ -110,10 +147,23 @@ def symbolic_partials(graph: CheckedGraph, target: str, point: dict[str, float],
     at = {s: _number(point[n], graph.nodes[n].dtype) for n, s in symbols.items()}
     if not symbols:
         out.reason = f"no formula: {target} depends on no leaf that requires grad"
+    too_long = []
     for n, s in symbols.items():
-        d = sympy.simplify(sympy.diff(exprs[target], s))
+        d = sympy.diff(exprs[target], s)
+        size = sympy.count_ops(d)
+        if size > SHOWN_MAX_OPS:
+            too_long.append(f"∂{target}/∂{n} has {size}")
+            continue
+        if size <= SIMPLIFY_MAX_OPS:
+            d = sympy.simplify(d)
+        else:
+            out.unsimplified.add(n)
         out.formulas[n] = str(d)
         out.values[n] = float(d.xreplace(at).evalf())
+    if too_long:
+        out.reason = (f"no formula: too long to simplify ({', '.join(too_long)} operations; formulas are "
+                      f"simplified up to {SIMPLIFY_MAX_OPS} operations, shown as differentiated up to "
+                      f"{SHOWN_MAX_OPS})")
     return out
 
 

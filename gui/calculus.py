@@ -175,6 +175,8 @@ class Calculus(QObject):
         caption = self.w.inspector.result_box.caption
         y, x = formula_name(self._title(d.asked.target)), formula_name(self._title(d.node))
         extra = f"∂{y}/∂{x} = {visible(shown(d.formula))}"
+        if not d.formula_simplified:
+            extra += " (not simplified: too long)"
         if caption.isVisibleTo(self.w.inspector) and extra not in caption.text():
             caption.setText(f"{caption.text()} · {extra}")
 
