@@ -18,6 +18,7 @@ only shows them (`Walk.state`). Qt-free; torch is imported on first use.
 
 from __future__ import annotations
 
+import collections
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -127,13 +128,13 @@ class Step:
     edge: Edge | None  # the wire it flows along; None for the seed
     src: str  # the node whose partial grows: edge.src (the target, for the seed)
     incoming: str
-    local: str | None  # None: a Jacobian too large to show (only the product is); "3×3, norm 7.5"
-    # for one whose entries are too many to write out
+    local: str | None  # None: a Jacobian too large to show (only the product is)
     local_is_jacobian: bool
     product: str
     before: str | None  # src's partial before this step (None: this is its first path)
     after: str
-    paths: int
+    paths: int  # this is the paths-th wire to reach src
+    total_paths: int = 1  # how many reach it in the whole walk: src's partial is complete at the last
 
 
 @dataclass
@@ -154,18 +155,19 @@ class Walk(RunFor):
 
 
 def _plain(steps: list[TensorStep]) -> list[Step]:
-    from autograd_bridge.formatting import tensor_texts
+    from autograd_bridge.formatting import nested, tensor_texts
 
     columns = [tensor_texts([getattr(s, name) for s in steps]) for name in ("incoming", "product", "after")]
     local_texts = tensor_texts([s.local for s in steps])
+    totals = collections.Counter(s.src for s in steps)
     out: list[Step] = []
     before: dict[str, str] = {}
     for s, incoming, product, after, local in zip(steps, *columns, local_texts, strict=True):
         jacobian = s.local is not None and s.edge is not None and s.incoming.numel() > 1
-        if jacobian and " norm " in local:  # too many entries to write out: not "[3, 3] norm 7.5",
-            local = f"{s.local.shape[0]}×{s.local.shape[1]}, norm {local.split(' norm ')[1]}"  # read as a vector
+        if jacobian:  # at most JACOBIAN_SHOWN_MAX entries: written out whole, a row a node element
+            local = nested(s.local.detach().cpu().tolist())  # (tensor_texts gives "[3, 3] norm 7.5" past 8)
         out.append(Step(s.node, s.edge, s.src, incoming, None if s.local is None else local, jacobian, product,
-                        before.get(s.src), after, s.paths))
+                        before.get(s.src), after, s.paths, totals[s.src]))
         before[s.src] = after
     return out
 

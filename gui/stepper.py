@@ -45,6 +45,7 @@ CURRENT = QColor(255, 170, 40)  # the node and wire being processed
 REACHED = QColor(120, 200, 255)  # a partial known so far
 PILL_PX = 13  # the overlay's text height on screen
 LABEL_MAX = 34  # characters of a number on the canvas before it is shortened
+WIRE_LABEL_MAX = 48  # characters of the current wire's product
 
 
 def _short(text: str, limit: int = LABEL_MAX) -> str:
@@ -64,14 +65,19 @@ def describe(step: Step, graph: Graph, target: str, vjp: bool) -> str:
             return f"Start at {formula_name(title(target))}: {partial(target)} = v = {step.after} (the grad-output)"
         return f"Start at {formula_name(title(target))}: {partial(target)} = 1"
     local_name = f"∂{formula_name(title(step.node))}/∂{formula_name(title(step.src))}"
+    if sum(e.src == step.src and e.dst == step.node for e in graph.edges) > 1:  # x*x: one factor's share
+        local_name += f" via {step.edge.port}"
     local = step.local if step.local is not None else "J (too large to show)"
-    if step.local_is_jacobian:
-        local = f"J = {local}" if local.startswith("[") else f"J ({local})"  # "J (3×3, norm 7.5)"
+    if step.local_is_jacobian and step.local is not None:
+        local = f"J = {local}"
     chain = f"{partial(step.node)} · {local_name} = {step.incoming} · {local} = {step.product}"
-    if step.paths == 1:
+    if step.total_paths == 1:
         return f"{partial(step.src)} = {chain}"
-    return (f"{partial(step.src)} += {chain}; path {step.paths} into {formula_name(title(step.src))}: "
-            f"{step.before} + {step.product} = {step.after}")
+    into = f"path {step.paths} of {step.total_paths} into {formula_name(title(step.src))}"
+    if step.paths == 1:  # a share of the partial, not yet the partial
+        return f"{into}: {chain}; {partial(step.src)} so far = {step.after}"
+    whole = "" if step.paths < step.total_paths else " (every path in: the whole partial)"
+    return f"{partial(step.src)} += {chain}; {into}: {step.before} + {step.product} = {step.after}{whole}"
 
 
 class StepOverlay(QGraphicsItem):
@@ -114,7 +120,10 @@ class StepOverlay(QGraphicsItem):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawPath(edge_item.path())
             mid = edge_item.path().pointAtPercent(0.5)
-            text = _short(f"{step.incoming} · {step.local or 'J'} = {step.product}", 48)
+            text = f"{step.incoming} · {step.local or 'J'} = {step.product}"
+            if len(text) > WIRE_LABEL_MAX and step.local_is_jacobian:  # the matrix is in the dock's line
+                text = f"{step.incoming} · J = {step.product}"
+            text = _short(text, WIRE_LABEL_MAX)
             self._pill(p, fm, mid + QPointF(0, 14 * px), text, CURRENT, px, True)
         if step is not None and (item := self._item(step.node)) is not None:
             p.setPen(QPen(CURRENT, 4 * px))
