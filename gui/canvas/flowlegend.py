@@ -64,18 +64,18 @@ class FlowLegend(QFrame):
         grid.setVerticalSpacing(3)
         self.title = QLabel()
         self.title.setTextFormat(Qt.TextFormat.PlainText)
-        grid.addWidget(self.title, 0, 0, 1, 4)
+        grid.addWidget(self.title, 0, 0, 1, 5)
         bar = QLabel()
         bar.setPixmap(scale_bar())
         self.low, self.high = QLabel(), QLabel()
         self.high.setAlignment(Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(bar, 1, 0, 1, 4)
+        grid.addWidget(bar, 1, 0, 1, 5)
         grid.addWidget(self.low, 2, 0, 1, 2)
-        grid.addWidget(self.high, 2, 2, 1, 2)
+        grid.addWidget(self.high, 2, 2, 1, 3)
         self.vanish_edit, self.explode_edit = QLineEdit(), QLineEdit()
         self.counts: dict[int, QLabel] = {}
-        rows = ((VANISHING, "vanishing: below", self.vanish_edit, "× the largest"),
-                (EXPLODING, "exploding: above", self.explode_edit, "× the median"),
+        rows = ((VANISHING, "vanishing: below", self.vanish_edit, "× the largest flow"),
+                (EXPLODING, "exploding: above", self.explode_edit, "× the median flow"),
                 (NONFINITE, "NaN/Inf", None, ""), (NO_FLOW, "no gradient flows", None, ""))
         for i, (code, words, edit, unit) in enumerate(rows, start=3):
             icon = QLabel()
@@ -84,17 +84,18 @@ class FlowLegend(QFrame):
             grid.addWidget(QLabel(words), i, 1)
             if edit is not None:
                 edit.setFixedWidth(52)
-                edit.setToolTip(f"{words.split(':')[0]} threshold, as a factor {unit} flow (Enter applies)")
+                edit.setToolTip(f"{words.split(':')[0]} threshold, as a factor {unit} (Enter applies)")
                 edit.editingFinished.connect(self._apply)
                 grid.addWidget(edit, i, 2)
+                grid.addWidget(QLabel(unit), i, 3)  # what the factor multiplies, always in view
             self.counts[code] = QLabel()
             self.counts[code].setTextFormat(Qt.TextFormat.PlainText)
-            grid.addWidget(self.counts[code], i, 3 if edit is not None else 2, 1, 1 if edit is not None else 2)
+            grid.addWidget(self.counts[code], i, 4 if edit is not None else 2, 1, 1 if edit is not None else 3)
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #9aa0a6;")
-        grid.addWidget(self.status, len(rows) + 3, 0, 1, 4)
+        grid.addWidget(self.status, len(rows) + 3, 0, 1, 5)
         view.installEventFilter(self)  # follow the view's corner when it is resized
         self.refresh()
 
