@@ -194,7 +194,8 @@ class Calculus(QObject):
         d = self.node_result
         if d is not None and d.diagonal is not None and d.node == self.node:
             y, x = formula_name(self._title(d.asked.target)), formula_name(self._title(d.node))
-            out.setdefault(d.node, []).append((f"∂²{y}/∂{x}² = {array_text(d.diagonal)}", "info"))
+            diag = "diag " if d.diagonal.size > 1 else ""  # only the Hessian's diagonal, not all of it
+            out.setdefault(d.node, []).append((f"{diag}∂²{y}/∂{x}² = {array_text(d.diagonal)}", "info"))
         s = self.second
         if s is not None and s.error is None:
             for n, a in s.partials.items():

@@ -102,7 +102,7 @@ def test_the_hessian_panel_and_the_diagonal_on_the_node_are_torch_funcs(qtbot, w
     torch.testing.assert_close(torch.from_numpy(panel.heatmap.array), expected, rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(torch.from_numpy(d.diagonal), expected.diagonal(), rtol=1e-4, atol=1e-6)
     marks = w.scene.nodes["b1"].marks
-    assert [kind for _t, kind in marks] == ["info"] and marks[0][0].startswith("∂²loss/∂b1² = [")
+    assert [kind for _t, kind in marks] == ["info"] and marks[0][0].startswith("diag ∂²loss/∂b1² = [")
     assert panel.diagonal.text().startswith("∂²loss/∂b1² (the diagonal, shown on the node) = [")
     panel.heatmap.clicked.emit((0, 1))
     assert panel.cell.text() == f"∂²loss/∂b1[0]∂b1[1] = {float(d.hessian[0, 1]):.6g}"
