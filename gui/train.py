@@ -66,6 +66,7 @@ class Training(QObject):
         self.curve_target: str | None = None  # the target the curve is for
         self._curve_left: int | None = None  # the revision its last written step left: a Step from there adds to it
         self.running: str | None = None  # the target a run trains while it runs
+        self._replaced_during_run = False  # New / Open / a lesson replaced the graph the run trains
         # What each Backward again still on its way was asked for (they run in order, each
         # answered once): its .grad are shown only if that is what is asked now.
         self._accumulates_asked: collections.deque[tuple] = collections.deque()
@@ -81,6 +82,7 @@ class Training(QObject):
         window.computer.taskProgress.connect(self._on_progress)
         window.computer.resultReady.connect(self._after_result)  # after the window's show_result
         window.doc.edited.connect(self._stop_run)
+        window.doc.graphReset.connect(self._on_graph_replaced)  # before its edited, which stops the run
         window.cancel_action.triggered.connect(self._stop_run)  # Cancel / Esc: also a run still waiting
         window.doc.targetChanged.connect(self._on_target_changed)
 
@@ -221,7 +223,7 @@ class Training(QObject):
         if target is None or self.running:
             return
         doc, w = self.w.doc, self.w
-        self.running = target
+        self.running, self._replaced_during_run = target, False
         for action in (self.step_action, self.run_action):
             action.setEnabled(False)
         new_curve = ""
@@ -248,6 +250,10 @@ class Training(QObject):
         that compute)."""
         if self.running is not None:
             self.w.computer.cancel_task(STEPS)
+
+    def _on_graph_replaced(self) -> None:
+        if self.running is not None:
+            self._replaced_during_run = True
 
     def _on_target_changed(self, target: str | None) -> None:
         if self.running is not None and target != self.running:
@@ -283,6 +289,11 @@ class Training(QObject):
         """What the run did, in one line, after writing its values when it may."""
         doc = self.w.doc
         what = f"{result.optimiser} lr={_number(result.lr)}"
+        if result.revision != doc.revision and self._replaced_during_run:
+            if result.done == 0:
+                return f"{what}: another graph was opened before the run's first step, which stopped it"
+            return (f"{what}: another graph was opened (File > Open, New or a lesson) during the run, which "
+                    f"stopped it after {result.done} step(s); they were not kept (they were for the graph before)")
         if result.revision != doc.revision:
             if result.done == 0:
                 return f"{what}: the graph was edited before the run's first step, which stopped it; nothing changed"
