@@ -146,13 +146,18 @@ def test_one_step_says_the_target_before_and_after_it(qtbot, window, tmp_path, e
 # ---- 5. the node that fails is red, its inputs keep their own ----
 
 
-def test_a_failing_select_is_red_on_its_own_and_its_input_says_what_it_feeds(  # noqa: ANN001
-        qtbot, window, tmp_path, examples_dir) -> None:
-    w = window
+def failing_select(qtbot, w, tmp_path, examples_dir) -> None:  # noqa: ANN001
+    """Lesson 6's graph with y[2] picked, then x shortened to 2 elements: only y[2] fails."""
     _open_lesson_graph(qtbot, w, tmp_path, examples_dir)
     _pick_row(qtbot, w, 2)
     w.doc.edit_node(dataclasses.replace(w.doc.graph.nodes["x"], value=[1.0, 2.0]), "Edit value x")
     _settled(qtbot, w)
+
+
+def test_a_failing_select_is_red_on_its_own_and_its_input_says_what_it_feeds(  # noqa: ANN001
+        qtbot, window, tmp_path, examples_dir) -> None:
+    w = window
+    failing_select(qtbot, w, tmp_path, examples_dir)
     r = w.run.current
     assert r.error.startswith("select1: select of [2]: index 2 is out of bounds")
     failing, fed = w.scene.nodes["select1"], w.scene.nodes["y"]

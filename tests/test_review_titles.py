@@ -22,7 +22,8 @@ import torch
 from helpers import make_graph
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QLabel
-from test_review_gui import _open_lesson_graph, _pick_row, _settled
+from test_review_gui import _open_lesson_graph, _pick_row, _settled, failing_select
+from test_review_numbers import _RefusingBackward
 
 from autograd_bridge.calculus_tasks import Asked, node_derivatives
 from autograd_bridge.cancel import CancelToken
@@ -36,18 +37,6 @@ from graph.ops import OPS, TENSOR, OpSpec
 from gui.canvas import lod
 
 # ---- a backward that fails, on an op whose forward is fine ----
-
-
-class _RefusingBackward(torch.autograd.Function):
-    """The identity, whose backward raises as torch's own do for an input they cannot take."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
-        return x.clone()
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # noqa: ANN001
-        raise RuntimeError("refused_backward(): this backward takes no input")
 
 
 @pytest.fixture
@@ -212,10 +201,7 @@ def test_a_backward_failure_is_red_on_the_failing_node_alone(qtbot, window, refu
 def test_a_forward_failure_is_red_on_the_failing_node_alone_in_the_overview(  # noqa: ANN001
         qtbot, window, tmp_path, examples_dir) -> None:
     w = window
-    _open_lesson_graph(qtbot, w, tmp_path, examples_dir)
-    _pick_row(qtbot, w, 2)
-    w.doc.edit_node(dataclasses.replace(w.doc.graph.nodes["x"], value=[1.0, 2.0]), "Edit value x")
-    _settled(qtbot, w)
+    failing_select(qtbot, w, tmp_path, examples_dir)
     assert w.run.current.failing == ("select1",)
     assert w.scene.nodes["y"].involved == "feeds y[2], which fails"
     _zoom_out(w)
