@@ -1,5 +1,6 @@
 """File format v2 (and v1, read forever): strict JSON in, canonical JSON out. See
 docs/file-format.md.
+(~520 lines, one piece: reading and writing one format keep each field's rule in one place.)
 
 Loading never evaluates anything: the text is parsed as JSON (NaN and Infinity refused) and
 every field is checked; the first problem is reported in one message naming the node or edge
