@@ -54,6 +54,7 @@ class NodeDerivatives:
     # its value at the point, or why there is none.
     formula: str | None = None
     formula_value: float | None = None
+    formula_no_value: str | None = None  # why a float cannot hold the formula's value here
     formula_simplified: bool = True  # False: as differentiated, too long to simplify (symbolic.SIMPLIFY_MAX_OPS)
     no_formula: str | None = None
     error: str | None = None  # why nothing (or only part) was computed, naming the nodes
@@ -146,31 +147,31 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
             h = _numpy(h).reshape(n_node, n_node)
             out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
             if node in compiled.source.leaf_ids:
-                (out.formula, out.formula_value, out.no_formula,
-                 out.formula_simplified) = _formula(compiled, leaves, asked.target, node, shapes)
+                _formula(out, compiled, leaves, shapes)
         cancel.check()
     return out
 
 
-def _formula(compiled: object, leaves: tuple, target: str, leaf: str,
-             shapes: dict[str, tuple[int, ...]]) -> tuple[str | None, float | None, str | None, bool]:
-    """∂target/∂leaf as a formula (autograd_bridge.symbolic) at the run's point: the formula, its
-    value, or why there is none (told from the shapes, before running anything), and whether it
-    is simplified."""
+def _formula(out: NodeDerivatives, compiled: object, leaves: tuple, shapes: dict[str, tuple[int, ...]]) -> None:
+    """∂target/∂leaf (out.node) as a formula (autograd_bridge.symbolic) at the run's point, into
+    `out`: the formula, its value, whether it is simplified, or why there is none (told from the
+    shapes, before running anything)."""
     import torch
 
     from autograd_bridge.symbolic import formulas_for, why_not
 
-    reason = why_not(compiled.graph, target, shapes)
-    if reason is not None:
-        return None, None, reason, True
+    target, leaf, name = out.asked.target, out.node, by_title(compiled.graph)
+    out.no_formula = why_not(compiled.graph, target, shapes, name)
+    if out.no_formula is not None:
+        return
     with torch.no_grad():
         values = compiled.forward(leaves)
-    got = formulas_for(compiled, values, target)
-    if leaf in got.formulas:
-        return got.formulas[leaf], got.values.get(leaf), None, leaf not in got.unsimplified
-    name = by_title(compiled.graph)
-    return None, None, got.reason or f"{name(target)} does not depend on {name(leaf)} through a formula", True
+    got = formulas_for(compiled, values, target, name)
+    if leaf not in got.formulas:
+        out.no_formula = got.reason or f"{name(target)} does not depend on {name(leaf)} through a formula"
+        return
+    out.formula, out.formula_value = got.formulas[leaf], got.values[leaf]
+    out.formula_no_value, out.formula_simplified = got.unvalued.get(leaf), leaf not in got.unsimplified
 
 
 def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked) -> GradcheckData:

@@ -10,6 +10,7 @@ nothing. No torch: values come in as plain numbers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cache
@@ -31,11 +32,14 @@ EXPRESSION_MAX_OPS = 120
 @dataclass
 class Formulas:
     """∂target/∂leaf per requires-grad leaf the target depends on, as sympy's string form, and
-    its value at the point; `reason` says why there are none."""
+    its value at the point (None where a float cannot hold it: `unvalued` says why); `reason`
+    says why there are none (a clause: the caller writes "no formula: " or "no formula for
+    ∂y/∂x: " before it)."""
 
     target: str
     formulas: dict[str, str] = field(default_factory=dict)
-    values: dict[str, float] = field(default_factory=dict)
+    values: dict[str, float | None] = field(default_factory=dict)
+    unvalued: dict[str, str] = field(default_factory=dict)
     reason: str | None = None
     unsimplified: set[str] = field(default_factory=set)  # leaves whose formula is as differentiated
 
@@ -99,35 +103,55 @@ def upstream(graph: CheckedGraph, target: str) -> list[str]:
     return [n for n in graph.order if n in seen]
 
 
-def why_not(graph: CheckedGraph, target: str, shapes: dict[str, tuple[int, ...]]) -> str | None:
-    """Why no formula applies to the target's part of the graph (None: one does)."""
+def why_not(graph: CheckedGraph, target: str, shapes: dict[str, tuple[int, ...]],
+            name: Callable[[str], str] = str) -> str | None:
+    """Why no formula applies to the target's part of the graph (None: one does); nodes named by
+    `name` (ids by default, as the command line names them; the app passes titles)."""
     part = upstream(graph, target)
     ops = [n for n in part if not graph.nodes[n].is_tensor]
     if len(ops) > MAX_OPS:
-        return f"no formula: {target} depends on {len(ops)} ops (formulas are shown up to {MAX_OPS})"
+        return f"{name(target)} depends on {len(ops)} ops (formulas are shown up to {MAX_OPS})"
     for n in part:
         if shapes.get(n) != ():
-            return f"no formula: {n} has shape {list(shapes.get(n, ()))}, not a scalar (formulas are for 0-d tensors)"
+            return f"{name(n)} has shape {list(shapes.get(n, ()))}, not a scalar (formulas are for 0-d tensors)"
         node = graph.nodes[n]
         if not node.is_tensor and node.spec.sympy is None:
-            return f"no formula: {n} ({node.op}) is not an elementwise op with a formula"
+            return f"{name(n)} ({node.op}) is not an elementwise op with a formula"
     return None
 
 
+def value_at(derivative: object, symbols: list[object], point: list[float]) -> tuple[float | None, str | None]:
+    """A formula's value at the point, in float arithmetic as torch's is, or None and why a
+    float cannot hold it. Not sympy's evalf: exact arithmetic takes minutes on exp(exp(…)) six
+    deep, whose value has millions of digits. lambdify turns sympy's own printing of the
+    formula (catalogue functions, numbers; dummy argument names) into a function of math's."""
+    import sympy
+
+    try:
+        value = sympy.lambdify(symbols, derivative, modules="math", dummify=True)(*point)
+        return float(value), None
+    except OverflowError:
+        return None, "too large for a float here: an intermediate overflows (torch gives inf or nan)"
+    except ZeroDivisionError:
+        return None, "divides by zero here (torch gives inf or nan)"
+    except (ValueError, TypeError):  # math's domain errors; a complex number from a power
+        return None, "not a real number here (torch gives nan)"
+
+
 def symbolic_partials(graph: CheckedGraph, target: str, point: dict[str, float],
-                      shapes: dict[str, tuple[int, ...]]) -> Formulas:
+                      shapes: dict[str, tuple[int, ...]], name: Callable[[str], str] = str) -> Formulas:
     """∂target/∂leaf for every requires-grad leaf the target depends on, simplified (or, past
     SIMPLIFY_MAX_OPS, as differentiated), and its value at `point` (every leaf's value).
-    `shapes`: every node's shape."""
+    `shapes`: every node's shape. Reasons name nodes by `name` (why_not); formulas by id."""
     out = Formulas(target)
-    out.reason = why_not(graph, target, shapes)
+    out.reason = why_not(graph, target, shapes, name)
     if out.reason is not None:  # sympy (~1 s to import the first time) only where a formula applies
         return out
     import sympy
 
     size = expression_ops(graph, target)
     if size > EXPRESSION_MAX_OPS:
-        return Formulas(target, reason=f"no formula: too long to differentiate ({target} written out has about "
+        return Formulas(target, reason=f"too long to differentiate ({name(target)} written out has about "
                                        f"{size} operations; formulas are given up to {EXPRESSION_MAX_OPS})")
     exprs: dict[str, object] = {}
     symbols: dict[str, object] = {}
@@ -135,7 +159,7 @@ def symbolic_partials(graph: CheckedGraph, target: str, point: dict[str, float],
         node = graph.nodes[n]
         if node.is_tensor:
             if n not in point:
-                return Formulas(target, reason=f"no formula: {n} is not a floating-point number")
+                return Formulas(target, reason=f"{name(n)} is not a floating-point number")
             if node.requires_grad:  # real: else tanh's assumptions grow ~3× a level (10 nested: 9 s)
                 symbols[n] = exprs[n] = sympy.Symbol(n, real=True)
             else:
@@ -144,24 +168,25 @@ def symbolic_partials(graph: CheckedGraph, target: str, point: dict[str, float],
         template, holders = _template(node.spec.sympy)
         given = {**node.resolved_attrs(), **{p: exprs[src] for p, src in graph.inputs[n].items()}}
         exprs[n] = template.xreplace({h: sympy.sympify(given[name]) for name, h in holders.items()})
-    at = {s: _number(point[n], graph.nodes[n].dtype) for n, s in symbols.items()}
     if not symbols:
-        out.reason = f"no formula: {target} depends on no leaf that requires grad"
+        out.reason = f"{name(target)} depends on no leaf that requires grad"
     too_long = []
     for n, s in symbols.items():
         d = sympy.diff(exprs[target], s)
         size = sympy.count_ops(d)
         if size > SHOWN_MAX_OPS:
-            too_long.append(f"∂{target}/∂{n} has {size}")
+            too_long.append(f"∂{name(target)}/∂{name(n)} has {size}")
             continue
         if size <= SIMPLIFY_MAX_OPS:
             d = sympy.simplify(d)
         else:
             out.unsimplified.add(n)
         out.formulas[n] = str(d)
-        out.values[n] = float(d.xreplace(at).evalf())
+        out.values[n], why = value_at(d, list(symbols.values()), [point[m] for m in symbols])
+        if why is not None:
+            out.unvalued[n] = why
     if too_long:
-        out.reason = (f"no formula: too long to simplify ({', '.join(too_long)} operations; formulas are "
+        out.reason = (f"too long to simplify ({', '.join(too_long)} operations; formulas are "
                       f"simplified up to {SIMPLIFY_MAX_OPS} operations, shown as differentiated up to "
                       f"{SHOWN_MAX_OPS})")
     return out
@@ -172,10 +197,25 @@ def shown(formula: str) -> str:
     return formula.replace("**", "^").replace("*", "·")
 
 
-def formulas_for(compiled: object, values: dict, target: str) -> Formulas:
+def formula_line(y: str, x: str, formula: str, simplified: bool, value: float | None = None,
+                 no_value: str | None = None) -> str:
+    """∂y/∂x = formula [= its value at the point, or why a float cannot hold it], marked when not
+    simplified: one wording for the command line, the Derivatives panel and the Result caption
+    (which gives neither value nor no_value: the box shows the number)."""
+    from autograd_bridge.formatting import number
+
+    text = f"∂{y}/∂{x} = {formula}"
+    if value is not None:
+        text += f" = {number(value)}"
+    elif no_value is not None:
+        text += f" (its value: {no_value})"
+    return text if simplified else text + " (not simplified: too long)"
+
+
+def formulas_for(compiled: object, values: dict, target: str, name: Callable[[str], str] = str) -> Formulas:
     """symbolic_partials at the point of one run: `compiled` an engine.Compiled, `values` its
     forward's tensors (the CLI's grad --symbolic and the inspector's task)."""
     shapes = {n: tuple(t.shape) for n, t in values.items()}
     point = {n: float(values[n].detach().reshape(())) for n in compiled.source.leaf_ids
              if values[n].numel() == 1 and values[n].is_floating_point()}
-    return symbolic_partials(compiled.graph, target, point, shapes)
+    return symbolic_partials(compiled.graph, target, point, shapes, name)

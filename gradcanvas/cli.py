@@ -240,12 +240,13 @@ def cmd_grad(args: argparse.Namespace) -> int:
 
 
 def _print_formulas(formulas) -> None:  # noqa: ANN001 - autograd_bridge.symbolic.Formulas
-    from autograd_bridge.formatting import number
+    from autograd_bridge.symbolic import formula_line
 
     if formulas.reason is not None:
-        print(visible(formulas.reason))
+        print(visible(f"no formula: {formulas.reason}"))
     for n, f in formulas.formulas.items():
-        print(visible(f"∂{formulas.target}/∂{n} = {f} = {number(formulas.values[n])}"))
+        print(visible(formula_line(formulas.target, n, f, n not in formulas.unsimplified, formulas.values[n],
+                                   formulas.unvalued.get(n))))
 
 
 def _within_budget(compiled, args: argparse.Namespace, accumulate: bool) -> None:  # noqa: ANN001

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QMenu, QToolBar
 from shiboken6 import isValid
 
 from autograd_bridge import calculus_tasks as tasks
-from autograd_bridge.symbolic import shown
+from autograd_bridge.symbolic import formula_line, shown
 from graph.edits import NODE_W, box_height, new_node_id, node_height, usable_pos
 from graph.layout import _free_place
 from graph.model import Edge, Graph, Node
@@ -174,9 +174,7 @@ class Calculus(QObject):
             return
         caption = self.w.inspector.result_box.caption
         y, x = formula_name(self._title(d.asked.target)), formula_name(self._title(d.node))
-        extra = f"∂{y}/∂{x} = {visible(shown(d.formula))}"
-        if not d.formula_simplified:
-            extra += " (not simplified: too long)"
+        extra = formula_line(y, x, visible(shown(d.formula)), d.formula_simplified)
         if caption.isVisibleTo(self.w.inspector) and extra not in caption.text():
             caption.setText(f"{caption.text()} · {extra}")
 

@@ -193,4 +193,20 @@ def test_a_matrix_leaf_says_why_it_has_no_formula(qtbot, window) -> None:
     open_with_target(qtbot, w, "04_small_mlp", "loss")
     d = select(qtbot, w, "b1")
     assert d.formula is None and "not a scalar" in d.no_formula
-    assert "no formula for ∂loss/∂b1" in w.inspector.derivatives.diagonal.text()
+    text = w.inspector.derivatives.diagonal.text()
+    assert "no formula for ∂loss/∂b1: (input batch) has shape [4, 3]" in text and "no formula: " not in text, text
+
+
+def test_an_unsimplified_formula_is_marked_so_in_the_panel_and_the_caption(qtbot, window) -> None:
+    """Lesson 8's h3 = sigmoid³(x): its derivative (45 operations) is past SIMPLIFY_MAX_OPS."""
+    w = window
+    assert w.lesson_dock.open_file(str(EXAMPLES.parent / "lessons" / "08_vanishing_sigmoid.json"))
+    w.doc.set_target("h3")
+    qtbot.waitUntil(lambda: w.run.current is not None and w.run.current.target == "h3", timeout=RESULT_TIMEOUT_MS)
+    d = select(qtbot, w, "x")
+    assert d.formula is not None and not d.formula_simplified
+    x = torch.tensor(float(value(w, "x")), dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(torch.sigmoid(torch.sigmoid(torch.sigmoid(x))), [x])
+    assert d.formula_value == pytest.approx(float(g), rel=1e-5)
+    assert "(not simplified: too long)" in w.inspector.derivatives.diagonal.text()
+    assert w.inspector.result_box.caption.text().endswith("(not simplified: too long)")

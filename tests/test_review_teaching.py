@@ -62,18 +62,20 @@ def test_lesson_8_never_simplifies_the_six_sigmoid_derivative(simplify_sizes: li
 
 def test_lesson_8_formula_task_and_the_cli_say_why_there_is_none(simplify_sizes: list[int], tmp_path: Path,
                                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    from autograd_bridge.calculus_tasks import _formula
+    from autograd_bridge.calculus_tasks import Asked, NodeDerivatives, _formula
 
     graph = lesson_graph("08")
     compiled = Compiled(graph)
     shapes = compiled.infer_shapes()
-    formula, value, why, _simplified = _formula(compiled, compiled.make_leaves(), "h6", "x", shapes)
-    assert formula is None and value is None
-    assert "too long to simplify" in why, why
+    out = NodeDerivatives(Asked(0, "h6"), "x")
+    _formula(out, compiled, compiled.make_leaves(), shapes)
+    assert out.formula is None and out.formula_value is None
+    assert "too long to simplify" in out.no_formula, out.no_formula
     # h3: 45 operations, shown as differentiated and said so; its value still autograd's
-    formula, value, why, simplified = _formula(compiled, compiled.make_leaves(), "h3", "x", shapes)
-    assert formula is not None and why is None and not simplified
-    assert value == pytest.approx(float(compiled.run("h3").grads["x"]), rel=1e-5)
+    out = NodeDerivatives(Asked(0, "h3"), "x")
+    _formula(out, compiled, compiled.make_leaves(), shapes)
+    assert out.formula is not None and out.no_formula is None and not out.formula_simplified
+    assert out.formula_value == pytest.approx(float(compiled.run("h3").grads["x"]), rel=1e-5)
     path = tmp_path / "l8.json"
     path.write_text(dumps(graph))
     code, out, _err = run_main(capsys, "grad", str(path), "--target", "h6", "--symbolic")

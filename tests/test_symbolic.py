@@ -5,21 +5,25 @@ sympy is imported only when formulas are asked for."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import sympy
+import torch
 from hypothesis import HealthCheck, given, settings
 from test_calculus import computable_graphs
 from test_cli import run_main
 
 from autograd_bridge.engine import Compiled
 from autograd_bridge.symbolic import formulas_for, shown
-from graph.fileformat import load
+from graph.fileformat import dumps, load
 from graph.model import Edge, Graph, Node
+from graph.naming import by_title
 from graph.ops import TENSOR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +36,7 @@ def assert_formulas_match_autograd(graph: Graph, target: str) -> dict[str, str]:
     got = formulas_for(compiled, result.values, target)
     grad_leaves = [n for n in compiled.source.leaf_ids if result.grads[n] is not None]
     if not grad_leaves:
-        assert got.reason == f"no formula: {target} depends on no leaf that requires grad"
+        assert got.reason == f"{target} depends on no leaf that requires grad"
         return {}
     assert got.reason is None, got.reason
     assert sorted(got.formulas) == sorted(grad_leaves)
@@ -70,7 +74,7 @@ def test_every_example_formula_or_reason(path: Path, capsys: pytest.CaptureFixtu
         code, out, _err = run_main(capsys, "grad", str(path), "--target", target, "--symbolic", "--json")
         doc = json.loads(out)
         assert code == 0 and doc["formulas"] == {}
-        assert doc["no_formula"].startswith("no formula: ") and "not a scalar" in doc["no_formula"]
+        assert "not a scalar" in doc["no_formula"]
 
 
 def scalar_only(drawn) -> bool:  # noqa: ANN001
@@ -114,12 +118,12 @@ def test_matrices_and_non_elementwise_ops_say_why() -> None:
     g.add_edge(Edge("x", "s", "input"))
     compiled = Compiled(g)
     got = formulas_for(compiled, compiled.forward(), "s")
-    assert got.formulas == {} and got.reason == ("no formula: x has shape [1, 2], not a scalar "
+    assert got.formulas == {} and got.reason == ("x has shape [1, 2], not a scalar "
                                                   "(formulas are for 0-d tensors)")
     graph = scalar_graph([("r", "relu", ["x"], {})])
     compiled = Compiled(graph)
     got = formulas_for(compiled, compiled.forward(), "r")
-    assert got.reason == "no formula: r (relu) is not an elementwise op with a formula"
+    assert got.reason == "r (relu) is not an elementwise op with a formula"
 
 
 def test_grad_without_symbolic_does_not_import_sympy() -> None:
@@ -137,3 +141,69 @@ def test_a_graph_no_formula_applies_to_never_imports_sympy() -> None:
             "print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert '"no_formula"' in out.stdout and out.stdout.strip().endswith("False"), out.stderr
+
+
+def nested(op: str, depth: int, x: float) -> Graph:
+    """op(op(…op(x))) `depth` deep, x a float64 leaf; node k is f"{op}{k}"."""
+    g = Graph()
+    g.add_node(Node("x", TENSOR, value=x, dtype="float64", requires_grad=True))
+    src = "x"
+    for k in range(1, depth + 1):
+        g.add_node(Node(f"{op}{k}", op))
+        g.add_edge(Edge(src, f"{op}{k}", "input"))
+        src = f"{op}{k}"
+    return g
+
+
+def test_a_formula_whose_value_overflows_says_so_in_one_line(capsys: pytest.CaptureFixture[str],
+                                                             tmp_path: Path) -> None:
+    """exp six deep at x = 1: the value has millions of digits (sympy's exact evalf took minutes;
+    float gave OverflowError). The formula is kept, its value is None with the reason, as torch
+    overflows too."""
+    graph = nested("exp", 6, 1.0)
+    compiled = Compiled(graph)
+    result = compiled.run("exp6")
+    assert not torch.isfinite(result.grads["x"])  # torch's own number overflows at this point
+    got = formulas_for(compiled, result.values, "exp6")
+    assert "x" in got.formulas and got.values["x"] is None
+    assert "too large for a float" in got.unvalued["x"]
+    path = tmp_path / "exp6.json"
+    path.write_text(dumps(graph))
+    code, out, _err = run_main(capsys, "grad", str(path), "--target", "exp6", "--symbolic")
+    line = next(x for x in out.splitlines() if x.startswith("∂exp6/∂x = "))
+    assert code == 0 and line.endswith("(its value: too large for a float here: an intermediate overflows "
+                                       "(torch gives inf or nan))"), line
+
+
+def test_a_formula_with_a_real_value_through_a_complex_intermediate_gets_torchs_number() -> None:
+    """log(log(log(x))) at x = 1.5: log(log(1.5)) < 0, so the target is nan, but its derivative
+    1/(x·log x·log log x) is real, as torch's backward gives."""
+    graph = nested("log", 3, 1.5)
+    compiled = Compiled(graph)
+    result = compiled.run("log3")
+    got = formulas_for(compiled, result.values, "log3")
+    expected = 1 / (1.5 * math.log(1.5) * math.log(math.log(1.5)))
+    assert float(result.grads["x"]) == pytest.approx(expected)  # torch agrees with the calculus
+    assert got.values["x"] == pytest.approx(expected) and "x" not in got.unvalued
+
+
+def test_a_formula_with_no_real_value_says_so() -> None:
+    """sqrt(sqrt(x)) at x = -1 (float64): the formula's value is not real; torch gives nan."""
+    graph = nested("sqrt", 2, -1.0)
+    compiled = Compiled(graph)
+    result = compiled.run("sqrt2")
+    assert torch.isnan(result.grads["x"])
+    got = formulas_for(compiled, result.values, "sqrt2")
+    assert got.values["x"] is None and got.unvalued["x"] == "not a real number here (torch gives nan)"
+
+
+def test_reasons_name_nodes_as_asked_and_the_cli_says_no_formula_once(capsys: pytest.CaptureFixture[str]) -> None:
+    graph = scalar_graph([("r", "relu", ["x"], {})])
+    compiled = Compiled(graph)
+    got = formulas_for(compiled, compiled.forward(), "r", by_title(graph))
+    assert got.reason == "r (relu) is not an elementwise op with a formula"
+    graph.nodes["r"] = dataclasses.replace(graph.nodes["r"], label="my relu")
+    got = formulas_for(compiled, compiled.forward(), "r", by_title(graph))
+    assert got.reason == "(my relu) (relu) is not an elementwise op with a formula"
+    code, out, _err = run_main(capsys, "grad", str(EXAMPLES / "04_small_mlp.json"), "--symbolic")
+    assert code == 0 and out.count("no formula") == 1 and "no formula: no formula" not in out, out

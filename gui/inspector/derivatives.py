@@ -18,7 +18,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from autograd_bridge.calculus_tasks import GradcheckData, NodeDerivatives, SecondDerivatives
-from autograd_bridge.symbolic import shown
+from autograd_bridge.symbolic import formula_line, shown
 from graph.safetext import visible
 from gui.inspector.heatmap import MatrixView
 from gui.inspector.style import GREY, RED, elide, fmt, shape_text
@@ -184,7 +184,8 @@ class DerivativesView(QGroupBox):
         elif d.hessian is not None:
             n = d.hessian.shape[0]
             self.say(f"Hessian ∂²{y}/∂{x}²: second derivatives of {y} (torch.func.hessian)", "#111111")
-            formula = (f"∂{y}/∂{x} = {visible(shown(d.formula))} = {d.formula_value:.6g}" if d.formula is not None
+            formula = (formula_line(y, x, visible(shown(d.formula)), d.formula_simplified, d.formula_value,
+                                    d.formula_no_value) if d.formula is not None
                        else f"no formula for ∂{y}/∂{x}: {visible(d.no_formula)}" if d.no_formula else "")
             self.diagonal.setText(f"∂²{y}/∂{x}² (the diagonal, shown on the node) = {array_text(d.diagonal, 200)}"
                                   + (f"\n{formula}" if formula else ""))
