@@ -63,7 +63,7 @@ class Calculus(QObject):
         self.panel.againRequested.connect(lambda: self.differentiate_again(self.node))
         self.panel.checkRequested.connect(self.check_gradients)
         window.scene.node_menu_extras.append(self._extend_menu)
-        self.check_action = QAction("Check gradients", window)
+        self.check_action = QAction("Check &gradients", window)
         self.check_action.setToolTip("gradcheck: autograd against central finite differences in float64, "
                                      "per requires-grad leaf")
         self.check_action.triggered.connect(self.check_gradients)

@@ -154,16 +154,16 @@ def install(window: MainWindow) -> LessonDock:
     window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
     dock.hide()
     menu = window.lessons_menu
-    for path in bundled():
+    for number, path in enumerate(bundled(), 1):
         title = path.stem.split("_", 1)[-1].replace("_", " ")
         try:
             title = load(path).title
         except GraphError:
             pass  # listed by its file name; opening it says what is wrong
-        text = visible(title).replace("&", "&&")  # a menu reads & as a mnemonic mark
+        text = f"&{number} " + visible(title).replace("&", "&&")  # a menu reads & as a mnemonic mark
         menu.addAction(make_action(window, text, lambda _=False, p=path: dock.open_file(str(p))))
     menu.addSeparator()
-    menu.addAction(make_action(window, "Open lesson file…", lambda: _open_dialog(dock)))
+    menu.addAction(make_action(window, "&Open lesson file…", lambda: _open_dialog(dock)))
     return dock
 
 

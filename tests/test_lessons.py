@@ -371,7 +371,8 @@ def test_a_step_that_names_no_target_keeps_the_one_before(window) -> None:  # no
 
 def test_file_lessons_menu_lists_the_bundled_lessons_and_opens_one(window) -> None:  # noqa: ANN001
     titles = [a.text() for a in window.lessons_menu.actions() if not a.isSeparator()]
-    assert titles == [load(p).title.replace("&", "&&") for p in LESSONS] + ["Open lesson file…"]
+    numbered = [f"&{n} " + load(p).title.replace("&", "&&") for n, p in enumerate(LESSONS, 1)]  # 1-8: mnemonics
+    assert titles == [*numbered, "&Open lesson file…"]
     window.lessons_menu.actions()[6].trigger()  # the diamond
     assert window.lesson_dock.isVisible()
     assert sorted(window.doc.graph.nodes) == ["three", "u", "v", "x", "y"]

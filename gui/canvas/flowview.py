@@ -36,7 +36,7 @@ class FlowView(QObject):
         self.state = window.scene.overview.flow
         self.state.request = self.request
         self.asked: tuple | None = None  # what the last request was for: each run is asked for once
-        self.action = QAction("Gradient &flow", window)
+        self.action = QAction("&Gradient flow", window)
         self.action.setCheckable(True)
         self.action.setToolTip("Colour and thicken each wire by the norm of the gradient flowing along it")
         self.action.toggled.connect(self.set_on)
