@@ -42,6 +42,10 @@ GESTURES: tuple[tuple[str, str], ...] = (
     ("click ▾ / ▸, or double-click a group's title band", "collapse it to one box, or open it again"),
     ("right-click", "on the empty canvas: add a node there; on a node or a wire: what can be done with it"),
     ("Del or Backspace", "delete the selected nodes and wires"),
+    ("arrow keys", "select the nearest node that way (with none selected, the one nearest the centre); "
+                   "the view follows it"),
+    ("Shift+arrow", "add the node that way to the selection"),
+    ("Ctrl+arrow or Alt+arrow", "pan"),
 )
 
 OTHER_SECTION = "Other"

@@ -1,5 +1,6 @@
 """The canvas view: zoom on the wheel, pan with the middle button or space-drag, fit the graph,
-drops from the palette, and the canvas keys (Tab search, Delete, Esc). Over a scalar leaf's
+drops from the palette, and the canvas keys (Tab search, Delete, Esc; the arrows walk the
+selection from node to node, Ctrl/Alt+arrows pan: gui.canvas.keyboard). Over a scalar leaf's
 number the cursor is ↔: dragging there scrubs the value (interactions.ScrubDrag; Shift: fine).
 
 Esc cancels the gesture in progress (a wire, a cut, a move, a rubber band) and is accepted;
@@ -19,6 +20,7 @@ from gui.canvas import style
 from gui.canvas.editor import open_value_editor
 from gui.canvas.interactions import ScrubDrag, scrubbable
 from gui.canvas.items import COLORS, MAX_ZOOM, MIN_ZOOM
+from gui.canvas.keyboard import SelectionWalk
 from gui.canvas.scene import CanvasScene
 from gui.palette import MIME_OP
 
@@ -50,6 +52,7 @@ class CanvasView(QGraphicsView):
         self._space = False
         self._scrub_cursor = False  # the ↔ cursor is shown over a scrubbable number
         self.value_editor: QLineEdit | None = None
+        self.walk = SelectionWalk(self)  # the arrow keys
         scene.editValueRequested.connect(self.edit_value)
         self._was_empty = not scene.nodes
         for signal in (scene.doc.nodeAdded, scene.doc.nodeRemoved, scene.doc.graphReset):
@@ -231,6 +234,8 @@ class CanvasView(QGraphicsView):
             pos = self.mapToScene(cursor if inside else self.viewport().rect().center())
             self.searchRequested.emit(pos)
             return
+        if self.hasFocus() and self.walk.key(event):  # not an arrow meant for the value editor
+            return
         if event.matches(QKeySequence.StandardKey.Delete) or event.key() == Qt.Key.Key_Backspace:
             self._scene.doc.remove(self._scene.selected_node_ids(), self._scene.selected_edges())
             return
@@ -253,7 +258,10 @@ class CanvasView(QGraphicsView):
     def focusNextPrevChild(self, forward: bool) -> bool:  # noqa: N802
         return False  # Tab opens the search popup instead of moving focus
 
-    # ---- drops from the palette ----
+    # ---- drops from the palette (files from a file manager: gui.file_drop, before these) ----
+    #
+    # No drag reaches the scene (QGraphicsView's own handlers are never called), so no leave may
+    # go to QGraphicsView either: it would warn "drag leave received before drag enter".
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802, ANN001
         if event.mimeData().hasFormat(MIME_OP):
@@ -275,3 +283,6 @@ class CanvasView(QGraphicsView):
         op = bytes(data.data(MIME_OP)).decode("utf-8", "replace")
         self.dropOp.emit(op, self.mapToScene(event.position().toPoint()))
         event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event) -> None:  # noqa: N802, ANN001
+        event.accept()

@@ -1,0 +1,122 @@
+"""Files dropped on the window from a file manager.
+
+One local .json file opens as File > Open opens it (MainWindow.open_file, which first asks about
+unsaved changes), or, if it is a lesson, as File > Lessons > Open lesson file… does. Anything
+else is refused while it is dragged, so the drag ends in "ignore" and the file manager keeps its
+file: several files, a .py (File > Import Python… imports one: importing runs it, so it is asked
+for), another kind of file, a remote address — each with a status line saying why; a drag with
+no files (text, a palette op outside the canvas) quietly.
+
+The drop is taken as a copy (never a move: a file manager would delete its file) and opened on
+the next turn of the event loop, after the drag has finished: asking about unsaved changes
+inside the drop would hold the file manager's drag until the user answered.
+
+One event filter on the window (over the docks) and on the canvas's viewport, before the canvas
+sees the drag (its own drags are palette ops, gui.canvas.view).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer
+
+from graph.lessons import FORMAT as LESSON_FORMAT
+from graph.safetext import visible
+
+if TYPE_CHECKING:
+    from gui.window import MainWindow
+
+GRAPH_SUFFIX = ".json"  # graphs and lessons alike
+SNIFF_BYTES = 64 * 1024  # how much of a .json file is read to tell a lesson from a graph
+_LESSON = re.compile(rb'"format"\s*:\s*"' + re.escape(LESSON_FORMAT.encode()) + rb'"')
+_DRAGS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)  # a leave: nothing to do
+
+
+def verdict(data: QMimeData) -> tuple[str | None, str | None]:
+    """(path, None) for a drag of one local .json file, else (None, why it is refused): a
+    status line, or None for a drag that carries no files at all."""
+    if not data.hasUrls():
+        return None, None
+    urls = data.urls()
+    if len(urls) != 1:
+        return None, f"drop one graph file (.json) to open it, not {len(urls)} files"
+    url = urls[0]
+    if not url.isLocalFile():
+        return None, f"cannot open {visible(url.toDisplayString())}: only a file on this computer opens by dropping"
+    path = url.toLocalFile()
+    name = visible(Path(path).name)
+    suffix = Path(path).suffix.lower()
+    if suffix == GRAPH_SUFFIX:
+        return path, None
+    if suffix == ".py":
+        return None, f"{name} is Python: File > Import Python… imports it (importing runs it, so it asks first)"
+    return None, f"cannot open {name} by dropping it: graphs and lessons are .json files"
+
+
+def is_lesson(path: str) -> bool:
+    """Whether a .json file says it is a lesson (its format field, near its start as the app
+    writes it). A lesson not found so opens as a graph, which says the format is a lesson's."""
+    try:
+        with open(path, "rb") as f:
+            return _LESSON.search(f.read(SNIFF_BYTES)) is not None
+    except OSError:
+        return False  # opening it as a graph says what is wrong
+
+
+def open_dropped(window: MainWindow, path: str) -> bool:
+    """Open a dropped file through the window's own open path (each asks about unsaved changes)."""
+    if is_lesson(path):
+        return window.lesson_dock.open_file(path)
+    return window.open_file(path)
+
+
+def copy_action(possible: Qt.DropAction) -> Qt.DropAction | None:
+    """Copy if the source allows it, else Link; never Move (the source would delete its file)."""
+    for action in (Qt.DropAction.CopyAction, Qt.DropAction.LinkAction):
+        if possible & action:
+            return action
+    return None
+
+
+class FileDrop(QObject):
+    """The event filter (see the module doc)."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.w = window
+        self.opening: list[str] = []  # dropped, to be opened on the next turn of the event loop
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() not in _DRAGS:
+            return False
+        if not event.mimeData().hasUrls():
+            return False  # not a file: the canvas takes palette ops, the window ignores the rest
+        path, why = verdict(event.mimeData())
+        action = copy_action(event.possibleActions())
+        if path is None or action is None:
+            if why is not None and event.type() == QEvent.Type.DragEnter:
+                self.w.say(why)
+            event.ignore()
+            return True
+        event.setDropAction(action)
+        event.accept()
+        if event.type() == QEvent.Type.Drop:
+            self.opening.append(path)
+            QTimer.singleShot(0, self._open_next)
+        return True
+
+    def _open_next(self) -> None:
+        if self.opening:
+            open_dropped(self.w, self.opening.pop(0))
+
+
+def install(window: MainWindow) -> FileDrop:
+    """Take file drops anywhere on the window: over the docks and over the canvas."""
+    drop = window.file_drop = FileDrop(window)
+    window.setAcceptDrops(True)
+    window.installEventFilter(drop)
+    window.view.viewport().installEventFilter(drop)
+    return drop
