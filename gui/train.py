@@ -11,11 +11,13 @@ writes the leaves' new values into the document as ONE undo step (a macro of val
 - a run stopped with Cancel / Esc keeps the steps it finished, as one undo step; stopped before
   its first step it changes nothing and leaves no undo step;
 - an edit of the graph (or its undo) stops the run, which writes nothing (its values belong to
-  another graph).
+  another graph);
+- New / Open / a lesson / Quit during a run ask first (`ask_to_leave_run`): stop it and keep
+  its steps (then the usual "save changes?"), discard them, or stay.
 
 Backward again and Zero grads change what the worker holds, so every click runs, in order.
 The plot shows one curve, for one target, labelled with it; steps for another target or after
-an edit start a new curve.
+an edit start a new curve; another document clears it.
 """
 
 from __future__ import annotations
@@ -24,8 +26,17 @@ import collections
 import dataclasses
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QDockWidget, QDoubleSpinBox, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QDoubleSpinBox,
+    QLabel,
+    QMessageBox,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from autograd_bridge.training import (
     OPTIMISERS,
@@ -47,6 +58,9 @@ if TYPE_CHECKING:
 
 ACCUMULATE, ZERO, STEPS = "train: backward again", "train: zero grads", "train: steps"
 PLOT_EVERY_MS = 50  # the plot redraws at most this often while a run is going
+STOP_WAIT_MS = 10_000  # how long leaving waits for a stopped run's steps to come back (Cancel: ~10 ms)
+IDLE_LINE = ("Backward again: leaf .grad adds up.  Step / Run N: torch.optim on the requires-grad leaves "
+             "of a scalar target.")
 
 
 
@@ -56,6 +70,8 @@ def _number(v: float) -> str:
 
 class Training(QObject):
     """The window's training controls; `install` makes one."""
+
+    runFinished = Signal()  # a run of steps ended and its outcome was written (or refused)
 
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
@@ -135,8 +151,7 @@ class Training(QObject):
         self.explain = QLabel(WHY_ACCUMULATE)
         self.explain.setWordWrap(True)
         self.explain.setTextFormat(Qt.TextFormat.PlainText)
-        self.summary = QLabel("Backward again: leaf .grad adds up.  Step / Run N: torch.optim on the "
-                              "requires-grad leaves of a scalar target.")
+        self.summary = QLabel(IDLE_LINE)
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.PlainText)
         self.dock_layout.addWidget(self.explain)
@@ -253,7 +268,54 @@ class Training(QObject):
 
     def _on_graph_replaced(self) -> None:
         if self.running is not None:
-            self._replaced_during_run = True
+            self._replaced_during_run = True  # the curve goes when the run's outcome is told
+        else:
+            self._forget_curve()
+            self.summary.setText(IDLE_LINE)
+
+    def _forget_curve(self) -> None:
+        """Another document: the plot and its numbers were the last one's."""
+        self.losses, self.curve_target, self._curve_left = [], None, None
+        if self._plot is not None:
+            self._redraw_plot()
+            self._plot.setRange(xRange=(0, 1), yRange=(0, 1))  # not the last curve's axes
+            self._plot.enableAutoRange()
+
+    def ask_to_leave_run(self) -> QMessageBox.StandardButton:
+        """Yes: stop the run and keep its steps; Discard: drop them; Cancel: stay (tests replace it)."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Run in progress",
+                          f"A run of steps is training {self._title(self.running)} ({len(self.losses)} step(s) "
+                          "done so far). Its steps are written to the graph only when it ends.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard
+                          | QMessageBox.StandardButton.Cancel, self.w)
+        box.button(QMessageBox.StandardButton.Yes).setText("Stop and &keep the steps")
+        box.button(QMessageBox.StandardButton.Discard).setText("&Discard the steps")
+        box.setDefaultButton(QMessageBox.StandardButton.Yes)
+        return QMessageBox.StandardButton(box.exec())
+
+    def settle_before_leaving(self) -> bool:
+        """Before the document is dropped (New, Open, a lesson, Quit): a run in progress holds
+        steps not yet written, so the document looks clean. Ask; on "keep", stop the run and wait
+        for its steps to be written (then the window's save question sees them). False: stay."""
+        if self.running is None:
+            return True
+        answer = self.ask_to_leave_run()
+        if answer == QMessageBox.StandardButton.Discard:
+            return True
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        loop = QEventLoop()
+        self.runFinished.connect(loop.quit)
+        QTimer.singleShot(STOP_WAIT_MS, loop.quit)
+        self._stop_run()
+        if self.running is not None:
+            loop.exec()
+        self.runFinished.disconnect(loop.quit)
+        if self.running is not None:
+            self.w.say(f"The run did not stop within {STOP_WAIT_MS // 1000} s; nothing was left or dropped. "
+                       "Try again, or Discard its steps.")
+            return False
+        return True
 
     def _on_target_changed(self, target: str | None) -> None:
         if self.running is not None and target != self.running:
@@ -279,11 +341,15 @@ class Training(QObject):
             action.setEnabled(True)
         if result is None:  # lost with the compute process (it said why): nothing was written
             self.summary.setText("The run was lost with the compute process; nothing changed.")
-            return
-        self._redraw_plot()
-        line = self._outcome(result)
-        self.summary.setText(line)
-        self.w.say(line)
+        else:
+            line = self._outcome(result)
+            if self._replaced_during_run:
+                self._forget_curve()
+            else:
+                self._redraw_plot()
+            self.summary.setText(line)
+            self.w.say(line)
+        self.runFinished.emit()
 
     def _outcome(self, result: StepsResult) -> str:
         """What the run did, in one line, after writing its values when it may."""

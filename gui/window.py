@@ -190,7 +190,9 @@ class MainWindow(QMainWindow):
 
     def schedule_recompute(self) -> None:
         self._sync_run()
-        if not self.doc.graph.nodes:
+        if not self.doc.graph.nodes:  # nothing to compute: no line may say stale or what is shown
+            self.status.clear()
+            self.statusBar().clearMessage()
             return
         self.scene.set_stale()
         self.status.setText("stale: recomputing…")
@@ -344,6 +346,8 @@ class MainWindow(QMainWindow):
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document."""
+        if not self.training.settle_before_leaving():  # a run's steps are not in the document yet
+            return False
         refused = enter_typing()  # a value typed and not entered is a change too
         if self.doc.undo_stack.isClean() and refused is None:
             return True
