@@ -80,12 +80,15 @@ def test_level_of_detail_is_chosen_by_the_on_screen_size_of_the_text() -> None:
     assert lod.level_for(0.45, h) == lod.SUMMARY
     assert lod.level_for(0.2, h) == lod.SHAPE
     assert lod.level_for(0.3, 160.0) == lod.SUMMARY  # a taller node keeps its summary longer
+    assert lod.level_for(0.3, h) == lod.TITLE  # two lines of 12 px do not fit 82 units at 0.3; one does
     for scale in (4.0, 1.0, 0.95, 0.7, 0.5, 0.42, 0.3, 0.1):
         for height in (82.0, 100.0, 130.0):
             level = lod.level_for(scale, height)
             px = lod.text_px_on_screen(level, scale, height)
             assert (px is None) == (level == lod.SHAPE)
             assert px is None or px >= MIN_TEXT_PX, (scale, height, level, px)
+            if level == lod.TITLE:  # the one line fits its node
+                assert lod.LINE * lod.title_line_px(scale, height) + 2 * lod.PAD <= height + 1e-9
             if level == lod.SUMMARY:  # the summary fits its node
                 lay = lod.summary_layout(scale, height)
                 assert lod.LINE * (lay.title_px + lay.number_px) + 2 * lod.PAD <= height + 1e-9
@@ -440,3 +443,22 @@ def test_the_summary_writes_small_tensors_out_and_keeps_swatches_for_big_ones(qt
     big.add_edge(Edge("W", "s", "input"))
     scene2, _view2 = _canvas(qtbot, big, target="s")
     assert scene2.nodes["W"].swatch is not None and lod.summary_content(scene2.nodes["W"])[1] == ""
+
+
+def test_beside_taller_nodes_showing_their_summary_a_short_node_shows_its_title(qtbot) -> None:
+    """Example 04 fitted: b1, W2 and target (82 units tall) were blank boxes beside W1's
+    summary (112 units), since two lines of 12 px no longer fit them; now they show their title."""
+    graph = load(EXAMPLES / "04_small_mlp.json")
+    scene, view = _canvas(qtbot, graph, target="loss")
+    tall, short = scene.nodes["W1"], scene.nodes["b1"]
+    scale = 0.35
+    assert short.height() < tall.height() and lod.summary_layout(scale, short.height()) is None
+    image = _zoom_to(view, scale, short)
+    assert not scene.overview.on
+    assert _level_drawn(view, tall, image) == lod.SUMMARY and _level_drawn(view, short, image) == lod.TITLE
+    assert short.painted[1] >= MIN_TEXT_PX
+    box = view.mapFromScene(short.sceneBoundingRect()).boundingRect()
+    text = COLORS["text"]
+    inside = {image.pixelColor(x, y).rgb() for x in range(box.left() + 3, box.right() - 3)
+              for y in range(box.top() + 3, box.bottom() - 3)}
+    assert text.rgb() in inside, "no title drawn in the short node's box"

@@ -254,6 +254,8 @@ class NodeItem(QGraphicsRectItem):
             lod.paint_shape(self, p)
         elif level == lod.SUMMARY:
             lod.paint_summary(self, p, scale)
+        elif level == lod.TITLE:
+            lod.paint_title(self, p, scale)
         else:
             self._paint_full(p)
         if lod.needs_ring(self):

@@ -7,6 +7,8 @@ smaller than MIN_TEXT_PX (12 px) on screen.
   there is one, else the value), or a colour swatch for a tensor, in fonts scaled up so that
   they are 12–20 px on screen.
   Used wherever those fonts still fit the node's box.
+- TITLE: a node too short for SUMMARY's two lines: its title alone, on its header colour
+  (beside taller nodes that still show their summary, a short one is never a blank box).
 - SHAPE: a flat rectangle, nothing else (the cheap path, drawn for thousands of nodes).
 
 The level is chosen in NodeItem.paint from the painter's transform. Nodes use
@@ -33,7 +35,7 @@ from gui.titles import partial_names, title_of
 if TYPE_CHECKING:
     from gui.canvas.items import NodeItem
 
-FULL, SUMMARY, SHAPE = "full", "summary", "shape"
+FULL, SUMMARY, TITLE, SHAPE = "full", "summary", "title", "shape"
 SUMMARY_TITLE_PX = 14.0  # on screen, where the node is tall enough; never below MIN_TEXT_PX
 SUMMARY_NUMBER_PX = 20.0
 LINE = 1.25  # a line of text is this many times its font's pixel size
@@ -77,10 +79,22 @@ def summary_layout(scale: float, height: float) -> Summary | None:
     return Summary(title, number)
 
 
+@lru_cache(maxsize=512)
+def title_line_px(scale: float, height: float) -> int | None:
+    """TITLE's font size (scene units): one line of at least MIN_TEXT_PX on screen, up to
+    SUMMARY_TITLE_PX, that fits the node's height; None when even 12 px would not fit."""
+    if scale <= 0:
+        return None
+    px = min(math.ceil(SUMMARY_TITLE_PX / scale), math.floor((height - 2 * PAD) / LINE))
+    return px if px >= math.ceil(MIN_TEXT_PX / scale) else None
+
+
 def level_for(scale: float, height: float) -> str:
     if scale >= full_min_scale():
         return FULL
-    return SUMMARY if summary_layout(scale, height) is not None else SHAPE
+    if summary_layout(scale, height) is not None:
+        return SUMMARY
+    return TITLE if title_line_px(scale, height) is not None else SHAPE
 
 
 def text_px_on_screen(level: str, scale: float, height: float) -> float | None:
@@ -90,6 +104,8 @@ def text_px_on_screen(level: str, scale: float, height: float) -> float | None:
     if level == SUMMARY:
         lay = summary_layout(scale, height)
         return min(lay.title_px, lay.number_px) * scale
+    if level == TITLE:
+        return title_line_px(scale, height) * scale
     return None
 
 
@@ -174,6 +190,22 @@ def paint_shape(item: NodeItem, p: QPainter) -> None:
     """The cheapest drawing: one filled rectangle, in the colour that matters most."""
     color, width = frame(item)
     p.fillRect(QRectF(0, 0, item.width(), item.height()), color if width >= 3.0 else head_color(item))
+
+
+def paint_title(item: NodeItem, p: QPainter, scale: float) -> None:
+    """TITLE: the box in its header colour, framed as the summary is, with the title in it."""
+    rect = QRectF(0, 0, item.width(), item.height())
+    pen = QPen(*frame(item))
+    pen.setCosmetic(True)
+    p.setPen(pen)
+    p.setBrush(head_color(item))
+    p.drawRect(rect)
+    font = _title_font(title_line_px(scale, item.height()))
+    p.setFont(font)
+    p.setPen(COLORS["text"])
+    inner = rect.adjusted(PAD, 0, -PAD, 0)
+    p.drawText(inner, Qt.AlignmentFlag.AlignVCenter,
+               QFontMetricsF(font).elidedText(title_of(item.node), Qt.TextElideMode.ElideRight, inner.width()))
 
 
 def summary_content(item: NodeItem) -> tuple[str, str, object]:
