@@ -109,10 +109,10 @@ class Training(QObject):
         w.addToolBarBreak()  # a row of its own: the Run toolbar fills the first
         bar = w.addToolBar("Train")
         bar.setObjectName("Train")
-        self.backward_action = make_action(w, "Backward again", self.backward_again)
+        self.backward_action = make_action(w, "&Backward again", self.backward_again)
         self.backward_action.setToolTip("One more target.backward(): each requires-grad leaf's .grad "
                                         "grows by its partial (accumulates, as in PyTorch)")
-        self.zero_action = make_action(w, "Zero grads", self.zero_grads)
+        self.zero_action = make_action(w, "&Zero grads", self.zero_grads)
         self.zero_action.setToolTip("x.grad = None for every leaf: the next backward() starts from nothing")
         bar.addAction(self.backward_action)
         bar.addAction(self.zero_action)
@@ -130,9 +130,9 @@ class Training(QObject):
         self.count_box.setRange(1, 100_000)
         self.count_box.setValue(50)
         self.count_box.setToolTip("how many steps Run takes")
-        self.step_action = make_action(w, "Step", lambda: self.run_steps(1))
+        self.step_action = make_action(w, "&Step", lambda: self.run_steps(1))
         self.step_action.setToolTip("One optimiser step on the requires-grad leaves (scalar target); undoable")
-        self.run_action = make_action(w, "Run N steps", lambda: self.run_steps(self.count_box.value()))
+        self.run_action = make_action(w, "&Run N steps", lambda: self.run_steps(self.count_box.value()))
         self.run_action.setToolTip("N steps off the GUI thread, plotted; Cancel / Esc or an edit of the graph "
                                    "stops it; one undo step")
         for widget in (QLabel(" optimiser "), self.optimiser_box, QLabel(" lr "), self.lr_box):
