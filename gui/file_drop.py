@@ -9,7 +9,8 @@ no files (text, a palette op outside the canvas) quietly.
 
 The drop is taken as a copy (never a move: a file manager would delete its file) and opened on
 the next turn of the event loop, after the drag has finished: asking about unsaved changes
-inside the drop would hold the file manager's drag until the user answered.
+inside the drop would hold the file manager's drag until the user answered. What the drag
+carries is read once, as it enters (FileDrop.dragging).
 
 One event filter on the window (over the docks) and on the canvas's viewport, before the canvas
 sees the drag (its own drags are palette ops, gui.canvas.view).
@@ -38,9 +39,9 @@ _DRAGS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)  # a le
 def verdict(data: QMimeData) -> tuple[str | None, str | None]:
     """(path, None) for a drag of one local .json file, else (None, why it is refused): a
     status line, or None for a drag that carries no files at all."""
-    if not data.hasUrls():
+    urls = data.urls() if data.hasUrls() else []
+    if not urls:
         return None, None
-    urls = data.urls()
     if len(urls) != 1:
         return None, f"drop one graph file (.json) to open it, not {len(urls)} files"
     url = urls[0]
@@ -88,17 +89,23 @@ class FileDrop(QObject):
         super().__init__(window)
         self.w = window
         self.opening: list[str] = []  # dropped, to be opened on the next turn of the event loop
+        # What the drag now over the window carries, read once as it enters: under X11 each read
+        # asks the source, and one that quits as its drag ends (Qt's QDrag.exec returns before
+        # the drop is read) has nothing left to give when the drop comes.
+        self.dragging: tuple[str | None, str | None] | None = None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
         if event.type() not in _DRAGS:
             return False
         if not event.mimeData().hasUrls():
             return False  # not a file: the canvas takes palette ops, the window ignores the rest
-        path, why = verdict(event.mimeData())
+        if event.type() == QEvent.Type.DragEnter or self.dragging is None:
+            self.dragging = verdict(event.mimeData())
+            if self.dragging[1] is not None:
+                self.w.say(self.dragging[1])
+        path, _why = self.dragging
         action = copy_action(event.possibleActions())
         if path is None or action is None:
-            if why is not None and event.type() == QEvent.Type.DragEnter:
-                self.w.say(why)
             event.ignore()
             return True
         event.setDropAction(action)
