@@ -12,20 +12,27 @@ Which files are orphans: each window holds a QLockFile beside its recovery file 
 a lock whose process is gone (SIGKILL, a crash, power loss) can be taken, and its file is then
 offered. The GUI thread only copies the graph (nodes are frozen: ~2 ms at 10,000 nodes);
 serialising (~50 ms there) and the fsync'd atomic write run on one background thread, in order.
+
+A window never closed when the interpreter ends (a script, or IPython after a non-blocking
+gradcanvas.show()) is not a crash but leaves the same unsaved work: at exit its changes are
+written and the file kept for the next start (Autosave.exit).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QStandardPaths, QTimer
+from shiboken6 import isValid
 
 from graph.fileformat import dumps, loads, write_text_atomic
 from graph.model import Graph
@@ -109,6 +116,18 @@ def claim_orphan(folder: Path, skipped: list[str] | None = None) -> Found | None
     return None
 
 
+# Every Autosave not yet closed, for _at_exit (weak: a window dropped without close() goes).
+_open: weakref.WeakSet[Autosave] = weakref.WeakSet()
+
+
+@atexit.register
+def _at_exit() -> None:
+    # Registered after PySide6's own exit handler, so it runs before Qt tears the windows down.
+    for autosave in list(_open):
+        if isValid(autosave):  # not deleted with a window never closed
+            autosave.exit()
+
+
 class Autosave(QObject):
     """Writes one window's document to its own recovery file a few seconds after changes."""
 
@@ -131,6 +150,7 @@ class Autosave(QObject):
         doc.undo_stack.cleanChanged.connect(self._on_clean_changed)
         doc.targetChanged.connect(self.changed)
         doc.graphReset.connect(self.changed)
+        _open.add(self)
 
     def changed(self, *_args: object) -> None:
         if not self.closed and not self.timer.isActive():  # not restarted: a steady stream of edits still saves
@@ -164,10 +184,13 @@ class Autosave(QObject):
                 self.error = f"{self.file}: cannot lock"
                 return
             self.lock = lock
+        self._writer.submit(self._write, self._snapshot(), self.doc.path)
+
+    def _snapshot(self) -> Graph:
         graph = self.doc.graph.copy()
         graph.target = self.doc.target
         graph.grad_output = self.grad_output() if self.doc.target is not None else None
-        self._writer.submit(self._write, graph, self.doc.path)
+        return graph
 
     def _write(self, graph: Graph, path: str | None) -> None:
         try:
@@ -194,9 +217,32 @@ class Autosave(QObject):
         if self.closed:
             return
         self.closed = True
+        _open.discard(self)
         self._writer.submit(self._remove)
         self._writer.shutdown(wait=True)  # a small file's write at most: no compute is waited for
         if self.lock is not None:
+            self.lock.unlock()
+            self.lock = None
+
+    def exit(self) -> None:
+        """The interpreter is ending and the window never closed: write unsaved changes now, on
+        this thread (the writer may already have been shut down with the interpreter), and keep
+        the file for the next start. Closed from here on: tearing the undo stack down later
+        says it is clean, which is no save."""
+        self.timer.stop()
+        if self.closed:
+            return
+        self.closed = True
+        _open.discard(self)
+        self._writer.shutdown(wait=True)  # the writes asked for so far come first
+        if not self.doc.undo_stack.isClean():
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                self.error = f"{self.folder}: {e.strerror or e}"
+                return
+            self._write(self._snapshot(), self.doc.path)
+        if self.lock is not None:  # the process ends: the file is an orphan to offer
             self.lock.unlock()
             self.lock = None
 
