@@ -81,9 +81,7 @@ def _shaped(p: dict[str, object]) -> tuple[int, ...]:
 
 
 def _random_shape(p: dict[str, object]) -> tuple[int, ...]:
-    if not 0 <= p["seed"] <= INT64_MAX:
-        raise ValueSpecError(f"init parameter 'seed' must be from 0 to 2**63 - 1, not {short(p['seed'])}")
-    return check_shape(p["shape"])
+    return check_shape(p["shape"])  # the seed's range is _SEED's, checked with every parameter
 
 
 def _randint_shape(p: dict[str, object]) -> tuple[int, ...]:
@@ -165,7 +163,8 @@ def _linspace_values(p: dict[str, object], shape: tuple[int, ...]) -> list[float
 
 _NUMBERS = (*FLOAT_DTYPES, "int64")  # inits whose numbers may be integers; not bool
 _SHAPE = Attr("shape", "ints", None, required=True, doc="the tensor's shape")
-_SEED = Attr("seed", "int", 0, doc="seed of the CPU generator the values are drawn from")
+_SEED = Attr("seed", "int", 0, doc="seed of the CPU generator the values are drawn from",
+             minimum=0, maximum=INT64_MAX)  # as the graph's own seed (graph.fileformat)
 _LAYOUT = Attr("shape", "ints", None, doc="lay the 1-D result out in this shape")
 
 

@@ -32,11 +32,25 @@ def is_number(v: object) -> bool:
 
 
 def short(v: object, width: int = 40) -> str:
-    """repr(v) cut to about `width` characters, so a message keeps its point after the value."""
+    """repr(v) cut to about `width` characters, so a message keeps its point after the value,
+    with the length: a text's own (its repr adds quotes and escapes), else the written value's."""
     text = repr(v)
     if len(text) <= width:
         return text
-    return f"{text[:width - 12]}…{text[-8:]} ({len(text):,} characters)"
+    length = len(v) if isinstance(v, str) else len(text)
+    return f"{text[:width - 12]}…{text[-8:]} ({length:,} characters)"
+
+
+def number_text(n: int | float) -> str:
+    """A bound as messages and docs write it: int64's largest as 2**63 - 1, not 19 digits."""
+    return "2**63 - 1" if n == INT64_MAX else str(n)
+
+
+def range_text(minimum: int | float | None, maximum: int | float | None) -> str:
+    """'from 1 to 64', 'at least 0' or 'at most 8': what a value must be."""
+    if minimum is not None and maximum is not None:
+        return f"from {number_text(minimum)} to {number_text(maximum)}"
+    return f"at least {number_text(minimum)}" if minimum is not None else f"at most {number_text(maximum)}"
 
 
 def check_ints(v: object, what: str, bound: int = INT64_MAX) -> list[int]:

@@ -21,6 +21,7 @@ from graph.limits import (  # noqa: F401 - re-exported: the names other modules 
     MAX_SIZE,
     check_ints,
     check_shape,
+    range_text,
 )
 from graph.limits import check_size as _check_size
 from graph.limits import is_int as _is_int
@@ -200,13 +201,21 @@ def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) 
 
 def check_attr(attr: Attr, v: object) -> object:
     what = f"attribute '{attr.name}'"
-    check_param(attr.kind, v, what, attr.choices)
-    if attr.minimum is not None and v is not None:
-        below = [x for x in (v if isinstance(v, list) else [v]) if x < attr.minimum]
-        if below:
+    check_range(attr, v, what)
+    return check_param(attr.kind, v, what, attr.choices)
+
+
+def check_range(attr: Attr, v: object, what: str) -> None:
+    """A number, or each number of a list, within the attribute's minimum and maximum. Checked
+    before its kind, so that a value past int64 hears the range (a seed of 2**63: "from 0 to
+    2**63 - 1"), not int64's; what is no number is left to check_param."""
+    if attr.minimum is None and attr.maximum is None:
+        return
+    for x in v if isinstance(v, list) else [v]:
+        if (_is_int(x) or _is_number(x)) and not ((attr.minimum is None or x >= attr.minimum)
+                                                   and (attr.maximum is None or x <= attr.maximum)):
             each = "each entry of " if isinstance(v, list) else ""
-            raise ValueSpecError(f"{each}{what} must be at least {attr.minimum}, not {_short(below[0])}")
-    return v
+            raise ValueSpecError(f"{each}{what} must be {range_text(attr.minimum, attr.maximum)}, not {_short(x)}")
 
 
 def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:
@@ -230,6 +239,7 @@ def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:
             raise ValueSpecError(f"init '{fn}' has no parameter {_short(key)}")
     for param in spec.params:
         if param.name in init:
+            check_range(param, init[param.name], f"init parameter '{param.name}'")
             check_param(param.kind, init[param.name], f"init parameter '{param.name}'", param.choices)
             if param.kind in ("number", "optional_number") and init[param.name] is not None:
                 if dtype == "int64" and not _is_int(init[param.name]):

@@ -41,6 +41,9 @@ class Attr:
     # shape code never divides by 0, and a bound torch checks only as it computes is found by
     # check too (bounds torch's shape pass checks, huber_loss's delta > 0, need no minimum).
     minimum: int | None = None
+    # The greatest value, where there is one (an init's seed, 0 … 2**63 − 1); checked before
+    # the kind, with the minimum (graph.values.check_range), so the message gives the range.
+    maximum: int | None = None
 
     @property
     def is_dim(self) -> bool:
@@ -157,18 +160,29 @@ class OpSpec:
         Node.check says why)."""
         if not self.variadic:  # a port named like an attribute is there while that is null (pow)
             return tuple(p for p in self.inputs if self.attr(p) is None or attrs.get(p, self.attr(p).default) is None)
+        n = self._port_count(attrs)
+        return () if n is None else tuple(f"{self.inputs[0]}.{i}" for i in range(n))
+
+    def _port_count(self, attrs: dict[str, object]) -> int | None:
+        """A variadic node's port count; None while it is out of range."""
         n = attrs.get(VARIADIC_COUNT, self.attr(VARIADIC_COUNT).default)
-        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_VARIADIC:
-            return ()
-        return tuple(f"{self.inputs[0]}.{i}" for i in range(n))
+        least, most = self.bounds(self.attr(VARIADIC_COUNT))
+        return n if isinstance(n, int) and not isinstance(n, bool) and least <= n <= most else None
 
     def check_port_count(self, attrs: dict[str, object]) -> None:
         """Raise ValueSpecError when a variadic node's port count is out of range
         (graph.model.Node.check calls this)."""
-        if self.variadic:
-            n = attrs.get(VARIADIC_COUNT, self.attr(VARIADIC_COUNT).default)
-            if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_VARIADIC:
-                raise ValueSpecError(f"attribute '{VARIADIC_COUNT}' must be from 1 to {MAX_VARIADIC}")
+        if self.variadic and self._port_count(attrs) is None:
+            least, most = self.bounds(self.attr(VARIADIC_COUNT))
+            raise ValueSpecError(f"attribute '{VARIADIC_COUNT}' must be from {least} to {most}")
+
+    def bounds(self, attr: Attr) -> tuple[int | None, int | None]:
+        """The least and the greatest value an attribute may hold (None: no bound): its own
+        minimum and maximum, or for a variadic node's port count 1 … MAX_VARIADIC (a bound of
+        the node, not of torch, so not Attr.minimum: check_port_count holds it)."""
+        if self.variadic and attr.name == VARIADIC_COUNT:
+            return 1, MAX_VARIADIC
+        return attr.minimum, attr.maximum
 
     def passed_inputs(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """The input ports the call passes by position, and those it passes by keyword."""
