@@ -8,7 +8,9 @@ Loaded as strictly as graphs: the whole text is read with graph.fileformat's JSO
 Infinity refused, a key twice refused), the graph by the graph loader's own checks
 (graph.fileformat.from_document) and then checked (no cycle, every input fed), and every step
 field checked: unknown keys, wrong types, ids not in the graph and over-long texts are refused
-with one message naming the step and field.
+with one message naming the step and field. A target that is not a scalar may come without a
+grad-output: graph/ knows no op's output shape, and the app asks the learner for one
+(docs/lessons.md, "A target that is not a scalar").
 Texts are shown through graph.safetext.visible (gui/lessons.py), as every text from a file is.
 """
 
