@@ -18,7 +18,7 @@ from autograd_bridge.budget import OverBudget  # no torch
 from graph.bulk import paused_gc
 from graph.errors import CycleError, DeviceError, GraphError, MissingInputError, ShapeError
 from graph.model import Edge, Graph, Node
-from graph.naming import by_title
+from graph.naming import by_title, titled_message
 from graph.values import INLINE_MAX
 
 if TYPE_CHECKING:
@@ -385,7 +385,7 @@ class ComputeSession:
                     return out
                 result, values, notes, target_error = self._evaluate(part, target, grad_output)
         except GraphError as e:
-            out.error, out.error_nodes = e.message, e.node_ids
+            out.error, out.error_nodes = titled_message(e.message, e.node_ids, by_title(graph)), e.node_ids
             if isinstance(e, OverBudget):
                 out.over_budget = (e.needed, e.limit)
             return out
@@ -478,7 +478,8 @@ class ComputeSession:
 
 def _set_errors(out: ComputeResult, errors: list[GraphError], graph: Graph) -> None:
     if errors:
-        out.error = "; ".join(e.message for e in errors)
+        name = by_title(graph)
+        out.error = "; ".join(titled_message(e.message, e.node_ids, name) for e in errors)
         out.error_nodes = tuple(dict.fromkeys(n for e in errors for n in e.node_ids))
         out.failing = tuple(dict.fromkeys(n for e in errors for n in _failing(graph, e)))
 

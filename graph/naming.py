@@ -39,3 +39,13 @@ def by_title(graph: object) -> Callable[[str], str]:
             names[node_id] = formula_name(node.title if node is not None else node_id)
         return names[node_id]
     return name
+
+
+def titled_message(message: str, node_ids: tuple[str, ...] | list[str], name: Callable[[str], str]) -> str:
+    """An error message as the app shows it: the leading "id: " of the node it is about (the
+    first of `node_ids` it starts with) named by `name` instead ("pick: select of [2]: …" for
+    "s: select of [2]: …"); anything else as it is. The command line keeps ids."""
+    for n in node_ids:
+        if message.startswith(f"{n}: "):
+            return f"{name(n)}: {message[len(n) + 2:]}"
+    return message

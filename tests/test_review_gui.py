@@ -159,7 +159,7 @@ def test_a_failing_select_is_red_on_its_own_and_its_input_says_what_it_feeds(  #
     w = window
     failing_select(qtbot, w, tmp_path, examples_dir)
     r = w.run.current
-    assert r.error.startswith("select1: select of [2]: index 2 is out of bounds")
+    assert r.error.startswith("y[2]: select of [2]: index 2 is out of bounds")  # select1 by its title
     failing, fed = w.scene.nodes["select1"], w.scene.nodes["y"]
     assert failing.error == r.error and lod.frame(failing) == (lod.COLORS["error"], 3.0)
     assert fed.error is None and fed.involved == "feeds y[2], which fails"
@@ -170,11 +170,11 @@ def test_a_failing_select_is_red_on_its_own_and_its_input_says_what_it_feeds(  #
     fed.setSelected(True)
     box = w.inspector.result_box
     note = box.note.text()
-    assert box.note.isVisibleTo(w.inspector) and note.startswith("feeds y[2], which fails: select1: select"), note
+    assert box.note.isVisibleTo(w.inspector) and note.startswith("feeds y[2], which fails: y[2]: select"), note
     assert box.value_panel.isVisibleTo(w.inspector)  # y's own value stays
     w.scene.clearSelection()
     failing.setSelected(True)
-    assert box.note.text().startswith("select1: select of [2]")
+    assert box.note.text().startswith("y[2]: select of [2]")
 
 
 def test_a_shape_mismatch_is_red_on_the_op_and_named_on_its_inputs(qtbot, window) -> None:  # noqa: ANN001
@@ -208,7 +208,7 @@ def _paint(item, scale: float) -> QImage:  # noqa: ANN001
     return image
 
 
-@pytest.mark.parametrize("scale", [1.0, 0.6, 0.3], ids=["full", "summary", "shape"])
+@pytest.mark.parametrize("scale", [1.0, 0.6, 0.3, 0.2], ids=["full", "summary", "title", "shape"])
 def test_the_selection_shows_on_the_target_and_on_an_error(qtbot, window, scale: float) -> None:  # noqa: ANN001
     w = window
     g = make_graph([Node("x", "tensor", value=2.0, requires_grad=True), Node("y", "exp"),
@@ -228,7 +228,7 @@ def test_the_selection_shows_on_the_target_and_on_an_error(qtbot, window, scale:
         assert item.painted[0] == level
         assert on != off, (n, level)
         item.setSelected(False)
-    assert w.scene.nodes["y"].painted[0] == {1.0: lod.FULL, 0.6: lod.SUMMARY, 0.3: lod.SHAPE}[scale]
+    assert w.scene.nodes["y"].painted[0] == {1.0: lod.FULL, 0.6: lod.SUMMARY, 0.3: lod.TITLE, 0.2: lod.SHAPE}[scale]
 
 
 def test_the_overview_shows_the_selected_target(qtbot, window) -> None:  # noqa: ANN001

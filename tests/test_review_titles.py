@@ -22,6 +22,7 @@ import torch
 from helpers import make_graph
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QLabel
+from test_cli import run_main
 from test_review_gui import _open_lesson_graph, _pick_row, _settled, failing_select
 from test_review_numbers import _RefusingBackward
 
@@ -32,6 +33,7 @@ from autograd_bridge.engine import Compiled
 from autograd_bridge.flows import flow_task
 from autograd_bridge.stepper import walk_task
 from autograd_bridge.wire import decode_result, encode_result
+from graph.fileformat import dumps
 from graph.model import Edge, Node
 from graph.ops import OPS, TENSOR, OpSpec
 from gui.canvas import lod
@@ -150,7 +152,7 @@ def test_a_forward_failure_names_the_failing_node_apart_from_its_inputs() -> Non
 
 def test_a_backward_failure_names_the_failing_node_apart_from_its_inputs(refusing_op) -> None:  # noqa: ANN001
     result = ComputeSession().compute(backward_failure(), "s", 1)
-    assert result.error.startswith("p: refused_backward of [2]: its backward failed")
+    assert result.error.startswith("copy: refused_backward of [2]: its backward failed")  # p, by its title
     assert set(result.error_nodes) == {"p", "x", "s"} and result.failing == ("p",)
     assert all(n in result.nodes for n in result.error_nodes)  # every named node holds a value
 
@@ -190,7 +192,7 @@ def test_a_backward_failure_is_red_on_the_failing_node_alone(qtbot, window, refu
     assert items["e"].involved is None
     w.scene.clearSelection()
     items["x"].setSelected(True)
-    assert w.inspector.result_box.note.text().startswith("feeds copy, which fails: p: refused_backward")
+    assert w.inspector.result_box.note.text().startswith("feeds copy, which fails: copy: refused_backward")
     _zoom_out(w)
     red = lod.COLORS["error"]
     assert red in _overview_pixels(w, "p")
@@ -248,3 +250,17 @@ def test_every_module_has_a_row_in_the_architecture_map_and_every_row_a_file() -
         unnamed = [f for f in files
                    if not f.startswith("ops/") and f not in named and f.rsplit("/", 1)[-1] not in named]
         assert not unnamed, (package.name, unnamed)
+
+
+def test_an_error_is_named_by_the_failing_nodes_title_in_the_app_and_by_id_on_the_command_line(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    g = make_graph([Node("x", "tensor", value=[1.0, 2.0], requires_grad=True, label="inputs"),
+                    Node("s", "select", attrs={"dim": 0, "index": 5}, label="pick"), Node("y", "sum")],
+                   [("x", "s", "input"), ("x", "y", "input")])
+    out = ComputeSession().compute(g, None, 1)
+    assert out.error.startswith("pick: select of [2]: index 5 is out of bounds"), out.error
+    assert out.failed() == ("s",) and out.nodes["y"].value_text == "3"  # the rest still computed
+    path = tmp_path / "pick.json"
+    path.write_text(dumps(g))
+    code, _out, err = run_main(capsys, "check", str(path))
+    assert code == 1 and "s: select of [2]: index 5" in err, err
