@@ -5,6 +5,7 @@ path given relative to the folder the app was started from still names the same 
 crash recovery started elsewhere. The window remembers the file as it last read or wrote it
 (inode, size, mtime): Save asks before writing over a file another program changed since —
 Overwrite, Save As… or Cancel (window.ask_overwrite; tests replace it with a stub that answers).
+The autosave keeps that stamp beside the document, so after a crash recovery Save still knows.
 A file deleted meanwhile is just written again: nothing of anybody's is lost by that.
 """
 
@@ -102,6 +103,12 @@ class FileGuard:
         return {overwrite: OVERWRITE, save_as: SAVE_AS}.get(box.clickedButton(), CANCEL)
 
 
+    def document_stamp(self) -> Stamp | None:
+        """The stamp of the document's own file as this window knows it, for the recovery file."""
+        return self.stamp if self.path is not None and self.path == self.window.doc.path else None
+
+
 def install(window) -> None:  # noqa: ANN001 - a gui.window.MainWindow
     window.file_guard = FileGuard(window)
     window.ask_overwrite = window.file_guard.ask_overwrite
+    window.autosave.file_stamp = window.file_guard.document_stamp  # a crash keeps what Save checks

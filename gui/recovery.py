@@ -37,6 +37,7 @@ from shiboken6 import isValid
 from graph.fileformat import dumps, loads, write_text_atomic
 from graph.model import Graph
 from gui.document import Document
+from gui.file_guard import Stamp  # the file as the window last read or wrote it
 
 AUTOSAVE_DELAY_MS = 3000
 FORMAT = "gradcanvas-recovery"
@@ -58,11 +59,14 @@ def _lock(file: Path) -> QLockFile:
     return lock
 
 
-def encode(graph: Graph, path: str | None) -> str:
-    """The recovery file's text; the path absolute, so a start from another folder finds the file."""
+def encode(graph: Graph, path: str | None, stamp: Stamp | None = None) -> str:
+    """The recovery file's text; the path absolute, so a start from another folder finds the file,
+    and the file's stamp as the crashed window knew it, so that Save after recovery still asks
+    if another program changed the file meanwhile (gui.file_guard)."""
     path = os.path.abspath(path) if path else None
     return json.dumps({"format": FORMAT, "version": VERSION, "path": path, "saved_at": time.time(),
-                       "document": dumps(graph)}, ensure_ascii=False)
+                       "stamp": list(stamp) if path and stamp else None, "document": dumps(graph)},
+                      ensure_ascii=False)
 
 
 @dataclass
@@ -74,13 +78,19 @@ class Found:
     graph: Graph
     path: str | None
     saved_at: float
+    stamp: Stamp | None = None  # the file's, as the crashed window last read or wrote it
 
     def discard(self) -> None:
         self.file.unlink(missing_ok=True)
         self.lock.unlock()  # removes the lock file
 
 
-def _read(file: Path) -> tuple[Graph, str | None, float]:
+def _stamp(raw: object) -> Stamp | None:
+    ok = isinstance(raw, list) and len(raw) == 3 and all(type(v) is int for v in raw)
+    return tuple(raw) if ok else None
+
+
+def _read(file: Path) -> tuple[Graph, str | None, float, Stamp | None]:
     """Raises ValueError (bad JSON or not a recovery file), GraphError (a bad document), OSError."""
     raw = json.loads(file.read_text(encoding="utf-8"))
     if not isinstance(raw, dict) or raw.get("format") != FORMAT or raw.get("version") != VERSION:
@@ -90,7 +100,8 @@ def _read(file: Path) -> tuple[Graph, str | None, float]:
         raise ValueError("not a recovery file of this version")
     if path is not None and not os.path.isabs(path):  # an older version's: relative to a folder unknown now
         path = None  # so the document comes back untitled, and Save asks where rather than guess
-    return loads(raw["document"]), path, float(saved_at) if isinstance(saved_at, int | float) else 0.0
+    saved = float(saved_at) if isinstance(saved_at, int | float) else 0.0
+    return loads(raw["document"]), path, saved, _stamp(raw.get("stamp")) if path else None
 
 
 def claim_orphan(folder: Path, skipped: list[str] | None = None) -> Found | None:
@@ -105,14 +116,14 @@ def claim_orphan(folder: Path, skipped: list[str] | None = None) -> Found | None
         if not lock.tryLock(0):
             continue  # its window is still open (this process or another)
         try:
-            graph, path, saved_at = _read(file)
+            graph, path, saved_at, stamp = _read(file)
         except Exception as e:  # noqa: BLE001 - any bad file is dropped, never crashes the start
             if skipped is not None:
                 skipped.append(f"{file.name}: {type(e).__name__}: {e}")
             file.unlink(missing_ok=True)
             lock.unlock()
             continue
-        return Found(file, lock, graph, path, saved_at)
+        return Found(file, lock, graph, path, saved_at, stamp)
     return None
 
 
@@ -141,6 +152,7 @@ class Autosave(QObject):
         self.writes = 0  # finished writes, for tests
         self.closed = False
         self.error: str | None = None  # the last write's failure (a full disk): autosave goes on trying
+        self.file_stamp: Callable[[], Stamp | None] = lambda: None  # gui.file_guard sets it
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="autosave")  # in order
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -184,7 +196,7 @@ class Autosave(QObject):
                 self.error = f"{self.file}: cannot lock"
                 return
             self.lock = lock
-        self._writer.submit(self._write, self._snapshot(), self.doc.path)
+        self._writer.submit(self._write, self._snapshot(), self.doc.path, self.file_stamp())
 
     def _snapshot(self) -> Graph:
         graph = self.doc.graph.copy()
@@ -192,9 +204,9 @@ class Autosave(QObject):
         graph.grad_output = self.grad_output() if self.doc.target is not None else None
         return graph
 
-    def _write(self, graph: Graph, path: str | None) -> None:
+    def _write(self, graph: Graph, path: str | None, stamp: Stamp | None = None) -> None:
         try:
-            write_text_atomic(self.file, encode(graph, path))
+            write_text_atomic(self.file, encode(graph, path, stamp))
             self.error = None
         except (OSError, ValueError) as e:  # ValueError: a value JSON refuses (never from a checked graph)
             self.error = f"{self.file}: {e}"
@@ -241,7 +253,7 @@ class Autosave(QObject):
             except OSError as e:
                 self.error = f"{self.folder}: {e.strerror or e}"
                 return
-            self._write(self._snapshot(), self.doc.path)
+            self._write(self._snapshot(), self.doc.path, self.file_stamp())
         if self.lock is not None:  # the process ends: the file is an orphan to offer
             self.lock.unlock()
             self.lock = None

@@ -474,6 +474,7 @@ class MainWindow(QMainWindow):
             found.discard()
             return False
         self._replace_document(found.graph, found.path)  # target and grad-output come back as from a file
+        self.file_guard.read(found.path, found.stamp)  # Save asks if the file changed since the crash
         self.doc.undo_stack.resetClean()  # modified: the user's file (if any) lacks these changes
         self.autosave.adopt(found)
         self._update_title()

@@ -55,7 +55,7 @@ def test_recovery_stores_an_absolute_path_and_drops_a_relative_one(tmp_path: Pat
     assert json.loads(encode(g, "m.json"))["path"] == str(tmp_path / "m.json")
     old = tmp_path / "old.json"  # written by an older version, relative to a folder nobody knows
     old.write_text(json.dumps({**json.loads(encode(g, None)), "path": "m.json"}), encoding="utf-8")
-    _graph, path, _saved_at = _read(old)
+    _graph, path, _saved_at, _stamp = _read(old)
     assert path is None  # recovered untitled: Save asks where, never writes into the start folder
 
 
