@@ -7,6 +7,8 @@ crash recovery started elsewhere. The window remembers the file as it last read 
 Overwrite, Save As… or Cancel (window.ask_overwrite; tests replace it with a stub that answers).
 The autosave keeps that stamp beside the document, so after a crash recovery Save still knows.
 A file deleted meanwhile is just written again: nothing of anybody's is lost by that.
+When the app becomes active again and the file changed meanwhile, it offers to reload it (once
+per version of the file: "Keep this version" is not asked again until the file changes again).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from graph.fileformat import save
 from graph.safetext import visible
@@ -38,13 +41,16 @@ def file_stamp(path: str | os.PathLike) -> Stamp | None:
     return st.st_ino, st.st_size, st.st_mtime_ns
 
 
-class FileGuard:
-    """The file as this window last read or wrote it, and the save that checks it first."""
+class FileGuard(QObject):
+    """The file as this window last read or wrote it, and the save that checks it first (a
+    QObject child of the window: the app's state signal lets go of it with the window)."""
 
     def __init__(self, window) -> None:  # noqa: ANN001 - a gui.window.MainWindow
+        super().__init__(window)
         self.window = window
         self.path: str | None = None
         self.stamp: Stamp | None = None
+        self.offered: Stamp | None = None  # the version of the file a reload was last offered for
 
     def read(self, path: str, stamp: Stamp | None) -> None:
         """The document was opened from path, as it was at `stamp` (taken before reading it)."""
@@ -103,6 +109,39 @@ class FileGuard:
         return {overwrite: OVERWRITE, save_as: SAVE_AS}.get(box.clickedButton(), CANCEL)
 
 
+    def offer_reload(self) -> bool:
+        """The app is active again: if another program changed the document's file meanwhile,
+        offer to reload it (once per version of it). True: reloaded."""
+        w, path = self.window, self.window.doc.path
+        busy = QApplication.activeModalWidget() is not None or w.training.running is not None
+        if path is None or busy or not self.changed_on_disk(path):  # a run: asked once it ends
+            return False
+        now = file_stamp(path)
+        if now == self.offered:
+            return False
+        self.offered = now
+        if not w.ask_reload(path, not w.doc.undo_stack.isClean()):
+            w.say(f"{Path(path).name} was changed by another program; kept this version (Save will ask)")
+            return False
+        return w.open_file(path, ask=False)  # the answer was the question about unsaved changes
+
+    def ask_reload(self, path: str, modified: bool) -> bool:
+        lost = ("Reloading discards the changes made here since the last save." if modified
+                else "Nothing was changed here since it was opened or saved.")
+        box = QMessageBox(QMessageBox.Icon.Question, "File changed on disk",
+                          f"{visible(Path(path).name)} was changed by another program. Reload it?\n\n{lost}"
+                          f"\n\n{visible(path)}", QMessageBox.StandardButton.NoButton, self.window)
+        reload = box.addButton("Reload", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Keep this version", QMessageBox.ButtonRole.RejectRole)
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setDefaultButton(keep if modified else reload)  # Enter never drops unsaved work
+        box.exec()
+        return box.clickedButton() is reload
+
+    def _on_app_state(self, state: Qt.ApplicationState) -> None:
+        if state == Qt.ApplicationState.ApplicationActive and self.window.isVisible():
+            self.offer_reload()
+
     def document_stamp(self) -> Stamp | None:
         """The stamp of the document's own file as this window knows it, for the recovery file."""
         return self.stamp if self.path is not None and self.path == self.window.doc.path else None
@@ -112,3 +151,5 @@ def install(window) -> None:  # noqa: ANN001 - a gui.window.MainWindow
     window.file_guard = FileGuard(window)
     window.ask_overwrite = window.file_guard.ask_overwrite
     window.autosave.file_stamp = window.file_guard.document_stamp  # a crash keeps what Save checks
+    window.ask_reload = window.file_guard.ask_reload
+    QGuiApplication.instance().applicationStateChanged.connect(window.file_guard._on_app_state)  # noqa: SLF001

@@ -378,9 +378,10 @@ class MainWindow(QMainWindow):
         if path:
             self.open_file(path)
 
-    def open_file(self, path: str) -> bool:
-        """Open a file; one that fails to load leaves the current document untouched."""
-        if not self.maybe_save():
+    def open_file(self, path: str, ask: bool = True) -> bool:
+        """Open a file; one that fails to load leaves the current document untouched. ask=False:
+        the user already chose to drop unsaved changes (gui.file_guard's reload)."""
+        if ask and not self.maybe_save():
             return False
         self.computer.warm_up()  # the compute process imports torch while the file loads and draws
         try:
