@@ -7,6 +7,7 @@ smallest font in on-screen pixels), from the view's transform, and from the pixe
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from pathlib import Path
 
@@ -223,6 +224,23 @@ def test_the_summary_names_the_partial_where_it_fits(qtbot) -> None:
     assert lod.summary_line(item, marker, text, fm, fm.horizontalAdvance("∂ -8")) == "∂ -8"
     two = scene.nodes["two"]  # no partial (it does not require grad): its value
     assert lod.summary_line(two, *lod.summary_content(two)[:2], fm, 1000) == "= 2"
+
+
+def test_a_summary_too_narrow_for_long_titles_names_the_partial_by_shortened_ones(qtbot) -> None:
+    """A long target title and node title: the summary shortens them ("∂(loss …/∂(weig… = -8")
+    before it falls back to the bare marker."""
+    g = _titled()
+    g.nodes["out"] = dataclasses.replace(g.nodes["out"], label="loss of the whole batch")
+    g.nodes["x"] = dataclasses.replace(g.nodes["x"], label="weights of the first layer")
+    scene, _view = _canvas(qtbot, g, target="out")
+    item = scene.nodes["x"]
+    marker, text, _color = lod.summary_content(item)
+    fm = QFontMetricsF(lod._number_font(20))  # noqa: SLF001 - the summary's own font
+    full = "∂(loss of the whole batch)/∂(weights of the first layer) = -8"
+    assert lod.summary_line(item, marker, text, fm, 10_000) == full
+    line = lod.summary_line(item, marker, text, fm, fm.horizontalAdvance(full) / 3)
+    assert line != "∂ -8" and line.endswith(" = -8") and "…" in line and "/∂" in line, line
+    assert fm.horizontalAdvance(line) <= fm.horizontalAdvance(full) / 3
 
 
 def test_the_partial_is_named_by_the_target_it_was_computed_for(qtbot) -> None:

@@ -29,8 +29,9 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 
 from graph.safetext import visible
 from graph.values import INLINE_MAX
+from gui.canvas.labels import partial_row_names
 from gui.canvas.style import COLORS, MIN_TEXT_PX, MONO_PX, SMALL_PX, TITLE_PX, small_font, title_font
-from gui.titles import partial_names, title_of
+from gui.titles import title_of
 
 if TYPE_CHECKING:
     from gui.canvas.items import NodeItem
@@ -229,10 +230,11 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
 
 def summary_line(item: NodeItem, marker: str, text: str, fm: QFontMetricsF, width: float) -> str:
     """The summary's number with what it is: a partial named by the titles (∂y/∂x = 8) where
-    that fits the width in this font, else by its marker alone (∂ 8; the status bar names it)."""
+    that fits the width in this font, shortened down to "∂a…/∂W… = 8", else by its marker alone
+    (∂ 8; the status bar names it)."""
     line = f"{marker} {text}".strip()
     if text and marker.endswith("∂"):
-        names = partial_names(item.target_title(), item.node.title, item.view_vjp)[:-1]
+        names = partial_row_names(item.target_title(), item.node.title, item.view_vjp)  # down to "∂a…/∂W…"
         return next((n for n in (f"{name} = {text}" for name in names) if fm.horizontalAdvance(n) <= width), line)
     return line
 
