@@ -32,7 +32,7 @@ from gui.palette import NodeSearch, Palette, _tooltip
 
 CLIP = OpSpec(
     "clip", "torch.clip", ("input",), "elementwise", "clip",
-    "∂/∂input = 1 where min < input < max, else 0",
+    "∂/∂input = 1 where min ≤ input ≤ max, else 0",
     attrs=(Attr("min", "optional_number", None, doc="lower bound; null: none"),
            Attr("max", "optional_number", None, doc="upper bound; null: none")),
     example_shapes={"input": (2, 3)}, example_attrs={"min": -0.5, "max": 0.5},

@@ -16,9 +16,9 @@ ENTRIES: list[OpSpec] = [
     binary("div", "÷", "∂/∂input = 1/other, ∂/∂other = −input/other²", kinks=(0.0,),
            reveals_nonfinite=("input",), partial_reveals=IO, sympy="({input})/({other})"),
     # torch splits the partial evenly between input and other where they are equal.
-    binary("maximum", "max", "∂/∂input = 1 where input > other, ∂/∂other = 1 where other > input",
+    binary("maximum", "max", "∂/∂input = 1 where input > other, ∂/∂other = 1 where other > input, 0.5 each where equal",
            partial_bound="same shape"),
-    binary("minimum", "min", "∂/∂input = 1 where input < other, ∂/∂other = 1 where other < input",
+    binary("minimum", "min", "∂/∂input = 1 where input < other, ∂/∂other = 1 where other < input, 0.5 each where equal",
            partial_bound="same shape"),
     unary("neg", "arithmetic", "−x", "∂/∂input = −1", keeps_finite=True, partial_reveals=("input",),
           sympy="-({input})"),

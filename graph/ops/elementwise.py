@@ -32,7 +32,7 @@ ENTRIES: list[OpSpec] = [
           sympy="log(1 + ({input}))"),
     unary("expm1", "elementwise", "eˣ−1", "∂/∂input = exp(input)",
           sympy="exp({input}) - 1"),
-    unary("clamp", "elementwise", "clamp", "∂/∂input = 1 where min < input < max, else 0",
+    unary("clamp", "elementwise", "clamp", "∂/∂input = 1 where min ≤ input ≤ max (at a bound too, as torch gives), else 0",
           attrs=(Attr("min", "optional_number", None, doc="lower bound; null: none"),
                  Attr("max", "optional_number", None, doc="upper bound; null: none")),
           example_attrs={"min": -0.5, "max": 0.5}, kinks=("min", "max"), keeps_finite=True),
