@@ -165,12 +165,15 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_second_derivatives(grads2: dict[str, object], target: str) -> None:
-    """grad --order 2's table: autograd_bridge.calculus.hessian_diagonals per leaf."""
+def print_second_derivatives(grads2: dict[str, object], target: str, vjp: bool = False) -> None:
+    """grad --order 2's table: autograd_bridge.calculus.hessian_diagonals per leaf; with a
+    grad-output v (vjp) those are the diagonals of vᵀ·target's Hessian, and the header says so."""
     from autograd_bridge.formatting import tensor_text
 
     t = visible(target)
-    print(f"∂²{t}/∂x² elementwise (the Hessian's diagonal) for each leaf x with requires_grad on:")
+    what = f"∂²(vᵀ·{t})/∂x² elementwise (the diagonal of vᵀ·{t}'s Hessian, v the grad-output)" if vjp \
+        else f"∂²{t}/∂x² elementwise (the Hessian's diagonal)"
+    print(f"{what} for each leaf x with requires_grad on:")
     rows = [(visible(n), str(list(d.shape)) if d is not None else "",
              tensor_text(d) if d is not None else f"None: {t} does not depend on it") for n, d in grads2.items()]
     widths = [max(len(r[i]) for r in rows) for i in range(2)] if rows else [0, 0]

@@ -48,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("file")
         sp.add_argument("--target", help="node id to differentiate (default: the only sink)")
         sp.add_argument("--grad-output", metavar="JSON",
-                        help="gradient for a non-scalar target, e.g. '[1, 0]'")
+                        help="the v of backward(gradient=v), needed for a non-scalar target, e.g. '[1, 0]'; "
+                             "the partials are then vector-Jacobian products, v^T d(target)/d(node)")
         sp.add_argument("--dtype", choices=FLOAT_DTYPES,
                         help="override every floating tensor's dtype (int64 and bool leaves keep theirs)")
 
@@ -210,15 +211,17 @@ def cmd_grad(args: argparse.Namespace) -> int:
         from autograd_bridge.symbolic import formulas_for
 
         formulas = formulas_for(compiled, result.values, target)
+    seed = None if grad_output is None else _grad_output_tensor(grad_output, result.values[target])
     if args.json:
-        _write_json(result, compiled, args.full, grads2, formulas)
+        _write_json(result, compiled, args.full, grads2, formulas, seed)
         return 0
     leaves = set(compiled.source.leaf_ids)
     order = compiled.source.order
     values = dict(zip(order, tensor_texts([result.values[n] for n in order]), strict=True))
     grads = dict(zip(order, tensor_texts([result.grads[n] for n in order]), strict=True))
     shown = visible(target)
-    rows = [("node", "kind", "shape", "value", f"∂{shown}/∂node")]
+    vjp = "" if seed is None else "vᵀ·"  # with a grad-output v, backward gives vᵀ·∂y/∂node, not ∂y/∂node
+    rows = [("node", "kind", "shape", "value", f"{vjp}∂{shown}/∂node")]
     for n in order:
         kind = graph.nodes[n].op + (" (leaf)" if n in leaves else "")
         reason = result.no_grad_reason(n, compiled)
@@ -227,16 +230,32 @@ def cmd_grad(args: argparse.Namespace) -> int:
     widths = [min(40, max(len(r[i]) for r in rows)) for i in range(4)]
     mode = (f"leaf .grad accumulated over {accumulate} runs, as PyTorch does without x.grad = None"
             if accumulate > 1 else "one forward and backward, nothing accumulated")
-    print(f"target {shown} = {tensor_text(result.values[target])}   (device {compiled.device}, {mode})")
+    seeded = "" if seed is None else f"   grad-output {_grad_output_words(seed)}: each partial is vᵀ·∂{shown}/∂node"
+    print(f"target {shown} = {tensor_text(result.values[target])}{seeded}   (device {compiled.device}, {mode})")
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
     for note in result.notes:
         print("note:", visible(note))
     if grads2 is not None:
-        print_second_derivatives(grads2, target)
+        print_second_derivatives(grads2, target, vjp=seed is not None)
     if formulas is not None:
         _print_formulas(formulas)
     return 0
+
+
+def _grad_output_tensor(grad_output: object, target_value):  # noqa: ANN001, ANN202 - torch.Tensor
+    """The grad-output as the engine seeds backward with it: in the target's dtype."""
+    import torch
+
+    return torch.tensor(grad_output, dtype=target_value.dtype)
+
+
+def _grad_output_words(seed) -> str:  # noqa: ANN001 - a torch.Tensor
+    """"v = [1, 10]" for a short grad-output; "v of shape [40]" when its numbers would not fit a line."""
+    from autograd_bridge.formatting import tensor_text
+
+    text = tensor_text(seed)
+    return f"v = {text}" if len(text) <= 40 else f"v of shape {list(seed.shape)}"
 
 
 def _print_formulas(formulas) -> None:  # noqa: ANN001 - autograd_bridge.symbolic.Formulas
@@ -353,11 +372,14 @@ def _tensor_json(t, full: bool, write) -> None:  # noqa: ANN001 - a torch.Tensor
 
 
 def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noqa: ANN001 - engine Result, Compiled
-                formulas=None) -> None:  # noqa: ANN001 - autograd_bridge.symbolic.Formulas
+                formulas=None, grad_output=None) -> None:  # noqa: ANN001 - symbolic.Formulas, torch.Tensor
     write = sys.stdout.write
     target = result.target
     write(f'{{"target": {json.dumps(target)}, "value": ')
     _tensor_json(result.values[target], full, write)
+    if grad_output is not None:  # the v of backward(gradient=v): "grads" (and "grads2") are then of vᵀ·target
+        write(', "grad_output": ')
+        _tensor_json(grad_output, full, write)
     write(', "grads": {')
     for i, (n, g) in enumerate(result.grads.items()):
         write(f'{", " if i else ""}{json.dumps(n)}: ')
