@@ -36,12 +36,22 @@ class Namespace:
 
     ASCII letters, digits and _ are kept, other letters become their code point (λ → u03bb),
     anything else becomes _; a leading digit or a leading __ gets a prefix; reserved names get
-    a trailing _; clashes are numbered.
+    a trailing _; clashes are numbered. reserve() first, and an id that is already a free
+    identifier keeps exactly its name whatever order the ids come in.
     """
 
     def __init__(self) -> None:
         self._taken: set[str] = set()
         self.names: dict[str, str] = {}
+
+    def reserve(self, node_ids: object) -> None:  # an iterable of ids
+        """Name first every id that is itself a usable identifier, so a made-up name never takes
+        one: `q.weight` (→ q_weight) cannot take `q_weight` from the node of that id, whose
+        gradient a reader looks up by its name; `q.weight` becomes q_weight_2 instead."""
+        for node_id in node_ids:
+            if node_id.isascii() and node_id.isidentifier() and node_id not in RESERVED \
+                    and not node_id.startswith("__"):
+                self.name(node_id)
 
     def name(self, node_id: str) -> str:
         if node_id in self.names:
@@ -213,6 +223,7 @@ def generate(checked: CheckedGraph, dtype: str | None = None) -> Source:
             if node.is_tensor and leaf_dtype(node.dtype, dtype) != node.dtype:
                 node.check(dtype)
     ns = Namespace()
+    ns.reserve(checked.nodes)
     names = {n: ns.name(n) for n in checked.nodes}  # file order, so names do not depend on wiring
     lines, leaf_ids, op_ids, grad, literal_ids = {}, [], [], set(), []
     for n in checked.order:

@@ -118,7 +118,8 @@ def _setup(what: str, compiled: Compiled, device: str, big_grad_output: torch.Te
     ]
 
 
-def _backward(src: Source, target: str, grad_output: object, big_grad_output: torch.Tensor | None) -> list[str]:
+def _backward(src: Source, result: Result, grad_output: object, big_grad_output: torch.Tensor | None) -> list[str]:
+    target = result.target
     t = src.names[target]
     lines = [f"# Backward from the target {t}."]
     if target not in src.requires_grad:
@@ -129,9 +130,21 @@ def _backward(src: Source, target: str, grad_output: object, big_grad_output: to
     else:
         gradient = (f"torch.tensor({literal(grad_output)}, dtype={t}.dtype, device=device)"
                     if big_grad_output is None else f"{base64_expr(big_grad_output)}.to(device)")
-        lines += [f"# {t} is not a scalar: backward() needs a grad-output (a vector-Jacobian product).",
-                  f"{t}.backward(gradient={gradient})"]
-    return [*lines, "", f'print("{t} =", {t}.detach())']
+        if result.values[target].numel() == 1:  # backward() would seed it with 1 itself; v scales that seed
+            why = f"# {t} is a scalar: the grad-output v scales the seed of backward(), so .grad is v * d{t}/d(node)."
+        else:
+            why = f"# {t} is not a scalar: backward() needs a grad-output (a vector-Jacobian product)."
+        lines += [why, f"{t}.backward(gradient={gradient})"]
+    return [*lines, "", f'print({_label(target, " =")}, {t}.detach())']
+
+
+def _label(node_id: str, suffix: str) -> str:
+    """What a print says a number is, as a string literal: the node's id as `gradcanvas grad` shows
+    it (graph.safetext.visible) then suffix, so each number is read under its own node's name
+    (`q.weight.grad =`, not its variable q_weight_2). ascii() keeps any id one closed literal."""
+    text = visible(node_id) + suffix
+    plain = text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+    return f'"{text}"' if plain else ascii(text)
 
 
 def _retained(src: Source, retain_grad: bool) -> list[str]:
@@ -156,16 +169,14 @@ def script_parts(graph: Graph, target: str, grad_output: object = None, dtype: s
     if retained:
         forward += ["", "# Non-leaf tensors keep no .grad unless asked: retain_grad() asks."]
         forward += [f"{src.names[n]}.retain_grad()" for n in retained]
-    if retain_grad:
-        printed = src.order
-        partials = [f"# d{t}/d(node) for every node. None: the node does not require grad, or {t} does not",
-                    "# depend on it (PyTorch leaves .grad as None)."]
-    else:
-        printed = src.leaf_ids
-        partials = [f"# d{t}/d(leaf) for every leaf. None: the leaf does not require grad, or {t} does not",
-                    "# depend on it (PyTorch leaves .grad as None)."]
-    partials += [f'print("{src.names[n]}.grad =", {src.names[n]}.grad)  {id_comment(n)}' for n in printed]
-    return ScriptParts(setup, leaves, forward, _backward(src, target, grad_output, big_grad_output), partials,
+    each = "node" if retain_grad else "leaf"
+    printed = src.order if retain_grad else src.leaf_ids
+    # With a grad-output v, .grad holds the vector-Jacobian product, and the comment says so.
+    partial = f"d{t}/d({each})" if grad_output is None else f"v^T d{t}/d({each}) (v the grad-output)"
+    partials = [f"# {partial} for every {each}. None: the {each} does not require grad, or {t} does not",
+                "# depend on it (PyTorch leaves .grad as None)."]
+    partials += [f'print({_label(n, ".grad =")}, {src.names[n]}.grad)  {id_comment(n)}' for n in printed]
+    return ScriptParts(setup, leaves, forward, _backward(src, result, grad_output, big_grad_output), partials,
                        compiled, result)
 
 
@@ -234,9 +245,9 @@ def export_function(graph: Graph, target: str, grad_output: object = None, dtype
     if retained:
         demo += ["# Non-leaf tensors keep no .grad unless asked: retain_grad() asks, before backward().",
                  f"for {each} in {kept}.values():", f"    {each}.retain_grad()"]
-    demo += _backward(src, target, grad_output, big_grad_output)
-    demo += [f'print("{src.names[n]}.grad =", {src.names[n]}.grad)  {id_comment(n)}' for n in args]
-    demo += [f'print("{src.names[n]}.grad =", {kept}["{src.names[n]}"].grad)  {id_comment(n)}' for n in retained]
+    demo += _backward(src, result, grad_output, big_grad_output)
+    demo += [f'print({_label(n, ".grad =")}, {src.names[n]}.grad)  {id_comment(n)}' for n in args]
+    demo += [f'print({_label(n, ".grad =")}, {kept}["{src.names[n]}"].grad)  {id_comment(n)}' for n in retained]
     lines += ['if __name__ == "__main__":', *_indent(demo)]
     return "\n".join(lines) + "\n"
 
@@ -364,7 +375,7 @@ def export_module(graph: Graph, target: str, grad_output: object = None, dtype: 
     if retained:
         demo += ["# Non-leaf tensors keep no .grad unless asked: retain_grad() asks, before backward().",
                  f"for {each} in {model}.{kept}.values():", f"    {each}.retain_grad()"]
-    demo += _backward(src, target, grad_output, big_grad_output)
+    demo += _backward(src, result, grad_output, big_grad_output)
     demo += [f"for {name}, {each} in {model}.named_parameters():", f'    print(f"{{{name}}}.grad =", {each}.grad)']
     if retained:
         demo += [f"for {name}, {each} in {model}.{kept}.items():",

@@ -40,12 +40,18 @@ def export_notebook(graph: Graph, target: str, grad_output: object = None, dtype
     p = script_parts(graph, target, grad_output, dtype, device=device, retain_grad=retain_grad,
                      memory_limit=memory_limit)
     t = p.compiled.source.names[target]
-    in_words = _in_prose(t)
-    seed = "1" if grad_output is None else "the grad-output v (a vector–Jacobian product)"
+    partial = f"{_seeded_by(p, grad_output)}∂{_node_in_prose(target)}/∂node"
+    if grad_output is None:
+        seed = "1"
+    elif p.result.values[target].numel() == 1:  # backward() would seed it with 1: v only scales that
+        seed = "the grad-output v instead of 1, which scales every partial"
+    else:
+        seed = "the grad-output v (a vector–Jacobian product)"
+    changes = "the target" if grad_output is None else "vᵀ·target (v the grad-output)"
     cells = [
-        _markdown(f"# The partials of `{t}`\n\nExported from GradCanvas. Run the cells in order: they "
-                  f"build the graph's tensors, run it forward, call `backward()` from `{t}` and print "
-                  f"∂{in_words}/∂node for every node: the numbers GradCanvas shows on the canvas."),
+        _markdown(f"# The partials of {_code_span(visible(target))}\n\nExported from GradCanvas. Run the cells in "
+                  f"order: they build the graph's tensors, run it forward, call `backward()` from `{t}` and print "
+                  f"{partial} for every node: the numbers GradCanvas shows on the canvas."),
         _markdown("## Leaves\n\nThe graph's input tensors. `requires_grad=True` asks PyTorch to fill in "
                   "`.grad` for a leaf."),
         _code([*p.setup, *p.leaves]),
@@ -53,10 +59,10 @@ def export_notebook(graph: Graph, target: str, grad_output: object = None, dtype
                   "`retain_grad()` asks."),
         _code(p.forward),
         _markdown(f"## Backward\n\n`backward()` walks the graph from `{t}` back to the leaves, seeded "
-                  f"with {seed}, and adds ∂{in_words}/∂node into the `.grad` of every tensor that keeps one."),
+                  f"with {seed}, and adds {partial} into the `.grad` of every tensor that keeps one."),
         _code(p.backward),
-        _markdown("## Partials\n\nEvery node's `.grad`: how much the target changes per unit change of "
-                  "that node, at these values."),
+        _markdown(f"## Partials\n\nEvery node's `.grad`, printed under the node's id: how much {changes} "
+                  "changes per unit change of that node, at these values."),
         _code(p.partials),
         _markdown("## What each partial says\n\n" + "\n".join(f"- {s}" for s in explanations(p, target, grad_output))),
     ]
@@ -74,17 +80,27 @@ def export_notebook(graph: Graph, target: str, grad_output: object = None, dtype
     return json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
 
 
+def _seeded_by(p: ScriptParts, grad_output: object) -> str:
+    """What a partial is multiplied by: nothing, v· for a scalar target's grad-output (a number
+    scaling the seed), vᵀ· for a vector–Jacobian product."""
+    if grad_output is None:
+        return ""
+    return "v·" if p.result.values[p.result.target].numel() == 1 else "vᵀ·"
+
+
 def explanations(p: ScriptParts, target: str, grad_output: object = None) -> list[str]:
-    """One sentence per node, in the order the script prints them: its partial's value and what
-    it means, or why it is None ("x.grad is None: x does not require grad")."""
+    """One sentence per node, in the order the script prints them, each under the label the
+    script prints (the node's id): its partial's value and what it means, or why it is None
+    ("x.grad is None: x does not require grad"). The variable is named too where it differs."""
     src, result = p.compiled.source, p.result
-    t = _in_prose(src.names[target])  # names in code spans are as they are; in words, escaped
+    t = _node_in_prose(target)
+    seeded = _seeded_by(p, grad_output)
     lines = []
     for n in src.order:
-        name = src.names[n]
-        v = _in_prose(name)
+        label = _code_span(visible(n) + ".grad")
+        v = _node_in_prose(n)
         node = p.compiled.graph.nodes[n]
-        where = "" if visible(n) == name else f" (node {_code_span(visible(n))})"
+        where = "" if visible(n) == src.names[n] else f" (variable `{src.names[n]}`)"
         grad = result.grads[n]
         if grad is None:
             reason = result.no_grad_reason(n, p.compiled)
@@ -96,18 +112,26 @@ def explanations(p: ScriptParts, target: str, grad_output: object = None) -> lis
                 why = f"{v} is {node.dtype}, and only floating-point tensors have gradients"
             else:
                 why = f"{t} does not depend on {v}"
-            lines.append(f"`{name}.grad` is None{where}: {why}.")
+            lines.append(f"{label} is None{where}: {why}.")
             continue
         value = visible(tensor_text(grad))
         if n == target:
             meaning = (f"∂{t}/∂{t} = 1, the seed of backward()" if grad_output is None
                        else "the grad-output v that backward() started from")
         elif n in src.leaf_ids:
-            meaning = f"∂{t}/∂{v}, filled in because {v} is a leaf that requires grad"
+            meaning = f"{seeded}∂{t}/∂{v}, filled in because {v} is a leaf that requires grad"
         else:
-            meaning = f"∂{t}/∂{v}; {v} is not a leaf, so PyTorch keeps it only because of `retain_grad()`"
-        lines.append(f"`{name}.grad` = {value}{where}: {meaning}.")
+            meaning = f"{seeded}∂{t}/∂{v}; {v} is not a leaf, so PyTorch keeps it only because of `retain_grad()`"
+        lines.append(f"{label} = {value}{where}: {meaning}.")
     return lines
+
+
+def _node_in_prose(node_id: str) -> str:
+    """A node named in the Markdown text: an id that is a Python name as words (_in_prose), any
+    other id (`q.weight`, one holding `*` or HTML) as a code span, shown exactly."""
+    if node_id.isascii() and node_id.isidentifier():
+        return _in_prose(node_id)
+    return _code_span(visible(node_id))
 
 
 def _code_span(text: str) -> str:

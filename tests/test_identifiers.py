@@ -17,6 +17,7 @@ from autograd_bridge.export import export_script
 from graph.errors import ValueSpecError
 from graph.model import Edge, Graph, Node
 from graph.ops import TENSOR
+from graph.safetext import visible
 
 NAUGHTY = [
     "__import__('os').system('touch /tmp/p')",
@@ -154,8 +155,9 @@ def check_grads(grads: dict[str, torch.Tensor | None], ids: dict[str, str]) -> N
 
 
 def assert_no_hostile_code(text: str, names: dict[str, str]) -> None:
-    """No string constant or name in the code carries an id (comments may name them, escaped)."""
-    allowed = {"cpu", *(f"{v} =" for v in names.values()), *(f"{v}.grad =" for v in names.values())}
+    """No name in the code carries an id (comments may name them, escaped), and no string constant
+    but the labels an export prints: each node's id as `gradcanvas grad` shows it, as inert text."""
+    allowed = {"cpu", *(f"{visible(n)} =" for n in names), *(f"{visible(n)}.grad =" for n in names)}
     tree = ast.parse(text)
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -196,10 +198,10 @@ def test_hostile_ids_compile_run_and_export_without_executing(
     env = runpy.run_path(str(script))
     printed = capsys.readouterr().out
     assert not marker.exists()
-    # one line for the target's value, then one "<variable>.grad = ..." per node, in order
+    # one line for the target's value, then one "<id>.grad = ..." per node, in order
     lines = printed.splitlines()
-    assert lines[0].startswith(f"{names[target]} = ")
-    assert [ln.split(" = ")[0] for ln in lines[1:]] == [f"{names[n]}.grad" for n in compiled.source.order]
+    assert lines[0].startswith(f"{visible(target)} = ")
+    assert [ln.split(" = ")[0] for ln in lines[1:]] == [f"{visible(n)}.grad" for n in compiled.source.order]
     check_grads({node_id: env[var].grad for node_id, var in names.items()}, ids)
     torch.testing.assert_close(env[names[target]].detach(), torch_expected()["value"])
     # the script did not shadow the builtins or torch it relies on
