@@ -135,6 +135,13 @@ def plain_text(text: str) -> str:
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
 
 
+def mnemonic(text: str) -> str | None:
+    """The letter Alt (or the key alone, in an open menu) reaches a menu item by: "Save &As…" → "a"."""
+    marked = text.replace("&&", "")
+    at = marked.find("&")
+    return marked[at + 1].lower() if 0 <= at < len(marked) - 1 else None
+
+
 def make_action(parent: QObject, text: str, slot: Callable[..., Any]) -> QAction:
     action = QAction(text, parent)
     action.triggered.connect(slot)
@@ -159,15 +166,15 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     w.recent_menu = file_menu.addMenu("Open &Recent")
     w.examples_menu = file_menu.addMenu("&Examples")
     w.lessons_menu = file_menu.addMenu("&Lessons")  # gui.lessons.install fills it
-    for path in sorted(EXAMPLES_DIR.glob("*.json")):
-        title = path.stem.split("_", 1)[-1].replace("_", " ")
+    for number, path in enumerate(sorted(EXAMPLES_DIR.glob("*.json")), 1):
+        title = f"&{number} " + path.stem.split("_", 1)[-1].replace("_", " ")
         w.examples_menu.addAction(make_action(w, title, lambda _=False, p=path: w.open_file(str(p))))
     add(file_menu, "&Import Python…", lambda: import_dialog.importer(w).ask())  # runs the file: asks first
     file_menu.addSeparator()
     add(file_menu, "&Save", w.save_document, S.Save)
     add(file_menu, "Save &As…", w.save_as, S.SaveAs)
-    add(file_menu, "&Export Python…", lambda: export_dialog.ask(w), "Ctrl+E")
-    add(file_menu, "Export canvas &image…", lambda: export_dialog.export_image(w))
+    add(file_menu, "Export &Python…", lambda: export_dialog.ask(w), "Ctrl+E")
+    add(file_menu, "Export canvas i&mage…", lambda: export_dialog.export_image(w))
     file_menu.addSeparator()
     add(file_menu, "&Quit", w.close, S.Quit, "Ctrl+Q")  # offscreen has no Quit binding
 
@@ -180,15 +187,15 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     add(edit, "Cu&t", w.cut, S.Cut)
     add(edit, "&Copy", w.copy, S.Copy)
     add(edit, "&Paste", w.paste, S.Paste)
-    add(edit, "&Duplicate", w.duplicate, "Ctrl+D")
+    add(edit, "Dupl&icate", w.duplicate, "Ctrl+D")
     add(edit, "&Delete", w.delete_selection, S.Delete)
     add(edit, "Select &All", w._select_all, S.SelectAll)
     edit.addSeparator()
     w.layout_action = add(edit, "Auto-&layout", lambda: [w.say(note) for note in w.doc.auto_layout()], "Ctrl+L")
-    add(edit, "Make selected node the &target", w._target_selected, "Ctrl+T")
+    add(edit, "Make selected node the targ&et", w._target_selected, "Ctrl+T")
     add(edit, "&Group selection", lambda: groups.group_selection(w), "Ctrl+G")  # gui.canvas.groups
-    add(edit, "Ungroup", lambda: groups.ungroup_selection(w), "Ctrl+Shift+G")
-    add(edit, "Rename group…", lambda: groups.rename_dialog(w))
+    add(edit, "Ungr&oup", lambda: groups.ungroup_selection(w), "Ctrl+Shift+G")
+    add(edit, "Re&name group…", lambda: groups.rename_dialog(w))
     edit.addSeparator()
     add(edit, "&Memory limit…", lambda: w.memory.edit() and w.schedule_recompute())
 
@@ -196,9 +203,8 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     w.fit_action = add(view, "&Fit graph", w.view.fit_graph, "Ctrl+0")
     add(view, "Zoom &in", lambda: w.view.zoom(1.25), S.ZoomIn, "Ctrl+=")
     add(view, "Zoom &out", lambda: w.view.zoom(0.8), S.ZoomOut)
-    view.addSeparator()
-    for dock in (w.palette_dock, w.inspector_dock, w.history_dock):
-        view.addAction(dock.toggleViewAction())
+    # Gradient flow and Step backward add their toggles; gui.layout_state those of every dock
+    # and toolbar, and Reset layout, once all are built.
 
     # What the Run and Train toolbars do, for the keyboard: the toolbar's Compute and Cancel,
     # then gradcheck and training add theirs (gui.calculus, gui.train).
@@ -234,10 +240,10 @@ def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow
     bar.addSeparator()
     # Cancel stops the running compute (Esc too, unless a canvas gesture or editor takes it);
     # Compute runs again what a Cancel stopped (F5).
-    w.compute_action = make_action(w, "Compute", lambda: (enter_typing(), w.schedule_recompute()))
+    w.compute_action = make_action(w, "&Compute", lambda: (enter_typing(), w.schedule_recompute()))
     w.compute_action.setShortcut(QKeySequence("F5"))
     w.compute_action.setToolTip("Compute values and partials again (F5)")
-    w.cancel_action = make_action(w, SHARED_WITH_CANVAS["Esc"], w.cancel_compute)
+    w.cancel_action = make_action(w, SHARED_WITH_CANVAS["Esc"].replace("Cancel", "C&ancel"), w.cancel_compute)
     w.cancel_action.setIconText("Cancel")
     w.cancel_action.setShortcut(QKeySequence("Esc"))
     w.cancel_action.setToolTip("Stop the running compute at its next op (Esc)")
@@ -250,7 +256,7 @@ def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow
     w.fit_action.setIconText("Fit")  # the View and Edit menus' own actions, named short here
     w.layout_action.setIconText("Layout")
     bar.addActions([w.fit_action, w.layout_action])
-    clear_target = make_action(w, "Clear target", lambda: w.doc.choose_target(None))
+    clear_target = make_action(w, "C&lear target", lambda: w.doc.choose_target(None))
     bar.addAction(clear_target)
     w.run_menu.addActions([w.compute_action, w.cancel_action, clear_target])
     bar.addSeparator()

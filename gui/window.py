@@ -25,7 +25,7 @@ from graph.fileformat import load
 from graph.model import Graph
 from graph.safetext import visible
 from gui import clipboard
-from gui.actions import EXAMPLES_DIR, build_menus, build_toolbar, make_action
+from gui.actions import EXAMPLES_DIR, build_menus, build_toolbar
 from gui.calculus import install as install_calculus
 from gui.canvas import CanvasScene, CanvasView
 from gui.canvas.flowview import install as install_flow
@@ -37,9 +37,11 @@ from gui.file_guard import absolute, file_stamp
 from gui.file_guard import install as install_file_guard
 from gui.help import ShortcutSheet, about_text, grad_output_hint
 from gui.inspector import Inspector
+from gui.layout_state import install as install_layout
 from gui.lessons import install as install_lessons
 from gui.memory import MemoryLimit
 from gui.palette import NodeSearch, Palette
+from gui.recent import install as install_recent
 from gui.recovery import Autosave, Found, claim_orphan
 from gui.runstate import RunState
 from gui.stepper import install as install_stepper
@@ -47,7 +49,6 @@ from gui.titles import formula_name, partial_names, title_by_id
 from gui.train import install as install_training
 from gui.worker import Computer
 
-MAX_RECENT = 8
 # Edits made in one pass of the event loop are computed once; no longer wait than that, since
 # the worker keeps only the newest pending request, so a burst of edits costs at most two runs.
 RECOMPUTE_DELAY_MS = 0
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         install_groups(self)  # Edit > Group / Ungroup; the view kept in the file (issue 11)
         install_file_guard(self)  # Save asks before writing over a file another program changed
         self.resize(1400, 900)
+        install_layout(self)  # last: View toggles for every dock and toolbar; the layout kept on close
         self._update_title()
         self.say("Drag ops from the palette, wire output → input, click ∂ on a node.")
 
@@ -146,7 +148,7 @@ class MainWindow(QMainWindow):
 
     def _make_actions(self) -> None:
         build_menus(self)  # File, Edit, View, Help: every shortcut by gui.actions' one rule
-        self._refresh_recent()
+        install_recent(self)  # File > Open Recent (gui.recent)
 
     def _on_grad_output_edited(self, value: object) -> None:
         self.grad_output = value
@@ -394,7 +396,7 @@ class MainWindow(QMainWindow):
         file_target = graph.target
         self._replace_document(graph, None if example else absolute(path))  # examples open as untitled copies
         if not example:
-            self._add_recent(path)
+            self.recent.add(path)
             self.file_guard.read(absolute(path), seen)
         sinks = graph.sinks()
         if self.doc.target is None and (file_target is not None or len(sinks) == 1):
@@ -434,21 +436,8 @@ class MainWindow(QMainWindow):
 
         quick_export(self)
 
-    def _add_recent(self, path: str) -> None:
-        path = str(Path(path).resolve())
-        recent = [p for p in self._recent() if p != path]
-        self.settings.setValue("recent", [path, *recent][:MAX_RECENT])
-        self._refresh_recent()
-
-    def _recent(self) -> list[str]:
-        value = self.settings.value("recent", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _refresh_recent(self) -> None:
-        self.recent_menu.clear()
-        for p in self._recent():
-            self.recent_menu.addAction(make_action(self, p, lambda _=False, p=p: self.open_file(p)))
-        self.recent_menu.setEnabled(bool(self._recent()))
+    def _add_recent(self, path: str) -> None:  # gui.file_guard's call after a save
+        self.recent.add(path)
 
     # ---- crash recovery (gui.recovery) ----
 

@@ -46,7 +46,7 @@ def test_each_action_has_its_platform_keys_plus_its_extra_ones_once(window: Main
         have = [portable(s) for s in action.shortcuts()]
         assert len(have) == len(set(have)), key
         assert set(have) >= {portable(s) for s in QKeySequence.keyBindings(standard)}, key
-    assert action_for(window, "Ctrl+D").text() == "&Duplicate"
+    assert action_for(window, "Ctrl+D").text() == "Dupl&icate"
     assert action_for(window, "Ctrl+Q").text() == "&Quit"  # offscreen binds no Quit key: added
 
 

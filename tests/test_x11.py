@@ -41,7 +41,7 @@ STEPS = [
     ("search and add", "Tab e x p Return"), ("group", "ctrl+g"), ("ungroup", "ctrl+shift+g"),
     ("undo in a field", "ctrl+z"), ("redo in a field", "ctrl+shift+z"), ("typing taken back", "a b c Escape"),
     ("expression refused", "w space equal space f o o parenleft x parenright Return"),
-    ("typing after a refusal", "BackSpace"),
+    ("typing after a refusal", "BackSpace"), ("view menu mnemonic", "alt+v t"),
     ("cancel compute", "Escape"), ("compute again", "F5"),
 ]
 
@@ -155,7 +155,7 @@ def test_no_two_actions_share_a_key_sequence_under_xcb(report: dict) -> None:
     redo = shortcuts["&Redo"]
     assert len(redo) == len(set(redo)) and {"Ctrl+Shift+Z", "Ctrl+Y"} <= set(redo)
     assert redo[0] == "Ctrl+Shift+Z"  # xcb's own Redo comes first; Ctrl+Y is added
-    assert shortcuts["&Duplicate"] == ["Ctrl+D"]
+    assert shortcuts["Dupl&icate"] == ["Ctrl+D"]
     assert "Ctrl+D" not in shortcuts["&Delete"] and "Del" in shortcuts["&Delete"]  # X11 binds Delete to Ctrl+D too
 
 
@@ -194,3 +194,11 @@ def test_dragging_a_group_by_its_header_moves_its_nodes_under_xcb(report: dict) 
         dx, dy = (a - b for a, b in zip(drag["after"][n], drag["before"][n], strict=True))
         assert abs(dx * drag["scale"] - 50) < 1.5 and abs(dy * drag["scale"] - 30) < 1.5, (n, drag)
     assert drag["after"]["y"] == drag["before"]["y"], drag
+
+
+def test_the_next_window_has_the_layout_the_last_one_closed_with_under_xcb(report: dict) -> None:
+    """Resized and History closed, then closed: a new window with the same settings has both
+    (gui.layout_state; the real window's geometry, not offscreen's screen of 800×600)."""
+    layout = report["layout"]
+    assert layout["closed"] == {"size": [1100, 750], "history": False}, layout
+    assert layout["again"] == layout["closed"], layout

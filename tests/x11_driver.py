@@ -83,6 +83,7 @@ def main(settings: str, example: str) -> dict:
         return {"index": stack.index(), "count": stack.count(), "nodes": len(doc.graph.nodes),
                 "sheet": bool(sheet is not None and sheet.isVisible()), "search": w.search.isVisible(),
                 "computing": w.computer.computing, "groups": len(doc.graph.groups),
+                "training_dock": w.training.dock.isVisible(),
                 "active": type(QApplication.activeWindow()).__name__}
 
     def step(name: str, keys: list[str], done, focus=focus_canvas) -> None:  # noqa: ANN001
@@ -166,6 +167,9 @@ def main(settings: str, example: str) -> dict:
                                    "message": bar.message.text(), "status": w.statusBar().currentMessage()}
     step("typing after a refusal", ["BackSpace"], lambda b, a: bar_shown("w = foo(x") and a["index"] == b["index"],
          focus=bar.edit.hasFocus)  # no focus given: the key goes where the refusal left it
+    # Menu mnemonics: Alt+V opens View, T there brings back the Training dock closed with its ×.
+    w.training.dock.close()
+    step("view menu mnemonic", ["alt+v", "t"], lambda b, a: a["training_dock"] and not b["training_dock"])
     report["scrub"] = scrub_x(w, example)
     report["group_drag"] = drag_group(w)
     # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.
@@ -178,8 +182,19 @@ def main(settings: str, example: str) -> dict:
     report["status_after_esc"] = w.status.text()
     step("compute again", ["F5"], lambda b, a: a["computing"])
     w.cancel_compute()
+    w.resize(1100, 750)  # a layout of the user's, kept for the next window (gui.layout_state)
+    w.history_dock.close()
+    wait_for(lambda: w.size().toTuple() == (1100, 750))
+    closed = {"size": w.size().toTuple(), "history": w.history_dock.isVisible()}
     w.close()
     w.computer.wait(10_000)
+    QApplication.processEvents()
+    again = MainWindow(QSettings(settings, QSettings.Format.IniFormat))
+    again.show()
+    wait_for(lambda: again.windowHandle() is not None and again.windowHandle().isExposed(), 10)
+    report["layout"] = {"closed": closed, "again": {"size": again.size().toTuple(),
+                                                    "history": again.history_dock.isVisible()}}
+    again.close()
     QApplication.processEvents()
     return report
 
