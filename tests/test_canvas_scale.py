@@ -94,8 +94,8 @@ def test_the_overview_is_on_exactly_where_every_node_draws_its_flat_rectangle(qt
     below = scene.overview.below()
     assert below == pytest.approx(lod.shape_below(100.0))  # the scene's tallest node: an add, 100 units
     assert below >= OVERVIEW_SCALE  # no node of any op is taller than the one that sets that
-    for h in (82.0, 100.0, 130.0):  # just below a node's threshold it is SHAPE, at it SUMMARY
-        assert lod.level_for(lod.shape_below(h) * 0.999, h) == lod.SHAPE
+    for h in (82.0, 100.0, 130.0):  # just below a node's threshold no summary (its title alone), at it SUMMARY
+        assert lod.level_for(lod.shape_below(h) * 0.999, h) == lod.TITLE
         assert lod.level_for(lod.shape_below(h), h) == lod.SUMMARY
     for scale, on in ((below * 0.99, True), (below, False), (0.05, True), (1.0, False)):
         _at(view, scale)

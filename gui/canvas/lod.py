@@ -123,8 +123,9 @@ def _number_font(px: int) -> QFont:
 
 
 def shape_below(height: float) -> float:
-    """The scale below which a node this tall draws SHAPE: summary_layout needs two lines of at
-    least MIN_TEXT_PX on screen, ceil(12 / scale) <= floor(avail / 2) scene units each."""
+    """The scale below which a node this tall draws no summary (TITLE, then SHAPE): summary_layout
+    needs two lines of at least MIN_TEXT_PX on screen, ceil(12 / scale) <= floor(avail / 2) scene
+    units each. Below it for the scene's tallest node the overview draws every node as SHAPE."""
     return MIN_TEXT_PX / math.floor((height - 2 * PAD) / LINE / 2)
 
 

@@ -38,9 +38,9 @@ from gui.canvas.wires import SELECTED, wire_pen
 if TYPE_CHECKING:
     from gui.canvas.items import EdgeItem, NodeItem
 
-# The tallest box any node can have (most input rows, and a preview): below this node's SHAPE
-# scale every node draws SHAPE, which is what the overview draws. A scene whose nodes are all
-# shorter has its own, higher, threshold (Overview.below).
+# The tallest box any node can have (most input rows, and a preview): below the scale where it
+# loses its summary (lod.shape_below) no node has one, and the overview draws every node as
+# SHAPE. A scene whose nodes are all shorter has its own, higher, threshold (Overview.below).
 MAX_BOX_H = HEADER_H + max(1, *(len(s.inputs) for s in OPS.values())) * PORT_H + OVERLAY_H + PREVIEW_H
 OVERVIEW_SCALE = lod.shape_below(MAX_BOX_H)
 CULL_ALL = 1e30  # a minimumRenderSize larger than anything on screen: Qt draws no item
@@ -213,7 +213,8 @@ class Overview:
         self.edges.loaded()
 
     def below(self) -> float:
-        """The scale below which every node of this scene draws SHAPE: the overview's."""
+        """The scale below which no node of this scene shows its summary: the overview's, which
+        draws every node as SHAPE (a short node's TITLE goes with it)."""
         return lod.shape_below(max(self.heights)) if self.heights else OVERVIEW_SCALE
 
     # ---- kept up to date ----
