@@ -65,6 +65,8 @@ def new_window(qtbot, tmp_path, name: str = "settings"):  # noqa: ANN001, ANN201
 
     w = MainWindow(QSettings(str(tmp_path / f"{name}.ini"), QSettings.Format.IniFormat))
     w.ask_unsaved = lambda: QMessageBox.StandardButton.Discard  # never block on a dialog
+    w.training.ask_to_leave_run = lambda: QMessageBox.StandardButton.Discard  # a run's steps, too
+    w.ask_reload = lambda _path, _modified: False  # the file changed on disk: kept (gui.file_guard)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
