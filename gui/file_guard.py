@@ -90,7 +90,7 @@ class FileGuard(QObject):
         self.path, self.stamp = path, file_stamp(path)
         w.doc.path = path
         w.doc.undo_stack.setClean()
-        w._add_recent(path)  # noqa: SLF001 - the window's own list
+        w.recent.add(path)  # File > Open Recent (gui.recent)
         w._update_title()  # noqa: SLF001
         w.say(f"saved {path}")
         return True

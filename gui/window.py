@@ -436,9 +436,6 @@ class MainWindow(QMainWindow):
 
         quick_export(self)
 
-    def _add_recent(self, path: str) -> None:  # gui.file_guard's call after a save
-        self.recent.add(path)
-
     # ---- crash recovery (gui.recovery) ----
 
     def _ask_recover(self, found: Found) -> QMessageBox.StandardButton:
