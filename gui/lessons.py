@@ -68,7 +68,16 @@ class LessonDock(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self.setMinimumWidth(260)
+        self._show_none()
         window.doc.graphReset.connect(self._on_graph_reset)
+
+    def _show_none(self) -> None:
+        """What the dock says with no lesson open (View > Lesson shows it too)."""
+        self.title.setText("No lesson open")
+        self.text.setText("File > Lessons opens one of the bundled lessons, or a lesson file of your own.")
+        self.counter.clear()
+        self.back_button.setEnabled(False)
+        self.next_button.setEnabled(False)
 
     # ---- opening ----
 
@@ -107,6 +116,7 @@ class LessonDock(QDockWidget):
         """Another document replaced the lesson's: the lesson ends."""
         if not self._opening and self.lesson is not None:
             self.lesson = None
+            self._show_none()
             self.hide()
 
     # ---- stepping ----

@@ -394,6 +394,16 @@ def test_opening_another_document_ends_the_lesson(window) -> None:  # noqa: ANN0
     window.lesson_dock.open_lesson(load(LESSONS[0]))
     window.open_file(str(EXAMPLES / "03_vector_element.json"))
     assert window.lesson_dock.isHidden() and window.lesson_dock.lesson is None
+    _says_no_lesson(window.lesson_dock)  # shown again from View > Lesson, it does not show the old step
+
+
+def _says_no_lesson(dock) -> None:  # noqa: ANN001
+    assert dock.title.text() == "No lesson open" and "File > Lessons" in dock.text.text()
+    assert not dock.back_button.isEnabled() and not dock.next_button.isEnabled() and dock.counter.text() == ""
+
+
+def test_the_lesson_dock_with_no_lesson_says_where_lessons_are(window) -> None:  # noqa: ANN001
+    _says_no_lesson(window.lesson_dock)
 
 
 def _left():  # noqa: ANN202
