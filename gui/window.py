@@ -30,9 +30,11 @@ from gui.calculus import install as install_calculus
 from gui.canvas import CanvasScene, CanvasView
 from gui.canvas.flowview import install as install_flow
 from gui.canvas.groups import install as install_groups
+from gui.canvas.keyboard import install as install_keyboard
 from gui.document import Document
 from gui.expression_bar import install as install_expression_bar
 from gui.fields import enter_typing, typing_entered
+from gui.file_drop import install as install_file_drop
 from gui.file_guard import absolute, file_stamp
 from gui.file_guard import install as install_file_guard
 from gui.help import ShortcutSheet, about_text, grad_output_hint
@@ -124,6 +126,8 @@ class MainWindow(QMainWindow):
         install_stepper(self)  # View > Step backward: the chain rule one wire at a time (issue 12)
         install_groups(self)  # Edit > Group / Ungroup; the view kept in the file (issue 11)
         install_file_guard(self)  # Save asks before writing over a file another program changed
+        install_keyboard(self)  # Edit > Find node (Ctrl+F); the arrows walk the selection (the view's)
+        install_file_drop(self)  # a .json graph or lesson dropped from a file manager opens
         self.resize(1400, 900)
         install_layout(self)  # last: View toggles for every dock and toolbar; the layout kept on close
         self._update_title()

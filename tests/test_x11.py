@@ -42,6 +42,9 @@ STEPS = [
     ("undo in a field", "ctrl+z"), ("redo in a field", "ctrl+shift+z"), ("typing taken back", "a b c Escape"),
     ("expression refused", "w space equal space f o o parenleft x parenright Return"),
     ("typing after a refusal", "BackSpace"), ("view menu mnemonic", "alt+v t"),
+    ("arrow selects", "Right"), ("arrows walk", "Right Right"), ("target the walked-to node", "ctrl+t"),
+    ("find node", "ctrl+f t h r e e Return"), ("delete the walked-to node", "Left Delete"),
+    ("ctrl+f in a field", "ctrl+f q Escape"),
     ("cancel compute", "Escape"), ("compute again", "F5"),
 ]
 
@@ -202,3 +205,23 @@ def test_the_next_window_has_the_layout_the_last_one_closed_with_under_xcb(repor
     layout = report["layout"]
     assert layout["closed"] == {"size": [1100, 750], "history": False}, layout
     assert layout["again"] == layout["closed"], layout
+
+
+def test_files_dropped_from_another_program_under_xcb(report: dict) -> None:
+    """Real XDND drags from another process (as a file manager drags, text/uri-list): one .json
+    opens (onto the canvas, and onto a dock), as a copy; two files or a .py are refused (the drag
+    ends in IgnoreAction) and the status line says why."""
+    drops = report["drops"]
+    files = drops["files"]
+    for case, path in (("graph on the canvas", files[0]), ("graph on a dock", files[1])):
+        seen = drops[case]
+        assert seen["ready"] == "ready" and seen["source"] == ["drop result: CopyAction"], (case, seen)
+        assert seen["path"] == path and seen["title"].startswith(path.rsplit("/", 1)[-1]), (case, seen)
+    for case, why in (("two graphs", "not 2 files"), ("python", "model.py is Python")):
+        seen = drops[case]
+        assert seen["source"] == ["drop result: IgnoreAction"], (case, seen)
+        assert seen["path"] == files[1] and why in seen["status"], (case, seen)
+
+
+def test_no_drag_makes_qt_warn_under_xcb(report: dict) -> None:
+    assert not [m for m in report["messages"] if "drag" in m.lower()], report["messages"]

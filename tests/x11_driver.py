@@ -9,6 +9,7 @@ Not a test module itself (pytest collects only test_*.py). Usage:
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -84,7 +85,8 @@ def main(settings: str, example: str) -> dict:
                 "sheet": bool(sheet is not None and sheet.isVisible()), "search": w.search.isVisible(),
                 "computing": w.computer.computing, "groups": len(doc.graph.groups),
                 "training_dock": w.training.dock.isVisible(),
-                "active": type(QApplication.activeWindow()).__name__}
+                "active": type(QApplication.activeWindow()).__name__, "selected": scene.selected_node_ids(),
+                "inspected": w.inspector.node_id, "finder": w.node_finder.isVisible(), "target": doc.target}
 
     def step(name: str, keys: list[str], done, focus=focus_canvas) -> None:  # noqa: ANN001
         """Focus (by default the canvas), send `keys` with xdotool and wait until `done(before,
@@ -170,8 +172,25 @@ def main(settings: str, example: str) -> dict:
     # Menu mnemonics: Alt+V opens View, T there brings back the Training dock closed with its ×.
     w.training.dock.close()
     step("view menu mnemonic", ["alt+v", "t"], lambda b, a: a["training_dock"] and not b["training_dock"])
+    # Keyboard only (gui.canvas.keyboard), in the example opened afresh with nothing selected: the
+    # arrows walk the selection, the inspector follows, Ctrl+T / Del act on the node walked to,
+    # Find node selects one by name; in a text field Ctrl+F is left to the field.
+    w.open_file(example)
+    wait_for(lambda: False, 0.2)  # the Fit open_file asks for
+    scene.select_nodes([])
+    step("arrow selects", ["Right"], lambda b, a: len(a["selected"]) == 1 and a["inspected"] == a["selected"][0])
+    scene.select_nodes(["x"])
+    step("arrows walk", ["Right", "Right"], lambda b, a: a["selected"] == ["two_x_sq"] and a["inspected"] == "two_x_sq")
+    step("target the walked-to node", ["ctrl+t"], lambda b, a: a["target"] == "two_x_sq")
+    step("find node", ["ctrl+f", "t", "h", "r", "e", "e", "Return"],
+         lambda b, a: a["selected"] == ["three"] and a["inspected"] == "three" and not a["finder"])
+    step("delete the walked-to node", ["Left", "Delete"],
+         lambda b, a: a["nodes"] == b["nodes"] - 1 and "z" not in doc.graph.nodes and a["index"] == b["index"] + 1)
+    step("ctrl+f in a field", ["ctrl+f", "q", "Escape"],
+         lambda b, a: typed[-1:] == ["q"] and field.text() == "" and not a["finder"], focus=focus_field)
     report["scrub"] = scrub_x(w, example)
     report["group_drag"] = drag_group(w)
+    report["drops"] = drop_files(w, Path(settings).parent)
     # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.
     from benchmarks.liveness import slow_graph
 
@@ -287,6 +306,81 @@ def drag_group(w) -> dict:  # noqa: ANN001 - the MainWindow
     return {"dragging": dragging, "scale": scale, "before": before, "index": index,
             "after": {n: list(doc.graph.layout[n]) for n in ("x", "x_sq", "y")},
             "index_after": doc.undo_stack.index(), "undo_text": doc.undo_stack.undoText()}
+
+
+# A file manager's drag, from a process of its own: a label that drags the files named on its
+# command line as text/uri-list (offering copy, move and link) and prints how the drop ended.
+DRAG_SOURCE = """
+import sys
+from PySide6.QtCore import QMimeData, QTimer, QUrl, Qt
+from PySide6.QtGui import QDrag
+from PySide6.QtWidgets import QApplication, QLabel
+app = QApplication(sys.argv[:1])
+class Source(QLabel):
+    started = False
+    def mouseMoveEvent(self, e):
+        if e.buttons() & Qt.MouseButton.LeftButton and not self.started:
+            self.started = True
+            drag, data = QDrag(self), QMimeData()
+            data.setUrls([QUrl.fromLocalFile(p) for p in sys.argv[1:]])
+            drag.setMimeData(data)
+            actions = Qt.DropAction.CopyAction | Qt.DropAction.MoveAction | Qt.DropAction.LinkAction
+            print("drop result:", drag.exec(actions).name, flush=True)
+            app.quit()
+source = Source("drag me")
+source.setGeometry(1600, 100, 200, 200)
+source.show()
+QTimer.singleShot(300, lambda: print("ready", flush=True))
+app.exec()
+"""
+SOURCE_AT = (1700, 200)  # inside the source's label
+
+
+def drop_files(w, folder: Path) -> dict:  # noqa: ANN001 - the MainWindow
+    """Real XDND drags from another process onto the window: one graph onto the canvas, one onto
+    the inspector dock, two graphs and a .py file onto the canvas; for each, how the drag ended,
+    the document's path and the window's title after it, and the status line."""
+    graphs = []
+    for name in ("dropme.json", "onto_the_dock.json", "second.json"):
+        graphs.append(folder / name)
+        shutil.copyfile(ROOT / "resources" / "examples" / "02_matmul_vector.json", graphs[-1])
+    script = folder / "model.py"
+    script.write_text("def f(x):\n    return x * 2\n")
+    view, dock = w.view, w.inspector_dock
+    on_canvas = view.viewport().mapToGlobal(view.viewport().rect().center())
+    on_dock = dock.mapToGlobal(dock.rect().center())
+
+    def xdo(*args: str) -> None:
+        subprocess.run(["xdotool", *args], check=True, timeout=20)
+        QApplication.processEvents()
+
+    def drag(paths: list[Path], to) -> dict:  # noqa: ANN001 - a QPoint, global
+        w.say("before the drop")
+        source = subprocess.Popen([sys.executable, "-c", DRAG_SOURCE, *map(str, paths)], stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True)
+        ready = source.stdout.readline().strip()
+        xdo("mousemove", "--sync", *map(str, SOURCE_AT))
+        wait_for(lambda: False, 0.2)
+        xdo("mousedown", "1")
+        steps = 12
+        for k in range(1, steps + 1):
+            x = SOURCE_AT[0] + (to.x() - SOURCE_AT[0]) * k // steps
+            y = SOURCE_AT[1] + (to.y() - SOURCE_AT[1]) * k // steps
+            xdo("mousemove", str(x), str(y))
+            wait_for(lambda: False, 0.08)
+        wait_for(lambda: False, 0.3)
+        xdo("mouseup", "1")
+        wait_for(lambda: source.poll() is not None, 15)
+        if source.poll() is None:
+            source.kill()
+        out = source.communicate(timeout=10)[0]
+        wait_for(lambda: False, 0.5)  # the drop opens on the next turn of the event loop
+        return {"ready": ready, "source": out.strip().splitlines(), "path": w.doc.path,
+                "title": w.windowTitle(), "status": w.statusBar().currentMessage()}
+
+    return {"graph on the canvas": drag(graphs[:1], on_canvas), "graph on a dock": drag(graphs[1:2], on_dock),
+            "two graphs": drag(graphs[:3:2], on_canvas), "python": drag([script], on_canvas),
+            "files": [str(p) for p in graphs]}
 
 
 if __name__ == "__main__":
