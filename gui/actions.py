@@ -37,7 +37,8 @@ Keys = QKeySequence.StandardKey | str  # a platform's standard binding, or porta
 # Keys the canvas handles itself (gui/canvas/view.py); no window action may take them, or the
 # canvas would never see them.
 CANVAS_KEYS = {"Tab": "open the node search", "Space": "pan while held", "Esc": "cancel the gesture",
-               "Backspace": "delete the selection"}
+               "Backspace": "delete the selection",
+               **dict.fromkeys(("Left", "Right", "Up", "Down"), "select the nearest node that way")}  # keyboard.py
 # Canvas keys one window action shares by design: the canvas and its value editor claim them
 # (ShortcutOverride) only while a gesture or an edit is in progress; otherwise the action has them.
 SHARED_WITH_CANVAS = {"Esc": "Cancel computing"}

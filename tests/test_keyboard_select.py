@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 from window_driver import CTRL, EX01, SHIFT, activate, press_key
 
 from graph.model import Graph, Node
+from gui.actions import shortcut_owners
 from gui.canvas.keyboard import find_rows, nearest_to, neighbour
 from gui.help import sheet_html
 from gui.window import MainWindow
@@ -196,3 +197,6 @@ def test_the_keys_are_in_the_edit_menu_and_the_shortcut_sheet(window: MainWindow
     assert "Find node…" in sheet and "Ctrl+F" in sheet
     for words in ("arrow", "Shift+arrow", "Ctrl+arrow"):
         assert words in sheet, words
+    owners = shortcut_owners(window)  # the arrows are the canvas's: no action may take them
+    for key in ("Left", "Right", "Up", "Down"):
+        assert owners[key] == ["canvas: select the nearest node that way"], key
