@@ -55,6 +55,7 @@ class NodeDerivatives:
     formula: str | None = None
     formula_value: float | None = None
     formula_no_value: str | None = None  # why a float cannot hold the formula's value here
+    formula_torch: float | None = None  # torch's partial, where it differs from the formula's exact value
     formula_simplified: bool = True  # False: as differentiated, too long to simplify (symbolic.SIMPLIFY_MAX_OPS)
     no_formula: str | None = None
     error: str | None = None  # why nothing (or only part) was computed, naming the nodes
@@ -147,31 +148,29 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
             h = _numpy(h).reshape(n_node, n_node)
             out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
             if node in compiled.source.leaf_ids:
-                _formula(out, compiled, leaves, shapes)
+                _formula(out, compiled, shapes)
         cancel.check()
     return out
 
 
-def _formula(out: NodeDerivatives, compiled: object, leaves: tuple, shapes: dict[str, tuple[int, ...]]) -> None:
+def _formula(out: NodeDerivatives, compiled: object, shapes: dict[str, tuple[int, ...]]) -> None:
     """∂target/∂leaf (out.node) as a formula (autograd_bridge.symbolic) at the run's point, into
     `out`: the formula, its value, whether it is simplified, or why there is none (told from the
     shapes, before running anything)."""
-    import torch
-
     from autograd_bridge.symbolic import formulas_for, why_not
 
     target, leaf, name = out.asked.target, out.node, by_title(compiled.graph)
     out.no_formula = why_not(compiled.graph, target, shapes, name)
     if out.no_formula is not None:
         return
-    with torch.no_grad():
-        values = compiled.forward(leaves)
-    got = formulas_for(compiled, values, target, name)
+    result = compiled.run(target)  # the values, and torch's partials to compare with the formula's
+    got = formulas_for(compiled, result.values, target, name, result.grads)
     if leaf not in got.formulas:
         out.no_formula = got.reason or f"{name(target)} does not depend on {name(leaf)} through a formula"
         return
     out.formula, out.formula_value = got.formulas[leaf], got.values[leaf]
     out.formula_no_value, out.formula_simplified = got.unvalued.get(leaf), leaf not in got.unsimplified
+    out.formula_torch = got.torch_differs.get(leaf)
 
 
 def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked) -> GradcheckData:

@@ -10,6 +10,7 @@ nothing. No torch: values come in as plain numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -40,6 +41,9 @@ class Formulas:
     formulas: dict[str, str] = field(default_factory=dict)
     values: dict[str, float | None] = field(default_factory=dict)
     unvalued: dict[str, str] = field(default_factory=dict)
+    # torch's own partial where it differs from the formula's value (the formula is exact at the
+    # point; torch rounds each step: sqrt(log(exp(1e-30))) is inf in torch, 5e14 by the formula)
+    torch_differs: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
     unsimplified: set[str] = field(default_factory=set)  # leaves whose formula is as differentiated
 
@@ -198,7 +202,7 @@ def shown(formula: str) -> str:
 
 
 def formula_line(y: str, x: str, formula: str, simplified: bool, value: float | None = None,
-                 no_value: str | None = None) -> str:
+                 no_value: str | None = None, torch_value: float | None = None) -> str:
     """∂y/∂x = formula [= its value at the point, or why a float cannot hold it], marked when not
     simplified: one wording for the command line, the Derivatives panel and the Result caption
     (which gives neither value nor no_value: the box shows the number)."""
@@ -207,15 +211,31 @@ def formula_line(y: str, x: str, formula: str, simplified: bool, value: float | 
     text = f"∂{y}/∂{x} = {formula}"
     if value is not None:
         text += f" = {number(value)}"
+        if torch_value is not None:
+            text += f" (exact at this point; torch's rounded steps give {number(torch_value)})"
     elif no_value is not None:
         text += f" (its value: {no_value})"
     return text if simplified else text + " (not simplified: too long)"
 
 
-def formulas_for(compiled: object, values: dict, target: str, name: Callable[[str], str] = str) -> Formulas:
+def formulas_for(compiled: object, values: dict, target: str, name: Callable[[str], str] = str,
+                 grads: dict | None = None) -> Formulas:
     """symbolic_partials at the point of one run: `compiled` an engine.Compiled, `values` its
-    forward's tensors (the CLI's grad --symbolic and the inspector's task)."""
+    forward's tensors (the CLI's grad --symbolic and the inspector's task); `grads`, that run's
+    partials, to say where torch's number differs from the formula's."""
     shapes = {n: tuple(t.shape) for n, t in values.items()}
     point = {n: float(values[n].detach().reshape(())) for n in compiled.source.leaf_ids
              if values[n].numel() == 1 and values[n].is_floating_point()}
-    return symbolic_partials(compiled.graph, target, point, shapes, name)
+    out = symbolic_partials(compiled.graph, target, point, shapes, name)
+    for n, value in out.values.items():
+        grad = grads.get(n) if grads is not None else None
+        if value is not None and grad is not None and not _same(value, float(grad)):
+            out.torch_differs[n] = float(grad)
+    return out
+
+
+def _same(exact: float, rounded: float) -> bool:
+    """Whether torch's partial is the formula's value up to rounding (both nan or both the same inf too)."""
+    if math.isnan(exact) or math.isnan(rounded):
+        return math.isnan(exact) and math.isnan(rounded)
+    return math.isclose(exact, rounded, rel_tol=1e-3, abs_tol=1e-6)

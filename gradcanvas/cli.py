@@ -210,7 +210,8 @@ def cmd_grad(args: argparse.Namespace) -> int:
     if args.symbolic:  # of one fresh run's values, whatever --accumulate adds up
         from autograd_bridge.symbolic import formulas_for
 
-        formulas = formulas_for(compiled, result.values, target)
+        plain = accumulate == 1 and grad_output is None  # the partials are ∂target/∂leaf, not a sum or vᵀ·J
+        formulas = formulas_for(compiled, result.values, target, grads=result.grads if plain else None)
     seed = None if grad_output is None else _grad_output_tensor(grad_output, result.values[target])
     if args.json:
         _write_json(result, compiled, args.full, grads2, formulas, seed)
@@ -265,7 +266,7 @@ def _print_formulas(formulas) -> None:  # noqa: ANN001 - autograd_bridge.symboli
         print(visible(f"no formula: {formulas.reason}"))
     for n, f in formulas.formulas.items():
         print(visible(formula_line(formulas.target, n, f, n not in formulas.unsimplified, formulas.values[n],
-                                   formulas.unvalued.get(n))))
+                                   formulas.unvalued.get(n), formulas.torch_differs.get(n))))
 
 
 def _within_budget(compiled, args: argparse.Namespace, accumulate: bool) -> None:  # noqa: ANN001

@@ -68,12 +68,12 @@ def test_lesson_8_formula_task_and_the_cli_say_why_there_is_none(simplify_sizes:
     compiled = Compiled(graph)
     shapes = compiled.infer_shapes()
     out = NodeDerivatives(Asked(0, "h6"), "x")
-    _formula(out, compiled, compiled.make_leaves(), shapes)
+    _formula(out, compiled, shapes)
     assert out.formula is None and out.formula_value is None
     assert "too long to simplify" in out.no_formula, out.no_formula
     # h3: 45 operations, shown as differentiated and said so; its value still autograd's
     out = NodeDerivatives(Asked(0, "h3"), "x")
-    _formula(out, compiled, compiled.make_leaves(), shapes)
+    _formula(out, compiled, shapes)
     assert out.formula is not None and out.no_formula is None and not out.formula_simplified
     assert out.formula_value == pytest.approx(float(compiled.run("h3").grads["x"]), rel=1e-5)
     path = tmp_path / "l8.json"

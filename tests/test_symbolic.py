@@ -207,3 +207,28 @@ def test_reasons_name_nodes_as_asked_and_the_cli_says_no_formula_once(capsys: py
     assert got.reason == "(my relu) (relu) is not an elementwise op with a formula"
     code, out, _err = run_main(capsys, "grad", str(EXAMPLES / "04_small_mlp.json"), "--symbolic")
     assert code == 0 and out.count("no formula") == 1 and "no formula: no formula" not in out, out
+
+
+def test_where_torchs_rounded_steps_differ_from_the_exact_formula_both_are_said(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """sqrt(log(exp(x))) at x = 1e-30 in float64: exp rounds to 1, log to 0, so torch's partial is
+    inf; the simplified formula 1/(2·sqrt(x)) gives 5e14 exactly. The line says both."""
+    g = Graph()
+    g.add_node(Node("x", TENSOR, value=1e-30, dtype="float64", requires_grad=True))
+    for k, op in enumerate(("exp", "log", "sqrt")):
+        g.add_node(Node(f"n{k}", op))
+        g.add_edge(Edge("x" if k == 0 else f"n{k - 1}", f"n{k}", "input"))
+    x = torch.tensor(1e-30, dtype=torch.float64, requires_grad=True)
+    (torch_grad,) = torch.autograd.grad(torch.sqrt(torch.log(torch.exp(x))), [x])
+    assert math.isinf(torch_grad)
+    compiled = Compiled(g)
+    result = compiled.run("n2")
+    got = formulas_for(compiled, result.values, "n2", grads=result.grads)
+    assert got.values["x"] == pytest.approx(1 / (2 * math.sqrt(1e-30))) and got.torch_differs == {"x": math.inf}
+    path = tmp_path / "tiny.json"
+    path.write_text(dumps(g))
+    code, out, _err = run_main(capsys, "grad", str(path), "--target", "n2", "--symbolic")
+    line = next(x for x in out.splitlines() if x.startswith("∂n2/∂x = "))
+    assert code == 0 and line.endswith("= 5e+14 (exact at this point; torch's rounded steps give inf)"), line
+    ok = formulas_for(compiled, compiled.forward(), "n2", grads={"x": torch.tensor(5e14)})
+    assert ok.torch_differs == {}  # agreeing numbers: nothing added

@@ -185,7 +185,7 @@ class DerivativesView(QGroupBox):
             n = d.hessian.shape[0]
             self.say(f"Hessian ∂²{y}/∂{x}²: second derivatives of {y} (torch.func.hessian)", "#111111")
             formula = (formula_line(y, x, visible(shown(d.formula)), d.formula_simplified, d.formula_value,
-                                    d.formula_no_value) if d.formula is not None
+                                    d.formula_no_value, d.formula_torch) if d.formula is not None
                        else f"no formula for ∂{y}/∂{x}: {visible(d.no_formula)}" if d.no_formula else "")
             self.diagonal.setText(f"∂²{y}/∂{x}² (the diagonal, shown on the node) = {array_text(d.diagonal, 200)}"
                                   + (f"\n{formula}" if formula else ""))
