@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -51,6 +51,7 @@ class FileGuard(QObject):
         self.path: str | None = None
         self.stamp: Stamp | None = None
         self.offered: Stamp | None = None  # the version of the file a reload was last offered for
+        self.pending = False  # activated while a dialog or a run was in the way: offer when it is not
 
     def read(self, path: str, stamp: Stamp | None) -> None:
         """The document was opened from path, as it was at `stamp` (taken before reading it)."""
@@ -114,7 +115,8 @@ class FileGuard(QObject):
         offer to reload it (once per version of it). True: reloaded."""
         w, path = self.window, self.window.doc.path
         busy = QApplication.activeModalWidget() is not None or w.training.running is not None
-        if path is None or busy or not self.changed_on_disk(path):  # a run: asked once it ends
+        self.pending = busy
+        if path is None or busy or not self.changed_on_disk(path):  # busy: asked once it is not
             return False
         now = file_stamp(path)
         if now == self.offered:
@@ -142,6 +144,11 @@ class FileGuard(QObject):
         if state == Qt.ApplicationState.ApplicationActive and self.window.isVisible():
             self.offer_reload()
 
+    def _retry(self, *_changed: object) -> None:
+        """A run ended or the focus moved (a dialog closed): the offer held back comes now."""
+        if self.pending and QApplication.applicationState() == Qt.ApplicationState.ApplicationActive:
+            QTimer.singleShot(0, self.offer_reload)  # after the run's outcome or the dialog's close
+
     def document_stamp(self) -> Stamp | None:
         """The stamp of the document's own file as this window knows it, for the recovery file."""
         return self.stamp if self.path is not None and self.path == self.window.doc.path else None
@@ -152,4 +159,7 @@ def install(window) -> None:  # noqa: ANN001 - a gui.window.MainWindow
     window.ask_overwrite = window.file_guard.ask_overwrite
     window.autosave.file_stamp = window.file_guard.document_stamp  # a crash keeps what Save checks
     window.ask_reload = window.file_guard.ask_reload
-    QGuiApplication.instance().applicationStateChanged.connect(window.file_guard._on_app_state)  # noqa: SLF001
+    guard = window.file_guard
+    QGuiApplication.instance().applicationStateChanged.connect(guard._on_app_state)  # noqa: SLF001
+    QApplication.instance().focusChanged.connect(guard._retry)  # noqa: SLF001 - a dialog closed
+    window.training.runFinished.connect(guard._retry)  # noqa: SLF001

@@ -83,6 +83,7 @@ class Training(QObject):
         self._curve_left: int | None = None  # the revision its last written step left: a Step from there adds to it
         self.running: str | None = None  # the target a run trains while it runs
         self._replaced_during_run = False  # New / Open / a lesson replaced the graph the run trains
+        self._discarded = False  # the user chose to drop the run's steps (leaving): never written
         # What each Backward again still on its way was asked for (they run in order, each
         # answered once): its .grad are shown only if that is what is asked now.
         self._accumulates_asked: collections.deque[tuple] = collections.deque()
@@ -238,7 +239,7 @@ class Training(QObject):
         if target is None or self.running:
             return
         doc, w = self.w.doc, self.w
-        self.running, self._replaced_during_run = target, False
+        self.running, self._replaced_during_run, self._discarded = target, False, False
         for action in (self.step_action, self.run_action):
             action.setEnabled(False)
         new_curve = ""
@@ -300,7 +301,9 @@ class Training(QObject):
         if self.running is None:
             return True
         answer = self.ask_to_leave_run()
-        if answer == QMessageBox.StandardButton.Discard:
+        if answer == QMessageBox.StandardButton.Discard:  # dropped even if the leave then fails
+            self._discarded = True
+            self._stop_run()
             return True
         if answer != QMessageBox.StandardButton.Yes:
             return False
@@ -360,6 +363,8 @@ class Training(QObject):
                 return f"{what}: another graph was opened before the run's first step, which stopped it"
             return (f"{what}: another graph was opened (File > Open, New or a lesson) during the run, which "
                     f"stopped it after {result.done} step(s); they were not kept (they were for the graph before)")
+        if self._discarded:
+            return f"{what}: stopped after {result.done} step(s), which were discarded, as asked; nothing changed"
         if result.revision != doc.revision:
             if result.done == 0:
                 return f"{what}: the graph was edited before the run's first step, which stopped it; nothing changed"

@@ -81,3 +81,20 @@ def test_an_unchanged_file_or_an_untitled_document_is_never_offered(qtbot, tmp_p
     _activate()
     w.new_document()
     _activate()
+
+
+def test_a_change_seen_during_a_run_is_offered_when_the_run_ends(qtbot, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """Activated while a Run N steps goes: no question then (the run writes when it ends); the
+    offer comes once the run has ended."""
+    w, path = _opened(qtbot, tmp_path)
+    monkeypatch.setattr(QGuiApplication, "applicationState", lambda: Qt.ApplicationState.ApplicationActive)
+    asked = []
+    w.ask_reload = lambda p, modified: asked.append(modified) or False
+    w.training.running = "x"  # a run in progress, as Training.run_steps marks it
+    _changed_by_another_program(path, 5.0)
+    _activate()
+    assert asked == [] and w.file_guard.pending
+    w.training.running = None
+    w.training.runFinished.emit()
+    qtbot.waitUntil(lambda: asked == [False], timeout=5000)
+    assert not w.file_guard.pending

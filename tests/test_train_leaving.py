@@ -95,3 +95,21 @@ def test_deleting_every_node_leaves_no_stale_or_shown_line(qtbot, window, exampl
     assert not w.doc.graph.nodes
     assert "stale" not in w.status.text() and "recomputing" not in w.status.text()
     assert "shown on every node" not in w.statusBar().currentMessage()
+
+
+def test_discard_then_a_failed_open_still_drops_the_steps(qtbot, window, examples_dir, tmp_path) -> None:  # noqa: ANN001
+    """The user was told the steps would be dropped: a leave that then fails (a broken file, or
+    Cancel at the save question) must not write them when the run ends."""
+    w, t = window, window.training
+    _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
+    before = {n: w.doc.graph.nodes[n].value for n in ("W1", "b1", "W2")}
+    steps = w.doc.undo_stack.count()
+    _long_run(qtbot, w)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    order = _asked(w, Button.Discard)
+    assert not w.open_file(str(broken))
+    assert order == ["run"]
+    qtbot.waitUntil(lambda: t.running is None, timeout=10_000)
+    assert {n: w.doc.graph.nodes[n].value for n in before} == before and w.doc.undo_stack.count() == steps
+    assert "discarded, as asked" in t.summary.text()
