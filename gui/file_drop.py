@@ -1,11 +1,12 @@
 """Files dropped on the window from a file manager.
 
 One local .json file opens as File > Open opens it (MainWindow.open_file, which first asks about
-unsaved changes), or, if it is a lesson, as File > Lessons > Open lesson file… does. Anything
-else is refused while it is dragged, so the drag ends in "ignore" and the file manager keeps its
-file: several files, a .py (File > Import Python… imports one: importing runs it, so it is asked
-for), another kind of file, a remote address — each with a status line saying why; a drag with
-no files (text, a palette op outside the canvas) quietly.
+unsaved changes), or, if it is a lesson, as File > Lessons > Open lesson file… does. One .py
+opens File > Import Python…'s dialog on it (its definitions are listed without running it;
+importing runs it, only once the user picks one and accepts). Anything else is refused while it
+is dragged, so the drag ends in "ignore" and the file manager keeps its file: several files,
+another kind of file, a remote address — each with a status line saying why; a drag with no
+files (text, a palette op outside the canvas) quietly.
 
 The drop is taken as a copy (never a move: a file manager would delete its file) and opened on
 the next turn of the event loop, after the drag has finished: asking about unsaved changes
@@ -31,13 +32,14 @@ if TYPE_CHECKING:
     from gui.window import MainWindow
 
 GRAPH_SUFFIX = ".json"  # graphs and lessons alike
+PYTHON_SUFFIX = ".py"  # a model or function to import
 SNIFF_BYTES = 64 * 1024  # how much of a .json file is read to tell a lesson from a graph
 _LESSON = re.compile(rb'"format"\s*:\s*"' + re.escape(LESSON_FORMAT.encode()) + rb'"')
 _DRAGS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)  # a leave: nothing to do
 
 
 def verdict(data: QMimeData) -> tuple[str | None, str | None]:
-    """(path, None) for a drag of one local .json file, else (None, why it is refused): a
+    """(path, None) for a drag of one local .json or .py file, else (None, why it is refused): a
     status line, or None for a drag that carries no files at all."""
     urls = data.urls() if data.hasUrls() else []
     if not urls:
@@ -50,11 +52,9 @@ def verdict(data: QMimeData) -> tuple[str | None, str | None]:
     path = url.toLocalFile()
     name = visible(Path(path).name)
     suffix = Path(path).suffix.lower()
-    if suffix == GRAPH_SUFFIX:
+    if suffix in (GRAPH_SUFFIX, PYTHON_SUFFIX):
         return path, None
-    if suffix == ".py":
-        return None, f"{name} is Python: File > Import Python… imports it (importing runs it, so it asks first)"
-    return None, f"cannot open {name} by dropping it: graphs and lessons are .json files"
+    return None, f"cannot open {name} by dropping it: graphs and lessons are .json files, models .py"
 
 
 def is_lesson(path: str) -> bool:
@@ -68,7 +68,14 @@ def is_lesson(path: str) -> bool:
 
 
 def open_dropped(window: MainWindow, path: str) -> bool:
-    """Open a dropped file through the window's own open path (each asks about unsaved changes)."""
+    """Open a dropped file through the window's own open path (each asks about unsaved changes);
+    a .py goes to File > Import Python…'s dialog, which lists its definitions and runs nothing
+    until one is chosen. Returns whether a document opened (an import ends later)."""
+    if Path(path).suffix.lower() == PYTHON_SUFFIX:
+        from gui.import_dialog import importer
+
+        importer(window).ask_file(path)
+        return False
     if is_lesson(path):
         return window.lesson_dock.open_file(path)
     return window.open_file(path)

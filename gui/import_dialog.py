@@ -95,8 +95,12 @@ class PythonImporter(QObject):
     def ask(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.w, "Import Python", self.last_dir,
                                               "Python files (*.py);;All files (*)")
-        if not path:
-            return
+        if path:
+            self.ask_file(path)
+
+    def ask_file(self, path: str) -> None:
+        """The definitions of a chosen (or dropped) file, listed without running it; the import
+        runs it only once the user picks one and accepts."""
         self.last_dir = os.path.dirname(path)
         from autograd_bridge.fx_script import list_definitions  # ast only: no torch, nothing run
 

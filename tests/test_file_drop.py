@@ -97,8 +97,7 @@ def test_other_drags_are_refused_with_a_reason(qtbot, window: MainWindow, tmp_pa
     text.setText("just text")
     cases = [
         (files(a, b), "drop one graph file (.json) to open it, not 2 files"),
-        (files(script), "model.py is Python: File > Import Python… imports it"),
-        (files(notes), "cannot open notes.txt by dropping it: graphs and lessons are .json files"),
+        (files(notes), "cannot open notes.txt by dropping it: graphs and lessons are .json files, models .py"),
         (files(QUrl("https://example.com/g.json")), "only a file on this computer opens by dropping"),
         (text, None),
     ]
@@ -130,4 +129,18 @@ def test_no_drag_leaving_the_canvas_makes_qt_warn(window: MainWindow, qtlog) -> 
 def test_the_verdict_names_the_file() -> None:
     path, why = verdict(files("/tmp/some where/g.JSON"))
     assert path == "/tmp/some where/g.JSON" and why is None
-    assert verdict(files("/tmp/a\u202eb.py"))[1].startswith("a\\u202eb.py is Python")  # escaped, as every file name
+    assert verdict(files("/tmp/a\u202eb.txt"))[1].startswith("cannot open a\\u202eb.txt")  # escaped, as every file name
+    assert verdict(files("/tmp/model.PY")) == ("/tmp/model.PY", None)
+
+
+def test_a_dropped_python_file_goes_to_the_import_dialog_which_runs_nothing_yet(qtbot, window: MainWindow,  # noqa: ANN001
+                                                                               tmp_path: Path) -> None:
+    from gui.import_dialog import importer
+
+    script = tmp_path / "model.py"
+    script.write_text("raise SystemExit('ran')\ndef f(x):\n    return x\n")  # would end the test if run
+    asked: list[str] = []
+    importer(window).ask_file = asked.append  # the dialog is modal: which file it was asked for
+    assert drag(window.view.viewport(), files(script))["dropped"]
+    qtbot.waitUntil(lambda: asked == [str(script)])
+    assert window.doc.path is None  # nothing opened or imported yet

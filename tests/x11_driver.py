@@ -339,7 +339,8 @@ SOURCE_AT = (1700, 200)  # inside the source's label
 def drop_files(w, folder: Path) -> dict:  # noqa: ANN001 - the MainWindow
     """Real XDND drags from another process onto the window: one graph onto the canvas, one onto
     the inspector dock, two graphs and a .py file onto the canvas; for each, how the drag ended,
-    the document's path and the window's title after it, and the status line."""
+    the document's path and the window's title after it, and the status line; and which file the
+    import dialog was asked for."""
     graphs = []
     for name in ("dropme.json", "onto_the_dock.json", "second.json"):
         graphs.append(folder / name)
@@ -378,9 +379,13 @@ def drop_files(w, folder: Path) -> dict:  # noqa: ANN001 - the MainWindow
         return {"ready": ready, "source": out.strip().splitlines(), "path": w.doc.path,
                 "title": w.windowTitle(), "status": w.statusBar().currentMessage()}
 
+    from gui.import_dialog import importer
+
+    asked: list[str] = []
+    importer(w).ask_file = asked.append  # the import dialog is modal: which file it was asked for
     return {"graph on the canvas": drag(graphs[:1], on_canvas), "graph on a dock": drag(graphs[1:2], on_dock),
             "two graphs": drag(graphs[:3:2], on_canvas), "python": drag([script], on_canvas),
-            "files": [str(p) for p in graphs]}
+            "import asked for": asked, "files": [str(p) for p in graphs], "script": str(script)}
 
 
 if __name__ == "__main__":
