@@ -253,3 +253,21 @@ def test_the_overview_shows_the_selected_target(qtbot, window) -> None:  # noqa:
     assert colour() == lod.COLORS["target"]
     scene.nodes["y"].setSelected(True)
     assert colour() == lod.COLORS["target"]  # kept, with the selection as a ring (test_review_titles.py)
+
+
+@pytest.mark.parametrize("scale", [0.6, 0.3])
+def test_the_selection_ring_never_crosses_a_zoomed_out_nodes_text(qtbot, window, scale: float) -> None:  # noqa: ANN001
+    """A selected target zoomed out (SUMMARY, TITLE): the ring (2 px wide, RING_GAP px inside the
+    frame) crossed the first letter of its title and number; the text now starts clear of it."""
+    w = window
+    g = make_graph([Node("x", "tensor", value=2.0, requires_grad=True), Node("y", "exp")], [("x", "y", "input")])
+    w._replace_document(g, None)  # noqa: SLF001
+    w.doc.set_target("y")
+    _settled(qtbot, w)
+    item = w.scene.nodes["y"]
+    item.setSelected(True)
+    assert lod.needs_ring(item) and lod.level_for(scale, item.height()) in (lod.SUMMARY, lod.TITLE)
+    ring_inner_edge = (lod.RING_GAP + 1.0) / scale  # scene units from the frame: the ring's far side
+    assert lod.text_pad(item, scale) > ring_inner_edge
+    item.setSelected(False)
+    assert lod.text_pad(item, scale) == lod.PAD  # no ring: the text keeps its place

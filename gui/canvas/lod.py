@@ -194,6 +194,12 @@ def paint_shape(item: NodeItem, p: QPainter) -> None:
     p.fillRect(QRectF(0, 0, item.width(), item.height()), color if width >= 3.0 else head_color(item))
 
 
+def text_pad(item: NodeItem, scale: float) -> float:
+    """Scene units left and right of a summary's or title's text: PAD, or clear of the selection
+    ring where one is drawn (a selected target's ring crossed its first letter)."""
+    return max(PAD, (RING_GAP + 3.0) / scale) if needs_ring(item) else PAD
+
+
 def paint_title(item: NodeItem, p: QPainter, scale: float) -> None:
     """TITLE: the box in its header colour, framed as the summary is, with the title in it."""
     rect = QRectF(0, 0, item.width(), item.height())
@@ -205,7 +211,8 @@ def paint_title(item: NodeItem, p: QPainter, scale: float) -> None:
     font = _title_font(title_line_px(scale, item.height()))
     p.setFont(font)
     p.setPen(COLORS["text"])
-    inner = rect.adjusted(PAD, 0, -PAD, 0)
+    pad = text_pad(item, scale)
+    inner = rect.adjusted(pad, 0, -pad, 0)
     p.drawText(inner, Qt.AlignmentFlag.AlignVCenter,
                QFontMetricsF(font).elidedText(title_of(item.node), Qt.TextElideMode.ElideRight, inner.width()))
 
@@ -252,14 +259,15 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     p.drawRect(rect)
     header = QRectF(0, 0, width, lay.header_h)
     p.fillRect(header.adjusted(1, 1, -1, 0), head)
-    inner = width - 2 * PAD
+    pad = text_pad(item, scale)
+    inner = width - 2 * pad
     font = _title_font(lay.title_px)
     p.setFont(font)
     p.setPen(COLORS["text"])
-    p.drawText(header.adjusted(PAD, 0, -PAD, 0), Qt.AlignmentFlag.AlignVCenter,
+    p.drawText(header.adjusted(pad, 0, -pad, 0), Qt.AlignmentFlag.AlignVCenter,
                QFontMetricsF(font).elidedText(title_of(item.node), Qt.TextElideMode.ElideRight, inner))
     marker, text, color = summary_content(item)
-    row = QRectF(PAD, lay.header_h, inner, height - lay.header_h - PAD)
+    row = QRectF(pad, lay.header_h, inner, height - lay.header_h - PAD)
     if not marker and not text:
         return
     size = lay.number_px
