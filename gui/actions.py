@@ -197,6 +197,7 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     add(edit, "&Group selection", lambda: groups.group_selection(w), "Ctrl+G")  # gui.canvas.groups
     add(edit, "Ungr&oup", lambda: groups.ungroup_selection(w), "Ctrl+Shift+G")
     add(edit, "Re&name group…", lambda: groups.rename_dialog(w))
+    add(edit, "Collapse / e&xpand group", lambda: groups.toggle_selection(w))  # the header's double-click
     edit.addSeparator()
     add(edit, "&Memory limit…", lambda: w.memory.edit() and w.schedule_recompute())
 

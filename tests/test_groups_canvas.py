@@ -315,3 +315,32 @@ def test_renaming_a_group_while_zoomed_out_redraws_its_title(qtbot, window) -> N
         assert any(r.intersects(frame.rect) for r in redrawn), "the old title stays in the cached background"
     finally:
         scene.redraw = real
+
+
+def test_a_collapsed_group_opens_and_closes_from_the_edit_menu_for_the_keyboard(qtbot, window) -> None:  # noqa: ANN001
+    """Without a mouse: Find node on a member hidden in a collapsed group opens the group (one
+    undo step) and selects it; Edit > Collapse / expand group closes and opens it again."""
+    _open(qtbot, window)
+    g = _group_layer1(qtbot, window)
+    window.doc.set_collapsed(g, True)
+    window.scene.groups.rebuild()
+    assert not window.scene.nodes["b1"].isVisible()
+    finder = window.node_finder
+    finder.open()
+    QTest.keyClicks(finder.edit, "b1")
+    QTest.keyClick(finder.edit, Qt.Key.Key_Return)
+    assert window.scene.selected_node_ids() == ["b1"] and window.scene.nodes["b1"].isVisible()
+    assert not window.doc.graph.groups[g].collapsed
+    assert window.statusBar().currentMessage() == f"found b1; opened the collapsed group {g} it was in"
+    (action,) = [a for a in window_actions(window) if a.text().replace("&", "") == "Collapse / expand group"]
+    before = window.doc.undo_stack.index()
+    action.trigger()  # b1 selected: its group closes
+    assert window.doc.graph.groups[g].collapsed and window.doc.undo_stack.index() == before + 1
+    window.scene.groups.rebuild()
+    assert not window.scene.nodes["b1"].isVisible()
+    window.doc.undo_stack.undo()  # one undo step: open again
+    window.scene.groups.rebuild()
+    assert not window.doc.graph.groups[g].collapsed and window.scene.nodes["b1"].isVisible()
+    window.scene.clearSelection()
+    action.trigger()
+    assert window.statusBar().currentMessage() == "select a node of the group first"

@@ -426,6 +426,21 @@ def ungroup_selection(window) -> None:  # noqa: ANN001
     window.say(f"ungrouped {visible(group_id)}")
 
 
+def toggle_selection(window) -> None:  # noqa: ANN001
+    """Edit > Collapse / expand group, the keyboard's way (the mouse double-clicks the header):
+    a selected node hidden in a collapsed group (Find node selects one) opens that group; else
+    the innermost group of the selection collapses or expands. One undo step."""
+    selected = window.scene.selected_node_ids()
+    hiding = [window.scene.groups.hidden[n] for n in selected if n in window.scene.groups.hidden]
+    group_id = hiding[0] if hiding else selected_group(window)
+    if group_id is None:
+        window.say("the selected nodes are in no group" if selected else "select a node of the group first")
+        return
+    collapse = not window.doc.graph.groups[group_id].collapsed
+    window.doc.set_collapsed(group_id, collapse)
+    window.say(f"{'collapsed' if collapse else 'expanded'} group {visible(group_id)}")
+
+
 def rename_dialog(window) -> None:  # noqa: ANN001
     from PySide6.QtWidgets import QInputDialog
 

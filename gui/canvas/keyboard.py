@@ -238,16 +238,22 @@ class NodeFinder(QFrame):
         return None if item is None else str(item.data(ID_ROLE))
 
     def choose(self, node_id: str | None) -> None:
-        """Close, select the node and centre the view on it (at the same zoom)."""
+        """Close, select the node and centre the view on it (at the same zoom). A node hidden in
+        a collapsed group opens the group(s) around it first (one undo step each: Ctrl+Z closes
+        them), as an editor unfolds what it jumps to: a hidden item cannot be selected."""
         if node_id is None or node_id not in self.w.scene.nodes:
             return
         self.hide()
+        groups, opened = self.w.scene.groups, []
+        while node_id in groups.hidden and len(opened) <= len(self.w.doc.graph.groups):
+            opened.append(groups.hidden[node_id])
+            self.w.doc.set_collapsed(opened[-1], False)
+            groups.rebuild()  # now, not on the next turn: the node is shown before it is selected
         view = self.w.view
         view.walk.go(node_id, extend=False, centred=True)
         view.setFocus(Qt.FocusReason.OtherFocusReason)
-        hidden = self.w.scene.groups.hidden.get(node_id)
-        self.w.say(f"found {title_of(self.w.doc.graph.nodes[node_id])}"
-                   + (f", inside the collapsed group {hidden}: open the group to see it" if hidden else ""))
+        where = f"; opened the collapsed group {', '.join(map(visible, opened))} it was in" if opened else ""
+        self.w.say(f"found {title_of(self.w.doc.graph.nodes[node_id])}{where}")
 
     def _move(self, step: int) -> None:
         if self.list.count():
