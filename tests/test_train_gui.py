@@ -71,6 +71,17 @@ def _mlp_params(examples_dir) -> tuple[dict, callable]:  # noqa: ANN001
     return params, lambda p: torch.nn.functional.mse_loss(torch.tanh(inp @ p["W1"] + p["b1"]) @ p["W2"], target)
 
 
+def _sgd_by_hand(examples_dir, steps: int) -> dict:  # noqa: ANN001
+    """Example 04's parameters after `steps` steps of torch.optim.SGD at lr 0.1, written here."""
+    params, loss = _mlp_params(examples_dir)
+    opt = torch.optim.SGD(list(params.values()), lr=0.1)
+    for _ in range(steps):
+        opt.zero_grad()
+        loss(params).backward()
+        opt.step()
+    return params
+
+
 def test_run_n_adam_equals_torch_optim_and_is_one_undo_step(qtbot, window, examples_dir) -> None:  # noqa: ANN001
     w, t = window, window.training
     _open(qtbot, w, examples_dir / "04_small_mlp.json", "loss")
@@ -126,13 +137,7 @@ def test_a_stopped_run_keeps_its_finished_steps_as_one_undo_step(qtbot, window, 
     done = len(t.losses)
     assert 3 <= done < 100_000
     assert w.doc.undo_stack.count() == steps + 1 and f"stopped after {done} of 100000" in t.summary.text()
-    params, loss = _mlp_params(examples_dir)
-    opt = torch.optim.SGD(list(params.values()), lr=0.1)
-    for _ in range(done):
-        opt.zero_grad()
-        loss(params).backward()
-        opt.step()
-    for n, p in params.items():
+    for n, p in _sgd_by_hand(examples_dir, done).items():
         assert torch.equal(torch.tensor(w.doc.graph.nodes[n].value), p.detach()), n
 
 

@@ -9,7 +9,7 @@ import dataclasses
 
 import torch
 from helpers import RESULT_TIMEOUT_MS, make_graph
-from test_train_gui import _long_run, _mlp_params, _open, _settled
+from test_train_gui import _long_run, _open, _settled, _sgd_by_hand
 
 from graph.model import Node
 
@@ -50,16 +50,6 @@ def test_backward_again_clicked_while_the_worker_is_busy_counts_every_click_in_o
     (x**2).backward()
     lines = _badge_after(qtbot, w, [t.backward_action, t.zero_action, t.backward_action])
     assert lines == ("x.grad after 1 backward()", f"= {x.grad.item():g} (accumulated)")
-
-
-def _sgd_by_hand(examples_dir, steps: int) -> dict:  # noqa: ANN001
-    params, loss = _mlp_params(examples_dir)
-    opt = torch.optim.SGD(list(params.values()), lr=0.1)
-    for _ in range(steps):
-        opt.zero_grad()
-        loss(params).backward()
-        opt.step()
-    return params
 
 
 def test_a_run_goes_on_through_a_target_change_and_f5_and_says_so(qtbot, window, examples_dir) -> None:  # noqa: ANN001

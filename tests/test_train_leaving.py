@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 from PySide6.QtWidgets import QMessageBox
-from test_train_gui import _long_run, _mlp_params, _open, _settled
+from test_train_gui import _long_run, _open, _settled, _sgd_by_hand
 
 Button = QMessageBox.StandardButton
 
@@ -46,13 +46,7 @@ def test_quit_during_a_run_keep_writes_its_steps_then_asks_to_save(qtbot, window
     assert order == ["run", "save"] and t.running is None and w.isVisible()
     done = len(t.losses)
     assert 3 <= done < 100_000 and w.doc.undo_stack.count() == before + 1
-    params, loss = _mlp_params(examples_dir)  # the kept values are torch.optim's after `done` steps
-    opt = torch.optim.SGD(list(params.values()), lr=0.1)
-    for _ in range(done):
-        opt.zero_grad()
-        loss(params).backward()
-        opt.step()
-    for n, p in params.items():
+    for n, p in _sgd_by_hand(examples_dir, done).items():  # the kept values are torch.optim's after `done` steps
         assert torch.equal(torch.tensor(w.doc.graph.nodes[n].value), p.detach()), n
 
 
