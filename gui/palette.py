@@ -320,6 +320,22 @@ class Palette(QWidget):
         return super().eventFilter(watched, event)
 
 
+def show_popup(popup: QWidget, global_pos: QPoint, focus: QWidget) -> None:
+    """Show a popup with its top-left at global_pos, kept on the screen there, `focus` focused
+    (the Tab search here, Find node in gui.canvas.keyboard)."""
+    pos = QPoint(global_pos)
+    screen = QGuiApplication.screenAt(pos) or QGuiApplication.primaryScreen()
+    if screen is not None:
+        area = screen.availableGeometry()
+        pos.setX(max(area.left(), min(pos.x(), area.right() - popup.width())))
+        pos.setY(max(area.top(), min(pos.y(), area.bottom() - popup.height())))
+    popup.move(pos)
+    popup.show()
+    popup.raise_()
+    popup.activateWindow()
+    focus.setFocus(Qt.FocusReason.PopupFocusReason)
+
+
 class NodeSearch(QFrame):
     """A popup to add a node where the user is looking: type, Up/Down, Enter; Escape closes.
 
@@ -377,17 +393,7 @@ class NodeSearch(QFrame):
         self._scene_pos = QPointF(scene_pos)
         self.edit.clear()
         self._refilter("")
-        pos = QPoint(global_pos)
-        screen = QGuiApplication.screenAt(pos) or QGuiApplication.primaryScreen()
-        if screen is not None:
-            area = screen.availableGeometry()
-            pos.setX(max(area.left(), min(pos.x(), area.right() - self.width())))
-            pos.setY(max(area.top(), min(pos.y(), area.bottom() - self.height())))
-        self.move(pos)
-        self.show()
-        self.raise_()
-        self.activateWindow()
-        self.edit.setFocus(Qt.FocusReason.PopupFocusReason)
+        show_popup(self, global_pos, self.edit)
 
     def visible_ops(self) -> list[str]:
         """The names the current text leaves visible, in list order."""

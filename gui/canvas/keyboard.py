@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt
-from PySide6.QtGui import QAction, QGuiApplication, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from graph.safetext import visible
+from gui.palette import show_popup
 from gui.titles import title_of
 
 if TYPE_CHECKING:
@@ -206,18 +207,9 @@ class NodeFinder(QFrame):
         """Show the popup at the top of the canvas, text cleared, every node listed."""
         view = self.w.view
         top = view.viewport().mapToGlobal(QPoint((view.viewport().width() - self.width()) // 2, 8))
-        screen = QGuiApplication.screenAt(top) or QGuiApplication.primaryScreen()
-        if screen is not None:
-            area = screen.availableGeometry()
-            top.setX(max(area.left(), min(top.x(), area.right() - self.width())))
-            top.setY(max(area.top(), min(top.y(), area.bottom() - self.height())))
         self.edit.clear()
         self.refilter("")
-        self.move(top)
-        self.show()
-        self.raise_()
-        self.activateWindow()
-        self.edit.setFocus(Qt.FocusReason.PopupFocusReason)
+        show_popup(self, top, self.edit)
 
     def refilter(self, text: str) -> None:
         graph = self.w.doc.graph
