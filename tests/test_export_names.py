@@ -6,12 +6,11 @@ code written here, and the compiled engine's numbers against the same."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 
 import pytest
 import torch
+from test_export_forms import run_text
 
 from autograd_bridge.codegen import Namespace
 from autograd_bridge.engine import Compiled
@@ -68,14 +67,6 @@ def test_the_compiled_engine_gives_torchs_numbers() -> None:
         torch.testing.assert_close(result.grads[node_id], grad, msg=node_id)
 
 
-def run_main(text: str) -> tuple[dict, str]:
-    namespace: dict = {"__name__": "__main__"}
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(text, "<export>", "exec"), namespace)
-    return namespace, out.getvalue()
-
-
 def printed_grad(out: str, label: str) -> torch.Tensor:
     """The tensor printed after `label.grad =` (torch's repr, evaluated back)."""
     start = out.index(f"\n{label}.grad = ") + len(f"\n{label}.grad = ")
@@ -85,7 +76,7 @@ def printed_grad(out: str, label: str) -> torch.Tensor:
 
 @pytest.mark.parametrize("form", ["script", "function", "module"])
 def test_each_gradient_is_printed_under_its_own_nodes_id(form: str) -> None:
-    _, out = run_main(export_text(clash_graph(), "sum_1", form=form))
+    _, out = run_text(export_text(clash_graph(), "sum_1", form=form), as_main=True)
     for node_id, grad in torch_grads().items():
         torch.testing.assert_close(printed_grad(out, node_id), grad, msg=f"{form}: {node_id}")
 

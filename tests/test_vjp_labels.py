@@ -5,14 +5,13 @@ is not said to be needed. The numbers are checked against torch code written her
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import re
 from pathlib import Path
 
 import pytest
 import torch
+from test_export_forms import run_text
 
 from autograd_bridge.export import export_script
 from autograd_bridge.notebook import export_notebook
@@ -132,20 +131,12 @@ def test_the_notebook_calls_a_vjp_a_vjp() -> None:
     assert "`x.grad` = [1, 1]: ∂s/∂x" in plain and "vᵀ" not in plain
 
 
-def run_script(text: str) -> tuple[dict, str]:
-    namespace: dict = {"__name__": "__main__"}
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(text, "<export>", "exec"), namespace)
-    return namespace, out.getvalue()
-
-
 def test_a_scalar_targets_grad_output_scales_the_seed_in_the_script() -> None:
     graph = fileformat.loads(json.dumps(square_graph()))
     text = export_script(graph, "s", 2)
     assert "is not a scalar" not in text
     assert "scales the seed" in text and "v * ds/d(node)" in text
-    namespace, _ = run_script(text)
+    namespace, _ = run_text(text, as_main=True)
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     x.sum().backward(gradient=torch.tensor(2.0))
     torch.testing.assert_close(namespace["x"].grad, x.grad)
@@ -159,6 +150,6 @@ def test_a_vector_targets_script_still_says_it_needs_a_grad_output() -> None:
     text = export_script(graph, "y", [1.0, 10.0])
     assert "# y is not a scalar: backward() needs a grad-output (a vector-Jacobian product)." in text
     assert "v^T dy/d(node)" in text
-    namespace, _ = run_script(text)
+    namespace, _ = run_text(text, as_main=True)
     vjp, _ = torch_vjp([1.0, 10.0])
     torch.testing.assert_close(namespace["x"].grad, vjp)
