@@ -5,29 +5,21 @@ meanwhile is not overwritten without asking; an unchanged one is saved at once."
 from __future__ import annotations
 
 import json
-import os
-import time
 from pathlib import Path
 
 from helpers import new_window
 from PySide6.QtWidgets import QMessageBox
+from test_reload_on_focus import _changed_by_another_program, _file
 
-from graph.fileformat import load, save
+from graph.fileformat import load
 from graph.model import Graph, Node
 from gui.file_guard import CANCEL, file_stamp
 from gui.recovery import encode
 
 
-def _saved_graph(path: Path) -> Graph:
-    g = Graph()
-    g.add_node(Node("x", "tensor", value=1.0, requires_grad=True), pos=(0.0, 0.0))
-    save(g, str(path))
-    return g
-
-
 def test_the_autosave_keeps_the_files_stamp_beside_the_document(qtbot, tmp_path: Path) -> None:
     path = tmp_path / "mine.json"
-    _saved_graph(path)
+    _file(path, 1.0)
     w = new_window(qtbot, tmp_path)
     w.autosave.folder = tmp_path / "recovery"
     w.autosave.file = w.autosave.folder / w.autosave.file.name
@@ -55,11 +47,9 @@ def _recovered(qtbot, tmp_path: Path, path: Path, graph: Graph):  # noqa: ANN202
 
 def test_save_after_recovery_asks_when_another_program_changed_the_file(qtbot, tmp_path: Path) -> None:
     path = tmp_path / "mine.json"
-    g = _saved_graph(path)
+    g = _file(path, 1.0)
     w = _recovered(qtbot, tmp_path, path, g.copy())
-    time.sleep(0.01)
-    path.write_text(path.read_text(encoding="utf-8").replace("1.0", "5.0"), encoding="utf-8")  # meanwhile
-    os.utime(path, ns=(time.time_ns(), time.time_ns()))
+    _changed_by_another_program(path, 5.0)  # meanwhile
     asked = []
     w.ask_overwrite = lambda p: asked.append(p) or CANCEL
     assert not w.save_document()
@@ -68,7 +58,7 @@ def test_save_after_recovery_asks_when_another_program_changed_the_file(qtbot, t
 
 def test_save_after_recovery_of_an_unchanged_file_writes_it(qtbot, tmp_path: Path) -> None:
     path = tmp_path / "mine.json"
-    g = _saved_graph(path)
+    g = _file(path, 1.0)
     w = _recovered(qtbot, tmp_path, path, g.copy())
     w.ask_overwrite = lambda p: (_ for _ in ()).throw(AssertionError("asked"))
     assert w.save_document()

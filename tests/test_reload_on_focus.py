@@ -18,10 +18,12 @@ from graph.model import Graph, Node
 from gui.file_guard import CANCEL
 
 
-def _file(path: Path, value: float) -> None:
+def _file(path: Path, value: float) -> Graph:
+    """A one-leaf graph (x = value) saved to path."""
     g = Graph()
     g.add_node(Node("x", "tensor", value=value, requires_grad=True), pos=(0.0, 0.0))
     save(g, str(path))
+    return g
 
 
 def _changed_by_another_program(path: Path, value: float) -> None:
