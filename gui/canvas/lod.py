@@ -200,14 +200,21 @@ def text_pad(item: NodeItem, scale: float) -> float:
     return max(PAD, (RING_GAP + 3.0) / scale) if needs_ring(item) else PAD
 
 
-def paint_title(item: NodeItem, p: QPainter, scale: float) -> None:
-    """TITLE: the box in its header colour, framed as the summary is, with the title in it."""
+def _framed_box(item: NodeItem, p: QPainter, fill: QColor) -> QRectF:
+    """The node's box filled with `fill` inside its frame (frame(), in screen pixels whatever
+    the zoom): SUMMARY's and TITLE's ground. Returns the box."""
     rect = QRectF(0, 0, item.width(), item.height())
     pen = QPen(*frame(item))
     pen.setCosmetic(True)
     p.setPen(pen)
-    p.setBrush(head_color(item))
+    p.setBrush(fill)
     p.drawRect(rect)
+    return rect
+
+
+def paint_title(item: NodeItem, p: QPainter, scale: float) -> None:
+    """TITLE: the box in its header colour, framed as the summary is, with the title in it."""
+    rect = _framed_box(item, p, head_color(item))
     font = _title_font(title_line_px(scale, item.height()))
     p.setFont(font)
     p.setPen(COLORS["text"])
@@ -250,13 +257,8 @@ def summary_line(item: NodeItem, marker: str, text: str, fm: QFontMetricsF, widt
 def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     lay = summary_layout(scale, item.height())
     width, height = item.width(), item.height()
-    rect = QRectF(0, 0, width, height)
     head = head_color(item)
-    pen = QPen(*frame(item))
-    pen.setCosmetic(True)  # in screen pixels, whatever the zoom
-    p.setPen(pen)
-    p.setBrush(COLORS["body"])
-    p.drawRect(rect)
+    _framed_box(item, p, COLORS["body"])
     header = QRectF(0, 0, width, lay.header_h)
     p.fillRect(header.adjusted(1, 1, -1, 0), head)
     pad = text_pad(item, scale)
