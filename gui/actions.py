@@ -26,8 +26,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
-from gui import export_dialog, import_dialog
-from gui.canvas import groups
+from gui import export_dialog, group_commands, import_dialog
 from gui.fields import enter_typing
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -194,10 +193,10 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     edit.addSeparator()
     w.layout_action = add(edit, "Auto-&layout", lambda: [w.say(note) for note in w.doc.auto_layout()], "Ctrl+L")
     add(edit, "Make selected node the targ&et", w._target_selected, "Ctrl+T")
-    add(edit, "&Group selection", lambda: groups.group_selection(w), "Ctrl+G")  # gui.canvas.groups
-    add(edit, "Ungr&oup", lambda: groups.ungroup_selection(w), "Ctrl+Shift+G")
-    add(edit, "Re&name group…", lambda: groups.rename_dialog(w))
-    add(edit, "Collapse / e&xpand group", lambda: groups.toggle_selection(w))  # the header's double-click
+    add(edit, "&Group selection", lambda: group_commands.group_selection(w), "Ctrl+G")
+    add(edit, "Ungr&oup", lambda: group_commands.ungroup_selection(w), "Ctrl+Shift+G")
+    add(edit, "Re&name group…", lambda: group_commands.rename_dialog(w))
+    add(edit, "Collapse / e&xpand group", lambda: group_commands.toggle_selection(w))  # the header's double-click
     edit.addSeparator()
     add(edit, "&Memory limit…", lambda: w.memory.edit() and w.schedule_recompute())
 

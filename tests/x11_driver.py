@@ -272,7 +272,7 @@ def scrub_x(w, example: str) -> dict:  # noqa: ANN001 - the MainWindow
 def drag_group(w) -> dict:  # noqa: ANN001 - the MainWindow
     """x and x_sq grouped (Ctrl+G's function), then the frame dragged by its header with a real
     mouse, 50 pixels right and 30 down in steps (interactions.GroupDrag)."""
-    from gui.canvas.groups import group_selection
+    from gui.group_commands import group_selection
 
     doc, view, scene = w.doc, w.view, w.scene
     scene.select_nodes(["x", "x_sq"])
