@@ -152,6 +152,61 @@ def _in_int64(v: int) -> bool:
     return INT64_MIN <= v <= INT64_MAX
 
 
+# ---- a leaf's numbers as another dtype holds them (a dtype switch, a typed value) ----
+
+_ENTRY_TYPE = {"int64": int, "bool": bool}  # the float dtypes hold floats
+
+
+def as_dtype(value: object, dtype: str, depth: int = 0) -> object:
+    """A literal's entries as the numbers a `dtype` tensor holds, where each is one exactly, as
+    torch.tensor(value, dtype=...) takes them: a whole float (3.0) or a bool becomes an int for
+    int64, 0 or 1 a bool for bool, an int or a bool a float for float32 / float64. A number that
+    is none (2.5 for int64, 2 for bool) is refused saying what to do; what is no number is left
+    as it is, for literal_shape to refuse."""
+    if not isinstance(value, list):
+        return _entry_as(value, dtype)
+    if depth >= MAX_DIMS:  # too deep: literal_shape says so
+        return value
+    if set(map(type, value)) == {_ENTRY_TYPE.get(dtype, float)}:  # already so, at C speed
+        return value
+    return [as_dtype(v, dtype, depth + 1) for v in value]
+
+
+def _entry_as(v: object, dtype: str) -> object:
+    if not isinstance(v, int | float):  # LongInt, None, a text…: literal_shape names it
+        return v
+    if dtype == "int64":
+        if isinstance(v, float) and not v.is_integer():
+            advice = "round the value first" if math.isfinite(v) else "give a whole number instead"
+            raise ValueSpecError(f"value holds {_short(v)}: an int64 tensor holds only integers: {advice}")
+        if not _in_int64(int(v)):
+            raise ValueSpecError(f"value holds {_short(v)}: an int64 tensor holds only integers within "
+                                 "±2**63: make the value smaller first")
+        return int(v)
+    if dtype == "bool":
+        if v not in (0, 1):  # True == 1, 1.0 == 1
+            raise ValueSpecError(f"value holds {_short(v)}: a bool tensor holds only true and false "
+                                 "(1 and 0): set each entry to 0 or 1 first")
+        return bool(v)
+    # a float dtype: an int beyond every float is left for the range check to name
+    return float(v) if isinstance(v, bool) or _is_number(v) else v
+
+
+def init_as_dtype(init: dict, dtype: str) -> dict:
+    """An init spec's numbers (fill_value, start, end, step) as `dtype` takes them: for int64,
+    a whole float (2.0) becomes an int; anything else is left for init_shape to check."""
+    spec = INITS.get(init["fn"]) if dtype == "int64" and isinstance(init.get("fn"), str) else None
+    if spec is None:
+        return init
+    out = dict(init)
+    for p in spec.params:
+        v = init.get(p.name)
+        if p.kind in ("number", "optional_number") and isinstance(v, float) and v.is_integer() \
+                and _in_int64(int(v)):
+            out[p.name] = int(v)
+    return out
+
+
 def check_param(kind: str, v: object, what: str, choices: tuple[str, ...] = ()) -> object:
     """Check one attribute or init parameter value of the given kind (see graph.ops.Attr).
 
@@ -244,7 +299,7 @@ def init_shape(init: object, dtype: str | None = None) -> tuple[int, ...]:
             if param.kind in ("number", "optional_number") and init[param.name] is not None:
                 if dtype == "int64" and not _is_int(init[param.name]):
                     raise ValueSpecError(f"init parameter '{param.name}' of an int64 tensor must be an "
-                                         f"integer, not {_short(init[param.name])}")
+                                         f"integer, not {_short(init[param.name])}: round it first")
                 _check_fits(init[param.name], dtype, f"init parameter '{param.name}' is")
         elif param.required:
             raise ValueSpecError(f"init '{fn}' needs the parameter '{param.name}'")

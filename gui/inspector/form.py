@@ -34,14 +34,16 @@ from graph.inits import INITS, default_init, resolved_init
 from graph.model import Node
 from graph.ops import DTYPES, FLOAT_DTYPES, Attr
 from graph.safetext import visible
-from graph.values import init_shape, parse_param_text, parse_tensor_text
+from graph.values import as_dtype, init_as_dtype, init_shape, parse_json_text, parse_param_text, parse_tensor_text
 from gui.document import Document
 from gui.fields import FieldEdit
 from gui.inspector.style import GREY, RED, elide, shape_text
+from gui.titles import title_of
 
 INT_RANGE = 1_000_000
 LITERAL_MAX = 10_000  # an init turned into a literal may hold at most this many elements
 MODES = ("literal value", "init (generated)")
+EXAMPLES = {"int64": "2 or [[1, 2], [3, 4]]", "bool": "true or [true, false]"}  # a value of this dtype
 
 __all__ = ["INT_RANGE", "LITERAL_MAX", "MODES", "NodeForm", "Row", "default_init", "init_as_literal",
            "node_title"]
@@ -310,8 +312,9 @@ class NodeForm(QWidget):
                 v = node.init.get(name)
                 self.rows[f"init.{name}"].editor.setText("" if name not in node.init else json.dumps(v))
         self.rows["requires_grad"].editor.setChecked(node.requires_grad)
-        dtype = self.rows["dtype"].editor
-        dtype.setCurrentIndex(max(0, dtype.findText(node.dtype)))
+        dtype = self.rows["dtype"]
+        dtype.editor.setCurrentIndex(max(0, dtype.editor.findText(node.dtype)))
+        dtype.set_hint("")  # a note on the last switch goes with the next change
 
     # ---- edits: each builds a copy and hands it to the document ----
 
@@ -371,7 +374,11 @@ class NodeForm(QWidget):
         text = self.rows["value"].editor.text() if "value" in self.rows else ""
 
         def change(node: Node) -> Node:
-            return replace(node, value=parse_tensor_text(text, "value"), init=None)
+            if node.dtype in FLOAT_DTYPES:
+                value = parse_tensor_text(text, "value")
+            else:  # as torch.tensor(..., dtype=) takes it: 3.0 in an int64 leaf is 3, 1 in a bool leaf true
+                value = as_dtype(parse_json_text(text, "value", EXAMPLES[node.dtype]), node.dtype)
+            return replace(node, value=value, init=None)
 
         self._commit("value", "value", change)
 
@@ -417,7 +424,7 @@ class NodeForm(QWidget):
             else:
                 init[name] = parse_param_text(kind, text, f"init parameter '{name}'")
             init_shape(init)
-            return replace(node, init=init)
+            return replace(node, init=init_as_dtype(init, node.dtype))  # 2.0 in an int64 leaf is 2
 
         self._commit(key, f"init {name}", change)
 
@@ -428,10 +435,29 @@ class NodeForm(QWidget):
         self._commit("requires_grad", "requires_grad", change, revert=True)
 
     def _on_dtype_changed(self, index: int) -> None:
-        def change(node: Node) -> Node:
-            return replace(node, dtype=DTYPES[index])
+        """One undo step switches the dtype and turns the numbers into the new dtype's (3.0 to 3
+        for int64), and requires_grad off where the new dtype cannot have it, saying so."""
+        dtype = DTYPES[index]
 
+        def change(node: Node) -> Node:
+            if node.dtype == dtype:
+                return node
+            try:
+                data = ({"value": as_dtype(node.value, dtype)} if node.init is None
+                        else {"init": init_as_dtype(node.init, dtype)})
+            except ValueSpecError as e:
+                raise ValueSpecError(f"{title_of(node)}: {e.message}", [node.id], "value") from None
+            if dtype not in FLOAT_DTYPES:
+                data["requires_grad"] = False
+            return replace(node, dtype=dtype, **data)
+
+        before = self._node()
         self._commit("dtype", "dtype", change, revert=True)
+        after = self._node()
+        if (before is not None and before.requires_grad and after is not None and after.dtype == dtype
+                and not after.requires_grad and "dtype" in self.rows):
+            self.rows["dtype"].set_hint(f"requires grad is off now: only floating point tensors can "
+                                        f"require gradients, and {dtype} is not one (Ctrl+Z undoes both)")
 
     def _on_attr(self, attr: Attr) -> None:
         key = f"attr.{attr.name}"
