@@ -1,5 +1,5 @@
 """The `gradcanvas` command: check, grad, export, render, or (no command) the desktop app.
-(~550 lines, one piece: each command's arguments beside its handler, the one place --help reads from.)
+(~575 lines, one piece: each command's arguments beside its handler, the one place --help reads from.)
 
 Heavy imports happen inside the commands that need them: torch for check, grad and export, Qt
 only for render and the app. Importing this module loads neither (tests/test_layering.py), so
@@ -198,8 +198,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
     target, grad_output = _pick_target(graph, args.target, grad_output)
     compiled = Compiled(graph, args.device, args.dtype)
     _within_budget(compiled, args, accumulate > 1)
-    for _ in range(accumulate):
-        result = compiled.run(target, grad_output, accumulate=accumulate > 1)
+    result, one_run = _runs(compiled, target, grad_output, accumulate)
     grads2 = None
     if args.order == 2:  # ∂²target/∂x² of one fresh run, whatever --accumulate adds up
         from autograd_bridge.calculus import hessian_diagonals
@@ -214,7 +213,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
         formulas = formulas_for(compiled, result.values, target, grads=result.grads if plain else None)
     seed = None if grad_output is None else _grad_output_tensor(grad_output, result.values[target])
     if args.json:
-        _write_json(result, compiled, args.full, grads2, formulas, seed)
+        _write_json(result, compiled, args.full, grads2, formulas, seed, (accumulate, one_run))
         return 0
     leaves = set(compiled.source.leaf_ids)
     order = compiled.source.order
@@ -222,19 +221,26 @@ def cmd_grad(args: argparse.Namespace) -> int:
     grads = dict(zip(order, tensor_texts([result.grads[n] for n in order]), strict=True))
     shown = visible(target)
     vjp = "" if seed is None else "vᵀ·"  # with a grad-output v, backward gives vᵀ·∂y/∂node, not ∂y/∂node
-    rows = [("node", "kind", "shape", "value", f"{vjp}∂{shown}/∂node")]
+    # One run's partial for every node; with --accumulate N a second column holds the leaves'
+    # .grad after N backward() calls (N times the first), so no cell holds a sum under ∂y/∂node.
+    rows = [("node", "kind", "shape", "value", f"{vjp}∂{shown}/∂node")
+            + ((f".grad after {accumulate} backward()",) if one_run is not None else ())]
     for n in order:
         kind = graph.nodes[n].op + (" (leaf)" if n in leaves else "")
         reason = result.no_grad_reason(n, compiled)
-        rows.append((visible(n), kind, str(list(result.values[n].shape)), values[n],
-                     grads[n] if reason is None else f"None: {visible(reason)}"))
-    widths = [min(40, max(len(r[i]) for r in rows)) for i in range(4)]
+        if reason is not None:
+            partial = f"None: {visible(reason)}"
+        else:
+            partial = grads[n] if one_run is None or n not in one_run else tensor_text(one_run[n])
+        rows.append((visible(n), kind, str(list(result.values[n].shape)), values[n], partial)
+                    + ((grads[n] if n in one_run else "",) if one_run is not None else ()))
+    widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]) - 1)]
     mode = (f"leaf .grad accumulated over {accumulate} runs, as PyTorch does without x.grad = None"
             if accumulate > 1 else "one forward and backward, nothing accumulated")
     seeded = "" if seed is None else f"   grad-output {_grad_output_words(seed)}: each partial is vᵀ·∂{shown}/∂node"
     print(f"target {shown} = {tensor_text(result.values[target])}{seeded}   (device {compiled.device}, {mode})")
     for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + "  " + r[4])
+        print(("  ".join(c.ljust(w) for c, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]).rstrip())
     for note in result.notes:
         print("note:", visible(note))
     if grads2 is not None:
@@ -242,6 +248,18 @@ def cmd_grad(args: argparse.Namespace) -> int:
     if formulas is not None:
         _print_formulas(formulas)
     return 0
+
+
+def _runs(compiled, target: str, grad_output: object, accumulate: int):  # noqa: ANN001, ANN202 - Compiled, (Result, dict)
+    """The last of `accumulate` runs, and (when more than one) the first run's leaf partials:
+    ∂target/∂leaf of one run, while the last Result's leaf grads are the .grad summed over all
+    (every run computes the same: random ops reseed from the graph's seed each run)."""
+    one_run = None
+    for i in range(accumulate):
+        result = compiled.run(target, grad_output, accumulate=accumulate > 1)
+        if i == 0 and accumulate > 1:
+            one_run = {n: g for n in compiled.source.leaf_ids if (g := result.grads[n]) is not None}
+    return result, one_run
 
 
 def _grad_output_tensor(grad_output: object, target_value):  # noqa: ANN001, ANN202 - torch.Tensor
@@ -373,7 +391,8 @@ def _tensor_json(t, full: bool, write) -> None:  # noqa: ANN001 - a torch.Tensor
 
 
 def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noqa: ANN001 - engine Result, Compiled
-                formulas=None, grad_output=None) -> None:  # noqa: ANN001 - symbolic.Formulas, torch.Tensor
+                formulas=None, grad_output=None,  # noqa: ANN001 - symbolic.Formulas, torch.Tensor
+                accumulated: tuple[int, dict | None] = (1, None)) -> None:
     write = sys.stdout.write
     target = result.target
     write(f'{{"target": {json.dumps(target)}, "value": ')
@@ -386,6 +405,15 @@ def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noq
         write(f'{", " if i else ""}{json.dumps(n)}: ')
         _tensor_json(g, full, write)
     write("}")
+    runs, one_run = accumulated
+    if one_run is not None:  # --accumulate N: these leaves' "grads" are .grad after N backward() calls
+        partial = f"{'' if grad_output is None else 'vᵀ·'}∂{target}/∂leaf"
+        note = f"grads of the leaves in one_run are .grad after {runs} backward() calls; one_run: {partial} of one call"
+        write(f', "accumulated": {{"backward_calls": {runs}, "note": {json.dumps(note)}, "one_run": {{')
+        for i, (n, g) in enumerate(one_run.items()):
+            write(f'{", " if i else ""}{json.dumps(n)}: ')
+            _tensor_json(g, full, write)
+        write("}}")
     if grads2 is not None:  # grad --order 2: ∂²target/∂x² per requires-grad leaf
         write(', "grads2": {')
         for i, (n, d) in enumerate(grads2.items()):

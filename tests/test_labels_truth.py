@@ -1,0 +1,125 @@
+"""Every label says what its number is and names what it is about: the grad table's columns with
+--accumulate, the header badge's placeholder for an op's input, shortened partial names, the
+batch_norm rule for both of its modes."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from test_cli import run_main
+
+from graph.lessons import load as load_lesson
+from graph.model import Node
+from graph.naming import formula_name
+from graph.ops import OPS
+from gui.canvas.labels import badge, badge_symbol, partial_row_names
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted((ROOT / "resources" / "lessons").glob("*.json"))
+
+
+# ---- grad --accumulate N: one run's ∂y/∂node apart from the leaves' summed .grad ----
+
+def _table(out: str) -> tuple[list[str], dict[str, list[str]]]:
+    """(header cells, row cells by node id) of the grad table: cells are two or more spaces apart."""
+    lines = out.splitlines()[1:]
+    cells = [re.split(r"\s{2,}", ln.strip()) for ln in lines if not ln.startswith("note:")]
+    return cells[0], {row[0]: row for row in cells[1:]}
+
+
+def test_grad_accumulate_table_keeps_one_runs_partial_under_its_header(examples_dir: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """y = 2x² + 3z at x = 2: ∂y/∂x = 4x = 8 each run; x.grad after 3 backward() calls is 24."""
+    code, out, _ = run_main(capsys, "grad", str(examples_dir / "01_scalar_partial.json"), "--accumulate", "3")
+    assert code == 0
+    header, rows = _table(out)
+    assert header == ["node", "kind", "shape", "value", "∂y/∂node", ".grad after 3 backward()"]
+    assert rows["x"][4:] == ["8", "24"]
+    assert rows["x_sq"][4:] == ["2"]  # a non-leaf's .grad does not add up: no second cell
+    assert rows["z"][4:] == ["None: requires_grad is off"]
+
+
+def test_grad_without_accumulate_keeps_its_one_column(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "grad", str(examples_dir / "01_scalar_partial.json"))
+    header, rows = _table(out)
+    assert header == ["node", "kind", "shape", "value", "∂y/∂node"] and rows["x"][4:] == ["8"]
+
+
+def test_grad_accumulate_json_says_which_grads_are_summed(examples_dir: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_main(capsys, "grad", str(examples_dir / "01_scalar_partial.json"), "--accumulate", "3", "--json")
+    doc = json.loads(out)
+    assert doc["grads"]["x"] == 24 and doc["grads"]["x_sq"] == 2  # PyTorch's .grad after the loop
+    acc = doc["accumulated"]
+    assert acc["backward_calls"] == 3 and acc["one_run"] == {"x": 8}
+    assert ".grad after 3 backward() calls" in acc["note"]
+    code, out, _ = run_main(capsys, "grad", str(examples_dir / "01_scalar_partial.json"), "--json")
+    assert "accumulated" not in json.loads(out)
+
+
+def test_grad_accumulate_with_a_grad_output_says_vjp(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """02: y = sum(a·(x_row @ w)); the table's target is a scalar, so take the vector a_xw with v."""
+    code, out, _ = run_main(capsys, "grad", str(examples_dir / "02_matmul_vector.json"), "--target", "a_xw",
+                            "--grad-output", "[[1, 10]]", "--accumulate", "2", "--json")
+    assert code == 0, out
+    doc = json.loads(out)
+    assert doc["accumulated"]["note"].endswith("vᵀ·∂a_xw/∂leaf of one call")
+    assert doc["grads"]["x"] == [2 * g for g in doc["accumulated"]["one_run"]["x"]]
+
+
+# ---- the header badge: the op's input is a placeholder no node is titled ----
+
+def test_badge_names_the_input_by_a_placeholder_not_by_a_letter() -> None:
+    """Lesson 03 selects y[1] from y = x**2, x the user's leaf: the badge read "x[1]"."""
+    assert badge(Node("y1", "select", attrs={"dim": 0, "index": 1})) == "□[1]"
+    assert badge(Node("y", "pow", attrs={"exponent": 2})) == "□ⁿ n=2"
+    for name, spec in OPS.items():
+        shown = badge_symbol(spec.symbol)
+        assert not re.search(r"(?<![A-Za-z])x(?![A-Za-z])|ˣ", shown), (name, shown)
+    assert badge_symbol("max") == "max" and badge_symbol("softmax") == "softmax"  # an x inside a word stays
+    assert badge_symbol("eˣ−1") == "e^□−1"
+
+
+def test_no_lesson_node_badge_holds_a_lone_x() -> None:
+    for path in LESSONS:
+        for node in load_lesson(path).graph.nodes.values():
+            assert not re.search(r"(?<![A-Za-z])x(?![A-Za-z])", badge(node)), (path.name, node.id, badge(node))
+
+
+# ---- shortened partial names: a formula stays in parentheses ----
+
+def _wrt(name: str) -> str:
+    return name.split("/∂", 1)[1]
+
+
+def test_a_shortened_formula_title_never_reads_as_a_number() -> None:
+    """Lesson 01 step 4 at the fitted zoom: node 2*x**2 showed "∂y/∂2… = 1"."""
+    names = partial_row_names("y = 2*x**2 + 3*z", "2*x**2", vjp=False)
+    assert names == ["∂y/∂(2*x**2)", "∂y/∂(2*x…)", "∂y/∂(2…)"]
+    assert partial_row_names("2*x**2", "x", vjp=True) == ["vᵀ·∂(2*x**2)/∂x", "vᵀ·∂(2…)/∂x"]
+    assert partial_row_names("y", "W" * 20, vjp=False)[-1] == "∂y/∂W…"  # a plain name shortens bare
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_lesson_partial_name_keeps_its_parentheses(path: Path) -> None:
+    graph = load_lesson(path).graph
+    titles = [n.title for n in graph.nodes.values()]
+    for target in titles:
+        for title in titles:
+            formula = formula_name(title).startswith("(")
+            for name in partial_row_names(target, title, vjp=False):
+                wrt = _wrt(name)
+                assert wrt.startswith("(") == formula and (not formula or wrt.endswith(")")), (target, title, name)
+
+
+# ---- batch_norm's rule: both modes ----
+
+def test_batch_norm_rule_says_both_modes() -> None:
+    """training=true normalises with the batch's mean and variance, not the running stats."""
+    rule = OPS["batch_norm"].rule
+    off, on = rule.split("training on")
+    assert "training off" in off and "running_mean" in off and "running_var" in off
+    assert "batch" in on and "biased variance" in on and "running" not in on
