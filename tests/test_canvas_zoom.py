@@ -277,12 +277,12 @@ def test_without_a_target_a_node_shows_its_value_and_no_grad_line(qtbot) -> None
 
 
 def test_the_header_badge_shows_the_attributes_that_say_what_an_op_does() -> None:
-    assert badge(Node("p", "pow", attrs={"exponent": 2})) == "xⁿ n=2"
-    assert badge(Node("p", "pow", attrs={"exponent": 0.5})) == "xⁿ n=0.5"
-    assert badge(Node("s", "select", attrs={"dim": 0, "index": 1})) == "x[1]"
-    assert badge(Node("s", "select", attrs={"dim": 1, "index": 2})) == "x[:, 2]"
+    assert badge(Node("p", "pow", attrs={"exponent": 2})) == "□ⁿ n=2"
+    assert badge(Node("p", "pow", attrs={"exponent": 0.5})) == "□ⁿ n=0.5"
+    assert badge(Node("s", "select", attrs={"dim": 0, "index": 1})) == "□[1]"
+    assert badge(Node("s", "select", attrs={"dim": 1, "index": 2})) == "□[:, 2]"
     assert badge(Node("r", "reshape", attrs={"shape": [3, -1]})) == "reshape [3,-1]"
-    assert badge(Node("t", "transpose", attrs={"dim0": 0, "dim1": 1})) == "xᵀ 0↔1"
+    assert badge(Node("t", "transpose", attrs={"dim0": 0, "dim1": 1})) == "□ᵀ 0↔1"
     assert badge(Node("m", "mse_loss", attrs={"reduction": "sum"})) == "MSE sum"
     assert badge(Node("m", "mse_loss")) == "MSE"
     assert badge(Node("s", "sum", attrs={"dim": [1]})) == "Σ dim=[1]"

@@ -6,12 +6,15 @@ Pure functions of the model, no painting: the items and the tests both call them
 
 from __future__ import annotations
 
+import re
+
 from graph.model import Node
 from graph.naming import formula_name
 from graph.safetext import visible
-from gui.titles import partial_names
+from gui.titles import PARTIAL_NAME_MAX, partial_names
 
 TINY_NAME = 2  # a title shortened to its first character and "…", the least that still names it
+SHORT_NAME = 4  # between: "(2*x…)" still shows what a formula starts with
 
 
 def _attr_text(v: object) -> str:
@@ -24,23 +27,36 @@ def _attr_text(v: object) -> str:
     return visible(str(v))  # a choice is one of the catalogue's, but the badge is drawn as it is
 
 
+# The catalogue writes an op's input as x ("xⁿ", "|x|", "eˣ"); on the canvas a node titled x may
+# be anything but that input (select of y read "x[1]"), so the badge writes it as "□".
+_INPUT_X = re.compile(r"(?<![A-Za-z])x(?![A-Za-z])")
+
+
+def badge_symbol(symbol: str) -> str:
+    """The catalogue's symbol with its input placeholder x as "□": "□ⁿ", "|□|", "e^□", "ln(1+□)";
+    symbols without one ("max", "Σ", "softmax") as they are."""
+    return _INPUT_X.sub("□", symbol).replace("ˣ", "^□")
+
+
 def badge(node: Node) -> str:
     """The symbol, and the attributes that are required or not at their default, short:
-    "xⁿ n=2", "x[:, 2]", "xᵀ 0↔1", "reshape [3,-1]", "Σ dim=1", "MSE sum"; "leaf" for a tensor."""
+    "□ⁿ n=2", "□[:, 2]", "□ᵀ 0↔1", "reshape [3,-1]", "Σ dim=1", "MSE sum"; "leaf" for a tensor.
+    The op's input is "□", never a letter a node on the canvas could be titled."""
     if node.is_tensor:
         return "leaf"
     spec = node.spec
+    symbol = badge_symbol(spec.symbol)
     attrs = node.resolved_attrs()
     if node.op == "pow":
-        return f"{spec.symbol} n={_attr_text(attrs['exponent'])}"
+        return f"{symbol} n={_attr_text(attrs['exponent'])}"
     if node.op == "select" and isinstance(attrs["dim"], int) and 0 <= attrs["dim"] <= 3:
-        return "x[" + ":, " * attrs["dim"] + f"{_attr_text(attrs['index'])}]"
+        return "□[" + ":, " * attrs["dim"] + f"{_attr_text(attrs['index'])}]"
     if node.op == "transpose":
-        return f"{spec.symbol} {_attr_text(attrs['dim0'])}↔{_attr_text(attrs['dim1'])}"
+        return f"{symbol} {_attr_text(attrs['dim0'])}↔{_attr_text(attrs['dim1'])}"
     shown = [a for a in spec.attrs if a.required or attrs[a.name] != a.default]
     if node.op == "reshape":
-        return f"{spec.symbol} {_attr_text(attrs['shape'])}"
-    parts = [spec.symbol]
+        return f"{symbol} {_attr_text(attrs['shape'])}"
+    parts = [symbol]
     for a in shown:
         if a.kind == "choice":
             parts.append(_attr_text(attrs[a.name]))
@@ -51,13 +67,24 @@ def badge(node: Node) -> str:
     return " ".join(parts)
 
 
+def short_name(title: str, limit: int) -> str:
+    """The title as ∂y/∂x names it (graph.naming.formula_name), shortened to `limit` characters
+    with "…" and kept in parentheses when the whole name needs them: "(2*x…)" for "2*x**2",
+    never "2…", which reads as a partial with respect to a number."""
+    whole = formula_name(title)
+    if not whole.startswith("("):  # a plain name ("x", "W1", "y" of "y = …") shortens as it is
+        return formula_name(title, limit)
+    inner = whole[1:-1]
+    return f"({inner[:max(1, limit - 1)]}…)" if len(inner) > limit else whole
+
+
 def partial_row_names(target_title: str, node_title: str, vjp: bool) -> list[str]:
     """Names for the partial row of a node (∂target/∂node = …), longest first, for the first
     that fits the node's width: the full titles, shortened ones, then tiny ones ("∂(a very
-    lo…)/∂W…", "∂a…/∂W…") — never a bare "∂", which would not say which target it is of."""
+    lo…)/∂W…", "∂(a…)/∂W…") — never a bare "∂", which would not say which target it is of."""
     v = "vᵀ·" if vjp else ""
-    short = formula_name(target_title, 10)
-    tiny_node, tiny_target = formula_name(node_title, TINY_NAME), formula_name(target_title, TINY_NAME)
-    names = [*partial_names(target_title, node_title, vjp)[:-1],
-             f"{v}∂{short}/∂{tiny_node}", f"{v}∂{tiny_target}/∂{tiny_node}"]
+    target = [short_name(target_title, n) for n in (PARTIAL_NAME_MAX, TINY_NAME)]
+    node = [short_name(node_title, n) for n in (PARTIAL_NAME_MAX, SHORT_NAME, TINY_NAME)]
+    names = [partial_names(target_title, node_title, vjp)[0], f"{v}∂{target[0]}/∂{node[0]}",
+             f"{v}∂{target[0]}/∂{node[1]}", f"{v}∂{target[0]}/∂{node[2]}", f"{v}∂{target[1]}/∂{node[2]}"]
     return list(dict.fromkeys(names))
