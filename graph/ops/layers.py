@@ -57,7 +57,9 @@ ENTRIES: list[OpSpec] = [
     # (training mode only: eval mode needs them, and torch says so).
     OpSpec("batch_norm", f"{F}.batch_norm", ("input", "running_mean", "running_var", "weight", "bias"),
            "layer", "batchnorm",
-           "y = (input − running_mean)/√(running_var + eps)·weight + bias, per channel (dim 1)",
+           "y = (input − μ)/√(σ² + eps)·weight + bias per channel (dim 1); training off: μ, σ² = "
+           "running_mean, running_var; training on: the batch's mean and biased variance over the "
+           "other dims, so ∂/∂input also flows through μ and σ²",
            attrs=(Attr("training", "bool", False,
                        doc="normalise with the batch's statistics (the leaves' running stats are copied, "
                            "never updated)"),
