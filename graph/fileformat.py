@@ -1,6 +1,6 @@
 """File format v2 (and v1, read forever): strict JSON in, canonical JSON out. See
 docs/file-format.md.
-(~520 lines, one piece: reading and writing one format keep each field's rule in one place.)
+(~545 lines, one piece: reading and writing one format keep each field's rule in one place.)
 
 Loading never evaluates anything: the text is parsed as JSON (NaN and Infinity refused) and
 every field is checked; the first problem is reported in one message naming the node or edge
@@ -171,6 +171,8 @@ def loads(text: str) -> Graph:
         graph, keys = _parse(text, careful=False)
         if keys == _STRING.sub("", text).count(":"):
             return graph
+    except LessonNotGraphError:
+        raise  # read as data already: reading it carefully would say the same
     except FileFormatError:
         pass
     return _parse(text, careful=True)[0]
@@ -193,7 +195,28 @@ def _parse(text: str, careful: bool) -> tuple[Graph, int]:
         constants.append(name)
         return float(name)
 
-    return _checked(_decoded(text, constant, _object if careful else None), careful, constants)
+    doc = _decoded(text, constant, _object if careful else None)
+    if isinstance(doc, dict) and doc.get("format") == _lesson_format():
+        raise LessonNotGraphError(lesson_not_graph("this"))  # before its fields: 'title' is a lesson's
+    return _checked(doc, careful, constants)
+
+
+class LessonNotGraphError(FileFormatError):
+    """A lesson file (graph/lessons.py) given where a graph is wanted: the commands, Paste."""
+
+
+def _lesson_format() -> str:
+    from graph.lessons import FORMAT  # here: graph.lessons reads its graph with this module
+
+    return FORMAT
+
+
+def lesson_not_graph(name: str) -> str:
+    """What a lesson given as a graph is told: where it opens (the app's menu, as it is written)
+    and where its graph is."""
+    return (f"{name} is a lesson (format \"{_lesson_format()}\"), not a graph: open it in the app (File > "
+            "Lessons > Open lesson file…); the graph it teaches is its \"graph\" field, which File > Save As… "
+            "there writes as a graph file")
 
 
 def _checked(doc: object, careful: bool, constants: list[str]) -> tuple[Graph, int]:
@@ -449,6 +472,8 @@ def load(path: str | os.PathLike) -> Graph:
     text = read_text(path)
     try:
         return loads(text)
+    except LessonNotGraphError:
+        raise LessonNotGraphError(lesson_not_graph(str(path))) from None
     except FileFormatError as e:  # name the file, as the read errors above do
         raise FileFormatError(f"{path}: {e.message}", e.node_ids, e.field) from None
 

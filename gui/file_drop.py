@@ -1,7 +1,8 @@
-"""Files dropped on the window from a file manager.
+"""Files dropped on the window from a file manager, and which .json files are lessons.
 
-One local .json file opens as File > Open opens it (MainWindow.open_file, which first asks about
-unsaved changes), or, if it is a lesson, as File > Lessons > Open lesson file… does. One .py
+One local .json file opens as File > Open opens it: MainWindow.open_file, which opens a lesson
+(is_lesson, the one place that tells) in the Lesson dock, as File > Lessons > Open lesson file…
+does, and a graph as a graph, each asking about unsaved changes first. One .py
 opens File > Import Python…'s dialog on it (its definitions are listed without running it;
 importing runs it, only once the user picks one and accepts). Anything else is refused while it
 is dragged, so the drag ends in "ignore" and the file manager keeps its file: several files,
@@ -19,13 +20,16 @@ sees the drag (its own drags are palette ops, gui.canvas.view).
 
 from __future__ import annotations
 
-import re
+import json
+import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer
 
 from graph.lessons import FORMAT as LESSON_FORMAT
+from graph.lessons import MAX_LESSON_BYTES
 from graph.safetext import visible
 
 if TYPE_CHECKING:
@@ -33,8 +37,6 @@ if TYPE_CHECKING:
 
 GRAPH_SUFFIX = ".json"  # graphs and lessons alike
 PYTHON_SUFFIX = ".py"  # a model or function to import
-SNIFF_BYTES = 64 * 1024  # how much of a .json file is read to tell a lesson from a graph
-_LESSON = re.compile(rb'"format"\s*:\s*"' + re.escape(LESSON_FORMAT.encode()) + rb'"')
 _DRAGS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)  # a leave: nothing to do
 
 
@@ -58,26 +60,48 @@ def verdict(data: QMimeData) -> tuple[str | None, str | None]:
 
 
 def is_lesson(path: str) -> bool:
-    """Whether a .json file says it is a lesson (its format field, near its start as the app
-    writes it). A lesson not found so opens as a graph, which says the format is a lesson's."""
+    """Whether a file is a lesson: a JSON object whose "format" field, read as data wherever it
+    stands, is the lesson format. A malformed lesson is one too (the lesson loader then says what
+    is wrong with it); text that is not JSON is not (the graph loader says so as well).
+
+    Read only if it could be one: a regular file (a FIFO would wait for a writer) no larger than
+    a lesson may be, so a big graph is read once, by the graph loader; and parsed only if the
+    format's name is in it (or a \\u escape, which could spell it)."""
     try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_LESSON_BYTES:
+            return False
         with open(path, "rb") as f:
-            return _LESSON.search(f.read(SNIFF_BYTES)) is not None
+            data = f.read(MAX_LESSON_BYTES + 1)
     except OSError:
         return False  # opening it as a graph says what is wrong
+    if LESSON_FORMAT.encode() not in data and b"\\u" not in data:
+        return False
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(doc, dict) and doc.get("format") == LESSON_FORMAT
+
+
+def open_lesson(window: MainWindow, path: str) -> bool:
+    """A lesson file opened by its path (File > Open, Open Recent, a drop, `gradcanvas FILE`): in
+    the Lesson dock, which asks about a run and unsaved changes first; listed in Open Recent."""
+    opened = window.lesson_dock.open_file(path)
+    if opened:
+        window.recent.add(path)
+    return opened
 
 
 def open_dropped(window: MainWindow, path: str) -> bool:
-    """Open a dropped file through the window's own open path (each asks about unsaved changes);
-    a .py goes to File > Import Python…'s dialog, which lists its definitions and runs nothing
-    until one is chosen. Returns whether a document opened (an import ends later)."""
+    """Open a dropped file as File > Open does (a lesson as a lesson; each asks about unsaved
+    changes); a .py goes to File > Import Python…'s dialog, which lists its definitions and runs
+    nothing until one is chosen. Returns whether a document opened (an import ends later)."""
     if Path(path).suffix.lower() == PYTHON_SUFFIX:
         from gui.import_dialog import importer
 
         importer(window).ask_file(path)
         return False
-    if is_lesson(path):
-        return window.lesson_dock.open_file(path)
     return window.open_file(path)
 
 

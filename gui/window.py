@@ -35,6 +35,7 @@ from gui.document import Document
 from gui.expression_bar import install as install_expression_bar
 from gui.fields import enter_typing, typing_entered
 from gui.file_drop import install as install_file_drop
+from gui.file_drop import is_lesson, open_lesson
 from gui.file_guard import absolute, file_stamp
 from gui.file_guard import install as install_file_guard
 from gui.help import ShortcutSheet, about_text, grad_output_hint
@@ -387,6 +388,8 @@ class MainWindow(QMainWindow):
     def open_file(self, path: str, ask: bool = True) -> bool:
         """Open a file; one that fails to load leaves the current document untouched. ask=False:
         the user already chose to drop unsaved changes (gui.file_guard's reload)."""
+        if ask and is_lesson(path):  # in the Lesson dock, which asks as maybe_save does
+            return open_lesson(self, path)
         if ask and not self.maybe_save():
             return False
         self.computer.warm_up()  # the compute process imports torch while the file loads and draws
