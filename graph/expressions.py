@@ -5,8 +5,10 @@ assignments `name = expression`, names, numbers, + − * / @ **, unary minus, an
 catalogue ops by their torch name with tensor arguments in port order and numbers, lists or
 strings as keyword attributes (`sum(x, dim=1)`). A name already in the graph (or assigned on an
 earlier line) is that node; an unknown name becomes a scalar tensor leaf (value 1.0, requires
-grad), a number a literal leaf that does not. Anything else (imports, attribute access, calls
-outside the catalogue, subscripts…) is refused in one line naming the part of the expression.
+grad), a number a literal leaf that does not. The assigned node is titled by its whole line
+("y = 2*x**2 + 3*z": its partials read ∂y/∂x), the nodes inside it by their part ("2*x**2").
+Anything else (imports, attribute access, calls outside the catalogue, subscripts…) is refused
+in one line naming the part of the expression.
 """
 
 from __future__ import annotations
@@ -89,9 +91,12 @@ class _Planner:
 
     def op(self, op: str, inputs: dict[str, str], attrs: dict[str, object], part: ast.AST,
            node_id: str | None = None) -> str:
+        label = _part(self.text, part)
         if node_id is None:
             node_id = new_node_id(self.graph, op, self.taken())
-        node = Node(node_id, op, attrs=attrs, label=_part(self.text, part))
+        else:  # the line's own node: titled "y = 2*x**2 + 3*z", as the lessons title theirs, so its
+            label = f"{node_id} = {label}"  # partials read ∂y/∂x (graph.naming.formula_name)
+        node = Node(node_id, op, attrs=attrs, label=label)
         try:
             self.add(node, 1 + max((self.depth.get(s, 0) for s in inputs.values()), default=0))
         except GraphError as e:

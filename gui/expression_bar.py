@@ -2,7 +2,8 @@
 
 The text is parsed by graph.expressions (ast, never evaluated); what it adds is one undo step.
 Several lines at once: separate them with `;` in the bar, or paste lines. A refusal is one line
-in the status bar and beside the bar, naming the part of the expression at fault.
+in the status bar and beside the bar, naming the part of the expression at fault. The nodes
+added are brought into view.
 
 The bar sits over the canvas, in the central area (as a spreadsheet's formula bar): it takes
 height from the canvas alone, never from the docks. Not in the status bar, whose every message
@@ -13,12 +14,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
 from graph.errors import GraphError
 from graph.expressions import ExpressionError, plan_expressions
 from graph.safetext import visible
+from gui.canvas.view import FIT_MARGIN
 
 if TYPE_CHECKING:
     from gui.window import MainWindow
@@ -70,9 +73,28 @@ class ExpressionBar(QWidget):
             doc.undo_stack.undo()  # nothing half-added stays
             return self._refuse(e.message)
         doc.undo_stack.endMacro()
+        self._bring_into_view([node.id for node, _pos in plan.nodes])
         self._tell(f"added {len(plan.nodes)} node(s)")
         self.edit.clear()
         return True
+
+    def _bring_into_view(self, node_ids: list[str]) -> None:
+        """The nodes just added, into sight (they go below the graph, often off screen): scrolled
+        to where they fit at this zoom, else zoomed out (never in) until they do, as Fit frames."""
+        view, items = self.window_.view, self.window_.scene.nodes
+        rect = QRectF()
+        for n in node_ids:
+            if n in items:
+                rect = rect.united(items[n].sceneBoundingRect())
+        if rect.isEmpty() or view.mapToScene(view.viewport().rect()).boundingRect().contains(rect):
+            return
+        vp = view.viewport().rect()
+        fit = min((vp.width() - 2 * FIT_MARGIN) / rect.width(), (vp.height() - 2 * FIT_MARGIN) / rect.height())
+        if fit < view.transform().m11():
+            view.setTransform(QTransform.fromScale(fit, fit))
+            view.centerOn(rect.center())
+        else:
+            view.ensureVisible(rect, FIT_MARGIN, FIT_MARGIN)
 
     def _refuse(self, message: str) -> bool:
         text = visible(message)

@@ -123,3 +123,40 @@ def test_batch_norm_rule_says_both_modes() -> None:
     off, on = rule.split("training on")
     assert "training off" in off and "running_mean" in off and "running_var" in off
     assert "batch" in on and "biased variance" in on and "running" not in on
+
+
+# ---- the expression bar: the assigned name titles its node, and what it adds is in view ----
+
+def test_the_assigned_name_titles_the_lines_node() -> None:
+    """"y = 2*x**2 + 3*z" titled node y "2*x**2 + 3*z": its partials read ∂(2*x**2 + 3*z)/∂x."""
+    from graph.expressions import plan_expressions
+    from graph.model import Graph
+
+    nodes = {node.id: node for node, _pos in plan_expressions(Graph(), "y = 2*x**2 + 3*z\nw = sin(y)").nodes}
+    assert nodes["y"].title == "y = 2*x**2 + 3*z" and nodes["w"].title == "w = sin(y)"  # as the lessons title
+    assert formula_name(nodes["y"].title) == "y"
+    assert {nodes[n].title for n in nodes if n not in ("y", "w")} >= {"2*x**2", "x**2", "3*z"}
+    assert partial_row_names(nodes["y"].title, nodes["x"].title, vjp=False)[0] == "∂y/∂x"
+
+
+def _in_view(window, ids: list[str]) -> list[str]:  # noqa: ANN001 - gui.window.MainWindow
+    view = window.view
+    shown = view.mapToScene(view.viewport().rect()).boundingRect()
+    return [n for n in ids if not shown.contains(window.scene.nodes[n].sceneBoundingRect())]
+
+
+@pytest.mark.parametrize("example", [None, "04_small_mlp.json"])
+def test_the_nodes_the_bar_adds_are_brought_into_view(window, examples_dir: Path, example: str | None) -> None:  # noqa: ANN001
+    if example is not None:
+        assert window.open_file(str(examples_dir / example), ask=False)
+    window.resize(1600, 1000)
+    scale = window.view.transform().m11()
+    before = set(window.doc.graph.nodes)
+    assert window.expression_bar.add_text("y = 2*x**2 + 3*z")
+    added = sorted(set(window.doc.graph.nodes) - before)
+    assert len(added) == 8 and _in_view(window, added) == []
+    assert window.view.transform().m11() <= scale  # zoomed out if need be, never in
+    before = set(window.doc.graph.nodes)
+    assert window.expression_bar.add_text("u = sin(y) * q + y")  # below the first: scrolled to
+    added = sorted(set(window.doc.graph.nodes) - before)
+    assert len(added) == 4 and _in_view(window, added) == []
