@@ -16,6 +16,8 @@ writes the leaves' new values into the document as ONE undo step (a macro of val
   its steps (then the usual "save changes?"), discard them, or stay.
 
 Backward again and Zero grads change what the worker holds, so every click runs, in order.
+Steps keep .grad, as torch does (STEP_RULE), and the badges show it after them; undo and redo
+of the last run of steps bring its .grad back with its values (`_StepRecord`).
 The plot shows one curve, for one target, labelled with it; steps for another target or after
 an edit start a new curve; another document clears it.
 """
@@ -40,11 +42,13 @@ from PySide6.QtWidgets import (
 
 from autograd_bridge.training import (
     OPTIMISERS,
+    START_OVER,
     WHY_ACCUMULATE,
     AccumulatedGrads,
     StepsResult,
     backward_task,
     steps_task,
+    torch_words,
     zero_task,
 )
 from graph.errors import GraphError
@@ -59,9 +63,22 @@ if TYPE_CHECKING:
 ACCUMULATE, ZERO, STEPS = "train: backward again", "train: zero grads", "train: steps"
 PLOT_EVERY_MS = 50  # the plot redraws at most this often while a run is going
 STOP_WAIT_MS = 10_000  # how long leaving waits for a stopped run's steps to come back (Cancel: ~10 ms)
-IDLE_LINE = ("Backward again: leaf .grad adds up.  Step / Run N: torch.optim on the requires-grad leaves "
-             "of a scalar target.")
+STEP_RULE = ("each step is optimizer.zero_grad(); loss.backward(); optimizer.step(), except a first step after "
+             "Backward again: optimizer.step() alone, with that accumulated .grad (gradient accumulation). "
+             ".grad stays after a step, as in torch")
+IDLE_LINE = ("Backward again: one more loss.backward(); leaf .grad adds up.  Step / Run N: torch.optim on the "
+             f"requires-grad leaves of a scalar target; {STEP_RULE}.")
 
+
+@dataclasses.dataclass
+class _StepRecord:
+    """The last run of steps written: the undo index before it; graph (_graph_state) and .grad before and after."""
+
+    at: int
+    before: tuple
+    after: tuple
+    grads_before: AccumulatedGrads
+    grads_after: AccumulatedGrads
 
 
 def _number(v: float) -> str:
@@ -87,6 +104,13 @@ class Training(QObject):
         # What each Backward again still on its way was asked for (they run in order, each
         # answered once): its .grad are shown only if that is what is asked now.
         self._accumulates_asked: collections.deque[tuple] = collections.deque()
+        # (revision, id of the worker's saved .grad it holds) after a step's values are written,
+        # or their undo or redo: Backward again and Step go on from it (GradAccumulator.hold).
+        self._grads_from: tuple[int, int] | None = None
+        self._start_over = False  # the badges went with no new revision: the next backward() starts from None
+        self._record: _StepRecord | None = None
+        self._undo_index = window.doc.undo_stack.index()  # before the last undo, redo or push
+        self._steps_asked: tuple | None = None  # what the run was asked with (_asked_now)
         self._plot = None  # pyqtgraph loads on first use, not with the window
         self._plot_timer = QTimer(self, singleShot=True, interval=PLOT_EVERY_MS)
         self._plot_timer.timeout.connect(self._redraw_plot)
@@ -102,6 +126,10 @@ class Training(QObject):
         window.doc.graphReset.connect(self._on_graph_replaced)  # before its edited, which stops the run
         window.cancel_action.triggered.connect(self._stop_run)  # Cancel / Esc: also a run still waiting
         window.doc.targetChanged.connect(self._on_target_changed)
+        window.doc.undo_stack.indexChanged.connect(self._on_undo_or_redo)
+        for signal in (window.doc.targetChanged, window.grad_output_edit.edited,
+                       window.device_box.currentTextChanged, window.dtype_box.currentTextChanged):
+            signal.connect(self._forget_grads)  # as they clear the badges (changed back, the key is the same)
 
     # ---- widgets ----
 
@@ -132,10 +160,11 @@ class Training(QObject):
         self.count_box.setValue(50)
         self.count_box.setToolTip("how many steps Run takes")
         self.step_action = make_action(w, "&Step", lambda: self.run_steps(1))
-        self.step_action.setToolTip("One optimiser step on the requires-grad leaves (scalar target); undoable")
+        self.step_action.setToolTip(f"One optimiser step on the requires-grad leaves (scalar target): {STEP_RULE}; "
+                                    "undoable")
         self.run_action = make_action(w, "&Run N steps", lambda: self.run_steps(self.count_box.value()))
-        self.run_action.setToolTip("N steps off the GUI thread, plotted; Cancel / Esc or an edit of the graph "
-                                   "stops it; one undo step")
+        self.run_action.setToolTip(f"N steps off the GUI thread, plotted; {STEP_RULE}; Cancel / Esc or an edit of "
+                                   "the graph stops it; one undo step")
         for widget in (QLabel(" optimiser "), self.optimiser_box, QLabel(" lr "), self.lr_box):
             bar.addWidget(widget)
         bar.addAction(self.step_action)
@@ -149,14 +178,11 @@ class Training(QObject):
     def _make_dock(self) -> None:
         body = QWidget()
         self.dock_layout = QVBoxLayout(body)
-        self.explain = QLabel(WHY_ACCUMULATE)
-        self.explain.setWordWrap(True)
-        self.explain.setTextFormat(Qt.TextFormat.PlainText)
-        self.summary = QLabel(IDLE_LINE)
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.TextFormat.PlainText)
-        self.dock_layout.addWidget(self.explain)
-        self.dock_layout.addWidget(self.summary)
+        self.explain, self.summary = QLabel(WHY_ACCUMULATE), QLabel(IDLE_LINE)
+        for label in (self.explain, self.summary):
+            label.setWordWrap(True)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            self.dock_layout.addWidget(label)
         self.dock_layout.addStretch(1)
         dock = QDockWidget("Training", self.w)
         dock.setObjectName("Training")
@@ -198,14 +224,28 @@ class Training(QObject):
         doc, w = self.w.doc, self.w
         self._accumulates_asked.append(self._asked_now())
         w.computer.request_task(ACCUMULATE, backward_task, doc.graph.snapshot(), doc.revision,
-                                w.device(), w.dtype(), target, w.grad_output, coalesce=False)  # each click counts
+                                w.device(), w.dtype(), target, w.grad_output, self._saved_grads(),
+                                coalesce=False)  # each click counts
 
     def _asked_now(self) -> tuple:
         w = self.w
         return w.doc.revision, w.doc.target, w.device(), w.dtype(), repr(w.grad_output)
 
+    def _saved_grads(self) -> int | None:
+        """What the next request's .grad goes on from: GradAccumulator.hold's grads_from."""
+        if self._start_over:
+            self._start_over = False
+            return START_OVER
+        if self._grads_from is None or self._grads_from[0] != self.w.doc.revision:
+            return None  # what the worker holds for this revision, if any
+        return self._grads_from[1]
+
+    def _forget_grads(self, *_args: object) -> None:
+        self._grads_from, self._start_over = None, True
+
     def zero_grads(self) -> None:
         revision, target = self.w.doc.revision, self.w.doc.target
+        self._grads_from = None  # .grad = None: nothing saved to go on from
         self.w.computer.request_task(ZERO, zero_task, revision, target, coalesce=False)
 
     def _show_grads(self, grads: AccumulatedGrads | None, asked: tuple | None = None) -> None:
@@ -228,7 +268,8 @@ class Training(QObject):
             calls = "1 backward() call" if grads.calls == 1 else f"{grads.calls} backward() calls"
             title = self._title(grads.target)
             line = (f"leaf .grad of {title} after {calls} without zeroing (the sum of each call's "
-                    f"partials, not ∂{title}/∂leaf of one run): x.grad accumulates until set to None or zeroed.")
+                    f"partials, not ∂{title}/∂leaf of one run): x.grad accumulates until set to None or zeroed. "
+                    "Step now: optimizer.step() with it, no zero_grad() first.")
         self.summary.setText(line)
         self.w.say(line)
 
@@ -251,9 +292,11 @@ class Training(QObject):
             if self._plot is not None:
                 self._redraw_plot()
         kind, lr = self.optimiser_box.currentText(), self.lr_box.value()
+        self._steps_asked = self._asked_now()
         # It outlives computes: a new target meanwhile waits for it (an edit stops it: _stop_run).
         w.computer.request_task(STEPS, steps_task, doc.graph.snapshot(), doc.revision, w.device(),
-                                w.dtype(), target, kind, lr, count, outlive_edits=True)
+                                w.dtype(), target, kind, lr, count, w.grad_output, self._saved_grads(),
+                                outlive_edits=True)
         self.summary.setText(f"{kind} lr={_number(lr)} training {self._title(target)}: {count} step(s). It trains "
                              "this target, dtype and device to the end; an edit of the graph or Cancel / Esc "
                              "stops it; the canvas recomputes when it ends.")
@@ -268,6 +311,7 @@ class Training(QObject):
             self.w.computer.cancel_task(STEPS)
 
     def _on_graph_replaced(self) -> None:
+        self._record = None  # the last document's
         if self.running is not None:
             self._replaced_during_run = True  # the curve goes when the run's outcome is told
         else:
@@ -375,13 +419,16 @@ class Training(QObject):
         if result.done == 0:
             return (f"{what}: stopped before the first step; nothing changed" if result.cancelled
                     else f"{what}: {result.stopped or 'no step taken'}; nothing changed")
+        before = (doc.undo_stack.index(), self._graph_state())
         try:
             made_by_init = self.write_values(result)
         except GraphError as e:
             return f"{what}: ⚠ new values refused: {e.message}"
         self._curve_left = doc.revision  # a Step from here adds to this curve
-        head = f"{what}: {result.done} step(s), {self._title(result.target)} {_number(result.losses[0])} → "
-        tail = "; one undo step"
+        self._keep_grads(result, before)
+        ran, kept = torch_words(result, self._title)
+        head = f"{what}: {result.done} step(s) [{ran}]; {self._title(result.target)} {_number(result.losses[0])} → "
+        tail = f"; {kept}; one undo step"
         if result.stopped:
             tail += f" ({result.stopped})"
         if made_by_init:
@@ -392,6 +439,43 @@ class Training(QObject):
         if self.w.run.is_current(self.w.run.current):
             return self._after_result(self.w.run.current)
         return f"{head}… (recomputing){tail}"
+
+    def _graph_state(self) -> tuple:
+        """The graph's nodes and edges, target, grad-output, device, dtype: what .grad belongs to."""
+        w = self.w
+        return (tuple(w.doc.graph.nodes.values()), tuple(w.doc.graph.edges), *self._asked_now()[1:])
+
+    def _keep_grads(self, result: StepsResult, before: tuple[int, tuple]) -> None:
+        """Show .grad as the steps left it and keep their _StepRecord (not if asked for another target…)."""
+        self._record = None
+        if result.grads_after is None or self._steps_asked[1:] != self._asked_now()[1:]:
+            return
+        after = self._graph_state()
+        self._record = _StepRecord(*before, after, result.grads_before, result.grads_after)
+        self._show_saved(result.grads_after)
+
+    def _show_saved(self, grads: AccumulatedGrads) -> None:
+        """A saved .grad (see _keep_grads) as the graph's now; a .grad of None shows nothing."""
+        self._grads_from, self._start_over = (self.w.doc.revision, grads.saved_as), False
+        if grads.calls:
+            self.badges.show(dataclasses.replace(grads, revision=self.w.doc.revision))
+
+    def _on_undo_or_redo(self, index: int) -> None:
+        """The undo or redo of the last steps written: their .grad before or after them comes
+        back with the graph (only across them: .grad is not the graph's to keep)."""
+        record, came_from, self._undo_index = self._record, self._undo_index, index
+        if record is None or self.running is not None:
+            return
+        now = self._graph_state()
+        if index == record.at < came_from and now == record.before:
+            grads, when = record.grads_before, "before"
+        elif came_from <= record.at < index and now == record.after:
+            grads, when = record.grads_after, "after"
+        else:
+            return
+        self._show_saved(grads)
+        line = f"Leaf .grad as it was {when} the steps ({'None' if not grads.calls else f'{grads.calls} backward()'})"
+        self.summary.setText(line + ("; Step steps with it (optimizer.step() alone)." if grads.pending else "."))
 
     def _after_result(self, result: object) -> str:
         """Say the run's line with the target's value after it, once computed for the graph it
