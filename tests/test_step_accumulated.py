@@ -18,6 +18,7 @@ from test_training import _mlp_by_hand
 from autograd_bridge.compute import ComputeSession
 from autograd_bridge.training import START_OVER, GradAccumulator, Trainer
 from graph.fileformat import load
+from graph.lessons import load as load_lesson
 from graph.model import Node
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -140,6 +141,19 @@ def test_a_step_not_taken_leaves_the_accumulated_grad_pending() -> None:
     assert again.calls == 3 and again.pending and again.texts["b"] == "6e+36"
 
 
+def test_lesson_05_states_torchs_numbers_for_a_step_after_three_backward() -> None:
+    text = load_lesson(LESSON_05).steps[2].text
+    x = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.SGD([x], lr=0.1)  # the Train toolbar's defaults, as the text says
+    for _ in range(3):
+        (x**2).backward()
+    assert "Step (SGD, lr 0.1)" in text and f"x.grad of {x.grad.item():g}: x = 3 − 0.1 × 18 = " in text
+    opt.step()
+    assert f"= {x.item():g}. A step never clears .grad: it stays {x.grad.item():g}," in text
+    (x**2).backward()
+    assert f"one more backward() makes it {x.grad.item():g}." in text
+
+
 # ---- in the window ----
 
 
@@ -168,6 +182,7 @@ def test_lesson_05_step_after_three_backward_uses_18_and_keeps_it(qtbot, window)
     for _ in range(3):
         (x**2).backward()
     assert t.badges.badges["x"].lines == ("x.grad after 3 backward()", "= 18 (accumulated)")
+    w.lesson_dock.go(2)  # the lesson's next step (same target): .grad stays
     _click(qtbot, w, t.step_action)
     opt.step()
     assert _x(w) == x.item() == pytest.approx(1.2)  # a step with 18, not 6
