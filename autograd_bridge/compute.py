@@ -22,6 +22,8 @@ from graph.naming import by_title, titled_message
 from graph.values import INLINE_MAX
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from autograd_bridge.cancel import CancelToken
 
 PLOT_MAX_ELEMENTS = 100_000  # arrays larger than this are not sent to the plots
@@ -413,9 +415,10 @@ class ComputeSession:
             out.nodes[n] = NodeView(tuple(value.shape), n in leaves, value_text, grad_text, reason,
                                     value_array, grad_array, _preview(value, value_array),
                                     _preview(grad, grad_array))
-        out.notes = result.notes if result is not None else notes
+        out.notes = [_titled(note, name) for note in (result.notes if result is not None else notes)]
         out.nonfinite_spread = result.nonfinite_spread if result is not None else frozenset()
         for n, what in result.nonfinite if result is not None else ():  # a value's and a partial's, joined
+            what = _titled(what, name)
             out.nonfinite[n] = f"{out.nonfinite[n]}; {what}" if n in out.nonfinite else what
         _set_errors(out, errors, graph)
         return out
@@ -474,6 +477,14 @@ class ComputeSession:
             return None
         return SliceResult(revision, target, leaf, xs, ys, x0, float(base.values[target].item()),
                            float(slope.item()), device, dtype)
+
+
+def _titled(note: str, name: Callable[[str], str]) -> str:
+    """An engine note as the app shows it: the nodes an engine.Note names, by `name` (their
+    titles); the command line keeps the ids."""
+    from autograd_bridge.engine import Note
+
+    return note.named(name) if isinstance(note, Note) else note
 
 
 def _set_errors(out: ComputeResult, errors: list[GraphError], graph: Graph) -> None:

@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~745 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~765 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -94,6 +94,28 @@ def shape_text(t: object) -> str:
     return str(list(t.shape)) if isinstance(t, torch.Tensor) else type(t).__name__
 
 
+class Note(str):
+    """A note that names nodes: it reads with their ids, as the command line shows it, and
+    `named(name)` gives it with each named by `name` instead (the app: graph.naming.by_title).
+    The ids are kept apart from the words ("{}" fields of `template`), so only they are renamed."""
+
+    def __new__(cls, template: str, *node_ids: str) -> Note:
+        note = super().__new__(cls, template.format(*node_ids))
+        note.template, note.node_ids = template, node_ids
+        return note
+
+    def __getnewargs__(self) -> tuple[str, ...]:  # copy and pickle make it anew from these
+        return (self.template, *self.node_ids)
+
+    def named(self, name: Callable[[str], str]) -> str:
+        return self.template.format(*map(name, self.node_ids))
+
+
+def _words(text: str) -> str:
+    """Free text (a warning's) as part of a Note's template: its braces are no fields."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 @dataclass
 class Result:
     """Forward values and ∂target/∂node for every node, keyed by node id."""
@@ -101,10 +123,10 @@ class Result:
     target: str
     values: dict[str, torch.Tensor]
     grads: dict[str, torch.Tensor | None]  # None: the node does not require grad / is unused
-    notes: list[str] = field(default_factory=list)
-    # Where NaN/Inf first appears, as (node id, what): a value not finite although its inputs
-    # are, and a partial not finite although the partials and inputs of every node it feeds are
-    # finite. Empty when all is finite.
+    notes: list[str] = field(default_factory=list)  # those naming nodes are Notes
+    # Where NaN/Inf first appears, as (node id, what: a Note where it names a node): a value not
+    # finite although its inputs are, and a partial not finite although the partials and inputs
+    # of every node it feeds are finite. Empty when all is finite.
     nonfinite: list[tuple[str, str]] = field(default_factory=list)
     nonfinite_spread: frozenset[str] = frozenset()  # every node whose value or partial holds NaN/Inf
 
@@ -222,7 +244,7 @@ class Compiled:
         for w in caught:
             text = note_text(str(w.message)) or w.category.__name__
             node_id = self.line_of.get(w.lineno) if w.filename == self.filename else None
-            note = f"{node_id}: {text}" if node_id is not None else text
+            note = Note("{}: " + _words(text), node_id) if node_id is not None else text
             if note not in notes:
                 notes.append(note)
 
@@ -593,10 +615,10 @@ class Compiled:
         t = values[target]
         grads: dict[str, torch.Tensor | None] = self._no_grads.copy()
         if not t.requires_grad:
-            notes.append(f"{target} is {_a_result(t)}: no gradient flows through it (PyTorch would refuse "
-                         "backward()); choose a float node as target" if not t.is_floating_point() else
-                         f"{target} does not depend on any tensor with requires_grad on: "
-                         "no partials (PyTorch would refuse backward())")
+            notes.append(Note(f"{{}} is {_a_result(t)}: no gradient flows through it (PyTorch would refuse "
+                              "backward()); choose a float node as target" if not t.is_floating_point() else
+                              "{} does not depend on any tensor with requires_grad on: "
+                              "no partials (PyTorch would refuse backward())", target))
             return grads, []
         leaf_ids = set(self.source.leaf_ids)
         for n, val in values.items():
@@ -640,13 +662,14 @@ class Compiled:
         inputs, consumers = self.graph.all_inputs(), self.graph.consumers
         found = [(n, f"value has NaN/Inf ({self.graph.nodes[n].op} of finite inputs)")
                  for n in self.source.order if n in bad and not any(s in bad for s in inputs[n].values())]
-        notes += [f"{n}: {what}" for n, what in found]
+        notes += [Note("{}: " + _words(what), n) for n, what in found]
         bad_grads = {n for n, g in grads.items() if g is not None and not bool(torch.isfinite(g).all())}
         if bad_grads:
-            notes.append("partials with NaN/Inf at: " + ", ".join(n for n in grads if n in bad_grads))
+            listed = [n for n in grads if n in bad_grads]
+            notes.append(Note("partials with NaN/Inf at: " + ", ".join(["{}"] * len(listed)), *listed))
             # First in the backward pass: every node it feeds has a finite partial and finite
             # inputs (a NaN input value would explain it: ∂(w*y)/∂w = y).
-            found += [(n, f"partial ∂{target}/∂{n} has NaN/Inf (first in the backward pass)")
+            found += [(n, Note("partial ∂{}/∂{} has NaN/Inf (first in the backward pass)", target, n))
                       for n in self.source.order
                       if n in bad_grads and not any(c in bad_grads or any(s in bad for s in inputs[c].values())
                                                     for c in consumers[n])]
