@@ -41,7 +41,9 @@ from PySide6.QtWidgets import (
 from autograd_bridge.file_tasks import PREVIEW_LINES, export_task
 from autograd_bridge.file_tasks import ExportOptions as Options
 from graph.atomicwrite import same_file, write_bytes_atomic
+from graph.errors import GraphError
 from graph.safetext import visible
+from graph.values import parse_tensor_text
 from gui.fields import enter_typing
 
 PREVIEW_TASK, EXPORT_TASK = "export preview", "export"  # an export's name ends with its number
@@ -167,6 +169,8 @@ class ExportDialog(QDialog):
         self.preview.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.preview.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.preview.setMinimumSize(640, 300)
+        self.preview.setPlaceholderText("no preview: see the problem below")
+        self.previewing = False  # a preview is asked for what the fields say now
         self.problem = QLabel("")
         self.problem.setStyleSheet("color: #b00020")
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -188,12 +192,13 @@ class ExportDialog(QDialog):
         self.refresh()
 
     def options(self) -> Options | None:
-        """What the fields say; None (and the reason shown) when the grad-output is not JSON."""
+        """What the fields say; None (and the reason shown) when the grad-output is refused, as
+        the toolbar's grad-output box refuses it (gui.grad_output: the one parser of typed values)."""
         text = self.grad_output.text().strip()
         try:
-            grad_output = json.loads(text) if text else None
-        except json.JSONDecodeError as e:
-            self.problem.setText(f"grad-output: not a JSON number or list ({e.msg})")
+            grad_output = parse_tensor_text(text, "grad-output", example="[1, 0]") if text else None
+        except GraphError as e:
+            self.problem.setText(visible(e.message))
             return None
         dtype = self.dtype.currentText()
         return Options(self.target.currentData(), grad_output, None if dtype == "per node" else dtype,
@@ -202,14 +207,22 @@ class ExportDialog(QDialog):
     def refresh(self) -> None:
         options = self.options()
         if options is None or options.target is None:
+            self._no_preview()
             return
+        self.previewing = True
         self.problem.setText("")
         self.preview.setPlainText("making the preview…")
         self.w.computer.request_task(PREVIEW_TASK, export_task, self.w.doc.graph, options, self.path.text(),
                                      PREVIEW_LINES)
 
+    def _no_preview(self) -> None:
+        """The fields ask for nothing that can be exported: an older preview is not shown as if
+        it were of them, nor one still being made."""
+        self.previewing = False
+        self.preview.setPlainText("")
+
     def _on_task(self, name: str, result: object) -> None:
-        if name != PREVIEW_TASK or result is None:
+        if name != PREVIEW_TASK or result is None or not self.previewing:
             return
         status, text = result
         if status == "ok":
@@ -227,7 +240,11 @@ class ExportDialog(QDialog):
 
     def _export(self) -> None:
         options, path = self.options(), os.path.expanduser(self.path.text().strip())
-        if options is None or not path:
+        if options is None:  # refused: options() says why
+            self._no_preview()
+            return
+        if not path:
+            self.problem.setText("give the file to export to (.py or .ipynb)")
             return
         if not os.path.isabs(path):  # beside the graph, as the default is; never where the app started
             path = str(Path(default_path(self.w)).parent / path)

@@ -43,7 +43,7 @@ def test_dialog_shows_a_refusal_in_one_line(window, qtbot) -> None:  # noqa: ANN
     dialog.device.setCurrentText("cpu")
     dialog.grad_output.setText("[1,")
     dialog.grad_output.editingFinished.emit()
-    assert dialog.problem.text().startswith("grad-output: not a JSON number or list")
+    assert dialog.problem.text().startswith("grad-output must be JSON such as [1, 0]")  # as the toolbar says
 
 
 def _drawn(image: QImage) -> int:
