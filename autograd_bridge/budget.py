@@ -25,6 +25,7 @@ LARGEST_SHOWN = 3  # nodes named in a refusal
 _ITEMSIZE = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8, "int64": 8, "bool": 1}
 
 _UNITS = {"": 1, "b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+LARGEST_LIMIT = 1 << 62  # bytes: far beyond any machine, and an int64 still
 _SIZE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?", re.IGNORECASE)
 
 
@@ -39,14 +40,18 @@ def parse_size(text: str) -> int | None:
         raise ValueError(f"memory limit {text!r} is not a size: give e.g. 2G, 512M, 1.5GB, a number of "
                          "bytes, or none")
     size = float(m.group(1)) * _UNITS[m.group(2).lower()]
-    if not 1 <= size < 1 << 62:
-        raise ValueError(f"memory limit {text!r} is out of range: give at least 1 byte, or none")
+    if size < 1:
+        raise ValueError(f"memory limit {text!r} is below 1 byte: give at least 1 byte, or none for no limit")
+    if size > LARGEST_LIMIT:
+        raise ValueError(f"memory limit {text!r} is above the largest limit, {size_text(LARGEST_LIMIT)} "
+                         f"({LARGEST_LIMIT >> 40}T): give none for no limit")
     return int(size)
 
 
 def size_text(n: float) -> str:
     """Bytes for people: 812 B, 3.4 KB, 55 MB, 3.4 GB (powers of 1024)."""
-    for unit, scale in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+    for unit, scale in (("EB", 1 << 60), ("PB", 1 << 50), ("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20),
+                        ("KB", 1 << 10)):
         if n >= scale:
             value = n / scale
             return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"

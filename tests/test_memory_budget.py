@@ -116,6 +116,21 @@ def test_bad_sizes_are_refused(text: str) -> None:
         budget.parse_size(text)
 
 
+@pytest.mark.parametrize("text", ["99999999999G", "5000000T", "4194304.5T", "9" * 400])
+def test_a_size_above_the_largest_limit_says_so_and_suggests_none(text: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        budget.parse_size(text)
+    assert str(refused.value) == (f"memory limit {text!r} is above the largest limit, 4.0 EB (4194304T): "
+                                  "give none for no limit")
+    assert budget.parse_size("4194304T") == budget.LARGEST_LIMIT == 1 << 62  # the largest itself is a limit
+
+
+@pytest.mark.parametrize("text", ["0", "0.5", "0.9b"])
+def test_a_size_below_one_byte_says_so(text: str) -> None:
+    with pytest.raises(ValueError, match="is below 1 byte: give at least 1 byte, or none for no limit"):
+        budget.parse_size(text)
+
+
 def test_the_default_limit_is_a_fraction_of_the_memory_free(monkeypatch: pytest.MonkeyPatch) -> None:
     free = budget.memory_free("cpu")
     assert free is None or free > 0
