@@ -3,7 +3,8 @@
 What a badge says is never a partial of one run: "x.grad after 2 backward()" / "= 16 (accumulated)".
 The badges follow their nodes (moves, deletes) and go as soon as the graph, the target, the
 grad-output (typed, or its edit undone), the device or the dtype changes: the next "Backward
-again" starts from no .grad there (autograd_bridge.training.GradAccumulator).
+again" starts from no .grad there (autograd_bridge.training.GradAccumulator). Except a step's own
+write of the leaves: torch keeps .grad after optimizer.step(), so gui/train.py shows it again.
 """
 
 from __future__ import annotations
