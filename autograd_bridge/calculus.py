@@ -23,6 +23,7 @@ import torch
 
 from autograd_bridge.engine import TORCH_ERRORS, Compiled
 from graph.errors import GraphError, TargetError
+from graph.ops import FLOAT_DTYPES
 from graph.values import _short
 
 # Elements a Jacobian or Hessian may have (64 MiB in float32); ∂²y/∂x² of a leaf of n elements
@@ -119,8 +120,14 @@ def _check_wrt(compiled: Compiled, target: str, wrt: str, name: Name = str) -> N
     _check_exists(compiled, wrt, "node to differentiate with respect to")
     y, x = name(target), name(wrt)
     if wrt not in compiled.source.requires_grad:
-        why = ("its requires_grad is off" if compiled.graph.nodes[wrt].is_tensor
-               else "no tensor it depends on has requires_grad on")
+        node = compiled.graph.nodes[wrt]
+        if node.is_tensor and node.dtype not in FLOAT_DTYPES:  # as the result panel says it
+            raise TargetError(f"{x} is {node.dtype}: no gradient, so autograd gives no ∂{y}/∂{x} (only "
+                              "floating point tensors can require gradients)", [wrt])
+        if not node.is_tensor and node.spec.result_dtype == "bool":
+            raise TargetError(f"{x} is a bool result: no gradient flows through it, so autograd gives no "
+                              f"∂{y}/∂{x}", [wrt])
+        why = "its requires_grad is off" if node.is_tensor else "no tensor it depends on has requires_grad on"
         raise TargetError(f"{x} does not require grad ({why}): autograd gives no ∂{y}/∂{x}", [wrt])
     if not _reaches(compiled, wrt, target):
         raise TargetError(f"{y} does not depend on {x}: no path of edges leads from {x} to {y}", [target, wrt])

@@ -459,3 +459,55 @@ def test_each_command_validates_the_graph_once(argv: list[str], examples_dir: Pa
     code, _out, err = run_main(capsys, argv[0], str(examples_dir / "04_small_mlp.json"), *argv[1:])
     assert code == 0, err
     assert len(calls) == 1
+
+
+# ---- a node that cannot carry a gradient says why, as the result panel does ----
+
+def _no_grad_graph() -> Graph:
+    """y = sum(x * k + where(x > m, x, x)): k an int64 leaf, m a bool leaf, x > m a bool result."""
+    g = Graph()
+    g.add_node(Node("x", TENSOR, value=[1.5, -2.0], requires_grad=True, label="weights"))
+    g.add_node(Node("k", TENSOR, value=[2, -1], dtype="int64", label="counts"))
+    g.add_node(Node("m", TENSOR, value=[True, False], dtype="bool", label="mask"))
+    g.add_node(Node("c", TENSOR, value=[0.5, 0.5], label="half"))
+    g.add_node(Node("xk", "mul"))
+    g.add_node(Node("gt", "gt", label="x > m"))
+    g.add_node(Node("w", "where"))
+    g.add_node(Node("xc", "mul"))
+    g.add_node(Node("a", "add"))
+    g.add_node(Node("b", "add"))
+    g.add_node(Node("y", "sum", label="total"))
+    for src, dst, port in [("x", "xk", "input"), ("k", "xk", "other"), ("x", "gt", "input"), ("m", "gt", "other"),
+                           ("gt", "w", "condition"), ("x", "w", "input"), ("x", "w", "other"),
+                           ("c", "xc", "input"), ("c", "xc", "other"), ("xk", "a", "input"), ("w", "a", "other"),
+                           ("a", "b", "input"), ("xc", "b", "other"), ("b", "y", "input")]:
+        g.add_edge(Edge(src, dst, port))
+    return g
+
+
+def test_a_node_without_a_gradient_says_why_naming_it_by_id_and_in_the_app_by_title() -> None:
+    from autograd_bridge.calculus_tasks import Asked, node_derivatives
+    from autograd_bridge.cancel import CancelToken
+    from autograd_bridge.compute import ComputeSession
+
+    graph = _no_grad_graph()
+    compiled = Compiled(graph)
+    torch.testing.assert_close(hessian(compiled, "y", "x"), torch.zeros(2, 2))  # the graph runs
+    floats = "(only floating point tensors can require gradients)"
+    cases = {
+        "k": (f"k is int64: no gradient, so autograd gives no ∂y/∂k {floats}",
+              f"counts is int64: no gradient, so autograd gives no ∂total/∂counts {floats}"),
+        "m": (f"m is bool: no gradient, so autograd gives no ∂y/∂m {floats}",
+              f"mask is bool: no gradient, so autograd gives no ∂total/∂mask {floats}"),
+        "gt": ("gt is a bool result: no gradient flows through it, so autograd gives no ∂y/∂gt",
+               "(x > m) is a bool result: no gradient flows through it, so autograd gives no ∂total/∂(x > m)"),
+        "c": ("c does not require grad (its requires_grad is off): autograd gives no ∂y/∂c",
+              "half does not require grad (its requires_grad is off): autograd gives no ∂total/∂half"),
+    }
+    for wrt, (by_id, by_title) in cases.items():
+        for derivative in (jacobian, hessian):
+            with pytest.raises(TargetError) as e:
+                derivative(compiled, "y", wrt)
+            assert (e.value.message, e.value.node_ids) == (by_id, (wrt,))
+        out = node_derivatives(ComputeSession(), CancelToken(), graph, Asked(1, "y"), wrt)  # the panel's task
+        assert out.error == by_title, out.error
