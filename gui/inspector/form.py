@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from graph.errors import GraphError, ValueSpecError
 from graph.inits import INITS, default_init, resolved_init
+from graph.limits import MAX_DIMS
 from graph.model import Node
 from graph.ops import DTYPES, FLOAT_DTYPES, Attr
 from graph.safetext import visible
@@ -42,11 +43,16 @@ from gui.titles import title_of
 
 INT_RANGE = 1_000_000
 LITERAL_MAX = 10_000  # an init turned into a literal may hold at most this many elements
+# The value field's length: any literal of LITERAL_MAX elements fits as json.dumps writes it (a
+# number ≤ 24 characters, ", ", ≤ 2 * MAX_DIMS brackets); Qt lays it out in ~0.1 s. Never a silent cut.
+VALUE_TEXT_MAX = LITERAL_MAX * (24 + 2 + 2 * MAX_DIMS)
+USE_INSTEAD = "use an init (randn, zeros, …) or a file"
+TOO_LONG = f"the field holds at most {VALUE_TEXT_MAX:,} characters: {USE_INSTEAD}"
 MODES = ("literal value", "init (generated)")
 EXAMPLES = {"int64": "2 or [[1, 2], [3, 4]]", "bool": "true or [true, false]"}  # a value of this dtype
 
-__all__ = ["INT_RANGE", "LITERAL_MAX", "MODES", "NodeForm", "Row", "default_init", "init_as_literal",
-           "node_title"]
+__all__ = ["INT_RANGE", "LITERAL_MAX", "MODES", "TOO_LONG", "VALUE_TEXT_MAX", "NodeForm", "Row", "default_init",
+           "init_as_literal", "node_title", "value_text"]
 
 
 def _nest(flat: list[float], shape: tuple[int, ...]) -> object:
@@ -73,6 +79,15 @@ def init_as_literal(init: dict, dtype: str = "float32") -> tuple[object, bool]:
     if spec.values is None:
         return _nest([as_dtype(0)] * n, shape), False
     return _nest([as_dtype(v) for v in spec.values(resolved_init(init), shape)], shape), True
+
+
+def value_text(value: object, elements: int | None) -> str | None:
+    """A literal as the value field shows it (JSON), or None where longer than the field holds;
+    n numbers take ≥ 3n - 2 characters, so a huge value is known too long without writing it."""
+    if elements is not None and 3 * elements - 2 > VALUE_TEXT_MAX:
+        return None
+    text = json.dumps(value)
+    return text if len(text) <= VALUE_TEXT_MAX else None
 
 
 def node_title(node: Node) -> str:
@@ -219,7 +234,9 @@ class NodeForm(QWidget):
         if node.init is None:
             value = self._add_row(form, "value", "value", FieldEdit(),
                                   "JSON: a number, or a nested list such as [[1, 2], [3, 4]]")
+            value.setMaxLength(VALUE_TEXT_MAX + 1)  # one over: a longer text is seen, and refused saying so
             value.editingFinished.connect(self._on_value_edited)
+            value.textEdited.connect(self._on_value_typed)
         else:
             fn = self._add_row(form, "init.fn", "init", QComboBox(), "the initialiser")
             fn.addItems(list(INITS))
@@ -298,12 +315,19 @@ class NodeForm(QWidget):
     def _load_tensor(self, node: Node) -> None:
         self.rows["mode"].editor.setCurrentIndex(0 if node.init is None else 1)
         try:
-            shape_hint = shape_text(node.leaf_shape())
+            shape = node.leaf_shape()
         except GraphError:
-            shape_hint = ""
+            shape = None
+        shape_hint = "" if shape is None else shape_text(shape)
         if node.init is None:
-            self.rows["value"].editor.setText(json.dumps(node.value))
-            self.rows["value"].set_hint(shape_hint)
+            elements = None if shape is None else math.prod(shape)
+            text, row = value_text(node.value, elements), self.rows["value"]
+            row.editor.setReadOnly(text is None)  # a value too long to show is kept as it is
+            row.editor.setPlaceholderText("" if text is not None else "(not shown: see below)")
+            row.editor.setText(text or "")
+            row.set_hint(shape_hint if text is not None else
+                         f"{shape_hint} · not shown, more than the field's {VALUE_TEXT_MAX:,} characters, and "
+                         f"kept as it is; to change it, {USE_INSTEAD}")
         else:
             fn = self.rows["init.fn"]
             fn.editor.setCurrentIndex(max(0, fn.editor.findText(node.init["fn"])))
@@ -370,10 +394,19 @@ class NodeForm(QWidget):
 
         self._commit("label", "label", change)
 
+    def _on_value_typed(self, text: str) -> None:
+        if len(text) > VALUE_TEXT_MAX and "value" in self.rows:  # a paste cut at the field's length
+            self.rows["value"].show_error(TOO_LONG)
+
     def _on_value_edited(self) -> None:
-        text = self.rows["value"].editor.text() if "value" in self.rows else ""
+        row = self.rows.get("value")
+        if row is None or row.editor.isReadOnly():  # a value too long to show is not in the field
+            return
+        text = row.editor.text()
 
         def change(node: Node) -> Node:
+            if len(text) > VALUE_TEXT_MAX:
+                raise ValueSpecError(TOO_LONG)
             if node.dtype in FLOAT_DTYPES:
                 value = parse_tensor_text(text, "value")
             else:  # as torch.tensor(..., dtype=) takes it: 3.0 in an int64 leaf is 3, 1 in a bool leaf true
