@@ -27,11 +27,12 @@ import warnings
 from dataclasses import dataclass, field
 
 import torch
+import torch.utils._pytree as pytree
 from torch import fx, nn
 
-from autograd_bridge import fx_layers  # noqa: F401 - registers the layer, shape and loss lowerings
+from autograd_bridge import fx_layers  # registers the layer, shape and loss lowerings
 from autograd_bridge.fx_inplace import InPlace, buffers_of, put_back, storage, version, versions
-from autograd_bridge.fx_lower import Builder, ImportRefused, Ref
+from autograd_bridge.fx_lower import Builder, ImportRefused, Ref, call_title, module_chain
 from autograd_bridge.fx_record import (
     IMPORT_SEED,
     Call,
@@ -87,6 +88,7 @@ class _Tracer(fx.Tracer):
     def create_node(self, *args, **kwargs) -> fx.Node:  # noqa: ANN002, ANN003 - fx's own
         node = super().create_node(*args, **kwargs)
         node.meta["no_grad"] = not torch.is_grad_enabled()  # the code runs as fx traces: its no_grad blocks too
+        node.meta["inference"] = torch.is_inference_mode_enabled()
         return node
 
     def create_arg(self, a: object) -> object:
@@ -99,9 +101,21 @@ class _Tracer(fx.Tracer):
             [f for f in summary if is_users(f.filename)])
 
 
+def _fixed_placeholders(concrete: dict[str, object]) -> dict[str, object]:
+    """What fx's placeholders for fixed (non-tensor) arguments hold, by target: fx makes one per
+    element of the value (as its pytree sees them), `alpha_1`, `alpha_2`, …, gives the code the
+    value itself and adds a check that each placeholder equals its element, which a call with
+    those arguments passes."""
+    fixed = {}
+    for name, value in concrete.items():
+        fixed |= {f"{name}_{k}": v for k, v in enumerate(pytree.tree_leaves(value), 1)}
+    return fixed
+
+
 def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool) -> tuple[Recording, object]:
     tracer = _Tracer()
     concrete = {k: v for k, v in inputs.items() if not isinstance(v, torch.Tensor)}
+    fixed = _fixed_placeholders(concrete)
     state = versions([*root.parameters(), *root.buffers()] if isinstance(root, nn.Module) else [])
     buffers = buffers_of(root)
     try:
@@ -138,25 +152,34 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
         if node.op == "placeholder" and node.target.startswith("*"):  # *args, **kwargs: empty (_arguments)
             empty = {} if node.target.startswith("**") else ()
             env[node] = (empty, empty)
-        elif node.op == "placeholder":
-            value = inputs.get(node.target)
-            if not isinstance(value, torch.Tensor):  # a fixed argument: fx renames it, keeps its value
-                value = node.args[0] if node.args else value
-            slot = rec.add(Leaf(node.target, value, leaf_grad or value.requires_grad)) \
-                if isinstance(value, torch.Tensor) else value
-            env[node] = (value, slot)
+        elif node.op == "placeholder" and isinstance(inputs.get(node.target), torch.Tensor):
+            value = inputs[node.target]
+            env[node] = (value, rec.add(Leaf(node.target, value, leaf_grad or value.requires_grad,
+                                             f"the argument {node.target}")))
+        elif node.op == "placeholder":  # a fixed argument: only fx's check that it has its value reads it
+            value = fixed.get(node.target, node.args[0] if node.args else None)
+            env[node] = (value, value)
         elif node.op == "get_attr":
             value = operator.attrgetter(node.target)(module)
             slot = value
             if isinstance(value, torch.Tensor):
                 # A function's tensor constants are fx's _tensor_constant0, 1, …: one leaf each
-                # (one name for all would give every constant the first one's value).
+                # (one name for all would give every constant the first one's value), named in
+                # messages by the first line that reads it.
                 name = node.target if isinstance(root, nn.Module) else node.target.removeprefix("_tensor_")
-                slot = rec.add(Leaf(name, value, isinstance(value, nn.Parameter) and value.requires_grad))
+                made = node.target.startswith("_tensor_constant")
+                kind = "a tensor constant" if made else "the parameter" if isinstance(value, nn.Parameter) \
+                    else "the buffer"
+                reader = next(iter(node.users), None) if made else None
+                slot = rec.add(Leaf(name, value, isinstance(value, nn.Parameter) and value.requires_grad,
+                                    kind if made else f"{kind} {node.target}",
+                                    where_from_fx(reader.meta.get("stack_trace")) if reader is not None else ""))
             env[node] = (value, slot)
         elif node.op == "output":
             where = ""
-            return rec, fx.node.map_aggregate(node.args[0], sym)
+            out = fx.node.map_aggregate(node.args[0], sym)
+            info = getattr(graph._codegen, "pytree_info", None)  # a fixed tuple argument: fx flattened the result
+            return rec, pytree.tree_unflatten(list(out), info.out_spec) if info and info.out_spec else out
         else:
             args = fx.node.map_aggregate(node.args, real)
             kwargs = fx.node.map_aggregate(node.kwargs, real)
@@ -176,9 +199,9 @@ def _record_fx(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
                 raise RuntimeError(f"{where}: the code changes in place a tensor that tracing took as a constant")
             if node.op == "call_module":
                 sym_args = (module.get_submodule(node.target), node.target, *sym_args)
-            module_path = next(reversed(node.meta.get("nn_module_stack") or {}), "")  # the innermost
-            slot = rec.add(Call(key, tuple(sym_args), sym_kwargs, out, where, node.name, module_path,
-                                 node.meta.get("no_grad", False)))
+            calls = tuple(node.meta.get("nn_module_stack") or {})  # the module calls it runs in: groups
+            slot = rec.add(Call(key, tuple(sym_args), sym_kwargs, out, where, node.name, calls,
+                                 node.meta.get("no_grad", False), node.meta.get("inference", False)))
             if isinstance(out, torch.Tensor):
                 rec.inplace.recorded(slot, out)
             env[node] = (out, slot)
@@ -222,18 +245,25 @@ def _assemble(rec: Recording, output: object, what: str, state_names: dict[int, 
     for i in _needed(rec, output):
         item = rec.items[i]
         if isinstance(item, Leaf):
-            b.where, b.module = "", item.name.rpartition(".")[0]  # a parameter's module: conv1.weight → conv1
-            lowered[i] = b.leaf(item.name, item.tensor, item.requires_grad)
+            b.where, b.module = item.where, module_chain(item.name.rpartition(".")[0])  # conv1.weight: in conv1
+            lowered[i] = b.leaf(item.name, item.tensor, item.requires_grad, item.what)
             continue
+        if item.inference:
+            raise ImportRefused(f"{item.where or what}: computed under torch.inference_mode(): torch itself cannot "
+                                "run backward() through code that uses its results ('Inference tensors cannot be "
+                                "saved for backward'); use torch.no_grad() there to hold the value as a constant")
         if item.no_grad:
             lowered[i] = _detached(b, item, i in rec.depends)
             continue
         args, kwargs = map_values(item.args, value_of), map_values(item.kwargs, value_of)
-        if not has_ref((args, kwargs)) and not holds_state(item.args):  # a constant (a size, torch.ones(3))
+        if not has_ref((args, kwargs)) and not holds_state(item.args) and item.key not in fx_layers.DRAWS:  # a size
             lowered[i] = item.out
             continue
         b.where, b.name, b.out, b.module = item.where, item.name, item.out, item.module
-        lowered[i] = b.lower(item.key, args, kwargs)
+        if isinstance(item.key, type) and item.module:  # fx's call of a standard module: named after it
+            lowered[i] = b.lower_module_call(item.module[-1], item.key, args, kwargs)
+        else:
+            lowered[i] = b.lower(item.key, args, kwargs)
     result = map_values(output, value_of)
     made = [rec.items[s.index] for s in slots_in(output)]
     if any(isinstance(item, Call) and item.no_grad for item in made):
@@ -248,7 +278,7 @@ def _assemble(rec: Recording, output: object, what: str, state_names: dict[int, 
     keep = b.graph.ancestors(result.id) | {result.id}
     graph = b.graph.without(set(b.graph.nodes) - keep)
     _group_by_module(graph, b.module_of)
-    return graph, result.id, b.notes
+    return graph, result.id, b.notes + [note for n, note in b.node_notes.items() if n in keep]
 
 
 def _detached(b: Builder, item: Call, depends: bool) -> object:
@@ -264,21 +294,21 @@ def _detached(b: Builder, item: Call, depends: bool) -> object:
     return map_values(item.out, lambda v: b.const(v, what="no_grad") if isinstance(v, torch.Tensor) else v)
 
 
-def _group_by_module(graph: Graph, module_of: dict[str, str]) -> None:
-    """One group per nn.Module a node was made in, nested as the module tree (`layer1` holds
-    `layer1.0`, which holds `layer1.0.conv1`); a node goes in its innermost module's group.
+def _group_by_module(graph: Graph, module_of: dict[str, tuple[str, ...]]) -> None:
+    """One group per nn.Module call a node was made in, nested as the calls are (`layer1` holds
+    `layer1.0`, which holds `layer1.0.conv1`); a node goes in its innermost call's group. A
+    module called again has a group per call, titled by it (`a@1`: 'a #2').
     Groups are left expanded: an imported graph is laid out to be read whole, and the numbers
     on every node are what an import is for; a double-click collapses one."""
     for n in graph.nodes:
-        path = module_of.get(n, "")
-        if not path or len(path) > MAX_ID_LENGTH or path.count(".") >= MAX_GROUP_DEPTH:
+        calls = module_of.get(n, ())
+        if not calls or len(calls) > MAX_GROUP_DEPTH or any(len(c) > MAX_ID_LENGTH for c in calls):
             continue
-        parts = path.split(".")
-        for i in range(1, len(parts) + 1):
-            group_id = ".".join(parts[:i])
-            if group_id not in graph.groups:
-                graph.groups[group_id] = Group(group_id, parent=".".join(parts[:i - 1]) or None)
-        graph.group_of[n] = path
+        for depth, call in enumerate(calls):
+            if call not in graph.groups:
+                title = call_title(call)
+                graph.groups[call] = Group(call, title if title != call else None, calls[depth - 1] if depth else None)
+        graph.group_of[n] = calls[-1]
 
 
 def _held_dtypes(inputs: dict[str, object], notes: list[str]) -> dict[str, object]:

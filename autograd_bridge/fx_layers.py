@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import builtins
 import operator
+import re
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from autograd_bridge.fx_lower import LOWER, Builder, Ref, _dims, _ints, _pair, _value, lowers
-from graph.ops import OPS
+from autograd_bridge.fx_record import IMPORT_SEED
+from graph.model import Node
+from graph.ops import OPS, TENSOR
 from graph.ops.spec import MAX_VARIADIC, VARIADIC_COUNT
 
 # ---- what a tensor is rather than computes: the real value, as a constant ----
@@ -75,6 +78,31 @@ def _to(b: Builder, input, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, AN
     if not isinstance(b.out, torch.Tensor) or b.out.dtype != input.value.dtype:
         raise b.refuse("a dtype conversion is not in the catalogue (tensors keep their dtype)")
     return input
+
+
+# ---- random draws: the numbers the code drew, as a constant ----
+
+DRAWS = (torch.randn, torch.rand, torch.randint, torch.randn_like, torch.rand_like, torch.randint_like, torch.randperm)
+
+
+def _draw(fn: object) -> None:
+    def lower(b: Builder, *_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+        """eps = torch.randn_like(std): a leaf holding the numbers the code drew, titled by its line;
+        torch gives a draw no gradient either."""
+        line = re.search(r" line (\d+)", b.where)
+        t, dtype = b.held(b.out.detach(), f"torch.{fn.__name__}")
+        node = Node(b._new_id(b.name), TENSOR, value=t.cpu().tolist(), dtype=dtype,
+                    label=f"{fn.__name__} ({f'line {line[1]}, ' if line else ''}drawn once)")
+        b._add(node)
+        b.node_notes[node.id] = (f"{b.where or node.label}: torch.{fn.__name__} draws once, as the code ran after "
+                                 f"torch.manual_seed({IMPORT_SEED}): a constant leaf holding those numbers (the "
+                                 "graph does not draw again; no gradient flows through it, as in torch)")
+        return Ref(node.id, t)
+    lowers(fn)(lower)
+
+
+for _fn in DRAWS:
+    _draw(_fn)
 
 
 # ---- shape ----
@@ -364,7 +392,8 @@ def _param(b: Builder, path: str, module: nn.Module, name: str) -> Ref | None:
     if t is None:
         return None
     qualified = f"{path}.{name}" if path else name
-    return b.leaf(qualified, t, t.requires_grad if isinstance(t, nn.Parameter) else False)
+    kind = "parameter" if isinstance(t, nn.Parameter) else "buffer"
+    return b.leaf(qualified, t, t.requires_grad if kind == "parameter" else False, f"the {kind} {qualified}")
 
 
 def _module(*classes: type):  # noqa: ANN202 - a decorator: fn(b, module, path, *args) -> value

@@ -1,6 +1,6 @@
 """Lowering recorded torch calls to catalogue ops: one Python function per torch call, written
 with torch's own signature, so torch's argument binding (positional or keyword) is Python's.
-(~515 lines, one piece: the table of lowerings, one per torch call, read as one list.)
+(~570 lines, one piece: the table of lowerings, one per torch call, read as one list.)
 
 autograd_bridge.fx_import records calls (by torch.fx or by watching one real run) and hands each
 one that reaches the result to `Builder.lower`. A lowering gets graph tensors as `Ref`s (a node
@@ -10,6 +10,7 @@ so shapes come out as concrete numbers. A call not in the table is refused, nami
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from dataclasses import dataclass
@@ -52,12 +53,10 @@ def lowers(*keys: object):  # noqa: ANN201 - a decorator
     return register
 
 
-def _dtype_name(t: torch.Tensor, what: str) -> str:
-    """t's dtype as graphs name it; refused naming `what` (a leaf, a constant) if graphs hold none such."""
-    name = str(t.dtype).removeprefix("torch.")
-    if name not in DTYPES:
-        raise ImportRefused(f"{what}: a {name} tensor: graphs hold {', '.join(DTYPES)} tensors only")
-    return name
+# Index tensors in these dtypes are held as int64: torch's indexing ops take either, with the same numbers.
+_SMALL_INTS = (torch.int8, torch.int16, torch.int32)
+_MINUS_INF_HINT = ("; in a mask use a large negative number such as -1e9 instead (softmax gives the same "
+                   "numbers), or is_causal=True in F.scaled_dot_product_attention for a causal one")
 
 
 class Builder:
@@ -75,8 +74,12 @@ class Builder:
         self.name = "n"
         self.out: object = None
         self.notes: list[str] = []
-        self.module = ""  # the nn.Module path of the call now being lowered (groups on import)
-        self.module_of: dict[str, str] = {}  # node id -> the module path it was made in
+        self.node_notes: dict[str, str] = {}  # notes that hold while their node is in the graph
+        # The nn.Module calls the call now being lowered runs in, outermost first, as fx keys them
+        # ("layer1", "layer1.0"; "a@1" for a's second call): the groups on import.
+        self.module: tuple[str, ...] = ()
+        self.module_of: dict[str, tuple[str, ...]] = {}  # node id -> the module calls it was made in
+        self.made: list[str] = []  # the nodes made by the call now being lowered
 
     def refuse(self, what: str) -> ImportRefused:
         return ImportRefused(f"{self.where}: {what}" if self.where else what)
@@ -96,27 +99,45 @@ class Builder:
         except ValueSpecError as e:
             raise self.refuse(e.message) from None
         self.graph.add_node(node)
+        self.made.append(node.id)
         if self.module:
             self.module_of[node.id] = self.module
 
-    def leaf(self, name: str, tensor: torch.Tensor, requires_grad: bool) -> Ref:
+    def held(self, t: torch.Tensor, what: str, number: bool = False) -> tuple[torch.Tensor, str]:
+        """t as a graph holds it, with its dtype's name: an int8, int16 or int32 tensor as int64
+        (noted); refused, naming `what` (the argument x, a constant tensor) and the line, in a dtype
+        no graph holds or holding a NaN or an infinity."""
+        name = str(t.dtype).removeprefix("torch.")
+        if t.dtype in _SMALL_INTS:
+            note = (f"{self.where + ': ' if self.where else ''}{what}: an {name} tensor, taken as int64 (graphs hold "
+                    f"{', '.join(DTYPES)} tensors; torch indexes with either)")
+            self.notes += [note] if note not in self.notes else []
+            t, name = t.long(), "int64"
+        if name not in DTYPES:
+            raise self.refuse(f"{what}: a {name} tensor: graphs hold {', '.join(DTYPES)} tensors only")
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            bad = "nan" if bool(t.isnan().any()) else "-inf" if bool((t == -math.inf).any()) else "inf"
+            raise self.refuse(f"{what}{':' if number else f' holds {bad}:'} a graph holds finite numbers only"
+                              + (_MINUS_INF_HINT if bad == "-inf" else ""))
+        return t, name
+
+    def leaf(self, name: str, tensor: torch.Tensor, requires_grad: bool, what: str = "") -> Ref:
         """A named leaf (an argument, a parameter, a buffer), made once, holding its value. A
         module's parameter or buffer is one leaf however many names reach it (tied weights),
         named by its first qualified name (`state_names`, as named_parameters() names it) and
         grouped in that name's module, so every use feeds it and its partial is the whole
-        gradient."""
+        gradient. `what` names it in messages (the argument x; default: its name)."""
         state = self.state_names.get(id(tensor))
         key = name if state is None else id(tensor)
         if key not in self.leaves:
             name = state or name
-            t = tensor.detach()
+            t, dtype = self.held(tensor.detach(), what or name)
             if requires_grad and not t.is_floating_point():
                 requires_grad = False
-            dtype = _dtype_name(t, name)
             node = Node(unique_id(self.graph, name) if state else self._new_id(name), TENSOR,
                         value=t.cpu().tolist(), dtype=dtype, requires_grad=requires_grad, label=name)
             calling = self.module
-            self.module = name.rpartition(".")[0] if state is not None else calling
+            self.module = module_chain(name.rpartition(".")[0]) if state is not None else calling
             try:
                 self._add(node)
             finally:
@@ -136,7 +157,10 @@ class Builder:
         like_dtype = like.value.dtype if like is not None and like.value.is_floating_point() else torch.float32
         t = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(float(value), dtype=like_dtype)
         label = f"{float(value):g}" if not isinstance(value, torch.Tensor) else f"{what} of {self.name}"
-        dtype = _dtype_name(t, f"{self.where}: the {label}" if self.where else f"the {label}")
+        number = not isinstance(value, torch.Tensor)
+        t, dtype = self.held(t, f"the number {label}" if number else {
+            "constant": "a constant tensor it reads", "no_grad": "a value computed under torch.no_grad()",
+            "detached": "a detached value"}.get(what, f"the {label}"), number)
         node = Node(self._new_id(f"{self.name}_{what}"), TENSOR, value=t.cpu().tolist(), dtype=dtype, label=label)
         self._add(node)
         return Ref(node.id, t)
@@ -164,6 +188,7 @@ class Builder:
 
     def lower(self, key: object, args: tuple, kwargs: dict) -> object:
         """The lowered value of one call: a Ref, a tuple of Refs, or a plain value."""
+        self.made = []
         fn = LOWER.get(key)
         if fn is None:
             raise self.refuse(f"{describe(key)} is not in the catalogue")
@@ -174,6 +199,32 @@ class Builder:
             return fn(self, *args, **kwargs)
         except TypeError as e:  # the call's arguments do not fit torch's signature as written here
             raise self.refuse(f"{describe(key)}: {e}") from None
+
+    def lower_module_call(self, call: str, key: type, args: tuple, kwargs: dict) -> object:
+        """A standard module's call, `call` as fx keys it (`a`; `a@1` for its second call): the node
+        it makes named after the module in call order (a_1, a_2; a single call `fc`, or `fc_1`
+        where the module's group takes `fc`) and titled by the call ('a', 'a #2')."""
+        path, _, calls_before = call.partition("@")
+        stem, k = path.replace(".", "_"), int(calls_before or 0) + 1
+        self.name = stem if k == 1 and stem not in self.reserved else f"{stem}_{k}"
+        result = self.lower(key, args, kwargs)
+        node = self.graph.nodes.get(result.id) if isinstance(result, Ref) and result.id in self.made else None
+        if node is not None and not node.is_tensor and node.label is None and node.id != call_title(call):
+            self.graph.replace_node(dataclasses.replace(node, label=call_title(call)))
+        return result
+
+
+def module_chain(path: str) -> tuple[str, ...]:
+    """The modules a parameter's module is in, outermost first: 'layer1.0' -> ('layer1', 'layer1.0')."""
+    parts = path.split(".") if path else []
+    return tuple(".".join(parts[:i]) for i in range(1, len(parts) + 1))
+
+
+def call_title(call: str) -> str:
+    """A module call as people read it, short enough for a node's header: 'a' for its first call,
+    'a #2' for its second (fx's 'a@1')."""
+    path, _, calls_before = call.partition("@")
+    return f"{path} #{int(calls_before) + 1}" if calls_before.isdigit() else call
 
 
 def describe(key: object) -> str:
@@ -215,13 +266,15 @@ def _scaled(b: Builder, other: object, alpha: object) -> object:
     return other * alpha
 
 
+# In-place methods (`h = h.add_(x)`) lower as `h += x` does: fx_inplace refuses a later read of
+# what they changed.
 @lowers(torch.add, operator.add, operator.iadd, "method:add", "method:__add__", "method:__radd__",
-        "method:__iadd__")
+        "method:__iadd__", "method:add_")
 def _add(b: Builder, input, other, *, alpha=1, out=None):  # noqa: ANN001, ANN202
     return b.op("add", {"input": input, "other": _scaled(b, other, alpha)})
 
 
-@lowers(torch.sub, operator.sub, operator.isub, "method:sub", "method:__sub__", "method:__isub__")
+@lowers(torch.sub, operator.sub, operator.isub, "method:sub", "method:__sub__", "method:__isub__", "method:sub_")
 def _sub(b: Builder, input, other, *, alpha=1, out=None):  # noqa: ANN001, ANN202
     return b.op("sub", {"input": input, "other": _scaled(b, other, alpha)})
 
@@ -232,13 +285,13 @@ def _rsub(b: Builder, input, other, *, alpha=1):  # noqa: ANN001, ANN202
 
 
 @lowers(torch.mul, operator.mul, operator.imul, "method:mul", "method:__mul__", "method:__rmul__",
-        "method:__imul__")
+        "method:__imul__", "method:mul_")
 def _mul(b: Builder, input, other, *, out=None):  # noqa: ANN001, ANN202
     return b.op("mul", {"input": input, "other": other})
 
 
 @lowers(torch.div, torch.true_divide, operator.truediv, operator.itruediv, "method:div",
-        "method:__truediv__", "method:__itruediv__", "method:true_divide")
+        "method:__truediv__", "method:__itruediv__", "method:true_divide", "method:div_", "method:true_divide_")
 def _div(b: Builder, input, other, *, rounding_mode=None, out=None):  # noqa: ANN001, ANN202
     if rounding_mode is not None:
         raise b.refuse(f"division with rounding_mode={rounding_mode!r} has no gradient to follow")
@@ -250,12 +303,12 @@ def _rdiv(b: Builder, input, other):  # noqa: ANN001, ANN202
     return b.op("div", {"input": other, "other": input})
 
 
-@lowers(torch.neg, operator.neg, "method:neg", "method:__neg__")
+@lowers(torch.neg, operator.neg, "method:neg", "method:__neg__", "method:neg_")
 def _neg(b: Builder, input, *, out=None):  # noqa: ANN001, ANN202
     return b.op("neg", {"input": input})
 
 
-@lowers(torch.pow, operator.pow, "method:pow", "method:__pow__")
+@lowers(torch.pow, operator.pow, operator.ipow, "method:pow", "method:__pow__", "method:__ipow__", "method:pow_")
 def _pow(b: Builder, input, exponent, *, out=None):  # noqa: ANN001, ANN202
     if isinstance(exponent, Ref | torch.Tensor):  # the exponent port, while the attribute is null
         return b.op("pow", {"input": input, "exponent": exponent}, {"exponent": None})
@@ -300,7 +353,7 @@ _unary("abs", operator.abs, "method:__abs__")
 _unary("gelu", "method:gelu")
 
 
-@lowers(torch.clamp, torch.clip, "method:clamp", "method:clip")
+@lowers(torch.clamp, torch.clip, "method:clamp", "method:clip", "method:clamp_", "method:clip_")
 def _clamp(b: Builder, input, min=None, max=None, *, out=None):  # noqa: A002, ANN001, ANN202
     if isinstance(min, Ref | torch.Tensor) or isinstance(max, Ref | torch.Tensor):
         raise b.refuse("clamp with tensor bounds is not in the catalogue (only numbers)")

@@ -39,6 +39,8 @@ class Leaf:
     name: str
     tensor: torch.Tensor
     requires_grad: bool
+    what: str = ""  # how messages name it: "the argument x", "a tensor constant" (default: its name)
+    where: str = ""  # the line that reads it, for a tensor the code made (fx's tensor constants)
 
 
 @dataclass
@@ -49,8 +51,11 @@ class Call:
     out: object  # what the real call returned
     where: str
     name: str
-    module: str = ""  # the nn.Module path the call ran in ("layer1.0.conv1"; "" at the top)
+    # The nn.Module calls it ran in, outermost first, as fx keys them ("layer1", "layer1.0"; "a@1"
+    # for a's second call); () at the top.
+    module: tuple[str, ...] = ()
     no_grad: bool = False  # made with autograd off (torch.no_grad()): a constant, as detach() makes it
+    inference: bool = False  # made under torch.inference_mode(): torch's backward() cannot use it
 
 
 @dataclass
@@ -145,11 +150,14 @@ class _Recorder(TorchFunctionMode):
         self.rec, self.slots = rec, slots
         self.keep: list[torch.Tensor] = []  # alive, so that no id is reused while recording
         self.path: list[str] = []  # module path of the running forward, for node names
+        self.calls: list[str] = []  # the same, keyed by call as fx keys them (Call.module)
+        self.count: dict[str, int] = {}  # calls of each module path so far
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
         kwargs = kwargs or {}
         before = versions((args, kwargs))
         no_grad = not torch.is_grad_enabled()  # the code's own no_grad block (the run itself has autograd on)
+        inference = torch.is_inference_mode_enabled()
         out = func(*args, **kwargs)
         key = _key_of(func)
         if isinstance(key, str) and key.removeprefix("method:") in READS:
@@ -168,12 +176,13 @@ class _Recorder(TorchFunctionMode):
         slots_read = [self.slots[id(t)] for t, _ in before if id(t) in self.slots]
         module = self.path[-1] if self.path else ""
         self.rec.inplace.after_call(key, before, self.rec.tainted(slots_read), where_now, module)
+        calls = tuple(c for c in self.calls if c)
         if not tensors:
             return out
         name = getattr(func, "__name__", "op").strip("_")
         if self.path and self.path[-1]:
             name = f"{self.path[-1].replace('.', '_')}_{name}"
-        slot = self.rec.add(Call(key, *read, out, where_now(), name, module, no_grad))
+        slot = self.rec.add(Call(key, *read, out, where_now(), name, calls, no_grad, inference))
         for k, t in [(None, out)] if isinstance(out, torch.Tensor) else enumerate(out):
             if isinstance(t, torch.Tensor):
                 self.slots[id(t)] = Slot(slot.index, k)
@@ -186,17 +195,25 @@ def record_run(root: nn.Module | object, inputs: dict[str, object], leaf_grad: b
     rec, slots = Recording(InPlace.of_module(root)), {}
     for name, value in inputs.items():
         if isinstance(value, torch.Tensor):
-            slots[id(value)] = rec.add(Leaf(name, value, leaf_grad or value.requires_grad))
+            slots[id(value)] = rec.add(Leaf(name, value, leaf_grad or value.requires_grad, f"the argument {name}"))
     hooks, buffers = [], buffers_of(root)
     recorder = _Recorder(rec, slots)
     if isinstance(root, nn.Module):
         for path, t in [*root.named_parameters(), *root.named_buffers()]:
-            slots[id(t)] = rec.add(Leaf(path, t, isinstance(t, nn.Parameter) and t.requires_grad))
+            kind = "parameter" if isinstance(t, nn.Parameter) else "buffer"
+            slots[id(t)] = rec.add(Leaf(path, t, kind == "parameter" and t.requires_grad, f"the {kind} {path}"))
+        def enter(path: str) -> None:
+            n = recorder.count.get(path, 0)
+            recorder.count[path] = n + 1
+            recorder.path.append(path)
+            recorder.calls.append(f"{path}@{n}" if n and path else path)
+
         def leave(_m: nn.Module, _args: tuple, _out: object) -> None:  # returns None: keeps the output
             recorder.path.pop()
+            recorder.calls.pop()
 
         for path, m in root.named_modules():
-            hooks.append(m.register_forward_pre_hook(lambda _m, _a, p=path: recorder.path.append(p)))
+            hooks.append(m.register_forward_pre_hook(lambda _m, _a, p=path: enter(p)))
             hooks.append(m.register_forward_hook(leave))
     try:
         torch.manual_seed(IMPORT_SEED)

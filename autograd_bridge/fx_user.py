@@ -19,12 +19,15 @@ from autograd_bridge.cancel import Cancelled
 from autograd_bridge.fx_script import ImportRefused
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
-_HERE = os.path.dirname(__file__)
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The app's own packages: an error raised below them (an import started from the command line or
+# the API) is never located there, but in the user's code or nowhere.
+_APP = tuple(os.path.join(_ROOT, p) + os.sep for p in ("autograd_bridge", "gradcanvas", "graph", "gui"))
 
 
 def is_users(filename: str) -> bool:
-    """Whether a frame is the user's code: outside torch and this package."""
-    return not filename.startswith((_TORCH_DIR, _HERE))
+    """Whether a frame is the user's code: outside torch and the app."""
+    return not filename.startswith((_TORCH_DIR, *_APP))
 
 
 def _frame_text(filename: str, lineno: int | None, line: str | None) -> str:
