@@ -2,15 +2,19 @@
 
 Both need torch (an export compiles and shapes the graph; an import traces the user's code),
 so they run where computes run — in the compute process by default — and never on the GUI
-thread. Qt-free, and no torch until a task runs, so that the window can name them.
+thread; an import runs the user's code in a throwaway child of its own (import_task). Qt-free,
+and no torch until a task runs, so that the window can name them.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 
 from graph.errors import GraphError
 from graph.model import Graph
+from graph.safetext import visible
 
 PREVIEW_LINES = 40
 
@@ -46,13 +50,91 @@ def export_task(_session: object, _cancel: object, graph: Graph, options: Export
 
 def import_task(_session: object, cancel: object, path: str, function: str | None, module: str | None,
                 inputs: list[str]) -> tuple[str, object] | None:
-    """('ok', fx_import.Imported) or ('error', one line); None once cancelled."""
+    """('ok', fx_import.Imported) or ('error', one line); None once cancelled. The import runs the
+    user's code, which may patch torch (F.gelu = ...), leave threads, end or crash its process:
+    so it runs in a throwaway child (`python -m autograd_bridge.file_tasks`, _import_child), and
+    the process that runs the app's computes never runs it. Cancel ends the child."""
+    import pickle
+    import subprocess
+
+    path = os.path.abspath(path)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    # -P: the working folder is not on sys.path (a torch.py there must not replace torch).
+    child = subprocess.Popen([sys.executable, "-P", "-m", "autograd_bridge.file_tasks"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, env=env)
+    request = pickle.dumps((path, function, module, list(inputs)))
+    while True:
+        try:
+            answer, _ = child.communicate(request, timeout=CANCEL_POLL_S)
+            break
+        except subprocess.TimeoutExpired:
+            request = None  # sent, or being sent: communicate goes on from where it was
+            if cancel.cancelled:
+                child.kill()
+                child.communicate()
+                return None
+    if cancel.cancelled:
+        return None
+    if child.returncode == 0:
+        try:
+            return pickle.loads(answer)  # noqa: S301 - this program's own child, started just above
+        except Exception as e:  # noqa: BLE001 - no answer, or something else on its stdout (a sitecustomize)
+            return "error", f"internal error: the import's process gave no answer ({type(e).__name__})"
+    ended = (f"killed by signal {-child.returncode} ({_signal_name(-child.returncode)})" if child.returncode < 0
+             else f"exit status {child.returncode}")
+    return "error", (f"{visible(os.path.basename(path))}: its code ended the process that imported it ({ended}) "
+                     "before the import was done: nothing imported")
+
+
+CANCEL_POLL_S = 0.05  # how often a running import looks at its cancel token
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # where the autograd_bridge package lives
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown signal"
+
+
+def _import_here(path: str, function: str | None, module: str | None, inputs: list[str]) -> tuple[str, object]:
+    """import_task's answer, computed in its child."""
     from autograd_bridge.fx_script import import_script
 
     try:
-        imported = import_script(path, function, module, inputs)
+        return "ok", import_script(path, function, module, inputs)
     except GraphError as e:
         return "error", e.message
-    except Exception as e:  # noqa: BLE001 - the user's code may raise anything; it must not end the app
-        return "error", f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-    return None if cancel.cancelled else ("ok", imported)
+    except BaseException as e:  # noqa: BLE001 - the user's code may raise anything; the answer is one line
+        text = str(e).strip()
+        return "error", f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__
+
+
+def _import_child() -> None:
+    """The child of import_task: the request (pickled) on stdin, the answer (pickled) on stdout."""
+    import pickle
+
+    request = sys.stdin.buffer.read()
+    answer = os.fdopen(os.dup(1), "wb")
+    # The script's prints (Python's and C's) go to stderr, never into the answer; input() reads
+    # an empty stdin rather than waiting.
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    result = _import_here(*pickle.loads(request))  # noqa: S301 - from import_task, this program's own
+    try:
+        data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:  # noqa: BLE001 - something of the user's in the result
+        data = pickle.dumps(("error", f"internal error: the import's result cannot be sent: {type(e).__name__}: {e}"))
+    answer.write(data)
+    answer.flush()
+    os._exit(0)  # now: threads the script started must not keep the child alive
+
+
+if __name__ == "__main__":
+    # As the package's module, not __main__, as compute_process does.
+    from autograd_bridge.file_tasks import _import_child as package_import_child
+
+    package_import_child()

@@ -8,12 +8,14 @@ No torch at import: the GUI lists a file's definitions on its own thread.
 from __future__ import annotations
 
 import ast
+import builtins
 import contextlib
 import os
 import re
 import sys
 import types
 from collections.abc import Iterator
+from typing import NamedTuple, NoReturn
 
 from graph.errors import GraphError
 from graph.safetext import visible
@@ -28,18 +30,45 @@ _SHAPE = re.compile(r"^\s*\(?\[?\s*(\d+(\s*[,x×]\s*\d+)*)?\s*\]?\)?\s*$")
 
 
 def _read(path: str) -> str:
+    """The file's text, decoded as Python decodes it: UTF-8 unless a coding line (PEP 263) or a
+    BOM says otherwise."""
+    import tokenize
+
+    name = visible(os.path.basename(path))
     try:
-        with open(path, encoding="utf-8") as f:
+        with tokenize.open(path) as f:
             return f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ImportRefused(f"{visible(path)}: cannot read: {getattr(e, 'strerror', None) or e}") from None
+    except OSError as e:
+        raise ImportRefused(f"{visible(path)}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise ImportRefused(f"{name}: cannot read: byte {e.start} is not {e.encoding} text (a line "
+                            "'# -*- coding: NAME -*-' at the top names the file's encoding)") from None
+    except SyntaxError as e:  # the coding line names an encoding Python does not know
+        raise ImportRefused(f"{name}: cannot read: {e.msg}") from None
 
 
 def _parse(source: str, path: str) -> ast.Module:
+    return _build(ast.parse, source, path)
+
+
+def _compile(tree: ast.Module, path: str) -> types.CodeType:
+    return _build(compile, tree, path, "exec")
+
+
+def _build(make, source: object, path: str, *mode: str):  # noqa: ANN001, ANN202
+    """ast.parse or compile, whose refusals become one line: a syntax error names its line when
+    it has one; an expression nested too deeply for the parser (RecursionError, MemoryError)
+    and a source it cannot take (ValueError) name the file."""
+    name = visible(os.path.basename(path))
     try:
-        return ast.parse(source, filename=path)
+        return make(source, path, *mode)
     except SyntaxError as e:
-        raise ImportRefused(f"{visible(os.path.basename(path))} line {e.lineno}: syntax error: {e.msg}") from None
+        line = f" line {e.lineno}" if e.lineno else ""
+        raise ImportRefused(f"{name}{line}: syntax error: {visible(e.msg)}") from None
+    except (RecursionError, MemoryError):
+        raise ImportRefused(f"{name}: cannot parse: an expression nested too deeply for Python's parser") from None
+    except ValueError as e:
+        raise ImportRefused(f"{name}: cannot parse: {visible(str(e))}") from None
 
 
 # Bases that make a class an nn.Module, spelt as a file spells them (nn.Sequential, torch.nn.ModuleList):
@@ -53,20 +82,49 @@ def _module_base(base: str, modules: list[str]) -> bool:
     return last.endswith("Module") or last in _CONTAINERS or in_torch_nn or base in modules
 
 
-def list_definitions(path: str) -> tuple[list[str], list[str]]:
-    """(top-level functions, top-level classes that look like nn.Modules), without running the
-    file. A class counts when a base is spelt `...Module`, is one of torch's containers
-    (`nn.Sequential`, `ModuleList`, `ModuleDict`) or another class of torch.nn (`nn.Linear`), or
-    is such a class defined above it."""
+class Definitions(NamedTuple):
+    """What a file defines at its top level, read without running it (list_definitions)."""
+
+    functions: list[str]
+    modules: list[str]  # classes whose bases say they are nn.Modules
+    classes: list[str]  # classes with a base from elsewhere (an import): only running the file tells
+    bases: dict[str, str]  # each of `classes`: its bases as the file spells them
+
+
+_BUILTIN_CLASSES = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type))
+
+
+def _spelt(base: ast.expr) -> str | None:
+    """A base spelt as a dotted name (nn.Module), else None (a call, a subscript: Generic[T])."""
+    parts = []
+    while isinstance(base, ast.Attribute):
+        parts.append(base.attr)
+        base = base.value
+    return ".".join([base.id, *reversed(parts)]) if isinstance(base, ast.Name) else None
+
+
+def list_definitions(path: str) -> Definitions:
+    """The file's top-level functions and classes, without running it. A class is a module when
+    a base is spelt `...Module`, is one of torch's containers (`nn.Sequential`, `ModuleList`,
+    `ModuleDict`) or another class of torch.nn (`nn.Linear`), or is such a class defined above
+    it; it is left out when every base is a builtin class or a class above it that is not a
+    module (or it has none); the others (a base imported from another file) may be modules."""
     tree = _parse(_read(path), path)
-    functions, modules = [], []
+    found = Definitions([], [], [], {})
+    plain = set()  # classes of the file that are not modules
     for stmt in tree.body:
         if isinstance(stmt, ast.FunctionDef) and stmt.name != EXAMPLE_INPUTS and not stmt.name.startswith("_"):
-            functions.append(stmt.name)
+            found.functions.append(stmt.name)
         elif isinstance(stmt, ast.ClassDef):
-            if any(_module_base(ast.unparse(b), modules) for b in stmt.bases):
-                modules.append(stmt.name)
-    return functions, modules
+            bases = [_spelt(b) for b in stmt.bases]
+            if any(b is not None and _module_base(b, found.modules) for b in bases):
+                found.modules.append(stmt.name)
+            elif all(b in plain or b in _BUILTIN_CLASSES for b in bases):
+                plain.add(stmt.name)
+            else:
+                found.classes.append(stmt.name)
+                found.bases[stmt.name] = ", ".join(b or "…" for b in bases)
+    return found
 
 
 def parse_input(text: str) -> tuple[str, tuple[int, ...]]:
@@ -74,7 +132,11 @@ def parse_input(text: str) -> tuple[str, tuple[int, ...]]:
     name, eq, shape = text.partition("=")
     if not eq or not name.strip().isidentifier() or not _SHAPE.match(shape):
         raise ImportRefused(f"--input {visible(text)!r}: expected NAME=SHAPE, e.g. x=2,3")
-    return name.strip(), tuple(int(n) for n in re.findall(r"\d+", shape))
+    dims = tuple(int(n) for n in re.findall(r"\d+", shape))
+    if 0 in dims:  # the import would store it as a value [], of shape [0], not its own
+        raise ImportRefused(f"--input {visible(text)!r}: a dimension of size 0 makes an empty tensor, "
+                            "which an imported graph cannot hold as an input yet")
+    return name.strip(), dims
 
 
 _APP_PACKAGES = ("autograd_bridge", "graph", "gradcanvas", "gui")
@@ -111,49 +173,85 @@ def run_script(path: str) -> types.ModuleType:
 
     from autograd_bridge.fx_user import user_code
 
-    source = _read(path)
-    code = compile(_parse(source, path), path, "exec")
+    code = _compile(_parse(_read(path), path), path)
     module = types.ModuleType("gradcanvas_import_" + re.sub(r"\W", "_", os.path.basename(path)))
     module.__file__ = os.path.abspath(path)
     sys.modules[module.__name__] = module  # dataclasses and pickling look modules up by name
     importlib.invalidate_caches()  # a neighbour written since the last import is found
     with user_code("running the script"), torch.enable_grad():
-        exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
+        try:
+            exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
+        except SystemExit as e:  # quit() and exit() raise it in Python's frozen site code: name the caller
+            _cut_frozen_frames(e.__traceback__)
+            raise
     return module
+
+
+def _cut_frozen_frames(tb: types.TracebackType | None) -> None:
+    """End the traceback at its innermost frame that is not Python's frozen code (<frozen ...>)."""
+    last = None
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith("<frozen"):
+            last = tb
+        tb = tb.tb_next
+    if last is not None:
+        last.tb_next = None
+
+
+def _refuse_process_exit(status: object) -> NoReturn:
+    """os._exit while a script is imported (_script_scope): one line naming the caller, instead
+    of a process that ends in silence with the script's status."""
+    from autograd_bridge.fx_user import where_now
+
+    where = where_now()
+    raise ImportRefused(f"{where + ': ' if where else ''}the code would end the process "
+                        f"(os._exit({visible(repr(status))})) while importing: nothing imported")
 
 
 @contextlib.contextmanager
 def _script_scope(path: str) -> Iterator[None]:
     """The whole import of a script (its top level, building the class, example_inputs(), the
     trace and the check): its folder on sys.path, so a neighbour imported again inside forward is
-    found; autograd on. After it, what the code may have changed is put back: torch's grad mode
-    (an inference habit, torch.set_grad_enabled(False) at the top or in __init__, must reach
-    neither the import nor the app's later computes in the same process), its default dtype and
-    sys.path; and the neighbours it imported are forgotten (_forget_modules_of)."""
+    found; autograd on; os._exit refused (_refuse_process_exit). After it, what the code may have
+    changed is put back: torch's grad mode (an inference habit, torch.set_grad_enabled(False) at
+    the top or in __init__, must not reach the import nor later code in the same process), its
+    default dtype, sys.path and the working folder (a script that chdirs to find its data); and
+    the neighbours it imported are forgotten (_forget_modules_of). Other changes (a patched torch
+    function) stay: the app imports in a throwaway process (file_tasks.import_task)."""
     import torch
 
     folder = os.path.dirname(os.path.abspath(path))
     path_before = list(sys.path)
     known = set(sys.modules)
     default_dtype = torch.get_default_dtype()
+    cwd, process_exit = os.getcwd(), os._exit
     sys.path.insert(0, folder)
+    os._exit = _refuse_process_exit
     try:
         with torch.enable_grad():  # puts back the mode it found, whatever the code set inside
             yield
     finally:
+        os._exit = process_exit
         torch.set_default_dtype(default_dtype)
         added = [os.path.abspath(p) for p in sys.path if p not in path_before]  # by the script
         sys.path[:] = path_before
+        with contextlib.suppress(OSError):  # the folder may be gone; the import has its answer anyway
+            os.chdir(cwd)
         _forget_modules_of(known, [folder, *added])
 
 
 def _function_values(obj: object, name: str, given: dict[str, object], randn) -> dict[str, object]:  # noqa: ANN001
     """A function's example arguments: those given (--input), else its defaults; *args and
-    **kwargs need none."""
+    **kwargs need none. A name given that it does not take is refused."""
     import inspect
 
+    parameters = inspect.signature(obj).parameters
+    unknown = [a for a in given if a not in parameters]
+    if unknown:
+        raise ImportRefused(f"{visible(name)} has no argument {visible(unknown[0])} "
+                            f"(it takes {visible(', '.join(parameters))})")
     values = {}
-    for arg, p in inspect.signature(obj).parameters.items():
+    for arg, p in parameters.items():
         if arg in given:
             values[arg] = randn(arg)
         elif p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
@@ -175,6 +273,7 @@ def import_script(path: str, function: str | None = None, module: str | None = N
     name; the arguments not given take their defaults (with no example_inputs(), a forward whose
     arguments all have defaults takes those). What the code changes in torch and sys is put
     back after (_script_scope)."""
+    path = os.path.abspath(path)  # before the code runs: it may change the working folder
     with _script_scope(path):
         return _import_script(path, function, module, inputs)
 
@@ -194,12 +293,15 @@ def _import_script(path: str, function: str | None, module: str | None, inputs: 
     name = function or module
     defined = run_script(path)
     obj = defined.__dict__.get(name)
-    functions, modules = list_definitions(path)
     shown = os.path.basename(path)
     if function is not None and not inspect.isfunction(obj):
+        functions = list_definitions(path).functions
         raise ImportRefused(f"{visible(shown)} defines no function {visible(name)!r}; its functions: "
                             f"{visible(', '.join(functions)) or 'none'}")
     if module is not None and not (inspect.isclass(obj) and issubclass(obj, nn.Module)):
+        listed = list_definitions(path)
+        modules = [n for n in [*listed.modules, *listed.classes]  # the file's own, as it ran
+                   if inspect.isclass(defined.__dict__.get(n)) and issubclass(defined.__dict__[n], nn.Module)]
         raise ImportRefused(f"{visible(shown)} defines no nn.Module class {visible(name)!r}; its modules: "
                             f"{visible(', '.join(modules)) or 'none'}")
 

@@ -8,6 +8,7 @@ functions; torch is imported only when the command runs.
 from __future__ import annotations
 
 import argparse
+import os
 
 from graph.safetext import visible
 
@@ -33,9 +34,11 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     _imported()
     check_output(args.output, "import", "model.json")
-    imported = import_script(args.script, args.function, args.module, args.input)
+    # Both paths as the user meant them, before the script runs: it may change the working folder.
+    output, script = os.path.abspath(args.output), os.path.abspath(args.script)
+    imported = import_script(script, args.function, args.module, args.input)
     try:
-        save(imported.graph, args.output)
+        save(imported.graph, output)
     except OSError as e:
         raise ImportRefused(f"cannot write {args.output}: {e.strerror or e}") from None
     graph = imported.graph

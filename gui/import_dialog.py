@@ -2,8 +2,10 @@
 of the current document, as one undo step.
 
 The dialog lists the file's top-level functions and nn.Module classes by reading it with `ast`
-(listing never runs it); importing runs the file, as torch.fx tracing does, and the dialog says
-so. The import (autograd_bridge.file_tasks.import_task) runs in the worker (Computer.request_task).
+(listing never runs it), and the classes whose base comes from another file, marked as such;
+importing runs the file, as torch.fx tracing does, and the dialog says so. The import
+(autograd_bridge.file_tasks.import_task) runs in the worker (Computer.request_task), in a
+throwaway process of its own: the user's code never runs where the app's computes run.
 
 The result joins the current document, to the right of what is there (ids that clash are
 renamed, as a paste renames them), so Undo takes it back in one step and a model can be imported
@@ -30,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from autograd_bridge.file_tasks import import_task
+from autograd_bridge.fx_script import Definitions, list_definitions  # ast only: no torch, nothing run
 from graph.errors import GraphError
 from graph.safetext import visible
 from gui.document import SetTarget
@@ -46,24 +49,31 @@ RUNS_CODE = ("Importing runs this file's code (tracing executes it, as torch.fx 
 class ImportDialog(QDialog):
     """Pick one definition of the file; optional inputs as NAME=SHAPE."""
 
-    def __init__(self, parent: QWidget, path: str, functions: list[str], modules: list[str]) -> None:
+    def __init__(self, parent: QWidget, path: str, found: Definitions) -> None:
         super().__init__(parent)
         self.setWindowTitle("Import Python")
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"From {visible(os.path.basename(path))}, import:"))
         self.choices = QListWidget()
-        for name in functions:
-            item = QListWidgetItem(f"function  {visible(name)}")
-            item.setData(Qt.ItemDataRole.UserRole, ("function", name))
-            self.choices.addItem(item)
-        for name in modules:
-            shown = visible(name)
-            item = QListWidgetItem(f"nn.Module  {shown}   (built as {shown}(), called on example_inputs())")
-            item.setData(Qt.ItemDataRole.UserRole, ("module", name))
+        rows = [(f"function  {visible(n)}", ("function", n)) for n in found.functions]
+        rows += [(f"nn.Module  {visible(n)}   (built as {visible(n)}(), called on example_inputs())", ("module", n))
+                 for n in found.modules]
+        rows += [(f"class  {visible(n)}({visible(found.bases[n])})   (a base from another file: an nn.Module?)",
+                  ("module", n)) for n in found.classes]
+        for text, data in rows:
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, data)
             self.choices.addItem(item)
         self.choices.setCurrentRow(0)
         self.choices.itemDoubleClicked.connect(self.accept)
+        # Wide enough for its rows (up to a limit), so that each says what it is.
+        self.choices.setMinimumWidth(min(self.choices.sizeHintForColumn(0) + 40, 900))
         layout.addWidget(self.choices)
+        if found.classes:
+            unsure = QLabel("A class whose base comes from another file may be an nn.Module: the file's own "
+                            "lines cannot tell. Import runs the file, and imports it if it is one.")
+            unsure.setWordWrap(True)
+            layout.addWidget(unsure)
         layout.addWidget(QLabel("Inputs (optional, seeded randn), e.g.  x=2,3  y=4:"))
         self.inputs = QLineEdit()
         self.inputs.setPlaceholderText("defaults of the function, or the file's example_inputs()")
@@ -102,18 +112,17 @@ class PythonImporter(QObject):
         """The definitions of a chosen (or dropped) file, listed without running it; the import
         runs it only once the user picks one and accepts."""
         self.last_dir = os.path.dirname(path)
-        from autograd_bridge.fx_script import list_definitions  # ast only: no torch, nothing run
 
         try:
-            functions, modules = list_definitions(path)
+            found = list_definitions(path)
         except GraphError as e:
             self.w.report_error("Cannot import", e.message)
             return
-        if not functions and not modules:
-            self.w.report_error("Cannot import", f"{os.path.basename(path)} defines no top-level function "
+        if not found.functions and not found.modules and not found.classes:
+            self.w.report_error("Cannot import", f"{visible(os.path.basename(path))} defines no top-level function "
                                 "or nn.Module class")
             return
-        dialog = ImportDialog(self.w, path, functions, modules)
+        dialog = ImportDialog(self.w, path, found)
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.chosen() is not None:
             kind, name = dialog.chosen()
             self.start(path, name if kind == "function" else None, name if kind == "module" else None,

@@ -116,7 +116,7 @@ def test_listing_a_file_never_runs_it(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     path = tmp_path / "side_effect.py"
     path.write_text(f"open({str(marker)!r}, 'w').close()\n" + SCRIPT + "class Sub(Net):\n    pass\n")
-    assert list_definitions(str(path)) == (["f", "needs_input"], ["Net", "Cumulative", "Sub"])
+    assert list_definitions(str(path))[:3] == (["f", "needs_input"], ["Net", "Cumulative", "Sub"], [])
     assert not marker.exists()
     path.write_text("def broken(:\n")
     with pytest.raises(ImportRefused, match=r"side_effect.py line 1: syntax error"):
