@@ -352,6 +352,17 @@ def parse_tensor_text(text: str, what: str = "value", dtype: str | None = None,
     return value
 
 
+_TYPED_EXAMPLE = {"int64": "2 or [[1, 2], [3, 4]]", "bool": "true or [true, false]"}  # else a float's
+
+
+def parse_leaf_value(text: str, dtype: str) -> object:
+    """A leaf's value typed as text (the inspector's field, the canvas's in-place editor), taken
+    as torch.tensor(..., dtype=) takes it: 3.0 in an int64 leaf is 3, 1 in a bool leaf true."""
+    if dtype not in _TYPED_EXAMPLE:
+        return parse_tensor_text(text, "value")
+    return as_dtype(parse_json_text(text, "value", _TYPED_EXAMPLE[dtype]), dtype)
+
+
 def parse_number(text: str, what: str) -> int | float:
     """An int if the text is one ("2"), else a finite float ("0.5", "1e-3")."""
     s = text.strip()

@@ -8,16 +8,17 @@ closes it and goes no further (not to the canvas, not to the window).
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtWidgets import QLineEdit
 
-from graph.errors import GraphError
-from graph.values import parse_tensor_text
+from graph.errors import GraphError, ValueSpecError
+from graph.values import parse_leaf_value
 from gui.canvas.items import HEADER_H, NODE_W, PORT_H
 from gui.document import Document
+from gui.inspector.form import TOO_LONG, USE_INSTEAD, VALUE_TEXT_MAX, value_text
+from gui.titles import title_of
 
 if TYPE_CHECKING:
     from gui.canvas.view import CanvasView
@@ -49,16 +50,16 @@ class ValueEditor(QLineEdit):
 
 
 def set_value_text(doc: Document, node_id: str, text: str) -> str | None:
-    """Set a tensor's literal value from typed text; return why it was refused, or None."""
+    """Set a tensor's literal value from typed text, as the inspector's value field takes it;
+    return why it was refused (naming the node by title), or None."""
+    old = doc.graph.nodes[node_id]
     try:
-        value = parse_tensor_text(text, "value")
-    except GraphError as e:
-        return f"{node_id}: {e.message}"
-    node = dataclasses.replace(doc.graph.nodes[node_id], value=value, init=None)
-    try:
+        if len(text) > VALUE_TEXT_MAX:
+            raise ValueSpecError(TOO_LONG)
+        node = dataclasses.replace(old, value=parse_leaf_value(text, old.dtype), init=None)
         doc.edit_node(node, "Edit value")  # checks the value against the node's dtype
     except GraphError as e:
-        return f"{node_id}: {e.message.removeprefix(node_id + ': ')}"
+        return f"{title_of(old)}: {e.message.removeprefix(node_id + ': ')}"
     return None
 
 
@@ -71,12 +72,18 @@ def open_value_editor(view: CanvasView, node_id: str) -> ValueEditor | None:
         return None
     node = item.node
     if node.init is not None:
-        scene.message.emit(f"{node_id} is made by init '{node.init['fn']}': edit it in the inspector")
+        scene.message.emit(f"{title_of(node)} is made by init '{node.init['fn']}': edit it in the inspector")
+        return None
+    text = value_text(node.value, None)
+    if text is None:  # never a silently cut value: the line edit would hold only its start
+        scene.message.emit(f"{title_of(node)}: its value is longer than the editor holds "
+                           f"({VALUE_TEXT_MAX:,} characters): {USE_INSTEAD}")
         return None
     top = HEADER_H + max(1, len(item.inputs)) * PORT_H
     rect = view.mapFromScene(item.mapRectToScene(QRectF(4, top + 2, NODE_W - 8, 18))).boundingRect()
     editor = ValueEditor(view.viewport())
-    editor.setText(json.dumps(node.value))
+    editor.setMaxLength(VALUE_TEXT_MAX + 1)  # one more: a longer paste is refused (TOO_LONG), not cut
+    editor.setText(text)
     editor.setGeometry(rect.adjusted(0, -3, 0, 3))
     editor.setToolTip("a number or nested list, e.g. [[1, 2], [3, 4]]; Enter sets it, Escape cancels")
 

@@ -35,7 +35,7 @@ from graph.limits import MAX_DIMS
 from graph.model import Node
 from graph.ops import DTYPES, FLOAT_DTYPES, Attr
 from graph.safetext import visible
-from graph.values import as_dtype, init_as_dtype, init_shape, parse_json_text, parse_param_text, parse_tensor_text
+from graph.values import as_dtype, init_as_dtype, init_shape, parse_leaf_value, parse_param_text
 from gui.document import Document
 from gui.fields import FieldEdit
 from gui.inspector.style import GREY, RED, elide, shape_text
@@ -49,7 +49,6 @@ VALUE_TEXT_MAX = LITERAL_MAX * (24 + 2 + 2 * MAX_DIMS)
 USE_INSTEAD = "use an init (randn, zeros, …) or a file"
 TOO_LONG = f"the field holds at most {VALUE_TEXT_MAX:,} characters: {USE_INSTEAD}"
 MODES = ("literal value", "init (generated)")
-EXAMPLES = {"int64": "2 or [[1, 2], [3, 4]]", "bool": "true or [true, false]"}  # a value of this dtype
 
 __all__ = ["INT_RANGE", "LITERAL_MAX", "MODES", "TOO_LONG", "VALUE_TEXT_MAX", "NodeForm", "Row", "default_init",
            "init_as_literal", "node_title", "value_text"]
@@ -407,11 +406,7 @@ class NodeForm(QWidget):
         def change(node: Node) -> Node:
             if len(text) > VALUE_TEXT_MAX:
                 raise ValueSpecError(TOO_LONG)
-            if node.dtype in FLOAT_DTYPES:
-                value = parse_tensor_text(text, "value")
-            else:  # as torch.tensor(..., dtype=) takes it: 3.0 in an int64 leaf is 3, 1 in a bool leaf true
-                value = as_dtype(parse_json_text(text, "value", EXAMPLES[node.dtype]), node.dtype)
-            return replace(node, value=value, init=None)
+            return replace(node, value=parse_leaf_value(text, node.dtype), init=None)
 
         self._commit("value", "value", change)
 
