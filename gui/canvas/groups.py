@@ -19,7 +19,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsSceneMouseEvent, QGraphicsView, QStyleOptionGraphicsItem, QWidget
 
 from graph import groups as model
-from graph.edits import FRAME_HEADER, HEADER_H, NODE_W, PORT_H, PORT_R, frame_around
+from graph.edits import FRAME_HEADER, FRAME_PAD, HEADER_H, NODE_W, PORT_H, PORT_R, frame_around
 from graph.fileformat import ZOOM_RANGE
 from graph.model import Edge, Graph
 from graph.safetext import visible
@@ -82,6 +82,7 @@ class GroupItem(QGraphicsItem):
         self.outputs: list[str] = []  # collapsed: nodes inside that feed one outside
         self.norm_text = ""
         self.toggled = False  # the last press was on the ▾ / ▸
+        self.nested = False  # in another group's frame: its title may grow up only to that frame's band
         self.setAcceptedMouseButtons(Qt.MouseButton.LeftButton)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
@@ -99,6 +100,16 @@ class GroupItem(QGraphicsItem):
         path = QPainterPath()
         path.addRect(self.rect if self.collapsed else self.header())
         return path
+
+    def title_band(self, scale: float) -> tuple[QFont, QRectF]:
+        """A frame's title font and where it is drawn. Zoomed out, the title keeps 12 px on
+        screen and grows up out of its band; a nested frame's only into the padding below its
+        parent's band (else the two titles overlap)."""
+        room = FRAME_HEADER + FRAME_PAD if self.nested else 3 * FRAME_HEADER
+        font = _sized(self.layer.scene.title_font, scale, room)
+        band = self.header()
+        band.setTop(min(band.top(), max(band.bottom() - room, band.bottom() - 1.3 * font.pixelSize())))
+        return font, band
 
     def set_geometry(self, rect: QRectF) -> None:
         if rect != self.rect:
@@ -129,12 +140,9 @@ class GroupItem(QGraphicsItem):
             p.setPen(QPen(FRAME, 1.5))
             p.setBrush(FRAME_FILL)
             p.drawRoundedRect(self.rect, 8, 8)
-            # Zoomed out, the title keeps 12 px on screen and grows up out of its band.
-            font = _sized(scene.title_font, scale, 3 * FRAME_HEADER)
+            font, band = self.title_band(scale)
             p.setFont(font)
             p.setPen(FRAME.lighter(130))
-            band = self.header()
-            band.setTop(min(band.top(), band.bottom() - 1.3 * font.pixelSize()))
             _header_text(p, band.adjusted(8, 0, -6, -2), f"▾  {self.title}")
             return
         p.setPen(QPen(FRAME, 2.0))
@@ -266,6 +274,7 @@ class GroupLayer(QObject):
             if (item.collapsed, item.title) != (group.collapsed, visible(group.title)):
                 scene.overview_repaint(item.rect)  # drawn in bulk there: a new title or fill
             item.collapsed, item.title = group.collapsed, visible(group.title)
+            item.nested = depth[g] > 1  # ancestors() counts the group itself
             item.inputs, item.outputs = ports.get(g, ([], []))
             item.setZValue(1.0 if group.collapsed else -2.0 + depth[g] * 1e-3)
         for n in old_hidden.keys() ^ self.hidden.keys():
