@@ -8,18 +8,23 @@ earlier line) is that node; an unknown name becomes a scalar tensor leaf (value 
 grad), a number a literal leaf that does not. The assigned node is titled by its whole line
 ("y = 2*x**2 + 3*z": its partials read ∂y/∂x), the nodes inside it by their part ("2*x**2").
 Anything else (imports, attribute access, calls outside the catalogue, subscripts…) is refused
-in one line naming the part of the expression.
+in one line naming the part of the expression, as is a number beyond float32 or a name too long
+for an id. The tree is walked with a stack of its own, not Python's recursion: a sum of 2,000
+terms is a chain 2,000 deep; past what Python's parser takes (about 3,000) the line is refused.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+import warnings
 from dataclasses import dataclass, field
 
 from graph.edits import NODE_W, new_node_id, unique_id
 from graph.errors import GraphError
 from graph.model import Edge, Graph, Node, check_node_id
-from graph.ops import OPS, TENSOR
+from graph.ops import DEFAULT_DTYPE, OPS, TENSOR
+from graph.values import DTYPE_MAX, fits_dtype
 
 MAX_TEXT = 10_000  # characters the bar accepts at once
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul"}
@@ -39,19 +44,39 @@ class Plan:
     edges: list[Edge] = field(default_factory=list)
 
 
-def _part(text: str, node: ast.AST) -> str:
-    segment = ast.get_source_segment(text, node) or ast.dump(node)[:40]
-    return segment if len(segment) <= 60 else segment[:59] + "…"
+def _source_lines(text: str) -> list[bytes]:
+    """The text's lines, as ast's positions count them (split at \\r\\n, \\n, \\r; UTF-8 bytes)."""
+    return [line.encode() for line in re.split(r"\r\n|\r|\n", text)]
+
+
+def _part(lines: list[bytes], node: ast.AST) -> str:
+    """The source of a part of the tree, cut to 60 characters (ast.get_source_segment splits the
+    whole text at each call: quadratic in a 2,000-term sum)."""
+    if getattr(node, "end_lineno", None) is None:
+        return type(node).__name__
+    span = lines[node.lineno - 1:node.end_lineno]
+    span[-1] = span[-1][:node.end_col_offset]  # the end first: on one line, the start moves it
+    span[0] = span[0][node.col_offset:]
+    text = b"\n".join(span).decode()
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _number(node: ast.AST) -> float | int | None:
-    """The number a constant (or a negated one) is, else None."""
+    """The number a constant (or a negated one: -2; --2 is neg of -2) is, else None."""
+    sign = 1
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        inner = _number(node.operand)
-        return None if inner is None else -inner
+        sign, node = -1, node.operand
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
-        return node.value
+        return sign * node.value
     return None
+
+
+def _new_name(name: str) -> str:
+    """A name typed for a new node, as an id must be ("node id 'aaa…' is longer than 200 characters")."""
+    try:
+        return check_node_id(name)
+    except GraphError as e:
+        raise ExpressionError(e.message) from None
 
 
 def _attr_value(node: ast.AST) -> object:
@@ -61,94 +86,127 @@ def _attr_value(node: ast.AST) -> object:
 
 class _Planner:
     def __init__(self, graph: Graph, text: str) -> None:
-        self.graph, self.text = graph, text
+        self.graph, self.lines = graph, _source_lines(text)
         self.plan = Plan()
-        self.names: dict[str, str] = {}  # a name on the left of an earlier line -> its node id
         self.new: dict[str, Node] = {}
         self.depth: dict[str, int] = {}
 
     def taken(self) -> set[str]:
         return set(self.new)
 
-    def add(self, node: Node, depth: int) -> str:
-        node.check()
+    def add(self, node: Node, depth: int, part: ast.AST) -> str:
+        try:
+            node.check()
+        except GraphError as e:
+            raise ExpressionError(f"{_part(self.lines, part)}: {e.message}") from None
         self.new[node.id] = node
         self.depth[node.id] = depth
         return node.id
 
-    def leaf(self, name: str) -> str:
-        if name in self.names:
-            return self.names[name]
+    def leaf(self, name: str, part: ast.AST) -> str:
         if name in self.graph.nodes or name in self.new:
             return name
-        check_node_id(name)
-        return self.add(Node(name, TENSOR, value=1.0, requires_grad=True), 0)
+        return self.add(Node(_new_name(name), TENSOR, value=1.0, requires_grad=True), 0, part)
 
-    def constant(self, value: float | int) -> str:
+    def constant(self, value: float | int, part: ast.AST) -> str:
+        if not fits_dtype(value, DEFAULT_DTYPE):  # 1e39, 1e999 (inf), 400 digits
+            raise ExpressionError(f"{_part(self.lines, part)} is beyond {DEFAULT_DTYPE}'s range "
+                                  f"(±{DTYPE_MAX[DEFAULT_DTYPE]:.8g})")
         stem = "c" + str(value).replace("-", "m").replace(".", "_")
         node_id = unique_id(self.graph, stem, self.taken())
-        return self.add(Node(node_id, TENSOR, value=float(value), label=str(value)), 0)
+        return self.add(Node(node_id, TENSOR, value=float(value), label=str(value)), 0, part)
 
     def op(self, op: str, inputs: dict[str, str], attrs: dict[str, object], part: ast.AST,
            node_id: str | None = None) -> str:
-        label = _part(self.text, part)
+        label = _part(self.lines, part)
         if node_id is None:
             node_id = new_node_id(self.graph, op, self.taken())
+        elif node_id in self.new:  # x = x*2 with no x before: the leaf x took the name
+            raise ExpressionError(f"{node_id} = …: {node_id} is used on its own right side before it is "
+                                  "assigned: give the result another name")
         else:  # the line's own node: titled "y = 2*x**2 + 3*z", as the lessons title theirs, so its
             label = f"{node_id} = {label}"  # partials read ∂y/∂x (graph.naming.formula_name)
         node = Node(node_id, op, attrs=attrs, label=label)
-        try:
-            self.add(node, 1 + max((self.depth.get(s, 0) for s in inputs.values()), default=0))
-        except GraphError as e:
-            raise ExpressionError(f"{_part(self.text, part)}: {e.message}") from None
+        self.add(node, 1 + max((self.depth.get(s, 0) for s in inputs.values()), default=0), part)
         for port, src in inputs.items():
             self.plan.edges.append(Edge(src, node_id, port))
         return node_id
 
-    def expr(self, node: ast.AST, node_id: str | None = None) -> str:
-        """The id of the node computing `node` (made if needed); node_id names the top one."""
-        number = _number(node)
-        if number is not None:
-            return self.constant(number)
-        if isinstance(node, ast.Name):
-            return self.leaf(node.id)
+    def expr(self, root: ast.AST, node_id: str | None = None) -> str:
+        """The id of the node computing `root` (made if needed); node_id names the top one.
+
+        Each part's inputs are built before it, left to right, as a recursive walk would, but
+        on a list: a 2,000-term sum nests 2,000 deep, past Python's recursion limit."""
+        made: dict[int, str] = {}  # id() of a part of the tree -> the node computing it
+        todo: list[tuple[ast.AST, str | None, list[ast.AST] | None]] = [(root, node_id, None)]
+        while todo:
+            node, name, inputs = todo.pop()
+            if inputs is None:  # first visit: its inputs go on top, then it comes back
+                inputs = self.inputs(node)
+                todo.append((node, name, inputs))
+                passed = name if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd) else None
+                todo.extend((part, passed, None) for part in reversed(inputs))
+            else:
+                made[id(node)] = self.build(node, name, [made[id(part)] for part in inputs])
+        return made[id(root)]
+
+    def inputs(self, node: ast.AST) -> list[ast.AST]:
+        """The parts of `node` that are nodes of their own, feeding it; a part the bar does not
+        build is refused here."""
+        if _number(node) is not None or isinstance(node, ast.Name):
+            return []
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-            base = self.expr(node.left)
-            exponent = _number(node.right)
-            if exponent is not None:  # x ** 2: the attribute
-                return self.op("pow", {"input": base}, {"exponent": exponent}, node, node_id)
-            return self.op("pow", {"input": base, "exponent": self.expr(node.right)},
-                           {"exponent": None}, node, node_id)
+            return [node.left] if _number(node.right) is not None else [node.left, node.right]
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-            left, right = self.expr(node.left), self.expr(node.right)
-            return self.op(_BINARY[type(node.op)], {"input": left, "other": right}, {}, node, node_id)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return self.op("neg", {"input": self.expr(node.operand)}, {}, node, node_id)
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.UAdd):
-            return self.expr(node.operand, node_id)
+            return [node.left, node.right]
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            return [node.operand]
         if isinstance(node, ast.Call):
-            return self.call(node, node_id)
+            self.call(node)  # checked before its arguments are built
+            return list(node.args)
         if isinstance(node, ast.Attribute):
-            raise ExpressionError(f"{_part(self.text, node)}: attribute access is not part of an "
+            raise ExpressionError(f"{_part(self.lines, node)}: attribute access is not part of an "
                                   "expression (write the op's name: sin(x), not torch.sin(x))")
-        raise ExpressionError(f"{_part(self.text, node)}: not something the bar builds "
+        raise ExpressionError(f"{_part(self.lines, node)}: not something the bar builds "
                               "(names, numbers, + - * / @ **, and catalogue ops are)")
 
-    def call(self, node: ast.Call, node_id: str | None) -> str:
+    def build(self, node: ast.AST, node_id: str | None, inputs: list[str]) -> str:
+        """The node computing `node`, whose inputs() are built as `inputs`."""
+        number = _number(node)
+        if number is not None:
+            return self.constant(number, node)
+        if isinstance(node, ast.Name):
+            return self.leaf(node.id, node)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent = _number(node.right)
+            if exponent is not None:  # x ** 2: the attribute
+                return self.op("pow", {"input": inputs[0]}, {"exponent": exponent}, node, node_id)
+            return self.op("pow", {"input": inputs[0], "exponent": inputs[1]}, {"exponent": None}, node, node_id)
+        if isinstance(node, ast.BinOp):
+            return self.op(_BINARY[type(node.op)], {"input": inputs[0], "other": inputs[1]}, {}, node, node_id)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return self.op("neg", {"input": inputs[0]}, {}, node, node_id)
+        if isinstance(node, ast.UnaryOp):  # +y is y, and takes the line's name if it is the top
+            return inputs[0]
+        name, attrs, ports = self.call(node)
+        return self.op(name, dict(zip(ports, inputs, strict=False)), attrs, node, node_id)
+
+    def call(self, node: ast.Call) -> tuple[str, dict[str, object], tuple[str, ...]]:
+        """A call of a catalogue op, checked: its name, its attributes, and its ports."""
         if not isinstance(node.func, ast.Name):
-            raise ExpressionError(f"{_part(self.text, node.func)}: call an op by its name (sin(x))")
+            raise ExpressionError(f"{_part(self.lines, node.func)}: call an op by its name (sin(x))")
         name = node.func.id
         spec = OPS.get(name)
         if spec is None:
-            raise ExpressionError(f"{_part(self.text, node)}: {name} is not an op of the catalogue")
+            raise ExpressionError(f"{_part(self.lines, node)}: {name} is not an op of the catalogue")
         attrs: dict[str, object] = {}
         for kw in node.keywords:
             if kw.arg is None or spec.attr(kw.arg) is None:
-                raise ExpressionError(f"{_part(self.text, node)}: {name} has no attribute {kw.arg or '**'}")
+                raise ExpressionError(f"{_part(self.lines, node)}: {name} has no attribute {kw.arg or '**'}")
             try:
                 attrs[kw.arg] = _attr_value(kw.value)
-            except (ValueError, SyntaxError, TypeError):
-                raise ExpressionError(f"{_part(self.text, kw.value)}: an attribute must be a number, "
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                raise ExpressionError(f"{_part(self.lines, kw.value)}: an attribute must be a number, "
                                       "a list, a string, true/false or None") from None
         for a in spec.attrs:  # a required attribute must be written on the node (Node.check)
             if a.required:
@@ -157,21 +215,19 @@ class _Planner:
             attrs["num_inputs"] = len(node.args)
         ports = spec.ports(attrs)
         if len(node.args) > len(ports):
-            raise ExpressionError(f"{_part(self.text, node)}: {name} takes {len(ports)} tensor(s): "
+            raise ExpressionError(f"{_part(self.lines, node)}: {name} takes {len(ports)} tensor(s): "
                                   f"{', '.join(ports)}")
-        inputs = {port: self.expr(arg) for port, arg in zip(ports, node.args, strict=False)}
-        return self.op(name, inputs, attrs, node, node_id)
+        return name, attrs, ports
 
     def line(self, stmt: ast.stmt) -> None:
         if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name)):
-            raise ExpressionError(f"{_part(self.text, stmt)}: each line must be name = expression")
+            raise ExpressionError(f"{_part(self.lines, stmt)}: each line must be name = expression")
         target = stmt.targets[0].id
         if target in self.graph.nodes or target in self.new:
             raise ExpressionError(f"{target} = …: a node {target} already exists")
-        check_node_id(target)
-        if _number(stmt.value) is not None or isinstance(stmt.value, ast.Name):
-            raise ExpressionError(f"{_part(self.text, stmt)}: the right side must compute something")
-        self.names[target] = self.expr(stmt.value, target)
+        _new_name(target)
+        if self.expr(stmt.value, target) != target:  # y = x, y = 2, y = +x: no node of its own
+            raise ExpressionError(f"{_part(self.lines, stmt)}: the right side must compute something")
 
 
 def plan_expressions(graph: Graph, text: str, origin: tuple[float, float] = (0.0, 0.0)) -> Plan:
@@ -182,9 +238,15 @@ def plan_expressions(graph: Graph, text: str, origin: tuple[float, float] = (0.0
     if len(text) > MAX_TEXT:
         raise ExpressionError(f"the text is longer than {MAX_TEXT:,} characters")
     try:
-        tree = ast.parse(text, mode="exec")
-    except SyntaxError as e:
-        raise ExpressionError(f"line {e.lineno}: not Python syntax ({e.msg})") from None
+        with warnings.catch_warnings():  # "x is 1", "\d": warnings written for programs, not the bar
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text, mode="exec")
+    except (SyntaxError, ValueError) as e:  # ValueError: a null character, in some Pythons
+        where = f"line {e.lineno}: " if getattr(e, "lineno", None) else ""
+        raise ExpressionError(f"{where}not Python syntax ({getattr(e, 'msg', e)})") from None
+    except (RecursionError, MemoryError):  # Python's parser gives up on a chain of thousands
+        raise ExpressionError("too deeply nested for Python's parser (thousands of operators in one "
+                              "chain): split it over lines, s = a+b+…; y = s + …") from None
     if not tree.body:
         raise ExpressionError("type an assignment, e.g. y = 2*x**2 + 3*z")
     planner = _Planner(graph, text)

@@ -19,7 +19,7 @@ from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
 from graph.errors import GraphError
-from graph.expressions import ExpressionError, plan_expressions
+from graph.expressions import plan_expressions
 from graph.safetext import visible
 from gui.canvas.view import FIT_MARGIN
 
@@ -48,8 +48,9 @@ class ExpressionBar(QWidget):
         layout.addWidget(self.message, 2)
 
     def submit(self) -> bool:
-        """Add what the bar's text says; True when it did (the text is then cleared)."""
-        return self.add_text(self.edit.text().replace(";", "\n"))
+        """Add what the bar's text says; True when it did (the text is then cleared). Each `;`
+        starts a line, its spaces trimmed ("y = 2*x; z = y*y": no "unexpected indent")."""
+        return self.add_text("\n".join(line.strip() for line in self.edit.text().split(";")))
 
     def add_text(self, text: str) -> bool:
         doc = self.window_.doc
@@ -58,7 +59,7 @@ class ExpressionBar(QWidget):
         origin = (min((x for x, _y in placed), default=0.0), max((y for _x, y in placed), default=-GAP) + GAP)
         try:
             plan = plan_expressions(graph, text, origin)
-        except ExpressionError as e:
+        except GraphError as e:  # an ExpressionError, naming the part at fault
             return self._refuse(e.message)
         doc.undo_stack.beginMacro(f"Expression: {len(plan.nodes)} node(s)")
         try:
