@@ -13,19 +13,25 @@ from collections.abc import Callable
 
 from graph.safetext import visible
 
+# A plain name reads bare inside ∂y/∂x: it starts with a letter or "_" ("x", "W1", "y[1]",
+# "layer.weight"); one starting with a digit ("2", "2x", "1e-05") would read as a number.
+_PLAIN_NAME = r"[^\W\d][\w.\[\]]*"
+
 
 def formula_name(title: str, limit: int | None = None) -> str:
     """A title as it reads inside ∂y/∂x: as it is when it is a plain name ("x", "W1", "y[1]"),
     the name alone when it names an equation ("y" for "y = 2*x**2 + 3*z"), else in parentheses
-    ("(2*x**2)", "(input batch)"); shortened to `limit` characters with "…". Non-printable
-    characters are escaped first ("(w\\u202eyx)")."""
+    ("(2*x**2)", "(input batch)", "(2)" for a constant). Shortened to `limit` characters with
+    "…", inside the parentheses the whole title needs ("(2*x…)", never "2*x…" or "2…").
+    Non-printable characters are escaped first ("(w\\u202eyx)")."""
     title = visible(title)
-    named = re.fullmatch(r"\s*([\w.\[\]]+)\s*=[^=].*", title)
+    named = re.fullmatch(rf"\s*({_PLAIN_NAME})\s*=[^=].*", title)
     if named:
         title = named[1]
+    plain = re.fullmatch(_PLAIN_NAME, title) is not None  # decided on the whole title
     if limit is not None and len(title) > limit:
         title = title[:max(1, limit - 1)] + "…"
-    return title if re.fullmatch(r"[\w.\[\]…]+", title) else f"({title})"
+    return title if plain else f"({title})"
 
 
 def by_title(graph: object) -> Callable[[str], str]:

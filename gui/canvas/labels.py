@@ -67,24 +67,13 @@ def badge(node: Node) -> str:
     return " ".join(parts)
 
 
-def short_name(title: str, limit: int) -> str:
-    """The title as ∂y/∂x names it (graph.naming.formula_name), shortened to `limit` characters
-    with "…" and kept in parentheses when the whole name needs them: "(2*x…)" for "2*x**2",
-    never "2…", which reads as a partial with respect to a number."""
-    whole = formula_name(title)
-    if not whole.startswith("("):  # a plain name ("x", "W1", "y" of "y = …") shortens as it is
-        return formula_name(title, limit)
-    inner = whole[1:-1]
-    return f"({inner[:max(1, limit - 1)]}…)" if len(inner) > limit else whole
-
-
 def partial_row_names(target_title: str, node_title: str, vjp: bool) -> list[str]:
     """Names for the partial row of a node (∂target/∂node = …), longest first, for the first
     that fits the node's width: the full titles, shortened ones, then tiny ones ("∂(a very
     lo…)/∂W…", "∂(a…)/∂W…") — never a bare "∂", which would not say which target it is of."""
     v = "vᵀ·" if vjp else ""
-    target = [short_name(target_title, n) for n in (PARTIAL_NAME_MAX, TINY_NAME)]
-    node = [short_name(node_title, n) for n in (PARTIAL_NAME_MAX, SHORT_NAME, TINY_NAME)]
+    target = [formula_name(target_title, n) for n in (PARTIAL_NAME_MAX, TINY_NAME)]
+    node = [formula_name(node_title, n) for n in (PARTIAL_NAME_MAX, SHORT_NAME, TINY_NAME)]
     names = [partial_names(target_title, node_title, vjp)[0], f"{v}∂{target[0]}/∂{node[0]}",
              f"{v}∂{target[0]}/∂{node[1]}", f"{v}∂{target[0]}/∂{node[2]}", f"{v}∂{target[1]}/∂{node[2]}"]
     return list(dict.fromkeys(names))
