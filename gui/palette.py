@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from graph.inits import INITS
 from graph.ops import OPS, TENSOR, OpSpec, categories
 from gui.fields import FieldEdit
+from gui.titles import op_symbol
 
 MIME_OP = "application/x-gradcanvas-op"
 
@@ -49,7 +50,7 @@ _GAP = "  "  # between symbol and name in the item text
 def _entries() -> list[tuple[str, str, str]]:
     """(name, symbol, category) for "tensor" then every op in catalogue order."""
     return [(TENSOR, TENSOR_SYMBOL, TENSOR_CATEGORY)] + [
-        (op.name, op.symbol, op.category) for op in OPS.values()]
+        (op.name, op_symbol(op.symbol), op.category) for op in OPS.values()]  # □ⁿ, as the canvas
 
 
 def _display(name: str, symbol: str) -> str:
@@ -76,7 +77,7 @@ def _fmt_default(value: object) -> str:
 
 def _op_tooltip(op: OpSpec) -> str:
     e = html.escape
-    lines = [f"<b>{e(op.symbol)}&nbsp;&nbsp;{e(op.name)}</b> &nbsp;<code>{e(op.function)}</code>",
+    lines = [f"<b>{e(op_symbol(op.symbol))}&nbsp;&nbsp;{e(op.name)}</b> &nbsp;<code>{e(op.function)}</code>",
              f"<b>inputs:</b> {e(', '.join(op.inputs))}"]
     if op.attrs:
         parts = []

@@ -11,11 +11,23 @@ the file holds, escaped.
 from __future__ import annotations
 
 import html
+import re
 
 from graph.naming import formula_name
 from graph.safetext import visible
 
 PARTIAL_NAME_MAX = 10  # a title longer than this is shortened inside a partial's short name
+
+# The catalogue writes an op's input as x ("xⁿ", "|x|", "eˣ"); in the app a node titled x may be
+# anything but that input (select of y read "x[1]"), so the input is written "□" wherever an
+# op's symbol is shown: the canvas badge, the palette, the inspector.
+_INPUT_X = re.compile(r"(?<![A-Za-z])x(?![A-Za-z])")
+
+
+def op_symbol(symbol: str) -> str:
+    """The catalogue's symbol with its input placeholder x as "□": "□ⁿ", "|□|", "e^□", "ln(1+□)";
+    symbols without one ("max", "Σ", "softmax") as they are."""
+    return _INPUT_X.sub("□", symbol).replace("ˣ", "^□")
 
 
 def title_of(node: object) -> str:

@@ -15,7 +15,8 @@ from graph.lessons import load as load_lesson
 from graph.model import Node
 from graph.naming import formula_name
 from graph.ops import OPS
-from gui.canvas.labels import badge, badge_symbol, partial_row_names
+from gui.canvas.labels import badge, partial_row_names
+from gui.titles import op_symbol
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted((ROOT / "resources" / "lessons").glob("*.json"))
@@ -77,10 +78,10 @@ def test_badge_names_the_input_by_a_placeholder_not_by_a_letter() -> None:
     assert badge(Node("y1", "select", attrs={"dim": 0, "index": 1})) == "□[1]"
     assert badge(Node("y", "pow", attrs={"exponent": 2})) == "□ⁿ n=2"
     for name, spec in OPS.items():
-        shown = badge_symbol(spec.symbol)
+        shown = op_symbol(spec.symbol)
         assert not re.search(r"(?<![A-Za-z])x(?![A-Za-z])|ˣ", shown), (name, shown)
-    assert badge_symbol("max") == "max" and badge_symbol("softmax") == "softmax"  # an x inside a word stays
-    assert badge_symbol("eˣ−1") == "e^□−1"
+    assert op_symbol("max") == "max" and op_symbol("softmax") == "softmax"  # an x inside a word stays
+    assert op_symbol("eˣ−1") == "e^□−1"
 
 
 def test_no_lesson_node_badge_holds_a_lone_x() -> None:
@@ -160,3 +161,21 @@ def test_the_nodes_the_bar_adds_are_brought_into_view(window, examples_dir: Path
     assert window.expression_bar.add_text("u = sin(y) * q + y")  # below the first: scrolled to
     added = sorted(set(window.doc.graph.nodes) - before)
     assert len(added) == 4 and _in_view(window, added) == []
+
+
+def test_the_palette_and_the_inspector_write_the_op_s_input_as_the_badge_does(window) -> None:  # noqa: ANN001
+    """The palette and the inspector's op row read "xⁿ" beside a user's leaf titled x."""
+    from PySide6.QtWidgets import QLabel
+
+    from graph.model import Node as _Node
+    from gui.palette import Palette
+
+    palette = window.findChild(Palette)
+    assert palette.item_for("pow").text(0) == "□ⁿ  pow" and palette.item_for("exp").text(0).startswith("e^□")
+    assert "xⁿ" not in palette.item_for("pow").toolTip(0)
+    window.doc.add_node(_Node("p", "pow", attrs={"exponent": 2}), (0.0, 0.0))
+    window.inspector.set_node("p")
+    texts = [label.text() for label in window.inspector.findChildren(QLabel)]
+    assert any(t.startswith("□ⁿ   torch.pow(") for t in texts), texts
+    assert any(t.endswith("pow  □ⁿ") for t in texts), texts
+    assert not any("xⁿ" in t for t in texts)

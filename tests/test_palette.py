@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QAbstractItemView, QTreeWidgetItem
 
 from graph.ops import CATEGORIES, OPS, TENSOR
 from gui.palette import MIME_OP, NodeSearch, Palette
+from gui.titles import op_symbol
 
 ALL_NAMES = [TENSOR, *OPS]
 
@@ -63,7 +64,7 @@ def test_every_op_and_tensor_listed_once(palette: Palette) -> None:
     assert len(leaves) == len(ALL_NAMES)
     for it in leaves:
         name = _op_name(it)
-        symbol = "▦" if name == TENSOR else OPS[name].symbol
+        symbol = "▦" if name == TENSOR else op_symbol(OPS[name].symbol)  # □ⁿ, as the canvas badge
         assert it.text(0) == f"{symbol}  {name}"
         assert palette.item_for(name) is it
 

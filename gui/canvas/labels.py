@@ -6,12 +6,10 @@ Pure functions of the model, no painting: the items and the tests both call them
 
 from __future__ import annotations
 
-import re
-
 from graph.model import Node
 from graph.naming import formula_name
 from graph.safetext import visible
-from gui.titles import PARTIAL_NAME_MAX, partial_names
+from gui.titles import PARTIAL_NAME_MAX, op_symbol, partial_names
 
 TINY_NAME = 2  # a title shortened to its first character and "…", the least that still names it
 SHORT_NAME = 4  # between: "(2*x…)" still shows what a formula starts with
@@ -27,17 +25,6 @@ def _attr_text(v: object) -> str:
     return visible(str(v))  # a choice is one of the catalogue's, but the badge is drawn as it is
 
 
-# The catalogue writes an op's input as x ("xⁿ", "|x|", "eˣ"); on the canvas a node titled x may
-# be anything but that input (select of y read "x[1]"), so the badge writes it as "□".
-_INPUT_X = re.compile(r"(?<![A-Za-z])x(?![A-Za-z])")
-
-
-def badge_symbol(symbol: str) -> str:
-    """The catalogue's symbol with its input placeholder x as "□": "□ⁿ", "|□|", "e^□", "ln(1+□)";
-    symbols without one ("max", "Σ", "softmax") as they are."""
-    return _INPUT_X.sub("□", symbol).replace("ˣ", "^□")
-
-
 def badge(node: Node) -> str:
     """The symbol, and the attributes that are required or not at their default, short:
     "□ⁿ n=2", "□[:, 2]", "□ᵀ 0↔1", "reshape [3,-1]", "Σ dim=1", "MSE sum"; "leaf" for a tensor.
@@ -45,7 +32,7 @@ def badge(node: Node) -> str:
     if node.is_tensor:
         return "leaf"
     spec = node.spec
-    symbol = badge_symbol(spec.symbol)
+    symbol = op_symbol(spec.symbol)
     attrs = node.resolved_attrs()
     if node.op == "pow":
         return f"{symbol} n={_attr_text(attrs['exponent'])}"

@@ -39,7 +39,7 @@ from graph.values import as_dtype, init_as_dtype, init_shape, parse_leaf_value, 
 from gui.document import Document
 from gui.fields import FieldEdit
 from gui.inspector.style import GREY, RED, elide, shape_text
-from gui.titles import title_of
+from gui.titles import op_symbol, title_of
 
 INT_RANGE = 1_000_000
 LITERAL_MAX = 10_000  # an init turned into a literal may hold at most this many elements
@@ -91,7 +91,7 @@ def value_text(value: object, elements: int | None) -> str | None:
 
 def node_title(node: Node) -> str:
     op = ("tensor (leaf)" if node.is_tensor else node.op if node.spec.symbol == node.op
-          else f"{node.op}  {node.spec.symbol}")
+          else f"{node.op}  {op_symbol(node.spec.symbol)}")
     name = f"{node.label}  ({node.id})" if node.label else node.id  # the canvas shows the label
     return visible(f"{name}  ·  {op}")
 
@@ -254,7 +254,7 @@ class NodeForm(QWidget):
 
     def _build_op_rows(self, form: QFormLayout, node: Node) -> None:
         spec = node.spec
-        symbol = f"{spec.symbol}   " if spec.symbol != spec.name else ""
+        symbol = f"{op_symbol(spec.symbol)}   " if spec.symbol != spec.name else ""
         info = QLabel(f"{symbol}{spec.function}({', '.join(spec.inputs)})\n{spec.rule}")
         info.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         info.setWordWrap(True)
