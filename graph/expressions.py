@@ -57,7 +57,7 @@ def _part(lines: list[bytes], node: ast.AST) -> str:
     span = lines[node.lineno - 1:node.end_lineno]
     span[-1] = span[-1][:node.end_col_offset]  # the end first: on one line, the start moves it
     span[0] = span[0][node.col_offset:]
-    text = b"\n".join(span).decode()
+    text = b" ".join(line.strip() for line in span).decode()  # a part over lines reads on one
     return text if len(text) <= 60 else text[:59] + "…"
 
 

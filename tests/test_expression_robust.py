@@ -152,3 +152,8 @@ def test_lines_typed_with_semicolons_and_spaces_are_added(window) -> None:  # no
     bar.edit.setText("  y = 2*x;  z = y*y ; ")
     assert bar.submit(), bar.message.text()
     assert window.doc.graph.inputs_of("z") == {"input": "y", "other": "y"}
+
+
+def test_a_part_written_over_lines_is_titled_on_one_line() -> None:
+    g = _built("y = (x\n  * 2)\r\nz = (y +\r é)")
+    assert g.nodes["y"].title == "y = x * 2" and g.nodes["z"].title == "z = y + é"
