@@ -352,6 +352,25 @@ def parse_tensor_text(text: str, what: str = "value", dtype: str | None = None,
     return value
 
 
+# ---- the value field (inspector, canvas editor): how long a typed literal may be ----
+
+LITERAL_MAX = 10_000  # an init turned into a literal may hold at most this many elements
+# The value field's length: any literal of LITERAL_MAX elements fits as json.dumps writes it (a
+# number ≤ 24 characters, ", ", ≤ 2 * MAX_DIMS brackets); a line edit lays it out in ~0.1 s. Never a silent cut.
+VALUE_TEXT_MAX = LITERAL_MAX * (24 + 2 + 2 * MAX_DIMS)
+USE_INSTEAD = "use an init (randn, zeros, …) or a file"
+TOO_LONG = f"the field holds at most {VALUE_TEXT_MAX:,} characters: {USE_INSTEAD}"
+
+
+def value_text(value: object, elements: int | None) -> str | None:
+    """A literal as the value field shows it (JSON), or None where longer than the field holds;
+    n numbers take ≥ 3n - 2 characters, so a huge value is known too long without writing it."""
+    if elements is not None and 3 * elements - 2 > VALUE_TEXT_MAX:
+        return None
+    text = json.dumps(value)
+    return text if len(text) <= VALUE_TEXT_MAX else None
+
+
 _TYPED_EXAMPLE = {"int64": "2 or [[1, 2], [3, 4]]", "bool": "true or [true, false]"}  # else a float's
 
 

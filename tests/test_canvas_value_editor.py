@@ -12,7 +12,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from graph.model import Graph, Node
-from gui.inspector.form import VALUE_TEXT_MAX
+from graph.values import VALUE_TEXT_MAX
 from gui.window import MainWindow
 
 

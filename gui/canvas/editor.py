@@ -14,10 +14,9 @@ from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtWidgets import QLineEdit
 
 from graph.errors import GraphError, ValueSpecError
-from graph.values import parse_leaf_value
+from graph.values import TOO_LONG, USE_INSTEAD, VALUE_TEXT_MAX, parse_leaf_value, value_text
 from gui.canvas.items import HEADER_H, NODE_W, PORT_H
 from gui.document import Document
-from gui.inspector.form import TOO_LONG, USE_INSTEAD, VALUE_TEXT_MAX, value_text
 from gui.titles import title_of
 
 if TYPE_CHECKING:

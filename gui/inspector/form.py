@@ -31,23 +31,27 @@ from PySide6.QtWidgets import (
 
 from graph.errors import GraphError, ValueSpecError
 from graph.inits import INITS, default_init, resolved_init
-from graph.limits import MAX_DIMS
 from graph.model import Node
 from graph.ops import DTYPES, FLOAT_DTYPES, Attr
 from graph.safetext import visible
-from graph.values import as_dtype, init_as_dtype, init_shape, parse_leaf_value, parse_param_text
+from graph.values import (  # the value field's limits: graph.values, as the canvas editor reads them too
+    LITERAL_MAX,
+    TOO_LONG,
+    USE_INSTEAD,
+    VALUE_TEXT_MAX,
+    as_dtype,
+    init_as_dtype,
+    init_shape,
+    parse_leaf_value,
+    parse_param_text,
+    value_text,
+)
 from gui.document import Document
 from gui.fields import FieldEdit
 from gui.inspector.style import GREY, RED, elide, shape_text
 from gui.titles import op_symbol, title_of
 
 INT_RANGE = 1_000_000
-LITERAL_MAX = 10_000  # an init turned into a literal may hold at most this many elements
-# The value field's length: any literal of LITERAL_MAX elements fits as json.dumps writes it (a
-# number ≤ 24 characters, ", ", ≤ 2 * MAX_DIMS brackets); Qt lays it out in ~0.1 s. Never a silent cut.
-VALUE_TEXT_MAX = LITERAL_MAX * (24 + 2 + 2 * MAX_DIMS)
-USE_INSTEAD = "use an init (randn, zeros, …) or a file"
-TOO_LONG = f"the field holds at most {VALUE_TEXT_MAX:,} characters: {USE_INSTEAD}"
 MODES = ("literal value", "init (generated)")
 
 __all__ = ["INT_RANGE", "LITERAL_MAX", "MODES", "TOO_LONG", "VALUE_TEXT_MAX", "NodeForm", "Row", "default_init",
@@ -78,15 +82,6 @@ def init_as_literal(init: dict, dtype: str = "float32") -> tuple[object, bool]:
     if spec.values is None:
         return _nest([as_dtype(0)] * n, shape), False
     return _nest([as_dtype(v) for v in spec.values(resolved_init(init), shape)], shape), True
-
-
-def value_text(value: object, elements: int | None) -> str | None:
-    """A literal as the value field shows it (JSON), or None where longer than the field holds;
-    n numbers take ≥ 3n - 2 characters, so a huge value is known too long without writing it."""
-    if elements is not None and 3 * elements - 2 > VALUE_TEXT_MAX:
-        return None
-    text = json.dumps(value)
-    return text if len(text) <= VALUE_TEXT_MAX else None
 
 
 def node_title(node: Node) -> str:
