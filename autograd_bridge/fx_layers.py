@@ -91,7 +91,7 @@ def _draw(fn: object) -> None:
         torch gives a draw no gradient either."""
         line = re.search(r" line (\d+)", b.where)
         t, dtype = b.held(b.out.detach(), f"torch.{fn.__name__}")
-        node = Node(b._new_id(b.name), TENSOR, value=t.cpu().tolist(), dtype=dtype,
+        node = Node(b._new_id(b.name), TENSOR, **b.tensor_data(t), dtype=dtype,
                     label=f"{fn.__name__} ({f'line {line[1]}, ' if line else ''}drawn once)")
         b._add(node)
         b.node_notes[node.id] = (f"{b.where or node.label}: torch.{fn.__name__} draws once, as the code ran after "

@@ -103,6 +103,14 @@ class Builder:
         if self.module:
             self.module_of[node.id] = self.module
 
+    @staticmethod
+    def tensor_data(t: torch.Tensor) -> dict:
+        """A leaf's numbers as a node holds them: a literal, or for an empty tensor an init of its
+        shape (the literal [] of a [0, 3] tensor would read back as shape [0])."""
+        if t.numel() == 0:
+            return {"init": {"fn": "zeros", "shape": list(t.shape)}}
+        return {"value": t.cpu().tolist()}
+
     def held(self, t: torch.Tensor, what: str, number: bool = False) -> tuple[torch.Tensor, str]:
         """t as a graph holds it, with its dtype's name: an int8, int16 or int32 tensor as int64
         (noted); refused, naming `what` (the argument x, a constant tensor) and the line, in a dtype
@@ -135,7 +143,7 @@ class Builder:
             if requires_grad and not t.is_floating_point():
                 requires_grad = False
             node = Node(unique_id(self.graph, name) if state else self._new_id(name), TENSOR,
-                        value=t.cpu().tolist(), dtype=dtype, requires_grad=requires_grad, label=name)
+                        **self.tensor_data(t), dtype=dtype, requires_grad=requires_grad, label=name)
             calling = self.module
             self.module = module_chain(name.rpartition(".")[0]) if state is not None else calling
             try:
@@ -161,7 +169,7 @@ class Builder:
         t, dtype = self.held(t, f"the number {label}" if number else {
             "constant": "a constant tensor it reads", "no_grad": "a value computed under torch.no_grad()",
             "detached": "a detached value"}.get(what, f"the {label}"), number)
-        node = Node(self._new_id(f"{self.name}_{what}"), TENSOR, value=t.cpu().tolist(), dtype=dtype, label=label)
+        node = Node(self._new_id(f"{self.name}_{what}"), TENSOR, **self.tensor_data(t), dtype=dtype, label=label)
         self._add(node)
         return Ref(node.id, t)
 

@@ -132,11 +132,7 @@ def parse_input(text: str) -> tuple[str, tuple[int, ...]]:
     name, eq, shape = text.partition("=")
     if not eq or not name.strip().isidentifier() or not _SHAPE.match(shape):
         raise ImportRefused(f"--input {visible(text)!r}: expected NAME=SHAPE, e.g. x=2,3")
-    dims = tuple(int(n) for n in re.findall(r"\d+", shape))
-    if 0 in dims:  # the import would store it as a value [], of shape [0], not its own
-        raise ImportRefused(f"--input {visible(text)!r}: a dimension of size 0 makes an empty tensor, "
-                            "which an imported graph cannot hold as an input yet")
-    return name.strip(), dims
+    return name.strip(), tuple(int(n) for n in re.findall(r"\d+", shape))
 
 
 _APP_PACKAGES = ("autograd_bridge", "graph", "gradcanvas", "gui")
@@ -179,23 +175,8 @@ def run_script(path: str) -> types.ModuleType:
     sys.modules[module.__name__] = module  # dataclasses and pickling look modules up by name
     importlib.invalidate_caches()  # a neighbour written since the last import is found
     with user_code("running the script"), torch.enable_grad():
-        try:
-            exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
-        except SystemExit as e:  # quit() and exit() raise it in Python's frozen site code: name the caller
-            _cut_frozen_frames(e.__traceback__)
-            raise
+        exec(code, module.__dict__)  # noqa: S102 - importing runs the user's file, as the docs say
     return module
-
-
-def _cut_frozen_frames(tb: types.TracebackType | None) -> None:
-    """End the traceback at its innermost frame that is not Python's frozen code (<frozen ...>)."""
-    last = None
-    while tb is not None:
-        if not tb.tb_frame.f_code.co_filename.startswith("<frozen"):
-            last = tb
-        tb = tb.tb_next
-    if last is not None:
-        last.tb_next = None
 
 
 def _refuse_process_exit(status: object) -> NoReturn:

@@ -26,8 +26,9 @@ _APP = tuple(os.path.join(_ROOT, p) + os.sep for p in ("autograd_bridge", "gradc
 
 
 def is_users(filename: str) -> bool:
-    """Whether a frame is the user's code: outside torch and the app."""
-    return not filename.startswith((_TORCH_DIR, *_APP))
+    """Whether a frame is the user's code: outside torch, the app and Python's frozen modules
+    (quit() and exit() raise SystemExit in <frozen _sitebuiltins>)."""
+    return not filename.startswith((_TORCH_DIR, *_APP, "<frozen"))
 
 
 def _frame_text(filename: str, lineno: int | None, line: str | None) -> str:

@@ -244,12 +244,26 @@ def test_an_input_the_function_does_not_take_is_refused(capsys, tmp_path: Path) 
     assert code == 1 and printed == "error: f has no argument z (it takes x, w)\n" and not out.exists()
 
 
-def test_a_zero_size_input_is_refused_clearly(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_zero_size_input_keeps_its_shape_and_computes_as_torch_does(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    import torch
+
+    import gradcanvas
+
     path = _write(tmp_path, "dot.py", DOT)
+    out = tmp_path / "x.json"
     code, printed = _cli(capsys, "import", str(path), "--function", "f", "--input", "x=0,3", "--input", "w=3,4",
-                         "-o", str(tmp_path / "x.json"))
-    assert code == 1 and printed.startswith("error: --input 'x=0,3': ") and "size 0" in printed
-    assert printed.count("\n") == 1
+                         "-o", str(out))
+    assert code == 0, printed
+    graph = gradcanvas.load(out)
+    x_node = next(n for n in graph.nodes.values() if n.label == "x")
+    assert x_node.leaf_shape() == (0, 3)  # not the literal [] of shape [0]
+    result = gradcanvas.grad(graph)
+    x = torch.zeros(0, 3, requires_grad=True)
+    w_id = next(n.id for n in graph.nodes.values() if n.label == "w")
+    w = torch.tensor(graph.nodes[w_id].value, requires_grad=True)
+    (x @ w).relu().sum().backward()
+    assert result.value.item() == 0.0
+    assert torch.equal(result.grads[x_node.id], x.grad) and torch.equal(result.grads[w_id], w.grad)
 
 
 # ---- 7. quit() and a coding line ----
@@ -263,6 +277,18 @@ def test_quit_at_the_top_names_the_scripts_line(capsys, tmp_path: Path) -> None:
     """)
     code, printed = _cli(capsys, "import", str(path), "--function", "f", "-o", str(tmp_path / "x.json"))
     assert code == 1 and printed.startswith("error: q.py line 5 (quit()): running the script exited with status 0")
+
+
+def test_quit_inside_forward_names_the_users_line(capsys, tmp_path: Path) -> None:  # noqa: ANN001
+    path = _write(tmp_path, "q.py", """
+        import torch
+        def f(x=torch.ones(3, requires_grad=True)):
+            y = (x * 2).sum()
+            quit()
+            return y
+    """)
+    code, printed = _cli(capsys, "import", str(path), "--function", "f", "-o", str(tmp_path / "x.json"))
+    assert code == 1 and printed.startswith("error: q.py line 5 (quit())"), printed
 
 
 def test_a_latin1_file_with_a_coding_line_imports(capsys, tmp_path: Path) -> None:  # noqa: ANN001
