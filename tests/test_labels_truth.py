@@ -179,3 +179,13 @@ def test_the_palette_and_the_inspector_write_the_op_s_input_as_the_badge_does(wi
     assert any(t.startswith("□ⁿ   torch.pow(") for t in texts), texts
     assert any(t.endswith("pow  □ⁿ") for t in texts), texts
     assert not any("xⁿ" in t for t in texts)
+
+
+def test_the_canvas_add_node_menu_writes_the_op_s_input_as_the_badge_does(window) -> None:  # noqa: ANN001
+    from PySide6.QtCore import QPointF
+
+    menu = window.scene.canvas_menu(QPointF(0, 0))
+    add = menu.actions()[0].menu()
+    texts = [a.text() for sub in add.actions() if sub.menu() for a in sub.menu().actions()]
+    assert f"pow   {op_symbol(OPS['pow'].symbol)}" in texts and "□" in op_symbol(OPS["pow"].symbol)
+    assert not any(re.search(r"\bx", t.split("   ", 1)[1]) for t in texts if "   " in t), texts

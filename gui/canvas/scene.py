@@ -42,6 +42,7 @@ from gui.canvas.overview import CULL_ALL, Layer, Overview
 from gui.canvas.spatial import NodeGrid
 from gui.clipboard import free_offset
 from gui.document import Document
+from gui.titles import op_symbol
 
 LEFT = Qt.MouseButton.LeftButton
 CONTENT_SLACK = 1000.0  # scene units the content rect grows by beyond a node that left it
@@ -533,6 +534,6 @@ class CanvasScene(QGraphicsScene):
         for category, names in by_category.items():
             sub = add.addMenu(category)
             for name in names:
-                symbol = "▦" if name == TENSOR else OPS[name].symbol
+                symbol = "▦" if name == TENSOR else op_symbol(OPS[name].symbol)
                 sub.addAction(f"{name}   {symbol}", lambda op=name: self.add_node_at(op, scene_pos))
         return menu
