@@ -35,6 +35,11 @@ def _read(path: str) -> str:
     import tokenize
 
     name = visible(os.path.basename(path))
+    kind = {".json": "a JSON file (a GradCanvas graph or lesson opens with `gradcanvas FILE`)",
+            ".ipynb": "a notebook (export it as a .py script first: jupyter nbconvert --to script)"}
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in kind:  # else Python would run the JSON and fail on its first `true`
+        raise ImportRefused(f"{name} is {kind[suffix]}, not a Python script to import")
     try:
         with tokenize.open(path) as f:
             return f.read()

@@ -301,3 +301,15 @@ def test_a_latin1_file_with_a_coding_line_imports(capsys, tmp_path: Path) -> Non
     path.write_bytes(b"import torch\n# caf\xe9\ndef f(x=torch.ones(2)):\n    return x.sum()\n")  # no coding line
     code, printed = _cli(capsys, "import", str(path), "--function", "f", "-o", str(tmp_path / "x.json"))
     assert code == 1 and printed.startswith("error: latin.py: cannot read: ") and printed.count("\n") == 1
+
+
+@pytest.mark.parametrize("name", ["graph.json", "model.ipynb", "LESSON.JSON"])
+def test_a_json_file_or_a_notebook_is_refused_before_anything_runs(capsys, tmp_path: Path, name: str) -> None:  # noqa: ANN001
+    marker = tmp_path / "ran"
+    path = _write(tmp_path, name, f"""
+        open({str(marker)!r}, "w").write("ran")
+        {{"format": "gradcanvas", "nodes": [{{"value": true}}]}}
+    """)
+    code, printed = _cli(capsys, "import", str(path), "--function", "f", "-o", str(tmp_path / "x.json"))
+    assert code == 1 and printed.startswith(f"error: {name} is a ") and "not a Python script" in printed
+    assert printed.count("\n") == 1 and not marker.exists()
