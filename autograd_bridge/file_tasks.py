@@ -56,34 +56,63 @@ def import_task(_session: object, cancel: object, path: str, function: str | Non
     the process that runs the app's computes never runs it. Cancel ends the child."""
     import pickle
     import subprocess
+    import threading
 
     path = os.path.abspath(path)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-    # -P: the working folder is not on sys.path (a torch.py there must not replace torch).
+    # -P: the working folder is not on sys.path (a torch.py there must not replace torch). A
+    # session of its own: what the script starts (a multiprocessing child) ends with the import.
     child = subprocess.Popen([sys.executable, "-P", "-m", "autograd_bridge.file_tasks"], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, env=env)
-    request = pickle.dumps((path, function, module, list(inputs)))
-    while True:
-        try:
-            answer, _ = child.communicate(request, timeout=CANCEL_POLL_S)
-            break
-        except subprocess.TimeoutExpired:
-            request = None  # sent, or being sent: communicate goes on from where it was
-            if cancel.cancelled:
-                child.kill()
-                child.communicate()
-                return None
+                             stdout=subprocess.PIPE, env=env, start_new_session=True)
+    answer: list[bytes | None] = []
+    # The answer is read by its length, not to the end of the pipe: a process the script forked
+    # holds the pipe open as long as it lives.
+    reader = threading.Thread(target=lambda: answer.append(_read_answer(child.stdout)), daemon=True)
+    reader.start()
+    try:
+        child.stdin.write(pickle.dumps((path, function, module, list(inputs))))
+        child.stdin.close()
+    except OSError:  # it ended before reading the request: its exit status says why
+        pass
+    while reader.is_alive() and not cancel.cancelled:
+        if child.poll() is not None:  # ended: what it wrote is in the pipe; its forks may hold it open
+            _end_session(child)
+        reader.join(CANCEL_POLL_S)
+    _end_session(child)  # the child and whatever the script started in it
+    child.wait()
+    reader.join()
+    child.stdout.close()
     if cancel.cancelled:
         return None
-    if child.returncode == 0:
+    data = answer[0] if answer else None
+    if data is not None:
         try:
-            return pickle.loads(answer)  # noqa: S301 - this program's own child, started just above
-        except Exception as e:  # noqa: BLE001 - no answer, or something else on its stdout (a sitecustomize)
+            return pickle.loads(data)  # noqa: S301 - this program's own child, started just above
+        except Exception as e:  # noqa: BLE001 - something else on its stdout (a sitecustomize)
             return "error", f"internal error: the import's process gave no answer ({type(e).__name__})"
     ended = (f"killed by signal {-child.returncode} ({_signal_name(-child.returncode)})" if child.returncode < 0
-             else f"exit status {child.returncode}")
+             else f"exit status {child.returncode}")  # 0: an os._exit(0) that got past its refusal
     return "error", (f"{visible(os.path.basename(path))}: its code ended the process that imported it ({ended}) "
                      "before the import was done: nothing imported")
+
+
+def _read_answer(stream) -> bytes | None:  # noqa: ANN001 - the child's stdout
+    """The child's answer: 8 bytes of length, then that many bytes; None if it ended first."""
+    head = stream.read(8)
+    if len(head) < 8:
+        return None
+    size = int.from_bytes(head, "big")
+    data = stream.read(size)
+    return data if len(data) == size else None
+
+
+def _end_session(child) -> None:  # noqa: ANN001 - a subprocess.Popen started in a session of its own
+    import signal
+
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):  # all gone already
+        pass
 
 
 CANCEL_POLL_S = 0.05  # how often a running import looks at its cancel token
@@ -128,7 +157,7 @@ def _import_child() -> None:
         data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as e:  # noqa: BLE001 - something of the user's in the result
         data = pickle.dumps(("error", f"internal error: the import's result cannot be sent: {type(e).__name__}: {e}"))
-    answer.write(data)
+    answer.write(len(data).to_bytes(8, "big") + data)  # by length: import_task reads no further
     answer.flush()
     os._exit(0)  # now: threads the script started must not keep the child alive
 

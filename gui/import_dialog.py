@@ -99,7 +99,8 @@ class PythonImporter(QObject):
         super().__init__(window)
         self.w = window
         self.last_dir = ""
-        self.what = ""  # what the running import is, for messages
+        self.what = ""  # what the import whose result came is, for messages
+        self.asked: list[str] = []  # what each import asked and not yet answered is, in order
         window.computer.taskReady.connect(self._on_task)
 
     def ask(self) -> None:
@@ -131,12 +132,19 @@ class PythonImporter(QObject):
     def start(self, path: str, function: str | None = None, module: str | None = None,
               inputs: list[str] = ()) -> None:
         """Import on the worker thread; the document changes when it is done."""
-        self.what = function or module or ""
-        self.w.say(f"importing {self.what} from {os.path.basename(path)} (running it)…")
-        self.w.computer.request_task(TASK, import_task, path, function, module, list(inputs), outlive_edits=True)
+        what = function or module or ""
+        self.asked.append(what)
+        self.w.say(f"importing {what} from {os.path.basename(path)} (running it)…")
+        # Every import asked runs, in order (coalesce=False), and answers once: asked[0] is whose answer comes.
+        self.w.computer.request_task(TASK, import_task, path, function, module, list(inputs), outlive_edits=True,
+                                     coalesce=False)
 
     def _on_task(self, name: str, result: object) -> None:
-        if name != TASK or result is None:
+        if name != TASK:
+            return
+        self.what = self.asked.pop(0) if self.asked else ""
+        if result is None:  # cancelled, or the worker's process stopped
+            self.w.say(f"import of {self.what} stopped: nothing imported")
             return
         status, value = result
         if status == "error":

@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
         self.computer.resultReady.connect(self.show_result)
         self.computer.sliceReady.connect(self._on_slice)
         self.computer.said.connect(self.say)
+        self.computer.computingChanged.connect(self._computing_changed)
         self.scene.message.connect(self.say)
         self.scene.selectionChanged.connect(self._on_selection)
         self.view.dropOp.connect(self.scene.add_node_at)
@@ -224,6 +225,10 @@ class MainWindow(QMainWindow):
     def cancel_compute(self) -> None:
         if self.computer.cancel():
             self.status.setText("cancelling…")
+
+    def _computing_changed(self, running: bool) -> None:
+        if not running and self.status.text() == "cancelling…":  # a task's end (a compute's result says more)
+            self.status.setText("cancelled")
 
     def show_result(self, result: ComputeResult) -> None:
         """Draw a result, unless what is asked has moved on since it was computed."""

@@ -93,6 +93,89 @@ def test_cancel_ends_a_script_that_never_finishes(tmp_path: Path) -> None:
     assert import_task(None, token, str(path), "f", None, []) is None
 
 
+FORKS = """
+    import multiprocessing, os, time, torch
+    def _loop():
+        while True:
+            time.sleep(0.05)
+    if __name__ != "__mp_main__":
+        child = multiprocessing.get_context("fork").Process(target=_loop, daemon=True)
+        child.start()
+        open({pid_file!r}, "w").write(str(child.pid))
+    def f(x=torch.ones(2, requires_grad=True)):
+        return (x * 2).sum()
+"""
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie waiting for its reaper counts as ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def _run_in_thread(*args: object) -> list[object]:
+    """import_task in a thread, waited for 60 s at most: a hang fails the test instead of the suite."""
+    got: list[object] = []
+    thread = threading.Thread(target=lambda: got.append(import_task(*args)), daemon=True)
+    thread.start()
+    thread.join(60)
+    return got
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+@pytest.mark.parametrize("cancelled", [False, True], ids=["answered", "cancelled"])
+def test_a_process_the_script_starts_neither_holds_the_import_nor_outlives_it(tmp_path: Path, cancelled: bool) -> None:
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    path = _write(tmp_path, "forks.py", FORKS.format(pid_file=str(pid_file)))
+    token = CancelToken()
+    if cancelled:
+        threading.Timer(0.5, token.cancel).start()
+    got = _run_in_thread(None, token, str(path), "f", None, [])
+    assert got, "the import waited for the process its script started"
+    assert got[0] is None if cancelled else got[0][0] == "ok"
+    if pid_file.exists():  # (cancelled early, the script may not have started it)
+        pid = int(pid_file.read_text())
+        for _ in range(100):
+            if _gone(pid):
+                break
+            time.sleep(0.05)
+        assert _gone(pid), "the script's child outlived the import"
+
+
+def test_each_import_asked_runs_and_is_named_as_asked(window, tmp_path: Path, qtbot) -> None:  # noqa: ANN001
+    from gui.import_dialog import TASK, importer
+
+    answers: list[str] = []
+    window.computer.taskReady.connect(lambda name, _result: answers.append(name) if name == TASK else None)
+    imp = importer(window)
+    for name in ("fa", "fb", "fc"):
+        imp.start(str(_write(tmp_path, f"{name}.py", f"import torch\ndef {name}(x=torch.ones(2, requires_grad=True)):\n"
+                                                      "    return (x * 3).sum()\n")), function=name)
+    qtbot.waitUntil(lambda: len(answers) == 3, timeout=3 * RESULT_TIMEOUT_MS)
+    stack = window.doc.undo_stack
+    assert [stack.text(i) for i in range(stack.count())] == ["Import fa", "Import fb", "Import fc"]
+
+
+def test_a_cancelled_import_says_so(window, tmp_path: Path, qtbot) -> None:  # noqa: ANN001
+    from gui.import_dialog import TASK, importer
+
+    path = _write(tmp_path, "slow.py", "import time\ntime.sleep(60)\n")
+    with qtbot.waitSignal(window.computer.taskReady, timeout=RESULT_TIMEOUT_MS,
+                          check_params_cb=lambda name, _result: name == TASK):
+        importer(window).start(str(path), function="f")
+        qtbot.waitUntil(lambda: window.computer.computing, timeout=RESULT_TIMEOUT_MS)
+        window.cancel_compute()
+    qtbot.waitUntil(lambda: not window.computer.busy, timeout=RESULT_TIMEOUT_MS)
+    assert window.status.text() == "cancelled"
+    assert window.statusBar().currentMessage() == "import of f stopped: nothing imported"
+    assert window.doc.undo_stack.count() == 0
+
+
 # ---- 2. the working folder ----
 
 NET = """
