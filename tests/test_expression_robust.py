@@ -7,19 +7,10 @@ from __future__ import annotations
 import random
 
 import pytest
+from test_ops_round2 import _built
 
 from graph.expressions import MAX_TEXT, ExpressionError, plan_expressions
 from graph.model import Graph
-
-
-def _built(text: str) -> Graph:
-    g = Graph()
-    plan = plan_expressions(g, text)
-    for node, pos in plan.nodes:
-        g.add_node(node, pos=pos)
-    for e in plan.edges:
-        g.add_edge(e)
-    return g
 
 
 def _refusal(text: str) -> str:
