@@ -376,11 +376,8 @@ class Trainer:
         return params, self._optimiser
 
     def _same_values(self, compiled: object, leaves: tuple, wrt: list[str]) -> bool:
-        import torch
-
         index = {n: i for i, n in enumerate(compiled.source.leaf_ids)}
-        return all(torch.equal(leaves[index[n]].detach(), p.detach())
-                   for n, p in zip(wrt, self._params or (), strict=True))
+        return _same_leaves(self._params or [], tuple(leaves[index[n]] for n in wrt))
 
 
 def torch_words(result: StepsResult, name: Callable[[str], str]) -> tuple[str, str]:
