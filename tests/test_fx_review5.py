@@ -36,6 +36,15 @@ def _close(got: torch.Tensor, expected: torch.Tensor, what: str = "") -> None:
                                msg=what)
 
 
+def _matches_torch(value: torch.Tensor, grads: dict[str, torch.Tensor], expected: torch.Tensor,
+                   params: dict[str, torch.Tensor]) -> None:
+    """The imported graph's value and every parameter's gradient equal torch's backward() of `expected`."""
+    expected.backward()
+    _close(value, expected)
+    for k, p in params.items():
+        _close(grads[k], p.grad, k)
+
+
 # ---- 1. non-tensor arguments fixed at the values given ----
 
 def _scaled(x: torch.Tensor, alpha: float = 0.5, mode: str = "sum", dims: tuple = (0,), shift: object = None):
@@ -264,10 +273,7 @@ def test_a_module_called_twice_is_titled_in_call_order_and_a_single_call_keeps_i
     h = torch.tanh(x @ params["a.weight"].T + params["a.bias"])
     h = torch.tanh(h @ params["a.weight"].T + params["a.bias"])
     expected = (h @ params["fc1.weight"].T + params["fc1.bias"]).sum()
-    expected.backward()
-    _close(value, expected)
-    for k, p in params.items():
-        _close(grads[k], p.grad, k)
+    _matches_torch(value, grads, expected, params)
 
 
 class Block(nn.Module):
@@ -313,10 +319,7 @@ def test_the_recorded_run_groups_each_call_of_a_block_the_same_way() -> None:
     for _ in range(2):
         h = torch.sigmoid(h @ params["b.l.weight"].T + params["b.l.bias"])
     expected = h.sum() if h.sum() > 0 else -h.sum()
-    expected.backward()
-    _close(value, expected)
-    for k, p in params.items():
-        _close(grads[k], p.grad, k)
+    _matches_torch(value, grads, expected, params)
 
 
 class Reparam(nn.Module):
@@ -353,7 +356,4 @@ def test_a_random_draw_in_forward_is_a_leaf_titled_by_its_line_with_a_note() -> 
     torch.manual_seed(graph.seed)  # the draws the code made as it was imported
     eps, noise = torch.randn(3, 2), torch.rand(3, 2)
     expected = (mu + eps * std + noise * mu).pow(2).sum()
-    expected.backward()
-    _close(value, expected)
-    for k, p in params.items():
-        _close(grads[k], p.grad, k)
+    _matches_torch(value, grads, expected, params)
