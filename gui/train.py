@@ -1,5 +1,6 @@
 """The Train toolbar and dock: accumulated .grad (Backward again, Zero grads) and optimiser steps
 (Step, Run N steps) on the requires-grad leaves, as PyTorch does them.
+(~520 lines, one piece: the toolbar, the dock and the .grad kept across steps, undo and redo.)
 
 Everything that computes runs on the worker as a named task (gui/worker.py) with the kept
 compiled graph (autograd_bridge/training.py); results come back as plain data. A run of steps

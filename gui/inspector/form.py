@@ -1,4 +1,5 @@
 """The inspector's form: one editor per field of the shown node, built from the catalogues.
+(~510 lines, one piece: every field's editor, parser and undo step beside the others.)
 
 Op attributes get an editor per kind (graph.ops.KINDS), init parameters one line each from
 their InitSpec (graph.inits). The form never writes to the graph itself: every accepted edit is
