@@ -11,16 +11,18 @@ Anything else (imports, attribute access, calls outside the catalogue, subscript
 in one line naming the part of the expression, as is a number beyond float32 or a name too long
 for an id. The tree is walked with a stack of its own, not Python's recursion: a sum of 2,000
 terms is a chain 2,000 deep; past what Python's parser takes (about 3,000) the line is refused.
+The nodes are placed left to right, each beside the op it feeds, long lines wrapped (_places).
 """
 
 from __future__ import annotations
 
 import ast
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
 
-from graph.edits import NODE_W, new_node_id, unique_id
+from graph.edits import NODE_W, box_height, new_node_id, unique_id
 from graph.errors import GraphError
 from graph.model import Edge, Graph, Node, check_node_id
 from graph.ops import DEFAULT_DTYPE, OPS, TENSOR
@@ -28,8 +30,10 @@ from graph.values import DTYPE_MAX, fits_dtype
 
 MAX_TEXT = 10_000  # characters the bar accepts at once
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.MatMult: "matmul"}
-COLUMN = NODE_W + 60.0  # where planned nodes go: one column per depth
-ROW = 150.0
+COLUMN = NODE_W + 60.0  # planned nodes: the pitch of their columns
+ROW_GAP = 20.0  # free space between rows of planned nodes
+BAND_GAP = 100.0  # free space between the bands a long expression is wrapped into
+MIN_BAND = 12  # columns: an expression this long or shorter stays in one band
 
 
 class ExpressionError(GraphError):
@@ -89,24 +93,22 @@ class _Planner:
         self.graph, self.lines = graph, _source_lines(text)
         self.plan = Plan()
         self.new: dict[str, Node] = {}
-        self.depth: dict[str, int] = {}
 
     def taken(self) -> set[str]:
         return set(self.new)
 
-    def add(self, node: Node, depth: int, part: ast.AST) -> str:
+    def add(self, node: Node, part: ast.AST) -> str:
         try:
             node.check()
         except GraphError as e:
             raise ExpressionError(f"{_part(self.lines, part)}: {e.message}") from None
         self.new[node.id] = node
-        self.depth[node.id] = depth
         return node.id
 
     def leaf(self, name: str, part: ast.AST) -> str:
         if name in self.graph.nodes or name in self.new:
             return name
-        return self.add(Node(_new_name(name), TENSOR, value=1.0, requires_grad=True), 0, part)
+        return self.add(Node(_new_name(name), TENSOR, value=1.0, requires_grad=True), part)
 
     def constant(self, value: float | int, part: ast.AST) -> str:
         if not fits_dtype(value, DEFAULT_DTYPE):  # 1e39, 1e999 (inf), 400 digits
@@ -114,7 +116,7 @@ class _Planner:
                                   f"(±{DTYPE_MAX[DEFAULT_DTYPE]:.8g})")
         stem = "c" + str(value).replace("-", "m").replace(".", "_")
         node_id = unique_id(self.graph, stem, self.taken())
-        return self.add(Node(node_id, TENSOR, value=float(value), label=str(value)), 0, part)
+        return self.add(Node(node_id, TENSOR, value=float(value), label=str(value)), part)
 
     def op(self, op: str, inputs: dict[str, str], attrs: dict[str, object], part: ast.AST,
            node_id: str | None = None) -> str:
@@ -127,7 +129,7 @@ class _Planner:
         else:  # the line's own node: titled "y = 2*x**2 + 3*z", as the lessons title theirs, so its
             label = f"{node_id} = {label}"  # partials read ∂y/∂x (graph.naming.formula_name)
         node = Node(node_id, op, attrs=attrs, label=label)
-        self.add(node, 1 + max((self.depth.get(s, 0) for s in inputs.values()), default=0), part)
+        self.add(node, part)
         for port, src in inputs.items():
             self.plan.edges.append(Edge(src, node_id, port))
         return node_id
@@ -252,9 +254,81 @@ def plan_expressions(graph: Graph, text: str, origin: tuple[float, float] = (0.0
     planner = _Planner(graph, text)
     for stmt in tree.body:
         planner.line(stmt)
-    rows: dict[int, int] = {}
-    for node_id, node in planner.new.items():
-        depth = planner.depth[node_id]
-        row = rows[depth] = rows.get(depth, -1) + 1
-        planner.plan.nodes.append((node, (origin[0] + depth * COLUMN, origin[1] + row * ROW)))
+    places = _places(list(planner.new.values()), planner.plan.edges)
+    planner.plan.nodes = [(node, (origin[0] + places[node.id][0], origin[1] + places[node.id][1]))
+                          for node in planner.new.values()]
     return planner.plan
+
+
+
+def _places(nodes: list[Node], edges: list[Edge]) -> dict[str, tuple[float, float]]:
+    """Where the planned nodes go, from (0, 0) at the top left: inputs left of what uses them,
+    each node next to the op it feeds, so a sum of 1,000 terms is a strip two rows tall (the
+    chain of adds, each term beside its add), wrapped into bands one below the other.
+
+    - Columns: a node stands one column left of its first consumer; a node nothing here uses
+      (a line's own node) stands as far right as its longest chain of inputs reaches.
+    - Rows: from each such node down through its inputs in port order, each input on the row of
+      the port it feeds, or the first free row below that in its column.
+    - Bands: a line longer than MIN_BAND columns is cut into bands about as wide as the whole is
+      tall; a node with no planned input goes into the band of what it feeds, so that a term
+      stands beside its add, not at the far end of the band above.
+    """
+    order = [n.id for n in nodes]
+    inputs: dict[str, list[str | None]] = {n: [] for n in order}  # per port; None: an existing node
+    consumers: dict[str, list[str]] = {n: [] for n in order}
+    for e in edges:
+        placed = e.src in consumers
+        inputs[e.dst].append(e.src if placed else None)
+        if placed:
+            consumers[e.src].append(e.dst)
+    depth: dict[str, int] = {}
+    for n in order:  # the planner makes inputs before what uses them
+        depth[n] = 1 + max((depth[s] for s in inputs[n] if s is not None), default=-1)
+    column: dict[str, int] = {}
+    for n in reversed(order):
+        column[n] = min(column[c] for c in consumers[n]) - 1 if consumers[n] else depth[n]
+    row: dict[str, int] = {}
+    taken: dict[int, set[int]] = {}  # column -> its rows in use
+    for root in (n for n in order if not consumers[n]):
+        todo = [(root, max(row.values(), default=-1) + 1)]  # each line below the ones before
+        while todo:  # depth first, inputs in port order (a 1,000-term sum is 1,000 deep)
+            n, want = todo.pop()
+            if n in row:  # used twice (sin(x) * exp(x)): where its first consumer put it
+                continue
+            rows = taken.setdefault(column[n], set())
+            while want in rows:
+                want += 1
+            row[n] = want
+            rows.add(want)
+            todo.extend((s, want + port) for port, s in reversed(list(enumerate(inputs[n]))) if s is not None)
+    height = {n.id: box_height(n, preview=True) for n in nodes}
+    columns = max(column.values()) + 1
+    per_band = columns
+    if columns > MIN_BAND:  # bands about as wide as the whole is tall
+        band_h = (max(row.values()) + 1) * (max(height.values()) + ROW_GAP) + BAND_GAP
+        per_band = max(MIN_BAND, math.ceil(math.sqrt(columns * band_h / COLUMN)))
+        per_band = math.ceil((columns - 1) / math.ceil((columns - 1) / per_band))  # bands of even widths
+
+    def band_of(n: str) -> int:
+        """A band holds the ops of per_band columns and, in the column before each, what feeds
+        it; a node with no planned input goes with its first consumer, so the bands line up."""
+        fed = any(s is not None for s in inputs[n])
+        beside = column[n] + 1 if consumers[n] and not fed else column[n]  # the op's column
+        return max(0, beside - 1) // per_band
+
+    band = {n: band_of(n) for n in order}
+    row_h: dict[tuple[int, int], float] = {}  # (band, row) -> its tallest node
+    for n in order:
+        key = (band[n], row[n])
+        row_h[key] = max(row_h.get(key, 0.0), height[n])
+    top: dict[tuple[int, int], float] = {}  # rows a band does not use take no room in it
+    y, last_band = 0.0, 0
+    for key in sorted(row_h):
+        if key[0] != last_band:
+            y += BAND_GAP - ROW_GAP
+        top[key], last_band = y, key[0]
+        y += row_h[key] + ROW_GAP
+    x = {n: (column[n] - band[n] * per_band) * COLUMN for n in order}
+    left = min(x.values())
+    return {n: (x[n] - left, top[band[n], row[n]]) for n in order}

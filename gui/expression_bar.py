@@ -18,6 +18,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
+from graph.edits import node_height, usable_pos
 from graph.errors import GraphError
 from graph.expressions import plan_expressions
 from graph.safetext import visible
@@ -26,7 +27,7 @@ from gui.canvas.view import FIT_MARGIN
 if TYPE_CHECKING:
     from gui.window import MainWindow
 
-GAP = 200.0  # below the lowest node, where the new ones start
+GAP = 100.0  # below the lowest node's bottom (and a group frame's margin there), where the new ones start
 
 
 class ExpressionBar(QWidget):
@@ -55,8 +56,9 @@ class ExpressionBar(QWidget):
     def add_text(self, text: str) -> bool:
         doc = self.window_.doc
         graph = doc.graph
-        placed = [p for p in graph.layout.values() if p is not None]
-        origin = (min((x for x, _y in placed), default=0.0), max((y for _x, y in placed), default=-GAP) + GAP)
+        placed = [n for n in graph.nodes if usable_pos(graph.position(n))]
+        origin = (min((graph.layout[n][0] for n in placed), default=0.0),  # below every node's bottom
+                  max((graph.layout[n][1] + node_height(graph, n) for n in placed), default=-GAP) + GAP)
         try:
             plan = plan_expressions(graph, text, origin)
         except GraphError as e:  # an ExpressionError, naming the part at fault
