@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from autograd_bridge.fx_script import ImportRefused
+from autograd_bridge.literals import literal_of
 from graph.edits import unique_id
 from graph.errors import ValueSpecError
 from graph.model import Edge, Graph, Node
@@ -109,7 +110,7 @@ class Builder:
         shape (the literal [] of a [0, 3] tensor would read back as shape [0])."""
         if t.numel() == 0:
             return {"init": {"fn": "zeros", "shape": list(t.shape)}}
-        return {"value": t.cpu().tolist()}
+        return {"value": literal_of(t)}
 
     def held(self, t: torch.Tensor, what: str, number: bool = False) -> tuple[torch.Tensor, str]:
         """t as a graph holds it, with its dtype's name: an int8, int16 or int32 tensor as int64

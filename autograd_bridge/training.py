@@ -72,7 +72,7 @@ class StepsResult:
     lr: float
     asked: int
     losses: list[float] = field(default_factory=list)  # the target's value each step started from
-    values: dict[str, object] = field(default_factory=dict)  # leaf -> new value (nothing when no step ran)
+    values: dict[str, object] = field(default_factory=dict)  # leaf -> new value, a literal_of (none: no step ran)
     stopped: str | None = None  # why it stopped early (cancelled, not finite), else None
     error: str | None = None
     error_nodes: tuple[str, ...] = ()
@@ -258,6 +258,7 @@ class Trainer:
         holding inf or nan is taken back and stops it. `on_step(i, target before step i)` after
         each step."""
         from autograd_bridge.cancel import Cancelled
+        from autograd_bridge.literals import literal_of
 
         out = StepsResult(revision, target, optimiser, lr, count)
         held = grads = None
@@ -292,7 +293,7 @@ class Trainer:
             out.error, out.error_nodes = e.message, e.node_ids
             return out
         if out.losses:
-            out.values = {n: p.detach().cpu().tolist() for n, p in zip(wrt, params, strict=True)}
+            out.values = {n: literal_of(p) for n, p in zip(wrt, params, strict=True)}
             if held is not None:
                 if grads is not None:
                     out.accumulated = _report(held, AccumulatedGrads(revision, target, 0))
