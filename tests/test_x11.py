@@ -226,5 +226,17 @@ def test_files_dropped_from_another_program_under_xcb(report: dict) -> None:
     assert seen["path"] == files[1], seen  # the document stays until an import is chosen
 
 
+def test_left_clicks_act_after_the_canvas_menu_under_xcb(report: dict) -> None:
+    """The empty canvas's right-click menu takes the right button's release on X11; closed with
+    Esc, or used to add a tensor, it leaves no gesture behind, and real left clicks on a node
+    select it (they were all swallowed, waiting for that release)."""
+    menu = report["canvas_menu"]
+    for case, added in (("esc", 0), ("add", 1)):
+        seen = menu[case]
+        assert seen["popup"] == ["QMenu"] and not seen["open"] and seen["added"] == added, (case, seen)
+        assert seen["clicks"] == [["z"], ["z"]], (case, seen)
+        assert seen["interaction"] == "NoneType" and not seen["band"], (case, seen)
+
+
 def test_no_drag_makes_qt_warn_under_xcb(report: dict) -> None:
     assert not [m for m in report["messages"] if "drag" in m.lower()], report["messages"]

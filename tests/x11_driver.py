@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QPointF, QSettings, QtMsgType, qInstallMessageHandler  # noqa: E402
+from PySide6.QtCore import QPointF, QSettings, QTimer, QtMsgType, qInstallMessageHandler  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
@@ -191,6 +191,7 @@ def main(settings: str, example: str) -> dict:
     report["scrub"] = scrub_x(w, example)
     report["group_drag"] = drag_group(w)
     report["drops"] = drop_files(w, Path(settings).parent)
+    report["canvas_menu"] = canvas_menu_then_click(w, example)
     # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.
     from benchmarks.liveness import slow_graph
 
@@ -306,6 +307,65 @@ def drag_group(w) -> dict:  # noqa: ANN001 - the MainWindow
     return {"dragging": dragging, "scale": scale, "before": before, "index": index,
             "after": {n: list(doc.graph.layout[n]) for n in ("x", "x_sq", "y")},
             "index_after": doc.undo_stack.index(), "undo_text": doc.undo_stack.undoText()}
+
+
+def canvas_menu_then_click(w, example: str) -> dict:  # noqa: ANN001 - the MainWindow
+    """A real right-click on empty canvas opens its menu (which takes the right button's release:
+    the canvas once kept waiting for it and swallowed every left click after); the menu closed
+    with Esc, then opened again and used, by keys, to add a tensor (Add node ▸ tensors ▸ tensor).
+    After each: what popup was open, the gesture left on the canvas, and what two real left
+    clicks on z selected."""
+    from gui.canvas.items import EdgeItem, NodeItem
+
+    doc, view, scene = w.doc, w.view, w.scene
+    w.open_file(example)
+    view.fit_graph()
+    wait_for(lambda: False, 0.3)
+    vp = view.viewport()
+
+    def bare(p: QPointF) -> bool:
+        return not any(isinstance(it, NodeItem | EdgeItem) for it in scene.items(p))
+
+    empty = next(p for x in range(40, vp.width(), 25) for y in range(40, vp.height(), 25)
+                 if bare(p := view.mapToScene(x, y)))
+
+    def at(scene_pos: QPointF) -> list[str]:
+        g = vp.mapToGlobal(view.mapFromScene(scene_pos))
+        return [str(g.x()), str(g.y())]
+
+    def xdo(*args: str) -> None:
+        subprocess.run(["xdotool", *args], check=True, timeout=20)
+        wait_for(lambda: False, 0.2)
+
+    def right_click_then(keys: list[str]) -> dict:
+        seen: list[str] = []
+
+        def in_menu() -> None:  # polled: the menu runs an event loop of its own until closed
+            if QApplication.activePopupWidget() is not None and not seen:
+                seen.append(type(QApplication.activePopupWidget()).__name__)
+                subprocess.run(["xdotool", "key", "--delay", "100", *keys], check=True, timeout=20)
+
+        poll = QTimer(interval=50)
+        poll.timeout.connect(in_menu)
+        poll.start()
+        scene.clearSelection()
+        nodes = len(doc.graph.nodes)
+        xdo("mousemove", "--sync", *at(empty))
+        xdo("click", "3")
+        wait_for(lambda: bool(seen) and QApplication.activePopupWidget() is None)
+        poll.stop()
+        after = {"popup": seen, "open": QApplication.activePopupWidget() is not None,
+                 "interaction": type(scene.interaction).__name__, "added": len(doc.graph.nodes) - nodes}
+        clicks = []
+        for _ in range(2):
+            scene.clearSelection()
+            xdo("mousemove", "--sync", *at(scene.nodes["z"].sceneBoundingRect().center()))
+            xdo("click", "1")
+            wait_for(lambda: scene.selected_node_ids() == ["z"], 2)
+            clicks.append(scene.selected_node_ids())
+        return {**after, "clicks": clicks, "band": not view.rubberBandRect().isNull()}
+
+    return {"esc": right_click_then(["Escape"]), "add": right_click_then(["Down", "Right", "Right", "Return"])}
 
 
 # A file manager's drag, from a process of its own: a label that drags the files named on its

@@ -377,10 +377,11 @@ class CanvasScene(QGraphicsScene):
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         pos, button = event.scenePos(), event.button()
         if self.interaction is not None:
-            if button != self.interaction.button:  # one gesture at a time
-                event.accept()
+            if button != self.interaction.button and event.buttons() & self.interaction.button:
+                event.accept()  # one gesture at a time
                 return
-            self.cancel_interaction()  # its release never came (it went to a popup, say)
+            # Its button is up, or pressed again: its release never came (a popup took it).
+            self.cancel_interaction()
         if button == LEFT:
             if event.modifiers() & Qt.KeyboardModifier.AltModifier:
                 self._begin(CutDrag(self), pos)
@@ -454,6 +455,7 @@ class CanvasScene(QGraphicsScene):
             return
         super().contextMenuEvent(event)  # a node's or an edge's menu
         if not event.isAccepted() and self.node_at(event.scenePos()) is None:
+            self.cancel_interaction()  # the press's rubber band: the menu takes the release (X11)
             self._menu = self.canvas_menu(event.scenePos())  # kept: tests look at the open menu
             self._menu.exec(event.screenPos())
             event.accept()
