@@ -1,8 +1,9 @@
 """The text fields beside the canvas (the inspector's, the grad-output box, the palette filter),
 made to behave as a desktop user expects next to a document:
 
-- Esc takes back what was typed and not yet entered: the field shows again what it showed.
-  With nothing typed, Esc goes on to the window (Cancel a compute).
+- Esc takes back what was typed and not yet entered: the field shows again what it showed
+  (`typingTakenBack`: a message about the typed text goes too). With nothing typed, Esc goes
+  on to the window (Cancel a compute).
 - Undo and Redo (Ctrl+Z, Ctrl+Shift+Z, Ctrl+Y) undo the field's own typing while it has some;
   with none, they go to the document's history, as they do from the canvas. A plain QLineEdit
   takes them and does nothing.
@@ -10,7 +11,7 @@ made to behave as a desktop user expects next to a document:
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import QLineEdit
 
@@ -19,6 +20,8 @@ REDO_KEYS = (QKeySequence("Ctrl+Y"),)  # the window's second Redo key, which Lin
 
 class FieldEdit(QLineEdit):
     """A QLineEdit whose `shown` text (the last the program set) is what Esc puts back."""
+
+    typingTakenBack = Signal()  # Esc put the shown text back
 
     def __init__(self, text: str = "", parent=None) -> None:  # noqa: ANN001 - a QWidget
         super().__init__(text, parent)
@@ -54,6 +57,7 @@ class FieldEdit(QLineEdit):
             super().setText(self.shown)
             self.selectAll()
             event.accept()
+            self.typingTakenBack.emit()
             return
         super().keyPressEvent(event)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import RESULT_TIMEOUT_MS
+from helpers import RESULT_TIMEOUT_MS, row_error
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 from window_driver import EX01, action_for, activate, wait_result
@@ -90,6 +90,18 @@ def test_esc_takes_back_what_was_typed_and_otherwise_goes_to_the_window(qtbot, w
     assert edit.text() == "" and edit.hasFocus()
     edit.clearFocus()
     assert window.doc.graph.nodes["x"].label is None and not window.isWindowModified()
+
+
+def test_esc_takes_back_a_refused_value_and_its_error(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    """"2." entered is refused, in red under the field; Esc puts back the node's value, and the
+    red message about the typed text goes with it."""
+    _saved_copy(window, tmp_path)
+    edit = _type_in_inspector(qtbot, window, "x", "value", "2.")
+    qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert edit.text() == "2." and row_error(window.inspector, "value")  # refused, still typed
+    qtbot.keyClick(edit, Qt.Key.Key_Escape)
+    assert edit.text() == edit.shown and not edit.typed() and window.doc.graph.nodes["x"].value == 2.0
+    assert row_error(window.inspector, "value") == ""
 
 
 def test_target_and_grad_output_are_changes_the_file_keeps(qtbot, window: MainWindow, tmp_path: Path) -> None:

@@ -116,6 +116,8 @@ class Row(QWidget):
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()
         lay.addWidget(self.error)
+        if isinstance(editor, FieldEdit):  # its message is about what was typed, which Esc takes back
+            editor.typingTakenBack.connect(self.clear_error)
 
     def show_error(self, message: str) -> None:
         self.error.setText(elide(message))
