@@ -368,13 +368,15 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
     return diagonals
 
 
-def gradcheck(compiled: Compiled, target: str, grad_output: object = None, *, name: Name = str) -> Gradcheck:
+def gradcheck(compiled: Compiled, target: str, grad_output: object = None,
+              leaves: tuple[torch.Tensor, ...] | None = None, *, name: Name = str) -> Gradcheck:
     """autograd against central finite differences, in float64 whatever the compiled dtype, for
     every requires-grad leaf the target depends on: per leaf, the largest absolute and relative
     error over every entry of ∂target/∂leaf (the whole Jacobian of a non-scalar target; with a
     grad-output v, vᵀ·∂target/∂leaf), and
-    whether each is within torch.autograd.gradcheck's tolerances (EPS, ATOL, RTOL). Messages name
-    nodes by `name`."""
+    whether each is within torch.autograd.gradcheck's tolerances (EPS, ATOL, RTOL). At `leaves`
+    as make_leaves gives them (a session's after a value edit), floating ones taken to float64;
+    by default the graph's own values, made in float64. Messages name nodes by `name`."""
     _check_exists(compiled, target, "target")
     c64 = compiled if compiled.dtype == "float64" else Compiled(compiled.graph, str(compiled.device), "float64")
     grad_leaves = [n for n in c64.source.leaf_ids if n in c64.source.requires_grad]
@@ -388,7 +390,7 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None, *, na
         raise TargetError(f"gradcheck perturbs every element of the requires-grad leaves, two forwards "
                           f"each: {sum(sizes.values()):,} elements ({listed}), more than the limit of "
                           f"{GRADCHECK_LIMIT:,}: use smaller leaves", used)
-    leaves = c64.make_leaves()
+    leaves = c64.make_leaves() if leaves is None else tuple(map(_in_float64, leaves))
     values = c64.forward(leaves)
     v = None if grad_output is None else c64._target_and_grad_output(values, target, grad_output)  # noqa: SLF001
     y = values[target] if v is None else (v * values[target]).sum()
@@ -404,6 +406,14 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None, *, na
         checks.append(_compare(n, tuple(x.shape), analytical.reshape(y.numel(), x.numel()),
                                numerical.reshape(y.numel(), x.numel())))
     return Gradcheck(target, checks, [n for n in grad_leaves if n not in used])
+
+
+def _in_float64(leaf: torch.Tensor) -> torch.Tensor:
+    """A leaf as the float64 compile takes it: floating dtypes (the override's) go to float64,
+    int64 and bool stay (graph.ops.leaf_dtype); a new leaf, requiring grad as the old one."""
+    if not leaf.is_floating_point() or leaf.dtype == torch.float64:
+        return leaf
+    return leaf.detach().to(torch.float64).requires_grad_(leaf.requires_grad)
 
 
 def _central_differences(c64: Compiled, leaves: tuple[torch.Tensor, ...], target: str, leaf: str,
