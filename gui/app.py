@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
 
@@ -53,12 +54,19 @@ def start_window(file: str | None = None, settings: object = None, recovery_dir:
     window.show()
 
     def after_start() -> None:
-        window.offer_recovery()
+        recovered = window.offer_recovery()
+        if recovered and file is not None and same_file(window.doc.path, file):
+            return  # FILE with its recovered changes: reopening it would ask to drop them
         if file is not None:
             window.open_file(file)  # asks first if a recovered document is open
 
     QTimer.singleShot(0, after_start)
     return window
+
+
+def same_file(path: str | None, file: str) -> bool:
+    """Whether `path` names `file` (typed relative, or through a link, it is the same file)."""
+    return path is not None and Path(path).resolve() == Path(file).resolve()
 
 
 def _headless(file: str | None) -> int:
