@@ -18,6 +18,21 @@ from PySide6.QtWidgets import QLineEdit
 REDO_KEYS = (QKeySequence("Ctrl+Y"),)  # the window's second Redo key, which Linux's Redo lacks
 
 
+def leaves_undo_to_document(edit: QLineEdit, event: QKeyEvent) -> bool:
+    """On a ShortcutOverride: Undo or Redo with nothing of the field's own to undo or redo is
+    ignored, for the window's (the document's) to act; True when so. Every text field beside the
+    canvas calls this (FieldEdit, the expression bar): one rule."""
+    if event.matches(QKeySequence.StandardKey.Undo) and not edit.isUndoAvailable():
+        event.ignore()
+        return True
+    redo = event.matches(QKeySequence.StandardKey.Redo) or any(
+        QKeySequence(event.keyCombination()).matches(k) == QKeySequence.SequenceMatch.ExactMatch for k in REDO_KEYS)
+    if redo and not edit.isRedoAvailable():
+        event.ignore()
+        return True
+    return False
+
+
 class FieldEdit(QLineEdit):
     """A QLineEdit whose `shown` text (the last the program set) is what Esc puts back."""
 
@@ -41,14 +56,7 @@ class FieldEdit(QLineEdit):
             if event.key() == Qt.Key.Key_Escape:
                 event.setAccepted(self.typed())  # the field's Esc, else the window's
                 return True
-            if event.matches(QKeySequence.StandardKey.Undo) and not self.isUndoAvailable():
-                event.ignore()  # nothing of its own: the document's Undo
-                return True
-            redo = event.matches(QKeySequence.StandardKey.Redo) or any(
-                QKeySequence(event.keyCombination()).matches(k) == QKeySequence.SequenceMatch.ExactMatch
-                for k in REDO_KEYS)
-            if redo and not self.isRedoAvailable():
-                event.ignore()
+            if leaves_undo_to_document(self, event):
                 return True
         return super().event(event)
 
