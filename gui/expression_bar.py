@@ -3,7 +3,8 @@
 The text is parsed by graph.expressions (ast, never evaluated); what it adds is one undo step.
 Several lines at once: separate them with `;` in the bar, or paste lines. A refusal is one line
 in the status bar and beside the bar, naming the part of the expression at fault. The nodes
-added are brought into view.
+added are brought into view. Undo and Redo in the bar undo its own typing while it has some;
+with none (as after Enter, which empties it), they are the document's (gui.fields' rule).
 
 The bar sits over the canvas, in the central area (as a spreadsheet's formula bar): it takes
 height from the canvas alone, never from the docks. Not in the status bar, whose every message
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QEvent, QRectF, Qt
 from PySide6.QtGui import QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QVBoxLayout, QWidget
 
@@ -23,6 +24,7 @@ from graph.errors import GraphError
 from graph.expressions import plan_expressions
 from graph.safetext import visible
 from gui.canvas.view import FIT_MARGIN
+from gui.fields import leaves_undo_to_document
 
 if TYPE_CHECKING:
     from gui.window import MainWindow
@@ -30,11 +32,22 @@ if TYPE_CHECKING:
 GAP = 100.0  # below the lowest node's bottom (and a group frame's margin there), where the new ones start
 
 
+class ExpressionEdit(QLineEdit):
+    """The bar's line: a plain QLineEdit takes Ctrl+Z even with nothing to undo, so the document's
+    Undo never came while the bar had the focus it keeps after Enter. Esc is left as it was (the
+    window's): not a FieldEdit, whose text counts as a value to enter before a save."""
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and leaves_undo_to_document(self, event):
+            return True
+        return super().event(event)
+
+
 class ExpressionBar(QWidget):
     def __init__(self, window: MainWindow) -> None:
         super().__init__(window)
         self.window_ = window
-        self.edit = QLineEdit(self)
+        self.edit = ExpressionEdit(self)
         self.edit.setPlaceholderText("y = 2*x**2 + 3*z   (Enter adds the nodes; ; separates lines)")
         self.edit.returnPressed.connect(self.submit)
         self.message = QLabel(self)
@@ -78,7 +91,7 @@ class ExpressionBar(QWidget):
         doc.undo_stack.endMacro()
         self._bring_into_view([node.id for node, _pos in plan.nodes])
         self._tell(f"added {len(plan.nodes)} node(s)")
-        self.edit.clear()
+        self.edit.setText("")  # not clear(), an undoable step of the line's: its typing history ends here
         return True
 
     def _bring_into_view(self, node_ids: list[str]) -> None:
