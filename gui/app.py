@@ -46,8 +46,9 @@ def leave(window, rc: int) -> int:  # noqa: ANN001 - a MainWindow
 
 def start_window(file: str | None = None, settings: object = None, recovery_dir: str | None = None):  # noqa: ANN201 - a MainWindow
     """Show the main window; once the event loop runs, offer what a crashed session autosaved
-    (gui.recovery), then open `file`. Tests pass their own settings and recovery folder, and
-    replace window.ask_recover before the event loop runs."""
+    (gui.recovery), then open `file` (not when what was recovered is that file's changes).
+    Tests pass their own settings and recovery folder, and replace window.ask_recover before the
+    event loop runs."""
     from gui.window import MainWindow
 
     window = MainWindow(settings, recovery_dir)
