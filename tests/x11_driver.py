@@ -169,6 +169,21 @@ def main(settings: str, example: str) -> dict:
                                    "message": bar.message.text(), "status": w.statusBar().currentMessage()}
     step("typing after a refusal", ["BackSpace"], lambda b, a: bar_shown("w = foo(x") and a["index"] == b["index"],
          focus=bar.edit.hasFocus)  # no focus given: the key goes where the refusal left it
+    # A line added, then Ctrl+Z and Ctrl+Shift+Z in the bar, which keeps the focus after Enter: with
+    # nothing typed they are the document's (a plain QLineEdit took them and did nothing).
+    def empty_bar() -> bool:
+        bar.edit.setText("")  # the refused line gone, and its typing history with it
+        return focus_bar()
+
+    step("expression added", ["v", "space", "equal", "space", "2", "asterisk", "x", "Return"],
+         lambda b, a: "v" in doc.graph.nodes and a["index"] == b["index"] + 1 and bar.edit.text() == "",
+         focus=empty_bar)
+    step("expression undone", ["ctrl+z"],
+         lambda b, a: "v" not in doc.graph.nodes and a["index"] == b["index"] - 1 and bar.edit.text() == "",
+         focus=bar.edit.hasFocus)
+    step("expression redone", ["ctrl+shift+z"],
+         lambda b, a: "v" in doc.graph.nodes and a["index"] == b["index"] + 1 and bar.edit.text() == "",
+         focus=bar.edit.hasFocus)
     # Menu mnemonics: Alt+V opens View, T there brings back the Training dock closed with its ×.
     w.training.dock.close()
     step("view menu mnemonic", ["alt+v", "t"], lambda b, a: a["training_dock"] and not b["training_dock"])
