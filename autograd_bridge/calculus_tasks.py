@@ -1,7 +1,8 @@
 """The app's derivative tasks beyond one backward pass, run on the worker thread.
 
 Each is a function of (session, cancel, …) for `gui.worker.Computer.request_task`: it takes the
-kept compiled graph from `ComputeSession.compiled_for`, calls autograd_bridge.calculus (or
+kept compiled graph and its current leaves from `ComputeSession.compiled_for` (`_compiled`), calls
+autograd_bridge.calculus (or
 torch's double backward) and returns plain data — numpy arrays and text, never a torch tensor —
 that says what it was computed for (`Asked`), so the GUI can drop a result that is no longer
 current. No Qt here; errors users can cause come back as one line naming the node, never raised.
@@ -21,6 +22,8 @@ from graph.errors import GraphError
 from graph.naming import by_title
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from autograd_bridge.cancel import CancelToken
     from autograd_bridge.compute import ComputeSession
     from graph.model import Graph
@@ -28,6 +31,12 @@ if TYPE_CHECKING:
 # The inspector draws a Jacobian or Hessian of at most this many entries (the calculus limits
 # allow far more; a heatmap of millions of cells says nothing a person can read).
 DRAW_MAX = 512 * 512
+
+
+# How calculus.hessian computes ∂²y/∂x²: torch.func on the forward as a function of a leaf x
+# (double backward where vmap cannot run an op); for an intermediate x, double backward only.
+HESSIAN_BY_FUNC = "torch.func, or double backward where vmap cannot run an op"
+HESSIAN_BY_DOUBLE_BACKWARD = "double backward: ∂y/∂x with create_graph, then one backward pass per element of x"
 
 
 @dataclass
@@ -49,6 +58,7 @@ class NodeDerivatives:
     jacobian_method: str = ""
     vjp: np.ndarray | None = None  # vᵀ·J shaped like x, with the grad-output v
     hessian: np.ndarray | None = None  # (x elements, x elements)
+    hessian_method: str = ""  # HESSIAN_BY_FUNC (x a leaf) or HESSIAN_BY_DOUBLE_BACKWARD
     diagonal: np.ndarray | None = None  # shaped like x
     # ∂y/∂x as a formula (autograd_bridge.symbolic; scalar graphs of elementwise ops, x a leaf),
     # its value at the point, or why there is none.
@@ -107,6 +117,10 @@ def _numpy(t: object) -> np.ndarray:
 
 
 def _compiled(session: ComputeSession, graph: Graph, asked: Asked) -> tuple[object, tuple]:
+    """The kept compiled graph and the leaf tensors of this graph state. Every task computes at
+    these leaves: a value edit or a training Step gives new ones without a new compile, so
+    compiled.graph and compiled.make_leaves() (and compiled.run) still hold the values it was
+    compiled from."""
     compiled, leaves = session.compiled_for(graph, asked.revision, asked.device, asked.dtype)
     if compiled is None:
         raise GraphError("nothing in this graph can run yet (see the errors on its nodes)", [])
@@ -147,23 +161,28 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
             h = calculus.hessian(compiled, asked.target, node, None, leaves, name=name)
             h = _numpy(h).reshape(n_node, n_node)
             out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
-            if node in compiled.source.leaf_ids:
-                _formula(out, compiled, shapes)
+            leaf = node in compiled.source.leaf_ids
+            out.hessian_method = HESSIAN_BY_FUNC if leaf else HESSIAN_BY_DOUBLE_BACKWARD
+            if leaf:
+                _formula(out, compiled, shapes, leaves, name)
         cancel.check()
     return out
 
 
-def _formula(out: NodeDerivatives, compiled: object, shapes: dict[str, tuple[int, ...]]) -> None:
-    """∂target/∂leaf (out.node) as a formula (autograd_bridge.symbolic) at the run's point, into
-    `out`: the formula, its value, whether it is simplified, or why there is none (told from the
-    shapes, before running anything)."""
+def _formula(out: NodeDerivatives, compiled: object, shapes: dict[str, tuple[int, ...]], leaves: tuple | None = None,
+             name: Callable[[str], str] | None = None) -> None:
+    """∂target/∂leaf (out.node) as a formula (autograd_bridge.symbolic) at the point `leaves`
+    (default: the compiled values; a session's after a value edit), into `out`: the formula, its
+    value, whether it is simplified, or why there is none (told from the shapes, before running
+    anything). Nodes named by `name` (default: the compiled graph's titles)."""
     from autograd_bridge.symbolic import formulas_for, why_not
 
-    target, leaf, name = out.asked.target, out.node, by_title(compiled.graph)
+    target, leaf, name = out.asked.target, out.node, name or by_title(compiled.graph)
     out.no_formula = why_not(compiled.graph, target, shapes, name)
     if out.no_formula is not None:
         return
-    result = compiled.run(target)  # the values, and torch's partials to compare with the formula's
+    # the values, and torch's partials to compare with the formula's
+    result = compiled.partials(compiled.forward(leaves), target)  # no leaves: make_leaves()
     got = formulas_for(compiled, result.values, target, name, result.grads)
     if leaf not in got.formulas:
         out.no_formula = got.reason or f"{name(target)} does not depend on {name(leaf)} through a formula"
@@ -181,13 +200,27 @@ def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, 
     out = GradcheckData(asked, tolerances=f"eps {calculus.EPS:g}, atol {calculus.ATOL:g}, rtol {calculus.RTOL:g}")
     with outcome_in(out):
         cancel.check()
-        compiled, _leaves = _compiled(session, graph, asked)
-        result = calculus.gradcheck(compiled, asked.target, asked.grad_output, name=by_title(graph))
+        compiled, leaves = _compiled(session, graph, asked)
+        result = calculus.gradcheck(compiled, asked.target, asked.grad_output, leaves, name=by_title(graph))
         out.leaves = [LeafCheckData(c.leaf, tuple(c.shape), float(c.max_abs_error), float(c.max_rel_error),
                                     bool(c.passed)) for c in result.leaves]
         out.unused = list(result.unused)
         cancel.check()
     return out
+
+
+def _no_gradient(compiled: object, target: str, wrt: str, name: Callable[[str], str]) -> GraphError:
+    """Why autograd gives no ∂target/∂wrt to differentiate again, as grad's table says it: the
+    target reaches wrt only through a node giving none (a comparison: named), or torch's
+    backward of an op on the way gives wrt none."""
+    from autograd_bridge.node_checks import no_partial_reason, upstream
+    from graph.errors import TargetError
+
+    up = upstream(compiled.graph, compiled.source.order, compiled.source.requires_grad, target)
+    why = no_partial_reason(compiled.graph, up, wrt, name)
+    gate = [up.gate[wrt]] if wrt in up.gate else []  # the comparison it goes through
+    return TargetError(f"{name(wrt)}: {why}, so autograd gives no ∂{name(target)}/∂{name(wrt)} to differentiate "
+                       "again", list(dict.fromkeys([target, wrt, *gate])))
 
 
 def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked,
@@ -202,14 +235,18 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
     with outcome_in(out):
         cancel.check()
         compiled, leaves = _compiled(session, graph, asked)
-        _check_wrt(compiled, asked.target, wrt, by_title(graph))  # named as on the canvas
+        name = by_title(graph)  # named as on the canvas
+        # x must require grad and feed the target; one that gets no gradient: _no_gradient
+        _check_wrt(compiled, asked.target, wrt, name)
         values = compiled.forward(leaves)
         y = _seeded(compiled, values[asked.target], asked.target, asked.grad_output)(values[asked.target])
         x = values[wrt]
         others = [n for n in values if n in compiled.source.requires_grad and _reaches(compiled, n, asked.target)]
 
         def second() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-            (g,) = torch.autograd.grad(y, x, create_graph=True)
+            (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True) if y.requires_grad else (None,)
+            if g is None:
+                raise _no_gradient(compiled, asked.target, wrt, name)
             rows = {}
             for n in others:
                 cancel.check()

@@ -32,7 +32,7 @@ from graph.model import Edge, Graph, Node
 from graph.safetext import visible
 from gui.document import SetTarget
 from gui.inspector.derivatives import array_text, element, second_name
-from gui.titles import formula_name, title_of
+from gui.titles import formula_name, partial_names, title_of
 
 if TYPE_CHECKING:
     from gui.window import MainWindow
@@ -84,6 +84,18 @@ class Calculus(QObject):
     def is_current(self, data: object) -> bool:
         return data is not None and data.asked == self.asked() and self.w.run.current is not None
 
+    def can_differentiate_again(self, node: str) -> bool:
+        """Whether the canvas shows a gradient ∂target/∂node to take as a new target: the panel's
+        button and the node's menu item alike."""
+        asked, run = self.asked(), self.w.run.current
+        view = run.nodes.get(node) if run is not None else None
+        return asked is not None and node != asked.target and view is not None and view.grad_text is not None
+
+    def _gradient_name(self, node: str) -> str:
+        """∂y/∂x as the canvas names it: vᵀ·∂y/∂x with a grad-output v (a vector–Jacobian product)."""
+        asked = self.asked()
+        return partial_names(self._title(asked.target), self._title(node), asked.grad_output is not None)[0]
+
     def _title(self, node_id: str) -> str:
         node = self.doc.graph.nodes.get(node_id)
         return title_of(node) if node is not None else node_id
@@ -128,8 +140,7 @@ class Calculus(QObject):
         panel.show()
         panel.show_checks(self.checks, self._title)
         panel.show_second(self.second if self.second is not None and self.second.wrt == node else None, self._title)
-        view = self.w.run.current.nodes.get(node) if self.w.run.current is not None else None
-        panel.again.setEnabled(view is not None and view.grad_text is not None and node != asked.target)
+        panel.again.setEnabled(self.can_differentiate_again(node))
         panel.check.setEnabled(asked is not None)
         if asked is None:
             panel.clear("no target: click ∂ on a node to see Jacobians and second derivatives")
@@ -227,15 +238,12 @@ class Calculus(QObject):
         if asked is None or node is None:
             self.w.say("Differentiate again: set a target and select a node whose gradient is shown")
             return
-        self.w.say(f"differentiating ∂{formula_name(self._title(asked.target))}/∂{formula_name(self._title(node))} "
-                   "again…")
+        self.w.say(f"differentiating {self._gradient_name(node)} again…")
         self._request(AGAIN, tasks.differentiate_again, node)
 
     def _extend_menu(self, menu: QMenu, node_id: str) -> None:
-        asked = self.asked()
-        if asked is not None and node_id != asked.target:
-            y, x = formula_name(self._title(asked.target)), formula_name(self._title(node_id))
-            menu.addAction(f"∂² Differentiate again: ∂{y}/∂{x} as the target",
+        if self.can_differentiate_again(node_id):
+            menu.addAction(f"∂² Differentiate again: {self._gradient_name(node_id)} as the target",
                            lambda: self.differentiate_again(node_id))
         menu.addAction("Check gradients (gradcheck)", self.check_gradients)
 

@@ -22,7 +22,7 @@ from autograd_bridge.symbolic import formula_line, shown
 from graph.safetext import visible
 from gui.inspector.heatmap import MatrixView
 from gui.inspector.style import GREY, RED, elide, fmt, shape_text
-from gui.titles import formula_name
+from gui.titles import formula_name, partial_names
 
 GREEN = "#2a7f3f"
 
@@ -183,7 +183,7 @@ class DerivativesView(QGroupBox):
             self.relation.show()
         elif d.hessian is not None:
             n = d.hessian.shape[0]
-            self.say(f"Hessian ∂²{y}/∂{x}²: second derivatives of {y} (torch.func.hessian)", "#111111")
+            self.say(f"Hessian ∂²{y}/∂{x}²: second derivatives of {y} (by {d.hessian_method})", "#111111")
             formula = (formula_line(y, x, visible(shown(d.formula)), d.formula_simplified, d.formula_value,
                                     d.formula_no_value, d.formula_torch) if d.formula is not None
                        else f"no formula for ∂{y}/∂{x}: {visible(d.no_formula)}" if d.no_formula else "")
@@ -264,9 +264,10 @@ def second_name(s: SecondDerivatives, node: str, title_of: Callable[[str], str])
 
 
 def second_lines(s: SecondDerivatives, title_of: Callable[[str], str]) -> list[str]:
-    y = formula_name(title_of(s.asked.target))
-    x = formula_name(title_of(s.wrt))
-    lines = [f"Differentiated again: the gradient ∂{y}/∂{x} = {array_text(s.gradient)} as the target; "
+    vjp = s.asked.grad_output is not None  # then the canvas's gradient is vᵀ·∂y/∂x, named so
+    gradient = partial_names(title_of(s.asked.target), title_of(s.wrt), vjp)[0]
+    what = "the vector–Jacobian product" if vjp else "the gradient"
+    lines = [f"Differentiated again: {what} {gradient} = {array_text(s.gradient)} as the target; "
              "its partials, by double backward:"]
     for n, a in s.partials.items():
         shown = a.reshape(s.shapes[n]) if not s.wrt_shape else a
