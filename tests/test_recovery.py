@@ -62,8 +62,10 @@ if mode == "edit":
     w.grad_output_edit.setText("[1, 0.5]")
     w.grad_output_edit.editingFinished.emit()
     writes = w.autosave.writes
-    pump(0.5)
-    w.autosave.flush()
+    deadline = time.monotonic() + 60  # the 200 ms timer fires late on a loaded machine
+    while w.autosave.writes <= writes and time.monotonic() < deadline:
+        pump(0.1)
+        w.autosave.flush()
     assert w.autosave.writes > writes and w.autosave.error is None, w.autosave.error
     open(tmp + "/expected.json", "w", encoding="utf-8").write(state())
     print("autosaved", flush=True)
