@@ -170,7 +170,7 @@ def _click(qtbot, w, action, times: int = 1) -> None:  # noqa: ANN001
 
 
 def _x(w) -> float:  # noqa: ANN001
-    return w.doc.graph.nodes["x"].value
+    return torch.tensor(w.doc.graph.nodes["x"].value).item()  # as torch reads it: written short, 1.1999999
 
 
 def test_lesson_05_step_after_three_backward_uses_18_and_keeps_it(qtbot, window) -> None:  # noqa: ANN001
