@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QTimer
 
-from gui.qtapp import application
+from gui.qtapp import application, delete_closed_window
 
 
 def has_display() -> bool:
@@ -37,6 +37,7 @@ def leave(window, rc: int) -> int:  # noqa: ANN001 - a MainWindow
     has closed cleanly by now (its recovery file removed), so only the settings are flushed.
     """
     if not window.computer.running():
+        delete_closed_window(window)
         return rc
     window.settings.sync()
     sys.stdout.flush()

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
+from shiboken6 import Shiboken
 
 
 def application() -> QApplication:
@@ -16,3 +17,10 @@ def application() -> QApplication:
     app.setApplicationName("GradCanvas")
     app.setOrganizationName("GradCanvas")
     return app
+
+
+def delete_closed_window(window: QWidget) -> None:
+    """Delete a closed top-level window now, children in Qt's order. Left to Python's cyclic GC,
+    the wrapper of an undo command it owns may be freed first, and ~QUndoStack then deletes that
+    command a second time (a segfault in QUndoStack::clear)."""
+    Shiboken.delete(window)

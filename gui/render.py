@@ -53,7 +53,7 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
     from PySide6.QtCore import QSettings
 
     from gui.memory import SETTING
-    from gui.qtapp import application
+    from gui.qtapp import application, delete_closed_window
     from gui.window import MainWindow
 
     app = application()
@@ -98,6 +98,7 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
             image = image.scaled(*size, Qt.AspectRatioMode.IgnoreAspectRatio,
                                  Qt.TransformationMode.SmoothTransformation)
         save_png_atomic(image, out)
+        delete_closed_window(window)
     return refusal
 
 

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from helpers import RESULT_TIMEOUT_MS, new_window
+from helpers import DELETE_AT_TEARDOWN, RESULT_TIMEOUT_MS, new_window
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # Windows autosave to a recovery folder (gui/recovery.py): never the user's real one in tests.
@@ -36,6 +36,23 @@ def _clear_clipboard_after_test():
         app = QApplication.instance()
         if app is not None:
             app.clipboard().clear()
+
+
+@pytest.fixture(autouse=True)
+def _delete_parentless_qt_objects():
+    """What the test gave helpers.delete_at_teardown: deleted after its widgets (closed by
+    pytest-qt, deleted here), the last made first (a scene before its document)."""
+    yield
+    if not DELETE_AT_TEARDOWN:
+        return
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from shiboken6 import Shiboken
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the views showing them
+    while DELETE_AT_TEARDOWN:
+        obj = DELETE_AT_TEARDOWN.pop()
+        if Shiboken.isValid(obj):
+            Shiboken.delete(obj)
 
 
 @pytest.fixture

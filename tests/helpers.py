@@ -73,6 +73,19 @@ def new_window(qtbot, tmp_path, name: str = "settings"):  # noqa: ANN001, ANN201
     return w
 
 
+# Qt objects a test made without a parent, deleted at its end by tests/conftest.py.
+DELETE_AT_TEARDOWN: list = []
+
+
+def delete_at_teardown(*objects):  # noqa: ANN002, ANN201 - QObjects; gives back the first
+    """Delete these parentless Qt objects (a Document, a CanvasScene) when the test ends, in Qt's
+    own order, not whenever Python's cyclic GC frees them: the GC may first free the wrapper of an
+    undo command (or canvas item) the object owns, and its C++ destructor then deletes that command
+    a second time (a segfault in QUndoStack::clear, seen in full test runs on a loaded machine)."""
+    DELETE_AT_TEARDOWN.extend(objects)
+    return objects[0]
+
+
 def add_two_node_cycle(graph, a: str = "p", b: str = "q") -> None:  # noqa: ANN001 - a graph.model.Graph
     """Two neg nodes feeding each other: a -> b -> a."""
     from graph.model import Edge, Node
@@ -93,6 +106,7 @@ def scene_and_view(qtbot, graph, target: str | None = None, size: tuple[int, int
     if target is not None:
         doc.set_target(target)
     scene = CanvasScene(doc)
+    delete_at_teardown(doc, scene)
     view = CanvasView(scene)
     view._keep = (doc, scene)  # noqa: SLF001 - keep Python references alive (ENVIRONMENT.md)
     qtbot.addWidget(view)

@@ -7,7 +7,7 @@ reasons and positions are computed here from the graph and the view's own mappin
 from __future__ import annotations
 
 import pytest
-from helpers import assert_scene_mirrors
+from helpers import assert_scene_mirrors, delete_at_teardown
 from PySide6.QtCore import QEvent, QMimeData, QObject, QPoint, QPointF, Qt
 from PySide6.QtGui import QAction, QDragEnterEvent, QDragMoveEvent, QDropEvent, QKeyEvent, QKeySequence, QMouseEvent
 from PySide6.QtTest import QTest
@@ -605,6 +605,7 @@ def test_two_thousand_node_chain_builds_draws_and_moves(qtbot) -> None:
     doc = Document()
     doc.reset(g)
     scene = CanvasScene(doc)
+    delete_at_teardown(doc, scene)
     view = CanvasView(scene)
     qtbot.addWidget(view)
     view.resize(1200, 800)

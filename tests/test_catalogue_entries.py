@@ -16,7 +16,7 @@ import ast
 
 import pytest
 import torch
-from helpers import row_error, type_and_enter
+from helpers import delete_at_teardown, row_error, type_and_enter
 from PySide6.QtWidgets import QLineEdit
 
 from autograd_bridge.engine import Compiled
@@ -150,7 +150,7 @@ def doc() -> Document:
     g.add_node(Node("x", TENSOR, value=[[1.0, 2.0], [3.0, 4.0]], requires_grad=True))
     g.add_node(Node("c", "clip"))
     g.add_edge(Edge("x", "c", "input"))
-    d = Document()
+    d = delete_at_teardown(Document())
     d.reset(g)
     return d
 

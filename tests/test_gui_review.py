@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from helpers import RESULT_TIMEOUT_MS
+from helpers import RESULT_TIMEOUT_MS, delete_at_teardown
 from PySide6.QtCore import QPointF, QSettings
 from PySide6.QtGui import QColor, QFontMetricsF, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog
@@ -56,7 +56,7 @@ def _visible(w: MainWindow):  # noqa: ANN202 - QRectF
 # ---- 1. ids never outgrow the loader's limit ----
 
 def test_duplicating_a_longest_id_gives_ids_the_loader_takes(qtbot, tmp_path: Path) -> None:
-    doc = Document()
+    doc = delete_at_teardown(Document())
     g = Graph()
     long_id = "a" * MAX_ID_LENGTH
     g.add_node(Node(long_id, "tensor", value=1.0), pos=(0.0, 0.0))
@@ -88,7 +88,7 @@ CYCLE = {"format": "gradcanvas", "version": 1,
 
 
 def test_paste_refuses_a_fragment_with_a_cycle_and_changes_nothing() -> None:
-    doc = Document()
+    doc = delete_at_teardown(Document())
     doc.reset(load(EX01))
     before = dumps(doc.graph)
     with pytest.raises(GraphError) as info:
@@ -108,7 +108,7 @@ def test_window_paste_of_a_cycle_says_why(window: MainWindow) -> None:
 
 
 def test_paste_of_an_absurd_position_lands_near_the_origin() -> None:
-    doc = Document()
+    doc = delete_at_teardown(Document())
     frag = {"format": "gradcanvas", "version": 1,
             "nodes": [{"id": "x", "op": "tensor", "value": 1.0, "pos": [1e300, -1e300]}], "edges": []}
     (new,) = doc.paste(json.dumps(frag))

@@ -9,7 +9,7 @@ import html
 import numpy as np
 import pyqtgraph as pg
 import pytest
-from helpers import RESULT_TIMEOUT_MS, row_error, type_and_enter
+from helpers import RESULT_TIMEOUT_MS, delete_at_teardown, row_error, type_and_enter
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QComboBox, QLabel, QLineEdit, QSpinBox
@@ -40,7 +40,7 @@ def _graph() -> Graph:
 
 @pytest.fixture
 def doc() -> Document:
-    d = Document()
+    d = delete_at_teardown(Document())
     d.reset(_graph())
     return d
 

@@ -5,6 +5,7 @@ Ctrl+D and Del as a click's does. (Under X11 too: tests/test_x11.py.)"""
 
 from __future__ import annotations
 
+from helpers import delete_at_teardown
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -72,6 +73,7 @@ def test_the_walk_is_by_direction_then_by_distance_across() -> None:
     doc = Document()
     doc.reset(g)
     scene = CanvasScene(doc)
+    delete_at_teardown(doc, scene)
     _view = QGraphicsView(scene)
     assert neighbour(scene, "a", 1, 0) == "ahead"  # straight ahead beats nearer but far to the side
     assert neighbour(scene, "a", -1, 0) == "behind"

@@ -25,6 +25,16 @@ def test_render_command_writes_a_png_of_that_size(qtbot, tmp_path: Path) -> None
     assert len(colours) > 20
 
 
+def test_render_deletes_its_window_before_it_returns(tmp_path: Path) -> None:
+    """Not left to Python's cyclic GC (gui.qtapp.delete_closed_window says why)."""
+    def windows() -> list:
+        return [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+
+    before = len(windows())
+    assert cli_main(["render", str(EX01), "-o", str(tmp_path / "out.png"), "--size", "400x300"]) == 0
+    assert len(windows()) == before
+
+
 @pytest.mark.parametrize("size", ["10x10", "800", "axb", "800x600x3", "99999x600"])
 def test_render_command_refuses_a_bad_size(tmp_path: Path, capsys: pytest.CaptureFixture[str], size: str) -> None:
     out = tmp_path / "out.png"

@@ -12,6 +12,7 @@ import dataclasses
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from shiboken6 import Shiboken
 
 from graph.fileformat import dumps, loads
 from graph.model import Edge, Node
@@ -167,6 +168,10 @@ class UndoMachine(RuleBasedStateMachine):
     def it_saves_and_loads_back_equal(self) -> None:
         text = dumps(self.doc.graph)
         assert dumps(loads(text)) == text
+
+    def teardown(self) -> None:
+        # Deleted now, not by Python's cyclic GC (tests/helpers.delete_at_teardown says why).
+        Shiboken.delete(self.doc)
 
 
 UndoMachine.TestCase.settings = settings(max_examples=300, stateful_step_count=30, deadline=None)
