@@ -196,16 +196,9 @@ def estimate(compiled, shapes: dict[str, tuple[int, ...]], *, output: OutputCost
     - output: what writing the result holds at once, `output(shapes)`, from the caller (who
       knows its format).
     """
-    graph, source = compiled.graph, compiled.source
-    itemsize: dict[str, int] = {}
-    node_bytes: dict[str, int] = {}
-    for n in source.order:
-        node = graph.nodes[n]
-        if node.is_tensor:
-            itemsize[n] = _ITEMSIZE.get(leaf_dtype(node.dtype, compiled.dtype), 8)  # int64: 8, bool: 1
-        else:
-            itemsize[n] = max((itemsize[s] for s in graph.inputs[n].values()), default=8)
-        node_bytes[n] = math.prod(shapes[n]) * itemsize[n]
+    source = compiled.source
+    itemsize = _itemsizes(compiled)
+    node_bytes = {n: math.prod(shapes[n]) * itemsize[n] for n in source.order}
     leaves = set(source.leaf_ids)
     partials = sum(node_bytes[n] for n in source.requires_grad if n in node_bytes)
     parts = {
@@ -218,6 +211,20 @@ def estimate(compiled, shapes: dict[str, tuple[int, ...]], *, output: OutputCost
     top = sorted(node_bytes, key=node_bytes.__getitem__, reverse=True)[:LARGEST_SHOWN]
     big = [n for n in top if node_bytes[n] * 10 >= node_bytes[top[0]] > 0] if top else []  # those that matter
     return Estimate(parts, [(n, tuple(shapes[n]), node_bytes[n]) for n in big])
+
+
+def _itemsizes(compiled) -> dict[str, int]:  # noqa: ANN001 - a Compiled
+    """Bytes of one element of every node: a leaf's dtype's; an op's, the widest of its inputs'
+    (as torch promotes floats)."""
+    graph = compiled.graph
+    itemsize: dict[str, int] = {}
+    for n in compiled.source.order:
+        node = graph.nodes[n]
+        if node.is_tensor:
+            itemsize[n] = _ITEMSIZE.get(leaf_dtype(node.dtype, compiled.dtype), 8)  # int64: 8, bool: 1
+        else:
+            itemsize[n] = max((itemsize[s] for s in graph.inputs[n].values()), default=8)
+    return itemsize
 
 
 def element_bounds(compiled) -> dict[str, float]:  # noqa: ANN001 - a Compiled
@@ -338,4 +345,27 @@ def check(compiled, limit: int | None, *, why: str = DEFAULT_WHY, hint: str = ""
         raise OverBudget(f"this run needs about {size_text(found.total)} ({found.describe()}), over the "
                          f"memory limit {size_text(limit)} ({why})" + (f"; {hint}" if hint else ""),
                          [n for n, _s, _b in found.largest], found.total, limit)
+    return found
+
+
+def check_matrix(compiled, limit: int | None, *, what: str, result: int, at_once: int,  # noqa: ANN001
+                 node_ids: list[str], why: str = DEFAULT_WHY, hint: str = "") -> Estimate | None:
+    """Raise OverBudget if a Jacobian or Hessian (`what`, naming it and its shape) of `result`
+    elements, made with `at_once` backward passes batched, is estimated over `limit` bytes
+    (None: no limit), before anything is allocated. Its parts: one forward and backward
+    (`estimate`), the matrix twice (its chunks of rows as computed, then joined, 8 bytes an
+    element at most), and each batched pass one more copy of the values, partials and scratch
+    a backward holds. `node_ids`: the matrix's nodes, named first in the refusal."""
+    if limit is None:
+        return None
+    shapes = compiled._shapes_on("meta", None)  # noqa: SLF001 - as check: nothing allocated
+    run = estimate(compiled, shapes)
+    itemsize = max(_itemsizes(compiled)[n] for n in node_ids)
+    per_pass = run.total - run.parts["leaves"] - run.parts["output"]
+    found = Estimate({"the matrix": result * itemsize, "its rows as computed": result * itemsize,
+                      f"{at_once:,} backward passes at once": at_once * per_pass, **run.parts}, run.largest)
+    if found.total > limit:
+        raise OverBudget(f"{what} needs about {size_text(found.total)} ({found.describe()}), over the memory "
+                         f"limit {size_text(limit)} ({why})" + (f"; {hint}" if hint else ""),
+                         [*node_ids, *(n for n, _s, _b in found.largest if n not in node_ids)], found.total, limit)
     return found

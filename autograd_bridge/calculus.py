@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 import torch
 
+from autograd_bridge import budget
 from autograd_bridge.engine import TORCH_ERRORS, Compiled
+from autograd_bridge.node_checks import Upstream, no_partial_reason, upstream
 from graph.errors import GraphError, TargetError
 from graph.ops import FLOAT_DTYPES
 from graph.values import _short
@@ -29,13 +31,23 @@ from graph.values import _short
 # Elements a Jacobian or Hessian may have (64 MiB in float32); ∂²y/∂x² of a leaf of n elements
 # takes n backward passes, as a Hessian's n x n rows, so n * n is held to it too.
 JACOBIAN_LIMIT = 2**24
+# A memory limit (budget.limit_for): bytes, "default" (budget.memory_limit_default) or None.
+MemoryLimit = int | str | None
 # Elements of the requires-grad leaves gradcheck perturbs: two forwards each.
 GRADCHECK_LIMIT = 2**14
 # torch.autograd.gradcheck's defaults: step of the central difference, and the test
 # |autograd - numerical| <= ATOL + RTOL * |numerical| on every entry.
 EPS, ATOL, RTOL = 1e-6, 1e-5, 1e-3
-# Rows of a Jacobian computed in one batched backward: at most this many elements at once.
+# Rows of a Jacobian computed in one batched backward: at most this many elements at once, of
+# the rows and of each batched copy of the largest node a backward pass holds.
 _BATCH_ELEMENTS = 2**22
+
+
+def rows_at_once(rows: int, largest: int) -> int:
+    """How many of `rows` backward passes run batched at once, each holding tensors of at most
+    `largest` elements: the one rule for jacobian_rows, jacrev's chunks and the memory check.
+    Two at least: jacrev's chunks of one row loop without vmap, slower, and fragment the heap."""
+    return max(1, min(rows, max(2, _BATCH_ELEMENTS // max(1, largest))))
 
 
 @dataclass
@@ -55,9 +67,14 @@ class Jacobian:
         """As a 2-D matrix: rows the target's elements, columns wrt's, both in row-major order."""
         return self.matrix.reshape(math.prod(self.target_shape), math.prod(self.wrt_shape))
 
-    def times(self, v: torch.Tensor) -> torch.Tensor:
-        """vᵀ·J: what backward(gradient=v) gives wrt (v shaped like the target)."""
-        return torch.tensordot(v.to(self.matrix.dtype), self.matrix, dims=len(self.target_shape))
+
+class Diagonals(dict):
+    """hessian_diagonals' answer: leaf id -> ∂²target/∂leaf² elementwise, or None where autograd
+    gives no ∂target/∂leaf; `why[leaf]` says why, in the words of grad's table (no_partial_reason)."""
+
+    def __init__(self, leaves: list[str]) -> None:
+        super().__init__(dict.fromkeys(leaves))
+        self.why: dict[str, str] = {}
 
 
 @dataclass
@@ -115,6 +132,16 @@ def _reaches(compiled: Compiled, start: str, goal: str) -> bool:
     return False
 
 
+def _upstream(compiled: Compiled, target: str) -> Upstream:
+    """What the target depends on, and through which nodes autograd passes a gradient: the pass
+    Result.no_grad_reason makes for grad's table, kept per target in the Compiled."""
+    up = compiled._upstream.get(target)  # noqa: SLF001 - the engine's cache of this pass
+    if up is None:
+        up = compiled._upstream[target] = upstream(compiled.graph, compiled.source.order,  # noqa: SLF001
+                                                   compiled.source.requires_grad, target)
+    return up
+
+
 def _check_wrt(compiled: Compiled, target: str, wrt: str, name: Name = str) -> None:
     _check_exists(compiled, target, "target")
     _check_exists(compiled, wrt, "node to differentiate with respect to")
@@ -129,22 +156,37 @@ def _check_wrt(compiled: Compiled, target: str, wrt: str, name: Name = str) -> N
                               f"∂{y}/∂{x}", [wrt])
         why = "its requires_grad is off" if node.is_tensor else "no tensor it depends on has requires_grad on"
         raise TargetError(f"{x} does not require grad ({why}): autograd gives no ∂{y}/∂{x}", [wrt])
-    if not _reaches(compiled, wrt, target):
+    up = _upstream(compiled, target)
+    if wrt not in up.nodes:
         raise TargetError(f"{y} does not depend on {x}: no path of edges leads from {x} to {y}", [target, wrt])
+    if wrt not in up.through_grad:  # as grad's table says it: only through a comparison, an integer op
+        raise TargetError(f"{x}: {no_partial_reason(compiled.graph, up, wrt, name)}, so autograd gives no "
+                          f"∂{y}/∂{x}", [target, wrt, up.gate[wrt]])
 
 
-def _check_size(what: str, elements: int, sizes: str, node_ids: list[str]) -> None:
+def _check_size(what: str, elements: int, sizes: str, node_ids: list[str],
+                advice: str = "select or reduce part of the target, or use smaller tensors") -> None:
+    """Refuse a Jacobian (or, with its own advice, a Hessian) of more than JACOBIAN_LIMIT elements."""
     if elements > JACOBIAN_LIMIT:
         raise TargetError(f"the {what} would have {elements:,} elements ({sizes}), more than the "
-                          f"limit of {JACOBIAN_LIMIT:,}: select or reduce part of the target, or "
-                          "use smaller tensors", node_ids)
+                          f"limit of {JACOBIAN_LIMIT:,}: {advice}", node_ids)
 
 
-def _shape_of(compiled: Compiled, node_id: str) -> tuple[int, ...]:
-    node = compiled.graph.nodes[node_id]
-    if node.is_tensor:
-        return tuple(node.leaf_shape())
-    return tuple(compiled.infer_shapes()[node_id])
+def _check_passes(what: str, leaf: str, n: int, node_ids: list[str]) -> None:
+    """n backward passes for a leaf of n elements, each a row of n entries (one of them kept)."""
+    if n * n > JACOBIAN_LIMIT:
+        raise TargetError(f"the {what}: {n:,} passes of {n:,} entries each ({n * n:,} in all), more than the "
+                          f"limit of {JACOBIAN_LIMIT:,} (a leaf of at most {math.isqrt(JACOBIAN_LIMIT):,} "
+                          f"elements): use a smaller leaf, or turn {leaf}'s requires_grad off", node_ids)
+
+
+def _check_memory(compiled: Compiled, what: str, result: int, at_once: int, node_ids: list[str],
+                  memory_limit: MemoryLimit, why: str, hint: str) -> None:
+    """Refuse (budget.OverBudget) a Jacobian or Hessian of `result` elements whose run, with
+    `at_once` backward passes batched, is estimated over the memory limit, before it runs."""
+    limit, default_why = budget.limit_for(memory_limit, str(compiled.device))
+    budget.check_matrix(compiled, limit, what=what, result=result, at_once=at_once, node_ids=node_ids,
+                        why=why or default_why, hint=hint)
 
 
 def _seeded(compiled: Compiled, y: torch.Tensor, target: str,
@@ -196,16 +238,18 @@ def _named(compiled: Compiled, fn: Callable[[], torch.Tensor], what: str, node_i
 # ---- rows of a Jacobian by backward passes ----
 
 def jacobian_rows(output: torch.Tensor, inputs: torch.Tensor,
-                  keep: Callable[[torch.Tensor, range], torch.Tensor] | None = None) -> torch.Tensor:
+                  keep: Callable[[torch.Tensor, range], torch.Tensor] | None = None, largest: int = 0) -> torch.Tensor:
     """∂output/∂inputs by one backward pass per element of `output` (flattened), batched with
     is_grads_batched where vmap can run the backward, else one at a time. Each chunk of rows,
     shaped (rows, *inputs.shape), passes through `keep` (default: kept whole); the results are
-    concatenated. The autograd graph is kept (retain_graph)."""
+    concatenated. The autograd graph is kept (retain_graph). `largest`: the elements of the
+    largest tensor a backward pass on the way holds (each batched row holds a copy)."""
     flat = output.reshape(-1)
     rows = range(flat.numel())
     keep = keep or (lambda chunk, _rows: chunk)
-    # rows per batch: the seeds (rows x outputs) and the result (rows x inputs) stay bounded
-    per_chunk = max(1, _BATCH_ELEMENTS // max(1, inputs.numel(), flat.numel()))
+    # rows per batch: the seeds (rows x outputs), the result (rows x inputs) and the batched
+    # backward's tensors (rows x largest) stay bounded
+    per_chunk = rows_at_once(len(rows), max(inputs.numel(), flat.numel(), largest))
 
     def grads(seed: torch.Tensor, batched: bool) -> torch.Tensor:
         (g,) = torch.autograd.grad(flat, inputs, seed, retain_graph=True, allow_unused=True,
@@ -245,27 +289,34 @@ def _arange(r: range, like: torch.Tensor) -> torch.Tensor:
 # ---- the public functions ----
 
 def jacobian(compiled: Compiled, target: str, wrt: str, grad_output: object = None,
-             leaves: tuple[torch.Tensor, ...] | None = None, *, name: Name = str) -> Jacobian:
+             leaves: tuple[torch.Tensor, ...] | None = None, *, name: Name = str,
+             memory_limit: MemoryLimit = "default", why: str = "", hint: str = "") -> Jacobian:
     """The whole Jacobian ∂target/∂wrt, shape target.shape + wrt.shape, for any node wrt that
     requires grad and that the target depends on (a leaf: torch.func.jacrev; an intermediate,
     or where vmap cannot run: one backward pass per target element). With a grad-output v (the
     target's shape), also vᵀ·J. `leaves` as make_leaves gives them (default: the compiled
-    values); messages name nodes by `name`."""
-    jac = _jacobian(compiled, target, wrt, leaves, name)
+    values); messages name nodes by `name`. A run estimated over `memory_limit` is refused
+    first (budget.OverBudget; `why` says where the limit comes from, `hint` how to raise it)."""
+    jac = _jacobian(compiled, target, wrt, leaves, name, (memory_limit, why, hint))
     if grad_output is not None:
-        v = compiled._target_and_grad_output({target: jac.value}, target, grad_output)  # noqa: SLF001 - the one rule
-        jac.vjp = jac.times(v)
+        # one backward pass with v, as grad makes it: a sum over J's rows would turn inf·0 into NaN
+        result = compiled.partials(compiled.forward(_leaves(compiled, leaves)), target, grad_output)
+        g = result.grads[wrt]
+        jac.vjp = torch.zeros(jac.wrt_shape, dtype=jac.matrix.dtype, device=jac.matrix.device) if g is None else g
     return jac
 
 
 def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Tensor, ...] | None,
-              name: Name) -> Jacobian:
+              name: Name, memory: tuple[MemoryLimit, str, str]) -> Jacobian:
     _check_wrt(compiled, target, wrt, name)
     shapes = compiled.infer_shapes()
     target_shape, wrt_shape = shapes[target], shapes[wrt]
     what = f"Jacobian ∂{name(target)}/∂{name(wrt)}"
-    _check_size(what, math.prod(target_shape) * math.prod(wrt_shape),
-                f"{name(target)} {list(target_shape)} × {name(wrt)} {list(wrt_shape)}", [target, wrt])
+    rows, elements = math.prod(target_shape), math.prod(target_shape) * math.prod(wrt_shape)
+    _check_size(what, elements, f"{name(target)} {list(target_shape)} × {name(wrt)} {list(wrt_shape)}", [target, wrt])
+    largest = max(math.prod(s) for s in shapes.values())
+    _check_memory(compiled, f"the {what} {list(target_shape) + list(wrt_shape)}", elements,
+                  rows_at_once(rows, largest), [target, wrt], *memory)
     leaves = _leaves(compiled, leaves)
     # An empty target or wrt (a leaf of 0 elements) makes an empty Jacobian: the backward
     # passes below make it, where torch.func's decompositions may divide by the 0 elements.
@@ -274,30 +325,38 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the plain forward below gives them as notes
-                # vmap runs the forward for `chunk` rows at once: hold that to _BATCH_ELEMENTS
-                chunk = max(1, _BATCH_ELEMENTS // max(1, *(math.prod(s) for s in shapes.values())))
+                # vmap runs the backward for `chunk` rows at once: hold that to _BATCH_ELEMENTS
                 matrix, value = torch.func.jacrev(lambda x: _with_value(f(x)), has_aux=True,
-                                                  chunk_size=chunk)(x)
+                                                  chunk_size=rows_at_once(rows, largest))(x)
             return Jacobian(target, wrt, value, matrix.detach(), target_shape, wrt_shape, "jacrev")
         except (NotImplementedError, *TORCH_ERRORS):
             pass  # an op vmap cannot run: the backward passes below, which name a real error's node
     values = compiled.forward(leaves)
     y, x = values[target], values[wrt]
-    matrix = _named(compiled, lambda: jacobian_rows(y, x), what, [target, wrt])
+    matrix = _named(compiled, lambda: jacobian_rows(y, x, largest=largest), what, [target, wrt])
     return Jacobian(target, wrt, y.detach(), matrix.reshape((*target_shape, *wrt_shape)).detach(),
                     target_shape, wrt_shape, "backward")
 
 
 def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = None,
-            leaves: tuple[torch.Tensor, ...] | None = None, *, name: Name = str) -> torch.Tensor:
+            leaves: tuple[torch.Tensor, ...] | None = None, *, name: Name = str,
+            memory_limit: MemoryLimit = "default", why: str = "", hint: str = "") -> torch.Tensor:
     """∂²target/∂wrt², shape wrt.shape + wrt.shape, for a scalar target (or v·target with a
-    grad-output v): torch.func.hessian for a leaf, else (or where it cannot run) the Jacobian of
-    the gradient by double backward (create_graph). Messages name nodes by `name`."""
+    grad-output v): for a leaf, torch.func's Jacobian of its gradient (in chunks of rows), else
+    (or where it cannot run) the Jacobian of the gradient by double backward (create_graph).
+    Messages name nodes by `name`. A run estimated over `memory_limit` is refused first
+    (budget.OverBudget; `why` says where the limit comes from, `hint` how to raise it)."""
     _check_wrt(compiled, target, wrt, name)
-    wrt_shape = _shape_of(compiled, wrt)
+    shapes = compiled.infer_shapes()
+    wrt_shape = tuple(shapes[wrt])
     n = math.prod(wrt_shape)
     what = f"Hessian ∂²{name(target)}/∂{name(wrt)}²"
-    _check_size(what, n * n, f"{name(wrt)} {list(wrt_shape)} twice", [target, wrt])
+    _check_size(what, n * n, f"{name(wrt)} {list(wrt_shape)} twice", [target, wrt],  # whatever the target
+                f"a Hessian's size is {name(wrt)}'s squared whatever the target, so differentiate with "
+                "respect to a smaller node, or use smaller tensors")
+    largest = max(math.prod(s) for s in shapes.values())
+    _check_memory(compiled, f"the {what} {list(wrt_shape) * 2}", n * n, rows_at_once(n, largest), [target, wrt],
+                  memory_limit, why, hint)
     leaves = _leaves(compiled, leaves)
     values = compiled.forward(leaves)
     scalar = _seeded(compiled, values[target], target, grad_output)
@@ -310,17 +369,19 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                h = torch.func.hessian(lambda x: scalar(f(x)))(x)
+                # the Jacobian of the gradient, `rows_at_once` rows batched (torch.func.hessian
+                # would batch all n, each holding a copy of every tensor on the way)
+                h = torch.func.jacrev(torch.func.grad(lambda x: scalar(f(x))), chunk_size=rows_at_once(n, largest))(x)
             return h.detach()
         except (NotImplementedError, *TORCH_ERRORS):
-            pass  # forward-mode AD or vmap cannot run some op: double backward, which names a real error's node
+            pass  # vmap cannot run some op: double backward, which names a real error's node
     x = values[wrt]
 
     def double_backward() -> torch.Tensor:
         (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True)
         if g is None:  # y depends on other tensors, and on x only through comparisons
             return torch.zeros((n, n), dtype=x.dtype, device=x.device)
-        return jacobian_rows(g, x)
+        return jacobian_rows(g, x, largest=largest)
 
     h = _named(compiled, double_backward, what, [target, wrt])
     return h.reshape((*wrt_shape, *wrt_shape)).detach()
@@ -328,44 +389,43 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
 
 def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = None,
                       leaves: tuple[torch.Tensor, ...] | None = None, *,
-                      name: Name = str) -> dict[str, torch.Tensor | None]:
+                      name: Name = str) -> Diagonals:
     """∂²target/∂x² elementwise (the Hessian's diagonal, shaped like x) for every leaf x with
-    requires_grad on, in file order; None for a leaf the target does not depend on. A scalar
-    target, or v·target with a grad-output v. Double backward: n backward passes for a leaf of
-    n elements, batched. Messages name nodes by `name`."""
+    requires_grad on, in file order; None, with why, where autograd gives no ∂target/∂x (the
+    target does not depend on x, or only through a comparison or an integer op: as grad's table
+    says). A scalar target, or v·target with a grad-output v. Double backward: n backward
+    passes for a leaf of n elements, batched. Messages name nodes by `name`."""
     _check_exists(compiled, target, "target")
     grad_leaves = [n for n in compiled.source.leaf_ids if n in compiled.source.requires_grad]
-    used = [n for n in grad_leaves if _reaches(compiled, n, target)]
+    up = _upstream(compiled, target)
+    used = [n for n in grad_leaves if n in up.through_grad]
     for n in used:
-        shape = compiled.graph.nodes[n].leaf_shape()
-        _check_size(f"Hessian diagonal ∂²{name(target)}/∂{name(n)}² (one backward pass per element of {name(n)})",
-                    math.prod(shape) ** 2, f"{name(n)} {list(shape)} twice", [target, n])
+        _check_passes(f"Hessian diagonal ∂²{name(target)}/∂{name(n)}² (one backward pass per element of {name(n)})",
+                      name(n), math.prod(compiled.graph.nodes[n].leaf_shape()), [target, n])
     values = compiled.forward(_leaves(compiled, leaves))
     y = _seeded(compiled, values[target], target, grad_output)(values[target])
-    diagonals: dict[str, torch.Tensor | None] = dict.fromkeys(grad_leaves)
-    if not used:
-        return diagonals
+    diagonals = Diagonals(grad_leaves)
+    largest = max((v.numel() for v in values.values()), default=0)
 
-    def second() -> list[torch.Tensor]:
+    def second() -> list[torch.Tensor | None]:
         xs = [values[n] for n in used]
-        if not y.requires_grad:  # the leaves reach it only through comparisons or integer ops
-            return [torch.zeros_like(x) for x in xs]
-        grads = torch.autograd.grad(y, xs, create_graph=True, allow_unused=True)
-        out = []
-        for x, g in zip(xs, grads, strict=True):
-            if g is None:
-                out.append(torch.zeros_like(x))
-                continue
-            # of each chunk of rows (row r: ∂g[r]/∂x), only entry r; its size spelled out, as
-            # reshape cannot infer a -1 beside 0 rows (a leaf of 0 elements)
-            diag = jacobian_rows(g, x, keep=lambda chunk, rows: chunk.reshape(
-                len(rows), math.prod(chunk.shape[1:]))[_arange(range(len(rows)), chunk), _arange(rows, chunk)])
-            out.append(diag.reshape(x.shape))
-        return out
+        grads = torch.autograd.grad(y, xs, create_graph=True, allow_unused=True) if xs else ()
+        # None where the first-order partial is None (an op on the way has no gradient for x)
+        return [None if g is None else _diagonal(g, x, largest) for x, g in zip(xs, grads, strict=True)]
 
     what = f"Hessian diagonals ∂²{name(target)}/∂x² of {', '.join(map(name, used))}"
-    diagonals.update(zip(used, (d.detach() for d in _named(compiled, second, what, [target, *used])), strict=True))
+    diagonals.update(zip(used, _named(compiled, second, what, [target, *used]), strict=True))
+    diagonals.why = {n: no_partial_reason(compiled.graph, up, n, name) for n, d in diagonals.items() if d is None}
     return diagonals
+
+
+def _diagonal(g: torch.Tensor, x: torch.Tensor, largest: int) -> torch.Tensor:
+    """∂g[r]/∂x[r] for each element r of x (g = ∂y/∂x, shaped like x): of each chunk of rows
+    (row r: ∂g[r]/∂x) only entry r, the chunk's size spelled out, as reshape cannot infer a -1
+    beside 0 rows (a leaf of 0 elements)."""
+    return jacobian_rows(g, x, largest=largest, keep=lambda chunk, rows: chunk.reshape(
+        len(rows), math.prod(chunk.shape[1:]))[_arange(range(len(rows)), chunk), _arange(rows, chunk)]
+    ).reshape(x.shape).detach()
 
 
 def gradcheck(compiled: Compiled, target: str, grad_output: object = None,

@@ -17,8 +17,10 @@ import sys
 
 from gradcanvas.cli import (
     _grad_output,
+    _grad_output_tensor,
     _imported,
     _load,
+    _memory_limit,
     _numbers_json,
     _pick_target,
     _tensor_json,
@@ -42,7 +44,8 @@ def add_parsers(sub: argparse._SubParsersAction, compute_options) -> None:  # no
     h = sub.add_parser("hessian", help="the Hessian d²(target)/d(node)² of a scalar target")
     compute_options(h)
     h.add_argument("--wrt", required=True, metavar="ID", help=wrt_help)
-    h.add_argument("--json", action="store_true", help='print {"target", "wrt", "hessian"} as strict JSON')
+    h.add_argument("--json", action="store_true", help='print {"target", "wrt", "hessian"} (and "grad_output" '
+                   'with one) as strict JSON')
     c = sub.add_parser("gradcheck", help="compare autograd with central finite differences (float64) "
                        "for every requires-grad leaf; exit 1 when one fails")
     compute_options(c)
@@ -59,6 +62,23 @@ def _compiled(args: argparse.Namespace):  # noqa: ANN202 - (Compiled, target id,
     compiled = Compiled(graph, args.device, args.dtype)
     _within_budget(compiled, args, accumulate=False)  # the forward and backward the command runs first
     return compiled, target, grad_output
+
+
+def _memory(args: argparse.Namespace, compiled) -> dict[str, object]:  # noqa: ANN001 - a Compiled
+    """The keywords that hold calculus.jacobian and hessian (their matrix and batched backward
+    passes) to --memory-limit."""
+    limit, why = _memory_limit(args, str(compiled.device))
+    return {"memory_limit": limit, "why": why, "hint": "raise it with --memory-limit"}
+
+
+def seeded(target: str, vjp: bool) -> str:
+    """The scalar a second derivative is of, as headers write it: y, or (vᵀ·y) with a grad-output."""
+    return f"(vᵀ·{target})" if vjp else target
+
+
+def _grad_output_json(grad_output: object, like) -> dict[str, object]:  # noqa: ANN001 - a torch.Tensor
+    """{"grad_output": v} in like's dtype, as grad --json records it, or nothing without one."""
+    return {} if grad_output is None else {"grad_output": _grad_output_tensor(grad_output, like)}
 
 
 def _write_tensors(head: dict[str, object], tensors: dict[str, object]) -> None:
@@ -101,9 +121,10 @@ def cmd_jacobian(args: argparse.Namespace) -> int:
     from autograd_bridge.formatting import tensor_text
 
     compiled, target, grad_output = _compiled(args)
-    jac = jacobian(compiled, target, args.wrt, grad_output)
+    jac = jacobian(compiled, target, args.wrt, grad_output, **_memory(args, compiled))
     if args.json:
-        tensors = {"jacobian": jac.matrix} | ({} if jac.vjp is None else {"vjp": jac.vjp})
+        tensors = _grad_output_json(grad_output, jac.value) | {"jacobian": jac.matrix} | (
+            {} if jac.vjp is None else {"vjp": jac.vjp})
         _write_tensors({"target": target, "wrt": args.wrt}, tensors)
         return 0
     t, w = visible(target), visible(args.wrt)
@@ -120,14 +141,15 @@ def cmd_hessian(args: argparse.Namespace) -> int:
     from autograd_bridge.calculus import hessian
 
     compiled, target, grad_output = _compiled(args)
-    h = hessian(compiled, target, args.wrt, grad_output)
+    h = hessian(compiled, target, args.wrt, grad_output, **_memory(args, compiled))
     if args.json:
-        _write_tensors({"target": target, "wrt": args.wrt}, {"hessian": h})
+        _write_tensors({"target": target, "wrt": args.wrt}, _grad_output_json(grad_output, h) | {"hessian": h})
         return 0
     t, w = visible(target), visible(args.wrt)
     shape = tuple(h.shape[:h.dim() // 2])
-    seeded = " (of vᵀ·target, v the grad-output)" if grad_output is not None else ""
-    print(f"∂²{t}/∂{w}²: the Hessian of {t}{seeded} with respect to {w} {list(shape)}, "
+    y = seeded(t, grad_output is not None)
+    v = "" if grad_output is None else ", v the grad-output"
+    print(f"∂²{y}/∂{w}²: the Hessian of {y} with respect to {w} {list(shape)}{v}, "
           f"shape {list(h.shape)} (device {compiled.device})")
     _table(h, (args.wrt, shape), (args.wrt, shape))
     return 0
@@ -143,7 +165,14 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
                            f'"max_abs_error": {_numbers_json(c.max_abs_error)}, '
                            f'"max_rel_error": {_numbers_json(c.max_rel_error)}, "passed": {json.dumps(c.passed)}}}'
                            for c in report.leaves)
-        print(f'{{"target": {json.dumps(target)}, "passed": {json.dumps(report.passed)}, '
+        sys.stdout.write(f'{{"target": {json.dumps(target)}, ')
+        if grad_output is not None:  # the errors are of vᵀ·∂target/∂leaf: v in float64, as gradcheck used it
+            import torch
+
+            sys.stdout.write('"grad_output": ')
+            _tensor_json(torch.tensor(grad_output, dtype=torch.float64), True, sys.stdout.write)
+            sys.stdout.write(", ")
+        print(f'"passed": {json.dumps(report.passed)}, '
               f'"eps": {report.eps}, "atol": {report.atol}, "rtol": {report.rtol}, '
               f'"leaves": {{{leaves}}}, "unused": {json.dumps(report.unused)}}}')
         return 0 if report.passed else 1
@@ -165,17 +194,19 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_second_derivatives(grads2: dict[str, object], target: str, vjp: bool = False) -> None:
-    """grad --order 2's table: autograd_bridge.calculus.hessian_diagonals per leaf; with a
-    grad-output v (vjp) those are the diagonals of vᵀ·target's Hessian, and the header says so."""
+def print_second_derivatives(grads2, target: str, vjp: bool = False) -> None:  # noqa: ANN001 - calculus.Diagonals
+    """grad --order 2's table: autograd_bridge.calculus.hessian_diagonals per leaf, None with
+    the reason grad's table gives; with a grad-output v (vjp) those are the diagonals of
+    vᵀ·target's Hessian, and the header says so."""
     from autograd_bridge.formatting import tensor_text
 
     t = visible(target)
-    what = f"∂²(vᵀ·{t})/∂x² elementwise (the diagonal of vᵀ·{t}'s Hessian, v the grad-output)" if vjp \
-        else f"∂²{t}/∂x² elementwise (the Hessian's diagonal)"
+    y = seeded(t, vjp)
+    what = f"∂²{y}/∂x² elementwise (the diagonal of vᵀ·{t}'s Hessian, v the grad-output)" if vjp \
+        else f"∂²{y}/∂x² elementwise (the Hessian's diagonal)"
     print(f"{what} for each leaf x with requires_grad on:")
     rows = [(visible(n), str(list(d.shape)) if d is not None else "",
-             tensor_text(d) if d is not None else f"None: {t} does not depend on it") for n, d in grads2.items()]
+             tensor_text(d) if d is not None else f"None: {visible(grads2.why[n])}") for n, d in grads2.items()]
     widths = [max(len(r[i]) for r in rows) for i in range(2)] if rows else [0, 0]
     for r in rows:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(r[:2], widths, strict=True)) + "  " + r[2])

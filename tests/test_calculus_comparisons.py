@@ -1,6 +1,7 @@
 """Second derivatives of a target that reaches a requires-grad tensor only through a comparison:
-zeros, as torch.autograd.functional.hessian gives for the same hand-written function (torch's own
-backward refuses: "element 0 of tensors does not require grad")."""
+none, as the first order has none (torch's own backward refuses: "element 0 of tensors does not
+require grad"; torch.autograd.functional.hessian of the hand-written function gives zeros, which
+grad's table does not): the Hessian is refused and the diagonal is None, each with grad's reason."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from test_cli import run_main
 
 from autograd_bridge.calculus import gradcheck, hessian, hessian_diagonals
 from autograd_bridge.engine import Compiled
+from graph.errors import TargetError
 from graph.fileformat import save
 from graph.model import Node
 from graph.ops import TENSOR
@@ -44,20 +46,23 @@ def graphs() -> dict[str, tuple[object, str, object]]:
 
 
 @pytest.mark.parametrize("name", list(graphs()))
-def test_hessian_of_a_comparison_is_torchs_zeros(name: str) -> None:
-    graph, wrt, f = graphs()[name]
+def test_hessian_of_a_comparison_is_refused_as_grad_has_no_partial(name: str) -> None:
+    graph, wrt, _f = graphs()[name]
     compiled = Compiled(graph)
-    point = compiled.forward()[wrt].detach()
-    expected = torch.autograd.functional.hessian(f, point)
-    torch.testing.assert_close(hessian(compiled, "s", wrt), expected, rtol=0, atol=0)
+    why = compiled.run("s").no_grad_reason(wrt, compiled)  # grad's table: "s depends on it only through c (gt)…"
+    assert why is not None and "only through c (gt)" in why
+    with pytest.raises(TargetError) as raised:
+        hessian(compiled, "s", wrt)
+    assert raised.value.message == f"{wrt}: {why}, so autograd gives no ∂s/∂{wrt}"
+    assert raised.value.node_ids == ("s", wrt, "c")
 
 
 @pytest.mark.parametrize("name", ["where_of_gt", "count"])
 def test_hessian_diagonals_and_gradcheck_of_a_comparison(name: str) -> None:
-    graph, wrt, f = graphs()[name]
+    graph, _wrt, _f = graphs()[name]
     compiled = Compiled(graph)
-    expected = torch.autograd.functional.hessian(f, torch.tensor(X)).diagonal()
-    torch.testing.assert_close(hessian_diagonals(compiled, "s")["x"], expected, rtol=0, atol=0)
+    diagonals = hessian_diagonals(compiled, "s")
+    assert diagonals["x"] is None and diagonals.why["x"] == compiled.run("s").no_grad_reason("x", compiled)
     report = gradcheck(compiled, "s")  # autograd's zeros against central differences of a step function
     assert [c.leaf for c in report.leaves] == ["x"] and report.passed
 
@@ -66,7 +71,8 @@ def test_grad_order_2_and_hessian_commands_run(tmp_path, capsys) -> None:  # noq
     for name, (graph, wrt, _f) in graphs().items():
         path = tmp_path / f"{name}.json"
         save(graph, path)
-        for argv in (["grad", str(path), "--order", "2", "--json"], ["hessian", str(path), "--wrt", wrt, "--json"],
-                     ["gradcheck", str(path)]):
+        for argv in (["grad", str(path), "--order", "2", "--json"], ["gradcheck", str(path)]):
             code, _out, err = run_main(capsys, *argv)
             assert code == 0 and err == "", (argv, err)
+        code, _out, err = run_main(capsys, "hessian", str(path), "--wrt", wrt, "--json")
+        assert code == 1 and err.startswith(f"error: {wrt}: s depends on it only through c (gt)"), err
