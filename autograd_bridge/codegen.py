@@ -19,7 +19,9 @@ from graph.inits import INITS
 from graph.model import CheckedGraph, Node
 from graph.ops import leaf_dtype
 
-# Names the generated code itself uses, plus everything a variable must never shadow.
+# Names the generated code itself uses, plus everything a variable must never shadow. (A parameter
+# of the exported forward() takes a builtin's name back where its body does not use it:
+# export.argument_names.)
 GENERATED_NAMES = ("torch", "math", "nan", "inf", "device", "make_leaves", "forward", "grad_output",
                    "literals", "base64")
 # Literal tensors with more numbers are passed in as data (Source.literal_ids), not inlined:

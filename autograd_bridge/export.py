@@ -14,6 +14,7 @@ raw little-endian bytes, the very numbers the app computes with, decoded with to
 
 from __future__ import annotations
 
+import ast
 import base64
 import keyword
 import re
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 
 import torch
 
-from autograd_bridge.codegen import INLINE_LITERAL_MAX, Namespace, Source, id_comment, literal
+from autograd_bridge.codegen import GENERATED_NAMES, INLINE_LITERAL_MAX, Namespace, Source, id_comment, literal
 from autograd_bridge.engine import Compiled, Result
 from graph.errors import GraphError
 from graph.model import Graph
@@ -147,6 +148,12 @@ def _label(node_id: str, suffix: str) -> str:
     return f'"{text}"' if plain else ascii(text)
 
 
+def _grad_print(node_id: str, tensor: str) -> str:
+    """The line printing a node's .grad (tensor: source text reaching the node's tensor), in every
+    form, under the node's label (_label)."""
+    return f'print({_label(node_id, ".grad =")}, {tensor}.grad)  {id_comment(node_id)}'
+
+
 def _retained(src: Source, retain_grad: bool) -> list[str]:
     """The non-leaves whose .grad is kept and printed: those that require grad, if asked."""
     return [n for n in src.op_ids if n in src.requires_grad] if retain_grad else []
@@ -175,7 +182,7 @@ def script_parts(graph: Graph, target: str, grad_output: object = None, dtype: s
     partial = f"d{t}/d({each})" if grad_output is None else f"v^T d{t}/d({each}) (v the grad-output)"
     partials = [f"# {partial} for every {each}. None: the {each} does not require grad, or {t} does not",
                 "# depend on it (PyTorch leaves .grad as None)."]
-    partials += [f'print({_label(n, ".grad =")}, {src.names[n]}.grad)  {id_comment(n)}' for n in printed]
+    partials += [_grad_print(n, src.names[n]) for n in printed]
     return ScriptParts(setup, leaves, forward, _backward(src, result, grad_output, big_grad_output), partials,
                        compiled, result)
 
@@ -232,11 +239,14 @@ def export_function(graph: Graph, target: str, grad_output: object = None, dtype
     if retained:
         lines += ["# forward() keeps its intermediate tensors here, so that their .grad can be read.",
                   f"{kept} = {{}}", ""]
-    lines += ["", f"def forward({', '.join(arg_names)}):",
+    body = [*_seeded(src), *(src.lines[n] for n in src.op_ids),
+            *(f'{kept}["{src.names[n]}"] = {src.names[n]}' for n in retained), f"return {t}"]
+    params = argument_names(args, src.names, body)
+    renamed = [f"{var} = {param}  # the argument keeps its own name; the lines below call it {var}"
+               for param, var in zip(params, arg_names, strict=True) if param != var]
+    lines += ["", f"def forward({', '.join(params)}):",
               f'    """{t} from the leaves that require grad: one line per node."""',
-              *_indent([*_seeded(src), *(src.lines[n] for n in src.op_ids)]),
-              *(f'    {kept}["{src.names[n]}"] = {src.names[n]}' for n in retained),
-              f"    return {t}", "", "",
+              *_indent([*renamed, *body]), "", "",
               f"def {example}():",
               '    """The graph\'s own values of forward()\'s arguments."""',
               *_indent([src.lines[n] for n in args]),
@@ -246,10 +256,31 @@ def export_function(graph: Graph, target: str, grad_output: object = None, dtype
         demo += ["# Non-leaf tensors keep no .grad unless asked: retain_grad() asks, before backward().",
                  f"for {each} in {kept}.values():", f"    {each}.retain_grad()"]
     demo += _backward(src, result, grad_output, big_grad_output)
-    demo += [f'print({_label(n, ".grad =")}, {src.names[n]}.grad)  {id_comment(n)}' for n in args]
-    demo += [f'print({_label(n, ".grad =")}, {kept}["{src.names[n]}"].grad)  {id_comment(n)}' for n in retained]
+    demo += [_grad_print(n, src.names[n]) for n in args]
+    demo += [_grad_print(n, f'{kept}["{src.names[n]}"]') for n in retained]
     lines += ['if __name__ == "__main__":', *_indent(demo)]
     return "\n".join(lines) + "\n"
+
+
+def argument_names(arg_ids: list[str], names: dict[str, str], body: list[str]) -> list[str]:
+    """forward()'s parameters, one per leaf in arg_ids: its variable (names), or the node's id itself
+    where that id is an identifier only a builtin's or soft keyword's name kept from being a
+    variable (codegen.RESERVED: `input`, `sum`, `type`), so an imported function's keyword call
+    forward(input=x) still works. A parameter shadows a builtin only inside forward(), harmless
+    unless forward's own lines (body, parsed: not its comments) use that name (`float('inf')`);
+    a hard keyword, a __name and a name the generated code uses (torch, device) stay renamed."""
+    used = None
+    params = []
+    for n in arg_ids:
+        param = names[n]
+        if (n != param and n.isascii() and n.isidentifier() and not keyword.iskeyword(n)
+                and not n.startswith("__") and n not in GENERATED_NAMES):
+            if used is None:  # parsed once, and only where some leaf could keep its id
+                used = {v.id for v in ast.walk(ast.parse("\n".join(body))) if isinstance(v, ast.Name)}
+            if n not in used:
+                param = n
+        params.append(param)
+    return params
 
 
 def _module_attrs() -> frozenset[str]:
@@ -332,7 +363,7 @@ def export_module(graph: Graph, target: str, grad_output: object = None, dtype: 
     t = src.names[target]
     taken = set(src.names.values())
     cls, me, model = _free("GraphModule", taken), _free("self", taken), _free("model", taken)
-    name, each = _free("name", taken), _free("tensor", taken)
+    each = _free("tensor", taken)
     paths = state_names(graph, src)
     retained = _retained(src, retain_grad)
     # The dict forward() keeps its intermediate tensors in: named after the state, so the state
@@ -376,10 +407,9 @@ def export_module(graph: Graph, target: str, grad_output: object = None, dtype: 
         demo += ["# Non-leaf tensors keep no .grad unless asked: retain_grad() asks, before backward().",
                  f"for {each} in {model}.{kept}.values():", f"    {each}.retain_grad()"]
     demo += _backward(src, result, grad_output, big_grad_output)
-    demo += [f"for {name}, {each} in {model}.named_parameters():", f'    print(f"{{{name}}}.grad =", {each}.grad)']
-    if retained:
-        demo += [f"for {name}, {each} in {model}.{kept}.items():",
-                 f'    print(f"{{{name}}}.grad =", {each}.grad)']
+    # Each gradient under its node's id, as the other forms print it; the state keeps torch's names.
+    demo += [_grad_print(n, _state_expr(model, paths[n], "parameter")) for n in src.leaf_ids if n in src.requires_grad]
+    demo += [_grad_print(n, f'{model}.{kept}["{src.names[n]}"]') for n in retained]
     lines += ['if __name__ == "__main__":', *_indent(demo)]
     return "\n".join(lines) + "\n"
 
