@@ -755,10 +755,3 @@ def _picker(keys: list[str]) -> Callable[[dict], tuple]:
         key = keys[0]
         return lambda d: (d[key],)
     return itemgetter(*keys) if keys else lambda d: ()
-
-
-def to_plain(t: torch.Tensor | None) -> object:
-    """A tensor as a number or nested list (None stays None), for JSON and tables."""
-    if t is None:
-        return None
-    return t.detach().cpu().tolist()
