@@ -388,24 +388,27 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
 
 
 def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = None,
-                      leaves: tuple[torch.Tensor, ...] | None = None, *,
-                      name: Name = str) -> Diagonals:
+                      leaves: tuple[torch.Tensor, ...] | None = None, *, name: Name = str,
+                      memory_limit: MemoryLimit = "default", why: str = "", hint: str = "") -> Diagonals:
     """∂²target/∂x² elementwise (the Hessian's diagonal, shaped like x) for every leaf x with
     requires_grad on, in file order; None, with why, where autograd gives no ∂target/∂x (the
     target does not depend on x, or only through a comparison or an integer op: as grad's table
-    says). A scalar target, or v·target with a grad-output v. Double backward: n backward
-    passes for a leaf of n elements, batched. Messages name nodes by `name`."""
+    says). A scalar target, or v·target with a grad-output v. Double backward: n backward passes for a
+    leaf of n elements, batched, first held to `memory_limit` as hessian. Messages name nodes by `name`."""
     _check_exists(compiled, target, "target")
     grad_leaves = [n for n in compiled.source.leaf_ids if n in compiled.source.requires_grad]
     up = _upstream(compiled, target)
     used = [n for n in grad_leaves if n in up.through_grad]
+    largest = max((math.prod(s) for s in compiled.infer_shapes().values()), default=0) if used else 0
     for n in used:
-        _check_passes(f"Hessian diagonal ∂²{name(target)}/∂{name(n)}² (one backward pass per element of {name(n)})",
-                      name(n), math.prod(compiled.graph.nodes[n].leaf_shape()), [target, n])
+        shape = compiled.graph.nodes[n].leaf_shape()
+        size, what = math.prod(shape), f"Hessian diagonal ∂²{name(target)}/∂{name(n)}²"
+        _check_passes(f"{what} (one backward pass per element of {name(n)})", name(n), size, [target, n])
+        _check_memory(compiled, f"the {what} {list(shape)}", size, rows_at_once(size, max(size, largest)),
+                      [target, n], memory_limit, why, hint)
     values = compiled.forward(_leaves(compiled, leaves))
     y = _seeded(compiled, values[target], target, grad_output)(values[target])
     diagonals = Diagonals(grad_leaves)
-    largest = max((v.numel() for v in values.values()), default=0)
 
     def second() -> list[torch.Tensor | None]:
         xs = [values[n] for n in used]

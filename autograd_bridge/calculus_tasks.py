@@ -145,12 +145,14 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
         n_target, n_node = math.prod(out.target_shape), math.prod(out.node_shape)
         name = by_title(graph)  # named as on the canvas
         y, x = name(asked.target), name(node)
+        limit = session._memory_limit  # noqa: SLF001 - the app's limit, as its last compute was held to
         if n_target != 1:
             if n_target * n_node > DRAW_MAX:
                 raise GraphError(f"the Jacobian ∂{y}/∂{x} has {n_target * n_node:,} entries, more "
                                  f"than the {DRAW_MAX:,} the inspector draws: select part of the target "
                                  "(gradcanvas jacobian gives it whole)", [asked.target, node])
-            jac = calculus.jacobian(compiled, asked.target, node, asked.grad_output, leaves, name=name)
+            jac = calculus.jacobian(compiled, asked.target, node, asked.grad_output, leaves, name=name,
+                                   memory_limit=limit)
             out.jacobian, out.jacobian_method = _numpy(jac.flat()), jac.method
             out.vjp = None if jac.vjp is None else _numpy(jac.vjp)
         else:
@@ -158,7 +160,7 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
                 raise GraphError(f"the Hessian ∂²{y}/∂{x}² has {n_node * n_node:,} entries, more "
                                  f"than the {DRAW_MAX:,} the inspector draws (gradcanvas hessian gives it whole)",
                                  [asked.target, node])
-            h = calculus.hessian(compiled, asked.target, node, None, leaves, name=name)
+            h = calculus.hessian(compiled, asked.target, node, None, leaves, name=name, memory_limit=limit)
             h = _numpy(h).reshape(n_node, n_node)
             out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
             leaf = node in compiled.source.leaf_ids
@@ -242,6 +244,7 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
         y = _seeded(compiled, values[asked.target], asked.target, asked.grad_output)(values[asked.target])
         x = values[wrt]
         others = [n for n in values if n in compiled.source.requires_grad and _reaches(compiled, n, asked.target)]
+        largest = max((v.numel() for v in values.values()), default=0)  # each batched pass holds a copy
 
         def second() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
             (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True) if y.requires_grad else (None,)
@@ -250,7 +253,7 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
             rows = {}
             for n in others:
                 cancel.check()
-                rows[n] = jacobian_rows(g, values[n]).reshape(g.numel(), -1)
+                rows[n] = jacobian_rows(g, values[n], largest=largest).reshape(g.numel(), -1)
             return g, rows
 
         g, rows = compiled._call(second, [], TargetError)  # noqa: SLF001 - errors named by node

@@ -202,9 +202,10 @@ def cmd_grad(args: argparse.Namespace) -> int:
     grads2 = None
     if args.order == 2:  # ∂²target/∂x² of one fresh run, whatever --accumulate adds up
         from autograd_bridge.calculus import hessian_diagonals
-        from gradcanvas.calculus_cmds import print_second_derivatives
+        from gradcanvas.calculus_cmds import _memory, print_second_derivatives
 
-        grads2 = hessian_diagonals(compiled, target, grad_output)
+        # its batched backward passes, held to --memory-limit as hessian's are
+        grads2 = hessian_diagonals(compiled, target, grad_output, **_memory(args, compiled))
     formulas = None
     if args.symbolic:  # of one fresh run's values, whatever --accumulate adds up
         from autograd_bridge.symbolic import formulas_for
