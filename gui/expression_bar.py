@@ -60,6 +60,10 @@ class ExpressionBar(QWidget):
         layout.addWidget(QLabel("ƒ", self))
         layout.addWidget(self.edit, 3)
         layout.addWidget(self.message, 2)
+        # The message is about the last line entered: it goes once that line's text or what it
+        # added is gone (typing taken back to an empty bar; any undo, redo or other edit).
+        self.edit.textChanged.connect(lambda text: text or self._tell(""))
+        window.doc.undo_stack.indexChanged.connect(lambda _index: self._tell(""))
 
     def submit(self) -> bool:
         """Add what the bar's text says; True when it did (the text is then cleared). Each `;`
@@ -90,8 +94,8 @@ class ExpressionBar(QWidget):
             return self._refuse(e.message)
         doc.undo_stack.endMacro()
         self._bring_into_view([node.id for node, _pos in plan.nodes])
-        self._tell(f"added {len(plan.nodes)} node(s)")
         self.edit.setText("")  # not clear(), an undoable step of the line's: its typing history ends here
+        self._tell(f"added {len(plan.nodes)} node(s)")
         return True
 
     def _bring_into_view(self, node_ids: list[str]) -> None:

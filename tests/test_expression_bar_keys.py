@@ -62,3 +62,20 @@ def test_a_refused_line_stays_with_its_typing_to_undo(qtbot, window: MainWindow)
     assert edit.text() == "w = foo(x)" and "foo" in window.expression_bar.message.text()
     QTest.keyClick(edit, Qt.Key.Key_Z, CTRL)
     assert edit.text() == "" and doc.undo_stack.index() == index
+
+
+def test_the_message_beside_the_bar_goes_with_its_line(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    """"added 2 node(s)" and a refusal describe the last line entered: once its nodes are undone,
+    or its typing taken back to an empty bar, they are no longer shown."""
+    message = window.expression_bar.message
+    edit = _focused_bar(qtbot, window)
+    QTest.keyClicks(edit, "y = 2*a")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert message.text().startswith("added")
+    QTest.keyClick(edit, Qt.Key.Key_Z, CTRL)  # the document's undo: the nodes go
+    assert not window.doc.graph.nodes and message.text() == ""
+    QTest.keyClicks(edit, "z = y*")
+    QTest.keyClick(edit, Qt.Key.Key_Return)
+    assert "not Python syntax" in message.text() and edit.text() == "z = y*"
+    QTest.keyClick(edit, Qt.Key.Key_Z, CTRL)  # the typing taken back: an empty bar
+    assert edit.text() == "" and message.text() == ""
