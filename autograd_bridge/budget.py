@@ -348,22 +348,35 @@ def check(compiled, limit: int | None, *, why: str = DEFAULT_WHY, hint: str = ""
     return found
 
 
+# A second-order pass (a Hessian's, its diagonal's) holds the first backward's graph
+# (create_graph) under each batched pass. Peak RSS over `import torch`, measured against the
+# estimate counting each pass once (x [n], CPU float32): x.reshape(n, 1) * x then tanh, sum:
+# n=256 296 MB (est 82), n=512 399 MB (est 87), n=2048 ~1.0 GB (est 272); tanh, sin, mul, sum:
+# n=1024 116 MB (est 40), n=2048 219 MB (est 160), n=4096 532 MB (est 256). Six times the
+# passes covers them all. Not n=1024 of the first (3.7 GB, est 108 MB): glibc keeping freed
+# chunks, 376 MB with MALLOC_MMAP_THRESHOLD_=1048576.
+SECOND_ORDER_PASSES = 6
+
+
 def check_matrix(compiled, limit: int | None, *, what: str, result: int, at_once: int,  # noqa: ANN001
-                 node_ids: list[str], why: str = DEFAULT_WHY, hint: str = "") -> Estimate | None:
+                 node_ids: list[str], why: str = DEFAULT_WHY, hint: str = "",
+                 second_order: bool = False) -> Estimate | None:
     """Raise OverBudget if a Jacobian or Hessian (`what`, naming it and its shape) of `result`
     elements, made with `at_once` backward passes batched, is estimated over `limit` bytes
     (None: no limit), before anything is allocated. Its parts: one forward and backward
     (`estimate`), the matrix twice (its chunks of rows as computed, then joined, 8 bytes an
     element at most), and each batched pass one more copy of the values, partials and scratch
-    a backward holds. `node_ids`: the matrix's nodes, named first in the refusal."""
+    a backward holds (SECOND_ORDER_PASSES copies for a `second_order` one). `node_ids`: the
+    matrix's nodes, named first in the refusal."""
     if limit is None:
         return None
     shapes = compiled._shapes_on("meta", None)  # noqa: SLF001 - as check: nothing allocated
     run = estimate(compiled, shapes)
     itemsize = max(_itemsizes(compiled)[n] for n in node_ids)
-    per_pass = run.total - run.parts["leaves"] - run.parts["output"]
+    per_pass = (run.total - run.parts["leaves"] - run.parts["output"]) * (SECOND_ORDER_PASSES if second_order else 1)
+    passes = f"{at_once:,} {'second-order' if second_order else 'backward'} passes at once"
     found = Estimate({"the matrix": result * itemsize, "its rows as computed": result * itemsize,
-                      f"{at_once:,} backward passes at once": at_once * per_pass, **run.parts}, run.largest)
+                      passes: at_once * per_pass, **run.parts}, run.largest)
     if found.total > limit:
         raise OverBudget(f"{what} needs about {size_text(found.total)} ({found.describe()}), over the memory "
                          f"limit {size_text(limit)} ({why})" + (f"; {hint}" if hint else ""),

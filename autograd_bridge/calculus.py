@@ -186,7 +186,7 @@ def _check_memory(compiled: Compiled, what: str, result: int, at_once: int, node
     `at_once` backward passes batched, is estimated over the memory limit, before it runs."""
     limit, default_why = budget.limit_for(memory_limit, str(compiled.device))
     budget.check_matrix(compiled, limit, what=what, result=result, at_once=at_once, node_ids=node_ids,
-                        why=why or default_why, hint=hint)
+                        why=why or default_why, hint=hint, second_order=what.startswith("the Hessian"))  # or diagonal
 
 
 def _seeded(compiled: Compiled, y: torch.Tensor, target: str,
