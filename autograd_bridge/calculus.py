@@ -181,12 +181,12 @@ def _check_passes(what: str, leaf: str, n: int, node_ids: list[str]) -> None:
 
 
 def _check_memory(compiled: Compiled, what: str, result: int, at_once: int, node_ids: list[str],
-                  memory_limit: MemoryLimit, why: str, hint: str) -> None:
-    """Refuse (budget.OverBudget) a Jacobian or Hessian of `result` elements whose run, with
-    `at_once` backward passes batched, is estimated over the memory limit, before it runs."""
+                  memory_limit: MemoryLimit, why: str, hint: str, second_order: bool = False) -> None:
+    """Refuse (budget.OverBudget) a Jacobian or Hessian (`second_order`) of `result` elements whose
+    run, with `at_once` backward passes batched, is estimated over the memory limit, before it runs."""
     limit, default_why = budget.limit_for(memory_limit, str(compiled.device))
     budget.check_matrix(compiled, limit, what=what, result=result, at_once=at_once, node_ids=node_ids,
-                        why=why or default_why, hint=hint, second_order=what.startswith("the Hessian"))  # or diagonal
+                        why=why or default_why, hint=hint, second_order=second_order)
 
 
 def _seeded(compiled: Compiled, y: torch.Tensor, target: str,
@@ -356,7 +356,7 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
                 "respect to a smaller node, or use smaller tensors")
     largest = max(math.prod(s) for s in shapes.values())
     _check_memory(compiled, f"the {what} {list(wrt_shape) * 2}", n * n, rows_at_once(n, largest), [target, wrt],
-                  memory_limit, why, hint)
+                  memory_limit, why, hint, second_order=True)
     leaves = _leaves(compiled, leaves)
     values = compiled.forward(leaves)
     scalar = _seeded(compiled, values[target], target, grad_output)
@@ -405,7 +405,7 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
         size, what = math.prod(shape), f"Hessian diagonal ∂²{name(target)}/∂{name(n)}²"
         _check_passes(f"{what} (one backward pass per element of {name(n)})", name(n), size, [target, n])
         _check_memory(compiled, f"the {what} {list(shape)}", size, rows_at_once(size, max(size, largest)),
-                      [target, n], memory_limit, why, hint)
+                      [target, n], memory_limit, why, hint, second_order=True)
     values = compiled.forward(_leaves(compiled, leaves))
     y = _seeded(compiled, values[target], target, grad_output)(values[target])
     diagonals = Diagonals(grad_leaves)

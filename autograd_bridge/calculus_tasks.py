@@ -145,7 +145,7 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
         n_target, n_node = math.prod(out.target_shape), math.prod(out.node_shape)
         name = by_title(graph)  # named as on the canvas
         y, x = name(asked.target), name(node)
-        limit = session._memory_limit  # noqa: SLF001 - the app's limit, as its last compute was held to
+        limit = session.memory_limit  # the app's limit, as its last compute was held to
         if n_target != 1:
             if n_target * n_node > DRAW_MAX:
                 raise GraphError(f"the Jacobian ∂{y}/∂{x} has {n_target * n_node:,} entries, more "

@@ -301,7 +301,7 @@ class ComputeSession:
         self._run_key: tuple | None = None
         self._run = None  # (engine.Result or None, the values, notes, the target's error or None)
         self._cancel: CancelToken | None = None  # the running compute's, if it can be cancelled
-        self._memory_limit: int | str | None = "default"  # the running compute's
+        self.memory_limit: int | str | None = "default"  # the last compute's (the app's limit)
         # What a feature keeps between its tasks (training's accumulated .grad and optimiser).
         self.kept: dict[str, object] = {}
 
@@ -321,7 +321,7 @@ class ComputeSession:
         if old is not None and old.compiled is not None and old.wiring_only and old_key[1:] == key[1:]:
             part = _with_new_values(old, self._nodes, self._edges, graph)
         if part is None:
-            part = computable(graph, device, dtype, self._memory_limit)
+            part = computable(graph, device, dtype, self.memory_limit)
         # Copies: a caller may pass a graph it goes on editing.
         self._nodes, self._edges = dict(graph.nodes), list(graph.edges)
         self._part, self._key = part, key
@@ -360,7 +360,7 @@ class ComputeSession:
         says `cancelled` and holds nothing else. A graph compiled anew is first checked against
         `memory_limit` bytes ("default": budget.memory_limit_default, None: no limit); over it,
         the result says `over_budget` and nothing was allocated."""
-        self._memory_limit = memory_limit
+        self.memory_limit = memory_limit
         if cancel is None:
             return self._compute(graph, target, revision, device, dtype, grad_output)
         from autograd_bridge.cancel import Cancelled
