@@ -1,7 +1,8 @@
 """Derivatives beyond one backward pass, on a `Compiled` graph: the whole Jacobian of a target
 with respect to any node, the Hessian and its diagonal, and a check of autograd against central
 finite differences. Every number comes from torch (torch.func, torch.autograd); no Qt, so the
-CLI and the GUI call the same functions.
+CLI and the GUI call the same functions. One module, long (over 520 lines): the three share the
+checks of dependence, size and memory made before anything runs.
 
 A leaf's derivatives come from torch.func (the target as a function of that leaf's value). An
 intermediate node's come from backward passes through one forward, one row of the Jacobian per
@@ -17,7 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -94,6 +95,7 @@ class Gradcheck:
     target: str
     leaves: list[LeafCheck]  # the requires-grad leaves the target depends on, in file order
     unused: list[str]  # requires-grad leaves the target does not depend on (nothing to check)
+    no_gradient: dict[str, str] = field(default_factory=dict)  # leaf -> why autograd gives it none (grad's words)
     eps: float = EPS
     atol: float = ATOL
     rtol: float = RTOL
@@ -443,7 +445,12 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None,
     _check_exists(compiled, target, "target")
     c64 = compiled if compiled.dtype == "float64" else Compiled(compiled.graph, str(compiled.device), "float64")
     grad_leaves = [n for n in c64.source.leaf_ids if n in c64.source.requires_grad]
-    used = [n for n in grad_leaves if _reaches(c64, n, target)]
+    up = _upstream(c64, target)  # as grad's table: a leaf reached only through a comparison has no gradient
+    used = [n for n in grad_leaves if n in up.through_grad]
+    no_gradient = {n: no_partial_reason(c64.graph, up, n, name) for n in grad_leaves if n in up.nodes and n not in used}
+    if not used and no_gradient:
+        raise TargetError("; ".join(f"{name(n)}: {why}" for n, why in no_gradient.items())
+                          + ": gradcheck has no gradient to check", [target, *no_gradient])
     if not used:
         raise TargetError(f"{name(target)} depends on no tensor with requires_grad on: gradcheck has no "
                           "gradient to check", [target])
@@ -468,7 +475,7 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None,
         numerical = _central_differences(c64, leaves, target, n, v)
         checks.append(_compare(n, tuple(x.shape), analytical.reshape(y.numel(), x.numel()),
                                numerical.reshape(y.numel(), x.numel())))
-    return Gradcheck(target, checks, [n for n in grad_leaves if n not in used])
+    return Gradcheck(target, checks, [n for n in grad_leaves if n not in up.nodes], no_gradient)
 
 
 def _in_float64(leaf: torch.Tensor) -> torch.Tensor:

@@ -86,6 +86,7 @@ class GradcheckData:
     asked: Asked
     leaves: list[LeafCheckData] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
+    no_gradient: dict[str, str] = field(default_factory=dict)  # leaf -> why it has none, in grad's words
     tolerances: str = ""
     error: str | None = None
     cancelled: bool = False
@@ -206,7 +207,7 @@ def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, 
         result = calculus.gradcheck(compiled, asked.target, asked.grad_output, leaves, name=by_title(graph))
         out.leaves = [LeafCheckData(c.leaf, tuple(c.shape), float(c.max_abs_error), float(c.max_rel_error),
                                     bool(c.passed)) for c in result.leaves]
-        out.unused = list(result.unused)
+        out.unused, out.no_gradient = list(result.unused), dict(result.no_gradient)
         cancel.check()
     return out
 

@@ -174,7 +174,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
             sys.stdout.write(", ")
         print(f'"passed": {json.dumps(report.passed)}, '
               f'"eps": {report.eps}, "atol": {report.atol}, "rtol": {report.rtol}, '
-              f'"leaves": {{{leaves}}}, "unused": {json.dumps(report.unused)}}}')
+              f'"leaves": {{{leaves}}}, "unused": {json.dumps(report.unused)}, '
+              f'"no_gradient": {json.dumps(report.no_gradient)}}}')
         return 0 if report.passed else 1
     t = visible(target)
     what = f"vᵀ·∂{t}/∂leaf (v the grad-output)" if grad_output is not None else f"∂{t}/∂leaf"
@@ -188,6 +189,8 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     if report.unused:
         print(f"not checked: {t} does not depend on {', '.join(map(visible, report.unused))}")
+    for leaf, why in report.no_gradient.items():
+        print(f"not checked: {visible(leaf)}: {visible(why)}")
     if not report.passed:
         print(f"FAILED: autograd and finite differences disagree for {', '.join(map(visible, report.failed))}")
         return 1

@@ -63,16 +63,33 @@ def test_hessian_diagonals_and_gradcheck_of_a_comparison(name: str) -> None:
     compiled = Compiled(graph)
     diagonals = hessian_diagonals(compiled, "s")
     assert diagonals["x"] is None and diagonals.why["x"] == compiled.run("s").no_grad_reason("x", compiled)
-    report = gradcheck(compiled, "s")  # autograd's zeros against central differences of a step function
-    assert [c.leaf for c in report.leaves] == ["x"] and report.passed
+    with pytest.raises(TargetError) as raised:  # x is s's only leaf requiring grad: nothing to check
+        gradcheck(compiled, "s")
+    assert raised.value.message == f"x: {diagonals.why['x']}: gradcheck has no gradient to check"
+    assert raised.value.node_ids == ("s", "x")
+
+
+def test_gradcheck_names_a_leaf_with_no_gradient_in_grads_words_and_checks_the_rest() -> None:
+    """x reaches s only through a comparison: grad says None; gradcheck said `x ... ok` (autograd's
+    zeros against the zeros of a step function), as if x's gradient had been checked."""
+    graph, _wrt, _f = graphs()["other_leaf_wrt_intermediate"]
+    compiled = Compiled(graph)
+    why = compiled.run("s").no_grad_reason("x", compiled)
+    report = gradcheck(compiled, "s")
+    assert [c.leaf for c in report.leaves] == ["a"] and report.passed
+    assert report.no_gradient == {"x": why} and report.unused == []
 
 
 def test_grad_order_2_and_hessian_commands_run(tmp_path, capsys) -> None:  # noqa: ANN001
     for name, (graph, wrt, _f) in graphs().items():
         path = tmp_path / f"{name}.json"
         save(graph, path)
-        for argv in (["grad", str(path), "--order", "2", "--json"], ["gradcheck", str(path)]):
-            code, _out, err = run_main(capsys, *argv)
-            assert code == 0 and err == "", (argv, err)
+        code, _out, err = run_main(capsys, "grad", str(path), "--order", "2", "--json")
+        assert code == 0 and err == "", (name, err)
+        code, out, err = run_main(capsys, "gradcheck", str(path))
+        if name == "other_leaf_wrt_intermediate":  # a is checked, x is not, in grad's words
+            assert code == 0 and "not checked: x: s depends on it only through c (gt)" in out, out
+        else:
+            assert code == 1 and err.startswith("error: x: s depends on it only through c (gt)"), err
         code, _out, err = run_main(capsys, "hessian", str(path), "--wrt", wrt, "--json")
         assert code == 1 and err.startswith(f"error: {wrt}: s depends on it only through c (gt)"), err

@@ -248,6 +248,7 @@ class DerivativesView(QGroupBox):
         lines = [f"gradcheck of ∂{y}/∂leaf against central differences in float64 ({c.tolerances}):"]
         lines += [f"{formula_name(title_of(k.leaf))}: {checked_text(k)}" for k in c.leaves]
         lines += [f"{formula_name(title_of(n))}: {y} does not depend on it" for n in c.unused]
+        lines += [f"{formula_name(title_of(n))}: not checked, {why}" for n, why in c.no_gradient.items()]
         self.checks.setText("\n".join(lines))
         self.checks.setStyleSheet(f"color: {GREEN};" if c.passed else f"color: {RED};")
 
