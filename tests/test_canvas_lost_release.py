@@ -90,15 +90,19 @@ def test_a_left_click_after_adding_a_node_from_the_canvas_menu_selects(qtbot) ->
     assert scene.selected_node_ids() == ["a"]
 
 
+def _drag_a_wire_from_a(scene, view):  # noqa: ANN001, ANN202 - the WireDrag under way
+    """Left press on a's output port, moved over empty canvas, the button still held."""
+    vp, item = view.viewport(), scene.nodes["a"]
+    QTest.mousePress(vp, LEFT, NO_MOD, view.mapFromScene(item.mapToScene(item.output_pos())))
+    QTest.mouseMove(vp, _empty(scene, view))
+    return scene.interaction
+
+
 def test_a_press_of_another_button_ends_a_gesture_whose_release_was_lost(qtbot) -> None:  # noqa: ANN001
     """A wire dragged, its release lost (it went to another window): the next press, of another
     button, finds the left button up, so the wire goes and the press acts (here: the canvas menu)."""
     scene, view = scene_and_view(qtbot, _graph())
-    vp = view.viewport()
-    item = scene.nodes["a"]
-    QTest.mousePress(vp, LEFT, NO_MOD, view.mapFromScene(item.mapToScene(item.output_pos())))
-    QTest.mouseMove(vp, _empty(scene, view))
-    drag = scene.interaction
+    drag = _drag_a_wire_from_a(scene, view)
     assert type(drag).__name__ == "WireDrag"
     elsewhere = QWidget()
     qtbot.addWidget(elsewhere)
@@ -116,10 +120,7 @@ def test_a_press_of_another_button_while_the_gesture_button_is_held_is_ignored(q
     leaves the drag going; the left release then ends it."""
     scene, view = scene_and_view(qtbot, _graph())
     vp = view.viewport()
-    item = scene.nodes["a"]
-    QTest.mousePress(vp, LEFT, NO_MOD, view.mapFromScene(item.mapToScene(item.output_pos())))
-    QTest.mouseMove(vp, _empty(scene, view))
-    drag = scene.interaction
+    drag = _drag_a_wire_from_a(scene, view)
     seen: list[str] = []
     _right_press(view, _empty(scene, view), seen)
     QTest.mouseRelease(vp, RIGHT, NO_MOD, _empty(scene, view))
