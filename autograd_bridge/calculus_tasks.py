@@ -216,10 +216,11 @@ def _no_gradient(compiled: object, target: str, wrt: str, name: Callable[[str], 
     """Why autograd gives no ∂target/∂wrt to differentiate again, as grad's table says it: the
     target reaches wrt only through a node giving none (a comparison: named), or torch's
     backward of an op on the way gives wrt none."""
-    from autograd_bridge.node_checks import no_partial_reason, upstream
+    from autograd_bridge.calculus import _upstream
+    from autograd_bridge.node_checks import no_partial_reason
     from graph.errors import TargetError
 
-    up = upstream(compiled.graph, compiled.source.order, compiled.source.requires_grad, target)
+    up = _upstream(compiled, target)  # the pass _check_wrt made, kept per target in the Compiled
     why = no_partial_reason(compiled.graph, up, wrt, name)
     gate = [up.gate[wrt]] if wrt in up.gate else []  # the comparison it goes through
     return TargetError(f"{name(wrt)}: {why}, so autograd gives no ∂{name(target)}/∂{name(wrt)} to differentiate "
