@@ -70,3 +70,10 @@ def test_the_gpu_rows_say_why_they_do_not_run_on_a_device_that_is_not_cuda() -> 
 
     (row,) = bench_cuda.rows(True, "cpu")  # it labelled CPU timings "GPU engine" on a CUDA machine
     assert row.status == "unavailable" and row.note == "cpu is not a CUDA device: give --device cuda or cuda:N"
+
+
+def test_the_gpu_breakdown_says_it_skipped_without_a_cuda_device() -> None:
+    from benchmarks import bench_cuda
+
+    # On a CPU-only machine (CI) it must not fall back to timing the CPU under a GPU heading.
+    assert bench_cuda.breakdown("cpu") == ["breakdown skipped: cpu is not an available CUDA device"]
