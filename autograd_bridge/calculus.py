@@ -166,6 +166,30 @@ def _check_wrt(compiled: Compiled, target: str, wrt: str, name: Name = str) -> N
                           f"∂{y}/∂{x}", [target, wrt, up.gate[wrt]])
 
 
+def _refuse_no_gradient(compiled: Compiled, target: str, wrt: str, name: Name) -> None:
+    y, x = name(target), name(wrt)
+    raise TargetError(f"{x}: {no_partial_reason(compiled.graph, _upstream(compiled, target), wrt, name)}, so "
+                      f"autograd gives no ∂{y}/∂{x}", [target, wrt])
+
+
+def _check_backward_passes(compiled: Compiled, values: dict[str, torch.Tensor], target: str, wrt: str,
+                           scalar: Callable[[torch.Tensor], torch.Tensor], name: Name) -> None:
+    """Refuse, in grad's table's words, where torch's backward passes wrt no gradient at run time
+    (an op's backward gives None for that input: vector_norm of ord 0), which no look at the
+    edges can tell: torch.func makes zeros of it, where grad says None. For an all-zero result
+    only: one more backward pass (of scalar(target's value); of every target element at once)."""
+    y = scalar(values[target])
+
+    def first_order() -> torch.Tensor | None:
+        if not y.requires_grad:
+            return None
+        (g,) = torch.autograd.grad(y, values[wrt], torch.ones_like(y), allow_unused=True)
+        return g
+
+    if _named(compiled, first_order, f"∂{name(target)}/∂{name(wrt)}", [target, wrt]) is None:
+        _refuse_no_gradient(compiled, target, wrt, name)
+
+
 def _check_size(what: str, elements: int, sizes: str, node_ids: list[str],
                 advice: str = "select or reduce part of the target, or use smaller tensors") -> None:
     """Refuse a Jacobian (or, with its own advice, a Hessian) of more than JACOBIAN_LIMIT elements."""
@@ -330,12 +354,16 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
                 # vmap runs the backward for `chunk` rows at once: hold that to _BATCH_ELEMENTS
                 matrix, value = torch.func.jacrev(lambda x: _with_value(f(x)), has_aux=True,
                                                   chunk_size=rows_at_once(rows, largest))(x)
+            if not matrix.any():
+                _check_backward_passes(compiled, compiled.forward(leaves), target, wrt, lambda t: t, name)
             return Jacobian(target, wrt, value, matrix.detach(), target_shape, wrt_shape, "jacrev")
         except (NotImplementedError, *TORCH_ERRORS):
             pass  # an op vmap cannot run: the backward passes below, which name a real error's node
     values = compiled.forward(leaves)
     y, x = values[target], values[wrt]
     matrix = _named(compiled, lambda: jacobian_rows(y, x, largest=largest), what, [target, wrt])
+    if matrix.numel() and not matrix.any():
+        _check_backward_passes(compiled, values, target, wrt, lambda t: t, name)
     return Jacobian(target, wrt, y.detach(), matrix.reshape((*target_shape, *wrt_shape)).detach(),
                     target_shape, wrt_shape, "backward")
 
@@ -374,6 +402,8 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
                 # the Jacobian of the gradient, `rows_at_once` rows batched (torch.func.hessian
                 # would batch all n, each holding a copy of every tensor on the way)
                 h = torch.func.jacrev(torch.func.grad(lambda x: scalar(f(x))), chunk_size=rows_at_once(n, largest))(x)
+            if not h.any():  # all zeros: from torch.func, also where autograd gives no gradient
+                _check_backward_passes(compiled, values, target, wrt, scalar, name)
             return h.detach()
         except (NotImplementedError, *TORCH_ERRORS):
             pass  # vmap cannot run some op: double backward, which names a real error's node
@@ -381,8 +411,8 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
 
     def double_backward() -> torch.Tensor:
         (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True)
-        if g is None:  # y depends on other tensors, and on x only through comparisons
-            return torch.zeros((n, n), dtype=x.dtype, device=x.device)
+        if g is None:  # an op on the way passes x no gradient (vector_norm of ord 0)
+            _refuse_no_gradient(compiled, target, wrt, name)
         return jacobian_rows(g, x, largest=largest)
 
     h = _named(compiled, double_backward, what, [target, wrt])

@@ -1,0 +1,71 @@
+"""Jacobians and Hessians where torch's backward passes a node no gradient at run time (the
+backward of vector_norm with ord 0 gives None for its input), which no look at the edges can
+tell: grad's table says None, so jacobian and hessian refuse in its words instead of printing
+torch.func's zeros. A result that is truly zero (a linear target's Hessian, relu below its kink)
+is still given, checked against torch.func written here."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from helpers import make_graph
+from test_cli import run_main
+
+from autograd_bridge.calculus import hessian, jacobian
+from autograd_bridge.engine import Compiled
+from graph.errors import TargetError
+from graph.fileformat import save
+from graph.model import Node
+from graph.ops import TENSOR
+
+X = [1.0, 0.0, 2.0]
+
+
+def norm0_graph():  # noqa: ANN201 - a Graph
+    """n = vector_norm(m, ord=0), m = x * w: x a leaf, m an intermediate, both requiring grad."""
+    return make_graph([Node("x", TENSOR, value=X, requires_grad=True), Node("w", TENSOR, value=[3.0, 3.0, 3.0]),
+                       Node("m", "mul"), Node("n", "vector_norm", attrs={"ord": 0})],
+                      [("x", "m", "input"), ("w", "m", "other"), ("m", "n", "input")])
+
+
+@pytest.mark.parametrize("wrt", ["x", "m"])  # torch.func's path (a leaf); backward passes (an intermediate)
+@pytest.mark.parametrize("derivative", [jacobian, hessian])
+def test_no_gradient_at_run_time_is_refused_in_grads_words(wrt: str, derivative) -> None:  # noqa: ANN001
+    x = torch.tensor(X, requires_grad=True)
+    (by_torch,) = torch.autograd.grad(torch.linalg.vector_norm(x * 3.0, ord=0), [x], allow_unused=True)
+    assert by_torch is None  # what the app must not show as zeros
+    compiled = Compiled(norm0_graph())
+    why = compiled.run("n").no_grad_reason(wrt, compiled)
+    assert why is not None and "backward passes it no gradient" in why
+    with pytest.raises(TargetError) as raised:
+        derivative(compiled, "n", wrt)
+    assert raised.value.message == f"{wrt}: {why}, so autograd gives no ∂n/∂{wrt}"
+    assert raised.value.node_ids == ("n", wrt)
+
+
+def test_the_commands_refuse_it_in_one_line(tmp_path, capsys) -> None:  # noqa: ANN001
+    path = tmp_path / "norm0.json"
+    save(norm0_graph(), path)
+    for command in ("jacobian", "hessian"):
+        code, out, err = run_main(capsys, command, str(path), "--target", "n", "--wrt", "x")
+        assert code == 1 and out == "" and err.count("\n") == 1, err
+        assert err.startswith("error: x: torch's backward passes it no gradient on the way from n"), err
+
+
+def test_zeros_that_are_true_are_still_given() -> None:
+    """All-zero results where autograd does give a gradient: the refusal must not catch them."""
+    values = [-1.0, -2.0, 0.5]
+    linear = make_graph([Node("x", TENSOR, value=values, requires_grad=True), Node("w", TENSOR, value=[2.0, 3.0, 4.0]),
+                         Node("m", "mul"), Node("s", "sum")],
+                        [("x", "m", "input"), ("w", "m", "other"), ("m", "s", "input")])
+    w = torch.tensor([2.0, 3.0, 4.0])
+    expected = torch.func.hessian(lambda x: (x * w).sum())(torch.tensor(values))
+    assert not expected.any()
+    assert torch.equal(hessian(Compiled(linear), "s", "x"), expected)
+    assert torch.equal(hessian(Compiled(linear), "s", "m"), expected)  # double backward: g does not need m
+
+    below = make_graph([Node("x", TENSOR, value=[-1.0, -2.0], requires_grad=True), Node("r", "relu")],
+                       [("x", "r", "input")])
+    expected = torch.func.jacrev(torch.relu)(torch.tensor([-1.0, -2.0]))
+    assert not expected.any()
+    assert torch.equal(jacobian(Compiled(below), "r", "x").matrix, expected)
