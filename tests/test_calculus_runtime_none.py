@@ -11,7 +11,7 @@ import torch
 from helpers import make_graph
 from test_cli import run_main
 
-from autograd_bridge.calculus import hessian, jacobian
+from autograd_bridge.calculus import gradcheck, hessian, jacobian
 from autograd_bridge.engine import Compiled
 from graph.errors import TargetError
 from graph.fileformat import save
@@ -21,9 +21,9 @@ from graph.ops import TENSOR
 X = [1.0, 0.0, 2.0]
 
 
-def norm0_graph():  # noqa: ANN201 - a Graph
+def norm0_graph(x: list[float] = X):  # noqa: ANN201 - a Graph
     """n = vector_norm(m, ord=0), m = x * w: x a leaf, m an intermediate, both requiring grad."""
-    return make_graph([Node("x", TENSOR, value=X, requires_grad=True), Node("w", TENSOR, value=[3.0, 3.0, 3.0]),
+    return make_graph([Node("x", TENSOR, value=x, requires_grad=True), Node("w", TENSOR, value=[3.0, 3.0, 3.0]),
                        Node("m", "mul"), Node("n", "vector_norm", attrs={"ord": 0})],
                       [("x", "m", "input"), ("w", "m", "other"), ("m", "n", "input")])
 
@@ -69,3 +69,23 @@ def test_zeros_that_are_true_are_still_given() -> None:
     expected = torch.func.jacrev(torch.relu)(torch.tensor([-1.0, -2.0]))
     assert not expected.any()
     assert torch.equal(jacobian(Compiled(below), "r", "x").matrix, expected)
+
+
+def test_gradcheck_does_not_call_a_leaf_without_a_gradient_ok() -> None:
+    """autograd's zeros for x agree with the zeros of central differences away from 0, but grad
+    says None: gradcheck said `x ok`, as if a gradient had been checked."""
+    graph = norm0_graph([1.0, -2.0, 2.0])  # no element at 0, where the count of nonzeros jumps
+    compiled = Compiled(graph)
+    why = compiled.run("n").no_grad_reason("x", compiled)
+    with pytest.raises(TargetError) as raised:  # x is n's only leaf requiring grad
+        gradcheck(compiled, "n")
+    assert raised.value.message == f"x: {why}: gradcheck has no gradient to check"
+    assert raised.value.node_ids == ("n", "x")
+    both = make_graph([*graph.nodes.values(), Node("a", TENSOR, value=[0.5, 1.5, 2.5], requires_grad=True),
+                       Node("p", "mul"), Node("s", "sum"), Node("t", "add")],
+                      [("x", "m", "input"), ("w", "m", "other"), ("m", "n", "input"), ("a", "p", "input"),
+                       ("a", "p", "other"), ("p", "s", "input"), ("s", "t", "input"), ("n", "t", "other")])
+    compiled = Compiled(both)
+    report = gradcheck(compiled, "t")  # t = n + sum(a²): a is checked, x is not, in grad's words
+    assert [c.leaf for c in report.leaves] == ["a"] and report.passed
+    assert report.no_gradient == {"x": compiled.run("t").no_grad_reason("x", compiled)}
