@@ -109,6 +109,9 @@ class SecondDerivatives:
     wrt_shape: tuple[int, ...] = ()
     partials: dict[str, np.ndarray] = field(default_factory=dict)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # w -> why autograd gives no ∂y/∂w (grad's table's reason), so no ∂g/∂w either: w reaches
+    # the target only through a comparison or an integer op
+    no_gradient: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     cancelled: bool = False
 
@@ -232,7 +235,8 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
     """g = ∂y/∂x as a new target: ∂g/∂w for every node w requiring grad, by double backward."""
     import torch
 
-    from autograd_bridge.calculus import _check_wrt, _reaches, _seeded, jacobian_rows
+    from autograd_bridge.calculus import _check_wrt, _seeded, _upstream, jacobian_rows
+    from autograd_bridge.node_checks import no_partial_reason
     from graph.errors import TargetError
 
     out = SecondDerivatives(asked, wrt)
@@ -245,7 +249,11 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
         values = compiled.forward(leaves)
         y = _seeded(compiled, values[asked.target], asked.target, asked.grad_output)(values[asked.target])
         x = values[wrt]
-        others = [n for n in values if n in compiled.source.requires_grad and _reaches(compiled, n, asked.target)]
+        # Nodes y reaches only through a comparison: None, as grad's table and the Hessian diagonals say
+        up = _upstream(compiled, asked.target)
+        others = [n for n in values if n in up.through_grad]
+        out.no_gradient = {n: no_partial_reason(compiled.graph, up, n, name) for n in values
+                           if n in compiled.source.requires_grad and n in up.nodes and n not in up.through_grad}
         largest = max((v.numel() for v in values.values()), default=0)  # each batched pass holds a copy
 
         def second() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:

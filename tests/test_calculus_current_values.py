@@ -110,6 +110,15 @@ def test_differentiate_again_through_a_comparison_names_it_as_the_grad_table_doe
     ok = differentiate_again(ComputeSession(), CancelToken(), through_gt(), Asked(1, "s"), "w")
     assert ok.error is None  # ∂s/∂w = gt(x, 0), itself without a gradient: every second derivative 0
     assert not ok.partials["w"].any()
+    # x reaches s only through m: grad's table says None for ∂s/∂x, and so for ∂(∂s/∂w)/∂x (it
+    # showed torch's zeros for it as if autograd gave them)
+    x, w = f64([0.5, -1.0, 2.0]), f64([1.5, 0.25, -0.5])
+    (g,) = torch.autograd.grad((torch.gt(x, 0) * w).sum(), w, create_graph=True)
+    assert not g.requires_grad  # torch: g has no graph back to x, so no ∂g/∂x
+    compiled, _ = ComputeSession().compiled_for(through_gt(), 1)
+    why = compiled.run("s").no_grad_reason("x", compiled)
+    assert "x" not in ok.partials and ok.no_gradient == {"x": why}
+    assert second_lines(ok, str)[-1] == f"∂(∂s/∂w)/∂x: None ({why})"
 
 
 def vjp_graph():  # noqa: ANN201 - a Graph: y = stack([a*b*a, sin b])

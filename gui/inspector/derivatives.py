@@ -273,4 +273,6 @@ def second_lines(s: SecondDerivatives, title_of: Callable[[str], str]) -> list[s
     for n, a in s.partials.items():
         shown = a.reshape(s.shapes[n]) if not s.wrt_shape else a
         lines.append(f"{second_name(s, n, title_of)} = {array_text(shown)}")
+    for n, why in s.no_gradient.items():
+        lines.append(f"{second_name(s, n, title_of)}: None ({why})")
     return lines
