@@ -119,21 +119,6 @@ def _check_exists(compiled: Compiled, node_id: str, role: str) -> None:
         raise TargetError(f"no node {_short(node_id)} in this graph (the {role})")
 
 
-def _reaches(compiled: Compiled, start: str, goal: str) -> bool:
-    """Whether a path of edges leads from start to goal (or they are the same node)."""
-    consumers = compiled.graph.consumers
-    seen, todo = {start}, [start]
-    while todo:
-        n = todo.pop()
-        if n == goal:
-            return True
-        for c in consumers[n]:
-            if c not in seen:
-                seen.add(c)
-                todo.append(c)
-    return False
-
-
 def _upstream(compiled: Compiled, target: str) -> Upstream:
     """What the target depends on, and through which nodes autograd passes a gradient: the pass
     Result.no_grad_reason makes for grad's table, kept per target in the Compiled."""
