@@ -64,6 +64,9 @@ class ComputeResult:
     # the rest are the inputs it names beside it, which hold their values. None: not told apart
     # (a result made elsewhere, an error no node was left out for): every node named fails.
     failing: tuple[str, ...] | None = None
+    # Node -> the errors that name it, each in one line: a node shows its own, not every error
+    # of the graph (two unrelated errors would show the first on both). Empty: `error` for all.
+    node_errors: dict[str, str] = field(default_factory=dict)
     device: str = "cpu"
     grad_output: object = None  # the vector of backward(gradient=v) for a non-scalar target
     dtype: str | None = None
@@ -73,6 +76,10 @@ class ComputeResult:
     # Refused before anything was allocated (autograd_bridge.budget): (estimated bytes, limit);
     # error then names the largest nodes, error_nodes holds them. Run anyway with memory_limit=None.
     over_budget: tuple[int, int] | None = None
+
+    def error_of(self, node_id: str) -> str | None:
+        """The error text for one node that an error names: those errors only, where known."""
+        return self.node_errors.get(node_id, self.error) if self.error else None
 
     def failed(self) -> tuple[str, ...]:
         """The nodes whose error it is: red on the canvas."""
@@ -491,7 +498,11 @@ def _titled(note: str, name: Callable[[str], str]) -> str:
 def _set_errors(out: ComputeResult, errors: list[GraphError], graph: Graph) -> None:
     if errors:
         name = by_title(graph)
-        out.error = "; ".join(titled_message(e.message, e.node_ids, name) for e in errors)
+        messages = [titled_message(e.message, e.node_ids, name) for e in errors]
+        out.error = "; ".join(messages)
+        for e, message in zip(errors, messages, strict=True):
+            for n in dict.fromkeys(e.node_ids):
+                out.node_errors[n] = f"{out.node_errors[n]}; {message}" if n in out.node_errors else message
         out.error_nodes = tuple(dict.fromkeys(n for e in errors for n in e.node_ids))
         out.failing = tuple(dict.fromkeys(n for e in errors for n in _failing(graph, e)))
 

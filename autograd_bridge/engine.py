@@ -229,7 +229,8 @@ class Compiled:
             return cls(f"{node_id}: out of memory computing {node.op} of {' and '.join(shapes)}"
                        f"{oom_detail(exc)}", ids)
         if fed:  # torch's words put in the graph's terms where they mislead (node_checks)
-            first_line = error_text(node, exc, frame.f_locals.get(self.source.names[inputs[fed[0]]]), first_line)
+            first_line = error_text(node, exc, [frame.f_locals.get(self.source.names[inputs[p]]) for p in fed],
+                                    first_line)
         return cls(f"{node_id}: {node.op} of {' and '.join(shapes)}: {first_line}", ids)
 
     def _call(self, fn, args, cls: type[GraphError], target: str | None = None):  # noqa: ANN001, ANN202

@@ -30,11 +30,22 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def error_text(node: Node, exc: BaseException, first_input: object, said: str) -> str:
-    """What to say of an op node whose line raised `exc`, torch having said `said`: an expand's
-    -1 in a new dimension ("numel: integer multiplication overflow"), a split or chunk's dim out
-    of range ("Dimension out of range (expected to be in range of [-2, 1], but got 2)") or piece
-    index beyond the pieces it makes ("tuple index out of range"); else torch's words."""
+# Ops whose tensor inputs broadcast against each other in every dimension.
+BROADCASTING = frozenset({"arithmetic", "comparison", "elementwise"})
+
+
+def error_text(node: Node, exc: BaseException, inputs: list[object], said: str) -> str:
+    """What to say of an op node whose line raised `exc` with its fed inputs `inputs`, torch
+    having said `said`: shapes that do not broadcast (the meta device says "expected shape should
+    be broadcastable to [1, 3]", a shape neither input has), an expand's -1 in a new dimension
+    ("numel: integer multiplication overflow"), a split or chunk's dim out of range ("Dimension
+    out of range (expected to be in range of [-2, 1], but got 2)") or piece index beyond the
+    pieces it makes ("tuple index out of range"); else torch's words."""
+    first_input = inputs[0] if inputs else None
+    if node.spec.category in BROADCASTING and "broadcast" in said and all(map(torch.is_tensor, inputs)):
+        mismatch = broadcast_mismatch([tuple(t.shape) for t in inputs])
+        if mismatch is not None:
+            return mismatch
     if node.op == "expand":
         size = node.resolved_attrs()["size"]
         if -1 in size[:max(len(size) - len(getattr(first_input, "shape", size)), 0)]:
@@ -53,6 +64,17 @@ def error_text(node: Node, exc: BaseException, first_input: object, said: str) -
         return (f"it makes {pieces} piece{'s' * (pieces != 1)}, so {node.spec.result_item} {index} is out of "
                 f"range (expected {-pieces} to {pieces - 1})")
     return said
+
+
+def broadcast_mismatch(shapes: list[tuple[int, ...]]) -> str | None:
+    """Where shapes do not broadcast, in torch's rule's words: compared from the last dimension,
+    the sizes must be equal or 1. None when they do broadcast."""
+    for k in range(1, max(map(len, shapes), default=0) + 1):
+        sizes = list(dict.fromkeys(s[-k] for s in shapes if len(s) >= k and s[-k] != 1))  # in input order
+        if len(sizes) > 1:
+            return (f"they do not broadcast: at dimension {-k} (counted from the last) the sizes are "
+                    f"{' and '.join(map(str, sizes))}, and torch needs them equal or 1")
+    return None
 
 
 def check_one_dtype(graph: CheckedGraph, n: str, dtypes: dict[str, torch.dtype]) -> None:

@@ -340,7 +340,7 @@ class CanvasScene(QGraphicsScene):
         self._nonfinite = nonfinite & set(self.nodes)
         for n, item in self.nodes.items():
             item.stale = False
-            item.error = result.error if n in errors else None
+            item.error = result.error_of(n) if n in errors else None
             item.nonfinite = result.nonfinite.get(n) if result is not None else None
             # Where it spread, dimmed, so that the origin stands out.
             spread = result is not None and n in result.nonfinite_spread and item.nonfinite is None

@@ -338,9 +338,9 @@ class ResultView(QGroupBox):
             return
         view: NodeView | None = r.nodes.get(node_id)
         if r.error and involved:
-            self.message(f"{involved}: {r.error}", ORANGE, keep_panels=view is not None)
+            self.message(f"{involved}: {r.error_of(node_id)}", ORANGE, keep_panels=view is not None)
         elif r.error and node_id in r.error_nodes:
-            self.message(r.error, RED, keep_panels=view is not None)
+            self.message(r.error_of(node_id), RED, keep_panels=view is not None)
         elif r.error:
             self.message(f"elsewhere in the graph: {r.error}", GREY, keep_panels=view is not None)
         if view is None:

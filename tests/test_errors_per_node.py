@@ -1,0 +1,72 @@
+"""Each failing node shows its own error, not every error of the graph (two unrelated errors put
+the first on both nodes: "unconnected input: m2.other; m: mul of …" on m, whose inputs are all
+wired), and a shape mismatch says which dimension does not broadcast (the meta device's text
+named a shape, [1, 3], that neither input has)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from helpers import RESULT_TIMEOUT_MS, make_graph
+
+from autograd_bridge.compute import ComputeSession
+from autograd_bridge.engine import Compiled
+from graph.errors import GraphError
+from graph.model import Node
+from graph.ops import TENSOR
+
+
+def two_errors():  # noqa: ANN201 - a Graph
+    """m = b * w with shapes [3] and [2, 2]; m2 has its other input unfed; y = sum(x) is fine."""
+    return make_graph([Node("x", TENSOR, value=[1.0, 2.0], requires_grad=True),
+                       Node("w", TENSOR, value=[[1.0, 2.0], [3.0, 4.0]]), Node("b", TENSOR, value=[1.0, 2.0, 3.0]),
+                       Node("m", "mul"), Node("b2", TENSOR, value=[1.0, 2.0, 3.0]), Node("m2", "mul"),
+                       Node("y", "sum")],
+                      [("b", "m", "input"), ("w", "m", "other"), ("b2", "m2", "input"), ("x", "y", "input")])
+
+
+def test_each_node_gets_the_errors_that_name_it() -> None:
+    out = ComputeSession().compute(two_errors(), "y", 1)
+    assert set(out.failed()) == {"m", "m2"}
+    assert out.error_of("m2") == "unconnected input: m2.other"
+    assert out.error_of("m").startswith("m: mul of [3] and [2, 2]: ") and "m2" not in out.error_of("m")
+    assert out.error_of("w") == out.error_of("m")  # named beside m, as its input
+    assert "m2.other" in out.error and "m: mul" in out.error  # the status bar still has both
+    assert out.nodes["x"].grad_text is not None  # the rest stays computed
+
+
+def test_the_canvas_and_the_inspector_show_a_nodes_own_error(qtbot, window) -> None:  # noqa: ANN001
+    w = window
+    w._replace_document(two_errors(), None)  # noqa: SLF001
+    w.doc.set_target("y")
+    qtbot.waitUntil(lambda: w.run.current is not None and w.run.current.target == "y", timeout=RESULT_TIMEOUT_MS)
+    items = w.scene.nodes
+    assert items["m"].error.startswith("m: mul of [3] and [2, 2]") and "unconnected" not in items["m"].error
+    assert items["m2"].error == "unconnected input: m2.other"
+    for n, expected in (("m", items["m"].error), ("m2", "unconnected input: m2.other")):
+        w.scene.clearSelection()
+        items[n].setSelected(True)
+        assert w.inspector.result_box.note.text() == expected, n
+
+
+@pytest.mark.parametrize(("op", "shapes", "sizes"), [
+    ("mul", [(3,), (2, 2)], (-1, "3 and 2")),
+    ("add", [(4, 2, 3), (3, 3)], (-2, "2 and 3")),  # dimension -1 matches; -3 is missing in one: fine
+    ("where", [(2,), (3, 2), (4, 2)], (-2, "3 and 4")),
+])
+def test_a_shape_mismatch_says_which_dimension_does_not_broadcast(op: str, shapes: list, sizes: tuple) -> None:
+    with pytest.raises(RuntimeError):  # torch agrees they do not broadcast
+        torch.broadcast_shapes(*shapes)
+    ports = ["condition", "input", "other"] if op == "where" else ["input", "other"]
+    dtypes = {"condition": "bool"}
+    leaves = [Node(f"a{i}", TENSOR, value=torch.zeros(s, dtype=getattr(torch, dtypes.get(p, "float32"))).tolist(),
+                   dtype=dtypes.get(p, "float32")) for i, (s, p) in enumerate(zip(shapes, ports, strict=True))]
+    g = make_graph([*leaves, Node("r", op)], [(f"a{i}", "r", p) for i, p in enumerate(ports)])
+    dim, text = sizes
+    shown = " and ".join(str(list(s)) for s in shapes)
+    for make in (lambda: Compiled(g).infer_shapes(), lambda: Compiled(g).run("r")):
+        with pytest.raises(GraphError) as raised:
+            make()
+        assert raised.value.message == (f"r: {op} of {shown}: they do not broadcast: at dimension {dim} (counted "
+                                        f"from the last) the sizes are {text}, and torch needs them equal or 1")
+        assert raised.value.node_ids[0] == "r"
