@@ -120,17 +120,21 @@ def _numpy(t: object) -> np.ndarray:
     return t.detach().cpu().double().numpy()
 
 
-def _compiled(session: ComputeSession, graph: Graph, asked: Asked) -> tuple[object, tuple]:
+def _compiled(session: ComputeSession, graph: Graph, asked: Asked, node: str | None = None) -> tuple[object, tuple]:
     """The kept compiled graph and the leaf tensors of this graph state. Every task computes at
     these leaves: a value edit or a training Step gives new ones without a new compile, so
     compiled.graph and compiled.make_leaves() (and compiled.run) still hold the values it was
-    compiled from."""
+    compiled from. `node`: the node the task is about, which must be in the computed part too."""
     compiled, leaves = session.compiled_for(graph, asked.revision, asked.device, asked.dtype)
     if compiled is None:
         raise GraphError("nothing in this graph can run yet (see the errors on its nodes)", [])
     if asked.target not in compiled.graph.nodes:
         raise GraphError(f"the target {by_title(graph)(asked.target)} cannot run yet (see the errors on its nodes)",
                          [asked.target])
+    if node is not None and node in graph.nodes and node not in compiled.graph.nodes:
+        # left out of the compiled part: "no node … in this graph" would be false
+        raise GraphError(f"{by_title(graph)(node)} cannot run yet (it has an error, or an input of it has): "
+                         "no derivatives of it", [node])
     return compiled, leaves
 
 
@@ -143,7 +147,7 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
     out = NodeDerivatives(asked, node)
     with outcome_in(out):
         cancel.check()
-        compiled, leaves = _compiled(session, graph, asked)
+        compiled, leaves = _compiled(session, graph, asked, node)
         shapes = compiled.infer_shapes()
         out.target_shape, out.node_shape = tuple(shapes[asked.target]), tuple(shapes.get(node, ()))
         n_target, n_node = math.prod(out.target_shape), math.prod(out.node_shape)
@@ -242,7 +246,7 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
     out = SecondDerivatives(asked, wrt)
     with outcome_in(out):
         cancel.check()
-        compiled, leaves = _compiled(session, graph, asked)
+        compiled, leaves = _compiled(session, graph, asked, wrt)
         name = by_title(graph)  # named as on the canvas
         # x must require grad and feed the target; one that gets no gradient: _no_gradient
         _check_wrt(compiled, asked.target, wrt, name)

@@ -70,3 +70,17 @@ def test_a_shape_mismatch_says_which_dimension_does_not_broadcast(op: str, shape
         assert raised.value.message == (f"r: {op} of {shown}: they do not broadcast: at dimension {dim} (counted "
                                         f"from the last) the sizes are {text}, and torch needs them equal or 1")
         assert raised.value.node_ids[0] == "r"
+
+
+def test_the_derivatives_of_a_failing_node_say_it_cannot_run_not_that_it_does_not_exist() -> None:
+    from autograd_bridge.calculus_tasks import Asked, differentiate_again, node_derivatives
+    from autograd_bridge.cancel import CancelToken
+
+    g = two_errors()
+    session = ComputeSession()
+    session.compute(g, "y", 1)
+    for task in (lambda: node_derivatives(session, CancelToken(), g, Asked(1, "y"), "m"),
+                 lambda: differentiate_again(session, CancelToken(), g, Asked(1, "y"), "m")):
+        out = task()
+        assert out.error == "m cannot run yet (it has an error, or an input of it has): no derivatives of it", out.error
+    assert node_derivatives(session, CancelToken(), g, Asked(1, "y"), "x").error is None  # the rest still works
