@@ -175,7 +175,7 @@ def _failing(graph: Graph, error: GraphError) -> list[str]:
     return ids if isinstance(error, CycleError) else ids[:1]
 
 
-def _left_out_for(graph: Graph, error: GraphError) -> set[str]:
+def left_out_for(graph: Graph, error: GraphError) -> set[str]:
     """The nodes an error stops: the failing node (every node of a cycle) and all downstream."""
     culprits = _failing(graph, error)
     out = set(culprits)
@@ -217,7 +217,7 @@ def computable(graph: Graph, device: str, dtype: str | None,
         except (DeviceError, OverBudget):
             raise
         except GraphError as e:
-            stopped = _left_out_for(part, e)
+            stopped = left_out_for(part, e)
             if not stopped:  # not traced to a node: nothing can be isolated
                 raise
             errors.append(e)

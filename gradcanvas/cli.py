@@ -194,11 +194,22 @@ def cmd_grad(args: argparse.Namespace) -> int:
 
     accumulate = _accumulate(args.accumulate)
     grad_output = _grad_output(args.grad_output)
-    graph = _load(args.file)
-    target, grad_output = _pick_target(graph, args.target, grad_output)
-    compiled = Compiled(graph, args.device, args.dtype)
-    _within_budget(compiled, args, accumulate > 1)
-    result, one_run = _runs(compiled, target, grad_output, accumulate)
+    raw = load(args.file)
+    try:
+        graph = _validated(raw)
+        target, grad_output = _pick_target(graph, args.target, grad_output)
+        compiled = Compiled(graph, args.device, args.dtype)
+        _within_budget(compiled, args, accumulate > 1)
+        result, one_run = _runs(compiled, target, grad_output, accumulate)
+        left_out: list[str] = []
+    except GraphError as whole:
+        # Errors elsewhere in the file that the target does not depend on: computed without
+        # them, as the app computes what can run, each said on stderr (and in --json).
+        graph, left_out = _target_part(raw, args, whole)
+        target, grad_output = _pick_target(raw, args.target, grad_output)  # the file's grad-output too
+        compiled = Compiled(graph, args.device, args.dtype)
+        _within_budget(compiled, args, accumulate > 1)
+        result, one_run = _runs(compiled, target, grad_output, accumulate)
     grads2 = None
     if args.order == 2:  # ∂²target/∂x² of one fresh run, whatever --accumulate adds up
         from autograd_bridge.calculus import hessian_diagonals
@@ -214,7 +225,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
         formulas = formulas_for(compiled, result.values, target, grads=result.grads if plain else None)
     seed = None if grad_output is None else _grad_output_tensor(grad_output, result.values[target])
     if args.json:
-        _write_json(result, compiled, args.full, grads2, formulas, seed, (accumulate, one_run))
+        _write_json(result, compiled, args.full, grads2, formulas, seed, (accumulate, one_run), left_out)
         return 0
     leaves = set(compiled.source.leaf_ids)
     order = compiled.source.order
@@ -249,6 +260,36 @@ def cmd_grad(args: argparse.Namespace) -> int:
     if formulas is not None:
         _print_formulas(formulas)
     return 0
+
+
+def _target_part(raw, args: argparse.Namespace, whole: GraphError) -> tuple[object, list[str]]:  # noqa: ANN001
+    """(the checked graph of what can run, the errors left out, each in one line) when the
+    target is in it and something was left out; else `whole` is raised again (the target's own
+    problem, or one it depends on). Each error left out is said on stderr."""
+    from autograd_bridge.compute import computable, left_out_for
+    from graph.errors import CycleError, ExecutionError, MissingInputError, ShapeError
+
+    # Only a node's own problem (as the app leaves out per node); not a refusal of the whole
+    # run (memory, device, usage) or of the target itself.
+    if not raw.nodes or type(whole) not in (CycleError, ExecutionError, MissingInputError, ShapeError, ValueSpecError):
+        raise whole
+    target = args.target or raw.target
+    if target is None:  # the only sink of what can run would be a guess: say the error
+        raise whole
+    if target not in raw.nodes:
+        raise UsageError(f"no node {_short(target)} in this graph")
+    part = computable(raw, args.device, args.dtype, _memory_limit(args, args.device)[0])  # its check run: held too
+    if not part.errors:
+        raise whole
+    if part.compiled is None or target not in part.compiled.graph.nodes:
+        # the target is left out: say the error that leaves it out, not the first in the file
+        raise next((e for e in part.errors if target in left_out_for(raw, e)), whole)
+    left_out = [e.message for e in part.errors]
+    print(f"warning: {visible(target)} does not depend on what these errors leave out; computed without it:",
+          file=sys.stderr)
+    for message in left_out:
+        print(f"  {visible(message)}", file=sys.stderr)
+    return part.compiled.graph, left_out
 
 
 def _runs(compiled, target: str, grad_output: object, accumulate: int):  # noqa: ANN001, ANN202 - Compiled, (Result, dict)
@@ -393,7 +434,7 @@ def _tensor_json(t, full: bool, write) -> None:  # noqa: ANN001 - a torch.Tensor
 
 def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noqa: ANN001 - engine Result, Compiled
                 formulas=None, grad_output=None,  # noqa: ANN001 - symbolic.Formulas, torch.Tensor
-                accumulated: tuple[int, dict | None] = (1, None)) -> None:
+                accumulated: tuple[int, dict | None] = (1, None), left_out: list[str] | None = None) -> None:
     write = sys.stdout.write
     target = result.target
     write(f'{{"target": {json.dumps(target)}, "value": ')
@@ -428,6 +469,8 @@ def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noq
     warnings = [{"node": n, "message": what} for n, what in result.nonfinite]
     if warnings:  # only when there is one: a clean run's JSON keeps its three keys
         write(f', "warnings": {json.dumps(warnings)}')
+    if left_out:  # errors elsewhere that the target does not depend on: those nodes are not in "grads"
+        write(f', "not_computed": {json.dumps(left_out)}')
     write("}\n")
 
 

@@ -1,0 +1,80 @@
+"""`gradcanvas grad` computes a target that errors elsewhere in the file do not reach, as the app
+does (it said the first error of the file and computed nothing), and says on stderr (and in
+--json) what it left out; a target that an error does reach gets that error."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from helpers import make_graph
+from test_cli import run_main
+
+from graph.fileformat import save
+from graph.model import Node
+from graph.ops import TENSOR
+
+X = [3.0, -1.0]
+
+
+@pytest.fixture
+def path(tmp_path):  # noqa: ANN001, ANN201
+    """q = sum(x * x) is fine; mul1 = b * w does not broadcast; m2 has an input unfed."""
+    g = make_graph([Node("x", TENSOR, value=X, requires_grad=True), Node("w", TENSOR, value=[[1.0, 2.0], [3.0, 4.0]]),
+                    Node("b", TENSOR, value=[1.0, 2.0, 3.0]), Node("mul1", "mul"), Node("xx", "mul"),
+                    Node("q", "sum"), Node("m2", "mul")],
+                   [("b", "mul1", "input"), ("w", "mul1", "other"), ("x", "xx", "input"), ("x", "xx", "other"),
+                    ("xx", "q", "input"), ("b", "m2", "input")])
+    p = tmp_path / "part.json"
+    save(g, p)
+    return p
+
+
+def by_torch() -> list[float]:
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad((x * x).sum(), x)
+    return g.tolist()
+
+
+def test_a_target_the_errors_do_not_reach_is_computed(path, capsys) -> None:  # noqa: ANN001
+    code, out, err = run_main(capsys, "grad", str(path), "--target", "q")
+    assert code == 0, err
+    assert err.splitlines() == ["warning: q does not depend on what these errors leave out; computed without it:",
+                                "  unconnected input: m2.other",
+                                "  mul1: mul of [3] and [2, 2]: they do not broadcast: at dimension -1 (counted from "
+                                "the last) the sizes are 3 and 2, and torch needs them equal or 1"]
+    x_row = next(line for line in out.splitlines() if line.startswith("x "))
+    assert x_row.split()[-2:] == [f"[{by_torch()[0]:g},", f"{by_torch()[1]:g}]"]
+    assert "mul1" not in out and "m2" not in out
+    code, out, _err = run_main(capsys, "grad", str(path), "--target", "q", "--json")
+    data = json.loads(out)
+    assert code == 0 and data["grads"]["x"] == pytest.approx(by_torch()) and data["value"] == 10.0
+    assert set(data["grads"]) == {"x", "w", "b", "xx", "q"} and len(data["not_computed"]) == 2
+
+
+@pytest.mark.parametrize(("target", "error"), [
+    ("mul1", "error: mul1: mul of [3] and [2, 2]: they do not broadcast"),  # its own, not the file's first
+    ("m2", "error: unconnected input: m2.other"),
+    ("nope", "error: no node 'nope' in this graph"),
+])
+def test_a_target_an_error_reaches_gets_that_error(path, capsys, target: str, error: str) -> None:  # noqa: ANN001
+    code, out, err = run_main(capsys, "grad", str(path), "--target", target)
+    assert code == 1 and out == "" and err.startswith(error) and err.count("\n") == 1, err
+
+
+def test_without_a_target_the_file_is_refused_as_before(path, capsys) -> None:  # noqa: ANN001
+    code, _out, err = run_main(capsys, "grad", str(path))  # no target in the file: no guess among the sinks
+    assert code == 1 and err == "error: unconnected input: m2.other\n"
+
+
+def test_the_files_target_and_grad_output_are_kept(path, tmp_path, capsys) -> None:  # noqa: ANN001
+    data = json.loads(path.read_text())
+    data["target"], data["grad_output"] = "xx", [1.0, 2.0]  # xx = x * x is non-scalar: v is needed
+    with_v = tmp_path / "with_v.json"
+    with_v.write_text(json.dumps(data))
+    code, out, err = run_main(capsys, "grad", str(with_v), "--json")
+    x = torch.tensor(X, dtype=torch.float64, requires_grad=True)
+    (vjp,) = torch.autograd.grad(x * x, x, torch.tensor([1.0, 2.0], dtype=torch.float64))
+    assert code == 0, err
+    assert json.loads(out)["grads"]["x"] == pytest.approx(vjp.tolist())
