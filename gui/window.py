@@ -350,11 +350,18 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}[*] — GradCanvas")
         self.setWindowModified(not self.doc.undo_stack.isClean())
 
+    def unsaved_question(self) -> str:
+        """The question asked before the document is dropped, naming its file."""
+        name = f"“{visible(Path(self.doc.path).name)}”" if self.doc.path else "the untitled graph"
+        return f"Save the changes to {name} first?"
+
     def _ask_unsaved(self) -> QMessageBox.StandardButton:
-        return QMessageBox.question(
-            self, "Unsaved changes", "Save the changes to this graph first?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-            | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Save)
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Question, "Unsaved changes", self.unsaved_question(),
+                          buttons.Save | buttons.Discard | buttons.Cancel, self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # a file name is never read as markup
+        box.setDefaultButton(buttons.Save)
+        return buttons(box.exec())
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document."""
