@@ -84,3 +84,20 @@ def test_the_derivatives_of_a_failing_node_say_it_cannot_run_not_that_it_does_no
         out = task()
         assert out.error == "m cannot run yet (it has an error, or an input of it has): no derivatives of it", out.error
     assert node_derivatives(session, CancelToken(), g, Asked(1, "y"), "x").error is None  # the rest still works
+
+
+def test_a_wire_into_a_node_that_cannot_run_says_why_no_gradient_flows(qtbot, window) -> None:  # noqa: ANN001
+    from graph.model import Edge
+
+    w = window
+    g = two_errors()
+    g.add_node(Node("q", "sum"))
+    g.add_edge(Edge("m", "q", "input"))  # q depends on m, which cannot run
+    w._replace_document(g, None)  # noqa: SLF001
+    w.doc.set_target("y")
+    qtbot.waitUntil(lambda: w.run.current is not None and w.run.current.target == "y", timeout=RESULT_TIMEOUT_MS)
+    state = w.scene.overview.flow
+    w.scene.edges[Edge("w", "m", "other")].toolTip()  # asks for the flows
+    qtbot.waitUntil(lambda: state.result is not None, timeout=RESULT_TIMEOUT_MS)
+    lines = w.scene.edges[Edge("w", "m", "other")].toolTip().splitlines()
+    assert lines[1] == "∂y/∂w via m.other: no gradient flows: y does not depend on m", lines  # said 'not computed'

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from autograd_bridge.compute import ComputeResult
-from autograd_bridge.flows import FlowResult
+from autograd_bridge.flows import NO_DEPENDENCE, FlowResult
 from graph.model import Edge, Graph
 from gui.canvas import flowstyle
 from gui.canvas.flowstyle import NO_FLOW, Thresholds
@@ -79,7 +79,10 @@ class FlowState:
         via = f"{name} via {formula_name(nodes[edge.dst].title)}.{edge.port}"
         flow = flows.flows.get(edge)
         if flow is None:
-            return [f"{via}: {flows.none.get(edge, 'not computed')}"]
+            # A wire the computed part left out (it feeds a node that cannot run): flows exist
+            # only when the target was computed, and nothing computed depends on such a node.
+            left_out = NO_DEPENDENCE.format(target=nodes[shown.target].title, dst=nodes[edge.dst].title)
+            return [f"{via}: {flows.none.get(edge, left_out)}"]
         out = [f"{via}: {flow.text}",
                f"the gradient flowing along this wire: shape {list(flow.shape)}, norm {flow.norm:.4g}"]
         code = self.code(edge)
