@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
-from gui import export_dialog, group_commands, import_dialog
+from gui import clipboard, export_dialog, group_commands, import_dialog
 from gui.fields import enter_typing
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -184,16 +184,16 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     edit.addActions([undo, redo])
     plan += [(undo, (S.Undo, "Ctrl+Z")), (redo, (S.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))]
     edit.addSeparator()
-    add(edit, "Cu&t", w.cut, S.Cut)
-    add(edit, "&Copy", w.copy, S.Copy)
+    cut = add(edit, "Cu&t", w.cut, S.Cut)
+    copy = add(edit, "&Copy", w.copy, S.Copy)
     add(edit, "&Paste", w.paste, S.Paste)
     add(edit, "Dupl&icate", w.duplicate, "Ctrl+D")
     add(edit, "&Delete", w.delete_selection, S.Delete)
-    add(edit, "Select &All", w._select_all, S.SelectAll)
+    select_all = add(edit, "Select &All", w._select_all, S.SelectAll)
     edit.addSeparator()
     w.layout_action = add(edit, "Auto-&layout", lambda: [w.say(note) for note in w.doc.auto_layout()], "Ctrl+L")
     add(edit, "Make selected node the targ&et", w._target_selected, "Ctrl+T")
-    add(edit, "&Group selection", lambda: group_commands.group_selection(w), "Ctrl+G")
+    group = add(edit, "&Group selection", lambda: group_commands.group_selection(w), "Ctrl+G")
     add(edit, "Ungr&oup", lambda: group_commands.ungroup_selection(w), "Ctrl+Shift+G")
     add(edit, "Re&name group…", lambda: group_commands.rename_dialog(w))
     add(edit, "Collapse / e&xpand group", lambda: group_commands.toggle_selection(w))  # the header's double-click
@@ -219,6 +219,18 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     assign_shortcuts(plan)
     for action, _keys in plan:
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+
+    # The canvas's right-click menus offer the Edit and View menus' actions that act there (the
+    # node's menu selects its node first), shortcuts shown beside them.
+    w.scene.node_edit_actions = [cut, copy, group]
+
+    def canvas_extras(menu, scene_pos) -> None:  # noqa: ANN001 - a QMenu, a QPointF
+        menu.addSeparator()
+        here = menu.addAction("Paste here", lambda: clipboard.paste_at(w, (scene_pos.x(), scene_pos.y())))
+        here.setEnabled(clipboard.has_graph_text())
+        menu.addActions([select_all, w.fit_action])
+
+    w.scene.canvas_menu_extras.append(canvas_extras)
 
 
 def build_toolbar(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow

@@ -22,16 +22,18 @@ def _spot(pos: tuple[float, float]) -> tuple[float, float]:
     return round(pos[0], 1), round(pos[1], 1)
 
 
-def free_offset(graph: Graph, text: str, step: tuple[float, float]) -> tuple[float, float]:
-    """The first of step, 2·step, 3·step, … at which no pasted node lands on a node's spot."""
+def free_offset(graph: Graph, text: str, step: tuple[float, float], base: tuple[float, float] = (0.0, 0.0),
+                first: int = 1) -> tuple[float, float]:
+    """The first of base + step, base + 2·step, … (from base + first·step) at which no pasted
+    node lands on a node's spot."""
     try:
         fragment = loads(text)
     except GraphError:
         return step  # the paste itself says what is wrong
     taken = {_spot(graph.position(n)) for n in graph.nodes if usable_pos(graph.position(n))}
     copied = [fragment.position(n) if usable_pos(fragment.position(n)) else (0.0, 0.0) for n in fragment.nodes]
-    for k in range(1, MAX_STEPS + 1):
-        offset = (step[0] * k, step[1] * k)
+    for k in range(first, MAX_STEPS + 1):
+        offset = (base[0] + step[0] * k, base[1] + step[1] * k)
         if not any(_spot((x + offset[0], y + offset[1])) in taken for x, y in copied):
             break
     return offset
@@ -48,10 +50,40 @@ def copy(window) -> None:  # noqa: ANN001 - a gui.window.MainWindow
     QGuiApplication.clipboard().setMimeData(data)
 
 
-def paste(window) -> None:  # noqa: ANN001
+def _clipboard_text() -> str:
     data = QGuiApplication.clipboard().mimeData()
-    text = bytes(data.data(MIME)).decode("utf-8", "replace") if data.hasFormat(MIME) else data.text()
-    paste_text(window, text)
+    if data is None:
+        return ""
+    return bytes(data.data(MIME)).decode("utf-8", "replace") if data.hasFormat(MIME) else data.text()
+
+
+def has_graph_text() -> bool:
+    """Whether the clipboard holds something a paste would try (copied nodes, or any text)."""
+    return bool(_clipboard_text().strip())
+
+
+def paste(window) -> None:  # noqa: ANN001
+    paste_text(window, _clipboard_text())
+
+
+def paste_at(window, pos: tuple[float, float]) -> None:  # noqa: ANN001
+    """The canvas menu's Paste here: the copied nodes' top-left corner where the menu opened
+    (then on free spots, as any paste)."""
+    text = _clipboard_text()
+    try:
+        fragment = loads(text)
+    except GraphError:
+        paste_text(window, text)  # it says what is wrong
+        return
+    spots = [fragment.position(n) for n in fragment.nodes if usable_pos(fragment.position(n))]
+    left, top = (min(x for x, _ in spots), min(y for _, y in spots)) if spots else (0.0, 0.0)
+    offset = free_offset(window.doc.graph, text, PASTE_STEP, (round(pos[0] - left, 1), round(pos[1] - top, 1)), 0)
+    try:
+        new_ids = window.doc.paste(text, offset)
+    except GraphError as e:
+        window.say(f"cannot paste: {e.message}")
+        return
+    window.scene.select_nodes(new_ids)
 
 
 def paste_text(window, text: str, step: tuple[float, float] = PASTE_STEP) -> None:  # noqa: ANN001

@@ -74,6 +74,8 @@ class CanvasScene(QGraphicsScene):
         self._stacking = itertools.count()
         # Features add entries to a node's menu (gui.calculus: Differentiate again): f(menu, node_id).
         self.node_menu_extras: list = []
+        self.canvas_menu_extras: list = []  # (menu, scene position) -> None: the window's actions
+        self.node_edit_actions: list = []  # the Edit menu's Cut, Copy, … beside Duplicate and Delete
         # Pixel sizes (gui.canvas.style): 12-13 px on screen at 100 %, the level of detail's base.
         self.title_font = style.title_font()
         self.small_font = style.small_font()
@@ -495,6 +497,7 @@ class CanvasScene(QGraphicsScene):
         for extend in self.node_menu_extras:
             extend(menu, node_id)
         menu.addSeparator()
+        menu.addActions(self.node_edit_actions)
         menu.addAction("Duplicate", lambda: self.duplicate_node(node_id))
         menu.addAction("Delete", lambda: doc.remove([node_id]))
         return menu
@@ -538,4 +541,6 @@ class CanvasScene(QGraphicsScene):
             for name in names:
                 symbol = "▦" if name == TENSOR else op_symbol(OPS[name].symbol)
                 sub.addAction(f"{name}   {symbol}", lambda op=name: self.add_node_at(op, scene_pos))
+        for extend in self.canvas_menu_extras:
+            extend(menu, scene_pos)
         return menu

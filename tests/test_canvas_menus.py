@@ -1,0 +1,51 @@
+"""The canvas's right-click menus offer the Edit and View actions that act there: a node's menu
+Cut, Copy and Group selection (on the node it selects); the empty canvas's Paste here (the copied
+nodes' top-left corner where the menu opened), Select All and Fit graph."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF
+
+from graph.groups import members
+from gui import clipboard
+
+
+def texts(menu) -> list[str]:  # noqa: ANN001 - a QMenu
+    return [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
+
+
+def test_a_nodes_menu_has_cut_copy_and_group(window, examples_dir) -> None:  # noqa: ANN001
+    window.open_file(str(examples_dir / "01_scalar_partial.json"))
+    menu = window.scene.node_menu("x")
+    assert {"Cut", "Copy", "Group selection", "Duplicate", "Delete"} <= set(texts(menu))
+    window.scene.select_nodes(["x", "z"])
+    next(a for a in menu.actions() if a.text() == "&Group selection").trigger()
+    g = window.doc.graph
+    assert [sorted(members(g, gid)) for gid in g.groups] == [["x", "z"]]
+
+
+def test_the_canvas_menu_pastes_where_it_opened(window, examples_dir) -> None:  # noqa: ANN001
+    w = window
+    w.open_file(str(examples_dir / "01_scalar_partial.json"))
+    w.scene.select_nodes(["x", "x_sq"])
+    w.copy()
+    menu = w.scene.canvas_menu(QPointF(2000.0, 1500.0))
+    assert {"Paste here", "Select All", "Fit graph"} <= set(texts(menu))
+    here = next(a for a in menu.actions() if a.text() == "Paste here")
+    assert here.isEnabled() and clipboard.has_graph_text()
+    before = set(w.doc.graph.nodes)
+    here.trigger()
+    new = sorted(set(w.doc.graph.nodes) - before)
+    assert len(new) == 2 and sorted(w.scene.selected_node_ids()) == new
+    spots = [w.doc.graph.position(n) for n in new]
+    assert (min(x for x, _ in spots), min(y for _, y in spots)) == (2000.0, 1500.0)  # x was at (0, 0)
+    w.doc.undo_stack.undo()
+    assert set(w.doc.graph.nodes) == before
+
+
+def test_paste_here_is_off_with_nothing_to_paste(window) -> None:  # noqa: ANN001
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.clipboard().clear()
+    menu = window.scene.canvas_menu(QPointF(0, 0))  # held: its actions go with it
+    assert not next(a for a in menu.actions() if a.text() == "Paste here").isEnabled()
