@@ -224,6 +224,12 @@ def test_the_summary_names_the_partial_where_it_fits(qtbot) -> None:
     assert lod.summary_line(item, marker, text, fm, fm.horizontalAdvance("∂ -8")) == "∂ -8"
     two = scene.nodes["two"]  # no partial (it does not require grad): its value
     assert lod.summary_line(two, *lod.summary_content(two)[:2], fm, 1000) == "= 2"
+    # Too narrow for the name in this font, wide enough in half of it (the smallest the caller
+    # may shrink to): named, in smaller type, not a bare ∂ (a student's first view showed ∂ [14, 22])
+    narrow = fm.horizontalAdvance("∂y/∂x = -8") * 0.6
+    assert lod.summary_line(item, marker, text, fm, narrow) == "∂ -8"
+    assert lod.summary_line(item, marker, text, fm, narrow, shrink=0.5) == "∂y/∂x = -8"
+    assert lod.summary_line(item, marker, text, fm, narrow / 3, shrink=0.5) == "∂ -8"  # not even then
 
 
 def test_a_summary_too_narrow_for_long_titles_names_the_partial_by_shortened_ones(qtbot) -> None:

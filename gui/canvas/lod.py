@@ -243,14 +243,24 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
     return marker, visible(item.without_shape(text)), color
 
 
-def summary_line(item: NodeItem, marker: str, text: str, fm: QFontMetricsF, width: float) -> str:
+def summary_line(item: NodeItem, marker: str, text: str, fm: QFontMetricsF, width: float,
+                 shrink: float = 1.0) -> str:
     """The summary's number with what it is: a partial named by the titles (∂y/∂x = 8) where
-    that fits the width in this font, shortened down to "∂a…/∂W… = 8", else by its marker alone
-    (∂ 8; the status bar names it)."""
+    that fits the width in this font, shortened down to "∂a…/∂W… = 8"; else the same in a font
+    down to `shrink` times this one (the caller shrinks to fit): a number named in smaller type
+    beats a bare one; else by its marker alone (∂ 8; the status bar names it)."""
     line = f"{marker} {text}".strip()
     if text and marker.endswith("∂"):
-        names = partial_row_names(item.target_title(), item.node.title, item.view_vjp)  # down to "∂a…/∂W…"
-        return next((n for n in (f"{name} = {text}" for name in names) if fm.horizontalAdvance(n) <= width), line)
+        named = [f"{name} = {text}" for name in partial_row_names(item.target_title(), item.node.title,
+                                                                   item.view_vjp)]  # down to "∂a…/∂W…"
+        smaller = None  # the first that fits in the smallest font
+        for n in named:  # each measured once: this runs for every node drawn in a frame
+            advance = fm.horizontalAdvance(n)
+            if advance <= width:
+                return n
+            if smaller is None and advance * shrink <= width:
+                smaller = n
+        return smaller or line
     return line
 
 
@@ -275,9 +285,10 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     size = lay.number_px
     font = _number_font(size)
     fm = QFontMetricsF(font)
-    line = summary_line(item, marker, text, fm, inner)
+    smallest = math.ceil(MIN_TEXT_PX / scale)  # 12 px on screen
+    line = summary_line(item, marker, text, fm, inner, min(1.0, smallest / size))
     if text and fm.horizontalAdvance(line) > inner:  # shrink to fit, down to 12 px on screen
-        size = max(math.ceil(MIN_TEXT_PX / scale), math.floor(size * inner / fm.horizontalAdvance(line)))
+        size = max(smallest, math.floor(size * inner / fm.horizontalAdvance(line)))
         font = _number_font(size)
         fm = QFontMetricsF(font)
         if fm.horizontalAdvance(line) > inner and item.swatch is not None:
