@@ -341,7 +341,9 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
                                                   chunk_size=rows_at_once(rows, largest))(x)
             if not matrix.any():
                 _check_backward_passes(compiled, compiled.forward(leaves), target, wrt, lambda t: t, name)
-            return Jacobian(target, wrt, value, matrix.detach(), target_shape, wrt_shape, "jacrev")
+            # contiguous: torch.func may return a broadcast view (stride 0: abs's Hessian of zeros),
+            # on which tolist() fails for want of storage
+            return Jacobian(target, wrt, value, matrix.detach().contiguous(), target_shape, wrt_shape, "jacrev")
         except (NotImplementedError, *TORCH_ERRORS):
             pass  # an op vmap cannot run: the backward passes below, which name a real error's node
     values = compiled.forward(leaves)
@@ -389,7 +391,7 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
                 h = torch.func.jacrev(torch.func.grad(lambda x: scalar(f(x))), chunk_size=rows_at_once(n, largest))(x)
             if not h.any():  # all zeros: from torch.func, also where autograd gives no gradient
                 _check_backward_passes(compiled, values, target, wrt, scalar, name)
-            return h.detach()
+            return h.detach().contiguous()  # a broadcast view of zeros for abs, l1_loss: see jacobian
         except (NotImplementedError, *TORCH_ERRORS):
             pass  # vmap cannot run some op: double backward, which names a real error's node
     x = values[wrt]

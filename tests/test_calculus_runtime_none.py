@@ -6,6 +6,8 @@ is still given, checked against torch.func written here."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from helpers import make_graph
@@ -89,3 +91,30 @@ def test_gradcheck_does_not_call_a_leaf_without_a_gradient_ok() -> None:
     report = gradcheck(compiled, "t")  # t = n + sum(a²): a is checked, x is not, in grad's words
     assert [c.leaf for c in report.leaves] == ["a"] and report.passed
     assert report.no_gradient == {"x": compiled.run("t").no_grad_reason("x", compiled)}
+
+
+@pytest.mark.parametrize(("op", "attrs", "by_hand"), [
+    ("abs_sum", {}, lambda x: x.abs().sum()),
+    ("vector_norm", {"ord": 1}, lambda x: torch.linalg.vector_norm(x, ord=1)),
+    ("l1_loss", {}, lambda x: torch.nn.functional.l1_loss(x, torch.tensor([0.0, 2.5, 1.0], dtype=x.dtype))),
+])
+def test_a_hessian_torch_func_gives_as_a_broadcast_view_prints(op: str, attrs: dict, by_hand, tmp_path,  # noqa: ANN001
+                                                                capsys) -> None:  # noqa: ANN001
+    """torch.func's Hessian of abs, l1_loss and vector_norm of ord 1 is a stride-0 view of zeros:
+    tolist() raised 'unallocated storage' (a traceback, and half a JSON line on stdout)."""
+    x = Node("x", TENSOR, value=[1.0, 2.0, 3.0], requires_grad=True)
+    if op == "abs_sum":
+        g = make_graph([x, Node("a", "abs"), Node("y", "sum")], [("x", "a", "input"), ("a", "y", "input")])
+    elif op == "l1_loss":
+        g = make_graph([x, Node("t", TENSOR, value=[0.0, 2.5, 1.0]), Node("y", "l1_loss")],
+                       [("x", "y", "input"), ("t", "y", "target")])
+    else:
+        g = make_graph([x, Node("y", op, attrs=attrs)], [("x", "y", "input")])
+    expected = torch.func.hessian(by_hand)(torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64))
+    path = tmp_path / "g.json"
+    save(g, path)
+    code, out, err = run_main(capsys, "hessian", str(path), "--wrt", "x", "--json")
+    assert code == 0 and err == "", err
+    assert json.loads(out)["hessian"] == expected.tolist()
+    code, out, err = run_main(capsys, "hessian", str(path), "--wrt", "x")
+    assert code == 0 and err == "" and out.count("\n") == 5, out  # heading, column names, 3 rows
