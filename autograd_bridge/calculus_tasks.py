@@ -168,12 +168,14 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
                 raise GraphError(f"the Hessian ∂²{y}/∂{x}² has {n_node * n_node:,} entries, more "
                                  f"than the {DRAW_MAX:,} the inspector draws (gradcanvas hessian gives it whole)",
                                  [asked.target, node])
-            h = calculus.hessian(compiled, asked.target, node, None, leaves, name=name, memory_limit=limit)
+            # with the grad-output the canvas uses: then ∂²(vᵀ·y)/∂x², as the canvas shows vᵀ·∂y/∂x
+            h = calculus.hessian(compiled, asked.target, node, asked.grad_output, leaves, name=name,
+                                 memory_limit=limit)
             h = _numpy(h).reshape(n_node, n_node)
             out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
             leaf = node in compiled.source.leaf_ids
             out.hessian_method = HESSIAN_BY_FUNC if leaf else HESSIAN_BY_DOUBLE_BACKWARD
-            if leaf:
+            if leaf and asked.grad_output is None:  # a formula is of ∂y/∂x, not of vᵀ·∂y/∂x
                 _formula(out, compiled, shapes, leaves, name)
         cancel.check()
     return out

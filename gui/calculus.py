@@ -31,7 +31,7 @@ from graph.layout import _free_place
 from graph.model import Edge, Graph, Node
 from graph.safetext import visible
 from gui.document import SetTarget
-from gui.inspector.derivatives import array_text, element, second_name
+from gui.inspector.derivatives import array_text, element, hessian_of, second_name
 from gui.titles import formula_name, partial_names, title_of
 
 if TYPE_CHECKING:
@@ -202,7 +202,7 @@ class Calculus(QObject):
                 out.setdefault(k.leaf, []).append((text, "ok" if k.passed else "fail"))
         d = self.node_result
         if d is not None and d.diagonal is not None and d.node == self.node:
-            y, x = formula_name(self._title(d.asked.target)), formula_name(self._title(d.node))
+            y, x = hessian_of(formula_name(self._title(d.asked.target)), d.asked), formula_name(self._title(d.node))
             diag = "diag " if d.diagonal.size > 1 else ""  # only the Hessian's diagonal, not all of it
             out.setdefault(d.node, []).append((f"{diag}∂²{y}/∂{x}² = {array_text(d.diagonal)}", "info"))
         s = self.second

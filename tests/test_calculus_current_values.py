@@ -158,6 +158,27 @@ def test_the_hessian_heading_says_what_computed_it(qtbot) -> None:  # noqa: ANN0
         assert view.note.text() == f"Hessian ∂²s/∂{node}²: second derivatives of s (by {method})"
 
 
+def test_the_hessian_under_a_grad_output_is_of_the_vector_jacobian_product(qtbot) -> None:  # noqa: ANN001
+    """A one-element target with a grad-output v: the canvas shows vᵀ·∂s/∂x, so the panel's
+    Hessian is ∂²(vᵀ·s)/∂x², as the CLI's is; it was ∂²s/∂x² (v dropped), 3 times too small here."""
+    graph = make_graph([Node("x", TENSOR, value=[1.0, 2.0], requires_grad=True),
+                        Node("c", "pow", attrs={"exponent": 3}), Node("s", "sum", attrs={"dim": 0, "keepdim": True})],
+                       [("x", "c", "input"), ("c", "s", "input")])
+    asked = Asked(1, "s", grad_output=[3.0])
+    d = node_derivatives(ComputeSession(), CancelToken(), graph, asked, "x")
+    v = torch.tensor([3.0], dtype=torch.float64)
+    expected = torch.func.hessian(lambda x: (v * (x**3).sum(0, keepdim=True)).sum())(f64([1.0, 2.0]).detach())
+    assert d.error is None
+    torch.testing.assert_close(torch.from_numpy(d.hessian), expected)  # 18x on the diagonal: [18, 36]
+    assert d.formula is None  # a formula would be of ∂s/∂x, not of what the canvas shows
+    view = DerivativesView()
+    qtbot.addWidget(view)
+    view.show_node(d, str)
+    assert view.note.text() == f"Hessian ∂²(vᵀ·s)/∂x²: second derivatives of (vᵀ·s) (by {HESSIAN_BY_FUNC})"
+    assert view.diagonal.text().startswith("∂²(vᵀ·s)/∂x² (the diagonal, shown on the node) = [18, 36]")
+    assert view.cell_text(1, 1) == "∂²(vᵀ·s)/∂x[1]² = 36"
+
+
 # ---- in the window, both compute modes ----
 
 @pytest.fixture(params=["thread", "process"])

@@ -124,7 +124,7 @@ class DerivativesView(QGroupBox):
         lay.addWidget(self.checks)
         self.data: NodeDerivatives | None = None
         self._picked_row: int | None = None
-        self._names: tuple[str, str] = ("y", "x")
+        self._names: list[str] = ["y", "x"]
         self.clear()
 
     # ---- what is shown ----
@@ -163,7 +163,7 @@ class DerivativesView(QGroupBox):
             return
         self.data = d
         y, x = formula_name(title_of(d.asked.target)), formula_name(title_of(d.node))
-        self._names = (y, x)
+        self._names = [y, x]
         if d.jacobian is not None:
             rows, cols = d.jacobian.shape
             self.say(f"Jacobian ∂{y}/∂{x}: every partial of every element of {y} (torch.func.jacrev"
@@ -183,6 +183,7 @@ class DerivativesView(QGroupBox):
             self.relation.show()
         elif d.hessian is not None:
             n = d.hessian.shape[0]
+            y = self._names[0] = hessian_of(y, d.asked)
             self.say(f"Hessian ∂²{y}/∂{x}²: second derivatives of {y} (by {d.hessian_method})", "#111111")
             formula = (formula_line(y, x, visible(shown(d.formula)), d.formula_simplified, d.formula_value,
                                     d.formula_no_value, d.formula_torch) if d.formula is not None
@@ -251,6 +252,12 @@ class DerivativesView(QGroupBox):
         lines += [f"{formula_name(title_of(n))}: not checked, {why}" for n, why in c.no_gradient.items()]
         self.checks.setText("\n".join(lines))
         self.checks.setStyleSheet(f"color: {GREEN};" if c.passed else f"color: {RED};")
+
+
+def hessian_of(y: str, asked: object) -> str:
+    """What a Hessian shown under this request is of: y, or vᵀ·y with a grad-output v (the
+    canvas then shows vᵀ·∂y/∂x, and the Hessian is that one's Jacobian)."""
+    return f"(vᵀ·{y})" if asked.grad_output is not None else y
 
 
 def second_name(s: SecondDerivatives, node: str, title_of: Callable[[str], str]) -> str:
