@@ -238,7 +238,11 @@ def _no_gradient(compiled: object, target: str, wrt: str, name: Callable[[str], 
 
 def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked,
                         wrt: str) -> SecondDerivatives:
-    """g = ∂y/∂x as a new target: ∂g/∂w for every node w requiring grad, by double backward."""
+    """g = ∂y/∂x as a new target: ∂g/∂w, by double backward, for x and every node w requiring
+    grad that x does not feed. A node computed from x is left out: g depends on it only through
+    the tensors torch's backward saved (tanh's backward reuses its output), so ∂g/∂w there would
+    be an artefact of the backward graph, not a second derivative. Where autograd gives no ∂y/∂w
+    (a comparison on the way, or an op's backward giving none at run time), None and why."""
     import torch
 
     from autograd_bridge.calculus import _check_wrt, _seeded, _upstream, jacobian_rows
@@ -257,17 +261,24 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
         x = values[wrt]
         # Nodes y reaches only through a comparison: None, as grad's table and the Hessian diagonals say
         up = _upstream(compiled, asked.target)
-        others = [n for n in values if n in up.through_grad]
+        downstream = graph.descendants(wrt)
+        others = [n for n in values if n in up.through_grad and n not in downstream]
         out.no_gradient = {n: no_partial_reason(compiled.graph, up, n, name) for n in values
-                           if n in compiled.source.requires_grad and n in up.nodes and n not in up.through_grad}
+                           if n in compiled.source.requires_grad and n in up.nodes and n not in up.through_grad
+                           and n not in downstream}
         largest = max((v.numel() for v in values.values()), default=0)  # each batched pass holds a copy
 
         def second() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
             (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True) if y.requires_grad else (None,)
             if g is None:
                 raise _no_gradient(compiled, asked.target, wrt, name)
+            # and where torch's backward gives none at run time (vector_norm of ord 0), as grad's table
+            firsts = torch.autograd.grad(y, [values[n] for n in others], retain_graph=True, allow_unused=True)
             rows = {}
-            for n in others:
+            for n, first in zip(list(others), firsts, strict=True):
+                if first is None:
+                    out.no_gradient[n] = no_partial_reason(compiled.graph, up, n, name)
+                    continue
                 cancel.check()
                 rows[n] = jacobian_rows(g, values[n], largest=largest).reshape(g.numel(), -1)
             return g, rows
@@ -275,5 +286,5 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
         g, rows = compiled._call(second, [], TargetError)  # noqa: SLF001 - errors named by node
         out.gradient, out.wrt_shape = _numpy(g), tuple(x.shape)
         for n, r in rows.items():
-            out.partials[n], out.shapes[n] = _numpy(r), tuple(values[n].shape)
+            out.partials[n], out.shapes[n] = _numpy(r) + 0.0, tuple(values[n].shape)  # + 0.0: no -0 shown
     return out

@@ -118,3 +118,29 @@ def test_a_hessian_torch_func_gives_as_a_broadcast_view_prints(op: str, attrs: d
     assert json.loads(out)["hessian"] == expected.tolist()
     code, out, err = run_main(capsys, "hessian", str(path), "--wrt", "x")
     assert code == 0 and err == "" and out.count("\n") == 5, out  # heading, column names, 3 rows
+
+
+def test_differentiate_again_leaves_out_what_x_feeds_and_says_none_where_torch_gives_none() -> None:
+    """s = vector_norm(x, ord 0) + sum(tanh(y)²). Differentiated again on y: ∂(∂s/∂y)/∂x is None
+    (x's first partial is None at run time; it showed zeros), and the nodes computed from y (its
+    tanh, the square, s) are left out: ∂g/∂h there depends on what torch's backward saved (tanh
+    reuses its output), not a second derivative."""
+    from autograd_bridge.calculus_tasks import Asked, differentiate_again
+    from autograd_bridge.cancel import CancelToken
+    from autograd_bridge.compute import ComputeSession
+
+    g = make_graph([Node("x", TENSOR, value=[1.0, -2.0, 2.0], requires_grad=True), Node("n", "vector_norm",
+                    attrs={"ord": 0}), Node("y", TENSOR, value=[0.5, -1.0], requires_grad=True), Node("h", "tanh"),
+                    Node("q", "square"), Node("t", "sum"), Node("s", "add")],
+                   [("x", "n", "input"), ("y", "h", "input"), ("h", "q", "input"), ("q", "t", "input"),
+                    ("n", "s", "input"), ("t", "s", "other")])
+    out = differentiate_again(ComputeSession(), CancelToken(), g, Asked(1, "s"), "y")
+    assert out.error is None
+    compiled = Compiled(g)
+    assert set(out.partials) == {"y", "n"} and out.no_gradient == {"x": compiled.run("s").no_grad_reason("x", compiled)}
+    assert not out.partials["n"].any()  # ∂s/∂y does not involve n = ‖x‖₀: a true 0, with ∂s/∂n = 1
+    y = torch.tensor([0.5, -1.0], dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(torch.tanh(y).square().sum(), y, create_graph=True)
+    hess = torch.stack([torch.autograd.grad(grad[i], y, retain_graph=True)[0] for i in range(2)])
+    assert out.partials["y"] == pytest.approx(hess.numpy())
+    assert not any(str(v) == "-0.0" for v in out.partials["y"].ravel().tolist())  # shown as 0, not -0

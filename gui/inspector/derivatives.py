@@ -275,8 +275,9 @@ def second_lines(s: SecondDerivatives, title_of: Callable[[str], str]) -> list[s
     vjp = s.asked.grad_output is not None  # then the canvas's gradient is vᵀ·∂y/∂x, named so
     gradient = partial_names(title_of(s.asked.target), title_of(s.wrt), vjp)[0]
     what = "the vector–Jacobian product" if vjp else "the gradient"
+    x = formula_name(title_of(s.wrt))
     lines = [f"Differentiated again: {what} {gradient} = {array_text(s.gradient)} as the target; "
-             "its partials, by double backward:"]
+             f"its partials, by double backward, with respect to {x} and the nodes not computed from {x}:"]
     for n, a in s.partials.items():
         shown = a.reshape(s.shapes[n]) if not s.wrt_shape else a
         lines.append(f"{second_name(s, n, title_of)} = {array_text(shown)}")
