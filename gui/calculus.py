@@ -16,6 +16,7 @@ inside the forward that every torch.func path (vmap, meta shapes) runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -40,6 +41,20 @@ if TYPE_CHECKING:
 NODE, CHECK, AGAIN = "calculus.node", "calculus.gradcheck", "calculus.again"  # task names
 PICK_OFFSET = (260.0, 0.0)  # where a select picking one element goes, from what it selects,
 PICK_GAP = 30.0  # or the free place nearest there, this far from any node
+
+
+def gradcheck_status(data: tasks.GradcheckData, title: Callable[[str], str]) -> str:
+    """The status bar's one line for a gradcheck: which leaves fail, else that every leaf
+    checked agrees, naming those not checked (no gradient: grad's table says None)."""
+    if data.error:
+        return f"gradcheck: ⚠ {data.error}"
+    failing = ", ".join(formula_name(title(c.leaf)) for c in data.leaves if not c.passed)
+    unchecked = ", ".join(formula_name(title(n)) for n in data.no_gradient)
+    not_checked = f" ({unchecked} not checked: no gradient, see the inspector)" if unchecked else ""
+    if failing:
+        return f"gradcheck: ✗ autograd disagrees with finite differences for {failing}{not_checked}"
+    checked = "every leaf" if not unchecked else ", ".join(formula_name(title(c.leaf)) for c in data.leaves)
+    return f"gradcheck: ✓ autograd agrees with central finite differences for {checked}{not_checked}"
 
 
 class Calculus(QObject):
@@ -167,10 +182,7 @@ class Calculus(QObject):
         elif name == CHECK:
             self.checks = data
             self.panel.show_checks(data, self._title)
-            leaves = ", ".join(formula_name(self._title(c.leaf)) for c in data.leaves if not c.passed)
-            self.w.say(f"gradcheck: ⚠ {data.error}" if data.error else
-                       f"gradcheck: ✗ autograd disagrees with finite differences for {leaves}" if leaves else
-                       "gradcheck: ✓ autograd agrees with central finite differences for every leaf")
+            self.w.say(gradcheck_status(data, self._title))
         else:
             self.second = data
             self.panel.show_second(data if data.wrt == self.node else None, self._title)

@@ -144,3 +144,19 @@ def test_differentiate_again_leaves_out_what_x_feeds_and_says_none_where_torch_g
     hess = torch.stack([torch.autograd.grad(grad[i], y, retain_graph=True)[0] for i in range(2)])
     assert out.partials["y"] == pytest.approx(hess.numpy())
     assert not any(str(v) == "-0.0" for v in out.partials["y"].ravel().tolist())  # shown as 0, not -0
+
+
+def test_the_gradcheck_status_names_the_leaves_not_checked() -> None:
+    """It said '✓ … for every leaf' with x not checked (grad says None for x)."""
+    from autograd_bridge.calculus_tasks import GradcheckData, LeafCheckData
+    from gui.calculus import gradcheck_status
+
+    data = GradcheckData(None, leaves=[LeafCheckData("a", (3,), 0.0, 0.0, True)], no_gradient={"x": "why"})
+    assert gradcheck_status(data, str) == ("gradcheck: ✓ autograd agrees with central finite differences for a "
+                                           "(x not checked: no gradient, see the inspector)")
+    data.no_gradient = {}
+    assert gradcheck_status(data, str).endswith("for every leaf")
+    data.leaves[0] = LeafCheckData("a", (3,), 1.0, 1.0, False)
+    data.no_gradient = {"x": "why"}
+    assert gradcheck_status(data, str) == ("gradcheck: ✗ autograd disagrees with finite differences for a "
+                                           "(x not checked: no gradient, see the inspector)")
