@@ -117,7 +117,9 @@ def why_not(graph: CheckedGraph, target: str, shapes: dict[str, tuple[int, ...]]
         return f"{name(target)} depends on {len(ops)} ops (formulas are shown up to {MAX_OPS})"
     for n in part:
         if shapes.get(n) != ():
-            return f"{name(n)} has shape {list(shapes.get(n, ()))}, not a scalar (formulas are for 0-d tensors)"
+            # said as a fact of the graph: the node asked about may well be a scalar itself
+            return (f"formulas are for graphs of 0-d tensors, and {name(target)} depends on {name(n)}, which has "
+                    f"shape {list(shapes.get(n, ()))}, not a scalar")
         node = graph.nodes[n]
         if not node.is_tensor and node.spec.sympy is None:
             return f"{name(n)} ({node.op}) is not an elementwise op with a formula"
