@@ -24,7 +24,7 @@ import torch
 
 from autograd_bridge import budget
 from autograd_bridge.engine import TORCH_ERRORS, Compiled
-from autograd_bridge.node_checks import Upstream, no_partial_reason, upstream
+from autograd_bridge.node_checks import Upstream, backward_gate, no_partial_reason, upstream
 from graph.errors import GraphError, TargetError
 from graph.ops import FLOAT_DTYPES
 from graph.values import _short
@@ -151,10 +151,32 @@ def _check_wrt(compiled: Compiled, target: str, wrt: str, name: Name = str) -> N
                           f"∂{y}/∂{x}", [target, wrt, up.gate[wrt]])
 
 
-def _refuse_no_gradient(compiled: Compiled, target: str, wrt: str, name: Name) -> None:
+def first_partials(compiled: Compiled, values: dict[str, torch.Tensor], y: torch.Tensor,
+                   target: str) -> dict[str, torch.Tensor | None]:
+    """∂y/∂n (every element of y at once) for each node n autograd should reach (_upstream's
+    through_grad), in one backward pass that keeps the graph: None where torch's backward gives
+    none at run time, which no look at the edges can tell. What grad's table's reasons read."""
+    ids = [n for n in _upstream(compiled, target).through_grad if n in values]
+    if not y.requires_grad or not ids:
+        return dict.fromkeys(ids)
+    grads = torch.autograd.grad(y, [values[n] for n in ids], torch.ones_like(y), retain_graph=True, allow_unused=True)
+    return dict(zip(ids, grads, strict=True))
+
+
+def no_gradient_reason(compiled: Compiled, target: str, node: str, name: Name,
+                       grads: dict[str, torch.Tensor | None]) -> tuple[str, list[str]]:
+    """(why autograd gives node no ∂target/∂node, in grad's table's words; the nodes to name: the
+    op whose backward gave none, when `grads` (first_partials) tell it)."""
+    up = _upstream(compiled, target)
+    gate = backward_gate(compiled.graph, up, node, grads)
+    return no_partial_reason(compiled.graph, up, node, name, grads), [] if gate is None else [gate[0]]
+
+
+def _refuse_no_gradient(compiled: Compiled, target: str, wrt: str, name: Name,
+                        grads: dict[str, torch.Tensor | None]) -> None:
     y, x = name(target), name(wrt)
-    raise TargetError(f"{x}: {no_partial_reason(compiled.graph, _upstream(compiled, target), wrt, name)}, so "
-                      f"autograd gives no ∂{y}/∂{x}", [target, wrt])
+    why, gate = no_gradient_reason(compiled, target, wrt, name, grads)
+    raise TargetError(f"{x}: {why}, so autograd gives no ∂{y}/∂{x}", list(dict.fromkeys([target, wrt, *gate])))
 
 
 def _check_backward_passes(compiled: Compiled, values: dict[str, torch.Tensor], target: str, wrt: str,
@@ -164,15 +186,10 @@ def _check_backward_passes(compiled: Compiled, values: dict[str, torch.Tensor], 
     edges can tell: torch.func makes zeros of it, where grad says None. For an all-zero result
     only: one more backward pass (of scalar(target's value); of every target element at once)."""
     y = scalar(values[target])
-
-    def first_order() -> torch.Tensor | None:
-        if not y.requires_grad:
-            return None
-        (g,) = torch.autograd.grad(y, values[wrt], torch.ones_like(y), allow_unused=True)
-        return g
-
-    if _named(compiled, first_order, f"∂{name(target)}/∂{name(wrt)}", [target, wrt]) is None:
-        _refuse_no_gradient(compiled, target, wrt, name)
+    grads = _named(compiled, lambda: first_partials(compiled, values, y, target), f"∂{name(target)}/∂{name(wrt)}",
+                   [target, wrt])
+    if grads.get(wrt) is None:
+        _refuse_no_gradient(compiled, target, wrt, name, grads)
 
 
 def _check_size(what: str, elements: int, sizes: str, node_ids: list[str],
@@ -399,7 +416,7 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
     def double_backward() -> torch.Tensor:
         (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True)
         if g is None:  # an op on the way passes x no gradient (vector_norm of ord 0)
-            _refuse_no_gradient(compiled, target, wrt, name)
+            _refuse_no_gradient(compiled, target, wrt, name, first_partials(compiled, values, y, target))
         return jacobian_rows(g, x, largest=largest)
 
     h = _named(compiled, double_backward, what, [target, wrt])
@@ -437,7 +454,9 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
 
     what = f"Hessian diagonals ∂²{name(target)}/∂x² of {', '.join(map(name, used))}"
     diagonals.update(zip(used, _named(compiled, second, what, [target, *used]), strict=True))
-    diagonals.why = {n: no_partial_reason(compiled.graph, up, n, name) for n, d in diagonals.items() if d is None}
+    none = [n for n, d in diagonals.items() if d is None]
+    grads = first_partials(compiled, values, y, target) if any(n in up.through_grad for n in none) else {}
+    diagonals.why = {n: no_partial_reason(compiled.graph, up, n, name, grads) for n in none}
     return diagonals
 
 
@@ -487,12 +506,9 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None,
     y = values[target] if v is None else (v * values[target]).sum()
     # torch's backward may pass a leaf no gradient at run time (vector_norm of ord 0), which the
     # edges cannot tell: grad says None there, so it is not checked (its zeros would pass).
-    xs = [values[n] for n in used]
-    firsts = _named(c64, lambda: torch.autograd.grad(y, xs, torch.ones_like(y), retain_graph=True, allow_unused=True)
-                    if y.requires_grad else [None] * len(xs),
+    firsts = _named(c64, lambda: first_partials(c64, values, y, target),
                     "Jacobian " + ", ".join(f"∂{name(target)}/∂{name(n)}" for n in used), [target, *used])
-    no_gradient.update((n, no_partial_reason(c64.graph, up, n, name)) for n, g in zip(used, firsts, strict=True)
-                       if g is None)
+    no_gradient.update((n, no_partial_reason(c64.graph, up, n, name, firsts)) for n in used if firsts[n] is None)
     used = [n for n in used if n not in no_gradient]
     refuse_if_none_used()
     for n in used:

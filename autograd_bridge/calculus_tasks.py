@@ -221,17 +221,17 @@ def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, 
     return out
 
 
-def _no_gradient(compiled: object, target: str, wrt: str, name: Callable[[str], str]) -> GraphError:
+def _no_gradient(compiled: object, target: str, wrt: str, name: Callable[[str], str],
+                 grads: dict | None = None) -> GraphError:
     """Why autograd gives no ∂target/∂wrt to differentiate again, as grad's table says it: the
     target reaches wrt only through a node giving none (a comparison: named), or torch's
-    backward of an op on the way gives wrt none."""
-    from autograd_bridge.calculus import _upstream
-    from autograd_bridge.node_checks import no_partial_reason
+    backward of an op on the way gives wrt none (named where `grads`, first_partials, tell it)."""
+    from autograd_bridge.calculus import _upstream, no_gradient_reason
     from graph.errors import TargetError
 
     up = _upstream(compiled, target)  # the pass _check_wrt made, kept per target in the Compiled
-    why = no_partial_reason(compiled.graph, up, wrt, name)
-    gate = [up.gate[wrt]] if wrt in up.gate else []  # the comparison it goes through
+    why, op = no_gradient_reason(compiled, target, wrt, name, grads or {})
+    gate = [up.gate[wrt]] if wrt in up.gate else op  # the comparison it goes through, or the op
     return TargetError(f"{name(wrt)}: {why}, so autograd gives no ∂{name(target)}/∂{name(wrt)} to differentiate "
                        "again", list(dict.fromkeys([target, wrt, *gate])))
 
@@ -245,7 +245,7 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
     (a comparison on the way, or an op's backward giving none at run time), None and why."""
     import torch
 
-    from autograd_bridge.calculus import _check_wrt, _seeded, _upstream, jacobian_rows
+    from autograd_bridge.calculus import _check_wrt, _seeded, _upstream, first_partials, jacobian_rows
     from autograd_bridge.node_checks import no_partial_reason
     from graph.errors import TargetError
 
@@ -270,14 +270,14 @@ def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Gra
 
         def second() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
             (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True) if y.requires_grad else (None,)
-            if g is None:
-                raise _no_gradient(compiled, asked.target, wrt, name)
             # and where torch's backward gives none at run time (vector_norm of ord 0), as grad's table
-            firsts = torch.autograd.grad(y, [values[n] for n in others], retain_graph=True, allow_unused=True)
+            firsts = first_partials(compiled, values, y, asked.target)
+            if g is None:
+                raise _no_gradient(compiled, asked.target, wrt, name, firsts)
             rows = {}
-            for n, first in zip(list(others), firsts, strict=True):
-                if first is None:
-                    out.no_gradient[n] = no_partial_reason(compiled.graph, up, n, name)
+            for n in others:
+                if firsts[n] is None:
+                    out.no_gradient[n] = no_partial_reason(compiled.graph, up, n, name, firsts)
                     continue
                 cancel.check()
                 rows[n] = jacobian_rows(g, values[n], largest=largest).reshape(g.numel(), -1)

@@ -144,7 +144,7 @@ class Result:
         if up is None:
             up = compiled._upstream[self.target] = upstream(compiled.graph, compiled.source.order,
                                                             compiled.source.requires_grad, self.target)
-        return no_partial_reason(compiled.graph, up, node_id, name)
+        return no_partial_reason(compiled.graph, up, node_id, name, self.grads)
 
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -148,11 +148,30 @@ def upstream(graph: CheckedGraph, order: list[str], requires_grad: set[str], tar
     return Upstream(target, frozenset(nodes), frozenset(through_grad), gate)
 
 
-def no_partial_reason(graph: CheckedGraph, up: Upstream, node_id: str, name: Callable[[str], str] = str) -> str:
+def backward_gate(graph: CheckedGraph, up: Upstream, node_id: str,
+                  grads: Mapping[str, object]) -> tuple[str, str] | None:
+    """(op, its input) on the way from node_id to the target where torch's backward stops: the
+    first op, nearest node_id, whose own partial is there (`grads`: a run's, None where torch
+    gave none) while that input's is None (vector_norm of ord 0). None when not found."""
+    seen, todo = {node_id}, [node_id]
+    while todo:
+        n = todo.pop(0)
+        for c in graph.consumers[n]:
+            if c in up.through_grad and c not in seen:
+                if grads.get(c) is not None:
+                    return c, n
+                seen.add(c)
+                todo.append(c)
+    return None
+
+
+def no_partial_reason(graph: CheckedGraph, up: Upstream, node_id: str, name: Callable[[str], str] = str,
+                      grads: Mapping[str, object] | None = None) -> str:
     """Why torch gives no ∂target/∂node to a node that requires grad: the target does not
     depend on it, or only through a node that gives no gradient, or torch's backward of an op
-    on the way gives none for that input (vector_norm of ord 0: piecewise constant). Nodes are
-    named by `name` (Result.no_grad_reason)."""
+    on the way gives none for that input (vector_norm of ord 0: piecewise constant; that op
+    named where `grads`, a run's partials, tell it). Nodes are named by `name`
+    (Result.no_grad_reason)."""
     target = name(up.target)
     if node_id not in up.nodes:
         return f"{target} does not depend on it"
@@ -161,5 +180,11 @@ def no_partial_reason(graph: CheckedGraph, up: Upstream, node_id: str, name: Cal
         if gate == up.target:
             return f"{target} ({graph.nodes[gate].op}) gives no gradient"
         return f"{target} depends on it only through {name(gate)} ({graph.nodes[gate].op}), which gives no gradient"
+    gate = backward_gate(graph, up, node_id, grads) if grads is not None else None
+    if gate is not None:
+        op, its_input = gate
+        which = "it" if its_input == node_id else f"its input {name(its_input)}"
+        return (f"torch's backward passes it no gradient on the way from {target}: the backward of {name(op)} "
+                f"({graph.nodes[op].op}) gives {which} none (e.g. it is piecewise constant there)")
     return (f"torch's backward passes it no gradient on the way from {target}: an op between has none for "
             "that input (e.g. it is piecewise constant there)")

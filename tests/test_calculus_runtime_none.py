@@ -160,3 +160,31 @@ def test_the_gradcheck_status_names_the_leaves_not_checked() -> None:
     data.no_gradient = {"x": "why"}
     assert gradcheck_status(data, str) == ("gradcheck: ✗ autograd disagrees with finite differences for a "
                                            "(x not checked: no gradient, see the inspector)")
+
+
+def test_the_op_whose_backward_gives_none_is_named() -> None:
+    """x → exp → vector_norm(ord 0) → ·2 → sum: every message said 'an op between has none for
+    that input' without naming it, and the canvas could not mark it."""
+    g = make_graph([Node("x", TENSOR, value=[1.0, -2.0, 2.0], requires_grad=True), Node("e", "exp"),
+                    Node("n", "vector_norm", attrs={"ord": 0}), Node("two", TENSOR, value=2.0), Node("m", "mul"),
+                    Node("s", "sum")],
+                   [("x", "e", "input"), ("e", "n", "input"), ("n", "m", "input"), ("two", "m", "other"),
+                    ("m", "s", "input")])
+    x = torch.tensor([1.0, -2.0, 2.0], requires_grad=True)
+    e = torch.exp(x)
+    n = torch.linalg.vector_norm(e, ord=0)
+    grads = torch.autograd.grad((n * 2).sum(), [x, e, n], allow_unused=True)
+    assert grads[0] is None and grads[1] is None and grads[2] is not None  # torch stops at n's backward
+    compiled = Compiled(g)
+    result = compiled.run("s")
+    why_x, why_e = result.no_grad_reason("x", compiled), result.no_grad_reason("e", compiled)
+    assert why_x == ("torch's backward passes it no gradient on the way from s: the backward of n (vector_norm) "
+                     "gives its input e none (e.g. it is piecewise constant there)")
+    assert why_e.endswith("the backward of n (vector_norm) gives it none (e.g. it is piecewise constant there)")
+    with pytest.raises(TargetError) as raised:
+        jacobian(compiled, "s", "x")
+    assert raised.value.message == f"x: {why_x}, so autograd gives no ∂s/∂x"
+    assert raised.value.node_ids == ("s", "x", "n")  # n marked on the canvas too
+    with pytest.raises(TargetError) as raised:
+        gradcheck(compiled, "s")
+    assert raised.value.message == f"x: {why_x}: gradcheck has no gradient to check"
