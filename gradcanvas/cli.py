@@ -195,21 +195,23 @@ def cmd_grad(args: argparse.Namespace) -> int:
     accumulate = _accumulate(args.accumulate)
     grad_output = _grad_output(args.grad_output)
     raw = load(args.file)
+    left_out: list[str] = []
+
+    def run(graph, target: str, grad_output: object):  # noqa: ANN001, ANN202 - (Compiled, Result, dict)
+        compiled = Compiled(graph, args.device, args.dtype)
+        _within_budget(compiled, args, accumulate > 1)
+        return compiled, *_runs(compiled, target, grad_output, accumulate)
+
     try:
         graph = _validated(raw)
         target, grad_output = _pick_target(graph, args.target, grad_output)
-        compiled = Compiled(graph, args.device, args.dtype)
-        _within_budget(compiled, args, accumulate > 1)
-        result, one_run = _runs(compiled, target, grad_output, accumulate)
-        left_out: list[str] = []
+        compiled, result, one_run = run(graph, target, grad_output)
     except GraphError as whole:
         # Errors elsewhere in the file that the target does not depend on: computed without
         # them, as the app computes what can run, each said on stderr (and in --json).
         graph, left_out = _target_part(raw, args, whole)
         target, grad_output = _pick_target(raw, args.target, grad_output)  # the file's grad-output too
-        compiled = Compiled(graph, args.device, args.dtype)
-        _within_budget(compiled, args, accumulate > 1)
-        result, one_run = _runs(compiled, target, grad_output, accumulate)
+        compiled, result, one_run = run(graph, target, grad_output)
     grads2 = None
     if args.order == 2:  # ∂²target/∂x² of one fresh run, whatever --accumulate adds up
         from autograd_bridge.calculus import hessian_diagonals
