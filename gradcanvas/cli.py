@@ -195,7 +195,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
     accumulate = _accumulate(args.accumulate)
     grad_output = _grad_output(args.grad_output)
     raw = load(args.file)
-    left_out: list[str] = []
+    left_out: list[tuple[GraphError, list[str]]] = []  # (error, the nodes it leaves out)
 
     def run(graph, target: str, grad_output: object):  # noqa: ANN001, ANN202 - (Compiled, Result, dict)
         compiled = Compiled(graph, args.device, args.dtype)
@@ -212,6 +212,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
         graph, left_out = _target_part(raw, args, whole)
         target, grad_output = _pick_target(raw, args.target, grad_output)  # the file's grad-output too
         compiled, result, one_run = run(graph, target, grad_output)
+        _say_left_out(target, left_out)  # once it ran: a warning, then a refusal, would mislead
     grads2 = None
     if args.order == 2:  # ∂²target/∂x² of one fresh run, whatever --accumulate adds up
         from autograd_bridge.calculus import hessian_diagonals
@@ -264,11 +265,13 @@ def cmd_grad(args: argparse.Namespace) -> int:
     return 0
 
 
-def _target_part(raw, args: argparse.Namespace, whole: GraphError) -> tuple[object, list[str]]:  # noqa: ANN001
-    """(the checked graph of what can run, the errors left out, each in one line) when the
-    target is in it and something was left out; else `whole` is raised again (the target's own
-    problem, or one it depends on). Each error left out is said on stderr."""
+def _target_part(raw, args: argparse.Namespace,  # noqa: ANN001 - a loaded graph.model.Graph
+                 whole: GraphError) -> tuple[object, list[tuple[GraphError, list[str]]]]:
+    """(the checked graph of what can run, each error that left the rest out with the nodes it
+    left out) when the target is in it and something was left out; else `whole` is raised again
+    (the target's own problem, or one it depends on)."""
     from autograd_bridge.compute import computable, left_out_for
+    from autograd_bridge.engine import check_device
     from graph.errors import CycleError, ExecutionError, MissingInputError, ShapeError
 
     # Only a node's own problem (as the app leaves out per node); not a refusal of the whole
@@ -280,18 +283,21 @@ def _target_part(raw, args: argparse.Namespace, whole: GraphError) -> tuple[obje
         raise whole
     if target not in raw.nodes:
         raise UsageError(f"no node {_short(target)} in this graph")
+    check_device(args.device, args.dtype)  # one line for a device not here, before the memory limit asks it
     part = computable(raw, args.device, args.dtype, _memory_limit(args, args.device)[0])  # its check run: held too
     if not part.errors:
         raise whole
     if part.compiled is None or target not in part.compiled.graph.nodes:
         # the target is left out: say the error that leaves it out, not the first in the file
         raise next((e for e in part.errors if target in left_out_for(raw, e)), whole)
-    left_out = [e.message for e in part.errors]
+    return part.compiled.graph, [(e, [n for n in raw.nodes if n in left_out_for(raw, e)]) for e in part.errors]
+
+
+def _say_left_out(target: str, left_out: list[tuple[GraphError, list[str]]]) -> None:
     print(f"warning: {visible(target)} does not depend on what these errors leave out; computed without it:",
           file=sys.stderr)
-    for message in left_out:
-        print(f"  {visible(message)}", file=sys.stderr)
-    return part.compiled.graph, left_out
+    for e, _nodes in left_out:
+        print(f"  {visible(e.message)}", file=sys.stderr)
 
 
 def _runs(compiled, target: str, grad_output: object, accumulate: int):  # noqa: ANN001, ANN202 - Compiled, (Result, dict)
@@ -436,7 +442,7 @@ def _tensor_json(t, full: bool, write) -> None:  # noqa: ANN001 - a torch.Tensor
 
 def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noqa: ANN001 - engine Result, Compiled
                 formulas=None, grad_output=None,  # noqa: ANN001 - symbolic.Formulas, torch.Tensor
-                accumulated: tuple[int, dict | None] = (1, None), left_out: list[str] | None = None) -> None:
+                accumulated: tuple[int, dict | None] = (1, None), left_out: list | None = None) -> None:
     write = sys.stdout.write
     target = result.target
     write(f'{{"target": {json.dumps(target)}, "value": ')
@@ -472,7 +478,8 @@ def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noq
     if warnings:  # only when there is one: a clean run's JSON keeps its three keys
         write(f', "warnings": {json.dumps(warnings)}')
     if left_out:  # errors elsewhere that the target does not depend on: those nodes are not in "grads"
-        write(f', "not_computed": {json.dumps(left_out)}')
+        left = [{"nodes": nodes, "message": e.message} for e, nodes in left_out]  # nodes: those it left out
+        write(f', "not_computed": {json.dumps(left)}')
     write("}\n")
 
 

@@ -50,7 +50,9 @@ def test_a_target_the_errors_do_not_reach_is_computed(path, capsys) -> None:  # 
     code, out, _err = run_main(capsys, "grad", str(path), "--target", "q", "--json")
     data = json.loads(out)
     assert code == 0 and data["grads"]["x"] == pytest.approx(by_torch()) and data["value"] == 10.0
-    assert set(data["grads"]) == {"x", "w", "b", "xx", "q"} and len(data["not_computed"]) == 2
+    assert set(data["grads"]) == {"x", "w", "b", "xx", "q"}
+    assert [e["nodes"] for e in data["not_computed"]] == [["m2"], ["mul1"]]  # what each error leaves out
+    assert data["not_computed"][0]["message"] == "unconnected input: m2.other"
 
 
 @pytest.mark.parametrize(("target", "error"), [
@@ -78,3 +80,12 @@ def test_the_files_target_and_grad_output_are_kept(path, tmp_path, capsys) -> No
     (vjp,) = torch.autograd.grad(x * x, x, torch.tensor([1.0, 2.0], dtype=torch.float64))
     assert code == 0, err
     assert json.loads(out)["grads"]["x"] == pytest.approx(vjp.tolist())
+
+
+def test_a_device_not_here_is_one_line_and_no_warning_comes_before_a_refusal(path, capsys) -> None:  # noqa: ANN001
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    code, out, err = run_main(capsys, "grad", str(path), "--target", "q", "--device", "cuda")
+    assert code == 1 and out == "" and err == "error: device cuda is not available on this machine (available: cpu)\n"
+    code, out, err = run_main(capsys, "grad", str(path), "--target", "xx", "--grad-output", "[1, 1, 1]")
+    assert code == 1 and out == "" and err == "error: grad-output has shape [3] but target xx has shape [2]\n", err
