@@ -11,7 +11,7 @@ from gui import clipboard
 
 
 def texts(menu) -> list[str]:  # noqa: ANN001 - a QMenu
-    return [a.text().replace("&", "") for a in menu.actions() if not a.isSeparator()]
+    return [a.text().replace("&", "").split("\t")[0] for a in menu.actions() if not a.isSeparator()]
 
 
 def test_a_nodes_menu_has_cut_copy_and_group(window, examples_dir) -> None:  # noqa: ANN001
@@ -49,3 +49,23 @@ def test_paste_here_is_off_with_nothing_to_paste(window) -> None:  # noqa: ANN00
     QGuiApplication.clipboard().clear()
     menu = window.scene.canvas_menu(QPointF(0, 0))  # held: its actions go with it
     assert not next(a for a in menu.actions() if a.text() == "Paste here").isEnabled()
+
+
+def test_every_edit_action_of_a_nodes_menu_acts_on_the_selection(window, examples_dir) -> None:  # noqa: ANN001
+    """Right-click inside a selection of three: Delete removed the clicked node alone while Cut
+    took all three."""
+    window.open_file(str(examples_dir / "01_scalar_partial.json"))
+    doc = window.doc
+    for item in ("Delete", "Duplicate"):
+        window.scene.select_nodes(["x", "z", "two"])
+        before = set(doc.graph.nodes)
+        menu = window.scene.node_menu("x")  # x is in the selection: it stays as it is
+        assert sorted(window.scene.selected_node_ids()) == ["two", "x", "z"]
+        next(a for a in menu.actions() if a.text().startswith(item)).trigger()
+        changed = set(doc.graph.nodes) ^ before
+        assert len(changed) == 3, (item, changed)
+        doc.undo_stack.undo()
+    window.scene.select_nodes(["z"])
+    menu = window.scene.node_menu("x")  # outside the selection: the node alone, as a right-click selects it
+    assert window.scene.selected_node_ids() == ["x"]
+    assert "Duplicate\tCtrl+D" in [a.text() for a in menu.actions()]

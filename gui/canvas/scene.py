@@ -484,8 +484,12 @@ class CanvasScene(QGraphicsScene):
         return [e for e, item in self.edges.items() if item.isSelected()]
 
     def node_menu(self, node_id: str) -> QMenu:
-        """The node's context menu (built here, shown by the item, inspected by tests)."""
+        """The node's context menu (built here, shown by the item, inspected by tests). As a
+        right-click does, it selects the node unless it is in the selection already: its edit
+        actions (Cut, Copy, Duplicate, Delete, Group) all act on the selection."""
         doc, node = self.doc, self.doc.graph.nodes[node_id]
+        if node_id not in self.selected_node_ids():
+            self.select_nodes([node_id])
         menu = QMenu()
         menu.addAction(f"∂  Differentiate: make {visible(node_id)} the target", lambda: doc.choose_target(node_id))
         if node.is_tensor:
@@ -498,8 +502,9 @@ class CanvasScene(QGraphicsScene):
             extend(menu, node_id)
         menu.addSeparator()
         menu.addActions(self.node_edit_actions)
-        menu.addAction("Duplicate", lambda: self.duplicate_node(node_id))
-        menu.addAction("Delete", lambda: doc.remove([node_id]))
+        # the window's keys for these, shown as the Edit menu shows them (text after a tab)
+        menu.addAction("Duplicate\tCtrl+D", lambda: self.duplicate_nodes(self.selected_node_ids() or [node_id]))
+        menu.addAction("Delete\tDel", lambda: doc.remove(self.selected_node_ids() or [node_id]))
         return menu
 
     def set_requires_grad(self, node_id: str, on: bool) -> None:
@@ -512,10 +517,10 @@ class CanvasScene(QGraphicsScene):
         self.doc.add_node(new_node(op, node_id), (round(pos.x(), 1), round(pos.y(), 1)))
         return node_id
 
-    def duplicate_node(self, node_id: str) -> None:
-        """The menu's Duplicate: below the original, further each time (as Ctrl+D, gui.clipboard)."""
-        text = self.doc.copy_text([node_id])
-        self.doc.paste(text, free_offset(self.doc.graph, text, self.duplicate_offset([node_id])))
+    def duplicate_nodes(self, node_ids: list[str]) -> None:
+        """The menu's Duplicate: below the originals, further each time (as Ctrl+D, gui.clipboard)."""
+        text = self.doc.copy_text(node_ids)
+        self.doc.paste(text, free_offset(self.doc.graph, text, self.duplicate_offset(node_ids)))
 
     def duplicate_offset(self, node_ids: list[str]) -> tuple[float, float]:
         """Where a duplicate goes, relative to the original: just below it (the selection's
