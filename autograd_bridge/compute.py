@@ -67,6 +67,8 @@ class ComputeResult:
     # Node -> the errors that name it, each in one line: a node shows its own, not every error
     # of the graph (two unrelated errors would show the first on both). Empty: `error` for all.
     node_errors: dict[str, str] = field(default_factory=dict)
+    # A node left out because a node it depends on fails -> those failing nodes (not computed)
+    blocked_by: dict[str, tuple[str, ...]] = field(default_factory=dict)
     device: str = "cpu"
     grad_output: object = None  # the vector of backward(gradient=v) for a non-scalar target
     dtype: str | None = None
@@ -501,7 +503,11 @@ def _set_errors(out: ComputeResult, errors: list[GraphError], graph: Graph) -> N
         messages = [titled_message(e.message, e.node_ids, name) for e in errors]
         out.error = "; ".join(messages)
         for e, message in zip(errors, messages, strict=True):
-            for n in dict.fromkeys(e.node_ids):
+            culprits = _failing(graph, e)
+            downstream = [n for n in left_out_for(graph, e) if n not in culprits and n in graph.nodes]
+            for n in downstream:  # not computed because of it: its error is theirs to show
+                out.blocked_by[n] = (*out.blocked_by.get(n, ()), *culprits)
+            for n in dict.fromkeys([*e.node_ids, *downstream]):
                 out.node_errors[n] = f"{out.node_errors[n]}; {message}" if n in out.node_errors else message
         out.error_nodes = tuple(dict.fromkeys(n for e in errors for n in e.node_ids))
         out.failing = tuple(dict.fromkeys(n for e in errors for n in _failing(graph, e)))

@@ -88,12 +88,17 @@ def failing_fed(graph: object, node_id: str, result: object) -> list[str]:
 
 def involvement(graph: object, node_id: str, result: object) -> str | None:
     """For a node the error names beside the node that fails: "feeds y[2], which fails" (the
-    failing nodes by their titles), or for the target of a backward that fails upstream "its
-    backward fails at p". None for a node whose error is its own, or that no error names."""
-    if result is None or not result.error or node_id not in result.error_nodes:
+    failing nodes by their titles), for the target of a backward that fails upstream "its
+    backward fails at p", for a node left out below one that fails "not computed: it depends
+    on m, which fails". None for a node whose error is its own, or that no error names."""
+    if result is None or not result.error:
         return None
     failed = result.failed()
-    if node_id in failed:
+    upstream = [n for n in result.blocked_by.get(node_id, ()) if n in graph.nodes]
+    if upstream and node_id not in result.nodes:  # left out, downstream of a node that fails
+        names = ", ".join(formula_name(title_by_id(graph, n)) for n in dict.fromkeys(upstream))
+        return f"not computed: it depends on {names}, which {'fails' if len(set(upstream)) == 1 else 'fail'}"
+    if node_id not in result.error_nodes or node_id in failed:
         return None
     fed = failing_fed(graph, node_id, result)
     names = ", ".join(formula_name(title_by_id(graph, n)) for n in fed or failed)

@@ -101,3 +101,26 @@ def test_a_wire_into_a_node_that_cannot_run_says_why_no_gradient_flows(qtbot, wi
     qtbot.waitUntil(lambda: state.result is not None, timeout=RESULT_TIMEOUT_MS)
     lines = w.scene.edges[Edge("w", "m", "other")].toolTip().splitlines()
     assert lines[1] == "∂y/∂w via m.other: no gradient flows: y does not depend on m", lines  # said 'not computed'
+
+
+def test_a_node_left_out_below_a_failing_node_says_what_it_waits_for(qtbot, window) -> None:  # noqa: ANN001
+    """d = neg(m), m failing: d showed nothing on the canvas, and the inspector called m's error,
+    with every other error of the graph, 'elsewhere in the graph'."""
+    from graph.model import Edge
+
+    g = two_errors()
+    g.add_node(Node("d", "neg"))
+    g.add_edge(Edge("m", "d", "input"))
+    out = ComputeSession().compute(g, "y", 1)
+    assert "d" not in out.nodes and out.blocked_by == {"d": ("m",)}
+    assert out.error_of("d") == out.error_of("m")  # m's alone, not m2's too
+    w = window
+    w._replace_document(g, None)  # noqa: SLF001
+    w.doc.set_target("y")
+    qtbot.waitUntil(lambda: w.run.current is not None and w.run.current.target == "y", timeout=RESULT_TIMEOUT_MS)
+    item = w.scene.nodes["d"]
+    assert item.error is None and item.involved == "not computed: it depends on m, which fails"
+    assert "not computed: it depends on m, which fails" in item.toolTip()
+    w.scene.clearSelection()
+    item.setSelected(True)
+    assert w.inspector.result_box.note.text() == f"not computed: it depends on m, which fails: {out.error_of('m')}"

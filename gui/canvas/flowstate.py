@@ -81,7 +81,8 @@ class FlowState:
         if flow is None:
             # A wire the computed part left out (it feeds a node that cannot run): flows exist
             # only when the target was computed, and nothing computed depends on such a node.
-            left_out = NO_DEPENDENCE.format(target=nodes[shown.target].title, dst=nodes[edge.dst].title)
+            left_out = NO_DEPENDENCE.format(target=formula_name(nodes[shown.target].title),
+                                            dst=formula_name(nodes[edge.dst].title))
             return [f"{via}: {flows.none.get(edge, left_out)}"]
         out = [f"{via}: {flow.text}",
                f"the gradient flowing along this wire: shape {list(flow.shape)}, norm {flow.norm:.4g}"]

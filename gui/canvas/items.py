@@ -350,6 +350,7 @@ class NodeItem(QGraphicsRectItem):
         if view is None:
             p.setPen(COLORS["error"] if self.error and not self.stale else COLORS["dim_text"])
             msg = (self.canvas.stale_text if self.stale else visible(f"⚠ {self.error}") if self.error
+                   else visible(self.involved) if self.involved  # not computed: what it depends on fails
                    else "" if self.canvas.result is not None
                    else "click ∂ to differentiate" if self.canvas.doc.target is None else "")
             p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
