@@ -19,12 +19,11 @@ from gradcanvas.cli import (
     _grad_output,
     _grad_output_tensor,
     _imported,
-    _load,
     _memory_limit,
     _numbers_json,
-    _pick_target,
     _tensor_json,
     _within_budget,
+    with_target_part,
 )
 from graph.safetext import visible
 
@@ -56,11 +55,14 @@ def _compiled(args: argparse.Namespace):  # noqa: ANN202 - (Compiled, target id,
     from autograd_bridge.engine import Compiled
 
     _imported()
-    grad_output = _grad_output(args.grad_output)
-    graph = _load(args.file)
-    target, grad_output = _pick_target(graph, args.target, grad_output)
-    compiled = Compiled(graph, args.device, args.dtype)
-    _within_budget(compiled, args, accumulate=False)  # the forward and backward the command runs first
+
+    def build(graph, _target: str, _grad_output: object):  # noqa: ANN001, ANN202 - a Compiled
+        compiled = Compiled(graph, args.device, args.dtype)
+        _within_budget(compiled, args, accumulate=False)  # the forward and backward the command runs first
+        return compiled
+
+    # a target errors elsewhere in the file do not reach is computed, as grad computes it
+    compiled, target, grad_output, _left_out = with_target_part(args, _grad_output(args.grad_output), build)
     return compiled, target, grad_output
 
 

@@ -19,6 +19,7 @@ import gc
 import json
 import os
 import sys
+from collections.abc import Callable
 
 from gradcanvas import __version__
 from graph.errors import GraphError, ValueSpecError
@@ -194,25 +195,13 @@ def cmd_grad(args: argparse.Namespace) -> int:
 
     accumulate = _accumulate(args.accumulate)
     grad_output = _grad_output(args.grad_output)
-    raw = load(args.file)
-    left_out: list[tuple[GraphError, list[str]]] = []  # (error, the nodes it leaves out)
 
     def run(graph, target: str, grad_output: object):  # noqa: ANN001, ANN202 - (Compiled, Result, dict)
         compiled = Compiled(graph, args.device, args.dtype)
         _within_budget(compiled, args, accumulate > 1)
         return compiled, *_runs(compiled, target, grad_output, accumulate)
 
-    try:
-        graph = _validated(raw)
-        target, grad_output = _pick_target(graph, args.target, grad_output)
-        compiled, result, one_run = run(graph, target, grad_output)
-    except GraphError as whole:
-        # Errors elsewhere in the file that the target does not depend on: computed without
-        # them, as the app computes what can run, each said on stderr (and in --json).
-        graph, left_out = _target_part(raw, args, whole)
-        target, grad_output = _pick_target(raw, args.target, grad_output)  # the file's grad-output too
-        compiled, result, one_run = run(graph, target, grad_output)
-        _say_left_out(target, left_out)  # once it ran: a warning, then a refusal, would mislead
+    (compiled, result, one_run), target, grad_output, left_out = with_target_part(args, grad_output, run)
     grads2 = None
     if args.order == 2:  # ∂²target/∂x² of one fresh run, whatever --accumulate adds up
         from autograd_bridge.calculus import hessian_diagonals
@@ -241,7 +230,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
     rows = [("node", "kind", "shape", "value", f"{vjp}∂{shown}/∂node")
             + ((f".grad after {accumulate} backward()",) if one_run is not None else ())]
     for n in order:
-        kind = graph.nodes[n].op + (" (leaf)" if n in leaves else "")
+        kind = compiled.graph.nodes[n].op + (" (leaf)" if n in leaves else "")
         reason = result.no_grad_reason(n, compiled)
         if reason is not None:
             partial = f"None: {visible(reason)}"
@@ -263,6 +252,25 @@ def cmd_grad(args: argparse.Namespace) -> int:
     if formulas is not None:
         _print_formulas(formulas)
     return 0
+
+
+def with_target_part(args: argparse.Namespace, grad_output: object, build: Callable) -> tuple:
+    """(build(checked graph, target, grad-output), target, grad-output, what was left out) for
+    the file's target (args.target, the file's, the only sink). Where errors elsewhere in the
+    file stop the whole but not the target, `build` gets the part that can run, as the app
+    computes it, and stderr says what was left out (once built: a warning, then a refusal,
+    would mislead); left out: [(error, the nodes it leaves out)]."""
+    raw = load(args.file)
+    try:
+        graph = _validated(raw)
+        target, grad_output = _pick_target(graph, args.target, grad_output)
+        return build(graph, target, grad_output), target, grad_output, []
+    except GraphError as whole:
+        graph, left_out = _target_part(raw, args, whole)
+        target, grad_output = _pick_target(raw, args.target, grad_output)  # the file's grad-output too
+        built = build(graph, target, grad_output)
+        _say_left_out(target, left_out)
+        return built, target, grad_output, left_out
 
 
 def _target_part(raw, args: argparse.Namespace,  # noqa: ANN001 - a loaded graph.model.Graph

@@ -89,3 +89,18 @@ def test_a_device_not_here_is_one_line_and_no_warning_comes_before_a_refusal(pat
     assert code == 1 and out == "" and err == "error: device cuda is not available on this machine (available: cpu)\n"
     code, out, err = run_main(capsys, "grad", str(path), "--target", "xx", "--grad-output", "[1, 1, 1]")
     assert code == 1 and out == "" and err == "error: grad-output has shape [3] but target xx has shape [2]\n", err
+
+
+def test_the_calculus_commands_compute_the_target_as_grad_does(path, capsys) -> None:  # noqa: ANN001
+    """grad --order 2 gave ∂²q/∂x² where hessian refused the same file for its unrelated errors."""
+    x = torch.tensor(X, dtype=torch.float64)
+    expected = torch.func.hessian(lambda x: (x * x).sum())(x)
+    code, out, err = run_main(capsys, "hessian", str(path), "--target", "q", "--wrt", "x", "--json")
+    assert code == 0 and json.loads(out)["hessian"] == expected.tolist()
+    assert err.startswith("warning: q does not depend on what these errors leave out")
+    code, out, _err = run_main(capsys, "jacobian", str(path), "--target", "q", "--wrt", "x", "--json")
+    assert code == 0 and json.loads(out)["jacobian"] == pytest.approx(by_torch())
+    code, out, _err = run_main(capsys, "gradcheck", str(path), "--target", "q")
+    assert code == 0 and "x " in out and "ok" in out
+    code, _out, err = run_main(capsys, "hessian", str(path), "--target", "mul1", "--wrt", "b")
+    assert code == 1 and err.startswith("error: mul1: mul of [3] and [2, 2]: they do not broadcast"), err
