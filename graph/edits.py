@@ -164,9 +164,16 @@ def plan_paste(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40.
     ids: dict[str, str] = {}
     for n in fragment.nodes:
         ids[n] = unique_id(graph, n, taken=set(ids.values()))
+    spots = {n: fragment.position(n) for n in fragment.nodes}
+    if not all(map(usable_pos, spots.values())):
+        # text without positions (written by hand, or by another tool): laid out as Auto-layout
+        # lays out, not every node on one spot
+        from graph.layout import layered_positions  # imports this module: here, not at the top
+
+        spots = {**dict.fromkeys(fragment.nodes, (0.0, 0.0)), **layered_positions(fragment)}
     nodes = []
     for n, node in fragment.nodes.items():
-        x, y = fragment.position(n) if usable_pos(fragment.position(n)) else (0.0, 0.0)
+        x, y = spots[n]
         nodes.append((dataclasses.replace(node, id=ids[n]), (x + offset[0], y + offset[1])))
     gids: dict[str, str] = {}
     for g in fragment.groups:

@@ -69,3 +69,18 @@ def test_every_edit_action_of_a_nodes_menu_acts_on_the_selection(window, example
     menu = window.scene.node_menu("x")  # outside the selection: the node alone, as a right-click selects it
     assert window.scene.selected_node_ids() == ["x"]
     assert "Duplicate\tCtrl+D" in [a.text() for a in menu.actions()]
+
+
+def test_nodes_pasted_without_positions_are_laid_out_not_stacked(window) -> None:  # noqa: ANN001
+    """A fragment with no "pos" (written by hand): every node landed on one spot."""
+    text = ('{"format": "gradcanvas", "version": 2, "nodes": ['
+            '{"id": "a", "op": "tensor", "value": 1.0}, {"id": "b", "op": "tensor", "value": 2.0},'
+            '{"id": "s", "op": "add"}], "edges": [{"from": "a", "to": "s", "port": "input"},'
+            '{"from": "b", "to": "s", "port": "other"}]}')
+    before = set(window.doc.graph.nodes)
+    clipboard.paste_text(window, text)
+    new = sorted(set(window.doc.graph.nodes) - before)
+    spots = {window.doc.graph.position(n) for n in new}
+    assert len(new) == 3 and len(spots) == 3, spots
+    xs = {n: window.doc.graph.position(n)[0] for n in new}
+    assert xs["s"] > xs["a"] and xs["s"] > xs["b"]  # the sum to the right of its inputs
