@@ -222,18 +222,16 @@ def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, 
 
 
 def _no_gradient(compiled: object, target: str, wrt: str, name: Callable[[str], str],
-                 grads: dict | None = None) -> GraphError:
-    """Why autograd gives no ∂target/∂wrt to differentiate again, as grad's table says it: the
-    target reaches wrt only through a node giving none (a comparison: named), or torch's
-    backward of an op on the way gives wrt none (named where `grads`, first_partials, tell it)."""
-    from autograd_bridge.calculus import _upstream, no_gradient_reason
+                 grads: dict) -> GraphError:
+    """Why autograd gives no ∂target/∂wrt to differentiate again, as grad's table says it: torch's
+    backward of an op on the way gives wrt none at run time (named where `grads`, first_partials,
+    tell it). A wrt reached only through a comparison never gets here: _check_wrt refuses it."""
+    from autograd_bridge.calculus import no_gradient_reason
     from graph.errors import TargetError
 
-    up = _upstream(compiled, target)  # the pass _check_wrt made, kept per target in the Compiled
-    why, op = no_gradient_reason(compiled, target, wrt, name, grads or {})
-    gate = [up.gate[wrt]] if wrt in up.gate else op  # the comparison it goes through, or the op
+    why, op = no_gradient_reason(compiled, target, wrt, name, grads)
     return TargetError(f"{name(wrt)}: {why}, so autograd gives no ∂{name(target)}/∂{name(wrt)} to differentiate "
-                       "again", list(dict.fromkeys([target, wrt, *gate])))
+                       "again", list(dict.fromkeys([target, wrt, *op])))
 
 
 def differentiate_again(session: ComputeSession, cancel: CancelToken, graph: Graph, asked: Asked,
