@@ -188,3 +188,16 @@ def test_the_op_whose_backward_gives_none_is_named() -> None:
     with pytest.raises(TargetError) as raised:
         gradcheck(compiled, "s")
     assert raised.value.message == f"x: {why_x}: gradcheck has no gradient to check"
+
+
+def test_differentiate_again_on_a_node_torch_gives_no_gradient_names_the_op() -> None:
+    from autograd_bridge.calculus_tasks import Asked, differentiate_again
+    from autograd_bridge.cancel import CancelToken
+    from autograd_bridge.compute import ComputeSession
+
+    g = norm0_graph()
+    compiled = Compiled(g)
+    why = compiled.run("n").no_grad_reason("x", compiled)
+    assert "the backward of n (vector_norm) gives its input m none" in why
+    out = differentiate_again(ComputeSession(), CancelToken(), g, Asked(1, "n"), "x")
+    assert out.error == f"x: {why}, so autograd gives no ∂n/∂x to differentiate again"
