@@ -150,6 +150,18 @@ class Paste:
     group_of: dict[str, str] = field(default_factory=dict)  # pasted node id -> pasted group id
 
 
+def paste_positions(fragment: Graph) -> dict[str, tuple[float, float]]:
+    """Where a pasted fragment's nodes go, before the paste's offset: their own positions; where
+    any lacks one (text written by hand, or by another tool), as Auto-layout lays them out, not
+    every node on one spot."""
+    spots = {n: fragment.position(n) for n in fragment.nodes}
+    if all(map(usable_pos, spots.values())):
+        return spots
+    from graph.layout import layered_positions  # imports this module: here, not at the top
+
+    return {**dict.fromkeys(fragment.nodes, (0.0, 0.0)), **layered_positions(fragment)}
+
+
 def plan_paste(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> Paste:
     """The nodes and edges of a file-format fragment, ids renamed where they clash with graph.
 
@@ -164,13 +176,7 @@ def plan_paste(graph: Graph, text: str, offset: tuple[float, float] = (40.0, 40.
     ids: dict[str, str] = {}
     for n in fragment.nodes:
         ids[n] = unique_id(graph, n, taken=set(ids.values()))
-    spots = {n: fragment.position(n) for n in fragment.nodes}
-    if not all(map(usable_pos, spots.values())):
-        # text without positions (written by hand, or by another tool): laid out as Auto-layout
-        # lays out, not every node on one spot
-        from graph.layout import layered_positions  # imports this module: here, not at the top
-
-        spots = {**dict.fromkeys(fragment.nodes, (0.0, 0.0)), **layered_positions(fragment)}
+    spots = paste_positions(fragment)
     nodes = []
     for n, node in fragment.nodes.items():
         x, y = spots[n]

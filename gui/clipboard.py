@@ -8,7 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QGuiApplication
 
-from graph.edits import usable_pos
+from graph.edits import paste_positions, usable_pos
 from graph.errors import GraphError
 from graph.fileformat import loads
 from graph.model import Graph
@@ -31,7 +31,7 @@ def free_offset(graph: Graph, text: str, step: tuple[float, float], base: tuple[
     except GraphError:
         return step  # the paste itself says what is wrong
     taken = {_spot(graph.position(n)) for n in graph.nodes if usable_pos(graph.position(n))}
-    copied = [fragment.position(n) if usable_pos(fragment.position(n)) else (0.0, 0.0) for n in fragment.nodes]
+    copied = paste_positions(fragment).values()  # where the paste puts them, before the offset
     for k in range(first, MAX_STEPS + 1):
         offset = (base[0] + step[0] * k, base[1] + step[1] * k)
         if not any(_spot((x + offset[0], y + offset[1])) in taken for x, y in copied):
@@ -75,7 +75,7 @@ def paste_at(window, pos: tuple[float, float]) -> None:  # noqa: ANN001
     except GraphError:
         paste_text(window, text)  # it says what is wrong
         return
-    spots = [fragment.position(n) for n in fragment.nodes if usable_pos(fragment.position(n))]
+    spots = paste_positions(fragment).values()
     left, top = (min(x for x, _ in spots), min(y for _, y in spots)) if spots else (0.0, 0.0)
     offset = free_offset(window.doc.graph, text, PASTE_STEP, (round(pos[0] - left, 1), round(pos[1] - top, 1)), 0)
     try:

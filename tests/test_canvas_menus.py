@@ -71,12 +71,15 @@ def test_every_edit_action_of_a_nodes_menu_acts_on_the_selection(window, example
     assert "Duplicate\tCtrl+D" in [a.text() for a in menu.actions()]
 
 
+NO_POSITIONS = ('{"format": "gradcanvas", "version": 2, "nodes": ['
+                '{"id": "a", "op": "tensor", "value": 1.0}, {"id": "b", "op": "tensor", "value": 2.0},'
+                '{"id": "s", "op": "add"}], "edges": [{"from": "a", "to": "s", "port": "input"},'
+                '{"from": "b", "to": "s", "port": "other"}]}')
+
+
 def test_nodes_pasted_without_positions_are_laid_out_not_stacked(window) -> None:  # noqa: ANN001
     """A fragment with no "pos" (written by hand): every node landed on one spot."""
-    text = ('{"format": "gradcanvas", "version": 2, "nodes": ['
-            '{"id": "a", "op": "tensor", "value": 1.0}, {"id": "b", "op": "tensor", "value": 2.0},'
-            '{"id": "s", "op": "add"}], "edges": [{"from": "a", "to": "s", "port": "input"},'
-            '{"from": "b", "to": "s", "port": "other"}]}')
+    text = NO_POSITIONS
     before = set(window.doc.graph.nodes)
     clipboard.paste_text(window, text)
     new = sorted(set(window.doc.graph.nodes) - before)
@@ -84,3 +87,31 @@ def test_nodes_pasted_without_positions_are_laid_out_not_stacked(window) -> None
     assert len(new) == 3 and len(spots) == 3, spots
     xs = {n: window.doc.graph.position(n)[0] for n in new}
     assert xs["s"] > xs["a"] and xs["s"] > xs["b"]  # the sum to the right of its inputs
+
+
+def test_paste_here_puts_a_laid_out_fragment_at_the_click(window) -> None:  # noqa: ANN001
+    """Paste here measured the top-left from the positions the text has, not from where the paste
+    lays out a fragment without them."""
+    from PySide6.QtCore import QMimeData
+    from PySide6.QtGui import QGuiApplication
+
+    data = QMimeData()
+    data.setText(NO_POSITIONS)
+    QGuiApplication.clipboard().setMimeData(data)
+    before = set(window.doc.graph.nodes)
+    clipboard.paste_at(window, (3000.0, 2000.0))
+    spots = [window.doc.graph.position(n) for n in set(window.doc.graph.nodes) - before]
+    assert len(set(spots)) == 3
+    assert (min(x for x, _ in spots), min(y for _, y in spots)) == (3000.0, 2000.0)
+    # Again, with a node where the sum would land: the paste moves on (the free-spot check took
+    # every node of such text to be at its corner, and put s on top of k)
+    from graph.edits import paste_positions
+    from graph.fileformat import loads
+    from graph.model import Node
+
+    s_x, s_y = paste_positions(loads(NO_POSITIONS))["s"]
+    window.doc.add_node(Node("k", "tensor", value=0.0), (5000.0 + s_x, 2000.0 + s_y))
+    before = set(window.doc.graph.nodes)
+    clipboard.paste_at(window, (5000.0, 2000.0))
+    new = set(window.doc.graph.nodes) - before
+    assert len(new) == 3 and window.doc.graph.position("k") not in {window.doc.graph.position(n) for n in new}
