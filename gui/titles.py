@@ -94,10 +94,10 @@ def involvement(graph: object, node_id: str, result: object) -> str | None:
     if result is None or not result.error:
         return None
     failed = result.failed()
-    upstream = [n for n in result.blocked_by.get(node_id, ()) if n in graph.nodes]
+    upstream = [n for n in dict.fromkeys(result.blocked_by.get(node_id, ())) if n in graph.nodes]
     if upstream and node_id not in result.nodes:  # left out, downstream of a node that fails
-        names = ", ".join(formula_name(title_by_id(graph, n)) for n in dict.fromkeys(upstream))
-        return f"not computed: it depends on {names}, which {'fails' if len(set(upstream)) == 1 else 'fail'}"
+        names = ", ".join(formula_name(title_by_id(graph, n)) for n in upstream)
+        return f"not computed: it depends on {names}, which {'fails' if len(upstream) == 1 else 'fail'}"
     if node_id not in result.error_nodes or node_id in failed:
         return None
     fed = failing_fed(graph, node_id, result)
