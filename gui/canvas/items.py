@@ -1,4 +1,5 @@
 """What the canvas draws: one NodeItem per node (level of detail in paint), one EdgeItem per edge.
+(~500 lines, one piece: the two item classes share one set of bounds, cache and paint rules.)
 
 Items only draw and report clicks on themselves; gestures live in gui.canvas.interactions. The
 levels of detail (full, summary, shape) are in gui.canvas.lod, the words on a node in
