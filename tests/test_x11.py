@@ -188,6 +188,14 @@ def test_dragging_a_number_scrubs_it_under_xcb(report: dict) -> None:
     assert cancelled["value"] == after["value"] and cancelled["index"] == after["index"], scrub
 
 
+def test_a_rubber_band_selects_the_nodes_it_meets_under_xcb(report: dict) -> None:
+    """xdotool drags a band from empty canvas to the middle of the view: it is drawn while the
+    button is down, gone after, and selects the nodes whose bodies it meets, and no wire."""
+    band = report["band"]
+    assert band["expected"] and band["selected"] == band["expected"], band
+    assert band["shown"] and not band["left"] and band["edges"] == 0, band
+
+
 def test_dragging_a_group_by_its_header_moves_its_nodes_under_xcb(report: dict) -> None:
     """xdotool drags x and x_sq's frame by its header 50 x 30 pixels: both move that far (in
     scene units at the view's scale), y stays, and it is one undo step."""

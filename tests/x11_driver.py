@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QPointF, QSettings, QTimer, QtMsgType, qInstallMessageHandler  # noqa: E402
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSettings, QTimer, QtMsgType, qInstallMessageHandler  # noqa: E402
 from PySide6.QtGui import QGuiApplication  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
@@ -204,6 +204,7 @@ def main(settings: str, example: str) -> dict:
     step("ctrl+f in a field", ["ctrl+f", "q", "Escape"],
          lambda b, a: typed[-1:] == ["q"] and field.text() == "" and not a["finder"], focus=focus_field)
     report["scrub"] = scrub_x(w, example)
+    report["band"] = band_select(w)
     report["group_drag"] = drag_group(w)
     report["drops"] = drop_files(w, Path(settings).parent)
     report["canvas_menu"] = canvas_menu_then_click(w, example)
@@ -283,6 +284,39 @@ def scrub_x(w, example: str) -> dict:  # noqa: ANN001 - the MainWindow
     wait_for(settled)
     cancelled = {"moved_to": moved, "value": doc.graph.nodes["x"].value, "index": doc.undo_stack.index()}
     return {"start": start, "during": during, "after": after, "cancelled": cancelled}
+
+
+def band_select(w) -> dict:  # noqa: ANN001 - the MainWindow
+    """A rubber band dragged with a real mouse from the view's top-left corner (empty canvas) to
+    its middle (interactions.RubberBand): what it selects, and whether it showed."""
+    view, scene = w.view, w.scene
+    scene.clearSelection()
+    boxes = {n: item.sceneBoundingRect() for n, item in scene.nodes.items()}
+    start, end = QPoint(4, 4), view.viewport().rect().center()  # the viewport's corner: empty canvas
+    assert scene.node_at(view.mapToScene(start)) is None
+    band = QRectF(view.mapToScene(start), view.mapToScene(end)).normalized()
+    # The nodes' bodies (their boxes less the port dots that stick out left and right) it meets.
+    meets = sorted(n for n, r in boxes.items() if r.adjusted(6, 0, -6, 0).intersects(band))
+    origin, finish = view.viewport().mapToGlobal(start), view.viewport().mapToGlobal(end)
+
+    def xdo(*args: str) -> None:
+        subprocess.run(["xdotool", *args], check=True, timeout=20)
+        QApplication.processEvents()
+
+    xdo("mousemove", "--sync", str(origin.x()), str(origin.y()))
+    wait_for(lambda: False, 0.2)
+    xdo("mousedown", "1")
+    for k in range(1, 6):
+        xdo("mousemove", "--sync", str(origin.x() + (finish.x() - origin.x()) * k // 5),
+            str(origin.y() + (finish.y() - origin.y()) * k // 5))
+        wait_for(lambda: False, 0.05)
+    shown = not view.rubberBandRect().isNull()
+    xdo("mouseup", "1")
+    wait_for(lambda: scene.interaction is None)
+    selected = sorted(scene.selected_node_ids())
+    scene.clearSelection()
+    return {"expected": meets, "selected": selected, "shown": shown, "left": not view.rubberBandRect().isNull(),
+            "edges": len(scene.selected_edges())}
 
 
 def drag_group(w) -> dict:  # noqa: ANN001 - the MainWindow

@@ -7,23 +7,25 @@ the button that began it, `cancel` on Esc (or when the document is replaced unde
 untouched and takes away whatever the gesture drew.
 
 Gestures whose `passthrough` is true let Qt's own mouse handling run as well: Qt moves the
-dragged items (MoveDrag) and draws the view's rubber band (RubberBand); the gesture only
-remembers what it needs to finish or undo that.
+dragged items (MoveDrag); the gesture only remembers what it needs to finish or undo that.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
+    QApplication,
     QGraphicsItem,
     QGraphicsPathItem,
     QGraphicsScene,
     QGraphicsSceneMouseEvent,
+    QGraphicsView,
 )
 
 from graph.errors import GraphError
@@ -359,20 +361,90 @@ def end_qt_item_drag(scene: QGraphicsScene, press_pos: QPointF) -> None:
 
 
 class RubberBand(Interaction):
-    """A drag on empty canvas: the view draws the band and Qt selects what it covers. Only
-    Esc needs this object: it gives back the selection there was before the press."""
+    """A drag on empty canvas selects the nodes the rectangle meets, found in the overview's
+    arrays (numpy: no hit test of 25,000 items a mouse move, as Qt's own band does). Only nodes,
+    as the help says: a wire that merely passes through is not picked up (Delete would cut it).
+    Ctrl held at the press adds to the selection there was; Esc gives that selection back. The
+    view draws the band (CanvasView.drawForeground)."""
 
-    passthrough = True
-
-    def __init__(self, scene: CanvasScene, button: Qt.MouseButton, selection: list[QGraphicsItem]) -> None:
+    def __init__(self, scene: CanvasScene, button: Qt.MouseButton, selection: list[QGraphicsItem],
+                 add: bool = False) -> None:
         super().__init__(scene, button)
         self.selection = selection
+        self.kept = set(selection) if add else set()  # stays selected whatever the band covers
+        self.picked: set[NodeItem] = set()  # what the band selected at the last move
+        self.origin = QPointF()
+        self.rect: QRectF | None = None  # in scene coordinates, once the mouse moved far enough
+
+    def start(self, pos: QPointF) -> None:
+        self.origin = pos
+
+    def move(self, pos: QPointF) -> None:
+        view = self._view()
+        if view is None:
+            return
+        if self.rect is None and (view.mapFromScene(pos) - view.mapFromScene(self.origin)).manhattanLength() \
+                < QApplication.startDragDistance():
+            return
+        old = self.viewport_rect()
+        self.rect = QRectF(self.origin, pos).normalized()
+        self._repaint(view, old)
+        self._select()
+
+    def finish(self, pos: QPointF) -> None:
+        self._drop()
 
     def cancel(self) -> None:
-        self.scene.clearSelection()
-        for item in self.selection:
-            if item.scene() is self.scene:
-                item.setSelected(True)
+        self._drop()
+        before = set(self.selection)
+        _set_selected(self.scene, [it for it in self.scene.selectedItems() if it not in before], self.selection)
+
+    def viewport_rect(self) -> QRect:
+        """The band on screen (as QGraphicsView.rubberBandRect gives Qt's); null when none."""
+        view = self._view()
+        if self.rect is None or view is None:
+            return QRect()
+        return view.mapFromScene(self.rect).boundingRect()
+
+    def _view(self) -> QGraphicsView | None:
+        views = self.scene.views()
+        return views[0] if views else None
+
+    def _drop(self) -> None:
+        view, old = self._view(), self.viewport_rect()
+        self.rect = None
+        if view is not None:
+            self._repaint(view, old)
+
+    def _repaint(self, view: QGraphicsView, old: QRect) -> None:
+        view.viewport().update(old.united(self.viewport_rect()).adjusted(-2, -2, 2, 2))
+
+    def _select(self) -> None:
+        scene = self.scene
+        rows, nodes = scene.overview.nodes, scene.nodes
+        now = {nodes[rows.keys[i]] for i in rows.within(self.rect).tolist()}  # visible nodes only
+        _set_selected(scene, self.picked - now - self.kept, now - self.picked)
+        self.picked = now
+        scene.repaint_selection()  # now: the band's repaint and the selection's are then one paint
+
+
+def _set_selected(scene: QGraphicsScene, off: Iterable[QGraphicsItem], on: Iterable[QGraphicsItem]) -> None:
+    """Deselect `off`, then select `on` (items of this scene), with one selectionChanged at the
+    end: Qt sends one per item, and a band's move may select hundreds."""
+    off = [item for item in off if item.scene() is scene and item.isSelected()]
+    on = [item for item in on if item.scene() is scene and not item.isSelected()]
+    if not off and not on:
+        return
+    was_blocked = scene.blockSignals(True)
+    try:
+        for item in off:
+            item.setSelected(False)
+        for item in on:
+            item.setSelected(True)
+    finally:
+        scene.blockSignals(was_blocked)
+    if not was_blocked:
+        scene.selectionChanged.emit()
 
 
 # ---- scrubbing a scalar leaf's value (Blender-style) ----

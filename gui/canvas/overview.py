@@ -304,10 +304,11 @@ class Overview:
             else:
                 _draw_curves(p, selected, SELECTED, scale)
 
-    def paint(self, p: QPainter, rect: QRectF, selected_nodes: list[str], target: str | None,
-              nonfinite: list[str], errors: list[str]) -> None:
+    def paint(self, p: QPainter, rect: QRectF, target: str | None, nonfinite: list[str], errors: list[str]) -> None:
         """In the overview: every node meeting rect as a rectangle, in the colours
-        lod.paint_shape uses (over the wires)."""
+        lod.paint_shape uses (over the wires), and the marks, least first, so that the first of
+        lod.FRAME_MARKS wins. Not the selection (paint_selection, in the view's foreground):
+        selecting redraws none of this, which the view caches as its background."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(Qt.PenStyle.NoPen)
         rects = self.nodes.shapes
@@ -318,17 +319,20 @@ class Overview:
             if mine:
                 p.setBrush(COLORS[key])
                 p.drawRects(rects if len(mine) == len(rects) else [rects[i] for i in mine])
-        # Then the selection, and over it the marks, least first, so that the first of
-        # lod.FRAME_MARKS wins; a selected node showing a mark keeps it and gets the selection
-        # ring inside, as lod.paint_shape and lod.paint_selection draw it nearer.
-        index = self.nodes.index
-        marked = {"error": errors, "nonfinite": nonfinite, "target": [target] if target else []}
-        for key, ids in (("selected", selected_nodes), *((k, marked[k]) for k in reversed(lod.FRAME_MARKS))):
-            boxes = [rects[i] for n in ids if (i := index.get(n)) is not None]
-            if boxes:
-                p.setBrush(COLORS[key])
-                p.drawRects(boxes)
+        marked = _marked(target, nonfinite, errors)
+        for key in reversed(lod.FRAME_MARKS):
+            self._fill(p, key, marked[key])
+
+    def paint_selection(self, p: QPainter, selected_nodes: list[str], target: str | None,
+                        nonfinite: list[str], errors: list[str]) -> None:
+        """Over paint's drawing: the selected nodes. A selected node showing a mark keeps it and
+        gets the selection ring inside, as lod.paint_shape and lod.paint_selection draw it nearer."""
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        p.setPen(Qt.PenStyle.NoPen)
+        self._fill(p, "selected", selected_nodes)
+        marked = _marked(target, nonfinite, errors)
         chosen = set(selected_nodes)
+        rects, index = self.nodes.shapes, self.nodes.index
         pixel = 1.0 / p.worldTransform().m11()
         for key in reversed(lod.FRAME_MARKS):  # a few nodes at most: the marks are few
             ringed = [rects[i] for n in marked[key] if n in chosen and (i := index.get(n)) is not None]
@@ -337,3 +341,15 @@ class Overview:
                 p.drawRects(ringed)
                 p.setBrush(COLORS[key])
                 p.drawRects([r.adjusted(pixel, pixel, -pixel, -pixel) for r in ringed])
+
+    def _fill(self, p: QPainter, key: str, ids: list[str]) -> None:
+        rects, index = self.nodes.shapes, self.nodes.index
+        boxes = [rects[i] for n in ids if (i := index.get(n)) is not None]
+        if boxes:
+            p.setBrush(COLORS[key])
+            p.drawRects(boxes)
+
+
+def _marked(target: str | None, nonfinite: list[str], errors: list[str]) -> dict[str, list[str]]:
+    """The nodes each of lod.FRAME_MARKS marks."""
+    return {"error": errors, "nonfinite": nonfinite, "target": [target] if target else []}

@@ -258,8 +258,8 @@ class CanvasScene(QGraphicsScene):
             if item.scene() is self:
                 if isinstance(item, EdgeItem):
                     self.redraw(item.rect())
-                else:
-                    self.overview_repaint(item.sceneBoundingRect())
+                elif self.overview.on:  # drawn over the cached background: repainted, not redrawn
+                    self.update(item.sceneBoundingRect())
         self._drawn_selection = now
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
@@ -271,8 +271,13 @@ class CanvasScene(QGraphicsScene):
         self.overview.paint_wires(painter, rect, scale, [it for it in selected if isinstance(it, EdgeItem)])
         if self.overview.on:
             self.groups.paint_overview(painter, rect, collapsed=True)
-            nodes = [it.node_id for it in selected if isinstance(it, NodeItem)]
-            self.overview.paint(painter, rect, nodes, self.doc.target, list(self._nonfinite), list(self._errors))
+            self.overview.paint(painter, rect, self.doc.target, list(self._nonfinite), list(self._errors))
+
+    def paint_overview_selection(self, painter: QPainter) -> None:
+        """In the overview, over the cached background (the view's foreground): the selected
+        nodes. Selecting repaints only their place, without drawing the wires under it again."""
+        nodes = [it.node_id for it in self.selectedItems() if isinstance(it, NodeItem)]
+        self.overview.paint_selection(painter, nodes, self.doc.target, list(self._nonfinite), list(self._errors))
 
     def itemsBoundingRect(self) -> QRectF:  # noqa: N802 - Qt API
         """The nodes' and edges' bounds, as Qt's would be without the layer (whose bounds are
@@ -414,8 +419,10 @@ class CanvasScene(QGraphicsScene):
         self._after_qt_press(event, selection)
 
     def _after_qt_press(self, event: QGraphicsSceneMouseEvent, selection: list) -> None:
-        if not event.isAccepted():  # empty canvas: the view starts a rubber band
-            self._begin(RubberBand(self, event.button(), selection), event.scenePos())
+        if not event.isAccepted():  # empty canvas: a rubber band (Qt cleared the selection, unless Ctrl)
+            add = bool(event.modifiers() & Qt.KeyboardModifier.ControlModifier)
+            self._begin(RubberBand(self, event.button(), selection, add), event.scenePos())
+            event.accept()
         elif event.button() == LEFT and isinstance(grabber := self.mouseGrabberItem(), NodeItem):
             self._begin(MoveDrag(self), event.scenePos())
         elif event.button() == LEFT and isinstance(grabber, GroupItem):

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QEvent, QPointF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QTransform
-from PySide6.QtWidgets import QGraphicsView, QLineEdit, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsView,
+    QLineEdit,
+    QRubberBand,
+    QStyle,
+    QStyleOptionGraphicsItem,
+    QStyleOptionRubberBand,
+    QWidget,
+)
 
 from gui.canvas import style
 from gui.canvas.editor import open_value_editor
-from gui.canvas.interactions import ScrubDrag, scrubbable
+from gui.canvas.interactions import RubberBand, ScrubDrag, scrubbable
 from gui.canvas.items import COLORS, MAX_ZOOM, MIN_ZOOM
 from gui.canvas.keyboard import SelectionWalk
 from gui.canvas.scene import CanvasScene
@@ -44,7 +52,8 @@ class CanvasView(QGraphicsView):
         self.setOptimizationFlags(QGraphicsView.OptimizationFlag.DontSavePainterState
                                   | QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing)
         self.setCacheMode(QGraphicsView.CacheModeFlag.CacheBackground)
-        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        # No Qt rubber band: it hit-tests every item on each mouse move (interactions.RubberBand).
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.setAcceptDrops(True)
         # No fixed scene rect: the scene's follows its nodes (CanvasScene.include).
@@ -71,7 +80,11 @@ class CanvasView(QGraphicsView):
 
     def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
         if self._scene.overview.on:
+            self._scene.paint_overview_selection(painter)
             self._paint_overlays(painter)
+        band = self.rubberBandRect()
+        if not band.isNull():
+            self._paint_band(painter, band)
         if not self.hint_shown():
             return
         painter.save()
@@ -80,6 +93,22 @@ class CanvasView(QGraphicsView):
         painter.setPen(COLORS["dim_text"])
         painter.drawText(self.viewport().rect().adjusted(20, 20, -20, -20),
                          Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, HINT)
+        painter.restore()
+
+    def rubberBandRect(self) -> QRect:  # noqa: N802 - Qt's name (its band is not used)
+        """The rubber band in progress, in viewport pixels; null when there is none."""
+        band = self._scene.interaction
+        return band.viewport_rect() if isinstance(band, RubberBand) else QRect()
+
+    def _paint_band(self, painter: QPainter, band: QRect) -> None:
+        """As QGraphicsView draws its own band: the style's rubber band, in viewport pixels."""
+        option = QStyleOptionRubberBand()
+        option.initFrom(self.viewport())
+        option.rect = band
+        option.shape = QRubberBand.Shape.Rectangle
+        painter.save()
+        painter.resetTransform()
+        self.style().drawControl(QStyle.ControlElement.CE_RubberBand, option, painter, self.viewport())
         painter.restore()
 
     # ---- the overview: where every node is a flat rectangle the view draws all in one pass ----
@@ -219,7 +248,6 @@ class CanvasView(QGraphicsView):
     def keyPressEvent(self, event) -> None:  # noqa: N802, ANN001
         if event.key() == Qt.Key.Key_Escape:
             if self._scene.cancel_interaction():
-                self._drop_rubber_band()
                 event.accept()
             else:
                 event.ignore()  # nothing to cancel here: the window may want it
@@ -240,13 +268,6 @@ class CanvasView(QGraphicsView):
             self._scene.doc.remove(self._scene.selected_node_ids(), self._scene.selected_edges())
             return
         super().keyPressEvent(event)
-
-    def _drop_rubber_band(self) -> None:
-        """Stop drawing a rubber band (Qt clears it when the drag mode changes)."""
-        mode = self.dragMode()
-        if mode == QGraphicsView.DragMode.RubberBandDrag:
-            self.setDragMode(QGraphicsView.DragMode.NoDrag)
-            self.setDragMode(mode)
 
     def keyReleaseEvent(self, event) -> None:  # noqa: N802, ANN001
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
