@@ -279,6 +279,7 @@ class MoveDrag(Interaction):
         moving = {*self.scene.selectedItems(), grabber}
         self.start_positions = {item.node_id: (item, item.pos()) for item in moving if isinstance(item, NodeItem)}
         self.shown = {n: p for n, (_, p) in self.start_positions.items()}  # where the scene last filed them
+        self.scene.lift_wires(self.start_positions)
 
     def move(self, pos: QPointF) -> None:
         # Qt has moved the items: the scene moves their edges, once per frame.
@@ -289,6 +290,7 @@ class MoveDrag(Interaction):
                 moved.append(item)
         if moved:
             self.scene.nodes_moved(moved)
+            self.scene.groups.relayout()  # now, not on the next turn: one paint a frame, not two
 
     def _moved(self) -> dict[str, tuple[float, float]]:
         return {n: (item.pos().x(), item.pos().y()) for n, (item, p) in self.start_positions.items()
@@ -298,6 +300,7 @@ class MoveDrag(Interaction):
         moves = self._moved()
         if moves:
             self.scene.doc.move(moves)
+        self.scene.land_wires()
 
     def cancel(self) -> None:
         back = []
@@ -306,6 +309,7 @@ class MoveDrag(Interaction):
                 item.setPos(p)
                 back.append(item)
         self.scene.nodes_moved(back)
+        self.scene.land_wires()
         end_qt_item_drag(self.scene, self.press_pos)
 
 
@@ -324,6 +328,7 @@ class GroupDrag(MoveDrag):
         inside = nodes_within(self.scene.doc.graph, self.group_id)
         self.start_positions = {n: (item, item.pos()) for n in self.scene.doc.graph.nodes
                                 if n in inside and (item := self.scene.nodes.get(n)) is not None}
+        self.scene.lift_wires(self.start_positions)
 
     def move(self, pos: QPointF) -> None:
         offset = pos - self.press_pos
@@ -334,12 +339,14 @@ class GroupDrag(MoveDrag):
                 placed.append(item)
         if placed:
             self.scene.nodes_moved(placed)
+            self.scene.groups.relayout()  # now, not on the next turn: one paint a frame, not two
 
     def finish(self, pos: QPointF) -> None:
         self.move(pos)
         moves = self._moved()
         if moves:
             self.scene.doc.move(moves, f"Move group {self.group_id}")
+        self.scene.land_wires()
 
 
 def end_qt_item_drag(scene: QGraphicsScene, press_pos: QPointF) -> None:

@@ -103,6 +103,42 @@ class Layer(QGraphicsItem):
         pass
 
 
+class LiftedWires(QGraphicsItem):
+    """The wires of the nodes a drag moves, drawn by this item until the drop instead of by the
+    cached background: a frame then repaints them over that cache, where redrawing the
+    background under them would draw every other wire there too (hundreds, on a big graph)."""
+
+    def __init__(self, overview: Overview) -> None:
+        super().__init__()
+        self.overview = overview
+        self.setZValue(-3.0)  # under group frames (-2 and up) and nodes: where the background's wires are
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption)  # exposedRect
+        self._rect = QRectF()
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
+        return self._rect
+
+    def follow(self) -> None:
+        """The lifted wires moved: repaint where they were and where they are."""
+        rect = QRectF()
+        for wire in self.overview.lifted:
+            rect = rect.united(wire.rect())
+        self.prepareGeometryChange()
+        self._rect = rect
+        self.update()
+
+    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        exposed = option.exposedRect
+        shown = [w for w in self.overview.lifted if w.rect().intersects(exposed)]
+        scale = p.worldTransform().m11()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for chosen in (False, True):  # the selected ones over the rest, as paint_wires draws them
+            group = [w for w in shown if w.isSelected() == chosen]
+            if group:
+                _draw_curves(p, group, wire_pen(chosen, scale), scale)
+
+
 class _Rows:
     """Keyed rows of `width` floats, with one Qt object per row (the QRectF or QLineF drawn);
     add, update and remove in O(1) (removal moves the last row into the hole)."""
@@ -194,6 +230,7 @@ class Overview:
         self.edges = _Rows(5)
         self.heights: Counter[float] = Counter()  # of the nodes' boxes: the tallest sets `below`
         self.on = False
+        self.lifted: set[EdgeItem] = set()  # drawn by LiftedWires for now, not with the rest
         self.flow = FlowState()  # the gradient-flow view: each wire's code, shown when flow.on
 
     def clear(self) -> None:
@@ -269,6 +306,9 @@ class Overview:
             return
         shown = shown.tolist()
         wires = items if len(shown) == len(items) else [items[i] for i in shown]
+        if self.lifted:
+            lifted = self.lifted
+            wires = [w for w in wires if w not in lifted]
         if self.on:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             p.setPen(EDGE_PEN)

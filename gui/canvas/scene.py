@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import itertools
+from collections.abc import Iterable
 
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
@@ -38,7 +39,7 @@ from gui.canvas.interactions import (
     scrubbable,
 )
 from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem
-from gui.canvas.overview import CULL_ALL, Layer, Overview
+from gui.canvas.overview import CULL_ALL, Layer, LiftedWires, Overview
 from gui.canvas.spatial import NodeGrid
 from gui.clipboard import free_offset
 from gui.document import Document
@@ -64,6 +65,8 @@ class CanvasScene(QGraphicsScene):
         self.layer = Layer()  # the parent of every node and edge item (gui.canvas.overview)
         self.addItem(self.layer)
         self.overview = Overview()  # what the view draws when zoomed out
+        self.lifted = LiftedWires(self.overview)  # a drag's wires (lift_wires)
+        self.addItem(self.lifted)
         self._errors: set[str] = set()  # nodes whose error it is (ComputeResult.failed): red
         self._nonfinite: set[str] = set()  # nodes where NaN/Inf first appears
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
@@ -102,6 +105,7 @@ class CanvasScene(QGraphicsScene):
 
     def rebuild(self) -> None:
         self.cancel_interaction()
+        self.land_wires()
         self._building = True  # no per-item redraws: everything is redrawn at the end
         for item in [*self.edges.values(), *self.nodes.values()]:
             self.removeItem(item)
@@ -202,6 +206,8 @@ class CanvasScene(QGraphicsScene):
             edges.update(self.edges_at.get(item.node_id, ()))
         for edge in edges:
             self.edges[edge].update_path()
+        if self.overview.lifted:
+            self.lifted.follow()
         self.groups.nodes_moved()
 
     def node_synced(self, item: NodeItem, moved: bool) -> None:
@@ -228,8 +234,30 @@ class CanvasScene(QGraphicsScene):
         scale (the change of scale redraws everything anyway)."""
         if on != self.overview.on:
             self.overview.on = on
+            if on:
+                self.land_wires()  # zoomed out mid-drag: Qt would not draw them
             self.setMinimumRenderSize(CULL_ALL if on else 0.0)
             self.redraw(self.sceneRect())  # the cached background has (or lacks) the nodes
+
+    def lift_wires(self, node_ids: Iterable[str]) -> None:
+        """A drag is about to move these nodes: their wires are drawn by self.lifted, over the
+        cached background, until land_wires. Not in the overview (Qt draws no item there; its
+        straight lines are cheap) nor in the gradient-flow view (its pens are the background's)."""
+        if self.overview.on or self.overview.flow.on:
+            return
+        wires = {self.edges[e] for n in node_ids for e in self.edges_at.get(n, ())}
+        self.overview.lifted = wires
+        for wire in wires:
+            self.redraw(wire.rect())  # the background without them
+        self.lifted.follow()
+
+    def land_wires(self) -> None:
+        """The drag is over: its wires go back into the background."""
+        wires, self.overview.lifted = self.overview.lifted, set()
+        for wire in wires:
+            if wire.scene() is self:
+                self.redraw(wire.rect())
+        self.lifted.follow()
 
     def redraw(self, rect: QRectF) -> None:
         """Repaint what the scene draws in bulk (the background, which the view caches) there."""
