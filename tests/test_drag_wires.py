@@ -41,13 +41,13 @@ def _load(window: MainWindow) -> None:
     assert not window.scene.overview.on
 
 
-def _wire_drawn_at(window: MainWindow, scene_pos: QPointF) -> bool:
+def _wire_drawn_at(window: MainWindow, scene_pos: QPointF, color_key: str = "edge") -> bool:
     """Whether a pixel within 2 px of the point has about the wire's colour (antialiasing blends
     its edges), in the view's grab."""
     QApplication.processEvents()
     image: QImage = window.view.viewport().grab().toImage()
     c = window.view.mapFromScene(scene_pos)
-    want = COLORS["edge"].getRgb()[:3]
+    want = COLORS[color_key].getRgb()[:3]
 
     def near(color: tuple[int, ...]) -> bool:
         return max(abs(a - b) for a, b in zip(color[:3], want, strict=True)) <= 40
@@ -144,3 +144,35 @@ def test_a_group_drag_lifts_the_wires_of_its_members(window: MainWindow) -> None
     assert not _wire_drawn_at(window, before)
     QTest.mouseRelease(window.view.viewport(), LEFT, NO_MOD, header + QPoint(0, 80))
     assert scene.overview.lifted == set() and doc.undo_stack.undoText().startswith("Move group")
+
+
+def test_a_selected_dragged_wire_leaves_no_ghost_where_it_was(window: MainWindow) -> None:
+    _load(window)
+    scene = window.scene
+    old = scene.edges[WIRE].path()
+    scene.edges[WIRE].setSelected(True)
+    scene.nodes["m"].setSelected(True)
+    QApplication.processEvents()  # drawn selected, in the background
+    at = _press_on(window, "m")
+    for k in range(1, 7):
+        QTest.mouseMove(window.view.viewport(), at + QPoint(0, 25 * k))
+        QApplication.processEvents()
+    assert scene.edges[WIRE].isSelected()
+    assert _wire_drawn_at(window, scene.edges[WIRE].path().pointAtPercent(0.15), "edge_selected")
+    assert not _wire_drawn_at(window, old.pointAtPercent(0.15), "edge_selected")
+    QTest.mouseRelease(window.view.viewport(), LEFT, NO_MOD, at + QPoint(0, 150))
+
+
+def test_a_wire_deleted_mid_drag_is_gone_at_once(window: MainWindow) -> None:
+    _load(window)
+    scene = window.scene
+    at = _press_on(window, "m")
+    QTest.mouseMove(window.view.viewport(), at + QPoint(0, 75))
+    QApplication.processEvents()
+    where = _middle(window)
+    assert _wire_drawn_at(window, where)
+    scene.doc.remove(["m"], [])  # what Delete does, the button still down
+    QTest.mouseMove(window.view.viewport(), at + QPoint(0, 100))
+    assert scene.overview.lifted == set()
+    assert not _wire_drawn_at(window, where)
+    QTest.mouseRelease(window.view.viewport(), LEFT, NO_MOD, at + QPoint(0, 100))

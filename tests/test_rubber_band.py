@@ -8,8 +8,8 @@ Expected selections are worked out here from the graph's positions and the view'
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -207,3 +207,18 @@ def test_selecting_in_the_overview_redraws_no_wire(window: MainWindow) -> None:
         assert drawn == []
     finally:
         del scene.overview.paint_wires
+
+
+def test_a_band_whose_release_went_elsewhere_stops_where_it_was(window: MainWindow) -> None:
+    """A popup or another window took the release: the next move comes with no button down."""
+    _load(window)
+    scene, vp = window.scene, window.view.viewport()
+    b = scene.nodes["b"]
+    QTest.mousePress(vp, LEFT, NO_MOD, _at(window, -40, -40))
+    QTest.mouseMove(vp, _at(window, NODE_W - 20, 40))
+    assert scene.selected_node_ids() == ["a"]
+    far = _at(window, FAR + NODE_W + 20, 200 + b.height() + 20)  # over every node
+    QApplication.sendEvent(vp, QMouseEvent(QEvent.Type.MouseMove, QPointF(far), QPointF(vp.mapToGlobal(far)),
+                                           Qt.MouseButton.NoButton, Qt.MouseButton.NoButton, NO_MOD))
+    assert scene.selected_node_ids() == ["a"]
+    assert scene.interaction is None and window.view.rubberBandRect().isNull()

@@ -463,8 +463,11 @@ class EdgeItem(QGraphicsRectItem):
         new = QRectF(x0 - 3, y0 - 3, x1 - x0 + 6, y1 - y0 + 6)  # the margin covers the pen's width
         self.setRect(new)
         self.canvas.overview.set_edge(self, (x0, y0, x1, y1))
-        if self not in self.canvas.overview.lifted:  # else the scene's LiftedWires repaints it
-            self.canvas.redraw(new.united(old) if not old.isEmpty() else new)
+        changed = new.united(old) if not old.isEmpty() else new
+        if self in self.canvas.overview.lifted:  # a drag's wire: drawn by the scene's LiftedWires
+            self.canvas.lifted.include(changed)
+        else:
+            self.canvas.redraw(changed)
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
         """The wire, and the gradient flowing along it (gui.canvas.flowstate), view on or off."""

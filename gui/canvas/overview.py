@@ -127,6 +127,13 @@ class LiftedWires(QGraphicsItem):
         self._rect = rect
         self.update()
 
+    def include(self, rect: QRectF) -> None:
+        """One lifted wire moved within rect (follow, at the end of a frame, fits the bounds again)."""
+        if not self._rect.contains(rect):
+            self.prepareGeometryChange()
+            self._rect = self._rect.united(rect)
+        self.update(rect)
+
     def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         exposed = option.exposedRect
         shown = [w for w in self.overview.lifted if w.rect().intersects(exposed)]
@@ -301,14 +308,15 @@ class Overview:
         draws them, or, in the overview, one-pixel straight lines; selected ones over the rest."""
         items = self.edges.shapes
         shown = self.edges.within(rect)
+        if self.lifted:  # a drag's wires are drawn by LiftedWires
+            lifted = self.lifted
+            shown = shown[[items[i] not in lifted for i in shown.tolist()]]
+            selected = [w for w in selected if w not in lifted]
         if self.flow.on:
             self._paint_flow(p, shown, scale, selected)
             return
         shown = shown.tolist()
         wires = items if len(shown) == len(items) else [items[i] for i in shown]
-        if self.lifted:
-            lifted = self.lifted
-            wires = [w for w in wires if w not in lifted]
         if self.on:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             p.setPen(EDGE_PEN)

@@ -179,6 +179,9 @@ class CanvasScene(QGraphicsScene):
         if item is not None:
             self.redraw(item.rect())
             self.removeItem(item)
+            if item in self.overview.lifted:  # a wire of a drag, deleted mid-drag (Delete, Ctrl+Z)
+                self.overview.lifted.discard(item)
+                self.lifted.follow()
         for n in (edge.src, edge.dst):
             self.edges_at.get(n, set()).discard(edge)
         if edge.dst in self.nodes:
@@ -285,7 +288,10 @@ class CanvasScene(QGraphicsScene):
         for item in now.symmetric_difference(self._drawn_selection):
             if item.scene() is self:
                 if isinstance(item, EdgeItem):
-                    self.redraw(item.rect())
+                    if item in self.overview.lifted:  # drawn by the drag's item, not the background
+                        self.lifted.update(item.rect())
+                    else:
+                        self.redraw(item.rect())
                 elif self.overview.on:  # drawn over the cached background: repainted, not redrawn
                     self.update(item.sceneBoundingRect())
         self._drawn_selection = now
@@ -459,6 +465,12 @@ class CanvasScene(QGraphicsScene):
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
         interaction = self.interaction
+        if isinstance(interaction, RubberBand) and not event.buttons() & interaction.button:
+            # Its release went elsewhere (a popup, another window): the band ends where it was,
+            # as Qt's own band did, instead of following a mouse whose button is up.
+            self.interaction = None
+            interaction.finish(event.scenePos())
+            interaction = None
         if interaction is None or interaction.passthrough:
             super().mouseMoveEvent(event)
         if interaction is not None and interaction is self.interaction:
