@@ -1,4 +1,5 @@
-"""Mouse gestures on the canvas, one small object per gesture (as orange-canvas does it).
+"""Mouse gestures on the canvas, one small object per gesture (as orange-canvas does it). Long
+(~560 lines) because it holds every gesture, each short, behind the one contract below.
 
 The scene holds at most one gesture in progress (`CanvasScene.interaction`) and forwards the
 mouse to it: `start` on the press, `move` while the button is down, `finish` on the release of
