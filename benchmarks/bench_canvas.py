@@ -18,7 +18,9 @@ Rows, per N:
   open        Document.reset + scene build + Fit + the first paint (a file's parse is not in it)
   open_file   the same from the JSON file: graph.fileformat.load first
   drag        one mouse move of a drag of 50 selected nodes (the middle of the graph), 1 px
-  zoom        one wheel notch (120), alternately in and out, at the mouse in the middle
+  zoom        one wheel notch (120), alternately in and out, at the mouse in the middle (in the
+              overview: the last exact picture scaled, gui.canvas.zoomcache)
+  zoom_settle the exact picture drawn when a wheel gesture ends (SETTLE_MS after its last notch)
   pan         a middle-button drag of 40 px, alternately left and right
   select      a click on one node (press, release: the selection changes)
   band        one mouse move of a rubber band growing from the view's corner (2 x frames moves)
@@ -215,6 +217,14 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
     canvas.mouse(QEvent.Type.MouseMove, middle, NO_BUTTON, NO_BUTTON)
     row("zoom", [canvas.frame(lambda i=i: canvas.wheel(middle, 120 if i % 2 == 0 else -120))
                  for i in range(frames)])
+    # zoom_settle: the exact picture at the end of a wheel gesture (gui.canvas.zoomcache), once
+    # per gesture, after the notches' scaled pictures
+    samples = []
+    for i in range(frames):
+        canvas.wheel(middle, 120 if i % 2 == 0 else -120)
+        canvas.settle()
+        samples.append(canvas.frame(view.zoom_cache.settle))
+    row("zoom_settle", samples)
     view.fit_graph()
 
     # pan: a middle-button drag, 40 px a move

@@ -39,7 +39,8 @@ CANVAS_GOALS_MS = {("drag", 5000): 8.0, ("drag", 10000): 16.0,
                    **{(by_hand, n): 16.0 for by_hand in ("select", "band", "wire", "group") for n in (5000, 10000)}}
 CANVAS_WHAT = {"open": "open from memory until painted",
                "open_file": "open a file until painted, the canvas alone (load, scene, fit)",
-               "drag": "drag 50 nodes, one frame", "zoom": "zoom one wheel notch", "pan": "pan 40 px",
+               "drag": "drag 50 nodes, one frame", "zoom": "zoom one wheel notch",
+               "zoom_settle": "exact picture when a wheel gesture ends (once a gesture)", "pan": "pan 40 px",
                "select": "click-select a node", "band": "rubber-band select, one frame",
                "wire": "drag a wire, one frame", "group": "drag a group of 50 by its frame, one frame",
                "rss": "RSS grown by the open"}

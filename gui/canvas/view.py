@@ -30,6 +30,7 @@ from gui.canvas.interactions import RubberBand, ScrubDrag, scrubbable
 from gui.canvas.items import COLORS, MAX_ZOOM, MIN_ZOOM
 from gui.canvas.keyboard import SelectionWalk
 from gui.canvas.scene import CanvasScene
+from gui.canvas.zoomcache import ZoomCache
 from gui.palette import MIME_OP
 
 FIT_MARGIN = 12  # screen pixels around the graph after Fit
@@ -62,6 +63,7 @@ class CanvasView(QGraphicsView):
         self._scrub_cursor = False  # the ↔ cursor is shown over a scrubbable number
         self.value_editor: QLineEdit | None = None
         self.walk = SelectionWalk(self)  # the arrow keys
+        self.zoom_cache = ZoomCache(self)  # the overview's picture while the wheel turns
         scene.editValueRequested.connect(self.edit_value)
         self._was_empty = not scene.nodes
         for signal in (scene.doc.nodeAdded, scene.doc.nodeRemoved, scene.doc.graphReset):
@@ -77,6 +79,13 @@ class CanvasView(QGraphicsView):
         if empty != self._was_empty:  # the hint appears or goes: the whole viewport changes
             self._was_empty = empty
             self.viewport().update()
+
+    def drawBackground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
+        if self._scene.overview.on:
+            self.zoom_cache.draw(painter, rect, super().drawBackground)  # the scene's, or scaled
+        else:
+            self.zoom_cache.image = None
+            super().drawBackground(painter, rect)
 
     def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
         if self._scene.overview.on:
@@ -154,6 +163,7 @@ class CanvasView(QGraphicsView):
         vp = self.viewport().rect()
         fit = min(vp.width() / max(1.0, content.width()), vp.height() / max(1.0, content.height())) * 0.8
         if (factor > 1 and scale <= MAX_ZOOM) or (factor < 1 and scale >= min(MIN_ZOOM, fit)):
+            self.zoom_cache.zoomed()
             self.scale(factor, factor)
 
     def wheelEvent(self, event) -> None:  # noqa: N802, ANN001
