@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~765 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~790 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -16,7 +16,6 @@ import types
 import warnings
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from operator import itemgetter
 
 import torch
@@ -24,7 +23,7 @@ import torch
 from autograd_bridge.budget import is_out_of_memory, oom_detail
 from autograd_bridge.cancel import checked_module
 from autograd_bridge.codegen import Source, generate, leaf_expr
-from autograd_bridge.finite import FinitePlan, all_finite, known_finite
+from autograd_bridge.finite import FinitePlan, finite_verdict, known_finite
 from autograd_bridge.node_checks import (
     NEW_DIM_MINUS_ONE,
     Upstream,
@@ -116,19 +115,43 @@ def _words(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-@dataclass
 class Result:
-    """Forward values and ∂target/∂node for every node, keyed by node id."""
+    """Forward values and ∂target/∂node for every node, keyed by node id.
 
-    target: str
-    values: dict[str, torch.Tensor]
-    grads: dict[str, torch.Tensor | None]  # None: the node does not require grad / is unused
-    notes: list[str] = field(default_factory=list)  # those naming nodes are Notes
-    # Where NaN/Inf first appears, as (node id, what: a Note where it names a node): a value not
-    # finite although its inputs are, and a partial not finite although the partials and inputs
-    # of every node it feeds are finite. Empty when all is finite.
-    nonfinite: list[tuple[str, str]] = field(default_factory=list)
-    nonfinite_spread: frozenset[str] = frozenset()  # every node whose value or partial holds NaN/Inf
+    `nonfinite`: where NaN/Inf first appears, as (node id, what: a Note where it names a node): a
+    value not finite although its inputs are, and a partial not finite although the partials and
+    inputs of every node it feeds are finite; empty when all is finite. `nonfinite_spread`: every
+    node whose value or partial holds NaN/Inf. They (and the notes of them) are worked out when
+    first read: on a GPU the check's answer stays on the device until then, so a run waits for
+    no kernel."""
+
+    def __init__(self, target: str, values: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
+                 notes: list[str] | None = None,
+                 scan: Callable[[], tuple[list[tuple[str, str]], frozenset[str]]] | None = None) -> None:
+        self.target, self.values = target, values
+        self.grads = grads  # None: the node does not require grad / is unused
+        self._notes = [] if notes is None else notes  # those naming nodes are Notes
+        self._nonfinite: list[tuple[str, str]] = []
+        self._spread: frozenset[str] = frozenset()
+        self._scan = scan  # (nonfinite, spread), adding their notes; None once done
+
+    def _settled(self) -> Result:
+        if self._scan is not None:
+            scan, self._scan = self._scan, None
+            self._nonfinite, self._spread = scan()
+        return self
+
+    @property
+    def notes(self) -> list[str]:
+        return self._settled()._notes
+
+    @property
+    def nonfinite(self) -> list[tuple[str, str]]:
+        return self._settled()._nonfinite
+
+    @property
+    def nonfinite_spread(self) -> frozenset[str]:
+        return self._settled()._spread
 
     def no_grad_reason(self, node_id: str, compiled: Compiled, name: Callable[[str], str] = str) -> str | None:
         """Why the node has no partial, or None; other nodes named by `name` (default: the id,
@@ -597,9 +620,16 @@ class Compiled:
         skip = self._finite_skips.get(key)
         if skip is None:
             skip = self._finite_skips[key] = self._known_finite(target, accumulate, tensors)
-        if all_finite(tensors, self._finite_plans, key, skip):
+        verdict = finite_verdict(tensors, self._finite_plans, key, skip)
+        if verdict is True:
             return Result(target, values, grads, notes)
-        return Result(target, values, grads, notes, *self._nonfinite(values, grads, target, notes))
+
+        def scan() -> tuple[list[tuple[str, str]], frozenset[str]]:
+            if verdict is not False and math.isfinite(verdict.item()):  # a GPU's sum, read now
+                return [], frozenset()
+            return self._nonfinite(values, grads, target, notes)
+
+        return Result(target, values, grads, notes, scan)
 
     def _known_finite(self, target: str, accumulate: bool, tensors: Sequence[torch.Tensor | None]) -> frozenset[int]:
         """Indices, in [*values, *partials of self._wrt], of tensors finite whenever the rest are,

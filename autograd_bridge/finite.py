@@ -14,7 +14,8 @@ between runs of one compiled graph):
 - a tensor of BIG elements or more is summed alone, in its own dtype, without a copy: by
   numpy on the CPU (one thread), by one fused kernel for all of them on a GPU (2-norms).
 
-The partial sums then meet in one last kernel and one read back (one sync on a GPU).
+The partial sums then meet in one last kernel and one read back. On a GPU that read (a sync) is
+left to whoever asks (finite_verdict): a run queues the check's kernels and waits for none.
 
 Which tensors need reading at all is worked out once per compiled graph and target
 (known_finite): what the rest prove finite is left out.
@@ -102,6 +103,12 @@ class FinitePlan:
         return len(tensors) == self.count and (not self.nones or all(tensors[i] is None for i in self.nones))
 
     def total(self, tensors: list[torch.Tensor | None]) -> float:
+        host, device = self.parts(tensors)
+        return host if device is None else host + device.item()
+
+    def parts(self, tensors: list[torch.Tensor | None]) -> tuple[float, torch.Tensor | None]:
+        """The sum, as (what was summed on the host, the rest as a 0-dim tensor on a GPU, not
+        read yet: reading it waits for every kernel queued before it; None when there is none)."""
         # The small ones' floats, iterated in C (map, chain): no Python loop.
         get = tensors.__getitem__
         total = sum(map(_item, map(get, self.ones))) if self.ones else 0.0
@@ -129,8 +136,11 @@ class FinitePlan:
                 sums += [torch.stack([tensors[i] for i in g]).sum() for g in self.groups]
                 # One device (a compiled graph runs on one); stack promotes mixed dtypes.
                 if sums:
-                    total += (sums[0] if len(sums) == 1 else torch.stack(sums).sum()).item()
-        return total
+                    rest = sums[0] if len(sums) == 1 else torch.stack(sums).sum()
+                    if rest.device.type != "cpu":
+                        return total, rest
+                    total += rest.item()
+        return total, None
 
 
 def all_finite(tensors: list[torch.Tensor | None], plans: dict[object, FinitePlan], key: object,
@@ -138,14 +148,26 @@ def all_finite(tensors: list[torch.Tensor | None], plans: dict[object, FinitePla
     """Whether every entry of every tensor is finite (None, and the indices in `skip`, left
     out); False may be a false alarm (a sum that overflowed). `plans` keeps a plan per key
     (a target: which partials are None differs)."""
+    verdict = finite_verdict(tensors, plans, key, skip)
+    return verdict if isinstance(verdict, bool) else math.isfinite(verdict.item())
+
+
+def finite_verdict(tensors: list[torch.Tensor | None], plans: dict[object, FinitePlan], key: object,
+                   skip: frozenset[int] = frozenset()) -> bool | torch.Tensor:
+    """all_finite's answer, except where the tensors are on a GPU: there a 0-dim tensor, finite
+    exactly when all_finite would say True, left unread, so that the run waits for no kernel
+    (engine.Result reads it when asked)."""
     plan = plans.get(key)
     if plan is None or plan.skip is not skip or not plan.fits(tensors):
         plan = plans[key] = FinitePlan(tensors, skip)
     try:
-        return math.isfinite(plan.total(tensors))
+        host, device = plan.parts(tensors)
     except (AttributeError, TypeError, RuntimeError):  # the layout changed: plan it again
         plan = plans[key] = FinitePlan(tensors, skip)
-        return math.isfinite(plan.total(tensors))
+        host, device = plan.parts(tensors)
+    if device is None or not math.isfinite(host):
+        return math.isfinite(host)
+    return device
 
 
 def known_finite(graph: Graph, ids: list[str], wrt: list[str], finite_leaves: set[str], target: str,

@@ -55,14 +55,17 @@ def rows(quick: bool, device: str = "cuda") -> list[Row]:
 
 
 def breakdown(device: str = "cuda", quick: bool = False) -> list[str]:
-    """The engine's extra time on the GPU, in parts: each workload run as the app runs it, with
-    the NaN/Inf check skipped, with only the check's kernels (no read-back), with the check read
-    back through pinned memory, and by hand; interleaved in one process. Then each run's wall
+    """The engine's extra time on the GPU, in parts: each workload run as the app runs it (the
+    NaN/Inf check's kernels queued, its answer left on the device for whoever reads the Result),
+    the same with the check read after the run, with it read inside the run (as before
+    finite_verdict), with the check skipped, with only its kernels, with it read back through
+    pinned memory, and by hand; interleaved in one process. Then each run's wall
     time against its GPU span (CUDA events around it): where they differ, the GPU waited."""
     import torch
 
     from autograd_bridge import engine
     from autograd_bridge.engine import Compiled
+    from autograd_bridge.finite import all_finite
 
     if not device.startswith("cuda") or not torch.cuda.is_available():
         return [f"breakdown skipped: {device} is not an available CUDA device"]
@@ -91,16 +94,22 @@ def breakdown(device: str = "cuda", quick: bool = False) -> list[str]:
             torch.cuda.current_stream(device).synchronize()
             return math.isfinite(pinned.item())
 
-        def with_check(check):  # noqa: ANN001, ANN202 - all_finite's stand-in; a run
+        def with_check(check):  # noqa: ANN001, ANN202 - finite_verdict's stand-in; a run
             def run():  # noqa: ANN202
-                real, engine.all_finite = engine.all_finite, check
+                real, engine.finite_verdict = engine.finite_verdict, check
                 try:
                     return compiled.run(target)  # noqa: B023
                 finally:
-                    engine.all_finite = real
+                    engine.finite_verdict = real
             return run
 
-        parts = [("as the app runs it", lambda: compiled.run(target)),  # noqa: B023
+        def run_and_read():  # noqa: ANN202 - what a caller that reads the check pays
+            result = compiled.run(target)  # noqa: B023
+            return result.nonfinite
+
+        parts = [("as the app runs it (check not read)", lambda: compiled.run(target)),  # noqa: B023
+                 ("the same, then the check read", run_and_read),
+                 ("check read inside the run (before)", with_check(all_finite)),
                  ("NaN/Inf check skipped", with_check(lambda *_: True)),
                  ("check's kernels, no read-back", with_check(kernels_only)),
                  ("check read back via pinned memory", with_check(through_pinned)), ("by hand", hand)]
@@ -108,8 +117,8 @@ def breakdown(device: str = "cuda", quick: bool = False) -> list[str]:
         lines.append(f"{name} on {device}, {p.rounds} rounds; the check reads "
                      f"{len(plan.alone) + sum(map(len, plan.groups))} tensors:")
         for (label, _), m in zip(parts, p.medians, strict=True):
-            lines.append(f"  {label:36s} {m * 1e3:9.3f} ms  {m / p.medians[-1]:.4f}x")
-        for label, fn in (parts[0], parts[1], parts[-1]):
+            lines.append(f"  {label:40s} {m * 1e3:9.3f} ms  {m / p.medians[-1]:.4f}x")
+        for label, fn in (parts[0], parts[2], parts[-1]):
             walls, spans = [], []
             for _ in range(15):
                 sync()
@@ -121,7 +130,7 @@ def breakdown(device: str = "cuda", quick: bool = False) -> list[str]:
                 end.synchronize()
                 walls.append((time.perf_counter() - t0) * 1e3)
                 spans.append(start.elapsed_time(end))
-            lines.append(f"  CUDA events, {label:24s} wall {statistics.median(walls):9.3f} ms, "
+            lines.append(f"  CUDA events, {label:40s} wall {statistics.median(walls):9.3f} ms, "
                          f"GPU span {statistics.median(spans):9.3f} ms")
     return lines
 
