@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, QTimer
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QTimer
 from PySide6.QtGui import QImage, QPainter
 
 if TYPE_CHECKING:
@@ -64,10 +64,15 @@ class ZoomCache:
             exact(painter, rect)
             return
         dpr = view.viewport().devicePixelRatioF()
-        image = QImage(view.viewport().size() * dpr, QImage.Format.Format_ARGB32_Premultiplied)
+        # Opaque, as the view's cached background is: one-pixel lines draw ~1.5x faster into it
+        # than into an image with alpha.
+        image = QImage(view.viewport().size() * dpr, QImage.Format.Format_RGB32)
         image.setDevicePixelRatio(dpr)
-        image.fill(0)
+        image.fill(view.scene().backgroundBrush().color())
         p = QPainter(image)
+        # A clip as Qt's cache painter has: without one, Qt's raster takes ~2x as long over the
+        # one-pixel lines (measured, 10,000 nodes: 40-57 ms against 20).
+        p.setClipRect(QRect(QPoint(0, 0), view.viewport().size()))
         p.setRenderHints(painter.renderHints())
         p.setWorldTransform(painter.worldTransform())  # the scene where the cache has it
         exact(p, rect)
