@@ -6,7 +6,7 @@ or on Esc. Driven with offscreen mouse events; pixels read from the view's own g
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -176,3 +176,42 @@ def test_a_wire_deleted_mid_drag_is_gone_at_once(window: MainWindow) -> None:
     assert scene.overview.lifted == set()
     assert not _wire_drawn_at(window, where)
     QTest.mouseRelease(window.view.viewport(), LEFT, NO_MOD, at + QPoint(0, 100))
+
+
+def test_in_the_overview_a_drag_frame_redraws_one_rectangle_holding_what_moved(window: MainWindow) -> None:
+    window.doc.reset(_graph())
+    window.view.resetTransform()
+    window.view.scale(0.08, 0.08)  # the overview: nodes and wires drawn by the background
+    window.view.centerOn(QPointF(350, 250))
+    QApplication.processEvents()
+    scene = window.scene
+    assert scene.overview.on
+    moved = [scene.nodes["m"], scene.nodes["n"]]
+    def box(item) -> QRectF:  # noqa: ANN001 - what the overview draws of a node: its body
+        return QRectF(item.x(), item.y(), NODE_W, item.height())
+
+    before = [box(item) for item in moved]
+    wires = [scene.edges[WIRE].rect(), scene.edges[Edge("b", "n", "input")].rect()]
+    invalidated: list[QRectF] = []
+    real = scene.invalidate
+    scene.invalidate = lambda rect, *layers: (invalidated.append(QRectF(rect)), real(rect, *layers))
+    try:
+        for item in moved:
+            item.moveBy(0, 300)
+        scene.nodes_moved(moved)
+    finally:
+        del scene.invalidate
+    assert len(invalidated) == 1  # one rectangle: Qt's raster draws many small clips slower
+    (rect,) = invalidated
+    for drawn in [*before, *(box(item) for item in moved), *wires,
+                  scene.edges[WIRE].rect(), scene.edges[Edge("b", "n", "input")].rect()]:
+        assert rect.contains(drawn), (rect, drawn)
+    image = _grab_image(window)
+    for old in before:
+        centre = window.view.mapFromScene(old.center())
+        assert image.pixelColor(centre) == COLORS["background"]  # nothing left where m and n were
+
+
+def _grab_image(window: MainWindow) -> QImage:
+    QApplication.processEvents()
+    return window.view.viewport().grab().toImage()

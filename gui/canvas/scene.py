@@ -70,6 +70,7 @@ class CanvasScene(QGraphicsScene):
         self._errors: set[str] = set()  # nodes whose error it is (ComputeResult.failed): red
         self._nonfinite: set[str] = set()  # nodes where NaN/Inf first appears
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
+        self._batch: QRectF | None = None  # redraws gathered into one (nodes_moved)
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
@@ -203,12 +204,18 @@ class CanvasScene(QGraphicsScene):
         """These nodes were moved (a drag frame, an undo, a file): their edges (each once), the
         scene rect, the grid and the overview follow. Items send no itemChange (NodeItem)."""
         edges = set()
-        for item in items:
-            self.include(item)
-            self._file(item)
-            edges.update(self.edges_at.get(item.node_id, ()))
-        for edge in edges:
-            self.edges[edge].update_path()
+        self._batch = QRectF()  # one region for the lot (redraw): Qt's raster is slower in many
+        try:
+            for item in items:
+                self.include(item)
+                self._file(item)
+                edges.update(self.edges_at.get(item.node_id, ()))
+            for edge in edges:
+                self.edges[edge].update_path()
+        finally:
+            batch, self._batch = self._batch, None
+            if not batch.isNull():
+                self.redraw(batch)
         if self.overview.lifted:
             self.lifted.follow()
         self.groups.nodes_moved()
@@ -264,7 +271,9 @@ class CanvasScene(QGraphicsScene):
 
     def redraw(self, rect: QRectF) -> None:
         """Repaint what the scene draws in bulk (the background, which the view caches) there."""
-        if not self._building:
+        if self._batch is not None:
+            self._batch = self._batch.united(rect)
+        elif not self._building:
             self.invalidate(rect, QGraphicsScene.SceneLayer.BackgroundLayer)
 
     def overview_repaint(self, rect: QRectF) -> None:
