@@ -1,5 +1,5 @@
 """Compile a graph to torch, infer shapes, run forward and backward, report every partial.
-(~790 lines, one piece: every step reads the one compiled source and its line → node map.)
+(~735 lines, one piece: every step reads the one compiled source and its line → node map.)
 
 `Compiled` exec's the source from `codegen` in a namespace holding only torch and math. A
 runtime error is traced back to its generated line and so to its node.
@@ -31,10 +31,9 @@ from autograd_bridge.node_checks import (
     check_no_grad_inputs,
     check_one_dtype,
     error_text,
-    no_partial_reason,
     note_text,
-    upstream,
 )
+from autograd_bridge.result import Result
 from autograd_bridge.warning_blocks import close_warnings, open_warnings
 from graph.bulk import paused_gc
 from graph.errors import DeviceError, ExecutionError, GraphError, ShapeError, TargetError
@@ -113,62 +112,6 @@ class Note(str):
 def _words(text: str) -> str:
     """Free text (a warning's) as part of a Note's template: its braces are no fields."""
     return text.replace("{", "{{").replace("}", "}}")
-
-
-class Result:
-    """Forward values and ∂target/∂node for every node, keyed by node id.
-
-    `nonfinite`: where NaN/Inf first appears, as (node id, what: a Note where it names a node): a
-    value not finite although its inputs are, and a partial not finite although the partials and
-    inputs of every node it feeds are finite; empty when all is finite. `nonfinite_spread`: every
-    node whose value or partial holds NaN/Inf. They (and the notes of them) are worked out when
-    first read: on a GPU the check's answer stays on the device until then, so a run waits for
-    no kernel."""
-
-    def __init__(self, target: str, values: dict[str, torch.Tensor], grads: dict[str, torch.Tensor | None],
-                 notes: list[str] | None = None,
-                 scan: Callable[[], tuple[list[tuple[str, str]], frozenset[str]]] | None = None) -> None:
-        self.target, self.values = target, values
-        self.grads = grads  # None: the node does not require grad / is unused
-        self._notes = [] if notes is None else notes  # those naming nodes are Notes
-        self._nonfinite: list[tuple[str, str]] = []
-        self._spread: frozenset[str] = frozenset()
-        self._scan = scan  # (nonfinite, spread), adding their notes; None once done
-
-    def _settled(self) -> Result:
-        if self._scan is not None:
-            scan, self._scan = self._scan, None
-            self._nonfinite, self._spread = scan()
-        return self
-
-    @property
-    def notes(self) -> list[str]:
-        return self._settled()._notes
-
-    @property
-    def nonfinite(self) -> list[tuple[str, str]]:
-        return self._settled()._nonfinite
-
-    @property
-    def nonfinite_spread(self) -> frozenset[str]:
-        return self._settled()._spread
-
-    def no_grad_reason(self, node_id: str, compiled: Compiled, name: Callable[[str], str] = str) -> str | None:
-        """Why the node has no partial, or None; other nodes named by `name` (default: the id,
-        as the command line's users type it; the app passes graph.naming.by_title)."""
-        if self.grads.get(node_id) is not None:
-            return None
-        if node_id not in compiled.source.requires_grad:
-            node = compiled.graph.nodes[node_id]
-            if node.is_tensor:
-                return "requires_grad is off" if node.dtype in FLOAT_DTYPES else f"{node.dtype}: no gradient"
-            return "a bool result: no gradient" if node.spec.result_dtype == "bool" else "no input needs grad"
-        up = compiled._upstream.get(self.target)  # one pass over the graph per target, kept
-        if up is None:
-            up = compiled._upstream[self.target] = upstream(compiled.graph, compiled.source.order,
-                                                            compiled.source.requires_grad, self.target)
-        return no_partial_reason(compiled.graph, up, node_id, name, self.grads)
-
 
 
 class Compiled:
@@ -623,11 +566,15 @@ class Compiled:
         verdict = finite_verdict(tensors, self._finite_plans, key, skip)
         if verdict is True:
             return Result(target, values, grads, notes)
+        at = len(notes)  # its notes go here, before those of warnings the run adds after this
 
         def scan() -> tuple[list[tuple[str, str]], frozenset[str]]:
             if verdict is not False and math.isfinite(verdict.item()):  # a GPU's sum, read now
                 return [], frozenset()
-            return self._nonfinite(values, grads, target, notes)
+            found: list[str] = []
+            answer = self._nonfinite(values, grads, target, found)
+            notes[at:at] = found
+            return answer
 
         return Result(target, values, grads, notes, scan)
 

@@ -84,3 +84,36 @@ def test_on_a_gpu_the_run_leaves_the_check_on_the_device() -> None:
     compiled = Compiled(_graph(-1.0), "cuda")
     result = compiled.run("y")
     assert [n for n, _ in result.nonfinite][0] == "l"
+
+
+def _warning_and_nan() -> Graph:
+    """x = [[-1], [2]] -> log (NaN) -> mse_loss against a [2] target (torch warns: it broadcasts)."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=[[-1.0], [2.0]], requires_grad=True))
+    g.add_node(Node("t", "tensor", value=[1.0, 3.0]))
+    g.add_node(Node("lg", "log"))
+    g.add_node(Node("l", "mse_loss"))
+    for a, b, port in (("x", "lg", "input"), ("lg", "l", "input"), ("t", "l", "target")):
+        g.add_edge(Edge(a, b, port))
+    return g
+
+
+def test_the_nan_notes_come_before_the_runs_warnings_as_they_did_when_read_at_once() -> None:
+    result = Compiled(_warning_and_nan()).run("l")
+    notes = [str(n) for n in result.notes]
+    nan = [i for i, n in enumerate(notes) if "NaN" in n]
+    warned = [i for i, n in enumerate(notes) if "target size" in n]  # torch's broadcast warning
+    assert nan and warned and max(nan) < min(warned), notes
+
+
+def test_a_copy_or_a_pickle_carries_the_answer_not_the_pending_scan() -> None:
+    import copy
+    import pickle
+
+    result = Compiled(_graph(-1.0)).run("y")
+    copied = copy.copy(result)
+    again = pickle.loads(pickle.dumps(result))
+    for other in (copied, again):
+        assert other.nonfinite == result.nonfinite and result.nonfinite[0][0] == "l"
+        assert [str(n) for n in other.notes] == [str(n) for n in result.notes]
+    assert len(result.notes) == len(set(map(str, result.notes)))  # no note twice

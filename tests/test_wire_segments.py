@@ -49,3 +49,8 @@ def test_segments_stay_on_the_curve_on_screen(dx: float, dy: float, octave: int)
     for p in _curve_points(dx, dy):
         worst = max(worst, min(_distance_to_segment(p, a, b) for a, b in segments))
     assert worst * scale <= FLAT_PX * 1.01, (dx, dy, octave, worst * scale, len(lines))
+
+
+@pytest.mark.parametrize(("dx", "dy"), [(1.7e308, 5.0), (100.0, 1.7e308), (math.inf, 0.0), (math.nan, 1.0)])
+def test_absurd_offsets_give_segments_not_an_error(dx: float, dy: float) -> None:
+    assert shape_lines(dx, dy, 0)  # a position can be anything a float holds while a file loads

@@ -130,7 +130,7 @@ def shape_lines(dx: float, dy: float, octave: int) -> list[QLineF]:
     wider and taller (_bucket; cached): shrinking a curve along an axis brings no point further
     from its chords. Each segment then costs two products, where halving the
     curve costs ~4 µs a segment (a wire whose end is being dragged misses the cache each frame)."""
-    if dx < STRETCHED_FROM:
+    if not STRETCHED_FROM <= dx <= 1e12 or not abs(dy) <= 1e12:  # NaN, inf: no stretching either
         return flat_lines((0.0, 0.0, dx, dy), 2.0 ** octave)
     unit = _stretched(_bucket(dx), _bucket(abs(dy)), octave)
     lines = []

@@ -46,8 +46,9 @@ class ZoomCache:
         self.timer.stop()
         if self.zooming:
             self.zooming = False
-            self.view.resetCachedContent()
-            self.view.viewport().update()
+            if self.view.scene().overview.on:  # at full detail every notch was drawn exactly
+                self.view.resetCachedContent()
+                self.view.viewport().update()
 
     def draw(self, painter: QPainter, rect: QRectF, exact: Callable[[QPainter, QRectF], None]) -> None:
         """Draw the background of `rect` (scene coordinates) in the overview: the kept picture
