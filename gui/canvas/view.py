@@ -63,7 +63,7 @@ class CanvasView(QGraphicsView):
         self._scrub_cursor = False  # the ↔ cursor is shown over a scrubbable number
         self.value_editor: QLineEdit | None = None
         self.walk = SelectionWalk(self)  # the arrow keys
-        self.zoom_cache = ZoomCache(self)  # the overview's picture while the wheel turns
+        self.zoom_cache = ZoomCache(self)  # a big canvas's picture while the wheel turns
         scene.editValueRequested.connect(self.edit_value)
         self._was_empty = not scene.nodes
         for signal in (scene.doc.nodeAdded, scene.doc.nodeRemoved, scene.doc.graphReset):
@@ -79,13 +79,6 @@ class CanvasView(QGraphicsView):
         if empty != self._was_empty:  # the hint appears or goes: the whole viewport changes
             self._was_empty = empty
             self.viewport().update()
-
-    def drawBackground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
-        if self._scene.overview.on:
-            self.zoom_cache.draw(painter, rect, super().drawBackground)  # the scene's, or scaled
-        else:
-            self.zoom_cache.image = None
-            super().drawBackground(painter, rect)
 
     def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
         if self._scene.overview.on:
@@ -139,6 +132,8 @@ class CanvasView(QGraphicsView):
 
     def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
         self._follow_scale()  # a transform set some other way (Qt's own calls come here too late)
+        if self.zoom_cache.paint(self.viewport()):  # a wheel gesture on a big canvas: its picture
+            return
         self._scene.repaint_selection()  # before the cached background is drawn from
         super().paintEvent(event)
 
@@ -173,6 +168,7 @@ class CanvasView(QGraphicsView):
         """Frame every node tightly (FIT_MARGIN screen pixels around them), at most FIT_MAX_SCALE.
         Where that scale is too small for full detail the nodes draw their summary level, whose
         text is still ≥ 12 px on screen (gui.canvas.lod)."""
+        self.zoom_cache.settle()  # mid-gesture: the exact picture of where Fit goes
         rect = self._scene.fit_scene_rect()
         if rect.isEmpty():
             self.resetTransform()
