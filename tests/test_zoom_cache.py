@@ -147,6 +147,7 @@ def _mean(image: QImage, rect: QRect) -> tuple[float, float, float]:
 
 def test_the_scaled_picture_shows_the_nodes_where_they_are(window: MainWindow) -> None:
     _show(window, _graph(), 0.5)
+    window.view.zoom_cache.timer.setInterval(60_000)  # however slow the machine: ended below
     _grab(window)
     _wheel(window, 120)
     scaled = _grab(window)
@@ -163,8 +164,20 @@ def test_the_scaled_picture_shows_the_nodes_where_they_are(window: MainWindow) -
 
 def test_fit_during_a_gesture_shows_the_exact_picture(window: MainWindow) -> None:
     _show(window, _graph(), 0.08)
+    window.view.zoom_cache.timer.setInterval(60_000)  # however slow the machine: Fit ends it
     _grab(window)
     _wheel(window, 120)
     assert window.view.zoom_cache.zooming
     window.view.fit_graph()
     assert not window.view.zoom_cache.zooming
+
+
+def test_no_picture_for_an_empty_canvas_or_with_a_value_editor_open(window: MainWindow) -> None:
+    _show(window, Graph(), 0.08)
+    _wheel(window, 120)
+    assert not window.view.zoom_cache.zooming  # the first-run hint stays as it is
+    _show(window, _graph(), 0.5)
+    editor = window.view.edit_value("x40")
+    assert editor is not None and editor.isVisible()
+    _wheel(window, 120)
+    assert not window.view.zoom_cache.zooming  # the picture would show the editor twice

@@ -7,8 +7,9 @@ each in Qt's raster: 20-27 ms a notch on a slow machine); at full detail every n
 draws itself again at the new scale (a Python paint each: ~60 ms for 300 nodes there). Scaling
 the picture costs about a millisecond, and the exact one is drawn once per gesture.
 
-Only where an exact notch is slow: in the overview, or with SNAPSHOT_FROM nodes or more in view
-(~0.17 ms a node at full detail on a slow machine: 150 nodes, 26 ms a notch). The
+Only where an exact notch is slow: with SNAPSHOT_FROM nodes or more in view (~0.17 ms a node at
+full detail on a slow machine: 150 nodes, 26 ms a notch), zoomed out or not, and no value editor
+open over the canvas. The keys that zoom (View > Zoom in / out) go the same way. The
 picture is taken (QWidget.grab, which draws from the caches still valid at the old scale) at
 the gesture's first notch; what changes during the gesture shows when it ends.
 """
@@ -43,13 +44,17 @@ class ZoomCache:
         return self.picture is not None
 
     def zoomed(self) -> None:
-        """A notch, before the view takes its scale: the gesture's first keeps the picture."""
+        """A notch (or a zoom key), before the view takes its scale: the gesture's first keeps
+        the picture."""
         view = self.view
         scene = view.scene()
         if self.picture is None:
             shows = view.mapToScene(view.viewport().rect()).boundingRect()
-            if not (scene.overview.on or len(scene.overview.nodes.within(shows)) >= SNAPSHOT_FROM):
-                return  # an exact notch is cheap here
+            if len(scene.overview.nodes.within(shows)) < SNAPSHOT_FROM:
+                return  # an exact notch is cheap here (an empty canvas's hint stays put)
+            editor = view.value_editor
+            if editor is not None and editor.isVisible():
+                return  # a widget over the canvas: the picture would show it twice
             self.shows, self.picture = shows, view.viewport().grab()
         self.timer.start()
 
