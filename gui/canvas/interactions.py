@@ -289,9 +289,14 @@ class MoveDrag(Interaction):
             if self.scene.nodes.get(n) is item and item.pos() != self.shown[n]:
                 self.shown[n] = item.pos()
                 moved.append(item)
+        self._follow(moved)
+
+    def _follow(self, moved: list[NodeItem]) -> None:
+        """A frame's moved nodes: their wires and the group frames follow, in this turn (on the
+        next one the frames would be a second paint)."""
         if moved:
             self.scene.nodes_moved(moved)
-            self.scene.groups.relayout()  # now, not on the next turn: one paint a frame, not two
+            self.scene.groups.relayout()
 
     def _moved(self) -> dict[str, tuple[float, float]]:
         return {n: (item.pos().x(), item.pos().y()) for n, (item, p) in self.start_positions.items()
@@ -338,9 +343,7 @@ class GroupDrag(MoveDrag):
             if self.scene.nodes.get(n) is item and item.pos() != p + offset:
                 item.setPos(p + offset)
                 placed.append(item)
-        if placed:
-            self.scene.nodes_moved(placed)
-            self.scene.groups.relayout()  # now, not on the next turn: one paint a frame, not two
+        self._follow(placed)
 
     def finish(self, pos: QPointF) -> None:
         self.move(pos)

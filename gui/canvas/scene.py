@@ -1,6 +1,6 @@
 """The canvas scene: mirrors the Document through its signals, forwards the mouse to the gesture
 in progress, and sends every edit back as a Document call (so an undo command).
-(~610 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
+(~620 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
 the flow view live in modules of their own.)
 
 Nothing here reads state back from the items into the model. The scene rect follows the nodes
@@ -12,10 +12,11 @@ scene's background (gui.canvas.overview), which the view caches: whoever changes
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
@@ -70,7 +71,7 @@ class CanvasScene(QGraphicsScene):
         self._errors: set[str] = set()  # nodes whose error it is (ComputeResult.failed): red
         self._nonfinite: set[str] = set()  # nodes where NaN/Inf first appears
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
-        self._batch: QRectF | None = None  # redraws gathered into one (nodes_moved)
+        self._batch: QRectF | None = None  # redraws gathered into one (_one_redraw)
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
@@ -204,18 +205,13 @@ class CanvasScene(QGraphicsScene):
         """These nodes were moved (a drag frame, an undo, a file): their edges (each once), the
         scene rect, the grid and the overview follow. Items send no itemChange (NodeItem)."""
         edges = set()
-        self._batch = QRectF()  # one region for the lot (redraw): Qt's raster is slower in many
-        try:
+        with self._one_redraw():
             for item in items:
                 self.include(item)
                 self._file(item)
                 edges.update(self.edges_at.get(item.node_id, ()))
             for edge in edges:
                 self.edges[edge].update_path()
-        finally:
-            batch, self._batch = self._batch, None
-            if not batch.isNull():
-                self.redraw(batch)
         if self.overview.lifted:
             self.lifted.follow()
         self.groups.nodes_moved()
@@ -257,17 +253,34 @@ class CanvasScene(QGraphicsScene):
             return
         wires = {self.edges[e] for n in node_ids for e in self.edges_at.get(n, ())}
         self.overview.lifted = wires
-        for wire in wires:
-            self.redraw(wire.rect())  # the background without them
+        with self._one_redraw():
+            for wire in wires:
+                self.redraw(wire.rect())  # the background without them
         self.lifted.follow()
 
     def land_wires(self) -> None:
         """The drag is over: its wires go back into the background."""
         wires, self.overview.lifted = self.overview.lifted, set()
-        for wire in wires:
-            if wire.scene() is self:
-                self.redraw(wire.rect())
+        with self._one_redraw():
+            for wire in wires:
+                if wire.scene() is self:
+                    self.redraw(wire.rect())
         self.lifted.follow()
+
+    @contextlib.contextmanager
+    def _one_redraw(self) -> Iterator[None]:
+        """Gather the redraws within into one rectangle: Qt's raster draws the background over a
+        region of many small rectangles far slower than over one."""
+        if self._batch is not None:  # inside another: it redraws the lot
+            yield
+            return
+        self._batch = QRectF()
+        try:
+            yield
+        finally:
+            batch, self._batch = self._batch, None
+            if not batch.isNull():
+                self.redraw(batch)
 
     def redraw(self, rect: QRectF) -> None:
         """Repaint what the scene draws in bulk (the background, which the view caches) there."""

@@ -78,9 +78,8 @@ def box(ends: Ends) -> tuple[float, float, float, float]:
 
 
 def flat_lines(ends: Ends, scale: float) -> list[QLineF]:
-    """The wire as straight segments within FLAT_PX of the curve on screen at this scale:
-    halved (de Casteljau) until each piece's control points are that close to its chord (the
-    piece lies in their hull, and strays at most 3/4 of their distance)."""
+    """The wire as straight segments within FLAT_PX of the curve on screen at this scale: the
+    curve halved (de Casteljau) until each piece is that flat (_pieces)."""
     return [QLineF(x0, y0, x1, y1) for x0, y0, x1, y1, _ in _pieces(ends, scale)]
 
 
