@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import pytest
@@ -114,3 +115,22 @@ def scene_and_view(qtbot, graph, target: str | None = None, size: tuple[int, int
     view.show()
     qtbot.waitExposed(view)
     return scene, view
+
+
+@contextlib.contextmanager
+def wires_drawn(scene):  # noqa: ANN001, ANN201 - a gui.canvas.CanvasScene; yields a list
+    """The rects the scene's background draws its wires for (Overview.paint_wires), while within."""
+    drawn: list = []
+    overview = scene.overview
+    real = overview.paint_wires
+
+    def counted(p, rect, *rest):  # noqa: ANN001, ANN002, ANN202 - paint_wires' arguments
+        drawn.append(rect)
+        return real(p, rect, *rest)
+
+    overview.paint_wires = counted
+    try:
+        yield drawn
+    finally:
+        del overview.paint_wires
+

@@ -6,6 +6,7 @@ or on Esc. Driven with offscreen mouse events; pixels read from the view's own g
 
 from __future__ import annotations
 
+from helpers import wires_drawn
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
@@ -89,11 +90,7 @@ def test_a_dragged_nodes_wire_is_drawn_where_it_is_at_every_frame(window: MainWi
 
 def test_a_drag_frame_redraws_no_wire_of_the_background(window: MainWindow) -> None:
     _load(window)
-    scene = window.scene
-    drawn: list[object] = []
-    real = scene.overview.paint_wires
-    scene.overview.paint_wires = lambda *a: (drawn.append(a[1]), real(*a))
-    try:
+    with wires_drawn(window.scene) as drawn:
         at = _press_on(window, "m")
         QTest.mouseMove(window.view.viewport(), at + QPoint(0, 10))
         QApplication.processEvents()  # the lift: the background once, without the wire
@@ -105,8 +102,6 @@ def test_a_drag_frame_redraws_no_wire_of_the_background(window: MainWindow) -> N
         QTest.mouseRelease(window.view.viewport(), LEFT, NO_MOD, at + QPoint(0, 70))
         QApplication.processEvents()
         assert drawn  # the drop puts the wire back into the background
-    finally:
-        del scene.overview.paint_wires
 
 
 def test_esc_puts_the_wire_back_where_it_was(window: MainWindow, qtbot) -> None:

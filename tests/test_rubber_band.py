@@ -8,6 +8,7 @@ Expected selections are worked out here from the graph's positions and the view'
 
 from __future__ import annotations
 
+from helpers import wires_drawn
 from PySide6.QtCore import QEvent, QPoint, QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtTest import QTest
@@ -196,17 +197,12 @@ def test_in_the_overview_the_band_selection_is_drawn_and_undrawn(window: MainWin
 def test_selecting_in_the_overview_redraws_no_wire(window: MainWindow) -> None:
     _zoomed_out(window)
     scene = window.scene
-    drawn: list[object] = []
-    real = scene.overview.paint_wires
-    scene.overview.paint_wires = lambda *a: (drawn.append(a[1]), real(*a))
-    try:
+    with wires_drawn(scene) as drawn:
         QApplication.processEvents()
         drawn.clear()
         scene.nodes["x3"].setSelected(True)
         assert _color_at(window, "x3") == COLORS["selected"]
         assert drawn == []
-    finally:
-        del scene.overview.paint_wires
 
 
 def test_a_band_whose_release_went_elsewhere_stops_where_it_was(window: MainWindow) -> None:

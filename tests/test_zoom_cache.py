@@ -6,6 +6,7 @@ every notch exactly. Driven with wheel events on the viewport; pixels from the v
 
 from __future__ import annotations
 
+from helpers import wires_drawn
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QImage, QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -48,45 +49,33 @@ def _show(window: MainWindow, graph: Graph, scale: float) -> None:
     QApplication.processEvents()
 
 
-class _Drawn:
-    """Counts the scene's exact drawing of the wires and the nodes' own paints from now on."""
+def _nodes_painted(window: MainWindow) -> int:
+    """How many nodes painted themselves since _unpainted (NodeItem.paint sets `painted`)."""
+    return sum(item.painted is not None for item in window.scene.nodes.values())
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window, self.wires = window, 0
-        overview = window.scene.overview
-        real = overview.paint_wires
 
-        def counted(*args: object) -> None:
-            self.wires += 1
-            real(*args)
-
-        overview.paint_wires = counted
-        for item in window.scene.nodes.values():
-            item.painted = None  # NodeItem.paint sets it
-
-    def nodes(self) -> int:
-        return sum(item.painted is not None for item in self.window.scene.nodes.values())
-
-    def stop(self) -> None:
-        del self.window.scene.overview.paint_wires
+def _unpainted(window: MainWindow) -> None:
+    for item in window.scene.nodes.values():
+        item.painted = None
 
 
 def _gesture_then_end(window: MainWindow) -> tuple[int, int, QImage]:
-    """Three notches (wires and nodes drawn meanwhile), then the gesture's end: its picture."""
+    """Three notches (how many times the wires and the nodes were drawn meanwhile), then the
+    gesture's end: its picture."""
     cache = window.view.zoom_cache
     cache.timer.setInterval(60_000)  # a slow machine may take SETTLE_MS between two grabs: not here
     _grab(window)
-    drawn = _Drawn(window)
+    _unpainted(window)
     try:
-        for delta in (120, 120, -120):
-            _wheel(window, delta)
-            _grab(window)
-        assert cache.zooming and cache.timer.isActive()
-        wires, nodes = drawn.wires, drawn.nodes()
+        with wires_drawn(window.scene) as drawn:
+            for delta in (120, 120, -120):
+                _wheel(window, delta)
+                _grab(window)
+            assert cache.zooming and cache.timer.isActive()
+            wires, nodes = len(drawn), _nodes_painted(window)
         cache.timer.timeout.emit()  # the gesture's end, as the timer gives it
         return wires, nodes, _grab(window)
     finally:
-        drawn.stop()
         cache.timer.setInterval(SETTLE_MS)
 
 
@@ -120,14 +109,12 @@ def test_at_full_detail_a_big_canvas_repaints_no_node_until_the_end(window: Main
 def test_a_small_canvas_draws_every_notch_exactly(window: MainWindow) -> None:
     _show(window, _graph(12), 0.8)
     _grab(window)
-    drawn = _Drawn(window)
-    try:
+    _unpainted(window)
+    with wires_drawn(window.scene) as drawn:
         _wheel(window, 120)
         _grab(window)
         assert not window.view.zoom_cache.zooming
-        assert drawn.wires >= 1 and drawn.nodes() >= 1
-    finally:
-        drawn.stop()
+        assert len(drawn) >= 1 and _nodes_painted(window) >= 1
 
 
 def test_the_gesture_ends_settle_ms_after_its_last_notch(window: MainWindow, qtbot) -> None:

@@ -44,6 +44,12 @@ def wait_for(condition, timeout: float = WAIT_S) -> bool:  # noqa: ANN001
     return bool(condition())
 
 
+def xdo(*args: str) -> None:
+    """One xdotool command, through the X server, then the events it caused."""
+    subprocess.run(["xdotool", *args], check=True, timeout=20)
+    QApplication.processEvents()
+
+
 def main(settings: str, example: str) -> dict:
     qInstallMessageHandler(_on_message)
     app = application()
@@ -251,10 +257,6 @@ def scrub_x(w, example: str) -> dict:  # noqa: ANN001 - the MainWindow
     x0, y0 = at.x(), at.y()
     start = {"value": doc.graph.nodes["x"].value, "index": doc.undo_stack.index()}
 
-    def xdo(*args: str) -> None:
-        subprocess.run(["xdotool", *args], check=True, timeout=20)
-        QApplication.processEvents()
-
     def drag(dx_steps: list[int]) -> None:
         xdo("mousemove", "--sync", str(x0), str(y0))
         wait_for(lambda: False, 0.2)
@@ -299,10 +301,6 @@ def band_select(w) -> dict:  # noqa: ANN001 - the MainWindow
     meets = sorted(n for n, r in boxes.items() if r.adjusted(6, 0, -6, 0).intersects(band))
     origin, finish = view.viewport().mapToGlobal(start), view.viewport().mapToGlobal(end)
 
-    def xdo(*args: str) -> None:
-        subprocess.run(["xdotool", *args], check=True, timeout=20)
-        QApplication.processEvents()
-
     xdo("mousemove", "--sync", str(origin.x()), str(origin.y()))
     wait_for(lambda: False, 0.2)
     xdo("mousedown", "1")
@@ -338,10 +336,6 @@ def drag_group(w) -> dict:  # noqa: ANN001 - the MainWindow
     scale = view.transform().m11()
     before = {n: list(doc.graph.layout[n]) for n in ("x", "x_sq", "y")}
     index = doc.undo_stack.index()
-
-    def xdo(*args: str) -> None:
-        subprocess.run(["xdotool", *args], check=True, timeout=20)
-        QApplication.processEvents()
 
     xdo("mousemove", "--sync", str(at.x()), str(at.y()))
     wait_for(lambda: False, 0.2)
@@ -459,10 +453,6 @@ def drop_files(w, folder: Path) -> dict:  # noqa: ANN001 - the MainWindow
     view, dock = w.view, w.inspector_dock
     on_canvas = view.viewport().mapToGlobal(view.viewport().rect().center())
     on_dock = dock.mapToGlobal(dock.rect().center())
-
-    def xdo(*args: str) -> None:
-        subprocess.run(["xdotool", *args], check=True, timeout=20)
-        QApplication.processEvents()
 
     def drag(paths: list[Path], to) -> dict:  # noqa: ANN001 - a QPoint, global
         w.say("before the drop")
