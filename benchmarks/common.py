@@ -157,11 +157,21 @@ class CommandFailed(RuntimeError):
     pass
 
 
+def user_env() -> dict[str, str]:
+    """This environment as a user's machine has it, where Python keeps the bytecode it compiles.
+    A sandbox may set PYTHONDONTWRITEBYTECODE, and then every fresh process compiles every module
+    it imports again (~0.3 s of the window's launch): a cost an installed app pays once."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def timed_run(cmd: Sequence[str], env: dict[str, str] | None = None, timeout: float = 600) -> float:
-    """Wall seconds of one fresh process, output discarded; CommandFailed if it fails."""
+    """Wall seconds of one fresh process (in user_env() unless env is given), output discarded;
+    CommandFailed if it fails."""
     t0 = time.perf_counter()
-    proc = subprocess.run(list(cmd), cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          text=True, timeout=timeout)
+    proc = subprocess.run(list(cmd), cwd=ROOT, env=user_env() if env is None else env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, timeout=timeout)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         tail = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
@@ -189,7 +199,7 @@ def paired_median(a: list[float], b: list[float], op: Callable[[float, float], f
 # ---- children: a benchmark module run as `python -m benchmarks.X --child ...` ----
 
 def child_env() -> dict[str, str]:
-    env = dict(os.environ)
+    env = user_env()
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     # A recovery folder of its own (gui/recovery.py): a benchmark never autosaves into the
     # user's, nor stops at a "recover?" dialog for a document a crashed session left there.

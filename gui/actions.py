@@ -26,7 +26,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
-from gui import clipboard, export_dialog, group_commands, import_dialog
+from gui import clipboard, group_commands
 from gui.fields import enter_typing
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -148,6 +148,19 @@ def make_action(parent: QObject, text: str, slot: Callable[..., Any]) -> QAction
     return action
 
 
+# The export and import dialogs load when first used: ~25 ms of every launch otherwise.
+def _export_dialog():  # noqa: ANN202 - the gui.export_dialog module
+    from gui import export_dialog
+
+    return export_dialog
+
+
+def _import_dialog():  # noqa: ANN202 - the gui.import_dialog module
+    from gui import import_dialog
+
+    return import_dialog
+
+
 def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (importing it would make a cycle)
     """File, Edit, View and Help menus of the main window, each action's keys by `assign_shortcuts`."""
     S = QKeySequence.StandardKey  # noqa: N806
@@ -169,12 +182,12 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     for number, path in enumerate(sorted(EXAMPLES_DIR.glob("*.json")), 1):
         title = f"&{number} " + path.stem.split("_", 1)[-1].replace("_", " ")
         w.examples_menu.addAction(make_action(w, title, lambda _=False, p=path: w.open_file(str(p))))
-    add(file_menu, "&Import Python…", lambda: import_dialog.importer(w).ask())  # runs the file: asks first
+    add(file_menu, "&Import Python…", lambda: _import_dialog().importer(w).ask())  # runs the file: asks first
     file_menu.addSeparator()
     add(file_menu, "&Save", w.save_document, S.Save)
     add(file_menu, "Save &As…", w.save_as, S.SaveAs)
-    add(file_menu, "Export &Python…", lambda: export_dialog.ask(w), "Ctrl+E")
-    add(file_menu, "Export canvas i&mage…", lambda: export_dialog.export_image(w))
+    add(file_menu, "Export &Python…", lambda: _export_dialog().ask(w), "Ctrl+E")
+    add(file_menu, "Export canvas i&mage…", lambda: _export_dialog().export_image(w))
     file_menu.addSeparator()
     add(file_menu, "&Quit", w.close, S.Quit, "Ctrl+Q")  # offscreen has no Quit binding
 

@@ -10,8 +10,12 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+# The window's non-Qt modules are imported before PySide6 (gui.qtapp): PySide6's import hook
+# reads the source of every module imported after it, looking for "PySide6" (~0.2 ms a module,
+# ~190 modules: numpy, graph, autograd_bridge), which costs a launch 60-100 ms.
+import numpy  # noqa: F401 - see above
 
+import autograd_bridge.compute  # noqa: F401 - see above
 from gui.qtapp import application, delete_closed_window
 
 
@@ -50,6 +54,8 @@ def start_window(file: str | None = None, settings: object = None, recovery_dir:
     (gui.recovery), then open `file` (not when what was recovered is that file's changes).
     Tests pass their own settings and recovery folder, and replace window.ask_recover before the
     event loop runs."""
+    from PySide6.QtCore import QTimer
+
     from gui.window import MainWindow
 
     window = MainWindow(settings, recovery_dir)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import platform
-from importlib import metadata
 
 from PySide6 import __version__ as PYSIDE_VERSION
 from PySide6.QtCore import Qt, qVersion
@@ -131,6 +130,8 @@ class ShortcutSheet(QDialog):
 
 
 def _version(package: str = "gradcanvas") -> str:
+    from importlib import metadata  # here: importing it costs ~25 ms of every launch, for the About box
+
     try:
         return metadata.version(package)
     except metadata.PackageNotFoundError:

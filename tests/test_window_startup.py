@@ -58,3 +58,41 @@ def test_window_shows_before_torch_pyqtgraph_and_networkx_are_imported(tmp_path:
     later = next(line for line in lines if line.startswith("later "))
     assert later.startswith("later True [['cpu'"), proc.stdout  # torch does arrive, with the devices
     assert later.endswith("['cpu']") or "cuda" in later or "mps" in later
+
+
+LAUNCH_IMPORTS = """
+import sys
+from gradcanvas import cli  # the command's own path: `gradcanvas` imports this first
+from gui import app
+app.application()
+from gui.window import MainWindow
+w = MainWindow()
+w.show()
+order = list(sys.modules)  # a dict keeps the order modules were first imported in
+print(order.index("PySide6"), max(order.index(m) for m in ("numpy", "autograd_bridge.compute", "graph.model")))
+print(sorted(m for m in ("gui.export_dialog", "gui.import_dialog", "importlib.metadata") if m in sys.modules))
+w.close()
+"""
+
+
+def test_launch_imports_the_non_qt_modules_before_pyside6_and_leaves_the_dialogs_for_later(tmp_path: Path) -> None:
+    # PySide6's import hook reads the source of every module imported after it (gui/app.py):
+    # numpy, graph and the compute model come first. The export and import dialogs and the
+    # About box's importlib.metadata load when first used, not at every launch.
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT), "GRADCANVAS_COMPUTE": "thread",
+           "GRADCANVAS_RECOVERY_DIR": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", LAUNCH_IMPORTS], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    pyside, last_non_qt = (int(x) for x in proc.stdout.split("\n")[0].split())
+    assert last_non_qt < pyside
+    assert proc.stdout.split("\n")[1] == "[]"
+
+
+def test_the_deferred_dialogs_and_about_box_still_work(qtbot) -> None:  # noqa: ANN001
+    from gui import actions, help
+
+    assert actions._export_dialog().__name__ == "gui.export_dialog"
+    assert actions._import_dialog().__name__ == "gui.import_dialog"
+    about = help.about_text()
+    assert "GradCanvas 0.1.0" in about and "torch " in about and "(not installed)" not in about.split("torch ")[1][:20]
