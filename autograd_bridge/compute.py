@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -502,15 +503,50 @@ def _set_errors(out: ComputeResult, errors: list[GraphError], graph: Graph) -> N
         name = by_title(graph)
         messages = [titled_message(e.message, e.node_ids, name) for e in errors]
         out.error = "; ".join(messages)
-        for e, message in zip(errors, messages, strict=True):
-            culprits = _failing(graph, e)
-            downstream = [n for n in left_out_for(graph, e) if n not in culprits and n in graph.nodes]
-            for n in downstream:  # not computed because of it: its error is theirs to show
-                out.blocked_by[n] = (*out.blocked_by.get(n, ()), *culprits)
-            for n in dict.fromkeys([*e.node_ids, *downstream]):
-                out.node_errors[n] = f"{out.node_errors[n]}; {message}" if n in out.node_errors else message
+        failing = [_failing(graph, e) for e in errors]
+        blocking = _blocking(graph, failing)
+        shown: dict[str, list[int]] = {}  # node -> the errors it shows, in the graph's order
+        for i, e in enumerate(errors):
+            for n in dict.fromkeys(e.node_ids):
+                shown.setdefault(n, []).append(i)
+        for n, upstream in blocking.items():  # not computed because of them: their errors are its to show
+            culprits = dict.fromkeys(c for i in upstream for c in failing[i] if c != n)
+            out.blocked_by[n] = tuple(culprits)[:BLOCKED_NAMED + 1]
+            shown[n] = sorted({*shown.get(n, ()), *upstream[:BLOCKED_NAMED]})
+        for n, which in shown.items():
+            more = "; and errors further upstream" if len(blocking.get(n, ())) > BLOCKED_NAMED else ""
+            out.node_errors[n] = "; ".join(messages[i] for i in which) + more
         out.error_nodes = tuple(dict.fromkeys(n for e in errors for n in e.node_ids))
-        out.failing = tuple(dict.fromkeys(n for e in errors for n in _failing(graph, e)))
+        out.failing = tuple(dict.fromkeys(n for f in failing for n in f))
+
+
+# A node left out below failing nodes names the first BLOCKED_NAMED of them, with their errors;
+# ComputeResult.blocked_by keeps one more, to say there are more. Bounded, so a big graph with
+# thousands of unfed inputs costs one pass, not one walk and one message per error per node.
+BLOCKED_NAMED = 3
+
+
+def _blocking(graph: Graph, failing: list[list[str]]) -> dict[str, list[int]]:
+    """Node downstream of a failing node (not one of that error's own) -> the first
+    BLOCKED_NAMED + 1 errors (indexes into `failing`) that stop it: one walk down the edges,
+    each node revisited only when its list grows (a cycle's nodes fail together)."""
+    own: dict[str, set[int]] = {}
+    for i, nodes in enumerate(failing):
+        for n in nodes:
+            own.setdefault(n, set()).add(i)
+    keep = BLOCKED_NAMED + 1
+    blocking: dict[str, list[int]] = {}
+    todo = deque(own)
+    while todo:
+        n = todo.popleft()
+        passed = sorted({*own.get(n, ()), *blocking.get(n, ())})
+        for m in graph.consumers_of(n):
+            have = blocking.get(m, [])
+            grown = sorted({*have, *(i for i in passed if i not in own.get(m, ()))})[:keep]
+            if grown != have:
+                blocking[m] = grown
+                todo.append(m)
+    return blocking
 
 
 def available_devices() -> list[str]:

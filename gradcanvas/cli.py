@@ -295,10 +295,12 @@ def _target_part(raw, args: argparse.Namespace,  # noqa: ANN001 - a loaded graph
     part = computable(raw, args.device, args.dtype, _memory_limit(args, args.device)[0])  # its check run: held too
     if not part.errors:
         raise whole
+    stopped = [left_out_for(raw, e) for e in part.errors]  # one walk an error
     if part.compiled is None or target not in part.compiled.graph.nodes:
         # the target is left out: say the error that leaves it out, not the first in the file
-        raise next((e for e in part.errors if target in left_out_for(raw, e)), whole)
-    return part.compiled.graph, [(e, [n for n in raw.nodes if n in left_out_for(raw, e)]) for e in part.errors]
+        raise next((e for e, out in zip(part.errors, stopped, strict=True) if target in out), whole)
+    return part.compiled.graph, [(e, [n for n in raw.nodes if n in out])
+                                 for e, out in zip(part.errors, stopped, strict=True)]
 
 
 def _say_left_out(target: str, left_out: list[tuple[GraphError, list[str]]]) -> None:

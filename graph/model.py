@@ -30,6 +30,8 @@ from graph.ops import DEFAULT_DTYPE, DTYPES, FLOAT_DTYPES, OPS, TENSOR, OpSpec, 
 from graph.values import _is_number, _short, check_attr, init_shape, literal_shape
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     import networkx as nx
 
 MAX_ID_LENGTH = 200
@@ -395,9 +397,10 @@ class Graph:
         first = min(range(len(cycle)), key=lambda i: rank[cycle[i]])
         return cycle[first:] + cycle[:first]
 
-    def _walk(self, start: str, step) -> set[str]:  # noqa: ANN001 - node id -> neighbour ids
+    def _walk(self, starts: Iterable[str], step) -> set[str]:  # noqa: ANN001 - node id -> neighbour ids
+        """The nodes reached from any of `starts` (a start only if reached from one)."""
         seen: set[str] = set()
-        todo = deque([start])
+        todo = deque(starts)
         while todo:
             for m in step(todo.popleft()):
                 if m not in seen:
@@ -406,10 +409,13 @@ class Graph:
         return seen
 
     def ancestors(self, node_id: str) -> set[str]:
-        return self._walk(node_id, lambda n: self._inputs[n].values()) - {node_id}
+        return self._walk([node_id], lambda n: self._inputs[n].values()) - {node_id}
 
     def descendants(self, node_id: str) -> set[str]:
-        return self._walk(node_id, lambda n: (e.dst for e in self._consumers[n])) - {node_id}
+        return self._walk([node_id], self._consumer_ids) - {node_id}
+
+    def _consumer_ids(self, node_id: str) -> Iterable[str]:
+        return (e.dst for e in self._consumers[node_id])
 
     def reaches(self, start: str, goal: str) -> bool:
         """Whether a path of edges leads from start to goal (a walk downstream that stops there)."""
@@ -461,11 +467,8 @@ class Graph:
 
     def incomplete(self) -> set[str]:
         """Nodes that cannot be computed yet: an input is unconnected here or upstream."""
-        out: set[str] = set()
-        for n in dict.fromkeys(n for n, _p in self.missing_inputs()):
-            if n not in out:
-                out |= {n, *self.descendants(n)}
-        return out
+        missing = {n for n, _p in self.missing_inputs()}
+        return missing | self._walk(missing, self._consumer_ids)  # one walk for all of them
 
     def without(self, node_ids: set[str]) -> Graph:
         """A copy without these nodes and their edges (layout included), keeping the groups

@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import re
 
+from autograd_bridge.compute import BLOCKED_NAMED
 from graph.naming import formula_name
 from graph.safetext import visible
 
@@ -96,7 +97,9 @@ def involvement(graph: object, node_id: str, result: object) -> str | None:
     failed = result.failed()
     upstream = [n for n in dict.fromkeys(result.blocked_by.get(node_id, ())) if n in graph.nodes]
     if upstream and node_id not in result.nodes:  # left out, downstream of a node that fails
-        names = ", ".join(formula_name(title_by_id(graph, n)) for n in upstream)
+        names = ", ".join(formula_name(title_by_id(graph, n)) for n in upstream[:BLOCKED_NAMED])
+        if len(upstream) > BLOCKED_NAMED:  # blocked_by keeps one more than it names when there are more
+            names += " and others"
         return f"not computed: it depends on {names}, which {'fails' if len(upstream) == 1 else 'fail'}"
     if node_id not in result.error_nodes or node_id in failed:
         return None

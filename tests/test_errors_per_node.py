@@ -124,3 +124,78 @@ def test_a_node_left_out_below_a_failing_node_says_what_it_waits_for(qtbot, wind
     w.scene.clearSelection()
     item.setSelected(True)
     assert w.inspector.result_box.note.text() == f"not computed: it depends on m, which fails: {out.error_of('m')}"
+
+
+def _blocked_reference(g, errors_culprits: list[list[str]]) -> dict[str, list[int]]:  # noqa: ANN001
+    """Independent of compute._blocking: every error's downstream by networkx, all of it."""
+    import networkx as nx
+
+    dag = nx.DiGraph()
+    dag.add_nodes_from(g.nodes)
+    dag.add_edges_from((e.src, e.dst) for e in g.edges)
+    found: dict[str, list[int]] = {}
+    for i, culprits in enumerate(errors_culprits):
+        below = set().union(*(nx.descendants(dag, c) for c in culprits)) - set(culprits)
+        for n in below:
+            found.setdefault(n, []).append(i)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_node_below_failing_nodes_names_the_first_few_and_their_errors(seed: int) -> None:
+    """Random DAGs of adds with some inputs unfed: a left-out node names (blocked_by) the failing
+    nodes of the first BLOCKED_NAMED errors above it, in the graph's order of errors, one more
+    when there are more, and shows those errors' messages, as networkx's descendants say."""
+    import random
+
+    from autograd_bridge.compute import BLOCKED_NAMED
+
+    rng = random.Random(seed)
+    n = 40
+    nodes = [Node("x", TENSOR, value=[1.0, 2.0], requires_grad=True)] + [Node(f"a{i}", "add") for i in range(n)]
+    wires = []
+    for i in range(n):
+        for port in ("input", "other"):
+            if rng.random() < 0.8:  # else unfed: a missing-input error on a{i}
+                earlier = [f"a{j}" for j in range(i)] + ["x"]
+                wires.append((rng.choice(earlier), f"a{i}", port))
+    g = make_graph(nodes, wires)
+    out = ComputeSession().compute(g, f"a{n - 1}", 1)
+    failing = [f"a{i}" for i in range(n) if sum(w[1] == f"a{i}" for w in wires) < 2]
+    assert list(out.failed()) == failing  # one missing-input error each, in the graph's order
+    messages = out.error.split("; ")  # the status bar's line: every error's message, in order
+    assert len(messages) == len(failing)
+    expected = _blocked_reference(g, [[f] for f in failing])
+    assert set(out.blocked_by) == set(expected)
+    assert any(len(errs) > BLOCKED_NAMED for errs in expected.values())  # the cap is reached
+    for node, errs in expected.items():
+        assert out.blocked_by[node] == tuple(failing[i] for i in errs)[:BLOCKED_NAMED + 1], node
+        own = [failing.index(node)] if node in failing else []
+        more = "; and errors further upstream" if len(errs) > BLOCKED_NAMED else ""
+        shown = sorted(own + errs[:BLOCKED_NAMED])
+        assert out.node_errors[node] == "; ".join(messages[i] for i in shown) + more, node
+
+
+def test_thousands_of_unfed_inputs_cost_one_pass_and_short_messages(monkeypatch) -> None:  # noqa: ANN001
+    """A chain of 3,000 adds, each with its other input unfed (the canvas benchmark's graph):
+    each error's downstream was walked one error at a time and every message was joined onto
+    every node below it (a 5,000-node file computed for minutes, its last node's error text
+    holding 2,500 messages). Now the last node names three and says there are more."""
+    from autograd_bridge.compute import BLOCKED_NAMED
+    from graph.model import Graph
+    from gui.titles import involvement
+
+    n = 3000
+    g = make_graph([Node("x", TENSOR, value=[1.0], requires_grad=True)] + [Node(f"a{i}", "add") for i in range(n)],
+                   [("x", "a0", "input")] + [(f"a{i - 1}", f"a{i}", "input") for i in range(1, n)])
+    walks = []
+    monkeypatch.setattr(Graph, "descendants", lambda self, node: walks.append(node) or set())
+    out = ComputeSession().compute(g, f"a{n - 1}", 1)
+    assert walks == []  # no walk per error
+    last = f"a{n - 1}"
+    assert out.blocked_by[last] == ("a0", "a1", "a2", "a3")[:BLOCKED_NAMED + 1]
+    assert out.node_errors[last] == ("unconnected input: a0.other; unconnected input: a1.other; "
+                                     "unconnected input: a2.other; unconnected input: a2999.other; "
+                                     "and errors further upstream")
+    assert len(out.node_errors[last]) < 200, out.node_errors[last][:300]
+    assert involvement(g, last, out) == "not computed: it depends on a0, a1, a2 and others, which fail"
