@@ -11,8 +11,9 @@ BoundingRectViewportUpdate, DontSavePainterState, DontAdjustForAntialiasing, Cac
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QPointF, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QPainter, QTransform
 from PySide6.QtWidgets import (
     QGraphicsView,
@@ -64,6 +65,7 @@ class CanvasView(QGraphicsView):
         self.value_editor: QLineEdit | None = None
         self.walk = SelectionWalk(self)  # the arrow keys
         self.zoom_cache = ZoomCache(self)  # a big canvas's picture while the wheel turns
+        self._after_paint: list[Callable[[], None]] = []
         scene.editValueRequested.connect(self.edit_value)
         self._was_empty = not scene.nodes
         for signal in (scene.doc.nodeAdded, scene.doc.nodeRemoved, scene.doc.graphReset):
@@ -130,7 +132,16 @@ class CanvasView(QGraphicsView):
         super().scale(sx, sy)
         self._follow_scale()
 
+    def after_next_paint(self, fn: Callable[[], None]) -> None:
+        """Call fn (once, however often asked) when the view has next been painted: work the
+        user need not wait for to see what changed."""
+        if fn not in self._after_paint:
+            self._after_paint.append(fn)
+
     def paintEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        for fn in self._after_paint:  # queued now, they run once this paint is done
+            QTimer.singleShot(0, fn)
+        self._after_paint.clear()
         self._follow_scale()  # a transform set some other way (Qt's own calls come here too late)
         if self.zoom_cache.paint(self.viewport()):  # a wheel gesture on a big canvas: its picture
             return
