@@ -514,7 +514,7 @@ def _set_errors(out: ComputeResult, errors: list[GraphError], graph: Graph) -> N
             out.blocked_by[n] = tuple(culprits)[:BLOCKED_NAMED + 1]
             shown[n] = sorted({*shown.get(n, ()), *upstream[:BLOCKED_NAMED]})
         for n, which in shown.items():
-            more = "; and errors further upstream" if len(blocking.get(n, ())) > BLOCKED_NAMED else ""
+            more = "; and more errors upstream" if len(blocking.get(n, ())) > BLOCKED_NAMED else ""
             out.node_errors[n] = "; ".join(messages[i] for i in which) + more
         out.error_nodes = tuple(dict.fromkeys(n for e in errors for n in e.node_ids))
         out.failing = tuple(dict.fromkeys(n for f in failing for n in f))
@@ -528,25 +528,37 @@ BLOCKED_NAMED = 3
 
 def _blocking(graph: Graph, failing: list[list[str]]) -> dict[str, list[int]]:
     """Node downstream of a failing node (not one of that error's own) -> the first
-    BLOCKED_NAMED + 1 errors (indexes into `failing`) that stop it: one walk down the edges,
-    each node revisited only when its list grows (a cycle's nodes fail together)."""
+    BLOCKED_NAMED + 1 errors (indexes into `failing`) that stop it. One walk down the edges
+    carries each node's first errors at or above it (a plain union, so the first few of a node
+    are exact from its inputs' first few), revisiting a node only when its list grows; a node's
+    own errors are dropped at the end (a cycle's nodes fail together, not because of each other)."""
     own: dict[str, set[int]] = {}
     for i, nodes in enumerate(failing):
         for n in nodes:
             own.setdefault(n, set()).add(i)
-    keep = BLOCKED_NAMED + 1
-    blocking: dict[str, list[int]] = {}
+    keep = BLOCKED_NAMED + 1 + max(map(len, own.values()), default=0)  # room for the own ones dropped
+    reach = {n: sorted(mine)[:keep] for n, mine in own.items()}
     todo = deque(own)
     while todo:
         n = todo.popleft()
-        passed = sorted({*own.get(n, ()), *blocking.get(n, ())})
         for m in graph.consumers_of(n):
-            have = blocking.get(m, [])
-            grown = sorted({*have, *(i for i in passed if i not in own.get(m, ()))})[:keep]
+            have = reach.get(m, [])
+            grown = sorted({*have, *reach[n]})[:keep]
             if grown != have:
-                blocking[m] = grown
+                reach[m] = grown
                 todo.append(m)
+    blocking = {}
+    for n, found in reach.items():
+        upstream = [i for i in found if i not in own.get(n, ())][:BLOCKED_NAMED + 1]
+        if upstream:
+            blocking[n] = upstream
     return blocking
+
+
+def stopping(graph: Graph, errors: list[GraphError], node_id: str) -> GraphError | None:
+    """The first of these errors that leaves node_id out (left_out_for holds it): one walk up."""
+    above = graph.ancestors(node_id) | {node_id}
+    return next((e for e in errors if any(n in above for n in _failing(graph, e))), None)
 
 
 def available_devices() -> list[str]:

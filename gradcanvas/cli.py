@@ -20,6 +20,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from typing import NamedTuple
 
 from gradcanvas import __version__
 from graph.errors import GraphError, ValueSpecError
@@ -259,12 +260,12 @@ def with_target_part(args: argparse.Namespace, grad_output: object, build: Calla
     the file's target (args.target, the file's, the only sink). Where errors elsewhere in the
     file stop the whole but not the target, `build` gets the part that can run, as the app
     computes it, and stderr says what was left out (once built: a warning, then a refusal,
-    would mislead); left out: [(error, the nodes it leaves out)]."""
+    would mislead); what was left out: a LeftOut, None when nothing was."""
     raw = load(args.file)
     try:
         graph = _validated(raw)
         target, grad_output = _pick_target(graph, args.target, grad_output)
-        return build(graph, target, grad_output), target, grad_output, []
+        return build(graph, target, grad_output), target, grad_output, None
     except GraphError as whole:
         graph, left_out = _target_part(raw, args, whole)
         target, grad_output = _pick_target(raw, args.target, grad_output)  # the file's grad-output too
@@ -274,11 +275,11 @@ def with_target_part(args: argparse.Namespace, grad_output: object, build: Calla
 
 
 def _target_part(raw, args: argparse.Namespace,  # noqa: ANN001 - a loaded graph.model.Graph
-                 whole: GraphError) -> tuple[object, list[tuple[GraphError, list[str]]]]:
-    """(the checked graph of what can run, each error that left the rest out with the nodes it
-    left out) when the target is in it and something was left out; else `whole` is raised again
+                 whole: GraphError) -> tuple[object, LeftOut]:
+    """(the checked graph of what can run, what errors left out of it) when the target is in
+    it and something was left out; else `whole` is raised again
     (the target's own problem, or one it depends on)."""
-    from autograd_bridge.compute import computable, left_out_for
+    from autograd_bridge.compute import computable, stopping
     from autograd_bridge.engine import check_device
     from graph.errors import CycleError, ExecutionError, MissingInputError, ShapeError
 
@@ -295,18 +296,29 @@ def _target_part(raw, args: argparse.Namespace,  # noqa: ANN001 - a loaded graph
     part = computable(raw, args.device, args.dtype, _memory_limit(args, args.device)[0])  # its check run: held too
     if not part.errors:
         raise whole
-    stopped = [left_out_for(raw, e) for e in part.errors]  # one walk an error
     if part.compiled is None or target not in part.compiled.graph.nodes:
         # the target is left out: say the error that leaves it out, not the first in the file
-        raise next((e for e, out in zip(part.errors, stopped, strict=True) if target in out), whole)
-    return part.compiled.graph, [(e, [n for n in raw.nodes if n in out])
-                                 for e, out in zip(part.errors, stopped, strict=True)]
+        raise stopping(raw, part.errors, target) or whole
+    return part.compiled.graph, LeftOut(raw, part.errors)
 
 
-def _say_left_out(target: str, left_out: list[tuple[GraphError, list[str]]]) -> None:
+class LeftOut(NamedTuple):
+    """What errors elsewhere in a file left out of a run: the file's graph and those errors."""
+
+    graph: object  # the loaded graph.model.Graph
+    errors: list[GraphError]
+
+    def nodes(self) -> list[list[str]]:
+        """Each error's nodes left out, in file order (one walk an error: for --json only)."""
+        from autograd_bridge.compute import left_out_for
+
+        return [[n for n in self.graph.nodes if n in out] for out in (left_out_for(self.graph, e) for e in self.errors)]
+
+
+def _say_left_out(target: str, left_out: LeftOut) -> None:
     print(f"warning: {visible(target)} does not depend on what these errors leave out; computed without it:",
           file=sys.stderr)
-    for e, _nodes in left_out:
+    for e in left_out.errors:
         print(f"  {visible(e.message)}", file=sys.stderr)
 
 
@@ -452,7 +464,7 @@ def _tensor_json(t, full: bool, write) -> None:  # noqa: ANN001 - a torch.Tensor
 
 def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noqa: ANN001 - engine Result, Compiled
                 formulas=None, grad_output=None,  # noqa: ANN001 - symbolic.Formulas, torch.Tensor
-                accumulated: tuple[int, dict | None] = (1, None), left_out: list | None = None) -> None:
+                accumulated: tuple[int, dict | None] = (1, None), left_out: LeftOut | None = None) -> None:
     write = sys.stdout.write
     target = result.target
     write(f'{{"target": {json.dumps(target)}, "value": ')
@@ -488,7 +500,8 @@ def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noq
     if warnings:  # only when there is one: a clean run's JSON keeps its three keys
         write(f', "warnings": {json.dumps(warnings)}')
     if left_out:  # errors elsewhere that the target does not depend on: those nodes are not in "grads"
-        left = [{"nodes": nodes, "message": e.message} for e, nodes in left_out]  # nodes: those it left out
+        left = [{"nodes": nodes, "message": e.message}  # nodes: those it left out
+                for e, nodes in zip(left_out.errors, left_out.nodes(), strict=True)]
         write(f', "not_computed": {json.dumps(left)}')
     write("}\n")
 

@@ -171,7 +171,7 @@ def test_a_node_below_failing_nodes_names_the_first_few_and_their_errors(seed: i
     for node, errs in expected.items():
         assert out.blocked_by[node] == tuple(failing[i] for i in errs)[:BLOCKED_NAMED + 1], node
         own = [failing.index(node)] if node in failing else []
-        more = "; and errors further upstream" if len(errs) > BLOCKED_NAMED else ""
+        more = "; and more errors upstream" if len(errs) > BLOCKED_NAMED else ""
         shown = sorted(own + errs[:BLOCKED_NAMED])
         assert out.node_errors[node] == "; ".join(messages[i] for i in shown) + more, node
 
@@ -196,6 +196,53 @@ def test_thousands_of_unfed_inputs_cost_one_pass_and_short_messages(monkeypatch)
     assert out.blocked_by[last] == ("a0", "a1", "a2", "a3")[:BLOCKED_NAMED + 1]
     assert out.node_errors[last] == ("unconnected input: a0.other; unconnected input: a1.other; "
                                      "unconnected input: a2.other; unconnected input: a2999.other; "
-                                     "and errors further upstream")
+                                     "and more errors upstream")
     assert len(out.node_errors[last]) < 200, out.node_errors[last][:300]
     assert involvement(g, last, out) == "not computed: it depends on a0, a1, a2 and others, which fail"
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_first_errors_that_stop_a_node_on_graphs_with_cycles(seed: int) -> None:
+    """compute._blocking against every error's downstream by networkx, on random wirings with
+    cycles (a file can hold one) and nodes that fail for two errors: a cycle's node once lost
+    its fourth error, and with it the "and more" mark, to an error of the node it feeds."""
+    import random
+
+    import networkx as nx
+
+    from autograd_bridge.compute import BLOCKED_NAMED, _blocking
+    from graph.model import Edge, Graph
+
+    rng = random.Random(seed)
+    ids = [f"n{i}" for i in range(14)]
+    g = Graph()
+    for n in ids:
+        g.add_node(Node(n, "add"))
+    for k, dst in enumerate(ids):
+        for port in ("input", "other"):
+            if rng.random() < 0.7:
+                g.add_edge(Edge(rng.choice(ids[:k] if rng.random() < 0.8 and k else ids), dst, port))
+    failing = [rng.sample(ids, rng.choice((1, 1, 1, 2, 3))) for _ in range(rng.randint(3, 9))]
+    dag = nx.DiGraph()
+    dag.add_nodes_from(ids)
+    dag.add_edges_from((e.src, e.dst) for e in g.edges)
+    expected: dict[str, list[int]] = {}
+    for i, culprits in enumerate(failing):
+        for n in sorted(set().union(*(nx.descendants(dag, c) for c in culprits)) - set(culprits)):
+            expected.setdefault(n, []).append(i)
+    assert _blocking(g, failing) == {n: errs[:BLOCKED_NAMED + 1] for n, errs in expected.items()}
+
+
+def test_a_cycle_of_half_wired_nodes_keeps_the_mark_that_more_errors_stop_a_node() -> None:
+    """w, x, f on a cycle, all three half-wired, and a chain e1..e4 feeding f: w is stopped by
+    e1, e2, e3, e4 and x. It named e1, e2, e3 without "and others" (the reviewer's case)."""
+    from gui.titles import involvement
+
+    nodes = [Node("x0", TENSOR, value=[1.0], requires_grad=True)] + [Node(i, "add") for i in
+                                                                    ("w", "e1", "e2", "e3", "e4", "x", "f")]
+    g = make_graph(nodes, [("f", "w", "input"), ("w", "x", "input"), ("x", "f", "input"), ("e4", "f", "other"),
+                           ("x0", "e1", "input"), ("e1", "e2", "input"), ("e2", "e3", "input"), ("e3", "e4", "input")])
+    out = ComputeSession().compute(g, None, 1)
+    assert out.blocked_by["w"] == ("e1", "e2", "e3", "e4")
+    assert out.node_errors["w"].endswith("; and more errors upstream")
+    assert involvement(g, "w", out) == "not computed: it depends on e1, e2, e3 and others, which fail"
