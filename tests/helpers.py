@@ -39,6 +39,13 @@ def assert_scene_mirrors(window) -> None:  # noqa: ANN001 - gui.window.MainWindo
         if pos is not None:
             assert (scene.nodes[n].pos().x(), scene.nodes[n].pos().y()) == pytest.approx(pos)
         assert scene.nodes[n].fed == set(doc.graph.inputs_of(n))
+    from gui.canvas.items import EdgeItem, NodeItem
+
+    # and nothing else: no item of a node or edge gone (a rebuild drops the old ones at once)
+    kept = [i for i in scene.items() if isinstance(i, NodeItem | EdgeItem)]
+    assert len(kept) == len(scene.nodes) + len(scene.edges)
+    assert all(scene.nodes.get(i.node_id) is i if isinstance(i, NodeItem) else scene.edges.get(i.edge) is i
+               for i in kept)
 
 
 def type_and_enter(qtbot, edit, text: str) -> None:  # noqa: ANN001 - pytest-qt's qtbot, a QLineEdit
