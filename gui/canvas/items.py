@@ -103,6 +103,7 @@ class NodeItem(QGraphicsRectItem):
         self.error: str | None = None
         self.involved: str | None = None  # "feeds c, which fails": an input a failing node's error names
         self.nonfinite: str | None = None  # NaN/Inf first appears here: what (a value, a partial)
+        self.dimmed = False  # NaN/Inf spread here from elsewhere: drawn at 60 % opacity
         self.fed: set[str] = set()  # input ports with an edge, kept by the scene
         # Derivative marks on a leaf's port row (gui.calculus sets them): (text, kind), kind one
         # of "ok", "fail", "info" — a gradcheck badge, ∂²y/∂x², a second derivative.
@@ -125,7 +126,7 @@ class NodeItem(QGraphicsRectItem):
         """Cache the geometry Qt asks for many times per frame (boundingRect, shape)."""
         node = self.node
         self.inputs: tuple[str, ...] = node.ports  # a cat node's own count of them
-        has_preview = any(a is not None for a in self._preview_of)
+        has_preview = self._has_preview()
         self._height = height = box_height(node, has_preview)
         self.out_y = output_port_y(node)
         self._in_y = {port: input_port_y(node, port) for port in self.inputs}
@@ -217,21 +218,26 @@ class NodeItem(QGraphicsRectItem):
         # value and says what it feeds (gui.titles.involvement), never red itself.
         self.involved = involvement(self.canvas.doc.graph, self.node_id, self.canvas.result)
         self._swatch = self._swatch_of = None
-        had_preview = any(a is not None for a in self._preview_of)
+        had_preview = self._has_preview()
         self._preview_images = None
         if view is None:
             self._preview_of = (None, None)
         else:
             value = view.value_preview if view.value_preview is not None else view.value
             grad = view.grad_preview if view.grad_preview is not None else view.grad
-            self._preview_of = tuple(a if a is not None and a.size > INLINE_MAX else None for a in (value, grad))
+            self._preview_of = (value if value is not None and value.size > INLINE_MAX else None,
+                                grad if grad is not None and grad.size > INLINE_MAX else None)
             shown = grad if target is not None and view.grad_text is not None else value
             if shown is not None and math.prod(view.shape) > 1:
                 self._swatch_of = shown  # made when the summary level first draws it, not per result
-        if any(a is not None for a in self._preview_of) != had_preview:
+        if self._has_preview() != had_preview:
             self._relayout()  # a preview row came or went: the box's height changed
             self.canvas.node_synced(self, False)  # the overview's row holds the height, not the numbers
         self.update()
+
+    def _has_preview(self) -> bool:
+        value, grad = self._preview_of
+        return value is not None or grad is not None
 
     @property
     def _previews(self) -> tuple[QImage | None, QImage | None]:

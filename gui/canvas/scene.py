@@ -401,17 +401,22 @@ class CanvasScene(QGraphicsScene):
                 self.overview_repaint(self.nodes[n].sceneBoundingRect())
         self._errors = errors & set(self.nodes)
         self._nonfinite = nonfinite & set(self.nodes)
+        # Every node, 10,000 on a big graph, on the GUI thread: what each needs, looked up once.
+        views = result.nodes if result is not None else {}
+        firsts = result.nonfinite if result is not None else {}
+        spread = result.nonfinite_spread if result is not None else frozenset()
+        target = result.target if result is not None else None
+        vjp = result is not None and result.grad_output is not None
         for n, item in self.nodes.items():
             item.stale = False
             item.error = result.error_of(n) if n in errors else None
-            item.nonfinite = result.nonfinite.get(n) if result is not None else None
-            # Where it spread, dimmed, so that the origin stands out.
-            spread = result is not None and n in result.nonfinite_spread and item.nonfinite is None
-            item.setOpacity(0.6 if spread else 1.0)  # dimmed, its numbers still readable
-            if result is None:
-                item.set_view(None)
-            else:
-                item.set_view(result.nodes.get(n), result.target, vjp=result.grad_output is not None)
+            item.nonfinite = firsts.get(n)
+            # Where it spread, dimmed, so that the origin stands out; its numbers still readable.
+            dimmed = n in spread and item.nonfinite is None
+            if dimmed != item.dimmed:
+                item.dimmed = dimmed
+                item.setOpacity(0.6 if dimmed else 1.0)
+            item.set_view(views.get(n), target, vjp=vjp)
         self.groups.show_result(result)
         if self.interaction is not None:
             self.interaction.result_shown()
