@@ -229,12 +229,27 @@ def run_child(module: str, args: Sequence[str], timeout: float) -> dict:
 
 # ---- the table ----
 
+def python_loop_ms() -> float:
+    """How fast this machine runs Python now: a fixed loop of 3 million additions, best of 3, in
+    ms. Machines of one kind differ, and one machine's speed drifts by half over an hour (a
+    shared host): rows measured against no reference compare across runs only through this."""
+    best = math.inf
+    for _ in range(3):
+        t0 = time.perf_counter()
+        total = 0
+        for i in range(3_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return round(best * 1000, 1)
+
+
 def machine() -> dict[str, object]:
     import torch
 
     return {"python": platform.python_version(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
-            "platform": platform.platform(), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+            "python_loop_ms": python_loop_ms(), "platform": platform.platform(),
+            "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
 def cells(row: Row) -> list[str]:
@@ -254,14 +269,16 @@ def table(rows: list[Row], quick: bool, info: dict[str, object] | None = None) -
 
     head = (f"GradCanvas benchmarks{' (--quick: small sizes)' if quick else ''}: python {info['python']}, "
             f"torch {info['torch']} ({info['torch_threads']} threads), {info['cpus']} CPUs, "
-            f"load {info['load_average']}, {info['date']}")
+            f"load {info['load_average']}, {info['date']}; Python speed: a 3M-addition loop takes "
+            f"{info['python_loop_ms']} ms (rows without a reference scale with it)")
     out = [head, fmt(body[0]), rule]
     for row, line in zip(rows, body[1:], strict=True):
         out.append(fmt(line) + (f"   {row.note}" if row.note else ""))
     count = {s: sum(r.status == s for r in rows) for s in (PASS, FAIL, UNAVAILABLE, SKIPPED, NO_GOAL)}
     out.append(rule)
     out.append(", ".join(f"{n} {s if s != NO_GOAL else 'without a goal'}" for s, n in count.items())
-               + f"; load average at the end {[round(x, 2) for x in os.getloadavg()]}")
+               + f"; load average at the end {[round(x, 2) for x in os.getloadavg()]}; the 3M-addition loop "
+                 f"at the end {python_loop_ms()} ms")
     return "\n".join(out)
 
 

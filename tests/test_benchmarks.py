@@ -22,6 +22,8 @@ def test_the_quick_suite_prints_one_table_and_writes_it_as_json(tmp_path: Path) 
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["quick"] is True
+    # the machine's Python speed, at the start and the end: rows without a reference scale with it
+    assert data["machine"]["python_loop_ms"] > 0 and proc.stdout.count("3M-addition loop") == 2
     assert data["columns"] == ["metric", "GradCanvas", "reference", "ratio", "goal", "result"]
     header = proc.stdout.splitlines()[1].split()
     assert header == data["columns"]
