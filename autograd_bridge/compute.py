@@ -512,7 +512,8 @@ def _set_errors(out: ComputeResult, errors: list[GraphError], graph: Graph) -> N
         for n, upstream in blocking.items():  # not computed because of them: their errors are its to show
             culprits = dict.fromkeys(c for i in upstream for c in failing[i] if c != n)
             out.blocked_by[n] = tuple(culprits)[:BLOCKED_NAMED + 1]
-            shown[n] = sorted({*shown.get(n, ()), *upstream[:BLOCKED_NAMED]})
+            mine = shown.get(n, [])  # its own errors first: a node that fails says why it fails
+            shown[n] = mine + [i for i in upstream[:BLOCKED_NAMED] if i not in mine]
         for n, which in shown.items():
             more = "; and more errors upstream" if len(blocking.get(n, ())) > BLOCKED_NAMED else ""
             out.node_errors[n] = "; ".join(messages[i] for i in which) + more
