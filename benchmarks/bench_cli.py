@@ -26,6 +26,7 @@ from benchmarks.common import (
     plus_ms,
     standalone,
     unavailable,
+    user_env,
 )
 
 GRAD_GOAL_S, CHECK_GOAL_S, MLP_GOAL, VERSION_GOAL_S = 0.5, 0.4, 1.15, 0.15
@@ -66,7 +67,7 @@ for name, t in values.items():
 def _stdout(cmd: list[str]) -> tuple[str, float]:
     """Output and wall seconds of one run."""
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=ROOT, env=user_env(), capture_output=True, text=True, timeout=600)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise CommandFailed(f"{' '.join(cmd[1:])}: {(proc.stderr.strip().splitlines() or ['failed'])[-1]}")
