@@ -89,9 +89,13 @@ def test_a_cancel_that_one_long_kernel_ignores_ends_the_child(qtbot, process_mod
     ended, the result says cancelled, and the next compute starts a fresh child."""
     c = Computer()
     got = _results(c)
-    c.request(slow_graph(steps=1, side=8000), "y", 1)
+    graph = slow_graph(steps=1, side=8000)
+    for leaf in ("x", "w"):  # filled, not drawn: randn of 64M floats took over 2 s on a slow machine,
+        # and a Cancel between the leaves and the matmul stops at an op boundary, the child kept
+        graph.replace_node(dataclasses.replace(graph.nodes[leaf], init={"fn": "ones", "shape": [8000, 8000]}))
+    c.request(graph, "y", 1)
     qtbot.waitUntil(lambda: c.runner.ready, timeout=RESULT_TIMEOUT_MS)  # torch imported: the job runs
-    qtbot.wait(2000)  # past the leaf's randn (~0.5 s), inside the matmul
+    qtbot.wait(2000)  # past the leaves (~0.1 s), inside the matmul
     assert c.cancel()
     qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
     assert got[0].cancelled
