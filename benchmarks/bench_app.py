@@ -305,8 +305,9 @@ def child_open(nodes: int, repeats: int) -> None:
     """File > Open of the peer workload (bench_canvas.peer_graph, as the canvas's open_file row) in
     the window, `repeats` times after one to warm up: GUI-thread CPU and wall from open_file until
     the canvas's first paint after it. What the canvas row leaves out is in: the window's open
-    path (the file's stamp, the document's replacement with its collection, the target, the
-    compute request sent to the worker)."""
+    path (the file's stamp, the document's replacement, the target, the compute request sent
+    to the worker). The garbage collection a replacement needs runs after that paint
+    (MainWindow._replace_document), outside the timing."""
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QMessageBox
 

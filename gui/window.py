@@ -81,6 +81,7 @@ def _collect_and_freeze() -> None:
     gc.collect()
     gc.freeze()
 
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, recovery_dir: str | Path | None = None) -> None:
         super().__init__()
@@ -389,7 +390,6 @@ class MainWindow(QMainWindow):
         self.doc.reset(graph, path)
         # A whole collection costs 30-130 ms at 5,000 nodes: the new document is shown first.
         self.view.after_next_paint(_collect_and_freeze)
-
 
     def new_document(self) -> None:
         if self.maybe_save():
