@@ -319,3 +319,30 @@ def test_a_child_that_prints_before_its_frames_gives_way_to_a_thread(qtbot, tmp_
     (tmp_path / "sitecustomize.py").write_text("print('hello from a sitecustomize')\n")
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
     assert "other than its frames" in _computes_on_a_thread_instead(qtbot)
+
+
+def test_a_result_is_shown_a_turn_after_it_is_decoded(qtbot, process_mode) -> None:  # noqa: ANN001, ARG001
+    """Decoding a big result and drawing it were one wait of the GUI thread (~100 ms at 10,000
+    nodes on a slow machine): the result now comes from a timer after the turn that decoded it,
+    so input and timers already due run between the two."""
+    from PySide6.QtCore import QTimer
+
+    c = Computer()
+    got = _results(c)
+    runner = c.runner
+    order: list[str] = []
+    read = runner._read  # noqa: SLF001
+
+    def reading() -> None:
+        read()
+        if runner._deferred:  # noqa: SLF001 - the result frame was decoded in this call
+            order.append("decoded")
+            QTimer.singleShot(0, lambda: order.append("a timer already due"))
+
+    runner._read = reading  # noqa: SLF001
+    c.resultReady.connect(lambda _r: order.append("shown"))
+    c.request(load(EXAMPLES / "01_scalar_partial.json"), "y", 1)
+    qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
+    assert order == ["decoded", "a timer already due", "shown"]
+    assert got[0].error is None and got[0].nodes["x"].grad_text
+    c.close()
