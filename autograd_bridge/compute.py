@@ -1,5 +1,5 @@
 """What the app shows for a graph: every node's value and ∂target/∂node as plain data.
-(~520 lines, one piece: one result's every field is made, titled and checked in one pass.)
+(~570 lines, one piece: one result's every field is made, titled and checked in one pass.)
 
 Qt-free. The GUI's worker thread calls `ComputeSession.compute` on a snapshot of the graph; the
 result holds text and small numpy arrays, so the GUI thread never touches torch. torch is

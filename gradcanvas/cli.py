@@ -1,5 +1,5 @@
 """The `gradcanvas` command: check, grad, export, render, or (no command) the desktop app.
-(~635 lines, one piece: each command's arguments beside its handler, the one place --help reads from.)
+(~650 lines, one piece: each command's arguments beside its handler, the one place --help reads from.)
 
 Heavy imports happen inside the commands that need them: torch for check, grad and export, Qt
 only for render and the app. Importing this module loads neither (tests/test_layering.py), so

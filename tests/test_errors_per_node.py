@@ -127,7 +127,8 @@ def test_a_node_left_out_below_a_failing_node_says_what_it_waits_for(qtbot, wind
 
 
 def _blocked_reference(g, errors_culprits: list[list[str]]) -> dict[str, list[int]]:  # noqa: ANN001
-    """Independent of compute._blocking: every error's downstream by networkx, all of it."""
+    """Independent of compute._blocking: every error's downstream by networkx (a wiring with
+    cycles too), all of it: node -> the errors that stop it, in order."""
     import networkx as nx
 
     dag = nx.DiGraph()
@@ -208,8 +209,6 @@ def test_the_first_errors_that_stop_a_node_on_graphs_with_cycles(seed: int) -> N
     its fourth error, and with it the "and more" mark, to an error of the node it feeds."""
     import random
 
-    import networkx as nx
-
     from autograd_bridge.compute import BLOCKED_NAMED, _blocking
     from graph.model import Edge, Graph
 
@@ -223,13 +222,7 @@ def test_the_first_errors_that_stop_a_node_on_graphs_with_cycles(seed: int) -> N
             if rng.random() < 0.7:
                 g.add_edge(Edge(rng.choice(ids[:k] if rng.random() < 0.8 and k else ids), dst, port))
     failing = [rng.sample(ids, rng.choice((1, 1, 1, 2, 3))) for _ in range(rng.randint(3, 9))]
-    dag = nx.DiGraph()
-    dag.add_nodes_from(ids)
-    dag.add_edges_from((e.src, e.dst) for e in g.edges)
-    expected: dict[str, list[int]] = {}
-    for i, culprits in enumerate(failing):
-        for n in sorted(set().union(*(nx.descendants(dag, c) for c in culprits)) - set(culprits)):
-            expected.setdefault(n, []).append(i)
+    expected = _blocked_reference(g, failing)
     assert _blocking(g, failing) == {n: errs[:BLOCKED_NAMED + 1] for n, errs in expected.items()}
 
 

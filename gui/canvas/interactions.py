@@ -68,6 +68,16 @@ class Interaction:
     def result_shown(self) -> None:
         """The canvas has just drawn a compute result (a gesture that edits live waits for it)."""
 
+    def view(self) -> QGraphicsView | None:
+        """The view showing the scene (the canvas has one); None before it has any."""
+        views = self.scene.views()
+        return views[0] if views else None
+
+    def scale(self) -> float:
+        """Screen pixels per scene unit (1 without a view)."""
+        view = self.view()
+        return view.transform().m11() if view is not None else 1.0
+
 
 class WireDrag(Interaction):
     """Drag from a node's output dot to an input port. The wire says where it would land, or
@@ -129,8 +139,7 @@ class WireDrag(Interaction):
         """Where the label's bottom-left corner goes: above the node the wire points at (or the
         cursor), else below it, else anywhere off every node nearby, so that it never covers
         a node's text."""
-        views = self.scene.views()
-        scale = views[0].transform().m11() if views else 1.0
+        scale = self.scale()
         w, h = self.label.size_px()
         w, h, gap = w / scale, h / scale, 8 / scale
         node = self.scene.nodes.get(over) if over else None
@@ -391,7 +400,7 @@ class RubberBand(Interaction):
         self.origin = pos
 
     def move(self, pos: QPointF) -> None:
-        view = self._view()
+        view = self.view()
         if view is None:
             return
         if self.rect is None and (view.mapFromScene(pos) - view.mapFromScene(self.origin)).manhattanLength() \
@@ -412,17 +421,13 @@ class RubberBand(Interaction):
 
     def viewport_rect(self) -> QRect:
         """The band on screen (as QGraphicsView.rubberBandRect gives Qt's); null when none."""
-        view = self._view()
+        view = self.view()
         if self.rect is None or view is None:
             return QRect()
         return view.mapFromScene(self.rect).boundingRect()
 
-    def _view(self) -> QGraphicsView | None:
-        views = self.scene.views()
-        return views[0] if views else None
-
     def _drop(self) -> None:
-        view, old = self._view(), self.viewport_rect()
+        view, old = self.view(), self.viewport_rect()
         self.rect = None
         if view is not None:
             self._repaint(view, old)
@@ -507,8 +512,7 @@ class ScrubDrag(Interaction):
         self._pending: float | None = None
 
     def _screen_x(self, pos: QPointF) -> float:
-        views = self.scene.views()
-        return pos.x() * (views[0].transform().m11() if views else 1.0)
+        return pos.x() * self.scale()
 
     def start(self, pos: QPointF) -> None:
         self._base = (self._screen_x(pos), self.value, self.fine)
