@@ -181,10 +181,7 @@ def _failing(graph: Graph, error: GraphError) -> list[str]:
 def left_out_for(graph: Graph, error: GraphError) -> set[str]:
     """The nodes an error stops: the failing node (every node of a cycle) and all downstream."""
     culprits = _failing(graph, error)
-    out = set(culprits)
-    for n in culprits:
-        out |= graph.descendants(n)
-    return out
+    return set(culprits) | graph.reached_from(culprits)
 
 
 def computable(graph: Graph, device: str, dtype: str | None,

@@ -412,10 +412,12 @@ class Graph:
         return self._walk([node_id], lambda n: self._inputs[n].values()) - {node_id}
 
     def descendants(self, node_id: str) -> set[str]:
-        return self._walk([node_id], self._consumer_ids) - {node_id}
+        return self.reached_from([node_id]) - {node_id}
 
-    def _consumer_ids(self, node_id: str) -> Iterable[str]:
-        return (e.dst for e in self._consumers[node_id])
+    def reached_from(self, node_ids: Iterable[str]) -> set[str]:
+        """Every node a path of edges leads to from any of these, in one walk (one of them only
+        where another, or a cycle, leads to it)."""
+        return self._walk(node_ids, lambda n: (e.dst for e in self._consumers[n]))
 
     def reaches(self, start: str, goal: str) -> bool:
         """Whether a path of edges leads from start to goal (a walk downstream that stops there)."""
@@ -468,7 +470,7 @@ class Graph:
     def incomplete(self) -> set[str]:
         """Nodes that cannot be computed yet: an input is unconnected here or upstream."""
         missing = {n for n, _p in self.missing_inputs()}
-        return missing | self._walk(missing, self._consumer_ids)  # one walk for all of them
+        return missing | self.reached_from(missing)
 
     def without(self, node_ids: set[str]) -> Graph:
         """A copy without these nodes and their edges (layout included), keeping the groups
