@@ -44,7 +44,10 @@ def frame_around(x0: float, y0: float, x1: float, y1: float) -> tuple[float, flo
 
 def usable_pos(pos: tuple[float, float] | None) -> bool:
     """Whether a node can be drawn where pos says (files may hold 1e308 or worse)."""
-    return pos is not None and all(math.isfinite(v) and abs(v) <= POS_LIMIT for v in pos)
+    if pos is None:
+        return False
+    x, y = pos
+    return -POS_LIMIT <= x <= POS_LIMIT and -POS_LIMIT <= y <= POS_LIMIT  # False for NaN and ±inf
 
 
 def grid_positions(graph: Graph) -> dict[str, tuple[float, float]]:
@@ -109,7 +112,15 @@ def output_port_y(_node: Node) -> float:
 def input_port_y(node: Node, port: str) -> float:
     """An input port's height in the node's box."""
     inputs = node.ports
-    i = inputs.index(port) if port in inputs else 0
+    return _port_row_y(inputs.index(port) if port in inputs else 0)
+
+
+def input_port_ys(node: Node) -> dict[str, float]:
+    """Every input port's height in the node's box (input_port_y of each, in one pass)."""
+    return {port: _port_row_y(i) for i, port in enumerate(node.ports)}
+
+
+def _port_row_y(i: int) -> float:
     return HEADER_H + (i + 0.5) * PORT_H
 
 

@@ -109,8 +109,12 @@ class Node:
     @property
     def ports(self) -> tuple[str, ...]:
         """The input ports: its op's, or as many as a variadic op's node says (cat's tensors.0,
-        tensors.1, …: OpSpec.ports); a tensor has none."""
-        return () if self.is_tensor else self.spec.ports(self.attrs)
+        tensors.1, …: OpSpec.ports); a tensor has none. Remembered, as leaf_shape: the canvas
+        asks for them several times per node it draws, and opening a file draws thousands."""
+        ports = self.__dict__.get("_ports")
+        if ports is None:
+            ports = self.__dict__["_ports"] = () if self.is_tensor else self.spec.ports(self.attrs)
+        return ports
 
     def leaf_shape(self, dtype: str | None = None) -> tuple[int, ...]:
         """Shape of a tensor node, computed without torch (and remembered: nodes are frozen).

@@ -7,6 +7,7 @@ to its input port runs through a third node's box, for every example and for ran
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from pathlib import Path
@@ -17,9 +18,13 @@ from helpers import add_two_node_cycle
 from graph.edits import (
     FRAME_HEADER,
     FRAME_PAD,
+    HEADER_H,
     NODE_W,
+    PORT_H,
     PORT_R,
     POS_LIMIT,
+    input_port_y,
+    input_port_ys,
     new_node_id,
     node_height,
     segment_hits_box,
@@ -29,8 +34,9 @@ from graph.edits import (
 from graph.fileformat import load
 from graph.groups import Group
 from graph.layout import layered_positions
-from graph.model import Edge, Graph, Node
+from graph.model import Edge, Graph, Node, new_node
 from graph.ops import OPS
+from graph.ops.spec import VARIADIC_COUNT
 
 EXAMPLES = sorted((Path(__file__).resolve().parent.parent / "resources" / "examples").glob("*.json"))
 
@@ -477,3 +483,31 @@ def test_a_wrapped_chain_keeps_every_leaf_left_of_its_consumer_in_its_band(block
             first = min(g.consumers_of(n), key=lambda c: pos[c][0])
             assert pos[n][0] < pos[first][0] and abs(pos[n][1] - pos[first][1]) < 1000, (n, pos[n], pos[first])
     _check_frames(g, pos)
+
+
+@pytest.mark.parametrize("pos, usable", [
+    ((0.0, 0.0), True), ((-POS_LIMIT, POS_LIMIT), True), ((POS_LIMIT * 1.0001, 0.0), False),
+    ((0.0, -1e308), False), ((float("nan"), 0.0), False), ((0.0, float("inf")), False),
+    ((float("-inf"), 0.0), False), (None, False)])
+def test_usable_pos_refuses_what_cannot_be_drawn(pos, usable) -> None:  # noqa: ANN001
+    assert usable_pos(pos) is usable
+
+
+def test_every_port_height_agrees_with_the_one_port_function() -> None:
+    """input_port_ys (the canvas's one pass per node) against input_port_y port by port, and the
+    spacing the canvas draws: PORT_H apart, the first half a row under the header."""
+    for op, attrs in (("add", {}), ("cat", {VARIADIC_COUNT: 4}), ("tensor", {})):
+        node = dataclasses.replace(new_node(op, "x"), attrs=attrs)
+        ys = input_port_ys(node)
+        assert list(ys) == list(node.ports)
+        assert ys == {p: input_port_y(node, p) for p in node.ports}
+        assert list(ys.values()) == [HEADER_H + (i + 0.5) * PORT_H for i in range(len(node.ports))]
+
+
+def test_remembered_ports_follow_a_replaced_node() -> None:
+    """Node.ports is remembered per node: an edit's new node (dataclasses.replace, as every edit
+    makes one) has its own, never the old node's."""
+    four = dataclasses.replace(new_node("cat", "x"), attrs={VARIADIC_COUNT: 4})
+    assert len(four.ports) == 4
+    two = dataclasses.replace(four, attrs={VARIADIC_COUNT: 2})
+    assert two.ports == ("tensors.0", "tensors.1") and len(four.ports) == 4

@@ -47,6 +47,7 @@ from graph.edits import (
     PREVIEW_H,
     box_height,
     input_port_y,
+    input_port_ys,
     output_port_y,
     usable_pos,
 )
@@ -70,6 +71,10 @@ DIFF_BTN = QRectF(NODE_W - 26, 4, 22, 18)  # the ∂ button in the header
 
 NO_PEN = QPen(Qt.PenStyle.NoPen)
 MOVABLE_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+# A wire is found, selected and given a menu, but never painted by Qt (EdgeItem).
+SELECTABLE_NO_CONTENTS = (QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                          | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+DEVICE_CACHE = QGraphicsItem.CacheMode.DeviceCoordinateCache
 SCENE_MARGIN = 50_000.0  # how far past the nodes the view can scroll
 MIN_ZOOM, MAX_ZOOM = 0.05, 4.0
 
@@ -115,7 +120,7 @@ class NodeItem(QGraphicsRectItem):
         # No ItemSendsGeometryChanges: whoever moves a node tells the scene (CanvasScene.nodes_moved),
         # once per frame for a drag, instead of Qt calling a Python itemChange per item per change.
         self.setFlags(MOVABLE_SELECTABLE)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setCacheMode(DEVICE_CACHE)
         self.sync()
 
     @property
@@ -129,7 +134,7 @@ class NodeItem(QGraphicsRectItem):
         has_preview = self._has_preview()
         self._height = height = box_height(node, has_preview)
         self.out_y = output_port_y(node)
-        self._in_y = {port: input_port_y(node, port) for port in self.inputs}
+        self._in_y = input_port_ys(node)
         self.setRect(QRectF(-PORT_R - 1, -1, NODE_W + 2 * PORT_R + 2, height + 2))  # the port dots stick out
         self._shape: QPainterPath | None = None  # made on the first hit test
 
@@ -445,8 +450,7 @@ class EdgeItem(QGraphicsRectItem):
         super().__init__()
         self.canvas, self.edge = canvas, edge
         self.setPen(NO_PEN)
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
+        self.setFlags(SELECTABLE_NO_CONTENTS)
         self.setZValue(-1)
         self.line = QLineF()  # port to port: the overview draws this
         self._ends: wires.Ends = (0.0, 0.0, 0.0, 0.0)
@@ -456,24 +460,26 @@ class EdgeItem(QGraphicsRectItem):
         self.update_path()
 
     def update_path(self) -> None:
-        src, dst = self.canvas.nodes.get(self.edge.src), self.canvas.nodes.get(self.edge.dst)
+        canvas, edge = self.canvas, self.edge
+        src, dst = canvas.nodes.get(edge.src), canvas.nodes.get(edge.dst)
         if src is None or dst is None:
             return
-        a, b = src.pos(), dst.pos()  # the layer is the scene
-        ends = (a.x() + NODE_W, a.y() + src.out_y, b.x(), b.y() + dst.in_y(self.edge.port))
-        ends = self._ends = self.canvas.groups.reroute(self.edge, ends)  # to a collapsed group's box
+        ends = (src.x() + NODE_W, src.y() + src.out_y, dst.x(), dst.y() + dst.in_y(edge.port))  # the layer is the scene
+        ends = self._ends = canvas.groups.reroute(edge, ends)  # to a collapsed group's box
         self.line = QLineF(*ends)
         self._path = self._shape = None
         x0, y0, x1, y1 = wires.box(ends)
         old = self.rect()
         new = QRectF(x0 - 3, y0 - 3, x1 - x0 + 6, y1 - y0 + 6)  # the margin covers the pen's width
         self.setRect(new)
-        self.canvas.overview.set_edge(self, (x0, y0, x1, y1))
+        canvas.overview.set_edge(self, (x0, y0, x1, y1))
+        if canvas.building:
+            return  # the whole scene is redrawn when it is built
         changed = new.united(old) if not old.isEmpty() else new
-        if self in self.canvas.overview.lifted:  # a drag's wire: drawn by the scene's LiftedWires
-            self.canvas.lifted.include(changed)
+        if self in canvas.overview.lifted:  # a drag's wire: drawn by the scene's LiftedWires
+            canvas.lifted.include(changed)
         else:
-            self.canvas.redraw(changed)
+            canvas.redraw(changed)
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
         """The wire, and the gradient flowing along it (gui.canvas.flowstate), view on or off."""

@@ -91,7 +91,7 @@ class CanvasScene(QGraphicsScene):
         self.interaction: Interaction | None = None  # the gesture in progress, if any
         self.result: ComputeResult | None = None
         self._content = QRectF()  # grows to hold every node; the scene rect is this plus a margin
-        self._building = False
+        self.building = False  # rebuild is making every item: none redraws its own place
         doc.nodeAdded.connect(self._on_node_added)
         doc.nodeRemoved.connect(self._on_node_removed)
         doc.nodeChanged.connect(self._on_node_changed)
@@ -108,7 +108,7 @@ class CanvasScene(QGraphicsScene):
     def rebuild(self) -> None:
         self.cancel_interaction()
         self.land_wires()
-        self._building = True  # no per-item redraws: everything is redrawn at the end
+        self.building = True  # no per-item redraws: everything is redrawn at the end
         for item in [*self.edges.values(), *self.nodes.values()]:
             self.removeItem(item)
         self.nodes.clear()
@@ -131,7 +131,7 @@ class CanvasScene(QGraphicsScene):
             if gc_was_on:
                 gc.enable()
             self.overview.loaded()
-            self._building = False
+            self.building = False
         self.fit_scene_rect()
         self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
         self.result = None
@@ -172,7 +172,7 @@ class CanvasScene(QGraphicsScene):
         self.edges_at[edge.dst].add(edge)
         dst = self.nodes[edge.dst]
         dst.fed.add(edge.port)
-        if not self._building:
+        if not self.building:
             dst.update()  # the port dot fills in
 
     def _on_edge_removed(self, edge: Edge) -> None:
@@ -286,7 +286,7 @@ class CanvasScene(QGraphicsScene):
         """Repaint what the scene draws in bulk (the background, which the view caches) there."""
         if self._batch is not None:
             self._batch = self._batch.united(rect)
-        elif not self._building:
+        elif not self.building:
             self.invalidate(rect, QGraphicsScene.SceneLayer.BackgroundLayer)
 
     def overview_repaint(self, rect: QRectF) -> None:
@@ -350,7 +350,7 @@ class CanvasScene(QGraphicsScene):
         a node moves)."""
         pos = item.pos()
         self.grid.place(item.node_id, pos.x(), pos.y())
-        if self._building:
+        if self.building:
             return
         rect = item.sceneBoundingRect()
         if not self._content.contains(rect):
