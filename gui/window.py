@@ -4,7 +4,6 @@ own wiring; each feature beyond it installs itself from its own module in one li
 
 from __future__ import annotations
 
-import gc
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from gui.canvas import CanvasScene, CanvasView
 from gui.canvas.flowview import install as install_flow
 from gui.canvas.groups import install as install_groups
 from gui.canvas.keyboard import install as install_keyboard
+from gui.collection import ReplacementCollection
 from gui.document import Document
 from gui.expression_bar import install as install_expression_bar
 from gui.fields import enter_typing, typing_entered
@@ -72,16 +72,6 @@ def _open_error(path: str, message: str) -> str:
     return f"cannot open {path}: {detail}"
 
 
-def _collect_and_freeze() -> None:
-    """Collect what a replaced document left in cycles (its objects were frozen when it came,
-    and frozen objects are never collected), then freeze what lives now: the new document's
-    objects live until the next replacement, so a full collection during a gesture (~60 ms at
-    10,000 nodes) need not walk them."""
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-
-
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, recovery_dir: str | Path | None = None) -> None:
         super().__init__()
@@ -89,6 +79,7 @@ class MainWindow(QMainWindow):
         self.doc = Document(self)
         self.scene = CanvasScene(self.doc, self)
         self.view = CanvasView(self.scene, self)
+        self.collection = ReplacementCollection(self.view)  # the garbage collector while a document is replaced
         self.setCentralWidget(self.view)
         self.computer = Computer(self)
         self.run = RunState()  # what is asked now and the last result drawn
@@ -387,9 +378,10 @@ class MainWindow(QMainWindow):
 
     def _replace_document(self, graph: Graph, path: str | None) -> None:
         """The document becomes this graph (new, open, recover)."""
+        self.collection.pause()
         self.doc.reset(graph, path)
         # A whole collection costs 30-130 ms at 5,000 nodes: the new document is shown first.
-        self.view.after_next_paint(_collect_and_freeze)
+        self.collection.collect_after_paint()
 
     def new_document(self) -> None:
         if self.maybe_save():
@@ -412,9 +404,11 @@ class MainWindow(QMainWindow):
         if ask and not self.maybe_save():
             return False
         self.computer.warm_up()  # the compute process imports torch while the file loads and draws
+        self.collection.pause()  # what the load makes lives on too
         try:
             seen, graph = file_stamp(path), load(path)  # the file as read: a later change is someone else's
         except GraphError as e:
+            self.collection.resume()
             message = _open_error(path, e.message)
             self.report_error("Cannot open", message, status=message)
             return False
@@ -498,6 +492,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         if self.maybe_save():
             self.autosave.close()  # closed cleanly: nothing to recover
+            self.collection.resume()  # a window closed before its paint leaves the collector on
             if not self.closed:  # a running compute is not waited for: its result is dropped
                 self.closed = True
                 self.computer.resultReady.disconnect(self.show_result)

@@ -39,6 +39,18 @@ def _clear_clipboard_after_test():
 
 
 @pytest.fixture(autouse=True)
+def _garbage_collector_left_on():
+    """The window turns the cyclic collector off while it replaces a document, until the new one
+    is painted or it closes (gui.collection): no test may leave it off for the tests after it."""
+    import gc
+
+    yield
+    if not gc.isenabled():
+        gc.enable()
+        pytest.fail("the test left the garbage collector off")
+
+
+@pytest.fixture(autouse=True)
 def _delete_parentless_qt_objects():
     """What the test gave helpers.delete_at_teardown: deleted after its widgets (closed by
     pytest-qt, deleted here), the last made first (a scene before its document)."""

@@ -182,6 +182,58 @@ def test_a_broken_json_file_is_named_by_the_window_and_the_cli(window: MainWindo
     assert len(err.strip().splitlines()) == 1
 
 
+def test_the_collector_is_off_from_the_load_until_the_new_document_is_painted(
+        qtbot, window: MainWindow, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A big open made ~100,000 long-lived objects that the collector walked several times
+    (~120 ms of ~700 at 5,000 nodes), finding nothing: it is off from the load to the paint."""
+    import gc
+
+    from PySide6.QtCore import QEvent, QObject
+
+    seen = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802, ANN001 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                seen.append(gc.isenabled())
+            return False
+
+    paints = Paints()
+    window.view.viewport().installEventFilter(paints)
+    import gui.window
+
+    loads = []
+    real_load = gui.window.load
+    monkeypatch.setattr(gui.window, "load", lambda path: (loads.append(gc.isenabled()), real_load(path))[1])
+    assert window.open_file(str(EX01))
+    assert loads == [False] and not gc.isenabled()  # off for the load and the scene's items
+    qtbot.waitUntil(gc.isenabled, timeout=5000)
+    assert seen and seen[0] is False  # the first paint of the new document came before it was on
+    # a file that fails to load turns it back on at once
+    bad = tmp_path / "bad.json"
+    bad.write_text("{", encoding="utf-8")
+    assert not window.open_file(str(bad))
+    assert gc.isenabled()
+
+
+def test_a_window_never_painted_turns_the_collector_back_on(qtbot, window: MainWindow,
+                                                           monkeypatch) -> None:  # noqa: ANN001
+    """Minimized, a window is not painted: the collector comes back after RESUME_MS anyway; and
+    closing a window before its paint turns it back on."""
+    import gc
+
+    from gui import collection
+
+    monkeypatch.setattr(collection, "RESUME_MS", 50)
+    window.collection.pause()
+    assert not gc.isenabled()
+    qtbot.waitUntil(gc.isenabled, timeout=3000)
+    window.collection.pause()
+    assert not gc.isenabled()
+    window.close()
+    assert gc.isenabled()
+
+
 def test_opening_shows_the_new_document_before_the_whole_collection_runs(qtbot, window: MainWindow,
                                                                           monkeypatch) -> None:  # noqa: ANN001
     """gc.collect walks every object (30-130 ms at 5,000 nodes): it ran before the new document
