@@ -26,6 +26,10 @@ class ReplacementCollection:
     def __init__(self, view: CanvasView) -> None:
         self.view = view
         self.paused = False  # the collector is off because of us (never one someone else turned off)
+        # One timer, restarted by each pause; without a parent, so that it still fires for a window
+        # deleted without being closed.
+        self._fallback = QTimer(singleShot=True)
+        self._fallback.timeout.connect(self.resume)
 
     def pause(self) -> None:
         """Off until the next collect_after_paint has run, or RESUME_MS. A window not on screen
@@ -34,9 +38,10 @@ class ReplacementCollection:
             return
         gc.disable()
         self.paused = True
-        QTimer.singleShot(RESUME_MS, self.resume)
+        self._fallback.start(RESUME_MS)
 
     def resume(self) -> None:
+        self._fallback.stop()
         if self.paused:
             self.paused = False
             gc.enable()

@@ -216,6 +216,34 @@ def test_the_collector_is_off_from_the_load_until_the_new_document_is_painted(
     assert gc.isenabled()
 
 
+def test_the_first_paint_of_an_opened_file_is_already_framed(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    """Fit graph ran on a timer after the first paint, so the user first saw the file at the old
+    zoom, and the framed view came only after the collection that follows that paint."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from benchmarks.bench_canvas import peer_graph
+
+    path = tmp_path / "big.json"
+    path.write_text(dumps(peer_graph(400)), encoding="utf-8")
+    scales = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802, ANN001 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                scales.append(window.view.transform().m11())
+            return False
+
+    paints = Paints()
+    window.view.viewport().installEventFilter(paints)
+    assert window.view.transform().m11() == 1.0
+    assert window.open_file(str(path))
+    qtbot.waitUntil(lambda: len(scales) >= 1, timeout=5000)
+    qtbot.wait(50)
+    framed = window.view.transform().m11()
+    assert framed < 0.5  # 400 nodes do not fit at 100 %
+    assert scales[0] == framed
+
+
 def test_a_window_never_painted_turns_the_collector_back_on(qtbot, window: MainWindow,
                                                            monkeypatch) -> None:  # noqa: ANN001
     """Minimized, a window is not painted: the collector comes back after RESUME_MS anyway; and
@@ -224,8 +252,13 @@ def test_a_window_never_painted_turns_the_collector_back_on(qtbot, window: MainW
 
     from gui import collection
 
-    monkeypatch.setattr(collection, "RESUME_MS", 50)
+    monkeypatch.setattr(collection, "RESUME_MS", 300)
     window.collection.pause()
+    assert not gc.isenabled()
+    qtbot.wait(200)
+    window.collection.resume()  # as the paint does
+    window.collection.pause()  # the next open: the first pause's timer does not end this one
+    qtbot.wait(200)
     assert not gc.isenabled()
     qtbot.waitUntil(gc.isenabled, timeout=3000)
     window.collection.pause()
