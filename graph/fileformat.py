@@ -383,17 +383,18 @@ def _load_node(raw: object, index: int) -> tuple[Node, tuple[float, float] | Non
     except ValueSpecError as e:
         raise FileFormatError(f"node #{index}: field 'id': {e.message}") from None
     ids = (node_id,)
-    shown = visible(node_id)
-    _refuse_duplicate(raw, f"node {shown}", ids)
-    for key in ("attrs", "init"):
-        _refuse_duplicate(raw.get(key), f"node {shown}: field '{key}'", ids)
+    if _Duplicated in (type(raw), type(raw.get("attrs")), type(raw.get("init"))):
+        shown = visible(node_id)  # the messages' words are made only for a file they refuse
+        _refuse_duplicate(raw, f"node {shown}", ids)
+        for key in ("attrs", "init"):
+            _refuse_duplicate(raw.get(key), f"node {shown}: field '{key}'", ids)
     op = raw.get("op")
     if "op" not in raw:
         raise _node_error(node_id, "missing field 'op'")
     if not isinstance(op, str) or (op != TENSOR and op not in OPS):
         raise _node_error(node_id, f"field 'op': unknown op {_short(op)}")
     if not raw.keys() <= (_TENSOR_FIELD_SET if op == TENSOR else _OP_FIELD_SET):
-        _check_fields(raw, _TENSOR_FIELDS if op == TENSOR else _OP_FIELDS, f"node {shown}", ids)
+        _check_fields(raw, _TENSOR_FIELDS if op == TENSOR else _OP_FIELDS, f"node {visible(node_id)}", ids)
     pos = None
     if "pos" in raw:
         try:

@@ -171,6 +171,18 @@ def test_a_key_twice_is_refused_however_it_is_spelled(node: str) -> None:
         loads("\n" + text.replace(": ", " :\t").replace(", ", " ,\r\n"))
 
 
+@pytest.mark.parametrize("node, where", [
+    ('{"id": "x", "op": "tensor", "value": 1.0, "value": 2.0}', "node x: "),
+    ('{"id": "x", "op": "tensor", "init": {"fn": "zeros", "shape": [1], "shape": [2]}}', "node x: field 'init': "),
+    ('{"id": "s", "op": "sum", "attrs": {"dim": 0, "dim": 0}}', "node s: field 'attrs': "),
+])
+def test_a_key_twice_in_a_node_names_the_node_and_field(node: str, where: str) -> None:
+    with pytest.raises(FileFormatError) as refused:
+        loads(_file(node))
+    assert refused.value.message.startswith(where) and "appears twice" in refused.value.message
+    assert list(refused.value.node_ids) == [node.split('"')[3]]  # the node's id, from its "id" field
+
+
 def test_a_top_level_key_twice_is_refused() -> None:
     text = '{"format": "gradcanvas", "version": 1, "nodes": [], "edges": [], "edges": []}'
     with pytest.raises(FileFormatError, match="appears twice"):

@@ -7,6 +7,7 @@ into OPS.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from graph.errors import ValueSpecError
 
@@ -159,9 +160,17 @@ class OpSpec:
         INPUT.0 … INPUT.(n−1), n its VARIADIC_COUNT attribute (none while n is out of range:
         Node.check says why)."""
         if not self.variadic:  # a port named like an attribute is there while that is null (pow)
-            return tuple(p for p in self.inputs if self.attr(p) is None or attrs.get(p, self.attr(p).default) is None)
+            named = self._attr_inputs
+            if not named:
+                return self.inputs
+            return tuple(p for p in self.inputs if p not in named or attrs.get(p, named[p]) is None)
         n = self._port_count(attrs)
         return () if n is None else tuple(f"{self.inputs[0]}.{i}" for i in range(n))
+
+    @cached_property
+    def _attr_inputs(self) -> dict[str, object]:
+        """The input ports named like an attribute, with that attribute's default (pow's exponent)."""
+        return {p: a.default for p in self.inputs if (a := self.attr(p)) is not None}
 
     def _port_count(self, attrs: dict[str, object]) -> int | None:
         """A variadic node's port count; None while it is out of range."""
