@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 from helpers import RESULT_TIMEOUT_MS
 from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QTransform
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -195,6 +196,10 @@ def test_a_frame_dragged_by_its_header_or_a_collapsed_box_moves_its_nodes_in_one
     outside = [n for n in doc.graph.nodes if n not in LAYER1]
     before = {n: tuple(doc.graph.layout[n]) for n in doc.graph.nodes}
     frame = scene.groups.items[g]
+    # At 100 % a drag of 60 scene units is 60 pixels whatever the framing's sub-pixel offset
+    # (at the fitted zoom it is 28.5, which the mouse rounds).
+    window.view.setTransform(QTransform())
+    window.view.centerOn(frame.rect.center())
     header = frame.rect.topRight() + QPointF(-40, 10)  # no node there, and not the ▾
     assert scene.node_at(header) is None
     steps = doc.undo_stack.index()
@@ -229,8 +234,6 @@ def test_a_frame_dragged_by_its_header_or_a_collapsed_box_moves_its_nodes_in_one
 
 
 def test_frames_and_boxes_are_drawn_in_the_zoomed_out_overview_where_qt_draws_no_item(qtbot, window) -> None:  # noqa: ANN001
-    from PySide6.QtGui import QTransform
-
     from gui.canvas import groups as canvas_groups
     from gui.canvas.overview import OVERVIEW_SCALE
 
@@ -294,7 +297,6 @@ def test_a_click_on_the_toggle_that_wobbles_a_few_pixels_toggles_and_moves_nothi
 def test_renaming_a_group_while_zoomed_out_redraws_its_title(qtbot, window) -> None:  # noqa: ANN001
     """The overview's background is cached: a new title (or fill) must redraw the frame's place."""
     from PySide6.QtCore import QRectF
-    from PySide6.QtGui import QTransform
 
     from gui.canvas.overview import OVERVIEW_SCALE
 
