@@ -422,9 +422,10 @@ class MainWindow(QMainWindow):
         if self.doc.target is None and (file_target is not None or len(sinks) == 1):
             self.doc.set_target(file_target or sinks[0])  # the file's target, else the only sink
         self._update_title()
-        if self.isVisible():  # framed now, so that the first paint is the framed one: the collection
-            self.view.fit_graph()  # after that paint (gui.collection) would delay a second one
-        QTimer.singleShot(0, self.view.fit_graph)  # and again once a window opening at start is laid out
+        if graph.view is None:  # a file's saved view is shown instead (gui.canvas.groups)
+            if self.isVisible():  # framed now, so that the first paint is the framed one: the collection
+                self.view.fit_graph()  # after that paint (gui.collection) would delay a second one
+            QTimer.singleShot(0, self.view.fit_graph)  # and again once a window opening at start is laid out
         self.say(f"opened {Path(path).name}")
         try:
             graph.topological_order()

@@ -141,9 +141,11 @@ def test_groups_and_the_view_are_saved_and_opened_again(qtbot, window, tmp_path:
     assert abs(x - here.x()) < 1 and abs(y - here.y()) < 1
     window.new_document()
     assert window.open_file(str(path))
-    qtbot.waitUntil(lambda: math.isclose(window.view.transform().m11(), zoom, rel_tol=1e-3), timeout=5000)
+    assert math.isclose(window.view.transform().m11(), zoom, rel_tol=1e-3)  # at once: the first paint shows it
+    qtbot.wait(50)  # the view is applied again once the window is laid out
     centre = window.view.mapToScene(window.view.viewport().rect().center())
-    assert abs(centre.x() - x) < 2 and abs(centre.y() - y) < 2
+    pixel = 1 / zoom  # scroll bars move in whole pixels: at this zoom one is 2.1 scene units
+    assert abs(centre.x() - x) <= 1.5 * pixel and abs(centre.y() - y) <= 1.5 * pixel
     assert window.doc.graph.groups[g].collapsed and not window.scene.nodes["W1"].isVisible()
     assert loads(path.read_text()).groups == saved.groups
 

@@ -244,6 +244,37 @@ def test_the_first_paint_of_an_opened_file_is_already_framed(qtbot, window: Main
     assert scales[0] == framed
 
 
+def test_a_file_with_a_saved_view_is_first_painted_at_that_view(qtbot, window: MainWindow, tmp_path: Path) -> None:  # noqa: ANN001
+    """Files the app saves keep their view (zoom, centre): opened, the first paint shows it, not
+    the whole graph framed and then, after the collection, the saved view (review)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from benchmarks.bench_canvas import peer_graph
+
+    graph = peer_graph(400)
+    x, y = graph.position("n7")
+    graph.view = (0.75, x + 100.0, y + 50.0)
+    path = tmp_path / "viewed.json"
+    path.write_text(dumps(graph), encoding="utf-8")
+    seen = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, event) -> bool:  # noqa: N802, ANN001 - Qt's name
+            if event.type() == QEvent.Type.Paint:
+                view = window.view
+                seen.append((view.transform().m11(), view.mapToScene(view.viewport().rect().center())))
+            return False
+
+    paints = Paints()
+    window.view.viewport().installEventFilter(paints)
+    assert window.open_file(str(path))
+    qtbot.waitUntil(lambda: len(seen) >= 1, timeout=5000)
+    qtbot.wait(100)
+    for zoom, centre in (seen[0], seen[-1]):
+        assert zoom == 0.75
+        assert abs(centre.x() - (x + 100.0)) < 3 and abs(centre.y() - (y + 50.0)) < 3
+
+
 def test_a_window_never_painted_turns_the_collector_back_on(qtbot, window: MainWindow,
                                                            monkeypatch) -> None:  # noqa: ANN001
     """Minimized, a window is not painted: the collector comes back after RESUME_MS anyway; and

@@ -442,14 +442,21 @@ class _ViewKeeper(QObject):
 
     def restore(self) -> None:
         self.pending = self.doc.graph.view
-        if self.pending is not None:  # after Open's fit, which is queued behind this
+        if self.pending is not None:
+            if self.view.isVisible():
+                self._show(self.pending)  # now, so that the first paint shows it (Open does not fit such a file)
+            # and again after any fit queued behind this (a lesson's) and once a window opening at start is laid out
             QTimer.singleShot(0, self, lambda: QTimer.singleShot(0, self, self.apply))
 
     def apply(self) -> None:
         if self.pending is None:
             return
-        (zoom, x, y), self.pending = self.pending, None
+        shown, self.pending = self.pending, None
+        self._show(shown)
+        self.remember()
+
+    def _show(self, shown: tuple[float, float, float]) -> None:
+        zoom, x, y = shown
         self.view.resetTransform()
         self.view.scale(zoom, zoom)
         self.view.centerOn(x, y)
-        self.remember()
