@@ -19,7 +19,6 @@ drawn with one pen.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -211,9 +210,8 @@ class _Rows:
         rows, self.pending = self.pending or [], None
         width = self.data.shape[1]
         self.data = np.zeros((max(256, 2 * len(rows)), width))
-        if rows:  # fromiter over the flat floats: several times faster than np.array of 12,500 tuples
-            self.data[:len(rows)] = np.fromiter(itertools.chain.from_iterable(rows), float,
-                                                len(rows) * width).reshape(len(rows), width)
+        if rows:
+            self.data[:len(rows)] = np.array(rows, dtype=float)
 
     def bounds(self) -> tuple[float, float, float, float] | None:
         """(left, top, right, bottom) of all rows' boxes; None when there are none."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import itertools
 from collections.abc import Iterable, Iterator
 
@@ -23,6 +22,7 @@ from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QToolTip, QWidget
 
 from autograd_bridge.compute import ComputeResult
+from graph.bulk import paused_gc
 from graph.edits import grid_positions, new_node_id
 from graph.model import Edge, new_node
 from graph.ops import OPS, TENSOR, categories
@@ -118,24 +118,24 @@ class CanvasScene(QGraphicsScene):
         self.overview.load()
         self._errors.clear()
         self._nonfinite.clear()
-        # Document.reset gives every node a usable position; this covers a graph set any other way.
-        fallback = grid_positions(self.doc.graph)
-        gc_was_on = gc.isenabled()
-        gc.disable()  # 12,500 new objects that all live on: collecting them now finds no garbage
         try:
-            for n in self.doc.graph.nodes:
-                self._on_node_added(n, default_pos=QPointF(*fallback[n]) if n in fallback else None)
-            for e in self.doc.graph.edges:
-                self._on_edge_added(e)
+            self._make_items()
         finally:
-            if gc_was_on:
-                gc.enable()
             self.overview.loaded()
             self.building = False
         self.fit_scene_rect()
         self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
         self.result = None
         self.groups.rebuild()
+
+    @paused_gc  # 12,500 new objects that all live on: collecting them now finds no garbage
+    def _make_items(self) -> None:
+        # Document.reset gives every node a usable position; this covers a graph set any other way.
+        fallback = grid_positions(self.doc.graph)
+        for n in self.doc.graph.nodes:
+            self._on_node_added(n, default_pos=QPointF(*fallback[n]) if n in fallback else None)
+        for e in self.doc.graph.edges:
+            self._on_edge_added(e)
 
     def _on_node_added(self, node_id: str, default_pos: QPointF | None = None) -> None:
         item = NodeItem(self, node_id)
