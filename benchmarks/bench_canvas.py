@@ -20,7 +20,8 @@ Rows, per N:
   drag        one mouse move of a drag of 50 selected nodes (the middle of the graph), 1 px
   zoom        one wheel notch (120), alternately in and out, at the mouse in the middle (on a
               big canvas: the picture the gesture began with, scaled, gui.canvas.zoomcache)
-  zoom_settle the exact picture drawn when a wheel gesture ends (SETTLE_MS after its last notch)
+  zoom_settle the exact picture drawn when a wheel gesture ends (SETTLE_MS after its last notch):
+              the longest turn of the event loop until it is painted (in pieces in the overview)
   pan         a middle-button drag of 40 px, alternately left and right
   select      a click on one node (press, release: the selection changes)
   band        one mouse move of a rubber band growing from the view's corner (2 x frames moves)
@@ -140,6 +141,25 @@ class Canvas:
         self.unpainted += not self.watch.painted
         return time.thread_time() - c0, time.perf_counter() - w0
 
+    def gesture_end(self) -> tuple[float, float]:
+        """The end of a wheel gesture, as its timer gives it, until the exact picture is painted:
+        the GUI-thread CPU of the longest turn of the event loop (a turn here is one
+        processEvents, which may run more than one of the pieces: never less than a turn), and
+        the wall time until that paint."""
+        cache = self.view.zoom_cache
+        self.watch.painted = 0
+        w0 = time.perf_counter()
+        c0 = time.thread_time()
+        cache.timer.timeout.emit()
+        turns = [time.thread_time() - c0]
+        while (cache.zooming or not self.watch.painted) and time.perf_counter() < w0 + 2.0:
+            c0 = time.thread_time()
+            self.app.processEvents()
+            turns.append(time.thread_time() - c0)
+        wall = time.perf_counter() - w0
+        self.unpainted += not self.watch.painted
+        return max(turns), wall
+
     def mouse(self, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton, buttons: Qt.MouseButton) -> None:
         QApplication.sendEvent(self.vp, QMouseEvent(kind, pos, self.vp.mapToGlobal(pos), button, buttons, NO_MOD))
 
@@ -218,13 +238,13 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
     row("zoom", [canvas.frame(lambda i=i: canvas.wheel(middle, 120 if i % 2 == 0 else -120))
                  for i in range(frames)])
     # zoom_settle: the exact picture at the end of a wheel gesture (gui.canvas.zoomcache), once
-    # per gesture, after the notches' scaled pictures
+    # per gesture, after the notches' scaled pictures; drawn in pieces in the overview
     samples = []
     for i in range(frames):
         canvas.wheel(middle, 120 if i % 2 == 0 else -120)
         canvas.settle()
         if view.zoom_cache.zooming:  # else every notch is exact here (a canvas this small)
-            samples.append(canvas.frame(view.zoom_cache.settle))
+            samples.append(canvas.gesture_end())
     if samples:
         row("zoom_settle", samples)
     view.fit_graph()

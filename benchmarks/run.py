@@ -32,15 +32,18 @@ from benchmarks.common import COLUMNS, ROOT, Row, child_env, machine, table, una
 
 # Canvas goals, GUI-thread CPU ms per (gesture, nodes) (issue 8): drag ≤ 8 / 16 ms; zoom ≤ 16 ms;
 # pan ≤ 8 / 16 ms; and at either size nothing done by hand (select, rubber band, wire, moving a
-# group) over 16 ms. The goal of a 5,000-node file open until painted (≤ 0.5 s) is the window's
-# row (bench_app.open_row): the canvas's open_file is the scene's part of it alone.
+# group, the exact picture a wheel gesture ends with) over 16 ms. The goal of a 5,000-node file
+# open until painted (≤ 0.5 s) is the window's row (bench_app.open_row): the canvas's open_file
+# is the scene's part of it alone.
 CANVAS_GOALS_MS = {("drag", 5000): 8.0, ("drag", 10000): 16.0,
                    ("zoom", 5000): 16.0, ("zoom", 10000): 16.0, ("pan", 5000): 8.0, ("pan", 10000): 16.0,
-                   **{(by_hand, n): 16.0 for by_hand in ("select", "band", "wire", "group") for n in (5000, 10000)}}
+                   **{(by_hand, n): 16.0 for by_hand in ("select", "band", "wire", "group", "zoom_settle")
+                      for n in (5000, 10000)}}
 CANVAS_WHAT = {"open": "open from memory until painted",
                "open_file": "open a file until painted, the canvas alone (load, scene, fit)",
                "drag": "drag 50 nodes, one frame", "zoom": "zoom one wheel notch",
-               "zoom_settle": "exact picture when a wheel gesture ends (once a gesture)", "pan": "pan 40 px",
+               "zoom_settle": "exact picture when a wheel gesture ends, its longest turn of the event loop",
+               "pan": "pan 40 px",
                "select": "click-select a node", "band": "rubber-band select, one frame",
                "wire": "drag a wire, one frame", "group": "drag a group of 50 by its frame, one frame",
                "rss": "RSS grown by the open"}

@@ -126,18 +126,18 @@ def scene_and_view(qtbot, graph, target: str | None = None, size: tuple[int, int
 
 @contextlib.contextmanager
 def wires_drawn(scene):  # noqa: ANN001, ANN201 - a gui.canvas.CanvasScene; yields a list
-    """The rects the scene's background draws its wires for (Overview.paint_wires), while within."""
+    """The rects the scene's background draws its wires for (Overview.wire_steps), while within."""
     drawn: list = []
     overview = scene.overview
-    real = overview.paint_wires
+    real = overview.wire_steps
 
-    def counted(p, rect, *rest):  # noqa: ANN001, ANN002, ANN202 - paint_wires' arguments
+    def counted(p, rect, *rest):  # noqa: ANN001, ANN002, ANN202 - wire_steps' arguments
         drawn.append(rect)
         return real(p, rect, *rest)
 
-    overview.paint_wires = counted
+    overview.wire_steps = counted
     try:
         yield drawn
     finally:
-        del overview.paint_wires
+        del overview.wire_steps
 

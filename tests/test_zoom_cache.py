@@ -6,12 +6,15 @@ every notch exactly. Driven with wheel events on the viewport; pixels from the v
 
 from __future__ import annotations
 
+import pytest
 from helpers import wires_drawn
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
-from PySide6.QtGui import QImage, QWheelEvent
+from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
+from autograd_bridge.flows import EdgeFlow, FlowResult
 from graph.model import Edge, Graph, Node
+from gui.canvas import zoomcache
 from gui.canvas.zoomcache import SETTLE_MS, SNAPSHOT_FROM
 from gui.window import MainWindow
 
@@ -40,8 +43,8 @@ def _grab(window: MainWindow) -> QImage:
     return window.view.viewport().grab().toImage()
 
 
-def _show(window: MainWindow, graph: Graph, scale: float) -> None:
-    window.resize(1600, 1000)
+def _show(window: MainWindow, graph: Graph, scale: float, size: tuple[int, int] = (1600, 1000)) -> None:
+    window.resize(*size)
     window.doc.reset(graph)
     window.view.resetTransform()
     window.view.scale(scale, scale)
@@ -74,9 +77,20 @@ def _gesture_then_end(window: MainWindow) -> tuple[int, int, QImage]:
             assert cache.zooming and cache.timer.isActive()
             wires, nodes = len(drawn), _nodes_painted(window)
         cache.timer.timeout.emit()  # the gesture's end, as the timer gives it
+        _until_settled(window)
         return wires, nodes, _grab(window)
     finally:
         cache.timer.setInterval(SETTLE_MS)
+
+
+def _until_settled(window: MainWindow) -> int:
+    """Turns of the event loop until the gesture's picture gives way to the exact one (drawn in
+    pieces in the overview, a turn each)."""
+    for turns in range(10_000):
+        if not window.view.zoom_cache.zooming:
+            return turns
+        QApplication.processEvents()
+    raise AssertionError("the exact picture never came")
 
 
 def _exact(window: MainWindow) -> QImage:
@@ -168,3 +182,126 @@ def test_no_picture_for_an_empty_canvas_or_with_a_value_editor_open(window: Main
     assert editor is not None and editor.isVisible()
     _wheel(window, 120)
     assert not window.view.zoom_cache.zooming  # the picture would show the editor twice
+
+
+# ---- the overview's exact picture, drawn in pieces at the gesture's end ----
+
+def _pieces_gesture(window: MainWindow, monkeypatch, size: tuple[int, int] = (1600, 1000)) -> None:  # noqa: ANN001
+    """A notch in the overview, with pieces of 40 wire pixels; the gesture's end begun."""
+    monkeypatch.setattr(zoomcache, "STEP_PIXELS", 40.0)
+    _show(window, _graph(), 0.08, size)
+    assert window.scene.overview.on
+    window.view.zoom_cache.timer.setInterval(60_000)  # ended below, however slow the machine
+    _grab(window)
+    _wheel(window, 120)
+    _wheel(window, 120)
+    assert window.view.zoom_cache.zooming and window.scene.overview.on
+    window.view.zoom_cache.timer.timeout.emit()
+
+
+# (1500, 901): the viewport's last row half covered by the scene's edge, where a painter with
+# the view's antialiasing (not the plain one Qt caches the background with) leaves it unfilled
+@pytest.mark.parametrize("size", [(1600, 1000), (1011, 777), (1500, 901)])
+def test_the_exact_overview_comes_in_pieces_and_is_what_an_exact_drawing_gives(window: MainWindow, monkeypatch,  # noqa: ANN001
+                                                                                 size: tuple[int, int]) -> None:
+    _pieces_gesture(window, monkeypatch, size)
+    cache = window.view.zoom_cache
+    assert cache.zooming and cache.exact is not None  # nothing drawn in the emit's turn yet
+    with wires_drawn(window.scene) as drawn:
+        turns = _until_settled(window)
+        settled = _grab(window)
+        assert len(drawn) == 1  # the pieces' one drawing; the view's paint used its picture
+    assert turns >= 3  # a turn of the event loop a piece
+    assert cache.exact is None  # shown once, not kept
+    assert settled == _exact(window)
+
+
+def test_a_change_while_the_pieces_are_drawn_gives_the_exact_picture_at_once(window: MainWindow,
+                                                                               monkeypatch) -> None:  # noqa: ANN001
+    _pieces_gesture(window, monkeypatch)
+    QApplication.processEvents()
+    x, y = window.doc.graph.position("x41")
+    window.doc.move({"x41": (x + 300.0, y + 200.0)})  # its box and wires move in the background
+    with wires_drawn(window.scene) as drawn:
+        _until_settled(window)
+        settled = _grab(window)
+        assert len(drawn) == 1  # drawn whole by the view, not from the stale pieces
+    assert settled == _exact(window)
+
+
+def test_a_notch_while_the_pieces_are_drawn_drops_them(window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
+    _pieces_gesture(window, monkeypatch)
+    QApplication.processEvents()
+    cache = window.view.zoom_cache
+    assert cache.exact is not None and not cache.exact.done
+    _wheel(window, -120)  # the gesture goes on
+    assert cache.zooming and cache.exact is None
+    cache.timer.timeout.emit()
+    _until_settled(window)
+    assert _grab(window) == _exact(window)
+
+
+def test_a_resize_while_the_pieces_are_drawn_gives_the_exact_picture(window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
+    _pieces_gesture(window, monkeypatch)
+    QApplication.processEvents()
+    window.resize(1300, 900)
+    _until_settled(window)
+    assert _grab(window) == _exact(window)
+
+
+def test_the_pieces_hold_every_wire_once_in_order_each_within_its_pixels(window: MainWindow) -> None:
+    _show(window, _graph(), 0.08)
+    overview, scale = window.scene.overview, 0.08
+    shown = overview.edges.within(window.scene.sceneRect())
+    assert len(shown) == 40
+    d = overview.edges.data
+    pixels = {i: max(d[i, 2] - d[i, 0], d[i, 3] - d[i, 1]) * scale + 1.0 for i in shown.tolist()}
+    largest = max(pixels.values())
+    for step in (1.0, 30.0, 100.0, 1e9):
+        pieces = overview._pieces(shown, scale, step)
+        assert [i for piece in pieces for i in piece] == shown.tolist()
+        assert all(piece for piece in pieces)
+        # a piece ends where its pixels first pass a multiple of step: at most step and one line
+        assert all(sum(pixels[i] for i in piece) <= step + largest for piece in pieces), step
+        if step == 1e9:
+            assert len(pieces) == 1
+        if step == 30.0:
+            assert len(pieces) >= sum(pixels.values()) / (30.0 + largest)
+    assert overview._pieces(shown, scale, None) == [shown.tolist()]
+
+
+@pytest.mark.parametrize("flows", [False, True])
+def test_the_background_drawn_in_pieces_is_the_background_drawn_whole(window: MainWindow, flows: bool) -> None:
+    """CanvasScene.background_steps with pieces of a few pixels against drawBackground, in the
+    overview, with the gradient-flow view off and on (its lines one pen per code)."""
+    _show(window, _graph(), 0.08)
+    scene = window.scene
+    assert scene.overview.on
+    if flows:
+        edges = list(window.doc.graph.edges)
+        state = scene.overview.flow
+        state.on = True
+        state.set_result(FlowResult(0, "x79", flows={e: EdgeFlow(10.0 ** (i % 9 - 4), (), "") for i, e
+                                                     in enumerate(edges)}))
+        scene.overview.flow_changed()
+        assert len({state.code(e) for e in edges}) >= 4
+    transform = window.view.viewportTransform()
+    rect = window.view.mapToScene(window.view.viewport().rect()).boundingRect()
+
+    def drawn(pieces: bool) -> tuple[QImage, int]:
+        image = QImage(window.view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
+        image.fill(0)
+        p = QPainter(image)
+        p.setTransform(transform)
+        turns = 0
+        if pieces:
+            turns = sum(1 for _ in scene.background_steps(p, rect, 20.0))
+        else:
+            scene.drawBackground(p, rect)
+        p.end()
+        return image, turns
+
+    whole, _ = drawn(False)
+    in_pieces, turns = drawn(True)
+    assert turns >= 3
+    assert in_pieces == whole

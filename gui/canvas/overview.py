@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -140,7 +141,7 @@ class LiftedWires(QGraphicsItem):
         scale = p.worldTransform().m11()
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.setBrush(Qt.BrushStyle.NoBrush)
-        for chosen in (False, True):  # the selected ones over the rest, as paint_wires draws them
+        for chosen in (False, True):  # the selected ones over the rest, as wire_steps draws them
             group = [w for w in shown if w.isSelected() == chosen]
             if group:
                 _draw_curves(p, group, wire_pen(chosen, scale), scale)
@@ -229,7 +230,7 @@ class _Rows:
 
 class Overview:
     """The arrays the bulk drawing reads (every node's box and colour, every wire's box), kept up
-    to date by the scene; and the drawing itself (`paint`, `paint_wires`)."""
+    to date by the scene; and the drawing itself (`paint`, `wire_steps`)."""
 
     def __init__(self) -> None:
         self.nodes = _Rows(5)  # x0, y0, x1, y1, head colour code; the QRectF drawn
@@ -303,9 +304,12 @@ class Overview:
 
     # ---- drawing ----
 
-    def paint_wires(self, p: QPainter, rect: QRectF, scale: float, selected: list[EdgeItem]) -> None:
-        """Every wire meeting rect, under the nodes (the scene's background): curves as wires.py
-        draws them, or, in the overview, one-pixel straight lines; selected ones over the rest."""
+    def wire_steps(self, p: QPainter, rect: QRectF, scale: float, selected: list[EdgeItem],
+                   step_pixels: float | None = None) -> Iterator[None]:
+        """Draw every wire meeting rect, under the nodes (the scene's background): curves as
+        wires.py draws them, or, in the overview, one-pixel straight lines; selected ones over
+        the rest. With step_pixels, the overview's lines come in pieces of about that many
+        pixels, a yield after each (_pieces); otherwise in one."""
         items = self.edges.shapes
         shown = self.edges.within(rect)
         if self.lifted:  # a drag's wires are drawn by LiftedWires
@@ -313,24 +317,38 @@ class Overview:
             shown = shown[[items[i] not in lifted for i in shown.tolist()]]
             selected = [w for w in selected if w not in lifted]
         if self.flow.on:
-            self._paint_flow(p, shown, scale, selected)
+            yield from self._flow_steps(p, shown, scale, selected, step_pixels)
             return
-        shown = shown.tolist()
-        wires = items if len(shown) == len(items) else [items[i] for i in shown]
         if self.on:
             p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
             p.setPen(EDGE_PEN)
-            p.drawLines([w.line for w in wires])
+            for piece in self._pieces(shown, scale, step_pixels):
+                p.drawLines([w.line for w in (items if len(piece) == len(items) else map(items.__getitem__, piece))])
+                yield
             if selected:
                 p.setPen(SELECTED_EDGE_PEN)
                 p.drawLines([w.line for w in selected])
             return
+        shown = shown.tolist()
+        wires = items if len(shown) == len(items) else [items[i] for i in shown]
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         p.setBrush(Qt.BrushStyle.NoBrush)
         for group, chosen in ((wires, False), (selected, True)):
             _draw_curves(p, group, wire_pen(chosen, scale), scale)
 
-    def _paint_flow(self, p: QPainter, shown: np.ndarray, scale: float, selected: list[EdgeItem]) -> None:
+    def _pieces(self, shown: np.ndarray, scale: float, step_pixels: float | None) -> list[list[int]]:
+        """The rows shown, in order, cut where the lines' pixels reach step_pixels (their boxes'
+        longer side on screen, which no straight line between two of its corners exceeds);
+        one piece without step_pixels."""
+        if step_pixels is None or len(shown) == 0:
+            return [shown.tolist()]
+        d = self.edges.data[shown]
+        pixels = np.cumsum(np.maximum(d[:, 2] - d[:, 0], d[:, 3] - d[:, 1]) * scale + 1.0)
+        cuts = np.searchsorted(pixels, np.arange(step_pixels, pixels[-1], step_pixels))
+        return [piece.tolist() for piece in np.split(shown, cuts) if len(piece)]
+
+    def _flow_steps(self, p: QPainter, shown: np.ndarray, scale: float, selected: list[EdgeItem],
+                    step_pixels: float | None) -> Iterator[None]:
         """The gradient-flow view: the wires of each code with its pen (gui.canvas.flowstyle),
         least first, so that the highlighted ones lie on top; selected ones over all."""
         items = self.edges.shapes
@@ -338,14 +356,15 @@ class Overview:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, not self.on)
         p.setBrush(Qt.BrushStyle.NoBrush)
         for code in FLOW_ORDER:
-            mine = shown[codes == code].tolist()
-            if not mine:
+            mine = shown[codes == code]
+            if not len(mine):
                 continue
-            group = [items[i] for i in mine]
             if self.on:
-                _draw_lines(p, group, flowstyle.OVERVIEW[code])
+                for piece in self._pieces(mine, scale, step_pixels):
+                    _draw_lines(p, [items[i] for i in piece], flowstyle.OVERVIEW[code])
+                    yield
             else:
-                _draw_curves(p, group, flowstyle.pen(code, scale), scale)
+                _draw_curves(p, [items[i] for i in mine.tolist()], flowstyle.pen(code, scale), scale)
         if selected:
             if self.on:
                 _draw_lines(p, selected, SELECTED_EDGE_PEN)

@@ -72,6 +72,7 @@ class CanvasScene(QGraphicsScene):
         self._nonfinite: set[str] = set()  # nodes where NaN/Inf first appears
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
         self._batch: QRectF | None = None  # redraws gathered into one (_one_redraw)
+        self.background_changes = 0  # counts redraws: a picture of the background drawn before is stale
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
@@ -124,6 +125,7 @@ class CanvasScene(QGraphicsScene):
             self.overview.loaded()
             self.building = False
         self.fit_scene_rect()
+        self.background_changes += 1
         self.invalidate(self.sceneRect(), QGraphicsScene.SceneLayer.BackgroundLayer)
         self.result = None
         self.groups.rebuild()
@@ -284,6 +286,7 @@ class CanvasScene(QGraphicsScene):
 
     def redraw(self, rect: QRectF) -> None:
         """Repaint what the scene draws in bulk (the background, which the view caches) there."""
+        self.background_changes += 1
         if self._batch is not None:
             self._batch = self._batch.united(rect)
         elif not self.building:
@@ -319,12 +322,20 @@ class CanvasScene(QGraphicsScene):
         self._drawn_selection = now
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
+        for _ in self.background_steps(painter, rect):
+            pass
+
+    def background_steps(self, painter: QPainter, rect: QRectF, step_pixels: float | None = None) -> Iterator[None]:
+        """What drawBackground draws, pausing (a yield) after each piece of the wires of about
+        step_pixels pixels in the overview (Overview.wire_steps): gui.canvas.zoomcache draws the
+        exact picture at a wheel gesture's end so, one piece a turn of the event loop."""
         super().drawBackground(painter, rect)
         selected = self.selectedItems()
         scale = painter.worldTransform().m11()
         if self.overview.on:  # Qt draws no item there: the groups' frames and boxes too are drawn here
             self.groups.paint_overview(painter, rect, collapsed=False)
-        self.overview.paint_wires(painter, rect, scale, [it for it in selected if isinstance(it, EdgeItem)])
+        yield from self.overview.wire_steps(painter, rect, scale, [it for it in selected if isinstance(it, EdgeItem)],
+                                            step_pixels)
         if self.overview.on:
             self.groups.paint_overview(painter, rect, collapsed=True)
             self.overview.paint(painter, rect, self.doc.target, list(self._nonfinite), list(self._errors))

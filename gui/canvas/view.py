@@ -82,6 +82,10 @@ class CanvasView(QGraphicsView):
             self._was_empty = empty
             self.viewport().update()
 
+    def drawBackground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
+        if not self.zoom_cache.draw_exact(painter):  # the end of a wheel gesture: drawn in pieces
+            super().drawBackground(painter, rect)
+
     def drawForeground(self, painter: QPainter, rect) -> None:  # noqa: N802, ANN001 - Qt API
         if self._scene.overview.on:
             self._scene.paint_overview_selection(painter)
