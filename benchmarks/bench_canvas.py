@@ -22,6 +22,8 @@ Rows, per N:
               big canvas: the picture the gesture began with, scaled, gui.canvas.zoomcache)
   zoom_settle the exact picture drawn when a wheel gesture ends (SETTLE_MS after its last notch):
               the longest turn of the event loop until it is painted (in pieces in the overview)
+  zoom_detail, zoom_detail_settle
+              the same two at 50 % about the middle of the graph, where nodes draw themselves
   pan         a middle-button drag of 40 px, alternately left and right
   select      a click on one node (press, release: the selection changes)
   band        one mouse move of a rubber band growing from the view's corner (2 x frames moves)
@@ -235,18 +237,29 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
     middle = QPointF(canvas.vp.width() / 2, canvas.vp.height() / 2)
     QCursor.setPos(canvas.vp.mapToGlobal(middle.toPoint()))
     canvas.mouse(QEvent.Type.MouseMove, middle, NO_BUTTON, NO_BUTTON)
-    row("zoom", [canvas.frame(lambda i=i: canvas.wheel(middle, 120 if i % 2 == 0 else -120))
-                 for i in range(frames)])
-    # zoom_settle: the exact picture at the end of a wheel gesture (gui.canvas.zoomcache), once
-    # per gesture, after the notches' scaled pictures; drawn in pieces in the overview
-    samples = []
-    for i in range(frames):
-        canvas.wheel(middle, 120 if i % 2 == 0 else -120)
-        canvas.settle()
-        if view.zoom_cache.zooming:  # else every notch is exact here (a canvas this small)
-            samples.append(canvas.gesture_end())
-    if samples:
-        row("zoom_settle", samples)
+    def zoom_rows(name: str) -> None:
+        """`name`: a notch in, a notch out, …; then `name`_settle: the exact picture at the end
+        of a wheel gesture (gui.canvas.zoomcache, drawn in pieces), once per gesture, after the
+        notches' scaled pictures (none on a canvas this small: every notch is exact)."""
+        row(name, [canvas.frame(lambda i=i: canvas.wheel(middle, 120 if i % 2 == 0 else -120))
+                   for i in range(frames)])
+        samples = []
+        for i in range(frames):
+            canvas.wheel(middle, 120 if i % 2 == 0 else -120)
+            canvas.settle()
+            if view.zoom_cache.zooming:
+                samples.append(canvas.gesture_end())
+        if samples:
+            row(f"{name}_settle", samples)
+
+    zoom_rows("zoom")
+    # zoom_detail, zoom_detail_settle: the same at 50 % about the 50 nodes (full detail: every
+    # node in view draws itself anew at a new scale)
+    view.resetTransform()
+    view.scale(0.5, 0.5)
+    view.centerOn(item.sceneBoundingRect().center())
+    canvas.settle()
+    zoom_rows("zoom_detail")
     view.fit_graph()
 
     # pan: a middle-button drag, 40 px a move
@@ -314,12 +327,12 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
 
 
 def print_rows(rows: list[dict]) -> None:
-    print(f"{'metric':<12} {'nodes':>6} {'cpu ms':>9} {'wall ms':>9}")
+    print(f"{'metric':<20} {'nodes':>6} {'cpu ms':>9} {'wall ms':>9}")
     for r in rows:
         if r.get("mb") is not None:
-            print(f"{r['metric']:<12} {r['nodes']:>6} {r['mb']:>9.1f} MB")
+            print(f"{r['metric']:<20} {r['nodes']:>6} {r['mb']:>9.1f} MB")
         else:
-            print(f"{r['metric']:<12} {r['nodes']:>6} {r['cpu_ms']:>9.2f} {r['wall_ms']:>9.2f}")
+            print(f"{r['metric']:<20} {r['nodes']:>6} {r['cpu_ms']:>9.2f} {r['wall_ms']:>9.2f}")
 
 
 # ---- interactions in the window ----

@@ -37,12 +37,15 @@ from benchmarks.common import COLUMNS, ROOT, Row, child_env, machine, table, una
 # is the scene's part of it alone.
 CANVAS_GOALS_MS = {("drag", 5000): 8.0, ("drag", 10000): 16.0,
                    ("zoom", 5000): 16.0, ("zoom", 10000): 16.0, ("pan", 5000): 8.0, ("pan", 10000): 16.0,
-                   **{(by_hand, n): 16.0 for by_hand in ("select", "band", "wire", "group", "zoom_settle")
+                   **{(by_hand, n): 16.0 for by_hand in ("select", "band", "wire", "group", "zoom_settle",
+                                                         "zoom_detail", "zoom_detail_settle")
                       for n in (5000, 10000)}}
 CANVAS_WHAT = {"open": "open from memory until painted",
                "open_file": "open a file until painted, the canvas alone (load, scene, fit)",
                "drag": "drag 50 nodes, one frame", "zoom": "zoom one wheel notch",
                "zoom_settle": "exact picture when a wheel gesture ends, its longest turn of the event loop",
+               "zoom_detail": "zoom one wheel notch at 50 % (full detail)",
+               "zoom_detail_settle": "exact picture when a wheel gesture ends at 50 %, its longest turn",
                "pan": "pan 40 px",
                "select": "click-select a node", "band": "rubber-band select, one frame",
                "wire": "drag a wire, one frame", "group": "drag a group of 50 by its frame, one frame",

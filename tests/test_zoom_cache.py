@@ -83,6 +83,17 @@ def _gesture_then_end(window: MainWindow) -> tuple[int, int, QImage]:
         cache.timer.setInterval(SETTLE_MS)
 
 
+def _on_screen(window: MainWindow) -> QImage:
+    """The viewport as last painted (the window's backing store, which the offscreen screen
+    grabs), where `_grab` paints it again; after the paints already asked for."""
+    for _ in range(3):  # an update asked for during a paint is painted a turn or two later
+        QApplication.processEvents()
+    vp = window.view.viewport()
+    top = vp.mapTo(window, QPoint(0, 0))
+    shot = QApplication.primaryScreen().grabWindow(window.winId(), top.x(), top.y(), vp.width(), vp.height())
+    return shot.toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
 def _until_settled(window: MainWindow) -> int:
     """Turns of the event loop until the gesture's picture gives way to the exact one (drawn in
     pieces in the overview, a turn each)."""
@@ -305,3 +316,86 @@ def test_the_background_drawn_in_pieces_is_the_background_drawn_whole(window: Ma
     in_pieces, turns = drawn(True)
     assert turns >= 3
     assert in_pieces == whole
+
+
+# ---- at full detail: the exact picture revealed a band of the viewport at a time ----
+
+def _reveal_gesture(window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
+    """A notch at full detail, with bands of 5 nodes; the gesture's end begun."""
+    monkeypatch.setattr(zoomcache, "NODES_PER_BAND", 5)
+    _show(window, _graph(), 0.5)
+    assert not window.scene.overview.on
+    window.view.zoom_cache.timer.setInterval(60_000)  # ended below, however slow the machine
+    _grab(window)
+    _wheel(window, 120)
+    assert window.view.zoom_cache.zooming
+    window.view.zoom_cache.timer.timeout.emit()
+
+
+def test_at_full_detail_the_exact_picture_comes_a_band_at_a_time(window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
+    _reveal_gesture(window, monkeypatch)
+    cache, scene = window.view.zoom_cache, window.scene
+    reveal = cache.reveal
+    assert reveal is not None and len(reveal.bands) >= 4
+    in_view = set(scene.overview.nodes.within(window.view.mapToScene(window.view.viewport().rect()).boundingRect())
+                  .tolist())
+    painted_per_turn = []
+    ever = set()
+    while cache.zooming:
+        _unpainted(window)
+        QApplication.processEvents()
+        now = {n for n, item in scene.nodes.items() if item.painted is not None}
+        painted_per_turn.append(len(now))
+        ever |= {scene.overview.nodes.index[n] for n in now}
+    assert len(painted_per_turn) >= 4
+    # a band paints the nodes whose tops are in it, and those reaching into it from above
+    assert max(painted_per_turn) <= 5 + 10, painted_per_turn
+    assert ever >= in_view  # every node in view drew itself at the new scale
+    assert _on_screen(window) == _exact(window)
+
+
+def test_a_pan_while_bands_are_revealed_gives_the_exact_picture(window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
+    _reveal_gesture(window, monkeypatch)
+    QApplication.processEvents()
+    cache = window.view.zoom_cache
+    assert cache.reveal is not None and cache.reveal.bands
+    bar = window.view.horizontalScrollBar()
+    bar.setValue(bar.value() + 37)
+    _until_settled(window)
+    assert cache.reveal is None
+    assert _on_screen(window) == _exact(window)
+
+
+@pytest.mark.parametrize("node", ["x0", "x79"])  # in the first band; in the last
+def test_a_change_while_bands_are_revealed_shows_when_they_are(window: MainWindow, monkeypatch, node: str) -> None:  # noqa: ANN001
+    _reveal_gesture(window, monkeypatch)
+    QApplication.processEvents()
+    QApplication.processEvents()
+    x, y = window.doc.graph.position(node)
+    window.doc.move({node: (x + 40.0, y + 30.0)})
+    _until_settled(window)
+    assert _on_screen(window) == _exact(window)
+
+
+def test_a_notch_while_bands_are_revealed_goes_on_with_the_gesture(window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
+    _reveal_gesture(window, monkeypatch)
+    QApplication.processEvents()
+    cache = window.view.zoom_cache
+    _wheel(window, -120)
+    assert cache.zooming and cache.reveal is None
+    cache.timer.timeout.emit()
+    _until_settled(window)
+    assert _on_screen(window) == _exact(window)
+
+
+def test_a_paint_across_the_revealed_edge_leaves_no_part_of_the_gesture_picture(window: MainWindow,
+                                                                               monkeypatch) -> None:  # noqa: ANN001
+    _reveal_gesture(window, monkeypatch)
+    QApplication.processEvents()
+    QApplication.processEvents()
+    cache = window.view.zoom_cache
+    shown = cache.reveal.shown.boundingRect()
+    assert cache.reveal.bands and shown.height() > 20
+    window.view.viewport().repaint(QRect(0, shown.bottom() - 10, 300, 20))  # half revealed, half not
+    _until_settled(window)
+    assert _on_screen(window) == _exact(window)

@@ -147,7 +147,7 @@ class CanvasView(QGraphicsView):
             QTimer.singleShot(0, fn)
         self._after_paint.clear()
         self._follow_scale()  # a transform set some other way (Qt's own calls come here too late)
-        if self.zoom_cache.paint(self.viewport()):  # a wheel gesture on a big canvas: its picture
+        if self.zoom_cache.paint(self.viewport(), event.region()):  # a wheel gesture on a big canvas: its picture
             return
         self._scene.repaint_selection()  # before the cached background is drawn from
         super().paintEvent(event)

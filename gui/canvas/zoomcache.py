@@ -7,8 +7,8 @@ each in Qt's raster: 20-27 ms a notch on a slow machine); at full detail every n
 draws itself again at the new scale (a Python paint each: ~60 ms for 300 nodes there). Scaling
 the picture costs about a millisecond, and the exact one is drawn once per gesture.
 
-Only where an exact notch is slow: with SNAPSHOT_FROM nodes or more in view (~0.17 ms a node at
-full detail on a slow machine: 150 nodes, 26 ms a notch), zoomed out or not, and no value editor
+Only where an exact notch is slow: with SNAPSHOT_FROM nodes or more in view (0.17-0.4 ms a node
+at full detail on a slow machine: 45 nodes, 18 ms a notch there), zoomed out or not, and no value editor
 open over the canvas. The keys that zoom (View > Zoom in / out) go the same way. The
 picture is taken (QWidget.grab, which draws from the caches still valid at the old scale) at
 the gesture's first notch; what changes during the gesture shows when it ends.
@@ -19,23 +19,28 @@ stays on screen, then shown by the view's next paint (CanvasView.drawBackground)
 turn takes long (the 10,000-node peer graph's 2.8 million wire pixels were one 20-26 ms paint on
 a slow machine). Anything that changes the background meanwhile (CanvasScene.background_changes),
 a new notch or another size of the viewport drops the pieces, and the view draws exactly at
-once. At full detail the nodes draw themselves in the view's next paint, as before.
+once. At full detail, where Qt's items draw themselves, the exact picture replaces the
+gesture's a band of the viewport at a time, top to bottom (Reveal), each band holding the tops
+of at most NODES_PER_BAND nodes, which paint themselves anew at the new scale (~0.4 ms each on
+a slow machine: 276 nodes just above the overview's scale were one 107 ms paint there).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QPointF, QRectF, QTimer
-from PySide6.QtGui import QImage, QPainter, QPixmap
+import numpy as np
+from PySide6.QtCore import QPointF, QRect, QRectF, QTimer
+from PySide6.QtGui import QImage, QPainter, QPixmap, QRegion
 from PySide6.QtWidgets import QWidget
 
 if TYPE_CHECKING:
     from gui.canvas.view import CanvasView
 
 SETTLE_MS = 150  # after the last notch: the exact picture
-SNAPSHOT_FROM = 64  # nodes in view: fewer draw an exact notch at full detail in ~10 ms or less
+SNAPSHOT_FROM = 24  # nodes in view: fewer draw an exact notch at full detail in ~10 ms or less
 STEP_PIXELS = 400_000  # wire pixels drawn a turn of the event loop: ~5 ms at ~13 ns a pixel
+NODES_PER_BAND = 16  # nodes drawn anew a turn of the event loop at full detail: ~7 ms at 0.4 ms each
 
 
 class ZoomCache:
@@ -48,6 +53,7 @@ class ZoomCache:
         self.timer = QTimer(view, singleShot=True, interval=SETTLE_MS)
         self.timer.timeout.connect(self.gesture_over)
         self.exact: ExactPicture | None = None  # the exact picture being drawn, then drawn
+        self.reveal: Reveal | None = None  # at full detail: the exact picture shown a band at a time
         self._step_timer = QTimer(view, singleShot=True, interval=0)
         self._step_timer.timeout.connect(self._step)
 
@@ -72,30 +78,35 @@ class ZoomCache:
         self.timer.start()
 
     def gesture_over(self) -> None:
-        """SETTLE_MS after the last notch: in the overview, the exact picture is drawn in pieces
-        (ExactPicture), the gesture's picture shown until it is done; at full detail, `settle`."""
+        """SETTLE_MS after the last notch: the exact picture, a piece a turn of the event loop
+        (ExactPicture in the overview, else Reveal), the gesture's picture shown until then."""
         self.timer.stop()
         if self.picture is None:
             return
-        if not self.view.scene().overview.on:
-            self.settle()
-            return
         self._drop_exact()
-        self.exact = ExactPicture(self.view)
+        if self.view.scene().overview.on:
+            self.exact = ExactPicture(self.view)
+        else:
+            self.reveal = Reveal(self.view)
         self._step_timer.start()
 
     def _step(self) -> None:
-        exact = self.exact
-        if exact is None or exact.done:
-            return
-        if not exact.current():
-            self.settle()  # the scene or the view changed meanwhile: the exact picture at once
-            return
-        if exact.step():  # the last piece: the view's next paint shows it (draw_exact)
-            self.picture = None
-            self.view.viewport().update()
-        else:
-            self._step_timer.start()
+        exact, reveal = self.exact, self.reveal
+        if exact is not None and not exact.done:
+            if not exact.current():
+                self.settle()  # the scene or the view changed meanwhile: the exact picture at once
+            elif exact.step():  # the last piece: the view's next paint shows it (draw_exact)
+                self.picture = None
+                self.view.viewport().update()
+            else:
+                self._step_timer.start()
+        elif reveal is not None:
+            if not reveal.current():
+                self.settle()
+            elif reveal.step():  # the last band is painted: the whole viewport is exact
+                self.reveal = self.picture = None
+            else:
+                self._step_timer.start()
 
     def settle(self) -> None:
         """The exact picture now: drawn whole by the view's next paint."""
@@ -107,6 +118,7 @@ class ZoomCache:
 
     def _drop_exact(self) -> None:
         self._step_timer.stop()
+        self.reveal = None
         if self.exact is not None:
             self.exact.end()
             self.exact = None
@@ -128,18 +140,59 @@ class ZoomCache:
         painter.restore()
         return True
 
-    def paint(self, viewport: QWidget) -> bool:
+    def paint(self, viewport: QWidget, region: QRegion) -> bool:
         """During a gesture: the kept picture where the view puts its scene rect now (the
-        background colour around it); False when there is no gesture."""
+        background colour around it); False when there is no gesture, or the region to paint is
+        where a Reveal shows the exact picture already (the view paints it)."""
         picture = self.picture
         if picture is None:
             return False
+        reveal = self.reveal
+        if reveal is not None:
+            if reveal.covers(region):
+                return False
+            if not reveal.current() or region.intersects(reveal.shown):
+                self.settle()  # a pan, a resize, or a paint across the revealed edge: exact now
+                return False
         p = QPainter(viewport)
         p.fillRect(viewport.rect(), self.view.scene().backgroundBrush())
         p.setTransform(self.view.viewportTransform())
         p.drawPixmap(self.shows, picture, QRectF(picture.rect()))  # source in the picture's pixels
         p.end()
         return True
+
+
+class Reveal:
+    """At full detail: the viewport painted exactly (by the view, through Qt's items) a band at
+    a time, top to bottom, the gesture's picture elsewhere until its band comes. A band holds
+    the tops of at most NODES_PER_BAND nodes (those above the viewport count in the first)."""
+
+    def __init__(self, view: CanvasView) -> None:
+        self.view = view
+        vp = view.viewport()
+        self.transform = view.viewportTransform()
+        self.size = vp.size()
+        self.shown = QRegion()  # viewport pixels already exact
+        overview = view.scene().overview
+        rows = overview.nodes.within(view.mapToScene(vp.rect()).boundingRect())
+        tops = np.sort(overview.nodes.data[rows, 1] * self.transform.m22() + self.transform.dy())
+        cuts = sorted({int(y) for y in tops[NODES_PER_BAND::NODES_PER_BAND] if 0 < y < vp.height()})
+        ends = [0, *cuts, vp.height()]
+        self.bands = [QRect(0, a, vp.width(), b - a) for a, b in zip(ends, ends[1:], strict=False) if b > a]
+
+    def current(self) -> bool:
+        """The view shows what it showed when the reveal began (no pan, zoom or resize since)."""
+        return self.view.viewportTransform() == self.transform and self.view.viewport().size() == self.size
+
+    def covers(self, region: QRegion) -> bool:
+        return region.subtracted(self.shown).isEmpty()
+
+    def step(self) -> bool:
+        """Paint the next band; True when it was the last."""
+        band = self.bands.pop(0)
+        self.shown = self.shown.united(band)
+        self.view.viewport().repaint(band)
+        return not self.bands
 
 
 class ExactPicture:
@@ -161,6 +214,7 @@ class ExactPicture:
         # A painter as Qt's for its cache: the view's transform, not its render hints (the
         # antialiased fill of a row the scene's edge half covers leaves that row unfilled)
         self._painter: QPainter | None = QPainter(self.image)
+        self._painter.setClipRect(vp.rect())  # as Qt's has: lines are cut to it first, twice as fast
         self._painter.setTransform(self.transform)
         shown = view.mapToScene(vp.rect()).boundingRect()  # as Qt maps what it draws
         self._steps = scene.background_steps(self._painter, shown, STEP_PIXELS)
