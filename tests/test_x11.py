@@ -208,6 +208,18 @@ def test_dragging_a_group_by_its_header_moves_its_nodes_under_xcb(report: dict) 
     assert drag["after"]["y"] == drag["before"]["y"], drag
 
 
+def test_a_real_wheel_notch_ends_in_the_exact_picture_under_xcb(report: dict) -> None:
+    """One notch of a real wheel over 300 nodes, zoomed out and at 50 %: the gesture's picture
+    while it lasts, then what the X server shows is what the view draws afresh (the pieces of
+    gui.canvas.zoomcache: the overview's image, the bands at full detail)."""
+    wheel = report["wheel"]
+    assert wheel["overview"]["overview"] and not wheel["detail"]["overview"], wheel
+    assert wheel["overview"]["scale"] < 0.08 < 0.5 < wheel["detail"]["scale"], wheel
+    for name in ("overview", "detail"):
+        assert wheel[name]["zooming_during"] and wheel[name]["settled"], (name, wheel)
+        assert wheel[name]["exact_on_screen"], (name, wheel)
+
+
 def test_the_next_window_has_the_layout_the_last_one_closed_with_under_xcb(report: dict) -> None:
     """Resized and History closed, then closed: a new window with the same settings has both
     (gui.layout_state; the real window's geometry, not offscreen's screen of 800×600)."""

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSettings, QTimer, QtMsgType, qInstallMessageHandler  # noqa: E402
-from PySide6.QtGui import QGuiApplication  # noqa: E402
+from PySide6.QtGui import QGuiApplication, QImage  # noqa: E402
 from PySide6.QtWidgets import QApplication, QMessageBox  # noqa: E402
 
 from gui.qtapp import application  # noqa: E402
@@ -214,6 +214,7 @@ def main(settings: str, example: str) -> dict:
     report["group_drag"] = drag_group(w)
     report["drops"] = drop_files(w, Path(settings).parent)
     report["canvas_menu"] = canvas_menu_then_click(w, example)
+    report["wheel"] = wheel_gestures(w)
     # A compute of seconds: Esc (no gesture in progress) cancels it, F5 runs it again.
     from benchmarks.liveness import slow_graph
 
@@ -350,6 +351,55 @@ def drag_group(w) -> dict:  # noqa: ANN001 - the MainWindow
     return {"dragging": dragging, "scale": scale, "before": before, "index": index,
             "after": {n: list(doc.graph.layout[n]) for n in ("x", "x_sq", "y")},
             "index_after": doc.undo_stack.index(), "undo_text": doc.undo_stack.undoText()}
+
+
+def wheel_gestures(w) -> dict:  # noqa: ANN001 - the MainWindow
+    """Wheel notches from a real mouse (buttons 4 and 5) over a graph of 300 nodes, zoomed out
+    (the overview) and at 50 % (full detail): the gesture's picture while it lasts, then the
+    exact one, drawn in pieces (gui.canvas.zoomcache). Whether the window on the X server (its
+    pixels, QScreen.grabWindow) is then what the view draws afresh."""
+    from graph.model import Edge, Graph, Node
+
+    view, scene, doc = w.view, w.scene, w.doc
+    g = Graph()
+    for i in range(300):
+        g.add_node(Node(f"w{i}", "tensor", value=float(i)) if i % 3 == 0 else Node(f"w{i}", "neg"),
+                   pos=(260.0 * (i % 20), 150.0 * (i // 20)))
+        if i % 3:
+            g.add_edge(Edge(f"w{i - 1}", f"w{i}", "input"))
+    doc.reset(g)
+    vp = view.viewport()
+    cache = view.zoom_cache
+
+    def on_screen():  # noqa: ANN202 - a QImage: the window's pixels on the X server
+        wait_for(lambda: False, 0.3)  # X has shown what was painted
+        corner = vp.mapToGlobal(QPoint(0, 0))
+        shot = QGuiApplication.primaryScreen().grabWindow(0, corner.x(), corner.y(), vp.width(), vp.height())
+        return shot.toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+    def exact():  # noqa: ANN202 - the view drawn afresh, from no cache
+        for item in scene.nodes.values():
+            item.update()
+        view.resetCachedContent()
+        QApplication.processEvents()
+        return vp.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+    out = {}
+    for name, scale, button in (("overview", 0.08, "5"), ("detail", 0.5, "4")):
+        view.resetTransform()
+        view.scale(scale, scale)
+        view.centerOn(scene.itemsBoundingRect().center())
+        wait_for(lambda: False, 0.3)
+        middle = vp.mapToGlobal(vp.rect().center())
+        xdo("mousemove", "--sync", str(middle.x()), str(middle.y()))
+        wait_for(lambda: False, 0.1)
+        xdo("click", button)  # one notch: 4 is up (in), 5 down (out)
+        during = cache.zooming
+        settled = wait_for(lambda: not cache.zooming, 5)
+        shown = on_screen()
+        out[name] = {"zooming_during": during, "settled": settled, "overview": scene.overview.on,
+                     "scale": view.transform().m11(), "exact_on_screen": shown == exact()}
+    return out
 
 
 def canvas_menu_then_click(w, example: str) -> dict:  # noqa: ANN001 - the MainWindow
