@@ -6,8 +6,10 @@ every notch exactly. Driven with wheel events on the viewport; pixels from the v
 
 from __future__ import annotations
 
+import os
+
 import pytest
-from helpers import wires_drawn
+from helpers import RESULT_TIMEOUT_MS, wires_drawn
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -46,6 +48,9 @@ def _grab(window: MainWindow) -> QImage:
 def _show(window: MainWindow, graph: Graph, scale: float, size: tuple[int, int] = (1600, 1000)) -> None:
     window.resize(*size)
     window.doc.reset(graph)
+    window.computer.wait(RESULT_TIMEOUT_MS)  # its result shown now, not in the middle of a gesture
+    for _ in range(3):  # the result is shown a turn or two after it arrives
+        QApplication.processEvents()
     window.view.resetTransform()
     window.view.scale(scale, scale)
     window.view.centerOn(window.scene.itemsBoundingRect().center())
@@ -252,10 +257,12 @@ def test_a_notch_while_the_pieces_are_drawn_drops_them(window: MainWindow, monke
     assert _grab(window) == _exact(window)
 
 
-def test_a_resize_while_the_pieces_are_drawn_gives_the_exact_picture(window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("size", [(1300, 900), (1800, 1100)])  # smaller; larger (the same transform)
+def test_a_resize_while_the_pieces_are_drawn_gives_the_exact_picture(window: MainWindow, monkeypatch,  # noqa: ANN001
+                                                                    size: tuple[int, int]) -> None:
     _pieces_gesture(window, monkeypatch)
     QApplication.processEvents()
-    window.resize(1300, 900)
+    window.resize(*size)
     _until_settled(window)
     assert _grab(window) == _exact(window)
 
@@ -399,3 +406,73 @@ def test_a_paint_across_the_revealed_edge_leaves_no_part_of_the_gesture_picture(
     window.view.viewport().repaint(QRect(0, shown.bottom() - 10, 300, 20))  # half revealed, half not
     _until_settled(window)
     assert _on_screen(window) == _exact(window)
+
+
+def test_a_change_after_the_last_piece_before_its_paint_gives_the_exact_picture(window: MainWindow,
+                                                                               monkeypatch) -> None:  # noqa: ANN001
+    _pieces_gesture(window, monkeypatch)
+    cache = window.view.zoom_cache
+    for _ in range(10_000):
+        if cache.exact is None or cache.exact.done:
+            break
+        cache._step()  # the pieces, without the event loop: no paint in between
+    assert cache.exact is not None and cache.exact.done and not cache.zooming
+    x, y = window.doc.graph.position("x41")
+    window.doc.move({"x41": (x + 300.0, y + 200.0)})
+    assert _on_screen(window) == _exact(window)
+
+
+CLOSE_WHILE_PIECES = """
+import os, sys, tempfile
+sys.path[:0] = [{root!r}, {tests!r}]
+os.environ["GRADCANVAS_RECOVERY_DIR"] = tempfile.mkdtemp()
+from PySide6.QtCore import QSettings, QTimer
+from gui import app
+from gui.canvas import zoomcache
+from gui.qtapp import application
+import test_zoom_cache as t
+
+zoomcache.STEP_PIXELS = 40.0
+qapp = application()
+w = app.start_window(None, QSettings(os.path.join(tempfile.mkdtemp(), "s.ini"), QSettings.Format.IniFormat),
+                     tempfile.mkdtemp())
+w.ask_recover = lambda _found: 0
+
+def gesture():
+    t._show(w, t._graph(), 0.08)
+    w.computer.wait(60_000)  # no compute at the close: leave() returns, and Python ends as usual
+    t._wheel(w, -120)
+    w.view.zoom_cache.timer.timeout.emit()
+    QTimer.singleShot(0, close)
+
+turns = []
+
+def close():  # a turn after the one that made the image: a piece drawn, more to come
+    exact = w.view.zoom_cache.exact
+    if exact is not None and exact.image is not None and not exact.done:
+        turns.append(1)
+    if len(turns) < 2 and exact is not None and not exact.done:
+        QTimer.singleShot(0, close)
+        return
+    print("PENDING", len(turns) == 2 and not exact.done, flush=True)
+    w.close()
+
+QTimer.singleShot(0, gesture)
+print("LEFT", app.leave(w, qapp.exec()), flush=True)
+"""
+
+
+def test_closing_the_app_while_pieces_are_pending_ends_cleanly(tmp_path) -> None:  # noqa: ANN001
+    """As the app runs (gui.app: start_window, the event loop, leave), closed between two pieces:
+    an image still being painted on at exit was a segmentation fault."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    script = tmp_path / "close_while_pieces.py"
+    script.write_text(CLOSE_WHILE_PIECES.format(root=str(tests.parent), tests=str(tests)), encoding="utf-8")
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert "PENDING True" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    assert proc.returncode == 0 and "LEFT 0" in proc.stdout, (proc.returncode, proc.stderr[-2000:])

@@ -320,9 +320,9 @@ class Overview:
             yield from self._flow_steps(p, shown, scale, selected, step_pixels)
             return
         if self.on:
-            p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
-            p.setPen(EDGE_PEN)
             for piece in self._pieces(shown, scale, step_pixels):
+                p.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # again after each yield: a
+                p.setPen(EDGE_PEN)  # piece's painter may be begun anew (zoomcache.ExactPicture)
                 p.drawLines([w.line for w in (items if len(piece) == len(items) else map(items.__getitem__, piece))])
                 yield
             if selected:
@@ -353,18 +353,21 @@ class Overview:
         least first, so that the highlighted ones lie on top; selected ones over all."""
         items = self.edges.shapes
         codes = self.edges.data[shown, 4].astype(np.int64)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, not self.on)
-        p.setBrush(Qt.BrushStyle.NoBrush)
         for code in FLOW_ORDER:
             mine = shown[codes == code]
             if not len(mine):
                 continue
             if self.on:
                 for piece in self._pieces(mine, scale, step_pixels):
+                    p.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # after each yield (wire_steps)
                     _draw_lines(p, [items[i] for i in piece], flowstyle.OVERVIEW[code])
                     yield
             else:
+                p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+                p.setBrush(Qt.BrushStyle.NoBrush)
                 _draw_curves(p, [items[i] for i in mine.tolist()], flowstyle.pen(code, scale), scale)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, not self.on)
+        p.setBrush(Qt.BrushStyle.NoBrush)
         if selected:
             if self.on:
                 _draw_lines(p, selected, SELECTED_EDGE_PEN)

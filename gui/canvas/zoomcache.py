@@ -30,7 +30,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, QTimer
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, QTimer
 from PySide6.QtGui import QImage, QPainter, QPixmap, QRegion
 from PySide6.QtWidgets import QWidget
 
@@ -197,27 +197,24 @@ class Reveal:
 
 class ExactPicture:
     """The view's background at its transform now, as the view would cache it, drawn into an
-    image one piece at a time (CanvasScene.background_steps)."""
+    image one piece at a time (CanvasScene.background_steps). Its painter is active only within
+    a step: nothing paints on the image between turns (a window closed meanwhile leaves an
+    image and an idle painter)."""
 
     def __init__(self, view: CanvasView) -> None:
         self.view = view
         scene = view.scene()
         vp = view.viewport()
-        ratio = vp.devicePixelRatioF()
-        self.image = QImage(vp.size() * ratio, QImage.Format.Format_ARGB32_Premultiplied)
-        self.image.setDevicePixelRatio(ratio)
-        self.image.fill(vp.palette().brush(vp.backgroundRole()).color())  # as Qt fills its cache
+        self.ratio = vp.devicePixelRatioF()
         self.transform = view.viewportTransform()
         self.size = vp.size()
         self.changes = scene.background_changes
+        self.image: QImage | None = None  # the first step makes it: its own turn (4x the pixels at a ratio of 2)
         self.done = False
-        # A painter as Qt's for its cache: the view's transform, not its render hints (the
-        # antialiased fill of a row the scene's edge half covers leaves that row unfilled)
-        self._painter: QPainter | None = QPainter(self.image)
-        self._painter.setClipRect(vp.rect())  # as Qt's has: lines are cut to it first, twice as fast
-        self._painter.setTransform(self.transform)
+        self._painter = QPainter()
         shown = view.mapToScene(vp.rect()).boundingRect()  # as Qt maps what it draws
-        self._steps = scene.background_steps(self._painter, shown, STEP_PIXELS)
+        # STEP_PIXELS device pixels a piece: a line's logical pixel is `ratio` of them
+        self._steps = scene.background_steps(self._painter, shown, STEP_PIXELS / self.ratio)
 
     def current(self) -> bool:
         """Nothing the picture shows has changed since it was begun."""
@@ -226,14 +223,26 @@ class ExactPicture:
                 and view.viewport().size() == self.size)
 
     def step(self) -> bool:
-        """Draw the next piece; True when the picture is done."""
-        if next(self._steps, StopIteration) is StopIteration:
-            self.end()
-            self.done = True
+        """Make the image, or draw the next piece; True when the picture is done."""
+        if self.image is None:
+            vp = self.view.viewport()
+            self.image = QImage(self.size * self.ratio, QImage.Format.Format_ARGB32_Premultiplied)
+            self.image.setDevicePixelRatio(self.ratio)
+            self.image.fill(vp.palette().brush(vp.backgroundRole()).color())  # as Qt fills its cache
+            return False
+        p = self._painter
+        p.begin(self.image)
+        # A painter as Qt's for its cache: the viewport's clip (lines are cut to it first, twice as
+        # fast) and the view's transform, not its render hints (the antialiased fill of a row the
+        # scene's edge half covers leaves that row unfilled). The pieces set what they use.
+        p.setClipRect(QRect(QPoint(0, 0), self.size))
+        p.setTransform(self.transform)
+        try:
+            self.done = next(self._steps, StopIteration) is StopIteration
+        finally:
+            p.end()
         return self.done
 
     def end(self) -> None:
-        if self._painter is not None:
-            self._steps.close()
-            self._painter.end()
-            self._painter = None
+        """Drop the pieces not drawn."""
+        self._steps.close()
