@@ -164,8 +164,9 @@ class ZoomCache:
 
 class Reveal:
     """At full detail: the viewport painted exactly (by the view, through Qt's items) a band at
-    a time, top to bottom, the gesture's picture elsewhere until its band comes. A band holds
-    the tops of at most NODES_PER_BAND nodes (those above the viewport count in the first)."""
+    a time, top to bottom, the gesture's picture elsewhere until its band comes. The first band
+    is one row of pixels (the background's turn); each after it holds the tops of at most
+    NODES_PER_BAND nodes, or of one row of nodes sharing a top."""
 
     def __init__(self, view: CanvasView) -> None:
         self.view = view
@@ -175,9 +176,17 @@ class Reveal:
         self.shown = QRegion()  # viewport pixels already exact
         overview = view.scene().overview
         rows = overview.nodes.within(view.mapToScene(vp.rect()).boundingRect())
-        tops = np.sort(overview.nodes.data[rows, 1] * self.transform.m22() + self.transform.dy())
-        cuts = sorted({int(y) for y in tops[NODES_PER_BAND::NODES_PER_BAND] if 0 < y < vp.height()})
-        ends = [0, *cuts, vp.height()]
+        tops = overview.nodes.data[rows, 1] * self.transform.m22() + self.transform.dy()
+        # The first band is the top row of pixels: its turn draws the background (every wire
+        # in view at the new scale) and the few nodes reaching into it from above.
+        ends = [0, min(1, vp.height())]
+        held = 0
+        for y, count in zip(*np.unique(np.clip(tops, 1, vp.height()).astype(int), return_counts=True), strict=True):
+            if held and held + count > NODES_PER_BAND:  # a row of nodes (one top) is never cut
+                ends.append(int(y))
+                held = 0
+            held += int(count)
+        ends.append(vp.height())
         self.bands = [QRect(0, a, vp.width(), b - a) for a, b in zip(ends, ends[1:], strict=False) if b > a]
 
     def current(self) -> bool:
@@ -189,6 +198,8 @@ class Reveal:
 
     def step(self) -> bool:
         """Paint the next band; True when it was the last."""
+        if not self.bands:  # a viewport of no height
+            return True
         band = self.bands.pop(0)
         self.shown = self.shown.united(band)
         self.view.viewport().repaint(band)
