@@ -41,10 +41,11 @@ def assert_scene_mirrors(window) -> None:  # noqa: ANN001 - gui.window.MainWindo
         assert scene.nodes[n].fed == set(doc.graph.inputs_of(n))
     from gui.canvas.items import EdgeItem, NodeItem
 
-    # and nothing else: no item of a node or edge gone (a rebuild drops the old ones at once)
+    # and nothing else: no item of a node or edge gone (a rebuild drops the old ones at once); an
+    # edge has an item only once Qt had to find it (Wire.item)
     kept = [i for i in scene.items() if isinstance(i, NodeItem | EdgeItem)]
-    assert len(kept) == len(scene.nodes) + len(scene.edges)
-    assert all(scene.nodes.get(i.node_id) is i if isinstance(i, NodeItem) else scene.edges.get(i.edge) is i
+    assert len(kept) == len(scene.nodes) + sum(w.proxy is not None for w in scene.edges.values())
+    assert all(scene.nodes.get(i.node_id) is i if isinstance(i, NodeItem) else scene.edges[i.edge].proxy is i
                for i in kept)
 
 

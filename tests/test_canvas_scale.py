@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsSceneHelpEve
 
 from benchmarks.bench_canvas import peer_graph
 from graph.model import Edge, Graph, Node
-from gui.canvas import COLORS, NODE_W, CanvasScene, CanvasView, lod
+from gui.canvas import COLORS, NODE_W, CanvasScene, CanvasView, EdgeItem, lod
 from gui.canvas.overview import OVERVIEW_SCALE
 from gui.canvas.wires import WIRE_W, flat_lines, wire_path, wire_pen
 
@@ -195,19 +195,21 @@ def test_selecting_a_node_or_a_wire_repaints_it(qtbot, scale: float) -> None:
     assert paints.covered(_viewport_rect(view, scene.nodes["n9"].sceneBoundingRect()).adjusted(2, 2, -2, -2))
 
 
-# ---- wires: drawn by the scene, still items for the mouse ----
+# ---- wires: drawn by the scene, an item for the mouse where the mouse is ----
 
 def test_wires_are_never_painted_by_qt_but_are_hit_selected_and_deleted(qtbot) -> None:
     scene, view = _canvas(qtbot, _grid())
     _at(view, 1.0)
+    assert not any(isinstance(item, EdgeItem) for item in scene.items())  # none made for a new scene
     edge = Edge("n1", "n2", "input")
     wire = scene.edges[edge]
-    assert wire.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
     mid = wire.path().pointAtPercent(0.5)
-    assert wire in scene.items(mid)
+    assert scene.wire_at(mid) is wire and scene.wire_at(mid + QPointF(0, 40)) is None
     view.centerOn(mid)
     QTest.mouseClick(view.viewport(), LEFT, NO_MOD, view.mapFromScene(mid))
-    assert scene.selectedItems() == [wire]
+    assert wire.proxy is not None and scene.selectedItems() == [wire.proxy]  # made at the press
+    assert wire.proxy.flags() & QGraphicsItem.GraphicsItemFlag.ItemHasNoContents
+    assert scene.selected_edges() == [edge] and wire.isSelected()
     image = view.grab().toImage()
     assert COLORS["edge_selected"] in _near(view, image, mid)  # drawn by the scene, as selected
     view.setFocus()

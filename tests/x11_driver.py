@@ -416,8 +416,8 @@ def canvas_menu_then_click(w, example: str) -> dict:  # noqa: ANN001 - the MainW
     wait_for(lambda: False, 0.3)
     vp = view.viewport()
 
-    def bare(p: QPointF) -> bool:
-        return not any(isinstance(it, NodeItem | EdgeItem) for it in scene.items(p))
+    def bare(p: QPointF) -> bool:  # no node, and no wire (an item only once the mouse finds it)
+        return scene.wire_at(p) is None and not any(isinstance(it, NodeItem | EdgeItem) for it in scene.items(p))
 
     empty = next(p for x in range(40, vp.width(), 25) for y in range(40, vp.height(), 25)
                  if bare(p := view.mapToScene(x, y)))

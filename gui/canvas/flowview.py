@@ -18,7 +18,6 @@ from autograd_bridge.compute import ComputeResult
 from autograd_bridge.flows import FlowResult, flow_task
 from gui.canvas.flowlegend import FlowLegend
 from gui.canvas.flowstate import answers
-from gui.canvas.items import EdgeItem
 from gui.runstate import run_key
 from gui.titles import formula_name
 
@@ -139,10 +138,9 @@ class FlowView(QObject):
             return
         view = self.w.view
         pos = view.mapToScene(view.viewport().mapFromGlobal(QCursor.pos()))
-        for item in self.scene.items(pos):
-            if isinstance(item, EdgeItem):
-                QToolTip.showText(QCursor.pos(), item.toolTip(), view.viewport())
-                return
+        wire = self.scene.wire_at(pos)
+        if wire is not None:
+            QToolTip.showText(QCursor.pos(), wire.toolTip(), view.viewport())
 
 
 def install(window: MainWindow) -> FlowView:

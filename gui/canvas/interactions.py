@@ -248,7 +248,7 @@ class CutDrag(Interaction):
         self.cancel()
         reach = cut.boundingRect().adjusted(-1, -1, 1, 1)  # a straight cut has no area
         crossed = [e for e, item in self.scene.edges.items()
-                   if item.boundingRect().intersects(reach)  # cheap test first, at thousands of edges
+                   if item.rect().intersects(reach)  # cheap test first, at thousands of edges
                    and (item.path().intersects(cut) or polyline_crosses(cut, item.path()))]
         if crossed:
             self.scene.doc.disconnect(crossed)

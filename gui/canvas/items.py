@@ -1,11 +1,12 @@
-"""What the canvas draws: one NodeItem per node (level of detail in paint), one EdgeItem per edge.
-(~500 lines, one piece: the two item classes share one set of bounds, cache and paint rules.)
+"""What the canvas draws: one NodeItem per node (level of detail in paint), one Wire per edge
+(an EdgeItem where Qt must find it). (~560 lines, one piece: they share one set of bounds,
+cache and paint rules.)
 
 Items only draw and report clicks on themselves; gestures live in gui.canvas.interactions. The
 levels of detail (full, summary, shape) are in gui.canvas.lod, the words on a node in
 gui.canvas.labels, colours and fonts in gui.canvas.style, the preview pictures in
 gui.canvas.previews. Settings follow ENVIRONMENT.md: DeviceCoordinateCache on nodes (not on
-edges), cached shapes. Both are rect items whose rect is their bounds, so that Qt reads the
+edges), cached shapes. Node and edge items are rect items whose rect is their bounds, so that Qt reads the
 bounds of every item (every frame, every hit test) in C++; neither has an itemChange override or
 a stored tooltip (whoever moves a node tells the scene; tooltips are made when shown). Zoomed out,
 the view draws them all in one pass instead (gui.canvas.overview).
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
     from gui.canvas.scene import CanvasScene
 
 __all__ = ["COLORS", "DIFF_BTN", "HEADER_H", "NODE_W", "OVERLAY_H", "PORT_H", "PORT_R", "PREVIEW_H",
-           "EdgeItem", "NodeItem", "preview_image", "wire_path"]
+           "EdgeItem", "NodeItem", "Wire", "preview_image", "wire_path"]
 
 DIFF_BTN = QRectF(NODE_W - 26, 4, 22, 18)  # the ∂ button in the header
 
@@ -437,27 +438,31 @@ class NodeItem(QGraphicsRectItem):
         super().mouseReleaseEvent(event)
 
 
-class EdgeItem(QGraphicsRectItem):
-    """One edge: a curve from the source's output dot to the destination's input port.
+class Wire:
+    """One edge: a curve from the source's output dot to the destination's input port. Not a Qt
+    item: the scene draws all wires under the nodes in one pass (CanvasScene.drawBackground,
+    gui.canvas.overview, from their boxes kept there), and a wire becomes an item (EdgeItem)
+    only where Qt must find it: under a press, a menu or a tooltip (CanvasScene.wire_at), so
+    that Qt selects it as any item. Opening a file makes no Qt item per wire (7,500 at 5,000
+    nodes: ~45 % of the scene's build). The curve is made when first drawn or hit-tested, not
+    on every move of a dragged node."""
 
-    Qt never paints it (ItemHasNoContents): the scene draws all wires under the nodes in one
-    pass (CanvasScene.drawBackground, gui.canvas.overview), but it is found by hit tests, holds
-    its selection and takes its menu. A rect item whose rect is the curve's box (Qt reads it in
-    C++, as for NodeItem). The curve is made when first drawn or hit-tested, not on every move
-    of a dragged node."""
+    __slots__ = ("_ends", "_octave", "_path", "_rect", "_shape", "canvas", "edge", "line", "proxy")
 
     def __init__(self, canvas: CanvasScene, edge: Edge) -> None:
-        super().__init__()
         self.canvas, self.edge = canvas, edge
-        self.setPen(NO_PEN)
-        self.setFlags(SELECTABLE_NO_CONTENTS)
-        self.setZValue(-1)
+        self.proxy: EdgeItem | None = None  # the item Qt finds, selects and gives a menu, once asked for
         self.line = QLineF()  # port to port: the overview draws this
+        self._rect = QRectF()
         self._ends: wires.Ends = (0.0, 0.0, 0.0, 0.0)
         self._path: QPainterPath | None = None
         self._shape: QPainterPath | None = None
         self._octave: int | None = None  # the zoom octave of the segments last drawn (a wide pen's)
         self.update_path()
+
+    def rect(self) -> QRectF:
+        """The curve's box, with a margin for the pen's width (the scene's coordinates)."""
+        return self._rect
 
     def update_path(self) -> None:
         canvas, edge = self.canvas, self.edge
@@ -469,9 +474,10 @@ class EdgeItem(QGraphicsRectItem):
         self.line = QLineF(*ends)
         self._path = self._shape = None
         x0, y0, x1, y1 = wires.box(ends)
-        old = self.rect()
-        new = QRectF(x0 - 3, y0 - 3, x1 - x0 + 6, y1 - y0 + 6)  # the margin covers the pen's width
-        self.setRect(new)
+        old = self._rect
+        new = self._rect = QRectF(x0 - 3, y0 - 3, x1 - x0 + 6, y1 - y0 + 6)  # the margin covers the pen's width
+        if self.proxy is not None:
+            self.proxy.setRect(new)
         canvas.overview.set_edge(self, (x0, y0, x1, y1))
         if canvas.building:
             return  # the whole scene is redrawn when it is built
@@ -481,7 +487,21 @@ class EdgeItem(QGraphicsRectItem):
         else:
             canvas.redraw(changed)
 
-    def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
+    def isSelected(self) -> bool:  # noqa: N802 - as a Qt item's
+        return self.proxy is not None and self.proxy.isSelected()
+
+    def setSelected(self, selected: bool) -> None:  # noqa: N802 - as a Qt item's
+        if selected or self.proxy is not None:
+            self.item().setSelected(selected)
+
+    def item(self) -> EdgeItem:
+        """The Qt item of this wire (made on first use, then kept with the wire)."""
+        if self.proxy is None:
+            self.proxy = EdgeItem(self)
+            self.proxy.setParentItem(self.canvas.layer)
+        return self.proxy
+
+    def toolTip(self) -> str:  # noqa: N802 - as NodeItem.toolTip
         """The wire, and the gradient flowing along it (gui.canvas.flowstate), view on or off."""
         canvas = self.canvas
         flow = canvas.overview.flow.lines(self.edge, canvas.doc.graph, canvas.result)
@@ -504,15 +524,39 @@ class EdgeItem(QGraphicsRectItem):
         ax, ay, bx, by = self._ends
         return wires.shape_lines(bx - ax, by - ay, self._octave)
 
-    def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
-        menu = QMenu()
-        menu.addAction(visible(f"Delete edge {self.edge.src} → {self.edge.dst}.{self.edge.port}"),
-                       lambda: self.canvas.doc.disconnect([self.edge]))
-        menu.exec(event.screenPos())
-
     def shape(self) -> QPainterPath:
+        """What a press or a tooltip finds: the curve, 10 scene units wide."""
         if self._shape is None:  # a stroke is costly: make it once per path, when first hit-tested
             stroker = QPainterPathStroker()
             stroker.setWidth(10)
             self._shape = stroker.createStroke(self.path())
         return self._shape
+
+    def hit(self, pos: QPointF) -> bool:
+        return self._rect.contains(pos) and self.shape().contains(pos)
+
+
+class EdgeItem(QGraphicsRectItem):
+    """A wire as Qt finds it: hit-tested, selectable, with its menu. Qt never paints it
+    (ItemHasNoContents: the scene draws the wires). A rect item whose rect is the wire's box
+    (Qt reads it in C++, as for NodeItem); made for a wire when first needed (Wire.item)."""
+
+    def __init__(self, wire: Wire) -> None:
+        super().__init__(wire.rect())
+        self.wire, self.edge = wire, wire.edge
+        self.setPen(NO_PEN)
+        self.setFlags(SELECTABLE_NO_CONTENTS)
+        self.setZValue(-1)
+
+    def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
+        return self.wire.toolTip()
+
+    def shape(self) -> QPainterPath:
+        return self.wire.shape()
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802, ANN001
+        edge, canvas = self.edge, self.wire.canvas
+        menu = QMenu()
+        menu.addAction(visible(f"Delete edge {edge.src} → {edge.dst}.{edge.port}"),
+                       lambda: canvas.doc.disconnect([edge]))
+        menu.exec(event.screenPos())

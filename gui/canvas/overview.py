@@ -1,8 +1,9 @@
 """The zoomed-out canvas, drawn in one pass: below OVERVIEW_SCALE every node draws its flat
 rectangle (lod.SHAPE, whatever its height), so the view draws all of them, and every wire as a
 straight line from port to port, from the arrays kept here, instead of asking Qt to draw
-12,500 items one by one (a Python paint and boundingRect call each, and a node's cached pixmap
-thrown away at every zoom step).
+5,000 node items one by one (a Python paint and boundingRect call each, and a node's cached
+pixmap thrown away at every zoom step). Wires are never Qt items there or anywhere (items.Wire:
+an edge item is made only where the mouse finds a wire).
 
 How Qt is kept away from the items without taking them out of the scene (they still answer hit
 tests, hold the selection and are dragged by Qt): every node and edge item is a child of one
@@ -13,8 +14,8 @@ minimumRenderSize. The view's drawForeground then calls `Overview.paint` for the
 
 Arrays: one row per node (its box and colour code) and per edge (its segment, and its code in
 the gradient-flow view: gui.canvas.flowstyle), updated in place when a node moves, so that the
-rows under an exposed rect are found by numpy in microseconds, and the wires of one code are
-drawn with one pen.
+rows under an exposed rect (or a press: CanvasScene.wire_at) are found by numpy in
+microseconds, and the wires of one code are drawn with one pen.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from gui.canvas.style import COLORS
 from gui.canvas.wires import SELECTED, wire_pen
 
 if TYPE_CHECKING:
-    from gui.canvas.items import EdgeItem, NodeItem
+    from gui.canvas.items import NodeItem, Wire
 
 # The tallest box any node can have (most input rows, and a preview): below the scale where it
 # loses its summary (lod.shape_below) no node has one, and the overview draws every node as
@@ -67,13 +68,13 @@ FLOW_ORDER = [flowstyle.NO_FLOW, *range(flowstyle.FIRST_BIN, flowstyle.CODES), f
               flowstyle.EXPLODING, flowstyle.NONFINITE]
 
 
-def _draw_lines(p: QPainter, wires: list[EdgeItem], pen: QPen) -> None:
+def _draw_lines(p: QPainter, wires: list[Wire], pen: QPen) -> None:
     """Wires as straight lines, port to port (the overview)."""
     p.setPen(pen)
     p.drawLines([w.line for w in wires])
 
 
-def _draw_curves(p: QPainter, wires: list[EdgeItem], pen: QPen, scale: float) -> None:
+def _draw_curves(p: QPainter, wires: list[Wire], pen: QPen, scale: float) -> None:
     """Wires as curves with this pen: a cosmetic one strokes the path, a scaled one draws the
     curve's straight segments (gui.canvas.wires: far faster for a wide pen)."""
     p.setPen(pen)
@@ -234,11 +235,11 @@ class Overview:
 
     def __init__(self) -> None:
         self.nodes = _Rows(5)  # x0, y0, x1, y1, head colour code; the QRectF drawn
-        # The curve's box (it holds the straight line too) and its flow code; the EdgeItem.
+        # The curve's box (it holds the straight line too) and its flow code; the Wire.
         self.edges = _Rows(5)
         self.heights: Counter[float] = Counter()  # of the nodes' boxes: the tallest sets `below`
         self.on = False
-        self.lifted: set[EdgeItem] = set()  # drawn by LiftedWires for now, not with the rest
+        self.lifted: set[Wire] = set()  # drawn by LiftedWires for now, not with the rest
         self.flow = FlowState()  # the gradient-flow view: each wire's code, shown when flow.on
 
     def clear(self) -> None:
@@ -290,7 +291,7 @@ class Overview:
             if not self.heights[h]:
                 del self.heights[h]
 
-    def set_edge(self, item: EdgeItem, box: tuple[float, float, float, float]) -> None:
+    def set_edge(self, item: Wire, box: tuple[float, float, float, float]) -> None:
         self.edges.set(item.edge, item, (*box, self.flow.code(item.edge)))
 
     def flow_changed(self) -> None:
@@ -304,7 +305,7 @@ class Overview:
 
     # ---- drawing ----
 
-    def wire_steps(self, p: QPainter, rect: QRectF, scale: float, selected: list[EdgeItem],
+    def wire_steps(self, p: QPainter, rect: QRectF, scale: float, selected: list[Wire],
                    step_pixels: float | None = None) -> Iterator[None]:
         """Draw every wire meeting rect, under the nodes (the scene's background): curves as
         wires.py draws them, or, in the overview, one-pixel straight lines; selected ones over
@@ -347,7 +348,7 @@ class Overview:
         cuts = np.searchsorted(pixels, np.arange(step_pixels, pixels[-1], step_pixels))
         return [piece.tolist() for piece in np.split(shown, cuts) if len(piece)]
 
-    def _flow_steps(self, p: QPainter, shown: np.ndarray, scale: float, selected: list[EdgeItem],
+    def _flow_steps(self, p: QPainter, shown: np.ndarray, scale: float, selected: list[Wire],
                     step_pixels: float | None) -> Iterator[None]:
         """The gradient-flow view: the wires of each code with its pen (gui.canvas.flowstyle),
         least first, so that the highlighted ones lie on top; selected ones over all."""

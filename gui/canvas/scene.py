@@ -39,7 +39,7 @@ from gui.canvas.interactions import (
     WireDrag,
     scrubbable,
 )
-from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem
+from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem, Wire
 from gui.canvas.overview import CULL_ALL, Layer, LiftedWires, Overview
 from gui.canvas.spatial import NodeGrid
 from gui.clipboard import free_offset
@@ -60,7 +60,7 @@ class CanvasScene(QGraphicsScene):
         super().__init__(parent)
         self.doc = doc
         self.nodes: dict[str, NodeItem] = {}
-        self.edges: dict[Edge, EdgeItem] = {}
+        self.edges: dict[Edge, Wire] = {}
         self.edges_at: dict[str, set[Edge]] = {}  # node id -> the edges touching it
         self.grid = NodeGrid()  # answers node_at without testing every item
         self.layer = Layer()  # the parent of every node and edge item (gui.canvas.overview)
@@ -110,7 +110,7 @@ class CanvasScene(QGraphicsScene):
         self.cancel_interaction()
         self.land_wires()
         self.building = True  # no per-item redraws: everything is redrawn at the end
-        for item in [*self.edges.values(), *self.nodes.values()]:
+        for item in [*(w.proxy for w in self.edges.values() if w.proxy is not None), *self.nodes.values()]:
             self.removeItem(item)
         self.nodes.clear()
         self.edges.clear()
@@ -167,9 +167,7 @@ class CanvasScene(QGraphicsScene):
             self.update_edges_of(node_id)  # its ports may have moved in its box
 
     def _on_edge_added(self, edge: Edge) -> None:
-        item = EdgeItem(self, edge)
-        self.edges[edge] = item
-        item.setParentItem(self.layer)
+        self.edges[edge] = Wire(self, edge)
         self.edges_at[edge.src].add(edge)
         self.edges_at[edge.dst].add(edge)
         dst = self.nodes[edge.dst]
@@ -182,7 +180,8 @@ class CanvasScene(QGraphicsScene):
         self.overview.remove_edge(edge)
         if item is not None:
             self.redraw(item.rect())
-            self.removeItem(item)
+            if item.proxy is not None:
+                self.removeItem(item.proxy)
             if item in self.overview.lifted:  # a wire of a drag, deleted mid-drag (Delete, Ctrl+Z)
                 self.overview.lifted.discard(item)
                 self.lifted.follow()
@@ -265,7 +264,7 @@ class CanvasScene(QGraphicsScene):
         wires, self.overview.lifted = self.overview.lifted, set()
         with self._one_redraw():
             for wire in wires:
-                if wire.scene() is self:
+                if self.edges.get(wire.edge) is wire:  # not removed meanwhile
                     self.redraw(wire.rect())
         self.lifted.follow()
 
@@ -313,7 +312,7 @@ class CanvasScene(QGraphicsScene):
         for item in now.symmetric_difference(self._drawn_selection):
             if item.scene() is self:
                 if isinstance(item, EdgeItem):
-                    if item in self.overview.lifted:  # drawn by the drag's item, not the background
+                    if item.wire in self.overview.lifted:  # drawn by the drag's item, not the background
                         self.lifted.update(item.rect())
                     else:
                         self.redraw(item.rect())
@@ -334,8 +333,8 @@ class CanvasScene(QGraphicsScene):
         scale = painter.worldTransform().m11()
         if self.overview.on:  # Qt draws no item there: the groups' frames and boxes too are drawn here
             self.groups.paint_overview(painter, rect, collapsed=False)
-        yield from self.overview.wire_steps(painter, rect, scale, [it for it in selected if isinstance(it, EdgeItem)],
-                                            step_pixels)
+        yield from self.overview.wire_steps(painter, rect, scale,
+                                            [it.wire for it in selected if isinstance(it, EdgeItem)], step_pixels)
         if self.overview.on:
             self.groups.paint_overview(painter, rect, collapsed=True)
             self.overview.paint(painter, rect, self.doc.target, list(self._nonfinite), list(self._errors))
@@ -350,8 +349,10 @@ class CanvasScene(QGraphicsScene):
         """The nodes' and edges' bounds, as Qt's would be without the layer (whose bounds are
         every possible position); O(items), for tests and tools, not per frame."""
         rect = QRectF()
-        for item in [*self.nodes.values(), *self.edges.values()]:
+        for item in self.nodes.values():
             rect = rect.united(item.sceneBoundingRect())
+        for wire in self.edges.values():
+            rect = rect.united(wire.rect())
         return rect
 
     # ---- the scene rect follows the nodes ----
@@ -477,6 +478,7 @@ class CanvasScene(QGraphicsScene):
                     self._begin(ScrubDrag(self, item.node_id), pos)
                     event.accept()
                     return
+        self.wire_item_at(pos)
         selection = self.selectedItems()  # before Qt's press handling changes it
         super().mousePressEvent(event)
         self._after_qt_press(event, selection)
@@ -486,6 +488,7 @@ class CanvasScene(QGraphicsScene):
         if self.interaction is not None:
             event.accept()
             return
+        self.wire_item_at(event.scenePos())
         selection = self.selectedItems()
         super().mouseDoubleClickEvent(event)
         self._after_qt_press(event, selection)
@@ -529,6 +532,7 @@ class CanvasScene(QGraphicsScene):
         """Tooltips: items make theirs when shown (NodeItem.toolTip), so Qt's own lookup, which
         reads a text stored in every item, finds none."""
         text = ""
+        self.wire_item_at(event.scenePos())
         for item in self.items(event.scenePos()):
             if isinstance(item, NodeItem | EdgeItem):
                 text = item.toolTip()
@@ -540,6 +544,7 @@ class CanvasScene(QGraphicsScene):
         if self.interaction is not None and not isinstance(self.interaction, RubberBand):
             event.accept()  # no menu in the middle of a drag
             return
+        self.wire_item_at(event.scenePos())
         super().contextMenuEvent(event)  # a node's or an edge's menu
         if not event.isAccepted() and self.node_at(event.scenePos()) is None:
             self.cancel_interaction()  # the press's rubber band: the menu takes the release (X11)
@@ -567,6 +572,22 @@ class CanvasScene(QGraphicsScene):
 
     def selected_edges(self) -> list[Edge]:
         return [e for e, item in self.edges.items() if item.isSelected()]
+
+    def wire_at(self, pos: QPointF) -> Wire | None:
+        """The wire whose curve (10 scene units wide) holds pos: of several, the last drawn."""
+        near = QRectF(pos.x() - 6.0, pos.y() - 6.0, 12.0, 12.0)  # the stroke reaches 5 past the curve's box
+        wires = self.overview.edges.shapes
+        for i in reversed(self.overview.edges.within(near).tolist()):
+            if wires[i].hit(pos):
+                return wires[i]
+        return None
+
+    def wire_item_at(self, pos: QPointF) -> None:
+        """Make the Qt item of the wire at pos (Wire.item), so that Qt's own handling of a press,
+        a menu or a tooltip there finds it among the items, under any node, as it finds a node."""
+        wire = self.wire_at(pos)
+        if wire is not None:
+            wire.item()
 
     def node_menu(self, node_id: str) -> QMenu:
         """The node's context menu (built here, shown by the item, inspected by tests). As a
