@@ -15,13 +15,14 @@ import math
 import pytest
 from helpers import scene_and_view
 from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor, QContextMenuEvent, QImage
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsSceneHelpEvent, QToolTip
+from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsSceneHelpEvent, QMenu, QToolTip
 
 from benchmarks.bench_canvas import peer_graph
 from graph.model import Edge, Graph, Node
-from gui.canvas import COLORS, NODE_W, CanvasScene, CanvasView, EdgeItem, lod
+from gui.canvas import COLORS, NODE_W, CanvasScene, CanvasView, EdgeItem, items, lod
+from gui.canvas import scene as scene_module
 from gui.canvas.overview import OVERVIEW_SCALE
 from gui.canvas.wires import WIRE_W, flat_lines, wire_path, wire_pen
 
@@ -215,6 +216,72 @@ def test_wires_are_never_painted_by_qt_but_are_hit_selected_and_deleted(qtbot) -
     view.setFocus()
     QTest.keyClick(view, Qt.Key.Key_Delete)
     assert edge not in scene.doc.graph.edges and edge not in scene.edges
+
+
+def _click(view: CanvasView, at: QPointF) -> None:
+    view.centerOn(at)
+    QTest.mouseClick(view.viewport(), LEFT, NO_MOD, view.mapFromScene(at))
+
+
+def test_where_wires_cross_the_later_one_is_clicked_named_and_given_the_menu(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """As when every wire was an item (later items over earlier ones), whichever wires were
+    clicked before: a wire's item is made only when the mouse finds it (Wire.item)."""
+    g = Graph()
+    for n, pos in (("a", (0.0, 0.0)), ("b", (0.0, 400.0)), ("c", (500.0, 0.0)), ("d", (500.0, 400.0))):
+        g.add_node(Node(n, "add"), pos=pos)
+    first, later = Edge("a", "d", "input"), Edge("b", "c", "input")
+    g.add_edge(first)
+    g.add_edge(later)
+    scene, view = _canvas(qtbot, g)
+    _at(view, 1.0)
+    pa, pb = scene.edges[first].path(), scene.edges[later].path()
+    crossing = min((pa.pointAtPercent(t / 1000) for t in range(1000)),
+                   key=lambda p: min((p - pb.pointAtPercent(s / 400)).manhattanLength() for s in range(400)))
+    assert scene.edges[first].hit(crossing) and scene.edges[later].hit(crossing)
+    _click(view, crossing)
+    assert scene.selected_edges() == [later]
+    _click(view, pb.pointAtPercent(0.15))
+    _click(view, pa.pointAtPercent(0.15))  # the earlier wire's item is now the newer item
+    assert scene.selected_edges() == [first]
+    _click(view, crossing)
+    assert scene.selected_edges() == [later] and scene.wire_at(crossing) is scene.edges[later]
+    help_event = QGraphicsSceneHelpEvent(QEvent.Type.GraphicsSceneHelp)
+    help_event.setScenePos(crossing)
+    help_event.setScreenPos(view.viewport().mapToGlobal(view.mapFromScene(crossing)))
+    scene.helpEvent(help_event)
+    assert QToolTip.text().startswith("b → c.input"), QToolTip.text()
+    QToolTip.hideText()
+    menus = []
+
+    class Menu(QMenu):  # records its first entry instead of opening
+        def exec(self, *_args: object) -> None:
+            menus.append(self.actions()[0].text() if self.actions() else "")
+
+    monkeypatch.setattr(items, "QMenu", Menu)  # an edge's menu
+    monkeypatch.setattr(scene_module, "QMenu", Menu)  # the canvas's, were the wire missed
+    at = view.mapFromScene(crossing)  # Qt finds the items under the event's global position
+    menu_event = QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at, view.viewport().mapToGlobal(at))
+    QApplication.sendEvent(view.viewport(), menu_event)
+    assert menus == ["Delete edge b → c.input"], menus
+
+
+def test_a_wire_item_follows_its_wire_and_goes_with_the_scene(qtbot) -> None:
+    scene, view = _canvas(qtbot, _grid())
+    _at(view, 1.0)
+    edge = Edge("n4", "n5", "input")
+    wire = scene.edges[edge]
+    _click(view, wire.path().pointAtPercent(0.5))
+    assert wire.isSelected()
+    scene.clearSelection()
+    x, y = scene.doc.graph.position("n5")
+    scene.doc.move({"n5": (x + 120.0, y + 90.0)})
+    QApplication.processEvents()
+    assert wire.proxy.rect() == wire.rect()
+    _click(view, wire.path().pointAtPercent(0.5))  # where the wire is now
+    assert scene.selected_edges() == [edge]
+    scene.doc.reset(_grid())
+    QApplication.processEvents()
+    assert not any(isinstance(item, EdgeItem) for item in scene.items())  # the old items went with the old wires
 
 
 def test_a_wire_is_drawn_at_any_zoom_with_the_pen_that_zoom_calls_for(qtbot) -> None:

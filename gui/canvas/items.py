@@ -447,10 +447,11 @@ class Wire:
     nodes: ~45 % of the scene's build). The curve is made when first drawn or hit-tested, not
     on every move of a dragged node."""
 
-    __slots__ = ("_ends", "_octave", "_path", "_rect", "_shape", "canvas", "edge", "line", "proxy")
+    __slots__ = ("_ends", "_octave", "_path", "_rect", "_shape", "canvas", "edge", "line", "order", "proxy")
 
-    def __init__(self, canvas: CanvasScene, edge: Edge) -> None:
+    def __init__(self, canvas: CanvasScene, edge: Edge, order: int) -> None:
         self.canvas, self.edge = canvas, edge
+        self.order = order  # later wires lie over earlier ones, for the mouse (wire_at, EdgeItem's z)
         self.proxy: EdgeItem | None = None  # the item Qt finds, selects and gives a menu, once asked for
         self.line = QLineF()  # port to port: the overview draws this
         self._rect = QRectF()
@@ -546,7 +547,9 @@ class EdgeItem(QGraphicsRectItem):
         self.wire, self.edge = wire, wire.edge
         self.setPen(NO_PEN)
         self.setFlags(SELECTABLE_NO_CONTENTS)
-        self.setZValue(-1)
+        # Between group frames (-2 and up) and nodes (0), later wires over earlier ones whatever
+        # order their items were made in: Qt's choice where wires cross is CanvasScene.wire_at's.
+        self.setZValue(-1.0 + wire.order / (wire.order + 1.0))
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name, as NodeItem.toolTip
         return self.wire.toolTip()

@@ -78,6 +78,7 @@ class CanvasScene(QGraphicsScene):
         self._selection_check.timeout.connect(self.repaint_selection)
         self.selectionChanged.connect(self._on_selection_changed)
         self._stacking = itertools.count()
+        self._wire_order = itertools.count()  # Wire.order
         # Features add entries to a node's menu (gui.calculus: Differentiate again): f(menu, node_id).
         self.node_menu_extras: list = []
         self.canvas_menu_extras: list = []  # (menu, scene position) -> None: the window's actions
@@ -167,7 +168,7 @@ class CanvasScene(QGraphicsScene):
             self.update_edges_of(node_id)  # its ports may have moved in its box
 
     def _on_edge_added(self, edge: Edge) -> None:
-        self.edges[edge] = Wire(self, edge)
+        self.edges[edge] = Wire(self, edge, next(self._wire_order))
         self.edges_at[edge.src].add(edge)
         self.edges_at[edge.dst].add(edge)
         dst = self.nodes[edge.dst]
@@ -574,13 +575,15 @@ class CanvasScene(QGraphicsScene):
         return [e for e, item in self.edges.items() if item.isSelected()]
 
     def wire_at(self, pos: QPointF) -> Wire | None:
-        """The wire whose curve (10 scene units wide) holds pos: of several, the last drawn."""
+        """The wire whose curve (10 scene units wide) holds pos: of several, the latest (on top)."""
         near = QRectF(pos.x() - 6.0, pos.y() - 6.0, 12.0, 12.0)  # the stroke reaches 5 past the curve's box
         wires = self.overview.edges.shapes
-        for i in reversed(self.overview.edges.within(near).tolist()):
-            if wires[i].hit(pos):
-                return wires[i]
-        return None
+        found = None
+        for i in self.overview.edges.within(near).tolist():
+            wire = wires[i]
+            if (found is None or wire.order > found.order) and wire.hit(pos):
+                found = wire
+        return found
 
     def wire_item_at(self, pos: QPointF) -> None:
         """Make the Qt item of the wire at pos (Wire.item), so that Qt's own handling of a press,

@@ -1,8 +1,8 @@
 """Which nodes are near a point, without asking Qt to test every item.
 
 With the scene's NoIndex (the fast setting for moving many items, see ENVIRONMENT.md),
-QGraphicsScene.items(point) tests every node and edge, ~1.5 ms at 2,000 nodes and 4,000 wires,
-and a press asks it more than once. This grid buckets nodes by the cell of their position
+QGraphicsScene.items(point) tests every item, ~1.5 ms at 2,000 nodes and 4,000 wires when wires
+were items too, and a press asks it more than once. This grid buckets nodes by the cell of their position
 (kept up to date as they move), so a point is answered from the few nodes in the cells around it.
 """
 
