@@ -66,7 +66,7 @@ class ZoomCache:
         the picture."""
         view = self.view
         scene = view.scene()
-        self._drop_exact()  # drawn for the scale this notch leaves
+        self._drop_pieces()  # drawn for the scale this notch leaves
         if self.picture is None:
             shows = view.mapToScene(view.viewport().rect()).boundingRect()
             if len(scene.overview.nodes.within(shows)) < SNAPSHOT_FROM:
@@ -83,7 +83,7 @@ class ZoomCache:
         self.timer.stop()
         if self.picture is None:
             return
-        self._drop_exact()
+        self._drop_pieces()
         if self.view.scene().overview.on:
             self.exact = ExactPicture(self.view)
         else:
@@ -111,12 +111,12 @@ class ZoomCache:
     def settle(self) -> None:
         """The exact picture now: drawn whole by the view's next paint."""
         self.timer.stop()
-        self._drop_exact()
+        self._drop_pieces()
         if self.picture is not None:
             self.picture = None
             self.view.viewport().update()
 
-    def _drop_exact(self) -> None:
+    def _drop_pieces(self) -> None:
         self._step_timer.stop()
         self.reveal = None
         if self.exact is not None:
@@ -162,17 +162,28 @@ class ZoomCache:
         return True
 
 
-class Reveal:
+class _Pieces:
+    """What a picture drawn over several turns was begun for: the view's transform and size."""
+
+    def __init__(self, view: CanvasView) -> None:
+        self.view = view
+        self.transform = view.viewportTransform()
+        self.size = view.viewport().size()
+
+    def current(self) -> bool:
+        """The view shows what it showed when the pieces began (no pan, zoom or resize since)."""
+        return self.view.viewportTransform() == self.transform and self.view.viewport().size() == self.size
+
+
+class Reveal(_Pieces):
     """At full detail: the viewport painted exactly (by the view, through Qt's items) a band at
     a time, top to bottom, the gesture's picture elsewhere until its band comes. The first band
     is one row of pixels (the background's turn); each after it holds the tops of at most
     NODES_PER_BAND nodes, or of one row of nodes sharing a top."""
 
     def __init__(self, view: CanvasView) -> None:
-        self.view = view
+        super().__init__(view)
         vp = view.viewport()
-        self.transform = view.viewportTransform()
-        self.size = vp.size()
         self.shown = QRegion()  # viewport pixels already exact
         overview = view.scene().overview
         rows = overview.nodes.within(view.mapToScene(vp.rect()).boundingRect())
@@ -189,10 +200,6 @@ class Reveal:
         ends.append(vp.height())
         self.bands = [QRect(0, a, vp.width(), b - a) for a, b in zip(ends, ends[1:], strict=False) if b > a]
 
-    def current(self) -> bool:
-        """The view shows what it showed when the reveal began (no pan, zoom or resize since)."""
-        return self.view.viewportTransform() == self.transform and self.view.viewport().size() == self.size
-
     def covers(self, region: QRegion) -> bool:
         return region.subtracted(self.shown).isEmpty()
 
@@ -206,19 +213,17 @@ class Reveal:
         return not self.bands
 
 
-class ExactPicture:
+class ExactPicture(_Pieces):
     """The view's background at its transform now, as the view would cache it, drawn into an
     image one piece at a time (CanvasScene.background_steps). Its painter is active only within
     a step: nothing paints on the image between turns (a window closed meanwhile leaves an
     image and an idle painter)."""
 
     def __init__(self, view: CanvasView) -> None:
-        self.view = view
+        super().__init__(view)
         scene = view.scene()
         vp = view.viewport()
         self.ratio = vp.devicePixelRatioF()
-        self.transform = view.viewportTransform()
-        self.size = vp.size()
         self.changes = scene.background_changes
         self.image: QImage | None = None  # the first step makes it: its own turn (4x the pixels at a ratio of 2)
         self.done = False
@@ -228,10 +233,8 @@ class ExactPicture:
         self._steps = scene.background_steps(self._painter, shown, STEP_PIXELS / self.ratio)
 
     def current(self) -> bool:
-        """Nothing the picture shows has changed since it was begun."""
-        view = self.view
-        return (view.scene().background_changes == self.changes and view.viewportTransform() == self.transform
-                and view.viewport().size() == self.size)
+        """Nothing the picture shows has changed since it was begun: the view, nor the background."""
+        return super().current() and self.view.scene().background_changes == self.changes
 
     def step(self) -> bool:
         """Make the image, or draw the next piece; True when the picture is done."""
