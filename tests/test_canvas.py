@@ -17,7 +17,7 @@ from graph.fileformat import dumps
 from graph.model import Edge, Graph, Node
 from graph.ops import OPS
 from gui.canvas import DIFF_BTN, NODE_W, CanvasScene, CanvasView, CutDrag, EdgeItem, MoveDrag, NodeItem, WireDrag
-from gui.canvas.overview import Layer, LiftedWires
+from gui.canvas.overview import LiftedWires
 from gui.document import Document
 from gui.window import MainWindow
 
@@ -86,9 +86,11 @@ def _drag(window: MainWindow, a: QPoint, b: QPoint, mod=NO_MOD, steps: int = 6) 
 
 def _temporary_items(scene: CanvasScene) -> list:
     """Items a gesture drew (a wire being dragged, a cutting line): none once it is over. The
-    layer holding every node and edge and the item that draws a drag's wires (gui.canvas.overview)
-    are always there."""
-    return [item for item in scene.items() if not isinstance(item, NodeItem | EdgeItem | Layer | LiftedWires)]
+    tiles holding the nodes (gui.canvas.tiles) and the item that draws a drag's wires
+    (gui.canvas.overview) are always there."""
+    tiles = set(scene.tiles.tiles.values())
+    return [item for item in scene.items()
+            if not isinstance(item, NodeItem | EdgeItem | LiftedWires) and item not in tiles]
 
 
 def _messages(window: MainWindow) -> list[str]:

@@ -499,7 +499,7 @@ class Wire:
         """The Qt item of this wire (made on first use, then kept with the wire)."""
         if self.proxy is None:
             self.proxy = EdgeItem(self)
-            self.proxy.setParentItem(self.canvas.layer)
+            self.canvas.addItem(self.proxy)
         return self.proxy
 
     def toolTip(self) -> str:  # noqa: N802 - as NodeItem.toolTip

@@ -6,10 +6,10 @@ pixmap thrown away at every zoom step). Wires are never Qt items there or anywhe
 an edge item is made only where the mouse finds a wire).
 
 How Qt is kept away from the items without taking them out of the scene (they still answer hit
-tests, hold the selection and are dragged by Qt): every node and edge item is a child of one
-`Layer` item that says it holds its children (ItemContainsChildrenInShape). In the overview the
-view sets the scene's minimumRenderSize above the layer's size on screen, so that Qt skips the
-layer, and with it every child, in one test, in C++; hit tests and selection ignore
+tests, hold the selection and are dragged by Qt): every node item is a child of a tile that
+says it holds its children (ItemContainsChildrenInShape, gui.canvas.tiles). In the overview the
+view sets the scene's minimumRenderSize above anything's size on screen (CULL_ALL), so that Qt
+skips each tile, and with it every child, in one test, in C++; hit tests and selection ignore
 minimumRenderSize. The view's drawForeground then calls `Overview.paint` for the exposed rect.
 
 Arrays: one row per node (its box and colour code) and per edge (its segment, and its code in
@@ -46,10 +46,6 @@ if TYPE_CHECKING:
 MAX_BOX_H = HEADER_H + max(1, *(len(s.inputs) for s in OPS.values())) * PORT_H + OVERLAY_H + PREVIEW_H
 OVERVIEW_SCALE = lod.shape_below(MAX_BOX_H)
 CULL_ALL = 1e30  # a minimumRenderSize larger than anything on screen: Qt draws no item
-# Holds every node (a usable position is within POS_LIMIT = 1e7) and stays within int pixels at
-# MAX_ZOOM: Qt clips a child's repaints to its parent's rect in whole pixels, and an overflow
-# there loses them.
-LAYER_RECT = QRectF(-2e7, -2e7, 4e7, 4e7)
 HEADS = ("op", "leaf_grad", "leaf_const")  # colour codes 0, 1, 2 of a node's rectangle
 
 
@@ -88,21 +84,6 @@ def _draw_curves(p: QPainter, wires: list[Wire], pen: QPen, scale: float) -> Non
         p.translate(x, y)
         p.drawLines(w.segments(octave))
         p.translate(-x, -y)
-
-
-class Layer(QGraphicsItem):
-    """The parent of every node and edge item: it draws nothing and holds them all."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemHasNoContents)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemContainsChildrenInShape)
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt API
-        return LAYER_RECT
-
-    def paint(self, p: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        pass
 
 
 class LiftedWires(QGraphicsItem):
@@ -309,8 +290,8 @@ class Overview:
                    step_pixels: float | None = None) -> Iterator[None]:
         """Draw every wire meeting rect, under the nodes (the scene's background): curves as
         wires.py draws them, or, in the overview, one-pixel straight lines; selected ones over
-        the rest. With step_pixels, the overview's lines come in pieces of about that many
-        pixels, a yield after each (_pieces); otherwise in one."""
+        the rest. With step_pixels, the wires come in pieces of about that many pixels, a yield
+        after each (_pieces); otherwise in one."""
         items = self.edges.shapes
         shown = self.edges.within(rect)
         if self.lifted:  # a drag's wires are drawn by LiftedWires
@@ -330,17 +311,21 @@ class Overview:
                 p.setPen(SELECTED_EDGE_PEN)
                 p.drawLines([w.line for w in selected])
             return
-        shown = shown.tolist()
-        wires = items if len(shown) == len(items) else [items[i] for i in shown]
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        for group, chosen in ((wires, False), (selected, True)):
-            _draw_curves(p, group, wire_pen(chosen, scale), scale)
+        for piece in self._pieces(shown, scale, step_pixels):
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)  # again after each yield, as above
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            wires = items if len(piece) == len(items) else [items[i] for i in piece]
+            _draw_curves(p, wires, wire_pen(False, scale), scale)
+            yield
+        if selected:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            _draw_curves(p, selected, wire_pen(True, scale), scale)
 
     def _pieces(self, shown: np.ndarray, scale: float, step_pixels: float | None) -> list[list[int]]:
-        """The rows shown, in order, cut where the lines' pixels reach step_pixels (their boxes'
-        longer side on screen, which no straight line between two of its corners exceeds);
-        one piece without step_pixels."""
+        """The rows shown, in order, cut where the wires' pixels reach step_pixels (their boxes'
+        longer side on screen: what no straight line between two of its corners exceeds, and
+        about what a curve's costs); one piece without step_pixels."""
         if step_pixels is None or len(shown) == 0:
             return [shown.tolist()]
         d = self.edges.data[shown]
@@ -358,15 +343,14 @@ class Overview:
             mine = shown[codes == code]
             if not len(mine):
                 continue
-            if self.on:
-                for piece in self._pieces(mine, scale, step_pixels):
-                    p.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # after each yield (wire_steps)
+            for piece in self._pieces(mine, scale, step_pixels):
+                p.setRenderHint(QPainter.RenderHint.Antialiasing, not self.on)  # after each yield (wire_steps)
+                if self.on:
                     _draw_lines(p, [items[i] for i in piece], flowstyle.OVERVIEW[code])
-                    yield
-            else:
-                p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-                p.setBrush(Qt.BrushStyle.NoBrush)
-                _draw_curves(p, [items[i] for i in mine.tolist()], flowstyle.pen(code, scale), scale)
+                else:
+                    p.setBrush(Qt.BrushStyle.NoBrush)
+                    _draw_curves(p, [items[i] for i in piece], flowstyle.pen(code, scale), scale)
+                yield
         p.setRenderHint(QPainter.RenderHint.Antialiasing, not self.on)
         p.setBrush(Qt.BrushStyle.NoBrush)
         if selected:

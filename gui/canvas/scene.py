@@ -40,8 +40,9 @@ from gui.canvas.interactions import (
     scrubbable,
 )
 from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem, Wire
-from gui.canvas.overview import CULL_ALL, Layer, LiftedWires, Overview
+from gui.canvas.overview import CULL_ALL, LiftedWires, Overview
 from gui.canvas.spatial import NodeGrid
+from gui.canvas.tiles import Tiles
 from gui.clipboard import free_offset
 from gui.document import Document
 from gui.titles import op_symbol
@@ -63,8 +64,7 @@ class CanvasScene(QGraphicsScene):
         self.edges: dict[Edge, Wire] = {}
         self.edges_at: dict[str, set[Edge]] = {}  # node id -> the edges touching it
         self.grid = NodeGrid()  # answers node_at without testing every item
-        self.layer = Layer()  # the parent of every node and edge item (gui.canvas.overview)
-        self.addItem(self.layer)
+        self.tiles = Tiles(self)  # the parents of the node items, by place (gui.canvas.tiles)
         self.overview = Overview()  # what the view draws when zoomed out
         self.lifted = LiftedWires(self.overview)  # a drag's wires (lift_wires)
         self.addItem(self.lifted)
@@ -111,8 +111,10 @@ class CanvasScene(QGraphicsScene):
         self.cancel_interaction()
         self.land_wires()
         self.building = True  # no per-item redraws: everything is redrawn at the end
-        for item in [*(w.proxy for w in self.edges.values() if w.proxy is not None), *self.nodes.values()]:
-            self.removeItem(item)
+        for wire in self.edges.values():
+            if wire.proxy is not None:
+                self.removeItem(wire.proxy)
+        self.tiles.clear()  # and the node items with them
         self.nodes.clear()
         self.edges.clear()
         self.edges_at.clear()
@@ -123,6 +125,7 @@ class CanvasScene(QGraphicsScene):
         try:
             self._make_items()
         finally:
+            self.tiles.built()
             self.overview.loaded()
             self.building = False
         self.fit_scene_rect()
@@ -148,7 +151,7 @@ class CanvasScene(QGraphicsScene):
         item.is_target = node_id == self.doc.target
         self.nodes[node_id] = item
         self.edges_at.setdefault(node_id, set())
-        item.setParentItem(self.layer)  # which puts it in the scene
+        self.tiles.adopt(item, self.building)  # which puts it in the scene
         self.include(item)
         self._file(item)
 
@@ -228,7 +231,9 @@ class CanvasScene(QGraphicsScene):
             self._file(item)
 
     def _file(self, item: NodeItem) -> None:
-        """Keep the overview's row of the node, and repaint what changed there."""
+        """Keep the node's tile holding it and the overview's row of the node, and repaint what
+        changed there."""
+        self.tiles.follow(item)
         if not item.isVisible():
             return  # hidden in a collapsed group, whose box the overview does not draw
         changed = self.overview.set_node(item)
@@ -437,11 +442,11 @@ class CanvasScene(QGraphicsScene):
     # ---- the mouse, forwarded to the gesture in progress ----
 
     def node_at(self, scene_pos: QPointF) -> NodeItem | None:
-        """The topmost node whose shape holds the point (Qt stacks equal z by insertion order,
-        which self.nodes keeps)."""
+        """The topmost node whose shape holds the point, as Qt stacks them: by their tiles' z
+        (gui.canvas.tiles), then their own, then the order they were added in."""
         near = (self.nodes[n] for n in self.grid.near(scene_pos.x(), scene_pos.y()) if n in self.nodes)
         hits = [item for item in near if item.isVisible() and item.contains(item.mapFromScene(scene_pos))]
-        return max(hits, key=lambda item: (item.zValue(), item.stack_order), default=None)
+        return max(hits, key=lambda item: (item.parentItem().zValue(), item.zValue(), item.stack_order), default=None)
 
     def _begin(self, interaction: Interaction, pos: QPointF) -> None:
         self.interaction = interaction

@@ -1,0 +1,101 @@
+"""Node items live in tiles: each is the child of the tile of the square of the scene where it was
+made (TILE units a side), an item that says it holds its children (ItemContainsChildrenInShape)
+and whose rect does. Qt's walk of the scene on every paint and hit test (the index is off:
+CanvasScene) then tests the tiles and enters only those meeting the exposed rect, instead of
+testing every node: at 10,000 nodes that walk was ~3-4 ms of every paint at full detail, and the
+first one after an open ~40 ms more (each item's first virtual calls through shiboken).
+
+A tile is a plain QGraphicsRectItem that draws nothing (no pen, no brush; it must have contents:
+Qt skips the bounds test of an item without, unless the scene's minimumRenderSize is set, and
+walks its children) and takes no mouse button. Its rect grows, with TILE_SLACK to spare, when a
+child moves or grows out of it; a child never changes tile (a tile's rect never shrinks).
+
+Stacking: Qt draws sibling tiles by z and each tile's children in the order they were added.
+A tile's z rises with the newest node added to it (`stacking_z`, below 1: collapsed group boxes
+are at 1, group frames and wire items below 0), so that a node just made (a paste, a duplicate)
+is drawn over every older node, as when all shared one parent; two older nodes of different
+tiles that overlap are stacked by their tiles (CanvasScene.node_at agrees).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QPen
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QGraphicsScene
+
+    from gui.canvas.items import NodeItem
+
+TILE = 1500.0  # scene units: about a 1600 x 1000 viewport at 100 %, ~60 nodes of a dense grid
+TILE_SLACK = TILE / 2  # a tile grown for a child grows this much more, so a drag grows it rarely
+
+
+def stacking_z(order: int) -> float:
+    """A tile's z for the newest node in it (Node.stack_order): rising, within [0.5, 1)."""
+    return 1.0 - 1.0 / (2.0 + order)
+
+
+class Tiles:
+    """The tiles of one scene, by (column, row) of their square."""
+
+    def __init__(self, scene: QGraphicsScene) -> None:
+        self.scene = scene
+        self.tiles: dict[tuple[int, int], QGraphicsRectItem] = {}
+        self._pending: dict[QGraphicsRectItem, list] = {}  # bounds and newest node, while building
+
+    def adopt(self, item: NodeItem, building: bool) -> None:
+        """Put the new item in the scene, in the tile of its place. While the scene is being
+        built its tile's rect waits for `built` (one rect change a tile, not one a node)."""
+        rect = item.mapRectToScene(item.boundingRect())
+        centre = rect.center()
+        key = (math.floor(centre.x() / TILE), math.floor(centre.y() / TILE))
+        tile = self.tiles.get(key)
+        if tile is None:
+            tile = self.tiles[key] = QGraphicsRectItem()
+            tile.setPen(QPen(Qt.PenStyle.NoPen))
+            tile.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+            tile.setFlag(QGraphicsItem.GraphicsItemFlag.ItemContainsChildrenInShape)
+            self.scene.addItem(tile)
+        if building:
+            pending = self._pending.setdefault(tile, [math.inf, math.inf, -math.inf, -math.inf, 0])
+            pending[0] = min(pending[0], rect.left())
+            pending[1] = min(pending[1], rect.top())
+            pending[2] = max(pending[2], rect.right())
+            pending[3] = max(pending[3], rect.bottom())
+            pending[4] = item.stack_order  # items come in stacking order: the newest so far
+        else:
+            tile.setZValue(stacking_z(item.stack_order))
+            self._hold(tile, rect)
+        item.setParentItem(tile)
+
+    def built(self) -> None:
+        """The scene is built: each tile gets the rect of what was put in it, and its z."""
+        for tile, (x0, y0, x1, y1, newest) in self._pending.items():
+            tile.setRect(tile.rect().united(QRectF(x0, y0, x1 - x0, y1 - y0)))
+            tile.setZValue(stacking_z(newest))
+        self._pending.clear()
+
+    def follow(self, item: NodeItem) -> None:
+        """The item moved or changed size: its tile still holds it."""
+        tile = item.parentItem()
+        if tile is not None and tile not in self._pending:
+            self._hold(tile, item.mapRectToScene(item.boundingRect()))
+
+    @staticmethod
+    def _hold(tile: QGraphicsRectItem, rect: QRectF) -> None:
+        held = tile.rect()
+        if not held.contains(rect):
+            grown = rect if held.isNull() else held.united(rect)
+            tile.setRect(grown.adjusted(-TILE_SLACK, -TILE_SLACK, TILE_SLACK, TILE_SLACK))
+
+    def clear(self) -> None:
+        """Remove every tile, and every node item with it."""
+        for tile in self.tiles.values():
+            self.scene.removeItem(tile)
+        self.tiles.clear()
+        self._pending.clear()
