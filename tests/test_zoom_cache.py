@@ -288,13 +288,16 @@ def test_the_pieces_hold_every_wire_once_in_order_each_within_its_pixels(window:
     assert overview._pieces(shown, scale, None) == [shown.tolist()]
 
 
+@pytest.mark.parametrize("scale", [0.08, 0.5])  # the overview's lines; full detail's curves
 @pytest.mark.parametrize("flows", [False, True])
-def test_the_background_drawn_in_pieces_is_the_background_drawn_whole(window: MainWindow, flows: bool) -> None:
+def test_the_background_drawn_in_pieces_is_the_background_drawn_whole(window: MainWindow, flows: bool,
+                                                                      scale: float) -> None:
     """CanvasScene.background_steps with pieces of a few pixels against drawBackground, in the
-    overview, with the gradient-flow view off and on (its lines one pen per code)."""
-    _show(window, _graph(), 0.08)
+    overview and at full detail, with the gradient-flow view off and on (its wires one pen per
+    code)."""
+    _show(window, _graph(), scale)
     scene = window.scene
-    assert scene.overview.on
+    assert scene.overview.on == (scale < 0.1)
     if flows:
         edges = list(window.doc.graph.edges)
         state = scene.overview.flow
@@ -332,11 +335,43 @@ def _reveal_gesture(window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
     monkeypatch.setattr(zoomcache, "NODES_PER_BAND", 5)
     _show(window, _graph(), 0.5)
     assert not window.scene.overview.on
-    window.view.zoom_cache.timer.setInterval(60_000)  # ended below, however slow the machine
+    cache = window.view.zoom_cache
+    cache.timer.setInterval(60_000)  # ended below, however slow the machine
     _grab(window)
     _wheel(window, 120)
-    assert window.view.zoom_cache.zooming
-    window.view.zoom_cache.timer.timeout.emit()
+    assert cache.zooming
+    cache.timer.timeout.emit()
+    while cache.reveal is None and cache.zooming:  # the wires first, in pieces (ExactPicture)
+        cache._step()
+
+
+def test_at_full_detail_the_wires_come_in_pieces_before_the_nodes_and_their_paint_draws_none(
+        window: MainWindow, monkeypatch) -> None:  # noqa: ANN001
+    """At full detail the background too is drawn in pieces, a turn each, before the first band:
+    that band's paint puts the picture in the view's cache instead of drawing every wire in view
+    (18-27 ms on a slow machine, where a notch leaves the overview)."""
+    monkeypatch.setattr(zoomcache, "STEP_PIXELS", 40.0)
+    _show(window, _graph(), 0.5)
+    cache = window.view.zoom_cache
+    cache.timer.setInterval(60_000)
+    _grab(window)
+    _wheel(window, 120)
+    assert cache.zooming and not window.scene.overview.on
+    _unpainted(window)
+    with wires_drawn(window.scene) as drawn:
+        cache.timer.timeout.emit()
+        pieces = 0
+        while cache.reveal is None:
+            assert cache.zooming and cache.exact is not None
+            assert _nodes_painted(window) == 0  # the gesture's picture stays while the wires come
+            QApplication.processEvents()
+            pieces += 1
+        assert pieces >= 3 and cache.exact.done
+        assert len(drawn) == 1  # the pieces' one drawing
+        _until_settled(window)
+        assert len(drawn) == 1  # the first band's paint used the picture: no wire drawn again
+    assert cache.exact is None and cache.reveal is None
+    assert _on_screen(window) == _exact(window)
 
 
 def test_at_full_detail_the_exact_picture_comes_a_band_at_a_time(window: MainWindow, monkeypatch) -> None:  # noqa: ANN001

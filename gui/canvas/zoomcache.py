@@ -13,16 +13,17 @@ open over the canvas. The keys that zoom (View > Zoom in / out) go the same way.
 picture is taken (QWidget.grab, which draws from the caches still valid at the old scale) at
 the gesture's first notch; what changes during the gesture shows when it ends.
 
-The exact picture of the overview is itself drawn in pieces (ExactPicture): into an image, its
+The exact picture's background is itself drawn in pieces (ExactPicture): into an image, its
 wires STEP_PIXELS at a time, one piece a turn of the event loop while the gesture's picture
 stays on screen, then shown by the view's next paint (CanvasView.drawBackground), so that no
 turn takes long (the 10,000-node peer graph's 2.8 million wire pixels were one 20-26 ms paint on
 a slow machine). Anything that changes the background meanwhile (CanvasScene.background_changes),
 a new notch or another size of the viewport drops the pieces, and the view draws exactly at
-once. At full detail, where Qt's items draw themselves, the exact picture replaces the
-gesture's a band of the viewport at a time, top to bottom (Reveal), each band holding the tops
-of at most NODES_PER_BAND nodes, which paint themselves anew at the new scale (~0.4 ms each on
-a slow machine: 276 nodes just above the overview's scale were one 107 ms paint there).
+once. In the overview that image is the whole picture. At full detail, where Qt's items draw
+themselves over it, the exact picture then replaces the gesture's a band of the viewport at a
+time, top to bottom (Reveal), each band holding the tops of at most NODES_PER_BAND nodes, which
+paint themselves anew at the new scale (~0.4 ms each on a slow machine: 276 nodes just above the
+overview's scale were one 107 ms paint there, its wires 18-27 ms of it).
 """
 
 from __future__ import annotations
@@ -79,15 +80,13 @@ class ZoomCache:
 
     def gesture_over(self) -> None:
         """SETTLE_MS after the last notch: the exact picture, a piece a turn of the event loop
-        (ExactPicture in the overview, else Reveal), the gesture's picture shown until then."""
+        (the background's ExactPicture, then at full detail a Reveal), the gesture's picture
+        shown until then."""
         self.timer.stop()
         if self.picture is None:
             return
         self._drop_pieces()
-        if self.view.scene().overview.on:
-            self.exact = ExactPicture(self.view)
-        else:
-            self.reveal = Reveal(self.view)
+        self.exact = ExactPicture(self.view)
         self._step_timer.start()
 
     def _step(self) -> None:
@@ -95,10 +94,13 @@ class ZoomCache:
         if exact is not None and not exact.done:
             if not exact.current():
                 self.settle()  # the scene or the view changed meanwhile: the exact picture at once
-            elif exact.step():  # the last piece: the view's next paint shows it (draw_exact)
+            elif not exact.step():
+                self._step_timer.start()
+            elif self.view.scene().overview.on:  # the last piece: the view's next paint shows it (draw_exact)
                 self.picture = None
                 self.view.viewport().update()
-            else:
+            else:  # at full detail the nodes come a band at a time, over it (the first band's paint)
+                self.reveal = Reveal(self.view)
                 self._step_timer.start()
         elif reveal is not None:
             if not reveal.current():
@@ -178,8 +180,9 @@ class _Pieces:
 class Reveal(_Pieces):
     """At full detail: the viewport painted exactly (by the view, through Qt's items) a band at
     a time, top to bottom, the gesture's picture elsewhere until its band comes. The first band
-    is one row of pixels (the background's turn); each after it holds the tops of at most
-    NODES_PER_BAND nodes, or of one row of nodes sharing a top."""
+    is one row of pixels (the background's turn: its image, ExactPicture, into the view's
+    cache); each after it holds the tops of at most NODES_PER_BAND nodes, or of one row of
+    nodes sharing a top."""
 
     def __init__(self, view: CanvasView) -> None:
         super().__init__(view)
@@ -188,8 +191,8 @@ class Reveal(_Pieces):
         overview = view.scene().overview
         rows = overview.nodes.within(view.mapToScene(vp.rect()).boundingRect())
         tops = overview.nodes.data[rows, 1] * self.transform.m22() + self.transform.dy()
-        # The first band is the top row of pixels: its turn draws the background (every wire
-        # in view at the new scale) and the few nodes reaching into it from above.
+        # The first band is the top row of pixels: its turn puts the background, drawn in pieces
+        # before (ExactPicture), in the view's cache, and draws the few nodes reaching into it.
         ends = [0, min(1, vp.height())]
         held = 0
         for y, count in zip(*np.unique(np.clip(tops, 1, vp.height()).astype(int), return_counts=True), strict=True):
