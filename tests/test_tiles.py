@@ -142,6 +142,22 @@ def test_an_open_replaces_the_tiles(qtbot) -> None:  # noqa: ANN001
     assert _held(scene) == []
 
 
+def test_a_node_item_still_held_after_an_open_is_out_of_the_scene_not_deleted(qtbot) -> None:  # noqa: ANN001
+    # The selection last drawn (and anything else) may still hold an item of the graph before
+    # an open; the paint that follows asks it whether it is in the scene (shiboken raised
+    # "already deleted" there, and the X11 run crashed, when a dropped tile deleted its nodes).
+    scene, view = scene_and_view(qtbot, _grid())
+    old = scene.nodes["n3"]
+    old.setSelected(True)
+    scene.repaint_selection()
+    scene.doc.reset(_grid(2, 2))
+    assert old.scene() is None and old.parentItem() is None
+    assert old.node_id == "n3"  # its Python side and its C++ side both still there
+    scene.repaint_selection()
+    view.viewport().repaint()
+    assert old not in scene.items()
+
+
 def test_a_press_on_empty_canvas_inside_a_tile_begins_a_rubber_band(qtbot) -> None:  # noqa: ANN001
     scene, view = scene_and_view(qtbot, _grid(3, 3, 600.0))
     view.resetTransform()

@@ -94,8 +94,13 @@ class Tiles:
             tile.setRect(grown.adjusted(-TILE_SLACK, -TILE_SLACK, TILE_SLACK, TILE_SLACK))
 
     def clear(self) -> None:
-        """Remove every tile, and every node item with it."""
+        """Remove every tile, and every node item with it. The node items are taken out of their
+        tile first: a tile dropped deletes its children, and a node item may still be held
+        (the selection last drawn, a dialog's node) by code that asks it whether it is in the
+        scene, as when it was removed on its own. Out of the scene that costs no index work."""
         for tile in self.tiles.values():
             self.scene.removeItem(tile)
+            for item in tile.childItems():
+                item.setParentItem(None)
         self.tiles.clear()
         self._pending.clear()
