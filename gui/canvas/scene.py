@@ -47,6 +47,9 @@ from gui.clipboard import free_offset
 from gui.document import Document
 from gui.titles import op_symbol
 
+# An edit's numbers turn grey only if its result takes longer than this: a quicker one replaces
+# them without a grey flash between (and the nodes in view are painted once, not twice).
+STALE_LOOK_AFTER_MS = 100
 LEFT = Qt.MouseButton.LeftButton
 CONTENT_SLACK = 1000.0  # scene units the content rect grows by beyond a node that left it
 
@@ -88,6 +91,9 @@ class CanvasScene(QGraphicsScene):
         self.small_font = style.small_font()
         self.mono_font = style.mono_font()
         self.stale_text = "computing…"  # what a stale node with no number yet says
+        self._stale_look = QTimer(self, singleShot=True, interval=STALE_LOOK_AFTER_MS)
+        self._stale_look.timeout.connect(self._show_stale)
+        self._stale_shown = False  # the nodes have been repainted stale since the last result
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setBackgroundBrush(COLORS["background"])
         self.interaction: Interaction | None = None  # the gesture in progress, if any
@@ -115,6 +121,7 @@ class CanvasScene(QGraphicsScene):
             if wire.proxy is not None:
                 self.removeItem(wire.proxy)
         self.tiles.clear()  # and the node items with them
+        self._stale_shown = False  # the new items have not been painted at all
         self.nodes.clear()
         self.edges.clear()
         self.edges_at.clear()
@@ -402,16 +409,28 @@ class CanvasScene(QGraphicsScene):
 
     def set_stale(self, why: str = "computing…") -> None:
         """Mark every number as not answering the graph as it is now; `why` shows on nodes that
-        have no number yet."""
+        have no number yet. The nodes look stale STALE_LOOK_AFTER_MS later unless a result came
+        first, or at once when `why` changes (a cancel: no result is coming)."""
         changed = why != self.stale_text
         self.stale_text = why
         for item in self.nodes.values():
-            if not item.stale or changed:
-                item.stale = True
+            item.stale = True
+        if changed:
+            self._show_stale()
+        elif not self._stale_shown and not self._stale_look.isActive():  # from the first edit not answered
+            self._stale_look.start()
+
+    def _show_stale(self) -> None:
+        self._stale_look.stop()
+        self._stale_shown = True
+        for item in self.nodes.values():
+            if item.stale:
                 item.update()
 
     def show_result(self, result: ComputeResult | None) -> None:
         self.result = result
+        self._stale_look.stop()  # the numbers are replaced: no grey look in between
+        self._stale_shown = False
         errors = set(result.failed()) if result is not None else set()  # the inputs named beside: items.set_view
         nonfinite = set(result.nonfinite) if result is not None else set()
         for n in errors.symmetric_difference(self._errors) | nonfinite.symmetric_difference(self._nonfinite):
