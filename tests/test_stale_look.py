@@ -5,6 +5,8 @@ which a node's paint sets: with its cache, Qt calls it only for a node asked to 
 
 from __future__ import annotations
 
+import dataclasses
+
 from helpers import make_graph, scene_and_view
 from PySide6.QtWidgets import QApplication
 
@@ -14,14 +16,14 @@ from gui.canvas.scene import STALE_LOOK_AFTER_MS
 
 def _painted(scene, view, qtbot=None, wait_ms: int = 0) -> dict[str, bool]:  # noqa: ANN001
     """Wait (the event loop runs: the view may paint), then repaint the view: the nodes whose paint
-    ran meanwhile, each with whether it painted the stale look."""
+    ran meanwhile, each with whether it looks stale (what its paint drew)."""
     for item in scene.nodes.values():
         item.painted = None
     if wait_ms:
         qtbot.wait(wait_ms)
     QApplication.processEvents()  # the items' repaints are gathered there (Qt's dirty items)
     view.viewport().repaint()
-    return {n: item.stale for n, item in scene.nodes.items() if item.painted is not None}
+    return {n: item.looks_stale() for n, item in scene.nodes.items() if item.painted is not None}
 
 
 def _shown(qtbot):  # noqa: ANN001, ANN202
@@ -43,6 +45,18 @@ def test_a_result_sooner_than_the_delay_replaces_the_numbers_with_no_grey_betwee
     scene.show_result(None)  # the answer, before the delay
     assert _painted(scene, view) == {"x": False, "s": False, "y": False}  # repainted once, with it
     assert _painted(scene, view, qtbot, STALE_LOOK_AFTER_MS + 100) == {}
+
+
+def test_the_edited_node_repainted_at_once_is_not_grey_either(qtbot) -> None:  # noqa: ANN001
+    # What an edit does: the node changes (its item repaints), then every node is flagged stale.
+    scene, view = _shown(qtbot)
+    doc = scene.doc
+    doc.edit_node(dataclasses.replace(doc.graph.nodes["x"], value=[3.0, 4.0]))
+    scene.set_stale()
+    assert scene.nodes["x"].stale
+    assert _painted(scene, view) == {"x": False}
+    scene.show_result(None)
+    assert _painted(scene, view, qtbot, STALE_LOOK_AFTER_MS + 100) == {"x": False, "s": False, "y": False}
 
 
 def test_a_slow_result_turns_the_numbers_grey_after_the_delay(qtbot) -> None:  # noqa: ANN001

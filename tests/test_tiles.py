@@ -8,8 +8,8 @@ from __future__ import annotations
 import dataclasses
 
 from helpers import scene_and_view
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QMouseEvent
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsRectItem
 
 from graph.model import Edge, Graph, Node
@@ -17,6 +17,7 @@ from gui.canvas.interactions import RubberBand
 from gui.canvas.items import NodeItem
 from gui.canvas.style import COLORS
 from gui.canvas.tiles import TILE
+from gui.clipboard import PASTE_STEP, free_offset
 
 
 def _grid(columns: int = 10, rows: int = 10, spacing: float = 300.0) -> Graph:
@@ -113,7 +114,7 @@ def test_a_paint_enters_only_the_tiles_it_meets(qtbot, monkeypatch) -> None:  # 
     assert len(asked) < len(scene.nodes) / 4
 
 
-def test_a_new_node_is_drawn_over_an_older_one_of_another_tile_and_node_at_agrees(qtbot) -> None:  # noqa: ANN001
+def test_a_new_node_is_loose_and_drawn_over_older_nodes_of_every_tile_and_node_at_agrees(qtbot) -> None:  # noqa: ANN001
     g = Graph()
     g.add_node(Node("old", "neg"), pos=(TILE - 40.0, 0.0))  # its centre in the second column of tiles
     g.add_node(Node("far", "neg"), pos=(10.0, 3 * TILE))  # a tile of its own, first column
@@ -122,13 +123,66 @@ def test_a_new_node_is_drawn_over_an_older_one_of_another_tile_and_node_at_agree
     assert old.parentItem() is scene.tiles.tiles[(1, 0)]
     scene.doc.add_node(Node("new", "neg"), (TILE - 200.0, 10.0))  # over old, its centre in the first column
     new = scene.nodes["new"]
-    assert new.parentItem() is scene.tiles.tiles[(0, 0)]
+    assert new.parentItem() is None and new in scene.tiles.loose  # loose until the next open
     overlap = new.sceneBoundingRect().intersected(old.sceneBoundingRect()).center()
     assert _topmost_node(scene, overlap) is new and scene.node_at(overlap) is new
-    # a node added to old's tile raises that tile: old is drawn over new now, and node_at says so
+    # nodes added anywhere after it, in old's tile's square too, leave it over old
     scene.doc.add_node(Node("newer", "neg"), (TILE + 600.0, 900.0))
-    assert scene.nodes["newer"].parentItem() is old.parentItem()
-    assert _topmost_node(scene, overlap) is old and scene.node_at(overlap) is old
+    scene.doc.add_node(Node("newest", "neg"), (10.0, 3 * TILE + 400.0))
+    assert _topmost_node(scene, overlap) is new and scene.node_at(overlap) is new
+    # and a newer one over both is over both
+    scene.doc.add_node(Node("top", "neg"), (TILE - 120.0, 30.0))
+    assert _topmost_node(scene, overlap) is scene.nodes["top"] and scene.node_at(overlap) is scene.nodes["top"]
+    # removed, a loose node leaves the scene and the loose set
+    scene.doc.remove(["top"])
+    assert "top" not in scene.nodes and len(scene.tiles.loose) == 3
+    assert _topmost_node(scene, overlap) is new
+
+
+def test_a_paste_over_two_tiles_draws_each_copy_over_its_original(qtbot) -> None:  # noqa: ANN001
+    # Ctrl+V: the copies of o1 and o2 land 40 units right and down; o1's copy in the next tile's
+    # square, o2's in o1's. With tiles raised by their newest node, o1 was drawn over its copy.
+    g = Graph()
+    g.add_node(Node("o1", "neg"), pos=(0.0, 0.0))
+    g.add_node(Node("o2", "neg"), pos=(0.0, 600.0))
+    scene, _ = scene_and_view(qtbot, g)
+    doc = scene.doc
+    o1 = scene.nodes["o1"]
+    doc.move({"o1": (TILE - o1.rect().width() / 2 - 25 - o1.rect().x(), 0.0)})  # its centre 25 left of the line
+    text = doc.copy_text(["o1", "o2"])
+    copies = doc.paste(text, free_offset(doc.graph, text, PASTE_STEP))
+    for original in ("o1", "o2"):
+        item = scene.nodes[original]
+        copy = next(scene.nodes[n] for n in copies
+                    if abs(scene.nodes[n].pos().y() - item.pos().y()) < 300)
+        overlap = item.sceneBoundingRect().intersected(copy.sceneBoundingRect()).center()
+        assert _topmost_node(scene, overlap) is copy and scene.node_at(overlap) is copy, original
+
+
+def test_a_node_at_its_tiles_edge_leaves_no_pixel_of_its_selection_ring_when_deselected(qtbot) -> None:  # noqa: ANN001
+    # The open's tiles held their nodes' exact union: Qt clips a child's repaint to its parent's
+    # rect, and a repaint reaches a pixel past the node's box, so the ring's outer rows stayed.
+    g = Graph()
+    g.add_node(Node("a", "neg"), pos=(0.0, 0.0))
+    scene, view = scene_and_view(qtbot, g)
+    view.resetTransform()
+    item = scene.nodes["a"]
+    view.centerOn(item)
+
+    def on_screen() -> QImage:  # what the view shows now: what it painted, not a fresh paint
+        QApplication.processEvents()
+        vp = view.viewport()
+        top = vp.mapTo(view, QPoint(0, 0))
+        return (QApplication.primaryScreen().grabWindow(view.winId(), top.x(), top.y(), vp.width(), vp.height())
+                .toImage().convertToFormat(QImage.Format.Format_RGB32))
+
+    before = on_screen()
+    item.setSelected(True)
+    assert on_screen() != before  # the ring is drawn
+    item.setSelected(False)
+    after = on_screen()
+    assert after == view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    assert after == before
 
 
 def test_an_open_replaces_the_tiles(qtbot) -> None:  # noqa: ANN001

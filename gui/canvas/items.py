@@ -346,6 +346,11 @@ class NodeItem(QGraphicsRectItem):
     def _shape_text(self) -> str:
         return str(list(self.view.shape)) if self.view is not None else self._leaf_shape_text
 
+    def looks_stale(self) -> bool:
+        """Painted grey and marked "stale": its numbers are (the flag, set at an edit), and the
+        scene shows it (CanvasScene.set_stale: only once a result is slow in coming)."""
+        return self.stale and self.canvas.stale_shown
+
     def shows_partial(self) -> bool:
         """Whether the overlay has a gradient line: only under a target (values come without)."""
         return self.view is not None and self.view_target is not None
@@ -356,25 +361,26 @@ class NodeItem(QGraphicsRectItem):
         p.drawLine(QPointF(6, top + 1), QPointF(NODE_W - 6, top + 1))
         fm = QFontMetricsF(self.canvas.mono_font)
         view = self.view
+        stale = self.looks_stale()
         font = QFont(self.canvas.mono_font)
-        font.setItalic(self.stale)
+        font.setItalic(stale)
         p.setFont(font)
         width = NODE_W - 16
         if view is None:
-            p.setPen(COLORS["error"] if self.error and not self.stale else COLORS["dim_text"])
-            msg = (self.canvas.stale_text if self.stale else visible(f"⚠ {self.error}") if self.error
+            p.setPen(COLORS["error"] if self.error and not stale else COLORS["dim_text"])
+            msg = (self.canvas.stale_text if stale else visible(f"⚠ {self.error}") if self.error
                    else visible(self.involved) if self.involved  # not computed: what it depends on fails
                    else "" if self.canvas.result is not None
                    else "click ∂ to differentiate" if self.canvas.doc.target is None else "")
             p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
                        fm.elidedText(msg, Qt.TextElideMode.ElideRight, width))
             return
-        p.setPen(COLORS["dim_text"] if self.stale else COLORS["text"])
+        p.setPen(COLORS["dim_text"] if stale else COLORS["text"])
         p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
                    fm.elidedText(self.value_line(fm, width), Qt.TextElideMode.ElideRight, width))
         if self.shows_partial():  # with no target, the value alone: no "no grad" noise
             if view.grad_text is not None:
-                p.setPen(COLORS["dim_text"] if self.stale else COLORS["grad_text"])
+                p.setPen(COLORS["dim_text"] if stale else COLORS["grad_text"])
                 text = self.grad_line(fm, width)
             else:
                 p.setPen(COLORS["dim_text"])
@@ -384,7 +390,7 @@ class NodeItem(QGraphicsRectItem):
         for i, img in enumerate(self._previews):
             if img is not None:
                 p.drawImage(QPointF(10 + i * 95, top + OVERLAY_H + 2), img)
-        if self.stale:
+        if stale:
             p.setPen(COLORS["target"])
             p.drawText(QRectF(8, top + 3, NODE_W - 16, 16), Qt.AlignmentFlag.AlignRight, "stale")
 

@@ -233,10 +233,10 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
     if view is None:
         if item.error:
             return "⚠", visible(item.error), COLORS["error"]
-        return ("", "…", COLORS["dim_text"]) if item.stale else ("", "", COLORS["dim_text"])
+        return ("", "…", COLORS["dim_text"]) if item.looks_stale() else ("", "", COLORS["dim_text"])
     shows_grad = item.view_target is not None and view.grad_text is not None
     marker = ("vᵀ·∂" if item.view_vjp else "∂") if shows_grad else "="
-    color = COLORS["dim_text"] if item.stale else COLORS["grad_text"] if shows_grad else COLORS["text"]
+    color = COLORS["dim_text"] if item.looks_stale() else COLORS["grad_text"] if shows_grad else COLORS["text"]
     if item.swatch is not None and math.prod(view.shape) > INLINE_MAX:
         return marker, "", color
     text = view.grad_text if shows_grad else view.value_text

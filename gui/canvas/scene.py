@@ -42,7 +42,7 @@ from gui.canvas.interactions import (
 from gui.canvas.items import COLORS, PORT_R, SCENE_MARGIN, EdgeItem, NodeItem, Wire
 from gui.canvas.overview import CULL_ALL, LiftedWires, Overview
 from gui.canvas.spatial import NodeGrid
-from gui.canvas.tiles import Tiles
+from gui.canvas.tiles import Tiles, stacking_key
 from gui.clipboard import free_offset
 from gui.document import Document
 from gui.titles import op_symbol
@@ -93,7 +93,7 @@ class CanvasScene(QGraphicsScene):
         self.stale_text = "computing…"  # what a stale node with no number yet says
         self._stale_look = QTimer(self, singleShot=True, interval=STALE_LOOK_AFTER_MS)
         self._stale_look.timeout.connect(self._show_stale)
-        self._stale_shown = False  # the nodes have been repainted stale since the last result
+        self.stale_shown = False  # nodes flagged stale look it (NodeItem.looks_stale): set_stale
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setBackgroundBrush(COLORS["background"])
         self.interaction: Interaction | None = None  # the gesture in progress, if any
@@ -121,7 +121,7 @@ class CanvasScene(QGraphicsScene):
             if wire.proxy is not None:
                 self.removeItem(wire.proxy)
         self.tiles.clear()  # and the node items with them
-        self._stale_shown = False  # the new items have not been painted at all
+        self.stale_shown = False  # the new items have not been painted at all
         self.nodes.clear()
         self.edges.clear()
         self.edges_at.clear()
@@ -169,7 +169,7 @@ class CanvasScene(QGraphicsScene):
         self.overview.remove_node(node_id)
         if item is not None:
             self.overview_repaint(item.sceneBoundingRect())
-            self.removeItem(item)
+            self.tiles.remove(item)
 
     def _on_node_changed(self, node_id: str) -> None:
         item = self.nodes.get(node_id)
@@ -417,12 +417,12 @@ class CanvasScene(QGraphicsScene):
             item.stale = True
         if changed:
             self._show_stale()
-        elif not self._stale_shown and not self._stale_look.isActive():  # from the first edit not answered
+        elif not self.stale_shown and not self._stale_look.isActive():  # from the first edit not answered
             self._stale_look.start()
 
     def _show_stale(self) -> None:
         self._stale_look.stop()
-        self._stale_shown = True
+        self.stale_shown = True
         for item in self.nodes.values():
             if item.stale:
                 item.update()
@@ -430,7 +430,7 @@ class CanvasScene(QGraphicsScene):
     def show_result(self, result: ComputeResult | None) -> None:
         self.result = result
         self._stale_look.stop()  # the numbers are replaced: no grey look in between
-        self._stale_shown = False
+        self.stale_shown = False
         errors = set(result.failed()) if result is not None else set()  # the inputs named beside: items.set_view
         nonfinite = set(result.nonfinite) if result is not None else set()
         for n in errors.symmetric_difference(self._errors) | nonfinite.symmetric_difference(self._nonfinite):
@@ -461,11 +461,10 @@ class CanvasScene(QGraphicsScene):
     # ---- the mouse, forwarded to the gesture in progress ----
 
     def node_at(self, scene_pos: QPointF) -> NodeItem | None:
-        """The topmost node whose shape holds the point, as Qt stacks them: by their tiles' z
-        (gui.canvas.tiles), then their own, then the order they were added in."""
+        """The topmost node whose shape holds the point, as Qt stacks them (tiles.stacking_key)."""
         near = (self.nodes[n] for n in self.grid.near(scene_pos.x(), scene_pos.y()) if n in self.nodes)
         hits = [item for item in near if item.isVisible() and item.contains(item.mapFromScene(scene_pos))]
-        return max(hits, key=lambda item: (item.parentItem().zValue(), item.zValue(), item.stack_order), default=None)
+        return max(hits, key=stacking_key, default=None)
 
     def _begin(self, interaction: Interaction, pos: QPointF) -> None:
         self.interaction = interaction
