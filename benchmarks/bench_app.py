@@ -125,6 +125,20 @@ def child_launch(settle_ms: int, file: str | None) -> None:
         _settle_then_report({"gui_cpu_s": time.thread_time()}, settle_ms)
 
     keep = _watch_paints(on_paint)  # noqa: F841 - the filter lives as long as this frame
+    if file is not None:
+        # Fitted in the overview a result changes nothing drawn there, so no paint need follow
+        # it: once one is current, ask for one paint to look at (as child_edit does).
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication
+
+        def ask_for_paint() -> None:
+            window = next((w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow"), None)
+            if window is not None and window.run.current is not None:
+                window.view.viewport().update()
+            else:
+                QTimer.singleShot(10, ask_for_paint)
+
+        QTimer.singleShot(10, ask_for_paint)
     cli.main([] if file is None else [file])
 
 
