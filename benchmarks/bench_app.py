@@ -129,11 +129,10 @@ def child_launch(settle_ms: int, file: str | None) -> None:
         # Fitted in the overview a result changes nothing drawn there, so no paint need follow
         # it: once one is current, ask for one paint to look at (as child_edit does).
         from PySide6.QtCore import QTimer
-        from PySide6.QtWidgets import QApplication
 
-        def ask_for_paint() -> None:
-            window = next((w for w in QApplication.topLevelWidgets() if type(w).__name__ == "MainWindow"), None)
-            if window is not None and window.run.current is not None:
+        def ask_for_paint() -> None:  # first called in cli.main's event loop: the window is made
+            window = _main_window()
+            if window.run.current is not None:
                 window.view.viewport().update()
             else:
                 QTimer.singleShot(10, ask_for_paint)

@@ -142,3 +142,18 @@ def wires_drawn(scene):  # noqa: ANN001, ANN201 - a gui.canvas.CanvasScene; yiel
     finally:
         del overview.wire_steps
 
+
+def on_screen(view):  # noqa: ANN001, ANN201 - a CanvasView; a QImage
+    """The view's viewport as last painted (its window's backing store, which the offscreen
+    screen grabs), not painted again: after the paints already asked for."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QApplication
+
+    for _ in range(3):  # an update asked for during a paint is painted a turn or two later
+        QApplication.processEvents()
+    vp = view.viewport()
+    window = view.window()
+    top = vp.mapTo(window, QPoint(0, 0))
+    shot = QApplication.primaryScreen().grabWindow(window.winId(), top.x(), top.y(), vp.width(), vp.height())
+    return shot.toImage().convertToFormat(QImage.Format.Format_RGB32)

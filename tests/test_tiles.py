@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from helpers import scene_and_view
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt
+from helpers import on_screen, scene_and_view
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QGraphicsRectItem
 
@@ -169,18 +169,11 @@ def test_a_node_at_its_tiles_edge_leaves_no_pixel_of_its_selection_ring_when_des
     item = scene.nodes["a"]
     view.centerOn(item)
 
-    def on_screen() -> QImage:  # what the view shows now: what it painted, not a fresh paint
-        QApplication.processEvents()
-        vp = view.viewport()
-        top = vp.mapTo(view, QPoint(0, 0))
-        return (QApplication.primaryScreen().grabWindow(view.winId(), top.x(), top.y(), vp.width(), vp.height())
-                .toImage().convertToFormat(QImage.Format.Format_RGB32))
-
-    before = on_screen()
+    before = on_screen(view)  # what the view shows: what it painted, not a fresh paint
     item.setSelected(True)
-    assert on_screen() != before  # the ring is drawn
+    assert on_screen(view) != before  # the ring is drawn
     item.setSelected(False)
-    after = on_screen()
+    after = on_screen(view)
     assert after == view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
     assert after == before
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers import RESULT_TIMEOUT_MS, wires_drawn
+from helpers import RESULT_TIMEOUT_MS, on_screen, wires_drawn
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -89,14 +89,8 @@ def _gesture_then_end(window: MainWindow) -> tuple[int, int, QImage]:
 
 
 def _on_screen(window: MainWindow) -> QImage:
-    """The viewport as last painted (the window's backing store, which the offscreen screen
-    grabs), where `_grab` paints it again; after the paints already asked for."""
-    for _ in range(3):  # an update asked for during a paint is painted a turn or two later
-        QApplication.processEvents()
-    vp = window.view.viewport()
-    top = vp.mapTo(window, QPoint(0, 0))
-    shot = QApplication.primaryScreen().grabWindow(window.winId(), top.x(), top.y(), vp.width(), vp.height())
-    return shot.toImage().convertToFormat(QImage.Format.Format_RGB32)
+    """The viewport as last painted, where `_grab` paints it again."""
+    return on_screen(window.view)
 
 
 def _until_settled(window: MainWindow) -> int:
