@@ -96,10 +96,11 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
             earlier[-1] = [n for n in earlier[-1] if n not in fed_leaves]
             band.insert(0, leaves)
     band_of: dict[str, int] = {}
+    rank = {n: i for i, n in enumerate(graph.nodes)}  # the document's order breaks ties
     for i, band in enumerate(bands):
         band = [col for col in band if col]
         if band:
-            _place_band(graph, band, pos, heights, top, row, pitch)
+            _place_band(graph, band, pos, heights, top, row, pitch, rank)
             top = max(pos[n][1] + heights[n] for col in band for n in col) + row
             band_of.update((n, i) for col in band for n in col)
     if graph.groups:
@@ -115,7 +116,6 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
                     else f"more than {room / height_before:.0f}x the height")
             notes.append(f"groups left where their columns put them, frames over other nodes: their nodes are "
                          f"so scattered that moved apart they would take {need}")
-    rank = {n: i for i, n in enumerate(graph.nodes)}
     return {n: pos[n] for n in sorted(pos, key=rank.__getitem__)}
 
 
@@ -285,7 +285,7 @@ def _stack_clear(units: list[tuple[Rect, list[str]]], pos: dict[str, tuple[float
 
 
 def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float, float]],
-                heights: dict[str, float], top: float, row: float, pitch: float) -> None:
+                heights: dict[str, float], top: float, row: float, pitch: float, rank: dict[str, int]) -> None:
     """Place a band's columns left to right (see layered_positions).
 
     A wire that skips columns gets a lane: in each column it skips, no node comes within
@@ -294,7 +294,6 @@ def _place_band(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float,
     cannot be, the destination goes to the nearest place from which every wire into it misses
     the nodes it skips (_blocked), which holds whatever the lanes did.
     """
-    rank = {n: i for i, n in enumerate(graph.nodes)}
     column_of = {n: i for i, col in enumerate(band) for n in col}
     lanes: list[list[float]] = [[] for _ in band]
     # Keeping wires off nodes costs (wires that skip columns) x (nodes they skip); past this the

@@ -36,7 +36,7 @@ class Document(QObject):
     nodeAdded = Signal(str)
     nodeRemoved = Signal(str)
     nodeChanged = Signal(str)  # data other than position: value, attrs, label, flags
-    nodeMoved = Signal(str)  # layout only: never a new revision
+    nodesMoved = Signal(list)  # node ids, layout only: never a new revision; once per move (a layout moves thousands)
     edgeAdded = Signal(object)
     edgeRemoved = Signal(object)
     graphReset = Signal()  # the whole graph was replaced (new / open)
@@ -104,7 +104,7 @@ class Document(QObject):
         """Layout only: no new revision, so nothing recomputes and no overlay goes stale."""
         for node_id, pos in positions.items():
             self.graph.set_position(node_id, pos)
-            self.nodeMoved.emit(node_id)
+        self.nodesMoved.emit(list(positions))
 
     def _set_groups(self, new: dict[str, Group], of: dict[str, str | None]) -> None:
         """Groups only: the whole dict of groups, and the nodes whose group changes (None: none)."""

@@ -79,7 +79,7 @@ class GradBadges:
         self.scene = scene
         self.badges: dict[str, GradBadge] = {}
         doc = scene.doc
-        doc.nodeMoved.connect(self._follow)
+        doc.nodesMoved.connect(self._follow_all)
         doc.nodeChanged.connect(self._follow)
         doc.nodeRemoved.connect(self._drop)
         for signal in (doc.edited, doc.targetChanged, doc.graphReset, *also_cleared_by):
@@ -101,6 +101,10 @@ class GradBadges:
         badge, item = self.badges.get(node_id), self.scene.nodes.get(node_id)
         if badge is not None and item is not None:
             badge.setPos(item.pos() + QPointF(0, item.height() + GAP))
+
+    def _follow_all(self, node_ids: list[str]) -> None:
+        for n in node_ids:
+            self._follow(n)
 
     def _drop(self, node_id: str) -> None:
         badge = self.badges.pop(node_id, None)

@@ -328,6 +328,40 @@ def test_auto_layout_on_the_canvas_keeps_nodes_apart_and_wires_off_nodes(qtbot, 
     _segments_clear(scene)
 
 
+def _wires_at_their_ports(scene: CanvasScene) -> None:
+    for e in scene.doc.graph.edges:
+        path, src, dst = scene.edges[e].path(), scene.nodes[e.src], scene.nodes[e.dst]
+        assert path.pointAtPercent(0) == src.mapToScene(src.output_pos()), e
+        assert path.pointAtPercent(1) == dst.mapToScene(dst.input_pos(e.port)), e
+
+
+def test_a_layout_and_its_undo_move_each_wire_once_and_every_wire_ends_at_its_ports(qtbot, monkeypatch) -> None:  # noqa: ANN001
+    """A layout moves thousands of nodes in one undo step: the scene takes them in one pass
+    (each wire redrawn once, not once per end and again per node)."""
+    from gui.canvas.items import Wire
+
+    scene, _view = _canvas(qtbot, _random_dag(3))
+    before = {n: item.pos() for n, item in scene.nodes.items()}
+    updates: list[Edge] = []
+    update_path = Wire.update_path
+    monkeypatch.setattr(Wire, "update_path", lambda wire: (updates.append(wire.edge), update_path(wire))[1])
+    scene.doc.auto_layout()
+    moved = {n for n, item in scene.nodes.items() if item.pos() != before[n]}
+    assert moved, "the layout moved nothing: the test shows nothing"
+    touched = {e for e in scene.doc.graph.edges if {e.src, e.dst} & moved}
+    assert sorted(updates, key=str) == sorted(touched, key=str)  # each once, and only those
+    _wires_at_their_ports(scene)
+    rows = scene.overview.nodes
+    for n in moved:  # the overview's box of each moved node is where it now is
+        item = scene.nodes[n]
+        assert rows.data[rows.index[n]][:2].tolist() == [item.x(), item.y()], n
+    updates.clear()
+    scene.doc.undo_stack.undo()
+    assert {n: item.pos() for n, item in scene.nodes.items()} == before
+    assert sorted(updates, key=str) == sorted(touched, key=str)
+    _wires_at_their_ports(scene)
+
+
 def test_duplicate_puts_the_copy_below_the_original_not_on_it(qtbot, window: MainWindow) -> None:
     window.doc.reset(_titled())
     QApplication.processEvents()

@@ -9,6 +9,7 @@ import dataclasses
 
 import torch
 from helpers import RESULT_TIMEOUT_MS, make_graph
+from PySide6.QtCore import QPointF
 from test_train_gui import _long_run, _open, _settled, _sgd_by_hand
 
 from graph.model import Node
@@ -50,6 +51,25 @@ def test_backward_again_clicked_while_the_worker_is_busy_counts_every_click_in_o
     (x**2).backward()
     lines = _badge_after(qtbot, w, [t.backward_action, t.zero_action, t.backward_action])
     assert lines == ("x.grad after 1 backward()", f"= {x.grad.item():g} (accumulated)")
+
+
+def test_a_grad_badge_stays_under_its_node_through_a_move_and_its_undo(qtbot, window) -> None:  # noqa: ANN001
+    from gui.train_overlay import GAP
+
+    w, t = window, window.training
+    _grads_lesson(qtbot, w)
+    _badge_after(qtbot, w, [t.backward_action])
+    item, badge = w.scene.nodes["x"], t.badges.badges["x"]
+
+    def under() -> bool:
+        return badge.pos() == item.pos() + QPointF(0, item.height() + GAP)
+
+    assert under()
+    start = item.pos()
+    w.doc.move({"x": (start.x() + 240.0, start.y() + 130.0), "y": (start.x() + 600.0, start.y())})
+    assert item.pos() == start + QPointF(240.0, 130.0) and under()
+    w.doc.undo_stack.undo()
+    assert item.pos() == start and under()
 
 
 def test_a_run_goes_on_through_a_target_change_and_f5_and_says_so(qtbot, window, examples_dir) -> None:  # noqa: ANN001

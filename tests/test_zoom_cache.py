@@ -409,6 +409,19 @@ def test_a_pan_while_bands_are_revealed_gives_the_exact_picture(window: MainWind
     assert _on_screen(window) == _exact(window)
 
 
+@pytest.mark.parametrize(("scale", "dx"), [(0.5, 40.0), (1.3, 17.7)])
+def test_a_node_moved_by_the_document_is_painted_afresh_at_its_new_place(window: MainWindow, scale: float,
+                                                                       dx: float) -> None:
+    """An undo of a move, a layout: the node's cached pixmap, moved by a fraction of a pixel,
+    would be drawn at a whole one (at 0.5, 30.1 units down is 15.05 px)."""
+    _show(window, _graph(), scale)
+    _grab(window)
+    x, y = window.doc.graph.position("x0")
+    window.doc.move({"x0": (x + dx, y + 30.1)})
+    QApplication.processEvents()
+    assert _on_screen(window) == _exact(window)
+
+
 @pytest.mark.parametrize("node", ["x0", "x79"])  # in the first band; in the last
 def test_a_change_while_bands_are_revealed_shows_when_they_are(window: MainWindow, monkeypatch, node: str) -> None:  # noqa: ANN001
     _reveal_gesture(window, monkeypatch)

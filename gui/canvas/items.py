@@ -191,13 +191,18 @@ class NodeItem(QGraphicsRectItem):
                 self._leaf_shape_text = str(list(node.leaf_shape()))
             except GraphError:  # a bad value is reported elsewhere
                 self._leaf_shape_text = "?"
+        self.canvas.node_synced(self, self.take_position())
+        self.update()
+
+    def take_position(self) -> bool:
+        """Go to the node's place in the document; whether that moved the item. The scene is told
+        by whoever calls (sync, or the scene itself for a move of many)."""
         pos = self.canvas.doc.graph.position(self.node_id)
         self.placed = usable_pos(pos)  # an absurd one (1e308) keeps the place the scene gave it
         moved = self.placed and (pos[0] != self.x() or pos[1] != self.y())
         if moved:
             self.setPos(pos[0], pos[1])
-        self.canvas.node_synced(self, moved)
-        self.update()
+        return moved
 
     def toolTip(self) -> str:  # noqa: N802 - Qt's name; made when shown (CanvasScene.helpEvent), not per node
         node = self.node

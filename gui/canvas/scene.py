@@ -103,7 +103,7 @@ class CanvasScene(QGraphicsScene):
         doc.nodeAdded.connect(self._on_node_added)
         doc.nodeRemoved.connect(self._on_node_removed)
         doc.nodeChanged.connect(self._on_node_changed)
-        doc.nodeMoved.connect(self._on_node_changed)
+        doc.nodesMoved.connect(self._on_nodes_moved)
         doc.edgeAdded.connect(self._on_edge_added)
         doc.edgeRemoved.connect(self._on_edge_removed)
         doc.graphReset.connect(self.rebuild)
@@ -176,6 +176,19 @@ class CanvasScene(QGraphicsScene):
         if item is not None:
             item.sync()
             self.update_edges_of(node_id)  # its ports may have moved in its box
+
+    def _on_nodes_moved(self, node_ids: list[str]) -> None:
+        """A move (an undo step, a layout, a drag's release): only places change, so only they
+        are taken, and each edge follows once however many of its nodes moved. Each node is
+        painted afresh: a cached pixmap moved by a fraction of a pixel is drawn at a whole one."""
+        moved = []
+        for item in map(self.nodes.get, node_ids):
+            if item is not None:
+                if item.take_position():
+                    moved.append(item)
+                item.update()
+        if moved:
+            self.nodes_moved(moved)
 
     def _on_edge_added(self, edge: Edge) -> None:
         self.edges[edge] = Wire(self, edge, next(self._wire_order))
