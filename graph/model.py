@@ -1,5 +1,5 @@
 """The document: nodes, edges, the layout, and the structural questions asked of them.
-(~520 lines, one piece: Node, Edge, Graph and CheckedGraph keep one set of invariants together.)
+(~570 lines, one piece: Node, Edge, Graph and CheckedGraph keep one set of invariants together.)
 
 Pure Python: no Qt, no torch (networkx only in `to_networkx`, imported there). Nodes keep the
 order they were added in, which is the order files list them and the order generated code
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import heapq
+import itertools
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -306,6 +307,42 @@ class Graph:
         for src in {e.src for _i, e in edges}:  # out-edges back in edge order, not appended
             self._consumers[src] = {e: None for e in self._edges if e.src == src}
 
+    def remove_nodes(self, node_ids: list[str]) -> tuple:
+        """Remove these nodes with their edges and group memberships, in one pass over the nodes
+        and one over the edges however many go (a node at a time is a pass each: deleting all
+        of 10,000 took minutes); return what `restore_nodes` needs."""
+        gone = set(node_ids)
+        nodes = [(i, node) for i, (n, node) in enumerate(self.nodes.items()) if n in gone]
+        edges = [(i, e) for i, e in enumerate(self._edges) if e.src in gone or e.dst in gone]
+        for _i, e in edges:
+            self._unlink(e)
+        if edges:
+            self._edges = [e for e in self._edges if e.src not in gone and e.dst not in gone]
+        for _i, node in nodes:
+            del self.nodes[node.id], self._inputs[node.id], self._consumers[node.id]
+        layout = {node.id: self.layout.pop(node.id) for _i, node in nodes if node.id in self.layout}
+        group_of = {node.id: self.group_of.pop(node.id) for _i, node in nodes if node.id in self.group_of}
+        return nodes, edges, layout, group_of
+
+    def restore_nodes(self, info: tuple) -> None:
+        """Put back what `remove_nodes` took, each node and edge at its old index."""
+        nodes, edges, layout, group_of = info
+        kept = list(self.nodes.items())
+        self.nodes.clear()
+        self.nodes.update(_put_back(kept, [(i, (node.id, node)) for i, node in nodes]))
+        for _i, node in nodes:
+            self._inputs[node.id], self._consumers[node.id] = {}, {}
+        self._edges = _put_back(self._edges, edges)
+        for _i, e in edges:
+            self._inputs[e.dst][e.port] = e.src
+        sources = {e.src: {} for _i, e in edges}  # their out-edges again in edge order
+        for e in self._edges:
+            if e.src in sources:
+                sources[e.src][e] = None
+        self._consumers.update(sources)
+        self.layout.update(layout)
+        self.group_of.update(group_of)
+
     def add_edge(self, edge: Edge, index: int | None = None) -> None:
         """Add an edge; both ends must exist and the port must be free (see edge_refusal)."""
         if edge.src not in self.nodes or edge.dst not in self.nodes:
@@ -527,3 +564,13 @@ def new_node(op: str, node_id: str) -> Node:
         return Node(node_id, TENSOR, value=1.0, requires_grad=True)
     attrs = {a.name: copy.deepcopy(a.default) for a in OPS[op].attrs if a.required}
     return Node(node_id, op, attrs=attrs)
+
+
+def _put_back(kept: list, taken: list[tuple[int, object]]) -> list:
+    """`kept` with each taken item back at its index (`taken` in rising index order)."""
+    merged, rest = [], iter(kept)
+    for i, item in taken:
+        merged.extend(itertools.islice(rest, i - len(merged)))
+        merged.append(item)
+    merged.extend(rest)
+    return merged

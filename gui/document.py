@@ -65,21 +65,34 @@ class Document(QObject):
         self.nodeAdded.emit(node.id)
         self._bump()
 
-    def _remove_node(self, node_id: str) -> tuple:
-        for e in [e for e in self.graph.edges if node_id in (e.src, e.dst)]:
+    def _insert_nodes(self, nodes: list[tuple[Node, tuple[float, float] | None]], edges: list[Edge]) -> None:
+        """Many nodes and the edges among them, at the end, as one edit (a paste)."""
+        for node, pos in nodes:
+            self.graph.add_node(node, pos=pos)
+            self.nodeAdded.emit(node.id)
+        for e in edges:
+            self.graph.add_edge(e)
+            self.edgeAdded.emit(e)
+        self._bump()
+
+    def _remove_nodes(self, node_ids: list[str]) -> tuple:
+        """Nodes and their edges as one edit, in one pass (graph.remove_nodes)."""
+        gone = set(node_ids)
+        for e in [e for e in self.graph.edges if e.src in gone or e.dst in gone]:
             self.edgeRemoved.emit(e)
-        info = self.graph.remove_node(node_id)
-        self.nodeRemoved.emit(node_id)
-        if self.target == node_id:
+        info = self.graph.remove_nodes(node_ids)
+        for _i, node in info[0]:
+            self.nodeRemoved.emit(node.id)
+        if self.target in gone:
             self.set_target(None)
         self._bump()
         return info
 
-    def _restore_node(self, info: tuple) -> None:
-        self.graph.restore_node(info)
-        node, edges = info[1], info[2]
-        self.nodeAdded.emit(node.id)
-        for _i, e in edges:
+    def _restore_nodes(self, info: tuple) -> None:
+        self.graph.restore_nodes(info)
+        for _i, node in info[0]:
+            self.nodeAdded.emit(node.id)
+        for _i, e in info[1]:
             self.edgeAdded.emit(e)
         self._bump()
 
@@ -165,9 +178,9 @@ class Document(QObject):
 
     def remove(self, node_ids: list[str], edges: list[Edge] = ()) -> None:
         """Delete nodes (with their edges) and loose edges, as one undo step."""
-        node_ids = [n for n in self.graph.nodes if n in set(node_ids)]
-        edges = [e for e in edges
-                 if e in self.graph.edges and e.src not in node_ids and e.dst not in node_ids]
+        gone, present = set(node_ids), set(self.graph.edges)  # sets: a delete of all 10,000 must not be O(n²)
+        node_ids = [n for n in self.graph.nodes if n in gone]
+        edges = [e for e in edges if e in present and e.src not in gone and e.dst not in gone]
         if not node_ids and not edges:
             return
         what = f"Delete {len(node_ids)} node(s)" if node_ids else f"Delete {len(edges)} edge(s)"
@@ -175,8 +188,8 @@ class Document(QObject):
         self.removing.emit(node_ids)  # what is kept for them outside the graph goes, in this step
         for e in edges:
             self.undo_stack.push(_Disconnect(self, e))
-        for n in node_ids:
-            self.undo_stack.push(_RemoveNode(self, n))
+        if node_ids:
+            self.undo_stack.push(_RemoveNodes(self, node_ids))
         self.undo_stack.endMacro()
 
     def connect(self, edge: Edge) -> str | None:
@@ -233,7 +246,7 @@ class Document(QObject):
         self.renaming.emit(old_id, new_id)  # what is kept for it outside the graph follows, in this step
         if was_target:  # undone last, once old_id exists again
             self.undo_stack.push(_Retarget(self, on_undo=old_id))
-        self.undo_stack.push(_RemoveNode(self, old_id))
+        self.undo_stack.push(_RemoveNodes(self, [old_id]))
         self.undo_stack.push(_AddNode(self, plan.node, plan.index, pos))
         for i, e in plan.new_edges:
             self.undo_stack.push(_Connect(self, e, i))
@@ -252,10 +265,7 @@ class Document(QObject):
         """
         plan = edits.plan_paste(self.graph, text, offset)
         self.undo_stack.beginMacro(f"Paste {len(plan.nodes)} node(s)")
-        for node, pos in plan.nodes:
-            self.undo_stack.push(_AddNode(self, node, pos=pos))
-        for e in plan.edges:
-            self.undo_stack.push(_Connect(self, e))
+        self.undo_stack.push(_AddNodes(self, plan.nodes, plan.edges))
         if plan.groups:  # the copied nodes' groups come along
             new = {**self.graph.groups, **{g.id: g for g in plan.groups}}
             self.undo_stack.push(_Groups(self, "Paste groups", self.graph.groups, dict.fromkeys(plan.group_of),
@@ -272,7 +282,8 @@ class Document(QObject):
 
     def group(self, node_ids: list[str], label: str | None = None) -> str | None:
         """Put these nodes in a new group (Ctrl+G); returns its id (None: no nodes)."""
-        node_ids = [n for n in self.graph.nodes if n in set(node_ids)]
+        chosen = set(node_ids)
+        node_ids = [n for n in self.graph.nodes if n in chosen]
         if not node_ids:
             return None
         group_id = groups.new_group_id(self.graph)
@@ -333,22 +344,36 @@ class _AddNode(DocCommand):
         self.doc._insert_node(self.node, self.index, self.pos)
 
     def undo(self) -> None:
-        self.doc._remove_node(self.node.id)
+        self.doc._remove_nodes([self.node.id])
 
 
-class _RemoveNode(DocCommand):
-    def __init__(self, doc: Document, node_id: str) -> None:
-        super().__init__(f"Delete {node_id}")
-        self.doc, self.node_id, self.info, self.was_target = doc, node_id, None, False
+class _AddNodes(DocCommand):
+    """Nodes and the edges among them (a paste), appended: undone by removing the nodes."""
+
+    def __init__(self, doc: Document, nodes: list[tuple[Node, tuple[float, float] | None]], edges: list[Edge]) -> None:
+        super().__init__(f"Add {len(nodes)} node(s)")
+        self.doc, self.nodes, self.edges = doc, nodes, edges
 
     def redo(self) -> None:
-        self.was_target = self.doc.target == self.node_id
-        self.info = self.doc._remove_node(self.node_id)
+        self.doc._insert_nodes(self.nodes, self.edges)
 
     def undo(self) -> None:
-        self.doc._restore_node(self.info)
-        if self.was_target:  # undoing a delete gives the target back too
-            self.doc.set_target(self.node_id)
+        self.doc._remove_nodes([node.id for node, _pos in self.nodes])
+
+
+class _RemoveNodes(DocCommand):
+    def __init__(self, doc: Document, node_ids: list[str]) -> None:
+        super().__init__(f"Delete {node_ids[0]}" if len(node_ids) == 1 else f"Delete {len(node_ids)} node(s)")
+        self.doc, self.node_ids, self.info, self.was_target = doc, node_ids, None, None
+
+    def redo(self) -> None:
+        self.was_target = self.doc.target if self.doc.target in self.node_ids else None
+        self.info = self.doc._remove_nodes(self.node_ids)
+
+    def undo(self) -> None:
+        self.doc._restore_nodes(self.info)
+        if self.was_target is not None:  # undoing a delete gives the target back too
+            self.doc.set_target(self.was_target)
 
 
 class _Connect(DocCommand):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -248,6 +249,38 @@ def test_undoing_several_removals_in_reverse_order_restores_everything() -> None
     for info in reversed(undo):
         g.restore_node(info)
     assert g == original
+
+
+def _adjacency(g: Graph) -> tuple:
+    """What Graph.__eq__ does not compare: who feeds whom, and each node's out-edges in order."""
+    return g.all_inputs(), {n: list(g._consumers[n]) for n in g.nodes}  # noqa: SLF001
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_removing_many_nodes_at_once_is_removing_them_one_by_one_and_restore_gives_back_the_exact_graph(
+        seed: int) -> None:
+    from test_graph_edits import _random_dag
+
+    from graph.groups import Group
+
+    r = random.Random(seed)
+    g = _random_dag(seed)
+    g.groups = {"g1": Group("g1", None, None, False)}
+    for i, n in enumerate(g.nodes):
+        if i % 3:
+            g.set_position(n, (float(i), 2.0 * i))
+        if i % 4 == 1:
+            g.group_of[n] = "g1"
+    gone = r.sample(list(g.nodes), r.randint(1, len(g.nodes)))
+    original, one_by_one = g.copy(), g.copy()
+    for n in gone:
+        one_by_one.remove_node(n)
+    info = g.remove_nodes(gone)
+    assert g == one_by_one and _adjacency(g) == _adjacency(one_by_one)
+    assert not set(gone) & (set(g.nodes) | set(g.layout) | set(g.group_of))
+    g.restore_nodes(info)
+    assert g == original and _adjacency(g) == _adjacency(original)
+    assert list(g.nodes) == list(original.nodes) and g.edges == original.edges
 
 
 def test_remove_and_restore_edge() -> None:

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 
 from PySide6.QtCore import QPointF, QRectF, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QToolTip, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneMouseEvent, QMenu, QToolTip, QWidget
 
 from autograd_bridge.compute import ComputeResult
 from graph.bulk import paused_gc
@@ -77,6 +77,7 @@ class CanvasScene(QGraphicsScene):
         self._batch: QRectF | None = None  # redraws gathered into one (_one_redraw)
         self.background_changes = 0  # counts redraws: a picture of the background drawn before is stale
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
+        self._selection_dropped = False  # selected items removed by an edit not yet told (_drop_selected)
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
         self.selectionChanged.connect(self._on_selection_changed)
@@ -107,6 +108,7 @@ class CanvasScene(QGraphicsScene):
         doc.edgeAdded.connect(self._on_edge_added)
         doc.edgeRemoved.connect(self._on_edge_removed)
         doc.graphReset.connect(self.rebuild)
+        doc.edited.connect(self._tell_dropped_selection)
         doc.targetChanged.connect(self._on_target_changed)
         self.groups = GroupLayer(self)  # group frames and collapsed boxes (gui.canvas.groups)
         self.rebuild()
@@ -169,7 +171,8 @@ class CanvasScene(QGraphicsScene):
         self.overview.remove_node(node_id)
         if item is not None:
             self.overview_repaint(item.sceneBoundingRect())
-            self.tiles.remove(item)
+            with self._selection_told_later(item):
+                self.tiles.remove(item)
 
     def _on_node_changed(self, node_id: str) -> None:
         item = self.nodes.get(node_id)
@@ -190,6 +193,23 @@ class CanvasScene(QGraphicsScene):
         if moved:
             self.nodes_moved(moved)
 
+    @contextlib.contextmanager
+    def _selection_told_later(self, item: QGraphicsItem) -> Iterator[None]:
+        """Remove a selected item without a selectionChanged: Qt sends one per selected item
+        removed, and each listener reads the whole selection (deleting 10,000 selected nodes:
+        O(n²), minutes). The edit's `edited` sends one (_tell_dropped_selection)."""
+        if not item.isSelected():
+            yield
+            return
+        with QSignalBlocker(self):
+            yield
+        self._selection_dropped = True
+
+    def _tell_dropped_selection(self) -> None:
+        if self._selection_dropped:
+            self._selection_dropped = False
+            self.selectionChanged.emit()
+
     def _on_edge_added(self, edge: Edge) -> None:
         self.edges[edge] = Wire(self, edge, next(self._wire_order))
         self.edges_at[edge.src].add(edge)
@@ -205,7 +225,8 @@ class CanvasScene(QGraphicsScene):
         if item is not None:
             self.redraw(item.rect())
             if item.proxy is not None:
-                self.removeItem(item.proxy)
+                with self._selection_told_later(item.proxy):
+                    self.removeItem(item.proxy)
             if item in self.overview.lifted:  # a wire of a drag, deleted mid-drag (Delete, Ctrl+Z)
                 self.overview.lifted.discard(item)
                 self.lifted.follow()

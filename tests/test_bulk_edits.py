@@ -1,0 +1,74 @@
+"""Edits of many nodes at once (a delete of the selection, a paste, and their undo) are one edit
+each: one `edited`, one selectionChanged, and the graph back exactly on undo. One signal per node,
+each listener reading the whole selection or graph, made deleting all of 10,000 nodes take
+minutes (benchmarks: `python -m benchmarks.bench_canvas`)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from helpers import scene_and_view
+from test_graph_edits import _random_dag
+
+from gui.canvas import CanvasScene
+
+
+def _count(signal) -> list:  # noqa: ANN001 - a Qt signal instance
+    seen: list = []
+    signal.connect(lambda *args: seen.append(args))
+    return seen
+
+
+def _scene_matches_the_document(scene: CanvasScene) -> None:
+    graph = scene.doc.graph
+    assert set(scene.nodes) == set(graph.nodes)
+    assert set(scene.edges) == set(graph.edges)
+    for e in graph.edges:
+        path, src, dst = scene.edges[e].path(), scene.nodes[e.src], scene.nodes[e.dst]
+        assert path.pointAtPercent(0) == src.mapToScene(src.output_pos()), e
+        assert path.pointAtPercent(1) == dst.mapToScene(dst.input_pos(e.port)), e
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_deleting_many_selected_nodes_is_one_edit_one_selection_change_and_one_undo_step(qtbot, seed: int) -> None:  # noqa: ANN001
+    r = random.Random(seed)
+    graph = _random_dag(seed)
+    target = list(graph.nodes)[-1]
+    scene, _view = scene_and_view(qtbot, graph, target)
+    doc = scene.doc
+    original = doc.graph.copy()
+    chosen = [target, *r.sample(list(doc.graph.nodes)[:-1], 24)]
+    scene.select_nodes(chosen)
+    edited, selection, targets = _count(doc.edited), _count(scene.selectionChanged), _count(doc.targetChanged)
+    doc.remove(chosen)
+    assert len(edited) == 1 and len(selection) == 1 and targets == [(None,)]
+    assert scene.selected_node_ids() == [] and not set(chosen) & set(doc.graph.nodes)
+    assert doc.undo_stack.count() == 1 and doc.undo_stack.undoText() == "Delete 25 node(s)"
+    _scene_matches_the_document(scene)
+    doc.undo_stack.undo()
+    assert len(edited) == 2 and doc.target == target
+    assert doc.graph == original and doc.graph.all_inputs() == original.all_inputs()
+    assert [doc.graph.consumers_of(n) for n in doc.graph.nodes] == [original.consumers_of(n) for n in original.nodes]
+    _scene_matches_the_document(scene)
+    doc.undo_stack.redo()
+    assert len(edited) == 3 and doc.target is None and not set(chosen) & set(doc.graph.nodes)
+    _scene_matches_the_document(scene)
+
+
+def test_a_paste_is_one_edit_and_its_undo_gives_back_the_graph(qtbot) -> None:  # noqa: ANN001
+    scene, _view = scene_and_view(qtbot, _random_dag(7))
+    doc = scene.doc
+    original = doc.graph.copy()
+    text = doc.copy_text(list(doc.graph.nodes)[5:25])
+    edited = _count(doc.edited)
+    pasted = doc.paste(text)
+    assert len(pasted) == 20 and len(edited) == 1 and doc.undo_stack.count() == 1
+    assert all(n in scene.nodes for n in pasted)
+    _scene_matches_the_document(scene)
+    doc.undo_stack.undo()
+    assert len(edited) == 2 and doc.graph == original
+    _scene_matches_the_document(scene)
+    doc.undo_stack.redo()
+    assert len(edited) == 3 and set(pasted) <= set(doc.graph.nodes)
+    _scene_matches_the_document(scene)
