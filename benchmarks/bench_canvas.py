@@ -2,7 +2,7 @@
 goes to the view's viewport, Qt and our handlers run, and the clock stops when the viewport has
 painted (processEvents until its Paint event) and what that left for the next turns of the event
 loop has run. GUI-thread CPU time (time.thread_time) and wall time, the median of many frames.
-(~525 lines, one piece: every gesture's row beside the one Canvas harness that times it.)
+(~550 lines, one piece: every gesture's row beside the one Canvas harness that times it.)
 
     QT_QPA_PLATFORM=offscreen python benchmarks/bench_canvas.py [--nodes 2000 5000 10000]
         [--frames 15] [--opens 3] [--interaction-nodes 2000] [--json PATH] [--png DIR]
@@ -32,6 +32,10 @@ Rows, per N:
               under a pixel at the fitted scale)
   group       one mouse move of a group's frame (the 50 of drag, grouped) dragged by its title
               band, at 100 %, 1 px
+  delete      the 50 of drag deleted (Document.remove of the selection, as the Delete key),
+              at the fitted scale; undo_delete: that delete undone
+  paste       a copy of the 50 pasted (the paste undone, untimed)
+  select_all  every node selected (Ctrl+A: CanvasScene.select_nodes)
   rss         the process's resident memory grown by the open (MB, in `mb`; no times)
 
 Then the interactions in the real window at --interaction-nodes (see `interactions`).
@@ -326,6 +330,27 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
     samples = canvas.drag(band, frames)
     moved = doc.undo_stack.index() == steps + 1  # the release made it one Document.move
     row("group" if moved else "group [NOT MOVED]", samples)
+
+    # edits of many nodes, at the fitted scale, each until painted: the 50 deleted (as the
+    # Delete key: Document.remove of the selection) and that undone, alternately; pasted (their
+    # copy) with the paste undone untimed; all nodes selected (Ctrl+A), deselected untimed
+    view.fit_graph()
+    deletes, undos, pastes, selects = [], [], [], []
+    text = doc.copy_text(ids)
+    for _ in range(frames):
+        scene.select_nodes(ids)
+        deletes.append(canvas.frame(lambda: doc.remove(scene.selected_node_ids())))
+        deleted = ids[0] not in doc.graph.nodes
+        undos.append(canvas.frame(doc.undo_stack.undo))
+        pastes.append(canvas.frame(lambda: doc.paste(text)))
+        doc.undo_stack.undo()
+        scene.clearSelection()
+        canvas.settle()
+        selects.append(canvas.frame(lambda: scene.select_nodes(list(scene.nodes))))
+    row("delete" if deleted else "delete [NOT DELETED]", deletes)
+    row("undo_delete" if ids[0] in doc.graph.nodes else "undo_delete [NOT BACK]", undos)
+    row("paste", pastes)
+    row("select_all" if len(scene.selected_node_ids()) == len(scene.nodes) else "select_all [NOT ALL]", selects)
     view.close()
     return rows
 

@@ -49,6 +49,8 @@ CANVAS_WHAT = {"open": "open from memory until painted",
                "pan": "pan 40 px",
                "select": "click-select a node", "band": "rubber-band select, one frame",
                "wire": "drag a wire, one frame", "group": "drag a group of 50 by its frame, one frame",
+               "delete": "delete 50 selected nodes", "undo_delete": "undo that delete",
+               "paste": "paste 50 nodes", "select_all": "select all (Ctrl+A)",
                "rss": "RSS grown by the open"}
 
 

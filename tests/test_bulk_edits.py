@@ -1,17 +1,20 @@
 """Edits of many nodes at once (a delete of the selection, a paste, and their undo) are one edit
 each: one `edited`, one selectionChanged, and the graph back exactly on undo. One signal per node,
 each listener reading the whole selection or graph, made deleting all of 10,000 nodes take
-minutes (benchmarks: `python -m benchmarks.bench_canvas`)."""
+minutes (benchmarks: `python -m benchmarks.bench_canvas`). And a graph with thousands of errors
+gets a status bar line of a few hundred characters, not all of them (laid out on every edit)."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
-from helpers import scene_and_view
+from helpers import RESULT_TIMEOUT_MS, scene_and_view
 from test_graph_edits import _random_dag
 
+from graph.model import Graph, Node
 from gui.canvas import CanvasScene
+from gui.window import STATUS_MAX, status_line
 
 
 def _count(signal) -> list:  # noqa: ANN001 - a Qt signal instance
@@ -72,3 +75,25 @@ def test_a_paste_is_one_edit_and_its_undo_gives_back_the_graph(qtbot) -> None:  
     doc.undo_stack.redo()
     assert len(edited) == 3 and set(pasted) <= set(doc.graph.nodes)
     _scene_matches_the_document(scene)
+
+
+def test_a_status_line_is_cut_after_whole_parts_and_says_how_many_are_left() -> None:
+    parts = [f"unconnected input: n{i}.input" for i in range(100)]
+    line = status_line("; ".join(parts), limit=100)
+    shown = line.split("; … and ")[0].split("; ")
+    assert shown == parts[:len(shown)] and len(shown) >= 2
+    assert line.endswith(f"; … and {100 - len(shown)} more") and len(line) <= 100 + len("; … and 100 more")
+    assert status_line("no parts " * 20, limit=50) == ("no parts " * 20)[:50].rstrip() + "…"
+    assert status_line("short; enough", limit=50) == "short; enough"
+
+
+def test_the_status_bar_of_a_graph_with_thousands_of_errors_is_one_short_line(qtbot, window) -> None:  # noqa: ANN001
+    graph = Graph()
+    for i in range(2000):
+        graph.add_node(Node(f"n{i}", "neg"), pos=(300.0 * (i % 40), 150.0 * (i // 40)))
+    window._replace_document(graph, None)  # noqa: SLF001
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("⚠"), timeout=RESULT_TIMEOUT_MS)
+    line = window.statusBar().currentMessage()
+    assert line.startswith("⚠ unconnected input: n0.input; unconnected input: n1.input")
+    shown = line.split("; … and ")[0].count("; ") + 1
+    assert line.endswith(f"; … and {2000 - shown:,} more") and len(line) <= STATUS_MAX + 30
