@@ -139,8 +139,7 @@ class Calculus(QObject):
     def _on_selection(self) -> None:
         if not isValid(self.w.scene):  # the window is being destroyed
             return
-        selected = self.w.scene.selected_node_ids()
-        node = selected[0] if len(selected) == 1 else None
+        node = self.w.scene.only_selected_node()
         if node != self.node:
             self.node, self.node_result = node, None
             self._update_marks()

@@ -9,11 +9,13 @@ from __future__ import annotations
 import random
 
 import pytest
-from helpers import RESULT_TIMEOUT_MS, scene_and_view
+from helpers import RESULT_TIMEOUT_MS, on_screen, scene_and_view
+from PySide6.QtWidgets import QApplication
 from test_graph_edits import _random_dag
 
 from graph.model import Graph, Node
 from gui.canvas import CanvasScene
+from gui.canvas.scene import MANY_SELECTED
 from gui.window import STATUS_MAX, status_line
 
 
@@ -97,3 +99,42 @@ def test_the_status_bar_of_a_graph_with_thousands_of_errors_is_one_short_line(qt
     assert line.startswith("⚠ unconnected input: n0.input; unconnected input: n1.input")
     shown = line.split("; … and ")[0].count("; ") + 1
     assert line.endswith(f"; … and {2000 - shown:,} more") and len(line) <= STATUS_MAX + 30
+
+
+def _exact(view) -> object:  # noqa: ANN001 - a CanvasView; a QImage
+    """The viewport drawn again from nothing kept."""
+    for item in view.scene().nodes.values():
+        item.update()
+    view.resetCachedContent()
+    QApplication.processEvents()
+    return view.viewport().grab().toImage()
+
+
+@pytest.mark.parametrize("count", [3, MANY_SELECTED + 100])
+def test_in_the_overview_selecting_and_deselecting_many_nodes_shows_exactly_that(qtbot, count: int) -> None:  # noqa: ANN001
+    graph = Graph()
+    for i in range(MANY_SELECTED + 200):
+        graph.add_node(Node(f"n{i}", "tensor", value=float(i)), pos=(300.0 * (i % 30), 150.0 * (i // 30)))
+    scene, view = scene_and_view(qtbot, graph, size=(900, 600))
+    view.fit_graph()
+    assert scene.overview.on
+    on_screen(view)
+    chosen = list(scene.nodes)[:count]
+    scene.select_nodes(chosen)
+    assert on_screen(view) == _exact(view)
+    scene.select_nodes(list(scene.nodes)[-count:])  # the first deselected, others selected
+    assert on_screen(view) == _exact(view)
+    scene.clearSelection()
+    assert on_screen(view) == _exact(view)
+
+
+def test_the_only_selected_node_is_the_one_selected_node_alone(qtbot) -> None:  # noqa: ANN001
+    scene, _view = scene_and_view(qtbot, _random_dag(2))
+    ids = list(scene.nodes)
+    assert scene.only_selected_node() is None
+    scene.select_nodes([ids[5]])
+    assert scene.only_selected_node() == ids[5] == scene.selected_node_ids()[0]
+    scene.select_nodes([ids[5], ids[9]])
+    assert scene.only_selected_node() is None
+    scene.select_nodes(ids)
+    assert scene.only_selected_node() is None

@@ -52,6 +52,9 @@ from gui.titles import op_symbol
 STALE_LOOK_AFTER_MS = 100
 LEFT = Qt.MouseButton.LeftButton
 CONTENT_SLACK = 1000.0  # scene units the content rect grows by beyond a node that left it
+# Selection changes of more items than this repaint the whole overview at once (repaint_selection):
+# one view's repaint costs about what a few hundred items' rects do.
+MANY_SELECTED = 500
 
 
 class CanvasScene(QGraphicsScene):
@@ -74,6 +77,7 @@ class CanvasScene(QGraphicsScene):
         self._errors: set[str] = set()  # nodes whose error it is (ComputeResult.failed): red
         self._nonfinite: set[str] = set()  # nodes where NaN/Inf first appears
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
+        self._selected_node_ids: list[str] = []  # its nodes, for the overview's paint
         self._batch: QRectF | None = None  # redraws gathered into one (_one_redraw)
         self.background_changes = 0  # counts redraws: a picture of the background drawn before is stale
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
@@ -356,16 +360,25 @@ class CanvasScene(QGraphicsScene):
             return
         self._selection_moved = False
         now = set(self.selectedItems())
-        for item in now.symmetric_difference(self._drawn_selection):
-            if item.scene() is self:
-                if isinstance(item, EdgeItem):
-                    if item.wire in self.overview.lifted:  # drawn by the drag's item, not the background
-                        self.lifted.update(item.rect())
-                    else:
-                        self.redraw(item.rect())
-                elif self.overview.on:  # drawn over the cached background: repainted, not redrawn
-                    self.update(item.sceneBoundingRect())
+        changed = now.symmetric_difference(self._drawn_selection)
+        # In the overview the selected nodes are drawn over the cached background: thousands
+        # changed (Select All) cost less as one repaint of the view than as a rect each.
+        all_nodes = self.overview.on and len(changed) > MANY_SELECTED
+        if all_nodes:  # the viewports at once, not the scene: its update comes a turn later, a second paint
+            for view in self.views():
+                view.viewport().update()
+        for item in changed:
+            if type(item) is EdgeItem:
+                if item.scene() is not self:
+                    continue
+                if item.wire in self.overview.lifted:  # drawn by the drag's item, not the background
+                    self.lifted.update(item.rect())
+                else:
+                    self.redraw(item.rect())
+            elif self.overview.on and not all_nodes and item.scene() is self:
+                self.update(item.sceneBoundingRect())  # repainted, not redrawn
         self._drawn_selection = now
+        self._selected_node_ids = [item.node_id for item in now if type(item) is NodeItem]
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
         for _ in self.background_steps(painter, rect):
@@ -389,8 +402,9 @@ class CanvasScene(QGraphicsScene):
     def paint_overview_selection(self, painter: QPainter) -> None:
         """In the overview, over the cached background (the view's foreground): the selected
         nodes. Selecting repaints only their place, without drawing the wires under it again."""
-        nodes = [it.node_id for it in self.selectedItems() if isinstance(it, NodeItem)]
-        self.overview.paint_selection(painter, nodes, self.doc.target, list(self._nonfinite), list(self._errors))
+        self.repaint_selection()  # a no-op unless the selection changed since the view asked
+        self.overview.paint_selection(painter, self._selected_node_ids, self.doc.target, list(self._nonfinite),
+                                      list(self._errors))
 
     def itemsBoundingRect(self) -> QRectF:  # noqa: N802 - Qt API
         """The nodes' and edges' bounds, as Qt's would be without the layer (whose bounds are
@@ -617,6 +631,17 @@ class CanvasScene(QGraphicsScene):
         picked = [item for item in self.selectedItems() if isinstance(item, NodeItem)]
         return [item.node_id for item in sorted(picked, key=lambda item: item.stack_order)]
 
+    def only_selected_node(self) -> str | None:
+        """The selected node when it is the only one (what the inspector shows), else None;
+        asked on every selection change, so without sorting a Select All's thousands."""
+        found = None
+        for item in self.selectedItems():
+            if type(item) is NodeItem:
+                if found is not None:
+                    return None
+                found = item.node_id
+        return found
+
     def select_nodes(self, node_ids: list[str]) -> None:
         """Select these nodes alone, with one selectionChanged (setSelected on each item sends
         one per item, and a listener that reads the selection makes that O(n²))."""
@@ -627,6 +652,7 @@ class CanvasScene(QGraphicsScene):
                 if item is not None:
                     item.setSelected(True)
         self.selectionChanged.emit()
+        self.repaint_selection()  # now, not a turn later: the repaint joins Qt's, one paint
 
     def selected_edges(self) -> list[Edge]:
         return [e for e, item in self.edges.items() if item.isSelected()]
