@@ -264,6 +264,8 @@ class Document(QObject):
         a cycle (graph.edits.plan_paste).
         """
         plan = edits.plan_paste(self.graph, text, offset)
+        if not plan.nodes:  # nothing to add: no undo step, no edit
+            return []
         self.undo_stack.beginMacro(f"Paste {len(plan.nodes)} node(s)")
         self.undo_stack.push(_AddNodes(self, plan.nodes, plan.edges))
         if plan.groups:  # the copied nodes' groups come along

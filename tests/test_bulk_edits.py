@@ -79,6 +79,14 @@ def test_a_paste_is_one_edit_and_its_undo_gives_back_the_graph(qtbot) -> None:  
     _scene_matches_the_document(scene)
 
 
+def test_a_paste_of_no_nodes_is_no_edit_and_no_undo_step(qtbot) -> None:  # noqa: ANN001
+    scene, _view = scene_and_view(qtbot, _random_dag(4))
+    doc = scene.doc
+    edited, revision = _count(doc.edited), doc.revision
+    assert doc.paste(doc.copy_text([])) == []
+    assert edited == [] and doc.revision == revision and doc.undo_stack.count() == 0
+
+
 def test_a_status_line_is_cut_after_whole_parts_and_says_how_many_are_left() -> None:
     parts = [f"unconnected input: n{i}.input" for i in range(100)]
     line = status_line("; ".join(parts), limit=100)
