@@ -287,25 +287,18 @@ class Graph:
         return old
 
     def remove_node(self, node_id: str) -> tuple[int, Node, list[tuple[int, Edge]], tuple | None, str | None]:
-        """Remove a node, its edges and its group membership; return what `restore_node` needs."""
-        index = list(self.nodes).index(node_id)
-        removed = [(i, e) for i, e in enumerate(self.edges) if node_id in (e.src, e.dst)]
-        for _i, e in reversed(removed):
-            self._unlink(e)
-        self._edges = [e for e in self._edges if node_id not in (e.src, e.dst)]
-        del self._inputs[node_id], self._consumers[node_id]
-        return (index, self.nodes.pop(node_id), removed, self.layout.pop(node_id, None),
-                self.group_of.pop(node_id, None))
+        """Remove a node, its edges and its group membership; return what `restore_node` needs:
+        (index, node, [(index, edge)], position, group)."""
+        if node_id not in self.nodes:
+            raise ValueError(f"no node {node_id!r}")
+        [(index, node)], edges, layout, group_of = self.remove_nodes([node_id])
+        return index, node, edges, layout.get(node_id), group_of.get(node_id)
 
     def restore_node(self, info: tuple) -> None:
         index, node, edges, pos = info[:4]
-        self.add_node(node, index, pos)
-        if len(info) > 4 and info[4] is not None:
-            self.group_of[node.id] = info[4]
-        for i, e in edges:
-            self.add_edge(e, i)
-        for src in {e.src for _i, e in edges}:  # out-edges back in edge order, not appended
-            self._consumers[src] = {e: None for e in self._edges if e.src == src}
+        group = info[4] if len(info) > 4 else None
+        self.restore_nodes(([(index, node)], edges, {} if pos is None else {node.id: pos},
+                            {} if group is None else {node.id: group}))
 
     def remove_nodes(self, node_ids: list[str]) -> tuple:
         """Remove these nodes with their edges and group memberships, in one pass over the nodes

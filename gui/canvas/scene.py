@@ -81,7 +81,7 @@ class CanvasScene(QGraphicsScene):
         self._batch: QRectF | None = None  # redraws gathered into one (_one_redraw)
         self.background_changes = 0  # counts redraws: a picture of the background drawn before is stale
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
-        self._selection_dropped = False  # selected items removed by an edit not yet told (_drop_selected)
+        self._selection_dropped = False  # selected items removed by an edit not yet told (_selection_told_later)
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
         self.selectionChanged.connect(self._on_selection_changed)
