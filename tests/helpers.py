@@ -157,3 +157,15 @@ def on_screen(view):  # noqa: ANN001, ANN201 - a CanvasView; a QImage
     top = vp.mapTo(window, QPoint(0, 0))
     shot = QApplication.primaryScreen().grabWindow(window.winId(), top.x(), top.y(), vp.width(), vp.height())
     return shot.toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def fresh_paint(view):  # noqa: ANN001, ANN201 - a CanvasView; a QImage
+    """The view's viewport drawn again from nothing kept (its cached background and the nodes'
+    pixmaps): what `on_screen` must equal."""
+    from PySide6.QtWidgets import QApplication
+
+    for item in view.scene().nodes.values():
+        item.update()
+    view.resetCachedContent()
+    QApplication.processEvents()
+    return view.viewport().grab().toImage()

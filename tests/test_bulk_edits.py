@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 
 import pytest
-from helpers import RESULT_TIMEOUT_MS, on_screen, scene_and_view
-from PySide6.QtWidgets import QApplication
+from helpers import RESULT_TIMEOUT_MS, fresh_paint, on_screen, scene_and_view
+from test_canvas_zoom import _wires_at_their_ports
 from test_graph_edits import _random_dag
 
 from graph.model import Graph, Node
@@ -29,10 +29,7 @@ def _scene_matches_the_document(scene: CanvasScene) -> None:
     graph = scene.doc.graph
     assert set(scene.nodes) == set(graph.nodes)
     assert set(scene.edges) == set(graph.edges)
-    for e in graph.edges:
-        path, src, dst = scene.edges[e].path(), scene.nodes[e.src], scene.nodes[e.dst]
-        assert path.pointAtPercent(0) == src.mapToScene(src.output_pos()), e
-        assert path.pointAtPercent(1) == dst.mapToScene(dst.input_pos(e.port)), e
+    _wires_at_their_ports(scene)
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -109,15 +106,6 @@ def test_the_status_bar_of_a_graph_with_thousands_of_errors_is_one_short_line(qt
     assert line.endswith(f"; … and {2000 - shown:,} more") and len(line) <= STATUS_MAX + 30
 
 
-def _exact(view) -> object:  # noqa: ANN001 - a CanvasView; a QImage
-    """The viewport drawn again from nothing kept."""
-    for item in view.scene().nodes.values():
-        item.update()
-    view.resetCachedContent()
-    QApplication.processEvents()
-    return view.viewport().grab().toImage()
-
-
 @pytest.mark.parametrize("count", [3, MANY_SELECTED + 100])
 def test_in_the_overview_selecting_and_deselecting_many_nodes_shows_exactly_that(qtbot, count: int) -> None:  # noqa: ANN001
     graph = Graph()
@@ -129,11 +117,11 @@ def test_in_the_overview_selecting_and_deselecting_many_nodes_shows_exactly_that
     on_screen(view)
     chosen = list(scene.nodes)[:count]
     scene.select_nodes(chosen)
-    assert on_screen(view) == _exact(view)
+    assert on_screen(view) == fresh_paint(view)
     scene.select_nodes(list(scene.nodes)[-count:])  # the first deselected, others selected
-    assert on_screen(view) == _exact(view)
+    assert on_screen(view) == fresh_paint(view)
     scene.clearSelection()
-    assert on_screen(view) == _exact(view)
+    assert on_screen(view) == fresh_paint(view)
 
 
 def test_the_only_selected_node_is_the_one_selected_node_alone(qtbot) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from helpers import RESULT_TIMEOUT_MS, on_screen, wires_drawn
+from helpers import RESULT_TIMEOUT_MS, fresh_paint, on_screen, wires_drawn
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QImage, QPainter, QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -105,10 +105,7 @@ def _until_settled(window: MainWindow) -> int:
 
 def _exact(window: MainWindow) -> QImage:
     """The view drawn again from nothing kept (its cached background and the nodes' pixmaps)."""
-    for item in window.scene.nodes.values():
-        item.update()
-    window.view.resetCachedContent()
-    return _grab(window)
+    return fresh_paint(window.view)
 
 
 def test_in_the_overview_notches_draw_no_wire_and_the_end_draws_exactly(window: MainWindow) -> None:
