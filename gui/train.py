@@ -428,10 +428,11 @@ class Training(QObject):
         self._curve_left = doc.revision  # a Step from here adds to this curve
         self._keep_grads(result, before)
         ran, kept = torch_words(result, self._title)
-        head = f"{what}: {result.done} step(s) [{ran}]; {self._title(result.target)} {_number(result.losses[0])} → "
+        # Why a run stopped early comes first: a status bar shows the start of a long line.
+        stopped = f" ({result.stopped})" if result.stopped else ""
+        head = (f"{what}: {result.done} step(s){stopped} [{ran}]; "
+                f"{self._title(result.target)} {_number(result.losses[0])} → ")
         tail = f"; {kept}; one undo step"
-        if result.stopped:
-            tail += f" ({result.stopped})"
         if made_by_init:
             tail += f"; {', '.join(made_by_init)} made by init now hold literals of their new values"
         # The run computes the target before each step, not after the last: its value then is

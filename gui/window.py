@@ -47,6 +47,7 @@ from gui.palette import NodeSearch, Palette
 from gui.recent import install as install_recent
 from gui.recovery import Autosave, Found, claim_orphan
 from gui.runstate import RunState
+from gui.status_message import StatusMessage
 from gui.stepper import install as install_stepper
 from gui.titles import formula_name, partial_names, title_by_id
 from gui.train import install as install_training
@@ -56,22 +57,6 @@ from gui.worker import Computer
 # the worker keeps only the newest pending request, so a burst of edits costs at most two runs.
 RECOMPUTE_DELAY_MS = 0
 STATUS_TITLE_MAX = 40  # characters of a target's title in a status line
-
-
-STATUS_MAX = 300  # characters of a status bar message: one line shows no more, and Qt lays out
-# all of it on every change (5,001 nodes' errors, 160,000 characters: ~40 ms an edit)
-
-
-def status_line(text: str, limit: int = STATUS_MAX) -> str:
-    """The text, or its first `limit` characters, cut after a whole "; "-separated part where
-    there is one, saying how many parts are left out (the canvas marks every node's own)."""
-    if len(text) <= limit:
-        return text
-    head = text[:limit]
-    cut = head.rfind("; ")
-    if cut <= 0:
-        return head.rstrip() + "…"
-    return f"{head[:cut]}; … and {text.count('; ', cut) :,} more"
 
 
 def _fitting(names: list[str], limit: int) -> str:
@@ -116,6 +101,7 @@ class MainWindow(QMainWindow):
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.statusBar().addPermanentWidget(self.status)
+        self.message = StatusMessage(self.statusBar(), [self.status])
         self.search = NodeSearch(self)
         self.search.chosen.connect(self.scene.add_node_at)
 
@@ -348,8 +334,8 @@ class MainWindow(QMainWindow):
     # ---- files ----
 
     def say(self, text: str) -> None:
-        """A status bar message; ids, labels and paths in it are escaped (graph.safetext)."""
-        self.statusBar().showMessage(visible(status_line(text)))
+        """A status bar message, fitted to the bar; ids, labels and paths in it are escaped."""
+        self.message.say(text)
 
     def report_error(self, title: str, message: str, status: str | None = None) -> None:
         """Status bar (`status`, else title: message) plus a non-modal message box (never blocks,

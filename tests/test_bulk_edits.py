@@ -16,7 +16,7 @@ from test_graph_edits import _random_dag
 from graph.model import Graph, Node
 from gui.canvas import CanvasScene
 from gui.canvas.scene import MANY_SELECTED
-from gui.window import STATUS_MAX, status_line
+from gui.status_message import STATUS_MAX, status_line, whole_message
 
 
 def _count(signal) -> list:  # noqa: ANN001 - a Qt signal instance
@@ -94,16 +94,44 @@ def test_a_status_line_is_cut_after_whole_parts_and_says_how_many_are_left() -> 
     assert status_line("short; enough", limit=50) == "short; enough"
 
 
+def test_a_status_line_shows_the_parts_that_fit_else_the_first_part_cut_short() -> None:
+    text = "; ".join(["alpha", "beta", "gamma", "delta, the longest part"])
+    def within(n: int):  # noqa: ANN202 - a fits predicate: at most n characters
+        return lambda line: len(line) <= n
+    assert status_line(text, fits=within(100)) == text
+    assert status_line(text, fits=within(len("alpha; beta; … and 2 more"))) == "alpha; beta; … and 2 more"
+    assert status_line(text, fits=within(len("alpha; … and 3 more"))) == "alpha; … and 3 more"
+    assert status_line(text, fits=within(len("alp…; … and 3 more"))) == "alp…; … and 3 more"
+    assert status_line("one long part without separators", fits=within(8)) == "one lon…"
+    bracketed = "3 × (zero_grad(); backward()); loss 1 → 0; one undo step"  # "; " in brackets: one part
+    assert status_line(bracketed, fits=within(45)) == "3 × (zero_grad(); backward()); … and 2 more"
+
+
+def test_a_cut_messages_tooltip_lists_its_parts_escaped() -> None:
+    assert whole_message("bad <b>x</b>; ok & fine; c\x1b", parts=2) == (
+        "<qt>bad &lt;b&gt;x&lt;/b&gt;<br>ok &amp; fine<br>… and 1 more</qt>")
+    assert whole_message("one (a; b)") == "<qt>one (a; b)</qt>"
+
+
 def test_the_status_bar_of_a_graph_with_thousands_of_errors_is_one_short_line(qtbot, window) -> None:  # noqa: ANN001
     graph = Graph()
     for i in range(2000):
         graph.add_node(Node(f"n{i}", "neg"), pos=(300.0 * (i % 40), 150.0 * (i // 40)))
     window._replace_document(graph, None)  # noqa: SLF001
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("⚠"), timeout=RESULT_TIMEOUT_MS)
-    line = window.statusBar().currentMessage()
-    assert line.startswith("⚠ unconnected input: n0.input; unconnected input: n1.input")
-    shown = line.split("; … and ")[0].count("; ") + 1
-    assert line.endswith(f"; … and {2000 - shown:,} more") and len(line) <= STATUS_MAX + 30
+    bar = window.statusBar()
+    for width in (1400, 700):  # fitted again when the window is resized
+        window.resize(width, 900)
+        qtbot.waitUntil(lambda w=width: bar.width() <= w)
+        line = bar.currentMessage()
+        assert line.startswith("⚠ unconnected input: n0.input")
+        shown = line.split("; … and ")[0].count("; ") + 1
+        assert line.endswith(f"; … and {2000 - shown:,} more") and len(line) <= STATUS_MAX + 30
+        # The whole line is on screen, left of the target label: "… and N more" is seen.
+        assert bar.fontMetrics().horizontalAdvance(line) <= bar.width() - window.status.sizeHint().width()
+    assert 1 <= shown < 5  # 700 px hold a few parts of ~28 characters, not ten
+    tip = bar.toolTip().removeprefix("<qt>").removesuffix("</qt>").split("<br>")  # the rest a hover away
+    assert tip == ["⚠ " * (i == 0) + f"unconnected input: n{i}.input" for i in range(30)] + ["… and 1,970 more"]
 
 
 @pytest.mark.parametrize("count", [3, MANY_SELECTED + 100])
