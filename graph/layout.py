@@ -19,6 +19,7 @@ from graph.edits import (
     input_port_y,
     node_height,
     output_port_y,
+    usable_pos,
 )
 from graph.groups import ancestors, children_map, within_map
 from graph.model import Graph
@@ -26,6 +27,7 @@ from graph.model import Graph
 WRAP_MIN_GENERATIONS = 30  # auto-layout wraps a longer chain of generations into bands
 COLUMN_GAP = 150.0  # auto-layout: free space between columns (the node is NODE_W wide)
 ROW_GAP = 50.0  # auto-layout: free space between nodes stacked in a column
+FREE_GAP = 30.0  # free_top: an added node is this far from any other
 WIRE_CLEARANCE = 12.0  # auto-layout: how far a straight wire passes from a third node
 SEPARATE_MAX_GROWTH = 8.0  # auto-layout: moving frames apart may make a layout this much taller, no more,
 SEPARATE_ALWAYS = 1e5  # ... though always this tall (deep nesting in a small graph takes room)
@@ -371,6 +373,16 @@ def _blocked(graph: Graph, band: list[list[str]], pos: dict[str, tuple[float, fl
                 high = max(y0 + (bottom - y0) / t for t in (t1, t2))
                 blocked.append((low - in_y, high - in_y))
     return blocked
+
+
+def free_top(graph: Graph, x: float, want: float, height: float, gap: float = FREE_GAP) -> float:
+    """The top nearest `want` at which a box NODE_W wide and `height` tall, its left side at x,
+    lies on no node of the graph and `gap` from each (auto-layout's own search for a free place):
+    where a node is added, so that it never hides another (or is hidden)."""
+    blocked = [(y - height - gap, y + node_height(graph, n) + gap)
+               for n, (nx, y) in graph.layout.items()
+               if usable_pos((nx, y)) and abs(nx - x) < NODE_W + gap]
+    return _free_place(want, blocked)
 
 
 def _free_place(want: float, blocked: list[tuple[float, float]]) -> float:

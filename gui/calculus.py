@@ -27,9 +27,9 @@ from shiboken6 import isValid
 
 from autograd_bridge import calculus_tasks as tasks
 from autograd_bridge.symbolic import formula_line, shown
-from graph.edits import NODE_W, box_height, new_node_id, node_height, usable_pos
-from graph.layout import _free_place
-from graph.model import Edge, Graph, Node
+from graph.edits import box_height, new_node_id
+from graph.layout import free_top
+from graph.model import Edge, Node
 from graph.safetext import visible
 from gui.document import SetTarget
 from gui.inspector.derivatives import array_text, element, hessian_of, second_name
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 NODE, CHECK, AGAIN = "calculus.node", "calculus.gradcheck", "calculus.again"  # task names
 PICK_OFFSET = (260.0, 0.0)  # where a select picking one element goes, from what it selects,
-PICK_GAP = 30.0  # or the free place nearest there, this far from any node
+# or the free place nearest there (graph.layout.free_top)
 
 
 def gradcheck_status(data: tasks.GradcheckData, title: Callable[[str], str]) -> str:
@@ -291,15 +291,6 @@ class Calculus(QObject):
         self.doc.add_node(node, (x, free_top(graph, x, pos[1] + PICK_OFFSET[1], box_height(node, True))))
         self.doc.connect(Edge(source, node_id, "input"))
         return node_id
-
-
-def free_top(graph: Graph, x: float, want: float, height: float) -> float:
-    """The top nearest `want` at which a box NODE_W wide and `height` tall, its left side at x,
-    lies on no node of the graph and PICK_GAP from each (auto-layout's own search for a free place)."""
-    blocked = [(y - height - PICK_GAP, y + node_height(graph, n) + PICK_GAP)
-               for n, (nx, y) in graph.layout.items()
-               if usable_pos((nx, y)) and abs(nx - x) < NODE_W + PICK_GAP]
-    return _free_place(want, blocked)
 
 
 def install(window: MainWindow) -> Calculus:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections import Counter
 
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, QSizeF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidgetItem
 
@@ -299,3 +300,20 @@ def test_search_reopen_clears_text_and_uses_new_scene_pos(qtbot, search: NodeSea
     with qtbot.waitSignal(search.chosen, timeout=1000) as blocker:
         search.choose_current()
     assert blocker.args == [TENSOR, QPointF(7, 8)]
+
+
+def test_nodes_added_from_the_palette_one_after_another_never_cover_each_other(qtbot, window) -> None:  # noqa: ANN001
+    """Each Enter in the palette adds at the view's centre: the second and third go just above
+    or below the nodes there, none hidden under another, and Tab-search onto a node does too."""
+    for op in ("tensor", "tensor", "mul", "matmul"):
+        window.palette.opActivated.emit(op)
+    scene = window.scene
+    centre = window.view.mapToScene(window.view.viewport().rect().center())
+    window.search.chosen.emit("exp", scene.nodes["a"].pos() + QPointF(20, 20))  # onto a
+    boxes = {n: QRectF(item.pos(), QSizeF(item.width(), item.height())) for n, item in scene.nodes.items()}
+    assert sorted(boxes) == ["a", "b", "exp1", "matmul1", "mul1"]
+    for (m, one), (n, other) in itertools.combinations(boxes.items(), 2):
+        assert not one.intersects(other), (m, n)
+    for n in ("a", "b", "mul1", "matmul1"):  # a column through the centre, not scattered
+        assert boxes[n].left() == pytest.approx(centre.x(), abs=0.1) and abs(boxes[n].top() - centre.y()) < 600
+    assert boxes["exp1"].left() == pytest.approx(boxes["a"].left() + 20, abs=0.1)

@@ -23,7 +23,8 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene, QGraphicsSceneMouse
 
 from autograd_bridge.compute import ComputeResult
 from graph.bulk import paused_gc
-from graph.edits import grid_positions, new_node_id
+from graph.edits import box_height, grid_positions, new_node_id
+from graph.layout import free_top
 from graph.model import Edge, new_node
 from graph.ops import OPS, TENSOR, categories
 from graph.safetext import visible
@@ -704,9 +705,14 @@ class CanvasScene(QGraphicsScene):
         self.doc.edit_node(node, "Toggle requires_grad")
 
     def add_node_at(self, op: str, pos: QPointF) -> str:
-        """A new node of this op at pos, named as graph.edits.new_node_id names it (a, b, …; mul1, …)."""
+        """A new node of this op at pos, or straight above or below it where that is taken (the
+        palette adds each at the view's centre: a second there hid the first), named as
+        graph.edits.new_node_id names it (a, b, …; mul1, …)."""
         node_id = new_node_id(self.doc.graph, op)
-        self.doc.add_node(new_node(op, node_id), (round(pos.x(), 1), round(pos.y(), 1)))
+        node = new_node(op, node_id)
+        x = round(pos.x(), 1)
+        y = free_top(self.doc.graph, x, pos.y(), box_height(node, preview=True))
+        self.doc.add_node(node, (x, round(y, 1)))
         return node_id
 
     def duplicate_nodes(self, node_ids: list[str]) -> None:
