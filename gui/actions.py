@@ -43,6 +43,7 @@ CANVAS_KEYS = {"Tab": "open the node search", "Space": "pan while held", "Esc": 
 SHARED_WITH_CANVAS = {"Esc": "Cancel computing"}
 
 PORTABLE = QKeySequence.SequenceFormat.PortableText
+SHEET_NAME = "sheet_name"  # an action property: its name on the shortcut sheet, where its text changes
 
 
 def portable(seq: QKeySequence) -> str:
@@ -195,6 +196,8 @@ def build_menus(w: Any) -> None:  # noqa: ANN401 - a gui.window.MainWindow (impo
     undo = w.doc.undo_stack.createUndoAction(w, "&Undo")
     redo = w.doc.undo_stack.createRedoAction(w, "&Redo")
     edit.addActions([undo, redo])
+    for action, name in ((undo, "Undo"), (redo, "Redo")):  # their text names the next step: "Undo Paste 1 node(s)"
+        action.setProperty(SHEET_NAME, name)
     plan += [(undo, (S.Undo, "Ctrl+Z")), (redo, (S.Redo, "Ctrl+Shift+Z", "Ctrl+Y"))]
     edit.addSeparator()
     cut = add(edit, "Cu&t", w.cut, S.Cut)

@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QMainWindow, QMenu, QTextBrowser, QVBoxLayout, QWidget
 
 from graph.safetext import visible
-from gui.actions import plain_text, window_actions
+from gui.actions import SHEET_NAME, plain_text, window_actions
 
 NATIVE = QKeySequence.SequenceFormat.NativeText
 
@@ -61,6 +61,11 @@ def keys_text(action: QAction) -> list[str]:
     return [seq.toString(NATIVE) for seq in action.shortcuts() if on_a_keyboard(seq)]
 
 
+def sheet_name(action: QAction) -> str:
+    """An action's name on the sheet: its SHEET_NAME where its text changes (Undo, Redo), else its text."""
+    return action.property(SHEET_NAME) or plain_text(action.text())
+
+
 def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, list[str]]]:
     """(menu, action text, native key texts) for every action of the window that has keys: menu
     by menu in menu order, then any others (toolbar, canvas) under OTHER_SECTION."""
@@ -74,7 +79,7 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, list[str]]]:
             elif not action.isSeparator() and id(action) not in listed:
                 listed.add(id(action))
                 if keys_text(action):
-                    rows.append((section, plain_text(action.text()), keys_text(action)))
+                    rows.append((section, sheet_name(action), keys_text(action)))
 
     for top in window.menuBar().actions():
         if top.menu() is not None:
@@ -82,7 +87,7 @@ def shortcut_rows(window: QMainWindow) -> list[tuple[str, str, list[str]]]:
     for action in window_actions(window):
         if id(action) not in listed and keys_text(action):
             listed.add(id(action))
-            rows.append((OTHER_SECTION, plain_text(action.text()), keys_text(action)))
+            rows.append((OTHER_SECTION, sheet_name(action), keys_text(action)))
     return rows
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtTest import QTest
 from window_driver import CTRL, SHIFT, action_for, load_fixture, press_key
@@ -125,3 +125,14 @@ def test_about_does_not_block_and_names_the_version(window: MainWindow) -> None:
 
     assert f"torch {torch.__version__}" in box.text()
     box.close()
+
+
+def test_the_sheet_names_undo_and_redo_whatever_step_is_next(window: MainWindow) -> None:
+    """Their menu text names the next step ("Undo Add tensor a"); the sheet names the actions."""
+    window.scene.add_node_at("tensor", QPointF(0, 0))
+    window.scene.add_node_at("tensor", QPointF(0, 300))
+    window.doc.undo_stack.undo()
+    edit_rows = {text: keys for menu, text, keys in shortcut_rows(window) if menu == "Edit"}
+    assert _native("Ctrl+Z") in edit_rows["Undo"]
+    assert {_native("Ctrl+Shift+Z"), _native("Ctrl+Y")} <= set(edit_rows["Redo"])
+    assert not any(text.startswith(("Undo ", "Redo ")) for text in edit_rows)
