@@ -429,6 +429,20 @@ def test_slice_requested_and_drawn(qtbot, doc: Document, insp: Inspector) -> Non
                 if isinstance(c, pg.PlotDataItem)]) == 2
 
 
+def test_a_slice_of_tiny_changes_is_ticked_in_its_own_units(qtbot, doc: Document, insp: Inspector) -> None:
+    """Values 0.659 → 0.6592 were ticked 659.00-659.20 with "(x0.001)" making the axis title
+    too long to show; ticks now read as the values, the axes named as in ∂y/∂x."""
+    doc.set_target("y")
+    insp.set_node("x")
+    insp.show_result(_result(doc, {"x": _view(1.0, 1e-4), "y": _view(0.659, 1.0)}))
+    xs = [0.5 + i / 40 for i in range(41)]
+    insp.show_slice(_slice(doc, xs=xs, ys=[0.659 + 1e-4 * (x - 1.0) for x in xs], x0=1.0, y0=0.659, slope=1e-4))
+    left = insp.slice_plot.getPlotItem().getAxis("left")
+    assert left.autoSIPrefixScale == 1.0 and left.labelText == "y"
+    ticks = [float(t) for t in left.tickStrings([0.65895, 0.659, 0.65905], 1.0, 5e-5)]
+    assert ticks == pytest.approx([0.65895, 0.659, 0.65905])
+
+
 def test_slice_not_requested_where_it_does_not_apply(qtbot, doc: Document, insp: Inspector) -> None:
     doc.set_target("y")
     result = _result(doc, {"x": _view(2.0, 4.0), "v": _view([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]),

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from graph.errors import GraphError
+from graph.naming import formula_name
 from graph.safetext import visible
 from gui.document import Document
 from gui.inspector.style import BLUE, GREY, TANGENT, fmt, partial_name, styled_plot
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 # The plot takes what room the dock has left, within these bounds, so that at a 900 px window
 # the form, both result panels and the whole slice plot fit without scrolling.
 SLICE_MIN_HEIGHT, SLICE_MAX_HEIGHT = 150, 260
+AXIS_TITLE_MAX = 16  # characters of a title on an axis (the y axis is the plot's height, ~20 of them)
 
 
 class SliceView(QGroupBox):
@@ -170,8 +172,9 @@ class SliceView(QGroupBox):
                   name=f"tangent, slope = {slope_name} = {fmt(s.slope)}")
         plot.addItem(pg.ScatterPlotItem([s.x0], [s.y0], size=10, brush=pg.mkBrush(TANGENT),
                                         pen=pg.mkPen("#222222")))
-        plot.setLabel("bottom", leaf, color="#333333")
-        plot.setLabel("left", t, color="#333333")
+        # Axes name the nodes as ∂y/∂x does ("h6" for "h6 = σ(h5)"); the note and legend say all.
+        plot.setLabel("bottom", formula_name(leaf, AXIS_TITLE_MAX), color="#333333")
+        plot.setLabel("left", formula_name(t, AXIS_TITLE_MAX), color="#333333")
         finite = np.concatenate([ys[np.isfinite(ys)], [s.y0] if math.isfinite(s.y0) else []])
         lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (-1.0, 1.0)
         pad = (hi - lo) * 0.08 or max(1.0, abs(hi)) * 0.1

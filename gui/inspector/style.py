@@ -51,4 +51,5 @@ def styled_plot(plot: pg.PlotItem) -> None:
         axis = plot.getAxis(name)
         axis.setPen(pg.mkPen("#555555"))
         axis.setTextPen(pg.mkPen("#333333"))
+        axis.enableAutoSIPrefix(False)  # ticks as the values are: 0.6591, not 659.1 and "(x0.001)"
     plot.showGrid(x=True, y=True, alpha=0.25)
