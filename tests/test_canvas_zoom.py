@@ -24,7 +24,7 @@ from autograd_bridge.compute import ComputeSession
 from autograd_bridge.formatting import nested
 from graph.fileformat import load
 from graph.model import Edge, Graph, Node
-from gui.canvas import COLORS, HEADER_H, NODE_W, PORT_H, CanvasScene, CanvasView, NodeItem, WireDrag, lod
+from gui.canvas import COLORS, DIFF_BTN, HEADER_H, NODE_W, PORT_H, CanvasScene, CanvasView, NodeItem, WireDrag, lod
 from gui.canvas.labels import badge
 from gui.canvas.style import MIN_TEXT_PX
 from gui.render import fit_window
@@ -117,6 +117,25 @@ def test_zooming_repaints_the_cached_node_at_its_new_level(qtbot) -> None:
         item.painted = None
         seen.append(_level_drawn(view, item, _zoom_to(view, scale, item)))
     assert seen == [lod.FULL, lod.SUMMARY, lod.FULL, lod.SHAPE, lod.SUMMARY, lod.FULL]
+
+
+@pytest.mark.parametrize("scale", [0.9, 0.6, 0.45])
+def test_the_summary_draws_the_button_a_click_on_which_makes_the_target(qtbot, scale: float) -> None:
+    """Below 100 % the status bar still says "click ∂ on a node": the summary draws a ∂ button
+    (in the title's font, ≥ 12 px), and a click on it is a click on it."""
+    scene, view = _canvas(qtbot, _one_node("x"), target="s")
+    item = scene.nodes["x"]
+    image = _zoom_to(view, scale, item)
+    assert item.painted[0] == lod.SUMMARY
+    button = item.diff_button
+    assert button.contains(DIFF_BTN.center()) and button.height() * scale >= MIN_TEXT_PX
+    on_screen = view.mapFromScene(item.mapToScene(button)).boundingRect().adjusted(2, 2, -2, -2)
+    assert _ink_height(image, QRectF(on_screen), COLORS["text"]) >= 0.7 * MIN_TEXT_PX - 0.5  # the ∂ drawn
+    corner = button.bottomLeft() + QPointF(2, -2)  # in the button; below 90 % outside the full level's
+    assert DIFF_BTN.contains(corner) == (scale >= 0.9)
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.mapFromScene(item.mapToScene(corner)))
+    assert scene.doc.target == "x"
 
 
 def _ink_height(image: QImage, rect: QRectF, ink: QColor) -> int:

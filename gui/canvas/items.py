@@ -104,6 +104,7 @@ class NodeItem(QGraphicsRectItem):
         self._swatch: QImage | None = None  # a tensor's colours for the summary level (lod)
         self._swatch_of: np.ndarray | None = None  # what it is made from, on first use
         self.painted: tuple[str, float | None] | None = None  # (level, smallest text px on screen)
+        self.diff_button = DIFF_BTN  # the ∂ button as last painted: a click there makes this the target
         self.stale = False
         self.is_target = False
         self.error: str | None = None
@@ -268,6 +269,7 @@ class NodeItem(QGraphicsRectItem):
         scale = option.levelOfDetailFromTransform(p.worldTransform())
         level = lod.level_for(scale, self._height)
         self.painted = (level, lod.text_px_on_screen(level, scale, self._height))
+        self.diff_button = DIFF_BTN  # the summary draws its own, bigger (lod.summary_button)
         if level == lod.SHAPE:
             lod.paint_shape(self, p)
         elif level == lod.SUMMARY:
@@ -304,11 +306,7 @@ class NodeItem(QGraphicsRectItem):
                    Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
                    small.elidedText(badge, Qt.TextElideMode.ElideRight, badge_w))
         # The ∂ button: click to make this node the target.
-        p.setPen(QPen(COLORS["text"], 1))
-        p.setBrush(COLORS["target"] if self.is_target else QColor(0, 0, 0, 90))
-        p.drawRoundedRect(DIFF_BTN, 4, 4)
-        p.setFont(canvas.title_font)
-        p.drawText(DIFF_BTN, Qt.AlignmentFlag.AlignCenter, "∂")
+        lod.paint_diff_button(self, p, DIFF_BTN, canvas.title_font)
         # Ports, labelled with torch's argument names.
         p.setFont(canvas.small_font)
         fed = self.fed
@@ -424,7 +422,7 @@ class NodeItem(QGraphicsRectItem):
     # ---- interaction ----
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:  # noqa: N802
-        if event.button() == Qt.MouseButton.LeftButton and DIFF_BTN.contains(event.pos()):
+        if event.button() == Qt.MouseButton.LeftButton and self.diff_button.contains(event.pos()):
             self.canvas.doc.choose_target(self.node_id)
             event.accept()
             return

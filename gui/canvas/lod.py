@@ -264,6 +264,25 @@ def summary_line(item: NodeItem, marker: str, text: str, fm: QFontMetricsF, widt
     return line
 
 
+def summary_button(item: NodeItem, lay: Summary, pad: float) -> QRectF:
+    """The ∂ button at the summary level: square, the header's height less a margin, at its
+    right, its ∂ in the title's font (≥ 12 px on screen); it holds the full level's DIFF_BTN."""
+    side = lay.header_h - 4
+    return QRectF(item.width() - pad - side, 2, side, side)
+
+
+def paint_diff_button(item: NodeItem, p: QPainter, rect: QRectF, font: QFont, cosmetic: bool = False) -> None:
+    """The ∂ button (click: this node becomes the target), filled in the target's colour on it."""
+    pen = QPen(COLORS["text"], 1)
+    pen.setCosmetic(cosmetic)  # one pixel on screen at any zoom
+    p.setPen(pen)
+    p.setBrush(COLORS["target"] if item.is_target else QColor(0, 0, 0, 90))
+    radius = min(4.0, rect.height() / 5)
+    p.drawRoundedRect(rect, radius, radius)
+    p.setFont(font)
+    p.drawText(rect, Qt.AlignmentFlag.AlignCenter, "∂")
+
+
 def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     lay = summary_layout(scale, item.height())
     width, height = item.width(), item.height()
@@ -274,10 +293,12 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     pad = text_pad(item, scale)
     inner = width - 2 * pad
     font = _title_font(lay.title_px)
-    p.setFont(font)
+    button = item.diff_button = summary_button(item, lay, pad)  # where a click makes it the target
+    paint_diff_button(item, p, button, font, cosmetic=True)
     p.setPen(COLORS["text"])
     p.drawText(header.adjusted(pad, 0, -pad, 0), Qt.AlignmentFlag.AlignVCenter,
-               QFontMetricsF(font).elidedText(title_of(item.node), Qt.TextElideMode.ElideRight, inner))
+               QFontMetricsF(font).elidedText(title_of(item.node), Qt.TextElideMode.ElideRight,
+                                              button.left() - 2 * pad))
     marker, text, color = summary_content(item)
     row = QRectF(pad, lay.header_h, inner, height - lay.header_h - PAD)
     if not marker and not text:
