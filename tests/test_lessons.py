@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import fresh_paint
 
 import gradcanvas
 from autograd_bridge.calculus import jacobian
@@ -355,6 +356,24 @@ def test_next_and_back_leave_a_fitted_lesson_where_it_is(qtbot, window) -> None:
         assert (view.horizontalScrollBar().value(), view.verticalScrollBar().value()) == scrolled
         shown = view.mapToScene(view.viewport().rect()).boundingRect()
         assert all(shown.contains(item.sceneBoundingRect()) for item in window.scene.nodes.values())
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_lesson_opens_with_each_node_showing_its_number(qtbot, window, path: Path) -> None:  # noqa: ANN001
+    """In the default window with the Lesson dock beside the canvas, the fitted graph is drawn
+    at full detail or the summary (title and one number, ≥ 12 px): a lesson is about those
+    numbers. (The 7-node sigmoid chain in one row fitted as blank bars.)"""
+    from PySide6.QtWidgets import QApplication
+
+    from gui.canvas import lod
+
+    window.resize(1400, 900)
+    assert window.lesson_dock.open_lesson(load(path))
+    QApplication.processEvents()
+    window.view.fit_graph()
+    fresh_paint(window.view)
+    for node_id, item in window.scene.nodes.items():
+        assert item.painted is not None and item.painted[0] in (lod.FULL, lod.SUMMARY), (node_id, item.painted)
 
 
 def test_a_step_that_names_no_target_keeps_the_one_before(window) -> None:  # noqa: ANN001
