@@ -31,6 +31,9 @@ from graph.values import _short, literal_shape, parse_tensor_text
 
 COMMANDS = ("check", "grad", "export", "render", "jacobian", "hessian", "gradcheck", "import")
 MAX_ACCUMULATE = 10_000
+# A table column is as wide as its widest cell up to this: any tensor written out (≤ 8 numbers)
+# fits, so the columns after it stay aligned; a longer id pushes the rest of its row only.
+COLUMN_MAX = 100
 # In grad --json, a tensor with more elements than this is written as a summary (unless --full).
 SUMMARY_ABOVE = 100_000
 
@@ -239,7 +242,7 @@ def cmd_grad(args: argparse.Namespace) -> int:
             partial = grads[n] if one_run is None or n not in one_run else tensor_text(one_run[n])
         rows.append((visible(n), kind, str(list(result.values[n].shape)), values[n], partial)
                     + ((grads[n] if n in one_run else "",) if one_run is not None else ()))
-    widths = [min(40, max(len(r[i]) for r in rows)) for i in range(len(rows[0]) - 1)]
+    widths = [min(COLUMN_MAX, max(len(r[i]) for r in rows)) for i in range(len(rows[0]) - 1)]
     mode = (f"leaf .grad accumulated over {accumulate} runs, as PyTorch does without x.grad = None"
             if accumulate > 1 else "one forward and backward, nothing accumulated")
     seeded = "" if seed is None else f"   grad-output {_grad_output_words(seed)}: each partial is vᵀ·∂{shown}/∂node"

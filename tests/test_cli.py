@@ -179,6 +179,19 @@ def test_grad_table_and_default_target(examples_dir: Path, capsys: pytest.Captur
     assert "None: requires_grad is off" in row["z"]
 
 
+def test_grad_table_columns_line_up(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The MLP's `out` value, 4 numbers written out in 42 characters, pushed its partial right."""
+    code, out, err = run_main(capsys, "grad", str(examples_dir / "04_small_mlp.json"))
+    assert code == 0, err
+    header, *rows = out.splitlines()[1:]
+    column = header.index("∂loss/∂node")
+    assert len(rows) == 10  # every node of the file
+    for row in rows:
+        assert row[column - 2:column] == "  " and row[column] != " ", row
+    out_row = next(r for r in rows if r.startswith("out "))
+    assert column - out_row.index("[[") > 40 and out_row[column:].startswith("[[")  # its value's 4 numbers, then ∂
+
+
 def test_grad_accumulate(examples_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_main(capsys, "grad", str(examples_dir / "01_scalar_partial.json"),
                             "--accumulate", "3", "--json")
