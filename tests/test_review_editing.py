@@ -226,6 +226,28 @@ def test_inspector_headings_are_one_line_with_the_whole_text_in_the_tooltip(qtbo
 
 
 
+def test_the_value_heading_of_an_equation_is_its_name_with_a_gap_before_the_partials(qtbot, window) -> None:  # noqa: ANN001
+    """'value of y = 2*x**2 + 3…' ran into '∂y/∂y' beside it: the heading names y as ∂y/∂y
+    does when the whole does not fit, and the two panels keep a gap."""
+    from helpers import RESULT_TIMEOUT_MS
+
+    from gui.inspector.plots import PANEL_GAP
+
+    window.resize(1400, 900)
+    assert window.expression_bar.add_text("y = 2*x**2 + 3*z")
+    graph = window.doc.graph
+    y = next(n for n in graph.nodes if graph.nodes[n].title.startswith("y = "))
+    window.doc.set_target(y)
+    window.scene.select_nodes([y])
+    insp = window.inspector
+    qtbot.waitUntil(lambda: insp.grad_panel.title.shown_text() == "∂y/∂y", timeout=RESULT_TIMEOUT_MS)
+    value = insp.value_panel.title
+    assert value.text() == f"value of {graph.nodes[y].title}" and value.shown_text() == "value of y"
+    partial = insp.grad_panel.title
+    gap = partial.mapTo(insp, partial.rect().topLeft()).x() - value.mapTo(insp, value.rect().topRight()).x()
+    assert gap >= PANEL_GAP  # side by side, a heading cut with "…" ends this far before the next
+
+
 def test_a_group_frames_long_header_ends_in_an_ellipsis_inside_the_frame(window) -> None:  # noqa: ANN001
     from PySide6.QtGui import QImage, QPainter
     from PySide6.QtWidgets import QStyleOptionGraphicsItem

@@ -18,6 +18,7 @@ from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QBoxLayout, QGroupBox, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from autograd_bridge.compute import PREVIEW_SIDE
+from graph.naming import formula_name
 from gui.inspector.heatmap import MatrixView
 from gui.inspector.style import (
     BLUE,
@@ -45,6 +46,7 @@ NO_TARGET = "no target chosen: click ∂ on a node"
 HOVER_HINT = "point at a cell to read its row, column and entries"
 PLOT_MIN_HEIGHT, PLOT_MAX_HEIGHT = 150, 240
 BAR_MAX = 64  # vectors up to this length are bars, longer ones a line
+PANEL_GAP = 18  # pixels between the value and gradient panels side by side
 
 
 def plottable(full: np.ndarray | None, preview: np.ndarray | None, text: str) -> tuple[np.ndarray | None, str]:
@@ -285,6 +287,7 @@ class ResultView(QGroupBox):
         self.panels = QWidget()
         self.panels_layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self.panels)
         self.panels_layout.setContentsMargins(0, 0, 0, 0)
+        self.panels_layout.setSpacing(PANEL_GAP)  # a heading cut with "…" must not run into the next
         self.value_panel = ArrayPanel("value", diverging=False)
         self.grad_panel = ArrayPanel("gradient", diverging=True)
         self.panels_layout.addWidget(self.value_panel, 1)
@@ -352,7 +355,8 @@ class ResultView(QGroupBox):
         self.caption.show()
         self.panels.show()
         node = title_of(node_id)
-        self.value_panel.title.setText(f"value of {node}")
+        # Where the whole title does not fit: by its name as in ∂y/∂x ("y" for "y = 2*x**2 + 3*z").
+        self.value_panel.title.set_texts([f"value of {node}", f"value of {formula_name(node)}"])
         value, text = plottable(view.value, view.value_preview, view.value_text)
         self.value_panel.show_array(value, text, view.shape)
         self._steps = sample_steps(value, view.shape, view.value is None)
