@@ -268,6 +268,22 @@ def test_a_summary_too_narrow_for_long_titles_names_the_partial_by_shortened_one
     assert fm.horizontalAdvance(line) <= fm.horizontalAdvance(full) / 3
 
 
+def test_a_summary_names_the_partial_whole_in_smaller_type_before_shortening_it(qtbot) -> None:
+    """Beside a node titled "a", a node "a_xw" showed "∂y/∂a… = [[1, 1]]" in big type: where the
+    whole name fits in type the caller may shrink to, it is used; shortened only where not."""
+    g = _titled()
+    g.nodes["x"] = dataclasses.replace(g.nodes["x"], label="a_xw")
+    scene, _view = _canvas(qtbot, g, target="out")
+    item = scene.nodes["x"]
+    marker, text, _color = lod.summary_content(item)
+    fm = QFontMetricsF(lod._number_font(20))  # noqa: SLF001 - the summary's own font
+    whole = "∂y/∂a_xw = -8"
+    shortened = "∂y/∂a… = -8"
+    width = (fm.horizontalAdvance(whole) + fm.horizontalAdvance(shortened)) / 2  # only the shortened fits
+    assert lod.summary_line(item, marker, text, fm, width, shrink=0.6) == whole
+    assert lod.summary_line(item, marker, text, fm, width, shrink=1.0) == shortened  # no smaller type
+
+
 def test_the_partial_is_named_by_the_target_it_was_computed_for(qtbot) -> None:
     scene, _view = _canvas(qtbot, _titled(), target="out")
     scene.doc.set_target("sq")  # the result shown was computed for "out" (title y)

@@ -245,22 +245,17 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
 
 def summary_line(item: NodeItem, marker: str, text: str, fm: QFontMetricsF, width: float,
                  shrink: float = 1.0) -> str:
-    """The summary's number with what it is: a partial named by the titles (∂y/∂x = 8) where
-    that fits the width in this font, shortened down to "∂a…/∂W… = 8"; else the same in a font
-    down to `shrink` times this one (the caller shrinks to fit): a number named in smaller type
-    beats a bare one; else by its marker alone (∂ 8; the status bar names it)."""
+    """The summary's number with what it is: a partial named by the titles (∂y/∂x = 8), in this
+    font or one down to `shrink` times it (the caller shrinks to fit), the titles shortened
+    ("∂a…/∂W… = 8") only where the whole names do not fit even then: "∂y/∂a…" in big type
+    beside a node titled "a" read as its partial; else by its marker alone (∂ 8; the status
+    bar names it)."""
     line = f"{marker} {text}".strip()
     if text and marker.endswith("∂"):
-        named = [f"{name} = {text}" for name in partial_row_names(item.target_title(), item.node.title,
-                                                                   item.view_vjp)]  # down to "∂a…/∂W…"
-        smaller = None  # the first that fits in the smallest font
-        for n in named:  # each measured once: this runs for every node drawn in a frame
-            advance = fm.horizontalAdvance(n)
-            if advance <= width:
-                return n
-            if smaller is None and advance * shrink <= width:
-                smaller = n
-        return smaller or line
+        for name in partial_row_names(item.target_title(), item.node.title, item.view_vjp):  # down to "∂a…/∂W…"
+            named = f"{name} = {text}"
+            if fm.horizontalAdvance(named) * shrink <= width:  # measured once: this runs for every node drawn
+                return named
     return line
 
 
