@@ -103,7 +103,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.status)
         self.message = StatusMessage(self.statusBar(), [self.status])
         self.search = NodeSearch(self)
-        self.search.chosen.connect(self.scene.add_node_at)
+        self.search.chosen.connect(self._add_in_view)
 
         self.recompute_timer = QTimer(self)
         self.recompute_timer.setSingleShot(True)
@@ -306,7 +306,14 @@ class MainWindow(QMainWindow):
         clipboard.duplicate(self)
 
     def _add_at_centre(self, op: str) -> None:
-        self.scene.add_node_at(op, self.view.mapToScene(self.view.viewport().rect().center()))
+        self._add_in_view(op, self.view.mapToScene(self.view.viewport().rect().center()))
+
+    def _add_in_view(self, op: str, pos: QPointF) -> None:
+        """A node added by the palette or Tab-search, scrolled into view: the free place found
+        for it (CanvasScene.add_node_at) may be past the view's edge."""
+        item = self.scene.nodes.get(self.scene.add_node_at(op, pos))
+        if item is not None:
+            self.view.ensureVisible(item.sceneBoundingRect(), 20, 20)
 
     def open_search(self, scene_pos: QPointF) -> None:
         self.search.open_at(self.view.viewport().mapToGlobal(self.view.mapFromScene(scene_pos)), scene_pos)

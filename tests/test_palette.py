@@ -317,3 +317,15 @@ def test_nodes_added_from_the_palette_one_after_another_never_cover_each_other(q
     for n in ("a", "b", "mul1", "matmul1"):  # a column through the centre, not scattered
         assert boxes[n].left() == pytest.approx(centre.x(), abs=0.1) and abs(boxes[n].top() - centre.y()) < 600
     assert boxes["exp1"].left() == pytest.approx(boxes["a"].left() + 20, abs=0.1)
+
+
+def test_each_node_the_palette_adds_is_scrolled_into_view(qtbot, window) -> None:  # noqa: ANN001
+    """The free place for the sixth node at the centre is off a small canvas: the view follows."""
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: window.width() <= 900)
+    view = window.view
+    for i in range(6):
+        window.palette.opActivated.emit("sigmoid")
+        item = window.scene.nodes[f"sigmoid{i + 1}"]
+        shown = view.mapToScene(view.viewport().rect()).boundingRect()
+        assert shown.contains(item.sceneBoundingRect()), i
