@@ -46,6 +46,10 @@ def error_text(node: Node, exc: BaseException, inputs: list[object], said: str) 
         mismatch = broadcast_mismatch([tuple(t.shape) for t in inputs])
         if mismatch is not None:
             return mismatch
+    if node.op == "matmul" and len(inputs) == 2 and all(torch.is_tensor(t) and t.dim() >= 1 for t in inputs):
+        mismatch = matmul_mismatch(tuple(inputs[0].shape), tuple(inputs[1].shape))
+        if mismatch is not None:
+            return mismatch
     if node.op == "expand":
         size = node.resolved_attrs()["size"]
         if -1 in size[:max(len(size) - len(getattr(first_input, "shape", size)), 0)]:
@@ -64,6 +68,16 @@ def error_text(node: Node, exc: BaseException, inputs: list[object], said: str) 
         return (f"it makes {pieces} piece{'s' * (pieces != 1)}, so {node.spec.result_item} {index} is out of "
                 f"range (expected {-pieces} to {pieces - 1})")
     return said
+
+
+def matmul_mismatch(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:
+    """Where input @ other cannot contract, in the graph's shapes: torch's own words show a 1-D
+    input as the row [1, n] ("got [1, 2] X [3, 3]" of a [2] input). None when they contract."""
+    inner = b[0] if len(b) == 1 else b[-2]
+    if a[-1] == inner:
+        return None
+    which = "only dimension" if len(b) == 1 else "second-to-last dimension"
+    return f"input's last dimension is {a[-1]} and other's {which} is {inner}; matmul needs them equal"
 
 
 def broadcast_mismatch(shapes: list[tuple[int, ...]]) -> str | None:

@@ -72,6 +72,26 @@ def test_a_shape_mismatch_says_which_dimension_does_not_broadcast(op: str, shape
         assert raised.value.node_ids[0] == "r"
 
 
+@pytest.mark.parametrize(("shapes", "said"), [
+    ([(2,), (3, 3)], "input's last dimension is 2 and other's second-to-last dimension is 3"),
+    ([(2, 3), (4,)], "input's last dimension is 3 and other's only dimension is 4"),
+    ([(5, 2, 3), (5, 4, 2)], "input's last dimension is 3 and other's second-to-last dimension is 4"),
+])
+def test_a_matmul_that_cannot_contract_says_so_in_the_graphs_shapes(shapes: list, said: str) -> None:
+    """torch says "got [1, 2] X [3, 3]" of a [2] input (its 1-D input as a row): a shape the
+    graph never shows."""
+    with pytest.raises(RuntimeError):  # torch agrees
+        torch.zeros(shapes[0]) @ torch.zeros(shapes[1])
+    leaves = [Node(f"a{i}", TENSOR, value=torch.zeros(shape).tolist()) for i, shape in enumerate(shapes)]
+    g = make_graph([*leaves, Node("r", "matmul")], [("a0", "r", "input"), ("a1", "r", "other")])
+    shown = " and ".join(str(list(shape)) for shape in shapes)
+    for make in (lambda: Compiled(g).infer_shapes(), lambda: Compiled(g).run("r")):
+        with pytest.raises(GraphError) as raised:
+            make()
+        assert raised.value.message == f"r: matmul of {shown}: {said}; matmul needs them equal"
+        assert tuple(raised.value.node_ids) == ("r", "a0", "a1")
+
+
 def test_the_derivatives_of_a_failing_node_say_it_cannot_run_not_that_it_does_not_exist() -> None:
     from autograd_bridge.calculus_tasks import Asked, differentiate_again, node_derivatives
     from autograd_bridge.cancel import CancelToken
