@@ -10,14 +10,17 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import io
 import os
 import re
+import stat
 import sys
 import types
 from collections.abc import Iterator
 from typing import NamedTuple, NoReturn
 
-from graph.errors import GraphError
+from graph.errors import GraphError, ValueSpecError
+from graph.limits import check_shape
 from graph.safetext import visible
 
 
@@ -26,6 +29,7 @@ class ImportRefused(GraphError):
 
 
 EXAMPLE_INPUTS = "example_inputs"  # the function a script's module class takes its inputs from
+MAX_SCRIPT_BYTES = 8 * 2**20  # a script to import: far above any real one, far below what hangs the app
 _SHAPE = re.compile(r"^\s*\(?\[?\s*(\d+(\s*[,x×]\s*\d+)*)?\s*\]?\)?\s*$")
 
 
@@ -40,11 +44,21 @@ def _read(path: str) -> str:
     suffix = os.path.splitext(path)[1].lower()
     if suffix in kind:  # else Python would run the JSON and fail on its first `true`
         raise ImportRefused(f"{name} is {kind[suffix]}, not a Python script to import")
-    try:
-        with tokenize.open(path) as f:
-            return f.read()
+    try:  # a regular file of bounded size, as graphs are read (graph.fileformat.read_text):
+        # opening a FIFO would wait for a writer, and /dev/zero never ends
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            what = "it is a folder" if stat.S_ISDIR(mode) else "it is a device, pipe or socket"
+            raise ImportRefused(f"{visible(path)}: cannot read: {what}, not a regular file")
+        with open(path, "rb") as f:
+            data = f.read(MAX_SCRIPT_BYTES + 1)
     except OSError as e:
         raise ImportRefused(f"{visible(path)}: cannot read: {e.strerror or e}") from None
+    if len(data) > MAX_SCRIPT_BYTES:
+        raise ImportRefused(f"{name}: larger than {MAX_SCRIPT_BYTES // 2**20} MiB, too large a script to import")
+    try:  # decoded as tokenize.open decodes: a coding line or BOM, universal newlines
+        encoding, _lines = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return io.TextIOWrapper(io.BytesIO(data), encoding, line_buffering=True).read()
     except UnicodeDecodeError as e:
         raise ImportRefused(f"{name}: cannot read: byte {e.start} is not {e.encoding} text (a line "
                             "'# -*- coding: NAME -*-' at the top names the file's encoding)") from None
@@ -137,7 +151,11 @@ def parse_input(text: str) -> tuple[str, tuple[int, ...]]:
     name, eq, shape = text.partition("=")
     if not eq or not name.strip().isidentifier() or not _SHAPE.match(shape):
         raise ImportRefused(f"--input {visible(text)!r}: expected NAME=SHAPE, e.g. x=2,3")
-    return name.strip(), tuple(int(n) for n in re.findall(r"\d+", shape))
+    try:  # held to the file format's limits: a tensor torch could not make, or 256 MiB of one
+        dims = check_shape([int(n) for n in re.findall(r"\d+", shape)])
+    except ValueSpecError as e:
+        raise ImportRefused(f"--input {name.strip()}: {e.message}") from None
+    return name.strip(), dims
 
 
 _APP_PACKAGES = ("autograd_bridge", "graph", "gradcanvas", "gui")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import RESULT_TIMEOUT_MS
 
-from autograd_bridge.fx_script import ImportRefused, list_definitions
+from autograd_bridge.fx_script import MAX_SCRIPT_BYTES, ImportRefused, list_definitions, parse_input
 from gradcanvas.cli import main
 from graph.fileformat import load
 
@@ -110,6 +110,46 @@ def test_syntax_error_and_failing_script_are_one_line(tmp_path: Path, capsys) ->
     code, _out, err = _run(capsys, "import", str(raising), "--function", "f", "-o", str(tmp_path / "x.json"))
     assert code == 1 and err.strip() == ("error: raising.py line 2 (x = 1 / 0): running the script raised "
                                          "ZeroDivisionError: division by zero")
+
+
+def test_a_pipe_a_device_or_a_huge_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """File > Import Python lists a file's definitions on the GUI thread: a FIFO waited for a
+    writer for ever, /dev/zero filled the memory. Each is refused in a subprocess that must end."""
+    import os
+    import subprocess
+    import sys
+
+    fifo, zero, huge = tmp_path / "fifo.py", tmp_path / "zero.py", tmp_path / "huge.py"
+    os.mkfifo(fifo)
+    zero.symlink_to("/dev/zero")
+    huge.write_bytes(b"#" * (MAX_SCRIPT_BYTES + 1))
+    code = ("import sys\nfrom autograd_bridge.fx_script import ImportRefused, list_definitions\n"
+            "try:\n    list_definitions(sys.argv[1])\nexcept ImportRefused as e:\n    print(e.message)\n")
+    root = Path(__file__).resolve().parent.parent
+    for path, said in ((fifo, "it is a device, pipe or socket, not a regular file"),
+                       (zero, "it is a device, pipe or socket, not a regular file"),
+                       (tmp_path, "it is a folder, not a regular file"),
+                       (huge, "larger than 8 MiB, too large a script to import")):
+        done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True,
+                              timeout=60, cwd=root)
+        assert done.returncode == 0 and said in done.stdout, (path, done.stdout, done.stderr[-500:])
+
+
+def test_a_crlf_script_with_a_bom_reads_as_python_reads_it(tmp_path: Path) -> None:
+    path = tmp_path / "windows.py"
+    path.write_bytes(b"\xef\xbb\xbfimport torch\r\ndef f(x=torch.ones(2)):\r\n    return x.sum()\r\n")
+    assert list_definitions(str(path))[0] == ["f"]
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("x=99999999999999999999999", "--input x: shape holds 99999999999999999999999, beyond the limit of ±2,147,483,648"),
+    ("x=100000,100000,100000", "--input x: shape [100000, 100000, 100000] has about 1e+15 elements, "
+                               "more than the limit of 67,108,864"),
+])
+def test_an_input_shape_beyond_the_file_formats_limits_is_refused_in_one_line(text: str, said: str) -> None:
+    with pytest.raises(ImportRefused) as refused:
+        parse_input(text)
+    assert refused.value.message == said
 
 
 def test_listing_a_file_never_runs_it(tmp_path: Path) -> None:
