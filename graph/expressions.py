@@ -26,6 +26,7 @@ from graph.edits import NODE_W, box_height, new_node_id, unique_id
 from graph.errors import GraphError
 from graph.model import Edge, Graph, Node, check_node_id
 from graph.ops import DEFAULT_DTYPE, OPS, TENSOR
+from graph.ops.spec import VARIADIC_COUNT
 from graph.values import DTYPE_MAX, fits_dtype
 
 MAX_TEXT = 10_000  # characters the bar accepts at once
@@ -93,9 +94,12 @@ class _Planner:
         self.graph, self.lines = graph, _source_lines(text)
         self.plan = Plan()
         self.new: dict[str, Node] = {}
+        # The names the lines assign: no node made for a part of a line may take one ("mul1 =
+        # x*w*a" named its x*w mul1, then refused itself as "used on its own right side").
+        self.reserved: set[str] = set()
 
     def taken(self) -> set[str]:
-        return set(self.new)
+        return set(self.new) | self.reserved
 
     def add(self, node: Node, part: ast.AST) -> str:
         try:
@@ -210,11 +214,19 @@ class _Planner:
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 raise ExpressionError(f"{_part(self.lines, kw.value)}: an attribute must be a number, "
                                       "a list, a string, true/false or None") from None
+        typed = attrs.get(VARIADIC_COUNT, len(node.args))
         for a in spec.attrs:  # a required attribute must be written on the node (Node.check)
             if a.required:
                 attrs.setdefault(a.name, a.default)
-        if spec.variadic:
-            attrs["num_inputs"] = len(node.args)
+        if spec.variadic:  # its port count is the tensors written: a count typed as well must agree
+            if typed != len(node.args):
+                raise ExpressionError(f"{_part(self.lines, node)}: {VARIADIC_COUNT}={typed!r} but {len(node.args)} "
+                                      f"tensor(s) are given: leave {VARIADIC_COUNT} out, it is their count")
+            least, most = spec.bounds(spec.attr(VARIADIC_COUNT))
+            if not least <= len(node.args) <= most:
+                raise ExpressionError(f"{_part(self.lines, node)}: {name} takes {least} to {most} tensors, "
+                                      f"not {len(node.args)}")
+            attrs[VARIADIC_COUNT] = len(node.args)
         ports = spec.ports(attrs)
         if len(node.args) > len(ports):
             raise ExpressionError(f"{_part(self.lines, node)}: {name} takes {len(ports)} tensor(s): "
@@ -252,6 +264,8 @@ def plan_expressions(graph: Graph, text: str, origin: tuple[float, float] = (0.0
     if not tree.body:
         raise ExpressionError("type an assignment, e.g. y = 2*x**2 + 3*z")
     planner = _Planner(graph, text)
+    planner.reserved = {stmt.targets[0].id for stmt in tree.body
+                        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)}
     for stmt in tree.body:
         planner.line(stmt)
     places = _places(list(planner.new.values()), planner.plan.edges)

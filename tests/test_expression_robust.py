@@ -33,6 +33,33 @@ def test_a_number_or_name_no_node_can_hold_is_refused_naming_it(text: str, says:
     assert says in _refusal(text)
 
 
+@pytest.mark.parametrize(("text", "inner"), [
+    ("mul1 = x*w*a", "mul"), ("c2 = 2*x", "tensor"), ("pow1 = x**2 + x**3", "pow"),
+    ("y = 2*x; c2 = y*3", "tensor"),  # a later line's name is kept free too
+])
+def test_a_line_may_take_a_name_the_bar_would_give_a_part_of_it(text: str, inner: str) -> None:
+    """mul1, c2, pow1 are the bar's own names for parts: typed as a line's name, its part was
+    named so first, and the line refused as "used on its own right side"."""
+    g = _built(text)
+    target = text.split(";")[-1].split("=")[0].strip()
+    assert g.nodes[target].title.startswith(f"{target} = ") and g.nodes[target].op != "tensor"
+    assert any(n.op == inner for i, n in g.nodes.items() if i != target)  # the part, named otherwise
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("z = cat(" + ", ".join(["x"] * 65) + ")", "cat takes 1 to 64 tensors, not 65"),
+    ("z = cat()", "cat(): cat takes 1 to 64 tensors, not 0"),
+    ("z = cat(x, x, num_inputs=7)", "num_inputs=7 but 2 tensor(s) are given: leave num_inputs out"),
+])
+def test_a_variadic_call_with_too_many_tensors_or_a_wrong_count_is_refused(text: str, says: str) -> None:
+    assert says in _refusal(text)
+
+
+def test_a_variadic_count_that_agrees_is_taken() -> None:
+    g = _built("z = cat(x, x, x, num_inputs=3)")
+    assert g.nodes["z"].attrs["num_inputs"] == 3 and len(g.inputs_of("z")) == 3
+
+
 def test_the_largest_float32_number_is_taken() -> None:
     g = _built("y = x * 3.4e38")
     assert [n.value for n in g.nodes.values() if n.label == "3.4e+38"] == [3.4e38]
