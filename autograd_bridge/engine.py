@@ -30,6 +30,7 @@ from autograd_bridge.node_checks import (
     check_fed_together,
     check_no_grad_inputs,
     check_one_dtype,
+    dim_out_of_range,
     error_text,
     note_text,
 )
@@ -309,18 +310,11 @@ class Compiled:
         inputs = self.graph.all_inputs()
         for n in self.source.op_ids:
             node = self.graph.nodes[n]
-            attrs = node.resolved_attrs()
-            for attr in node.spec.attrs:
-                name, value = attr.name, attrs[attr.name]
-                if not attr.is_dim or value is None:  # not a dimension, or "every dim"
-                    continue
+            if any(attr.is_dim for attr in node.spec.attrs):
                 src = inputs[n][node.ports[0]]
-                rank = max(1, len(shapes[src]))  # torch lets a 0-d tensor use dim 0 or -1
-                for d in value if isinstance(value, list) else [value]:
-                    if not -rank <= d < rank:
-                        raise ShapeError(
-                            f"{n}: {node.op} of {list(shapes[src])}: {name} {d} is out of range "
-                            f"(expected {-rank} to {rank - 1})", [n, src])
+                out_of_range = dim_out_of_range(node, len(shapes[src]))
+                if out_of_range is not None:
+                    raise ShapeError(f"{n}: {node.op} of {list(shapes[src])}: {out_of_range}", [n, src])
 
     def forward(self, leaves: tuple[torch.Tensor, ...] | None = None,
                 notes: list[str] | None = None) -> dict[str, torch.Tensor]:

@@ -42,6 +42,10 @@ def error_text(node: Node, exc: BaseException, inputs: list[object], said: str) 
     out of range (expected to be in range of [-2, 1], but got 2)") or piece index beyond the
     pieces it makes ("tuple index out of range"); else torch's words."""
     first_input = inputs[0] if inputs else None
+    if torch.is_tensor(first_input):  # index_select's meta kernel: "list assignment index out of range"
+        out_of_range = dim_out_of_range(node, first_input.dim())
+        if out_of_range is not None:
+            return out_of_range
     if node.spec.category in BROADCASTING and "broadcast" in said and all(map(torch.is_tensor, inputs)):
         mismatch = broadcast_mismatch([tuple(t.shape) for t in inputs])
         if mismatch is not None:
@@ -68,6 +72,21 @@ def error_text(node: Node, exc: BaseException, inputs: list[object], said: str) 
         return (f"it makes {pieces} piece{'s' * (pieces != 1)}, so {node.spec.result_item} {index} is out of "
                 f"range (expected {-pieces} to {pieces - 1})")
     return said
+
+
+def dim_out_of_range(node: Node, rank: int) -> str | None:
+    """The first dimension attribute (catalogue kind "dim" or "dims", Attr.is_dim: dimensions of
+    the op's first input) out of range for an input of this rank, in the graph's words; None
+    when each is in range. torch lets a 0-d tensor use dim 0 or -1."""
+    rank = max(1, rank)
+    attrs = node.resolved_attrs()
+    for attr in node.spec.attrs:
+        value = attrs[attr.name]
+        if attr.is_dim and value is not None:  # None: every dim
+            for d in value if isinstance(value, list) else [value]:
+                if not -rank <= d < rank:
+                    return f"{attr.name} {d} is out of range (expected {-rank} to {rank - 1})"
+    return None
 
 
 def matmul_mismatch(a: tuple[int, ...], b: tuple[int, ...]) -> str | None:

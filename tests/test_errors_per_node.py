@@ -92,6 +92,19 @@ def test_a_matmul_that_cannot_contract_says_so_in_the_graphs_shapes(shapes: list
         assert tuple(raised.value.node_ids) == ("r", "a0", "a1")
 
 
+def test_a_dim_out_of_range_that_torch_trips_on_first_is_said_in_the_graphs_words() -> None:
+    """index_select's shape-only kernel raised "list assignment index out of range" before the
+    catalogue's dim check could say which attribute is wrong."""
+    with pytest.raises(IndexError):  # torch agrees: dim -3 of a 2-D tensor
+        torch.index_select(torch.zeros(3, 2), -3, torch.tensor([0]))
+    leaves = [Node("a", TENSOR, value=torch.zeros(3, 2).tolist()), Node("i", TENSOR, value=[2, 0], dtype="int64")]
+    g = make_graph([*leaves, Node("r", "index_select", attrs={"dim": -3})], [("a", "r", "input"), ("i", "r", "index")])
+    for make in (lambda: Compiled(g).infer_shapes(), lambda: Compiled(g).run("r")):
+        with pytest.raises(GraphError) as raised:
+            make()
+        assert raised.value.message == "r: index_select of [3, 2] and [2]: dim -3 is out of range (expected -2 to 1)"
+
+
 def test_the_derivatives_of_a_failing_node_say_it_cannot_run_not_that_it_does_not_exist() -> None:
     from autograd_bridge.calculus_tasks import Asked, differentiate_again, node_derivatives
     from autograd_bridge.cancel import CancelToken
