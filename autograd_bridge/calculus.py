@@ -96,6 +96,9 @@ class Gradcheck:
     leaves: list[LeafCheck]  # the requires-grad leaves the target depends on, in file order
     unused: list[str]  # requires-grad leaves the target does not depend on (nothing to check)
     no_gradient: dict[str, str] = field(default_factory=dict)  # leaf -> why autograd gives it none (grad's words)
+    # The first node (graph order) the target depends on whose value holds NaN or Inf at the
+    # point checked: differences of such numbers never agree, and this is where they start.
+    nonfinite: str | None = None
     eps: float = EPS
     atol: float = ATOL
     rtol: float = RTOL
@@ -522,7 +525,9 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None,
         numerical = _central_differences(c64, leaves, target, n, v)
         checks.append(_compare(n, tuple(x.shape), analytical.reshape(y.numel(), x.numel()),
                                numerical.reshape(y.numel(), x.numel())))
-    return Gradcheck(target, checks, [n for n in grad_leaves if n not in up.nodes], no_gradient)
+    nonfinite = next((n for n in c64.source.order if n in up.nodes and values[n].is_floating_point()
+                      and not bool(torch.isfinite(values[n]).all())), None)
+    return Gradcheck(target, checks, [n for n in grad_leaves if n not in up.nodes], no_gradient, nonfinite)
 
 
 def _in_float64(leaf: torch.Tensor) -> torch.Tensor:

@@ -87,6 +87,7 @@ class GradcheckData:
     leaves: list[LeafCheckData] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)
     no_gradient: dict[str, str] = field(default_factory=dict)  # leaf -> why it has none, in grad's words
+    nonfinite: str | None = None  # where NaN/Inf start (calculus.Gradcheck.nonfinite)
     tolerances: str = ""
     error: str | None = None
     cancelled: bool = False
@@ -216,7 +217,7 @@ def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, 
         result = calculus.gradcheck(compiled, asked.target, asked.grad_output, leaves, name=by_title(graph))
         out.leaves = [LeafCheckData(c.leaf, tuple(c.shape), float(c.max_abs_error), float(c.max_rel_error),
                                     bool(c.passed)) for c in result.leaves]
-        out.unused, out.no_gradient = list(result.unused), dict(result.no_gradient)
+        out.unused, out.no_gradient, out.nonfinite = list(result.unused), dict(result.no_gradient), result.nonfinite
         cancel.check()
     return out
 

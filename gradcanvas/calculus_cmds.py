@@ -177,7 +177,7 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         print(f'"passed": {json.dumps(report.passed)}, '
               f'"eps": {report.eps}, "atol": {report.atol}, "rtol": {report.rtol}, '
               f'"leaves": {{{leaves}}}, "unused": {json.dumps(report.unused)}, '
-              f'"no_gradient": {json.dumps(report.no_gradient)}}}')
+              f'"no_gradient": {json.dumps(report.no_gradient)}, "nonfinite": {json.dumps(report.nonfinite)}}}')
         return 0 if report.passed else 1
     t = visible(target)
     what = f"vᵀ·∂{t}/∂leaf (v the grad-output)" if grad_output is not None else f"∂{t}/∂leaf"
@@ -193,6 +193,9 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
         print(f"not checked: {t} does not depend on {', '.join(map(visible, report.unused))}")
     for leaf, why in report.no_gradient.items():
         print(f"not checked: {visible(leaf)}: {visible(why)}")
+    if report.nonfinite is not None:
+        print(f"note: {visible(report.nonfinite)} holds NaN or Inf here, and what depends on it: "
+              "differences of such numbers never agree (grad names where they start)")
     if not report.passed:
         print(f"FAILED: autograd and finite differences disagree for {', '.join(map(visible, report.failed))}")
         return 1

@@ -52,7 +52,9 @@ def gradcheck_status(data: tasks.GradcheckData, title: Callable[[str], str]) -> 
     unchecked = ", ".join(formula_name(title(n)) for n in data.no_gradient)
     not_checked = f" ({unchecked} not checked: no gradient, see the inspector)" if unchecked else ""
     if failing:
-        return f"gradcheck: ✗ autograd disagrees with finite differences for {failing}{not_checked}"
+        nan = (f"; {formula_name(title(data.nonfinite))} holds NaN or Inf, which never agree"
+               if data.nonfinite is not None else "")
+        return f"gradcheck: ✗ autograd disagrees with finite differences for {failing}{nan}{not_checked}"
     checked = "every leaf" if not unchecked else ", ".join(formula_name(title(c.leaf)) for c in data.leaves)
     return f"gradcheck: ✓ autograd agrees with central finite differences for {checked}{not_checked}"
 

@@ -21,7 +21,7 @@ from autograd_bridge import calculus
 from autograd_bridge.calculus import gradcheck, hessian, hessian_diagonals, jacobian
 from autograd_bridge.engine import Compiled
 from graph.errors import TargetError
-from graph.fileformat import load
+from graph.fileformat import load, save
 from graph.model import Edge, Graph, Node
 from graph.ops import OPS, TENSOR, OpSpec
 
@@ -283,6 +283,28 @@ def test_gradcheck_runs_in_float64_whatever_the_file_says(examples_dir: Path) ->
     assert report.passed and [c.leaf for c in report.leaves] == ["W1", "b1", "W2"]
     # central differences with eps 1e-6 in float32 would be off by ~0.1
     assert max(c.max_abs_error for c in report.leaves) < 1e-7
+
+
+def test_gradcheck_names_where_nan_starts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """log(-1) is NaN, exp of it too: gradcheck fails for x, and says l is where NaN starts."""
+    graph = Graph()
+    graph.add_node(Node("x", TENSOR, value=[-1.0, 2.0], requires_grad=True))
+    graph.add_node(Node("other", TENSOR, value=[1.0, 1.0], requires_grad=True))
+    for n, op in (("l", "log"), ("e", "exp"), ("s", "sum")):
+        graph.add_node(Node(n, op))
+    for src, dst in (("x", "l"), ("l", "e"), ("e", "s")):
+        graph.add_edge(Edge(src, dst, "input"))
+    assert torch.isnan(torch.log(torch.tensor(-1.0)))  # torch agrees where it starts
+    report = gradcheck(Compiled(graph), "s")
+    assert not report.passed and report.nonfinite == "l"
+    assert gradcheck(Compiled(graph), "s").unused == ["other"]
+    path = tmp_path / "nan.json"
+    save(graph, path)
+    code, out, _err = run_main(capsys, "gradcheck", str(path), "--target", "s")
+    assert code == 1 and "note: l holds NaN or Inf here" in out
+    assert json.loads(run_main(capsys, "gradcheck", str(path), "--target", "s", "--json")[1])["nonfinite"] == "l"
+    fine = Compiled(load(Path(__file__).resolve().parent.parent / "resources" / "examples" / "01_scalar_partial.json"))
+    assert gradcheck(fine, "y").nonfinite is None
 
 
 def test_jacobian_and_hessian_fall_back_where_vmap_cannot_run(test_ops) -> None:  # noqa: ANN001

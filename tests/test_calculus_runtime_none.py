@@ -160,6 +160,10 @@ def test_the_gradcheck_status_names_the_leaves_not_checked() -> None:
     data.no_gradient = {"x": "why"}
     assert gradcheck_status(data, str) == ("gradcheck: ✗ autograd disagrees with finite differences for a "
                                            "(x not checked: no gradient, see the inspector)")
+    data.nonfinite = "l"  # where NaN starts: said, since differences of NaN never agree
+    assert gradcheck_status(data, str) == ("gradcheck: ✗ autograd disagrees with finite differences for a; "
+                                           "l holds NaN or Inf, which never agree "
+                                           "(x not checked: no gradient, see the inspector)")
 
 
 def test_the_op_whose_backward_gives_none_is_named() -> None:
