@@ -268,6 +268,27 @@ def test_a_summary_too_narrow_for_long_titles_names_the_partial_by_shortened_one
     assert fm.horizontalAdvance(line) <= fm.horizontalAdvance(full) / 3
 
 
+def test_a_partial_too_long_for_its_row_keeps_the_names_that_leave_its_first_number_whole(qtbot) -> None:
+    """fc2.bias's row read "∂a…/∂f… = [-0.02668, -0.120…": the names cut to initials to show more
+    digits. Names come first; the numbers after the first are what is cut."""
+    from PySide6.QtGui import QFontMetricsF
+
+    g = Graph()
+    g.add_node(Node("b", "tensor", value=[0.1941, -0.04462, 0.0135], requires_grad=True, label="fc2.bias"))
+    g.add_node(Node("c", "tensor", value=[-0.02668, -0.1203, 0.04412]))
+    g.add_node(Node("m", "mul"))
+    g.add_node(Node("t", "sum", label="add"))
+    g.add_edge(Edge("b", "m", "input"))
+    g.add_edge(Edge("c", "m", "other"))
+    g.add_edge(Edge("m", "t", "input"))
+    scene, _view = _canvas(qtbot, g, target="t")
+    fm, width = QFontMetricsF(scene.mono_font), NODE_W - 16
+    line = scene.nodes["b"].grad_line(fm, width)
+    assert line.endswith("= [-0.02668, -0.1203, 0.04412]")  # ∂add/∂b = c, cut by the painter
+    name = line.split(" = ")[0]
+    assert name.startswith("∂add/∂fc2") and fm.horizontalAdvance(f"{name} = [-0.02668, …") <= width
+
+
 def test_a_summary_names_the_partial_whole_in_smaller_type_before_shortening_it(qtbot) -> None:
     """Beside a node titled "a", a node "a_xw" showed "∂y/∂a… = [[1, 1]]" in big type: where the
     whole name fits in type the caller may shrink to, it is used; shortened only where not."""

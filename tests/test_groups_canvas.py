@@ -16,6 +16,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from graph import groups as model
+from graph.edits import frame_around
 from graph.fileformat import load, loads
 from gui.actions import portable, window_actions
 from gui.canvas.groups import param_grad_norm
@@ -25,6 +26,10 @@ MLP = ROOT / "resources" / "examples" / "04_small_mlp.json"
 LAYER1 = ["W1", "b1", "h_lin", "h_pre"]
 LEFT, NO_MOD = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+
+
+def _corners(x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def _open(qtbot, window) -> None:  # noqa: ANN001
@@ -70,6 +75,29 @@ def test_ctrl_g_groups_the_selection_and_ctrl_shift_g_ungroups_one_undo_step_eac
     assert not graph.groups and not graph.group_of
     window.doc.undo_stack.undo()
     assert set(graph.group_of) == set(LAYER1)
+
+
+def test_a_frame_grows_with_a_node_whose_result_adds_a_preview_row(qtbot, window) -> None:  # noqa: ANN001
+    """W1 (3 x 4) gets a row of heatmaps with its result: the frame's edge ran through them."""
+    _open(qtbot, window)
+    members = ["inp", "W1"]  # W1 the lower: its preview row is the frame's bottom edge
+    g = window.doc.group(members)
+    window.scene.groups.rebuild()
+    result = _result(qtbot, window)
+    frame, w1, scene = window.scene.groups.items[g], window.scene.nodes["W1"], window.scene
+
+    def union() -> QRectF:
+        box = QRectF()
+        for n in members:
+            box = box.united(scene.nodes[n].sceneBoundingRect())
+        return box
+
+    scene.show_result(None)  # no numbers, no previews: the boxes shrink, and the frame with them
+    qtbot.waitUntil(lambda: frame.rect == QRectF(*_corners(*frame_around(*union().getCoords()))))
+    short = w1.sceneBoundingRect()
+    scene.show_result(result)
+    assert w1.sceneBoundingRect().bottom() > short.bottom()  # the preview row
+    qtbot.waitUntil(lambda: all(frame.rect.contains(scene.nodes[n].sceneBoundingRect()) for n in members))
 
 
 def test_a_double_click_on_the_header_collapses_to_a_box_whose_ports_are_the_crossing_edges(qtbot, window) -> None:  # noqa: ANN001

@@ -416,8 +416,15 @@ class NodeItem(QGraphicsRectItem):
         shortened titles, then the shape, are dropped when they would push the numbers out."""
         text = visible(self.view.grad_text)
         names = labels.partial_row_names(self.target_title(), self.node.title, self.view_vjp)
-        return _first_fitting(fm, width, [f"{name} = {t}" for name in names
-                                          for t in dict.fromkeys((text, self.without_shape(text)))])
+        lines = [f"{name} = {t}" for name in names for t in dict.fromkeys((text, self.without_shape(text)))]
+        if fm.horizontalAdvance(lines[-1]) <= width:
+            return _first_fitting(fm, width, lines)
+        # No line fits whole: the longest names that leave the first number whole, the rest of
+        # the numbers cut by the caller ("∂add/∂fc2.bias = [-0.0267, …", not "∂a…/∂f… = [-0.0267, -0.1…").
+        short = self.without_shape(text)
+        first = short[:short.index(", ") + 1] if ", " in short else short
+        return next((f"{name} = {short}" for name in names if fm.horizontalAdvance(f"{name} = {first} …") <= width),
+                    lines[-1])
 
     # ---- interaction ----
 

@@ -275,6 +275,7 @@ class CanvasScene(QGraphicsScene):
             self.nodes_moved([item])
         else:
             self._file(item)
+            self.groups.nodes_moved()  # its box may have grown (a preview row): its frame follows
 
     def _file(self, item: NodeItem) -> None:
         """Keep the node's tile holding it and the overview's row of the node, and repaint what
