@@ -276,7 +276,7 @@ class MainWindow(QMainWindow):
     # ---- selection, clipboard ----
 
     def _on_selection(self) -> None:
-        self.inspector.set_node(self.scene.only_selected_node())  # it holds the last result
+        self.inspector.set_node(*self.scene.selection_summary())  # it holds the last result
 
     def _select_all(self) -> None:
         self.scene.select_nodes(list(self.scene.nodes))  # one selectionChanged, not one per node

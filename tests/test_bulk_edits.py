@@ -162,3 +162,19 @@ def test_the_only_selected_node_is_the_one_selected_node_alone(qtbot) -> None:  
     assert scene.only_selected_node() is None
     scene.select_nodes(ids)
     assert scene.only_selected_node() is None
+    assert scene.selection_summary() == (None, len(ids))
+
+
+def test_the_inspector_says_how_many_nodes_are_selected_when_it_shows_none(window) -> None:  # noqa: ANN001
+    """An import selects all its nodes: the inspector said "Select a node" as if none were."""
+    from gui.inspector.dock import NO_NODE
+
+    for i in range(3):
+        window.doc.add_node(Node(f"n{i}", "tensor", value=float(i)), (300.0 * i, 0.0))
+    scene, title = window.scene, window.inspector.title
+    scene.select_nodes(["n0", "n2"])
+    assert title.text() == "2 nodes selected: click one to inspect it."
+    scene.select_nodes(["n1"])
+    assert window.inspector.node_id == "n1" and title.text().startswith("n1")
+    scene.clearSelection()
+    assert title.text() == NO_NODE

@@ -634,15 +634,17 @@ class CanvasScene(QGraphicsScene):
         return [item.node_id for item in sorted(picked, key=lambda item: item.stack_order)]
 
     def only_selected_node(self) -> str | None:
-        """The selected node when it is the only one (what the inspector shows), else None;
-        asked on every selection change, so without sorting a Select All's thousands."""
-        found = None
+        """The selected node when it is the only one (what the inspector shows), else None."""
+        return self.selection_summary()[0]
+
+    def selection_summary(self) -> tuple[str | None, int]:
+        """(the selected node when it is the only one, else None; how many nodes are selected):
+        asked on every selection change, so in one pass, without sorting a Select All's thousands."""
+        found, count = None, 0
         for item in self.selectedItems():
             if type(item) is NodeItem:
-                if found is not None:
-                    return None
-                found = item.node_id
-        return found
+                found, count = item.node_id, count + 1
+        return (found if count == 1 else None), count
 
     def select_nodes(self, node_ids: list[str]) -> None:
         """Select these nodes alone, with one selectionChanged (setSelected on each item sends

@@ -115,7 +115,8 @@ class Inspector(QWidget):
 
     # ---- choosing the node ----
 
-    def set_node(self, node_id: str | None) -> None:
+    def set_node(self, node_id: str | None, selected: int = 1) -> None:
+        """Show this node; with None, say how to choose one (`selected` nodes are selected)."""
         if node_id is not None and node_id not in self.doc.graph.nodes:
             node_id = None
         if node_id != self.node_id:
@@ -124,7 +125,7 @@ class Inspector(QWidget):
         self.slice_box.set_node(node_id)
         self.form.show_node(node_id)
         if node_id is None:
-            self.title.setText(NO_NODE)
+            self.title.setText(NO_NODE if selected < 2 else f"{selected:,} nodes selected: click one to inspect it.")
             self.form_box.hide()
             self.result_box.hide()
             self.slice_box.hide()
