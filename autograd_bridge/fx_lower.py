@@ -170,7 +170,10 @@ class Builder:
         t, dtype = self.held(t, f"the number {label}" if number else {
             "constant": "a constant tensor it reads", "no_grad": "a value computed under torch.no_grad()",
             "detached": "a detached value"}.get(what, f"the {label}"), number)
-        node = Node(self._new_id(f"{self.name}_{what}"), TENSOR, **self.tensor_data(t), dtype=dtype, label=label)
+        # A Python number is written whole (6 ** 0.5 as 2.449489742783178, not float32's 2.4494898):
+        # run in float32 it rounds as torch rounds it; in float64 (--dtype) it is the number itself.
+        data = {"value": float(value)} if number else self.tensor_data(t)
+        node = Node(self._new_id(f"{self.name}_{what}"), TENSOR, **data, dtype=dtype, label=label)
         self._add(node)
         return Ref(node.id, t)
 
