@@ -357,9 +357,9 @@ def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool
         code = run_with_grad(root, inputs, leaf_grad, IMPORT_SEED)
     check_against_code(graph, sink, expected if isinstance(expected, torch.Tensor) else None, code)
     graph.target = sink
-    if specialised:
+    if specialised:  # said on the output node, as "name = …", so that ∂name/∂x names it by name alone
         node = graph.nodes[sink]
-        graph.replace_node(_labelled(node, f"{node.label or sink} (specialised to the example inputs)"))
+        graph.replace_node(_labelled(node, f"{sink} = {node.label or node.op}, specialised to the example inputs"))
     graph.layout = layered_positions(graph)
     return Imported(graph, sink, notes, specialised)
 
