@@ -114,6 +114,13 @@ class Gradcheck:
 
 Name = Callable[[str], str]  # node id -> the node's name in a message
 
+# How hessian() computed ∂²y/∂x² (its `used`): torch.func on the forward as a function of a leaf
+# x; for an intermediate x, or where vmap cannot run an op on the way, double backward.
+HESSIAN_BY_FUNC = "torch.func: the Jacobian of the gradient, its rows vmapped"
+HESSIAN_BY_DOUBLE_BACKWARD = "double backward: ∂y/∂x with create_graph, then one backward pass per element of x"
+HESSIAN_VMAP_FAILED = " (torch.func's vmap cannot run an op on the way)"
+HESSIAN_NONE = "none needed: y does not depend on x through a differentiable path, so every entry is 0"
+
 
 # ---- checks, each naming its nodes ----
 
@@ -377,12 +384,15 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
 
 def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = None,
             leaves: tuple[torch.Tensor, ...] | None = None, *, name: Name = str,
-            memory_limit: MemoryLimit = "default", why: str = "", hint: str = "") -> torch.Tensor:
+            memory_limit: MemoryLimit = "default", why: str = "", hint: str = "",
+            used: list[str] | None = None) -> torch.Tensor:
     """∂²target/∂wrt², shape wrt.shape + wrt.shape, for a scalar target (or v·target with a
     grad-output v): for a leaf, torch.func's Jacobian of its gradient (in chunks of rows), else
-    (or where it cannot run) the Jacobian of the gradient by double backward (create_graph).
-    Messages name nodes by `name`. A run estimated over `memory_limit` is refused first
-    (budget.OverBudget; `why` says where the limit comes from, `hint` how to raise it)."""
+    (or where it cannot run) the Jacobian of the gradient by double backward (create_graph); the
+    way that ran is appended to `used` (HESSIAN_BY_FUNC, HESSIAN_BY_DOUBLE_BACKWARD, or that with
+    HESSIAN_VMAP_FAILED). Messages name nodes by `name`. A run estimated over `memory_limit` is
+    refused first (budget.OverBudget; `why` says where the limit comes from, `hint` how to raise it)."""
+    used = [] if used is None else used
     _check_wrt(compiled, target, wrt, name)
     shapes = compiled.infer_shapes()
     wrt_shape = tuple(shapes[wrt])
@@ -400,7 +410,9 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
     y = scalar(values[target])
     # wrt reaches it only through comparisons or integer ops: no curvature; or wrt is empty
     if not y.requires_grad or n == 0:
+        used.append(HESSIAN_NONE)
         return torch.zeros((*wrt_shape, *wrt_shape), dtype=values[wrt].dtype, device=values[wrt].device)
+    fell_back = ""
     if wrt in compiled.source.leaf_ids:
         f, x = _of_leaf(compiled, leaves, target, wrt)
         try:
@@ -411,9 +423,10 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
                 h = torch.func.jacrev(torch.func.grad(lambda x: scalar(f(x))), chunk_size=rows_at_once(n, largest))(x)
             if not h.any():  # all zeros: from torch.func, also where autograd gives no gradient
                 _check_backward_passes(compiled, values, target, wrt, scalar, name)
+            used.append(HESSIAN_BY_FUNC)
             return h.detach().contiguous()  # a broadcast view of zeros for abs, l1_loss: see jacobian
         except (NotImplementedError, *TORCH_ERRORS):
-            pass  # vmap cannot run some op: double backward, which names a real error's node
+            fell_back = HESSIAN_VMAP_FAILED  # double backward, which names a real error's node
     x = values[wrt]
 
     def double_backward() -> torch.Tensor:
@@ -423,6 +436,7 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
         return jacobian_rows(g, x, largest=largest)
 
     h = _named(compiled, double_backward, what, [target, wrt])
+    used.append(HESSIAN_BY_DOUBLE_BACKWARD + fell_back)
     return h.reshape((*wrt_shape, *wrt_shape)).detach()
 
 

@@ -33,12 +33,6 @@ if TYPE_CHECKING:
 DRAW_MAX = 512 * 512
 
 
-# How calculus.hessian computes ∂²y/∂x²: torch.func on the forward as a function of a leaf x
-# (double backward where vmap cannot run an op); for an intermediate x, double backward only.
-HESSIAN_BY_FUNC = "torch.func, or double backward where vmap cannot run an op"
-HESSIAN_BY_DOUBLE_BACKWARD = "double backward: ∂y/∂x with create_graph, then one backward pass per element of x"
-
-
 @dataclass
 class Asked(RunFor):
     """What a task computes for: the window's RunState at the time."""
@@ -58,7 +52,7 @@ class NodeDerivatives:
     jacobian_method: str = ""
     vjp: np.ndarray | None = None  # vᵀ·J shaped like x, with the grad-output v
     hessian: np.ndarray | None = None  # (x elements, x elements)
-    hessian_method: str = ""  # HESSIAN_BY_FUNC (x a leaf) or HESSIAN_BY_DOUBLE_BACKWARD
+    hessian_method: str = ""  # the way it ran: calculus.HESSIAN_BY_FUNC, …
     diagonal: np.ndarray | None = None  # shaped like x
     # ∂y/∂x as a formula (autograd_bridge.symbolic; scalar graphs of elementwise ops, x a leaf),
     # its value at the point, or why there is none.
@@ -170,12 +164,13 @@ def node_derivatives(session: ComputeSession, cancel: CancelToken, graph: Graph,
                                  f"than the {DRAW_MAX:,} the inspector draws (gradcanvas hessian gives it whole)",
                                  [asked.target, node])
             # with the grad-output the canvas uses: then ∂²(vᵀ·y)/∂x², as the canvas shows vᵀ·∂y/∂x
+            used: list[str] = []
             h = calculus.hessian(compiled, asked.target, node, asked.grad_output, leaves, name=name,
-                                 memory_limit=limit)
+                                 memory_limit=limit, used=used)
             h = _numpy(h).reshape(n_node, n_node)
             out.hessian, out.diagonal = h, np.diagonal(h).reshape(out.node_shape).copy()
+            out.hessian_method = used[0]
             leaf = node in compiled.source.leaf_ids
-            out.hessian_method = HESSIAN_BY_FUNC if leaf else HESSIAN_BY_DOUBLE_BACKWARD
             if leaf and asked.grad_output is None:  # a formula is of ∂y/∂x, not of vᵀ·∂y/∂x
                 _formula(out, compiled, shapes, leaves, name)
         cancel.check()

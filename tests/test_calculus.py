@@ -319,7 +319,10 @@ def test_jacobian_and_hessian_fall_back_where_vmap_cannot_run(test_ops) -> None:
     jac = jacobian(compiled, "sq", "x")
     assert jac.method == "backward"  # jacrev refused the autograd.Function
     torch.testing.assert_close(jac.matrix, torch.func.jacrev(lambda x: x * x)(x))
-    torch.testing.assert_close(hessian(compiled, "total", "x"), torch.func.hessian(lambda x: (x * x).sum())(x))
+    used: list[str] = []
+    by_hand = torch.func.hessian(lambda x: (x * x).sum())(x)
+    torch.testing.assert_close(hessian(compiled, "total", "x", used=used), by_hand)
+    assert used == [calculus.HESSIAN_BY_DOUBLE_BACKWARD + calculus.HESSIAN_VMAP_FAILED]  # the inspector says which ran
     torch.testing.assert_close(hessian_diagonals(compiled, "total")["x"], torch.full((3,), 2.0, dtype=torch.float64))
     assert gradcheck(compiled, "total").passed
 

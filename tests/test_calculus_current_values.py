@@ -17,9 +17,8 @@ import pytest
 import torch
 from helpers import RESULT_TIMEOUT_MS, make_graph
 
+from autograd_bridge.calculus import HESSIAN_BY_DOUBLE_BACKWARD, HESSIAN_BY_FUNC
 from autograd_bridge.calculus_tasks import (
-    HESSIAN_BY_DOUBLE_BACKWARD,
-    HESSIAN_BY_FUNC,
     Asked,
     check_gradients,
     differentiate_again,
