@@ -248,6 +248,11 @@ def describe(key: object) -> str:
     name = getattr(key, "__name__", repr(key))
     if module in ("_operator", "operator"):
         return f"the operator {name}"
+    # The name the code wrote: torch.einsum, not torch.functional.einsum where it is defined.
+    if getattr(torch.nn.functional, name, None) is key:
+        return f"F.{name}"
+    if getattr(torch, name, None) is key:
+        return f"torch.{name}"
     short = {"torch.nn.functional": "F", "torch._C._nn": "F", "torch._C._VariableFunctions": "torch"}
     return f"{short.get(module, module or 'torch')}.{name}"
 

@@ -203,6 +203,8 @@ def _cumulative(x: torch.Tensor) -> torch.Tensor:
     (lambda x: (x, x), r"returns tuple: import needs it to return one tensor"),
     (lambda x: x[x > 0].sum(), r"not in the catalogue"),
     (lambda x: x.sum() * x.sum().item(), r"the method .item\(\) is not in the catalogue"),
+    # named as the code wrote it, not torch.functional.einsum, where torch defines it
+    (lambda x: torch.einsum("i,i->", x, x), r"\): torch\.einsum is not in the catalogue$"),
 ])
 def test_refusals_are_one_line_naming_the_call(fn, message) -> None:  # noqa: ANN001
     with pytest.raises(ImportRefused, match=message) as info:
