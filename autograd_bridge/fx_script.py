@@ -28,6 +28,10 @@ class ImportRefused(GraphError):
     """Code the import cannot turn into a graph: one line, naming where and why."""
 
 
+class CodeRaised(ImportRefused):
+    """The user's own code raised (or exited) while it ran for the import (fx_user.user_error)."""
+
+
 EXAMPLE_INPUTS = "example_inputs"  # the function a script's module class takes its inputs from
 MAX_SCRIPT_BYTES = 8 * 2**20  # a script to import: far above any real one, far below what hangs the app
 _SHAPE = re.compile(r"^\s*\(?\[?\s*(\d+(\s*[,x×]\s*\d+)*)?\s*\]?\)?\s*$")
@@ -333,6 +337,10 @@ def _import_script(path: str, function: str | None, module: str | None, inputs: 
                             f"the inputs of forward, or give them with --input NAME=SHAPE")
     with user_code(f"{EXAMPLE_INPUTS}()"):
         example = defined.__dict__[EXAMPLE_INPUTS]()
-    if isinstance(example, dict) and all(isinstance(k, str) for k in example):
-        return import_module(instance, (), example)
-    return import_module(instance, example if isinstance(example, tuple) else (example,))
+    try:
+        if isinstance(example, dict) and all(isinstance(k, str) for k in example):
+            return import_module(instance, (), example)
+        return import_module(instance, example if isinstance(example, tuple) else (example,))
+    except CodeRaised as e:  # often: the file's one example_inputs() made for another of its classes
+        raise ImportRefused(f"{e.message} (on what {EXAMPLE_INPUTS}() of {visible(shown)} returns, which every "
+                            f"module class there is called on: --input NAME=SHAPE gives others)", e.node_ids) from None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from autograd_bridge.cancel import Cancelled
-from autograd_bridge.fx_script import ImportRefused
+from autograd_bridge.fx_script import CodeRaised, ImportRefused
 
 _TORCH_DIR = os.path.dirname(torch.__file__)
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,7 +56,7 @@ def where_now() -> str:
     return ""
 
 
-def user_error(e: BaseException, doing: str, where: str = "") -> ImportRefused:
+def user_error(e: BaseException, doing: str, where: str = "") -> CodeRaised:
     """An exception raised by the user's code, as one line naming its innermost user frame
     (or `where`, the traced line that ran)."""
     frames = [f for f in traceback.extract_tb(e.__traceback__) if is_users(f.filename)]
@@ -65,9 +65,9 @@ def user_error(e: BaseException, doing: str, where: str = "") -> ImportRefused:
     where = f"{where}: " if where else ""
     if isinstance(e, SystemExit):  # sys.exit() or exit(): None is status 0, a text status 1
         status = 0 if e.code is None else e.code if isinstance(e.code, int) else f"1 ({e.code})"
-        return ImportRefused(f"{where}{doing} exited with status {status} (SystemExit) while importing")
+        return CodeRaised(f"{where}{doing} exited with status {status} (SystemExit) while importing")
     message = str(e).strip().splitlines()[0] if str(e).strip() else ""
-    return ImportRefused(f"{where}{doing} raised {type(e).__name__}" + (f": {message}" if message else ""))
+    return CodeRaised(f"{where}{doing} raised {type(e).__name__}" + (f": {message}" if message else ""))
 
 
 @contextlib.contextmanager

@@ -152,6 +152,40 @@ def test_an_input_shape_beyond_the_file_formats_limits_is_refused_in_one_line(te
     assert refused.value.message == said
 
 
+def test_a_module_failing_on_the_files_example_inputs_is_told_where_they_came_from(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """One example_inputs() serves every class of a file: an embedding given another class's
+    float batch failed with torch's words alone."""
+    path = tmp_path / "two.py"
+    path.write_text(textwrap.dedent('''
+        import torch
+        import torch.nn as nn
+
+        def example_inputs():
+            return (torch.randn(2, 4),)
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 1)
+            def forward(self, x):
+                return self.fc(x).sum()
+
+        class Emb(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.e = nn.Embedding(10, 4)
+            def forward(self, ids):
+                return self.e(ids).sum()
+    '''))
+    code, _out, _err = _run(capsys, "import", str(path), "--module", "Net", "-o", str(tmp_path / "net.json"))
+    assert code == 0
+    code, out, err = _run(capsys, "import", str(path), "--module", "Emb", "-o", str(tmp_path / "emb.json"))
+    assert code == 1 and out == "" and len(err.strip().splitlines()) == 1
+    assert "raised RuntimeError" in err and "embedding" in err
+    assert err.strip().endswith("(on what example_inputs() of two.py returns, which every module class there is "
+                                "called on: --input NAME=SHAPE gives others)")
+
+
 def test_listing_a_file_never_runs_it(tmp_path: Path) -> None:
     marker = tmp_path / "ran"
     path = tmp_path / "side_effect.py"
