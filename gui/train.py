@@ -99,6 +99,7 @@ class Training(QObject):
         self.losses: list[float] = []  # the curve plotted: its target before each step
         self.curve_target: str | None = None  # the target the curve is for
         self._curve_left: int | None = None  # the revision its last written step left: a Step from there adds to it
+        self.curve_undone = False  # the curve's steps were undone (drawn grey and dashed, said so)
         self.running: str | None = None  # the target a run trains while it runs
         self._replaced_during_run = False  # New / Open / a lesson replaced the graph the run trains
         self._discarded = False  # the user chose to drop the run's steps (leaving): never written
@@ -289,7 +290,7 @@ class Training(QObject):
             if self.losses and self.curve_target is not None:
                 new_curve = f"; a new curve (the plot showed {self._title(self.curve_target)})"
             self.losses, self.curve_target = [], target
-            self._curve_left = None
+            self._curve_left, self.curve_undone = None, False
             if self._plot is not None:
                 self._redraw_plot()
         kind, lr = self.optimiser_box.currentText(), self.lr_box.value()
@@ -321,7 +322,7 @@ class Training(QObject):
 
     def _forget_curve(self) -> None:
         """Another document: the plot and its numbers were the last one's."""
-        self.losses, self.curve_target, self._curve_left = [], None, None
+        self.losses, self.curve_target, self._curve_left, self.curve_undone = [], None, None, False
         if self._plot is not None:
             self._redraw_plot()
             self._plot.setRange(xRange=(0, 1), yRange=(0, 1))  # not the last curve's axes
@@ -379,8 +380,14 @@ class Training(QObject):
             self._plot_timer.start()
 
     def _redraw_plot(self) -> None:
+        import pyqtgraph as pg
+
         plot = self.plot
-        plot.setLabel("left", f"{self._title(self.curve_target) if self.curve_target else 'target'} before each step")
+        what = f"{self._title(self.curve_target) if self.curve_target else 'target'} before each step"
+        # Undone, the steps' curve stays (Redo writes them again), greyed and said to be undone.
+        plot.setLabel("left", what + (" (undone)" if self.curve_undone else ""))
+        self._curve.setPen(pg.mkPen("#9a9a9a", width=2, style=Qt.PenStyle.DashLine) if self.curve_undone
+                           else pg.mkPen("#2f6fdf", width=2))
         self._curve.setData(list(range(1, len(self.losses) + 1)), self.losses)
 
     def _finish_steps(self, result: StepsResult | None) -> None:
@@ -476,6 +483,9 @@ class Training(QObject):
         else:
             return
         self._show_saved(grads)
+        self.curve_undone = when == "before"
+        if self._plot is not None and self.losses:
+            self._redraw_plot()
         line = f"Leaf .grad as it was {when} the steps ({'None' if not grads.calls else f'{grads.calls} backward()'})"
         self.summary.setText(line + ("; Step steps with it (optimizer.step() alone)." if grads.pending else "."))
 

@@ -10,6 +10,7 @@ import json
 
 import torch
 from helpers import RESULT_TIMEOUT_MS, THREAD_ONLY
+from PySide6.QtCore import Qt
 
 from graph.model import Graph, Node
 
@@ -110,6 +111,15 @@ def test_run_n_adam_equals_torch_optim_and_is_one_undo_step(qtbot, window, examp
     w.doc.undo_stack.undo()
     _settled(qtbot, w)
     assert {n: w.doc.graph.nodes[n] for n in before} == before  # exactly the old values
+    # The curve stays (Redo writes the steps again), grey, dashed and said to be undone.
+    left = t.plot.getAxis("left")
+    assert left.labelText == "loss before each step (undone)" and list(t._curve.getData()[1]) == losses  # noqa: SLF001
+    assert t._curve.opts["pen"].style() == Qt.PenStyle.DashLine  # noqa: SLF001
+    w.doc.undo_stack.redo()
+    _settled(qtbot, w)
+    assert left.labelText == "loss before each step" and t._curve.opts["pen"].style() == Qt.PenStyle.SolidLine  # noqa: SLF001
+    w.doc.undo_stack.undo()
+    _settled(qtbot, w)
     # Step, Step: the same as two steps of one SGD by hand.
     t.optimiser_box.setCurrentText("SGD")
     for _ in range(2):
