@@ -539,9 +539,16 @@ def gradcheck(compiled: Compiled, target: str, grad_output: object = None,
         numerical = _central_differences(c64, leaves, target, n, v)
         checks.append(_compare(n, tuple(x.shape), analytical.reshape(y.numel(), x.numel()),
                                numerical.reshape(y.numel(), x.numel())))
-    nonfinite = next((n for n in c64.source.order if n in up.nodes and values[n].is_floating_point()
-                      and not bool(torch.isfinite(values[n]).all())), None)
-    return Gradcheck(target, checks, [n for n in grad_leaves if n not in up.nodes], no_gradient, nonfinite)
+    return Gradcheck(target, checks, [n for n in grad_leaves if n not in up.nodes], no_gradient,
+                     first_nonfinite(c64, values, target))
+
+
+def first_nonfinite(compiled: Compiled, values: dict[str, torch.Tensor], target: str) -> str | None:
+    """The first node (graph order) the target depends on whose value holds NaN or Inf: where
+    the NaN in a gradcheck, Jacobian or Hessian comes from. None when every value is finite."""
+    up = _upstream(compiled, target)
+    return next((n for n in compiled.source.order if n in up.nodes and values[n].is_floating_point()
+                 and not bool(torch.isfinite(values[n]).all())), None)
 
 
 def _in_float64(leaf: torch.Tensor) -> torch.Tensor:

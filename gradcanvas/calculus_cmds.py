@@ -136,7 +136,20 @@ def cmd_jacobian(args: argparse.Namespace) -> int:
     _table(jac.matrix, (target, jac.target_shape), (args.wrt, jac.wrt_shape))
     if jac.vjp is not None:
         print(f"vᵀ·J with the grad-output v (what grad gives {w}): {tensor_text(jac.vjp)}")
+    _where_nonfinite(compiled, target, jac.matrix)
     return 0
+
+
+def _where_nonfinite(compiled: object, target: str, derivatives: object) -> None:
+    """A note naming where NaN or Inf start, when the derivatives hold some."""
+    import torch
+
+    from autograd_bridge.calculus import first_nonfinite
+
+    if not bool(torch.isfinite(derivatives).all()):
+        first = first_nonfinite(compiled, compiled.forward(), target)
+        if first is not None:
+            print(f"note: {visible(first)} holds NaN or Inf, and so does what depends on it")
 
 
 def cmd_hessian(args: argparse.Namespace) -> int:
@@ -154,6 +167,7 @@ def cmd_hessian(args: argparse.Namespace) -> int:
     print(f"∂²{y}/∂{w}²: the Hessian of {y} with respect to {w} {list(shape)}{v}, "
           f"shape {list(h.shape)} (device {compiled.device})")
     _table(h, (args.wrt, shape), (args.wrt, shape))
+    _where_nonfinite(compiled, target, h)
     return 0
 
 

@@ -303,8 +303,13 @@ def test_gradcheck_names_where_nan_starts(tmp_path: Path, capsys: pytest.Capture
     code, out, _err = run_main(capsys, "gradcheck", str(path), "--target", "s")
     assert code == 1 and "note: l holds NaN or Inf here" in out
     assert json.loads(run_main(capsys, "gradcheck", str(path), "--target", "s", "--json")[1])["nonfinite"] == "l"
-    fine = Compiled(load(Path(__file__).resolve().parent.parent / "resources" / "examples" / "01_scalar_partial.json"))
-    assert gradcheck(fine, "y").nonfinite is None
+    for command in (["hessian", "--target", "s"], ["jacobian", "--target", "e"]):  # NaN entries: where from
+        code, out, _err = run_main(capsys, command[0], str(path), *command[1:], "--wrt", "x")
+        assert code == 0 and "nan" in out
+        assert out.splitlines()[-1] == "note: l holds NaN or Inf, and so does what depends on it"
+    example = Path(__file__).resolve().parent.parent / "resources" / "examples" / "01_scalar_partial.json"
+    assert gradcheck(Compiled(load(example)), "y").nonfinite is None
+    assert "note:" not in run_main(capsys, "hessian", str(example), "--wrt", "x")[1]
 
 
 def test_jacobian_and_hessian_fall_back_where_vmap_cannot_run(test_ops) -> None:  # noqa: ANN001
