@@ -46,6 +46,10 @@ def error_text(node: Node, exc: BaseException, inputs: list[object], said: str) 
         out_of_range = dim_out_of_range(node, first_input.dim())
         if out_of_range is not None:
             return out_of_range
+        dims = node.resolved_attrs().get("dims") if node.op == "permute" else None
+        if isinstance(dims, list) and len(dims) != first_input.dim():  # torch: "permute(sparse_coo): …"
+            return (f"dims {dims} lists {len(dims)} dimension(s) and the input has {first_input.dim()}: "
+                    "permute takes each of the input's dimensions once")
     if node.spec.category in BROADCASTING and "broadcast" in said and all(map(torch.is_tensor, inputs)):
         mismatch = broadcast_mismatch([tuple(t.shape) for t in inputs])
         if mismatch is not None:

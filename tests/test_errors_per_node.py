@@ -105,6 +105,21 @@ def test_a_dim_out_of_range_that_torch_trips_on_first_is_said_in_the_graphs_word
         assert raised.value.message == "r: index_select of [3, 2] and [2]: dim -3 is out of range (expected -2 to 1)"
 
 
+@pytest.mark.parametrize(("dims", "said"), [
+    ([], "dims [] lists 0 dimension(s) and the input has 2: permute takes each of the input's dimensions once"),
+    ([1], "dims [1] lists 1 dimension(s) and the input has 2: permute takes each of the input's dimensions once"),
+])
+def test_a_permute_of_too_few_dims_says_so_not_sparse_coo(dims: list, said: str) -> None:
+    with pytest.raises(RuntimeError, match="sparse_coo"):  # torch's words name a layout the graph never has
+        torch.zeros(2, 3).permute(dims)
+    g = make_graph([Node("a", TENSOR, value=torch.zeros(2, 3).tolist()), Node("r", "permute", attrs={"dims": dims})],
+                   [("a", "r", "input")])
+    for make in (lambda: Compiled(g).infer_shapes(), lambda: Compiled(g).run("r")):
+        with pytest.raises(GraphError) as raised:
+            make()
+        assert raised.value.message == f"r: permute of [2, 3]: {said}"
+
+
 def test_the_derivatives_of_a_failing_node_say_it_cannot_run_not_that_it_does_not_exist() -> None:
     from autograd_bridge.calculus_tasks import Asked, differentiate_again, node_derivatives
     from autograd_bridge.cancel import CancelToken
