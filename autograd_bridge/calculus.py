@@ -389,9 +389,10 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
     """∂²target/∂wrt², shape wrt.shape + wrt.shape, for a scalar target (or v·target with a
     grad-output v): for a leaf, torch.func's Jacobian of its gradient (in chunks of rows), else
     (or where it cannot run) the Jacobian of the gradient by double backward (create_graph); the
-    way that ran is appended to `used` (HESSIAN_BY_FUNC, HESSIAN_BY_DOUBLE_BACKWARD, or that with
-    HESSIAN_VMAP_FAILED). Messages name nodes by `name`. A run estimated over `memory_limit` is
-    refused first (budget.OverBudget; `why` says where the limit comes from, `hint` how to raise it)."""
+    way that ran is appended to `used` (HESSIAN_BY_FUNC, HESSIAN_BY_DOUBLE_BACKWARD, that with
+    HESSIAN_VMAP_FAILED, or HESSIAN_NONE where no path needs one). Messages name nodes by `name`.
+    A run estimated over `memory_limit` is refused first (budget.OverBudget; `why` says where the
+    limit comes from, `hint` how to raise it)."""
     used = [] if used is None else used
     _check_wrt(compiled, target, wrt, name)
     shapes = compiled.infer_shapes()

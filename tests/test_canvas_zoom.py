@@ -233,15 +233,24 @@ def test_overlays_name_the_partial_by_titles_not_ids(qtbot) -> None:
     assert "out" not in _line(scene.nodes["out"], scene)
 
 
-def test_the_summary_names_the_partial_where_it_fits(qtbot) -> None:
-    """Zoomed out, a node shows one number: named ∂y/∂x = … where that fits the box, else ∂ …"""
-    scene, _view = _canvas(qtbot, _titled(), target="out")
+def _summary_of_x(qtbot, **labels: str) -> tuple[NodeItem, str, str, QFontMetricsF]:  # noqa: ANN001
+    """Node x of _titled() with these labels (by node id), target out: its summary's marker and
+    text, and the summary's own font at 20 px."""
+    g = _titled()
+    for node_id, label in labels.items():
+        g.nodes[node_id] = dataclasses.replace(g.nodes[node_id], label=label)
+    scene, _view = _canvas(qtbot, g, target="out")
     item = scene.nodes["x"]
     marker, text, _color = lod.summary_content(item)
-    fm = QFontMetricsF(lod._number_font(20))  # noqa: SLF001 - the summary's own font
+    return item, marker, text, QFontMetricsF(lod._number_font(20))  # noqa: SLF001
+
+
+def test_the_summary_names_the_partial_where_it_fits(qtbot) -> None:
+    """Zoomed out, a node shows one number: named ∂y/∂x = … where that fits the box, else ∂ …"""
+    item, marker, text, fm = _summary_of_x(qtbot)
     assert lod.summary_line(item, marker, text, fm, 1000) == "∂y/∂x = -8"
     assert lod.summary_line(item, marker, text, fm, fm.horizontalAdvance("∂ -8")) == "∂ -8"
-    two = scene.nodes["two"]  # no partial (it does not require grad): its value
+    two = item.canvas.nodes["two"]  # no partial (it does not require grad): its value
     assert lod.summary_line(two, *lod.summary_content(two)[:2], fm, 1000) == "= 2"
     # Too narrow for the name in this font, wide enough in half of it (the smallest the caller
     # may shrink to): named, in smaller type, not a bare ∂ (a student's first view showed ∂ [14, 22])
@@ -254,13 +263,7 @@ def test_the_summary_names_the_partial_where_it_fits(qtbot) -> None:
 def test_a_summary_too_narrow_for_long_titles_names_the_partial_by_shortened_ones(qtbot) -> None:
     """A long target title and node title: the summary shortens them ("∂(loss …/∂(weig… = -8")
     before it falls back to the bare marker."""
-    g = _titled()
-    g.nodes["out"] = dataclasses.replace(g.nodes["out"], label="loss of the whole batch")
-    g.nodes["x"] = dataclasses.replace(g.nodes["x"], label="weights of the first layer")
-    scene, _view = _canvas(qtbot, g, target="out")
-    item = scene.nodes["x"]
-    marker, text, _color = lod.summary_content(item)
-    fm = QFontMetricsF(lod._number_font(20))  # noqa: SLF001 - the summary's own font
+    item, marker, text, fm = _summary_of_x(qtbot, out="loss of the whole batch", x="weights of the first layer")
     full = "∂(loss of the whole batch)/∂(weights of the first layer) = -8"
     assert lod.summary_line(item, marker, text, fm, 10_000) == full
     line = lod.summary_line(item, marker, text, fm, fm.horizontalAdvance(full) / 3)
@@ -271,8 +274,6 @@ def test_a_summary_too_narrow_for_long_titles_names_the_partial_by_shortened_one
 def test_a_partial_too_long_for_its_row_keeps_the_names_that_leave_its_first_number_whole(qtbot) -> None:
     """fc2.bias's row read "∂a…/∂f… = [-0.02668, -0.120…": the names cut to initials to show more
     digits. Names come first; the numbers after the first are what is cut."""
-    from PySide6.QtGui import QFontMetricsF
-
     g = Graph()
     g.add_node(Node("b", "tensor", value=[0.1941, -0.04462, 0.0135], requires_grad=True, label="fc2.bias"))
     g.add_node(Node("c", "tensor", value=[-0.02668, -0.1203, 0.04412]))
@@ -292,12 +293,7 @@ def test_a_partial_too_long_for_its_row_keeps_the_names_that_leave_its_first_num
 def test_a_summary_names_the_partial_whole_in_smaller_type_before_shortening_it(qtbot) -> None:
     """Beside a node titled "a", a node "a_xw" showed "∂y/∂a… = [[1, 1]]" in big type: where the
     whole name fits in type the caller may shrink to, it is used; shortened only where not."""
-    g = _titled()
-    g.nodes["x"] = dataclasses.replace(g.nodes["x"], label="a_xw")
-    scene, _view = _canvas(qtbot, g, target="out")
-    item = scene.nodes["x"]
-    marker, text, _color = lod.summary_content(item)
-    fm = QFontMetricsF(lod._number_font(20))  # noqa: SLF001 - the summary's own font
+    item, marker, text, fm = _summary_of_x(qtbot, x="a_xw")
     whole = "∂y/∂a_xw = -8"
     shortened = "∂y/∂a… = -8"
     width = (fm.horizontalAdvance(whole) + fm.horizontalAdvance(shortened)) / 2  # only the shortened fits

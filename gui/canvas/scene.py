@@ -1,6 +1,6 @@
 """The canvas scene: mirrors the Document through its signals, forwards the mouse to the gesture
 in progress, and sends every edit back as a Document call (so an undo command).
-(~680 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
+(~750 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
 the flow view live in modules of their own.)
 
 Nothing here reads state back from the items into the model. The scene rect follows the nodes
