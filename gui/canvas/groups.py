@@ -23,6 +23,7 @@ from graph.edits import FRAME_HEADER, FRAME_PAD, HEADER_H, NODE_W, PORT_H, PORT_
 from graph.fileformat import ZOOM_RANGE
 from graph.model import Edge, Graph
 from graph.safetext import visible
+from gui.canvas.labels import fitted_title
 from gui.canvas.style import COLORS
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def _sized(font: QFont, scale: float, room: float) -> QFont:
 
 def _header_text(p: QPainter, rect: QRectF, text: str) -> None:
     """A frame's or box's title, ended with "…" where it would be cut at the edge."""
-    text = p.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, int(rect.width()))
+    text = fitted_title(p.fontMetrics(), text, int(rect.width()))
     p.drawText(rect, Qt.AlignmentFlag.AlignBottom, text)
 
 
@@ -350,7 +351,7 @@ class GroupLayer(QObject):
             if box.width() >= 40 and box.height() >= 18:  # else the title would lie over other nodes
                 line = QRectF(box.x() + 4, box.y() + 1, box.width() - 8, 15)
                 p.drawText(line, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                           p.fontMetrics().elidedText(item.title, Qt.TextElideMode.ElideRight, int(line.width())))
+                           fitted_title(p.fontMetrics(), item.title, int(line.width())))
         p.restore()
 
     def _within(self, group_id: str) -> list[str]:

@@ -299,7 +299,7 @@ class NodeItem(QGraphicsRectItem):
         p.setPen(COLORS["text"])
         p.setFont(canvas.title_font)
         p.drawText(QRectF(6, 0, title_w, HEADER_H), Qt.AlignmentFlag.AlignVCenter,
-                   QFontMetricsF(canvas.title_font).elidedText(title_of(node), Qt.TextElideMode.ElideRight, title_w))
+                   labels.fitted_title(QFontMetricsF(canvas.title_font), title_of(node), title_w))
         p.setFont(canvas.small_font)
         p.setPen(COLORS["dim_text"].lighter(140))
         p.drawText(QRectF(DIFF_BTN.left() - 4 - badge_w, 0, badge_w, HEADER_H),

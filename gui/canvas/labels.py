@@ -6,11 +6,16 @@ Pure functions of the model, no painting: the items and the tests both call them
 
 from __future__ import annotations
 
+import re
+
+from PySide6.QtCore import Qt
+
 from graph.model import Node
 from graph.naming import formula_name
 from graph.safetext import visible
 from gui.titles import PARTIAL_NAME_MAX, op_symbol, partial_names
 
+_NAME_PARTS = re.compile(r"[._]")  # where a module path or an fx name ("blocks.0.ln.weight", "blocks_0_fc2") divides
 TINY_NAME = 2  # a title shortened to its first character and "…", the least that still names it
 SHORT_NAME = 4  # between: "(2*x…)" still shows what a formula starts with
 
@@ -64,3 +69,19 @@ def partial_row_names(target_title: str, node_title: str, vjp: bool) -> list[str
     names = [partial_names(target_title, node_title, vjp)[0], f"{v}∂{target[0]}/∂{node[0]}",
              f"{v}∂{target[0]}/∂{node[1]}", f"{v}∂{target[0]}/∂{node[2]}", f"{v}∂{target[1]}/∂{node[2]}"]
     return list(dict.fromkeys(names))
+
+
+def fitted_title(fm: object, title: str, width: float) -> str:
+    """The title as it fits `width` in the font of `fm` (a QFontMetrics or QFontMetricsF).
+
+    A name in parts, as imported models name their nodes, keeps its end, where the names in one
+    frame differ: "blocks.0.ln.weight" reads "…ln.weight" (or "…weight"), not "blocks…"; other
+    titles ("input batch") keep their beginning."""
+    if fm.horizontalAdvance(title) <= width or " " in title:
+        return fm.elidedText(title, Qt.TextElideMode.ElideRight, width)
+    for part in _NAME_PARTS.finditer(title):
+        tail = "…" + title[part.end():]
+        if part.end() < len(title) and fm.horizontalAdvance(tail) <= width:
+            return tail
+    mode = Qt.TextElideMode.ElideLeft if _NAME_PARTS.search(title) else Qt.TextElideMode.ElideRight
+    return fm.elidedText(title, mode, width)

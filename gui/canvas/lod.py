@@ -29,7 +29,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPen
 
 from graph.safetext import visible
 from graph.values import INLINE_MAX
-from gui.canvas.labels import partial_row_names
+from gui.canvas.labels import fitted_title, partial_row_names
 from gui.canvas.style import COLORS, MIN_TEXT_PX, MONO_PX, SMALL_PX, TITLE_PX, small_font, title_font
 from gui.titles import title_of
 
@@ -221,7 +221,7 @@ def paint_title(item: NodeItem, p: QPainter, scale: float) -> None:
     pad = text_pad(item, scale)
     inner = rect.adjusted(pad, 0, -pad, 0)
     p.drawText(inner, Qt.AlignmentFlag.AlignVCenter,
-               QFontMetricsF(font).elidedText(title_of(item.node), Qt.TextElideMode.ElideRight, inner.width()))
+               fitted_title(QFontMetricsF(font), title_of(item.node), inner.width()))
 
 
 def summary_content(item: NodeItem) -> tuple[str, str, object]:
@@ -292,8 +292,7 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     paint_diff_button(item, p, button, font, cosmetic=True)
     p.setPen(COLORS["text"])
     p.drawText(header.adjusted(pad, 0, -pad, 0), Qt.AlignmentFlag.AlignVCenter,
-               QFontMetricsF(font).elidedText(title_of(item.node), Qt.TextElideMode.ElideRight,
-                                              button.left() - 2 * pad))
+               fitted_title(QFontMetricsF(font), title_of(item.node), button.left() - 2 * pad))
     marker, text, color = summary_content(item)
     row = QRectF(pad, lay.header_h, inner, height - lay.header_h - PAD)
     if not marker and not text:

@@ -1,0 +1,82 @@
+"""A node title too long for its header keeps what tells it apart: imported models name their
+nodes by module path ("blocks.0.ln.weight", fx's "blocks_0_fc2"), and a header cut at the right
+read "blocks…" on every node of every block. Such names keep their end ("…ln.weight"); other
+titles ("input batch") keep their beginning (gui.canvas.labels.fitted_title, which the node
+headers at every level of detail and the group frames use)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtGui import QFontMetricsF, QImage, QPainter
+
+from graph.model import Graph, Node
+from gui.canvas.labels import fitted_title
+from gui.canvas.style import title_font
+from tests.helpers import scene_and_view
+
+
+@pytest.fixture
+def fm(qapp) -> QFontMetricsF:  # noqa: ANN001, ARG001 - fonts need the application
+    return QFontMetricsF(title_font())
+
+
+def test_a_title_that_fits_is_whole(fm: QFontMetricsF) -> None:
+    assert fitted_title(fm, "blocks.0.ln.weight", fm.horizontalAdvance("blocks.0.ln.weight")) == "blocks.0.ln.weight"
+
+
+@pytest.mark.parametrize(("title", "room_for", "shown"), [
+    ("blocks.0.ln.weight", "…ln.weight", "…ln.weight"),
+    ("blocks.0.ln.weight", "…ln.weigh", "…weight"),  # whole parts only, as many as fit
+    ("blocks_0_fc2", "…0_fc2", "…0_fc2"),
+    ("encoder.layers.11.self_attn.out_proj.bias", "…out_proj.bias", "…out_proj.bias"),
+])
+def test_a_name_in_parts_keeps_its_end(fm: QFontMetricsF, title: str, room_for: str, shown: str) -> None:
+    assert fitted_title(fm, title, fm.horizontalAdvance(room_for)) == shown
+
+
+def test_a_name_whose_last_part_does_not_fit_is_cut_at_the_left(fm: QFontMetricsF) -> None:
+    width = fm.horizontalAdvance("…ight")
+    shown = fitted_title(fm, "blocks.0.ln.weight", width)
+    assert shown.startswith("…") and "blocks.0.ln.weight".endswith(shown[1:]) and len(shown) > 1
+    assert fm.horizontalAdvance(shown) <= width
+
+
+@pytest.mark.parametrize("title", ["input batch values", "averylongplainnamewithoutparts"])
+def test_other_titles_keep_their_beginning(fm: QFontMetricsF, title: str) -> None:
+    shown = fitted_title(fm, title, fm.horizontalAdvance(title[:6]))
+    assert shown.endswith("…") and title.startswith(shown[:-1]) and len(shown) > 1
+
+
+def test_a_name_ending_in_a_separator_shows_more_than_the_ellipsis(fm: QFontMetricsF) -> None:
+    shown = fitted_title(fm, "averylongname_", fm.horizontalAdvance("…name_"))
+    assert shown.startswith("…") and len(shown) > 2 and "averylongname_".endswith(shown[1:])
+
+
+class _RecordingPainter:
+    """A QPainter that remembers the text drawn through it."""
+
+    def __init__(self, painter: QPainter) -> None:
+        self._painter, self.texts = painter, []
+
+    def drawText(self, *args: object) -> None:  # noqa: N802 - QPainter's name
+        self.texts.extend(a for a in args if isinstance(a, str))
+        self._painter.drawText(*args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._painter, name)
+
+
+def test_a_node_header_shows_the_end_of_an_imported_name(qtbot) -> None:  # noqa: ANN001
+    g = Graph()
+    g.add_node(Node("encoder.layers.11.self_attn.out_proj.weight", "tensor", value=[1.0, 2.0]))
+    scene, _view = scene_and_view(qtbot, g)
+    item = scene.nodes["encoder.layers.11.self_attn.out_proj.weight"]
+    image = QImage(400, 400, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    recorder = _RecordingPainter(painter)
+    try:
+        item._paint_full(recorder)
+    finally:
+        painter.end()
+    headers = [t for t in recorder.texts if "weight" in t]
+    assert headers and all(t.startswith("…") and t.endswith("out_proj.weight") for t in headers), recorder.texts
