@@ -16,13 +16,17 @@ from graph.safetext import visible
 # A plain name reads bare inside ∂y/∂x: it starts with a letter or "_" ("x", "W1", "y[1]",
 # "layer.weight"); one starting with a digit ("2", "2x", "1e-05") would read as a number.
 _PLAIN_NAME = r"[^\W\d][\w.\[\]]*"
+# Where a plain name divides into parts: a module path or an fx name ("blocks.0.ln.weight",
+# "blocks_0_fc2"), whose end tells the nodes of one model apart.
+NAME_PARTS = re.compile(r"[._]")
 
 
 def formula_name(title: str, limit: int | None = None) -> str:
     """A title as it reads inside ∂y/∂x: as it is when it is a plain name ("x", "W1", "y[1]"),
     the name alone when it names an equation ("y" for "y = 2*x**2 + 3*z"), else in parentheses
     ("(2*x**2)", "(input batch)", "(2)" for a constant). Shortened to `limit` characters with
-    "…", inside the parentheses the whole title needs ("(2*x…)", never "2*x…" or "2…").
+    "…", inside the parentheses the whole title needs ("(2*x…)", never "2*x…" or "2…"); a plain
+    name in parts keeps as many of its last whole parts as fit ("…ln.weight"), else its beginning.
     Non-printable characters are escaped first ("(w\\u202eyx)")."""
     title = visible(title)
     named = re.fullmatch(rf"\s*({_PLAIN_NAME})\s*=[^=].*", title)
@@ -30,7 +34,9 @@ def formula_name(title: str, limit: int | None = None) -> str:
         title = named[1]
     plain = re.fullmatch(_PLAIN_NAME, title) is not None  # decided on the whole title
     if limit is not None and len(title) > limit:
-        title = title[:max(1, limit - 1)] + "…"
+        tails = [title[p.end():] for p in NAME_PARTS.finditer(title)] if plain else []
+        tail = next((t for t in tails if t and len(t) < limit), None)
+        title = "…" + tail if tail else title[:max(1, limit - 1)] + "…"
     return title if plain else f"({title})"
 
 

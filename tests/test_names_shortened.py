@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from graph.naming import formula_name
-from gui.canvas.labels import partial_row_names
+from gui.canvas.labels import SHORTER_NAMES, TINY_NAME, partial_row_names
 from gui.titles import PARTIAL_NAME_MAX, partial_names
 
 
@@ -26,7 +26,13 @@ from gui.titles import PARTIAL_NAME_MAX, partial_names
     ("layer.weight", None, "layer.weight"),
     ("W" * 20, 10, "WWWWWWWWW…"),
     ("y = 2*x**2 + 3*z", None, "y"),
-    ("a_very_long_name = x*2", 10, "a_very_lo…"),
+    ("a_very_long_name = x*2", 10, "…long_name"),  # a name in parts keeps its last whole parts
+    ("blocks.0.ln.weight", 10, "…ln.weight"),
+    ("blocks.0.ln.weight", 9, "…weight"),
+    ("blocks_0_fc2", 6, "…0_fc2"),
+    ("blocks.0.ln.weight", 4, "blo…"),  # no part fits: the beginning
+    ("averylongname_", 8, "averylo…"),
+    ("x.y_z + w", 5, "(x.y_…)"),  # not a plain name: the beginning, in parentheses
     ("input batch", 4, "(inp…)"),
 ])
 def test_parentheses_are_decided_by_the_whole_title(title: str, limit: int | None, name: str) -> None:
@@ -49,4 +55,5 @@ def test_a_constant_titled_with_a_number_reads_as_one_in_parentheses() -> None:
 def test_the_canvas_and_the_panels_shorten_by_the_same_rule() -> None:
     for title in ["abcdefghij*2", "2", "W" * 20, "y = 2*x**2 + 3*z", "2*x**2", "input batch"]:
         row = partial_row_names("t", title, vjp=False)
-        assert row == list(dict.fromkeys(f"∂t/∂{formula_name(title, n)}" for n in (None, PARTIAL_NAME_MAX, 4, 2)))
+        limits = (None, PARTIAL_NAME_MAX, *SHORTER_NAMES, TINY_NAME)
+        assert row == list(dict.fromkeys(f"∂t/∂{formula_name(title, n)}" for n in limits))

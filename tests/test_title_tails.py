@@ -2,7 +2,8 @@
 nodes by module path ("blocks.0.ln.weight", fx's "blocks_0_fc2"), and a header cut at the right
 read "blocks…" on every node of every block. Such names keep their end ("…ln.weight"); other
 titles ("input batch") keep their beginning (gui.canvas.labels.fitted_title, which the node
-headers at every level of detail and the group frames use)."""
+headers at every level of detail and the group frames use); so does a partial's name on a node
+(graph.naming.formula_name: "∂mean/∂…weight", not "∂mean/∂blo…")."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from PySide6.QtGui import QFontMetricsF, QImage, QPainter
 
 from graph.model import Graph, Node
-from gui.canvas.labels import fitted_title
+from gui.canvas.labels import fitted_title, partial_row_names
 from gui.canvas.style import title_font
 from tests.helpers import scene_and_view
 
@@ -34,10 +35,10 @@ def test_a_name_in_parts_keeps_its_end(fm: QFontMetricsF, title: str, room_for: 
     assert fitted_title(fm, title, fm.horizontalAdvance(room_for)) == shown
 
 
-def test_a_name_whose_last_part_does_not_fit_is_cut_at_the_left(fm: QFontMetricsF) -> None:
+def test_a_name_whose_last_part_does_not_fit_keeps_its_beginning(fm: QFontMetricsF) -> None:
     width = fm.horizontalAdvance("…ight")
     shown = fitted_title(fm, "blocks.0.ln.weight", width)
-    assert shown.startswith("…") and "blocks.0.ln.weight".endswith(shown[1:]) and len(shown) > 1
+    assert shown.endswith("…") and "blocks.0.ln.weight".startswith(shown[:-1]) and len(shown) > 1
     assert fm.horizontalAdvance(shown) <= width
 
 
@@ -49,7 +50,7 @@ def test_other_titles_keep_their_beginning(fm: QFontMetricsF, title: str) -> Non
 
 def test_a_name_ending_in_a_separator_shows_more_than_the_ellipsis(fm: QFontMetricsF) -> None:
     shown = fitted_title(fm, "averylongname_", fm.horizontalAdvance("…name_"))
-    assert shown.startswith("…") and len(shown) > 2 and "averylongname_".endswith(shown[1:])
+    assert shown.endswith("…") and len(shown) > 2 and "averylongname_".startswith(shown[:-1])
 
 
 class _RecordingPainter:
@@ -80,3 +81,10 @@ def test_a_node_header_shows_the_end_of_an_imported_name(qtbot) -> None:  # noqa
         painter.end()
     headers = [t for t in recorder.texts if "weight" in t]
     assert headers and all(t.startswith("…") and t.endswith("out_proj.weight") for t in headers), recorder.texts
+
+
+def test_the_partial_row_offers_the_last_part_before_the_first_letters() -> None:
+    names = partial_row_names("mean", "blocks.0.ln.weight", vjp=False)
+    assert names[0] == "∂mean/∂blocks.0.ln.weight"
+    assert names.index("∂mean/∂…ln.weight") < names.index("∂mean/∂…weight") < names.index("∂mean/∂blo…")
+    assert names[-1] == "∂m…/∂b…"  # the least that still names both

@@ -6,18 +6,17 @@ Pure functions of the model, no painting: the items and the tests both call them
 
 from __future__ import annotations
 
-import re
-
 from PySide6.QtCore import Qt
 
 from graph.model import Node
-from graph.naming import formula_name
+from graph.naming import NAME_PARTS, formula_name
 from graph.safetext import visible
 from gui.titles import PARTIAL_NAME_MAX, op_symbol, partial_names
 
-_NAME_PARTS = re.compile(r"[._]")  # where a module path or an fx name ("blocks.0.ln.weight", "blocks_0_fc2") divides
 TINY_NAME = 2  # a title shortened to its first character and "…", the least that still names it
-SHORT_NAME = 4  # between: "(2*x…)" still shows what a formula starts with
+# Between PARTIAL_NAME_MAX and TINY_NAME, longest first: "(2*x…)" still shows what a formula
+# starts with, "…weight" which parameter of a module it is.
+SHORTER_NAMES = (8, 6, 4)
 
 
 def _attr_text(v: object) -> str:
@@ -65,23 +64,22 @@ def partial_row_names(target_title: str, node_title: str, vjp: bool) -> list[str
     lo…)/∂W…", "∂(a…)/∂W…") — never a bare "∂", which would not say which target it is of."""
     v = "vᵀ·" if vjp else ""
     target = [formula_name(target_title, n) for n in (PARTIAL_NAME_MAX, TINY_NAME)]
-    node = [formula_name(node_title, n) for n in (PARTIAL_NAME_MAX, SHORT_NAME, TINY_NAME)]
-    names = [partial_names(target_title, node_title, vjp)[0], f"{v}∂{target[0]}/∂{node[0]}",
-             f"{v}∂{target[0]}/∂{node[1]}", f"{v}∂{target[0]}/∂{node[2]}", f"{v}∂{target[1]}/∂{node[2]}"]
+    node = [formula_name(node_title, n) for n in (PARTIAL_NAME_MAX, *SHORTER_NAMES, TINY_NAME)]
+    names = [partial_names(target_title, node_title, vjp)[0], *(f"{v}∂{target[0]}/∂{x}" for x in node),
+             f"{v}∂{target[1]}/∂{node[-1]}"]
     return list(dict.fromkeys(names))
 
 
 def fitted_title(fm: object, title: str, width: float) -> str:
     """The title as it fits `width` in the font of `fm` (a QFontMetrics or QFontMetricsF).
 
-    A name in parts, as imported models name their nodes, keeps its end, where the names in one
-    frame differ: "blocks.0.ln.weight" reads "…ln.weight" (or "…weight"), not "blocks…"; other
-    titles ("input batch") keep their beginning."""
-    if fm.horizontalAdvance(title) <= width or " " in title:
-        return fm.elidedText(title, Qt.TextElideMode.ElideRight, width)
-    for part in _NAME_PARTS.finditer(title):
-        tail = "…" + title[part.end():]
-        if part.end() < len(title) and fm.horizontalAdvance(tail) <= width:
-            return tail
-    mode = Qt.TextElideMode.ElideLeft if _NAME_PARTS.search(title) else Qt.TextElideMode.ElideRight
-    return fm.elidedText(title, mode, width)
+    A name in parts, as imported models name their nodes, keeps as many of its last whole parts
+    as fit, where the names in one frame differ: "blocks.0.ln.weight" reads "…ln.weight" (or
+    "…weight"), not "blocks…"; other titles ("input batch"), and a name none of whose parts
+    fits, keep their beginning (as graph.naming.formula_name shortens a name by characters)."""
+    if " " not in title and fm.horizontalAdvance(title) > width:
+        for part in NAME_PARTS.finditer(title):
+            tail = "…" + title[part.end():]
+            if part.end() < len(title) and fm.horizontalAdvance(tail) <= width:
+                return tail
+    return fm.elidedText(title, Qt.TextElideMode.ElideRight, width)
