@@ -81,9 +81,16 @@ def error_text(node: Node, exc: BaseException, inputs: list[object], said: str) 
 def dim_out_of_range(node: Node, rank: int) -> str | None:
     """The first dimension attribute (catalogue kind "dim" or "dims", Attr.is_dim: dimensions of
     the op's first input) out of range for an input of this rank, in the graph's words; None
-    when each is in range. torch lets a 0-d tensor use dim 0 or -1."""
-    rank = max(1, rank)
+    when each is in range. torch lets a 0-d tensor use dim 0 or -1.
+
+    Also logsumexp's dim [] on a tensor of 1 or more dimensions: torch fails on it with "output
+    with shape [] doesn't match the broadcast shape [1]" (its meta device even gives a shape),
+    where sum, mean, amax… read [] as every dim."""
     attrs = node.resolved_attrs()
+    if node.op == "logsumexp" and attrs["dim"] == [] and rank > 0:
+        every = list(range(rank))
+        return f"dim [] names no dimension; logsumexp reduces only the dims it is given ({every} for every one)"
+    rank = max(1, rank)
     for attr in node.spec.attrs:
         value = attrs[attr.name]
         if attr.is_dim and value is not None:  # None: every dim

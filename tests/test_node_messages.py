@@ -1,6 +1,7 @@
 """Messages that said torch's or Python's internals now name the node and say what is wrong, in
 check and grad alike (one line each): a split or chunk piece out of range, a huge integer, torch's
-"(Triggered internally at …)" tail, batch_norm's running statistics, a null dim torch refuses.
+"(Triggered internally at …)" tail, batch_norm's running statistics, a null dim torch refuses, an
+empty list of dims logsumexp fails on.
 Expected facts (how many pieces, what torch refuses) are asked of torch here."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from test_gradcheck_catalogue import OP_NAMES, call_torch, example_attrs, fed_po
 from autograd_bridge import engine
 from autograd_bridge.engine import Compiled
 from autograd_bridge.node_checks import note_text
-from graph.errors import ValueSpecError
+from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import save
 from graph.model import Node
 from graph.ops import OPS, TENSOR
@@ -182,3 +183,25 @@ def test_logsumexp_with_a_null_dim_is_refused_by_check(tmp_path, capsys) -> None
         "edges": [{"from": "x", "to": "c", "port": "input"}]}), encoding="utf-8")
     code, out, err = run_main(capsys, "check", str(path))
     assert_one_line_error(code, out, err, "node c: field 'attrs': attribute 'dim' must be a dim or a list of dims")
+
+
+# ---- (f) an empty list of dims ----
+
+@pytest.mark.parametrize(("name", "attr", "kind"), DIM_ATTRS)
+def test_an_empty_dims_list_computes_as_torch_does_or_is_refused_naming_it(name: str, attr: str, kind: str) -> None:
+    """dim [] is every dim to sum, mean, amax…; torch's logsumexp failed on it with "output with
+    shape [] doesn't match the broadcast shape [1]", which the app showed as it was."""
+    spec = OPS[name]
+    graph, leaves = op_graph(name)
+    graph.nodes["op"].attrs[attr] = []
+    try:
+        expected = call_torch(spec, leaves, {**example_attrs(spec), attr: []}, fed_ports(graph))
+    except (RuntimeError, IndexError) as e:
+        expected = e
+    if isinstance(expected, torch.Tensor):
+        torch.testing.assert_close(Compiled(graph).forward()["op"], expected)
+        return
+    with pytest.raises(GraphError) as caught:
+        Compiled(graph).forward()
+    message = str(caught.value)
+    assert message.startswith(f"op: {name} of ") and f"{attr} []" in message and "\n" not in message, message
