@@ -90,11 +90,11 @@ def test_clicking_a_row_makes_that_element_the_target_reusing_a_select_and_undo_
 def test_the_hessian_panel_and_the_diagonal_on_the_node_are_torch_funcs(qtbot, window) -> None:
     w = window
     open_with_target(qtbot, w, "04_small_mlp", "loss")
-    g = {n: value(w, n) for n in ("inp", "W1", "W2", "target")}
+    g = {n: value(w, n) for n in ("inp", "W1", "W2", "y_true")}
     inp = g["inp"]
 
     def loss(b1: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(torch.tanh(inp @ g["W1"] + b1) @ g["W2"], g["target"])
+        return F.mse_loss(torch.tanh(inp @ g["W1"] + b1) @ g["W2"], g["y_true"])
 
     d = select(qtbot, w, "b1")
     expected = torch.func.hessian(loss)(value(w, "b1"))
@@ -132,7 +132,7 @@ def test_differentiate_again_from_the_node_menu_on_a_matrix_leaf(qtbot, window) 
     action.trigger()
     qtbot.waitUntil(lambda: w.calculus.second is not None, timeout=RESULT_TIMEOUT_MS)
     leaves = {n: value(w, n).requires_grad_() for n in ("W1", "b1", "W2")}
-    loss = F.mse_loss(torch.tanh(value(w, "inp") @ leaves["W1"] + leaves["b1"]) @ leaves["W2"], value(w, "target"))
+    loss = F.mse_loss(torch.tanh(value(w, "inp") @ leaves["W1"] + leaves["b1"]) @ leaves["W2"], value(w, "y_true"))
     (g,) = torch.autograd.grad(loss, leaves["b1"], create_graph=True)
     for n in ("W1", "b1", "W2"):  # ∂g[i]/∂n by one backward pass per entry of g
         rows = torch.stack([torch.autograd.grad(g[i], leaves[n], retain_graph=True)[0].reshape(-1)

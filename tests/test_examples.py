@@ -91,7 +91,7 @@ def test_03_vector_element(examples_dir: Path) -> None:
 def test_04_small_mlp(examples_dir: Path) -> None:
     graph, result = run_example(examples_dir, "04_small_mlp", "loss")
     inp = leaf(graph, "inp")
-    target = leaf(graph, "target")
+    y_true = leaf(graph, "y_true")
     W1 = leaf(graph, "W1", requires_grad=True)
     b1 = leaf(graph, "b1", requires_grad=True)
     W2 = leaf(graph, "W2", requires_grad=True)
@@ -100,11 +100,11 @@ def test_04_small_mlp(examples_dir: Path) -> None:
     t["h_pre"] = t["h_lin"] + b1
     t["h"] = torch.tanh(t["h_pre"])
     t["out"] = t["h"] @ W2
-    t["loss"] = F.mse_loss(t["out"], target)
+    t["loss"] = F.mse_loss(t["out"], y_true)
     for v in t.values():
         v.retain_grad()
     t["loss"].backward()
-    expected = {"W1": W1.grad, "b1": b1.grad, "W2": W2.grad, "inp": None, "target": None,
+    expected = {"W1": W1.grad, "b1": b1.grad, "W2": W2.grad, "inp": None, "y_true": None,
                 **{k: v.grad for k, v in t.items()}}
 
     assert set(result.grads) == set(graph.nodes) == set(expected)

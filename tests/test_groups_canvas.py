@@ -139,9 +139,9 @@ def test_the_collapsed_box_shows_the_gradient_norm_of_its_parameters_as_torch_co
     window.doc.set_collapsed(g, True)
     result = _result(qtbot, window)
     graph = window.doc.graph
-    value = {n: torch.tensor(graph.nodes[n].value, dtype=torch.float64) for n in ("inp", "W1", "b1", "W2", "target")}
+    value = {n: torch.tensor(graph.nodes[n].value, dtype=torch.float64) for n in ("inp", "W1", "b1", "W2", "y_true")}
     w1, b1 = value["W1"].requires_grad_(), value["b1"].requires_grad_()
-    loss = torch.nn.functional.mse_loss(torch.tanh(value["inp"] @ w1 + b1) @ value["W2"], value["target"])
+    loss = torch.nn.functional.mse_loss(torch.tanh(value["inp"] @ w1 + b1) @ value["W2"], value["y_true"])
     loss.backward()
     expected = math.sqrt(float(w1.grad.square().sum() + b1.grad.square().sum()))
     norm, leaves = param_grad_norm(graph, g, result)

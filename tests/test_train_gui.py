@@ -67,7 +67,7 @@ def test_backward_again_adds_up_and_zero_grads_clears(qtbot, window, examples_di
 
 def _mlp_params(examples_dir) -> tuple[dict, callable]:  # noqa: ANN001
     nodes = {n["id"]: n for n in json.loads((examples_dir / "04_small_mlp.json").read_text())["nodes"]}
-    inp, target = torch.tensor(nodes["inp"]["value"]), torch.tensor(nodes["target"]["value"])
+    inp, target = torch.tensor(nodes["inp"]["value"]), torch.tensor(nodes["y_true"]["value"])
     params = {n: torch.tensor(nodes[n]["value"], requires_grad=True) for n in ("W1", "b1", "W2")}
     return params, lambda p: torch.nn.functional.mse_loss(torch.tanh(inp @ p["W1"] + p["b1"]) @ p["W2"], target)
 

@@ -25,7 +25,7 @@ MLP = EXAMPLES / "04_small_mlp.json"
 def _mlp_by_hand() -> tuple[dict[str, torch.Tensor], callable]:
     """The small MLP example written in torch: its requires-grad leaves and loss(leaves)."""
     nodes = {n["id"]: n for n in json.loads(MLP.read_text())["nodes"]}
-    inp, target = torch.tensor(nodes["inp"]["value"]), torch.tensor(nodes["target"]["value"])
+    inp, target = torch.tensor(nodes["inp"]["value"]), torch.tensor(nodes["y_true"]["value"])
     params = {n: torch.tensor(nodes[n]["value"], requires_grad=True) for n in ("W1", "b1", "W2")}
 
     def loss(p: dict[str, torch.Tensor]) -> torch.Tensor:
