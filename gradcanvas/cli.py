@@ -18,6 +18,7 @@ import argparse
 import gc
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable
 from typing import NamedTuple
@@ -567,7 +568,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output.lower().endswith(NOTEBOOK_SUFFIX):
         print(f"wrote {shown}: open it in Jupyter and run its cells in order")
     else:
-        print(f"wrote {shown}: run it with  python {shown}")
+        # Quoted as a shell reads it, so the hint pastes as a command ("my graph.py" has a space).
+        print(f"wrote {shown}: run it with  python {shlex.quote(shown)}")
     return 0
 
 

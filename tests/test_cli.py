@@ -253,6 +253,21 @@ def test_export_writes_a_file(examples_dir: Path, tmp_path: Path, capsys: pytest
     compile(text, str(out_file), "exec")
 
 
+@pytest.mark.parametrize("name", ["ex.py", "my graph (1).py", "it's.py"])
+def test_the_export_hint_runs_as_a_shell_command(name: str, examples_dir: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """"run it with  python my graph.py" did not run where pasted: the path is quoted as a shell
+    reads it. Run here, in a shell, the hint prints the export's numbers."""
+    out_file = tmp_path / name
+    code, out, err = run_main(capsys, "export", str(examples_dir / "01_scalar_partial.json"), "-o", str(out_file))
+    assert code == 0, err
+    command = out.strip().split("run it with  ", 1)[1]
+    assert command.startswith("python ")
+    ran = subprocess.run(["sh", "-c", sys.executable + command.removeprefix("python")], capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert ran.returncode == 0 and "8." in ran.stdout, ran.stderr  # ∂y/∂x = 8 at x = 2
+
+
 def test_export_to_a_missing_folder(examples_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     target = tmp_path / "missing" / "ex.py"
     code, out, err = run_main(capsys, "export", str(examples_dir / "02_matmul_vector.json"), "-o", str(target))
