@@ -63,16 +63,12 @@ def error_text(node: Node, exc: BaseException, inputs: list[object], said: str) 
         if -1 in size[:max(len(size) - len(getattr(first_input, "shape", size)), 0)]:
             return f"size {size}: {NEW_DIM_MINUS_ONE}"
     elif isinstance(exc, IndexError) and isinstance(node.spec.result_item, str) and torch.is_tensor(first_input):
-        attrs = node.resolved_attrs()
-        rank = max(1, first_input.dim())  # torch lets a 0-d tensor use dim 0 or -1
-        if not -rank <= attrs["dim"] < rank:
-            return f"dim {attrs['dim']} is out of range (expected {-rank} to {rank - 1})"
         function = functools.reduce(getattr, node.spec.function.split(".")[1:], torch)
         try:
             pieces = len(function(first_input.to("meta"), **node.spec.call_attrs(node.attrs)))  # shapes only
         except (IndexError, RuntimeError, ValueError):  # the call itself is wrong: torch's words say how
             return said
-        index = attrs[node.spec.result_item]
+        index = node.resolved_attrs()[node.spec.result_item]
         return (f"it makes {pieces} piece{'s' * (pieces != 1)}, so {node.spec.result_item} {index} is out of "
                 f"range (expected {-pieces} to {pieces - 1})")
     return said

@@ -97,7 +97,7 @@ ENTRIES: list[OpSpec] = [
            "∂/∂tensor = grad in this piece's slice along dim, 0 elsewhere",
            attrs=(Attr("split_size_or_sections", "ints", [1, 1], required=True,
                        doc="the sizes of the pieces along dim (import writes torch's one size out as a list)"),
-                  Attr("dim", "int", 0, doc="the dimension split"), _PIECE),
+                  Attr("dim", "dim", 0, doc="the dimension split"), _PIECE),
            example_shapes={"tensor": (2, 3)},
            example_attrs={"split_size_or_sections": [2, 1], "dim": 1, "index": 1},
            result_item="index"),
