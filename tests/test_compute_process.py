@@ -84,6 +84,12 @@ def test_cancel_stops_a_compute_in_the_child(qtbot, process_mode) -> None:  # no
     c.close()
 
 
+def _cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU time so far (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def test_a_cancel_that_one_long_kernel_ignores_ends_the_child(qtbot, process_mode, monkeypatch) -> None:  # noqa: ANN001, ARG001
     """One 8000² matmul (a TFLOP: 3.2 s on two cores of this machine kind, ~10 s on a slow one)
     has no op boundary inside: the child is ended, the result says cancelled, and the next
@@ -100,7 +106,10 @@ def test_a_cancel_that_one_long_kernel_ignores_ends_the_child(qtbot, process_mod
         graph.replace_node(dataclasses.replace(graph.nodes[leaf], init={"fn": "ones", "shape": [8000, 8000]}))
     c.request(graph, "y", 1)
     qtbot.waitUntil(lambda: c.runner.ready, timeout=RESULT_TIMEOUT_MS)  # torch imported: the job runs
-    qtbot.wait(1000)  # past the leaves (~0.1 s), inside the matmul until the kill 0.3 s after the Cancel
+    # Past the leaves (~0.1 s of CPU), inside the matmul until the kill 0.3 s after the Cancel: by
+    # the child's CPU time, not a wait of 1 s, which a loaded machine spent before the matmul.
+    started = _cpu_seconds(c.runner.proc.processId())
+    qtbot.waitUntil(lambda: _cpu_seconds(c.runner.proc.processId()) - started > 0.8, timeout=RESULT_TIMEOUT_MS)
     assert c.cancel()
     qtbot.waitUntil(lambda: bool(got), timeout=RESULT_TIMEOUT_MS)
     assert got[0].cancelled
