@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication
 
 from graph.fileformat import loads
@@ -34,3 +36,45 @@ def test_a_nested_frames_title_stays_below_its_parents_title(window: MainWindow,
     font, inner_band = inner.title_band(scale)
     assert inner_band.top() >= outer_band.bottom() - 1e-6  # the inner title starts below the outer's
     assert font.pixelSize() * scale >= 6  # still drawn at a size one can read at this zoom
+
+
+class _RecordingPainter:
+    """A QPainter that remembers where it wrote which text."""
+
+    def __init__(self, painter: QPainter) -> None:
+        self._painter, self.texts = painter, []
+
+    def drawText(self, rect: QRectF, flags: object, text: str) -> None:  # noqa: N802 - QPainter's name
+        self.texts.append((text, QRectF(rect)))
+        self._painter.drawText(rect, flags, text)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._painter, name)
+
+
+def _overview_titles(layer: object, scale: float) -> list[tuple[str, QRectF]]:
+    image = QImage(2000, 2000, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    painter.scale(scale, scale)
+    recorder = _RecordingPainter(painter)
+    try:
+        layer.paint_overview(recorder, QRectF(-1e5, -1e5, 2e5, 2e5), collapsed=False)
+    finally:
+        painter.end()
+    return recorder.texts
+
+
+def test_zoomed_out_a_nested_frames_title_is_not_written_over_its_parents(window: MainWindow) -> None:
+    """In the overview titles are 12 px on screen at the frame's top: a nested frame's top is a
+    pixel or two below its parent's there, and "outer" and "inner" were written over each other
+    (an imported model's "blocks.0" and "blocks.0.ln"). The parent's is written; the nested one's
+    where it has a line of its own."""
+    window.doc.reset(loads(json.dumps(NESTED)))
+    QApplication.processEvents()
+    layer = window.scene.groups
+    layer.rebuild()
+    far = _overview_titles(layer, 0.25)
+    assert [t for t, _ in far] == ["outer"]
+    near = _overview_titles(layer, 2.0)
+    assert sorted(t for t, _ in near) == ["inner", "outer"]
+    assert not near[0][1].intersects(near[1][1])

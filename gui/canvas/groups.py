@@ -330,7 +330,9 @@ class GroupLayer(QObject):
     def paint_overview(self, p: QPainter, rect: QRectF, collapsed: bool) -> None:
         """The frames (collapsed False: under the wires) or the boxes (True: over them, as the
         items lie) meeting rect, in the overview; each title in 12 px on screen where the frame
-        is big enough there to hold a line of it."""
+        is big enough there to hold a line of it, and where it would not lie over the title of a
+        frame around it (zoomed out, a nested frame's title band is a pixel or two below its
+        parent's: "blocks.0" and "blocks.0.ln" were drawn over each other)."""
         shown = [it for it in self.items.values()
                  if it.collapsed == collapsed and it.isVisible() and it.rect.intersects(rect)]
         if not shown:
@@ -346,12 +348,16 @@ class GroupLayer(QObject):
         font.setPixelSize(12)
         p.setFont(font)
         p.setPen(FRAME.lighter(130))
-        for item in shown:
+        written: list[QRectF] = []
+        for item in sorted(shown, key=QGraphicsItem.zValue):  # outer frames first (relayout's z)
             box = to_screen.mapRect(item.rect)
             if box.width() >= 40 and box.height() >= 18:  # else the title would lie over other nodes
                 line = QRectF(box.x() + 4, box.y() + 1, box.width() - 8, 15)
-                p.drawText(line, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                           fitted_title(p.fontMetrics(), item.title, int(line.width())))
+                text = fitted_title(p.fontMetrics(), item.title, int(line.width()))
+                line.setWidth(p.fontMetrics().horizontalAdvance(text))
+                if not any(line.intersects(w) for w in written):
+                    p.drawText(line, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop, text)
+                    written.append(line)
         p.restore()
 
     def _within(self, group_id: str) -> list[str]:
