@@ -342,8 +342,9 @@ def test_catalogue_entry_is_complete(name: str) -> None:
     assert op.function.rsplit(".", 1)[-1] == op.name
     assert op.inputs and len(set(op.inputs)) == len(op.inputs)
     assert all(p.isidentifier() for p in op.inputs)  # torch's argument names
-    # Attributes of kind dim name dimensions of the first input, which torch calls `input`.
-    assert op.inputs[0] == "input" or not any(a.is_dim for a in op.attrs)
+    # Attributes of kind dim name dimensions of the first input (torch's `input`, split's
+    # `tensor`): not of a variadic op's, whose first port is one of several (cat's tensors.0).
+    assert not op.variadic or not any(a.is_dim for a in op.attrs)
     positional, keyword = op.passed_inputs()
     assert positional and positional + keyword == op.inputs
     assert set(op.no_grad_inputs) <= set(op.inputs)
