@@ -459,6 +459,7 @@ def _set_selected(scene: QGraphicsScene, off: Iterable[QGraphicsItem], on: Itera
             item.setSelected(True)
     finally:
         scene.blockSignals(was_blocked)
+    scene.selection_changed_quietly()
     if not was_blocked:
         scene.selectionChanged.emit()
 

@@ -1,6 +1,6 @@
 """The canvas scene: mirrors the Document through its signals, forwards the mouse to the gesture
 in progress, and sends every edit back as a Document call (so an undo command).
-(~750 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
+(~775 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
 the flow view live in modules of their own.)
 
 Nothing here reads state back from the items into the model. The scene rect follows the nodes
@@ -83,6 +83,8 @@ class CanvasScene(QGraphicsScene):
         self.background_changes = 0  # counts redraws: a picture of the background drawn before is stale
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
         self._selection_dropped = False  # selected items removed by an edit not yet told (_selection_told_later)
+        self._selected: list[QGraphicsItem] | None = None  # selectedItems() since the selection last changed
+        self._summary: tuple[str | None, int] | None = None  # selection_summary() since then
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
         self.selectionChanged.connect(self._on_selection_changed)
@@ -208,6 +210,7 @@ class CanvasScene(QGraphicsScene):
             return
         with QSignalBlocker(self):
             yield
+        self.selection_changed_quietly()
         self._selection_dropped = True
 
     def _tell_dropped_selection(self) -> None:
@@ -351,8 +354,23 @@ class CanvasScene(QGraphicsScene):
             self.redraw(rect)
 
     def _on_selection_changed(self) -> None:
+        # Connected first (in __init__), so that every later listener reads the new selection.
+        self._selected = self._summary = None
         self._selection_moved = True
         self._selection_check.start()
+
+    def selection_items(self) -> list[QGraphicsItem]:
+        """selectedItems(), made once per change of the selection: after a Select All each call
+        wraps 10,000 items (~5 ms), and the window, the calculus panel, the selection's repaint
+        and every paint of the background asked for it. Whoever changes the selection with the
+        scene's signals blocked calls selection_changed_quietly."""
+        if self._selected is None:
+            self._selected = self.selectedItems()
+        return self._selected
+
+    def selection_changed_quietly(self) -> None:
+        """The selection changed while the scene's signals were blocked: forget what it was."""
+        self._selected = self._summary = None
 
     def repaint_selection(self) -> None:
         """Qt repaints an item whose selection changed where it drew it, which for a wire (and
@@ -361,7 +379,7 @@ class CanvasScene(QGraphicsScene):
         if not self._selection_moved:
             return
         self._selection_moved = False
-        now = set(self.selectedItems())
+        now = set(self.selection_items())
         changed = now.symmetric_difference(self._drawn_selection)
         # In the overview the selected nodes are drawn over the cached background: thousands
         # changed (Select All) cost less as one repaint of the view than as a rect each.
@@ -391,7 +409,7 @@ class CanvasScene(QGraphicsScene):
         step_pixels pixels in the overview (Overview.wire_steps): gui.canvas.zoomcache draws the
         exact picture at a wheel gesture's end so, one piece a turn of the event loop."""
         super().drawBackground(painter, rect)
-        selected = self.selectedItems()
+        selected = self.selection_items()
         scale = painter.worldTransform().m11()
         if self.overview.on:  # Qt draws no item there: the groups' frames and boxes too are drawn here
             self.groups.paint_overview(painter, rect, collapsed=False)
@@ -630,7 +648,7 @@ class CanvasScene(QGraphicsScene):
 
     def selected_node_ids(self) -> list[str]:
         """In the order the nodes were added (O(selected): the window asks on every change)."""
-        picked = [item for item in self.selectedItems() if isinstance(item, NodeItem)]
+        picked = [item for item in self.selection_items() if isinstance(item, NodeItem)]
         return [item.node_id for item in sorted(picked, key=lambda item: item.stack_order)]
 
     def only_selected_node(self) -> str | None:
@@ -639,12 +657,15 @@ class CanvasScene(QGraphicsScene):
 
     def selection_summary(self) -> tuple[str | None, int]:
         """(the selected node when it is the only one, else None; how many nodes are selected):
-        asked on every selection change, so in one pass, without sorting a Select All's thousands."""
-        found, count = None, 0
-        for item in self.selectedItems():
-            if type(item) is NodeItem:
-                found, count = item.node_id, count + 1
-        return (found if count == 1 else None), count
+        asked by each listener of every selection change, so made once per change, in one pass,
+        without sorting a Select All's thousands."""
+        if self._summary is None:
+            found, count = None, 0
+            for item in self.selection_items():
+                if type(item) is NodeItem:
+                    found, count = item.node_id, count + 1
+            self._summary = (found if count == 1 else None), count
+        return self._summary
 
     def select_nodes(self, node_ids: list[str]) -> None:
         """Select these nodes alone, with one selectionChanged (setSelected on each item sends
@@ -655,6 +676,7 @@ class CanvasScene(QGraphicsScene):
                 item = self.nodes.get(n)
                 if item is not None:
                     item.setSelected(True)
+        self.selection_changed_quietly()
         self.selectionChanged.emit()
         self.repaint_selection()  # now, not a turn later: the repaint joins Qt's, one paint
 
