@@ -21,6 +21,14 @@ _PLAIN_NAME = r"[^\W\d][\w.\[\]]*"
 NAME_PARTS = re.compile(r"[._]")
 
 
+def name_tails(title: str) -> list[str]:
+    """The ends of a name in parts that can stand for it, longest first: "0.ln.weight",
+    "ln.weight", "weight"; never a count without a word ("1" of "transpose_1", "0" of "layer.0"),
+    which would say nothing of what the node is."""
+    tails = (title[p.end():] for p in NAME_PARTS.finditer(title))
+    return [t for t in tails if any(c.isalpha() for c in t)]
+
+
 def formula_name(title: str, limit: int | None = None) -> str:
     """A title as it reads inside ∂y/∂x: as it is when it is a plain name ("x", "W1", "y[1]"),
     the name alone when it names an equation ("y" for "y = 2*x**2 + 3*z"), else in parentheses
@@ -34,8 +42,7 @@ def formula_name(title: str, limit: int | None = None) -> str:
         title = named[1]
     plain = re.fullmatch(_PLAIN_NAME, title) is not None  # decided on the whole title
     if limit is not None and len(title) > limit:
-        tails = [title[p.end():] for p in NAME_PARTS.finditer(title)] if plain else []
-        tail = next((t for t in tails if t and len(t) < limit), None)
+        tail = next((t for t in name_tails(title) if len(t) < limit), None) if plain else None
         title = "…" + tail if tail else title[:max(1, limit - 1)] + "…"
     return title if plain else f"({title})"
 

@@ -32,6 +32,8 @@ from gui.titles import PARTIAL_NAME_MAX, partial_names
     ("blocks_0_fc2", 6, "…0_fc2"),
     ("blocks.0.ln.weight", 4, "blo…"),  # no part fits: the beginning
     ("averylongname_", 8, "averylo…"),
+    ("transpose_1", 6, "trans…"),  # a count alone says nothing of what the node is
+    ("layers.0", 6, "layer…"),
     ("x.y_z + w", 5, "(x.y_…)"),  # not a plain name: the beginning, in parentheses
     ("input batch", 4, "(inp…)"),
 ])

@@ -42,7 +42,8 @@ def test_a_name_whose_last_part_does_not_fit_keeps_its_beginning(fm: QFontMetric
     assert fm.horizontalAdvance(shown) <= width
 
 
-@pytest.mark.parametrize("title", ["input batch values", "averylongplainnamewithoutparts"])
+@pytest.mark.parametrize("title", ["input batch values", "averylongplainnamewithoutparts",
+                                   "scaled_dot_product_attention_12", "layers.10"])
 def test_other_titles_keep_their_beginning(fm: QFontMetricsF, title: str) -> None:
     shown = fitted_title(fm, title, fm.horizontalAdvance(title[:6]))
     assert shown.endswith("…") and title.startswith(shown[:-1]) and len(shown) > 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from graph.model import Node
-from graph.naming import NAME_PARTS, formula_name
+from graph.naming import formula_name, name_tails
 from graph.safetext import visible
 from gui.titles import PARTIAL_NAME_MAX, op_symbol, partial_names
 
@@ -78,8 +78,7 @@ def fitted_title(fm: object, title: str, width: float) -> str:
     "…weight"), not "blocks…"; other titles ("input batch"), and a name none of whose parts
     fits, keep their beginning (as graph.naming.formula_name shortens a name by characters)."""
     if " " not in title and fm.horizontalAdvance(title) > width:
-        for part in NAME_PARTS.finditer(title):
-            tail = "…" + title[part.end():]
-            if part.end() < len(title) and fm.horizontalAdvance(tail) <= width:
-                return tail
+        for tail in name_tails(title):
+            if fm.horizontalAdvance("…" + tail) <= width:
+                return "…" + tail
     return fm.elidedText(title, Qt.TextElideMode.ElideRight, width)
