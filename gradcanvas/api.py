@@ -77,12 +77,28 @@ class Grads:
         return "\n".join(lines)
 
 
+def _dtype_name(dtype: object) -> str | None:
+    """A dtype as the engine takes it: "float64" given as that name or as torch.float64, as
+    torch's users write it; None for each node's own. Anything else is refused, naming the
+    choices (it failed deep in the run, and only once a leaf was big enough to be stored packed)."""
+    if dtype is None:
+        return None
+    from graph.ops import FLOAT_DTYPES
+
+    name = str(dtype).removeprefix("torch.")
+    if name not in FLOAT_DTYPES:
+        raise ValueError(f"dtype {dtype!r}: use one of {', '.join(FLOAT_DTYPES)} (or torch.float32, torch.float64)")
+    return name
+
+
 def grad(graph: GraphLike, target: str | None = None, grad_output: object = None, *,
-         device: str = "cpu", dtype: str | None = None) -> Grads:
+         device: object = "cpu", dtype: object = None) -> Grads:
     """Forward, then ∂target/∂node for every node: what `gradcanvas grad` prints.
 
     target: a node id; by default the file's own target, else the only sink. grad_output: the
     vector v of backward(gradient=v) for a non-scalar target (nested lists of numbers).
+    device: "cpu", "cuda", "cuda:1" or a torch.device; dtype: None (each node's own), "float32",
+    "float64", or the torch dtypes of those names.
     """
     import torch
 
@@ -91,7 +107,7 @@ def grad(graph: GraphLike, target: str | None = None, grad_output: object = None
 
     checked = _load_checked(_graph(graph))
     target, grad_output = _pick_target(checked, target, grad_output)
-    compiled = Compiled(checked, device, dtype)
+    compiled = Compiled(checked, str(device), _dtype_name(dtype))
     with torch.enable_grad():  # the partials, even where the caller turned autograd off
         result = compiled.run(target, grad_output)
     values = {n: v.detach() for n, v in result.values.items()}  # numbers to read, not a graph to extend
@@ -99,24 +115,24 @@ def grad(graph: GraphLike, target: str | None = None, grad_output: object = None
 
 
 def to_script(graph: GraphLike, target: str | None = None, grad_output: object = None,
-              dtype: str | None = None) -> str:
+              dtype: object = None) -> str:
     """The standalone torch script `gradcanvas export -o x.py` writes."""
     return _export(".py", graph, target, grad_output, dtype)
 
 
 def to_notebook(graph: GraphLike, target: str | None = None, grad_output: object = None,
-                dtype: str | None = None) -> str:
+                dtype: object = None) -> str:
     """The Jupyter notebook (JSON text) `gradcanvas export -o x.ipynb` writes."""
     return _export(".ipynb", graph, target, grad_output, dtype)
 
 
-def _export(suffix: str, graph: GraphLike, target: str | None, grad_output: object, dtype: str | None) -> str:
+def _export(suffix: str, graph: GraphLike, target: str | None, grad_output: object, dtype: object) -> str:
     from autograd_bridge.notebook import export_for_path
     from gradcanvas.cli import _pick_target
 
     checked = _load_checked(_graph(graph))
     target, grad_output = _pick_target(checked, target, grad_output)
-    return export_for_path(suffix, checked, target, grad_output, dtype)
+    return export_for_path(suffix, checked, target, grad_output, _dtype_name(dtype))
 
 
 def from_function(fn: Any, **example_inputs: object) -> Graph:  # noqa: ANN401 - a function or nn.Module

@@ -62,6 +62,28 @@ def test_bad_input_raises_graph_errors_naming_it(tmp_path: Path) -> None:
         gradcanvas.load(tmp_path / "bad.json")
 
 
+def test_dtype_and_device_may_be_given_as_torch_objects() -> None:
+    """torch users write dtype=torch.float64: it failed with "attribute name must be string" once
+    a leaf held more than 64 numbers (stored packed), and device=torch.device("cpu") failed
+    always. Both are taken; a dtype the engine cannot run is refused naming the choices."""
+    w = torch.linspace(-1.0, 1.0, 100).reshape(10, 10)  # 100 numbers: a packed literal
+    x = torch.linspace(0.5, 2.0, 10)
+
+    def f(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(w @ x).sum()
+
+    g = gradcanvas.from_function(f, x=x, w=w)
+    r = gradcanvas.grad(g, dtype=torch.float64, device=torch.device("cpu"))
+    w64 = w.double().requires_grad_()
+    torch.tanh(w64 @ x.double()).sum().backward()
+    assert r.grads["w"].dtype == torch.float64
+    torch.testing.assert_close(r.grads["w"], w64.grad)
+    assert "torch.float64" in gradcanvas.to_script(g, dtype=torch.float64)
+    for bad in ("float16", torch.int64, "bogus"):
+        with pytest.raises(ValueError, match=r"use one of float32, float64"):
+            gradcanvas.grad(g, dtype=bad)
+
+
 def test_from_function_is_the_fx_import_and_its_grads_are_torchs() -> None:
     def f(x, w):  # noqa: ANN001, ANN202
         return (torch.sigmoid(x @ w) * x.sum()).mean()
