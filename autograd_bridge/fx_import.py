@@ -55,6 +55,8 @@ from graph.ops import DTYPES
 
 __all__ = ["IMPORT_SEED", "ImportRefused", "Imported", "import_function", "import_module"]
 
+LEFT_OUT_NAMED = 8  # the note on what does not reach the result names this many, then counts
+
 
 @dataclass
 class Imported:
@@ -348,6 +350,11 @@ def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool
     graph, sink, lowering_notes = _assemble(rec, output, what, _state_names(root))
     graph.seed = IMPORT_SEED
     notes += lowering_notes
+    left_out = _left_out(root, inputs, graph)
+    if left_out:
+        shown = ", ".join(left_out[:LEFT_OUT_NAMED]) + (f" and {len(left_out) - LEFT_OUT_NAMED} more"
+                                                        if len(left_out) > LEFT_OUT_NAMED else "")
+        notes.append(f"left out, as they do not reach the result (in torch their .grad stays None): {shown}")
     if any(not n.is_tensor and n.spec.random for n in graph.nodes.values()):
         notes.append(f"dropout draws its masks after torch.manual_seed({IMPORT_SEED}) (the graph's seed): the "
                      "code's own call draws from torch's generator as it stands, so its masks equal the "
@@ -376,6 +383,18 @@ def _as_the_graph_runs(root: nn.Module | object):  # noqa: ANN202 - a context ma
             with torch.no_grad():
                 for t, kept in buffers:
                     t.copy_(kept)
+
+
+def _left_out(root: nn.Module | object, inputs: dict[str, object], graph: Graph) -> list[str]:
+    """The tensor arguments and the parameters that require grad which the graph does not hold:
+    nothing of the result depends on them (a layer forward never calls, a detached branch), so
+    they were dropped with everything else that does not reach it. Leaves are labelled by the
+    names these have (Builder.leaf); buffers are not named (num_batches_tracked never reaches)."""
+    held = {node.label for node in graph.nodes.values() if node.is_tensor}
+    names = [name for name, v in inputs.items() if isinstance(v, torch.Tensor)]
+    if isinstance(root, nn.Module):
+        names += [name for name, p in root.named_parameters() if p.requires_grad]
+    return [name for name in names if name not in held]
 
 
 def _labelled(node, label: str):  # noqa: ANN001, ANN202

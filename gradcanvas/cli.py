@@ -26,6 +26,7 @@ from typing import NamedTuple
 from gradcanvas import __version__
 from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import load, same_file
+from graph.naming import size_text
 from graph.ops import FLOAT_DTYPES
 from graph.safetext import visible
 from graph.values import _short, literal_shape, parse_tensor_text
@@ -182,11 +183,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     if graph.grad_output is not None and literal_shape(graph.grad_output) != shapes[graph.target]:  # as grad refuses
         raise UsageError(f"the file's grad-output has shape {list(literal_shape(graph.grad_output))} but its target "
                          f"{graph.target} has shape {list(shapes[graph.target])}")
-    tensors = sum(n.is_tensor for n in graph.nodes.values())
     sinks = ", ".join(f"{visible(s)} {list(shapes[s])}" for s in graph.sinks())
-    ops = len(graph.nodes) - tensors
-    print(f"ok: {len(graph.nodes)} nodes ({tensors} tensor{'s' * (tensors != 1)}, {ops} op{'s' * (ops != 1)}), "
-          f"{graph.edge_count} edges; sinks: {sinks}")
+    print(f"ok: {size_text(graph.nodes, graph.edge_count)}; sinks: {sinks}")
     for note in notes:
         print("note:", visible(note))
     return 0

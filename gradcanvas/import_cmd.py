@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from graph.naming import size_text
 from graph.safetext import visible
 
 
@@ -42,10 +43,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     except OSError as e:
         raise ImportRefused(f"cannot write {args.output}: {e.strerror or e}") from None
     graph = imported.graph
-    leaves = sum(n.is_tensor for n in graph.nodes.values())
-    ops = len(graph.nodes) - leaves
-    print(f"wrote {visible(args.output)}: {len(graph.nodes)} nodes ({leaves} tensors, {ops} ops), "
-          f"{len(graph.edges)} edges; target {visible(imported.sink)}")
+    print(f"wrote {visible(args.output)}: {size_text(graph.nodes, len(graph.edges))}; target {visible(imported.sink)}")
     for note in imported.notes:
         print("note:", visible(note))
     return 0

@@ -9,7 +9,7 @@ names them by id, which its users type (--target).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from graph.safetext import visible
 
@@ -68,3 +68,15 @@ def titled_message(message: str, node_ids: tuple[str, ...] | list[str], name: Ca
         if message.startswith(f"{n}: "):
             return f"{name(n)}: {message[len(n) + 2:]}"
     return message
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 node", "2 nodes", "0 ops": a count and its noun, singular for one."""
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def size_text(nodes: Mapping[str, object], edges: int) -> str:
+    """A graph's size as `check` and `import` say it: "5 nodes (3 tensors, 2 ops), 4 edges"."""
+    tensors = sum(node.is_tensor for node in nodes.values())
+    return (f"{counted(len(nodes), 'node')} ({counted(tensors, 'tensor')}, {counted(len(nodes) - tensors, 'op')}), "
+            f"{counted(edges, 'edge')}")

@@ -219,3 +219,42 @@ def test_file_import_python_adds_the_model_as_one_undo_step(window, script: Path
     assert len(doc.graph.nodes) == count  # refused: nothing added
     assert "torch.cumprod is not in the catalogue" in window.statusBar().currentMessage()
     window.grab().save(str(Path(script).with_suffix(".png")))
+
+
+def test_what_does_not_reach_the_result_is_named_in_a_note(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """A layer forward never calls, a detached branch, an argument the function ignores: torch
+    leaves their .grad None, and the import dropped them without a word, though finding them is
+    what a practitioner imports for. A note names them; what reaches the result is not named."""
+    path = tmp_path / "unused.py"
+    path.write_text(textwrap.dedent("""
+        import torch
+        from torch import nn
+
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(3, 4)
+                self.extra = nn.Linear(4, 4)
+                self.never = nn.Linear(4, 4)
+                self.out = nn.Linear(4, 1)
+
+            def forward(self, x):
+                h = self.fc(x)
+                return (self.out(h) + 0 * self.extra(h).detach().sum()).sum()
+
+        def example_inputs():
+            return (torch.randn(2, 3),)
+
+        def f(x=torch.ones(2), w=torch.ones(2)):
+            return (x * 2).sum()
+    """), encoding="utf-8")
+    assert main(["import", str(path), "--module", "M", "-o", str(tmp_path / "m.json")]) == 0
+    out = capsys.readouterr().out
+    note = next(line for line in out.splitlines() if "do not reach the result" in line)
+    named = note.split(": ")[-1].split(", ")
+    assert sorted(named) == ["extra.bias", "extra.weight", "never.bias", "never.weight"]
+    assert {"fc.weight", "out.weight", "x"} <= {n.label for n in load(tmp_path / "m.json").nodes.values()}
+    assert main(["import", str(path), "--function", "f", "-o", str(tmp_path / "f.json")]) == 0
+    out = capsys.readouterr().out
+    assert "note: left out, as they do not reach the result (in torch their .grad stays None): w\n" in out
+    assert "wrote " in out and ": 4 nodes (2 tensors, 2 ops), 3 edges; target " in out
