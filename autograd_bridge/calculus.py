@@ -26,8 +26,8 @@ from autograd_bridge import budget
 from autograd_bridge.engine import TORCH_ERRORS, Compiled
 from autograd_bridge.node_checks import Upstream, backward_gate, no_partial_reason, upstream
 from graph.errors import GraphError, TargetError
+from graph.naming import no_node_text
 from graph.ops import FLOAT_DTYPES
-from graph.values import _short
 
 # Elements a Jacobian or Hessian may have (64 MiB in float32); ∂²y/∂x² of a leaf of n elements
 # takes n backward passes, as a Hessian's n x n rows, so n * n is held to it too.
@@ -126,7 +126,7 @@ HESSIAN_NONE = "none needed: y does not depend on x through a differentiable pat
 
 def _check_exists(compiled: Compiled, node_id: str, role: str) -> None:
     if node_id not in compiled.graph.nodes:
-        raise TargetError(f"no node {_short(node_id)} in this graph (the {role})")
+        raise TargetError(f"{no_node_text(compiled.graph, node_id)} (the {role})")
 
 
 def _upstream(compiled: Compiled, target: str) -> Upstream:

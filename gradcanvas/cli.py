@@ -26,10 +26,10 @@ from typing import NamedTuple
 from gradcanvas import __version__
 from graph.errors import GraphError, ValueSpecError
 from graph.fileformat import load, same_file
-from graph.naming import size_text
+from graph.naming import no_node_text, size_text
 from graph.ops import FLOAT_DTYPES
 from graph.safetext import visible
-from graph.values import _short, literal_shape, parse_tensor_text
+from graph.values import literal_shape, parse_tensor_text
 
 COMMANDS = ("check", "grad", "export", "render", "jacobian", "hessian", "gradcheck", "import")
 MAX_ACCUMULATE = 10_000
@@ -139,7 +139,7 @@ def _pick_target(graph, target: str | None, grad_output: object = None) -> tuple
         target = graph.target
     if target is not None:
         if target not in graph.nodes:
-            raise UsageError(f"no node {_short(target)} in this graph")
+            raise UsageError(no_node_text(graph, target))
         if grad_output is None and target == graph.target:
             grad_output = graph.grad_output
         return target, grad_output
@@ -293,7 +293,7 @@ def _target_part(raw, args: argparse.Namespace,  # noqa: ANN001 - a loaded graph
     if target is None:  # the only sink of what can run would be a guess: say the error
         raise whole
     if target not in raw.nodes:
-        raise UsageError(f"no node {_short(target)} in this graph")
+        raise UsageError(no_node_text(raw, target))
     check_device(args.device, args.dtype)  # one line for a device not here, before the memory limit asks it
     part = computable(raw, args.device, args.dtype, _memory_limit(args, args.device)[0])  # its check run: held too
     if not part.errors:

@@ -80,3 +80,22 @@ def size_text(nodes: Mapping[str, object], edges: int) -> str:
     tensors = sum(node.is_tensor for node in nodes.values())
     return (f"{counted(len(nodes), 'node')} ({counted(tensors, 'tensor')}, {counted(len(nodes) - tensors, 'op')}), "
             f"{counted(edges, 'edge')}")
+
+
+def no_node_text(graph: object, name: str) -> str:
+    """"no node 'fc' in this graph", for a name the command line was given (a Graph or a
+    CheckedGraph). Where the name is what the canvas shows for another id (an import labels the
+    call of module fc "fc", id fc_1, as the module's frame has the id fc), says which id to give."""
+    from graph.groups import nodes_within
+    from graph.values import _short
+
+    text = f"no node {_short(name)} in this graph"
+    titled = [n for n, node in graph.nodes.items() if node.label == name]
+    if titled:
+        ids = ", ".join(visible(n) for n in titled[:3]) + (", …" if len(titled) > 3 else "")
+        return f"{text}: the node titled {visible(name)} has the id {ids}, which the command line takes"
+    if name in getattr(graph, "groups", {}):
+        inside = [n for n in graph.nodes if n in nodes_within(graph, name)]
+        ids = ", ".join(visible(n) for n in inside[-3:])
+        return f"{text}: {visible(name)} is a group (a frame on the canvas); its last nodes are {ids}"
+    return text

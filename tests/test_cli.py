@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 import torch
 
 from gradcanvas.cli import main
+from graph.fileformat import load, save
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "resources" / "examples").glob("*.json"))
@@ -410,8 +412,6 @@ def test_a_bad_file_and_no_screen_is_one_error_and_no_png(bad_files: dict, tmp_p
 
 def test_grad_uses_the_files_target_and_grad_output(examples_dir: Path, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from graph.fileformat import load, save
-
     g = load(examples_dir / "03_vector_element.json")
     g.target, g.grad_output = "y", [1, 0.5]
     path = tmp_path / "saved.json"
@@ -479,3 +479,30 @@ def test_an_output_suffix_in_capitals_is_taken(tmp_path: Path, capsys: pytest.Ca
     code, _out, err = run_main(capsys, "export", str(ROOT / "resources" / "examples" / "01_scalar_partial.json"),
                                "-o", str(out_file))
     assert code == 0 and err == "" and "backward()" in out_file.read_text(encoding="utf-8")
+
+
+def test_a_target_given_by_its_title_or_a_group_is_told_the_id(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """An import labels the call of module fc "fc" (id fc_1: the frame has the id fc), so the
+    canvas shows "fc", and `--target fc` said only "no node 'fc' in this graph"."""
+    path = tmp_path / "m.py"
+    path.write_text("import torch\nfrom torch import nn\n\nclass M(nn.Module):\n    def __init__(self):\n"
+                    "        super().__init__()\n        self.fc = nn.Linear(3, 1)\n\n    def forward(self, x):\n"
+                    "        return self.fc(x).sum()\n", encoding="utf-8")
+    graph_file = tmp_path / "m.json"
+    assert main(["import", str(path), "--module", "M", "--input", "x=2,3", "-o", str(graph_file)]) == 0
+    capsys.readouterr()
+    g = load(graph_file)
+    call = next(n for n, node in g.nodes.items() if node.label == "fc" and not node.is_tensor)
+    assert call != "fc" and "fc" in g.groups
+    code, out, err = run_main(capsys, "grad", str(graph_file), "--target", "fc")
+    assert_one_line_error(code, out, err, "no node 'fc' in this graph", f"the node titled fc has the id {call}")
+    code, out, err = run_main(capsys, "jacobian", str(graph_file), "--wrt", "fc")
+    assert_one_line_error(code, out, err, f"has the id {call}")
+    g.replace_node(dataclasses.replace(g.nodes[call], label=None))  # then fc is only the group's id
+    save(g, graph_file)
+    code, out, err = run_main(capsys, "grad", str(graph_file), "--target", "fc")
+    assert_one_line_error(code, out, err, "fc is a group (a frame on the canvas); its last nodes are ", call)
+    code, out, err = run_main(capsys, "grad", str(graph_file), "--target", "nothing")
+    assert_one_line_error(code, out, err, "no node 'nothing' in this graph")
+    assert "titled" not in err and "group" not in err
