@@ -47,7 +47,14 @@ from autograd_bridge.fx_record import (
     slots_in,
 )
 from autograd_bridge.fx_script import EXAMPLE_INPUTS
-from autograd_bridge.fx_user import check_against_code, is_users, run_with_grad, user_code, where_from_fx
+from autograd_bridge.fx_user import (
+    check_against_code,
+    is_users,
+    run_with_grad,
+    user_code,
+    where_from_fx,
+    where_raised,
+)
 from graph.groups import MAX_GROUP_DEPTH, Group
 from graph.layout import layered_positions
 from graph.model import MAX_ID_LENGTH, Graph
@@ -341,10 +348,12 @@ def _import(root: nn.Module | object, inputs: dict[str, object], leaf_grad: bool
             raise
         except Exception as e:  # symbolic tracing cannot follow it: record one real run instead
             reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            stopped = where_raised(e)
             rec, output = record_run(root, inputs, leaf_grad)
             specialised = True
             reads = ", ".join(dict.fromkeys(r for r in rec.reads if r))
-            notes.append(f"specialised to the example inputs: symbolic tracing stopped ({reason[:160]}), so "
+            notes.append(f"specialised to the example inputs: symbolic tracing stopped "
+                         f"{f'at {stopped} ' if stopped else ''}({reason[:160]}), so "
                          f"the graph holds the ops one real call ran, loops unrolled"
                          + (f"; the code read tensor values at {reads}" if reads else ""))
     graph, sink, lowering_notes = _assemble(rec, output, what, _state_names(root))

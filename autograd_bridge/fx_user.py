@@ -56,12 +56,17 @@ def where_now() -> str:
     return ""
 
 
+def where_raised(e: BaseException) -> str:
+    """The innermost frame of the user's code that the exception passed through: 'file.py line
+    12 (the code)'; "" where none did."""
+    frames = [f for f in traceback.extract_tb(e.__traceback__) if is_users(f.filename)]
+    return _frame_text(frames[-1].filename, frames[-1].lineno, frames[-1].line) if frames else ""
+
+
 def user_error(e: BaseException, doing: str, where: str = "") -> CodeRaised:
     """An exception raised by the user's code, as one line naming its innermost user frame
     (or `where`, the traced line that ran)."""
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if is_users(f.filename)]
-    if frames:
-        where = _frame_text(frames[-1].filename, frames[-1].lineno, frames[-1].line)
+    where = where_raised(e) or where
     where = f"{where}: " if where else ""
     if isinstance(e, SystemExit):  # sys.exit() or exit(): None is status 0, a text status 1
         status = 0 if e.code is None else e.code if isinstance(e.code, int) else f"1 ({e.code})"

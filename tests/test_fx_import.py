@@ -4,6 +4,8 @@ relative); the fallback for data-dependent control flow; what the graph keeps an
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -155,6 +157,23 @@ def _control_flow(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
     if h.sum() > 0:
         return (h ** 2).mean()
     return h.abs().sum()
+
+
+def _loop_over_rows(xs: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    h = torch.zeros(3)
+    # symbolic tracing cannot make an int of a shape:
+    for t in range(xs.shape[0]):
+        h = torch.tanh(xs[t] * w + h)
+    return h.sum()
+
+
+def test_the_line_where_symbolic_tracing_stopped_is_named() -> None:
+    """The note said "symbolic tracing stopped ('Proxy' object cannot be interpreted as an
+    integer)", which names no line of the user's code."""
+    imported = import_function(_loop_over_rows, {"xs": torch.randn(4, 3), "w": torch.randn(3)})
+    note = next(n for n in imported.notes if "specialised to the example inputs" in n)
+    assert re.search(r"symbolic tracing stopped at test_fx_import\.py line \d+ "
+                     r"\(for t in range\(xs\.shape\[0\]\):\) \('Proxy' object", note), note
 
 
 def test_data_dependent_control_flow_imports_through_one_real_run_and_says_so() -> None:
