@@ -302,6 +302,12 @@ def _import_script(path: str, function: str | None, module: str | None, inputs: 
     defined = run_script(path)
     obj = defined.__dict__.get(name)
     shown = os.path.basename(path)
+    if function is not None and inspect.isclass(obj) and issubclass(obj, nn.Module):
+        raise ImportRefused(f"{visible(name)} in {visible(shown)} is an nn.Module class: import it with --module "
+                            f"{visible(name)}")
+    if module is not None and inspect.isfunction(obj):
+        raise ImportRefused(f"{visible(name)} in {visible(shown)} is a function: import it with --function "
+                            f"{visible(name)}")
     if function is not None and not inspect.isfunction(obj):
         functions = list_definitions(path).functions
         raise ImportRefused(f"{visible(shown)} defines no function {visible(name)!r}; its functions: "

@@ -87,7 +87,9 @@ def test_import_module_with_example_inputs_and_with_input(script: Path, tmp_path
     (["--module", "Cumulative"], r"^error: model.py line \d+ \(return torch.cumprod\(x, 0\).sum\(\)\): "
                                  r"torch.cumprod is not in the catalogue$"),
     (["--function", "nope"], r"^error: model.py defines no function 'nope'; its functions: f, needs_input$"),
-    (["--module", "f"], r"^error: model.py defines no nn.Module class 'f'; its modules: Net, Cumulative$"),
+    (["--module", "nope"], r"^error: model.py defines no nn.Module class 'nope'; its modules: Net, Cumulative$"),
+    (["--module", "f"], r"^error: f in model.py is a function: import it with --function f$"),
+    (["--function", "Net"], r"^error: Net in model.py is an nn.Module class: import it with --module Net$"),
     (["--function", "needs_input"],
      r"^error: needs_input: the argument x has no default: give it with --input x=SHAPE$"),
     (["--function", "f", "--input", "x=two"], r"^error: --input 'x=two': expected NAME=SHAPE, e.g. x=2,3$"),
