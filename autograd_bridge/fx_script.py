@@ -297,7 +297,11 @@ def _import_script(path: str, function: str | None, module: str | None, inputs: 
 
     if (function is None) == (module is None):
         raise ImportRefused("name one function or one module class to import")
-    given = dict(parse_input(t) for t in inputs)
+    parsed = [parse_input(t) for t in inputs]
+    given = dict(parsed)
+    if len(given) < len(parsed):
+        twice = next(arg for i, (arg, _) in enumerate(parsed) if arg in dict(parsed[:i]))
+        raise ImportRefused(f"--input {visible(twice)} is given twice: give each argument once")
     name = function or module
     defined = run_script(path)
     obj = defined.__dict__.get(name)

@@ -93,6 +93,8 @@ def test_import_module_with_example_inputs_and_with_input(script: Path, tmp_path
     (["--function", "needs_input"],
      r"^error: needs_input: the argument x has no default: give it with --input x=SHAPE$"),
     (["--function", "f", "--input", "x=two"], r"^error: --input 'x=two': expected NAME=SHAPE, e.g. x=2,3$"),
+    (["--function", "f", "--input", "x=2", "--input", "y=1", "--input", "x=3"],
+     r"^error: --input x is given twice: give each argument once$"),
 ])
 def test_refusals_are_one_line_without_traceback(script: Path, tmp_path: Path, capsys, args, message) -> None:  # noqa: ANN001
     code, out, err = _run(capsys, "import", str(script), *args, "-o", str(tmp_path / "x.json"))
