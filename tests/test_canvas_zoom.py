@@ -557,6 +557,27 @@ def test_the_summary_writes_small_tensors_out_and_keeps_swatches_for_big_ones(qt
     assert scene2.nodes["W"].swatch is not None and lod.summary_content(scene2.nodes["W"])[1] == ""
 
 
+def _colours_in(view: CanvasView, item: NodeItem, image: QImage) -> set[int]:
+    box = view.mapFromScene(item.sceneBoundingRect()).boundingRect()
+    return {image.pixelColor(x, y).rgb() for x in range(box.left() + 3, box.right() - 3)
+            for y in range(box.top() + 3, box.bottom() - 3)}
+
+
+def test_a_short_node_showing_a_partial_marks_it_beside_its_title(qtbot) -> None:
+    """An imported bias (a short 1-D leaf) drawn as its title alone beside its weight's summary
+    read as having no gradient: a ∂ in the partial's colour stands at its title's end; a leaf
+    without a partial (y_true: no requires_grad) has none."""
+    graph = load(EXAMPLES / "04_small_mlp.json")
+    scene, view = _canvas(qtbot, graph, target="loss")
+    bias, constant = scene.nodes["b1"], scene.nodes["y_true"]
+    image = _zoom_to(view, 0.35, bias)
+    assert _level_drawn(view, bias, image) == lod.TITLE and _level_drawn(view, constant, image) == lod.TITLE
+    assert lod.summary_content(bias)[0] == "∂" and lod.summary_content(constant)[0] == "="
+    grad = COLORS["grad_text"].rgb()
+    assert grad in _colours_in(view, bias, image)
+    assert grad not in _colours_in(view, constant, image)
+
+
 def test_beside_taller_nodes_showing_their_summary_a_short_node_shows_its_title(qtbot) -> None:
     """Example 04 fitted: b1, W2 and target (82 units tall) were blank boxes beside W1's
     summary (112 units), since two lines of 12 px no longer fit them; now they show their title."""
@@ -569,8 +590,4 @@ def test_beside_taller_nodes_showing_their_summary_a_short_node_shows_its_title(
     assert not scene.overview.on
     assert _level_drawn(view, tall, image) == lod.SUMMARY and _level_drawn(view, short, image) == lod.TITLE
     assert short.painted[1] >= MIN_TEXT_PX
-    box = view.mapFromScene(short.sceneBoundingRect()).boundingRect()
-    text = COLORS["text"]
-    inside = {image.pixelColor(x, y).rgb() for x in range(box.left() + 3, box.right() - 3)
-              for y in range(box.top() + 3, box.bottom() - 3)}
-    assert text.rgb() in inside, "no title drawn in the short node's box"
+    assert COLORS["text"].rgb() in _colours_in(view, short, image), "no title drawn in the short node's box"

@@ -7,8 +7,9 @@ smaller than MIN_TEXT_PX (12 px) on screen.
   there is one, else the value), or a colour swatch for a tensor, in fonts scaled up so that
   they are 12–20 px on screen.
   Used wherever those fonts still fit the node's box.
-- TITLE: a node too short for SUMMARY's two lines: its title alone, on its header colour
-  (beside taller nodes that still show their summary, a short one is never a blank box).
+- TITLE: a node too short for SUMMARY's two lines: its title, on its header colour (beside
+  taller nodes that still show their summary, a short one is never a blank box), and a ∂ where
+  it shows a partial.
 - SHAPE: a flat rectangle, nothing else (the cheap path, drawn for thousands of nodes).
 
 The level is chosen in NodeItem.paint from the painter's transform. Nodes use
@@ -213,13 +214,20 @@ def _framed_box(item: NodeItem, p: QPainter, fill: QColor) -> QRectF:
 
 
 def paint_title(item: NodeItem, p: QPainter, scale: float) -> None:
-    """TITLE: the box in its header colour, framed as the summary is, with the title in it."""
+    """TITLE: the box in its header colour, framed as the summary is, with the title in it, and
+    at its right end a ∂ in the partial's colour where the node shows one: beside a weight's
+    summary, a bias drawn as its title alone read as having no gradient."""
     rect = _framed_box(item, p, head_color(item))
     font = _title_font(title_line_px(scale, item.height()))
     p.setFont(font)
-    p.setPen(COLORS["text"])
     pad = text_pad(item, scale)
     inner = rect.adjusted(pad, 0, -pad, 0)
+    marker, _text, color = summary_content(item)
+    if marker.endswith("∂"):
+        p.setPen(color)
+        p.drawText(inner, Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight, "∂")
+        inner.setRight(inner.right() - QFontMetricsF(font).horizontalAdvance("∂ "))
+    p.setPen(COLORS["text"])
     p.drawText(inner, Qt.AlignmentFlag.AlignVCenter,
                fitted_title(QFontMetricsF(font), title_of(item.node), inner.width()))
 
