@@ -515,6 +515,14 @@ def _where(b: Builder, condition, input=None, other=None):  # noqa: ANN001, ANN2
     return b.op("where", {"condition": condition, "input": input, "other": other})
 
 
+@lowers(torch.masked_fill, "method:masked_fill")
+def _masked_fill(b: Builder, input, mask, value):  # noqa: ANN001, ANN202
+    # What masked_fill computes, its gradient included (none to the filled entries): a where,
+    # the value in input's dtype as masked_fill takes it (an attention mask's -1e9; not -inf,
+    # which no file holds).
+    return b.op("where", {"condition": mask, "input": b.const(value, input), "other": input})
+
+
 # ---- losses ----
 
 def _reduction_only(b: Builder, size_average: object, reduce: object) -> None:

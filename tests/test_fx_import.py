@@ -322,3 +322,27 @@ def test_a_python_number_is_kept_whole_so_float64_runs_match_torch_exactly() -> 
         _scaled(by_hand).backward()
         got = Compiled(imported.graph.validate(), dtype=compiled_as).run(imported.sink).grads["x"]
         assert got.dtype == dtype and torch.equal(got, by_hand.grad)
+
+
+class _CausalScores(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.q, self.k = nn.Linear(4, 4), nn.Linear(4, 4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = self.q(x) @ self.k(x).transpose(-2, -1) / 2.0
+        mask = torch.triu(torch.ones(3, 3), diagonal=1).bool()
+        return torch.softmax(s.masked_fill(mask, -1e9), -1).pow(2).sum()
+
+
+def test_masked_fill_imports_as_a_where_with_torchs_gradients() -> None:
+    """A causal attention mask (masked_fill with -1e9) was refused as outside the catalogue."""
+    torch.manual_seed(1)
+    model = _CausalScores().double()
+    x = torch.randn(3, 4, dtype=torch.float64)
+    imported = import_module(model, (x,))
+    assert any(n.op == "where" for n in imported.graph.nodes.values())
+    model(x).backward()
+    grads = _graph_grads(imported)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(grads[name], p.grad, rtol=1e-9, atol=1e-12)
