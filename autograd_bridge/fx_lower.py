@@ -515,6 +515,12 @@ def _where(b: Builder, condition, input=None, other=None):  # noqa: ANN001, ANN2
     return b.op("where", {"condition": condition, "input": input, "other": other})
 
 
+@lowers(torch.zeros_like, torch.ones_like, torch.full_like, "method:new_zeros", "method:new_ones", "method:new_full")
+def _filled_like(b: Builder, *_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
+    # Its values depend on no leaf's values (only on a shape the example fixed): a constant.
+    return b.const(b.out)
+
+
 @lowers(torch.masked_fill, "method:masked_fill")
 def _masked_fill(b: Builder, input, mask, value):  # noqa: ANN001, ANN202
     # What masked_fill computes, its gradient included (none to the filled entries): a where,

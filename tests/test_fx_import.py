@@ -346,3 +346,20 @@ def test_masked_fill_imports_as_a_where_with_torchs_gradients() -> None:
     grads = _graph_grads(imported)
     for name, p in model.named_parameters():
         torch.testing.assert_close(grads[name], p.grad, rtol=1e-9, atol=1e-12)
+
+
+def _filled(x: torch.Tensor) -> torch.Tensor:
+    z = x.new_zeros(x.shape) + torch.full_like(x, 0.5)
+    return (x * torch.ones_like(x) + z).pow(2).sum()
+
+
+def test_tensors_filled_like_another_are_constants() -> None:
+    """ones_like, zeros_like, full_like and new_* take only a shape from their input: they were
+    refused as outside the catalogue; they are constant leaves, and the gradient is torch's."""
+    x = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64)
+    imported = import_function(_filled, {"x": x})
+    constants = [n for n, node in imported.graph.nodes.items() if node.is_tensor and n != "x"]
+    assert len(constants) == 3 and not any(imported.graph.nodes[n].requires_grad for n in constants)
+    xs = x.clone().requires_grad_()
+    _filled(xs).backward()
+    torch.testing.assert_close(_graph_grads(imported)["x"], xs.grad, rtol=1e-12, atol=0.0)
