@@ -221,8 +221,9 @@ def _unbind(b: Builder, input, dim=0):  # noqa: ANN001, ANN202
 
 @lowers(operator.getitem, "method:__getitem__")
 def _getitem(b: Builder, obj, index):  # noqa: ANN001, ANN202
-    """Python indexing of a tuple or size; basic indexing of a tensor (ints, slices of step 1,
-    None, ...) as select, narrow and unsqueeze nodes."""
+    """Python indexing of a tuple or size; basic indexing of a tensor (ints, slices, None, ...)
+    as select, narrow and unsqueeze nodes, a slice with a step as an index_select of the
+    positions it takes (a constant int64 leaf)."""
     if not isinstance(obj, Ref):
         return obj[index]
     items = index if isinstance(index, tuple) else (index,)
@@ -241,9 +242,11 @@ def _getitem(b: Builder, obj, index):  # noqa: ANN001, ANN202
             ref = b.op("select", {"input": ref}, {"dim": d, "index": item}, value=v.select(d, item))
         elif isinstance(item, slice):
             r = range(v.shape[d])[item]
-            if r.step != 1:
-                raise b.refuse("a slice with a step other than 1 is not in the catalogue")
-            if len(r) != v.shape[d]:
+            if r.step != 1:  # torch's slices step forward only
+                positions = torch.tensor(list(r), dtype=torch.int64)
+                ref = b.op("index_select", {"input": ref, "index": b.const(positions)}, {"dim": d},
+                           value=v.index_select(d, positions))
+            elif len(r) != v.shape[d]:
                 start = r.start if len(r) else 0
                 ref = b.op("narrow", {"input": ref}, {"dim": d, "start": start, "length": len(r)},
                            value=v.narrow(d, start, len(r)))

@@ -363,3 +363,17 @@ def test_tensors_filled_like_another_are_constants() -> None:
     xs = x.clone().requires_grad_()
     _filled(xs).backward()
     torch.testing.assert_close(_graph_grads(imported)["x"], xs.grad, rtol=1e-12, atol=0.0)
+
+
+def _strided(x: torch.Tensor) -> torch.Tensor:
+    return (x[:, ::2] * x[1:, 1::3].sum()).tanh().sum() + x[::2].pow(2).sum()
+
+
+def test_a_slice_with_a_step_imports_as_an_index_select_with_torchs_gradient() -> None:
+    """x[:, ::2] was refused ("a slice with a step other than 1 is not in the catalogue")."""
+    x = torch.randn(4, 7, dtype=torch.float64)
+    imported = import_function(_strided, {"x": x})
+    assert sum(n.op == "index_select" for n in imported.graph.nodes.values()) == 3
+    xs = x.clone().requires_grad_()
+    _strided(xs).backward()
+    torch.testing.assert_close(_graph_grads(imported)["x"], xs.grad, rtol=1e-10, atol=1e-12)
