@@ -342,6 +342,17 @@ def _layer_norm(b: Builder, input, normalized_shape, weight=None, bias=None, eps
                 {"normalized_shape": _ints(normalized_shape), "eps": float(eps)})
 
 
+@lowers(F.normalize)
+def _normalize(b: Builder, input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: ANN001, ANN202
+    # As torch computes it, so its gradient too: input / vector_norm(input, p, dim, keepdim).clamp_min(eps)
+    if out is not None:
+        raise b.refuse("F.normalize with out= is not in the catalogue")
+    norm = torch.linalg.vector_norm(input.value, p, dim, keepdim=True)
+    n = b.op("vector_norm", {"input": input}, {"ord": float(p), "dim": dim, "keepdim": True}, value=norm)
+    floor = b.op("clamp", {"input": n}, {"min": float(eps)}, value=norm.clamp_min(eps))
+    return b.op("div", {"input": input, "other": floor})
+
+
 @lowers(F.group_norm)
 def _group_norm(b: Builder, input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: ANN001, ANN202
     return b.op("group_norm", {"input": input, "weight": weight, "bias": bias},

@@ -377,3 +377,19 @@ def test_a_slice_with_a_step_imports_as_an_index_select_with_torchs_gradient() -
     xs = x.clone().requires_grad_()
     _strided(xs).backward()
     torch.testing.assert_close(_graph_grads(imported)["x"], xs.grad, rtol=1e-10, atol=1e-12)
+
+
+def _cosine_logits(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return (F.normalize(x, dim=1) @ F.normalize(w, p=3.0, dim=0)).logsumexp(dim=1).mean()
+
+
+def test_f_normalize_imports_as_torch_computes_it() -> None:
+    """F.normalize (cosine similarities, embeddings) was refused as outside the catalogue."""
+    x, w = torch.randn(4, 5, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
+    imported = import_function(_cosine_logits, {"x": x, "w": w})
+    assert sum(n.op == "vector_norm" for n in imported.graph.nodes.values()) == 2
+    xs, ws = x.clone().requires_grad_(), w.clone().requires_grad_()
+    _cosine_logits(xs, ws).backward()
+    grads = _graph_grads(imported)
+    torch.testing.assert_close(grads["x"], xs.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(grads["w"], ws.grad, rtol=1e-10, atol=1e-12)
