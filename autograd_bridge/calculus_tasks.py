@@ -71,7 +71,7 @@ class LeafCheckData:
     leaf: str
     shape: tuple[int, ...]
     max_abs_error: float
-    max_rel_error: float
+    max_rel_error: float | None  # calculus.LeafCheck's
     passed: bool
 
 
@@ -210,7 +210,7 @@ def check_gradients(session: ComputeSession, cancel: CancelToken, graph: Graph, 
         cancel.check()
         compiled, leaves = _compiled(session, graph, asked)
         result = calculus.gradcheck(compiled, asked.target, asked.grad_output, leaves, name=by_title(graph))
-        out.leaves = [LeafCheckData(c.leaf, tuple(c.shape), float(c.max_abs_error), float(c.max_rel_error),
+        out.leaves = [LeafCheckData(c.leaf, tuple(c.shape), float(c.max_abs_error), c.max_rel_error,
                                     bool(c.passed)) for c in result.leaves]
         out.unused, out.no_gradient, out.nonfinite = list(result.unused), dict(result.no_gradient), result.nonfinite
         cancel.check()

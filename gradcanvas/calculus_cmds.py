@@ -196,10 +196,12 @@ def cmd_gradcheck(args: argparse.Namespace) -> int:
     t = visible(target)
     what = f"vᵀ·∂{t}/∂leaf (v the grad-output)" if grad_output is not None else f"∂{t}/∂leaf"
     print(f"gradcheck of {what}: autograd against central differences in float64 (eps {report.eps:g}); "
-          f"an entry passes when |autograd − numerical| ≤ {report.atol:g} + {report.rtol:g}·|numerical|")
+          f"an entry passes when |autograd − numerical| ≤ {report.atol:g} + {report.rtol:g}·|numerical|; "
+          f"the relative error is of entries with |numerical| ≥ {report.atol / report.rtol:g} (- where none is)")
     rows = [("leaf", "shape", "max abs error", "max rel error", "result")]
-    rows += [(visible(c.leaf), str(list(c.shape)), f"{c.max_abs_error:.3g}", f"{c.max_rel_error:.3g}",
-              "ok" if c.passed else "FAIL") for c in report.leaves]
+    rows += [(visible(c.leaf), str(list(c.shape)), f"{c.max_abs_error:.3g}",
+              "-" if c.max_rel_error is None else f"{c.max_rel_error:.3g}", "ok" if c.passed else "FAIL")
+             for c in report.leaves]
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
     for r in rows:
         print("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())

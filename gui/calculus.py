@@ -211,7 +211,8 @@ class Calculus(QObject):
         if c is not None and c.error is None:
             for k in c.leaves:
                 mark = "✓" if k.passed else "✗"  # short: a pill on the node; the inspector has the rest
-                text = f"{mark} err {k.max_abs_error:.1g}, rel {k.max_rel_error:.1g}"
+                rel = "" if k.max_rel_error is None else f", rel {k.max_rel_error:.1g}"
+                text = f"{mark} err {k.max_abs_error:.1g}{rel}"
                 out.setdefault(k.leaf, []).append((text, "ok" if k.passed else "fail"))
         d = self.node_result
         if d is not None and d.diagonal is not None and d.node == self.node:

@@ -541,3 +541,37 @@ def test_a_node_without_a_gradient_says_why_naming_it_by_id_and_in_the_app_by_ti
             assert (e.value.message, e.value.node_ids) == (by_id, (wrt,))
         out = node_derivatives(ComputeSession(), CancelToken(), graph, Asked(1, "y"), wrt)  # the panel's task
         assert out.error == by_title, out.error
+
+
+def _softmax_shift() -> Graph:
+    """y = sum(softmax(x + b) * w): softmax ignores a shift, so ∂y/∂b is 0 exactly, and central
+    differences give it as ~1e-10 of rounding."""
+    g = Graph()
+    g.add_node(Node("x", TENSOR, value=[1.541, -0.2934, -2.1788, 0.5684, -1.0845, -1.3986], requires_grad=True))
+    g.add_node(Node("b", TENSOR, value=0.42, requires_grad=True))
+    g.add_node(Node("w", TENSOR, value=[0.4033, 0.838, -0.7193, -0.4033, -0.5966, 0.182]))
+    for n, op in (("s", "add"), ("p", "softmax"), ("m", "mul"), ("y", "sum")):
+        g.add_node(Node(n, op, attrs={"dim": 0} if op == "softmax" else {}))
+    for src, dst, port in (("x", "s", "input"), ("b", "s", "other"), ("s", "p", "input"), ("p", "m", "input"),
+                           ("w", "m", "other"), ("m", "y", "input")):
+        g.add_edge(Edge(src, dst, port))
+    return g
+
+
+def test_the_relative_error_is_of_entries_the_relative_tolerance_decides(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """Beside a zero gradient the relative error read "max rel error 1 … ok": central differences'
+    rounding (~1e-10) over itself. It is now of entries with |numerical| ≥ atol / rtol only, and
+    "-" (JSON null) where there is none; the absolute error still says how close it came."""
+    report = gradcheck(Compiled(_softmax_shift(), dtype="float64"), "y")
+    x, b = report.leaves
+    assert 1e-12 < b.max_abs_error < 1e-8  # rounding, not 0: over itself, a relative error of 1
+    assert report.passed and b.leaf == "b" and b.max_rel_error is None and b.max_abs_error < 1e-8
+    assert x.max_rel_error is not None and x.max_rel_error < 1e-6
+    path = tmp_path / "g.json"
+    save(_softmax_shift(), path)
+    code, out, _err = run_main(capsys, "gradcheck", str(path))
+    assert code == 0
+    row = next(line.split() for line in out.splitlines() if line.strip().startswith("b "))
+    assert row[3:] == ["-", "ok"], row
+    code, out, _err = run_main(capsys, "gradcheck", str(path), "--json")
+    assert json.loads(out)["leaves"]["b"]["max_rel_error"] is None

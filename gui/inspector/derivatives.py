@@ -46,7 +46,8 @@ def array_text(a: np.ndarray, n: int = 60) -> str:
 def checked_text(c: object) -> str:
     """A gradcheck line for one leaf: ✓ or ✗, the largest absolute and relative errors."""
     mark = "✓" if c.passed else "✗ failed:"
-    return f"{mark} |autograd − numerical| ≤ {c.max_abs_error:.2g}, relative ≤ {c.max_rel_error:.2g}"
+    relative = "" if c.max_rel_error is None else f", relative ≤ {c.max_rel_error:.2g}"
+    return f"{mark} |autograd − numerical| ≤ {c.max_abs_error:.2g}{relative}"
 
 
 class ClickableMatrix(MatrixView):
