@@ -687,3 +687,25 @@ def test_matrices_fit_the_dock_at_900_px(qtbot, window, examples_dir) -> None:  
             assert view.cell_texts() is not None, node  # entries readable at the default width
             assert view.height() < viewport.height(), node
             assert view.mapTo(viewport, QPoint(view.width(), 0)).x() <= viewport.width(), node
+
+
+@pytest.mark.parametrize("op", ["cross_entropy", "vector_norm", "tanh"])
+def test_the_op_description_is_shown_whole_in_the_default_window(window, op: str) -> None:  # noqa: ANN001
+    """torch.nn.functional.cross_entropy(input, target) unbroken held the description wider than
+    the inspector of a 1400 x 900 window: its comma and its last line "only)" were cut off."""
+    from graph.ops import OPS
+    from gui.render import fit_window
+
+    fit_window(window, (1400, 900))
+    spec = OPS[op]
+    g = Graph()
+    g.add_node(Node("n", op))
+    window.doc.reset(g)
+    window.scene.select_nodes(["n"])
+    QApplication.processEvents()
+    info = window.inspector.form.rows["op"].editor
+    assert isinstance(info, QLabel) and info.isVisible()
+    module, _, name = spec.function.rpartition(".")
+    assert f"{name}({', '.join(spec.inputs)})" in info.text() and module in info.text()
+    assert info.visibleRegion().boundingRect() == info.rect(), "part of the description is cut off"
+    assert info.height() >= info.heightForWidth(info.width())

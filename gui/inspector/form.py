@@ -253,7 +253,13 @@ class NodeForm(QWidget):
     def _build_op_rows(self, form: QFormLayout, node: Node) -> None:
         spec = node.spec
         symbol = f"{op_symbol(spec.symbol)}   " if spec.symbol != spec.name else ""
-        info = QLabel(f"{symbol}{spec.function}({', '.join(spec.inputs)})\n{spec.rule}")
+        # torch.nn.functional.cross_entropy(input, target) unbroken held the label wider than a
+        # narrow dock, which cut it off at the right and at the bottom: a module path deeper than
+        # torch. gets a line of its own (a line break, not a zero-width space, which a copy of it
+        # would carry into the user's code).
+        module, _, name = spec.function.rpartition(".")
+        function = f"{module}.\n{name}" if "." in module else spec.function
+        info = QLabel(f"{symbol}{function}({', '.join(spec.inputs)})\n{spec.rule}")
         info.setTextFormat(Qt.TextFormat.PlainText)  # text from files is never markup
         info.setWordWrap(True)
         info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
