@@ -25,6 +25,10 @@ from graph.groups import ancestors, children_map, within_map
 from graph.model import Graph
 
 WRAP_MIN_GENERATIONS = 30  # auto-layout wraps a longer chain of generations into bands
+# ... and a shorter one, from this many, where one row would be a strip this many times wider
+# than tall (an imported MLP or CNN: fitted to a window, its nodes were specks in a thin line)
+STRIP_MIN_GENERATIONS = 8
+STRIP_ASPECT = 8.0
 COLUMN_GAP = 150.0  # auto-layout: free space between columns (the node is NODE_W wide)
 ROW_GAP = 50.0  # auto-layout: free space between nodes stacked in a column
 FREE_GAP = 30.0  # free_top: an added node is this far from any other
@@ -84,8 +88,11 @@ def layered_positions(graph: Graph, spacing: tuple[float, float] = GRID,
     column_h = [sum(heights[n] + row for n in col) for col in columns]
     band_h = max(column_h) + row  # a free row between bands
     per_band = len(columns)
-    if len(columns) > WRAP_MIN_GENERATIONS and len(columns) * pitch > 4 * band_h:
-        per_band = max(WRAP_MIN_GENERATIONS // 2, math.ceil(math.sqrt(len(columns) * band_h / pitch)))
+    wide = len(columns) * pitch / band_h  # how many times wider than tall in one row
+    strip = len(columns) > STRIP_MIN_GENERATIONS and wide > STRIP_ASPECT
+    if strip or (len(columns) > WRAP_MIN_GENERATIONS and wide > 4):
+        least = (STRIP_MIN_GENERATIONS if strip else WRAP_MIN_GENERATIONS) // 2
+        per_band = max(least, math.ceil(math.sqrt(len(columns) * band_h / pitch)))
     pos: dict[str, tuple[float, float]] = {}
     top = 0.0
     cuts = _band_cuts(graph, layer, fed_leaves, len(columns), per_band)

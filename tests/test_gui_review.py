@@ -29,7 +29,7 @@ from gradcanvas.cli import main as cli_main
 from graph.edits import POS_LIMIT, unique_id
 from graph.errors import GraphError
 from graph.fileformat import MAX_ID_LENGTH, dumps, load, loads, save
-from graph.layout import COLUMN_GAP
+from graph.layout import COLUMN_GAP, STRIP_ASPECT, STRIP_MIN_GENERATIONS
 from graph.model import Edge, Graph, Node
 from gui.canvas import COLORS, NODE_W, _preview_image
 from gui.document import Document
@@ -188,10 +188,24 @@ def test_layout_of_a_long_chain_wraps_and_fit_shows_it_all(window: MainWindow) -
 
 
 def test_short_layouts_are_not_wrapped(window: MainWindow) -> None:
-    window.doc.reset(_chain(12, positions=True))
+    n = STRIP_MIN_GENERATIONS
+    window.doc.reset(_chain(n, positions=True))
     window.doc.auto_layout()
     pitch = NODE_W + COLUMN_GAP
-    assert {window.doc.graph.position(f"x{i}") for i in range(12)} == {(i * pitch, 0.0) for i in range(12)}
+    assert {window.doc.graph.position(f"x{i}") for i in range(n)} == {(i * pitch, 0.0) for i in range(n)}
+
+
+def test_a_chain_that_would_be_a_thin_strip_wraps_so_that_fit_shows_it_readably(window: MainWindow) -> None:
+    """An imported MLP laid out in one row was ~15 times wider than tall: fitted to the window its
+    nodes were specks. A chain past STRIP_MIN_GENERATIONS that would be a strip wraps into bands,
+    read left to right, one band below the other, each starting at the left."""
+    window.doc.reset(_chain(14, positions=True))
+    window.doc.auto_layout()
+    pos = [window.doc.graph.position(f"x{i}") for i in range(14)]
+    xs, ys = [x for x, _ in pos], [y for _, y in pos]
+    assert len(set(ys)) > 1 and (max(xs) - min(xs)) / (max(ys) - min(ys) + 100) < STRIP_ASPECT
+    for (x0, y0), (x1, y1) in zip(pos, pos[1:], strict=False):  # the next node is right of it, or starts a band below
+        assert (y1 == y0 and x1 > x0) or (y1 > y0 and x1 == min(xs))
 
 
 def test_scene_rect_grows_when_a_node_moves_far_away(window: MainWindow) -> None:
