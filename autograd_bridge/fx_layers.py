@@ -212,6 +212,24 @@ def _joined(b: Builder, op: str, tensors: object, dim: object) -> Ref:
                 {VARIADIC_COUNT: len(tensors), "dim": int(dim)})
 
 
+@lowers("method:repeat")
+def _repeat(b: Builder, input, *sizes):  # noqa: ANN001, ANN002, ANN202
+    """x.repeat(2, 1): the tensor tiled, as a cat of copies along each repeated dimension (new
+    leading dimensions first unsqueezed), so that each copy's gradient flows back to x."""
+    reps = [int(r) for r in (sizes[0] if len(sizes) == 1 and not isinstance(sizes[0], int) else sizes)]
+    ref = input
+    while ref.value.dim() < len(reps):
+        ref = b.op("unsqueeze", {"input": ref}, {"dim": 0}, value=ref.value.unsqueeze(0))
+    for d, r in enumerate(reps):
+        if r == 1:
+            continue
+        if not 1 <= r <= MAX_VARIADIC:
+            raise b.refuse(f"repeat of {r} copies: a cat node joins 1 to {MAX_VARIADIC}")
+        ref = b.op("cat", {f"tensors.{i}": ref for i in range(r)}, {VARIADIC_COUNT: r, "dim": d},
+                   value=torch.cat([ref.value] * r, d))
+    return ref
+
+
 @lowers(torch.unbind, "method:unbind")
 def _unbind(b: Builder, input, dim=0):  # noqa: ANN001, ANN202
     dim = int(dim)

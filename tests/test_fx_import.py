@@ -393,3 +393,19 @@ def test_f_normalize_imports_as_torch_computes_it() -> None:
     grads = _graph_grads(imported)
     torch.testing.assert_close(grads["x"], xs.grad, rtol=1e-10, atol=1e-12)
     torch.testing.assert_close(grads["w"], ws.grad, rtol=1e-10, atol=1e-12)
+
+
+def _tiled(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return (x.repeat(2, 1, 3) * w).tanh().sum() + x.repeat((3, 1)).pow(2).mean()
+
+
+def test_repeat_imports_as_cats_of_copies_with_torchs_gradient() -> None:
+    """x.repeat(...) (tiling) was refused as outside the catalogue."""
+    x, w = torch.randn(2, 3, dtype=torch.float64), torch.randn(2, 2, 9, dtype=torch.float64)
+    imported = import_function(_tiled, {"x": x, "w": w})
+    assert any(n.op == "cat" for n in imported.graph.nodes.values())
+    xs, ws = x.clone().requires_grad_(), w.clone().requires_grad_()
+    _tiled(xs, ws).backward()
+    grads = _graph_grads(imported)
+    torch.testing.assert_close(grads["x"], xs.grad, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(grads["w"], ws.grad, rtol=1e-10, atol=1e-12)
