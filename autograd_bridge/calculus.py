@@ -118,11 +118,14 @@ class Gradcheck:
 Name = Callable[[str], str]  # node id -> the node's name in a message
 
 # How hessian() computed ∂²y/∂x² (its `used`): torch.func on the forward as a function of a leaf
-# x; for an intermediate x, or where vmap cannot run an op on the way, double backward.
+# x; for an intermediate x, or where vmap cannot run an op on the way, double backward. {y} and
+# {x} are for the names of the target and the node (calculus_tasks.hessian_method_text): a fixed
+# "∂y/∂x" read as other nodes in a graph that has a y and an x.
 HESSIAN_BY_FUNC = "torch.func: the Jacobian of the gradient, its rows vmapped"
-HESSIAN_BY_DOUBLE_BACKWARD = "double backward: ∂y/∂x with create_graph, then one backward pass per element of x"
+HESSIAN_BY_DOUBLE_BACKWARD = "double backward: ∂{y}/∂{x} with create_graph, then one backward pass per element of {x}"
 HESSIAN_VMAP_FAILED = " (torch.func's vmap cannot run an op on the way)"
-HESSIAN_NONE = "none needed: y does not depend on x through a differentiable path, so every entry is 0"
+HESSIAN_NONE = "none needed: {y} does not depend on {x} through a differentiable path, so every entry is 0"
+
 
 
 # ---- checks, each naming its nodes ----

@@ -33,6 +33,12 @@ if TYPE_CHECKING:
 DRAW_MAX = 512 * 512
 
 
+def hessian_method_text(method: str, y: str, x: str) -> str:
+    """One of calculus's HESSIAN_ ways (NodeDerivatives.hessian_method), its {y} and {x} the
+    target's and the node's names as shown."""
+    return method.replace("{y}", y).replace("{x}", x)
+
+
 @dataclass
 class Asked(RunFor):
     """What a task computes for: the window's RunState at the time."""

@@ -154,7 +154,9 @@ def test_the_hessian_heading_says_what_computed_it(qtbot) -> None:  # noqa: ANN0
         assert d.error is None and d.hessian_method == method
         torch.testing.assert_close(torch.from_numpy(d.hessian), expected)  # ∂²Σh²/∂h² = 2I; ∂²Σx⁴/∂x² = 12x²
         view.show_node(d, str)
-        assert view.note.text() == f"Hessian ∂²s/∂{node}²: second derivatives of s (by {method})"
+        how = {"h": "double backward: ∂s/∂h with create_graph, then one backward pass per element of h",
+               "x": method}[node]  # named by the graph's nodes: a fixed "∂y/∂x … of x" named others
+        assert view.note.text() == f"Hessian ∂²s/∂{node}²: second derivatives of s (by {how})"
 
 
 def test_the_hessian_under_a_grad_output_is_of_the_vector_jacobian_product(qtbot) -> None:  # noqa: ANN001

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from autograd_bridge.calculus_tasks import GradcheckData, NodeDerivatives, SecondDerivatives
+from autograd_bridge.calculus_tasks import GradcheckData, NodeDerivatives, SecondDerivatives, hessian_method_text
 from autograd_bridge.symbolic import formula_line, shown
 from graph.safetext import visible
 from gui.inspector.heatmap import MatrixView
@@ -185,7 +185,8 @@ class DerivativesView(QGroupBox):
         elif d.hessian is not None:
             n = d.hessian.shape[0]
             y = self._names[0] = hessian_of(y, d.asked)
-            self.say(f"Hessian ∂²{y}/∂{x}²: second derivatives of {y} (by {d.hessian_method})", "#111111")
+            how = hessian_method_text(d.hessian_method, y, x)
+            self.say(f"Hessian ∂²{y}/∂{x}²: second derivatives of {y} (by {how})", "#111111")
             formula = (formula_line(y, x, visible(shown(d.formula)), d.formula_simplified, d.formula_value,
                                     d.formula_no_value, d.formula_torch) if d.formula is not None
                        else f"no formula for ∂{y}/∂{x}: {visible(d.no_formula)}" if d.no_formula else "")
