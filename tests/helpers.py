@@ -169,3 +169,23 @@ def fresh_paint(view):  # noqa: ANN001, ANN201 - a CanvasView; a QImage
     view.resetCachedContent()
     QApplication.processEvents()
     return view.viewport().grab().toImage()
+
+
+class RecordingPainter:
+    """A QPainter that remembers what text was drawn through it, and where: `drawn` holds each
+    drawText's arguments, `texts` its strings. Passed where the app's Python paint code takes a
+    painter; every other call goes to the real one."""
+
+    def __init__(self, painter) -> None:  # noqa: ANN001 - a QPainter
+        self._painter, self.drawn = painter, []
+
+    def drawText(self, *args: object) -> None:  # noqa: N802 - QPainter's name
+        self.drawn.append(args)
+        self._painter.drawText(*args)
+
+    @property
+    def texts(self) -> list[str]:
+        return [a for args in self.drawn for a in args if isinstance(a, str)]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._painter, name)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import RESULT_TIMEOUT_MS, scene_and_view
+from helpers import RESULT_TIMEOUT_MS, RecordingPainter, scene_and_view
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer
-from PySide6.QtGui import QColor, QContextMenuEvent, QFontMetricsF, QImage
+from PySide6.QtGui import QColor, QContextMenuEvent, QFontMetricsF, QImage, QPainter
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu
 from test_graph_edits import _random_dag
@@ -576,6 +576,31 @@ def test_a_short_node_showing_a_partial_marks_it_beside_its_title(qtbot) -> None
     grad = COLORS["grad_text"].rgb()
     assert grad in _colours_in(view, bias, image)
     assert grad not in _colours_in(view, constant, image)
+
+
+def _summary_texts(item: NodeItem, scale: float) -> list[str]:
+    image = QImage(400, 400, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    recorder = RecordingPainter(painter)
+    try:
+        lod.paint_summary(item, recorder, scale)
+    finally:
+        painter.end()
+    return recorder.texts
+
+
+@pytest.mark.parametrize("scale", [0.6, 0.69, 0.9])
+def test_zoomed_out_a_node_shows_its_value_above_its_partial_where_two_lines_fit(qtbot, scale: float) -> None:
+    """A lesson opens fitted (0.5–0.7): each node showed one number, its partial once there was a
+    target, while the lesson's text spoke of values ("Here y = … = 17") no node showed. Where two
+    lines of 12 px fit, the value stands above the partial."""
+    graph = load(EXAMPLES / "01_scalar_partial.json")
+    scene, _view = _canvas(qtbot, graph, target="y")
+    y, x = scene.nodes["y"], scene.nodes["x"]
+    assert lod.level_for(scale, y.height()) == lod.SUMMARY
+    assert _summary_texts(y, scale)[-2:] == ["= 17", "∂y/∂y = 1"]
+    assert _summary_texts(x, scale)[-2:] == ["= 2", "∂y/∂x = 8"]
+    assert _summary_texts(scene.nodes["z"], scale)[-1] == "= 3"  # no partial (requires_grad off): one line
 
 
 def test_beside_taller_nodes_showing_their_summary_a_short_node_shows_its_title(qtbot) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from helpers import RecordingPainter
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QApplication
@@ -38,30 +39,16 @@ def test_a_nested_frames_title_stays_below_its_parents_title(window: MainWindow,
     assert font.pixelSize() * scale >= 6  # still drawn at a size one can read at this zoom
 
 
-class _RecordingPainter:
-    """A QPainter that remembers where it wrote which text."""
-
-    def __init__(self, painter: QPainter) -> None:
-        self._painter, self.texts = painter, []
-
-    def drawText(self, rect: QRectF, flags: object, text: str) -> None:  # noqa: N802 - QPainter's name
-        self.texts.append((text, QRectF(rect)))
-        self._painter.drawText(rect, flags, text)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._painter, name)
-
-
 def _overview_titles(layer: object, scale: float) -> list[tuple[str, QRectF]]:
     image = QImage(2000, 2000, QImage.Format.Format_ARGB32)
     painter = QPainter(image)
     painter.scale(scale, scale)
-    recorder = _RecordingPainter(painter)
+    recorder = RecordingPainter(painter)
     try:
         layer.paint_overview(recorder, QRectF(-1e5, -1e5, 2e5, 2e5), collapsed=False)
     finally:
         painter.end()
-    return recorder.texts
+    return [(text, QRectF(rect)) for rect, _flags, text in recorder.drawn]
 
 
 def test_zoomed_out_a_nested_frames_title_is_not_written_over_its_parents(window: MainWindow) -> None:

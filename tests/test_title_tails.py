@@ -8,12 +8,12 @@ headers at every level of detail and the group frames use); so does a partial's 
 from __future__ import annotations
 
 import pytest
+from helpers import RecordingPainter, scene_and_view
 from PySide6.QtGui import QFontMetricsF, QImage, QPainter
 
 from graph.model import Graph, Node
 from gui.canvas.labels import fitted_title, partial_row_names
 from gui.canvas.style import title_font
-from tests.helpers import scene_and_view
 
 
 @pytest.fixture
@@ -54,20 +54,6 @@ def test_a_name_ending_in_a_separator_shows_more_than_the_ellipsis(fm: QFontMetr
     assert shown.endswith("…") and len(shown) > 2 and "averylongname_".startswith(shown[:-1])
 
 
-class _RecordingPainter:
-    """A QPainter that remembers the text drawn through it."""
-
-    def __init__(self, painter: QPainter) -> None:
-        self._painter, self.texts = painter, []
-
-    def drawText(self, *args: object) -> None:  # noqa: N802 - QPainter's name
-        self.texts.extend(a for a in args if isinstance(a, str))
-        self._painter.drawText(*args)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._painter, name)
-
-
 def test_a_node_header_shows_the_end_of_an_imported_name(qtbot) -> None:  # noqa: ANN001
     g = Graph()
     g.add_node(Node("encoder.layers.11.self_attn.out_proj.weight", "tensor", value=[1.0, 2.0]))
@@ -75,7 +61,7 @@ def test_a_node_header_shows_the_end_of_an_imported_name(qtbot) -> None:  # noqa
     item = scene.nodes["encoder.layers.11.self_attn.out_proj.weight"]
     image = QImage(400, 400, QImage.Format.Format_ARGB32)
     painter = QPainter(image)
-    recorder = _RecordingPainter(painter)
+    recorder = RecordingPainter(painter)
     try:
         item._paint_full(recorder)
     finally:

@@ -5,7 +5,8 @@ smaller than MIN_TEXT_PX (12 px) on screen.
   smallest font of that drawing is at least 12 px on screen: scale ≥ 12 / 12 = 1.
 - SUMMARY: the node's title and ONE big number (the gradient, named ∂y/∂x where that fits, if
   there is one, else the value), or a colour swatch for a tensor, in fonts scaled up so that
-  they are 12–20 px on screen.
+  they are 12–20 px on screen; where two lines of 12 px fit, the value stands above the
+  gradient (a lesson opens fitted, and its text speaks of values).
   Used wherever those fonts still fit the node's box.
 - TITLE: a node too short for SUMMARY's two lines: its title, on its header colour (beside
   taller nodes that still show their summary, a short one is never a blank box), and a ∂ where
@@ -21,6 +22,7 @@ new level; tests/test_canvas_zoom.py checks it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING
@@ -41,6 +43,7 @@ FULL, SUMMARY, TITLE, SHAPE = "full", "summary", "title", "shape"
 SUMMARY_TITLE_PX = 14.0  # on screen, where the node is tall enough; never below MIN_TEXT_PX
 SUMMARY_NUMBER_PX = 20.0
 LINE = 1.25  # a line of text is this many times its font's pixel size
+TWO_LINES = 1.1  # ... in the summary's two number lines (digits, no descenders to leave room for)
 PAD = 4.0  # scene units around the summary's text
 
 
@@ -251,6 +254,36 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
     return marker, visible(item.without_shape(text)), color
 
 
+def summary_value(item: NodeItem) -> str:
+    """The node's value as the summary writes it beside a partial ("17", "[14, 22]"), without
+    its shape; "" where there is none to write (a tensor too big: its swatch is the partial's)."""
+    view = item.view
+    if view is None or not view.value_text or (item.swatch is not None and math.prod(view.shape) > INLINE_MAX):
+        return ""
+    return visible(item.without_shape(view.value_text))
+
+
+def _number_fitted(line_in: Callable[[QFontMetricsF, float], str], size: int, smallest: int,
+                   width: float) -> tuple[QFont, QFontMetricsF, str]:
+    """(font, metrics, line) for a summary number line: `line_in(fm, shrink)` written in the
+    number font of `size` px, shrunk to fit `width`, down to `smallest` px (12 on screen)."""
+    font = _number_font(size)
+    fm = QFontMetricsF(font)
+    line = line_in(fm, min(1.0, smallest / size))
+    if fm.horizontalAdvance(line) > width:  # shrink to fit, down to 12 px on screen
+        size = max(smallest, math.floor(size * width / fm.horizontalAdvance(line)))
+        font = _number_font(size)
+        fm = QFontMetricsF(font)
+    return font, fm, line
+
+
+def _draw_number(p: QPainter, rect: QRectF, font: QFont, fm: QFontMetricsF, line: str, color: QColor,
+                 width: float) -> None:
+    p.setFont(font)
+    p.setPen(color)
+    p.drawText(rect, Qt.AlignmentFlag.AlignVCenter, fm.elidedText(line, Qt.TextElideMode.ElideRight, width))
+
+
 def summary_line(item: NodeItem, marker: str, text: str, fm: QFontMetricsF, width: float,
                  shrink: float = 1.0) -> str:
     """The summary's number with what it is: a partial named by the titles (∂y/∂x = 8), in this
@@ -305,23 +338,26 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     row = QRectF(pad, lay.header_h, inner, height - lay.header_h - PAD)
     if not marker and not text:
         return
-    size = lay.number_px
-    font = _number_font(size)
-    fm = QFontMetricsF(font)
     smallest = math.ceil(MIN_TEXT_PX / scale)  # 12 px on screen
-    line = summary_line(item, marker, text, fm, inner, min(1.0, smallest / size))
-    if text and fm.horizontalAdvance(line) > inner:  # shrink to fit, down to 12 px on screen
-        size = max(smallest, math.floor(size * inner / fm.horizontalAdvance(line)))
-        font = _number_font(size)
-        fm = QFontMetricsF(font)
-        if fm.horizontalAdvance(line) > inner and item.swatch is not None:
-            text = ""  # a small tensor whose numbers do not fit even at 12 px: its colours instead
+    value = summary_value(item) if text and marker.endswith("∂") else ""
+    two = min(lay.number_px, math.floor(row.height() / (2 * TWO_LINES)))  # px of each of two lines
+    if value and two >= smallest:  # room for the value above the partial: a lesson's "y = 17" shows
+        upper, lower = QRectF(row.x(), row.y(), inner, row.height() / 2), row.adjusted(0, row.height() / 2, 0, 0)
+        font, fm, line = _number_fitted(lambda fm, shrink: f"= {value}", two, smallest, inner)
+        _draw_number(p, upper, font, fm, line, COLORS["dim_text"] if item.looks_stale() else COLORS["text"], inner)
+        font, fm, line = _number_fitted(lambda fm, shrink: summary_line(item, marker, text, fm, inner, shrink),
+                                        two, smallest, inner)
+        _draw_number(p, lower, font, fm, line, color, inner)
+        return
+    font, fm, line = _number_fitted(lambda fm, shrink: summary_line(item, marker, text, fm, inner, shrink),
+                                    lay.number_px, smallest, inner)
+    if text and fm.horizontalAdvance(line) > inner and item.swatch is not None:
+        text = ""  # a small tensor whose numbers do not fit even at 12 px: its colours instead
+    if text:
+        _draw_number(p, row, font, fm, line, color, inner)
+        return
     p.setFont(font)
     p.setPen(color)
-    if text:
-        p.drawText(row, Qt.AlignmentFlag.AlignVCenter,
-                   fm.elidedText(line, Qt.TextElideMode.ElideRight, inner))
-        return
     mark_w = fm.horizontalAdvance(marker + " ")
     p.drawText(row, Qt.AlignmentFlag.AlignVCenter, marker)
     swatch = QRectF(row.x() + mark_w, row.y() + 2, row.width() - mark_w, row.height() - 4)
