@@ -46,14 +46,14 @@ def leaf(shape, seed):
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 
-inp, target = leaf((n, n), 1), leaf((n, n), 5)
+inp, y_true = leaf((n, n), 1), leaf((n, n), 5)
 W1, b1, W2 = leaf((n, n), 2).requires_grad_(), leaf((n,), 3).requires_grad_(), leaf((n, n), 4).requires_grad_()
 h_lin = inp @ W1
 h_pre = h_lin + b1
 h = torch.tanh(h_pre)
 out = h @ W2
-loss = torch.nn.functional.mse_loss(out, target)
-values = {"inp": inp, "W1": W1, "b1": b1, "W2": W2, "target": target, "h_lin": h_lin, "h_pre": h_pre,
+loss = torch.nn.functional.mse_loss(out, y_true)
+values = {"inp": inp, "W1": W1, "b1": b1, "W2": W2, "y_true": y_true, "h_lin": h_lin, "h_pre": h_pre,
           "h": h, "out": out, "loss": loss}
 wrt = ["W1", "b1", "W2", "h_lin", "h_pre", "h", "out", "loss"]
 grads = dict(zip(wrt, torch.autograd.grad(loss, [values[k] for k in wrt])))

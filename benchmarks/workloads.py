@@ -119,7 +119,7 @@ def dag_by_hand(nodes: int, device: str = "cpu") -> HandRun:
 
 def _mlp_leaves(n: int) -> list[tuple[str, tuple[int, ...], int, float, bool]]:
     return [("inp", (n, n), 1, 1.0, False), ("W1", (n, n), 2, 1.0 / n, True), ("b1", (n,), 3, 0.1, True),
-            ("W2", (n, n), 4, 1.0 / n, True), ("target", (n, n), 5, 0.5, False)]
+            ("W2", (n, n), 4, 1.0 / n, True), ("y_true", (n, n), 5, 0.5, False)]
 
 
 def _leaf(node_id: str, shape: tuple[int, ...], seed: int, fill: float, requires_grad: bool, filled: bool) -> Node:
@@ -146,7 +146,7 @@ def mlp_graph(n: int, filled: bool = False) -> Graph:
         g.add_node(node)
     for src, dst, port in (("inp", "h_lin", "input"), ("W1", "h_lin", "other"), ("h_lin", "h_pre", "input"),
                            ("b1", "h_pre", "other"), ("h_pre", "h", "input"), ("h", "out", "input"),
-                           ("W2", "out", "other"), ("out", "loss", "input"), ("target", "loss", "target")):
+                           ("W2", "out", "other"), ("out", "loss", "input"), ("y_true", "loss", "target")):
         g.add_edge(Edge(src, dst, port))
     return g
 
@@ -160,7 +160,7 @@ def mlp_by_hand(n: int, device: str = "cpu", filled: bool = False) -> HandRun:
     return run
 
 
-def _mlp_run(inp, W1, b1, W2, target) -> tuple[dict, dict]:  # noqa: ANN001, N803 - torch tensors
+def _mlp_run(inp, W1, b1, W2, y_true) -> tuple[dict, dict]:  # noqa: ANN001, N803 - torch tensors
     """The two-layer MLP of mlp_graph and example 04, by hand: values and every partial."""
     import torch
 
@@ -168,8 +168,8 @@ def _mlp_run(inp, W1, b1, W2, target) -> tuple[dict, dict]:  # noqa: ANN001, N80
     h_pre = h_lin + b1
     h = torch.tanh(h_pre)
     out = h @ W2
-    loss = torch.nn.functional.mse_loss(out, target)
-    values = {"inp": inp, "W1": W1, "b1": b1, "W2": W2, "target": target, "h_lin": h_lin,
+    loss = torch.nn.functional.mse_loss(out, y_true)
+    values = {"inp": inp, "W1": W1, "b1": b1, "W2": W2, "y_true": y_true, "h_lin": h_lin,
               "h_pre": h_pre, "h": h, "out": out, "loss": loss}
     wrt = ["W1", "b1", "W2", "h_lin", "h_pre", "h", "out", "loss"]
     grads = dict.fromkeys(values)
@@ -254,8 +254,8 @@ def example_by_hand(name: str) -> HandRun:
                           requires_grad=True)
         b1 = torch.tensor([0.1, -0.1, 0.05, 0.0], requires_grad=True)
         W2 = torch.tensor([[0.3], [-0.5], [0.2], [0.4]], requires_grad=True)  # noqa: N806
-        target = torch.tensor([[1.0], [0.0], [0.5], [-1.0]])
-        return _mlp_run(inp, W1, b1, W2, target)
+        y_true = torch.tensor([[1.0], [0.0], [0.5], [-1.0]])
+        return _mlp_run(inp, W1, b1, W2, y_true)
 
     return {"01": ex01, "02": ex02, "03": ex03, "04": ex04}[name[:2]]
 
