@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from graph.errors import GraphError
 from graph.lessons import Lesson, load
@@ -63,8 +73,19 @@ class LessonDock(QDockWidget):
         buttons.addWidget(self.back_button)
         buttons.addWidget(self.counter, 1, Qt.AlignmentFlag.AlignCenter)
         buttons.addWidget(self.next_button)
-        layout.addWidget(self.title)
-        layout.addWidget(self.text, 1)
+        # The words scroll, the buttons stay: in a 1280 x 720 window a step's last lines were cut
+        # off, with no way to reach them.
+        words = QWidget()
+        words_layout = QVBoxLayout(words)
+        words_layout.setContentsMargins(0, 0, 0, 0)
+        words_layout.addWidget(self.title)
+        words_layout.addWidget(self.text, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(words)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout.addWidget(self.scroll, 1)
         layout.addLayout(buttons)
         self.setWidget(body)
         self.setMinimumWidth(260)
@@ -142,6 +163,7 @@ class LessonDock(QDockWidget):
             if not view.mapToScene(view.viewport().rect()).boundingRect().contains(item.sceneBoundingRect()):
                 view.ensureVisible(item, 40, 40)
         self.text.setText(shown(step.text))
+        self.scroll.verticalScrollBar().setValue(0)  # each step read from its start
         self.counter.setText(f"step {self.index + 1} of {len(steps)}")
         self.back_button.setEnabled(self.index > 0)
         self.next_button.setEnabled(self.index < len(steps) - 1)
