@@ -153,6 +153,11 @@ class Walk(RunFor):
             reached[step.src] = (step.after, step.paths)
         return reached
 
+    def complete(self, position: int) -> set[str]:
+        """The nodes whose partial is whole once steps 0..position are done: every path into
+        them walked."""
+        return {step.src for step in self.steps[:position + 1] if step.paths == step.total_paths}
+
 
 def _plain(steps: list[TensorStep]) -> list[Step]:
     from autograd_bridge.formatting import nested, tensor_texts

@@ -325,6 +325,8 @@ class Stepper(QObject):
         has_steps = walk is not None and bool(walk.steps)
         for button in (dock.back_button, dock.play_button, dock.step_button):
             button.setEnabled(has_steps)
+        # While the walk is shown, the canvas holds back the partials it has not yet made whole.
+        self.w.scene.show_walked(walk.complete(self.position) if has_steps and self.on else None)
         if not has_steps:
             self.overlay.show_state({}, None)
             dock.counter.setText("")

@@ -106,3 +106,32 @@ def test_a_vjp_walk_names_a_big_jacobian_as_a_matrix_and_ends_on_vjps(qtbot, win
     stepper.position = stepper.last
     stepper._show()  # noqa: SLF001 - the dock's text for this position
     assert "vᵀ·∂target/∂node, as backward(gradient=v)" in stepper.dock.status.text()
+
+
+def test_the_canvas_holds_back_each_partial_until_the_walk_has_made_it_whole(qtbot, window) -> None:  # noqa: ANN001
+    """The walk's first step ("Start at y") showed every node's final partial already, and at
+    "∂y/∂x so far = 12" x still said 36. Now a node shows its partial once every path into it
+    has been walked; before that, its value alone (the summary) or "not reached yet" (full)."""
+    from gui.canvas import lod
+    from gui.canvas.items import WITHHELD
+
+    window.doc.reset(diamond())
+    window.doc.set_target("y")
+    stepper = walk_ready(qtbot, window)
+    scene, walk = window.scene, stepper.walk
+    others = [n for n in window.doc.graph.nodes if n != "y" and window.run.current.nodes[n].grad_text]
+    assert scene.walked == {"y"} and others
+    for n in others:
+        assert scene.nodes[n].partial_withheld() and lod.summary_content(scene.nodes[n])[0] == "="
+    assert lod.summary_content(scene.nodes["y"])[0] == "∂"
+    x_done = next(i for i, s in enumerate(walk.steps) if s.src == "x" and s.paths == s.total_paths)
+    while stepper.position < stepper.last:
+        stepper.dock.step_button.click()
+        reached = walk.state(stepper.position)
+        assert scene.walked == {n for n, (_, paths) in reached.items()
+                                if paths == max(s.paths for s in walk.steps if s.src == n)}
+        assert scene.nodes["x"].partial_withheld() == (stepper.position < x_done)
+    assert not any(scene.nodes[n].partial_withheld() for n in others)  # done: every partial shown
+    assert WITHHELD.startswith("∂ not reached yet")
+    stepper.set_on(False)
+    assert scene.walked is None

@@ -69,6 +69,7 @@ __all__ = ["COLORS", "DIFF_BTN", "HEADER_H", "NODE_W", "OVERLAY_H", "PORT_H", "P
            "EdgeItem", "NodeItem", "Wire", "preview_image", "wire_path"]
 
 DIFF_BTN = QRectF(NODE_W - 26, 4, 22, 18)  # the ∂ button in the header
+WITHHELD = "∂ not reached yet (Step backward)"  # a partial a Step backward walk has not yet made whole
 
 NO_PEN = QPen(Qt.PenStyle.NoPen)
 MOVABLE_SELECTABLE = QGraphicsItem.GraphicsItemFlag.ItemIsMovable | QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
@@ -354,6 +355,11 @@ class NodeItem(QGraphicsRectItem):
         scene shows it (CanvasScene.set_stale: only once a result is slow in coming)."""
         return self.stale and self.canvas.stale_shown
 
+    def partial_withheld(self) -> bool:
+        """A Step backward walk has not yet made this node's partial whole (CanvasScene.show_walked)."""
+        walked = self.canvas.walked
+        return walked is not None and self.node_id not in walked
+
     def shows_partial(self) -> bool:
         """Whether the overlay has a gradient line: only under a target (values come without)."""
         return self.view is not None and self.view_target is not None
@@ -382,7 +388,10 @@ class NodeItem(QGraphicsRectItem):
         p.drawText(QRectF(8, top + 3, width, 16), Qt.AlignmentFlag.AlignVCenter,
                    fm.elidedText(self.value_line(fm, width), Qt.TextElideMode.ElideRight, width))
         if self.shows_partial():  # with no target, the value alone: no "no grad" noise
-            if view.grad_text is not None:
+            if self.partial_withheld():
+                p.setPen(COLORS["dim_text"])
+                text = WITHHELD
+            elif view.grad_text is not None:
                 p.setPen(COLORS["dim_text"] if stale else COLORS["grad_text"])
                 text = self.grad_line(fm, width)
             else:

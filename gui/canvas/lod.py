@@ -245,7 +245,7 @@ def summary_content(item: NodeItem) -> tuple[str, str, object]:
         if item.error:
             return "⚠", visible(item.error), COLORS["error"]
         return ("", "…", COLORS["dim_text"]) if item.looks_stale() else ("", "", COLORS["dim_text"])
-    shows_grad = item.view_target is not None and view.grad_text is not None
+    shows_grad = item.view_target is not None and view.grad_text is not None and not item.partial_withheld()
     marker = ("vᵀ·∂" if item.view_vjp else "∂") if shows_grad else "="
     color = COLORS["dim_text"] if item.looks_stale() else COLORS["grad_text"] if shows_grad else COLORS["text"]
     if item.swatch is not None and math.prod(view.shape) > INLINE_MAX:

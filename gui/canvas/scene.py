@@ -102,6 +102,7 @@ class CanvasScene(QGraphicsScene):
         self._stale_look = QTimer(self, singleShot=True, interval=STALE_LOOK_AFTER_MS)
         self._stale_look.timeout.connect(self._show_stale)
         self.stale_shown = False  # nodes flagged stale look it (NodeItem.looks_stale): set_stale
+        self.walked: set[str] | None = None  # during a Step backward walk, the partials it has made whole
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         self.setBackgroundBrush(COLORS["background"])
         self.interaction: Interaction | None = None  # the gesture in progress, if any
@@ -474,6 +475,19 @@ class CanvasScene(QGraphicsScene):
         return QRectF(self._content)
 
     # ---- results ----
+
+    def show_walked(self, complete: set[str] | None) -> None:
+        """During a Step backward walk, show only the partials it has made whole (`complete`);
+        the others read "not reached yet" (NodeItem.partial_withheld): the final numbers, shown
+        from the walk's first step, gave its answers away. None: every partial, as computed."""
+        if complete == self.walked:
+            return
+        before, self.walked = self.walked, complete
+        changed = set(self.nodes) if before is None or complete is None else before ^ complete
+        for n in changed:
+            item = self.nodes.get(n)
+            if item is not None:
+                item.update()
 
     def set_stale(self, why: str = "computing…") -> None:
         """Mark every number as not answering the graph as it is now; `why` shows on nodes that
