@@ -165,8 +165,11 @@ class LessonDock(QDockWidget):
         self.text.setText(shown(step.text))
         self.scroll.verticalScrollBar().setValue(0)  # each step read from its start
         self.counter.setText(f"step {self.index + 1} of {len(steps)}")
-        self.back_button.setEnabled(self.index > 0)
-        self.next_button.setEnabled(self.index < len(steps) - 1)
+        for button, other, enabled in ((self.back_button, self.next_button, self.index > 0),
+                                       (self.next_button, self.back_button, self.index < len(steps) - 1)):
+            if not enabled and button.hasFocus():  # else Qt gives the focus to the expression bar
+                other.setFocus()
+            button.setEnabled(enabled)
 
     def next(self) -> None:
         self.go(self.index + 1)

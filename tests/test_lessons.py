@@ -459,3 +459,20 @@ def _left():  # noqa: ANN202
 def test_digits_written_as_the_texts_write_them() -> None:
     assert written(torch.tensor([[14.0, 22.0]])) == "[[14, 22]]"
     assert written(0.5) == "0.5" and written(0.000109232, 3) == "0.000109" and math.isclose(float(written(8.0)), 8)
+
+
+def test_reaching_the_last_step_keeps_the_focus_in_the_lesson(qtbot, window) -> None:  # noqa: ANN001
+    """Next, clicked on the last step, is disabled: Qt moved the focus to the next widget, the
+    expression bar, where the student's next keys went. It goes to Back (and to Next at the first)."""
+    lesson = load(LESSONS[0])
+    dock = window.lesson_dock
+    assert dock.open_lesson(lesson)
+    window.activateWindow()
+    dock.next_button.setFocus()
+    qtbot.waitUntil(dock.next_button.hasFocus, timeout=2000)
+    for _ in lesson.steps[1:]:
+        qtbot.mouseClick(dock.next_button, _left())
+    assert not dock.next_button.isEnabled() and dock.back_button.hasFocus()
+    for _ in lesson.steps[1:]:
+        qtbot.mouseClick(dock.back_button, _left())
+    assert not dock.back_button.isEnabled() and dock.next_button.hasFocus()
