@@ -84,7 +84,7 @@ class CanvasScene(QGraphicsScene):
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
         self._selection_dropped = False  # selected items removed by an edit not yet told (_selection_told_later)
         self._selected: list[QGraphicsItem] | None = None  # selectedItems() since the selection last changed
-        self._summary: tuple[str | None, int] | None = None  # selection_summary() since then
+        self._selected_ids: list[str] | None = None  # its nodes' ids, in no order (selection_node_ids)
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
         self.selectionChanged.connect(self._on_selection_changed)
@@ -356,7 +356,7 @@ class CanvasScene(QGraphicsScene):
 
     def _on_selection_changed(self) -> None:
         # Connected first (in __init__), so that every later listener reads the new selection.
-        self._selected = self._summary = None
+        self._selected = self._selected_ids = None
         self._selection_moved = True
         self._selection_check.start()
 
@@ -371,7 +371,14 @@ class CanvasScene(QGraphicsScene):
 
     def selection_changed_quietly(self) -> None:
         """The selection changed while the scene's signals were blocked: forget what it was."""
-        self._selected = self._summary = None
+        self._selected = self._selected_ids = None
+
+    def selection_node_ids(self) -> list[str]:
+        """The selected nodes' ids in no order, made once per change of the selection (as
+        selection_items) for the overview's paint and every listener's count."""
+        if self._selected_ids is None:
+            self._selected_ids = [item.node_id for item in self.selection_items() if type(item) is NodeItem]
+        return self._selected_ids
 
     def repaint_selection(self) -> None:
         """Qt repaints an item whose selection changed where it drew it, which for a wire (and
@@ -399,7 +406,7 @@ class CanvasScene(QGraphicsScene):
             elif self.overview.on and not all_nodes and item.scene() is self:
                 self.update(item.sceneBoundingRect())  # repainted, not redrawn
         self._drawn_selection = now
-        self._selected_node_ids = [item.node_id for item in now if type(item) is NodeItem]
+        self._selected_node_ids = self.selection_node_ids()
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
         for _ in self.background_steps(painter, rect):
@@ -662,8 +669,8 @@ class CanvasScene(QGraphicsScene):
 
     def selected_node_ids(self) -> list[str]:
         """In the order the nodes were added (O(selected): the window asks on every change)."""
-        picked = [item for item in self.selection_items() if isinstance(item, NodeItem)]
-        return [item.node_id for item in sorted(picked, key=lambda item: item.stack_order)]
+        nodes = self.nodes
+        return sorted(self.selection_node_ids(), key=lambda n: nodes[n].stack_order)
 
     def only_selected_node(self) -> str | None:
         """The selected node when it is the only one (what the inspector shows), else None."""
@@ -671,15 +678,10 @@ class CanvasScene(QGraphicsScene):
 
     def selection_summary(self) -> tuple[str | None, int]:
         """(the selected node when it is the only one, else None; how many nodes are selected):
-        asked by each listener of every selection change, so made once per change, in one pass,
-        without sorting a Select All's thousands."""
-        if self._summary is None:
-            found, count = None, 0
-            for item in self.selection_items():
-                if type(item) is NodeItem:
-                    found, count = item.node_id, count + 1
-            self._summary = (found if count == 1 else None), count
-        return self._summary
+        asked by each listener of every selection change, so from selection_node_ids, without
+        sorting a Select All's thousands."""
+        ids = self.selection_node_ids()
+        return (ids[0] if len(ids) == 1 else None), len(ids)
 
     def select_nodes(self, node_ids: list[str]) -> None:
         """Select these nodes alone, with one selectionChanged (setSelected on each item sends
