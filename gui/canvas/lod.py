@@ -339,18 +339,19 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
     if not marker and not text:
         return
     smallest = math.ceil(MIN_TEXT_PX / scale)  # 12 px on screen
+
+    def number_line(fm: QFontMetricsF, shrink: float) -> str:
+        return summary_line(item, marker, text, fm, inner, shrink)
+
     value = summary_value(item) if text and marker.endswith("∂") else ""
     two = min(lay.number_px, math.floor(row.height() / (2 * TWO_LINES)))  # px of each of two lines
     if value and two >= smallest:  # room for the value above the partial: a lesson's "y = 17" shows
         upper, lower = QRectF(row.x(), row.y(), inner, row.height() / 2), row.adjusted(0, row.height() / 2, 0, 0)
-        font, fm, line = _number_fitted(lambda fm, shrink: f"= {value}", two, smallest, inner)
+        font, fm, line = _number_fitted(lambda _fm, _shrink: f"= {value}", two, smallest, inner)
         _draw_number(p, upper, font, fm, line, COLORS["dim_text"] if item.looks_stale() else COLORS["text"], inner)
-        font, fm, line = _number_fitted(lambda fm, shrink: summary_line(item, marker, text, fm, inner, shrink),
-                                        two, smallest, inner)
-        _draw_number(p, lower, font, fm, line, color, inner)
+        _draw_number(p, lower, *_number_fitted(number_line, two, smallest, inner), color, inner)
         return
-    font, fm, line = _number_fitted(lambda fm, shrink: summary_line(item, marker, text, fm, inner, shrink),
-                                    lay.number_px, smallest, inner)
+    font, fm, line = _number_fitted(number_line, lay.number_px, smallest, inner)
     if text and fm.horizontalAdvance(line) > inner and item.swatch is not None:
         text = ""  # a small tensor whose numbers do not fit even at 12 px: its colours instead
     if text:
