@@ -36,10 +36,19 @@ if TYPE_CHECKING:
 LESSONS_DIR = Path(__file__).resolve().parent.parent / "resources" / "lessons"
 
 
+WORD_JOINER = "\u2060"  # no line break here (Unicode's line breaking allows one after a slash)
+
+
 def shown(text: str) -> str:
     """A text from a lesson file as the dock shows it: its own line breaks kept, every other
     non-printable character escaped."""
     return "\n".join(visible(line) for line in text.split("\n"))
+
+
+def shown_title(title: str) -> str:
+    """A lesson's title as the dock shows it (bold, wrapped): as `shown`, and a partial's
+    "∂/∂x" or "∂y/∂x" never broken after its slash ("∂/" at a line's end, "∂x" on the next)."""
+    return shown(title).replace("/∂", "/" + WORD_JOINER + "∂")
 
 
 class LessonDock(QDockWidget):
@@ -114,7 +123,7 @@ class LessonDock(QDockWidget):
         finally:
             self._opening = False
         self.lesson = lesson
-        self.title.setText(shown(lesson.title))
+        self.title.setText(shown_title(lesson.title))
         if self.isHidden() and not self.isFloating() and self.w.palette_dock.isVisible():
             self.w.tabifyDockWidget(self.w.palette_dock, self)  # over the palette: a lesson wants the room
         self.show()

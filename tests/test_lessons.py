@@ -476,3 +476,29 @@ def test_reaching_the_last_step_keeps_the_focus_in_the_lesson(qtbot, window) -> 
     for _ in lesson.steps[1:]:
         qtbot.mouseClick(dock.back_button, _left())
     assert not dock.back_button.isEnabled() and dock.next_button.hasFocus()
+
+
+def test_a_lesson_title_never_breaks_a_partial_after_its_slash(window) -> None:  # noqa: ANN001
+    """Lesson 2's bold title wrapped as "… ∂/" and "∂x of sum(…)" on the next line: Unicode's
+    line breaking allows a break after a slash. A word joiner there forbids it."""
+    from PySide6.QtGui import QTextLayout, QTextOption
+
+    from gui.lessons import WORD_JOINER
+
+    lesson = load(LESSONS[1])
+    dock = window.lesson_dock
+    assert dock.open_lesson(lesson)
+    shown_text = dock.title.text()
+    assert shown_text.replace(WORD_JOINER, "") == lesson.title and "∂/" in lesson.title
+    for width in range(120, 420, 7):
+        layout = QTextLayout(shown_text, dock.title.font())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WordWrap)
+        layout.setTextOption(option)
+        layout.beginLayout()
+        ends = []
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(width)
+            ends.append(shown_text[line.textStart():line.textStart() + line.textLength()].rstrip())
+        layout.endLayout()
+        assert not any(e.rstrip(WORD_JOINER).endswith("/") for e in ends[:-1]), (width, ends)
