@@ -124,7 +124,7 @@ class StepOverlay(QGraphicsItem):
             if len(text) > WIRE_LABEL_MAX and step.local_is_jacobian:  # the matrix is in the dock's line
                 text = f"{step.incoming} · J = {step.product}"
             text = _short(text, WIRE_LABEL_MAX)
-            self._pill(p, fm, mid + QPointF(0, 14 * px), text, CURRENT, px, True)
+            self._pill(p, fm, self._clear_of_nodes(mid, fm, text, px), text, CURRENT, px, True)
         if step is not None and (item := self._item(step.node)) is not None:
             p.setPen(QPen(CURRENT, 4 * px))
             p.setBrush(Qt.BrushStyle.NoBrush)
@@ -139,11 +139,28 @@ class StepOverlay(QGraphicsItem):
             anchor = QPointF(item.pos().x() + NODE_W / 2, item.pos().y() - 14 * px)
             self._pill(p, fm, anchor, f"{sum_mark}∂ = {_short(text)}", CURRENT if current else REACHED, px, current)
 
+    def _clear_of_nodes(self, mid: QPointF, fm: QFontMetricsF, text: str, px: float) -> QPointF:
+        """Where the current wire's product goes: on the wire's middle, else moved up or down a
+        pill's height at a time to where it covers no node (it hid a title, "v = 3*x", and a ∂
+        button); as it was, just below the middle, where every place tried covers one."""
+        scene = self.w.scene
+        near = [scene.nodes[n].sceneBoundingRect() for n in scene.grid.near(mid.x(), mid.y()) if n in scene.nodes]
+        step = fm.height() + 6 * px
+        for k in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6):
+            center = mid + QPointF(0, k * step)
+            if not any(r.intersects(self._pill_rect(fm, center, text, px)) for r in near):
+                return center
+        return mid + QPointF(0, 14 * px)
+
     @staticmethod
-    def _pill(p: QPainter, fm: QFontMetricsF, center: QPointF, text: str, color: QColor, px: float,
-              strong: bool) -> None:
+    def _pill_rect(fm: QFontMetricsF, center: QPointF, text: str, px: float) -> QRectF:
         w, h = fm.horizontalAdvance(text) + 12 * px, fm.height() + 4 * px
-        rect = QRectF(center.x() - w / 2, center.y() - h / 2, w, h)
+        return QRectF(center.x() - w / 2, center.y() - h / 2, w, h)
+
+    @classmethod
+    def _pill(cls, p: QPainter, fm: QFontMetricsF, center: QPointF, text: str, color: QColor, px: float,
+              strong: bool) -> None:
+        rect = cls._pill_rect(fm, center, text, px)
         p.setPen(QPen(color, (2 if strong else 1) * px))
         p.setBrush(QColor(20, 20, 26, 235))
         p.drawRoundedRect(rect, 5 * px, 5 * px)

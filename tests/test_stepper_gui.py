@@ -135,3 +135,28 @@ def test_the_canvas_holds_back_each_partial_until_the_walk_has_made_it_whole(qtb
     assert WITHHELD.startswith("∂ not reached yet")
     stepper.set_on(False)
     assert scene.walked is None
+
+
+def test_the_current_wires_product_is_moved_off_the_nodes_where_there_is_room(qtbot, window) -> None:  # noqa: ANN001
+    """The pill with the current wire's product ("4 · 3 = 12") sat just below the wire's middle,
+    over a node's title or ∂ button when the wire was short: it moves up or down, a pill's height
+    at a time, to where it covers no node, and stays where it was only when nothing is clear."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    window.doc.reset(diamond())
+    window.doc.set_target("y")
+    stepper = walk_ready(qtbot, window)
+    overlay, scene = stepper.overlay, window.scene
+    font = QFont(scene.small_font)
+    font.setPixelSize(13)
+    fm = QFontMetricsF(font)
+    text = "4 · 3 = 12"
+    rects = [item.sceneBoundingRect() for item in scene.nodes.values()]
+    for item in scene.nodes.values():
+        mid = item.sceneBoundingRect().center()  # a "wire middle" inside a node: never left there
+        center = overlay._clear_of_nodes(mid, fm, text, 1.0)
+        pill = overlay._pill_rect(fm, center, text, 1.0)
+        assert abs(center.x() - mid.x()) < 1e-9 and not any(r.intersects(pill) for r in rects), item.node_id
+    far = QPointF(-5000.0, -5000.0)  # nothing near: on the middle itself
+    assert overlay._clear_of_nodes(far, fm, text, 1.0) == far
