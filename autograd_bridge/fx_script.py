@@ -297,11 +297,11 @@ def _import_script(path: str, function: str | None, module: str | None, inputs: 
 
     if (function is None) == (module is None):
         raise ImportRefused("name one function or one module class to import")
-    parsed = [parse_input(t) for t in inputs]
-    given = dict(parsed)
-    if len(given) < len(parsed):
-        twice = next(arg for i, (arg, _) in enumerate(parsed) if arg in dict(parsed[:i]))
-        raise ImportRefused(f"--input {visible(twice)} is given twice: give each argument once")
+    given: dict[str, tuple[int, ...]] = {}
+    for arg, shape in map(parse_input, inputs):
+        if arg in given:
+            raise ImportRefused(f"--input {visible(arg)} is given twice: give each argument once")
+        given[arg] = shape
     name = function or module
     defined = run_script(path)
     obj = defined.__dict__.get(name)

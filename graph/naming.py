@@ -18,14 +18,14 @@ from graph.safetext import visible
 _PLAIN_NAME = r"[^\W\d][\w.\[\]]*"
 # Where a plain name divides into parts: a module path or an fx name ("blocks.0.ln.weight",
 # "blocks_0_fc2"), whose end tells the nodes of one model apart.
-NAME_PARTS = re.compile(r"[._]")
+_NAME_PARTS = re.compile(r"[._]")
 
 
 def name_tails(title: str) -> list[str]:
     """The ends of a name in parts that can stand for it, longest first: "0.ln.weight",
     "ln.weight", "weight"; never a count without a word ("1" of "transpose_1", "0" of "layer.0"),
     which would say nothing of what the node is."""
-    tails = (title[p.end():] for p in NAME_PARTS.finditer(title))
+    tails = (title[p.end():] for p in _NAME_PARTS.finditer(title))
     return [t for t in tails if any(c.isalpha() for c in t)]
 
 
@@ -95,7 +95,8 @@ def no_node_text(graph: object, name: str) -> str:
         ids = ", ".join(visible(n) for n in titled[:3]) + (", …" if len(titled) > 3 else "")
         return f"{text}: the node titled {visible(name)} has the id {ids}, which the command line takes"
     if name in getattr(graph, "groups", {}):
-        inside = [n for n in graph.nodes if n in nodes_within(graph, name)]
+        within = nodes_within(graph, name)
+        inside = [n for n in graph.nodes if n in within]
         ids = ", ".join(visible(n) for n in inside[-3:])
         return f"{text}: {visible(name)} is a group (a frame on the canvas); its last nodes are {ids}"
     return text
