@@ -1,6 +1,6 @@
 """The canvas scene: mirrors the Document through its signals, forwards the mouse to the gesture
 in progress, and sends every edit back as a Document call (so an undo command).
-(~775 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
+(~790 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
 the flow view live in modules of their own.)
 
 Nothing here reads state back from the items into the model. The scene rect follows the nodes
@@ -78,7 +78,6 @@ class CanvasScene(QGraphicsScene):
         self._errors: set[str] = set()  # nodes whose error it is (ComputeResult.failed): red
         self._nonfinite: set[str] = set()  # nodes where NaN/Inf first appears
         self._drawn_selection: set = set()  # the selection the bulk drawing last drew
-        self._selected_node_ids: list[str] = []  # its nodes, for the overview's paint
         self._batch: QRectF | None = None  # redraws gathered into one (_one_redraw)
         self.background_changes = 0  # counts redraws: a picture of the background drawn before is stale
         self._selection_moved = False  # since the bulk drawing last looked (repaint_selection)
@@ -406,7 +405,6 @@ class CanvasScene(QGraphicsScene):
             elif self.overview.on and not all_nodes and item.scene() is self:
                 self.update(item.sceneBoundingRect())  # repainted, not redrawn
         self._drawn_selection = now
-        self._selected_node_ids = self.selection_node_ids()
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt API
         for _ in self.background_steps(painter, rect):
@@ -431,7 +429,7 @@ class CanvasScene(QGraphicsScene):
         """In the overview, over the cached background (the view's foreground): the selected
         nodes. Selecting repaints only their place, without drawing the wires under it again."""
         self.repaint_selection()  # a no-op unless the selection changed since the view asked
-        self.overview.paint_selection(painter, self._selected_node_ids, self.doc.target, list(self._nonfinite),
+        self.overview.paint_selection(painter, self.selection_node_ids(), self.doc.target, list(self._nonfinite),
                                       list(self._errors))
 
     def itemsBoundingRect(self) -> QRectF:  # noqa: N802 - Qt API
