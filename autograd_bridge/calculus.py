@@ -127,7 +127,6 @@ HESSIAN_VMAP_FAILED = " (torch.func's vmap cannot run an op on the way)"
 HESSIAN_NONE = "none needed: {y} does not depend on {x} through a differentiable path, so every entry is 0"
 
 
-
 # ---- checks, each naming its nodes ----
 
 def _check_exists(compiled: Compiled, node_id: str, role: str) -> None:

@@ -1,6 +1,6 @@
 """Lowerings of shape ops, indexing, layers and standard nn modules (the rest of the table in
 autograd_bridge.fx_lower, which this module adds to when imported).
-(~510 lines, one piece: the second half of one lowering table, one function per torch call.)
+(~540 lines, one piece: the second half of one lowering table, one function per torch call.)
 
 A module call is lowered to the functional op in the mode the module is in: parameters and
 buffers become leaves named by their qualified names (`conv1.weight`), made only when used.

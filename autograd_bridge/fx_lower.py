@@ -1,6 +1,6 @@
 """Lowering recorded torch calls to catalogue ops: one Python function per torch call, written
 with torch's own signature, so torch's argument binding (positional or keyword) is Python's.
-(~570 lines, one piece: the table of lowerings, one per torch call, read as one list.)
+(~600 lines, one piece: the table of lowerings, one per torch call, read as one list.)
 
 autograd_bridge.fx_import records calls (by torch.fx or by watching one real run) and hands each
 one that reaches the result to `Builder.lower`. A lowering gets graph tensors as `Ref`s (a node

@@ -84,7 +84,8 @@ ENTRIES: list[OpSpec] = [
            example_values={"index": [2, 0, 2, 1]}, input_dtypes={"index": "int64"},
            no_grad_inputs=("index",), positional_inputs=1),
     # Variadic: a node's ports are tensors.0, tensors.1, … (num_inputs of them). dim is an "int"
-    # (torch checks its range): the catalogue's "dim" kind names a dimension of a port `input`.
+    # (torch checks its range): the catalogue's "dim" kind names a dimension of the first input,
+    # and here that is one tensor of several (stack's range is one more than its rank, too).
     OpSpec("cat", "torch.cat", ("tensors",), "shape", "cat",
            "∂/∂tensors.i = the slice of grad along dim where tensors.i sits",
            attrs=(_count("joined"), Attr("dim", "int", 0, doc="the dimension the tensors are joined along")),

@@ -1,5 +1,5 @@
 """What the canvas draws: one NodeItem per node (level of detail in paint), one Wire per edge
-(an EdgeItem where Qt must find it). (~570 lines, one piece: they share one set of bounds,
+(an EdgeItem where Qt must find it). (~590 lines, one piece: they share one set of bounds,
 cache and paint rules.)
 
 Items only draw and report clicks on themselves; gestures live in gui.canvas.interactions. The
