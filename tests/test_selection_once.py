@@ -2,13 +2,18 @@
 calculus panel, the overview's repaint, each paint of the background): after a Select All of
 10,000 nodes each read wrapped 10,000 items, three and more times per change. The scene now
 reads it once per change (CanvasScene.selection_items) and forgets it at every change, also at
-those made with its signals blocked (a Select All, a band, a delete)."""
+those made with its signals blocked (a Select All, a band, a delete); a selection the scene
+makes itself (select_nodes: Select All) it knows, and reads no more."""
 
 from __future__ import annotations
 
 import gc
+from pathlib import Path
 
+from graph.fileformat import load
 from graph.model import Edge, Graph, Node
+
+MLP = Path(__file__).resolve().parent.parent / "resources" / "examples" / "04_small_mlp.json"
 
 
 def _chain(n: int) -> Graph:
@@ -20,7 +25,7 @@ def _chain(n: int) -> Graph:
     return g
 
 
-def test_a_select_all_reads_the_selection_once_and_every_reader_sees_it(qtbot, window) -> None:  # noqa: ANN001
+def test_a_select_all_reads_no_selection_and_every_reader_sees_it(qtbot, window) -> None:  # noqa: ANN001
     w = window
     w.doc.reset(_chain(40))
     qtbot.waitUntil(gc.isenabled)  # painted (gui.collection)
@@ -35,7 +40,7 @@ def test_a_select_all_reads_the_selection_once_and_every_reader_sees_it(qtbot, w
     scene.selectedItems = counted
     w._select_all()  # Ctrl+A
     qtbot.wait(50)  # the repaints it leaves for the next turns
-    assert len(reads) == 1
+    assert reads == []  # select_nodes knows what it selected
     assert scene.selection_summary() == (None, 41) and len(scene.selected_node_ids()) == 41
     assert w.inspector.title.text().startswith("41 nodes selected")
 
@@ -48,3 +53,26 @@ def test_a_select_all_reads_the_selection_once_and_every_reader_sees_it(qtbot, w
     w.doc.undo_stack.undo()
     assert "n3" in w.doc.graph.nodes
     assert set(scene.selected_node_ids()) == {item.node_id for item in real() if hasattr(item, "node_id")}
+
+
+def test_the_selection_select_nodes_knows_is_the_one_qt_holds_with_nodes_hidden(qtbot, window) -> None:  # noqa: ANN001
+    """Qt does not select a hidden item: nodes inside a collapsed group stay unselected after a
+    Select All, and the selection the scene tells its listeners says so too."""
+    w = window
+    graph = load(MLP)
+    w.doc.reset(graph)
+    qtbot.waitUntil(gc.isenabled)
+    scene = w.scene
+    group_id = w.doc.group(["W1", "b1", "h_lin"])
+    w.doc.set_collapsed(group_id, True)
+    scene.groups.rebuild()
+    assert not scene.nodes["W1"].isVisible()
+    counts = []
+    scene.selectionChanged.connect(lambda: counts.append(scene.selection_summary()[1]))
+    w._select_all()
+    held = {item.node_id for item in scene.selectedItems() if hasattr(item, "node_id")}
+    shown = set(graph.nodes) - {"W1", "b1", "h_lin"}
+    assert held == shown
+    assert set(scene.selection_node_ids()) == shown and set(scene.selection_items()) == set(scene.selectedItems())
+    assert counts == [len(shown)]
+    assert w.inspector.title.text().startswith(f"{len(shown)} nodes selected")

@@ -384,9 +384,10 @@ class Overview:
         gets the selection ring inside, as lod.paint_shape and lod.paint_selection draw it nearer."""
         p.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         p.setPen(Qt.PenStyle.NoPen)
-        self._fill(p, "selected", selected_nodes)
+        # Select All: the selected ids are distinct, so as many as there are nodes are all of them
+        self._fill(p, "selected", selected_nodes, every=len(selected_nodes) == len(self.nodes))
         marked = _marked(target, nonfinite, errors)
-        chosen = set(selected_nodes)
+        chosen = set(selected_nodes) if any(marked.values()) else set()  # not 10,000 ids for no mark
         rects, index = self.nodes.shapes, self.nodes.index
         pixel = 1.0 / p.worldTransform().m11()
         for key in reversed(lod.FRAME_MARKS):  # a few nodes at most: the marks are few
@@ -397,9 +398,10 @@ class Overview:
                 p.setBrush(COLORS[key])
                 p.drawRects([r.adjusted(pixel, pixel, -pixel, -pixel) for r in ringed])
 
-    def _fill(self, p: QPainter, key: str, ids: list[str]) -> None:
+    def _fill(self, p: QPainter, key: str, ids: list[str], every: bool = False) -> None:
+        """The nodes' rectangles filled in the key's colour; every: ids are all the nodes."""
         rects, index = self.nodes.shapes, self.nodes.index
-        boxes = [rects[i] for n in ids if (i := index.get(n)) is not None]
+        boxes = rects if every else [rects[i] for n in ids if (i := index.get(n)) is not None]
         if boxes:
             p.setBrush(COLORS[key])
             p.drawRects(boxes)

@@ -84,6 +84,8 @@ class CanvasScene(QGraphicsScene):
         self._selection_dropped = False  # selected items removed by an edit not yet told (_selection_told_later)
         self._selected: list[QGraphicsItem] | None = None  # selectedItems() since the selection last changed
         self._selected_ids: list[str] | None = None  # its nodes' ids, in no order (selection_node_ids)
+        # What select_nodes made the selection (its items, their ids), told with its signal.
+        self._selection_known: tuple[list[QGraphicsItem], list[str]] | None = None
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
         self.selectionChanged.connect(self._on_selection_changed)
@@ -355,7 +357,8 @@ class CanvasScene(QGraphicsScene):
 
     def _on_selection_changed(self) -> None:
         # Connected first (in __init__), so that every later listener reads the new selection.
-        self._selected = self._selected_ids = None
+        self._selected, self._selected_ids = self._selection_known or (None, None)
+        self._selection_known = None
         self._selection_moved = True
         self._selection_check.start()
 
@@ -683,14 +686,20 @@ class CanvasScene(QGraphicsScene):
 
     def select_nodes(self, node_ids: list[str]) -> None:
         """Select these nodes alone, with one selectionChanged (setSelected on each item sends
-        one per item, and a listener that reads the selection makes that O(n²))."""
+        one per item, and a listener that reads the selection makes that O(n²)). The selection
+        is known here, so the listeners read it without selectedItems() (10,000 nodes: ~6 ms)."""
+        nodes = self.nodes
+        node_ids = [n for n in node_ids if n in nodes]
+        items = list(map(nodes.__getitem__, node_ids))
         with QSignalBlocker(self):
             self.clearSelection()
-            for n in node_ids:
-                item = self.nodes.get(n)
-                if item is not None:
-                    item.setSelected(True)
-        self.selection_changed_quietly()
+            for item in items:
+                item.setSelected(True)
+        selected = list(map(QGraphicsItem.isSelected, items))  # a hidden node (in a collapsed group) is not
+        if not all(selected):
+            node_ids = list(itertools.compress(node_ids, selected))
+            items = list(itertools.compress(items, selected))
+        self._selection_known = items, node_ids
         self.selectionChanged.emit()
         self.repaint_selection()  # now, not a turn later: the repaint joins Qt's, one paint
 
