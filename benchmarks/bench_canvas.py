@@ -351,6 +351,10 @@ def gestures(app: QApplication, n: int, frames: int, opens: int, png: str | None
     row("undo_delete" if ids[0] in doc.graph.nodes else "undo_delete [NOT BACK]", undos)
     row("paste", pastes)
     row("select_all" if len(scene.selected_node_ids()) == len(scene.nodes) else "select_all [NOT ALL]", selects)
+    # Deselected before the scene is dropped: Qt's ~QGraphicsScene removes the selected nodes tile
+    # by tile, each removal a selectionChanged to the scene's own slot, gone by then (PySide
+    # prints "Slot 'CanvasScene::' not found" for each).
+    scene.clearSelection()
     view.close()
     return rows
 
