@@ -228,6 +228,8 @@ class Stepper(QObject):
         self.dock.hide()
         window.computer.resultReady.connect(self._on_result)
         window.computer.taskReady.connect(self._on_task)
+        window.doc.edited.connect(self._drop_stale_walk)
+        window.doc.targetChanged.connect(self._drop_stale_walk)
 
     # ---- on and off ----
 
@@ -258,11 +260,16 @@ class Stepper(QObject):
             return None
         return result
 
+    def _waiting_text(self) -> str:
+        if self.w.doc.target is None:
+            return "no target: make a node the target (its ∂ button, or Ctrl+T) to walk back from it"
+        return "waiting for the run (press F5 to compute)"
+
     def request(self) -> None:
         shown = self.shown()
         if shown is None:
             self.walk = None
-            self._show("waiting for the run (press F5 to compute)")
+            self._show(self._waiting_text())
             return
         key = run_key(shown)
         if key == self.asked or (self.walk is not None and run_key(self.walk) == key):
@@ -277,6 +284,16 @@ class Stepper(QObject):
     def _on_result(self, result: ComputeResult) -> None:
         if self.on and result is self.w.scene.result:
             self.request()
+
+    def _drop_stale_walk(self, *_: object) -> None:
+        """An edit, a new target, a new graph: the walk of the graph as it was is not stepped
+        on. Most edits bring a result, and with it a new walk; File > New and a removed target
+        bring none, and the old walk went on stepping over an empty canvas."""
+        walk = self.walk
+        if walk is not None and (walk.revision != self.w.doc.revision or walk.target != self.w.doc.target):
+            self.walk, self.position = None, 0
+            self.pause()
+            self._show(self._waiting_text())
 
     def _on_task(self, name: str, walk: Walk) -> None:
         if name != STEPS:

@@ -160,3 +160,33 @@ def test_the_current_wires_product_is_moved_off_the_nodes_where_there_is_room(qt
         assert abs(center.x() - mid.x()) < 1e-9 and not any(r.intersects(pill) for r in rects), item.node_id
     far = QPointF(-5000.0, -5000.0)  # nothing near: on the middle itself
     assert overlay._clear_of_nodes(far, fm, text, 1.0) == far
+
+
+def test_file_new_ends_the_walk_of_the_graph_it_replaced(qtbot, window) -> None:  # noqa: ANN001
+    """File > New computes nothing, so no result came to replace the walk: Step ▶ went on
+    stepping the old graph's walk over an empty canvas (review)."""
+    window.open_file(str(EXAMPLES / "01_scalar_partial.json"))
+    window.doc.set_target("y")
+    stepper = walk_ready(qtbot, window)
+    stepper.dock.step_button.click()
+    assert stepper.position == 1 and stepper.overlay.reached
+    window.new_document()
+    assert not window.doc.graph.nodes
+    assert stepper.walk is None and stepper.overlay.reached == {} and stepper.overlay.step is None
+    assert not stepper.dock.step_button.isEnabled() and not stepper.dock.play_button.isEnabled()
+    assert stepper.dock.counter.text() == "" and stepper.dock.status.text().startswith("no target")
+    stepper.dock.step_button.click()
+    assert stepper.walk is None and stepper.overlay.step is None
+
+
+def test_removing_the_target_ends_the_walk(qtbot, window) -> None:  # noqa: ANN001
+    window.doc.reset(diamond())
+    window.doc.set_target("y")
+    stepper = walk_ready(qtbot, window)
+    stepper.dock.step_button.click()
+    window.doc.remove(["y"])
+    assert window.doc.target is None
+    assert stepper.walk is None and stepper.overlay.step is None and stepper.dock.status.text().startswith("no target")
+    window.doc.undo_stack.undo()  # the target back: its run, and a walk from its start
+    qtbot.waitUntil(lambda: stepper.walk is not None, timeout=RESULT_TIMEOUT_MS)
+    assert stepper.walk.target == "y" and stepper.position == 0
