@@ -603,6 +603,19 @@ def test_zoomed_out_a_node_shows_its_value_above_its_partial_where_two_lines_fit
     assert _summary_texts(scene.nodes["z"], scale)[-1] == "= 3"  # no partial (requires_grad off): one line
 
 
+def test_where_one_line_fits_the_target_shows_its_value_not_its_partial_of_one(qtbot) -> None:
+    """Example 02 opened fitted, its target y read "∂y/∂y = 1" and its value, 58, was nowhere on
+    the canvas (review): the target's partial is 1 by definition, so one line holds its value."""
+    graph = load(EXAMPLES / "01_scalar_partial.json")
+    scene, _view = _canvas(qtbot, graph, target="y")
+    y, x = scene.nodes["y"], scene.nodes["x"]
+    scale = 0.45
+    assert lod.level_for(scale, y.height()) == lod.SUMMARY
+    y_texts, x_texts = _summary_texts(y, scale), _summary_texts(x, scale)
+    assert y_texts[-1] == "= 17" and not any("∂y/∂y" in t for t in y_texts)
+    assert x_texts[-1] == "∂y/∂x = 8" and "= 2" not in x_texts  # any other node: its partial, as before
+
+
 def test_beside_taller_nodes_showing_their_summary_a_short_node_shows_its_title(qtbot) -> None:
     """Example 04 fitted: b1, W2 and target (82 units tall) were blank boxes beside W1's
     summary (112 units), since two lines of 12 px no longer fit them; now they show their title."""

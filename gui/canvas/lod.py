@@ -4,9 +4,10 @@ smaller than MIN_TEXT_PX (12 px) on screen.
 - FULL: everything (header with badge and ∂ button, ports, value and gradient lines), where the
   smallest font of that drawing is at least 12 px on screen: scale ≥ 12 / 12 = 1.
 - SUMMARY: the node's title and ONE big number (the gradient, named ∂y/∂x where that fits, if
-  there is one, else the value), or a colour swatch for a tensor, in fonts scaled up so that
-  they are 12–20 px on screen; where two lines of 12 px fit, the value stands above the
-  gradient (a lesson opens fitted, and its text speaks of values).
+  there is one, else the value; the target's value, its ∂y/∂y = 1 being no news), or a colour
+  swatch for a tensor, in fonts scaled up so that they are 12–20 px on screen; where two lines
+  of 12 px fit, the value stands above the gradient (a lesson opens fitted, and its text
+  speaks of values).
   Used wherever those fonts still fit the node's box.
 - TITLE: a node too short for SUMMARY's two lines: its title, on its header colour (beside
   taller nodes that still show their summary, a short one is never a blank box), and a ∂ where
@@ -351,6 +352,8 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
         _draw_number(p, upper, font, fm, line, COLORS["dim_text"] if item.looks_stale() else COLORS["text"], inner)
         _draw_number(p, lower, *_number_fitted(number_line, two, smallest, inner), color, inner)
         return
+    if value and item.is_target:  # one line: ∂y/∂y = 1 holds by definition; the target's value is the news
+        marker, text, color = "=", value, COLORS["dim_text"] if item.looks_stale() else COLORS["text"]
     font, fm, line = _number_fitted(number_line, lay.number_px, smallest, inner)
     if text and fm.horizontalAdvance(line) > inner and item.swatch is not None:
         text = ""  # a small tensor whose numbers do not fit even at 12 px: its colours instead
