@@ -11,7 +11,7 @@ import pytest
 from helpers import RecordingPainter, scene_and_view
 from PySide6.QtGui import QFontMetricsF, QImage, QPainter
 
-from graph.model import Graph, Node
+from graph.model import Edge, Graph, Node
 from gui.canvas.labels import fitted_title, partial_row_names
 from gui.canvas.style import title_font
 
@@ -75,3 +75,27 @@ def test_the_partial_row_offers_the_last_part_before_the_first_letters() -> None
     assert names[0] == "∂mean/∂blocks.0.ln.weight"
     assert names.index("∂mean/∂…ln.weight") < names.index("∂mean/∂…weight") < names.index("∂mean/∂blo…")
     assert names[-1] == "∂m…/∂b…"  # the least that still names both
+
+
+def test_a_leaf_without_grad_says_why_whole_on_its_partial_line(qtbot) -> None:  # noqa: ANN001
+    """Example 02's constant a read "no grad: requires_grad is o…" at every zoom (the node's
+    width is fixed in scene units): where the prefix does not fit, the reason stands alone."""
+    from autograd_bridge.compute import ComputeSession
+
+    g = Graph()
+    g.add_node(Node("a", "tensor", value=2.0))
+    g.add_node(Node("x", "tensor", value=3.0, requires_grad=True))
+    g.add_node(Node("y", "mul"))
+    g.add_edge(Edge("a", "y", "input"))
+    g.add_edge(Edge("x", "y", "other"))
+    scene, _view = scene_and_view(qtbot, g, target="y")
+    scene.show_result(ComputeSession().compute(scene.doc.graph, "y", scene.doc.revision))
+    image = QImage(400, 400, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    recorder = RecordingPainter(painter)
+    try:
+        scene.nodes["a"]._paint_full(recorder)
+    finally:
+        painter.end()
+    assert "requires_grad is off" in recorder.texts or "no grad: requires_grad is off" in recorder.texts, recorder.texts
+    assert not any(t.endswith("…") and "requires_grad" in t for t in recorder.texts), recorder.texts

@@ -395,8 +395,9 @@ class NodeItem(QGraphicsRectItem):
                 p.setPen(COLORS["dim_text"] if stale else COLORS["grad_text"])
                 text = self.grad_line(fm, width)
             else:
-                p.setPen(COLORS["dim_text"])
-                text = visible(f"no grad: {view.no_grad_reason}")
+                p.setPen(COLORS["dim_text"])  # on the partial's line, the reason alone says there is none
+                reason = visible(view.no_grad_reason)
+                text = _first_fitting(fm, width, [f"no grad: {reason}", reason])
             p.drawText(QRectF(8, top + 19, width, 16), Qt.AlignmentFlag.AlignVCenter,
                        fm.elidedText(text, Qt.TextElideMode.ElideRight, width))
         for i, img in enumerate(self._previews):
