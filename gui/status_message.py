@@ -52,6 +52,7 @@ def status_line(text: str, limit: int = STATUS_MAX, fits: Callable[[str], bool] 
         line = f"{text[:cut]}; … and {total - shown:,} more"
         if fits(line):
             return line
+    whole = text[: ends[0]] if ends else text  # the first part, whole
     first = text[: cuts[0]] if cuts else head
     rest = f"; … and {total:,} more" if total else ""
     low, high = 0, len(first)  # the longest start of the first part that fits, by bisection
@@ -61,6 +62,10 @@ def status_line(text: str, limit: int = STATUS_MAX, fits: Callable[[str], bool] 
             low = mid
         else:
             high = mid - 1
+    # Cut after a whole word, not "… no zero_grad() fi…", unless that loses a third of the line.
+    space = whole.rfind(" ", 0, low + 1)
+    if low < len(whole) and whole[low] != " " and space >= 2 * low / 3:
+        low = space
     return f"{first[:low].rstrip()}…{rest}"
 
 

@@ -269,8 +269,8 @@ class Training(QObject):
         else:
             calls = "1 backward() call" if grads.calls == 1 else f"{grads.calls} backward() calls"
             title = self._title(grads.target)
-            line = (f"leaf .grad of {title} after {calls} without zeroing (the sum of each call's "
-                    f"partials, not ∂{title}/∂leaf of one run): x.grad accumulates until set to None or zeroed. "
+            line = (f"Each leaf's .grad after {calls} of {title}, never zeroed: the sum of each call's "
+                    f"∂{title}/∂leaf, not one run's. x.grad accumulates until set to None or zeroed. "
                     "Step now: optimizer.step() with it, no zero_grad() first.")
         self.summary.setText(line)
         self.w.say(line)

@@ -90,7 +90,7 @@ def test_a_status_line_is_cut_after_whole_parts_and_says_how_many_are_left() -> 
     shown = line.split("; … and ")[0].split("; ")
     assert shown == parts[:len(shown)] and len(shown) >= 2
     assert line.endswith(f"; … and {100 - len(shown)} more") and len(line) <= 100 + len("; … and 100 more")
-    assert status_line("no parts " * 20, limit=50) == ("no parts " * 20)[:50].rstrip() + "…"
+    assert status_line("no parts " * 20, limit=50) == ("no parts " * 20)[:47] + "…"  # at a word's end
     assert status_line("short; enough", limit=50) == "short; enough"
 
 
@@ -102,7 +102,8 @@ def test_a_status_line_shows_the_parts_that_fit_else_the_first_part_cut_short() 
     assert status_line(text, fits=within(len("alpha; beta; … and 2 more"))) == "alpha; beta; … and 2 more"
     assert status_line(text, fits=within(len("alpha; … and 3 more"))) == "alpha; … and 3 more"
     assert status_line(text, fits=within(len("alp…; … and 3 more"))) == "alp…; … and 3 more"
-    assert status_line("one long part without separators", fits=within(8)) == "one lon…"
+    assert status_line("one long part without separators", fits=within(8)) == "one lon…"  # "one…" would lose too much
+    assert status_line("one long part without separators", fits=within(17)) == "one long part…"  # not "… wi…"
     bracketed = "3 × (zero_grad(); backward()); loss 1 → 0; one undo step"  # "; " in brackets: one part
     assert status_line(bracketed, fits=within(45)) == "3 × (zero_grad(); backward()); … and 2 more"
 

@@ -231,8 +231,8 @@ def test_with_no_accumulated_grad_step_is_the_usual_loop_and_says_so(qtbot, wind
     opt = torch.optim.SGD([x], lr=0.1)
     _click(qtbot, w, t.backward_action, 2)
     # The status bar shows the start of this long line; its tooltip and the panel, all of it.
-    assert w.statusBar().currentMessage().startswith("leaf .grad of y after 2 backward() calls")
-    for where in (w.statusBar().toolTip(), t.summary.text()):
+    assert w.statusBar().currentMessage().startswith("Each leaf's .grad after 2 backward() calls of y, never zeroed")
+    for where in (w.statusBar().toolTip() or w.statusBar().currentMessage(), t.summary.text()):  # tip: when cut
         assert "Step now: optimizer.step() with it, no zero_grad() first" in where
     # A grad-output typed and taken back clears the badges: the .grad held is not the one
     # shown any more, so Step does not step with it.
