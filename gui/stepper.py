@@ -13,6 +13,7 @@ What is shown at a position is Walk.state(position): stepping back shows exactly
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QPointF, QRectF, Qt, QTimer
@@ -142,15 +143,26 @@ class StepOverlay(QGraphicsItem):
     def _clear_of_nodes(self, mid: QPointF, fm: QFontMetricsF, text: str, px: float) -> QPointF:
         """Where the current wire's product goes: on the wire's middle, else moved up or down a
         pill's height at a time to where it covers no node (it hid a title, "v = 3*x", and a ∂
-        button); as it was, just below the middle, where every place tried covers one."""
+        button), else also sideways, nearest first; where every place tried covers a node, the
+        one covering least of them (it stayed just below the middle, over a title)."""
         scene = self.w.scene
-        near = [scene.nodes[n].sceneBoundingRect() for n in scene.grid.near(mid.x(), mid.y()) if n in scene.nodes]
-        step = fm.height() + 6 * px
-        for k in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6):
-            center = mid + QPointF(0, k * step)
-            if not any(r.intersects(self._pill_rect(fm, center, text, px)) for r in near):
-                return center
-        return mid + QPointF(0, 14 * px)
+        step_y = fm.height() + 6 * px
+        pill = self._pill_rect(fm, mid, text, px)
+        step_x = (NODE_W + pill.width()) / 4 + 6 * px  # two steps clear a node the middle is in
+        reach = pill.adjusted(-3 * step_x, -6 * step_y, 3 * step_x, 6 * step_y)  # every place tried
+        rows = scene.overview.nodes  # every node's box, found by numpy
+        near = [scene.nodes[rows.keys[i]].sceneBoundingRect() for i in rows.within(reach).tolist()]
+        upright = [QPointF(0, k * step_y) for k in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6)]
+        sideways = sorted((QPointF(j * step_x, k * step_y) for j in (-3, -2, -1, 1, 2, 3) for k in range(-6, 7)),
+                          key=lambda o: math.hypot(o.x(), o.y()))
+        covered = []
+        for offset in (*upright, *sideways):
+            pill = self._pill_rect(fm, mid + offset, text, px)
+            area = sum((r & pill).width() * (r & pill).height() for r in near if r.intersects(pill))
+            if area == 0:
+                return mid + offset
+            covered.append((area, len(covered), offset))
+        return mid + min(covered)[2]
 
     @staticmethod
     def _pill_rect(fm: QFontMetricsF, center: QPointF, text: str, px: float) -> QRectF:

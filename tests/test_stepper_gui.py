@@ -190,3 +190,32 @@ def test_removing_the_target_ends_the_walk(qtbot, window) -> None:  # noqa: ANN0
     window.doc.undo_stack.undo()  # the target back: its run, and a walk from its start
     qtbot.waitUntil(lambda: stepper.walk is not None, timeout=RESULT_TIMEOUT_MS)
     assert stepper.walk.target == "y" and stepper.position == 0
+
+
+def test_in_a_column_of_nodes_the_wires_product_moves_sideways_off_them(qtbot, window) -> None:  # noqa: ANN001
+    """Where every place above and below the wire's middle covers a node (a tall column of
+    them), the pill sat over a title: it moves sideways, to the nearest clear place."""
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    from graph.model import Graph, Node
+
+    g = Graph()
+    for i in range(13):
+        g.add_node(Node(f"c{i}", "tensor", value=float(i)), pos=(0.0, 0.0))
+    window.doc.reset(g)
+    scene = window.scene
+    y = 0.0
+    for i in range(13):  # stacked, each touching the next
+        window.doc.move({f"c{i}": (0.0, y)})
+        y += scene.nodes[f"c{i}"].height()
+    font = QFont(scene.small_font)
+    font.setPixelSize(13)
+    fm = QFontMetricsF(font)
+    text = "4 · 3 = 12"
+    overlay = window.stepper.overlay
+    mid = scene.nodes["c6"].sceneBoundingRect().center()
+    center = overlay._clear_of_nodes(mid, fm, text, 1.0)
+    pill = overlay._pill_rect(fm, center, text, 1.0)
+    rects = [item.sceneBoundingRect() for item in scene.nodes.values()]
+    assert not any(r.intersects(pill) for r in rects)
+    assert abs(center.y() - mid.y()) < 1e-9 and abs(center.x() - mid.x()) < scene.nodes["c6"].width() + pill.width()
