@@ -74,11 +74,13 @@ def import_task(_session: object, cancel: object, path: str, function: str | Non
         child.stdin.close()
     except OSError:  # it ended before reading the request: its exit status says why
         pass
-    while reader.is_alive() and not cancel.cancelled:
-        if child.poll() is not None:  # ended: what it wrote is in the pipe; its forks may hold it open
-            _end_session(child)
-        reader.join(CANCEL_POLL_S)
-    _end_session(child)  # the child and whatever the script started in it
+    try:
+        while reader.is_alive() and not cancel.cancelled:
+            if child.poll() is not None:  # ended: what it wrote is in the pipe; its forks may hold it open
+                _end_session(child)
+            reader.join(CANCEL_POLL_S)
+    finally:  # also on Ctrl+C in `gradcanvas import`: its own session does not get the terminal's signal
+        _end_session(child)  # the child and whatever the script started in it
     child.wait()
     reader.join()
     child.stdout.close()

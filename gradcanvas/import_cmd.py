@@ -1,15 +1,17 @@
 """`gradcanvas import SCRIPT.py --function NAME | --module CLASS -o GRAPH.json`: a Python function
 of tensors or an nn.Module class in a script becomes a graph file (autograd_bridge.fx_script).
 
-Importing runs the script, as torch.fx tracing does. cli.py reaches this module from inside its
-functions; torch is imported only when the command runs.
+Importing runs the script, as torch.fx tracing does, in a child process (cmd_import); this
+process never imports torch.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 
+from graph.errors import GraphError
 from graph.naming import size_text
 from graph.safetext import visible
 
@@ -25,25 +27,40 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        help="an nn.Module class, built as CLASS() and called on example_inputs() (or --input)")
     i.add_argument("--input", action="append", default=[], metavar="NAME=SHAPE",
                    help="an argument as a seeded randn tensor of this shape, e.g. x=2,3 (repeatable)")
-    i.add_argument("-o", "--output", required=True, help="the graph file (.json) to write")
+    i.add_argument("-o", "--output", required=True, help="the graph file (.json) to write (- for standard output)")
+
+
+class _NeverCancelled:
+    cancelled = False
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from autograd_bridge.fx_script import ImportRefused, import_script
-    from gradcanvas.cli import _imported, check_output
-    from graph.fileformat import save
+    """The import runs in a throwaway child (file_tasks.import_task, as the window's does): the
+    user's code may crash the process that runs it (a segfault, os.abort()), and that is one
+    line naming the script, not a silent exit 139. -o - writes the graph to standard output."""
+    from autograd_bridge.file_tasks import import_task
+    from gradcanvas.cli import check_output
+    from graph.fileformat import dumps, save
 
-    _imported()
     check_output(args.output, "import", "model.json")
+    to_stdout = args.output == "-"
     # Both paths as the user meant them, before the script runs: it may change the working folder.
     output, script = os.path.abspath(args.output), os.path.abspath(args.script)
-    imported = import_script(script, args.function, args.module, args.input)
-    try:
-        save(imported.graph, output)
-    except OSError as e:
-        raise ImportRefused(f"cannot write {args.output}: {e.strerror or e}") from None
+    kind, imported = import_task(None, _NeverCancelled(), script, args.function, args.module, args.input)
+    if kind != "ok":
+        raise GraphError(imported)
     graph = imported.graph
-    print(f"wrote {visible(args.output)}: {size_text(graph.nodes, len(graph.edges))}; target {visible(imported.sink)}")
+    if to_stdout:
+        sys.stdout.write(dumps(graph))
+    else:
+        try:
+            save(graph, output)
+        except OSError as e:
+            raise GraphError(f"cannot write {args.output}: {e.strerror or e}") from None
+    # On stderr when the graph is on stdout, so that it can be piped whole.
+    said = sys.stderr if to_stdout else sys.stdout
+    where = "the graph to standard output" if to_stdout else visible(args.output)
+    print(f"wrote {where}: {size_text(graph.nodes, len(graph.edges))}; target {visible(imported.sink)}", file=said)
     for note in imported.notes:
-        print("note:", visible(note))
+        print("note:", visible(note), file=said)
     return 0
