@@ -122,7 +122,14 @@ def _check_entry(v: object, dtype: str | None) -> None:
     elif isinstance(v, float) or _is_int(v):
         raise ValueSpecError(f"value holds {_short(v)}: only finite numbers are allowed")
     else:
-        raise ValueSpecError(f"value must be a number or a nested list of numbers, not {type(v).__name__}")
+        raise ValueSpecError(f"value must be a number or a nested list of numbers, not {_json_kind(v)}")
+
+
+def _json_kind(v: object) -> str:
+    """What a file's (or a typed grad-output's) entry is, in JSON's words, not Python's (NoneType)."""
+    if v is None or isinstance(v, bool):
+        return json.dumps(v)  # null, true, false
+    return {str: f"the string {_short(v)}", dict: "an object"}.get(type(v), type(v).__name__)
 
 
 def _all_numbers(value: list, dtype: str | None) -> bool:

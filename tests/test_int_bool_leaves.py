@@ -72,7 +72,10 @@ def test_a_file_asking_for_grad_on_an_int64_leaf_is_refused_in_one_line() -> Non
     ("int64", [True], "an int64 tensor holds only integers"),
     ("int64", [2**63], "an int64 tensor holds only integers within ±2**63"),
     ("bool", [1, 0], "a bool tensor holds only true and false"),
-    ("float32", [True], "not bool"),
+    ("float32", [True], "not true"),  # JSON's word, not Python's type
+    ("float32", [None], "not null"),
+    ("float32", [{"a": 1}], "not an object"),
+    ("float32", ["1"], "not the string '1'"),
 ])
 def test_values_must_fit_the_dtype(dtype: str, value: list, reason: str) -> None:
     with pytest.raises(ValueSpecError, match=re.escape(reason)):
