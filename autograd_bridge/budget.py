@@ -170,6 +170,7 @@ class Estimate:
 
     parts: dict[str, int]
     largest: list[tuple[str, tuple[int, ...], int]] = field(default_factory=list)
+    at_once: int | None = None  # a matrix's backward passes batched (check_matrix: as many as fit)
 
     @property
     def total(self) -> int:
@@ -362,21 +363,26 @@ def check_matrix(compiled, limit: int | None, *, what: str, result: int, at_once
                  node_ids: list[str], why: str = DEFAULT_WHY, hint: str = "",
                  second_order: bool = False) -> Estimate | None:
     """Raise OverBudget if a Jacobian or Hessian (`what`, naming it and its shape) of `result`
-    elements, made with `at_once` backward passes batched, is estimated over `limit` bytes
-    (None: no limit), before anything is allocated. Its parts: one forward and backward
-    (`estimate`), the matrix twice (its chunks of rows as computed, then joined, 8 bytes an
-    element at most), and each batched pass one more copy of the values, partials and scratch
-    a backward holds (SECOND_ORDER_PASSES copies for a `second_order` one). `node_ids`: the
-    matrix's nodes, named first in the refusal."""
+    elements, made with at most `at_once` backward passes batched, is estimated over `limit`
+    bytes (None: no limit) even with one pass at a time, before anything is allocated; else the
+    estimate, with as many passes batched as fit (`Estimate.at_once`: fewer batched is slower,
+    not refused). Its parts: one forward and backward (`estimate`), the matrix twice (its chunks
+    of rows as computed, then joined, 8 bytes an element at most), and each batched pass one more
+    copy of the values, partials and scratch a backward holds (SECOND_ORDER_PASSES copies for a
+    `second_order` one). `node_ids`: the matrix's nodes, named first in the refusal."""
     if limit is None:
         return None
     shapes = compiled._shapes_on("meta", None)  # noqa: SLF001 - as check: nothing allocated
     run = estimate(compiled, shapes)
     itemsize = max(_itemsizes(compiled)[n] for n in node_ids)
     per_pass = (run.total - run.parts["leaves"] - run.parts["output"]) * (SECOND_ORDER_PASSES if second_order else 1)
-    passes = f"{at_once:,} {'second-order' if second_order else 'backward'} passes at once"
+    fixed = 2 * result * itemsize + run.total
+    if per_pass > 0 and fixed + at_once * per_pass > limit:
+        at_once = max(1, min(at_once, (limit - fixed) // per_pass))
+    passes = (f"{at_once:,} {'second-order' if second_order else 'backward'} "
+              f"{'pass' if at_once == 1 else 'passes'} at once")
     found = Estimate({"the matrix": result * itemsize, "its rows as computed": result * itemsize,
-                      passes: at_once * per_pass, **run.parts}, run.largest)
+                      passes: at_once * per_pass, **run.parts}, run.largest, at_once)
     if found.total > limit:
         raise OverBudget(f"{what} needs about {size_text(found.total)} ({found.describe()}), over the memory "
                          f"limit {size_text(limit)} ({why})" + (f"; {hint}" if hint else ""),

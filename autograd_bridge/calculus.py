@@ -224,12 +224,15 @@ def _check_passes(what: str, leaf: str, n: int, node_ids: list[str]) -> None:
 
 
 def _check_memory(compiled: Compiled, what: str, result: int, at_once: int, node_ids: list[str],
-                  memory_limit: MemoryLimit, why: str, hint: str, second_order: bool = False) -> None:
+                  memory_limit: MemoryLimit, why: str, hint: str, second_order: bool = False) -> int:
     """Refuse (budget.OverBudget) a Jacobian or Hessian (`second_order`) of `result` elements whose
-    run, with `at_once` backward passes batched, is estimated over the memory limit, before it runs."""
+    run is estimated over the memory limit even one backward pass at a time, before it runs;
+    else how many of `at_once` passes to batch: as many as fit (a run that fits one pass at a
+    time was refused for its batch, review)."""
     limit, default_why = budget.limit_for(memory_limit, str(compiled.device))
-    budget.check_matrix(compiled, limit, what=what, result=result, at_once=at_once, node_ids=node_ids,
-                        why=why or default_why, hint=hint, second_order=second_order)
+    found = budget.check_matrix(compiled, limit, what=what, result=result, at_once=at_once, node_ids=node_ids,
+                                why=why or default_why, hint=hint, second_order=second_order)
+    return at_once if found is None or found.at_once is None else found.at_once
 
 
 def _seeded(compiled: Compiled, y: torch.Tensor, target: str,
@@ -281,18 +284,22 @@ def _named(compiled: Compiled, fn: Callable[[], torch.Tensor], what: str, node_i
 # ---- rows of a Jacobian by backward passes ----
 
 def jacobian_rows(output: torch.Tensor, inputs: torch.Tensor,
-                  keep: Callable[[torch.Tensor, range], torch.Tensor] | None = None, largest: int = 0) -> torch.Tensor:
+                  keep: Callable[[torch.Tensor, range], torch.Tensor] | None = None, largest: int = 0,
+                  at_once: int | None = None) -> torch.Tensor:
     """∂output/∂inputs by one backward pass per element of `output` (flattened), batched with
     is_grads_batched where vmap can run the backward, else one at a time. Each chunk of rows,
     shaped (rows, *inputs.shape), passes through `keep` (default: kept whole); the results are
     concatenated. The autograd graph is kept (retain_graph). `largest`: the elements of the
-    largest tensor a backward pass on the way holds (each batched row holds a copy)."""
+    largest tensor a backward pass on the way holds (each batched row holds a copy); `at_once`:
+    at most this many rows batched (what the memory limit leaves room for, _check_memory)."""
     flat = output.reshape(-1)
     rows = range(flat.numel())
     keep = keep or (lambda chunk, _rows: chunk)
     # rows per batch: the seeds (rows x outputs), the result (rows x inputs) and the batched
     # backward's tensors (rows x largest) stay bounded
     per_chunk = rows_at_once(len(rows), max(inputs.numel(), flat.numel(), largest))
+    if at_once is not None:
+        per_chunk = max(1, min(per_chunk, at_once))
 
     def grads(seed: torch.Tensor, batched: bool) -> torch.Tensor:
         (g,) = torch.autograd.grad(flat, inputs, seed, retain_graph=True, allow_unused=True,
@@ -358,8 +365,8 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
     rows, elements = math.prod(target_shape), math.prod(target_shape) * math.prod(wrt_shape)
     _check_size(what, elements, f"{name(target)} {list(target_shape)} × {name(wrt)} {list(wrt_shape)}", [target, wrt])
     largest = max(math.prod(s) for s in shapes.values())
-    _check_memory(compiled, f"the {what} {list(target_shape) + list(wrt_shape)}", elements,
-                  rows_at_once(rows, largest), [target, wrt], *memory)
+    at_once = _check_memory(compiled, f"the {what} {list(target_shape) + list(wrt_shape)}", elements,
+                            rows_at_once(rows, largest), [target, wrt], *memory)
     leaves = _leaves(compiled, leaves)
     # An empty target or wrt (a leaf of 0 elements) makes an empty Jacobian: the backward
     # passes below make it, where torch.func's decompositions may divide by the 0 elements.
@@ -370,7 +377,7 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
                 warnings.simplefilter("ignore")  # the plain forward below gives them as notes
                 # vmap runs the backward for `chunk` rows at once: hold that to _BATCH_ELEMENTS
                 matrix, value = torch.func.jacrev(lambda x: _with_value(f(x)), has_aux=True,
-                                                  chunk_size=rows_at_once(rows, largest))(x)
+                                                  chunk_size=at_once)(x)
             if not matrix.any():
                 _check_backward_passes(compiled, compiled.forward(leaves), target, wrt, lambda t: t, name)
             # contiguous: torch.func may return a broadcast view (stride 0: abs's Hessian of zeros),
@@ -380,7 +387,7 @@ def _jacobian(compiled: Compiled, target: str, wrt: str, leaves: tuple[torch.Ten
             pass  # an op vmap cannot run: the backward passes below, which name a real error's node
     values = compiled.forward(leaves)
     y, x = values[target], values[wrt]
-    matrix = _named(compiled, lambda: jacobian_rows(y, x, largest=largest), what, [target, wrt])
+    matrix = _named(compiled, lambda: jacobian_rows(y, x, largest=largest, at_once=at_once), what, [target, wrt])
     if matrix.numel() and not matrix.any():
         _check_backward_passes(compiled, values, target, wrt, lambda t: t, name)
     return Jacobian(target, wrt, y.detach(), matrix.reshape((*target_shape, *wrt_shape)).detach(),
@@ -408,8 +415,8 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
                 f"a Hessian's size is {name(wrt)}'s squared whatever the target, so differentiate with "
                 "respect to a smaller node, or use smaller tensors")
     largest = max(math.prod(s) for s in shapes.values())
-    _check_memory(compiled, f"the {what} {list(wrt_shape) * 2}", n * n, rows_at_once(n, largest), [target, wrt],
-                  memory_limit, why, hint, second_order=True)
+    at_once = _check_memory(compiled, f"the {what} {list(wrt_shape) * 2}", n * n, rows_at_once(n, largest),
+                            [target, wrt], memory_limit, why, hint, second_order=True)
     leaves = _leaves(compiled, leaves)
     values = compiled.forward(leaves)
     scalar = _seeded(compiled, values[target], target, grad_output)
@@ -424,9 +431,9 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
         try:
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                # the Jacobian of the gradient, `rows_at_once` rows batched (torch.func.hessian
+                # the Jacobian of the gradient, `at_once` rows batched (torch.func.hessian
                 # would batch all n, each holding a copy of every tensor on the way)
-                h = torch.func.jacrev(torch.func.grad(lambda x: scalar(f(x))), chunk_size=rows_at_once(n, largest))(x)
+                h = torch.func.jacrev(torch.func.grad(lambda x: scalar(f(x))), chunk_size=at_once)(x)
             if not h.any():  # all zeros: from torch.func, also where autograd gives no gradient
                 _check_backward_passes(compiled, values, target, wrt, scalar, name)
             used.append(HESSIAN_BY_FUNC)
@@ -439,7 +446,7 @@ def hessian(compiled: Compiled, target: str, wrt: str, grad_output: object = Non
         (g,) = torch.autograd.grad(y, x, create_graph=True, allow_unused=True)
         if g is None:  # an op on the way passes x no gradient (vector_norm of ord 0)
             _refuse_no_gradient(compiled, target, wrt, name, first_partials(compiled, values, y, target))
-        return jacobian_rows(g, x, largest=largest)
+        return jacobian_rows(g, x, largest=largest, at_once=at_once)
 
     h = _named(compiled, double_backward, what, [target, wrt])
     used.append(HESSIAN_BY_DOUBLE_BACKWARD + fell_back)
@@ -459,12 +466,13 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
     up = _upstream(compiled, target)
     used = [n for n in grad_leaves if n in up.through_grad]
     largest = max((math.prod(s) for s in compiled.infer_shapes().values()), default=0) if used else 0
+    at_once = {}
     for n in used:
         shape = compiled.graph.nodes[n].leaf_shape()
         size, what = math.prod(shape), f"Hessian diagonal ∂²{name(target)}/∂{name(n)}²"
         _check_passes(f"{what} (one backward pass per element of {name(n)})", name(n), size, [target, n])
-        _check_memory(compiled, f"the {what} {list(shape)}", size, rows_at_once(size, max(size, largest)),
-                      [target, n], memory_limit, why, hint, second_order=True)
+        at_once[n] = _check_memory(compiled, f"the {what} {list(shape)}", size, rows_at_once(size, max(size, largest)),
+                                   [target, n], memory_limit, why, hint, second_order=True)
     values = compiled.forward(_leaves(compiled, leaves))
     y = _seeded(compiled, values[target], target, grad_output)(values[target])
     diagonals = Diagonals(grad_leaves)
@@ -473,7 +481,8 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
         xs = [values[n] for n in used]
         grads = torch.autograd.grad(y, xs, create_graph=True, allow_unused=True) if xs else ()
         # None where the first-order partial is None (an op on the way has no gradient for x)
-        return [None if g is None else _diagonal(g, x, largest) for x, g in zip(xs, grads, strict=True)]
+        return [None if g is None else _diagonal(g, x, largest, at_once[n])
+                for n, x, g in zip(used, xs, grads, strict=True)]
 
     what = f"Hessian diagonals ∂²{name(target)}/∂x² of {', '.join(map(name, used))}"
     diagonals.update(zip(used, _named(compiled, second, what, [target, *used]), strict=True))
@@ -483,11 +492,11 @@ def hessian_diagonals(compiled: Compiled, target: str, grad_output: object = Non
     return diagonals
 
 
-def _diagonal(g: torch.Tensor, x: torch.Tensor, largest: int) -> torch.Tensor:
+def _diagonal(g: torch.Tensor, x: torch.Tensor, largest: int, at_once: int | None = None) -> torch.Tensor:
     """∂g[r]/∂x[r] for each element r of x (g = ∂y/∂x, shaped like x): of each chunk of rows
     (row r: ∂g[r]/∂x) only entry r, the chunk's size spelled out, as reshape cannot infer a -1
     beside 0 rows (a leaf of 0 elements)."""
-    return jacobian_rows(g, x, largest=largest, keep=lambda chunk, rows: chunk.reshape(
+    return jacobian_rows(g, x, largest=largest, at_once=at_once, keep=lambda chunk, rows: chunk.reshape(
         len(rows), math.prod(chunk.shape[1:]))[_arange(range(len(rows)), chunk), _arange(rows, chunk)]
     ).reshape(x.shape).detach()
 

@@ -44,11 +44,35 @@ def _no_computing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_grad_order_2_holds_its_backward_passes_to_the_memory_limit(
         capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = _chain(tmp_path, 3000)  # one forward and backward: well under 1M; its batched passes: far over
+    path = _chain(tmp_path, 3000)  # one forward and backward: ~80 KB; even one second-order pass: ~530 KB
     _no_computing(monkeypatch)
-    assert_one_line_error(*run_main(capsys, "grad", path, "--order", "2", "--memory-limit", "1M"),
-                          "the Hessian diagonal ∂²y/∂x² [3000] needs about ", "over the memory limit 1.0 MB "
-                          "(--memory-limit 1M)", "raise it with --memory-limit")
+    assert_one_line_error(*run_main(capsys, "grad", path, "--order", "2", "--memory-limit", "400K"),
+                          "the Hessian diagonal ∂²y/∂x² [3000] needs about ", "1 second-order pass at once",
+                          "over the memory limit 400 KB (--memory-limit 400K)", "raise it with --memory-limit")
+
+
+def test_grad_order_2_over_the_limit_with_its_whole_batch_runs_fewer_passes_at_once(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run that fits with fewer backward passes batched was refused for its batch (a 4096-element
+    chain: "needs about 56 GB … over the memory limit 18 GB", where it ran in 8 GB, review): it now
+    batches as many as fit, and its numbers are torch's."""
+    path = _chain(tmp_path, 3000)
+    batches: list[int] = []
+    real = calculus.jacobian_rows
+
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        batches.append(kwargs["at_once"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(calculus, "jacobian_rows", counting)
+    code, out, err = run_main(capsys, "grad", path, "--order", "2", "--dtype", "float64", "--json", "--full",
+                              "--memory-limit", "4M")  # in float64, ~1 MB a pass: a few passes fit
+    assert code == 0, err
+    assert batches and 1 <= batches[0] < calculus.rows_at_once(3000, 3000)
+    x = torch.linspace(-2, 2, 3000, dtype=torch.float64)
+    expected = 2 * (1 - torch.tanh(x) ** 2) - 2 * x * torch.tanh(x) * (1 - torch.tanh(x) ** 2)  # (x·tanh x)''
+    got = torch.tensor(json.loads(out)["grads2"]["x"], dtype=torch.float64)
+    assert torch.allclose(got, expected, atol=1e-10)
 
 
 def test_grad_order_2_under_the_limit_is_torchs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -111,9 +111,11 @@ def test_batched_backward_passes_are_bounded_by_the_largest_node(monkeypatch: py
     batches: list[int] = []
     real = calculus.jacobian_rows
 
-    def counting(output: torch.Tensor, inputs: torch.Tensor, keep=None, largest: int = 0):  # noqa: ANN001, ANN202
-        batches.append(calculus.rows_at_once(output.numel(), max(inputs.numel(), output.numel(), largest)))
-        return real(output, inputs, keep, largest)
+    def counting(output: torch.Tensor, inputs: torch.Tensor, keep=None, largest: int = 0,  # noqa: ANN001, ANN202
+                 at_once: int | None = None):
+        batches.append(min(calculus.rows_at_once(output.numel(), max(inputs.numel(), output.numel(), largest)),
+                           at_once or output.numel()))
+        return real(output, inputs, keep, largest, at_once)
 
     monkeypatch.setattr(calculus, "jacobian_rows", counting)
     compiled = Compiled(load(path), "cpu", "float64")
