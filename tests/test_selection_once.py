@@ -76,3 +76,13 @@ def test_the_selection_select_nodes_knows_is_the_one_qt_holds_with_nodes_hidden(
     assert set(scene.selection_node_ids()) == shown and set(scene.selection_items()) == set(scene.selectedItems())
     assert counts == [len(shown)]
     assert w.inspector.title.text().startswith(f"{len(shown)} nodes selected")
+
+
+def test_selecting_a_node_twice_over_counts_it_once(qtbot, window) -> None:  # noqa: ANN001
+    w = window
+    w.doc.reset(_chain(3))
+    qtbot.waitUntil(gc.isenabled)
+    scene = w.scene
+    scene.select_nodes(["x", "n0", "x", "n1"])
+    assert sorted(scene.selection_node_ids()) == ["n0", "n1", "x"] and scene.selection_summary() == (None, 3)
+    assert len(scene.selection_items()) == 3

@@ -689,7 +689,7 @@ class CanvasScene(QGraphicsScene):
         one per item, and a listener that reads the selection makes that O(n²)). The selection
         is known here, so the listeners read it without selectedItems() (10,000 nodes: ~6 ms)."""
         nodes = self.nodes
-        node_ids = [n for n in node_ids if n in nodes]
+        node_ids = list(dict.fromkeys(n for n in node_ids if n in nodes))  # each once: listeners count them
         items = list(map(nodes.__getitem__, node_ids))
         with QSignalBlocker(self):
             self.clearSelection()
