@@ -86,3 +86,20 @@ def test_selecting_a_node_twice_over_counts_it_once(qtbot, window) -> None:  # n
     scene.select_nodes(["x", "n0", "x", "n1"])
     assert sorted(scene.selection_node_ids()) == ["n0", "n1", "x"] and scene.selection_summary() == (None, 3)
     assert len(scene.selection_items()) == 3
+
+
+def test_select_nodes_with_the_scenes_signals_blocked_leaves_no_stale_selection(qtbot, window) -> None:  # noqa: ANN001
+    """What select_nodes knows is read at once or dropped: with the signals blocked it was left
+    for the next change, which then read a selection that was no longer there."""
+    from PySide6.QtCore import QSignalBlocker
+
+    w = window
+    w.doc.reset(_chain(3))
+    qtbot.waitUntil(gc.isenabled)
+    scene = w.scene
+    with QSignalBlocker(scene):
+        scene.select_nodes(["n0", "n1"])
+    assert sorted(scene.selection_node_ids()) == ["n0", "n1"]
+    scene.clearSelection()  # Qt's own change, signalled
+    scene.nodes["x"].setSelected(True)
+    assert scene.selection_node_ids() == ["x"] and scene.selection_summary() == ("x", 1)

@@ -699,8 +699,12 @@ class CanvasScene(QGraphicsScene):
         if not all(selected):
             node_ids = list(itertools.compress(node_ids, selected))
             items = list(itertools.compress(items, selected))
+        # Set here too, for a caller that blocked the scene's signals (no _on_selection_changed);
+        # the known selection is taken by that slot or dropped, never left for a later change.
+        self._selected, self._selected_ids, self._selection_moved = items, node_ids, True
         self._selection_known = items, node_ids
         self.selectionChanged.emit()
+        self._selection_known = None
         self.repaint_selection()  # now, not a turn later: the repaint joins Qt's, one paint
 
     def selected_edges(self) -> list[Edge]:
