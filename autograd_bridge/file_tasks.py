@@ -68,13 +68,13 @@ def import_task(_session: object, cancel: object, path: str, function: str | Non
     # The answer is read by its length, not to the end of the pipe: a process the script forked
     # holds the pipe open as long as it lives.
     reader = threading.Thread(target=lambda: answer.append(_read_answer(child.stdout)), daemon=True)
-    reader.start()
     try:
-        child.stdin.write(pickle.dumps((path, function, module, list(inputs))))
-        child.stdin.close()
-    except OSError:  # it ended before reading the request: its exit status says why
-        pass
-    try:
+        reader.start()
+        try:
+            child.stdin.write(pickle.dumps((path, function, module, list(inputs))))
+            child.stdin.close()
+        except OSError:  # it ended before reading the request: its exit status says why
+            pass
         while reader.is_alive() and not cancel.cancelled:
             if child.poll() is not None:  # ended: what it wrote is in the pipe; its forks may hold it open
                 _end_session(child)

@@ -8,8 +8,12 @@ process never imports torch.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 
 from graph.errors import GraphError
 from graph.naming import size_text
@@ -34,6 +38,26 @@ class _NeverCancelled:
     cancelled = False
 
 
+@contextlib.contextmanager
+def _ended_by_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a timeout, a kill, a closed terminal) end the command as Ctrl+C does,
+    through import_task's cleanup: the child runs in a session of its own, which they would not
+    reach, and the user's script went on running after the command was gone."""
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    caught = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    before = {s: signal.signal(s, stop) for s in caught}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     """The import runs in a throwaway child (file_tasks.import_task, as the window's does): the
     user's code may crash the process that runs it (a segfault, os.abort()), and that is one
@@ -46,7 +70,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     to_stdout = args.output == "-"
     # Both paths as the user meant them, before the script runs: it may change the working folder.
     output, script = os.path.abspath(args.output), os.path.abspath(args.script)
-    kind, imported = import_task(None, _NeverCancelled(), script, args.function, args.module, args.input)
+    with _ended_by_signals():
+        kind, imported = import_task(None, _NeverCancelled(), script, args.function, args.module, args.input)
     if kind != "ok":
         raise GraphError(imported)
     graph = imported.graph

@@ -129,7 +129,9 @@ def _json_kind(v: object) -> str:
     """What a file's (or a typed grad-output's) entry is, in JSON's words, not Python's (NoneType)."""
     if v is None or isinstance(v, bool):
         return json.dumps(v)  # null, true, false
-    return {str: f"the string {_short(v)}", dict: "an object"}.get(type(v), type(v).__name__)
+    if isinstance(v, str):
+        return f"the string {_short(v)}"
+    return "an object" if isinstance(v, dict) else type(v).__name__
 
 
 def _all_numbers(value: list, dtype: str | None) -> bool:

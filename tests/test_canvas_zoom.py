@@ -616,6 +616,31 @@ def test_where_one_line_fits_the_target_shows_its_value_not_its_partial_of_one(q
     assert x_texts[-1] == "∂y/∂x = 8" and "= 2" not in x_texts  # any other node: its partial, as before
 
 
+def test_the_value_stands_for_the_partial_only_on_the_node_the_shown_partials_are_of(qtbot) -> None:
+    """The document's target moves before its result arrives: until then x still shows ∂y/∂x = 8
+    (the partials shown are y's), and y its value (review: the check read the new target)."""
+    graph = load(EXAMPLES / "01_scalar_partial.json")
+    scene, _view = _canvas(qtbot, graph, target="y")
+    scene.doc.set_target("x")  # no new result shown here
+    x, y = scene.nodes["x"], scene.nodes["y"]
+    assert x.is_target and not y.is_target and x.view_target == "y"
+    assert _summary_texts(x, 0.45)[-1] == "∂y/∂x = 8"
+    assert _summary_texts(y, 0.45)[-1] == "= 17"
+
+
+def test_a_target_with_a_grad_output_keeps_its_vjp_on_one_line(qtbot) -> None:
+    """With a grad-output the target's partial is v, not 1 (and its swatch is v's colours): it stays."""
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=[1.0, 2.0], requires_grad=True))
+    g.add_node(Node("y", "neg"))
+    g.add_edge(Edge("x", "y", "input"))
+    scene, _view = _canvas(qtbot, g, target="y", grad_output=[1.0, 0.0])
+    y = scene.nodes["y"]
+    assert y.view_vjp
+    texts = _summary_texts(y, 0.45)
+    assert any("vᵀ·∂" in t for t in texts) and not any(t.startswith("=") for t in texts[-1:]), texts
+
+
 def test_beside_taller_nodes_showing_their_summary_a_short_node_shows_its_title(qtbot) -> None:
     """Example 04 fitted: b1, W2 and target (82 units tall) were blank boxes beside W1's
     summary (112 units), since two lines of 12 px no longer fit them; now they show their title."""

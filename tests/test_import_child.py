@@ -97,3 +97,34 @@ def test_ctrl_c_during_an_import_ends_the_child_running_the_script(tmp_path: Pat
     while not _gone(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _gone(pid)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_sigterm_to_the_command_ends_the_child_running_the_script(tmp_path: Path) -> None:
+    """A timeout or kill of `gradcanvas import` left the user's script running in its child's
+    session of its own (review): SIGTERM ends the command as Ctrl+C does."""
+    import signal
+
+    pid_file = tmp_path / "pid"
+    script = tmp_path / "sleeps.py"
+    script.write_text(SIMPLE + textwrap.dedent(f'''
+        import os, time
+        with open({str(pid_file)!r}, "w") as fh:
+            fh.write(str(os.getpid()))
+        time.sleep(600)
+    '''), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = subprocess.Popen([sys.executable, "-m", "gradcanvas", "import", str(script), "--function", "f",
+                                "-o", str(tmp_path / "out.json")], env=env, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    command.send_signal(signal.SIGTERM)
+    assert command.wait(timeout=30) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 10
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(child)
+    assert b"Traceback" not in command.stderr.read()
+    assert not (tmp_path / "out.json").exists()

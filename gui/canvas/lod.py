@@ -352,7 +352,9 @@ def paint_summary(item: NodeItem, p: QPainter, scale: float) -> None:
         _draw_number(p, upper, font, fm, line, COLORS["dim_text"] if item.looks_stale() else COLORS["text"], inner)
         _draw_number(p, lower, *_number_fitted(number_line, two, smallest, inner), color, inner)
         return
-    if value and item.is_target:  # one line: ∂y/∂y = 1 holds by definition; the target's value is the news
+    # One line, on the node the shown partials are of, with no grad-output: ∂y/∂y = 1 holds by
+    # definition, its value is the news (with a grad-output the partial is v, and may be the swatch).
+    if value and item.view_target == item.node_id and not item.view_vjp:
         marker, text, color = "=", value, COLORS["dim_text"] if item.looks_stale() else COLORS["text"]
     font, fm, line = _number_fitted(number_line, lay.number_px, smallest, inner)
     if text and fm.horizontalAdvance(line) > inner and item.swatch is not None:
