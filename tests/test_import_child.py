@@ -80,8 +80,8 @@ def _gone(pid: int) -> bool:
     return state in ("Z", "X")  # ended, not yet reaped
 
 
-@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
-def test_ctrl_c_during_an_import_ends_the_child_running_the_script(tmp_path: Path) -> None:
+def _sleeper(tmp_path: Path) -> tuple[Path, Path]:
+    """A script that writes the pid of the process running it to a file, then sleeps."""
     pid_file = tmp_path / "pid"
     script = tmp_path / "sleeps.py"
     script.write_text(SIMPLE + textwrap.dedent(f'''
@@ -90,6 +90,12 @@ def test_ctrl_c_during_an_import_ends_the_child_running_the_script(tmp_path: Pat
             fh.write(str(os.getpid()))
         time.sleep(600)
     '''), encoding="utf-8")
+    return script, pid_file
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_ctrl_c_during_an_import_ends_the_child_running_the_script(tmp_path: Path) -> None:
+    script, pid_file = _sleeper(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         import_task(None, _InterruptOnceStarted(pid_file), str(script), "f", None, [])
     pid = int(pid_file.read_text())
@@ -105,14 +111,7 @@ def test_sigterm_to_the_command_ends_the_child_running_the_script(tmp_path: Path
     session of its own (review): SIGTERM ends the command as Ctrl+C does."""
     import signal
 
-    pid_file = tmp_path / "pid"
-    script = tmp_path / "sleeps.py"
-    script.write_text(SIMPLE + textwrap.dedent(f'''
-        import os, time
-        with open({str(pid_file)!r}, "w") as fh:
-            fh.write(str(os.getpid()))
-        time.sleep(600)
-    '''), encoding="utf-8")
+    script, pid_file = _sleeper(tmp_path)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     command = subprocess.Popen([sys.executable, "-m", "gradcanvas", "import", str(script), "--function", "f",
                                 "-o", str(tmp_path / "out.json")], env=env, stderr=subprocess.PIPE)
