@@ -1,6 +1,6 @@
 """The canvas scene: mirrors the Document through its signals, forwards the mouse to the gesture
 in progress, and sends every edit back as a Document call (so an undo command).
-(~790 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
+(~800 lines, one piece: Qt's one mirror of the document; gestures, wires, overview, groups and
 the flow view live in modules of their own.)
 
 Nothing here reads state back from the items into the model. The scene rect follows the nodes
@@ -697,10 +697,8 @@ class CanvasScene(QGraphicsScene):
                 item.setSelected(True)
         selected = list(map(QGraphicsItem.isSelected, items))  # a hidden node (in a collapsed group) is not
         if not all(selected):
-            node_ids = list(itertools.compress(node_ids, selected))
-            items = list(itertools.compress(items, selected))
-        # Set here too, for a caller that blocked the scene's signals (no _on_selection_changed);
-        # the known selection is taken by that slot or dropped, never left for a later change.
+            node_ids, items = list(itertools.compress(node_ids, selected)), list(itertools.compress(items, selected))
+        # Set here too for a caller that blocked the scene's signals; the slot takes it, or it is dropped.
         self._selected, self._selected_ids, self._selection_moved = items, node_ids, True
         self._selection_known = items, node_ids
         self.selectionChanged.emit()
