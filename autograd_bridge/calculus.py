@@ -232,7 +232,7 @@ def _check_memory(compiled: Compiled, what: str, result: int, at_once: int, node
     limit, default_why = budget.limit_for(memory_limit, str(compiled.device))
     found = budget.check_matrix(compiled, limit, what=what, result=result, at_once=at_once, node_ids=node_ids,
                                 why=why or default_why, hint=hint, second_order=second_order)
-    return at_once if found is None or found.at_once is None else found.at_once
+    return at_once if found is None else found.at_once
 
 
 def _seeded(compiled: Compiled, y: torch.Tensor, target: str,

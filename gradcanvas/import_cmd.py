@@ -34,10 +34,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     i.add_argument("-o", "--output", required=True, help="the graph file (.json) to write (- for standard output)")
 
 
-class _NeverCancelled:
-    cancelled = False
-
-
 @contextlib.contextmanager
 def _ended_by_signals() -> Iterator[None]:
     """SIGTERM and SIGHUP (a timeout, a kill, a closed terminal) end the command as Ctrl+C does,
@@ -62,6 +58,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """The import runs in a throwaway child (file_tasks.import_task, as the window's does): the
     user's code may crash the process that runs it (a segfault, os.abort()), and that is one
     line naming the script, not a silent exit 139. -o - writes the graph to standard output."""
+    from autograd_bridge.cancel import CancelToken
     from autograd_bridge.file_tasks import import_task
     from gradcanvas.cli import check_output
     from graph.fileformat import dumps, save
@@ -71,7 +68,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     # Both paths as the user meant them, before the script runs: it may change the working folder.
     output, script = os.path.abspath(args.output), os.path.abspath(args.script)
     with _ended_by_signals():
-        kind, imported = import_task(None, _NeverCancelled(), script, args.function, args.module, args.input)
+        kind, imported = import_task(None, CancelToken(), script, args.function, args.module, args.input)
     if kind != "ok":
         raise GraphError(imported)
     graph = imported.graph

@@ -150,8 +150,7 @@ class StepOverlay(QGraphicsItem):
         pill = self._pill_rect(fm, mid, text, px)
         step_x = (NODE_W + pill.width()) / 4 + 6 * px  # two steps clear a node the middle is in
         reach = pill.adjusted(-3 * step_x, -6 * step_y, 3 * step_x, 6 * step_y)  # every place tried
-        rows = scene.overview.nodes  # every node's box, found by numpy
-        near = [scene.nodes[rows.keys[i]].sceneBoundingRect() for i in rows.within(reach).tolist()]
+        near = [scene.nodes[n].sceneBoundingRect() for n in scene.overview.nodes.keys_within(reach)]  # by numpy
         upright = [QPointF(0, k * step_y) for k in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6)]
         sideways = sorted((QPointF(j * step_x, k * step_y) for j in (-3, -2, -1, 1, 2, 3) for k in range(-6, 7)),
                           key=lambda o: math.hypot(o.x(), o.y()))

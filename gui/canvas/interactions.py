@@ -437,8 +437,8 @@ class RubberBand(Interaction):
 
     def _select(self) -> None:
         scene = self.scene
-        rows, nodes = scene.overview.nodes, scene.nodes
-        now = {nodes[rows.keys[i]] for i in rows.within(self.rect).tolist()}  # visible nodes only
+        nodes = scene.nodes
+        now = {nodes[n] for n in scene.overview.nodes.keys_within(self.rect)}  # visible nodes only
         _set_selected(scene, self.picked - now - self.kept, now - self.picked)
         self.picked = now
         scene.repaint_selection()  # now: the band's repaint and the selection's are then one paint

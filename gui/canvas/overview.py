@@ -203,6 +203,11 @@ class _Rows:
         d = self.data[:len(self.keys)]
         return float(d[:, 0].min()), float(d[:, 1].min()), float(d[:, 2].max()), float(d[:, 3].max())
 
+    def keys_within(self, rect: QRectF) -> list:
+        """The keys of the rows whose box meets rect."""
+        keys = self.keys
+        return [keys[i] for i in self.within(rect).tolist()]
+
     def within(self, rect: QRectF) -> np.ndarray:
         """Rows whose box (columns x0, y0, x1, y1) meets rect."""
         d = self.data[:len(self.keys)]

@@ -84,8 +84,7 @@ class CanvasScene(QGraphicsScene):
         self._selection_dropped = False  # selected items removed by an edit not yet told (_selection_told_later)
         self._selected: list[QGraphicsItem] | None = None  # selectedItems() since the selection last changed
         self._selected_ids: list[str] | None = None  # its nodes' ids, in no order (selection_node_ids)
-        # What select_nodes made the selection (its items, their ids), told with its signal.
-        self._selection_known: tuple[list[QGraphicsItem], list[str]] | None = None
+        self._selection_set_here = False  # select_nodes filled the two above before its signal
         self._selection_check = QTimer(self, singleShot=True, interval=0)
         self._selection_check.timeout.connect(self.repaint_selection)
         self.selectionChanged.connect(self._on_selection_changed)
@@ -357,8 +356,10 @@ class CanvasScene(QGraphicsScene):
 
     def _on_selection_changed(self) -> None:
         # Connected first (in __init__), so that every later listener reads the new selection.
-        self._selected, self._selected_ids = self._selection_known or (None, None)
-        self._selection_known = None
+        if self._selection_set_here:  # taken once: a listener's own change after it is read anew
+            self._selection_set_here = False
+        else:
+            self._selected = self._selected_ids = None
         self._selection_moved = True
         self._selection_check.start()
 
@@ -698,11 +699,11 @@ class CanvasScene(QGraphicsScene):
         selected = list(map(QGraphicsItem.isSelected, items))  # a hidden node (in a collapsed group) is not
         if not all(selected):
             node_ids, items = list(itertools.compress(node_ids, selected)), list(itertools.compress(items, selected))
-        # Set here too for a caller that blocked the scene's signals; the slot takes it, or it is dropped.
+        # Known here, so set here (also for a caller that blocked the scene's signals).
         self._selected, self._selected_ids, self._selection_moved = items, node_ids, True
-        self._selection_known = items, node_ids
+        self._selection_set_here = True
         self.selectionChanged.emit()
-        self._selection_known = None
+        self._selection_set_here = False
         self.repaint_selection()  # now, not a turn later: the repaint joins Qt's, one paint
 
     def selected_edges(self) -> list[Edge]:
