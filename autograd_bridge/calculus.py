@@ -1,7 +1,7 @@
 """Derivatives beyond one backward pass, on a `Compiled` graph: the whole Jacobian of a target
 with respect to any node, the Hessian and its diagonal, and a check of autograd against central
 finite differences. Every number comes from torch (torch.func, torch.autograd); no Qt, so the
-CLI and the GUI call the same functions. One module, long (over 520 lines): the three share the
+CLI and the GUI call the same functions. One module, long (~615 lines): the three share the
 checks of dependence, size and memory made before anything runs.
 
 A leaf's derivatives come from torch.func (the target as a function of that leaf's value). An
