@@ -104,10 +104,22 @@ def _read(file: Path) -> tuple[Graph, str | None, float, Stamp | None]:
     return loads(raw["document"]), path, saved, _stamp(raw.get("stamp")) if path else None
 
 
+def _sweep_lone_locks(folder: Path) -> None:
+    """Remove the locks with no recovery file beside them whose process is gone: a window holds
+    its lock from its first write to its close, so one killed while its document was clean
+    (its file removed) leaves a lock with nothing to recover. A live window's lock is kept."""
+    for lock_file in folder.glob("*.lock"):
+        if not lock_file.with_suffix(".json").exists():
+            lock = _lock(lock_file)
+            if lock.tryLock(0):  # only a stale lock can be taken
+                lock.unlock()  # removes it
+
+
 def claim_orphan(folder: Path, skipped: list[str] | None = None) -> Found | None:
     """The newest recovery file whose window is gone, with its lock taken; None if there is none.
-    Unreadable ones are removed (named in `skipped`)."""
+    Unreadable ones are removed (named in `skipped`), and so are locks a gone window left alone."""
     try:
+        _sweep_lone_locks(folder)
         files = sorted(folder.glob("*.json"), key=lambda f: f.stat().st_mtime, reverse=True)
     except OSError:
         return None

@@ -279,3 +279,27 @@ def test_closing_drops_the_computes_not_yet_started(qtbot, tmp_path: Path) -> No
     w.computer.wait(60_000)
     qtbot.wait(50)  # the running job's finish handler has run: it starts nothing more
     assert len(ran) == started
+
+
+def test_a_dead_windows_lock_without_a_recovery_file_is_swept_at_the_next_start(tmp_path: Path) -> None:
+    """A window whose document was clean again (its recovery file removed) still holds its lock
+    until it closes; killed then, it left a lock with nothing to recover, which no start removed."""
+    folder = tmp_path / "recovery"
+    folder.mkdir()
+    dead = folder / "111-dead.json"
+    held = subprocess.run(  # a process that takes the lock and ends without releasing it
+        [sys.executable, "-c", "import os, sys; from gui.recovery import _lock; from pathlib import Path; "
+         "lock = _lock(Path(sys.argv[1])); assert lock.tryLock(0); os._exit(0)", str(dead)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=120)
+    assert held.returncode == 0, held.stderr
+    assert dead.with_suffix(".lock").exists() and not dead.exists()
+    from gui.recovery import _lock
+
+    alive = _lock(folder / "222-alive.json")  # an open window's, its document clean: kept
+    assert alive.tryLock(0)
+    try:
+        assert claim_orphan(folder) is None
+        assert not dead.with_suffix(".lock").exists()
+        assert (folder / "222-alive.lock").exists()
+    finally:
+        alive.unlock()
