@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from autograd_bridge.compute import ComputeResult, SliceResult
 from graph.errors import CycleError, GraphError
-from graph.fileformat import load
+from graph.fileformat import LessonNotGraphError, load
 from graph.model import Graph
 from graph.safetext import visible
 from gui import clipboard
@@ -415,6 +415,9 @@ class MainWindow(QMainWindow):
         self.collection.pause()  # what the load makes lives on too
         try:
             seen, graph = file_stamp(path), load(path)  # the file as read: a later change is someone else's
+        except LessonNotGraphError:  # one too big for is_lesson to read: the lesson loader says so
+            self.collection.resume()
+            return open_lesson(self, path)
         except GraphError as e:
             self.collection.resume()
             message = _open_error(path, e.message)

@@ -146,6 +146,19 @@ def test_a_lesson_whose_format_comes_after_a_long_text_is_found(window, tmp_path
     assert reports == [] and window.lesson_dock.lesson.title == "Late format"
 
 
+def test_a_lesson_too_big_to_be_one_is_refused_for_its_size(window, tmp_path: Path) -> None:  # noqa: ANN001
+    """is_lesson does not read a file over a lesson's limit; the graph loader then finds a lesson
+    in it, and the window hands it to the lesson loader, which says what is wrong: its size (not
+    "open it in the app (File > Lessons…)", said to someone already there)."""
+    doc = _lesson_text(steps=[{"text": "a" * (lessons.MAX_LESSON_BYTES + 1)}])
+    path = _write(tmp_path, doc, "huge_lesson.json")
+    assert not is_lesson(path)
+    reports = _reports(window)
+    assert not window.open_file(path)
+    assert reports == [("Cannot open lesson", f"{path}: the file is larger than 16 MiB, the most a lesson may be")]
+    assert window.lesson_dock.lesson is None and not window.doc.graph.nodes
+
+
 def test_a_format_spelled_with_escapes_is_found(tmp_path: Path) -> None:
     path = tmp_path / "escaped.json"
     text = json.dumps(_lesson_text(), ensure_ascii=False).replace(
