@@ -137,11 +137,11 @@ def value_at(derivative: object, symbols: list[object], point: list[float]) -> t
         value = sympy.lambdify(symbols, derivative, modules="math", dummify=True)(*point)
         return float(value), None
     except OverflowError:
-        return None, "too large for a float here: an intermediate overflows (torch gives inf or nan)"
+        return None, "too large for a float here: an intermediate overflows"
     except ZeroDivisionError:
-        return None, "divides by zero here (torch gives inf or nan)"
+        return None, "divides by zero here"
     except (ValueError, TypeError):  # math's domain errors; a complex number from a power
-        return None, "not a real number here (torch gives nan)"
+        return None, "not a real number here"
 
 
 def symbolic_partials(graph: CheckedGraph, target: str, point: dict[str, float],
@@ -212,7 +212,7 @@ def formula_line(y: str, x: str, formula: str, simplified: bool, value: float | 
 
     text = f"∂{y}/∂{x} = {formula}"
     if value is not None:
-        text += f" = {number(value)}"
+        text += f" = {number(value)}" if formula != number(value) else ""  # not "∂y/∂x = 0 = 0"
         if torch_value is not None:
             text += f" (exact at this point; torch's rounded steps give {number(torch_value)})"
     elif no_value is not None:
@@ -224,15 +224,34 @@ def formulas_for(compiled: object, values: dict, target: str, name: Callable[[st
                  grads: dict | None = None) -> Formulas:
     """symbolic_partials at the point of one run: `compiled` an engine.Compiled, `values` its
     forward's tensors (the CLI's grad --symbolic and the inspector's task); `grads`, that run's
-    partials, to say where torch's number differs from the formula's."""
+    partials, to say where torch's number differs from the formula's, or what torch gives where
+    the formula has no value.
+
+    A formula holds where its function is defined: sympy cancels x/x to 1 and exp(log(x)) to x,
+    whose derivatives have values where the forward pass has none (x = 0; x < 0). Where a node
+    of the target's is not finite in the forward pass and torch's partial differs, the formula's
+    value is not given (torch's nan is no rounding of it); where torch's agrees, it is
+    (log(log(log(x))) at 1.5: nan, with a real derivative both ways)."""
+    from autograd_bridge.formatting import number
+
     shapes = {n: tuple(t.shape) for n, t in values.items()}
     point = {n: float(values[n].detach().reshape(())) for n in compiled.source.leaf_ids
              if values[n].numel() == 1 and values[n].is_floating_point()}
     out = symbolic_partials(compiled.graph, target, point, shapes, name)
+    if not out.values:
+        return out
+    forward = {n: float(values[n].detach()) for n in upstream(compiled.graph, target)}  # 0-d, as formulas ask
+    not_finite = next((n for n, v in forward.items() if not math.isfinite(v)), None)
     for n, value in out.values.items():
-        grad = grads.get(n) if grads is not None else None
-        if value is not None and grad is not None and not _same(value, float(grad)):
-            out.torch_differs[n] = float(grad)
+        grad = float(grads[n]) if grads is not None and grads.get(n) is not None else None
+        if value is not None and grad is not None and not _same(value, grad):
+            if not_finite is None:
+                out.torch_differs[n] = grad
+                continue
+            out.values[n] = None
+            out.unvalued[n] = f"none here: {name(not_finite)} = {number(forward[not_finite])} in the forward pass"
+        if out.values[n] is None and grad is not None:
+            out.unvalued[n] += f"; torch gives {number(grad)}"
     return out
 
 

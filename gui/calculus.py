@@ -199,6 +199,8 @@ class Calculus(QObject):
         caption = self.w.inspector.result_box.caption
         y, x = formula_name(self._title(d.asked.target)), formula_name(self._title(d.node))
         extra = formula_line(y, x, visible(shown(d.formula)), d.formula_simplified)
+        if d.formula_value is None:  # beside a nan, "∂y/∂x = 1" reads as a contradiction
+            extra += " (no value here)"
         if caption.isVisibleTo(self.w.inspector) and extra not in caption.text():
             caption.setText(f"{caption.text()} · {extra}")
 

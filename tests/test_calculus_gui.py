@@ -188,6 +188,32 @@ def test_a_scalar_leaf_shows_its_partial_as_a_formula_equal_to_autograd(qtbot, w
     assert w.inspector.result_box.caption.text().endswith("· ∂y/∂x = 4·x")  # beside the value
 
 
+def test_where_the_forward_is_nan_the_panel_gives_no_exact_value_for_a_cancelled_formula(
+        qtbot, window, tmp_path: Path) -> None:  # noqa: ANN001
+    """exp(log(x)) at x = −2: sympy's formula is 1, but log(−2) is nan, and so is torch's partial."""
+    w = window
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=-2.0, dtype="float64", requires_grad=True))
+    g.add_node(Node("l", "log"))
+    g.add_node(Node("e", "exp"))
+    g.add_edge(Edge("x", "l", "input"))
+    g.add_edge(Edge("l", "e", "input"))
+    from graph.fileformat import save
+
+    save(g, tmp_path / "explog.json")
+    w.open_file(str(tmp_path / "explog.json"))
+    w.doc.set_target("e")
+    qtbot.waitUntil(lambda: w.run.current is not None and w.run.current.target == "e", timeout=RESULT_TIMEOUT_MS)
+    x = torch.tensor(-2.0, dtype=torch.float64, requires_grad=True)
+    assert torch.isnan(torch.autograd.grad(torch.exp(torch.log(x)), [x])[0])
+    d = select(qtbot, w, "x")
+    assert d.formula == "1" and d.formula_value is None and d.formula_torch is None
+    text = w.inspector.derivatives.diagonal.text()
+    assert "∂e/∂x = 1 (its value: none here: l = nan in the forward pass; torch gives nan)" in text, text
+    assert "exact" not in text
+    assert w.inspector.result_box.caption.text().endswith("· ∂e/∂x = 1 (no value here)")  # beside nan
+
+
 def test_a_matrix_leaf_says_why_it_has_no_formula(qtbot, window) -> None:
     w = window
     open_with_target(qtbot, w, "04_small_mlp", "loss")

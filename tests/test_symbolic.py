@@ -171,8 +171,14 @@ def test_a_formula_whose_value_overflows_says_so_in_one_line(capsys: pytest.Capt
     path.write_text(dumps(graph))
     code, out, _err = run_main(capsys, "grad", str(path), "--target", "exp6", "--symbolic")
     line = next(x for x in out.splitlines() if x.startswith("∂exp6/∂x = "))
-    assert code == 0 and line.endswith("(its value: too large for a float here: an intermediate overflows "
-                                       "(torch gives inf or nan))"), line
+    x = torch.tensor(1.0, dtype=torch.float64, requires_grad=True)
+    y = x
+    for _ in range(6):
+        y = torch.exp(y)
+    (by_hand,) = torch.autograd.grad(y, [x])  # what the line says torch gives: its own number
+    assert by_hand == math.inf
+    assert code == 0 and line.endswith("(its value: too large for a float here: an intermediate overflows; "
+                                       "torch gives inf)"), line
 
 
 def test_a_formula_with_a_real_value_through_a_complex_intermediate_gets_torchs_number() -> None:
@@ -181,7 +187,7 @@ def test_a_formula_with_a_real_value_through_a_complex_intermediate_gets_torchs_
     graph = nested("log", 3, 1.5)
     compiled = Compiled(graph)
     result = compiled.run("log3")
-    got = formulas_for(compiled, result.values, "log3")
+    got = formulas_for(compiled, result.values, "log3", grads=result.grads)
     expected = 1 / (1.5 * math.log(1.5) * math.log(math.log(1.5)))
     assert float(result.grads["x"]) == pytest.approx(expected)  # torch agrees with the calculus
     assert got.values["x"] == pytest.approx(expected) and "x" not in got.unvalued
@@ -193,8 +199,12 @@ def test_a_formula_with_no_real_value_says_so() -> None:
     compiled = Compiled(graph)
     result = compiled.run("sqrt2")
     assert torch.isnan(result.grads["x"])
+    x = torch.tensor(-1.0, dtype=torch.float64, requires_grad=True)
+    assert torch.isnan(torch.autograd.grad(torch.sqrt(torch.sqrt(x)), [x])[0])
     got = formulas_for(compiled, result.values, "sqrt2")
-    assert got.values["x"] is None and got.unvalued["x"] == "not a real number here (torch gives nan)"
+    assert got.values["x"] is None and got.unvalued["x"] == "not a real number here"  # torch's not given
+    got = formulas_for(compiled, result.values, "sqrt2", grads=result.grads)
+    assert got.values["x"] is None and got.unvalued["x"] == "not a real number here; torch gives nan"
 
 
 def test_reasons_name_nodes_as_asked_and_the_cli_says_no_formula_once(capsys: pytest.CaptureFixture[str]) -> None:
@@ -232,3 +242,64 @@ def test_where_torchs_rounded_steps_differ_from_the_exact_formula_both_are_said(
     assert code == 0 and line.endswith("= 5e+14 (exact at this point; torch's rounded steps give inf)"), line
     ok = formulas_for(compiled, compiled.forward(), "n2", grads={"x": torch.tensor(5e14)})
     assert ok.torch_differs == {}  # agreeing numbers: nothing added
+
+
+def _formula_line(capsys: pytest.CaptureFixture[str], tmp_path: Path, graph: Graph, target: str, leaf: str) -> str:
+    path = tmp_path / "g.json"
+    path.write_text(dumps(graph))
+    code, out, _err = run_main(capsys, "grad", str(path), "--target", target, "--symbolic")
+    assert code == 0
+    return next(x for x in out.splitlines() if x.startswith(f"∂{target}/∂{leaf} = "))
+
+
+def test_where_the_forward_is_nan_a_cancelled_formula_is_not_called_exact(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """exp(log(x)) at x = -2: sympy cancels it to x, whose derivative 1 holds where the function
+    is defined, not here: log(-2) is nan, and torch's nan is no rounding of 1."""
+    x = torch.tensor(-2.0, dtype=torch.float64, requires_grad=True)
+    (torch_grad,) = torch.autograd.grad(torch.exp(torch.log(x)), [x])
+    assert math.isnan(torch_grad) and math.isnan(torch.log(x.detach()))
+    graph = Graph()
+    graph.add_node(Node("x", TENSOR, value=-2.0, dtype="float64", requires_grad=True))
+    graph.add_node(Node("l", "log"))
+    graph.add_node(Node("e", "exp"))
+    graph.add_edge(Edge("x", "l", "input"))
+    graph.add_edge(Edge("l", "e", "input"))
+    compiled = Compiled(graph)
+    result = compiled.run("e")
+    got = formulas_for(compiled, result.values, "e", grads=result.grads)
+    assert got.formulas == {"x": "1"} and got.values["x"] is None and got.torch_differs == {}
+    assert got.unvalued["x"] == "none here: l = nan in the forward pass; torch gives nan"
+    line = _formula_line(capsys, tmp_path, graph, "e", "x")
+    assert line == "∂e/∂x = 1 (its value: none here: l = nan in the forward pass; torch gives nan)", line
+
+
+def test_x_over_x_at_zero_says_its_formula_once_and_no_exact_value(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    graph = Graph()
+    graph.add_node(Node("x", TENSOR, value=0.0, dtype="float64", requires_grad=True))
+    graph.add_node(Node("d", "div"))
+    graph.add_edge(Edge("x", "d", "input"))
+    graph.add_edge(Edge("x", "d", "other"))
+    line = _formula_line(capsys, tmp_path, graph, "d", "x")
+    assert line == "∂d/∂x = 0 (its value: none here: d = nan in the forward pass; torch gives nan)", line
+    graph.nodes["x"] = dataclasses.replace(graph.nodes["x"], value=3.0)  # defined: the value, not "0 = 0"
+    assert _formula_line(capsys, tmp_path, graph, "d", "x") == "∂d/∂x = 0"
+
+
+def test_a_formula_with_no_value_gives_torchs_own_number_not_a_guess(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """pow(x, z) at x = 0, z = 2: ∂p/∂z = x^z·log(x) has no real value at 0 (log 0), but torch's
+    partial is 0, not the nan the line used to claim torch gives."""
+    x = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    z = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
+    (torch_dz,) = torch.autograd.grad(torch.pow(x, z), [z])
+    assert torch_dz == 0
+    graph = Graph()
+    graph.add_node(Node("x", TENSOR, value=0.0, dtype="float64", requires_grad=True))
+    graph.add_node(Node("z", TENSOR, value=2.0, dtype="float64", requires_grad=True))
+    graph.add_node(Node("p", "pow", attrs={"exponent": None}))  # null: the exponent port's tensor
+    graph.add_edge(Edge("x", "p", "input"))
+    graph.add_edge(Edge("z", "p", "exponent"))
+    line = _formula_line(capsys, tmp_path, graph, "p", "z")
+    assert line == "∂p/∂z = x**z*log(x) (its value: not a real number here; torch gives 0)", line
