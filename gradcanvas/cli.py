@@ -475,9 +475,9 @@ def _write_json(result, compiled, full: bool, grads2: dict | None = None,  # noq
         write(', "grad_output": ')
         _tensor_json(grad_output, full, write)
     write(', "grads": {')
-    for i, (n, g) in enumerate(result.grads.items()):
+    for i, n in enumerate(compiled.source.order):  # as the table lists them: each node after its inputs
         write(f'{", " if i else ""}{json.dumps(n)}: ')
-        _tensor_json(g, full, write)
+        _tensor_json(result.grads[n], full, write)
     write("}")
     runs, one_run = accumulated
     if one_run is not None:  # --accumulate N: these leaves' "grads" are .grad after N backward() calls

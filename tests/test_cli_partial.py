@@ -132,3 +132,19 @@ def test_thousands_of_unfed_inputs_elsewhere_cost_no_walk_per_error(tmp_path, ca
     walks.clear()
     code, out, err = run_main(capsys, "grad", str(p), "--target", f"a{n - 1}")
     assert code == 1 and err.startswith("error: unconnected input: a0.other") and walks == [], err
+
+
+def test_json_lists_the_grads_in_the_order_the_table_does(tmp_path, capsys) -> None:  # noqa: ANN001
+    """Each node after its inputs, otherwise as the file lists them, in both forms: with a node
+    left out, the JSON used to put the leaves first (x, w, s, y) and the table did not (x, s, y, w)."""
+    g = make_graph([Node("x", TENSOR, value=[1.0, 2.0], requires_grad=True), Node("s", "square"), Node("y", "sum"),
+                    Node("bad", "add"), Node("w", TENSOR, value=[1.0, 2.0, 3.0])],
+                   [("x", "s", "input"), ("s", "y", "input"), ("x", "bad", "input")])
+    p = tmp_path / "order.json"
+    save(g, p)
+    expected = ["x", "s", "y", "w"]  # the file's order, "bad" (an input unfed) left out
+    code, out, _err = run_main(capsys, "grad", str(p), "--target", "y", "--json")
+    assert code == 0 and list(json.loads(out)["grads"]) == expected
+    code, out, _err = run_main(capsys, "grad", str(p), "--target", "y")
+    rows = out.splitlines()[2:]
+    assert code == 0 and [r.split()[0] for r in rows] == expected
