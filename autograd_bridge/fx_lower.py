@@ -253,6 +253,10 @@ def describe(key: object) -> str:
         return f"F.{name}"
     if getattr(torch, name, None) is key:
         return f"torch.{name}"
+    for public in ("linalg", "special", "fft"):  # torch.linalg.norm is torch._C._linalg.linalg_norm
+        short_name = name.removeprefix(f"{public}_")
+        if getattr(getattr(torch, public), short_name, None) is key:
+            return f"torch.{public}.{short_name}"
     short = {"torch.nn.functional": "F", "torch._C._nn": "F", "torch._C._VariableFunctions": "torch"}
     return f"{short.get(module, module or 'torch')}.{name}"
 

@@ -224,6 +224,10 @@ def _cumulative(x: torch.Tensor) -> torch.Tensor:
     (lambda x: x.sum() * x.sum().item(), r"the method .item\(\) is not in the catalogue"),
     # named as the code wrote it, not torch.functional.einsum, where torch defines it
     (lambda x: torch.einsum("i,i->", x, x), r"\): torch\.einsum is not in the catalogue$"),
+    # torch.linalg's, torch.special's and torch.fft's functions, not torch._C._linalg.linalg_norm
+    (lambda x: torch.linalg.norm(x), r"\): torch\.linalg\.norm is not in the catalogue$"),
+    (lambda x: torch.special.expit(x).sum(), r"\): torch\.special\.expit is not in the catalogue$"),
+    (lambda x: torch.fft.fft(x).real.sum(), r"\): torch\.fft\.fft is not in the catalogue$"),
 ])
 def test_refusals_are_one_line_naming_the_call(fn, message) -> None:  # noqa: ANN001
     with pytest.raises(ImportRefused, match=message) as info:
