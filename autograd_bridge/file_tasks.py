@@ -138,6 +138,10 @@ def _import_here(path: str, function: str | None, module: str | None, inputs: li
         return "ok", import_script(path, function, module, inputs)
     except GraphError as e:
         return "error", e.message
+    except KeyboardInterrupt as e:  # the script's own (a real Ctrl+C ends the command, which ends this child)
+        from autograd_bridge.fx_user import user_error
+
+        return "error", user_error(e, "the code").message
     except BaseException as e:  # noqa: BLE001 - the user's code may raise anything; the answer is one line
         text = str(e).strip()
         return "error", f"{type(e).__name__}: {text.splitlines()[0]}" if text else type(e).__name__

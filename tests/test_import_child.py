@@ -127,3 +127,19 @@ def test_sigterm_to_the_command_ends_the_child_running_the_script(tmp_path: Path
     assert _gone(child)
     assert b"Traceback" not in command.stderr.read()
     assert not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize("where", ["top", "function"])
+def test_a_keyboardinterrupt_the_script_raises_names_its_line(tmp_path: Path, capsys, where: str) -> None:  # noqa: ANN001
+    """Raised by the code (not Ctrl+C, which ends the command), it said only "error: KeyboardInterrupt"."""
+    script = tmp_path / "stops.py"
+    body = SIMPLE.replace("    return (x * w).sum()", "    raise KeyboardInterrupt  # f stops")
+    script.write_text(body if where == "function" else SIMPLE + "raise KeyboardInterrupt  # top stops\n",
+                      encoding="utf-8")
+    out = tmp_path / "out.json"
+    assert main(["import", str(script), "--function", "f", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    said = "raise KeyboardInterrupt  # f stops" if where == "function" else "raise KeyboardInterrupt  # top stops"
+    assert err.startswith("error: stops.py line ") and f"({said})" in err, err
+    assert "raised KeyboardInterrupt" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
