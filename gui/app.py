@@ -87,6 +87,7 @@ def _headless(file: str | None) -> int:
     from pathlib import Path
 
     from graph.errors import GraphError
+    from gui.file_drop import is_lesson
     from gui.render import render_window
 
     print("gradcanvas: no display to open a window on (DISPLAY is not set).", file=sys.stderr)
@@ -101,7 +102,7 @@ def _headless(file: str | None) -> int:
         return 1
     os.close(fd)
     try:
-        refused = render_window(file, out, None, (1400, 900))
+        refused = render_window(file, out, None, (1400, 900), as_lesson=is_lesson(file))
     except GraphError as e:
         os.unlink(out)
         print(f"error: {e.message}", file=sys.stderr)

@@ -29,9 +29,10 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def render_window(file: str, out: str, target: str | None, size: tuple[int, int],
-                  timeout_s: float = 60.0, memory_limit: str | None = None) -> str | None:
+                  timeout_s: float = 60.0, memory_limit: str | None = None, as_lesson: bool = False) -> str | None:
     """Draw the window, exactly size[0] x size[1] pixels, to the PNG file out (written atomically:
     a reader never sees half an image, and a failed render leaves an older out as it was).
+    as_lesson: the file is a lesson, drawn as the app opens one (the Lesson dock at its first step).
 
     A graph estimated over the memory limit (memory_limit as the window's setting takes it: a
     size, "none", or None for the default) is drawn uncomputed, the refusal on it, as the window
@@ -47,7 +48,14 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
             raise RenderError(f"--memory-limit: {e}") from None
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")  # offscreen's size-hint chatter
-    graph = load(file)
+    lesson = None
+    if as_lesson:
+        from graph.lessons import load as load_lesson
+
+        lesson = load_lesson(file)
+        graph = lesson.graph
+    else:
+        graph = load(file)
     if target is not None and target not in graph.nodes:
         raise RenderError(f"no node {target!r} in {file}")
     from PySide6.QtCore import QSettings
@@ -67,10 +75,13 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
         window.memory.never_ask()
         fit_window(window, size)
         window.show()
-        window.doc.reset(graph, file)
-        sinks = graph.sinks()
-        # --target, else the file's own target (Document.reset set it), else the only sink
-        window.doc.set_target(target or window.doc.target or (sinks[0] if len(sinks) == 1 else None))
+        if lesson is not None:
+            window.lesson_dock.open_lesson(lesson)  # its graph, and its first step's target
+        else:
+            window.doc.reset(graph, file)
+            sinks = graph.sinks()
+            # --target, else the file's own target (Document.reset set it), else the only sink
+            window.doc.set_target(target or window.doc.target or (sinks[0] if len(sinks) == 1 else None))
         app.processEvents()
         window.view.fit_graph()
         if graph.nodes:  # values are drawn with or without a target, as in the window
@@ -83,7 +94,7 @@ def render_window(file: str, out: str, target: str | None, size: tuple[int, int]
                 raise RenderError(f"computing {file} took longer than {timeout_s:.0f} s")
             if window.run.current.over_budget is not None:
                 refusal = window.run.current.error
-            if window.doc.target is not None:
+            if window.doc.target is not None and lesson is None:  # a lesson's step chose its selection
                 window.scene.nodes[window.doc.target].setSelected(True)
             window.computer.wait(int(timeout_s * 1000))  # the inspector's slice plot, if any
             app.processEvents()

@@ -506,3 +506,36 @@ def test_a_target_given_by_its_title_or_a_group_is_told_the_id(tmp_path: Path,
     code, out, err = run_main(capsys, "grad", str(graph_file), "--target", "nothing")
     assert_one_line_error(code, out, err, "no node 'nothing' in this graph")
     assert "titled" not in err and "group" not in err
+
+
+@needs_linux
+def test_a_lesson_and_no_screen_draws_it_in_the_lesson_dock(tmp_path: Path) -> None:
+    """`gradcanvas LESSON.json` with no screen: the window as the app opens the lesson, drawn to a
+    PNG. It said "… is a lesson, not a graph: open it in the app", to someone who had just done so."""
+    lesson = ROOT / "resources" / "lessons" / "06_vector_target.json"
+    proc = subprocess.run([sys.executable, "-m", "gradcanvas", str(lesson)], cwd=ROOT,
+                          env=no_screen_env(tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and "not a graph" not in proc.stderr
+    (png,) = tmp_path.glob("06_vector_target-*.png")
+    assert f"Drew the window with {lesson} to {png} instead" in proc.stdout
+    assert png_size(png.read_bytes()) == (1400, 900)
+
+
+def test_the_headless_lesson_window_is_at_the_lessons_first_step(qtbot, monkeypatch, tmp_path: Path) -> None:  # noqa: ANN001
+    import gui.qtapp
+    import gui.render
+    from graph import lessons
+
+    path = ROOT / "resources" / "lessons" / "05_grads_accumulate.json"
+    lesson = lessons.load(path)
+    drawn = []
+    monkeypatch.setattr(gui.qtapp, "delete_closed_window", drawn.append)  # the window, kept to look at
+    gui.render.render_window(str(path), str(tmp_path / "out.png"), None, (1400, 900), as_lesson=True)
+    (window,) = drawn
+    dock = window.lesson_dock
+    assert dock.lesson.title == lesson.title and dock.counter.text() == f"step 1 of {len(lesson.steps)}"
+    assert sorted(window.doc.graph.nodes) == sorted(lesson.graph.nodes)
+    assert window.doc.target == dock.target_at(0) and window.run.current is not None
+    assert png_size((tmp_path / "out.png").read_bytes()) == (1400, 900)
+    window.deleteLater()
