@@ -74,6 +74,11 @@ class LessonDock(QDockWidget):
         self.text.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.text.setStyleSheet("font-size: 13px;")
+        self.gone = QLabel()  # a node the step names was renamed or deleted since the lesson opened
+        self.gone.setTextFormat(Qt.TextFormat.PlainText)
+        self.gone.setWordWrap(True)
+        self.gone.setStyleSheet("color: #b34700; font-size: 13px;")
+        self.gone.hide()
         self.back_button = QPushButton("◀ Back")
         self.next_button = QPushButton("Next ▶")
         self.back_button.clicked.connect(self.back)
@@ -88,6 +93,7 @@ class LessonDock(QDockWidget):
         words_layout = QVBoxLayout(words)
         words_layout.setContentsMargins(0, 0, 0, 0)
         words_layout.addWidget(self.title)
+        words_layout.addWidget(self.gone)
         words_layout.addWidget(self.text, 1)
         self.scroll = QScrollArea()
         self.scroll.setWidget(words)
@@ -100,6 +106,7 @@ class LessonDock(QDockWidget):
         self.setMinimumWidth(260)
         self._show_none()
         window.doc.graphReset.connect(self._on_graph_reset)
+        window.doc.undo_stack.indexChanged.connect(self._on_edit)
 
     def _show_none(self) -> None:
         """What the dock says with no lesson open (View > Lesson shows it too)."""
@@ -164,7 +171,10 @@ class LessonDock(QDockWidget):
         steps = self.lesson.steps
         self.index = max(0, min(index, len(steps) - 1))
         step = steps[self.index]
-        self.w.doc.set_target(self.target_at(self.index))
+        target, have = self.target_at(self.index), self.w.doc.graph.nodes
+        if target is None or target in have:  # else gone: the target there is stays (none would blank every number)
+            self.w.doc.set_target(target)
+        self._say_gone([n for n in dict.fromkeys((target, step.select)) if n is not None and n not in have])
         nodes = [step.select] if step.select is not None and step.select in self.w.scene.nodes else []
         self.w.scene.select_nodes(nodes)
         if nodes:  # brought into view only if not in it already: a fitted lesson stays as fitted
@@ -179,6 +189,24 @@ class LessonDock(QDockWidget):
             if not enabled and button.hasFocus():  # else Qt gives the focus to the expression bar
                 other.setFocus()
             button.setEnabled(enabled)
+
+    def _say_gone(self, gone: list[str]) -> None:
+        """Name the nodes this step names that are no longer in the graph, or hide the note."""
+        self.gone.setVisible(bool(gone))
+        if gone:
+            names = ", ".join(visible(n) for n in gone)
+            which = "which is" if len(gone) == 1 else "which are"
+            text = (f"⚠ This step names {names}, {which} no longer in the graph (renamed or deleted): "
+                    "Edit > Undo brings it back, File > Lessons opens the lesson afresh.")
+            self.gone.setText(text)
+            self.w.say(text)
+
+    def _on_edit(self) -> None:
+        """An edit, undo or redo: once what the step names is back, the step shows as written."""
+        if self.lesson is not None and self.gone.isVisibleTo(self):
+            step, have = self.lesson.steps[self.index], self.w.doc.graph.nodes
+            if all(n is None or n in have for n in (self.target_at(self.index), step.select)):
+                self.go(self.index)
 
     def next(self) -> None:
         self.go(self.index + 1)
