@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import math
 
 import numpy as np
 import pyqtgraph as pg
@@ -427,6 +428,24 @@ def test_slice_requested_and_drawn(qtbot, doc: Document, insp: Inspector) -> Non
     insp.show_slice(_slice(doc, slope=5.0))
     assert len([c for c in insp.slice_plot.getPlotItem().listDataItems()
                 if isinstance(c, pg.PlotDataItem)]) == 2
+
+
+def test_a_slice_whose_target_is_nan_everywhere_draws_without_numpy_warnings(qtbot, doc: Document,  # noqa: ANN001
+                                                                             insp: Inspector) -> None:
+    """exp(log(x)) at x < 0: every y nan, the point at (x0, nan) and the tangent's slope nan. The
+    point was drawn anyway, and numpy's "All-NaN slice encountered" went to stderr at each
+    repaint; the rest is drawn and says nan."""
+    import warnings
+
+    doc.set_target("y")
+    insp.set_node("x")
+    insp.show_result(_result(doc, {"x": _view(2.0, 4.0), "y": _view(10.0, 1.0)}))
+    xs = [-3.0 + i / 20 for i in range(41)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        insp.show_slice(_slice(doc, xs=xs, ys=[math.nan] * 41, x0=-2.0, y0=math.nan, slope=math.nan))
+        insp.slice_plot.grab()  # painted: bounds computed
+    assert insp.slice_plot.isVisibleTo(insp) and "is nan" in insp.slice_note.text()
 
 
 def test_a_slice_of_tiny_changes_is_ticked_in_its_own_units(qtbot, doc: Document, insp: Inspector) -> None:

@@ -170,8 +170,9 @@ class SliceView(QGroupBox):
                   name=f"target {t}", connect="finite")
         plot.plot(xs, s.y0 + s.slope * (xs - s.x0), pen=pg.mkPen(TANGENT, width=2, style=Qt.PenStyle.DashLine),
                   name=f"tangent, slope = {slope_name} = {fmt(s.slope)}")
-        plot.addItem(pg.ScatterPlotItem([s.x0], [s.y0], size=10, brush=pg.mkBrush(TANGENT),
-                                        pen=pg.mkPen("#222222")))
+        if math.isfinite(s.y0):  # a point at nan is nowhere, and numpy warns at each repaint
+            plot.addItem(pg.ScatterPlotItem([s.x0], [s.y0], size=10, brush=pg.mkBrush(TANGENT),
+                                            pen=pg.mkPen("#222222")))
         # Axes name the nodes as ∂y/∂x does ("h6" for "h6 = σ(h5)"); the note and legend say all.
         plot.setLabel("bottom", formula_name(leaf, AXIS_TITLE_MAX), color="#333333")
         plot.setLabel("left", formula_name(t, AXIS_TITLE_MAX), color="#333333")
