@@ -11,7 +11,8 @@ ComputeSession.compiled_for: no compile of their own.
 - `Trainer`: SGD or Adam (torch.optim itself) on the requires-grad leaves for a scalar target.
   Its optimiser (Adam's moments, its step count) carries over from one call to the next while
   the leaves still hold exactly the values its last step made, so Step, Step, Step is three
-  steps of one optimiser, as Run 3 is; an edit in between starts a fresh one.
+  steps of one optimiser, as Run 3 is (a new lr is set on it, as a schedule does); an edit
+  in between starts a fresh one. A step writes back only the leaves it moved.
 
 Steps and .grad, as in torch: when backward() calls have added to .grad since the last step or
 zero (`pending`), the first step is `optimizer.step()` alone, with that .grad; every other step
@@ -257,6 +258,8 @@ class Trainer:
         not finite stops it before stepping from there, and a step that would leave a leaf
         holding inf or nan is taken back and stops it. `on_step(i, target before step i)` after
         each step."""
+        from torch import equal as torch_equal
+
         from autograd_bridge.cancel import Cancelled
         from autograd_bridge.literals import literal_of
 
@@ -292,8 +295,9 @@ class Trainer:
         except GraphError as e:
             out.error, out.error_nodes = e.message, e.node_ids
             return out
-        if out.losses:
-            out.values = {n: literal_of(p) for n, p in zip(wrt, params, strict=True)}
+        if out.losses:  # the leaves the steps moved: torch.optim leaves one with no .grad alone
+            out.values = {n: literal_of(p) for n, p in zip(wrt, params, strict=True)
+                          if not torch_equal(p.detach(), leaves[index[n]])}
             if held is not None:
                 if grads is not None:
                     out.accumulated = _report(held, AccumulatedGrads(revision, target, 0))
@@ -367,9 +371,13 @@ class Trainer:
 
     def _continue_or_start(self, compiled: object, leaves: tuple, wrt: list[str], target: str,
                            optimiser: str, lr: float, device: str, dtype: str | None) -> tuple[list, object]:
-        """The kept optimiser when nothing but its own steps changed the leaves, else a new one."""
-        key = (tuple(compiled.source.leaf_ids), tuple(wrt), target, optimiser, lr, device, dtype)
+        """The kept optimiser when nothing but its own steps changed the leaves, else a new one.
+        A new lr is set on the kept one (its moments and step count go on), as
+        `param_groups[0]["lr"] = lr` does in a training loop."""
+        key = (tuple(compiled.source.leaf_ids), tuple(wrt), target, optimiser, device, dtype)
         if key == self._key and self._same_values(compiled, leaves, wrt):
+            for group in self._optimiser.param_groups:
+                group["lr"] = lr
             return self._params, self._optimiser
         index = {n: i for i, n in enumerate(compiled.source.leaf_ids)}
         params = [leaves[index[n]].detach().clone().requires_grad_(True) for n in wrt]

@@ -16,7 +16,8 @@ from autograd_bridge.cancel import CancelToken
 from autograd_bridge.compute import ComputeSession
 from autograd_bridge.training import GradAccumulator, Trainer
 from graph.fileformat import load
-from graph.model import Graph
+from graph.model import Edge, Graph, Node
+from graph.ops import TENSOR
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 MLP = EXAMPLES / "04_small_mlp.json"
@@ -122,6 +123,50 @@ def test_an_edit_in_between_starts_a_fresh_optimiser() -> None:
     opt.step()
     for n, p in params.items():
         assert torch.equal(torch.tensor(got.values[n]), p.detach()), n
+
+
+def test_a_new_lr_between_steps_goes_on_with_the_same_optimiser() -> None:
+    """Adam at lr 0.1, then a Step at lr 0.05: one optimiser whose lr is changed (its moments and
+    step count kept), as param_groups[0]["lr"] = 0.05 does; it silently started a fresh Adam."""
+    g = load(MLP)
+    session, trainer = ComputeSession(), Trainer()
+    first = trainer.steps(session, None, g, 1, "cpu", None, "loss", "Adam", 0.1, 1)
+    for n, v in first.values.items():
+        g.replace_node(dataclasses.replace(g.nodes[n], value=v))
+    got = trainer.steps(session, None, g, 2, "cpu", None, "loss", "Adam", 0.05, 1)
+    params, loss = _mlp_by_hand()
+    opt = torch.optim.Adam(list(params.values()), lr=0.1)
+    for lr in (0.1, 0.05):
+        opt.param_groups[0]["lr"] = lr
+        opt.zero_grad()
+        loss(params).backward()
+        opt.step()
+    for n, p in params.items():
+        assert torch.equal(torch.tensor(got.values[n]), p.detach()), n
+
+
+def test_a_step_writes_only_the_leaves_it_moved() -> None:
+    """Requires-grad leaves the target does not depend on get no .grad, so torch.optim leaves them
+    alone; Step wrote them anyway: a float64-precise literal rounded to float32, an init made a
+    literal (review)."""
+    g = Graph()
+    g.add_node(Node("x", TENSOR, value=0.5, requires_grad=True))
+    g.add_node(Node("u", TENSOR, value=0.987654321098765, requires_grad=True))
+    g.add_node(Node("r", TENSOR, init={"fn": "randn", "shape": [2], "seed": 3}, requires_grad=True))
+    g.add_node(Node("y", "mul"))
+    g.add_node(Node("other", "exp"))
+    for src, dst, port in (("x", "y", "input"), ("x", "y", "other"), ("u", "other", "input")):
+        g.add_edge(Edge(src, dst, port))
+    got = ComputeSession(), Trainer()
+    got = got[1].steps(got[0], None, g, 1, "cpu", None, "y", "SGD", 0.1, 2)
+    x = torch.tensor(0.5, requires_grad=True)
+    opt = torch.optim.SGD([x], lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        (x * x).backward()
+        opt.step()
+    assert got.error is None and set(got.values) == {"x"}
+    assert got.values["x"] == pytest.approx(float(x))
 
 
 def test_cancelled_runs_keep_finished_steps_or_write_nothing() -> None:
