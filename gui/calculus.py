@@ -16,7 +16,7 @@ inside the forward that every torch.func path (vmap, meta shapes) runs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,9 +43,12 @@ PICK_OFFSET = (260.0, 0.0)  # where a select picking one element goes, from what
 # or the free place nearest there (graph.layout.free_top)
 
 
-def gradcheck_status(data: tasks.GradcheckData, title: Callable[[str], str]) -> str:
-    """The status bar's one line for a gradcheck: which leaves fail, else that every leaf
-    checked agrees, naming those not checked (no gradient: grad's table says None)."""
+def gradcheck_status(data: tasks.GradcheckData, title: Callable[[str], str],
+                     canvas_nonfinite: Collection[str] = frozenset()) -> str:
+    """The status bar's one line for a gradcheck (in float64, whatever the canvas's dtype): which
+    leaves fail, else that every leaf checked agrees, naming those not checked (no gradient:
+    grad's table says None) and those whose partial on the canvas holds NaN/Inf
+    (`canvas_nonfinite`) where float64's agrees: float32 overflows exp(100)."""
     if data.error:
         return f"gradcheck: ⚠ {data.error}"
     failing = ", ".join(formula_name(title(c.leaf)) for c in data.leaves if not c.passed)
@@ -54,9 +57,16 @@ def gradcheck_status(data: tasks.GradcheckData, title: Callable[[str], str]) -> 
     if failing:
         nan = (f"; {formula_name(title(data.nonfinite))} holds NaN or Inf, which never agree"
                if data.nonfinite is not None else "")
-        return f"gradcheck: ✗ autograd disagrees with finite differences for {failing}{nan}{not_checked}"
+        return f"gradcheck in float64: ✗ autograd disagrees with finite differences for {failing}{nan}{not_checked}"
     checked = "every leaf" if not unchecked else ", ".join(formula_name(title(c.leaf)) for c in data.leaves)
-    return f"gradcheck: ✓ autograd agrees with central finite differences for {checked}{not_checked}"
+    unseen = [c.leaf for c in data.leaves if c.leaf in canvas_nonfinite]
+    if unseen:  # first, so that a narrow bar cuts the rest, not this
+        y = formula_name(title(data.asked.target))
+        names = ", ".join(f"∂{y}/∂{formula_name(title(n))}" for n in unseen)
+        return (f"gradcheck in float64: ✓ for {checked}, but on the canvas {names} hold"
+                f"{'s' if len(unseen) == 1 else ''} NaN/Inf: the canvas's dtype overflows or rounds there, "
+                f"float64 does not{not_checked}")
+    return f"gradcheck in float64: ✓ autograd agrees with central finite differences for {checked}{not_checked}"
 
 
 class Calculus(QObject):
@@ -183,7 +193,7 @@ class Calculus(QObject):
         elif name == CHECK:
             self.checks = data
             self.panel.show_checks(data, self._title)
-            self.w.say(gradcheck_status(data, self._title))
+            self.w.say(gradcheck_status(data, self._title, self._canvas_nonfinite()))
         else:
             self.second = data
             self.panel.show_second(data if data.wrt == self.node else None, self._title)
@@ -211,9 +221,13 @@ class Calculus(QObject):
         out: dict[str, list[tuple[str, str]]] = {}
         c = self.checks
         if c is not None and c.error is None:
+            canvas_nonfinite = self._canvas_nonfinite()
             for k in c.leaves:
                 mark = "✓" if k.passed else "✗"  # short: a pill on the node; the inspector has the rest
                 rel = "" if k.max_rel_error is None else f", rel {k.max_rel_error:.1g}"
+                if k.passed and k.leaf in canvas_nonfinite:  # not a plain ✓ beside an inf (the status says why)
+                    out.setdefault(k.leaf, []).append((f"✓ float64 only, err {k.max_abs_error:.1g}", "info"))
+                    continue
                 text = f"{mark} err {k.max_abs_error:.1g}{rel}"
                 out.setdefault(k.leaf, []).append((text, "ok" if k.passed else "fail"))
         d = self.node_result
@@ -229,6 +243,13 @@ class Calculus(QObject):
                 if mark not in out.get(n, []):  # ∂²y/∂x² may be shown already, from the Hessian
                     out.setdefault(n, []).append(mark)
         return out
+
+    def _canvas_nonfinite(self) -> frozenset[str]:
+        """The nodes whose value or partial on the canvas holds NaN/Inf, for the checked target."""
+        run, c = self.w.run.current, self.checks
+        if run is None or c is None or run.target != c.asked.target:
+            return frozenset()
+        return run.nonfinite_spread
 
     def _update_marks(self) -> None:
         marks = self.marks()

@@ -169,6 +169,32 @@ def test_gradcheck_badges_go_red_for_a_wrong_backward_and_vanish_after_an_edit(q
     assert w.scene.nodes["x"].marks == [] and w.scene.nodes["w"].marks == []
 
 
+def test_a_float64_pass_says_so_where_the_canvas_partial_is_not_finite(qtbot, window) -> None:  # noqa: ANN001
+    """exp(x) at x = 100 in float32: the canvas's ∂y/∂x is inf (float32 overflows); gradcheck runs
+    in float64, where exp(100) = 2.7e43 agrees with its differences. The badge said a plain ✓ and
+    the status "autograd agrees … for every leaf" beside the inf."""
+    x = torch.tensor(100.0, requires_grad=True)  # float32, as the canvas computes
+    (g32,) = torch.autograd.grad(torch.exp(x), [x])
+    assert torch.isinf(g32)
+    x64 = torch.tensor(100.0, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(torch.exp, (x64,))
+    w = window
+    g = Graph()
+    g.add_node(Node("x", "tensor", value=100.0, requires_grad=True))
+    g.add_node(Node("y", "exp"))
+    g.add_edge(Edge("x", "y", "input"))
+    w._replace_document(g, None)  # noqa: SLF001
+    w.doc.set_target("y")
+    qtbot.waitUntil(lambda: w.run.current is not None, timeout=RESULT_TIMEOUT_MS)
+    w.calculus.check_action.trigger()
+    qtbot.waitUntil(lambda: w.calculus.checks is not None, timeout=RESULT_TIMEOUT_MS)
+    ((text, kind),) = w.scene.nodes["x"].marks
+    assert text.startswith("✓ float64 only, err ") and kind == "info", text
+    assert w.message.text == ("gradcheck in float64: ✓ for every leaf, but on the canvas ∂y/∂x holds NaN/Inf: the "
+                              "canvas's dtype overflows or rounds there, float64 does not")
+    assert w.statusBar().currentMessage().startswith("gradcheck in float64: ✓ for every leaf, but on the canvas")
+
+
 def test_an_op_tooltip_gives_its_local_derivative_rule(qtbot, window) -> None:
     w = window
     open_with_target(qtbot, w, "01_scalar_partial", "y")

@@ -152,16 +152,16 @@ def test_the_gradcheck_status_names_the_leaves_not_checked() -> None:
     from gui.calculus import gradcheck_status
 
     data = GradcheckData(None, leaves=[LeafCheckData("a", (3,), 0.0, 0.0, True)], no_gradient={"x": "why"})
-    assert gradcheck_status(data, str) == ("gradcheck: ✓ autograd agrees with central finite differences for a "
-                                           "(x not checked: no gradient, see the inspector)")
+    assert gradcheck_status(data, str) == ("gradcheck in float64: ✓ autograd agrees with central finite differences "
+                                           "for a (x not checked: no gradient, see the inspector)")
     data.no_gradient = {}
     assert gradcheck_status(data, str).endswith("for every leaf")
     data.leaves[0] = LeafCheckData("a", (3,), 1.0, 1.0, False)
     data.no_gradient = {"x": "why"}
-    assert gradcheck_status(data, str) == ("gradcheck: ✗ autograd disagrees with finite differences for a "
+    assert gradcheck_status(data, str) == ("gradcheck in float64: ✗ autograd disagrees with finite differences for a "
                                            "(x not checked: no gradient, see the inspector)")
     data.nonfinite = "l"  # where NaN starts: said, since differences of NaN never agree
-    assert gradcheck_status(data, str) == ("gradcheck: ✗ autograd disagrees with finite differences for a; "
+    assert gradcheck_status(data, str) == ("gradcheck in float64: ✗ autograd disagrees with finite differences for a; "
                                            "l holds NaN or Inf, which never agree "
                                            "(x not checked: no gradient, see the inspector)")
 
