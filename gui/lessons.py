@@ -171,10 +171,10 @@ class LessonDock(QDockWidget):
         steps = self.lesson.steps
         self.index = max(0, min(index, len(steps) - 1))
         step = steps[self.index]
-        target, have = self.target_at(self.index), self.w.doc.graph.nodes
-        if target is None or target in have:  # else gone: the target there is stays (none would blank every number)
+        target, gone = self.target_at(self.index), self._gone()
+        if target not in gone:  # else the target there is stays (none would blank every number)
             self.w.doc.set_target(target)
-        self._say_gone([n for n in dict.fromkeys((target, step.select)) if n is not None and n not in have])
+        self._say_gone(gone)
         nodes = [step.select] if step.select is not None and step.select in self.w.scene.nodes else []
         self.w.scene.select_nodes(nodes)
         if nodes:  # brought into view only if not in it already: a fitted lesson stays as fitted
@@ -190,6 +190,11 @@ class LessonDock(QDockWidget):
                 other.setFocus()
             button.setEnabled(enabled)
 
+    def _gone(self) -> list[str]:
+        """The nodes the shown step names (its target, its selection) that are not in the graph."""
+        named = (self.target_at(self.index), self.lesson.steps[self.index].select)
+        return [n for n in dict.fromkeys(named) if n is not None and n not in self.w.doc.graph.nodes]
+
     def _say_gone(self, gone: list[str]) -> None:
         """Name the nodes this step names that are no longer in the graph, or hide the note."""
         self.gone.setVisible(bool(gone))
@@ -203,10 +208,8 @@ class LessonDock(QDockWidget):
 
     def _on_edit(self) -> None:
         """An edit, undo or redo: once what the step names is back, the step shows as written."""
-        if self.lesson is not None and self.gone.isVisibleTo(self):
-            step, have = self.lesson.steps[self.index], self.w.doc.graph.nodes
-            if all(n is None or n in have for n in (self.target_at(self.index), step.select)):
-                self.go(self.index)
+        if self.lesson is not None and self.gone.isVisibleTo(self) and not self._gone():
+            self.go(self.index)
 
     def next(self) -> None:
         self.go(self.index + 1)
