@@ -258,7 +258,7 @@ class Trainer:
         not finite stops it before stepping from there, and a step that would leave a leaf
         holding inf or nan is taken back and stops it. `on_step(i, target before step i)` after
         each step."""
-        from torch import equal as torch_equal
+        import torch
 
         from autograd_bridge.cancel import Cancelled
         from autograd_bridge.literals import literal_of
@@ -297,7 +297,7 @@ class Trainer:
             return out
         if out.losses:  # the leaves the steps moved: torch.optim leaves one with no .grad alone
             out.values = {n: literal_of(p) for n, p in zip(wrt, params, strict=True)
-                          if not torch_equal(p.detach(), leaves[index[n]])}
+                          if not torch.equal(p.detach(), leaves[index[n]])}
             if held is not None:
                 if grads is not None:
                     out.accumulated = _report(held, AccumulatedGrads(revision, target, 0))
